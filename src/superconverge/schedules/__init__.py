@@ -1,0 +1,52 @@
+"""Pure schedule math (no torch): each schedule is a frozen dataclass, callable ``step -> value``."""
+
+from superconverge.schedules.base import Schedule
+from superconverge.schedules.compose import (
+    Constant,
+    Join,
+    StepDecay,
+    boundaries_from_fractions,
+    constant,
+    join,
+    step_decay,
+    warmup,
+)
+from superconverge.schedules.cyclic import Cyclic, cyclic, cyclic_momentum
+from superconverge.schedules.one_cycle import (
+    OneCycle,
+    OneCycleMomentum,
+    OneCycleTwoPhase,
+    OneCycleTwoPhaseMomentum,
+    one_cycle,
+    one_cycle_momentum,
+    one_cycle_two_phase,
+    one_cycle_two_phase_momentum,
+)
+from superconverge.schedules.shapes import Ramp, cosine, exponential, linear
+
+__all__ = [
+    "Constant",
+    "Cyclic",
+    "Join",
+    "OneCycle",
+    "OneCycleMomentum",
+    "OneCycleTwoPhase",
+    "OneCycleTwoPhaseMomentum",
+    "Ramp",
+    "Schedule",
+    "StepDecay",
+    "boundaries_from_fractions",
+    "constant",
+    "cosine",
+    "cyclic",
+    "cyclic_momentum",
+    "exponential",
+    "join",
+    "linear",
+    "one_cycle",
+    "one_cycle_momentum",
+    "one_cycle_two_phase",
+    "one_cycle_two_phase_momentum",
+    "step_decay",
+    "warmup",
+]

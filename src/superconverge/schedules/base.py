@@ -1,0 +1,125 @@
+"""The schedule protocol: a frozen dataclass, callable ``step -> value``.
+
+A schedule is a pure function of the step count (0-based, one step per mini-batch or optimizer
+step). It knows its ``total_steps`` (``None`` for an endless schedule such as a cyclic one) and,
+past the end, holds the value of its last step; it never raises for a large step. It has no
+state, so it can be printed, pickled, tabulated, plotted and serialised with ``to_dict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import operator
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+_REGISTRY: dict[str, type[Schedule]] = {}
+
+S = TypeVar("S", bound="type[Schedule]")
+
+
+def register(kind: str) -> Callable[[S], S]:
+    """Class decorator: make a schedule class known to :meth:`Schedule.from_dict` as ``kind``."""
+
+    def deco(cls: S) -> S:
+        cls.kind = kind
+        _REGISTRY[kind] = cls
+        return cls
+
+    return deco
+
+
+def callable_ref(fn: Callable[..., Any]) -> str:
+    """``"module:qualname"`` of a module-level function, so it survives JSON and pickling."""
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if module is None or "<" in qualname:
+        raise TypeError(
+            f"{fn!r} is not a module-level function (lambdas and closures cannot be saved); "
+            "define it with `def` at the top level of a module"
+        )
+    return f"{module}:{qualname}"
+
+
+def resolve_ref(ref: str) -> Callable[..., Any]:
+    """Inverse of :func:`callable_ref`."""
+    module, _, qualname = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{ref!r} does not name a callable")
+    return obj
+
+
+class Schedule:
+    """Base of every schedule. Subclasses are ``@dataclass(frozen=True)`` and define ``_value``."""
+
+    kind: ClassVar[str] = "schedule"
+    total_steps: int | None
+
+    def _value(self, step: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set(self, name: str, value: object) -> None:
+        """Normalise a field inside ``__post_init__`` of a frozen dataclass."""
+        object.__setattr__(self, name, value)
+
+    def __call__(self, step: int) -> float:
+        """The value at ``step`` (0-based); past ``total_steps - 1`` the last value is held."""
+        step = operator.index(step)
+        if step < 0:
+            raise ValueError(f"step must be >= 0, got {step}")
+        end = self.total_steps
+        if end is not None and step >= end:
+            step = end - 1
+        return self._value(step)
+
+    def table(self, steps: int | None = None) -> list[tuple[int, float]]:
+        """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""
+        n = self.total_steps if steps is None else operator.index(steps)
+        if n is None:
+            raise ValueError(
+                f"{type(self).__name__} has no end (total_steps=None); pass steps=N to tabulate"
+            )
+        if n < 1:
+            raise ValueError(f"steps must be >= 1, got {n}")
+        return [(i, self(i)) for i in range(n)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description; :meth:`Schedule.from_dict` rebuilds an equal schedule."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            out[f.name] = _encode(getattr(self, f.name))
+        return out
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Schedule:
+        """Rebuild a schedule written by :meth:`to_dict`."""
+        if not isinstance(data, dict) or "kind" not in data:
+            raise ValueError(f"a schedule dict needs a 'kind' key, got {data!r}")
+        kind = data["kind"]
+        if kind not in _REGISTRY:
+            raise ValueError(f"unknown schedule kind {kind!r}; known: {', '.join(sorted(_REGISTRY))}")
+        kwargs = {k: _decode(val) for k, val in data.items() if k != "kind"}
+        return _REGISTRY[kind](**kwargs)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [_encode(x) for x in value]
+    if callable(value):
+        return {"callable": callable_ref(value)}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" in value:
+        return Schedule.from_dict(value)
+    if isinstance(value, dict) and "callable" in value:
+        return resolve_ref(value["callable"])
+    if isinstance(value, list):
+        return tuple(_decode(x) for x in value)
+    return value

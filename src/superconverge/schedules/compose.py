@@ -1,0 +1,158 @@
+"""Building blocks and glue: constant, step decay, warm-up, and joining schedules at boundaries."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from superconverge.schedules import _validate as v
+from superconverge.schedules.base import Schedule, register
+from superconverge.schedules.shapes import Ramp
+
+
+@register("constant")
+@dataclass(frozen=True)
+class Constant(Schedule):
+    """The same ``value`` at every step (``total_steps=None``: forever)."""
+
+    value: float
+    total_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        self._set("value", v.real("value", self.value))
+        self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
+
+    def _value(self, step: int) -> float:
+        return self.value
+
+
+@register("step_decay")
+@dataclass(frozen=True)
+class StepDecay(Schedule):
+    """Piecewise constant: ``initial * factor ** (number of milestones <= step)``.
+
+    The baseline the 1cycle papers beat (e.g. divide by 10 at 50% and 75% of training); the same
+    values as torch's ``MultiStepLR(opt, milestones, gamma=factor)`` stepped per mini-batch.
+    """
+
+    initial: float
+    milestones: tuple[int, ...]
+    factor: float = 0.1
+    total_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        self._set("initial", v.real("initial", self.initial))
+        ms = tuple(v.integer("milestones", m, minimum=1) for m in self.milestones)
+        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
+            raise ValueError(f"milestones must be strictly increasing, got {list(ms)}")
+        self._set("milestones", ms)
+        f = v.real("factor", self.factor)
+        if f <= 0:
+            raise ValueError(f"factor must be > 0, got {self.factor!r}")
+        self._set("factor", f)
+        self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
+
+    def _value(self, step: int) -> float:
+        return self.initial * self.factor ** bisect.bisect_right(self.milestones, step)
+
+
+@register("join")
+@dataclass(frozen=True)
+class Join(Schedule):
+    """``parts[0]`` before ``boundaries[0]``, then ``parts[1]`` restarted at step 0, and so on.
+
+    Part ``i`` sees the local step ``step - boundaries[i - 1]``. ``total_steps`` is the last
+    boundary plus the last part's ``total_steps`` (``None`` if that part is endless).
+    """
+
+    parts: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        parts = tuple(self.parts)
+        if len(parts) < 1 or not all(isinstance(p, Schedule) for p in parts):
+            raise TypeError(f"parts must be a non-empty sequence of schedules, got {self.parts!r}")
+        bounds = tuple(v.integer("boundaries", b, minimum=1) for b in self.boundaries)
+        if len(bounds) != len(parts) - 1:
+            raise ValueError(
+                f"boundaries must have one entry fewer than parts: {len(parts)} parts, "
+                f"got {len(bounds)} boundaries {list(bounds)}"
+            )
+        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError(f"boundaries must be strictly increasing, got {list(bounds)}")
+        self._set("parts", parts)
+        self._set("boundaries", bounds)
+
+    @property
+    def total_steps(self) -> int | None:  # type: ignore[override]
+        last = self.parts[-1].total_steps
+        if last is None:
+            return None
+        return (self.boundaries[-1] if self.boundaries else 0) + last
+
+    def _value(self, step: int) -> float:
+        i = bisect.bisect_right(self.boundaries, step)
+        offset = self.boundaries[i - 1] if i else 0
+        return self.parts[i](step - offset)
+
+
+def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> Join:
+    """Join schedules end to end. Without ``boundaries`` each part runs its own ``total_steps``
+    (all but the last must be finite)."""
+    if boundaries is None:
+        acc, bounds = 0, []
+        for p in parts[:-1]:
+            if p.total_steps is None:
+                raise ValueError(
+                    f"cannot place the end of endless part {p!r}; give boundaries explicitly"
+                )
+            acc += p.total_steps
+            bounds.append(acc)
+        boundaries = bounds
+    return Join(tuple(parts), tuple(boundaries))
+
+
+def boundaries_from_fractions(fractions: Sequence[float], total_steps: int) -> tuple[int, ...]:
+    """Integer boundaries splitting ``total_steps`` by ``fractions`` (which must sum to 1,
+    compared with a tolerance, so ``[0.7, 0.2, 0.1]`` is accepted)."""
+    total_steps = v.integer("total_steps", total_steps, minimum=1)
+    fr = [v.fraction("fractions", f, low_open=True, high_open=False) for f in fractions]
+    if not fr or not math.isclose(sum(fr), 1.0, rel_tol=1e-9, abs_tol=1e-9):
+        raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
+    out, acc = [], 0.0
+    for f in fr[:-1]:
+        acc += f
+        out.append(round(acc * total_steps))
+    if any(b < 1 for b in out) or any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError(
+            f"fractions {list(fractions)} of total_steps={total_steps} leave an empty part; "
+            "use more steps or larger fractions"
+        )
+    if out and out[-1] >= total_steps:
+        raise ValueError(f"the last fraction of total_steps={total_steps} is empty")
+    return tuple(out)
+
+
+def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
+    """Linear warm-up from ``start`` over ``warmup_steps`` steps into ``schedule``'s first value.
+
+    The ramp aims at ``schedule(0)`` one step after it ends, so the joined curve rises strictly
+    and continues without a flat step or a jump.
+    """
+    n = v.integer("warmup_steps", warmup_steps, minimum=1)
+    ramp = Ramp(v.real("start", start), schedule(0), n + 1, "linear")
+    return Join((ramp, schedule), (n,))
+
+
+def constant(value: float, total_steps: int | None = None) -> Constant:
+    """A constant value, e.g. the fixed-LR baseline."""
+    return Constant(value, total_steps)
+
+
+def step_decay(
+    initial: float, milestones: Sequence[int], factor: float = 0.1, total_steps: int | None = None
+) -> StepDecay:
+    """Piecewise-constant decay: multiply by ``factor`` at each milestone step."""
+    return StepDecay(initial, tuple(milestones), factor, total_steps)

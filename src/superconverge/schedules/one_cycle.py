@@ -1,0 +1,280 @@
+"""The 1cycle policy (Smith & Topin, 2017; Smith, 2018) and its cyclical momentum.
+
+Smith's form (:func:`one_cycle`, three phases, linear by default):
+
+1. ``lower -> max_lr`` over the first half of the cycle, where ``lower = max_lr / div``;
+2. ``max_lr -> lower`` over the second half; the cycle takes ``1 - annihilation_fraction`` of
+   the run ("slightly less than the whole run");
+3. annihilation: ``lower -> lower / final_div`` over the remaining steps.
+
+Momentum mirrors it (:func:`one_cycle_momentum`): ``high -> low -> high``, then held at ``high``
+during the annihilation. Weight decay stays constant.
+
+The two-phase variant (:func:`one_cycle_two_phase`, what torch and fastai default to) warms up
+``max_lr / div -> max_lr`` over ``warmup_fraction`` of the run, then anneals (cosine by default)
+straight down to ``(max_lr / div) / final_div``.
+
+Step convention (the same as torch's ``OneCycleLR``, so runs agree to the last bit): step 0 takes
+the first value, step ``total_steps - 1`` the final one; with ``f`` the phase-one fraction
+(``(1 - annihilation_fraction) / 2`` or ``warmup_fraction``) and ``T = total_steps``, the peak is
+at step ``f*T - 1`` and, in three phases, ``lower`` is back at step ``2*f*T - 2``. Boundaries may
+fall between integer steps. Mapping onto torch::
+
+    one_cycle(m, T, div=d, final_div=k, annihilation_fraction=a, anneal=s)
+      == OneCycleLR(opt, m, total_steps=T, pct_start=(1 - a) / 2, div_factor=d,
+                    final_div_factor=k, three_phase=True, anneal_strategy=s)
+    one_cycle_momentum(T, high=h, low=l, annihilation_fraction=a, anneal=s)
+      == the momentum of the same OneCycleLR with max_momentum=h, base_momentum=l
+    one_cycle_two_phase(m, T, warmup_fraction=p, div=d, final_div=k, anneal=s)
+      == OneCycleLR(opt, m, total_steps=T, pct_start=p, div_factor=d,
+                    final_div_factor=k, three_phase=False, anneal_strategy=s)
+
+Note ``final_div`` divides the *lower* bound (as torch's ``final_div_factor`` divides
+``initial_lr``), not ``max_lr`` (fastai's ``div_final`` divides ``lr_max``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from superconverge.schedules import _validate as v
+from superconverge.schedules.base import Schedule, register
+from superconverge.schedules.shapes import ANNEALERS
+
+ONE_CYCLE_ANNEALS = ("linear", "cos")
+
+
+def _phase_ends(total_steps: int, first_fraction: float, three_phase: bool) -> tuple[float, ...]:
+    """Float step at which each phase ends (torch's ``_schedule_phases`` end steps)."""
+    first = float(first_fraction * total_steps) - 1
+    if three_phase:
+        return (first, float(2 * first_fraction * total_steps) - 2, float(total_steps - 1))
+    return (first, float(total_steps - 1))
+
+
+def _check_room(total_steps: int, first_fraction: float, what: str) -> None:
+    """Each phase must span more than zero steps, or the interpolation divides by zero."""
+    if first_fraction * total_steps <= 1:
+        need = math.floor(1 / first_fraction) + 1
+        raise ValueError(
+            f"total_steps={total_steps} is too small for {what}: the first phase would span "
+            f"{first_fraction * total_steps - 1:.3g} steps; use total_steps >= {need}"
+        )
+
+
+def _interpolate(
+    step: int, ends: tuple[float, ...], values: tuple[float, ...], anneal: str
+) -> float:
+    fn = ANNEALERS[anneal]
+    start = 0.0
+    last = len(ends) - 1
+    for i, end in enumerate(ends):
+        if step <= end or i == last:
+            return fn(values[i], values[i + 1], (step - start) / (end - start))
+        start = end
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object) -> tuple[float, ...]:
+    m = v.positive("max_lr", max_lr)
+    d = v.real("div", div)
+    if d < 1:
+        raise ValueError(f"div must be >= 1 (lower bound = max_lr / div), got {div!r}")
+    k = v.real("final_div", final_div)
+    if k < 1:
+        raise ValueError(f"final_div must be >= 1 (final = lower / final_div), got {final_div!r}")
+    return m, d, k
+
+
+def _check_momenta(high: object, low: object) -> tuple[float, float]:
+    h, lo = v.real("high", high), v.real("low", low)
+    for name, value in (("high", h), ("low", lo)):
+        if not 0 <= value < 1:
+            raise ValueError(f"momentum {name} must be in [0, 1), got {value!r}")
+    if lo > h:
+        raise ValueError(f"momentum low must be <= high, got low={lo!r} > high={h!r}")
+    return h, lo
+
+
+@register("one_cycle")
+@dataclass(frozen=True)
+class OneCycle(Schedule):
+    """Smith's three-phase 1cycle learning rate; see the module docstring for the formulas."""
+
+    max_lr: float
+    total_steps: int
+    div: float = 10.0
+    final_div: float = 100.0
+    annihilation_fraction: float = 0.1
+    anneal: str = "linear"
+
+    def __post_init__(self) -> None:
+        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
+        self._set("max_lr", m)
+        self._set("div", d)
+        self._set("final_div", k)
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        a = v.fraction("annihilation_fraction", self.annihilation_fraction)
+        self._set("annihilation_fraction", a)
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
+        _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
+
+    @property
+    def lower(self) -> float:
+        """The lower bound, ``max_lr / div``: value at step 0 and at the end of the cycle."""
+        return self.max_lr / self.div
+
+    @property
+    def final(self) -> float:
+        """The value at the last step, ``lower / final_div``."""
+        return self.lower / self.final_div
+
+    def _value(self, step: int) -> float:
+        ends = _phase_ends(self.total_steps, (1 - self.annihilation_fraction) / 2, True)
+        return _interpolate(
+            step, ends, (self.lower, self.max_lr, self.lower, self.final), self.anneal
+        )
+
+
+@register("one_cycle_momentum")
+@dataclass(frozen=True)
+class OneCycleMomentum(Schedule):
+    """Cyclical momentum for :class:`OneCycle`: ``high -> low -> high``, held during annihilation."""
+
+    total_steps: int
+    high: float = 0.95
+    low: float = 0.85
+    annihilation_fraction: float = 0.1
+    anneal: str = "linear"
+
+    def __post_init__(self) -> None:
+        h, lo = _check_momenta(self.high, self.low)
+        self._set("high", h)
+        self._set("low", lo)
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        a = v.fraction("annihilation_fraction", self.annihilation_fraction)
+        self._set("annihilation_fraction", a)
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
+        _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
+
+    def _value(self, step: int) -> float:
+        ends = _phase_ends(self.total_steps, (1 - self.annihilation_fraction) / 2, True)
+        return _interpolate(step, ends, (self.high, self.low, self.high, self.high), self.anneal)
+
+
+@register("one_cycle_two_phase")
+@dataclass(frozen=True)
+class OneCycleTwoPhase(Schedule):
+    """Two-phase 1cycle (torch/fastai default): warm up to ``max_lr``, anneal to the final."""
+
+    max_lr: float
+    total_steps: int
+    warmup_fraction: float = 0.3
+    div: float = 25.0
+    final_div: float = 1e4
+    anneal: str = "cos"
+
+    def __post_init__(self) -> None:
+        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
+        self._set("max_lr", m)
+        self._set("div", d)
+        self._set("final_div", k)
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
+        self._set("warmup_fraction", p)
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
+        _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
+
+    @property
+    def lower(self) -> float:
+        return self.max_lr / self.div
+
+    @property
+    def final(self) -> float:
+        return self.lower / self.final_div
+
+    def _value(self, step: int) -> float:
+        ends = _phase_ends(self.total_steps, self.warmup_fraction, False)
+        return _interpolate(step, ends, (self.lower, self.max_lr, self.final), self.anneal)
+
+
+@register("one_cycle_two_phase_momentum")
+@dataclass(frozen=True)
+class OneCycleTwoPhaseMomentum(Schedule):
+    """Momentum for :class:`OneCycleTwoPhase`: ``high -> low`` in warm-up, back to ``high``."""
+
+    total_steps: int
+    high: float = 0.95
+    low: float = 0.85
+    warmup_fraction: float = 0.3
+    anneal: str = "cos"
+
+    def __post_init__(self) -> None:
+        h, lo = _check_momenta(self.high, self.low)
+        self._set("high", h)
+        self._set("low", lo)
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
+        self._set("warmup_fraction", p)
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
+        _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
+
+    def _value(self, step: int) -> float:
+        ends = _phase_ends(self.total_steps, self.warmup_fraction, False)
+        return _interpolate(step, ends, (self.high, self.low, self.high), self.anneal)
+
+
+def one_cycle(
+    max_lr: float,
+    total_steps: int,
+    *,
+    div: float = 10.0,
+    final_div: float = 100.0,
+    annihilation_fraction: float = 0.1,
+    anneal: str = "linear",
+) -> OneCycle:
+    """Smith's 1cycle LR: ``max_lr/div -> max_lr -> max_lr/div`` then annihilation to
+    ``max_lr/div/final_div``, per mini-batch over ``total_steps``.
+
+    ``div``: Smith uses 5–10; ``final_div``: the annihilation ends at 1/10–1/100 of the lower
+    bound; ``annihilation_fraction``: fraction of the run after the cycle, in [0, 1).
+    """
+    return OneCycle(max_lr, total_steps, div, final_div, annihilation_fraction, anneal)
+
+
+def one_cycle_momentum(
+    total_steps: int,
+    *,
+    high: float = 0.95,
+    low: float = 0.85,
+    annihilation_fraction: float = 0.1,
+    anneal: str = "linear",
+) -> OneCycleMomentum:
+    """Cyclical momentum ``high -> low -> high`` matching :func:`one_cycle` step for step."""
+    return OneCycleMomentum(total_steps, high, low, annihilation_fraction, anneal)
+
+
+def one_cycle_two_phase(
+    max_lr: float,
+    total_steps: int,
+    *,
+    warmup_fraction: float = 0.3,
+    div: float = 25.0,
+    final_div: float = 1e4,
+    anneal: str = "cos",
+) -> OneCycleTwoPhase:
+    """The two-phase 1cycle of torch's ``OneCycleLR`` defaults (fastai: ``warmup_fraction=0.25``)."""
+    return OneCycleTwoPhase(max_lr, total_steps, warmup_fraction, div, final_div, anneal)
+
+
+def one_cycle_two_phase_momentum(
+    total_steps: int,
+    *,
+    high: float = 0.95,
+    low: float = 0.85,
+    warmup_fraction: float = 0.3,
+    anneal: str = "cos",
+) -> OneCycleTwoPhaseMomentum:
+    """Momentum matching :func:`one_cycle_two_phase`: ``high -> low -> high``."""
+    return OneCycleTwoPhaseMomentum(total_steps, high, low, warmup_fraction, anneal)

@@ -1,0 +1,87 @@
+"""Ramps: how a value moves from ``start`` to ``end`` as progress goes from 0 to 1.
+
+The formulas are exactly torch's (``OneCycleLR._annealing_linear`` / ``_annealing_cos``), so
+schedules built from them reproduce torch's runs bit for bit; ``exp`` is geometric interpolation,
+the exponential sweep of an LR range test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from superconverge.schedules import _validate as v
+from superconverge.schedules.base import Schedule, register
+
+
+def anneal_linear(start: float, end: float, progress: float) -> float:
+    """Straight line: ``start + (end - start) * progress``."""
+    return (end - start) * progress + start
+
+
+def anneal_cos(start: float, end: float, progress: float) -> float:
+    """Half cosine: flat at both ends, ``end + (start - end) / 2 * (1 + cos(pi * progress))``."""
+    return end + (start - end) / 2.0 * (math.cos(math.pi * progress) + 1)
+
+
+def anneal_exp(start: float, end: float, progress: float) -> float:
+    """Geometric: ``start * (end / start) ** progress`` (both ends > 0, or both < 0)."""
+    return start * (end / start) ** progress
+
+
+ANNEALERS: dict[str, Callable[[float, float, float], float]] = {
+    "linear": anneal_linear,
+    "cos": anneal_cos,
+    "exp": anneal_exp,
+}
+
+
+def annealer(name: str, argname: str = "anneal") -> Callable[[float, float, float], float]:
+    return ANNEALERS[v.choice(argname, name, ANNEALERS)]
+
+
+@register("ramp")
+@dataclass(frozen=True)
+class Ramp(Schedule):
+    """``start`` at step 0 to ``end`` at step ``total_steps - 1`` along ``shape``; then held.
+
+    ``shape``: ``"linear"``, ``"cos"`` or ``"exp"`` (geometric; both ends must be > 0).
+    With ``total_steps == 1`` the single step takes ``end``.
+    """
+
+    start: float
+    end: float
+    total_steps: int
+    shape: str = "linear"
+
+    def __post_init__(self) -> None:
+        self._set("start", v.real("start", self.start))
+        self._set("end", v.real("end", self.end))
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        self._set("shape", v.choice("shape", self.shape, ANNEALERS))
+        if self.shape == "exp" and (self.start <= 0 or self.end <= 0):
+            raise ValueError(
+                f"an exponential ramp needs start > 0 and end > 0, got start={self.start!r}, "
+                f"end={self.end!r}; use shape='linear' to reach or leave 0"
+            )
+
+    def _value(self, step: int) -> float:
+        if self.total_steps == 1:
+            return self.end
+        return ANNEALERS[self.shape](self.start, self.end, step / (self.total_steps - 1))
+
+
+def linear(start: float, end: float, total_steps: int) -> Ramp:
+    """Linear ramp from ``start`` (step 0) to ``end`` (step ``total_steps - 1``)."""
+    return Ramp(start, end, total_steps, "linear")
+
+
+def cosine(start: float, end: float, total_steps: int) -> Ramp:
+    """Half-cosine ramp from ``start`` (step 0) to ``end`` (step ``total_steps - 1``)."""
+    return Ramp(start, end, total_steps, "cos")
+
+
+def exponential(start: float, end: float, total_steps: int) -> Ramp:
+    """Geometric ramp (constant ratio per step) from ``start`` to ``end``; both > 0."""
+    return Ramp(start, end, total_steps, "exp")
