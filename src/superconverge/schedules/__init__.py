@@ -22,16 +22,19 @@ from superconverge.schedules.one_cycle import (
     one_cycle_two_phase,
     one_cycle_two_phase_momentum,
 )
+from superconverge.schedules.policy import POLICIES, Policy, make_policy, policy_parameters
 from superconverge.schedules.shapes import Ramp, cosine, exponential, linear
 
 __all__ = [
     "Constant",
     "Cyclic",
     "Join",
+    "POLICIES",
     "OneCycle",
     "OneCycleMomentum",
     "OneCycleTwoPhase",
     "OneCycleTwoPhaseMomentum",
+    "Policy",
     "Ramp",
     "Schedule",
     "StepDecay",
@@ -43,10 +46,12 @@ __all__ = [
     "exponential",
     "join",
     "linear",
+    "make_policy",
     "one_cycle",
     "one_cycle_momentum",
     "one_cycle_two_phase",
     "one_cycle_two_phase_momentum",
+    "policy_parameters",
     "step_decay",
     "warmup",
 ]

@@ -1,0 +1,134 @@
+"""Command line: parses arguments and calls the library; no logic of its own lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from superconverge import __version__
+
+log = logging.getLogger("superconverge")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+# --- schedule ----------------------------------------------------------------------------------
+
+_SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
+    ("--max-lr", float, "peak learning rate (one-cycle, clr, cosine)"),
+    ("--base-lr", float, "lower bound of a cyclical LR (clr)"),
+    ("--lr", float, "the learning rate of fixed and step-decay"),
+    ("--div", float, "lower bound = max_lr / div (one-cycle: 10; two-phase: 25)"),
+    ("--final-div", float, "final LR = lower bound / final_div (one-cycle: 100)"),
+    ("--annihilation-fraction", float, "fraction of the run after the cycle (one-cycle: 0.1)"),
+    ("--warmup-fraction", float, "fraction of the run warming up (two-phase: 0.3)"),
+    ("--anneal", str, "linear or cos"),
+    ("--step-size", int, "steps in the rising half of a cycle (clr)"),
+    ("--step-size-down", int, "steps in the falling half (clr; default: --step-size)"),
+    ("--mode", str, "clr waveform: triangular, triangular2, exp_range, sine"),
+    ("--gamma", float, "exp_range decay per step (clr)"),
+    ("--high-momentum", float, "momentum at the ends of the cycle (0.95)"),
+    ("--low-momentum", float, "momentum at the LR peak (0.85)"),
+    ("--milestones", _floats, "step-decay milestones: fractions of the run or steps (0.5,0.75)"),
+    ("--factor", float, "step-decay multiplier at each milestone (0.1)"),
+    ("--final-lr", float, "last value of a cosine decay (0)"),
+]
+
+
+def _add_schedule(sub: argparse._SubParsersAction) -> None:
+    from superconverge.schedules.policy import POLICIES
+
+    p = sub.add_parser(
+        "schedule",
+        help="preview a schedule: step, lr, momentum as csv/json/png/ascii",
+        description="Tabulate or plot a training policy per optimizer step before using it.",
+    )
+    p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
+    p.add_argument("--steps", type=int, required=True, help="total optimizer steps of the run")
+    p.add_argument("--format", choices=("csv", "json", "png", "ascii"), default="csv")
+    p.add_argument("--out", help="write here instead of stdout (required for png)")
+    for flag, typ, text in _SCHEDULE_OPTIONS:
+        p.add_argument(flag, type=typ, help=text)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--cycle-momentum", dest="cycle_momentum", action="store_true", default=None,
+                   help="cycle momentum opposite to the LR (default for one-cycle)")
+    g.add_argument("--no-momentum", dest="cycle_momentum", action="store_false",
+                   help="leave momentum out")
+    p.set_defaults(func=_run_schedule)
+
+
+def _run_schedule(args: argparse.Namespace) -> int:
+    from superconverge import atomic
+    from superconverge.report.schedule_preview import plot_policy, render_policy
+    from superconverge.schedules.policy import make_policy
+
+    params = {}
+    for flag, _, _ in _SCHEDULE_OPTIONS:
+        name = flag[2:].replace("-", "_")
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    if args.cycle_momentum is not None:
+        params["cycle_momentum"] = args.cycle_momentum
+    if args.kind == "fixed":
+        params.pop("cycle_momentum", None)
+    policy = make_policy(args.kind, args.steps, **params)
+    if args.format == "png":
+        if not args.out:
+            raise ValueError("--format png needs --out FILE.png")
+        plot_policy(policy, args.out)
+        log.info("wrote %s", args.out)
+        return 0
+    text = render_policy(policy, fmt=args.format)
+    if args.out:
+        atomic.write_text(args.out, text)
+        log.info("wrote %s", args.out)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_schedule]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="superconverge",
+        description="LR range test, cyclical LRs and the 1cycle policy (Leslie N. Smith's recipe).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        # Bad input: one line naming what is wrong, not a traceback.
+        parser.exit(2, f"superconverge {args.command}: error: {exc}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "interrupted\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""On-disk cache for generated arrays (``~/.cache/superconverge``), written atomically.
+
+Generated datasets (MNIST-1D) take a second or two to build; the cache makes later calls
+instant. A corrupt or unreadable cache entry is logged and rebuilt, never trusted; an
+unwritable cache directory is logged and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["default_cache_dir", "load_cached_arrays", "save_cached_arrays"]
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/superconverge``, or ``~/.cache/superconverge`` when it is unset."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "superconverge"
+
+
+def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays stored at ``path``, or ``None`` when missing or unreadable (logged)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except Exception as err:  # any failure means "rebuild", whatever the cause
+        log.warning("ignoring unreadable cache file %s (%s); rebuilding it", path, err)
+        return None
+
+
+def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """Write ``arrays`` to ``path`` as .npz via a temporary file and ``os.replace``.
+
+    Returns whether the file was written; failures (read-only directory, full disk) are
+    logged as warnings because a missing cache only costs time.
+    """
+    tmp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            np.savez(tmp, **arrays)
+        os.replace(tmp_name, path)
+        tmp_name = None
+        log.debug("cached arrays to %s", path)
+        return True
+    except OSError as err:
+        log.warning("could not write cache file %s (%s); continuing without cache", path, err)
+        return False
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)

@@ -1,0 +1,127 @@
+"""``Dataset``: one small, frozen bundle of train/validation tensors plus what a model needs to know.
+
+Every loader in ``superconverge.data`` (built-in or user files) returns this one type, so the
+rest of the library never cares where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+__all__ = ["Dataset"]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Train/validation tensors for a classification task, held in memory.
+
+    Attributes:
+        x_train, x_val: float32 inputs of shape ``(N, *input_shape)`` — ``(N, C, H, W)`` for
+            images, ``(N, C, L)`` for 1-D signals, ``(N, F)`` for tabular features.
+        y_train, y_val: int64 class labels in ``[0, num_classes)``, shape ``(N,)``.
+        name: short name used in logs, reports and file names.
+        num_classes: number of classes (the model's output width).
+        input_shape: shape of one example, without the batch dimension.
+        class_names: one readable name per class; ``("0", "1", ...)`` when none are known.
+
+    Models that need a flat vector (``MLP``) flatten their input themselves, so one dataset
+    serves every model; there is no separate "flat view".
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    name: str
+    num_classes: int
+    input_shape: tuple[int, ...]
+    class_names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
+            raise TypeError(f"num_classes must be an int, got {self.num_classes!r}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
+        for split in ("train", "val"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+                raise TypeError(
+                    f"x_{split} and y_{split} must be torch.Tensor, got "
+                    f"{type(x).__name__} and {type(y).__name__}"
+                )
+            if x.dtype != torch.float32:
+                raise TypeError(f"x_{split} must be float32, got {x.dtype}")
+            if y.dtype != torch.int64:
+                raise TypeError(f"y_{split} must be int64 labels, got {y.dtype}")
+            if y.ndim != 1 or x.shape[0] != y.shape[0]:
+                raise ValueError(
+                    f"x_{split} and y_{split} must hold the same number of examples, got "
+                    f"x_{split}.shape={tuple(x.shape)} and y_{split}.shape={tuple(y.shape)}"
+                )
+            if tuple(x.shape[1:]) != self.input_shape:
+                raise ValueError(
+                    f"x_{split} examples have shape {tuple(x.shape[1:])}, "
+                    f"expected input_shape={self.input_shape}"
+                )
+            if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                raise ValueError(
+                    f"y_{split} labels must lie in [0, {self.num_classes}), "
+                    f"got range [{int(y.min())}, {int(y.max())}]"
+                )
+        if self.x_train.shape[0] == 0:
+            raise ValueError("x_train must hold at least one example, got 0")
+        if not self.class_names:
+            object.__setattr__(self, "class_names", tuple(str(i) for i in range(self.num_classes)))
+        elif len(self.class_names) != self.num_classes:
+            raise ValueError(
+                f"class_names must have num_classes={self.num_classes} entries, "
+                f"got {len(self.class_names)}"
+            )
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+
+    @property
+    def num_train(self) -> int:
+        """Number of training examples."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def num_val(self) -> int:
+        """Number of validation examples."""
+        return int(self.x_val.shape[0])
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly summary (no tensors) for logs, reports and provenance."""
+        return {
+            "name": self.name,
+            "num_classes": self.num_classes,
+            "input_shape": list(self.input_shape),
+            "num_train": self.num_train,
+            "num_val": self.num_val,
+            "class_names": list(self.class_names),
+        }
+
+    def standardized(self, eps: float = 1e-8) -> Dataset:
+        """A copy whose inputs have zero mean and unit variance, using training statistics only.
+
+        Statistics are per channel (dimension 1) for images and signals, per feature for flat
+        tabular data; validation inputs reuse the training mean and std so nothing leaks.
+        Useful for CSV/.npz data whose columns have very different scales.
+        """
+        x = self.x_train
+        dims = [0] if x.ndim == 2 else [0, *range(2, x.ndim)]
+        mean = x.mean(dim=dims, keepdim=True)
+        std = x.std(dim=dims, keepdim=True).clamp_min(eps)
+        return Dataset(
+            x_train=(self.x_train - mean) / std,
+            y_train=self.y_train,
+            x_val=(self.x_val - mean) / std,
+            y_val=self.y_val,
+            name=self.name,
+            num_classes=self.num_classes,
+            input_shape=self.input_shape,
+            class_names=self.class_names,
+        )

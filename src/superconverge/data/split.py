@@ -1,0 +1,42 @@
+"""Stratified train/validation split by seed: every class keeps its share in both parts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from superconverge.schedules._validate import fraction, integer
+
+__all__ = ["train_val_split"]
+
+
+def train_val_split(
+    y: np.ndarray, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train_idx, val_idx)`` splitting labels ``y`` by class, reproducible by ``seed``.
+
+    Each class sends ``round(n_c * val_fraction)`` of its ``n_c`` examples to validation, but
+    always keeps at least one in training. Both index arrays come back shuffled.
+
+    Raises:
+        ValueError: ``val_fraction`` outside (0, 1), or too few examples for any validation set.
+    """
+    val_fraction = fraction("val_fraction", val_fraction, low_open=True)
+    seed = integer("seed", seed, minimum=0)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
+    rng = np.random.default_rng(seed)
+    train_parts, val_parts = [], []
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        n_val = min(round(len(idx) * val_fraction), len(idx) - 1)
+        val_parts.append(idx[:n_val])
+        train_parts.append(idx[n_val:])
+    train_idx = np.concatenate(train_parts) if train_parts else np.empty(0, dtype=np.int64)
+    val_idx = np.concatenate(val_parts) if val_parts else np.empty(0, dtype=np.int64)
+    if len(val_idx) == 0:
+        raise ValueError(
+            f"val_fraction={val_fraction} of {len(y)} examples leaves no validation examples; "
+            "use a larger val_fraction or more data"
+        )
+    return rng.permutation(train_idx), rng.permutation(val_idx)

@@ -1,0 +1,230 @@
+"""Suggestion rules: pure functions of a range-test curve ``(lrs, raw losses)``.
+
+Every rule returns a :class:`Suggestion` (the LR, its index, and one sentence saying why) or a
+``Suggestion`` with ``lr=None`` and the reason there is no sensible pick. Non-finite points end the
+curve: a rule only looks at the finite prefix. Rules never raise on short, flat or ragged curves.
+
+All rules read the curve through :func:`smooth_centered`, a zero-lag smoothing (running median of 5
+against single-batch spikes, then a Gaussian window). The online exponential moving average that
+the range test (and every anchor) uses to detect divergence lags about ``beta / (1 - beta)`` = 49
+steps at beta 0.98 — half of a 100-step sweep — which shifts every feature of the curve (its
+minimum, its steepest point) towards larger learning rates. Suggestions should not inherit that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_POINTS = 8
+"""Fewer finite points than this and no rule picks anything."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A rule's pick on a range-test curve."""
+
+    lr: float | None
+    index: int | None
+    method: str
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"lr": self.lr, "index": self.index, "method": self.method, "reason": self.reason}
+
+
+def finite_prefix(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The curve up to (not including) its first non-finite loss or learning rate."""
+    x = np.asarray(lrs, dtype=np.float64)
+    y = np.asarray(losses, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(
+            f"lrs and losses must be 1-D sequences of equal length, got shapes {x.shape} and "
+            f"{y.shape}"
+        )
+    bad = ~(np.isfinite(x) & np.isfinite(y) & (x > 0))
+    end = int(np.argmax(bad)) if bad.any() else len(x)
+    return x[:end], y[:end]
+
+
+def smooth_centered(losses: Sequence[float], sigma: float | None = None) -> np.ndarray:
+    """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
+    (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
+    y = np.asarray(losses, dtype=np.float64)
+    n = len(y)
+    if n < 3:
+        return y.copy()
+    pad = np.pad(y, 2, mode="edge")
+    med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
+    s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
+    half = int(math.ceil(3 * s))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
+    num = np.convolve(med, k, mode="same")
+    den = np.convolve(np.ones(n), k, mode="same")
+    return num / den
+
+
+def _slope_log_lr(lrs: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    """d loss / d log10(lr), central differences (one-sided at the ends)."""
+    return np.gradient(losses, np.log10(lrs))
+
+
+def _descent(
+    lrs: Sequence[float], losses: Sequence[float], method: str
+) -> tuple[np.ndarray, np.ndarray, int] | Suggestion:
+    """Smoothed finite curve and the index of its minimum, or a no-pick Suggestion."""
+    x, y = finite_prefix(lrs, losses)
+    if len(x) < MIN_POINTS:
+        return Suggestion(
+            None, None, method,
+            f"only {len(x)} finite points (need {MIN_POINTS}); run more iterations or lower "
+            "start_lr",
+        )
+    s = smooth_centered(y)
+    m = int(np.argmin(s))
+    drop = s[0] - s[m]
+    if m == 0 or drop <= 1e-3 * max(abs(s[0]), 1e-12):
+        return Suggestion(
+            None, None, method,
+            "the loss never decreased; lower start_lr, check the data and loss, or the model "
+            "may already be trained",
+        )
+    return x, s, m
+
+
+def minimum(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+    """Smith's rule of thumb: one order of magnitude below the LR at the loss minimum."""
+    d = _descent(lrs, losses, "minimum")
+    if isinstance(d, Suggestion):
+        return d
+    x, _, m = d
+    target = x[m] / 10
+    i = int(np.argmin(np.abs(np.log(x[: m + 1]) - math.log(target))))
+    return Suggestion(
+        float(target), i, "minimum", f"one decade below the loss minimum at lr={x[m]:.3g}"
+    )
+
+
+def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+    """The LR where the loss falls fastest against log10(LR), before the minimum."""
+    d = _descent(lrs, losses, "steepest")
+    if isinstance(d, Suggestion):
+        return d
+    x, s, m = d
+    g = _slope_log_lr(x[: m + 1], s[: m + 1]) if m >= 1 else np.zeros(1)
+    i = int(np.argmin(g))
+    return Suggestion(
+        float(x[i]), i, "steepest",
+        f"steepest descent of the loss, {g[i]:.3g} per decade of LR",
+    )
+
+
+def valley(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+    """fastai's ``valley``: the longest decreasing run of the curve, ~half-way into it."""
+    x, y = finite_prefix(lrs, losses)
+    if len(x) < MIN_POINTS:
+        return Suggestion(None, None, "valley", f"only {len(x)} finite points (need {MIN_POINTS})")
+    s = smooth_centered(y)
+    n = len(s)
+    lds = np.ones(n, dtype=np.int64)
+    max_start = max_end = 0
+    for i in range(1, n):
+        smaller = s[:i] > s[i]
+        if smaller.any():
+            lds[i] = max(lds[i], int(lds[:i][smaller].max()) + 1)
+        if lds[max_end] < lds[i]:
+            max_end = i
+            max_start = max_end - int(lds[max_end])
+    if max_end == 0:
+        return Suggestion(None, None, "valley", "the loss never decreased")
+    sections = (max_end - max_start) / 3
+    i = max(0, min(n - 1, max_start + int(sections) + int(sections / 2)))
+    return Suggestion(
+        float(x[i]), i, "valley",
+        f"about half-way down the longest descent (lr {x[max(max_start, 0)]:.3g} to "
+        f"{x[max_end]:.3g})",
+    )
+
+
+def default(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+    """Our default for a fixed LR: the steepest descent in log-LR, kept within
+    ``[lr_min / 30, lr_min / 3]`` of the loss minimum ``lr_min``.
+
+    The steepest point alone is noisy (a flat start makes tiny slopes look steep) and the
+    minimum alone sits at the edge of divergence; the guard keeps the pick inside the band that
+    both heuristics agree is safe. Chosen from the suggestion-quality benchmark
+    (``benchmarks/suggestion_quality.py``).
+    """
+    d = _descent(lrs, losses, "default")
+    if isinstance(d, Suggestion):
+        return d
+    x, s, m = d
+    g = _slope_log_lr(x[: m + 1], s[: m + 1])
+    k = int(np.argmin(g))
+    lo, hi = x[m] / 30, x[m] / 3
+    lr = float(min(max(x[k], lo), hi))
+    i = int(np.argmin(np.abs(np.log(x[: m + 1]) - math.log(lr))))
+    why = "steepest descent" if lo <= x[k] <= hi else (
+        f"steepest descent at {x[k]:.3g} moved into [{lo:.3g}, {hi:.3g}] "
+        "(1/30 to 1/3 of the loss minimum)"
+    )
+    return Suggestion(lr, i, "default", why)
+
+
+RULES = {"default": default, "steepest": steepest, "minimum": minimum, "valley": valley}
+METHODS: tuple[str, ...] = tuple(RULES)
+
+
+def suggest(lrs: Sequence[float], losses: Sequence[float], method: str = "default") -> Suggestion:
+    """Apply the rule ``method`` (one of :data:`METHODS`) to the raw curve."""
+    if method not in RULES:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    return RULES[method](lrs, losses)
+
+
+def suggest_bounds(lrs: Sequence[float], losses: Sequence[float]) -> tuple[Suggestion, Suggestion]:
+    """``(base_lr, max_lr)`` for cyclical policies, in Smith's sense.
+
+    ``base_lr``: where the loss starts to fall (has dropped 10% of its total fall).
+    ``max_lr``: where it stops falling (90% of the fall done), never past the minimum.
+    """
+    d = _descent(lrs, losses, "bounds")
+    if isinstance(d, Suggestion):
+        return d, d
+    x, s, m = d
+    drop = s[0] - s[m]
+    head = s[: m + 1]
+    b = int(np.argmax(head <= s[0] - 0.1 * drop))
+    t = int(np.argmax(head <= s[m] + 0.1 * drop))
+    t = max(t, b)
+    return (
+        Suggestion(float(x[b]), b, "base", "the loss has fallen 10% of its total drop"),
+        Suggestion(float(x[t]), t, "max", "the loss has fallen 90% of its total drop"),
+    )
+
+
+def curve_warnings(
+    lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None
+) -> list[str]:
+    """Plain-language problems with a curve that make its suggestions unreliable."""
+    out: list[str] = []
+    x, y = finite_prefix(lrs, losses)
+    if len(x) < MIN_POINTS:
+        out.append(
+            f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or lower "
+            "start_lr"
+        )
+        return out
+    s = smooth_centered(y)
+    m = int(np.argmin(s))
+    if m == 0 or s[0] - s[m] <= 1e-3 * max(abs(s[0]), 1e-12):
+        out.append("the loss never decreased: lower start_lr or check the data and loss")
+    if stop_reason == "completed" and m >= len(s) - max(2, len(s) // 20):
+        out.append(
+            "the loss never diverged and was still falling at end_lr: raise end_lr to see "
+            "where training breaks down"
+        )
+    return out

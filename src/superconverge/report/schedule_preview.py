@@ -1,0 +1,87 @@
+"""Preview a policy before training with it: CSV, JSON, a PNG plot or an ASCII chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from superconverge import atomic
+from superconverge.schedules.policy import Policy
+
+FORMATS = ("csv", "json", "png", "ascii")
+
+
+def render_policy(policy: Policy, steps: int | None = None, fmt: str = "csv") -> str:
+    """The policy's per-step values as text: ``csv`` (step,lr[,momentum]), ``json`` or ``ascii``."""
+    rows = policy.table(steps)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+        return buf.getvalue()
+    if fmt == "json":
+        doc = {
+            "policy": policy.name,
+            "lr_schedule": policy.lr.to_dict(),
+            "momentum_schedule": policy.momentum.to_dict() if policy.momentum else None,
+            "steps": rows,
+        }
+        return json.dumps(doc, indent=1) + "\n"
+    if fmt == "ascii":
+        out = [f"{policy.name}: lr over {len(rows)} steps"]
+        out.append(ascii_chart([r["lr"] for r in rows]))
+        if policy.momentum is not None:
+            out.append("momentum")
+            out.append(ascii_chart([r["momentum"] for r in rows]))
+        return "\n".join(out) + "\n"
+    raise ValueError(f"fmt must be one of 'csv', 'json', 'ascii' for text; got {fmt!r}")
+
+
+def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
+    """A terminal plot of ``values`` (resampled to ``width`` columns), axis labels on the left."""
+    if not values:
+        return "(no values)"
+    n = len(values)
+    cols = [values[min(n - 1, int(i * n / width))] for i in range(min(width, n))]
+    lo, hi = min(values), max(values)
+    span = hi - lo or 1.0
+    grid = [[" "] * len(cols) for _ in range(height)]
+    for c, val in enumerate(cols):
+        r = int(round((val - lo) / span * (height - 1)))
+        grid[height - 1 - r][c] = "*"
+    label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
+    lines = []
+    for r, row in enumerate(grid):
+        label = f"{hi:.4g}" if r == 0 else f"{lo:.4g}" if r == height - 1 else ""
+        lines.append(f"{label:>{label_w}} |{''.join(row)}")
+    lines.append(f"{'':>{label_w}} +{'-' * len(cols)}")
+    lines.append(f"{'':>{label_w}}  step 0{'':>{max(0, len(cols) - 12)}}{n - 1:>6}")
+    return "\n".join(lines)
+
+
+def plot_policy(policy: Policy, path: str | os.PathLike[str], steps: int | None = None) -> Path:
+    """Write a PNG of the LR (and momentum, on a second axis) against the step."""
+    from matplotlib.figure import Figure
+
+    rows = policy.table(steps)
+    x = [r["step"] for r in rows]
+    fig = Figure(figsize=(7, 3.5), dpi=120)
+    ax = fig.add_subplot()
+    ax.plot(x, [r["lr"] for r in rows], color="C0", label="lr")
+    ax.set_xlabel("step (optimizer steps)")
+    ax.set_ylabel("learning rate", color="C0")
+    ax.set_title(f"{policy.name}: {type(policy.lr).__name__}")
+    if policy.momentum is not None:
+        ax2 = ax.twinx()
+        ax2.plot(x, [r["momentum"] for r in rows], color="C1", label="momentum")
+        ax2.set_ylabel("momentum", color="C1")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)

@@ -1,0 +1,136 @@
+"""Named training policies: an LR schedule and, where the policy has one, its momentum schedule.
+
+A factory from names to schedules, for the CLI and for experiments that compare policies
+(``fixed``, ``step-decay``, ``clr``, ``one-cycle``, ...). Unknown names and parameters that a
+policy does not take are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from superconverge.schedules import _validate as v
+from superconverge.schedules.base import Schedule
+from superconverge.schedules.compose import constant, step_decay
+from superconverge.schedules.cyclic import cyclic, cyclic_momentum
+from superconverge.schedules.one_cycle import (
+    one_cycle,
+    one_cycle_momentum,
+    one_cycle_two_phase,
+    one_cycle_two_phase_momentum,
+)
+from superconverge.schedules.shapes import Ramp
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a training run follows per optimizer step: ``lr`` and optionally ``momentum``."""
+
+    name: str
+    lr: Schedule
+    momentum: Schedule | None = None
+
+    def table(self, steps: int | None = None) -> list[dict[str, float]]:
+        """Rows ``{"step", "lr"[, "momentum"]}`` for ``steps`` (default: the LR's total_steps)."""
+        n = self.lr.total_steps if steps is None else steps
+        if n is None:
+            raise ValueError(f"policy {self.name!r} has no end; pass steps=N")
+        rows = []
+        for step, lr in self.lr.table(n):
+            row = {"step": step, "lr": lr}
+            if self.momentum is not None:
+                row["momentum"] = self.momentum(step)
+            rows.append(row)
+        return rows
+
+
+def _one_cycle(
+    total_steps: int, max_lr: float = 1.0, div: float = 10.0, final_div: float = 100.0,
+    annihilation_fraction: float = 0.1, anneal: str = "linear", high_momentum: float = 0.95,
+    low_momentum: float = 0.85, cycle_momentum: bool = True,
+) -> Policy:
+    lr = one_cycle(max_lr, total_steps, div=div, final_div=final_div,
+                   annihilation_fraction=annihilation_fraction, anneal=anneal)
+    mom = one_cycle_momentum(total_steps, high=high_momentum, low=low_momentum,
+                             annihilation_fraction=annihilation_fraction, anneal=anneal)
+    return Policy("one-cycle", lr, mom if cycle_momentum else None)
+
+
+def _one_cycle_two_phase(
+    total_steps: int, max_lr: float = 1.0, warmup_fraction: float = 0.3, div: float = 25.0,
+    final_div: float = 1e4, anneal: str = "cos", high_momentum: float = 0.95,
+    low_momentum: float = 0.85, cycle_momentum: bool = True,
+) -> Policy:
+    lr = one_cycle_two_phase(max_lr, total_steps, warmup_fraction=warmup_fraction, div=div,
+                             final_div=final_div, anneal=anneal)
+    mom = one_cycle_two_phase_momentum(total_steps, high=high_momentum, low=low_momentum,
+                                       warmup_fraction=warmup_fraction, anneal=anneal)
+    return Policy("one-cycle-two-phase", lr, mom if cycle_momentum else None)
+
+
+def _clr(
+    total_steps: int, base_lr: float = 0.1, max_lr: float = 1.0, step_size: int | None = None,
+    step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+    high_momentum: float = 0.95, low_momentum: float = 0.85, cycle_momentum: bool = False,
+) -> Policy:
+    # Default: two full cycles over the run, so the run ends at base_lr.
+    size = step_size if step_size is not None else max(1, total_steps // 4)
+    lr = cyclic(base_lr, max_lr, size, step_size_down, mode, gamma=gamma, total_steps=total_steps)
+    mom = cyclic_momentum(low_momentum, high_momentum, size, step_size_down, mode, gamma=gamma,
+                          total_steps=total_steps)
+    return Policy("clr", lr, mom if cycle_momentum else None)
+
+
+def _fixed(total_steps: int, lr: float = 0.1) -> Policy:
+    return Policy("fixed", constant(v.positive("lr", lr), total_steps))
+
+
+def _step_decay(
+    total_steps: int, lr: float = 0.1, milestones: tuple[float, ...] = (0.5, 0.75),
+    factor: float = 0.1,
+) -> Policy:
+    # Milestones given as fractions of the run (< 1) or as absolute steps (>= 1).
+    ms = tuple(int(round(m * total_steps)) if m < 1 else int(m) for m in milestones)
+    return Policy("step-decay", step_decay(v.positive("lr", lr), ms, factor, total_steps))
+
+
+def _cosine(total_steps: int, max_lr: float = 1.0, final_lr: float = 0.0) -> Policy:
+    return Policy("cosine", Ramp(v.positive("max_lr", max_lr), final_lr, total_steps, "cos"))
+
+
+POLICIES: dict[str, Callable[..., Policy]] = {
+    "one-cycle": _one_cycle,
+    "one-cycle-two-phase": _one_cycle_two_phase,
+    "clr": _clr,
+    "fixed": _fixed,
+    "step-decay": _step_decay,
+    "cosine": _cosine,
+}
+
+
+def policy_parameters(name: str) -> dict[str, Any]:
+    """The parameters policy ``name`` accepts, with their defaults."""
+    fn = POLICIES[v.choice("policy", name, POLICIES)]
+    return {
+        p.name: p.default
+        for p in inspect.signature(fn).parameters.values()
+        if p.name != "total_steps"
+    }
+
+
+def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
+    """Build policy ``name`` (one of :data:`POLICIES`) over ``total_steps`` optimizer steps.
+
+    Parameters a policy does not take raise ``ValueError`` naming them and listing those it does.
+    """
+    accepted = policy_parameters(name)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"policy {name!r} does not take {', '.join(unknown)}; it takes "
+            f"{', '.join(sorted(accepted))}"
+        )
+    return POLICIES[name](total_steps, **params)

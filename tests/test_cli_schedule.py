@@ -1,0 +1,80 @@
+"""`superconverge schedule`: the CLI previews exactly what the library computes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+import superconverge as sc
+from superconverge.cli import main
+from superconverge.schedules import make_policy
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_csv_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "schedule", "one-cycle", "--max-lr", "1", "--steps", "100")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    lr, mom = sc.one_cycle(1.0, 100), sc.one_cycle_momentum(100)
+    assert len(rows) == 100
+    assert [float(r["lr"]) for r in rows] == [lr(i) for i in range(100)]
+    assert [float(r["momentum"]) for r in rows] == [mom(i) for i in range(100)]
+
+
+def test_json_carries_the_schedule_definition(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "schedule", "clr", "--base-lr", "0.01", "--max-lr", "0.1",
+              "--step-size", "5", "--mode", "triangular2", "--steps", "40", "--format", "json")
+    doc = json.loads(out)
+    rebuilt = sc.Schedule.from_dict(doc["lr_schedule"])
+    assert [r["lr"] for r in doc["steps"]] == [rebuilt(i) for i in range(40)]
+    assert doc["momentum_schedule"] is None
+
+
+def test_ascii_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    out = run(capsys, "schedule", "one-cycle-two-phase", "--max-lr", "0.5", "--steps", "60",
+              "--format", "ascii")
+    assert "*" in out and "momentum" in out
+    png = tmp_path / "s.png"
+    run(capsys, "schedule", "step-decay", "--lr", "0.1", "--steps", "50", "--format", "png",
+        "--out", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["one-cycle", "--steps", "100", "--step-size", "3"], "does not take step_size"),
+        (["one-cycle", "--steps", "100", "--max-lr", "-1"], "max_lr must be > 0, got -1"),
+        (["one-cycle", "--steps", "2"], "total_steps=2 is too small"),
+        (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"], "base_lr must be <= max_lr"),
+        (["fixed", "--steps", "10", "--format", "png"], "needs --out"),
+    ],
+)
+def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_policy_factory_rejects_unknown_policy() -> None:
+    with pytest.raises(ValueError, match="policy must be one of"):
+        make_policy("superconvergence", 10)
+
+
+def test_console_script_entry_point_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "superconverge.cli", "schedule", "fixed", "--lr", "0.1",
+         "--steps", "3"], check=True, capture_output=True, text=True,
+    ).stdout
+    assert out.splitlines() == ["step,lr", "0,0.1", "1,0.1", "2,0.1"]
