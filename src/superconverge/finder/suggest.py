@@ -124,10 +124,10 @@ def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     """fastai's ``valley``: the longest decreasing run of the curve, ~half-way into it."""
-    x, y = finite_prefix(lrs, losses)
-    if len(x) < MIN_POINTS:
-        return Suggestion(None, None, "valley", f"only {len(x)} finite points (need {MIN_POINTS})")
-    s = smooth_centered(y)
+    d = _descent(lrs, losses, "valley")
+    if isinstance(d, Suggestion):
+        return d
+    x, s, _ = d
     n = len(s)
     lds = np.ones(n, dtype=np.int64)
     max_start = max_end = 0

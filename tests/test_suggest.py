@@ -1,0 +1,119 @@
+"""Suggestion rules on constructed curves: a sensible pick or a clear reason, never an error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from superconverge.finder.suggest import (
+    METHODS,
+    curve_warnings,
+    smooth_centered,
+    suggest,
+    suggest_bounds,
+)
+
+LRS = np.logspace(-7, 1, 100)
+
+
+def valley_curve(noise: float = 0.0, seed: int = 0, lrs: np.ndarray = LRS) -> np.ndarray:
+    """High plateau, a sigmoid fall centred at lr=1e-3 (steepest there), a minimum near 0.1,
+    then a blow-up."""
+    t = np.log10(lrs)
+    loss = 2.3 - 2.0 / (1 + np.exp(-2.0 * (t + 3))) + np.where(t > -1, 5.0 * (t + 1) ** 2, 0.0)
+    return loss + np.random.default_rng(seed).normal(0, noise, len(lrs))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_clean_valley_picks_inside_the_descent(method: str) -> None:
+    s = suggest(LRS, valley_curve(), method)
+    assert s.lr is not None and s.index is not None
+    assert 1e-5 <= s.lr <= 0.1, s  # in the falling part, below the minimum
+    assert s.method == method and s.reason
+
+
+def test_steepest_finds_the_inflection_and_default_stays_in_band() -> None:
+    assert suggest(LRS, valley_curve(), "steepest").lr == pytest.approx(1e-3, rel=0.3)
+    lr_min = LRS[np.argmin(smooth_centered(valley_curve()))]
+    d = suggest(LRS, valley_curve(), "default").lr
+    assert lr_min / 30 * 0.999 <= d <= lr_min / 3 * 1.001
+    assert suggest(LRS, valley_curve(), "minimum").lr == pytest.approx(lr_min / 10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_noise_moves_picks_less_than_half_a_decade(method: str) -> None:
+    picks = [suggest(LRS, valley_curve(noise=0.05, seed=s), method).lr for s in range(10)]
+    assert all(p is not None for p in picks)
+    assert math.log10(max(picks) / min(picks)) < 0.5, picks
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_flat_curve_gives_no_pick_and_says_why(method: str) -> None:
+    s = suggest(LRS, np.full(100, 2.3), method)
+    assert s.lr is None and "never decreased" in s.reason
+    assert any("never decreased" in w for w in curve_warnings(LRS, np.full(100, 2.3)))
+
+
+def test_rising_curve_gives_no_pick() -> None:
+    assert suggest(LRS, np.linspace(1, 5, 100)).lr is None
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nan_tail_is_cut_not_fatal(method: str) -> None:
+    y = valley_curve()
+    y[70:] = np.nan
+    clean = suggest(LRS[:70], valley_curve()[:70], method)
+    assert suggest(LRS, y, method) == clean
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_too_few_points(method: str, n: int) -> None:
+    s = suggest(LRS[:n], valley_curve()[:n], method)
+    assert s.lr is None and "finite points" in s.reason
+    assert "too few points" in curve_warnings(LRS[:n], valley_curve()[:n])[0]
+
+
+def test_never_diverging_curve_warns_to_raise_end_lr() -> None:
+    lrs = np.logspace(-7, -3, 100)  # the sweep stops while the loss is still falling
+    w = curve_warnings(lrs, valley_curve(lrs=lrs), "completed")
+    assert any("raise end_lr" in x for x in w)
+    assert suggest(lrs, valley_curve(lrs=lrs)).lr is not None
+
+
+def test_bounds_bracket_the_descent() -> None:
+    base, top = suggest_bounds(LRS, valley_curve())
+    assert base.lr is not None and top.lr is not None
+    assert base.lr < 1e-3 < top.lr <= LRS[np.argmin(smooth_centered(valley_curve()))]
+    flat = suggest_bounds(LRS, np.full(100, 1.0))
+    assert flat[0].lr is None and flat[1].lr is None
+
+
+def test_unknown_method_and_shape_errors() -> None:
+    with pytest.raises(ValueError, match="method must be one of 'default'"):
+        suggest(LRS, valley_curve(), "fastest")
+    with pytest.raises(ValueError, match="equal length"):
+        suggest(LRS, valley_curve()[:-1])
+
+
+def test_smoothing_has_no_lag() -> None:
+    # A symmetric dip stays centred after smoothing (an EMA would move it right).
+    t = np.arange(101)
+    y = (t - 50.0) ** 2
+    assert int(np.argmin(smooth_centered(y))) == 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.just(float("inf"))),
+                min_size=0, max_size=60))
+def test_arbitrary_curves_never_raise(values: list[float]) -> None:
+    lrs = np.logspace(-6, 0, len(values))
+    for method in METHODS:
+        s = suggest(lrs, values, method)
+        assert s.lr is None or (s.index is not None and 0 <= s.index < len(values))
+    suggest_bounds(lrs, values)
+    curve_warnings(lrs, values, "nan")
