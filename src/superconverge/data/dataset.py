@@ -1,4 +1,4 @@
-"""``Dataset``: one small, frozen bundle of train/validation tensors plus what a model needs to know.
+"""``Dataset``: a small, frozen bundle of train/validation tensors and what a model must know.
 
 Every loader in ``superconverge.data`` (built-in or user files) returns this one type, so the
 rest of the library never cares where the data came from.

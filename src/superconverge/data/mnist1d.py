@@ -46,7 +46,7 @@ def load_mnist1d(
         seed: generator seed; the default 42 reproduces the published dataset, another seed
             draws a statistically identical but different one.
         num_samples: total signals, train plus validation (default 5000: 4000 train / 1000 val,
-            the published split). At least 20, so each of the 10 classes has two.
+            the published split), rounded down to a multiple of 10 (one share per class).
         train_fraction: fraction of the signals used for training; the rest is validation.
         cache: read and write the generated arrays in the cache directory.
         cache_dir: where to cache; default :func:`default_cache_dir`.
@@ -57,6 +57,13 @@ def load_mnist1d(
     seed = integer("seed", seed, minimum=0)
     num_samples = integer("num_samples", num_samples, minimum=20)
     train_fraction = fraction("train_fraction", train_fraction, low_open=True)
+    total = num_samples // 10 * 10  # the generator makes num_samples // 10 signals per class
+    n_train = int(total * train_fraction)
+    if not 0 < n_train < total:
+        raise ValueError(
+            f"train_fraction={train_fraction} of num_samples={num_samples} leaves "
+            f"{n_train} training and {total - n_train} validation signals; both must be >= 1"
+        )
     args = _generation_args(seed, num_samples, train_fraction)
 
     path = Path(cache_dir) if cache_dir is not None else default_cache_dir()

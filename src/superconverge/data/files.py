@@ -1,0 +1,439 @@
+"""Your own data: ``.npz`` arrays, a CSV table, or a folder of images, as a ``Dataset``.
+
+Each loader checks what it reads and raises ``ValueError`` naming the file and what was
+expected (a missing array, mismatched lengths, a non-numeric cell, an unreadable image), so a
+bad file fails at load time with a message, not mid-training with a shape error.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from superconverge.data.dataset import Dataset
+from superconverge.data.split import train_val_split
+from superconverge.schedules._validate import integer
+
+__all__ = ["IMAGE_EXTENSIONS", "load_csv", "load_image_folder", "load_npz"]
+
+log = logging.getLogger(__name__)
+
+#: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+# --------------------------------------------------------------------------------------- npz
+
+
+def load_npz(
+    path: str | Path,
+    *,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    name: str | None = None,
+) -> Dataset:
+    """A ``Dataset`` from a NumPy ``.npz`` archive (``np.savez(path, x=..., y=...)``).
+
+    The archive holds ``x`` (inputs, ``(N, ...)``: ``(N, C, H, W)`` images, ``(N, C, L)``
+    signals or ``(N, F)`` features; a 1-D ``x`` is read as one feature) and ``y`` (``N``
+    integer class labels >= 0, or strings naming the classes). With ``x_val`` and ``y_val``
+    too, those are the validation split; otherwise ``val_fraction`` of each class is held
+    out (stratified, reproducible by ``seed``). Inputs become float32 unchanged — call
+    ``Dataset.standardized()`` to rescale them.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: not an .npz archive, a missing array, mismatched lengths, non-numeric or
+            non-finite inputs, or labels that are not class indices or names.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (expected an .npz archive with x and y)")
+    with path.open("rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(
+            f"{path}: holds a single array (an .npy file), expected an .npz archive with "
+            "arrays 'x' and 'y' (write it with np.savez(path, x=x, y=y))"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path}: not an .npz archive (not a zip file); expected one written by "
+            "np.savez(path, x=x, y=y)"
+        )
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as err:  # numpy raises many types for damaged archives
+        raise ValueError(f"{path}: not a readable .npz archive: {err}") from err
+    with archive:
+        keys = set(archive.files)
+        for key in ("x", "y"):
+            if key not in keys:
+                raise ValueError(
+                    f"{path}: missing array {key!r}; found {sorted(keys)}, expected 'x' and "
+                    "'y' (optionally 'x_val' and 'y_val')"
+                )
+        if ("x_val" in keys) != ("y_val" in keys):
+            raise ValueError(f"{path}: has one of 'x_val'/'y_val' without the other; give both")
+        try:
+            arrays = {key: archive[key] for key in ("x", "y", "x_val", "y_val") if key in keys}
+        except Exception as err:  # damaged members, object arrays (pickles are refused)
+            raise ValueError(
+                f"{path}: cannot read its arrays ({err}); expected numeric or text arrays "
+                "written by np.savez"
+            ) from err
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # numpy returns raw bytes for non-.npy members
+            raise ValueError(
+                f"{path}: member {key!r} is not a NumPy array; expected arrays written by np.savez"
+            )
+
+    x = _inputs(arrays["x"], path, "x")
+    y = _label_column(arrays["y"], path, "y", len(x))
+    if "x_val" in arrays:
+        x_val = _inputs(arrays["x_val"], path, "x_val")
+        y_val = _label_column(arrays["y_val"], path, "y_val", len(x_val))
+        if x_val.shape[1:] != x.shape[1:]:
+            raise ValueError(
+                f"{path}: x_val examples have shape {x_val.shape[1:]}, but x examples have "
+                f"shape {x.shape[1:]}; they must match"
+            )
+        return _build(name or path.stem, x, y, x_val, y_val, path)
+    return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
+
+
+def _inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{path}: array {key!r} has dtype {x.dtype}, expected numbers (bool, int or float)"
+        )
+    if x.ndim == 0:
+        raise ValueError(f"{path}: array {key!r} is a scalar, expected shape (N, ...)")
+    x = x.astype(np.float32, copy=False)
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{path}: array {key!r} contains NaN or infinite values")
+    return x
+
+
+def _label_column(y: np.ndarray, path: Path, key: str, n: int) -> np.ndarray:
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(
+            f"{path}: {key!r} must hold one label per example, shape ({n},) to match the "
+            f"inputs, got shape {y.shape}"
+        )
+    return y
+
+
+# --------------------------------------------------------------------------------------- csv
+
+
+def load_csv(
+    path: str | Path,
+    target: str | int = -1,
+    *,
+    header: bool | None = None,
+    delimiter: str = ",",
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    name: str | None = None,
+) -> Dataset:
+    """A ``Dataset`` from a CSV table: one example per row, numeric feature columns, one label.
+
+    Args:
+        path: the CSV file (UTF-8).
+        target: the label column, by header name or by index (default -1: the last column).
+            Labels are integer class indices >= 0 or class names (any text).
+        header: whether the first row names the columns; ``None`` detects it (a first row
+            with text where the second row has numbers is a header). A ``str`` target
+            implies a header.
+        delimiter: the field separator.
+        val_fraction, seed: stratified validation split, reproducible by seed.
+        name: dataset name; default the file's stem.
+
+    Inputs have shape ``(N, F)`` float32, unscaled: call ``Dataset.standardized()`` when the
+    columns have different units.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: empty file, unknown target column, rows of different lengths, a
+            non-numeric or empty feature cell (the message names the line and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            # (line number, cells) so errors can point at the line; blank lines are skipped.
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}") from err
+    if not rows:
+        raise ValueError(f"{path}: empty CSV file, expected rows of numbers and a label column")
+
+    if header is None:
+        header = isinstance(target, str) or _looks_like_header(rows)
+    columns = [c.strip() for c in rows[0][1]] if header else None
+    data = rows[1:] if header else rows
+    width = len(rows[0][1])
+    if width < 2:
+        raise ValueError(
+            f"{path}: found {width} column, expected at least one feature and one label column"
+        )
+    for line, row in data:
+        if len(row) != width:
+            raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+    if len(data) < 2:
+        raise ValueError(f"{path}: found {len(data)} data row(s), expected at least 2")
+
+    t = _target_index(target, columns, width, path)
+    names = columns or [str(i) for i in range(width)]
+    feature_cols = [i for i in range(width) if i != t]
+    x = np.empty((len(data), len(feature_cols)), dtype=np.float32)
+    for r, (line, row) in enumerate(data):
+        for j, c in enumerate(feature_cols):
+            try:
+                x[r, j] = float(row[c])
+            except ValueError:
+                raise ValueError(
+                    f"{path}: line {line}, column {names[c]!r}: {row[c]!r} is not a number "
+                    "(feature columns must be numeric; encode categories as numbers first)"
+                ) from None
+    if not np.isfinite(x).all():
+        raise ValueError(f"{path}: feature columns contain NaN or infinite values")
+    labels = np.array([row[t].strip() for _, row in data])
+    for (line, _), label in zip(data, labels, strict=True):
+        if not label:
+            raise ValueError(f"{path}: line {line}, column {names[t]!r}: the label is empty")
+    return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(rows: list[tuple[int, list[str]]]) -> bool:
+    if len(rows) < 2:
+        return False
+    first, second = rows[0][1], rows[1][1]
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+
+
+def _target_index(target: str | int, columns: list[str] | None, width: int, path: Path) -> int:
+    if isinstance(target, str):
+        if columns is None:
+            raise ValueError(f"{path}: target={target!r} names a column, but header=False")
+        if target not in columns:
+            raise ValueError(f"{path}: no column named {target!r}; columns are {columns}")
+        return columns.index(target)
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise TypeError(f"target must be a column name or index, got {target!r}")
+    if not -width <= target < width:
+        raise ValueError(f"target={target} is out of range for {path} with {width} columns")
+    return target % width
+
+
+# ------------------------------------------------------------------------------ image folder
+
+
+def load_image_folder(
+    root: str | Path,
+    size: int = 32,
+    *,
+    grayscale: bool = False,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    name: str | None = None,
+) -> Dataset:
+    """A ``Dataset`` from a folder with one sub-folder of images per class.
+
+    Layouts (class names are the sub-folder names, sorted; hidden folders are skipped)::
+
+        root/cat/001.png, root/dog/002.jpg, ...            -> split val_fraction by class
+        root/train/cat/..., root/val/cat/... (or test/)    -> the given split
+
+    Every image (``IMAGE_EXTENSIONS``, other files are skipped) is converted to RGB (or grey),
+    resized to ``size x size`` pixels (aspect ratio not kept) and scaled to [0, 1]: inputs
+    are ``(N, 3, size, size)`` float32, or ``(N, 1, size, size)`` with ``grayscale``.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+        ValueError: no class sub-folders, fewer than two classes, a class without images, or
+            an image Pillow cannot read (the message names the file).
+    """
+    root = Path(root)
+    size = integer("size", size, minimum=1)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
+    subdirs = {d.name for d in _subfolders(root)}
+    val_name = next((v for v in ("val", "test") if v in subdirs), None)
+    if "train" in subdirs and val_name is not None:
+        classes = [d.name for d in _subfolders(root / "train")]
+        x, y = _read_split(root / "train", classes, size, grayscale)
+        x_val, y_val = _read_split(root / val_name, classes, size, grayscale, allow_missing=True)
+        if len(x_val) == 0:
+            raise ValueError(f"{root / val_name}: no images in any class folder")
+        return _build(name or root.name, x, y, x_val, y_val, root, class_names=classes)
+    classes = sorted(subdirs)
+    x, y = _read_split(root, classes, size, grayscale)
+    train_idx, val_idx = train_val_split(y, val_fraction, seed)
+    return _build(
+        name or root.name,
+        x[train_idx],
+        y[train_idx],
+        x[val_idx],
+        y[val_idx],
+        root,
+        class_names=classes,
+    )
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_split(
+    folder: Path, classes: Sequence[str], size: int, grayscale: bool, allow_missing: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    if not classes:
+        raise ValueError(
+            f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"{folder}: found one class folder ({classes[0]!r}), expected at least two classes"
+        )
+    known = set(classes)
+    for extra in _subfolders(folder):
+        if extra.name not in known:
+            raise ValueError(
+                f"{extra}: class folder not present in the training split {sorted(known)}"
+            )
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        class_dir = folder / cls
+        files = _image_files(class_dir) if class_dir.is_dir() else []
+        if not files and not allow_missing:
+            raise ValueError(
+                f"{class_dir}: no images found (expected files ending in "
+                f"{', '.join(IMAGE_EXTENSIONS)})"
+            )
+        for file in files:
+            images.append(_read_image(file, size, grayscale))
+            labels.append(label)
+    log.info("read %d images of %d classes from %s", len(images), len(classes), folder)
+    channels = 1 if grayscale else 3
+    x = np.stack(images) if images else np.empty((0, channels, size, size), dtype=np.float32)
+    return x, np.asarray(labels, dtype=np.int64)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
+    from PIL import Image  # Pillow: imported only when images are read
+
+    try:
+        with Image.open(file) as im:
+            im = im.convert("L" if grayscale else "RGB").resize(
+                (size, size), Image.Resampling.BILINEAR
+            )
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except (OSError, ValueError, SyntaxError) as err:  # PIL raises all three for bad files
+        raise ValueError(f"{file}: cannot read image ({err})") from err
+    return arr[None] if grayscale else arr.transpose(2, 0, 1)
+
+
+# ----------------------------------------------------------------------------------- shared
+
+
+def _split_and_build(
+    name: str, x: np.ndarray, labels: np.ndarray, val_fraction: float, seed: int, source: Path
+) -> Dataset:
+    codes, class_names = _encode_labels(labels, source)
+    train_idx, val_idx = train_val_split(codes, val_fraction, seed)
+    return _finish(
+        name, x[train_idx], codes[train_idx], x[val_idx], codes[val_idx], class_names, source
+    )
+
+
+def _build(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    source: Path,
+    class_names: Sequence[str] | None = None,
+) -> Dataset:
+    if class_names is None:
+        codes, names = _encode_labels(np.concatenate([y, y_val]), source)
+        y, y_val, class_names = codes[: len(y)], codes[len(y) :], names
+    return _finish(name, x, y, x_val, y_val, class_names, source)
+
+
+def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[str]]:
+    """Class indices and names: integers stay as they are; text labels are numbered in order."""
+    if labels.dtype.kind in "US":
+        numeric = all(_is_number(v) for v in labels.tolist())
+        if not numeric:
+            names = sorted(set(labels.tolist()))
+            lookup = {v: i for i, v in enumerate(names)}
+            return np.array([lookup[v] for v in labels.tolist()], dtype=np.int64), names
+        labels = labels.astype(np.float64)
+    if labels.dtype.kind == "b":
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind == "f":
+        if not (np.isfinite(labels).all() and (labels == np.round(labels)).all()):
+            raise ValueError(
+                f"{source}: labels must be whole-number class indices or class names; got "
+                "non-integer values (regression targets are not supported)"
+            )
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{source}: labels have dtype {labels.dtype}, expected ints or text")
+    labels = labels.astype(np.int64)
+    if len(labels) and labels.min() < 0:
+        raise ValueError(
+            f"{source}: labels must be class indices >= 0, got minimum {int(labels.min())}"
+        )
+    num_classes = int(labels.max()) + 1 if len(labels) else 0
+    return labels, [str(i) for i in range(num_classes)]
+
+
+def _finish(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    class_names: Sequence[str],
+    source: Path,
+) -> Dataset:
+    if len(class_names) < 2:
+        raise ValueError(f"{source}: found {len(class_names)} class, expected at least 2")
+    return Dataset(
+        x_train=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+        y_train=torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)),
+        x_val=torch.from_numpy(np.ascontiguousarray(x_val, dtype=np.float32)),
+        y_val=torch.from_numpy(np.ascontiguousarray(y_val, dtype=np.int64)),
+        name=name,
+        num_classes=len(class_names),
+        input_shape=tuple(x.shape[1:]),
+        class_names=tuple(class_names),
+    )

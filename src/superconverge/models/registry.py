@@ -1,0 +1,141 @@
+"""``build_model(name, input_shape, num_classes)``: every built-in model by name, shape-checked."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from superconverge.models.cnn import CNN1d, SmallCNN
+from superconverge.models.mlp import MLP
+from superconverge.models.resnet import CifarResNet
+from superconverge.schedules._validate import integer
+
+__all__ = ["build_model", "model_names", "suggest_model"]
+
+_RESNET_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
+
+
+def _mlp(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
+    return MLP(math.prod(shape), num_classes, **kw)
+
+
+def _cnn(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
+    _require_images("cnn", shape)
+    model = SmallCNN(shape[0], num_classes, **kw)
+    if min(shape[1:]) < model.min_size:
+        raise ValueError(
+            f"model 'cnn' needs images of at least {model.min_size}x{model.min_size} pixels "
+            f"(one 2x2 pooling between stages), got input_shape={shape}; "
+            "pass fewer widths or use 'mlp'"
+        )
+    return model
+
+
+def _cnn1d(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
+    if len(shape) not in (1, 2):
+        raise ValueError(
+            f"model 'cnn1d' expects 1-D signals with input_shape (channels, length) or "
+            f"(length,), got input_shape={shape}; for images use 'cnn' or 'resnet20'"
+        )
+    channels, length = (1, shape[0]) if len(shape) == 1 else shape
+    if length < 3:
+        raise ValueError(f"model 'cnn1d' needs signals of length >= 3, got input_shape={shape}")
+    return CNN1d(length, num_classes, in_channels=channels, **kw)
+
+
+def _resnet(depth: int) -> Callable[..., nn.Module]:
+    def build(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
+        _require_images(f"resnet{depth}", shape)
+        return CifarResNet(depth, num_classes, in_channels=shape[0], **kw)
+
+    return build
+
+
+def _require_images(name: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 3:
+        hint = (
+            "for grey images add a channel dimension, (1, H, W); for (channels, length) "
+            "signals use 'cnn1d'"
+            if len(shape) == 2
+            else "use 'mlp' for flat features"
+        )
+        raise ValueError(
+            f"model {name!r} expects images with input_shape (channels, height, width), "
+            f"got input_shape={shape}; {hint}"
+        )
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": _mlp,
+    "cnn": _cnn,
+    "cnn1d": _cnn1d,
+    **{name: _resnet(depth) for name, depth in _RESNET_DEPTHS.items()},
+}
+# The class each builder constructs, to list its options in error messages.
+_CLASSES: dict[str, type[nn.Module]] = {
+    "mlp": MLP,
+    "cnn": SmallCNN,
+    "cnn1d": CNN1d,
+    **dict.fromkeys(_RESNET_DEPTHS, CifarResNet),
+}
+_FIXED = {"in_features", "in_channels", "num_classes", "length", "depth"}
+
+
+def model_names() -> tuple[str, ...]:
+    """Names accepted by :func:`build_model`."""
+    return tuple(_BUILDERS)
+
+
+def build_model(
+    name: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any
+) -> nn.Module:
+    """A freshly initialised model for examples of ``input_shape`` and ``num_classes`` classes.
+
+    Args:
+        name: one of :func:`model_names`: ``"mlp"`` (any input, flattened), ``"cnn"`` (images
+            ``(C, H, W)``), ``"cnn1d"`` (signals ``(C, L)`` or ``(L,)``), ``"resnet20"``,
+            ``"resnet32"``, ``"resnet44"``, ``"resnet56"``, ``"resnet110"`` (images, CIFAR-style).
+        input_shape: shape of one example without the batch dimension, e.g.
+            ``Dataset.input_shape``.
+        num_classes: output width (logits).
+        **kwargs: model options, e.g. ``hidden=(256,)`` for ``mlp``, ``batch_norm=True`` for
+            ``cnn1d``, ``zero_init_residual=True`` for the ResNets.
+
+    Raises:
+        ValueError: unknown name, or an input shape the model cannot take.
+        TypeError: an option the model does not accept (the message lists those it does).
+    """
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(_BUILDERS)}")
+    if isinstance(input_shape, int) or not isinstance(input_shape, Sequence):
+        raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
+    shape = tuple(integer(f"input_shape[{i}]", d, minimum=1) for i, d in enumerate(input_shape))
+    if not shape:
+        raise ValueError("input_shape must have at least one dimension, got ()")
+    num_classes = integer("num_classes", num_classes, minimum=2)
+    options = [p for p in inspect.signature(_CLASSES[name]).parameters if p not in _FIXED]
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise TypeError(
+            f"model {name!r} got unknown option(s) {', '.join(unknown)}; "
+            f"it accepts: {', '.join(options)}"
+        )
+    return _BUILDERS[name](shape, num_classes, **kwargs)
+
+
+def suggest_model(input_shape: Sequence[int]) -> str:
+    """A sensible default model name for examples of ``input_shape``.
+
+    Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"``; images at least 16 pixels
+    on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``.
+    """
+    shape = tuple(input_shape)
+    if len(shape) == 2:
+        return "cnn1d"
+    if len(shape) == 3:
+        return "resnet20" if min(shape[1:]) >= 16 else "cnn"
+    return "mlp"

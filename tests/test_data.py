@@ -1,0 +1,450 @@
+"""Data layer: built-in datasets, the MNIST-1D cache, user files (good and broken), loaders."""
+
+from __future__ import annotations
+
+import logging
+import random
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import superconverge.data.mnist1d as mnist1d_module
+from superconverge.data import (
+    Dataset,
+    dataset_names,
+    default_cache_dir,
+    load_csv,
+    load_dataset,
+    load_digits,
+    load_image_folder,
+    load_mnist1d,
+    load_npz,
+    load_synthetic,
+    load_synthetic_images,
+    make_loader,
+    train_val_loaders,
+    train_val_split,
+)
+
+# Small versions of every built-in dataset, so the whole file stays fast.
+SMALL = {
+    "digits": {},
+    "mnist1d": {"num_samples": 200},
+    "synthetic": {"num_train": 200, "num_val": 50},
+    "synthetic_images": {"num_train": 100, "num_val": 40},
+}
+SHAPES = {
+    "digits": (1, 8, 8),
+    "mnist1d": (1, 40),
+    "synthetic": (20,),
+    "synthetic_images": (3, 32, 32),
+}
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(tmp_path, monkeypatch):
+    """Never touch the real ~/.cache: every test gets its own XDG_CACHE_HOME."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def assert_same(a: Dataset, b: Dataset) -> None:
+    for key in ("x_train", "y_train", "x_val", "y_val"):
+        assert torch.equal(getattr(a, key), getattr(b, key)), key
+
+
+# --------------------------------------------------------------------------- built-in sets
+
+
+def test_registry_lists_every_builtin() -> None:
+    assert set(dataset_names()) == set(SMALL)
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_builtin_shapes_dtypes_and_labels(name: str) -> None:
+    d = load_dataset(name, seed=3, **SMALL[name])
+    assert d.name == name
+    assert d.input_shape == SHAPES[name]
+    assert d.x_train.shape[1:] == d.x_val.shape[1:] == SHAPES[name]
+    assert d.x_train.dtype == d.x_val.dtype == torch.float32
+    assert d.y_train.dtype == d.y_val.dtype == torch.int64
+    assert len(d.x_train) == len(d.y_train) > 0 and len(d.x_val) == len(d.y_val) > 0
+    assert torch.isfinite(d.x_train).all()
+    # every class appears in training, and labels index the model's outputs
+    assert set(d.y_train.tolist()) == set(range(d.num_classes))
+    assert len(d.class_names) == d.num_classes
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_builtin_is_reproducible_by_seed(name: str) -> None:
+    a = load_dataset(name, seed=1, **SMALL[name])
+    assert_same(a, load_dataset(name, seed=1, **SMALL[name]))
+    b = load_dataset(name, seed=2, **SMALL[name])
+    assert not torch.equal(a.x_train, b.x_train)
+
+
+def test_digits_split_is_stratified_and_scaled() -> None:
+    d = load_digits(seed=0)
+    assert d.num_train + d.num_val == 1797
+    assert 0.0 <= float(d.x_train.min()) and float(d.x_train.max()) == 1.0
+    train_counts = torch.bincount(d.y_train, minlength=10).double()
+    val_counts = torch.bincount(d.y_val, minlength=10).double()
+    share = val_counts / (train_counts + val_counts)
+    assert torch.allclose(share, torch.full((10,), 0.2, dtype=torch.float64), atol=0.01)
+
+
+@pytest.mark.parametrize("loader", [load_synthetic, load_synthetic_images])
+def test_synthetic_labels_are_balanced(loader) -> None:
+    d = loader(num_train=103, num_val=41)
+    for y in (d.y_train, d.y_val):
+        counts = torch.bincount(y, minlength=d.num_classes)
+        assert int(counts.max() - counts.min()) <= 1
+
+
+def test_synthetic_images_lie_in_unit_range_and_respect_options() -> None:
+    d = load_synthetic_images(num_train=30, num_val=10, num_classes=3, image_size=16)
+    assert d.input_shape == (3, 16, 16) and d.num_classes == 3
+    assert float(d.x_train.min()) >= 0.0 and float(d.x_train.max()) <= 1.0
+
+
+def test_unknown_dataset_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown dataset 'cifar10'; known datasets: digits"):
+        load_dataset("cifar10")
+
+
+def test_dataset_options_are_validated() -> None:
+    with pytest.raises(TypeError, match="num_trian"):
+        load_dataset("synthetic", num_trian=10)
+    with pytest.raises(ValueError, match="num_classes must be >= 2, got 1"):
+        load_synthetic(num_classes=1)
+    with pytest.raises(ValueError, match=r"val_fraction must be a fraction in \(0, 1\)"):
+        load_digits(val_fraction=1.5)
+    with pytest.raises(ValueError, match="num_samples must be >= 20, got 5"):
+        load_mnist1d(num_samples=5)
+    with pytest.raises(ValueError, match="leaves 0 training and 20 validation signals"):
+        load_mnist1d(num_samples=20, train_fraction=0.01, cache=False)
+
+
+# ------------------------------------------------------------------------------- MNIST-1D
+
+
+def test_mnist1d_default_is_the_published_split_and_is_cached(tmp_path, monkeypatch) -> None:
+    calls = []
+    real_generate = mnist1d_module._generate
+
+    def counting_generate(args):
+        calls.append(args)
+        return real_generate(args)
+
+    monkeypatch.setattr(mnist1d_module, "_generate", counting_generate)
+    random.seed(7)
+    np.random.seed(7)
+    expected_py, expected_np = random.random(), np.random.rand()
+    random.seed(7)
+    np.random.seed(7)
+
+    first = load_dataset("mnist1d")
+    assert (first.num_train, first.num_val, first.input_shape) == (4000, 1000, (1, 40))
+    # the published dataset (seed 42) starts with these training labels
+    assert first.y_train[:10].tolist() == [2, 6, 4, 5, 6, 6, 6, 0, 3, 1]
+    # generation seeds numpy's and Python's global RNGs; the caller's state is restored
+    assert random.random() == expected_py and np.random.rand() == expected_np
+
+    cached = list((tmp_path / "xdg-cache" / "superconverge").glob("mnist1d-*.npz"))
+    assert len(cached) == 1 and default_cache_dir() == cached[0].parent
+    assert not list(cached[0].parent.glob("*.tmp"))  # the temporary file was renamed away
+
+    second = load_dataset("mnist1d")
+    assert len(calls) == 1  # served from the cache
+    assert_same(first, second)
+
+
+def test_mnist1d_rebuilds_a_corrupt_cache_file(tmp_path, caplog) -> None:
+    first = load_mnist1d(num_samples=100, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("mnist1d-*.npz")
+    path.write_bytes(b"definitely not a zip file")
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.cache"):
+        again = load_mnist1d(num_samples=100, cache_dir=tmp_path)
+    assert "unreadable cache file" in caplog.text
+    assert_same(first, again)
+    assert zipfile.is_zipfile(path)  # and rewrote it
+
+
+def test_mnist1d_without_cache_writes_nothing(tmp_path) -> None:
+    load_mnist1d(num_samples=40, cache=False, cache_dir=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------ Dataset and split
+
+
+def test_dataset_checks_its_tensors() -> None:
+    x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    ok = {"x_train": x, "y_train": y, "x_val": x, "y_val": y, "name": "t"}
+    with pytest.raises(ValueError, match="same number of examples"):
+        Dataset(**{**ok, "y_val": y[:3]}, num_classes=2, input_shape=(3,))
+    with pytest.raises(TypeError, match=r"x_train must be float32, got torch\.float64"):
+        Dataset(**{**ok, "x_train": x.double()}, num_classes=2, input_shape=(3,))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\), got range \[0, 5\]"):
+        Dataset(**{**ok, "y_train": torch.tensor([0, 1, 5, 1])}, num_classes=2, input_shape=(3,))
+    with pytest.raises(ValueError, match=r"expected input_shape=\(4,\)"):
+        Dataset(**ok, num_classes=2, input_shape=(4,))
+
+
+def test_standardized_uses_training_statistics_per_channel() -> None:
+    d = load_synthetic_images(num_train=60, num_val=20).standardized()
+    mean = d.x_train.mean(dim=(0, 2, 3))
+    std = d.x_train.std(dim=(0, 2, 3))
+    assert torch.allclose(mean, torch.zeros(3), atol=1e-5)
+    assert torch.allclose(std, torch.ones(3), atol=1e-4)
+    assert not torch.allclose(d.x_val.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
+
+
+def test_train_val_split_is_stratified_disjoint_and_seeded() -> None:
+    y = np.repeat(np.arange(4), [50, 30, 10, 1])
+    train, val = train_val_split(y, 0.2, seed=5)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(y)))
+    assert np.bincount(y[val], minlength=4).tolist() == [10, 6, 2, 0]  # singleton stays in train
+    again = train_val_split(y, 0.2, seed=5)
+    assert np.array_equal(train, again[0]) and np.array_equal(val, again[1])
+    assert not np.array_equal(val, train_val_split(y, 0.2, seed=6)[1])
+
+
+# ---------------------------------------------------------------------------------- loaders
+
+
+def batches(loader) -> list[torch.Tensor]:
+    return [yb.clone() for _, yb in loader]
+
+
+def test_loader_order_is_a_function_of_its_seed() -> None:
+    x, y = torch.randn(50, 3), torch.arange(50)
+    first = make_loader(x, y, 8, shuffle=True, seed=1)
+    torch.manual_seed(123)  # the global RNG must not matter
+    epoch1, epoch2 = batches(first), batches(first)
+    torch.manual_seed(999)
+    again = make_loader(x, y, 8, shuffle=True, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(epoch1, batches(again), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(epoch2, batches(again), strict=True))
+    assert not torch.equal(torch.cat(epoch1), torch.cat(epoch2))  # reshuffled every epoch
+    other = torch.cat(batches(make_loader(x, y, 8, shuffle=True, seed=2)))
+    assert not torch.equal(torch.cat(epoch1), other)
+    assert sorted(torch.cat(epoch1).tolist()) == list(range(50))
+
+
+def test_loader_without_shuffle_keeps_order_and_sizes() -> None:
+    x, y = torch.randn(10, 2), torch.arange(10)
+    loader = make_loader(x, y, 4)
+    assert [len(b) for b in batches(loader)] == [4, 4, 2]
+    assert torch.equal(torch.cat(batches(loader)), y)
+    assert [len(b) for b in batches(make_loader(x, y, 4, drop_last=True))] == [4, 4]
+    assert loader.batch_size == 4
+
+
+def test_loader_validates_its_arguments(caplog) -> None:
+    x, y = torch.randn(9, 2), torch.arange(9)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        make_loader(x, y, 0)
+    with pytest.raises(ValueError, match=r"x.shape=\(9, 2\) and y.shape=\(8,\)"):
+        make_loader(x, y[:8], 4)
+    with pytest.raises(TypeError, match=r"x and y must be torch\.Tensor"):
+        make_loader(x.numpy(), y, 4)
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.loaders"):
+        make_loader(x, y, 4, shuffle=True)
+    assert "single example" in caplog.text
+
+
+def test_train_val_loaders_cover_both_splits() -> None:
+    d = load_synthetic(num_train=100, num_val=30)
+    train, val = train_val_loaders(d, 32, seed=0, val_batch_size=64)
+    assert sum(len(b) for b in batches(train)) == 100
+    assert torch.equal(torch.cat(batches(val)), d.y_val)
+    assert (train.batch_size, val.batch_size) == (32, 64)
+
+
+# ------------------------------------------------------------------------------- user files
+
+
+def test_npz_with_and_without_a_validation_split(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 1, 5, 5)), np.arange(40) % 3
+    np.savez(tmp_path / "plain.npz", x=x, y=y)
+    d = load_npz(tmp_path / "plain.npz", val_fraction=0.25, seed=1)
+    assert (d.name, d.num_classes, d.input_shape) == ("plain", 3, (1, 5, 5))
+    assert (d.num_train, d.num_val) == (30, 10)
+    assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
+
+    np.savez(tmp_path / "split.npz", x=x, y=y, x_val=x[:7], y_val=y[:7])
+    d = load_npz(tmp_path / "split.npz")
+    assert (d.num_train, d.num_val) == (40, 7)
+    assert torch.equal(d.y_val, torch.as_tensor(y[:7]))
+
+
+def test_npz_text_labels_become_class_names(tmp_path) -> None:
+    np.savez(tmp_path / "t.npz", x=np.arange(20.0), y=np.array(["cat", "dog"] * 10))
+    d = load_npz(tmp_path / "t.npz")
+    assert d.class_names == ("cat", "dog") and d.input_shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"x": np.zeros((4, 2))}, r"missing array 'y'; found \['x'\]"),
+        (
+            {"x": np.zeros((4, 2)), "y": np.zeros(3, int)},
+            r"shape \(4,\) to match.*got shape \(3,\)",
+        ),
+        ({"x": np.array(["a", "b"]), "y": np.array([0, 1])}, "has dtype <U1, expected numbers"),
+        ({"x": np.array([0.0, np.nan]), "y": np.array([0, 1])}, "NaN or infinite"),
+        ({"x": np.zeros(4), "y": np.array([0, 0.5, 1, 1])}, "regression targets"),
+        ({"x": np.zeros(4), "y": np.array([0, -1, 1, 1])}, "class indices >= 0, got minimum -1"),
+        ({"x": np.zeros(4), "y": np.zeros(4, int)}, "found 1 class, expected at least 2"),
+        ({"x": np.zeros(4), "y": np.arange(4) % 2, "x_val": np.zeros(2)}, "without the other"),
+    ],
+)
+def test_npz_errors_name_the_file_and_the_problem(tmp_path, arrays, message) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=message) as info:
+        load_npz(path)
+    assert str(path) in str(info.value)
+
+
+def test_corrupt_or_wrong_npz_files(tmp_path) -> None:
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"\x00\x01 this is not numpy")
+    with pytest.raises(ValueError, match=r"garbage.npz: not an .npz archive \(not a zip file\)"):
+        load_npz(garbage)
+
+    good = tmp_path / "good.npz"
+    np.savez(good, x=np.zeros((50, 3)), y=np.arange(50) % 2)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"truncated\.npz: not an \.npz archive"):
+        load_npz(truncated)
+
+    damaged = tmp_path / "damaged.npz"  # a valid zip whose members are not arrays
+    with zipfile.ZipFile(damaged, "w") as z:
+        z.writestr("x.npy", b"not an array")
+        z.writestr("y.npy", b"nor this")
+    with pytest.raises(ValueError, match=r"damaged.npz: member 'x' is not a NumPy array"):
+        load_npz(damaged)
+
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, x=np.array([{}, {}], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"pickled.npz: cannot read its arrays"):
+        load_npz(pickled)
+
+    npy = tmp_path / "single.npz"
+    with npy.open("wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(ValueError, match=r"single.npz: holds a single array \(an .npy file\)"):
+        load_npz(npy)
+
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz: no such file"):
+        load_npz(tmp_path / "missing.npz")
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_with_header_and_text_labels(tmp_path) -> None:
+    rows = "\n".join(f"{i},{i % 5 * 0.5},{'yes' if i % 2 else 'no'}" for i in range(20))
+    path = write(tmp_path / "t.csv", "age,score,label\n" + rows + "\n\n")
+    d = load_csv(path)
+    assert d.class_names == ("no", "yes") and d.input_shape == (2,)
+    assert d.num_train + d.num_val == 20
+    by_name = load_csv(path, target="label")
+    assert_same(d, by_name)
+
+
+def test_csv_without_header_and_target_column_by_index(tmp_path) -> None:
+    rows = "\n".join(f"{i % 3};{i};{-i}" for i in range(30))
+    d = load_csv(write(tmp_path / "n.csv", rows), target=0, delimiter=";", val_fraction=0.1)
+    assert (d.num_classes, d.input_shape, d.num_train + d.num_val) == (3, (2,), 30)
+    assert set(d.x_train[:, 0].tolist()) <= set(range(30))  # column 1 became feature 0
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("", {}, "empty CSV file"),
+        ("a,b\n1,0\n2,1\n", {"target": "c"}, r"no column named 'c'; columns are \['a', 'b'\]"),
+        ("a,b\n1,0\n2,1,3\n3,0\n", {}, "line 3 has 3 columns, expected 2"),
+        ("a,b\n1,0\nx,1\n3,0\n", {}, r"line 3, column 'a': 'x' is not a number"),
+        ("a,b\n1,0\n,1\n3,0\n", {}, r"line 3, column 'a': '' is not a number"),
+        ("a,b\n1,0\n2, \n3,1\n", {}, r"line 3, column 'b': the label is empty"),
+        ("1,0.5\n2,1.5\n", {}, "regression targets are not supported"),
+        ("1,0\n2,1\n", {"target": 5}, "target=5 is out of range"),
+    ],
+)
+def test_csv_errors_name_the_file_line_and_column(tmp_path, text, kwargs, message) -> None:
+    path = write(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=message) as info:
+        load_csv(path, **kwargs)
+    assert str(path) in str(info.value)
+
+
+def test_csv_that_is_not_text(tmp_path) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\xff\xfe\x00\x81\x82" * 10)
+    with pytest.raises(ValueError, match=r"binary\.csv: not a readable UTF-8 CSV file"):
+        load_csv(path)
+
+
+def make_images(folder, classes, per_class, size=(10, 6)) -> None:
+    from PIL import Image
+
+    for k, cls in enumerate(classes):
+        (folder / cls).mkdir(parents=True)
+        for i in range(per_class):
+            colour = (40 * k, 255 - 40 * k, 10 * i)
+            Image.new("RGB", size, colour).save(folder / cls / f"{i}.png")
+
+
+def test_image_folder_reads_classes_and_resizes(tmp_path) -> None:
+    make_images(tmp_path / "imgs", ["cat", "dog", "eel"], per_class=5)
+    (tmp_path / "imgs" / "cat" / "notes.txt").write_text("not an image")  # skipped
+    (tmp_path / "imgs" / ".hidden").mkdir()  # skipped
+    d = load_image_folder(tmp_path / "imgs", size=8, val_fraction=0.2)
+    assert d.class_names == ("cat", "dog", "eel") and d.name == "imgs"
+    assert d.input_shape == (3, 8, 8) and (d.num_train, d.num_val) == (12, 3)
+    assert float(d.x_train.min()) >= 0.0 and float(d.x_train.max()) <= 1.0
+    # a 'dog' image is the solid colour (40, 215, ...) everywhere
+    dog = d.x_train[d.y_train == 1][0]
+    assert torch.allclose(dog[1], torch.full((8, 8), 215 / 255), atol=1e-6)
+    grey = load_image_folder(tmp_path / "imgs", size=4, grayscale=True)
+    assert grey.input_shape == (1, 4, 4)
+
+
+def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:
+    make_images(tmp_path / "train", ["a", "b"], per_class=3)
+    make_images(tmp_path / "val", ["a", "b"], per_class=1)
+    d = load_image_folder(tmp_path, size=4)
+    assert (d.num_train, d.num_val, d.class_names) == (6, 2, ("a", "b"))
+
+
+def test_image_folder_errors(tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty: no class sub-folders found"):
+        load_image_folder(tmp_path / "empty")
+
+    make_images(tmp_path / "one", ["only"], per_class=2)
+    with pytest.raises(ValueError, match=r"found one class folder \('only'\)"):
+        load_image_folder(tmp_path / "one")
+
+    make_images(tmp_path / "hollow", ["a"], per_class=2)
+    (tmp_path / "hollow" / "b").mkdir()
+    with pytest.raises(ValueError, match=r"hollow/b: no images found"):
+        load_image_folder(tmp_path / "hollow")
+
+    make_images(tmp_path / "broken", ["a", "b"], per_class=2)
+    (tmp_path / "broken" / "b" / "bad.png").write_bytes(b"\x89PNG but not really")
+    with pytest.raises(ValueError, match=r"broken/b/bad.png: cannot read image"):
+        load_image_folder(tmp_path / "broken")
+
+    with pytest.raises(FileNotFoundError, match="nowhere: no such folder"):
+        load_image_folder(tmp_path / "nowhere")

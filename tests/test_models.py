@@ -1,0 +1,167 @@
+"""Models: shapes, the ResNet paper's parameter counts, registry checks, real SGD steps."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from superconverge.models import (
+    MLP,
+    CifarResNet,
+    CNN1d,
+    build_model,
+    model_names,
+    resnet20,
+    resnet56,
+    suggest_model,
+)
+from superconverge.models.resnet import BasicBlock
+
+# (model name, input shape) pairs that must work, with a batch size that keeps them fast.
+CASES = [
+    ("mlp", (20,)),
+    ("mlp", (1, 8, 8)),
+    ("cnn", (1, 8, 8)),
+    ("cnn", (3, 32, 32)),
+    ("cnn1d", (1, 40)),
+    ("cnn1d", (40,)),
+    ("resnet20", (3, 32, 32)),
+    ("resnet20", (1, 8, 8)),
+    ("resnet56", (3, 32, 32)),
+]
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(("name", "shape"), CASES)
+def test_output_shape(name: str, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, shape, num_classes=7)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(3, *shape))
+    assert out.shape == (3, 7) and torch.isfinite(out).all()
+
+
+def test_registry_names() -> None:
+    assert {"mlp", "cnn", "cnn1d", "resnet20", "resnet56"} <= set(model_names())
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [(resnet20, 269_722), (resnet56, 853_018), (lambda: CifarResNet(110), 1_727_962)],
+)
+def test_resnet_parameter_counts_match_the_paper(factory, expected) -> None:
+    # He et al. 2016, table 6: 0.27M (ResNet-20), 0.85M (ResNet-56), 1.7M (ResNet-110)
+    assert n_params(factory()) == expected
+
+
+def test_resnet_uses_option_a_shortcuts() -> None:
+    model = resnet20()
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
+    assert len(blocks) == 9  # 3 stages x n=3
+    # the two down-sampling shortcuts subsample and zero-pad: no parameters, exact identity
+    down = [b for b in blocks if not isinstance(b.shortcut, nn.Identity)]
+    assert len(down) == 2 and all(n_params(b.shortcut) == 0 for b in down)
+    x = torch.randn(2, 16, 32, 32)
+    y = down[0].shortcut(x)
+    assert y.shape == (2, 32, 16, 16)
+    assert torch.equal(y[:, :16], x[:, :, ::2, ::2]) and not y[:, 16:].any()
+
+
+def test_resnet_kaiming_init_and_zero_init_residual() -> None:
+    torch.manual_seed(0)
+    conv = resnet56().blocks[0].conv1  # 16 -> 16 channels, 3x3: fan_in = 144
+    assert float(conv.weight.detach().std()) == pytest.approx((2 / 144) ** 0.5, rel=0.05)
+    zeroed = resnet20(zero_init_residual=True)
+    assert all(not b.bn2.weight.any() for b in zeroed.modules() if isinstance(b, BasicBlock))
+
+
+def test_cnn1d_is_the_mnist1d_paper_model() -> None:
+    model = CNN1d(40, 10)
+    assert n_params(model) == 5_210  # ConvBase: 3 convs of 25 channels, Linear(125, 10)
+    assert model.classifier.in_features == 125
+
+
+def test_mlp_flattens_and_options() -> None:
+    model = MLP(12, 3, hidden=(8,), batch_norm=True, dropout=0.1)
+    kinds = [type(m).__name__ for m in model.layers]
+    assert kinds == ["Flatten", "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
+    assert model(torch.randn(4, 3, 4)).shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: build_model("vgg", (3, 32, 32), 10), ValueError, r"unknown model 'vgg'.*mlp"),
+        (
+            lambda: build_model("cnn1d", (3, 32, 32), 10),
+            ValueError,
+            r"'cnn1d' expects 1-D signals.*got input_shape=\(3, 32, 32\)",
+        ),
+        (
+            lambda: build_model("resnet20", (1, 40), 10),
+            ValueError,
+            r"'resnet20' expects images.*got input_shape=\(1, 40\);.*use 'cnn1d'",
+        ),
+        (
+            lambda: build_model("cnn", (8, 8), 10),  # a grey image without its channel
+            ValueError,
+            r"add a channel dimension, \(1, H, W\)",
+        ),
+        (lambda: build_model("cnn", (1, 2, 2), 10), ValueError, "at least 4x4 pixels"),
+        (lambda: build_model("cnn", (5,), 2), ValueError, "use 'mlp' for flat features"),
+        (lambda: build_model("mlp", (20,), 1), ValueError, "num_classes must be >= 2, got 1"),
+        (lambda: build_model("mlp", (0, 3), 2), ValueError, r"input_shape\[0\] must be >= 1"),
+        (lambda: build_model("mlp", 20, 2), TypeError, "input_shape must be a sequence"),
+        (
+            lambda: build_model("resnet20", (3, 32, 32), 10, widht=8),
+            TypeError,
+            r"unknown option\(s\) widht; it accepts: .*width",
+        ),
+        (lambda: CifarResNet(21), ValueError, r"depth must be 6n \+ 2"),
+        (lambda: MLP(4, 2, dropout=1.0), ValueError, r"dropout must be a fraction in \[0, 1\)"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, message) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_suggest_model_by_shape() -> None:
+    assert suggest_model((20,)) == "mlp"
+    assert suggest_model((1, 40)) == "cnn1d"
+    assert suggest_model((1, 8, 8)) == "cnn"
+    assert suggest_model((3, 32, 32)) == "resnet20"
+    for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32)]:
+        build_model(suggest_model(shape), shape, 2)  # the suggestion always builds
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "lr"),
+    [
+        ("mlp", (20,), 0.1),
+        ("cnn", (1, 8, 8), 0.05),
+        ("cnn1d", (1, 40), 0.2),
+        ("resnet20", (3, 32, 32), 0.05),
+    ],
+)
+def test_a_few_sgd_steps_reduce_the_loss(name: str, shape: tuple[int, ...], lr: float) -> None:
+    """Real training on one fixed batch (train mode): every model must start to fit it."""
+    torch.manual_seed(0)
+    x, y = torch.randn(16, *shape), torch.arange(16) % 4
+    model = build_model(name, shape, num_classes=4)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model.train()
+    losses = []
+    for _ in range(15):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
