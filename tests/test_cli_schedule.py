@@ -55,7 +55,8 @@ def test_ascii_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
         (["one-cycle", "--steps", "100", "--step-size", "3"], "does not take step_size"),
         (["one-cycle", "--steps", "100", "--max-lr", "-1"], "max_lr must be > 0, got -1"),
         (["one-cycle", "--steps", "2"], "total_steps=2 is too small"),
-        (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"], "base_lr must be <= max_lr"),
+        (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"],
+         "base_lr must be <= max_lr"),
         (["fixed", "--steps", "10", "--format", "png"], "needs --out"),
     ],
 )

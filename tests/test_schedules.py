@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import pickle
@@ -77,14 +78,15 @@ def test_ramps_golden() -> None:
 
 def test_step_decay_matches_multistep_semantics() -> None:
     d = S.step_decay(1.0, [3, 5], factor=0.1)
-    assert [d(i) for i in range(7)] == [1, 1, 1, approx(0.1), approx(0.1), approx(0.01), approx(0.01)]
+    expected = [1, 1, 1, approx(0.1), approx(0.1), approx(0.01), approx(0.01)]
+    assert [d(i) for i in range(7)] == expected
 
 
 def test_warmup_is_continuous_and_strictly_rising() -> None:
     w = S.warmup(S.one_cycle(1.0, 50), 10, start=0.0)
     vals = [w(i) for i in range(12)]
     assert vals[0] == 0.0
-    assert all(b > a for a, b in zip(vals[:11], vals[1:11], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(vals[:11]))
     assert w(10) == S.one_cycle(1.0, 50)(0)
     assert w.total_steps == 60
 
@@ -100,9 +102,9 @@ def test_one_cycle_bounds_and_phase_monotonicity(max_lr, total, div, final_div, 
     vals = [s(i) for i in range(total)]
     tol = 1e-12 * max_lr
     assert all(s.final - tol <= x <= max_lr + tol for x in vals)
-    peak = int(math.floor((1 - a) / 2 * total - 1))
-    low = int(math.floor((1 - a) * total - 2))
-    assert all(y >= x - tol for x, y in zip(vals[:peak], vals[1 : peak + 1], strict=True))
+    peak = math.floor((1 - a) / 2 * total - 1)
+    low = math.floor((1 - a) * total - 2)
+    assert all(y >= x - tol for x, y in itertools.pairwise(vals[: peak + 1]))
     assert all(y <= x + tol for x, y in zip(vals[peak + 1 : low], vals[peak + 2 : low + 1],
                                             strict=True))
     assert all(y <= x + tol for x, y in zip(vals[low + 1 :], vals[low + 2 :], strict=False))
@@ -144,9 +146,8 @@ def test_triangular2_halves_each_cycle(step, cycle) -> None:
 def test_exp_range_amplitude_decays(gamma, k) -> None:
     c = S.cyclic(1.0, 2.0, 10, mode="exp_range", gamma=gamma)
     assert c(k) - 1.0 <= gamma**k + 1e-12
-    c.cycle_length  # noqa: B018
     peaks = [c(10 + 20 * n) for n in range(5)]
-    assert all(b < a for a, b in zip(peaks, peaks[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(peaks))
 
 
 def test_sine_is_a_true_sinusoid() -> None:

@@ -60,7 +60,7 @@ def smooth_centered(losses: Sequence[float], sigma: float | None = None) -> np.n
     pad = np.pad(y, 2, mode="edge")
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
-    half = int(math.ceil(3 * s))
+    half = math.ceil(3 * s)
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
     num = np.convolve(med, k, mode="same")
     den = np.convolve(np.ones(n), k, mode="same")

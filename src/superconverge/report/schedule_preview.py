@@ -52,7 +52,7 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     span = hi - lo or 1.0
     grid = [[" "] * len(cols) for _ in range(height)]
     for c, val in enumerate(cols):
-        r = int(round((val - lo) / span * (height - 1)))
+        r = round((val - lo) / span * (height - 1))
         grid[height - 1 - r][c] = "*"
     label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
     lines = []

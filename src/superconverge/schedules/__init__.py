@@ -1,4 +1,4 @@
-"""Pure schedule math (no torch): each schedule is a frozen dataclass, callable ``step -> value``."""
+"""Pure schedule math (no torch): each schedule is a frozen dataclass, ``step -> value``."""
 
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import (
@@ -26,10 +26,10 @@ from superconverge.schedules.policy import POLICIES, Policy, make_policy, policy
 from superconverge.schedules.shapes import Ramp, cosine, exponential, linear
 
 __all__ = [
+    "POLICIES",
     "Constant",
     "Cyclic",
     "Join",
-    "POLICIES",
     "OneCycle",
     "OneCycleMomentum",
     "OneCycleTwoPhase",

@@ -100,7 +100,8 @@ class Schedule:
             raise ValueError(f"a schedule dict needs a 'kind' key, got {data!r}")
         kind = data["kind"]
         if kind not in _REGISTRY:
-            raise ValueError(f"unknown schedule kind {kind!r}; known: {', '.join(sorted(_REGISTRY))}")
+            known = ", ".join(sorted(_REGISTRY))
+            raise ValueError(f"unknown schedule kind {kind!r}; known: {known}")
         kwargs = {k: _decode(val) for k, val in data.items() if k != "kind"}
         return _REGISTRY[kind](**kwargs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ class StepDecay(Schedule):
     def __post_init__(self) -> None:
         self._set("initial", v.real("initial", self.initial))
         ms = tuple(v.integer("milestones", m, minimum=1) for m in self.milestones)
-        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(ms)):
             raise ValueError(f"milestones must be strictly increasing, got {list(ms)}")
         self._set("milestones", ms)
         f = v.real("factor", self.factor)
@@ -80,7 +81,7 @@ class Join(Schedule):
                 f"boundaries must have one entry fewer than parts: {len(parts)} parts, "
                 f"got {len(bounds)} boundaries {list(bounds)}"
             )
-        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError(f"boundaries must be strictly increasing, got {list(bounds)}")
         self._set("parts", parts)
         self._set("boundaries", bounds)
@@ -125,7 +126,7 @@ def boundaries_from_fractions(fractions: Sequence[float], total_steps: int) -> t
     for f in fr[:-1]:
         acc += f
         out.append(round(acc * total_steps))
-    if any(b < 1 for b in out) or any(b <= a for a, b in zip(out, out[1:], strict=False)):
+    if any(b < 1 for b in out) or any(b <= a for a, b in itertools.pairwise(out)):
         raise ValueError(
             f"fractions {list(fractions)} of total_steps={total_steps} leave an empty part; "
             "use more steps or larger fractions"

@@ -36,6 +36,7 @@ Note ``final_div`` divides the *lower* bound (as torch's ``final_div_factor`` di
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from superconverge.schedules import _validate as v
@@ -64,9 +65,8 @@ def _check_room(total_steps: int, first_fraction: float, what: str) -> None:
 
 
 def _interpolate(
-    step: int, ends: tuple[float, ...], values: tuple[float, ...], anneal: str
+    step: int, ends: tuple[float, ...], values: tuple[float, ...], fn: Callable[..., float]
 ) -> float:
-    fn = ANNEALERS[anneal]
     start = 0.0
     last = len(ends) - 1
     for i, end in enumerate(ends):
@@ -74,6 +74,17 @@ def _interpolate(
             return fn(values[i], values[i + 1], (step - start) / (end - start))
         start = end
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _cache_phases(
+    schedule: Schedule, first_fraction: float, three_phase: bool, values: tuple[float, ...]
+) -> None:
+    """Store the phase ends, values and annealer on a (frozen) schedule once, in
+    ``__post_init__``, so ``_value`` does no set-up per step (a ParamScheduler calls it every
+    optimizer step). Not dataclass fields: equality, repr and ``to_dict`` ignore them."""
+    schedule._set("_ends", _phase_ends(schedule.total_steps, first_fraction, three_phase))
+    schedule._set("_values", values)
+    schedule._set("_fn", ANNEALERS[schedule.anneal])  # type: ignore[attr-defined]
 
 
 def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object) -> tuple[float, ...]:
@@ -119,6 +130,7 @@ class OneCycle(Schedule):
         self._set("annihilation_fraction", a)
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
+        _cache_phases(self, (1 - a) / 2, True, (self.lower, self.max_lr, self.lower, self.final))
 
     @property
     def lower(self) -> float:
@@ -131,16 +143,14 @@ class OneCycle(Schedule):
         return self.lower / self.final_div
 
     def _value(self, step: int) -> float:
-        ends = _phase_ends(self.total_steps, (1 - self.annihilation_fraction) / 2, True)
-        return _interpolate(
-            step, ends, (self.lower, self.max_lr, self.lower, self.final), self.anneal
-        )
+        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_momentum")
 @dataclass(frozen=True)
 class OneCycleMomentum(Schedule):
-    """Cyclical momentum for :class:`OneCycle`: ``high -> low -> high``, held during annihilation."""
+    """Cyclical momentum for :class:`OneCycle`: ``high -> low -> high``, then held at ``high``
+    during the annihilation."""
 
     total_steps: int
     high: float = 0.95
@@ -157,10 +167,10 @@ class OneCycleMomentum(Schedule):
         self._set("annihilation_fraction", a)
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
+        _cache_phases(self, (1 - a) / 2, True, (h, lo, h, h))
 
     def _value(self, step: int) -> float:
-        ends = _phase_ends(self.total_steps, (1 - self.annihilation_fraction) / 2, True)
-        return _interpolate(step, ends, (self.high, self.low, self.high, self.high), self.anneal)
+        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_two_phase")
@@ -185,6 +195,7 @@ class OneCycleTwoPhase(Schedule):
         self._set("warmup_fraction", p)
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
+        _cache_phases(self, p, False, (self.lower, self.max_lr, self.final))
 
     @property
     def lower(self) -> float:
@@ -195,8 +206,7 @@ class OneCycleTwoPhase(Schedule):
         return self.lower / self.final_div
 
     def _value(self, step: int) -> float:
-        ends = _phase_ends(self.total_steps, self.warmup_fraction, False)
-        return _interpolate(step, ends, (self.lower, self.max_lr, self.final), self.anneal)
+        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_two_phase_momentum")
@@ -219,10 +229,10 @@ class OneCycleTwoPhaseMomentum(Schedule):
         self._set("warmup_fraction", p)
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
+        _cache_phases(self, p, False, (h, lo, h))
 
     def _value(self, step: int) -> float:
-        ends = _phase_ends(self.total_steps, self.warmup_fraction, False)
-        return _interpolate(step, ends, (self.high, self.low, self.high), self.anneal)
+        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 def one_cycle(
@@ -264,7 +274,8 @@ def one_cycle_two_phase(
     final_div: float = 1e4,
     anneal: str = "cos",
 ) -> OneCycleTwoPhase:
-    """The two-phase 1cycle of torch's ``OneCycleLR`` defaults (fastai: ``warmup_fraction=0.25``)."""
+    """The two-phase 1cycle of torch's ``OneCycleLR`` defaults (fastai uses
+    ``warmup_fraction=0.25``)."""
     return OneCycleTwoPhase(max_lr, total_steps, warmup_fraction, div, final_div, anneal)
 
 

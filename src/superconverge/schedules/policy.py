@@ -93,7 +93,7 @@ def _step_decay(
     factor: float = 0.1,
 ) -> Policy:
     # Milestones given as fractions of the run (< 1) or as absolute steps (>= 1).
-    ms = tuple(int(round(m * total_steps)) if m < 1 else int(m) for m in milestones)
+    ms = tuple(round(m * total_steps) if m < 1 else int(m) for m in milestones)
     return Policy("step-decay", step_decay(v.positive("lr", lr), ms, factor, total_steps))
 
 

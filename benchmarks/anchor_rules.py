@@ -1,0 +1,100 @@
+"""The anchors' LR-suggestion rules, reimplemented from their documented definitions.
+
+Each takes the *raw* per-step losses of one range test (as our engine records them), applies the
+anchor's own smoothing and trimming, then its rule — so every rule is judged on the same curves.
+Sources: torch-lr-finder 0.2.2 (`LRFinder.plot(suggest_lr=True)`), fastai (`lr_find` with
+`valley` / `minimum`), Lightning >= 2.5.3 (`_LRFinder.suggestion`). See ../../shared/ANCHORS.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def ema_bias_corrected(raw: Sequence[float], beta: float = 0.98) -> np.ndarray:
+    """fastai / Lightning smoothing: ``avg = beta*avg + (1-beta)*x``, divided by ``1 - beta**t``."""
+    out, avg = [], 0.0
+    for t, x in enumerate(raw, start=1):
+        avg = beta * avg + (1 - beta) * x
+        out.append(avg / (1 - beta**t))
+    return np.asarray(out)
+
+
+def ema_plain(raw: Sequence[float], smooth_f: float = 0.05) -> np.ndarray:
+    """torch-lr-finder smoothing: ``loss = f*loss + (1-f)*previous`` (no bias correction)."""
+    out: list[float] = []
+    for x in raw:
+        out.append(x if not out else smooth_f * x + (1 - smooth_f) * out[-1])
+    return np.asarray(out)
+
+
+def _finite(lrs: Sequence[float], losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(lrs, dtype=float)
+    ok = np.isfinite(losses)
+    end = int(np.argmin(ok)) if not ok.all() else len(ok)
+    return x[:end], losses[:end]
+
+
+def torch_lr_finder(lrs: Sequence[float], raw: Sequence[float]) -> float | None:
+    """Minimum of ``np.gradient(losses)`` per *index*, after trimming 10 / 5 points."""
+    x, y = _finite(lrs, ema_plain(raw))
+    x, y = x[10:-5], y[10:-5]
+    if len(y) < 2:
+        return None
+    return float(x[int(np.gradient(y).argmin())])
+
+
+def _fastai_trim(lrs: Sequence[float], raw: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _finite(lrs, ema_bias_corrected(raw))
+    num_it = len(raw)
+    return x[num_it // 10 : -5], y[num_it // 10 : -5]
+
+
+def fastai_valley(lrs: Sequence[float], raw: Sequence[float]) -> float | None:
+    """fastai's default: longest decreasing subsequence, then ``start + len/3 + len/6``."""
+    x, y = _fastai_trim(lrs, raw)
+    n = len(y)
+    if n < 2:
+        return None
+    max_start = max_end = 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(i):
+            if y[i] < y[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    idx = max_start + int(sections) + int(sections / 2)
+    return float(x[min(max(idx, 0), n - 1)])
+
+
+def fastai_minimum(lrs: Sequence[float], raw: Sequence[float]) -> float | None:
+    """fastai's ``minimum``: the LR at the lowest smoothed loss, divided by 10."""
+    x, y = _fastai_trim(lrs, raw)
+    if len(y) == 0:
+        return None
+    return float(x[int(np.argmin(y))] / 10)
+
+
+def lightning(lrs: Sequence[float], raw: Sequence[float]) -> float | None:
+    """Lightning >= 2.5.3: most negative ``gradient(losses, spacing=lrs)`` (linear-LR spacing),
+    after dropping 10 points at the start and 1 at the end and any non-finite loss."""
+    y = ema_bias_corrected(raw)[10:-1]
+    x = np.asarray(lrs, dtype=float)[10:-1]
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(y) < 2:
+        return None
+    return float(x[int(np.gradient(y, x).argmin())])
+
+
+ANCHOR_RULES = {
+    "torch-lr-finder": torch_lr_finder,
+    "fastai valley": fastai_valley,
+    "fastai minimum/10": fastai_minimum,
+    "lightning": lightning,
+}

@@ -1,0 +1,142 @@
+"""An in-memory snapshot of everything a range test changes, restored exactly.
+
+The range test trains the user's model for real, so it must put back, bit for bit: every
+parameter and buffer (BatchNorm running stats, non-persistent buffers too) and their ``.grad``,
+each module's ``training`` flag, the optimizer's per-parameter state and param-group
+hyper-parameters, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's
+``random``, and any ``torch.Generator`` a DataLoader holds) and the GradScaler.
+
+Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
+elsewhere (the optimizer's params, a tensor ``lr`` a compiled ``optimizer.step`` captured) stay
+valid. The snapshot lives in memory (cloned tensors), never in a temporary file.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+_MISSING = object()
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    return copy.deepcopy(value)
+
+
+def _put_back(current: Any, saved: Any) -> Any:
+    """``saved`` written into ``current`` in place when both are same-shaped tensors."""
+    if (
+        isinstance(current, torch.Tensor)
+        and isinstance(saved, torch.Tensor)
+        and current.shape == saved.shape
+        and current.dtype == saved.dtype
+        and current.device == saved.device
+    ):
+        with torch.no_grad():
+            current.copy_(saved)
+        return current
+    return _clone(saved)
+
+
+def loader_generators(*loaders: object) -> list[torch.Generator]:
+    """The ``torch.Generator`` objects a DataLoader (or its sampler) draws its shuffle from."""
+    found: list[torch.Generator] = []
+    for loader in loaders:
+        sampler = getattr(loader, "sampler", None)
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        for owner in (loader, sampler, getattr(batch_sampler, "sampler", None)):
+            gen = getattr(owner, "generator", None)
+            if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
+                found.append(gen)
+    return found
+
+
+class TrainingState:
+    """Snapshot of model, optimizer, RNG and GradScaler state; :meth:`restore` puts it back."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scaler: Any = None,
+        generators: Iterable[torch.Generator] = (),
+    ) -> None:
+        self.model, self.optimizer, self.scaler = model, optimizer, scaler
+        # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
+        # tied weights are saved once); this also covers non-persistent buffers.
+        self.tensors = [(t, t.detach().clone()) for t in (*model.parameters(), *model.buffers())]
+        self.grads = [
+            (p, None if p.grad is None else p.grad.detach().clone()) for p in model.parameters()
+        ]
+        self.modes = [(m, m.training) for m in model.modules()]
+        self.opt_state = {
+            p: {k: _clone(v) for k, v in s.items()} for p, s in optimizer.state.items()
+        }
+        self.groups = [
+            {k: _clone(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
+        ]
+        self.generators = [(g, g.get_state()) for g in generators]
+        self.torch_rng = torch.get_rng_state()
+        self.cuda_rng = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.is_initialized()
+            else None
+        )
+        self.numpy_rng = np.random.get_state()
+        self.python_rng = random.getstate()
+        self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
+
+    def restore(self) -> None:
+        """Put everything back as it was at construction (may be called more than once)."""
+        with torch.no_grad():
+            for tensor, saved in self.tensors:
+                tensor.copy_(saved)
+        for p, grad in self.grads:
+            p.grad = None if grad is None else _put_back(p.grad, grad)
+        for module, training in self.modes:
+            module.training = training
+
+        state = self.optimizer.state
+        for p in list(state):
+            if p not in self.opt_state:
+                del state[p]  # state the test created: the next real step starts afresh
+        for p, saved_state in self.opt_state.items():
+            current = state.get(p, {})
+            state[p] = {k: _put_back(current.get(k, _MISSING), v) for k, v in saved_state.items()}
+        for group, saved_group in zip(self.optimizer.param_groups, self.groups, strict=True):
+            for key in [k for k in group if k != "params" and k not in saved_group]:
+                del group[key]
+            for key, value in saved_group.items():
+                group[key] = _put_back(group.get(key, _MISSING), value)
+
+        for gen, gen_state in self.generators:
+            gen.set_state(gen_state)
+        torch.set_rng_state(self.torch_rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+        np.random.set_state(self.numpy_rng)
+        random.setstate(self.python_rng)
+
+        if self.scaler is not None and self.scaler_state is not None:
+            self.scaler.load_state_dict(self.scaler_state)
+            # An exception between scaler.step() and scaler.update() leaves per-step bookkeeping
+            # behind that would make the user's next scaler.step() fail; drop it.
+            per_opt = getattr(self.scaler, "_per_optimizer_states", None)
+            if per_opt is not None:
+                per_opt.clear()
+
+
+def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:
+    """Seed torch (CPU and CUDA), numpy's global RNG, python's ``random`` and ``generators``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+    for gen in generators:
+        gen.manual_seed(seed)

@@ -1,0 +1,150 @@
+"""Loss against LR (log x axis): raw and smoothed loss, the suggestion, the bounds, the spread.
+
+Never touches pyplot's global state: a path gets its own ``matplotlib.figure.Figure`` (Agg),
+saved atomically; an Axes is drawn on as given. Always returns the Axes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from superconverge.atomic import atomic_path
+from superconverge.finder._dist import is_main_process
+from superconverge.finder.suggest import smooth_centered
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from superconverge.finder.result import Curve, RangeTestResult
+
+
+def plot_range_test(
+    result: RangeTestResult,
+    path_or_ax: str | os.PathLike[str] | Axes | None = None,
+    *,
+    method: str = "default",
+    show_bounds: bool = True,
+    show_raw: bool = True,
+    dpi: int = 120,
+) -> Axes:
+    """Draw ``result`` and return the Axes.
+
+    ``path_or_ax``: ``None`` (a new Figure, not saved; ``ax.figure`` holds it), a file path
+    (saved atomically, format from the suffix; under ``torch.distributed`` only rank 0 saves),
+    or a matplotlib Axes to draw on. ``method``: the suggestion rule marked with a dot.
+    ``show_bounds``: shade ``(base_lr, max_lr)``. ``show_raw``: the unsmoothed loss, faint.
+    With several repeats, a band spans the lowest to highest smoothed loss among them.
+    """
+    from matplotlib.axes import Axes
+
+    if isinstance(path_or_ax, Axes):
+        ax = path_or_ax
+        _draw(ax, result, method, show_bounds, show_raw)
+        return ax
+    if path_or_ax is not None and not isinstance(path_or_ax, str | os.PathLike):
+        raise TypeError(
+            f"path_or_ax must be a file path, a matplotlib Axes or None, got {path_or_ax!r}"
+        )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    _draw(ax, result, method, show_bounds, show_raw)
+    fig.tight_layout()
+    if path_or_ax is not None and is_main_process():
+        with atomic_path(Path(path_or_ax)) as tmp:
+            fig.savefig(tmp)
+    return ax
+
+
+def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarray, ...] | None:
+    """``(lrs, low, high)``: the lowest and highest smoothed loss (zero-lag, as the suggestion
+    rules see it) among ``curves``, on a common log-spaced LR grid over the range they all
+    cover; ``None`` with fewer than two curves."""
+    usable = [c for c in curves if len(c.lrs) >= 2]
+    if len(usable) < 2:
+        return None
+    lo = max(min(c.lrs) for c in usable)
+    hi = min(max(c.lrs) for c in usable)
+    if not 0 < lo < hi:
+        return None
+    grid = np.geomspace(lo, hi, points)
+    ys = np.array(
+        [np.interp(np.log(grid), np.log(c.lrs), smooth_centered(c.losses)) for c in usable]
+    )
+    return grid, ys.min(axis=0), ys.max(axis=0)
+
+
+def _draw(
+    ax: Axes, result: RangeTestResult, method: str, show_bounds: bool, show_raw: bool
+) -> None:
+    lrs = np.asarray(result.lrs)
+    if len(lrs) == 0:
+        ax.text(0.5, 0.5, "no points recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(f"LR range test: {result.stop_reason} before the first point")
+        return
+    # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
+    # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
+    smoothed = smooth_centered(result.losses)
+    if show_raw:
+        ax.plot(lrs, result.losses, color="C0", alpha=0.25, linewidth=1, label="loss")
+    ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss")
+    ax.plot(
+        lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
+    )
+    band = spread_band(result.repeats)
+    if band is not None:
+        grid, low, high = band
+        ax.fill_between(
+            grid, low, high, color="C0", alpha=0.15, linewidth=0,
+            label=f"spread of {len(result.repeats)} repeats",
+        )
+    if result.val_losses is not None:
+        ax.plot(lrs, result.val_losses, color="C2", linestyle="--", label="validation loss")
+
+    if show_bounds:
+        base, top = result.bounds()
+        if base is not None and top is not None and top > base:
+            ax.axvspan(base, top, color="C1", alpha=0.12, label=f"bounds {base:.2g} – {top:.2g}")
+    pick = result.suggest(method)
+    if pick.lr is not None:
+        y = float(np.interp(np.log(pick.lr), np.log(lrs), smoothed))
+        ax.plot(
+            [pick.lr], [y], "o", color="C3", markersize=8, zorder=5,
+            label=f"suggested lr {pick.lr:.2g} ({method})",
+        )
+        ax.annotate(
+            f"{pick.lr:.2g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points", color="C3"
+        )
+
+    ax.set_xscale("log" if lrs.min() > 0 else "linear")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    _frame(ax, smoothed)
+    ax.set_title(
+        f"LR range test: {result.stop_reason} after {len(lrs)} of {result.num_iter} steps "
+        f"(last lr {lrs[-1]:.2g})"
+    )
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+
+
+def _frame(ax: Axes, smoothed: np.ndarray) -> None:
+    """Y limits from the smoothed curve: everything up to its minimum, and the blow-up after it
+    only to 25% above the starting plateau, so a loss of 1e6 at divergence does not flatten the
+    part of the curve that matters."""
+    finite = smoothed[np.isfinite(smoothed)]
+    if finite.size == 0:
+        return
+    m = int(np.argmin(finite))
+    low = float(finite[m])
+    high = float(finite[: m + 1].max()) if m > 0 else float(finite.max())
+    high = min(float(finite.max()), high + 0.25 * (high - low)) if m > 0 else high
+    pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+    ax.set_ylim(low - pad, high + pad)

@@ -1,0 +1,634 @@
+"""The LR range test (Smith's "LR finder"): measure the loss while the learning rate sweeps up.
+
+One optimizer step per point: the LR of step ``i`` is ``exponential(start_lr, end_lr, num_iter)(i)``
+(or ``linear``), so step 0 trains at ``start_lr`` and step ``num_iter - 1`` at ``end_lr``. The loss
+of a step is the mean of its ``accumulation_steps`` micro-batch losses. The test stops early when
+the bias-corrected EMA of the loss exceeds ``diverge_factor`` times the best EMA so far
+("diverged", that point kept) or a loss is not finite ("nan", that point dropped).
+
+The hot path stays on the device: each step's loss is written into a preallocated device tensor
+and read back every ``sync_every`` steps (under ``torch.distributed`` after one all-reduce of the
+whole chunk), so the loop runs at the speed of the bare training steps. The stop test therefore
+lags by up to ``sync_every - 1`` steps; the recorded curve is cut at the first bad point, so it
+does not depend on ``sync_every``.
+
+Whatever happens — completion, divergence, NaN, an exception, Ctrl-C — the model, optimizer, RNG
+and GradScaler state are restored exactly afterwards (see :mod:`superconverge.finder._restore`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import logging
+import math
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from superconverge.finder._dist import is_main_process, world_size
+from superconverge.finder._restore import TrainingState, loader_generators, seed_everything
+from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
+from superconverge.schedules import _validate as v
+from superconverge.schedules import exponential, linear
+
+__all__ = ["MIN_ITER", "is_main_process", "lr_range_test"]
+
+logger = logging.getLogger(__name__)
+
+MIN_ITER = 5
+"""The fewest optimizer steps a range test accepts."""
+
+MAX_SKIPPED_STEPS = 50
+"""Consecutive GradScaler-skipped steps after which the test stops ("nan"): the gradients are not
+finite at any loss scale, which is divergence, not an fp16 overflow."""
+
+MODES = {"exp": exponential, "linear": linear}
+AMP_DTYPES = (torch.float16, torch.bfloat16)
+
+StepFn = Callable[[torch.nn.Module, Any], torch.Tensor]
+
+
+def lr_range_test(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
+    train_data: Iterable[Any],
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    mode: str = "exp",
+    *,
+    smooth_beta: float = 0.98,
+    diverge_factor: float | None = 4.0,
+    accumulation_steps: int = 1,
+    step_fn: StepFn | None = None,
+    val_data: Iterable[Any] | None = None,
+    val_batches: int = 0,
+    scaler: torch.amp.GradScaler | None = None,
+    amp_dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    sync_every: int = 10,
+    repeats: int = 1,
+    seed: int | None = None,
+    progress: bool | None = True,
+    restore: bool = True,
+) -> RangeTestResult:
+    """Run an LR range test on ``model`` and return its curve; the model is left as it was.
+
+    ``train_data`` yields ``(inputs, targets)`` batches scored as ``loss_fn(model(inputs),
+    targets)``; any other batch (a dict, a Hugging Face batch) needs ``step_fn(model, batch) ->
+    scalar loss``. It is re-iterated when shorter than ``num_iter * accumulation_steps`` batches.
+    Tensors in a batch are moved to ``device`` (default: the device of the model's parameters).
+
+    The LR moves once per optimizer step, ``num_iter`` steps from ``start_lr`` to ``end_lr``
+    (``mode`` "exp": constant ratio per step; "linear"), for every param group at once, keeping
+    the ratios of their LRs at entry. ``accumulation_steps`` micro-batches make one step.
+
+    ``smooth_beta``: EMA factor of the smoothed loss (bias-corrected); ``diverge_factor``: stop
+    when the smoothed loss exceeds this multiple of its best (``None``: only NaN/inf stop).
+    ``val_data``/``val_batches``: also record a validation loss per step, on the first
+    ``val_batches`` batches of ``val_data`` (the same ones at every step; 0: all of it).
+    ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
+    ``scaler`` (a ``torch.amp.GradScaler``) scales the loss, and a step it skips for inf/NaN
+    gradients neither advances the sweep nor records a point (checking costs one host sync per
+    step, which ``scaler.step`` already pays for most optimizers).
+    ``sync_every``: read the losses back from the device every this many steps.
+    ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
+    ``repeats > 1`` means 0), state restored between runs; the result's curve is their mean and
+    :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
+    ``progress``: a tqdm bar on stderr when it is a terminal (``False``: never).
+    ``restore=False`` leaves the model and optimizer as the (last) test left them.
+
+    Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
+    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only).
+    """
+    _check_types(model, optimizer, loss_fn, step_fn, scaler)
+    start_lr = v.positive("start_lr", start_lr)
+    end_lr = v.positive("end_lr", end_lr)
+    if end_lr <= start_lr:
+        raise ValueError(
+            f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
+        )
+    num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
+    mode = v.choice("mode", mode, MODES)
+    smooth_beta = v.fraction("smooth_beta", smooth_beta)
+    if diverge_factor is not None:
+        diverge_factor = v.real("diverge_factor", diverge_factor)
+        if diverge_factor <= 1:
+            raise ValueError(
+                f"diverge_factor must be > 1 (or None to stop only on NaN), got {diverge_factor!r}"
+            )
+    accumulation_steps = v.integer("accumulation_steps", accumulation_steps, minimum=1)
+    val_batches = v.integer("val_batches", val_batches, minimum=0)
+    if val_batches > 0 and val_data is None:
+        raise ValueError(f"val_batches={val_batches} needs val_data; pass val_data=<loader>")
+    if amp_dtype is not None and amp_dtype not in AMP_DTYPES:
+        raise ValueError(
+            f"amp_dtype must be None, torch.bfloat16 or torch.float16, got {amp_dtype!r}"
+        )
+    sync_every = v.integer("sync_every", sync_every, minimum=1)
+    repeats = v.integer("repeats", repeats, minimum=1)
+    if seed is not None:
+        seed = v.integer("seed", seed, minimum=0)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    if not isinstance(restore, bool):
+        raise TypeError(f"restore must be True or False, got {restore!r}")
+    device = _resolve_device(model, device)
+    _check_data("train_data", train_data)
+    if val_data is not None:
+        _check_data("val_data", val_data)
+
+    lrs = MODES[mode](start_lr, end_lr, num_iter).table()
+    lr_values = [lr for _, lr in lrs]
+    ratios = _group_ratios(optimizer)
+    if seed is None and repeats > 1:
+        seed = 0
+    seeds = [None if seed is None else seed + r for r in range(repeats)]
+    main = is_main_process()
+    config: dict[str, Any] = {
+        "start_lr": start_lr,
+        "end_lr": end_lr,
+        "num_iter": num_iter,
+        "mode": mode,
+        "smooth_beta": smooth_beta,
+        "diverge_factor": diverge_factor,
+        "accumulation_steps": accumulation_steps,
+        "val_batches": val_batches if val_data is not None else None,
+        "amp_dtype": None if amp_dtype is None else str(amp_dtype).removeprefix("torch."),
+        "grad_scaler": scaler is not None and scaler.is_enabled(),
+        "sync_every": sync_every,
+        "repeats": repeats,
+        "seed": seed,
+        "optimizer": type(optimizer).__name__,
+        "param_group_ratios": ratios,
+        "step_fn": None if step_fn is None else getattr(step_fn, "__qualname__", repr(step_fn)),
+    }
+    run = _Run(
+        model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
+        device, accumulation_steps, smooth_beta, diverge_factor, sync_every,
+    )
+
+    generators = loader_generators(train_data, val_data)
+    state = TrainingState(model, optimizer, scaler, generators)
+    curves: list[Curve] = []
+    began = time.perf_counter()
+    try:
+        if not model.training:
+            logger.info("model is in eval mode; training it in train mode for the range test")
+            model.train()
+        for r, s in enumerate(seeds):
+            if r:
+                state.restore()
+            if s is not None:
+                seed_everything(s, generators)
+            desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
+            show = progress is not False and main
+            curves.append(run(lr_values, ratios, s, desc, show))
+    except KeyboardInterrupt as exc:
+        partial = getattr(exc, "partial_curve", None)
+        if partial is not None:
+            del exc.partial_curve
+            curves.append(partial)
+            exc.partial_result = _assemble(  # type: ignore[attr-defined]
+                curves, num_iter, smooth_beta, config,
+                _provenance(device, seed, seeds, time.perf_counter() - began),
+            )
+        raise
+    finally:
+        if restore:
+            state.restore()
+    result = _assemble(
+        curves, num_iter, smooth_beta, config,
+        _provenance(device, seed, seeds, time.perf_counter() - began),
+    )
+    logger.info(
+        "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
+    )
+    return result
+
+
+class _Run:
+    """One sweep: the training loop and the chunked, lagging stop test."""
+
+    def __init__(
+        self, model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler,
+        amp_dtype, device, accumulation_steps, smooth_beta, diverge_factor, sync_every,
+    ) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.loss_fn, self.step_fn = loss_fn, step_fn
+        self.train_data, self.val_data, self.val_batches = train_data, val_data, val_batches
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.amp_dtype, self.device = amp_dtype, device
+        self.accumulation_steps = accumulation_steps
+        self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
+        self.sync_every = sync_every
+        self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
+
+    def __call__(
+        self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
+    ) -> Curve:
+        n = len(lr_values)
+        losses = torch.empty(n, dtype=torch.float32, device=self.device)
+        val = None if self.val_data is None else torch.empty_like(losses)
+        val_cache = None
+        if self.val_data is not None and self.val_batches > 0:
+            val_cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
+            if not val_cache:
+                raise ValueError("val_data yielded no batches; pass a non-empty loader")
+        host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
+        batches = _cycle(self.train_data)
+        world = world_size()
+        scale = self.scaler.get_scale() if self.scaler is not None else None
+        i = chunk_start = skipped = 0
+        forced: str | None = None
+        bar = _progress_bar(n, desc, show)
+        try:
+            while i < n:
+                _set_lr(self.optimizer, lr_values[i], ratios)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss = self._accumulate(batches)
+                if self.scaler is not None:
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                    new_scale = self.scaler.get_scale()  # host sync; scaler.step already had one
+                    was_skipped, scale = new_scale < scale, new_scale
+                    if was_skipped:
+                        skipped += 1
+                        if not bool(torch.isfinite(loss)):
+                            forced = "nan"
+                        elif skipped >= MAX_SKIPPED_STEPS:
+                            warnings.warn(
+                                f"GradScaler skipped {skipped} steps in a row at lr="
+                                f"{lr_values[i]:.3g}: the gradients are not finite at any "
+                                "loss scale; stopping the range test",
+                                RuntimeWarning,
+                                stacklevel=3,
+                            )
+                            forced = "nan"
+                        else:
+                            continue  # same LR again, on the next batch
+                else:
+                    self.optimizer.step()
+                if forced is None:
+                    skipped = 0
+                    losses[i].copy_(loss)
+                    if val is not None:
+                        val[i].copy_(self._val_loss(val_cache))
+                    i += 1
+                    bar.update(1)
+                if forced is not None or i - chunk_start >= self.sync_every or i == n:
+                    if i > chunk_start:
+                        host.feed(*_read_back(losses, val, chunk_start, i, world))
+                        chunk_start = i
+                        bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
+                    if host.stop_reason is None and forced is not None:
+                        host.stop_reason = forced
+                    if host.stop_reason is not None:
+                        break
+        except KeyboardInterrupt as exc:
+            # The partial curve is this rank's own: a collective now could hang.
+            try:
+                if i > chunk_start and host.stop_reason is None:
+                    host.feed(*_read_back(losses, val, chunk_start, i, 1))
+            except Exception:  # pragma: no cover - best effort while interrupted
+                logger.debug("could not read back the last chunk after Ctrl-C", exc_info=True)
+            exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
+            raise
+        finally:
+            bar.close()
+        return host.curve(host.stop_reason or "completed")
+
+    def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
+        """Forward and backward over one step's micro-batches; their mean loss, on the device."""
+        k = self.accumulation_steps
+        total: torch.Tensor | None = None
+        for j in range(k):
+            batch = self._move(next(batches))
+            sync = self.model.no_sync() if self.no_sync and j < k - 1 else nullcontext()
+            with sync:
+                loss = self._loss(batch)
+                _check_loss(loss, training=True)
+                scaled = loss / k if k > 1 else loss
+                (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+            d = loss.detach().reshape(()).float()
+            total = d if total is None else total + d
+        assert total is not None
+        return total / k if k > 1 else total
+
+    def _loss(self, batch: Any) -> torch.Tensor:
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.amp_dtype)
+            if self.amp_dtype is not None
+            else nullcontext()
+        )
+        with autocast:
+            if self.step_fn is not None:
+                return self.step_fn(self.model, batch)
+            if not (isinstance(batch, tuple | list) and len(batch) == 2):
+                raise TypeError(
+                    f"the default step needs (inputs, targets) batches, got a "
+                    f"{type(batch).__name__}; pass step_fn=fn(model, batch) -> loss for other "
+                    "batch layouts"
+                )
+            inputs, targets = batch
+            assert self.loss_fn is not None
+            return self.loss_fn(self.model(inputs), targets)
+
+    def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
+        modes = [(m, m.training) for m in self.model.modules()]
+        self.model.eval()
+        total, count = None, 0
+        try:
+            with torch.no_grad():
+                source = cache if cache is not None else map(self._move, self.val_data)
+                for batch in source:
+                    loss = self._loss(batch)
+                    _check_loss(loss, training=False)
+                    d = loss.detach().reshape(()).float()
+                    total = d if total is None else total + d
+                    count += 1
+        finally:
+            for m, training in modes:
+                m.training = training
+        if total is None:
+            raise ValueError("val_data yielded no batches; pass a non-empty loader")
+        return total / count
+
+    def _move(self, batch: Any) -> Any:
+        return _to_device(batch, self.device)
+
+
+class _HostCurve:
+    """The recorded curve, grown chunk by chunk on the host; decides where the test stops."""
+
+    def __init__(
+        self,
+        lr_values: list[float],
+        beta: float,
+        diverge_factor: float | None,
+        seed: int | None,
+        has_val: bool,
+    ) -> None:
+        self.lr_values, self.diverge_factor, self.seed = lr_values, diverge_factor, seed
+        self.ema = Ema(beta)
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+        self.val: list[float] | None = [] if has_val else None
+        self.best = math.inf
+        self.stop_reason: str | None = None
+
+    @property
+    def last_smoothed(self) -> float:
+        return self.smoothed[-1] if self.smoothed else math.nan
+
+    def feed(self, losses: list[float], val: list[float] | None = None) -> None:
+        """Append points until the first bad one: a non-finite loss is dropped ("nan"); the
+        first point whose smoothed loss exceeds ``diverge_factor * best`` is kept ("diverged").
+        The divergence rule needs positive losses; with a best smoothed loss <= 0 only NaN stops.
+        """
+        for j, x in enumerate(losses):
+            if not math.isfinite(x):
+                self.stop_reason = "nan"
+                return
+            s = self.ema(x)
+            self.losses.append(x)
+            self.smoothed.append(s)
+            if self.val is not None and val is not None:
+                self.val.append(val[j])
+            factor = self.diverge_factor
+            if factor is not None and 0 < self.best < s / factor:
+                self.stop_reason = "diverged"
+                return
+            self.best = min(self.best, s)
+
+    def curve(self, stop_reason: str) -> Curve:
+        k = len(self.losses)
+        return Curve(
+            lrs=tuple(self.lr_values[:k]),
+            losses=tuple(self.losses),
+            smoothed=tuple(self.smoothed),
+            stop_reason=stop_reason,
+            seed=self.seed,
+            val_losses=None if self.val is None else tuple(self.val),
+        )
+
+
+def _read_back(
+    losses: torch.Tensor, val: torch.Tensor | None, start: int, end: int, world: int
+) -> tuple[list[float], list[float] | None]:
+    """Steps ``start..end-1`` on the host: one transfer and, under torch.distributed, one
+    all-reduce (the mean over ranks) for the training and validation losses together."""
+    if val is None:
+        buf = losses[start:end].clone()
+    else:
+        buf = torch.cat([losses[start:end], val[start:end]])
+    if world > 1:
+        dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
+        buf.div_(world)
+    values = buf.tolist()
+    k = end - start
+    return values[:k], (None if val is None else values[k:])
+
+
+def _assemble(
+    curves: list[Curve],
+    num_iter: int,
+    beta: float,
+    config: dict[str, Any],
+    provenance: dict[str, Any],
+) -> RangeTestResult:
+    """The result: the single curve, or the pointwise mean of several over their common length."""
+    shortest = min(curves, key=lambda c: len(c.lrs))
+    k = len(shortest.lrs)
+    if len(curves) == 1:
+        mean, val = list(shortest.losses), shortest.val_losses
+    else:
+        mean = np.mean([c.losses[:k] for c in curves], axis=0).tolist() if k else []
+        val = None
+        if all(c.val_losses is not None for c in curves):
+            val = tuple(np.mean([c.val_losses[:k] for c in curves], axis=0).tolist()) if k else ()
+    return RangeTestResult(
+        lrs=shortest.lrs,
+        losses=tuple(mean),
+        smoothed=tuple(bias_corrected_ema(mean, beta)),
+        stop_reason=shortest.stop_reason,
+        seed=provenance["seed"],
+        num_iter=num_iter,
+        config=config,
+        val_losses=val,
+        repeats=tuple(curves),
+        provenance=provenance,
+    )
+
+
+def _provenance(
+    device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float
+) -> dict[str, Any]:
+    from superconverge import __version__
+
+    name = str(device)
+    if device.type == "cuda":
+        name += f" ({torch.cuda.get_device_name(device)})"
+    return {
+        "superconverge": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": name,
+        "seed": seed,
+        "seeds": seeds,
+        "world_size": world_size(),
+        "elapsed_s": round(elapsed, 4),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if step_fn is not None and not callable(step_fn):
+        raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
+    if loss_fn is None and step_fn is None:
+        raise ValueError("loss_fn is None and no step_fn was given; pass one of them")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {loss_fn!r}")
+    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
+        raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {scaler!r}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            "model has no trainable parameters (none with requires_grad=True); there is nothing "
+            "for the range test to train"
+        )
+
+
+def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
+    here = next(p for p in model.parameters() if p.requires_grad).device
+    if device is None:
+        return here
+    want = torch.device(device)
+    if want.type != here.type or (want.index is not None and want.index != here.index):
+        raise ValueError(
+            f"device={str(want)!r} but the model's parameters are on {str(here)!r}; move the "
+            "model (before creating the optimizer) or leave device=None"
+        )
+    return here
+
+
+def _check_data(name: str, data: object) -> None:
+    if not isinstance(data, Iterable):
+        raise TypeError(f"{name} must be an iterable of batches (a DataLoader), got {data!r}")
+    try:
+        size = len(data)  # type: ignore[arg-type]
+    except TypeError:
+        return
+    if size == 0:
+        raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
+
+
+def _group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
+    """Each param group's LR as a multiple of group 0's, as it is at entry."""
+    lrs = [float(g["lr"]) for g in optimizer.param_groups]
+    if lrs[0] > 0:
+        return [lr / lrs[0] for lr in lrs]
+    if any(lr != lrs[0] for lr in lrs):
+        warnings.warn(
+            f"param group 0 has lr={lrs[0]}, so the ratios of the groups' LRs ({lrs}) are "
+            "undefined; every group sweeps the same LR",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return [1.0] * len(lrs)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float, ratios: list[float]) -> None:
+    for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(lr * ratio)  # in place: a compiled optimizer.step keeps its graph
+        else:
+            group["lr"] = lr * ratio
+
+
+def _check_loss(loss: object, *, training: bool) -> None:
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(
+            f"the loss must be a torch.Tensor, got {type(loss).__name__}; return the loss "
+            "tensor from loss_fn/step_fn, not loss.item()"
+        )
+    if loss.numel() != 1:
+        raise ValueError(
+            f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it (e.g. "
+            "reduction='mean' in the loss function, or loss.mean())"
+        )
+    if training and not loss.requires_grad:
+        raise ValueError(
+            "the loss does not require grad; compute it from the model's output without "
+            "torch.no_grad() or .detach()"
+        )
+
+
+def _cycle(data: Iterable[Any]) -> Iterator[Any]:
+    """``data``'s batches, re-iterated as often as needed."""
+    passes = 0
+    while True:
+        count = 0
+        for batch in data:
+            count += 1
+            yield batch
+        if count == 0:
+            if passes == 0:
+                raise ValueError("train_data yielded no batches; pass a non-empty loader")
+            raise ValueError(
+                "train_data ran out and yielded nothing when iterated again (a one-shot "
+                "iterator?); pass a re-iterable loader such as a DataLoader or a list, or "
+                "lower num_iter"
+            )
+        passes += 1
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    """``batch`` with its tensors on ``device`` (tensors, tuples, lists, dicts, ``.to`` objects)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
+            return batch.to(device)
+        return {k: _to_device(x, device) for k, x in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+        return type(batch)(*(_to_device(x, device) for x in batch))
+    if isinstance(batch, tuple | list):
+        return type(batch)(_to_device(x, device) for x in batch)
+    return batch
+
+
+def _progress_bar(total: int, desc: str, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # disable=None: tqdm hides itself when stderr is not a terminal.
+    return tqdm(total=total, desc=desc, leave=False, disable=None, file=sys.stderr)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

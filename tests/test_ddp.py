@@ -1,0 +1,104 @@
+"""Two CPU processes (gloo), launched the way torchrun does, each with different data: the range
+test all-reduces the loss, so both ranks record the same curve and stop at the same step, and
+only rank 0 writes files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch.distributed as dist
+
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed+gloo"
+)
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import is_main_process, lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")  # env:// (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
+    rank = dist.get_rank()
+    torch.manual_seed(0)  # the same initial model on every rank
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
+    ddp = nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(100 + rank)  # different data on each rank
+    x = torch.randn(256, 10, generator=g) * (1 + 2 * rank)
+    y = x.sum(1, keepdim=True) * (1 + rank)
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 256, 16)]
+    with torch.no_grad():
+        local0 = F.mse_loss(model(batches[0][0]), batches[0][1]).item() / 2
+        local0 += F.mse_loss(model(batches[1][0]), batches[1][1]).item() / 2
+
+    res = lr_range_test(
+        ddp, opt, F.mse_loss, batches, 1e-4, 10.0, 60, accumulation_steps=2, sync_every=7,
+        progress=False,
+    )
+    out = sys.argv[1]
+    res.to_json(os.path.join(out, f"lr_find_rank{rank}.json"))  # a no-op except on rank 0
+    res.plot(os.path.join(out, f"lr_find_rank{rank}.png"))
+    with open(os.path.join(out, f"curve{rank}.txt"), "w") as f:
+        json.dump({
+            "lrs": res.lrs, "losses": res.losses, "stop": res.stop_reason, "local0": local0,
+            "world": res.provenance["world_size"], "main": is_main_process(),
+            "weight": model[0].weight.sum().item(),
+        }, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {
+        **os.environ,
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(free_port()),
+        "WORLD_SIZE": "2",
+        "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    for p in procs:
+        out, _ = p.communicate(timeout=240)
+        assert p.returncode == 0, out
+
+    r0, r1 = (json.loads((tmp_path / f"curve{r}.txt").read_text()) for r in (0, 1))
+    assert r0["world"] == r1["world"] == 2 and r0["main"] and not r1["main"]
+    assert r0["local0"] != pytest.approx(r1["local0"], rel=0.1)  # the ranks' data differ...
+    assert r0["losses"] == r1["losses"] and r0["lrs"] == r1["lrs"]  # ...their curves do not
+    assert r0["losses"][0] == pytest.approx((r0["local0"] + r1["local0"]) / 2, rel=1e-5)
+    assert r0["stop"] == r1["stop"] == "diverged" and len(r0["lrs"]) < 60
+    assert r0["weight"] == r1["weight"]  # restored to the same (identical) initial model
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("lr_find"))
+    assert written == ["lr_find_rank0.json", "lr_find_rank0.png"]

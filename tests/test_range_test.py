@@ -1,0 +1,534 @@
+"""The range test engine on small real training runs: the sweep, the stop rules, exact restore."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from superconverge.finder.range_test import MIN_ITER, is_main_process, lr_range_test
+from superconverge.schedules import exponential, linear
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and two OpenMP threads on a busy 2-core machine
+    can be 100x slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_problem(seed: int = 0, *, n: int = 256, batch: int = 32, momentum_steps: int = 3):
+    """An MLP with BatchNorm and dropout (RNG and buffers to restore), SGD with momentum that
+    already has state, and a shuffling loader (its order is drawn from the global RNG)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 10, generator=g)
+    y = (x[:, :3].sum(1) > 0).long()
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Linear(10, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2)
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True)
+    for _, (xb, yb) in zip(range(momentum_steps), loader, strict=False):
+        opt.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    return model, opt, loader
+
+
+def snapshot(model: nn.Module, opt: torch.optim.Optimizer) -> dict:
+    return {
+        "model": {k: v.clone() for k, v in model.state_dict().items()},
+        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+        "modes": [m.training for m in model.modules()],
+        "opt_state": {
+            i: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in s.items()}
+            for i, s in opt.state_dict()["state"].items()
+        },
+        "groups": [{k: v for k, v in g.items()} for g in opt.state_dict()["param_groups"]],
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.get_state()[1].copy(),
+        "python_rng": random.getstate(),
+    }
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a["model"].keys() == b["model"].keys()
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    assert len(a["grads"]) == len(b["grads"])
+    for ga, gb in zip(a["grads"], b["grads"], strict=True):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            assert torch.equal(ga, gb)
+    assert a["modes"] == b["modes"]
+    assert a["opt_state"].keys() == b["opt_state"].keys()
+    for i in a["opt_state"]:
+        for k, va in a["opt_state"][i].items():
+            vb = b["opt_state"][i][k]
+            assert torch.equal(va, vb) if torch.is_tensor(va) else va == vb
+    assert a["groups"] == b["groups"]
+    assert torch.equal(a["torch_rng"], b["torch_rng"])
+    assert np.array_equal(a["numpy_rng"], b["numpy_rng"])
+    assert a["python_rng"] == b["python_rng"]
+
+
+def ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(out, y)
+
+
+class LrSpy:
+    """A real step function that records the LR of every param group at each call."""
+
+    def __init__(self, raise_at: int | None = None, exc: BaseException | None = None) -> None:
+        self.lrs: list[list[float]] = []
+        self.raise_at, self.exc = raise_at, exc
+        self.opt: torch.optim.Optimizer | None = None
+
+    def __call__(self, model: nn.Module, batch) -> torch.Tensor:
+        assert self.opt is not None
+        self.lrs.append([float(g["lr"]) for g in self.opt.param_groups])
+        if self.raise_at is not None and len(self.lrs) == self.raise_at:
+            raise self.exc  # type: ignore[misc]
+        x, y = batch
+        return F.cross_entropy(model(x), y)
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def test_lr_follows_the_schedule_one_point_per_step() -> None:
+    model, opt, loader = make_problem()
+    spy = LrSpy()
+    spy.opt = opt
+    res = lr_range_test(
+        model, opt, None, loader, 1e-4, 1.0, 30, step_fn=spy, diverge_factor=None, progress=False
+    )
+    expected = [lr for _, lr in exponential(1e-4, 1.0, 30).table()]
+    assert res.stop_reason == "completed"
+    assert res.lrs == pytest.approx(expected, rel=1e-12)
+    assert res.lrs[0] == 1e-4 and res.lrs[-1] == pytest.approx(1.0)
+    assert [g[0] for g in spy.lrs] == pytest.approx(expected, rel=1e-12)
+    assert len(res.losses) == len(res.smoothed) == 30
+    assert res.smoothed[0] == res.losses[0]  # bias correction: the first EMA value is the loss
+    assert res.num_iter == 30 and res.repeats[0].lrs == res.lrs
+
+
+def test_linear_mode() -> None:
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 0.01, 0.5, 12, "linear", progress=False)
+    assert res.lrs == pytest.approx([lr for _, lr in linear(0.01, 0.5, 12).table()])
+
+
+def test_short_loader_is_cycled() -> None:
+    model, opt, loader = make_problem(n=64)  # 2 batches per pass
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 15, progress=False)
+    assert res.stop_reason == "completed" and len(res.lrs) == 15
+
+
+def test_one_shot_iterator_that_runs_out_is_a_clear_error() -> None:
+    model, opt, loader = make_problem()
+    batches = iter(list(loader)[:3])
+    with pytest.raises(ValueError, match="re-iterable"):
+        lr_range_test(model, opt, ce, batches, 1e-4, 0.1, 10, progress=False)
+
+
+def test_gradient_accumulation_moves_the_lr_per_optimizer_step() -> None:
+    model, opt, loader = make_problem()
+    spy = LrSpy()
+    spy.opt = opt
+    res = lr_range_test(
+        model, opt, None, loader, 1e-4, 0.1, 10, step_fn=spy, accumulation_steps=4,
+        progress=False,
+    )
+    assert len(res.lrs) == 10 and len(spy.lrs) == 40
+    seen = [g[0] for g in spy.lrs]
+    for step in range(10):  # four micro-batches per optimizer step, all at that step's LR
+        assert seen[4 * step : 4 * step + 4] == [res.lrs[step]] * 4
+
+
+def test_param_groups_keep_their_ratios_and_get_their_lrs_back() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.SGD(
+        [
+            {"params": model[0].parameters(), "lr": 0.1},
+            {"params": [*model[1].parameters(), *model[4].parameters()], "lr": 0.01},
+        ],
+        momentum=0.9,
+    )
+    spy = LrSpy()
+    spy.opt = opt
+    res = lr_range_test(model, opt, None, loader, 1e-3, 1.0, 10, step_fn=spy, progress=False)
+    for (a, b), lr in zip(spy.lrs, res.lrs, strict=True):
+        assert a == pytest.approx(lr) and b == pytest.approx(lr / 10)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
+    assert res.config["param_group_ratios"] == pytest.approx([1.0, 0.1])
+
+
+def test_dict_batches_through_step_fn() -> None:
+    model, opt, loader = make_problem()
+    dict_batches = [{"inputs": x, "labels": y} for x, y in loader]
+
+    def step(model: nn.Module, batch: dict) -> torch.Tensor:
+        return F.cross_entropy(model(batch["inputs"]), batch["labels"])
+
+    res = lr_range_test(model, opt, None, dict_batches, 1e-4, 0.1, 10, step_fn=step, progress=False)
+    assert len(res.lrs) == 10 and all(math.isfinite(x) for x in res.losses)
+    assert res.config["step_fn"].endswith("step")
+
+
+def test_dict_batches_without_step_fn_say_what_to_do() -> None:
+    model, opt, loader = make_problem()
+    batches = [{"inputs": x, "labels": y} for x, y in loader]
+    before = snapshot(model, opt)
+    with pytest.raises(TypeError, match="step_fn"):
+        lr_range_test(model, opt, ce, batches, 1e-4, 0.1, 10, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_tensor_lr_is_filled_in_place() -> None:
+    model, _, loader = make_problem()
+    lr = torch.tensor(1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=False)
+    res = lr_range_test(model, opt, ce, loader, 1e-5, 0.1, 10, progress=False)
+    assert len(res.lrs) == 10
+    assert opt.param_groups[0]["lr"] is lr and float(lr) == pytest.approx(1e-3)
+
+
+# --- stopping ----------------------------------------------------------------------------------
+
+
+def test_divergence_stops_early_and_keeps_the_diverging_point() -> None:
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 1e4, 60, progress=False)
+    assert res.stop_reason == "diverged" and 5 < len(res.lrs) < 60
+    best = min(res.smoothed[:-1])
+    assert res.smoothed[-1] > 4 * best
+    assert all(s <= 4 * min(res.smoothed[: i + 1]) for i, s in enumerate(res.smoothed[:-1]))
+
+
+class NanAfter:
+    """A real loss function that turns NaN from its ``k``-th call on."""
+
+    def __init__(self, k: int) -> None:
+        self.k, self.calls = k, 0
+
+    def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        loss = F.cross_entropy(out, y)
+        return loss * math.nan if self.calls >= self.k else loss
+
+
+@pytest.mark.parametrize("sync_every", [1, 4, 10])
+def test_nan_stops_and_the_nan_point_is_not_recorded(sync_every: int) -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    res = lr_range_test(
+        model, opt, NanAfter(8), loader, 1e-4, 0.1, 30, sync_every=sync_every, progress=False
+    )
+    assert res.stop_reason == "nan" and len(res.lrs) == 7
+    assert all(math.isfinite(x) for x in (*res.losses, *res.smoothed))
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_lazy_readback_gives_the_same_curve_and_stop() -> None:
+    runs = []
+    for sync_every in (1, 7, 10):
+        model, opt, loader = make_problem()
+        runs.append(lr_range_test(
+            model, opt, ce, loader, 1e-4, 1e4, 60, sync_every=sync_every, progress=False
+        ))
+    assert runs[0].stop_reason == "diverged"
+    for r in runs[1:]:
+        assert (r.lrs, r.losses, r.smoothed, r.stop_reason) == (
+            runs[0].lrs, runs[0].losses, runs[0].smoothed, runs[0].stop_reason,
+        )
+
+
+# --- exact restore -----------------------------------------------------------------------------
+
+
+def test_state_is_bit_identical_after_a_range_test() -> None:
+    model, opt, loader = make_problem()
+    model[0].weight.grad = torch.full_like(model[0].weight, 0.5)  # a stale grad, also restored
+    model[1].eval()  # a frozen BatchNorm inside a training model keeps its mode
+    np.random.seed(3)
+    random.seed(4)
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 40, progress=False)
+    assert len(res.lrs) > 5
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_fresh_optimizer_is_left_without_state() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lr_range_test(model, opt, ce, loader, 1e-5, 1.0, 10, progress=False)
+    assert opt.state_dict()["state"] == {}  # the next real step starts Adam at step 1
+
+
+def test_eval_mode_model_trains_in_train_mode_and_is_put_back() -> None:
+    model, opt, loader = make_problem()
+    model.eval()
+    modes = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        modes.append(m.training)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 0.1, 6, step_fn=step, progress=False)
+    assert all(modes) and not any(m.training for m in model.modules())
+
+
+def train(model, opt, loader, steps: int) -> list[float]:
+    out = []
+    while len(out) < steps:
+        for x, y in loader:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+            if len(out) == steps:
+                break
+    return out
+
+
+def test_training_after_a_range_test_matches_training_without_one() -> None:
+    model_a, opt_a, loader_a = make_problem(seed=1)
+    reference = train(model_a, opt_a, loader_a, 12)
+    model_b, opt_b, loader_b = make_problem(seed=1)
+    lr_range_test(model_b, opt_b, ce, loader_b, 1e-4, 100.0, 40, progress=False)
+    assert train(model_b, opt_b, loader_b, 12) == reference
+
+
+def test_restore_false_leaves_the_trained_model() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, restore=False, progress=False)
+    after = snapshot(model, opt)
+    assert not torch.equal(before["model"]["0.weight"], after["model"]["0.weight"])
+
+
+def test_restore_on_divergence() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, ce, loader, 1.0, 1e6, 30, progress=False)
+    assert res.stop_reason in ("diverged", "nan")
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_restore_on_an_exception_from_step_fn() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=9, exc=RuntimeError("boom in step_fn"))
+    spy.opt = opt
+    with pytest.raises(RuntimeError, match="boom"):
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_ctrl_c_restores_reraises_and_carries_the_partial_curve() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=14, exc=KeyboardInterrupt())
+    spy.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    partial = info.value.partial_result
+    assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
+
+
+def test_loader_generator_is_restored_too() -> None:
+    model, opt, _ = make_problem()
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randn(128, 10), torch.randint(0, 2, (128,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=g)
+    state = g.get_state()
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 20, progress=False)
+    assert torch.equal(g.get_state(), state)
+
+
+# --- AMP ---------------------------------------------------------------------------------------
+
+
+def test_bf16_autocast_on_cpu() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    dtypes = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        out = m(batch[0])
+        dtypes.append(out.dtype)
+        return F.cross_entropy(out, batch[1])
+
+    res = lr_range_test(
+        model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, amp_dtype=torch.bfloat16,
+        progress=False,
+    )
+    assert set(dtypes) == {torch.bfloat16} and len(res.lrs) == 10
+    assert res.config["amp_dtype"] == "bfloat16"
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_grad_scaler_skipped_step_does_not_advance_the_sweep() -> None:
+    model, opt, loader = make_problem()
+    scaler = torch.amp.GradScaler("cpu")
+    scaler_before = scaler.state_dict()
+    spy_lrs: list[float] = []
+    huge_at = 5
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        spy_lrs.append(opt.param_groups[0]["lr"])
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        # Finite in float32, but times the 2**16 loss scale its gradients overflow.
+        return loss * 1e36 if len(spy_lrs) == huge_at else loss
+
+    before = snapshot(model, opt)
+    res = lr_range_test(
+        model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step, scaler=scaler, progress=False
+    )
+    assert len(res.lrs) == 12 and len(spy_lrs) == 13  # one extra call: the skipped step
+    assert spy_lrs[huge_at - 1] == spy_lrs[huge_at]  # retried at the same LR
+    assert max(res.losses) < 1e3  # the skipped step is not a point
+    assert res.lrs == pytest.approx([lr for _, lr in exponential(1e-4, 0.1, 12).table()])
+    assert scaler.state_dict() == scaler_before
+    assert_same_state(before, snapshot(model, opt))
+
+
+# --- validation loss ---------------------------------------------------------------------------
+
+
+def test_val_batches_record_a_validation_loss_per_point() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    res = lr_range_test(
+        model, opt, ce, loader, 1e-4, 1.0, 15, val_data=loader, val_batches=2, progress=False
+    )
+    assert res.val_losses is not None and len(res.val_losses) == len(res.lrs) == 15
+    assert all(math.isfinite(x) for x in res.val_losses)
+    assert res.val_losses != res.losses
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_val_batches_zero_scores_all_of_val_data() -> None:
+    model, opt, loader = make_problem()
+    val = list(loader)[:3]
+    full = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, val_data=val, progress=False)
+    first3 = lr_range_test(
+        model, opt, ce, loader, 1e-4, 1.0, 8, val_data=val, val_batches=3, progress=False
+    )
+    assert full.val_losses == first3.val_losses  # 0 means every batch; here all three
+
+
+# --- progress and processes --------------------------------------------------------------------
+
+
+def test_progress_bar_is_quiet_when_stderr_is_not_a_terminal(capfd) -> None:
+    model, opt, loader = make_problem()
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=True)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_single_process_is_the_main_process() -> None:
+    assert is_main_process()
+
+
+# --- repeats -----------------------------------------------------------------------------------
+
+
+def test_repeats_keep_every_curve_and_report_the_spread() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 40, repeats=3, seed=7, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert [c.seed for c in res.repeats] == [7, 8, 9]
+    assert res.provenance["seeds"] == [7, 8, 9]
+    assert res.repeats[0].losses != res.repeats[1].losses  # different shuffles
+    k = len(res.lrs)
+    assert k == min(len(c.lrs) for c in res.repeats)
+    mean0 = sum(c.losses[0] for c in res.repeats) / 3
+    assert res.losses[0] == pytest.approx(mean0)
+    spread = res.spread()
+    assert spread is None or spread >= 0
+    again = lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 40, repeats=3, seed=7, progress=False)
+    assert again.losses == res.losses  # reproducible by seed
+
+
+# --- argument errors leave the state untouched -------------------------------------------------
+
+
+def _empty_loader():
+    return DataLoader(TensorDataset(torch.empty(0, 10), torch.empty(0, dtype=torch.long)))
+
+
+class _NoBatches:
+    def __iter__(self):
+        return iter(())
+
+
+BAD_CALLS = [
+    ({"start_lr": 1.0, "end_lr": 0.5}, ValueError, "end_lr must be > start_lr"),
+    ({"start_lr": 1.0, "end_lr": 1.0}, ValueError, "end_lr must be > start_lr"),
+    ({"start_lr": 0.0}, ValueError, "start_lr must be > 0"),
+    ({"start_lr": -1e-3}, ValueError, "start_lr must be > 0"),
+    ({"num_iter": MIN_ITER - 1}, ValueError, f"num_iter must be >= {MIN_ITER}"),
+    ({"num_iter": 10.5}, TypeError, "num_iter must be an int"),
+    ({"mode": "cos"}, ValueError, "mode must be one of 'exp', 'linear'; got 'cos'"),
+    ({"accumulation_steps": 0}, ValueError, "accumulation_steps must be >= 1"),
+    ({"sync_every": 0}, ValueError, "sync_every must be >= 1"),
+    ({"smooth_beta": 1.0}, ValueError, "smooth_beta must be a fraction"),
+    ({"diverge_factor": 1.0}, ValueError, "diverge_factor must be > 1"),
+    ({"repeats": 0}, ValueError, "repeats must be >= 1"),
+    ({"val_batches": 2}, ValueError, "val_batches=2 needs val_data"),
+    ({"amp_dtype": torch.float64}, ValueError, "amp_dtype must be"),
+    ({"train_data": _empty_loader()}, ValueError, "train_data is empty"),
+    ({"train_data": _NoBatches()}, ValueError, "train_data yielded no batches"),
+    ({"train_data": 5}, TypeError, "train_data must be an iterable"),
+    ({"loss_fn": nn.CrossEntropyLoss(reduction="none")}, ValueError, "reduction='mean'"),
+    ({"loss_fn": lambda out, y: F.cross_entropy(out, y).item()}, TypeError, "loss.item"),
+    ({"loss_fn": None}, ValueError, "pass one of them"),
+    ({"device": "meta"}, ValueError, "device='meta'"),
+    ({"scaler": object()}, TypeError, "GradScaler"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_CALLS, ids=lambda x: str(x)[:40])
+def test_bad_arguments_raise_clear_errors_and_touch_nothing(kwargs, exc, match) -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    call = {"loss_fn": ce, "train_data": loader, "start_lr": 1e-4, "end_lr": 1.0, "num_iter": 10}
+    call.update(kwargs)
+    with pytest.raises(exc, match=match.replace("(", r"\(").replace(")", r"\)")):
+        lr_range_test(model, opt, progress=False, **call)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_model_without_trainable_parameters() -> None:
+    model, opt, loader = make_problem()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        lr_range_test(model, opt, ce, loader, progress=False)
+
+
+def test_non_scalar_loss_from_step_fn() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        return F.cross_entropy(m(batch[0]), batch[1], reduction="none")
+
+    with pytest.raises(ValueError, match=r"shape \(32,\)"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
+    assert_same_state(before, snapshot(model, opt))

@@ -1,0 +1,152 @@
+"""RangeTestResult on constructed curves: suggestions, spread, JSON round-trips, plots."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from superconverge.finder.result import Curve, RangeTestResult, bias_corrected_ema
+from superconverge.finder.suggest import suggest, suggest_bounds
+
+LRS = np.logspace(-6, 1, 80)
+
+
+def valley(shift: float = 0.0, noise: float = 0.0, seed: int = 0) -> list[float]:
+    """Plateau, a fall centred at lr = 1e-3 * 10**shift, then a blow-up past 1e-1 * 10**shift."""
+    t = np.log10(LRS) - shift
+    y = 2.3 - 2.0 / (1 + np.exp(-2.0 * (t + 3))) + np.where(t > -1, 3.0 * (t + 1) ** 2, 0.0)
+    return (y + np.random.default_rng(seed).normal(0, noise, len(LRS))).tolist()
+
+
+def curve(losses: list[float], stop: str = "diverged", seed: int | None = None) -> Curve:
+    return Curve(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), stop, seed)
+
+
+def make_result(repeats: tuple[Curve, ...] = (), val: bool = False) -> RangeTestResult:
+    losses = valley(noise=0.01)
+    return RangeTestResult(
+        lrs=LRS.tolist(),
+        losses=losses,
+        smoothed=bias_corrected_ema(losses, 0.98),
+        stop_reason="diverged",
+        val_losses=[*valley()[:-1], math.nan] if val else None,
+        num_iter=100,
+        config={"start_lr": 1e-6, "end_lr": 10.0, "mode": "exp"},
+        repeats=repeats,
+        provenance={"torch": "2.13.0", "device": "cpu", "seed": 0},
+    )
+
+
+def test_ema_is_bias_corrected() -> None:
+    assert bias_corrected_ema([2.0, 2.0, 2.0], 0.98) == pytest.approx([2.0, 2.0, 2.0])
+    s = bias_corrected_ema([1.0, 3.0], 0.5)
+    assert s == pytest.approx([1.0, (0.5 * 0.5 + 0.5 * 3.0) / (1 - 0.5**2)])
+
+
+def test_suggestions_come_from_the_rules_on_the_raw_losses() -> None:
+    res = make_result()
+    assert res.suggest() == suggest(res.lrs, res.losses)
+    assert res.suggestion("minimum") == suggest(res.lrs, res.losses, "minimum").lr
+    base, top = res.bounds()
+    assert (base, top) == tuple(s.lr for s in suggest_bounds(res.lrs, res.losses))
+    assert base is not None and top is not None and base < top
+    assert res.warnings() == []
+
+
+def test_warnings_name_an_unfinished_sweep() -> None:
+    flat = [1.0] * 80
+    res = RangeTestResult(LRS.tolist(), flat, flat, "completed", num_iter=80)
+    assert any("never decreased" in w for w in res.warnings())
+    assert res.suggestion() is None and "never decreased" in res.suggest().reason
+
+
+def test_spread_in_decades_across_repeats() -> None:
+    reps = (curve(valley(0.0), seed=0), curve(valley(0.5), seed=1), curve(valley(1.0), seed=2))
+    res = make_result(repeats=reps)
+    picks = [suggest(c.lrs, c.losses).lr for c in reps]
+    assert res.spread() == pytest.approx(math.log10(max(picks) / min(picks)))
+    assert res.spread() == pytest.approx(1.0, abs=0.15)  # the curves are a decade apart
+    assert make_result(repeats=reps[:1]).spread() is None
+
+
+def test_curve_validation() -> None:
+    with pytest.raises(ValueError, match="len\\(lrs\\)=3"):
+        Curve([1, 2, 3], [1, 2], [1, 2, 3], "completed")
+    with pytest.raises(ValueError, match="stop_reason must be one of"):
+        Curve([1], [1], [1], "exploded")
+
+
+def test_json_round_trip_is_exact(tmp_path) -> None:
+    reps = (curve(valley(0.0), seed=0), curve(valley(0.3, noise=0.02), seed=1))
+    res = make_result(repeats=reps, val=True)
+    path = res.to_json(tmp_path / "out" / "lr_find.json")
+    back = RangeTestResult.from_json(path)
+    assert back.lrs == res.lrs and back.losses == res.losses and back.smoothed == res.smoothed
+    assert back.repeats == res.repeats and back.config == res.config
+    assert back.provenance == res.provenance and back.stop_reason == res.stop_reason
+    assert back.val_losses[:-1] == res.val_losses[:-1] and math.isnan(back.val_losses[-1])
+    assert RangeTestResult.from_dict(res.to_dict()).losses == res.losses
+    data = json.loads(path.read_text())  # strict JSON: NaN written as null
+    assert data["val_losses"][-1] is None
+    assert data["suggestion"]["lr"] == res.suggestion()
+    assert [b["lr"] for b in data["bounds"]] == list(res.bounds())
+    assert sorted(p.name for p in path.parent.iterdir()) == ["lr_find.json"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{not json", "Expecting property name"),
+        ('{"format": "something else"}', "not a range-test result"),
+        ('{"format": "superconverge.lr_range_test", "version": 99}', "unsupported"),
+        ('{"format": "superconverge.lr_range_test", "version": 1, "lrs": []}', "missing key"),
+        ("[1, 2]", "not a range-test result"),
+    ],
+)
+def test_corrupt_json_names_the_file(tmp_path, text: str, match: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match) as info:
+        RangeTestResult.from_json(path)
+    assert str(path) in str(info.value)
+
+
+def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    open_before = plt.get_fignums()
+    reps = (curve(valley(0.0), seed=0), curve(valley(0.2), seed=1))
+    res = make_result(repeats=reps, val=True)
+    ax = res.plot(tmp_path / "lr.png")
+    png = (tmp_path / "lr.png").read_bytes()
+    assert isinstance(ax, Axes) and png.startswith(b"\x89PNG") and len(png) > 1000
+    assert "diverged" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lbl.startswith("suggested lr") for lbl in labels)
+    assert any(lbl.startswith("spread of 2 repeats") for lbl in labels)
+    assert any(lbl.startswith("bounds") for lbl in labels)
+    assert plt.get_fignums() == open_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
+
+
+def test_plot_on_a_given_axes_and_on_none() -> None:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    res = make_result()
+    assert res.plot(ax) is ax
+    assert ax.get_xscale() == "log" and len(ax.lines) >= 2
+    assert isinstance(res.plot(), Axes)
+    with pytest.raises(TypeError, match="path_or_ax"):
+        res.plot(42)
+
+
+def test_plot_of_an_empty_curve() -> None:
+    res = RangeTestResult((), (), (), "nan", num_iter=10)
+    assert "nan" in res.plot().get_title()
