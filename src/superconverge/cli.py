@@ -95,9 +95,75 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- find-lr -----------------------------------------------------------------------------------
+
+
+def _add_find_lr(sub: argparse._SubParsersAction) -> None:
+    from superconverge.data import dataset_names
+    from superconverge.finder import METHODS
+    from superconverge.models import model_names
+    from superconverge.recipes import OPTIMIZERS
+
+    p = sub.add_parser(
+        "find-lr",
+        help="LR range test: loss vs LR curve, a suggested LR and (base_lr, max_lr) bounds",
+        description="Train a few hundred mini-batches while the LR grows; write lr_find.json "
+        "(lrs, losses, suggestion, bounds) and lr_find.png to --out. The model and optimizer "
+        "are left as they were.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", choices=dataset_names(), default="digits",
+                     help="built-in offline dataset (default: digits)")
+    src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
+                     "folder of class sub-folders of images")
+    p.add_argument("--model", choices=model_names(), help="default: chosen from the input shape")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--start-lr", type=float, default=1e-7)
+    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--num-iter", type=int, default=100, help="optimizer steps in the sweep")
+    p.add_argument("--mode", choices=("exp", "linear"), default="exp")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--repeats", type=int, default=1, help="tests with different seeds, to see "
+                   "how much the suggestion moves")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
+    p.add_argument("--out", default="runs/find-lr", help="folder for lr_find.json and .png")
+    p.set_defaults(func=_run_find_lr)
+
+
+def _run_find_lr(args: argparse.Namespace) -> int:
+    from superconverge.recipes import find_lr
+
+    result = find_lr(
+        dataset=None if args.data else args.dataset, data=args.data, model=args.model,
+        optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
+        end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
+        weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
+        method=args.method, out=args.out, progress=not args.quiet,
+    )
+    pick = result.suggest(args.method)
+    base, top = result.bounds()
+    lines = [
+        f"stopped: {result.stop_reason} after {len(result.lrs)} of {result.num_iter} steps",
+        f"suggested lr ({pick.method}): "
+        + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None else f"none: {pick.reason}"),
+    ]
+    if base is not None and top is not None:
+        lines.append(f"bounds for CLR / 1cycle: base_lr {base:.3g}, max_lr {top:.3g}")
+    spread = result.spread(args.method)
+    if spread is not None:
+        lines.append(f"spread of the suggestion over {args.repeats} repeats: {spread:.2f} decades")
+    lines += [f"warning: {w}" for w in result.warnings()]
+    lines.append(f"wrote {args.out}/lr_find.json and {args.out}/lr_find.png")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 # --- entry point -------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_schedule]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_schedule, _add_find_lr]
 
 
 def build_parser() -> argparse.ArgumentParser:

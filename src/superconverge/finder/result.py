@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from superconverge.atomic import write_text
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import Suggestion, curve_warnings, suggest, suggest_bounds
+from superconverge.finder.suggest import (
+    METHODS,
+    Suggestion,
+    curve_warnings,
+    suggest,
+    suggest_bounds,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -194,6 +200,7 @@ class RangeTestResult(Curve):
             provenance=dict(self.provenance),
             repeats=[c.to_dict() for c in self.repeats],
             suggestion=self.suggest().to_dict(),
+            suggestions={m: self.suggest(m).to_dict() for m in METHODS},
             bounds=[s.to_dict() for s in self.suggest_bounds()],
             warnings=self.warnings(),
         )

@@ -1,0 +1,62 @@
+"""Pieces every recipe needs: data by name or path, and optimizers by name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
+from superconverge.schedules import _validate as v
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+
+
+def load_data(
+    dataset: str | None = "digits", data: str | os.PathLike[str] | None = None, seed: int = 0
+) -> Dataset:
+    """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
+    ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images."""
+    if data is None:
+        if dataset is None:
+            raise ValueError("give a built-in dataset name or a data path")
+        return load_dataset(dataset, seed=seed)
+    path = Path(data)
+    if path.is_dir():
+        return load_image_folder(path, seed=seed)
+    if path.suffix.lower() == ".npz":
+        return load_npz(path, seed=seed)
+    if path.suffix.lower() == ".csv":
+        return load_csv(path, seed=seed)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    raise ValueError(
+        f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
+        "(label in the last column) or a folder of class sub-folders of images"
+    )
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.nn.Parameter] | Iterable[dict],
+    lr: float,
+    *,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """``sgd`` (heavy-ball ``momentum``), ``adam``/``adamw`` (``betas=(momentum, 0.999)``) or
+    ``rmsprop`` (``momentum``), with ``weight_decay`` (decoupled for ``adamw``)."""
+    name = v.choice("optimizer", name, OPTIMIZERS)
+    lr = v.positive("lr", lr)
+    if not 0 <= v.real("momentum", momentum) < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    weight_decay = v.non_negative("weight_decay", weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+    return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)

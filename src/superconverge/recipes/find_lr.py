@@ -1,0 +1,66 @@
+"""``find_lr``: an LR range test on a named dataset and model, with its JSON and plot written."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from superconverge.data import train_val_loaders
+from superconverge.finder import RangeTestResult, is_main_process, lr_range_test
+from superconverge.models import build_model, suggest_model
+from superconverge.recipes.common import load_data, make_optimizer
+from superconverge.schedules import _validate as v
+
+logger = logging.getLogger(__name__)
+
+
+def find_lr(
+    *,
+    dataset: str | None = "digits",
+    data: str | os.PathLike[str] | None = None,
+    model: str | None = None,
+    optimizer: str = "sgd",
+    batch_size: int = 64,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    mode: str = "exp",
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    repeats: int = 1,
+    seed: int = 0,
+    method: str = "default",
+    out: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> RangeTestResult:
+    """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
+    ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
+    ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick."""
+    v.integer("batch_size", batch_size, minimum=1)
+    v.integer("seed", seed, minimum=0)
+    ds = load_data(dataset, data, seed=seed)
+    name = model or suggest_model(ds.input_shape)
+    torch.manual_seed(seed)
+    net = build_model(name, ds.input_shape, ds.num_classes)
+    opt = make_optimizer(optimizer, net.parameters(), start_lr, momentum=momentum,
+                         weight_decay=weight_decay)
+    train, _ = train_val_loaders(ds, batch_size, seed=seed)
+    logger.info("range test: %s on %s (%d examples), %s, batch %d", name, ds.name,
+                ds.x_train.shape[0], optimizer, batch_size)
+    result = lr_range_test(
+        net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
+        repeats=repeats, seed=seed, progress=progress,
+    )
+    extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
+             "weight_decay": weight_decay, "method": method}
+    result = dataclasses.replace(result, config={**result.config, **extra})
+    if out is not None and is_main_process():
+        folder = Path(out)
+        result.to_json(folder / "lr_find.json")
+        result.plot(folder / "lr_find.png", method=method)
+        logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")
+    return result

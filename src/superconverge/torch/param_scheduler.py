@@ -1,0 +1,485 @@
+"""Drive an optimizer's param-group hyper-parameters from schedules, one value per optimizer step.
+
+:class:`ParamScheduler` writes ``schedule(step)`` into every param group for each key it drives
+(``lr``, ``momentum``, ``weight_decay`` or any other numeric group key such as ``eps``). Its only
+state is the step count, so ``state_dict()`` is a small JSON-friendly dict and a resumed run
+continues with exactly the values an uninterrupted one would have used.
+
+``momentum`` means ``group["momentum"]`` for SGD/RMSprop-type optimizers and ``betas[0]`` for
+Adam-type ones (found from the param groups, as torch's ``OneCycleLR`` does); ``betas[1]`` is left
+alone.
+
+Per-group multipliers keep discriminative settings: group ``i`` gets
+``schedule(step) * multiplier_i``. By default ``multiplier_i = group_i[key] / group_0[key]`` as
+the groups stand when the scheduler is built (all 1.0 when every group holds 0), and 1.0 for
+``momentum``; pass ``multipliers={"lr": [1.0, 0.1]}`` to set them explicitly.
+
+Compile-friendly: where a group holds a hyper-parameter as a tensor (``lr``, ``momentum``,
+``betas[0]``, ...) it is updated in place with ``fill_`` and never replaced by a Python float, so
+a ``torch.compile``d (or CUDA-graph-captured) ``optimizer.step()`` keeps seeing the same tensor
+and does not recompile as the schedule moves. ``tensors=True`` (or :func:`tensorize_hyperparams`)
+first turns the float ``lr`` and Adam's ``betas[0]`` into 0-dim tensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from superconverge.schedules.base import Schedule
+from superconverge.schedules.compose import constant
+
+__all__ = ["ParamScheduler", "tensorize_hyperparams"]
+
+log = logging.getLogger(__name__)
+
+# Group keys torch's optimizers read as tensors without branching on them in Python. torch's
+# SGD/RMSprop test ``if momentum != 0`` / ``> 0`` and SGD/Adam ``if weight_decay != 0``: a
+# tensor there is a data-dependent branch, which makes torch.compile break the graph (torch
+# 2.13: a compiled SGD step with a tensor momentum captures no graph at all). Floats in ``lr``
+# and ``betas`` are specialised and recompile on every new value, up to dynamo's recompile limit;
+# a cycling float SGD momentum compiled no extra graph in tests/test_compile.py.
+TENSORIZABLE = ("lr", "betas")
+
+_BETAS = "betas"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _as_float(value: object) -> float:
+    """A group value (a number or a 1-element tensor) as a Python float."""
+    if isinstance(value, Tensor):
+        return float(value.item())
+    return float(value)  # type: ignore[arg-type]
+
+
+def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
+    ok = _is_number(value) or (isinstance(value, Tensor) and value.numel() == 1)
+    if not ok:
+        raise ValueError(
+            f"{key}: {opt_name}'s param groups hold {where}={value!r} ({type(value).__name__}), "
+            "not a number or a 1-element tensor, so it cannot follow a schedule"
+        )
+
+
+def _as_schedule(name: str, value: object) -> Schedule:
+    if isinstance(value, Schedule):
+        return value
+    if _is_number(value):
+        if not math.isfinite(float(value)):  # type: ignore[arg-type]
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        return constant(float(value))  # type: ignore[arg-type]
+    raise TypeError(
+        f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
+        f"constant, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _last_index(schedule: Schedule) -> int:
+    """The last step a schedule defines (it holds that value afterwards)."""
+    end = schedule.total_steps
+    return sys.maxsize if end is None else end - 1
+
+
+def _group_device(group: Mapping[str, Any]) -> torch.device:
+    params = group.get("params") or []
+    return params[0].device if params else torch.device("cpu")
+
+
+def _momentum_slot(optimizer: Optimizer) -> str:
+    """``"betas"`` (Adam-type, drives ``betas[0]``) or ``"momentum"`` (SGD-type), like torch."""
+    group = optimizer.param_groups[0]
+    if _BETAS in group:
+        return _BETAS
+    if "momentum" in group:
+        return "momentum"
+    raise ValueError(
+        f"momentum: {type(optimizer).__name__} has neither a 'momentum' nor a 'betas' "
+        "hyper-parameter in its param groups; ParamScheduler drives momentum for optimizers with "
+        "'momentum' (SGD, RMSprop) or 'betas' (Adam, AdamW, NAdam, ...). Drop momentum=, or "
+        f"drive another key by name (group keys: {_group_keys(optimizer)})"
+    )
+
+
+def _group_keys(optimizer: Optimizer) -> str:
+    return ", ".join(sorted(k for k in optimizer.param_groups[0] if k != "params"))
+
+
+def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> None:
+    name = type(optimizer).__name__
+    if key not in TENSORIZABLE:
+        raise ValueError(
+            f"{arg}: cannot tensorize {key!r}; accepted: {', '.join(map(repr, TENSORIZABLE))}. "
+            "torch branches on momentum/weight_decay in Python (`if momentum != 0`), so a tensor "
+            "there breaks a compiled step's graph; leave them floats"
+        )
+    if any(key not in g for g in optimizer.param_groups):
+        raise ValueError(f"{arg}: {name}'s param groups have no {key!r} (group keys: "
+                         f"{_group_keys(optimizer)})")
+    if key == _BETAS and not isinstance(optimizer, torch.optim.Adam):
+        raise ValueError(
+            f"{arg}: torch supports tensor betas in Adam and AdamW only, got {name}; "
+            "leave 'betas' out of keys"
+        )
+    if isinstance(optimizer, torch.optim.Adam):
+        for i, g in enumerate(optimizer.param_groups):
+            if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
+                raise ValueError(
+                    f"{arg}: {name} param group {i} has foreach=True and capturable=False, where "
+                    f"torch refuses a tensor {key}; build the optimizer with capturable=True "
+                    "(or fused=True, or foreach=None/False)"
+                )
+
+
+def tensorize_hyperparams(
+    optimizer: Optimizer, keys: Iterable[str] | None = None
+) -> list[str]:
+    """Turn float hyper-parameters of every param group into 0-dim tensors, in place.
+
+    ``keys``: any of ``"lr"`` and ``"betas"`` (only ``betas[0]`` becomes a tensor;
+    ``betas[1]`` stays as it is). ``None`` means ``lr``, plus ``betas`` for Adam/AdamW. Each
+    tensor has the default dtype and lives on the device of its group's first parameter (so a
+    CUDA-graph-captured step reads the current value). Values that already are tensors are kept
+    (same object). Returns the keys handled.
+
+    This is what makes a ``torch.compile``d ``optimizer.step()`` keep one graph while a schedule
+    moves the values (see :data:`TENSORIZABLE` for why momentum and weight decay are not
+    offered). torch's own advice applies in eager CUDA runs: a tensor lr is fast with
+    ``capturable=True`` or ``fused=True``.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if keys is None:
+        keys = ["lr", _BETAS] if isinstance(optimizer, torch.optim.Adam) else ["lr"]
+    elif isinstance(keys, str):
+        keys = [keys]
+    todo = list(dict.fromkeys(keys))
+    for key in todo:
+        _check_tensorizable(optimizer, key)
+    _tensorize(optimizer, todo)
+    return todo
+
+
+def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
+    dtype = torch.get_default_dtype()
+    for group in optimizer.param_groups:
+        device = _group_device(group)
+        for key in keys:
+            if key == _BETAS:
+                betas = group[_BETAS]
+                if not isinstance(betas[0], Tensor):
+                    b0 = torch.tensor(float(betas[0]), dtype=dtype, device=device)
+                    group[_BETAS] = (b0, *betas[1:])
+            elif not isinstance(group[key], Tensor):
+                group[key] = torch.tensor(float(group[key]), dtype=dtype, device=device)
+
+
+class ParamScheduler:
+    """Set param-group hyper-parameters from schedules, once per optimizer step.
+
+    Call :meth:`step` after every ``optimizer.step()``. Building the scheduler writes the step-0
+    values at once (as torch's schedulers do); after ``n`` calls of :meth:`step` the groups hold
+    the values of step ``n``.
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer``.
+        lr: learning-rate schedule (per optimizer step), or a number for a constant.
+        momentum: ``group["momentum"]`` (SGD, RMSprop) or ``betas[0]`` (Adam-type).
+        weight_decay: ``group["weight_decay"]``.
+        tensors: first turn the driven ``lr`` and Adam's ``betas[0]`` into 0-dim tensors
+            (:func:`tensorize_hyperparams`), so a compiled ``optimizer.step()`` does not
+            recompile. Other keys stay floats.
+        multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
+            ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
+            any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
+            so discriminative learning rates keep their ratios.
+        **other_keys: any other numeric param-group key by name, e.g. ``eps=1e-6``.
+
+    Past the end of a schedule the final value is held; the first :meth:`step` beyond the
+    shortest schedule's ``total_steps`` warns once (torch's ``OneCycleLR`` raises there).
+
+    Raises:
+        TypeError: ``optimizer`` is not an Optimizer; a schedule is neither a Schedule nor a
+            number; a multiplier is not a number.
+        ValueError: a key is not in the param groups or holds no number; ``momentum`` on an
+            optimizer without momentum or betas; bad ``multipliers``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr: Schedule | float | None = None,
+        momentum: Schedule | float | None = None,
+        weight_decay: Schedule | float | None = None,
+        *,
+        tensors: bool = False,
+        multipliers: Mapping[str, Sequence[float]] | None = None,
+        **other_keys: Schedule | float,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+            )
+        if not isinstance(tensors, bool):
+            raise TypeError(f"tensors must be True or False, got {tensors!r}")
+        self.optimizer = optimizer
+        name = type(optimizer).__name__
+        groups = optimizer.param_groups
+        requested: dict[str, object] = {"lr": lr, "momentum": momentum,
+                                        "weight_decay": weight_decay, **other_keys}
+        schedules = {k: _as_schedule(k, s) for k, s in requested.items() if s is not None}
+        if not schedules:
+            raise ValueError("give at least one schedule: lr=, momentum=, weight_decay= or a key")
+
+        # key -> the group slot it writes ("betas" for momentum on Adam-type optimizers)
+        slots: dict[str, str] = {}
+        for key in schedules:
+            if key == "params":
+                raise ValueError("params: the parameters are not a hyper-parameter to schedule")
+            if key == _BETAS:
+                raise ValueError(
+                    "betas: a schedule drives one number; use momentum= for betas[0] "
+                    "(betas[1] stays as it is)"
+                )
+            slot = _momentum_slot(optimizer) if key == "momentum" else key
+            missing = [i for i, g in enumerate(groups) if slot not in g]
+            if missing:
+                raise ValueError(
+                    f"{key}: {name} param group(s) {missing} have no {slot!r} hyper-parameter; "
+                    f"group keys: {_group_keys(optimizer)}"
+                )
+            for g in groups:
+                value = g[slot][0] if slot == _BETAS else g[slot]
+                _check_numeric(key, f"{slot}[0]" if slot == _BETAS else slot, value, name)
+            slots[key] = slot
+
+        self._multipliers = self._resolve_multipliers(schedules, slots, multipliers or {})
+
+        if tensors:
+            wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
+            if _BETAS in wanted and not isinstance(optimizer, torch.optim.Adam):
+                log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
+                         "Adam and AdamW only)", name)
+                wanted.remove(_BETAS)
+            for key in wanted:
+                _check_tensorizable(optimizer, key, "tensors=True")
+            _tensorize(optimizer, wanted)
+
+        self._schedules = schedules
+        # The hot loop reads only this flat tuple. It calls ``Schedule._value`` with the step
+        # clamped to the last one here, skipping ``__call__``'s argument checks: the step is a
+        # count this class keeps, always an int >= 0.
+        self._drivers = tuple(
+            (key, s._value, _last_index(s), slots[key], tuple(self._multipliers[key]))
+            for key, s in schedules.items()
+        )
+        self._n_groups = len(groups)
+        self._saved = {k: s.to_dict() for k, s in schedules.items()}
+        ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
+        # step() may be called total_steps times (the last call follows the last optimizer step
+        # and its value is never used, as with torch); a call beyond that warns once.
+        self._warn_after: float = min(ends) if ends else math.inf
+        self._last: dict[str, float] = {}
+        self._step = 0
+        self._apply(0)
+
+    # -- construction helpers ---------------------------------------------------------------
+
+    def _resolve_multipliers(
+        self,
+        schedules: Mapping[str, Schedule],
+        slots: Mapping[str, str],
+        given: Mapping[str, Sequence[float]],
+    ) -> dict[str, list[float]]:
+        groups = self.optimizer.param_groups
+        n = len(groups)
+        if not isinstance(given, Mapping):
+            raise TypeError(
+                f"multipliers must be a dict {{key: [one number per param group]}}, got {given!r}"
+            )
+        unknown = [k for k in given if k not in schedules]
+        if unknown:
+            raise ValueError(
+                f"multipliers: {unknown} are not driven keys; driven: {', '.join(schedules)}"
+            )
+        out: dict[str, list[float]] = {}
+        for key in schedules:
+            if key in given:
+                ms = given[key]
+                if isinstance(ms, str | bytes) or not isinstance(ms, Sequence):
+                    raise TypeError(
+                        f"multipliers[{key!r}] must be a list of {n} numbers, got {ms!r}"
+                    )
+                if len(ms) != n:
+                    raise ValueError(
+                        f"multipliers[{key!r}] needs one number per param group ({n}), "
+                        f"got {len(ms)}: {list(ms)}"
+                    )
+                for m in ms:
+                    if not _is_number(m):
+                        raise TypeError(f"multipliers[{key!r}] must hold numbers, got {m!r}")
+                    if not (math.isfinite(float(m)) and float(m) >= 0):
+                        raise ValueError(
+                            f"multipliers[{key!r}] must be finite and >= 0, got {list(ms)}"
+                        )
+                out[key] = [float(m) for m in ms]
+            elif key == "momentum":
+                out[key] = [1.0] * n
+            else:
+                slot = slots[key]
+                values = [_as_float(g[slot]) for g in groups]
+                if values[0] != 0:
+                    out[key] = [x / values[0] for x in values]
+                elif all(x == 0 for x in values):
+                    out[key] = [1.0] * n
+                else:
+                    raise ValueError(
+                        f"multipliers: cannot derive {key} ratios from the param groups, group 0 "
+                        f"holds {key}=0 but others do not ({values}); pass "
+                        f"multipliers={{{key!r}: [one number per group]}}"
+                    )
+        return out
+
+    # -- the hot path -----------------------------------------------------------------------
+
+    def _apply(self, step: int) -> None:
+        if step > self._warn_after:
+            self._warn_past_end(step)
+        groups = self.optimizer.param_groups
+        if len(groups) != self._n_groups:
+            raise RuntimeError(
+                f"the optimizer has {len(groups)} param groups but had {self._n_groups} when "
+                "this ParamScheduler was built; build a new one after add_param_group()"
+            )
+        last = self._last
+        # zip without strict=: the lengths were just checked, and strict= costs ~0.1 µs a call.
+        for key, value_at, last_index, slot, mults in self._drivers:
+            value = value_at(step if step < last_index else last_index)
+            last[key] = value
+            if slot == _BETAS:
+                for group, m in zip(groups, mults):  # noqa: B905
+                    betas = group[_BETAS]
+                    b0 = betas[0]
+                    if isinstance(b0, Tensor):
+                        b0.fill_(value * m)
+                    else:
+                        group[_BETAS] = (value * m, *betas[1:])
+            else:
+                for group, m in zip(groups, mults):  # noqa: B905
+                    current = group[slot]
+                    if isinstance(current, Tensor):
+                        current.fill_(value * m)
+                    else:
+                        group[slot] = value * m
+
+    def _warn_past_end(self, step: int) -> None:
+        ended = [
+            f"{k} (total_steps={s.total_steps})"
+            for k, s in self._schedules.items()
+            if s.total_steps is not None and step > s.total_steps
+        ]
+        warnings.warn(
+            f"ParamScheduler.step() was called {step} times, past the end of the schedule for "
+            f"{', '.join(ended)}; holding the final value (torch's OneCycleLR would raise here). "
+            "This warning is shown once.",
+            UserWarning,
+            stacklevel=4,
+        )
+        self._warn_after = math.inf
+
+    def step(self) -> None:
+        """Advance one optimizer step and write the new values into the param groups."""
+        self._step += 1
+        self._apply(self._step)
+
+    # -- the torch protocol -----------------------------------------------------------------
+
+    @property
+    def last_step(self) -> int:
+        """The step whose values the param groups hold: the number of :meth:`step` calls."""
+        return self._step
+
+    @property
+    def last_epoch(self) -> int:
+        """torch's name for :attr:`last_step` (its schedulers count steps in ``last_epoch``)."""
+        return self._step
+
+    @property
+    def schedules(self) -> dict[str, Schedule]:
+        """The schedule of each driven key (``momentum`` under its argument name)."""
+        return dict(self._schedules)
+
+    @property
+    def multipliers(self) -> dict[str, list[float]]:
+        """Per-group multipliers of each driven key."""
+        return {k: list(v) for k, v in self._multipliers.items()}
+
+    def get_last(self, key: str) -> list[float]:
+        """The values of ``key`` written for the current step, one per param group."""
+        if key not in self._last:
+            raise KeyError(f"{key!r} is not driven; driven keys: {', '.join(self._schedules)}")
+        value = self._last[key]
+        return [value * m for m in self._multipliers[key]]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rate of each param group for the current step (torch's protocol): the
+        floats the schedule gave (a tensor ``lr`` holds them rounded to its dtype)."""
+        if "lr" in self._last:
+            return self.get_last("lr")
+        return [_as_float(g["lr"]) for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"last_step", "schedules", "multipliers"}``: plain ints, floats, strings, lists and
+        dicts, so ``torch.save``/``torch.load(weights_only=True)`` and JSON round-trip it. The
+        schedules and multipliers are there to detect a mismatch on load."""
+        return {
+            "last_step": self._step,
+            "schedules": {k: dict(v) for k, v in self._saved.items()},
+            "multipliers": self.multipliers,
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Restore the step count and rewrite the current values, so the run resumes exactly.
+
+        With ``strict`` (default), the saved schedules and multipliers must equal this
+        scheduler's; ``strict=False`` resumes the step count under the current schedules.
+        """
+        if not isinstance(state_dict, Mapping) or "last_step" not in state_dict:
+            raise ValueError(
+                "state_dict must be a dict from ParamScheduler.state_dict() with a 'last_step' "
+                f"key, got {type(state_dict).__name__} with keys "
+                f"{list(state_dict) if isinstance(state_dict, Mapping) else None}"
+            )
+        step = state_dict["last_step"]
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
+        if strict:
+            for what, mine in (("schedules", self._saved), ("multipliers", self.multipliers)):
+                saved = state_dict.get(what)
+                if saved is not None and dict(saved) != mine:
+                    diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+                    raise ValueError(
+                        f"state_dict {what} differ from this scheduler's for {diff}: saved "
+                        f"{ {k: saved.get(k) for k in diff} }, current "
+                        f"{ {k: mine.get(k) for k in diff} }; pass strict=False to resume the "
+                        "step count under the current schedules"
+                    )
+        self._step = int(step)
+        self._apply(self._step)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
+        return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"

@@ -1,0 +1,68 @@
+"""`superconverge find-lr` on built-in and user data: real (small) range tests, files written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from superconverge.cli import main
+from superconverge.finder import RangeTestResult
+
+
+def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter", "60",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "suggested lr (default):" in text
+    doc = json.loads((out / "lr_find.json").read_text())
+    assert len(doc["lrs"]) == len(doc["losses"]) > 10
+    assert doc["suggestion"]["lr"] is not None
+    assert doc["config"]["model"] == "mlp" and doc["config"]["dataset"] == "digits"
+    assert set(doc["suggestions"]) >= {"default", "steepest", "minimum", "valley"}
+    res = RangeTestResult.from_json(out / "lr_find.json")
+    assert res.suggestion() == pytest.approx(doc["suggestion"]["lr"])
+    assert (out / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = rng.normal(size=(300, 5)).astype(np.float32) + y[:, None]
+    np.savez(tmp_path / "mine.npz", x=x, y=y)
+    out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--data", str(tmp_path / "mine.npz"), "--optimizer", "adam",
+                 "--num-iter", "40", "--batch-size", "32", "--out", str(out)]) == 0
+    doc = json.loads((out / "lr_find.json").read_text())
+    assert doc["config"]["optimizer"] == "Adam"
+    assert doc["config"]["model"] == "mlp"  # chosen from the flat input shape
+
+
+def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(bad), "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "bad.npz" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--start-lr", "1", "--end-lr", "0.1"], "end_lr must be > start_lr"),
+        (["--num-iter", "2"], "num_iter must be >= 5"),
+        (["--batch-size", "0"], "batch_size must be >= 1"),
+        (["--data", "nowhere.npz"], "no such file"),
+    ],
+)
+def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--out", str(tmp_path / "o"), *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,440 @@
+"""ParamScheduler drives real torch optimizers: the same values as torch's own schedulers, exact
+resume, held values past the end, discriminative LRs, and tensors kept in place for compile."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+
+import pytest
+import torch
+from torch.optim.lr_scheduler import CyclicLR, OneCycleLR
+
+import superconverge as sc
+from superconverge.torch import ParamScheduler, tensorize_hyperparams
+
+ABS = 1e-12
+
+
+def make_model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    return model.double()
+
+
+def make_opt(model: torch.nn.Module, kind: str, **kw) -> torch.optim.Optimizer:
+    if kind == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, **kw)
+    if kind == "adam":
+        return torch.optim.Adam(model.parameters(), lr=0.1, **kw)
+    if kind == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=0.1, **kw)
+    raise AssertionError(kind)
+
+
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, i: int) -> None:
+    g = torch.Generator().manual_seed(i)
+    x = torch.randn(8, 3, generator=g, dtype=torch.float64)
+    loss = (model(x) - x.sum(1, keepdim=True)).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+def momentum_of(group: dict) -> float:
+    return float(group["betas"][0]) if "betas" in group else float(group["momentum"])
+
+
+def run(model, opt, scheduler, steps: int) -> list[tuple[float, ...]]:
+    """(lr, momentum) of every group at each step, training for real in between."""
+    seen = []
+    for i in range(steps):
+        seen.append(tuple(v for g in opt.param_groups for v in (float(g["lr"]), momentum_of(g))))
+        train_step(model, opt, i)
+        scheduler.step()
+    return seen
+
+
+def assert_runs_equal(ours, theirs) -> None:
+    assert len(ours) == len(theirs)
+    for step, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a == pytest.approx(b, abs=ABS, rel=0), f"step {step}: ours {a} != torch {b}"
+
+
+# -- the same values as torch's schedulers ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("total", [7, 23, 100, 257])
+@pytest.mark.parametrize(
+    ("div", "final_div", "annihilation"), [(10.0, 100.0, 0.1), (25.0, 1e4, 0.25), (5.0, 10.0, 0.0)]
+)
+def test_one_cycle_three_phase_equals_torch(kind, total, div, final_div, annihilation) -> None:
+    max_lr, high, low = 0.8, 0.95, 0.85
+    m1, m2 = make_model(), make_model()
+    o1, o2 = make_opt(m1, kind), make_opt(m2, kind)
+    ours = ParamScheduler(
+        o1,
+        lr=sc.one_cycle(max_lr, total, div=div, final_div=final_div,
+                        annihilation_fraction=annihilation),
+        momentum=sc.one_cycle_momentum(total, high=high, low=low,
+                                       annihilation_fraction=annihilation),
+    )
+    theirs = OneCycleLR(
+        o2, max_lr, total_steps=total, pct_start=(1 - annihilation) / 2, div_factor=div,
+        final_div_factor=final_div, three_phase=True, anneal_strategy="linear",
+        max_momentum=high, base_momentum=low,
+    )
+    assert_runs_equal(run(m1, o1, ours, total), run(m2, o2, theirs, total))
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        torch.testing.assert_close(p, q, atol=ABS, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("total", [10, 33, 100, 301])
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+@pytest.mark.parametrize("warmup", [0.3, 0.25])
+def test_one_cycle_two_phase_equals_torch(kind, total, anneal, warmup) -> None:
+    m1, m2 = make_model(), make_model()
+    o1, o2 = make_opt(m1, kind), make_opt(m2, kind)
+    ours = ParamScheduler(
+        o1,
+        lr=sc.one_cycle_two_phase(1.5, total, warmup_fraction=warmup, anneal=anneal),
+        momentum=sc.one_cycle_two_phase_momentum(total, warmup_fraction=warmup, anneal=anneal),
+    )
+    theirs = OneCycleLR(o2, 1.5, total_steps=total, pct_start=warmup, anneal_strategy=anneal,
+                        max_momentum=0.95, base_momentum=0.85)
+    assert_runs_equal(run(m1, o1, ours, total), run(m2, o2, theirs, total))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+@pytest.mark.parametrize(("up", "down"), [(5, None), (4, 7), (1, 3)])
+def test_cyclic_equals_torch(kind, mode, up, down) -> None:
+    steps, gamma = 70, 0.97
+    m1, m2 = make_model(), make_model()
+    o1, o2 = make_opt(m1, kind), make_opt(m2, kind)
+    ours = ParamScheduler(
+        o1,
+        lr=sc.cyclic(0.01, 0.1, up, down, mode, gamma=gamma),
+        momentum=sc.cyclic_momentum(0.8, 0.9, up, down, mode, gamma=gamma),
+    )
+    theirs = CyclicLR(o2, 0.01, 0.1, step_size_up=up, step_size_down=down, mode=mode,
+                      gamma=gamma, base_momentum=0.8, max_momentum=0.9)
+    assert_runs_equal(run(m1, o1, ours, steps), run(m2, o2, theirs, steps))
+
+
+def test_one_cycle_per_group_max_lr_equals_torch_list() -> None:
+    """torch takes one max_lr per group; ours derives the ratios from the groups' lrs."""
+    total = 41
+    models = [make_model(), make_model()]
+    opts = [
+        torch.optim.SGD([{"params": m[0].parameters(), "lr": 1.0},
+                         {"params": m[2].parameters(), "lr": 0.1}], lr=0.1, momentum=0.9)
+        for m in models
+    ]
+    ours = ParamScheduler(opts[0], lr=sc.one_cycle(2.0, total),
+                          momentum=sc.one_cycle_momentum(total))
+    theirs = OneCycleLR(opts[1], [2.0, 0.2], total_steps=total, pct_start=0.45, div_factor=10,
+                        final_div_factor=100, three_phase=True, anneal_strategy="linear")
+    assert_runs_equal(run(models[0], opts[0], ours, total), run(models[1], opts[1], theirs, total))
+
+
+# -- protocol -----------------------------------------------------------------------------------
+
+
+def test_construction_applies_step_zero_and_step_advances() -> None:
+    model = make_model()
+    opt = make_opt(model, "sgd")
+    lr, mom = sc.one_cycle(1.0, 20), sc.one_cycle_momentum(20)
+    sched = ParamScheduler(opt, lr=lr, momentum=mom)
+    assert sched.last_step == sched.last_epoch == 0
+    assert opt.param_groups[0]["lr"] == lr(0) == sched.get_last_lr()[0]
+    assert opt.param_groups[0]["momentum"] == mom(0)
+    for i in range(1, 6):
+        train_step(model, opt, i)
+        sched.step()
+        assert sched.last_step == i
+        assert sched.get_last_lr() == [opt.param_groups[0]["lr"]] == [lr(i)]
+        assert sched.get_last("momentum") == [mom(i)]
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+@pytest.mark.parametrize("tensors", [False, True])
+def test_resume_continues_exactly(kind, tensors) -> None:
+    total, k = 30, 11
+
+    def build(seed_model):
+        model = make_model(seed_model)
+        opt = make_opt(model, kind, weight_decay=1e-3)
+        sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, total),
+                               momentum=sc.one_cycle_momentum(total), tensors=tensors)
+        return model, opt, sched
+
+    model, opt, sched = build(0)
+    straight = run(model, opt, sched, total)
+    final = [p.detach().clone() for p in model.parameters()]
+
+    model, opt, sched = build(0)
+    first = run(model, opt, sched, k)
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict()}, buf)
+    buf.seek(0)
+    saved = torch.load(buf, weights_only=True)
+
+    model, opt, sched = build(123)  # fresh: other weights, schedules back at step 0
+    model.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["opt"])
+    sched.load_state_dict(saved["sched"])
+    assert sched.last_step == k
+    seen = []
+    for i in range(k, total):
+        seen.append(tuple(v for g in opt.param_groups for v in (float(g["lr"]), momentum_of(g))))
+        train_step(model, opt, i)
+        sched.step()
+    assert_runs_equal(first + seen, straight)
+    for p, q in zip(model.parameters(), final, strict=True):
+        torch.testing.assert_close(p.detach(), q, atol=0, rtol=0)
+
+
+def test_state_dict_is_json_friendly_and_small() -> None:
+    opt = make_opt(make_model(), "sgd")
+    sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 5, mode="triangular2"), momentum=0.9)
+    for _ in range(3):
+        sched.step()
+    state = sched.state_dict()
+    assert set(state) == {"last_step", "schedules", "multipliers"}
+    assert json.loads(json.dumps(state)) == state
+    assert state["last_step"] == 3
+
+
+def test_load_state_dict_detects_other_schedules() -> None:
+    opt = make_opt(make_model(), "sgd")
+    state = ParamScheduler(opt, lr=sc.one_cycle(1.0, 50)).state_dict()
+    state["last_step"] = 7
+    other = ParamScheduler(opt, lr=sc.one_cycle(2.0, 50))
+    with pytest.raises(ValueError, match=r"schedules differ.*\['lr'\].*strict=False"):
+        other.load_state_dict(state)
+    other.load_state_dict(state, strict=False)
+    assert other.last_step == 7 and opt.param_groups[0]["lr"] == sc.one_cycle(2.0, 50)(7)
+    with pytest.raises(ValueError, match="last_step"):
+        other.load_state_dict({"step": 3})
+    with pytest.raises(ValueError, match="int >= 0"):
+        other.load_state_dict({**state, "last_step": -1})
+
+
+def test_past_the_end_holds_and_warns_once() -> None:
+    total = 10
+    lr = sc.one_cycle(1.0, total)
+    opt = make_opt(make_model(), "sgd")
+    sched = ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(total))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the usual last call, after the last batch, is silent
+        for _ in range(total):
+            sched.step()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3 * total):
+            sched.step()
+    ours = [w for w in caught if "past the end" in str(w.message)]
+    assert len(ours) == 1 and issubclass(ours[0].category, UserWarning)
+    assert "lr (total_steps=10)" in str(ours[0].message)
+    assert opt.param_groups[0]["lr"] == lr(total - 1) == pytest.approx(lr.final, rel=1e-12)
+    assert opt.param_groups[0]["momentum"] == 0.95
+
+
+def test_endless_schedule_never_warns() -> None:
+    opt = make_opt(make_model(), "sgd")
+    sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 3), momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(100):
+            sched.step()
+
+
+# -- per-group multipliers ------------------------------------------------------------------
+
+
+def test_discriminative_lrs_keep_their_ratio() -> None:
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 1.0},
+                           {"params": model[2].parameters(), "lr": 0.1}], momentum=0.9)
+    lr = sc.one_cycle(3.0, 40)
+    sched = ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(40))
+    assert sched.multipliers["lr"] == [1.0, pytest.approx(0.1, rel=1e-15)]
+    assert sched.multipliers["momentum"] == [1.0, 1.0]
+    for i in range(40):
+        g0, g1 = opt.param_groups
+        assert g0["lr"] == lr(i)
+        assert g0["lr"] / g1["lr"] == pytest.approx(10.0, rel=1e-12)
+        assert g0["momentum"] == g1["momentum"]
+        assert sched.get_last_lr() == [g0["lr"], g1["lr"]]
+        train_step(model, opt, i)
+        sched.step()
+
+
+def test_explicit_multipliers_and_zero_weight_decay_groups() -> None:
+    model = make_model()
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "weight_decay": 1e-2},
+                             {"params": model[2].parameters(), "weight_decay": 0.0}], lr=1e-3)
+    ParamScheduler(opt, lr=sc.one_cycle(0.1, 20), weight_decay=5e-4,
+                   multipliers={"lr": [2.0, 0.5]})
+    assert [g["weight_decay"] for g in opt.param_groups] == [5e-4, 0.0]  # no decay stays none
+    assert [g["lr"] for g in opt.param_groups] == [2 * 0.01, 0.5 * 0.01]
+
+
+def test_momentum_from_zero_allocates_sgd_buffers() -> None:
+    """SGD built with momentum=0 follows a momentum schedule like one built with 0.9."""
+    runs = []
+    for start in (0.0, 0.9):
+        model = make_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=start)
+        sched = ParamScheduler(opt, lr=0.05, momentum=sc.one_cycle_momentum(15))
+        run(model, opt, sched, 15)
+        assert all(opt.state[p]["momentum_buffer"] is not None for p in model.parameters())
+        runs.append([p.detach().clone() for p in model.parameters()])
+    for p, q in zip(*runs, strict=True):
+        torch.testing.assert_close(p, q, atol=0, rtol=0)
+
+
+def test_extra_keys_are_driven_by_name() -> None:
+    opt = make_opt(make_model(), "adam")
+    eps = sc.linear(1e-6, 1e-8, 5)
+    sched = ParamScheduler(opt, eps=eps)
+    for i in range(5):
+        assert opt.param_groups[0]["eps"] == eps(i)
+        sched.step()
+    assert sched.get_last_lr() == [0.1]  # lr not driven: the groups' own
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def test_momentum_on_an_optimizer_without_momentum() -> None:
+    opt = torch.optim.Adagrad(make_model().parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"momentum: Adagrad has neither a 'momentum' nor a "
+                                         r"'betas'.*SGD.*Adam"):
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), momentum=sc.one_cycle_momentum(10))
+
+
+def test_unknown_key_names_it_and_lists_group_keys() -> None:
+    opt = make_opt(make_model(), "sgd")
+    with pytest.raises(ValueError, match=r"gamma: SGD param group\(s\) \[0\] have no 'gamma'.*"
+                                         r"group keys: .*lr, maximize, momentum"):
+        ParamScheduler(opt, gamma=0.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"lr": "0.1"}, TypeError, r"lr must be a Schedule .* got '0.1' \(str\)"),
+        ({"lr": True}, TypeError, r"lr must be a Schedule"),
+        ({"lr": float("nan")}, ValueError, r"lr must be finite"),
+        ({"momentum": [0.9]}, TypeError, r"momentum must be a Schedule"),
+        ({"nesterov": 1.0}, ValueError, r"nesterov: .*nesterov=False \(bool\), not a number"),
+        ({"betas": 0.9}, ValueError, r"betas: .*use momentum="),
+        ({"params": 0.9}, ValueError, r"params: .*not a hyper-parameter"),
+        ({}, ValueError, r"at least one schedule"),
+        ({"lr": 0.1, "multipliers": {"lr": [1, 2]}}, ValueError, r"one number per param group"),
+        ({"lr": 0.1, "multipliers": {"lr": ["a"]}}, TypeError, r"must hold numbers"),
+        ({"lr": 0.1, "multipliers": {"lr": [-1.0]}}, ValueError, r"finite and >= 0"),
+        ({"lr": 0.1, "multipliers": {"eps": [1.0]}}, ValueError, r"\['eps'\] are not driven"),
+        ({"lr": 0.1, "multipliers": [1.0]}, TypeError, r"multipliers must be a dict"),
+        ({"lr": 0.1, "tensors": "yes"}, TypeError, r"tensors must be True or False, got 'yes'"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match) -> None:
+    opt = make_opt(make_model(), "sgd")
+    with pytest.raises(error, match=match):
+        ParamScheduler(opt, **kwargs)
+
+
+def test_not_an_optimizer() -> None:
+    with pytest.raises(TypeError, match=r"optimizer must be a torch.optim.Optimizer, got list"):
+        ParamScheduler([], lr=0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"got Linear"):
+        tensorize_hyperparams(torch.nn.Linear(1, 1))  # type: ignore[arg-type]
+
+
+def test_ratio_from_a_zero_first_group_needs_explicit_multipliers() -> None:
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "weight_decay": 0.0},
+                           {"params": model[2].parameters(), "weight_decay": 1e-4}], lr=0.1)
+    with pytest.raises(ValueError, match=r"group 0 holds weight_decay=0.*multipliers="):
+        ParamScheduler(opt, weight_decay=1e-3)
+    ParamScheduler(opt, weight_decay=1e-3, multipliers={"weight_decay": [0.0, 1.0]})
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 1e-3]
+
+
+def test_added_param_group_is_an_error() -> None:
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
+    opt.add_param_group({"params": model[2].parameters()})
+    with pytest.raises(RuntimeError, match="add_param_group"):
+        sched.step()
+
+
+# -- tensor hyper-parameters (compile-friendly) ------------------------------------------------
+
+
+def test_tensors_stay_the_same_objects_adamw() -> None:
+    total = 50
+    model = make_model()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, betas=(0.9, 0.99))
+    lr, mom = sc.one_cycle(1.0, total), sc.one_cycle_momentum(total)
+    sched = ParamScheduler(opt, lr=lr, momentum=mom, tensors=True)
+    group = opt.param_groups[0]
+    lr_t, b0_t = group["lr"], group["betas"][0]
+    assert isinstance(lr_t, torch.Tensor) and lr_t.dim() == 0
+    assert isinstance(b0_t, torch.Tensor) and b0_t.dim() == 0
+    ptrs = (lr_t.data_ptr(), b0_t.data_ptr())
+    for i in range(total):
+        assert group["lr"] is lr_t and group["betas"][0] is b0_t
+        assert float(lr_t) == pytest.approx(lr(i), rel=1e-6)
+        assert float(b0_t) == pytest.approx(mom(i), rel=1e-6)
+        assert group["betas"][1] == 0.99
+        assert sched.get_last_lr() == [lr(i)]  # the float the schedule gave
+        train_step(model, opt, i)
+        sched.step()
+    assert (group["lr"].data_ptr(), group["betas"][0].data_ptr()) == ptrs
+
+
+def test_tensors_sgd_lr_becomes_a_tensor_momentum_stays_float() -> None:
+    opt = make_opt(make_model(), "sgd")
+    ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), momentum=sc.one_cycle_momentum(10),
+                   tensors=True)
+    group = opt.param_groups[0]
+    assert isinstance(group["lr"], torch.Tensor) and group["momentum"] == 0.95
+
+
+def test_user_tensors_are_filled_not_replaced() -> None:
+    lr_t = torch.tensor(0.1)
+    mom_t = torch.tensor(0.9)
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=lr_t, momentum=0.9)
+    opt.param_groups[0]["momentum"] = mom_t
+    lr = sc.cyclic(0.01, 0.1, 4)
+    sched = ParamScheduler(opt, lr=lr, momentum=sc.cyclic_momentum(0.8, 0.9, 4))
+    for i in range(12):
+        assert opt.param_groups[0]["lr"] is lr_t and opt.param_groups[0]["momentum"] is mom_t
+        assert float(lr_t) == pytest.approx(lr(i), rel=1e-6)
+        sched.step()
+
+
+def test_tensorize_hyperparams_defaults_and_refusals() -> None:
+    opt = make_opt(make_model(), "adam")
+    assert tensorize_hyperparams(opt) == ["lr", "betas"]
+    lr_t = opt.param_groups[0]["lr"]
+    assert tensorize_hyperparams(opt) == ["lr", "betas"] and opt.param_groups[0]["lr"] is lr_t
+    assert tensorize_hyperparams(make_opt(make_model(), "sgd")) == ["lr"]
+    with pytest.raises(ValueError, match=r"cannot tensorize 'momentum'.*graph"):
+        tensorize_hyperparams(make_opt(make_model(), "sgd"), ["momentum"])
+    with pytest.raises(ValueError, match=r"Adam and AdamW only, got NAdam"):
+        tensorize_hyperparams(torch.optim.NAdam(make_model().parameters()), ["betas"])
+    with pytest.raises(ValueError, match=r"foreach=True and capturable=False.*capturable=True"):
+        tensorize_hyperparams(make_opt(make_model(), "adam", foreach=True))
+    with pytest.raises(ValueError, match=r"tensors=True: Adam param group 0 has foreach=True"):
+        ParamScheduler(make_opt(make_model(), "adam", foreach=True), lr=0.1, tensors=True)
