@@ -1,0 +1,384 @@
+"""How good is each LR-suggestion rule? Measured against grid-searched truth.
+
+    python benchmarks/suggestion_quality.py            # full: 4 tasks, ~10-20 min on 2 cores
+    python benchmarks/suggestion_quality.py --quick    # CI-sized smoke run
+
+For every task (a model, a dataset, an optimizer, a fixed epoch budget):
+
+1. **Truth**: train at each LR of a log-spaced grid (13 points, 3 seeds) under two uses — a fixed
+   LR, and the ``max_lr`` of a 1cycle run (``one_cycle`` + ``one_cycle_momentum``) — and record
+   the final validation accuracy. The best grid mean is the target.
+2. **Curves**: 5 LR range tests (``lr_range_test``, 100 steps, 1e-7 → 10) with different seeds
+   (model init and batch order), raw per-step losses kept.
+3. **Picks**: every rule on the same curves — ours (``suggestion()`` for the fixed LR,
+   ``bounds()`` max for 1cycle) and the anchors' rules reimplemented in ``anchor_rules.py``
+   (torch-lr-finder, fastai valley, fastai minimum/10, Lightning), each used for both purposes as
+   their users do.
+4. **Regret** = best grid accuracy − accuracy trained at the rule's pick (its median over the
+   5 curves, 3 seeds), in accuracy points; **spread** = log10(max/min) of the rule's picks over
+   the 5 curves, in decades. ``interp`` regret is the grid's mean-accuracy curve (interpolated in
+   log-LR) read at each curve's pick, averaged over the 5 curves: it charges a rule for its noise.
+
+Results go to ``benchmarks/results/suggestion_quality.md`` (tables) and ``.json`` (everything:
+curves, grid accuracies, picks), with versions, seeds and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+import superconverge as sc  # noqa: E402
+from anchor_rules import ANCHOR_RULES  # noqa: E402
+from superconverge import atomic  # noqa: E402
+from superconverge.data import load_dataset, make_loader  # noqa: E402
+from superconverge.finder import suggest, suggest_bounds  # noqa: E402
+from superconverge.models import build_model  # noqa: E402
+from superconverge.recipes import make_optimizer  # noqa: E402
+
+RESULTS = HERE / "results"
+USES = ("fixed", "one-cycle")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task: what is trained, how long, and where the LR grid lies."""
+
+    name: str
+    dataset: str
+    model: str
+    optimizer: str
+    batch_size: int
+    epochs: int
+    grid: tuple[float, float]  # log10 of the lowest and highest grid LR
+    weight_decay: float = 5e-4
+    data_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+TASKS = (
+    Task("digits-mlp-sgd", "digits", "mlp", "sgd", 64, 6, (-3.5, 1.0)),
+    Task("digits-cnn-sgd", "digits", "cnn", "sgd", 64, 4, (-3.5, 1.0)),
+    Task("mnist1d-cnn1d-adamw", "mnist1d", "cnn1d", "adamw", 100, 8, (-4.5, 0.0), 1e-2),
+    # ResNet-20 on 16x16 synthetic images: 32x32 costs 4x the CPU time for the same lesson.
+    Task("images16-resnet20-sgd", "synthetic_images", "resnet20", "sgd", 64, 4, (-3.5, 1.0),
+         5e-4, {"image_size": 16, "num_train": 2048, "num_val": 512, "noise": 0.1}),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    grid_points: int = 13
+    seeds: int = 3
+    repeats: int = 5
+    num_iter: int = 100
+    start_lr: float = 1e-7
+    end_lr: float = 10.0
+    epoch_scale: float = 1.0
+
+
+_DATA: dict[str, Any] = {}
+
+
+def task_data(task: Task) -> Any:
+    if task.name not in _DATA:
+        _DATA[task.name] = load_dataset(task.dataset, **task.data_kwargs)
+    return _DATA[task.name]
+
+
+def build(task: Task, lr: float, seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    data = task_data(task)
+    torch.manual_seed(seed)
+    model = build_model(task.model, data.input_shape, data.num_classes)
+    opt = make_optimizer(task.optimizer, model.parameters(), lr, momentum=0.9,
+                         weight_decay=task.weight_decay)
+    return model, opt
+
+
+def train(task: Task, use: str, lr: float, seed: int, epoch_scale: float) -> float:
+    """Final validation accuracy (%) after the task's epoch budget at ``lr`` under ``use``."""
+    torch.set_num_threads(1)
+    data = task_data(task)
+    model, opt = build(task, lr, 1000 + seed)
+    loader = make_loader(data.x_train, data.y_train, task.batch_size, True, seed)
+    epochs = max(1, round(task.epochs * epoch_scale))
+    steps = epochs * len(loader)
+    sched = None
+    if use == "one-cycle":
+        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(lr, steps),
+                                  momentum=sc.one_cycle_momentum(steps))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(epochs):
+        for x, y in loader:
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+    model.eval()
+    with torch.no_grad():
+        out = model(data.x_val)
+    if not torch.isfinite(out).all():
+        return 100.0 / data.num_classes  # diverged: chance level
+    return float((out.argmax(1) == data.y_val).float().mean()) * 100
+
+
+def range_curve(task: Task, repeat: int, s: Settings) -> dict[str, list[float]]:
+    """One LR range test's raw curve (seeded by ``repeat``)."""
+    torch.set_num_threads(1)
+    data = task_data(task)
+    model, opt = build(task, s.start_lr, 2000 + repeat)
+    loader = make_loader(data.x_train, data.y_train, task.batch_size, True, 3000 + repeat)
+    res = sc.lr_range_test(model, opt, torch.nn.CrossEntropyLoss(), loader, s.start_lr,
+                           s.end_lr, s.num_iter, progress=False, seed=repeat)
+    return {"lrs": list(res.lrs), "losses": list(res.losses), "stop": res.stop_reason}
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def _ours(use: str) -> Callable[[Sequence[float], Sequence[float]], float | None]:
+    def rule(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+        if use == "fixed":
+            return suggest(lrs, losses, "default").lr
+        return suggest_bounds(lrs, losses)[1].lr
+
+    return rule
+
+
+def rules_for(use: str) -> dict[str, Callable[[Sequence[float], Sequence[float]], float | None]]:
+    return {"superconverge": _ours(use), **ANCHOR_RULES}
+
+
+def interp_accuracy(grid_lrs: Sequence[float], mean_acc: Sequence[float], lr: float) -> float:
+    """The grid's mean accuracy at ``lr``, linear in log10(LR), clamped at the grid's ends
+    (a pick outside the grid scores as the nearest grid point)."""
+    return float(np.interp(math.log10(lr), np.log10(grid_lrs), mean_acc))
+
+
+# --- orchestration ------------------------------------------------------------------------------
+
+def _run_jobs(pool: ProcessPoolExecutor, fn: Callable[..., Any], jobs: list[tuple]) -> list[Any]:
+    futures = [pool.submit(fn, *job) for job in jobs]
+    return [f.result() for f in futures]
+
+
+def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, Any]:
+    began = time.perf_counter()
+    grid = np.logspace(task.grid[0], task.grid[1], s.grid_points).tolist()
+    jobs = [(task, use, lr, seed, s.epoch_scale) for use in USES for lr in grid
+            for seed in range(s.seeds)]
+    accs = _run_jobs(pool, train, jobs)
+    grid_acc: dict[str, list[list[float]]] = {}
+    k = 0
+    for use in USES:
+        grid_acc[use] = []
+        for _ in grid:
+            grid_acc[use].append(accs[k : k + s.seeds])
+            k += s.seeds
+    curves = _run_jobs(pool, range_curve, [(task, r, s) for r in range(s.repeats)])
+
+    picks: dict[str, dict[str, list[float | None]]] = {}
+    for use in USES:
+        picks[use] = {
+            name: [rule(c["lrs"], c["losses"]) for c in curves]
+            for name, rule in rules_for(use).items()
+        }
+    # Train at each rule's median pick (median in log-LR), deduplicated.
+    medians: dict[str, dict[str, float | None]] = {}
+    todo: dict[tuple[str, float], None] = {}
+    for use in USES:
+        medians[use] = {}
+        for name, ps in picks[use].items():
+            found = [p for p in ps if p is not None and p > 0]
+            med = float(10 ** np.median(np.log10(found))) if found else None
+            medians[use][name] = med
+            if med is not None:
+                todo[(use, med)] = None
+    pick_jobs = [(task, use, lr, seed, s.epoch_scale) for (use, lr) in todo
+                 for seed in range(s.seeds)]
+    pick_accs = _run_jobs(pool, train, pick_jobs)
+    trained: dict[tuple[str, float], float] = {}
+    for i, (use, lr) in enumerate(todo):
+        trained[(use, lr)] = float(np.mean(pick_accs[i * s.seeds : (i + 1) * s.seeds]))
+
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    for use in USES:
+        mean_acc = [float(np.mean(a)) for a in grid_acc[use]]
+        best = max(mean_acc)
+        rows[use] = {}
+        for name, ps in picks[use].items():
+            found = [p for p in ps if p is not None and p > 0]
+            med = medians[use][name]
+            chance = 100.0 / task_data(task).num_classes
+            acc = trained[(use, med)] if med is not None else chance
+            interp = [interp_accuracy(grid, mean_acc, p) if p else chance for p in ps]
+            rows[use][name] = {
+                "median_pick": med,
+                "picks": ps,
+                "accuracy": acc,
+                "regret": best - acc,
+                "interp_regret": best - float(np.mean(interp)),
+                "spread_decades": (math.log10(max(found) / min(found))
+                                   if len(found) >= 2 else None),
+                "no_pick": sum(p is None for p in ps),
+            }
+        rows[use]["_truth"] = {"best_lr": grid[int(np.argmax(mean_acc))], "best_accuracy": best}
+    return {
+        "task": asdict(task),
+        "grid": grid,
+        "grid_accuracy": grid_acc,
+        "curves": curves,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s: float) -> str:
+    names = list(rules_for("fixed"))
+    out = ["# LR-suggestion quality against grid-searched truth", ""]
+    out.append(
+        "Regret = best grid accuracy − accuracy trained at the rule's median pick (mean of "
+        f"{s.seeds} seeds), in accuracy points; interp = the grid's accuracy curve read at each "
+        f"of the {s.repeats} curves' picks, averaged; spread = log10(max/min pick) over the "
+        f"{s.repeats} range tests, in decades. Lower is better everywhere."
+    )
+    out.append("")
+    means: dict[str, dict[str, list[float]]] = {u: {n: [] for n in names} for u in USES}
+    for r in results:
+        t = r["task"]
+        out.append(f"## {t['name']}")
+        out.append("")
+        out.append(
+            f"{t['model']} on {t['dataset']}, {t['optimizer']}, batch {t['batch_size']}, "
+            f"{t['epochs']} epochs, weight decay {t['weight_decay']}; grid 10^{t['grid'][0]}.."
+            f"10^{t['grid'][1]} ({len(r['grid'])} points); {r['seconds']} s"
+        )
+        out.append("")
+        for use in USES:
+            truth = r["rows"][use]["_truth"]
+            out.append(
+                f"**{use}** — best grid LR {truth['best_lr']:.3g}, "
+                f"accuracy {truth['best_accuracy']:.1f}%"
+            )
+            out.append("")
+            out.append("| rule | median pick | accuracy | regret | interp regret | spread |")
+            out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+            for n in names:
+                row = r["rows"][use][n]
+                means[use][n].append(row["regret"])
+                means[use].setdefault(f"{n}/interp", []).append(row["interp_regret"])
+                if row["spread_decades"] is not None:
+                    means[use].setdefault(f"{n}/spread", []).append(row["spread_decades"])
+                out.append(
+                    f"| {n} | {_fmt(row['median_pick'], '.3g')} | {row['accuracy']:.1f} | "
+                    f"{row['regret']:.1f} | {row['interp_regret']:.1f} | "
+                    f"{_fmt(row['spread_decades'], '.2f')} |"
+                )
+            out.append("")
+    out.insert(4, summary_table(means, names))
+    out.append("## Provenance")
+    out.append("")
+    out += [f"- {line}" for line in provenance(argv, s, total_s)]
+    return "\n".join(out) + "\n"
+
+
+def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) -> str:
+    lines = ["## Means over tasks", ""]
+    lines.append("| rule | fixed: regret | fixed: interp | 1cycle: regret | 1cycle: interp | "
+                 "spread (decades) |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for n in names:
+        f, o = means["fixed"], means["one-cycle"]
+        spread = f.get(f"{n}/spread", []) + o.get(f"{n}/spread", [])
+        lines.append(
+            f"| {n} | {np.mean(f[n]):.2f} | {np.mean(f[f'{n}/interp']):.2f} | "
+            f"{np.mean(o[n]):.2f} | {np.mean(o[f'{n}/interp']):.2f} | "
+            f"{_fmt(float(np.mean(spread)) if spread else None, '.2f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def provenance(argv: list[str], s: Settings, total_s: float) -> list[str]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=HERE, check=False).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    return [
+        "command: `" + " ".join(["python benchmarks/suggestion_quality.py", *argv]) + "`",
+        f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; total {total_s:.0f} s",
+        f"superconverge {sc.__version__} (git {commit}), torch {torch.__version__}, "
+        f"numpy {np.__version__}, Python {platform.python_version()}",
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        "2 worker processes with 1 torch thread each",
+        f"settings: {json.dumps(asdict(s))}; training seeds 1000+i, loader seeds i; range-test "
+        "model seeds 2000+r, loader seeds 3000+r",
+        "anchor rules: benchmarks/anchor_rules.py (torch-lr-finder 0.2.2, fastai valley and "
+        "minimum, Lightning >= 2.5.3), applied to our range test's raw losses",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="a small smoke run (CI-sized)")
+    p.add_argument("--tasks", help="comma-separated task names (default: all)")
+    p.add_argument("--out", type=Path, default=RESULTS / "suggestion_quality.md",
+                   help="markdown report; the JSON goes beside it")
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    s = Settings()
+    tasks = list(TASKS)
+    if args.quick:
+        s = Settings(grid_points=5, seeds=1, repeats=2, num_iter=60, epoch_scale=0.5)
+        tasks = tasks[:1]
+    if args.tasks:
+        wanted = args.tasks.split(",")
+        unknown = sorted(set(wanted) - {t.name for t in tasks})
+        if unknown:
+            p.error(f"unknown tasks {unknown}; known: {[t.name for t in TASKS]}")
+        tasks = [t for t in tasks if t.name in wanted]
+    began = time.perf_counter()
+    results = []
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for task in tasks:
+            print(f"[{time.perf_counter() - began:6.0f} s] {task.name} ...", flush=True)
+            results.append(run_task(task, s, pool))
+    total = time.perf_counter() - began
+    text = render(results, s, argv, total)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(args.out, text)
+    atomic.write_text(args.out.with_suffix(".json"),
+                         json.dumps({"settings": asdict(s), "results": results}, indent=1))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
