@@ -12,12 +12,6 @@ writes ``benchmarks/results/scheduler_step.md`` with its provenance.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
-import subprocess
-import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -26,12 +20,10 @@ from pathlib import Path
 import torch
 from torch.optim.lr_scheduler import OneCycleLR
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
+import _common  # first of ours: puts ../src on sys.path
+import superconverge as sc
 
-import superconverge as sc  # noqa: E402
-
-RESULTS = HERE / "results" / "scheduler_step.md"
+RESULTS = _common.RESULTS_DIR / "scheduler_step.md"
 MAX_LR, DIV, FINAL_DIV, ANNIHILATION = 1.0, 10.0, 100.0, 0.1
 
 
@@ -81,35 +73,6 @@ def bench(kind: str, groups: int, tensors: bool, steps: int, repeats: int) -> tu
     return best["ours"] / steps * 1e6, best["torch"] / steps * 1e6
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                             capture_output=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, text=True,
-                               capture_output=True, check=True).stdout.strip()
-        return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20_000, help="scheduler steps per repeat")
@@ -136,22 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(r[-1] for r in rows)
     print(f"\nworst ratio ours/torch: {worst:.2f} (goal <= 1.0)")
 
-    command = "python benchmarks/scheduler_step.py" + (
-        " " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
-    provenance = "\n".join([
-        f"- command: `{command}`",
-        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- superconverge {sc.__version__} (git {git_commit()}), torch {torch.__version__}, "
-        f"Python {platform.python_version()}",
-        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores; torch threads: 1), "
-        f"{platform.system()} {platform.release()}",
+    lines = _common.provenance(_common.command_line("scheduler_step.py", argv))
+    lines += [
         f"- {args.steps} scheduler steps per repeat, best of {args.repeats} repeats, "
         "`time.perf_counter`; fresh optimizer and scheduler per repeat; no optimizer work",
         f"- schedule: 1cycle, max_lr={MAX_LR}, div={DIV}, final_div={FINAL_DIV}, "
         f"annihilation_fraction={ANNIHILATION}, linear, with cyclical momentum 0.95 -> 0.85 "
         "(torch: three_phase=True, cycle_momentum=True)",
-    ])
-    write_atomic(args.out, "\n".join([
+    ]
+    _common.write_text(args.out, "\n".join([
         "# ParamScheduler.step() vs torch OneCycleLR.step()", "",
         "Time per scheduler step, same 1cycle + cyclical momentum, identical optimizers. Lower is "
         "better; ours / torch <= 1 is the goal.", "",
@@ -159,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "Tensor rows: both optimizers are built with a 0-dim tensor lr, which both schedulers "
         "`fill_` in place; ours (`tensors=True`) also keeps AdamW's `betas[0]` a tensor and fills "
         "it, where torch writes a new float tuple into `betas` every step.", "",
-        "## Provenance", "", provenance, "",
+        "## Provenance", "", "\n".join(lines), "",
     ]))
     print(f"wrote {args.out}")
     return 0

@@ -1,0 +1,67 @@
+"""What every benchmark writes beside its numbers: the command, the code and the machine.
+
+A benchmark script imports this module first (``import _common``): it also puts ``../src`` on
+``sys.path``, so the scripts run from a checkout without installing the package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+if str(HERE.parent / "src") not in sys.path:
+    sys.path.insert(0, str(HERE.parent / "src"))
+
+import torch  # noqa: E402
+
+import superconverge as sc  # noqa: E402
+from superconverge.atomic import write_text  # noqa: E402
+
+__all__ = ["RESULTS_DIR", "command_line", "cpu_name", "git_commit", "provenance", "write_text"]
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str:
+    """The short commit of HEAD, flagged when the working tree has uncommitted changes."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                             capture_output=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, text=True,
+                               capture_output=True, check=True).stdout.strip()
+        return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """``python benchmarks/<script>`` and its arguments (``argv``, or the real ones)."""
+    args = argv if argv is not None else sys.argv[1:]
+    return f"python benchmarks/{script} {' '.join(args)}".rstrip()
+
+
+def provenance(command: str) -> list[str]:
+    """Markdown list items: command, UTC date, versions and git commit, CPU and torch threads."""
+    return [
+        f"- command: `{command}`",
+        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- superconverge {sc.__version__} (git {git_commit()}), torch {torch.__version__}, "
+        f"Python {platform.python_version()}",
+        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores; torch threads: "
+        f"{torch.get_num_threads()}), {platform.system()} {platform.release()}",
+    ]

@@ -1,0 +1,34 @@
+"""The benchmarks run from one command: a smoke test of each, on tiny settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_range_test_speed_quick_runs_and_curves_agree(tmp_path: Path) -> None:
+    pytest.importorskip("torch_lr_finder")
+    committed = BENCHMARKS / "results" / "range_test_speed.md"
+    before = committed.read_bytes() if committed.exists() else None
+    out = tmp_path / "range_test_speed.md"
+
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / "range_test_speed.py"), "--quick", "--out", str(out)],
+        check=True, capture_output=True, text=True, timeout=120,
+    )
+
+    text = out.read_text(encoding="utf-8")
+    assert "## Provenance" in text and "--quick" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "exact" in line]
+    assert len(rows) == 3, text  # one agreement row per case, ours restored exactly in each
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        # LRs identical; ours == torch-lr-finder and ours == bare loop, bit for bit, on CPU
+        assert cells[2:5] == ["yes", "0", "0"], row
+        assert cells[6] == "exact", row
+    assert (committed.read_bytes() if committed.exists() else None) == before
