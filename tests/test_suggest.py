@@ -36,12 +36,27 @@ def test_clean_valley_picks_inside_the_descent(method: str) -> None:
     assert s.method == method and s.reason
 
 
-def test_steepest_finds_the_inflection_and_default_stays_in_band() -> None:
-    assert suggest(LRS, valley_curve(), "steepest").lr == pytest.approx(1e-3, rel=0.3)
-    lr_min = LRS[np.argmin(smooth_centered(valley_curve()))]
-    d = suggest(LRS, valley_curve(), "default").lr
-    assert lr_min / 30 * 0.999 <= d <= lr_min / 3 * 1.001
-    assert suggest(LRS, valley_curve(), "minimum").lr == pytest.approx(lr_min / 10)
+def test_steepest_finds_the_inflection_and_default_is_two_thirds_down() -> None:
+    y = valley_curve()
+    assert suggest(LRS, y, "steepest").lr == pytest.approx(1e-3, rel=0.3)
+    s = smooth_centered(y)
+    m = int(np.argmin(s))
+    d = suggest(LRS, y, "default")
+    assert s[d.index] <= s[0] - 2 / 3 * (s[0] - s[m]) < s[d.index - 1]
+    assert suggest(LRS, y, "minimum").lr == pytest.approx(LRS[m] / 10)
+
+
+def test_first_valley_beats_a_deeper_dip_after_a_ragged_spike() -> None:
+    # Falls to 1.0 around lr=1e-2, spikes to 2.2, then dips to 0.8 near lr=1 before blowing up:
+    # Smith's max_lr is where the loss first stops falling, not the late dip.
+    t = np.log10(LRS)
+    y = (2.5 - 1.5 / (1 + np.exp(-3 * (t + 3)))
+         + 1.5 * np.exp(-((t + 1) ** 2) / 0.15)
+         - 0.2 * np.exp(-(t**2) / 0.05)
+         + np.where(t > 0.3, 20 * (t - 0.3) ** 2, 0.0))
+    base, top = suggest_bounds(LRS, y)
+    assert top.lr is not None and 1e-3 < top.lr < 0.08
+    assert suggest(LRS, y, "minimum").lr < 0.01
 
 
 @pytest.mark.parametrize("method", METHODS)

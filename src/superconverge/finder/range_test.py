@@ -233,13 +233,16 @@ class _Run:
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
         self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
+        self.check_loss = True
 
     def __call__(
         self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
     ) -> Curve:
         n = len(lr_values)
-        losses = torch.empty(n, dtype=torch.float32, device=self.device)
-        val = None if self.val_data is None else torch.empty_like(losses)
+        # Per-step losses stay on the device as 0-dim tensors until the chunk is read back:
+        # appending to a list costs far less per step than writing into a preallocated tensor.
+        losses: list[torch.Tensor] = []
+        val: list[torch.Tensor] | None = None if self.val_data is None else []
         val_cache = None
         if self.val_data is not None and self.val_batches > 0:
             val_cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
@@ -281,14 +284,14 @@ class _Run:
                     self.optimizer.step()
                 if forced is None:
                     skipped = 0
-                    losses[i].copy_(loss)
+                    losses.append(loss)
                     if val is not None:
-                        val[i].copy_(self._val_loss(val_cache))
+                        val.append(self._val_loss(val_cache))
                     i += 1
                     bar.update(1)
                 if forced is not None or i - chunk_start >= self.sync_every or i == n:
                     if i > chunk_start:
-                        host.feed(*_read_back(losses, val, chunk_start, i, world))
+                        host.feed(*_read_back(losses, val, world))
                         chunk_start = i
                         bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     if host.stop_reason is None and forced is not None:
@@ -299,7 +302,7 @@ class _Run:
             # The partial curve is this rank's own: a collective now could hang.
             try:
                 if i > chunk_start and host.stop_reason is None:
-                    host.feed(*_read_back(losses, val, chunk_start, i, 1))
+                    host.feed(*_read_back(losses, val, 1))
             except Exception:  # pragma: no cover - best effort while interrupted
                 logger.debug("could not read back the last chunk after Ctrl-C", exc_info=True)
             exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
@@ -317,11 +320,13 @@ class _Run:
             sync = self.model.no_sync() if self.no_sync and j < k - 1 else nullcontext()
             with sync:
                 loss = self._loss(batch)
-                _check_loss(loss, training=True)
+                if self.check_loss:
+                    _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
-            d = loss.detach().reshape(()).float()
+            d = loss.detach()
             total = d if total is None else total + d
+        self.check_loss = False  # the loss function does not change shape between steps
         assert total is not None
         return total / k if k > 1 else total
 
@@ -424,19 +429,22 @@ class _HostCurve:
 
 
 def _read_back(
-    losses: torch.Tensor, val: torch.Tensor | None, start: int, end: int, world: int
+    losses: list[torch.Tensor], val: list[torch.Tensor] | None, world: int
 ) -> tuple[list[float], list[float] | None]:
-    """Steps ``start..end-1`` on the host: one transfer and, under torch.distributed, one
-    all-reduce (the mean over ranks) for the training and validation losses together."""
-    if val is None:
-        buf = losses[start:end].clone()
-    else:
-        buf = torch.cat([losses[start:end], val[start:end]])
+    """The pending steps on the host (and the pending lists emptied): one stack, one transfer
+    and, under torch.distributed, one all-reduce (the mean over ranks) for the training and
+    validation losses together."""
+    k = len(losses)
+    buf = torch.stack(losses).reshape(k).float()
+    if val is not None:
+        buf = torch.cat([buf, torch.stack(val).reshape(len(val)).float()])
+    losses.clear()
+    if val is not None:
+        val.clear()
     if world > 1:
         dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
         buf.div_(world)
     values = buf.tolist()
-    k = end - start
     return values[:k], (None if val is None else values[k:])
 
 
