@@ -108,9 +108,39 @@ def _check_momenta(high: object, low: object) -> tuple[float, float]:
     return h, lo
 
 
+class _Phased(Schedule):
+    """Shared machinery of the 1cycle schedules: validation of the common fields, the cached
+    phase ends and values, and the interpolation."""
+
+    total_steps: int
+    anneal: str
+
+    def _set_lr_fields(self) -> None:
+        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)  # type: ignore[attr-defined]
+        self._set("max_lr", m)
+        self._set("div", d)
+        self._set("final_div", k)
+
+    def _set_momentum_fields(self) -> tuple[float, float]:
+        h, lo = _check_momenta(self.high, self.low)  # type: ignore[attr-defined]
+        self._set("high", h)
+        self._set("low", lo)
+        return h, lo
+
+    def _finish(self, first_fraction: float, three_phase: bool, what: str,
+                values: Callable[[], tuple[float, ...]]) -> None:
+        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
+        _check_room(self.total_steps, first_fraction, what)
+        _cache_phases(self, first_fraction, three_phase, values())
+
+    def _value(self, step: int) -> float:
+        return _interpolate(step, self._ends, self._values, self._fn)  # type: ignore[attr-defined]
+
+
 @register("one_cycle")
 @dataclass(frozen=True)
-class OneCycle(Schedule):
+class OneCycle(_Phased):
     """Smith's three-phase 1cycle learning rate; see the module docstring for the formulas."""
 
     max_lr: float
@@ -121,16 +151,11 @@ class OneCycle(Schedule):
     anneal: str = "linear"
 
     def __post_init__(self) -> None:
-        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
-        self._set("max_lr", m)
-        self._set("div", d)
-        self._set("final_div", k)
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        self._set_lr_fields()
         a = v.fraction("annihilation_fraction", self.annihilation_fraction)
         self._set("annihilation_fraction", a)
-        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
-        _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
-        _cache_phases(self, (1 - a) / 2, True, (self.lower, self.max_lr, self.lower, self.final))
+        self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
+                     lambda: (self.lower, self.max_lr, self.lower, self.final))
 
     @property
     def lower(self) -> float:
@@ -142,13 +167,11 @@ class OneCycle(Schedule):
         """The value at the last step, ``lower / final_div``."""
         return self.lower / self.final_div
 
-    def _value(self, step: int) -> float:
-        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_momentum")
 @dataclass(frozen=True)
-class OneCycleMomentum(Schedule):
+class OneCycleMomentum(_Phased):
     """Cyclical momentum for :class:`OneCycle`: ``high -> low -> high``, then held at ``high``
     during the annihilation."""
 
@@ -159,23 +182,17 @@ class OneCycleMomentum(Schedule):
     anneal: str = "linear"
 
     def __post_init__(self) -> None:
-        h, lo = _check_momenta(self.high, self.low)
-        self._set("high", h)
-        self._set("low", lo)
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        h, lo = self._set_momentum_fields()
         a = v.fraction("annihilation_fraction", self.annihilation_fraction)
         self._set("annihilation_fraction", a)
-        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
-        _check_room(self.total_steps, (1 - a) / 2, f"a 1cycle with annihilation_fraction={a}")
-        _cache_phases(self, (1 - a) / 2, True, (h, lo, h, h))
+        self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
+                     lambda: (h, lo, h, h))
 
-    def _value(self, step: int) -> float:
-        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_two_phase")
 @dataclass(frozen=True)
-class OneCycleTwoPhase(Schedule):
+class OneCycleTwoPhase(_Phased):
     """Two-phase 1cycle (torch/fastai default): warm up to ``max_lr``, anneal to the final."""
 
     max_lr: float
@@ -186,16 +203,11 @@ class OneCycleTwoPhase(Schedule):
     anneal: str = "cos"
 
     def __post_init__(self) -> None:
-        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
-        self._set("max_lr", m)
-        self._set("div", d)
-        self._set("final_div", k)
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        self._set_lr_fields()
         p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
         self._set("warmup_fraction", p)
-        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
-        _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
-        _cache_phases(self, p, False, (self.lower, self.max_lr, self.final))
+        self._finish(p, False, f"a two-phase 1cycle with warmup_fraction={p}",
+                     lambda: (self.lower, self.max_lr, self.final))
 
     @property
     def lower(self) -> float:
@@ -205,13 +217,11 @@ class OneCycleTwoPhase(Schedule):
     def final(self) -> float:
         return self.lower / self.final_div
 
-    def _value(self, step: int) -> float:
-        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 @register("one_cycle_two_phase_momentum")
 @dataclass(frozen=True)
-class OneCycleTwoPhaseMomentum(Schedule):
+class OneCycleTwoPhaseMomentum(_Phased):
     """Momentum for :class:`OneCycleTwoPhase`: ``high -> low`` in warm-up, back to ``high``."""
 
     total_steps: int
@@ -221,18 +231,12 @@ class OneCycleTwoPhaseMomentum(Schedule):
     anneal: str = "cos"
 
     def __post_init__(self) -> None:
-        h, lo = _check_momenta(self.high, self.low)
-        self._set("high", h)
-        self._set("low", lo)
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        h, lo = self._set_momentum_fields()
         p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
         self._set("warmup_fraction", p)
-        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
-        _check_room(self.total_steps, p, f"a two-phase 1cycle with warmup_fraction={p}")
-        _cache_phases(self, p, False, (h, lo, h))
+        self._finish(p, False, f"a two-phase 1cycle with warmup_fraction={p}",
+                     lambda: (h, lo, h))
 
-    def _value(self, step: int) -> float:
-        return _interpolate(step, self._ends, self._values, self._fn)
 
 
 def one_cycle(
