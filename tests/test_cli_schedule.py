@@ -79,3 +79,17 @@ def test_console_script_entry_point_runs() -> None:
          "--steps", "3"], check=True, capture_output=True, text=True,
     ).stdout
     assert out.splitlines() == ["step,lr", "0,0.1", "1,0.1", "2,0.1"]
+
+
+def test_written_files_are_not_private(tmp_path) -> None:
+    import os
+    import stat
+
+    from superconverge import atomic
+
+    old = os.umask(0o022)
+    try:
+        path = atomic.write_text(tmp_path / "out.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
