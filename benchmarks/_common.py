@@ -23,7 +23,10 @@ import torch  # noqa: E402
 import superconverge as sc  # noqa: E402
 from superconverge.atomic import write_text  # noqa: E402
 
-__all__ = ["RESULTS_DIR", "command_line", "cpu_name", "git_commit", "provenance", "write_text"]
+__all__ = [
+    "RESULTS_DIR", "command_line", "cpu_name", "device_name", "git_commit", "provenance",
+    "write_text",
+]
 
 
 def cpu_name() -> str:
@@ -35,6 +38,16 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    """``cuda:0 (NVIDIA H100 80GB HBM3), CUDA 12.8, cuDNN 91002`` for a CUDA device; else
+    the device and the CPU's name."""
+    if device.type != "cuda":
+        return f"{device} ({cpu_name()})"
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return (f"{device} ({torch.cuda.get_device_name(index)}), CUDA {torch.version.cuda}, "
+            f"cuDNN {torch.backends.cudnn.version()}")
 
 
 def git_commit() -> str:

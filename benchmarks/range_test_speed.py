@@ -55,7 +55,7 @@ RUNNERS = ("bare", "ours", "torch-lr-finder")
 
 @dataclass(frozen=True)
 class Case:
-    """One model on one dataset; ``num_iter`` optimizer steps from ``start_lr`` to ``END_LR``."""
+    """One model on one dataset; ``num_iter`` optimizer steps from ``start_lr`` to ``end_lr``."""
 
     label: str
     dataset: str
@@ -65,6 +65,7 @@ class Case:
     start_lr: float
     repeats: int
     data_options: tuple[tuple[str, int], ...] = ()
+    end_lr: float = END_LR
 
 
 # start_lr: where each curve starts flat, so the sweep shows the flat part, the descent and
@@ -94,7 +95,9 @@ class Run:
     restore: str = "n/a"
 
 
-Runner = Callable[[nn.Module, torch.optim.Optimizer, DataLoader, Case, torch.device], Run]
+# (model, optimizer, batches, case, device, amp_dtype=None, scaler=None) -> Run; batches: a
+# DataLoader or any re-iterable of (inputs, targets), such as a list of batches on the device.
+Runner = Callable[..., Run]
 
 
 def _sync(device: torch.device) -> None:
@@ -109,23 +112,33 @@ def _forever(loader: Iterable[Any]) -> Iterator[Any]:
 
 
 def run_bare(
-    model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, case: Case,
-    device: torch.device,
+    model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable[Any], case: Case,
+    device: torch.device, amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
     t0 = time.perf_counter()
     n, start = case.num_iter, case.start_lr
-    lrs = [start * (END_LR / start) ** (i / (n - 1)) for i in range(n)]
+    lrs = [start * (case.end_lr / start) ** (i / (n - 1)) for i in range(n)]
     losses = torch.empty(n, device=device)
     loss_fn = nn.functional.cross_entropy
+    autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
+                else contextlib.nullcontext())
     batches = _forever(loader)
     for i, lr in enumerate(lrs):
         x, y = next(batches)
         for group in optimizer.param_groups:
             group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x.to(device, non_blocking=True)), y.to(device, non_blocking=True))
-        loss.backward()
-        optimizer.step()
+        with autocast:
+            loss = loss_fn(model(x.to(device, non_blocking=True)),
+                           y.to(device, non_blocking=True))
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         losses[i] = loss.detach()
     values = losses.tolist()
     _sync(device)
@@ -133,29 +146,36 @@ def run_bare(
 
 
 def run_ours(
-    model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, case: Case,
-    device: torch.device,
+    model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable[Any], case: Case,
+    device: torch.device, amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
     t0 = time.perf_counter()
     result = lr_range_test(
-        model, optimizer, nn.CrossEntropyLoss(), loader, case.start_lr, END_LR, case.num_iter,
-        "exp", diverge_factor=None, progress=False,
+        model, optimizer, nn.CrossEntropyLoss(), loader, case.start_lr, case.end_lr,
+        case.num_iter, "exp", diverge_factor=None, progress=False, amp_dtype=amp_dtype,
+        scaler=scaler,
     )
     _sync(device)
     return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses))
 
 
 def run_torch_lr_finder(
-    model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, case: Case,
-    device: torch.device,
+    model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable[Any], case: Case,
+    device: torch.device, amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
-    from torch_lr_finder import LRFinder
+    from torch_lr_finder import LRFinder, TrainDataLoaderIter
 
+    if amp_dtype is not None or scaler is not None:
+        raise ValueError("torch-lr-finder is compared without AMP only")
+    if not isinstance(loader, DataLoader):  # it takes a DataLoader or this wrapper of batches
+        loader = TrainDataLoaderIter(loader)
     sink = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         finder = LRFinder(model, optimizer, nn.CrossEntropyLoss(), device=device)
-        finder.range_test(loader, start_lr=case.start_lr, end_lr=END_LR,
+        finder.range_test(loader, start_lr=case.start_lr, end_lr=case.end_lr,
                           num_iter=case.num_iter, step_mode="exp", smooth_f=0.0,
                           diverge_th=math.inf)
         finder.reset()
@@ -184,28 +204,47 @@ def restore_verdict(model: nn.Module, optimizer: torch.optim.Optimizer,
     return "exact" if not problems else ", ".join(problems)
 
 
-def bench(case: Case, repeats: int, device: torch.device) -> dict[str, list[Run]]:
-    """Every runner ``repeats`` times, interleaved, each from the same initial state."""
+def bench(
+    case: Case, repeats: int, device: torch.device, runners: tuple[str, ...] = RUNNERS, *,
+    preload: bool = False, amp_dtype: torch.dtype | None = None, grad_scaler: bool = False,
+) -> dict[str, list[Run]]:
+    """Every runner ``repeats`` times, interleaved, each from the same initial state.
+
+    ``preload``: the batches of one shuffled epoch are put on the device once, as a list that
+    every run iterates (keeps the DataLoader and host-to-device copies out of the timing);
+    otherwise each run gets a loader rebuilt with the same seed. ``amp_dtype``/``grad_scaler``:
+    autocast and a fresh ``torch.amp.GradScaler`` per run, for runners that take them.
+    """
     data = load_dataset(case.dataset, seed=SEED, **dict(case.data_options))
     torch.manual_seed(SEED)
     model = build_model(case.model, data.input_shape, data.num_classes).to(device)
     init = {k: t.detach().clone() for k, t in model.state_dict().items()}
+    batches = None
+    if preload:
+        loader, _ = train_val_loaders(data, case.batch_size, seed=SEED, drop_last=True)
+        batches = [(x.to(device), y.to(device)) for x, y in loader]
 
-    def fresh() -> tuple[torch.optim.Optimizer, DataLoader]:
+    def fresh() -> tuple[torch.optim.Optimizer, Iterable[Any]]:
         model.load_state_dict(init)
         model.train()
         for p in model.parameters():
             p.grad = None
         gc.collect()
-        loader, _ = train_val_loaders(data, case.batch_size, seed=SEED)
+        loader = batches if batches is not None else train_val_loaders(
+            data, case.batch_size, seed=SEED)[0]
         return torch.optim.SGD(model.parameters(), lr=case.start_lr, momentum=MOMENTUM), loader
 
-    run_bare(model, *fresh(), dataclasses.replace(case, num_iter=5), device)  # warm-up
-    runs: dict[str, list[Run]] = {name: [] for name in RUNNERS}
+    def amp() -> dict[str, Any]:
+        return {"amp_dtype": amp_dtype,
+                "scaler": torch.amp.GradScaler(device.type) if grad_scaler else None}
+
+    run_bare(model, *fresh(), dataclasses.replace(case, num_iter=5), device, **amp())  # warm-up
+    runs: dict[str, list[Run]] = {name: [] for name in runners}
+    k = len(runners)
     for r in range(repeats):
-        for name in RUNNERS[r % 3:] + RUNNERS[:r % 3]:
+        for name in runners[r % k:] + runners[:r % k]:
             optimizer, loader = fresh()
-            run = RUN[name](model, optimizer, loader, case, device)
+            run = RUN[name](model, optimizer, loader, case, device, **amp())
             if name != "bare":
                 run.restore = restore_verdict(model, optimizer, init, case.start_lr)
             runs[name].append(run)
@@ -218,9 +257,12 @@ def max_abs_diff(a: list[float], b: list[float]) -> float:
 
 
 def summarize(case: Case, runs: dict[str, list[Run]]) -> dict[str, Any]:
+    """Best times, spread, and how the curves agree; ``runs`` needs "bare" and "ours" (a
+    missing torch-lr-finder gives NaN for its diff)."""
     best = {name: min(r.seconds for r in rs) for name, rs in runs.items()}
     first = {name: rs[0] for name, rs in runs.items()}
-    ours, tlf, bare = first["ours"], first["torch-lr-finder"], first["bare"]
+    ours, bare = first["ours"], first["bare"]
+    tlf = first.get("torch-lr-finder")
     return {
         "case": case,
         "repeats": len(runs["ours"]),
@@ -228,12 +270,12 @@ def summarize(case: Case, runs: dict[str, list[Run]]) -> dict[str, Any]:
         # How noisy the machine was: the widest (slowest / fastest repeat - 1) of any runner.
         "spread": max(max(r.seconds for r in rs) / best[n] - 1 for n, rs in runs.items()),
         "steps": {name: len(r.losses) for name, r in first.items()},
-        "lrs_identical": ours.lrs == tlf.lrs == bare.lrs,
-        "diff_tlf": max_abs_diff(ours.losses, tlf.losses),
+        "lrs_identical": all(r.lrs == ours.lrs for r in first.values()),
+        "diff_tlf": math.nan if tlf is None else max_abs_diff(ours.losses, tlf.losses),
         "diff_bare": max_abs_diff(ours.losses, bare.losses),
         "repeatable": all(r.losses == rs[0].losses for rs in runs.values() for r in rs),
-        "restore": {name: sorted({r.restore for r in runs[name]})
-                    for name in ("ours", "torch-lr-finder")},
+        "restore": {name: sorted({r.restore for r in rs})
+                    for name, rs in runs.items() if name != "bare"},
         "min_loss_lr": ours.lrs[min(range(len(ours.losses)), key=ours.losses.__getitem__)],
         "loss_range": (ours.losses[0], min(ours.losses), ours.losses[-1]),
     }

@@ -35,18 +35,22 @@ def make_optimizer(kind: str, groups: int, tensor_lr: bool) -> torch.optim.Optim
     return torch.optim.AdamW(params, lr=lr)
 
 
-def ours(opt: torch.optim.Optimizer, steps: int, tensors: bool) -> sc.ParamScheduler:
+def ours(opt: torch.optim.Optimizer, steps: int, tensors: bool,
+         max_lr: float = MAX_LR) -> sc.ParamScheduler:
     return sc.ParamScheduler(
         opt,
-        lr=sc.one_cycle(MAX_LR, steps, div=DIV, final_div=FINAL_DIV,
+        lr=sc.one_cycle(max_lr, steps, div=DIV, final_div=FINAL_DIV,
                         annihilation_fraction=ANNIHILATION),
         momentum=sc.one_cycle_momentum(steps, annihilation_fraction=ANNIHILATION),
         tensors=tensors,
     )
 
 
-def theirs(opt: torch.optim.Optimizer, steps: int, tensors: bool) -> OneCycleLR:
-    return OneCycleLR(opt, MAX_LR, total_steps=steps, pct_start=(1 - ANNIHILATION) / 2,
+def theirs(opt: torch.optim.Optimizer, steps: int, tensors: bool,
+           max_lr: float = MAX_LR) -> OneCycleLR:
+    """torch's ``OneCycleLR`` with the same values as :func:`ours` (``tensors`` is unused: it
+    writes into a tensor lr in place and floats into momentum/betas either way)."""
+    return OneCycleLR(opt, max_lr, total_steps=steps, pct_start=(1 - ANNIHILATION) / 2,
                       div_factor=DIV, final_div_factor=FINAL_DIV, three_phase=True,
                       anneal_strategy="linear")
 

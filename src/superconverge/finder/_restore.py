@@ -7,8 +7,8 @@ hyper-parameters, the RNG streams (torch CPU, CUDA when initialised, numpy's glo
 ``random``, and any ``torch.Generator`` a DataLoader holds) and the GradScaler.
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
-elsewhere (the optimizer's params, a tensor ``lr`` a compiled ``optimizer.step`` captured) stay
-valid. The snapshot lives in memory (cloned tensors), never in a temporary file.
+elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
+captured) stay valid. The snapshot lives in memory (cloned tensors), never in a temporary file.
 """
 
 from __future__ import annotations
@@ -31,7 +31,15 @@ def _clone(value: Any) -> Any:
 
 
 def _put_back(current: Any, saved: Any) -> Any:
-    """``saved`` written into ``current`` in place when both are same-shaped tensors."""
+    """``saved`` written into ``current`` in place when both are same-shaped tensors, also
+    inside a tuple or list such as Adam's ``betas`` (a tensor ``betas[0]`` keeps its identity,
+    which a compiled ``optimizer.step`` guards on)."""
+    if (
+        type(current) in (tuple, list)
+        and type(saved) is type(current)
+        and len(current) == len(saved)
+    ):
+        return type(saved)(_put_back(c, s) for c, s in zip(current, saved, strict=True))
     if (
         isinstance(current, torch.Tensor)
         and isinstance(saved, torch.Tensor)
