@@ -32,3 +32,17 @@ def test_range_test_speed_quick_runs_and_curves_agree(tmp_path: Path) -> None:
         assert cells[2:5] == ["yes", "0", "0"], row
         assert cells[6] == "exact", row
     assert (committed.read_bytes() if committed.exists() else None) == before
+
+
+def test_suggestion_quality_quick_runs_and_scores_every_rule(tmp_path: Path) -> None:
+    out = tmp_path / "suggestion_quality.md"
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / "suggestion_quality.py"), "--quick", "--out", str(out)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "## Means over tasks" in text and "## Provenance" in text
+    for rule in ("superconverge", "torch-lr-finder", "fastai valley", "fastai minimum/10",
+                 "lightning"):
+        assert f"| {rule} |" in text
+    assert out.with_suffix(".json").exists()
