@@ -68,3 +68,96 @@ def test_one_cycle_with_cyclical_momentum_does_not_recompile(kind: str) -> None:
     assert 1 <= ours <= constant <= 2
     assert theirs > ours
     assert theirs >= 8  # dynamo's recompile limit: torch falls back to eager
+
+
+# -- the range test on compiled code ---------------------------------------------------------
+
+
+def _mlp_and_batches() -> tuple[torch.nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
+    return net, [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+
+
+def test_range_test_on_a_compiled_model_restores_the_module_bit_for_bit() -> None:
+    torch._dynamo.reset()
+    net, batches = _mlp_and_batches()
+    model = torch.compile(net, backend="aot_eager")
+    # The wrapper's state dict has "_orig_mod." prefixes; the snapshot goes by tensor identity.
+    assert next(iter(model.state_dict())).startswith("_orig_mod.")
+    before = {k: t.clone() for k, t in net.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    res = sc.lr_range_test(model, opt, torch.nn.functional.cross_entropy, batches, 1e-3, 1.0,
+                           num_iter=20, diverge_factor=None, progress=False)
+
+    assert len(res.lrs) == 20 and res.losses[0] != res.losses[-1]  # it trained
+    assert all(torch.equal(t, before[k]) for k, t in net.state_dict().items())
+    assert all(p.grad is None for p in net.parameters()) and not opt.state
+    assert opt.param_groups[0]["lr"] == 0.1
+    x = batches[0][0]
+    assert torch.equal(model(x), net(x))  # the compiled module computes with the restored weights
+    torch._dynamo.reset()
+
+
+def step_graphs(make_opt: Callable, range_test: bool, steps: int = 20) -> int:
+    """Graphs compiled for ``opt.step`` over ``steps`` steps of a range test, or of plain
+    training at a constant LR. The step is compiled in place (``opt.step =
+    torch.compile(opt.step)``): the range test, like GradScaler, calls ``optimizer.step()``."""
+    torch._dynamo.reset()
+    net, batches = _mlp_and_batches()
+    opt = make_opt(net)
+    counter = CompileCounterWithBackend("aot_eager")
+    opt.step = torch.compile(opt.step, backend=counter)
+    loss_fn = torch.nn.functional.cross_entropy
+    if range_test:
+        sc.lr_range_test(net, opt, loss_fn, batches, 1e-4, 1.0, num_iter=steps,
+                         diverge_factor=None, progress=False)
+    else:
+        for i in range(steps):
+            x, y = batches[i % len(batches)]
+            loss_fn(net(x), y).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    torch._dynamo.reset()
+    return counter.frame_count
+
+
+def _adamw_tensor_hyperparams(net: torch.nn.Module) -> torch.optim.Optimizer:
+    opt = torch.optim.AdamW(net.parameters(), lr=0.01)
+    sc.tensorize_hyperparams(opt)  # lr and betas[0] become 0-dim tensors
+    return opt
+
+
+def _sgd(lr: float | torch.Tensor) -> Callable:
+    return lambda net: torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+
+
+@pytest.mark.parametrize("kind", ["adamw", "sgd"])
+def test_range_test_does_not_recompile_a_compiled_step_with_a_tensor_lr(kind: str) -> None:
+    make_opt = _adamw_tensor_hyperparams if kind == "adamw" else _sgd(torch.tensor(0.01))
+    constant = step_graphs(make_opt, range_test=False)
+    swept = step_graphs(make_opt, range_test=True)  # 20 different LRs
+    assert 1 <= swept <= constant <= 2
+
+
+def test_range_test_keeps_the_tensor_objects_of_lr_and_betas() -> None:
+    torch._dynamo.reset()
+    net, batches = _mlp_and_batches()
+    opt = torch.optim.AdamW(net.parameters(), lr=0.01)
+    sc.tensorize_hyperparams(opt)
+    lr, betas = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"]
+
+    sc.lr_range_test(net, opt, torch.nn.functional.cross_entropy, batches, 1e-4, 1.0,
+                     num_iter=10, progress=False)
+
+    group = opt.param_groups[0]
+    assert group["lr"] is lr and group["betas"][0] is betas[0]  # not replaced by copies
+    assert float(lr) == pytest.approx(0.01) and group["betas"] == betas
+
+
+def test_range_test_with_a_float_lr_recompiles_the_step_at_every_lr() -> None:
+    # The contrast that shows the graph counts above measure something.
+    assert step_graphs(_sgd(0.01), range_test=False) <= 2
+    assert step_graphs(_sgd(0.01), range_test=True) >= 8  # dynamo's recompile limit

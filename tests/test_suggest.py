@@ -55,7 +55,8 @@ def test_first_valley_beats_a_deeper_dip_after_a_ragged_spike() -> None:
          - 0.2 * np.exp(-(t**2) / 0.05)
          + np.where(t > 0.3, 20 * (t - 0.3) ** 2, 0.0))
     base, top = suggest_bounds(LRS, y)
-    assert top.lr is not None and 1e-3 < top.lr < 0.08
+    assert base.lr is not None and base.lr < top.lr
+    assert 1e-3 < top.lr < 0.08
     assert suggest(LRS, y, "minimum").lr < 0.01
 
 

@@ -1,0 +1,464 @@
+"""GPU benchmarks (issue 8, "Fast on GPUs"), measured side by side in one run:
+
+    PYTHONPATH=src python benchmarks/gpu.py [--device cuda] [--smoke] [--skip a,b,c]
+                                            [--repeats N] [--out PATH]
+
+(a) compiled optimizer step, 1cycle with cyclical momentum: ``@torch.compile(fullgraph=False)
+    def step(): opt.step()`` (torch's "compiling the optimizer" pattern), a small CNN, SGD with
+    momentum and AdamW, both on a tensor lr: our ``ParamScheduler(..., tensors=True)`` against
+    torch's ``OneCycleLR(cycle_momentum=True)`` with the same values. Graphs compiled (dynamo's
+    ``counters["stats"]["unique_graphs"]``, which counts every backend's graphs) and wall time of
+    the whole run, compilation included, inductor's caches off so each case compiles cold.
+(b) range-test speed: ours vs a bare training loop vs torch-lr-finder (the runners of
+    ``range_test_speed.py``) on a small CNN and ResNet-56, batch 256, 200 steps, the same
+    batches (one shuffled epoch put on the device once, keeping the loader out of the timing);
+    then bf16 autocast, and fp16 with a GradScaler (ours vs bare only).
+(c) ResNet-56 on synthetic 32x32 images, a fixed LR (the range test's ``suggestion()``) vs 1cycle
+    (``max_lr = bounds()[1]``), same epochs: validation accuracy and time after every epoch.
+
+Without a CUDA device it says so in one line and exits 0. ``--device cpu --smoke`` is a check
+that the code runs (tiny sizes, ResNet-20 instead of 56, the ``aot_eager`` backend), not a
+measurement. Prints the tables and writes ``benchmarks/results/gpu.md`` (with ``--smoke``, only
+where ``--out`` says). torch-lr-finder is optional: without it its column is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import logging
+import multiprocessing
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch._dynamo.utils import counters
+from torch.nn import functional as F
+
+import _common  # first of ours: puts ../src on sys.path
+import range_test_speed as rts
+import scheduler_step
+import superconverge as sc
+from superconverge.data import load_dataset, train_val_loaders
+from superconverge.models import build_model
+
+RESULTS = _common.RESULTS_DIR / "gpu.md"
+SEED = 0
+PARTS = ("a", "b", "c")
+TLF = "torch-lr-finder"
+# (b): end_lr 1 keeps the fp16 losses finite (a NaN would stop ours early and make the runners'
+# steps differ); SGD(momentum=rts.MOMENTUM) as in range_test_speed.py.
+RANGE_START_LR, RANGE_END_LR = 1e-5, 1.0
+PRECISIONS: dict[str, tuple[torch.dtype | None, bool]] = {  # name -> (autocast dtype, scaler)
+    "fp32": (None, False),
+    "bf16 autocast": (torch.bfloat16, False),
+    "fp16 + GradScaler": (torch.float16, True),
+}
+# (c): Smith's ResNet-56 setting (SGD, momentum 0.9 / cyclical 0.95-0.85, weight decay 1e-4).
+WEIGHT_DECAY = 1e-4
+FALLBACK_LR = {"fixed": 0.1, "1cycle": 1.0}  # when the range test gives no suggestion
+MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    compile_steps: int  # (a) training steps with a compiled optimizer step
+    compile_batch: int
+    batch: int  # (b) range test
+    range_steps: int
+    repeats: int
+    range_images: int  # images preloaded on the device (range_images // batch batches)
+    range_models: tuple[str, ...]
+    train_model: str  # (c)
+    train_images: int
+    val_images: int
+    train_batch: int
+    epochs: int
+    finder_steps: int
+
+
+FULL = Sizes(60, 128, 256, 200, 3, 256 * 25, ("cnn", "resnet56"),
+             "resnet56", 20000, 2000, 128, 10, 100)
+SMOKE = Sizes(10, 8, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
+              "resnet20", 64, 32, 16, 2, 8)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def quiet(device: torch.device) -> None:
+    """Settings of every process of the run: one CPU thread (steadier on shared cores, as in
+    range_test_speed.py), no dynamo log line per recompile (the table counts them)."""
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    torch._logging.set_logs(dynamo=logging.ERROR)
+
+
+# -- (a) compiled optimizer step ------------------------------------------------------------
+
+
+def make_optimizer(kind: str, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
+    """SGD(momentum) or AdamW on a tensor lr (on the device), as torch's tutorial asks for a
+    compiled step with an LR scheduler. AdamW on CUDA: ``capturable=True``, which torch wants
+    for tensor lr/betas outside compile (under compile dynamo sets it itself)."""
+    lr = torch.tensor(0.01, device=device)
+    if kind == "SGD":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return torch.optim.AdamW(model.parameters(), lr=lr, capturable=device.type == "cuda")
+
+
+def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
+                       backend: str) -> tuple[int, float]:
+    """Graphs compiled and seconds for a whole 1cycle run with a compiled optimizer step
+    (``scheduler``: "ours" or "torch"). Meant to run in a fresh process (see :func:`part_a`)."""
+    device = torch.device(device_name)
+    quiet(device)
+    if backend == "inductor":
+        from torch._inductor import config as inductor_config
+
+        inductor_config.force_disable_caches = True  # compile cold, as a first run would
+    torch._dynamo.reset()
+    counters.clear()
+    torch.manual_seed(SEED)
+    model = build_model("cnn", (3, 32, 32), 10).to(device)
+    x = torch.randn(sizes.compile_batch, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (sizes.compile_batch,), device=device)
+    opt = make_optimizer(kind, model, device)
+    n = sizes.compile_steps
+    attach = scheduler_step.ours if scheduler == "ours" else scheduler_step.theirs
+    sched = attach(opt, n, True, max_lr=0.1 if kind == "SGD" else 0.01)
+
+    @torch.compile(backend=backend, fullgraph=False)
+    def step() -> None:
+        opt.step()
+
+    # Untimed: CUDA/cuDNN start-up (an eager forward and backward, gradients dropped) and the
+    # compiler's first-use costs (a trivial function, so no kernel of the step is cached).
+    F.cross_entropy(model(x), y).backward()
+    opt.zero_grad(set_to_none=True)
+    torch.compile(lambda t: t * 2 + 1, backend=backend)(torch.ones(3, device=device))
+    counters.clear()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        F.cross_entropy(model(x), y).backward()
+        step()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+    sync(device)
+    seconds = time.perf_counter() - t0
+    graphs = counters["stats"]["unique_graphs"]
+    torch._dynamo.reset()
+    return graphs, seconds
+
+
+def part_a(device: torch.device, sizes: Sizes, backend: str) -> list[dict[str, Any]]:
+    """Each case in a fresh process: no compiled code or warm cache passes from one to the
+    next (``torch._dynamo.reset()`` alone leaves the backend's in-memory caches)."""
+    rows = []
+    for kind in ("SGD", "AdamW"):
+        got = {}
+        for scheduler in ("ours", "torch"):
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                got[scheduler] = pool.submit(compiled_one_cycle, kind, scheduler, str(device),
+                                             sizes, backend).result()
+        ours, torch_ = got["ours"], got["torch"]
+        rows.append({"optimizer": kind, "ours": ours, "torch": torch_})
+        print(f"(a) {kind}: ours {ours[0]} graphs {ours[1]:.2f} s, torch {torch_[0]} graphs "
+              f"{torch_[1]:.2f} s", flush=True)
+    return rows
+
+
+def table_a(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| optimizer | graphs: ours | graphs: torch | ours s | torch s "
+        "| ours / torch (goal <= 0.3) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        (g_ours, s_ours), (g_torch, s_torch) = r["ours"], r["torch"]
+        lines.append(f"| {r['optimizer']} | {g_ours} | {g_torch} | {s_ours:.2f} | {s_torch:.2f} "
+                     f"| {s_ours / s_torch:.3f} |")
+    return "\n".join(lines)
+
+
+# -- (b) range-test speed -------------------------------------------------------------------
+
+
+def part_b(device: torch.device, sizes: Sizes, with_tlf: bool,
+           repeats: int) -> list[tuple[str, dict[str, Any]]]:
+    rows = []
+    for model in sizes.range_models:
+        case = rts.Case(
+            f"synthetic 32x32, {MODEL_LABEL[model]}", "synthetic_images", model, sizes.batch,
+            sizes.range_steps, RANGE_START_LR, repeats,
+            (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=RANGE_END_LR,
+        )
+        for precision, (amp_dtype, grad_scaler) in PRECISIONS.items():
+            runners = rts.RUNNERS if precision == "fp32" and with_tlf else ("bare", "ours")
+            runs = rts.bench(case, repeats, device, runners, preload=True, amp_dtype=amp_dtype,
+                             grad_scaler=grad_scaler)
+            row = rts.summarize(case, runs)
+            rows.append((precision, row))
+            b = row["best"]
+            print(f"(b) {case.label}, {precision}: ours / bare {b['ours'] / b['bare']:.3f}",
+                  flush=True)
+    return rows
+
+
+def table_b(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    lines = [
+        "| case | precision | steps | batch | repeats | bare s | ours s | torch-lr-finder s "
+        "| ours / bare (goal <= 1.02) | ours / torch-lr-finder (goal <= 1.0) "
+        "| max abs loss diff ours vs bare | steps recorded (bare, ours) | restore: ours "
+        "| spread of repeats |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- "
+        "| ---: |",
+    ]
+    for precision, row in rows:
+        c, b = row["case"], row["best"]
+        tlf_s, tlf_ratio = "-", "-"
+        if TLF in b:
+            tlf_s, tlf_ratio = f"{b[TLF]:.3f}", f"{b['ours'] / b[TLF]:.3f}"
+        lines.append(
+            f"| {c.label} | {precision} | {c.num_iter} | {c.batch_size} | {row['repeats']} "
+            f"| {b['bare']:.3f} | {b['ours']:.3f} | {tlf_s} | {b['ours'] / b['bare']:.3f} "
+            f"| {tlf_ratio} | {row['diff_bare']:.3g} "
+            f"| {row['steps']['bare']}, {row['steps']['ours']} "
+            f"| {'; '.join(row['restore']['ours'])} | {row['spread']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+# -- (c) 1cycle vs fixed LR -----------------------------------------------------------------
+
+
+def accuracy(model: nn.Module, loader: Any, device: torch.device) -> float:
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            y = y.to(device, non_blocking=True)
+            correct += (model(x.to(device, non_blocking=True)).argmax(1) == y).sum()
+            total += len(y)
+    return correct.item() / total  # .item() waits for the device
+
+
+def fit(model: nn.Module, opt: torch.optim.Optimizer, sched: sc.ParamScheduler | None,
+        train: Any, val: Any, epochs: int, device: torch.device) -> list[tuple[float, float]]:
+    """(validation accuracy, seconds since the start) after each epoch."""
+    history = []
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for x, y in train:
+            loss = F.cross_entropy(model(x.to(device, non_blocking=True)),
+                                   y.to(device, non_blocking=True))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        history.append((accuracy(model, val, device), time.perf_counter() - t0))
+    return history
+
+
+def part_c(device: torch.device, sizes: Sizes) -> dict[str, Any]:
+    data = load_dataset("synthetic_images", seed=SEED, num_train=sizes.train_images,
+                        num_val=sizes.val_images)
+
+    def loaders() -> tuple[Any, Any]:  # rebuilt per run: every run sees the same batches
+        return train_val_loaders(data, sizes.train_batch, seed=SEED, drop_last=True,
+                                 pin_memory=device.type == "cuda")
+
+    torch.manual_seed(SEED)
+    model = build_model(sizes.train_model, data.input_shape, data.num_classes).to(device)
+    init = {k: t.detach().clone() for k, t in model.state_dict().items()}
+
+    def sgd(lr: float) -> torch.optim.Optimizer:
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,
+                               weight_decay=WEIGHT_DECAY)
+
+    t0 = time.perf_counter()
+    res = sc.lr_range_test(model, sgd(1e-5), F.cross_entropy, loaders()[0], 1e-5, 10.0,
+                           sizes.finder_steps, progress=False)
+    finder_s = time.perf_counter() - t0
+    picked = {"fixed": res.suggestion(), "1cycle": res.bounds()[1]}
+    lrs = {k: v if v is not None else FALLBACK_LR[k] for k, v in picked.items()}
+
+    histories = {}
+    for policy, lr in lrs.items():
+        model.load_state_dict(init)
+        opt = sgd(lr)
+        train, val = loaders()
+        steps = sizes.epochs * len(train)
+        sched = (sc.ParamScheduler(opt, lr=sc.one_cycle(lr, steps),
+                                   momentum=sc.one_cycle_momentum(steps))
+                 if policy == "1cycle" else None)
+        histories[policy] = fit(model, opt, sched, train, val, sizes.epochs, device)
+        acc, seconds = histories[policy][-1]
+        print(f"(c) {policy} at lr {lr:.3g}: val acc {acc:.3f} after {seconds:.1f} s", flush=True)
+    return {"result": res, "finder_s": finder_s, "picked": picked, "lrs": lrs,
+            "histories": histories, "steps_per_epoch": len(loaders()[0])}
+
+
+def table_c(out: dict[str, Any]) -> str:
+    lrs, picked, hist = out["lrs"], out["picked"], out["histories"]
+
+    def head(policy: str, what: str) -> str:
+        note = "" if picked[policy] is not None else ", fallback: no suggestion"
+        return f"{policy} (lr {lrs[policy]:.3g} = {what}{note})"
+
+    lines = [
+        f"| epoch | {head('fixed', 'suggestion()')}: val acc | time s "
+        f"| {head('1cycle', 'max_lr = bounds()[1]')}: val acc | time s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for e, ((a_fix, t_fix), (a_one, t_one)) in enumerate(
+            zip(hist["fixed"], hist["1cycle"], strict=True), start=1):
+        lines.append(f"| {e} | {a_fix:.3f} | {t_fix:.1f} | {a_one:.3f} | {t_one:.1f} |")
+    return "\n".join(lines)
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def torch_lr_finder_version() -> str | None:
+    try:
+        import torch_lr_finder  # noqa: F401 - imported before timing (it pulls in matplotlib)
+    except ImportError:
+        return None
+    return importlib.metadata.version("torch-lr-finder")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda", help="torch device (default cuda)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes (CNN, ResNet-20, a few steps): checks the code runs, on a "
+                    "CPU in well under a minute; not a measurement")
+    ap.add_argument("--skip", default="", help="parts to leave out, e.g. a,c")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="repeats of each range-test case, the best counts (default 3; smoke 1)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="markdown results file (default benchmarks/results/gpu.md; with "
+                    "--smoke none)")
+    args = ap.parse_args(argv)
+    skip = {p.strip() for p in args.skip.split(",") if p.strip()}
+    if not skip <= set(PARTS):
+        ap.error(f"--skip takes a comma-separated subset of {','.join(PARTS)}, got {args.skip!r}")
+    if args.repeats is not None and args.repeats < 1:
+        ap.error(f"--repeats must be >= 1, got {args.repeats}")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device found (torch.cuda.is_available() is False): nothing to measure; "
+              "`python benchmarks/gpu.py --device cpu --smoke` checks that the code runs")
+        return 0
+    quiet(device)
+    sizes = SMOKE if args.smoke else FULL
+    repeats = args.repeats or sizes.repeats
+    out = args.out if args.out is not None or args.smoke else RESULTS
+    backend = "inductor" if device.type == "cuda" else "aot_eager"
+    tlf_version = torch_lr_finder_version()
+    if tlf_version is None and "b" not in skip:
+        print("torch-lr-finder is not installed: (b) runs without its column "
+              "(pip install torch-lr-finder==0.2.2 to compare against it)")
+    # torch-lr-finder reads its schedule with get_lr() outside step(), which torch warns about.
+    warnings.filterwarnings("ignore", message="To get the last learning rate")
+    gc.freeze()  # the imports' objects: keeps the gc.collect() before each run quick
+
+    began = time.perf_counter()
+    done: dict[str, Any] = {}
+    if "a" not in skip:
+        done["a"] = part_a(device, sizes, backend)
+    if "b" not in skip:
+        done["b"] = part_b(device, sizes, tlf_version is not None, repeats)
+    if "c" not in skip:
+        done["c"] = part_c(device, sizes)
+    elapsed = time.perf_counter() - began
+
+    sections = {
+        "a": ("(a) Compiled optimizer step: 1cycle with cyclical momentum", table_a,
+              f"{sizes.compile_steps} steps of a small CNN (`build_model('cnn')`, batch "
+              f"{sizes.compile_batch}, one fixed batch) with `@torch.compile(backend="
+              f"{backend!r}, fullgraph=False) def step(): opt.step()`; the optimizer holds a "
+              "tensor lr. ours: `ParamScheduler(opt, lr=one_cycle(...), momentum="
+              "one_cycle_momentum(...), tensors=True)` (AdamW's `betas[0]` becomes a tensor too; "
+              "SGD's momentum stays a float, since torch branches on it in Python); torch: "
+              "`OneCycleLR(cycle_momentum=True)` with the same values (three-phase), which fills "
+              "the tensor lr in place but writes floats into momentum/betas. Graphs: dynamo's "
+              "`counters['stats']['unique_graphs']` after the run (dynamo's recompile limit is "
+              "8, then the step runs eagerly); time: the whole run, compilation included, "
+              "`torch.cuda.synchronize()` before the clock stops; each case in a fresh "
+              "process, after an untimed eager forward/backward and a trivial compile"
+              + (", inductor's caches off (`force_disable_caches`)." if backend == "inductor"
+                 else ".")),
+        "b": ("(b) LR range test speed", table_b,
+              f"SGD(momentum={rts.MOMENTUM}), exponential sweep {RANGE_START_LR:g} -> "
+              f"{RANGE_END_LR:g}, `diverge_factor=None`; `load_dataset('synthetic_images', "
+              f"num_train={sizes.range_images})`, one shuffled epoch of batches put on the "
+              "device once and re-iterated by all runners (torch-lr-finder through its "
+              "`TrainDataLoaderIter`); runners interleaved, best of the repeats; one untimed "
+              "5-step warm-up of the bare loop per row. Precision: `amp_dtype=` of ours, the "
+              "same `torch.autocast` (and a fresh `torch.amp.GradScaler` per run) in the bare "
+              "loop; torch-lr-finder runs in fp32 only"
+              + ("" if tlf_version else " and was not installed here")
+              + ". Under fp16 ours repeats a step the scaler skipped (same LR, next batch), so "
+              "it may train a few more steps than the bare loop. ours syncs every "
+              "`sync_every=10` steps; torch-lr-finder calls `loss.item()` every step."),
+        "c": (f"(c) {MODEL_LABEL[sizes.train_model]}: 1cycle vs fixed LR", table_c,
+              f"`load_dataset('synthetic_images', num_train={sizes.train_images}, "
+              f"num_val={sizes.val_images})`, batch {sizes.train_batch}, {sizes.epochs} epochs, "
+              f"SGD(momentum=0.9, weight_decay={WEIGHT_DECAY:g}), fp32, the same initial weights "
+              "and batches for both. LRs from one range test on the training loader "
+              f"({sizes.finder_steps} steps, 1e-5 -> 10). 1cycle: `one_cycle(max_lr, "
+              "epochs * batches)` with `one_cycle_momentum` (0.95 -> 0.85 -> 0.95). Time: wall "
+              "time since the start of the run at the end of each epoch, evaluation included."),
+    }
+    title = "# GPU benchmarks: compiled 1cycle, range-test speed, 1cycle vs fixed LR"
+    if args.smoke:
+        title += f" (SMOKE RUN on {device}: tiny sizes, not a measurement)"
+    body = [title, ""]
+    for part in PARTS:
+        name, table, how = sections[part]
+        body += [f"## {name}", ""]
+        if part in skip:
+            body += [f"Skipped (`--skip {args.skip}`).", ""]
+            continue
+        text = table(done[part])
+        print(f"\n{name}\n{text}")
+        body += [text, "", how, ""]
+        if part == "c":
+            c = done["c"]
+            res = c["result"]
+            line = (f"Range test: {res.stop_reason} after {len(res.lrs)} steps in "
+                    f"{c['finder_s']:.1f} s; suggestion() {c['picked']['fixed']}, bounds() "
+                    f"{res.bounds()}; {c['steps_per_epoch']} steps per epoch.")
+            print(line)
+            body += [line, ""]
+    lines = _common.provenance(_common.command_line("gpu.py", argv))
+    lines += [
+        f"- device: {_common.device_name(device)}; torch.compile backend for (a): {backend}",
+        f"- torch-lr-finder: {tlf_version or 'not installed'}; seed {SEED}; whole run "
+        f"{elapsed:.0f} s",
+    ]
+    body += ["## Provenance", "", "\n".join(lines), ""]
+    if out is None:
+        print("\n(smoke run: pass --out PATH to write the markdown)")
+    else:
+        _common.write_text(out, "\n".join(body))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

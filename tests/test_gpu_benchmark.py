@@ -1,0 +1,79 @@
+"""benchmarks/gpu.py on a CPU: without CUDA it says so and exits 0; ``--device cpu --smoke``
+runs all three parts on tiny sizes and writes the markdown. The GPU figures themselves come from
+a run on a GPU machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def rows(text: str, section: str) -> list[list[str]]:
+    """The data rows of the first table under ``## section``, as lists of cells."""
+    part = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in part.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def test_without_cuda_it_says_so_and_exits_0() -> None:
+    done = run(env={"CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("no CUDA device found")
+    assert len(done.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
+    out = tmp_path / "gpu.md"
+    done = run("--device", "cpu", "--smoke", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text(encoding="utf-8")
+    assert "SMOKE RUN" in text and "## Provenance" in text and "aot_eager" in text
+
+    a = {r[0]: r for r in rows(text, "(a)")}
+    assert set(a) == {"SGD", "AdamW"}
+    assert int(a["AdamW"][1]) == 1 < int(a["AdamW"][2])  # ours: one graph; torch: recompiles
+
+    b = rows(text, "(b)")
+    assert [(r[0].split(", ")[1], r[1]) for r in b] == [
+        (m, p) for m in ("small CNN", "ResNet-20")
+        for p in ("fp32", "bf16 autocast", "fp16 + GradScaler")
+    ]
+    tlf = importlib.util.find_spec("torch_lr_finder") is not None
+    for r in b:
+        assert r[11] == "6, 6" and r[12] == "exact", r  # same steps; ours restored exactly
+        if r[1] == "fp32":
+            assert r[10] == "0", r  # ours and the bare loop: the same losses, bit for bit
+            assert (r[7] != "-") == tlf, r
+
+    c = rows(text, "(c)")
+    assert [r[0] for r in c] == ["1", "2"]  # epochs, side by side
+    assert all(0.0 <= float(r[i]) <= 1.0 for r in c for i in (1, 3))
+
+
+@pytest.mark.slow
+def test_without_torch_lr_finder_its_column_is_left_out(tmp_path: Path) -> None:
+    hidden = tmp_path / "hide" / "torch_lr_finder"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    path = os.pathsep.join(p for p in (str(hidden.parent), os.environ.get("PYTHONPATH")) if p)
+    out = tmp_path / "gpu.md"
+    done = run("--device", "cpu", "--smoke", "--skip", "a,c", "--out", str(out),
+               env={"PYTHONPATH": path})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "torch-lr-finder is not installed" in done.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "Skipped (`--skip a,c`)" in text and "torch-lr-finder: not installed" in text
+    assert all(r[7] == "-" and r[12] == "exact" for r in rows(text, "(b)"))
