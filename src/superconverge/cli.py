@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 
 from superconverge import __version__
 
-log = logging.getLogger("superconverge")
-
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
@@ -84,12 +82,12 @@ def _run_schedule(args: argparse.Namespace) -> int:
         if not args.out:
             raise ValueError("--format png needs --out FILE.png")
         plot_policy(policy, args.out)
-        log.info("wrote %s", args.out)
+        sys.stdout.write(f"wrote {args.out}\n")
         return 0
     text = render_policy(policy, fmt=args.format)
     if args.out:
         atomic.write_text(args.out, text)
-        log.info("wrote %s", args.out)
+        sys.stdout.write(f"wrote {args.out}\n")
     else:
         sys.stdout.write(text)
     return 0
@@ -172,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="LR range test, cyclical LRs and the 1cycle policy (Leslie N. Smith's recipe).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
@@ -183,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
+        level=logging.INFO if args.verbose else logging.WARNING,
         format="%(message)s",
         stream=sys.stderr,
     )
