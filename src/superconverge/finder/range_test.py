@@ -56,6 +56,8 @@ AMP_DTYPES = (torch.float16, torch.bfloat16)
 
 StepFn = Callable[[torch.nn.Module, Any], torch.Tensor]
 
+_NO_CONTEXT = nullcontext()  # reusable: nullcontext keeps no state
+
 
 def lr_range_test(
     model: torch.nn.Module,
@@ -314,6 +316,13 @@ class _Run:
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
         k = self.accumulation_steps
+        if k == 1 and not self.no_sync:  # the common case, without the loop's bookkeeping
+            loss = self._loss(self._move(next(batches)))
+            if self.check_loss:
+                _check_loss(loss, training=True)
+                self.check_loss = False
+            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+            return loss.detach()
         total: torch.Tensor | None = None
         for j in range(k):
             batch = self._move(next(batches))
@@ -334,7 +343,7 @@ class _Run:
         autocast = (
             torch.autocast(self.device.type, dtype=self.amp_dtype)
             if self.amp_dtype is not None
-            else nullcontext()
+            else _NO_CONTEXT
         )
         with autocast:
             if self.step_fn is not None:
@@ -610,7 +619,7 @@ def _cycle(data: Iterable[Any]) -> Iterator[Any]:
 def _to_device(batch: Any, device: torch.device) -> Any:
     """``batch`` with its tensors on ``device`` (tensors, tuples, lists, dicts, ``.to`` objects)."""
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        return batch if batch.device == device else batch.to(device, non_blocking=True)
     if isinstance(batch, Mapping):
         if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
             return batch.to(device)
