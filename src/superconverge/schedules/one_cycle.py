@@ -138,9 +138,27 @@ class _Phased(Schedule):
         return _interpolate(step, self._ends, self._values, self._fn)  # type: ignore[attr-defined]
 
 
+class _LrPhased(_Phased):
+    """The 1cycle LR schedules: a peak ``max_lr``, a lower bound and a final value."""
+
+    max_lr: float
+    div: float
+    final_div: float
+
+    @property
+    def lower(self) -> float:
+        """The lower bound ``max_lr / div``: the value at step 0."""
+        return self.max_lr / self.div
+
+    @property
+    def final(self) -> float:
+        """The value at the last step, ``lower / final_div``."""
+        return self.lower / self.final_div
+
+
 @register("one_cycle")
 @dataclass(frozen=True)
-class OneCycle(_Phased):
+class OneCycle(_LrPhased):
     """Smith's three-phase 1cycle learning rate; see the module docstring for the formulas."""
 
     max_lr: float
@@ -156,17 +174,6 @@ class OneCycle(_Phased):
         self._set("annihilation_fraction", a)
         self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
                      lambda: (self.lower, self.max_lr, self.lower, self.final))
-
-    @property
-    def lower(self) -> float:
-        """The lower bound, ``max_lr / div``: value at step 0 and at the end of the cycle."""
-        return self.max_lr / self.div
-
-    @property
-    def final(self) -> float:
-        """The value at the last step, ``lower / final_div``."""
-        return self.lower / self.final_div
-
 
 
 @register("one_cycle_momentum")
@@ -189,10 +196,9 @@ class OneCycleMomentum(_Phased):
                      lambda: (h, lo, h, h))
 
 
-
 @register("one_cycle_two_phase")
 @dataclass(frozen=True)
-class OneCycleTwoPhase(_Phased):
+class OneCycleTwoPhase(_LrPhased):
     """Two-phase 1cycle (torch/fastai default): warm up to ``max_lr``, anneal to the final."""
 
     max_lr: float
@@ -208,15 +214,6 @@ class OneCycleTwoPhase(_Phased):
         self._set("warmup_fraction", p)
         self._finish(p, False, f"a two-phase 1cycle with warmup_fraction={p}",
                      lambda: (self.lower, self.max_lr, self.final))
-
-    @property
-    def lower(self) -> float:
-        return self.max_lr / self.div
-
-    @property
-    def final(self) -> float:
-        return self.lower / self.final_div
-
 
 
 @register("one_cycle_two_phase_momentum")
