@@ -66,3 +66,33 @@ def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
         main(["-q", "find-lr", "--out", str(tmp_path / "o"), *argv])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_curve_measured_so_far(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "superconverge.cli", "-v", "find-lr", "--model", "mlp",
+         "--num-iter", "1000000", "--end-lr", "1e-3", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.stderr is not None
+    seen = []
+    while not (seen and seen[-1].startswith("range test:")):  # logged just before the sweep
+        line = proc.stderr.readline()
+        assert line, f"find-lr ended before its sweep: {''.join(seen)}"
+        seen.append(line)
+    time.sleep(2)  # well into the sweep
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "curve measured so far" in err
+    res = RangeTestResult.from_json(out / "lr_find.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) > 10
+    assert (out / "lr_find.png").exists()

@@ -191,8 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         # Bad input: one line naming what is wrong, not a traceback.
         parser.exit(2, f"superconverge {args.command}: error: {exc}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, "interrupted\n")
+    except KeyboardInterrupt as exc:
+        saved = getattr(exc, "partial_result", None) is not None and getattr(args, "out", None)
+        note = f"; the curve measured so far is in {args.out}" if saved else ""
+        parser.exit(130, f"interrupted{note}\n")
     return 0
 
 

@@ -51,16 +51,30 @@ def find_lr(
     train, _ = train_val_loaders(ds, batch_size, seed=seed)
     logger.info("range test: %s on %s (%d examples), %s, batch %d", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size)
-    result = lr_range_test(
-        net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
-        repeats=repeats, seed=seed, progress=progress,
-    )
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
              "weight_decay": weight_decay, "method": method}
+    try:
+        result = lr_range_test(
+            net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
+            repeats=repeats, seed=seed, progress=progress,
+        )
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: keep what was measured. The partial curve is written like a whole one
+        # (stop reason "interrupted"), then the interrupt goes on.
+        partial = getattr(exc, "partial_result", None)
+        if partial is not None and out is not None:
+            _write(dataclasses.replace(partial, config={**partial.config, **extra}), out, method)
+        raise
     result = dataclasses.replace(result, config={**result.config, **extra})
-    if out is not None and is_main_process():
-        folder = Path(out)
-        result.to_json(folder / "lr_find.json")
-        result.plot(folder / "lr_find.png", method=method)
-        logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")
+    if out is not None:
+        _write(result, out, method)
     return result
+
+
+def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
+    if not is_main_process():
+        return
+    folder = Path(out)
+    result.to_json(folder / "lr_find.json")
+    result.plot(folder / "lr_find.png", method=method)
+    logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")
