@@ -40,6 +40,16 @@ def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
     assert doc["config"]["model"] == "mlp"  # chosen from the flat input shape
 
 
+def test_mixed_precision_runs_on_cpu(tmp_path, capsys) -> None:
+    for amp in ("bf16", "fp16"):
+        out = tmp_path / amp
+        assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--amp", amp,
+                     "--device", "cpu", "--out", str(out)]) == 0
+        doc = json.loads((out / "lr_find.json").read_text())
+        assert doc["config"]["amp"] == amp and doc["config"]["device"] == "cpu"
+        assert doc["config"]["grad_scaler"] is (amp == "fp16")
+
+
 def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
@@ -59,6 +69,8 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         (["--num-iter", "2"], "num_iter must be >= 5"),
         (["--batch-size", "0"], "batch_size must be >= 1"),
         (["--data", "nowhere.npz"], "no such file"),
+        (["--device", "tpu9"], "device='tpu9' is not a device torch knows"),
+        (["--amp", "fp8"], "invalid choice"),
     ],
 )
 def test_bad_arguments(tmp_path, capsys, argv, message) -> None:

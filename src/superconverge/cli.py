@@ -127,6 +127,9 @@ def _add_find_lr(sub: argparse._SubParsersAction) -> None:
                    "how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
+                   "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", help="folder for lr_find.json and .png")
     p.set_defaults(func=_run_find_lr)
 
@@ -139,7 +142,8 @@ def _run_find_lr(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
         end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
         weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
-        method=args.method, out=args.out, progress=not args.quiet,
+        method=args.method, out=args.out, progress=not args.quiet, device=args.device,
+        amp=args.amp,
     )
     pick = result.suggest(args.method)
     base, top = result.bounds()

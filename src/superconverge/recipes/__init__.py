@@ -1,6 +1,6 @@
 """Recipes: whole jobs on named datasets and models (what the CLI runs), built from the layers."""
 
-from superconverge.recipes.common import OPTIMIZERS, load_data, make_optimizer
+from superconverge.recipes.common import OPTIMIZERS, load_data, make_optimizer, resolve_device
 from superconverge.recipes.find_lr import find_lr
 
-__all__ = ["OPTIMIZERS", "find_lr", "load_data", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "find_lr", "load_data", "make_optimizer", "resolve_device"]

@@ -38,6 +38,23 @@ def load_data(
     )
 
 
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``device``, checked to exist here; ``None`` means ``cuda`` when available, else ``cpu``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a device torch knows: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}, but this torch sees no CUDA device; use cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r}, but only {torch.cuda.device_count()} CUDA devices are visible"
+        )
+    return dev
+
+
 def make_optimizer(
     name: str,
     params: Iterable[torch.nn.Parameter] | Iterable[dict],

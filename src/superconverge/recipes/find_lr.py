@@ -12,10 +12,12 @@ import torch
 from superconverge.data import train_val_loaders
 from superconverge.finder import RangeTestResult, is_main_process, lr_range_test
 from superconverge.models import build_model, suggest_model
-from superconverge.recipes.common import load_data, make_optimizer
+from superconverge.recipes.common import load_data, make_optimizer, resolve_device
 from superconverge.schedules import _validate as v
 
 logger = logging.getLogger(__name__)
+
+AMP_MODES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def find_lr(
@@ -36,27 +38,37 @@ def find_lr(
     method: str = "default",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    device: str | None = None,
+    amp: str | None = None,
 ) -> RangeTestResult:
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
-    ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick."""
+    ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick.
+
+    ``device``: where to train (default: ``cuda`` when available, else ``cpu``). ``amp``:
+    ``None``, ``"bf16"`` (autocast) or ``"fp16"`` (autocast with a ``GradScaler``)."""
     v.integer("batch_size", batch_size, minimum=1)
+    if amp is not None:
+        v.choice("amp", amp, AMP_MODES)
+    dev = resolve_device(device)
     v.integer("seed", seed, minimum=0)
     ds = load_data(dataset, data, seed=seed)
     name = model or suggest_model(ds.input_shape)
     torch.manual_seed(seed)
-    net = build_model(name, ds.input_shape, ds.num_classes)
+    net = build_model(name, ds.input_shape, ds.num_classes).to(dev)
     opt = make_optimizer(optimizer, net.parameters(), start_lr, momentum=momentum,
                          weight_decay=weight_decay)
     train, _ = train_val_loaders(ds, batch_size, seed=seed)
-    logger.info("range test: %s on %s (%d examples), %s, batch %d", name, ds.name,
-                ds.x_train.shape[0], optimizer, batch_size)
+    logger.info("range test: %s on %s (%d examples), %s, batch %d, %s", name, ds.name,
+                ds.x_train.shape[0], optimizer, batch_size, dev)
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
-             "weight_decay": weight_decay, "method": method}
+             "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp}
     try:
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
             repeats=repeats, seed=seed, progress=progress,
+            amp_dtype=None if amp is None else AMP_MODES[amp],
+            scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
     except KeyboardInterrupt as exc:
         # Ctrl-C: keep what was measured. The partial curve is written like a whole one
