@@ -53,6 +53,9 @@ def _add_schedule(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, required=True, help="total optimizer steps of the run")
     p.add_argument("--format", choices=("csv", "json", "png", "ascii"), default="csv")
     p.add_argument("--out", help="write here instead of stdout (required for png)")
+    p.add_argument("--from-lr-find", metavar="JSON", help="take the LRs from a find-lr result "
+                   "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
+                   "one-cycle and clr; explicit LR options still win")
     for flag, typ, text in _SCHEDULE_OPTIONS:
         p.add_argument(flag, type=typ, help=text)
     g = p.add_mutually_exclusive_group()
@@ -77,7 +80,14 @@ def _run_schedule(args: argparse.Namespace) -> int:
         params["cycle_momentum"] = args.cycle_momentum
     if args.kind == "fixed":
         params.pop("cycle_momentum", None)
-    policy = make_policy(args.kind, args.steps, **params)
+    if args.from_lr_find:
+        from superconverge.finder import RangeTestResult
+        from superconverge.recipes import policy_from_range_test
+
+        result = RangeTestResult.from_json(args.from_lr_find)
+        policy = policy_from_range_test(args.kind, result, args.steps, **params)
+    else:
+        policy = make_policy(args.kind, args.steps, **params)
     if args.format == "png":
         if not args.out:
             raise ValueError("--format png needs --out FILE.png")

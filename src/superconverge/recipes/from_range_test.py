@@ -1,0 +1,39 @@
+"""Turn a range test into a training policy: the step from "which LR?" to "train with it"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from superconverge.finder import RangeTestResult
+from superconverge.schedules import Policy, make_policy, policy_parameters
+
+# Which picks of the curve set which parameters of each policy.
+_FROM_SUGGESTION = {"fixed": "lr", "step-decay": "lr", "cosine": "max_lr"}
+_FROM_MAX_BOUND = {"one-cycle": "max_lr", "one-cycle-two-phase": "max_lr"}
+
+
+def policy_from_range_test(
+    name: str, result: RangeTestResult, total_steps: int, **params: Any
+) -> Policy:
+    """Policy ``name`` over ``total_steps`` with its LRs read off a range test.
+
+    ``fixed`` and ``step-decay`` start at ``result.suggestion()``, ``cosine`` decays from it;
+    ``one-cycle`` (and the two-phase variant) peak at ``result.bounds()[1]``; ``clr`` cycles
+    between both bounds. ``params`` set anything else (and override a picked LR). Raises
+    ``ValueError`` naming the reason when the curve gives no pick.
+    """
+    policy_parameters(name)  # validates the name
+    picked: dict[str, float] = {}
+    if name in _FROM_SUGGESTION:
+        pick = result.suggest()
+        if pick.lr is None:
+            raise ValueError(f"the range test suggests no LR: {pick.reason}")
+        picked[_FROM_SUGGESTION[name]] = pick.lr
+    else:
+        base, top = result.suggest_bounds()
+        if top.lr is None or base.lr is None:
+            raise ValueError(f"the range test gives no LR bounds: {top.reason}")
+        picked[_FROM_MAX_BOUND.get(name, "max_lr")] = top.lr
+        if name == "clr":
+            picked["base_lr"] = base.lr
+    return make_policy(name, total_steps, **{**picked, **params})

@@ -1,0 +1,50 @@
+"""From a range test to a training policy, in the library and in `superconverge schedule`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from superconverge.cli import main
+from superconverge.finder import RangeTestResult
+from superconverge.recipes import policy_from_range_test
+
+
+def result(losses: np.ndarray) -> RangeTestResult:
+    lrs = np.logspace(-7, 1, len(losses))
+    return RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),
+                           stop_reason="diverged", num_iter=len(losses))
+
+
+_T = np.linspace(-7, 1, 100)  # log10 of the LRs
+VALLEY = result(2.3 - 2.0 / (1 + np.exp(-2.0 * (_T + 3))) + np.where(_T > -1, 5.0 * (_T + 1) ** 2, 0))
+
+
+def test_each_policy_takes_the_pick_that_fits_it() -> None:
+    base, top = VALLEY.bounds()
+    fixed = policy_from_range_test("fixed", VALLEY, 100)
+    assert fixed.lr(0) == fixed.lr(99) == VALLEY.suggestion()
+    one = policy_from_range_test("one-cycle", VALLEY, 100)
+    assert one.lr.max_lr == top and one.momentum is not None
+    clr = policy_from_range_test("clr", VALLEY, 100, step_size=10)
+    assert clr.lr(0) == pytest.approx(base) and clr.lr(10) == pytest.approx(top)
+    assert policy_from_range_test("one-cycle", VALLEY, 100, max_lr=0.5).lr.max_lr == 0.5
+
+
+def test_a_flat_curve_gives_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="suggests no LR: the loss never decreased"):
+        policy_from_range_test("fixed", result(np.full(100, 2.3)), 100)
+    with pytest.raises(ValueError, match="no LR bounds"):
+        policy_from_range_test("one-cycle", result(np.full(100, 2.3)), 100)
+    with pytest.raises(ValueError, match="policy must be one of"):
+        policy_from_range_test("superconvergence", VALLEY, 100)
+
+
+def test_schedule_command_reads_lr_find_json(tmp_path, capsys) -> None:
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    assert main(["schedule", "one-cycle", "--steps", "101", "--format", "json",
+                 "--from-lr-find", str(tmp_path / "lr_find.json")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lr_schedule"]["max_lr"] == VALLEY.bounds()[1]
