@@ -19,7 +19,8 @@ def result(losses: np.ndarray) -> RangeTestResult:
 
 
 _T = np.linspace(-7, 1, 100)  # log10 of the LRs
-VALLEY = result(2.3 - 2.0 / (1 + np.exp(-2.0 * (_T + 3))) + np.where(_T > -1, 5.0 * (_T + 1) ** 2, 0))
+VALLEY = result(2.3 - 2.0 / (1 + np.exp(-2.0 * (_T + 3)))
+                + np.where(_T > -1, 5.0 * (_T + 1) ** 2, 0))
 
 
 def test_each_policy_takes_the_pick_that_fits_it() -> None:
