@@ -76,17 +76,6 @@ def _interpolate(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _cache_phases(
-    schedule: Schedule, first_fraction: float, three_phase: bool, values: tuple[float, ...]
-) -> None:
-    """Store the phase ends, values and annealer on a (frozen) schedule once, in
-    ``__post_init__``, so ``_value`` does no set-up per step (a ParamScheduler calls it every
-    optimizer step). Not dataclass fields: equality, repr and ``to_dict`` ignore them."""
-    schedule._set("_ends", _phase_ends(schedule.total_steps, first_fraction, three_phase))
-    schedule._set("_values", values)
-    schedule._set("_fn", ANNEALERS[schedule.anneal])  # type: ignore[attr-defined]
-
-
 def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object) -> tuple[float, ...]:
     m = v.positive("max_lr", max_lr)
     d = v.real("div", div)
@@ -115,12 +104,6 @@ class _Phased(Schedule):
     total_steps: int
     anneal: str
 
-    def _set_lr_fields(self) -> None:
-        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)  # type: ignore[attr-defined]
-        self._set("max_lr", m)
-        self._set("div", d)
-        self._set("final_div", k)
-
     def _set_momentum_fields(self) -> tuple[float, float]:
         h, lo = _check_momenta(self.high, self.low)  # type: ignore[attr-defined]
         self._set("high", h)
@@ -128,11 +111,16 @@ class _Phased(Schedule):
         return h, lo
 
     def _finish(self, first_fraction: float, three_phase: bool, what: str,
-                values: Callable[[], tuple[float, ...]]) -> None:
+                values: tuple[float, ...]) -> None:
+        """Validate the shared fields, then store the phase ends, values and annealer once, so
+        ``_value`` does no set-up per step (a ParamScheduler calls it every optimizer step).
+        They are not dataclass fields: equality, repr and ``to_dict`` ignore them."""
         self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, first_fraction, what)
-        _cache_phases(self, first_fraction, three_phase, values())
+        self._set("_ends", _phase_ends(self.total_steps, first_fraction, three_phase))
+        self._set("_values", values)
+        self._set("_fn", ANNEALERS[self.anneal])
 
     def _value(self, step: int) -> float:
         return _interpolate(step, self._ends, self._values, self._fn)  # type: ignore[attr-defined]
@@ -144,6 +132,12 @@ class _LrPhased(_Phased):
     max_lr: float
     div: float
     final_div: float
+
+    def _set_lr_fields(self) -> None:
+        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
+        self._set("max_lr", m)
+        self._set("div", d)
+        self._set("final_div", k)
 
     @property
     def lower(self) -> float:
@@ -173,7 +167,7 @@ class OneCycle(_LrPhased):
         a = v.fraction("annihilation_fraction", self.annihilation_fraction)
         self._set("annihilation_fraction", a)
         self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
-                     lambda: (self.lower, self.max_lr, self.lower, self.final))
+                     (self.lower, self.max_lr, self.lower, self.final))
 
 
 @register("one_cycle_momentum")
@@ -193,7 +187,7 @@ class OneCycleMomentum(_Phased):
         a = v.fraction("annihilation_fraction", self.annihilation_fraction)
         self._set("annihilation_fraction", a)
         self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
-                     lambda: (h, lo, h, h))
+                     (h, lo, h, h))
 
 
 @register("one_cycle_two_phase")
@@ -213,7 +207,7 @@ class OneCycleTwoPhase(_LrPhased):
         p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
         self._set("warmup_fraction", p)
         self._finish(p, False, f"a two-phase 1cycle with warmup_fraction={p}",
-                     lambda: (self.lower, self.max_lr, self.final))
+                     (self.lower, self.max_lr, self.final))
 
 
 @register("one_cycle_two_phase_momentum")
@@ -232,7 +226,7 @@ class OneCycleTwoPhaseMomentum(_Phased):
         p = v.fraction("warmup_fraction", self.warmup_fraction, low_open=True)
         self._set("warmup_fraction", p)
         self._finish(p, False, f"a two-phase 1cycle with warmup_fraction={p}",
-                     lambda: (h, lo, h))
+                     (h, lo, h))
 
 
 
