@@ -67,8 +67,7 @@ def make_optimizer(
     ``rmsprop`` (``momentum``), with ``weight_decay`` (decoupled for ``adamw``)."""
     name = v.choice("optimizer", name, OPTIMIZERS)
     lr = v.positive("lr", lr)
-    if not 0 <= v.real("momentum", momentum) < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    v.momentum("momentum", momentum)
     weight_decay = v.non_negative("weight_decay", weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)

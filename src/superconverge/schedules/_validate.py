@@ -47,6 +47,14 @@ def fraction(name: str, value: object, *, low_open: bool = False, high_open: boo
     return out
 
 
+def momentum(name: str, value: object) -> float:
+    """A momentum or Adam ``beta1``: a finite number in [0, 1)."""
+    out = real(name, value)
+    if not 0 <= out < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return out
+
+
 def integer(name: str, value: object, *, minimum: int) -> int:
     """An int >= ``minimum`` (numpy ints accepted, bools and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -156,9 +156,8 @@ def cyclic_momentum(
     torch's ``CyclicLR`` cycles momentum between ``base_momentum=0.8`` and ``max_momentum=0.9``
     by default; Smith's 1cycle experiments use 0.85–0.95, our default.
     """
-    for name, value in (("base_momentum", base_momentum), ("max_momentum", max_momentum)):
-        if not 0 <= v.real(name, value) < 1:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    v.momentum("base_momentum", base_momentum)
+    v.momentum("max_momentum", max_momentum)
     if base_momentum > max_momentum:
         raise ValueError(
             f"base_momentum must be <= max_momentum, got {base_momentum!r} > {max_momentum!r}"

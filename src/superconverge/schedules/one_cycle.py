@@ -88,10 +88,7 @@ def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object) -> tu
 
 
 def _check_momenta(high: object, low: object) -> tuple[float, float]:
-    h, lo = v.real("high", high), v.real("low", low)
-    for name, value in (("high", h), ("low", lo)):
-        if not 0 <= value < 1:
-            raise ValueError(f"momentum {name} must be in [0, 1), got {value!r}")
+    h, lo = v.momentum("momentum high", high), v.momentum("momentum low", low)
     if lo > h:
         raise ValueError(f"momentum low must be <= high, got low={lo!r} > high={h!r}")
     return h, lo
