@@ -94,6 +94,11 @@ def _first_valley(s: np.ndarray) -> int:
     return m
 
 
+def _never_fell(s: np.ndarray, m: int) -> bool:
+    """The smoothed curve ``s`` has no fall worth reading before its valley at ``m``."""
+    return m == 0 or s[0] - s[m] <= 1e-3 * max(abs(s[0]), 1e-12)
+
+
 def _descent(
     lrs: Sequence[float], losses: Sequence[float], method: str
 ) -> tuple[np.ndarray, np.ndarray, int] | Suggestion:
@@ -108,8 +113,7 @@ def _descent(
         )
     s = smooth_centered(y)
     m = _first_valley(s)
-    drop = s[0] - s[m]
-    if m == 0 or drop <= 1e-3 * max(abs(s[0]), 1e-12):
+    if _never_fell(s, m):
         return Suggestion(
             None, None, method,
             "the loss never decreased; lower start_lr, check the data and loss, or the model "
@@ -118,7 +122,7 @@ def _descent(
     return x, s, m
 
 
-def _fallen(x: np.ndarray, s: np.ndarray, m: int, fraction: float) -> int:
+def _fallen(s: np.ndarray, m: int, fraction: float) -> int:
     """First index at which the loss has done ``fraction`` of its fall to the valley at ``m``."""
     return int(np.argmax(s[: m + 1] <= s[0] - fraction * (s[0] - s[m])))
 
@@ -142,7 +146,7 @@ def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     if isinstance(d, Suggestion):
         return d
     x, s, m = d
-    g = _slope_log_lr(x[: m + 1], s[: m + 1]) if m >= 1 else np.zeros(1)
+    g = _slope_log_lr(x[: m + 1], s[: m + 1])  # m >= 1: _descent returned a fall
     i = int(np.argmin(g))
     return Suggestion(
         float(x[i]), i, "steepest",
@@ -197,7 +201,7 @@ def default(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     if isinstance(d, Suggestion):
         return d
     x, s, m = d
-    i = _fallen(x, s, m, DEFAULT_FALL)
+    i = _fallen(s, m, DEFAULT_FALL)
     return Suggestion(
         float(x[i]), i, "default",
         f"the loss has done 2/3 of its fall to the valley at lr={x[m]:.3g}",
@@ -227,7 +231,7 @@ def suggest_bounds(lrs: Sequence[float], losses: Sequence[float]) -> tuple[Sugge
     if isinstance(d, Suggestion):
         return d, d
     x, s, m = d
-    b = _fallen(x, s, m, BASE_FALL)
+    b = _fallen(s, m, BASE_FALL)
     return (
         Suggestion(float(x[b]), b, "base", "the loss has started to fall (10% of its fall)"),
         Suggestion(float(x[m]), m, "max", "the loss stops falling (its first valley's minimum)"),
@@ -249,7 +253,7 @@ def curve_warnings(
     s = smooth_centered(y)
     m = _first_valley(s)
     fall = s[0] - s[m]
-    if m == 0 or fall <= 1e-3 * max(abs(s[0]), 1e-12):
+    if _never_fell(s, m):
         out.append("the loss never decreased: lower start_lr or check the data and loss")
     elif fall < 0.05 * abs(s[0]):
         out.append(
