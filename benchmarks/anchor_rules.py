@@ -12,14 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from superconverge.finder.result import bias_corrected_ema
+
 
 def ema_bias_corrected(raw: Sequence[float], beta: float = 0.98) -> np.ndarray:
-    """fastai / Lightning smoothing: ``avg = beta*avg + (1-beta)*x``, divided by ``1 - beta**t``."""
-    out, avg = [], 0.0
-    for t, x in enumerate(raw, start=1):
-        avg = beta * avg + (1 - beta) * x
-        out.append(avg / (1 - beta**t))
-    return np.asarray(out)
+    """fastai / Lightning smoothing: ``avg = beta*avg + (1-beta)*x``, divided by ``1 - beta**t``
+    — the same formula as our range test's stop rule, so the library's function serves."""
+    return np.asarray(bias_corrected_ema(raw, beta))
 
 
 def ema_plain(raw: Sequence[float], smooth_f: float = 0.05) -> np.ndarray:
