@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from superconverge.atomic import atomic_path
 
 __all__ = ["default_cache_dir", "load_cached_arrays", "save_cached_arrays"]
 
@@ -38,26 +39,16 @@ def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
 
 
 def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
-    """Write ``arrays`` to ``path`` as .npz via a temporary file and ``os.replace``.
+    """Write ``arrays`` to ``path`` as .npz, atomically (:func:`superconverge.atomic.atomic_path`).
 
     Returns whether the file was written; failures (read-only directory, full disk) are
     logged as warnings because a missing cache only costs time.
     """
-    tmp_name = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            np.savez(tmp, **arrays)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        log.debug("cached arrays to %s", path)
-        return True
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
     except OSError as err:
         log.warning("could not write cache file %s (%s); continuing without cache", path, err)
         return False
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
+    log.debug("cached arrays to %s", path)
+    return True
