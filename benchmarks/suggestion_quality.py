@@ -31,7 +31,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,18 +43,17 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
+import _common  # noqa: E402  (puts ../src on sys.path)
 import superconverge as sc  # noqa: E402
 from anchor_rules import ANCHOR_RULES  # noqa: E402
-from superconverge import atomic  # noqa: E402
 from superconverge.data import load_dataset, make_loader  # noqa: E402
 from superconverge.finder import suggest, suggest_bounds  # noqa: E402
 from superconverge.models import build_model  # noqa: E402
 from superconverge.recipes import make_optimizer  # noqa: E402
 
-RESULTS = HERE / "results"
+RESULTS = _common.RESULTS_DIR
 USES = ("fixed", "one-cycle")
 
 
@@ -331,17 +329,12 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) ->
 
 
 def provenance(argv: list[str], s: Settings, total_s: float) -> list[str]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=HERE, check=False).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
     return [
-        "command: `" + " ".join(["python benchmarks/suggestion_quality.py", *argv]) + "`",
+        f"command: `{_common.command_line('suggestion_quality.py', argv)}`",
         f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; total {total_s:.0f} s",
-        f"superconverge {sc.__version__} (git {commit}), torch {torch.__version__}, "
+        f"superconverge {sc.__version__} (git {_common.git_commit()}), torch {torch.__version__}, "
         f"numpy {np.__version__}, Python {platform.python_version()}",
-        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"CPU: {_common.cpu_name()}, {os.cpu_count()} cores, "
         "2 worker processes with 1 torch thread each",
         f"settings: {json.dumps(asdict(s))}; training seeds 1000+i, loader seeds i; range-test "
         "model seeds 2000+r, loader seeds 3000+r",
@@ -379,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - began
     text = render(results, s, argv, total)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(args.out, text)
-    atomic.write_text(args.out.with_suffix(".json"),
+    _common.write_text(args.out, text)
+    _common.write_text(args.out.with_suffix(".json"),
                          json.dumps({"settings": asdict(s), "results": results}, indent=1))
     print(text)
     return 0
