@@ -368,6 +368,32 @@ def test_ratio_from_a_zero_first_group_needs_explicit_multipliers() -> None:
     assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 1e-3]
 
 
+def test_lr_ratio_from_a_zero_first_group_needs_explicit_multipliers() -> None:
+    """The same rule as the range test's: a ratio to lr=0 is undefined, and nothing is written."""
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                           {"params": model[2].parameters(), "lr": 0.01}], momentum=0.9)
+    with pytest.raises(ValueError, match=r"lr: cannot derive the param groups' lr ratios, group 0 "
+                                         r"holds lr=0 but others do not \(\[0\.0, 0\.01\]\); pass "
+                                         r"multipliers=\{'lr': \[one number per group\]\}"):
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.01]
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), multipliers={"lr": [0.0, 1.0]})
+    assert [g["lr"] for g in opt.param_groups] == [0.0, sc.one_cycle(1.0, 10)(0)]
+    assert sched.multipliers["lr"] == [0.0, 1.0]
+
+
+def test_all_groups_at_lr_0_follow_the_schedule_alike() -> None:
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters()},
+                           {"params": model[2].parameters()}], lr=0.0)
+    lr = sc.one_cycle(1.0, 10)
+    sched = ParamScheduler(opt, lr=lr)
+    assert sched.multipliers["lr"] == [1.0, 1.0]
+    sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [lr(1), lr(1)]
+
+
 def test_added_param_group_is_an_error() -> None:
     model = make_model()
     opt = torch.optim.SGD(model[0].parameters(), lr=0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -172,6 +173,52 @@ def test_param_groups_keep_their_ratios_and_get_their_lrs_back() -> None:
         assert a == pytest.approx(lr) and b == pytest.approx(lr / 10)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     assert res.config["param_group_ratios"] == pytest.approx([1.0, 0.1])
+
+
+def two_groups(model: nn.Module, lr_0: float, lr_1: float) -> torch.optim.SGD:
+    return torch.optim.SGD(
+        [
+            {"params": model[0].parameters(), "lr": lr_0},
+            {"params": [*model[1].parameters(), *model[4].parameters()], "lr": lr_1},
+        ],
+        momentum=0.9,
+    )
+
+
+def test_group_0_at_lr_0_with_others_above_it_is_refused_before_anything_runs() -> None:
+    """The same rule as ParamScheduler's default multipliers: a ratio to lr=0 is undefined."""
+    model, _, loader = make_problem()
+    opt = two_groups(model, 0.0, 0.01)
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"lr: cannot derive the param groups' lr ratios, group 0 "
+                                         r"holds lr=0 but others do not \(\[0\.0, 0\.01\]\); .*put "
+                                         r"a group with a non-zero lr first"):
+        lr_range_test(model, opt, ce, loader, 1e-3, 1.0, 10, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_group_at_lr_0_after_group_0_stays_at_0() -> None:
+    model, _, loader = make_problem()
+    opt = two_groups(model, 0.1, 0.0)
+    spy = LrSpy()
+    spy.opt = opt
+    res = lr_range_test(model, opt, None, loader, 1e-3, 1.0, 10, step_fn=spy, progress=False)
+    assert [a for a, _ in spy.lrs] == pytest.approx(res.lrs)
+    assert [b for _, b in spy.lrs] == [0.0] * 10
+    assert res.config["param_group_ratios"] == [1.0, 0.0]
+
+
+def test_all_groups_at_lr_0_sweep_the_same_lr() -> None:
+    model, _, loader = make_problem()
+    opt = two_groups(model, 0.0, 0.0)
+    spy = LrSpy()
+    spy.opt = opt
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: every group has ratio 1
+        res = lr_range_test(model, opt, None, loader, 1e-3, 1.0, 10, step_fn=spy, progress=False)
+    assert spy.lrs == [[lr, lr] for lr in res.lrs]
+    assert res.config["param_group_ratios"] == [1.0, 1.0]
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
 
 
 def test_dict_batches_through_step_fn() -> None:

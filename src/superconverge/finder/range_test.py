@@ -39,6 +39,7 @@ from superconverge.finder._restore import TrainingState, loader_generators, seed
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
+from superconverge.torch._multipliers import ratios_to_group_0, write_scaled
 
 __all__ = ["MIN_ITER", "is_main_process", "lr_range_test"]
 
@@ -93,7 +94,8 @@ def lr_range_test(
 
     The LR moves once per optimizer step, ``num_iter`` steps from ``start_lr`` to ``end_lr``
     (``mode`` "exp": constant ratio per step; "linear"), for every param group at once, keeping
-    the ratios of their LRs at entry. ``accumulation_steps`` micro-batches make one step.
+    the ratios of their LRs at entry (``ValueError`` when group 0 is at lr=0 and another group is
+    not, as in ``ParamScheduler``). ``accumulation_steps`` micro-batches make one step.
 
     ``smooth_beta``: EMA factor of the smoothed loss (bias-corrected); ``diverge_factor``: stop
     when the smoothed loss exceeds this multiple of its best (``None``: only NaN/inf stop).
@@ -152,7 +154,11 @@ def lr_range_test(
 
     lrs = MODES[mode](start_lr, end_lr, num_iter).table()
     lr_values = [lr for _, lr in lrs]
-    ratios = _group_ratios(optimizer)
+    ratios = ratios_to_group_0(
+        optimizer, "lr",
+        fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
+        "a non-zero lr first (a group at lr=0 then stays at 0)",
+    )
     if seed is None and repeats > 1:
         seed = 0
     seeds = [None if seed is None else seed + r for r in range(repeats)]
@@ -259,7 +265,7 @@ class _Run:
         bar = _progress_bar(n, desc, show)
         try:
             while i < n:
-                _set_lr(self.optimizer, lr_values[i], ratios)
+                write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = self._accumulate(batches)
                 if self.scaler is not None:
@@ -554,29 +560,6 @@ def _check_data(name: str, data: object) -> None:
         return
     if size == 0:
         raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
-
-
-def _group_ratios(optimizer: torch.optim.Optimizer) -> list[float]:
-    """Each param group's LR as a multiple of group 0's, as it is at entry."""
-    lrs = [float(g["lr"]) for g in optimizer.param_groups]
-    if lrs[0] > 0:
-        return [lr / lrs[0] for lr in lrs]
-    if any(lr != lrs[0] for lr in lrs):
-        warnings.warn(
-            f"param group 0 has lr={lrs[0]}, so the ratios of the groups' LRs ({lrs}) are "
-            "undefined; every group sweeps the same LR",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return [1.0] * len(lrs)
-
-
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float, ratios: list[float]) -> None:
-    for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
-        if isinstance(group["lr"], torch.Tensor):
-            group["lr"].fill_(lr * ratio)  # in place: a compiled optimizer.step keeps its graph
-        else:
-            group["lr"] = lr * ratio
 
 
 def _check_loss(loss: object, *, training: bool) -> None:

@@ -37,6 +37,7 @@ from torch.optim import Optimizer
 
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import constant
+from superconverge.torch._multipliers import as_float, ratios_to_group_0, write_scaled
 
 __all__ = ["ParamScheduler", "tensorize_hyperparams"]
 
@@ -55,13 +56,6 @@ _BETAS = "betas"
 
 def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _as_float(value: object) -> float:
-    """A group value (a number or a 1-element tensor) as a Python float."""
-    if isinstance(value, Tensor):
-        return float(value.item())
-    return float(value)  # type: ignore[arg-type]
 
 
 def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
@@ -339,18 +333,10 @@ class ParamScheduler:
             elif key == "momentum":
                 out[key] = [1.0] * n
             else:
-                slot = slots[key]
-                values = [_as_float(g[slot]) for g in groups]
-                if values[0] != 0:
-                    out[key] = [x / values[0] for x in values]
-                elif all(x == 0 for x in values):
-                    out[key] = [1.0] * n
-                else:
-                    raise ValueError(
-                        f"multipliers: cannot derive {key} ratios from the param groups, group 0 "
-                        f"holds {key}=0 but others do not ({values}); pass "
-                        f"multipliers={{{key!r}: [one number per group]}}"
-                    )
+                out[key] = ratios_to_group_0(
+                    self.optimizer, slots[key],
+                    fix=f"pass multipliers={{{key!r}: [one number per group]}}",
+                )
         return out
 
     # -- the hot path -----------------------------------------------------------------------
@@ -378,12 +364,7 @@ class ParamScheduler:
                     else:
                         group[_BETAS] = (value * m, *betas[1:])
             else:
-                for group, m in zip(groups, mults):  # noqa: B905
-                    current = group[slot]
-                    if isinstance(current, Tensor):
-                        current.fill_(value * m)
-                    else:
-                        group[slot] = value * m
+                write_scaled(groups, slot, value, mults)
 
     def _warn_past_end(self, step: int) -> None:
         ended = [
@@ -439,7 +420,7 @@ class ParamScheduler:
         floats the schedule gave (a tensor ``lr`` holds them rounded to its dtype)."""
         if "lr" in self._last:
             return self.get_last("lr")
-        return [_as_float(g["lr"]) for g in self.optimizer.param_groups]
+        return [as_float(g["lr"]) for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         """``{"last_step", "schedules", "multipliers"}``: plain ints, floats, strings, lists and
