@@ -68,6 +68,38 @@ def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("kind", ["fixed", "step-decay", "cosine"])
+@pytest.mark.parametrize("flag", ["--cycle-momentum", "--no-momentum"])
+def test_momentum_flags_on_a_policy_without_momentum_are_an_error(capsys, kind, flag) -> None:
+    """Neither flag can change a policy that has no momentum schedule, so neither is ignored."""
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", kind, "--steps", "10", flag])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert (f"policy {kind!r} does not take cycle_momentum (it has no momentum schedule; the "
+            "policies with one: one-cycle, one-cycle-two-phase, clr)") in captured.err
+
+
+@pytest.mark.parametrize("kind", ["one-cycle", "one-cycle-two-phase", "clr"])
+def test_momentum_flags_on_a_policy_with_momentum_choose_the_column(capsys, kind) -> None:
+    cycled = run(capsys, "schedule", kind, "--steps", "40", "--cycle-momentum")
+    assert cycled.splitlines()[0] == "step,lr,momentum"
+    plain = run(capsys, "schedule", kind, "--steps", "40", "--no-momentum")
+    assert plain.splitlines()[0] == "step,lr"
+
+
+def test_policy_factory_says_which_policies_have_momentum() -> None:
+    with pytest.raises(ValueError, match=r"policy 'cosine' does not take cycle_momentum, "
+                                         r"high_momentum \(it has no momentum schedule; the "
+                                         r"policies with one: one-cycle, one-cycle-two-phase, "
+                                         r"clr\); it takes final_lr, max_lr"):
+        make_policy("cosine", 10, cycle_momentum=False, high_momentum=0.9)
+    assert make_policy("clr", 10, cycle_momentum=True).momentum is not None
+    assert make_policy("one-cycle", 10, cycle_momentum=False).momentum is None
+
+
 def test_policy_factory_rejects_unknown_policy() -> None:
     with pytest.raises(ValueError, match="policy must be one of"):
         make_policy("superconvergence", 10)

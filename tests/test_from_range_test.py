@@ -49,3 +49,12 @@ def test_schedule_command_reads_lr_find_json(tmp_path, capsys) -> None:
                  "--from-lr-find", str(tmp_path / "lr_find.json")]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["lr_schedule"]["max_lr"] == VALLEY.bounds()[1]
+
+
+def test_schedule_command_from_lr_find_refuses_momentum_flags_for_fixed(tmp_path, capsys) -> None:
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", "fixed", "--steps", "10", "--cycle-momentum",
+              "--from-lr-find", str(tmp_path / "lr_find.json")])
+    assert exc.value.code == 2
+    assert "policy 'fixed' does not take cycle_momentum" in capsys.readouterr().err

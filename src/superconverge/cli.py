@@ -60,9 +60,10 @@ def _add_schedule(sub: argparse._SubParsersAction) -> None:
         p.add_argument(flag, type=typ, help=text)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cycle-momentum", dest="cycle_momentum", action="store_true", default=None,
-                   help="cycle momentum opposite to the LR (default for one-cycle)")
+                   help="cycle momentum opposite to the LR (one-cycle, one-cycle-two-phase, "
+                   "clr; default for one-cycle)")
     g.add_argument("--no-momentum", dest="cycle_momentum", action="store_false",
-                   help="leave momentum out")
+                   help="leave momentum out (one-cycle, one-cycle-two-phase, clr)")
     p.set_defaults(func=_run_schedule)
 
 
@@ -78,8 +79,6 @@ def _run_schedule(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.cycle_momentum is not None:
         params["cycle_momentum"] = args.cycle_momentum
-    if args.kind == "fixed":
-        params.pop("cycle_momentum", None)
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import policy_from_range_test

@@ -124,13 +124,20 @@ def policy_parameters(name: str) -> dict[str, Any]:
 def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
     """Build policy ``name`` (one of :data:`POLICIES`) over ``total_steps`` optimizer steps.
 
-    Parameters a policy does not take raise ``ValueError`` naming them and listing those it does.
+    Parameters a policy does not take raise ``ValueError`` naming them and listing those it does;
+    ``cycle_momentum`` (either value) and the momentum bounds are among them for the policies
+    without a momentum schedule (``fixed``, ``step-decay``, ``cosine``).
     """
     accepted = policy_parameters(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
+        why = ""
+        if any("momentum" in p for p in unknown):
+            cycling = [n for n in POLICIES if "cycle_momentum" in policy_parameters(n)]
+            why = (f" (it has no momentum schedule; the policies with one: "
+                   f"{', '.join(cycling)})")
         raise ValueError(
-            f"policy {name!r} does not take {', '.join(unknown)}; it takes "
+            f"policy {name!r} does not take {', '.join(unknown)}{why}; it takes "
             f"{', '.join(sorted(accepted))}"
         )
     return POLICIES[name](total_steps, **params)
