@@ -60,6 +60,34 @@ def test_first_valley_beats_a_deeper_dip_after_a_ragged_spike() -> None:
     assert suggest(LRS, y, "minimum").lr < 0.01
 
 
+def test_a_modest_rise_ends_a_deep_valley() -> None:
+    # A ResNet-like curve: falls 2.5 -> 1.56 by lr~0.03, rises back ~22% of that fall, then dips
+    # deeper (1.32) near lr=0.7 on a few lucky batches. The rise is too small for VALLEY_CLIMB,
+    # but the first valley already holds most of the curve's fall, so it ends there.
+    t = np.log10(LRS)
+    y = (2.5 - 1.0 / (1 + np.exp(-4 * (t + 2.5)))
+         + 0.5 * np.exp(-((t + 0.9) ** 2) / 0.06)
+         - 0.5 * np.exp(-((t + 0.1) ** 2) / 0.04)
+         + np.where(t > 0.2, 20 * (t - 0.2) ** 2, 0.0))
+    s = smooth_centered(y)
+    first = int(np.argmin(np.where(t < -1.2, s, np.inf)))
+    assert s.min() < s[first] - 0.2  # the late dip is deeper
+    top = suggest_bounds(LRS, y)[1]
+    assert top.index == first, top
+
+
+def test_a_shallow_early_bump_does_not_end_the_valley() -> None:
+    # A slow start that drifts down 4% and bumps back up 1.6% before the real descent: the bump is
+    # a large fraction of the fall so far (but under VALLEY_CLIMB), and the valley it closes is
+    # shallow next to the whole curve's, so the first valley is still the real one.
+    t = np.log10(LRS)
+    y = (2.5 - 0.1 / (1 + np.exp(-4 * (t + 5.5))) + 0.04 * np.exp(-((t + 4) ** 2) / 0.1)
+         - 1.5 / (1 + np.exp(-3 * (t + 2))) + np.where(t > -0.5, 10 * (t + 0.5) ** 2, 0.0))
+    top = suggest_bounds(LRS, y)[1]
+    assert top.lr is not None and 0.05 < top.lr < 1.0, top
+    assert 1e-3 < suggest(LRS, y, "default").lr < 0.1
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_noise_moves_picks_less_than_half_a_decade(method: str) -> None:
     picks = [suggest(LRS, valley_curve(noise=0.05, seed=s), method).lr for s in range(10)]

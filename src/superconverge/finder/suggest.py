@@ -74,6 +74,10 @@ def _slope_log_lr(lrs: np.ndarray, losses: np.ndarray) -> np.ndarray:
 
 VALLEY_CLIMB = 0.5
 """The first valley ends where the smoothed loss climbs back by this fraction of its fall so far."""
+RAGGED_CLIMB = 0.15
+"""... or by this smaller fraction, once the valley is at least :data:`RAGGED_DEPTH` as deep as the
+curve's deepest point."""
+RAGGED_DEPTH = 0.5
 
 
 def _first_valley(s: np.ndarray) -> int:
@@ -82,14 +86,23 @@ def _first_valley(s: np.ndarray) -> int:
     Smith's upper bound is where the loss "stops falling or turns ragged". Past the first valley
     a curve often spikes and dips again at an LR that only survives a few steps (a BatchNorm
     network can fall back to a second, deeper-looking minimum); the global minimum would pick
-    that. The first valley ends once the loss has climbed back ``VALLEY_CLIMB`` of its fall.
+    that. The first valley ends once the loss has climbed back ``VALLEY_CLIMB`` of its fall, or
+    ``RAGGED_CLIMB`` of it when the valley already holds ``RAGGED_DEPTH`` of the whole curve's
+    fall: a smaller rise ends a deep valley, while a shallow dip early in the descent (noise on a
+    slow start) needs the large one.
     """
+    deepest = s[0] - float(np.min(s))
     best, m = s[0], 0
     for i in range(1, len(s)):
         if s[i] < best:
             best, m = s[i], i
         fall = s[0] - best
-        if fall > 0.02 * abs(s[0]) and s[i] - best > VALLEY_CLIMB * fall:
+        if fall <= 0.02 * abs(s[0]):
+            continue
+        climb = s[i] - best
+        if climb > VALLEY_CLIMB * fall or (
+            climb > RAGGED_CLIMB * fall and fall >= RAGGED_DEPTH * deepest
+        ):
             break
     return m
 
