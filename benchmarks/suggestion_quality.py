@@ -19,6 +19,9 @@ For every task (a model, a dataset, an optimizer, a fixed epoch budget):
    log10(max/min) of the rule's picks over the 5 curves, in decades. ``interp`` regret is the
    grid's mean-accuracy curve (interpolated in log-LR) read at each curve's pick, averaged over
    the 5 curves: it charges a rule for its noise.
+5. **Held-out**: 20 more range tests per task, with seeds after those, scored by interp regret:
+   our defaults were chosen looking at the first 5 curves, these check them on curves they were
+   not chosen on.
 
 Results go to ``benchmarks/results/suggestion_quality.md`` (tables) and ``.json`` (everything:
 curves, grid accuracies, picks), with versions, seeds and the command.
@@ -95,6 +98,7 @@ class Settings:
     seeds: int = 3
     pick_seeds: int = 5  # seeds trained at each rule's median pick: the number being judged
     repeats: int = 5
+    holdout: int = 20  # extra range tests per task, scored by interp regret only (see run_task)
     end_lr: float = 10.0
     epoch_scale: float = 1.0
     range_scale: float = 1.0  # multiplies each task's range-test steps
@@ -208,6 +212,10 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
             grid_acc[use].append(accs[k : k + s.seeds])
             k += s.seeds
     curves = _run_jobs(pool, range_curve, [(task, r, s) for r in range(s.repeats)])
+    # Held-out curves (seeds after the repeats'): the defaults were tuned on the first curves,
+    # so the rules are also scored, by interp regret, on curves nobody looked at.
+    held = _run_jobs(pool, range_curve,
+                     [(task, r, s) for r in range(s.repeats, s.repeats + s.holdout)])
 
     picks: dict[str, dict[str, list[float | None]]] = {}
     for use in USES:
@@ -246,6 +254,10 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
             accs_at_pick = trained[(use, med)] if med is not None else [chance]
             acc = float(np.mean(accs_at_pick))
             interp = [interp_accuracy(grid, mean_acc, p) if p else chance for p in ps]
+            rule = rules_for(use)[name]
+            held_picks = [rule(c["lrs"], c["losses"]) for c in held]
+            held_interp = [interp_accuracy(grid, mean_acc, p) if p else chance
+                           for p in held_picks]
             rows[use][name] = {
                 "median_pick": med,
                 "picks": ps,
@@ -254,6 +266,9 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
                 # standard error of the regret from seed noise (best grid mean and the pick's)
                 "regret_se": math.hypot(best_se, _standard_error(accs_at_pick)),
                 "interp_regret": best - float(np.mean(interp)),
+                "holdout_picks": held_picks,
+                "holdout_interp_regret": (best - float(np.mean(held_interp))
+                                          if held_interp else None),
                 "spread_decades": (math.log10(max(found) / min(found))
                                    if len(found) >= 2 else None),
                 "no_pick": sum(p is None for p in ps),
@@ -265,6 +280,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
         "grid": grid,
         "grid_accuracy": grid_acc,
         "curves": curves,
+        "holdout_curves": held,
         "rows": rows,
         "seconds": round(time.perf_counter() - began, 1),
     }
@@ -285,7 +301,9 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
         f"{s.pick_seeds} seeds), in accuracy points, ± its standard error from seed noise; "
         "interp = the grid's accuracy curve read at each "
         f"of the {s.repeats} curves' picks, averaged; spread = log10(max/min pick) over the "
-        f"{s.repeats} range tests, in decades. Lower is better everywhere."
+        f"{s.repeats} range tests, in decades; held-out = interp regret on {s.holdout} more range "
+        "tests per task (seeds after those), which the defaults were not tuned on. Lower is "
+        "better everywhere."
     )
     out.append("")
     means: dict[str, dict[str, list[float]]] = {u: {n: [] for n in names} for u in USES}
@@ -308,19 +326,23 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
                 "standard error over seeds)"
             )
             out.append("")
-            out.append("| rule | median pick | accuracy | regret | interp regret | spread |")
-            out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+            out.append("| rule | median pick | accuracy | regret | interp regret | spread | "
+                       "held-out interp |")
+            out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
             for n in names:
                 row = r["rows"][use][n]
                 means[use][n].append(row["regret"])
                 means[use].setdefault(f"{n}/interp", []).append(row["interp_regret"])
+                if row.get("holdout_interp_regret") is not None:
+                    means[use].setdefault(f"{n}/held", []).append(row["holdout_interp_regret"])
                 if row["spread_decades"] is not None:
                     means[use].setdefault(f"{n}/spread", []).append(row["spread_decades"])
                 out.append(
                     f"| {n} | {_fmt(row['median_pick'], '.3g')} | {row['accuracy']:.1f} | "
                     f"{row['regret']:.1f} ± {row.get('regret_se', 0):.1f} | "
                     f"{row['interp_regret']:.1f} | "
-                    f"{_fmt(row['spread_decades'], '.2f')} |"
+                    f"{_fmt(row['spread_decades'], '.2f')} | "
+                    f"{_fmt(row.get('holdout_interp_regret'), '.1f')} |"
                 )
             out.append("")
     out.insert(4, summary_table(means, names))
@@ -332,15 +354,18 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
 
 def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) -> str:
     lines = ["## Means over tasks", ""]
-    lines.append("| rule | fixed: regret | fixed: interp | 1cycle: regret | 1cycle: interp | "
-                 "spread (decades) |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    lines.append("| rule | fixed: regret | fixed: interp | fixed: held-out | 1cycle: regret | "
+                 "1cycle: interp | 1cycle: held-out | spread (decades) |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in names:
         f, o = means["fixed"], means["one-cycle"]
         spread = f.get(f"{n}/spread", []) + o.get(f"{n}/spread", [])
+        held_f, held_o = f.get(f"{n}/held"), o.get(f"{n}/held")
         lines.append(
             f"| {n} | {np.mean(f[n]):.2f} | {np.mean(f[f'{n}/interp']):.2f} | "
+            f"{_fmt(float(np.mean(held_f)) if held_f else None, '.2f')} | "
             f"{np.mean(o[n]):.2f} | {np.mean(o[f'{n}/interp']):.2f} | "
+            f"{_fmt(float(np.mean(held_o)) if held_o else None, '.2f')} | "
             f"{_fmt(float(np.mean(spread)) if spread else None, '.2f')} |"
         )
     return "\n".join(lines) + "\n"
@@ -373,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     s = Settings()
     tasks = list(TASKS)
     if args.quick:
-        s = Settings(grid_points=5, seeds=1, pick_seeds=1, repeats=2, epoch_scale=0.5,
+        s = Settings(grid_points=5, seeds=1, pick_seeds=1, repeats=2, holdout=2, epoch_scale=0.5,
                      range_scale=0.6)
         tasks = tasks[:1]
     if args.tasks:
