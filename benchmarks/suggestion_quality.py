@@ -1,6 +1,6 @@
 """How good is each LR-suggestion rule? Measured against grid-searched truth.
 
-    python benchmarks/suggestion_quality.py            # full: 4 tasks, ~10-20 min on 2 cores
+    python benchmarks/suggestion_quality.py            # full: 4 tasks, ~23 min on 2 cores
     python benchmarks/suggestion_quality.py --quick    # CI-sized smoke run
 
 For every task (a model, a dataset, an optimizer, a fixed epoch budget):
@@ -332,6 +332,7 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
             for n in names:
                 row = r["rows"][use][n]
                 means[use][n].append(row["regret"])
+                means[use].setdefault(f"{n}/se", []).append(row.get("regret_se", 0.0))
                 means[use].setdefault(f"{n}/interp", []).append(row["interp_regret"])
                 if row.get("holdout_interp_regret") is not None:
                     means[use].setdefault(f"{n}/held", []).append(row["holdout_interp_regret"])
@@ -357,14 +358,19 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) ->
     lines.append("| rule | fixed: regret | fixed: interp | fixed: held-out | 1cycle: regret | "
                  "1cycle: interp | 1cycle: held-out | spread (decades) |")
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    def mean_se(d: dict[str, list[float]], n: str) -> str:
+        # standard error of the mean over tasks, from each task's seed noise
+        se = math.sqrt(sum(x * x for x in d.get(f"{n}/se", []))) / len(d[n])
+        return f"{np.mean(d[n]):.2f} ± {se:.2f}"
+
     for n in names:
         f, o = means["fixed"], means["one-cycle"]
         spread = f.get(f"{n}/spread", []) + o.get(f"{n}/spread", [])
         held_f, held_o = f.get(f"{n}/held"), o.get(f"{n}/held")
         lines.append(
-            f"| {n} | {np.mean(f[n]):.2f} | {np.mean(f[f'{n}/interp']):.2f} | "
+            f"| {n} | {mean_se(f, n)} | {np.mean(f[f'{n}/interp']):.2f} | "
             f"{_fmt(float(np.mean(held_f)) if held_f else None, '.2f')} | "
-            f"{np.mean(o[n]):.2f} | {np.mean(o[f'{n}/interp']):.2f} | "
+            f"{mean_se(o, n)} | {np.mean(o[f'{n}/interp']):.2f} | "
             f"{_fmt(float(np.mean(held_o)) if held_o else None, '.2f')} | "
             f"{_fmt(float(np.mean(spread)) if spread else None, '.2f')} |"
         )
