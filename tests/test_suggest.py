@@ -129,6 +129,24 @@ def test_never_diverging_curve_warns_to_raise_end_lr() -> None:
     assert suggest(lrs, valley_curve(lrs=lrs)).lr is not None
 
 
+def test_a_fall_within_the_batch_noise_is_flagged() -> None:
+    # A deep model on a test too short to move it: a 0.5 dip under batch noise of std 0.15.
+    t = np.log10(LRS)
+    noise_flags = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        y = 2.6 - 0.5 * np.exp(-((t + 3) ** 2) / 1.0) + rng.normal(0, 0.15, len(LRS))
+        w = curve_warnings(LRS, y, "completed")
+        assert any("num_iter" in x for x in w), (seed, w)  # never a silent, confident pick
+        noise_flags += any("batch-to-batch noise" in x for x in w)
+    assert noise_flags >= 4
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_a_clear_fall_is_not_flagged_as_noise(noise: float) -> None:
+    assert curve_warnings(LRS, valley_curve(noise=noise), "diverged") == []
+
+
 def test_bounds_bracket_the_descent() -> None:
     base, top = suggest_bounds(LRS, valley_curve())
     assert base.lr is not None and top.lr is not None
