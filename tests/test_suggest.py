@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -140,6 +141,14 @@ def test_a_fall_within_the_batch_noise_is_flagged() -> None:
         assert any("num_iter" in x for x in w), (seed, w)  # never a silent, confident pick
         noise_flags += any("batch-to-batch noise" in x for x in w)
     assert noise_flags >= 4
+
+
+def test_batch_noise_estimate_is_unbiased_on_white_noise() -> None:
+    # import_module gives the module itself (the package attribute ``suggest`` is the function)
+    rules = importlib.import_module("superconverge.finder.suggest")
+    est = [rules._batch_noise(np.random.default_rng(k).normal(0, 0.12, 100), 99)
+           for k in range(100)]
+    assert np.mean(est) == pytest.approx(0.12, rel=0.05)
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.05])
