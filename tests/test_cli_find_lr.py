@@ -108,3 +108,15 @@ def test_ctrl_c_keeps_the_curve_measured_so_far(tmp_path) -> None:
     res = RangeTestResult.from_json(out / "lr_find.json")
     assert res.stop_reason == "interrupted" and len(res.lrs) > 10
     assert (out / "lr_find.png").exists()
+
+
+def test_default_steps_follow_the_model(tmp_path) -> None:
+    from superconverge.models import model_names
+    from superconverge.recipes.find_lr import range_steps
+
+    assert range_steps("mlp") == range_steps("cnn") == range_steps("cnn1d") == 100
+    assert range_steps("resnet20") == 300 and range_steps("resnet56") == 600
+    assert all(range_steps(m) >= 100 for m in model_names())
+    # Without --num-iter the sweep takes the model's default (the mlp's 100 steps here).
+    assert main(["-q", "find-lr", "--model", "mlp", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "lr_find.json").read_text())["num_iter"] == 100
