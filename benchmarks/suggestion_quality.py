@@ -191,6 +191,16 @@ def _standard_error(values: Sequence[float]) -> float:
     return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
+def interp_regret(grid_lrs: Sequence[float], mean_acc: Sequence[float],
+                  picks: Sequence[float | None], chance: float) -> float | None:
+    """Best grid accuracy minus the grid's accuracy read at each pick (a missing pick scores
+    ``chance``), averaged over the picks; ``None`` without picks."""
+    if not picks:
+        return None
+    read = [interp_accuracy(grid_lrs, mean_acc, p) if p else chance for p in picks]
+    return max(mean_acc) - float(np.mean(read))
+
+
 # --- orchestration ------------------------------------------------------------------------------
 
 def _run_jobs(pool: ProcessPoolExecutor, fn: Callable[..., Any], jobs: list[tuple]) -> list[Any]:
@@ -218,11 +228,13 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
                      [(task, r, s) for r in range(s.repeats, s.repeats + s.holdout)])
 
     picks: dict[str, dict[str, list[float | None]]] = {}
+    held_picks: dict[str, dict[str, list[float | None]]] = {}
     for use in USES:
-        picks[use] = {
-            name: [rule(c["lrs"], c["losses"]) for c in curves]
-            for name, rule in rules_for(use).items()
-        }
+        rules = rules_for(use)
+        picks[use] = {name: [rule(c["lrs"], c["losses"]) for c in curves]
+                      for name, rule in rules.items()}
+        held_picks[use] = {name: [rule(c["lrs"], c["losses"]) for c in held]
+                           for name, rule in rules.items()}
     # Train at each rule's median pick (median in log-LR), deduplicated.
     medians: dict[str, dict[str, float | None]] = {}
     todo: dict[tuple[str, float], None] = {}
@@ -241,23 +253,19 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
     for i, (use, lr) in enumerate(todo):
         trained[(use, lr)] = pick_accs[i * s.pick_seeds : (i + 1) * s.pick_seeds]
 
+    chance = 100.0 / task_data(task).num_classes
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for use in USES:
         mean_acc = [float(np.mean(a)) for a in grid_acc[use]]
         best = max(mean_acc)
         best_se = _standard_error(grid_acc[use][int(np.argmax(mean_acc))])
+
         rows[use] = {}
         for name, ps in picks[use].items():
             found = [p for p in ps if p is not None and p > 0]
             med = medians[use][name]
-            chance = 100.0 / task_data(task).num_classes
             accs_at_pick = trained[(use, med)] if med is not None else [chance]
             acc = float(np.mean(accs_at_pick))
-            interp = [interp_accuracy(grid, mean_acc, p) if p else chance for p in ps]
-            rule = rules_for(use)[name]
-            held_picks = [rule(c["lrs"], c["losses"]) for c in held]
-            held_interp = [interp_accuracy(grid, mean_acc, p) if p else chance
-                           for p in held_picks]
             rows[use][name] = {
                 "median_pick": med,
                 "picks": ps,
@@ -265,10 +273,10 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
                 "regret": best - acc,
                 # standard error of the regret from seed noise (best grid mean and the pick's)
                 "regret_se": math.hypot(best_se, _standard_error(accs_at_pick)),
-                "interp_regret": best - float(np.mean(interp)),
-                "holdout_picks": held_picks,
-                "holdout_interp_regret": (best - float(np.mean(held_interp))
-                                          if held_interp else None),
+                "interp_regret": interp_regret(grid, mean_acc, ps, chance),
+                "holdout_picks": held_picks[use][name],
+                "holdout_interp_regret": interp_regret(grid, mean_acc, held_picks[use][name],
+                                                       chance),
                 "spread_decades": (math.log10(max(found) / min(found))
                                    if len(found) >= 2 else None),
                 "no_pick": sum(p is None for p in ps),
@@ -322,7 +330,7 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
             truth = r["rows"][use]["_truth"]
             out.append(
                 f"**{use}** — best grid LR {truth['best_lr']:.3g}, "
-                f"accuracy {truth['best_accuracy']:.1f}% (± {truth.get('best_se', 0):.1f} "
+                f"accuracy {truth['best_accuracy']:.1f}% (± {truth['best_se']:.1f} "
                 "standard error over seeds)"
             )
             out.append("")
@@ -332,18 +340,18 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
             for n in names:
                 row = r["rows"][use][n]
                 means[use][n].append(row["regret"])
-                means[use].setdefault(f"{n}/se", []).append(row.get("regret_se", 0.0))
+                means[use].setdefault(f"{n}/se", []).append(row["regret_se"])
                 means[use].setdefault(f"{n}/interp", []).append(row["interp_regret"])
-                if row.get("holdout_interp_regret") is not None:
+                if row["holdout_interp_regret"] is not None:
                     means[use].setdefault(f"{n}/held", []).append(row["holdout_interp_regret"])
                 if row["spread_decades"] is not None:
                     means[use].setdefault(f"{n}/spread", []).append(row["spread_decades"])
                 out.append(
                     f"| {n} | {_fmt(row['median_pick'], '.3g')} | {row['accuracy']:.1f} | "
-                    f"{row['regret']:.1f} ± {row.get('regret_se', 0):.1f} | "
+                    f"{row['regret']:.1f} ± {row['regret_se']:.1f} | "
                     f"{row['interp_regret']:.1f} | "
                     f"{_fmt(row['spread_decades'], '.2f')} | "
-                    f"{_fmt(row.get('holdout_interp_regret'), '.1f')} |"
+                    f"{_fmt(row['holdout_interp_regret'], '.1f')} |"
                 )
             out.append("")
     out.insert(4, summary_table(means, names))
@@ -360,7 +368,7 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) ->
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     def mean_se(d: dict[str, list[float]], n: str) -> str:
         # standard error of the mean over tasks, from each task's seed noise
-        se = math.sqrt(sum(x * x for x in d.get(f"{n}/se", []))) / len(d[n])
+        se = math.sqrt(sum(x * x for x in d[f"{n}/se"])) / len(d[n])
         return f"{np.mean(d[n]):.2f} ± {se:.2f}"
 
     for n in names:
