@@ -1,0 +1,137 @@
+"""The range test reads values back from the device once per ``sync_every`` steps, never per step.
+
+On a GPU every read of a tensor's value on the host (``.item()``, ``.tolist()``, ``bool(t)``,
+``.cpu()``...) waits for the device to finish its queue. A CPU has no such wait, but the same
+calls go through ``__torch_function__``, so a ``TorchFunctionMode`` counts them here: what these
+tests count is what would stall a GPU. ``tests/test_cuda.py`` checks the same on a real device
+with ``torch.cuda.set_sync_debug_mode``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+
+import superconverge as sc
+
+# Tensor methods that hand a value to the host (on CUDA: a device-to-host copy, so a wait).
+HOST_READS = frozenset({
+    "item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__", "__index__",
+    "__complex__", "nonzero", "equal", "allclose",
+})
+
+
+class HostReads(TorchFunctionMode):
+    """Counts the calls of :data:`HOST_READS` (and ``.to`` a CPU device) made inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in HOST_READS or (name == "to" and _to_cpu(args[1:], kwargs)):
+            self.calls[name] += 1
+        return func(*args, **kwargs)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+def _to_cpu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    targets = [*args, kwargs.get("device")]
+    return any(isinstance(t, (str, torch.device)) and torch.device(t).type == "cpu"
+               for t in targets if t is not None)
+
+
+def _data(n: int = 512, batch: int = 32) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 20, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return [(x[i:i + batch], y[i:i + batch]) for i in range(0, n, batch)]
+
+
+def _model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 2))
+
+
+def reads(run: Callable[[], Any]) -> HostReads:
+    with HostReads() as mode:
+        run()
+    return mode
+
+
+def sweep(num_iter: int, tensor_lr: bool = False, **kwargs: Any) -> Callable[[], Any]:
+    """A range test of ``num_iter`` steps that never stops early; the model, optimizer and
+    data are built outside the counted call."""
+    model, data = _model(), _data()
+    lr = torch.tensor(1e-3) if tensor_lr else 1e-3
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return lambda: sc.lr_range_test(model, opt, F.cross_entropy, data, 1e-4, 1e-2, num_iter,
+                                    diverge_factor=None, progress=False, **kwargs)
+
+
+def test_the_counter_sees_a_per_step_item() -> None:
+    """The control: the loop torch-lr-finder runs (``loss.item()`` every step) reads 40 times."""
+    model, data = _model(), _data()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def loop() -> None:
+        for x, y in data * 3:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss.item()
+
+    assert reads(loop).calls == Counter({"item": 48})
+
+
+@pytest.mark.parametrize(("kwargs", "setup"), [
+    ({}, {}),
+    # a tensor lr is read once, at the start, for the param groups' ratios
+    ({"tensor_lr": True}, {"item": 1}),
+    ({"accumulation_steps": 2}, {}),
+    ({"amp_dtype": torch.bfloat16}, {}),
+    ({"val_data": _data(64), "val_batches": 2}, {}),
+    ({"mode": "linear"}, {}),
+], ids=["fp32", "tensor-lr", "accumulation", "bf16-autocast", "val-loss", "linear"])
+def test_one_host_read_per_sync_every_steps(kwargs: dict[str, Any], setup: dict[str, int]) -> None:
+    """40 steps with ``sync_every=10``: four reads of the losses in all (one ``.tolist()`` per
+    chunk), the restore included, in every mode that has no GradScaler."""
+    assert reads(sweep(40, sync_every=10, **kwargs)).calls == Counter({"tolist": 4, **setup})
+
+
+def test_sync_every_sets_the_number_of_reads() -> None:
+    counts = {k: reads(sweep(60, sync_every=k)).total for k in (1, 6, 20, 60, 100)}
+    assert counts == {1: 60, 6: 10, 20: 3, 60: 1, 100: 1}
+
+
+@pytest.mark.parametrize("tensors", [False, True], ids=["float", "tensors"])
+@pytest.mark.parametrize("kind", ["SGD", "AdamW"])
+def test_param_scheduler_never_reads_from_the_device(kind: str, tensors: bool) -> None:
+    """Building a 1cycle ParamScheduler with cyclical momentum and stepping it through the whole
+    run: no read at all (tensor hyper-parameters are filled in place from the schedule's own
+    floats)."""
+    model = _model()
+    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if kind == "SGD"
+           else torch.optim.AdamW(model.parameters(), lr=0.01))
+
+    def run() -> None:
+        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, 100),
+                                  momentum=sc.one_cycle_momentum(100), tensors=tensors)
+        for _ in range(100):
+            sched.step()
+        assert sched.last_step == 100
+
+    assert reads(run).total == 0
