@@ -82,7 +82,7 @@ def sweep(num_iter: int, tensor_lr: bool = False, **kwargs: Any) -> Callable[[],
 
 
 def test_the_counter_sees_a_per_step_item() -> None:
-    """The control: the loop torch-lr-finder runs (``loss.item()`` every step) reads once per step."""
+    """The control: the loop torch-lr-finder runs, `loss.item()` every step: one read a step."""
     model, data = _model(), _data()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
