@@ -1,0 +1,361 @@
+"""What only a GPU can show: host syncs, CUDA graphs, CUDA RNG, AMP, inductor on a real device.
+
+Skipped without CUDA (CI has none). On a GPU machine, from the repository root::
+
+    PYTHONPATH=src python -m pytest -m cuda tests/test_cuda.py
+
+``SUPERCONVERGE_CUDA_TESTS_DEVICE=cpu`` runs the tests that do not need CUDA's own machinery
+(restore, AMP, pinned loaders, compiled models and steps) on the CPU instead, which checks the
+tests themselves; the others stay skipped there.
+
+Host syncs are counted with ``torch.cuda.set_sync_debug_mode("warn")``: torch warns at every
+operation that makes the host wait for the device (a device-to-host copy, ``.item()``, a blocking
+copy, a stream synchronisation). Some tests here pin down torch's own behaviour that
+``docs/gpu.md`` advises on (which optimizers read a tensor hyper-parameter back to the host, which
+ones a CUDA graph can capture); if torch changes it, they fail and the advice needs updating.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+from torch._dynamo.utils import counters
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+import superconverge as sc
+
+DEVICE = torch.device(os.environ.get("SUPERCONVERGE_CUDA_TESTS_DEVICE", "cuda"))
+ON_CUDA = DEVICE.type == "cuda"
+BACKEND = "inductor" if ON_CUDA else "aot_eager"
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(ON_CUDA and not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+needs_cuda = pytest.mark.skipif(not ON_CUDA, reason="CUDA's own machinery (syncs, graphs)")
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def count_syncs(run: Callable[[], Any]) -> int:
+    """Host syncs during ``run()``: the warnings of ``set_sync_debug_mode("warn")``."""
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            run()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def data(n: int = 1024, batch: int = 64, device: torch.device = DEVICE,
+         ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of a learnable 2-class problem, already on ``device``."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 20, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return [(x[i:i + batch].to(device), y[i:i + batch].to(device)) for i in range(0, n, batch)]
+
+
+def mlp(dropout: float = 0.0, norm: bool = False) -> nn.Module:
+    torch.manual_seed(0)
+    layers: list[nn.Module] = [nn.Linear(20, 64)]
+    if norm:
+        layers.append(nn.BatchNorm1d(64))
+    layers += [nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 2)]
+    return nn.Sequential(*layers).to(DEVICE)
+
+
+def trained(model: nn.Module, opt: torch.optim.Optimizer, steps: int = 3) -> None:
+    """A few steps first, so the optimizer has state (momentum buffers) to restore."""
+    for x, y in data()[:steps]:
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+
+def snapshot(model: nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
+    return {
+        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+        "modes": [m.training for m in model.modules()],
+        "opt": copy.deepcopy(opt.state_dict()),
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if ON_CUDA else None,
+    }
+
+
+def assert_same(a: Any, b: Any, where: str = "") -> None:
+    """Equal, bit for bit, through dicts, lists and tensors."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.device == b.device, where
+        assert torch.equal(a, b), where
+    else:
+        assert a == b, where
+
+
+# -- host syncs -------------------------------------------------------------------------------
+
+
+@needs_cuda
+def test_the_sync_counter_sees_a_per_step_item() -> None:
+    """The control: a loop that reads ``loss.item()`` every step syncs at every step."""
+    model, batches = mlp(), data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    trained(model, opt)
+
+    def loop() -> None:
+        for x, y in batches:
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            loss.item()
+
+    assert count_syncs(loop) >= len(batches)
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_range_test_syncs_once_per_chunk(precision: str) -> None:
+    """40 more steps at ``sync_every=10`` cost 4 more reads of the losses and no other sync:
+    the sweep itself never waits for the GPU."""
+    batches = data()
+    per_read = count_syncs(lambda: torch.stack([torch.ones((), device=DEVICE)] * 10).tolist())
+    assert per_read >= 1
+
+    def sweep(n: int) -> int:
+        model = mlp(dropout=0.1)
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        trained(model, opt)
+        return count_syncs(lambda: sc.lr_range_test(
+            model, opt, F.cross_entropy, batches, 1e-4, 1e-2, n, diverge_factor=None,
+            amp_dtype=PRECISIONS[precision], sync_every=10, progress=False))
+
+    short, long = sweep(40), sweep(80)
+    assert long - short <= 4 * per_read, (short, long, per_read)
+
+
+# -- restore, AMP, loaders --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("precision", list(PRECISIONS))
+def test_range_test_restores_everything_on_the_device(precision: str) -> None:
+    """Weights, BatchNorm buffers, ``.grad``, momentum buffers, module modes and the CPU and CUDA
+    RNGs are bit for bit as before, after a sweep that diverged (dropout draws from the CUDA
+    RNG)."""
+    model = mlp(dropout=0.2, norm=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    trained(model, opt)
+    F.cross_entropy(model(data()[0][0]), data()[0][1]).backward()  # leave a .grad behind
+    model.eval()
+    scaler = torch.amp.GradScaler(DEVICE.type) if precision == "fp16" else None
+    before = snapshot(model, opt)
+    scaler_before = scaler.state_dict() if scaler is not None else None
+    res = sc.lr_range_test(model, opt, F.cross_entropy, data(), 1e-5, 100.0, 60,
+                           amp_dtype=PRECISIONS[precision], scaler=scaler, progress=False)
+    assert 5 <= len(res.lrs) <= 60 and res.stop_reason in {"diverged", "nan", "completed"}
+    assert all(x == x for x in res.losses)  # no NaN recorded
+    assert_same(before, snapshot(model, opt))
+    if scaler is not None:
+        assert scaler.state_dict() == scaler_before
+
+
+def test_fp16_step_the_scaler_skips_is_not_a_point() -> None:
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    scaler = torch.amp.GradScaler(DEVICE.type)
+    lrs_seen: list[float] = []
+    huge_at = 5
+
+    def step(m: nn.Module, batch: Any) -> torch.Tensor:
+        lrs_seen.append(float(opt.param_groups[0]["lr"]))
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        # finite in float32, but its gradients overflow float16 at the 2**16 loss scale
+        return loss.float() * 1e36 if len(lrs_seen) == huge_at else loss
+
+    res = sc.lr_range_test(model, opt, None, data(), 1e-4, 0.1, 12, step_fn=step,
+                           amp_dtype=torch.float16, scaler=scaler, progress=False)
+    assert len(res.lrs) == 12 and len(lrs_seen) == 13  # the skipped step was run again
+    assert lrs_seen[huge_at - 1] == lrs_seen[huge_at]  # at the same LR
+    assert max(res.losses) < 1e3
+
+
+def test_pinned_loader_gives_the_curve_of_an_unpinned_one() -> None:
+    """``non_blocking`` copies from pinned memory change nothing but the speed."""
+    host = data(device=torch.device("cpu"))
+    dataset = TensorDataset(torch.cat([b[0] for b in host]), torch.cat([b[1] for b in host]))
+    model = mlp(dropout=0.1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    curves = [
+        sc.lr_range_test(model, opt, F.cross_entropy,
+                         DataLoader(dataset, batch_size=64, pin_memory=pin and ON_CUDA),
+                         1e-4, 10, 30, progress=False).losses
+        for pin in (True, False)
+    ]
+    assert curves[0] == curves[1] and len(curves[0]) > 5
+
+
+# -- torch.compile ----------------------------------------------------------------------------
+
+
+def test_range_test_on_a_compiled_model_restores_the_module() -> None:
+    torch._dynamo.reset()
+    model = mlp(norm=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    trained(model, opt)
+    before = snapshot(model, opt)
+    compiled = torch.compile(model, backend=BACKEND)
+    res = sc.lr_range_test(compiled, opt, F.cross_entropy, data(), 1e-4, 10, 30, progress=False)
+    assert len(res.lrs) > 5
+    assert_same(before, snapshot(model, opt))
+    torch._dynamo.reset()
+
+
+def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
+    """1cycle with cyclical momentum (``betas[0]``) through a compiled AdamW step: the
+    schedule causes no recompile (torch's OneCycleLR recompiles until dynamo's limit)."""
+    torch._dynamo.reset()
+    model, batches = mlp(), data()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01, capturable=ON_CUDA)
+    steps = 30
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.01, steps),
+                              momentum=sc.one_cycle_momentum(steps), tensors=True)
+    lr, beta1 = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]
+    assert lr.device.type == DEVICE.type and beta1.device.type == DEVICE.type
+
+    @torch.compile(backend=BACKEND, fullgraph=False)
+    def step() -> None:
+        opt.step()
+
+    counters.clear()
+    for i in range(steps):
+        x, y = batches[i % len(batches)]
+        F.cross_entropy(model(x), y).backward()
+        step()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+    assert counters["stats"]["unique_graphs"] <= 2, dict(counters["stats"])
+    assert opt.param_groups[0]["lr"] is lr and opt.param_groups[0]["betas"][0] is beta1
+    torch._dynamo.reset()
+
+
+# -- CUDA graphs ------------------------------------------------------------------------------
+
+
+def _adam_graph_runs(steps: int) -> dict[str, list[torch.Tensor]]:
+    """Adam (``capturable=True, foreach=False``) driven by a ``ParamScheduler(tensors=True)``
+    1cycle with cyclical momentum, three times from the same weights and the same gradients
+    (precomputed, as torch's own graph tests do, so only the optimizer step differs):
+    "graph" captures ``opt.step()`` once in a CUDA graph and replays it; "eager" calls it;
+    "frozen" calls it without ever stepping the scheduler. Returns each run's final parameters."""
+    model = mlp()
+    g = torch.Generator(device=DEVICE).manual_seed(1)
+    grads = [[torch.randn(p.shape, device=DEVICE, generator=g) for p in model.parameters()]
+             for _ in range(steps + 3)]
+
+    def run(kind: str) -> list[torch.Tensor]:
+        params = [p.detach().clone().requires_grad_() for p in model.parameters()]
+        opt = torch.optim.Adam(params, lr=0.01, capturable=True, foreach=False)
+        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, steps),
+                                  momentum=sc.one_cycle_momentum(steps), tensors=True)
+        lr, beta1 = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]
+        for p in params:
+            p.grad = torch.zeros_like(p)
+        # three warm-up steps (they create the optimizer's state), on a side stream as torch asks
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for w in range(3):
+                for p, gr in zip(params, grads[w], strict=True):
+                    p.grad.copy_(gr)
+                opt.step()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = None
+        if kind == "graph":
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                opt.step()
+        for i in range(steps):
+            for p, gr in zip(params, grads[3 + i], strict=True):
+                p.grad.copy_(gr)
+            if graph is not None:
+                graph.replay()
+            else:
+                opt.step()
+            if kind != "frozen":
+                sched.step()
+        torch.cuda.synchronize()
+        # the scheduler filled the same tensors all along
+        assert opt.param_groups[0]["lr"] is lr and opt.param_groups[0]["betas"][0] is beta1
+        return [p.detach() for p in params]
+
+    return {kind: run(kind) for kind in ("graph", "eager", "frozen")}
+
+
+@needs_cuda
+def test_cuda_graph_replays_follow_the_schedule() -> None:
+    """Adam with ``capturable=True, foreach=False`` reads ``lr`` and ``betas[0]`` as tensors
+    inside the captured step, so every replay sees the values the scheduler filled in: the
+    replayed training equals the eager one through a whole 1cycle with cyclical momentum, and
+    differs from a run whose schedule never moved (the control)."""
+    runs = _adam_graph_runs(20)
+    for pg, pe in zip(runs["graph"], runs["eager"], strict=True):
+        torch.testing.assert_close(pg, pe)
+    assert any(not torch.allclose(pg, pf, rtol=1e-3, atol=1e-4)
+               for pg, pf in zip(runs["graph"], runs["frozen"], strict=True))
+
+
+@needs_cuda
+def test_tensor_hyperparameters_torch_reads_back_every_step() -> None:
+    """Where torch turns a tensor hyper-parameter into a Python number (a host sync in eager
+    mode, an error while a CUDA graph captures): SGD's tensor ``lr`` (``alpha=-lr``) and the
+    foreach Adam's tensor ``betas[0]`` (``_foreach_lerp_``'s scalar weight). Adam's tensor ``lr``
+    with ``capturable=True`` does not sync. ``docs/gpu.md`` says which to use where."""
+    batches = data()
+
+    def syncs_per_step(opt_of: Callable[[nn.Module], torch.optim.Optimizer]) -> float:
+        model = mlp()
+        opt = opt_of(model)
+        sc.tensorize_hyperparams(opt)  # lr, and betas[0] for Adam
+        trained(model, opt)
+
+        def steps() -> None:
+            for x, y in batches[:8]:
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+
+        return count_syncs(steps) / 8
+
+    def sgd(m: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+
+    def adam(foreach: bool) -> Callable[[nn.Module], torch.optim.Optimizer]:
+        return lambda m: torch.optim.Adam(m.parameters(), lr=0.01, capturable=True,
+                                          foreach=foreach)
+
+    assert syncs_per_step(sgd) >= 1
+    assert syncs_per_step(adam(foreach=True)) >= 1
+    assert syncs_per_step(adam(foreach=False)) == 0
