@@ -330,9 +330,10 @@ def test_cuda_graph_replays_follow_the_schedule() -> None:
 @needs_cuda
 def test_tensor_hyperparameters_torch_reads_back_every_step() -> None:
     """Where torch turns a tensor hyper-parameter into a Python number (a host sync in eager
-    mode, an error while a CUDA graph captures): SGD's tensor ``lr`` (``alpha=-lr``) and the
-    foreach Adam's tensor ``betas[0]`` (``_foreach_lerp_``'s scalar weight). Adam's tensor ``lr``
-    with ``capturable=True`` does not sync. ``docs/gpu.md`` says which to use where."""
+    mode, an error while a CUDA graph captures): SGD's tensor ``lr`` (``alpha=-lr``), unless
+    fused, and the foreach Adam's tensor ``betas[0]`` (``_foreach_lerp_``'s scalar weight).
+    The single-tensor capturable Adam takes both as tensors. The table in ``docs/gpu.md``
+    follows this."""
     batches = data()
 
     def syncs_per_step(opt_of: Callable[[nn.Module], torch.optim.Optimizer]) -> float:
@@ -349,13 +350,14 @@ def test_tensor_hyperparameters_torch_reads_back_every_step() -> None:
 
         return count_syncs(steps) / 8
 
-    def sgd(m: nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    def sgd(fused: bool) -> Callable[[nn.Module], torch.optim.Optimizer]:
+        return lambda m: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, fused=fused)
 
-    def adam(foreach: bool) -> Callable[[nn.Module], torch.optim.Optimizer]:
-        return lambda m: torch.optim.Adam(m.parameters(), lr=0.01, capturable=True,
-                                          foreach=foreach)
+    def adam(**kw: bool) -> Callable[[nn.Module], torch.optim.Optimizer]:
+        return lambda m: torch.optim.Adam(m.parameters(), lr=0.01, **kw)
 
-    assert syncs_per_step(sgd) >= 1
-    assert syncs_per_step(adam(foreach=True)) >= 1
-    assert syncs_per_step(adam(foreach=False)) == 0
+    assert syncs_per_step(sgd(fused=False)) >= 1
+    assert syncs_per_step(sgd(fused=True)) == 0
+    assert syncs_per_step(adam(capturable=True, foreach=True)) >= 1
+    assert syncs_per_step(adam(fused=True)) >= 1
+    assert syncs_per_step(adam(capturable=True, foreach=False)) == 0
