@@ -51,7 +51,8 @@ def device_name(device: torch.device) -> str:
 
 
 def git_commit() -> str:
-    """The short commit of HEAD, flagged when the working tree has uncommitted changes."""
+    """The short commit of HEAD, flagged when the working tree has uncommitted changes; without
+    git, ``$SUPERCONVERGE_GIT_COMMIT`` (or "unknown")."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
                              capture_output=True, check=True)
@@ -59,7 +60,8 @@ def git_commit() -> str:
                                capture_output=True, check=True).stdout.strip()
         return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        # a copy of the tree without .git (a GPU machine): the commit it was copied from
+        return os.environ.get("SUPERCONVERGE_GIT_COMMIT", "unknown")
 
 
 def command_line(script: str, argv: list[str] | None) -> str:

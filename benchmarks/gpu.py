@@ -378,15 +378,45 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     done: dict[str, Any] = {}
-    if "a" not in skip:
-        done["a"] = part_a(device, sizes, backend)
-    if "b" not in skip:
-        done["b"] = part_b(device, sizes, tlf_version is not None, repeats)
-    if "c" not in skip:
-        done["c"] = part_c(device, sizes)
-    elapsed = time.perf_counter() - began
+    runners = {
+        "a": lambda: part_a(device, sizes, backend),
+        "b": lambda: part_b(device, sizes, tlf_version is not None, repeats),
+        "c": lambda: part_c(device, sizes),
+    }
+    for part in PARTS:
+        if part in skip:
+            continue
+        done[part] = runners[part]()
+        if out is not None:  # after every part: a run cut short keeps what it measured
+            finished = all(p in done or p in skip for p in PARTS)
+            text = render(done, skip, args, argv, device, sizes, backend, tlf_version,
+                          time.perf_counter() - began, finished)
+            _common.write_text(out, text)
+    texts = sections(sizes, backend, tlf_version)
+    for part in PARTS:
+        if part in done:
+            name, table, _ = texts[part]
+            print(f"\n{name}\n{table(done[part])}")
+            if part == "c":
+                print(range_test_line(done["c"]))
+    if out is None:
+        print("\n(smoke run: pass --out PATH to write the markdown)")
+    else:
+        print(f"wrote {out}")
+    return 0
 
-    sections = {
+
+def range_test_line(c: dict[str, Any]) -> str:
+    res = c["result"]
+    return (f"Range test: {res.stop_reason} after {len(res.lrs)} steps in {c['finder_s']:.1f} s; "
+            f"suggestion() {c['picked']['fixed']}, bounds() {res.bounds()}; "
+            f"{c['steps_per_epoch']} steps per epoch.")
+
+
+def sections(sizes: Sizes, backend: str, tlf_version: str | None,
+             ) -> dict[str, tuple[str, Any, str]]:
+    """Each part's heading, table function and how it was measured."""
+    return {
         "a": ("(a) Compiled optimizer step: 1cycle with cyclical momentum", table_a,
               f"{sizes.compile_steps} steps of a small CNN (`build_model('cnn')`, batch "
               f"{sizes.compile_batch}, one fixed batch) with `@torch.compile(backend="
@@ -424,41 +454,39 @@ def main(argv: list[str] | None = None) -> int:
               "epochs * batches)` with `one_cycle_momentum` (0.95 -> 0.85 -> 0.95). Time: wall "
               "time since the start of the run at the end of each epoch, evaluation included."),
     }
+
+
+def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
+           argv: list[str] | None, device: torch.device, sizes: Sizes, backend: str,
+           tlf_version: str | None, elapsed: float, finished: bool) -> str:
+    """The markdown of the parts measured so far; the others are skipped or still to come."""
+    texts = sections(sizes, backend, tlf_version)
     title = "# GPU benchmarks: compiled 1cycle, range-test speed, 1cycle vs fixed LR"
     if args.smoke:
         title += f" (SMOKE RUN on {device}: tiny sizes, not a measurement)"
     body = [title, ""]
+    if not finished:
+        body += ["**Run not finished**: the parts below marked \"not run yet\" were still to "
+                 "come when this file was written.", ""]
     for part in PARTS:
-        name, table, how = sections[part]
+        name, table, how = texts[part]
         body += [f"## {name}", ""]
         if part in skip:
             body += [f"Skipped (`--skip {args.skip}`).", ""]
-            continue
-        text = table(done[part])
-        print(f"\n{name}\n{text}")
-        body += [text, "", how, ""]
-        if part == "c":
-            c = done["c"]
-            res = c["result"]
-            line = (f"Range test: {res.stop_reason} after {len(res.lrs)} steps in "
-                    f"{c['finder_s']:.1f} s; suggestion() {c['picked']['fixed']}, bounds() "
-                    f"{res.bounds()}; {c['steps_per_epoch']} steps per epoch.")
-            print(line)
-            body += [line, ""]
+        elif part not in done:
+            body += ["Not run yet.", ""]
+        else:
+            body += [table(done[part]), "", how, ""]
+            if part == "c":
+                body += [range_test_line(done["c"]), ""]
     lines = _common.provenance(_common.command_line("gpu.py", argv))
     lines += [
         f"- device: {_common.device_name(device)}; torch.compile backend for (a): {backend}",
-        f"- torch-lr-finder: {tlf_version or 'not installed'}; seed {SEED}; whole run "
-        f"{elapsed:.0f} s",
+        f"- torch-lr-finder: {tlf_version or 'not installed'}; seed {SEED}; "
+        f"{'whole run' if finished else 'run so far'} {elapsed:.0f} s",
     ]
     body += ["## Provenance", "", "\n".join(lines), ""]
-    if out is None:
-        print("\n(smoke run: pass --out PATH to write the markdown)")
-    else:
-        _common.write_text(out, "\n".join(body))
-        print(f"wrote {out}")
-    return 0
-
+    return "\n".join(body)
 
 if __name__ == "__main__":
     raise SystemExit(main())

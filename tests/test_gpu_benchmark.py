@@ -77,3 +77,24 @@ def test_without_torch_lr_finder_its_column_is_left_out(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "Skipped (`--skip a,c`)" in text and "torch-lr-finder: not installed" in text
     assert all(r[7] == "-" and r[12] == "exact" for r in rows(text, "(b)"))
+
+
+def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The results file is rewritten after every part, so a run stopped by a time limit (the GPU
+    machine's is 10 minutes a command) still leaves what it measured."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+
+    def cut(*args: object) -> None:
+        raise KeyboardInterrupt("time limit")
+
+    monkeypatch.setattr(gpu, "part_c", cut)
+    out = tmp_path / "gpu.md"
+    with pytest.raises(KeyboardInterrupt):
+        gpu.main(["--device", "cpu", "--smoke", "--skip", "a", "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert "**Run not finished**" in text and "run so far" in text
+    assert "Skipped (`--skip a`)" in text
+    assert len(rows(text, "(b)")) == 6  # both models, three precisions
+    assert "Not run yet." in text.split("## (c)", 1)[1]
