@@ -149,8 +149,10 @@ def tensorize_hyperparams(
 
     This is what makes a ``torch.compile``d ``optimizer.step()`` keep one graph while a schedule
     moves the values (see :data:`TENSORIZABLE` for why momentum and weight decay are not
-    offered). torch's own advice applies in eager CUDA runs: a tensor lr is fast with
-    ``capturable=True`` or ``fused=True``.
+    offered). In a plain eager loop keep floats: on CUDA, SGD (unless ``fused=True``) and the
+    foreach Adam/AdamW read a tensor ``lr`` / ``betas[0]`` back to the host at every step. For a
+    CUDA-graph-captured step use Adam/AdamW with ``capturable=True, foreach=False`` (see
+    docs/gpu.md for the table).
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
