@@ -361,3 +361,19 @@ def test_tensor_hyperparameters_torch_reads_back_every_step() -> None:
     assert syncs_per_step(adam(capturable=True, foreach=True)) >= 1
     assert syncs_per_step(adam(fused=True)) >= 1
     assert syncs_per_step(adam(capturable=True, foreach=False)) == 0
+
+
+# -- the find-lr recipe (what `superconverge find-lr` runs) -------------------------------------
+
+
+@pytest.mark.parametrize("amp", [None, "bf16", "fp16"])
+def test_find_lr_recipe_on_the_device(amp: str | None, tmp_path: Any) -> None:
+    """The CLI's recipe on the device, with each precision: a curve, a suggestion, the files."""
+    from superconverge.recipes.find_lr import find_lr
+
+    res = find_lr(dataset="digits", num_iter=60, device=str(DEVICE), amp=amp, out=tmp_path,
+                  progress=False)
+    assert res.config["device"].startswith(DEVICE.type) and res.config["amp"] == amp
+    assert len(res.lrs) >= 20 and all(x == x for x in res.losses)
+    assert res.suggestion() is not None
+    assert (tmp_path / "lr_find.json").exists() and (tmp_path / "lr_find.png").exists()

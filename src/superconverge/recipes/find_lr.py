@@ -77,7 +77,9 @@ def find_lr(
     net = build_model(name, ds.input_shape, ds.num_classes).to(dev)
     opt = make_optimizer(optimizer, net.parameters(), start_lr, momentum=momentum,
                          weight_decay=weight_decay)
-    train, _ = train_val_loaders(ds, batch_size, seed=seed)
+    # Page-locked batches on CUDA: the range test's non_blocking copies then overlap the
+    # GPU's work instead of holding up the host.
+    train, _ = train_val_loaders(ds, batch_size, seed=seed, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size, dev)
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
