@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import random
 import warnings
@@ -15,6 +16,16 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from superconverge.finder.range_test import MIN_ITER, is_main_process, lr_range_test
 from superconverge.schedules import exponential, linear
+
+RANGE_TEST = importlib.import_module("superconverge.finder.range_test")
+
+
+@pytest.fixture(params=[False, True], ids=["read-at-once", "read-one-chunk-late"])
+def read_lag(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Both ways of reading the losses back: at each chunk's end (CPU) and one chunk late (CUDA,
+    where the copy overlaps the next chunk's steps), which is forced here on the CPU."""
+    monkeypatch.setattr(RANGE_TEST, "_lagged_read_back", lambda device: request.param)
+    return request.param
 
 
 @pytest.fixture(autouse=True)
@@ -254,7 +265,7 @@ def test_tensor_lr_is_filled_in_place() -> None:
 # --- stopping ----------------------------------------------------------------------------------
 
 
-def test_divergence_stops_early_and_keeps_the_diverging_point() -> None:
+def test_divergence_stops_early_and_keeps_the_diverging_point(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     res = lr_range_test(model, opt, ce, loader, 1e-4, 1e4, 60, progress=False)
     assert res.stop_reason == "diverged" and 5 < len(res.lrs) < 60
@@ -276,7 +287,7 @@ class NanAfter:
 
 
 @pytest.mark.parametrize("sync_every", [1, 4, 10])
-def test_nan_stops_and_the_nan_point_is_not_recorded(sync_every: int) -> None:
+def test_nan_stops_and_the_nan_point_is_not_recorded(sync_every: int, read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
     res = lr_range_test(
@@ -287,7 +298,7 @@ def test_nan_stops_and_the_nan_point_is_not_recorded(sync_every: int) -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
-def test_lazy_readback_gives_the_same_curve_and_stop() -> None:
+def test_lazy_readback_gives_the_same_curve_and_stop(read_lag: bool) -> None:
     runs = []
     for sync_every in (1, 7, 10):
         model, opt, loader = make_problem()
@@ -299,6 +310,29 @@ def test_lazy_readback_gives_the_same_curve_and_stop() -> None:
         assert (r.lrs, r.losses, r.smoothed, r.stop_reason) == (
             runs[0].lrs, runs[0].losses, runs[0].smoothed, runs[0].stop_reason,
         )
+
+
+def test_reading_one_chunk_late_runs_a_few_more_steps_but_records_the_same_curve(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lagged, the stop test sees divergence up to one chunk later: those steps train (and are
+    undone by the restore) but are not points of the curve."""
+    runs = {}
+    for lag in (False, True):
+        monkeypatch.setattr(RANGE_TEST, "_lagged_read_back", lambda device, lag=lag: lag)
+        model, opt, loader = make_problem()
+        calls = []
+
+        def loss(out: torch.Tensor, y: torch.Tensor, calls: list = calls) -> torch.Tensor:
+            calls.append(1)
+            return F.cross_entropy(out, y)
+
+        res = lr_range_test(model, opt, loss, loader, 1e-4, 1e4, 60, sync_every=10,
+                            progress=False)
+        runs[lag] = (res, len(calls))
+    (now, steps_now), (late, steps_late) = runs[False], runs[True]
+    assert now.stop_reason == late.stop_reason == "diverged"
+    assert (now.lrs, now.losses, now.smoothed) == (late.lrs, late.losses, late.smoothed)
+    assert steps_now < steps_late <= steps_now + 10
 
 
 # --- exact restore -----------------------------------------------------------------------------
@@ -366,7 +400,7 @@ def test_restore_false_leaves_the_trained_model() -> None:
     assert not torch.equal(before["model"]["0.weight"], after["model"]["0.weight"])
 
 
-def test_restore_on_divergence() -> None:
+def test_restore_on_divergence(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
     res = lr_range_test(model, opt, ce, loader, 1.0, 1e6, 30, progress=False)
@@ -384,7 +418,7 @@ def test_restore_on_an_exception_from_step_fn() -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
-def test_ctrl_c_restores_reraises_and_carries_the_partial_curve() -> None:
+def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
     spy = LrSpy(raise_at=14, exc=KeyboardInterrupt())
@@ -428,7 +462,7 @@ def test_bf16_autocast_on_cpu() -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
-def test_grad_scaler_skipped_step_does_not_advance_the_sweep() -> None:
+def test_grad_scaler_skipped_step_does_not_advance_the_sweep(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     scaler = torch.amp.GradScaler("cpu")
     scaler_before = scaler.state_dict()
@@ -456,7 +490,7 @@ def test_grad_scaler_skipped_step_does_not_advance_the_sweep() -> None:
 # --- validation loss ---------------------------------------------------------------------------
 
 
-def test_val_batches_record_a_validation_loss_per_point() -> None:
+def test_val_batches_record_a_validation_loss_per_point(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
     res = lr_range_test(

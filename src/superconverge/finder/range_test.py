@@ -8,9 +8,11 @@ the bias-corrected EMA of the loss exceeds ``diverge_factor`` times the best EMA
 
 The hot path stays on the device: each step's loss is written into a preallocated device tensor
 and read back every ``sync_every`` steps (under ``torch.distributed`` after one all-reduce of the
-whole chunk), so the loop runs at the speed of the bare training steps. The stop test therefore
-lags by up to ``sync_every - 1`` steps; the recorded curve is cut at the first bad point, so it
-does not depend on ``sync_every``.
+whole chunk), so the loop runs at the speed of the bare training steps. On CUDA the copy of a
+chunk to the host runs behind the next chunk's steps and is looked at one chunk late, so reading
+never drains the GPU's queue. The stop test therefore lags by up to ``sync_every - 1`` steps
+(``2 * sync_every - 1`` on CUDA); the recorded curve is cut at the first bad point, so it does
+not depend on ``sync_every``.
 
 Whatever happens — completion, divergence, NaN, an exception, Ctrl-C — the model, optimizer, RNG
 and GradScaler state are restored exactly afterwards (see :mod:`superconverge.finder._restore`).
@@ -106,7 +108,8 @@ def lr_range_test(
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss, and a step it skips for inf/NaN
     gradients neither advances the sweep nor records a point (checking costs one host sync per
     step, which ``scaler.step`` already pays for most optimizers).
-    ``sync_every``: read the losses back from the device every this many steps.
+    ``sync_every``: read the losses back from the device every this many steps (on CUDA the stop
+    test looks at each chunk while the next one trains).
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
     ``repeats > 1`` means 0), state restored between runs; the result's curve is their mean and
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
@@ -246,6 +249,7 @@ class _Run:
         self.accumulation_steps = accumulation_steps
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
+        self.lag = _lagged_read_back(device)
         self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
         self.check_loss = True
 
@@ -268,6 +272,7 @@ class _Run:
         scale = self.scaler.get_scale() if self.scaler is not None else None
         i = chunk_start = skipped = 0
         forced: str | None = None
+        pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
         bar = _progress_bar(n, desc, show)
         try:
             while i < n:
@@ -305,8 +310,19 @@ class _Run:
                     bar.update(1)
                 if forced is not None or i - chunk_start >= self.sync_every or i == n:
                     if i > chunk_start:
-                        host.feed(*_read_back(losses, val, world))
+                        started = _ChunkRead(losses, val, world)
                         chunk_start = i
+                        if self.lag and forced is None and i < n:
+                            # Look at the previous chunk, whose copy is done by now, while this
+                            # one's copy overlaps the next steps: the GPU's queue never drains.
+                            if pending is not None:
+                                host.feed(*pending.values())
+                            pending = started
+                        else:
+                            if pending is not None:
+                                host.feed(*pending.values())
+                                pending = None
+                            host.feed(*started.values())
                         bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     if host.stop_reason is None and forced is not None:
                         host.stop_reason = forced
@@ -315,8 +331,10 @@ class _Run:
         except KeyboardInterrupt as exc:
             # The partial curve is this rank's own: a collective now could hang.
             try:
-                if i > chunk_start and host.stop_reason is None:
-                    host.feed(*_read_back(losses, val, 1))
+                if pending is not None:
+                    host.feed(*pending.values())
+                if i > chunk_start:
+                    host.feed(*_ChunkRead(losses, val, 1).values())
             except Exception:  # pragma: no cover - best effort while interrupted
                 logger.debug("could not read back the last chunk after Ctrl-C", exc_info=True)
             exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
@@ -417,6 +435,8 @@ class _HostCurve:
         first point whose smoothed loss exceeds ``diverge_factor * best`` is kept ("diverged").
         The divergence rule needs positive losses; with a best smoothed loss <= 0 only NaN stops.
         """
+        if self.stop_reason is not None:
+            return  # a later chunk: the curve already ends
         for j, x in enumerate(losses):
             if not math.isfinite(x):
                 self.stop_reason = "nan"
@@ -444,24 +464,44 @@ class _HostCurve:
         )
 
 
-def _read_back(
-    losses: list[torch.Tensor], val: list[torch.Tensor] | None, world: int
-) -> tuple[list[float], list[float] | None]:
-    """The pending steps on the host (and the pending lists emptied): one stack, one transfer
-    and, under torch.distributed, one all-reduce (the mean over ranks) for the training and
-    validation losses together."""
-    k = len(losses)
-    buf = torch.stack(losses).reshape(k).float()
-    if val is not None:
-        buf = torch.cat([buf, torch.stack(val).reshape(len(val)).float()])
-    losses.clear()
-    if val is not None:
-        val.clear()
-    if world > 1:
-        dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
-        buf.div_(world)
-    values = buf.tolist()
-    return values[:k], (None if val is None else values[k:])
+def _lagged_read_back(device: torch.device) -> bool:
+    """Whether the stop test looks at each chunk one chunk late, so that reading it back never
+    waits for the device (CUDA: the copy to the host runs while the next chunk trains). On a CPU
+    there is nothing to wait for."""
+    return device.type == "cuda"
+
+
+class _ChunkRead:
+    """The pending steps' losses on their way to the host: one stack, under torch.distributed
+    one all-reduce (the mean over ranks), and on CUDA a copy into page-locked memory that runs
+    behind the queued steps; :meth:`values` waits for it. The pending lists are emptied."""
+
+    def __init__(self, losses: list[torch.Tensor], val: list[torch.Tensor] | None,
+                 world: int) -> None:
+        self.k = len(losses)
+        self.has_val = val is not None
+        buf = torch.stack(losses).reshape(self.k).float()
+        if val is not None:
+            buf = torch.cat([buf, torch.stack(val).reshape(len(val)).float()])
+            val.clear()
+        losses.clear()
+        if world > 1:
+            dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
+            buf.div_(world)
+        self.event: torch.cuda.Event | None = None
+        if buf.device.type == "cuda":
+            host = torch.empty(buf.shape, dtype=buf.dtype, pin_memory=True)
+            host.copy_(buf, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+            buf = host
+        self.buf = buf
+
+    def values(self) -> tuple[list[float], list[float] | None]:
+        if self.event is not None:
+            self.event.synchronize()
+        values = self.buf.tolist()
+        return values[:self.k], (values[self.k:] if self.has_val else None)
 
 
 def _assemble(
