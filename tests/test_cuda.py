@@ -18,6 +18,7 @@ ones a CUDA graph can capture); if torch changes it, they fail and the advice ne
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import warnings
 from collections.abc import Callable
@@ -155,6 +156,22 @@ def test_range_test_syncs_once_per_chunk(precision: str) -> None:
 
     short, long = sweep(40), sweep(80)
     assert long - short <= 4 * per_read, (short, long, per_read)
+
+
+def test_reading_late_and_reading_at_once_give_the_same_curve(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On CUDA each chunk is copied to page-locked memory and looked at one chunk late; the
+    curve and the stop are those of reading every chunk at once."""
+    rt = importlib.import_module("superconverge.finder.range_test")
+    curves = {}
+    for lag in (False, True):
+        monkeypatch.setattr(rt, "_lagged_read_back", lambda device, lag=lag: lag)
+        model = mlp(dropout=0.1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        res = sc.lr_range_test(model, opt, F.cross_entropy, data(), 1e-4, 1e3, 80,
+                               progress=False)
+        curves[lag] = (res.lrs, res.losses, res.smoothed, res.stop_reason)
+    assert curves[False] == curves[True] and curves[True][3] == "diverged"
 
 
 # -- restore, AMP, loaders --------------------------------------------------------------------
