@@ -47,6 +47,7 @@ import scheduler_step
 import superconverge as sc
 from superconverge.data import load_dataset, train_val_loaders
 from superconverge.models import build_model
+from superconverge.recipes.find_lr import range_steps
 
 RESULTS = _common.RESULTS_DIR / "gpu.md"
 SEED = 0
@@ -84,7 +85,7 @@ class Sizes:
 
 
 FULL = Sizes(60, 128, 256, 200, 3, 256 * 25, ("cnn", "resnet56"),
-             "resnet56", 20000, 2000, 128, 10, 100)
+             "resnet56", 20000, 2000, 128, 10, range_steps("resnet56"))
 SMOKE = Sizes(10, 8, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
               "resnet20", 64, 32, 16, 2, 8)
 
@@ -410,7 +411,8 @@ def range_test_line(c: dict[str, Any]) -> str:
     res = c["result"]
     return (f"Range test: {res.stop_reason} after {len(res.lrs)} steps in {c['finder_s']:.1f} s; "
             f"suggestion() {c['picked']['fixed']}, bounds() {res.bounds()}; "
-            f"{c['steps_per_epoch']} steps per epoch.")
+            f"{c['steps_per_epoch']} steps per epoch; warnings: "
+            f"{'; '.join(res.warnings()) or 'none'}.")
 
 
 def sections(sizes: Sizes, backend: str, tlf_version: str | None,
@@ -450,7 +452,10 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               f"num_val={sizes.val_images})`, batch {sizes.train_batch}, {sizes.epochs} epochs, "
               f"SGD(momentum=0.9, weight_decay={WEIGHT_DECAY:g}), fp32, the same initial weights "
               "and batches for both. LRs from one range test on the training loader "
-              f"({sizes.finder_steps} steps, 1e-5 -> 10). 1cycle: `one_cycle(max_lr, "
+              f"({sizes.finder_steps} steps"
+              + (", `find-lr`'s length for this model"
+                 if sizes.finder_steps == range_steps(sizes.train_model) else "")
+              + ", 1e-5 -> 10). 1cycle: `one_cycle(max_lr, "
               "epochs * batches)` with `one_cycle_momentum` (0.95 -> 0.85 -> 0.95). Time: wall "
               "time since the start of the run at the end of each epoch, evaluation included."),
     }
