@@ -353,7 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help="markdown results file (default benchmarks/results/gpu.md; with "
                     "--smoke none)")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="FILE",
+                    help="measure nothing: combine the results files of runs that each did "
+                    "some parts (--skip) into --out, each part from the file that measured it")
     args = ap.parse_args(argv)
+    if args.merge:
+        text = merge([f.read_text(encoding="utf-8") for f in args.merge],
+                     [str(f) for f in args.merge])
+        out = args.out if args.out is not None else RESULTS
+        _common.write_text(out, text)
+        print(f"wrote {out}")
+        return 0
     skip = {p.strip() for p in args.skip.split(",") if p.strip()}
     if not skip <= set(PARTS):
         ap.error(f"--skip takes a comma-separated subset of {','.join(PARTS)}, got {args.skip!r}")
@@ -405,6 +415,38 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"wrote {out}")
     return 0
+
+
+def _split(text: str) -> tuple[str, dict[str, str]]:
+    """A results file's title block and its ``## `` sections by heading."""
+    head, *parts = text.split("\n## ")
+    return head, {p.split("\n", 1)[0]: "## " + p.rstrip() + "\n" for p in parts}
+
+
+def merge(texts: list[str], names: list[str]) -> str:
+    """One results file from several runs' files: each part's section from the first file that
+    measured it (not skipped, not cut short), and every run's provenance, in order."""
+    split = [_split(t) for t in texts]
+    title = split[0][0].strip().splitlines()[0]
+    body = [title, ""]
+    headings = [h for h in split[0][1] if h != "Provenance"]
+    missing = []
+    for heading in headings:
+        measured = [sec[heading] for _, sec in split
+                    if heading in sec and "\nSkipped (`--skip" not in sec[heading]
+                    and "\nNot run yet." not in sec[heading]]
+        if measured:
+            body.append(measured[0])
+        else:
+            missing.append(heading)
+            body += [f"## {heading}", "", "Not measured in any of the merged runs.", ""]
+    body += ["## Provenance", "", f"Merged from {len(texts)} runs ({', '.join(names)}).", ""]
+    for name, (_, sec) in zip(names, split, strict=True):
+        prov = sec.get("Provenance", "## Provenance\n\n(none)\n").split("\n", 1)[1].strip()
+        body += [f"Run `{name}`:", "", prov, ""]
+    if missing:
+        print(f"not measured in any file: {'; '.join(missing)}")
+    return "\n".join(body)
 
 
 def range_test_line(c: dict[str, Any]) -> str:

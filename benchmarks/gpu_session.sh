@@ -13,6 +13,8 @@
 #    env.txt, cuda-tests.log, gpu.md (rewritten after every part), gpu.log, suite.log.
 #    With only some parts, the file is gpu-<parts>.md. If a call runs out of time, the file
 #    still holds the parts that finished: run the rest in a second call (`... gpu_session.sh c`).
+# 3. Back here, combine the calls' files into the committed results:
+#        python benchmarks/gpu.py --merge gpu-a.md gpu-bc.md --out benchmarks/results/gpu.md
 set -uo pipefail
 
 if [[ "${1:-}" == "--prepare" ]]; then

@@ -98,3 +98,23 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     assert "Skipped (`--skip a`)" in text
     assert len(rows(text, "(b)")) == 6  # both models, three precisions
     assert "Not run yet." in text.split("## (c)", 1)[1]
+
+
+@pytest.mark.slow
+def test_merge_combines_runs_that_each_did_some_parts(tmp_path: Path) -> None:
+    """The GPU machine's 10-minute limit can split the benchmark over calls (`--skip`);
+    `--merge` puts each part's measured section into one file, with every run's provenance."""
+    b_only, c_only, merged = tmp_path / "b.md", tmp_path / "c.md", tmp_path / "gpu.md"
+    for out, skip in ((b_only, "a,c"), (c_only, "a,b")):
+        done = run("--device", "cpu", "--smoke", "--skip", skip, "--out", str(out))
+        assert done.returncode == 0, done.stderr[-3000:]
+    done = run("--merge", str(b_only), str(c_only), "--out", str(merged))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "not measured in any file: (a)" in done.stdout
+    text = merged.read_text(encoding="utf-8")
+    assert rows(text, "(b)") == rows(b_only.read_text(encoding="utf-8"), "(b)")
+    assert rows(text, "(c)") == rows(c_only.read_text(encoding="utf-8"), "(c)")
+    assert "Not measured in any of the merged runs." in text.split("## (b)", 1)[0]
+    assert "Skipped" not in text
+    assert text.count("- command: `python benchmarks/gpu.py") == 2
+    assert f"Run `{b_only}`" in text and f"Run `{c_only}`" in text
