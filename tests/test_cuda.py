@@ -199,9 +199,13 @@ def test_range_test_restores_everything_on_the_device(precision: str) -> None:
         assert scaler.state_dict() == scaler_before
 
 
-def test_fp16_step_the_scaler_skips_is_not_a_point() -> None:
+@pytest.mark.parametrize("fused_adam", [False, True], ids=["sgd", "fused-adam"])
+def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
+    """SGD: the skip is seen by a step pre-hook; a fused Adam takes the scaler into its own
+    step, so there the scale is compared."""
     model = mlp()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = (torch.optim.Adam(model.parameters(), lr=1e-3, fused=True) if fused_adam
+           else torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
     scaler = torch.amp.GradScaler(DEVICE.type)
     lrs_seen: list[float] = []
     huge_at = 5
@@ -217,6 +221,7 @@ def test_fp16_step_the_scaler_skips_is_not_a_point() -> None:
     assert len(res.lrs) == 12 and len(lrs_seen) == 13  # the skipped step was run again
     assert lrs_seen[huge_at - 1] == lrs_seen[huge_at]  # at the same LR
     assert max(res.losses) < 1e3
+    assert not opt._optimizer_step_pre_hooks
 
 
 def test_pinned_loader_gives_the_curve_of_an_unpinned_one() -> None:

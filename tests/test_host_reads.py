@@ -143,3 +143,16 @@ def test_reading_one_chunk_late_reads_as_often(monkeypatch: pytest.MonkeyPatch) 
     rt = importlib.import_module("superconverge.finder.range_test")
     monkeypatch.setattr(rt, "_lagged_read_back", lambda device: True)
     assert reads(sweep(40, sync_every=10)).calls == Counter({"tolist": 4})
+
+
+def test_fp16_with_a_grad_scaler_adds_no_read_of_ours() -> None:
+    """With a GradScaler, torch's ``scaler.step`` reads its inf check once a step (``.item()``);
+    the range test tells a skipped step from a step pre-hook, so it adds no read of its own."""
+    model, data = _model(), _data()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu")
+    calls = reads(lambda: sc.lr_range_test(
+        model, opt, F.cross_entropy, data, 1e-4, 1e-2, 40, diverge_factor=None,
+        amp_dtype=torch.float16, scaler=scaler, sync_every=10, progress=False)).calls
+    assert (calls["item"], calls["tolist"]) == (40, 4)
+    assert not opt._optimizer_step_pre_hooks  # the hook is gone

@@ -106,8 +106,9 @@ def lr_range_test(
     ``val_batches`` batches of ``val_data`` (the same ones at every step; 0: all of it).
     ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss, and a step it skips for inf/NaN
-    gradients neither advances the sweep nor records a point (checking costs one host sync per
-    step, which ``scaler.step`` already pays for most optimizers).
+    gradients neither advances the sweep nor records a point (told by a step pre-hook, with no
+    read of ours; an optimizer that takes the scaler into its own step, such as a fused Adam,
+    is always called, so there the scale is read back: one host sync per step).
     ``sync_every``: read the losses back from the device every this many steps (on CUDA the stop
     test looks at each chunk while the next one trains).
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
@@ -270,6 +271,16 @@ class _Run:
         batches = _cycle(self.train_data)
         world = world_size()
         scale = self.scaler.get_scale() if self.scaler is not None else None
+        # Did GradScaler.step() call optimizer.step()? It does not when it skips the step for
+        # inf/NaN gradients, and a step pre-hook sees that without reading anything from the
+        # device. Optimizers that take the scaler into their own step (fused Adam) are always
+        # called, so for them the scale is compared instead (a host sync per step).
+        stepped = [False]
+        hook = None
+        if self.scaler is not None and not getattr(
+                self.optimizer, "_step_supports_amp_scaling", False):
+            hook = self.optimizer.register_step_pre_hook(
+                lambda opt, args, kwargs: stepped.__setitem__(0, True))
         i = chunk_start = skipped = 0
         forced: str | None = None
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
@@ -280,10 +291,14 @@ class _Run:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = self._accumulate(batches)
                 if self.scaler is not None:
+                    stepped[0] = False
                     self.scaler.step(self.optimizer)
                     self.scaler.update()
-                    new_scale = self.scaler.get_scale()  # host sync; scaler.step already had one
-                    was_skipped, scale = new_scale < scale, new_scale
+                    if hook is not None:
+                        was_skipped = not stepped[0]
+                    else:
+                        new_scale = self.scaler.get_scale()  # a host sync
+                        was_skipped, scale = new_scale < scale, new_scale
                     if was_skipped:
                         skipped += 1
                         if not bool(torch.isfinite(loss)):
@@ -341,6 +356,8 @@ class _Run:
             raise
         finally:
             bar.close()
+            if hook is not None:
+                hook.remove()
         return host.curve(host.stop_reason or "completed")
 
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
