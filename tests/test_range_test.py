@@ -512,6 +512,22 @@ def test_grad_scaler_skip_is_seen_with_an_optimizer_that_takes_the_scaler_itself
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_the_step_hook_is_removed_when_the_range_test_fails() -> None:
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.raises(RuntimeError, match="boom"):
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 10, step_fn=step, progress=False,
+                      amp_dtype=torch.float16, scaler=torch.amp.GradScaler("cpu"))
+    assert not opt._optimizer_step_pre_hooks
+
+
 # --- validation loss ---------------------------------------------------------------------------
 
 

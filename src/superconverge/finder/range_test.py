@@ -271,6 +271,10 @@ class _Run:
         batches = _cycle(self.train_data)
         world = world_size()
         scale = self.scaler.get_scale() if self.scaler is not None else None
+        i = chunk_start = skipped = 0
+        forced: str | None = None
+        pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
+        bar = _progress_bar(n, desc, show)
         # Did GradScaler.step() call optimizer.step()? It does not when it skips the step for
         # inf/NaN gradients, and a step pre-hook sees that without reading anything from the
         # device. Optimizers that take the scaler into their own step (fused Adam) are always
@@ -281,10 +285,6 @@ class _Run:
                 self.optimizer, "_step_supports_amp_scaling", False):
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
-        i = chunk_start = skipped = 0
-        forced: str | None = None
-        pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
-        bar = _progress_bar(n, desc, show)
         try:
             while i < n:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
