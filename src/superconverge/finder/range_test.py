@@ -6,9 +6,9 @@ of a step is the mean of its ``accumulation_steps`` micro-batch losses. The test
 the bias-corrected EMA of the loss exceeds ``diverge_factor`` times the best EMA so far
 ("diverged", that point kept) or a loss is not finite ("nan", that point dropped).
 
-The hot path stays on the device: each step's loss is written into a preallocated device tensor
-and read back every ``sync_every`` steps (under ``torch.distributed`` after one all-reduce of the
-whole chunk), so the loop runs at the speed of the bare training steps. On CUDA the copy of a
+The hot path stays on the device: each step's loss is kept there as a 0-dim tensor, and a chunk
+of them is read back every ``sync_every`` steps (under ``torch.distributed`` after one all-reduce
+of the whole chunk), so the loop runs at the speed of the bare training steps. On CUDA the copy of a
 chunk to the host runs behind the next chunk's steps and is looked at one chunk late, so reading
 never drains the GPU's queue. The stop test therefore lags by up to ``sync_every - 1`` steps
 (``2 * sync_every - 1`` on CUDA); the recorded curve is cut at the first bad point, so it does
@@ -60,7 +60,6 @@ AMP_DTYPES = (torch.float16, torch.bfloat16)
 StepFn = Callable[[torch.nn.Module, Any], torch.Tensor]
 
 _NO_CONTEXT = nullcontext()  # reusable: nullcontext keeps no state
-_PAIRS = (tuple, list)
 
 
 def lr_range_test(
@@ -390,7 +389,7 @@ class _Run:
         with self.autocast:
             if self.step_fn is not None:
                 return self.step_fn(self.model, batch)
-            if not (type(batch) in _PAIRS or isinstance(batch, tuple | list)) or len(batch) != 2:
+            if not (isinstance(batch, tuple | list) and len(batch) == 2):
                 raise TypeError(
                     f"the default step needs (inputs, targets) batches, got a "
                     f"{type(batch).__name__}; pass step_fn=fn(model, batch) -> loss for other "
