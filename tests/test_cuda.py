@@ -286,12 +286,13 @@ def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
 # -- CUDA graphs ------------------------------------------------------------------------------
 
 
-def _adam_graph_runs(steps: int) -> dict[str, list[torch.Tensor]]:
-    """Adam (``capturable=True, foreach=False``) driven by a ``ParamScheduler(tensors=True)``
-    1cycle with cyclical momentum, three times from the same weights and the same gradients
-    (precomputed, as torch's own graph tests do, so only the optimizer step differs):
-    "graph" captures ``opt.step()`` once in a CUDA graph and replays it; "eager" calls it;
-    "frozen" calls it without ever stepping the scheduler. Returns each run's final parameters."""
+def _graph_runs(make_opt: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+                momentum: bool, steps: int = 20) -> dict[str, list[torch.Tensor]]:
+    """An optimizer driven by a ``ParamScheduler(tensors=True)`` 1cycle (with cyclical momentum
+    when ``momentum``), three times from the same weights and the same gradients (precomputed,
+    as torch's own graph tests do, so only the optimizer step differs): "graph" captures
+    ``opt.step()`` once in a CUDA graph and replays it; "eager" calls it; "frozen" calls it
+    without ever stepping the scheduler. Returns each run's final parameters."""
     model = mlp()
     g = torch.Generator(device=DEVICE).manual_seed(1)
     grads = [[torch.randn(p.shape, device=DEVICE, generator=g) for p in model.parameters()]
@@ -299,10 +300,10 @@ def _adam_graph_runs(steps: int) -> dict[str, list[torch.Tensor]]:
 
     def run(kind: str) -> list[torch.Tensor]:
         params = [p.detach().clone().requires_grad_() for p in model.parameters()]
-        opt = torch.optim.Adam(params, lr=0.01, capturable=True, foreach=False)
-        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, steps),
-                                  momentum=sc.one_cycle_momentum(steps), tensors=True)
-        lr, beta1 = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]
+        opt = make_opt(params)
+        kw = {"momentum": sc.one_cycle_momentum(steps)} if momentum else {}
+        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, steps), tensors=True, **kw)
+        lr = opt.param_groups[0]["lr"]
         for p in params:
             p.grad = torch.zeros_like(p)
         # three warm-up steps (they create the optimizer's state), on a side stream as torch asks
@@ -329,24 +330,32 @@ def _adam_graph_runs(steps: int) -> dict[str, list[torch.Tensor]]:
             if kind != "frozen":
                 sched.step()
         torch.cuda.synchronize()
-        # the scheduler filled the same tensors all along
-        assert opt.param_groups[0]["lr"] is lr and opt.param_groups[0]["betas"][0] is beta1
+        assert opt.param_groups[0]["lr"] is lr  # the scheduler filled the same tensor all along
         return [p.detach() for p in params]
 
     return {kind: run(kind) for kind in ("graph", "eager", "frozen")}
 
 
 @needs_cuda
-def test_cuda_graph_replays_follow_the_schedule() -> None:
-    """Adam with ``capturable=True, foreach=False`` reads ``lr`` and ``betas[0]`` as tensors
-    inside the captured step, so every replay sees the values the scheduler filled in: the
-    replayed training equals the eager one through a whole 1cycle with cyclical momentum, and
-    differs from a run whose schedule never moved (the control)."""
-    runs = _adam_graph_runs(20)
+@pytest.mark.parametrize(("name", "make_opt", "momentum"), [
+    # lr and betas[0] are read as tensors inside the step: a 1cycle with cyclical momentum
+    ("Adam capturable, single-tensor",
+     lambda ps: torch.optim.Adam(ps, lr=0.01, capturable=True, foreach=False), True),
+    # lr only (a tensor betas[0] would be turned into a number: not capturable)
+    # (torch refuses to capture a step whose param groups are not capturable=True)
+    ("Adam fused", lambda ps: torch.optim.Adam(ps, lr=0.01, fused=True, capturable=True),
+     False),
+    ("SGD fused", lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, fused=True), False),
+], ids=["adam-capturable", "adam-fused", "sgd-fused"])
+def test_cuda_graph_replays_follow_the_schedule(name: str, make_opt: Any, momentum: bool) -> None:
+    """Every replay of the captured step sees the values the scheduler filled in: the replayed
+    training equals the eager one through a whole 1cycle, and differs from a run whose schedule
+    never moved (the control). The table in docs/gpu.md rests on this."""
+    runs = _graph_runs(make_opt, momentum)
     for pg, pe in zip(runs["graph"], runs["eager"], strict=True):
-        torch.testing.assert_close(pg, pe)
+        torch.testing.assert_close(pg, pe, msg=name)
     assert any(not torch.allclose(pg, pf, rtol=1e-3, atol=1e-4)
-               for pg, pf in zip(runs["graph"], runs["frozen"], strict=True))
+               for pg, pf in zip(runs["graph"], runs["frozen"], strict=True)), name
 
 
 @needs_cuda
