@@ -17,7 +17,6 @@ ones a CUDA graph can capture); if torch changes it, they fail and the advice ne
 
 from __future__ import annotations
 
-import copy
 import importlib
 import os
 import warnings
@@ -32,6 +31,8 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import superconverge as sc
+from test_range_test import assert_same_state
+from test_range_test import snapshot as range_snapshot
 
 DEVICE = torch.device(os.environ.get("SUPERCONVERGE_CUDA_TESTS_DEVICE", "cuda"))
 ON_CUDA = DEVICE.type == "cuda"
@@ -89,31 +90,17 @@ def trained(model: nn.Module, opt: torch.optim.Optimizer, steps: int = 3) -> Non
 
 
 def snapshot(model: nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
-    return {
-        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
-        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
-        "modes": [m.training for m in model.modules()],
-        "opt": copy.deepcopy(opt.state_dict()),
-        "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if ON_CUDA else None,
-    }
+    """The range-test suite's snapshot (weights, buffers, ``.grad``, modes, optimizer state,
+    CPU/numpy/python RNGs), plus the CUDA RNGs."""
+    return {**range_snapshot(model, opt),
+            "cuda_rng": torch.cuda.get_rng_state_all() if ON_CUDA else []}
 
 
-def assert_same(a: Any, b: Any, where: str = "") -> None:
-    """Equal, bit for bit, through dicts, lists and tensors."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and a.device == b.device, where
-        assert torch.equal(a, b), where
-    else:
-        assert a == b, where
+def assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert_same_state(a, b)
+    assert len(a["cuda_rng"]) == len(b["cuda_rng"])
+    for ra, rb in zip(a["cuda_rng"], b["cuda_rng"], strict=True):
+        assert torch.equal(ra, rb)
 
 
 # -- host syncs -------------------------------------------------------------------------------
