@@ -11,18 +11,18 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def run_quick(script: str, out: Path, timeout: int) -> str:
+    """``python benchmarks/<script> --quick --out <out>``; the markdown it wrote."""
+    subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--out", str(out)],
+                   check=True, capture_output=True, text=True, timeout=timeout)
+    return out.read_text(encoding="utf-8")
+
+
 def test_range_test_speed_quick_runs_and_curves_agree(tmp_path: Path) -> None:
     pytest.importorskip("torch_lr_finder")
     committed = BENCHMARKS / "results" / "range_test_speed.md"
     before = committed.read_bytes() if committed.exists() else None
-    out = tmp_path / "range_test_speed.md"
-
-    subprocess.run(
-        [sys.executable, str(BENCHMARKS / "range_test_speed.py"), "--quick", "--out", str(out)],
-        check=True, capture_output=True, text=True, timeout=120,
-    )
-
-    text = out.read_text(encoding="utf-8")
+    text = run_quick("range_test_speed.py", tmp_path / "range_test_speed.md", timeout=120)
     assert "## Provenance" in text and "--quick" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "exact" in line]
     assert len(rows) == 3, text  # one agreement row per case, ours restored exactly in each
@@ -36,11 +36,7 @@ def test_range_test_speed_quick_runs_and_curves_agree(tmp_path: Path) -> None:
 
 def test_suggestion_quality_quick_runs_and_scores_every_rule(tmp_path: Path) -> None:
     out = tmp_path / "suggestion_quality.md"
-    subprocess.run(
-        [sys.executable, str(BENCHMARKS / "suggestion_quality.py"), "--quick", "--out", str(out)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )
-    text = out.read_text(encoding="utf-8")
+    text = run_quick("suggestion_quality.py", out, timeout=300)
     assert "## Means over tasks" in text and "## Provenance" in text
     for rule in ("superconverge", "torch-lr-finder", "fastai valley", "fastai minimum/10",
                  "lightning"):
