@@ -64,6 +64,9 @@ PRECISIONS: dict[str, tuple[torch.dtype | None, bool]] = {  # name -> (autocast 
 # (c): Smith's ResNet-56 setting (SGD, momentum 0.9 / cyclical 0.95-0.85, weight decay 1e-4).
 WEIGHT_DECAY = 1e-4
 FALLBACK_LR = {"fixed": 0.1, "1cycle": 1.0}  # when the range test gives no suggestion
+# What render() writes in place of a part's table; merge() looks for the same lines.
+SKIPPED = "Skipped (`--skip {}`)."
+NOT_RUN = "Not run yet."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 
 
@@ -433,8 +436,8 @@ def merge(texts: list[str], names: list[str]) -> str:
     missing = []
     for heading in headings:
         measured = [sec[heading] for _, sec in split
-                    if heading in sec and "\nSkipped (`--skip" not in sec[heading]
-                    and "\nNot run yet." not in sec[heading]]
+                    if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
+                    and "\n" + NOT_RUN not in sec[heading]]
         if measured:
             body.append(measured[0])
         else:
@@ -519,9 +522,9 @@ def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
         name, table, how = texts[part]
         body += [f"## {name}", ""]
         if part in skip:
-            body += [f"Skipped (`--skip {args.skip}`).", ""]
+            body += [SKIPPED.format(args.skip), ""]
         elif part not in done:
-            body += ["Not run yet.", ""]
+            body += [NOT_RUN, ""]
         else:
             body += [table(done[part]), "", how, ""]
             if part == "c":
