@@ -18,6 +18,7 @@ ones a CUDA graph can capture); if torch changes it, they fail and the advice ne
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import warnings
 from collections.abc import Callable
@@ -276,20 +277,32 @@ def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
 def _graph_runs(make_opt: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
                 momentum: bool, steps: int = 20) -> dict[str, list[torch.Tensor]]:
     """An optimizer driven by a ``ParamScheduler(tensors=True)`` 1cycle (with cyclical momentum
-    when ``momentum``), three times from the same weights and the same gradients (precomputed,
+    when ``momentum``), several times from the same weights and the same gradients (precomputed,
     as torch's own graph tests do, so only the optimizer step differs): "graph" captures
     ``opt.step()`` once in a CUDA graph and replays it; "eager" calls it; "frozen" calls it
-    without ever stepping the scheduler. Returns each run's final parameters."""
+    without ever stepping the scheduler. "restarted" is "graph" that half way, as a restarted job
+    does, saves a checkpoint, builds a new optimizer and scheduler, loads the checkpoint into them
+    (``torch.load(map_location="cpu")``, then each one's ``load_state_dict``) and captures a new
+    graph. Returns each run's final parameters."""
     model = mlp()
     g = torch.Generator(device=DEVICE).manual_seed(1)
     grads = [[torch.randn(p.shape, device=DEVICE, generator=g) for p in model.parameters()]
              for _ in range(steps + 3)]
+    kw = {"momentum": sc.one_cycle_momentum(steps)} if momentum else {}
+
+    def build(params: list[torch.Tensor]) -> tuple[torch.optim.Optimizer, sc.ParamScheduler]:
+        opt = make_opt(params)
+        return opt, sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, steps), tensors=True, **kw)
+
+    def capture(opt: torch.optim.Optimizer) -> torch.cuda.CUDAGraph:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            opt.step()
+        return graph
 
     def run(kind: str) -> list[torch.Tensor]:
         params = [p.detach().clone().requires_grad_() for p in model.parameters()]
-        opt = make_opt(params)
-        kw = {"momentum": sc.one_cycle_momentum(steps)} if momentum else {}
-        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, steps), tensors=True, **kw)
+        opt, sched = build(params)
         lr = opt.param_groups[0]["lr"]
         for p in params:
             p.grad = torch.zeros_like(p)
@@ -302,12 +315,20 @@ def _graph_runs(make_opt: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
                     p.grad.copy_(gr)
                 opt.step()
         torch.cuda.current_stream().wait_stream(side)
-        graph = None
-        if kind == "graph":
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                opt.step()
+        graph = capture(opt) if kind in ("graph", "restarted") else None
         for i in range(steps):
+            if kind == "restarted" and i == steps // 2:
+                buf = io.BytesIO()
+                torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buf)
+                buf.seek(0)
+                saved = torch.load(buf, map_location="cpu", weights_only=True)
+                opt, sched = build(params)
+                lr = opt.param_groups[0]["lr"]
+                opt.load_state_dict(saved["opt"])
+                sched.load_state_dict(saved["sched"])
+                # the scheduler's tensor, on the device: what the new graph reads
+                assert opt.param_groups[0]["lr"] is lr and lr.device.type == "cuda"
+                graph = capture(opt)
             for p, gr in zip(params, grads[3 + i], strict=True):
                 p.grad.copy_(gr)
             if graph is not None:
@@ -320,7 +341,7 @@ def _graph_runs(make_opt: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
         assert opt.param_groups[0]["lr"] is lr  # the scheduler filled the same tensor all along
         return [p.detach() for p in params]
 
-    return {kind: run(kind) for kind in ("graph", "eager", "frozen")}
+    return {kind: run(kind) for kind in ("graph", "eager", "frozen", "restarted")}
 
 
 @needs_cuda
@@ -336,11 +357,13 @@ def _graph_runs(make_opt: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
 ], ids=["adam-capturable", "adam-fused", "sgd-fused"])
 def test_cuda_graph_replays_follow_the_schedule(name: str, make_opt: Any, momentum: bool) -> None:
     """Every replay of the captured step sees the values the scheduler filled in: the replayed
-    training equals the eager one through a whole 1cycle, and differs from a run whose schedule
-    never moved (the control). The table in docs/gpu.md rests on this."""
+    training equals the eager one through a whole 1cycle, also across a checkpoint loaded with
+    ``map_location="cpu"`` into a new optimizer, and differs from a run whose schedule never
+    moved (the control). The table in docs/gpu.md rests on this."""
     runs = _graph_runs(make_opt, momentum)
-    for pg, pe in zip(runs["graph"], runs["eager"], strict=True):
-        torch.testing.assert_close(pg, pe, msg=name)
+    for kind in ("graph", "restarted"):
+        for pg, pe in zip(runs[kind], runs["eager"], strict=True):
+            torch.testing.assert_close(pg, pe, msg=f"{name}: {kind}")
     assert any(not torch.allclose(pg, pf, rtol=1e-3, atol=1e-4)
                for pg, pf in zip(runs["graph"], runs["frozen"], strict=True)), name
 

@@ -185,10 +185,14 @@ def test_resume_continues_exactly(kind, tensors) -> None:
     saved = torch.load(buf, weights_only=True)
 
     model, opt, sched = build(123)  # fresh: other weights, schedules back at step 0
+    held = [(g["lr"], g["betas"][0] if "betas" in g else None) for g in opt.param_groups]
     model.load_state_dict(saved["model"])
     opt.load_state_dict(saved["opt"])
     sched.load_state_dict(saved["sched"])
     assert sched.last_step == k
+    if tensors:  # the scheduler's tensors, not the checkpoint's copies
+        for g, (lr_t, b0_t) in zip(opt.param_groups, held, strict=True):
+            assert g["lr"] is lr_t and (b0_t is None or g["betas"][0] is b0_t)
     seen = []
     for i in range(k, total):
         seen.append(tuple(v for g in opt.param_groups for v in (float(g["lr"]), momentum_of(g))))
@@ -464,3 +468,68 @@ def test_tensorize_hyperparams_defaults_and_refusals() -> None:
         tensorize_hyperparams(make_opt(make_model(), "adam", foreach=True))
     with pytest.raises(ValueError, match=r"tensors=True: Adam param group 0 has foreach=True"):
         ParamScheduler(make_opt(make_model(), "adam", foreach=True), lr=0.1, tensors=True)
+
+
+def _tensorized_adamw(lr: float = 0.1) -> torch.optim.Optimizer:
+    model = make_model()
+    opt = torch.optim.AdamW([{"params": model[0].parameters()},
+                             {"params": model[2].parameters(), "lr": lr / 10}],
+                            lr=lr, betas=(0.9, 0.99))
+    tensorize_hyperparams(opt)
+    return opt
+
+
+@pytest.mark.parametrize("saved_as", ["tensors", "float64 tensors", "floats"])
+def test_tensor_hyperparams_keep_their_objects_across_load_state_dict(saved_as: str) -> None:
+    """``optimizer.load_state_dict`` replaces every param group with the checkpoint's: our
+    hooks put the tensor ``lr`` / ``betas[0]`` objects back (what a CUDA graph captured earlier
+    reads), on their device and in their dtype, holding the loaded values."""
+    source = _tensorized_adamw(lr=0.3)
+    for g, b0 in zip(source.param_groups, (0.8, 0.7), strict=True):
+        g["betas"] = (torch.tensor(b0) if saved_as != "floats" else b0, 0.95)
+        if saved_as == "floats":
+            g["lr"] = float(g["lr"])
+        elif saved_as == "float64 tensors":
+            g["lr"] = g["lr"].double()
+            g["betas"] = (g["betas"][0].double(), 0.95)
+    buf = io.BytesIO()
+    torch.save(source.state_dict(), buf)
+    buf.seek(0)
+    saved = torch.load(buf, map_location="cpu", weights_only=True)
+
+    opt = _tensorized_adamw()
+    held = [(g["lr"], g["betas"][0]) for g in opt.param_groups]
+    opt.load_state_dict(saved)
+    for g, (lr_t, b0_t), want_lr, want_b0 in zip(opt.param_groups, held, (0.3, 0.03),
+                                                  (0.8, 0.7), strict=True):
+        assert g["lr"] is lr_t and g["betas"][0] is b0_t
+        assert lr_t.dtype == b0_t.dtype == torch.float32 and lr_t.dim() == 0
+        assert float(lr_t) == pytest.approx(want_lr, rel=1e-6)
+        assert float(b0_t) == pytest.approx(want_b0, rel=1e-6)
+        assert type(g["betas"]) is tuple and g["betas"][1] == 0.95  # the rest is the checkpoint's
+    train_step(make_model(), opt, 0)  # the optimizer still works with what was loaded
+
+
+def test_the_load_hooks_are_registered_once_and_only_where_tensors_were_made() -> None:
+    opt = make_opt(make_model(), "adam")
+    assert not opt._optimizer_load_state_dict_post_hooks
+    tensorize_hyperparams(opt)
+    tensorize_hyperparams(opt)
+    ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), momentum=sc.one_cycle_momentum(10),
+                   tensors=True)
+    assert len(opt._optimizer_load_state_dict_pre_hooks) == 1
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 1
+    plain = make_opt(make_model(), "sgd")
+    ParamScheduler(plain, lr=sc.one_cycle(1.0, 10))
+    assert not plain._optimizer_load_state_dict_post_hooks
+
+
+def test_a_load_that_fails_leaves_the_tensors_and_the_next_one_works() -> None:
+    opt = _tensorized_adamw()
+    lr_t = opt.param_groups[0]["lr"]
+    other = torch.optim.AdamW(make_model().parameters(), lr=0.5)  # one group, not two
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict(other.state_dict())
+    assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.1)
+    opt.load_state_dict(_tensorized_adamw(lr=0.2).state_dict())
+    assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.2)

@@ -18,7 +18,8 @@ Compile-friendly: where a group holds a hyper-parameter as a tensor (``lr``, ``m
 ``betas[0]``, ...) it is updated in place with ``fill_`` and never replaced by a Python float, so
 a ``torch.compile``d (or CUDA-graph-captured) ``optimizer.step()`` keeps seeing the same tensor
 and does not recompile as the schedule moves. ``tensors=True`` (or :func:`tensorize_hyperparams`)
-first turns the float ``lr`` and Adam's ``betas[0]`` into 0-dim tensors.
+first turns the float ``lr`` and Adam's ``betas[0]`` into 0-dim tensors, and keeps those tensor
+objects, on their device, across ``optimizer.load_state_dict``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import math
 import numbers
 import sys
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -147,6 +149,12 @@ def tensorize_hyperparams(
     CUDA-graph-captured step reads the current value). Values that already are tensors are kept
     (same object). Returns the keys handled.
 
+    The tensors outlast ``optimizer.load_state_dict``, which on its own replaces every param
+    group with the checkpoint's (new tensor objects, left on the device they were saved from: on
+    the CPU after ``torch.load(..., map_location="cpu")``). Hooks on the optimizer copy the loaded
+    values, tensors or numbers, into the existing tensors and put them back; the rest of each
+    group is the checkpoint's.
+
     This is what makes a ``torch.compile``d ``optimizer.step()`` keep one graph while a schedule
     moves the values (see :data:`TENSORIZABLE` for why momentum and weight decay are not
     offered). In a plain eager loop keep floats: on CUDA, SGD (unless ``fused=True``) and the
@@ -181,6 +189,67 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
                     group[_BETAS] = (b0, *betas[1:])
             elif not isinstance(group[key], Tensor):
                 group[key] = torch.tensor(float(group[key]), dtype=dtype, device=device)
+    _keep_tensors_across_loads(optimizer)
+
+
+# -- tensors survive optimizer.load_state_dict --------------------------------------------------
+#
+# torch's Optimizer.load_state_dict replaces every param group with the saved one: a tensor lr or
+# betas[0] becomes a new object (a CUDA graph captured before still reads the old one, which
+# nobody fills any more) on the device it was saved from (a checkpoint loaded with
+# map_location="cpu" leaves it on the CPU beside CUDA parameters, where a captured step reads it
+# once, at capture). Two hooks put the old objects back, filled with the loaded values.
+
+_HELD: weakref.WeakKeyDictionary[Optimizer, list[tuple[int, str, Tensor]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _held_value(group: Mapping[str, Any], key: str) -> object:
+    return group[_BETAS][0] if key == _BETAS else group.get(key)
+
+
+def _hold_tensors(optimizer: Optimizer, state_dict: Any) -> None:
+    """Load pre-hook: remember the tensor ``lr`` / ``betas[0]`` objects of every group."""
+    held = []
+    for i, group in enumerate(optimizer.param_groups):
+        for key in TENSORIZABLE:
+            if key in group and isinstance(value := _held_value(group, key), Tensor):
+                held.append((i, key, value))
+    _HELD[optimizer] = held
+
+
+def _put_tensors_back(optimizer: Optimizer) -> None:
+    """Load post-hook: fill the remembered tensors with the loaded values (a tensor from any
+    device or dtype, or a number) and put them back into the groups."""
+    held = _HELD.pop(optimizer, [])
+    groups = optimizer.param_groups
+    with torch.no_grad():
+        for i, key, tensor in held:
+            group = groups[i]
+            loaded = _held_value(group, key)
+            if loaded is tensor:
+                continue
+            if isinstance(loaded, Tensor) and loaded.numel() == 1:
+                tensor.copy_(loaded.detach().reshape(tensor.shape))
+            elif _is_number(loaded):
+                tensor.fill_(float(loaded))  # type: ignore[arg-type]
+            else:
+                continue  # not a value this tensor can hold: leave what was loaded
+            if key == _BETAS:
+                betas = group[_BETAS]
+                group[_BETAS] = type(betas)((tensor, *betas[1:]))
+            else:
+                group[key] = tensor
+
+
+def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
+    """Register the two hooks on ``optimizer``, once."""
+    registered = getattr(optimizer, "_optimizer_load_state_dict_post_hooks", {})
+    if any(hook is _put_tensors_back for hook in registered.values()):
+        return
+    optimizer.register_load_state_dict_pre_hook(_hold_tensors)
+    optimizer.register_load_state_dict_post_hook(_put_tensors_back)
 
 
 class ParamScheduler:
@@ -197,7 +266,8 @@ class ParamScheduler:
         weight_decay: ``group["weight_decay"]``.
         tensors: first turn the driven ``lr`` and Adam's ``betas[0]`` into 0-dim tensors
             (:func:`tensorize_hyperparams`), so a compiled ``optimizer.step()`` does not
-            recompile. Other keys stay floats.
+            recompile; they stay the same objects across ``optimizer.load_state_dict``. Other
+            keys stay floats.
         multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
             ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
             any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
