@@ -56,10 +56,12 @@ TLF = "torch-lr-finder"
 # (b): end_lr 1 keeps the fp16 losses finite (a NaN would stop ours early and make the runners'
 # steps differ); SGD(momentum=rts.MOMENTUM) as in range_test_speed.py.
 RANGE_START_LR, RANGE_END_LR = 1e-5, 1.0
-PRECISIONS: dict[str, tuple[torch.dtype | None, bool]] = {  # name -> (autocast dtype, scaler)
-    "fp32": (None, False),
-    "bf16 autocast": (torch.bfloat16, False),
-    "fp16 + GradScaler": (torch.float16, True),
+# name -> (autocast dtype, GradScaler, SGD(fused=True): the scaler goes into the fused step)
+PRECISIONS: dict[str, tuple[torch.dtype | None, bool, bool]] = {
+    "fp32": (None, False, False),
+    "bf16 autocast": (torch.bfloat16, False, False),
+    "fp16 + GradScaler": (torch.float16, True, False),
+    "fp16 + GradScaler, fused SGD": (torch.float16, True, True),
 }
 # (c): Smith's ResNet-56 setting (SGD, momentum 0.9 / cyclical 0.95-0.85, weight decay 1e-4).
 WEIGHT_DECAY = 1e-4
@@ -206,10 +208,10 @@ def part_b(device: torch.device, sizes: Sizes, with_tlf: bool,
             sizes.range_steps, RANGE_START_LR, repeats,
             (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=RANGE_END_LR,
         )
-        for precision, (amp_dtype, grad_scaler) in PRECISIONS.items():
+        for precision, (amp_dtype, grad_scaler, fused) in PRECISIONS.items():
             runners = rts.RUNNERS if precision == "fp32" and with_tlf else ("bare", "ours")
             runs = rts.bench(case, repeats, device, runners, preload=True, amp_dtype=amp_dtype,
-                             grad_scaler=grad_scaler)
+                             grad_scaler=grad_scaler, fused=fused)
             row = rts.summarize(case, runs)
             rows.append((precision, row))
             b = row["best"]
@@ -489,9 +491,12 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               "same `torch.autocast` (and a fresh `torch.amp.GradScaler` per run) in the bare "
               "loop; torch-lr-finder runs in fp32 only"
               + ("" if tlf_version else " and was not installed here")
-              + ". Under fp16 ours repeats a step the scaler skipped (same LR, next batch), so "
-              "it may train a few more steps than the bare loop. ours syncs every "
-              "`sync_every=10` steps; torch-lr-finder calls `loss.item()` every step."),
+              + ". Under fp16 both train the same steps; a step the scaler skipped is not a "
+              "point of ours (so fewer steps may be recorded) and the loss difference is taken "
+              "at the LRs both recorded. With a plain SGD `scaler.step` reads its inf check "
+              "back at every step in both loops; the fused SGD takes the scaler into its own "
+              "step, so neither loop waits. ours syncs every `sync_every=10` steps; "
+              "torch-lr-finder calls `loss.item()` every step."),
         "c": (f"(c) {MODEL_LABEL[sizes.train_model]}: 1cycle vs fixed LR", table_c,
               f"`load_dataset('synthetic_images', num_train={sizes.train_images}, "
               f"num_val={sizes.val_images})`, batch {sizes.train_batch}, {sizes.epochs} epochs, "

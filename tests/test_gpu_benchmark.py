@@ -49,7 +49,7 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     b = rows(text, "(b)")
     assert [(r[0].split(", ")[1], r[1]) for r in b] == [
         (m, p) for m in ("small CNN", "ResNet-20")
-        for p in ("fp32", "bf16 autocast", "fp16 + GradScaler")
+        for p in ("fp32", "bf16 autocast", "fp16 + GradScaler", "fp16 + GradScaler, fused SGD")
     ]
     tlf = importlib.util.find_spec("torch_lr_finder") is not None
     for r in b:
@@ -96,7 +96,7 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     text = out.read_text(encoding="utf-8")
     assert "**Run not finished**" in text and "run so far" in text
     assert "Skipped (`--skip a`)" in text
-    assert len(rows(text, "(b)")) == 6  # both models, three precisions
+    assert len(rows(text, "(b)")) == 2 * len(gpu.PRECISIONS)  # both models, every precision
     assert "Not run yet." in text.split("## (c)", 1)[1]
 
 

@@ -156,3 +156,18 @@ def test_fp16_with_a_grad_scaler_adds_no_read_of_ours() -> None:
         amp_dtype=torch.float16, scaler=scaler, sync_every=10, progress=False)).calls
     assert (calls["item"], calls["tolist"]) == (40, 4)
     assert not opt._optimizer_step_pre_hooks  # the hook is gone
+
+
+def test_fp16_with_a_fused_optimizer_reads_nothing_per_step() -> None:
+    """A fused Adam takes the scaler into its own step and skips on the device: torch reads
+    nothing back, and the range test brings the scaler's inf checks back with the losses, so the
+    whole fp16 sweep makes one read per chunk."""
+    model, data = _model(), _data()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    scaler = torch.amp.GradScaler("cpu")
+    calls = reads(lambda: sc.lr_range_test(
+        model, opt, F.cross_entropy, data, 1e-4, 1e-2, 40, diverge_factor=None,
+        amp_dtype=torch.float16, scaler=scaler, sync_every=10, progress=False)).calls
+    # torch's own ``.to(device, non_blocking=True)`` inside scaler.step and the fused step count
+    # here (the device is the CPU); on CUDA they stay on the GPU (tests/test_cuda.py counts syncs)
+    assert calls["tolist"] == 4 and set(calls) <= {"tolist", "to"}

@@ -430,6 +430,26 @@ def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) 
     assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
 
 
+def test_ctrl_c_in_a_validation_pass_keeps_the_complete_steps(read_lag: bool) -> None:
+    """Interrupted between a step and its validation loss (with a GradScaler's skips recorded
+    too): the partial curve has every step that finished, with its validation loss."""
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(m.training)
+        if len(calls) == 14:  # the validation pass of step 7
+            assert not m.training
+            raise KeyboardInterrupt
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=step, val_data=loader,
+                      val_batches=1, scaler=torch.amp.GradScaler("cpu"), progress=False)
+    partial = info.value.partial_result
+    assert len(partial.lrs) == len(partial.val_losses) == 6
+
+
 def test_loader_generator_is_restored_too() -> None:
     model, opt, _ = make_problem()
     g = torch.Generator().manual_seed(5)
@@ -466,10 +486,10 @@ def test_bf16_autocast_on_cpu() -> None:
     # SGD: GradScaler does not call optimizer.step() when it skips; a step pre-hook sees that
     ("sgd", None),
     # a fused Adam takes the scaler into its own step (its kernel checks for inf) and is always
-    # called, so the hook cannot tell; the range test compares the scale instead
+    # called, so the hook cannot tell; the scaler's inf check comes back with the losses
     ("fused-adam", torch.float16),
 ])
-def test_grad_scaler_skipped_step_does_not_advance_the_sweep(
+def test_a_step_the_grad_scaler_skips_is_not_a_point(
         optimizer: str, amp_dtype: torch.dtype | None, read_lag: bool) -> None:
     model, opt, loader = make_problem()
     if optimizer == "fused-adam":
@@ -491,13 +511,64 @@ def test_grad_scaler_skipped_step_does_not_advance_the_sweep(
         model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step, scaler=scaler,
         amp_dtype=amp_dtype, progress=False,
     )
-    assert len(res.lrs) == 12 and len(spy_lrs) == 13  # one extra call: the skipped step
-    assert spy_lrs[huge_at - 1] == spy_lrs[huge_at]  # retried at the same LR
-    assert max(res.losses) < 1e3  # the skipped step is not a point
-    assert res.lrs == pytest.approx([lr for _, lr in exponential(1e-4, 0.1, 12).table()])
+    table = [lr for _, lr in exponential(1e-4, 0.1, 12).table()]
+    assert spy_lrs == pytest.approx(table)  # 12 steps, each at its own LR
+    assert res.lrs == pytest.approx(table[:huge_at - 1] + table[huge_at:])  # a gap at the skip
+    assert len(res.losses) == 11 and max(res.losses) < 1e3  # the skipped step is not a point
+    assert res.stop_reason == "completed" and res.provenance["skipped_steps"] == [1]
     assert scaler.state_dict() == scaler_before
     assert not opt._optimizer_step_pre_hooks  # the hook is gone
     assert_same_state(before, snapshot(model, opt))
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-adam"])
+def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_lag: bool) -> None:
+    """Gradients that overflow at every loss scale: ``MAX_SKIPPED_STEPS`` skips in a row are
+    divergence, not an fp16 overflow, and stop the test with "nan" and a warning."""
+    from superconverge.finder.range_test import MAX_SKIPPED_STEPS
+
+    model, opt, loader = make_problem()
+    if fused:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        if len(calls) <= 3:
+            return loss
+        # a finite loss whose gradients are NaN at any scale (sqrt's slope at 0 times 0)
+        return loss + (next(m.parameters()).sum() * 0).sqrt()
+
+    before = snapshot(model, opt)
+    with pytest.warns(RuntimeWarning, match=rf"skipped {MAX_SKIPPED_STEPS} steps in a row"):
+        res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 100, step_fn=step,
+                            scaler=torch.amp.GradScaler("cpu"), sync_every=8, progress=False)
+    assert res.stop_reason == "nan" and len(res.lrs) == 3
+    assert res.provenance["skipped_steps"] == [MAX_SKIPPED_STEPS]
+    assert 3 + MAX_SKIPPED_STEPS <= len(calls) < 3 + MAX_SKIPPED_STEPS + 2 * 8
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_repeats_average_the_lrs_every_repeat_recorded() -> None:
+    """A step skipped in one repeat leaves a gap there: the mean is taken at the LRs every
+    repeat has, each repeat's own curve keeps all of its points."""
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return loss * 1e36 if len(calls) == 5 else loss  # in the first repeat only
+
+    res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step, repeats=2,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    first, second = res.repeats
+    assert (len(first.lrs), len(second.lrs)) == (11, 12)
+    assert res.lrs == first.lrs and res.provenance["skipped_steps"] == [1, 0]
+    at = {lr: i for i, lr in enumerate(second.lrs)}
+    assert res.losses == pytest.approx(
+        [(a + second.losses[at[lr]]) / 2 for lr, a in zip(first.lrs, first.losses, strict=True)])
 
 
 def test_the_step_hook_is_removed_when_the_range_test_fails() -> None:
@@ -642,3 +713,20 @@ def test_non_scalar_loss_from_step_fn() -> None:
     with pytest.raises(ValueError, match=r"shape \(32,\)"):
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
     assert_same_state(before, snapshot(model, opt))
+
+
+def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return loss * 1e36 if len(calls) in (3, 4) else loss
+
+    res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.provenance["skipped_steps"] == [2]
+    assert "after 10 of 12 steps (+2 skipped by GradScaler)" in res.plot().get_title()
+    plain = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 12, progress=False)
+    assert "skipped" not in plain.plot().get_title()

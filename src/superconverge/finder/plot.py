@@ -127,9 +127,12 @@ def _draw(
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     _frame(ax, smoothed)
+    # steps GradScaler skipped are no points (the most of any repeat)
+    skipped = max((result.provenance or {}).get("skipped_steps") or [0])
     ax.set_title(
         f"LR range test: {result.stop_reason} after {len(lrs)} of {result.num_iter} steps "
-        f"(last lr {lrs[-1]:.2g})"
+        + (f"(+{skipped} skipped by GradScaler) " if skipped else "")
+        + f"(last lr {lrs[-1]:.2g})"
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize="small")

@@ -104,10 +104,13 @@ def lr_range_test(
     ``val_data``/``val_batches``: also record a validation loss per step, on the first
     ``val_batches`` batches of ``val_data`` (the same ones at every step; 0: all of it).
     ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
-    ``scaler`` (a ``torch.amp.GradScaler``) scales the loss, and a step it skips for inf/NaN
-    gradients neither advances the sweep nor records a point (told by a step pre-hook, with no
-    read of ours; an optimizer that takes the scaler into its own step, such as a fused Adam,
-    is always called, so there the scale is read back: one host sync per step).
+    ``scaler`` (a ``torch.amp.GradScaler``) scales the loss. A step it skips for inf/NaN
+    gradients changed nothing, so it is not a point: the curve has a gap at that step's LR and
+    the sweep goes on (``provenance["skipped_steps"]`` counts them; ``MAX_SKIPPED_STEPS`` in a
+    row stop the test with "nan"). Skips are found with no host sync of ours: by a step pre-hook
+    (``scaler.step`` does not call ``optimizer.step()`` when it skips), or, for an optimizer that
+    takes the scaler into its own step (``fused=True`` Adam, AdamW, SGD), from the scaler's inf
+    check, read back with the losses.
     ``sync_every``: read the losses back from the device every this many steps (on CUDA the stop
     test looks at each chunk while the next one trains).
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
@@ -213,7 +216,7 @@ def lr_range_test(
             curves.append(partial)
             exc.partial_result = _assemble(  # type: ignore[attr-defined]
                 curves, num_iter, smooth_beta, config,
-                _provenance(device, seed, seeds, time.perf_counter() - began),
+                _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped),
             )
         raise
     finally:
@@ -221,7 +224,7 @@ def lr_range_test(
             state.restore()
     result = _assemble(
         curves, num_iter, smooth_beta, config,
-        _provenance(device, seed, seeds, time.perf_counter() - began),
+        _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped),
     )
     logger.info(
         "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
@@ -252,6 +255,7 @@ class _Run:
         self.lag = _lagged_read_back(device)
         self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
         self.check_loss = True
+        self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
 
     def __call__(
         self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
@@ -269,15 +273,15 @@ class _Run:
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
         batches = _cycle(self.train_data)
         world = world_size()
-        scale = self.scaler.get_scale() if self.scaler is not None else None
-        i = chunk_start = skipped = 0
-        forced: str | None = None
+        i = chunk_start = 0
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
         bar = _progress_bar(n, desc, show)
-        # Did GradScaler.step() call optimizer.step()? It does not when it skips the step for
-        # inf/NaN gradients, and a step pre-hook sees that without reading anything from the
-        # device. Optimizers that take the scaler into their own step (fused Adam) are always
-        # called, so for them the scale is compared instead (a host sync per step).
+        # With a GradScaler, whether each step was skipped (inf/NaN gradients), found without a
+        # host sync: GradScaler.step() does not call optimizer.step() when it skips, which a step
+        # pre-hook sees (a bool per step). Optimizers that take the scaler into their own step
+        # (fused Adam, SGD, ...) are always called and skip on the device; for them the scaler's
+        # inf check of the step is kept as a 0-dim device tensor, read back with the losses.
+        skips: list[Any] | None = None if self.scaler is None else []
         stepped = [False]
         hook = None
         if self.scaler is not None and not getattr(
@@ -290,56 +294,33 @@ class _Run:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = self._accumulate(batches)
                 if self.scaler is not None:
+                    assert skips is not None
                     stepped[0] = False
                     self.scaler.step(self.optimizer)
+                    skips.append(not stepped[0] if hook is not None else self._found_inf())
                     self.scaler.update()
-                    if hook is not None:
-                        was_skipped = not stepped[0]
-                    else:
-                        new_scale = self.scaler.get_scale()  # a host sync
-                        was_skipped, scale = new_scale < scale, new_scale
-                    if was_skipped:
-                        skipped += 1
-                        if not bool(torch.isfinite(loss)):
-                            forced = "nan"
-                        elif skipped >= MAX_SKIPPED_STEPS:
-                            warnings.warn(
-                                f"GradScaler skipped {skipped} steps in a row at lr="
-                                f"{lr_values[i]:.3g}: the gradients are not finite at any "
-                                "loss scale; stopping the range test",
-                                RuntimeWarning,
-                                stacklevel=3,
-                            )
-                            forced = "nan"
-                        else:
-                            continue  # same LR again, on the next batch
                 else:
                     self.optimizer.step()
-                if forced is None:
-                    skipped = 0
-                    losses.append(loss)
-                    if val is not None:
-                        val.append(self._val_loss(val_cache))
-                    i += 1
-                    bar.update(1)
-                if forced is not None or i - chunk_start >= self.sync_every or i == n:
-                    if i > chunk_start:
-                        started = _ChunkRead(losses, val, world)
-                        chunk_start = i
-                        if self.lag and forced is None and i < n:
-                            # Look at the previous chunk, whose copy is done by now, while this
-                            # one's copy overlaps the next steps: the GPU's queue never drains.
-                            if pending is not None:
-                                host.feed(*pending.values())
-                            pending = started
-                        else:
-                            if pending is not None:
-                                host.feed(*pending.values())
-                                pending = None
-                            host.feed(*started.values())
-                        bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
-                    if host.stop_reason is None and forced is not None:
-                        host.stop_reason = forced
+                losses.append(loss)
+                if val is not None:
+                    val.append(self._val_loss(val_cache))
+                i += 1
+                bar.update(1)
+                if i - chunk_start >= self.sync_every or i == n:
+                    started = _ChunkRead(losses, val, skips, world)
+                    chunk_start = i
+                    if self.lag and i < n:
+                        # Look at the previous chunk, whose copy is done by now, while this
+                        # one's copy overlaps the next steps: the GPU's queue never drains.
+                        if pending is not None:
+                            host.feed(*pending.values())
+                        pending = started
+                    else:
+                        if pending is not None:
+                            host.feed(*pending.values())
+                            pending = None
+                        host.feed(*started.values())
+                    bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
@@ -347,17 +328,34 @@ class _Run:
             try:
                 if pending is not None:
                     host.feed(*pending.values())
-                if i > chunk_start:
-                    host.feed(*_ChunkRead(losses, val, 1).values())
+                # Interrupted mid-step, the lists may differ by one: keep the complete steps.
+                done = min(len(x) for x in (losses, val, skips) if x is not None)
+                for x in (losses, val, skips):
+                    if x is not None:
+                        del x[done:]
+                if done:
+                    host.feed(*_ChunkRead(losses, val, skips, 1).values())
             except Exception:  # pragma: no cover - best effort while interrupted
                 logger.debug("could not read back the last chunk after Ctrl-C", exc_info=True)
             exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
+            self.skipped.append(host.skipped)
             raise
         finally:
             bar.close()
             if hook is not None:
                 hook.remove()
+        self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
+
+    def _found_inf(self) -> torch.Tensor:
+        """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
+        skipped the update), as a 0-dim bool on the device, with no host sync."""
+        assert self.scaler is not None
+        checks = list(self.scaler._found_inf_per_device(self.optimizer).values())
+        found = checks[0]
+        if len(checks) > 1:  # parameters on several devices
+            found = sum(c.to(self.device, non_blocking=True) for c in checks)  # type: ignore[assignment]
+        return found.reshape(()) > 0  # a new tensor: update() may add into torch's in place
 
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
@@ -436,28 +434,60 @@ class _HostCurve:
     ) -> None:
         self.lr_values, self.diverge_factor, self.seed = lr_values, diverge_factor, seed
         self.ema = Ema(beta)
+        self.steps: list[int] = []  # the step (index into lr_values) of each point
         self.losses: list[float] = []
         self.smoothed: list[float] = []
         self.val: list[float] | None = [] if has_val else None
         self.best = math.inf
         self.stop_reason: str | None = None
+        self.next_step = 0
+        self.skipped = 0  # steps GradScaler skipped, in all
+        self.skipped_in_a_row = 0
 
     @property
     def last_smoothed(self) -> float:
         return self.smoothed[-1] if self.smoothed else math.nan
 
-    def feed(self, losses: list[float], val: list[float] | None = None) -> None:
+    def feed(
+        self,
+        losses: list[float],
+        val: list[float] | None = None,
+        skipped: list[bool] | None = None,
+    ) -> None:
         """Append points until the first bad one: a non-finite loss is dropped ("nan"); the
         first point whose smoothed loss exceeds ``diverge_factor * best`` is kept ("diverged").
         The divergence rule needs positive losses; with a best smoothed loss <= 0 only NaN stops.
+        A step GradScaler skipped changed nothing and is no point; ``MAX_SKIPPED_STEPS`` of them
+        in a row stop the test ("nan").
         """
         if self.stop_reason is not None:
             return  # a later chunk: the curve already ends
         for j, x in enumerate(losses):
+            step = self.next_step
+            self.next_step += 1
+            if skipped is not None and skipped[j]:
+                self.skipped += 1
+                self.skipped_in_a_row += 1
+                if not math.isfinite(x):
+                    self.stop_reason = "nan"
+                    return
+                if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
+                    warnings.warn(
+                        f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
+                        f"lr={self.lr_values[step]:.3g}: the gradients are not finite at any "
+                        "loss scale; stopping the range test",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+                    self.stop_reason = "nan"
+                    return
+                continue
+            self.skipped_in_a_row = 0
             if not math.isfinite(x):
                 self.stop_reason = "nan"
                 return
             s = self.ema(x)
+            self.steps.append(step)
             self.losses.append(x)
             self.smoothed.append(s)
             if self.val is not None and val is not None:
@@ -469,9 +499,8 @@ class _HostCurve:
             self.best = min(self.best, s)
 
     def curve(self, stop_reason: str) -> Curve:
-        k = len(self.losses)
         return Curve(
-            lrs=tuple(self.lr_values[:k]),
+            lrs=tuple(self.lr_values[step] for step in self.steps),
             losses=tuple(self.losses),
             smoothed=tuple(self.smoothed),
             stop_reason=stop_reason,
@@ -488,19 +517,31 @@ def _lagged_read_back(device: torch.device) -> bool:
 
 
 class _ChunkRead:
-    """The pending steps' losses on their way to the host: one stack, under torch.distributed
-    one all-reduce (the mean over ranks), and on CUDA a copy into page-locked memory that runs
-    behind the queued steps; :meth:`values` waits for it. The pending lists are emptied."""
+    """The pending steps' losses (and validation losses, and GradScaler's skips where they are
+    device tensors) on their way to the host: one stack, under torch.distributed one all-reduce
+    (the mean over ranks), and on CUDA a copy into page-locked memory that runs behind the queued
+    steps; :meth:`values` waits for it. The pending lists are emptied."""
 
     def __init__(self, losses: list[torch.Tensor], val: list[torch.Tensor] | None,
-                 world: int) -> None:
-        self.k = len(losses)
+                 skips: list[Any] | None, world: int) -> None:
+        k = self.k = len(losses)
         self.has_val = val is not None
-        buf = torch.stack(losses).reshape(self.k).float()
-        if val is not None:
-            buf = torch.cat([buf, torch.stack(val).reshape(len(val)).float()])
-            val.clear()
+        parts = [torch.stack(losses).reshape(k).float()]
         losses.clear()
+        if val is not None:
+            parts.append(torch.stack(val).reshape(k).float())
+            val.clear()
+        # A skip seen by the step hook is a bool already; one the optimizer made on the device
+        # (a fused step) is a 0-dim tensor and travels with the losses.
+        self.skips: list[bool] | None = None
+        self.device_skips = bool(skips) and isinstance(skips[0], torch.Tensor)  # type: ignore[index]
+        if skips is not None:
+            if self.device_skips:
+                parts.append(torch.stack(skips).reshape(k).float())
+            else:
+                self.skips = list(skips)
+            skips.clear()
+        buf = parts[0] if len(parts) == 1 else torch.cat(parts)
         if world > 1:
             dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
             buf.div_(world)
@@ -513,11 +554,17 @@ class _ChunkRead:
             buf = host
         self.buf = buf
 
-    def values(self) -> tuple[list[float], list[float] | None]:
+    def values(self) -> tuple[list[float], list[float] | None, list[bool] | None]:
         if self.event is not None:
             self.event.synchronize()
         values = self.buf.tolist()
-        return values[:self.k], (values[self.k:] if self.has_val else None)
+        k = self.k
+        val = values[k:2 * k] if self.has_val else None
+        skips = self.skips
+        if self.device_skips:
+            at = 2 * k if self.has_val else k
+            skips = [x > 0 for x in values[at:at + k]]
+        return values[:k], val, skips
 
 
 def _assemble(
@@ -527,18 +574,25 @@ def _assemble(
     config: dict[str, Any],
     provenance: dict[str, Any],
 ) -> RangeTestResult:
-    """The result: the single curve, or the pointwise mean of several over their common length."""
-    shortest = min(curves, key=lambda c: len(c.lrs))
-    k = len(shortest.lrs)
+    """The result: the single curve, or the pointwise mean of several at the LRs they all
+    recorded (up to where the first one stopped; GradScaler's skips leave gaps)."""
+    shortest = min(curves, key=lambda c: c.lrs[-1] if c.lrs else -math.inf)
     if len(curves) == 1:
-        mean, val = list(shortest.losses), shortest.val_losses
+        lrs, mean, val = shortest.lrs, list(shortest.losses), shortest.val_losses
     else:
-        mean = np.mean([c.losses[:k] for c in curves], axis=0).tolist() if k else []
+        common = set(shortest.lrs).intersection(*(c.lrs for c in curves))
+        lrs = tuple(lr for lr in shortest.lrs if lr in common)
+        at = [[i for i, lr in enumerate(c.lrs) if lr in common] for c in curves]
+        k = len(lrs)
+        mean = np.mean([[c.losses[i] for i in ix] for c, ix in zip(curves, at, strict=True)],
+                       axis=0).tolist() if k else []
         val = None
         if all(c.val_losses is not None for c in curves):
-            val = tuple(np.mean([c.val_losses[:k] for c in curves], axis=0).tolist()) if k else ()
+            val = tuple(np.mean([[c.val_losses[i] for i in ix]  # type: ignore[index]
+                                 for c, ix in zip(curves, at, strict=True)],
+                                axis=0).tolist()) if k else ()
     return RangeTestResult(
-        lrs=shortest.lrs,
+        lrs=lrs,
         losses=tuple(mean),
         smoothed=tuple(bias_corrected_ema(mean, beta)),
         stop_reason=shortest.stop_reason,
@@ -552,7 +606,8 @@ def _assemble(
 
 
 def _provenance(
-    device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float
+    device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float,
+    skipped: list[int],
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -568,6 +623,7 @@ def _provenance(
         "seed": seed,
         "seeds": seeds,
         "world_size": world_size(),
+        "skipped_steps": list(skipped),
         "elapsed_s": round(elapsed, 4),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
