@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from superconverge.cli import main
 from superconverge.finder import RangeTestResult
@@ -120,3 +121,31 @@ def test_default_steps_follow_the_model(tmp_path) -> None:
     # Without --num-iter the sweep takes the model's default (the mlp's 100 steps here).
     assert main(["-q", "find-lr", "--model", "mlp", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "lr_find.json").read_text())["num_iter"] == 100
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop"])
+def test_make_optimizer_by_name(name: str) -> None:
+    from superconverge.recipes import make_optimizer
+    from superconverge.recipes.common import FUSED_OPTIMIZERS
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    opt = make_optimizer(name, params, 0.1, momentum=0.8, weight_decay=1e-4)
+    group = opt.param_groups[0]
+    assert group["lr"] == 0.1 and group["weight_decay"] == 1e-4
+    assert (group["betas"][0] if "betas" in group else group["momentum"]) == 0.8
+    assert not group.get("fused")
+    if name in FUSED_OPTIMIZERS:
+        assert make_optimizer(name, params, 0.1, fused=True).param_groups[0]["fused"] is True
+    else:
+        with pytest.raises(ValueError, match="torch has no fused rmsprop"):
+            make_optimizer(name, params, 0.1, fused=True)
+    with pytest.raises(TypeError, match="fused must be True or False"):
+        make_optimizer(name, params, 0.1, fused="yes")  # type: ignore[arg-type]
+
+
+def test_find_lr_records_whether_the_step_was_fused(tmp_path) -> None:
+    """Fused on CUDA only (where it keeps an fp16 sweep free of host syncs)."""
+    from superconverge.recipes.find_lr import find_lr
+
+    res = find_lr(dataset="digits", num_iter=20, device="cpu", out=tmp_path, progress=False)
+    assert res.config["fused"] is False and res.config["device"] == "cpu"

@@ -419,6 +419,7 @@ def test_find_lr_recipe_on_the_device(amp: str | None, tmp_path: Any) -> None:
     res = find_lr(dataset="digits", num_iter=60, device=str(DEVICE), amp=amp, out=tmp_path,
                   progress=False)
     assert res.config["device"].startswith(DEVICE.type) and res.config["amp"] == amp
+    assert res.config["fused"] is ON_CUDA  # fp16 on CUDA: GradScaler goes into the fused step
     assert len(res.lrs) >= 20 and all(x == x for x in res.losses)
     assert res.suggestion() is not None
     assert (tmp_path / "lr_find.json").exists() and (tmp_path / "lr_find.png").exists()

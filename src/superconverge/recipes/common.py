@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -12,6 +13,8 @@ from superconverge.data import Dataset, load_csv, load_dataset, load_image_folde
 from superconverge.schedules import _validate as v
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
+"""The ``OPTIMIZERS`` torch has a fused (one kernel per step) implementation of."""
 
 
 def load_data(
@@ -62,17 +65,30 @@ def make_optimizer(
     *,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    fused: bool = False,
 ) -> torch.optim.Optimizer:
     """``sgd`` (heavy-ball ``momentum``), ``adam``/``adamw`` (``betas=(momentum, 0.999)``) or
-    ``rmsprop`` (``momentum``), with ``weight_decay`` (decoupled for ``adamw``)."""
+    ``rmsprop`` (``momentum``), with ``weight_decay`` (decoupled for ``adamw``).
+
+    ``fused``: torch's fused implementation (``FUSED_OPTIMIZERS`` only). It takes a GradScaler
+    into its own step, so an fp16 range test or training loop never waits for the GPU.
+    """
     name = v.choice("optimizer", name, OPTIMIZERS)
     lr = v.positive("lr", lr)
     v.momentum("momentum", momentum)
     weight_decay = v.non_negative("weight_decay", weight_decay)
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused must be True or False, got {fused!r}")
+    if fused and name not in FUSED_OPTIMIZERS:
+        raise ValueError(f"fused=True: torch has no fused {name}; fused optimizers: "
+                         f"{', '.join(FUSED_OPTIMIZERS)}")
+    kw: dict[str, Any] = {"fused": True} if fused else {}
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, **kw)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay,
+                                **kw)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+        return torch.optim.AdamW(params, lr=lr, betas=(momentum, 0.999),
+                                 weight_decay=weight_decay, **kw)
     return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -12,7 +12,12 @@ import torch
 from superconverge.data import train_val_loaders
 from superconverge.finder import RangeTestResult, is_main_process, lr_range_test
 from superconverge.models import build_model, suggest_model
-from superconverge.recipes.common import load_data, make_optimizer, resolve_device
+from superconverge.recipes.common import (
+    FUSED_OPTIMIZERS,
+    load_data,
+    make_optimizer,
+    resolve_device,
+)
 from superconverge.schedules import _validate as v
 
 logger = logging.getLogger(__name__)
@@ -75,15 +80,19 @@ def find_lr(
         num_iter = range_steps(name)
     torch.manual_seed(seed)
     net = build_model(name, ds.input_shape, ds.num_classes).to(dev)
+    # On CUDA torch's fused step where there is one: under fp16 it takes the GradScaler into
+    # the step, so the sweep never waits for the GPU (others read the inf check every step).
+    fused = dev.type == "cuda" and optimizer in FUSED_OPTIMIZERS
     opt = make_optimizer(optimizer, net.parameters(), start_lr, momentum=momentum,
-                         weight_decay=weight_decay)
+                         weight_decay=weight_decay, fused=fused)
     # Page-locked batches on CUDA: the range test's non_blocking copies then overlap the
     # GPU's work instead of holding up the host.
     train, _ = train_val_loaders(ds, batch_size, seed=seed, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size, dev)
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
-             "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp}
+             "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
+             "fused": fused}
     try:
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
