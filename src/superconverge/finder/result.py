@@ -80,8 +80,9 @@ def _from_json_floats(values: Sequence[float | None] | None) -> tuple[float, ...
 
 @dataclass(frozen=True)
 class Curve:
-    """One sweep: ``lrs[i]`` is the LR of optimizer step ``i``, ``losses[i]`` its mean loss,
-    ``smoothed[i]`` the bias-corrected EMA of ``losses[: i + 1]``."""
+    """One sweep: ``lrs[i]`` is the LR of the ``i``-th recorded optimizer step, ``losses[i]`` its
+    mean loss, ``smoothed[i]`` the bias-corrected EMA of ``losses[: i + 1]``. Every step is
+    recorded except the ones a GradScaler skipped (their LRs are missing)."""
 
     lrs: tuple[float, ...]
     losses: tuple[float, ...]
@@ -137,7 +138,8 @@ class RangeTestResult(Curve):
     """A range test's curve (the mean over ``repeats`` when there were several), how it was run
     (``config``, ``provenance``: versions, device, seeds) and every repeat's own curve.
 
-    ``num_iter`` is the number of steps asked for; ``len(lrs)`` is how many were recorded.
+    ``num_iter`` is the number of steps asked for; ``len(lrs)`` is how many were recorded
+    (``provenance["skipped_steps"]``: how many steps of each repeat a GradScaler skipped).
     """
 
     num_iter: int = 0
