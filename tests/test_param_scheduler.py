@@ -533,3 +533,13 @@ def test_a_load_that_fails_leaves_the_tensors_and_the_next_one_works() -> None:
     assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.1)
     opt.load_state_dict(_tensorized_adamw(lr=0.2).state_dict())
     assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.2)
+
+
+def test_a_copied_optimizer_gets_the_load_hooks_back_from_tensorize() -> None:
+    import copy
+
+    opt = copy.deepcopy(_tensorized_adamw())
+    lr_t = opt.param_groups[0]["lr"]
+    assert tensorize_hyperparams(opt) == ["lr", "betas"] and opt.param_groups[0]["lr"] is lr_t
+    opt.load_state_dict(_tensorized_adamw(lr=0.4).state_dict())
+    assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.4)

@@ -153,7 +153,9 @@ def tensorize_hyperparams(
     group with the checkpoint's (new tensor objects, left on the device they were saved from: on
     the CPU after ``torch.load(..., map_location="cpu")``). Hooks on the optimizer copy the loaded
     values, tensors or numbers, into the existing tensors and put them back; the rest of each
-    group is the checkpoint's.
+    group is the checkpoint's. The hooks belong to this optimizer object: torch drops them from
+    a ``copy.deepcopy`` or an unpickled copy, so call this function on the copy too (its tensors
+    stay as they are).
 
     This is what makes a ``torch.compile``d ``optimizer.step()`` keep one graph while a schedule
     moves the values (see :data:`TENSORIZABLE` for why momentum and weight decay are not
