@@ -309,16 +309,14 @@ class _Run:
                 if i - chunk_start >= self.sync_every or i == n:
                     started = _ChunkRead(losses, val, skips, world)
                     chunk_start = i
+                    # Look at the previous chunk, whose copy is done by now; with self.lag this
+                    # one's copy overlaps the next steps, so the GPU's queue never drains.
+                    if pending is not None:
+                        host.feed(*pending.values())
+                        pending = None
                     if self.lag and i < n:
-                        # Look at the previous chunk, whose copy is done by now, while this
-                        # one's copy overlaps the next steps: the GPU's queue never drains.
-                        if pending is not None:
-                            host.feed(*pending.values())
                         pending = started
                     else:
-                        if pending is not None:
-                            host.feed(*pending.values())
-                            pending = None
                         host.feed(*started.values())
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     if host.stop_reason is not None:
