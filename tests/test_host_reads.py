@@ -145,15 +145,24 @@ def test_reading_one_chunk_late_reads_as_often(monkeypatch: pytest.MonkeyPatch) 
     assert reads(sweep(40, sync_every=10)).calls == Counter({"tolist": 4})
 
 
-def test_fp16_with_a_grad_scaler_adds_no_read_of_ours() -> None:
-    """With a GradScaler, torch's ``scaler.step`` reads its inf check once a step (``.item()``);
-    the range test tells a skipped step from a step pre-hook, so it adds no read of its own."""
+def fp16_reads(
+    make_opt: Callable[[nn.Module], torch.optim.Optimizer],
+) -> tuple[Counter[str], torch.optim.Optimizer]:
+    """The reads of a 40-step fp16 sweep with a GradScaler at ``sync_every=10``, and the
+    optimizer it ran."""
     model, data = _model(), _data()
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt = make_opt(model)
     scaler = torch.amp.GradScaler("cpu")
     calls = reads(lambda: sc.lr_range_test(
         model, opt, F.cross_entropy, data, 1e-4, 1e-2, 40, diverge_factor=None,
         amp_dtype=torch.float16, scaler=scaler, sync_every=10, progress=False)).calls
+    return calls, opt
+
+
+def test_fp16_with_a_grad_scaler_adds_no_read_of_ours() -> None:
+    """With a GradScaler, torch's ``scaler.step`` reads its inf check once a step (``.item()``);
+    the range test tells a skipped step from a step pre-hook, so it adds no read of its own."""
+    calls, opt = fp16_reads(lambda m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9))
     assert (calls["item"], calls["tolist"]) == (40, 4)
     assert not opt._optimizer_step_pre_hooks  # the hook is gone
 
@@ -162,12 +171,7 @@ def test_fp16_with_a_fused_optimizer_reads_nothing_per_step() -> None:
     """A fused Adam takes the scaler into its own step and skips on the device: torch reads
     nothing back, and the range test brings the scaler's inf checks back with the losses, so the
     whole fp16 sweep makes one read per chunk."""
-    model, data = _model(), _data()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    scaler = torch.amp.GradScaler("cpu")
-    calls = reads(lambda: sc.lr_range_test(
-        model, opt, F.cross_entropy, data, 1e-4, 1e-2, 40, diverge_factor=None,
-        amp_dtype=torch.float16, scaler=scaler, sync_every=10, progress=False)).calls
+    calls, _ = fp16_reads(lambda m: torch.optim.Adam(m.parameters(), lr=1e-3, fused=True))
     # torch's own ``.to(device, non_blocking=True)`` inside scaler.step and the fused step count
     # here (the device is the CPU); on CUDA they stay on the GPU (tests/test_cuda.py counts syncs)
     assert calls["tolist"] == 4 and set(calls) <= {"tolist", "to"}
