@@ -730,3 +730,173 @@ def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
     assert "after 10 of 12 steps (+2 skipped by GradScaler)" in res.plot().get_title()
     plain = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 12, progress=False)
     assert "skipped" not in plain.plot().get_title()
+
+
+# --- restore and repeats: the cases a first review found -----------------------------------------
+
+
+def test_every_repeat_of_an_eval_mode_model_trains_in_train_mode() -> None:
+    """The restore between repeats puts the modes of entry back; each repeat must still train."""
+    model, opt, loader = make_problem()
+    model.eval()
+    modes = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        modes.append(m.training)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 0.1, 6, step_fn=step, repeats=3,
+                  progress=False)
+    assert modes == [True] * 18
+    assert not any(m.training for m in model.modules())
+
+
+class Counting(nn.Module):
+    """Updates its buffers by assignment in forward, as EMA and custom normalisation code do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(10, 2)
+        self.register_buffer("seen", torch.zeros(()))
+        self.register_buffer("mean", torch.zeros(10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.seen = self.seen + 1
+            self.mean = 0.9 * self.mean + 0.1 * x.mean(0)
+        return self.lin(x - self.mean)
+
+
+def test_a_buffer_replaced_by_assignment_gets_its_tensor_back() -> None:
+    _, _, loader = make_problem()
+    torch.manual_seed(0)
+    model = Counting()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen, mean = model.seen, model.mean
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, progress=False)
+    assert model.seen is seen and model.mean is mean
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_parameter_the_optimizer_trains_outside_the_model_is_restored() -> None:
+    """A learnable temperature in the loss (contrastive, ArcFace-style losses)."""
+    model, _, loader = make_problem()
+    log_t = nn.Parameter(torch.zeros(()))
+
+    def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(out * log_t.exp(), y)
+
+    opt = torch.optim.Adam([*model.parameters(), log_t], lr=1e-3)
+    lr_range_test(model, opt, loss_fn, loader, 1e-4, 1.0, 20, diverge_factor=None,
+                  progress=False)
+    assert log_t.item() == 0.0 and log_t.grad is None and not opt.state
+
+
+class Noisy(torch.utils.data.Dataset):
+    """Random augmentation in the worker: draws from the worker's RNG."""
+
+    def __init__(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.x, self.y = torch.randn(64, 10, generator=g), torch.randint(0, 2, (64,), generator=g)
+
+    def __len__(self) -> int:
+        return 64
+
+    def __getitem__(self, i: int):
+        return self.x[i] + 0.1 * torch.randn(10), self.y[i]
+
+
+def test_persistent_workers_started_by_the_test_are_shut_down() -> None:
+    """Workers the test started have moved their RNGs on; the next epoch must start new ones,
+    seeded as without the test, so its augmentations are the same."""
+
+    def first_batch(with_test: bool) -> torch.Tensor:
+        torch.manual_seed(123)
+        loader = DataLoader(Noisy(), batch_size=16, num_workers=1, persistent_workers=True)
+        model = nn.Linear(10, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        if with_test:
+            lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
+            assert loader._iterator is None
+        return next(iter(loader))[0]
+
+    assert torch.equal(first_batch(False), first_batch(True))
+
+
+def test_persistent_workers_that_already_ran_are_warned_about() -> None:
+    loader = DataLoader(Noisy(), batch_size=16, num_workers=1, persistent_workers=True)
+    next(iter(loader))
+    running = loader._iterator
+    model = nn.Linear(10, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.warns(UserWarning, match="persistent workers have already run"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
+    assert loader._iterator is running  # still the user's workers, not shut down
+
+
+def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 11:  # the first step of repeat 2: no point of it recorded
+            raise KeyboardInterrupt
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 10, step_fn=step, repeats=3,
+                      progress=False)
+    partial = info.value.partial_result
+    assert partial.stop_reason == "interrupted"
+    assert len(partial.lrs) == 10 and len(partial.repeats) == 1
+
+
+def test_val_batches_are_taken_once_for_every_repeat() -> None:
+    """A one-shot iterator (or a shuffling loader reseeded per repeat) gives every repeat the
+    same validation batches."""
+    model, opt, loader = make_problem()
+    scored: list[list[int]] = [[], []]
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        if not m.training:
+            scored[len(calls) >= 8].append(id(batch[0]))
+        else:
+            calls.append(1)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    calls: list[int] = []
+    lr_range_test(model, opt, None, loader, 1e-4, 0.1, 8, step_fn=step,
+                  val_data=iter(list(loader)), val_batches=2, repeats=2, progress=False)
+    assert len(set(scored[0])) == 2 and set(scored[0]) == set(scored[1])
+
+
+def test_one_shot_val_data_scored_in_full_is_a_clear_error() -> None:
+    model, opt, loader = make_problem()
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, val_data=iter(list(loader)),
+                      progress=False)
+
+
+def test_an_optimizer_that_needs_a_closure_is_refused() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.LBFGS(model.parameters())
+    with pytest.raises(TypeError, match="needs a closure"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, progress=False)
+
+
+@pytest.mark.parametrize(("device", "exc", "match"), [
+    (3, TypeError, "device must be a torch.device"),
+    ("gpu", ValueError, "not a device name"),
+])
+def test_a_bad_device_names_the_argument(device, exc, match) -> None:
+    model, opt, loader = make_problem()
+    with pytest.raises(exc, match=match):
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, device=device, progress=False)
+
+
+def test_cpu_with_an_index_is_the_cpu() -> None:
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, device="cpu:0", progress=False)
+    assert len(res.lrs) == 8

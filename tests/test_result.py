@@ -150,3 +150,11 @@ def test_plot_on_a_given_axes_and_on_none() -> None:
 def test_plot_of_an_empty_curve() -> None:
     res = RangeTestResult((), (), (), "nan", num_iter=10)
     assert "nan" in res.plot().get_title()
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 7])
+def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
+    losses = valley()[:n]
+    res = RangeTestResult(LRS[:n].tolist(), losses, bias_corrected_ema(losses, 0.98), "nan",
+                          num_iter=80)
+    assert res.plot().get_xscale() == "log"

@@ -47,6 +47,16 @@ def test_steepest_finds_the_inflection_and_default_is_two_thirds_down() -> None:
     assert suggest(LRS, y, "minimum").lr == pytest.approx(LRS[m] / 10)
 
 
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8, 20, 100])
+@pytest.mark.parametrize("sigma", [None, 5.0])
+def test_smoothing_keeps_the_curve_length(n: int, sigma: float | None) -> None:
+    """Shorter curves than the Gaussian kernel too (numpy's mode="same" would pad them)."""
+    y = np.linspace(2.0, 1.0, n)
+    s = smooth_centered(y, sigma)
+    assert s.shape == (n,)
+    assert np.all(s <= 2.0) and np.all(s >= 1.0)  # a weighted mean of the curve's own values
+
+
 def test_first_valley_beats_a_deeper_dip_after_a_ragged_spike() -> None:
     # Falls to 1.0 around lr=1e-2, spikes to 2.2, then dips to 0.8 near lr=1 before blowing up:
     # Smith's max_lr is where the loss first stops falling, not the late dip.

@@ -2,13 +2,18 @@
 
 The range test trains the user's model for real, so it must put back, bit for bit: every
 parameter and buffer (BatchNorm running stats, non-persistent buffers too) and their ``.grad``,
+also parameters the optimizer trains outside the model (a learnable temperature in the loss),
 each module's ``training`` flag, the optimizer's per-parameter state and param-group
 hyper-parameters, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's
-``random``, and any ``torch.Generator`` a DataLoader holds) and the GradScaler.
+``random``, and any ``torch.Generator`` a DataLoader holds) and the GradScaler. A DataLoader with
+``persistent_workers=True`` that had no workers before gets none after (the test's workers are
+shut down), so the next epoch starts workers seeded as it would have without the test.
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
 elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
-captured) stay valid. The snapshot lives in memory (cloned tensors), never in a temporary file.
+captured) stay valid. A module that replaced one of its tensors during the test (``self.count =
+self.count + 1`` in ``forward``) gets its original tensor object back. The snapshot lives in
+memory (cloned tensors), never in a temporary file.
 """
 
 from __future__ import annotations
@@ -66,8 +71,13 @@ def loader_generators(*loaders: object) -> list[torch.Generator]:
     return found
 
 
+def _persistent_workers(loader: object) -> bool:
+    return bool(getattr(loader, "persistent_workers", False)) and hasattr(loader, "_iterator")
+
+
 class TrainingState:
-    """Snapshot of model, optimizer, RNG and GradScaler state; :meth:`restore` puts it back."""
+    """Snapshot of model, optimizer, RNG, GradScaler and loader state; :meth:`restore` puts it
+    back. ``loaders``: the DataLoaders the test iterates (for their persistent workers)."""
 
     def __init__(
         self,
@@ -75,14 +85,31 @@ class TrainingState:
         optimizer: torch.optim.Optimizer,
         scaler: Any = None,
         generators: Iterable[torch.Generator] = (),
+        loaders: Iterable[object] = (),
     ) -> None:
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
-        # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
-        # tied weights are saved once); this also covers non-persistent buffers.
-        self.tensors = [(t, t.detach().clone()) for t in (*model.parameters(), *model.buffers())]
-        self.grads = [
-            (p, None if p.grad is None else p.grad.detach().clone()) for p in model.parameters()
+        # Where each module holds its tensors, so a tensor replaced by assignment goes back.
+        self.slots = [
+            (slots, name, t)
+            for m in model.modules()
+            for slots in (m._parameters, m._buffers)
+            for name, t in slots.items()
+            if t is not None
         ]
+        # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
+        # tied weights are saved once); this also covers non-persistent buffers. Then any
+        # parameter the optimizer trains that the model does not hold.
+        params = list(model.parameters())
+        seen = {id(t) for t in (*params, *model.buffers())}
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        self.tensors = [(t, t.detach().clone()) for t in (*params, *model.buffers())]
+        self.grads = [(p, None if p.grad is None else p.grad.detach().clone()) for p in params]
+        self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
+                          if _persistent_workers(ld)]
         self.modes = [(m, m.training) for m in model.modules()]
         self.opt_state = {
             p: {k: _clone(v) for k, v in s.items()} for p, s in optimizer.state.items()
@@ -103,6 +130,9 @@ class TrainingState:
 
     def restore(self) -> None:
         """Put everything back as it was at construction (may be called more than once)."""
+        for slots, name, t in self.slots:
+            if slots.get(name) is not t:
+                slots[name] = t
         with torch.no_grad():
             for tensor, saved in self.tensors:
                 tensor.copy_(saved)
@@ -124,6 +154,13 @@ class TrainingState:
             for key, value in saved_group.items():
                 group[key] = _put_back(group.get(key, _MISSING), value)
 
+        for loader, before in self.iterators:
+            now = loader._iterator  # type: ignore[attr-defined]
+            if now is not before:  # workers the test started: their RNGs moved on; stop them
+                shutdown = getattr(now, "_shutdown_workers", None)
+                if shutdown is not None:
+                    shutdown()
+                loader._iterator = before  # type: ignore[attr-defined]
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
         torch.set_rng_state(self.torch_rng)

@@ -21,6 +21,7 @@ and GradScaler state are restored exactly afterwards (see :mod:`superconverge.fi
 from __future__ import annotations
 
 import datetime
+import inspect
 import itertools
 import logging
 import math
@@ -102,7 +103,8 @@ def lr_range_test(
     ``smooth_beta``: EMA factor of the smoothed loss (bias-corrected); ``diverge_factor``: stop
     when the smoothed loss exceeds this multiple of its best (``None``: only NaN/inf stop).
     ``val_data``/``val_batches``: also record a validation loss per step, on the first
-    ``val_batches`` batches of ``val_data`` (the same ones at every step; 0: all of it).
+    ``val_batches`` batches of ``val_data`` (taken once: the same ones at every step of every
+    repeat; 0: all of it, re-iterated at every step).
     ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss. A step it skips for inf/NaN
     gradients changed nothing, so it is not a point: the curve has a gap at that step's LR and
@@ -194,29 +196,44 @@ def lr_range_test(
     )
 
     generators = loader_generators(train_data, val_data)
-    state = TrainingState(model, optimizer, scaler, generators)
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if getattr(data, "persistent_workers", False) and getattr(data, "_iterator", None):
+            warnings.warn(
+                f"{name}'s persistent workers have already run: the range test draws batches in "
+                "them, which moves their random state (random augmentations) on for good, so "
+                "training after the test sees other augmentations than without it. Run the test "
+                "before the loader's first epoch, or use persistent_workers=False.",
+                UserWarning,
+                stacklevel=2,
+            )
+    state = TrainingState(model, optimizer, scaler, generators, (train_data, val_data))
     curves: list[Curve] = []
     began = time.perf_counter()
     try:
         if not model.training:
             logger.info("model is in eval mode; training it in train mode for the range test")
-            model.train()
         for r, s in enumerate(seeds):
             if r:
-                state.restore()
+                state.restore()  # also puts back the modules' modes of entry
+            model.train()
             if s is not None:
                 seed_everything(s, generators)
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
             show = progress is not False and main
             curves.append(run(lr_values, ratios, s, desc, show))
     except KeyboardInterrupt as exc:
+        # The sweeps finished before Ctrl-C, and the one it cut short if it recorded a point
+        # (or if it is the only one).
         partial = getattr(exc, "partial_curve", None)
         if partial is not None:
             del exc.partial_curve
-            curves.append(partial)
+            if partial.lrs or not curves:
+                curves.append(partial)
+        if curves:
             exc.partial_result = _assemble(  # type: ignore[attr-defined]
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped),
+                stop_reason="interrupted",
             )
         raise
     finally:
@@ -255,6 +272,8 @@ class _Run:
         self.lag = _lagged_read_back(device)
         self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
         self.check_loss = True
+        self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
+        self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
 
     def __call__(
@@ -265,11 +284,13 @@ class _Run:
         # appending to a list costs far less per step than writing into a preallocated tensor.
         losses: list[torch.Tensor] = []
         val: list[torch.Tensor] | None = None if self.val_data is None else []
-        val_cache = None
-        if self.val_data is not None and self.val_batches > 0:
-            val_cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
-            if not val_cache:
+        if self.val_cache is None and self.val_data is not None and self.val_batches > 0:
+            # Taken once: every step of every repeat is scored on the same batches.
+            cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
+            if not cache:
                 raise ValueError("val_data yielded no batches; pass a non-empty loader")
+            self.val_cache = cache
+        val_cache = self.val_cache
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
         batches = _cycle(self.train_data)
         world = world_size()
@@ -412,7 +433,14 @@ class _Run:
             for m, training in modes:
                 m.training = training
         if total is None:
+            if self.val_seen:
+                raise ValueError(
+                    "val_data yielded nothing when iterated again (a one-shot iterator?); the "
+                    "range test scores every step on it, so pass a re-iterable loader such as a "
+                    "DataLoader or a list, or val_batches=N to keep its first N batches"
+                )
             raise ValueError("val_data yielded no batches; pass a non-empty loader")
+        self.val_seen = True
         return total / count
 
     def _move(self, batch: Any) -> Any:
@@ -571,9 +599,11 @@ def _assemble(
     beta: float,
     config: dict[str, Any],
     provenance: dict[str, Any],
+    stop_reason: str | None = None,
 ) -> RangeTestResult:
     """The result: the single curve, or the pointwise mean of several at the LRs they all
-    recorded (up to where the first one stopped; GradScaler's skips leave gaps)."""
+    recorded (up to where the first one stopped; GradScaler's skips leave gaps). Its stop
+    reason is the shortest curve's, unless ``stop_reason`` is given."""
     shortest = min(curves, key=lambda c: c.lrs[-1] if c.lrs else -math.inf)
     if len(curves) == 1:
         lrs, mean, val = shortest.lrs, list(shortest.losses), shortest.val_losses
@@ -593,7 +623,7 @@ def _assemble(
         lrs=lrs,
         losses=tuple(mean),
         smoothed=tuple(bias_corrected_ema(mean, beta)),
-        stop_reason=shortest.stop_reason,
+        stop_reason=stop_reason or shortest.stop_reason,
         seed=provenance["seed"],
         num_iter=num_iter,
         config=config,
@@ -634,6 +664,12 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
+    if _needs_closure(optimizer):
+        raise TypeError(
+            f"{type(optimizer).__name__}.step() needs a closure that re-evaluates the loss; the "
+            "range test takes one plain step per LR, so use an optimizer whose step() takes no "
+            "arguments (SGD, Adam, AdamW, ...)"
+        )
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
     if loss_fn is None and step_fn is None:
@@ -649,12 +685,31 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         )
 
 
+def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer.step`` has a required ``closure`` argument (``LBFGS``)."""
+    if isinstance(optimizer, torch.optim.LBFGS):
+        return True
+    try:
+        param = inspect.signature(type(optimizer).step).parameters.get("closure")
+    except (TypeError, ValueError):  # pragma: no cover - a step without a signature
+        return False
+    return param is not None and param.default is inspect.Parameter.empty
+
+
 def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
     here = next(p for p in model.parameters() if p.requires_grad).device
     if device is None:
         return here
-    want = torch.device(device)
-    if want.type != here.type or (want.index is not None and want.index != here.index):
+    if not isinstance(device, torch.device | str):
+        raise TypeError(
+            f"device must be a torch.device, a string such as 'cuda:0', or None, got {device!r}"
+        )
+    try:
+        want = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a device name ({exc})") from None
+    same_index = want.type == "cpu" or want.index is None or want.index == here.index
+    if want.type != here.type or not same_index:
         raise ValueError(
             f"device={str(want)!r} but the model's parameters are on {str(here)!r}; move the "
             "model (before creating the optimizer) or leave device=None"

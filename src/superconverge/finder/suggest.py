@@ -62,8 +62,10 @@ def smooth_centered(losses: Sequence[float], sigma: float | None = None) -> np.n
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
     half = math.ceil(3 * s)
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
-    num = np.convolve(med, k, mode="same")
-    den = np.convolve(np.ones(n), k, mode="same")
+    # "full" then the centred n points: mode="same" returns max(n, len(k)) points, too many
+    # for a curve shorter than the kernel.
+    num = np.convolve(med, k, mode="full")[half:half + n]
+    den = np.convolve(np.ones(n), k, mode="full")[half:half + n]
     return num / den
 
 
