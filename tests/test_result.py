@@ -102,7 +102,7 @@ def test_json_round_trip_is_exact(tmp_path) -> None:
         ("{not json", "Expecting property name"),
         ('{"format": "something else"}', "not a range-test result"),
         ('{"format": "superconverge.lr_range_test", "version": 99}', "unsupported"),
-        ('{"format": "superconverge.lr_range_test", "version": 1, "lrs": []}', "missing key"),
+        ('{"format": "superconverge.lr_range_test", "version": 1, "lrs": []}', "needs num_iter"),
         ("[1, 2]", "not a range-test result"),
     ],
 )
@@ -158,3 +158,31 @@ def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
     res = RangeTestResult(LRS[:n].tolist(), losses, bias_corrected_ema(losses, 0.98), "nan",
                           num_iter=80)
     assert res.plot().get_xscale() == "log"
+
+
+def test_a_curve_with_nan_losses_round_trips_through_json(tmp_path) -> None:
+    """Results built from other tools' data may hold NaN/inf; JSON stores them as null."""
+    losses = valley()
+    losses[-1], losses[-2] = math.nan, math.inf
+    res = RangeTestResult(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), "nan",
+                          num_iter=80)
+    back = RangeTestResult.from_json(res.to_json(tmp_path / "r.json"))
+    assert math.isnan(back.losses[-1]) and math.isnan(back.losses[-2])
+    assert back.losses[:-2] == res.losses[:-2]
+
+
+def test_from_dict_names_what_is_missing() -> None:
+    data = make_result().to_dict()
+    del data["lrs"]
+    with pytest.raises(ValueError, match="needs lrs"):
+        RangeTestResult.from_dict(data)
+    data = make_result().to_dict()
+    del data["num_iter"]
+    with pytest.raises(ValueError, match="needs num_iter"):
+        RangeTestResult.from_dict(data)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, math.nan, math.inf])
+def test_lrs_must_be_positive_and_finite(bad: float) -> None:
+    with pytest.raises(ValueError, match="lrs must be finite and > 0"):
+        Curve([1e-3, bad], [1.0, 1.0], [1.0, 1.0], "completed")

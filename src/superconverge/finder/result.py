@@ -102,6 +102,9 @@ class Curve:
             "smoothed": len(self.smoothed),
             **({} if self.val_losses is None else {"val_losses": len(self.val_losses)}),
         }
+        bad_lrs = [x for x in self.lrs if not (math.isfinite(x) and x > 0)]
+        if bad_lrs:
+            raise ValueError(f"lrs must be finite and > 0, got {bad_lrs[:3]}")
         bad = {k: m for k, m in lengths.items() if m != n}
         if bad:
             raise ValueError(f"every series must have len(lrs)={n} points, got {bad}")
@@ -114,8 +117,8 @@ class Curve:
     def to_dict(self) -> dict[str, Any]:
         return {
             "lrs": list(self.lrs),
-            "losses": list(self.losses),
-            "smoothed": list(self.smoothed),
+            "losses": _json_floats(self.losses),
+            "smoothed": _json_floats(self.smoothed),
             "stop_reason": self.stop_reason,
             "seed": self.seed,
             "val_losses": _json_floats(self.val_losses),
@@ -123,10 +126,16 @@ class Curve:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Curve:
+        """Rebuild a curve written by :meth:`to_dict` (null losses are NaN)."""
+        missing = [k for k in ("lrs", "losses", "smoothed", "stop_reason") if k not in data]
+        if missing:
+            raise ValueError(
+                f"a range-test curve needs {', '.join(missing)}; got keys {sorted(data)}"
+            )
         return cls(
             lrs=data["lrs"],
-            losses=data["losses"],
-            smoothed=data["smoothed"],
+            losses=_from_json_floats(data["losses"]),  # type: ignore[arg-type]
+            smoothed=_from_json_floats(data["smoothed"]),  # type: ignore[arg-type]
             stop_reason=data["stop_reason"],
             seed=data.get("seed"),
             val_losses=_from_json_floats(data.get("val_losses")),
@@ -218,6 +227,8 @@ class RangeTestResult(Curve):
                 f"unsupported range-test result version {data.get('version')!r} "
                 f"(this superconverge reads version {FORMAT_VERSION})"
             )
+        if "num_iter" not in data:
+            raise ValueError("a range-test result needs num_iter")
         curve = Curve.from_dict(data)
         return cls(
             lrs=curve.lrs,
