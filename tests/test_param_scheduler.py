@@ -303,6 +303,58 @@ def test_momentum_from_zero_allocates_sgd_buffers() -> None:
         torch.testing.assert_close(p, q, atol=0, rtol=0)
 
 
+def test_rmsprop_momentum_from_zero_gets_its_buffers() -> None:
+    """torch's RMSprop makes momentum buffers only when momentum > 0 at a parameter's first
+    step; a schedule rising from 0 (or an RMSprop that stepped without momentum) must work."""
+    model = make_model()
+    opt = torch.optim.RMSprop(model.parameters(), lr=0.01)
+    train_step(model, opt, 0)  # state without a momentum buffer
+    sched = ParamScheduler(opt, momentum=sc.linear(0.0, 0.9, 10))
+    run(model, opt, sched, 10)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all("momentum_buffer" in opt.state[p] for p in model.parameters())
+
+
+def test_resume_takes_the_saved_inferred_multipliers() -> None:
+    """Built after ``optimizer.load_state_dict`` (the groups then hold a later step's values),
+    the derived ratios can be rounded or undefined (a cosine at 0); the saved ones win, and a
+    strict load accepts them."""
+    total = 10
+
+    def build():
+        model = make_model()
+        opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.3},
+                               {"params": model[2].parameters(), "lr": 0.1}], momentum=0.9)
+        return model, opt
+
+    for tensors in (False, True):
+        model, opt = build()
+        sched = ParamScheduler(opt, lr=sc.cosine(0.3, 0.0, total), tensors=tensors)
+        for i in range(total - 1):
+            train_step(model, opt, i)
+            sched.step()
+        assert [float(g["lr"]) for g in opt.param_groups] == [0.0, 0.0]
+        saved_opt, saved = opt.state_dict(), sched.state_dict()
+
+        model, opt = build()
+        opt.load_state_dict(saved_opt)
+        resumed = ParamScheduler(opt, lr=sc.cosine(0.3, 0.0, total), tensors=tensors)
+        assert resumed.multipliers["lr"] == [1.0, 1.0]  # 0 / 0: undefined, so 1.0
+        resumed.load_state_dict(saved)  # strict
+        assert resumed.multipliers == sched.multipliers
+        assert resumed.multipliers["lr"] == pytest.approx([1.0, 1 / 3])
+
+
+def test_explicit_multipliers_that_differ_are_still_refused() -> None:
+    opt = make_opt(make_model(), "sgd")
+    saved = ParamScheduler(opt, lr=0.1, multipliers={"lr": [1.0]}).state_dict()
+    other = ParamScheduler(opt, lr=0.1, multipliers={"lr": [0.5]})
+    with pytest.raises(ValueError, match=r"multipliers differ.*\['lr'\]"):
+        other.load_state_dict(saved)
+    other.load_state_dict(saved, strict=False)
+    assert other.multipliers == {"lr": [0.5]}  # given ones stay
+
+
 def test_extra_keys_are_driven_by_name() -> None:
     opt = make_opt(make_model(), "adam")
     eps = sc.linear(1e-6, 1e-8, 5)
@@ -347,12 +399,34 @@ def test_unknown_key_names_it_and_lists_group_keys() -> None:
         ({"lr": 0.1, "multipliers": {"eps": [1.0]}}, ValueError, r"\['eps'\] are not driven"),
         ({"lr": 0.1, "multipliers": [1.0]}, TypeError, r"multipliers must be a dict"),
         ({"lr": 0.1, "tensors": "yes"}, TypeError, r"tensors must be True or False, got 'yes'"),
+        ({"lr": -0.1}, ValueError, r"lr: the schedule gives -0.1 at step 0, but lr must be >= 0"),
+        ({"weight_decay": -0.01}, ValueError, r"weight_decay: .* must be >= 0"),
+        ({"momentum": 1.5}, ValueError, r"momentum: .*1.5 at step 0.* must be in \[0, 1\)"),
+        ({"momentum": sc.linear(0.9, 1.2, 10)}, ValueError, r"1.0 at step 3, but momentum"),
+        ({"lr": sc.one_cycle(1.0, 10), "multipliers": {"lr": [2.0]}, "momentum": 0.6},
+         None, None),
+        ({"momentum": 0.6, "multipliers": {"momentum": [2.0]}}, ValueError,
+         r"momentum: the schedule gives 0.6 \(times multipliers \[2.0\]\) at step 0"),
     ],
 )
 def test_bad_arguments(kwargs, error, match) -> None:
     opt = make_opt(make_model(), "sgd")
+    if error is None:  # a case just inside the range
+        ParamScheduler(opt, **kwargs)
+        return
     with pytest.raises(error, match=match):
         ParamScheduler(opt, **kwargs)
+
+
+def test_a_value_that_leaves_the_range_after_the_checked_steps_fails_there() -> None:
+    """An endless schedule is checked over its first 1000 steps at construction; the hot path
+    checks every value it writes, so a later one fails loudly, not silently."""
+    opt = make_opt(make_model(), "adam")
+    sched = ParamScheduler(opt, momentum=sc.join([sc.constant(0.9, 1000), sc.constant(1.5)]))
+    for _ in range(999):
+        sched.step()
+    with pytest.raises(ValueError, match=r"1.5 at step 1000.*betas\[0\]"):
+        sched.step()
 
 
 def test_not_an_optimizer() -> None:

@@ -55,6 +55,16 @@ TENSORIZABLE = ("lr", "betas")
 
 _BETAS = "betas"
 
+# The values torch's optimizers accept, for the keys whose range is known: (low, high), the
+# value must satisfy low <= value < high. Written values are checked at every step (two
+# comparisons), so an out-of-range schedule fails where it leaves the range, not silently.
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "lr": (0.0, math.inf, ">= 0"),
+    "weight_decay": (0.0, math.inf, ">= 0"),
+    "momentum": (0.0, 1.0, "in [0, 1)"),
+}
+_ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
+
 
 def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -79,6 +89,16 @@ def _as_schedule(name: str, value: object) -> Schedule:
     raise TypeError(
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
         f"constant, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _close(saved: object, mine: Sequence[float]) -> bool:
+    """Saved multipliers equal to ``mine`` up to float rounding."""
+    if not isinstance(saved, Sequence) or isinstance(saved, str | bytes):
+        return False
+    return len(saved) == len(mine) and all(
+        _is_number(a) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)  # type: ignore[arg-type]
+        for a, b in zip(saved, mine, strict=True)
     )
 
 
@@ -279,11 +299,17 @@ class ParamScheduler:
     Past the end of a schedule the final value is held; the first :meth:`step` beyond the
     shortest schedule's ``total_steps`` warns once (torch's ``OneCycleLR`` raises there).
 
+    Written values must be in the key's range: ``lr`` and ``weight_decay`` >= 0, ``momentum``
+    in [0, 1) (times its multipliers), other keys finite. A schedule is checked at construction
+    (every step up to 20,000, a sample beyond, the first 1000 of an endless one) and every value
+    when it is written.
+
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; a schedule is neither a Schedule nor a
             number; a multiplier is not a number.
         ValueError: a key is not in the param groups or holds no number; ``momentum`` on an
-            optimizer without momentum or betas; bad ``multipliers``.
+            optimizer without momentum or betas; bad ``multipliers``; a schedule value out of
+            its key's range (also from :meth:`step`).
     """
 
     def __init__(
@@ -347,13 +373,13 @@ class ParamScheduler:
             _tensorize(optimizer, wanted)
 
         self._schedules = schedules
-        # The hot loop reads only this flat tuple. It calls ``Schedule._value`` with the step
-        # clamped to the last one here, skipping ``__call__``'s argument checks: the step is a
-        # count this class keeps, always an int >= 0.
-        self._drivers = tuple(
-            (key, s._value, _last_index(s), slots[key], tuple(self._multipliers[key]))
-            for key, s in schedules.items()
-        )
+        self._slots = slots
+        # Keys whose multipliers were derived from the groups' values (not given, not momentum):
+        # a resumed run takes the saved ones, since the groups then hold a later step's values.
+        self._inferred = {k for k in schedules if k not in (multipliers or {}) and k != "momentum"}
+        self._rmsprop_momentum = "momentum" in schedules and isinstance(
+            optimizer, torch.optim.RMSprop)
+        self._build_drivers()
         self._n_groups = len(groups)
         self._saved = {k: s.to_dict() for k, s in schedules.items()}
         ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
@@ -361,10 +387,26 @@ class ParamScheduler:
         # and its value is never used, as with torch); a call beyond that warns once.
         self._warn_after: float = min(ends) if ends else math.inf
         self._last: dict[str, float] = {}
+        self._check_ranges()
         self._step = 0
         self._apply(0)
 
     # -- construction helpers ---------------------------------------------------------------
+
+    def _build_drivers(self) -> None:
+        """The flat tuple the hot loop reads. It calls ``Schedule._value`` with the step clamped
+        to the last one, skipping ``__call__``'s argument checks (the step is a count this class
+        keeps, always an int >= 0), and checks the value against the key's range, scaled by the
+        largest multiplier."""
+        drivers = []
+        for key, s in self._schedules.items():
+            mults = tuple(self._multipliers[key])
+            low, high, _ = _RANGES.get(key, _ANY)
+            top = max(mults, default=0.0)
+            if top > 0 and math.isfinite(high):
+                high = high / top
+            drivers.append((key, s._value, _last_index(s), self._slots[key], mults, low, high))
+        self._drivers = tuple(drivers)
 
     def _resolve_multipliers(
         self,
@@ -426,8 +468,12 @@ class ParamScheduler:
             )
         last = self._last
         # zip without strict=: the lengths were just checked, and strict= costs ~0.1 µs a call.
-        for key, value_at, last_index, slot, mults in self._drivers:
+        for key, value_at, last_index, slot, mults, low, high in self._drivers:
             value = value_at(step if step < last_index else last_index)
+            if not low <= value < high:  # also NaN
+                self._out_of_range(key, step, value, mults)
+            if self._rmsprop_momentum and key == "momentum" and value > 0 and not last.get(key):
+                self._rmsprop_buffers()
             last[key] = value
             if slot == _BETAS:
                 for group, m in zip(groups, mults):  # noqa: B905
@@ -439,6 +485,40 @@ class ParamScheduler:
                         group[_BETAS] = (value * m, *betas[1:])
             else:
                 write_scaled(groups, slot, value, mults)
+
+    def _check_ranges(self) -> None:
+        """Refuse at construction a schedule that leaves its key's range: every step of a
+        schedule up to 20,000 steps, an even sample of a longer one (the hot path checks each
+        value it writes anyway), the first 1000 steps of an endless one."""
+        for key, value_at, last_index, _, mults, low, high in self._drivers:
+            n = 1000 if last_index == sys.maxsize else last_index + 1
+            steps: Iterable[int] = range(n) if n <= 20_000 else (
+                *range(0, n, n // 2000), n - 1)
+            for step in steps:
+                value = value_at(step)
+                if not low <= value < high:
+                    self._out_of_range(key, step, value, mults)
+
+    def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
+        accepted = _RANGES.get(key, _ANY)[2]
+        scaled = "" if all(m == 1.0 for m in mults) else f" (times multipliers {list(mults)})"
+        if key == "momentum" and _BETAS in self._slots.values():
+            accepted += " (it is Adam's betas[0])"
+        raise ValueError(
+            f"{key}: the schedule gives {value!r}{scaled} at step {step}, but {key} must be "
+            f"{accepted}; {self._schedules[key]!r}"
+        )
+
+    def _rmsprop_buffers(self) -> None:
+        """torch's RMSprop makes a parameter's momentum buffer only if momentum > 0 at its first
+        step, and fails (KeyError) if momentum turns positive later; give the parameters that
+        stepped without momentum a zero buffer, as RMSprop would have made."""
+        state = self.optimizer.state
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                s = state.get(p)
+                if s and "momentum_buffer" not in s:
+                    s["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
     def _warn_past_end(self, step: int) -> None:
         ended = [
@@ -509,8 +589,11 @@ class ParamScheduler:
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
         """Restore the step count and rewrite the current values, so the run resumes exactly.
 
-        With ``strict`` (default), the saved schedules and multipliers must equal this
-        scheduler's; ``strict=False`` resumes the step count under the current schedules.
+        With ``strict`` (default), the saved schedules and the multipliers given at
+        construction must equal this scheduler's (multipliers to float rounding);
+        ``strict=False`` resumes the step count under the current schedules. Multipliers this
+        scheduler derived from the groups are replaced by the saved ones: built after
+        ``optimizer.load_state_dict``, it derived them from a later step's values.
         """
         if not isinstance(state_dict, Mapping) or "last_step" not in state_dict:
             raise ValueError(
@@ -521,19 +604,49 @@ class ParamScheduler:
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
+        adopted = self._saved_multipliers(state_dict.get("multipliers"))
         if strict:
-            for what, mine in (("schedules", self._saved), ("multipliers", self.multipliers)):
-                saved = state_dict.get(what)
-                if saved is not None and dict(saved) != mine:
-                    diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+            saved = state_dict.get("schedules")
+            mine = self._saved
+            if saved is not None and dict(saved) != mine:
+                diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+                raise ValueError(
+                    f"state_dict schedules differ from this scheduler's for {diff}: saved "
+                    f"{ {k: saved.get(k) for k in diff} }, current "
+                    f"{ {k: mine.get(k) for k in diff} }; pass strict=False to resume the "
+                    "step count under the current schedules"
+                )
+            given = {k: v for k, v in self._multipliers.items() if k not in self._inferred}
+            saved_m = state_dict.get("multipliers")
+            if saved_m is not None:
+                diff = sorted(k for k in given if not _close(saved_m.get(k), given[k]))
+                if diff:
                     raise ValueError(
-                        f"state_dict {what} differ from this scheduler's for {diff}: saved "
-                        f"{ {k: saved.get(k) for k in diff} }, current "
-                        f"{ {k: mine.get(k) for k in diff} }; pass strict=False to resume the "
-                        "step count under the current schedules"
+                        f"state_dict multipliers differ from this scheduler's for {diff}: saved "
+                        f"{ {k: saved_m.get(k) for k in diff} }, current "
+                        f"{ {k: given[k] for k in diff} }; pass strict=False to resume the "
+                        "step count with the current multipliers"
                     )
+        if adopted:
+            self._multipliers.update(adopted)
+            self._build_drivers()
         self._step = int(step)
         self._apply(self._step)
+
+    def _saved_multipliers(self, saved: object) -> dict[str, list[float]]:
+        """The saved multipliers of the keys whose multipliers this scheduler derived from the
+        groups: at a resume the groups hold a later step's values (0 at the end of a cosine,
+        or rounded), so the saved ratios are the run's own."""
+        if not isinstance(saved, Mapping):
+            return {}
+        out = {}
+        for key in self._inferred:
+            ms = saved.get(key)
+            if (isinstance(ms, Sequence) and not isinstance(ms, str | bytes)
+                    and len(ms) == self._n_groups
+                    and all(_is_number(m) and math.isfinite(m) and m >= 0 for m in ms)):
+                out[key] = [float(m) for m in ms]
+        return out
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
