@@ -49,6 +49,23 @@ def test_ascii_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+def star_rows(chart: str) -> list[int]:
+    """The row of the star in each column of an ascii_chart (0 = top)."""
+    rows = [line.split("|", 1)[1] for line in chart.splitlines() if "|" in line]
+    return [next(r for r, row in enumerate(rows) if row[c] == "*") for c in range(len(rows[0]))]
+
+
+@pytest.mark.parametrize("n", [2, 10, 71, 72, 73, 500])
+def test_ascii_chart_draws_every_step_from_first_to_last(n: int) -> None:
+    """A falling line goes from the top-left corner to the bottom-right one, short or long."""
+    from superconverge.report.schedule_preview import ascii_chart
+
+    rows = star_rows(ascii_chart([float(n - i) for i in range(n)], width=72, height=12))
+    assert len(rows) == min(n, 72)
+    assert rows[0] == 0 and rows[-1] == 11
+    assert rows == sorted(rows)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

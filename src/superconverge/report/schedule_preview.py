@@ -47,7 +47,8 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     if not values:
         return "(no values)"
     n = len(values)
-    cols = [values[min(n - 1, int(i * n / width))] for i in range(min(width, n))]
+    k = min(width, n)  # one column per step, or the steps sampled evenly, first and last kept
+    cols = [values[round(i * (n - 1) / (k - 1))] for i in range(k)] if k > 1 else values[:1]
     lo, hi = min(values), max(values)
     span = hi - lo or 1.0
     grid = [[" "] * len(cols) for _ in range(height)]
