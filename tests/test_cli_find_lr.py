@@ -149,3 +149,99 @@ def test_find_lr_records_whether_the_step_was_fused(tmp_path) -> None:
 
     res = find_lr(dataset="digits", num_iter=20, device="cpu", out=tmp_path, progress=False)
     assert res.config["fused"] is False and res.config["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--start-lr", "0"], "start_lr must be > 0"),
+        (["--repeats", "0"], "repeats must be >= 1"),
+        (["--momentum", "1.5"], "momentum must be in [0, 1)"),
+        (["--weight-decay", "-1"], "weight_decay must be >= 0"),
+        (["--device", "meta"], "device='meta' holds no data"),
+        (["--device", "xpu"], "device='xpu' is not usable here"),
+    ],
+)
+def test_arguments_are_named_before_any_work(tmp_path, capsys, argv, message) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--out", str(tmp_path / "o"), *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_out_that_cannot_be_written_fails_before_the_test(tmp_path, capsys,
+                                                              monkeypatch) -> None:
+    import importlib
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded before out was checked")
+
+    monkeypatch.setattr(recipe, "load_data", no_data)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "run" / "lr_find.png").mkdir(parents=True)
+    for out, message in [(tmp_path / "afile", "is a file"),
+                         (tmp_path / "afile" / "sub", "is a file"),
+                         (tmp_path / "run", "lr_find.png is a folder")]:
+        with pytest.raises(SystemExit) as exc:
+            main(["-q", "find-lr", "--out", str(out)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and "Errno" not in err
+
+
+def test_the_chosen_method_is_the_suggestion_in_the_json(tmp_path, capsys) -> None:
+    """`find-lr --method valley` prints, plots and saves the valley pick, and `schedule
+    --from-lr-find` uses it unless told another rule."""
+    from superconverge.recipes import policy_from_range_test
+
+    out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--method", "valley",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads((out / "lr_find.json").read_text())
+    res = RangeTestResult.from_json(out / "lr_find.json")
+    valley = res.suggest("valley")
+    assert res.method == "valley" and doc["suggestion"] == valley.to_dict()
+    assert f"suggested lr (valley): {valley.lr:.3g}" in printed
+    assert policy_from_range_test("fixed", res, 5).lr(0) == valley.lr
+    assert main(["schedule", "fixed", "--steps", "2", "--from-lr-find",
+                 str(out / "lr_find.json")]) == 0
+    assert f"0,{valley.lr!r}" in capsys.readouterr().out
+    assert main(["schedule", "fixed", "--steps", "2", "--from-lr-find",
+                 str(out / "lr_find.json"), "--method", "minimum"]) == 0
+    assert f"0,{res.suggestion('minimum')!r}" in capsys.readouterr().out
+
+
+def test_quiet_and_verbose_go_before_or_after_the_command(tmp_path) -> None:
+    from superconverge.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["-q", "find-lr"], ["find-lr", "-q"], ["find-lr", "--quiet"]):
+        args = parser.parse_args(argv)
+        assert args.quiet is True and args.verbose is False
+    args = parser.parse_args(["schedule", "fixed", "--steps", "3", "-v"])
+    assert args.verbose is True and args.quiet is False
+    args = parser.parse_args(["find-lr"])
+    assert args.quiet is False
+
+
+def test_the_wrote_line_names_the_real_paths(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "20", "--out", ""]) == 0
+    assert "wrote lr_find.json and lr_find.png" in capsys.readouterr().out
+    assert (tmp_path / "lr_find.json").exists()
+
+
+def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch) -> None:
+    """The plot is written first: a JSON never sits beside a missing or older plot."""
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("no plot today")
+
+    monkeypatch.setattr(RangeTestResult, "plot", broken)
+    with pytest.raises(RuntimeError, match="no plot today"):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []

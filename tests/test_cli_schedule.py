@@ -75,6 +75,22 @@ def test_ascii_chart_draws_every_step_from_first_to_last(n: int) -> None:
         (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"],
          "base_lr must be <= max_lr"),
         (["fixed", "--steps", "10", "--format", "png"], "needs --out"),
+        (["fixed", "--steps", "10", "--format", "png", "--out", "p.svg"], "needs --out FILE.png"),
+        (["fixed", "--steps", "10", "--method", "valley"], "needs --from-lr-find"),
+        (["fixed", "--steps", "10", "--from-lr-find", "nowhere.json"],
+         "nowhere.json: No such file or directory"),
+        (["fixed", "--steps", "10", "--from-lr-find", "."], ".: Is a directory"),
+        (["fixed", "--steps", "10", "--out", "."], "cannot write .: it is a folder"),
+        (["fixed", "--steps", "10", "--out", "/proc/no/x.csv"], "cannot write /proc/no/x.csv"),
+        (["cosine", "--steps", "4", "--max-lr", "1", "--final-lr", "-1"],
+         "final_lr must be >= 0"),
+        (["cosine", "--steps", "4", "--max-lr", "0.1", "--final-lr", "5"],
+         "final_lr must be <= max_lr"),
+        (["step-decay", "--steps", "100", "--milestones", "0.5,1.0"],
+         "milestones [0.5, 1.0] are steps [50, 1] of a 100-step run"),
+        (["step-decay", "--steps", "100", "--milestones=-1"], "got -1.0 in [-1.0]"),
+        (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
+        (["step-decay", "--steps", "3"], "are steps [2, 2] of a 3-step run"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
@@ -82,7 +98,41 @@ def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
         main(["schedule", *argv])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and "Errno" not in err
+    assert err.count("\n") == 1
+
+
+def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:
+    from superconverge.report.schedule_preview import plot_policy
+
+    policy = make_policy("one-cycle", 20)
+    assert plot_policy(policy, tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
+    assert plot_policy(policy, tmp_path / "p.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match="not 'xyz'"):
+        plot_policy(policy, tmp_path / "p.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.pdf", "p.svg"]
+
+
+def test_from_lr_find_says_when_the_curve_is_not_a_clean_one(tmp_path, capsys) -> None:
+    from superconverge.finder import RangeTestResult
+
+    lrs = [10 ** (-5 + i / 10) for i in range(30)]
+    # interrupted, after a fall of 1% only
+    losses = [2.0 - 0.001 * i for i in range(20)] + [1.98 + 0.05 * i for i in range(10)]
+    RangeTestResult(lrs, losses, losses, "interrupted", num_iter=100).to_json(
+        tmp_path / "lr.json")
+    assert main(["schedule", "one-cycle", "--steps", "10", "--from-lr-find",
+                 str(tmp_path / "lr.json")]) == 0
+    err = capsys.readouterr().err
+    assert "stopped: interrupted after 30 of 100 steps" in err
+    assert "warning: the loss fell only" in err
+
+
+def test_policy_values_are_checked(tmp_path) -> None:
+    assert make_policy("cosine", 5, max_lr=0.1, final_lr=0.1).lr(4) == 0.1
+    assert make_policy("step-decay", 10, milestones=(0.5, 8)).lr.milestones == (5, 8)
+    with pytest.raises(ValueError, match="milestones must be finite"):
+        make_policy("step-decay", 10, milestones=(float("nan"),))
 
 
 @pytest.mark.parametrize("kind", ["fixed", "step-decay", "cosine"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,19 +18,35 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     name keeps the target's suffix, so writers that infer the format from it (matplotlib) work.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                   dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _naming(exc, target) from exc
     try:
         yield Path(tmp)
         # mkstemp creates the file private (0600); give the result the permissions a plain
         # open() would have had, so a report written by us reads like any other file.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from exc
         raise
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """``exc`` (same type) saying it is about ``target``, not about our temporary file."""
+    reason = exc.strerror or str(exc)
+    if exc.errno is None:
+        return type(exc)(f"cannot write {target}: {reason}")
+    return type(exc)(exc.errno, f"cannot write {target}: {reason}")
 
 
 def _umask() -> int:

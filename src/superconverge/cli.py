@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from superconverge import __version__
 
@@ -16,6 +17,19 @@ def _floats(text: str) -> tuple[float, ...]:
     except ValueError:
         msg = f"expected comma-separated numbers, got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
+
+
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that ends with "(default: X)" where an option has a default its text does not
+    already give."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is argparse.SUPPRESS or isinstance(default, bool)
+                or "default" in text or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 # --- schedule ----------------------------------------------------------------------------------
@@ -35,19 +49,24 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--gamma", float, "exp_range decay per step (clr)"),
     ("--high-momentum", float, "momentum at the ends of the cycle (0.95)"),
     ("--low-momentum", float, "momentum at the LR peak (0.85)"),
-    ("--milestones", _floats, "step-decay milestones: fractions of the run or steps (0.5,0.75)"),
+    ("--milestones", _floats, "step-decay milestones: fractions of the run (< 1) or whole "
+     "step numbers (>= 1); default 0.5,0.75"),
     ("--factor", float, "step-decay multiplier at each milestone (0.1)"),
     ("--final-lr", float, "last value of a cosine decay (0)"),
 ]
 
 
-def _add_schedule(sub: argparse._SubParsersAction) -> None:
+def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from superconverge.finder import METHODS
     from superconverge.schedules.policy import POLICIES
 
     p = sub.add_parser(
         "schedule",
+        parents=[common],
         help="preview a schedule: step, lr, momentum as csv/json/png/ascii",
-        description="Tabulate or plot a training policy per optimizer step before using it.",
+        description="Tabulate or plot a training policy per optimizer step before using it. "
+        "Options a policy does not take are refused; its defaults are those of "
+        "superconverge.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
     p.add_argument("--steps", type=int, required=True, help="total optimizer steps of the run")
@@ -56,6 +75,8 @@ def _add_schedule(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-lr-find", metavar="JSON", help="take the LRs from a find-lr result "
                    "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
                    "one-cycle and clr; explicit LR options still win")
+    p.add_argument("--method", choices=METHODS, help="with --from-lr-find: the suggestion rule "
+                   "(default: the one find-lr was run with)")
     for flag, typ, text in _SCHEDULE_OPTIONS:
         p.add_argument(flag, type=typ, help=text)
     g = p.add_mutually_exclusive_group()
@@ -79,17 +100,27 @@ def _run_schedule(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.cycle_momentum is not None:
         params["cycle_momentum"] = args.cycle_momentum
+    if args.method is not None and not args.from_lr_find:
+        raise ValueError("--method picks an LR from a range test; it needs --from-lr-find JSON")
+    if args.format == "png" and (not args.out or Path(args.out).suffix.lower() != ".png"):
+        raise ValueError("--format png needs --out FILE.png")
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import policy_from_range_test
 
         result = RangeTestResult.from_json(args.from_lr_find)
-        policy = policy_from_range_test(args.kind, result, args.steps, **params)
+        # Say what the LRs rest on when the curve is not a clean one.
+        if result.stop_reason not in ("completed", "diverged"):
+            sys.stderr.write(f"note: the range test in {args.from_lr_find} stopped: "
+                             f"{result.stop_reason} after {len(result.lrs)} of "
+                             f"{result.num_iter} steps\n")
+        for w in result.warnings():
+            sys.stderr.write(f"warning: {w}\n")
+        policy = policy_from_range_test(args.kind, result, args.steps, method=args.method,
+                                        **params)
     else:
         policy = make_policy(args.kind, args.steps, **params)
     if args.format == "png":
-        if not args.out:
-            raise ValueError("--format png needs --out FILE.png")
         plot_policy(policy, args.out)
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
@@ -105,7 +136,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
 # --- find-lr -----------------------------------------------------------------------------------
 
 
-def _add_find_lr(sub: argparse._SubParsersAction) -> None:
+def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     from superconverge.data import dataset_names
     from superconverge.finder import METHODS
     from superconverge.models import model_names
@@ -113,29 +144,32 @@ def _add_find_lr(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "find-lr",
+        parents=[common],
+        formatter_class=_DefaultsShown,
         help="LR range test: loss vs LR curve, a suggested LR and (base_lr, max_lr) bounds",
-        description="Train a few hundred mini-batches while the LR grows; write lr_find.json "
-        "(lrs, losses, suggestion, bounds) and lr_find.png to --out. The model and optimizer "
-        "are left as they were.",
+        description="Train one mini-batch per LR (100 steps; 300-600 for ResNets) while the LR "
+        "grows; write lr_find.json (lrs, losses, suggestion, bounds) and lr_find.png to --out. "
+        "The model and optimizer are left as they were.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=dataset_names(), default="digits",
-                     help="built-in offline dataset (default: digits)")
+                     help="built-in offline dataset")
     src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
                      "folder of class sub-folders of images")
     p.add_argument("--model", choices=model_names(), help="default: chosen from the input shape")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--start-lr", type=float, default=1e-7)
-    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per step")
+    p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
+    p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
     p.add_argument("--num-iter", type=int, help="optimizer steps in the sweep (default: 100; "
                    "300 for resnet20/32, 600 for deeper ResNets, whose loss needs longer to move)")
-    p.add_argument("--mode", choices=("exp", "linear"), default="exp")
+    p.add_argument("--mode", choices=("exp", "linear"), default="exp",
+                   help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
     p.add_argument("--repeats", type=int, default=1, help="tests with different seeds, to see "
                    "how much the suggestion moves")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
     p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
@@ -168,28 +202,49 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     if spread is not None:
         lines.append(f"spread of the suggestion over {args.repeats} repeats: {spread:.2f} decades")
     lines += [f"warning: {w}" for w in result.warnings()]
-    lines.append(f"wrote {args.out}/lr_find.json and {args.out}/lr_find.png")
+    out = Path(args.out)
+    lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
 # --- entry point -------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_schedule, _add_find_lr]
+COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = [
+    _add_schedule, _add_find_lr,
+]
+
+
+def _verbosity(default: object) -> argparse.ArgumentParser:
+    """-q/-v, accepted before and after the command (``default`` SUPPRESS in the commands, so
+    one given before the command is not reset by the command's parser)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="no progress bars")
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="log what the library does")
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="superconverge",
         description="LR range test, cyclical LRs and the 1cycle policy (Leslie N. Smith's recipe).",
+        parents=[_verbosity(False)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _verbosity(argparse.SUPPRESS)
     for add in COMMANDS:
-        add(sub)
+        add(sub, common)
     return parser
+
+
+def _one_line(exc: Exception) -> str:
+    """The message of ``exc``; for an OSError without "[Errno N]", naming its file."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,9 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        # Bad input: one line naming what is wrong, not a traceback.
-        parser.exit(2, f"superconverge {args.command}: error: {exc}\n")
+    except (ValueError, TypeError, OSError) as exc:
+        # Bad input, a file that cannot be read or written: one line naming what is wrong,
+        # not a traceback.
+        parser.exit(2, f"superconverge {args.command}: error: {_one_line(exc)}\n")
     except KeyboardInterrupt as exc:
         saved = getattr(exc, "partial_result", None) is not None and getattr(args, "out", None)
         note = f"; the curve measured so far is in {args.out}" if saved else ""

@@ -26,7 +26,7 @@ def plot_range_test(
     result: RangeTestResult,
     path_or_ax: str | os.PathLike[str] | Axes | None = None,
     *,
-    method: str = "default",
+    method: str | None = None,
     show_bounds: bool = True,
     show_raw: bool = True,
     dpi: int = 120,
@@ -35,12 +35,15 @@ def plot_range_test(
 
     ``path_or_ax``: ``None`` (a new Figure, not saved; ``ax.figure`` holds it), a file path
     (saved atomically, format from the suffix; under ``torch.distributed`` only rank 0 saves),
-    or a matplotlib Axes to draw on. ``method``: the suggestion rule marked with a dot.
+    or a matplotlib Axes to draw on. ``method``: the suggestion rule marked with a dot
+    (default: the result's own, :attr:`RangeTestResult.method`).
     ``show_bounds``: shade ``(base_lr, max_lr)``. ``show_raw``: the unsmoothed loss, faint.
     With several repeats, a band spans the lowest to highest smoothed loss among them.
     """
     from matplotlib.axes import Axes
 
+    if method is None:
+        method = result.method
     if isinstance(path_or_ax, Axes):
         ax = path_or_ax
         _draw(ax, result, method, show_bounds, show_raw)

@@ -164,12 +164,21 @@ class RangeTestResult(Curve):
 
     # --- suggestions -------------------------------------------------------------------------
 
-    def suggest(self, method: str = "default") -> Suggestion:
-        """The LR the rule ``method`` picks (see ``superconverge.finder.suggest.METHODS``), with
-        its index into :attr:`lrs` and the reason, or ``lr=None`` and why there is none."""
-        return suggest(self.lrs, self.losses, method)
+    @property
+    def method(self) -> str:
+        """The suggestion rule this result was asked for: ``config["method"]`` (set by
+        ``find_lr`` and ``superconverge find-lr --method``), else ``"default"``. It is what
+        :meth:`suggest` uses when given no method, and what the JSON's ``"suggestion"`` holds."""
+        chosen = self.config.get("method")
+        return chosen if isinstance(chosen, str) and chosen in METHODS else "default"
 
-    def suggestion(self, method: str = "default") -> float | None:
+    def suggest(self, method: str | None = None) -> Suggestion:
+        """The LR the rule ``method`` picks (see ``superconverge.finder.suggest.METHODS``;
+        ``None``: :attr:`method`), with its index into :attr:`lrs` and the reason, or
+        ``lr=None`` and why there is none."""
+        return suggest(self.lrs, self.losses, self.method if method is None else method)
+
+    def suggestion(self, method: str | None = None) -> float | None:
         """Just the LR of :meth:`suggest` (``None`` when no sensible pick exists)."""
         return self.suggest(method).lr
 
@@ -187,11 +196,12 @@ class RangeTestResult(Curve):
         """Plain-language problems with the curve that make its suggestions unreliable."""
         return curve_warnings(self.lrs, self.losses, self.stop_reason)
 
-    def spread(self, method: str = "default") -> float | None:
+    def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
 
         ``None`` with fewer than two repeats that have a suggestion.
         """
+        method = self.method if method is None else method
         picks = [suggest(c.lrs, c.losses, method).lr for c in self.repeats]
         found = [p for p in picks if p is not None and p > 0]
         if len(found) < 2:
@@ -201,8 +211,8 @@ class RangeTestResult(Curve):
     # --- I/O ---------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly; also carries the default suggestion, bounds and warnings (derived,
-        ignored by :meth:`from_dict`)."""
+        """JSON-friendly; also carries the suggestion of :attr:`method`, every rule's, the
+        bounds and the warnings (derived, ignored by :meth:`from_dict`)."""
         out: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
         out.update(super().to_dict())
         out.update(

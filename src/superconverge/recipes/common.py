@@ -55,6 +55,15 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         raise ValueError(
             f"device={device!r}, but only {torch.cuda.device_count()} CUDA devices are visible"
         )
+    if dev.type == "meta":
+        raise ValueError("device='meta' holds no data, so nothing can train there; use cpu "
+                         "or cuda")
+    if dev.type not in ("cpu", "cuda"):  # mps, xpu, ...: try it
+        try:
+            torch.empty(1, device=dev)
+        except Exception as exc:  # torch raises RuntimeError, AssertionError, ... here
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0]
+            raise ValueError(f"device={device!r} is not usable here: {first}") from None
     return dev
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import torch
 
 from superconverge.data import train_val_loaders
-from superconverge.finder import RangeTestResult, is_main_process, lr_range_test
+from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
 from superconverge.models import build_model, suggest_model
 from superconverge.recipes.common import (
     FUSED_OPTIMIZERS,
@@ -69,11 +70,25 @@ def find_lr(
     for the ResNets). ``device``: where to train (default: ``cuda`` when available, else
     ``cpu``). ``amp``: ``None``, ``"bf16"`` (autocast) or ``"fp16"`` (autocast with a
     ``GradScaler``)."""
+    # Everything that can be checked is checked before the data is made and the model trains.
     v.integer("batch_size", batch_size, minimum=1)
+    start_lr = v.positive("start_lr", start_lr)
+    end_lr = v.positive("end_lr", end_lr)
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr must be > start_lr, got start_lr={start_lr!r}, "
+                         f"end_lr={end_lr!r}")
+    if num_iter is not None:
+        v.integer("num_iter", num_iter, minimum=MIN_ITER)
+    v.integer("repeats", repeats, minimum=1)
+    v.momentum("momentum", momentum)
+    v.non_negative("weight_decay", weight_decay)
+    v.choice("method", method, METHODS)
     if amp is not None:
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
     v.integer("seed", seed, minimum=0)
+    if out is not None and is_main_process():
+        _check_writable(Path(out))
     ds = load_data(dataset, data, seed=seed)
     name = model or suggest_model(ds.input_shape)
     if num_iter is None:
@@ -113,10 +128,33 @@ def find_lr(
     return result
 
 
+def _check_writable(folder: Path) -> None:
+    """Check, creating nothing, that the results can be written into ``folder`` (or into the
+    folder that would be made for it), so that a bad ``out`` fails now, not after the test."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"out={str(folder)!r} is a file; pass a folder for lr_find.json and "
+            "lr_find.png")
+    for name in ("lr_find.json", "lr_find.png"):
+        if (folder / name).is_dir():
+            raise IsADirectoryError(
+                errno.EISDIR, f"{folder / name} is a folder; remove it or pass another out")
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot write into {existing} (out={str(folder)!r})")
+
+
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
+    """The plot, then the JSON, each written whole: a JSON is never left beside a missing or
+    older plot by a failed plot."""
     if not is_main_process():
         return
     folder = Path(out)
-    result.to_json(folder / "lr_find.json")
     result.plot(folder / "lr_find.png", method=method)
+    result.to_json(folder / "lr_find.json")
     logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")

@@ -13,11 +13,13 @@ _FROM_MAX_BOUND = {"one-cycle": "max_lr", "one-cycle-two-phase": "max_lr"}
 
 
 def policy_from_range_test(
-    name: str, result: RangeTestResult, total_steps: int, **params: Any
+    name: str, result: RangeTestResult, total_steps: int, *, method: str | None = None,
+    **params: Any,
 ) -> Policy:
     """Policy ``name`` over ``total_steps`` with its LRs read off a range test.
 
-    ``fixed`` and ``step-decay`` start at ``result.suggestion()``, ``cosine`` decays from it;
+    ``fixed`` and ``step-decay`` start at ``result.suggestion(method)`` (default: the rule the
+    test was run with, :attr:`RangeTestResult.method`), ``cosine`` decays from it;
     ``one-cycle`` (and the two-phase variant) peak at ``result.bounds()[1]``; ``clr`` cycles
     between both bounds. ``params`` set anything else (and override a picked LR). Raises
     ``ValueError`` naming the reason when the curve gives no pick.
@@ -25,7 +27,7 @@ def policy_from_range_test(
     policy_parameters(name)  # validates the name
     picked: dict[str, float] = {}
     if name in _FROM_SUGGESTION:
-        pick = result.suggest()
+        pick = result.suggest(method)
         if pick.lr is None:
             raise ValueError(f"the range test suggests no LR: {pick.reason}")
         picked[_FROM_SUGGESTION[name]] = pick.lr

@@ -66,7 +66,8 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
 
 
 def plot_policy(policy: Policy, path: str | os.PathLike[str], steps: int | None = None) -> Path:
-    """Write a PNG of the LR (and momentum, on a second axis) against the step."""
+    """Plot the LR (and momentum, on a second axis) against the step into ``path``, in the
+    format of its suffix (``.png``, ``.svg``, ``.pdf``; no suffix: PNG)."""
     from matplotlib.figure import Figure
 
     rows = policy.table(steps)
@@ -83,6 +84,12 @@ def plot_policy(policy: Policy, path: str | os.PathLike[str], steps: int | None 
         ax2.set_ylabel("momentum", color="C1")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in fig.canvas.get_supported_filetypes():
+        raise ValueError(
+            f"cannot plot to {path}: matplotlib writes "
+            f"{', '.join(sorted(fig.canvas.get_supported_filetypes()))}, not {fmt!r}"
+        )
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format=fmt)
     return Path(path)

@@ -8,6 +8,7 @@ policy does not take are errors, never silently ignored.
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,8 @@ def _clr(
     step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
     high_momentum: float = 0.95, low_momentum: float = 0.85, cycle_momentum: bool = False,
 ) -> Policy:
-    # Default: two full cycles over the run, so the run ends at base_lr.
+    # Default: two full cycles over the run, so it ends at (or, when 4 does not divide the
+    # steps, within a step or two of) base_lr.
     size = step_size if step_size is not None else max(1, total_steps // 4)
     lr = cyclic(base_lr, max_lr, size, step_size_down, mode, gamma=gamma, total_steps=total_steps)
     mom = cyclic_momentum(low_momentum, high_momentum, size, step_size_down, mode, gamma=gamma,
@@ -92,13 +94,32 @@ def _step_decay(
     total_steps: int, lr: float = 0.1, milestones: tuple[float, ...] = (0.5, 0.75),
     factor: float = 0.1,
 ) -> Policy:
-    # Milestones given as fractions of the run (< 1) or as absolute steps (>= 1).
-    ms = tuple(round(m * total_steps) if m < 1 else int(m) for m in milestones)
+    # Milestones given as fractions of the run (< 1) or as absolute steps (whole numbers >= 1).
+    given = list(milestones)
+    ms = []
+    for m in given:
+        m = v.real("milestones", m)
+        if m <= 0 or (m >= 1 and m != int(m)):
+            raise ValueError(
+                f"milestones must be fractions of the run in (0, 1) or whole steps >= 1, got "
+                f"{m!r} in {given}"
+            )
+        ms.append(round(m * total_steps) if m < 1 else int(m))
+    if any(b <= a for a, b in itertools.pairwise(ms)) or any(not 1 <= m < total_steps for m in ms):
+        raise ValueError(
+            f"milestones {given} are steps {ms} of a {total_steps}-step run; they must be "
+            f"increasing steps within 1..{total_steps - 1}"
+        )
     return Policy("step-decay", step_decay(v.positive("lr", lr), ms, factor, total_steps))
 
 
 def _cosine(total_steps: int, max_lr: float = 1.0, final_lr: float = 0.0) -> Policy:
-    return Policy("cosine", Ramp(v.positive("max_lr", max_lr), final_lr, total_steps, "cos"))
+    max_lr = v.positive("max_lr", max_lr)
+    final_lr = v.non_negative("final_lr", final_lr)
+    if final_lr > max_lr:
+        raise ValueError(f"final_lr must be <= max_lr (a decay), got final_lr={final_lr!r}, "
+                         f"max_lr={max_lr!r}")
+    return Policy("cosine", Ramp(max_lr, final_lr, total_steps, "cos"))
 
 
 POLICIES: dict[str, Callable[..., Policy]] = {
