@@ -346,6 +346,56 @@ def test_corrupt_or_wrong_npz_files(tmp_path) -> None:
         load_npz(tmp_path / "missing.npz")
 
 
+def test_npz_validation_labels_unseen_in_training_are_refused(tmp_path) -> None:
+    x = np.zeros((12, 2))
+    for y, y_val, unseen in [
+        (np.arange(12) % 2, np.array([0, 1, 2]), r"\['2'\]"),
+        (np.array(["a", "b"] * 6), np.array(["a", "b", "z"]), r"\['z'\]"),
+    ]:
+        path = tmp_path / "split.npz"
+        np.savez(path, x=x, y=y, x_val=x[:3], y_val=y_val)
+        with pytest.raises(ValueError, match=rf"split.npz: y_val has label\(s\) {unseen} that y"):
+            load_npz(path)
+
+
+def test_integer_labels_are_numbered_in_sorted_order(tmp_path) -> None:
+    """1-based or sparse labels get one output per class; class_names keep the originals."""
+    x = np.arange(30.0)
+    for labels, names in [((1, 2, 3), ("1", "2", "3")), ((0, 1000, 2000), ("0", "1000", "2000"))]:
+        y = np.array(labels)[np.arange(30) % 3]
+        np.savez(tmp_path / "y.npz", x=x, y=y, x_val=x[:6], y_val=y[:6])
+        d = load_npz(tmp_path / "y.npz")
+        assert (d.num_classes, d.class_names) == (3, names)
+        assert torch.equal(d.y_val, torch.tensor([0, 1, 2, 0, 1, 2]))
+        assert torch.equal(d.y_train, torch.arange(30) % 3)
+
+    rows = "".join(f"{i},{i % 3 + 1}\n" for i in range(30))  # UCI wine style: classes 1..3
+    d = load_csv(write(tmp_path / "wine.csv", "a,label\n" + rows))
+    assert (d.num_classes, d.class_names) == (3, ("1", "2", "3"))
+    assert set(d.y_train.tolist()) == {0, 1, 2}
+
+
+def test_npz_byte_string_labels_are_decoded(tmp_path) -> None:
+    np.savez(tmp_path / "b.npz", x=np.arange(20.0), y=np.array([b"cat", "é".encode()] * 10))
+    assert load_npz(tmp_path / "b.npz").class_names == ("cat", "é")
+
+
+def test_too_few_or_no_examples_name_the_file(tmp_path) -> None:
+    np.savez(tmp_path / "tiny.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match=r"tiny.npz: val_fraction=0.2 of 3 examples leaves no"):
+        load_npz(tmp_path / "tiny.npz")
+    np.savez(tmp_path / "none.npz", x=np.zeros((0, 2)), y=np.zeros(0, int))
+    with pytest.raises(ValueError, match=r"none.npz: array 'x' has no examples"):
+        load_npz(tmp_path / "none.npz")
+    with pytest.raises(ValueError, match=r"head.csv: no examples, only a header row"):
+        load_csv(write(tmp_path / "head.csv", "a,b,label\n"))
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=1)
+    with pytest.raises(ValueError, match=r"imgs: val_fraction=0.2 of 2 examples leaves no"):
+        load_image_folder(tmp_path / "imgs", size=2)
+    with pytest.raises(ValueError, match="no examples to split: y is empty"):
+        train_val_split(np.zeros(0, int))
+
+
 def write(path, text: str):
     path.write_text(text, encoding="utf-8")
     return path
@@ -393,6 +443,34 @@ def test_csv_that_is_not_text(tmp_path) -> None:
     path.write_bytes(b"\xff\xfe\x00\x81\x82" * 10)
     with pytest.raises(ValueError, match=r"binary\.csv: not a readable UTF-8 CSV file"):
         load_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("a;b;c\n1;2;x\n3;4;y\n", {}, r"contains semicolons \(';'\).*pass delimiter=';'"),
+        ("a\tb\tc\n1\t2\tx\n3\t4\ty\n", {}, r"pass delimiter='\\t'"),
+        ("a,b,c\n1,2,x\n3,4,y\n", {"delimiter": ";"}, r"pass delimiter=','"),
+        (
+            "a;b\n0,5;x\n1,5;y\n",
+            {"delimiter": ";"},
+            r"'0,5' is not a number .*looks like a decimal comma",
+        ),
+    ],
+)
+def test_csv_with_another_delimiter_says_which(tmp_path, text, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_csv(write(tmp_path / "other.csv", text), **kwargs)
+
+
+def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> None:
+    rows = "".join(f"{i},{2 * i},{'cat' if i % 2 else 'dog'}\n" for i in range(1, 31))
+    d = load_csv(write(tmp_path / "years.csv", "2019,2020,label\n" + rows))
+    assert d.class_names == ("cat", "dog") and d.num_train + d.num_val == 30
+    # a first row whose label occurs again is data
+    d = load_csv(write(tmp_path / "data.csv", "0,0,cat\n" + rows))
+    assert d.class_names == ("cat", "dog") and d.num_train + d.num_val == 31
+    assert load_csv(tmp_path / "years.csv", header=False).num_classes == 3  # header=False wins
 
 
 def make_images(folder, classes, per_class, size=(10, 6)) -> None:
@@ -448,3 +526,63 @@ def test_image_folder_errors(tmp_path) -> None:
 
     with pytest.raises(FileNotFoundError, match="nowhere: no such folder"):
         load_image_folder(tmp_path / "nowhere")
+
+
+def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:
+    """16-bit PNGs/TIFFs are divided by 65535 (Pillow's convert("RGB") clipped them at 255)."""
+    from PIL import Image
+
+    values = {"a": (0, 30000), "b": (65535, 12000)}
+    for cls, levels in values.items():
+        (tmp_path / "i16" / cls).mkdir(parents=True)
+        for i, v in enumerate(levels):
+            for suffix, dtype in ((".png", np.uint16), (".tif", ">u2")):  # I;16 and I;16B
+                im = Image.fromarray(np.full((5, 7), v, dtype=dtype))
+                assert im.mode in ("I;16", "I;16B")
+                im.save(tmp_path / "i16" / cls / f"{i}{suffix}")
+    for grayscale, channels in ((False, 3), (True, 1)):
+        d = load_image_folder(tmp_path / "i16", size=4, grayscale=grayscale, val_fraction=0.25)
+        x = torch.cat([d.x_train, d.x_val])
+        assert x.shape[1:] == (channels, 4, 4)
+        levels = sorted({round(float(img.mean()) * 65535) for img in x})
+        assert levels == [0, 12000, 30000, 65535]
+        assert all(float(img.min()) == float(img.max()) for img in x)  # flat, all channels
+
+    (tmp_path / "float" / "a").mkdir(parents=True)
+    (tmp_path / "float" / "b").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "float" / "a" / "f.tif")
+    Image.fromarray(np.zeros((4, 4), np.int32)).save(tmp_path / "float" / "b" / "i.tif")
+    with pytest.raises(ValueError, match=r"float/a/f.tif: Pillow mode 'F' .*no fixed range"):
+        load_image_folder(tmp_path / "float")
+    (tmp_path / "float" / "a" / "f.tif").unlink()
+    make_images(tmp_path / "float", ["c"], per_class=1)  # "a" is now empty: use b and c only
+    (tmp_path / "float" / "a").rmdir()
+    with pytest.raises(ValueError, match=r"float/b/i.tif: Pillow mode 'I' "):
+        load_image_folder(tmp_path / "float")
+
+
+def test_image_folder_skips_hidden_files(tmp_path) -> None:
+    make_images(tmp_path / "train", ["a", "b"], per_class=2)
+    make_images(tmp_path / "val", ["a", "b"], per_class=1)
+    # what macOS leaves on non-Apple disks: AppleDouble "._" files named like the images
+    (tmp_path / "train" / "a" / "._0.png").write_bytes(b"\x00\x05\x16\x07\x00\x02Mac OS X")
+    (tmp_path / "val" / "b" / ".thumb.jpg").write_bytes(b"junk")
+    d = load_image_folder(tmp_path, size=2)
+    assert (d.num_train, d.num_val) == (4, 2)
+
+
+def test_image_folder_refuses_decompression_bombs_by_name(tmp_path, monkeypatch) -> None:
+    import warnings
+
+    from PIL import Image
+
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=2, size=(2, 2))
+    Image.new("L", (8, 8)).save(tmp_path / "imgs" / "b" / "huge.png")  # 64 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # over 2x the limit: Pillow raises
+    with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large to read safely"):
+        load_image_folder(tmp_path / "imgs", size=2)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)  # over the limit: Pillow warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large"):
+            load_image_folder(tmp_path / "imgs", size=2)

@@ -137,8 +137,19 @@ def test_suggest_model_by_shape() -> None:
     assert suggest_model((1, 40)) == "cnn1d"
     assert suggest_model((1, 8, 8)) == "cnn"
     assert suggest_model((3, 32, 32)) == "resnet20"
-    for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32)]:
+    assert suggest_model((3, 3, 3)) == suggest_model((1, 2, 40)) == "mlp"  # too small to pool
+    for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32), (3, 3, 3), (1, 2, 40)]:
         build_model(suggest_model(shape), shape, 2)  # the suggestion always builds
+
+
+def test_channels_last_shapes_say_how_to_transpose() -> None:
+    hint = r"looks channels-last.*transpose the images from \(N, H, W, C\) to \(N, C, H, W\)"
+    with pytest.warns(UserWarning, match=hint):
+        assert suggest_model((16, 16, 3)) == "mlp"  # flattening works in any layout
+    with pytest.raises(ValueError, match=r"got input_shape=\(16, 16, 3\); input_shape.*" + hint):
+        build_model("cnn", (16, 16, 3), 2)
+    with pytest.warns(UserWarning, match="model 'resnet20': .*" + hint):
+        build_model("resnet20", (32, 32, 4), 2)
 
 
 @pytest.mark.parametrize(

@@ -42,15 +42,18 @@ def load_npz(
 
     The archive holds ``x`` (inputs, ``(N, ...)``: ``(N, C, H, W)`` images, ``(N, C, L)``
     signals or ``(N, F)`` features; a 1-D ``x`` is read as one feature) and ``y`` (``N``
-    integer class labels >= 0, or strings naming the classes). With ``x_val`` and ``y_val``
-    too, those are the validation split; otherwise ``val_fraction`` of each class is held
-    out (stratified, reproducible by ``seed``). Inputs become float32 unchanged — call
+    integer labels >= 0, or strings or UTF-8 bytes naming the classes; integer labels other
+    than ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals). With
+    ``x_val`` and ``y_val`` too, those are the validation split (every class in ``y_val``
+    must occur in ``y``); otherwise ``val_fraction`` of each class is held out (stratified,
+    reproducible by ``seed``). Inputs become float32 unchanged — call
     ``Dataset.standardized()`` to rescale them.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: not an .npz archive, a missing array, mismatched lengths, non-numeric or
-            non-finite inputs, or labels that are not class indices or names.
+        ValueError: not an .npz archive, a missing or empty array, mismatched lengths,
+            non-numeric or non-finite inputs, labels that are not class indices or names, or a
+            ``y_val`` class that ``y`` never has.
     """
     path = Path(path)
     if not path.is_file():
@@ -115,6 +118,8 @@ def _inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
         )
     if x.ndim == 0:
         raise ValueError(f"{path}: array {key!r} is a scalar, expected shape (N, ...)")
+    if len(x) == 0:
+        raise ValueError(f"{path}: array {key!r} has no examples (shape {x.shape})")
     x = x.astype(np.float32, copy=False)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
@@ -150,11 +155,13 @@ def load_csv(
     Args:
         path: the CSV file (UTF-8).
         target: the label column, by header name or by index (default -1: the last column).
-            Labels are integer class indices >= 0 or class names (any text).
-        header: whether the first row names the columns; ``None`` detects it (a first row
-            with text where the second row has numbers is a header). A ``str`` target
-            implies a header.
-        delimiter: the field separator.
+            Labels are integers >= 0 or class names (any text); integers other than
+            ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals.
+        header: whether the first row names the columns; ``None`` detects it: the first row
+            is a header when it has text where the second row has numbers, or when the label
+            column holds text and the first row's label never occurs below it (numeric
+            column names such as ``2019,2020,label``). A ``str`` target implies a header.
+        delimiter: the field separator (a file with ``;`` or tabs fails with a hint).
         val_fraction, seed: stratified validation split, reproducible by seed.
         name: dataset name; default the file's stem.
 
@@ -179,18 +186,21 @@ def load_csv(
     if not rows:
         raise ValueError(f"{path}: empty CSV file, expected rows of numbers and a label column")
 
-    if header is None:
-        header = isinstance(target, str) or _looks_like_header(rows)
-    columns = [c.strip() for c in rows[0][1]] if header else None
-    data = rows[1:] if header else rows
     width = len(rows[0][1])
     if width < 2:
         raise ValueError(
-            f"{path}: found {width} column, expected at least one feature and one label column"
+            f"{path}: found 1 column, expected at least one feature and one label column"
+            + _delimiter_hint(rows[0][1], delimiter)
         )
+    if header is None:
+        header = isinstance(target, str) or _looks_like_header(rows, target)
+    columns = [c.strip() for c in rows[0][1]] if header else None
+    data = rows[1:] if header else rows
     for line, row in data:
         if len(row) != width:
             raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+    if not data:
+        raise ValueError(f"{path}: no examples, only a header row")
     if len(data) < 2:
         raise ValueError(f"{path}: found {len(data)} data row(s), expected at least 2")
 
@@ -206,6 +216,7 @@ def load_csv(
                 raise ValueError(
                     f"{path}: line {line}, column {names[c]!r}: {row[c]!r} is not a number "
                     "(feature columns must be numeric; encode categories as numbers first)"
+                    + _cell_hint(row[c], delimiter)
                 ) from None
     if not np.isfinite(x).all():
         raise ValueError(f"{path}: feature columns contain NaN or infinite values")
@@ -224,11 +235,46 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _looks_like_header(rows: list[tuple[int, list[str]]]) -> bool:
-    if len(rows) < 2:
-        return False
+def _looks_like_header(rows: list[tuple[int, list[str]]], target: str | int) -> bool:
+    if len(rows) < 2:  # a lone row of text names columns (and the file has no examples)
+        return bool(rows) and not any(_is_number(c) for c in rows[0][1])
     first, second = rows[0][1], rows[1][1]
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+    if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)):
+        return True
+    # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
+    # that never occurs again in a text label column names the column. (It could also be a
+    # class with a single example; header=False says so.)
+    width = len(first)
+    if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
+        return False
+    t = target % width
+    below = {row[t].strip() for _, row in rows[1:] if len(row) == width}
+    label = first[t].strip()
+    if below and not any(_is_number(v) for v in below) and label not in below:
+        log.info("first row taken as a header: its label %r never occurs below it", label)
+        return True
+    return False
+
+
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
+    """``"; ... pass delimiter=';'"`` when the text holds another common separator, else ``""``."""
+    text = delimiter.join(cells)
+    for sep, word in _DELIMITERS.items():
+        if sep != delimiter and sep in text:
+            return (
+                f"; the line contains {word}s ({sep!r}): if they separate the columns, "
+                f"pass delimiter={sep!r}"
+            )
+    return ""
+
+
+def _cell_hint(cell: str, delimiter: str) -> str:
+    if delimiter != "," and _is_number(cell.strip().replace(",", ".")):
+        return "; it looks like a decimal comma: write numbers with a decimal point"
+    return _delimiter_hint([cell], delimiter)
 
 
 def _target_index(target: str | int, columns: list[str] | None, width: int, path: Path) -> int:
@@ -259,19 +305,23 @@ def load_image_folder(
 ) -> Dataset:
     """A ``Dataset`` from a folder with one sub-folder of images per class.
 
-    Layouts (class names are the sub-folder names, sorted; hidden folders are skipped)::
+    Layouts (class names are the sub-folder names, sorted; hidden folders and files, those
+    whose names start with ``.`` such as macOS ``._*`` files, are skipped)::
 
         root/cat/001.png, root/dog/002.jpg, ...            -> split val_fraction by class
         root/train/cat/..., root/val/cat/... (or test/)    -> the given split
 
     Every image (``IMAGE_EXTENSIONS``, other files are skipped) is converted to RGB (or grey),
-    resized to ``size x size`` pixels (aspect ratio not kept) and scaled to [0, 1]: inputs
-    are ``(N, 3, size, size)`` float32, or ``(N, 1, size, size)`` with ``grayscale``.
+    resized to ``size x size`` pixels (aspect ratio not kept) and scaled to [0, 1] by its
+    type's range (255 for 8-bit, 65535 for 16-bit greyscale): inputs are
+    ``(N, 3, size, size)`` float32, or ``(N, 1, size, size)`` with ``grayscale``.
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
-        ValueError: no class sub-folders, fewer than two classes, a class without images, or
-            an image Pillow cannot read (the message names the file).
+        ValueError: no class sub-folders, fewer than two classes, a class without images, an
+            image Pillow cannot read or refuses as too large (a decompression bomb), or one
+            with 32-bit integer or floating-point pixels, which have no range to scale by
+            (the message names the file).
     """
     root = Path(root)
     size = integer("size", size, minimum=1)
@@ -288,7 +338,7 @@ def load_image_folder(
         return _build(name or root.name, x, y, x_val, y_val, root, class_names=classes)
     classes = sorted(subdirs)
     x, y = _read_split(root, classes, size, grayscale)
-    train_idx, val_idx = train_val_split(y, val_fraction, seed)
+    train_idx, val_idx = _split(y, val_fraction, seed, root)
     return _build(
         name or root.name,
         x[train_idx],
@@ -340,23 +390,54 @@ def _read_split(
 
 
 def _image_files(folder: Path) -> list[Path]:
+    # Hidden files are skipped like hidden folders: macOS writes "._name.png" resource forks
+    # beside every image on non-Apple disks, and they are not images.
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
     )
 
 
+#: Pillow modes of 16-bit greyscale pixels (PNG, TIFF), scaled by 65535 rather than clipped.
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
 def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
+    """One image as float32 ``(C, size, size)`` in [0, 1], scaled by its pixel type's range."""
     from PIL import Image  # Pillow: imported only when images are read
 
+    arr = None
     try:
         with Image.open(file) as im:
-            im = im.convert("L" if grayscale else "RGB").resize(
-                (size, size), Image.Resampling.BILINEAR
-            )
-            arr = np.asarray(im, dtype=np.float32) / 255.0
+            mode = im.mode
+            # Older Pillow opens 16-bit greyscale PNGs as mode "I"; PNG has at most 16 bits.
+            if mode in _SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):
+                grey = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
+                grey = grey.resize((size, size), Image.Resampling.BILINEAR)
+                arr = np.clip(np.asarray(grey, dtype=np.float32), 0.0, 1.0)[None]
+                if not grayscale:
+                    arr = np.repeat(arr, 3, axis=0)
+            elif mode not in ("I", "F") and not mode.startswith("I;"):
+                im = im.convert("L" if grayscale else "RGB").resize(
+                    (size, size), Image.Resampling.BILINEAR
+                )
+                arr = np.asarray(im, dtype=np.float32) / 255.0
+                arr = arr[None] if grayscale else arr.transpose(2, 0, 1)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError(
+            f"{file}: image too large to read safely ({err}); shrink it, or raise "
+            "PIL.Image.MAX_IMAGE_PIXELS if you trust the file"
+        ) from None
     except (OSError, ValueError, SyntaxError) as err:  # PIL raises all three for bad files
         raise ValueError(f"{file}: cannot read image ({err})") from err
-    return arr[None] if grayscale else arr.transpose(2, 0, 1)
+    if arr is None:
+        raise ValueError(
+            f"{file}: Pillow mode {mode!r} (32-bit integer, signed or floating-point pixels) "
+            "has no fixed range to scale to [0, 1]; save the image with 8 bits per channel "
+            "or 16-bit unsigned greyscale"
+        )
+    return arr
 
 
 # ----------------------------------------------------------------------------------- shared
@@ -366,10 +447,20 @@ def _split_and_build(
     name: str, x: np.ndarray, labels: np.ndarray, val_fraction: float, seed: int, source: Path
 ) -> Dataset:
     codes, class_names = _encode_labels(labels, source)
-    train_idx, val_idx = train_val_split(codes, val_fraction, seed)
+    train_idx, val_idx = _split(codes, val_fraction, seed, source)
     return _finish(
         name, x[train_idx], codes[train_idx], x[val_idx], codes[val_idx], class_names, source
     )
+
+
+def _split(
+    y: np.ndarray, val_fraction: float, seed: int, source: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """``train_val_split``, with errors (too few examples, a bad fraction) naming the file."""
+    try:
+        return train_val_split(y, val_fraction, seed)
+    except ValueError as err:
+        raise ValueError(f"{source}: {err}") from None
 
 
 def _build(
@@ -384,12 +475,29 @@ def _build(
     if class_names is None:
         codes, names = _encode_labels(np.concatenate([y, y_val]), source)
         y, y_val, class_names = codes[: len(y)], codes[len(y) :], names
+        unseen = sorted(set(y_val.tolist()) - set(y.tolist()))
+        if unseen:
+            raise ValueError(
+                f"{source}: y_val has label(s) {[names[c] for c in unseen]} that y never has; "
+                "a class needs training examples (add them to y, or drop them from y_val)"
+            )
     return _finish(name, x, y, x_val, y_val, class_names, source)
 
 
 def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[str]]:
-    """Class indices and names: integers stay as they are; text labels are numbered in order."""
-    if labels.dtype.kind in "US":
+    """Class indices ``0..K-1`` and names.
+
+    Text labels are numbered in sorted order and named by their text. Integer labels that are
+    exactly ``0..K-1`` stay as they are; any other set (1-based ``1..K``, gaps such as
+    ``{0, 1000, 2000}``) is numbered in sorted order too, so no output is spent on a class
+    without examples, and ``class_names`` keeps the original values.
+    """
+    if labels.dtype.kind == "S":  # byte strings, e.g. from Python 2 or h5py
+        try:
+            labels = np.char.decode(labels, "utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{source}: byte-string labels are not UTF-8 text ({err})") from None
+    if labels.dtype.kind == "U":
         numeric = all(_is_number(v) for v in labels.tolist())
         if not numeric:
             names = sorted(set(labels.tolist()))
@@ -412,8 +520,15 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         raise ValueError(
             f"{source}: labels must be class indices >= 0, got minimum {int(labels.min())}"
         )
-    num_classes = int(labels.max()) + 1 if len(labels) else 0
-    return labels, [str(i) for i in range(num_classes)]
+    values = np.unique(labels)
+    if len(values) and values[-1] != len(values) - 1:
+        log.info(
+            "%s: integer labels are not 0..%d; numbered in sorted order, class_names keep "
+            "the original values",
+            source,
+            len(values) - 1,
+        )
+    return np.searchsorted(values, labels).astype(np.int64), [str(v) for v in values.tolist()]
 
 
 def _finish(

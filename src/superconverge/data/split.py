@@ -18,13 +18,16 @@ def train_val_split(
     always keeps at least one in training. Both index arrays come back shuffled.
 
     Raises:
-        ValueError: ``val_fraction`` outside (0, 1), or too few examples for any validation set.
+        ValueError: ``val_fraction`` outside (0, 1), no examples, or too few examples for any
+            validation set.
     """
     val_fraction = fraction("val_fraction", val_fraction, low_open=True)
     seed = integer("seed", seed, minimum=0)
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
+    if len(y) == 0:
+        raise ValueError("no examples to split: y is empty")
     rng = np.random.default_rng(seed)
     train_parts, val_parts = [], []
     for label in np.unique(y):

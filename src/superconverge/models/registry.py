@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,8 +31,9 @@ def _cnn(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
         raise ValueError(
             f"model 'cnn' needs images of at least {model.min_size}x{model.min_size} pixels "
             f"(one 2x2 pooling between stages), got input_shape={shape}; "
-            "pass fewer widths or use 'mlp'"
+            + (_channels_last_hint(shape) or "pass fewer widths or use 'mlp'")
         )
+    _warn_if_channels_last("cnn", shape)
     return model
 
 
@@ -50,9 +52,36 @@ def _cnn1d(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
 def _resnet(depth: int) -> Callable[..., nn.Module]:
     def build(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
         _require_images(f"resnet{depth}", shape)
+        _warn_if_channels_last(f"resnet{depth}", shape)
         return CifarResNet(depth, num_classes, in_channels=shape[0], **kw)
 
     return build
+
+
+def _looks_channels_last(shape: tuple[int, ...]) -> bool:
+    """``(H, W, C)`` with ``C`` in 1, 3, 4 below ``H`` and ``W``: NumPy/PIL order, not torch's."""
+    return (
+        len(shape) == 3
+        and shape[2] in (1, 3, 4)
+        and shape[0] not in (1, 3, 4)
+        and (min(shape[:2]) > shape[2])
+    )
+
+
+def _channels_last_hint(shape: tuple[int, ...]) -> str:
+    if not _looks_channels_last(shape):
+        return ""
+    return (
+        f"input_shape={shape} looks channels-last (height, width, channels), but models take "
+        f"(channels, height, width): transpose the images from (N, H, W, C) to (N, C, H, W), "
+        "e.g. x.transpose(0, 3, 1, 2) or x.permute(0, 3, 1, 2)"
+    )
+
+
+def _warn_if_channels_last(name: str, shape: tuple[int, ...]) -> None:
+    # The model builds (H channels of W x C pixels), but almost surely by mistake.
+    if _looks_channels_last(shape):
+        warnings.warn(f"model {name!r}: {_channels_last_hint(shape)}", UserWarning, stacklevel=4)
 
 
 def _require_images(name: str, shape: tuple[int, ...]) -> None:
@@ -131,11 +160,23 @@ def suggest_model(input_shape: Sequence[int]) -> str:
     """A sensible default model name for examples of ``input_shape``.
 
     Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"``; images at least 16 pixels
-    on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``.
+    on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images under 4
+    pixels on a side, too small to pool, -> ``"mlp"``. A shape that looks channels-last,
+    ``(H, W, C)``, gets ``"mlp"`` (which flattens any layout) and a warning saying how to
+    transpose it.
     """
     shape = tuple(input_shape)
     if len(shape) == 2:
         return "cnn1d"
     if len(shape) == 3:
+        if _looks_channels_last(shape):
+            warnings.warn(
+                f"suggest_model: {_channels_last_hint(shape)}; suggesting 'mlp'",
+                UserWarning,
+                stacklevel=2,
+            )
+            return "mlp"
+        if min(shape[1:]) < 4:  # SmallCNN's min_size: one 2x2 pooling needs 4 pixels
+            return "mlp"
         return "resnet20" if min(shape[1:]) >= 16 else "cnn"
     return "mlp"
