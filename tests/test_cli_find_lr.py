@@ -245,3 +245,39 @@ def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch) -> None:
     with pytest.raises(RuntimeError, match="no plot today"):
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(tmp_path)])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> None:
+    """A semicolon CSV with the label first and raw-unit features: the options read it, and
+    the raw scale is warned about unless --standardize."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 3)) * 1000 + 5000 + 500 * y[:, None]
+    rows = ["label;a;b;c"] + [f"{'yes' if t else 'no'};" + ";".join(f"{v:.2f}" for v in r)
+                              for t, r in zip(y, x, strict=True)]
+    (tmp_path / "raw.csv").write_text("\n".join(rows) + "\n")
+    base = ["-q", "find-lr", "--data", str(tmp_path / "raw.csv"), "--delimiter", ";",
+            "--target", "0", "--num-iter", "10", "--model", "mlp", "--val-fraction", "0.25"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "mean 5.2e+03" in err and "--standardize" in err
+    assert main([*base, "--standardize", "--out", str(tmp_path / "b")]) == 0
+    assert "inputs have mean" not in capsys.readouterr().err
+    config = json.loads((tmp_path / "b" / "lr_find.json").read_text())["config"]
+    assert config["standardize"] is True
+    assert config["data_options"] == {"val_fraction": 0.25, "target": 0, "delimiter": ";"}
+
+
+def test_options_of_another_format_are_refused(tmp_path, capsys) -> None:
+    np.savez(tmp_path / "d.npz", x=np.zeros((10, 2)), y=np.arange(10) % 2)
+    for argv, message in [
+        (["--data", str(tmp_path / "d.npz"), "--delimiter", ";"],
+         "delimiter: not an option of a .npz file"),
+        (["--dataset", "digits", "--image-size", "8"],
+         "size: options of a data file, not of a built-in dataset (digits)"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(["-q", "find-lr", *argv, "--out", str(tmp_path / "o")])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err

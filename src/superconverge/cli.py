@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from superconverge import __version__
 
@@ -156,6 +158,23 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="built-in offline dataset")
     src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
                      "folder of class sub-folders of images")
+    d = p.add_argument_group("your data (--data)")
+    d.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
+                   "std 1 (training statistics); also for a built-in --dataset")
+    d.add_argument("--val-fraction", type=float, help="share of each class held out for "
+                   "validation (default: 0.2)")
+    d.add_argument("--target", help="CSV: the label column, by name or index (default: the "
+                   "last)")
+    d.add_argument("--delimiter", help="CSV: the field separator (default: ',')")
+    hdr = d.add_mutually_exclusive_group()
+    hdr.add_argument("--header", dest="header", action="store_true", default=None,
+                     help="CSV: the first row names the columns (default: detected)")
+    hdr.add_argument("--no-header", dest="header", action="store_false",
+                     help="CSV: the first row is data")
+    d.add_argument("--image-size", type=int, help="images: resize to this many pixels square "
+                   "(default: 32)")
+    d.add_argument("--grayscale", action="store_true", default=None,
+                   help="images: one grey channel instead of RGB")
     p.add_argument("--model", choices=model_names(), help="default: chosen from the input shape")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer")
     p.add_argument("--batch-size", type=int, default=64, help="examples per step")
@@ -178,6 +197,16 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.set_defaults(func=_run_find_lr)
 
 
+def _column(text: str | None) -> str | int | None:
+    """A CSV column by index (an integer, negative counts from the end) or by name."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _run_find_lr(args: argparse.Namespace) -> int:
     from superconverge.recipes import find_lr
 
@@ -187,7 +216,10 @@ def _run_find_lr(args: argparse.Namespace) -> int:
         end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
         weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
         method=args.method, out=args.out, progress=not args.quiet, device=args.device,
-        amp=args.amp,
+        amp=args.amp, standardize=args.standardize,
+        data_options={"val_fraction": args.val_fraction, "target": _column(args.target),
+                      "delimiter": args.delimiter, "header": args.header,
+                      "size": args.image_size, "grayscale": args.grayscale},
     )
     pick = result.suggest(args.method)
     base, top = result.bounds()
@@ -255,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning  # "warning: ..." lines, not file:line dumps
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, OSError) as exc:
@@ -265,7 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved = getattr(exc, "partial_result", None) is not None and getattr(args, "out", None)
         note = f"; the curve measured so far is in {args.out}" if saved else ""
         parser.exit(130, f"interrupted{note}\n")
+    finally:
+        warnings.showwarning = shown
     return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    (file or sys.stderr).write(f"warning: {message}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

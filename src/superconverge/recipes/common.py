@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,28 +18,79 @@ FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
 """The ``OPTIMIZERS`` torch has a fused (one kernel per step) implementation of."""
 
 
+_FILE_OPTIONS = {
+    "npz": ("val_fraction",),
+    "csv": ("val_fraction", "target", "header", "delimiter"),
+    "images": ("val_fraction", "size", "grayscale"),
+}
+
+RAW_SCALE = 10.0
+"""Inputs whose mean is beyond this many units from 0, or whose std is this many times above
+or below 1, are "raw": :func:`load_data` warns that the LRs found on them depend on their
+units."""
+
+
 def load_data(
-    dataset: str | None = "digits", data: str | os.PathLike[str] | None = None, seed: int = 0
+    dataset: str | None = "digits",
+    data: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    *,
+    standardize: bool = False,
+    **options: Any,
 ) -> Dataset:
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
-    ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images."""
+    ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images.
+
+    ``options`` go to the file's loader: ``val_fraction`` (any file), ``target``, ``header``,
+    ``delimiter`` (CSV), ``size``, ``grayscale`` (images); one the format does not take is a
+    ``ValueError``. ``standardize``: zero mean, unit variance from the training split
+    (:meth:`Dataset.standardized`). User data far from that scale (see :data:`RAW_SCALE`) and
+    not standardized gets a warning, since the range test's LRs depend on the input units.
+    """
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize must be True or False, got {standardize!r}")
+    options = {k: x for k, x in options.items() if x is not None}
     if data is None:
         if dataset is None:
             raise ValueError("give a built-in dataset name or a data path")
-        return load_dataset(dataset, seed=seed)
+        if options:
+            raise ValueError(f"{', '.join(sorted(options))}: options of a data file, not of a "
+                             f"built-in dataset ({dataset})")
+        ds = load_dataset(dataset, seed=seed)
+        return ds.standardized() if standardize else ds
     path = Path(data)
     if path.is_dir():
-        return load_image_folder(path, seed=seed)
-    if path.suffix.lower() == ".npz":
-        return load_npz(path, seed=seed)
-    if path.suffix.lower() == ".csv":
-        return load_csv(path, seed=seed)
-    if not path.exists():
+        kind, loader = "images", load_image_folder
+    elif path.suffix.lower() == ".npz":
+        kind, loader = "npz", load_npz
+    elif path.suffix.lower() == ".csv":
+        kind, loader = "csv", load_csv
+    elif not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    raise ValueError(
-        f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
-        "(label in the last column) or a folder of class sub-folders of images"
-    )
+    else:
+        raise ValueError(
+            f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
+            "(label in the last column) or a folder of class sub-folders of images"
+        )
+    wrong = sorted(set(options) - set(_FILE_OPTIONS[kind]))
+    if wrong:
+        what = "an image folder" if kind == "images" else f"a .{kind} file"
+        raise ValueError(f"{', '.join(wrong)}: not an option of {what} ({path}); it takes "
+                         f"{', '.join(_FILE_OPTIONS[kind])}")
+    ds = loader(path, seed=seed, **options)  # type: ignore[operator]
+    if standardize:
+        return ds.standardized()
+    mean, std = float(ds.x_train.mean()), float(ds.x_train.std())
+    if abs(mean) > RAW_SCALE or not 1 / RAW_SCALE <= std <= RAW_SCALE:
+        warnings.warn(
+            f"{path}: the inputs have mean {mean:.3g} and std {std:.3g}; the learning rates a "
+            "range test finds depend on the input scale, and a network trains best near mean "
+            "0 and std 1: standardize them (standardize=True, --standardize) unless your "
+            "training does the same scaling",
+            UserWarning,
+            stacklevel=2,
+        )
+    return ds
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:

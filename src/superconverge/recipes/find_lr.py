@@ -6,7 +6,9 @@ import dataclasses
 import errno
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -61,6 +63,8 @@ def find_lr(
     progress: bool = True,
     device: str | None = None,
     amp: str | None = None,
+    standardize: bool = False,
+    data_options: Mapping[str, Any] | None = None,
 ) -> RangeTestResult:
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
@@ -69,7 +73,9 @@ def find_lr(
     ``num_iter``: steps in the sweep (default: :func:`range_steps` of the model: 100, or 300-600
     for the ResNets). ``device``: where to train (default: ``cuda`` when available, else
     ``cpu``). ``amp``: ``None``, ``"bf16"`` (autocast) or ``"fp16"`` (autocast with a
-    ``GradScaler``)."""
+    ``GradScaler``). ``standardize`` and ``data_options`` (``val_fraction``; ``target``,
+    ``header``, ``delimiter`` for CSV; ``size``, ``grayscale`` for images) go to
+    :func:`~superconverge.recipes.load_data`."""
     # Everything that can be checked is checked before the data is made and the model trains.
     v.integer("batch_size", batch_size, minimum=1)
     start_lr = v.positive("start_lr", start_lr)
@@ -89,7 +95,7 @@ def find_lr(
     v.integer("seed", seed, minimum=0)
     if out is not None and is_main_process():
         _check_writable(Path(out))
-    ds = load_data(dataset, data, seed=seed)
+    ds = load_data(dataset, data, seed=seed, standardize=standardize, **(data_options or {}))
     name = model or suggest_model(ds.input_shape)
     if num_iter is None:
         num_iter = range_steps(name)
@@ -107,7 +113,8 @@ def find_lr(
                 ds.x_train.shape[0], optimizer, batch_size, dev)
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
-             "fused": fused}
+             "fused": fused, "standardize": standardize,
+             "data_options": {k: x for k, x in (data_options or {}).items() if x is not None}}
     try:
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
