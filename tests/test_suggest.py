@@ -198,3 +198,12 @@ def test_arbitrary_curves_never_raise(values: list[float]) -> None:
         assert s.lr is None or (s.index is not None and 0 <= s.index < len(values))
     suggest_bounds(lrs, values)
     curve_warnings(lrs, values, "nan")
+
+
+def test_minimum_below_the_swept_range_says_so() -> None:
+    lrs = np.geomspace(1e-3, 1.0, 60)
+    losses = np.concatenate([[1.0, 0.9, 0.85], np.linspace(0.9, 3.0, 57)])
+    s = suggest(lrs, losses, "minimum")
+    assert s.lr is not None and s.lr < lrs[0] and s.index == 0
+    assert "below the swept range" in s.reason and "lower start_lr" in s.reason
+    assert "below the swept range" not in suggest(LRS, valley_curve(), "minimum").reason

@@ -150,9 +150,11 @@ def minimum(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     x, _, m = d
     target = x[m] / 10
     i = int(np.argmin(np.abs(np.log(x[: m + 1]) - math.log(target))))
-    return Suggestion(
-        float(target), i, "minimum", f"one decade below the loss minimum at lr={x[m]:.3g}"
-    )
+    reason = f"one decade below the loss minimum at lr={x[m]:.3g}"
+    if target < x[0]:
+        reason += (f", below the swept range (from {x[0]:.3g}): an extrapolation; lower "
+                   "start_lr to see the curve there")
+    return Suggestion(float(target), i, "minimum", reason)
 
 
 def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
