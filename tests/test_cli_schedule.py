@@ -102,6 +102,20 @@ def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
     assert err.count("\n") == 1
 
 
+def test_a_bare_schedule_previews_as_an_lr(tmp_path) -> None:
+    from superconverge.report.schedule_preview import ascii_chart, plot_policy, render_policy
+
+    s = sc.one_cycle(1.0, 10)
+    assert render_policy(s).splitlines()[:2] == ["step,lr", f"0,{s(0)!r}"]
+    assert plot_policy(s, tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(TypeError, match="policy must be a Policy"):
+        render_policy([0.1, 0.2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="height must be an int >= 2"):
+        ascii_chart([1.0, 2.0], height=0)
+    with pytest.raises(ValueError, match="values must be finite"):
+        ascii_chart([1.0, float("nan")])
+
+
 def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:
     from superconverge.report.schedule_preview import plot_policy
 

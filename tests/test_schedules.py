@@ -217,6 +217,53 @@ def test_lambda_scale_fn_cannot_be_serialised_but_says_why() -> None:
         c.to_dict()
 
 
+class _Scaler:
+    def scale(self, x: float) -> float:
+        return 0.5**x
+
+    def __call__(self, x: float) -> float:
+        return 0.5**x
+
+
+@pytest.mark.parametrize("fn", [
+    __import__("functools").partial(pow, 0.5),
+    _Scaler(),
+    _Scaler().scale,
+], ids=["partial", "callable instance", "bound method"])
+def test_a_scale_fn_that_cannot_be_found_by_name_is_refused_when_saved(fn) -> None:
+    """Only what from_dict can rebuild is written: these would be saved under a name that
+    resolves to something else (or nothing)."""
+    c = S.cyclic(1, 2, 3, scale_fn=fn)
+    assert 1.0 < c(1) < 2.0  # usable, just not saveable
+    with pytest.raises(TypeError, match="partials and methods cannot be saved"):
+        c.to_dict()
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: S.join([0.1, S.linear(0, 1, 5)]), TypeError, r"parts must be schedules, got 0.1"),
+    (lambda: S.join(S.linear(0, 1, 5)), TypeError, r"parts must be a list of schedules"),
+    (lambda: S.warmup(0.1, 5), TypeError, r"schedule must be a Schedule to warm up into"),
+    (lambda: S.step_decay(0.1, 10), TypeError, r"milestones must be a list of steps, got 10"),
+    (lambda: S.linear(0, 1, 5)(1.0), TypeError, r"step must be an int, got 1.0 \(float\)"),
+    (lambda: S.cyclic(0.1, 1, 5, gamma=0.5), ValueError, r"gamma=0.5 is used by "
+     r"mode='exp_range' only"),
+    (lambda: S.cyclic(0.1, 1, 5, mode="exp_range", gamma=0.5, scale_fn=halving), ValueError,
+     r"without scale_fn"),
+    (lambda: S.cyclic(0.1, 1, 5, scale_mode="iterations"), ValueError,
+     r"there is no scale_fn"),
+])
+def test_composition_arguments_are_named(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_lazy_names_are_in_dir() -> None:
+    import superconverge as sc
+
+    assert {"ParamScheduler", "lr_range_test", "RangeTestResult"} <= set(dir(sc))
+    assert set(sc.__all__) <= set(dir(sc))
+
+
 def test_schedules_do_not_import_torch() -> None:
     code = "import sys, superconverge.schedules, superconverge; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

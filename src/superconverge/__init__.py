@@ -43,6 +43,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'superconverge' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The module's names with the lazily imported ones, for tab completion and IDEs."""
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "Schedule",
     "__version__",

@@ -5,17 +5,30 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from pathlib import Path
 
 from superconverge import atomic
+from superconverge.schedules.base import Schedule
 from superconverge.schedules.policy import Policy
 
 FORMATS = ("csv", "json", "png", "ascii")
 
 
-def render_policy(policy: Policy, steps: int | None = None, fmt: str = "csv") -> str:
-    """The policy's per-step values as text: ``csv`` (step,lr[,momentum]), ``json`` or ``ascii``."""
+def _as_policy(policy: Policy | Schedule) -> Policy:
+    """A policy, or a bare LR schedule wrapped as one (named after its class)."""
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, Schedule):
+        return Policy(type(policy).__name__, policy)
+    raise TypeError(f"policy must be a Policy (make_policy) or a Schedule, got {policy!r}")
+
+
+def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str = "csv") -> str:
+    """The policy's per-step values as text: ``csv`` (step,lr[,momentum]), ``json`` or ``ascii``.
+    A bare ``Schedule`` is shown as the LR of a policy named after its class."""
+    policy = _as_policy(policy)
     rows = policy.table(steps)
     if fmt == "csv":
         buf = io.StringIO()
@@ -46,6 +59,13 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     """A terminal plot of ``values`` (resampled to ``width`` columns), axis labels on the left."""
     if not values:
         return "(no values)"
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an int >= 1, got {width!r}")
+    if isinstance(height, bool) or not isinstance(height, int) or height < 2:
+        raise ValueError(f"height must be an int >= 2, got {height!r}")
+    bad = [x for x in values if not math.isfinite(x)]
+    if bad:
+        raise ValueError(f"values must be finite to chart, got {bad[0]!r}")
     n = len(values)
     k = min(width, n)  # one column per step, or the steps sampled evenly, first and last kept
     cols = [values[round(i * (n - 1) / (k - 1))] for i in range(k)] if k > 1 else values[:1]
@@ -65,11 +85,15 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     return "\n".join(lines)
 
 
-def plot_policy(policy: Policy, path: str | os.PathLike[str], steps: int | None = None) -> Path:
+def plot_policy(
+    policy: Policy | Schedule, path: str | os.PathLike[str], steps: int | None = None
+) -> Path:
     """Plot the LR (and momentum, on a second axis) against the step into ``path``, in the
-    format of its suffix (``.png``, ``.svg``, ``.pdf``; no suffix: PNG)."""
+    format of its suffix (``.png``, ``.svg``, ``.pdf``; no suffix: PNG). A bare ``Schedule`` is
+    plotted as an LR."""
     from matplotlib.figure import Figure
 
+    policy = _as_policy(policy)
     rows = policy.table(steps)
     x = [r["step"] for r in rows]
     fig = Figure(figsize=(7, 3.5), dpi=120)

@@ -33,12 +33,17 @@ def register(kind: str) -> Callable[[S], S]:
 def callable_ref(fn: Callable[..., Any]) -> str:
     """``"module:qualname"`` of a module-level function, so it survives JSON and pickling."""
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-    if module is None or "<" in qualname:
+    ref = f"{module}:{qualname}"
+    try:
+        same = module is not None and "<" not in qualname and resolve_ref(ref) is fn
+    except (ImportError, AttributeError, TypeError):
+        same = False
+    if not same:  # lambdas, closures, partials, bound methods, callable instances
         raise TypeError(
-            f"{fn!r} is not a module-level function (lambdas and closures cannot be saved); "
-            "define it with `def` at the top level of a module"
+            f"{fn!r} is not a module-level function (lambdas, closures, partials and methods "
+            "cannot be saved by name); define it with `def` at the top level of a module"
         )
-    return f"{module}:{qualname}"
+    return ref
 
 
 def resolve_ref(ref: str) -> Callable[..., Any]:
@@ -67,7 +72,10 @@ class Schedule:
 
     def __call__(self, step: int) -> float:
         """The value at ``step`` (0-based); past ``total_steps - 1`` the last value is held."""
-        step = operator.index(step)
+        try:
+            step = operator.index(step)
+        except TypeError:
+            raise TypeError(f"step must be an int, got {step!r} ({type(step).__name__})") from None
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
         end = self.total_steps

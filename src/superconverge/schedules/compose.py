@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from superconverge.schedules import _validate as v
@@ -102,6 +102,14 @@ class Join(Schedule):
 def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> Join:
     """Join schedules end to end. Without ``boundaries`` each part runs its own ``total_steps``
     (all but the last must be finite)."""
+    if isinstance(parts, Schedule | str | bytes) or not isinstance(parts, Sequence):
+        raise TypeError(f"parts must be a list of schedules, got {parts!r}")
+    bad = [p for p in parts if not isinstance(p, Schedule)]
+    if bad:
+        raise TypeError(
+            f"parts must be schedules, got {bad[0]!r} ({type(bad[0]).__name__}); wrap a number "
+            "in constant(value, steps)"
+        )
     if boundaries is None:
         acc, bounds = 0, []
         for p in parts[:-1]:
@@ -142,6 +150,8 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     The ramp aims at ``schedule(0)`` one step after it ends, so the joined curve rises strictly
     and continues without a flat step or a jump.
     """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
     n = v.integer("warmup_steps", warmup_steps, minimum=1)
     ramp = Ramp(v.real("start", start), schedule(0), n + 1, "linear")
     return Join((ramp, schedule), (n,))
@@ -156,4 +166,6 @@ def step_decay(
     initial: float, milestones: Sequence[int], factor: float = 0.1, total_steps: int | None = None
 ) -> StepDecay:
     """Piecewise-constant decay: multiply by ``factor`` at each milestone step."""
+    if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
+        raise TypeError(f"milestones must be a list of steps, got {milestones!r}")
     return StepDecay(initial, tuple(milestones), factor, total_steps)

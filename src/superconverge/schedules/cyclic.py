@@ -67,12 +67,23 @@ class Cyclic(Schedule):
         gamma = v.real("gamma", self.gamma)
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        if gamma != 1 and (self.mode != "exp_range" or self.scale_fn is not None):
+            raise ValueError(
+                f"gamma={gamma!r} is used by mode='exp_range' only (without scale_fn), got "
+                f"mode={self.mode!r}{', scale_fn' if self.scale_fn is not None else ''}; drop "
+                "gamma or use mode='exp_range'"
+            )
         self._set("gamma", gamma)
         if isinstance(self.scale_fn, str):
             self._set("scale_fn", resolve_ref(self.scale_fn))
         if self.scale_fn is not None and not callable(self.scale_fn):
             raise TypeError(f"scale_fn must be a callable or None, got {self.scale_fn!r}")
         self._set("scale_mode", v.choice("scale_mode", self.scale_mode, ("cycle", "iterations")))
+        if self.scale_fn is None and self.scale_mode != "cycle":
+            raise ValueError(
+                f"scale_mode={self.scale_mode!r} says what scale_fn is given (the cycle or the "
+                "step), but there is no scale_fn; drop scale_mode or pass scale_fn"
+            )
         self._set("invert", bool(self.invert))
         self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
 
