@@ -10,7 +10,7 @@
 #    STAGE: env, cuda-tests, a, b, c (the parts of benchmarks/gpu.py), suite (the whole test
 #    suite, on a machine where CUDA is the default device). Default: env cuda-tests a b c.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
-#    env.txt, cuda-tests.log, gpu.md (rewritten after every part), gpu.log, suite.log.
+#    env.txt, cuda-tests.log, gpu.md (rewritten after every part), gpu-<parts>.log, suite.log.
 #    With only some parts, the file is gpu-<parts>.md. If a call runs out of time, the file
 #    still holds the parts that finished: run the rest in a second call (`... gpu_session.sh c`).
 # 3. Back here, combine the calls' files into the committed results:
@@ -62,12 +62,13 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA de
         suite)
             stamp "the whole test suite"
             python3 -m pytest -p no:cacheprovider -q -rs 2>&1 | tee "$out/suite.log" || status=1 ;;
-        a|b|c) parts+="$stage" ;;
+        a|b|c) [[ "$parts" == *"$stage"* ]] || parts+="$stage" ;;
         *) echo "unknown stage: $stage (env, cuda-tests, a, b, c, suite)" >&2; exit 2 ;;
     esac
 done
 
 if [[ -n "$parts" ]]; then
+    parts=$(echo "$parts" | fold -w1 | sort | tr -d '\n')  # "c b a" runs as abc: gpu.md
     skip=$(echo abc | tr -d "$parts" | sed 's/./&,/g; s/,$//')
     name="gpu.md"
     [[ "$parts" != "abc" ]] && name="gpu-$parts.md"

@@ -67,10 +67,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) -> None:
+NO_SYNC_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    calls = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        ddp = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(10, 8), nn.ReLU(),
+                                                                nn.Linear(8, 2)))
+        count = [0]
+
+        def hook(state, bucket, count=count):
+            count[0] += 1
+            fut = dist.all_reduce(bucket.buffer().div_(2), async_op=True).get_future()
+            return fut.then(lambda f: f.value()[0])
+
+        ddp.register_comm_hook(None, hook)
+        net = torch.compile(ddp, backend="aot_eager") if compiled else ddp
+        opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
+        g = torch.Generator().manual_seed(rank)
+        x = torch.randn(160, 10, generator=g)
+        y = (x[:, 0] > 0).long()
+        batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 160, 16)]
+        lr_range_test(net, opt, F.cross_entropy, batches, 1e-4, 1e-2, 6, accumulation_steps=4,
+                      diverge_factor=None, progress=False)
+        calls[str(compiled)] = count[0]
+    with open(os.path.join(sys.argv[1], f"calls{rank}.json"), "w") as f:
+        json.dump(calls, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+def run_ranks(tmp_path: Path, worker: str) -> None:
+    """Run ``worker`` as ranks 0 and 1 (env:// like torchrun), with ``tmp_path`` as argv[1]."""
     script = tmp_path / "worker.py"
-    script.write_text(WORKER)
+    script.write_text(worker)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {
         **os.environ,
@@ -93,6 +134,10 @@ def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) 
         out, _ = p.communicate(timeout=240)
         assert p.returncode == 0, out
 
+
+@pytest.mark.slow
+def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) -> None:
+    run_ranks(tmp_path, WORKER)
     r0, r1 = (json.loads((tmp_path / f"curve{r}.txt").read_text()) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2 and r0["main"] and not r1["main"]
     assert r0["local0"] != pytest.approx(r1["local0"], rel=0.1)  # the ranks' data differ...
@@ -102,3 +147,13 @@ def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) 
     assert r0["weight"] == r1["weight"]  # restored to the same (identical) initial model
     written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("lr_find"))
     assert written == ["lr_find_rank0.json", "lr_find_rank0.png"]
+
+
+@pytest.mark.slow
+def test_accumulation_all_reduces_once_per_step_also_under_torch_compile(tmp_path: Path) -> None:
+    """6 steps of 4 micro-batches: one gradient all-reduce per step (no_sync() on the first
+    three), for DDP(model) and for torch.compile(DDP(model)), whose wrapper is no DDP."""
+    run_ranks(tmp_path, NO_SYNC_WORKER)
+    for rank in (0, 1):
+        calls = json.loads((tmp_path / f"calls{rank}.json").read_text())
+        assert calls == {"False": 6, "True": 6}

@@ -900,3 +900,45 @@ def test_cpu_with_an_index_is_the_cpu() -> None:
     model, opt, loader = make_problem()
     res = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, device="cpu:0", progress=False)
     assert len(res.lrs) == 8
+
+
+@pytest.mark.parametrize("sync_every", [1, 4, 10])
+def test_a_step_that_raises_after_the_curve_ended_does_not_change_the_result(
+        sync_every: int, read_lag: bool, caplog) -> None:
+    """The stop test lags the steps, so steps run after a NaN before it is read; one of them
+    raising (a model that validates its NaN weights) must give what sync_every=1 gives."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        if len(calls) == 6:
+            return loss * float("nan")
+        if len(calls) > 6:
+            raise ValueError("invalid values in the weights")
+        return loss
+
+    with caplog.at_level("WARNING", logger="superconverge.finder.range_test"):
+        res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 40, step_fn=step,
+                            sync_every=sync_every, progress=False)
+    assert res.stop_reason == "nan" and len(res.lrs) == 5
+    assert_same_state(before, snapshot(model, opt))
+    lagged = sync_every > 1 or read_lag
+    assert ("the stop test lags the steps" in caplog.text) == lagged
+
+
+def test_an_error_before_the_curve_ended_is_raised(read_lag: bool) -> None:
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 7:
+            raise ValueError("a real error")
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.raises(ValueError, match="a real error"):
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 40, step_fn=step, sync_every=4,
+                      progress=False)

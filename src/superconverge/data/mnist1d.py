@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import random
@@ -113,8 +114,12 @@ def _generate(args: dict[str, Any]) -> dict[str, np.ndarray]:
         from mnist1d.data import get_dataset_args, make_dataset
         from mnist1d.utils import ObjectView
     except ImportError as err:
-        raise ImportError(
-            "the 'mnist1d' dataset needs the mnist1d package: pip install mnist1d"
+        if importlib.util.find_spec("mnist1d") is None:
+            raise ImportError(
+                "the 'mnist1d' dataset needs the mnist1d package: pip install mnist1d"
+            ) from err
+        raise ImportError(  # installed, but something it imports is not
+            f"the mnist1d package is installed but cannot be imported: {err}"
         ) from err
     log.info("generating MNIST-1D (%d signals, seed %d)", args["num_samples"], args["seed"])
     # make_dataset seeds Python's and NumPy's global RNGs; put the caller's state back.

@@ -270,7 +270,11 @@ class _Run:
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
         self.lag = _lagged_read_back(device)
-        self.no_sync = isinstance(model, torch.nn.parallel.DistributedDataParallel)
+        # DDP, also under torch.compile (whose wrapper is not a DDP instance): skip the
+        # gradient all-reduce of all but the last micro-batch of a step.
+        inner = getattr(model, "_orig_mod", model)
+        self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
+        self.no_sync = self.ddp is not None
         self.check_loss = True
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
@@ -359,12 +363,47 @@ class _Run:
             exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
             self.skipped.append(host.skipped)
             raise
+        except Exception as exc:
+            # A step ran after the curve had already ended (a NaN or divergence not yet read
+            # back: the stop test lags) and raised, e.g. a model whose forward validates its
+            # NaN weights. With sync_every=1 that step would never have run: read the steps
+            # before it and, if the curve ended there, return it as that run would have.
+            if not self._ended_before(host, pending, losses, val, skips):
+                raise
+            logger.warning(
+                "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "
+                "because the stop test lags the steps (sync_every=%d), so the curve stands",
+                host.stop_reason, host.lr_values[host.next_step - 1],
+                type(exc).__name__, (str(exc).strip().splitlines() or [""])[0][:200],
+                self.sync_every,
+            )
         finally:
             bar.close()
             if hook is not None:
                 hook.remove()
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
+
+    @staticmethod
+    def _ended_before(
+        host: _HostCurve, pending: _ChunkRead | None, losses: list[torch.Tensor],
+        val: list[torch.Tensor] | None, skips: list[Any] | None,
+    ) -> bool:
+        """Feed the steps finished but not yet read (this rank's own: no collective while
+        failing); whether the curve ended among them. False when they cannot be read."""
+        try:
+            if pending is not None:
+                host.feed(*pending.values())
+            done = min(len(x) for x in (losses, val, skips) if x is not None)
+            if done and host.stop_reason is None:
+                for x in (losses, val, skips):
+                    if x is not None:
+                        del x[done:]
+                host.feed(*_ChunkRead(losses, val, skips, 1).values())
+        except Exception:  # e.g. a CUDA error that also poisons the read
+            logger.debug("could not read back the unread steps after an error", exc_info=True)
+            return False
+        return host.stop_reason is not None
 
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
@@ -389,7 +428,7 @@ class _Run:
         total: torch.Tensor | None = None
         for j in range(k):
             batch = self._move(next(batches))
-            sync = self.model.no_sync() if self.no_sync and j < k - 1 else nullcontext()
+            sync = self.ddp.no_sync() if self.ddp is not None and j < k - 1 else nullcontext()
             with sync:
                 loss = self._loss(batch)
                 if self.check_loss:
