@@ -69,6 +69,7 @@ FALLBACK_LR = {"fixed": 0.1, "1cycle": 1.0}  # when the range test gives no sugg
 # What render() writes in place of a part's table; merge() looks for the same lines.
 SKIPPED = "Skipped (`--skip {}`)."
 NOT_RUN = "Not run yet."
+FAILED = "Failed: not measured (the error below)."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 
 
@@ -76,6 +77,7 @@ MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-
 class Sizes:
     compile_steps: int  # (a) training steps with a compiled optimizer step
     compile_batch: int
+    compile_repeats: int  # (a) runs of each case, each in a fresh process, order alternating
     batch: int  # (b) range test
     range_steps: int
     repeats: int
@@ -89,9 +91,9 @@ class Sizes:
     finder_steps: int
 
 
-FULL = Sizes(60, 128, 256, 200, 3, 256 * 25, ("cnn", "resnet56"),
+FULL = Sizes(60, 128, 2, 256, 200, 5, 256 * 25, ("cnn", "resnet56"),
              "resnet56", 20000, 2000, 128, 10, range_steps("resnet56"))
-SMOKE = Sizes(10, 8, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
+SMOKE = Sizes(10, 8, 1, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
               "resnet20", 64, 32, 16, 2, 8)
 
 
@@ -121,10 +123,30 @@ def make_optimizer(kind: str, model: nn.Module, device: torch.device) -> torch.o
     return torch.optim.AdamW(model.parameters(), lr=lr, capturable=device.type == "cuda")
 
 
+SCHEDULE_KEYS = ("['lr']", "['momentum']", "['betas']")
+"""A guard on one of these param-group entries failing is a recompile the schedule caused."""
+
+
+def recompile_limit() -> int:
+    """dynamo's recompile limit (``cache_size_limit`` before torch renamed it)."""
+    config = torch._dynamo.config
+    return int(getattr(config, "recompile_limit", getattr(config, "cache_size_limit", 8)))
+
+
+def schedule_recompiles() -> int:
+    """Recompiles whose failed guard names a scheduled hyper-parameter (as opposed to the
+    optimizer creating its state, or a graph break): dynamo's recorded guard failures."""
+    from torch._dynamo.utils import guard_failures
+
+    return sum(1 for reasons in guard_failures.values() for r in reasons
+               if any(k in str(r) for k in SCHEDULE_KEYS))
+
+
 def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
-                       backend: str) -> tuple[int, float]:
-    """Graphs compiled and seconds for a whole 1cycle run with a compiled optimizer step
-    (``scheduler``: "ours" or "torch"). Meant to run in a fresh process (see :func:`part_a`)."""
+                       backend: str) -> tuple[int, float, int]:
+    """Graphs compiled, seconds, and recompiles the schedule caused, for a whole 1cycle run with
+    a compiled optimizer step (``scheduler``: "ours" or "torch"). Meant to run in a fresh
+    process (see :func:`part_a`)."""
     device = torch.device(device_name)
     quiet(device)
     if backend == "inductor":
@@ -152,6 +174,9 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
     opt.zero_grad(set_to_none=True)
     torch.compile(lambda t: t * 2 + 1, backend=backend)(torch.ones(3, device=device))
     counters.clear()
+    from torch._dynamo.utils import guard_failures
+
+    guard_failures.clear()
     sync(device)
     t0 = time.perf_counter()
     for _ in range(n):
@@ -162,37 +187,61 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
     sync(device)
     seconds = time.perf_counter() - t0
     graphs = counters["stats"]["unique_graphs"]
+    caused = schedule_recompiles()
     torch._dynamo.reset()
-    return graphs, seconds
+    return graphs, seconds, caused
 
 
 def part_a(device: torch.device, sizes: Sizes, backend: str) -> list[dict[str, Any]]:
-    """Each case in a fresh process: no compiled code or warm cache passes from one to the
-    next (``torch._dynamo.reset()`` alone leaves the backend's in-memory caches)."""
+    """Each run in a fresh process: no compiled code or warm cache passes from one to the
+    next (``torch._dynamo.reset()`` alone leaves the backend's in-memory caches). Each case
+    ``sizes.compile_repeats`` times, ours and torch's in alternating order."""
     rows = []
     for kind in ("SGD", "AdamW"):
-        got = {}
-        for scheduler in ("ours", "torch"):
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                got[scheduler] = pool.submit(compiled_one_cycle, kind, scheduler, str(device),
-                                             sizes, backend).result()
-        ours, torch_ = got["ours"], got["torch"]
-        rows.append({"optimizer": kind, "ours": ours, "torch": torch_})
-        print(f"(a) {kind}: ours {ours[0]} graphs {ours[1]:.2f} s, torch {torch_[0]} graphs "
-              f"{torch_[1]:.2f} s", flush=True)
+        got: dict[str, list[tuple[int, float, int]]] = {"ours": [], "torch": []}
+        for r in range(sizes.compile_repeats):
+            for scheduler in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) \
+                        as pool:
+                    got[scheduler].append(pool.submit(
+                        compiled_one_cycle, kind, scheduler, str(device), sizes, backend,
+                    ).result())
+        rows.append({"optimizer": kind, **got, "limit": recompile_limit()})
+        print(f"(a) {kind}: " + ", ".join(
+            f"{who} {runs[0][0]} graphs ({runs[0][2]} schedule recompiles) "
+            f"{'/'.join(f'{x[1]:.2f}' for x in runs)} s" for who, runs in got.items()),
+            flush=True)
     return rows
+
+
+def _median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    mid = len(ys) // 2
+    return ys[mid] if len(ys) % 2 else (ys[mid - 1] + ys[mid]) / 2
 
 
 def table_a(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| optimizer | graphs: ours | graphs: torch | ours s | torch s "
-        "| ours / torch (goal <= 0.3) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| optimizer | graphs: ours | graphs: torch | recompiles caused by the schedule: ours "
+        "| torch | ours s | torch s | ours / torch (goal <= 0.3) | runs each |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        (g_ours, s_ours), (g_torch, s_torch) = r["ours"], r["torch"]
-        lines.append(f"| {r['optimizer']} | {g_ours} | {g_torch} | {s_ours:.2f} | {s_torch:.2f} "
-                     f"| {s_ours / s_torch:.3f} |")
+        cells = []
+        for who in ("ours", "torch"):
+            graphs = sorted({x[0] for x in r[who]})
+            text = "/".join(map(str, graphs))
+            if max(graphs) >= r["limit"]:
+                text += f" (limit {r['limit']} hit: eager after)"
+            cells.append(text)
+        caused = ["/".join(map(str, sorted({x[2] for x in r[who]}))) for who in ("ours", "torch")]
+        secs = {who: [x[1] for x in r[who]] for who in ("ours", "torch")}
+        med = {who: _median(v) for who, v in secs.items()}
+        shown = {who: f"{med[who]:.2f}" + (f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else "")
+                 for who, v in secs.items()}
+        lines.append(f"| {r['optimizer']} | {cells[0]} | {cells[1]} | {caused[0]} | {caused[1]} "
+                     f"| {shown['ours']} | {shown['torch']} | {med['ours'] / med['torch']:.3f} "
+                     f"| {len(secs['ours'])} |")
     return "\n".join(lines)
 
 
@@ -215,8 +264,9 @@ def part_b(device: torch.device, sizes: Sizes, with_tlf: bool,
             row = rts.summarize(case, runs)
             rows.append((precision, row))
             b = row["best"]
-            print(f"(b) {case.label}, {precision}: ours / bare {b['ours'] / b['bare']:.3f}",
-                  flush=True)
+            print(f"(b) {case.label}, {precision}: ours / bare {b['ours'] / b['bare']:.3f}"
+                  + ("" if row["same_work"] else f"  WARNING: a run stopped early "
+                     f"({', '.join(row['stops'])}): unequal work"), flush=True)
     return rows
 
 
@@ -224,10 +274,10 @@ def table_b(rows: list[tuple[str, dict[str, Any]]]) -> str:
     lines = [
         "| case | precision | steps | batch | repeats | bare s | ours s | torch-lr-finder s "
         "| ours / bare (goal <= 1.02) | ours / torch-lr-finder (goal <= 1.0) "
-        "| max abs loss diff ours vs bare | steps recorded (bare, ours) | restore: ours "
-        "| spread of repeats |",
+        "| max abs loss diff ours vs bare | steps recorded (bare, ours) | every run trained "
+        "every step | restore: ours | spread of repeats |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- "
-        "| ---: |",
+        "| --- | ---: |",
     ]
     for precision, row in rows:
         c, b = row["case"], row["best"]
@@ -239,8 +289,12 @@ def table_b(rows: list[tuple[str, dict[str, Any]]]) -> str:
             f"| {b['bare']:.3f} | {b['ours']:.3f} | {tlf_s} | {b['ours'] / b['bare']:.3f} "
             f"| {tlf_ratio} | {row['diff_bare']:.3g} "
             f"| {row['steps']['bare']}, {row['steps']['ours']} "
+            f"| {'yes' if row['same_work'] else 'NO (stopped: ' + ', '.join(row['stops']) + ')'} "
             f"| {'; '.join(row['restore']['ours'])} | {row['spread']:.0%} |"
         )
+    lines += ["", "A ratio is within the noise where it differs from 1 by less than the spread "
+              "of repeats; a row whose runs did not all train every step compares unequal work "
+              "and is no measurement."]
     return "\n".join(lines)
 
 
@@ -354,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                     "CPU in well under a minute; not a measurement")
     ap.add_argument("--skip", default="", help="parts to leave out, e.g. a,c")
     ap.add_argument("--repeats", type=int, default=None,
-                    help="repeats of each range-test case, the best counts (default 3; smoke 1)")
+                    help="repeats of each range-test case, the best counts (default 5; smoke 1)")
     ap.add_argument("--out", type=Path, default=None,
                     help="markdown results file (default benchmarks/results/gpu.md; with "
                     "--smoke none)")
@@ -382,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet(device)
     sizes = SMOKE if args.smoke else FULL
     repeats = args.repeats or sizes.repeats
+    if device.type != "cuda" and not args.smoke and args.out is None:
+        ap.error("a full run off CUDA is no GPU measurement: pass --smoke, or --out PATH to "
+                 "write its figures somewhere other than benchmarks/results/gpu.md")
     out = args.out if args.out is not None or args.smoke else RESULTS
     backend = "inductor" if device.type == "cuda" else "aot_eager"
     tlf_version = torch_lr_finder_version()
@@ -399,10 +456,18 @@ def main(argv: list[str] | None = None) -> int:
         "b": lambda: part_b(device, sizes, tlf_version is not None, repeats),
         "c": lambda: part_c(device, sizes),
     }
+    failed: dict[str, str] = {}
     for part in PARTS:
         if part in skip:
             continue
-        done[part] = runners[part]()
+        try:
+            done[part] = runners[part]()
+        except Exception:  # one part failing (a compiler error, ...) must not lose the others
+            import traceback
+
+            failed[part] = traceback.format_exc()
+            print(f"({part}) FAILED:\n{failed[part]}", flush=True)
+            done[part] = FailedPart(failed[part])
         if out is not None:  # after every part: a run cut short keeps what it measured
             finished = all(p in done or p in skip for p in PARTS)
             text = render(done, skip, args, argv, device, sizes, backend, tlf_version,
@@ -410,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             _common.write_text(out, text)
     texts = sections(sizes, backend, tlf_version)
     for part in PARTS:
-        if part in done:
+        if part in done and not isinstance(done[part], FailedPart):
             name, table, _ = texts[part]
             print(f"\n{name}\n{table(done[part])}")
             if part == "c":
@@ -419,7 +484,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n(smoke run: pass --out PATH to write the markdown)")
     else:
         print(f"wrote {out}")
-    return 0
+    return 1 if failed else 0
+
+
+@dataclass(frozen=True)
+class FailedPart:
+    """A part that raised: its section holds the traceback, and ``--merge`` skips it."""
+
+    traceback: str
 
 
 def _split(text: str) -> tuple[str, dict[str, str]]:
@@ -439,7 +511,8 @@ def merge(texts: list[str], names: list[str]) -> str:
     for heading in headings:
         measured = [sec[heading] for _, sec in split
                     if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
-                    and "\n" + NOT_RUN not in sec[heading]]
+                    and "\n" + NOT_RUN not in sec[heading]
+                    and "\n" + FAILED not in sec[heading]]
         if measured:
             body.append(measured[0])
         else:
@@ -451,6 +524,13 @@ def merge(texts: list[str], names: list[str]) -> str:
         body += [f"Run `{name}`:", "", prov, ""]
     if missing:
         print(f"not measured in any file: {'; '.join(missing)}")
+    devices = {line for _, sec in split for line in sec.get("Provenance", "").splitlines()
+               if line.startswith("- device:")}
+    if len(devices) > 1:
+        print("WARNING: the merged runs ran on different devices or backends; the parts are "
+              f"not comparable as one run: {sorted(devices)}")
+        body.insert(2, "**Warning**: the merged runs did not all run on the same device (see "
+                    "Provenance); compare parts with care.\n")
     return "\n".join(body)
 
 
@@ -475,10 +555,15 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               "SGD's momentum stays a float, since torch branches on it in Python); torch: "
               "`OneCycleLR(cycle_momentum=True)` with the same values (three-phase), which fills "
               "the tensor lr in place but writes floats into momentum/betas. Graphs: dynamo's "
-              "`counters['stats']['unique_graphs']` after the run (dynamo's recompile limit is "
-              "8, then the step runs eagerly); time: the whole run, compilation included, "
-              "`torch.cuda.synchronize()` before the clock stops; each case in a fresh "
-              "process, after an untimed eager forward/backward and a trivial compile"
+              "`counters['stats']['unique_graphs']` after the run, which also counts the "
+              "recompile for the optimizer's fresh state and graph breaks; \"limit hit\": "
+              f"dynamo's recompile limit ({recompile_limit()}) was reached and the step ran "
+              "eagerly afterwards. Recompiles caused by the schedule: dynamo's recorded guard "
+              "failures that name `['lr']`, `['momentum']` or `['betas']` (the goal: 0 for "
+              "ours). Time: the whole run, compilation included, `torch.cuda.synchronize()` "
+              "before the clock stops; median of the runs (range in brackets), ours and "
+              "torch's alternating which goes first; each run in a fresh process, after an "
+              "untimed eager forward/backward and a trivial compile"
               + (", inductor's caches off (`force_disable_caches`)." if backend == "inductor"
                  else ".")),
         "b": ("(b) LR range test speed", table_b,
@@ -495,8 +580,11 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               "point of ours (so fewer steps may be recorded) and the loss difference is taken "
               "at the LRs both recorded. With a plain SGD `scaler.step` reads its inf check "
               "back at every step in both loops; the fused SGD takes the scaler into its own "
-              "step, so neither loop waits. ours syncs every `sync_every=10` steps; "
-              "torch-lr-finder calls `loss.item()` every step."),
+              "step, so neither loop waits. ours reads its losses back every `sync_every=10` "
+              "steps, one chunk late through a CUDA event, so it never waits for the GPU; the "
+              "bare loop keeps its losses on the device and reads them once at the end; "
+              "torch-lr-finder calls `loss.item()` every step. Times are the best of the "
+              "repeats; every runner synchronizes before its clock starts and stops."),
         "c": (f"(c) {MODEL_LABEL[sizes.train_model]}: 1cycle vs fixed LR", table_c,
               f"`load_dataset('synthetic_images', num_train={sizes.train_images}, "
               f"num_val={sizes.val_images})`, batch {sizes.train_batch}, {sizes.epochs} epochs, "
@@ -505,7 +593,8 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               f"({sizes.finder_steps} steps"
               + (", `find-lr`'s length for this model"
                  if sizes.finder_steps == range_steps(sizes.train_model) else "")
-              + ", 1e-5 -> 10). 1cycle: `one_cycle(max_lr, "
+              + ", 1e-5 -> 10); one run of each policy with one seed, so a difference of "
+              "a point or two is within seed-to-seed noise. 1cycle: `one_cycle(max_lr, "
               "epochs * batches)` with `one_cycle_momentum` (0.95 -> 0.85 -> 0.95). Time: wall "
               "time since the start of the run at the end of each epoch, evaluation included."),
     }
@@ -530,6 +619,8 @@ def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
             body += [SKIPPED.format(args.skip), ""]
         elif part not in done:
             body += [NOT_RUN, ""]
+        elif isinstance(done[part], FailedPart):
+            body += [FAILED, "", "```", done[part].traceback.rstrip(), "```", ""]
         else:
             body += [table(done[part]), "", how, ""]
             if part == "c":

@@ -93,6 +93,10 @@ class Run:
     lrs: list[float]
     losses: list[float]
     restore: str = "n/a"
+    # Steps trained (recorded or skipped by a GradScaler) and why the run ended: a run that
+    # stopped early trained fewer steps than the others, so its time is not comparable.
+    steps_trained: int = -1
+    stop: str = "completed"
 
 
 # (model, optimizer, batches, case, device, amp_dtype=None, scaler=None) -> Run; batches: a
@@ -116,15 +120,18 @@ def run_bare(
     device: torch.device, amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
+    _sync(device)  # the fresh state's copies land before the clock starts
     t0 = time.perf_counter()
     n, start = case.num_iter, case.start_lr
     lrs = [start * (case.end_lr / start) ** (i / (n - 1)) for i in range(n)]
-    losses = torch.empty(n, device=device)
+    # A list of 0-dim device tensors, stacked once: as cheap per step as ours (writing into a
+    # preallocated tensor would add a copy kernel per step to the baseline).
+    losses: list[torch.Tensor] = []
     loss_fn = nn.functional.cross_entropy
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     batches = _forever(loader)
-    for i, lr in enumerate(lrs):
+    for lr in lrs:
         x, y = next(batches)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -139,10 +146,10 @@ def run_bare(
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-        losses[i] = loss.detach()
-    values = losses.tolist()
+        losses.append(loss.detach())
+    values = torch.stack(losses).tolist()
     _sync(device)
-    return Run(time.perf_counter() - t0, lrs, values)
+    return Run(time.perf_counter() - t0, lrs, values, steps_trained=n)
 
 
 def run_ours(
@@ -150,6 +157,7 @@ def run_ours(
     device: torch.device, amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
+    _sync(device)
     t0 = time.perf_counter()
     result = lr_range_test(
         model, optimizer, nn.CrossEntropyLoss(), loader, case.start_lr, case.end_lr,
@@ -157,7 +165,9 @@ def run_ours(
         scaler=scaler,
     )
     _sync(device)
-    return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses))
+    trained = len(result.lrs) + sum(result.provenance.get("skipped_steps", [0]))
+    return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses),
+               steps_trained=trained, stop=result.stop_reason)
 
 
 def run_torch_lr_finder(
@@ -172,6 +182,7 @@ def run_torch_lr_finder(
     if not isinstance(loader, DataLoader):  # it takes a DataLoader or this wrapper of batches
         loader = TrainDataLoaderIter(loader)
     sink = io.StringIO()
+    _sync(device)
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         finder = LRFinder(model, optimizer, nn.CrossEntropyLoss(), device=device)
@@ -181,7 +192,8 @@ def run_torch_lr_finder(
         finder.reset()
     _sync(device)
     seconds = time.perf_counter() - t0
-    return Run(seconds, list(finder.history["lr"]), list(finder.history["loss"]))
+    return Run(seconds, list(finder.history["lr"]), list(finder.history["loss"]),
+               steps_trained=len(finder.history["lr"]))
 
 
 RUN: dict[str, Runner] = {
@@ -277,6 +289,10 @@ def summarize(case: Case, runs: dict[str, list[Run]]) -> dict[str, Any]:
         # How noisy the machine was: the widest (slowest / fastest repeat - 1) of any runner.
         "spread": max(max(r.seconds for r in rs) / best[n] - 1 for n, rs in runs.items()),
         "steps": {name: len(r.losses) for name, r in first.items()},
+        # Every run of every runner trained all num_iter steps (none stopped early), so the
+        # times compare the same work.
+        "same_work": all(r.steps_trained == case.num_iter for rs in runs.values() for r in rs),
+        "stops": sorted({r.stop for rs in runs.values() for r in rs}),
         "lrs_identical": all(r.lrs == ours.lrs for r in first.values()),
         "diff_tlf": math.nan if tlf is None else max_abs_diff(ours, tlf),
         "diff_bare": max_abs_diff(ours, bare),

@@ -45,6 +45,9 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     a = {r[0]: r for r in rows(text, "(a)")}
     assert set(a) == {"SGD", "AdamW"}
     assert int(a["AdamW"][1]) == 1 < int(a["AdamW"][2])  # ours: one graph; torch: recompiles
+    # Recompiles the schedule caused (guards on lr/momentum/betas): none of ours, torch's AdamW
+    # one per new betas value.
+    assert a["SGD"][3] == a["AdamW"][3] == "0" and int(a["AdamW"][4]) > 0
 
     b = rows(text, "(b)")
     assert [(r[0].split(", ")[1], r[1]) for r in b] == [
@@ -53,7 +56,8 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     ]
     tlf = importlib.util.find_spec("torch_lr_finder") is not None
     for r in b:
-        assert r[11] == "6, 6" and r[12] == "exact", r  # same steps; ours restored exactly
+        # same steps, every run trained all of them; ours restored exactly
+        assert r[11] == "6, 6" and r[12] == "yes" and r[13] == "exact", r
         if r[1] == "fp32":
             assert r[10] == "0", r  # ours and the bare loop: the same losses, bit for bit
             assert (r[7] != "-") == tlf, r
@@ -76,7 +80,7 @@ def test_without_torch_lr_finder_its_column_is_left_out(tmp_path: Path) -> None:
     assert "torch-lr-finder is not installed" in done.stdout
     text = out.read_text(encoding="utf-8")
     assert "Skipped (`--skip a,c`)" in text and "torch-lr-finder: not installed" in text
-    assert all(r[7] == "-" and r[12] == "exact" for r in rows(text, "(b)"))
+    assert all(r[7] == "-" and r[13] == "exact" for r in rows(text, "(b)"))
 
 
 def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
@@ -98,6 +102,47 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     assert "Skipped (`--skip a`)" in text
     assert len(rows(text, "(b)")) == 2 * len(gpu.PRECISIONS)  # both models, every precision
     assert "Not run yet." in text.split("## (c)", 1)[1]
+
+
+def test_a_failed_part_is_reported_and_the_others_still_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part that raises (say, a compiler error on the GPU machine) is written as failed with
+    its traceback, the next parts still run, the exit status says so, and --merge skips it."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("inductor fell over")
+
+    monkeypatch.setattr(gpu, "part_b", broken)
+    monkeypatch.setattr(gpu, "part_c", lambda device, sizes: "c ran")
+    monkeypatch.setattr(gpu, "table_c", lambda out: f"| epoch |\n| --- |\n| {out} |")
+    monkeypatch.setattr(gpu, "range_test_line", lambda out: "")
+    out = tmp_path / "gpu.md"
+    assert gpu.main(["--device", "cpu", "--smoke", "--skip", "a", "--out", str(out)]) == 1
+    text = out.read_text(encoding="utf-8")
+    section_b = text.split("## (b)", 1)[1].split("\n## ", 1)[0]
+    assert gpu.FAILED in section_b and "RuntimeError: inductor fell over" in section_b
+    assert "| c ran |" in text
+    assert "Not measured in any of the merged runs." in gpu.merge([text], ["x.md"]).split(
+        "## (c)", 1)[0].split("## (b)", 1)[1]
+
+
+def test_a_full_run_off_cuda_needs_out(capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    with pytest.raises(SystemExit) as exc:
+        gpu.main(["--device", "cpu"])
+    assert exc.value.code == 2 and "no GPU measurement" in capsys.readouterr().err
+
+
+def test_merging_runs_from_different_devices_warns() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    texts = [f"# title\n\n## (a) x\n\nrow\n\n## Provenance\n\n- device: {d}\n"
+             for d in ("cuda (NVIDIA H100)", "cuda (NVIDIA H200)")]
+    merged = gpu.merge(texts, ["1.md", "2.md"])
+    assert "**Warning**: the merged runs did not all run on the same device" in merged
 
 
 @pytest.mark.slow
