@@ -281,3 +281,12 @@ def test_options_of_another_format_are_refused(tmp_path, capsys) -> None:
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_max_grad_norm_from_the_command_line(tmp_path, capsys) -> None:
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--max-grad-norm", "1",
+                 "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "lr_find.json").read_text())["config"]["max_grad_norm"] == 1.0
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--max-grad-norm", "0", "--out", str(tmp_path / "o")])
+    assert "max_grad_norm must be > 0" in capsys.readouterr().err

@@ -126,12 +126,15 @@ def test_the_sync_counter_sees_a_per_step_item() -> None:
 
 
 @needs_cuda
-@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16", "fp16-clipped"])
 def test_range_test_syncs_once_per_chunk(precision: str) -> None:
     """40 more steps at ``sync_every=10`` cost 4 more reads of the losses and no other sync:
     the sweep itself never waits for the GPU. fp16 with a fused Adam: GradScaler's skips are
     taken on the device, and read back with the losses. (With any other optimizer
-    ``scaler.step`` itself reads its inf check at every step.)"""
+    ``scaler.step`` itself reads its inf check at every step.) "fp16-clipped" adds
+    ``max_grad_norm`` (``unscale_`` and ``clip_grad_norm_``, both on the device)."""
+    clip = 1.0 if precision == "fp16-clipped" else None
+    precision = precision.removesuffix("-clipped")
     batches = data()
     per_read = count_syncs(lambda: torch.stack([torch.ones((), device=DEVICE)] * 10).tolist())
     assert per_read >= 1
@@ -144,7 +147,8 @@ def test_range_test_syncs_once_per_chunk(precision: str) -> None:
         scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
         return count_syncs(lambda: sc.lr_range_test(
             model, opt, F.cross_entropy, batches, 1e-4, 1e-2, n, diverge_factor=None,
-            amp_dtype=PRECISIONS[precision], scaler=scaler, sync_every=10, progress=False))
+            amp_dtype=PRECISIONS[precision], scaler=scaler, sync_every=10, progress=False,
+            max_grad_norm=clip))
 
     short, long = sweep(40), sweep(80)
     assert long - short <= 4 * per_read, (short, long, per_read)

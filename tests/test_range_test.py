@@ -942,3 +942,78 @@ def test_an_error_before_the_curve_ended_is_raised(read_lag: bool) -> None:
     with pytest.raises(ValueError, match="a real error"):
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 40, step_fn=step, sync_every=4,
                       progress=False)
+
+
+# --- gradient clipping ---------------------------------------------------------------------------
+
+
+def clipped_bare_loop(max_norm: float, n: int) -> list[float]:
+    """What a training loop that clips does at the range test's LRs: the reference."""
+    model, opt, loader = make_problem()
+    lrs = [lr for _, lr in exponential(1e-3, 10.0, n).table()]
+    torch.manual_seed(0)
+
+    def forever():  # re-iterated lazily, as the range test does: the same shuffles and masks
+        while True:
+            yield from loader
+
+    out, batches = [], forever()
+    for lr in lrs:
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        x, y = next(batches)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        opt.step()
+        out.append(loss.item())
+    return out
+
+
+def test_max_grad_norm_clips_like_a_training_loop_that_clips() -> None:
+    n = 25
+    model, opt, loader = make_problem()
+    torch.manual_seed(0)
+    before = snapshot(model, opt)
+    clipped = lr_range_test(model, opt, ce, loader, 1e-3, 10.0, n, max_grad_norm=0.5,
+                            diverge_factor=None, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert list(clipped.losses) == pytest.approx(clipped_bare_loop(0.5, n), rel=1e-6)
+    assert clipped.config["max_grad_norm"] == 0.5
+    runs = []
+    for clip in (None, 1e9):
+        torch.manual_seed(0)
+        runs.append(lr_range_test(model, opt, ce, loader, 1e-3, 10.0, n, max_grad_norm=clip,
+                                  diverge_factor=None, progress=False).losses)
+    assert runs[0] == runs[1]  # a norm never reached clips nothing
+    assert runs[0] != clipped.losses  # at large LRs clipping changes the curve
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-sgd"])
+def test_max_grad_norm_with_a_grad_scaler_unscales_first(fused: bool) -> None:
+    """Clipping the scaled gradients would clip at norm * scale; unscale_ first, then the
+    scaler's step still finds its inf check (recorded by unscale_)."""
+    model, opt, loader = make_problem()
+    if fused:  # the same state, in a fused SGD (which takes the scaler into its step)
+        fused_opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, fused=True)
+        state = opt.state_dict()
+        for g in state["param_groups"]:
+            g["fused"] = True  # the groups' flag comes from the state dict too
+        fused_opt.load_state_dict(state)
+        opt = fused_opt
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    torch.manual_seed(0)
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, ce, loader, 1e-3, 10.0, 25, max_grad_norm=0.5,
+                        scaler=scaler, diverge_factor=None, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert list(res.losses) == pytest.approx(clipped_bare_loop(0.5, 25), rel=1e-5)
+    assert res.provenance["skipped_steps"] == [0]
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
+def test_max_grad_norm_must_be_positive(bad: float) -> None:
+    model, opt, loader = make_problem()
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        lr_range_test(model, opt, ce, loader, 1e-3, 1.0, 10, max_grad_norm=bad, progress=False)

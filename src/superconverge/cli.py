@@ -186,6 +186,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
     p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
+    p.add_argument("--max-grad-norm", type=float, help="clip the gradients to this total norm "
+                   "before each step, as your training does (default: no clipping)")
     p.add_argument("--repeats", type=int, default=1, help="tests with different seeds, to see "
                    "how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
@@ -216,7 +218,7 @@ def _run_find_lr(args: argparse.Namespace) -> int:
         end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
         weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
         method=args.method, out=args.out, progress=not args.quiet, device=args.device,
-        amp=args.amp, standardize=args.standardize,
+        amp=args.amp, standardize=args.standardize, max_grad_norm=args.max_grad_norm,
         data_options={"val_fraction": args.val_fraction, "target": _column(args.target),
                       "delimiter": args.delimiter, "header": args.header,
                       "size": args.image_size, "grayscale": args.grayscale},

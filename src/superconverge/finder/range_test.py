@@ -81,6 +81,7 @@ def lr_range_test(
     val_batches: int = 0,
     scaler: torch.amp.GradScaler | None = None,
     amp_dtype: torch.dtype | None = None,
+    max_grad_norm: float | None = None,
     device: torch.device | str | None = None,
     sync_every: int = 10,
     repeats: int = 1,
@@ -113,6 +114,10 @@ def lr_range_test(
     (``scaler.step`` does not call ``optimizer.step()`` when it skips), or, for an optimizer that
     takes the scaler into its own step (``fused=True`` Adam, AdamW, SGD), from the scaler's inf
     check, read back with the losses.
+    ``max_grad_norm``: clip the gradients of every parameter the optimizer steps to this total
+    norm before each step (``torch.nn.utils.clip_grad_norm_``, after ``scaler.unscale_``), as a
+    training loop that clips does: clipping changes where the loss blows up, so the test should
+    clip like the training it prepares. No host sync.
     ``sync_every``: read the losses back from the device every this many steps (on CUDA the stop
     test looks at each chunk while the next one trains).
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
@@ -150,6 +155,8 @@ def lr_range_test(
         )
     sync_every = v.integer("sync_every", sync_every, minimum=1)
     repeats = v.integer("repeats", repeats, minimum=1)
+    if max_grad_norm is not None:
+        max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
     if seed is not None:
         seed = v.integer("seed", seed, minimum=0)
     if progress is not None and not isinstance(progress, bool):
@@ -183,6 +190,7 @@ def lr_range_test(
         "val_batches": val_batches if val_data is not None else None,
         "amp_dtype": None if amp_dtype is None else str(amp_dtype).removeprefix("torch."),
         "grad_scaler": scaler is not None and scaler.is_enabled(),
+        "max_grad_norm": max_grad_norm,
         "sync_every": sync_every,
         "repeats": repeats,
         "seed": seed,
@@ -192,7 +200,7 @@ def lr_range_test(
     }
     run = _Run(
         model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
-        device, accumulation_steps, smooth_beta, diverge_factor, sync_every,
+        device, accumulation_steps, smooth_beta, diverge_factor, sync_every, max_grad_norm,
     )
 
     generators = loader_generators(train_data, val_data)
@@ -255,6 +263,7 @@ class _Run:
     def __init__(
         self, model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler,
         amp_dtype, device, accumulation_steps, smooth_beta, diverge_factor, sync_every,
+        max_grad_norm=None,
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.loss_fn, self.step_fn = loss_fn, step_fn
@@ -269,6 +278,10 @@ class _Run:
         self.accumulation_steps = accumulation_steps
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
+        self.max_grad_norm = max_grad_norm
+        # What clipping measures: every parameter the optimizer steps (deduplicated).
+        self.clipped = list({id(p): p for g in optimizer.param_groups
+                             for p in g["params"]}.values()) if max_grad_norm else []
         self.lag = _lagged_read_back(device)
         # DDP, also under torch.compile (whose wrapper is not a DDP instance): skip the
         # gradient all-reduce of all but the last micro-batch of a step.
@@ -318,6 +331,10 @@ class _Run:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = self._accumulate(batches)
+                if self.max_grad_norm is not None:
+                    if self.scaler is not None:
+                        self.scaler.unscale_(self.optimizer)  # clip the true gradients
+                    torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm)
                 if self.scaler is not None:
                     assert skips is not None
                     stepped[0] = False

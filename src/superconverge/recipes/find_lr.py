@@ -65,6 +65,7 @@ def find_lr(
     amp: str | None = None,
     standardize: bool = False,
     data_options: Mapping[str, Any] | None = None,
+    max_grad_norm: float | None = None,
 ) -> RangeTestResult:
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
@@ -75,7 +76,8 @@ def find_lr(
     ``cpu``). ``amp``: ``None``, ``"bf16"`` (autocast) or ``"fp16"`` (autocast with a
     ``GradScaler``). ``standardize`` and ``data_options`` (``val_fraction``; ``target``,
     ``header``, ``delimiter`` for CSV; ``size``, ``grayscale`` for images) go to
-    :func:`~superconverge.recipes.load_data`."""
+    :func:`~superconverge.recipes.load_data`. ``max_grad_norm``: clip the gradients' total norm
+    before each step, as a training run that clips does."""
     # Everything that can be checked is checked before the data is made and the model trains.
     v.integer("batch_size", batch_size, minimum=1)
     start_lr = v.positive("start_lr", start_lr)
@@ -89,6 +91,8 @@ def find_lr(
     v.momentum("momentum", momentum)
     v.non_negative("weight_decay", weight_decay)
     v.choice("method", method, METHODS)
+    if max_grad_norm is not None:
+        v.positive("max_grad_norm", max_grad_norm)
     if amp is not None:
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
@@ -118,7 +122,7 @@ def find_lr(
     try:
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
-            repeats=repeats, seed=seed, progress=progress,
+            repeats=repeats, seed=seed, progress=progress, max_grad_norm=max_grad_norm,
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
