@@ -207,3 +207,29 @@ def test_minimum_below_the_swept_range_says_so() -> None:
     assert s.lr is not None and s.lr < lrs[0] and s.index == 0
     assert "below the swept range" in s.reason and "lower start_lr" in s.reason
     assert "below the swept range" not in suggest(LRS, valley_curve(), "minimum").reason
+
+
+def test_a_wobbling_plateau_at_a_low_loss_is_not_the_first_valley() -> None:
+    """A binary task starts near 0.7: its smoothed plateau wobbles by a few per cent, which is
+    more than the 2% a valley needs. The valley is the real descent (to 0.2 around 0.1)."""
+    lrs = np.geomspace(1e-5, 10, 100)
+    t = np.log10(lrs)
+    curve = 0.72 - 0.5 / (1 + np.exp(-3 * (t + 1.5))) + np.where(t > -0.5, 4 * (t + 0.5) ** 2, 0)
+    rng = np.random.default_rng(3)
+    wobble = 0.025 * np.sin(np.arange(100) / 2.5) * (t < -3)  # slow plateau wobble
+    losses = curve + wobble + rng.normal(0, 0.02, 100)
+    pick = suggest(lrs, losses)
+    top = suggest_bounds(lrs, losses)[1]
+    assert 1e-3 < pick.lr < 0.3, pick
+    assert top.lr > 0.03, top
+
+
+def test_one_diverging_last_point_does_not_move_the_bounds() -> None:
+    """The range test keeps the point where it diverged; a single one must not drag the
+    smoothed curve up several points early."""
+    lrs = np.geomspace(1e-5, 0.04, 60)
+    t = np.log10(lrs)
+    losses = 2.0 - 1.5 / (1 + np.exp(-2 * (t + 3)))  # still falling at the end
+    spiked = np.append(losses[:-1], 1e6)
+    assert suggest_bounds(lrs, spiked)[1].lr == pytest.approx(
+        suggest_bounds(lrs, losses)[1].lr, rel=0.3)

@@ -57,7 +57,9 @@ def smooth_centered(losses: Sequence[float], sigma: float | None = None) -> np.n
     n = len(y)
     if n < 3:
         return y.copy()
-    pad = np.pad(y, 2, mode="edge")
+    # The end is mirrored, not repeated: a single diverging last point (the range test keeps
+    # it) would otherwise fill 3 of the last window's 5 and drag the smoothed curve up early.
+    pad = np.concatenate([np.full(2, y[0]), y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
     half = math.ceil(3 * s)
@@ -80,6 +82,10 @@ RAGGED_CLIMB = 0.15
 """... or by this smaller fraction, once the valley is at least :data:`RAGGED_DEPTH` as deep as the
 curve's deepest point."""
 RAGGED_DEPTH = 0.5
+VALLEY_SHARE = 0.1
+"""A dip holding less than this share of the whole curve's fall is not yet a valley that a climb
+can end: on a plateau at a low loss (a binary task near 0.7) the smoothed loss wobbles by a few
+per cent, and its first wobble up would otherwise end the "valley" decades too early."""
 
 
 def _first_valley(s: np.ndarray) -> int:
@@ -99,7 +105,9 @@ def _first_valley(s: np.ndarray) -> int:
         if s[i] < best:
             best, m = s[i], i
         fall = s[0] - best
-        if fall <= 0.02 * abs(s[0]):
+        # A fall too small to be a valley yet: under 2% of the start, or under VALLEY_SHARE of
+        # the whole curve's fall (a wobble of the plateau, at a low loss, is a few % too).
+        if fall <= 0.02 * abs(s[0]) or fall < VALLEY_SHARE * deepest:
             continue
         climb = s[i] - best
         if climb > VALLEY_CLIMB * fall or (
