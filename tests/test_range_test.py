@@ -727,7 +727,7 @@ def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
     res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step,
                         scaler=torch.amp.GradScaler("cpu"), progress=False)
     assert res.provenance["skipped_steps"] == [2]
-    assert "after 10 of 12 steps (+2 skipped by GradScaler)" in res.plot().get_title()
+    assert "10 of 12 steps (+2 skipped by GradScaler)" in res.plot().get_title()
     plain = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 12, progress=False)
     assert "skipped" not in plain.plot().get_title()
 

@@ -186,3 +186,36 @@ def test_from_dict_names_what_is_missing() -> None:
 def test_lrs_must_be_positive_and_finite(bad: float) -> None:
     with pytest.raises(ValueError, match="lrs must be finite and > 0"):
         Curve([1e-3, bad], [1.0, 1.0], [1.0, 1.0], "completed")
+
+
+def test_a_plot_path_without_suffix_is_a_png(tmp_path) -> None:
+    make_result().plot(tmp_path / "lr_find")
+    assert (tmp_path / "lr_find").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="not 'txt'"):
+        make_result().plot(tmp_path / "lr_find.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find"]
+
+
+def test_the_validation_loss_stays_in_view() -> None:
+    losses = valley()
+    val = [x - 0.5 for x in losses]  # below the training loss everywhere
+    res = RangeTestResult(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), "diverged",
+                          num_iter=80, val_losses=val)
+    assert res.plot().get_ylim()[0] <= min(val)
+
+
+def test_a_linear_sweep_is_drawn_on_a_linear_axis() -> None:
+    lrs = np.linspace(1e-3, 1.0, 80)
+    losses = valley()
+    res = RangeTestResult(lrs.tolist(), losses, bias_corrected_ema(losses, 0.98), "completed",
+                          num_iter=80, config={"mode": "linear"})
+    assert res.plot().get_xscale() == "linear"
+    assert make_result().plot().get_xscale() == "log"
+
+
+def test_the_plot_says_why_there_is_no_pick_and_what_to_distrust() -> None:
+    flat = [1.0] * 80
+    res = RangeTestResult(LRS.tolist(), flat, flat, "completed", num_iter=80)
+    texts = " ".join(t.get_text() for t in res.plot().texts)
+    assert "no suggestion: the loss never decreased" in texts
+    assert texts.count("never decreased") == 1  # the matching warning is not repeated

@@ -7,6 +7,7 @@ saved atomically; an Axes is drawn on as given. Always returns the Axes.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,8 +62,15 @@ def plot_range_test(
     _draw(ax, result, method, show_bounds, show_raw)
     fig.tight_layout()
     if path_or_ax is not None and is_main_process():
-        with atomic_path(Path(path_or_ax)) as tmp:
-            fig.savefig(tmp)
+        path = Path(path_or_ax)
+        fmt = path.suffix.lstrip(".").lower() or "png"  # no suffix: PNG
+        if fmt not in fig.canvas.get_supported_filetypes():
+            raise ValueError(
+                f"cannot plot to {path}: matplotlib writes "
+                f"{', '.join(sorted(fig.canvas.get_supported_filetypes()))}, not {fmt!r}"
+            )
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt)  # the temporary name's tail is no format
     return ax
 
 
@@ -102,14 +110,17 @@ def _draw(
         lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
     )
     band = spread_band(result.repeats)
+    also = []  # other curves the y range keeps in view (their low points)
     if band is not None:
         grid, low, high = band
         ax.fill_between(
             grid, low, high, color="C0", alpha=0.15, linewidth=0,
             label=f"spread of {len(result.repeats)} repeats",
         )
+        also.append(low)
     if result.val_losses is not None:
         ax.plot(lrs, result.val_losses, color="C2", linestyle="--", label="validation loss")
+        also.append(np.asarray(result.val_losses, dtype=float))
 
     if show_bounds:
         base, top = result.bounds()
@@ -125,31 +136,48 @@ def _draw(
         ax.annotate(
             f"{pick.lr:.2g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points", color="C3"
         )
+    # What a reader must not miss: why there is no pick, and what makes a pick uncertain.
+    notes = ([] if pick.lr is not None else [f"no suggestion: {pick.reason}"])
+    notes += [f"warning: {w}" for w in result.warnings()
+              if pick.lr is not None or "never decreased" not in w]  # said just above
+    if notes:  # below the x axis, where no curve or legend can cover them
+        ax.annotate("\n".join(textwrap.fill(n, 110) for n in notes), xy=(0, 0),
+                    xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+                    va="top", ha="left", fontsize="x-small", color="C3", annotation_clip=False)
 
-    ax.set_xscale("log" if lrs.min() > 0 else "linear")
+    # A linear sweep on a log axis would spend most of the width on its first step.
+    linear = (result.config or {}).get("mode") == "linear"
+    ax.set_xscale("log" if lrs.min() > 0 and not linear else "linear")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
-    _frame(ax, smoothed)
+    _frame(ax, smoothed, also)
     # steps GradScaler skipped are no points (the most of any repeat)
     skipped = max((result.provenance or {}).get("skipped_steps") or [0])
     ax.set_title(
-        f"LR range test: {result.stop_reason} after {len(lrs)} of {result.num_iter} steps "
-        + (f"(+{skipped} skipped by GradScaler) " if skipped else "")
-        + f"(last lr {lrs[-1]:.2g})"
+        f"LR range test: {result.stop_reason}, {len(lrs)} of {result.num_iter} steps"
+        + (f" (+{skipped} skipped by GradScaler)" if skipped else "")
+        + f", last lr {lrs[-1]:.2g}",
+        fontsize="medium",
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize="small")
 
 
-def _frame(ax: Axes, smoothed: np.ndarray) -> None:
+def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None) -> None:
     """Y limits from the smoothed curve: everything up to its minimum, and the blow-up after it
     only to 25% above the starting plateau, so a loss of 1e6 at divergence does not flatten the
-    part of the curve that matters."""
+    part of the curve that matters. The low points of ``also`` (validation loss, the repeats'
+    band) stay in view."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
         return
     m = int(np.argmin(finite))
     low = float(finite[m])
+    for other in also or []:
+        seen = np.asarray(other, dtype=float)
+        seen = seen[np.isfinite(seen)]
+        if seen.size:
+            low = min(low, float(seen.min()))
     high = float(finite[: m + 1].max()) if m > 0 else float(finite.max())
     high = min(float(finite.max()), high + 0.25 * (high - low)) if m > 0 else high
     pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
