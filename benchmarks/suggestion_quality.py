@@ -300,7 +300,8 @@ def _fmt(x: float | None, spec: str) -> str:
     return "—" if x is None else format(x, spec)
 
 
-def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s: float) -> str:
+def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s: float,
+           workers: int = 2) -> str:
     names = list(rules_for("fixed"))
     out = ["# LR-suggestion quality against grid-searched truth", ""]
     out.append(
@@ -321,9 +322,11 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
         out.append("")
         out.append(
             f"{t['model']} on {t['dataset']}, {t['optimizer']}, batch {t['batch_size']}, "
-            f"{t['epochs']} epochs, weight decay {t['weight_decay']}; grid 10^{t['grid'][0]}.."
-            f"10^{t['grid'][1]} ({len(r['grid'])} points); range tests of {t['range_iter']} "
-            f"steps from {t['range_start_lr']:g} to 10; {r['seconds']} s"
+            f"{max(1, round(t['epochs'] * s.epoch_scale))} epochs, weight decay "
+            f"{t['weight_decay']}; grid 10^{t['grid'][0]}..10^{t['grid'][1]} "
+            f"({len(r['grid'])} points); range tests of "
+            f"{max(10, round(t['range_iter'] * s.range_scale))} steps from "
+            f"{t['range_start_lr']:g} to 10; {r['seconds']} s"
         )
         out.append("")
         for use in USES:
@@ -357,7 +360,7 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
     out.insert(4, summary_table(means, names))
     out.append("## Provenance")
     out.append("")
-    out += [f"- {line}" for line in provenance(argv, s, total_s)]
+    out += [f"- {line}" for line in provenance(argv, s, total_s, workers)]
     return "\n".join(out) + "\n"
 
 
@@ -385,14 +388,14 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def provenance(argv: list[str], s: Settings, total_s: float) -> list[str]:
+def provenance(argv: list[str], s: Settings, total_s: float, workers: int = 2) -> list[str]:
     return [
         f"command: `{_common.command_line('suggestion_quality.py', argv)}`",
         f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; total {total_s:.0f} s",
         f"superconverge {sc.__version__} (git {_common.git_commit()}), torch {torch.__version__}, "
         f"numpy {np.__version__}, Python {platform.python_version()}",
         f"CPU: {_common.cpu_name()}, {os.cpu_count()} cores, "
-        "2 worker processes with 1 torch thread each",
+        f"{workers} worker process{'es' if workers != 1 else ''} with 1 torch thread each",
         f"settings: {json.dumps(asdict(s))}; training seeds 1000+i, loader seeds i; range-test "
         "model seeds 2000+r, loader seeds 3000+r",
         "anchor rules: benchmarks/anchor_rules.py (torch-lr-finder 0.2.2, fastai valley and "
@@ -404,23 +407,27 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a small smoke run (CI-sized)")
     p.add_argument("--tasks", help="comma-separated task names (default: all)")
-    p.add_argument("--out", type=Path, default=RESULTS / "suggestion_quality.md",
-                   help="markdown report; the JSON goes beside it")
+    p.add_argument("--out", type=Path, default=None,
+                   help="markdown report, the JSON beside it (default: benchmarks/results/"
+                   "suggestion_quality.md; with --quick: printed, not written)")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
+    if args.workers < 1:
+        p.error(f"--workers must be >= 1, got {args.workers}")
     s = Settings()
     tasks = list(TASKS)
+    if args.tasks:
+        wanted = args.tasks.split(",")
+        unknown = sorted(set(wanted) - {t.name for t in TASKS})
+        if unknown:
+            p.error(f"unknown tasks {unknown}; known: {[t.name for t in TASKS]}")
+        tasks = [t for t in TASKS if t.name in wanted]
     if args.quick:
         s = Settings(grid_points=5, seeds=1, pick_seeds=1, repeats=2, holdout=2, epoch_scale=0.5,
                      range_scale=0.6)
-        tasks = tasks[:1]
-    if args.tasks:
-        wanted = args.tasks.split(",")
-        unknown = sorted(set(wanted) - {t.name for t in tasks})
-        if unknown:
-            p.error(f"unknown tasks {unknown}; known: {[t.name for t in TASKS]}")
-        tasks = [t for t in tasks if t.name in wanted]
+        if not args.tasks:
+            tasks = tasks[:1]
     began = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
@@ -428,11 +435,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{time.perf_counter() - began:6.0f} s] {task.name} ...", flush=True)
             results.append(run_task(task, s, pool))
     total = time.perf_counter() - began
-    text = render(results, s, argv, total)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    _common.write_text(args.out, text)
-    _common.write_text(args.out.with_suffix(".json"),
-                         json.dumps({"settings": asdict(s), "results": results}, indent=1))
+    text = render(results, s, argv, total, args.workers)
+    out = args.out if args.out is not None else (
+        None if args.quick else RESULTS / "suggestion_quality.md")
+    if out is not None:  # a smoke run is not a measurement: never over the committed results
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _common.write_text(out, text)
+        _common.write_text(out.with_suffix(".json"),
+                           json.dumps({"settings": asdict(s), "results": results}, indent=1))
     print(text)
     return 0
 
