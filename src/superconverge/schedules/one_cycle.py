@@ -59,8 +59,10 @@ def _check_room(total_steps: int, first_fraction: float, what: str) -> None:
     if first_fraction * total_steps <= 1:
         need = math.floor(1 / first_fraction) + 1
         raise ValueError(
-            f"total_steps={total_steps} is too small for {what}: the first phase would span "
-            f"{first_fraction * total_steps - 1:.3g} steps; use total_steps >= {need}"
+            f"total_steps={total_steps} is too small for {what}: its first phase would not "
+            f"span a whole step ({first_fraction:.3g} of the run is "
+            f"{first_fraction * total_steps:.3g} steps, and it needs more than 1); use "
+            f"total_steps >= {need}"
         )
 
 
