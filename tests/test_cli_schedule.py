@@ -116,6 +116,13 @@ def test_a_bare_schedule_previews_as_an_lr(tmp_path) -> None:
         ascii_chart([1.0, float("nan")])
 
 
+def test_plot_titles_say_what_the_schedule_is() -> None:
+    from superconverge.report.schedule_preview import _as_policy, _title
+
+    assert _title(_as_policy(sc.cyclic(0.1, 1, 5, mode="triangular2"))) == "Cyclic (triangular2)"
+    assert _title(make_policy("cosine", 10)) == "cosine: Ramp (cos)"
+
+
 def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:
     from superconverge.report.schedule_preview import plot_policy
 

@@ -85,6 +85,15 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     return "\n".join(lines)
 
 
+def _title(policy: Policy) -> str:
+    """The policy's name and what its LR schedule is, e.g. "clr: Cyclic (triangular2)"."""
+    kind = type(policy.lr).__name__
+    detail = getattr(policy.lr, "mode", None) or getattr(policy.lr, "shape", None)
+    if isinstance(detail, str):
+        kind += f" ({detail})"
+    return kind if policy.name == type(policy.lr).__name__ else f"{policy.name}: {kind}"
+
+
 def plot_policy(
     policy: Policy | Schedule, path: str | os.PathLike[str], steps: int | None = None
 ) -> Path:
@@ -101,7 +110,7 @@ def plot_policy(
     ax.plot(x, [r["lr"] for r in rows], color="C0", label="lr")
     ax.set_xlabel("step (optimizer steps)")
     ax.set_ylabel("learning rate", color="C0")
-    ax.set_title(f"{policy.name}: {type(policy.lr).__name__}")
+    ax.set_title(_title(policy))
     if policy.momentum is not None:
         ax2 = ax.twinx()
         ax2.plot(x, [r["momentum"] for r in rows], color="C1", label="momentum")
