@@ -290,3 +290,22 @@ def test_max_grad_norm_from_the_command_line(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["-q", "find-lr", "--max-grad-norm", "0", "--out", str(tmp_path / "o")])
     assert "max_grad_norm must be > 0" in capsys.readouterr().err
+
+
+def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys) -> None:
+    (tmp_path / "out").symlink_to(tmp_path / "missing")
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--out", str(tmp_path / "out")])
+    assert "is a link to" in capsys.readouterr().err
+
+
+def test_warnings_from_the_command_line_can_still_be_recorded(tmp_path) -> None:
+    import warnings
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "raw.npz", x=rng.normal(size=(100, 3)) * 1000, y=np.arange(100) % 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        main(["-q", "find-lr", "--data", str(tmp_path / "raw.npz"), "--num-iter", "5",
+              "--model", "mlp", "--out", str(tmp_path / "o")])
+    assert any("standardize" in str(w.message) for w in caught)

@@ -213,3 +213,20 @@ def test_written_files_are_not_private(tmp_path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_atomic_writes_pass_the_writers_own_errors_through(tmp_path) -> None:
+    """Only errors about our temporary file are reworded to name the target."""
+    from superconverge.atomic import atomic_path
+
+    with pytest.raises(FileNotFoundError) as info, atomic_path(tmp_path / "out.png"):
+        open(tmp_path / "missing-font.ttf")  # the body's own failure
+    assert info.value.filename == str(tmp_path / "missing-font.ttf")
+
+    class Odd(OSError):
+        def __init__(self, what: str) -> None:
+            super().__init__(5, what)
+
+    with pytest.raises(Odd), atomic_path(tmp_path / "out.png") as tmp:
+        raise Odd(str(tmp))
+    assert list(tmp_path.iterdir()) == []

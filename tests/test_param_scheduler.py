@@ -618,3 +618,18 @@ def test_a_copied_optimizer_gets_the_load_hooks_back_from_tensorize() -> None:
     assert tensorize_hyperparams(opt) == ["lr", "betas"] and opt.param_groups[0]["lr"] is lr_t
     opt.load_state_dict(_tensorized_adamw(lr=0.4).state_dict())
     assert opt.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(0.4)
+
+
+def test_a_non_strict_load_keeps_ratios_rebuilt_on_purpose() -> None:
+    """Stage 2 of a fine-tuning: the groups are rebuilt with a new ratio; strict=False resumes
+    the step count and keeps it (only ratios that were undefined come from the checkpoint)."""
+    model = make_model()
+
+    def opt_with(ratio: float) -> torch.optim.Optimizer:
+        return torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.1},
+                                {"params": model[2].parameters(), "lr": 0.1 * ratio}])
+
+    saved = ParamScheduler(opt_with(0.1), lr=sc.cosine(0.1, 0.0, 10)).state_dict()
+    stage2 = ParamScheduler(opt_with(0.01), lr=sc.cosine(0.1, 0.0, 10))
+    stage2.load_state_dict(saved, strict=False)
+    assert stage2.multipliers["lr"] == pytest.approx([1.0, 0.01])

@@ -1017,3 +1017,54 @@ def test_max_grad_norm_must_be_positive(bad: float) -> None:
     model, opt, loader = make_problem()
     with pytest.raises(ValueError, match="max_grad_norm"):
         lr_range_test(model, opt, ce, loader, 1e-3, 1.0, 10, max_grad_norm=bad, progress=False)
+
+
+def test_a_frozen_batchnorm_in_a_training_model_stays_frozen_during_the_test() -> None:
+    model, opt, loader = make_problem()
+    model[1].eval()  # fine-tuning: BatchNorm statistics frozen, the rest trains
+    seen = []
+    model[1].register_forward_pre_hook(lambda m, args: seen.append(m.training))
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 6, repeats=2, progress=False)
+    assert seen and not any(seen) and model.training and not model[1].training
+
+
+class GrowingCache(nn.Module):
+    """Grows a buffer by replacing it and tracks its size in a plain attribute (as rotary
+    embedding caches do): the grown buffer must stay, or the next forward breaks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(10, 2)
+        self.size = 4
+        self.register_buffer("cache", torch.zeros(4), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.size:
+            self.size = x.shape[0]
+            self.cache = torch.zeros(self.size)
+        return self.lin(x) + self.cache[: x.shape[0], None]
+
+
+def test_a_cache_the_module_grew_is_left_as_it_made_it() -> None:
+    _, _, loader = make_problem()
+    model = GrowingCache()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 6, progress=False)
+    assert model.size == 32 and model.cache.shape == (32,)
+    model(torch.randn(32, 10))  # still consistent
+
+
+class Stream(torch.utils.data.IterableDataset):
+    def __iter__(self):
+        g = torch.Generator().manual_seed(0)
+        for _ in range(8):
+            yield torch.randn(10, generator=g), torch.tensor(1)
+
+
+def test_an_iterable_dataset_with_persistent_workers_that_already_ran() -> None:
+    loader = DataLoader(Stream(), batch_size=4, num_workers=1, persistent_workers=True)
+    next(iter(loader))
+    model = nn.Linear(10, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.warns(UserWarning, match="persistent workers have already run"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)

@@ -27,8 +27,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)
     except OSError as exc:
         raise _naming(exc, target) from exc
+    writing = True  # the caller's body runs: only its errors about our temporary file are ours
     try:
         yield Path(tmp)
+        writing = False
         # mkstemp creates the file private (0600); give the result the permissions a plain
         # open() would have had, so a report written by us reads like any other file.
         os.chmod(tmp, 0o666 & ~_umask())
@@ -36,17 +38,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):
+        ours = not writing or getattr(exc, "filename", None) in (tmp, Path(tmp))
+        if isinstance(exc, OSError) and ours:
             raise _naming(exc, target) from exc
         raise
 
 
 def _naming(exc: OSError, target: Path) -> OSError:
-    """``exc`` (same type) saying it is about ``target``, not about our temporary file."""
+    """``exc`` (same type) saying it is about ``target``, not about our temporary file; ``exc``
+    itself when its type cannot be built that way."""
     reason = exc.strerror or str(exc)
-    if exc.errno is None:
-        return type(exc)(f"cannot write {target}: {reason}")
-    return type(exc)(exc.errno, f"cannot write {target}: {reason}")
+    try:
+        if exc.errno is None:
+            return type(exc)(f"cannot write {target}: {reason}")
+        return type(exc)(exc.errno, f"cannot write {target}: {reason}")
+    except Exception:  # an OSError subclass with another constructor
+        return exc
 
 
 def _umask() -> int:

@@ -8,7 +8,6 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from superconverge import __version__
 
@@ -289,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    shown = warnings.showwarning
-    warnings.showwarning = _show_warning  # "warning: ..." lines, not file:line dumps
+    formatted = warnings.formatwarning
+    # "warning: ..." lines, not file:line dumps; formatwarning, not showwarning, so that
+    # warnings.catch_warnings(record=True) around main() still records them.
+    warnings.formatwarning = _format_warning  # type: ignore[assignment]
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, OSError) as exc:
@@ -302,13 +303,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         note = f"; the curve measured so far is in {args.out}" if saved else ""
         parser.exit(130, f"interrupted{note}\n")
     finally:
-        warnings.showwarning = shown
+        warnings.formatwarning = formatted
     return 0
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
-    (file or sys.stderr).write(f"warning: {message}\n")
+def _format_warning(message: Warning | str, category: type[Warning], filename: str,
+                    lineno: int, line: str | None = None) -> str:
+    return f"warning: {message}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

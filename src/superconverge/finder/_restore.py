@@ -11,9 +11,10 @@ shut down), so the next epoch starts workers seeded as it would have without the
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
 elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
-captured) stay valid. A module that replaced one of its tensors during the test (``self.count =
-self.count + 1`` in ``forward``) gets its original tensor object back. The snapshot lives in
-memory (cloned tensors), never in a temporary file.
+captured) stay valid. A module that replaced one of its tensors during the test by one of the
+same shape (``self.count = self.count + 1`` in ``forward``) gets its original tensor object back;
+one it grew (a cache whose size the module tracks itself) is left as the module made it. The
+snapshot lives in memory (cloned tensors), never in a temporary file.
 """
 
 from __future__ import annotations
@@ -131,7 +132,12 @@ class TrainingState:
     def restore(self) -> None:
         """Put everything back as it was at construction (may be called more than once)."""
         for slots, name, t in self.slots:
-            if slots.get(name) is not t:
+            now = slots.get(name)
+            # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
+            # original; a grown cache (a different shape, tracked by the module elsewhere) stays.
+            if now is not t and (now is None or (
+                    isinstance(now, torch.Tensor) and now.shape == t.shape
+                    and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
         with torch.no_grad():
             for tensor, saved in self.tensors:

@@ -205,7 +205,8 @@ def lr_range_test(
 
     generators = loader_generators(train_data, val_data)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
-        if getattr(data, "persistent_workers", False) and getattr(data, "_iterator", None):
+        if (getattr(data, "persistent_workers", False)
+                and getattr(data, "_iterator", None) is not None):
             warnings.warn(
                 f"{name}'s persistent workers have already run: the range test draws batches in "
                 "them, which moves their random state (random augmentations) on for good, so "
@@ -223,7 +224,8 @@ def lr_range_test(
         for r, s in enumerate(seeds):
             if r:
                 state.restore()  # also puts back the modules' modes of entry
-            model.train()
+            if not model.training:  # leave a training model's frozen BatchNorms frozen
+                model.train()
             if s is not None:
                 seed_everything(s, generators)
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"

@@ -142,6 +142,10 @@ def find_lr(
 def _check_writable(folder: Path) -> None:
     """Check, creating nothing, that the results can be written into ``folder`` (or into the
     folder that would be made for it), so that a bad ``out`` fails now, not after the test."""
+    if folder.is_symlink() and not folder.exists():
+        raise FileNotFoundError(
+            errno.ENOENT, f"out={str(folder)!r} is a link to {os.readlink(folder)}, which does "
+            "not exist")
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(
             errno.ENOTDIR, f"out={str(folder)!r} is a file; pass a folder for lr_find.json and "

@@ -55,9 +55,10 @@ TENSORIZABLE = ("lr", "betas")
 
 _BETAS = "betas"
 
-# The values torch's optimizers accept, for the keys whose range is known: (low, high), the
-# value must satisfy low <= value < high. Written values are checked at every step (two
-# comparisons), so an out-of-range schedule fails where it leaves the range, not silently.
+# The sensible values of the keys whose range is known: low <= value < high. (Adam refuses
+# betas[0] >= 1; torch's SGD takes a momentum >= 1, under which the updates grow unbounded.)
+# Written values are checked at every step (two comparisons), so an out-of-range schedule fails
+# where it leaves the range, not silently.
 _RANGES: dict[str, tuple[float, float, str]] = {
     "lr": (0.0, math.inf, ">= 0"),
     "weight_decay": (0.0, math.inf, ">= 0"),
@@ -377,6 +378,9 @@ class ParamScheduler:
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
         self._inferred = {k for k in schedules if k not in (multipliers or {}) and k != "momentum"}
+        # ... of which these had no ratio to derive: every group held 0 (a cosine's last step).
+        self._undefined = {k for k in self._inferred
+                           if all(as_float(g[slots[k]]) == 0 for g in groups)}
         self._rmsprop_momentum = "momentum" in schedules and isinstance(
             optimizer, torch.optim.RMSprop)
         self._build_drivers()
@@ -590,10 +594,11 @@ class ParamScheduler:
         """Restore the step count and rewrite the current values, so the run resumes exactly.
 
         With ``strict`` (default), the saved schedules and the multipliers given at
-        construction must equal this scheduler's (multipliers to float rounding);
-        ``strict=False`` resumes the step count under the current schedules. Multipliers this
-        scheduler derived from the groups are replaced by the saved ones: built after
+        construction must equal this scheduler's (multipliers to float rounding), and the
+        multipliers it derived from the groups are replaced by the saved ones: built after
         ``optimizer.load_state_dict``, it derived them from a later step's values.
+        ``strict=False`` resumes the step count under the current schedules and multipliers,
+        taking saved ones only where the groups gave no ratio (all held 0).
         """
         if not isinstance(state_dict, Mapping) or "last_step" not in state_dict:
             raise ValueError(
@@ -605,6 +610,15 @@ class ParamScheduler:
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
         adopted = self._saved_multipliers(state_dict.get("multipliers"))
+        if not strict:
+            # Resuming under the current setup: keep the ratios derived from the groups now
+            # (perhaps rebuilt with new ones on purpose), except where there were none to derive.
+            kept = {k: v for k, v in adopted.items()
+                    if k not in self._undefined and v != self._multipliers[k]}
+            for key, saved in kept.items():
+                log.info("load_state_dict(strict=False): %s multipliers stay %s (saved: %s)",
+                         key, self._multipliers[key], saved)
+            adopted = {k: v for k, v in adopted.items() if k not in kept}
         if strict:
             saved = state_dict.get("schedules")
             mine = self._saved
