@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -258,11 +259,11 @@ def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> 
     (tmp_path / "raw.csv").write_text("\n".join(rows) + "\n")
     base = ["-q", "find-lr", "--data", str(tmp_path / "raw.csv"), "--delimiter", ";",
             "--target", "0", "--num-iter", "10", "--model", "mlp", "--val-fraction", "0.25"]
-    assert main([*base, "--out", str(tmp_path / "a")]) == 0
-    err = capsys.readouterr().err
-    assert "warning:" in err and "mean 5.2e+03" in err and "--standardize" in err
-    assert main([*base, "--standardize", "--out", str(tmp_path / "b")]) == 0
-    assert "inputs have mean" not in capsys.readouterr().err
+    with pytest.warns(UserWarning, match=r"mean 5.2e\+03.*--standardize"):
+        assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # standardized: no warning about the scale
+        assert main([*base, "--standardize", "--out", str(tmp_path / "b")]) == 0
     config = json.loads((tmp_path / "b" / "lr_find.json").read_text())["config"]
     assert config["standardize"] is True
     assert config["data_options"] == {"val_fraction": 0.25, "target": 0, "delimiter": ";"}
@@ -309,3 +310,18 @@ def test_warnings_from_the_command_line_can_still_be_recorded(tmp_path) -> None:
         main(["-q", "find-lr", "--data", str(tmp_path / "raw.npz"), "--num-iter", "5",
               "--model", "mlp", "--out", str(tmp_path / "o")])
     assert any("standardize" in str(w.message) for w in caught)
+
+
+def test_the_command_prints_warnings_as_one_line_each(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "raw.npz", x=rng.normal(size=(100, 3)) * 1000, y=np.arange(100) % 2)
+    done = subprocess.run(
+        [sys.executable, "-m", "superconverge.cli", "-q", "find-lr", "--data",
+         str(tmp_path / "raw.npz"), "--num-iter", "5", "--model", "mlp", "--out",
+         str(tmp_path / "o")], capture_output=True, text=True, timeout=120, check=True)
+    lines = [line for line in done.stderr.splitlines() if "standardize" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: ")
+    assert ".py:" not in done.stderr  # no file:line of the warning's origin
