@@ -727,9 +727,13 @@ def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
     res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step,
                         scaler=torch.amp.GradScaler("cpu"), progress=False)
     assert res.provenance["skipped_steps"] == [2]
-    assert "10 of 12 steps (+2 skipped by GradScaler)" in res.plot().get_title()
+    ax = res.plot()
+    assert "10 of 12 steps (+2 skipped by GradScaler)" in ax.get_title()
+    raw = ax.lines[0]  # the raw loss: broken where the two skipped steps are missing
+    assert raw.get_label() == "loss" and np.isnan(raw.get_xdata()).sum() == 1
     plain = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 12, progress=False)
-    assert "skipped" not in plain.plot().get_title()
+    ax = plain.plot()
+    assert "skipped" not in ax.get_title() and not np.isnan(ax.lines[0].get_xdata()).any()
 
 
 # --- restore and repeats: the cases a first review found -----------------------------------------

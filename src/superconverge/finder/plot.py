@@ -6,6 +6,7 @@ saved atomically; an Axes is drawn on as given. Always returns the Axes.
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -103,8 +104,10 @@ def _draw(
     # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
     # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
     smoothed = smooth_centered(result.losses)
+    # Steps a GradScaler skipped are no points: the raw loss shows them as gaps.
+    gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
     if show_raw:
-        ax.plot(lrs, result.losses, color="C0", alpha=0.25, linewidth=1, label="loss")
+        ax.plot(gx, graw, color="C0", alpha=0.25, linewidth=1, label="loss")
     ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss")
     ax.plot(
         lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
@@ -161,6 +164,29 @@ def _draw(
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize="small")
+
+
+def _with_gaps(
+    result: RangeTestResult, lrs: np.ndarray, ys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``lrs`` and ``ys`` with a NaN (a break in the line) wherever the sweep's grid has a step
+    missing: one GradScaler skipped. The grid comes from the config (start_lr, end_lr,
+    num_iter, mode); without it the curve is drawn as it is."""
+    cfg = result.config or {}
+    try:
+        start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
+    except (KeyError, TypeError, ValueError):
+        return lrs, ys
+    if len(lrs) < 2 or n < 2 or not 0 < start < end:
+        return lrs, ys
+    if cfg.get("mode") == "linear":
+        steps = np.diff(lrs) / ((end - start) / (n - 1))
+    else:
+        steps = np.diff(np.log(lrs)) / (math.log(end / start) / (n - 1))
+    gaps = np.flatnonzero(steps > 1.5) + 1  # a missing grid point before these indices
+    if gaps.size == 0:
+        return lrs, ys
+    return (np.insert(lrs.astype(float), gaps, np.nan), np.insert(ys, gaps, np.nan))
 
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None) -> None:
