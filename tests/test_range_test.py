@@ -573,14 +573,8 @@ def test_repeats_average_the_lrs_every_repeat_recorded() -> None:
 
 def test_the_step_hook_is_removed_when_the_range_test_fails() -> None:
     model, opt, loader = make_problem()
-    calls = []
-
-    def step(m: nn.Module, batch) -> torch.Tensor:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("boom")
-        return F.cross_entropy(m(batch[0]), batch[1])
-
+    step = LrSpy(raise_at=3, exc=RuntimeError("boom"))
+    step.opt = opt
     with pytest.raises(RuntimeError, match="boom"):
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 10, step_fn=step, progress=False,
                       amp_dtype=torch.float16, scaler=torch.amp.GradScaler("cpu"))
@@ -841,14 +835,9 @@ def test_persistent_workers_that_already_ran_are_warned_about() -> None:
 
 def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
     model, opt, loader = make_problem()
-    calls = []
-
-    def step(m: nn.Module, batch) -> torch.Tensor:
-        calls.append(1)
-        if len(calls) == 11:  # the first step of repeat 2: no point of it recorded
-            raise KeyboardInterrupt
-        return F.cross_entropy(m(batch[0]), batch[1])
-
+    # the first step of repeat 2: no point of it recorded
+    step = LrSpy(raise_at=11, exc=KeyboardInterrupt())
+    step.opt = opt
     with pytest.raises(KeyboardInterrupt) as info:
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 10, step_fn=step, repeats=3,
                       progress=False)
@@ -935,14 +924,8 @@ def test_a_step_that_raises_after_the_curve_ended_does_not_change_the_result(
 
 def test_an_error_before_the_curve_ended_is_raised(read_lag: bool) -> None:
     model, opt, loader = make_problem()
-    calls = []
-
-    def step(m: nn.Module, batch) -> torch.Tensor:
-        calls.append(1)
-        if len(calls) == 7:
-            raise ValueError("a real error")
-        return F.cross_entropy(m(batch[0]), batch[1])
-
+    step = LrSpy(raise_at=7, exc=ValueError("a real error"))
+    step.opt = opt
     with pytest.raises(ValueError, match="a real error"):
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 40, step_fn=step, sync_every=4,
                       progress=False)
