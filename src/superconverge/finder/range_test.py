@@ -366,19 +366,7 @@ class _Run:
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
-            # The partial curve is this rank's own: a collective now could hang.
-            try:
-                if pending is not None:
-                    host.feed(*pending.values())
-                # Interrupted mid-step, the lists may differ by one: keep the complete steps.
-                done = min(len(x) for x in (losses, val, skips) if x is not None)
-                for x in (losses, val, skips):
-                    if x is not None:
-                        del x[done:]
-                if done:
-                    host.feed(*_ChunkRead(losses, val, skips, 1).values())
-            except Exception:  # pragma: no cover - best effort while interrupted
-                logger.debug("could not read back the last chunk after Ctrl-C", exc_info=True)
+            _feed_unread(host, pending, losses, val, skips)  # best effort
             exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
             self.skipped.append(host.skipped)
             raise
@@ -387,7 +375,7 @@ class _Run:
             # back: the stop test lags) and raised, e.g. a model whose forward validates its
             # NaN weights. With sync_every=1 that step would never have run: read the steps
             # before it and, if the curve ended there, return it as that run would have.
-            if not self._ended_before(host, pending, losses, val, skips):
+            if not _feed_unread(host, pending, losses, val, skips) or host.stop_reason is None:
                 raise
             logger.warning(
                 "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "
@@ -402,27 +390,6 @@ class _Run:
                 hook.remove()
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
-
-    @staticmethod
-    def _ended_before(
-        host: _HostCurve, pending: _ChunkRead | None, losses: list[torch.Tensor],
-        val: list[torch.Tensor] | None, skips: list[Any] | None,
-    ) -> bool:
-        """Feed the steps finished but not yet read (this rank's own: no collective while
-        failing); whether the curve ended among them. False when they cannot be read."""
-        try:
-            if pending is not None:
-                host.feed(*pending.values())
-            done = min(len(x) for x in (losses, val, skips) if x is not None)
-            if done and host.stop_reason is None:
-                for x in (losses, val, skips):
-                    if x is not None:
-                        del x[done:]
-                host.feed(*_ChunkRead(losses, val, skips, 1).values())
-        except Exception:  # e.g. a CUDA error that also poisons the read
-            logger.debug("could not read back the unread steps after an error", exc_info=True)
-            return False
-        return host.stop_reason is not None
 
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
@@ -591,6 +558,29 @@ class _HostCurve:
             seed=self.seed,
             val_losses=None if self.val is None else tuple(self.val),
         )
+
+
+def _feed_unread(
+    host: _HostCurve, pending: _ChunkRead | None, losses: list[torch.Tensor],
+    val: list[torch.Tensor] | None, skips: list[Any] | None,
+) -> bool:
+    """After Ctrl-C or an error in the loop: feed ``host`` the finished steps not yet read, the
+    pending chunk and then the complete steps of the current one (interrupted mid-step, the
+    lists may differ by one). This rank's own values: a collective now could hang. False when
+    they could not be read (e.g. a CUDA error that also poisons the read)."""
+    try:
+        if pending is not None:
+            host.feed(*pending.values())
+        done = min(len(x) for x in (losses, val, skips) if x is not None)
+        for x in (losses, val, skips):
+            if x is not None:
+                del x[done:]
+        if done:
+            host.feed(*_ChunkRead(losses, val, skips, 1).values())
+    except Exception:
+        logger.debug("could not read back the unread steps", exc_info=True)
+        return False
+    return True
 
 
 def _lagged_read_back(device: torch.device) -> bool:
