@@ -130,12 +130,7 @@ def lr_range_test(
     attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
-    start_lr = v.positive("start_lr", start_lr)
-    end_lr = v.positive("end_lr", end_lr)
-    if end_lr <= start_lr:
-        raise ValueError(
-            f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
-        )
+    start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
     mode = v.choice("mode", mode, MODES)
     smooth_beta = v.fraction("smooth_beta", smooth_beta)
@@ -257,6 +252,17 @@ def lr_range_test(
         "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
     )
     return result
+
+
+def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
+    """``(start_lr, end_lr)`` as floats, checked: both > 0 and ``end_lr > start_lr``."""
+    start_lr = v.positive("start_lr", start_lr)
+    end_lr = v.positive("end_lr", end_lr)
+    if end_lr <= start_lr:
+        raise ValueError(
+            f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
+        )
+    return start_lr, end_lr
 
 
 class _Run:

@@ -14,6 +14,7 @@ import torch
 
 from superconverge.data import train_val_loaders
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
+from superconverge.finder.range_test import sweep_lrs
 from superconverge.models import build_model, suggest_model
 from superconverge.recipes.common import (
     FUSED_OPTIMIZERS,
@@ -80,11 +81,7 @@ def find_lr(
     before each step, as a training run that clips does."""
     # Everything that can be checked is checked before the data is made and the model trains.
     v.integer("batch_size", batch_size, minimum=1)
-    start_lr = v.positive("start_lr", start_lr)
-    end_lr = v.positive("end_lr", end_lr)
-    if end_lr <= start_lr:
-        raise ValueError(f"end_lr must be > start_lr, got start_lr={start_lr!r}, "
-                         f"end_lr={end_lr!r}")
+    start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
         v.integer("num_iter", num_iter, minimum=MIN_ITER)
     v.integer("repeats", repeats, minimum=1)
