@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -68,6 +69,23 @@ def _umask() -> int:
     mask = os.umask(0)  # elsewhere: set and restore (briefly visible to other threads)
     os.umask(mask)
     return mask
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Atomically save a matplotlib ``fig`` to ``path`` in the format of its suffix (none:
+    PNG); an unknown suffix is a ``ValueError`` naming the path. The format is passed on,
+    since the temporary file's name ends in a random tail matplotlib would take for one."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(
+            f"cannot plot to {path}: matplotlib writes {', '.join(sorted(supported))}, "
+            f"not {fmt!r}"
+        )
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt)
+    return path
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from superconverge.atomic import atomic_path
+from superconverge.atomic import save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import smooth_centered
 
@@ -63,15 +62,7 @@ def plot_range_test(
     _draw(ax, result, method, show_bounds, show_raw)
     fig.tight_layout()
     if path_or_ax is not None and is_main_process():
-        path = Path(path_or_ax)
-        fmt = path.suffix.lstrip(".").lower() or "png"  # no suffix: PNG
-        if fmt not in fig.canvas.get_supported_filetypes():
-            raise ValueError(
-                f"cannot plot to {path}: matplotlib writes "
-                f"{', '.join(sorted(fig.canvas.get_supported_filetypes()))}, not {fmt!r}"
-            )
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)  # the temporary name's tail is no format
+        save_figure(fig, path_or_ax)
     return ax
 
 

@@ -117,12 +117,4 @@ def plot_policy(
         ax2.set_ylabel("momentum", color="C1")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    if fmt not in fig.canvas.get_supported_filetypes():
-        raise ValueError(
-            f"cannot plot to {path}: matplotlib writes "
-            f"{', '.join(sorted(fig.canvas.get_supported_filetypes()))}, not {fmt!r}"
-        )
-    with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt)
-    return Path(path)
+    return atomic.save_figure(fig, path)
