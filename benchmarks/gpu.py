@@ -29,6 +29,7 @@ import gc
 import importlib.metadata
 import logging
 import multiprocessing
+import statistics
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -214,12 +215,6 @@ def part_a(device: torch.device, sizes: Sizes, backend: str) -> list[dict[str, A
     return rows
 
 
-def _median(xs: list[float]) -> float:
-    ys = sorted(xs)
-    mid = len(ys) // 2
-    return ys[mid] if len(ys) % 2 else (ys[mid - 1] + ys[mid]) / 2
-
-
 def table_a(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| optimizer | graphs: ours | graphs: torch | recompiles caused by the schedule: ours "
@@ -236,7 +231,7 @@ def table_a(rows: list[dict[str, Any]]) -> str:
             cells.append(text)
         caused = ["/".join(map(str, sorted({x[2] for x in r[who]}))) for who in ("ours", "torch")]
         secs = {who: [x[1] for x in r[who]] for who in ("ours", "torch")}
-        med = {who: _median(v) for who, v in secs.items()}
+        med = {who: statistics.median(v) for who, v in secs.items()}
         shown = {who: f"{med[who]:.2f}" + (f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else "")
                  for who, v in secs.items()}
         lines.append(f"| {r['optimizer']} | {cells[0]} | {cells[1]} | {caused[0]} | {caused[1]} "

@@ -362,11 +362,13 @@ class ParamScheduler:
             slots[key] = slot
 
         self._multipliers = self._resolve_multipliers(schedules, slots, multipliers or {})
-        # Derived multipliers with no ratio to derive: every group held 0 (a cosine's last step).
+        # Keys whose multipliers were derived from the groups' values (not given, not momentum):
+        # a resumed run takes the saved ones, since the groups then hold a later step's values.
+        self._inferred = {k for k in schedules if k not in (multipliers or {}) and k != "momentum"}
+        # ... of which these had no ratio to derive: every group held 0 (a cosine's last step).
         # Read before tensors=True turns the values into tensors (reading those would sync).
-        self._undefined = {k for k in schedules
-                           if k not in (multipliers or {}) and k != "momentum"
-                           and all(as_float(g[slots[k]]) == 0 for g in groups)}
+        self._undefined = {k for k in self._inferred
+                           if all(as_float(g[slots[k]]) == 0 for g in groups)}
 
         if tensors:
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
@@ -380,9 +382,6 @@ class ParamScheduler:
 
         self._schedules = schedules
         self._slots = slots
-        # Keys whose multipliers were derived from the groups' values (not given, not momentum):
-        # a resumed run takes the saved ones, since the groups then hold a later step's values.
-        self._inferred = {k for k in schedules if k not in (multipliers or {}) and k != "momentum"}
         self._rmsprop_momentum = "momentum" in schedules and isinstance(
             optimizer, torch.optim.RMSprop)
         self._build_drivers()
