@@ -295,7 +295,6 @@ class _Run:
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
-        self.no_sync = self.ddp is not None
         self.check_loss = True
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
@@ -410,7 +409,7 @@ class _Run:
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
         k = self.accumulation_steps
-        if k == 1 and not self.no_sync:  # the common case, without the loop's bookkeeping
+        if k == 1 and self.ddp is None:  # the common case, without the loop's bookkeeping
             loss = self._loss(self._move(next(batches)))
             if self.check_loss:
                 _check_loss(loss, training=True)
