@@ -455,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     for part in PARTS:
         if part in skip:
             continue
+        part_began = time.perf_counter()
         try:
             done[part] = runners[part]()
+            print(f"({part}) took {time.perf_counter() - part_began:.0f} s", flush=True)
         except Exception:  # one part failing (a compiler error, ...) must not lose the others
             import traceback
 

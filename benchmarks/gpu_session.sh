@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Everything a lent GPU machine is needed for, in as few calls as its 10-minute limit allows.
+# Everything a lent GPU machine is needed for, in one call of the device tool.
+#
+# The budget (device README): 15 minutes of device time a session, starts and idle waits
+# included, at most 10 minutes a command, and a machine goes back 30 s after a call. So plan on
+# one call with timeout_s 590, the stages ordered by what matters most: if the time runs out,
+# $OUT still holds every stage that finished.
 #
 # 1. Here, on the CPU machine, once per session (the GPU machine has no registry):
 #        bash benchmarks/gpu_session.sh --prepare
@@ -7,14 +12,19 @@
 #    ignores, and prints the commit to pass on.
 # 2. On the GPU machine (the device tool's run, carry [".whl"], from the repository root):
 #        SUPERCONVERGE_GIT_COMMIT=<commit> bash benchmarks/gpu_session.sh [STAGE ...]
-#    STAGE: env, cuda-tests, a, b, c (the parts of benchmarks/gpu.py), suite (the whole test
-#    suite, on a machine where CUDA is the default device). Default: env cuda-tests a b c.
+#    STAGE, run in the order given: env; a, b, c (the parts of benchmarks/gpu.py; consecutive
+#    letters run in one process); cuda-tests (tests/test_cuda.py and the docs' examples); suite
+#    (the whole test suite). Default: env a b cuda-tests c, which is the two goals first, then
+#    the correctness checks, then the training comparison.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
-#    env.txt, cuda-tests.log, gpu.md (rewritten after every part), gpu-<parts>.log, suite.log.
-#    With only some parts, the file is gpu-<parts>.md. If a call runs out of time, the file
-#    still holds the parts that finished: run the rest in a second call (`... gpu_session.sh c`).
-# 3. Back here, combine the calls' files into the committed results:
-#        python benchmarks/gpu.py --merge gpu-a.md gpu-bc.md --out benchmarks/results/gpu.md
+#    session.log (all output, each stage stamped with the seconds since the start), env.txt,
+#    cuda-tests.log, suite.log, and the results: gpu.md when a, b and c all ran in this call
+#    (merged from the gpu-<letters>.md of its processes when they ran in several), else gpu-<letters>.md.
+#    gpu.py rewrites its file after every part, so a call cut short keeps the parts it finished.
+#    GPU_ARGS adds arguments to every gpu.py run; `GPU_ARGS="--device cpu --smoke"` checks this
+#    script on a CPU (tests/test_gpu_benchmark.py does).
+# 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
+#        python benchmarks/gpu.py --merge gpu-ab.md gpu-c.md --out benchmarks/results/gpu.md
 set -uo pipefail
 
 if [[ "${1:-}" == "--prepare" ]]; then
@@ -27,11 +37,21 @@ if [[ "${1:-}" == "--prepare" ]]; then
     exit 0
 fi
 
+stages=("$@")
+[[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c)
+for stage in "${stages[@]}"; do
+    case "$stage" in
+        env|cuda-tests|suite|a|b|c) ;;
+        *) echo "unknown stage: $stage (env, a, b, c, cuda-tests, suite)" >&2; exit 2 ;;
+    esac
+done
 out="${OUT:-gpu-session}"
 mkdir -p "$out"
-stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(env cuda-tests a b c)
-stamp() { echo "[$(date -u +%H:%M:%S)] $*"; }
+exec > >(tee -a "$out/session.log") 2>&1
+tee_pid=$!
+began=$SECONDS
+stamp() { echo "[$(date -u +%H:%M:%S), +$((SECONDS - began)) s] $*"; }
+read -r -a gpu_args <<< "${GPU_ARGS:-}"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -40,9 +60,27 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
-parts=""
 status=0
-for stage in "${stages[@]}"; do
+files=()  # the results files of this call's gpu.py runs, in order
+letters=""  # the letters of the runs that wrote their file
+run_parts() {  # $1: consecutive letters, e.g. "ab"
+    local parts skip name
+    parts=$(echo "$1" | fold -w1 | sort | tr -d '\n')  # gpu.py runs them in this order anyway
+    skip=$(echo abc | tr -d "$parts" | sed 's/./&,/g; s/,$//')
+    name="gpu-$parts.md"
+    stamp "benchmarks/gpu.py, parts $parts"
+    python3 benchmarks/gpu.py ${skip:+--skip "$skip"} ${gpu_args[@]+"${gpu_args[@]}"} \
+        --out "$out/$name" || status=1
+    [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }
+}
+
+pending=""  # letters waiting to run together
+for stage in "${stages[@]}" end; do
+    if [[ "$stage" =~ ^[abc]$ ]]; then
+        [[ "$pending" == *"$stage"* ]] || pending+="$stage"
+        continue
+    fi
+    [[ -n "$pending" ]] && { run_parts "$pending"; pending=""; }
     case "$stage" in
         env)
             stamp "env"
@@ -62,19 +100,19 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA de
         suite)
             stamp "the whole test suite"
             python3 -m pytest -p no:cacheprovider -q -rs 2>&1 | tee "$out/suite.log" || status=1 ;;
-        a|b|c) [[ "$parts" == *"$stage"* ]] || parts+="$stage" ;;
-        *) echo "unknown stage: $stage (env, cuda-tests, a, b, c, suite)" >&2; exit 2 ;;
     esac
 done
 
-if [[ -n "$parts" ]]; then
-    parts=$(echo "$parts" | fold -w1 | sort | tr -d '\n')  # "c b a" runs as abc: gpu.md
-    skip=$(echo abc | tr -d "$parts" | sed 's/./&,/g; s/,$//')
-    name="gpu.md"
-    [[ "$parts" != "abc" ]] && name="gpu-$parts.md"
-    stamp "benchmarks/gpu.py, parts $parts"
-    python3 benchmarks/gpu.py ${skip:+--skip "$skip"} --out "$out/$name" \
-        2>&1 | tee "$out/gpu-$parts.log" || status=1
+sorted=$(echo "$letters" | fold -w1 | sort -u | tr -d '\n')
+if [[ "$sorted" == "abc" ]]; then
+    if [[ ${#files[@]} -eq 1 ]]; then
+        mv "${files[0]}" "$out/gpu.md"
+    else
+        stamp "merging ${files[*]} into gpu.md"
+        python3 benchmarks/gpu.py --merge "${files[@]}" --out "$out/gpu.md" || status=1
+    fi
 fi
 stamp "done (status $status)"
+exec >&- 2>&-
+wait "$tee_pid"  # session.log complete before the call returns
 exit $status

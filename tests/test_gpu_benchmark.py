@@ -1,6 +1,6 @@
-"""benchmarks/gpu.py on a CPU: without CUDA it says so and exits 0; ``--device cpu --smoke``
-runs all three parts on tiny sizes and writes the markdown. The GPU figures themselves come from
-a run on a GPU machine."""
+"""benchmarks/gpu.py and gpu_session.sh on a CPU: without CUDA gpu.py says so and exits 0;
+``--device cpu --smoke`` runs all three parts on tiny sizes and writes the markdown. The GPU
+figures themselves come from a run on a GPU machine."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+SESSION = SCRIPT.parent / "gpu_session.sh"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,13 +35,37 @@ def test_without_cuda_it_says_so_and_exits_0() -> None:
     assert len(done.stdout.strip().splitlines()) == 1
 
 
+def session(out: Path, *stages: str) -> subprocess.CompletedProcess[str]:
+    """benchmarks/gpu_session.sh as the GPU machine runs it, with this interpreter as python3
+    and gpu.py on tiny CPU sizes."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.run(["bash", str(SESSION), *stages], capture_output=True, text=True,
+                          timeout=300, cwd=SCRIPT.parents[1],
+                          env={**os.environ, "PATH": path, "OUT": str(out),
+                               "GPU_ARGS": "--device cpu --smoke"})
+
+
+def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: Path) -> None:
+    done = session(tmp_path, "env", "bogus")
+    assert done.returncode == 2 and "unknown stage: bogus" in done.stderr
+    assert not (tmp_path / "env.txt").exists()
+
+
 @pytest.mark.slow
 def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
-    out = tmp_path / "gpu.md"
-    done = run("--device", "cpu", "--smoke", "--out", str(out))
-    assert done.returncode == 0, done.stderr[-3000:]
-    text = out.read_text(encoding="utf-8")
+    """Through gpu_session.sh: its stages run in the order given, consecutive parts in one
+    gpu.py process, and the two processes' files are merged into gpu.md."""
+    done = session(tmp_path, "a", "b", "env", "c")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "env.txt", "gpu-ab.md", "gpu-c.md", "gpu.md", "session.log"]
+    log = (tmp_path / "session.log").read_text(encoding="utf-8")
+    stamps = [line.split("] ", 1)[1] for line in log.splitlines() if line.startswith("[")]
+    assert stamps[:3] == ["benchmarks/gpu.py, parts ab", "env", "benchmarks/gpu.py, parts c"]
+    assert stamps[-1] == "done (status 0)"
+    text = (tmp_path / "gpu.md").read_text(encoding="utf-8")
     assert "SMOKE RUN" in text and "## Provenance" in text and "aot_eager" in text
+    assert "Merged from 2 runs" in text and "Not measured" not in text
 
     a = {r[0]: r for r in rows(text, "(a)")}
     assert set(a) == {"SGD", "AdamW"}
