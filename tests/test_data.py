@@ -473,6 +473,20 @@ def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> Non
     assert load_csv(tmp_path / "years.csv", header=False).num_classes == 3  # header=False wins
 
 
+def test_csv_target_that_is_a_numeric_column_name(tmp_path) -> None:
+    """An int that is no column's index but a first-row name is that column: the CLI's
+    ``--target 2019`` (parsed as an int) reaches the column named 2019."""
+    rows = "".join(f"{i},{i % 3},{2 * i}\n" for i in range(1, 31))
+    path = write(tmp_path / "years.csv", "2019,2020,2021\n" + rows)
+    by_int, by_name = load_csv(path, target=2020), load_csv(path, target="2020")
+    assert_same(by_int, by_name)
+    assert by_int.num_classes == 3 and by_int.num_train + by_int.num_val == 30
+    assert by_int.x_train[:, 1].min() >= 2  # the features are the 2019 and 2021 columns
+    assert load_csv(path, target=1, header=True).num_classes == 3  # in range: an index
+    with pytest.raises(ValueError, match="target=2020 is out of range"):
+        load_csv(path, target=2020, header=False)  # no header: no names to match
+
+
 def make_images(folder, classes, per_class, size=(10, 6)) -> None:
     from PIL import Image
 

@@ -160,7 +160,8 @@ def load_csv(
         header: whether the first row names the columns; ``None`` detects it: the first row
             is a header when it has text where the second row has numbers, or when the label
             column holds text and the first row's label never occurs below it (numeric
-            column names such as ``2019,2020,label``). A ``str`` target implies a header.
+            column names such as ``2019,2020,label``). A ``str`` target implies a header, and
+            so does an ``int`` that is no column's index but a first-row name (``2019``).
         delimiter: the field separator (a file with ``;`` or tabs fails with a hint).
         val_fraction, seed: stratified validation split, reproducible by seed.
         name: dataset name; default the file's stem.
@@ -192,6 +193,9 @@ def load_csv(
             f"{path}: found 1 column, expected at least one feature and one label column"
             + _delimiter_hint(rows[0][1], delimiter)
         )
+    if (isinstance(target, int) and not isinstance(target, bool) and not -width <= target < width
+            and header is not False and str(target) in (c.strip() for c in rows[0][1])):
+        target = str(target)  # no column's index, but a first-row cell's name (2019): that one
     if header is None:
         header = isinstance(target, str) or _looks_like_header(rows, target)
     columns = [c.strip() for c in rows[0][1]] if header else None
