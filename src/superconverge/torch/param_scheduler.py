@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 TENSORIZABLE = ("lr", "betas")
 
 _BETAS = "betas"
+# The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
+_ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
 
 # The sensible values of the keys whose range is known: low <= value < high. (Adam refuses
 # betas[0] >= 1; torch's SGD takes a momentum >= 1, under which the updates grow unbounded.)
@@ -144,12 +146,12 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
     if any(key not in g for g in optimizer.param_groups):
         raise ValueError(f"{arg}: {name}'s param groups have no {key!r} (group keys: "
                          f"{_group_keys(optimizer)})")
-    if key == _BETAS and not isinstance(optimizer, torch.optim.Adam):
+    if key == _BETAS and not isinstance(optimizer, _ADAM_FAMILY):
         raise ValueError(
             f"{arg}: torch supports tensor betas in Adam and AdamW only, got {name}; "
             "leave 'betas' out of keys"
         )
-    if isinstance(optimizer, torch.optim.Adam):
+    if isinstance(optimizer, _ADAM_FAMILY):
         for i, g in enumerate(optimizer.param_groups):
             if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
                 raise ValueError(
@@ -190,7 +192,7 @@ def tensorize_hyperparams(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
     if keys is None:
-        keys = ["lr", _BETAS] if isinstance(optimizer, torch.optim.Adam) else ["lr"]
+        keys = ["lr", _BETAS] if isinstance(optimizer, _ADAM_FAMILY) else ["lr"]
     elif isinstance(keys, str):
         keys = [keys]
     todo = list(dict.fromkeys(keys))
@@ -372,7 +374,7 @@ class ParamScheduler:
 
         if tensors:
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
-            if _BETAS in wanted and not isinstance(optimizer, torch.optim.Adam):
+            if _BETAS in wanted and not isinstance(optimizer, _ADAM_FAMILY):
                 log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
                          "Adam and AdamW only)", name)
                 wanted.remove(_BETAS)
