@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from superconverge import __version__
+from superconverge._torch_version import TorchTooOld
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -281,7 +282,11 @@ def _one_line(exc: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports torch (the --method choices)
+    except TorchTooOld as exc:
+        print(f"superconverge: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -4,6 +4,7 @@ Everything returns a :class:`Dataset` (float32 inputs, int64 labels, train and v
 splits in memory); :func:`train_val_loaders` turns one into reproducible ``DataLoader``s.
 """
 
+import superconverge._torch_check  # noqa: F401  (fails at once on a too-old torch)
 from superconverge.data.cache import default_cache_dir
 from superconverge.data.dataset import Dataset
 from superconverge.data.digits import load_digits

@@ -1,5 +1,6 @@
 """The LR range test: measure (``range_test``) → suggest (``suggest``) → plot (``plot``)."""
 
+import superconverge._torch_check  # noqa: F401  (fails at once on a too-old torch)
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.plot import plot_range_test
 from superconverge.finder.range_test import MIN_ITER, lr_range_test
