@@ -92,7 +92,9 @@ class Sizes:
     finder_steps: int
 
 
-FULL = Sizes(60, 128, 2, 256, 200, 5, 256 * 25, ("cnn", "resnet56"),
+# Sized for one device call (10 minutes, benchmarks/gpu_session.sh): best of 3 range-test runs,
+# not 5 as on the noisier 2-core CPU (range_test_speed.py).
+FULL = Sizes(60, 128, 2, 256, 200, 3, 256 * 25, ("cnn", "resnet56"),
              "resnet56", 20000, 2000, 128, 10, range_steps("resnet56"))
 SMOKE = Sizes(10, 8, 1, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
               "resnet20", 64, 32, 16, 2, 8)
@@ -403,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                     "CPU in well under a minute; not a measurement")
     ap.add_argument("--skip", default="", help="parts to leave out, e.g. a,c")
     ap.add_argument("--repeats", type=int, default=None,
-                    help="repeats of each range-test case, the best counts (default 5; smoke 1)")
+                    help="repeats of each range-test case, the best counts (default 3; smoke 1)")
     ap.add_argument("--out", type=Path, default=None,
                     help="markdown results file (default benchmarks/results/gpu.md; with "
                     "--smoke none)")
