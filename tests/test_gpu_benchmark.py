@@ -79,7 +79,9 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
         (m, p) for m in ("small CNN", "ResNet-20")
         for p in ("fp32", "bf16 autocast", "fp16 + GradScaler", "fp16 + GradScaler, fused SGD")
     ]
-    tlf = importlib.util.find_spec("torch_lr_finder") is not None
+    # (gpu_session.sh installs torch-lr-finder from .whl/ where --prepare put it there)
+    tlf = "torch-lr-finder: not installed" not in text
+    assert tlf == ("torch-lr-finder: 0.2.2" in text)
     for r in b:
         # same steps, every run trained all of them; ours restored exactly
         assert r[11] == "6, 6" and r[12] == "yes" and r[13] == "exact", r
