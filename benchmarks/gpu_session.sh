@@ -50,7 +50,8 @@ mkdir -p "$out"
 exec > >(tee -a "$out/session.log") 2>&1
 tee_pid=$!
 began=$SECONDS
-stamp() { echo "[$(date -u +%H:%M:%S), +$((SECONDS - began)) s] $*"; }
+# On a line of its own even after output that did not end its line (nanobind leak reports at exit)
+stamp() { printf "\n[%s, +%d s] %s\n" "$(date -u +%H:%M:%S)" "$((SECONDS - began))" "$*"; }
 read -r -a gpu_args <<< "${GPU_ARGS:-}"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
