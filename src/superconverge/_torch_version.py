@@ -1,14 +1,13 @@
 """The oldest torch this package works with, checked when a torch-facing part is imported.
 
 torch 2.6 is the oldest release the whole test suite passes on (on the CPU, 2026-12-01: 2.6.0,
-2.11.0, 2.13.0 and 2.15.0 pass; 2.5.1 and 2.4.1 fail 3 and 10 tests, 2.2.2 48). Before it,
-dynamo specialises a Python float in SGD's ``momentum`` and recompiles a compiled step at every
-new value of a cyclical momentum; ``AdamW`` takes no tensor ``betas[0]`` of a dtype other than
-its parameters' (2.4, 2.5); and ``torch.amp.GradScaler`` and fused SGD do not exist (2.2).
-Importing the package
-with an older torch fails at once with :class:`TorchTooOld`, instead of deep inside a run:
-the torch-facing subpackages import ``superconverge._torch_check`` first. This module itself
-imports no torch, so the CLI can catch the error without importing torch.
+2.11.0, 2.13.0 and 2.15.0 pass; 2.5.1 and 2.4.1 fail, 2.2.2 fails 48 tests). Before 2.6, dynamo
+specialises a Python float in SGD's ``momentum`` and recompiles a compiled step at every new
+value of a cyclical momentum, and ``AdamW`` takes no tensor ``betas[0]`` of a dtype other than
+its parameters'; before 2.3, ``torch.amp.GradScaler`` does not exist. Importing the package with
+an older torch fails at once with :class:`TorchTooOld`, instead of deep inside a run: the
+torch-facing subpackages import ``superconverge._torch_check`` first. This module itself imports
+no torch, so the CLI can catch the error without importing torch.
 """
 
 from __future__ import annotations
