@@ -70,6 +70,40 @@ def test_one_cycle_with_cyclical_momentum_does_not_recompile(kind: str) -> None:
     assert theirs >= 8  # dynamo's recompile limit: torch falls back to eager
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_inductor_keeps_the_graph_and_matches_eager(kind: str) -> None:
+    """The same 1cycle through inductor, the GPU backend (the tests above use aot_eager, which
+    does not lower the step): no recompile caused by the schedule, the eager loop's weights."""
+    from torch._dynamo.utils import counters
+
+    def run(compiled: bool) -> tuple[list[torch.Tensor], int, int]:
+        torch._dynamo.reset()
+        counters.clear()
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 2)
+        opt = OPTIMIZERS[kind](model)
+        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
+                                  momentum=sc.one_cycle_momentum(STEPS), tensors=True)
+        step = torch.compile(opt.step, backend="inductor") if compiled else opt.step
+        x = torch.randn(8, 4)
+        for _ in range(STEPS):
+            model(x).square().mean().backward()
+            step()
+            opt.zero_grad()
+            sched.step()
+        failures = sum(len(v) for v in counters["guard_failures"].values())
+        graphs = counters["stats"]["unique_graphs"]
+        torch._dynamo.reset()
+        return [p.detach().clone() for p in model.parameters()], graphs, failures
+
+    eager, _, _ = run(compiled=False)
+    compiled, graphs, failures = run(compiled=True)
+    assert 1 <= graphs <= 2 and failures == 0, (graphs, failures)
+    for e, c in zip(eager, compiled, strict=True):
+        torch.testing.assert_close(c, e, rtol=1e-4, atol=1e-6)
+
+
 # -- the range test on compiled code ---------------------------------------------------------
 
 
