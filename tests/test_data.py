@@ -473,6 +473,18 @@ def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> Non
     assert load_csv(tmp_path / "years.csv", header=False).num_classes == 3  # header=False wins
 
 
+def test_csv_numeric_column_names_over_integer_labels_are_a_header(tmp_path) -> None:
+    """Years as column names over labels 0..2: the first row was read as an example of a class
+    "2021" (silently: 4 classes, 31 examples)."""
+    rows = "".join(f"{i},{2 * i},{i % 3}\n" for i in range(1, 31))
+    with pytest.warns(UserWarning, match=r"label '2021' lies outside the labels below it"):
+        d = load_csv(write(tmp_path / "years.csv", "2019,2020,2021\n" + rows))
+    assert d.class_names == ("0", "1", "2") and d.num_train + d.num_val == 30
+    # a first row whose label is next to the others' could be a class of one example: data
+    d = load_csv(write(tmp_path / "data.csv", "5,10,3\n" + rows))
+    assert d.num_classes == 4 and d.num_train + d.num_val == 31
+
+
 def test_csv_target_that_is_a_numeric_column_name(tmp_path) -> None:
     """An int that is no column's index but a first-row name is that column: the CLI's
     ``--target 2019`` (parsed as an int) reaches the column named 2019."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,7 +161,9 @@ def load_csv(
         header: whether the first row names the columns; ``None`` detects it: the first row
             is a header when it has text where the second row has numbers, or when the label
             column holds text and the first row's label never occurs below it (numeric
-            column names such as ``2019,2020,label``). A ``str`` target implies a header, and
+            column names such as ``2019,2020,label``), or when it holds a number beyond the
+            numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
+            A ``str`` target implies a header, and
             so does an ``int`` that is no column's index but a first-row name (``2019``).
         delimiter: the field separator (a file with ``;`` or tabs fails with a hint).
         val_fraction, seed: stratified validation split, reproducible by seed.
@@ -257,6 +260,16 @@ def _looks_like_header(rows: list[tuple[int, list[str]]], target: str | int) -> 
     if below and not any(_is_number(v) for v in below) and label not in below:
         log.info("first row taken as a header: its label %r never occurs below it", label)
         return True
+    # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
+    # labels below by more than one class. (Next to them, it could be a class of one example.)
+    if below and _is_number(label) and all(_is_number(v) for v in below):
+        values = [float(v) for v in below]
+        if not min(values) - 1 <= float(label) <= max(values) + 1:
+            warnings.warn(
+                f"first row taken as a header: its label {label!r} lies outside the labels "
+                f"below it ({min(values):g}..{max(values):g}); pass header=False (--no-header) "
+                "if it is an example", UserWarning, stacklevel=3)
+            return True
     return False
 
 
