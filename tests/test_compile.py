@@ -10,6 +10,7 @@ specialisation happens there as under inductor; the plain eager backend treats f
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -27,22 +28,42 @@ STEPS = 40
 
 def graphs(make_opt: Callable, attach: Callable, steps: int = STEPS) -> tuple[int, float]:
     """Graphs compiled for ``opt.step`` over ``steps`` steps, and the lr at the end."""
+    run = train(make_opt, attach, steps, "aot_eager")
+    return run.graphs, run.lr
+
+
+class Run(NamedTuple):
+    graphs: int  # compiled for opt.step (0 when eager)
+    lr: float  # at the end
+    weights: list[torch.Tensor]
+    schedule_recompiles: int  # recompiles whose failed guard names lr, momentum or betas
+
+
+def train(make_opt: Callable, attach: Callable, steps: int = STEPS,
+          backend: str | None = "aot_eager") -> Run:
+    """``steps`` steps of a linear model with ``opt.step`` compiled by ``backend`` (``None``:
+    eager) and the scheduler from ``attach(opt)`` stepped after each."""
+    from torch._dynamo.utils import guard_failures
+
     torch._dynamo.reset()
+    guard_failures.clear()
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
     opt = make_opt(model)
     sched = attach(opt)
-    counter = CompileCounterWithBackend("aot_eager")
-    step = torch.compile(opt.step, backend=counter)
+    counter = CompileCounterWithBackend(backend) if backend else None
+    step = torch.compile(opt.step, backend=counter) if counter else opt.step
     x = torch.randn(8, 4)
     for _ in range(steps):
         model(x).square().mean().backward()
         step()
         opt.zero_grad()
         sched.step()
-    lr = float(opt.param_groups[0]["lr"])
+    caused = sum(1 for reasons in guard_failures.values() for r in reasons
+                 if any(k in str(r) for k in ("['lr']", "['momentum']", "['betas']")))
     torch._dynamo.reset()
-    return counter.frame_count, lr
+    return Run(counter.frame_count if counter else 0, float(opt.param_groups[0]["lr"]),
+               [p.detach() for p in model.parameters()], caused)
 
 
 OPTIMIZERS = {
@@ -75,32 +96,16 @@ def test_one_cycle_with_cyclical_momentum_does_not_recompile(kind: str) -> None:
 def test_inductor_keeps_the_graph_and_matches_eager(kind: str) -> None:
     """The same 1cycle through inductor, the GPU backend (the tests above use aot_eager, which
     does not lower the step): no recompile caused by the schedule, the eager loop's weights."""
-    from torch._dynamo.utils import counters
+    def attach(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
+        return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
+                                 momentum=sc.one_cycle_momentum(STEPS), tensors=True)
 
-    def run(compiled: bool) -> tuple[list[torch.Tensor], int, int]:
-        torch._dynamo.reset()
-        counters.clear()
-        torch.manual_seed(0)
-        model = torch.nn.Linear(4, 2)
-        opt = OPTIMIZERS[kind](model)
-        sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
-                                  momentum=sc.one_cycle_momentum(STEPS), tensors=True)
-        step = torch.compile(opt.step, backend="inductor") if compiled else opt.step
-        x = torch.randn(8, 4)
-        for _ in range(STEPS):
-            model(x).square().mean().backward()
-            step()
-            opt.zero_grad()
-            sched.step()
-        failures = sum(len(v) for v in counters["guard_failures"].values())
-        graphs = counters["stats"]["unique_graphs"]
-        torch._dynamo.reset()
-        return [p.detach().clone() for p in model.parameters()], graphs, failures
-
-    eager, _, _ = run(compiled=False)
-    compiled, graphs, failures = run(compiled=True)
-    assert 1 <= graphs <= 2 and failures == 0, (graphs, failures)
-    for e, c in zip(eager, compiled, strict=True):
+    eager = train(OPTIMIZERS[kind], attach, backend=None)
+    compiled = train(OPTIMIZERS[kind], attach, backend="inductor")
+    assert 1 <= compiled.graphs <= 2 and compiled.schedule_recompiles == 0, (
+        compiled.graphs, compiled.schedule_recompiles)
+    assert compiled.lr == pytest.approx(eager.lr)
+    for e, c in zip(eager.weights, compiled.weights, strict=True):
         torch.testing.assert_close(c, e, rtol=1e-4, atol=1e-6)
 
 
