@@ -245,7 +245,8 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
     # Train at each rule's median pick (median in log-LR) and at the best grid LR, with the
     # same seeds (none of the grid's), deduplicated.
     mean_acc = {use: [float(np.mean(a)) for a in grid_acc[use]] for use in USES}
-    best_lr = {use: grid[int(np.argmax(mean_acc[use]))] for use in USES}
+    best_i = {use: int(np.argmax(mean_acc[use])) for use in USES}  # the best grid LR's index
+    best_lr = {use: grid[i] for use, i in best_i.items()}
     medians: dict[str, dict[str, float | None]] = {}
     todo: dict[tuple[str, float], None] = {}
     for use in USES:
@@ -269,7 +270,6 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
     for use in USES:
         at_best = trained[(use, best_lr[use])]
         best, best_se = float(np.mean(at_best)), _standard_error(at_best)
-        grid_best = int(np.argmax(mean_acc[use]))
 
         rows[use] = {}
         for name, ps in picks[use].items():
@@ -296,8 +296,8 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
             "best_lr": best_lr[use], "best_accuracy": best, "best_se": best_se,
             "best_accuracies": at_best,
             # the grid's own mean at that LR: the highest of the noisy means, biased upward
-            "grid_best_accuracy": mean_acc[use][grid_best],
-            "grid_best_se": _standard_error(grid_acc[use][grid_best]),
+            "grid_best_accuracy": mean_acc[use][best_i[use]],
+            "grid_best_se": _standard_error(grid_acc[use][best_i[use]]),
         }
     return {
         "task": asdict(task),
