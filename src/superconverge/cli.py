@@ -283,7 +283,7 @@ def _one_line(exc: Exception) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()  # imports torch (the --method choices)
+        parser = build_parser()  # imports torch (the method, dataset and model names)
     except TorchTooOld as exc:
         print(f"superconverge: error: {exc}", file=sys.stderr)
         return 2

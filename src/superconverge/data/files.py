@@ -163,8 +163,8 @@ def load_csv(
             column holds text and the first row's label never occurs below it (numeric
             column names such as ``2019,2020,label``), or when it holds a number beyond the
             numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
-            A ``str`` target implies a header, and
-            so does an ``int`` that is no column's index but a first-row name (``2019``).
+            A ``str`` target implies a header, and so does an ``int`` that is no column's
+            index but a first-row name (``2019``).
         delimiter: the field separator (a file with ``;`` or tabs fails with a hint).
         val_fraction, seed: stratified validation split, reproducible by seed.
         name: dataset name; default the file's stem.
