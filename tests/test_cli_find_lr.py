@@ -314,3 +314,26 @@ def test_the_command_prints_warnings_as_one_line_each(tmp_path) -> None:
     lines = [line for line in done.stderr.splitlines() if "standardize" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ")
     assert ".py:" not in done.stderr  # no file:line of the warning's origin
+
+
+def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, cls in enumerate(["dark", "light"]):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(50):
+            pixels = np.clip(rng.normal(80 + 100 * k, 30, (6, 6, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
+    out = tmp_path / "run"
+    argv = ["-q", "find-lr", "--data", str(tmp_path / "imgs"), "--image-size", "8",
+            "--batch-size", "2", "--out", str(out)]
+    # 20 steps x batch 2 = 40 of the 80 training images; no validation image is read.
+    assert main([*argv, "--num-iter", "20"]) == 0
+    config = json.loads((out / "lr_find.json").read_text())["config"]
+    assert config["model"] == "cnn" and config["num_train"] == 40
+    assert config["data_options"] == {"size": 8, "max_train": 40, "max_val": 0}
+    # The model's default steps (100 for cnn) x batch 2 reach past the folder: all is read.
+    assert main(argv) == 0
+    config = json.loads((out / "lr_find.json").read_text())["config"]
+    assert config["num_train"] == 80 and config["data_options"]["max_train"] == 200

@@ -576,15 +576,19 @@ def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:
 
     (tmp_path / "float" / "a").mkdir(parents=True)
     (tmp_path / "float" / "b").mkdir(parents=True)
-    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "float" / "a" / "f.tif")
-    Image.fromarray(np.zeros((4, 4), np.int32)).save(tmp_path / "float" / "b" / "i.tif")
-    with pytest.raises(ValueError, match=r"float/a/f.tif: Pillow mode 'F' .*no fixed range"):
-        load_image_folder(tmp_path / "float")
-    (tmp_path / "float" / "a" / "f.tif").unlink()
-    make_images(tmp_path / "float", ["c"], per_class=1)  # "a" is now empty: use b and c only
+    # Two images a class and val_fraction=0.5: the split, made before any image is opened,
+    # needs a validation image.
+    for i in range(2):
+        Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "float" / "a" / f"f{i}.tif")
+        Image.fromarray(np.zeros((4, 4), np.int32)).save(tmp_path / "float" / "b" / f"i{i}.tif")
+    with pytest.raises(ValueError, match=r"float/a/f\d.tif: Pillow mode 'F' .*no fixed range"):
+        load_image_folder(tmp_path / "float", val_fraction=0.5)
+    for i in range(2):
+        (tmp_path / "float" / "a" / f"f{i}.tif").unlink()
+    make_images(tmp_path / "float", ["c"], per_class=2)  # "a" is now empty: use b and c only
     (tmp_path / "float" / "a").rmdir()
-    with pytest.raises(ValueError, match=r"float/b/i.tif: Pillow mode 'I' "):
-        load_image_folder(tmp_path / "float")
+    with pytest.raises(ValueError, match=r"float/b/i\d.tif: Pillow mode 'I' "):
+        load_image_folder(tmp_path / "float", val_fraction=0.5)
 
 
 def test_image_folder_skips_hidden_files(tmp_path) -> None:
@@ -612,3 +616,48 @@ def test_image_folder_refuses_decompression_bombs_by_name(tmp_path, monkeypatch)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large"):
             load_image_folder(tmp_path / "imgs", size=2)
+
+
+def _colours(x: torch.Tensor) -> set[tuple[int, ...]]:
+    """Each (solid-colour) image of ``x`` as its RGB value, to tell the images apart."""
+    return {tuple(round(float(c) * 255) for c in img[:, 0, 0]) for img in x}
+
+
+def test_image_folder_reads_only_its_sample(tmp_path, monkeypatch) -> None:
+    import superconverge.data.files as files
+
+    make_images(tmp_path / "imgs", ["a", "b", "c"], per_class=10)  # 30 distinct colours
+    opened = []
+    read = files._read_image
+    monkeypatch.setattr(files, "_read_image", lambda f, *a: opened.append(f) or read(f, *a))
+    full = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.2)
+    assert (full.num_train, full.num_val, len(opened)) == (24, 6, 30)
+    opened.clear()
+
+    part = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.2, max_train=5, max_val=2)
+    assert (part.num_train, part.num_val, len(opened)) == (5, 2, 7)  # only the sample is opened
+    # A sample of the same split: its training images are training images of the full read.
+    assert _colours(part.x_train) <= _colours(full.x_train)
+    assert _colours(part.x_val) <= _colours(full.x_val)
+    assert part.num_classes == 3 and part.class_names == full.class_names
+    again = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.2, max_train=5, max_val=2)
+    assert torch.equal(again.x_train, part.x_train)  # the seed fixes the sample
+    other = load_image_folder(tmp_path / "imgs", size=2, max_train=5, max_val=2, seed=3)
+    assert _colours(other.x_train) != _colours(part.x_train)
+    # A limit at or above the count reads everything, exactly as without one.
+    roomy = load_image_folder(tmp_path / "imgs", size=2, max_train=24, max_val=100)
+    assert torch.equal(roomy.x_train, full.x_train) and torch.equal(roomy.x_val, full.x_val)
+
+    with pytest.raises(ValueError, match="max_train must be >= 1, got 0"):
+        load_image_folder(tmp_path / "imgs", max_train=0)
+    with pytest.raises(ValueError, match="max_val must be >= 0, got -1"):
+        load_image_folder(tmp_path / "imgs", max_val=-1)
+
+
+def test_image_folder_sample_of_a_train_and_val_layout(tmp_path) -> None:
+    make_images(tmp_path / "train", ["a", "b"], per_class=6)
+    make_images(tmp_path / "val", ["a", "b"], per_class=2)
+    d = load_image_folder(tmp_path, size=2, max_train=4, max_val=0)
+    assert (d.num_train, d.num_val) == (4, 0)
+    full = load_image_folder(tmp_path, size=2)
+    assert _colours(d.x_train) <= _colours(full.x_train)

@@ -157,7 +157,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     src.add_argument("--dataset", choices=dataset_names(), default="digits",
                      help="built-in offline dataset")
     src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
-                     "folder of class sub-folders of images")
+                     "folder of class sub-folders of images (of which only the steps x batch "
+                     "size training images the sweep can see are decoded)")
     d = p.add_argument_group("your data (--data)")
     d.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
                    "std 1 (training statistics); also for a built-in --dataset")

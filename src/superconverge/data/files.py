@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import logging
+import sys
 import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -319,6 +321,9 @@ def load_image_folder(
     val_fraction: float = 0.2,
     seed: int = 0,
     name: str | None = None,
+    max_train: int | None = None,
+    max_val: int | None = None,
+    progress: bool = False,
 ) -> Dataset:
     """A ``Dataset`` from a folder with one sub-folder of images per class.
 
@@ -333,6 +338,13 @@ def load_image_folder(
     type's range (255 for 8-bit, 65535 for 16-bit greyscale): inputs are
     ``(N, 3, size, size)`` float32, or ``(N, 1, size, size)`` with ``grayscale``.
 
+    ``max_train`` / ``max_val``: read at most this many training / validation images, a
+    random sample by ``seed`` (the split is made on the file names first, so the sample never
+    changes which images are validation ones). Only the sampled images are opened, so a large
+    folder costs the memory and time of the sample: an LR range test, which sees at most its
+    steps x batch size examples, need not decode the rest. ``None`` (default) reads them all.
+    ``progress``: a tqdm bar while the images are decoded (on stderr, when it is a terminal).
+
     Raises:
         FileNotFoundError: ``root`` is not a folder.
         ValueError: no class sub-folders, fewer than two classes, a class without images, an
@@ -342,38 +354,48 @@ def load_image_folder(
     """
     root = Path(root)
     size = integer("size", size, minimum=1)
+    if max_train is not None:
+        max_train = integer("max_train", max_train, minimum=1)
+    if max_val is not None:
+        max_val = integer("max_val", max_val, minimum=0)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     subdirs = {d.name for d in _subfolders(root)}
     val_name = next((v for v in ("val", "test") if v in subdirs), None)
     if "train" in subdirs and val_name is not None:
         classes = [d.name for d in _subfolders(root / "train")]
-        x, y = _read_split(root / "train", classes, size, grayscale)
-        x_val, y_val = _read_split(root / val_name, classes, size, grayscale, allow_missing=True)
-        if len(x_val) == 0:
+        files, y = _list_split(root / "train", classes)
+        files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
+        if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
-        return _build(name or root.name, x, y, x_val, y_val, root, class_names=classes)
-    classes = sorted(subdirs)
-    x, y = _read_split(root, classes, size, grayscale)
-    train_idx, val_idx = _split(y, val_fraction, seed, root)
-    return _build(
-        name or root.name,
-        x[train_idx],
-        y[train_idx],
-        x[val_idx],
-        y[val_idx],
-        root,
-        class_names=classes,
-    )
+    else:
+        classes = sorted(subdirs)
+        files, y = _list_split(root, classes)
+        train_idx, val_idx = _split(y, val_fraction, seed, root)
+        files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
+    rng = np.random.default_rng(seed)
+    train = _sample(len(files), max_train, rng)
+    val = _sample(len(files_val), max_val, rng)
+    for what, kept, total in (("training", train, files), ("validation", val, files_val)):
+        if len(kept) < len(total):
+            log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
+    bar = _progress_bar(len(train) + len(val), f"reading {root.name or root}", progress)
+    try:
+        x = _decode(files[train], size, grayscale, bar)
+        x_val = _decode(files_val[val], size, grayscale, bar)
+    finally:
+        bar.close()
+    return _build(name or root.name, x, y[train], x_val, y_val[val], root, class_names=classes)
 
 
 def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _read_split(
-    folder: Path, classes: Sequence[str], size: int, grayscale: bool, allow_missing: bool = False
+def _list_split(
+    folder: Path, classes: Sequence[str], allow_missing: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The image files of ``folder``'s class sub-folders and their labels (nothing decoded)."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -388,22 +410,56 @@ def _read_split(
             raise ValueError(
                 f"{extra}: class folder not present in the training split {sorted(known)}"
             )
-    images, labels = [], []
+    files: list[Path] = []
+    labels: list[int] = []
     for label, cls in enumerate(classes):
         class_dir = folder / cls
-        files = _image_files(class_dir) if class_dir.is_dir() else []
-        if not files and not allow_missing:
+        found = _image_files(class_dir) if class_dir.is_dir() else []
+        if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "
                 f"{', '.join(IMAGE_EXTENSIONS)})"
             )
-        for file in files:
-            images.append(_read_image(file, size, grayscale))
-            labels.append(label)
-    log.info("read %d images of %d classes from %s", len(images), len(classes), folder)
-    channels = 1 if grayscale else 3
-    x = np.stack(images) if images else np.empty((0, channels, size, size), dtype=np.float32)
-    return x, np.asarray(labels, dtype=np.int64)
+        files += found
+        labels += [label] * len(found)
+    log.info("found %d images of %d classes in %s", len(files), len(classes), folder)
+    out = np.empty(len(files), dtype=object)
+    out[:] = files
+    return out, np.asarray(labels, dtype=np.int64)
+
+
+def _sample(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices of all ``n`` items, or of a random ``limit`` of them in their original order."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(rng.permutation(n)[:limit])
+
+
+def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarray:
+    images = []
+    for file in files:
+        images.append(_read_image(file, size, grayscale))
+        bar.update()
+    if not images:
+        return np.empty((0, 1 if grayscale else 3, size, size), dtype=np.float32)
+    return np.stack(images)
+
+
+def _progress_bar(total: int, desc: str, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # disable=None: tqdm hides itself when stderr is not a terminal.
+    return tqdm(total=total, desc=desc, unit="img", leave=False, disable=None, file=sys.stderr)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -21,7 +21,7 @@ FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
 _FILE_OPTIONS = {
     "npz": ("val_fraction",),
     "csv": ("val_fraction", "target", "header", "delimiter"),
-    "images": ("val_fraction", "size", "grayscale"),
+    "images": ("val_fraction", "size", "grayscale", "max_train", "max_val"),
 }
 
 RAW_SCALE = 10.0
@@ -36,19 +36,24 @@ def load_data(
     seed: int = 0,
     *,
     standardize: bool = False,
+    progress: bool = False,
     **options: Any,
 ) -> Dataset:
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
     ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images.
 
     ``options`` go to the file's loader: ``val_fraction`` (any file), ``target``, ``header``,
-    ``delimiter`` (CSV), ``size``, ``grayscale`` (images); one the format does not take is a
-    ``ValueError``. ``standardize``: zero mean, unit variance from the training split
-    (:meth:`Dataset.standardized`). User data far from that scale (see :data:`RAW_SCALE`) and
-    not standardized gets a warning, since the range test's LRs depend on the input units.
+    ``delimiter`` (CSV), ``size``, ``grayscale``, ``max_train``, ``max_val`` (images); one the
+    format does not take is a ``ValueError``. ``progress``: a bar while an image folder is
+    decoded (the other formats load in one read). ``standardize``: zero mean, unit variance
+    from the training split (:meth:`Dataset.standardized`). User data far from that scale (see
+    :data:`RAW_SCALE`) and not standardized gets a warning, since the range test's LRs depend
+    on the input units.
     """
     if not isinstance(standardize, bool):
         raise TypeError(f"standardize must be True or False, got {standardize!r}")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
     options = {k: x for k, x in options.items() if x is not None}
     if data is None:
         if dataset is None:
@@ -77,6 +82,8 @@ def load_data(
         what = "an image folder" if kind == "images" else f"a .{kind} file"
         raise ValueError(f"{', '.join(wrong)}: not an option of {what} ({path}); it takes "
                          f"{', '.join(_FILE_OPTIONS[kind])}")
+    if kind == "images":
+        options["progress"] = progress
     ds = loader(path, seed=seed, **options)  # type: ignore[operator]
     if standardize:
         return ds.standardized()

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from superconverge.data import train_val_loaders
+from superconverge.data import make_loader
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder.range_test import sweep_lrs
 from superconverge.models import build_model, suggest_model
@@ -96,7 +96,17 @@ def find_lr(
     v.integer("seed", seed, minimum=0)
     if out is not None and is_main_process():
         _check_writable(Path(out))
-    ds = load_data(dataset, data, seed=seed, standardize=standardize, **(data_options or {}))
+    options = dict(data_options or {})
+    if data is not None and Path(data).is_dir():
+        # The sweep sees at most num_iter x batch_size examples a repeat and no validation
+        # ones: decode only those of an image folder (a random sample by seed), not all of it.
+        steps = num_iter or range_steps(model or suggest_model(_image_shape(options)))
+        if options.get("max_train") is None:
+            options["max_train"] = steps * batch_size * repeats
+        if options.get("max_val") is None:
+            options["max_val"] = 0
+    ds = load_data(dataset, data, seed=seed, standardize=standardize, progress=progress,
+                   **options)
     name = model or suggest_model(ds.input_shape)
     if num_iter is None:
         num_iter = range_steps(name)
@@ -109,13 +119,15 @@ def find_lr(
                          weight_decay=weight_decay, fused=fused)
     # Page-locked batches on CUDA: the range test's non_blocking copies then overlap the
     # GPU's work instead of holding up the host.
-    train, _ = train_val_loaders(ds, batch_size, seed=seed, pin_memory=dev.type == "cuda")
+    train = make_loader(ds.x_train, ds.y_train, batch_size, shuffle=True, seed=seed,
+                        pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size, dev)
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
              "fused": fused, "standardize": standardize,
-             "data_options": {k: x for k, x in (data_options or {}).items() if x is not None}}
+             "data_options": {k: x for k, x in options.items() if x is not None},
+             "num_train": ds.num_train}
     try:
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
@@ -134,6 +146,12 @@ def find_lr(
     if out is not None:
         _write(result, out, method)
     return result
+
+
+def _image_shape(options: Mapping[str, Any]) -> tuple[int, ...]:
+    """The input shape ``load_image_folder`` gives with these options, known before reading."""
+    size = v.integer("size", 32 if options.get("size") is None else options["size"], minimum=1)
+    return (1 if options.get("grayscale") else 3, size, size)
 
 
 def _check_writable(folder: Path) -> None:
