@@ -230,3 +230,27 @@ def test_atomic_writes_pass_the_writers_own_errors_through(tmp_path) -> None:
     with pytest.raises(Odd), atomic_path(tmp_path / "out.png") as tmp:
         raise Odd(str(tmp))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_names_the_parser_offers_are_the_registries_names() -> None:
+    from superconverge import _names
+    from superconverge.data import dataset_names
+    from superconverge.finder import METHODS
+    from superconverge.models import model_names
+    from superconverge.recipes import OPTIMIZERS
+
+    assert _names.DATASETS == dataset_names() and _names.MODELS == model_names()
+    assert _names.OPTIMIZERS == OPTIMIZERS and _names.METHODS == METHODS
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["find-lr", "--help"], ["schedule", "clr", "--max-lr", "1", "--steps", "9"],
+])
+def test_help_and_schedule_import_no_torch(argv: list[str]) -> None:
+    # torch takes 1-2 s to import: the parser and the torch-free schedule math must not need it.
+    code = (f"import sys\nfrom superconverge.cli import main\ntry:\n    main({argv!r})\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

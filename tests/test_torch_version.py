@@ -62,3 +62,12 @@ raise SystemExit(main(["find-lr", "--dataset", "digits"]))
     assert done.returncode == 2
     assert done.stderr.strip() == ("superconverge: error: superconverge needs torch>=2.6, found "
                                    "torch 2.4.1; upgrade it (pip install 'torch>=2.6')")
+
+
+def test_the_torch_free_commands_run_on_an_old_torch() -> None:
+    done = with_torch_version("2.4.1", """
+from superconverge.cli import main
+raise SystemExit(main(["schedule", "one-cycle", "--max-lr", "1", "--steps", "3"]))
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "step,lr,momentum"

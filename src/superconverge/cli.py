@@ -59,7 +59,7 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
 
 
 def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from superconverge.finder import METHODS
+    from superconverge._names import METHODS
     from superconverge.schedules.policy import POLICIES
 
     p = sub.add_parser(
@@ -139,10 +139,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
 
 
 def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from superconverge.data import dataset_names
-    from superconverge.finder import METHODS
-    from superconverge.models import model_names
-    from superconverge.recipes import OPTIMIZERS
+    from superconverge._names import DATASETS, METHODS, MODELS, OPTIMIZERS
 
     p = sub.add_parser(
         "find-lr",
@@ -154,7 +151,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "The model and optimizer are left as they were.",
     )
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", choices=dataset_names(), default="digits",
+    src.add_argument("--dataset", choices=DATASETS, default="digits",
                      help="built-in offline dataset")
     src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
@@ -176,7 +173,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "(default: 32)")
     d.add_argument("--grayscale", action="store_true", default=None,
                    help="images: one grey channel instead of RGB")
-    p.add_argument("--model", choices=model_names(), help="default: chosen from the input shape")
+    p.add_argument("--model", choices=MODELS, help="default: chosen from the input shape")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer")
     p.add_argument("--batch-size", type=int, default=64, help="examples per step")
     p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
@@ -283,11 +280,7 @@ def _one_line(exc: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        parser = build_parser()  # imports torch (the method, dataset and model names)
-    except TorchTooOld as exc:
-        print(f"superconverge: error: {exc}", file=sys.stderr)
-        return 2
+    parser = build_parser()  # imports no torch: --help and schedule start fast
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -300,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _format_warning  # type: ignore[assignment]
     try:
         return int(args.func(args) or 0)
+    except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
+        print(f"superconverge: error: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback.

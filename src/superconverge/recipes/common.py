@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
+from superconverge._names import OPTIMIZERS
 from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
 from superconverge.schedules import _validate as v
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
 """The ``OPTIMIZERS`` torch has a fused (one kernel per step) implementation of."""
 

@@ -1,0 +1,23 @@
+"""The names the command line offers: built-in datasets, models, optimizers, suggestion rules.
+
+They live here, free of torch, so that the parser imports no torch: ``superconverge --help``
+and the torch-free ``superconverge schedule`` start in a fraction of a second. The modules that
+implement them (``superconverge.data``, ``.models``, ``.recipes``, ``.finder``) import torch;
+``tests/test_cli_schedule.py`` checks that their registries hold exactly these names.
+"""
+
+from __future__ import annotations
+
+DATASETS: tuple[str, ...] = ("digits", "mnist1d", "synthetic", "synthetic_images")
+"""``superconverge.data.dataset_names()``."""
+
+MODELS: tuple[str, ...] = (
+    "mlp", "cnn", "cnn1d", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
+)
+"""``superconverge.models.model_names()``."""
+
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop")
+"""``superconverge.recipes.OPTIMIZERS``: what ``make_optimizer`` builds by name."""
+
+METHODS: tuple[str, ...] = ("default", "steepest", "minimum", "valley")
+"""``superconverge.finder.METHODS``: the range test's suggestion rules."""
