@@ -199,6 +199,14 @@ def test_console_script_entry_point_runs() -> None:
          "--steps", "3"], check=True, capture_output=True, text=True,
     ).stdout
     assert out.splitlines() == ["step,lr", "0,0.1", "1,0.1", "2,0.1"]
+    package = subprocess.run(
+        [sys.executable, "-m", "superconverge", "schedule", "fixed", "--lr", "0.1", "--steps",
+         "2"], capture_output=True, text=True,
+    )
+    assert package.returncode == 0 and package.stdout.splitlines() == ["step,lr", "0,0.1", "1,0.1"]
+    bad = subprocess.run([sys.executable, "-m", "superconverge", "schedule", "nope"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
 
 
 def test_written_files_are_not_private(tmp_path) -> None:
