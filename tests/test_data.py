@@ -661,3 +661,21 @@ def test_image_folder_sample_of_a_train_and_val_layout(tmp_path) -> None:
     assert (d.num_train, d.num_val) == (4, 0)
     full = load_image_folder(tmp_path, size=2)
     assert _colours(d.x_train) <= _colours(full.x_train)
+
+
+def test_image_folder_progress_bar_counts_the_decoded_images(tmp_path, monkeypatch) -> None:
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=5)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    load_image_folder(tmp_path / "imgs", size=2, max_train=3, max_val=1, progress=True)
+    shown = sys.stderr.getvalue()
+    assert "reading imgs" in shown and "4/4" in shown and "img" in shown
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    load_image_folder(tmp_path / "imgs", size=2)  # progress=False: nothing drawn
+    assert sys.stderr.getvalue() == ""

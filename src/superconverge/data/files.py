@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from superconverge._progress import progress_bar
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import train_val_split
 from superconverge.schedules._validate import integer
@@ -379,7 +379,8 @@ def load_image_folder(
     for what, kept, total in (("training", train, files), ("validation", val, files_val)):
         if len(kept) < len(total):
             log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
-    bar = _progress_bar(len(train) + len(val), f"reading {root.name or root}", progress)
+    bar = progress_bar(len(train) + len(val), f"reading {root.name or root}", progress,
+                       unit="img")
     try:
         x = _decode(files[train], size, grayscale, bar)
         x_val = _decode(files_val[val], size, grayscale, bar)
@@ -443,23 +444,6 @@ def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarr
     if not images:
         return np.empty((0, 1 if grayscale else 3, size, size), dtype=np.float32)
     return np.stack(images)
-
-
-def _progress_bar(total: int, desc: str, show: bool) -> Any:
-    if not show:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # disable=None: tqdm hides itself when stderr is not a terminal.
-    return tqdm(total=total, desc=desc, unit="img", leave=False, disable=None, file=sys.stderr)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _image_files(folder: Path) -> list[Path]:

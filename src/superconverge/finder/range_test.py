@@ -26,7 +26,6 @@ import itertools
 import logging
 import math
 import platform
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from superconverge._progress import progress_bar
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import TrainingState, loader_generators, seed_everything
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
@@ -320,7 +320,7 @@ class _Run:
         world = world_size()
         i = chunk_start = 0
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
-        bar = _progress_bar(n, desc, show)
+        bar = progress_bar(n, desc, show)
         # With a GradScaler, whether each step was skipped (inf/NaN gradients), found without a
         # host sync: GradScaler.step() does not call optimizer.step() when it skips, which a step
         # pre-hook sees (a bool per step). Optimizers that take the scaler into their own step
@@ -837,23 +837,3 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, tuple | list):
         return type(batch)(_to_device(x, device) for x in batch)
     return batch
-
-
-def _progress_bar(total: int, desc: str, show: bool) -> Any:
-    if not show:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # disable=None: tqdm hides itself when stderr is not a terminal.
-    return tqdm(total=total, desc=desc, leave=False, disable=None, file=sys.stderr)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
