@@ -100,11 +100,6 @@ SMOKE = Sizes(10, 8, 1, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
               "resnet20", 64, 32, 16, 2, 8)
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def quiet(device: torch.device) -> None:
     """Settings of every process of the run: one CPU thread (steadier on shared cores, as in
     range_test_speed.py), no dynamo log line per recompile (the table counts them)."""
@@ -180,14 +175,14 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
     from torch._dynamo.utils import guard_failures
 
     guard_failures.clear()
-    sync(device)
+    rts.sync(device)
     t0 = time.perf_counter()
     for _ in range(n):
         F.cross_entropy(model(x), y).backward()
         step()
         opt.zero_grad(set_to_none=True)
         sched.step()
-    sync(device)
+    rts.sync(device)
     seconds = time.perf_counter() - t0
     graphs = counters["stats"]["unique_graphs"]
     caused = schedule_recompiles()

@@ -104,7 +104,8 @@ class Run:
 Runner = Callable[..., Run]
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA); on the CPU, work is done when it returns."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -120,7 +121,7 @@ def run_bare(
     device: torch.device, amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
-    _sync(device)  # the fresh state's copies land before the clock starts
+    sync(device)  # the fresh state's copies land before the clock starts
     t0 = time.perf_counter()
     n, start = case.num_iter, case.start_lr
     lrs = [start * (case.end_lr / start) ** (i / (n - 1)) for i in range(n)]
@@ -148,7 +149,7 @@ def run_bare(
             scaler.update()
         losses.append(loss.detach())
     values = torch.stack(losses).tolist()
-    _sync(device)
+    sync(device)
     return Run(time.perf_counter() - t0, lrs, values, steps_trained=n)
 
 
@@ -157,14 +158,14 @@ def run_ours(
     device: torch.device, amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> Run:
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     result = lr_range_test(
         model, optimizer, nn.CrossEntropyLoss(), loader, case.start_lr, case.end_lr,
         case.num_iter, "exp", diverge_factor=None, progress=False, amp_dtype=amp_dtype,
         scaler=scaler,
     )
-    _sync(device)
+    sync(device)
     trained = len(result.lrs) + sum(result.provenance.get("skipped_steps", [0]))
     return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses),
                steps_trained=trained, stop=result.stop_reason)
@@ -182,7 +183,7 @@ def run_torch_lr_finder(
     if not isinstance(loader, DataLoader):  # it takes a DataLoader or this wrapper of batches
         loader = TrainDataLoaderIter(loader)
     sink = io.StringIO()
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         finder = LRFinder(model, optimizer, nn.CrossEntropyLoss(), device=device)
@@ -190,7 +191,7 @@ def run_torch_lr_finder(
                           num_iter=case.num_iter, step_mode="exp", smooth_f=0.0,
                           diverge_th=math.inf)
         finder.reset()
-    _sync(device)
+    sync(device)
     seconds = time.perf_counter() - t0
     return Run(seconds, list(finder.history["lr"]), list(finder.history["loss"]),
                steps_trained=len(finder.history["lr"]))
