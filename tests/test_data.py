@@ -679,3 +679,23 @@ def test_image_folder_progress_bar_counts_the_decoded_images(tmp_path, monkeypat
     monkeypatch.setattr(sys, "stderr", Terminal())
     load_image_folder(tmp_path / "imgs", size=2)  # progress=False: nothing drawn
     assert sys.stderr.getvalue() == ""
+
+
+def test_image_folder_reads_the_same_with_one_thread_or_many(tmp_path, monkeypatch) -> None:
+    import superconverge.data.files as files
+
+    make_images(tmp_path / "imgs", ["a", "b", "c"], per_class=12)
+    monkeypatch.setattr(files, "_usable_cpus", lambda: 1)
+    serial = load_image_folder(tmp_path / "imgs", size=3)
+    monkeypatch.setattr(files, "_usable_cpus", lambda: 4)
+    threaded = load_image_folder(tmp_path / "imgs", size=3)
+    assert torch.equal(serial.x_train, threaded.x_train)
+    assert torch.equal(serial.x_val, threaded.x_val)
+    # Of two unreadable files, the error names the first in reading order (with a train/val
+    # layout, the sorted file names), as one thread would.
+    make_images(tmp_path / "split" / "train", ["a", "b", "c"], per_class=12)
+    make_images(tmp_path / "split" / "val", ["a", "b", "c"], per_class=1)
+    for name in ("a/0.png", "c/11.png"):
+        (tmp_path / "split" / "train" / name).write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"train/a/0.png: cannot read image"):
+        load_image_folder(tmp_path / "split", size=3)
