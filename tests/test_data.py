@@ -682,13 +682,22 @@ def test_image_folder_progress_bar_counts_the_decoded_images(tmp_path, monkeypat
 
 
 def test_image_folder_reads_the_same_with_one_thread_or_many(tmp_path, monkeypatch) -> None:
+    import threading
+
     import superconverge.data.files as files
 
     make_images(tmp_path / "imgs", ["a", "b", "c"], per_class=12)
-    monkeypatch.setattr(files, "_usable_cpus", lambda: 1)
-    serial = load_image_folder(tmp_path / "imgs", size=3)
+    threads = set()
+    read = files._read_image
+    monkeypatch.setattr(files, "_read_image", lambda *a: threads.add(
+        threading.current_thread().name.split("_")[0]) or read(*a))
     monkeypatch.setattr(files, "_usable_cpus", lambda: 4)
+    monkeypatch.setattr(files, "_THREADS_ABOVE_S", float("inf"))  # "small images": one thread
+    serial = load_image_folder(tmp_path / "imgs", size=3)
+    assert threads == {"MainThread"}
+    monkeypatch.setattr(files, "_THREADS_ABOVE_S", 0.0)  # "large images": the probe, then threads
     threaded = load_image_folder(tmp_path / "imgs", size=3)
+    assert threads == {"MainThread", "superconverge-images"}
     assert torch.equal(serial.x_train, threaded.x_train)
     assert torch.equal(serial.x_val, threaded.x_val)
     # Of two unreadable files, the error names the first in reading order (with a train/val
