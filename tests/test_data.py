@@ -708,3 +708,17 @@ def test_image_folder_reads_the_same_with_one_thread_or_many(tmp_path, monkeypat
         (tmp_path / "split" / "train" / name).write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"train/a/0.png: cannot read image"):
         load_image_folder(tmp_path / "split", size=3)
+
+
+def test_load_data_passes_the_image_options_and_checks_progress(tmp_path) -> None:
+    from superconverge.recipes import load_data
+
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=5)
+    d = load_data(None, tmp_path / "imgs", seed=1, size=4, max_train=3, max_val=1, progress=True)
+    assert (d.num_train, d.num_val, d.input_shape) == (3, 1, (3, 4, 4))
+    with pytest.raises(TypeError, match="progress must be True or False, got 'yes'"):
+        load_data(None, tmp_path / "imgs", progress="yes")
+    np.savez(tmp_path / "a.npz", x=np.zeros((10, 2), np.float32), y=np.arange(10) % 2)
+    with pytest.raises(ValueError, match=r"max_train: not an option of a \.npz file"):
+        load_data(None, tmp_path / "a.npz", max_train=3)
+    assert load_data("digits", progress=True).num_classes == 10  # nothing to show: no error
