@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -337,3 +338,14 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["num_train"] == 80 and config["data_options"]["max_train"] == 200
+
+
+def test_the_spread_over_repeats_says_when_they_all_pick_one_step(tmp_path, capsys) -> None:
+    argv = ["-q", "find-lr", "--repeats", "2", "--out", str(tmp_path)]
+    assert main([*argv, "--model", "mlp", "--num-iter", "30"]) == 0
+    assert ("spread of the suggestion over 2 repeats: none, every repeat picks the same step of "
+            "the sweep") in capsys.readouterr().out  # was "0.00 decades", as if rounded
+    assert main([*argv, "--dataset", "mnist1d", "--model", "cnn1d", "--num-iter", "40"]) == 0
+    # (1.64 decades on torch 2.13's CPU kernels)
+    assert re.search(r"spread of the suggestion over 2 repeats: [1-9]\.\d\d decades",
+                     capsys.readouterr().out)

@@ -232,7 +232,10 @@ def _run_find_lr(args: argparse.Namespace) -> int:
         lines.append(f"bounds for CLR / 1cycle: base_lr {base:.3g}, max_lr {top:.3g}")
     spread = result.spread(args.method)
     if spread is not None:
-        lines.append(f"spread of the suggestion over {args.repeats} repeats: {spread:.2f} decades")
+        # 0 is no rounding: every repeat picked the same step of the sweep.
+        said = (f"{spread:.2f} decades" if spread > 0 else
+                "none, every repeat picks the same step of the sweep")
+        lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
     lines += [f"warning: {w}" for w in result.warnings()]
     out = Path(args.out)
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
