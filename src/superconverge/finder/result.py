@@ -199,7 +199,9 @@ class RangeTestResult(Curve):
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
 
-        ``None`` with fewer than two repeats that have a suggestion.
+        Exactly ``0.0`` when every repeat picks the same step of the sweep (the repeats share
+        the sweep's LRs, so picks are either equal or at least one step apart). ``None`` with
+        fewer than two repeats that have a suggestion.
         """
         method = self.method if method is None else method
         picks = [suggest(c.lrs, c.losses, method).lr for c in self.repeats]
