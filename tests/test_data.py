@@ -15,6 +15,7 @@ from superconverge.data import (
     Dataset,
     dataset_names,
     default_cache_dir,
+    image_shape,
     load_csv,
     load_dataset,
     load_digits,
@@ -521,7 +522,10 @@ def test_image_folder_reads_classes_and_resizes(tmp_path) -> None:
     dog = d.x_train[d.y_train == 1][0]
     assert torch.allclose(dog[1], torch.full((8, 8), 215 / 255), atol=1e-6)
     grey = load_image_folder(tmp_path / "imgs", size=4, grayscale=True)
-    assert grey.input_shape == (1, 4, 4)
+    assert grey.input_shape == (1, 4, 4) == image_shape(4, grayscale=True)
+    assert d.input_shape == image_shape(8) and image_shape() == (3, 32, 32)  # before reading
+    with pytest.raises(ValueError, match="size must be >= 1, got 0"):
+        image_shape(0)
 
 
 def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:

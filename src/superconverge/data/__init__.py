@@ -8,7 +8,13 @@ import superconverge._torch_check  # noqa: F401  (fails at once on a too-old tor
 from superconverge.data.cache import default_cache_dir
 from superconverge.data.dataset import Dataset
 from superconverge.data.digits import load_digits
-from superconverge.data.files import IMAGE_EXTENSIONS, load_csv, load_image_folder, load_npz
+from superconverge.data.files import (
+    IMAGE_EXTENSIONS,
+    image_shape,
+    load_csv,
+    load_image_folder,
+    load_npz,
+)
 from superconverge.data.loaders import make_loader, train_val_loaders
 from superconverge.data.mnist1d import MNIST1D_SEED, load_mnist1d
 from superconverge.data.registry import dataset_names, load_dataset
@@ -22,6 +28,7 @@ __all__ = [
     "Dataset",
     "dataset_names",
     "default_cache_dir",
+    "image_shape",
     "load_csv",
     "load_dataset",
     "load_digits",

@@ -26,7 +26,7 @@ from superconverge.data.dataset import Dataset
 from superconverge.data.split import train_val_split
 from superconverge.schedules._validate import integer
 
-__all__ = ["IMAGE_EXTENSIONS", "load_csv", "load_image_folder", "load_npz"]
+__all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "load_npz"]
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +316,17 @@ def _target_index(target: str | int, columns: list[str] | None, width: int, path
 # ------------------------------------------------------------------------------ image folder
 
 
+def image_shape(size: int = 32, grayscale: bool = False) -> tuple[int, int, int]:
+    """The input shape of one example from ``load_image_folder(root, size, grayscale=...)``,
+    known before any image is read (the defaults are the loader's).
+
+    Raises:
+        ValueError, TypeError: ``size`` is not an integer >= 1.
+    """
+    size = integer("size", size, minimum=1)
+    return (1 if grayscale else 3, size, size)
+
+
 def load_image_folder(
     root: str | Path,
     size: int = 32,
@@ -477,7 +488,7 @@ def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarr
             images.append(_read_image(file, size, grayscale))
             bar.update()
     if not images:
-        return np.empty((0, 1 if grayscale else 3, size, size), dtype=np.float32)
+        return np.empty((0, *image_shape(size, grayscale)), dtype=np.float32)
     return np.stack(images)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from superconverge.data import make_loader
+from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder.range_test import sweep_lrs
 from superconverge.models import build_model, suggest_model
@@ -100,7 +100,9 @@ def find_lr(
     if data is not None and Path(data).is_dir():
         # The sweep sees at most num_iter x batch_size examples a repeat and no validation
         # ones: decode only those of an image folder (a random sample by seed), not all of it.
-        steps = num_iter or range_steps(model or suggest_model(_image_shape(options)))
+        shape = image_shape(**{k: options[k] for k in ("size", "grayscale")
+                               if options.get(k) is not None})
+        steps = num_iter or range_steps(model or suggest_model(shape))
         if options.get("max_train") is None:
             options["max_train"] = steps * batch_size * repeats
         if options.get("max_val") is None:
@@ -146,12 +148,6 @@ def find_lr(
     if out is not None:
         _write(result, out, method)
     return result
-
-
-def _image_shape(options: Mapping[str, Any]) -> tuple[int, ...]:
-    """The input shape ``load_image_folder`` gives with these options, known before reading."""
-    size = v.integer("size", 32 if options.get("size") is None else options["size"], minimum=1)
-    return (1 if options.get("grayscale") else 3, size, size)
 
 
 def _check_writable(folder: Path) -> None:
