@@ -726,3 +726,17 @@ def test_load_data_passes_the_image_options_and_checks_progress(tmp_path) -> Non
     with pytest.raises(ValueError, match=r"max_train: not an option of a \.npz file"):
         load_data(None, tmp_path / "a.npz", max_train=3)
     assert load_data("digits", progress=True).num_classes == 10  # nothing to show: no error
+
+
+def test_csv_read_in_blocks_is_the_csv_read_whole(tmp_path, monkeypatch) -> None:
+    import superconverge.data.files as files
+
+    rows = "".join(f"{i},{i * 0.25},{'cat' if i % 3 else 'dog'}\n" for i in range(30))
+    path = write(tmp_path / "t.csv", "a,b,label\n" + rows)
+    whole = load_csv(path)
+    monkeypatch.setattr(files, "_CSV_BLOCK_ROWS", 4)  # 30 rows: 7 full blocks and a part
+    assert_same(whole, load_csv(path))
+    assert_same(load_csv(path, header=True), load_csv(path))
+    bad = write(tmp_path / "bad.csv", "a,b,label\n" + rows + "31,x,cat\n" + rows)
+    with pytest.raises(ValueError, match=r"line 32, column 'b': 'x' is not a number"):
+        load_csv(bad)

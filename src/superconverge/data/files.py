@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -189,54 +191,119 @@ def load_csv(
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
             # (line number, cells) so errors can point at the line; blank lines are skipped.
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+            rows = ((reader.line_num, row) for row in reader if any(c.strip() for c in row))
+            first = next(rows, None)
+            if first is None:
+                raise ValueError(
+                    f"{path}: empty CSV file, expected rows of numbers and a label column"
+                )
+            width = len(first[1])
+            if width < 2:
+                raise ValueError(
+                    f"{path}: found 1 column, expected at least one feature and one label column"
+                    + _delimiter_hint(first[1], delimiter)
+                )
+            heads = [c.strip() for c in first[1]]
+            if (isinstance(target, int) and not isinstance(target, bool)
+                    and not -width <= target < width and header is not False
+                    and str(target) in heads):
+                target = str(target)  # no column's index, but a first-row cell's name (2019)
+            if header is None and isinstance(target, str):
+                header = True
+            t = _target_index(target, heads if header else None, width, path)
+            body = _read_rows(rows, width, t, path)
     except (UnicodeDecodeError, csv.Error) as err:
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}") from err
-    if not rows:
-        raise ValueError(f"{path}: empty CSV file, expected rows of numbers and a label column")
 
-    width = len(rows[0][1])
-    if width < 2:
-        raise ValueError(
-            f"{path}: found 1 column, expected at least one feature and one label column"
-            + _delimiter_hint(rows[0][1], delimiter)
-        )
-    if (isinstance(target, int) and not isinstance(target, bool) and not -width <= target < width
-            and header is not False and str(target) in (c.strip() for c in rows[0][1])):
-        target = str(target)  # no column's index, but a first-row cell's name (2019): that one
     if header is None:
-        header = isinstance(target, str) or _looks_like_header(rows, target)
-    columns = [c.strip() for c in rows[0][1]] if header else None
-    data = rows[1:] if header else rows
-    for line, row in data:
-        if len(row) != width:
-            raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
-    if not data:
+        header = _looks_like_header(first[1], body.second, body.label_set(), target)
+    names = heads if header else [str(i) for i in range(width)]
+    parts = [body] if header else [_read_rows(iter([first]), width, t, path), body]
+    for part in parts:  # in file order: the first row, when it is an example, first
+        if part.bad_cell is not None:
+            _raise_not_a_number(path, *part.bad_cell, names, delimiter)
+    x = np.concatenate([part.x for part in parts])
+    labels = np.concatenate([part.labels for part in parts])
+    empty_label = next((p.empty_label for p in parts if p.empty_label is not None), None)
+    if len(x) == 0:
         raise ValueError(f"{path}: no examples, only a header row")
-    if len(data) < 2:
-        raise ValueError(f"{path}: found {len(data)} data row(s), expected at least 2")
-
-    t = _target_index(target, columns, width, path)
-    names = columns or [str(i) for i in range(width)]
-    feature_cols = [i for i in range(width) if i != t]
-    x = np.empty((len(data), len(feature_cols)), dtype=np.float32)
-    for r, (line, row) in enumerate(data):
-        for j, c in enumerate(feature_cols):
-            try:
-                x[r, j] = float(row[c])
-            except ValueError:
-                raise ValueError(
-                    f"{path}: line {line}, column {names[c]!r}: {row[c]!r} is not a number "
-                    "(feature columns must be numeric; encode categories as numbers first)"
-                    + _cell_hint(row[c], delimiter)
-                ) from None
+    if len(x) < 2:
+        raise ValueError(f"{path}: found {len(x)} data row(s), expected at least 2")
     if not np.isfinite(x).all():
         raise ValueError(f"{path}: feature columns contain NaN or infinite values")
-    labels = np.array([row[t].strip() for _, row in data])
-    for (line, _), label in zip(data, labels, strict=True):
-        if not label:
-            raise ValueError(f"{path}: line {line}, column {names[t]!r}: the label is empty")
+    if empty_label is not None:
+        raise ValueError(f"{path}: line {empty_label}, column {names[t]!r}: the label is empty")
     return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
+
+
+#: Rows parsed into one float32 block at a time: the table is never held as Python strings.
+_CSV_BLOCK_ROWS = 1 << 14
+
+
+@dataclass
+class _Rows:
+    """The parsed data rows of a CSV: features, labels, and what went wrong where."""
+
+    x: np.ndarray  # (N, F) float32
+    labels: np.ndarray  # (N,) str, stripped
+    second: list[str] | None  # the cells of the first row read (the header test needs it)
+    bad_cell: tuple[int, int, str] | None  # (line, column, cell) of the first non-number
+    empty_label: int | None  # the line of the first empty label
+
+    def label_set(self) -> set[str]:
+        return set(np.unique(self.labels).tolist())
+
+
+def _read_rows(
+    rows: Iterator[tuple[int, list[str]]], width: int, t: int, path: Path
+) -> _Rows:
+    """Parse ``(line, cells)`` rows into features (every column but ``t``) and labels, block by
+    block; a cell that is not a number is recorded (the first one) and read as NaN. A row of
+    another width than ``width`` raises at once."""
+    features = [i for i in range(width) if i != t]
+    blocks: list[np.ndarray] = []
+    label_blocks: list[np.ndarray] = []
+    block = np.empty((_CSV_BLOCK_ROWS, len(features)), dtype=np.float32)
+    labels: list[str] = []
+    second = bad_cell = empty_label = None
+    for line, row in rows:
+        if second is None:
+            second = row
+        if len(row) != width:
+            raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+        k = len(labels)
+        for j, c in enumerate(features):
+            try:
+                block[k, j] = float(row[c])
+            except ValueError:
+                # Read on: the header test needs every label, and a row of another width
+                # below is the error to report first.
+                if bad_cell is None:
+                    bad_cell = (line, c, row[c])
+                block[k, j] = math.nan
+        label = row[t].strip()
+        if not label and empty_label is None:
+            empty_label = line
+        labels.append(label)
+        if len(labels) == _CSV_BLOCK_ROWS:
+            blocks.append(block)
+            label_blocks.append(np.array(labels))
+            block = np.empty_like(block)
+            labels = []
+    blocks.append(block[: len(labels)])
+    label_blocks.append(np.array(labels, dtype=str))
+    return _Rows(np.concatenate(blocks), np.concatenate(label_blocks), second, bad_cell,
+                 empty_label)
+
+
+def _raise_not_a_number(
+    path: Path, line: int, column: int, cell: str, names: list[str], delimiter: str
+) -> None:
+    raise ValueError(
+        f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number "
+        "(feature columns must be numeric; encode categories as numbers first)"
+        + _cell_hint(cell, delimiter)
+    )
 
 
 def _is_number(cell: str) -> bool:
@@ -247,10 +314,13 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _looks_like_header(rows: list[tuple[int, list[str]]], target: str | int) -> bool:
-    if len(rows) < 2:  # a lone row of text names columns (and the file has no examples)
-        return bool(rows) and not any(_is_number(c) for c in rows[0][1])
-    first, second = rows[0][1], rows[1][1]
+def _looks_like_header(
+    first: list[str], second: list[str] | None, below: set[str], target: str | int
+) -> bool:
+    """Whether the first row (``first``) names the columns, from it, the row after it
+    (``second``) and the labels of every row below it (``below``)."""
+    if second is None:  # a lone row of text names columns (and the file has no examples)
+        return not any(_is_number(c) for c in first)
     if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)):
         return True
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
@@ -259,9 +329,7 @@ def _looks_like_header(rows: list[tuple[int, list[str]]], target: str | int) -> 
     width = len(first)
     if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
         return False
-    t = target % width
-    below = {row[t].strip() for _, row in rows[1:] if len(row) == width}
-    label = first[t].strip()
+    label = first[target % width].strip()
     if below and not any(_is_number(v) for v in below) and label not in below:
         log.info("first row taken as a header: its label %r never occurs below it", label)
         return True
