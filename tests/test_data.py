@@ -95,6 +95,40 @@ def test_digits_split_is_stratified_and_scaled() -> None:
     assert torch.allclose(share, torch.full((10,), 0.2, dtype=torch.float64), atol=0.01)
 
 
+def test_digits_are_scikit_learns_read_without_importing_it(monkeypatch, tmp_path) -> None:
+    import gzip
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    import superconverge.data.digits as digits
+
+    bunch = sk_load_digits()
+    pixels, labels = digits._digits_arrays()
+    assert np.array_equal(pixels, bunch.data) and np.array_equal(labels, bunch.target)
+    code = ("import sys; from superconverge.data import load_digits; load_digits(); "
+            "print('sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "False", done.stderr  # the import took over a second
+    # Without the file where scikit-learn keeps it, or with another file there: its loader.
+    import sklearn.datasets
+
+    fast = load_digits(seed=3)
+    calls = []
+    monkeypatch.setattr(sklearn.datasets, "load_digits",
+                        lambda: calls.append(1) or sk_load_digits())
+    monkeypatch.setattr(digits, "_digits_file", lambda: None)
+    assert_same(digits.load_digits(seed=3), fast)
+    other = tmp_path / "digits.csv.gz"
+    with gzip.open(other, "wt") as f:
+        f.write("1,2,3\n4,5,6\n")
+    monkeypatch.setattr(digits, "_digits_file", lambda: other)
+    assert_same(digits.load_digits(seed=3), fast)
+    assert len(calls) == 2  # both times, scikit-learn's loader read them
+
+
 @pytest.mark.parametrize("loader", [load_synthetic, load_synthetic_images])
 def test_synthetic_labels_are_balanced(loader) -> None:
     d = loader(num_train=103, num_val=41)
