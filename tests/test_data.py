@@ -774,3 +774,26 @@ def test_csv_read_in_blocks_is_the_csv_read_whole(tmp_path, monkeypatch) -> None
     bad = write(tmp_path / "bad.csv", "a,b,label\n" + rows + "31,x,cat\n" + rows)
     with pytest.raises(ValueError, match=r"line 32, column 'b': 'x' is not a number"):
         load_csv(bad)
+
+
+def test_image_folder_threads_are_not_chosen_by_a_slow_first_image(tmp_path, monkeypatch) -> None:
+    """A process's first image also pays for Pillow's start-up (about 0.1 s): small images must
+    not look slow, and get threads that only contend for the GIL, because of it."""
+    import threading
+    import time
+
+    import superconverge.data.files as files
+
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=15)
+    seen, read = [], files._read_image
+
+    def first_one_slow(*args):
+        if not seen:
+            time.sleep(0.1)
+        seen.append(threading.current_thread().name)
+        return read(*args)
+
+    monkeypatch.setattr(files, "_read_image", first_one_slow)
+    monkeypatch.setattr(files, "_usable_cpus", lambda: 4)
+    load_image_folder(tmp_path / "imgs", size=3)
+    assert set(seen) == {"MainThread"} and len(seen) == 30

@@ -520,7 +520,7 @@ def _sample(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
 
 #: Images decoded in one thread first, to time them.
 _PROBE = 16
-#: Mean seconds an image of the probe above which the rest are decoded by a thread per core.
+#: Median seconds an image of the probe above which the rest are decoded by a thread per core.
 #: Pillow decodes and resizes outside Python's lock, so large photos gain from threads (500x375
 #: JPEGs read at 224 px, 2.4 ms each: 1.8x faster on 2 cores), but small images are mostly
 #: Python calls under the lock, and threads only contend for it (32x32 PNGs, 0.1 ms each: 2.5x
@@ -531,15 +531,20 @@ _THREADS_ABOVE_S = 1e-3
 def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarray:
     """The images of ``files``, in order. The first unreadable file, in order, raises its error.
 
-    The first ``_PROBE`` are decoded here, timed; if they take more than ``_THREADS_ABOVE_S``
-    each, the rest are decoded by a thread per CPU core (up to 16), else here too.
+    The first ``_PROBE`` are decoded here, timed; if their median time is over
+    ``_THREADS_ABOVE_S``, the rest are decoded by a thread per CPU core (up to 16), else here
+    too.
     """
     images = []
-    started = time.perf_counter()
+    took = []
     for file in files[:_PROBE]:
+        started = time.perf_counter()
         images.append(_read_image(file, size, grayscale))
+        took.append(time.perf_counter() - started)
         bar.update()
-    each = (time.perf_counter() - started) / max(len(images), 1)
+    # The median, not the mean: a process's first image also pays for Pillow's start-up
+    # (about 0.1 s here), which would make 16 small images look like 8 ms ones.
+    each = float(np.median(took)) if took else 0.0
     rest = files[_PROBE:]
     workers = min(_usable_cpus(), 16, len(rest))
     if workers > 1 and each > _THREADS_ABOVE_S:
