@@ -47,3 +47,22 @@ def test_suggestion_quality_quick_runs_and_scores_every_rule() -> None:
     assert "1 worker process with 1 torch thread" in text
     assert ", 3 epochs," in text  # digits-mlp's 6 epochs at the quick run's scale of 0.5
     assert [p.read_bytes() for p in committed] == before
+
+
+def test_data_loading_quick_runs_and_compares_with_the_peers() -> None:
+    committed = BENCHMARKS / "results" / "data_loading.md"
+    before = committed.read_bytes() if committed.exists() else None
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "data_loading.py"), "--quick"],
+                          check=True, capture_output=True, text=True, timeout=300).stdout
+    assert "wrote" not in text
+    text = text[text.rindex("# Loading user data"):]
+    assert "## Provenance" in text and "--quick" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 5, text  # the header and 2 CSV peers, 2 image folders
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        s, p, ratio = float(cells[2]), float(cells[4]), float(cells[5])
+        assert ratio > 0, row
+        if p > 0.005:  # the ratio is of the unrounded times: within the rounding's reach
+            assert (s - 0.005) / (p + 0.005) - 0.005 <= ratio <= (s + 0.005) / (p - 0.005) + 0.005
+    assert (committed.read_bytes() if committed.exists() else None) == before
