@@ -1055,3 +1055,39 @@ def test_an_iterable_dataset_with_persistent_workers_that_already_ran() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.warns(UserWarning, match="persistent workers have already run"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
+
+
+def test_fused_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
+    """A fused step takes the GradScaler into its own kernel; which steps it skipped is read
+    from ``GradScaler._found_inf_per_device``, a private torch API. Without it, the range test
+    reads the scale back instead (it falls exactly on a skipped step): the same curve."""
+
+    def run() -> tuple[object, list[float]]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+        g = torch.Generator().manual_seed(1)
+        batches = [(torch.randn(16, 8, generator=g), torch.randint(0, 3, (16,), generator=g))
+                   for _ in range(4)]
+        seen: list[float] = []
+
+        def step(m: nn.Module, batch) -> torch.Tensor:
+            seen.append(float(opt.param_groups[0]["lr"]))
+            loss = F.cross_entropy(m(batch[0]), batch[1])
+            return loss.float() * 1e36 if len(seen) in (4, 9) else loss  # fp16 overflows
+
+        res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 14, step_fn=step,
+                            amp_dtype=torch.float16, scaler=torch.amp.GradScaler("cpu"),
+                            progress=False)
+        return res, seen
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the usual path warns of nothing
+        usual, seen = run()
+    assert usual.provenance["skipped_steps"] == [2] and len(usual.lrs) == 12
+    monkeypatch.delattr(torch.amp.GradScaler, "_found_inf_per_device")
+    with pytest.warns(RuntimeWarning, match="reads the loss scale back after every step"):
+        fallback, seen_again = run()
+    assert seen_again == seen and fallback.provenance["skipped_steps"] == [2]
+    assert fallback.lrs == usual.lrs and fallback.losses == usual.losses
+    assert seen[3] not in fallback.lrs and seen[8] not in fallback.lrs

@@ -299,6 +299,17 @@ class _Run:
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
+        # Whether a fused step's inf check can be read without a sync (a private torch API,
+        # present 2.6-2.15); without it, _scale_fell reads the scale instead.
+        self.inf_readable = hasattr(self.scaler, "_found_inf_per_device")
+        self.last_scale = 0.0
+        if (self.scaler is not None and not self.inf_readable
+                and getattr(optimizer, "_step_supports_amp_scaling", False)):
+            warnings.warn(
+                "this torch's GradScaler has no _found_inf_per_device: with an optimizer that "
+                "takes the scaler into its step (fused), the range test reads the loss scale "
+                "back after every step to see which steps were skipped (a host sync a step)",
+                RuntimeWarning, stacklevel=3)
 
     def __call__(
         self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
@@ -333,6 +344,8 @@ class _Run:
                 self.optimizer, "_step_supports_amp_scaling", False):
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
+        elif self.scaler is not None and not self.inf_readable:
+            self.last_scale = self.scaler.get_scale()  # for _scale_fell
         try:
             while i < n:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
@@ -346,8 +359,13 @@ class _Run:
                     assert skips is not None
                     stepped[0] = False
                     self.scaler.step(self.optimizer)
-                    skips.append(not stepped[0] if hook is not None else self._found_inf())
+                    if hook is not None:
+                        skips.append(not stepped[0])
+                    elif self.inf_readable:
+                        skips.append(self._found_inf())
                     self.scaler.update()
+                    if hook is None and not self.inf_readable:
+                        skips.append(self._scale_fell())
                 else:
                     self.optimizer.step()
                 losses.append(loss)
@@ -395,6 +413,16 @@ class _Run:
                 hook.remove()
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
+
+    def _scale_fell(self) -> bool:
+        """After ``scaler.update()``: whether the step found inf/NaN gradients, read from the
+        scale, which the update lowers exactly then (``backoff_factor < 1``, which GradScaler
+        requires). The fallback of :meth:`_found_inf` for a torch without the private
+        ``GradScaler._found_inf_per_device``: it costs a host sync a step."""
+        assert self.scaler is not None
+        scale = self.scaler.get_scale()
+        fell, self.last_scale = scale < self.last_scale, scale
+        return fell
 
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
