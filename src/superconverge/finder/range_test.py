@@ -299,12 +299,20 @@ class _Run:
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
-        # Whether a fused step's inf check can be read without a sync (a private torch API,
-        # present 2.6-2.15); without it, _scale_fell reads the scale instead.
-        self.inf_readable = hasattr(self.scaler, "_found_inf_per_device")
-        self.last_scale = 0.0
-        if (self.scaler is not None and not self.inf_readable
-                and getattr(optimizer, "_step_supports_amp_scaling", False)):
+        # Where a GradScaler's skipped steps are seen: "hook", a step pre-hook (scaler.step does
+        # not call optimizer.step when it skips); "device", the inf check of an optimizer that
+        # takes the scaler into its own step (fused), read back with the losses (a private
+        # torch API, present 2.6-2.15); "scale", where that API is missing: the loss scale.
+        self.skip_source: str | None = None
+        self.last_scale = 0.0  # for "scale": the scale before the step
+        if self.scaler is None:
+            pass
+        elif not getattr(optimizer, "_step_supports_amp_scaling", False):
+            self.skip_source = "hook"
+        elif hasattr(self.scaler, "_found_inf_per_device"):
+            self.skip_source = "device"
+        else:
+            self.skip_source = "scale"
             warnings.warn(
                 "this torch's GradScaler has no _found_inf_per_device: with an optimizer that "
                 "takes the scaler into its step (fused), the range test reads the loss scale "
@@ -340,12 +348,11 @@ class _Run:
         skips: list[Any] | None = None if self.scaler is None else []
         stepped = [False]
         hook = None
-        if self.scaler is not None and not getattr(
-                self.optimizer, "_step_supports_amp_scaling", False):
+        if self.skip_source == "hook":
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
-        elif self.scaler is not None and not self.inf_readable:
-            self.last_scale = self.scaler.get_scale()  # for _scale_fell
+        elif self.skip_source == "scale":
+            self.last_scale = self.scaler.get_scale()  # type: ignore[union-attr]
         try:
             while i < n:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
@@ -359,12 +366,12 @@ class _Run:
                     assert skips is not None
                     stepped[0] = False
                     self.scaler.step(self.optimizer)
-                    if hook is not None:
+                    if self.skip_source == "hook":
                         skips.append(not stepped[0])
-                    elif self.inf_readable:
+                    elif self.skip_source == "device":
                         skips.append(self._found_inf())
                     self.scaler.update()
-                    if hook is None and not self.inf_readable:
+                    if self.skip_source == "scale":
                         skips.append(self._scale_fell())
                 else:
                     self.optimizer.step()
