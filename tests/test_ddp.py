@@ -108,31 +108,56 @@ NO_SYNC_WORKER = textwrap.dedent(
 )
 
 
-def run_ranks(tmp_path: Path, worker: str) -> None:
-    """Run ``worker`` as ranks 0 and 1 (env:// like torchrun), with ``tmp_path`` as argv[1]."""
+#: What a rank prints when the rendezvous port was taken in the moment between free_port()
+#: releasing it and the ranks binding it: then the ranks are run again, on another port.
+PORT_RACE = ("Address already in use", "EADDRINUSE", "Connection refused")
+
+
+def run_ranks(tmp_path: Path, worker: str, attempts: int = 2) -> None:
+    """Run ``worker`` as ranks 0 and 1 (env:// like torchrun), with ``tmp_path`` as argv[1].
+
+    A failure shows both ranks' output (the failing rank is not always the one that says why).
+    """
     script = tmp_path / "worker.py"
     script.write_text(worker)
     src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {
-        **os.environ,
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(free_port()),
-        "WORLD_SIZE": "2",
-        "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path)],
-            env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in (0, 1)
-    ]
-    for p in procs:
-        out, _ = p.communicate(timeout=240)
-        assert p.returncode == 0, out
+    for attempt in range(attempts):
+        env = {
+            **os.environ,
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(free_port()),
+            "WORLD_SIZE": "2",
+            "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+        }
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path)],
+                env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for rank in (0, 1)
+        ]
+        outs: list[str] = []
+        try:
+            for p in procs:
+                outs.append(p.communicate(timeout=240)[0])
+                if p.returncode != 0:
+                    break  # the other rank may wait for this one for good
+        finally:
+            for p in procs[len(outs):]:
+                running = p.poll() is None
+                p.kill()
+                note = "\n(killed: the other rank had failed)" if running else ""
+                outs.append(p.communicate()[0] + note)
+        if all(p.returncode == 0 for p in procs):
+            return
+        report = "\n".join(f"--- rank {r} (exit {p.returncode}):\n{out}"
+                           for r, (p, out) in enumerate(zip(procs, outs, strict=True)))
+        if attempt + 1 < attempts and any(m in report for m in PORT_RACE):
+            continue
+        raise AssertionError(report)
 
 
 @pytest.mark.slow
