@@ -463,11 +463,11 @@ def load_image_folder(
             log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
     bar = progress_bar(len(train) + len(val), f"reading {root.name or root}", progress,
                        unit="img")
-    try:
-        x = _decode(files[train], size, grayscale, bar)
-        x_val = _decode(files_val[val], size, grayscale, bar)
+    try:  # one pass over both, so that one probe decides on threads for both
+        x_all = _decode(np.concatenate([files[train], files_val[val]]), size, grayscale, bar)
     finally:
         bar.close()
+    x, x_val = x_all[: len(train)], x_all[len(train):]
     return _build(name or root.name, x, y[train], x_val, y_val[val], root, class_names=classes)
 
 
@@ -522,9 +522,9 @@ def _sample(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
 _PROBE = 16
 #: Median seconds an image of the probe above which the rest are decoded by a thread per core.
 #: Pillow decodes and resizes outside Python's lock, so large photos gain from threads (500x375
-#: JPEGs read at 224 px, 2.4 ms each: 1.8x faster on 2 cores), but small images are mostly
-#: Python calls under the lock, and threads only contend for it (32x32 PNGs, 0.1 ms each: 2.5x
-#: slower on 2 threads).
+#: JPEGs read at 224 px, 2.4 ms each: 1.3x faster on 2 cores, benchmarks/data_loading.py), but
+#: small images are mostly Python calls under the lock, and threads only contend for it (32x32
+#: PNGs, 0.1 ms each: 2.5x slower on 2 threads).
 _THREADS_ABOVE_S = 1e-3
 
 
