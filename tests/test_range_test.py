@@ -460,6 +460,72 @@ def test_loader_generator_is_restored_too() -> None:
     assert torch.equal(g.get_state(), state)
 
 
+class ShuffledBatches(torch.utils.data.Sampler):
+    """A batch sampler with a generator of its own (a bucketing sampler, say)."""
+
+    def __init__(self, n: int, size: int, generator: torch.Generator) -> None:
+        self.n, self.size, self.generator = n, size, generator
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator).tolist()
+        return iter([order[i:i + self.size] for i in range(0, self.n, self.size)])
+
+    def __len__(self) -> int:
+        return -(-self.n // self.size)
+
+
+def test_a_batch_samplers_own_generator_is_restored_and_seeded() -> None:
+    model, opt, _ = make_problem()
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    g = torch.Generator().manual_seed(123)
+    loader = DataLoader(TensorDataset(x, y), batch_sampler=ShuffledBatches(64, 8, g))
+    state = g.get_state()
+    a = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=0, progress=False)
+    assert torch.equal(g.get_state(), state)
+    g.manual_seed(999)  # another starting state: the seed decides the batches, not it
+    b = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=0, progress=False)
+    assert a.losses == b.losses
+
+
+def test_seeding_leaves_no_seed_queued_for_an_uninitialised_cuda(monkeypatch) -> None:
+    """torch.manual_seed would queue its seed for CUDA's first use, where no restore reaches:
+    a CPU range test would then seed the user's later GPU training."""
+    model, opt, loader = make_problem()
+    calls = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: calls.append(seed))
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    before = torch.get_rng_state()
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=7, repeats=2, progress=False)
+    assert calls == []
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_a_frozen_backbone_is_not_copied_and_everything_is_restored() -> None:
+    """Fine-tuning a head: the frozen parameters outside the optimizer cannot change, so the
+    snapshot holds only the head, the buffers (BatchNorm's statistics still move) and state."""
+    model, _, loader = make_problem()
+    for p in (*model[0].parameters(), *model[1].parameters()):
+        p.requires_grad_(False)
+    opt = torch.optim.Adam(model[4].parameters(), lr=1e-3)
+    state = RANGE_TEST.TrainingState(model, opt)
+    copied = {id(t) for t, _ in state.tensors}
+    assert copied == {id(t) for t in (*model[4].parameters(), *model.buffers())}
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_without_a_restore_one_sweep_takes_no_snapshot(monkeypatch) -> None:
+    made = []
+    real = RANGE_TEST.TrainingState
+    monkeypatch.setattr(RANGE_TEST, "TrainingState", lambda *a: made.append(1) or real(*a))
+    model, opt, loader = make_problem()
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 6, restore=False, progress=False)
+    assert made == []
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 6, restore=False, repeats=2, progress=False)
+    assert made == [1]  # repeats start from the same state
+
+
 # --- AMP ---------------------------------------------------------------------------------------
 
 
@@ -596,6 +662,21 @@ def test_val_batches_record_a_validation_loss_per_point(read_lag: bool) -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_the_validation_loss_scores_the_weights_the_training_loss_saw() -> None:
+    """One full batch, no dropout or BatchNorm: at every point the validation loss equals the
+    training loss, so the two curves line up on the lr axis (it once trailed by a step)."""
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(x, y)]
+    res = lr_range_test(model, opt, ce, batches, 1e-2, 10.0, 8, val_data=batches,
+                        diverge_factor=None, progress=False)
+    assert res.val_losses is not None and len(res.val_losses) == 8
+    assert res.val_losses == pytest.approx(res.losses, rel=1e-6)
+    assert res.losses[0] != pytest.approx(res.losses[-1], rel=1e-3)  # the weights did move
+
+
 def test_val_batches_zero_scores_all_of_val_data() -> None:
     model, opt, loader = make_problem()
     val = list(loader)[:3]
@@ -675,6 +756,7 @@ BAD_CALLS = [
     ({"loss_fn": None}, ValueError, "pass one of them"),
     ({"device": "meta"}, ValueError, "device='meta'"),
     ({"scaler": object()}, TypeError, "GradScaler"),
+    ({"seed": 2**64 - 1, "repeats": 2}, ValueError, f"seed must be <= {2**64 - 2}"),
 ]
 
 

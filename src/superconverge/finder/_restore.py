@@ -65,7 +65,8 @@ def loader_generators(*loaders: object) -> list[torch.Generator]:
     for loader in loaders:
         sampler = getattr(loader, "sampler", None)
         batch_sampler = getattr(loader, "batch_sampler", None)
-        for owner in (loader, sampler, getattr(batch_sampler, "sampler", None)):
+        owners = (loader, sampler, batch_sampler, getattr(batch_sampler, "sampler", None))
+        for owner in owners:
             gen = getattr(owner, "generator", None)
             if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
                 found.append(gen)
@@ -99,9 +100,12 @@ class TrainingState:
         ]
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
-        # parameter the optimizer trains that the model does not hold.
-        params = list(model.parameters())
-        seen = {id(t) for t in (*params, *model.buffers())}
+        # parameter the optimizer trains that the model does not hold. A frozen parameter the
+        # optimizer does not hold is not copied: no training step can change it, and a frozen
+        # backbone under a small trained head would otherwise double its memory for nothing.
+        trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        params = [p for p in model.parameters() if p.requires_grad or id(p) in trained]
+        seen = {id(t) for t in (*model.parameters(), *model.buffers())}
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if id(p) not in seen:
@@ -185,8 +189,16 @@ class TrainingState:
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:
-    """Seed torch (CPU and CUDA), numpy's global RNG, python's ``random`` and ``generators``."""
-    torch.manual_seed(seed)
+    """Seed torch (CPU, and CUDA when initialised), numpy's global RNG, python's ``random`` and
+    ``generators``.
+
+    Not ``torch.manual_seed``: where CUDA is not initialised yet it queues the seed for CUDA's
+    first use, which no restore can take back, so a CPU range test would seed the user's later
+    GPU training. An uninitialised CUDA has drawn nothing the test could need seeded.
+    """
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.manual_seed_all(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
     for gen in generators:

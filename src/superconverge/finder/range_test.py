@@ -49,6 +49,7 @@ __all__ = ["MIN_ITER", "is_main_process", "lr_range_test"]
 logger = logging.getLogger(__name__)
 
 MIN_ITER = 5
+_MAX_SEED = 2**64 - 1
 """The fewest optimizer steps a range test accepts."""
 
 MAX_SKIPPED_STEPS = 50
@@ -154,6 +155,11 @@ def lr_range_test(
         max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
     if seed is not None:
         seed = v.integer("seed", seed, minimum=0)
+        if seed + repeats - 1 > _MAX_SEED:  # torch's generators take 64-bit seeds
+            raise ValueError(
+                f"seed must be <= {_MAX_SEED - repeats + 1} (repeats={repeats} sweeps use seed, "
+                f"seed + 1, ..., and torch takes seeds below 2**64), got {seed}"
+            )
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if not isinstance(restore, bool):
@@ -210,7 +216,10 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
-    state = TrainingState(model, optimizer, scaler, generators, (train_data, val_data))
+    # The snapshot costs a copy of what training changes; without a restore and with one sweep
+    # nothing would ever read it.
+    state = (TrainingState(model, optimizer, scaler, generators, (train_data, val_data))
+             if restore or repeats > 1 else None)
     curves: list[Curve] = []
     began = time.perf_counter()
     try:
@@ -218,6 +227,7 @@ def lr_range_test(
             logger.info("model is in eval mode; training it in train mode for the range test")
         for r, s in enumerate(seeds):
             if r:
+                assert state is not None
                 state.restore()  # also puts back the modules' modes of entry
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
@@ -242,7 +252,7 @@ def lr_range_test(
             )
         raise
     finally:
-        if restore:
+        if restore and state is not None:
             state.restore()
     result = _assemble(
         curves, num_iter, smooth_beta, config,
@@ -358,6 +368,8 @@ class _Run:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss = self._accumulate(batches)
+                if val is not None:  # on the weights the training loss saw, before the step
+                    val.append(self._val_loss(val_cache))
                 if self.max_grad_norm is not None:
                     if self.scaler is not None:
                         self.scaler.unscale_(self.optimizer)  # clip the true gradients
@@ -376,8 +388,6 @@ class _Run:
                 else:
                     self.optimizer.step()
                 losses.append(loss)
-                if val is not None:
-                    val.append(self._val_loss(val_cache))
                 i += 1
                 bar.update(1)
                 if i - chunk_start >= self.sync_every or i == n:
