@@ -188,6 +188,20 @@ def test_policy_factory_says_which_policies_have_momentum() -> None:
     assert make_policy("one-cycle", 10, cycle_momentum=False).momentum is None
 
 
+@pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
+    (("step-decay", 0), {}, ValueError, "total_steps must be >= 1, got 0"),
+    (("clr", "100"), {}, TypeError, "total_steps must be an int, got '100'"),
+    (("step-decay", 100), {"milestones": 0.5}, TypeError, "milestones must be a list"),
+    (("one-cycle", 100), {"cycle_momentum": "false"}, TypeError,
+     "cycle_momentum must be True or False, got 'false'"),
+])
+def test_policy_factory_names_the_bad_argument(args, kwargs, error, match) -> None:
+    """Each once failed deep inside a policy (a range "1..-1", "'float' object is not
+    iterable"), or, for the string "false", was taken as true."""
+    with pytest.raises(error, match=match):
+        make_policy(*args, **kwargs)
+
+
 def test_policy_factory_rejects_unknown_policy() -> None:
     with pytest.raises(ValueError, match="policy must be one of"):
         make_policy("superconvergence", 10)

@@ -633,3 +633,73 @@ def test_a_non_strict_load_keeps_ratios_rebuilt_on_purpose() -> None:
     stage2 = ParamScheduler(opt_with(0.01), lr=sc.cosine(0.1, 0.0, 10))
     stage2.load_state_dict(saved, strict=False)
     assert stage2.multipliers["lr"] == pytest.approx([1.0, 0.01])
+
+
+def shared_tensor_adamw() -> torch.optim.AdamW:
+    """torch's compile recipe with two groups: its add_param_group gives both groups the one
+    default lr tensor and the one betas[0] tensor."""
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+    opt = torch.optim.AdamW([{"params": a.parameters()}, {"params": b.parameters()}],
+                            lr=torch.tensor(1e-3), betas=(torch.tensor(0.9), torch.tensor(0.999)))
+    assert opt.param_groups[0]["lr"] is opt.param_groups[1]["lr"]
+    return opt
+
+
+@pytest.mark.parametrize(("multipliers", "match"), [
+    ({"lr": [0.1, 1.0]}, r"lr: param groups \[0, 1\] hold one and the same lr tensor"),
+    ({"momentum": [1.0, 0.9]}, r"momentum: param groups \[0, 1\] .* betas\[0\] tensor"),
+])
+def test_groups_sharing_one_tensor_cannot_follow_different_multipliers(multipliers, match):
+    """Each group would read the last value written into the shared tensor (group 0 trained at
+    10x its lr, while get_last_lr() reported the intended value)."""
+    opt = shared_tensor_adamw()
+    with pytest.raises(ValueError, match=match):
+        ParamScheduler(opt, lr=sc.one_cycle(1e-3, 10), momentum=sc.one_cycle_momentum(10),
+                       multipliers=multipliers)
+
+
+def test_groups_sharing_one_tensor_with_one_multiplier_are_driven() -> None:
+    opt = shared_tensor_adamw()
+    lr = opt.param_groups[0]["lr"]
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1e-3, 10), momentum=sc.one_cycle_momentum(10))
+    sched.step()
+    assert opt.param_groups[1]["lr"] is lr
+    assert lr.item() == pytest.approx(sc.one_cycle(1e-3, 10)(1), rel=1e-6)
+
+
+def test_a_refused_scheduler_leaves_the_optimizer_as_it_was() -> None:
+    """The checks all run before tensors=True turns values into tensors and hooks the
+    optimizer, so a retry starts from the optimizer the user built."""
+    opt = torch.optim.AdamW(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        ParamScheduler(opt, lr=sc.linear(0.1, -0.1, 5), momentum=sc.one_cycle_momentum(10),
+                       tensors=True)
+    assert opt.param_groups[0]["lr"] == 0.1 and isinstance(opt.param_groups[0]["lr"], float)
+    assert isinstance(opt.param_groups[0]["betas"][0], float)
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 0
+
+
+def halving(cycle: float) -> float:
+    return 0.5 ** (cycle - 1)
+
+
+def test_a_schedule_that_cannot_be_saved_drives_training_and_fails_only_state_dict() -> None:
+    opt = make_opt(make_model(), "sgd")
+    lr = sc.cyclic(1e-3, 1e-2, 4, scale_fn=lambda cycle: 1.0)  # a lambda: no name to save
+    sched = ParamScheduler(opt, lr=lr)
+    sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(lr(1))
+    with pytest.raises(TypeError, match=r"lr: the schedule .* cannot be saved in a state_dict"):
+        sched.state_dict()
+    saved = ParamScheduler(opt, lr=sc.cyclic(1e-3, 1e-2, 4, scale_fn=halving)).state_dict()
+    assert saved["schedules"]["lr"]["scale_fn"]["callable"].endswith(":halving")
+
+
+def test_editing_a_state_dict_does_not_change_the_next_one() -> None:
+    opt = make_opt(make_model(), "sgd")
+    sched = ParamScheduler(opt, lr=sc.warmup(sc.cosine(0.1, 0.0, 10), 3))
+    first = sched.state_dict()
+    first["schedules"]["lr"]["parts"][1]["end"] = 0.05
+    again = ParamScheduler(make_opt(make_model(), "sgd"), lr=sc.warmup(sc.cosine(0.1, 0.0, 10), 3))
+    again.load_state_dict(sched.state_dict())  # strict: the schedules must still match
+    assert sched.state_dict()["schedules"]["lr"]["parts"][1]["end"] == 0.0

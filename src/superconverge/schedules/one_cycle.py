@@ -145,7 +145,8 @@ class _LrPhased(_Phased):
 
     @property
     def final(self) -> float:
-        """The value at the last step, ``lower / final_div``."""
+        """``lower / final_div``: the value at the last step, up to float rounding (the
+        schedule computes it as torch's ``OneCycleLR`` does, and matches torch bit for bit)."""
         return self.lower / self.final_div
 
 

@@ -161,4 +161,15 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
             f"policy {name!r} does not take {', '.join(unknown)}{why}; it takes "
             f"{', '.join(sorted(accepted))}"
         )
+    total_steps = v.integer("total_steps", total_steps, minimum=1)
+    if "cycle_momentum" in params and not isinstance(params["cycle_momentum"], bool):
+        raise TypeError(
+            f"cycle_momentum must be True or False, got {params['cycle_momentum']!r}"
+        )
+    milestones = params.get("milestones")
+    if milestones is not None and (
+            isinstance(milestones, str | bytes) or not isinstance(milestones, list | tuple)):
+        raise TypeError(
+            f"milestones must be a list of fractions of the run or whole steps, got {milestones!r}"
+        )
     return POLICIES[name](total_steps, **params)

@@ -372,6 +372,22 @@ class ParamScheduler:
         self._undefined = {k for k in self._inferred
                            if all(as_float(g[slots[k]]) == 0 for g in groups)}
 
+        self._schedules = schedules
+        self._slots = slots
+        self._refuse_shared_tensors()
+        self._rmsprop_momentum = "momentum" in schedules and isinstance(
+            optimizer, torch.optim.RMSprop)
+        self._build_drivers()
+        self._n_groups = len(groups)
+        ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
+        # step() may be called total_steps times (the last call follows the last optimizer step
+        # and its value is never used, as with torch); a call beyond that warns once.
+        self._warn_after: float = min(ends) if ends else math.inf
+        self._last: dict[str, float] = {}
+        self._check_ranges()
+
+        # Only now, with every check passed, is the optimizer changed: a refused scheduler
+        # leaves it as it was.
         if tensors:
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
             if _BETAS in wanted and not isinstance(optimizer, _ADAM_FAMILY):
@@ -381,24 +397,37 @@ class ParamScheduler:
             for key in wanted:
                 _check_tensorizable(optimizer, key, "tensors=True")
             _tensorize(optimizer, wanted)
-
-        self._schedules = schedules
-        self._slots = slots
-        self._rmsprop_momentum = "momentum" in schedules and isinstance(
-            optimizer, torch.optim.RMSprop)
-        self._build_drivers()
-        self._n_groups = len(groups)
-        self._saved = {k: s.to_dict() for k, s in schedules.items()}
-        ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
-        # step() may be called total_steps times (the last call follows the last optimizer step
-        # and its value is never used, as with torch); a call beyond that warns once.
-        self._warn_after: float = min(ends) if ends else math.inf
-        self._last: dict[str, float] = {}
-        self._check_ranges()
         self._step = 0
         self._apply(0)
 
     # -- construction helpers ---------------------------------------------------------------
+
+    def _refuse_shared_tensors(self) -> None:
+        """Groups that hold one tensor object for a driven key read whatever was written last,
+        so they cannot follow different multipliers. torch's ``add_param_group`` fills the
+        optimizer's default into every group that leaves the key out, so
+        ``AdamW(groups, lr=torch.tensor(1e-3))`` gives all its groups one ``lr`` tensor."""
+        for key, slot in self._slots.items():
+            sharing: dict[int, list[int]] = {}
+            for i, group in enumerate(self.optimizer.param_groups):
+                value = group[slot][0] if slot == _BETAS else group[slot]
+                if isinstance(value, Tensor):
+                    sharing.setdefault(id(value), []).append(i)
+            mults = self._multipliers[key]
+            for ids in sharing.values():
+                if len({mults[i] for i in ids}) > 1:
+                    held = f"{slot}[0]" if slot == _BETAS else slot
+                    example = (f"'{slot}': (torch.tensor(0.9), torch.tensor(0.999))"
+                               if slot == _BETAS
+                               else f"'{slot}': torch.tensor(...)")
+                    raise ValueError(
+                        f"{key}: param groups {ids} hold one and the same {held} tensor (torch "
+                        f"gives the optimizer's default object to every group that leaves "
+                        f"{slot!r} out), so they cannot follow different multipliers "
+                        f"{[mults[i] for i in ids]}: each would get the last one written. Give "
+                        f"each group a tensor of its own ({{'params': ..., {example}}}) or one "
+                        "multiplier"
+                    )
 
     def _build_drivers(self) -> None:
         """The flat tuple the hot loop reads. It calls ``Schedule._value`` with the step clamped
@@ -589,7 +618,7 @@ class ParamScheduler:
         schedules and multipliers are there to detect a mismatch on load."""
         return {
             "last_step": self._step,
-            "schedules": {k: dict(v) for k, v in self._saved.items()},
+            "schedules": self._schedule_dicts(),
             "multipliers": self.multipliers,
         }
 
@@ -624,7 +653,7 @@ class ParamScheduler:
             adopted = {k: v for k, v in adopted.items() if k not in kept}
         if strict:
             saved = state_dict.get("schedules")
-            mine = self._saved
+            mine = self._schedule_dicts()
             if saved is not None and dict(saved) != mine:
                 diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
                 raise ValueError(
@@ -649,6 +678,22 @@ class ParamScheduler:
             self._build_drivers()
         self._step = int(step)
         self._apply(self._step)
+
+    def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
+        """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
+        Made only here, so a schedule that cannot be saved (a lambda ``scale_fn``) fails only
+        a checkpoint, with a message saying why, and drives training like any other."""
+        out = {}
+        for key, s in self._schedules.items():
+            try:
+                out[key] = s.to_dict()
+            except TypeError as exc:
+                raise TypeError(
+                    f"{key}: the schedule {s!r} cannot be saved in a state_dict: {exc}. A "
+                    "schedule is saved as data: a @dataclass(frozen=True) subclass of Schedule "
+                    "whose callables are module-level functions"
+                ) from exc
+        return out
 
     def _saved_multipliers(self, saved: object) -> dict[str, list[float]]:
         """The saved multipliers of the keys whose multipliers this scheduler derived from the
