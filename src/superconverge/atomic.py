@@ -22,6 +22,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
+        existing = target.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():  # mkdir would say "File exists"
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
                                    dir=target.parent)
@@ -39,22 +44,51 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        ours = not writing or getattr(exc, "filename", None) in (tmp, Path(tmp))
-        if isinstance(exc, OSError) and ours:
+        if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
             raise _naming(exc, target) from exc
         raise
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for several files written as one: a temporary path for each, all
+    renamed onto their targets only once the body has written every one, so a failure leaves
+    every target as it was (not a new plot beside an old table)."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(p)) for p in paths]
+
+
+# Errors of writing itself: a full disk or quota, a file too large, an I/O error. A writer
+# (matplotlib, a stream's flush) raises them without a file name.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _about(exc: OSError, tmp: Path) -> bool:
+    """Whether ``exc``, raised while the caller wrote, is about the temporary file ``tmp``: it
+    names it, or an :func:`atomic_path` inside wrote onto it, or it is a write error that
+    names no file (the disk filled up under the writer)."""
+    if getattr(exc, "filename", None) in (tmp, str(tmp)):
+        return True
+    named = getattr(exc, "_superconverge_target", None)
+    if named is not None:
+        return named == tmp
+    return exc.filename is None and exc.errno in _WRITE_ERRNOS
 
 
 def _naming(exc: OSError, target: Path) -> OSError:
     """``exc`` (same type) saying it is about ``target``, not about our temporary file; ``exc``
     itself when its type cannot be built that way."""
-    reason = exc.strerror or str(exc)
+    reason = getattr(exc, "_superconverge_reason", None) or exc.strerror or str(exc)
     try:
         if exc.errno is None:
-            return type(exc)(f"cannot write {target}: {reason}")
-        return type(exc)(exc.errno, f"cannot write {target}: {reason}")
+            named = type(exc)(f"cannot write {target}: {reason}")
+        else:
+            named = type(exc)(exc.errno, f"cannot write {target}: {reason}")
     except Exception:  # an OSError subclass with another constructor
         return exc
+    # For an atomic_path around this one (a file written onto another's temporary file).
+    named._superconverge_target, named._superconverge_reason = target, reason  # type: ignore[attr-defined]
+    return named
 
 
 def _umask() -> int:

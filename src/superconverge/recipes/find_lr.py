@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from superconverge.atomic import atomic_paths
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder.range_test import sweep_lrs
@@ -176,11 +177,12 @@ def _check_writable(folder: Path) -> None:
 
 
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
-    """The plot, then the JSON, each written whole: a JSON is never left beside a missing or
-    older plot by a failed plot."""
+    """The plot and the JSON, renamed into place together once both are written: a failure
+    (a full disk) leaves the old pair, never a new plot beside an old JSON."""
     if not is_main_process():
         return
     folder = Path(out)
-    result.plot(folder / "lr_find.png", method=method)
-    result.to_json(folder / "lr_find.json")
+    with atomic_paths(folder / "lr_find.png", folder / "lr_find.json") as (png, table):
+        result.plot(png, method=method)
+        result.to_json(table)
     logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")

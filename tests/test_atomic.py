@@ -1,0 +1,87 @@
+"""Files are written whole or not at all, and a failure names the file the user asked for."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+
+import pytest
+
+from superconverge import atomic
+from superconverge.finder import RangeTestResult
+
+find_lr_module = importlib.import_module("superconverge.recipes.find_lr")
+
+
+def disk_full() -> OSError:
+    # What a writer (matplotlib, a stream's flush) raises when the disk fills: no file name.
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_names_the_target_and_leaves_it_as_it_was(tmp_path) -> None:
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    with pytest.raises(OSError, match=f"cannot write {target}: No space left on device"), \
+            atomic.atomic_path(target) as tmp:
+        tmp.write_text("new, half")
+        raise disk_full()
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_a_file_written_onto_anothers_temporary_file_is_named_by_the_outer_target(tmp_path):
+    target = tmp_path / "plot.png"
+    with pytest.raises(OSError) as info, atomic.atomic_path(target) as tmp, \
+            atomic.atomic_path(tmp):
+        raise disk_full()
+    said = f"[Errno {errno.ENOSPC}] cannot write {target}: No space left on device"
+    assert str(info.value) == said
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_written_as_one_are_renamed_only_when_all_are_written(tmp_path) -> None:
+    first, second = tmp_path / "a.png", tmp_path / "a.json"
+    first.write_text("old plot")
+    second.write_text("old table")
+    with pytest.raises(OSError, match=f"cannot write {second}"), \
+            atomic.atomic_paths(first, second) as (tmp_first, _tmp_second):
+        tmp_first.write_text("new plot")
+        raise OSError(errno.ENOSPC, "No space left on device", None)
+    assert (first.read_text(), second.read_text()) == ("old plot", "old table")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png"]
+    with atomic.atomic_paths(first, second) as (tmp_first, tmp_second):
+        tmp_first.write_text("new plot")
+        tmp_second.write_text("new table")
+    assert (first.read_text(), second.read_text()) == ("new plot", "new table")
+
+
+def test_a_folder_that_is_a_file_is_named(tmp_path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder"):
+        atomic.write_text(tmp_path / "afile" / "sub" / "x.csv", "1\n")
+
+
+def test_find_lr_leaves_the_old_plot_and_json_when_the_json_cannot_be_written(
+        tmp_path, monkeypatch) -> None:
+    """The plot used to be renamed into place first: a full disk then left a new plot beside
+    the old JSON."""
+    lrs = [10 ** (-4 + i / 10) for i in range(30)]
+    losses = [2.0 - i / 20 for i in range(20)] + [1.0 + i for i in range(10)]
+    res = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),
+                          stop_reason="diverged", num_iter=30)
+    (tmp_path / "lr_find.png").write_bytes(b"old plot")
+    (tmp_path / "lr_find.json").write_text("old json")
+
+    def full(self, path):
+        raise disk_full()
+
+    monkeypatch.setattr(RangeTestResult, "to_json", full)
+    with pytest.raises(OSError, match=r"cannot write .*lr_find.json: No space left"):
+        find_lr_module._write(res, tmp_path, "default")
+    assert (tmp_path / "lr_find.png").read_bytes() == b"old plot"
+    assert (tmp_path / "lr_find.json").read_text() == "old json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.json", "lr_find.png"]
+    monkeypatch.undo()
+    find_lr_module._write(res, tmp_path, "default")
+    assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == res.lrs
+    assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
