@@ -202,6 +202,36 @@ def test_policy_factory_names_the_bad_argument(args, kwargs, error, match) -> No
         make_policy(*args, **kwargs)
 
 
+def test_momentum_bounds_with_the_momentum_schedule_off_are_refused() -> None:
+    """clr leaves momentum out by default: its bounds used to be dropped without a word."""
+    with pytest.raises(ValueError, match=r"policy 'clr' leaves momentum out \(by default\), "
+                                         r"so high_momentum, low_momentum would be ignored"):
+        make_policy("clr", 10, high_momentum=0.99, low_momentum=0.8)
+    with pytest.raises(ValueError, match=r"\(cycle_momentum=False\), so high_momentum"):
+        make_policy("one-cycle", 10, cycle_momentum=False, high_momentum=0.9)
+    assert make_policy("clr", 10, cycle_momentum=True, high_momentum=0.99).momentum(0) == 0.99
+
+
+@pytest.mark.parametrize(("out", "fmt", "starts"), [
+    ("s.png", None, b"\x89PNG"), ("s.json", None, b"{"), ("s.csv", None, b"step,lr"),
+    ("s.txt", None, b"step,lr"), ("s.txt", "json", b"{"),
+])
+def test_the_out_suffix_chooses_the_format(tmp_path, capsys, out, fmt, starts) -> None:
+    """--out sched.png used to get CSV text, the default --format."""
+    argv = ["schedule", "one-cycle", "--steps", "10", "--out", str(tmp_path / out)]
+    assert main(argv + (["--format", fmt] if fmt else [])) == 0
+    assert (tmp_path / out).read_bytes().startswith(starts)
+
+
+def test_a_format_the_out_suffix_denies_is_refused(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", "one-cycle", "--steps", "10", "--format", "json", "--out",
+              str(tmp_path / "s.csv")])
+    assert exc.value.code == 2
+    assert "--format json does not match --out" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_policy_factory_rejects_unknown_policy() -> None:
     with pytest.raises(ValueError, match="policy must be one of"):
         make_policy("superconvergence", 10)
@@ -263,6 +293,8 @@ def test_the_names_the_parser_offers_are_the_registries_names() -> None:
 
     assert _names.DATASETS == dataset_names() and _names.MODELS == model_names()
     assert _names.OPTIMIZERS == OPTIMIZERS and _names.METHODS == METHODS
+    from superconverge.finder.suggest import MIN_POINTS
+    assert _names.MIN_POINTS == MIN_POINTS
 
 
 @pytest.mark.parametrize("argv", [

@@ -345,6 +345,26 @@ def test_npz_errors_name_the_file_and_the_problem(tmp_path, arrays, message) -> 
         load_npz(path)
     assert str(path) in str(info.value)
 
+@pytest.mark.parametrize(
+    ("arrays", "key", "shape"),
+    [
+        ({"x": np.zeros((20, 0)), "y": np.arange(20) % 2}, "x", r"\(20, 0\)"),
+        ({"x": np.zeros((20, 3, 0)), "y": np.arange(20) % 2}, "x", r"\(20, 3, 0\)"),
+        (
+            {"x": np.zeros((20, 2)), "y": np.arange(20) % 2, "x_val": np.zeros((4, 0)),
+             "y_val": np.arange(4) % 2},
+            "x_val",
+            r"\(4, 0\)",
+        ),
+    ],
+)
+def test_npz_inputs_without_values_are_refused(tmp_path, arrays, key, shape) -> None:
+    """An x of shape (N, 0) loaded, and failed later with "input_shape[0] must be >= 1"."""
+    path = tmp_path / "nofeatures.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=rf"nofeatures.npz: array '{key}' has shape {shape}, no "):
+        load_npz(path)
+
 
 def test_corrupt_or_wrong_npz_files(tmp_path) -> None:
     garbage = tmp_path / "garbage.npz"
@@ -408,6 +428,76 @@ def test_integer_labels_are_numbered_in_sorted_order(tmp_path) -> None:
     d = load_csv(write(tmp_path / "wine.csv", "a,label\n" + rows))
     assert (d.num_classes, d.class_names) == (3, ("1", "2", "3"))
     assert set(d.y_train.tolist()) == {0, 1, 2}
+
+
+BIG = 2**53  # float64 has no integer between BIG and BIG + 2
+
+
+def test_numeric_text_labels_are_read_as_exact_integers(tmp_path) -> None:
+    """IDs past 2**53 went through float64: BIG and BIG + 1 were one class, silently."""
+    labels = [0, BIG, BIG + 1]
+    rows = "".join(f"{i},{labels[i % 3]}\n" for i in range(30))
+    d = load_csv(write(tmp_path / "ids.csv", "a,label\n" + rows))
+    names = ("0", str(BIG), str(BIG + 1))
+    assert (d.num_classes, d.class_names) == (3, names)
+    assert torch.equal(torch.cat([d.y_train, d.y_val]).bincount(), torch.tensor([10, 10, 10]))
+    y = np.array([str(v) for v in labels])[np.arange(30) % 3]  # numeric strings in an .npz
+    np.savez(tmp_path / "ids.npz", x=np.arange(30.0), y=y)
+    assert load_npz(tmp_path / "ids.npz").class_names == names
+    # the largest int64 is a label (float64 rounded it up past int64), and whole-number text
+    # such as "1.0" or "1e3" still names integer classes
+    top = str(2**63 - 1)
+    rows = "".join(f"{i},{('0', top, '1.0', '1e3')[i % 4]}\n" for i in range(40))
+    d = load_csv(write(tmp_path / "top.csv", "a,label\n" + rows))
+    assert d.class_names == ("0", "1", "1000", top)
+
+
+@pytest.mark.parametrize(
+    ("y", "shown"),
+    [
+        (np.array(["0", str(10**20)]), "100000000000000000000"),  # text
+        (np.array(["0", "1e30"]), "1e30"),
+        (np.array([0.0, 1e20]), r"1e\+20"),  # float64: it was cast to int64's minimum
+        (np.array([0, 2**63], dtype=np.uint64), "9223372036854775808"),
+        (np.array([0, 2**64 - 1], dtype=np.uint64), "18446744073709551615"),  # was "-1"
+    ],
+)
+def test_labels_beyond_int64_are_refused_by_name(tmp_path, y, shown) -> None:
+    """They were "labels must be class indices >= 0, got minimum -9223372036854775808", of a
+    file with no negative label."""
+    path = tmp_path / "big.npz"
+    np.savez(path, x=np.arange(20.0), y=y[np.arange(20) % 2])
+    message = rf"big.npz: label {shown} is beyond 9223372036854775807.*\(int64\)"
+    with pytest.raises(ValueError, match=message):
+        load_npz(path)
+    if y.dtype.kind == "U":
+        rows = "".join(f"{i},{y[i % 2]}\n" for i in range(20))
+        with pytest.raises(ValueError, match=message.replace("npz", "csv")):
+            load_csv(write(tmp_path / "big.csv", "a,label\n" + rows))
+
+
+def test_numeric_text_labels_below_zero_or_not_whole_are_refused(tmp_path) -> None:
+    for labels, message in [
+        (("0", "-5", "-2"), "labels must be class indices >= 0, got minimum -5"),
+        (("0", str(-(10**20))), f"got minimum {-(10**20)}"),  # beyond int64, and negative
+        (("0", "1.5"), "regression targets are not supported"),
+        (("0", "nan"), "regression targets are not supported"),
+        (("0", str(BIG + 1) + ".5"), "regression targets"),  # float64 made it whole
+    ]:
+        rows = "".join(f"{i},{labels[i % len(labels)]}\n" for i in range(30))
+        path = write(tmp_path / "bad.csv", "a,label\n" + rows)
+        with pytest.raises(ValueError, match=rf"bad.csv: .*{message}"):
+            load_csv(path)
+
+
+def test_csv_header_test_compares_large_integer_labels_exactly(tmp_path) -> None:
+    """A first-row label 5 beyond labels 10**17 and 10**17 + 1 names the column; float64 read
+    it as 10**17 (next to the others) and made the header row an example of a class."""
+    big = 10**17
+    rows = "".join(f"{i},{big + i % 2}\n" for i in range(30))
+    with pytest.warns(UserWarning, match=rf"lies outside the labels below it \({big}\.\."):
+        d = load_csv(write(tmp_path / "ids.csv", f"7,{big + 5}\n" + rows))
+    assert (d.num_classes, d.num_train + d.num_val) == (2, 30)
 
 
 def test_npz_byte_string_labels_are_decoded(tmp_path) -> None:
@@ -590,6 +680,31 @@ def test_image_folder_errors(tmp_path) -> None:
 
     with pytest.raises(FileNotFoundError, match="nowhere: no such folder"):
         load_image_folder(tmp_path / "nowhere")
+
+
+def test_image_folder_train_split_without_val_says_the_layouts(tmp_path) -> None:
+    """It said "found one class folder ('train'), expected at least two classes"."""
+    make_images(tmp_path / "root" / "train", ["a", "b"], per_class=3)
+    (tmp_path / "root" / "validation").mkdir()  # not a name the loader takes
+    message = (
+        r"root: found folders \['train', 'validation'\]: 'train' holds class folders, but "
+        r"there is no 'val' or 'test' folder beside it\. Accepted layouts: .*root/<class>/"
+        r"<image> .*root/train/<class>/<image> with .*root/val/<class>/<image> \(or test/\); "
+        r"to split the training images by val_fraction, pass .*root/train$"
+    )
+    with pytest.raises(ValueError, match=message):
+        load_image_folder(tmp_path / "root", size=2)
+    (tmp_path / "root" / "validation").rmdir()
+    with pytest.raises(ValueError, match=r"found folders \['train'\]: 'train' holds class"):
+        load_image_folder(tmp_path / "root", size=2)
+    # what the message says works
+    assert load_image_folder(tmp_path / "root" / "train", size=2).class_names == ("a", "b")
+    (tmp_path / "root" / "val").mkdir()
+    make_images(tmp_path / "root" / "val", ["a"], per_class=1)
+    assert load_image_folder(tmp_path / "root", size=2).num_val == 1
+    # a class that happens to be named train, with images of its own, is still a class
+    make_images(tmp_path / "classes", ["train", "other"], per_class=3)
+    assert load_image_folder(tmp_path / "classes", size=2).class_names == ("other", "train")
 
 
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:
@@ -797,3 +912,39 @@ def test_image_folder_threads_are_not_chosen_by_a_slow_first_image(tmp_path, mon
     monkeypatch.setattr(files, "_usable_cpus", lambda: 4)
     load_image_folder(tmp_path / "imgs", size=3)
     assert set(seen) == {"MainThread"} and len(seen) == 30
+
+
+def test_documented_find_lr_commands_load_the_files_the_docs_write(tmp_path, monkeypatch) -> None:
+    """docs/data_and_models.md ran ``--delimiter ";"`` on the comma-separated flowers.csv its
+    own example writes. Each documented ``find-lr --data flowers...`` command goes through the
+    CLI to the loader here (the sweep itself is replaced: only the data is checked)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    import superconverge.recipes
+    from superconverge.cli import main
+    from superconverge.recipes import load_data
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data_and_models.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", doc, re.S | re.M)
+    writer = next(b for b in blocks if 'open("flowers.csv", "w")' in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(writer, "data_and_models.md", "exec"), {})
+    commands = re.findall(r"^superconverge (find-lr --data flowers.*)$", doc, re.M)
+    assert commands
+
+    loaded = []
+
+    class Loaded(Exception):
+        pass
+
+    def data_only(*, dataset, data, seed, standardize, data_options, **_):
+        loaded.append(load_data(dataset, data, seed, standardize=standardize, **data_options))
+        raise Loaded
+
+    monkeypatch.setattr(superconverge.recipes, "find_lr", data_only)
+    for command in commands:
+        with pytest.raises(Loaded):
+            main(shlex.split(command))
+    assert [d.class_names for d in loaded] == [("setosa", "versicolor", "virginica")] * 2

@@ -58,3 +58,14 @@ def test_schedule_command_from_lr_find_refuses_momentum_flags_for_fixed(tmp_path
               "--from-lr-find", str(tmp_path / "lr_find.json")])
     assert exc.value.code == 2
     assert "policy 'fixed' does not take cycle_momentum" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["one-cycle", "one-cycle-two-phase", "clr"])
+def test_a_rule_for_a_policy_that_takes_the_bounds_is_refused(name: str) -> None:
+    """The bounds depend on no rule: --method used to be accepted and change nothing."""
+    with pytest.raises(ValueError, match=rf"method='minimum' picks the suggested LR, which "
+                                         rf"'{name}' does not use"):
+        policy_from_range_test(name, VALLEY, 100, method="minimum")
+    steepest = policy_from_range_test("fixed", VALLEY, 100, method="steepest")
+    minimum = policy_from_range_test("fixed", VALLEY, 100, method="minimum")
+    assert steepest.lr(0) != minimum.lr(0)  # where a rule is used, it matters

@@ -771,6 +771,23 @@ def test_bad_arguments_raise_clear_errors_and_touch_nothing(kwargs, exc, match) 
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_lrs_the_parameters_dtype_cannot_hold_are_refused_before_anything_runs() -> None:
+    """torch writes the LR into the update in the parameters' dtype and used to fail mid-sweep
+    ("value cannot be converted to type c10::Half without overflow")."""
+    model = nn.Linear(4, 2).half()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(torch.randn(8, 4).half(), torch.randint(0, 2, (8,)))]
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"end_lr=1e\+06 is above 65504, the largest float16"):
+        lr_range_test(model, opt, ce, batches, 1e-3, 1e6, 10, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    with pytest.raises(ValueError, match=r"end_lr=1e\+308 is too large: the sweep's LRs"):
+        wide = nn.Linear(4, 2).double()
+        lr_range_test(wide, torch.optim.SGD(wide.parameters(), lr=0.1), ce,
+                      [(torch.randn(8, 4).double(), torch.randint(0, 2, (8,)))], 1e-3, 1e308, 10,
+                      progress=False)
+
+
 def test_model_without_trainable_parameters() -> None:
     model, opt, loader = make_problem()
     for p in model.parameters():

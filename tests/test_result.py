@@ -219,3 +219,23 @@ def test_the_plot_says_why_there_is_no_pick_and_what_to_distrust() -> None:
     texts = " ".join(t.get_text() for t in res.plot().texts)
     assert "no suggestion: the loss never decreased" in texts
     assert texts.count("never decreased") == 1  # the matching warning is not repeated
+
+
+def test_the_plot_of_an_all_nan_curve_spans_the_swept_lrs_and_says_why_once() -> None:
+    nan = [math.nan] * 80
+    res = RangeTestResult(LRS.tolist(), nan, nan, "completed", num_iter=80)
+    ax = res.plot()
+    low, high = ax.get_xlim()
+    assert ax.get_xscale() == "log"
+    assert low <= LRS[0] and high >= LRS[-1]  # not matplotlib's default 1-10
+    assert math.log10(high / low) < math.log10(LRS[-1] / LRS[0]) + 1  # the sweep fills it
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "no suggestion: only 0 finite points" in texts
+    assert "too few points" not in texts  # the matching warning is not repeated
+
+
+def test_the_plot_spans_the_swept_lrs_where_the_loss_is_nan() -> None:
+    losses = [math.nan] * 40 + valley()[40:]
+    res = RangeTestResult(LRS.tolist(), losses, losses, "completed", num_iter=80)
+    low, high = res.plot(show_raw=False).get_xlim()
+    assert low <= LRS[0] and high >= LRS[-1]

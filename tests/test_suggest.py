@@ -233,3 +233,57 @@ def test_one_diverging_last_point_does_not_move_the_bounds() -> None:
     spiked = np.append(losses[:-1], 1e6)
     assert suggest_bounds(lrs, spiked)[1].lr == pytest.approx(
         suggest_bounds(lrs, losses)[1].lr, rel=0.3)
+
+
+def test_a_curve_still_falling_at_end_lr_does_not_turn_up_in_its_warnings() -> None:
+    """The reviewer's curve: a 4% fall over the whole sweep, lowest at end_lr. Its small fall
+    and its unfinished sweep are both true; "before turning up" was not."""
+    y = np.linspace(1.0, 0.96, 100)
+    w = curve_warnings(LRS, y, "completed")
+    assert len(w) == 2, w
+    assert w[0].startswith("the loss fell only 3.8% by end_lr, without turning up:")
+    assert "still falling at end_lr: raise end_lr" in w[1]
+    # A sweep stopped early makes no claim about end_lr, and the loss still did not turn up.
+    w = curve_warnings(LRS, y, "interrupted")
+    assert len(w) == 1 and "3.8% by the last finite point, without turning up" in w[0], w
+
+
+def test_a_fall_within_the_noise_at_the_end_of_the_sweep_does_not_turn_up() -> None:
+    y = np.linspace(1.0, 0.7, 100) + np.random.default_rng(8).normal(0, 0.08, 100)
+    w = curve_warnings(LRS, y, "completed")
+    assert len(w) == 2, w
+    assert "batch-to-batch noise by end_lr, without turning up" in w[0]
+    assert "still falling at end_lr" in w[1]
+
+
+def test_a_fall_too_small_to_count_is_not_still_falling() -> None:
+    """0.05% is "never decreased" for the rules; the end_lr warning must not call it falling."""
+    y = np.linspace(1.0, 0.9995, 100)
+    assert suggest(LRS, y).lr is None
+    w = curve_warnings(LRS, y, "completed")
+    assert len(w) == 2, w
+    assert w[0].startswith("the loss never decreased")
+    assert w[1].startswith("the loss never diverged nor turned up by end_lr: raise end_lr")
+
+
+def test_a_nan_cut_curve_says_nothing_about_end_lr() -> None:
+    y = np.linspace(1.0, 0.5, 100)
+    y[-1] = np.nan  # the sweep reached end_lr, but the loss there is not finite
+    assert not any("end_lr" in x for x in curve_warnings(LRS, y, "completed"))
+    assert any("still falling at end_lr" in x for x in curve_warnings(LRS[:-1], y[:-1],
+                                                                       "completed"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(0.0, 0.5), st.floats(0.0, 0.1), st.integers(0, 2**32 - 1),
+       st.sampled_from(["completed", "diverged", "interrupted"]))
+def test_curve_warnings_never_contradict_each_other(
+    depth: float, noise: float, seed: int, stop: str
+) -> None:
+    y = np.linspace(1.0, 1.0 - depth, 100) + np.random.default_rng(seed).normal(0, noise, 100)
+    w = " | ".join(curve_warnings(LRS, y, stop))
+    if "still falling" in w or "without turning up" in w:
+        assert "before turning up" not in w and "never decreased" not in w, w
+    if "still falling" in w:  # true of the curve: it ends below where it started
+        s = smooth_centered(y)
+        assert s[-1] < s[0] - 1e-3 * abs(s[0]), w

@@ -21,3 +21,7 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop")
 
 METHODS: tuple[str, ...] = ("default", "steepest", "minimum", "valley")
 """``superconverge.finder.METHODS``: the range test's suggestion rules."""
+
+MIN_POINTS: int = 8
+"""``superconverge.finder.suggest.MIN_POINTS``: the fewest points a suggestion rule reads, so
+the fewest steps ``find-lr --num-iter`` takes."""

@@ -21,6 +21,33 @@ def _floats(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(msg) from None
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``minimum``, refused by the parser naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # what argparse calls the type in its messages
+    return parse
+
+
+def _delimiter(text: str) -> str:
+    r"""One character; a tab as ``\t`` or ``tab`` too, since a shell hands a typed tab over
+    badly (``--delimiter '\t'`` passes a backslash and a t)."""
+    if text in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one character (or \\t or tab for a tab), got {text!r}")
+    return text
+
+
 class _DefaultsShown(argparse.HelpFormatter):
     """Help that ends with "(default: X)" where an option has a default its text does not
     already give."""
@@ -71,14 +98,17 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "superconverge.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
-    p.add_argument("--steps", type=int, required=True, help="total optimizer steps of the run")
-    p.add_argument("--format", choices=("csv", "json", "png", "ascii"), default="csv")
+    p.add_argument("--steps", type=_at_least(1), required=True,
+                   help="total optimizer steps of the run")
+    p.add_argument("--format", choices=("csv", "json", "png", "ascii"),
+                   help="default: from --out's suffix (.csv, .json, .png), else csv")
     p.add_argument("--out", help="write here instead of stdout (required for png)")
     p.add_argument("--from-lr-find", metavar="JSON", help="take the LRs from a find-lr result "
                    "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
                    "one-cycle and clr; explicit LR options still win")
-    p.add_argument("--method", choices=METHODS, help="with --from-lr-find: the suggestion rule "
-                   "(default: the one find-lr was run with)")
+    p.add_argument("--method", choices=METHODS, help="with --from-lr-find, for fixed, "
+                   "step-decay and cosine: the suggestion rule (default: the one find-lr was run "
+                   "with; one-cycle and clr take the bounds, which no rule changes)")
     for flag, typ, text in _SCHEDULE_OPTIONS:
         p.add_argument(flag, type=typ, help=text)
     g = p.add_mutually_exclusive_group()
@@ -104,8 +134,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
         params["cycle_momentum"] = args.cycle_momentum
     if args.method is not None and not args.from_lr_find:
         raise ValueError("--method picks an LR from a range test; it needs --from-lr-find JSON")
-    if args.format == "png" and (not args.out or Path(args.out).suffix.lower() != ".png"):
-        raise ValueError("--format png needs --out FILE.png")
+    fmt = _output_format(args.format, args.out)
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import policy_from_range_test
@@ -122,11 +151,11 @@ def _run_schedule(args: argparse.Namespace) -> int:
                                         **params)
     else:
         policy = make_policy(args.kind, args.steps, **params)
-    if args.format == "png":
+    if fmt == "png":
         plot_policy(policy, args.out)
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
-    text = render_policy(policy, fmt=args.format)
+    text = render_policy(policy, fmt=fmt)
     if args.out:
         atomic.write_text(args.out, text)
         sys.stdout.write(f"wrote {args.out}\n")
@@ -135,11 +164,29 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+# The formats a suffix of --out names; any other suffix (or none) is csv unless --format says.
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".png": "png"}
+
+
+def _output_format(given: str | None, out: str | None) -> str:
+    """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, so a
+    file is never written in a format its name denies."""
+    suffix = Path(out).suffix.lower() if out else ""
+    implied = _SUFFIX_FORMATS.get(suffix)
+    if given is not None and implied is not None and given != implied:
+        raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; change "
+                         "one of them (without --format the suffix decides)")
+    fmt = given or implied or "csv"
+    if fmt == "png" and implied != "png":
+        raise ValueError("--format png needs --out FILE.png")
+    return fmt
+
+
 # --- find-lr -----------------------------------------------------------------------------------
 
 
 def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from superconverge._names import DATASETS, METHODS, MODELS, OPTIMIZERS
+    from superconverge._names import DATASETS, METHODS, MIN_POINTS, MODELS, OPTIMIZERS
 
     p = sub.add_parser(
         "find-lr",
@@ -163,31 +210,33 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "validation (default: 0.2)")
     d.add_argument("--target", help="CSV: the label column, by name or index (default: the "
                    "last)")
-    d.add_argument("--delimiter", help="CSV: the field separator (default: ',')")
+    d.add_argument("--delimiter", type=_delimiter, help="CSV: the field separator, one "
+                   "character; '\\t' or tab for a tab (default: ',')")
     hdr = d.add_mutually_exclusive_group()
     hdr.add_argument("--header", dest="header", action="store_true", default=None,
                      help="CSV: the first row names the columns (default: detected)")
     hdr.add_argument("--no-header", dest="header", action="store_false",
                      help="CSV: the first row is data")
-    d.add_argument("--image-size", type=int, help="images: resize to this many pixels square "
-                   "(default: 32)")
+    d.add_argument("--image-size", type=_at_least(1), help="images: resize to this many pixels "
+                   "square (default: 32)")
     d.add_argument("--grayscale", action="store_true", default=None,
                    help="images: one grey channel instead of RGB")
     p.add_argument("--model", choices=MODELS, help="default: chosen from the input shape")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer")
-    p.add_argument("--batch-size", type=int, default=64, help="examples per step")
+    p.add_argument("--batch-size", type=_at_least(1), default=64, help="examples per step")
     p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
     p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
-    p.add_argument("--num-iter", type=int, help="optimizer steps in the sweep (default: 100; "
-                   "300 for resnet20/32, 600 for deeper ResNets, whose loss needs longer to move)")
+    p.add_argument("--num-iter", type=_at_least(MIN_POINTS), help="optimizer steps in the "
+                   "sweep (default: 100; 300 for resnet20/32, 600 for deeper ResNets, whose loss "
+                   "needs longer to move)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp",
                    help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
     p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
     p.add_argument("--max-grad-norm", type=float, help="clip the gradients to this total norm "
                    "before each step, as your training does (default: no clipping)")
-    p.add_argument("--repeats", type=int, default=1, help="tests with different seeds, to see "
-                   "how much the suggestion moves")
+    p.add_argument("--repeats", type=_at_least(1), default=1, help="tests with different "
+                   "seeds, to see how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
     p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")

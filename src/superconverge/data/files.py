@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,10 @@ def load_npz(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: not an .npz archive, a missing or empty array, mismatched lengths,
-            non-numeric or non-finite inputs, labels that are not class indices or names, or a
-            ``y_val`` class that ``y`` never has.
+        ValueError: not an .npz archive, a missing or empty array (no examples, or no
+            values per example such as shape ``(N, 0)``), mismatched lengths, non-numeric or
+            non-finite inputs, labels that are not class indices or names (negative, not
+            whole, or beyond int64), or a ``y_val`` class that ``y`` never has.
     """
     path = Path(path)
     if not path.is_file():
@@ -128,6 +130,11 @@ def _inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
         raise ValueError(f"{path}: array {key!r} is a scalar, expected shape (N, ...)")
     if len(x) == 0:
         raise ValueError(f"{path}: array {key!r} has no examples (shape {x.shape})")
+    if x.size == 0:  # (N, 0) features, (N, 0, L) channels, ...: nothing to learn from
+        raise ValueError(
+            f"{path}: array {key!r} has shape {x.shape}, no input values per example; "
+            "expected (N, ...) with every dimension after N at least 1"
+        )
     x = x.astype(np.float32, copy=False)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
@@ -165,6 +172,7 @@ def load_csv(
         target: the label column, by header name or by index (default -1: the last column).
             Labels are integers >= 0 or class names (any text); integers other than
             ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals.
+            A column of numbers is read as exact integers and must fit in int64.
         header: whether the first row names the columns; ``None`` detects it: the first row
             is a header when it has text where the second row has numbers, or when the label
             column holds text and the first row's label never occurs below it (numeric
@@ -182,7 +190,8 @@ def load_csv(
     Raises:
         FileNotFoundError: ``path`` does not exist.
         ValueError: empty file, unknown target column, rows of different lengths, a
-            non-numeric or empty feature cell (the message names the line and column).
+            non-numeric or empty feature cell (the message names the line and column), or
+            numeric labels that are negative, not whole, or beyond int64 (naming the label).
     """
     path = Path(path)
     if not path.is_file():
@@ -336,14 +345,28 @@ def _looks_like_header(
     # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
     # labels below by more than one class. (Next to them, it could be a class of one example.)
     if below and _is_number(label) and all(_is_number(v) for v in below):
-        values = [float(v) for v in below]
-        if not min(values) - 1 <= float(label) <= max(values) + 1:
+        values = [_label_number(v) for v in below]
+        low, high = min(values), max(values)
+        if not low - 1 <= _label_number(label) <= high + 1:
             warnings.warn(
                 f"first row taken as a header: its label {label!r} lies outside the labels "
-                f"below it ({min(values):g}..{max(values):g}); pass header=False (--no-header) "
+                f"below it ({_g(low)}..{_g(high)}); pass header=False (--no-header) "
                 "if it is an example", UserWarning, stacklevel=3)
             return True
     return False
+
+
+def _label_number(text: str) -> int | float:
+    """Numeric label text as a Python int when it is one (exact: float64 rounds IDs past
+    2**53 onto their neighbours), else as a float; ints and floats compare exactly."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _g(value: int | float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -429,7 +452,8 @@ def load_image_folder(
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
-        ValueError: no class sub-folders, fewer than two classes, a class without images, an
+        ValueError: no class sub-folders, a ``train`` folder of class folders without a
+            ``val`` or ``test`` beside it, fewer than two classes, a class without images, an
             image Pillow cannot read or refuses as too large (a decompression bomb), or one
             with 32-bit integer or floating-point pixels, which have no range to scale by
             (the message names the file).
@@ -451,6 +475,14 @@ def load_image_folder(
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
+        if "train" in subdirs and _holds_classes(root / "train"):
+            raise ValueError(
+                f"{root}: found folders {sorted(subdirs)}: 'train' holds class folders, but "
+                "there is no 'val' or 'test' folder beside it. Accepted layouts: "
+                f"{root}/<class>/<image> (split by val_fraction), or {root}/train/<class>/"
+                f"<image> with {root}/val/<class>/<image> (or test/); to split the training "
+                f"images by val_fraction, pass {root / 'train'}"
+            )
         classes = sorted(subdirs)
         files, y = _list_split(root, classes)
         train_idx, val_idx = _split(y, val_fraction, seed, root)
@@ -473,6 +505,12 @@ def load_image_folder(
 
 def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _holds_classes(folder: Path) -> bool:
+    """Whether ``folder`` looks like a split (``train/<class>/<image>``), not a class: it has
+    sub-folders and no images of its own."""
+    return bool(_subfolders(folder)) and not _image_files(folder)
 
 
 def _list_split(
@@ -674,7 +712,9 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
     Text labels are numbered in sorted order and named by their text. Integer labels that are
     exactly ``0..K-1`` stay as they are; any other set (1-based ``1..K``, gaps such as
     ``{0, 1000, 2000}``) is numbered in sorted order too, so no output is spent on a class
-    without examples, and ``class_names`` keeps the original values.
+    without examples, and ``class_names`` keeps the original values. Text that is all numbers
+    is read as integers exactly (not through float64, which merges IDs past 2**53), and
+    labels outside the int64 range are refused.
     """
     if labels.dtype.kind == "S":  # byte strings, e.g. from Python 2 or h5py
         try:
@@ -687,23 +727,22 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
             names = sorted(set(labels.tolist()))
             lookup = {v: i for i, v in enumerate(names)}
             return np.array([lookup[v] for v in labels.tolist()], dtype=np.int64), names
-        labels = labels.astype(np.float64)
+        labels = _integer_text_labels(labels, source)
     if labels.dtype.kind == "b":
         labels = labels.astype(np.int64)
     if labels.dtype.kind == "f":
         if not (np.isfinite(labels).all() and (labels == np.round(labels)).all()):
-            raise ValueError(
-                f"{source}: labels must be whole-number class indices or class names; got "
-                "non-integer values (regression targets are not supported)"
-            )
-        labels = labels.astype(np.int64)
-    if labels.dtype.kind not in "iu":
+            raise ValueError(_NOT_WHOLE.format(source=source))
+    if labels.dtype.kind not in "iuf":
         raise ValueError(f"{source}: labels have dtype {labels.dtype}, expected ints or text")
+    if len(labels):
+        # Python scalars: compared exactly (a float64 2**63 is no int64, a uint64 2**63 is).
+        low, high = labels.min().item(), labels.max().item()
+        if low < 0:
+            raise ValueError(_negative(source, _shown(low)))
+        if high > _INT64_MAX:
+            raise ValueError(_too_large(source, _shown(high)))
     labels = labels.astype(np.int64)
-    if len(labels) and labels.min() < 0:
-        raise ValueError(
-            f"{source}: labels must be class indices >= 0, got minimum {int(labels.min())}"
-        )
     values = np.unique(labels)
     if len(values) and values[-1] != len(values) - 1:
         log.info(
@@ -713,6 +752,61 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
             len(values) - 1,
         )
     return np.searchsorted(values, labels).astype(np.int64), [str(v) for v in values.tolist()]
+
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_NOT_WHOLE = (
+    "{source}: labels must be whole-number class indices or class names; got non-integer "
+    "values (regression targets are not supported)"
+)
+
+
+def _shown(value: int | float) -> str:
+    """A whole-number label as written: ``7``, not ``7.0``; a huge float stays ``1e+20``."""
+    if isinstance(value, float) and abs(value) <= _INT64_MAX:
+        return str(int(value))
+    return str(value)
+
+
+def _negative(source: Path, label: str) -> str:
+    return f"{source}: labels must be class indices >= 0, got minimum {label}"
+
+
+def _too_large(source: Path, label: str) -> str:
+    return (
+        f"{source}: label {label} is beyond {_INT64_MAX}, the largest class index a label may "
+        "have (int64); number the classes 0..K-1, or name them with text that is not a number"
+    )
+
+
+def _integer_text_labels(labels: np.ndarray, source: Path) -> np.ndarray:
+    """Numeric text labels (each passes ``_is_number``) as int64, read exactly: ``2**53 + 1``
+    stays itself, where float64 would round it onto its neighbour; ``"1.0"`` and ``"1e3"``
+    are whole numbers too. Raises for a non-whole label and for one outside int64."""
+    texts, inverse = np.unique(labels, return_inverse=True)
+    values: list[int] = []
+    lowest: tuple[Decimal, str] | None = None  # the most negative label, and its text
+    for text in texts.tolist():
+        try:
+            value = Decimal(text)  # exact, unlike float; takes what float takes ("1e3", "inf")
+        except InvalidOperation:  # pragma: no cover - float() read it: a float is exact here
+            value = Decimal(float(text))
+        if not value.is_finite():
+            raise ValueError(_NOT_WHOLE.format(source=source))
+        # Compared before int(): "1e999999999" is a finite Decimal, but no int to build.
+        if value > _INT64_MAX:
+            raise ValueError(_too_large(source, text.strip()))
+        if value < 0:
+            if lowest is None or value < lowest[0]:
+                lowest = (value, text.strip())
+            if value < -_INT64_MAX - 1:
+                continue  # whole or not, refused below as negative
+        if value != int(value):
+            raise ValueError(_NOT_WHOLE.format(source=source))
+        values.append(int(value))
+    if lowest is not None:
+        raise ValueError(_negative(source, lowest[1]))
+    return np.array(values, dtype=np.int64)[inverse.reshape(-1)]
 
 
 def _finish(

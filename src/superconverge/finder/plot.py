@@ -40,6 +40,8 @@ def plot_range_test(
     (default: the result's own, :attr:`RangeTestResult.method`).
     ``show_bounds``: shade ``(base_lr, max_lr)``. ``show_raw``: the unsmoothed loss, faint.
     With several repeats, a band spans the lowest to highest smoothed loss among them.
+    The x axis spans every swept LR, also where the loss is NaN. Red text under the axis says
+    why there is no pick (once: the warning that repeats it is left out) and every warning.
     """
     from matplotlib.axes import Axes
 
@@ -132,8 +134,10 @@ def _draw(
         )
     # What a reader must not miss: why there is no pick, and what makes a pick uncertain.
     notes = ([] if pick.lr is not None else [f"no suggestion: {pick.reason}"])
-    notes += [f"warning: {w}" for w in result.warnings()
-              if pick.lr is not None or "never decreased" not in w]  # said just above
+    # Without a pick, its reason already says "never decreased" or "only N finite points":
+    # the matching warning would say it twice.
+    said = () if pick.lr is not None else ("never decreased", "too few points")
+    notes += [f"warning: {w}" for w in result.warnings() if not any(s in w for s in said)]
     if notes:  # below the x axis, where no curve or legend can cover them
         ax.annotate("\n".join(textwrap.fill(n, 110) for n in notes), xy=(0, 0),
                     xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
@@ -142,6 +146,10 @@ def _draw(
     # A linear sweep on a log axis would spend most of the width on its first step.
     linear = (result.config or {}).get("mode") == "linear"
     ax.set_xscale("log" if lrs.min() > 0 and not linear else "linear")
+    # The x axis spans every swept LR, also where no loss is finite to draw (an all-NaN curve
+    # would otherwise get matplotlib's default 1-10).
+    ax.update_datalim([(float(lrs.min()), 0.0), (float(lrs.max()), 0.0)], updatey=False)
+    ax.autoscale_view(scaley=False)
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     _frame(ax, smoothed, also)

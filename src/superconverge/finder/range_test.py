@@ -176,6 +176,7 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
+    _check_lrs_fit(optimizer, end_lr, lr_values, ratios)
     if seed is None and repeats > 1:
         seed = 0
     seeds = [None if seed is None else seed + r for r in range(repeats)]
@@ -273,6 +274,26 @@ def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
             f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
         )
     return start_lr, end_lr
+
+
+def _check_lrs_fit(optimizer: torch.optim.Optimizer, end_lr: float, lr_values: list[float],
+                   ratios: list[float]) -> None:
+    """Refuse a sweep whose LRs torch cannot apply: an optimizer writes the LR into the
+    parameters' dtype for the update, and raises mid-sweep ("value cannot be converted to type
+    c10::Half without overflow") where it does not fit, e.g. above 65504 for float16."""
+    top_lr = max(lr_values)
+    if not math.isfinite(top_lr):
+        raise ValueError(f"end_lr={end_lr!r} is too large: the sweep's LRs overflow to inf")
+    for i, (group, ratio) in enumerate(zip(optimizer.param_groups, ratios, strict=True)):
+        for dtype in {p.dtype for p in group["params"] if p.is_floating_point()}:
+            largest = torch.finfo(dtype).max
+            if top_lr * ratio > largest:
+                in_group = f" (x{ratio:g} in param group {i})" if ratio != 1 else ""
+                raise ValueError(
+                    f"end_lr={top_lr:g}{in_group} is above {largest:g}, the largest "
+                    f"{str(dtype).removeprefix('torch.')} number: the optimizer cannot write it "
+                    f"into the update of those parameters; lower end_lr"
+                )
 
 
 class _Run:

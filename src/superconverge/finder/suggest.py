@@ -281,7 +281,15 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
 def curve_warnings(
     lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None
 ) -> list[str]:
-    """Plain-language problems with a curve that make its suggestions unreliable."""
+    """Plain-language problems with a curve that make its suggestions unreliable.
+
+    Each warning is true of the curve, and none contradicts another. When the first valley's
+    minimum lies in the last 5% of the points, the loss has not turned up: a small fall is
+    small "by end_lr" (or "by the last finite point"), not "before turning up", and a sweep
+    that completed with every loss finite adds "raise end_lr" — "was still falling" when the
+    loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
+    threshold of "never decreased").
+    """
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
     if len(x) < MIN_POINTS:
@@ -293,22 +301,39 @@ def curve_warnings(
     s = smooth_centered(y)
     m = _first_valley(s)
     fall = s[0] - s[m]
-    if _never_fell(s, m):
+    never_fell = _never_fell(s, m)
+    # The valley's minimum at the end of the curve: the loss never turned up.
+    at_end = m >= len(s) - max(2, len(s) // 20)
+    # Reached end_lr with every loss finite (a NaN cut short of it is no sight of end_lr).
+    completed = stop_reason == "completed" and len(x) == len(lrs)
+    if not at_end:
+        until = "before turning up"
+    elif completed:
+        until = "by end_lr, without turning up"
+    else:
+        until = "by the last finite point, without turning up"
+    if never_fell:
         out.append("the loss never decreased: lower start_lr or check the data and loss")
     elif fall < 0.05 * abs(s[0]):
         out.append(
-            f"the loss fell only {100 * fall / abs(s[0]):.1f}% before turning up: the "
-            "suggestion is uncertain; raise num_iter so the model trains longer during the test"
+            f"the loss fell only {100 * fall / abs(s[0]):.1f}% {until}: the suggestion is "
+            "uncertain; raise num_iter so the model trains longer during the test"
         )
     elif fall < MIN_SIGNAL_TO_NOISE * (noise := _batch_noise(y, m)):
         out.append(
-            f"the loss fell by only {fall / noise:.1f} times its batch-to-batch noise before "
-            "turning up, so the suggestion may be reading noise; raise num_iter (a deep model "
-            "needs more steps to move) or the batch size"
+            f"the loss fell by only {fall / noise:.1f} times its batch-to-batch noise {until}, "
+            "so the suggestion may be reading noise; raise num_iter (a deep model needs more "
+            "steps to move) or the batch size"
         )
-    if stop_reason == "completed" and m >= len(s) - max(2, len(s) // 20):
-        out.append(
-            "the loss never diverged and was still falling at end_lr: raise end_lr to see "
-            "where training breaks down"
-        )
+    if completed and at_end:
+        if never_fell:
+            out.append(
+                "the loss never diverged nor turned up by end_lr: raise end_lr to see whether "
+                "larger learning rates move it"
+            )
+        else:
+            out.append(
+                "the loss never diverged and was still falling at end_lr: raise end_lr to see "
+                "where training breaks down"
+            )
     return out

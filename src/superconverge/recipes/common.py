@@ -12,6 +12,7 @@ import torch
 
 from superconverge._names import OPTIMIZERS
 from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
+from superconverge.data.registry import PUBLISHED
 from superconverge.schedules import _validate as v
 
 FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -42,6 +43,10 @@ def load_data(
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
     ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images.
 
+    ``seed``: the seed of the train/validation split, and of a generated dataset's examples;
+    the built-in ``mnist1d`` stays the published MNIST-1D whatever the seed (see
+    :data:`~superconverge.data.registry.PUBLISHED`).
+
     ``options`` go to the file's loader: ``val_fraction`` (any file), ``target``, ``header``,
     ``delimiter`` (CSV), ``size``, ``grayscale``, ``max_train``, ``max_val`` (images); one the
     format does not take is a ``ValueError``. ``progress``: a bar while an image folder is
@@ -61,7 +66,8 @@ def load_data(
         if options:
             raise ValueError(f"{', '.join(sorted(options))}: options of a data file, not of a "
                              f"built-in dataset ({dataset})")
-        ds = load_dataset(dataset, seed=seed)
+        # MNIST-1D stays the published dataset: the run's seed is not its generator's.
+        ds = load_dataset(dataset, seed=None if dataset in PUBLISHED else seed)
         return ds.standardized() if standardize else ds
     path = Path(data)
     if path.is_dir():

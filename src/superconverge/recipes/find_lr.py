@@ -16,6 +16,7 @@ from superconverge.atomic import atomic_paths
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder.range_test import sweep_lrs
+from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
 from superconverge.recipes.common import (
     FUSED_OPTIMIZERS,
@@ -85,6 +86,9 @@ def find_lr(
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
         v.integer("num_iter", num_iter, minimum=MIN_ITER)
+        if num_iter < MIN_POINTS:  # the test itself runs; the pick it is run for cannot be made
+            raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
+                             f"rules need {MIN_POINTS} points")
     v.integer("repeats", repeats, minimum=1)
     v.momentum("momentum", momentum)
     v.non_negative("weight_decay", weight_decay)

@@ -22,9 +22,16 @@ def policy_from_range_test(
     test was run with, :attr:`RangeTestResult.method`), ``cosine`` decays from it;
     ``one-cycle`` (and the two-phase variant) peak at ``result.bounds()[1]``; ``clr`` cycles
     between both bounds. ``params`` set anything else (and override a picked LR). Raises
-    ``ValueError`` naming the reason when the curve gives no pick.
+    ``ValueError`` naming the reason when the curve gives no pick, and for a ``method`` with a
+    policy that takes the bounds, which no rule changes.
     """
     policy_parameters(name)  # validates the name
+    if method is not None and name not in _FROM_SUGGESTION:
+        raise ValueError(
+            f"method={method!r} picks the suggested LR, which {name!r} does not use: it takes "
+            f"the bounds (res.bounds()), which no rule changes; method applies to "
+            f"{', '.join(_FROM_SUGGESTION)}"
+        )
     picked: dict[str, float] = {}
     if name in _FROM_SUGGESTION:
         pick = result.suggest(method)

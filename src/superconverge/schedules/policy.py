@@ -147,7 +147,8 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
 
     Parameters a policy does not take raise ``ValueError`` naming them and listing those it does;
     ``cycle_momentum`` (either value) and the momentum bounds are among them for the policies
-    without a momentum schedule (``fixed``, ``step-decay``, ``cosine``).
+    without a momentum schedule (``fixed``, ``step-decay``, ``cosine``). Momentum bounds with
+    the momentum schedule turned off (``clr``'s default) are refused too, not ignored.
     """
     accepted = policy_parameters(name)
     unknown = sorted(set(params) - set(accepted))
@@ -160,6 +161,13 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
         raise ValueError(
             f"policy {name!r} does not take {', '.join(unknown)}{why}; it takes "
             f"{', '.join(sorted(accepted))}"
+        )
+    shaping = sorted(p for p in ("high_momentum", "low_momentum") if p in params)
+    if shaping and not params.get("cycle_momentum", accepted.get("cycle_momentum")):
+        said = "cycle_momentum=False" if "cycle_momentum" in params else "by default"
+        raise ValueError(
+            f"policy {name!r} leaves momentum out ({said}), so {', '.join(shaping)} would be "
+            "ignored; pass cycle_momentum=True (--cycle-momentum) or drop them"
         )
     total_steps = v.integer("total_steps", total_steps, minimum=1)
     if "cycle_momentum" in params and not isinstance(params["cycle_momentum"], bool):
