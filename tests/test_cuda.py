@@ -195,6 +195,40 @@ def test_range_test_restores_everything_on_the_device(precision: str) -> None:
         assert scaler.state_dict() == scaler_before
 
 
+def wide_adam() -> tuple[nn.Module, torch.optim.Optimizer]:
+    """A model whose parameters (4.2M, 17 MB) outweigh its activations, with Adam state and a
+    .grad: a snapshot beside it costs 4 x 17 MB of device memory."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 2048), nn.ReLU(), nn.Linear(2048, 2048), nn.ReLU(),
+                          nn.Linear(2048, 2)).to(DEVICE)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    trained(model, opt)
+    F.cross_entropy(model(data()[0][0]), data()[0][1]).backward()
+    return model, opt
+
+
+def test_a_snapshot_in_host_memory_restores_everything_and_spares_the_device() -> None:
+    peaks = {}
+    for where in ("device", "cpu"):
+        model, opt = wide_adam()
+        before = snapshot(model, opt)
+        if ON_CUDA:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            start = torch.cuda.memory_allocated()
+        sc.lr_range_test(model, opt, F.cross_entropy, data(), 1e-6, 1.0, 10, progress=False,
+                         snapshot=where)
+        if ON_CUDA:
+            peaks[where] = torch.cuda.max_memory_allocated() - start
+        assert_same(before, snapshot(model, opt))
+        for state in opt.state.values():  # Adam's moments came back to the device, in place
+            assert state["exp_avg"].device.type == DEVICE.type
+        assert all(p.grad.device.type == DEVICE.type for p in model.parameters())
+    if ON_CUDA:
+        mb = 2**20
+        assert peaks["device"] - peaks["cpu"] > 50 * mb, {k: v / mb for k, v in peaks.items()}
+
+
 @pytest.mark.parametrize("fused_adam", [False, True], ids=["sgd", "fused-adam"])
 def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
     """SGD: the skip is seen by a step pre-hook; a fused Adam takes the scaler into its own

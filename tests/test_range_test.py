@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from superconverge.finder.range_test import MIN_ITER, is_main_process, lr_range_test
 from superconverge.schedules import exponential, linear
+from superconverge.torch import tensorize_hyperparams as sc_tensorize
 
 RANGE_TEST = importlib.import_module("superconverge.finder.range_test")
 
@@ -348,6 +349,22 @@ def test_state_is_bit_identical_after_a_range_test() -> None:
     res = lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 40, progress=False)
     assert len(res.lrs) > 5
     assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_snapshot_in_host_memory_restores_the_same_state() -> None:
+    """snapshot="cpu" (for a GPU without room for a second copy; tests/test_cuda.py measures
+    the memory it spares): Adam's state, a stale .grad, a tensor lr kept in place."""
+    model, _, loader = make_problem()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train(model, opt, loader, 3)
+    sc_tensorize(opt)
+    lr = opt.param_groups[0]["lr"]
+    model[0].weight.grad = torch.full_like(model[0].weight, 0.5)
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 40, progress=False, snapshot="cpu",
+                  repeats=2)
+    assert_same_state(before, snapshot(model, opt))
+    assert opt.param_groups[0]["lr"] is lr
 
 
 def test_a_fresh_optimizer_is_left_without_state() -> None:
@@ -757,6 +774,7 @@ BAD_CALLS = [
     ({"device": "meta"}, ValueError, "device='meta'"),
     ({"scaler": object()}, TypeError, "GradScaler"),
     ({"seed": 2**64 - 1, "repeats": 2}, ValueError, f"seed must be <= {2**64 - 2}"),
+    ({"snapshot": "gpu"}, ValueError, "snapshot must be one of 'device', 'cpu'; got 'gpu'"),
 ]
 
 

@@ -30,33 +30,59 @@ import torch
 _MISSING = object()
 
 
-def _clone(value: Any) -> Any:
+SNAPSHOTS = ("device", "cpu")
+"""Where :class:`TrainingState` keeps its copies: beside each tensor, or in host memory."""
+
+
+class _Copy:
+    """A saved tensor and the device it came from (the copy may live in host memory)."""
+
+    __slots__ = ("data", "device")
+
+    def __init__(self, tensor: torch.Tensor, host: bool) -> None:
+        self.device = tensor.device
+        self.data = (tensor.detach().to("cpu", copy=True) if host
+                     else tensor.detach().clone())
+
+    def fresh(self) -> torch.Tensor:
+        """A new tensor with the saved values, on the original device (the copy stays, so a
+        restore can run again)."""
+        return self.data.to(self.device, copy=True)
+
+
+def _clone(value: Any, host: bool = False) -> Any:
     if isinstance(value, torch.Tensor):
-        return value.detach().clone()
+        return _Copy(value, host)
+    if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
+        return type(value)(_clone(v, host) for v in value)
     return copy.deepcopy(value)
 
 
 def _put_back(current: Any, saved: Any) -> Any:
-    """``saved`` written into ``current`` in place when both are same-shaped tensors, also
-    inside a tuple or list such as Adam's ``betas`` (a tensor ``betas[0]`` keeps its identity,
-    which a compiled ``optimizer.step`` guards on)."""
+    """``saved`` (made by :func:`_clone`) written into ``current`` in place when both are
+    same-shaped tensors on one device, also inside a tuple or list such as Adam's ``betas`` (a
+    tensor ``betas[0]`` keeps its identity, which a compiled ``optimizer.step`` guards on);
+    otherwise a fresh value."""
     if (
         type(current) in (tuple, list)
         and type(saved) is type(current)
         and len(current) == len(saved)
     ):
         return type(saved)(_put_back(c, s) for c, s in zip(current, saved, strict=True))
-    if (
-        isinstance(current, torch.Tensor)
-        and isinstance(saved, torch.Tensor)
-        and current.shape == saved.shape
-        and current.dtype == saved.dtype
-        and current.device == saved.device
-    ):
-        with torch.no_grad():
-            current.copy_(saved)
-        return current
-    return _clone(saved)
+    if isinstance(saved, _Copy):
+        if (
+            isinstance(current, torch.Tensor)
+            and current.shape == saved.data.shape
+            and current.dtype == saved.data.dtype
+            and current.device == saved.device
+        ):
+            with torch.no_grad():
+                current.copy_(saved.data)
+            return current
+        return saved.fresh()
+    if type(saved) in (tuple, list):
+        return type(saved)(_put_back(_MISSING, s) for s in saved)
+    return copy.deepcopy(saved)
 
 
 def loader_generators(*loaders: object) -> list[torch.Generator]:
@@ -79,7 +105,10 @@ def _persistent_workers(loader: object) -> bool:
 
 class TrainingState:
     """Snapshot of model, optimizer, RNG, GradScaler and loader state; :meth:`restore` puts it
-    back. ``loaders``: the DataLoaders the test iterates (for their persistent workers)."""
+    back. ``loaders``: the DataLoaders the test iterates (for their persistent workers).
+    ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
+    memory, so a model that fills its GPU does not need room for a second copy of itself there
+    (the copies cross the bus once each way)."""
 
     def __init__(
         self,
@@ -88,7 +117,12 @@ class TrainingState:
         scaler: Any = None,
         generators: Iterable[torch.Generator] = (),
         loaders: Iterable[object] = (),
+        snapshot: str = "device",
     ) -> None:
+        if snapshot not in SNAPSHOTS:
+            raise ValueError(f"snapshot must be one of {', '.join(map(repr, SNAPSHOTS))}; "
+                             f"got {snapshot!r}")
+        host = snapshot == "cpu"
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         # Where each module holds its tensors, so a tensor replaced by assignment goes back.
         self.slots = [
@@ -111,14 +145,15 @@ class TrainingState:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
-        self.tensors = [(t, t.detach().clone()) for t in (*params, *model.buffers())]
-        self.grads = [(p, None if p.grad is None else p.grad.detach().clone()) for p in params]
+        self.tensors = [(t, _Copy(t, host)) for t in (*params, *model.buffers())]
+        self.grads = [(p, None if p.grad is None else _Copy(p.grad, host)) for p in params]
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld)]
         self.modes = [(m, m.training) for m in model.modules()]
         self.opt_state = {
-            p: {k: _clone(v) for k, v in s.items()} for p, s in optimizer.state.items()
+            p: {k: _clone(v, host) for k, v in s.items()} for p, s in optimizer.state.items()
         }
+        # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
         self.groups = [
             {k: _clone(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
         ]
@@ -145,7 +180,7 @@ class TrainingState:
                 slots[name] = t
         with torch.no_grad():
             for tensor, saved in self.tensors:
-                tensor.copy_(saved)
+                tensor.copy_(saved.data)
         for p, grad in self.grads:
             p.grad = None if grad is None else _put_back(p.grad, grad)
         for module, training in self.modes:

@@ -38,7 +38,12 @@ import torch.distributed as dist
 
 from superconverge._progress import progress_bar
 from superconverge.finder._dist import is_main_process, world_size
-from superconverge.finder._restore import TrainingState, loader_generators, seed_everything
+from superconverge.finder._restore import (
+    SNAPSHOTS,
+    TrainingState,
+    loader_generators,
+    seed_everything,
+)
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
@@ -89,6 +94,7 @@ def lr_range_test(
     seed: int | None = None,
     progress: bool | None = True,
     restore: bool = True,
+    snapshot: str = "device",
 ) -> RangeTestResult:
     """Run an LR range test on ``model`` and return its curve; the model is left as it was.
 
@@ -126,6 +132,9 @@ def lr_range_test(
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
     ``progress``: a tqdm bar on stderr when it is a terminal (``False``: never).
     ``restore=False`` leaves the model and optimizer as the (last) test left them.
+    ``snapshot``: where the copy to restore from lives: ``"device"`` (beside each tensor, the
+    fastest) or ``"cpu"`` (host memory, for a model whose GPU has no room for a second copy of
+    its trainable parameters, buffers and optimizer state).
 
     Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
     attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only).
@@ -164,6 +173,7 @@ def lr_range_test(
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if not isinstance(restore, bool):
         raise TypeError(f"restore must be True or False, got {restore!r}")
+    snapshot = v.choice("snapshot", snapshot, SNAPSHOTS)
     device = _resolve_device(model, device)
     _check_data("train_data", train_data)
     if val_data is not None:
@@ -219,8 +229,8 @@ def lr_range_test(
             )
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it.
-    state = (TrainingState(model, optimizer, scaler, generators, (train_data, val_data))
-             if restore or repeats > 1 else None)
+    state = (TrainingState(model, optimizer, scaler, generators, (train_data, val_data),
+                           snapshot) if restore or repeats > 1 else None)
     curves: list[Curve] = []
     began = time.perf_counter()
     try:
