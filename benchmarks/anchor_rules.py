@@ -2,12 +2,14 @@
 
 Each takes the *raw* per-step losses of one range test (as our engine records them), applies the
 anchor's own smoothing and trimming, then its rule — so every rule is judged on the same curves.
-Sources: torch-lr-finder 0.2.2 (`LRFinder.plot(suggest_lr=True)`), fastai (`lr_find` with
-`valley` / `minimum`), Lightning >= 2.5.3 (`_LRFinder.suggestion`). See ../../shared/ANCHORS.md.
+Sources: torch-lr-finder 0.2.2 (`LRFinder.range_test`'s stop, `plot(suggest_lr=True)`), fastai
+(`lr_find` with `valley` / `minimum`), Lightning >= 2.5.3 (`_LRFinder.suggestion`). See
+../../shared/ANCHORS.md.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,9 +38,20 @@ def _finite(lrs: Sequence[float], losses: np.ndarray) -> tuple[np.ndarray, np.nd
     return x[:end], losses[:end]
 
 
-def torch_lr_finder(lrs: Sequence[float], raw: Sequence[float]) -> float | None:
-    """Minimum of ``np.gradient(losses)`` per *index*, after trimming 10 / 5 points."""
-    x, y = _finite(lrs, ema_plain(raw))
+def torch_lr_finder(
+    lrs: Sequence[float], raw: Sequence[float], diverge_th: float = 5.0
+) -> float | None:
+    """Minimum of ``np.gradient(losses)`` per *index*, after trimming 10 / 5 points, on the
+    curve its range test records: that stops at the first smoothed loss above ``diverge_th``
+    times the best so far (kept), where our curves (bias-corrected EMA, 4x) may run on."""
+    smoothed = ema_plain(raw)
+    best, end = math.inf, len(smoothed)
+    for i, value in enumerate(smoothed):
+        best = min(best, value)
+        if value > diverge_th * best:
+            end = i + 1
+            break
+    x, y = _finite(lrs[:end], smoothed[:end])
     x, y = x[10:-5], y[10:-5]
     if len(y) < 2:
         return None

@@ -66,3 +66,52 @@ def test_data_loading_quick_runs_and_compares_with_the_peers() -> None:
         if p > 0.005:  # the ratio is of the unrounded times: within the rounding's reach
             assert (s - 0.005) / (p + 0.005) - 0.005 <= ratio <= (s + 0.005) / (p - 0.005) + 0.005
     assert (committed.read_bytes() if committed.exists() else None) == before
+
+
+def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_curves() -> None:
+    """benchmarks/anchor_rules.py reimplements torch-lr-finder's rule; here the package itself
+    runs on every stored curve (a criterion that returns the curve's losses one by one), with
+    its own smoothing, divergence stop (5x its best) and plot(suggest_lr=True). The rule once
+    read past that stop and picked otherwise on 3 of 100 curves."""
+    pytest.importorskip("torch_lr_finder")
+    import contextlib
+    import io
+    import json
+
+    import matplotlib
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch_lr_finder import LRFinder
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import anchor_rules
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    compared = 0
+    for result in stored["results"]:
+        task = result["task"]
+        for curve in result["curves"] + result["holdout_curves"]:
+            losses = iter(curve["losses"])
+            model = nn.Linear(1, 1)
+            finder = LRFinder(model, torch.optim.SGD(model.parameters(), task["range_start_lr"]),
+                              lambda out, y, losses=losses: out.sum() * 0 + next(losses))
+            n = task["range_iter"]
+            loader = DataLoader(TensorDataset(torch.zeros(n, 1), torch.zeros(n)), batch_size=1)
+            fig, ax = plt.subplots()
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                finder.range_test(loader, end_lr=10, num_iter=n)
+                _, picked = finder.plot(skip_start=10, skip_end=5, suggest_lr=True, ax=ax)
+            plt.close(fig)
+            ours = anchor_rules.torch_lr_finder(curve["lrs"], curve["losses"])
+            assert ours is not None
+            step = list(curve["lrs"]).index(ours)
+            assert finder.history["lr"].index(picked) == step, (task["name"], step)
+            compared += 1
+    assert compared == 100
