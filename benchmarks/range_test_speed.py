@@ -7,7 +7,7 @@ in the same run, on the same initial weights, batches, optimizer and LR sweep.
 Three runners per case:
 
 - bare: the training steps alone — set the lr, ``zero_grad``, forward, backward, ``step``;
-  each loss is copied into a preallocated tensor that is read back once, at the end;
+  each loss is kept on the device as a 0-dim tensor, stacked and read back once, at the end;
 - ours: ``lr_range_test(..., diverge_factor=None, progress=False)``, snapshot and exact
   restore included;
 - torch-lr-finder: ``LRFinder(...)`` (its snapshot), ``.range_test(smooth_f=0,
@@ -356,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     # torch-lr-finder reads its schedule with get_lr() outside step(), which torch warns about.
     warnings.filterwarnings("ignore", message="To get the last learning rate")
-    import torch_lr_finder  # noqa: F401 - imported before timing (it pulls in matplotlib)
+    try:
+        import torch_lr_finder  # noqa: F401 - imported before timing (it pulls in matplotlib)
+    except ImportError:
+        ap.error("torch-lr-finder, the peer this benchmark times, is not installed: "
+                 'pip install -e ".[bench]" (torch-lr-finder==0.2.2)')
 
     gc.freeze()  # the imports' objects: keeps the gc.collect() before each run quick
 

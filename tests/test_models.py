@@ -132,6 +132,21 @@ def test_bad_arguments_are_named(call, error, message) -> None:
         call()
 
 
+@pytest.mark.parametrize(("shape", "error", "match"), [
+    (5, TypeError, "input_shape must be a sequence of ints, got 5"),
+    ((-1, 4), ValueError, r"input_shape\[0\] must be >= 1, got -1"),
+    ((3, 0, 32), ValueError, r"input_shape\[1\] must be >= 1, got 0"),
+    ((), ValueError, "at least one dimension"),
+])
+def test_suggest_model_checks_the_shape_as_build_model_does(shape, error, match) -> None:
+    """It used to answer 'cnn1d' for (-1, 4) and 'mlp' for (3, 0, 32), which build_model then
+    refused, and fail on 5 with "'int' object is not iterable"."""
+    with pytest.raises(error, match=match):
+        suggest_model(shape)
+    with pytest.raises(error, match=match):
+        build_model("mlp", shape, 2)
+
+
 def test_suggest_model_by_shape() -> None:
     assert suggest_model((20,)) == "mlp"
     assert suggest_model((1, 40)) == "cnn1d"

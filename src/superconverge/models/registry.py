@@ -140,11 +140,7 @@ def build_model(
     """
     if name not in _BUILDERS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(_BUILDERS)}")
-    if isinstance(input_shape, int) or not isinstance(input_shape, Sequence):
-        raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
-    shape = tuple(integer(f"input_shape[{i}]", d, minimum=1) for i, d in enumerate(input_shape))
-    if not shape:
-        raise ValueError("input_shape must have at least one dimension, got ()")
+    shape = _checked_shape(input_shape)
     num_classes = integer("num_classes", num_classes, minimum=2)
     options = [p for p in inspect.signature(_CLASSES[name]).parameters if p not in _FIXED]
     unknown = sorted(set(kwargs) - set(options))
@@ -156,6 +152,16 @@ def build_model(
     return _BUILDERS[name](shape, num_classes, **kwargs)
 
 
+def _checked_shape(input_shape: object) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of ints >= 1, or a ``TypeError``/``ValueError`` naming it."""
+    if isinstance(input_shape, int) or not isinstance(input_shape, Sequence):
+        raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
+    shape = tuple(integer(f"input_shape[{i}]", d, minimum=1) for i, d in enumerate(input_shape))
+    if not shape:
+        raise ValueError("input_shape must have at least one dimension, got ()")
+    return shape
+
+
 def suggest_model(input_shape: Sequence[int]) -> str:
     """A sensible default model name for examples of ``input_shape``.
 
@@ -163,9 +169,10 @@ def suggest_model(input_shape: Sequence[int]) -> str:
     on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images under 4
     pixels on a side, too small to pool, -> ``"mlp"``. A shape that looks channels-last,
     ``(H, W, C)``, gets ``"mlp"`` (which flattens any layout) and a warning saying how to
-    transpose it.
+    transpose it. A shape that is not a sequence of ints >= 1 raises ``TypeError`` or
+    ``ValueError`` naming it, as in :func:`build_model`.
     """
-    shape = tuple(input_shape)
+    shape = _checked_shape(input_shape)
     if len(shape) == 2:
         return "cnn1d"
     if len(shape) == 3:
