@@ -12,7 +12,8 @@ Two measurements on data generated into a temporary folder, in the same run:
    per core for images that take over 1 ms to decode), on large JPEGs (500x375, read at 224
    px) and on small PNGs (32x32, read at 32 px).
 
-Times are the best of ``--repeats`` (``time.perf_counter``), ours and the peer alternating;
+Times are the best of ``--repeats`` (``time.perf_counter``) after an untimed warm-up run of
+each, ours and the peer alternating (who goes first changes every repeat);
 memory is the peak that
 ``tracemalloc`` sees (numpy's arrays are traced; Pillow's own buffers are not), measured in a
 separate run so that tracing does not slow the timed ones. Prints a table with ratios and
@@ -76,10 +77,14 @@ def strings_then_parse(path: Path) -> np.ndarray:
 
 def best_times(ours: Callable[[], Any], peer: Callable[[], Any],
                repeats: int) -> tuple[float, float]:
-    """The best time of each, the two alternating so that neither gets a warmer machine."""
+    """The best time of each, after one untimed run of each (imports, Pillow's start-up, the
+    files in the page cache); then the two alternate, the one that goes first changing every
+    repeat, so that neither gets a warmer machine."""
+    ours(), peer()
     times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeats):
-        for run, kept in ((ours, times[0]), (peer, times[1])):
+    pairs = [(ours, times[0]), (peer, times[1])]
+    for r in range(repeats):
+        for run, kept in pairs if r % 2 == 0 else pairs[::-1]:
             gc.collect()
             t = time.perf_counter()
             run()
