@@ -195,6 +195,23 @@ def test_range_test_restores_everything_on_the_device(precision: str) -> None:
         assert scaler.state_dict() == scaler_before
 
 
+@needs_cuda
+@pytest.mark.skipif(ON_CUDA and torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_a_model_on_another_device_than_the_current_one_reads_its_own_losses() -> None:
+    """The losses' copy to the host is queued on their device's stream; the event the range
+    test waits on must be recorded there, not on the current device's (it once was)."""
+    other = torch.device("cuda:1")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)).to(other)
+    batches = [(x.to(other), y.to(other)) for x, y in data()]
+    reference = [F.cross_entropy(model(x), y).item() for x, y in batches[:1]]
+    with torch.cuda.device(0):
+        res = sc.lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                               batches, 1e-7, 1e-6, 40, sync_every=5, progress=False)
+    assert res.losses[0] == pytest.approx(reference[0], rel=1e-5)
+    assert all(abs(v - reference[0]) < 0.05 for v in res.losses)  # a tiny LR: the loss barely moves
+
+
 def wide_adam() -> tuple[nn.Module, torch.optim.Optimizer]:
     """A model whose parameters (4.2M, 17 MB) outweigh its activations, with Adam state and a
     .grad: a snapshot beside it costs 4 x 17 MB of device memory."""

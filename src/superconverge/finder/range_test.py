@@ -705,7 +705,9 @@ class _ChunkRead:
             host = torch.empty(buf.shape, dtype=buf.dtype, pin_memory=True)
             host.copy_(buf, non_blocking=True)
             self.event = torch.cuda.Event()
-            self.event.record()
+            # On the stream of the losses' device, where torch queued the copy: the current
+            # device may be another (a model on cuda:1), whose stream would not order it.
+            self.event.record(torch.cuda.current_stream(buf.device))
             buf = host
         self.buf = buf
 
