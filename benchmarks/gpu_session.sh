@@ -23,6 +23,12 @@
 #    gpu.py rewrites its file after every part, so a call cut short keeps the parts it finished.
 #    GPU_ARGS adds arguments to every gpu.py run; `GPU_ARGS="--device cpu --smoke"` checks this
 #    script on a CPU (tests/test_gpu_benchmark.py does).
+#    Time: every stage stops (SIGINT, which gpu.py and pytest answer by keeping what they have)
+#    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
+#    the ones after it: SESSION_SECONDS (default 560, under the call's 590) counts from the
+#    script's start; caps in seconds: env 30, a 220, b 120, cuda-tests 150, suite 400, c the
+#    rest (a run of consecutive letters gets the sum of theirs). gpu.py writes its file after
+#    each row of (a) and after each part, so a stage cut short keeps what it measured.
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
 #        python benchmarks/gpu.py --merge gpu-ab.md gpu-c.md --out benchmarks/results/gpu.md
 set -uo pipefail
@@ -61,17 +67,34 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
+deadline=${SESSION_SECONDS:-560}
+declare -A cap=([env]=30 [a]=220 [b]=120 [cuda-tests]=150 [suite]=400 [c]=100000)
+capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
+    local limit=$1 left=$((deadline - (SECONDS - began)))
+    shift
+    (( left < limit )) && limit=$left
+    if (( limit < 10 )); then
+        echo "skipped: $((deadline - (SECONDS - began))) s left before the deadline"
+        return 1
+    fi
+    timeout -s INT -k 20 "$limit" "$@"
+    local rc=$?
+    (( rc == 124 )) && echo "stopped at its limit of $limit s"
+    return $rc
+}
+
 status=0
 files=()  # the results files of this call's gpu.py runs, in order
 letters=""  # the letters of the runs that wrote their file
 run_parts() {  # $1: consecutive letters, e.g. "ab"
-    local parts skip name
+    local parts skip name limit=0 letter
     parts=$(echo "$1" | fold -w1 | sort | tr -d '\n')  # gpu.py runs them in this order anyway
     skip=$(echo abc | tr -d "$parts" | sed 's/./&,/g; s/,$//')
     name="gpu-$parts.md"
+    for letter in $(echo "$parts" | fold -w1); do limit=$((limit + cap[$letter])); done
     stamp "benchmarks/gpu.py, parts $parts"
-    python3 benchmarks/gpu.py ${skip:+--skip "$skip"} ${gpu_args[@]+"${gpu_args[@]}"} \
-        --out "$out/$name" || status=1
+    capped "$limit" python3 benchmarks/gpu.py ${skip:+--skip "$skip"} \
+        ${gpu_args[@]+"${gpu_args[@]}"} --out "$out/$name" || status=1
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }
 }
 
@@ -85,7 +108,7 @@ for stage in "${stages[@]}" end; do
     case "$stage" in
         env)
             stamp "env"
-            { date -u; nvidia-smi; python3 -c "import platform, torch
+            { date -u; capped "${cap[env]}" nvidia-smi; capped "${cap[env]}" python3 -c "import platform, torch
 print('python', platform.python_version(), 'torch', torch.__version__, 'CUDA', torch.version.cuda,
       'cuDNN', torch.backends.cudnn.version())
 print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
@@ -94,13 +117,16 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA de
             cat "$out/env.txt" ;;
         cuda-tests)
             stamp "tests/test_cuda.py and the docs' examples"
-            python3 -m pytest -p no:cacheprovider -q -rs -m cuda tests/test_cuda.py \
-                2>&1 | tee "$out/cuda-tests.log" || status=1
-            python3 -m pytest -p no:cacheprovider -q tests/test_docs.py \
-                2>&1 | tee -a "$out/cuda-tests.log" || status=1 ;;
+            began_tests=$SECONDS
+            capped "${cap[cuda-tests]}" python3 -m pytest -p no:cacheprovider -q -rs -m cuda \
+                tests/test_cuda.py 2>&1 | tee "$out/cuda-tests.log" || status=1
+            capped $((cap[cuda-tests] - (SECONDS - began_tests))) python3 -m pytest \
+                -p no:cacheprovider -q tests/test_docs.py 2>&1 | tee -a "$out/cuda-tests.log" \
+                || status=1 ;;
         suite)
             stamp "the whole test suite"
-            python3 -m pytest -p no:cacheprovider -q -rs 2>&1 | tee "$out/suite.log" || status=1 ;;
+            capped "${cap[suite]}" python3 -m pytest -p no:cacheprovider -q -rs 2>&1 \
+                | tee "$out/suite.log" || status=1 ;;
     esac
 done
 
