@@ -221,12 +221,12 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
                         compiled_one_cycle, kind, scheduler, str(device), sizes, backend,
                     ).result())
         rows.append({"optimizer": kind, **got, "limit": recompile_limit()})
+        if on_row is not None:  # written before it is printed: what is seen is kept
+            on_row(rows)
         print(f"(a) {kind}: " + ", ".join(
             f"{who} {runs[0][0]} graphs ({runs[0][2]} schedule recompiles) "
             f"{'/'.join(f'{x[1]:.2f}' for x in runs)} s" for who, runs in got.items()),
             flush=True)
-        if on_row is not None:
-            on_row(rows)
     return rows
 
 

@@ -35,14 +35,48 @@ def test_without_cuda_it_says_so_and_exits_0() -> None:
     assert len(done.stdout.strip().splitlines()) == 1
 
 
-def session(out: Path, *stages: str) -> subprocess.CompletedProcess[str]:
+def session(out: Path, *stages: str, **env: str) -> subprocess.CompletedProcess[str]:
     """benchmarks/gpu_session.sh as the GPU machine runs it, with this interpreter as python3
     and gpu.py on tiny CPU sizes."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return subprocess.run(["bash", str(SESSION), *stages], capture_output=True, text=True,
                           timeout=300, cwd=SCRIPT.parents[1],
                           env={**os.environ, "PATH": path, "OUT": str(out),
-                               "GPU_ARGS": "--device cpu --smoke"})
+                               "GPU_ARGS": "--device cpu --smoke", **env})
+
+
+def test_a_stage_past_the_deadline_is_stopped_and_the_rest_skipped(tmp_path: Path) -> None:
+    """One slow stage must not eat the call: at the deadline gpu.py gets SIGINT and the stages
+    after it are skipped, saying so."""
+    done = session(tmp_path, "a", "cuda-tests", SESSION_SECONDS="12")
+    log = done.stdout
+    assert done.returncode == 1, log[-3000:] + done.stderr[-3000:]
+    assert "stopped at its limit of" in log
+    assert "skipped: " in log.split("tests/test_cuda.py and the docs' examples", 1)[1]
+
+
+@pytest.mark.slow
+def test_interrupted_after_the_first_row_of_a_the_file_keeps_it(tmp_path: Path) -> None:
+    """gpu.py writes (a) after each row, AdamW (the goal row) first: SIGINT, the deadline's
+    signal, after that row leaves it in the file."""
+    import signal
+
+    out = tmp_path / "a.md"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--device", "cpu", "--smoke", "--skip",
+                             "b,c", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("(a) AdamW:"):
+                proc.send_signal(signal.SIGINT)
+                break
+        proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    text = out.read_text()
+    assert "**Run not finished**" in text
+    assert [row[0] for row in rows(text, "(a) Compiled optimizer step")] == ["AdamW"]
 
 
 def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: Path) -> None:
