@@ -705,6 +705,12 @@ def test_image_folder_train_split_without_val_says_the_layouts(tmp_path) -> None
     # a class that happens to be named train, with images of its own, is still a class
     make_images(tmp_path / "classes", ["train", "other"], per_class=3)
     assert load_image_folder(tmp_path / "classes", size=2).class_names == ("other", "train")
+    # the other half alone: val/ (or val/ and test/) without train/
+    make_images(tmp_path / "valonly" / "val", ["a", "b"], per_class=2)
+    make_images(tmp_path / "valonly" / "test", ["a", "b"], per_class=2)
+    with pytest.raises(ValueError, match=r"found folders \['test', 'val'\]: 'val' holds class "
+                                         r"folders, but there is no 'train' folder beside it"):
+        load_image_folder(tmp_path / "valonly", size=2)
 
 
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:

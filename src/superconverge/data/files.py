@@ -475,13 +475,18 @@ def load_image_folder(
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
-        if "train" in subdirs and _holds_classes(root / "train"):
+        splits = [d for d in ("train", "val", "test") if d in subdirs and _holds_classes(root / d)]
+        if splits:  # half of a split layout, not classes (a class folder holds images)
+            first = splits[0]
+            missing = ("there is no 'val' or 'test' folder beside it" if first == "train"
+                       else "there is no 'train' folder beside it")
             raise ValueError(
-                f"{root}: found folders {sorted(subdirs)}: 'train' holds class folders, but "
-                "there is no 'val' or 'test' folder beside it. Accepted layouts: "
+                f"{root}: found folders {sorted(subdirs)}: {first!r} holds class folders, but "
+                f"{missing}. Accepted layouts: "
                 f"{root}/<class>/<image> (split by val_fraction), or {root}/train/<class>/"
-                f"<image> with {root}/val/<class>/<image> (or test/); to split the training "
-                f"images by val_fraction, pass {root / 'train'}"
+                f"<image> with {root}/val/<class>/<image> (or test/); to split the "
+                f"{'training ' if first == 'train' else ''}images by val_fraction, pass "
+                f"{root / first}"
             )
         classes = sorted(subdirs)
         files, y = _list_split(root, classes)
