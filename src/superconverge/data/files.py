@@ -565,7 +565,7 @@ def _sample(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
 _PROBE = 16
 #: Median seconds an image of the probe above which the rest are decoded by a thread per core.
 #: Pillow decodes and resizes outside Python's lock, so large photos gain from threads (500x375
-#: JPEGs read at 224 px, 2.4 ms each: 1.3x faster on 2 cores, benchmarks/data_loading.py), but
+#: JPEGs read at 224 px, 2.4 ms each: 1.4x faster on 2 cores, benchmarks/data_loading.py), but
 #: small images are mostly Python calls under the lock, and threads only contend for it (32x32
 #: PNGs, 0.1 ms each: 2.5x slower on 2 threads).
 _THREADS_ABOVE_S = 1e-3
