@@ -119,10 +119,7 @@ class TrainingState:
         loaders: Iterable[object] = (),
         snapshot: str = "device",
     ) -> None:
-        if snapshot not in SNAPSHOTS:
-            raise ValueError(f"snapshot must be one of {', '.join(map(repr, SNAPSHOTS))}; "
-                             f"got {snapshot!r}")
-        host = snapshot == "cpu"
+        host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         # Where each module holds its tensors, so a tensor replaced by assignment goes back.
         self.slots = [

@@ -410,7 +410,7 @@ class ParamScheduler:
         for key, slot in self._slots.items():
             sharing: dict[int, list[int]] = {}
             for i, group in enumerate(self.optimizer.param_groups):
-                value = group[slot][0] if slot == _BETAS else group[slot]
+                value = _held_value(group, slot)
                 if isinstance(value, Tensor):
                     sharing.setdefault(id(value), []).append(i)
             mults = self._multipliers[key]
