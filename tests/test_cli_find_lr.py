@@ -387,3 +387,29 @@ def test_the_library_needs_the_points_a_suggestion_reads() -> None:
     with pytest.raises(ValueError, match=r"num_iter must be >= 8, got 6: the suggestion rules "
                                          r"need 8 points"):
         find_lr(num_iter=6)
+
+
+def test_find_lr_leaves_the_callers_rng_alone_and_takes_numpy_numbers(tmp_path) -> None:
+    """It used to seed the global torch RNG with its own seed for good, so a script's model
+    built after it had the same weights whatever seed the script set; and numpy numbers went
+    unconverted into the JSON, which failed after the whole sweep."""
+    from superconverge.recipes import find_lr
+
+    draws = []
+    for seed in (123, 999):
+        torch.manual_seed(seed)
+        find_lr(dataset="synthetic", model="mlp", num_iter=8, progress=False,
+                batch_size=np.int64(16), momentum=np.float32(0.9),
+                weight_decay=np.float64(0.0), seed=np.int64(0), out=tmp_path / str(seed))
+        draws.append(torch.rand(3))
+        torch.manual_seed(seed)
+        assert torch.equal(draws[-1], torch.rand(3))  # as if find_lr had not run
+    assert not torch.equal(draws[0], draws[1])
+    saved = RangeTestResult.from_json(tmp_path / "123" / "lr_find.json").config
+    assert saved["batch_size"] == 16 and type(saved["momentum"]) is float
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(80, 4)), y=np.arange(80) % 2)
+    find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=8, progress=False,
+            data_options={"val_fraction": np.float64(0.25)}, out=tmp_path / "npz")
+    saved = RangeTestResult.from_json(tmp_path / "npz" / "lr_find.json").config
+    assert saved["data_options"] == {"val_fraction": 0.25}

@@ -236,6 +236,65 @@ def test_standardized_uses_training_statistics_per_channel() -> None:
     assert not torch.allclose(d.x_val.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
 
 
+def test_standardized_only_centres_a_feature_constant_in_training() -> None:
+    """A column that is 0 in every training example but not in validation was divided by the
+    std floor (1e-8), so its validation values became 1e8; a float32 constant 0.1 has a std of
+    rounding noise (1.5e-8), which used to turn it into -1.49."""
+    g = torch.Generator().manual_seed(0)
+    x_train = torch.randn(50, 3, generator=g)
+    x_train[:, 1] = 0.0
+    x_train[:, 2] = 0.1
+    x_val = torch.randn(10, 3, generator=g)
+    y = torch.arange(50) % 2
+    ds = Dataset(x_train, y, x_val, y[:10], name="t", num_classes=2, input_shape=(3,))
+    d = ds.standardized()
+    assert d.x_train[:, 1:].abs().max() < 1e-6  # centred (to the mean's rounding), not scaled
+    assert torch.allclose(d.x_val[:, 1], x_val[:, 1]) and d.x_val.abs().max() < 10
+    assert torch.allclose(d.x_train[:, 0].std(), torch.tensor(1.0), atol=1e-5)
+    one = Dataset(x_train[:1], y[:1], x_val, y[:10], name="one", num_classes=2, input_shape=(3,))
+    with pytest.raises(ValueError, match=r"needs at least 2 training examples .*got 1 \(one\)"):
+        one.standardized()
+
+
+def test_dataset_takes_numpy_ints_and_names_a_bad_input_shape() -> None:
+    x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    ds = Dataset(x, y, x, y, name="t", num_classes=np.int64(2), input_shape=(3,))
+    assert ds.num_classes == 2 and type(ds.num_classes) is int
+    with pytest.raises(TypeError, match="input_shape must be a sequence of ints, got 3"):
+        Dataset(x, y, x, y, name="t", num_classes=2, input_shape=3)
+
+
+def test_loaders_name_what_is_wrong() -> None:
+    ds = load_synthetic(num_train=20, num_val=10)
+    with pytest.raises(ValueError, match="val_batch_size must be >= 1, got 0"):
+        train_val_loaders(ds, 8, val_batch_size=0)
+    with pytest.raises(ValueError, match="gives no batch at all"):
+        make_loader(ds.x_train, ds.y_train, 64, shuffle=True, drop_last=True)
+    no_val = Dataset(ds.x_train, ds.y_train, ds.x_val[:0], ds.y_val[:0], name="nv",
+                     num_classes=ds.num_classes, input_shape=ds.input_shape)
+    with pytest.raises(ValueError, match=r"'nv' has no validation examples \(num_val=0\)"):
+        train_val_loaders(no_val, 8)
+
+
+def test_a_cache_folder_that_cannot_be_entered_is_skipped(tmp_path, monkeypatch, caplog) -> None:
+    """The check for the file raised PermissionError (find-lr --dataset mnist1d failed) where
+    the docs promise an unreadable cache is logged and skipped."""
+    from pathlib import Path
+
+    real = Path.is_file
+
+    def refused(self: Path) -> bool:
+        if self.parent == tmp_path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", refused)
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.cache"):
+        ds = load_mnist1d(num_samples=100, cache_dir=tmp_path)
+    assert ds.num_train + ds.num_val == 100
+    assert "Permission denied" in caplog.text
+
+
 def test_train_val_split_is_stratified_disjoint_and_seeded() -> None:
     y = np.repeat(np.arange(4), [50, 30, 10, 1])
     train, val = train_val_split(y, 0.2, seed=5)

@@ -28,9 +28,9 @@ def default_cache_dir() -> Path:
 
 def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
     """The arrays stored at ``path``, or ``None`` when missing or unreadable (logged)."""
-    if not path.is_file():
-        return None
     try:
+        if not path.is_file():  # inside: a folder that cannot be entered raises here
+            return None
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except Exception as err:  # any failure means "rebuild", whatever the cause

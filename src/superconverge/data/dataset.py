@@ -6,6 +6,8 @@ rest of the library never cares where the data came from.
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +43,13 @@ class Dataset:
     class_names: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
+        shape = self.input_shape
+        if isinstance(shape, str) or not isinstance(shape, Sequence):
+            raise TypeError(f"input_shape must be a sequence of ints, got {shape!r}")
+        object.__setattr__(self, "input_shape", tuple(int(d) for d in shape))
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, numbers.Integral):
             raise TypeError(f"num_classes must be an int, got {self.num_classes!r}")
+        object.__setattr__(self, "num_classes", int(self.num_classes))
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
         for split in ("train", "val"):
@@ -109,12 +115,23 @@ class Dataset:
 
         Statistics are per channel (dimension 1) for images and signals, per feature for flat
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
-        Useful for CSV/.npz data whose columns have very different scales.
+        Useful for CSV/.npz data whose columns have very different scales. A feature that is
+        constant in the training split (std at most ``eps``, or within float32 rounding of its
+        mean: 1e-6 of it) is only centred, as scikit-learn's ``StandardScaler`` does: dividing
+        by its rounding noise would blow up the validation inputs where it is not constant.
+        Needs at least 2 training examples (``ValueError``).
         """
         x = self.x_train
+        if x.shape[0] < 2:
+            raise ValueError(
+                f"standardized() needs at least 2 training examples for a std, got {x.shape[0]} "
+                f"({self.name})"
+            )
         dims = [0] if x.ndim == 2 else [0, *range(2, x.ndim)]
         mean = x.mean(dim=dims, keepdim=True)
-        std = x.std(dim=dims, keepdim=True).clamp_min(eps)
+        std = x.std(dim=dims, keepdim=True)
+        constant = std <= torch.clamp(1e-6 * mean.abs(), min=eps)
+        std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
             x_train=(self.x_train - mean) / std,
             y_train=self.y_train,

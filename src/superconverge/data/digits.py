@@ -53,7 +53,7 @@ def load_digits(seed: int = 0, val_fraction: float = 0.2) -> Dataset:
 
     Args:
         seed: seed of the stratified train/validation split.
-        val_fraction: fraction of each class held out for validation (default 0.2: 1437/360).
+        val_fraction: fraction of each class held out for validation (default 0.2: 1438/359).
 
     Returns:
         ``Dataset`` with inputs of shape ``(N, 1, 8, 8)`` scaled from 0..16 to [0, 1].

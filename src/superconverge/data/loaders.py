@@ -34,7 +34,8 @@ def make_loader(
 
     Args:
         x, y: inputs and labels with the same first dimension.
-        batch_size: examples per mini-batch (>= 1; larger than ``len(x)`` gives one batch).
+        batch_size: examples per mini-batch (>= 1; larger than ``len(x)`` gives one batch;
+            with ``drop_last=True`` that would be none, a ``ValueError``).
         shuffle: reshuffle every epoch (training); ``False`` keeps the order (evaluation).
         seed: seed of the shuffle order (and of worker seeds when ``num_workers > 0``).
         drop_last: drop the last, smaller batch.
@@ -56,6 +57,11 @@ def make_loader(
     batch_size = integer("batch_size", batch_size, minimum=1)
     seed = integer("seed", seed, minimum=0)
     num_workers = integer("num_workers", num_workers, minimum=0)
+    if drop_last and batch_size > x.shape[0]:
+        raise ValueError(
+            f"batch_size={batch_size} with drop_last=True over {x.shape[0]} examples gives no "
+            "batch at all; lower batch_size or pass drop_last=False"
+        )
     if shuffle and not drop_last and x.shape[0] % batch_size == 1 and x.shape[0] > 1:
         log.warning(
             "the last mini-batch holds a single example (%d examples, batch_size %d); "
@@ -91,6 +97,14 @@ def train_val_loaders(
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a superconverge Dataset, got {type(dataset).__name__}")
+    if val_batch_size is not None:
+        val_batch_size = integer("val_batch_size", val_batch_size, minimum=1)
+    if dataset.num_val == 0:
+        raise ValueError(
+            f"dataset {dataset.name!r} has no validation examples (num_val=0), so there is no "
+            "validation loader to make; for the training loader alone use "
+            "make_loader(dataset.x_train, dataset.y_train, batch_size, shuffle=True)"
+        )
     common = {"num_workers": num_workers, "pin_memory": pin_memory}
     train = make_loader(
         dataset.x_train, dataset.y_train, batch_size, True, seed, drop_last=drop_last, **common

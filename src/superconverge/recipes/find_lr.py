@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from superconverge.atomic import atomic_paths
@@ -82,26 +83,29 @@ def find_lr(
     :func:`~superconverge.recipes.load_data`. ``max_grad_norm``: clip the gradients' total norm
     before each step, as a training run that clips does."""
     # Everything that can be checked is checked before the data is made and the model trains.
-    v.integer("batch_size", batch_size, minimum=1)
+    # The checked values are the ones kept: a numpy scalar becomes a Python number, which the
+    # JSON the result is written to takes.
+    batch_size = v.integer("batch_size", batch_size, minimum=1)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
-        v.integer("num_iter", num_iter, minimum=MIN_ITER)
+        num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
         if num_iter < MIN_POINTS:  # the test itself runs; the pick it is run for cannot be made
             raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
                              f"rules need {MIN_POINTS} points")
-    v.integer("repeats", repeats, minimum=1)
-    v.momentum("momentum", momentum)
-    v.non_negative("weight_decay", weight_decay)
+    repeats = v.integer("repeats", repeats, minimum=1)
+    momentum = v.momentum("momentum", momentum)
+    weight_decay = v.non_negative("weight_decay", weight_decay)
     v.choice("method", method, METHODS)
     if max_grad_norm is not None:
-        v.positive("max_grad_norm", max_grad_norm)
+        max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
     if amp is not None:
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
-    v.integer("seed", seed, minimum=0)
+    seed = v.integer("seed", seed, minimum=0)
     if out is not None and is_main_process():
         _check_writable(Path(out))
-    options = dict(data_options or {})
+    options = {k: x.item() if isinstance(x, np.generic) else x
+               for k, x in (data_options or {}).items()}
     if data is not None and Path(data).is_dir():
         # The sweep sees at most num_iter x batch_size examples a repeat and no validation
         # ones: decode only those of an image folder (a random sample by seed), not all of it.
@@ -117,8 +121,13 @@ def find_lr(
     name = model or suggest_model(ds.input_shape)
     if num_iter is None:
         num_iter = range_steps(name)
-    torch.manual_seed(seed)
-    net = build_model(name, ds.input_shape, ds.num_classes).to(dev)
+    # The model's initial weights by seed, without re-seeding the caller's RNG for good (a
+    # script that runs find_lr before building its own model would get the same weights
+    # whatever seed it set).
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_model(name, ds.input_shape, ds.num_classes)
+    net = net.to(dev)
     # On CUDA torch's fused step where there is one: under fp16 it takes the GradScaler into
     # the step, so the sweep never waits for the GPU (others read the inf check every step).
     fused = dev.type == "cuda" and optimizer in FUSED_OPTIMIZERS
