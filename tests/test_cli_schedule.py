@@ -66,6 +66,31 @@ def test_ascii_chart_draws_every_step_from_first_to_last(n: int) -> None:
     assert rows == sorted(rows)
 
 
+def test_ascii_chart_of_a_fast_cycle_shows_its_whole_range_in_every_column() -> None:
+    """Smith's CLR (step size 2000) over 70,000 steps is 17.5 cycles: one sampled value per
+    column drew two slow false waves; each column now spans its steps' lowest to highest."""
+    from superconverge.report.schedule_preview import ascii_chart
+
+    lr = sc.cyclic(1e-3, 6e-3, 2000)
+    chart = ascii_chart([lr(i) for i in range(70_000)], width=72, height=12)
+    rows = [line.split("|", 1)[1] for line in chart.splitlines() if "|" in line]
+    # Troughs at steps 0, 4000, ..., 68000 and peaks at 2000, ..., 66000, plus the last step,
+    # 69999, one step short of one: each column spans 972 steps (half a ramp), and the bottom
+    # and top rows are reached in 18 separate runs of columns each
+    def runs(row: str) -> int:
+        return sum(1 for c, ch in enumerate(row) if ch == "*" and (c == 0 or row[c - 1] != "*"))
+
+    assert (runs(rows[0]), runs(rows[-1])) == (18, 18)
+    assert all(sum(row[c] == "*" for row in rows) >= 4 for c in range(72))  # no gap in a ramp
+
+
+def test_ascii_chart_footer_fits_a_short_chart() -> None:
+    from superconverge.report.schedule_preview import ascii_chart
+
+    footer = ascii_chart([3.0, 2.0, 1.0, 0.5, 0.25]).splitlines()[-1]
+    assert footer.strip() == "steps 0-4"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

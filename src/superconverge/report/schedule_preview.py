@@ -56,7 +56,9 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
 
 
 def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
-    """A terminal plot of ``values`` (resampled to ``width`` columns), axis labels on the left."""
+    """A terminal plot of ``values``, axis labels on the left: one column per step, or, with
+    more steps than ``width``, each column spanning its share of the steps from their lowest to
+    their highest value (a sample per column would alias a fast cycle into a slow false wave)."""
     if not values:
         return "(no values)"
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
@@ -67,21 +69,25 @@ def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
     if bad:
         raise ValueError(f"values must be finite to chart, got {bad[0]!r}")
     n = len(values)
-    k = min(width, n)  # one column per step, or the steps sampled evenly, first and last kept
-    cols = [values[round(i * (n - 1) / (k - 1))] for i in range(k)] if k > 1 else values[:1]
+    k = min(width, n)
+    # Column c covers steps [c * n // k, (c + 1) * n // k): every step in exactly one column.
+    cols = [values[c * n // k:(c + 1) * n // k] for c in range(k)]
     lo, hi = min(values), max(values)
     span = hi - lo or 1.0
-    grid = [[" "] * len(cols) for _ in range(height)]
-    for c, val in enumerate(cols):
-        r = round((val - lo) / span * (height - 1))
-        grid[height - 1 - r][c] = "*"
+    grid = [[" "] * k for _ in range(height)]
+    for c, part in enumerate(cols):
+        low = round((min(part) - lo) / span * (height - 1))
+        high = round((max(part) - lo) / span * (height - 1))
+        for r in range(low, high + 1):
+            grid[height - 1 - r][c] = "*"
     label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
     lines = []
     for r, row in enumerate(grid):
         label = f"{hi:.4g}" if r == 0 else f"{lo:.4g}" if r == height - 1 else ""
         lines.append(f"{label:>{label_w}} |{''.join(row)}")
-    lines.append(f"{'':>{label_w}} +{'-' * len(cols)}")
-    lines.append(f"{'':>{label_w}}  step 0{'':>{max(0, len(cols) - 12)}}{n - 1:>6}")
+    lines.append(f"{'':>{label_w}} +{'-' * k}")
+    ends = f"step 0{'':>{k - 12}}{n - 1:>6}" if k >= 12 else f"steps 0-{n - 1}"
+    lines.append(f"{'':>{label_w}}  {ends}")
     return "\n".join(lines)
 
 
