@@ -318,3 +318,15 @@ def test_fractions_to_boundaries_tolerates_float_sums() -> None:
     assert S.boundaries_from_fractions([0.7, 0.2, 0.1], 100) == (70, 90)
     with pytest.raises(ValueError, match="sum to 1"):
         S.boundaries_from_fractions([0.7, 0.2], 100)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_triangular2_runs_any_number_of_cycles(invert: bool) -> None:
+    """Its amplitude halves every cycle; computed as 1 / 2 ** (cycle - 1), as torch does, it
+    raised OverflowError from cycle 1026 (step 1,025,000 with step_size=500; a ParamScheduler
+    with step_size=5 crashed at step 10,240). It now decays to the bound and stays there."""
+    make = S.cyclic_momentum if invert else S.cyclic  # the momentum wave is the inverted one
+    s = make(0.01, 0.1, 500, mode="triangular2")
+    bound = 0.1 if invert else 0.01
+    assert s(1_024_000) == s(10**12) == pytest.approx(bound)
+    assert s(1500) == pytest.approx(0.055)  # cycle 2's peak: half the amplitude, either way

@@ -29,7 +29,9 @@ MODES = ("triangular", "triangular2", "exp_range", "sine")
 
 
 def _triangular2_scale(cycle: float) -> float:
-    return 1 / (2.0 ** (cycle - 1))
+    # 0.5 ** (c - 1), not torch's 1 / 2 ** (c - 1): the same exact powers of two (so the values
+    # still equal CyclicLR's), but it falls to 0.0 past cycle 1075 where 2 ** 1024 overflows.
+    return 0.5 ** (cycle - 1)
 
 
 @register("cyclic")
