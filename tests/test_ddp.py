@@ -182,3 +182,56 @@ def test_accumulation_all_reduces_once_per_step_also_under_torch_compile(tmp_pat
     for rank in (0, 1):
         calls = json.loads((tmp_path / f"calls{rank}.json").read_text())
         assert calls == {"False": 6, "True": 6}
+
+
+AFTER_END_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    ddp = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(10, 32), nn.ReLU(),
+                                                            nn.Linear(32, 1)))
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(100 + rank)
+    x = torch.randn(256, 10, generator=g)
+    batches = [(x[i : i + 16], x[i : i + 16].sum(1, keepdim=True)) for i in range(0, 256, 16)]
+    calls = [0]
+
+    def step_fn(m, batch):
+        # a model that checks its weights, and a NaN loss on rank 1 only at step 21: the
+        # averaged gradient makes every rank's weights NaN, so the next step raises on both
+        calls[0] += 1
+        if not all(torch.isfinite(p).all() for p in m.parameters()):
+            raise RuntimeError("weights are not finite")
+        loss = F.mse_loss(m(batch[0]), batch[1])
+        return loss * float("nan") if rank == 1 and calls[0] == 21 else loss
+
+    try:
+        res = lr_range_test(ddp, opt, None, batches, 1e-4, 1e-2, 60, step_fn=step_fn,
+                            progress=False, sync_every=10, diverge_factor=None)
+        outcome = f"returned {res.stop_reason} after {len(res.lrs)}"
+    except RuntimeError as exc:
+        outcome = f"raised {exc}"
+    with open(os.path.join(sys.argv[1], f"outcome{rank}.txt"), "w") as f:
+        f.write(outcome)
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_step_that_raises_after_a_nan_seen_by_one_rank_raises_on_every_rank(
+        tmp_path: Path) -> None:
+    """The rank that saw the NaN used to keep its curve (its own unread losses ended it) while
+    the other raised: the ranks must end the same way."""
+    run_ranks(tmp_path, AFTER_END_WORKER)
+    outcomes = [(tmp_path / f"outcome{r}.txt").read_text() for r in (0, 1)]
+    assert outcomes == ["raised weights are not finite"] * 2, outcomes

@@ -446,7 +446,10 @@ class _Run:
             # back: the stop test lags) and raised, e.g. a model whose forward validates its
             # NaN weights. With sync_every=1 that step would never have run: read the steps
             # before it and, if the curve ended there, return it as that run would have.
-            if not _feed_unread(host, pending, losses, val, skips) or host.stop_reason is None:
+            # Under torch.distributed this rank's unread losses are its own, not the mean the
+            # others see: one rank could keep its curve while another raises. All raise.
+            if (world > 1 or not _feed_unread(host, pending, losses, val, skips)
+                    or host.stop_reason is None):
                 raise
             logger.warning(
                 "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "
