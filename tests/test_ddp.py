@@ -235,3 +235,44 @@ def test_a_step_that_raises_after_a_nan_seen_by_one_rank_raises_on_every_rank(
     run_ranks(tmp_path, AFTER_END_WORKER)
     outcomes = [(tmp_path / f"outcome{r}.txt").read_text() for r in (0, 1)]
     assert outcomes == ["raised weights are not finite"] * 2, outcomes
+
+
+SUBGROUP_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    groups = [dist.new_group([0]), dist.new_group([1])]  # every rank makes every group
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 1))
+    ddp = nn.parallel.DistributedDataParallel(model, process_group=groups[rank])
+    g = torch.Generator().manual_seed(100 + rank)
+    x = torch.randn(160, 10, generator=g) * (1 + 5 * rank)
+    batches = [(x[i : i + 16], x[i : i + 16].sum(1, keepdim=True)) for i in range(0, 160, 16)]
+    with torch.no_grad():
+        own0 = F.mse_loss(model(batches[0][0]), batches[0][1]).item()
+    res = lr_range_test(ddp, torch.optim.SGD(ddp.parameters(), lr=0.01), F.mse_loss, batches,
+                        1e-6, 1e-5, 10, progress=False)
+    with open(os.path.join(sys.argv[1], f"sub{rank}.json"), "w") as f:
+        json.dump({"first": res.losses[0], "own0": own0,
+                   "world": res.provenance["world_size"]}, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(tmp_path: Path) -> None:
+    """Each rank's DDP model trains in a group of its own: its curve is its own data's, not the
+    mean over the default group's ranks (which it was)."""
+    run_ranks(tmp_path, SUBGROUP_WORKER)
+    for rank in (0, 1):
+        got = json.loads((tmp_path / f"sub{rank}.json").read_text())
+        assert got["first"] == pytest.approx(got["own0"], rel=1e-5) and got["world"] == 1

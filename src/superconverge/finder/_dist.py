@@ -17,6 +17,7 @@ def is_main_process() -> bool:
     return not _initialized() or dist.get_rank() == 0
 
 
-def world_size() -> int:
-    """The number of processes in the default group (1 when not distributed)."""
-    return dist.get_world_size() if _initialized() else 1
+def world_size(group: object = None) -> int:
+    """The number of processes in ``group`` (default: the default group; 1 when not
+    distributed)."""
+    return dist.get_world_size(group) if _initialized() else 1

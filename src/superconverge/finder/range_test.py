@@ -258,7 +258,8 @@ def lr_range_test(
         if curves:
             exc.partial_result = _assemble(  # type: ignore[attr-defined]
                 curves, num_iter, smooth_beta, config,
-                _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped),
+                _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
+                            run.world),
                 stop_reason="interrupted",
             )
         raise
@@ -267,7 +268,7 @@ def lr_range_test(
             state.restore()
     result = _assemble(
         curves, num_iter, smooth_beta, config,
-        _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped),
+        _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped, run.world),
     )
     logger.info(
         "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
@@ -336,6 +337,10 @@ class _Run:
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
+        # The ranks whose losses are averaged: a DDP model's own process group (one built on a
+        # subgroup trains apart from the other groups), else the default group.
+        self.group = getattr(self.ddp, "process_group", None)
+        self.world = world_size(self.group)
         self.check_loss = True
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
@@ -377,7 +382,7 @@ class _Run:
         val_cache = self.val_cache
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
         batches = _cycle(self.train_data)
-        world = world_size()
+        world = self.world
         i = chunk_start = 0
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
         bar = progress_bar(n, desc, show)
@@ -422,7 +427,7 @@ class _Run:
                 i += 1
                 bar.update(1)
                 if i - chunk_start >= self.sync_every or i == n:
-                    started = _ChunkRead(losses, val, skips, world)
+                    started = _ChunkRead(losses, val, skips, world, self.group)
                     chunk_start = i
                     # Look at the previous chunk, whose copy is done by now; with self.lag this
                     # one's copy overlaps the next steps, so the GPU's queue never drains.
@@ -681,7 +686,7 @@ class _ChunkRead:
     steps; :meth:`values` waits for it. The pending lists are emptied."""
 
     def __init__(self, losses: list[torch.Tensor], val: list[torch.Tensor] | None,
-                 skips: list[Any] | None, world: int) -> None:
+                 skips: list[Any] | None, world: int, group: Any = None) -> None:
         k = self.k = len(losses)
         self.has_val = val is not None
         parts = [torch.stack(losses).reshape(k).float()]
@@ -701,7 +706,7 @@ class _ChunkRead:
             skips.clear()
         buf = parts[0] if len(parts) == 1 else torch.cat(parts)
         if world > 1:
-            dist.all_reduce(buf)  # SUM, then divide: gloo has no ReduceOp.AVG
+            dist.all_reduce(buf, group=group)  # SUM, then divide: gloo has no ReduceOp.AVG
             buf.div_(world)
         self.event: torch.cuda.Event | None = None
         if buf.device.type == "cuda":
@@ -770,6 +775,7 @@ def _assemble(
 def _provenance(
     device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float,
     skipped: list[int],
+    world: int,
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -784,7 +790,7 @@ def _provenance(
         "device": name,
         "seed": seed,
         "seeds": seeds,
-        "world_size": world_size(),
+        "world_size": world,
         "skipped_steps": list(skipped),
         "elapsed_s": round(elapsed, 4),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
