@@ -504,6 +504,26 @@ def test_a_batch_samplers_own_generator_is_restored_and_seeded() -> None:
     assert a.losses == b.losses
 
 
+def test_repeats_over_a_distributed_sampler_see_different_orders() -> None:
+    """A DistributedSampler shuffles by seed + epoch, which seeding does not touch: every
+    repeat saw the same batches and the spread read 0 (false confidence). Repeats now step its
+    epoch, and the restore puts the epoch back."""
+    from torch.utils.data.distributed import DistributedSampler
+
+    torch.manual_seed(0)
+    model = nn.Linear(10, 2)  # no dropout: only the batch order can tell the repeats apart
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(128, 10), torch.randint(0, 2, (128,))
+    data = TensorDataset(x, y)
+    sampler = DistributedSampler(data, num_replicas=1, rank=0, shuffle=True, seed=0)
+    sampler.set_epoch(4)
+    loader = DataLoader(data, batch_size=16, sampler=sampler)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, repeats=3, progress=False)
+    firsts = [c.losses[0] for c in res.repeats]
+    assert len(set(firsts)) == 3, firsts
+    assert sampler.epoch == 4
+
+
 def test_seeding_leaves_no_seed_queued_for_an_uninitialised_cuda(monkeypatch) -> None:
     """torch.manual_seed would queue its seed for CUDA's first use, where no restore reaches:
     a CPU range test would then seed the user's later GPU training."""

@@ -99,6 +99,20 @@ def loader_generators(*loaders: object) -> list[torch.Generator]:
     return found
 
 
+def epoch_samplers(*loaders: object) -> list[Any]:
+    """The samplers that shuffle by an epoch number rather than a generator (torch's
+    ``DistributedSampler``: ``seed + epoch``), which seeding cannot vary between repeats."""
+    found: list[Any] = []
+    for loader in loaders:
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        for owner in (getattr(loader, "sampler", None), getattr(batch_sampler, "sampler", None)):
+            if (callable(getattr(owner, "set_epoch", None))
+                    and isinstance(getattr(owner, "epoch", None), int)
+                    and all(owner is not s for s in found)):
+                found.append(owner)
+    return found
+
+
 def _persistent_workers(loader: object) -> bool:
     return bool(getattr(loader, "persistent_workers", False)) and hasattr(loader, "_iterator")
 
@@ -118,6 +132,7 @@ class TrainingState:
         generators: Iterable[torch.Generator] = (),
         loaders: Iterable[object] = (),
         snapshot: str = "device",
+        samplers: Iterable[Any] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
@@ -155,6 +170,7 @@ class TrainingState:
             {k: _clone(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
         ]
         self.generators = [(g, g.get_state()) for g in generators]
+        self.epochs = [(s, s.epoch) for s in samplers]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
             torch.cuda.get_rng_state_all()
@@ -205,6 +221,8 @@ class TrainingState:
                 loader._iterator = before  # type: ignore[attr-defined]
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
+        for sampler, epoch in self.epochs:
+            sampler.set_epoch(epoch)
         torch.set_rng_state(self.torch_rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)

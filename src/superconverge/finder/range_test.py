@@ -41,6 +41,7 @@ from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
     TrainingState,
+    epoch_samplers,
     loader_generators,
     seed_everything,
 )
@@ -216,6 +217,10 @@ def lr_range_test(
     )
 
     generators = loader_generators(train_data, val_data)
+    # A DistributedSampler shuffles by seed + epoch: repeats step its epoch, or every repeat
+    # would see the same order and the spread would read 0.
+    samplers = epoch_samplers(train_data)
+    epochs = [s.epoch for s in samplers]
     for name, data in (("train_data", train_data), ("val_data", val_data)):
         if (getattr(data, "persistent_workers", False)
                 and getattr(data, "_iterator", None) is not None):
@@ -230,7 +235,7 @@ def lr_range_test(
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it.
     state = (TrainingState(model, optimizer, scaler, generators, (train_data, val_data),
-                           snapshot) if restore or repeats > 1 else None)
+                           snapshot, samplers) if restore or repeats > 1 else None)
     curves: list[Curve] = []
     began = time.perf_counter()
     try:
@@ -244,6 +249,9 @@ def lr_range_test(
                 model.train()
             if s is not None:
                 seed_everything(s, generators)
+            if r:
+                for sampler, epoch in zip(samplers, epochs, strict=True):
+                    sampler.set_epoch(epoch + r)
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
             show = progress is not False and main
             curves.append(run(lr_values, ratios, s, desc, show))
