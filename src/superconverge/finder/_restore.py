@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -85,17 +85,22 @@ def _put_back(current: Any, saved: Any) -> Any:
     return copy.deepcopy(saved)
 
 
+def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
+    """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler and the
+    batch sampler's sampler."""
+    for loader in loaders:
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        yield from (loader, getattr(loader, "sampler", None), batch_sampler,
+                    getattr(batch_sampler, "sampler", None))
+
+
 def loader_generators(*loaders: object) -> list[torch.Generator]:
     """The ``torch.Generator`` objects a DataLoader (or its sampler) draws its shuffle from."""
     found: list[torch.Generator] = []
-    for loader in loaders:
-        sampler = getattr(loader, "sampler", None)
-        batch_sampler = getattr(loader, "batch_sampler", None)
-        owners = (loader, sampler, batch_sampler, getattr(batch_sampler, "sampler", None))
-        for owner in owners:
-            gen = getattr(owner, "generator", None)
-            if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
-                found.append(gen)
+    for owner in _shufflers(loaders):
+        gen = getattr(owner, "generator", None)
+        if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
+            found.append(gen)
     return found
 
 
@@ -103,13 +108,11 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     """The samplers that shuffle by an epoch number rather than a generator (torch's
     ``DistributedSampler``: ``seed + epoch``), which seeding cannot vary between repeats."""
     found: list[Any] = []
-    for loader in loaders:
-        batch_sampler = getattr(loader, "batch_sampler", None)
-        for owner in (getattr(loader, "sampler", None), getattr(batch_sampler, "sampler", None)):
-            if (callable(getattr(owner, "set_epoch", None))
-                    and isinstance(getattr(owner, "epoch", None), int)
-                    and all(owner is not s for s in found)):
-                found.append(owner)
+    for owner in _shufflers(loaders):
+        if (callable(getattr(owner, "set_epoch", None))
+                and isinstance(getattr(owner, "epoch", None), int)
+                and all(owner is not s for s in found)):
+            found.append(owner)
     return found
 
 

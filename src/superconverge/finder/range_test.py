@@ -220,7 +220,6 @@ def lr_range_test(
     # A DistributedSampler shuffles by seed + epoch: repeats step its epoch, or every repeat
     # would see the same order and the spread would read 0.
     samplers = epoch_samplers(train_data)
-    epochs = [s.epoch for s in samplers]
     for name, data in (("train_data", train_data), ("val_data", val_data)):
         if (getattr(data, "persistent_workers", False)
                 and getattr(data, "_iterator", None) is not None):
@@ -245,13 +244,12 @@ def lr_range_test(
             if r:
                 assert state is not None
                 state.restore()  # also puts back the modules' modes of entry
+                for sampler, epoch in state.epochs:  # the epochs of entry
+                    sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
             if s is not None:
                 seed_everything(s, generators)
-            if r:
-                for sampler, epoch in zip(samplers, epochs, strict=True):
-                    sampler.set_epoch(epoch + r)
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
             show = progress is not False and main
             curves.append(run(lr_values, ratios, s, desc, show))
