@@ -111,6 +111,13 @@ NO_SYNC_WORKER = textwrap.dedent(
 #: What a rank prints when the rendezvous port was taken in the moment between free_port()
 #: releasing it and the ranks binding it: then the ranks are run again, on another port.
 PORT_RACE = ("Address already in use", "EADDRINUSE", "Connection refused")
+#: A rank that torch's C++ side aborted (SIGABRT, "terminate called without an active
+#: exception": a joinable std::thread destroyed) while the other rank still waited on it. Seen
+#: once in a CI run of the compiled-DDP test, right after dynamo's first compile (an earlier,
+#: unreported failure of the same test was likely the same), and never in 31 runs of that test
+#: alone, 25 of them beside two busy loops: torch's abort, not the range test's logic, so the
+#: ranks run once more; a failure that repeats still fails.
+TORCH_ABORT = ("terminate called without an active exception",)
 
 
 def run_ranks(tmp_path: Path, worker: str, attempts: int = 2) -> None:
@@ -155,7 +162,7 @@ def run_ranks(tmp_path: Path, worker: str, attempts: int = 2) -> None:
             return
         report = "\n".join(f"--- rank {r} (exit {p.returncode}):\n{out}"
                            for r, (p, out) in enumerate(zip(procs, outs, strict=True)))
-        if attempt + 1 < attempts and any(m in report for m in PORT_RACE):
+        if attempt + 1 < attempts and any(m in report for m in PORT_RACE + TORCH_ABORT):
             continue
         raise AssertionError(report)
 
