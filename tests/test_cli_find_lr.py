@@ -264,13 +264,26 @@ def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> 
     assert config["data_options"] == {"val_fraction": 0.25, "target": 0, "delimiter": ";"}
 
 
-def test_options_of_another_format_are_refused(tmp_path, capsys) -> None:
+def test_options_of_another_format_are_refused_by_their_flags(tmp_path, capsys) -> None:
     np.savez(tmp_path / "d.npz", x=np.zeros((10, 2)), y=np.arange(10) % 2)
+    (tmp_path / "d.csv").write_text("1,0\n2,1\n")
     for argv, message in [
-        (["--data", str(tmp_path / "d.npz"), "--delimiter", ";"],
-         "delimiter: not an option of a .npz file"),
-        (["--dataset", "digits", "--image-size", "8"],
-         "size: options of a data file, not of a built-in dataset (digits)"),
+        (["--data", str(tmp_path / "d.npz"), "--delimiter", ";", "--no-header"],
+         "--delimiter, --header/--no-header: not for a .npz file"),
+        (["--data", str(tmp_path / "d.csv"), "--grayscale"],
+         "--grayscale: not for a .csv file (" + str(tmp_path / "d.csv") + "); it takes "
+         "--val-fraction, --target, --header/--no-header, --delimiter"),
+        (["--data", str(tmp_path), "--target", "0"],
+         "--target: not for an image folder"),
+        (["--dataset", "digits", "--image-size", "8", "--val-fraction", "0.1"],
+         "--val-fraction, --image-size: only for your own data (--data), not for the built-in "
+         "--dataset digits"),
+        (["--data", str(tmp_path / "d.npz"), "--val-fraction", "1"],
+         "argument --val-fraction: expected a fraction between 0 and 1, got 1"),
+        (["--data", str(tmp_path / "d.npz"), "--val-fraction", "nan"],
+         "argument --val-fraction: expected a fraction between 0 and 1, got nan"),
+        (["--data", str(tmp_path / "d.npz"), "--val-fraction", "a"],
+         "argument --val-fraction: expected a number, got 'a'"),
     ]:
         with pytest.raises(SystemExit) as exc:
             main(["-q", "find-lr", *argv, "--out", str(tmp_path / "o")])

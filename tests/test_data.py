@@ -606,7 +606,9 @@ def test_csv_without_header_and_target_column_by_index(tmp_path) -> None:
     ("text", "kwargs", "message"),
     [
         ("", {}, "empty CSV file"),
-        ("a,b\n1,0\n2,1\n", {"target": "c"}, r"no column named 'c'; columns are \['a', 'b'\]"),
+        ("a,b\n1,0\n2,1\n", {"target": "c"}, r"no column named 'c'; columns are \['a', 'b'\]$"),
+        ("1,0\n2,1\n", {"target": "c"}, r"columns are \['1', '0'\]; that first row is all "
+         "numbers, so the file may have no header row: give the label column by index"),
         ("a,b\n1,0\n2,1,3\n3,0\n", {}, "line 3 has 3 columns, expected 2"),
         ("a,b\n1,0\nx,1\n3,0\n", {}, r"line 3, column 'a': 'x' is not a number"),
         ("a,b\n1,0\n,1\n3,0\n", {}, r"line 3, column 'a': '' is not a number"),

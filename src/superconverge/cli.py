@@ -206,7 +206,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     d = p.add_argument_group("your data (--data)")
     d.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
                    "std 1 (training statistics); also for a built-in --dataset")
-    d.add_argument("--val-fraction", type=float, help="share of each class held out for "
+    d.add_argument("--val-fraction", type=_fraction, help="share of each class held out for "
                    "validation (default: 0.2)")
     d.add_argument("--target", help="CSV: the label column, by name or index (default: the "
                    "last)")
@@ -256,6 +256,48 @@ def _column(text: str | None) -> str | int | None:
         return text
 
 
+# The loader option each find-lr flag sets (superconverge.recipes.common.FILE_OPTIONS).
+_DATA_FLAGS = {
+    "val_fraction": "--val-fraction", "target": "--target", "delimiter": "--delimiter",
+    "header": "--header/--no-header", "size": "--image-size", "grayscale": "--grayscale",
+}
+
+
+def _data_options(args: argparse.Namespace) -> dict[str, object]:
+    """The loader options of the --data flags given, checked against the kind of data, so that
+    a misplaced flag is named as the user typed it, not by the library's option name."""
+    from superconverge.recipes.common import FILE_OPTIONS, data_kind
+
+    options = {"val_fraction": args.val_fraction, "target": _column(args.target),
+               "delimiter": args.delimiter, "header": args.header,
+               "size": args.image_size, "grayscale": args.grayscale}
+    given = [name for name, value in options.items() if value is not None]
+    if not given:
+        return options
+    if not args.data:
+        raise ValueError(f"{', '.join(_DATA_FLAGS[n] for n in given)}: only for your own data "
+                         f"(--data), not for the built-in --dataset {args.dataset}")
+    kind = data_kind(args.data)
+    wrong = [name for name in given if name not in FILE_OPTIONS[kind]]
+    if wrong:
+        what = "an image folder" if kind == "images" else f"a .{kind} file"
+        takes = ", ".join(_DATA_FLAGS[n] for n in FILE_OPTIONS[kind] if n in _DATA_FLAGS)
+        raise ValueError(f"{', '.join(_DATA_FLAGS[n] for n in wrong)}: not for {what} "
+                         f"({args.data}); it takes {takes}")
+    return options
+
+
+def _fraction(text: str) -> float:
+    """A float strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
+    return value
+
+
 def _run_find_lr(args: argparse.Namespace) -> int:
     from superconverge.recipes import find_lr
 
@@ -266,9 +308,7 @@ def _run_find_lr(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
         method=args.method, out=args.out, progress=not args.quiet, device=args.device,
         amp=args.amp, standardize=args.standardize, max_grad_norm=args.max_grad_norm,
-        data_options={"val_fraction": args.val_fraction, "target": _column(args.target),
-                      "delimiter": args.delimiter, "header": args.header,
-                      "size": args.image_size, "grayscale": args.grayscale},
+        data_options=_data_options(args),
     )
     pick = result.suggest(args.method)
     base, top = result.bounds()

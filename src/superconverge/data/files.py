@@ -395,7 +395,9 @@ def _target_index(target: str | int, columns: list[str] | None, width: int, path
         if columns is None:
             raise ValueError(f"{path}: target={target!r} names a column, but header=False")
         if target not in columns:
-            raise ValueError(f"{path}: no column named {target!r}; columns are {columns}")
+            hint = ("; that first row is all numbers, so the file may have no header row: "
+                    "give the label column by index" if all(map(_is_number, columns)) else "")
+            raise ValueError(f"{path}: no column named {target!r}; columns are {columns}{hint}")
         return columns.index(target)
     if isinstance(target, bool) or not isinstance(target, int):
         raise TypeError(f"target must be a column name or index, got {target!r}")

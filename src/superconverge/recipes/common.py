@@ -19,11 +19,28 @@ FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
 """The ``OPTIMIZERS`` torch has a fused (one kernel per step) implementation of."""
 
 
-_FILE_OPTIONS = {
+FILE_OPTIONS = {
     "npz": ("val_fraction",),
     "csv": ("val_fraction", "target", "header", "delimiter"),
     "images": ("val_fraction", "size", "grayscale", "max_train", "max_val"),
 }
+"""The loader options :func:`load_data` takes for each kind of data (see :func:`data_kind`)."""
+
+
+def data_kind(data: str | os.PathLike[str]) -> str:
+    """``"images"`` for a folder, ``"npz"`` or ``"csv"`` by the file's suffix; a path that does
+    not exist is a ``FileNotFoundError``, another suffix a ``ValueError``."""
+    path = Path(data)
+    if path.is_dir():
+        return "images"
+    if path.suffix.lower() in (".npz", ".csv"):
+        return path.suffix.lower()[1:]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    raise ValueError(
+        f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
+        "(label in the last column) or a folder of class sub-folders of images"
+    )
 
 RAW_SCALE = 10.0
 """Inputs whose mean is beyond this many units from 0, or whose std is this many times above
@@ -70,24 +87,13 @@ def load_data(
         ds = load_dataset(dataset, seed=None if dataset in PUBLISHED else seed)
         return ds.standardized() if standardize else ds
     path = Path(data)
-    if path.is_dir():
-        kind, loader = "images", load_image_folder
-    elif path.suffix.lower() == ".npz":
-        kind, loader = "npz", load_npz
-    elif path.suffix.lower() == ".csv":
-        kind, loader = "csv", load_csv
-    elif not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    else:
-        raise ValueError(
-            f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
-            "(label in the last column) or a folder of class sub-folders of images"
-        )
-    wrong = sorted(set(options) - set(_FILE_OPTIONS[kind]))
+    kind = data_kind(path)
+    loader = {"images": load_image_folder, "npz": load_npz, "csv": load_csv}[kind]
+    wrong = sorted(set(options) - set(FILE_OPTIONS[kind]))
     if wrong:
         what = "an image folder" if kind == "images" else f"a .{kind} file"
         raise ValueError(f"{', '.join(wrong)}: not an option of {what} ({path}); it takes "
-                         f"{', '.join(_FILE_OPTIONS[kind])}")
+                         f"{', '.join(FILE_OPTIONS[kind])}")
     if kind == "images":
         options["progress"] = progress
     ds = loader(path, seed=seed, **options)  # type: ignore[operator]
