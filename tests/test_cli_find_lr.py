@@ -308,6 +308,16 @@ def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys) -> None:
     assert "is a link to" in capsys.readouterr().err
 
 
+def test_a_sweep_of_too_small_lrs_says_to_raise_end_lr(tmp_path, capsys) -> None:
+    """A real 30-step test on digits that ends at 1e-5: the loss barely moves, and the advice
+    printed must be to sweep further, whichever way the noise bends the curve."""
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--end-lr", "1e-5",
+                 "--out", str(tmp_path)]) == 0
+    warned = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("warning: ")]
+    assert any("raise end_lr" in line for line in warned), warned
+
+
 def test_warnings_from_the_command_line_can_still_be_recorded(tmp_path) -> None:
     import warnings
 

@@ -60,6 +60,9 @@ def test_warnings_name_an_unfinished_sweep() -> None:
     flat = [1.0] * 80
     res = RangeTestResult(LRS.tolist(), flat, flat, "completed", num_iter=80)
     assert any("never decreased" in w for w in res.warnings())
+    # Flat from start to end_lr: not "lower start_lr" but "sweep further".
+    assert any("raise end_lr" in w for w in res.warnings()), res.warnings()
+    assert not any("lower start_lr" in w for w in res.warnings())
     assert res.suggestion() is None and "never decreased" in res.suggest().reason
 
 

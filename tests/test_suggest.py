@@ -266,6 +266,22 @@ def test_a_fall_too_small_to_count_is_not_still_falling() -> None:
     assert w[1].startswith("the loss never diverged nor turned up by end_lr: raise end_lr")
 
 
+def test_a_completed_sweep_that_barely_moved_says_to_raise_end_lr() -> None:
+    """LRs too small to train: the loss wanders within 0.2% of its start and a noise bump ends
+    its "valley" early. "Fell only 0.2% before turning up: raise num_iter" was the old advice;
+    the sweep never reached an LR that moves the model."""
+    y = 1.0 + np.random.default_rng(1).normal(0, 0.003, 100)
+    w = curve_warnings(LRS, y, "completed")
+    assert len(w) == 1, w
+    assert w[0].startswith("the loss stayed within 0.2% of its start over the whole sweep and "
+                           "never diverged") and "raise end_lr" in w[0], w
+    # A sweep cut short says nothing of end_lr; a loss that moved more than 5% is not flat.
+    assert not any("end_lr" in x for x in curve_warnings(LRS, y, "interrupted"))
+    moved = y.copy()
+    moved[60:] += 0.2
+    assert not any("stayed within" in x for x in curve_warnings(LRS, moved, "completed"))
+
+
 def test_a_nan_cut_curve_says_nothing_about_end_lr() -> None:
     y = np.linspace(1.0, 0.5, 100)
     y[-1] = np.nan  # the sweep reached end_lr, but the loss there is not finite

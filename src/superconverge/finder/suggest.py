@@ -288,7 +288,9 @@ def curve_warnings(
     small "by end_lr" (or "by the last finite point"), not "before turning up", and a sweep
     that completed with every loss finite adds "raise end_lr" — "was still falling" when the
     loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
-    threshold of "never decreased").
+    threshold of "never decreased"). A sweep that completed with the loss within 5% of its
+    start throughout, ended "valley" or not, says so and to raise end_lr or num_iter: its
+    "turning up" is noise.
     """
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
@@ -312,7 +314,23 @@ def curve_warnings(
         until = "by end_lr, without turning up"
     else:
         until = "by the last finite point, without turning up"
-    if never_fell:
+    # Completed within 5% of its start, with the first valley's end before the last points: a
+    # noise bump ended that "valley", and the sweep never reached LRs that move the model.
+    drift = float(np.max(np.abs(s - s[0])))
+    if completed and not at_end and drift < 0.05 * abs(s[0]) and never_fell:
+        out.append(
+            f"the loss never decreased nor diverged: it stayed within "
+            f"{100 * drift / abs(s[0]):.1f}% of its start over the whole sweep; raise end_lr to "
+            "see whether larger learning rates move it, or check the data and loss"
+        )
+    elif completed and not at_end and drift < 0.05 * abs(s[0]):
+        out.append(
+            f"the loss stayed within {100 * drift / abs(s[0]):.1f}% of its start over the whole "
+            "sweep and never diverged: the suggestion is uncertain; raise end_lr to see whether "
+            "larger learning rates move it, or num_iter so the model trains longer during the "
+            "test"
+        )
+    elif never_fell:
         out.append("the loss never decreased: lower start_lr or check the data and loss")
     elif fall < 0.05 * abs(s[0]):
         out.append(
