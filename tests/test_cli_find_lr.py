@@ -97,7 +97,7 @@ def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_ctrl_c_keeps_the_curve_measured_so_far(tmp_path) -> None:
+def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) -> None:
     import os
     import signal
     import subprocess
@@ -105,6 +105,9 @@ def test_ctrl_c_keeps_the_curve_measured_so_far(tmp_path) -> None:
     import time
 
     out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(out)]) == 0
+    finished = (out / "lr_find.json").read_bytes()
+    finished_png = (out / "lr_find.png").read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-m", "superconverge.cli", "-v", "find-lr", "--model", "mlp",
          "--num-iter", "1000000", "--end-lr", "1e-3", "--out", str(out)],
@@ -121,10 +124,17 @@ def test_ctrl_c_keeps_the_curve_measured_so_far(tmp_path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "curve measured so far" in err
-    res = RangeTestResult.from_json(out / "lr_find.json")
+    assert f"curve measured so far is in {out / 'lr_find.partial.json'}" in err
+    res = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert res.stop_reason == "interrupted" and len(res.lrs) > 10
-    assert (out / "lr_find.png").exists()
+    assert (out / "lr_find.partial.png").exists()
+    # The finished run's files were there before: a stopped re-run leaves them as they were.
+    assert (out / "lr_find.json").read_bytes() == finished
+    assert (out / "lr_find.png").read_bytes() == finished_png
+    # A finished run removes the stale partial pair.
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(out)]) == 0
+    assert not (out / "lr_find.partial.json").exists()
+    assert not (out / "lr_find.partial.png").exists()
 
 
 def test_default_steps_follow_the_model(tmp_path) -> None:

@@ -394,7 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"superconverge {args.command}: error: {_one_line(exc)}\n")
     except KeyboardInterrupt as exc:
         saved = getattr(exc, "partial_result", None) is not None and getattr(args, "out", None)
-        note = f"; the curve measured so far is in {args.out}" if saved else ""
+        partial = Path(args.out) / "lr_find.partial.json" if saved else None
+        note = f"; the curve measured so far is in {partial} (and .png)" if partial else ""
         parser.exit(130, f"interrupted{note}\n")
     finally:
         warnings.formatwarning = formatted

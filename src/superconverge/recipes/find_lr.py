@@ -31,6 +31,11 @@ logger = logging.getLogger(__name__)
 
 AMP_MODES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
+STEM = "lr_find"
+"""``find_lr`` writes ``out/lr_find.json`` and ``out/lr_find.png``."""
+PARTIAL_STEM = "lr_find.partial"
+"""... and, stopped by Ctrl-C, the curve so far to ``out/lr_find.partial.json`` and ``.png``."""
+
 RANGE_STEPS = {"resnet20": 300, "resnet32": 300, "resnet44": 600, "resnet56": 600,
                "resnet110": 600}
 """Default range-test steps per built-in model (others: :data:`DEFAULT_RANGE_STEPS`).
@@ -74,6 +79,10 @@ def find_lr(
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
     ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick.
+
+    Ctrl-C writes the curve measured so far to ``lr_find.partial.json`` and ``.png`` in ``out``
+    (beside, never over, a finished run's files, which a re-run stopped early would otherwise
+    lose) and raises the ``KeyboardInterrupt``; a finished run removes such partial files.
 
     ``num_iter``: steps in the sweep (default: :func:`range_steps` of the model: 100, or 300-600
     for the ResNets). ``device``: where to train (default: ``cuda`` when available, else
@@ -152,15 +161,19 @@ def find_lr(
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
     except KeyboardInterrupt as exc:
-        # Ctrl-C: keep what was measured. The partial curve is written like a whole one
-        # (stop reason "interrupted"), then the interrupt goes on.
+        # Ctrl-C: keep what was measured (stop reason "interrupted"), under a name of its own:
+        # a finished run's lr_find.json in the same folder is worth more than a stopped one.
         partial = getattr(exc, "partial_result", None)
         if partial is not None and out is not None:
-            _write(dataclasses.replace(partial, config={**partial.config, **extra}), out, method)
+            _write(dataclasses.replace(partial, config={**partial.config, **extra}), out, method,
+                   PARTIAL_STEM)
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
         _write(result, out, method)
+        if is_main_process():  # an earlier stopped run's curve is superseded
+            for suffix in (".json", ".png"):
+                (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
 
 
@@ -175,7 +188,8 @@ def _check_writable(folder: Path) -> None:
         raise NotADirectoryError(
             errno.ENOTDIR, f"out={str(folder)!r} is a file; pass a folder for lr_find.json and "
             "lr_find.png")
-    for name in ("lr_find.json", "lr_find.png"):
+    for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
+                 for suffix in (".json", ".png")):
         if (folder / name).is_dir():
             raise IsADirectoryError(
                 errno.EISDIR, f"{folder / name} is a folder; remove it or pass another out")
@@ -189,13 +203,15 @@ def _check_writable(folder: Path) -> None:
         raise PermissionError(errno.EACCES, f"cannot write into {existing} (out={str(folder)!r})")
 
 
-def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
-    """The plot and the JSON, renamed into place together once both are written: a failure
-    (a full disk) leaves the old pair, never a new plot beside an old JSON."""
+def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
+           stem: str = STEM) -> None:
+    """The plot and the JSON (``stem`` .png and .json), renamed into place together once both
+    are written: a failure (a full disk) leaves the old pair, never a new plot beside an old
+    JSON."""
     if not is_main_process():
         return
     folder = Path(out)
-    with atomic_paths(folder / "lr_find.png", folder / "lr_find.json") as (png, table):
+    with atomic_paths(folder / f"{stem}.png", folder / f"{stem}.json") as (png, table):
         result.plot(png, method=method)
         result.to_json(table)
     logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")
