@@ -417,6 +417,55 @@ def test_restore_false_leaves_the_trained_model() -> None:
     assert not torch.equal(before["model"]["0.weight"], after["model"]["0.weight"])
 
 
+def test_restore_false_still_puts_back_the_rngs_loader_and_modes() -> None:
+    """restore=False keeps what the test trained; the RNG streams it seeded, the loader's
+    generator and an eval model's mode are not training and go back."""
+    model, opt, loader = make_problem()
+    loader.generator = torch.Generator().manual_seed(5)
+    model.eval()
+    before = snapshot(model, opt)
+    gen = loader.generator.get_state()
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, restore=False, seed=3, repeats=2,
+                  progress=False)
+    after = snapshot(model, opt)
+    assert not torch.equal(before["model"]["0.weight"], after["model"]["0.weight"])
+    assert after["modes"] == before["modes"] and not model.training
+    assert torch.equal(before["torch_rng"], after["torch_rng"])
+    assert np.array_equal(before["numpy_rng"], after["numpy_rng"])
+    assert before["python_rng"] == after["python_rng"]
+    assert torch.equal(loader.generator.get_state(), gen)
+
+
+def test_a_second_ctrl_c_waits_for_the_restore(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C pressed again while the state goes back (simulated: SIGINT raised in the middle
+    of the restore) neither leaves the model half restored nor loses the curve."""
+    import signal
+
+    real = RANGE_TEST.Streams.restore
+
+    def restore_hit_by_ctrl_c(self) -> None:
+        signal.raise_signal(signal.SIGINT)  # after the tensors and optimizer, before the RNGs
+        real(self)
+
+    monkeypatch.setattr(RANGE_TEST.Streams, "restore", restore_hit_by_ctrl_c)
+    # During the restore after a first Ctrl-C: the first one goes on, with its partial curve.
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=14, exc=KeyboardInterrupt())
+    spy.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert len(info.value.partial_result.lrs) == 13
+    # During the restore of a finished test: it stops, restored, with the whole curve.
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 20, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert info.value.partial_result.stop_reason == "completed"
+    assert len(info.value.partial_result.lrs) == 20
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_restore_on_divergence(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
@@ -832,6 +881,36 @@ def test_model_without_trainable_parameters() -> None:
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
         lr_range_test(model, opt, ce, loader, progress=False)
+
+
+def test_an_optimizer_of_another_model_is_refused() -> None:
+    """The notebook slip: the model cell re-run, the old optimizer kept. The sweep trained
+    nothing and still suggested an LR read from noise."""
+    model, _, loader = make_problem()
+    stale = torch.optim.SGD(nn.Linear(10, 2).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="the optimizer holds none of the model's trainable"):
+        lr_range_test(model, stale, ce, loader, progress=False)
+    # Part of the model (a head) is fine.
+    head = torch.optim.SGD(model[4].parameters(), lr=0.1)
+    lr_range_test(model, head, ce, loader, 1e-4, 0.1, 8, progress=False)
+
+
+def test_a_loss_that_turns_per_example_later_gets_the_same_clear_error() -> None:
+    """Checked on every step, not the first only: on the 4th batch the loss is per-example
+    (a ragged last batch, say), and autograd's "grad can be implicitly created only for scalar
+    outputs" was what the user saw."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        reduction = "none" if len(calls) == 4 else "mean"
+        return F.cross_entropy(m(batch[0]), batch[1], reduction=reduction)
+
+    with pytest.raises(ValueError, match=r"the loss must be a scalar, got shape \(32,\)"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
+    assert_same_state(before, snapshot(model, opt))
 
 
 def test_non_scalar_loss_from_step_fn() -> None:

@@ -19,9 +19,12 @@ snapshot lives in memory (cloned tensors), never in a temporary file.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
-from collections.abc import Iterable, Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -120,10 +123,60 @@ def _persistent_workers(loader: object) -> bool:
     return bool(getattr(loader, "persistent_workers", False)) and hasattr(loader, "_iterator")
 
 
+class Streams:
+    """What a range test changes besides the tensors, cheap to keep: each module's ``training``
+    flag, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's ``random``,
+    the loaders' generators), the samplers' epochs and a persistent-worker loader's workers.
+    :meth:`restore` puts them back, also after ``restore=False``, which keeps only the weights
+    and optimizer the test trained."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        generators: Iterable[torch.Generator] = (),
+        loaders: Iterable[object] = (),
+        samplers: Iterable[Any] = (),
+    ) -> None:
+        self.modes = [(m, m.training) for m in model.modules()]
+        self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
+                          if _persistent_workers(ld)]
+        self.generators = [(g, g.get_state()) for g in generators]
+        self.epochs = [(s, s.epoch) for s in samplers]
+        self.torch_rng = torch.get_rng_state()
+        self.cuda_rng = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.is_initialized()
+            else None
+        )
+        self.numpy_rng = np.random.get_state()
+        self.python_rng = random.getstate()
+
+    def restore(self) -> None:
+        """Put them back as they were at construction (may be called more than once)."""
+        for module, training in self.modes:
+            module.training = training
+        for loader, before in self.iterators:
+            now = loader._iterator  # type: ignore[attr-defined]
+            if now is not before:  # workers the test started: their RNGs moved on; stop them
+                shutdown = getattr(now, "_shutdown_workers", None)
+                if shutdown is not None:
+                    shutdown()
+                loader._iterator = before  # type: ignore[attr-defined]
+        for gen, gen_state in self.generators:
+            gen.set_state(gen_state)
+        for sampler, epoch in self.epochs:
+            sampler.set_epoch(epoch)
+        torch.set_rng_state(self.torch_rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+        np.random.set_state(self.numpy_rng)
+        random.setstate(self.python_rng)
+
+
 class TrainingState:
-    """Snapshot of model, optimizer, RNG, GradScaler and loader state; :meth:`restore` puts it
-    back. ``loaders``: the DataLoaders the test iterates (for their persistent workers).
-    ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
+    """Snapshot of model, optimizer and GradScaler state, with ``streams`` (RNG, loader state,
+    modules' modes; default: the model's modes and the global RNGs); :meth:`restore` puts it all
+    back. ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
     memory, so a model that fills its GPU does not need room for a second copy of itself there
     (the copies cross the bus once each way)."""
 
@@ -132,10 +185,8 @@ class TrainingState:
         model: torch.nn.Module,
         optimizer: torch.optim.Optimizer,
         scaler: Any = None,
-        generators: Iterable[torch.Generator] = (),
-        loaders: Iterable[object] = (),
+        streams: Streams | None = None,
         snapshot: str = "device",
-        samplers: Iterable[Any] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
@@ -162,9 +213,6 @@ class TrainingState:
                     params.append(p)
         self.tensors = [(t, _Copy(t, host)) for t in (*params, *model.buffers())]
         self.grads = [(p, None if p.grad is None else _Copy(p.grad, host)) for p in params]
-        self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
-                          if _persistent_workers(ld)]
-        self.modes = [(m, m.training) for m in model.modules()]
         self.opt_state = {
             p: {k: _clone(v, host) for k, v in s.items()} for p, s in optimizer.state.items()
         }
@@ -172,16 +220,7 @@ class TrainingState:
         self.groups = [
             {k: _clone(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
         ]
-        self.generators = [(g, g.get_state()) for g in generators]
-        self.epochs = [(s, s.epoch) for s in samplers]
-        self.torch_rng = torch.get_rng_state()
-        self.cuda_rng = (
-            torch.cuda.get_rng_state_all()
-            if torch.cuda.is_available() and torch.cuda.is_initialized()
-            else None
-        )
-        self.numpy_rng = np.random.get_state()
-        self.python_rng = random.getstate()
+        self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
 
     def restore(self) -> None:
@@ -199,8 +238,6 @@ class TrainingState:
                 tensor.copy_(saved.data)
         for p, grad in self.grads:
             p.grad = None if grad is None else _put_back(p.grad, grad)
-        for module, training in self.modes:
-            module.training = training
 
         state = self.optimizer.state
         for p in list(state):
@@ -215,22 +252,7 @@ class TrainingState:
             for key, value in saved_group.items():
                 group[key] = _put_back(group.get(key, _MISSING), value)
 
-        for loader, before in self.iterators:
-            now = loader._iterator  # type: ignore[attr-defined]
-            if now is not before:  # workers the test started: their RNGs moved on; stop them
-                shutdown = getattr(now, "_shutdown_workers", None)
-                if shutdown is not None:
-                    shutdown()
-                loader._iterator = before  # type: ignore[attr-defined]
-        for gen, gen_state in self.generators:
-            gen.set_state(gen_state)
-        for sampler, epoch in self.epochs:
-            sampler.set_epoch(epoch)
-        torch.set_rng_state(self.torch_rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
-        np.random.set_state(self.numpy_rng)
-        random.setstate(self.python_rng)
+        self.streams.restore()
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
@@ -239,6 +261,28 @@ class TrainingState:
             per_opt = getattr(self.scaler, "_per_optimizer_states", None)
             if per_opt is not None:
                 per_opt.clear()
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[Callable[[], bool]]:
+    """Hold Ctrl-C off until the body has run; yields a function that says whether one came.
+
+    Only on the main thread, where Python's own handler (``KeyboardInterrupt``) is installed: a
+    handler of the caller's (a framework's graceful stop) is left to run as it would.
+    """
+    got: list[int] = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+        except (ValueError, OSError):  # not the main interpreter
+            previous = None
+    try:
+        yield lambda: bool(got)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:

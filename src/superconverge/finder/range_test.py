@@ -40,10 +40,12 @@ from superconverge._progress import progress_bar
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
+    Streams,
     TrainingState,
     epoch_samplers,
     loader_generators,
     seed_everything,
+    sigint_deferred,
 )
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
@@ -132,13 +134,15 @@ def lr_range_test(
     ``repeats > 1`` means 0), state restored between runs; the result's curve is their mean and
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
     ``progress``: a tqdm bar on stderr when it is a terminal (``False``: never).
-    ``restore=False`` leaves the model and optimizer as the (last) test left them.
+    ``restore=False`` leaves the model and optimizer as the (last) test left them (the RNGs,
+    loaders' state and modules' modes go back all the same).
     ``snapshot``: where the copy to restore from lives: ``"device"`` (beside each tensor, the
     fastest) or ``"cpu"`` (host memory, for a model whose GPU has no room for a second copy of
     its trainable parameters, buffers and optimizer state).
 
     Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
-    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only).
+    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only). A
+    second Ctrl-C during the restore waits for it to finish (main thread).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
@@ -233,10 +237,14 @@ def lr_range_test(
             )
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it.
-    state = (TrainingState(model, optimizer, scaler, generators, (train_data, val_data),
-                           snapshot, samplers) if restore or repeats > 1 else None)
+    # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
+    # only what the test trained.
+    streams = Streams(model, generators, (train_data, val_data), samplers)
+    state = (TrainingState(model, optimizer, scaler, streams, snapshot)
+             if restore or repeats > 1 else None)
     curves: list[Curve] = []
     began = time.perf_counter()
+    result: RangeTestResult | None = None
     try:
         if not model.training:
             logger.info("model is in eval mode; training it in train mode for the range test")
@@ -244,7 +252,7 @@ def lr_range_test(
             if r:
                 assert state is not None
                 state.restore()  # also puts back the modules' modes of entry
-                for sampler, epoch in state.epochs:  # the epochs of entry
+                for sampler, epoch in streams.epochs:  # the epochs of entry
                     sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
@@ -253,6 +261,10 @@ def lr_range_test(
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
             show = progress is not False and main
             curves.append(run(lr_values, ratios, s, desc, show))
+        result = _assemble(
+            curves, num_iter, smooth_beta, config,
+            _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped, run.world),
+        )
     except KeyboardInterrupt as exc:
         # The sweeps finished before Ctrl-C, and the one it cut short if it recorded a point
         # (or if it is the only one).
@@ -270,12 +282,19 @@ def lr_range_test(
             )
         raise
     finally:
-        if restore and state is not None:
-            state.restore()
-    result = _assemble(
-        curves, num_iter, smooth_beta, config,
-        _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped, run.world),
-    )
+        # A second Ctrl-C while the state goes back waits until all of it is back: a model
+        # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
+        # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
+        with sigint_deferred() as interrupted:
+            if restore and state is not None:
+                state.restore()
+            else:
+                streams.restore()
+        if interrupted() and result is not None:
+            # Ctrl-C during the last restore of a finished test: stop, keeping the result.
+            stop = KeyboardInterrupt()
+            stop.partial_result = result  # type: ignore[attr-defined]
+            raise stop
     logger.info(
         "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
     )
@@ -347,7 +366,6 @@ class _Run:
         # subgroup trains apart from the other groups), else the default group.
         self.group = getattr(self.ddp, "process_group", None)
         self.world = world_size(self.group)
-        self.check_loss = True
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
@@ -501,9 +519,9 @@ class _Run:
         k = self.accumulation_steps
         if k == 1 and self.ddp is None:  # the common case, without the loop's bookkeeping
             loss = self._loss(self._move(next(batches)))
-            if self.check_loss:
-                _check_loss(loss, training=True)
-                self.check_loss = False
+            # Every step (a host-side look at its shape, no sync): a loss can turn per-example
+            # on a later batch, e.g. a ragged last one.
+            _check_loss(loss, training=True)
             (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
             return loss.detach()
         total: torch.Tensor | None = None
@@ -512,13 +530,11 @@ class _Run:
             sync = self.ddp.no_sync() if self.ddp is not None and j < k - 1 else nullcontext()
             with sync:
                 loss = self._loss(batch)
-                if self.check_loss:
-                    _check_loss(loss, training=True)
+                _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
             d = loss.detach()
             total = d if total is None else total + d
-        self.check_loss = False  # the loss function does not change shape between steps
         assert total is not None
         return total / k if k > 1 else total
 
@@ -828,6 +844,13 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
             "for the range test to train"
+        )
+    stepped = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if not any(id(p) in stepped for p in model.parameters() if p.requires_grad):
+        raise ValueError(
+            "the optimizer holds none of the model's trainable parameters, so the test would "
+            "train nothing and read a curve of noise; build the optimizer from this model's "
+            "parameters (after re-creating a model, re-create its optimizer too)"
         )
 
 
