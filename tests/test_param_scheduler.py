@@ -430,6 +430,61 @@ def test_a_value_that_leaves_the_range_after_the_checked_steps_fails_there() -> 
         sched.step()
 
 
+def test_a_refused_step_writes_nothing_and_does_not_count() -> None:
+    """lr is fine at step 1000 but momentum is not: the step used to write the new lr beside
+    the old momentum and count itself; now the groups and last_step stay at step 999."""
+    opt = make_opt(make_model(), "sgd")
+    sched = ParamScheduler(opt, lr=sc.linear(0.1, 0.2, 2000),
+                           momentum=sc.join([sc.constant(0.9, 1000), sc.constant(1.5)]))
+    for _ in range(999):
+        sched.step()
+    held = {k: opt.param_groups[0][k] for k in ("lr", "momentum")}
+    with pytest.raises(ValueError, match="1.5 at step 1000"):
+        sched.step()
+    assert sched.last_step == 999
+    assert {k: opt.param_groups[0][k] for k in ("lr", "momentum")} == held
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
+    opt.add_param_group({"params": model[2].parameters()})
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="add_param_group"):
+            sched.step()
+    assert sched.last_step == 0
+
+
+def test_load_state_dict_names_a_state_for_other_groups_or_of_the_wrong_shape() -> None:
+    model = make_model()
+    two = torch.optim.AdamW([{"params": model[0].parameters()},
+                             {"params": model[2].parameters(), "lr": 1e-4}], lr=1e-3)
+    saved = ParamScheduler(two, lr=sc.one_cycle(1e-2, 50)).state_dict()
+    saved["last_step"] = 30
+    one = torch.optim.AdamW(make_model().parameters(), lr=1e-3)
+    sched = ParamScheduler(one, lr=sc.one_cycle(1e-2, 50))
+    lr = one.param_groups[0]["lr"]
+    with pytest.raises(ValueError, match="saved for 2 param groups, this optimizer has 1; pass "
+                                         "strict=False"):
+        sched.load_state_dict(saved)
+    assert sched.last_step == 0 and one.param_groups[0]["lr"] == lr
+    sched.load_state_dict(saved, strict=False)  # the step count, under this optimizer's groups
+    assert sched.last_step == 30 and sched.multipliers["lr"] == [1.0]
+    for key, bad in [("schedules", ["lr"]), ("multipliers", [1, 2])]:
+        with pytest.raises(ValueError, match=rf"state_dict\['{key}'\] must be a dict .*got list"):
+            sched.load_state_dict({"last_step": 3, key: bad})
+    assert sched.last_step == 30
+
+
+def test_a_load_whose_step_is_refused_leaves_the_scheduler_as_it_was() -> None:
+    opt = make_opt(make_model(), "sgd")
+    momentum = sc.join([sc.constant(0.9, 1000), sc.constant(1.5)])
+    sched = ParamScheduler(opt, lr=sc.linear(0.1, 0.2, 2000), momentum=momentum)
+    state = sched.state_dict()
+    sched.step()
+    with pytest.raises(ValueError, match="1.5 at step 1500"):
+        sched.load_state_dict({**state, "last_step": 1500})
+    assert sched.last_step == 1 and opt.param_groups[0]["lr"] == sc.linear(0.1, 0.2, 2000)(1)
+
+
 def test_not_an_optimizer() -> None:
     with pytest.raises(TypeError, match=r"optimizer must be a torch.optim.Optimizer, got list"):
         ParamScheduler([], lr=0.1)  # type: ignore[arg-type]

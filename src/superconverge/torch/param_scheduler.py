@@ -503,11 +503,17 @@ class ParamScheduler:
                 "this ParamScheduler was built; build a new one after add_param_group()"
             )
         last = self._last
-        # zip without strict=: the lengths were just checked, and strict= costs ~0.1 µs a call.
-        for key, value_at, last_index, slot, mults, low, high in self._drivers:
+        drivers = self._drivers
+        # Every value checked before any is written: a refused step leaves the groups as they
+        # were, not a new lr beside the old momentum.
+        values = []
+        for key, value_at, last_index, _, mults, low, high in drivers:
             value = value_at(step if step < last_index else last_index)
             if not low <= value < high:  # also NaN
                 self._out_of_range(key, step, value, mults)
+            values.append(value)
+        # zip without strict=: the lengths were just checked, and strict= costs ~0.1 µs a call.
+        for (key, _, _, slot, mults, _, _), value in zip(drivers, values):  # noqa: B905
             if self._rmsprop_momentum and key == "momentum" and value > 0 and not last.get(key):
                 self._rmsprop_buffers()
             last[key] = value
@@ -572,9 +578,10 @@ class ParamScheduler:
         self._warn_after = math.inf
 
     def step(self) -> None:
-        """Advance one optimizer step and write the new values into the param groups."""
+        """Advance one optimizer step and write the new values into the param groups (a step
+        that raises writes nothing and does not count)."""
+        self._apply(self._step + 1)
         self._step += 1
-        self._apply(self._step)
 
     # -- the torch protocol -----------------------------------------------------------------
 
@@ -641,6 +648,20 @@ class ParamScheduler:
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
+        for key in ("schedules", "multipliers"):
+            if state_dict.get(key) is not None and not isinstance(state_dict[key], Mapping):
+                raise ValueError(
+                    f"state_dict[{key!r}] must be a dict as ParamScheduler.state_dict() "
+                    f"writes it, got {type(state_dict[key]).__name__}"
+                )
+        saved_groups = {len(ms) for ms in (state_dict.get("multipliers") or {}).values()
+                        if isinstance(ms, Sequence) and not isinstance(ms, str | bytes)}
+        if strict and saved_groups - {self._n_groups}:
+            raise ValueError(
+                f"state_dict was saved for {' or '.join(map(str, sorted(saved_groups)))} param "
+                f"groups, this optimizer has {self._n_groups}; pass strict=False to resume the "
+                "step count with this optimizer's groups"
+            )
         adopted = self._saved_multipliers(state_dict.get("multipliers"))
         if not strict:
             # Resuming under the current setup: keep the ratios derived from the groups now
@@ -673,11 +694,16 @@ class ParamScheduler:
                         f"{ {k: given[k] for k in diff} }; pass strict=False to resume the "
                         "step count with the current multipliers"
                     )
+        before = dict(self._multipliers), self._drivers
         if adopted:
             self._multipliers.update(adopted)
             self._build_drivers()
+        try:
+            self._apply(int(step))
+        except BaseException:  # nothing was written: the scheduler stays as it was too
+            self._multipliers, self._drivers = before
+            raise
         self._step = int(step)
-        self._apply(self._step)
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
         """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
