@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import superconverge as sc
-from test_range_test import assert_same_state
+from test_range_test import assert_same_state, overflowing
 from test_range_test import snapshot as range_snapshot
 
 DEVICE = torch.device(os.environ.get("SUPERCONVERGE_CUDA_TESTS_DEVICE", "cuda"))
@@ -262,8 +262,8 @@ def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
     def step(m: nn.Module, batch: Any) -> torch.Tensor:
         lrs_seen.append(float(opt.param_groups[0]["lr"]))
         loss = F.cross_entropy(m(batch[0]), batch[1])
-        # finite in float32, but its gradients overflow float16 at the 2**16 loss scale
-        return loss.float() * 1e36 if len(lrs_seen) == huge_at else loss
+        # the same loss, but its gradients overflow at the 2**16 loss scale
+        return overflowing(loss.float(), m) if len(lrs_seen) == huge_at else loss
 
     res = sc.lr_range_test(model, opt, None, data(), 1e-4, 0.1, 12, step_fn=step,
                            amp_dtype=torch.float16, scaler=scaler, progress=False)
@@ -271,6 +271,26 @@ def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
     assert lrs_seen[huge_at - 1] not in res.lrs and res.provenance["skipped_steps"] == [1]
     assert max(res.losses) < 1e3
     assert not opt._optimizer_step_pre_hooks
+
+
+def test_fp16_blow_up_that_overflows_the_gradients_still_diverges() -> None:
+    """The steps that show a blow-up are the ones whose fp16 gradients overflow: the test must
+    stop "diverged" there, as in float32, not call the sweep "completed"."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    calls: list[int] = []
+
+    def step(m: nn.Module, batch: Any) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1]).float()
+        # the last 5 steps: fewer than the skips that bring the scale low enough to let them by
+        return overflowing(loss * 100, m) if len(calls) >= 36 else loss
+
+    res = sc.lr_range_test(model, opt, None, data(), 1e-4, 1e-2, 40, step_fn=step,
+                           amp_dtype=torch.float16, scaler=torch.amp.GradScaler(DEVICE.type),
+                           progress=False)
+    assert res.stop_reason == "diverged" and res.losses[-1] > 50, res.losses
+    assert len(res.lrs) == 36 and res.provenance["skipped_steps"] == [1]
 
 
 def test_pinned_loader_gives_the_curve_of_an_unpinned_one() -> None:

@@ -99,6 +99,14 @@ def ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y)
 
 
+def overflowing(loss: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """``loss``, same value, with gradients that overflow float32 once GradScaler scales them
+    (1e36 per weight times the 2**16 scale): a step the scaler skips, as an fp16 overflow is,
+    while the loss itself stays what it was."""
+    bomb = next(model.parameters()).sum() * 1e36
+    return loss + (bomb - bomb.detach())
+
+
 class LrSpy:
     """A real step function that records the LR of every param group at each call."""
 
@@ -655,8 +663,8 @@ def test_a_step_the_grad_scaler_skips_is_not_a_point(
     def step(m: nn.Module, batch) -> torch.Tensor:
         spy_lrs.append(opt.param_groups[0]["lr"])
         loss = F.cross_entropy(m(batch[0]), batch[1])
-        # Finite in float32, but times the 2**16 loss scale its gradients overflow.
-        return loss * 1e36 if len(spy_lrs) == huge_at else loss
+        # Times the 2**16 loss scale its gradients overflow; the loss itself is as it was.
+        return overflowing(loss, m) if len(spy_lrs) == huge_at else loss
 
     before = snapshot(model, opt)
     res = lr_range_test(
@@ -670,6 +678,34 @@ def test_a_step_the_grad_scaler_skips_is_not_a_point(
     assert res.stop_reason == "completed" and res.provenance["skipped_steps"] == [1]
     assert scaler.state_dict() == scaler_before
     assert not opt._optimizer_step_pre_hooks  # the hook is gone
+    assert_same_state(before, snapshot(model, opt))
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-adam"])
+def test_a_blow_up_in_steps_the_grad_scaler_skips_still_diverges(
+        fused: bool, read_lag: bool) -> None:
+    """At a blow-up the fp16 gradients overflow, so the steps that show it are skipped ones.
+    Dropping their losses hid the blow-up: the sweep read "completed, still falling: raise
+    end_lr". Their losses count toward divergence, and the diverging one is the last point."""
+    model, opt, loader = make_problem()
+    if fused:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return overflowing(loss * 100, m) if len(calls) >= 15 else loss
+
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 30, step_fn=step,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    table = [lr for _, lr in exponential(1e-4, 1e-2, 30).table()]
+    assert res.stop_reason == "diverged", res.losses
+    assert len(res.lrs) == 15 and res.lrs[-1] == pytest.approx(table[14])  # the blow-up's step
+    assert res.losses[-1] > 50 and max(res.losses[:-1]) < 1
+    assert res.provenance["skipped_steps"] == [1]
+    assert "raise end_lr" not in " ".join(res.warnings())
     assert_same_state(before, snapshot(model, opt))
 
 
@@ -711,7 +747,7 @@ def test_repeats_average_the_lrs_every_repeat_recorded() -> None:
     def step(m: nn.Module, batch) -> torch.Tensor:
         calls.append(1)
         loss = F.cross_entropy(m(batch[0]), batch[1])
-        return loss * 1e36 if len(calls) == 5 else loss  # in the first repeat only
+        return overflowing(loss, m) if len(calls) == 5 else loss  # in the first repeat only
 
     res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step, repeats=2,
                         scaler=torch.amp.GradScaler("cpu"), progress=False)
@@ -932,7 +968,7 @@ def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
     def step(m: nn.Module, batch) -> torch.Tensor:
         calls.append(1)
         loss = F.cross_entropy(m(batch[0]), batch[1])
-        return loss * 1e36 if len(calls) in (3, 4) else loss
+        return overflowing(loss, m) if len(calls) in (3, 4) else loss
 
     res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step,
                         scaler=torch.amp.GradScaler("cpu"), progress=False)
@@ -1290,7 +1326,7 @@ def test_fused_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
         def step(m: nn.Module, batch) -> torch.Tensor:
             seen.append(float(opt.param_groups[0]["lr"]))
             loss = F.cross_entropy(m(batch[0]), batch[1])
-            return loss.float() * 1e36 if len(seen) in (4, 9) else loss  # fp16 overflows
+            return overflowing(loss.float(), m) if len(seen) in (4, 9) else loss  # overflows
 
         res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 14, step_fn=step,
                             amp_dtype=torch.float16, scaler=torch.amp.GradScaler("cpu"),

@@ -120,7 +120,9 @@ def lr_range_test(
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss. A step it skips for inf/NaN
     gradients changed nothing, so it is not a point: the curve has a gap at that step's LR and
     the sweep goes on (``provenance["skipped_steps"]`` counts them; ``MAX_SKIPPED_STEPS`` in a
-    row stop the test with "nan"). Skips are found with no host sync of ours: by a step pre-hook
+    row stop the test with "nan"). Its loss, measured on the current weights, still counts
+    toward divergence: a blow-up overflows fp16 gradients, so the steps that show it are skipped
+    ones, and the one whose loss diverges is kept as the last point. Skips are found with no host sync of ours: by a step pre-hook
     (``scaler.step`` does not call ``optimizer.step()`` when it skips), or, for an optimizer that
     takes the scaler into its own step (``fused=True`` Adam, AdamW, SGD), from the scaler's inf
     check, read back with the losses.
@@ -619,20 +621,31 @@ class _HostCurve:
         """Append points until the first bad one: a non-finite loss is dropped ("nan"); the
         first point whose smoothed loss exceeds ``diverge_factor * best`` is kept ("diverged").
         The divergence rule needs positive losses; with a best smoothed loss <= 0 only NaN stops.
-        A step GradScaler skipped changed nothing and is no point; ``MAX_SKIPPED_STEPS`` of them
-        in a row stop the test ("nan").
+        A step GradScaler skipped changed nothing and is no point, unless its loss is the one that
+        diverges (it still counts toward the smoothed loss); ``MAX_SKIPPED_STEPS`` of them in a
+        row stop the test ("nan").
         """
         if self.stop_reason is not None:
             return  # a later chunk: the curve already ends
+        factor = self.diverge_factor
         for j, x in enumerate(losses):
             step = self.next_step
             self.next_step += 1
-            if skipped is not None and skipped[j]:
+            skip = skipped is not None and skipped[j]
+            if skip:
                 self.skipped += 1
                 self.skipped_in_a_row += 1
-                if not math.isfinite(x):
-                    self.stop_reason = "nan"
-                    return
+            else:
+                self.skipped_in_a_row = 0
+            if not math.isfinite(x):
+                self.stop_reason = "nan"
+                return
+            # A skipped step's loss is still a real one, on the current weights at this LR, and
+            # counts toward divergence: when the loss blows up, fp16 gradients overflow, so the
+            # steps that show the blow-up are the ones GradScaler skips.
+            s = self.ema(x)
+            diverged = factor is not None and 0 < self.best < s / factor
+            if skip and not diverged:
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
                     warnings.warn(
                         f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
@@ -643,19 +656,13 @@ class _HostCurve:
                     )
                     self.stop_reason = "nan"
                     return
-                continue
-            self.skipped_in_a_row = 0
-            if not math.isfinite(x):
-                self.stop_reason = "nan"
-                return
-            s = self.ema(x)
+                continue  # changed nothing: no point
             self.steps.append(step)
             self.losses.append(x)
             self.smoothed.append(s)
             if self.val is not None and val is not None:
                 self.val.append(val[j])
-            factor = self.diverge_factor
-            if factor is not None and 0 < self.best < s / factor:
+            if diverged:  # kept as the last point, skipped or not
                 self.stop_reason = "diverged"
                 return
             self.best = min(self.best, s)
