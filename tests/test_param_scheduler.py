@@ -439,7 +439,7 @@ def test_a_refused_step_writes_nothing_and_does_not_count() -> None:
     for _ in range(999):
         sched.step()
     held = {k: opt.param_groups[0][k] for k in ("lr", "momentum")}
-    with pytest.raises(ValueError, match="1.5 at step 1000"):
+    with pytest.raises(ValueError, match=r"1\.5 at step 1000"):
         sched.step()
     assert sched.last_step == 999
     assert {k: opt.param_groups[0][k] for k in ("lr", "momentum")} == held
@@ -480,7 +480,7 @@ def test_a_load_whose_step_is_refused_leaves_the_scheduler_as_it_was() -> None:
     sched = ParamScheduler(opt, lr=sc.linear(0.1, 0.2, 2000), momentum=momentum)
     state = sched.state_dict()
     sched.step()
-    with pytest.raises(ValueError, match="1.5 at step 1500"):
+    with pytest.raises(ValueError, match=r"1\.5 at step 1500"):
         sched.load_state_dict({**state, "last_step": 1500})
     assert sched.last_step == 1 and opt.param_groups[0]["lr"] == sc.linear(0.1, 0.2, 2000)(1)
 

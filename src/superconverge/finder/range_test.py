@@ -122,10 +122,10 @@ def lr_range_test(
     the sweep goes on (``provenance["skipped_steps"]`` counts them; ``MAX_SKIPPED_STEPS`` in a
     row stop the test with "nan"). Its loss, measured on the current weights, still counts
     toward divergence: a blow-up overflows fp16 gradients, so the steps that show it are skipped
-    ones, and the one whose loss diverges is kept as the last point. Skips are found with no host sync of ours: by a step pre-hook
-    (``scaler.step`` does not call ``optimizer.step()`` when it skips), or, for an optimizer that
-    takes the scaler into its own step (``fused=True`` Adam, AdamW, SGD), from the scaler's inf
-    check, read back with the losses.
+    ones, and the one whose loss diverges is kept as the last point. Skips are found with no
+    host sync of ours: by a step pre-hook (``scaler.step`` does not call ``optimizer.step()``
+    when it skips), or, for an optimizer that takes the scaler into its own step (``fused=True``
+    Adam, AdamW, SGD), from the scaler's inf check, read back with the losses.
     ``max_grad_norm``: clip the gradients of every parameter the optimizer steps to this total
     norm before each step (``torch.nn.utils.clip_grad_norm_``, after ``scaler.unscale_``), as a
     training loop that clips does: clipping changes where the loss blows up, so the test should
