@@ -113,6 +113,20 @@ def test_flat_curve_gives_no_pick_and_says_why(method: str) -> None:
     assert any("never decreased" in w for w in curve_warnings(LRS, np.full(100, 2.3)))
 
 
+def test_a_one_step_blow_up_at_the_end_is_not_the_valley() -> None:
+    """A short sweep that falls right up to a one-step blow-up (the range test keeps the
+    diverging point): the running median drops that lone last point, and the smoothed curve's
+    lowest value sat there, so max_lr was the LR where the loss was 98.5."""
+    lrs = np.logspace(-7, 1, 20)
+    losses = [0.69] * 11 + [0.67, 0.666, 0.64, 0.58, 0.44, 0.24, 0.10, 0.13, 98.5]
+    _, top = suggest_bounds(lrs, losses)
+    assert top.index == 18 and losses[top.index] == 0.13
+    assert "valley at lr=10" not in suggest(lrs, losses).reason
+    # A last point that did not blow up can still be the valley (a sweep still falling).
+    still = [*losses[:-1], 0.09]
+    assert suggest_bounds(lrs, still)[1].index == 19
+
+
 def test_rising_curve_gives_no_pick() -> None:
     assert suggest(LRS, np.linspace(1, 5, 100)).lr is None
 

@@ -117,6 +117,17 @@ def _first_valley(s: np.ndarray) -> int:
     return m
 
 
+def _valley(y: np.ndarray, s: np.ndarray) -> int:
+    """:func:`_first_valley` of the smoothed ``s``, but never the last point when its raw loss
+    ``y`` is above the smoothed start: the running median drops a lone last point that blew up
+    (the range test keeps the diverging point), so a curve that fell right up to a one-step
+    blow-up had its "valley" at the blow-up, where the loss was worse than at the start."""
+    m = _first_valley(s)
+    if m == len(y) - 1 and m > 0 and y[m] > s[0]:
+        m -= 1
+    return m
+
+
 def _never_fell(s: np.ndarray, m: int) -> bool:
     """The smoothed curve ``s`` has no fall worth reading before its valley at ``m``."""
     return m == 0 or s[0] - s[m] <= 1e-3 * max(abs(s[0]), 1e-12)
@@ -135,7 +146,7 @@ def _descent(
             "start_lr",
         )
     s = smooth_centered(y)
-    m = _first_valley(s)
+    m = _valley(y, s)
     if _never_fell(s, m):
         return Suggestion(
             None, None, method,
@@ -301,7 +312,7 @@ def curve_warnings(
         )
         return out
     s = smooth_centered(y)
-    m = _first_valley(s)
+    m = _valley(y, s)
     fall = s[0] - s[m]
     never_fell = _never_fell(s, m)
     # The valley's minimum at the end of the curve: the loss never turned up.
