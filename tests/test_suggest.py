@@ -127,6 +127,24 @@ def test_a_one_step_blow_up_at_the_end_is_not_the_valley() -> None:
     assert suggest_bounds(lrs, still)[1].index == 19
 
 
+def test_a_constant_added_to_the_loss_changes_no_pick() -> None:
+    """``loss + c`` trains alike, so it must be read alike. The first valley used to need a
+    fall of 2% of the loss's level: on noisy curves (a Gaussian NLL, say) the same sweep got
+    max_lr 2e-5 at c=0 and 10 at c=10. Now a dip within one batch's noise is no valley yet."""
+    lrs = np.logspace(-6, 1, 100)
+    t = np.log10(lrs)
+    for seed in (7, 11, 20, *range(30, 60)):
+        y = 2.14 - 2.05 / (1 + np.exp(-3 * (t + 1.5))) + np.random.default_rng(seed).normal(
+            0, 0.35, 100)
+        for method in METHODS:
+            picks = {c: suggest(lrs, y + c, method).lr for c in (0.0, 10.0, -10.0)}
+            assert len(set(picks.values())) == 1, (seed, method, picks)
+        tops = {c: suggest_bounds(lrs, y + c)[1].lr for c in (0.0, 10.0, -10.0)}
+        assert len(set(tops.values())) == 1, (seed, tops)
+        # A negative start has no level to take a percentage of.
+        assert not any("%" in w for w in curve_warnings(lrs, y - 10, "completed"))
+
+
 def test_rising_curve_gives_no_pick() -> None:
     assert suggest(LRS, np.linspace(1, 5, 100)).lr is None
 

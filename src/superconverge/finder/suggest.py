@@ -88,7 +88,7 @@ can end: on a plateau at a low loss (a binary task near 0.7) the smoothed loss w
 per cent, and its first wobble up would otherwise end the "valley" decades too early."""
 
 
-def _first_valley(s: np.ndarray) -> int:
+def _first_valley(s: np.ndarray, floor: float = 0.0) -> int:
     """Index of the minimum of the curve's first valley.
 
     Smith's upper bound is where the loss "stops falling or turns ragged". Past the first valley
@@ -97,7 +97,9 @@ def _first_valley(s: np.ndarray) -> int:
     that. The first valley ends once the loss has climbed back ``VALLEY_CLIMB`` of its fall, or
     ``RAGGED_CLIMB`` of it when the valley already holds ``RAGGED_DEPTH`` of the whole curve's
     fall: a smaller rise ends a deep valley, while a shallow dip early in the descent (noise on a
-    slow start) needs the large one.
+    slow start) needs the large one. A fall of ``floor`` or less (one batch's noise, from
+    :func:`_valley`) is no valley yet either. Every threshold is a share of a fall or of the
+    noise, never of the loss's level: ``loss + c`` trains alike and is read alike.
     """
     deepest = s[0] - float(np.min(s))
     best, m = s[0], 0
@@ -105,9 +107,9 @@ def _first_valley(s: np.ndarray) -> int:
         if s[i] < best:
             best, m = s[i], i
         fall = s[0] - best
-        # A fall too small to be a valley yet: under 2% of the start, or under VALLEY_SHARE of
-        # the whole curve's fall (a wobble of the plateau, at a low loss, is a few % too).
-        if fall <= 0.02 * abs(s[0]) or fall < VALLEY_SHARE * deepest:
+        # A fall too small to be a valley yet: within one batch's noise, or under VALLEY_SHARE
+        # of the whole curve's fall (a wobble of the plateau, at a low loss, is a few % too).
+        if fall <= floor or fall < VALLEY_SHARE * deepest:
             continue
         climb = s[i] - best
         if climb > VALLEY_CLIMB * fall or (
@@ -118,11 +120,12 @@ def _first_valley(s: np.ndarray) -> int:
 
 
 def _valley(y: np.ndarray, s: np.ndarray) -> int:
-    """:func:`_first_valley` of the smoothed ``s``, but never the last point when its raw loss
-    ``y`` is above the smoothed start: the running median drops a lone last point that blew up
+    """:func:`_first_valley` of the smoothed ``s``, where a dip within one batch's noise of the
+    raw loss ``y`` is not a valley yet, and never the last point when its raw loss is above the
+    smoothed start: the running median drops a lone last point that blew up
     (the range test keeps the diverging point), so a curve that fell right up to a one-step
     blow-up had its "valley" at the blow-up, where the loss was worse than at the start."""
-    m = _first_valley(s)
+    m = _first_valley(s, _batch_noise(y, len(y) - 1))
     if m == len(y) - 1 and m > 0 and y[m] > s[0]:
         m -= 1
     return m
@@ -328,24 +331,29 @@ def curve_warnings(
     # Completed within 5% of its start, with the first valley's end before the last points: a
     # noise bump ended that "valley", and the sweep never reached LRs that move the model.
     drift = float(np.max(np.abs(s - s[0])))
-    if completed and not at_end and drift < 0.05 * abs(s[0]) and never_fell:
+    # Shares of the start are read only for a positive loss (cross-entropy, MSE: 0 is no error).
+    # A loss that can go negative (a Gaussian NLL) has no level to take a share of: it is read
+    # against its batch noise alone.
+    shares = s[0] > 0
+    flat = completed and not at_end and shares and drift < 0.05 * s[0]
+    if flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
-            f"{100 * drift / abs(s[0]):.1f}% of its start over the whole sweep; raise end_lr to "
+            f"{100 * drift / s[0]:.1f}% of its start over the whole sweep; raise end_lr to "
             "see whether larger learning rates move it, or check the data and loss"
         )
-    elif completed and not at_end and drift < 0.05 * abs(s[0]):
+    elif flat:
         out.append(
-            f"the loss stayed within {100 * drift / abs(s[0]):.1f}% of its start over the whole "
+            f"the loss stayed within {100 * drift / s[0]:.1f}% of its start over the whole "
             "sweep and never diverged: the suggestion is uncertain; raise end_lr to see whether "
             "larger learning rates move it, or num_iter so the model trains longer during the "
             "test"
         )
     elif never_fell:
         out.append("the loss never decreased: lower start_lr or check the data and loss")
-    elif fall < 0.05 * abs(s[0]):
+    elif shares and fall < 0.05 * s[0]:
         out.append(
-            f"the loss fell only {100 * fall / abs(s[0]):.1f}% {until}: the suggestion is "
+            f"the loss fell only {100 * fall / s[0]:.1f}% {until}: the suggestion is "
             "uncertain; raise num_iter so the model trains longer during the test"
         )
     elif fall < MIN_SIGNAL_TO_NOISE * (noise := _batch_noise(y, m)):
