@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from superconverge.finder.result import Curve, RangeTestResult, bias_corrected_ema
 from superconverge.finder.suggest import suggest, suggest_bounds
@@ -64,6 +65,34 @@ def test_warnings_name_an_unfinished_sweep() -> None:
     assert any("raise end_lr" in w for w in res.warnings()), res.warnings()
     assert not any("lower start_lr" in w for w in res.warnings())
     assert res.suggestion() is None and "never decreased" in res.suggest().reason
+
+
+def test_repeats_that_saw_the_same_batches_measure_no_spread() -> None:
+    """A loader without shuffle: every repeat is the same sweep. The spread used to read 0.0,
+    "solid", which measured nothing."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    from superconverge import lr_range_test
+
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(16, 4, generator=g), torch.randint(0, 2, (16,), generator=g))
+               for _ in range(4)]
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    res = lr_range_test(model, opt, F.cross_entropy, batches, 1e-3, 1.0, 20, repeats=3,
+                        progress=False)
+    assert res.spread() is None
+    assert any("3 repeats gave the very same curve" in w for w in res.warnings())
+    assert RangeTestResult.from_dict(res.to_dict()).spread() is None
+    # A shuffling loader: the repeats differ and the spread is measured.
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.cat([b[0] for b in batches]),
+                                       torch.cat([b[1] for b in batches])),
+        batch_size=16, shuffle=True)
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-3, 1.0, 20, repeats=3,
+                        progress=False)
+    assert not any("same curve" in w for w in res.warnings())
 
 
 def test_spread_in_decades_across_repeats() -> None:

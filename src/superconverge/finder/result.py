@@ -194,15 +194,31 @@ class RangeTestResult(Curve):
 
     def warnings(self) -> list[str]:
         """Plain-language problems with the curve that make its suggestions unreliable."""
-        return curve_warnings(self.lrs, self.losses, self.stop_reason)
+        out = curve_warnings(self.lrs, self.losses, self.stop_reason)
+        if self._repeats_alike():
+            out.append(
+                f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
+                "measures nothing: the data came in the same order each time (a loader without "
+                "shuffle, a list of batches); shuffle it with a generator or a seeded sampler"
+            )
+        return out
+
+    def _repeats_alike(self) -> bool:
+        """Two or more repeats, all with the same losses at the same LRs."""
+        first = self.repeats[0] if len(self.repeats) > 1 else None
+        return first is not None and all(
+            c.lrs == first.lrs and c.losses == first.losses for c in self.repeats[1:])
 
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
 
         Exactly ``0.0`` when every repeat picks the same step of the sweep (the repeats share
         the sweep's LRs, so picks are either equal or at least one step apart). ``None`` with
-        fewer than two repeats that have a suggestion.
+        fewer than two repeats that have a suggestion, and when every repeat gave the very same
+        curve (unshuffled data: nothing was measured; :meth:`warnings` says so).
         """
+        if self._repeats_alike():
+            return None
         method = self.method if method is None else method
         picks = [suggest(c.lrs, c.losses, method).lr for c in self.repeats]
         found = [p for p in picks if p is not None and p > 0]
