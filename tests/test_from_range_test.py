@@ -43,6 +43,25 @@ def test_a_flat_curve_gives_a_clear_error() -> None:
         policy_from_range_test("superconvergence", VALLEY, 100)
 
 
+def test_lrs_given_win_even_over_a_curve_without_a_pick(tmp_path, capsys) -> None:
+    """"Explicit LR options still win": a curve with no pick serves a policy whose LRs the
+    user gave, and one LR given of clr's two takes only the other from the curve."""
+    flat = result(np.full(100, 2.3))
+    assert policy_from_range_test("one-cycle", flat, 100, max_lr=0.5).lr.max_lr == 0.5
+    assert policy_from_range_test("fixed", flat, 100, lr=0.1).lr(50) == 0.1
+    clr = policy_from_range_test("clr", flat, 100, base_lr=0.01, max_lr=0.1, step_size=10)
+    assert clr.lr(10) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="no LR bounds"):  # base_lr still from the curve
+        policy_from_range_test("clr", flat, 100, max_lr=0.1, step_size=10)
+    base, _ = VALLEY.bounds()
+    clr = policy_from_range_test("clr", VALLEY, 100, max_lr=0.9, step_size=10)
+    assert clr.lr(0) == pytest.approx(base) and clr.lr(10) == pytest.approx(0.9)
+    flat.to_json(tmp_path / "flat.json")
+    assert main(["schedule", "one-cycle", "--steps", "4", "--max-lr", "0.5", "--format", "json",
+                 "--from-lr-find", str(tmp_path / "flat.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["lr_schedule"]["max_lr"] == 0.5
+
+
 def test_schedule_command_reads_lr_find_json(tmp_path, capsys) -> None:
     VALLEY.to_json(tmp_path / "lr_find.json")
     assert main(["schedule", "one-cycle", "--steps", "101", "--format", "json",

@@ -32,17 +32,24 @@ def policy_from_range_test(
             f"the bounds (res.bounds()), which no rule changes; method applies to "
             f"{', '.join(_FROM_SUGGESTION)}"
         )
+    # The LRs the curve must give: those not given in params (which win), so a curve without
+    # a pick still serves a policy whose LRs are all given.
     picked: dict[str, float] = {}
     if name in _FROM_SUGGESTION:
-        pick = result.suggest(method)
-        if pick.lr is None:
-            raise ValueError(f"the range test suggests no LR: {pick.reason}")
-        picked[_FROM_SUGGESTION[name]] = pick.lr
+        if _FROM_SUGGESTION[name] not in params:
+            pick = result.suggest(method)
+            if pick.lr is None:
+                raise ValueError(f"the range test suggests no LR: {pick.reason}")
+            picked[_FROM_SUGGESTION[name]] = pick.lr
     else:
-        base, top = result.suggest_bounds()
-        if top.lr is None or base.lr is None:
-            raise ValueError(f"the range test gives no LR bounds: {top.reason}")
-        picked[_FROM_MAX_BOUND.get(name, "max_lr")] = top.lr
+        wanted = {_FROM_MAX_BOUND.get(name, "max_lr"): 1}
         if name == "clr":
-            picked["base_lr"] = base.lr
+            wanted["base_lr"] = 0
+        wanted = {k: i for k, i in wanted.items() if k not in params}
+        if wanted:
+            bounds = result.suggest_bounds()
+            for key, i in wanted.items():
+                if bounds[i].lr is None:
+                    raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}")
+                picked[key] = bounds[i].lr
     return make_policy(name, total_steps, **{**picked, **params})
