@@ -602,6 +602,17 @@ def test_csv_without_header_and_target_column_by_index(tmp_path) -> None:
     assert set(d.x_train[:, 0].tolist()) <= set(range(30))  # column 1 became feature 0
 
 
+def test_wrong_labels_in_a_csv_name_the_column_they_were_read_from(tmp_path) -> None:
+    """The label in the first column, no target given: the last column (a feature) was read
+    as labels, and the error said only "regression targets are not supported"."""
+    path = write(tmp_path / "first.csv", "label,a,b\n0,0.5,1.5\n1,0.25,2.5\n0,0.75,3.5\n")
+    with pytest.raises(ValueError, match=r"non-integer values .*; the labels were read from "
+                                         r"column 'b' \(the last\): choose the label column "
+                                         r"with target= \(--target\)"):
+        load_csv(path)
+    assert load_csv(path, target="label", val_fraction=0.34).num_classes == 2
+
+
 @pytest.mark.parametrize(
     ("text", "kwargs", "message"),
     [
@@ -634,7 +645,8 @@ def test_csv_that_is_not_text(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "kwargs", "message"),
     [
-        ("a;b;c\n1;2;x\n3;4;y\n", {}, r"contains semicolons \(';'\).*pass delimiter=';'"),
+        ("a;b;c\n1;2;x\n3;4;y\n", {}, r"contains semicolons \(';'\).*pass delimiter=';' "
+         r"\(--delimiter ';'\)"),
         ("a\tb\tc\n1\t2\tx\n3\t4\ty\n", {}, r"pass delimiter='\\t'"),
         ("a,b,c\n1,2,x\n3,4,y\n", {"delimiter": ";"}, r"pass delimiter=','"),
         (

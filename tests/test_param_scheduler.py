@@ -528,13 +528,24 @@ def test_all_groups_at_lr_0_follow_the_schedule_alike() -> None:
     assert [g["lr"] for g in opt.param_groups] == [lr(1), lr(1)]
 
 
-def test_added_param_group_is_an_error() -> None:
+def test_added_param_group_is_an_error_that_says_how_to_go_on() -> None:
+    """Gradual unfreezing: a new scheduler restarts the cycle; the message says how to go on
+    at the same step instead, and that way works."""
     model = make_model()
     opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
-    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
-    opt.add_param_group({"params": model[2].parameters()})
-    with pytest.raises(RuntimeError, match="add_param_group"):
+    lr = sc.one_cycle(1.0, 10)
+    sched = ParamScheduler(opt, lr=lr)
+    for _ in range(4):
         sched.step()
+    opt.add_param_group({"params": model[2].parameters(), "lr": 0.1})
+    with pytest.raises(RuntimeError, match=r"add_param_group\(\), and to go on at this step .*"
+                                           r"new\.load_state_dict\(old\.state_dict\(\), "
+                                           r"strict=False\)"):
+        sched.step()
+    new = ParamScheduler(opt, lr=lr)
+    new.load_state_dict(sched.state_dict(), strict=False)
+    new.step()
+    assert new.last_step == 5 and opt.param_groups[0]["lr"] == lr(5)
 
 
 # -- tensor hyper-parameters (compile-friendly) ------------------------------------------------

@@ -949,6 +949,25 @@ def test_a_loss_that_turns_per_example_later_gets_the_same_clear_error() -> None
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_a_step_fn_returning_the_models_output_is_told_to_return_its_loss() -> None:
+    model, opt, loader = make_problem()
+
+    class Output:  # a Hugging Face ModelOutput-like object
+        def __init__(self, loss: torch.Tensor) -> None:
+            self.loss = loss
+
+    def as_dict(m: nn.Module, batch) -> dict:
+        return {"loss": F.cross_entropy(m(batch[0]), batch[1]), "logits": m(batch[0])}
+
+    def as_object(m: nn.Module, batch) -> Output:
+        return Output(F.cross_entropy(m(batch[0]), batch[1]))
+
+    for step, fix in ((as_dict, r"return out\['loss'\] from step_fn"),
+                      (as_object, r"return out\.loss from step_fn")):
+        with pytest.raises(TypeError, match=fix):
+            lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
+
+
 def test_non_scalar_loss_from_step_fn() -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)

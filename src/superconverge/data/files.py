@@ -242,7 +242,15 @@ def load_csv(
         raise ValueError(f"{path}: feature columns contain NaN or infinite values")
     if empty_label is not None:
         raise ValueError(f"{path}: line {empty_label}, column {names[t]!r}: the label is empty")
-    return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
+    try:
+        return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
+    except ValueError as err:
+        if "label" not in str(err) and "class" not in str(err):
+            raise
+        # Wrong labels are often the wrong column: say which one was read.
+        which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
+        raise ValueError(f"{err}; the labels were read from {which}: choose the label column "
+                         "with target= (--target)") from None
 
 
 #: Rows parsed into one float32 block at a time: the table is never held as Python strings.
@@ -379,7 +387,7 @@ def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
         if sep != delimiter and sep in text:
             return (
                 f"; the line contains {word}s ({sep!r}): if they separate the columns, "
-                f"pass delimiter={sep!r}"
+                f"pass delimiter={sep!r} (--delimiter {sep!r})"
             )
     return ""
 

@@ -906,10 +906,13 @@ def _check_data(name: str, data: object) -> None:
 
 def _check_loss(loss: object, *, training: bool) -> None:
     if not isinstance(loss, torch.Tensor):
-        raise TypeError(
-            f"the loss must be a torch.Tensor, got {type(loss).__name__}; return the loss "
-            "tensor from loss_fn/step_fn, not loss.item()"
-        )
+        if isinstance(loss, Mapping) and "loss" in loss:  # a model's output dict
+            fix = "return out['loss'] from step_fn, not the model's whole output"
+        elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
+            fix = "return out.loss from step_fn, not the model's whole output"
+        else:
+            fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
+        raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")
     if loss.numel() != 1:
         raise ValueError(
             f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it (e.g. "

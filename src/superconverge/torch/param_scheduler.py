@@ -500,7 +500,9 @@ class ParamScheduler:
         if len(groups) != self._n_groups:
             raise RuntimeError(
                 f"the optimizer has {len(groups)} param groups but had {self._n_groups} when "
-                "this ParamScheduler was built; build a new one after add_param_group()"
+                "this ParamScheduler was built; build a new one after add_param_group(), and "
+                "to go on at this step rather than restart the schedule, "
+                "new.load_state_dict(old.state_dict(), strict=False)"
             )
         last = self._last
         drivers = self._drivers
