@@ -1117,6 +1117,23 @@ def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
     assert len(partial.lrs) == 10 and len(partial.repeats) == 1
 
 
+def test_ctrl_c_in_a_later_repeat_keeps_the_mean_of_the_finished_ones_whole() -> None:
+    """Cut at step 4 of repeat 3: the curve is the mean of the two finished sweeps, all 10
+    points; averaging the cut one in too cut the mean to its 3 points."""
+    model, opt, loader = make_problem()
+    step = LrSpy(raise_at=24, exc=KeyboardInterrupt())
+    step.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 10, step_fn=step, repeats=3,
+                      progress=False)
+    partial = info.value.partial_result
+    first, second, cut = partial.repeats
+    assert (len(first.lrs), len(second.lrs), len(cut.lrs)) == (10, 10, 3)
+    assert partial.lrs == first.lrs and partial.stop_reason == "interrupted"
+    assert partial.losses == pytest.approx(
+        [(a + b) / 2 for a, b in zip(first.losses, second.losses, strict=True)])
+
+
 def test_val_batches_are_taken_once_for_every_repeat() -> None:
     """A one-shot iterator (or a shuffling loader reseeded per repeat) gives every repeat the
     same validation batches."""

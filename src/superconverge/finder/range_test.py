@@ -269,7 +269,9 @@ def lr_range_test(
         )
     except KeyboardInterrupt as exc:
         # The sweeps finished before Ctrl-C, and the one it cut short if it recorded a point
-        # (or if it is the only one).
+        # (or if it is the only one). The curve is the mean of the finished ones, whole; the
+        # cut one is kept among the repeats (averaged in, it would cut the mean short too).
+        finished = list(curves)
         partial = getattr(exc, "partial_curve", None)
         if partial is not None:
             del exc.partial_curve
@@ -280,7 +282,7 @@ def lr_range_test(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
                             run.world),
-                stop_reason="interrupted",
+                stop_reason="interrupted", mean_of=finished or None,
             )
         raise
     finally:
@@ -768,10 +770,14 @@ def _assemble(
     config: dict[str, Any],
     provenance: dict[str, Any],
     stop_reason: str | None = None,
+    mean_of: list[Curve] | None = None,
 ) -> RangeTestResult:
     """The result: the single curve, or the pointwise mean of several at the LRs they all
     recorded (up to where the first one stopped; GradScaler's skips leave gaps). Its stop
-    reason is the shortest curve's, unless ``stop_reason`` is given."""
+    reason is the shortest curve's, unless ``stop_reason`` is given. ``mean_of``: the curves
+    to average (default: all); ``repeats`` holds all of them either way."""
+    repeats = tuple(curves)
+    curves = curves if mean_of is None else mean_of
     shortest = min(curves, key=lambda c: c.lrs[-1] if c.lrs else -math.inf)
     if len(curves) == 1:
         lrs, mean, val = shortest.lrs, list(shortest.losses), shortest.val_losses
@@ -796,7 +802,7 @@ def _assemble(
         num_iter=num_iter,
         config=config,
         val_losses=val,
-        repeats=tuple(curves),
+        repeats=repeats,
         provenance=provenance,
     )
 
