@@ -46,7 +46,7 @@ def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     """
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds
     except OSError as err:
         log.warning("could not write cache file %s (%s); continuing without cache", path, err)
         return False

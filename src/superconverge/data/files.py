@@ -656,10 +656,10 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
                 if not grayscale:
                     arr = np.repeat(arr, 3, axis=0)
             elif mode not in ("I", "F") and not mode.startswith("I;"):
-                im = im.convert("L" if grayscale else "RGB").resize(
+                small = im.convert("L" if grayscale else "RGB").resize(
                     (size, size), Image.Resampling.BILINEAR
                 )
-                arr = np.asarray(im, dtype=np.float32) / 255.0
+                arr = np.asarray(small, dtype=np.float32) / 255.0
                 arr = arr[None] if grayscale else arr.transpose(2, 0, 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ValueError(

@@ -105,9 +105,9 @@ def train_val_loaders(
             "validation loader to make; for the training loader alone use "
             "make_loader(dataset.x_train, dataset.y_train, batch_size, shuffle=True)"
         )
-    common = {"num_workers": num_workers, "pin_memory": pin_memory}
     train = make_loader(
-        dataset.x_train, dataset.y_train, batch_size, True, seed, drop_last=drop_last, **common
+        dataset.x_train, dataset.y_train, batch_size, True, seed, drop_last=drop_last,
+        num_workers=num_workers, pin_memory=pin_memory,
     )
     val = make_loader(
         dataset.x_val,
@@ -115,6 +115,7 @@ def train_val_loaders(
         batch_size if val_batch_size is None else val_batch_size,
         False,
         seed,
-        **common,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
     )
     return train, val

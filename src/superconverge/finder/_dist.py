@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.distributed as dist
 
 
@@ -17,7 +19,7 @@ def is_main_process() -> bool:
     return not _initialized() or dist.get_rank() == 0
 
 
-def world_size(group: object = None) -> int:
+def world_size(group: Any = None) -> int:
     """The number of processes in ``group`` (default: the default group; 1 when not
     distributed)."""
     return dist.get_world_size(group) if _initialized() else 1

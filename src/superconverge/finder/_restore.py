@@ -191,7 +191,7 @@ class TrainingState:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         # Where each module holds its tensors, so a tensor replaced by assignment goes back.
-        self.slots = [
+        self.slots: list[tuple[dict[str, Any], str, torch.Tensor]] = [
             (slots, name, t)
             for m in model.modules()
             for slots in (m._parameters, m._buffers)
@@ -240,12 +240,13 @@ class TrainingState:
             p.grad = None if grad is None else _put_back(p.grad, grad)
 
         state = self.optimizer.state
-        for p in list(state):
-            if p not in self.opt_state:
-                del state[p]  # state the test created: the next real step starts afresh
-        for p, saved_state in self.opt_state.items():
-            current = state.get(p, {})
-            state[p] = {k: _put_back(current.get(k, _MISSING), v) for k, v in saved_state.items()}
+        for param in list(state):
+            if param not in self.opt_state:
+                del state[param]  # state the test created: the next real step starts afresh
+        for param, saved_state in self.opt_state.items():
+            current = state.get(param, {})
+            state[param] = {k: _put_back(current.get(k, _MISSING), v)
+                            for k, v in saved_state.items()}
         for group, saved_group in zip(self.optimizer.param_groups, self.groups, strict=True):
             for key in [k for k in group if k != "params" and k not in saved_group]:
                 del group[key]

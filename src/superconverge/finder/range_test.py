@@ -274,7 +274,7 @@ def lr_range_test(
         finished = list(curves)
         partial = getattr(exc, "partial_curve", None)
         if partial is not None:
-            del exc.partial_curve
+            del exc.partial_curve  # type: ignore[attr-defined]
             if partial.lrs or not curves:
                 curves.append(partial)
         if curves:
@@ -962,7 +962,7 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         return batch if batch.device == device else batch.to(device, non_blocking=True)
     if isinstance(batch, Mapping):
         if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
-            return batch.to(device)
+            return batch.to(device)  # type: ignore[attr-defined]
         return {k: _to_device(x, device) for k, x in batch.items()}
     if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
         return type(batch)(*(_to_device(x, device) for x in batch))

@@ -50,7 +50,9 @@ def finite_prefix(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.nda
     return x[:end], y[:end]
 
 
-def smooth_centered(losses: Sequence[float], sigma: float | None = None) -> np.ndarray:
+def smooth_centered(
+    losses: Sequence[float] | np.ndarray, sigma: float | None = None
+) -> np.ndarray:
     """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
     (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
     y = np.asarray(losses, dtype=np.float64)

@@ -49,7 +49,8 @@ def policy_from_range_test(
         if wanted:
             bounds = result.suggest_bounds()
             for key, i in wanted.items():
-                if bounds[i].lr is None:
+                lr = bounds[i].lr
+                if lr is None:
                     raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}")
-                picked[key] = bounds[i].lr
+                picked[key] = lr
     return make_policy(name, total_steps, **{**picked, **params})

@@ -670,9 +670,9 @@ class ParamScheduler:
             # (perhaps rebuilt with new ones on purpose), except where there were none to derive.
             kept = {k: v for k, v in adopted.items()
                     if k not in self._undefined and v != self._multipliers[k]}
-            for key, saved in kept.items():
+            for key, theirs in kept.items():
                 log.info("load_state_dict(strict=False): %s multipliers stay %s (saved: %s)",
-                         key, self._multipliers[key], saved)
+                         key, self._multipliers[key], theirs)
             adopted = {k: v for k, v in adopted.items() if k not in kept}
         if strict:
             saved = state_dict.get("schedules")
