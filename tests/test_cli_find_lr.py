@@ -137,6 +137,31 @@ def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) 
     assert not (out / "lr_find.partial.png").exists()
 
 
+def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, monkeypatch) -> None:
+    """A real sweep whose loss fails at its 25th call (a corrupt batch, say): the 24 points
+    measured are written to lr_find.partial.json, and the one-line error says so."""
+    import torch
+
+    real = torch.nn.CrossEntropyLoss.forward
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 25:
+            raise ValueError("a corrupt batch (simulated)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", failing)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: a corrupt batch (simulated); the curve measured so far is in " in err
+    res = RangeTestResult.from_json(tmp_path / "lr_find.partial.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) == 24
+    assert not (tmp_path / "lr_find.json").exists()
+
+
 def test_default_steps_follow_the_model(tmp_path) -> None:
     from superconverge.models import model_names
     from superconverge.recipes.find_lr import range_steps

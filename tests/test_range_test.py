@@ -504,6 +504,28 @@ def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) 
     assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
 
 
+def test_an_error_mid_sweep_carries_the_curve_measured_so_far(read_lag: bool) -> None:
+    """A corrupt batch or an out-of-memory at step 15: nothing measured is lost, the error is
+    the user's own, and the state is restored."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=15, exc=RuntimeError("CUDA out of memory (simulated)"))
+    spy.opt = opt
+    with pytest.raises(RuntimeError, match="out of memory") as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    partial = info.value.partial_result
+    assert partial.stop_reason == "interrupted" and len(partial.lrs) == 14
+    # In a later repeat: the finished sweep's curve, whole.
+    spy = LrSpy(raise_at=25, exc=ValueError("bad batch"))
+    spy.opt = opt
+    with pytest.raises(ValueError, match="bad batch") as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, repeats=2,
+                      progress=False)
+    assert len(info.value.partial_result.lrs) == 20
+    assert [len(c.lrs) for c in info.value.partial_result.repeats] == [20, 4]
+
+
 def test_ctrl_c_in_a_validation_pass_keeps_the_complete_steps(read_lag: bool) -> None:
     """Interrupted between a step and its validation loss (with a GradScaler's skips recorded
     too): the partial curve has every step that finished, with its validation loss."""

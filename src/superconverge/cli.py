@@ -390,16 +390,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
-        # not a traceback.
-        parser.exit(2, f"superconverge {args.command}: error: {_one_line(exc)}\n")
+        # not a traceback (and where the curve measured before a failure mid-sweep went).
+        parser.exit(2, f"superconverge {args.command}: error: {_one_line(exc)}"
+                       f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
-        saved = getattr(exc, "partial_result", None) is not None and getattr(args, "out", None)
-        partial = Path(args.out) / "lr_find.partial.json" if saved else None
-        note = f"; the curve measured so far is in {partial} (and .png)" if partial else ""
-        parser.exit(130, f"interrupted{note}\n")
+        parser.exit(130, f"interrupted{_partial_note(exc, args)}\n")
     finally:
         warnings.formatwarning = formatted
     return 0
+
+
+def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
+    """Where find-lr wrote the curve measured before ``exc`` stopped it, if it did."""
+    out = getattr(args, "out", None)
+    partial = Path(out) / "lr_find.partial.json" if out else None
+    if getattr(exc, "partial_result", None) is None or partial is None or not partial.is_file():
+        return ""
+    return f"; the curve measured so far is in {partial} (and .png)"
 
 
 def _format_warning(message: Warning | str, category: type[Warning], filename: str,

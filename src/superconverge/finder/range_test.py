@@ -143,7 +143,8 @@ def lr_range_test(
     its trainable parameters, buffers and optimizer state).
 
     Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
-    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only). A
+    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only),
+    and so it is to an exception raised during the sweep (a corrupt batch, out of memory). A
     second Ctrl-C during the restore waits for it to finish (main thread).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
@@ -267,23 +268,25 @@ def lr_range_test(
             curves, num_iter, smooth_beta, config,
             _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped, run.world),
         )
-    except KeyboardInterrupt as exc:
-        # The sweeps finished before Ctrl-C, and the one it cut short if it recorded a point
-        # (or if it is the only one). The curve is the mean of the finished ones, whole; the
-        # cut one is kept among the repeats (averaged in, it would cut the mean short too).
+    except (KeyboardInterrupt, Exception) as exc:
+        # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
+        # it, and the one it cut short if it recorded a point (or if it is the only one), go
+        # with the exception as partial_result. The curve is the mean of the finished ones,
+        # whole; the cut one is kept among the repeats (averaged in, it would cut the mean
+        # short too).
         finished = list(curves)
         partial = getattr(exc, "partial_curve", None)
         if partial is not None:
-            del exc.partial_curve  # type: ignore[attr-defined]
+            delattr(exc, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
         if curves:
-            exc.partial_result = _assemble(  # type: ignore[attr-defined]
+            _attach(exc, "partial_result", _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
                             run.world),
                 stop_reason="interrupted", mean_of=finished or None,
-            )
+            ))
         raise
     finally:
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
@@ -303,6 +306,14 @@ def lr_range_test(
         "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
     )
     return result
+
+
+def _attach(exc: BaseException, name: str, value: object) -> None:
+    """``exc.<name> = value`` where the exception takes attributes (a few C types do not)."""
+    try:
+        setattr(exc, name, value)
+    except (AttributeError, TypeError):  # pragma: no cover - no such exception type in torch
+        logger.debug("cannot attach %s to %s", name, type(exc).__name__)
 
 
 def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
@@ -483,6 +494,9 @@ class _Run:
             # others see: one rank could keep its curve while another raises. All raise.
             if (world > 1 or not _feed_unread(host, pending, losses, val, skips)
                     or host.stop_reason is None):
+                # The points measured before the error go with it (nothing lost on failure).
+                _attach(exc, "partial_curve", host.curve("interrupted"))
+                self.skipped.append(host.skipped)
                 raise
             logger.warning(
                 "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "

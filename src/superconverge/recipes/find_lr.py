@@ -80,9 +80,10 @@ def find_lr(
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
     ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick.
 
-    Ctrl-C writes the curve measured so far to ``lr_find.partial.json`` and ``.png`` in ``out``
-    (beside, never over, a finished run's files, which a re-run stopped early would otherwise
-    lose) and raises the ``KeyboardInterrupt``; a finished run removes such partial files.
+    Ctrl-C, or an error during the sweep, writes the curve measured so far to
+    ``lr_find.partial.json`` and ``.png`` in ``out`` (beside, never over, a finished run's files,
+    which a re-run stopped early would otherwise lose) and raises the ``KeyboardInterrupt`` or
+    the error; a finished run removes such partial files.
 
     ``num_iter``: steps in the sweep (default: :func:`range_steps` of the model: 100, or 300-600
     for the ResNets). ``device``: where to train (default: ``cuda`` when available, else
@@ -160,13 +161,22 @@ def find_lr(
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
-    except KeyboardInterrupt as exc:
-        # Ctrl-C: keep what was measured (stop reason "interrupted"), under a name of its own:
-        # a finished run's lr_find.json in the same folder is worth more than a stopped one.
+    except (KeyboardInterrupt, Exception) as exc:
+        # Ctrl-C or an error mid-sweep: keep what was measured (stop reason "interrupted"),
+        # under a name of its own: a finished run's lr_find.json in the same folder is worth
+        # more than a stopped one.
         partial = getattr(exc, "partial_result", None)
         if partial is not None and out is not None:
-            _write(dataclasses.replace(partial, config={**partial.config, **extra}), out, method,
-                   PARTIAL_STEM)
+            try:
+                _write(dataclasses.replace(partial, config={**partial.config, **extra}), out,
+                       method, PARTIAL_STEM)
+            except Exception as failed:  # the sweep's own exception is the one to see
+                logger.warning("could not write the partial curve to %s: %s", out, failed)
+            else:
+                if not isinstance(exc, KeyboardInterrupt):
+                    logger.warning("the range test stopped with %s after %d points; the curve "
+                                   "measured so far is in %s", type(exc).__name__,
+                                   len(partial.lrs), Path(out) / f"{PARTIAL_STEM}.json")
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
