@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -234,6 +235,47 @@ def test_the_validation_loss_stays_in_view() -> None:
     res = RangeTestResult(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), "diverged",
                           num_iter=80, val_losses=val)
     assert res.plot().get_ylim()[0] <= min(val)
+
+
+def legend(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_the_raw_loss_stays_in_view_and_what_is_above_the_frame_is_marked() -> None:
+    """The y limits came from the smoothed curve alone: the lowest raw losses, just before a
+    blow-up, were cut off, and 61 points of a 5.9e5 blow-up left the plot's right side empty
+    as if nothing had been recorded."""
+    losses = valley()
+    losses[60] = min(losses) - 0.8  # one raw point far below the smoothed curve
+    losses[70:] = [1e5 * (i + 1) for i in range(10)]  # a blow-up, never stopped
+    res = RangeTestResult(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), "completed",
+                          num_iter=80)
+    ax = res.plot()
+    assert ax.get_ylim()[0] <= losses[60]
+    assert any(re.fullmatch(r"\d+ above the frame \(max 1e\+06\)", t) for t in legend(ax))
+    assert "above the frame" not in " ".join(legend(res.plot(show_raw=False)))
+
+
+def test_a_flat_noisy_curve_is_not_zoomed_until_noise_looks_like_structure() -> None:
+    y = (2.34 + np.random.default_rng(0).normal(0, 0.03, 80)).tolist()
+    res = RangeTestResult(LRS.tolist(), y, bias_corrected_ema(y, 0.98), "completed",
+                          num_iter=80)
+    low, high = res.plot().get_ylim()
+    inside = np.mean([(low <= v <= high) for v in y])
+    assert inside >= 0.9, inside  # the smoothed wiggles alone framed half the points out
+
+
+def test_points_between_skipped_steps_and_a_nan_stop_are_drawn() -> None:
+    config = {"start_lr": float(LRS[0]), "end_lr": float(LRS[-1]), "num_iter": 80}
+    keep = [i for i in range(60) if i < 20 or i % 3 == 0]  # isolated points after step 20
+    losses = [valley()[i] for i in keep]
+    res = RangeTestResult([float(LRS[i]) for i in keep], losses,
+                          bias_corrected_ema(losses, 0.98), "nan", num_iter=80, config=config)
+    ax = res.plot()
+    dots = [ln for ln in ax.lines if ln.get_marker() == "."]
+    assert len(dots) == 1 and len(dots[0].get_xdata()) == len([i for i in keep if i > 20])
+    nan_at = [ln for ln in ax.lines if ln.get_label().startswith("not finite from lr")]
+    assert len(nan_at) == 1 and nan_at[0].get_xdata()[0] == pytest.approx(LRS[58])
 
 
 def test_a_linear_sweep_is_drawn_on_a_linear_axis() -> None:

@@ -101,6 +101,10 @@ def _draw(
     gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
     if show_raw:
         ax.plot(gx, graw, color="C0", alpha=0.25, linewidth=1, label="loss")
+        # A point between two skipped steps is a line of one point, which draws nothing.
+        alone = _isolated(graw)
+        if alone.any():
+            ax.plot(gx[alone], graw[alone], ".", color="C0", alpha=0.4, markersize=4)
     ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss")
     ax.plot(
         lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
@@ -118,26 +122,35 @@ def _draw(
         ax.plot(lrs, result.val_losses, color="C2", linestyle="--", label="validation loss")
         also.append(np.asarray(result.val_losses, dtype=float))
 
+    warned = result.warnings()
+    # A pick the warnings call uncertain is drawn so: a hollow dot, a hatched span.
+    unsure = ", uncertain" if warned else ""
     if show_bounds:
         base, top = result.bounds()
         if base is not None and top is not None and top > base:
-            ax.axvspan(base, top, color="C1", alpha=0.12, label=f"bounds {base:.2g} – {top:.2g}")
+            ax.axvspan(base, top, facecolor="C1" if not warned else "none",
+                       alpha=0.35 if warned else 0.12,
+                       edgecolor="C1", hatch="//" if warned else None, linewidth=0,
+                       label=f"bounds {base:.2g} – {top:.2g}{unsure}")
     pick = result.suggest(method)
     if pick.lr is not None:
         y = float(np.interp(np.log(pick.lr), np.log(lrs), smoothed))
         ax.plot(
             [pick.lr], [y], "o", color="C3", markersize=8, zorder=5,
-            label=f"suggested lr {pick.lr:.2g} ({method})",
+            markerfacecolor="white" if warned else "C3", markeredgewidth=2,
+            label=f"suggested lr {pick.lr:.2g} ({method}{unsure})",
         )
         ax.annotate(
-            f"{pick.lr:.2g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points", color="C3"
+            f"{pick.lr:.2g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points", color="C3",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7,
+                  "linewidth": 0},
         )
     # What a reader must not miss: why there is no pick, and what makes a pick uncertain.
     notes = ([] if pick.lr is not None else [f"no suggestion: {pick.reason}"])
     # Without a pick, its reason already says "never decreased" or "only N finite points":
     # the matching warning would say it twice.
     said = () if pick.lr is not None else ("never decreased", "too few points")
-    notes += [f"warning: {w}" for w in result.warnings() if not any(s in w for s in said)]
+    notes += [f"warning: {w}" for w in warned if not any(s in w for s in said)]
     if notes:  # below the x axis, where no curve or legend can cover them
         ax.annotate("\n".join(textwrap.fill(n, 110) for n in notes), xy=(0, 0),
                     xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
@@ -152,7 +165,19 @@ def _draw(
     ax.autoscale_view(scaley=False)
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
-    _frame(ax, smoothed, also)
+    raw = np.asarray(result.losses, dtype=float)
+    _frame(ax, smoothed, also, raw if show_raw else None)
+    if show_raw:
+        _mark_off_scale(ax, lrs, raw)
+    if result.stop_reason == "nan":
+        _mark_nan(ax, result, lrs)
+    if ax.get_xscale() == "log" and lrs.max() / lrs.min() < 10 ** 1.5:
+        # Under ~1.5 decades a log axis labels 2x10^0, 3x10^0, ...: plain numbers read better.
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
     # steps GradScaler skipped are no points (the most of any repeat)
     skipped = max((result.provenance or {}).get("skipped_steps") or [0])
     ax.set_title(
@@ -162,7 +187,7 @@ def _draw(
         fontsize="medium",
     )
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best", fontsize="small", framealpha=0.6)
 
 
 def _with_gaps(
@@ -188,11 +213,14 @@ def _with_gaps(
     return (np.insert(lrs.astype(float), gaps, np.nan), np.insert(ys, gaps, np.nan))
 
 
-def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None) -> None:
+def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
+           raw: np.ndarray | None = None) -> None:
     """Y limits from the smoothed curve: everything up to its minimum, and the blow-up after it
     only to 25% above the starting plateau, so a loss of 1e6 at divergence does not flatten the
     part of the curve that matters. The low points of ``also`` (validation loss, the repeats'
-    band) stay in view."""
+    band) stay in view, and so does the raw loss: its lowest point, and its noise up to the
+    smoothed minimum (2nd-98th percentile), so a flat, noisy curve is not zoomed until its
+    noise looks like structure."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
         return
@@ -205,5 +233,59 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None)
             low = min(low, float(seen.min()))
     high = float(finite[: m + 1].max()) if m > 0 else float(finite.max())
     high = min(float(finite.max()), high + 0.25 * (high - low)) if m > 0 else high
+    if raw is not None and len(raw) == len(smoothed):
+        seen = raw[np.isfinite(raw)]
+        if seen.size:
+            low = min(low, float(seen.min()))
+            # The raw noise where the smoothed curve is in the frame (not the blow-up after).
+            inside = np.flatnonzero(np.isfinite(smoothed) & (smoothed <= high))
+            part = raw[: inside[-1] + 1] if inside.size else raw[:0]
+            part = part[np.isfinite(part)]
+            if part.size >= 5:
+                high = max(high, float(np.percentile(part, 98)))
     pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
     ax.set_ylim(low - pad, high + pad)
+
+
+def _isolated(ys: np.ndarray) -> np.ndarray:
+    """Finite points with no finite neighbour (a line through them draws nothing)."""
+    ok = np.isfinite(ys)
+    left = np.concatenate([[False], ok[:-1]])
+    right = np.concatenate([ok[1:], [False]])
+    return ok & ~left & ~right
+
+
+def _mark_off_scale(ax: Axes, lrs: np.ndarray, raw: np.ndarray) -> None:
+    """A small triangle on the top edge at each raw loss above the frame, and how high the
+    highest went: a blow-up cut off by the y limits must not look like missing data."""
+    top = ax.get_ylim()[1]
+    above = np.isfinite(raw) & (raw > top)
+    if not above.any():
+        return
+    from matplotlib.transforms import blended_transform_factory
+
+    edge = blended_transform_factory(ax.transData, ax.transAxes)
+    ax.plot(lrs[above], np.full(int(above.sum()), 0.985), "^", color="C0", alpha=0.5,
+            markersize=4, transform=edge, clip_on=False,
+            label=f"{int(above.sum())} above the frame (max {float(raw[above].max()):.3g})")
+
+
+def _mark_nan(ax: Axes, result: RangeTestResult, lrs: np.ndarray) -> None:
+    """A dashed red line at the LR of the step after the last point, where the loss was NaN
+    (the title says "nan"; the x axis ends at the last finite point)."""
+    cfg = result.config or {}
+    try:
+        start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if n < 2 or not 0 < start < end:
+        return
+    if cfg.get("mode") == "linear":
+        grid = np.linspace(start, end, n)
+    else:
+        grid = start * (end / start) ** (np.arange(n) / (n - 1))
+    after = grid[grid > lrs[-1] * (1 + 1e-9)]
+    if after.size == 0:
+        return
+    ax.axvline(float(after[0]), color="C3", linestyle="--", linewidth=1,
+               label=f"not finite from lr {float(after[0]):.2g}")

@@ -84,6 +84,11 @@ RAGGED_CLIMB = 0.15
 """... or by this smaller fraction, once the valley is at least :data:`RAGGED_DEPTH` as deep as the
 curve's deepest point."""
 RAGGED_DEPTH = 0.5
+VALLEY_NOISE = 2.0
+"""... nor a dip within this many times one batch's noise (the robust spread of the raw loss):
+the same dip is no valley whatever constant the loss carries. (1-3 give the same picks on the
+benchmark's 100 curves; 1 still let a plateau wobble of 0.8 noise end a NaN-stopped curve's
+"valley" three decades before its descent.)"""
 VALLEY_SHARE = 0.1
 """A dip holding less than this share of the whole curve's fall is not yet a valley that a climb
 can end: on a plateau at a low loss (a binary task near 0.7) the smoothed loss wobbles by a few
@@ -99,9 +104,9 @@ def _first_valley(s: np.ndarray, floor: float = 0.0) -> int:
     that. The first valley ends once the loss has climbed back ``VALLEY_CLIMB`` of its fall, or
     ``RAGGED_CLIMB`` of it when the valley already holds ``RAGGED_DEPTH`` of the whole curve's
     fall: a smaller rise ends a deep valley, while a shallow dip early in the descent (noise on a
-    slow start) needs the large one. A fall of ``floor`` or less (one batch's noise, from
-    :func:`_valley`) is no valley yet either. Every threshold is a share of a fall or of the
-    noise, never of the loss's level: ``loss + c`` trains alike and is read alike.
+    slow start) needs the large one. A fall of ``floor`` or less (a multiple of one batch's
+    noise, from :func:`_valley`) is no valley yet either. Every threshold is a share of a fall
+    or of the noise, never of the loss's level: ``loss + c`` trains alike and is read alike.
     """
     deepest = s[0] - float(np.min(s))
     best, m = s[0], 0
@@ -109,7 +114,7 @@ def _first_valley(s: np.ndarray, floor: float = 0.0) -> int:
         if s[i] < best:
             best, m = s[i], i
         fall = s[0] - best
-        # A fall too small to be a valley yet: within one batch's noise, or under VALLEY_SHARE
+        # A fall too small to be a valley yet: within the batch noise floor, or under VALLEY_SHARE
         # of the whole curve's fall (a wobble of the plateau, at a low loss, is a few % too).
         if fall <= floor or fall < VALLEY_SHARE * deepest:
             continue
@@ -122,12 +127,13 @@ def _first_valley(s: np.ndarray, floor: float = 0.0) -> int:
 
 
 def _valley(y: np.ndarray, s: np.ndarray) -> int:
-    """:func:`_first_valley` of the smoothed ``s``, where a dip within one batch's noise of the
-    raw loss ``y`` is not a valley yet, and never the last point when its raw loss is above the
-    smoothed start: the running median drops a lone last point that blew up
-    (the range test keeps the diverging point), so a curve that fell right up to a one-step
-    blow-up had its "valley" at the blow-up, where the loss was worse than at the start."""
-    m = _first_valley(s, _batch_noise(y, len(y) - 1))
+    """:func:`_first_valley` of the smoothed ``s``, where a dip within :data:`VALLEY_NOISE` times
+    one batch's noise of the raw loss ``y`` is not a valley yet, and never the last point when
+    its raw loss is above the smoothed start: the running median drops a lone last point that
+    blew up (the range test keeps the diverging point), so a curve that fell right up to a
+    one-step blow-up had its "valley" at the blow-up, where the loss was worse than at the
+    start."""
+    m = _first_valley(s, VALLEY_NOISE * _batch_noise(y, len(y) - 1))
     if m == len(y) - 1 and m > 0 and y[m] > s[0]:
         m -= 1
     return m
