@@ -145,6 +145,20 @@ def test_a_constant_added_to_the_loss_changes_no_pick() -> None:
         assert not any("%" in w for w in curve_warnings(lrs, y - 10, "completed"))
 
 
+def test_a_plateau_wobble_within_twice_the_noise_does_not_end_the_valley() -> None:
+    """A NaN-stopped sweep still falling steeply at its last point, with a dip of ~1.3 batch
+    noises on its plateau: at a floor of one noise that dip was "the valley", three decades
+    before the descent, and the warning said "fell only 0.5% before turning up"."""
+    lrs = np.logspace(-6, -1, 70)
+    t = np.arange(70)
+    y = (2.311 + np.random.default_rng(0).normal(0, 0.007, 70)
+         - 0.009 * np.exp(-0.5 * ((t - 30) / 4) ** 2))
+    y[55:] -= np.linspace(0, 0.09, 15) ** 1.3 * 3
+    assert suggest_bounds(lrs, y)[1].index == 69
+    warned = curve_warnings(lrs, y, "nan")
+    assert len(warned) == 1 and "by the last finite point, without turning up" in warned[0]
+
+
 def test_rising_curve_gives_no_pick() -> None:
     assert suggest(LRS, np.linspace(1, 5, 100)).lr is None
 
