@@ -148,6 +148,43 @@ def test_plot_titles_say_what_the_schedule_is() -> None:
     assert _title(make_policy("cosine", 10)) == "cosine: Ramp (cos)"
 
 
+def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
+    """A step decay to 1e-5 on a linear axis showed its last drops as 0; a 10-step run was a
+    ramp between steps it never takes; a 1-step run drew nothing on an axis from -0.05."""
+    from matplotlib.figure import Figure
+
+    from superconverge.report.schedule_preview import draw_policy
+
+    def draw(policy):
+        return draw_policy(Figure().add_subplot(), policy)
+
+    decay = draw(make_policy("step-decay", 1000, lr=0.1, milestones=(0.3, 0.5, 0.7, 0.9)))
+    assert decay.get_yscale() == "log"
+    assert "max 0.1 at step 0, 1e-05 at step 999" in decay.get_title()
+    one = draw(make_policy("one-cycle", 2000, max_lr=1.0))
+    assert one.get_yscale() == "linear"  # the familiar triangle; the final LR is in the title
+    assert "max 1 at step 899" in one.get_title() and "0.001 at step 1999" in one.get_title()
+    assert draw(make_policy("cosine", 100, max_lr=0.1)).get_yscale() == "linear"  # ends at 0
+    short = draw(make_policy("step-decay", 10, lr=0.1))
+    line = short.lines[0]
+    assert line.get_drawstyle() == "steps-post" and line.get_marker() == "."
+    assert all(float(t).is_integer() for t in short.get_xticks())
+    single = draw(make_policy("fixed", 1, lr=0.1))
+    assert single.get_xlim() == (-1, 1) and single.lines[0].get_marker() == "."
+    assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
+
+
+def test_from_lr_find_says_which_lrs_it_took(tmp_path, capsys) -> None:
+    from test_from_range_test import VALLEY
+
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    assert main(["schedule", "clr", "--steps", "100", "--step-size", "10", "--max-lr", "0.5",
+                 "--from-lr-find", str(tmp_path / "lr_find.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"from {tmp_path / 'lr_find.json'}: base_lr {VALLEY.bounds()[0]:.4g}\n" in err
+    assert "max_lr" not in err  # given, not taken
+
+
 def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:
     from superconverge.report.schedule_preview import plot_policy
 

@@ -138,6 +138,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import policy_from_range_test
+        from superconverge.recipes.from_range_test import lrs_from_range_test
 
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
@@ -149,6 +150,10 @@ def _run_schedule(args: argparse.Namespace) -> int:
             sys.stderr.write(f"warning: {w}\n")
         policy = policy_from_range_test(args.kind, result, args.steps, method=args.method,
                                         **params)
+        taken = lrs_from_range_test(args.kind, result, method=args.method, given=params)
+        if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
+            said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
+            sys.stderr.write(f"from {args.from_lr_find}: {said}\n")
     else:
         policy = make_policy(args.kind, args.steps, **params)
     if fmt == "png":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from superconverge.finder import RangeTestResult
@@ -32,11 +33,23 @@ def policy_from_range_test(
             f"the bounds (res.bounds()), which no rule changes; method applies to "
             f"{', '.join(_FROM_SUGGESTION)}"
         )
-    # The LRs the curve must give: those not given in params (which win), so a curve without
-    # a pick still serves a policy whose LRs are all given.
+    picked = lrs_from_range_test(name, result, method=method, given=params)
+    return make_policy(name, total_steps, **{**picked, **params})
+
+
+def lrs_from_range_test(
+    name: str, result: RangeTestResult, *, method: str | None = None,
+    given: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """The LR parameters :func:`policy_from_range_test` reads off ``result`` for policy
+    ``name`` (e.g. ``{"max_lr": 0.29}`` for ``one-cycle``), leaving out those in ``given``,
+    which win; ``ValueError`` when the curve has no pick for one it needs."""
+    given = given or {}
+    # The LRs the curve must give: those not given (which win), so a curve without a pick
+    # still serves a policy whose LRs are all given.
     picked: dict[str, float] = {}
     if name in _FROM_SUGGESTION:
-        if _FROM_SUGGESTION[name] not in params:
+        if _FROM_SUGGESTION[name] not in given:
             pick = result.suggest(method)
             if pick.lr is None:
                 raise ValueError(f"the range test suggests no LR: {pick.reason}")
@@ -45,7 +58,7 @@ def policy_from_range_test(
         wanted = {_FROM_MAX_BOUND.get(name, "max_lr"): 1}
         if name == "clr":
             wanted["base_lr"] = 0
-        wanted = {k: i for k, i in wanted.items() if k not in params}
+        wanted = {k: i for k, i in wanted.items() if k not in given}
         if wanted:
             bounds = result.suggest_bounds()
             for key, i in wanted.items():
@@ -53,4 +66,4 @@ def policy_from_range_test(
                 if lr is None:
                     raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}")
                 picked[key] = lr
-    return make_policy(name, total_steps, **{**picked, **params})
+    return picked

@@ -8,10 +8,14 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from superconverge import atomic
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.policy import Policy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 FORMATS = ("csv", "json", "png", "ascii")
 
@@ -105,22 +109,60 @@ def plot_policy(
 ) -> Path:
     """Plot the LR (and momentum, on a second axis) against the step into ``path``, in the
     format of its suffix (``.png``, ``.svg``, ``.pdf``; no suffix: PNG). A bare ``Schedule`` is
-    plotted as an LR."""
+    plotted as an LR.
+
+    The LR axis is logarithmic when a linear one would flatten a fifth of the run or more
+    against 0 (a step decay to 1e-5: its last drops could not be seen), and linear otherwise (a
+    1cycle keeps its familiar triangle; its final LR is in the title); a run of
+    at most :data:`FEW_STEPS` steps is drawn as the steps it is (each LR held for its step, a
+    dot per step); the title gives the LR's start, peak and end."""
     from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.5), dpi=120)
+    draw_policy(fig.add_subplot(), policy, steps)
+    fig.tight_layout()
+    return atomic.save_figure(fig, path)
+
+
+def _needs_log(lr: list[float]) -> bool:
+    """Whether a linear LR axis would press a fifth of the steps or more into its bottom 3%
+    (all LRs above 0: a log axis has no 0)."""
+    top = max(lr)
+    if min(lr) <= 0 or top <= 0:
+        return False
+    return sum(v < 0.03 * top for v in lr) >= 0.2 * len(lr)
+FEW_STEPS = 50
+""":func:`plot_policy` draws a run of at most this many steps step by step, with a dot each."""
+
+
+def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -> Axes:
+    """Draw what :func:`plot_policy` saves on ``ax`` (and a twin axis for momentum)."""
+    from matplotlib.ticker import MaxNLocator
 
     policy = _as_policy(policy)
     rows = policy.table(steps)
     x = [r["step"] for r in rows]
-    fig = Figure(figsize=(7, 3.5), dpi=120)
-    ax = fig.add_subplot()
-    ax.plot(x, [r["lr"] for r in rows], color="C0", label="lr")
+    lr = [r["lr"] for r in rows]
+    few = len(rows) <= FEW_STEPS
+    style: dict[str, Any] = ({"drawstyle": "steps-post", "marker": ".", "markersize": 5}
+                             if few else {})
+    ax.plot(x, lr, color="C0", label="lr", **style)
+    if _needs_log(lr):
+        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(x) == 1:  # matplotlib would span -0.05..0.05
+        ax.set_xlim(-1, 1)
     ax.set_xlabel("step (optimizer steps)")
     ax.set_ylabel("learning rate", color="C0")
-    ax.set_title(_title(policy))
+    peak = max(range(len(lr)), key=lr.__getitem__)
+    ax.set_title(
+        f"{_title(policy)}\nlr {lr[0]:.3g} at step 0, max {lr[peak]:.3g} at step {peak}, "
+        f"{lr[-1]:.3g} at step {len(lr) - 1}",
+        fontsize="medium",
+    )
     if policy.momentum is not None:
         ax2 = ax.twinx()
-        ax2.plot(x, [r["momentum"] for r in rows], color="C1", label="momentum")
+        ax2.plot(x, [r["momentum"] for r in rows], color="C1", label="momentum", **style)
         ax2.set_ylabel("momentum", color="C1")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return atomic.save_figure(fig, path)
+    return ax
