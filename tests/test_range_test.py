@@ -726,8 +726,12 @@ def test_a_blow_up_in_steps_the_grad_scaler_skips_still_diverges(
     assert res.stop_reason == "diverged", res.losses
     assert len(res.lrs) == 15 and res.lrs[-1] == pytest.approx(table[14])  # the blow-up's step
     assert res.losses[-1] > 50 and max(res.losses[:-1]) < 1
-    assert res.provenance["skipped_steps"] == [1]
+    # The skipped step kept as the diverging point is a point, not a skip as well.
+    assert res.provenance["skipped_steps"] == [0]
     assert "raise end_lr" not in " ".join(res.warnings())
+    # The result's EMA is the stop rule's, which crossed the line (the plot draws it).
+    assert res.smoothed == res.repeats[0].smoothed
+    assert res.smoothed[-1] > 4 * min(res.smoothed)
     assert_same_state(before, snapshot(model, opt))
 
 

@@ -648,12 +648,9 @@ class _HostCurve:
             step = self.next_step
             self.next_step += 1
             skip = skipped is not None and skipped[j]
-            if skip:
-                self.skipped += 1
-                self.skipped_in_a_row += 1
-            else:
-                self.skipped_in_a_row = 0
+            self.skipped_in_a_row = self.skipped_in_a_row + 1 if skip else 0
             if not math.isfinite(x):
+                self.skipped += skip
                 self.stop_reason = "nan"
                 return
             # A skipped step's loss is still a real one, on the current weights at this LR, and
@@ -662,6 +659,7 @@ class _HostCurve:
             s = self.ema(x)
             diverged = factor is not None and 0 < self.best < s / factor
             if skip and not diverged:
+                self.skipped += 1  # (a skipped step kept as the diverging point is a point)
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
                     warnings.warn(
                         f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
@@ -810,7 +808,10 @@ def _assemble(
     return RangeTestResult(
         lrs=lrs,
         losses=tuple(mean),
-        smoothed=tuple(bias_corrected_ema(mean, beta)),
+        # One sweep keeps the stop rule's own EMA (GradScaler-skipped steps' losses in it); a
+        # mean of several has the EMA of the mean.
+        smoothed=(shortest.smoothed if len(curves) == 1
+                  else tuple(bias_corrected_ema(mean, beta))),
         stop_reason=stop_reason or shortest.stop_reason,
         seed=provenance["seed"],
         num_iter=num_iter,

@@ -81,8 +81,9 @@ def _from_json_floats(values: Sequence[float | None] | None) -> tuple[float, ...
 @dataclass(frozen=True)
 class Curve:
     """One sweep: ``lrs[i]`` is the LR of the ``i``-th recorded optimizer step, ``losses[i]`` its
-    mean loss, ``smoothed[i]`` the bias-corrected EMA of ``losses[: i + 1]``. Every step is
-    recorded except the ones a GradScaler skipped (their LRs are missing)."""
+    mean loss, ``smoothed[i]`` the stop rule's bias-corrected EMA up to it: of ``losses[: i +
+    1]`` and of the losses of the steps a GradScaler skipped before it, which are not recorded
+    (their LRs are missing) but were measured and count toward divergence."""
 
     lrs: tuple[float, ...]
     losses: tuple[float, ...]
