@@ -505,17 +505,13 @@ class ParamScheduler:
                 "new.load_state_dict(old.state_dict(), strict=False)"
             )
         last = self._last
-        drivers = self._drivers
-        # Every value checked before any is written: a refused step leaves the groups as they
-        # were, not a new lr beside the old momentum.
-        values = []
-        for key, value_at, last_index, _, mults, low, high in drivers:
+        for key, value_at, last_index, slot, mults, low, high in self._drivers:
             value = value_at(step if step < last_index else last_index)
             if not low <= value < high:  # also NaN
+                # A refused step leaves the groups as they were, not a new lr beside the old
+                # momentum: the keys already written get the current step's values back.
+                self._rewrite(key)
                 self._out_of_range(key, step, value, mults)
-            values.append(value)
-        # zip without strict=: the lengths were just checked, and strict= costs ~0.1 µs a call.
-        for (key, _, _, slot, mults, _, _), value in zip(drivers, values):  # noqa: B905
             if self._rmsprop_momentum and key == "momentum" and value > 0 and not last.get(key):
                 self._rmsprop_buffers()
             last[key] = value
@@ -525,6 +521,27 @@ class ParamScheduler:
                     b0 = betas[0]
                     if isinstance(b0, Tensor):
                         b0.fill_(value * m)
+                    else:
+                        group[_BETAS] = (value * m, *betas[1:])
+            else:
+                write_scaled(groups, slot, value, mults)
+
+    def _rewrite(self, until: str) -> None:
+        """Write the current step's values again for the driven keys before ``until`` (the
+        rare path of a refused step; the hot path pays nothing for it)."""
+        groups, last = self.optimizer.param_groups, self._last
+        for key, value_at, last_index, slot, mults, _, _ in self._drivers:
+            if key == until:
+                return
+            if key not in last:  # nothing was written before (construction)
+                continue
+            value = value_at(min(self._step, last_index))
+            last[key] = value
+            if slot == _BETAS:
+                for group, m in zip(groups, mults):  # noqa: B905
+                    betas = group[_BETAS]
+                    if isinstance(betas[0], Tensor):
+                        betas[0].fill_(value * m)
                     else:
                         group[_BETAS] = (value * m, *betas[1:])
             else:
@@ -702,8 +719,10 @@ class ParamScheduler:
             self._build_drivers()
         try:
             self._apply(int(step))
-        except BaseException:  # nothing was written: the scheduler stays as it was too
+        except BaseException:  # the scheduler stays as it was, and so do the groups
             self._multipliers, self._drivers = before
+            if adopted:  # what was put back used the adopted multipliers: use the old ones
+                self._rewrite("")
             raise
         self._step = int(step)
 
