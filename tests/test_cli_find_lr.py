@@ -162,6 +162,47 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
     assert not (tmp_path / "lr_find.json").exists()
 
 
+def test_a_runtime_error_mid_sweep_gets_one_line_too(tmp_path, capsys, monkeypatch) -> None:
+    """Out of memory is a RuntimeError: it got a traceback, with the partial file unnamed."""
+    import torch
+
+    real = torch.nn.CrossEntropyLoss.forward
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 12:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", failing)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(tmp_path)])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("superconverge find-lr: RuntimeError: CUDA out of memory (simulated); "
+                          "the curve measured so far is in ")
+    # Before any point: no partial file, no claim of one.
+    calls.clear()
+    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward",
+                        lambda self, *a, **k: (_ for _ in ()).throw(ValueError("bad batch")))
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out",
+              str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert "bad batch" in err and "measured so far" not in err
+    assert not (tmp_path / "b" / "lr_find.partial.json").exists()
+
+
+def test_a_missing_data_file_is_named_before_any_flag(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--data", str(tmp_path / "nope.npz"), "--delimiter", ";",
+              "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert "nope.npz: no such file or folder" in err and "--delimiter" not in err
+
+
 def test_default_steps_follow_the_model(tmp_path) -> None:
     from superconverge.models import model_names
     from superconverge.recipes.find_lr import range_steps

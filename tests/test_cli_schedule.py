@@ -174,6 +174,16 @@ def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
     assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
 
 
+def test_a_warm_up_from_0_before_a_step_decay_gets_a_symlog_axis() -> None:
+    from matplotlib.figure import Figure
+
+    from superconverge.report.schedule_preview import draw_policy
+
+    lr = sc.join([sc.linear(0.0, 0.1, 10), sc.step_decay(0.1, (300, 500, 700, 900), 0.1)])
+    ax = draw_policy(Figure().add_subplot(), lr, steps=1000)
+    assert ax.get_yscale() == "symlog"
+
+
 def test_from_lr_find_says_which_lrs_it_took(tmp_path, capsys) -> None:
     from test_from_range_test import VALLEY
 

@@ -613,6 +613,15 @@ def test_wrong_labels_in_a_csv_name_the_column_they_were_read_from(tmp_path) -> 
     assert load_csv(path, target="label", val_fraction=0.34).num_classes == 2
 
 
+def test_the_label_column_hint_is_not_set_off_by_the_files_path(tmp_path) -> None:
+    folder = tmp_path / "classification"
+    folder.mkdir()
+    path = write(folder / "d.csv", "a,y\n1,0\n2,1\n3,0\n4,1\n")
+    with pytest.raises(ValueError, match="leaves no validation examples") as info:
+        load_csv(path, val_fraction=0.1)
+    assert "the labels were read from" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("text", "kwargs", "message"),
     [

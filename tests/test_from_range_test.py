@@ -62,6 +62,18 @@ def test_lrs_given_win_even_over_a_curve_without_a_pick(tmp_path, capsys) -> Non
     assert json.loads(capsys.readouterr().out)["lr_schedule"]["max_lr"] == 0.5
 
 
+def test_lrs_from_range_test_checks_the_policy_and_method() -> None:
+    from superconverge.recipes import lrs_from_range_test
+
+    assert lrs_from_range_test("one-cycle", VALLEY) == {"max_lr": VALLEY.bounds()[1]}
+    with pytest.raises(ValueError, match="policy must be one of"):
+        lrs_from_range_test("no-such-policy", VALLEY)
+    with pytest.raises(ValueError, match="method='valley' picks the suggested LR"):
+        lrs_from_range_test("one-cycle", VALLEY, method="valley")
+    with pytest.raises(ValueError, match="method must be one of"):
+        lrs_from_range_test("fixed", VALLEY, method="bogus")
+
+
 def test_schedule_command_reads_lr_find_json(tmp_path, capsys) -> None:
     VALLEY.to_json(tmp_path / "lr_find.json")
     assert main(["schedule", "one-cycle", "--steps", "101", "--format", "json",

@@ -526,6 +526,28 @@ def test_an_error_mid_sweep_carries_the_curve_measured_so_far(read_lag: bool) ->
     assert [len(c.lrs) for c in info.value.partial_result.repeats] == [20, 4]
 
 
+def test_an_error_before_any_point_carries_no_partial_result() -> None:
+    model, opt, loader = make_problem()
+    spy = LrSpy(raise_at=1, exc=ValueError("bad first batch"))
+    spy.opt = opt
+    with pytest.raises(ValueError, match="bad first batch") as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert not hasattr(info.value, "partial_result")
+
+
+def test_restore_false_with_one_sweep_still_puts_back_the_rngs_and_modes() -> None:
+    """The common restore=False: one sweep, no snapshot at all."""
+    model, opt, loader = make_problem()
+    model.eval()
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, restore=False, seed=3, progress=False)
+    after = snapshot(model, opt)
+    assert not torch.equal(before["model"]["0.weight"], after["model"]["0.weight"])
+    assert after["modes"] == before["modes"]
+    assert torch.equal(before["torch_rng"], after["torch_rng"])
+    assert before["python_rng"] == after["python_rng"]
+
+
 def test_ctrl_c_in_a_validation_pass_keeps_the_complete_steps(read_lag: bool) -> None:
     """Interrupted between a step and its validation loss (with a GradScaler's skips recorded
     too): the partial curve has every step that finished, with its validation loss."""

@@ -274,8 +274,26 @@ def test_points_between_skipped_steps_and_a_nan_stop_are_drawn() -> None:
     ax = res.plot()
     dots = [ln for ln in ax.lines if ln.get_marker() == "."]
     assert len(dots) == 1 and len(dots[0].get_xdata()) == len([i for i in keep if i > 20])
-    nan_at = [ln for ln in ax.lines if ln.get_label().startswith("not finite from lr")]
+    nan_at = [ln for ln in ax.lines
+              if ln.get_label().startswith("loss or gradients not finite from lr")]
     assert len(nan_at) == 1 and nan_at[0].get_xdata()[0] == pytest.approx(LRS[58])
+
+
+def test_a_short_log_axis_labels_plain_numbers_on_its_2s_and_5s() -> None:
+    """Under 1.5 decades a log axis labelled 2x10^0, 3x10^0, ...; plain labels on every minor
+    tick ran together ("0.070.080.09")."""
+    from superconverge.finder.plot import _two_and_five
+
+    assert [_two_and_five(v) for v in (0.02, 0.03, 0.05, 0.09, 2.0, 50.0)] == [
+        "0.02", "", "0.05", "", "2", "50"]
+    lrs = np.geomspace(1.0, 8.0, 40)
+    losses = valley()[:40]
+    res = RangeTestResult(lrs.tolist(), losses, bias_corrected_ema(losses, 0.98), "diverged",
+                          num_iter=40)
+    ax = res.plot()
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.xaxis.get_ticklabels(minor=True) if t.get_text()]
+    assert labels and all(label.strip("0.")[0] in "25" for label in labels), labels
 
 
 def test_a_linear_sweep_is_drawn_on_a_linear_axis() -> None:

@@ -130,7 +130,8 @@ def test_a_one_step_blow_up_at_the_end_is_not_the_valley() -> None:
 def test_a_constant_added_to_the_loss_changes_no_pick() -> None:
     """``loss + c`` trains alike, so it must be read alike. The first valley used to need a
     fall of 2% of the loss's level: on noisy curves (a Gaussian NLL, say) the same sweep got
-    max_lr 2e-5 at c=0 and 10 at c=10. Now a dip within one batch's noise is no valley yet."""
+    max_lr 2e-5 at c=0 and 10 at c=10. Now a dip within twice the batch noise is no valley
+    yet."""
     lrs = np.logspace(-6, 1, 100)
     t = np.log10(lrs)
     for seed in (7, 11, 20, *range(30, 60)):

@@ -137,8 +137,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     fmt = _output_format(args.format, args.out)
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
-        from superconverge.recipes import policy_from_range_test
-        from superconverge.recipes.from_range_test import lrs_from_range_test
+        from superconverge.recipes import lrs_from_range_test, policy_from_range_test
 
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
@@ -400,6 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         parser.exit(130, f"interrupted{_partial_note(exc, args)}\n")
+    except Exception as exc:
+        # Anything else that stopped a sweep midway (out of memory, a corrupt batch): one line
+        # naming it and where the curve measured so far went; a traceback where there is none.
+        if not _partial_note(exc, args):
+            raise
+        parser.exit(1, f"superconverge {args.command}: {type(exc).__name__}: "
+                       f"{_one_line(exc)}{_partial_note(exc, args)}\n")
     finally:
         warnings.formatwarning = formatted
     return 0
@@ -409,7 +415,8 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     """Where find-lr wrote the curve measured before ``exc`` stopped it, if it did."""
     out = getattr(args, "out", None)
     partial = Path(out) / "lr_find.partial.json" if out else None
-    if getattr(exc, "partial_result", None) is None or partial is None or not partial.is_file():
+    measured = getattr(getattr(exc, "partial_result", None), "lrs", None)
+    if not measured or partial is None or not partial.is_file():  # (find-lr writes none empty)
         return ""
     return f"; the curve measured so far is in {partial} (and .png)"
 

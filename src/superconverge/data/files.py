@@ -245,7 +245,8 @@ def load_csv(
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
-        if "label" not in str(err) and "class" not in str(err):
+        said = str(err).removeprefix(f"{path}: ")  # the path may hold "label" or "class" too
+        if "label" not in said and "class" not in said:
             raise
         # Wrong labels are often the wrong column: say which one was read.
         which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")

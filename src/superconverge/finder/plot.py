@@ -171,13 +171,6 @@ def _draw(
         _mark_off_scale(ax, lrs, raw)
     if result.stop_reason == "nan":
         _mark_nan(ax, result, lrs)
-    if ax.get_xscale() == "log" and lrs.max() / lrs.min() < 10 ** 1.5:
-        # Under ~1.5 decades a log axis labels 2x10^0, 3x10^0, ...: plain numbers read better.
-        from matplotlib.ticker import FuncFormatter
-
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.xaxis.set_major_formatter(plain)
-        ax.xaxis.set_minor_formatter(plain)
     # steps GradScaler skipped are no points (the most of any repeat)
     skipped = max((result.provenance or {}).get("skipped_steps") or [0])
     ax.set_title(
@@ -188,6 +181,14 @@ def _draw(
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize="small", framealpha=0.6)
+    left, right = ax.get_xlim()
+    if ax.get_xscale() == "log" and 0 < left < right < left * 10 ** 1.5:
+        # Under ~1.5 decades drawn, a log axis labels minor ticks 2x10^0, 3x10^0, ...: plain
+        # numbers read better, on the 2s and 5s only so that they do not run together.
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(_two_and_five))
 
 
 def _with_gaps(
@@ -271,8 +272,9 @@ def _mark_off_scale(ax: Axes, lrs: np.ndarray, raw: np.ndarray) -> None:
 
 
 def _mark_nan(ax: Axes, result: RangeTestResult, lrs: np.ndarray) -> None:
-    """A dashed red line at the LR of the step after the last point, where the loss was NaN
-    (the title says "nan"; the x axis ends at the last finite point)."""
+    """A dashed red line at the LR of the step after the last point, where the loss was not
+    finite, or the gradients at every loss scale (GradScaler's skips in a row); the title says
+    "nan" and the x axis ends at the last finite point."""
     cfg = result.config or {}
     try:
         start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
@@ -288,4 +290,12 @@ def _mark_nan(ax: Axes, result: RangeTestResult, lrs: np.ndarray) -> None:
     if after.size == 0:
         return
     ax.axvline(float(after[0]), color="C3", linestyle="--", linewidth=1,
-               label=f"not finite from lr {float(after[0]):.2g}")
+               label=f"loss or gradients not finite from lr {float(after[0]):.2g}")
+
+
+def _two_and_five(v: float, _: object = None) -> str:
+    """A minor tick's label on a short log axis: the 2s and 5s of each decade, plainly."""
+    if v <= 0:
+        return ""
+    mantissa = v / 10 ** math.floor(math.log10(v))
+    return f"{v:g}" if min(abs(mantissa - 2), abs(mantissa - 5)) < 1e-6 else ""

@@ -280,7 +280,8 @@ def lr_range_test(
             delattr(exc, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
-        if curves:
+        # Ctrl-C always says what it cut short; an error only where something was measured.
+        if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
             _attach(exc, "partial_result", _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,

@@ -106,7 +106,8 @@ def _first_valley(s: np.ndarray, floor: float = 0.0) -> int:
     fall: a smaller rise ends a deep valley, while a shallow dip early in the descent (noise on a
     slow start) needs the large one. A fall of ``floor`` or less (a multiple of one batch's
     noise, from :func:`_valley`) is no valley yet either. Every threshold is a share of a fall
-    or of the noise, never of the loss's level: ``loss + c`` trains alike and is read alike.
+    or of the noise, never of the loss's level: ``loss + c`` trains alike and is read alike
+    (only :func:`_never_fell`'s 0.1% of the start is a share of the level).
     """
     deepest = s[0] - float(np.min(s))
     best, m = s[0], 0

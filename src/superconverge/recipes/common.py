@@ -33,10 +33,10 @@ def data_kind(data: str | os.PathLike[str]) -> str:
     path = Path(data)
     if path.is_dir():
         return "images"
-    if path.suffix.lower() in (".npz", ".csv"):
-        return path.suffix.lower()[1:]
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.suffix.lower() in (".npz", ".csv"):
+        return path.suffix.lower()[1:]
     raise ValueError(
         f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
         "(label in the last column) or a folder of class sub-folders of images"

@@ -166,17 +166,12 @@ def find_lr(
         # under a name of its own: a finished run's lr_find.json in the same folder is worth
         # more than a stopped one.
         partial = getattr(exc, "partial_result", None)
-        if partial is not None and out is not None:
+        if partial is not None and out is not None and partial.lrs:
             try:
                 _write(dataclasses.replace(partial, config={**partial.config, **extra}), out,
                        method, PARTIAL_STEM)
             except Exception as failed:  # the sweep's own exception is the one to see
                 logger.warning("could not write the partial curve to %s: %s", out, failed)
-            else:
-                if not isinstance(exc, KeyboardInterrupt):
-                    logger.warning("the range test stopped with %s after %d points; the curve "
-                                   "measured so far is in %s", type(exc).__name__,
-                                   len(partial.lrs), Path(out) / f"{PARTIAL_STEM}.json")
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
@@ -224,4 +219,4 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
     with atomic_paths(folder / f"{stem}.png", folder / f"{stem}.json") as (png, table):
         result.plot(png, method=method)
         result.to_json(table)
-    logger.info("wrote %s and %s", folder / "lr_find.json", folder / "lr_find.png")
+    logger.info("wrote %s and %s", folder / f"{stem}.json", folder / f"{stem}.png")

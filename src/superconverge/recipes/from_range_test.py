@@ -26,13 +26,6 @@ def policy_from_range_test(
     ``ValueError`` naming the reason when the curve gives no pick, and for a ``method`` with a
     policy that takes the bounds, which no rule changes.
     """
-    policy_parameters(name)  # validates the name
-    if method is not None and name not in _FROM_SUGGESTION:
-        raise ValueError(
-            f"method={method!r} picks the suggested LR, which {name!r} does not use: it takes "
-            f"the bounds (res.bounds()), which no rule changes; method applies to "
-            f"{', '.join(_FROM_SUGGESTION)}"
-        )
     picked = lrs_from_range_test(name, result, method=method, given=params)
     return make_policy(name, total_steps, **{**picked, **params})
 
@@ -43,7 +36,15 @@ def lrs_from_range_test(
 ) -> dict[str, float]:
     """The LR parameters :func:`policy_from_range_test` reads off ``result`` for policy
     ``name`` (e.g. ``{"max_lr": 0.29}`` for ``one-cycle``), leaving out those in ``given``,
-    which win; ``ValueError`` when the curve has no pick for one it needs."""
+    which win; ``ValueError`` for an unknown policy, a ``method`` with a policy that takes the
+    bounds, and when the curve has no pick for an LR it needs."""
+    policy_parameters(name)  # validates the name
+    if method is not None and name not in _FROM_SUGGESTION:
+        raise ValueError(
+            f"method={method!r} picks the suggested LR, which {name!r} does not use: it takes "
+            f"the bounds (res.bounds()), which no rule changes; method applies to "
+            f"{', '.join(_FROM_SUGGESTION)}"
+        )
     given = given or {}
     # The LRs the curve must give: those not given (which win), so a curve without a pick
     # still serves a policy whose LRs are all given.

@@ -126,11 +126,12 @@ def plot_policy(
 
 def _needs_log(lr: list[float]) -> bool:
     """Whether a linear LR axis would press a fifth of the steps or more into its bottom 3%
-    (all LRs above 0: a log axis has no 0)."""
+    with LRs above 0 there (a decay to 0, a cosine, is drawn best linear; a warm-up from 0
+    before a step decay gets a symlog axis)."""
     top = max(lr)
-    if min(lr) <= 0 or top <= 0:
+    if min(lr) < 0 or top <= 0:
         return False
-    return sum(v < 0.03 * top for v in lr) >= 0.2 * len(lr)
+    return sum(0 < v < 0.03 * top for v in lr) >= 0.2 * len(lr)
 FEW_STEPS = 50
 """:func:`plot_policy` draws a run of at most this many steps step by step, with a dot each."""
 
@@ -148,7 +149,11 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
                              if few else {})
     ax.plot(x, lr, color="C0", label="lr", **style)
     if _needs_log(lr):
-        ax.set_yscale("log")
+        positive = [v for v in lr if v > 0]
+        if len(positive) < len(lr):  # a warm-up from 0: linear below the smallest LR above 0
+            ax.set_yscale("symlog", linthresh=min(positive))
+        else:
+            ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(x) == 1:  # matplotlib would span -0.05..0.05
         ax.set_xlim(-1, 1)
