@@ -137,9 +137,8 @@ def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) 
     assert not (out / "lr_find.partial.png").exists()
 
 
-def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, monkeypatch) -> None:
-    """A real sweep whose loss fails at its 25th call (a corrupt batch, say): the 24 points
-    measured are written to lr_find.partial.json, and the one-line error says so."""
+def loss_fails_at(monkeypatch: pytest.MonkeyPatch, call: int, error: Exception) -> None:
+    """find-lr's loss (a real CrossEntropyLoss) raises ``error`` at its ``call``-th call."""
     import torch
 
     real = torch.nn.CrossEntropyLoss.forward
@@ -147,11 +146,17 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
 
     def failing(self, *args, **kwargs):
         calls.append(1)
-        if len(calls) == 25:
-            raise ValueError("a corrupt batch (simulated)")
+        if len(calls) == call:
+            raise error
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", failing)
+
+
+def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, monkeypatch) -> None:
+    """A real sweep whose loss fails at its 25th call (a corrupt batch, say): the 24 points
+    measured are written to lr_find.partial.json, and the one-line error says so."""
+    loss_fails_at(monkeypatch, 25, ValueError("a corrupt batch (simulated)"))
     with pytest.raises(SystemExit) as exc:
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(tmp_path)])
     assert exc.value.code == 2
@@ -164,18 +169,7 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
 
 def test_a_runtime_error_mid_sweep_gets_one_line_too(tmp_path, capsys, monkeypatch) -> None:
     """Out of memory is a RuntimeError: it got a traceback, with the partial file unnamed."""
-    import torch
-
-    real = torch.nn.CrossEntropyLoss.forward
-    calls = []
-
-    def failing(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 12:
-            raise RuntimeError("CUDA out of memory (simulated)")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", failing)
+    loss_fails_at(monkeypatch, 12, RuntimeError("CUDA out of memory (simulated)"))
     with pytest.raises(SystemExit) as exc:
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(tmp_path)])
     assert exc.value.code == 1
@@ -184,9 +178,7 @@ def test_a_runtime_error_mid_sweep_gets_one_line_too(tmp_path, capsys, monkeypat
     assert err.startswith("superconverge find-lr: RuntimeError: CUDA out of memory (simulated); "
                           "the curve measured so far is in ")
     # Before any point: no partial file, no claim of one.
-    calls.clear()
-    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward",
-                        lambda self, *a, **k: (_ for _ in ()).throw(ValueError("bad batch")))
+    loss_fails_at(monkeypatch, 1, ValueError("bad batch"))
     with pytest.raises(SystemExit):
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out",
               str(tmp_path / "b")])
