@@ -25,3 +25,9 @@ METHODS: tuple[str, ...] = ("default", "steepest", "minimum", "valley")
 MIN_POINTS: int = 8
 """``superconverge.finder.suggest.MIN_POINTS``: the fewest points a suggestion rule reads, so
 the fewest steps ``find-lr --num-iter`` takes."""
+
+FIND_LR_STEM: str = "lr_find"
+"""``find-lr`` writes ``OUT/lr_find.json`` and ``OUT/lr_find.png``; stopped by Ctrl-C or an
+error midway, the curve measured so far to ``OUT/lr_find.partial.json`` and ``.png``
+(:data:`FIND_LR_PARTIAL_STEM`), beside a finished run's files."""
+FIND_LR_PARTIAL_STEM: str = "lr_find.partial"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from superconverge import __version__
+from superconverge._names import FIND_LR_PARTIAL_STEM
 from superconverge._torch_version import TorchTooOld
 
 
@@ -137,7 +138,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     fmt = _output_format(args.format, args.out)
     if args.from_lr_find:
         from superconverge.finder import RangeTestResult
-        from superconverge.recipes import lrs_from_range_test, policy_from_range_test
+        from superconverge.recipes import lrs_from_range_test
 
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
@@ -147,12 +148,12 @@ def _run_schedule(args: argparse.Namespace) -> int:
                              f"{result.num_iter} steps\n")
         for w in result.warnings():
             sys.stderr.write(f"warning: {w}\n")
-        policy = policy_from_range_test(args.kind, result, args.steps, method=args.method,
-                                        **params)
+        # policy_from_range_test's two steps, to say what the LRs taken are.
         taken = lrs_from_range_test(args.kind, result, method=args.method, given=params)
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             sys.stderr.write(f"from {args.from_lr_find}: {said}\n")
+        policy = make_policy(args.kind, args.steps, **{**taken, **params})
     else:
         policy = make_policy(args.kind, args.steps, **params)
     if fmt == "png":
@@ -414,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     """Where find-lr wrote the curve measured before ``exc`` stopped it, if it did."""
     out = getattr(args, "out", None)
-    partial = Path(out) / "lr_find.partial.json" if out else None
+    partial = Path(out) / f"{FIND_LR_PARTIAL_STEM}.json" if out else None
     measured = getattr(getattr(exc, "partial_result", None), "lrs", None)
     if not measured or partial is None or not partial.is_file():  # (find-lr writes none empty)
         return ""

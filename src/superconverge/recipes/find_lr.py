@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge.atomic import atomic_paths
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
@@ -31,10 +32,7 @@ logger = logging.getLogger(__name__)
 
 AMP_MODES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
-STEM = "lr_find"
-"""``find_lr`` writes ``out/lr_find.json`` and ``out/lr_find.png``."""
-PARTIAL_STEM = "lr_find.partial"
-"""... and, stopped by Ctrl-C, the curve so far to ``out/lr_find.partial.json`` and ``.png``."""
+STEM, PARTIAL_STEM = FIND_LR_STEM, FIND_LR_PARTIAL_STEM  # (see superconverge._names)
 
 RANGE_STEPS = {"resnet20": 300, "resnet32": 300, "resnet44": 600, "resnet56": 600,
                "resnet110": 600}
