@@ -160,6 +160,34 @@ def test_a_plateau_wobble_within_twice_the_noise_does_not_end_the_valley() -> No
     assert len(warned) == 1 and "by the last finite point, without turning up" in warned[0]
 
 
+def test_a_sweep_that_starts_too_high_says_so() -> None:
+    """No flat start: picks measured as a share of a fall from a start inside the descent, or
+    from a spike at once, were 5-100x too high (Adam at start_lr=0.1 picked 0.19 where a full
+    sweep picks 0.012, and trained at chance) with no warning."""
+    lrs = np.logspace(-1, 2, 60)
+    t = np.log10(lrs)
+    # Already falling steeply at the first point.
+    inside = 2.3 - 2.0 / (1 + np.exp(-3.0 * (t + 0.7))) + np.where(t > 1.2, 5.0 * (t - 1.2), 0)
+    warned = curve_warnings(lrs, inside, "diverged")
+    assert any(w.startswith("the loss was already falling at start_lr") for w in warned), warned
+    spike = valley_curve()
+    spike[1:4] = [10.5, 8.3, 3.4]  # blows up at once, then falls back below its start
+    warned = curve_warnings(LRS, spike, "diverged")
+    assert any(w.startswith("the loss jumped from 2.3 to 10.5 in the sweep's first steps")
+               for w in warned), warned
+    # A healthy curve starts flat: neither.
+    assert curve_warnings(LRS, valley_curve(noise=0.02), "diverged") == []
+
+
+def test_base_lr_is_where_the_descent_starts_for_good() -> None:
+    """A wobble of a noisy plateau that dips across the 10%-of-the-fall line decades early was
+    base_lr (3e-7 where about 1e-2 is right, at batch 8); it is the last crossing now."""
+    y = valley_curve(noise=0.1)
+    y[15:22] -= 0.25  # a dip of the noisy plateau at ~1e-6, back up after (within its noise)
+    base, top = suggest_bounds(LRS, y)
+    assert base.lr is not None and 1e-5 < base.lr < top.lr, base
+
+
 def test_rising_curve_gives_no_pick() -> None:
     assert suggest(LRS, np.linspace(1, 5, 100)).lr is None
 

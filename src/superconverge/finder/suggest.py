@@ -173,6 +173,15 @@ def _fallen(s: np.ndarray, m: int, fraction: float) -> int:
     return int(np.argmax(s[: m + 1] <= s[0] - fraction * (s[0] - s[m])))
 
 
+def _started(s: np.ndarray, m: int) -> int:
+    """Where the loss starts to fall for good: the first index after the last one before the
+    valley at ``m`` still above :data:`BASE_FALL` of the fall (a wobble of a noisy plateau
+    that dips across that line decades before the descent does not count)."""
+    line = s[0] - BASE_FALL * (s[0] - s[m])
+    above = np.flatnonzero(s[: m + 1] > line)
+    return int(above[-1]) + 1 if above.size else 0
+
+
 def minimum(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     """Smith's rule of thumb: one order of magnitude below the LR at the loss minimum."""
     d = _descent(lrs, losses, "minimum")
@@ -279,12 +288,16 @@ def suggest_bounds(lrs: Sequence[float], losses: Sequence[float]) -> tuple[Sugge
     if isinstance(d, Suggestion):
         return d, d
     x, s, m = d
-    b = _fallen(s, m, BASE_FALL)
+    b = _started(s, m)
     return (
         Suggestion(float(x[b]), b, "base", "the loss has started to fall (10% of its fall)"),
         Suggestion(float(x[m]), m, "max", "the loss stops falling (its first valley's minimum)"),
     )
 
+
+STARTED_BY = 4
+""":func:`curve_warnings` says the sweep began inside the descent when the loss had done
+:data:`BASE_FALL` of its fall within this many points (a healthy curve starts flat)."""
 
 MIN_SIGNAL_TO_NOISE = 5.0
 """:func:`curve_warnings` flags a fall smaller than this multiple of the batch-to-batch noise.
@@ -370,6 +383,26 @@ def curve_warnings(
             f"the loss fell by only {fall / noise:.1f} times its batch-to-batch noise {until}, "
             "so the suggestion may be reading noise; raise num_iter (a deep model needs more "
             "steps to move) or the batch size"
+        )
+    head = max(3, len(y) // 10)  # the sweep's first steps
+    jump = float(np.max(y[:head])) - float(y[0])
+    if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
+                                     MIN_SIGNAL_TO_NOISE * _batch_noise(y, len(y) - 1)):
+        # A spike at once that the loss falls back from: start_lr is already too high (Adam
+        # at 0.1), and the fall every pick is a share of is measured from the spike.
+        out.append(
+            f"the loss jumped from {float(y[0]):.3g} to {float(np.max(y[:head])):.3g} in the "
+            "sweep's first steps before falling: start_lr is already too high for this model, "
+            "and the picks are measured from that jump, so they are too high; lower start_lr "
+            "until the curve starts flat"
+        )
+    elif not never_fell and _started(s, m) < STARTED_BY:
+        # No flat start: the sweep began inside the descent (or on a spike it fell back
+        # from), and every pick measured as a share of the fall from there is too high.
+        out.append(
+            "the loss was already falling at start_lr (10% of its fall done by point "
+            f"{_started(s, m) + 1}): the picks are measured from where the sweep began, inside "
+            "the descent, so they are too high; lower start_lr until the curve starts flat"
         )
     if completed and at_end:
         if never_fell:
