@@ -357,6 +357,18 @@ def test_a_completed_sweep_that_barely_moved_says_to_raise_end_lr() -> None:
     assert not any("stayed within" in x for x in curve_warnings(LRS, moved, "completed"))
 
 
+def test_a_small_fall_within_the_noise_also_says_to_raise_the_batch_size() -> None:
+    """Batch-8 curves: the fall is a few % and within the noise; "raise num_iter" alone missed
+    the real fix."""
+    clean = np.concatenate([np.full(70, 1.0), np.linspace(1.0, 0.97, 30)])
+    noisy = clean + np.random.default_rng(0).normal(0, 0.01, 100)
+    warned = curve_warnings(LRS, noisy, "completed")
+    assert warned[0].startswith("the loss fell only 3.6% by end_lr") and warned[0].endswith(
+        "and the batch size: the fall is within the batch-to-batch noise"), warned
+    warned = curve_warnings(LRS, clean, "completed")
+    assert warned[0].startswith("the loss fell only") and "batch size" not in warned[0], warned
+
+
 def test_a_nan_cut_curve_says_nothing_about_end_lr() -> None:
     y = np.linspace(1.0, 0.5, 100)
     y[-1] = np.nan  # the sweep reached end_lr, but the loss there is not finite

@@ -374,9 +374,12 @@ def curve_warnings(
     elif never_fell:
         out.append("the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
+        noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
         out.append(
             f"the loss fell only {100 * fall / s[0]:.1f}% {until}: the suggestion is "
             "uncertain; raise num_iter so the model trains longer during the test"
+            + (", and the batch size: the fall is within the batch-to-batch noise"
+               if noisy else "")
         )
     elif fall < MIN_SIGNAL_TO_NOISE * (noise := _batch_noise(y, m)):
         out.append(
