@@ -191,20 +191,30 @@ def _draw(
         ax.xaxis.set_minor_formatter(FuncFormatter(_two_and_five))
 
 
+def _sweep(result: RangeTestResult) -> tuple[float, float, int, bool] | None:
+    """``(start_lr, end_lr, num_iter, linear)`` of the sweep, from the result's config; None
+    where the config does not say (a result built by hand) or says something unusable."""
+    cfg = result.config or {}
+    try:
+        start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if n < 2 or not 0 < start < end:
+        return None
+    return start, end, n, cfg.get("mode") == "linear"
+
+
 def _with_gaps(
     result: RangeTestResult, lrs: np.ndarray, ys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``lrs`` and ``ys`` with a NaN (a break in the line) wherever the sweep's grid has a step
     missing: one GradScaler skipped. The grid comes from the config (start_lr, end_lr,
     num_iter, mode); without it the curve is drawn as it is."""
-    cfg = result.config or {}
-    try:
-        start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
-    except (KeyError, TypeError, ValueError):
+    sweep = _sweep(result)
+    if sweep is None or len(lrs) < 2:
         return lrs, ys
-    if len(lrs) < 2 or n < 2 or not 0 < start < end:
-        return lrs, ys
-    if cfg.get("mode") == "linear":
+    start, end, n, linear = sweep
+    if linear:
         steps = np.diff(lrs) / ((end - start) / (n - 1))
     else:
         steps = np.diff(np.log(lrs)) / (math.log(end / start) / (n - 1))
@@ -275,17 +285,14 @@ def _mark_nan(ax: Axes, result: RangeTestResult, lrs: np.ndarray) -> None:
     """A dashed red line at the LR of the step after the last point, where the loss was not
     finite, or the gradients at every loss scale (GradScaler's skips in a row); the title says
     "nan" and the x axis ends at the last finite point."""
-    cfg = result.config or {}
-    try:
-        start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
-    except (KeyError, TypeError, ValueError):
+    from superconverge.schedules import exponential, linear
+
+    sweep = _sweep(result)
+    if sweep is None:
         return
-    if n < 2 or not 0 < start < end:
-        return
-    if cfg.get("mode") == "linear":
-        grid = np.linspace(start, end, n)
-    else:
-        grid = start * (end / start) ** (np.arange(n) / (n - 1))
+    start, end, n, is_linear = sweep
+    # The sweep's own LRs, as the range test computes them.
+    grid = np.array([lr for _, lr in (linear if is_linear else exponential)(start, end, n).table()])
     after = grid[grid > lrs[-1] * (1 + 1e-9)]
     if after.size == 0:
         return
