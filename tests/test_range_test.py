@@ -39,9 +39,12 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def make_problem(seed: int = 0, *, n: int = 256, batch: int = 32, momentum_steps: int = 3):
+def make_problem(seed: int = 0, *, n: int = 256, batch: int = 32, momentum_steps: int = 3,
+                 fused: bool = False):
     """An MLP with BatchNorm and dropout (RNG and buffers to restore), SGD with momentum that
-    already has state, and a shuffling loader (its order is drawn from the global RNG)."""
+    already has state, and a shuffling loader (its order is drawn from the global RNG).
+    ``fused``: a fresh ``Adam(fused=True)`` instead of the SGD, one that takes a GradScaler
+    into its own step."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 10, generator=g)
     y = (x[:, :3].sum(1) > 0).long()
@@ -55,6 +58,8 @@ def make_problem(seed: int = 0, *, n: int = 256, batch: int = 32, momentum_steps
         opt.zero_grad()
         F.cross_entropy(model(xb), yb).backward()
         opt.step()
+    if fused:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     return model, opt, loader
 
 
@@ -695,9 +700,8 @@ def test_bf16_autocast_on_cpu() -> None:
 ])
 def test_a_step_the_grad_scaler_skips_is_not_a_point(
         optimizer: str, amp_dtype: torch.dtype | None, read_lag: bool) -> None:
-    model, opt, loader = make_problem()
+    model, opt, loader = make_problem(fused=optimizer == "fused-adam")
     if optimizer == "fused-adam":
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
         assert getattr(opt, "_step_supports_amp_scaling", False)
     scaler = torch.amp.GradScaler("cpu")
     scaler_before = scaler.state_dict()
@@ -731,9 +735,7 @@ def test_a_blow_up_in_steps_the_grad_scaler_skips_still_diverges(
     """At a blow-up the fp16 gradients overflow, so the steps that show it are skipped ones.
     Dropping their losses hid the blow-up: the sweep read "completed, still falling: raise
     end_lr". Their losses count toward divergence, and the diverging one is the last point."""
-    model, opt, loader = make_problem()
-    if fused:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    model, opt, loader = make_problem(fused=fused)
     calls = []
 
     def step(m: nn.Module, batch) -> torch.Tensor:
@@ -763,9 +765,7 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
     divergence, not an fp16 overflow, and stop the test with "nan" and a warning."""
     from superconverge.finder.range_test import MAX_SKIPPED_STEPS
 
-    model, opt, loader = make_problem()
-    if fused:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    model, opt, loader = make_problem(fused=fused)
     calls = []
 
     def step(m: nn.Module, batch) -> torch.Tensor:
