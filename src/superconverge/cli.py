@@ -403,10 +403,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # Anything else that stopped a sweep midway (out of memory, a corrupt batch): one line
         # naming it and where the curve measured so far went; a traceback where there is none.
-        if not _partial_note(exc, args):
+        note = _partial_note(exc, args)
+        if not note:
             raise
         parser.exit(1, f"superconverge {args.command}: {type(exc).__name__}: "
-                       f"{_one_line(exc)}{_partial_note(exc, args)}\n")
+                       f"{_one_line(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted
     return 0

@@ -399,12 +399,12 @@ def curve_warnings(
             "and the picks are measured from that jump, so they are too high; lower start_lr "
             "until the curve starts flat"
         )
-    elif not never_fell and _started(s, m) < STARTED_BY:
+    elif not never_fell and (started := _started(s, m)) < STARTED_BY:
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(
             "the loss was already falling at start_lr (10% of its fall done by point "
-            f"{_started(s, m) + 1}): the picks are measured from where the sweep began, inside "
+            f"{started + 1}): the picks are measured from where the sweep began, inside "
             "the descent, so they are too high; lower start_lr until the curve starts flat"
         )
     if completed and at_end:
