@@ -163,7 +163,7 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert "error: a corrupt batch (simulated); the curve measured so far is in " in err
     res = RangeTestResult.from_json(tmp_path / "lr_find.partial.json")
-    assert res.stop_reason == "interrupted" and len(res.lrs) == 24
+    assert res.stop_reason == "error" and len(res.lrs) == 24
     assert not (tmp_path / "lr_find.json").exists()
 
 

@@ -520,15 +520,18 @@ def test_an_error_mid_sweep_carries_the_curve_measured_so_far(read_lag: bool) ->
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
     assert_same_state(before, snapshot(model, opt))
     partial = info.value.partial_result
-    assert partial.stop_reason == "interrupted" and len(partial.lrs) == 14
+    assert partial.stop_reason == "error" and len(partial.lrs) == 14
+    assert partial.repeats[0].stop_reason == "error"
     # In a later repeat: the finished sweep's curve, whole.
     spy = LrSpy(raise_at=25, exc=ValueError("bad batch"))
     spy.opt = opt
     with pytest.raises(ValueError, match="bad batch") as info:
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, repeats=2,
                       progress=False)
-    assert len(info.value.partial_result.lrs) == 20
-    assert [len(c.lrs) for c in info.value.partial_result.repeats] == [20, 4]
+    partial = info.value.partial_result
+    assert len(partial.lrs) == 20 and partial.stop_reason == "error"
+    assert [len(c.lrs) for c in partial.repeats] == [20, 4]
+    assert [c.stop_reason for c in partial.repeats] == ["completed", "error"]
 
 
 def test_an_error_before_any_point_carries_no_partial_result() -> None:

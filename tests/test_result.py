@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -183,6 +184,15 @@ def test_plot_on_a_given_axes_and_on_none() -> None:
 def test_plot_of_an_empty_curve() -> None:
     res = RangeTestResult((), (), (), "nan", num_iter=10)
     assert "nan" in res.plot().get_title()
+
+
+def test_a_curve_an_error_cut_short_says_so_and_round_trips(tmp_path) -> None:
+    full = make_result()
+    res = dataclasses.replace(full, lrs=full.lrs[:30], losses=full.losses[:30],
+                              smoothed=full.smoothed[:30], stop_reason="error")
+    assert res.plot().get_title().startswith("LR range test: stopped by an error, 30 of")
+    res.to_json(tmp_path / "r.json")
+    assert RangeTestResult.from_json(tmp_path / "r.json").stop_reason == "error"
 
 
 @pytest.mark.parametrize("n", [1, 3, 5, 7])

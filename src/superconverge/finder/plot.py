@@ -86,13 +86,18 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarra
     return grid, ys.min(axis=0), ys.max(axis=0)
 
 
+def _stopped(result: RangeTestResult) -> str:
+    """The stop reason as the title says it."""
+    return "stopped by an error" if result.stop_reason == "error" else result.stop_reason
+
+
 def _draw(
     ax: Axes, result: RangeTestResult, method: str, show_bounds: bool, show_raw: bool
 ) -> None:
     lrs = np.asarray(result.lrs)
     if len(lrs) == 0:
         ax.text(0.5, 0.5, "no points recorded", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title(f"LR range test: {result.stop_reason} before the first point")
+        ax.set_title(f"LR range test: {_stopped(result)} before the first point")
         return
     # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
     # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
@@ -174,7 +179,7 @@ def _draw(
     # steps GradScaler skipped are no points (the most of any repeat)
     skipped = max((result.provenance or {}).get("skipped_steps") or [0])
     ax.set_title(
-        f"LR range test: {result.stop_reason}, {len(lrs)} of {result.num_iter} steps"
+        f"LR range test: {_stopped(result)}, {len(lrs)} of {result.num_iter} steps"
         + (f" (+{skipped} skipped by GradScaler)" if skipped else "")
         + f", last lr {lrs[-1]:.2g}",
         fontsize="medium",

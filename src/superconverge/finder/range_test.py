@@ -144,7 +144,8 @@ def lr_range_test(
 
     Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
     attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only),
-    and so it is to an exception raised during the sweep (a corrupt batch, out of memory). A
+    and so it is to an exception raised during the sweep (a corrupt batch, out of memory; stop
+    reason "error"). A
     second Ctrl-C during the restore waits for it to finish (main thread).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
@@ -286,7 +287,8 @@ def lr_range_test(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
                             run.world),
-                stop_reason="interrupted", mean_of=finished or None,
+                stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
+                mean_of=finished or None,
             ))
         raise
     finally:
@@ -496,7 +498,7 @@ class _Run:
             if (world > 1 or not _feed_unread(host, pending, losses, val, skips)
                     or host.stop_reason is None):
                 # The points measured before the error go with it (nothing lost on failure).
-                _attach(exc, "partial_curve", host.curve("interrupted"))
+                _attach(exc, "partial_curve", host.curve("error"))
                 self.skipped.append(host.skipped)
                 raise
             logger.warning(

@@ -28,9 +28,10 @@ from superconverge.finder.suggest import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-STOP_REASONS = ("completed", "diverged", "nan", "interrupted")
+STOP_REASONS = ("completed", "diverged", "nan", "interrupted", "error")
 """Why a test ended: it ran all ``num_iter`` steps; the smoothed loss exceeded ``diverge_factor``
-times its best; a loss was NaN/inf; Ctrl-C."""
+times its best; a loss was NaN/inf; Ctrl-C; an exception raised during the sweep (the last two
+only in the partial result attached to the exception)."""
 
 FORMAT = "superconverge.lr_range_test"
 FORMAT_VERSION = 1

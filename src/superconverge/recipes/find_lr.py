@@ -160,9 +160,9 @@ def find_lr(
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
     except (KeyboardInterrupt, Exception) as exc:
-        # Ctrl-C or an error mid-sweep: keep what was measured (stop reason "interrupted"),
-        # under a name of its own: a finished run's lr_find.json in the same folder is worth
-        # more than a stopped one.
+        # Ctrl-C or an error mid-sweep: keep what was measured (stop reason "interrupted" or
+        # "error"), under a name of its own: a finished run's lr_find.json in the same folder
+        # is worth more than a stopped one.
         partial = getattr(exc, "partial_result", None)
         if partial is not None and out is not None and partial.lrs:
             try:
