@@ -258,6 +258,28 @@ def test_dict_batches_through_step_fn() -> None:
     assert res.config["step_fn"].endswith("step")
 
 
+def test_batch_objects_with_a_to_method_are_moved_to_the_device() -> None:
+    """A batch class of the user's (a graph library's Data, say) goes through its own .to, as
+    the docs say; it used to reach step_fn where it was (on a GPU: a device mismatch)."""
+    model, opt, loader = make_problem()
+    moved: list[torch.device] = []
+
+    class Batch:
+        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.x, self.y = x, y
+
+        def to(self, device: torch.device) -> Batch:
+            moved.append(torch.device(device))
+            return Batch(self.x.to(device), self.y.to(device))
+
+    def step(model: nn.Module, batch: Batch) -> torch.Tensor:
+        return F.cross_entropy(model(batch.x), batch.y)
+
+    batches = [Batch(x, y) for x, y in loader]
+    res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 10, step_fn=step, progress=False)
+    assert len(res.lrs) == 10 and moved == [torch.device("cpu")] * 10
+
+
 def test_dict_batches_without_step_fn_say_what_to_do() -> None:
     model, opt, loader = make_problem()
     batches = [{"inputs": x, "labels": y} for x, y in loader]

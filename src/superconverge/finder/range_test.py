@@ -986,4 +986,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         return type(batch)(*(_to_device(x, device) for x in batch))
     if isinstance(batch, tuple | list):
         return type(batch)(_to_device(x, device) for x in batch)
+    if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
+        # A batch class of its own (a graph library's Data, a dataclass with .to): it knows
+        # where its tensors are.
+        return batch.to(device)
     return batch
