@@ -79,6 +79,7 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         (["--data", "nowhere.npz"], "no such file"),
         (["--device", "tpu9"], "device='tpu9' is not a device torch knows"),
         (["--amp", "fp8"], "invalid choice"),
+        (["--model", "vgg"], "invalid choice: 'vgg' (choose from 'mlp', "),
         (["--start-lr", "0"], "start_lr must be > 0"),
         (["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
         (["--momentum", "1.5"], "momentum must be in [0, 1)"),
@@ -94,6 +95,7 @@ def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1, err  # argparse's own refusals printed the usage block first
     assert not (tmp_path / "o").exists()
 
 

@@ -100,7 +100,14 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"],
          "base_lr must be <= max_lr"),
         (["fixed", "--steps", "10", "--format", "png"], "needs --out"),
-        (["fixed", "--steps", "10", "--format", "png", "--out", "p.svg"], "needs --out FILE.png"),
+        (["fixed", "--steps", "10", "--format", "png", "--out", "p.svg"],
+         "--format png does not match --out p.svg"),
+        (["fixed", "--steps", "10", "--format", "svg", "--out", "p.png"],
+         "--format svg does not match --out p.png"),
+        (["fixed", "--steps", "10", "--format", "pdf", "--out", "p.txt"], "needs --out FILE.pdf"),
+        # CSV text in a file named .svg or .jpg used to be written, exit 0
+        (["fixed", "--steps", "10", "--out", "p.jpg"],
+         "--out p.jpg: a .jpg file names no format this command writes"),
         (["fixed", "--steps", "10", "--method", "valley"], "needs --from-lr-find"),
         (["fixed", "--steps", "10", "--from-lr-find", "nowhere.json"],
          "nowhere.json: No such file or directory"),
@@ -116,6 +123,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "100", "--milestones=-1"], "got -1.0 in [-1.0]"),
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
         (["step-decay", "--steps", "3"], "are steps [2, 2] of a 3-step run"),
+        (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
+         "superconverge schedule --help)"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:
@@ -286,7 +295,9 @@ def test_momentum_bounds_with_the_momentum_schedule_off_are_refused() -> None:
 
 @pytest.mark.parametrize(("out", "fmt", "starts"), [
     ("s.png", None, b"\x89PNG"), ("s.json", None, b"{"), ("s.csv", None, b"step,lr"),
-    ("s.txt", None, b"step,lr"), ("s.txt", "json", b"{"),
+    ("s.txt", None, b"step,lr"), ("s.txt", "json", b"{"), ("s", None, b"step,lr"),
+    ("s.svg", None, b"<?xml"), ("s.pdf", None, b"%PDF"), ("s.pdf", "pdf", b"%PDF"),
+    ("s.tsv", "csv", b"step,lr"),
 ])
 def test_the_out_suffix_chooses_the_format(tmp_path, capsys, out, fmt, starts) -> None:
     """--out sched.png used to get CSV text, the default --format."""

@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from superconverge import __version__
 from superconverge._names import FIND_LR_PARTIAL_STEM
@@ -65,18 +66,20 @@ class _DefaultsShown(argparse.HelpFormatter):
 # --- schedule ----------------------------------------------------------------------------------
 
 _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
-    ("--max-lr", float, "peak learning rate (one-cycle, clr, cosine)"),
-    ("--base-lr", float, "lower bound of a cyclical LR (clr)"),
-    ("--lr", float, "the learning rate of fixed and step-decay"),
+    ("--max-lr", float, "peak learning rate (one-cycle, one-cycle-two-phase, clr, cosine: 1.0)"),
+    ("--base-lr", float, "lower bound of a cyclical LR (clr: 0.1)"),
+    ("--lr", float, "the learning rate of fixed and step-decay (0.1)"),
     ("--div", float, "lower bound = max_lr / div (one-cycle: 10; two-phase: 25)"),
-    ("--final-div", float, "final LR = lower bound / final_div (one-cycle: 100)"),
+    ("--final-div", float, "final LR = lower bound / final_div (one-cycle: 100; two-phase: "
+     "1e4)"),
     ("--annihilation-fraction", float, "fraction of the run after the cycle (one-cycle: 0.1)"),
     ("--warmup-fraction", float, "fraction of the run warming up (two-phase: 0.3)"),
-    ("--anneal", str, "linear or cos"),
-    ("--step-size", int, "steps in the rising half of a cycle (clr)"),
+    ("--anneal", str, "linear or cos (one-cycle: linear; two-phase: cos)"),
+    ("--step-size", int, "steps in the rising half of a cycle (clr: --steps // 4, two "
+     "whole cycles)"),
     ("--step-size-down", int, "steps in the falling half (clr; default: --step-size)"),
-    ("--mode", str, "clr waveform: triangular, triangular2, exp_range, sine"),
-    ("--gamma", float, "exp_range decay per step (clr)"),
+    ("--mode", str, "clr waveform: triangular (default), triangular2, exp_range, sine"),
+    ("--gamma", float, "exp_range decay per step (clr: 1.0)"),
     ("--high-momentum", float, "momentum at the ends of the cycle (0.95)"),
     ("--low-momentum", float, "momentum at the LR peak (0.85)"),
     ("--milestones", _floats, "step-decay milestones: fractions of the run (< 1) or whole "
@@ -93,17 +96,19 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p = sub.add_parser(
         "schedule",
         parents=[common],
-        help="preview a schedule: step, lr, momentum as csv/json/png/ascii",
+        help="preview a schedule: step, lr, momentum as csv/json/ascii or a png/svg/pdf plot",
         description="Tabulate or plot a training policy per optimizer step before using it. "
         "Options a policy does not take are refused; its defaults are those of "
-        "superconverge.make_policy (e.g. one-cycle --max-lr 1.0).",
+        "superconverge.schedules.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
     p.add_argument("--steps", type=_at_least(1), required=True,
                    help="total optimizer steps of the run")
-    p.add_argument("--format", choices=("csv", "json", "png", "ascii"),
-                   help="default: from --out's suffix (.csv, .json, .png), else csv")
-    p.add_argument("--out", help="write here instead of stdout (required for png)")
+    p.add_argument("--format", choices=("csv", "json", "ascii", *_PLOTS),
+                   help="default: the one --out's suffix names (.csv, .json, .png, .svg, .pdf), "
+                   "else csv (no --out, none, .txt)")
+    p.add_argument("--out", help="write here instead of stdout (required for the plots: png, "
+                   "svg, pdf)")
     p.add_argument("--from-lr-find", metavar="JSON", help="take the LRs from a find-lr result "
                    "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
                    "one-cycle and clr; explicit LR options still win")
@@ -156,7 +161,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
         policy = make_policy(args.kind, args.steps, **{**taken, **params})
     else:
         policy = make_policy(args.kind, args.steps, **params)
-    if fmt == "png":
+    if fmt in _PLOTS:
         plot_policy(policy, args.out)
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
@@ -169,22 +174,28 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-# The formats a suffix of --out names; any other suffix (or none) is csv unless --format says.
-_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".png": "png"}
+# The formats a suffix of --out names; the plots are written in their suffix's format.
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
+_PLOTS = ("png", "svg", "pdf")
+_TEXT_SUFFIXES = ("", ".txt")  # CSV, the default, without --format
 
 
 def _output_format(given: str | None, out: str | None) -> str:
-    """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, so a
-    file is never written in a format its name denies."""
+    """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, and so is
+    a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
+    written in a format its name denies."""
     suffix = Path(out).suffix.lower() if out else ""
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and implied is not None and given != implied:
         raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; change "
                          "one of them (without --format the suffix decides)")
-    fmt = given or implied or "csv"
-    if fmt == "png" and implied != "png":
-        raise ValueError("--format png needs --out FILE.png")
-    return fmt
+    if given in _PLOTS and implied != given:
+        raise ValueError(f"--format {given} needs --out FILE.{given}")
+    if given is None and implied is None and suffix not in _TEXT_SUFFIXES:
+        raise ValueError(f"--out {out}: a {suffix} file names no format this command writes; "
+                         "use a .csv, .json, .png, .svg or .pdf suffix, or say the format with "
+                         "--format (csv, json or ascii)")
+    return given or implied or "csv"
 
 
 # --- find-lr -----------------------------------------------------------------------------------
@@ -207,7 +218,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="built-in offline dataset")
     src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
-                     "size training images the sweep can see are decoded)")
+                     "size x repeats training images the sweep can see are decoded)")
     d = p.add_argument_group("your data (--data)")
     d.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
                    "std 1 (training statistics); also for a built-in --dataset")
@@ -232,8 +243,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
     p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
     p.add_argument("--num-iter", type=_at_least(MIN_POINTS), help="optimizer steps in the "
-                   "sweep (default: 100; 300 for resnet20/32, 600 for deeper ResNets, whose loss "
-                   "needs longer to move)")
+                   f"sweep, at least {MIN_POINTS} (default: 100; 300 for resnet20/32, 600 for "
+                   "deeper ResNets, whose loss needs longer to move)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp",
                    help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
@@ -355,8 +366,16 @@ def _verbosity(default: object) -> argparse.ArgumentParser:
     return p
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose refusals are one line (theirs print the usage block first), like
+    the library's own; its sub-commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="superconverge",
         description="LR range test, cyclical LRs and the 1cycle policy (Leslie N. Smith's recipe).",
         parents=[_verbosity(False)],
