@@ -250,7 +250,8 @@ def table_a(rows: list[dict[str, Any]]) -> str:
         shown = {who: f"{med[who]:.2f}" + (f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else "")
                  for who, v in secs.items()}
         # The goal is for a schedule that makes torch's step recompile; where torch's float
-        # momentum costs no recompile (SGD, in recent torch), the row is a control: ~1.
+        # momentum costs no recompile (SGD on its single-tensor path, the CPU's default; on CUDA
+        # its default foreach step recompiles), the row is a control: ~1.
         recompiles = max(x[2] for x in r["torch"]) > 0
         goal = "<= 0.3" if recompiles else "control (torch's schedule recompiles nothing)"
         lines.append(f"| {r['optimizer']} | {cells[0]} | {cells[1]} | {caused[0]} | {caused[1]} "

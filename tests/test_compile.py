@@ -9,6 +9,7 @@ specialisation happens there as under inductor; the plain eager backend treats f
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -200,3 +201,79 @@ def test_range_test_with_a_float_lr_recompiles_the_step_at_every_lr() -> None:
     # The contrast that shows the graph counts above measure something.
     assert step_graphs(_sgd(0.01), range_test=False) <= 2
     assert step_graphs(_sgd(0.01), range_test=True) >= 8  # dynamo's recompile limit
+
+
+# -- SGD/RMSprop's foreach path, Nesterov, and a scheduler stepped inside the compiled code ------
+
+
+def _cycling(opt: torch.optim.Optimizer, tensors: bool = True) -> sc.ParamScheduler:
+    return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
+                             momentum=sc.one_cycle_momentum(STEPS), tensors=tensors)
+
+
+@pytest.mark.parametrize("cls", [torch.optim.SGD, torch.optim.RMSprop])
+def test_the_foreach_path_recompiles_at_every_momentum_so_tensors_true_leaves_it(cls) -> None:
+    """torch's foreach SGD/RMSprop (its default for CUDA parameters) hands the momentum to
+    _foreach_mul_ as a Python number: a compiled step recompiles at every new value. So
+    tensors=True puts foreach=None groups on the single-tensor path (which keeps its graphs) and
+    refuses an explicit foreach=True, changing nothing."""
+    def foreach_true(m: torch.nn.Module) -> torch.optim.Optimizer:
+        opt = cls(m.parameters(), lr=0.01, momentum=0.9, foreach=True)
+        sc.tensorize_hyperparams(opt)  # a tensor lr, as tensors=True would make it
+        return opt
+
+    assert graphs(foreach_true, lambda o: _cycling(o, tensors=False))[0] >= 8  # the limit
+
+    model = torch.nn.Linear(4, 2)
+    opt = cls(model.parameters(), lr=0.01, momentum=0.9, foreach=True)
+    with pytest.raises(ValueError, match="foreach=True, whose step hands the cycling momentum"):
+        _cycling(opt)
+    assert opt.param_groups[0]["foreach"] is True and isinstance(opt.param_groups[0]["lr"], float)
+    sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS), momentum=0.9, tensors=True)  # constant
+
+    default = cls(model.parameters(), lr=0.01, momentum=0.9)
+    _cycling(default)
+    assert default.param_groups[0]["foreach"] is False
+    ours, _ = graphs(lambda m: cls(m.parameters(), lr=0.01, momentum=0.9), _cycling)
+    assert ours <= 2
+
+
+def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:
+    """SGD's Nesterov step passes the momentum as alpha= on both paths: nothing keeps a compiled
+    step from recompiling at every value, so the user is told."""
+    def nesterov(m: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+
+    with pytest.warns(UserWarning, match=r"nesterov=True\) hands the momentum to torch"):
+        assert graphs(nesterov, _cycling)[0] >= 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a constant momentum is fine
+        assert graphs(nesterov, lambda o: sc.ParamScheduler(
+            o, lr=sc.one_cycle(0.1, STEPS), momentum=0.9, tensors=True))[0] <= 2
+
+
+def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> None:
+    """torch's compiled-optimizer recipe steps the scheduler inside the compiled function; traced,
+    each new value was a constant of the graph: a recompile at every step up to the limit."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=torch.tensor(0.01))
+    lr = sc.one_cycle(0.1, 20)
+    sched = sc.ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(20), tensors=True)
+    counter = CompileCounterWithBackend("aot_eager")
+
+    @torch.compile(backend=counter, fullgraph=False)
+    def step() -> None:
+        opt.step()
+        sched.step()
+
+    x = torch.randn(8, 4)
+    for _ in range(19):
+        model(x).square().mean().backward()
+        step()
+        opt.zero_grad()
+    torch._dynamo.reset()
+    assert counter.frame_count == 1
+    assert sched.last_step == 19
+    assert float(opt.param_groups[0]["lr"]) == pytest.approx(lr(19), rel=1e-6)

@@ -38,7 +38,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from superconverge.schedules.base import Schedule
-from superconverge.schedules.compose import constant
+from superconverge.schedules.compose import Constant, constant
 from superconverge.torch._multipliers import as_float, ratios_to_group_0, write_scaled
 
 __all__ = ["ParamScheduler", "tensorize_hyperparams"]
@@ -50,8 +50,15 @@ log = logging.getLogger(__name__)
 # tensor there is a data-dependent branch, which makes torch.compile break the graph (torch
 # 2.13: a compiled SGD step with a tensor momentum captures no graph at all). Floats in ``lr``
 # and ``betas`` are specialised and recompile on every new value, up to dynamo's recompile limit;
-# a cycling float SGD momentum compiled no extra graph in tests/test_compile.py.
+# a cycling float SGD momentum compiled no extra graph on the single-tensor path (below).
 TENSORIZABLE = ("lr", "betas")
+
+# Optimizers whose float momentum a compiled step can follow only on their single-tensor path:
+# there dynamo traces a moving float as a symbolic one (one more graph at most), but their
+# foreach path hands it to torch._foreach_mul_ as a Python number, which dynamo specialises on:
+# a recompile at every new value up to the limit. foreach=None means foreach=True for CUDA
+# parameters. SGD's Nesterov step passes it as alpha= on both paths (no way round that).
+_FOREACH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
 
 _BETAS = "betas"
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
@@ -309,7 +316,9 @@ class ParamScheduler:
         tensors: first turn the driven ``lr`` and Adam's ``betas[0]`` into 0-dim tensors
             (:func:`tensorize_hyperparams`), so a compiled ``optimizer.step()`` does not
             recompile; they stay the same objects across ``optimizer.load_state_dict``. Other
-            keys stay floats.
+            keys stay floats. With a moving ``momentum`` on SGD/RMSprop it also sets
+            ``foreach=None`` groups to ``foreach=False`` (their foreach step recompiles at every
+            momentum value) and refuses ``foreach=True``; ``nesterov=True`` is warned of.
         multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
             ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
             any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
@@ -329,7 +338,8 @@ class ParamScheduler:
             number; a multiplier is not a number.
         ValueError: a key is not in the param groups or holds no number; ``momentum`` on an
             optimizer without momentum or betas; bad ``multipliers``; a schedule value out of
-            its key's range (also from :meth:`step`).
+            its key's range (also from :meth:`step`); ``tensors=True`` where a key cannot be a
+            tensor or, for a moving momentum, SGD/RMSprop with ``foreach=True``.
     """
 
     def __init__(
@@ -413,11 +423,52 @@ class ParamScheduler:
                 wanted.remove(_BETAS)
             for key in wanted:
                 _check_tensorizable(optimizer, key, "tensors=True")
+            single = self._single_tensor_momentum_groups()
             _tensorize(optimizer, wanted)
+            for group in single:
+                group["foreach"] = False
+            if single:
+                log.info("tensors=True: %s's foreach=None set to False in %d param group(s), "
+                         "so a compiled step follows the cycling momentum without recompiling",
+                         name, len(single))
         self._step = 0
         self._apply(0)
 
     # -- construction helpers ---------------------------------------------------------------
+
+    def _single_tensor_momentum_groups(self) -> list[dict[str, Any]]:
+        """With ``tensors=True`` and a moving momentum on SGD/RMSprop: the param groups to put
+        on the single-tensor path (``foreach=None``); an explicit ``foreach=True`` is refused,
+        and SGD's Nesterov step, which no path helps, is warned of."""
+        sched = self._schedules.get("momentum")
+        opt = self.optimizer
+        if not isinstance(opt, _FOREACH_MOMENTUM) or sched is None or isinstance(sched, Constant):
+            return []
+        name = type(opt).__name__
+        groups = []
+        for i, g in enumerate(opt.param_groups):
+            if g.get("fused"):
+                continue
+            if g.get("foreach"):
+                raise ValueError(
+                    f"tensors=True: {name} param group {i} has foreach=True, whose step hands "
+                    "the cycling momentum to torch as a Python number: a compiled step would "
+                    "recompile at every new value until dynamo's limit, then run eager. Build "
+                    f"the {name} with foreach=False or None (tensors=True then sets it to "
+                    "False), or keep momentum constant"
+                )
+            if "foreach" in g and g["foreach"] is None:
+                groups.append(g)
+        if any(g.get("nesterov") for g in opt.param_groups):
+            warnings.warn(
+                f"{name}(nesterov=True) hands the momentum to torch as a Python number "
+                "(alpha=momentum): a compiled step recompiles at every new value of a cycling "
+                "momentum until dynamo's limit (8), then runs eager; for a compiled step keep "
+                "momentum constant or use nesterov=False",
+                UserWarning, stacklevel=3,
+            )
+        return groups
+
 
     def _refuse_shared_tensors(self) -> None:
         """Groups that hold one tensor object for a driven key read whatever was written last,
@@ -598,7 +649,14 @@ class ParamScheduler:
 
     def step(self) -> None:
         """Advance one optimizer step and write the new values into the param groups (a step
-        that raises writes nothing and does not count)."""
+        that raises writes nothing and does not count).
+
+        Called inside a ``torch.compile``d function (``opt.step(); sched.step()``, as in torch's
+        compiled-optimizer recipe), it runs outside the graph: traced, every new value would be
+        a constant of the graph, and a recompile."""
+        if torch.compiler.is_compiling():
+            _step_outside_the_graph(self)
+            return
         self._apply(self._step + 1)
         self._step += 1
 
@@ -760,3 +818,9 @@ class ParamScheduler:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
+
+
+@torch.compiler.disable
+def _step_outside_the_graph(scheduler: ParamScheduler) -> None:
+    """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
+    scheduler.step()
