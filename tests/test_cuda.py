@@ -377,6 +377,35 @@ def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
     torch._dynamo.reset()
 
 
+def test_compiled_sgd_step_at_its_defaults_keeps_its_graph_through_a_1cycle() -> None:
+    """SGD built at its defaults (on CUDA: the foreach step, which hands the momentum to torch
+    as a Python number) with a cycling momentum: tensors=True puts it on the single-tensor path,
+    and the compiled step keeps its graphs; the scheduler stepped inside the compiled function
+    runs outside the graph."""
+    torch._dynamo.reset()
+    model, batches = mlp(), data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    steps = 30
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, steps),
+                              momentum=sc.one_cycle_momentum(steps), tensors=True)
+    assert opt.param_groups[0]["foreach"] is False
+
+    @torch.compile(backend=BACKEND, fullgraph=False)
+    def step() -> None:
+        opt.step()
+        sched.step()
+
+    counters.clear()
+    for i in range(steps - 1):
+        x, y = batches[i % len(batches)]
+        F.cross_entropy(model(x), y).backward()
+        step()
+        opt.zero_grad(set_to_none=True)
+    assert counters["stats"]["unique_graphs"] <= 2, dict(counters["stats"])
+    assert opt.param_groups[0]["momentum"] == pytest.approx(sc.one_cycle_momentum(steps)(29))
+    torch._dynamo.reset()
+
+
 # -- CUDA graphs ------------------------------------------------------------------------------
 
 
