@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import errno
 import importlib
+import os
+import stat
+import threading
 
 import pytest
 
@@ -85,3 +88,34 @@ def test_find_lr_leaves_the_old_plot_and_json_when_the_json_cannot_be_written(
     find_lr_module._write(res, tmp_path, "default")
     assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == res.lrs
     assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path) -> None:
+    """--out link.csv used to replace the link by a file, leaving its target as it was."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    atomic.write_text(link, "new\n")
+    assert link.is_symlink() and real.read_text() == "new\n"
+    dangling = tmp_path / "to-be.csv"
+    (tmp_path / "dangling.csv").symlink_to(dangling)
+    atomic.write_text(tmp_path / "dangling.csv", "made\n")
+    assert (tmp_path / "dangling.csv").is_symlink() and dangling.read_text() == "made\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
+    """A FIFO (like /dev/null or /dev/stdout: no regular file) gets the bytes; it used to be
+    replaced by a regular file (as root, `--out /dev/null` replaced the device)."""
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    atomic.write_text(fifo, "step,lr\n0,0.1\n")
+    reader.join(timeout=10)
+    assert got == ["step,lr\n0,0.1\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+

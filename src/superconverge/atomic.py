@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +19,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On an exception the temporary file is removed and ``path`` is left as it was. The temporary
     name keeps the target's suffix, so writers that infer the format from it (matplotlib) work.
+    A symbolic link stays a link: the file it points to is the one replaced. A target that is
+    no regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written into, not replaced,
+    once the body has written the whole temporary file.
     """
     target = Path(path)
+    if _is_special(target):
+        with _write_through(target) as tmp:
+            yield tmp
+        return
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     try:
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
@@ -47,6 +58,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
             raise _naming(exc, target) from exc
         raise
+
+
+def _is_special(target: Path) -> bool:
+    """``target`` exists (its link followed) and is neither a regular file nor a folder."""
+    try:
+        mode = os.stat(target).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@contextlib.contextmanager
+def _write_through(target: Path) -> Iterator[Path]:
+    """A temporary file (in the system's temporary folder: a device's folder is seldom ours to
+    write) whose bytes are copied into ``target`` once the body has written them all."""
+    fd, tmp = tempfile.mkstemp(prefix=".superconverge.", suffix=target.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        try:
+            with open(tmp, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except OSError as exc:
+            raise _naming(exc, target) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 @contextlib.contextmanager
