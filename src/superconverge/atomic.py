@@ -25,8 +25,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     if _is_special(target):
-        with _write_through(target) as tmp:
-            yield tmp
+        with _write_through(target) as through:
+            yield through
         return
     if target.is_symlink():
         target = Path(os.path.realpath(target))
