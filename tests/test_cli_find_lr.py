@@ -70,12 +70,21 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
     [
         (["--start-lr", "1", "--end-lr", "0.1"], "end_lr must be > start_lr"),
         (["--num-iter", "7"], "argument --num-iter: must be >= 8, got 7"),
+        # a typo with zeros too many: its LRs would have filled the memory
+        (["--num-iter", "1000000000"], "argument --num-iter: must be <= 1,000,000, got "),
+        # an unset shell variable: the current folder used to be read as an image folder
+        (["--data", ""], "argument --data: an empty path"),
+        (["--out", ""], "argument --out: an empty path"),
+        (["--seed", "99999999999999999999999"], "seed must be <= 18446744073709551615"),
+        (["--weight-decay", "1e39"], "weight_decay must be <= 3.40282e+38"),
+        (["--start-lr", "1e-310", "--end-lr", "1"], "end_lr / start_lr overflows a float"),
         (["--num-iter", "1e3"], "argument --num-iter: expected a whole number, got '1e3'"),
         (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
         (["--image-size", "0", "--data", "."], "argument --image-size: must be >= 1, got 0"),
         (["--delimiter", "ab"], "argument --delimiter: expected one character"),
         (["--start-lr", "1e299", "--end-lr", "1e300"], "end_lr=1e+300 is above 3.40282e+38"),
-        (["--end-lr", "1e308"], "end_lr=1e+308 is too large"),
+        (["--end-lr", "1e308"], "end_lr / start_lr overflows a float (start_lr=1e-07, "
+         "end_lr=1e+308): the exponential sweep steps by powers of it; lower end_lr"),
         (["--data", "nowhere.npz"], "no such file"),
         (["--device", "tpu9"], "device='tpu9' is not a device torch knows"),
         (["--amp", "fp8"], "invalid choice"),
@@ -506,3 +515,17 @@ def test_find_lr_leaves_the_callers_rng_alone_and_takes_numpy_numbers(tmp_path) 
             data_options={"val_fraction": np.float64(0.25)}, out=tmp_path / "npz")
     saved = RangeTestResult.from_json(tmp_path / "npz" / "lr_find.json").config
     assert saved["data_options"] == {"val_fraction": 0.25}
+
+
+@pytest.mark.parametrize("kwargs", [{"data": ""}, {"out": ""}, {"seed": 2**64}],
+                         ids=["data", "out", "seed"])
+def test_find_lr_refuses_an_empty_path_and_a_seed_torch_cannot_take(kwargs, tmp_path,
+                                                                    monkeypatch) -> None:
+    """data="" was the current folder, read as an image folder; out="" wrote into it; a seed
+    of 2**64 failed in torch ("Overflow when unpacking long long")."""
+    from superconverge.recipes import find_lr
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"is an empty path|seed must be <= "):
+        find_lr(progress=False, **{"dataset": None if "data" in kwargs else "digits", **kwargs})
+    assert list(tmp_path.iterdir()) == []

@@ -26,6 +26,10 @@ MIN_POINTS: int = 8
 """``superconverge.finder.suggest.MIN_POINTS``: the fewest points a suggestion rule reads, so
 the fewest steps ``find-lr --num-iter`` takes."""
 
+MAX_ITER: int = 1_000_000
+"""``superconverge.finder.range_test.MAX_ITER``: the most steps a range test takes (its LRs are
+built up front; Smith's test takes a few hundred, so more is a typo, not a test)."""
+
 FIND_LR_STEM: str = "lr_find"
 """``find-lr`` writes ``OUT/lr_find.json`` and ``OUT/lr_find.png``; stopped by Ctrl-C or an
 error midway, the curve measured so far to ``OUT/lr_find.partial.json`` and ``.png``

@@ -23,8 +23,9 @@ def _floats(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(msg) from None
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an int >= ``minimum``, refused by the parser naming the flag."""
+def _at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int >= ``minimum`` (and <= ``maximum``), refused by the parser
+    naming the flag."""
 
     def parse(text: str) -> int:
         try:
@@ -33,10 +34,25 @@ def _at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum:,}, got {value:,}")
         return value
 
     parse.__name__ = "int"  # what argparse calls the type in its messages
     return parse
+
+
+def _path(text: str) -> str:
+    """An argparse type: a path that is not empty (``--out ""``, from an unset shell variable,
+    would otherwise mean the current folder, or stdout)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name a file or folder")
+    return text
+
+
+MAX_TABLE_STEPS = 10_000_000
+"""The most steps ``schedule`` tabulates: a row per step, built in memory (a run of 10 million
+optimizer steps is a large one; a typo with three zeros too many would fill the memory)."""
 
 
 def _delimiter(text: str) -> str:
@@ -102,14 +118,17 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "superconverge.schedules.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
-    p.add_argument("--steps", type=_at_least(1), required=True,
-                   help="total optimizer steps of the run")
+    p.add_argument("--steps", type=_at_least(1, MAX_TABLE_STEPS), required=True,
+                   help=f"total optimizer steps of the run (at most {MAX_TABLE_STEPS:,}: one "
+                   "row per step)")
     p.add_argument("--format", choices=("csv", "json", "ascii", *_PLOTS),
                    help="default: the one --out's suffix names (.csv, .json, .png, .svg, .pdf), "
                    "else csv (no --out, none, .txt)")
-    p.add_argument("--out", help="write here instead of stdout (required for the plots: png, "
+    p.add_argument("--out", type=_path, help="write here instead of stdout (required for the "
+                   "plots: png, "
                    "svg, pdf)")
-    p.add_argument("--from-lr-find", metavar="JSON", help="take the LRs from a find-lr result "
+    p.add_argument("--from-lr-find", metavar="JSON", type=_path,
+                   help="take the LRs from a find-lr result "
                    "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
                    "one-cycle and clr; explicit LR options still win")
     p.add_argument("--method", choices=METHODS, help="with --from-lr-find, for fixed, "
@@ -141,7 +160,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     if args.method is not None and not args.from_lr_find:
         raise ValueError("--method picks an LR from a range test; it needs --from-lr-find JSON")
     fmt = _output_format(args.format, args.out)
-    if args.from_lr_find:
+    if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import lrs_from_range_test
 
@@ -166,7 +185,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
     text = render_policy(policy, fmt=fmt)
-    if args.out:
+    if args.out is not None:
         atomic.write_text(args.out, text)
         sys.stdout.write(f"wrote {args.out}\n")
     else:
@@ -202,7 +221,14 @@ def _output_format(given: str | None, out: str | None) -> str:
 
 
 def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from superconverge._names import DATASETS, METHODS, MIN_POINTS, MODELS, OPTIMIZERS
+    from superconverge._names import (
+        DATASETS,
+        MAX_ITER,
+        METHODS,
+        MIN_POINTS,
+        MODELS,
+        OPTIMIZERS,
+    )
 
     p = sub.add_parser(
         "find-lr",
@@ -216,7 +242,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=DATASETS, default="digits",
                      help="built-in offline dataset")
-    src.add_argument("--data", help="your data: .npz (arrays x, y), .csv (label last) or a "
+    src.add_argument("--data", type=_path,
+                     help="your data: .npz (arrays x, y), .csv (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
                      "size x repeats training images the sweep can see are decoded)")
     d = p.add_argument_group("your data (--data)")
@@ -242,9 +269,10 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--batch-size", type=_at_least(1), default=64, help="examples per step")
     p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
     p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
-    p.add_argument("--num-iter", type=_at_least(MIN_POINTS), help="optimizer steps in the "
-                   f"sweep, at least {MIN_POINTS} (default: 100; 300 for resnet20/32, 600 for "
-                   "deeper ResNets, whose loss needs longer to move)")
+    p.add_argument("--num-iter", type=_at_least(MIN_POINTS, MAX_ITER),
+                   help=f"optimizer steps in the sweep, {MIN_POINTS} to {MAX_ITER:,} (default: "
+                   "100; 300 for resnet20/32, 600 for deeper ResNets, whose loss needs longer to "
+                   "move)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp",
                    help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
@@ -258,7 +286,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
-    p.add_argument("--out", default="runs/find-lr", help="folder for lr_find.json and .png")
+    p.add_argument("--out", default="runs/find-lr", type=_path,
+                   help="folder for lr_find.json and .png")
     p.set_defaults(func=_run_find_lr)
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from superconverge import _names
 from superconverge._progress import progress_bar
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
@@ -52,11 +53,14 @@ from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import ratios_to_group_0, write_scaled
 
-__all__ = ["MIN_ITER", "is_main_process", "lr_range_test"]
+__all__ = ["MAX_ITER", "MIN_ITER", "is_main_process", "lr_range_test"]
 
 logger = logging.getLogger(__name__)
 
 MIN_ITER = 5
+MAX_ITER = _names.MAX_ITER
+"""The most steps a range test takes: the sweep's LRs are built up front, and Smith's test takes
+a few hundred; a million is a typo, which would otherwise fill the memory."""
 _MAX_SEED = 2**64 - 1
 """The fewest optimizer steps a range test accepts."""
 
@@ -151,6 +155,9 @@ def lr_range_test(
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
+    if num_iter > MAX_ITER:
+        raise ValueError(f"num_iter must be <= {MAX_ITER:,} (a range test takes a few hundred "
+                         f"steps), got {num_iter:,}")
     mode = v.choice("mode", mode, MODES)
     smooth_beta = v.fraction("smooth_beta", smooth_beta)
     if diverge_factor is not None:
@@ -188,6 +195,10 @@ def lr_range_test(
     if val_data is not None:
         _check_data("val_data", val_data)
 
+    if mode == "exp" and not math.isfinite(end_lr / start_lr):
+        raise ValueError(f"end_lr / start_lr overflows a float (start_lr={start_lr!r}, "
+                         f"end_lr={end_lr!r}): the exponential sweep steps by powers of it; "
+                         "lower end_lr or raise start_lr")
     lrs = MODES[mode](start_lr, end_lr, num_iter).table()
     lr_values = [lr for _, lr in lrs]
     ratios = ratios_to_group_0(

@@ -31,6 +31,7 @@ from superconverge.schedules import _validate as v
 logger = logging.getLogger(__name__)
 
 AMP_MODES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 STEM, PARTIAL_STEM = FIND_LR_STEM, FIND_LR_PARTIAL_STEM  # (see superconverge._names)
 
@@ -103,6 +104,9 @@ def find_lr(
     repeats = v.integer("repeats", repeats, minimum=1)
     momentum = v.momentum("momentum", momentum)
     weight_decay = v.non_negative("weight_decay", weight_decay)
+    if weight_decay > _FLOAT32_MAX:  # torch writes it into the float32 update, mid-sweep
+        raise ValueError(f"weight_decay must be <= {_FLOAT32_MAX:g} (the largest float32 number, "
+                         f"the models' dtype), got {weight_decay!r}")
     v.choice("method", method, METHODS)
     if max_grad_norm is not None:
         max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
@@ -110,6 +114,12 @@ def find_lr(
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
     seed = v.integer("seed", seed, minimum=0)
+    if seed + repeats - 1 >= 2**64:  # torch's generators take 64-bit seeds
+        raise ValueError(f"seed must be <= {2**64 - repeats} (repeats={repeats} sweeps use "
+                         f"seed, seed + 1, ..., and torch takes seeds below 2**64), got {seed}")
+    for name, path in (("data", data), ("out", out)):
+        if path is not None and not str(path).strip():
+            raise ValueError(f"{name} is an empty path; name a file or folder")
     if out is not None and is_main_process():
         _check_writable(Path(out))
     options = {k: x.item() if isinstance(x, np.generic) else x
