@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import warnings
 
 import pytest
@@ -417,6 +418,31 @@ def test_bad_arguments(kwargs, error, match) -> None:
         return
     with pytest.raises(error, match=match):
         ParamScheduler(opt, **kwargs)
+
+
+@pytest.mark.parametrize("lrs", [(0.1, math.nan), (0.1, math.inf), (1e-300, 1e10)])
+def test_group_lrs_whose_ratios_are_not_finite_are_refused(lrs) -> None:
+    """A NaN (or inf) lr in a group was a NaN multiplier: NaN written every step, unchecked; the
+    range test swept NaN LRs and called the NaN losses a divergence."""
+    w, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [w], "lr": lrs[0]}, {"params": [b], "lr": lrs[1]}])
+    model = torch.nn.Module()
+    model.w, model.b = w, b
+    before = [dict(g) for g in opt.param_groups]
+    with pytest.raises(ValueError, match=r"lr: (param group 1 holds lr=|the param groups' lr "
+                                         r"ratios to group 0 overflow)"):
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 20))
+    with pytest.raises(ValueError, match=r"lr: (param group 1 holds|the param groups' lr ratios)"):
+        sc.lr_range_test(model, opt, None, [(torch.zeros(1),)] * 5, num_iter=5,
+                         step_fn=lambda m, batch: (m.w.sum() + m.b.sum() - 1) ** 2,
+                         progress=False)
+    assert [dict(g) for g in opt.param_groups] == before
+
+
+def test_a_negative_eps_torch_refuses_at_construction_is_refused_here_too() -> None:
+    opt = make_opt(make_model(), "adam")
+    with pytest.raises(ValueError, match=r"eps: the schedule gives -1e-08 .* must be >= 0"):
+        ParamScheduler(opt, eps=-1e-8)
 
 
 def test_a_value_that_leaves_the_range_after_the_checked_steps_fails_there() -> None:

@@ -7,6 +7,7 @@ refuse the same undefined case, and write values into the groups the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,9 +30,17 @@ def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str) -> list[float
     message with what the caller accepts instead.
     """
     values = [as_float(g[key]) for g in optimizer.param_groups]
+    for i, x in enumerate(values):
+        if not math.isfinite(x):
+            raise ValueError(f"{key}: param group {i} holds {key}={x}; the groups' {key} ratios "
+                             f"need finite values ({values})")
     first = values[0]
     if first != 0:
-        return [x / first for x in values]
+        ratios = [x / first for x in values]
+        if not all(map(math.isfinite, ratios)):
+            raise ValueError(f"{key}: the param groups' {key} ratios to group 0 overflow a float "
+                             f"({values}); {fix}")
+        return ratios
     if all(x == 0 for x in values):
         return [1.0] * len(values)
     raise ValueError(

@@ -72,6 +72,7 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "lr": (0.0, math.inf, ">= 0"),
     "weight_decay": (0.0, math.inf, ">= 0"),
     "momentum": (0.0, 1.0, "in [0, 1)"),
+    "eps": (0.0, math.inf, ">= 0"),  # torch's Adam-type constructors refuse eps < 0
 }
 _ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
 
