@@ -306,7 +306,7 @@ def test_quiet_and_verbose_go_before_or_after_the_command(tmp_path) -> None:
 
 def test_the_wrote_line_names_the_real_paths(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "20", "--out", ""]) == 0
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "20", "--out", "."]) == 0
     assert "wrote lr_find.json and lr_find.png" in capsys.readouterr().out
     assert (tmp_path / "lr_find.json").exists()
 

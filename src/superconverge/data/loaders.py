@@ -65,7 +65,8 @@ def make_loader(
     if shuffle and not drop_last and x.shape[0] % batch_size == 1 and x.shape[0] > 1:
         log.warning(
             "the last mini-batch holds a single example (%d examples, batch_size %d); "
-            "BatchNorm cannot train on it — pass drop_last=True or another batch size",
+            "BatchNorm cannot train on it; choose another batch size (or make_loader(..., "
+            "drop_last=True))",
             x.shape[0],
             batch_size,
         )
