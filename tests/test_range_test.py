@@ -931,6 +931,7 @@ class _NoBatches:
 BAD_CALLS = [
     ({"start_lr": 1.0, "end_lr": 0.5}, ValueError, "end_lr must be > start_lr"),
     ({"start_lr": 1.0, "end_lr": 1.0}, ValueError, "end_lr must be > start_lr"),
+    ({"start_lr": 1.0, "end_lr": 1.0 + 1e-15}, ValueError, "too close for num_iter=10 steps"),
     ({"start_lr": 0.0}, ValueError, "start_lr must be > 0"),
     ({"start_lr": -1e-3}, ValueError, "start_lr must be > 0"),
     ({"num_iter": MIN_ITER - 1}, ValueError, f"num_iter must be >= {MIN_ITER}"),

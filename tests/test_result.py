@@ -341,3 +341,183 @@ def test_the_plot_spans_the_swept_lrs_where_the_loss_is_nan() -> None:
     res = RangeTestResult(LRS.tolist(), losses, losses, "completed", num_iter=80)
     low, high = res.plot(show_raw=False).get_xlim()
     assert low <= LRS[0] and high >= LRS[-1]
+
+
+# --- malformed results are refused, naming the field -------------------------------------------
+
+SWAPPED = [*LRS[:10], LRS[11], LRS[10], *LRS[12:]]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("lrs", LRS[::-1].tolist(), r"lrs must strictly increase .* lrs\[1\]=.* <= lrs\[0\]="),
+        ("lrs", SWAPPED, r"lrs must strictly increase .* lrs\[11\]="),
+        ("lrs", [0.01] * 80, r"lrs\[1\]=0.01 <= lrs\[0\]=0.01"),
+        ("lrs", [str(x) for x in LRS], r"lrs\[0\] must be a number, got '1e-06' \(str\)"),
+        ("lrs", [True, *LRS[1:]], r"lrs\[0\] must be a number, got True \(bool\)"),
+        ("lrs", [None, *LRS[1:]], r"lrs\[0\] must be a number, got None"),
+        ("lrs", [10**400, *LRS[1:]], r"lrs\[0\] is too large for a float: 1000"),
+        ("losses", ["NaN"] * 80, r"losses\[0\] must be a number or null, got 'NaN' \(str\)"),
+        ("losses", ["inf"] * 80, r"losses\[0\] must be a number or null, got 'inf'"),
+        ("losses", ["2.3"] * 80, r"losses\[0\] must be a number or null, got '2.3'"),
+        ("losses", [2.3, False] * 40, r"losses\[1\] must be a number or null, got False"),
+        ("losses", "1" * 80, r"losses must be an array of numbers, got '1111"),
+        ("smoothed", ["1.0"] * 80, r"smoothed\[0\] must be a number or null"),
+        ("val_losses", [True] * 80, r"val_losses\[0\] must be a number or null"),
+        ("num_iter", -5, r"num_iter must be >= 1 and >= the 80 points .*, got -5"),
+        ("num_iter", 0, r"num_iter must be >= 1 .*, got 0"),
+        ("num_iter", 79, r"num_iter must be >= 1 and >= the 80 points .*, got 79"),
+        ("num_iter", 3.7, r"num_iter must be an int .*, got 3.7 \(float\)"),
+        ("num_iter", "100", r"num_iter must be an int .*, got '100' \(str\)"),
+        ("num_iter", True, r"num_iter must be an int .*, got True \(bool\)"),
+        ("num_iter", None, r"num_iter must be an int .*, got None \(NoneType\)"),
+        ("version", 1.0, r"unsupported range-test result version 1.0 \(float\)"),
+        ("version", True, r"unsupported range-test result version True \(bool\)"),
+        ("config", None, r"config must be a mapping \(a JSON object\), got None"),
+        ("config", [], r"config must be a mapping .*, got \[\] \(list\)"),
+        ("provenance", "x", r"provenance must be a mapping .*, got 'x' \(str\)"),
+        ("repeats", None, r"repeats must be an array of curves, got None"),
+        ("repeats", {"a": 1}, r"repeats must be an array of curves, got \{'a': 1\} \(dict\)"),
+        ("repeats", [[1, 2, 3]], r"repeats\[0\]: a range-test curve must be a JSON object"),
+        ("seed", "abc", r"seed must be an int or None, got 'abc' \(str\)"),
+    ],
+    ids=lambda x: str(x)[:20],
+)
+def test_a_malformed_result_names_the_field(tmp_path, key: str, value, match: str) -> None:
+    data = make_result(repeats=(curve(valley(), seed=0),)).to_dict()
+    data[key] = value
+    with pytest.raises(ValueError, match=match):
+        RangeTestResult.from_dict(data)
+    path = tmp_path / "lr_find.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=match) as info:
+        RangeTestResult.from_json(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda rep: rep.update(lrs=LRS[::-1].tolist()), r"repeats\[0\]: lrs must strictly incr"),
+        (lambda rep: rep.update(losses=["1"] * 80), r"repeats\[0\]: losses\[0\] must be a num"),
+        (lambda rep: rep.update(lrs=(LRS * 2).tolist()),  # another sweep's LRs
+         r"repeats: none recorded every LR of the curve .* lrs\[0\]=1e-06 is not in repeats"),
+        (lambda rep: rep.update(seed=1.5), r"repeats\[0\]: seed must be an int or None"),
+    ],
+)
+def test_a_malformed_repeat_names_it(edit, match: str) -> None:
+    data = make_result(repeats=(curve(valley(), seed=0),)).to_dict()
+    edit(data["repeats"][0])
+    with pytest.raises(ValueError, match=match):
+        RangeTestResult.from_dict(data)
+
+
+def with_raw(key: str, raw: str) -> str:
+    """The JSON of a result with ``key``'s first entry written as ``raw``."""
+    data = make_result().to_dict()
+    data[key][0] = "HERE"
+    return json.dumps(data).replace('"HERE"', raw, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (lambda: with_raw("lrs", "1" * 401), r"lrs\[0\] is too large for a float: 1111"),
+        (lambda: "[" * 100_000 + "]" * 100_000, "maximum recursion depth"),
+        (lambda: with_raw("losses", "NaN"), "NaN is not JSON"),
+        (lambda: with_raw("smoothed", "-Infinity"), "-Infinity is not JSON"),
+    ],
+    ids=["401-digit-int", "deep", "nan", "infinity"],
+)
+def test_json_python_reads_but_no_result_holds_is_one_value_error(tmp_path, body, match) -> None:
+    """OverflowError and RecursionError escaped from_json (a traceback in the CLI); NaN and
+    Infinity, which are not JSON and which to_json never writes, were read."""
+    path = tmp_path / "lr_find.json"
+    path.write_text(body())
+    with pytest.raises(ValueError, match=match) as info:
+        RangeTestResult.from_json(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lrs": LRS[::-1].tolist()}, r"lrs must strictly increase .* lrs\[1\]="),
+        ({"lrs": [0.01] * 80}, r"lrs\[1\]=0.01 <= lrs\[0\]=0.01"),
+        ({"num_iter": 0}, r"num_iter must be >= 1 .*, got 0"),
+        ({"num_iter": 79}, r"num_iter must be >= 1 and >= the 80 points"),
+        ({"num_iter": 80.0}, r"num_iter must be an int .*, got 80.0 \(float\)"),
+        ({"num_iter": True}, r"num_iter must be an int .*, got True \(bool\)"),
+        ({"losses": "1" * 80}, r"losses must be a sequence of numbers, got '1111"),
+        ({"lrs": [str(x) for x in LRS]}, r"lrs\[0\] must be a number, got '1e-06' \(str\)"),
+        ({"config": None}, r"config must be a mapping"),
+        ({"repeats": (Curve((LRS * 2).tolist(), [1.0] * 80, [1.0] * 80, "completed"),)},
+         r"repeats: none recorded every LR of the curve"),
+    ],
+    ids=lambda x: str(x)[:24],
+)
+def test_a_result_built_directly_is_checked_the_same(kwargs, match: str) -> None:
+    losses = valley()
+    call = {"lrs": LRS.tolist(), "losses": losses, "smoothed": losses,
+            "stop_reason": "completed", "num_iter": 80, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        RangeTestResult(**call)
+
+
+def test_num_iter_must_be_given_and_numpy_ints_are_ints() -> None:
+    losses = valley()
+    with pytest.raises(ValueError, match=r"num_iter must be >= 1 .*, got 0"):
+        RangeTestResult(LRS.tolist(), losses, losses, "completed")  # the default, 0
+    res = RangeTestResult(LRS.tolist(), losses, losses, "completed", num_iter=np.int64(80))
+    assert type(res.num_iter) is int and res.num_iter == 80
+
+
+def test_what_the_writer_produces_is_still_read(tmp_path) -> None:
+    """The cases the checks must let through: an interrupted sweep whose cut repeat is shorter
+    than the mean, gaps where GradScaler skipped steps (the mean is taken at the LRs all
+    finished repeats share), "completed" with fewer points than num_iter, NaN as null, and an
+    empty curve."""
+    y = valley()
+    gap5, gap9 = [i for i in range(80) if i != 5], [i for i in range(80) if i != 9]
+    shared = [i for i in range(80) if i not in (5, 9)]
+
+    def part(ix: list[int], stop: str, seed: int) -> Curve:
+        losses = [y[i] for i in ix]
+        return Curve([float(LRS[i]) for i in ix], losses, bias_corrected_ema(losses, 0.98), stop,
+                     seed, [math.nan if i == 40 else y[i] for i in ix])
+
+    cut = part([i for i in range(30) if i != 3], "interrupted", 2)
+    mean = part(shared, "interrupted", 0)
+    res = RangeTestResult(mean.lrs, mean.losses, mean.smoothed, "interrupted", 0,
+                          mean.val_losses, num_iter=80,
+                          repeats=(part(gap5, "completed", 0), part(gap9, "completed", 1), cut))
+    back = RangeTestResult.from_json(res.to_json(tmp_path / "partial.json"))
+    assert back.lrs == res.lrs and len(back.repeats) == 3 and back.repeats[2].lrs == cut.lrs
+    assert math.isnan(back.repeats[0].val_losses[39])
+    empty = RangeTestResult((), (), (), "interrupted", num_iter=80,
+                            repeats=(Curve((), (), (), "interrupted", 0),))
+    assert RangeTestResult.from_json(empty.to_json(tmp_path / "empty.json")).lrs == ()
+
+
+def test_results_assembled_as_the_range_test_does_pass_the_checks() -> None:
+    """Random sweeps through the range test's own bookkeeping (skips, NaN and divergence stops,
+    a repeat cut short by Ctrl-C) build and read back."""
+    from superconverge.finder.range_test import _assemble, _HostCurve
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        num_iter = int(rng.integers(5, 40))
+        table = np.geomspace(1e-5, 10.0, num_iter).tolist()
+        curves = []
+        for r in range(int(rng.integers(1, 4))):
+            host = _HostCurve(table, 0.98, 4.0, r, has_val=True)
+            losses = np.where(rng.random(num_iter) < 0.02, math.nan, rng.uniform(0.1, 5, num_iter))
+            n = num_iter if rng.random() < 0.7 else int(rng.integers(0, num_iter))
+            host.feed(losses[:n].tolist(), losses[:n].tolist(), (rng.random(n) < 0.3).tolist())
+            curves.append(host.curve(host.stop_reason or "interrupted"))
+        cut = len(curves) > 1 and rng.random() < 0.5  # the last repeat is the one Ctrl-C cut
+        res = _assemble(curves, num_iter, 0.98, {}, {"seed": 0},
+                        **({"stop_reason": "interrupted", "mean_of": curves[:-1]} if cut else {}))
+        back = RangeTestResult.from_dict(json.loads(json.dumps(res.to_dict(), allow_nan=False)))
+        assert back.lrs == res.lrs and back.repeats[-1].lrs == res.repeats[-1].lrs

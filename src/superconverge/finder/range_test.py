@@ -207,6 +207,7 @@ def lr_range_test(
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
     _check_lrs_fit(optimizer, end_lr, lr_values, ratios)
+    _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
     if seed is None and repeats > 1:
         seed = 0
     seeds = [None if seed is None else seed + r for r in range(repeats)]
@@ -339,6 +340,20 @@ def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
             f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}"
         )
     return start_lr, end_lr
+
+
+def _check_lrs_increase(start_lr: float, end_lr: float, num_iter: int,
+                        lr_values: list[float]) -> None:
+    """Refuse a sweep whose LRs do not strictly increase: start_lr and end_lr a few floats
+    apart repeat LRs, which the curve (a :class:`RangeTestResult`) refuses."""
+    for i in range(1, len(lr_values)):
+        if not lr_values[i] > lr_values[i - 1]:
+            raise ValueError(
+                f"start_lr={start_lr!r} and end_lr={end_lr!r} are too close for num_iter="
+                f"{num_iter} steps: the sweep's LRs must increase at every step, but step {i} "
+                f"is at {lr_values[i]!r}, step {i - 1} at {lr_values[i - 1]!r}; widen the range "
+                "or lower num_iter"
+            )
 
 
 def _check_lrs_fit(optimizer: torch.optim.Optimizer, end_lr: float, lr_values: list[float],

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from superconverge.atomic import write_text
 from superconverge.finder._dist import is_main_process
@@ -59,11 +60,45 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
     return [ema(float(x)) for x in values]
 
 
+def _show(value: Any) -> str:
+    """``repr(value)`` and its type, cut short (a 401-digit int, a long string)."""
+    text = repr(value)
+    if len(text) > 40:
+        text = f"{text[:30]}... ({len(text)} chars)"
+    return f"{text} ({type(value).__name__})"
+
+
 def _floats(name: str, values: Iterable[Any]) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in values)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a sequence of numbers: {exc}") from None
+    """``values`` as floats; strings and bools are refused (``float()`` reads "1e-3" and True)."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ValueError(f"{name} must be a sequence of numbers, got {_show(values)}")
+    out = []
+    for i, x in enumerate(values):
+        try:
+            if isinstance(x, (bool, str, bytes)):
+                raise TypeError
+            out.append(float(x))
+        except OverflowError:
+            raise ValueError(f"{name}[{i}] is too large for a float: {_show(x)}") from None
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}[{i}] must be a number, got {_show(x)}") from None
+    return tuple(out)
+
+
+def _increasing(name: str, lrs: Sequence[float]) -> None:
+    """A range test sweeps the LR up: each recorded LR is above the one before."""
+    for i in range(1, len(lrs)):
+        if not lrs[i] > lrs[i - 1]:
+            raise ValueError(
+                f"{name} must strictly increase (a range test sweeps the LR up), but "
+                f"{name}[{i}]={lrs[i]!r} <= {name}[{i - 1}]={lrs[i - 1]!r}"
+            )
+
+
+def _mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a mapping (a JSON object), got {_show(value)}")
+    return value
 
 
 def _json_floats(values: Sequence[float] | None) -> list[float | None] | None:
@@ -73,10 +108,20 @@ def _json_floats(values: Sequence[float] | None) -> list[float | None] | None:
     return [x if math.isfinite(x) else None for x in values]
 
 
-def _from_json_floats(values: Sequence[float | None] | None) -> tuple[float, ...] | None:
-    if values is None:
-        return None
-    return tuple(math.nan if x is None else float(x) for x in values)
+def _from_json_floats(name: str, values: Any, *, null: bool = True) -> tuple[float, ...]:
+    """A JSON array of numbers, null (NaN) too where ``null``; strings and bools refused."""
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{name} must be an array of numbers, got {_show(values)}")
+    for i, x in enumerate(values):
+        if isinstance(x, bool) or not (isinstance(x, (int, float)) or (null and x is None)):
+            what = "a number or null" if null else "a number"
+            raise ValueError(f"{name}[{i}] must be {what}, got {_show(x)}")
+    return _floats(name, (math.nan if x is None else x for x in values))
+
+
+def _reject_constant(name: str) -> NoReturn:
+    """``json.loads`` reads NaN and Infinity, which are not JSON; :meth:`to_json` writes null."""
+    raise ValueError(f"{name} is not JSON (a NaN or inf loss is written as null)")
 
 
 @dataclass(frozen=True)
@@ -107,6 +152,7 @@ class Curve:
         bad_lrs = [x for x in self.lrs if not (math.isfinite(x) and x > 0)]
         if bad_lrs:
             raise ValueError(f"lrs must be finite and > 0, got {bad_lrs[:3]}")
+        _increasing("lrs", self.lrs)
         bad = {k: m for k, m in lengths.items() if m != n}
         if bad:
             raise ValueError(f"every series must have len(lrs)={n} points, got {bad}")
@@ -115,6 +161,9 @@ class Curve:
                 f"stop_reason must be one of {', '.join(map(repr, STOP_REASONS))}; "
                 f"got {self.stop_reason!r}"
             )
+        if self.seed is not None and (
+                isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
+            raise ValueError(f"seed must be an int or None, got {_show(self.seed)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,19 +177,23 @@ class Curve:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Curve:
-        """Rebuild a curve written by :meth:`to_dict` (null losses are NaN)."""
+        """Rebuild a curve written by :meth:`to_dict` (null losses are NaN). Series must be
+        arrays of JSON numbers (``lrs`` without null); strings and bools are refused."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a range-test curve must be a JSON object, got {_show(data)}")
         missing = [k for k in ("lrs", "losses", "smoothed", "stop_reason") if k not in data]
         if missing:
             raise ValueError(
                 f"a range-test curve needs {', '.join(missing)}; got keys {sorted(data)}"
             )
+        val = data.get("val_losses")
         return cls(
-            lrs=data["lrs"],
-            losses=_from_json_floats(data["losses"]),  # type: ignore[arg-type]
-            smoothed=_from_json_floats(data["smoothed"]),  # type: ignore[arg-type]
+            lrs=_from_json_floats("lrs", data["lrs"], null=False),
+            losses=_from_json_floats("losses", data["losses"]),
+            smoothed=_from_json_floats("smoothed", data["smoothed"]),
             stop_reason=data["stop_reason"],
             seed=data.get("seed"),
-            val_losses=_from_json_floats(data.get("val_losses")),
+            val_losses=None if val is None else _from_json_floats("val_losses", val),
         )
 
 
@@ -163,6 +216,28 @@ class RangeTestResult(Curve):
         object.__setattr__(self, "repeats", tuple(self.repeats))
         if not all(isinstance(c, Curve) for c in self.repeats):
             raise TypeError("repeats must be a sequence of Curve")
+        n = self.num_iter
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise ValueError(f"num_iter must be an int (the steps asked for), got {_show(n)}")
+        object.__setattr__(self, "num_iter", int(n))
+        # One point per step at most; fewer when the sweep stopped early or GradScaler skipped.
+        longest = max(len(c.lrs) for c in (self, *self.repeats))
+        if n < max(1, longest):
+            raise ValueError(
+                f"num_iter must be >= 1 and >= the {longest} points of the longest curve (a "
+                f"sweep records at most one point per step), got {n}"
+            )
+        _mapping("config", self.config)
+        _mapping("provenance", self.provenance)
+        # The curve is the mean of some repeats at the LRs they all recorded, so one of them
+        # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).
+        if self.repeats and not any(set(self.lrs) <= set(c.lrs) for c in self.repeats):
+            first = set(self.repeats[0].lrs)
+            i = next(i for i, lr in enumerate(self.lrs) if lr not in first)
+            raise ValueError(
+                "repeats: none recorded every LR of the curve (the mean of repeats at the LRs "
+                f"they share), e.g. lrs[{i}]={self.lrs[i]!r} is not in repeats[0].lrs"
+            )
 
     # --- suggestions -------------------------------------------------------------------------
 
@@ -249,17 +324,30 @@ class RangeTestResult(Curve):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RangeTestResult:
-        """Rebuild a result written by :meth:`to_dict`."""
+        """Rebuild a result written by :meth:`to_dict`; a malformed one raises ``ValueError``
+        naming the field and its value (``repeats[1]: losses[3] must be a number or null``)."""
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValueError(f"not a range-test result (expected format {FORMAT!r})")
-        if data.get("version") != FORMAT_VERSION:
+        if "version" not in data:
+            raise ValueError("a range-test result needs version")
+        version = data["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
             raise ValueError(
-                f"unsupported range-test result version {data.get('version')!r} "
-                f"(this superconverge reads version {FORMAT_VERSION})"
+                f"unsupported range-test result version {_show(version)}; this superconverge "
+                f"reads version {FORMAT_VERSION} (an int)"
             )
         if "num_iter" not in data:
             raise ValueError("a range-test result needs num_iter")
         curve = Curve.from_dict(data)
+        listed = data.get("repeats", [])
+        if not isinstance(listed, (list, tuple)):
+            raise ValueError(f"repeats must be an array of curves, got {_show(listed)}")
+        repeats = []
+        for i, c in enumerate(listed):
+            try:
+                repeats.append(Curve.from_dict(c))
+            except ValueError as exc:
+                raise ValueError(f"repeats[{i}]: {exc}") from None
         return cls(
             lrs=curve.lrs,
             losses=curve.losses,
@@ -267,10 +355,10 @@ class RangeTestResult(Curve):
             stop_reason=curve.stop_reason,
             seed=curve.seed,
             val_losses=curve.val_losses,
-            num_iter=int(data["num_iter"]),
-            config=dict(data.get("config", {})),
-            repeats=tuple(Curve.from_dict(c) for c in data.get("repeats", [])),
-            provenance=dict(data.get("provenance", {})),
+            num_iter=data["num_iter"],
+            config=dict(_mapping("config", data.get("config", {}))),
+            repeats=tuple(repeats),
+            provenance=dict(_mapping("provenance", data.get("provenance", {}))),
         )
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
@@ -286,12 +374,13 @@ class RangeTestResult(Curve):
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:
         """Read a result written by :meth:`to_json`; a corrupt file raises ``ValueError``
-        naming it."""
+        naming it (NaN and Infinity, which are not JSON, too)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
             return cls.from_dict(data)
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
+                OverflowError, RecursionError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ValueError(f"{path} is not a valid range-test result: {what}") from exc
 
