@@ -395,3 +395,63 @@ def test_help_and_schedule_import_no_torch(argv: list[str]) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    # a "decay" that grew the LR 100x, exit 0; 1e200 ended in an OverflowError traceback
+    (["step-decay", "--steps", "10", "--factor", "10"], "factor must be in (0, 1], got 10.0"),
+    (["step-decay", "--steps", "10", "--factor", "1e200"], "factor must be in (0, 1], got 1e+200"),
+    # with --format json it wrote "lr": Infinity, exit 0
+    (["step-decay", "--steps", "4", "--lr", "1e300", "--factor", "1e10", "--milestones", "2"],
+     "factor must be in (0, 1]"),
+    # an OverflowError traceback from math.floor(1 / f)
+    (["one-cycle-two-phase", "--steps", "40", "--warmup-fraction", "1e-309"],
+     "warmup_fraction=1e-309 leaves its first phase less than a step"),
+    # its only step trained at LR 0, exit 0
+    (["cosine", "--steps", "1", "--max-lr", "0.5"],
+     "total_steps=1 is too small for a cosine decay"),
+])
+def test_values_that_made_no_sense_or_a_traceback_are_one_clear_line(
+        tmp_path, capsys, argv, message) -> None:
+    out = tmp_path / "s.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", *argv, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def explode(cycle: float) -> float:  # module-level, so the schedule serialises
+    return 1e308
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "ascii"])
+def test_values_that_are_not_finite_are_never_written(fmt) -> None:
+    """A scale_fn can take a wave past the largest float: the CSV said inf and the JSON
+    Infinity (not JSON); the ascii chart already refused."""
+    from superconverge.report.schedule_preview import render_policy
+
+    lr = sc.cyclic(0.1, 10.0, 1, scale_fn=explode, total_steps=5)
+    assert lr(1) == float("inf")  # 0.1 + 9.9 * 1e308
+    with pytest.raises(ValueError, match=r"values must be finite (to write as|to chart)"):
+        render_policy(lr, fmt=fmt)
+
+
+def test_a_plot_of_values_that_are_not_finite_is_refused(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    from superconverge.report.schedule_preview import plot_policy
+
+    lr = sc.cyclic(0.1, 10.0, 1, scale_fn=explode, total_steps=5)
+    with pytest.raises(ValueError, match=r"values must be finite to plot, got lr=inf at step 1"):
+        plot_policy(lr, tmp_path / "s.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("steps", [True, 2.5])
+def test_render_steps_must_be_an_int(steps) -> None:
+    """steps=True rendered one row; 2.5 failed naming nothing."""
+    from superconverge.report.schedule_preview import render_policy
+
+    with pytest.raises(TypeError, match=rf"steps must be an int, got {steps!r}"):
+        render_policy(make_policy("one-cycle", 10), steps=steps)

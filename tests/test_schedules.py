@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import pickle
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import superconverge.schedules as S
-from superconverge.schedules import Schedule
+from superconverge.schedules import Schedule, make_policy
 
 lrs = st.floats(1e-6, 10.0)
 steps = st.integers(3, 400)
@@ -330,3 +331,212 @@ def test_triangular2_runs_any_number_of_cycles(invert: bool) -> None:
     bound = 0.1 if invert else 0.01
     assert s(1_024_000) == s(10**12) == pytest.approx(bound)
     assert s(1500) == pytest.approx(0.055)  # cycle 2's peak: half the amplitude, either way
+
+
+# --- inputs that were accepted, or refused without a name (review 5) ---------------------------
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: S.exponential(1e-5, 1e305, 5), r"start=1e-05 to end=1e\+305 needs end/start as a "
+     r"float, got end/start = 1.00e\+310, which overflows"),
+    (lambda: S.exponential(5e-324, 43, 300), r"end/start = 8.70e\+324, which overflows"),
+    (lambda: S.exponential(1e300, 1e-300, 5), r"end/start = 1.00e-600, which underflows to 0"),
+    (lambda: S.linear(-1e308, 1e308, 5), r"a linear ramp from start=-1e\+308 to end=1e\+308 needs "
+     r"end - start as a float, got end - start = 2.00e\+308, which overflows"),
+    (lambda: S.cosine(-1e308, 1e308, 5), r"a cos ramp .* end - start = 2.00e\+308"),
+    (lambda: S.cosine(1e308, -1e308, 5), r"end - start = -2.00e\+308"),
+    (lambda: S.Cyclic(-1e308, 1e308, 2), r"high - low must fit a float .* got low=-1e\+308, "
+     r"high=1e\+308: high - low = 2.00e\+308 overflows"),
+    (lambda: S.Cyclic(7.013971327492802e307, sys.float_info.max, 4),
+     r"too close to the largest float: the wave computes low \+ \(high - low\) = inf"),
+    (lambda: S.Cyclic(-sys.float_info.max, -6.941093129494529e307, 4, invert=True),
+     r"computes high - \(high - low\) = -inf"),
+])
+def test_finite_ends_whose_values_would_not_be_finite_are_refused(make, match) -> None:
+    """These gave inf and NaN between two finite ends ([1e-05, inf, inf, ...], [nan, inf, ...]):
+    the span (or ratio) of the ends overflowed. The formulas stay torch's; the ends are refused."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_the_exponential_sweep_keeps_its_formula() -> None:
+    """The range test's LRs are compared bit for bit with torch-lr-finder's."""
+    s = S.exponential(1e-7, 10.0, 100)
+    assert [s(i) for i in range(100)] == [1e-7 * (10.0 / 1e-7) ** (i / 99) for i in range(100)]
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+extreme = st.sampled_from([sys.float_info.max, -sys.float_info.max, 5e-324, -5e-324, 1e308,
+                           -1e308, 7e307, -7e307, 1e-308, 0.0, 1.0])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(finite_floats, extreme), st.one_of(finite_floats, extreme),
+       st.integers(1, 40), st.sampled_from(["linear", "cos", "exp"]))
+def test_an_accepted_ramp_is_finite_at_every_step(start, end, n, shape) -> None:
+    try:
+        s = S.Ramp(start, end, n, shape)
+    except ValueError:
+        return
+    assert all(math.isfinite(x) for _, x in s.table())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(finite_floats, extreme), st.one_of(finite_floats, extreme),
+       st.integers(1, 5), st.sampled_from(S.cyclic.__globals__["MODES"]), st.booleans())
+def test_an_accepted_cyclic_wave_is_finite_at_every_step(a, b, size, mode, invert) -> None:
+    try:
+        s = S.Cyclic(min(a, b), max(a, b), size, mode=mode, invert=invert,
+                     gamma=0.9 if mode == "exp_range" else 1.0)
+    except ValueError:
+        return
+    assert all(math.isfinite(x) for _, x in s.table(4 * size + 3))
+
+
+@pytest.mark.parametrize("factor", [10, 1.0000001, 1e200, 0, -0.5])
+def test_a_step_decay_factor_outside_0_1_is_refused(factor) -> None:
+    """factor=10 grew the LR 0.1 -> 1 -> 10; 1e200 overflowed to inf (or OverflowError)."""
+    with pytest.raises(ValueError, match=r"factor must be in \(0, 1\], got .*: a decay "
+                                         r"multiplies the value by factor at each milestone"):
+        S.step_decay(0.1, [3, 6], factor=factor)
+    with pytest.raises(ValueError, match=r"factor must be in \(0, 1\]"):
+        make_policy("step-decay", 40, factor=factor)
+
+
+def test_a_step_decay_factor_of_1_keeps_the_value() -> None:
+    assert S.step_decay(0.1, [2], factor=1).table(4) == [(i, 0.1) for i in range(4)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite_floats, st.floats(0, 1, exclude_min=True), st.integers(1, 50))
+def test_an_accepted_step_decay_stays_within_its_initial_value(initial, factor, n) -> None:
+    s = S.step_decay(initial, list(range(1, n + 1)), factor=factor)
+    assert all(math.isfinite(x) and abs(x) <= abs(initial) for _, x in s.table(n + 2))
+
+
+@pytest.mark.parametrize("make", [
+    lambda f: S.one_cycle_two_phase(1, 40, warmup_fraction=f),
+    lambda f: S.one_cycle_two_phase_momentum(40, warmup_fraction=f),
+])
+@pytest.mark.parametrize(("fraction", "take"), [
+    (1e-309, r"more steps than a float can count \(1/warmup_fraction overflows\)"),
+    (5e-324, r"more steps than a float can count \(1/warmup_fraction overflows\)"),
+    (1e-300, r"total_steps >= 1e\+300"),
+])
+def test_a_tiny_warmup_fraction_is_refused_naming_it(make, fraction, take) -> None:
+    """1e-309 raised OverflowError from math.floor(1 / f); 1e-300 asked for a 301-digit
+    total_steps."""
+    with pytest.raises(ValueError, match=rf"warmup_fraction={fraction!r} leaves its first phase "
+                                         rf"less than a step: .*a whole step would take {take}; "
+                                         r"use warmup_fraction > 1/total_steps = 0.025"):
+        make(fraction)
+
+
+def test_an_annihilation_leaving_no_first_phase_says_what_to_change() -> None:
+    with pytest.raises(ValueError, match=r"total_steps >= 2e\+12; use annihilation_fraction < "
+                                         r"1 - 2/total_steps = 0.95"):
+        S.one_cycle(1, 40, annihilation_fraction=1 - 1e-12)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: S.one_cycle(10**400, 100), r"max_lr must be a finite number that fits a float "
+     r"\(magnitude at most 1.798e\+308\), got an int of about 1e\+400"),
+    (lambda: S.linear(0, -3 * 10**400, 3), r"end must be .* got an int of about -3e\+400"),
+    (lambda: S.constant(10**5000), r"value must be .* about 1e\+5000"),  # past str()'s limit
+    (lambda: S.one_cycle(1, 100, div=2**1024), r"div must be .* about 1.798e\+308"),
+])
+def test_an_int_too_large_for_a_float_is_a_named_value_error(make, match) -> None:
+    """It was a bare OverflowError: int too large to convert to float."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("invert", ["no", "false", float("nan"), [0.1], -1, 1, None])
+def test_cyclic_invert_must_be_a_bool(invert) -> None:
+    """It was coerced with bool(): invert="no" gave the inverted wave."""
+    with pytest.raises(TypeError, match=r"invert must be True or False, got "):
+        S.Cyclic(0.1, 1.0, 5, invert=invert)
+    assert S.Cyclic(0.1, 1.0, 5, invert=True)(0) == 1.0
+
+
+def test_cyclic_bounds_in_the_wrong_order_are_named() -> None:
+    with pytest.raises(ValueError, match=r"low must be <= high \(the bounds of the wave; "
+                                         r"cyclic\(\) calls them base_lr and max_lr\), got "
+                                         r"low=0.1 > high=-1.0; swap them"):
+        S.Cyclic(low=0.1, high=-1, step_size=3)
+
+
+def _cyclic_dict(scale_fn: object) -> dict:
+    return {**S.cyclic(0.1, 1, 5, scale_fn=halving).to_dict(), "scale_fn": scale_fn}
+
+
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda: S.Cyclic(0.1, 1, 5, scale_fn="notaref"), ValueError,
+     r"scale_fn must be a 'module:function' reference, e\.g\. .*, got 'notaref'"),
+    (lambda: S.Cyclic(0.1, 1, 5, scale_fn="no_such_module_xyz:f"), ValueError,
+     r"scale_fn='no_such_module_xyz:f': cannot import module 'no_such_module_xyz'"),
+    (lambda: S.Cyclic(0.1, 1, 5, scale_fn=".rel:f"), ValueError, r"'module:function' reference"),
+    (lambda: Schedule.from_dict(_cyclic_dict({"callable": "math:nosuch"})), ValueError,
+     r"scale_fn='math:nosuch': module 'math' has no attribute 'nosuch'"),
+    (lambda: Schedule.from_dict(_cyclic_dict({"callable": "math:pi"})), TypeError,
+     r"scale_fn='math:pi' does not name a callable \(it is a float\)"),
+    (lambda: Schedule.from_dict(_cyclic_dict({"callable": 5})), TypeError,
+     r"scale_fn must be a function or a 'module:function' string, got 5 \(int\)"),
+    (lambda: Schedule.from_dict({"kind": []}), TypeError,
+     r"a schedule dict's 'kind' must be a string, got \[\] \(list\)"),
+])
+def test_bad_callable_references_and_kinds_are_named(make, error, match) -> None:
+    """They raised ModuleNotFoundError, AttributeError and TypeError('unhashable type')."""
+    with pytest.raises(error, match=match):
+        make()
+    ref = _cyclic_dict({"callable": "test_schedules:halving"})
+    assert Schedule.from_dict(ref) == S.cyclic(0.1, 1, 5, scale_fn=halving)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: S.boundaries_from_fractions(0.5, 10), r"fractions must be a list of fractions, got "
+     r"0.5 \(float\)"),
+    (lambda: S.join([S.constant(1, 3), S.constant(2)], boundaries=5),
+     r"boundaries must be a list of steps, got 5 \(int\)"),
+    (lambda: S.Join((S.constant(1, 3), S.constant(2)), 5), r"boundaries must be a list of steps"),
+    (lambda: S.Join(S.constant(1, 3), ()), r"parts must be a list of schedules, got Constant"),
+    (lambda: S.StepDecay(0.1, 5), r"milestones must be a list of steps, got 5 \(int\)"),
+])
+def test_a_number_where_a_list_belongs_is_named(make, match) -> None:
+    """They raised "'float' object is not iterable"."""
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("steps", [True, False, 2.5, float("nan"), "3"])
+def test_table_steps_must_be_an_int(steps) -> None:
+    """True was taken as 1 step; 2.5 and nan failed with "'float' object cannot be interpreted
+    as an integer", naming nothing."""
+    with pytest.raises(TypeError, match=rf"steps must be an int, got {re.escape(repr(steps))} "):
+        S.linear(0, 1, 5).table(steps)
+    with pytest.raises(TypeError, match=r"steps must be an int"):
+        make_policy("one-cycle", 10).table(steps)
+
+
+@pytest.mark.parametrize("step", [True, False, 2.0])
+def test_a_step_must_be_an_int_not_a_bool(step) -> None:
+    with pytest.raises(TypeError, match=rf"step must be an int, got {step!r} "):
+        S.linear(0, 1, 5)(step)
+
+
+def test_numpy_ints_are_still_steps() -> None:
+    np = pytest.importorskip("numpy")
+    s = S.linear(0, 1, 5)
+    assert s(np.int64(2)) == s(2) == 0.5
+    assert s.table(np.int32(2)) == [(0, 0.0), (1, 0.25)]
+    assert make_policy("one-cycle", 10).table(np.int64(3)) == make_policy("one-cycle", 10).table(3)
+
+
+def test_a_one_step_cosine_policy_is_refused() -> None:
+    """Its only step trained at final_lr (0): a 1-step ramp takes its end."""
+    with pytest.raises(ValueError, match=r"total_steps=1 is too small for a cosine decay: a 1-step "
+                                         r"ramp takes only its end, final_lr=0.0, so no step "
+                                         r"would train at max_lr; use total_steps >= 2"):
+        make_policy("cosine", 1)
+    assert make_policy("cosine", 2, max_lr=0.5).table() == [
+        {"step": 0, "lr": 0.5}, {"step": 1, "lr": 0.0}]

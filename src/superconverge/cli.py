@@ -100,7 +100,7 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--low-momentum", float, "momentum at the LR peak (0.85)"),
     ("--milestones", _floats, "step-decay milestones: fractions of the run (< 1) or whole "
      "step numbers (>= 1); default 0.5,0.75"),
-    ("--factor", float, "step-decay multiplier at each milestone (0.1)"),
+    ("--factor", float, "step-decay multiplier at each milestone, in (0, 1] (0.1)"),
     ("--final-lr", float, "last value of a cosine decay (0)"),
 ]
 

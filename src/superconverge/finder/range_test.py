@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -195,10 +196,8 @@ def lr_range_test(
     if val_data is not None:
         _check_data("val_data", val_data)
 
-    if mode == "exp" and not math.isfinite(end_lr / start_lr):
-        raise ValueError(f"end_lr / start_lr overflows a float (start_lr={start_lr!r}, "
-                         f"end_lr={end_lr!r}): the exponential sweep steps by powers of it; "
-                         "lower end_lr or raise start_lr")
+    if mode == "exp":
+        _check_ratio(start_lr, end_lr)
     lrs = MODES[mode](start_lr, end_lr, num_iter).table()
     lr_values = [lr for _, lr in lrs]
     ratios = ratios_to_group_0(
@@ -354,6 +353,19 @@ def _check_lrs_increase(start_lr: float, end_lr: float, num_iter: int,
                 f"is at {lr_values[i]!r}, step {i - 1} at {lr_values[i - 1]!r}; widen the range "
                 "or lower num_iter"
             )
+
+
+def _check_ratio(start_lr: float, end_lr: float) -> None:
+    """Refuse an exponential sweep whose ratio ``end_lr / start_lr`` overflows a float (its LRs,
+    ``start_lr * (end_lr / start_lr) ** p``, would be inf), naming the end further from 1 (on a
+    log scale) as the one to change: ``start_lr=5e-324`` is the culprit with ``end_lr=1``."""
+    if math.isfinite(end_lr / start_lr):
+        return
+    ratio = f"end_lr/start_lr = {Decimal(end_lr) / Decimal(start_lr):.3g}"
+    why = f"the sweep's LRs would overflow to inf ({ratio}, above the largest float, 1.8e+308)"
+    if abs(math.log10(end_lr)) >= abs(math.log10(start_lr)):
+        raise ValueError(f"end_lr={end_lr!r} is too large: {why}; lower end_lr")
+    raise ValueError(f"start_lr={start_lr!r} is too small: {why}; raise start_lr")
 
 
 def _check_lrs_fit(optimizer: torch.optim.Optimizer, end_lr: float, lr_values: list[float],

@@ -34,6 +34,8 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
     A bare ``Schedule`` is shown as the LR of a policy named after its class."""
     policy = _as_policy(policy)
     rows = policy.table(steps)
+    if fmt in ("csv", "json"):
+        _check_finite(rows, f"to write as {fmt}")
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -48,7 +50,7 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
             "momentum_schedule": policy.momentum.to_dict() if policy.momentum else None,
             "steps": rows,
         }
-        return json.dumps(doc, indent=1) + "\n"
+        return json.dumps(doc, indent=1, allow_nan=False) + "\n"  # never Infinity, NaN
     if fmt == "ascii":
         out = [f"{policy.name}: lr over {len(rows)} steps"]
         out.append(ascii_chart([r["lr"] for r in rows]))
@@ -57,6 +59,19 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
             out.append(ascii_chart([r["momentum"] for r in rows]))
         return "\n".join(out) + "\n"
     raise ValueError(f"fmt must be one of 'csv', 'json', 'ascii' for text; got {fmt!r}")
+
+
+def _check_finite(rows: list[dict[str, float]], what: str) -> None:
+    """Refuse a value that is not finite: ``inf`` in a CSV, ``Infinity`` (not JSON) in a JSON
+    file, a plot or chart without its scale. A policy built by :func:`make_policy` never has one;
+    a schedule with a ``scale_fn`` (or one of your own) may."""
+    for row in rows:
+        for key, x in row.items():
+            if key != "step" and not math.isfinite(x):
+                raise ValueError(
+                    f"values must be finite {what}, got {key}={x!r} at step "
+                    f"{row['step']}"
+                )
 
 
 def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
@@ -142,6 +157,7 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
 
     policy = _as_policy(policy)
     rows = policy.table(steps)
+    _check_finite(rows, "to plot")
     x = [r["step"] for r in rows]
     lr = [r["lr"] for r in rows]
     few = len(rows) <= FEW_STEPS

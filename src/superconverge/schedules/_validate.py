@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable
 
 
@@ -15,10 +16,44 @@ def real(name: str, value: object) -> float:
     """A finite real number (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int (or Fraction) beyond the largest float, ~1.8e308
+        raise ValueError(
+            f"{name} must be a finite number that fits a float (magnitude at most "
+            f"{sys.float_info.max:.4g}), got {_describe_huge(value)}"
+        ) from None
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return out
+
+
+def _describe_huge(value: object) -> str:
+    """``value`` for a message, without printing hundreds of digits (or tripping Python's
+    int-to-str digit limit)."""
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+        exp = math.log10(abs(n))  # exact enough for any int size, unlike float(n)
+        mantissa = f"{10 ** (exp - math.floor(exp)):.4g}"
+        return f"an int of about {'-' if n < 0 else ''}{mantissa}e+{math.floor(exp)}"
+    return f"a {type(value).__name__} too large for a float"
+
+
+def boolean(name: str, value: object) -> bool:
+    """``True`` or ``False`` itself (no truthiness: ``"no"`` would be true)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def sequence(name: str, value: object, what: str) -> tuple[object, ...]:
+    """The items of a list-like ``value`` (a list, a tuple, ...; not a string or a number), as a
+    tuple; ``what`` says what the items are, for the message."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{name} must be a list of {what}, got {value!r} ({type(value).__name__})"
+        )
+    return tuple(value)
 
 
 def positive(name: str, value: object) -> float:

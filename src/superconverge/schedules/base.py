@@ -36,7 +36,7 @@ def callable_ref(fn: Callable[..., Any]) -> str:
     ref = f"{module}:{qualname}"
     try:
         same = module is not None and "<" not in qualname and resolve_ref(ref) is fn
-    except (ImportError, AttributeError, TypeError):
+    except (ValueError, TypeError):
         same = False
     if not same:  # lambdas, closures, partials, bound methods, callable instances
         raise TypeError(
@@ -46,14 +46,38 @@ def callable_ref(fn: Callable[..., Any]) -> str:
     return ref
 
 
-def resolve_ref(ref: str) -> Callable[..., Any]:
-    """Inverse of :func:`callable_ref`."""
-    module, _, qualname = ref.partition(":")
-    obj: Any = importlib.import_module(module)
+def resolve_ref(ref: object, name: str = "callable") -> Callable[..., Any]:
+    """Inverse of :func:`callable_ref`: the function a ``"module:qualname"`` string names.
+
+    ``name`` is the argument the reference was given as, for the messages: a reference that
+    is not a string is a ``TypeError``, one that names no importable module or no attribute a
+    ``ValueError``, one that names something not callable a ``TypeError``."""
+    if not isinstance(ref, str):
+        raise TypeError(
+            f"{name} must be a function or a 'module:function' string, got {ref!r} "
+            f"({type(ref).__name__})"
+        )
+    module, colon, qualname = ref.partition(":")
+    if not (colon and module and qualname) or module.startswith("."):
+        raise ValueError(
+            f"{name} must be a 'module:function' reference, e.g. 'mypkg.scales:halving', "
+            f"got {ref!r}"
+        )
+    try:
+        obj: Any = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"{name}={ref!r}: cannot import module {module!r} ({exc})") from None
+    done: list[str] = []
     for part in qualname.split("."):
-        obj = getattr(obj, part)
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            where = f"{module}:{'.'.join(done)}" if done else f"module {module!r}"
+            raise ValueError(f"{name}={ref!r}: {where} has no attribute {part!r}") from None
+        done.append(part)
     if not callable(obj):
-        raise TypeError(f"{ref!r} does not name a callable")
+        raise TypeError(f"{name}={ref!r} does not name a callable (it is a "
+                        f"{type(obj).__name__})")
     return obj
 
 
@@ -72,10 +96,16 @@ class Schedule:
 
     def __call__(self, step: int) -> float:
         """The value at ``step`` (0-based); past ``total_steps - 1`` the last value is held."""
-        try:
-            step = operator.index(step)
-        except TypeError:
-            raise TypeError(f"step must be an int, got {step!r} ({type(step).__name__})") from None
+        if type(step) is not int:  # a plain int skips these checks (the hot path); inlined, as
+            # a call to _step_index measurably slowed a numpy int step
+            if step is True or step is False:  # cheaper than isinstance(step, bool)
+                raise TypeError(f"step must be an int, got {step!r} (bool)")
+            try:
+                step = operator.index(step)
+            except TypeError:
+                raise TypeError(
+                    f"step must be an int, got {step!r} ({type(step).__name__})"
+                ) from None
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
         end = self.total_steps
@@ -85,7 +115,7 @@ class Schedule:
 
     def table(self, steps: int | None = None) -> list[tuple[int, float]]:
         """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""
-        n = self.total_steps if steps is None else operator.index(steps)
+        n = self.total_steps if steps is None else _step_index("steps", steps)
         if n is None:
             raise ValueError(
                 f"{type(self).__name__} has no end (total_steps=None); pass steps=N to tabulate"
@@ -107,11 +137,28 @@ class Schedule:
         if not isinstance(data, dict) or "kind" not in data:
             raise ValueError(f"a schedule dict needs a 'kind' key, got {data!r}")
         kind = data["kind"]
+        if not isinstance(kind, str):
+            raise TypeError(
+                f"a schedule dict's 'kind' must be a string, got {kind!r} ({type(kind).__name__})"
+            )
         if kind not in _REGISTRY:
             known = ", ".join(sorted(_REGISTRY))
             raise ValueError(f"unknown schedule kind {kind!r}; known: {known}")
-        kwargs = {k: _decode(val) for k, val in data.items() if k != "kind"}
+        kwargs = {k: _decode(val, k) for k, val in data.items() if k != "kind"}
         return _REGISTRY[kind](**kwargs)
+
+
+def _step_index(name: str, value: object) -> int:
+    """An int step or step count: ints and numpy ints, not bools (``True`` is not step 1) and
+    not floats (``2.5``, ``nan``)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r} (bool)")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an int, got {value!r} ({type(value).__name__})"
+        ) from None
 
 
 def _encode(value: Any) -> Any:
@@ -124,11 +171,12 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, name: str) -> Any:
+    """A field of a schedule dict; ``name`` is the field, for the messages."""
     if isinstance(value, dict) and "kind" in value:
         return Schedule.from_dict(value)
     if isinstance(value, dict) and "callable" in value:
-        return resolve_ref(value["callable"])
+        return resolve_ref(value["callable"], name)
     if isinstance(value, list):
-        return tuple(_decode(x) for x in value)
+        return tuple(_decode(x, name) for x in value)
     return value

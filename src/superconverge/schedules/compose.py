@@ -36,6 +36,8 @@ class StepDecay(Schedule):
 
     The baseline the 1cycle papers beat (e.g. divide by 10 at 50% and 75% of training); the same
     values as torch's ``MultiStepLR(opt, milestones, gamma=factor)`` stepped per mini-batch.
+    ``factor`` is in (0, 1], a decay: above 1 it would grow the value (and from a large one
+    overflow to inf within a few milestones), so every value stays within ``|initial|``.
     """
 
     initial: float
@@ -45,13 +47,18 @@ class StepDecay(Schedule):
 
     def __post_init__(self) -> None:
         self._set("initial", v.real("initial", self.initial))
-        ms = tuple(v.integer("milestones", m, minimum=1) for m in self.milestones)
+        given = v.sequence("milestones", self.milestones, "steps")
+        ms = tuple(v.integer("milestones", m, minimum=1) for m in given)
         if any(b <= a for a, b in itertools.pairwise(ms)):
             raise ValueError(f"milestones must be strictly increasing, got {list(ms)}")
         self._set("milestones", ms)
         f = v.real("factor", self.factor)
-        if f <= 0:
-            raise ValueError(f"factor must be > 0, got {self.factor!r}")
+        if not 0 < f <= 1:
+            why = "grow it" if f > 1 else "zero it" if f == 0 else "flip its sign"
+            raise ValueError(
+                f"factor must be in (0, 1], got {self.factor!r}: a decay multiplies the value "
+                f"by factor at each milestone (0.1 divides it by 10), and this factor would {why}"
+            )
         self._set("factor", f)
         self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
 
@@ -72,10 +79,11 @@ class Join(Schedule):
     boundaries: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        parts = tuple(self.parts)
+        parts = v.sequence("parts", self.parts, "schedules")
         if len(parts) < 1 or not all(isinstance(p, Schedule) for p in parts):
             raise TypeError(f"parts must be a non-empty sequence of schedules, got {self.parts!r}")
-        bounds = tuple(v.integer("boundaries", b, minimum=1) for b in self.boundaries)
+        given = v.sequence("boundaries", self.boundaries, "steps")
+        bounds = tuple(v.integer("boundaries", b, minimum=1) for b in given)
         if len(bounds) != len(parts) - 1:
             raise ValueError(
                 f"boundaries must have one entry fewer than parts: {len(parts)} parts, "
@@ -120,6 +128,8 @@ def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> 
             acc += p.total_steps
             bounds.append(acc)
         boundaries = bounds
+    else:
+        v.sequence("boundaries", boundaries, "steps")
     return Join(tuple(parts), tuple(boundaries))
 
 
@@ -127,16 +137,17 @@ def boundaries_from_fractions(fractions: Sequence[float], total_steps: int) -> t
     """Integer boundaries splitting ``total_steps`` by ``fractions`` (which must sum to 1,
     compared with a tolerance, so ``[0.7, 0.2, 0.1]`` is accepted)."""
     total_steps = v.integer("total_steps", total_steps, minimum=1)
-    fr = [v.fraction("fractions", f, low_open=True, high_open=False) for f in fractions]
+    given = list(v.sequence("fractions", fractions, "fractions"))
+    fr = [v.fraction("fractions", f, low_open=True, high_open=False) for f in given]
     if not fr or not math.isclose(sum(fr), 1.0, rel_tol=1e-9, abs_tol=1e-9):
-        raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
+        raise ValueError(f"fractions must be positive and sum to 1, got {given}")
     out, acc = [], 0.0
     for f in fr[:-1]:
         acc += f
         out.append(round(acc * total_steps))
     if any(b < 1 for b in out) or any(b <= a for a, b in itertools.pairwise(out)):
         raise ValueError(
-            f"fractions {list(fractions)} of total_steps={total_steps} leave an empty part; "
+            f"fractions {given} of total_steps={total_steps} leave an empty part; "
             "use more steps or larger fractions"
         )
     if out and out[-1] >= total_steps:
@@ -165,7 +176,7 @@ def constant(value: float, total_steps: int | None = None) -> Constant:
 def step_decay(
     initial: float, milestones: Sequence[int], factor: float = 0.1, total_steps: int | None = None
 ) -> StepDecay:
-    """Piecewise-constant decay: multiply by ``factor`` at each milestone step."""
+    """Piecewise-constant decay: multiply by ``factor`` (in (0, 1]) at each milestone step."""
     if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
         raise TypeError(f"milestones must be a list of steps, got {milestones!r}")
     return StepDecay(initial, tuple(milestones), factor, total_steps)

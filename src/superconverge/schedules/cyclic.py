@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register, resolve_ref
@@ -58,7 +59,28 @@ class Cyclic(Schedule):
     def __post_init__(self) -> None:
         low, high = v.real("low", self.low), v.real("high", self.high)
         if low > high:
-            raise ValueError(f"the lower bound must not exceed the upper: got {low!r} > {high!r}")
+            raise ValueError(
+                f"low must be <= high (the bounds of the wave; cyclic() calls them base_lr and "
+                f"max_lr), got low={low!r} > high={high!r}; swap them"
+            )
+        # The wave's height, and its far ends as _value computes them (low + height, high -
+        # height; rounding can take them past the largest float): beyond a float, inf and NaN.
+        # Floating-point + and * are monotone, so the steps between stay within these.
+        height = high - low
+        if not math.isfinite(height):
+            raise ValueError(
+                f"high - low must fit a float (at most 1.8e+308), got low={low!r}, "
+                f"high={high!r}: high - low = {Decimal(high) - Decimal(low):.3g} overflows; "
+                "narrow the range"
+            )
+        peak, trough = low + height, high - height
+        if not (math.isfinite(peak) and math.isfinite(trough)):
+            said = (f"low + (high - low) = {peak!r}" if not math.isfinite(peak)
+                    else f"high - (high - low) = {trough!r}")
+            raise ValueError(
+                f"low={low!r} and high={high!r} are too close to the largest float: the wave "
+                f"computes {said} at its far end; narrow the range"
+            )
         self._set("low", low)
         self._set("high", high)
         self._set("step_size", v.integer("step_size", self.step_size, minimum=1))
@@ -77,7 +99,7 @@ class Cyclic(Schedule):
             )
         self._set("gamma", gamma)
         if isinstance(self.scale_fn, str):
-            self._set("scale_fn", resolve_ref(self.scale_fn))
+            self._set("scale_fn", resolve_ref(self.scale_fn, "scale_fn"))
         if self.scale_fn is not None and not callable(self.scale_fn):
             raise TypeError(f"scale_fn must be a callable or None, got {self.scale_fn!r}")
         self._set("scale_mode", v.choice("scale_mode", self.scale_mode, ("cycle", "iterations")))
@@ -86,7 +108,7 @@ class Cyclic(Schedule):
                 f"scale_mode={self.scale_mode!r} says what scale_fn is given (the cycle or the "
                 "step), but there is no scale_fn; drop scale_mode or pass scale_fn"
             )
-        self._set("invert", bool(self.invert))
+        self._set("invert", v.boolean("invert", self.invert))
         self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
 
     @property

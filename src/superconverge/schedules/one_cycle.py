@@ -54,15 +54,35 @@ def _phase_ends(total_steps: int, first_fraction: float, three_phase: bool) -> t
     return (first, float(total_steps - 1))
 
 
-def _check_room(total_steps: int, first_fraction: float, what: str) -> None:
-    """Each phase must span more than zero steps, or the interpolation divides by zero."""
+def _check_room(total_steps: int, first_fraction: float, what: str, fraction: str) -> None:
+    """Each phase must span more than zero steps, or the interpolation divides by zero.
+
+    ``fraction`` is the argument that sets the first phase (``warmup_fraction``, or
+    ``annihilation_fraction`` whose first phase is ``(1 - a) / 2``), for the remedy when no
+    sensible ``total_steps`` would do: a subnormal ``warmup_fraction=1e-309`` made ``1 / f``
+    inf (``math.floor`` raised OverflowError), and ``1e-300`` asked for a 300-digit count."""
     if first_fraction * total_steps <= 1:
-        need = math.floor(1 / first_fraction) + 1
+        inv = 1 / first_fraction
+        if math.isfinite(inv) and inv < 1e9:
+            raise ValueError(
+                f"total_steps={total_steps} is too small for {what}: its first phase would not "
+                f"span a whole step ({first_fraction:.3g} of the run is "
+                f"{first_fraction * total_steps:.3g} steps, and it needs more than 1); use "
+                f"total_steps >= {math.floor(inv) + 1}"
+            )
+        if fraction == "warmup_fraction":
+            remedy = (f"warmup_fraction > 1/total_steps = {1 / total_steps:.3g}"
+                      if total_steps > 1 else "total_steps >= 2 and a larger warmup_fraction")
+        else:
+            remedy = (f"annihilation_fraction < 1 - 2/total_steps = {1 - 2 / total_steps:.3g}"
+                      if total_steps > 2 else
+                      "total_steps >= 3 and a smaller annihilation_fraction")
+        take = (f"total_steps >= {math.floor(inv) + 1:.3g}" if math.isfinite(inv)
+                else f"more steps than a float can count (1/{fraction} overflows)")
         raise ValueError(
-            f"total_steps={total_steps} is too small for {what}: its first phase would not "
-            f"span a whole step ({first_fraction:.3g} of the run is "
-            f"{first_fraction * total_steps:.3g} steps, and it needs more than 1); use "
-            f"total_steps >= {need}"
+            f"{what} leaves its first phase less than a step: {first_fraction:.3g} of "
+            f"total_steps={total_steps} is {first_fraction * total_steps:.3g} steps, and a whole "
+            f"step would take {take}; use {remedy}"
         )
 
 
@@ -116,7 +136,8 @@ class _Phased(Schedule):
         They are not dataclass fields: equality, repr and ``to_dict`` ignore them."""
         self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
-        _check_room(self.total_steps, first_fraction, what)
+        fraction = "annihilation_fraction" if three_phase else "warmup_fraction"
+        _check_room(self.total_steps, first_fraction, what, fraction)
         self._set("_ends", _phase_ends(self.total_steps, first_fraction, three_phase))
         self._set("_values", values)
         self._set("_fn", ANNEALERS[self.anneal])

@@ -36,7 +36,7 @@ class Policy:
 
     def table(self, steps: int | None = None) -> list[dict[str, float]]:
         """Rows ``{"step", "lr"[, "momentum"]}`` for ``steps`` (default: the LR's total_steps)."""
-        n = self.lr.total_steps if steps is None else steps
+        n = self.lr.total_steps if steps is None else v.integer("steps", steps, minimum=1)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")
         rows = []
@@ -119,6 +119,12 @@ def _cosine(total_steps: int, max_lr: float = 1.0, final_lr: float = 0.0) -> Pol
     if final_lr > max_lr:
         raise ValueError(f"final_lr must be <= max_lr (a decay), got final_lr={final_lr!r}, "
                          f"max_lr={max_lr!r}")
+    if total_steps < 2:
+        raise ValueError(
+            f"total_steps={total_steps} is too small for a cosine decay: a 1-step ramp takes "
+            f"only its end, final_lr={final_lr!r}, so no step would train at max_lr; use "
+            "total_steps >= 2"
+        )
     return Policy("cosine", Ramp(max_lr, final_lr, total_steps, "cos"))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register
@@ -28,6 +29,29 @@ def anneal_cos(start: float, end: float, progress: float) -> float:
 def anneal_exp(start: float, end: float, progress: float) -> float:
     """Geometric: ``start * (end / start) ** progress`` (both ends > 0, or both < 0)."""
     return start * (end / start) ** progress
+
+
+def _check_fits(start: float, end: float, shape: str) -> None:
+    """Refuse ends whose span (``end - start``; ``end / start`` for ``exp``) is not a finite
+    float, or underflows to 0: the formulas, which stay exactly torch's, would give inf, NaN
+    or 0 between two finite ends."""
+    if shape == "exp":
+        ratio = end / start
+        if math.isfinite(ratio) and ratio != 0:
+            return
+        raise ValueError(
+            f"an exponential ramp from start={start!r} to end={end!r} needs end/start as a "
+            f"float, got end/start = {Decimal(end) / Decimal(start):.3g}, which "
+            f"{'overflows' if ratio else 'underflows to 0'} (floats span about 1e-308 to "
+            "1.8e+308); narrow the range, start and end within a factor of 1e308 of each other"
+        )
+    if math.isfinite(end - start):
+        return
+    raise ValueError(
+        f"a {shape} ramp from start={start!r} to end={end!r} needs end - start as a float, got "
+        f"end - start = {Decimal(end) - Decimal(start):.3g}, which overflows (magnitude above "
+        "1.8e+308); narrow the range"
+    )
 
 
 ANNEALERS: dict[str, Callable[[float, float, float], float]] = {
@@ -65,6 +89,16 @@ class Ramp(Schedule):
                 f"an exponential ramp needs start > 0 and end > 0, got start={self.start!r}, "
                 f"end={self.end!r}; use shape='linear' to reach or leave 0"
             )
+        _check_fits(self.start, self.end, self.shape)
+        if self.total_steps > 1:  # the ends as the formula computes them (rounding near 1e308)
+            for progress in (0.0, 1.0):
+                value = ANNEALERS[self.shape](self.start, self.end, progress)
+                if not math.isfinite(value):
+                    raise ValueError(
+                        f"a {self.shape} ramp from start={self.start!r} to end={self.end!r} "
+                        f"computes {value!r} at progress {progress:g}: the ends are too close "
+                        "to the largest float; narrow the range"
+                    )
 
     def _value(self, step: int) -> float:
         if self.total_steps == 1:
