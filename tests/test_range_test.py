@@ -1456,3 +1456,15 @@ def test_fused_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
     assert seen_again == seen and fallback.provenance["skipped_steps"] == [2]
     assert fallback.lrs == usual.lrs and fallback.losses == usual.losses
     assert seen[3] not in fallback.lrs and seen[8] not in fallback.lrs
+
+
+def test_nan_in_the_data_is_named_as_a_likely_cause() -> None:
+    """One NaN input stopped the sweep at its first step with "too few points ... raise
+    num_iter or lower start_lr", which points away from the data."""
+    model, opt, loader = make_problem()
+    batches = [(x.clone(), y) for x, y in loader]
+    batches[0][0][0, 0] = math.nan
+    res = lr_range_test(model, opt, ce, batches, 1e-6, 1.0, 20, progress=False)
+    assert res.stop_reason == "nan" and len(res.lrs) == 0
+    assert any(w.startswith("the loss was NaN or inf after 0 finite point(s)") and
+               "check the data" in w for w in res.warnings())

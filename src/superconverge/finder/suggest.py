@@ -331,6 +331,14 @@ def curve_warnings(
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
     if len(x) < MIN_POINTS:
+        if stop_reason == "nan" and len(x) < 3:
+            # NaN in the first steps: more often the inputs than the LR.
+            out.append(
+                f"the loss was NaN or inf after {len(x)} finite point(s), in the sweep's first "
+                "steps: check the data (NaN or inf inputs, labels out of range) and the model's "
+                "output; if they are sound, lower start_lr"
+            )
+            return out
         out.append(
             f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or lower "
             "start_lr"
