@@ -500,6 +500,18 @@ def test_load_state_dict_names_a_state_for_other_groups_or_of_the_wrong_shape() 
     assert sched.last_step == 30
 
 
+@pytest.mark.parametrize("bad", ["ab", [math.nan], [-1.0], ["1"]])
+def test_malformed_saved_multipliers_are_refused_not_ignored(bad) -> None:
+    """strict=True used to drop them without a word and keep the derived ratios."""
+    sched = ParamScheduler(make_opt(make_model(), "sgd"), lr=sc.one_cycle(0.1, 50))
+    saved = {**sched.state_dict(), "last_step": 20, "multipliers": {"lr": bad}}
+    with pytest.raises(ValueError, match=r"multipliers for \['lr'\] are not one finite number"):
+        sched.load_state_dict(saved)
+    assert sched.last_step == 0
+    sched.load_state_dict(saved, strict=False)  # the ratios derived from the groups stay
+    assert sched.last_step == 20 and sched.multipliers["lr"] == [1.0]
+
+
 def test_a_load_whose_step_is_refused_leaves_the_scheduler_as_it_was() -> None:
     opt = make_opt(make_model(), "sgd")
     momentum = sc.join([sc.constant(0.9, 1000), sc.constant(1.5)])

@@ -741,6 +741,14 @@ class ParamScheduler:
                 "step count with this optimizer's groups"
             )
         adopted = self._saved_multipliers(state_dict.get("multipliers"))
+        malformed = sorted(k for k in self._inferred
+                           if k in (state_dict.get("multipliers") or {}) and k not in adopted)
+        if strict and malformed:
+            raise ValueError(
+                f"state_dict multipliers for {malformed} are not one finite number >= 0 per "
+                f"param group ({ {k: state_dict['multipliers'][k] for k in malformed} }); pass "
+                "strict=False to keep the ratios derived from the groups now"
+            )
         if not strict:
             # Resuming under the current setup: keep the ratios derived from the groups now
             # (perhaps rebuilt with new ones on purpose), except where there were none to derive.
