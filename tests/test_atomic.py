@@ -111,7 +111,7 @@ def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
     fifo = tmp_path / "out.csv"
     os.mkfifo(fifo)
     got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
     reader.start()
     atomic.write_text(fifo, "step,lr\n0,0.1\n")
     reader.join(timeout=10)
@@ -119,3 +119,36 @@ def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/fd/1"), reason="no /dev/fd here")
+def test_stdout_redirected_to_a_file_is_appended_to_not_replaced(tmp_path) -> None:
+    """`--out /dev/fd/1 >> log` (or /dev/stdout): the link led to the log file, which was
+    replaced: what it held and what was written after were lost."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.txt"
+    log.write_text("before\n")
+    code = ("import sys; from superconverge import atomic; print('header', flush=True); "
+            "atomic.write_text('/dev/fd/1', 'step,lr\\n'); print('after', flush=True)")
+    with open(log, "a") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60)
+    assert log.read_text() == "before\nheader\nstep,lr\nafter\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
+
+
+def test_a_block_device_is_refused_and_errors_name_the_path_given(tmp_path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (tmp_path / "link").symlink_to(folder)
+    with pytest.raises(IsADirectoryError, match=f"cannot write {tmp_path / 'link'}: it is a"):
+        atomic.write_text(tmp_path / "link", "x")
+    blocks = [f"/dev/{d}" for d in sorted(os.listdir("/dev")) if os.path.exists(f"/dev/{d}")
+              and stat.S_ISBLK(os.stat(f"/dev/{d}").st_mode)]
+    if not blocks:
+        pytest.skip("no block device to point at")
+    # Refused before anything is opened (the old code replaced the node, as root).
+    with pytest.raises(OSError, match="a block device or socket, not a file"):
+        with atomic.atomic_path(blocks[0]):
+            raise AssertionError("the body must not run")

@@ -1,4 +1,5 @@
-"""Write files whole or not at all: write a temporary file beside the target, then rename."""
+"""Write files whole or not at all: write a temporary file beside the target, then rename (a
+stream such as ``/dev/stdout`` gets the finished file's bytes instead)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On an exception the temporary file is removed and ``path`` is left as it was. The temporary
     name keeps the target's suffix, so writers that infer the format from it (matplotlib) work.
-    A symbolic link stays a link: the file it points to is the one replaced. A target that is
-    no regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written into, not replaced,
-    once the body has written the whole temporary file.
+    A symbolic link stays a link: the file it points to is the one replaced. A stream is
+    written into, never replaced: a character device (``/dev/null``, a terminal), a named pipe,
+    or an open file descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``, also where
+    it is redirected to a file, which it appends to); its bytes go in once the body has
+    written them all, from a temporary file in the system's temporary folder. A block device
+    or a socket is refused.
     """
     target = Path(path)
-    if _is_special(target):
+    kind = _stream_kind(target)
+    if kind == "refused":
+        raise _naming(OSError(errno.EINVAL, "a block device or socket, not a file"), target)
+    if kind == "stream":
         with _write_through(target) as through:
             yield through
         return
+    shown = target  # errors name the path the user gave, not where a link leads
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     try:
@@ -43,7 +51,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
                                    dir=target.parent)
         os.close(fd)
     except OSError as exc:
-        raise _naming(exc, target) from exc
+        raise _naming(exc, shown) from exc
     writing = True  # the caller's body runs: only its errors about our temporary file are ours
     try:
         yield Path(tmp)
@@ -56,29 +64,49 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
-            raise _naming(exc, target) from exc
+            raise _naming(exc, shown) from exc
         raise
 
 
-def _is_special(target: Path) -> bool:
-    """``target`` exists (its link followed) and is neither a regular file nor a folder."""
+def _stream_kind(target: Path) -> str:
+    """"stream" for a target written into (a character device, a named pipe, or an open file
+    descriptor reached through a link such as ``/dev/stdout -> /proc/self/fd/1``, whatever it
+    is redirected to), "refused" for a block device or socket, "file" otherwise."""
+    hop, seen = target, 0
+    while True:  # a link chain through /proc/*/fd or /dev/fd is a descriptor, not a file
+        text = os.path.abspath(hop)
+        if text.startswith("/dev/fd/") or (text.startswith("/proc/") and "/fd/" in text):
+            return "stream" if os.path.exists(text) else "file"
+        if not os.path.islink(hop) or seen > 40:
+            break
+        hop, seen = Path(os.path.dirname(text)) / os.readlink(hop), seen + 1
     try:
         mode = os.stat(target).st_mode
     except (OSError, ValueError):
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        return "refused"
+    return "file"
 
 
 @contextlib.contextmanager
 def _write_through(target: Path) -> Iterator[Path]:
     """A temporary file (in the system's temporary folder: a device's folder is seldom ours to
-    write) whose bytes are copied into ``target`` once the body has written them all."""
+    write) whose bytes are appended to ``target`` once the body has written them all (append:
+    a descriptor redirected to a file, ``>> log``, keeps what it holds)."""
     fd, tmp = tempfile.mkstemp(prefix=".superconverge.", suffix=target.suffix)
     os.close(fd)
     try:
-        yield Path(tmp)
         try:
-            with open(tmp, "rb") as src, open(target, "wb") as dst:
+            yield Path(tmp)
+        except OSError as exc:
+            if _about(exc, Path(tmp)):
+                raise _naming(exc, target) from exc
+            raise
+        try:
+            with open(tmp, "rb") as src, open(target, "ab") as dst:
                 shutil.copyfileobj(src, dst)
         except OSError as exc:
             raise _naming(exc, target) from exc
