@@ -277,3 +277,24 @@ def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> N
     assert counter.frame_count == 1
     assert sched.last_step == 19
     assert float(opt.param_groups[0]["lr"]) == pytest.approx(lr(19), rel=1e-6)
+
+
+def test_a_momentum_schedule_that_never_moves_changes_nothing() -> None:
+    """linear(0.9, 0.9) is constant in value: foreach=True stays, and Nesterov is not warned of."""
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, foreach=True, nesterov=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS), momentum=sc.linear(0.9, 0.9, STEPS),
+                          tensors=True)
+    assert opt.param_groups[0]["foreach"] is True
+
+
+def test_the_single_tensor_path_outlasts_loading_a_checkpoint_saved_with_foreach_none() -> None:
+    model = torch.nn.Linear(4, 2)
+    saved = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9).state_dict()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    _cycling(opt)
+    assert opt.param_groups[0]["foreach"] is False
+    opt.load_state_dict(saved)  # its group says foreach=None: on CUDA, the recompiling path
+    assert opt.param_groups[0]["foreach"] is False

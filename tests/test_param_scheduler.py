@@ -807,3 +807,15 @@ def test_editing_a_state_dict_does_not_change_the_next_one() -> None:
     again = ParamScheduler(make_opt(make_model(), "sgd"), lr=sc.warmup(sc.cosine(0.1, 0.0, 10), 3))
     again.load_state_dict(sched.state_dict())  # strict: the schedules must still match
     assert sched.state_dict()["schedules"]["lr"]["parts"][1]["end"] == 0.0
+
+
+def test_own_state_dict_with_a_negative_derived_ratio_loads() -> None:
+    """A key with no range (any number) may derive a negative ratio to group 0; the strict
+    load took the scheduler's own state_dict for a malformed one."""
+    w, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [w], "foo": 1.0}, {"params": [b], "foo": -2.0}], lr=0.1)
+    sched = ParamScheduler(opt, foo=sc.linear(1.0, 2.0, 10))
+    sched.step()
+    again = ParamScheduler(opt, foo=sc.linear(1.0, 2.0, 10))
+    again.load_state_dict(sched.state_dict())
+    assert again.last_step == 1 and again.multipliers["foo"] == [1.0, -2.0]

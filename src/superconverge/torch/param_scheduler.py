@@ -429,6 +429,9 @@ class ParamScheduler:
             for group in single:
                 group["foreach"] = False
             if single:
+                # optimizer.load_state_dict puts the saved groups back, foreach=None included.
+                switched = [i for i, g in enumerate(groups) if any(g is x for x in single)]
+                optimizer.register_load_state_dict_post_hook(_single_tensor_again(switched))
                 log.info("tensors=True: %s's foreach=None set to False in %d param group(s), "
                          "so a compiled step follows the cycling momentum without recompiling",
                          name, len(single))
@@ -443,7 +446,7 @@ class ParamScheduler:
         and SGD's Nesterov step, which no path helps, is warned of."""
         sched = self._schedules.get("momentum")
         opt = self.optimizer
-        if not isinstance(opt, _FOREACH_MOMENTUM) or sched is None or isinstance(sched, Constant):
+        if not isinstance(opt, _FOREACH_MOMENTUM) or sched is None or not _moves(sched):
             return []
         name = type(opt).__name__
         groups = []
@@ -464,8 +467,8 @@ class ParamScheduler:
             warnings.warn(
                 f"{name}(nesterov=True) hands the momentum to torch as a Python number "
                 "(alpha=momentum): a compiled step recompiles at every new value of a cycling "
-                "momentum until dynamo's limit (8), then runs eager; for a compiled step keep "
-                "momentum constant or use nesterov=False",
+                "momentum until dynamo's recompile limit, then runs eager; for a compiled step "
+                "keep momentum constant or use nesterov=False",
                 UserWarning, stacklevel=3,
             )
         return groups
@@ -654,7 +657,8 @@ class ParamScheduler:
 
         Called inside a ``torch.compile``d function (``opt.step(); sched.step()``, as in torch's
         compiled-optimizer recipe), it runs outside the graph: traced, every new value would be
-        a constant of the graph, and a recompile."""
+        a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold it:
+        call it after that function.)"""
         if torch.compiler.is_compiling():
             _step_outside_the_graph(self)
             return
@@ -745,8 +749,8 @@ class ParamScheduler:
                            if k in (state_dict.get("multipliers") or {}) and k not in adopted)
         if strict and malformed:
             raise ValueError(
-                f"state_dict multipliers for {malformed} are not one finite number >= 0 per "
-                f"param group ({ {k: state_dict['multipliers'][k] for k in malformed} }); pass "
+                f"state_dict multipliers for {malformed} are not one finite number per param "
+                f"group (>= 0 for lr, weight_decay and eps) ({ {k: state_dict['multipliers'][k] for k in malformed} }); pass "
                 "strict=False to keep the ratios derived from the groups now"
             )
         if not strict:
@@ -820,7 +824,8 @@ class ParamScheduler:
             ms = saved.get(key)
             if (isinstance(ms, Sequence) and not isinstance(ms, str | bytes)
                     and len(ms) == self._n_groups
-                    and all(_is_number(m) and math.isfinite(m) and m >= 0 for m in ms)):
+                    and all(_is_number(m) and math.isfinite(m)
+                            and (m >= 0 or _RANGES.get(key, _ANY)[0] < 0) for m in ms)):
                 out[key] = [float(m) for m in ms]
         return out
 
@@ -833,3 +838,24 @@ class ParamScheduler:
 def _step_outside_the_graph(scheduler: ParamScheduler) -> None:
     """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
     scheduler.step()
+
+
+def _moves(schedule: Schedule) -> bool:
+    """Whether ``schedule`` takes more than one value (over the steps construction checks: all
+    of up to 20,000, a sample of more, the first 1000 of an endless one)."""
+    if isinstance(schedule, Constant):
+        return False
+    n = 1000 if schedule.total_steps is None else schedule.total_steps
+    steps: Iterable[int] = range(n) if n <= 20_000 else (*range(0, n, n // 2000), n - 1)
+    first = schedule(0)
+    return any(schedule(step) != first for step in steps)
+
+
+def _single_tensor_again(indices: list[int]) -> Any:
+    """A load_state_dict post-hook: the groups ``tensors=True`` put on the single-tensor path
+    (foreach=False) stay there when a checkpoint saved with foreach=None is loaded."""
+    def hook(optimizer: Optimizer) -> None:
+        for i in indices:
+            if i < len(optimizer.param_groups) and optimizer.param_groups[i].get("foreach") is None:
+                optimizer.param_groups[i]["foreach"] = False
+    return hook
