@@ -125,7 +125,7 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "3"], "are steps [2, 2] of a 3-step run"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),
-        (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 10,000,000"),
+        (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 1,000,000"),
         # an unset shell variable: the default LR was used without a word, or stdout
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),

@@ -279,6 +279,16 @@ def test_batch_objects_with_a_to_method_are_moved_to_the_device() -> None:
     res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 10, step_fn=step, progress=False)
     assert len(res.lrs) == 10 and moved == [torch.device("cpu")] * 10
 
+    class InPlace(Batch):  # a .to that moves the tensors in place and returns None
+        def to(self, device: torch.device) -> None:  # type: ignore[override]
+            moved.append(torch.device(device))
+            self.x, self.y = self.x.to(device), self.y.to(device)
+
+    moved.clear()
+    batches = [InPlace(x, y) for x, y in loader]
+    res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 10, step_fn=step, progress=False)
+    assert len(res.lrs) == 10 and len(moved) == 10
+
 
 def test_dict_batches_without_step_fn_say_what_to_do() -> None:
     model, opt, loader = make_problem()

@@ -521,3 +521,8 @@ def test_results_assembled_as_the_range_test_does_pass_the_checks() -> None:
                         **({"stop_reason": "interrupted", "mean_of": curves[:-1]} if cut else {}))
         back = RangeTestResult.from_dict(json.loads(json.dumps(res.to_dict(), allow_nan=False)))
         assert back.lrs == res.lrs and back.repeats[-1].lrs == res.repeats[-1].lrs
+
+
+def test_a_result_without_num_iter_says_it_must_be_given() -> None:
+    with pytest.raises(ValueError, match=r"got 0 \(its default: pass the steps the test was"):
+        RangeTestResult([1e-3, 1e-2], [1.0, 0.9], [1.0, 0.9], "completed")

@@ -394,13 +394,22 @@ def test_an_accepted_cyclic_wave_is_finite_at_every_step(a, b, size, mode, inver
 
 
 @pytest.mark.parametrize("factor", [10, 1.0000001, 1e200, 0, -0.5])
-def test_a_step_decay_factor_outside_0_1_is_refused(factor) -> None:
+def test_the_step_decay_policy_takes_a_decay_factor_only(factor) -> None:
     """factor=10 grew the LR 0.1 -> 1 -> 10; 1e200 overflowed to inf (or OverflowError)."""
     with pytest.raises(ValueError, match=r"factor must be in \(0, 1\], got .*: a decay "
-                                         r"multiplies the value by factor at each milestone"):
-        S.step_decay(0.1, [3, 6], factor=factor)
-    with pytest.raises(ValueError, match=r"factor must be in \(0, 1\]"):
+                                         r"multiplies the LR by factor at each milestone"):
         make_policy("step-decay", 40, factor=factor)
+
+
+def test_step_decay_steps_up_as_multistep_lr_does_but_never_to_inf() -> None:
+    assert [v for _, v in S.step_decay(0.1, [2, 4], factor=10).table(6)] == pytest.approx(
+        [0.1, 0.1, 1.0, 1.0, 10.0, 10.0])
+    with pytest.raises(ValueError, match=r"initial=0.1 times factor=1e\+200 at each of 2 "
+                                         r"milestones overflows a float"):
+        S.step_decay(0.1, [3, 6], factor=1e200)
+    for bad in (0, -0.5):
+        with pytest.raises(ValueError, match=rf"factor must be > 0, got {bad}"):
+            S.step_decay(0.1, [3, 6], factor=bad)
 
 
 def test_a_step_decay_factor_of_1_keeps_the_value() -> None:
@@ -540,3 +549,10 @@ def test_a_one_step_cosine_policy_is_refused() -> None:
         make_policy("cosine", 1)
     assert make_policy("cosine", 2, max_lr=0.5).table() == [
         {"step": 0, "lr": 0.5}, {"step": 1, "lr": 0.0}]
+
+
+def test_numpy_bools_are_bools() -> None:
+    np = pytest.importorskip("numpy")
+    assert S.Cyclic(0.1, 1.0, 5, invert=np.True_)(0) == S.Cyclic(0.1, 1.0, 5, invert=True)(0)
+    with pytest.raises(TypeError, match="invert must be True or False"):
+        S.Cyclic(0.1, 1.0, 5, invert=1)

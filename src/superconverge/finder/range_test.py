@@ -1027,5 +1027,6 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
         # A batch class of its own (a graph library's Data, a dataclass with .to): it knows
         # where its tensors are.
-        return batch.to(device)
+        moved = batch.to(device)
+        return batch if moved is None else moved  # a .to that moves in place returns None
     return batch

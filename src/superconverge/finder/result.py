@@ -226,6 +226,7 @@ class RangeTestResult(Curve):
             raise ValueError(
                 f"num_iter must be >= 1 and >= the {longest} points of the longest curve (a "
                 f"sweep records at most one point per step), got {n}"
+                + (" (its default: pass the steps the test was asked for)" if n == 0 else "")
             )
         _mapping("config", self.config)
         _mapping("provenance", self.provenance)

@@ -40,10 +40,12 @@ def _describe_huge(value: object) -> str:
 
 
 def boolean(name: str, value: object) -> bool:
-    """``True`` or ``False`` itself (no truthiness: ``"no"`` would be true)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-    return value
+    """``True`` or ``False`` itself, or numpy's (no truthiness: ``"no"`` would be true)."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)  # np.True_ from a config array
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
 
 
 def sequence(name: str, value: object, what: str) -> tuple[object, ...]:

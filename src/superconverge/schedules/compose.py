@@ -36,8 +36,9 @@ class StepDecay(Schedule):
 
     The baseline the 1cycle papers beat (e.g. divide by 10 at 50% and 75% of training); the same
     values as torch's ``MultiStepLR(opt, milestones, gamma=factor)`` stepped per mini-batch.
-    ``factor`` is in (0, 1], a decay: above 1 it would grow the value (and from a large one
-    overflow to inf within a few milestones), so every value stays within ``|initial|``.
+    ``factor`` > 0; above 1 the value grows at each milestone (a step-up, as ``MultiStepLR``
+    allows), and one whose last value would overflow a float is refused. The ``step-decay``
+    policy (:func:`~superconverge.schedules.make_policy`, the CLI) takes a decay only, (0, 1].
     """
 
     initial: float
@@ -53,11 +54,20 @@ class StepDecay(Schedule):
             raise ValueError(f"milestones must be strictly increasing, got {list(ms)}")
         self._set("milestones", ms)
         f = v.real("factor", self.factor)
-        if not 0 < f <= 1:
-            why = "grow it" if f > 1 else "zero it" if f == 0 else "flip its sign"
+        if not f > 0:
+            why = "zero it" if f == 0 else "flip its sign"
             raise ValueError(
-                f"factor must be in (0, 1], got {self.factor!r}: a decay multiplies the value "
-                f"by factor at each milestone (0.1 divides it by 10), and this factor would {why}"
+                f"factor must be > 0, got {self.factor!r}: the value is multiplied by factor at "
+                f"each milestone (0.1 divides it by 10), and this factor would {why}"
+            )
+        try:
+            last = self.initial * f ** len(ms)
+        except OverflowError:
+            last = math.inf
+        if not math.isfinite(last):
+            raise ValueError(
+                f"initial={self.initial!r} times factor={f!r} at each of {len(ms)} milestones "
+                "overflows a float; lower factor or initial"
             )
         self._set("factor", f)
         self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))

@@ -110,7 +110,11 @@ def _step_decay(
             f"milestones {given} are steps {ms} of a {total_steps}-step run; they must be "
             f"increasing steps within 1..{total_steps - 1}"
         )
-    return Policy("step-decay", step_decay(v.positive("lr", lr), ms, factor, total_steps))
+    f = v.real("factor", factor)
+    if not 0 < f <= 1:
+        raise ValueError(f"factor must be in (0, 1], got {factor!r}: a decay multiplies the "
+                         "LR by factor at each milestone (0.1 divides it by 10)")
+    return Policy("step-decay", step_decay(v.positive("lr", lr), ms, f, total_steps))
 
 
 def _cosine(total_steps: int, max_lr: float = 1.0, final_lr: float = 0.0) -> Policy:

@@ -750,7 +750,8 @@ class ParamScheduler:
         if strict and malformed:
             raise ValueError(
                 f"state_dict multipliers for {malformed} are not one finite number per param "
-                f"group (>= 0 for lr, weight_decay and eps) ({ {k: state_dict['multipliers'][k] for k in malformed} }); pass "
+                "group (>= 0 for lr, weight_decay and eps): "
+                f"{ {k: state_dict['multipliers'][k] for k in malformed} }; pass "
                 "strict=False to keep the ratios derived from the groups now"
             )
         if not strict:
