@@ -94,11 +94,13 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["one-cycle", "--steps", "100", "--step-size", "3"], "does not take step_size"),
-        (["one-cycle", "--steps", "100", "--max-lr", "-1"], "max_lr must be > 0, got -1"),
-        (["one-cycle", "--steps", "2"], "total_steps=2 is too small"),
+        (["one-cycle", "--steps", "100", "--step-size", "3"],
+         "does not take --step-size; it takes --anneal, --annihilation-fraction, "
+         "--cycle-momentum/--no-momentum, --div"),
+        (["one-cycle", "--steps", "100", "--max-lr", "-1"], "--max-lr must be > 0, got -1"),
+        (["one-cycle", "--steps", "2"], "--steps=2 is too small"),
         (["clr", "--steps", "10", "--base-lr", "1", "--max-lr", "0.1"],
-         "base_lr must be <= max_lr"),
+         "--base-lr must be <= --max-lr, got --base-lr=1.0 > --max-lr=0.1"),
         (["fixed", "--steps", "10", "--format", "png"], "needs --out"),
         (["fixed", "--steps", "10", "--format", "png", "--out", "p.svg"],
          "--format png does not match --out p.svg"),
@@ -115,9 +117,9 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["fixed", "--steps", "10", "--out", "."], "cannot write .: it is a folder"),
         (["fixed", "--steps", "10", "--out", "/proc/no/x.csv"], "cannot write /proc/no/x.csv"),
         (["cosine", "--steps", "4", "--max-lr", "1", "--final-lr", "-1"],
-         "final_lr must be >= 0"),
+         "--final-lr must be >= 0"),
         (["cosine", "--steps", "4", "--max-lr", "0.1", "--final-lr", "5"],
-         "final_lr must be <= max_lr"),
+         "--final-lr must be <= --max-lr"),
         (["step-decay", "--steps", "100", "--milestones", "0.5,1.0"],
          "milestones [0.5, 1.0] are steps [50, 1] of a 100-step run"),
         (["step-decay", "--steps", "100", "--milestones=-1"], "got -1.0 in [-1.0]"),
@@ -251,8 +253,8 @@ def test_momentum_flags_on_a_policy_without_momentum_are_an_error(capsys, kind, 
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
-    assert (f"policy {kind!r} does not take cycle_momentum (it has no momentum schedule; the "
-            "policies with one: one-cycle, one-cycle-two-phase, clr)") in captured.err
+    assert (f"policy {kind!r} does not take --cycle-momentum/--no-momentum (it has no momentum "
+            "schedule; the policies with one: one-cycle, one-cycle-two-phase, clr)") in captured.err
 
 
 @pytest.mark.parametrize("kind", ["one-cycle", "one-cycle-two-phase", "clr"])
@@ -406,10 +408,10 @@ def test_help_and_schedule_import_no_torch(argv: list[str]) -> None:
      "factor must be in (0, 1]"),
     # an OverflowError traceback from math.floor(1 / f)
     (["one-cycle-two-phase", "--steps", "40", "--warmup-fraction", "1e-309"],
-     "warmup_fraction=1e-309 leaves its first phase less than a step"),
+     "--warmup-fraction=1e-309 leaves its first phase less than a step"),
     # its only step trained at LR 0, exit 0
     (["cosine", "--steps", "1", "--max-lr", "0.5"],
-     "total_steps=1 is too small for a cosine decay"),
+     "--steps=1 is too small for a cosine decay"),
 ])
 def test_values_that_made_no_sense_or_a_traceback_are_one_clear_line(
         tmp_path, capsys, argv, message) -> None:
@@ -455,3 +457,16 @@ def test_render_steps_must_be_an_int(steps) -> None:
 
     with pytest.raises(TypeError, match=rf"steps must be an int, got {steps!r}"):
         render_policy(make_policy("one-cycle", 10), steps=steps)
+
+
+def test_errors_name_the_flags_typed_and_the_lrs_taken_by_their_names(tmp_path, capsys) -> None:
+    """The library's names (max_lr) were shown for the flags (--max-lr); an LR taken from the
+    range test keeps its name, since no flag set it."""
+    from test_from_range_test import VALLEY
+
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "clr", "--steps", "100", "--base-lr", "100",
+              "--from-lr-find", str(tmp_path / "lr_find.json")])
+    err = capsys.readouterr().err
+    assert "--base-lr must be <= max_lr, got --base-lr=100.0 > max_lr=" in err

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -178,9 +179,12 @@ def _run_schedule(args: argparse.Namespace) -> int:
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             sys.stderr.write(f"from {args.from_lr_find}: {said}\n")
-        policy = make_policy(args.kind, args.steps, **{**taken, **params})
     else:
-        policy = make_policy(args.kind, args.steps, **params)
+        taken = {}
+    try:
+        policy = make_policy(args.kind, args.steps, **{**taken, **params})
+    except ValueError as exc:  # the library's names, as the flags the user typed
+        raise ValueError(_as_flags(str(exc), exclude=taken)) from exc
     if fmt in _PLOTS:
         plot_policy(policy, args.out)
         sys.stdout.write(f"wrote {args.out}\n")
@@ -192,6 +196,19 @@ def _run_schedule(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _as_flags(message: str, exclude: Iterable[str] = ()) -> str:
+    """``message`` with the policies' parameter names as their flags (``max_lr`` ->
+    ``--max-lr``, ``total_steps`` -> ``--steps``), except those in ``exclude``: the LRs taken
+    from a range test, which no flag of the user's set."""
+    names = {flag[2:].replace("-", "_"): flag for flag, _, _ in _SCHEDULE_OPTIONS}
+    names["total_steps"] = "--steps"
+    names["cycle_momentum"] = "--cycle-momentum/--no-momentum"
+    for name in exclude:
+        names.pop(name, None)
+    pattern = r"(?<![\w-])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?!\w)"
+    return re.sub(pattern, lambda m: names[m.group(1)], message)
 
 
 # The formats a suffix of --out names; the plots are written in their suffix's format.
