@@ -207,7 +207,9 @@ def _as_flags(message: str, exclude: Iterable[str] = ()) -> str:
     names["cycle_momentum"] = "--cycle-momentum/--no-momentum"
     for name in exclude:
         names.pop(name, None)
-    pattern = r"(?<![\w-])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?!\w)"
+    # whole words only, never part of a path (runs/max_lr/lr_find.json) or of a longer name
+    pattern = (r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
+               + r")(?![\w\-/\\]|\.\w)")
     return re.sub(pattern, lambda m: names[m.group(1)], message)
 
 
