@@ -68,30 +68,30 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--start-lr", "1", "--end-lr", "0.1"], "end_lr must be > start_lr"),
+        (["--start-lr", "1", "--end-lr", "0.1"], "--end-lr must be > --start-lr"),
         (["--num-iter", "7"], "argument --num-iter: must be >= 8, got 7"),
         # a typo with zeros too many: its LRs would have filled the memory
         (["--num-iter", "1000000000"], "argument --num-iter: must be <= 1,000,000, got "),
         # an unset shell variable: the current folder used to be read as an image folder
         (["--data", ""], "argument --data: an empty path"),
         (["--out", ""], "argument --out: an empty path"),
-        (["--seed", "99999999999999999999999"], "seed must be <= 18446744073709551615"),
-        (["--weight-decay", "1e39"], "weight_decay must be <= 3.40282e+38"),
-        (["--start-lr", "1e-310", "--end-lr", "1"], "start_lr=1e-310 is too small: the sweep's"),
+        (["--seed", "99999999999999999999999"], "--seed must be <= 18446744073709551615"),
+        (["--weight-decay", "1e39"], "--weight-decay must be <= 3.40282e+38"),
+        (["--start-lr", "1e-310", "--end-lr", "1"], "--start-lr=1e-310 is too small: the sweep's"),
         (["--num-iter", "1e3"], "argument --num-iter: expected a whole number, got '1e3'"),
         (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
         (["--image-size", "0", "--data", "."], "argument --image-size: must be >= 1, got 0"),
         (["--delimiter", "ab"], "argument --delimiter: expected one character"),
-        (["--start-lr", "1e299", "--end-lr", "1e300"], "end_lr=1e+300 is above 3.40282e+38"),
-        (["--end-lr", "1e308"], "end_lr=1e+308 is too large: the sweep's LRs would overflow"),
+        (["--start-lr", "1e299", "--end-lr", "1e300"], "--end-lr=1e+300 is above 3.40282e+38"),
+        (["--end-lr", "1e308"], "--end-lr=1e+308 is too large: the sweep's LRs would overflow"),
         (["--data", "nowhere.npz"], "no such file"),
         (["--device", "tpu9"], "device='tpu9' is not a device torch knows"),
         (["--amp", "fp8"], "invalid choice"),
         (["--model", "vgg"], "invalid choice: 'vgg' (choose from 'mlp', "),
-        (["--start-lr", "0"], "start_lr must be > 0"),
+        (["--start-lr", "0"], "--start-lr must be > 0"),
         (["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
-        (["--momentum", "1.5"], "momentum must be in [0, 1)"),
-        (["--weight-decay", "-1"], "weight_decay must be >= 0"),
+        (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
         (["--device", "meta"], "device='meta' holds no data"),
         (["--device", "xpu"], "device='xpu' is not usable here"),
     ],
@@ -376,7 +376,7 @@ def test_max_grad_norm_from_the_command_line(tmp_path, capsys) -> None:
     assert json.loads((tmp_path / "lr_find.json").read_text())["config"]["max_grad_norm"] == 1.0
     with pytest.raises(SystemExit):
         main(["-q", "find-lr", "--max-grad-norm", "0", "--out", str(tmp_path / "o")])
-    assert "max_grad_norm must be > 0" in capsys.readouterr().err
+    assert "--max-grad-norm must be > 0" in capsys.readouterr().err
 
 
 def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys) -> None:

@@ -475,5 +475,6 @@ def test_errors_name_the_flags_typed_and_the_lrs_taken_by_their_names(tmp_path, 
 def test_flag_names_never_touch_a_path() -> None:
     from superconverge.cli import _as_flags
 
-    assert _as_flags("max_lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got max_lr=1.") == (
-        "--max-lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got --max-lr=1.")
+    flags = {"max_lr": "--max-lr"}
+    said = _as_flags("max_lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got max_lr=1.", flags)
+    assert said == "--max-lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got --max-lr=1."

@@ -7,7 +7,7 @@ import logging
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -144,7 +144,9 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    "clr; default for one-cycle)")
     g.add_argument("--no-momentum", dest="cycle_momentum", action="store_false",
                    help="leave momentum out (one-cycle, one-cycle-two-phase, clr)")
-    p.set_defaults(func=_run_schedule)
+    names = {flag[2:].replace("-", "_"): flag for flag, _, _ in _SCHEDULE_OPTIONS}
+    p.set_defaults(func=_run_schedule, flag_names={
+        **names, "total_steps": "--steps", "cycle_momentum": "--cycle-momentum/--no-momentum"})
 
 
 def _run_schedule(args: argparse.Namespace) -> int:
@@ -181,10 +183,8 @@ def _run_schedule(args: argparse.Namespace) -> int:
             sys.stderr.write(f"from {args.from_lr_find}: {said}\n")
     else:
         taken = {}
-    try:
-        policy = make_policy(args.kind, args.steps, **{**taken, **params})
-    except ValueError as exc:  # the library's names, as the flags the user typed
-        raise ValueError(_as_flags(str(exc), exclude=taken)) from exc
+    args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
+    policy = make_policy(args.kind, args.steps, **{**taken, **params})
     if fmt in _PLOTS:
         plot_policy(policy, args.out)
         sys.stdout.write(f"wrote {args.out}\n")
@@ -198,19 +198,29 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as_flags(message: str, exclude: Iterable[str] = ()) -> str:
-    """``message`` with the policies' parameter names as their flags (``max_lr`` ->
-    ``--max-lr``, ``total_steps`` -> ``--steps``), except those in ``exclude``: the LRs taken
-    from a range test, which no flag of the user's set."""
-    names = {flag[2:].replace("-", "_"): flag for flag, _, _ in _SCHEDULE_OPTIONS}
-    names["total_steps"] = "--steps"
-    names["cycle_momentum"] = "--cycle-momentum/--no-momentum"
-    for name in exclude:
-        names.pop(name, None)
+def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = ()) -> str:
+    """``message`` with the library's parameter names as the command's flags (``max_lr`` ->
+    ``--max-lr``), except those in ``exclude`` (an LR ``schedule`` took from a range test, which
+    no flag of the user's set)."""
+    names = {k: v for k, v in flags.items() if k not in set(exclude)}
+    if not names:
+        return message
     # whole words only, never part of a path (runs/max_lr/lr_find.json) or of a longer name
     pattern = (r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
                + r")(?![\w\-/\\]|\.\w)")
     return re.sub(pattern, lambda m: names[m.group(1)], message)
+
+
+def _flag_names(p: argparse.ArgumentParser, words: Iterable[str] = ()) -> dict[str, str]:
+    """The library's name -> the flag, for a command's options whose name has an underscore
+    (``start_lr``) or is in ``words``: a plain word (model, data) is prose as often as a name."""
+    out = {}
+    for action in p._actions:
+        if action.option_strings and ("_" in action.dest or action.dest in words):
+            out[action.dest] = max(action.option_strings, key=len)
+    return out
+
+
 
 
 # The formats a suffix of --out names; the plots are written in their suffix's format.
@@ -308,7 +318,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", type=_path,
                    help="folder for lr_find.json and .png")
-    p.set_defaults(func=_run_find_lr)
+    p.set_defaults(func=_run_find_lr,
+                   flag_names=_flag_names(p, ("seed", "repeats", "momentum")))
 
 
 def _column(text: str | None) -> str | int | None:
@@ -464,7 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
-        parser.exit(2, f"superconverge {args.command}: error: {_one_line(exc)}"
+        said = _as_flags(_one_line(exc), getattr(args, "flag_names", {}),
+                         getattr(args, "taken", ()))
+        parser.exit(2, f"superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         parser.exit(130, f"interrupted{_partial_note(exc, args)}\n")
