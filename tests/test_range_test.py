@@ -1478,3 +1478,12 @@ def test_nan_in_the_data_is_named_as_a_likely_cause() -> None:
     assert res.stop_reason == "nan" and len(res.lrs) == 0
     assert any(w.startswith("the loss was NaN or inf after 0 finite point(s)") and
                "check the data" in w for w in res.warnings())
+
+
+def test_a_bad_validation_batch_is_named_as_val_data() -> None:
+    """The default step's refusal of a batch did not say the batch came from val_data."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    with pytest.raises(TypeError, match=r"^val_data: the default step needs \(inputs, targets\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, val_data=["1"], progress=False)
+    assert_same_state(before, snapshot(model, opt))

@@ -619,8 +619,14 @@ class _Run:
             with torch.no_grad():
                 source = cache if cache is not None else map(self._move, self.val_data)
                 for batch in source:
-                    loss = self._loss(batch)
-                    _check_loss(loss, training=False)
+                    try:
+                        loss = self._loss(batch)
+                        _check_loss(loss, training=False)
+                    except (TypeError, ValueError) as exc:  # say it is about val_data
+                        if not exc.args or not isinstance(exc.args[0], str):
+                            raise
+                        exc.args = (f"val_data: {exc.args[0]}", *exc.args[1:])
+                        raise
                     d = loss.detach().reshape(()).float()
                     total = d if total is None else total + d
                     count += 1
