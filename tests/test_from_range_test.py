@@ -88,7 +88,7 @@ def test_schedule_command_from_lr_find_refuses_momentum_flags_for_fixed(tmp_path
         main(["schedule", "fixed", "--steps", "10", "--cycle-momentum",
               "--from-lr-find", str(tmp_path / "lr_find.json")])
     assert exc.value.code == 2
-    assert "policy 'fixed' does not take cycle_momentum" in capsys.readouterr().err
+    assert "policy 'fixed' does not take --cycle-momentum/--no-momentum" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["one-cycle", "one-cycle-two-phase", "clr"])
