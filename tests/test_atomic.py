@@ -121,34 +121,46 @@ def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
 
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/fd/1"), reason="no /dev/fd here")
-def test_stdout_redirected_to_a_file_is_appended_to_not_replaced(tmp_path) -> None:
-    """`--out /dev/fd/1 >> log` (or /dev/stdout): the link led to the log file, which was
-    replaced: what it held and what was written after were lost."""
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd/1"), reason="no /proc/self/fd here")
+@pytest.mark.parametrize("mode", ["w", "a"], ids=[">", ">>"])
+@pytest.mark.parametrize("path", ["/dev/fd/1", "//dev/fd/1", "myfd/1", "/proc/self/fd/1"])
+def test_stdout_redirected_to_a_file_gets_the_bytes_in_place(tmp_path, mode, path) -> None:
+    """`--out /dev/fd/1 >> log`: the link led to the log file, which was replaced, losing what
+    it held and what came after; under `>` the bytes must land where stdout's next write would
+    (a reopened file wrote at 0, under what came after). Also through a linked folder."""
     import subprocess
     import sys
 
+    (tmp_path / "myfd").symlink_to("/proc/self/fd")
     log = tmp_path / "log.txt"
     log.write_text("before\n")
     code = ("import sys; from superconverge import atomic; print('header', flush=True); "
-            "atomic.write_text('/dev/fd/1', 'step,lr\\n'); print('after', flush=True)")
-    with open(log, "a") as out:
-        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60)
-    assert log.read_text() == "before\nheader\nstep,lr\nafter\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
+            f"atomic.write_text({path!r}, 'step,lr\\n'); print('after', flush=True)")
+    with open(log, mode) as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60,
+                       cwd=tmp_path)
+    kept = "before\n" if mode == "a" else ""
+    assert log.read_text() == kept + "header\nstep,lr\nafter\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "myfd"]
 
 
-def test_a_block_device_is_refused_and_errors_name_the_path_given(tmp_path) -> None:
+def test_a_socket_is_refused_and_errors_name_the_path_given(tmp_path) -> None:
+    import socket
+
     folder = tmp_path / "folder"
     folder.mkdir()
     (tmp_path / "link").symlink_to(folder)
     with pytest.raises(IsADirectoryError, match=f"cannot write {tmp_path / 'link'}: it is a"):
         atomic.write_text(tmp_path / "link", "x")
-    blocks = [f"/dev/{d}" for d in sorted(os.listdir("/dev")) if os.path.exists(f"/dev/{d}")
-              and stat.S_ISBLK(os.stat(f"/dev/{d}").st_mode)]
-    if not blocks:
-        pytest.skip("no block device to point at")
-    # Refused before anything is opened (the old code replaced the node, as root).
-    with pytest.raises(OSError, match="a block device or socket, not a file"):
-        with atomic.atomic_path(blocks[0]):
-            raise AssertionError("the body must not run")
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets here")
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "sock"))
+        # Refused before anything runs (the first fix opened it; the old code replaced it).
+        with pytest.raises(OSError, match="a block device or socket, not a file"):
+            with atomic.atomic_path(tmp_path / "sock"):
+                raise AssertionError("the body must not run")
+        assert stat.S_ISSOCK(os.lstat(tmp_path / "sock").st_mode)
+    finally:
+        server.close()

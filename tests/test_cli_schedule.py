@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -478,3 +479,19 @@ def test_flag_names_never_touch_a_path() -> None:
     flags = {"max_lr": "--max-lr"}
     said = _as_flags("max_lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got max_lr=1.", flags)
     assert said == "--max-lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got --max-lr=1."
+
+
+def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -> None:
+    """`--out /dev/stdout > t.csv`: the "wrote" line went to stdout too, over the header."""
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/stdout"):
+        pytest.skip("no /dev/stdout here")
+    table = tmp_path / "t.csv"
+    with open(table, "w") as out:
+        done = subprocess.run([sys.executable, "-m", "superconverge", "schedule", "fixed",
+                               "--steps", "2", "--out", "/dev/stdout"], stdout=out,
+                              stderr=subprocess.PIPE, text=True, check=True, timeout=60)
+    assert table.read_text() == "step,lr\n0,0.1\n1,0.1\n"
+    assert done.stderr == "wrote /dev/stdout\n"

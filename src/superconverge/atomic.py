@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,22 +18,24 @@ from typing import Any
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success rename it onto ``path``.
+    """Yield a temporary path in the target's folder; on success rename it onto ``path`` (a
+    stream gets its bytes instead, below).
 
     On an exception the temporary file is removed and ``path`` is left as it was. The temporary
     name keeps the target's suffix, so writers that infer the format from it (matplotlib) work.
     A symbolic link stays a link: the file it points to is the one replaced. A stream is
     written into, never replaced: a character device (``/dev/null``, a terminal), a named pipe,
     or an open file descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``, also where
-    it is redirected to a file, which it appends to); its bytes go in once the body has
-    written them all, from a temporary file in the system's temporary folder. A block device
-    or a socket is refused.
+    it is redirected to a file, whose bytes then follow what was written there before); its
+    bytes go in once the body has written them all, from a temporary file in the system's
+    temporary folder. A named pipe waits for its reader. A block device or a socket named by
+    its own path is refused.
     """
     target = Path(path)
     kind = _stream_kind(target)
     if kind == "refused":
         raise _naming(OSError(errno.EINVAL, "a block device or socket, not a file"), target)
-    if kind == "stream":
+    if kind in ("descriptor", "stream"):
         with _write_through(target) as through:
             yield through
         return
@@ -68,18 +72,32 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+_FD_FOLDER = re.compile(r"/proc/(\d+)(?:/task/\d+)?/fd")
+
+
+def _descriptor(target: Path) -> tuple[int, int] | None:
+    """``(pid, fd)`` when ``target``, its links followed one by one from their real folders,
+    names an open file descriptor (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``, or any
+    link or linked folder that leads there); None otherwise."""
+    hop = os.path.abspath(target)
+    for _ in range(41):
+        folder = os.path.realpath(os.path.dirname(hop))
+        name = os.path.basename(hop)
+        found = _FD_FOLDER.fullmatch(folder)
+        if found and name.isdigit():
+            return int(found.group(1)), int(name)
+        if not os.path.islink(hop):
+            return None
+        hop = os.path.abspath(os.path.join(folder, os.readlink(hop)))
+    return None
+
+
 def _stream_kind(target: Path) -> str:
-    """"stream" for a target written into (a character device, a named pipe, or an open file
-    descriptor reached through a link such as ``/dev/stdout -> /proc/self/fd/1``, whatever it
-    is redirected to), "refused" for a block device or socket, "file" otherwise."""
-    hop, seen = target, 0
-    while True:  # a link chain through /proc/*/fd or /dev/fd is a descriptor, not a file
-        text = os.path.abspath(hop)
-        if text.startswith("/dev/fd/") or (text.startswith("/proc/") and "/fd/" in text):
-            return "stream" if os.path.exists(text) else "file"
-        if not os.path.islink(hop) or seen > 40:
-            break
-        hop, seen = Path(os.path.dirname(text)) / os.readlink(hop), seen + 1
+    """"descriptor" for an open file descriptor (whatever it is redirected to), "stream" for a
+    character device or a named pipe (written into), "refused" for a block device or socket,
+    "file" otherwise."""
+    if _descriptor(target) is not None:
+        return "descriptor" if os.path.exists(target) else "file"
     try:
         mode = os.stat(target).st_mode
     except (OSError, ValueError):
@@ -91,11 +109,19 @@ def _stream_kind(target: Path) -> str:
     return "file"
 
 
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether :func:`atomic_path` writes into ``path`` rather than replacing it: a descriptor
+    such as ``/dev/stdout``, a character device, a named pipe."""
+    return _stream_kind(Path(path)) in ("descriptor", "stream")
+
+
 @contextlib.contextmanager
 def _write_through(target: Path) -> Iterator[Path]:
     """A temporary file (in the system's temporary folder: a device's folder is seldom ours to
-    write) whose bytes are appended to ``target`` once the body has written them all (append:
-    a descriptor redirected to a file, ``>> log``, keeps what it holds)."""
+    write) whose bytes go into ``target`` once the body has written them all: through this
+    process's own descriptor where ``target`` names one (so the bytes land where its next
+    writes would, as a shell's ``>`` or ``>>`` expects), else appended (another process's
+    descriptor, a device, a pipe)."""
     fd, tmp = tempfile.mkstemp(prefix=".superconverge.", suffix=target.suffix)
     os.close(fd)
     try:
@@ -106,13 +132,30 @@ def _write_through(target: Path) -> Iterator[Path]:
                 raise _naming(exc, target) from exc
             raise
         try:
-            with open(tmp, "rb") as src, open(target, "ab") as dst:
-                shutil.copyfileobj(src, dst)
+            own = _descriptor(target)
+            if own is not None and own[0] == os.getpid():
+                _copy_into_descriptor(Path(tmp), own[1])
+            else:
+                with open(tmp, "rb") as src, open(target, "ab") as dst:
+                    shutil.copyfileobj(src, dst)
         except OSError as exc:
             raise _naming(exc, target) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _copy_into_descriptor(src: Path, fd: int) -> None:
+    """``src``'s bytes written to this process's descriptor ``fd`` at its current position,
+    after what Python's own stdout and stderr hold unwritten."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with open(src, "rb") as f:
+        while chunk := f.read(1 << 16):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
 
 
 @contextlib.contextmanager
