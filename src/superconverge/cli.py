@@ -186,15 +186,15 @@ def _run_schedule(args: argparse.Namespace) -> int:
     args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
     policy = make_policy(args.kind, args.steps, **{**taken, **params})
     # "wrote" goes to stderr where --out is itself a stream (/dev/stdout): not into the table
-    said = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
+    told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
     if fmt in _PLOTS:
         plot_policy(policy, args.out)
-        said.write(f"wrote {args.out}\n")
+        told.write(f"wrote {args.out}\n")
         return 0
     text = render_policy(policy, fmt=fmt)
     if args.out is not None:
         atomic.write_text(args.out, text)
-        said.write(f"wrote {args.out}\n")
+        told.write(f"wrote {args.out}\n")
     else:
         sys.stdout.write(text)
     return 0
