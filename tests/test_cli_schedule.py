@@ -495,3 +495,25 @@ def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -
                               stderr=subprocess.PIPE, text=True, check=True, timeout=60)
     assert table.read_text() == "step,lr\n0,0.1\n1,0.1\n"
     assert done.stderr == "wrote /dev/stdout\n"
+
+
+def test_flag_names_leave_the_users_values_and_paths_alone(tmp_path, capsys,
+                                                           monkeypatch) -> None:
+    """Second review: `--out lr` said "cannot write --lr", `--mode lr` "got '--lr'", and the
+    clr hint read "pass --cycle-momentum/--no-momentum=True (--cycle-momentum)"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lr").mkdir()
+    cases = [
+        (["fixed", "--steps", "2", "--out", "lr"], "error: cannot write lr: it is a folder"),
+        (["fixed", "--steps", "2", "--from-lr-find", "factor"], "error: factor: No such file"),
+        (["clr", "--steps", "20", "--mode", "lr"], "; got 'lr'"),
+        (["clr", "--steps", "40", "--low-momentum", "0.8"],
+         "so --low-momentum would be ignored; pass --cycle-momentum or drop them"),
+        (["one-cycle", "--steps", "40", "--no-momentum", "--low-momentum", "0.8"],
+         "leaves momentum out (--no-momentum), so --low-momentum would be ignored"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit):
+            main(["schedule", *argv])
+        err = capsys.readouterr().err
+        assert message in err, (argv, err)

@@ -200,17 +200,26 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = ()) -> str:
+def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (),
+              keep: Iterable[str] = ()) -> str:
     """``message`` with the library's parameter names as the command's flags (``max_lr`` ->
     ``--max-lr``), except those in ``exclude`` (an LR ``schedule`` took from a range test, which
-    no flag of the user's set)."""
+    no flag of the user's set), inside quotes (a value the user typed: ``got 'lr'``), and inside
+    the strings in ``keep`` (the paths the user gave: ``--out lr``)."""
     names = {k: v for k, v in flags.items() if k not in set(exclude)}
     if not names:
         return message
     # whole words only, never part of a path (runs/max_lr/lr_find.json) or of a longer name
-    pattern = (r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
-               + r")(?![\w\-/\\]|\.\w)")
-    return re.sub(pattern, lambda m: names[m.group(1)], message)
+    pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
+                         + r")(?![\w\-/\\]|\.\w)")
+    guarded = sorted({k for k in keep if k}, key=len, reverse=True)
+    split = "|".join([r"'[^']*'", r'"[^"]*"', *map(re.escape, guarded)])
+    parts = re.split(f"({split})", message)
+    for i in range(0, len(parts), 2):  # the even parts are outside quotes and paths
+        part = parts[i].replace("cycle_momentum=True (--cycle-momentum)", "--cycle-momentum")
+        part = part.replace("(cycle_momentum=False)", "(--no-momentum)")
+        parts[i] = pattern.sub(lambda m: names[m.group(1)], part)
+    return "".join(parts)
 
 
 def _flag_names(p: argparse.ArgumentParser, words: Iterable[str] = ()) -> dict[str, str]:
@@ -477,8 +486,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
-        said = _as_flags(_one_line(exc), getattr(args, "flag_names", {}),
-                         getattr(args, "taken", ()))
+        said = _one_line(exc)
+        if not isinstance(exc, OSError):  # an OSError's text is a path and the system's words
+            paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
+            said = _as_flags(said, getattr(args, "flag_names", {}), getattr(args, "taken", ()),
+                             keep=paths)
         parser.exit(2, f"superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
