@@ -298,3 +298,15 @@ def test_the_single_tensor_path_outlasts_loading_a_checkpoint_saved_with_foreach
     assert opt.param_groups[0]["foreach"] is False
     opt.load_state_dict(saved)  # its group says foreach=None: on CUDA, the recompiling path
     assert opt.param_groups[0]["foreach"] is False
+
+
+def test_an_endless_momentum_that_cycles_late_still_counts_as_moving() -> None:
+    """Read over its first 1000 steps only, a momentum held for 2000 and cycling after was
+    "constant": default SGD kept the foreach path that recompiles at every value."""
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.95)
+    late = sc.join([sc.constant(0.95), sc.cyclic_momentum(0.85, 0.95, 500)], [2000])
+    for _ in range(3):  # one load hook, however many schedulers are built
+        sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS), momentum=late, tensors=True)
+    assert opt.param_groups[0]["foreach"] is False
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 2  # the tensors' and this one

@@ -623,9 +623,12 @@ class _Run:
                         loss = self._loss(batch)
                         _check_loss(loss, training=False)
                     except (TypeError, ValueError) as exc:  # say it is about val_data
-                        if not exc.args or not isinstance(exc.args[0], str):
-                            raise
-                        exc.args = (f"val_data: {exc.args[0]}", *exc.args[1:])
+                        # Only a plain one-message exception is reworded (a custom __str__, a
+                        # UnicodeDecodeError's fields, one raised twice are left as they are).
+                        if (len(exc.args) == 1 and isinstance(exc.args[0], str)
+                                and str(exc) == exc.args[0]
+                                and not exc.args[0].startswith("val_data: ")):
+                            exc.args = (f"val_data: {exc.args[0]}",)
                         raise
                     d = loss.detach().reshape(()).float()
                     total = d if total is None else total + d

@@ -431,7 +431,10 @@ class ParamScheduler:
             if single:
                 # optimizer.load_state_dict puts the saved groups back, foreach=None included.
                 switched = [i for i, g in enumerate(groups) if any(g is x for x in single)]
-                optimizer.register_load_state_dict_post_hook(_single_tensor_again(switched))
+                hooks = getattr(optimizer, "_optimizer_load_state_dict_post_hooks", {}).values()
+                if not any(getattr(h, "single_tensor_groups", None) == tuple(switched)
+                           for h in hooks):  # once, however many schedulers are built
+                    optimizer.register_load_state_dict_post_hook(_single_tensor_again(switched))
                 log.info("tensors=True: %s's foreach=None set to False in %d param group(s), "
                          "so a compiled step follows the cycling momentum without recompiling",
                          name, len(single))
@@ -842,14 +845,17 @@ def _step_outside_the_graph(scheduler: ParamScheduler) -> None:
 
 
 def _moves(schedule: Schedule) -> bool:
-    """Whether ``schedule`` takes more than one value (over the steps construction checks: all
-    of up to 20,000, a sample of more, the first 1000 of an endless one)."""
+    """Whether ``schedule`` may take more than one value. Only a :class:`Constant`, or a finite
+    schedule of at most 20,000 steps that holds one value at every step, is proven not to; a
+    longer or endless one counts as moving (a momentum held for 1000 steps and cycling after
+    would otherwise keep its recompiling foreach path)."""
     if isinstance(schedule, Constant):
         return False
-    n = 1000 if schedule.total_steps is None else schedule.total_steps
-    steps: Iterable[int] = range(n) if n <= 20_000 else (*range(0, n, n // 2000), n - 1)
+    n = schedule.total_steps
+    if n is None or n > 20_000:
+        return True
     first = schedule(0)
-    return any(schedule(step) != first for step in steps)
+    return any(schedule(step) != first for step in range(n))
 
 
 def _single_tensor_again(indices: list[int]) -> Any:
@@ -859,4 +865,5 @@ def _single_tensor_again(indices: list[int]) -> Any:
         for i in indices:
             if i < len(optimizer.param_groups) and optimizer.param_groups[i].get("foreach") is None:
                 optimizer.param_groups[i]["foreach"] = False
+    hook.single_tensor_groups = tuple(indices)  # type: ignore[attr-defined]
     return hook
