@@ -232,8 +232,6 @@ def _flag_names(p: argparse.ArgumentParser, words: Iterable[str] = ()) -> dict[s
     return out
 
 
-
-
 # The formats a suffix of --out names; the plots are written in their suffix's format.
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _PLOTS = ("png", "svg", "pdf")

@@ -250,7 +250,6 @@ class OneCycleTwoPhaseMomentum(_Phased):
                      (h, lo, h))
 
 
-
 def one_cycle(
     max_lr: float,
     total_steps: int,

@@ -476,7 +476,6 @@ class ParamScheduler:
             )
         return groups
 
-
     def _refuse_shared_tensors(self) -> None:
         """Groups that hold one tensor object for a driven key read whatever was written last,
         so they cannot follow different multipliers. torch's ``add_param_group`` fills the
