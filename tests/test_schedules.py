@@ -556,3 +556,9 @@ def test_numpy_bools_are_bools() -> None:
     assert S.Cyclic(0.1, 1.0, 5, invert=np.True_)(0) == S.Cyclic(0.1, 1.0, 5, invert=True)(0)
     with pytest.raises(TypeError, match="invert must be True or False"):
         S.Cyclic(0.1, 1.0, 5, invert=1)
+
+
+def test_a_numpy_bool_turns_the_momentum_schedule_off_and_on() -> None:
+    np = pytest.importorskip("numpy")
+    assert make_policy("one-cycle", 10, cycle_momentum=np.False_).momentum is None
+    assert make_policy("clr", 10, cycle_momentum=np.True_).momentum is not None

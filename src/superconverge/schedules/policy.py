@@ -180,10 +180,9 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
             "ignored; pass cycle_momentum=True (--cycle-momentum) or drop them"
         )
     total_steps = v.integer("total_steps", total_steps, minimum=1)
-    if "cycle_momentum" in params and not isinstance(params["cycle_momentum"], bool):
-        raise TypeError(
-            f"cycle_momentum must be True or False, got {params['cycle_momentum']!r}"
-        )
+    if "cycle_momentum" in params:  # numpy's bools too, from a config array
+        params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
+                                                        params["cycle_momentum"])}
     milestones = params.get("milestones")
     if milestones is not None and (
             isinstance(milestones, str | bytes) or not isinstance(milestones, list | tuple)):
