@@ -155,10 +155,7 @@ def lr_range_test(
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
-    num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
-    if num_iter > MAX_ITER:
-        raise ValueError(f"num_iter must be <= {MAX_ITER:,} (a range test takes a few hundred "
-                         f"steps), got {num_iter:,}")
+    num_iter = sweep_steps(num_iter)
     mode = v.choice("mode", mode, MODES)
     smooth_beta = v.fraction("smooth_beta", smooth_beta)
     if diverge_factor is not None:
@@ -180,12 +177,7 @@ def lr_range_test(
     if max_grad_norm is not None:
         max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
     if seed is not None:
-        seed = v.integer("seed", seed, minimum=0)
-        if seed + repeats - 1 > _MAX_SEED:  # torch's generators take 64-bit seeds
-            raise ValueError(
-                f"seed must be <= {_MAX_SEED - repeats + 1} (repeats={repeats} sweeps use seed, "
-                f"seed + 1, ..., and torch takes seeds below 2**64), got {seed}"
-            )
+        seed = sweep_seed(seed, repeats)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if not isinstance(restore, bool):
@@ -205,7 +197,7 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
-    _check_lrs_fit(optimizer, end_lr, lr_values, ratios)
+    _check_lrs_fit(optimizer, lr_values, ratios)
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
     if seed is None and repeats > 1:
         seed = 0
@@ -341,6 +333,27 @@ def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
     return start_lr, end_lr
 
 
+def sweep_steps(num_iter: int) -> int:
+    """``num_iter`` checked: an int from :data:`MIN_ITER` to :data:`MAX_ITER`."""
+    num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
+    if num_iter > MAX_ITER:
+        raise ValueError(f"num_iter must be <= {MAX_ITER:,} (a range test takes a few hundred "
+                         f"steps), got {num_iter:,}")
+    return num_iter
+
+
+def sweep_seed(seed: int, repeats: int) -> int:
+    """``seed`` checked: an int >= 0 whose ``repeats`` sweeps (seed, seed + 1, ...) all take
+    seeds torch's generators accept (below 2**64)."""
+    seed = v.integer("seed", seed, minimum=0)
+    if seed + repeats - 1 > _MAX_SEED:
+        raise ValueError(
+            f"seed must be <= {_MAX_SEED - repeats + 1} (repeats={repeats} sweeps use seed, "
+            f"seed + 1, ..., and torch takes seeds below 2**64), got {seed}"
+        )
+    return seed
+
+
 def _check_lrs_increase(start_lr: float, end_lr: float, num_iter: int,
                         lr_values: list[float]) -> None:
     """Refuse a sweep whose LRs do not strictly increase: start_lr and end_lr a few floats
@@ -368,14 +381,12 @@ def _check_ratio(start_lr: float, end_lr: float) -> None:
     raise ValueError(f"start_lr={start_lr!r} is too small: {why}; raise start_lr")
 
 
-def _check_lrs_fit(optimizer: torch.optim.Optimizer, end_lr: float, lr_values: list[float],
+def _check_lrs_fit(optimizer: torch.optim.Optimizer, lr_values: list[float],
                    ratios: list[float]) -> None:
     """Refuse a sweep whose LRs torch cannot apply: an optimizer writes the LR into the
     parameters' dtype for the update, and raises mid-sweep ("value cannot be converted to type
     c10::Half without overflow") where it does not fit, e.g. above 65504 for float16."""
-    top_lr = max(lr_values)
-    if not math.isfinite(top_lr):
-        raise ValueError(f"end_lr={end_lr!r} is too large: the sweep's LRs overflow to inf")
+    top_lr = max(lr_values)  # finite: _check_ratio and the schedules refuse an overflow
     for i, (group, ratio) in enumerate(zip(optimizer.param_groups, ratios, strict=True)):
         for dtype in {p.dtype for p in group["params"] if p.is_floating_point()}:
             largest = torch.finfo(dtype).max

@@ -16,8 +16,8 @@ import torch
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge.atomic import atomic_paths
 from superconverge.data import image_shape, make_loader
-from superconverge.finder import METHODS, MIN_ITER, RangeTestResult, is_main_process, lr_range_test
-from superconverge.finder.range_test import sweep_lrs
+from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
+from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
 from superconverge.recipes.common import (
@@ -97,7 +97,7 @@ def find_lr(
     batch_size = v.integer("batch_size", batch_size, minimum=1)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
-        num_iter = v.integer("num_iter", num_iter, minimum=MIN_ITER)
+        num_iter = sweep_steps(num_iter)
         if num_iter < MIN_POINTS:  # the test itself runs; the pick it is run for cannot be made
             raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
                              f"rules need {MIN_POINTS} points")
@@ -113,10 +113,7 @@ def find_lr(
     if amp is not None:
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
-    seed = v.integer("seed", seed, minimum=0)
-    if seed + repeats - 1 >= 2**64:  # torch's generators take 64-bit seeds
-        raise ValueError(f"seed must be <= {2**64 - repeats} (repeats={repeats} sweeps use "
-                         f"seed, seed + 1, ..., and torch takes seeds below 2**64), got {seed}")
+    seed = sweep_seed(seed, repeats)
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
