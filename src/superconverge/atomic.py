@@ -32,11 +32,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     its own path is refused.
     """
     target = Path(path)
-    kind = _stream_kind(target)
+    own = _descriptor(target)
+    kind = _stream_kind(target, own)
     if kind == "refused":
         raise _naming(OSError(errno.EINVAL, "a block device or socket, not a file"), target)
     if kind in ("descriptor", "stream"):
-        with _write_through(target) as through:
+        # written through this process's own descriptor where it names one
+        own_fd = own[1] if kind == "descriptor" and own and own[0] == os.getpid() else None
+        with _write_through(target, own_fd) as through:
             yield through
         return
     shown = target  # errors name the path the user gave, not where a link leads
@@ -92,11 +95,11 @@ def _descriptor(target: Path) -> tuple[int, int] | None:
     return None
 
 
-def _stream_kind(target: Path) -> str:
-    """"descriptor" for an open file descriptor (whatever it is redirected to), "stream" for a
-    character device or a named pipe (written into), "refused" for a block device or socket,
-    "file" otherwise."""
-    if _descriptor(target) is not None:
+def _stream_kind(target: Path, own: tuple[int, int] | None) -> str:
+    """"descriptor" for an open file descriptor (``own``, from :func:`_descriptor`, whatever
+    it is redirected to), "stream" for a character device or a named pipe (written into),
+    "refused" for a block device or socket, "file" otherwise."""
+    if own is not None:
         return "descriptor" if os.path.exists(target) else "file"
     try:
         mode = os.stat(target).st_mode
@@ -112,16 +115,17 @@ def _stream_kind(target: Path) -> str:
 def is_stream(path: str | os.PathLike[str]) -> bool:
     """Whether :func:`atomic_path` writes into ``path`` rather than replacing it: a descriptor
     such as ``/dev/stdout``, a character device, a named pipe."""
-    return _stream_kind(Path(path)) in ("descriptor", "stream")
+    target = Path(path)
+    return _stream_kind(target, _descriptor(target)) in ("descriptor", "stream")
 
 
 @contextlib.contextmanager
-def _write_through(target: Path) -> Iterator[Path]:
+def _write_through(target: Path, own_fd: int | None) -> Iterator[Path]:
     """A temporary file (in the system's temporary folder: a device's folder is seldom ours to
-    write) whose bytes go into ``target`` once the body has written them all: through this
-    process's own descriptor where ``target`` names one (so the bytes land where its next
-    writes would, as a shell's ``>`` or ``>>`` expects), else appended (another process's
-    descriptor, a device, a pipe)."""
+    write) whose bytes go into ``target`` once the body has written them all: through
+    ``own_fd``, this process's own descriptor that ``target`` names, if any (so the bytes land
+    where its next writes would, as a shell's ``>`` or ``>>`` expects), else appended (another
+    process's descriptor, a device, a pipe)."""
     fd, tmp = tempfile.mkstemp(prefix=".superconverge.", suffix=target.suffix)
     os.close(fd)
     try:
@@ -132,9 +136,8 @@ def _write_through(target: Path) -> Iterator[Path]:
                 raise _naming(exc, target) from exc
             raise
         try:
-            own = _descriptor(target)
-            if own is not None and own[0] == os.getpid():
-                _copy_into_descriptor(Path(tmp), own[1])
+            if own_fd is not None:
+                _copy_into_descriptor(Path(tmp), own_fd)
             else:
                 with open(tmp, "rb") as src, open(target, "ab") as dst:
                     shutil.copyfileobj(src, dst)
