@@ -310,8 +310,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
     p.add_argument("--num-iter", type=_at_least(MIN_POINTS, MAX_ITER),
                    help=f"optimizer steps in the sweep, {MIN_POINTS} to {MAX_ITER:,} (default: "
-                   "100; 300 for resnet20/32, 600 for deeper ResNets, whose loss needs longer to "
-                   "move)")
+                   "100; 200 for cnn1d, 300 for resnet20/32, 600 for deeper ResNets, whose loss "
+                   "needs longer to move)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp",
                    help="how the LR grows per step")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
