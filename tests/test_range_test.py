@@ -693,6 +693,39 @@ def test_a_frozen_backbone_is_not_copied_and_everything_is_restored() -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
+class _ZeroesInPlace(torch.optim.SGD):
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        super().zero_grad(set_to_none=False)
+
+
+@pytest.mark.parametrize("where", ["device", "cpu"])
+@pytest.mark.parametrize("repeats", [1, 2])
+@pytest.mark.parametrize("optimizer", [torch.optim.SGD, _ZeroesInPlace])
+def test_the_grad_tensors_come_back_as_the_same_objects(where: str, repeats: int,
+                                                        optimizer: type) -> None:
+    """The restore gave back each parameter's .grad values in a new tensor (the sweep's
+    zero_grad had dropped the original), so references held elsewhere (stable .grad buffers
+    of a CUDA graph) went stale; nor may the sweep write into the originals: an optimizer that
+    zeroes in place, or a parameter outside the optimizer, whose .grad accumulates."""
+    model, _, loader = make_problem()
+    opt = optimizer(model[4].parameters(), lr=0.05, momentum=0.9)  # the rest outside it
+    xb, yb = next(iter(loader))
+    ce(model(xb), yb).backward()
+    grads = [p.grad for p in model.parameters()]
+    before = snapshot(model, opt)
+    sizes = []  # of the held .grad tensors during the sweep: none on the device with "cpu"
+
+    def step(model: nn.Module, batch: list[torch.Tensor]) -> torch.Tensor:
+        sizes.append(sum(g.numel() for g in grads))
+        return ce(model(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 12, repeats=repeats, snapshot=where,
+                  step_fn=step, progress=False)
+    assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=True))
+    assert set(sizes) == {0 if where == "cpu" else sum(p.numel() for p in model.parameters())}
+    assert_same_state(before, snapshot(model, opt))
+
+
 def test_without_a_restore_one_sweep_takes_no_snapshot(monkeypatch) -> None:
     made = []
     real = RANGE_TEST.TrainingState

@@ -11,10 +11,11 @@ shut down), so the next epoch starts workers seeded as it would have without the
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
 elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
-captured) stay valid. A module that replaced one of its tensors during the test by one of the
-same shape (``self.count = self.count + 1`` in ``forward``) gets its original tensor object back;
-one it grew (a cache whose size the module tracks itself) is left as the module made it. The
-snapshot lives in memory (cloned tensors), never in a temporary file.
+captured) stay valid; a ``.grad`` is the same object too, kept off its parameter during the
+test so that nothing writes into it. A module that replaced one of its tensors during the test
+by one of the same shape (``self.count = self.count + 1`` in ``forward``) gets its original
+tensor object back; one it grew (a cache whose size the module tracks itself) is left as the
+module made it. The snapshot lives in memory (cloned tensors), never in a temporary file.
 """
 
 from __future__ import annotations
@@ -51,6 +52,35 @@ class _Copy:
         """A new tensor with the saved values, on the original device (the copy stays, so a
         restore can run again)."""
         return self.data.to(self.device, copy=True)
+
+
+class _SavedGrad:
+    """A parameter's ``.grad`` at the snapshot (or its absence): the tensor object, off the
+    parameter until :meth:`restore` puts it back."""
+
+    __slots__ = ("grad", "host", "param")
+
+    def __init__(self, param: torch.Tensor, host: bool) -> None:
+        self.param, self.grad = param, param.grad
+        self.host: _Copy | None = None
+        if self.grad is not None:
+            param.grad = None
+            if host:  # the values to host memory, the device memory freed for the test
+                self.host = _Copy(self.grad, host=True)
+                _point_at(self.grad, torch.empty(0, dtype=self.grad.dtype,
+                                                 device=self.grad.device))
+
+    def restore(self, final: bool) -> None:
+        if final and self.grad is not None and self.host is not None:
+            _point_at(self.grad, self.host.fresh())
+            self.host = None
+        self.param.grad = self.grad if final and self.host is None else None
+
+
+def _point_at(tensor: torch.Tensor, other: torch.Tensor) -> None:
+    """Make ``tensor`` (the same Python object) a view of all of ``other``'s memory."""
+    with torch.no_grad():
+        tensor.set_(other.untyped_storage(), other.storage_offset(), other.shape, other.stride())
 
 
 def _clone(value: Any, host: bool = False) -> Any:
@@ -212,7 +242,13 @@ class TrainingState:
                     seen.add(id(p))
                     params.append(p)
         self.tensors = [(t, _Copy(t, host)) for t in (*params, *model.buffers())]
-        self.grads = [(p, None if p.grad is None else _Copy(p.grad, host)) for p in params]
+        # Each .grad is kept as the tensor object itself, taken off its parameter so that the
+        # test cannot write into it (a parameter outside the optimizer accumulates into its
+        # .grad; an optimizer's zero_grad may zero in place); the restore hands the same object
+        # back, so references held elsewhere (a CUDA graph's stable .grad buffers) stay valid.
+        # With snapshot="cpu" its values wait in host memory, and the object gets them back in
+        # new device memory.
+        self.grads = [_SavedGrad(p, host) for p in params]
         self.opt_state = {
             p: {k: _clone(v, host) for k, v in s.items()} for p, s in optimizer.state.items()
         }
@@ -223,8 +259,10 @@ class TrainingState:
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
 
-    def restore(self) -> None:
-        """Put everything back as it was at construction (may be called more than once)."""
+    def restore(self, final: bool = True) -> None:
+        """Put everything back as it was at construction (may be called more than once). Before
+        another sweep (``final=False``) the ``.grad`` tensors stay off their parameters (the
+        sweep's first ``zero_grad`` would drop them anyway), still out of its reach."""
         for slots, name, t in self.slots:
             now = slots.get(name)
             # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
@@ -236,8 +274,8 @@ class TrainingState:
         with torch.no_grad():
             for tensor, saved in self.tensors:
                 tensor.copy_(saved.data)
-        for p, grad in self.grads:
-            p.grad = None if grad is None else _put_back(p.grad, grad)
+        for grad in self.grads:
+            grad.restore(final)
 
         state = self.optimizer.state
         for param in list(state):

@@ -258,7 +258,7 @@ def lr_range_test(
         for r, s in enumerate(seeds):
             if r:
                 assert state is not None
-                state.restore()  # also puts back the modules' modes of entry
+                state.restore(final=False)  # also puts back the modules' modes of entry
                 for sampler, epoch in streams.epochs:  # the epochs of entry
                     sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
