@@ -349,6 +349,77 @@ def test_range_test_on_a_model_compiled_with_cuda_graphs() -> None:
     assert_same(before, snapshot(model, opt))
 
 
+@needs_cuda
+def test_range_test_keeps_losses_a_cuda_graph_returns_and_scores_validation_safely() -> None:
+    """A step_fn whose compiled ("reduce-overhead") module returns the loss itself: each replay
+    overwrites the last one's output, so the test keeps a copy of every step's loss (and of the
+    first validation batch's); and the validation pass, itself a graph, runs before the step's
+    training forward, not between its backward and the optimizer step, whose gradients live in
+    the graphs' memory."""
+
+    class WithLoss(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp(norm=True)
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(self.net(x), y)
+
+    def step(m: nn.Module, batch: Any) -> torch.Tensor:
+        return m(*batch)
+
+    model = WithLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    trained(model.net, opt)
+    before = snapshot(model, opt)
+    kwargs: dict[str, Any] = dict(step_fn=step, val_data=data()[-4:], val_batches=2,
+                                  diverge_factor=None, seed=0, progress=False)
+    eager = sc.lr_range_test(model, opt, None, data(), 1e-4, 0.1, 40, **kwargs)
+    torch._dynamo.reset()
+    compiled = torch.compile(model, mode="reduce-overhead")
+    res = sc.lr_range_test(compiled, opt, None, data(), 1e-4, 0.1, 40, **kwargs)
+    torch._dynamo.reset()
+    assert len(res.lrs) == 40 and len(set(res.losses)) == 40
+    torch.testing.assert_close(torch.tensor(res.losses), torch.tensor(eager.losses),
+                               rtol=1e-2, atol=1e-3)
+    assert res.val_losses is not None and eager.val_losses is not None
+    torch.testing.assert_close(torch.tensor(res.val_losses), torch.tensor(eager.val_losses),
+                               rtol=1e-2, atol=1e-3)
+    assert_same(before, snapshot(model, opt))
+
+
+@pytest.mark.parametrize("kind", ["sgd-fused", "adamw-fused", "adamw-capturable"])
+def test_tensor_hyperparameters_under_a_float64_default_dtype(kind: str) -> None:
+    """torch's fused CUDA kernels read a tensor lr as float32: the tensors tensors=True makes
+    are float32 whatever torch.get_default_dtype() says."""
+    model = mlp().double()
+    if kind == "sgd-fused":
+        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                                                     fused=True)
+    elif kind == "adamw-fused":
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01, fused=True)
+    elif not ON_CUDA:
+        pytest.skip("capturable needs an accelerator")
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01, capturable=True, foreach=False)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        lr = sc.one_cycle(0.01, 10)
+        sched = sc.ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(10),
+                                  tensors=True)
+        assert opt.param_groups[0]["lr"].dtype == torch.float32
+        for i, (x, y) in zip(range(10), data(), strict=False):
+            F.cross_entropy(model(x.double()), y).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            sched.step()
+            assert float(opt.param_groups[0]["lr"]) == pytest.approx(lr(i + 1), rel=1e-6)
+    finally:
+        torch.set_default_dtype(default)
+    assert all(p.isfinite().all() for p in model.parameters())
+
+
 def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
     """1cycle with cyclical momentum (``betas[0]``) through a compiled AdamW step: the
     schedule causes no recompile (torch's OneCycleLR recompiles until dynamo's limit)."""

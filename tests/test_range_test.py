@@ -6,6 +6,7 @@ import importlib
 import math
 import random
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -589,14 +590,14 @@ def test_restore_false_with_one_sweep_still_puts_back_the_rngs_and_modes() -> No
 
 
 def test_ctrl_c_in_a_validation_pass_keeps_the_complete_steps(read_lag: bool) -> None:
-    """Interrupted between a step and its validation loss (with a GradScaler's skips recorded
-    too): the partial curve has every step that finished, with its validation loss."""
+    """Interrupted in the validation pass of a step (with a GradScaler's skips recorded too):
+    the partial curve has every step that finished, with its validation loss."""
     model, opt, loader = make_problem()
     calls = []
 
     def step(m: nn.Module, batch) -> torch.Tensor:
         calls.append(m.training)
-        if len(calls) == 14:  # the validation pass of step 7
+        if len(calls) == 13:  # the validation pass of step 7 (it runs before the training one)
             assert not m.training
             raise KeyboardInterrupt
         return F.cross_entropy(m(batch[0]), batch[1])
@@ -724,6 +725,22 @@ def test_the_grad_tensors_come_back_as_the_same_objects(where: str, repeats: int
     assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=True))
     assert set(sizes) == {0 if where == "cpu" else sum(p.numel() for p in model.parameters())}
     assert_same_state(before, snapshot(model, opt))
+
+
+def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:
+    """A non-blocking copy from a GPU to the CPU returns before the data is there, and a CPU
+    forward would read it unfilled: such moves wait; moves onto a device do not."""
+    seen = []
+
+    class Spy(torch.Tensor):
+        def to(self, *args: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("non_blocking"))
+            return torch.Tensor(self)
+
+    x = torch.zeros(2).as_subclass(Spy)
+    RANGE_TEST._moved(x, torch.device("cpu"))
+    RANGE_TEST._moved(x, torch.device("meta"))
+    assert seen == [False, True]
 
 
 def test_without_a_restore_one_sweep_takes_no_snapshot(monkeypatch) -> None:

@@ -425,6 +425,10 @@ class _Run:
         self.clipped = list({id(p): p for g in optimizer.param_groups
                              for p in g["params"]}.values()) if max_grad_norm else []
         self.lag = _lagged_read_back(device)
+        # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
+        # one a step_fn or a compiled loss_fn returns. The default path's eager loss_fn makes a
+        # new tensor (a compiled model's outputs are consumed by it), so it pays no copy.
+        self.copy_loss = device.type == "cuda" and (step_fn is not None or _compiled(loss_fn))
         # DDP, also under torch.compile (whose wrapper is not a DDP instance): skip the
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
@@ -494,9 +498,12 @@ class _Run:
             while i < n:
                 write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss = self._accumulate(batches)
-                if val is not None:  # on the weights the training loss saw, before the step
+                if val is not None:
+                    # On the weights the training loss sees, before its forward pass: a model
+                    # compiled into CUDA graphs ("reduce-overhead") would otherwise run a new
+                    # graph between backward and step, which may reuse the gradients' memory.
                     val.append(self._val_loss(val_cache))
+                loss = self._accumulate(batches)
                 if self.max_grad_norm is not None:
                     if self.scaler is not None:
                         self.scaler.unscale_(self.optimizer)  # clip the true gradients
@@ -593,7 +600,7 @@ class _Run:
             # on a later batch, e.g. a ragged last one.
             _check_loss(loss, training=True)
             (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
-            return loss.detach()
+            return self._kept(loss)
         total: torch.Tensor | None = None
         for j in range(k):
             batch = self._move(next(batches))
@@ -603,10 +610,16 @@ class _Run:
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
-            d = loss.detach()
+            d = self._kept(loss)
             total = d if total is None else total + d
         assert total is not None
         return total / k if k > 1 else total
+
+    def _kept(self, loss: torch.Tensor) -> torch.Tensor:
+        """The step's loss, detached, to keep until its chunk is read: a copy of its own where
+        it may be the output of a CUDA graph (a step_fn or loss_fn compiled with
+        "reduce-overhead" returns memory that the next replay overwrites)."""
+        return loss.detach().clone() if self.copy_loss else loss.detach()
 
     def _loss(self, batch: Any) -> torch.Tensor:
         with self.autocast:
@@ -642,7 +655,9 @@ class _Run:
                             exc.args = (f"val_data: {exc.args[0]}",)
                         raise
                     d = loss.detach().reshape(()).float()
-                    total = d if total is None else total + d
+                    # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
+                    # the next batch's replay.
+                    total = d.clone() if total is None else total + d
                     count += 1
         finally:
             for m, training in modes:
@@ -808,7 +823,11 @@ class _ChunkRead:
             else:
                 self.skips = list(skips)
             skips.clear()
-        buf = parts[0] if len(parts) == 1 else torch.cat(parts)
+        # On the losses' device: a model split over two GPUs computes its loss on the second,
+        # while a fused step's skip flags were gathered on the first parameter's device.
+        at = parts[0].device
+        buf = parts[0] if len(parts) == 1 else torch.cat(
+            [p if p.device == at else p.to(at) for p in parts])
         if world > 1:
             dist.all_reduce(buf, group=group)  # SUM, then divide: gloo has no ReduceOp.AVG
             buf.div_(world)
@@ -1026,6 +1045,19 @@ def _cycle(data: Iterable[Any]) -> Iterator[Any]:
         passes += 1
 
 
+def _compiled(fn: Any) -> bool:
+    """Whether ``fn`` is a ``torch.compile`` wrapper (a compiled module or function)."""
+    return isinstance(fn, torch._dynamo.eval_frame.OptimizedModule) or hasattr(
+        fn, "_torchdynamo_orig_callable")
+
+
+def _moved(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``: without waiting onto an accelerator (a copy from pinned memory then
+    overlaps the compute), but to the CPU with a wait, since a CPU forward would read the copy's
+    destination before a non-blocking copy from a GPU has filled it."""
+    return x.to(device, non_blocking=device.type != "cpu")
+
+
 def _to_device(batch: Any, device: torch.device) -> Any:
     """``batch`` with its tensors on ``device`` (tensors, tuples, lists, dicts, ``.to`` objects)."""
     if type(batch) is tuple and len(batch) == 2:  # the usual (inputs, targets), every step
@@ -1033,9 +1065,9 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         if type(x) is torch.Tensor and type(y) is torch.Tensor:
             if x.device == device and y.device == device:
                 return batch
-            return (x.to(device, non_blocking=True), y.to(device, non_blocking=True))
+            return (_moved(x, device), _moved(y, device))
     if isinstance(batch, torch.Tensor):
-        return batch if batch.device == device else batch.to(device, non_blocking=True)
+        return batch if batch.device == device else _moved(batch, device)
     if isinstance(batch, Mapping):
         if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
             return batch.to(device)  # type: ignore[attr-defined]

@@ -176,7 +176,8 @@ def tensorize_hyperparams(
 
     ``keys``: any of ``"lr"`` and ``"betas"`` (only ``betas[0]`` becomes a tensor;
     ``betas[1]`` stays as it is). ``None`` means ``lr``, plus ``betas`` for Adam/AdamW. Each
-    tensor has the default dtype and lives on the device of its group's first parameter (so a
+    tensor is float32 (what torch's fused kernels read, whatever the default dtype and the
+    parameters' dtype) and lives on the device of its group's first parameter (so a
     CUDA-graph-captured step reads the current value). Values that already are tensors are kept
     (same object). Returns the keys handled.
 
@@ -211,7 +212,10 @@ def tensorize_hyperparams(
 
 
 def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
-    dtype = torch.get_default_dtype()
+    # float32 whatever the default dtype: torch's fused CUDA kernels read a tensor lr as float
+    # (a float64 one, made under torch.set_default_dtype(torch.float64), is refused there),
+    # and the other paths take a float32 0-dim tensor beside float64 parameters.
+    dtype = torch.float32
     for group in optimizer.param_groups:
         device = _group_device(group)
         for key in keys:
