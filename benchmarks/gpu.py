@@ -26,8 +26,10 @@ where ``--out`` says). torch-lr-finder is optional: without it its column is lef
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import importlib.metadata
+import itertools
 import logging
 import multiprocessing
 import statistics
@@ -72,6 +74,7 @@ FALLBACK_LR = {"fixed": 0.1, "1cycle": 1.0}  # when the range test gives no sugg
 SKIPPED = "Skipped (`--skip {}`)."
 NOT_RUN = "Not run yet."
 FAILED = "Failed: not measured (the error below)."
+CUT = "**Cut short**: the run stopped during this part; below is what it measured before."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 
 
@@ -263,9 +266,11 @@ def table_a(rows: list[dict[str, Any]]) -> str:
 # -- (b) range-test speed -------------------------------------------------------------------
 
 
-def part_b(device: torch.device, sizes: Sizes, with_tlf: bool,
-           repeats: int) -> list[tuple[str, dict[str, Any]]]:
-    rows = []
+def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int,
+           on_row: Any = None) -> list[tuple[str, dict[str, Any]]]:
+    """Every model at every precision; ``on_row(rows)`` after each row, so a call cut short
+    keeps the rows it measured."""
+    rows: list[tuple[str, dict[str, Any]]] = []
     for model in sizes.range_models:
         case = rts.Case(
             f"synthetic 32x32, {MODEL_LABEL[model]}", "synthetic_images", model, sizes.batch,
@@ -278,6 +283,8 @@ def part_b(device: torch.device, sizes: Sizes, with_tlf: bool,
                              grad_scaler=grad_scaler, fused=fused)
             row = rts.summarize(case, runs)
             rows.append((precision, row))
+            if on_row is not None:
+                on_row(rows)
             b = row["best"]
             print(f"(b) {case.label}, {precision}: ours / bare {b['ours'] / b['bare']:.3f}"
                   + ("" if row["same_work"] else f"  WARNING: a run stopped early "
@@ -329,9 +336,12 @@ def accuracy(model: nn.Module, loader: Any, device: torch.device) -> float:
 
 
 def fit(model: nn.Module, opt: torch.optim.Optimizer, sched: sc.ParamScheduler | None,
-        train: Any, val: Any, epochs: int, device: torch.device) -> list[tuple[float, float]]:
-    """(validation accuracy, seconds since the start) after each epoch."""
-    history = []
+        train: Any, val: Any, epochs: int, device: torch.device,
+        history: list[tuple[float, float]] | None = None, on_epoch: Any = None,
+        ) -> list[tuple[float, float]]:
+    """(validation accuracy, seconds since the start) after each epoch, appended to
+    ``history``; ``on_epoch()`` after each."""
+    history = [] if history is None else history
     t0 = time.perf_counter()
     for _ in range(epochs):
         model.train()
@@ -344,10 +354,14 @@ def fit(model: nn.Module, opt: torch.optim.Optimizer, sched: sc.ParamScheduler |
             if sched is not None:
                 sched.step()
         history.append((accuracy(model, val, device), time.perf_counter() - t0))
+        if on_epoch is not None:
+            on_epoch()
     return history
 
 
-def part_c(device: torch.device, sizes: Sizes) -> dict[str, Any]:
+def part_c(device: torch.device, sizes: Sizes, on_progress: Any = None) -> dict[str, Any]:
+    """The range test, then each policy's training; ``on_progress(out)`` after the range test
+    and after every epoch, so a call cut short keeps the epochs it measured."""
     data = load_dataset("synthetic_images", seed=SEED, num_train=sizes.train_images,
                         num_val=sizes.val_images)
 
@@ -370,7 +384,15 @@ def part_c(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     picked = {"fixed": res.suggestion(), "1cycle": res.bounds()[1]}
     lrs = {k: v if v is not None else FALLBACK_LR[k] for k, v in picked.items()}
 
-    histories = {}
+    histories: dict[str, list[tuple[float, float]]] = {policy: [] for policy in lrs}
+    out = {"result": res, "finder_s": finder_s, "picked": picked, "lrs": lrs,
+           "histories": histories, "steps_per_epoch": len(loaders()[0])}
+
+    def progress() -> None:
+        if on_progress is not None:
+            on_progress(out)
+
+    progress()
     for policy, lr in lrs.items():
         model.load_state_dict(init)
         opt = sgd(lr)
@@ -379,11 +401,10 @@ def part_c(device: torch.device, sizes: Sizes) -> dict[str, Any]:
         sched = (sc.ParamScheduler(opt, lr=sc.one_cycle(lr, steps),
                                    momentum=sc.one_cycle_momentum(steps))
                  if policy == "1cycle" else None)
-        histories[policy] = fit(model, opt, sched, train, val, sizes.epochs, device)
+        fit(model, opt, sched, train, val, sizes.epochs, device, histories[policy], progress)
         acc, seconds = histories[policy][-1]
         print(f"(c) {policy} at lr {lr:.3g}: val acc {acc:.3f} after {seconds:.1f} s", flush=True)
-    return {"result": res, "finder_s": finder_s, "picked": picked, "lrs": lrs,
-            "histories": histories, "steps_per_epoch": len(loaders()[0])}
+    return out
 
 
 def table_c(out: dict[str, Any]) -> str:
@@ -398,9 +419,12 @@ def table_c(out: dict[str, Any]) -> str:
         f"| {head('1cycle', 'max_lr = bounds()[1]')}: val acc | time s |",
         "| ---: | ---: | ---: | ---: | ---: |",
     ]
-    for e, ((a_fix, t_fix), (a_one, t_one)) in enumerate(
-            zip(hist["fixed"], hist["1cycle"], strict=True), start=1):
-        lines.append(f"| {e} | {a_fix:.3f} | {t_fix:.1f} | {a_one:.3f} | {t_one:.1f} |")
+    def cells(epoch: tuple[float, float] | None) -> str:  # None: not run (a run cut short)
+        return "- | -" if epoch is None else f"{epoch[0]:.3f} | {epoch[1]:.1f}"
+
+    for e, (fix, one) in enumerate(
+            itertools.zip_longest(hist["fixed"], hist["1cycle"]), start=1):
+        lines.append(f"| {e} | {cells(fix)} | {cells(one)} |")
     return "\n".join(lines)
 
 
@@ -470,17 +494,22 @@ def main(argv: list[str] | None = None) -> int:
     def write(finished: bool) -> None:
         if out is not None:
             text = render(done, skip, args, argv, device, sizes, backend, tlf_version,
-                          time.perf_counter() - began, finished)
+                          time.perf_counter() - began, finished, cut)
             _common.write_text(out, text)
 
-    def a_row(rows: list[dict[str, Any]]) -> None:  # (a)'s rows so far, in case of a cut
-        done["a"] = list(rows)
-        write(False)
+    cut: set[str] = set()  # parts with results so far, not finished yet
+
+    def so_far(part: str) -> Any:
+        def keep(rows: Any) -> None:  # the part's results so far, in case of a cut
+            done[part] = copy.copy(rows)
+            cut.add(part)
+            write(False)
+        return keep
 
     runners = {
-        "a": lambda: part_a(device, sizes, backend, a_row),
-        "b": lambda: part_b(device, sizes, tlf_version is not None, repeats),
-        "c": lambda: part_c(device, sizes),
+        "a": lambda: part_a(device, sizes, backend, so_far("a")),
+        "b": lambda: part_b(device, sizes, tlf_version is not None, repeats, so_far("b")),
+        "c": lambda: part_c(device, sizes, so_far("c")),
     }
     failed: dict[str, str] = {}
     for part in PARTS:
@@ -489,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         part_began = time.perf_counter()
         try:
             done[part] = runners[part]()
+            cut.discard(part)
             print(f"({part}) took {time.perf_counter() - part_began:.0f} s", flush=True)
         except Exception:  # one part failing (a compiler error, ...) must not lose the others
             import traceback
@@ -496,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             failed[part] = traceback.format_exc()
             print(f"({part}) FAILED:\n{failed[part]}", flush=True)
             done[part] = FailedPart(failed[part])
+            cut.discard(part)
         # after every part: a run cut short keeps what it measured
         write(all(p in done or p in skip for p in PARTS))
     texts = sections(sizes, backend, tlf_version)
@@ -538,6 +569,8 @@ def merge(texts: list[str], names: list[str]) -> str:
                     if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
                     and "\n" + NOT_RUN not in sec[heading]
                     and "\n" + FAILED not in sec[heading]]
+        # a part some run finished before one that was cut short in it
+        measured.sort(key=lambda sec: "\n" + CUT in sec)
         if measured:
             body.append(measured[0])
         else:
@@ -629,7 +662,8 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
 
 def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
            argv: list[str] | None, device: torch.device, sizes: Sizes, backend: str,
-           tlf_version: str | None, elapsed: float, finished: bool) -> str:
+           tlf_version: str | None, elapsed: float, finished: bool,
+           cut: set[str] | frozenset[str] = frozenset()) -> str:
     """The markdown of the parts measured so far; the others are skipped or still to come."""
     texts = sections(sizes, backend, tlf_version)
     title = "# GPU benchmarks: compiled 1cycle, range-test speed, 1cycle vs fixed LR"
@@ -649,6 +683,8 @@ def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
         elif isinstance(done[part], FailedPart):
             body += [FAILED, "", "```", done[part].traceback.rstrip(), "```", ""]
         else:
+            if part in cut:
+                body += [CUT, ""]
             body += [table(done[part]), "", how, ""]
             if part == "c":
                 body += [range_test_line(done["c"]), ""]

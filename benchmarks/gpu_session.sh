@@ -12,10 +12,12 @@
 #    ignores, and prints the commit to pass on.
 # 2. On the GPU machine (the device tool's run, carry [".whl"], from the repository root):
 #        SUPERCONVERGE_GIT_COMMIT=<commit> bash benchmarks/gpu_session.sh [STAGE ...]
-#    STAGE, run in the order given: env; a, b, c (the parts of benchmarks/gpu.py; consecutive
-#    letters run in one process); cuda-tests (tests/test_cuda.py and the docs' examples); suite
-#    (the whole test suite). Default: env a b cuda-tests c, which is the two goals first, then
-#    the correctness checks, then the training comparison.
+#    STAGE, run in the order given: env; a, b, c (the parts of benchmarks/gpu.py, each in a
+#    process of its own with its own cap; letters written together, "ab", share one process
+#    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples); suite
+#    (the whole test suite). Default: env a b cuda-tests c, which is the two goals first (each
+#    with its own cap, so a slow compile in (a) cannot eat (b)), then the correctness checks,
+#    then the training comparison.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
 #    cuda-tests.log, suite.log, and the results: gpu.md when a, b and c all ran in this call
@@ -27,10 +29,10 @@
 #    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
 #    the ones after it: SESSION_SECONDS (default 560, under the call's 590) counts from the
 #    script's start; caps in seconds: env 30, a 220, b 120, cuda-tests 150, suite 400, c the
-#    rest (a run of consecutive letters gets the sum of theirs). gpu.py writes its file after
-#    each row of (a) and after each part, so a stage cut short keeps what it measured.
+#    rest. gpu.py writes its file after each row of (a) and (b) and each epoch of (c), so a
+#    stage cut short keeps what it measured (marked "Cut short").
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
-#        python benchmarks/gpu.py --merge gpu-ab.md gpu-c.md --out benchmarks/results/gpu.md
+#        python benchmarks/gpu.py --merge gpu-a.md gpu-b.md gpu-c.md --out benchmarks/results/gpu.md
 set -uo pipefail
 
 if [[ "${1:-}" == "--prepare" ]]; then
@@ -47,8 +49,10 @@ stages=("$@")
 [[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c)
 for stage in "${stages[@]}"; do
     case "$stage" in
-        env|cuda-tests|suite|a|b|c) ;;
-        *) echo "unknown stage: $stage (env, a, b, c, cuda-tests, suite)" >&2; exit 2 ;;
+        env|cuda-tests|suite) ;;
+        *) [[ "$stage" =~ ^[abc]+$ ]] || {
+               echo "unknown stage: $stage (env, a, b, c or letters together such as ab," \
+                    "cuda-tests, suite)" >&2; exit 2; } ;;
     esac
 done
 out="${OUT:-gpu-session}"
@@ -86,9 +90,9 @@ capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at 
 status=0
 files=()  # the results files of this call's gpu.py runs, in order
 letters=""  # the letters of the runs that wrote their file
-run_parts() {  # $1: consecutive letters, e.g. "ab"
+run_parts() {  # $1: the letters of the parts to run in one process, e.g. "ab"
     local parts skip name limit=0 letter
-    parts=$(echo "$1" | fold -w1 | sort | tr -d '\n')  # gpu.py runs them in this order anyway
+    parts=$(echo "$1" | fold -w1 | sort -u | tr -d '\n')  # gpu.py runs them in this order
     skip=$(echo abc | tr -d "$parts" | sed 's/./&,/g; s/,$//')
     name="gpu-$parts.md"
     for letter in $(echo "$parts" | fold -w1); do limit=$((limit + cap[$letter])); done
@@ -98,13 +102,11 @@ run_parts() {  # $1: consecutive letters, e.g. "ab"
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }
 }
 
-pending=""  # letters waiting to run together
-for stage in "${stages[@]}" end; do
-    if [[ "$stage" =~ ^[abc]$ ]]; then
-        [[ "$pending" == *"$stage"* ]] || pending+="$stage"
+for stage in "${stages[@]}"; do
+    if [[ "$stage" =~ ^[abc]+$ ]]; then
+        run_parts "$stage"
         continue
     fi
-    [[ -n "$pending" ]] && { run_parts "$pending"; pending=""; }
     case "$stage" in
         env)
             stamp "env"

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,9 +88,9 @@ def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: 
 
 @pytest.mark.slow
 def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
-    """Through gpu_session.sh: its stages run in the order given, consecutive parts in one
-    gpu.py process, and the two processes' files are merged into gpu.md."""
-    done = session(tmp_path, "a", "b", "env", "c")
+    """Through gpu_session.sh: its stages run in the order given, parts written together in
+    one gpu.py process, and the two processes' files are merged into gpu.md."""
+    done = session(tmp_path, "ab", "env", "c")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "env.txt", "gpu-ab.md", "gpu-c.md", "gpu.md", "session.log"]
@@ -165,6 +166,45 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     assert "Not run yet." in text.split("## (c)", 1)[1]
 
 
+@pytest.mark.parametrize("part", ["b", "c"])
+def test_a_part_cut_short_keeps_what_it_measured_and_says_so(
+        part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(b) keeps its rows and (c) its range test and epochs when the call's time runs out in
+    the middle of them (they were written only when the part finished), marked as cut short;
+    --merge prefers a finished copy of the part."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    calls = []
+
+    def second_call_stops(real: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt("time limit")
+            return real(*args, **kwargs)
+        return wrapped
+
+    if part == "b":  # the second row's runs
+        monkeypatch.setattr(gpu.rts, "bench", second_call_stops(gpu.rts.bench))
+    else:  # the evaluation after the fixed LR's second epoch
+        monkeypatch.setattr(gpu, "accuracy", second_call_stops(gpu.accuracy))
+    out = tmp_path / "cut.md"
+    skip = "a,c" if part == "b" else "a,b"
+    with pytest.raises(KeyboardInterrupt):
+        gpu.main(["--device", "cpu", "--smoke", "--skip", skip, "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    section = text.split(f"## ({part})", 1)[1].split("\n## ", 1)[0]
+    assert gpu.CUT in section and "**Run not finished**" in text
+    if part == "b":
+        assert len(rows(text, "(b)")) == 1
+    else:
+        assert "Range test: " in section
+        assert rows(text, "(c)")[0][1:] != ["-", "-", "-", "-"]  # epoch 1 of the fixed LR
+        assert rows(text, "(c)")[0][3:] == ["-", "-"]  # 1cycle not started
+    merged = gpu.merge([text], ["cut.md"])
+    assert gpu.CUT in merged  # nothing better to take
+
+
 def test_a_failed_part_is_reported_and_the_others_still_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A part that raises (say, a compiler error on the GPU machine) is written as failed with
@@ -176,7 +216,7 @@ def test_a_failed_part_is_reported_and_the_others_still_run(
         raise RuntimeError("inductor fell over")
 
     monkeypatch.setattr(gpu, "part_b", broken)
-    monkeypatch.setattr(gpu, "part_c", lambda device, sizes: "c ran")
+    monkeypatch.setattr(gpu, "part_c", lambda device, sizes, on_progress=None: "c ran")
     monkeypatch.setattr(gpu, "table_c", lambda out: f"| epoch |\n| --- |\n| {out} |")
     monkeypatch.setattr(gpu, "range_test_line", lambda out: "")
     out = tmp_path / "gpu.md"
