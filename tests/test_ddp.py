@@ -283,3 +283,59 @@ def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(tmp_path:
     for rank in (0, 1):
         got = json.loads((tmp_path / f"sub{rank}.json").read_text())
         assert got["first"] == pytest.approx(got["own0"], rel=1e-5) and got["world"] == 1
+
+
+ZERO_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(
+        nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)))
+    opt = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=torch.optim.Adam, lr=1e-3)
+    g = torch.Generator().manual_seed(100 + rank)
+    x = torch.randn(256, 10, generator=g)
+    batches = [(x[i : i + 16], (x[i : i + 16, 0] > 0).long()) for i in range(0, 256, 16)]
+
+    def train(steps):
+        losses = []
+        for xb, yb in batches[:steps]:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    train(2)
+    inner = opt.optim
+    before = {p: {k: v.clone() for k, v in s.items()} for p, s in inner.state.items()}
+    lr_range_test(model, opt, F.cross_entropy, batches, 1e-5, 1.0, 20, progress=False)
+    assert inner.state.keys() == before.keys(), (len(inner.state), len(before))
+    for p, s in before.items():
+        for k, v in s.items():
+            assert torch.equal(inner.state[p][k], v), k
+    assert [g["lr"] for g in inner.param_groups] == [1e-3]
+    with open(os.path.join(sys.argv[1], f"ok{rank}"), "w") as f:
+        f.write("ok")
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_state_zero_keeps_in_its_inner_optimizer_is_restored(tmp_path: Path) -> None:
+    """ZeroRedundancyOptimizer keeps each rank's shard of the state in its inner .optim (its
+    own .state is empty): the sweep's Adam moments and step counts stayed there, so training
+    after the test differed from training without it."""
+    run_ranks(tmp_path, ZERO_WORKER)
+    assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()

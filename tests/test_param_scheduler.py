@@ -819,3 +819,11 @@ def test_own_state_dict_with_a_negative_derived_ratio_loads() -> None:
     again = ParamScheduler(opt, foo=sc.linear(1.0, 2.0, 10))
     again.load_state_dict(sched.state_dict())
     assert again.last_step == 1 and again.multipliers["foo"] == [1.0, -2.0]
+
+
+def test_rprop_lr_is_refused_since_rprop_reads_it_once() -> None:
+    """torch's Rprop copies lr into each parameter's first step size and never reads it again:
+    a schedule of it changed nothing (bit-identical weights at lr 0.01 and at 10)."""
+    opt = torch.optim.Rprop(make_model().parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="lr: Rprop reads its lr once"):
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))

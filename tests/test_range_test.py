@@ -727,6 +727,13 @@ def test_the_grad_tensors_come_back_as_the_same_objects(where: str, repeats: int
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_rprop_is_refused_since_it_ignores_the_swept_lr() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.Rprop(model.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="Rprop reads its lr once"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+
+
 def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:
     """A non-blocking copy from a GPU to the CPU returns before the data is there, and a CPU
     forward would read it unfilled: such moves wait; moves onto a device do not."""

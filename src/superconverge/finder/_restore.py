@@ -77,6 +77,18 @@ class _SavedGrad:
         self.param.grad = self.grad if final and self.host is None else None
 
 
+def _wrapped(optimizer: torch.optim.Optimizer) -> list[torch.optim.Optimizer]:
+    """``optimizer`` and the optimizers it holds as attributes, theirs too (a
+    ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its ``.optim``; a Lookahead
+    wraps its base optimizer), each once."""
+    found = [optimizer]
+    for opt in found:  # grows while it is walked
+        for value in vars(opt).values():
+            if isinstance(value, torch.optim.Optimizer) and all(value is not f for f in found):
+                found.append(value)
+    return found
+
+
 def _point_at(tensor: torch.Tensor, other: torch.Tensor) -> None:
     """Make ``tensor`` (the same Python object) a view of all of ``other``'s memory."""
     with torch.no_grad():
@@ -249,12 +261,15 @@ class TrainingState:
         # With snapshot="cpu" its values wait in host memory, and the object gets them back in
         # new device memory.
         self.grads = [_SavedGrad(p, host) for p in params]
-        self.opt_state = {
-            p: {k: _clone(v, host) for k, v in s.items()} for p, s in optimizer.state.items()
-        }
-        # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
-        self.groups = [
-            {k: _clone(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
+        # The optimizer's state and groups, and those of any optimizer it wraps, where a
+        # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty).
+        self.optimizers = [
+            (opt,
+             {p: {k: _clone(v, host) for k, v in s.items()} for p, s in opt.state.items()},
+             # The groups' values stay beside their tensors: a tensor lr or betas[0] is one
+             # number.
+             [{k: _clone(v) for k, v in g.items() if k != "params"} for g in opt.param_groups])
+            for opt in _wrapped(optimizer)
         ]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
@@ -277,19 +292,20 @@ class TrainingState:
         for grad in self.grads:
             grad.restore(final)
 
-        state = self.optimizer.state
-        for param in list(state):
-            if param not in self.opt_state:
-                del state[param]  # state the test created: the next real step starts afresh
-        for param, saved_state in self.opt_state.items():
-            current = state.get(param, {})
-            state[param] = {k: _put_back(current.get(k, _MISSING), v)
-                            for k, v in saved_state.items()}
-        for group, saved_group in zip(self.optimizer.param_groups, self.groups, strict=True):
-            for key in [k for k in group if k != "params" and k not in saved_group]:
-                del group[key]
-            for key, value in saved_group.items():
-                group[key] = _put_back(group.get(key, _MISSING), value)
+        for opt, opt_state, groups in self.optimizers:
+            state = opt.state
+            for param in list(state):
+                if param not in opt_state:
+                    del state[param]  # state the test created: the next real step starts afresh
+            for param, saved_state in opt_state.items():
+                current = state.get(param, {})
+                state[param] = {k: _put_back(current.get(k, _MISSING), v)
+                                for k, v in saved_state.items()}
+            for group, saved_group in zip(opt.param_groups, groups, strict=True):
+                for key in [k for k in group if k != "params" and k not in saved_group]:
+                    del group[key]
+                for key, value in saved_group.items():
+                    group[key] = _put_back(group.get(key, _MISSING), value)
 
         self.streams.restore()
 

@@ -52,7 +52,7 @@ from superconverge.finder._restore import (
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
-from superconverge.torch._multipliers import ratios_to_group_0, write_scaled
+from superconverge.torch._multipliers import RPROP_LR, ratios_to_group_0, write_scaled
 
 __all__ = ["MAX_ITER", "MIN_ITER", "is_main_process", "lr_range_test"]
 
@@ -940,6 +940,8 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             "range test takes one plain step per LR, so use an optimizer whose step() takes no "
             "arguments (SGD, Adam, AdamW, ...)"
         )
+    if isinstance(optimizer, torch.optim.Rprop):
+        raise ValueError(RPROP_LR)
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
     if loss_fn is None and step_fn is None:

@@ -65,3 +65,11 @@ def write_scaled(
             current.fill_(value * m)
         else:
             group[key] = value * m
+
+
+RPROP_LR = (
+    "Rprop reads its lr once, as each parameter's first step size, and then adapts the step "
+    "sizes from the gradients' signs alone, so a schedule of lr (or the range test's LR sweep) "
+    "would change nothing after the first step; use SGD, Adam, AdamW, ..."
+)
+"""Why ``lr`` of a ``torch.optim.Rprop`` is not driven (ParamScheduler, the range test)."""

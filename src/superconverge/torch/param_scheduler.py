@@ -39,7 +39,7 @@ from torch.optim import Optimizer
 
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
-from superconverge.torch._multipliers import as_float, ratios_to_group_0, write_scaled
+from superconverge.torch._multipliers import RPROP_LR, as_float, ratios_to_group_0, write_scaled
 
 __all__ = ["ParamScheduler", "tensorize_hyperparams"]
 
@@ -383,6 +383,8 @@ class ParamScheduler:
                     "betas: a schedule drives one number; use momentum= for betas[0] "
                     "(betas[1] stays as it is)"
                 )
+            if key == "lr" and isinstance(optimizer, torch.optim.Rprop):
+                raise ValueError(f"lr: {RPROP_LR}")
             slot = _momentum_slot(optimizer) if key == "momentum" else key
             missing = [i for i, g in enumerate(groups) if slot not in g]
             if missing:
