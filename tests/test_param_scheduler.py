@@ -827,3 +827,28 @@ def test_rprop_lr_is_refused_since_rprop_reads_it_once() -> None:
     opt = torch.optim.Rprop(make_model().parameters(), lr=0.01)
     with pytest.raises(ValueError, match="lr: Rprop reads its lr once"):
         ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
+
+
+def test_a_run_started_under_torch_onecyclelr_continues_from_its_checkpoint() -> None:
+    """torch's state counts steps in last_epoch, as ours does last_step: the error says how to
+    take it, and the run then goes on with torch's values."""
+    total = 100
+    torch_opt = make_opt(make_model(), "sgd")
+    torch_sched = torch.optim.lr_scheduler.OneCycleLR(torch_opt, 1.0, total_steps=total)
+    for _ in range(40):
+        torch_opt.step()
+        torch_sched.step()
+    saved = torch_sched.state_dict()
+    opt = make_opt(make_model(), "sgd")
+    ours = ParamScheduler(opt, lr=sc.one_cycle_two_phase(1.0, total),
+                          momentum=sc.one_cycle_two_phase_momentum(total))
+    with pytest.raises(ValueError, match=r"pass \{'last_step': state_dict\['last_epoch'\]\}"):
+        ours.load_state_dict(saved)
+    ours.load_state_dict({"last_step": saved["last_epoch"]})
+    for _ in range(40, total - 1):
+        group, torch_group = opt.param_groups[0], torch_opt.param_groups[0]
+        assert group["lr"] == pytest.approx(torch_group["lr"], rel=1e-12)
+        assert group["momentum"] == pytest.approx(torch_group["momentum"], rel=1e-12)
+        torch_opt.step()
+        torch_sched.step()
+        ours.step()

@@ -730,10 +730,14 @@ class ParamScheduler:
         taking saved ones only where the groups gave no ratio (all held 0).
         """
         if not isinstance(state_dict, Mapping) or "last_step" not in state_dict:
+            # A torch LRScheduler's state counts its steps in last_epoch, as we do.
+            hint = ("; it looks like a torch scheduler's: to continue at its step, pass "
+                    "{'last_step': state_dict['last_epoch']}"
+                    if isinstance(state_dict, Mapping) and "last_epoch" in state_dict else "")
             raise ValueError(
                 "state_dict must be a dict from ParamScheduler.state_dict() with a 'last_step' "
                 f"key, got {type(state_dict).__name__} with keys "
-                f"{list(state_dict) if isinstance(state_dict, Mapping) else None}"
+                f"{list(state_dict) if isinstance(state_dict, Mapping) else None}{hint}"
             )
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
