@@ -35,7 +35,6 @@ import multiprocessing
 import statistics
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,6 +205,41 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
     return graphs, seconds, caused
 
 
+def _child(conn: Any, fn: Any, args: tuple[Any, ...]) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException:  # the parent raises it
+        import traceback
+
+        conn.send((False, traceback.format_exc()))
+
+
+def in_a_fresh_process(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in a new (spawned) process. A Ctrl-C or the session's SIGINT stops the
+    child at once (a process pool would wait for its task, maybe a long compile, to finish)."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    child.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"the child process died (exit code {child.exitcode})") from None
+    except BaseException:  # KeyboardInterrupt: stop the child now, not after its compile
+        child.kill()
+        child.join()
+        raise
+    child.join(timeout=30)  # it sent its result and is exiting
+    if child.is_alive():
+        child.kill()
+        child.join()
+    if not ok:
+        raise RuntimeError(f"in the child process:\n{value}")
+    return value
+
+
 def part_a(device: torch.device, sizes: Sizes, backend: str,
            on_row: Any = None) -> list[dict[str, Any]]:
     """Each run in a fresh process with fresh compiler caches: no compiled code or cached
@@ -218,11 +252,8 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
         got: dict[str, list[tuple[int, float, int]]] = {"ours": [], "torch": []}
         for r in range(sizes.compile_repeats):
             for scheduler in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
-                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) \
-                        as pool:
-                    got[scheduler].append(pool.submit(
-                        compiled_one_cycle, kind, scheduler, str(device), sizes, backend,
-                    ).result())
+                got[scheduler].append(in_a_fresh_process(
+                    compiled_one_cycle, kind, scheduler, str(device), sizes, backend))
         rows.append({"optimizer": kind, **got, "limit": recompile_limit()})
         if on_row is not None:  # written before it is printed: what is seen is kept
             on_row(rows)

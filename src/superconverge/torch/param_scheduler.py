@@ -651,7 +651,8 @@ class ParamScheduler:
             if s.total_steps is not None and step > s.total_steps
         ]
         warnings.warn(
-            f"ParamScheduler.step() was called {step} times, past the end of the schedule for "
+            f"ParamScheduler reached step {step} (counting those of a run it resumed), past "
+            f"the end of the schedule for "
             f"{', '.join(ended)}; holding the final value (torch's OneCycleLR would raise here). "
             "This warning is shown once.",
             UserWarning,
