@@ -22,6 +22,15 @@ def as_float(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
+def brief(values: Sequence[Any], limit: int = 6) -> str:
+    """A list for a message: all of a short one, the first ``limit`` items and a count of a long
+    one (an optimizer with a group per parameter has thousands)."""
+    if len(values) <= limit:
+        return repr(list(values))
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return f"[{shown}, ... {len(values) - limit} more]"
+
+
 def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str) -> list[float]:
     """``group_i[key] / group_0[key]`` for every param group, as the groups stand now.
 
@@ -33,19 +42,19 @@ def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str) -> list[float
     for i, x in enumerate(values):
         if not math.isfinite(x):
             raise ValueError(f"{key}: param group {i} holds {key}={x}; the groups' {key} ratios "
-                             f"need finite values ({values})")
+                             f"need finite values ({brief(values)})")
     first = values[0]
     if first != 0:
         ratios = [x / first for x in values]
         if not all(map(math.isfinite, ratios)):
             raise ValueError(f"{key}: the param groups' {key} ratios to group 0 overflow a float "
-                             f"({values}); {fix}")
+                             f"({brief(values)}); {fix}")
         return ratios
     if all(x == 0 for x in values):
         return [1.0] * len(values)
     raise ValueError(
         f"{key}: cannot derive the param groups' {key} ratios, group 0 holds {key}=0 but others "
-        f"do not ({values}); {fix}"
+        f"do not ({brief(values)}); {fix}"
     )
 
 

@@ -39,7 +39,13 @@ from torch.optim import Optimizer
 
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
-from superconverge.torch._multipliers import RPROP_LR, as_float, ratios_to_group_0, write_scaled
+from superconverge.torch._multipliers import (
+    RPROP_LR,
+    as_float,
+    brief,
+    ratios_to_group_0,
+    write_scaled,
+)
 
 __all__ = ["ParamScheduler", "tensorize_hyperparams"]
 
@@ -389,7 +395,8 @@ class ParamScheduler:
             missing = [i for i, g in enumerate(groups) if slot not in g]
             if missing:
                 raise ValueError(
-                    f"{key}: {name} param group(s) {missing} have no {slot!r} hyper-parameter; "
+                    f"{key}: {name} param group(s) {brief(missing)} have no {slot!r} "
+                    "hyper-parameter; "
                     f"group keys: {_group_keys(optimizer)}"
                 )
             for g in groups:
@@ -501,12 +508,12 @@ class ParamScheduler:
                                if slot == _BETAS
                                else f"'{slot}': torch.tensor(...)")
                     raise ValueError(
-                        f"{key}: param groups {ids} hold one and the same {held} tensor (torch "
-                        f"gives the optimizer's default object to every group that leaves "
+                        f"{key}: param groups {brief(ids)} hold one and the same {held} tensor "
+                        f"(torch gives the optimizer's default object to every group that leaves "
                         f"{slot!r} out), so they cannot follow different multipliers "
-                        f"{[mults[i] for i in ids]}: each would get the last one written. Give "
-                        f"each group a tensor of its own ({{'params': ..., {example}}}) or one "
-                        "multiplier"
+                        f"{brief([mults[i] for i in ids])}: each would get the last one written. "
+                        f"Give each group a tensor of its own ({{'params': ..., {example}}}) or "
+                        "one multiplier"
                     )
 
     def _build_drivers(self) -> None:
