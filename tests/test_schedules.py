@@ -562,3 +562,17 @@ def test_a_numpy_bool_turns_the_momentum_schedule_off_and_on() -> None:
     np = pytest.importorskip("numpy")
     assert make_policy("one-cycle", 10, cycle_momentum=np.False_).momentum is None
     assert make_policy("clr", 10, cycle_momentum=np.True_).momentum is not None
+
+
+@pytest.mark.parametrize("name", ["one-cycle", "clr", "fixed"])
+def test_a_policys_columns_are_its_table(name: str) -> None:
+    """Plots and charts read two columns of numbers (8 bytes a step) where the table's rows take
+    about 500: 4 million steps took 1.9 GB."""
+    policy = make_policy(name, total_steps=300, **({"lr": 0.1} if name == "fixed" else {}))
+    lr, momentum = policy.columns()
+    rows = policy.table()
+    assert list(lr) == [r["lr"] for r in rows]
+    assert (momentum is None) == ("momentum" not in rows[0])
+    if momentum is not None:
+        assert list(momentum) == [r["momentum"] for r in rows]
+    assert len(policy.columns(7)[0]) == 7

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,17 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
     """The policy's per-step values as text: ``csv`` (step,lr[,momentum]), ``json`` or ``ascii``.
     A bare ``Schedule`` is shown as the LR of a policy named after its class."""
     policy = _as_policy(policy)
+    if fmt == "ascii":  # two columns of numbers, not a row of dicts per step
+        lr, momentum = policy.columns(steps)
+        _check_finite_columns(lr, momentum, "to chart")
+        out = [f"{policy.name}: lr over {len(lr)} steps", ascii_chart(lr)]
+        if momentum is not None:
+            out += ["momentum", ascii_chart(momentum)]
+        return "\n".join(out) + "\n"
+    if fmt not in ("csv", "json"):
+        raise ValueError(f"fmt must be one of 'csv', 'json', 'ascii' for text; got {fmt!r}")
     rows = policy.table(steps)
-    if fmt in ("csv", "json"):
-        _check_finite(rows, f"to write as {fmt}")
+    _check_finite(rows, f"to write as {fmt}")
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -50,15 +59,7 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
             "momentum_schedule": policy.momentum.to_dict() if policy.momentum else None,
             "steps": rows,
         }
-        return json.dumps(doc, indent=1, allow_nan=False) + "\n"  # never Infinity, NaN
-    if fmt == "ascii":
-        out = [f"{policy.name}: lr over {len(rows)} steps"]
-        out.append(ascii_chart([r["lr"] for r in rows]))
-        if policy.momentum is not None:
-            out.append("momentum")
-            out.append(ascii_chart([r["momentum"] for r in rows]))
-        return "\n".join(out) + "\n"
-    raise ValueError(f"fmt must be one of 'csv', 'json', 'ascii' for text; got {fmt!r}")
+    return json.dumps(doc, indent=1, allow_nan=False) + "\n"  # never Infinity, NaN
 
 
 def _check_finite(rows: list[dict[str, float]], what: str) -> None:
@@ -74,7 +75,16 @@ def _check_finite(rows: list[dict[str, float]], what: str) -> None:
                 )
 
 
-def ascii_chart(values: list[float], width: int = 72, height: int = 12) -> str:
+def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
+                          what: str) -> None:
+    """:func:`_check_finite` for :meth:`Policy.columns`."""
+    for key, column in (("lr", lr), ("momentum", momentum or ())):
+        for step, x in enumerate(column):
+            if not math.isfinite(x):
+                raise ValueError(f"values must be finite {what}, got {key}={x!r} at step {step}")
+
+
+def ascii_chart(values: Sequence[float], width: int = 72, height: int = 12) -> str:
     """A terminal plot of ``values``, axis labels on the left: one column per step, or, with
     more steps than ``width``, each column spanning its share of the steps from their lowest to
     their highest value (a sample per column would alias a fast cycle into a slow false wave)."""
@@ -139,7 +149,7 @@ def plot_policy(
     return atomic.save_figure(fig, path)
 
 
-def _needs_log(lr: list[float]) -> bool:
+def _needs_log(lr: Sequence[float]) -> bool:
     """Whether a linear LR axis would press a fifth of the steps or more into its bottom 3%
     with LRs above 0 there (a decay to 0, a cosine, is drawn best linear; a warm-up from 0
     before a step decay gets a symlog axis)."""
@@ -156,11 +166,10 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     from matplotlib.ticker import MaxNLocator
 
     policy = _as_policy(policy)
-    rows = policy.table(steps)
-    _check_finite(rows, "to plot")
-    x = [r["step"] for r in rows]
-    lr = [r["lr"] for r in rows]
-    few = len(rows) <= FEW_STEPS
+    lr, momentum = policy.columns(steps)
+    _check_finite_columns(lr, momentum, "to plot")
+    x = range(len(lr))
+    few = len(lr) <= FEW_STEPS
     style: dict[str, Any] = ({"drawstyle": "steps-post", "marker": ".", "markersize": 5}
                              if few else {})
     ax.plot(x, lr, color="C0", label="lr", **style)
@@ -181,9 +190,9 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
         f"{lr[-1]:.3g} at step {len(lr) - 1}",
         fontsize="medium",
     )
-    if policy.momentum is not None:
+    if momentum is not None:
         ax2 = ax.twinx()
-        ax2.plot(x, [r["momentum"] for r in rows], color="C1", label="momentum", **style)
+        ax2.plot(x, momentum, color="C1", label="momentum", **style)
         ax2.set_ylabel("momentum", color="C1")
     ax.grid(alpha=0.3)
     return ax
