@@ -339,3 +339,57 @@ def test_the_state_zero_keeps_in_its_inner_optimizer_is_restored(tmp_path: Path)
     after the test differed from training without it."""
     run_ranks(tmp_path, ZERO_WORKER)
     assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()
+
+
+BUCKET_VIEW_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(
+        nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)),
+        gradient_as_bucket_view=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(100 + rank)
+    x = torch.randn(256, 10, generator=g)
+    batches = [(x[i : i + 16], (x[i : i + 16, 0] > 0).long()) for i in range(0, 256, 16)]
+    for xb, yb in batches[:2]:  # a loop leaves its last step's .grad in place
+        opt.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    params = list(model.parameters())
+    for where in ("device", "cpu"):
+        grads = [p.grad for p in params]
+        values = [g.clone() for g in grads]
+        storages = {g.untyped_storage().data_ptr() for g in grads}
+        lr_range_test(model, opt, F.cross_entropy, batches, 1e-5, 1.0, 20, snapshot=where,
+                      progress=False)
+        assert all(torch.equal(p.grad, v) for p, v in zip(params, values)), where
+        # still the views of DDP's buckets: DDP writes the next gradients there
+        assert {p.grad.untyped_storage().data_ptr() for p in params} == storages, where
+    for xb, yb in batches[2:4]:
+        opt.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    with open(os.path.join(sys.argv[1], f"ok{rank}"), "w") as f:
+        f.write("ok")
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_grads_that_are_views_of_ddps_buckets_come_back_in_them(tmp_path: Path) -> None:
+    """DDP(gradient_as_bucket_view=True): each .grad is a view of a bucket that DDP writes the
+    sweep's gradients into; the values come back there, for either snapshot, and training
+    goes on."""
+    run_ranks(tmp_path, BUCKET_VIEW_WORKER)
+    assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()

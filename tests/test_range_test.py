@@ -702,28 +702,101 @@ class _ZeroesInPlace(torch.optim.SGD):
 @pytest.mark.parametrize("where", ["device", "cpu"])
 @pytest.mark.parametrize("repeats", [1, 2])
 @pytest.mark.parametrize("optimizer", [torch.optim.SGD, _ZeroesInPlace])
-def test_the_grad_tensors_come_back_as_the_same_objects(where: str, repeats: int,
-                                                        optimizer: type) -> None:
+def test_the_grad_tensors_come_back(where: str, repeats: int, optimizer: type) -> None:
     """The restore gave back each parameter's .grad values in a new tensor (the sweep's
     zero_grad had dropped the original), so references held elsewhere (stable .grad buffers
-    of a CUDA graph) went stale; nor may the sweep write into the originals: an optimizer that
-    zeroes in place, or a parameter outside the optimizer, whose .grad accumulates."""
+    of a CUDA graph) went stale: with the snapshot on the device the same objects come back.
+    Values come back either way, also where the sweep wrote into the originals: an optimizer
+    that zeroes in place, or a parameter outside the optimizer, whose .grad accumulates."""
     model, _, loader = make_problem()
     opt = optimizer(model[4].parameters(), lr=0.05, momentum=0.9)  # the rest outside it
     xb, yb = next(iter(loader))
     ce(model(xb), yb).backward()
     grads = [p.grad for p in model.parameters()]
     before = snapshot(model, opt)
-    sizes = []  # of the held .grad tensors during the sweep: none on the device with "cpu"
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, repeats=repeats, snapshot=where,
+                  progress=False)
+    if where == "device":
+        assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=True))
+    assert_same_state(before, snapshot(model, opt))
 
-    def step(model: nn.Module, batch: list[torch.Tensor]) -> torch.Tensor:
-        sizes.append(sum(g.numel() for g in grads))
-        return ce(model(batch[0]), batch[1])
 
-    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 12, repeats=repeats, snapshot=where,
-                  step_fn=step, progress=False)
-    assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=True))
-    assert set(sizes) == {0 if where == "cpu" else sum(p.numel() for p in model.parameters())}
+@pytest.mark.parametrize("where", ["device", "cpu"])
+def test_sparse_grads_come_back(where: str) -> None:
+    model = nn.Sequential(nn.Embedding(50, 4, sparse=True), nn.Flatten(), nn.Linear(4, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    idx, y = torch.randint(0, 50, (64, 1)), torch.randint(0, 2, (64,))
+    batches = [(idx[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    ce(model(idx), y).backward()
+    before = model[0].weight.grad.coalesce()
+    lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 8, snapshot=where, progress=False)
+    after = model[0].weight.grad.coalesce()
+    assert torch.equal(after.indices(), before.indices())
+    assert torch.equal(after.values(), before.values())
+
+
+class _TwoHalves(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Parameter(torch.ones(10, 2)), nn.Parameter(torch.ones(10, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.a + x @ self.b
+
+
+@pytest.mark.parametrize("where", ["device", "cpu"])
+def test_two_parameters_sharing_one_grad_get_it_back(where: str) -> None:
+    model = _TwoHalves()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    model.a.grad = torch.full((10, 2), 3.0)
+    model.b.grad = model.a.grad
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    lr_range_test(model, opt, ce, [(x, y)], 1e-4, 1.0, 8, snapshot=where, progress=False)
+    assert torch.equal(model.a.grad, torch.full((10, 2), 3.0))
+    assert torch.equal(model.b.grad, torch.full((10, 2), 3.0))
+
+
+def test_an_error_while_the_snapshot_is_taken_loses_no_grad(monkeypatch) -> None:
+    """The snapshot only reads: an out-of-memory error while it copies the optimizer state
+    leaves the .grad tensors where they were."""
+    model, opt, loader = make_problem()
+    xb, yb = next(iter(loader))
+    ce(model(xb), yb).backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    restore = importlib.import_module("superconverge.finder._restore")
+
+    def out_of_memory(*args: Any, **kwargs: Any) -> Any:
+        raise torch.OutOfMemoryError("no room")
+
+    monkeypatch.setattr(restore, "_clone", out_of_memory)
+    with pytest.raises(torch.OutOfMemoryError):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), grads, strict=True))
+
+
+class _SharesItsState(torch.optim.Optimizer):
+    """A wrapper that shares its base optimizer's state and groups (accelerate's
+    AcceleratedOptimizer, some Lookaheads)."""
+
+    def __init__(self, base: torch.optim.Optimizer) -> None:
+        self.base = base
+        self.defaults = base.defaults
+        self.state = base.state
+        self.param_groups = base.param_groups
+        self._optimizer_step_pre_hooks: dict[int, Any] = {}
+        self._optimizer_step_post_hooks: dict[int, Any] = {}
+
+    def step(self, closure: Any = None) -> Any:
+        return self.base.step(closure)
+
+
+def test_a_wrapper_sharing_its_base_optimizers_state_is_copied_once() -> None:
+    model, opt, loader = make_problem()
+    wrapper = _SharesItsState(opt)
+    state = RANGE_TEST.TrainingState(model, wrapper)
+    assert len(state.states) == len(state.groups) == 1
+    before = snapshot(model, opt)
+    lr_range_test(model, wrapper, ce, loader, 1e-4, 10.0, 12, progress=False)
     assert_same_state(before, snapshot(model, opt))
 
 
@@ -732,6 +805,8 @@ def test_rprop_is_refused_since_it_ignores_the_swept_lr() -> None:
     opt = torch.optim.Rprop(model.parameters(), lr=0.01)
     with pytest.raises(ValueError, match="Rprop reads its lr once"):
         lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    with pytest.raises(ValueError, match="Rprop reads its lr once"):  # inside a wrapper
+        lr_range_test(model, _SharesItsState(opt), ce, loader, 1e-4, 10.0, 20, progress=False)
 
 
 def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:

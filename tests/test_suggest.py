@@ -446,3 +446,21 @@ def test_valleys_longest_descent_matches_fastais_quadratic_loop(values: list[flo
         start = end - int(lds[end])
         third = (end - start) / 3
         assert got.index == max(0, min(len(s) - 1, start + int(third) + int(third / 2)))
+
+
+@pytest.mark.parametrize("big", [1e16, 1e306])
+def test_a_blow_up_of_huge_losses_leaves_a_long_curves_picks_alone(
+        big: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The FFT's rounding error is relative to the largest value and reaches every point:
+    three diverged losses of 1e16 at the end moved every pick, 1e306 made every smoothed point
+    NaN ("the loss never decreased"). The direct sum keeps it beside them."""
+    n = 6000
+    lrs = np.logspace(-6, 1, n)
+    y = (2.3 - 2.0 / (1 + np.exp(-(np.log10(lrs) + 3) * 3))
+         + 0.02 * np.random.default_rng(0).standard_normal(n))
+    y[-3:] = big
+    rules = (SUGGEST.valley, SUGGEST.steepest, SUGGEST.minimum, SUGGEST.default)
+    fft = [rule(lrs, y).lr for rule in rules]
+    monkeypatch.setattr(SUGGEST, "_DIRECT_MAX", 10**12)
+    assert fft == [rule(lrs, y).lr for rule in rules]
+    assert None not in fft

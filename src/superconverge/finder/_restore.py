@@ -11,11 +11,11 @@ shut down), so the next epoch starts workers seeded as it would have without the
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
 elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
-captured) stay valid; a ``.grad`` is the same object too, kept off its parameter during the
-test so that nothing writes into it. A module that replaced one of its tensors during the test
-by one of the same shape (``self.count = self.count + 1`` in ``forward``) gets its original
-tensor object back; one it grew (a cache whose size the module tracks itself) is left as the
-module made it. The snapshot lives in memory (cloned tensors), never in a temporary file.
+captured) stay valid; so is a ``.grad`` (with the snapshot on the device). A module that
+replaced one of its tensors during the test by one of the same shape (``self.count =
+self.count + 1`` in ``forward``) gets its original tensor object back; one it grew (a cache
+whose size the module tracks itself) is left as the module made it. The snapshot lives in
+memory (cloned tensors), never in a temporary file.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()
 
@@ -52,47 +54,6 @@ class _Copy:
         """A new tensor with the saved values, on the original device (the copy stays, so a
         restore can run again)."""
         return self.data.to(self.device, copy=True)
-
-
-class _SavedGrad:
-    """A parameter's ``.grad`` at the snapshot (or its absence): the tensor object, off the
-    parameter until :meth:`restore` puts it back."""
-
-    __slots__ = ("grad", "host", "param")
-
-    def __init__(self, param: torch.Tensor, host: bool) -> None:
-        self.param, self.grad = param, param.grad
-        self.host: _Copy | None = None
-        if self.grad is not None:
-            param.grad = None
-            if host:  # the values to host memory, the device memory freed for the test
-                self.host = _Copy(self.grad, host=True)
-                _point_at(self.grad, torch.empty(0, dtype=self.grad.dtype,
-                                                 device=self.grad.device))
-
-    def restore(self, final: bool) -> None:
-        if final and self.grad is not None and self.host is not None:
-            _point_at(self.grad, self.host.fresh())
-            self.host = None
-        self.param.grad = self.grad if final and self.host is None else None
-
-
-def _wrapped(optimizer: torch.optim.Optimizer) -> list[torch.optim.Optimizer]:
-    """``optimizer`` and the optimizers it holds as attributes, theirs too (a
-    ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its ``.optim``; a Lookahead
-    wraps its base optimizer), each once."""
-    found = [optimizer]
-    for opt in found:  # grows while it is walked
-        for value in vars(opt).values():
-            if isinstance(value, torch.optim.Optimizer) and all(value is not f for f in found):
-                found.append(value)
-    return found
-
-
-def _point_at(tensor: torch.Tensor, other: torch.Tensor) -> None:
-    """Make ``tensor`` (the same Python object) a view of all of ``other``'s memory."""
-    with torch.no_grad():
-        tensor.set_(other.untyped_storage(), other.storage_offset(), other.shape, other.stride())
 
 
 def _clone(value: Any, host: bool = False) -> Any:
@@ -254,30 +215,36 @@ class TrainingState:
                     seen.add(id(p))
                     params.append(p)
         self.tensors = [(t, _Copy(t, host)) for t in (*params, *model.buffers())]
-        # Each .grad is kept as the tensor object itself, taken off its parameter so that the
-        # test cannot write into it (a parameter outside the optimizer accumulates into its
-        # .grad; an optimizer's zero_grad may zero in place); the restore hands the same object
-        # back, so references held elsewhere (a CUDA graph's stable .grad buffers) stay valid.
-        # With snapshot="cpu" its values wait in host memory, and the object gets them back in
-        # new device memory.
-        self.grads = [_SavedGrad(p, host) for p in params]
+        # Each .grad's values, and with the snapshot on the device the tensor object too: the
+        # restore writes the values back into that object (the sweep's zero_grad dropped it from
+        # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
+        # it back, so references held elsewhere (a CUDA graph's stable .grad buffers) stay
+        # valid. With snapshot="cpu" holding the objects would keep their device memory: the
+        # values go back into the .grad the test left (a new tensor where it left none).
+        self.grads = [(p, None if host else p.grad,
+                       None if p.grad is None else _Copy(p.grad, host)) for p in params]
         # The optimizer's state and groups, and those of any optimizer it wraps, where a
-        # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty).
-        self.optimizers = [
-            (opt,
-             {p: {k: _clone(v, host) for k, v in s.items()} for p, s in opt.state.items()},
-             # The groups' values stay beside their tensors: a tensor lr or betas[0] is one
-             # number.
-             [{k: _clone(v) for k, v in g.items() if k != "params"} for g in opt.param_groups])
-            for opt in _wrapped(optimizer)
-        ]
+        # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty);
+        # each state dict and group list once (accelerate's wrapper and some Lookaheads share
+        # their inner optimizer's, which would otherwise be copied twice).
+        self.states: list[tuple[dict[Any, Any], dict[Any, dict[str, Any]]]] = []
+        # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
+        self.groups: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
+        for opt in held_optimizers(optimizer):
+            if all(opt.state is not state for state, _ in self.states):
+                self.states.append((opt.state, {
+                    p: {k: _clone(v, host) for k, v in s.items()} for p, s in opt.state.items()
+                }))
+            if all(opt.param_groups is not groups for groups, _ in self.groups):
+                self.groups.append((opt.param_groups, [
+                    {k: _clone(v) for k, v in g.items() if k != "params"}
+                    for g in opt.param_groups
+                ]))
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
 
-    def restore(self, final: bool = True) -> None:
-        """Put everything back as it was at construction (may be called more than once). Before
-        another sweep (``final=False``) the ``.grad`` tensors stay off their parameters (the
-        sweep's first ``zero_grad`` would drop them anyway), still out of its reach."""
+    def restore(self) -> None:
+        """Put everything back as it was at construction (may be called more than once)."""
         for slots, name, t in self.slots:
             now = slots.get(name)
             # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
@@ -289,19 +256,19 @@ class TrainingState:
         with torch.no_grad():
             for tensor, saved in self.tensors:
                 tensor.copy_(saved.data)
-        for grad in self.grads:
-            grad.restore(final)
+        for p, held, grad in self.grads:
+            p.grad = None if grad is None else _put_back(p.grad if held is None else held, grad)
 
-        for opt, opt_state, groups in self.optimizers:
-            state = opt.state
+        for state, saved_states in self.states:
             for param in list(state):
-                if param not in opt_state:
+                if param not in saved_states:
                     del state[param]  # state the test created: the next real step starts afresh
-            for param, saved_state in opt_state.items():
+            for param, saved_state in saved_states.items():
                 current = state.get(param, {})
                 state[param] = {k: _put_back(current.get(k, _MISSING), v)
                                 for k, v in saved_state.items()}
-            for group, saved_group in zip(opt.param_groups, groups, strict=True):
+        for groups, saved_groups in self.groups:
+            for group, saved_group in zip(groups, saved_groups, strict=True):
                 for key in [k for k in group if k != "params" and k not in saved_group]:
                     del group[key]
                 for key, value in saved_group.items():

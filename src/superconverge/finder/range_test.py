@@ -52,7 +52,12 @@ from superconverge.finder._restore import (
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
-from superconverge.torch._multipliers import RPROP_LR, ratios_to_group_0, write_scaled
+from superconverge.torch._multipliers import (
+    RPROP_LR,
+    held_optimizers,
+    ratios_to_group_0,
+    write_scaled,
+)
 
 __all__ = ["MAX_ITER", "MIN_ITER", "is_main_process", "lr_range_test"]
 
@@ -258,7 +263,7 @@ def lr_range_test(
         for r, s in enumerate(seeds):
             if r:
                 assert state is not None
-                state.restore(final=False)  # also puts back the modules' modes of entry
+                state.restore()  # also puts back the modules' modes of entry
                 for sampler, epoch in streams.epochs:  # the epochs of entry
                     sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
@@ -426,9 +431,11 @@ class _Run:
                              for p in g["params"]}.values()) if max_grad_norm else []
         self.lag = _lagged_read_back(device)
         # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
-        # one a step_fn or a compiled loss_fn returns. The default path's eager loss_fn makes a
-        # new tensor (a compiled model's outputs are consumed by it), so it pays no copy.
-        self.copy_loss = device.type == "cuda" and (step_fn is not None or _compiled(loss_fn))
+        # one a step_fn, a compiled loss_fn or a compiled model (whose output a pass-through
+        # loss_fn may return as it is) returns. An eager model and loss_fn make a new tensor
+        # every step, so they pay no copy.
+        self.copy_loss = device.type == "cuda" and (
+            step_fn is not None or _compiled(loss_fn) or _compiled(model))
         # DDP, also under torch.compile (whose wrapper is not a DDP instance): skip the
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
@@ -940,7 +947,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             "range test takes one plain step per LR, so use an optimizer whose step() takes no "
             "arguments (SGD, Adam, AdamW, ...)"
         )
-    if isinstance(optimizer, torch.optim.Rprop):
+    if any(isinstance(o, torch.optim.Rprop) for o in held_optimizers(optimizer)):
         raise ValueError(RPROP_LR)
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")

@@ -22,6 +22,18 @@ def as_float(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
+def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
+    """``optimizer`` and the optimizers it holds as attributes, theirs too, each once (a
+    ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its ``.optim``; a Lookahead or
+    accelerate's wrapper holds its base optimizer)."""
+    found = [optimizer]
+    for opt in found:  # grows while it is walked
+        for value in vars(opt).values():
+            if isinstance(value, Optimizer) and all(value is not f for f in found):
+                found.append(value)
+    return found
+
+
 def brief(values: Sequence[Any], limit: int = 6) -> str:
     """A list for a message: all of a short one, the first ``limit`` items and a count of a long
     one (an optimizer with a group per parameter has thousands)."""

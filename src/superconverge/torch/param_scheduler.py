@@ -43,6 +43,7 @@ from superconverge.torch._multipliers import (
     RPROP_LR,
     as_float,
     brief,
+    held_optimizers,
     ratios_to_group_0,
     write_scaled,
 )
@@ -389,7 +390,8 @@ class ParamScheduler:
                     "betas: a schedule drives one number; use momentum= for betas[0] "
                     "(betas[1] stays as it is)"
                 )
-            if key == "lr" and isinstance(optimizer, torch.optim.Rprop):
+            if key == "lr" and any(isinstance(o, torch.optim.Rprop)
+                                   for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
             slot = _momentum_slot(optimizer) if key == "momentum" else key
             missing = [i for i, g in enumerate(groups) if slot not in g]
