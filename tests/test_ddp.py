@@ -285,37 +285,52 @@ def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(tmp_path:
         assert got["first"] == pytest.approx(got["own0"], rel=1e-5) and got["world"] == 1
 
 
-ZERO_WORKER = textwrap.dedent(
+def classifier_worker(ddp: str, optimizer: str, body: str) -> str:
+    """A worker with a DDP classifier (``DistributedDataParallel(net, <ddp>)``), ``opt`` built
+    by ``optimizer``, 16 batches of this rank's own data and ``train(steps)``; it runs ``body``,
+    then writes ``ok<rank>`` into argv[1]."""
+    head = textwrap.dedent(
+        """
+        import os, sys
+        import torch
+        import torch.distributed as dist
+        from torch import nn
+        from torch.distributed.optim import ZeroRedundancyOptimizer
+        from torch.nn import functional as F
+        from superconverge.finder.range_test import lr_range_test
+
+        torch.set_num_threads(1)
+        dist.init_process_group("gloo")
+        rank = dist.get_rank()
+        torch.manual_seed(0)
+        model = nn.parallel.DistributedDataParallel(
+            nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)), DDP_ARGS)
+        opt = OPTIMIZER
+        g = torch.Generator().manual_seed(100 + rank)
+        x = torch.randn(256, 10, generator=g)
+        batches = [(x[i : i + 16], (x[i : i + 16, 0] > 0).long()) for i in range(0, 256, 16)]
+
+        def train(steps):
+            for xb, yb in batches[:steps]:
+                opt.zero_grad()
+                F.cross_entropy(model(xb), yb).backward()
+                opt.step()
+
+        """
+    ).replace("DDP_ARGS", ddp).replace("OPTIMIZER", optimizer)
+    tail = textwrap.dedent(
+        """
+        with open(os.path.join(sys.argv[1], f"ok{rank}"), "w") as f:
+            f.write("ok")
+        dist.destroy_process_group()
+        """
+    )
+    return head + textwrap.dedent(body) + tail
+
+
+ZERO_WORKER = classifier_worker(
+    "", "ZeroRedundancyOptimizer(model.parameters(), optimizer_class=torch.optim.Adam, lr=1e-3)",
     """
-    import os, sys
-    import torch
-    import torch.distributed as dist
-    from torch import nn
-    from torch.distributed.optim import ZeroRedundancyOptimizer
-    from torch.nn import functional as F
-    from superconverge.finder.range_test import lr_range_test
-
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo")
-    rank = dist.get_rank()
-    torch.manual_seed(0)
-    model = nn.parallel.DistributedDataParallel(
-        nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)))
-    opt = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=torch.optim.Adam, lr=1e-3)
-    g = torch.Generator().manual_seed(100 + rank)
-    x = torch.randn(256, 10, generator=g)
-    batches = [(x[i : i + 16], (x[i : i + 16, 0] > 0).long()) for i in range(0, 256, 16)]
-
-    def train(steps):
-        losses = []
-        for xb, yb in batches[:steps]:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        return losses
-
     train(2)
     inner = opt.optim
     before = {p: {k: v.clone() for k, v in s.items()} for p, s in inner.state.items()}
@@ -325,10 +340,7 @@ ZERO_WORKER = textwrap.dedent(
         for k, v in s.items():
             assert torch.equal(inner.state[p][k], v), k
     assert [g["lr"] for g in inner.param_groups] == [1e-3]
-    with open(os.path.join(sys.argv[1], f"ok{rank}"), "w") as f:
-        f.write("ok")
-    dist.destroy_process_group()
-    """
+    """,
 )
 
 
@@ -341,30 +353,11 @@ def test_the_state_zero_keeps_in_its_inner_optimizer_is_restored(tmp_path: Path)
     assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()
 
 
-BUCKET_VIEW_WORKER = textwrap.dedent(
+BUCKET_VIEW_WORKER = classifier_worker(
+    "gradient_as_bucket_view=True",
+    "torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)",
     """
-    import os, sys
-    import torch
-    import torch.distributed as dist
-    from torch import nn
-    from torch.nn import functional as F
-    from superconverge.finder.range_test import lr_range_test
-
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo")
-    rank = dist.get_rank()
-    torch.manual_seed(0)
-    model = nn.parallel.DistributedDataParallel(
-        nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)),
-        gradient_as_bucket_view=True)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    g = torch.Generator().manual_seed(100 + rank)
-    x = torch.randn(256, 10, generator=g)
-    batches = [(x[i : i + 16], (x[i : i + 16, 0] > 0).long()) for i in range(0, 256, 16)]
-    for xb, yb in batches[:2]:  # a loop leaves its last step's .grad in place
-        opt.zero_grad()
-        F.cross_entropy(model(xb), yb).backward()
-        opt.step()
+    train(2)  # a loop leaves its last step's .grad in place
     params = list(model.parameters())
     for where in ("device", "cpu"):
         grads = [p.grad for p in params]
@@ -375,14 +368,8 @@ BUCKET_VIEW_WORKER = textwrap.dedent(
         assert all(torch.equal(p.grad, v) for p, v in zip(params, values)), where
         # still the views of DDP's buckets: DDP writes the next gradients there
         assert {p.grad.untyped_storage().data_ptr() for p in params} == storages, where
-    for xb, yb in batches[2:4]:
-        opt.zero_grad()
-        F.cross_entropy(model(xb), yb).backward()
-        opt.step()
-    with open(os.path.join(sys.argv[1], f"ok{rank}"), "w") as f:
-        f.write("ok")
-    dist.destroy_process_group()
-    """
+    train(4)
+    """,
 )
 
 
