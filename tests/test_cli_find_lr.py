@@ -539,3 +539,21 @@ def test_find_lr_refuses_an_empty_path_and_a_seed_torch_cannot_take(kwargs, tmp_
     with pytest.raises(ValueError, match=r"is an empty path|seed must be <= "):
         find_lr(progress=False, **{"dataset": None if "data" in kwargs else "digits", **kwargs})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_find_lr_leaves_the_cuda_seed_the_caller_queued() -> None:
+    """find_lr seeded its model with torch.manual_seed, which also seeds CUDA (queued for its
+    first use where it is not initialised), and fork_rng(devices=[]) did not undo that: a
+    GPU training after it ran from find_lr's seed, not the caller's."""
+    tracker = getattr(torch.cuda, "_lazy_seed_tracker", None)
+    if tracker is None or torch.cuda.is_initialized():
+        pytest.skip("needs torch's queue of CUDA seeds (CUDA not initialised)")
+    from superconverge.recipes import find_lr
+
+    def queued() -> object:
+        call = tracker.manual_seed_all_cb
+        return None if call is None else call[0].__closure__[0].cell_contents
+
+    torch.manual_seed(123)
+    find_lr(dataset="synthetic", num_iter=10, seed=7, progress=False, device="cpu")
+    assert queued() == 123

@@ -141,8 +141,10 @@ def find_lr(
     # The model's initial weights by seed, without re-seeding the caller's RNG for good (a
     # script that runs find_lr before building its own model would get the same weights
     # whatever seed it set).
+    # The CPU generator only: the model is built on the CPU, and torch.manual_seed would seed
+    # CUDA too (or queue it for CUDA's first use), which fork_rng(devices=[]) does not undo.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
         net = build_model(name, ds.input_shape, ds.num_classes)
     net = net.to(dev)
     # On CUDA torch's fused step where there is one: under fp16 it takes the GradScaler into
