@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import zipfile
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageOps
 
 import superconverge.data.mnist1d as mnist1d_module
 from superconverge.data import (
@@ -540,7 +542,7 @@ def test_numeric_text_labels_below_zero_or_not_whole_are_refused(tmp_path) -> No
         (("0", "-5", "-2"), "labels must be class indices >= 0, got minimum -5"),
         (("0", str(-(10**20))), f"got minimum {-(10**20)}"),  # beyond int64, and negative
         (("0", "1.5"), "regression targets are not supported"),
-        (("0", "nan"), "regression targets are not supported"),
+        (("0", "nan"), r"line 3, column 'label': the label is missing \('nan' among numeric"),
         (("0", str(BIG + 1) + ".5"), "regression targets"),  # float64 made it whole
     ]:
         rows = "".join(f"{i},{labels[i % len(labels)]}\n" for i in range(30))
@@ -1036,3 +1038,76 @@ def test_documented_find_lr_commands_load_the_files_the_docs_write(tmp_path, mon
         with pytest.raises(Loaded):
             main(shlex.split(command))
     assert [d.class_names for d in loaded] == [("setosa", "versicolor", "virginica")] * 2
+
+
+# --- files as exporters write them -------------------------------------------------------------
+
+
+def test_a_header_of_column_numbers_as_pandas_writes_it_is_a_header(tmp_path) -> None:
+    """pd.DataFrame(np.c_[x, y]).to_csv(index=False) heads the table 0,1,2: read as a data row,
+    it added an example of a class "2" to a binary problem."""
+    rows = "\n".join(f"{i / 10},{i % 3 / 10},{i % 2}" for i in range(20))
+    path = tmp_path / "t.csv"
+    path.write_text("0,1,2\n" + rows + "\n")
+    with pytest.warns(UserWarning, match="numbers the columns 0..2, as pandas does"):
+        ds = load_csv(path, val_fraction=0.5)
+    assert ds.num_classes == 2 and len(ds.x_train) + len(ds.x_val) == 20
+
+
+@pytest.mark.parametrize("token", ["NA", "?", "nan", "None"])
+def test_a_missing_label_among_numbers_is_refused_by_its_line(tmp_path, token: str) -> None:
+    """It became a class of its own, and turned the labels into text sorted as strings (output
+    2 meant label "10")."""
+    lines = [f"{i / 10},{i % 11}" for i in range(30)]
+    lines[7] = f"0.7,{token}"
+    path = tmp_path / "t.csv"
+    path.write_text("f,label\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"line 9, column 'label': the label is missing "
+                       rf"\('{re.escape(token)}' among numeric labels\)"):
+        load_csv(path)
+
+
+def test_pandas_index_column_is_not_a_feature(tmp_path) -> None:
+    """df.to_csv(path) writes the row index first, under an empty name: it became a feature,
+    one that gives away the label of a table sorted by class."""
+    path = tmp_path / "t.csv"
+    path.write_text(",f1,f2,label\n" + "\n".join(
+        f"{i},{i * 0.1},{(i * 7) % 5},{int(i >= 10)}" for i in range(20)) + "\n")
+    with pytest.warns(UserWarning, match="the index pandas writes"):
+        ds = load_csv(path)
+    assert ds.input_shape == (2,)
+
+
+def test_a_trailing_delimiter_on_every_line_is_named(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("f1,f2,label,\n" + "\n".join(f"{i},{i},{i % 2}," for i in range(10)) + "\n")
+    with pytest.raises(ValueError, match=r"does every line end with ','\?"):
+        load_csv(path)
+
+
+def test_images_in_sub_folders_of_a_class_are_read(tmp_path) -> None:
+    """torchvision's ImageFolder reads them: 8 of 16 images were skipped without a word."""
+    make_images(tmp_path / "imgs", ["a", "b"], 4)
+    make_images(tmp_path / "imgs" / "a", ["extra"], 8)
+    (tmp_path / "imgs" / "a" / "__MACOSX").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "a" / "__MACOSX" / "junk.png")
+    ds = load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
+    assert len(ds.x_train) + len(ds.x_val) == 16
+
+
+def test_a_photo_is_read_upright_by_its_exif_orientation(tmp_path) -> None:
+    """A phone stores a photo as taken and tags how to turn it; it was read on its side."""
+    image = Image.new("RGB", (16, 8), (255, 255, 255))
+    image.paste((0, 0, 0), (0, 0, 8, 8))  # left half black
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(2):
+            exif = Image.Exif()
+            exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+            image.save(tmp_path / "imgs" / cls / f"{i}.jpg", exif=exif, quality=95)
+    ds = load_image_folder(tmp_path / "imgs", val_fraction=0.5, size=16, grayscale=True)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "imgs" / "a" / "0.jpg"))
+                         .convert("L").resize((16, 16), Image.Resampling.BILINEAR),
+                         dtype=np.float32) / 255.0
+    np.testing.assert_allclose(ds.x_train[0, 0].numpy(), upright, atol=1e-6)
+    assert ds.x_train[0, 0, :8].mean() < 0.2  # the black half is on top once turned

@@ -234,6 +234,7 @@ def load_csv(
     x = np.concatenate([part.x for part in parts])
     labels = np.concatenate([part.labels for part in parts])
     empty_label = next((p.empty_label for p in parts if p.empty_label is not None), None)
+    missing = next((p.missing_label for p in parts if p.missing_label is not None), None)
     if len(x) == 0:
         raise ValueError(f"{path}: no examples, only a header row")
     if len(x) < 2:
@@ -241,7 +242,23 @@ def load_csv(
     if not np.isfinite(x).all():
         raise ValueError(f"{path}: feature columns contain NaN or infinite values")
     if empty_label is not None:
-        raise ValueError(f"{path}: line {empty_label}, column {names[t]!r}: the label is empty")
+        trailing = t == width - 1 and not first[1][-1].strip()
+        raise ValueError(
+            f"{path}: line {empty_label}, column {names[t]!r}: the label is empty"
+            + (f"; does every line end with {delimiter!r}? Remove the trailing delimiter, or "
+               "choose the label column with target= (--target)" if trailing else ""))
+    if missing is not None and all(
+            _is_number(v) for v in np.unique(labels).tolist() if v.lower() not in _MISSING):
+        raise ValueError(
+            f"{path}: line {missing[0]}, column {names[t]!r}: the label is missing "
+            f"({missing[1]!r} among numeric labels); drop the rows without a label")
+    if header and t != 0 and not heads[0] and x.shape[1] > 1 and np.array_equal(
+            x[:, 0], np.arange(len(x), dtype=np.float32)):
+        warnings.warn(
+            f"{path}: the first column has no name and counts the rows 0..{len(x) - 1}: the "
+            "index pandas writes (to_csv without index=False); it is not used as a feature",
+            UserWarning, stacklevel=2)
+        x = x[:, 1:]
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
@@ -253,6 +270,10 @@ def load_csv(
         raise ValueError(f"{err}; the labels were read from {which}: choose the label column "
                          "with target= (--target)") from None
 
+
+#: How tables write a missing value: a label column of numbers that holds one of these (in any
+#: case) has missing labels, not a class of that name.
+_MISSING = frozenset({"na", "n/a", "nan", "?", "none", "null", "-"})
 
 #: Rows parsed into one float32 block at a time: the table is never held as Python strings.
 _CSV_BLOCK_ROWS = 1 << 14
@@ -267,6 +288,7 @@ class _Rows:
     second: list[str] | None  # the cells of the first row read (the header test needs it)
     bad_cell: tuple[int, int, str] | None  # (line, column, cell) of the first non-number
     empty_label: int | None  # the line of the first empty label
+    missing_label: tuple[int, str] | None  # (line, cell) of the first "NA", "?", "nan", ...
 
     def label_set(self) -> set[str]:
         return set(np.unique(self.labels).tolist())
@@ -283,7 +305,7 @@ def _read_rows(
     label_blocks: list[np.ndarray] = []
     block = np.empty((_CSV_BLOCK_ROWS, len(features)), dtype=np.float32)
     labels: list[str] = []
-    second = bad_cell = empty_label = None
+    second = bad_cell = empty_label = missing_label = None
     for line, row in rows:
         if second is None:
             second = row
@@ -302,6 +324,8 @@ def _read_rows(
         label = row[t].strip()
         if not label and empty_label is None:
             empty_label = line
+        if missing_label is None and label.lower() in _MISSING:
+            missing_label = (line, label)
         labels.append(label)
         if len(labels) == _CSV_BLOCK_ROWS:
             blocks.append(block)
@@ -311,7 +335,7 @@ def _read_rows(
     blocks.append(block[: len(labels)])
     label_blocks.append(np.array(labels, dtype=str))
     return _Rows(np.concatenate(blocks), np.concatenate(label_blocks), second, bad_cell,
-                 empty_label)
+                 empty_label, missing_label)
 
 
 def _raise_not_a_number(
@@ -340,6 +364,14 @@ def _looks_like_header(
     if second is None:  # a lone row of text names columns (and the file has no examples)
         return not any(_is_number(c) for c in first)
     if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)):
+        return True
+    if [c.strip() for c in first] == [str(i) for i in range(len(first))]:
+        # The column numbers 0, 1, 2, ...: the header pandas writes for a frame without
+        # column names (pd.DataFrame(np.c_[x, y]).to_csv(index=False)).
+        warnings.warn(
+            f"first row taken as a header: it numbers the columns 0..{len(first) - 1}, as "
+            "pandas does; pass header=False (--no-header) if it is an example",
+            UserWarning, stacklevel=3)
         return True
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
     # that never occurs again in a text label column names the column. (It could also be a
@@ -551,7 +583,7 @@ def _list_split(
     labels: list[int] = []
     for label, cls in enumerate(classes):
         class_dir = folder / cls
-        found = _image_files(class_dir) if class_dir.is_dir() else []
+        found = _class_images(class_dir) if class_dir.is_dir() else []
         if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "
@@ -637,20 +669,37 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
+def _class_images(folder: Path) -> list[Path]:
+    """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
+    ``cat/indoor/1.png``); hidden folders (``.git``) and macOS's ``__MACOSX`` are skipped."""
+    found = _image_files(folder)
+    for sub in _subfolders(folder):
+        if sub.name != "__MACOSX":
+            found += _class_images(sub)
+    return found
+
+
+_EXIF_ORIENTATION = 0x0112
+
 #: Pillow modes of 16-bit greyscale pixels (PNG, TIFF), scaled by 65535 rather than clipped.
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
 def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
     """One image as float32 ``(C, size, size)`` in [0, 1], scaled by its pixel type's range."""
-    from PIL import Image  # Pillow: imported only when images are read
+    from PIL import Image, ImageOps  # Pillow: imported only when images are read
 
     arr = None
     try:
-        with Image.open(file) as im:
+        with Image.open(file) as opened:
+            # Upright, as a viewer shows it: a phone stores a photo as taken, with an EXIF
+            # orientation tag that says how to turn it.
+            im: Image.Image = opened
+            if opened.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+                im = ImageOps.exif_transpose(opened) or opened
             mode = im.mode
             # Older Pillow opens 16-bit greyscale PNGs as mode "I"; PNG has at most 16 bits.
-            if mode in _SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):
+            if mode in _SIXTEEN_BIT_MODES or (mode == "I" and opened.format == "PNG"):
                 grey = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
                 grey = grey.resize((size, size), Image.Resampling.BILINEAR)
                 arr = np.clip(np.asarray(grey, dtype=np.float32), 0.0, 1.0)[None]
