@@ -925,6 +925,9 @@ def _provenance(
         "numpy": np.__version__,
         "python": platform.python_version(),
         "device": name,
+        # CPU float sums depend on how many threads split them: runs with different counts
+        # differ in the last bits, then more as the differences train in.
+        "torch_threads": torch.get_num_threads(),
         "seed": seed,
         "seeds": seeds,
         "world_size": world,
