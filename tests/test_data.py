@@ -1091,8 +1091,10 @@ def test_images_in_sub_folders_of_a_class_are_read(tmp_path) -> None:
     make_images(tmp_path / "imgs" / "a", ["extra"], 8)
     (tmp_path / "imgs" / "a" / "__MACOSX").mkdir()
     Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "a" / "__MACOSX" / "junk.png")
+    (tmp_path / "imgs" / "__MACOSX" / "a").mkdir(parents=True)  # a Mac zip's, at the root
+    Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "b" / "phone.jfif", format="JPEG")
     ds = load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
-    assert len(ds.x_train) + len(ds.x_val) == 16
+    assert len(ds.x_train) + len(ds.x_val) == 17 and ds.num_classes == 2
 
 
 def test_a_photo_is_read_upright_by_its_exif_orientation(tmp_path) -> None:

@@ -34,7 +34,8 @@ __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "
 log = logging.getLogger(__name__)
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
+                    ".tiff")
 
 
 # --------------------------------------------------------------------------------------- npz
@@ -552,7 +553,10 @@ def load_image_folder(
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """``folder``'s sub-folders but hidden ones (``.git``) and the ``__MACOSX`` folder a zip
+    made on a Mac unpacks, which hold no classes."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
 
 
 def _holds_classes(folder: Path) -> bool:
@@ -671,11 +675,10 @@ def _image_files(folder: Path) -> list[Path]:
 
 def _class_images(folder: Path) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
-    ``cat/indoor/1.png``); hidden folders (``.git``) and macOS's ``__MACOSX`` are skipped."""
+    ``cat/indoor/1.png``)."""
     found = _image_files(folder)
     for sub in _subfolders(folder):
-        if sub.name != "__MACOSX":
-            found += _class_images(sub)
+        found += _class_images(sub)
     return found
 
 
