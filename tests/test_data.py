@@ -1092,6 +1092,7 @@ def test_images_in_sub_folders_of_a_class_are_read(tmp_path) -> None:
     (tmp_path / "imgs" / "a" / "__MACOSX").mkdir()
     Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "a" / "__MACOSX" / "junk.png")
     (tmp_path / "imgs" / "__MACOSX" / "a").mkdir(parents=True)  # a Mac zip's, at the root
+    (tmp_path / "imgs" / "a" / "extra" / "up").symlink_to(tmp_path / "imgs" / "a")  # a loop
     Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "b" / "phone.jfif", format="JPEG")
     ds = load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
     assert len(ds.x_train) + len(ds.x_val) == 17 and ds.num_classes == 2

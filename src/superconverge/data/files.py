@@ -673,12 +673,15 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _class_images(folder: Path) -> list[Path]:
+def _class_images(folder: Path, seen: set[Path] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
-    ``cat/indoor/1.png``)."""
+    ``cat/indoor/1.png``), each folder once (a link back up would loop)."""
+    seen = set() if seen is None else seen
+    seen.add(folder.resolve())
     found = _image_files(folder)
     for sub in _subfolders(folder):
-        found += _class_images(sub)
+        if sub.resolve() not in seen:
+            found += _class_images(sub, seen)
     return found
 
 
