@@ -360,7 +360,7 @@ def test_options_of_another_format_are_refused_by_their_flags(tmp_path, capsys) 
         (["--data", str(tmp_path / "d.npz"), "--delimiter", ";", "--no-header"],
          "--delimiter, --header/--no-header: not for a .npz file"),
         (["--data", str(tmp_path / "d.csv"), "--grayscale"],
-         "--grayscale: not for a .csv file (" + str(tmp_path / "d.csv") + "); it takes "
+         "--grayscale: not for a table (" + str(tmp_path / "d.csv") + "); it takes "
          "--val-fraction, --target, --header/--no-header, --delimiter"),
         (["--data", str(tmp_path), "--target", "0"],
          "--target: not for an image folder"),

@@ -30,6 +30,7 @@ from superconverge.data import (
     train_val_loaders,
     train_val_split,
 )
+from superconverge.recipes.common import load_data
 
 # Small versions of every built-in dataset, so the whole file stays fast.
 SMALL = {
@@ -1114,3 +1115,85 @@ def test_a_photo_is_read_upright_by_its_exif_orientation(tmp_path) -> None:
                          dtype=np.float32) / 255.0
     np.testing.assert_allclose(ds.x_train[0, 0].numpy(), upright, atol=1e-6)
     assert ds.x_train[0, 0, :8].mean() < 0.2  # the black half is on top once turned
+
+
+def test_npz_labels_as_a_column_vector_are_read(tmp_path) -> None:
+    """Keras and sklearn often keep y as (N, 1): it was refused, though it is one label a row."""
+    x = np.arange(40.0).reshape(20, 2)
+    np.savez(tmp_path / "col.npz", x=x, y=(np.arange(20) % 2)[:, None],
+             x_val=x[:4], y_val=np.array([[0], [1], [0], [1]]))
+    d = load_npz(tmp_path / "col.npz")
+    assert d.num_classes == 2 and d.y_train.shape == (20,) and d.y_val.shape == (4,)
+
+
+def test_npz_one_hot_labels_are_refused_with_the_fix(tmp_path) -> None:
+    np.savez(tmp_path / "oh.npz", x=np.zeros((6, 2)), y=np.eye(3)[[0, 1, 2, 0, 1, 2]])
+    with pytest.raises(ValueError, match=r"got shape \(6, 3\); it looks one-hot \(3 columns of "
+                       r"0/1, one 1 a row\): store the class indices, y.argmax\(axis=1\)"):
+        load_npz(tmp_path / "oh.npz")
+    np.savez(tmp_path / "two.npz", x=np.zeros((4, 2)), y=np.ones((4, 2)))  # not one-hot: no hint
+    with pytest.raises(ValueError, match=r"got shape \(4, 2\)$"):
+        load_npz(tmp_path / "two.npz")
+
+
+def test_npz_non_finite_inputs_are_located(tmp_path) -> None:
+    """"contains NaN or infinite values" left the user to search a large array for them."""
+    x = np.zeros((10, 3, 4))
+    x[6, 2, 1], x[8, 0, 0] = np.nan, -np.inf
+    np.savez(tmp_path / "nan.npz", x=x, y=np.arange(10) % 2)
+    with pytest.raises(ValueError, match=r"array 'x' contains NaN or infinite values \(2 values; "
+                       r"the first: example 6, position \(2, 1\), nan\)"):
+        load_npz(tmp_path / "nan.npz")
+    big = np.zeros(10)
+    big[3] = 1e300  # finite in the file, inf as float32
+    np.savez(tmp_path / "big.npz", x=np.zeros((10, 2)), y=np.arange(10) % 2, x_val=big[:, None],
+             y_val=np.arange(10) % 2)
+    with pytest.raises(ValueError, match=r"'x_val' contains NaN or infinite values \(1 value; the "
+                       r"first: example 3, position \(0,\), 1e\+300, beyond float32's range\)"):
+        load_npz(tmp_path / "big.npz")
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_csv_non_finite_features_are_located(tmp_path, header) -> None:
+    """float() reads "nan" and "inf": the error named no line or column."""
+    rows = ["1,2,0", "", "3,4,1", "5, nan ,0", "6,7,1", "8,-inf,0"]
+    path = write(tmp_path / "n.csv", "\n".join((["a,b,label"] if header else []) + rows))
+    column = "b" if header else "1"
+    with pytest.raises(ValueError, match=rf"n.csv: line {4 + header}, column '{column}': 'nan' is "
+                       r"not a finite number \(2 such cells\); drop or fill those rows"):
+        load_csv(path)
+
+
+def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
+    """A .tsv or a np.savetxt .txt was "unknown format" until renamed and given --delimiter."""
+    x = np.arange(24.0).reshape(12, 2) / 10  # near unit scale: no warning
+    y = np.arange(12) % 3
+    table = np.c_[x, y]
+    write(tmp_path / "t.tsv", "a\tb\tlabel\n" + "\n".join(
+        "\t".join(f"{v:g}" for v in row) for row in table) + "\n")
+    np.savetxt(tmp_path / "spaces.txt", table, fmt="%10.4f")  # runs of spaces, leading ones too
+    np.savetxt(tmp_path / "commas.txt", table, delimiter=",")
+    expected = load_csv(write(tmp_path / "t.csv", "\n".join(
+        ",".join(f"{v:g}" for v in row) for row in table) + "\n"))
+    for name in ("t.tsv", "spaces.txt", "commas.txt"):
+        d = load_data(data=tmp_path / name, seed=0)
+        assert_same(d, expected)
+    assert_same(load_csv(tmp_path / "spaces.txt", delimiter=" "), expected)
+    with pytest.raises(ValueError, match="delimiter must be one character other than a quote"):
+        load_csv(tmp_path / "t.tsv", delimiter="\t\t")
+    with pytest.raises(TypeError, match="delimiter must be a one-character string, got 9"):
+        load_csv(tmp_path / "t.tsv", delimiter=9)  # type: ignore[arg-type]
+    (tmp_path / "t.dat").write_text("1 2 0\n")
+    with pytest.raises(ValueError, match=r"unknown format; expected a .npz file \(arrays x, y\), "
+                       r"a table \(.csv, .tsv or .txt"):
+        load_data(data=tmp_path / "t.dat")
+
+
+def test_a_target_name_two_columns_share_is_refused(tmp_path) -> None:
+    """The first of them was taken without a word (a joined table with two "label" columns)."""
+    path = write(tmp_path / "two.csv", "label,a,label\n" + "\n".join(
+        f"{i % 2},{i},{i % 3}" for i in range(12)))
+    with pytest.raises(ValueError, match=r"two.csv: 2 columns are named 'label' \(indices 0, 2\); "
+                       "give the label column by index"):
+        load_csv(path, target="label")
+    assert load_csv(path, target=2).num_classes == 3

@@ -282,7 +282,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     src.add_argument("--dataset", choices=DATASETS, default="digits",
                      help="built-in offline dataset")
     src.add_argument("--data", type=_path,
-                     help="your data: .npz (arrays x, y), .csv (label last) or a "
+                     help="your data: .npz (arrays x, y), a .csv/.tsv/.txt table (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
                      "size x repeats training images the sweep can see are decoded)")
     d = p.add_argument_group("your data (--data)")
@@ -290,15 +290,17 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "std 1 (training statistics); also for a built-in --dataset")
     d.add_argument("--val-fraction", type=_fraction, help="share of each class held out for "
                    "validation (default: 0.2)")
-    d.add_argument("--target", help="CSV: the label column, by name or index (default: the "
+    d.add_argument("--target", help="table: the label column, by name or index (default: the "
                    "last)")
-    d.add_argument("--delimiter", type=_delimiter, help="CSV: the field separator, one "
-                   "character; '\\t' or tab for a tab (default: ',')")
+    d.add_argument("--delimiter", type=_delimiter, help="table: the field separator, one "
+                   "character; '\\t' or tab for a tab, ' ' for runs of whitespace (default: by "
+                   "the suffix: ',' for .csv, tab for .tsv, detected from the first line for "
+                   ".txt)")
     hdr = d.add_mutually_exclusive_group()
     hdr.add_argument("--header", dest="header", action="store_true", default=None,
-                     help="CSV: the first row names the columns (default: detected)")
+                     help="table: the first row names the columns (default: detected)")
     hdr.add_argument("--no-header", dest="header", action="store_false",
-                     help="CSV: the first row is data")
+                     help="table: the first row is data")
     d.add_argument("--image-size", type=_at_least(1), help="images: resize to this many pixels "
                    "square (default: 32)")
     d.add_argument("--grayscale", action="store_true", default=None,
@@ -351,7 +353,7 @@ _DATA_FLAGS = {
 def _data_options(args: argparse.Namespace) -> dict[str, object]:
     """The loader options of the --data flags given, checked against the kind of data, so that
     a misplaced flag is named as the user typed it, not by the library's option name."""
-    from superconverge.recipes.common import FILE_OPTIONS, data_kind
+    from superconverge.recipes.common import FILE_OPTIONS, KIND_NAMES, data_kind
 
     options = {"val_fraction": args.val_fraction, "target": _column(args.target),
                "delimiter": args.delimiter, "header": args.header,
@@ -365,7 +367,7 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
     kind = data_kind(args.data)
     wrong = [name for name in given if name not in FILE_OPTIONS[kind]]
     if wrong:
-        what = "an image folder" if kind == "images" else f"a .{kind} file"
+        what = KIND_NAMES[kind]
         takes = ", ".join(_DATA_FLAGS[n] for n in FILE_OPTIONS[kind] if n in _DATA_FLAGS)
         raise ValueError(f"{', '.join(_DATA_FLAGS[n] for n in wrong)}: not for {what} "
                          f"({args.data}); it takes {takes}")

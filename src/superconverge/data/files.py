@@ -136,21 +136,65 @@ def _inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
             f"{path}: array {key!r} has shape {x.shape}, no input values per example; "
             "expected (N, ...) with every dimension after N at least 1"
         )
-    x = x.astype(np.float32, copy=False)
+    raw = x
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
+        x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{path}: array {key!r} contains NaN or infinite values "
+                         f"{_where_not_finite(x, raw)}")
     if x.ndim == 1:
         x = x.reshape(-1, 1)
-    if not np.isfinite(x).all():
-        raise ValueError(f"{path}: array {key!r} contains NaN or infinite values")
     return x
 
 
 def _label_column(y: np.ndarray, path: Path, key: str, n: int) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == 1:  # a column vector, as Keras and sklearn often keep it
+        y = y[:, 0]
     if y.ndim != 1 or len(y) != n:
+        hint = ""
+        if (y.ndim == 2 and len(y) == n and y.shape[1] > 1 and y.dtype.kind in "biuf"
+                and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+            hint = (f"; it looks one-hot ({y.shape[1]} columns of 0/1, one 1 a row): store "
+                    f"the class indices, y.argmax(axis=1)")
         raise ValueError(
             f"{path}: {key!r} must hold one label per example, shape ({n},) to match the "
-            f"inputs, got shape {y.shape}"
+            f"inputs, got shape {y.shape}{hint}"
         )
     return y
+
+
+def _where_not_finite(x: np.ndarray, raw: np.ndarray) -> str:
+    """``"(3 values; the first: example 17, position (2,), nan)"`` for the float32 ``x`` made
+    from ``raw`` (same shape), which has non-finite values."""
+    bad = ~np.isfinite(x)
+    first = np.unravel_index(int(np.argmax(bad)), x.shape)
+    where = f"example {first[0]}" + (f", position {tuple(int(i) for i in first[1:])}"
+                                     if x.ndim > 1 else "")
+    count = int(bad.sum())
+    value = raw[first].item()
+    what = (f"{value!r}, beyond float32's range" if isinstance(value, float)
+            and math.isfinite(value) else repr(value))
+    return f"({count} value{'s' if count > 1 else ''}; the first: {where}, {what})"
+
+
+def _not_finite_cell(
+    path: Path, x: np.ndarray, delimiter: str, header: bool, t: int, names: list[str]
+) -> str:
+    """Where the first non-finite feature of a table's ``x`` is: the file is read again up to
+    its row (an error path: rows carry no line numbers)."""
+    bad = ~np.isfinite(x)
+    r, j = np.unravel_index(int(np.argmax(bad)), x.shape)
+    column = [i for i in range(len(names)) if i != t][j]
+    count = int(bad.sum())
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        rows = _table_rows(f, delimiter)
+        if header:
+            next(rows)
+        for _ in range(r):
+            next(rows)
+        line, cells = next(rows)
+    return (f"line {line}, column {names[column]!r}: {cells[column].strip()!r} is not a finite "
+            f"number ({count} such cell{'s' if count > 1 else ''}); drop or fill those rows")
 
 
 # --------------------------------------------------------------------------------------- csv
@@ -161,7 +205,7 @@ def load_csv(
     target: str | int = -1,
     *,
     header: bool | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     val_fraction: float = 0.2,
     seed: int = 0,
     name: str | None = None,
@@ -181,7 +225,11 @@ def load_csv(
             numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
             A ``str`` target implies a header, and so does an ``int`` that is no column's
             index but a first-row name (``2019``).
-        delimiter: the field separator (a file with ``;`` or tabs fails with a hint).
+        delimiter: the field separator, one character; ``" "`` splits on runs of spaces and
+            tabs (a table ``np.savetxt`` writes). Default, by the file's suffix: ``","`` for
+            ``.csv`` (a file separated by ``;`` or tabs fails with a hint), a tab for
+            ``.tsv``, and for any other (``.txt``) the first of tab, ``,`` and ``;`` that the
+            first line holds, else whitespace.
         val_fraction, seed: stratified validation split, reproducible by seed.
         name: dataset name; default the file's stem.
 
@@ -198,10 +246,16 @@ def load_csv(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
     try:
+        if delimiter is None:
+            delimiter = _suffix_delimiter(path)
+        elif not isinstance(delimiter, str):
+            raise TypeError(f"delimiter must be a one-character string, got {delimiter!r}")
+        elif len(delimiter) != 1 or delimiter in "\r\n\"":
+            raise ValueError(f"delimiter must be one character other than a quote or a line "
+                             f"break, got {delimiter!r}")
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
             # (line number, cells) so errors can point at the line; blank lines are skipped.
-            rows = ((reader.line_num, row) for row in reader if any(c.strip() for c in row))
+            rows = _table_rows(f, delimiter)
             first = next(rows, None)
             if first is None:
                 raise ValueError(
@@ -241,7 +295,7 @@ def load_csv(
     if len(x) < 2:
         raise ValueError(f"{path}: found {len(x)} data row(s), expected at least 2")
     if not np.isfinite(x).all():
-        raise ValueError(f"{path}: feature columns contain NaN or infinite values")
+        raise ValueError(f"{path}: {_not_finite_cell(path, x, delimiter, header, t, names)}")
     if empty_label is not None:
         trailing = t == width - 1 and not first[1][-1].strip()
         raise ValueError(
@@ -413,6 +467,35 @@ def _g(value: int | float) -> str:
 
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
+#: The delimiter a table file's suffix implies (:func:`load_csv`); other suffixes are sniffed.
+SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+
+
+def _suffix_delimiter(path: Path) -> str:
+    """The delimiter of ``path`` by its suffix, or sniffed from its first non-blank line: the
+    first of tab, comma and semicolon it holds, else ``" "`` (runs of whitespace)."""
+    known = SUFFIX_DELIMITERS.get(path.suffix.lower())
+    if known is not None:
+        return known
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        line = next((ln for ln in f if ln.strip()), "")
+    return next((d for d in ("\t", ",", ";") if d in line), " ")
+
+
+def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, cells)`` of each non-blank line; ``delimiter=" "`` splits on runs of
+    whitespace (quotes are not special there), any other goes through :mod:`csv`."""
+    if delimiter == " ":
+        for number, line in enumerate(lines, 1):
+            cells = line.split()
+            if cells:
+                yield number, cells
+        return
+    reader = csv.reader(lines, delimiter=delimiter)
+    for row in reader:
+        if any(c.strip() for c in row):
+            yield reader.line_num, row
+
 
 def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
     """``"; ... pass delimiter=';'"`` when the text holds another common separator, else ``""``."""
@@ -440,7 +523,11 @@ def _target_index(target: str | int, columns: list[str] | None, width: int, path
             hint = ("; that first row is all numbers, so the file may have no header row: "
                     "give the label column by index" if all(map(_is_number, columns)) else "")
             raise ValueError(f"{path}: no column named {target!r}; columns are {columns}{hint}")
-        return columns.index(target)
+        same = [i for i, c in enumerate(columns) if c == target]
+        if len(same) > 1:
+            raise ValueError(f"{path}: {len(same)} columns are named {target!r} (indices "
+                             f"{', '.join(map(str, same))}); give the label column by index")
+        return same[0]
     if isinstance(target, bool) or not isinstance(target, int):
         raise TypeError(f"target must be a column name or index, got {target!r}")
     if not -width <= target < width:

@@ -26,20 +26,33 @@ FILE_OPTIONS = {
 }
 """The loader options :func:`load_data` takes for each kind of data (see :func:`data_kind`)."""
 
+KIND_NAMES = {"npz": "a .npz file", "csv": "a table", "images": "an image folder"}
+"""How messages name each kind of data (see :func:`data_kind`)."""
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+"""The suffixes of text tables, read by :func:`~superconverge.data.load_csv` (delimiter by the
+suffix: comma, tab, or detected from the first line)."""
+
 
 def data_kind(data: str | os.PathLike[str]) -> str:
-    """``"images"`` for a folder, ``"npz"`` or ``"csv"`` by the file's suffix; a path that does
-    not exist is a ``FileNotFoundError``, another suffix a ``ValueError``."""
+    """``"images"`` for a folder, ``"npz"`` or ``"csv"`` (a text table: ``.csv``, ``.tsv``,
+    ``.txt``) by the file's suffix; a path that does not exist is a ``FileNotFoundError``,
+    another suffix a ``ValueError``."""
     path = Path(data)
     if path.is_dir():
         return "images"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.suffix.lower() in (".npz", ".csv"):
-        return path.suffix.lower()[1:]
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return "npz"
+    if suffix in TABLE_SUFFIXES:
+        return "csv"
     raise ValueError(
-        f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a .csv file "
-        "(label in the last column) or a folder of class sub-folders of images"
+        f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a table "
+        "(.csv, .tsv or .txt; label in the last column) or a folder of class sub-folders of "
+        "images"
     )
 
 RAW_SCALE = 10.0
@@ -58,14 +71,15 @@ def load_data(
     **options: Any,
 ) -> Dataset:
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
-    ``y``), a ``.csv`` (label in the last column) or a folder of class sub-folders of images.
+    ``y``), a table (``.csv``, ``.tsv``, ``.txt``; label in the last column) or a folder of class
+    sub-folders of images.
 
     ``seed``: the seed of the train/validation split, and of a generated dataset's examples;
     the built-in ``mnist1d`` stays the published MNIST-1D whatever the seed (see
     :data:`~superconverge.data.registry.PUBLISHED`).
 
     ``options`` go to the file's loader: ``val_fraction`` (any file), ``target``, ``header``,
-    ``delimiter`` (CSV), ``size``, ``grayscale``, ``max_train``, ``max_val`` (images); one the
+    ``delimiter`` (tables), ``size``, ``grayscale``, ``max_train``, ``max_val`` (images); one the
     format does not take is a ``ValueError``. ``progress``: a bar while an image folder is
     decoded (the other formats load in one read). ``standardize``: zero mean, unit variance
     from the training split (:meth:`Dataset.standardized`). User data far from that scale (see
@@ -91,7 +105,7 @@ def load_data(
     loader = {"images": load_image_folder, "npz": load_npz, "csv": load_csv}[kind]
     wrong = sorted(set(options) - set(FILE_OPTIONS[kind]))
     if wrong:
-        what = "an image folder" if kind == "images" else f"a .{kind} file"
+        what = KIND_NAMES[kind]
         raise ValueError(f"{', '.join(wrong)}: not an option of {what} ({path}); it takes "
                          f"{', '.join(FILE_OPTIONS[kind])}")
     if kind == "images":
