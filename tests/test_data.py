@@ -1197,3 +1197,12 @@ def test_a_target_name_two_columns_share_is_refused(tmp_path) -> None:
                        "give the label column by index"):
         load_csv(path, target="label")
     assert load_csv(path, target=2).num_classes == 3
+
+
+def test_a_header_less_first_row_with_a_missing_label_is_refused(tmp_path) -> None:
+    """It was taken as a header ("NA" over numbers) and the example dropped without a word."""
+    rows = "\n".join(f"{i},{i * 2},{i % 2}" for i in range(20))
+    with pytest.raises(ValueError, match=r"na.csv: line 1, column '2': the label is missing "
+                       r"\('NA' among numeric labels\)"):
+        load_csv(write(tmp_path / "na.csv", "1.5,2,NA\n" + rows))
+    assert load_csv(write(tmp_path / "head.csv", "a,b,NA\n" + rows)).num_classes == 2  # a name

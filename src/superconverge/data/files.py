@@ -418,6 +418,14 @@ def _looks_like_header(
     (``second``) and the labels of every row below it (``below``)."""
     if second is None:  # a lone row of text names columns (and the file has no examples)
         return not any(_is_number(c) for c in first)
+    width = len(first)
+    if (isinstance(target, int) and not isinstance(target, bool) and -width <= target < width
+            and first[target % width].strip().lower() in _MISSING and below
+            and all(_is_number(v) for v in below)
+            and all(_is_number(c) for i, c in enumerate(first) if i != target % width)):
+        # "1.5,2,NA" over numeric labels: an example whose label is missing (refused as
+        # such), not a header whose label column is named "NA".
+        return False
     if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)):
         return True
     if [c.strip() for c in first] == [str(i) for i in range(len(first))]:
@@ -431,7 +439,6 @@ def _looks_like_header(
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
     # that never occurs again in a text label column names the column. (It could also be a
     # class with a single example; header=False says so.)
-    width = len(first)
     if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
         return False
     label = first[target % width].strip()
