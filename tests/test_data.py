@@ -770,16 +770,16 @@ def test_image_folder_errors(tmp_path) -> None:
 def test_image_folder_train_split_without_val_says_the_layouts(tmp_path) -> None:
     """It said "found one class folder ('train'), expected at least two classes"."""
     make_images(tmp_path / "root" / "train", ["a", "b"], per_class=3)
-    (tmp_path / "root" / "validation").mkdir()  # not a name the loader takes
+    (tmp_path / "root" / "extra").mkdir()  # not a name the loader takes
     message = (
-        r"root: found folders \['train', 'validation'\]: 'train' holds class folders, but "
+        r"root: found folders \['extra', 'train'\]: 'train' holds class folders, but "
         r"there is no 'val' or 'test' folder beside it\. Accepted layouts: .*root/<class>/"
         r"<image> .*root/train/<class>/<image> with .*root/val/<class>/<image> \(or test/\); "
         r"to split the training images by val_fraction, pass .*root/train$"
     )
     with pytest.raises(ValueError, match=message):
         load_image_folder(tmp_path / "root", size=2)
-    (tmp_path / "root" / "validation").rmdir()
+    (tmp_path / "root" / "extra").rmdir()
     with pytest.raises(ValueError, match=r"found folders \['train'\]: 'train' holds class"):
         load_image_folder(tmp_path / "root", size=2)
     # what the message says works
@@ -1206,3 +1206,22 @@ def test_a_header_less_first_row_with_a_missing_label_is_refused(tmp_path) -> No
                        r"\('NA' among numeric labels\)"):
         load_csv(write(tmp_path / "na.csv", "1.5,2,NA\n" + rows))
     assert load_csv(write(tmp_path / "head.csv", "a,b,NA\n" + rows)).num_classes == 2  # a name
+
+
+@pytest.mark.parametrize(("train", "val"), [("Train", "Val"), ("train", "valid"),
+                                             ("TRAINING", "Validation"), ("train", "Test")])
+def test_image_split_folders_are_matched_in_any_case_and_common_names(tmp_path, train,
+                                                                      val) -> None:
+    """Train/Val (Windows-made) or train/valid/test (Kaggle, Roboflow) were read as classes
+    named after the splits, each holding the real classes' folders: a nonsense dataset."""
+    make_images(tmp_path / "imgs" / train, ["cat", "dog"], 3)
+    make_images(tmp_path / "imgs" / val, ["cat", "dog"], 1)
+    ds = load_image_folder(tmp_path / "imgs", size=4)
+    assert ds.class_names == ("cat", "dog") and (ds.num_train, ds.num_val) == (6, 2)
+
+
+def test_a_valid_folder_is_preferred_to_a_test_folder(tmp_path) -> None:
+    make_images(tmp_path / "imgs" / "train", ["cat", "dog"], 3)
+    make_images(tmp_path / "imgs" / "valid", ["cat", "dog"], 1)
+    make_images(tmp_path / "imgs" / "test", ["cat", "dog"], 2)
+    assert load_image_folder(tmp_path / "imgs", size=4).num_val == 2

@@ -576,6 +576,9 @@ def load_image_folder(
         root/cat/001.png, root/dog/002.jpg, ...            -> split val_fraction by class
         root/train/cat/..., root/val/cat/... (or test/)    -> the given split
 
+    The split folders' names are matched in any case: ``train`` or ``training``, beside
+    ``val``, ``valid``, ``validation``, ``test`` or ``testing`` (the first of these present).
+
     Every image (``IMAGE_EXTENSIONS``, other files are skipped) is converted to RGB (or grey),
     resized to ``size x size`` pixels (aspect ratio not kept) and scaled to [0, 1] by its
     type's range (255 for 8-bit, 65535 for 16-bit greyscale): inputs are
@@ -605,25 +608,29 @@ def load_image_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     subdirs = {d.name for d in _subfolders(root)}
-    val_name = next((v for v in ("val", "test") if v in subdirs), None)
-    if "train" in subdirs and val_name is not None:
-        classes = [d.name for d in _subfolders(root / "train")]
-        files, y = _list_split(root / "train", classes)
+    named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
+    for d in sorted(subdirs):
+        named.setdefault(d.lower(), d)
+    train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
+    val_name = next((named[n] for n in VAL_FOLDERS if n in named), None)
+    if train_name is not None and val_name is not None:
+        classes = [d.name for d in _subfolders(root / train_name)]
+        files, y = _list_split(root / train_name, classes)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
-        splits = [d for d in ("train", "val", "test") if d in subdirs and _holds_classes(root / d)]
+        splits = [d for d in (train_name, val_name) if d is not None and _holds_classes(root / d)]
         if splits:  # half of a split layout, not classes (a class folder holds images)
             first = splits[0]
-            missing = ("there is no 'val' or 'test' folder beside it" if first == "train"
+            missing = ("there is no 'val' or 'test' folder beside it" if first == train_name
                        else "there is no 'train' folder beside it")
             raise ValueError(
                 f"{root}: found folders {sorted(subdirs)}: {first!r} holds class folders, but "
                 f"{missing}. Accepted layouts: "
                 f"{root}/<class>/<image> (split by val_fraction), or {root}/train/<class>/"
                 f"<image> with {root}/val/<class>/<image> (or test/); to split the "
-                f"{'training ' if first == 'train' else ''}images by val_fraction, pass "
+                f"{'training ' if first == train_name else ''}images by val_fraction, pass "
                 f"{root / first}"
             )
         classes = sorted(subdirs)
@@ -644,6 +651,13 @@ def load_image_folder(
         bar.close()
     x, x_val = x_all[: len(train)], x_all[len(train):]
     return _build(name or root.name, x, y[train], x_val, y_val[val], root, class_names=classes)
+
+
+#: The names (in any case) of an image folder's training split, and of its validation split,
+#: each list in order of preference: ``train/`` with ``val/``, ``valid/``, ``validation/`` or
+#: ``test/`` (Kaggle and Roboflow exports use ``train``, ``valid`` and ``test``).
+TRAIN_FOLDERS = ("train", "training")
+VAL_FOLDERS = ("val", "valid", "validation", "test", "testing")
 
 
 def _subfolders(folder: Path) -> list[Path]:
