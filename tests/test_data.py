@@ -1225,3 +1225,7 @@ def test_a_valid_folder_is_preferred_to_a_test_folder(tmp_path) -> None:
     make_images(tmp_path / "imgs" / "valid", ["cat", "dog"], 1)
     make_images(tmp_path / "imgs" / "test", ["cat", "dog"], 2)
     assert load_image_folder(tmp_path / "imgs", size=4).num_val == 2
+    # classes that happen to be named like splits, with images of their own, stay classes
+    make_images(tmp_path / "named", ["Training", "Validation"], 3)
+    assert load_image_folder(tmp_path / "named", size=4).class_names == ("Training",
+                                                                         "Validation")

@@ -613,7 +613,8 @@ def load_image_folder(
         named.setdefault(d.lower(), d)
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
     val_name = next((named[n] for n in VAL_FOLDERS if n in named), None)
-    if train_name is not None and val_name is not None:
+    if (train_name is not None and val_name is not None
+            and _holds_classes(root / train_name)):  # else classes named so, with images
         classes = [d.name for d in _subfolders(root / train_name)]
         files, y = _list_split(root / train_name, classes)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
