@@ -576,3 +576,206 @@ def test_a_policys_columns_are_its_table(name: str) -> None:
     if momentum is not None:
         assert list(momentum) == [r["momentum"] for r in rows]
     assert len(policy.columns(7)[0]) == 7
+
+
+# ------------------------------------------------- pinned by a mutation-testing review
+def quarter(x: float) -> float:  # module-level, as scale_fn must be
+    return 0.25 ** x
+
+
+def test_scale_fn_gets_the_cycle_or_the_step_as_scale_mode_says() -> None:
+    """cyclic.py _amplitude: scale_mode="cycle" passes the 1-based cycle number,
+    "iterations" the step (mutant: the two swapped)."""
+    by_cycle = S.cyclic(1.0, 2.0, 2, scale_fn=quarter, scale_mode="cycle")
+    by_step = S.cyclic(1.0, 2.0, 2, scale_fn=quarter, scale_mode="iterations")
+    # step 2 is the peak of cycle 1 (height 1.0), step 6 the peak of cycle 2
+    assert by_cycle(2) == 1.0 + 0.25 ** 1
+    assert by_cycle(6) == 1.0 + 0.25 ** 2
+    assert by_step(2) == 1.0 + 0.25 ** 2
+    assert by_step(6) == 1.0 + 0.25 ** 6
+
+
+@pytest.mark.parametrize(("make", "steps"), [
+    (lambda: S.one_cycle_two_phase(1.0, 10, warmup_fraction=0.1), 10),  # 0.1 * 10 == 1.0
+    (lambda: S.one_cycle(1.0, 4, annihilation_fraction=0.5), 4),        # 0.25 * 4 == 1.0
+])
+def test_a_first_phase_of_exactly_one_step_is_refused(make, steps) -> None:
+    """one_cycle.py _check_room: f * T <= 1 is refused; at exactly 1 the first phase ends at step
+    0 and the interpolation would divide 0 by 0 (mutant: `< 1` builds it, then every call
+    raises ZeroDivisionError)."""
+    with pytest.raises(ValueError, match="too small"):
+        make()
+
+
+@pytest.mark.parametrize(("cls", "factory"), [
+    (S.OneCycle, lambda: S.one_cycle(1.0, 100)),
+    (S.OneCycleMomentum, lambda: S.one_cycle_momentum(100)),
+    (S.OneCycleTwoPhase, lambda: S.one_cycle_two_phase(1.0, 100)),
+    (S.OneCycleTwoPhaseMomentum, lambda: S.one_cycle_two_phase_momentum(100)),
+])
+def test_the_public_classes_have_the_factories_defaults(cls, factory) -> None:
+    """The dataclasses are exported; their defaults must not drift from the functions'
+    (mutants: any dataclass default changed, e.g. OneCycle.div 10 -> 5)."""
+    made = factory()
+    args = (1.0, 100) if cls in (S.OneCycle, S.OneCycleTwoPhase) else (100,)
+    assert cls(*args) == made
+
+
+def test_the_documented_defaults() -> None:
+    """Defaults the docstrings promise: two-phase = torch OneCycleLR's (pct_start 0.3, div 25,
+    final_div 1e4, cos); momentum 0.95 -> 0.85; cyclic_momentum 0.85/0.95, step_size 2000
+    (mutants: any of these defaults changed)."""
+    tp = S.one_cycle_two_phase(1.0, 100)
+    assert (tp.warmup_fraction, tp.div, tp.final_div, tp.anneal) == (0.3, 25.0, 1e4, "cos")
+    tpm = S.one_cycle_two_phase_momentum(100)
+    assert (tpm.high, tpm.low, tpm.warmup_fraction, tpm.anneal) == (0.95, 0.85, 0.3, "cos")
+    oc = S.one_cycle(1.0, 100)
+    assert (oc.div, oc.final_div, oc.annihilation_fraction, oc.anneal) == (10.0, 100.0, 0.1,
+                                                                             "linear")
+    ocm = S.one_cycle_momentum(100)
+    assert (ocm.high, ocm.low, ocm.annihilation_fraction) == (0.95, 0.85, 0.1)
+    cm = S.cyclic_momentum()
+    assert (cm.low, cm.high, cm.step_size) == (0.85, 0.95, 2000)
+    assert S.step_decay(1.0, [10]).factor == 0.1
+    assert S.StepDecay(1.0, (10,)).factor == 0.1
+    assert S.warmup(S.constant(1.0, 10), 4)(0) == 0.0
+
+
+def test_two_phase_momentum_returns_to_high() -> None:
+    """high -> low during warm-up, back to high at the end (mutant: ends at low)."""
+    m = S.one_cycle_two_phase_momentum(100, high=0.95, low=0.85)
+    assert m(0) == 0.95 and m(29) == 0.85 and m(99) == 0.95
+
+
+def test_equal_momentum_bounds_make_a_constant_momentum() -> None:
+    """low == high is allowed (a constant momentum beside a 1cycle LR); only low > high is
+    refused (mutant: `lo >= h`)."""
+    m = S.one_cycle_momentum(50, high=0.9, low=0.9)
+    assert {m(i) for i in range(50)} == {0.9}
+    with pytest.raises(ValueError, match="low must be <= high"):
+        S.one_cycle_momentum(50, high=0.85, low=0.9)
+
+
+def test_cyclic_momentum_keeps_total_steps() -> None:
+    """cyclic_momentum(total_steps=N) is finite and holds its last value (mutant: total_steps
+    dropped, so the momentum cycles on forever)."""
+    m = S.cyclic_momentum(0.85, 0.95, 4, total_steps=6)
+    assert m.total_steps == 6
+    assert m(100) == m(5)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: S.cyclic(0.1, 1.0, 5, mode="exp_range", gamma=0.0), "gamma must be in"),
+    (lambda: S.step_decay(1.0, [10, 10]), "strictly increasing"),
+    (lambda: S.Join((S.constant(1.0, 5), S.constant(2.0, 5), S.constant(3.0)), (5, 5)),
+     "strictly increasing"),
+    (lambda: S.one_cycle_momentum(50, high=1.0, low=0.85), r"in \[0, 1\)"),
+    (lambda: S.Ramp(1.0, 0.0, 10, "exp"), "start > 0 and end > 0"),
+])
+def test_degenerate_arguments_are_refused(make, match) -> None:
+    """gamma=0 (mutant `0 <= gamma`), a repeated milestone or boundary (mutants `b < a`),
+    momentum 1.0 (mutant `0 <= out <= 1`), an exponential ramp to 0 (mutant `end < 0`:
+    still refused, but by the overflow check with a misleading message)."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_table_needs_at_least_one_step() -> None:
+    """schedule.table(0) is refused, not an empty table (mutant: `n < 0`)."""
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        S.one_cycle(1.0, 100).table(0)
+
+
+@pytest.mark.parametrize(("fractions", "steps", "match"), [
+    ([0.5, 0.4], 100, "sum to 1"),
+    ([0.5, 0.4995, 0.0005], 100, "last fraction .* is empty"),  # last part rounds to 0 steps
+    ([0.004, 0.996], 100, "empty part"),     # first boundary rounds to 0
+    ([0.5, 0.004, 0.496], 100, "empty part"),  # two boundaries round to the same step
+])
+def test_fractions_that_leave_an_empty_part_are_refused(fractions, steps, match) -> None:
+    """compose.boundaries_from_fractions (mutants: `b < 0`, the pairwise check dropped,
+    `> total_steps`)."""
+    with pytest.raises(ValueError, match=match):
+        S.boundaries_from_fractions(fractions, steps)
+
+
+def test_fractions_must_sum_to_one_within_float_rounding_only() -> None:
+    """(mutant: isclose tolerance 1e-3) a sum of 0.9995 is a typo, not float rounding."""
+    with pytest.raises(ValueError, match="sum to 1"):
+        S.boundaries_from_fractions([0.5, 0.4995], 100)
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+def test_policy_defaults_are_the_schedules_defaults() -> None:
+    """make_policy's own default arguments must give the schedules' documented defaults
+    (mutants: any default of _one_cycle / _one_cycle_two_phase changed, cycle_momentum too)."""
+    P = S.Policy
+    assert make_policy("one-cycle", 100) == P(
+        "one-cycle", S.one_cycle(1.0, 100), S.one_cycle_momentum(100))
+    assert make_policy("one-cycle-two-phase", 100) == P(
+        "one-cycle-two-phase", S.one_cycle_two_phase(1.0, 100),
+        S.one_cycle_two_phase_momentum(100))
+    assert make_policy("fixed", 100) == P("fixed", S.constant(0.1, 100))
+    assert make_policy("step-decay", 100) == P("step-decay", S.step_decay(0.1, [50, 75], 0.1, 100))
+    assert make_policy("cosine", 100) == P("cosine", S.cosine(1.0, 0.0, 100))
+
+
+def test_clr_policy_defaults() -> None:
+    """Two full cycles over the run, momentum off unless asked for (mutants: step_size
+    total // 2, no max(1, ...), cycle_momentum default True, base_lr default)."""
+    p = make_policy("clr", 100)
+    assert p.momentum is None
+    assert (p.lr.low, p.lr.high, p.lr.step_size, p.lr.total_steps) == (0.1, 1.0, 25, 100)
+    assert make_policy("clr", 3).lr.step_size == 1
+
+
+@pytest.mark.parametrize("name", ["one-cycle", "one-cycle-two-phase", "clr"])
+def test_cycle_momentum_false_leaves_momentum_out(name) -> None:
+    """(mutants: `mom if cycle_momentum else None` -> `mom`)"""
+    assert make_policy(name, 100, cycle_momentum=False).momentum is None
+    assert make_policy(name, 100, cycle_momentum=True).momentum is not None
+
+
+def test_momentum_bounds_without_a_momentum_schedule_are_refused() -> None:
+    """clr leaves momentum out by default, so high_momentum would be ignored (mutants: the
+    default looked up as True, or the check dropped)."""
+    with pytest.raises(ValueError, match=r"leaves momentum out \(by default\)"):
+        make_policy("clr", 100, high_momentum=0.9)
+
+
+@pytest.mark.parametrize(("milestones", "match"), [
+    ([2.5], "whole steps >= 1"),       # a fractional step is no fraction of the run either
+    ([0.5, 100], r"within 1\.\.99"),   # a milestone at the last step + 1 never takes effect
+])
+def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
+    """(mutants: the whole-number check dropped, so 2.5 became step 2 silently; `m <=
+    total_steps`)"""
+    with pytest.raises(ValueError, match=match):
+        make_policy("step-decay", 100, milestones=milestones)
+
+
+def test_step_decay_policy_fractions_round_to_the_nearest_step() -> None:
+    """0.57 * 100 is 56.99999999999999 in floats: the milestone is step 57 (mutant: int())."""
+    assert make_policy("step-decay", 100, milestones=[0.57, 0.8]).lr.milestones == (57, 80)
+
+
+def test_step_decay_policy_takes_a_factor_of_one() -> None:
+    """factor in (0, 1] (mutant: `0 < f < 1`)."""
+    assert make_policy("step-decay", 10, factor=1.0).table() == [
+        {"step": i, "lr": 0.1} for i in range(10)]
+
+
+def test_cosine_policy_is_a_cosine_and_refuses_a_negative_final_lr() -> None:
+    """(mutants: shape "linear"; final_lr checked as any real instead of >= 0)"""
+    p = make_policy("cosine", 101, max_lr=1.0, final_lr=0.0)
+    assert p.lr.shape == "cos" and p.lr(50) == pytest.approx(0.5) and p.lr(25) > 0.75
+    with pytest.raises(ValueError, match="final_lr must be >= 0"):
+        make_policy("cosine", 100, final_lr=-0.1)
+    assert make_policy("cosine", 10, max_lr=0.5, final_lr=0.5).lr(9) == 0.5  # final == max ok
+
+
+def test_a_single_fraction_of_one_is_one_part() -> None:
+    """fractions are in (0, 1], 1 included (mutant: `< 1`)."""
+    assert S.boundaries_from_fractions([1.0], 10) == ()
