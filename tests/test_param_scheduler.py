@@ -871,3 +871,188 @@ def test_messages_about_thousands_of_groups_stay_short() -> None:
                        ) as info:
         ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), multipliers={"lr": list(range(1000))})
     assert len(str(info.value)) < 600
+
+
+# ------------------------------------------------- pinned by a mutation-testing review
+def two_groups(model: torch.nn.Module) -> list[dict]:
+    return [{"params": model[0].parameters(), "lr": 0.1},
+            {"params": model[2].parameters(), "lr": 0.01}]
+
+
+def test_tensor_lrs_keep_each_groups_multiplier() -> None:
+    """_multipliers.write_scaled: a tensor lr is filled with value * m_i, not value
+    (mutant: current.fill_(value))."""
+    opt = torch.optim.SGD(two_groups(make_model()), lr=0.1, momentum=0.9)
+    lr = sc.one_cycle(1.0, 20)
+    sched = ParamScheduler(opt, lr=lr, tensors=True)
+    assert sched.multipliers["lr"] == [1.0, pytest.approx(0.1)]
+    for step in range(5):
+        g0, g1 = opt.param_groups
+        assert isinstance(g1["lr"], torch.Tensor)
+        assert float(g0["lr"]) == pytest.approx(lr(step), rel=1e-6)
+        assert float(g1["lr"]) == pytest.approx(lr(step) * 0.1, rel=1e-6)
+        sched.step()
+
+
+def test_explicit_momentum_multipliers_reach_adams_float_betas() -> None:
+    """param_scheduler._write: a float betas[0] gets value * m_i (mutant: value)."""
+    model = make_model()
+    opt = torch.optim.Adam(two_groups(model), lr=0.1, betas=(0.9, 0.99))
+    mom = sc.one_cycle_momentum(20)
+    sched = ParamScheduler(opt, momentum=mom, multipliers={"momentum": [1.0, 0.5]})
+    for step in range(5):
+        g0, g1 = opt.param_groups
+        assert g0["betas"] == (mom(step), 0.99)
+        assert g1["betas"] == (mom(step) * 0.5, 0.99)
+        sched.step()
+
+
+def test_the_warning_comes_after_the_shortest_schedule_ends() -> None:
+    """Documented: the first step() beyond the *shortest* schedule's total_steps warns
+    (mutant: max(ends) warns only after the longest)."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), weight_decay=sc.linear(1e-4, 0.0, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(10):
+            sched.step()
+    with pytest.warns(UserWarning, match=r"past the end of the schedule for lr \(total_steps=10\)"):
+        sched.step()
+
+
+def test_a_momentum_of_exactly_one_is_refused_when_written() -> None:
+    """momentum must be in [0, 1): 1.0 itself is out, also on the hot path, for a value the
+    construction check (first 1000 steps of an endless schedule) did not see
+    (mutant: `low <= value <= high` in _apply)."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 1\.0 at step 0"):
+        ParamScheduler(opt, momentum=1.0)
+    sched = ParamScheduler(opt, momentum=sc.join([sc.constant(0.9, 1000), sc.constant(1.0)]))
+    for _ in range(999):
+        sched.step()
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 1\.0 at step 1000"):
+        sched.step()
+    assert opt.param_groups[0]["momentum"] == 0.9 and sched.last_step == 999
+
+
+def test_the_momentum_range_is_checked_against_the_largest_multiplier() -> None:
+    """0.6 * 2.0 = 1.2 would be written into group 0 (mutant: min(mults) scales the bound)."""
+    opt = torch.optim.SGD(two_groups(make_model()), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 0\.6 \(times multipliers"):
+        ParamScheduler(opt, momentum=0.6, multipliers={"momentum": [2.0, 1.0]})
+    assert [g["momentum"] for g in opt.param_groups] == [0.9, 0.9]
+
+
+def test_too_few_multipliers_are_refused() -> None:
+    """One multiplier per group: a short list would leave the last groups unscheduled
+    (mutant: len(ms) > n)."""
+    opt = torch.optim.SGD(two_groups(make_model()), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"needs one number per param group \(2\), got 1"):
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 20), multipliers={"lr": [1.0]})
+
+
+def test_strict_false_takes_the_saved_ratios_where_the_groups_hold_zero() -> None:
+    """Documented: strict=False keeps the current ratios 'except where there were none to
+    derive' (every group held 0, e.g. rebuilt after a cosine's last step); there the saved
+    ones are taken (mutant: the k not in self._undefined guard dropped)."""
+    model = make_model()
+    opt = torch.optim.SGD(two_groups(model), lr=0.1, momentum=0.9)
+    lr = sc.cosine(1.0, 0.0, 20)
+    saved = ParamScheduler(opt, lr=lr).state_dict()
+    saved["last_step"] = 5
+    zero = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                            {"params": model[2].parameters(), "lr": 0.0}], lr=0.0, momentum=0.9)
+    sched = ParamScheduler(zero, lr=lr)
+    assert sched.multipliers["lr"] == [1.0, 1.0]  # no ratio to derive
+    sched.load_state_dict(saved, strict=False)
+    assert sched.multipliers["lr"] == saved["multipliers"]["lr"]
+    assert zero.param_groups[1]["lr"] == pytest.approx(lr(5) * 0.1)
+
+
+def test_a_refused_load_keeps_the_multipliers_it_had() -> None:
+    """A load that adopts the saved multipliers and then fails at its step leaves the
+    scheduler as it was (mutant: the rollback of _multipliers/_drivers dropped)."""
+    model = make_model()
+    opt = torch.optim.SGD(two_groups(model), lr=0.1, momentum=0.9)
+    lr = sc.linear(0.1, 0.2, 3000)
+    # endless: construction checks its first 1000 steps only; out of range from step 1000
+    momentum = sc.join([sc.constant(0.9, 1000), sc.constant(1.5)])
+    sched = ParamScheduler(opt, lr=lr, momentum=momentum)
+    before = sched.multipliers
+    saved = {"last_step": 2000, "multipliers": {"lr": [1.0, 0.5], "momentum": [1.0, 1.0]}}
+    with pytest.raises(ValueError, match="momentum"):
+        sched.load_state_dict(saved)
+    assert sched.multipliers == before and sched.last_step == 0
+    sched.step()  # the hot path still writes the original ratios
+    assert opt.param_groups[1]["lr"] == pytest.approx(lr(1) * 0.1)
+
+
+def _torch_values(make, total: int) -> list[tuple[float, float]]:
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    sched = make(opt)
+    out = []
+    for i in range(total):
+        out.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
+        opt.step()
+        if i < total - 1:
+            sched.step()
+    return out
+
+
+@pytest.mark.parametrize("total", [7, 23, 100, 257, 1000])
+@pytest.mark.parametrize(("div", "final_div", "a"),
+                         [(10.0, 100.0, 0.1), (25.0, 1e4, 0.25), (10.0, 100.0, 0.2)])
+@pytest.mark.parametrize("anneal", ["linear", "cos"])
+def test_one_cycle_equals_torch_to_the_last_bit(total, div, final_div, a, anneal) -> None:
+    """The module docstring promises "runs agree to the last bit"; the existing comparison
+    allows 1e-12 (mutants that reorder the linear formula, or take a phase end one phase later,
+    differ in the last bits only and survive it)."""
+    from torch.optim.lr_scheduler import OneCycleLR
+
+    theirs = _torch_values(lambda o: OneCycleLR(
+        o, 0.8, total_steps=total, pct_start=(1 - a) / 2, div_factor=div,
+        final_div_factor=final_div, three_phase=True, anneal_strategy=anneal,
+        max_momentum=0.95, base_momentum=0.85), total)
+    lr = sc.one_cycle(0.8, total, div=div, final_div=final_div, annihilation_fraction=a,
+                      anneal=anneal)
+    mom = sc.one_cycle_momentum(total, annihilation_fraction=a, anneal=anneal)
+    assert [(lr(i), mom(i)) for i in range(total)] == theirs
+
+
+def test_a_schedule_leaving_its_range_at_its_last_step_is_refused_at_construction() -> None:
+    """Documented: every step up to 20,000 is checked when the scheduler is built, the last one
+    included (mutants: `n = last_index`, or a truncated check), not only when training gets
+    there."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 1\.0 at step 10"):
+        ParamScheduler(opt, momentum=sc.linear(0.5, 1.0, 11))
+    assert opt.param_groups[0]["momentum"] == 0.9
+
+
+def test_a_refused_step_past_an_ended_schedule_puts_back_its_held_value() -> None:
+    """A step refused for momentum rewrites the keys already written with the current step's
+    values; for a schedule past its end that is its held last value, not the formula
+    extrapolated beyond it (mutant: `_rewrite` without the clamp to the last index)."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    lr = sc.one_cycle(1.0, 10)
+    sched = ParamScheduler(opt, lr=lr,
+                           momentum=sc.join([sc.constant(0.9, 1000), sc.constant(1.5)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # past the end of lr
+        for _ in range(999):
+            sched.step()
+        with pytest.raises(ValueError, match="momentum"):
+            sched.step()
+    assert opt.param_groups[0]["lr"] == lr(9)
+    assert opt.param_groups[0]["momentum"] == 0.9
+
+
+def test_a_momentum_that_moves_only_after_a_flat_start_counts_as_moving() -> None:
+    """_moves compares every step of a finite schedule with its first (mutant: only the
+    first two): tensors=True must still put SGD's foreach=None group on the single-tensor path,
+    or a compiled step recompiles at every momentum value."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9, foreach=None)
+    mom = sc.join([sc.constant(0.95, 5), sc.linear(0.95, 0.85, 10)])
+    ParamScheduler(opt, lr=0.1, momentum=mom, tensors=True)
+    assert opt.param_groups[0]["foreach"] is False
