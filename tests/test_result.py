@@ -526,3 +526,69 @@ def test_results_assembled_as_the_range_test_does_pass_the_checks() -> None:
 def test_a_result_without_num_iter_says_it_must_be_given() -> None:
     with pytest.raises(ValueError, match=r"got 0 \(its default: pass the steps the test was"):
         RangeTestResult([1e-3, 1e-2], [1.0, 0.9], [1.0, 0.9], "completed")
+
+
+# ------------------------------------------------- pinned by a mutation-testing review
+
+N200 = 200
+LRS200 = tuple(np.logspace(-5, 1, N200).tolist())
+
+
+def vee_losses(shift: float = 0.0) -> tuple[float, ...]:
+    y = np.interp(np.arange(N200), [0, 30, 150, 170, 199], [2.0, 2.0, 0.2, 0.2, 3.0]) + shift
+    return tuple(y.tolist())
+
+
+def vee_result(config=None, repeats=()) -> RangeTestResult:
+    y = vee_losses()
+    return RangeTestResult(lrs=LRS200, losses=y, smoothed=y, stop_reason="completed",
+                           num_iter=N200, config=config or {}, repeats=repeats)
+
+
+def test_suggest_without_a_method_uses_the_configured_one() -> None:
+    """result.suggest() follows config["method"] (find_lr --method steepest) (mutants:
+    `method or "default"` in suggest and in spread)."""
+    r = vee_result({"method": "steepest"})
+    assert r.suggest().method == "steepest"
+    assert r.suggestion() == r.suggest("steepest").lr != r.suggest("default").lr
+
+
+def test_an_unknown_configured_method_falls_back_to_default() -> None:
+    """A JSON written with a method this version does not know still reads (mutant: any string
+    accepted, so suggest() raises ValueError)."""
+    r = vee_result({"method": "from-a-newer-version"})
+    assert r.method == "default" and r.suggest().method == "default"
+
+
+def test_a_single_repeat_is_not_reported_as_identical_repeats() -> None:
+    """_repeats_alike needs two or more repeats (mutant: `> 0`): one repeat must not warn about
+    unshuffled data."""
+    y = vee_losses()
+    r = vee_result(repeats=(Curve(LRS200, y, y, "completed"),))
+    assert not any("repeats gave the very same curve" in w for w in r.warnings())
+
+
+def test_the_seed_survives_a_json_round_trip() -> None:
+    """RangeTestResult.from_dict keeps the curve's seed (mutant: seed=None)."""
+    y = vee_losses()
+    r = RangeTestResult(lrs=LRS200, losses=y, smoothed=y, stop_reason="completed", seed=3,
+                        num_iter=N200)
+    assert RangeTestResult.from_dict(r.to_dict()).seed == 3
+
+
+def descent_at(end: int) -> tuple[float, ...]:
+    return tuple(np.interp(np.arange(N200), [0, end - 60, end, end + 20, 199],
+                           [2.0, 2.0, 0.2, 0.2, 3.0]).tolist())
+
+
+def test_spread_is_the_largest_over_the_smallest_pick() -> None:
+    """log10(max / min) over the repeats whatever their order (mutant: last / first)."""
+    reps = tuple(Curve(LRS200, descent_at(e), descent_at(e), "completed") for e in (100, 150, 120))
+    y = vee_losses()
+    r = RangeTestResult(lrs=LRS200, losses=y, smoothed=y, stop_reason="completed", num_iter=N200,
+                        repeats=reps)
+    picks = [r_.lr for r_ in (RangeTestResult(lrs=LRS200, losses=c.losses, smoothed=c.losses,
+                                              stop_reason="completed", num_iter=N200).suggest()
+                              for c in reps)]
+    assert len(set(picks)) == 3 and max(picks) not in (picks[0], picks[-1])
+    assert r.spread() == np.log10(max(picks) / min(picks))

@@ -11,9 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superconverge.finder.suggest import (
+    BASE_FALL,
     METHODS,
     curve_warnings,
     smooth_centered,
+    steepest,
     suggest,
     suggest_bounds,
 )
@@ -464,3 +466,73 @@ def test_a_blow_up_of_huge_losses_leaves_a_long_curves_picks_alone(
     monkeypatch.setattr(SUGGEST, "_DIRECT_MAX", 10**12)
     assert fft == [rule(lrs, y).lr for rule in rules]
     assert None not in fft
+
+
+# ------------------------------------------------- pinned by a mutation-testing review
+# Noiseless piecewise-linear curves over a 200-point log sweep: the batch-noise floor is 0, so
+# only the valley rules act.
+
+N200 = 200
+LRS200 = np.logspace(-5, 1, N200)
+
+
+def piecewise(*points: tuple[int, float]) -> np.ndarray:
+    xs, ys = zip(*points, strict=True)
+    return np.interp(np.arange(N200), xs, ys)
+
+
+def two_valleys(rebound_to: float) -> np.ndarray:
+    """A shallow first dip (2.0 -> 1.6, a fifth of the deepest fall), a rebound, then a deep
+    descent to 0.2 and a blow-up."""
+    return piecewise((0, 2.0), (30, 2.0), (50, 1.6), (70, rebound_to), (90, rebound_to),
+                 (150, 0.2), (170, 0.2), (199, 3.0))
+
+
+def test_a_large_rebound_ends_a_shallow_first_valley() -> None:
+    """Climbing back 75% of a shallow dip's fall ends the first valley (VALLEY_CLIMB = 0.5):
+    max_lr is the dip, not the deeper minimum after it (mutant: the VALLEY_CLIMB rule dropped,
+    `climb > VALLEY_CLIMB * fall` -> False). steepest looks only before that valley (mutant:
+    the slope taken over the whole curve picks the later, steeper descent)."""
+    y = two_valleys(1.9)
+    _, top = suggest_bounds(LRS200, y)
+    assert 45 <= top.index <= 57
+    assert steepest(LRS200, y).index < top.index
+
+
+def test_a_small_rebound_does_not_end_a_shallow_first_valley() -> None:
+    """A rebound of 55% of the raw dip (about 40% of it once smoothed), in a dip holding a fifth
+    of the whole fall, is noise on a slow start: the valley goes on to the deep minimum
+    (mutants: VALLEY_CLIMB 0.5 -> 0.3; the RAGGED_DEPTH guard dropped, so RAGGED_CLIMB's 15%
+    ends any valley)."""
+    _, top = suggest_bounds(LRS200, two_valleys(1.82))
+    assert top.index > 140
+
+
+def test_a_plateau_wobble_is_not_a_valley() -> None:
+    """A dip of 2.5% of the whole fall on the plateau, and a rebound of 80% of it, is under
+    VALLEY_SHARE: it ends nothing (mutant: VALLEY_SHARE 0)."""
+    y = piecewise((0, 2.0), (30, 2.0), (40, 1.95), (50, 1.99), (90, 1.99), (150, 0.2), (170, 0.2),
+              (199, 3.0))
+    _, top = suggest_bounds(LRS200, y)
+    assert top.index > 140
+
+
+def test_base_lr_is_the_first_point_past_the_base_fall_line() -> None:
+    """suggest_bounds' base: the first index after the last one still above BASE_FALL of the
+    fall (mutant: `int(above[-1])`, one point early, still above the line)."""
+    y = two_valleys(1.76)
+    base, top = suggest_bounds(LRS200, y)
+    s = smooth_centered(y)
+    line = s[0] - BASE_FALL * (s[0] - s[top.index])
+    assert s[base.index] <= line < s[base.index - 1]
+
+
+def test_a_short_nan_curve_past_the_first_steps_is_too_few_points_not_bad_data() -> None:
+    """NaN within the first 3 points blames the data; 5 finite points then NaN is just too short
+    (mutant: `len(x) < 8` gives the bad-data message)."""
+    lrs = list(LRS200[:10])
+    losses = [2.0, 1.9, 1.8, 1.7, 1.6] + [math.nan] * 5
+    (msg,) = curve_warnings(lrs, losses, "nan")
+    assert msg.startswith("too few points: 5 finite")
+    (msg,) = curve_warnings(lrs, [2.0, 1.9] + [math.nan] * 8, "nan")
+    assert "check the data" in msg
