@@ -1627,3 +1627,108 @@ def test_provenance_records_the_cpu_threads() -> None:
     model, opt, loader = make_problem()
     res = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 6, progress=False)
     assert res.provenance["torch_threads"] == torch.get_num_threads()
+
+
+# ------------------------------------------------- pinned by a mutation-testing review
+
+
+def test_optimizer_state_tensors_come_back_in_place() -> None:
+    """The module promises in-place restores, which references to the state rely on (a compiled
+    ``optimizer.step`` guards on its captured ``exp_avg`` and ``step``): nothing checked the
+    state tensors' identity, only their values."""
+    model, _, loader = make_problem()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train(model, opt, loader, 2)
+    held = {id(p): {k: (v, v.clone()) for k, v in opt.state[p].items()}
+            for p in model.parameters()}
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 30, progress=False)
+    for p in model.parameters():
+        assert opt.state[p].keys() == held[id(p)].keys()
+        for k, (tensor, value) in held[id(p)].items():
+            assert opt.state[p][k] is tensor, k
+            assert torch.equal(tensor, value), k
+
+
+def test_a_param_group_key_added_during_the_test_is_removed() -> None:
+    """A key that something set on a group mid-sweep (a scheduler's ``initial_lr``, a hook's
+    own) would otherwise stay in the user's optimizer."""
+    model, opt, loader = make_problem()
+
+    def step_fn(net: nn.Module, batch: Any) -> torch.Tensor:
+        opt.param_groups[0]["added_by_the_step"] = 1
+        xb, yb = batch
+        return ce(net(xb), yb)
+
+    lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step_fn, progress=False)
+    assert "added_by_the_step" not in opt.param_groups[0]
+
+
+def test_a_seed_decides_numpy_draws_in_the_step() -> None:
+    """``seed=`` seeds numpy's global RNG too (an augmentation drawing from ``np.random``):
+    whatever its state before, the same seed gives the same curve."""
+    model, opt, loader = make_problem()
+
+    def step_fn(net: nn.Module, batch: Any) -> torch.Tensor:
+        xb, yb = batch
+        noise = torch.from_numpy(np.random.rand(*xb.shape).astype(np.float32))
+        return ce(net(xb + noise), yb)
+
+    runs = []
+    for state in (1, 2):
+        np.random.seed(state)
+        runs.append(lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step_fn,
+                                  seed=0, progress=False).losses)
+    assert runs[0] == runs[1]
+
+
+def test_the_generator_of_a_batch_samplers_sampler_is_restored_and_seeded() -> None:
+    """``DataLoader(batch_sampler=BatchSampler(RandomSampler(data, generator=g), ...))``: the
+    shuffle comes from ``g``, two levels down."""
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    model, opt, _ = make_problem()
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    g = torch.Generator().manual_seed(123)
+    data = TensorDataset(x, y)
+    loader = DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data, generator=g), 8,
+                                                         drop_last=False))
+    state = g.get_state()
+    a = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=0, progress=False)
+    assert torch.equal(g.get_state(), state)
+    g.manual_seed(999)
+    b = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=0, progress=False)
+    assert a.losses == b.losses
+
+
+def test_a_scaler_step_cut_by_an_error_leaves_the_next_real_step_right() -> None:
+    """An error inside ``scaler.step`` (after its ``unscale_``, before ``update``) left the
+    scaler marking the optimizer as unscaled: the user's next ``scaler.step`` skipped the
+    unscale and stepped with gradients 1024x too large, without a word."""
+    import copy
+
+    model, opt, loader = make_problem()
+    twin_model = copy.deepcopy(model)
+    twin_opt = torch.optim.SGD(twin_model.parameters(), lr=0.05, momentum=0.9)
+    twin_opt.load_state_dict(copy.deepcopy(opt.state_dict()))  # no shared momentum buffers
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    calls = [0]
+
+    def fail_on_the_third(optimizer, args, kwargs):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise RuntimeError("a hook failed")
+
+    hook = opt.register_step_pre_hook(fail_on_the_third)
+    with pytest.raises(RuntimeError, match="a hook failed"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, scaler=scaler, progress=False)
+    hook.remove()
+    xb, yb = next(iter(DataLoader(loader.dataset, batch_size=32)))
+    for net, optim, s in ((model, opt, scaler),
+                          (twin_model, twin_opt, torch.amp.GradScaler("cpu", init_scale=1024.0))):
+        optim.zero_grad()
+        torch.manual_seed(5)  # the same dropout masks
+        s.scale(ce(net(xb), yb)).backward()
+        s.step(optim)
+        s.update()
+    for a, b in zip(model.parameters(), twin_model.parameters(), strict=True):
+        assert torch.equal(a, b)
