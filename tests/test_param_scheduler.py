@@ -1056,3 +1056,15 @@ def test_a_momentum_that_moves_only_after_a_flat_start_counts_as_moving() -> Non
     mom = sc.join([sc.constant(0.95, 5), sc.linear(0.95, 0.85, 10)])
     ParamScheduler(opt, lr=0.1, momentum=mom, tensors=True)
     assert opt.param_groups[0]["foreach"] is False
+
+
+def test_a_strict_resume_refuses_given_multipliers_a_few_percent_off() -> None:
+    """Saved and given multipliers are compared up to float rounding, not loosely: 0.5 vs 0.55
+    is another run's ratios."""
+    opt = torch.optim.SGD(two_groups(make_model()), lr=0.1, momentum=0.9)
+    lr = sc.one_cycle(1.0, 20)
+    saved = ParamScheduler(opt, lr=lr, multipliers={"lr": [1.0, 0.5]}).state_dict()
+    again = ParamScheduler(opt, lr=lr, multipliers={"lr": [1.0, 0.55]})
+    with pytest.raises(ValueError, match=r"state_dict multipliers differ .* for \['lr'\]"):
+        again.load_state_dict(saved)
+    ParamScheduler(opt, lr=lr, multipliers={"lr": [1.0, 0.5 + 1e-12]}).load_state_dict(saved)

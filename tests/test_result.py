@@ -592,3 +592,14 @@ def test_spread_is_the_largest_over_the_smallest_pick() -> None:
                               for c in reps)]
     assert len(set(picks)) == 3 and max(picks) not in (picks[0], picks[-1])
     assert r.spread() == np.log10(max(picks) / min(picks))
+
+
+def test_spread_follows_the_configured_method() -> None:
+    """``spread()`` measures the picks of the result's own rule (``find-lr --method``), as
+    ``suggest()`` does."""
+    reps = tuple(Curve(LRS200, descent_at(e), descent_at(e), "completed") for e in (100, 150))
+    y = vee_losses()
+    r = RangeTestResult(lrs=LRS200, losses=y, smoothed=y, stop_reason="completed", num_iter=N200,
+                        config={"method": "steepest"}, repeats=reps)
+    assert r.spread() == r.spread("steepest")
+    assert r.spread("steepest") != r.spread("default")
