@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import importlib
 import math
 import random
@@ -1732,3 +1733,331 @@ def test_a_scaler_step_cut_by_an_error_leaves_the_next_real_step_right() -> None
         s.update()
     for a, b in zip(model.parameters(), twin_model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+# --- mutation-review additions (append to tests/test_range_test.py) ------------------------------
+# Each test names the mutant(s) of src/superconverge/finder/range_test.py it kills (ids as in
+# /tmp/review-mut2/REPORT.md). Uses the helpers above: make_problem, ce, snapshot,
+# assert_same_state, LrSpy, overflowing, RANGE_TEST.
+
+
+
+def nan_grads(loss: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """``loss``, same value, whose gradients are NaN at any loss scale (sqrt's slope at 0 times
+    0): a step GradScaler skips however far its scale backs off."""
+    return loss + (next(model.parameters()).sum() * 0).sqrt()
+
+
+class Scripted:
+    """A real step function whose loss takes the scripted value of each call (a zero-gradient
+    term keeps it on the model's graph); calls in ``skip`` get NaN gradients (GradScaler skips
+    them)."""
+
+    def __init__(self, values: list[float], skip: set[int] = frozenset()) -> None:
+        self.values, self.skip, self.calls = values, skip, 0
+
+    def __call__(self, model: nn.Module, batch) -> torch.Tensor:
+        i = self.calls
+        self.calls += 1
+        loss = model(batch[0]).sum() * 0 + self.values[i]
+        return nan_grads(loss, model) if i in self.skip else loss
+
+
+def test_val_batches_without_val_data_is_refused_from_1() -> None:
+    """v03 (``val_batches > 0`` -> ``> 1``): val_batches=1 without val_data was silently
+    ignored (no validation loss, no error)."""
+    model, opt, loader = make_problem()
+    with pytest.raises(ValueError, match="val_batches=1 needs val_data"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, val_batches=1, progress=False)
+
+
+def test_the_step_limits_are_inclusive() -> None:
+    """v07 (``num_iter > MAX_ITER`` -> ``>=``): the documented most, MAX_ITER steps, refused."""
+    assert RANGE_TEST.sweep_steps(RANGE_TEST.MAX_ITER) == RANGE_TEST.MAX_ITER
+    assert RANGE_TEST.sweep_steps(MIN_ITER) == MIN_ITER
+    with pytest.raises(ValueError, match="num_iter must be <="):
+        RANGE_TEST.sweep_steps(RANGE_TEST.MAX_ITER + 1)
+
+
+def test_the_largest_seeds_whose_repeats_fit_are_taken() -> None:
+    """v08 (``seed + repeats - 1 > _MAX_SEED`` -> ``seed + repeats > ...``): seed=2**64-2 with
+    repeats=2 (seeds 2**64-2 and 2**64-1, both valid torch seeds) refused."""
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, MIN_ITER, repeats=2, seed=2**64 - 2,
+                        progress=False)
+    assert res.provenance["seeds"] == [2**64 - 2, 2**64 - 1]
+
+
+def test_two_repeats_without_a_seed_are_seeded_0_and_1_and_reproducible() -> None:
+    """v09 (``repeats > 1`` -> ``repeats > 2``): repeats=2 with seed=None ran unseeded: the
+    spread between repeats was not reproducible and the result said seed None."""
+    runs = []
+    for _ in range(2):
+        model, opt, loader = make_problem()
+        runs.append(lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, repeats=2,
+                                  progress=False))
+    assert runs[0].seed == 0 and runs[0].provenance["seeds"] == [0, 1]
+    assert [c.seed for c in runs[0].repeats] == [0, 1]
+    assert [c.losses for c in runs[0].repeats] == [c.losses for c in runs[1].repeats]
+
+
+def test_the_lr_a_group_gets_at_its_ratio_must_fit_its_dtype() -> None:
+    """v13 (``top_lr * ratio > largest`` -> ``top_lr > largest``): a float16 group at 1000x
+    group 0's LR, whose LR overflows float16 only at its ratio, was let through."""
+    model, _, loader = make_problem()
+    half = nn.Parameter(torch.zeros(3, dtype=torch.float16))
+    opt = torch.optim.SGD([{"params": model.parameters(), "lr": 1e-3},
+                           {"params": [half], "lr": 1.0}])
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"end_lr=100 \(x1000 in param group 1\) is above 65504"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 100.0, 10, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_an_empty_loss_is_not_a_scalar() -> None:
+    """v16 (``numel() != 1`` -> ``> 1``): a loss of shape (0,) (a step_fn reducing an empty
+    selection) got torch's backward error instead of ours."""
+    model, opt, loader = make_problem()
+    with pytest.raises(ValueError, match=r"the loss must be a scalar, got shape \(0,\)"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, progress=False,
+                      step_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1], reduction="none")[:0])
+
+
+def _plain_problem(batch: int):
+    """A model without BatchNorm or dropout and an unshuffled loader: accumulating k batches of
+    b examples is then exactly one batch of k*b."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(128, 10, generator=g)
+    y = (x[:, :3].sum(1) > 0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 16), nn.Tanh(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return model, opt, DataLoader(TensorDataset(x, y), batch_size=batch)
+
+
+def test_accumulation_steps_make_one_step_of_the_mean_gradient_and_mean_loss() -> None:
+    """r13 (``loss / k`` -> ``loss``: k times the gradient) and r14 (``total / k`` -> ``total``:
+    the sum of the micro-batch losses as the step's loss): 2 micro-batches of 16 must train and
+    score exactly as one batch of 32."""
+    curves, weights = [], []
+    for batch, k in ((32, 1), (16, 2)):
+        model, opt, loader = _plain_problem(batch)
+        res = lr_range_test(model, opt, ce, loader, 1e-3, 1.0, 8, accumulation_steps=k,
+                            restore=False, progress=False)
+        curves.append(res.losses)
+        weights.append([p.detach().clone() for p in model.parameters()])
+    assert curves[1] == pytest.approx(curves[0], rel=1e-5)
+    for a, b in zip(*weights, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_ctrl_c_in_the_training_pass_after_the_validation_pass_keeps_the_complete_steps() -> None:
+    """r17 (``_feed_unread``: ``min`` -> ``max``): Ctrl-C in a step's training pass, after its
+    validation loss was appended, left the lists one apart; they were no longer trimmed, the
+    read failed and the partial curve lost every unread step."""
+    model, opt, loader = make_problem()
+    step = LrSpy(raise_at=16, exc=KeyboardInterrupt())  # calls: val, train, val, train, ...
+    step.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 20, step_fn=step, val_data=loader,
+                      val_batches=1, sync_every=100, progress=False)
+    partial = info.value.partial_result
+    assert partial.stop_reason == "interrupted"
+    assert len(partial.lrs) == len(partial.val_losses) == 7
+
+
+def test_ctrl_c_keeps_the_sweeps_skipped_steps_count() -> None:
+    """e10 (``self.skipped.append`` dropped on the Ctrl-C path): the partial result's
+    provenance["skipped_steps"] was [] (the plot title and JSON lost the count)."""
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 9:
+            raise KeyboardInterrupt
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return overflowing(loss, m) if len(calls) in (3, 5) else loss
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=step, progress=False,
+                      scaler=torch.amp.GradScaler("cpu"))
+    partial = info.value.partial_result
+    assert len(partial.lrs) == 6 and partial.provenance["skipped_steps"] == [2]
+
+
+def test_skips_that_are_not_in_a_row_do_not_stop_the_test() -> None:
+    """h01 (the in-a-row count not reset by a real step): 60 skipped steps in two runs of 30
+    stopped the test with "nan" at the 50th, though never 50 were in a row."""
+    model, opt, loader = make_problem()
+    skip = set(range(30)) | set(range(31, 61))
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 62, diverge_factor=None,
+                        step_fn=Scripted([1.0] * 62, skip), progress=False,
+                        scaler=torch.amp.GradScaler("cpu"))
+    assert res.stop_reason == "completed" and len(res.lrs) == 2
+    assert res.provenance["skipped_steps"] == [60]
+
+
+def test_a_nan_loss_the_grad_scaler_skips_counts_as_skipped() -> None:
+    """h02 (``self.skipped += skip`` on the NaN path dropped): the NaN step, which GradScaler
+    skipped, was not counted in provenance["skipped_steps"]."""
+    model, opt, loader = make_problem()
+    step = Scripted([1.0] * 5 + [math.nan] * 10, skip={5})
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 15, step_fn=step, progress=False,
+                        scaler=torch.amp.GradScaler("cpu"))
+    assert res.stop_reason == "nan" and len(res.lrs) == 5
+    assert res.provenance["skipped_steps"] == [1]
+
+
+def test_negative_losses_never_diverge() -> None:
+    """h03 (``0 < self.best`` dropped from the divergence rule): a loss below 0 (a
+    log-likelihood of a density) read as diverged at once (-0.9 > 4 * -1 ...)."""
+    model, opt, loader = make_problem()
+    step = Scripted([-1.0 + 0.01 * i for i in range(20)])
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 20, step_fn=step, progress=False)
+    assert res.stop_reason == "completed" and len(res.lrs) == 20
+
+
+def test_divergence_needs_the_smoothed_loss_to_exceed_the_factor() -> None:
+    """h04 (``best < s / factor`` -> ``<=``): a smoothed loss of exactly diverge_factor x the
+    best ("exceeds", say the docs) stopped the test. smooth_beta=0: the EMA is the loss."""
+    model, opt, loader = make_problem()
+    step = Scripted([1.0, 4.0, 4.0, 4.0, 4.0, 8.0])
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 6, smooth_beta=0.0,
+                        diverge_factor=4.0, step_fn=step, progress=False)
+    assert res.stop_reason == "diverged" and res.losses == (1.0, 4.0, 4.0, 4.0, 4.0, 8.0)
+
+
+class NanInRepeat:
+    """A real loss function that turns NaN from the ``k``-th call of the repeat seeded ``seed``
+    (``seed_everything`` seeds torch's generator with the repeat's seed)."""
+
+    def __init__(self, seed: int, k: int) -> None:
+        self.seed, self.k, self.calls = seed, k, collections.Counter()
+
+    def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        s = torch.initial_seed()
+        self.calls[s] += 1
+        loss = F.cross_entropy(out, y)
+        return loss * math.nan if s == self.seed and self.calls[s] >= self.k else loss
+
+
+def test_repeats_take_the_stop_reason_of_the_shortest() -> None:
+    """a01 (``min`` -> ``max`` for the shortest curve): the result said "completed" for a test
+    one of whose repeats hit NaN halfway."""
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, NanInRepeat(1, 6), loader, 1e-4, 0.1, 12, repeats=2, seed=0,
+                        progress=False)
+    assert [c.stop_reason for c in res.repeats] == ["completed", "nan"]
+    assert res.stop_reason == "nan" and len(res.lrs) == 5
+
+
+def test_repeats_average_at_the_lrs_all_of_them_recorded_whichever_has_the_gap() -> None:
+    """a02 (the LRs of the mean not intersected over the repeats): a GradScaler skip in the
+    second repeat (the first is the "shortest" when both complete) broke the mean."""
+    model, opt, loader = make_problem()
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return overflowing(loss, m) if len(calls) == 12 + 5 else loss  # the second repeat's 5th
+
+    res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 12, step_fn=step, repeats=2,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    first, second = res.repeats
+    assert (len(first.lrs), len(second.lrs)) == (12, 11)
+    assert res.lrs == second.lrs and res.provenance["skipped_steps"] == [0, 1]
+    at = {lr: i for i, lr in enumerate(first.lrs)}
+    assert res.losses == pytest.approx(
+        [(first.losses[at[lr]] + b) / 2 for lr, b in zip(second.lrs, second.losses, strict=True)])
+
+
+def test_one_sweeps_smoothed_loss_includes_its_skipped_steps() -> None:
+    """a03 (one sweep's smoothed curve recomputed from its points): the result's EMA must be
+    the stop rule's, in which the skipped steps' losses count."""
+    from superconverge.finder.result import bias_corrected_ema
+
+    model, opt, loader = make_problem()
+    values = [1.0, 3.0, 1.0, 1.0, 1.0, 1.0]
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 6, step_fn=Scripted(values, {1}),
+                        progress=False, scaler=torch.amp.GradScaler("cpu"))
+    ema = bias_corrected_ema(values, 0.98)
+    assert res.losses == (1.0, 1.0, 1.0, 1.0, 1.0)
+    assert res.smoothed == pytest.approx([ema[i] for i in (0, 2, 3, 4, 5)])
+
+
+def test_every_repeat_starts_from_the_state_of_entry() -> None:
+    """e04 (no restore between repeats): the second repeat trained on from the first one's
+    weights; repeat r must be the single test seeded seed + r."""
+    model, opt, loader = make_problem()
+    both = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, repeats=2, seed=3, progress=False)
+    model, opt, loader = make_problem()
+    alone = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=4, progress=False)
+    assert both.repeats[1].losses == alone.losses
+
+
+def test_ctrl_c_before_the_first_point_still_carries_a_partial_result() -> None:
+    """e01 (``or not curves`` dropped) and e02 (the KeyboardInterrupt case dropped): "Ctrl-C
+    always says what it cut short" - cut at the first step, there was no partial_result."""
+    model, opt, loader = make_problem()
+    step = LrSpy(raise_at=1, exc=KeyboardInterrupt())
+    step.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
+    partial = info.value.partial_result
+    assert partial.stop_reason == "interrupted" and partial.lrs == ()
+
+
+def test_the_validation_loss_is_the_mean_over_the_val_batches() -> None:
+    """l03 (``total / count`` -> ``total``): with val_batches=2 the validation loss was the sum
+    of the two batches' losses."""
+    model, opt, _ = make_problem()
+    train = DataLoader(TensorDataset(torch.randn(64, 10), torch.randint(0, 2, (64,))),
+                       batch_size=32)
+    val = DataLoader(TensorDataset(torch.randn(64, 10), torch.randint(0, 2, (64,))),
+                     batch_size=16)
+    res = lr_range_test(model, opt, ce, train, 1e-4, 1.0, 5, val_data=val, val_batches=2,
+                        progress=False)
+    model.eval()
+    with torch.no_grad():  # the state is back: step 0's validation loss is on these weights
+        first = [ce(model(x), y).item() for (x, y), _ in zip(val, range(2), strict=False)]
+    assert res.val_losses[0] == pytest.approx(sum(first) / 2, rel=1e-5)
+
+
+def test_a_fused_optimizers_skips_are_read_apart_from_the_validation_losses() -> None:
+    """l06 (``at = 2 * k if has_val else k`` -> ``k``): with val_data, a fused optimizer's skip
+    flags were read from the validation losses, so every step read as skipped."""
+    model, opt, loader = make_problem(fused=True)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 10, val_data=loader, val_batches=1,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.stop_reason == "completed" and len(res.lrs) == len(res.val_losses) == 10
+    assert res.provenance["skipped_steps"] == [0]
+
+
+def test_namedtuple_batches_reach_step_fn_as_namedtuples() -> None:
+    """c02 (the namedtuple branch of _to_device dropped): a namedtuple batch was rebuilt as
+    ``Batch(generator)``, a TypeError."""
+    model, opt, loader = make_problem()
+    Batch = collections.namedtuple("Batch", "x y")
+    seen = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        seen.append(type(batch))
+        return F.cross_entropy(m(batch.x), batch.y)
+
+    res = lr_range_test(model, opt, None, [Batch(x, y) for x, y in loader], 1e-4, 0.1, 6,
+                        step_fn=step, progress=False)
+    assert len(res.lrs) == 6 and set(seen) == {Batch}
+
+
+def test_lists_and_dicts_of_tensors_are_moved_to_the_device() -> None:
+    """c05 (lists not moved: ``tuple | list`` -> ``tuple``) and c06 (dict values not moved):
+    checked on the meta device, which any machine has."""
+    meta = torch.device("meta")
+    t = torch.zeros(2)
+    moved = RANGE_TEST._to_device([t, (t, [t])], meta)
+    assert type(moved) is list and moved[0].device == meta
+    assert moved[1][0].device == meta and moved[1][1][0].device == meta
+    moved = RANGE_TEST._to_device({"x": t, "y": [t]}, meta)
+    assert moved["x"].device == meta and moved["y"][0].device == meta
