@@ -451,6 +451,10 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["model"] == "cnn" and config["num_train"] == 40
     assert config["data_options"] == {"size": 8, "max_train": 40, "max_val": 0}
+    # Each repeat draws its own batches: two see up to twice as many images.
+    assert main([*argv, "--num-iter", "15", "--repeats", "2"]) == 0
+    config = json.loads((out / "lr_find.json").read_text())["config"]
+    assert config["num_train"] == 60 and config["data_options"]["max_train"] == 60
     # The model's default steps (100 for cnn) x batch 2 reach past the folder: all is read.
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
@@ -570,3 +574,20 @@ def test_threads_sets_torchs_cpu_threads_for_the_run_only(tmp_path) -> None:
     doc = json.loads((out / "lr_find.json").read_text())
     assert doc["provenance"]["torch_threads"] == threads
     assert torch.get_num_threads() == before
+
+
+def test_weight_decay_reaches_the_optimizer_and_the_bounds_are_printed(tmp_path, capsys) -> None:
+    """--weight-decay was recorded in the JSON whether or not the optimizer got it, and no test
+    read the "bounds for CLR / 1cycle" line (mutation-testing review)."""
+    losses = []
+    for wd in ("0", "0.5"):
+        out = tmp_path / f"wd{wd}"
+        assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--weight-decay", wd,
+                     "--out", str(out)]) == 0
+        doc = json.loads((out / "lr_find.json").read_text())
+        assert doc["config"]["weight_decay"] == float(wd)
+        losses.append(doc["losses"])
+    assert losses[0][:2] == losses[1][:2]  # the same start: the decay acts from the first step
+    assert losses[0][5:] != losses[1][5:]
+    text = capsys.readouterr().out
+    assert re.search(r"bounds for CLR / 1cycle: base_lr [0-9.e-]+, max_lr [0-9.e-]+", text)
