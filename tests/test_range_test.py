@@ -2061,3 +2061,56 @@ def test_lists_and_dicts_of_tensors_are_moved_to_the_device() -> None:
     assert moved[1][0].device == meta and moved[1][1][0].device == meta
     moved = RANGE_TEST._to_device({"x": t, "y": [t]}, meta)
     assert moved["x"].device == meta and moved["y"][0].device == meta
+
+
+class Growing(nn.Module):
+    """A cache it grows and tracks itself, and a buffer it drops (sets to None) in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(10, 2)
+        self.register_buffer("cache", torch.zeros(0, 10))
+        self.register_buffer("hint", torch.ones(10))
+        self.length = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.cache = torch.cat([self.cache, x[:1].detach()])
+            self.length += 1
+            self.hint = None
+        return self.lin(x)
+
+
+def test_a_grown_cache_stays_and_a_dropped_buffer_comes_back() -> None:
+    """Documented: a buffer set to None during the test gets its tensor back; a cache the module
+    grew (and whose size it tracks) is left as it made it (mutation-testing review, rt19/rt20:
+    neither was tested)."""
+    _, _, loader = make_problem()
+    torch.manual_seed(0)
+    model = Growing()
+    hint = model.hint
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, progress=False)
+    assert model.hint is hint and torch.equal(hint, torch.ones(10))
+    assert model.length == 10 and model.cache.shape == (10, 10)
+
+
+def test_put_back_writes_in_place_only_into_a_like_tensor() -> None:
+    """``_put_back`` (the restore's writer) refills a tensor of the saved shape and dtype in
+    place, and hands back a fresh copy otherwise: a state tensor the test re-made as float32
+    must come back float64, not be cast into; a tuple that changed length is replaced, not
+    zipped (mutation-testing review, rt03/rt06)."""
+    from superconverge.finder._restore import _clone, _put_back
+
+    saved = _clone(torch.tensor([1.5, 2.5], dtype=torch.float64))
+    same = torch.zeros(2, dtype=torch.float64)
+    assert _put_back(same, saved) is same and same.tolist() == [1.5, 2.5]
+    other = torch.zeros(2, dtype=torch.float32)
+    back = _put_back(other, saved)
+    assert back is not other and back.dtype == torch.float64 and back.tolist() == [1.5, 2.5]
+    betas = _clone((torch.tensor(0.9), 0.999))
+    first = torch.tensor(0.5)
+    kept = _put_back((first, 0.9), betas)
+    assert kept[0] is first and float(first) == pytest.approx(0.9) and kept[1] == 0.999
+    longer = _put_back((first, 0.9, 0.1), betas)
+    assert len(longer) == 2 and float(longer[0]) == pytest.approx(0.9)
