@@ -591,3 +591,145 @@ def test_weight_decay_reaches_the_optimizer_and_the_bounds_are_printed(tmp_path,
     assert losses[0][5:] != losses[1][5:]
     text = capsys.readouterr().out
     assert re.search(r"bounds for CLR / 1cycle: base_lr [0-9.e-]+, max_lr [0-9.e-]+", text)
+
+
+# --- mutation-testing review, round 3 (recipes/find_lr.py and cli.py) --------------------------
+# (appended to tests/test_cli_find_lr.py: uses its imports and its loss_fails_at helper)
+
+
+def _no_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """find-lr's load_data fails the test: what must be refused before any work is."""
+    import importlib
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded before the arguments were checked")
+
+    monkeypatch.setattr(recipe, "load_data", no_data)
+
+
+def test_repeats_and_the_seeds_they_take_are_checked_before_the_data(tmp_path, capsys,
+                                                                     monkeypatch) -> None:
+    """find_lr(repeats=0), and a seed whose repeats run past 2**64, are refused before the data
+    is loaded (mutants f02: repeats' minimum 0; f04: sweep_seed(seed, 1): both were refused
+    only by lr_range_test, after the data was made and the model built)."""
+    from superconverge.recipes import find_lr
+
+    _no_data(monkeypatch)
+    with pytest.raises(ValueError, match=r"repeats must be >= 1, got 0"):
+        find_lr(repeats=0, progress=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--seed", str(2**64 - 1), "--repeats", "2",
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "--seed must be <= 18446744073709551614 (--repeats=2 sweeps" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("kwargs", [{"out": "  "}, {"data": " \t", "dataset": None}],
+                         ids=["out", "data"])
+def test_find_lr_refuses_a_blank_path(kwargs, tmp_path, monkeypatch) -> None:
+    """A path of blanks is as empty as "" (mutant f05: str(path) for str(path).strip() let
+    out="  " write into a folder named by two spaces)."""
+    from superconverge.recipes import find_lr
+
+    _no_data(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"is an empty path"):
+        find_lr(progress=False, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_numpy_integer_data_option_becomes_a_python_int(tmp_path) -> None:
+    """data_options={"target": np.int64(0)}: the loader takes only a Python int as a column
+    index (mutant f07: numpy scalars passed on unconverted; np.float64 hid it, being a float)."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    rows = [f"{i % 2}," + ",".join(f"{v:.3f}" for v in rng.normal(size=3)) for i in range(80)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    res = find_lr(data=tmp_path / "d.csv", model="mlp", num_iter=8, progress=False,
+                  data_options={"target": np.int64(0)}, out=tmp_path / "o")
+    saved = RangeTestResult.from_json(tmp_path / "o" / "lr_find.json").config
+    assert saved["data_options"] == {"target": 0} and type(saved["data_options"]["target"]) is int
+    assert res.config["num_train"] == 64  # 80 rows, 0.2 held out
+
+
+def test_a_partial_curve_records_the_runs_config(tmp_path, capsys, monkeypatch) -> None:
+    """lr_find.partial.json says what was run, as lr_find.json does: `schedule --from-lr-find`
+    and a reader of the file need the dataset, model and batch size (mutant f19: the partial
+    result was written with the range test's own config only)."""
+    loss_fails_at(monkeypatch, 15, ValueError("a corrupt batch (simulated)"))
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--batch-size", "32",
+              "--weight-decay", "0.01", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "the curve measured so far is in " in capsys.readouterr().err
+    config = RangeTestResult.from_json(tmp_path / "lr_find.partial.json").config
+    assert config["dataset"] == "digits" and config["model"] == "mlp"
+    assert config["batch_size"] == 32 and config["weight_decay"] == 0.01
+    assert config["method"] == "default" and config["device"] == "cpu"
+    assert config["num_train"] > 0 and config["num_iter"] == 30
+
+
+def test_ctrl_c_before_the_first_point_writes_no_partial_file(tmp_path, capsys,
+                                                              monkeypatch) -> None:
+    """Ctrl-C before the sweep measured anything: exit 130, "interrupted", and no
+    lr_find.partial.json of 0 points (mutant f17: `and partial.lrs` dropped; a Ctrl-C's partial
+    result is attached even when empty, an error's is not)."""
+    loss_fails_at(monkeypatch, 1, KeyboardInterrupt())
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--out", str(tmp_path)])
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert not (tmp_path / "lr_find.partial.json").exists()
+    assert not (tmp_path / "lr_find.partial.png").exists()
+
+
+def test_ctrl_c_before_the_first_point_does_not_name_an_earlier_partial_file(
+        tmp_path, capsys, monkeypatch) -> None:
+    """A run stopped at its 15th step leaves lr_find.partial.json; a re-run stopped before its
+    first point measured nothing and must not point at that older file as "the curve measured
+    so far", nor touch it (mutant k07: `not measured` dropped from _partial_note)."""
+    argv = ["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--out", str(tmp_path)]
+    loss_fails_at(monkeypatch, 15, KeyboardInterrupt())
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 130
+    partial = tmp_path / "lr_find.partial.json"
+    assert capsys.readouterr().err == f"interrupted; the curve measured so far is in {partial} " \
+                                      "(and .png)\n"
+    earlier = partial.read_bytes()
+    assert len(RangeTestResult.from_json(partial).lrs) == 14
+    loss_fails_at(monkeypatch, 1, KeyboardInterrupt())  # the re-run: stopped at once
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert partial.read_bytes() == earlier
+
+
+def test_an_out_that_is_a_file_is_named_as_one_with_the_fix(tmp_path, capsys) -> None:
+    """--out naming a file says to pass a folder (mutant f27: without its own check the file
+    was caught by the one for a missing folder's parent, "cannot make the out folder X: X is a
+    file", still refused before any work, but as if X were a parent)."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--out", str(tmp_path / "afile")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"out={str(tmp_path / 'afile')!r} is a file; pass a folder for lr_find.json" in err
+    assert "cannot make" not in err
+
+
+def test_a_val_fraction_of_0_is_refused_by_the_parser(tmp_path, capsys) -> None:
+    """--val-fraction 0 is refused as the flag's value, before the data is read (mutant k11:
+    `0 <= value` let 0 through to the loader, which refused it after reading the file)."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((10, 2)), y=np.arange(10) % 2)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(tmp_path / "d.npz"), "--val-fraction", "0",
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert ("argument --val-fraction: expected a fraction between 0 and 1, got 0"
+            in capsys.readouterr().err)
