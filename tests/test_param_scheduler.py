@@ -1068,3 +1068,18 @@ def test_a_strict_resume_refuses_given_multipliers_a_few_percent_off() -> None:
     with pytest.raises(ValueError, match=r"state_dict multipliers differ .* for \['lr'\]"):
         again.load_state_dict(saved)
     ParamScheduler(opt, lr=lr, multipliers={"lr": [1.0, 0.5 + 1e-12]}).load_state_dict(saved)
+
+
+def test_held_optimizers_lists_each_once_and_ends_on_a_cycle() -> None:
+    """A wrapper that holds its base optimizer under two names, and one whose base refers back
+    to it, give each optimizer once (mutation-testing review, mu09: without the identity check
+    the first lists the base twice and the second never ends)."""
+    from superconverge.torch._multipliers import held_optimizers
+
+    base = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    wrapper = torch.optim.SGD(make_model(1).parameters(), lr=0.1)
+    wrapper.optim, wrapper.base_optimizer = base, base
+    assert held_optimizers(wrapper) == [wrapper, base]
+    base.outer = wrapper  # checked after the duplicate case: a mutant fails there, not hangs
+    assert held_optimizers(wrapper) == [wrapper, base]
+    assert held_optimizers(base) == [base, wrapper]
