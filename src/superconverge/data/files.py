@@ -163,14 +163,18 @@ def _label_column(y: np.ndarray, path: Path, key: str, n: int) -> np.ndarray:
     return y
 
 
+def _first_not_finite(x: np.ndarray) -> tuple[tuple[int, ...], int]:
+    """The index of ``x``'s first NaN or infinite value, and how many it has (at least one)."""
+    bad = ~np.isfinite(x)
+    first = np.unravel_index(int(np.argmax(bad)), x.shape)
+    return tuple(int(i) for i in first), int(bad.sum())
+
+
 def _where_not_finite(x: np.ndarray, raw: np.ndarray) -> str:
     """``"(3 values; the first: example 17, position (2,), nan)"`` for the float32 ``x`` made
     from ``raw`` (same shape), which has non-finite values."""
-    bad = ~np.isfinite(x)
-    first = np.unravel_index(int(np.argmax(bad)), x.shape)
-    where = f"example {first[0]}" + (f", position {tuple(int(i) for i in first[1:])}"
-                                     if x.ndim > 1 else "")
-    count = int(bad.sum())
+    first, count = _first_not_finite(x)
+    where = f"example {first[0]}" + (f", position {first[1:]}" if x.ndim > 1 else "")
     value = raw[first].item()
     what = (f"{value!r}, beyond float32's range" if isinstance(value, float)
             and math.isfinite(value) else repr(value))
@@ -182,10 +186,8 @@ def _not_finite_cell(
 ) -> str:
     """Where the first non-finite feature of a table's ``x`` is: the file is read again up to
     its row (an error path: rows carry no line numbers)."""
-    bad = ~np.isfinite(x)
-    r, j = np.unravel_index(int(np.argmax(bad)), x.shape)
+    (r, j), count = _first_not_finite(x)
     column = [i for i in range(len(names)) if i != t][j]
-    count = int(bad.sum())
     with path.open(newline="", encoding="utf-8-sig") as f:
         rows = _table_rows(f, delimiter)
         if header:
@@ -419,10 +421,12 @@ def _looks_like_header(
     if second is None:  # a lone row of text names columns (and the file has no examples)
         return not any(_is_number(c) for c in first)
     width = len(first)
-    if (isinstance(target, int) and not isinstance(target, bool) and -width <= target < width
-            and first[target % width].strip().lower() in _MISSING and below
+    # The label column's index: None where target names a column or is out of range.
+    t = (target % width if isinstance(target, int) and not isinstance(target, bool)
+         and -width <= target < width else None)
+    if (t is not None and first[t].strip().lower() in _MISSING and below
             and all(_is_number(v) for v in below)
-            and all(_is_number(c) for i, c in enumerate(first) if i != target % width)):
+            and all(_is_number(c) for i, c in enumerate(first) if i != t)):
         # "1.5,2,NA" over numeric labels: an example whose label is missing (refused as
         # such), not a header whose label column is named "NA".
         return False
@@ -439,9 +443,9 @@ def _looks_like_header(
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
     # that never occurs again in a text label column names the column. (It could also be a
     # class with a single example; header=False says so.)
-    if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
+    if t is None:
         return False
-    label = first[target % width].strip()
+    label = first[t].strip()
     if below and not any(_is_number(v) for v in below) and label not in below:
         log.info("first row taken as a header: its label %r never occurs below it", label)
         return True
