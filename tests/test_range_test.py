@@ -1038,6 +1038,40 @@ def test_progress_bar_is_quiet_when_stderr_is_not_a_terminal(capfd) -> None:
     assert capfd.readouterr().err == ""
 
 
+class _CountingBar:
+    def __init__(self, total: int, desc: str, show: bool) -> None:
+        self.total, self.shown, self.updates, self.closed = total, show, [], False
+
+    def update(self, n: int = 1) -> None:
+        self.updates.append(n)
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(("end_lr", "steps_run"), [(1e-3, 25), (1e4, None)],
+                         ids=["completed", "diverged"])
+def test_progress_bar_counts_every_step_run(monkeypatch, end_lr, steps_run) -> None:
+    # The bar moves a chunk at a time (sync_every steps), and its count is the steps run: all
+    # of them, or up to the chunk where the test stopped.
+    bars: list[_CountingBar] = []
+    monkeypatch.setattr(RANGE_TEST, "progress_bar", lambda *a: bars.append(_CountingBar(*a))
+                        or bars[-1])
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 1e-4, end_lr, 25, sync_every=10, progress=True)
+    (bar,) = bars
+    assert bar.total == 25 and bar.shown and bar.closed
+    if steps_run is None:  # stopped in a chunk: the bar ends at that chunk's end
+        assert res.stop_reason == "diverged"
+        steps_run = min(25, -(-len(res.lrs) // 10) * 10)
+        assert steps_run < 25
+    assert sum(bar.updates) == steps_run
+    assert all(n == 10 for n in bar.updates[:-1])
+
+
 def test_a_single_process_is_the_main_process() -> None:
     assert is_main_process()
 

@@ -501,37 +501,42 @@ class _Run:
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
         elif self.skip_source == "scale":
             self.last_scale = self.scaler.get_scale()  # type: ignore[union-attr]
+        # Looked up once: on a GPU step that the host's kernel launches bound, every microsecond
+        # of Python a step adds shows in the wall time.
+        optimizer, scaler, sync_every = self.optimizer, self.scaler, self.sync_every
+        groups, zero_grad = optimizer.param_groups, optimizer.zero_grad
+        train, clip = self._accumulate, self.max_grad_norm is not None
         try:
             while i < n:
-                write_scaled(self.optimizer.param_groups, "lr", lr_values[i], ratios)
-                self.optimizer.zero_grad(set_to_none=True)
+                write_scaled(groups, "lr", lr_values[i], ratios)
+                zero_grad(set_to_none=True)
                 if val is not None:
                     # On the weights the training loss sees, before its forward pass: a model
                     # compiled into CUDA graphs ("reduce-overhead") would otherwise run a new
                     # graph between backward and step, which may reuse the gradients' memory.
                     val.append(self._val_loss(val_cache))
-                loss = self._accumulate(batches)
-                if self.max_grad_norm is not None:
-                    if self.scaler is not None:
-                        self.scaler.unscale_(self.optimizer)  # clip the true gradients
+                loss = train(batches)
+                if clip:
+                    if scaler is not None:
+                        scaler.unscale_(optimizer)  # clip the true gradients
                     torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm)
-                if self.scaler is not None:
+                if scaler is not None:
                     assert skips is not None
                     stepped[0] = False
-                    self.scaler.step(self.optimizer)
+                    scaler.step(optimizer)
                     if self.skip_source == "hook":
                         skips.append(not stepped[0])
                     elif self.skip_source == "device":
                         skips.append(self._found_inf())
-                    self.scaler.update()
+                    scaler.update()
                     if self.skip_source == "scale":
                         skips.append(self._scale_fell())
                 else:
-                    self.optimizer.step()
+                    optimizer.step()
                 losses.append(loss)
                 i += 1
-                bar.update(1)
-                if i - chunk_start >= self.sync_every or i == n:
+                if i - chunk_start >= sync_every or i == n:
+                    bar.update(i - chunk_start)  # a chunk at a time: tqdm costs ~1 µs a call
                     started = _ChunkRead(losses, val, skips, world, self.group)
                     chunk_start = i
                     # Look at the previous chunk, whose copy is done by now; with self.lag this
@@ -602,11 +607,12 @@ class _Run:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
         k = self.accumulation_steps
         if k == 1 and self.ddp is None:  # the common case, without the loop's bookkeeping
-            loss = self._loss(self._move(next(batches)))
+            loss = self._loss(_to_device(next(batches), self.device))
             # Every step (a host-side look at its shape, no sync): a loss can turn per-example
-            # on a later batch, e.g. a ragged last one.
-            _check_loss(loss, training=True)
-            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+            # on a later batch, e.g. a ragged last one. The full check says what is wrong.
+            if not (type(loss) is torch.Tensor and loss.requires_grad and loss.numel() == 1):
+                _check_loss(loss, training=True)
+            (loss if self.scaler is None else self.scaler.scale(loss)).backward()
             return self._kept(loss)
         total: torch.Tensor | None = None
         for j in range(k):
@@ -629,18 +635,24 @@ class _Run:
         return loss.detach().clone() if self.copy_loss else loss.detach()
 
     def _loss(self, batch: Any) -> torch.Tensor:
+        if self.amp_dtype is None:  # no context to enter and leave, every step
+            return self._forward(batch)
         with self.autocast:
-            if self.step_fn is not None:
-                return self.step_fn(self.model, batch)
-            if not (isinstance(batch, tuple | list) and len(batch) == 2):
-                raise TypeError(
-                    f"the default step needs (inputs, targets) batches, got a "
-                    f"{type(batch).__name__}; pass step_fn=fn(model, batch) -> loss for other "
-                    "batch layouts"
-                )
-            inputs, targets = batch
-            assert self.loss_fn is not None
-            return self.loss_fn(self.model(inputs), targets)
+            return self._forward(batch)
+
+    def _forward(self, batch: Any) -> torch.Tensor:
+        if self.step_fn is not None:
+            return self.step_fn(self.model, batch)
+        # type() first: isinstance against a union costs more, every step.
+        if not ((type(batch) is tuple or isinstance(batch, tuple | list)) and len(batch) == 2):
+            raise TypeError(
+                f"the default step needs (inputs, targets) batches, got a "
+                f"{type(batch).__name__}; pass step_fn=fn(model, batch) -> loss for other "
+                "batch layouts"
+            )
+        inputs, targets = batch
+        assert self.loss_fn is not None
+        return self.loss_fn(self.model(inputs), targets)
 
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
