@@ -536,3 +536,81 @@ def test_a_short_nan_curve_past_the_first_steps_is_too_few_points_not_bad_data()
     assert msg.startswith("too few points: 5 finite")
     (msg,) = curve_warnings(lrs, [2.0, 1.9] + [math.nan] * 8, "nan")
     assert "check the data" in msg
+
+
+# --- the warnings' thresholds, each at its edge ---------------------------------------------------
+
+
+def test_a_completed_sweep_within_5_percent_of_its_start_is_flat_and_7_percent_is_not() -> None:
+    """curve_warnings' "flat": within 5% of the start over a completed sweep (mutant: 10%)."""
+    def moved(low: float, end: float) -> list[str]:
+        return curve_warnings(LRS200, piecewise((0, 2.0), (30, 2.0), (100, low), (199, end)),
+                              "completed")
+
+    (flat,) = moved(1.92, 1.97)
+    assert flat.startswith("the loss stayed within 3.8% of its start")
+    assert moved(1.86, 1.95) == []
+
+
+def test_the_valley_is_at_the_end_only_in_the_last_5_percent_of_the_points() -> None:
+    """A valley 10 points before the end of 200 (in the last 10%, not the last 5%) turned up:
+    no "still falling at end_lr" (mutant: the window len // 10)."""
+    y = piecewise((0, 2.0), (30, 2.0), (190, 0.5), (199, 1.5))
+    s = smooth_centered(y)
+    assert 180 <= SUGGEST._valley(y, s) < 190
+    assert curve_warnings(LRS200, y, "completed") == []
+
+
+def test_a_short_curves_valley_one_point_from_the_end_is_still_at_the_end() -> None:
+    """30 points: len // 20 is 1, and the window is at least 2 points, so a valley at the
+    next-to-last point with one higher point after it has not turned up (mutant: max(2, ...)
+    dropped)."""
+    lrs = np.logspace(-5, 1, 30)
+    y = np.interp(np.arange(30), [0, 3, 28, 29], [2.0, 2.0, 1.0, 2.5])
+    assert SUGGEST._valley(y, smooth_centered(y)) == 28
+    (msg,) = curve_warnings(lrs, y, "completed")
+    assert "still falling at end_lr" in msg
+
+
+def test_a_spike_after_the_first_tenth_of_the_sweep_is_no_jump_at_the_start() -> None:
+    """The "jumped" warning looks at the first 10% of the points (mutant: 20%); a spike at
+    point 30 of 200 is later."""
+    y = piecewise((0, 2.0), (30, 2.0), (150, 0.2), (170, 0.2), (199, 3.0))
+    y[30] = 3.0
+    assert not any("jumped" in w for w in curve_warnings(LRS200, y, "diverged"))
+
+
+def test_a_jump_of_two_thirds_of_the_fall_is_a_jump_at_the_start() -> None:
+    """A first-steps spike above half the whole fall is a jump (mutant: the whole fall)."""
+    y = piecewise((0, 2.0), (30, 2.0), (150, 0.2), (170, 0.2), (199, 3.0))
+    y[5] = 3.2  # 1.2 above the start; the fall is 1.8
+    (msg,) = curve_warnings(LRS200, y, "diverged")
+    assert msg.startswith("the loss jumped from 2 to 3.2")
+
+
+@pytest.mark.parametrize(("fall_points", "warned"), [(15, True), (20, False)])
+def test_already_falling_means_10_percent_of_the_fall_within_the_first_4_points(
+    fall_points: int, warned: bool
+) -> None:
+    """STARTED_BY: 10% of the fall done before point 4 is "already falling"; at point 4 it is
+    not (mutant: `<=`)."""
+    y = piecewise((0, 2.0), (fall_points, 0.3), (150, 0.2), (170, 0.2), (199, 3.0))
+    s = smooth_centered(y)
+    assert SUGGEST._started(s, SUGGEST._valley(y, s)) == (3 if warned else 4)
+    falling = [w for w in curve_warnings(LRS200, y, "diverged") if "already falling" in w]
+    assert bool(falling) is warned
+
+
+def test_the_batch_noise_is_read_up_to_the_valley_not_in_the_blow_up() -> None:
+    """A clean 10% fall followed by a noisy rise (noise 0.2 a batch over more than half the
+    points) is no fall "within the noise": the noise is measured up to the valley (mutant: over
+    the whole curve, where the rise's noise is 0.1 and five times it beats the fall)."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(N200)
+    y = piecewise((0, 2.0), (20, 2.0), (60, 1.8), (199, 2.6)) + np.where(
+        steps > 60, rng.normal(0, 0.2, N200), rng.normal(0, 0.002, N200))
+    s = smooth_centered(y)
+    m = SUGGEST._valley(y, s)
+    fall = s[0] - s[m]
+    assert SUGGEST._batch_noise(y, m) < fall / 5 < SUGGEST._batch_noise(y, N200 - 1)
+    assert curve_warnings(LRS200, y, "diverged") == []
