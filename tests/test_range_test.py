@@ -2130,3 +2130,41 @@ def test_put_back_writes_in_place_only_into_a_like_tensor() -> None:
     assert kept[0] is first and float(first) == pytest.approx(0.9) and kept[1] == 0.999
     longer = _put_back((first, 0.9, 0.1), betas)
     assert len(longer) == 2 and float(longer[0]) == pytest.approx(0.9)
+
+
+def test_put_back_with_pending_writes_only_when_the_copies_are_made() -> None:
+    """The restore gathers its in-place writes and makes them together (one foreach copy per
+    device and dtype): with ``pending``, ``_put_back`` queues the write; ``_copy_all`` makes
+    every queued one, across dtypes and layouts, and empties the queue."""
+    from superconverge.finder._restore import _clone, _copy_all, _put_back
+
+    values = [torch.randn(3, 4, 5, 6).to(memory_format=torch.channels_last),
+              torch.arange(5, dtype=torch.int64), torch.randn(7, dtype=torch.float64),
+              torch.randn(4, 3).t()]  # channels_last, integer, float64, transposed
+    pending: list[Any] = []
+    saved = [_clone(v, False, pending) for v in values]
+    assert all(s.data.stride() == v.stride() for s, v in zip(saved, values, strict=True))
+    _copy_all(pending)  # the snapshot's copies are filled only now
+    assert pending == []
+    targets = [torch.zeros_like(v) for v in values]
+    kept = [_put_back(t, s, pending) for t, s in zip(targets, saved, strict=True)]
+    assert all(k is t for k, t in zip(kept, targets, strict=True))
+    assert not any(t.any() for t in targets) and len(pending) == len(values)
+    _copy_all(pending)
+    assert all(torch.equal(t, v) for t, v in zip(targets, values, strict=True))
+    assert pending == []
+
+
+def test_a_channels_last_model_keeps_its_memory_format_through_a_range_test() -> None:
+    """The snapshot allocates its copies like clone() (strides included), so the values go back
+    into the same layout and the restored weights are bit-identical."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 6 * 6, 2)).to(memory_format=torch.channels_last)
+    x = torch.randn(64, 3, 8, 8).to(memory_format=torch.channels_last)
+    loader = DataLoader(TensorDataset(x, torch.randint(0, 2, (64,))), batch_size=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert_same_state(before, snapshot(model, opt))

@@ -40,15 +40,29 @@ SNAPSHOTS = ("device", "cpu")
 """Where :class:`TrainingState` keeps its copies: beside each tensor, or in host memory."""
 
 
+_Pairs = list[tuple[torch.Tensor, torch.Tensor]]
+"""Copies still to make, as (destination, source): :func:`_copy_all` makes them together."""
+
+
 class _Copy:
-    """A saved tensor and the device it came from (the copy may live in host memory)."""
+    """A saved tensor and the device it came from (the copy may live in host memory).
+
+    With ``pending``, a copy beside its tensor is only allocated here and its values are copied
+    by :func:`_copy_all` with the rest: on a GPU one kernel for many tensors, not one each.
+    """
 
     __slots__ = ("data", "device")
 
-    def __init__(self, tensor: torch.Tensor, host: bool) -> None:
+    def __init__(self, tensor: torch.Tensor, host: bool, pending: _Pairs | None = None) -> None:
         self.device = tensor.device
-        self.data = (tensor.detach().to("cpu", copy=True) if host
-                     else tensor.detach().clone())
+        t = tensor.detach()
+        if host:
+            self.data = t.to("cpu", copy=True)
+        elif pending is not None and t.layout is torch.strided:
+            self.data = torch.empty_like(t)  # what clone() allocates, strides included
+            pending.append((self.data, t))
+        else:  # a sparse .grad (nn.Embedding(sparse=True)), or no batch to join
+            self.data = t.clone()
 
     def fresh(self) -> torch.Tensor:
         """A new tensor with the saved values, on the original device (the copy stays, so a
@@ -56,25 +70,45 @@ class _Copy:
         return self.data.to(self.device, copy=True)
 
 
-def _clone(value: Any, host: bool = False) -> Any:
+def _clone(value: Any, host: bool = False, pending: _Pairs | None = None) -> Any:
     if isinstance(value, torch.Tensor):
-        return _Copy(value, host)
+        return _Copy(value, host, pending)
     if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
-        return type(value)(_clone(v, host) for v in value)
+        return type(value)(_clone(v, host, pending) for v in value)
     return copy.deepcopy(value)
 
 
-def _put_back(current: Any, saved: Any) -> Any:
+def _copy_all(pairs: _Pairs) -> None:
+    """``dst.copy_(src)`` for every pair, with one ``torch._foreach_copy_`` per device and dtype
+    (on a GPU a few kernels, not one a tensor: a ResNet-56 and its momentum hold ~500 tensors);
+    a pair across devices (a host snapshot) is copied on its own. The pairs are emptied."""
+    together: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], ...]] = {}
+    with torch.no_grad():
+        for dst, src in pairs:
+            if dst.device == src.device and dst.dtype == src.dtype:
+                dsts, srcs = together.setdefault((dst.device, dst.dtype), ([], []))
+                dsts.append(dst)
+                srcs.append(src)
+            else:
+                dst.copy_(src)
+        for dsts, srcs in together.values():
+            torch._foreach_copy_(dsts, srcs)
+    pairs.clear()
+
+
+def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
     """``saved`` (made by :func:`_clone`) written into ``current`` in place when both are
     same-shaped tensors on one device, also inside a tuple or list such as Adam's ``betas`` (a
     tensor ``betas[0]`` keeps its identity, which a compiled ``optimizer.step`` guards on);
-    otherwise a fresh value."""
+    otherwise a fresh value. With ``pending``, an in-place write is added to it for
+    :func:`_copy_all` to make, not made here."""
     if (
         type(current) in (tuple, list)
         and type(saved) is type(current)
         and len(current) == len(saved)
     ):
-        return type(saved)(_put_back(c, s) for c, s in zip(current, saved, strict=True))
+        return type(saved)(_put_back(c, s, pending)
+                           for c, s in zip(current, saved, strict=True))
     if isinstance(saved, _Copy):
         if (
             isinstance(current, torch.Tensor)
@@ -82,8 +116,11 @@ def _put_back(current: Any, saved: Any) -> Any:
             and current.dtype == saved.data.dtype
             and current.device == saved.device
         ):
-            with torch.no_grad():
-                current.copy_(saved.data)
+            if pending is not None:
+                pending.append((current, saved.data))
+            else:
+                with torch.no_grad():
+                    current.copy_(saved.data)
             return current
         return saved.fresh()
     if type(saved) in (tuple, list):
@@ -194,9 +231,10 @@ class TrainingState:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         # Where each module holds its tensors, so a tensor replaced by assignment goes back.
+        modules = list(model.modules())  # walked once: a deep model has hundreds
         self.slots: list[tuple[dict[str, Any], str, torch.Tensor]] = [
             (slots, name, t)
-            for m in model.modules()
+            for m in modules
             for slots in (m._parameters, m._buffers)
             for name, t in slots.items()
             if t is not None
@@ -206,15 +244,21 @@ class TrainingState:
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
         # optimizer does not hold is not copied: no training step can change it, and a frozen
         # backbone under a small trained head would otherwise double its memory for nothing.
+        # (What .parameters() and .buffers() yield, each tensor once, in their order.)
+        own_params = {id(t): t for m in modules for t in m._parameters.values() if t is not None}
+        buffers = list({id(t): t for m in modules for t in m._buffers.values()
+                        if t is not None}.values())
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        params = [p for p in model.parameters() if p.requires_grad or id(p) in trained]
-        seen = {id(t) for t in (*model.parameters(), *model.buffers())}
+        params = [p for p in own_params.values() if p.requires_grad or id(p) in trained]
+        seen = {*own_params, *map(id, buffers)}
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
-        self.tensors = [(t, _Copy(t, host)) for t in (*params, *model.buffers())]
+        # The copies beside their tensors are filled together, at the end.
+        pending: _Pairs = []
+        self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
@@ -222,7 +266,7 @@ class TrainingState:
         # valid. With snapshot="cpu" holding the objects would keep their device memory: the
         # values go back into the .grad the test left (a new tensor where it left none).
         self.grads = [(p, None if host else p.grad,
-                       None if p.grad is None else _Copy(p.grad, host)) for p in params]
+                       None if p.grad is None else _Copy(p.grad, host, pending)) for p in params]
         # The optimizer's state and groups, and those of any optimizer it wraps, where a
         # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty);
         # each state dict and group list once (accelerate's wrapper and some Lookaheads share
@@ -233,15 +277,17 @@ class TrainingState:
         for opt in held_optimizers(optimizer):
             if all(opt.state is not state for state, _ in self.states):
                 self.states.append((opt.state, {
-                    p: {k: _clone(v, host) for k, v in s.items()} for p, s in opt.state.items()
+                    p: {k: _clone(v, host, pending) for k, v in s.items()}
+                    for p, s in opt.state.items()
                 }))
             if all(opt.param_groups is not groups for groups, _ in self.groups):
                 self.groups.append((opt.param_groups, [
-                    {k: _clone(v) for k, v in g.items() if k != "params"}
+                    {k: _clone(v, False, pending) for k, v in g.items() if k != "params"}
                     for g in opt.param_groups
                 ]))
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
+        _copy_all(pending)
 
     def restore(self) -> None:
         """Put everything back as it was at construction (may be called more than once)."""
@@ -253,11 +299,11 @@ class TrainingState:
                     isinstance(now, torch.Tensor) and now.shape == t.shape
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
-        with torch.no_grad():
-            for tensor, saved in self.tensors:
-                tensor.copy_(saved.data)
+        # The in-place writes are gathered and made together, at the end of the tensors.
+        pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
         for p, held, grad in self.grads:
-            p.grad = None if grad is None else _put_back(p.grad if held is None else held, grad)
+            p.grad = (None if grad is None
+                      else _put_back(p.grad if held is None else held, grad, pending))
 
         for state, saved_states in self.states:
             for param in list(state):
@@ -265,14 +311,15 @@ class TrainingState:
                     del state[param]  # state the test created: the next real step starts afresh
             for param, saved_state in saved_states.items():
                 current = state.get(param, {})
-                state[param] = {k: _put_back(current.get(k, _MISSING), v)
+                state[param] = {k: _put_back(current.get(k, _MISSING), v, pending)
                                 for k, v in saved_state.items()}
         for groups, saved_groups in self.groups:
             for group, saved_group in zip(groups, saved_groups, strict=True):
                 for key in [k for k in group if k != "params" and k not in saved_group]:
                     del group[key]
                 for key, value in saved_group.items():
-                    group[key] = _put_back(group.get(key, _MISSING), value)
+                    group[key] = _put_back(group.get(key, _MISSING), value, pending)
+        _copy_all(pending)
 
         self.streams.restore()
 
