@@ -2132,10 +2132,18 @@ def test_put_back_writes_in_place_only_into_a_like_tensor() -> None:
     assert len(longer) == 2 and float(longer[0]) == pytest.approx(0.9)
 
 
-def test_put_back_with_pending_writes_only_when_the_copies_are_made() -> None:
-    """The restore gathers its in-place writes and makes them together (one foreach copy per
-    device and dtype): with ``pending``, ``_put_back`` queues the write; ``_copy_all`` makes
-    every queued one, across dtypes and layouts, and empties the queue."""
+@pytest.fixture
+def fill_later_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The snapshot's batched copies (allocate now, fill together), which only an accelerator's
+    tensors take, taken on the CPU too."""
+    restore = importlib.import_module("superconverge.finder._restore")
+    monkeypatch.setattr(restore, "_fills_later", lambda t: t.layout is torch.strided)
+
+
+def test_put_back_with_pending_writes_only_when_the_copies_are_made(fill_later_on_cpu) -> None:
+    """The snapshot and the restore gather their copies and make them together (one foreach
+    copy per device and dtype): ``_clone`` and ``_put_back`` queue them in ``pending``;
+    ``_copy_all`` makes every queued one, across dtypes and layouts, and empties the queue."""
     from superconverge.finder._restore import _clone, _copy_all, _put_back
 
     values = [torch.randn(3, 4, 5, 6).to(memory_format=torch.channels_last),
@@ -2144,8 +2152,10 @@ def test_put_back_with_pending_writes_only_when_the_copies_are_made() -> None:
     pending: list[Any] = []
     saved = [_clone(v, False, pending) for v in values]
     assert all(s.data.stride() == v.stride() for s, v in zip(saved, values, strict=True))
+    assert len(pending) == len(values)
     _copy_all(pending)  # the snapshot's copies are filled only now
     assert pending == []
+    assert all(torch.equal(s.data, v) for s, v in zip(saved, values, strict=True))
     targets = [torch.zeros_like(v) for v in values]
     kept = [_put_back(t, s, pending) for t, s in zip(targets, saved, strict=True)]
     assert all(k is t for k, t in zip(kept, targets, strict=True))
@@ -2155,9 +2165,14 @@ def test_put_back_with_pending_writes_only_when_the_copies_are_made() -> None:
     assert pending == []
 
 
-def test_a_channels_last_model_keeps_its_memory_format_through_a_range_test() -> None:
+@pytest.mark.parametrize("batched", [False, True], ids=["cpu-copies", "batched-copies"])
+def test_a_channels_last_model_keeps_its_memory_format_through_a_range_test(
+        batched: bool, request: pytest.FixtureRequest) -> None:
     """The snapshot allocates its copies like clone() (strides included), so the values go back
-    into the same layout and the restored weights are bit-identical."""
+    into the same layout and the restored weights are bit-identical, also with the batched
+    copies an accelerator's tensors take."""
+    if batched:
+        request.getfixturevalue("fill_later_on_cpu")
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
                           nn.Linear(4 * 6 * 6, 2)).to(memory_format=torch.channels_last)
