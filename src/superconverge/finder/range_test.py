@@ -440,6 +440,9 @@ class _Run:
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
+        # The steps __call__ writes out in its loop (see there).
+        self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
+                      and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None)
         # The ranks whose losses are averaged: a DDP model's own process group (one built on a
         # subgroup trains apart from the other groups), else the default group.
         self.group = getattr(self.ddp, "process_group", None)
@@ -506,33 +509,52 @@ class _Run:
         optimizer, scaler, sync_every = self.optimizer, self.scaler, self.sync_every
         groups, zero_grad = optimizer.param_groups, optimizer.zero_grad
         train, clip = self._accumulate, self.max_grad_norm is not None
+        # The common case, a step written out in the loop (no calls of our own but the batch's
+        # move): one (inputs, targets) batch a step, loss_fn, no AMP, clipping, validation,
+        # accumulation or DDP. The other cases go through _accumulate and the scaler's step.
+        plain = self.plain and val is None
+        model, loss_fn, device, copy_loss = self.model, self.loss_fn, self.device, self.copy_loss
         try:
             while i < n:
                 write_scaled(groups, "lr", lr_values[i], ratios)
                 zero_grad(set_to_none=True)
-                if val is not None:
-                    # On the weights the training loss sees, before its forward pass: a model
-                    # compiled into CUDA graphs ("reduce-overhead") would otherwise run a new
-                    # graph between backward and step, which may reuse the gradients' memory.
-                    val.append(self._val_loss(val_cache))
-                loss = train(batches)
-                if clip:
-                    if scaler is not None:
-                        scaler.unscale_(optimizer)  # clip the true gradients
-                    torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm)
-                if scaler is not None:
-                    assert skips is not None
-                    stepped[0] = False
-                    scaler.step(optimizer)
-                    if self.skip_source == "hook":
-                        skips.append(not stepped[0])
-                    elif self.skip_source == "device":
-                        skips.append(self._found_inf())
-                    scaler.update()
-                    if self.skip_source == "scale":
-                        skips.append(self._scale_fell())
-                else:
+                if plain:
+                    batch = _to_device(next(batches), device)
+                    if type(batch) is tuple and len(batch) == 2:
+                        loss = loss_fn(model(batch[0]), batch[1])  # type: ignore[misc]
+                    else:  # a list, or no pair: the full path, which says what is wrong
+                        loss = self._forward(batch)
+                    if not (type(loss) is torch.Tensor and loss.requires_grad
+                            and loss.numel() == 1):
+                        _check_loss(loss, training=True)
+                    loss.backward()
+                    loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     optimizer.step()
+                else:
+                    if val is not None:
+                        # On the weights the training loss sees, before its forward pass: a
+                        # model compiled into CUDA graphs ("reduce-overhead") would otherwise run
+                        # a new graph between backward and step, which may reuse the gradients'
+                        # memory.
+                        val.append(self._val_loss(val_cache))
+                    loss = train(batches)
+                    if clip:
+                        if scaler is not None:
+                            scaler.unscale_(optimizer)  # clip the true gradients
+                        torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm)
+                    if scaler is not None:
+                        assert skips is not None
+                        stepped[0] = False
+                        scaler.step(optimizer)
+                        if self.skip_source == "hook":
+                            skips.append(not stepped[0])
+                        elif self.skip_source == "device":
+                            skips.append(self._found_inf())
+                        scaler.update()
+                        if self.skip_source == "scale":
+                            skips.append(self._scale_fell())
+                    else:
+                        optimizer.step()
                 losses.append(loss)
                 i += 1
                 if i - chunk_start >= sync_every or i == n:
