@@ -14,25 +14,31 @@
 #        SUPERCONVERGE_GIT_COMMIT=<commit> bash benchmarks/gpu_session.sh [STAGE ...]
 #    STAGE, run in the order given: env; a, b, c (the parts of benchmarks/gpu.py, each in a
 #    process of its own with its own cap; letters written together, "ab", share one process
-#    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples); suite
-#    (the whole test suite). Default: env a b cuda-tests c, which is the two goals first (each
-#    with its own cap, so a slow compile in (a) cannot eat (b)), then the correctness checks,
-#    then the training comparison.
+#    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples);
+#    overhead (benchmarks/engine_overhead.py: what the range test adds to the steps, taken
+#    apart, so a (b) ratio above its goal points at its cause); suite (the whole test suite).
+#    Default: env a b cuda-tests c overhead, which is the two goals first (each with its own
+#    cap, so a slow compile in (a) cannot eat (b)), then the correctness checks, then the
+#    training comparison, then, in the time left, the breakdown.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
-#    cuda-tests.log, suite.log, and the results: gpu.md when a, b and c all ran in this call
+#    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
+#    all ran in this call
 #    (merged from the gpu-<letters>.md of its processes when they ran in several), else gpu-<letters>.md.
 #    gpu.py rewrites its file after every part, so a call cut short keeps the parts it finished.
 #    GPU_ARGS adds arguments to every gpu.py run; `GPU_ARGS="--device cpu --smoke"` checks this
-#    script on a CPU (tests/test_gpu_benchmark.py does).
+#    script on a CPU (tests/test_gpu_benchmark.py does); OVERHEAD_ARGS likewise to
+#    engine_overhead.py (`--quick`).
 #    Time: every stage stops (SIGINT, which gpu.py and pytest answer by keeping what they have)
 #    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
 #    the ones after it: SESSION_SECONDS (default 560, under the call's 590) counts from the
-#    script's start; caps in seconds: env 30, a 220, b 120, cuda-tests 150, suite 400, c the
-#    rest. gpu.py writes its file after each row of (a) and (b) and each epoch of (c), so a
-#    stage cut short keeps what it measured (marked "Cut short").
+#    script's start; caps in seconds: env 30, a 220, b 120, cuda-tests 150, suite 400,
+#    overhead 45, c the rest (what the deadline leaves). gpu.py writes its file after each
+#    row of (a) and (b) and each epoch of (c), so a stage cut short keeps what it measured
+#    (marked "Cut short").
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
 #        python benchmarks/gpu.py --merge gpu-a.md gpu-b.md gpu-c.md --out benchmarks/results/gpu.md
+#    and engine-overhead.md to benchmarks/results/engine_overhead_gpu.md.
 set -uo pipefail
 
 if [[ "${1:-}" == "--prepare" ]]; then
@@ -46,13 +52,13 @@ if [[ "${1:-}" == "--prepare" ]]; then
 fi
 
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c)
+[[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c overhead)
 for stage in "${stages[@]}"; do
     case "$stage" in
-        env|cuda-tests|suite) ;;
+        env|cuda-tests|overhead|suite) ;;
         *) [[ "$stage" =~ ^[abc]+$ ]] || {
                echo "unknown stage: $stage (env, a, b, c or letters together such as ab," \
-                    "cuda-tests, suite)" >&2; exit 2; } ;;
+                    "cuda-tests, overhead, suite)" >&2; exit 2; } ;;
     esac
 done
 out="${OUT:-gpu-session}"
@@ -63,6 +69,7 @@ began=$SECONDS
 # On a line of its own even after output that did not end its line (nanobind leak reports at exit)
 stamp() { printf "\n[%s, +%d s] %s\n" "$(date -u +%H:%M:%S)" "$((SECONDS - began))" "$*"; }
 read -r -a gpu_args <<< "${GPU_ARGS:-}"
+read -r -a overhead_args <<< "${OVERHEAD_ARGS:-}"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -72,7 +79,7 @@ fi
 export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-560}
-declare -A cap=([env]=30 [a]=220 [b]=120 [cuda-tests]=150 [suite]=400 [c]=100000)
+declare -A cap=([env]=30 [a]=220 [b]=120 [cuda-tests]=150 [overhead]=45 [suite]=400 [c]=100000)
 capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
     local limit=$1 left=$((deadline - (SECONDS - began)))
     shift
@@ -124,6 +131,11 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA de
                 tests/test_cuda.py 2>&1 | tee "$out/cuda-tests.log" || status=1
             capped $((cap[cuda-tests] - (SECONDS - began_tests))) python3 -m pytest \
                 -p no:cacheprovider -q tests/test_docs.py 2>&1 | tee -a "$out/cuda-tests.log" \
+                || status=1 ;;
+        overhead)
+            stamp "benchmarks/engine_overhead.py"
+            capped "${cap[overhead]}" python3 benchmarks/engine_overhead.py \
+                ${overhead_args[@]+"${overhead_args[@]}"} --out "$out/engine-overhead.md" \
                 || status=1 ;;
         suite)
             stamp "the whole test suite"

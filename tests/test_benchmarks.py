@@ -68,6 +68,35 @@ def test_data_loading_quick_runs_and_compares_with_the_peers() -> None:
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
+def test_engine_overhead_quick_runs_and_compares_with_the_peers() -> None:
+    """Without --out a quick run prints its three tables and writes nothing; the snapshot and
+    restore table has ours and both peers, with ours / peer as a ratio of the printed times."""
+    committed = BENCHMARKS / "results" / "engine_overhead.md"
+    before = committed.read_bytes() if committed.exists() else None
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "engine_overhead.py"), "--quick"],
+                          check=True, capture_output=True, text=True, timeout=120).stdout
+    assert "wrote" not in text and "QUICK RUN" in text and "## Provenance" in text
+    for section in ("## 1. Per step", "## 2. Snapshot and restore", "## 3. Reading"):
+        assert section in text
+    per_step = [line for line in text.split("## 2.")[0].splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in per_step[2:]] == [
+        "bare loop", "ours (`lr_range_test`)"]
+    snap = [line for line in text.split("## 2.")[1].split("## 3.")[0].splitlines()
+            if line.startswith("| ")][2:]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in snap]
+    assert [c[0] for c in cells] == [
+        "ours (TrainingState)", "a tensor at a time", "torch-lr-finder's way (state dicts)"]
+    ours_both = float(cells[0][3])
+    for c in cells:
+        took, put, both, ratio = map(float, c[1:])
+        assert both == pytest.approx(took + put, abs=0.011)
+        assert ratio == pytest.approx(ours_both / both, rel=0.02, abs=0.011)
+    import torch
+
+    assert ("n/a (no CUDA)" in text) is not torch.cuda.is_available()  # the query's row
+    assert (committed.read_bytes() if committed.exists() else None) == before
+
+
 def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_curves() -> None:
     """benchmarks/anchor_rules.py reimplements torch-lr-finder's rule; here the package itself
     runs on every stored curve (a criterion that returns the curve's losses one by one), with

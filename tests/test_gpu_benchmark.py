@@ -86,6 +86,18 @@ def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: 
     assert not (tmp_path / "env.txt").exists()
 
 
+def test_the_overhead_stage_writes_its_breakdown(tmp_path: Path) -> None:
+    """gpu_session.sh's overhead stage runs benchmarks/engine_overhead.py (here --quick, on the
+    CPU) into $OUT/engine-overhead.md."""
+    done = session(tmp_path, "overhead", OVERHEAD_ARGS="--quick")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engine-overhead.md", "session.log"]
+    text = (tmp_path / "engine-overhead.md").read_text(encoding="utf-8")
+    assert "QUICK RUN" in text and "## 2. Snapshot and restore" in text
+    log = (tmp_path / "session.log").read_text(encoding="utf-8")
+    assert "benchmarks/engine_overhead.py" in log and "done (status 0)" in log
+
+
 @pytest.mark.slow
 def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     """Through gpu_session.sh: its stages run in the order given, parts written together in
