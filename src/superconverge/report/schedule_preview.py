@@ -63,21 +63,16 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
 
 
 def _check_finite(rows: list[dict[str, float]], what: str) -> None:
-    """Refuse a value that is not finite: ``inf`` in a CSV, ``Infinity`` (not JSON) in a JSON
-    file, a plot or chart without its scale. A policy built by :func:`make_policy` never has one;
-    a schedule with a ``scale_fn`` (or one of your own) may."""
-    for row in rows:
-        for key, x in row.items():
-            if key != "step" and not math.isfinite(x):
-                raise ValueError(
-                    f"values must be finite {what}, got {key}={x!r} at step "
-                    f"{row['step']}"
-                )
+    """:func:`_check_finite_columns` for :meth:`Policy.table`'s rows (row ``i`` is step ``i``)."""
+    momentum = [row["momentum"] for row in rows] if rows and "momentum" in rows[0] else None
+    _check_finite_columns([row["lr"] for row in rows], momentum, what)
 
 
 def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
                           what: str) -> None:
-    """:func:`_check_finite` for :meth:`Policy.columns`."""
+    """Refuse a value that is not finite: ``inf`` in a CSV, ``Infinity`` (not JSON) in a JSON
+    file, a plot or chart without its scale. A policy built by :func:`make_policy` never has one;
+    a schedule with a ``scale_fn`` (or one of your own) may."""
     for key, column in (("lr", lr), ("momentum", momentum or ())):
         for step, x in enumerate(column):
             if not math.isfinite(x):
