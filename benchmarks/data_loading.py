@@ -176,8 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         *table, "",
         "`numpy.loadtxt` reads only all-numeric tables (no text labels, no header detection, no "
         "error naming a line and column), so it is the floor for a plain CSV reader rather "
-        "than a drop-in. For images, `load_image_folder` decodes on a thread per core only "
-        "when the median of its first 16 images took over 1 ms; small images stay on one "
+        "than a drop-in. `load_csv` reads a clean table with numpy's C reader too, in two "
+        "passes (the labels, then every column, so that a ragged row is caught), and falls "
+        "back to its own parser, a block at a time, for anything the two could read "
+        "differently and to name the line of an error. For images, `load_image_folder` "
+        "decodes on a thread per core only when the median of its first 16 images took over "
+        "1 ms; small images stay on one "
         "thread, where threads would contend for Python's lock.", "",
         "## Provenance", "", *lines, "",
     ])

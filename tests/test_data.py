@@ -6,10 +6,13 @@ import logging
 import random
 import re
 import zipfile
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 import superconverge.data.mnist1d as mnist1d_module
@@ -973,7 +976,8 @@ def test_csv_read_in_blocks_is_the_csv_read_whole(tmp_path, monkeypatch) -> None
 
     rows = "".join(f"{i},{i * 0.25},{'cat' if i % 3 else 'dog'}\n" for i in range(30))
     path = write(tmp_path / "t.csv", "a,b,label\n" + rows)
-    whole = load_csv(path)
+    whole = load_csv(path)  # numpy's reader
+    monkeypatch.setattr(files, "_read_body_fast", lambda *args: None)  # the own parser's blocks
     monkeypatch.setattr(files, "_CSV_BLOCK_ROWS", 4)  # 30 rows: 7 full blocks and a part
     assert_same(whole, load_csv(path))
     assert_same(load_csv(path, header=True), load_csv(path))
@@ -1229,3 +1233,91 @@ def test_a_valid_folder_is_preferred_to_a_test_folder(tmp_path) -> None:
     make_images(tmp_path / "named", ["Training", "Validation"], 3)
     assert load_image_folder(tmp_path / "named", size=4).class_names == ("Training",
                                                                          "Validation")
+
+
+# --- the fast CSV reader (numpy's loadtxt) reads what the slow one reads -------------------------
+
+_NUMBER_CELLS = ["1", "2.5", " 3 ", "-0", "1e3", "+.5", "5.", "7E-2", "0001", '"4.5"', "1_000",
+                 "\u0661\u0662", "inf", "nan", "", " ", "x", "1,5"]
+_LABEL_CELLS = ["a", "b", " c ", '"d,e"', '"f""g"', '"h i"', "", "NA", "?", "0", "1", "2",
+                "1.0", "10", "-1", "2.5"]
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[str, str]:
+    """A small table with cells of every awkward kind, and its delimiter."""
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    width = draw(st.integers(2, 4))
+    target = draw(st.integers(0, width - 1))
+    messy = draw(st.booleans())  # else only cells both readers take: numpy's reader's tables
+    numbers = _NUMBER_CELLS if messy else _NUMBER_CELLS[:10]
+    labels = _LABEL_CELLS if messy else [c for c in _LABEL_CELLS if c not in ("", "NA", "?")]
+    rows = []
+    if draw(st.booleans()):
+        rows.append(delimiter.join(f"col{i}" for i in range(width)))
+    for _ in range(draw(st.integers(2, 8))):
+        cells = [draw(st.sampled_from(labels if i == target else numbers)) for i in range(width)]
+        if messy and draw(st.integers(0, 9)) == 0:
+            cells.append("9")  # a ragged row
+        rows.append(delimiter.join(cells))
+        if messy and draw(st.integers(0, 9)) == 0:
+            rows.append(draw(st.sampled_from(["", "   ", delimiter * (width - 1)])))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    bom = draw(st.sampled_from(["", "\ufeff"]))
+    return bom + newline.join(rows) + draw(st.sampled_from(["", newline])), delimiter
+
+
+def _outcome(path, delimiter: str, target: int) -> tuple[str, Any]:
+    try:
+        d = load_csv(path, target=target, delimiter=delimiter, val_fraction=0.5, seed=0)
+    except (ValueError, TypeError) as err:
+        return "error", str(err)
+    return "data", (d.x_train.tolist(), d.x_val.tolist(), d.y_train.tolist(), d.y_val.tolist(),
+                    d.class_names)
+
+
+@settings(max_examples=150, deadline=None)
+@given(table=_tables(), target=st.integers(-1, 0))
+def test_the_fast_csv_reader_reads_what_the_slow_one_reads(tmp_path_factory, table,
+                                                            target) -> None:
+    """load_csv tries numpy's C reader first and falls back to its own parser wherever the two
+    could differ: on every table, the same data or the same error as the own parser alone."""
+    from superconverge.data import files
+
+    text, delimiter = table
+    path = tmp_path_factory.mktemp("fast") / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    fast = _outcome(path, delimiter, target)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(files, "_read_body_fast", lambda *args: None)
+        slow = _outcome(path, delimiter, target)
+    assert fast == slow
+
+
+def test_the_fast_csv_reader_takes_a_clean_table(tmp_path, monkeypatch) -> None:
+    """A clean table never reaches the own parser (its speed is the point); quoted labels and
+    a label column in the middle included."""
+    from superconverge.data import files
+
+    path = tmp_path / "t.csv"
+    path.write_text("x1,label,x2\n1.5,\"a,b\",2\n3,c,4e1\n5,\"a,b\",6\n7,c,8\n",
+                    encoding="utf-8")
+    monkeypatch.setattr(files, "_read_rows", None)  # called, it would raise TypeError
+    d = load_csv(path, target="label", val_fraction=0.5)
+    assert d.class_names == ("a,b", "c")
+    assert sorted(map(tuple, d.x_train.tolist() + d.x_val.tolist())) == [
+        (1.5, 2.0), (3.0, 40.0), (5.0, 6.0), (7.0, 8.0)]
+
+
+@pytest.mark.parametrize(("label", "message"), [
+    ("", r"line 3, column '2': the label is empty"),
+    ("NA", r"line 3, column '2': the label is missing \('NA' among numeric labels\)"),
+])
+def test_an_empty_or_missing_label_is_named_by_its_line_after_the_fast_reader(
+        tmp_path, label: str, message: str) -> None:
+    """numpy's reader knows no line numbers: a table it reads with an empty or missing label
+    goes to the own parser, which names the line."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"1,2,0\n3,4,1\n5,6,{label}\n7,8,1\n9,10,0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        load_csv(path)
