@@ -1239,8 +1239,8 @@ def test_a_valid_folder_is_preferred_to_a_test_folder(tmp_path) -> None:
 
 _NUMBER_CELLS = ["1", "2.5", " 3 ", "-0", "1e3", "+.5", "5.", "7E-2", "0001", '"4.5"', "1_000",
                  "\u0661\u0662", "inf", "nan", "", " ", "x", "1,5"]
-_LABEL_CELLS = ["a", "b", " c ", '"d,e"', '"f""g"', '"h i"', "", "NA", "?", "0", "1", "2",
-                "1.0", "10", "-1", "2.5"]
+_LABEL_CELLS = ["a", "b", " c ", '"d,e"', '"f""g"', '"h i"', 'j"k', '"l"m', ' "n"', '"o\np"',
+                "", "NA", "?", "0", "1", "2", "1.0", "10", "-1", "2.5"]
 
 
 @st.composite
