@@ -1246,7 +1246,7 @@ _LABEL_CELLS = ["a", "b", " c ", '"d,e"', '"f""g"', '"h i"', 'j"k', '"l"m', ' "n
 @st.composite
 def _tables(draw: st.DrawFn) -> tuple[str, str]:
     """A small table with cells of every awkward kind, and its delimiter."""
-    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    delimiter = draw(st.sampled_from([",", ";", "\t", " "]))
     width = draw(st.integers(2, 4))
     target = draw(st.integers(0, width - 1))
     messy = draw(st.booleans())  # else only cells both readers take: numpy's reader's tables
@@ -1259,7 +1259,9 @@ def _tables(draw: st.DrawFn) -> tuple[str, str]:
         cells = [draw(st.sampled_from(labels if i == target else numbers)) for i in range(width)]
         if messy and draw(st.integers(0, 9)) == 0:
             cells.append("9")  # a ragged row
-        rows.append(delimiter.join(cells))
+        # Whitespace-separated: runs of spaces and tabs between the cells, maybe at the ends.
+        gap = draw(st.sampled_from([" ", "  ", "\t", " \t "])) if delimiter == " " else delimiter
+        rows.append(gap.join(cells))
         if messy and draw(st.integers(0, 9)) == 0:
             rows.append(draw(st.sampled_from(["", "   ", delimiter * (width - 1)])))
     newline = draw(st.sampled_from(["\n", "\r\n"]))

@@ -414,15 +414,16 @@ def _read_body_fast(
     read the file (and word its errors) instead.
 
     numpy reads a number from a cell only where Python's ``float`` does too, and refuses a row
-    of another width; its quoting is the csv module's (``"a,b"``, ``""`` for a quote). Not
-    tried for whitespace-separated tables; given up on any error (a text feature cell, a
-    ragged or blank-celled row, a number Python reads but numpy does not, such as ``1_000``)
-    and on an empty or missing label, whose line number only the slow path knows.
+    of another width; its quoting is the csv module's (``"a,b"``, ``""`` for a quote), and with
+    ``delimiter=" "`` it splits on runs of whitespace as ``str.split`` does. Given up on any
+    error (a text feature cell, a ragged or blank-celled row, a number Python reads but numpy
+    does not, such as ``1_000``) and on an empty or missing label, whose line number only the
+    slow path knows.
     """
-    if delimiter == " ":
-        return None
-    options: dict[str, Any] = {"delimiter": delimiter, "comments": None, "quotechar": '"',
-                               "skiprows": 1, "encoding": "utf-8-sig", "ndmin": 1}
+    whitespace = delimiter == " "  # runs of spaces and tabs, quotes not special: str.split()
+    options: dict[str, Any] = {"delimiter": None if whitespace else delimiter, "comments": None,
+                               "quotechar": None if whitespace else '"', "skiprows": 1,
+                               "encoding": "utf-8-sig", "ndmin": 1}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. "input contained no data": let the slow path say
