@@ -1269,13 +1269,18 @@ def _tables(draw: st.DrawFn) -> tuple[str, str]:
     return bom + newline.join(rows) + draw(st.sampled_from(["", newline])), delimiter
 
 
-def _outcome(path, delimiter: str, target: int) -> tuple[str, Any]:
-    try:
-        d = load_csv(path, target=target, delimiter=delimiter, val_fraction=0.5, seed=0)
-    except (ValueError, TypeError) as err:
-        return "error", str(err)
+def _outcome(path, delimiter: str, target: int) -> tuple[str, Any, list[str]]:
+    """What load_csv made of the table: its data or its error, and the warnings it gave."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            d = load_csv(path, target=target, delimiter=delimiter, val_fraction=0.5, seed=0)
+        except (ValueError, TypeError) as err:
+            return "error", str(err), [str(w.message) for w in said]
     return "data", (d.x_train.tolist(), d.x_val.tolist(), d.y_train.tolist(), d.y_val.tolist(),
-                    d.class_names)
+                    d.class_names), [str(w.message) for w in said]
 
 
 @settings(max_examples=150, deadline=None)
@@ -1283,7 +1288,8 @@ def _outcome(path, delimiter: str, target: int) -> tuple[str, Any]:
 def test_the_fast_csv_reader_reads_what_the_slow_one_reads(tmp_path_factory, table,
                                                             target) -> None:
     """load_csv tries numpy's C reader first and falls back to its own parser wherever the two
-    could differ: on every table, the same data or the same error as the own parser alone."""
+    could differ: on every table, the same data or the same error, and the same warnings (the
+    header guess), as the own parser alone."""
     from superconverge.data import files
 
     text, delimiter = table
