@@ -442,7 +442,8 @@ class _Run:
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
         # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
-                      and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None)
+                      and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
+                      and val_data is None)
         # The ranks whose losses are averaged: a DDP model's own process group (one built on a
         # subgroup trains apart from the other groups), else the default group.
         self.group = getattr(self.ddp, "process_group", None)
@@ -512,7 +513,7 @@ class _Run:
         # The common case, a step written out in the loop (no calls of our own but the batch's
         # move): one (inputs, targets) batch a step, loss_fn, no AMP, clipping, validation,
         # accumulation or DDP. The other cases go through _accumulate and the scaler's step.
-        plain = self.plain and val is None
+        plain = self.plain
         model, loss_fn, device, copy_loss = self.model, self.loss_fn, self.device, self.copy_loss
         try:
             while i < n:
