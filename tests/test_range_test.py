@@ -2183,3 +2183,44 @@ def test_a_channels_last_model_keeps_its_memory_format_through_a_range_test(
     lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
     assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert_same_state(before, snapshot(model, opt))
+
+
+class _NoForeach(torch.Tensor):
+    """A tensor subclass with a __torch_function__ of its own that has no foreach copy (as a
+    subclass may not: DTensor's support depends on the torch version)."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func is torch._foreach_copy_:
+            raise RuntimeError("no foreach copy for this subclass")
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["cpu-copies", "batched-copies"])
+def test_a_tensor_subclass_is_restored_by_its_own_copy(batched: bool,
+                                                       request: pytest.FixtureRequest) -> None:
+    """The restore copies plain tensors together with one foreach copy, and a subclass's tensor
+    on its own: a buffer of a subclass without a foreach copy still comes back exactly."""
+    if batched:
+        request.getfixturevalue("fill_later_on_cpu")
+
+    class Counting(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 2)
+            self.register_buffer("seen", torch.zeros(3).as_subclass(_NoForeach))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                self.seen.add_(1)
+            return self.lin(x)
+
+    torch.manual_seed(0)
+    model = Counting()
+    loader = DataLoader(TensorDataset(torch.randn(64, 8), torch.randint(0, 2, (64,))),
+                        batch_size=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
+    assert type(model.seen) is _NoForeach and torch.equal(model.seen, torch.zeros(3))
+    assert_same_state(before, snapshot(model, opt))

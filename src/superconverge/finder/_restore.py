@@ -44,10 +44,15 @@ _Pairs = list[tuple[torch.Tensor, torch.Tensor]]
 """Copies still to make, as (destination, source): :func:`_copy_all` makes them together."""
 
 
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+"""The tensor types copied together by one ``torch._foreach_copy_``. A subclass (a DTensor, a
+tensor with a ``__torch_function__`` of its own) is copied on its own, by its own ``copy_``."""
+
+
 def _fills_later(t: torch.Tensor) -> bool:
     """Whether a snapshot's copy of ``t`` is allocated at once and filled by :func:`_copy_all`
-    with the others: a dense tensor on an accelerator."""
-    return t.layout is torch.strided and t.device.type != "cpu"
+    with the others: a dense, plain tensor on an accelerator."""
+    return type(t) in _PLAIN and t.layout is torch.strided and t.device.type != "cpu"
 
 
 class _Copy:
@@ -88,11 +93,13 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None) -> Any
 def _copy_all(pairs: _Pairs) -> None:
     """``dst.copy_(src)`` for every pair, with one ``torch._foreach_copy_`` per device and dtype
     (on a GPU a few kernels, not one a tensor: a ResNet-56 and its momentum hold ~500 tensors);
-    a pair across devices (a host snapshot) is copied on its own. The pairs are emptied."""
+    a pair across devices (a host snapshot) or of a tensor subclass is copied on its own. The
+    pairs are emptied."""
     together: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], ...]] = {}
     with torch.no_grad():
         for dst, src in pairs:
-            if dst.device == src.device and dst.dtype == src.dtype:
+            if (type(dst) in _PLAIN and type(src) in _PLAIN and dst.device == src.device
+                    and dst.dtype == src.dtype):
                 dsts, srcs = together.setdefault((dst.device, dst.dtype), ([], []))
                 dsts.append(dst)
                 srcs.append(src)
