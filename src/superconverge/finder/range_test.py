@@ -79,8 +79,6 @@ AMP_DTYPES = (torch.float16, torch.bfloat16)
 
 StepFn = Callable[[torch.nn.Module, Any], torch.Tensor]
 
-_NO_CONTEXT = nullcontext()  # reusable: nullcontext keeps no state
-
 
 def lr_range_test(
     model: torch.nn.Module,
@@ -418,9 +416,9 @@ class _Run:
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.amp_dtype, self.device = amp_dtype, device
         # One context object for every step (torch.autocast can be re-entered once exited):
-        # building one costs a few microseconds, which a fast GPU step notices.
+        # building one costs a few microseconds, which a fast GPU step notices. None: no AMP.
         self.autocast = (
-            torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else _NO_CONTEXT
+            torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else None
         )
         self.accumulation_steps = accumulation_steps
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
@@ -630,12 +628,11 @@ class _Run:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
         k = self.accumulation_steps
         if k == 1 and self.ddp is None:  # the common case, without the loop's bookkeeping
-            loss = self._loss(_to_device(next(batches), self.device))
+            loss = self._loss(self._move(next(batches)))
             # Every step (a host-side look at its shape, no sync): a loss can turn per-example
-            # on a later batch, e.g. a ragged last one. The full check says what is wrong.
-            if not (type(loss) is torch.Tensor and loss.requires_grad and loss.numel() == 1):
-                _check_loss(loss, training=True)
-            (loss if self.scaler is None else self.scaler.scale(loss)).backward()
+            # on a later batch, e.g. a ragged last one.
+            _check_loss(loss, training=True)
+            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
             return self._kept(loss)
         total: torch.Tensor | None = None
         for j in range(k):
@@ -658,7 +655,7 @@ class _Run:
         return loss.detach().clone() if self.copy_loss else loss.detach()
 
     def _loss(self, batch: Any) -> torch.Tensor:
-        if self.amp_dtype is None:  # no context to enter and leave, every step
+        if self.autocast is None:  # no context to enter and leave, every step
             return self._forward(batch)
         with self.autocast:
             return self._forward(batch)
