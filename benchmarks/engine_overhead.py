@@ -42,6 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import _common  # first of ours: puts ../src on sys.path
+from range_test_speed import sync
 from superconverge import lr_range_test
 from superconverge.finder._restore import TrainingState
 from superconverge.finder.range_test import _ChunkRead
@@ -50,11 +51,6 @@ from superconverge.models import build_model
 RESULTS = _common.RESULTS_DIR / "engine_overhead.md"
 BATCH = 64
 GOAL_STEPS = 200  # the range test of the GPU goal (gpu.py's part (b))
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def best(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
