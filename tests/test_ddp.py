@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 import torch.distributed as dist
 
 pytestmark = pytest.mark.skipif(
@@ -380,3 +381,118 @@ def test_grads_that_are_views_of_ddps_buckets_come_back_in_them(tmp_path: Path) 
     goes on."""
     run_ranks(tmp_path, BUCKET_VIEW_WORKER)
     assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()
+
+
+CLI_WORKER = textwrap.dedent(
+    """
+    import contextlib, io, os, sys
+    import torch
+    from superconverge.cli import main
+
+    torch.set_num_threads(1)
+    out, rank = sys.argv[1], os.environ["RANK"]
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        code = main(["find-lr", "--dataset", "digits", "--num-iter", "20", "--device", "cpu",
+                     "--out", os.path.join(out, "run"), "-q"])
+    with open(os.path.join(out, f"said{rank}.txt"), "w") as f:
+        f.write(f"{code}\\n{said.getvalue()}")
+    # The command left the process group it joined: the process can start another.
+    import torch.distributed as dist
+    assert not dist.is_initialized()
+    """
+)
+
+
+@pytest.mark.slow
+def test_find_lr_under_torchrun_trains_on_every_rank_and_rank_0_reports(tmp_path: Path) -> None:
+    """``torchrun --nproc_per_node=2 -m superconverge find-lr``: the command joins the ranks
+    into one group, each trains on its own half of the examples, the curve is their mean, and
+    only rank 0 prints and writes."""
+    from superconverge.data import make_loader
+    from superconverge.models import build_model
+    from superconverge.recipes import load_data
+
+    run_ranks(tmp_path, CLI_WORKER)
+    said0, said1 = ((tmp_path / f"said{r}.txt").read_text() for r in (0, 1))
+    assert said0.startswith("0\nstopped: completed after 20 of 20 steps") and said1 == "0\n"
+    saved = json.loads((tmp_path / "run" / "lr_find.json").read_text())
+    assert saved["provenance"]["world_size"] == 2 and saved["config"]["batch_size"] == 64
+    # Step 0's loss is the initial model's on each rank's first batch, averaged: rank r's
+    # batches come from the examples r, r + 2, r + 4, ...
+    ds = load_data("digits", seed=0)
+    torch.manual_seed(0)
+    model = build_model("cnn", ds.input_shape, ds.num_classes)
+    with torch.no_grad():
+        firsts = [next(iter(make_loader(ds.x_train[r::2], ds.y_train[r::2], 64, shuffle=True,
+                                        seed=0))) for r in (0, 1)]
+        each = [torch.nn.functional.cross_entropy(model(x), y).item() for x, y in firsts]
+        whole = next(iter(make_loader(ds.x_train, ds.y_train, 64, shuffle=True, seed=0)))
+        alone = torch.nn.functional.cross_entropy(model(whole[0]), whole[1]).item()
+    assert saved["losses"][0] == pytest.approx(sum(each) / 2, rel=1e-5)
+    assert saved["losses"][0] != pytest.approx(alone, rel=1e-3)  # not one process's curve
+
+
+def test_torchrun_group_is_a_no_op_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    from superconverge.recipes.distributed import torchrun_group
+
+    for world in (None, "1"):
+        if world is None:
+            monkeypatch.delenv("WORLD_SIZE", raising=False)
+        else:
+            monkeypatch.setenv("WORLD_SIZE", world)
+        with torchrun_group("cpu") as device:
+            assert device == "cpu" and not dist.is_initialized()
+        with torchrun_group(None) as device:
+            assert device is None
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("WORLD_SIZE", "two", "WORLD_SIZE='two' is not a whole number"),
+    ("WORLD_SIZE", "0", "WORLD_SIZE must be >= 1, got 0"),
+])
+def test_find_lr_names_a_bad_torchrun_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    name: str, value: str, message: str,
+) -> None:
+    from superconverge.cli import main
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_:
+        main(["find-lr", "--num-iter", "20", "--out", str(tmp_path / "run"), "-q"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_under_torchrun_a_device_of_its_own_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rank would claim the one device named; each takes cuda:LOCAL_RANK instead, and a
+    device that is neither cuda nor cpu has no backend here."""
+    from superconverge.recipes import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(distributed, "resolve_device", torch.device)  # no CUDA on this machine
+    with pytest.raises(ValueError, match=r"device='cuda:1' under torchrun: every rank would "):
+        with distributed.torchrun_group("cuda:1"):
+            pass
+    with pytest.raises(ValueError, match=r"device='xpu' under torchrun: only cuda \(NCCL\) and "):
+        with distributed.torchrun_group("xpu"):
+            pass
+    assert not dist.is_initialized()
+
+
+def test_under_torchrun_more_ranks_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from superconverge.recipes import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(distributed, "resolve_device", torch.device)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"LOCAL_RANK=1 under torchrun, but only 1 CUDA devices"):
+        with distributed.torchrun_group("cuda"):
+            pass
+    monkeypatch.setenv("LOCAL_RANK", "-1")
+    with pytest.raises(ValueError, match=r"LOCAL_RANK must be >= 0, got -1"):
+        with distributed.torchrun_group("cuda"):
+            pass

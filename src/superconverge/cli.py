@@ -401,17 +401,24 @@ def _run_find_lr(args: argparse.Namespace) -> int:
 
 
 def _find_lr(args: argparse.Namespace) -> int:
+    from superconverge.finder import is_main_process
     from superconverge.recipes import find_lr
+    from superconverge.recipes.distributed import torchrun_group
 
-    result = find_lr(
-        dataset=None if args.data else args.dataset, data=args.data, model=args.model,
-        optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
-        end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
-        weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
-        method=args.method, out=args.out, progress=not args.quiet, device=args.device,
-        amp=args.amp, standardize=args.standardize, max_grad_norm=args.max_grad_norm,
-        data_options=_data_options(args),
-    )
+    # Under torchrun: one process a device, the loss averaged over them; rank 0 reports.
+    with torchrun_group(args.device) as device:
+        result = find_lr(
+            dataset=None if args.data else args.dataset, data=args.data, model=args.model,
+            optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
+            end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
+            weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
+            method=args.method, out=args.out, progress=not args.quiet, device=device,
+            amp=args.amp, standardize=args.standardize, max_grad_norm=args.max_grad_norm,
+            data_options=_data_options(args),
+        )
+        main = is_main_process()
+    if not main:
+        return 0
     pick = result.suggest(args.method)
     base, top = result.bounds()
     lines = [

@@ -17,6 +17,7 @@ from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge.atomic import atomic_paths
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
+from superconverge.finder._dist import world_size
 from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
@@ -92,7 +93,14 @@ def find_lr(
     with a ``GradScaler``). ``standardize`` and ``data_options`` (``val_fraction``; ``target``,
     ``header``, ``delimiter`` for CSV; ``size``, ``grayscale`` for images) go to
     :func:`~superconverge.recipes.load_data`. ``max_grad_norm``: clip the gradients' total norm
-    before each step, as a training run that clips does."""
+    before each step, as a training run that clips does.
+
+    Under an initialised ``torch.distributed`` group (``torchrun``: see
+    :func:`~superconverge.recipes.distributed.torchrun_group`) every rank calls ``find_lr`` with
+    the same arguments: the model is wrapped in ``DistributedDataParallel``, rank ``r`` of ``w``
+    trains on the examples ``r, r + w, r + 2w, ...`` in batches of ``batch_size`` (so a step
+    sees ``w * batch_size`` examples), the loss is averaged over the ranks, every rank returns
+    the same curve and only rank 0 writes files and shows a progress bar."""
     # Everything that can be checked is checked before the data is made and the model trains.
     # The checked values are the ones kept: a numpy scalar becomes a Python number, which the
     # JSON the result is written to takes.
@@ -116,10 +124,12 @@ def find_lr(
         v.choice("amp", amp, AMP_MODES)
     dev = resolve_device(device)
     seed = sweep_seed(seed, repeats)
+    world, main = world_size(), is_main_process()
+    progress = progress and main
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
-    if out is not None and is_main_process():
+    if out is not None and main:
         _check_writable(Path(out))
     options = {k: x.item() if isinstance(x, np.generic) else x
                for k, x in (data_options or {}).items()}
@@ -129,8 +139,8 @@ def find_lr(
         shape = image_shape(**{k: options[k] for k in ("size", "grayscale")
                                if options.get(k) is not None})
         steps = num_iter or range_steps(model or suggest_model(shape))
-        if options.get("max_train") is None:
-            options["max_train"] = steps * batch_size * repeats
+        if options.get("max_train") is None:  # (every rank takes its share of them)
+            options["max_train"] = steps * batch_size * repeats * world
         if options.get("max_val") is None:
             options["max_val"] = 0
     ds = load_data(dataset, data, seed=seed, standardize=standardize, progress=progress,
@@ -147,6 +157,15 @@ def find_lr(
         torch.default_generator.manual_seed(seed)
         net = build_model(name, ds.input_shape, ds.num_classes)
     net = net.to(dev)
+    x_train, y_train = ds.x_train, ds.y_train
+    if world > 1:
+        rank = torch.distributed.get_rank()
+        if ds.num_train < world:
+            raise ValueError(f"{ds.num_train} training examples cannot be shared by {world} "
+                             "processes; use fewer")
+        x_train, y_train = x_train[rank::world], y_train[rank::world]
+        net = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[dev.index] if dev.type == "cuda" else None)
     # On CUDA torch's fused step where there is one: under fp16 it takes the GradScaler into
     # the step, so the sweep never waits for the GPU (others read the inf check every step).
     fused = dev.type == "cuda" and optimizer in FUSED_OPTIMIZERS
@@ -154,10 +173,11 @@ def find_lr(
                          weight_decay=weight_decay, fused=fused)
     # Page-locked batches on CUDA: the range test's non_blocking copies then overlap the
     # GPU's work instead of holding up the host.
-    train = make_loader(ds.x_train, ds.y_train, batch_size, shuffle=True, seed=seed,
+    train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         pin_memory=dev.type == "cuda")
-    logger.info("range test: %s on %s (%d examples), %s, batch %d, %s", name, ds.name,
-                ds.x_train.shape[0], optimizer, batch_size, dev)
+    logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
+                ds.x_train.shape[0], optimizer, batch_size, dev,
+                f", {world} processes" if world > 1 else "")
     extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
              "fused": fused, "standardize": standardize,
@@ -185,7 +205,7 @@ def find_lr(
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
         _write(result, out, method)
-        if is_main_process():  # an earlier stopped run's curve is superseded
+        if main:  # an earlier stopped run's curve is superseded
             for suffix in (".json", ".png"):
                 (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result

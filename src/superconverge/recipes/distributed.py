@@ -1,0 +1,84 @@
+"""A recipe under ``torchrun``: one process per device, joined into one process group.
+
+``torchrun --nproc_per_node=N -m superconverge find-lr ...`` starts N copies of the command with
+``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` in their
+environment. :func:`torchrun_group` joins them (NCCL on CUDA, gloo on the CPU), gives each rank
+its own GPU (``cuda:LOCAL_RANK``) and leaves the group when the work is done; the recipes see the
+initialised group and train data-parallel (see :func:`~superconverge.recipes.find_lr`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.distributed as dist
+
+from superconverge.recipes.common import resolve_device
+
+
+def torchrun_world() -> int:
+    """The number of processes ``torchrun`` started (its ``WORLD_SIZE``); 1 when not under it."""
+    text = os.environ.get("WORLD_SIZE", "1")
+    try:
+        world = int(text)
+    except ValueError:
+        raise ValueError(f"the environment's WORLD_SIZE={text!r} is not a whole number") from None
+    if world < 1:
+        raise ValueError(f"the environment's WORLD_SIZE must be >= 1, got {world}")
+    return world
+
+
+def _local_rank() -> int:
+    text = os.environ.get("LOCAL_RANK", "0")
+    try:
+        rank = int(text)
+    except ValueError:
+        raise ValueError(f"the environment's LOCAL_RANK={text!r} is not a whole number") from None
+    if rank < 0:
+        raise ValueError(f"the environment's LOCAL_RANK must be >= 0, got {rank}")
+    return rank
+
+
+@contextmanager
+def torchrun_group(device: str | None = None) -> Iterator[str | None]:
+    """Under ``torchrun`` with more than one process, and no process group yet: join this
+    process to the group and yield the device it trains on; leave the group afterwards.
+    Otherwise yield ``device`` unchanged and do nothing.
+
+    ``device``: ``None`` (CUDA when available, else the CPU), ``"cuda"`` or ``"cpu"``. On CUDA
+    each rank takes ``cuda:LOCAL_RANK`` and the group talks NCCL; on the CPU, gloo. A device with
+    an index (``cuda:1``) is refused: every rank would claim the same GPU.
+    """
+    world = torchrun_world()
+    if world == 1 or (dist.is_available() and dist.is_initialized()):
+        yield device
+        return
+    if not dist.is_available():
+        raise RuntimeError(f"WORLD_SIZE={world} (torchrun), but this torch was built without "
+                           "torch.distributed; run a single process")
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        if dev.index is not None:
+            raise ValueError(
+                f"device={device!r} under torchrun: every rank would train on that one GPU; "
+                "pass device='cuda' (each rank takes cuda:LOCAL_RANK)")
+        local, count = _local_rank(), torch.cuda.device_count()
+        if local >= count:
+            raise ValueError(f"LOCAL_RANK={local} under torchrun, but only {count} CUDA devices "
+                             "are visible: start at most that many processes a node")
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+        backend = "nccl"
+    elif dev.type == "cpu":
+        backend = "gloo"
+    else:
+        raise ValueError(f"device={device!r} under torchrun: only cuda (NCCL) and cpu (gloo) "
+                         "are supported")
+    dist.init_process_group(backend)  # env://, from torchrun's variables
+    try:
+        yield str(dev)
+    finally:
+        dist.destroy_process_group()
