@@ -797,6 +797,11 @@ def test_a_schedule_that_cannot_be_saved_drives_training_and_fails_only_state_di
         sched.state_dict()
     saved = ParamScheduler(opt, lr=sc.cyclic(1e-3, 1e-2, 4, scale_fn=halving)).state_dict()
     assert saved["schedules"]["lr"]["scale_fn"]["callable"].endswith(":halving")
+    # A dict without schedules (taking over from torch's last_epoch) loads: nothing to compare.
+    sched.load_state_dict({"last_step": 3})
+    assert opt.param_groups[0]["lr"] == pytest.approx(lr(3))
+    with pytest.raises(TypeError, match=r"lr: the schedule .* cannot be saved in a state_dict"):
+        sched.load_state_dict(saved)  # one that has them cannot be compared with this one
 
 
 def test_editing_a_state_dict_does_not_change_the_next_one() -> None:

@@ -106,6 +106,25 @@ def optional_integer(name: str, value: object, *, minimum: int) -> int | None:
     return None if value is None else integer(name, value, minimum=minimum)
 
 
+MAX_STEPS = 2**53
+"""The largest step count a schedule takes: the float arithmetic of its values counts steps
+exactly up to here (and a count beyond ~1.8e308 would not even convert)."""
+
+
+def steps(name: str, value: object, *, minimum: int = 1) -> int:
+    """A count of steps: an int from ``minimum`` to :data:`MAX_STEPS`."""
+    out = integer(name, value, minimum=minimum)
+    if out > MAX_STEPS:
+        said = _describe_huge(out) if out > 10**20 else str(out)
+        raise ValueError(f"{name} must be <= 2**53 = {MAX_STEPS} (a float counts steps exactly "
+                         f"up to there), got {said}")
+    return out
+
+
+def optional_steps(name: str, value: object, *, minimum: int = 1) -> int | None:
+    return None if value is None else steps(name, value, minimum=minimum)
+
+
 def choice(name: str, value: object, options: Iterable[str]) -> str:
     opts = tuple(options)
     if value not in opts:

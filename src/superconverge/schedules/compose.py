@@ -23,7 +23,7 @@ class Constant(Schedule):
 
     def __post_init__(self) -> None:
         self._set("value", v.real("value", self.value))
-        self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
+        self._set("total_steps", v.optional_steps("total_steps", self.total_steps))
 
     def _value(self, step: int) -> float:
         return self.value
@@ -49,7 +49,7 @@ class StepDecay(Schedule):
     def __post_init__(self) -> None:
         self._set("initial", v.real("initial", self.initial))
         given = v.sequence("milestones", self.milestones, "steps")
-        ms = tuple(v.integer("milestones", m, minimum=1) for m in given)
+        ms = tuple(v.steps("milestones", m) for m in given)
         if any(b <= a for a, b in itertools.pairwise(ms)):
             raise ValueError(f"milestones must be strictly increasing, got {list(ms)}")
         self._set("milestones", ms)
@@ -70,7 +70,7 @@ class StepDecay(Schedule):
                 "overflows a float; lower factor or initial"
             )
         self._set("factor", f)
-        self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
+        self._set("total_steps", v.optional_steps("total_steps", self.total_steps))
 
     def _value(self, step: int) -> float:
         return self.initial * self.factor ** bisect.bisect_right(self.milestones, step)
@@ -93,7 +93,7 @@ class Join(Schedule):
         if len(parts) < 1 or not all(isinstance(p, Schedule) for p in parts):
             raise TypeError(f"parts must be a non-empty sequence of schedules, got {self.parts!r}")
         given = v.sequence("boundaries", self.boundaries, "steps")
-        bounds = tuple(v.integer("boundaries", b, minimum=1) for b in given)
+        bounds = tuple(v.steps("boundaries", b) for b in given)
         if len(bounds) != len(parts) - 1:
             raise ValueError(
                 f"boundaries must have one entry fewer than parts: {len(parts)} parts, "
@@ -146,7 +146,7 @@ def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> 
 def boundaries_from_fractions(fractions: Sequence[float], total_steps: int) -> tuple[int, ...]:
     """Integer boundaries splitting ``total_steps`` by ``fractions`` (which must sum to 1,
     compared with a tolerance, so ``[0.7, 0.2, 0.1]`` is accepted)."""
-    total_steps = v.integer("total_steps", total_steps, minimum=1)
+    total_steps = v.steps("total_steps", total_steps)
     given = list(v.sequence("fractions", fractions, "fractions"))
     fr = [v.fraction("fractions", f, low_open=True, high_open=False) for f in given]
     if not fr or not math.isclose(sum(fr), 1.0, rel_tol=1e-9, abs_tol=1e-9):
@@ -173,7 +173,7 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
-    n = v.integer("warmup_steps", warmup_steps, minimum=1)
+    n = v.steps("warmup_steps", warmup_steps)
     ramp = Ramp(v.real("start", start), schedule(0), n + 1, "linear")
     return Join((ramp, schedule), (n,))
 

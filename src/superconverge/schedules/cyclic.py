@@ -83,9 +83,9 @@ class Cyclic(Schedule):
             )
         self._set("low", low)
         self._set("high", high)
-        self._set("step_size", v.integer("step_size", self.step_size, minimum=1))
+        self._set("step_size", v.steps("step_size", self.step_size))
         self._set(
-            "step_size_down", v.optional_integer("step_size_down", self.step_size_down, minimum=1)
+            "step_size_down", v.optional_steps("step_size_down", self.step_size_down)
         )
         self._set("mode", v.choice("mode", self.mode, MODES))
         gamma = v.real("gamma", self.gamma)
@@ -109,7 +109,7 @@ class Cyclic(Schedule):
                 "step), but there is no scale_fn; drop scale_mode or pass scale_fn"
             )
         self._set("invert", v.boolean("invert", self.invert))
-        self._set("total_steps", v.optional_integer("total_steps", self.total_steps, minimum=1))
+        self._set("total_steps", v.optional_steps("total_steps", self.total_steps))
 
     @property
     def cycle_length(self) -> int:

@@ -36,6 +36,7 @@ Note ``final_div`` divides the *lower* bound (as torch's ``final_div_factor`` di
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -134,9 +135,12 @@ class _Phased(Schedule):
         """Validate the shared fields, then store the phase ends, values and annealer once, so
         ``_value`` does no set-up per step (a ParamScheduler calls it every optimizer step).
         They are not dataclass fields: equality, repr and ``to_dict`` ignore them."""
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
-        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         fraction = "annihilation_fraction" if three_phase else "warmup_fraction"
+        n = self.total_steps
+        if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n < 1:
+            _check_room(int(n), first_fraction, what, fraction)  # says the count it needs
+        self._set("total_steps", v.steps("total_steps", n))
+        self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, first_fraction, what, fraction)
         self._set("_ends", _phase_ends(self.total_steps, first_fraction, three_phase))
         self._set("_values", values)

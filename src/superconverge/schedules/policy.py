@@ -56,7 +56,7 @@ class Policy:
         return lr, momentum
 
     def _steps(self, steps: int | None) -> int:
-        n = self.lr.total_steps if steps is None else v.integer("steps", steps, minimum=1)
+        n = self.lr.total_steps if steps is None else v.steps("steps", steps)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")
         return n
@@ -193,7 +193,7 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
             f"policy {name!r} leaves momentum out ({said}), so {', '.join(shaping)} would be "
             "ignored; pass cycle_momentum=True (--cycle-momentum) or drop them"
         )
-    total_steps = v.integer("total_steps", total_steps, minimum=1)
+    total_steps = v.steps("total_steps", total_steps)
     if "cycle_momentum" in params:  # numpy's bools too, from a config array
         params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
                                                         params["cycle_momentum"])}

@@ -82,7 +82,7 @@ class Ramp(Schedule):
     def __post_init__(self) -> None:
         self._set("start", v.real("start", self.start))
         self._set("end", v.real("end", self.end))
-        self._set("total_steps", v.integer("total_steps", self.total_steps, minimum=1))
+        self._set("total_steps", v.steps("total_steps", self.total_steps))
         self._set("shape", v.choice("shape", self.shape, ANNEALERS))
         if self.shape == "exp" and (self.start <= 0 or self.end <= 0):
             raise ValueError(

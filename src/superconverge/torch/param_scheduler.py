@@ -787,7 +787,10 @@ class ParamScheduler:
             adopted = {k: v for k, v in adopted.items() if k not in kept}
         if strict:
             saved = state_dict.get("schedules")
-            mine = self._schedule_dicts()
+            # Only made when there is something to compare them with: a dict without
+            # schedules ({'last_step': n}, taking over from torch) loads under a schedule
+            # that cannot be saved (a lambda scale_fn) too.
+            mine = self._schedule_dicts() if saved is not None else {}
             if saved is not None and dict(saved) != mine:
                 diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
                 raise ValueError(
