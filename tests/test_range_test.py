@@ -680,19 +680,54 @@ def test_seeding_leaves_no_seed_queued_for_an_uninitialised_cuda(monkeypatch) ->
     assert torch.equal(torch.get_rng_state(), before)
 
 
-def test_a_frozen_backbone_is_not_copied_and_everything_is_restored() -> None:
-    """Fine-tuning a head: the frozen parameters outside the optimizer cannot change, so the
-    snapshot holds only the head, the buffers (BatchNorm's statistics still move) and state."""
+def test_a_frozen_backbone_is_copied_to_the_host_and_everything_is_restored() -> None:
+    """Fine-tuning a head: the frozen parameters outside the optimizer are copied into host
+    memory (on a GPU they would double the backbone's device memory), the head, the buffers
+    (BatchNorm's statistics still move) and the state beside their tensors."""
     model, _, loader = make_problem()
-    for p in (*model[0].parameters(), *model[1].parameters()):
+    frozen = [*model[0].parameters(), *model[1].parameters()]
+    for p in frozen:
         p.requires_grad_(False)
     opt = torch.optim.Adam(model[4].parameters(), lr=1e-3)
-    state = RANGE_TEST.TrainingState(model, opt)
-    copied = {id(t) for t, _ in state.tensors}
-    assert copied == {id(t) for t in (*model[4].parameters(), *model.buffers())}
+    for where in ("device", "cpu"):
+        state = RANGE_TEST.TrainingState(model, opt, snapshot=where)
+        assert ({id(t) for t, _ in state.tensors}
+                == {id(t) for t in (*model.parameters(), *model.buffers())})
+        host = {id(t) for t, copy in state.tensors if copy.data.device.type == "cpu"}
+        assert {id(p) for p in frozen} <= host
     before = snapshot(model, opt)
     lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
     assert_same_state(before, snapshot(model, opt))
+
+
+class _Codebook(nn.Module):
+    """A frozen Parameter that the forward moves (an EMA, as a VQ-VAE's codebook): no optimizer
+    step changes it, the sweep's forward passes do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 3)
+        self.codebook = nn.Parameter(torch.zeros(3), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x)
+        if self.training:
+            with torch.no_grad():
+                self.codebook.mul_(0.9).add_(0.1 * out.mean(0))
+            self.codebook.data.add_(1.0)  # a write the version counter does not see
+        return out + self.codebook
+
+
+@pytest.mark.parametrize("where", ["device", "cpu"])
+def test_a_frozen_parameter_the_forward_writes_is_restored(where: str) -> None:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 8, generator=g), torch.randint(0, 3, (64,), generator=g)
+    batches = [(x[i:i + 8], y[i:i + 8]) for i in range(0, 64, 8)]
+    model = _Codebook()
+    opt = torch.optim.SGD(model.linear.parameters(), lr=0.1)
+    before = {k: t.clone() for k, t in model.state_dict().items()}
+    lr_range_test(model, opt, ce, batches, 1e-5, 1.0, 10, snapshot=where, progress=False)
+    assert all(torch.equal(before[k], t) for k, t in model.state_dict().items())
 
 
 class _ZeroesInPlace(torch.optim.SGD):

@@ -256,14 +256,17 @@ class TrainingState:
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
-        # optimizer does not hold is not copied: no training step can change it, and a frozen
-        # backbone under a small trained head would otherwise double its memory for nothing.
+        # optimizer does not hold is copied into host memory: no optimizer step changes it, but
+        # a forward may (an EMA codebook kept as a Parameter(requires_grad=False)), and a frozen
+        # backbone under a small trained head would double its device memory beside it.
         # (What .parameters() and .buffers() yield, each tensor once, in their order.)
         own_params = {id(t): t for m in modules for t in m._parameters.values() if t is not None}
         buffers = list({id(t): t for m in modules for t in m._buffers.values()
                         if t is not None}.values())
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        params = [p for p in own_params.values() if p.requires_grad or id(p) in trained]
+        params, frozen = [], []
+        for p in own_params.values():
+            (params if p.requires_grad or id(p) in trained else frozen).append(p)
         seen = {*own_params, *map(id, buffers)}
         for group in optimizer.param_groups:
             for p in group["params"]:
@@ -273,6 +276,7 @@ class TrainingState:
         # The copies beside their tensors are filled together, at the end.
         pending: _Pairs = []
         self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
+        self.tensors += [(t, _Copy(t, True)) for t in frozen]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
