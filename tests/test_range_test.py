@@ -2259,3 +2259,27 @@ def test_a_tensor_subclass_is_restored_by_its_own_copy(batched: bool,
     lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
     assert type(model.seen) is _NoForeach and torch.equal(model.seen, torch.zeros(3))
     assert_same_state(before, snapshot(model, opt))
+
+
+@pytest.mark.parametrize("sync_every", [1, 4])
+def test_a_float64_models_losses_keep_their_digits(sync_every: int) -> None:
+    """They were read back through float32: rounded, and a finite loss above ~3.4e38 became
+    inf, a "nan" stop with no points."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 8, generator=g).double(), torch.randint(0, 3, (64,), generator=g)
+    batches = [(x[i:i + 8], y[i:i + 8]) for i in range(0, 64, 8)]
+    model = nn.Linear(8, 3).double()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with torch.no_grad():
+        first = F.cross_entropy(model(batches[0][0]), batches[0][1]).item()
+    val = [batches[1]]
+    res = lr_range_test(model, opt, F.cross_entropy, batches, 1e-5, 1.0, 8, val_data=val,
+                        sync_every=sync_every, progress=False)
+    with torch.no_grad():  # the first validation loss is the untouched model's
+        first_val = F.cross_entropy(model(val[0][0]), val[0][1]).item()
+    assert res.losses[0] == first and res.val_losses is not None
+    assert res.val_losses[0] == first_val
+    huge = lr_range_test(model, opt, lambda out, t: 1e39 + out.mean(), batches, 1e-5, 1.0, 8,
+                         sync_every=sync_every, diverge_factor=None, progress=False)
+    assert huge.stop_reason == "completed" and len(huge.lrs) == 8
+    assert all(math.isfinite(v) and v >= 1e39 for v in huge.losses)

@@ -693,7 +693,7 @@ class _Run:
                                 and not exc.args[0].startswith("val_data: ")):
                             exc.args = (f"val_data: {exc.args[0]}",)
                         raise
-                    d = loss.detach().reshape(()).float()
+                    d = _readable(loss.detach().reshape(()))
                     # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
                     # the next batch's replay.
                     total = d.clone() if total is None else total + d
@@ -837,6 +837,12 @@ def _lagged_read_back(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
+def _readable(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32, or float64 where it is: a float64 model's losses keep their digits
+    (a loss above float32's ~3.4e38 would read back as inf, a false "nan" stop)."""
+    return t if t.dtype == torch.float64 else t.float()
+
+
 class _ChunkRead:
     """The pending steps' losses (and validation losses, and GradScaler's skips where they are
     device tensors) on their way to the host: one stack, under torch.distributed one all-reduce
@@ -847,10 +853,10 @@ class _ChunkRead:
                  skips: list[Any] | None, world: int, group: Any = None) -> None:
         k = self.k = len(losses)
         self.has_val = val is not None
-        parts = [torch.stack(losses).reshape(k).float()]
+        parts = [_readable(torch.stack(losses).reshape(k))]
         losses.clear()
         if val is not None:
-            parts.append(torch.stack(val).reshape(k).float())
+            parts.append(_readable(torch.stack(val).reshape(k)))
             val.clear()
         # A skip seen by the step hook is a bool already; one the optimizer made on the device
         # (a fused step) is a 0-dim tensor and travels with the losses.
