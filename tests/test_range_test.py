@@ -2048,6 +2048,18 @@ def test_every_repeat_starts_from_the_state_of_entry() -> None:
     assert both.repeats[1].losses == alone.losses
 
 
+def test_every_repeat_is_the_run_of_its_seed_also_with_validation_batches() -> None:
+    """The validation batches were drawn from the shuffling loader after the first sweep was
+    seeded, moving its RNG on for that sweep alone: repeat 1 was not the run seeded 6."""
+    model, opt, loader = make_problem()
+    kw = dict(val_data=loader, val_batches=2, num_iter=10, progress=False)
+    both = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, repeats=2, seed=5, **kw)
+    for r, seed in enumerate((5, 6)):
+        alone = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, seed=seed, **kw)
+        assert both.repeats[r].losses == alone.losses, seed
+        assert both.repeats[r].val_losses == alone.val_losses, seed
+
+
 def test_ctrl_c_before_the_first_point_still_carries_a_partial_result() -> None:
     """e01 (``or not curves`` dropped) and e02 (the KeyboardInterrupt case dropped): "Ctrl-C
     always says what it cut short" - cut at the first step, there was no partial_result."""

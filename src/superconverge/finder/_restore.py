@@ -264,7 +264,8 @@ class TrainingState:
         buffers = list({id(t): t for m in modules for t in m._buffers.values()
                         if t is not None}.values())
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        params, frozen = [], []
+        params: list[torch.Tensor] = []
+        frozen: list[torch.Tensor] = []
         for p in own_params.values():
             (params if p.requires_grad or id(p) in trained else frozen).append(p)
         seen = {*own_params, *map(id, buffers)}

@@ -258,6 +258,7 @@ def lr_range_test(
     try:
         if not model.training:
             logger.info("model is in eval mode; training it in train mode for the range test")
+        run.take_val_batches()
         for r, s in enumerate(seeds):
             if r:
                 assert state is not None
@@ -469,6 +470,17 @@ class _Run:
                 "back after every step to see which steps were skipped (a host sync a step)",
                 RuntimeWarning, stacklevel=3)
 
+    def take_val_batches(self) -> None:
+        """Draw the ``val_batches`` validation batches every step of every repeat is scored
+        on, once. The range test calls it before it seeds the first sweep: drawn after, they
+        would move the seeded RNGs (a shuffling loader's, torch's) of the first sweep alone,
+        and a repeat would not be the run of its own seed."""
+        if self.val_cache is None and self.val_data is not None and self.val_batches > 0:
+            cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
+            if not cache:
+                raise ValueError("val_data yielded no batches; pass a non-empty loader")
+            self.val_cache = cache
+
     def __call__(
         self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
     ) -> Curve:
@@ -477,12 +489,7 @@ class _Run:
         # appending to a list costs far less per step than writing into a preallocated tensor.
         losses: list[torch.Tensor] = []
         val: list[torch.Tensor] | None = None if self.val_data is None else []
-        if self.val_cache is None and self.val_data is not None and self.val_batches > 0:
-            # Taken once: every step of every repeat is scored on the same batches.
-            cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
-            if not cache:
-                raise ValueError("val_data yielded no batches; pass a non-empty loader")
-            self.val_cache = cache
+        self.take_val_batches()
         val_cache = self.val_cache
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
         batches = _cycle(self.train_data)
