@@ -986,6 +986,19 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
     assert res.stop_reason == "nan" and len(res.lrs) == 3
     assert res.provenance["skipped_steps"] == [MAX_SKIPPED_STEPS]
     assert 3 + MAX_SKIPPED_STEPS <= len(calls) < 3 + MAX_SKIPPED_STEPS + 2 * 8
+
+    # From the first step: no point, and every loss was finite, so the warning does not say
+    # that the loss was NaN.
+    calls.extend([1] * 3)
+    with pytest.warns(RuntimeWarning, match=rf"skipped {MAX_SKIPPED_STEPS} steps in a row"):
+        res = lr_range_test(model, opt, None, loader, 1e-4, 0.1, 100, step_fn=step,
+                            scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.stop_reason == "nan" and not res.lrs
+    assert res.warnings() == [
+        f"the loss or its gradients were NaN or inf (GradScaler skipped {MAX_SKIPPED_STEPS} "
+        "steps for them) after 0 finite point(s), in the sweep's first steps: check the data "
+        "(NaN or inf inputs, labels out of range) and the model's output; if they are sound, "
+        "lower start_lr"]
     assert_same_state(before, snapshot(model, opt))
 
 

@@ -272,7 +272,12 @@ class RangeTestResult(Curve):
 
     def warnings(self) -> list[str]:
         """Plain-language problems with the curve that make its suggestions unreliable."""
-        out = curve_warnings(self.lrs, self.losses, self.stop_reason)
+        # The most steps a GradScaler skipped in one repeat (provenance read from a JSON file
+        # of another version may lack it).
+        skips = self.provenance.get("skipped_steps")
+        most = (max(skips, default=0) if isinstance(skips, list | tuple)
+                and all(type(n) is int for n in skips) else 0)
+        out = curve_warnings(self.lrs, self.losses, self.stop_reason, most)
         if self._repeats_alike():
             out.append(
                 f"the {len(self.repeats)} repeats gave the very same curve, so their spread "

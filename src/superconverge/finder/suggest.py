@@ -343,7 +343,8 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
 
 
 def curve_warnings(
-    lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None
+    lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None,
+    scaler_skips: int = 0,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
 
@@ -354,17 +355,21 @@ def curve_warnings(
     loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
     threshold of "never decreased"). A sweep that completed with the loss within 5% of its
     start throughout, ended "valley" or not, says so and to raise end_lr or num_iter: its
-    "turning up" is noise.
+    "turning up" is noise. ``scaler_skips``: the steps a GradScaler skipped for inf/NaN
+    gradients (a "nan" stop may be theirs, with every loss finite).
     """
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
     if len(x) < MIN_POINTS:
         if stop_reason == "nan" and len(x) < 3:
             # NaN in the first steps: more often the inputs than the LR.
+            what = ("the loss was NaN or inf" if not scaler_skips else
+                    f"the loss or its gradients were NaN or inf (GradScaler skipped "
+                    f"{scaler_skips} steps for them)")
             out.append(
-                f"the loss was NaN or inf after {len(x)} finite point(s), in the sweep's first "
-                "steps: check the data (NaN or inf inputs, labels out of range) and the model's "
-                "output; if they are sound, lower start_lr"
+                f"{what} after {len(x)} finite point(s), in the sweep's first steps: check the "
+                "data (NaN or inf inputs, labels out of range) and the model's output; if they "
+                "are sound, lower start_lr"
             )
             return out
         out.append(
