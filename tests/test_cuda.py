@@ -248,6 +248,28 @@ def test_a_snapshot_in_host_memory_restores_everything_and_spares_the_device() -
         assert peaks["device"] - peaks["cpu"] > 50 * mb, {k: v / mb for k, v in peaks.items()}
 
 
+def test_a_frozen_backbone_is_copied_to_the_host_not_beside_it() -> None:
+    """A frozen 64 MB layer the optimizer does not hold: its copy (a forward may move it) lives
+    in host memory, so the device needs no room for it, and it comes back."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
+                          nn.Linear(4096, 2)).to(DEVICE)
+    for p in model[2].parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD([*model[0].parameters(), *model[4].parameters()], lr=0.01,
+                          momentum=0.9)
+    before = {k: t.clone() for k, t in model.state_dict().items()}
+    if ON_CUDA:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+    sc.lr_range_test(model, opt, F.cross_entropy, data(), 1e-6, 1.0, 10, progress=False)
+    if ON_CUDA:
+        peak = torch.cuda.max_memory_allocated() - start
+        assert peak < 32 * 2**20, peak / 2**20  # under half the frozen layer's 64 MB
+    assert all(torch.equal(before[k], t) for k, t in model.state_dict().items())
+
+
 @pytest.mark.parametrize("fused_adam", [False, True], ids=["sgd", "fused-adam"])
 def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
     """SGD: the skip is seen by a step pre-hook; a fused Adam takes the scaler into its own
