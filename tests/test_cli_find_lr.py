@@ -81,6 +81,9 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         (["--num-iter", "1e3"], "argument --num-iter: expected a whole number, got '1e3'"),
         (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
         (["--image-size", "0", "--data", "."], "argument --image-size: must be >= 1, got 0"),
+        # a typo here used to take the machine's memory: 100000 px images, 120 GB each
+        (["--image-size", "100000", "--data", "."],
+         "argument --image-size: must be <= 1,024, got 100,000"),
         (["--delimiter", "ab"], "argument --delimiter: expected one character"),
         (["--start-lr", "1e299", "--end-lr", "1e300"], "--end-lr=1e+300 is above 3.40282e+38"),
         (["--end-lr", "1e308"], "--end-lr=1e+308 is too large: the sweep's LRs would overflow"),

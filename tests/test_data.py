@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -738,6 +739,37 @@ def test_image_folder_reads_classes_and_resizes(tmp_path) -> None:
     assert d.input_shape == image_shape(8) and image_shape() == (3, 32, 32)  # before reading
     with pytest.raises(ValueError, match="size must be >= 1, got 0"):
         image_shape(0)
+    with pytest.raises(ValueError, match="size must be <= 1024 pixels, got 1025"):
+        image_shape(1025)
+    with pytest.raises(ValueError, match="size must be <= 1024 pixels, got 100000"):
+        load_image_folder(tmp_path / "imgs", size=100000)
+
+
+def test_image_folder_that_would_not_fit_in_memory_is_refused_before_decoding(
+        tmp_path, monkeypatch) -> None:
+    from superconverge.data import files
+
+    make_images(tmp_path / "imgs", ["cat", "dog"], per_class=5)
+    decoded = []
+    monkeypatch.setattr(files, "_read_image", lambda *a: decoded.append(a))
+    # 10 images of 3 x 64 x 64 float32, held twice while stacked: 983 KB (and one Pillow copy)
+    monkeypatch.setattr(files, "_available_memory", lambda: 900_000)
+    with pytest.raises(ValueError, match=r"imgs: 10 images at size=64 \(3 x 64 x 64 float32 "
+                       r"each\) need about 0.000931 GiB of memory, and 0.000838 GiB is "
+                       r"available; use a smaller size, or fewer images"):
+        load_image_folder(tmp_path / "imgs", size=64, val_fraction=0.2)
+    assert not decoded
+    monkeypatch.setattr(files, "_available_memory", lambda: 2_000_000)  # fits
+    with contextlib.suppress(Exception):  # (the stub's images are None)
+        load_image_folder(tmp_path / "imgs", size=64, val_fraction=0.2)
+    assert len(decoded) == 10
+
+
+def test_available_memory_is_a_positive_count_or_none() -> None:
+    from superconverge.data import files
+
+    have = files._available_memory()
+    assert have is None or have > 0
 
 
 def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:

@@ -30,6 +30,12 @@ MAX_ITER: int = 1_000_000
 """``superconverge.finder.range_test.MAX_ITER``: the most steps a range test takes (its LRs are
 built up front; Smith's test takes a few hundred, so more is a typo, not a test)."""
 
+MAX_IMAGE_SIZE: int = 1024
+"""``superconverge.data.files.MAX_IMAGE_SIZE``: the largest side images are resized to. The
+built-in models are made for 32 x 32; at 1024 a 1024 x 1024 RGB image is 12 MB as float32,
+and one of the CNN's activations for a batch of 64 is 8 GiB (at 4096 the range test's first
+step took this 24 GiB machine's memory)."""
+
 FIND_LR_STEM: str = "lr_find"
 """``find-lr`` writes ``OUT/lr_find.json`` and ``OUT/lr_find.png``; stopped by Ctrl-C or an
 error midway, the curve measured so far to ``OUT/lr_find.partial.json`` and ``.png``

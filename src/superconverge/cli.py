@@ -262,6 +262,7 @@ def _output_format(given: str | None, out: str | None) -> str:
 def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     from superconverge._names import (
         DATASETS,
+        MAX_IMAGE_SIZE,
         MAX_ITER,
         METHODS,
         MIN_POINTS,
@@ -301,8 +302,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="table: the first row names the columns (default: detected)")
     hdr.add_argument("--no-header", dest="header", action="store_false",
                      help="table: the first row is data")
-    d.add_argument("--image-size", type=_at_least(1), help="images: resize to this many pixels "
-                   "square (default: 32)")
+    d.add_argument("--image-size", type=_at_least(1, MAX_IMAGE_SIZE),
+                   help="images: resize to this many pixels square (default: 32)")
     d.add_argument("--grayscale", action="store_true", default=None,
                    help="images: one grey channel instead of RGB")
     p.add_argument("--model", choices=MODELS, help="default: chosen from the input shape")

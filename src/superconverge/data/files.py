@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import train_val_split
@@ -602,10 +603,48 @@ def image_shape(size: int = 32, grayscale: bool = False) -> tuple[int, int, int]
     known before any image is read (the defaults are the loader's).
 
     Raises:
-        ValueError, TypeError: ``size`` is not an integer >= 1.
+        ValueError, TypeError: ``size`` is not an integer from 1 to ``MAX_IMAGE_SIZE``.
     """
-    size = integer("size", size, minimum=1)
+    size = _image_size(size)
     return (1 if grayscale else 3, size, size)
+
+
+def _image_size(size: object) -> int:
+    out = integer("size", size, minimum=1)
+    if out > MAX_IMAGE_SIZE:
+        raise ValueError(f"size must be <= {MAX_IMAGE_SIZE} pixels, got {out}")
+    return out
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory this machine can give now (Linux: MemAvailable; elsewhere the free
+    physical pages), or ``None`` where the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # Windows
+        return None
+
+
+def _check_memory(root: Path, count: int, size: int, grayscale: bool) -> None:
+    """Refuse, before any image is opened, to decode ``count`` images at ``size`` when their
+    float32 arrays (held twice while they are stacked) and one resized image's Pillow copy would
+    not fit in the memory available: a typo in the size would otherwise take the machine's
+    memory (the operating system kills the process, or another)."""
+    channels = 1 if grayscale else 3
+    need = 2 * count * channels * size * size * 4 + 4 * size * size
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{root}: {count} images at size={size} ({channels} x {size} x {size} float32 "
+            f"each) need about {need / 2**30:.3g} GiB of memory, and {have / 2**30:.3g} GiB "
+            "is available; use a smaller size, or fewer images")
 
 
 def load_image_folder(
@@ -652,7 +691,7 @@ def load_image_folder(
             (the message names the file).
     """
     root = Path(root)
-    size = integer("size", size, minimum=1)
+    size = _image_size(size)
     if max_train is not None:
         max_train = integer("max_train", max_train, minimum=1)
     if max_val is not None:
@@ -696,6 +735,7 @@ def load_image_folder(
     for what, kept, total in (("training", train, files), ("validation", val, files_val)):
         if len(kept) < len(total):
             log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
+    _check_memory(root, len(train) + len(val), size, grayscale)
     bar = progress_bar(len(train) + len(val), f"reading {root.name or root}", progress,
                        unit="img")
     try:  # one pass over both, so that one probe decides on threads for both
