@@ -153,7 +153,13 @@ def test_suggest_model_by_shape() -> None:
     assert suggest_model((1, 8, 8)) == "cnn"
     assert suggest_model((3, 32, 32)) == "resnet20"
     assert suggest_model((3, 3, 3)) == suggest_model((1, 2, 40)) == "mlp"  # too small to pool
-    for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32), (3, 3, 3), (1, 2, 40)]:
+    # signals too short for the 1-D CNN's kernel: it was suggested, and then refused them
+    assert suggest_model((2, 2)) == suggest_model((1, 1)) == "mlp"
+    with pytest.warns(UserWarning, match=r"input_shape=\(40, 1\) looks channels-last \(length, "
+                      r"channels\).*from \(N, L, C\) to \(N, C, L\), e.g. x.transpose\(0, 2, 1\); "
+                      "suggesting 'mlp'"):
+        assert suggest_model((40, 1)) == "mlp"  # Keras' (N, length, channels) time series
+    for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32), (3, 3, 3), (1, 2, 40), (2, 2), (1, 1)]:
         build_model(suggest_model(shape), shape, 2)  # the suggestion always builds
 
 

@@ -165,16 +165,29 @@ def _checked_shape(input_shape: object) -> tuple[int, ...]:
 def suggest_model(input_shape: Sequence[int]) -> str:
     """A sensible default model name for examples of ``input_shape``.
 
-    Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"``; images at least 16 pixels
-    on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images under 4
-    pixels on a side, too small to pool, -> ``"mlp"``. A shape that looks channels-last,
+    Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"`` (shorter than 3, too short
+    for its kernel, ``"mlp"``, with a warning where ``(L, C)`` looks meant); images at least
+    16 pixels on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images
+    under 4 pixels on a side, too small to pool, -> ``"mlp"``. A shape that looks channels-last,
     ``(H, W, C)``, gets ``"mlp"`` (which flattens any layout) and a warning saying how to
     transpose it. A shape that is not a sequence of ints >= 1 raises ``TypeError`` or
     ``ValueError`` naming it, as in :func:`build_model`.
     """
     shape = _checked_shape(input_shape)
     if len(shape) == 2:
-        return "cnn1d"
+        if shape[1] >= 3:
+            return "cnn1d"
+        # Too short for the 1-D CNN's kernel of 3: "mlp" flattens it. (40, 1) is most likely
+        # Keras' (length, channels) order.
+        if shape[0] >= 3:
+            warnings.warn(
+                f"suggest_model: input_shape={shape} looks channels-last (length, channels), "
+                "but models take (channels, length): transpose the signals from (N, L, C) to "
+                "(N, C, L), e.g. x.transpose(0, 2, 1); suggesting 'mlp'",
+                UserWarning,
+                stacklevel=2,
+            )
+        return "mlp"
     if len(shape) == 3:
         if _looks_channels_last(shape):
             warnings.warn(
