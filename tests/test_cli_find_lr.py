@@ -736,3 +736,15 @@ def test_a_val_fraction_of_0_is_refused_by_the_parser(tmp_path, capsys) -> None:
     assert exc.value.code == 2
     assert ("argument --val-fraction: expected a fraction between 0 and 1, got 0"
             in capsys.readouterr().err)
+
+
+def test_an_epochs_last_batch_of_one_example_is_dropped(tmp_path, capsys) -> None:
+    """65 examples in batches of 64: the second batch of each epoch held one 4x4 image, whose
+    1 x 1 map failed the CNN's BatchNorm in training mid-sweep."""
+    rng = np.random.default_rng(0)
+    y = np.arange(65) % 2
+    x = (rng.normal(size=(65, 3, 4, 4)) + y[:, None, None, None]).astype(np.float32)
+    np.savez(tmp_path / "small.npz", x=x, y=y, x_val=x[:10], y_val=y[:10])
+    assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "20",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert "stopped: completed after 20 of 20 steps" in capsys.readouterr().out

@@ -173,8 +173,11 @@ def find_lr(
                          weight_decay=weight_decay, fused=fused)
     # Page-locked batches on CUDA: the range test's non_blocking copies then overlap the
     # GPU's work instead of holding up the host.
+    # An epoch's last batch of a single example is dropped: it fails a BatchNorm in training
+    # whose map is 1 x 1 by then (the CNN on 4-7 pixel images), and its loss is all noise.
+    single = len(x_train) > batch_size and len(x_train) % batch_size == 1
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
-                        pin_memory=dev.type == "cuda")
+                        drop_last=single, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size, dev,
                 f", {world} processes" if world > 1 else "")
