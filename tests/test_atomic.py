@@ -102,6 +102,10 @@ def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path) -> None:
     (tmp_path / "dangling.csv").symlink_to(dangling)
     atomic.write_text(tmp_path / "dangling.csv", "made\n")
     assert (tmp_path / "dangling.csv").is_symlink() and dangling.read_text() == "made\n"
+    # a dangling link above the file: mkdir said "File exists" of it
+    (tmp_path / "gone").symlink_to("nowhere")
+    with pytest.raises(FileNotFoundError, match=r"gone is a link to nowhere, which does not "):
+        atomic.write_text(tmp_path / "gone" / "deeper" / "s.csv", "x\n")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")

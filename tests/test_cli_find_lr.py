@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -393,11 +394,19 @@ def test_max_grad_norm_from_the_command_line(tmp_path, capsys) -> None:
     assert "--max-grad-norm must be > 0" in capsys.readouterr().err
 
 
-def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys) -> None:
+def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys, monkeypatch) -> None:
     (tmp_path / "out").symlink_to(tmp_path / "missing")
     with pytest.raises(SystemExit):
         main(["-q", "find-lr", "--out", str(tmp_path / "out")])
     assert "is a link to" in capsys.readouterr().err
+    # ... and one above it: it passed the check, the test ran, and then mkdir said "File exists"
+    recipe = sys.modules["superconverge.recipes.find_lr"]  # (not the function of that name)
+    monkeypatch.setattr(recipe, "lr_range_test", None)  # not reached
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--out", str(tmp_path / "out" / "sub")])
+    assert capsys.readouterr().err == (
+        f"superconverge find-lr: error: {tmp_path / 'out'} is a link to {tmp_path / 'missing'}, "
+        "which does not exist\n")
 
 
 def test_a_sweep_of_too_small_lrs_says_to_raise_end_lr(tmp_path, capsys) -> None:

@@ -48,9 +48,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
-        existing = target.parent
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
+        existing = nearest_existing(target.parent)
         if not existing.is_dir():  # mkdir would say "File exists"
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +71,20 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
             raise _naming(exc, shown) from exc
         raise
+
+
+def nearest_existing(folder: Path) -> Path:
+    """``folder``, or the nearest folder above it that exists: where ``mkdir(parents=True)``
+    would start. A link on the way whose target does not exist raises ``FileNotFoundError``
+    naming it (``mkdir`` would say "File exists" of it, after the work was done)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():
+            raise FileNotFoundError(
+                errno.ENOENT, f"{existing} is a link to {os.readlink(existing)}, which does not "
+                "exist")
+        existing = existing.parent
+    return existing
 
 
 _FD_FOLDER = re.compile(r"/proc/(\d+)(?:/task/\d+)?/fd")

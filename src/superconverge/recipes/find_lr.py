@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
-from superconverge.atomic import atomic_paths
+from superconverge.atomic import atomic_paths, nearest_existing
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
@@ -230,9 +230,7 @@ def _check_writable(folder: Path) -> None:
         if (folder / name).is_dir():
             raise IsADirectoryError(
                 errno.EISDIR, f"{folder / name} is a folder; remove it or pass another out")
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(folder.absolute())
     if not existing.is_dir():
         raise NotADirectoryError(
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
