@@ -480,6 +480,15 @@ def test_flag_names_never_touch_a_path() -> None:
     flags = {"max_lr": "--max-lr"}
     said = _as_flags("max_lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got max_lr=1.", flags)
     assert said == "--max-lr must be > 0 (runs/max_lr/x.json, max_lr.csv), got --max-lr=1."
+    # a path the user gave is kept as a whole word only: --out a split weight_decay at its "a"
+    flags = {"weight_decay": "--weight-decay", "end_lr": "--end-lr", "start_lr": "--start-lr"}
+    for out in ("a", "lr", "_"):
+        assert _as_flags("weight_decay must be >= 0, got -1.0", flags, keep=[out]) == (
+            "--weight-decay must be >= 0, got -1.0")
+        assert _as_flags("end_lr must be > start_lr", flags, keep=[out]) == (
+            "--end-lr must be > --start-lr")
+    assert _as_flags("cannot write end_lr/x.png: end_lr is a file", flags, keep=["end_lr"]) == (
+        "cannot write end_lr/x.png: end_lr is a file")  # the path named end_lr stays
 
 
 def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -> None:

@@ -213,7 +213,9 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
     pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
                          + r")(?![\w\-/\\]|\.\w)")
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
-    split = "|".join([r"'[^']*'", r'"[^"]*"', *map(re.escape, guarded)])
+    # a path as a whole word: --out a must not split weight_decay at its "a"
+    split = "|".join([r"'[^']*'", r'"[^"]*"',
+                      *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded)])
     parts = re.split(f"({split})", message)
     for i in range(0, len(parts), 2):  # the even parts are outside quotes and paths
         part = parts[i].replace("cycle_momentum=True (--cycle-momentum)", "--cycle-momentum")
