@@ -111,6 +111,22 @@ def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target", "-5"], "error: --target=-5 is out of range for "),
+        (["--delimiter", '"'], "error: --delimiter must be one character other than a quote"),
+        (["--no-header", "--target", "x"], "--target='x' names a column, but header=False"),
+    ],
+)
+def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,c\n1,2,0\n3,4,1\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(table), "--out", str(tmp_path / "o"), *argv])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) -> None:
     import os
     import signal

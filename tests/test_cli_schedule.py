@@ -474,6 +474,20 @@ def test_errors_name_the_flags_typed_and_the_lrs_taken_by_their_names(tmp_path, 
     assert "--base-lr must be <= max_lr, got --base-lr=100.0 > max_lr=" in err
 
 
+@pytest.mark.parametrize("policy", ["one-cycle", "one-cycle-two-phase", "clr"])
+def test_momentum_bounds_are_named_by_their_flags(policy, capsys) -> None:
+    """The schedules call them low/high or base_momentum/max_momentum; the flags do not."""
+    argv = ["schedule", policy, "--steps", "20", "--low-momentum", "0.96"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--cycle-momentum"] if policy == "clr" else argv)
+    assert capsys.readouterr().err == (
+        "superconverge schedule: error: --low-momentum must be <= --high-momentum, got "
+        "--low-momentum=0.96 > --high-momentum=0.95\n")
+    with pytest.raises(SystemExit):
+        main(["schedule", policy, "--steps", "20", "--high-momentum", "1.5", "--cycle-momentum"])
+    assert "error: --high-momentum must be in [0, 1), got 1.5" in capsys.readouterr().err
+
+
 def test_flag_names_never_touch_a_path() -> None:
     from superconverge.cli import _as_flags
 

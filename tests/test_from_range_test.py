@@ -100,3 +100,14 @@ def test_a_rule_for_a_policy_that_takes_the_bounds_is_refused(name: str) -> None
     steepest = policy_from_range_test("fixed", VALLEY, 100, method="steepest")
     minimum = policy_from_range_test("fixed", VALLEY, 100, method="minimum")
     assert steepest.lr(0) != minimum.lr(0)  # where a rule is used, it matters
+
+
+def test_the_schedule_command_names_method_as_its_flag(tmp_path, capsys) -> None:
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "one-cycle", "--steps", "10", "--method", "minimum",
+              "--from-lr-find", str(tmp_path / "lr_find.json")])
+    assert capsys.readouterr().err == (
+        "superconverge schedule: error: --method='minimum' picks the suggested LR, which "
+        "'one-cycle' does not use: it takes the range test's bounds, which no rule changes; "
+        "--method applies to fixed, step-decay, cosine\n")

@@ -146,7 +146,8 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    help="leave momentum out (one-cycle, one-cycle-two-phase, clr)")
     names = {flag[2:].replace("-", "_"): flag for flag, _, _ in _SCHEDULE_OPTIONS}
     p.set_defaults(func=_run_schedule, flag_names={
-        **names, "total_steps": "--steps", "cycle_momentum": "--cycle-momentum/--no-momentum"})
+        **names, "total_steps": "--steps", "cycle_momentum": "--cycle-momentum/--no-momentum",
+        "method": "--method"})
 
 
 def _run_schedule(args: argparse.Namespace) -> int:
@@ -335,8 +336,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", type=_path,
                    help="folder for lr_find.json and .png")
-    p.set_defaults(func=_run_find_lr,
-                   flag_names=_flag_names(p, ("seed", "repeats", "momentum")))
+    # target and delimiter: the data flags whose names are no common words in the messages
+    p.set_defaults(func=_run_find_lr, flag_names=_flag_names(
+        p, ("seed", "repeats", "momentum", "target", "delimiter")))
 
 
 def _column(text: str | None) -> str | int | None:

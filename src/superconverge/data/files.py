@@ -315,7 +315,7 @@ def load_csv(
         raise ValueError(
             f"{path}: line {empty_label}, column {names[t]!r}: the label is empty"
             + (f"; does every line end with {delimiter!r}? Remove the trailing delimiter, or "
-               "choose the label column with target= (--target)" if trailing else ""))
+               "choose the label column with target=" if trailing else ""))
     if missing is not None and all(
             _is_number(v) for v in np.unique(labels).tolist() if v.lower() not in _MISSING):
         raise ValueError(
@@ -337,7 +337,7 @@ def load_csv(
         # Wrong labels are often the wrong column: say which one was read.
         which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
         raise ValueError(f"{err}; the labels were read from {which}: choose the label column "
-                         "with target= (--target)") from None
+                         "with target=") from None
 
 
 #: How tables write a missing value: a label column of numbers that holds one of these (in any
@@ -564,7 +564,7 @@ def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
         if sep != delimiter and sep in text:
             return (
                 f"; the line contains {word}s ({sep!r}): if they separate the columns, "
-                f"pass delimiter={sep!r} (--delimiter {sep!r})"
+                f"pass delimiter={sep!r}"
             )
     return ""
 

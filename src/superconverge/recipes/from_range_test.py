@@ -42,7 +42,7 @@ def lrs_from_range_test(
     if method is not None and name not in _FROM_SUGGESTION:
         raise ValueError(
             f"method={method!r} picks the suggested LR, which {name!r} does not use: it takes "
-            f"the bounds (res.bounds()), which no rule changes; method applies to "
+            f"the range test's bounds, which no rule changes; method applies to "
             f"{', '.join(_FROM_SUGGESTION)}"
         )
     given = given or {}

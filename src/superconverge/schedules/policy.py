@@ -62,11 +62,23 @@ class Policy:
         return n
 
 
+def _momenta(high_momentum: object, low_momentum: object) -> tuple[float, float]:
+    """The momentum bounds, checked here by the policies' names for them (the schedules they
+    go to call them high/low or max_momentum/base_momentum)."""
+    high = v.momentum("high_momentum", high_momentum)
+    low = v.momentum("low_momentum", low_momentum)
+    if low > high:
+        raise ValueError(f"low_momentum must be <= high_momentum, got low_momentum={low!r} > "
+                         f"high_momentum={high!r}")
+    return high, low
+
+
 def _one_cycle(
     total_steps: int, max_lr: float = 1.0, div: float = 10.0, final_div: float = 100.0,
     annihilation_fraction: float = 0.1, anneal: str = "linear", high_momentum: float = 0.95,
     low_momentum: float = 0.85, cycle_momentum: bool = True,
 ) -> Policy:
+    high_momentum, low_momentum = _momenta(high_momentum, low_momentum)
     lr = one_cycle(max_lr, total_steps, div=div, final_div=final_div,
                    annihilation_fraction=annihilation_fraction, anneal=anneal)
     mom = one_cycle_momentum(total_steps, high=high_momentum, low=low_momentum,
@@ -79,6 +91,7 @@ def _one_cycle_two_phase(
     final_div: float = 1e4, anneal: str = "cos", high_momentum: float = 0.95,
     low_momentum: float = 0.85, cycle_momentum: bool = True,
 ) -> Policy:
+    high_momentum, low_momentum = _momenta(high_momentum, low_momentum)
     lr = one_cycle_two_phase(max_lr, total_steps, warmup_fraction=warmup_fraction, div=div,
                              final_div=final_div, anneal=anneal)
     mom = one_cycle_two_phase_momentum(total_steps, high=high_momentum, low=low_momentum,
@@ -91,6 +104,7 @@ def _clr(
     step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
     high_momentum: float = 0.95, low_momentum: float = 0.85, cycle_momentum: bool = False,
 ) -> Policy:
+    high_momentum, low_momentum = _momenta(high_momentum, low_momentum)
     # Default: two full cycles over the run, so it ends at (or, when 4 does not divide the
     # steps, within a step or two of) base_lr.
     size = step_size if step_size is not None else max(1, total_steps // 4)
