@@ -111,6 +111,17 @@ def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_val_fraction_for_data_split_already_is_refused(tmp_path, capsys) -> None:
+    x, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 2
+    np.savez(tmp_path / "split.npz", x=x, y=y, x_val=x[:8], y_val=y[:8])
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(tmp_path / "split.npz"), "--val-fraction", "0.5",
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "--val-fraction=0.5 would be ignored: the file holds its own validation split" in (
+        capsys.readouterr().err)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

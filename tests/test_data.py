@@ -380,6 +380,14 @@ def test_npz_with_and_without_a_validation_split(tmp_path) -> None:
     d = load_npz(tmp_path / "split.npz")
     assert (d.num_train, d.num_val) == (40, 7)
     assert torch.equal(d.y_val, torch.as_tensor(y[:7]))
+    # a fraction it would ignore is refused (it was taken and dropped without a word)
+    with pytest.raises(ValueError, match=r"split.npz: val_fraction=0.5 would be ignored: the "
+                       r"file holds its own validation split \(x_val, y_val\); leave "
+                       r"val_fraction out"):
+        load_npz(tmp_path / "split.npz", val_fraction=0.5)
+    default = load_npz(tmp_path / "plain.npz")  # 0.2 of each class
+    assert torch.equal(default.y_val, load_npz(tmp_path / "plain.npz", val_fraction=0.2).y_val)
+    assert default.num_val == 9  # 3 of each class of 13 or 14
 
 
 def test_npz_text_labels_become_class_names(tmp_path) -> None:
@@ -776,6 +784,9 @@ def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:
     make_images(tmp_path / "val", ["a", "b"], per_class=1)
     d = load_image_folder(tmp_path, size=4)
     assert (d.num_train, d.num_val, d.class_names) == (6, 2, ("a", "b"))
+    with pytest.raises(ValueError, match=r"val_fraction=0.3 would be ignored: the folder "
+                       r"holds its own split \(train/, val/\)"):
+        load_image_folder(tmp_path, size=4, val_fraction=0.3)
 
 
 def test_image_folder_errors(tmp_path) -> None:

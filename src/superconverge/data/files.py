@@ -36,6 +36,10 @@ __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "
 log = logging.getLogger(__name__)
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
+DEFAULT_VAL_FRACTION = 0.2
+"""The fraction of each class the loaders hold out for validation when not told (and the data
+has no split of its own)."""
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
                     ".tiff")
 
@@ -46,7 +50,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".
 def load_npz(
     path: str | Path,
     *,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
     seed: int = 0,
     name: str | None = None,
 ) -> Dataset:
@@ -57,7 +61,8 @@ def load_npz(
     integer labels >= 0, or strings or UTF-8 bytes naming the classes; integer labels other
     than ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals). With
     ``x_val`` and ``y_val`` too, those are the validation split (every class in ``y_val``
-    must occur in ``y``); otherwise ``val_fraction`` of each class is held out (stratified,
+    must occur in ``y``), and a ``val_fraction`` given too is refused (it would be ignored);
+    otherwise ``val_fraction`` (default 0.2) of each class is held out (stratified,
     reproducible by ``seed``). Inputs become float32 unchanged — call
     ``Dataset.standardized()`` to rescale them.
 
@@ -113,6 +118,7 @@ def load_npz(
     x = _inputs(arrays["x"], path, "x")
     y = _label_column(arrays["y"], path, "y", len(x))
     if "x_val" in arrays:
+        _no_fraction(val_fraction, path, "the file holds its own validation split (x_val, y_val)")
         x_val = _inputs(arrays["x_val"], path, "x_val")
         y_val = _label_column(arrays["y_val"], path, "y_val", len(x_val))
         if x_val.shape[1:] != x.shape[1:]:
@@ -210,7 +216,7 @@ def load_csv(
     *,
     header: bool | None = None,
     delimiter: str | None = None,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
     seed: int = 0,
     name: str | None = None,
 ) -> Dataset:
@@ -234,7 +240,7 @@ def load_csv(
             ``.csv`` (a file separated by ``;`` or tabs fails with a hint), a tab for
             ``.tsv``, and for any other (``.txt``) the first of tab, ``,`` and ``;`` that the
             first line holds, else whitespace.
-        val_fraction, seed: stratified validation split, reproducible by seed.
+        val_fraction, seed: stratified validation split (default 0.2), reproducible by seed.
         name: dataset name; default the file's stem.
 
     Inputs have shape ``(N, F)`` float32, unscaled: call ``Dataset.standardized()`` when the
@@ -652,7 +658,7 @@ def load_image_folder(
     size: int = 32,
     *,
     grayscale: bool = False,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
     seed: int = 0,
     name: str | None = None,
     max_train: int | None = None,
@@ -666,6 +672,9 @@ def load_image_folder(
 
         root/cat/001.png, root/dog/002.jpg, ...            -> split val_fraction by class
         root/train/cat/..., root/val/cat/... (or test/)    -> the given split
+
+    ``val_fraction`` defaults to 0.2; given for a folder split already, it is refused (it
+    would be ignored).
 
     The split folders' names are matched in any case: ``train`` or ``training``, beside
     ``val``, ``valid``, ``validation``, ``test`` or ``testing`` (the first of these present).
@@ -706,6 +715,8 @@ def load_image_folder(
     val_name = next((named[n] for n in VAL_FOLDERS if n in named), None)
     if (train_name is not None and val_name is not None
             and _holds_classes(root / train_name)):  # else classes named so, with images
+        _no_fraction(val_fraction, root, f"the folder holds its own split ({train_name}/, "
+                     f"{val_name}/)")
         classes = [d.name for d in _subfolders(root / train_name)]
         files, y = _list_split(root / train_name, classes)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
@@ -938,7 +949,8 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
 
 
 def _split_and_build(
-    name: str, x: np.ndarray, labels: np.ndarray, val_fraction: float, seed: int, source: Path
+    name: str, x: np.ndarray, labels: np.ndarray, val_fraction: float | None, seed: int,
+    source: Path
 ) -> Dataset:
     codes, class_names = _encode_labels(labels, source)
     train_idx, val_idx = _split(codes, val_fraction, seed, source)
@@ -947,12 +959,21 @@ def _split_and_build(
     )
 
 
+def _no_fraction(val_fraction: float | None, source: Path, why: str) -> None:
+    """Refuse a ``val_fraction`` given for data that comes split already."""
+    if val_fraction is not None:
+        raise ValueError(f"{source}: val_fraction={val_fraction!r} would be ignored: {why}; "
+                         "leave val_fraction out")
+
+
 def _split(
-    y: np.ndarray, val_fraction: float, seed: int, source: Path
+    y: np.ndarray, val_fraction: float | None, seed: int, source: Path
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``train_val_split``, with errors (too few examples, a bad fraction) naming the file."""
+    """``train_val_split`` (``val_fraction`` None: 0.2), with errors (too few examples, a bad
+    fraction) naming the file."""
     try:
-        return train_val_split(y, val_fraction, seed)
+        return train_val_split(y, DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction,
+                               seed)
     except ValueError as err:
         raise ValueError(f"{source}: {err}") from None
 
