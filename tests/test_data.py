@@ -1371,3 +1371,14 @@ def test_an_empty_or_missing_label_is_named_by_its_line_after_the_fast_reader(
     path.write_text(f"1,2,0\n3,4,1\n5,6,{label}\n7,8,1\n9,10,0\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         load_csv(path)
+
+
+def test_csv_rows_of_empty_cells_are_skipped_one_empty_cell_is_an_error(tmp_path) -> None:
+    """A spreadsheet's export leaves ',,' rows below (or inside) its table: skipped like blank
+    lines; an empty cell beside values is a missing value, named by line and column."""
+    rows = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10))
+    d = load_csv(write(tmp_path / "t.csv", "a,b,label\n" + rows + ",,\n\n , ,\n"),
+                 val_fraction=0.2)
+    assert d.num_train + d.num_val == 10
+    with pytest.raises(ValueError, match=r"t2.csv: line 3, column 'b'"):
+        load_csv(write(tmp_path / "t2.csv", "a,b,label\n1,2,0\n1,,0\n" + rows))

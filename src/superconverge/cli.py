@@ -94,7 +94,7 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--warmup-fraction", float, "fraction of the run warming up (two-phase: 0.3)"),
     ("--anneal", str, "linear or cos (one-cycle: linear; two-phase: cos)"),
     ("--step-size", int, "steps in the rising half of a cycle (clr: --steps // 4, two "
-     "whole cycles)"),
+     "whole cycles when 4 divides --steps)"),
     ("--step-size-down", int, "steps in the falling half (clr; default: --step-size)"),
     ("--mode", str, "clr waveform: triangular (default), triangular2, exp_range, sine"),
     ("--gamma", float, "exp_range decay per step (clr: 1.0)"),
