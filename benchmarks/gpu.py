@@ -32,6 +32,7 @@ import importlib.metadata
 import itertools
 import logging
 import multiprocessing
+import re
 import statistics
 import time
 import warnings
@@ -137,13 +138,35 @@ def recompile_limit() -> int:
     return int(getattr(config, "recompile_limit", getattr(config, "cache_size_limit", 8)))
 
 
-def schedule_recompiles() -> int:
+_OLDEST_GRAPH = re.compile(r"\s*\d+/0(?:_\d+)?:")
+"""A guard failure of a frame's first graph (compile id ``frame/0``), the last of the reasons
+dynamo records for one recompile: it checks every cached graph, newest first."""
+
+
+def schedule_recompiles(graphs: int) -> int:
     """Recompiles whose failed guard names a scheduled hyper-parameter (as opposed to the
-    optimizer creating its state, or a graph break): dynamo's recorded guard failures."""
+    optimizer creating its state, or a graph break), from dynamo's recorded guard failures.
+
+    Each recompile records a failure for every graph cached by then, newest first (``3/2``,
+    ``3/1``, ``3/0``): a group ends at the first graph's, and it is the schedule's when its
+    newest graph failed on a scheduled value. (Counting every failure counted k recompiles as
+    k(k+1)/2.) Where the compile ids are not found in the reasons, each failure that names a
+    scheduled value counts, up to ``graphs - 1``."""
     from torch._dynamo.utils import guard_failures
 
-    return sum(1 for reasons in guard_failures.values() for r in reasons
-               if any(k in str(r) for k in SCHEDULE_KEYS))
+    caused = 0
+    for reasons in guard_failures.values():
+        texts = [str(r) for r in reasons]
+        if not any(_OLDEST_GRAPH.match(t) for t in texts):
+            caused += sum(any(k in t for k in SCHEDULE_KEYS) for t in texts)
+            continue
+        newest: str | None = None
+        for t in texts:
+            newest = t if newest is None else newest
+            if _OLDEST_GRAPH.match(t):
+                caused += any(k in newest for k in SCHEDULE_KEYS)
+                newest = None
+    return min(caused, max(graphs - 1, 0))
 
 
 def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
@@ -200,7 +223,7 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
     rts.sync(device)
     seconds = time.perf_counter() - t0
     graphs = counters["stats"]["unique_graphs"]
-    caused = schedule_recompiles()
+    caused = schedule_recompiles(graphs)
     torch._dynamo.reset()
     return graphs, seconds, caused
 

@@ -118,8 +118,10 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     assert set(a) == {"SGD", "AdamW"}
     assert int(a["AdamW"][1]) == 1 < int(a["AdamW"][2])  # ours: one graph; torch: recompiles
     # Recompiles the schedule caused (guards on lr/momentum/betas): none of ours, torch's AdamW
-    # one per new betas value.
-    assert a["SGD"][3] == a["AdamW"][3] == "0" and int(a["AdamW"][4]) > 0
+    # one per new betas value: every graph after its first (k recompiles were once counted
+    # k(k+1)/2, a guard failure for each graph cached by then).
+    assert a["SGD"][3] == a["AdamW"][3] == "0"
+    assert int(a["AdamW"][4]) == int(a["AdamW"][2]) - 1 > 0
 
     b = rows(text, "(b)")
     assert [(r[0].split(", ")[1], r[1]) for r in b] == [
@@ -239,6 +241,28 @@ def test_a_failed_part_is_reported_and_the_others_still_run(
     assert "| c ran |" in text
     assert "Not measured in any of the merged runs." in gpu.merge([text], ["x.md"]).split(
         "## (c)", 1)[0].split("## (b)", 1)[1]
+
+
+def test_schedule_recompiles_are_counted_once_each() -> None:
+    """Each recompile records a guard failure for every cached graph, newest first; one
+    recompile is the schedule's when its newest graph failed on a scheduled value."""
+    from torch._dynamo.utils import guard_failures
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    betas, state = "self.param_groups[0]['betas'][0] == 0.95", "len(self.state) == 0"
+    guard_failures.clear()
+    try:
+        guard_failures["step"] = [
+            f"3/0: {state}",                                  # the state appeared: not ours
+            f"3/1: {betas}", f"3/0: {state}",                 # a new beta1
+            f"3/2: {betas}", f"3/1: {betas}", f"3/0: {state}",  # another
+        ]
+        assert gpu.schedule_recompiles(4) == 2
+        guard_failures["step"] = [betas, betas, state, betas]  # no compile ids: one each
+        assert gpu.schedule_recompiles(10) == 3 and gpu.schedule_recompiles(3) == 2
+    finally:
+        guard_failures.clear()
 
 
 def test_a_full_run_off_cuda_needs_out(capsys: pytest.CaptureFixture[str]) -> None:
