@@ -510,8 +510,16 @@ def main(argv: list[str] | None = None) -> int:
                     "some parts (--skip) into --out, each part from the file that measured it")
     args = ap.parse_args(argv)
     if args.merge:
-        text = merge([f.read_text(encoding="utf-8") for f in args.merge],
-                     [str(f) for f in args.merge])
+        texts = [f.read_text(encoding="utf-8") for f in args.merge]
+        # The committed results only from GPU measurements, as for a run (a smoke run or one
+        # off CUDA writes only where --out says).
+        not_gpu = [str(f) for f, t in zip(args.merge, texts, strict=True)
+                   if "(SMOKE RUN on" in t.split("\n", 1)[0]
+                   or not any(line.startswith("- device: cuda") for line in t.splitlines())]
+        if not_gpu and args.out is None:
+            ap.error(f"{', '.join(not_gpu)}: a smoke run or no GPU measurement; pass --out PATH "
+                     f"to merge it anywhere but {RESULTS}")
+        text = merge(texts, [str(f) for f in args.merge])
         out = args.out if args.out is not None else RESULTS
         _common.write_text(out, text)
         print(f"wrote {out}")
