@@ -24,9 +24,36 @@ import superconverge as sc  # noqa: E402
 from superconverge.atomic import write_text  # noqa: E402
 
 __all__ = [
-    "RESULTS_DIR", "command_line", "cpu_name", "device_name", "git_commit", "provenance",
-    "write_text",
+    "RESULTS_DIR", "command_line", "cpu_name", "device", "device_name", "git_commit",
+    "positive_int", "provenance", "write_text",
 ]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (a count of steps, rows or repeats)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def device(text: str) -> torch.device:
+    """An argparse type: a torch device this machine has (``cuda`` without CUDA is refused by
+    the parser, not a traceback in the middle of the run)."""
+    import argparse
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: this torch sees no CUDA device")
+    return dev
 
 
 def cpu_name() -> str:

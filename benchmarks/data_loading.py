@@ -117,15 +117,15 @@ def one_thread(run: Callable[[], Any]) -> Callable[[], Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small data, one repeat (a smoke test)")
-    ap.add_argument("--rows", type=int, default=None, help="CSV rows (default 200000; "
-                    "--quick 2000)")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs, the best counts "
-                    "(default 5; --quick 1)")
+    ap.add_argument("--rows", type=_common.positive_int, default=None,
+                    help="CSV rows (default 200000; --quick 2000)")
+    ap.add_argument("--repeats", type=_common.positive_int, default=None,
+                    help="timed runs, the best counts (default 5; --quick 1)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/data_loading.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
-    rows = args.rows or (2_000 if args.quick else 200_000)
-    repeats = args.repeats or (1 if args.quick else 5)
+    rows = args.rows if args.rows is not None else (2_000 if args.quick else 200_000)
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
     jpegs, pngs = (10, 100) if args.quick else (200, 1500)
 
     table = ["| data | ours | s | peer | s | ours / peer (time) | MB ours | MB peer |",

@@ -301,21 +301,22 @@ def report(device: torch.device, lengths: tuple[int, int], lines: dict[str, Line
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+    parser.add_argument("--device", type=_common.device,
+                        default=torch.device("cuda" if torch.cuda.is_available() else "cpu"),
                         help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, 2 repeats: a check that it runs, not a measurement")
-    parser.add_argument("--repeats", type=int, default=None,
+    parser.add_argument("--repeats", type=_common.positive_int, default=None,
                         help="repeats of every timing; the best counts (default 7, --quick 2)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=_common.positive_int, default=1,
                         help="torch intra-op threads (default 1: steadier on shared cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="markdown results file (default: benchmarks/results/"
                              "engine_overhead.md; with --quick: printed, not written)")
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
+    device = args.device
     torch.set_num_threads(args.threads)
-    repeats = args.repeats or (2 if args.quick else 7)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 7)
     lengths = (10, 60) if args.quick else (10, 2000)
 
     lines = per_step(device, lengths, repeats)

@@ -23,8 +23,9 @@
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
 #    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
-#    all ran in this call
-#    (merged from the gpu-<letters>.md of its processes when they ran in several), else gpu-<letters>.md.
+#    all ran in this call (merged from the gpu-<letters>.md of its processes when they ran in
+#    several, which then go: the device tool brings back at most 8 files), else
+#    gpu-<letters>.md.
 #    gpu.py rewrites its file after every part, so a call cut short keeps the parts it finished.
 #    GPU_ARGS adds arguments to every gpu.py run; `GPU_ARGS="--device cpu --smoke"` checks this
 #    script on a CPU (tests/test_gpu_benchmark.py does); OVERHEAD_ARGS likewise to
@@ -72,9 +73,12 @@ read -r -a gpu_args <<< "${GPU_ARGS:-}"
 read -r -a overhead_args <<< "${OVERHEAD_ARGS:-}"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
+    # A folder of this run's own (not a fixed /tmp/site other runs share), before any path the
+    # caller set
+    site=$(mktemp -d "${TMPDIR:-/tmp}/superconverge-site.XXXXXX") || exit 1
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl || exit 1
-    export PYTHONPATH="/tmp/site"
+        --target "$site" .whl/*.whl || exit 1
+    export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
@@ -150,7 +154,12 @@ if [[ "$sorted" == "abc" ]]; then
         mv "${files[0]}" "$out/gpu.md"
     else
         stamp "merging ${files[*]} into gpu.md"
-        python3 benchmarks/gpu.py --merge "${files[@]}" --out "$out/gpu.md" || status=1
+        # The parts go once merged: the device tool brings back at most 8 files.
+        if python3 benchmarks/gpu.py --merge "${files[@]}" --out "$out/gpu.md"; then
+            rm -f "${files[@]}"
+        else
+            status=1
+        fi
     fi
 fi
 stamp "done (status $status)"

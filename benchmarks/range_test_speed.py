@@ -341,18 +341,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="tiny cases and one repeat: a smoke test, not a measurement")
-    ap.add_argument("--repeats", type=int, default=None,
+    ap.add_argument("--repeats", type=_common.positive_int, default=None,
                     help="repeats of every case; the best one counts (default: per case, "
                     "10 for the cheap ones, 4 for ResNet-20; --quick 1)")
-    ap.add_argument("--threads", type=int, default=1,
+    ap.add_argument("--threads", type=_common.positive_int, default=1,
                     help="torch intra-op threads (default 1: steadier when the cores are shared)")
-    ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    ap.add_argument("--device", type=_common.device, default=torch.device("cpu"),
+                    help="torch device, e.g. cuda (default cpu)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/range_test_speed.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
-    if (args.repeats is not None and args.repeats < 1) or args.threads < 1:
-        ap.error(f"--repeats and --threads must be >= 1, got {args.repeats} and {args.threads}")
-    device = torch.device(args.device)
+    device = args.device
     torch.set_num_threads(args.threads)
     # torch-lr-finder reads its schedule with get_lr() outside step(), which torch warns about.
     warnings.filterwarnings("ignore", message="To get the last learning rate")
@@ -387,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['loss_range'][1]:.3g} at lr {r['min_loss_lr']:.3g}, {r['loss_range'][2]:.3g} at "
         f"lr {END_LR:g}" for r in rows
     )
+    # The tiny MLP's bare step, measured (a constant in the text went stale)
+    mlp_ms = next((r["best"]["bare"] / r["case"].num_iter * 1e3 for r in rows
+                   if r["case"].model == "mlp"), None)
     tlf_version = importlib.metadata.version("torch-lr-finder")
     lines = _common.provenance(_common.command_line("range_test_speed.py", argv))
     lines += [
@@ -421,8 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         "per step costs no stall and all three runners are bound by the same arithmetic; what "
         "separates them is Python work per step (its LR scheduler `step()` and tqdm; our "
         "batch checks and chunked read-back) plus the snapshot and restore, about a "
-        "millisecond or two for these models. The tiny MLP, where a whole step takes ~0.6 ms "
-        "(most of it the DataLoader), shows that per-step overhead; for the CNN and ResNet-20 "
+        "millisecond or two for these models. The tiny MLP"
+        + (f", where a whole step takes {mlp_ms:.2g} ms" if mlp_ms is not None else "")
+        + " (most of it the DataLoader), shows that per-step overhead; for the CNN and ResNet-20 "
         "it is far below the machine's noise (see the spread of repeats: the slowest over the "
         "fastest repeat of any runner, minus 1), so there a ratio within a few percent of 1, "
         "or a negative overhead, is a tie. The "

@@ -79,8 +79,10 @@ def bench(kind: str, groups: int, tensors: bool, steps: int, repeats: int) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=20_000, help="scheduler steps per repeat")
-    ap.add_argument("--repeats", type=int, default=7, help="repeats; the best one counts")
+    ap.add_argument("--steps", type=_common.positive_int, default=20_000,
+                    help="scheduler steps per repeat")
+    ap.add_argument("--repeats", type=_common.positive_int, default=7,
+                    help="repeats; the best one counts")
     ap.add_argument("--out", type=Path, default=RESULTS, help="markdown results file")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # torch: "lr_scheduler.step() before optimizer.step()"

@@ -144,3 +144,46 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
             assert finder.history["lr"].index(picked) == step, (task["name"], step)
             compared += 1
     assert compared == 100
+
+
+@pytest.mark.parametrize(("script", "args", "message"), [
+    ("scheduler_step.py", ["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
+    ("scheduler_step.py", ["--steps", "0"], "argument --steps: must be >= 1, got 0"),
+    ("engine_overhead.py", ["--quick", "--repeats", "0"], "argument --repeats: must be >= 1"),
+    ("engine_overhead.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
+    ("data_loading.py", ["--quick", "--rows", "0"], "argument --rows: must be >= 1, got 0"),
+    ("data_loading.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
+    ("range_test_speed.py", ["--quick", "--threads", "0"], "argument --threads: must be >= 1"),
+])
+def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path) -> None:
+    """0 read as "not given" (a run with the default, recorded as 0), an empty min() or a
+    table of inf and nan written over the committed results."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--out",
+                           str(tmp_path / "out.md")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out.md").exists()
+
+
+@pytest.mark.parametrize("script", ["range_test_speed.py", "engine_overhead.py"])
+def test_a_device_this_machine_lacks_is_refused_by_name(script, tmp_path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--device",
+                           "cuda", "--out", str(tmp_path / "out.md")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "'cuda': this torch sees no CUDA device" in done.stderr
+
+
+def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
+    out = tmp_path / "scheduler_step.md"
+    subprocess.run([sys.executable, str(BENCHMARKS / "scheduler_step.py"), "--steps", "200",
+                    "--repeats", "1", "--out", str(out)], check=True, capture_output=True,
+                   text=True, timeout=120)
+    rows = [[c.strip() for c in line.strip("|").split("|")]
+            for line in out.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| SGD") or line.startswith("| AdamW")]
+    assert len(rows) == 8
+    for *_, theirs, ours, ratio in rows:
+        assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.01), rows

@@ -104,8 +104,8 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     one gpu.py process, and the two processes' files are merged into gpu.md."""
     done = session(tmp_path, "ab", "env", "c")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "env.txt", "gpu-ab.md", "gpu-c.md", "gpu.md", "session.log"]
+    # the parts merged into gpu.md are gone (the device tool brings back at most 8 files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env.txt", "gpu.md", "session.log"]
     log = (tmp_path / "session.log").read_text(encoding="utf-8")
     stamps = [line.split("] ", 1)[1] for line in log.splitlines() if line.startswith("[")]
     assert stamps[:3] == ["benchmarks/gpu.py, parts ab", "env", "benchmarks/gpu.py, parts c"]
