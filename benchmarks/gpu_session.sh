@@ -76,6 +76,7 @@ if compgen -G ".whl/*.whl" > /dev/null; then
     # A folder of this run's own (not a fixed /tmp/site other runs share), before any path the
     # caller set
     site=$(mktemp -d "${TMPDIR:-/tmp}/superconverge-site.XXXXXX") || exit 1
+    trap 'rm -rf "$site"' EXIT
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target "$site" .whl/*.whl || exit 1
     export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
