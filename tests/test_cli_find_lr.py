@@ -89,15 +89,15 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         (["--start-lr", "1e299", "--end-lr", "1e300"], "--end-lr=1e+300 is above 3.40282e+38"),
         (["--end-lr", "1e308"], "--end-lr=1e+308 is too large: the sweep's LRs would overflow"),
         (["--data", "nowhere.npz"], "no such file"),
-        (["--device", "tpu9"], "device='tpu9' is not a device torch knows"),
+        (["--device", "tpu9"], "--device='tpu9' is not a device torch knows"),
         (["--amp", "fp8"], "invalid choice"),
         (["--model", "vgg"], "invalid choice: 'vgg' (choose from 'mlp', "),
         (["--start-lr", "0"], "--start-lr must be > 0"),
         (["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
         (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
-        (["--device", "meta"], "device='meta' holds no data"),
-        (["--device", "xpu"], "device='xpu' is not usable here"),
+        (["--device", "meta"], "--device='meta' holds no data"),
+        (["--device", "xpu"], "--device='xpu' is not usable here"),
     ],
 )
 def test_bad_arguments(tmp_path, capsys, argv, message) -> None:
@@ -758,7 +758,7 @@ def test_an_out_that_is_a_file_is_named_as_one_with_the_fix(tmp_path, capsys) ->
         main(["-q", "find-lr", "--out", str(tmp_path / "afile")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert f"out={str(tmp_path / 'afile')!r} is a file; pass a folder for lr_find.json" in err
+    assert f"--out={str(tmp_path / 'afile')!r} is a file; pass a folder for lr_find.json" in err
     assert "cannot make" not in err
 
 

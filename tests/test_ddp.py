@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -496,3 +497,103 @@ def test_under_torchrun_more_ranks_than_gpus_is_refused(monkeypatch: pytest.Monk
     with pytest.raises(ValueError, match=r"LOCAL_RANK must be >= 0, got -1"):
         with distributed.torchrun_group("cuda"):
             pass
+
+
+def run_cli_ranks(tmp_path: Path, argv: list[str], worker: str | None = None,
+                  env: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
+    """``python -m superconverge ARGV`` (or ``worker``, a script given ARGV) as ranks 0 and 1,
+    launched as torchrun does; each rank's exit status, stdout and stderr. A rank still
+    running when the other has failed is given 60 s (torchrun would stop it)."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    base = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+            "WORLD_SIZE": "2", "OMP_NUM_THREADS": "1", **(env or {}),
+            "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "superconverge"]
+    if worker is not None:
+        (tmp_path / "worker.py").write_text(worker)
+        command = [sys.executable, str(tmp_path / "worker.py")]
+    procs = [subprocess.Popen([*command, *argv], env={**base, "RANK": str(r),
+                                                      "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    out = []
+    for p in procs:
+        try:
+            said, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            said, err = p.communicate()
+        out.append((p.returncode, said, err))
+    return out
+
+
+@pytest.mark.slow
+def test_under_torchrun_a_bad_out_is_refused_by_every_rank_in_one_line(tmp_path: Path) -> None:
+    """Only rank 0 checked --out: the other rank went on to train, and died in a collective
+    with a traceback when rank 0 left."""
+    (tmp_path / "afile").write_text("")
+    ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "20", "--device", "cpu",
+                                     "--out", str(tmp_path / "afile" / "x")])
+    afile = tmp_path / "afile"
+    message = f"cannot make the out folder {afile / 'x'}: {afile} is a file"
+    assert [(code, err) for code, _, err in ranks] == [
+        (2, f"superconverge find-lr: error: {message}\n"),
+        (2, f"[rank 1] superconverge find-lr: error: {message}\n")]
+
+
+@pytest.mark.slow
+def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
+        tmp_path: Path) -> None:
+    ranks = run_cli_ranks(tmp_path, ["-v", "find-lr", "--num-iter", "10", "--device", "cpu",
+                                     "--model", "mlp", "--out", str(tmp_path / "run")])
+    assert [code for code, _, _ in ranks] == [0, 0]
+    assert "range test: mlp on digits" in ranks[0][2] and "2 processes" in ranks[0][2]
+    assert ranks[1][1] == ranks[1][2] == ""  # rank 1: no report, no log, no warning
+    # 3 examples over 2 ranks: one rank's single example failed mid-sweep in a BatchNorm
+    x = np.random.default_rng(0).normal(size=(3, 1, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "tiny.npz", x=x, y=np.array([0, 1, 0]), x_val=x, y_val=[0, 1, 0])
+    ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "10", "--device", "cpu", "--data",
+                                     str(tmp_path / "tiny.npz"), "--out", str(tmp_path / "t")])
+    said = ("3 training examples cannot be shared by 2 processes with at least 2 each; use "
+            "fewer processes")
+    assert [(code, said in err) for code, _, err in ranks] == [(2, True), (2, True)]
+
+
+FAILING_RANK_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    from superconverge.cli import main
+
+    torch.set_num_threads(1)
+    import superconverge.recipes  # noqa: F401
+    recipe = sys.modules["superconverge.recipes.find_lr"]
+    build = recipe.build_model
+
+    class Breaks(torch.nn.Module):  # rank 1's forward fails at its 13th call
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.calls = inner, 0
+
+        def forward(self, x):
+            self.calls += 1
+            if os.environ["RANK"] == "1" and self.calls > 12:
+                raise RuntimeError("the batch is corrupt")
+            return self.inner(x)
+
+    recipe.build_model = lambda *a, **k: Breaks(build(*a, **k))
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.slow
+def test_under_torchrun_a_rank_that_fails_midway_says_so_in_one_line(tmp_path: Path) -> None:
+    """It printed a traceback: only rank 0 writes the partial curve, whose note decided."""
+    ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "40", "--device", "cpu",
+                                     "--model", "mlp", "--out", str(tmp_path / "run")],
+                          worker=FAILING_RANK_WORKER)
+    code, _, err = ranks[1]
+    assert (code, err) == (1, "[rank 1] superconverge find-lr: RuntimeError: the batch is "
+                              "corrupt\n")
+    assert ranks[0][0] != 0 and "Traceback" not in ranks[0][2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import warnings
@@ -278,9 +279,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         parents=[common],
         formatter_class=_DefaultsShown,
         help="LR range test: loss vs LR curve, a suggested LR and (base_lr, max_lr) bounds",
-        description="Train one mini-batch per LR (100 steps; 300-600 for ResNets) while the LR "
-        "grows; write lr_find.json (lrs, losses, suggestion, bounds) and lr_find.png to --out. "
-        "The model and optimizer are left as they were.",
+        description="Train one mini-batch per LR (100 steps; 200 for cnn1d, 300-600 for "
+        "ResNets) while the LR grows; write lr_find.json (lrs, losses, suggestion, bounds) and "
+        "lr_find.png to --out. The model and optimizer are left as they were.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=DATASETS, default="digits",
@@ -336,9 +337,11 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", type=_path,
                    help="folder for lr_find.json and .png")
-    # target and delimiter: the data flags whose names are no common words in the messages
-    p.set_defaults(func=_run_find_lr, flag_names=_flag_names(
-        p, ("seed", "repeats", "momentum", "target", "delimiter")))
+    # target and delimiter: the data flags whose names are no common words in the messages;
+    # out and device are ("out of range"): only as out=... and device=...
+    p.set_defaults(func=_run_find_lr, flag_names={
+        **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
+        "out=": "--out=", "device=": "--device="})
 
 
 def _column(text: str | None) -> str | int | None:
@@ -493,12 +496,25 @@ def _one_line(exc: Exception) -> str:
     return str(exc)
 
 
+def _torchrun_rank() -> int | None:
+    """This process's rank when ``torchrun`` started more than one (its ``RANK`` and
+    ``WORLD_SIZE``), else ``None``; a malformed variable is ``torchrun_group``'s to refuse."""
+    try:
+        return int(os.environ["RANK"]) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    except (KeyError, ValueError):
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()  # imports no torch: --help and schedule start fast
     args = parser.parse_args(argv)
+    # Under torchrun rank 0 speaks for all: the others log and warn nothing, and their own
+    # errors say which rank they are.
+    rank = _torchrun_rank()
+    tag = f"[rank {rank}] " if rank else ""
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(message)s",
+        level=logging.INFO if args.verbose and not rank else logging.WARNING,
+        format=f"{tag}%(message)s",
         stream=sys.stderr,
     )
     formatted = warnings.formatwarning
@@ -506,41 +522,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     # warnings.catch_warnings(record=True) around main() still records them.
     warnings.formatwarning = _format_warning  # type: ignore[assignment]
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if rank:
+                warnings.simplefilter("ignore")  # rank 0 gives the same ones
+            return int(args.func(args) or 0)
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
-        print(f"superconverge: error: {exc}", file=sys.stderr)
+        print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
         said = _one_line(exc)
-        if not isinstance(exc, OSError):  # an OSError's text is a path and the system's words
+        # An OSError's text is a path and the system's words, unless it is one of ours
+        # (no filename: "out='x' is a file").
+        if not isinstance(exc, OSError) or exc.filename is None:
             paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
             said = _as_flags(said, getattr(args, "flag_names", {}), getattr(args, "taken", ()),
                              keep=paths)
-        parser.exit(2, f"superconverge {args.command}: error: {said}"
+        parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
-        parser.exit(130, f"interrupted{_partial_note(exc, args)}\n")
+        parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Exception as exc:
         # Anything else that stopped a sweep midway (out of memory, a corrupt batch): one line
         # naming it and where the curve measured so far went; a traceback where there is none.
+        # (Under torchrun only rank 0 writes that curve; another rank's sweep stopped midway
+        # just the same.)
         note = _partial_note(exc, args)
-        if not note:
+        if not note and not (rank and _measured(exc)):
             raise
-        parser.exit(1, f"superconverge {args.command}: {type(exc).__name__}: "
+        parser.exit(1, f"{tag}superconverge {args.command}: {type(exc).__name__}: "
                        f"{_one_line(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted
     return 0
 
 
+def _measured(exc: BaseException) -> bool:
+    """Whether ``exc`` stopped a sweep that had measured points."""
+    return bool(getattr(getattr(exc, "partial_result", None), "lrs", None))
+
+
 def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     """Where find-lr wrote the curve measured before ``exc`` stopped it, if it did."""
     out = getattr(args, "out", None)
     partial = Path(out) / f"{FIND_LR_PARTIAL_STEM}.json" if out else None
-    measured = getattr(getattr(exc, "partial_result", None), "lrs", None)
-    if not measured or partial is None or not partial.is_file():  # (find-lr writes none empty)
+    if not _measured(exc) or partial is None or not partial.is_file():  # (none written empty)
         return ""
     return f"; the curve measured so far is in {partial} (and .png)"
 

@@ -129,8 +129,8 @@ def find_lr(
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
-    if out is not None and main:
-        _check_writable(Path(out))
+    if out is not None:
+        _check_out(Path(out), world, main)
     options = {k: x.item() if isinstance(x, np.generic) else x
                for k, x in (data_options or {}).items()}
     if data is not None and Path(data).is_dir():
@@ -160,9 +160,11 @@ def find_lr(
     x_train, y_train = ds.x_train, ds.y_train
     if world > 1:
         rank = torch.distributed.get_rank()
-        if ds.num_train < world:
+        # (at least 2 each: a rank's single example would be a batch of one, which fails a
+        # BatchNorm in training, and no epoch's last batch of one can be dropped from it)
+        if ds.num_train < 2 * world:
             raise ValueError(f"{ds.num_train} training examples cannot be shared by {world} "
-                             "processes; use fewer")
+                             "processes with at least 2 each; use fewer processes")
         x_train, y_train = x_train[rank::world], y_train[rank::world]
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -212,6 +214,24 @@ def find_lr(
             for suffix in (".json", ".png"):
                 (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
+
+
+def _check_out(folder: Path, world: int, main: bool) -> None:
+    """:func:`_check_writable` on rank 0, which writes; under torch.distributed its verdict
+    goes to every rank, so all of them refuse a bad ``out`` at once, before the collectives
+    of training (the others would otherwise go on, then fail when rank 0 left)."""
+    problem: OSError | None = None
+    if main:
+        try:
+            _check_writable(folder)
+        except OSError as exc:
+            problem = exc
+    if world > 1:
+        verdict = [problem]
+        torch.distributed.broadcast_object_list(verdict, src=0)
+        problem = verdict[0]
+    if problem is not None:
+        raise problem
 
 
 def _check_writable(folder: Path) -> None:
