@@ -784,3 +784,33 @@ def test_an_epochs_last_batch_of_one_example_is_dropped(tmp_path, capsys) -> Non
     assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "20",
                  "--out", str(tmp_path / "run")]) == 0
     assert "stopped: completed after 20 of 20 steps" in capsys.readouterr().out
+
+
+def test_find_lr_trains_in_float32_whatever_the_default_dtype(tmp_path) -> None:
+    """A caller's torch.set_default_dtype(torch.float64) made a float64 model, and the float32
+    batches failed in it mid-sweep."""
+    from superconverge.recipes import find_lr
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        res = find_lr(dataset="digits", model="mlp", num_iter=10, progress=False)
+        assert torch.get_default_dtype() == torch.float64  # left as it was
+    finally:
+        torch.set_default_dtype(previous)
+    assert res.stop_reason == "completed" and len(res.lrs) == 10
+
+
+def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
+    """python -W error: the library's own warnings (raw inputs here) ended in a traceback."""
+    import subprocess
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=rng.normal(5000, 1000, (200, 8)), y=np.arange(200) % 2)
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "superconverge", "find-lr", "--data",
+         str(tmp_path / "big.npz"), "--num-iter", "10", "--model", "mlp", "--out",
+         str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "the inputs have mean 5e+03" in done.stderr
+    assert done.stderr.endswith("(a warning, which the warnings filter made an error)\n")

@@ -541,3 +541,44 @@ def test_flag_names_leave_the_users_values_and_paths_alone(tmp_path, capsys,
             main(["schedule", *argv])
         err = capsys.readouterr().err
         assert message in err, (argv, err)
+
+
+def _cli(*argv: str, cwd, env=None, shell_suffix: str = "") -> subprocess.CompletedProcess:
+    import shlex
+
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "superconverge", *argv])
+    return subprocess.run(["bash", "-c", command + shell_suffix], cwd=cwd, text=True,
+                          capture_output=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def test_a_path_the_output_encoding_lacks_is_escaped_not_an_error(tmp_path) -> None:
+    """Under PYTHONIOENCODING=ascii the file was written and then the 'wrote' line failed:
+    exit 2 after the work, and find-lr's report lost."""
+    done = _cli("schedule", "clr", "--steps", "20", "--out", "ü.csv", cwd=tmp_path,
+                env={"PYTHONIOENCODING": "ascii"})
+    assert (done.returncode, done.stdout) == (0, "wrote \\xfc.csv\n")
+    assert (tmp_path / "ü.csv").read_text().startswith("step,lr")
+    done = _cli("schedule", "clr", "--steps", "20", "--out", "ö/x.csv", "--format", "pdf",
+                cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 2 and "\\xf6/x.csv" in done.stderr and "Traceback" not in (
+        done.stderr)
+
+
+def test_a_closed_stdout_or_stderr_is_no_error_after_the_work(tmp_path) -> None:
+    done = _cli("schedule", "one-cycle", "--steps", "100", "--out", "s.csv", cwd=tmp_path,
+                shell_suffix=" >&-")
+    assert done.returncode == 0 and done.stderr == ""
+    assert (tmp_path / "s.csv").exists()
+    done = _cli("schedule", "clr", "--steps", "5", "--out", "/dev/stdout", "--format", "csv",
+                cwd=tmp_path, shell_suffix=" 2>&-")
+    assert done.returncode == 0 and done.stdout.startswith("step,lr\n0,")
+
+
+def test_long_file_names_the_file_system_takes_are_written(tmp_path) -> None:
+    """The temporary name beside the file was 10 bytes longer: 246-255 byte names failed."""
+    for name in ("c" * 251 + ".csv", "ü" * 125 + ".csv"):
+        done = _cli("schedule", "clr", "--steps", "5", "--out", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / name).read_text().startswith("step,lr")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -213,6 +213,26 @@ def test_mnist1d_rebuilds_a_corrupt_cache_file(tmp_path, caplog) -> None:
     assert zipfile.is_zipfile(path)  # and rewrote it
 
 
+@pytest.mark.parametrize("change", ["cut", "labels", "few"])
+def test_mnist1d_remakes_a_cache_file_whose_arrays_were_changed(tmp_path, caplog, change) -> None:
+    """A readable file with the wrong arrays was trusted: the dataset came out cut short."""
+    first = load_mnist1d(num_samples=100, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("mnist1d-*.npz")
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    if change == "cut":
+        arrays["x"] = arrays["x"][:, :5]
+    elif change == "labels":
+        arrays["y"] = arrays["y"] + 10
+    else:
+        arrays = {k: a[:3] for k, a in arrays.items()}
+    np.savez(path, **arrays)
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.mnist1d"):
+        again = load_mnist1d(num_samples=100, cache_dir=tmp_path)
+    assert "does not hold the MNIST-1D split asked for" in caplog.text
+    assert_same(first, again)
+
+
 def test_mnist1d_without_cache_writes_nothing(tmp_path) -> None:
     load_mnist1d(num_samples=40, cache=False, cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())

@@ -52,7 +52,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if not existing.is_dir():  # mkdir would say "File exists"
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+        fd, tmp = tempfile.mkstemp(prefix=f".{_fitting_stem(target)}.", suffix=target.suffix,
                                    dir=target.parent)
         os.close(fd)
     except OSError as exc:
@@ -71,6 +71,21 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
             raise _naming(exc, shown) from exc
         raise
+
+
+_NAME_MAX = 255
+"""The longest file name, in bytes, of the common file systems (ext4, XFS, APFS, NTFS)."""
+
+
+def _fitting_stem(target: Path) -> str:
+    """``target``'s stem, cut so that the temporary name ``.{stem}.XXXXXXXX{suffix}`` is no
+    longer than the target's own name could be: a name of 246-255 bytes was refused
+    ("File name too long") only because of the temporary one."""
+    room = _NAME_MAX - len(os.fsencode(f"..XXXXXXXX{target.suffix}"))
+    stem = target.stem
+    while stem and len(os.fsencode(stem)) > room:  # by characters: none cut in half
+        stem = stem[:-1]
+    return stem
 
 
 def nearest_existing(folder: Path) -> Path:

@@ -10,11 +10,24 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from superconverge import __version__
 from superconverge._names import FIND_LR_PARTIAL_STEM
 from superconverge._torch_version import TorchTooOld
+
+
+def _say(text: str, stream: Any) -> None:
+    """Write ``text`` to ``stream``: nothing where it is closed (``>&-`` leaves ``None``), and
+    characters its encoding lacks (a path's ü under ``PYTHONIOENCODING=ascii``) escaped, not
+    an error after the work is done."""
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -173,16 +186,16 @@ def _run_schedule(args: argparse.Namespace) -> int:
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
         if result.stop_reason not in ("completed", "diverged"):
-            sys.stderr.write(f"note: the range test in {args.from_lr_find} stopped: "
-                             f"{result.stop_reason} after {len(result.lrs)} of "
-                             f"{result.num_iter} steps\n")
+            _say(f"note: the range test in {args.from_lr_find} stopped: "
+                 f"{result.stop_reason} after {len(result.lrs)} of {result.num_iter} steps\n",
+                 sys.stderr)
         for w in result.warnings():
-            sys.stderr.write(f"warning: {w}\n")
+            _say(f"warning: {w}\n", sys.stderr)
         # policy_from_range_test's two steps, to say what the LRs taken are.
         taken = lrs_from_range_test(args.kind, result, method=args.method, given=params)
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
-            sys.stderr.write(f"from {args.from_lr_find}: {said}\n")
+            _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
     else:
         taken = {}
     args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
@@ -191,14 +204,14 @@ def _run_schedule(args: argparse.Namespace) -> int:
     told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
     if fmt in _PLOTS:
         plot_policy(policy, args.out)
-        told.write(f"wrote {args.out}\n")
+        _say(f"wrote {args.out}\n", told)
         return 0
     text = render_policy(policy, fmt=fmt)
     if args.out is not None:
         atomic.write_text(args.out, text)
-        told.write(f"wrote {args.out}\n")
+        _say(f"wrote {args.out}\n", told)
     else:
-        sys.stdout.write(text)
+        _say(text, sys.stdout)
     return 0
 
 
@@ -445,7 +458,7 @@ def _find_lr(args: argparse.Namespace) -> int:
     lines += [f"warning: {w}" for w in result.warnings()]
     out = Path(args.out)
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    _say("\n".join(lines) + "\n", sys.stdout)
     return 0
 
 
@@ -469,7 +482,12 @@ def _verbosity(default: object) -> argparse.ArgumentParser:
 
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, whose refusals are one line (theirs print the usage block first), like
-    the library's own; its sub-commands' parsers are of this class too."""
+    the library's own; its sub-commands' parsers are of this class too. Its messages go out
+    as :func:`_say` writes them (a closed stream, a path its encoding lacks)."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            _say(message, file if file is not None else sys.stderr)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -543,6 +561,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
+    except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
+        said = _as_flags(str(exc), getattr(args, "flag_names", {}), getattr(args, "taken", ()),
+                         keep=[str(getattr(args, k, None) or "") for k in ("out", "data")])
+        parser.exit(2, f"{tag}superconverge {args.command}: error: {said} (a warning, which "
+                       f"the warnings filter made an error){_partial_note(exc, args)}\n")
     except Exception as exc:
         # Anything else that stopped a sweep midway (out of memory, a corrupt batch): one line
         # naming it and where the curve measured so far went; a traceback where there is none.

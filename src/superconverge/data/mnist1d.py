@@ -70,7 +70,12 @@ def load_mnist1d(
     path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = path / f"mnist1d-{_cache_key(args)}.npz"
     arrays = load_cached_arrays(path) if cache else None
-    if arrays is None or not {"x", "y", "x_test", "y_test"} <= arrays.keys():
+    if arrays is not None and not _holds(arrays, n_train, total - n_train):
+        log.warning("%s does not hold the MNIST-1D split asked for (%d training and %d "
+                    "validation signals of one length, labels 0-9); making it again",
+                    path, n_train, total - n_train)
+        arrays = None
+    if arrays is None:
         arrays = _generate(args)
         if cache:
             save_cached_arrays(path, arrays)
@@ -91,6 +96,21 @@ def load_mnist1d(
         num_classes=10,
         input_shape=tuple(x_train.shape[1:]),
     )
+
+
+def _holds(arrays: dict[str, np.ndarray], n_train: int, n_val: int) -> bool:
+    """Whether a cache entry is the dataset asked for: a file changed by hand (cut, mixed
+    with another) is made again, not trusted."""
+    if not {"x", "y", "x_test", "y_test"} <= arrays.keys():
+        return False
+    x, y, x_val, y_val = (np.asarray(arrays[k]) for k in ("x", "y", "x_test", "y_test"))
+    return (x.ndim == x_val.ndim == 2 and x.shape[1] == x_val.shape[1] > 0
+            and (len(x), len(y), len(x_val), len(y_val)) == (n_train, n_train, n_val, n_val)
+            and y.ndim == y_val.ndim == 1
+            and all(np.issubdtype(t.dtype, np.integer) and t.size and 0 <= t.min()
+                    and t.max() < 10 for t in (y, y_val))
+            and all(np.issubdtype(t.dtype, np.number) and np.isfinite(t).all()
+                    for t in (x, x_val)))
 
 
 def _generation_args(seed: int, num_samples: int, train_fraction: float) -> dict[str, Any]:

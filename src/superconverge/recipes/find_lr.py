@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ def find_lr(
     # whatever seed it set).
     # The CPU generator only: the model is built on the CPU, and torch.manual_seed would seed
     # CUDA too (or queue it for CUDA's first use), which fork_rng(devices=[]) does not undo.
-    with torch.random.fork_rng(devices=[]):
+    # In float32, as the data is, whatever default dtype the caller's process set (a float64
+    # default made a float64 model, which float32 batches failed in).
+    with torch.random.fork_rng(devices=[]), _default_dtype(torch.float32):
         torch.default_generator.manual_seed(seed)
         net = build_model(name, ds.input_shape, ds.num_classes)
     net = net.to(dev)
@@ -214,6 +217,16 @@ def find_lr(
             for suffix in (".json", ".png"):
                 (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def _check_out(folder: Path, world: int, main: bool) -> None:
