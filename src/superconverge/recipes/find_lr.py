@@ -169,8 +169,11 @@ def find_lr(
             raise ValueError(f"{ds.num_train} training examples cannot be shared by {world} "
                              "processes with at least 2 each; use fewer processes")
         x_train, y_train = x_train[rank::world], y_train[rank::world]
-        net = torch.nn.parallel.DistributedDataParallel(
-            net, device_ids=[dev.index] if dev.type == "cuda" else None)
+        # ("cuda" without an index, under a group of the caller's: the current device, where
+        # net.to put the model)
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=None if dev.type != "cuda"
+                                                        else [dev.index if dev.index is not None
+                                                              else torch.cuda.current_device()])
     # On CUDA torch's fused step where there is one: under fp16 it takes the GradScaler into
     # the step, so the sweep never waits for the GPU (others read the inf check every step).
     fused = dev.type == "cuda" and optimizer in FUSED_OPTIMIZERS
