@@ -21,25 +21,19 @@ from superconverge.recipes.common import resolve_device
 
 def torchrun_world() -> int:
     """The number of processes ``torchrun`` started (its ``WORLD_SIZE``); 1 when not under it."""
-    text = os.environ.get("WORLD_SIZE", "1")
-    try:
-        world = int(text)
-    except ValueError:
-        raise ValueError(f"the environment's WORLD_SIZE={text!r} is not a whole number") from None
-    if world < 1:
-        raise ValueError(f"the environment's WORLD_SIZE must be >= 1, got {world}")
-    return world
+    return _env_int("WORLD_SIZE", 1, minimum=1)
 
 
-def _local_rank() -> int:
-    text = os.environ.get("LOCAL_RANK", "0")
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    """The whole number in the environment's ``name`` (``default`` where it is not set)."""
+    text = os.environ.get(name, str(default))
     try:
-        rank = int(text)
+        value = int(text)
     except ValueError:
-        raise ValueError(f"the environment's LOCAL_RANK={text!r} is not a whole number") from None
-    if rank < 0:
-        raise ValueError(f"the environment's LOCAL_RANK must be >= 0, got {rank}")
-    return rank
+        raise ValueError(f"the environment's {name}={text!r} is not a whole number") from None
+    if value < minimum:
+        raise ValueError(f"the environment's {name} must be >= {minimum}, got {value}")
+    return value
 
 
 @contextmanager
@@ -65,7 +59,7 @@ def torchrun_group(device: str | None = None) -> Iterator[str | None]:
             raise ValueError(
                 f"device={device!r} under torchrun: every rank would train on that one GPU; "
                 "pass device='cuda' (each rank takes cuda:LOCAL_RANK)")
-        local, count = _local_rank(), torch.cuda.device_count()
+        local, count = _env_int("LOCAL_RANK", 0, minimum=0), torch.cuda.device_count()
         if local >= count:
             raise ValueError(f"LOCAL_RANK={local} under torchrun, but only {count} CUDA devices "
                              "are visible: start at most that many processes a node")
