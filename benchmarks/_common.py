@@ -43,17 +43,17 @@ def positive_int(text: str) -> int:
 
 
 def device(text: str) -> torch.device:
-    """An argparse type: a torch device this machine has (``cuda`` without CUDA is refused by
-    the parser, not a traceback in the middle of the run)."""
+    """An argparse type: a torch device this machine has, checked as ``find-lr --device`` is
+    (``cuda`` without CUDA, ``cuda:3`` on one GPU, ``mps`` elsewhere are refused by the
+    parser, not a traceback in the middle of the run)."""
     import argparse
 
+    from superconverge.recipes.common import resolve_device
+
     try:
-        dev = torch.device(text)
-    except (RuntimeError, TypeError) as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise argparse.ArgumentTypeError(f"{text!r}: this torch sees no CUDA device")
-    return dev
+        return resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cpu_name() -> str:

@@ -168,3 +168,11 @@ def test_a_socket_is_refused_and_errors_name_the_path_given(tmp_path) -> None:
         assert stat.S_ISSOCK(os.lstat(tmp_path / "sock").st_mode)
     finally:
         server.close()
+
+
+def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path) -> None:
+    """The stem was cut to nothing and the temporary name was still too long: the suffix goes
+    too where it alone leaves no room."""
+    target = tmp_path / ("x." + "y" * 250)
+    atomic.write_text(target, "hi\n")
+    assert target.read_text() == "hi\n" and [p.name for p in tmp_path.iterdir()] == [target.name]

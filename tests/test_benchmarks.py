@@ -173,7 +173,12 @@ def test_a_device_this_machine_lacks_is_refused_by_name(script, tmp_path) -> Non
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--device",
                            "cuda", "--out", str(tmp_path / "out.md")], capture_output=True,
                           text=True, timeout=60)
-    assert done.returncode == 2 and "'cuda': this torch sees no CUDA device" in done.stderr
+    assert done.returncode == 2 and "device='cuda', but this torch sees no CUDA device" in (
+        done.stderr)
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--device",
+                           "mps", "--out", str(tmp_path / "out.md")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "device='mps' is not usable here" in done.stderr
 
 
 def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:

@@ -582,3 +582,19 @@ def test_long_file_names_the_file_system_takes_are_written(tmp_path) -> None:
         assert done.returncode == 0, done.stderr
         assert (tmp_path / name).read_text().startswith("step,lr")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_paths_in_the_librarys_own_file_errors_are_not_made_flags(tmp_path) -> None:
+    """A folder named like a flag (mode, momentum) in a message of ours became --mode."""
+    (tmp_path / "mode").write_text("")
+    done = _cli("schedule", "one-cycle", "--steps", "10", "--out", "mode/x.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.endswith("cannot write mode/x.csv: mode is a file, not a folder\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_help_into_a_full_device_is_quiet(tmp_path) -> None:
+    """argparse ignores a stream that cannot be written; our one-line messages did not."""
+    done = _cli("--help", cwd=tmp_path, env={"PYTHONUNBUFFERED": "1"},
+                shell_suffix=" > /dev/full")
+    assert done.returncode == 0 and "Traceback" not in done.stderr

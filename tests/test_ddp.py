@@ -549,6 +549,14 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
     assert [code for code, _, _ in ranks] == [0, 0]
     assert "range test: mlp on digits" in ranks[0][2] and "2 processes" in ranks[0][2]
     assert ranks[1][1] == ranks[1][2] == ""  # rank 1: no report, no log, no warning
+    # ... also none of the library's logged warnings (a cache folder that cannot be made)
+    (tmp_path / "cache").write_text("a file, not a folder")
+    ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "10", "--device", "cpu",
+                                     "--dataset", "mnist1d", "--model", "mlp", "--out",
+                                     str(tmp_path / "m")],
+                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert [code for code, _, _ in ranks] == [0, 0] and "cache" in ranks[0][2]
+    assert ranks[1][1] == ranks[1][2] == ""
     # 3 examples over 2 ranks: one rank's single example failed mid-sweep in a BatchNorm
     x = np.random.default_rng(0).normal(size=(3, 1, 4, 4)).astype(np.float32)
     np.savez(tmp_path / "tiny.npz", x=x, y=np.array([0, 1, 0]), x_val=x, y_val=[0, 1, 0])

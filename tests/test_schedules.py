@@ -288,6 +288,8 @@ def test_schedules_do_not_import_torch() -> None:
         (lambda: S.cyclic(1e-3, 1e-2, 2**53 + 1), ValueError, r"step_size must be <= 2\*\*53"),
         (lambda: S.boundaries_from_fractions([0.5, 0.5], 10**400), ValueError,
          r"total_steps must be <= 2\*\*53"),
+        (lambda: S.warmup(S.constant(1.0), 2**53), ValueError,
+         r"warmup_steps must be <= 2\*\*53 - 1 = 9007199254740991, got 9007199254740992"),
         (lambda: S.one_cycle(1, 10.5), TypeError, r"total_steps must be an int"),
         (lambda: S.one_cycle(1, 100, annihilation_fraction=1.0), ValueError,
          r"annihilation_fraction must be a fraction in \[0, 1\), got 1.0"),

@@ -52,8 +52,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if not existing.is_dir():  # mkdir would say "File exists"
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{_fitting_stem(target)}.", suffix=target.suffix,
-                                   dir=target.parent)
+        prefix, suffix = _temporary_affixes(target)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
     except OSError as exc:
         raise _naming(exc, shown) from exc
@@ -77,15 +77,19 @@ _NAME_MAX = 255
 """The longest file name, in bytes, of the common file systems (ext4, XFS, APFS, NTFS)."""
 
 
-def _fitting_stem(target: Path) -> str:
-    """``target``'s stem, cut so that the temporary name ``.{stem}.XXXXXXXX{suffix}`` is no
-    longer than the target's own name could be: a name of 246-255 bytes was refused
-    ("File name too long") only because of the temporary one."""
-    room = _NAME_MAX - len(os.fsencode(f"..XXXXXXXX{target.suffix}"))
+def _temporary_affixes(target: Path) -> tuple[str, str]:
+    """The prefix and suffix of the temporary name beside ``target``, ``.{stem}.XXXXXXXX{suffix}``
+    (the suffix kept for writers that infer the format from it), with the stem cut so that the
+    name is no longer than ``target``'s could be: a name of 246-255 bytes was refused ("File
+    name too long") only because of the temporary one. A suffix too long to keep goes too."""
+    suffix = target.suffix
+    if len(os.fsencode(f"..XXXXXXXX{suffix}")) > _NAME_MAX:
+        suffix = ""
+    room = _NAME_MAX - len(os.fsencode(f"..XXXXXXXX{suffix}"))
     stem = target.stem
     while stem and len(os.fsencode(stem)) > room:  # by characters: none cut in half
         stem = stem[:-1]
-    return stem
+    return f".{stem}.", suffix
 
 
 def nearest_existing(folder: Path) -> Path:

@@ -487,7 +487,10 @@ class _Parser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message:
-            _say(message, file if file is not None else sys.stderr)
+            try:
+                _say(message, file if file is not None else sys.stderr)
+            except (AttributeError, OSError):  # as argparse's own: a full or broken stream
+                pass
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -526,12 +529,12 @@ def _torchrun_rank() -> int | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()  # imports no torch: --help and schedule start fast
     args = parser.parse_args(argv)
-    # Under torchrun rank 0 speaks for all: the others log and warn nothing, and their own
-    # errors say which rank they are.
-    rank = _torchrun_rank()
+    # Under torchrun (find-lr, which joins the ranks) rank 0 speaks for all: the others log
+    # and warn nothing, and their own errors say which rank they are.
+    rank = _torchrun_rank() if args.command == "find-lr" else None
     tag = f"[rank {rank}] " if rank else ""
     logging.basicConfig(
-        level=logging.INFO if args.verbose and not rank else logging.WARNING,
+        level=(logging.ERROR if rank else logging.INFO if args.verbose else logging.WARNING),
         format=f"{tag}%(message)s",
         stream=sys.stderr,
     )
@@ -551,12 +554,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
         said = _one_line(exc)
-        # An OSError's text is a path and the system's words, unless it is one of ours
-        # (no filename: "out='x' is a file").
-        if not isinstance(exc, OSError) or exc.filename is None:
-            paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-            said = _as_flags(said, getattr(args, "flag_names", {}), getattr(args, "taken", ()),
-                             keep=paths)
+        # An OSError's text is a path and the system's words; one of ours (no filename:
+        # "out='x' is a file") names its argument as name=..., the only words changed there.
+        paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
+        flags = getattr(args, "flag_names", {})
+        if isinstance(exc, OSError):
+            flags = {k: f for k, f in flags.items() if k.endswith("=")} if (
+                exc.filename is None) else {}
+        said = _as_flags(said, flags, getattr(args, "taken", ()), keep=paths)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:

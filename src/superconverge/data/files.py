@@ -35,11 +35,11 @@ __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "
 
 log = logging.getLogger(__name__)
 
-#: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 DEFAULT_VAL_FRACTION = 0.2
 """The fraction of each class the loaders hold out for validation when not told (and the data
 has no split of its own)."""
 
+#: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
                     ".tiff")
 
@@ -320,7 +320,7 @@ def load_csv(
         trailing = t == width - 1 and not first[1][-1].strip()
         raise ValueError(
             f"{path}: line {empty_label}, column {names[t]!r}: the label is empty"
-            + (f"; does every line end with {delimiter!r}? Remove the trailing delimiter, or "
+            + (f"; does every line end with {delimiter!r}? Remove the trailing separator, or "
                "choose the label column with target=" if trailing else ""))
     if missing is not None and all(
             _is_number(v) for v in np.unique(labels).tolist() if v.lower() not in _MISSING):

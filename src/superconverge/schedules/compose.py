@@ -174,6 +174,8 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
     n = v.steps("warmup_steps", warmup_steps)
+    if n >= v.MAX_STEPS:  # its ramp counts n + 1 steps
+        raise ValueError(f"warmup_steps must be <= 2**53 - 1 = {v.MAX_STEPS - 1}, got {n}")
     ramp = Ramp(v.real("start", start), schedule(0), n + 1, "linear")
     return Join((ramp, schedule), (n,))
 
