@@ -553,22 +553,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
-        said = _one_line(exc)
+        flags = getattr(args, "flag_names", {})
         # An OSError's text is a path and the system's words; one of ours (no filename:
         # "out='x' is a file") names its argument as name=..., the only words changed there.
-        paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-        flags = getattr(args, "flag_names", {})
         if isinstance(exc, OSError):
             flags = {k: f for k, f in flags.items() if k.endswith("=")} if (
                 exc.filename is None) else {}
-        said = _as_flags(said, flags, getattr(args, "taken", ()), keep=paths)
+        said = _in_flags(_one_line(exc), args, flags)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
-        said = _as_flags(str(exc), getattr(args, "flag_names", {}), getattr(args, "taken", ()),
-                         keep=[str(getattr(args, k, None) or "") for k in ("out", "data")])
+        said = _in_flags(str(exc), args, getattr(args, "flag_names", {}))
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said} (a warning, which "
                        f"the warnings filter made an error){_partial_note(exc, args)}\n")
     except Exception as exc:
@@ -584,6 +581,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.formatwarning = formatted
     return 0
+
+
+def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str]) -> str:
+    """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
+    the names of LRs taken from a range test left alone."""
+    paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
+    return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths)
 
 
 def _measured(exc: BaseException) -> bool:

@@ -28,16 +28,12 @@ import torch
 from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
 from superconverge.data.dataset import Dataset
-from superconverge.data.split import train_val_split
+from superconverge.data.split import DEFAULT_VAL_FRACTION, train_val_split
 from superconverge.schedules._validate import integer
 
 __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "load_npz"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_VAL_FRACTION = 0.2
-"""The fraction of each class the loaders hold out for validation when not told (and the data
-has no split of its own)."""
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",

@@ -8,9 +8,13 @@ from superconverge.schedules._validate import fraction, integer
 
 __all__ = ["train_val_split"]
 
+DEFAULT_VAL_FRACTION = 0.2
+"""The fraction of each class held out for validation when not told (the split here, and the
+file loaders' where the data has no split of its own)."""
+
 
 def train_val_split(
-    y: np.ndarray, val_fraction: float = 0.2, seed: int = 0
+    y: np.ndarray, val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train_idx, val_idx)`` splitting labels ``y`` by class, reproducible by ``seed``.
 
