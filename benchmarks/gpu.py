@@ -703,7 +703,8 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               "at the LRs both recorded. With a plain SGD `scaler.step` reads its inf check "
               "back at every step in both loops; the fused SGD takes the scaler into its own "
               "step, so neither loop waits. ours reads its losses back every `sync_every=10` "
-              "steps, one chunk late through a CUDA event, so it never waits for the GPU; the "
+              "steps, one step late through a CUDA event, so the GPU has a step to run while it "
+              "waits; the "
               "bare loop keeps its losses on the device and reads them once at the end; "
               "torch-lr-finder calls `loss.item()` every step. Times are the best of the "
               "repeats; every runner synchronizes before its clock starts and stops."),

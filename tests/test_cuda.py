@@ -156,7 +156,7 @@ def test_range_test_syncs_once_per_chunk(precision: str) -> None:
 
 def test_reading_late_and_reading_at_once_give_the_same_curve(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """On CUDA each chunk is copied to page-locked memory and looked at one chunk late; the
+    """On CUDA each chunk is copied to page-locked memory and looked at one step late; the
     curve and the stop are those of reading every chunk at once."""
     rt = importlib.import_module("superconverge.finder.range_test")
     curves = {}

@@ -145,8 +145,8 @@ def test_param_scheduler_never_reads_from_the_device(kind: str, tensors: bool) -
     assert reads(run).total == 0
 
 
-def test_reading_one_chunk_late_reads_as_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CUDA way (each chunk looked at while the next one trains), forced on the CPU."""
+def test_reading_a_step_late_reads_as_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA way (each chunk looked at one step into the next), forced on the CPU."""
     rt = importlib.import_module("superconverge.finder.range_test")
     monkeypatch.setattr(rt, "_lagged_read_back", lambda device: True)
     assert reads(sweep(40, sync_every=10)).calls == Counter({"tolist": 4})

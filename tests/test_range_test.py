@@ -23,10 +23,10 @@ from superconverge.torch import tensorize_hyperparams as sc_tensorize
 RANGE_TEST = importlib.import_module("superconverge.finder.range_test")
 
 
-@pytest.fixture(params=[False, True], ids=["read-at-once", "read-one-chunk-late"])
+@pytest.fixture(params=[False, True], ids=["read-at-once", "read-a-step-late"])
 def read_lag(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """Both ways of reading the losses back: at each chunk's end (CPU) and one chunk late (CUDA,
-    where the copy overlaps the next chunk's steps), which is forced here on the CPU."""
+    """Both ways of reading the losses back: at each chunk's end (CPU) and one step into the
+    next chunk (CUDA, where the copy overlaps that step), which is forced here on the CPU."""
     monkeypatch.setattr(RANGE_TEST, "_lagged_read_back", lambda device: request.param)
     return request.param
 
@@ -346,6 +346,23 @@ def test_nan_stops_and_the_nan_point_is_not_recorded(sync_every: int, read_lag: 
     assert_same_state(before, snapshot(model, opt))
 
 
+@pytest.mark.parametrize("sync_every", [1, 2, 3, 4, 10])
+def test_a_nan_is_seen_at_most_sync_every_steps_late(sync_every: int, read_lag: bool) -> None:
+    """The stop test lags the steps by at most ``sync_every`` (the issue's bound), wherever in a
+    chunk the bad step falls: ``sync_every - 1`` when each chunk is read at its end (CPU), and
+    ``sync_every`` when the read overlaps a step of the next chunk (CUDA)."""
+    bound = sync_every if read_lag else sync_every - 1
+    worst = 0
+    for bad in range(1, 2 * sync_every + 3):
+        model, opt, loader = make_problem()
+        loss = NanAfter(bad)
+        res = lr_range_test(model, opt, loss, loader, 1e-4, 0.1, 60, sync_every=sync_every,
+                            progress=False)
+        assert res.stop_reason == "nan" and len(res.lrs) == bad - 1
+        worst = max(worst, loss.calls - bad)
+    assert worst == bound
+
+
 def test_lazy_readback_gives_the_same_curve_and_stop(read_lag: bool) -> None:
     runs = []
     for sync_every in (1, 7, 10):
@@ -360,10 +377,10 @@ def test_lazy_readback_gives_the_same_curve_and_stop(read_lag: bool) -> None:
         )
 
 
-def test_reading_one_chunk_late_runs_a_few_more_steps_but_records_the_same_curve(
+def test_reading_a_step_late_runs_one_more_step_but_records_the_same_curve(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lagged, the stop test sees divergence up to one chunk later: those steps train (and are
-    undone by the restore) but are not points of the curve."""
+    """Lagged, the stop test sees divergence one step later: that step trains (and is
+    undone by the restore) but is not a point of the curve."""
     runs = {}
     for lag in (False, True):
         monkeypatch.setattr(RANGE_TEST, "_lagged_read_back", lambda device, lag=lag: lag)
@@ -380,7 +397,7 @@ def test_reading_one_chunk_late_runs_a_few_more_steps_but_records_the_same_curve
     (now, steps_now), (late, steps_late) = runs[False], runs[True]
     assert now.stop_reason == late.stop_reason == "diverged"
     assert (now.lrs, now.losses, now.smoothed) == (late.lrs, late.losses, late.smoothed)
-    assert steps_now < steps_late <= steps_now + 10
+    assert steps_late == steps_now + 1  # the read waits one step into the next chunk
 
 
 # --- exact restore -----------------------------------------------------------------------------

@@ -9,10 +9,10 @@ the bias-corrected EMA of the loss exceeds ``diverge_factor`` times the best EMA
 The hot path stays on the device: each step's loss is kept there as a 0-dim tensor, and a chunk
 of them is read back every ``sync_every`` steps (under ``torch.distributed`` after one all-reduce
 of the whole chunk), so the loop runs at the speed of the bare training steps. On CUDA the copy of a
-chunk to the host runs behind the next chunk's steps and is looked at one chunk late, so reading
-never drains the GPU's queue. The stop test therefore lags by up to ``sync_every - 1`` steps
-(``2 * sync_every - 1`` on CUDA); the recorded curve is cut at the first bad point, so it does
-not depend on ``sync_every``.
+chunk to the host runs behind the queued steps and is looked at one step into the next chunk, so
+the GPU still has that step to run while the host waits. The stop test therefore lags by up to
+``sync_every - 1`` steps (``sync_every`` on CUDA); the recorded curve is cut at the first bad
+point, so it does not depend on ``sync_every``.
 
 Whatever happens — completion, divergence, NaN, an exception, Ctrl-C — the model, optimizer, RNG
 and GradScaler state are restored exactly afterwards (see :mod:`superconverge.finder._restore`).
@@ -138,8 +138,9 @@ def lr_range_test(
     norm before each step (``torch.nn.utils.clip_grad_norm_``, after ``scaler.unscale_``), as a
     training loop that clips does: clipping changes where the loss blows up, so the test should
     clip like the training it prepares. No host sync.
-    ``sync_every``: read the losses back from the device every this many steps (on CUDA the stop
-    test looks at each chunk while the next one trains).
+    ``sync_every``: read the losses back from the device every this many steps; a divergence or
+    NaN stops the test at most this many steps late (on CUDA each chunk is looked at one step
+    into the next, whose step runs on the GPU meanwhile).
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
     ``repeats > 1`` means 0), state restored between runs; the result's curve is their mean and
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
@@ -404,7 +405,8 @@ def _check_lrs_fit(optimizer: torch.optim.Optimizer, lr_values: list[float],
 
 
 class _Run:
-    """One sweep: the training loop and the chunked, lagging stop test."""
+    """One sweep: the training loop and the chunked stop test, which lags the steps by at most
+    ``sync_every``."""
 
     def __init__(
         self, model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler,
@@ -563,17 +565,20 @@ class _Run:
                         optimizer.step()
                 losses.append(loss)
                 i += 1
+                if pending is not None:
+                    # One step into the next chunk, look at the previous one: the wait for its
+                    # copy leaves this step queued on the GPU, which keeps it busy while the
+                    # host goes on, and a bad point is seen at most sync_every steps late.
+                    host.feed(*pending.values())
+                    pending = None
+                    if host.stop_reason is not None:
+                        break
                 if i - chunk_start >= sync_every or i == n:
                     bar.update(i - chunk_start)  # a chunk at a time: tqdm costs ~1 µs a call
                     started = _ChunkRead(losses, val, skips, world, self.group)
                     chunk_start = i
-                    # Look at the previous chunk, whose copy is done by now; with self.lag this
-                    # one's copy overlaps the next steps, so the GPU's queue never drains.
-                    if pending is not None:
-                        host.feed(*pending.values())
-                        pending = None
                     if self.lag and i < n:
-                        pending = started
+                        pending = started  # its copy overlaps the next step (self.lag)
                     else:
                         host.feed(*started.values())
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
@@ -838,9 +843,9 @@ def _feed_unread(
 
 
 def _lagged_read_back(device: torch.device) -> bool:
-    """Whether the stop test looks at each chunk one chunk late, so that reading it back never
-    waits for the device (CUDA: the copy to the host runs while the next chunk trains). On a CPU
-    there is nothing to wait for."""
+    """Whether the stop test looks at each chunk one step into the next, so that the device
+    still has a step to run while the host waits for the chunk's copy (CUDA). On a CPU there is
+    nothing to wait for."""
     return device.type == "cuda"
 
 
