@@ -80,7 +80,7 @@ def test_engine_overhead_quick_runs_and_compares_with_the_peers() -> None:
         assert section in text
     per_step = [line for line in text.split("## 2.")[0].splitlines() if line.startswith("| ")]
     assert [row.split("|")[1].strip() for row in per_step[2:]] == [
-        "bare loop", "ours (`lr_range_test`)"]
+        "bare loop", "ours (`lr_range_test`)", "ours, each chunk read at its end"]
     snap = [line for line in text.split("## 2.")[1].split("## 3.")[0].splitlines()
             if line.startswith("| ")][2:]
     cells = [[c.strip() for c in row.strip("|").split("|")] for row in snap]
@@ -95,6 +95,32 @@ def test_engine_overhead_quick_runs_and_compares_with_the_peers() -> None:
 
     assert ("n/a (no CUDA)" in text) is not torch.cuda.is_available()  # the query's row
     assert (committed.read_bytes() if committed.exists() else None) == before
+
+
+def test_engine_overhead_at_once_runner_reads_each_chunk_at_its_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third runner of part 1 is ours with CUDA's overlapped read turned off for its run
+    only: during it the engine reads at once on any device, and afterwards as before."""
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import engine_overhead
+    from superconverge.finder import range_test as engine
+
+    cuda = torch.device("cuda")
+    before = engine._lagged_read_back
+    assert before(cuda) is True
+    model, opt, batches = engine_overhead.tiny_problem(torch.device("cpu"))
+    seen = []
+
+    class Watched(list):
+        def __iter__(self):
+            seen.append(engine._lagged_read_back(cuda))
+            return super().__iter__()
+
+    engine_overhead.at_once_runner(model, opt, Watched(batches), 12)()
+    assert seen and not any(seen)
+    assert engine._lagged_read_back is before
 
 
 def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_curves() -> None:
