@@ -50,6 +50,42 @@ def test_ascii_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+def test_an_out_named_only_by_its_suffix_is_written_in_that_format(
+        capsys: pytest.CaptureFixture[str], tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--out .png`` (pathlib reads the name as a stem without a suffix) is a PNG, not CSV
+    under a name that says PNG."""
+    monkeypatch.chdir(tmp_path)
+    run(capsys, "schedule", "fixed", "--steps", "10", "--out", ".png")
+    assert (tmp_path / ".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    run(capsys, "schedule", "fixed", "--steps", "10", "--out", ".json")
+    assert len(json.loads((tmp_path / ".json").read_text())["steps"]) == 10
+
+
+@pytest.mark.parametrize("steps", range(8, 40))
+def test_clr_default_step_size_ends_where_the_docs_say(
+        capsys: pytest.CaptureFixture[str], steps: int) -> None:
+    """``--steps // 4``: the last step is on base_lr at 4k + 1 steps, a step short of it when
+    4 divides the steps, and one or two steps past it otherwise (docs/schedules.md)."""
+    rows = list(csv.DictReader(io.StringIO(run(capsys, "schedule", "clr", "--steps", str(steps)))))
+    size, last = steps // 4, float(rows[-1]["lr"])
+    offset = {0: -1, 1: 0, 2: 1, 3: 2}[steps % 4]  # steps from base_lr, negative: before it
+    assert last == pytest.approx(0.1 + abs(offset) / size * 0.9)
+
+
+def test_a_reader_that_left_ends_the_command_quietly(tmp_path) -> None:
+    """``schedule ... | head -1`` where head has gone: no error line, the status a shell gives
+    a process that SIGPIPE ended (141), as ``seq`` does."""
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first write
+    try:
+        done = subprocess.run([sys.executable, "-m", "superconverge", "schedule", "clr",
+                               "--steps", "50"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
 def star_rows(chart: str) -> list[int]:
     """The row of the star in each column of an ascii_chart (0 = top)."""
     rows = [line.split("|", 1)[1] for line in chart.splitlines() if "|" in line]
@@ -125,13 +161,35 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "milestones [0.5, 1.0] are steps [50, 1] of a 100-step run"),
         (["step-decay", "--steps", "100", "--milestones=-1"], "got -1.0 in [-1.0]"),
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
-        (["step-decay", "--steps", "3"], "are steps [2, 2] of a 3-step run"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),
         (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 1,000,000"),
         # an unset shell variable: the default LR was used without a word, or stdout
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),
+        (["step-decay", "--steps", "4", "--milestones", ""],
+         "argument --milestones: expected comma-separated numbers, got ''"),
+        (["step-decay", "--steps", "4", "--milestones", ","],
+         "argument --milestones: expected comma-separated numbers, got ','"),
+        # the default milestones need 3 steps, and the message says they are the default
+        (["step-decay", "--steps", "1"], "a 1-step run has no room for the 2 --milestones "
+         "[0.5, 0.75] (the default): each is a step of its own after the first and up to the "
+         "last, so step-decay needs --steps >= 3"),
+        (["step-decay", "--steps", "3"], "--milestones [0.5, 0.75] (the default) are steps "
+         "[2, 2] of a 3-step run"),
+        (["step-decay", "--steps", "10", "--milestones", "1e300"],
+         "--milestones [1e+300] are steps [1e+300] of a 10-step run; they must be increasing"),
+        # names after a slash are flags too
+        (["one-cycle-two-phase", "--steps", "5", "--warmup-fraction", "1e-12"],
+         "use --warmup-fraction > 1 / --steps = 0.2"),
+        (["one-cycle-two-phase", "--steps", "1", "--warmup-fraction", "1e-320"],
+         "(1 / --warmup-fraction overflows)"),
+        # scale_fn has no flag: not named where it was not given
+        (["clr", "--steps", "10", "--gamma", "0.5"], "error: --gamma=0.5 is used by "
+         "--mode='exp_range' only, got --mode='triangular'; drop --gamma"),
+        # a trailing separator names a folder, whatever is there
+        (["fixed", "--steps", "10", "--out", "nowhere/"], "--out nowhere/ ends with a "
+         "separator, so it names a folder; give a file, e.g. --out nowhere/schedule.csv"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:

@@ -111,3 +111,21 @@ def test_the_schedule_command_names_method_as_its_flag(tmp_path, capsys) -> None
         "superconverge schedule: error: --method='minimum' picks the suggested LR, which "
         "'one-cycle' does not use: it takes the range test's bounds, which no rule changes; "
         "--method applies to fixed, step-decay, cosine\n")
+
+
+@pytest.mark.parametrize(("kind", "given"), [("fixed", ["--lr", "0.1"]),
+                                             ("cosine", ["--max-lr", "0.3"])])
+def test_a_method_whose_pick_is_given_is_refused_not_ignored(
+        tmp_path, capsys, kind: str, given: list[str]) -> None:
+    """--method picks the LR that --lr (--max-lr) gives: one of the two would be ignored."""
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", kind, "--steps", "10", *given, "--method", "valley",
+              "--from-lr-find", str(tmp_path / "lr_find.json")])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        f"superconverge schedule: error: --method='valley' picks {given[0]} from the range "
+        f"test, but {given[0]}={float(given[1])!r} is given, which wins; drop one of them\n")
+    # without --method the given LR wins, as documented
+    assert main(["schedule", kind, "--steps", "10", *given,
+                 "--from-lr-find", str(tmp_path / "lr_find.json")]) == 0

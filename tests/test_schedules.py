@@ -437,8 +437,8 @@ def test_an_accepted_step_decay_stays_within_its_initial_value(initial, factor, 
     lambda f: S.one_cycle_two_phase_momentum(40, warmup_fraction=f),
 ])
 @pytest.mark.parametrize(("fraction", "take"), [
-    (1e-309, r"more steps than a float can count \(1/warmup_fraction overflows\)"),
-    (5e-324, r"more steps than a float can count \(1/warmup_fraction overflows\)"),
+    (1e-309, r"more steps than a float can count \(1 / warmup_fraction overflows\)"),
+    (5e-324, r"more steps than a float can count \(1 / warmup_fraction overflows\)"),
     (1e-300, r"total_steps >= 1e\+300"),
 ])
 def test_a_tiny_warmup_fraction_is_refused_naming_it(make, fraction, take) -> None:
@@ -446,13 +446,13 @@ def test_a_tiny_warmup_fraction_is_refused_naming_it(make, fraction, take) -> No
     total_steps."""
     with pytest.raises(ValueError, match=rf"warmup_fraction={fraction!r} leaves its first phase "
                                          rf"less than a step: .*a whole step would take {take}; "
-                                         r"use warmup_fraction > 1/total_steps = 0.025"):
+                                         r"use warmup_fraction > 1 / total_steps = 0.025"):
         make(fraction)
 
 
 def test_an_annihilation_leaving_no_first_phase_says_what_to_change() -> None:
     with pytest.raises(ValueError, match=r"total_steps >= 2e\+12; use annihilation_fraction < "
-                                         r"1 - 2/total_steps = 0.95"):
+                                         r"1 - 2 / total_steps = 0.95"):
         S.one_cycle(1, 40, annihilation_fraction=1 - 1e-12)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -17,25 +18,37 @@ from superconverge._names import FIND_LR_PARTIAL_STEM
 from superconverge._torch_version import TorchTooOld
 
 
+class _ReaderLeft(Exception):
+    """The reader of our output went away (``superconverge schedule ... | head -1``)."""
+
+
 def _say(text: str, stream: Any) -> None:
     """Write ``text`` to ``stream``: nothing where it is closed (``>&-`` leaves ``None``), and
     characters its encoding lacks (a path's ü under ``PYTHONIOENCODING=ascii``) escaped, not
-    an error after the work is done."""
+    an error after the work is done. A pipe whose reader has gone raises :class:`_ReaderLeft`,
+    which ends the command quietly, as Unix tools end."""
     if stream is None:
         return
     try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        stream.flush()  # here, where a gone reader is told apart from other errors
+    except BrokenPipeError:
+        raise _ReaderLeft from None
 
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        out = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
+        out = ()
+    if not out:  # "" from an unset shell variable is refused, not taken as "none"
         msg = f"expected comma-separated numbers, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
+        raise argparse.ArgumentTypeError(msg)
+    return out
 
 
 def _at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
@@ -108,7 +121,7 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--warmup-fraction", float, "fraction of the run warming up (two-phase: 0.3)"),
     ("--anneal", str, "linear or cos (one-cycle: linear; two-phase: cos)"),
     ("--step-size", int, "steps in the rising half of a cycle (clr: --steps // 4, two "
-     "whole cycles when 4 divides --steps)"),
+     "cycles; the last step is on base_lr when --steps is 4k + 1, e.g. 4001)"),
     ("--step-size-down", int, "steps in the falling half (clr; default: --step-size)"),
     ("--mode", str, "clr waveform: triangular (default), triangular2, exp_range, sine"),
     ("--gamma", float, "exp_range decay per step (clr: 1.0)"),
@@ -259,7 +272,13 @@ def _output_format(given: str | None, out: str | None) -> str:
     """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, and so is
     a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
     written in a format its name denies."""
-    suffix = Path(out).suffix.lower() if out else ""
+    if out and out.endswith(("/", os.sep)):
+        raise ValueError(f"--out {out} ends with a separator, so it names a folder; give a "
+                         f"file, e.g. --out {out}schedule.csv")
+    name = Path(out).name if out else ""
+    # ".png" alone is a name of a suffix only (pathlib calls it a stem): the user means a PNG
+    suffix = (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
+              ).lower()
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and implied is not None and given != implied:
         raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; change "
@@ -547,6 +566,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if rank:
                 warnings.simplefilter("ignore")  # rank 0 gives the same ones
             return int(args.func(args) or 0)
+    except _ReaderLeft:
+        # Quiet, as `seq 9 | head -1` is: no error line (stderr may be the same pipe), and
+        # stdout pointed at /dev/null so that the flush at exit does not complain.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a process that SIGPIPE ended
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
         print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
         return 2

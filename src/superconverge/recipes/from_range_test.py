@@ -46,6 +46,12 @@ def lrs_from_range_test(
             f"{', '.join(_FROM_SUGGESTION)}"
         )
     given = given or {}
+    if method is not None and name in _FROM_SUGGESTION and _FROM_SUGGESTION[name] in given:
+        key = _FROM_SUGGESTION[name]
+        raise ValueError(
+            f"method={method!r} picks {key} from the range test, but {key}={given[key]!r} is "
+            f"given, which wins; drop one of them"
+        )
     # The LRs the curve must give: those not given (which win), so a curve without a pick
     # still serves a policy whose LRs are all given.
     picked: dict[str, float] = {}

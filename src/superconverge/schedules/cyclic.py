@@ -93,7 +93,8 @@ class Cyclic(Schedule):
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
         if gamma != 1 and (self.mode != "exp_range" or self.scale_fn is not None):
             raise ValueError(
-                f"gamma={gamma!r} is used by mode='exp_range' only (without scale_fn), got "
+                f"gamma={gamma!r} is used by mode='exp_range' only"
+                f"{' (without scale_fn)' if self.scale_fn is not None else ''}, got "
                 f"mode={self.mode!r}{', scale_fn' if self.scale_fn is not None else ''}; drop "
                 "gamma or use mode='exp_range'"
             )

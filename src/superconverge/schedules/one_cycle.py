@@ -72,14 +72,14 @@ def _check_room(total_steps: int, first_fraction: float, what: str, fraction: st
                 f"total_steps >= {math.floor(inv) + 1}"
             )
         if fraction == "warmup_fraction":
-            remedy = (f"warmup_fraction > 1/total_steps = {1 / total_steps:.3g}"
+            remedy = (f"warmup_fraction > 1 / total_steps = {1 / total_steps:.3g}"
                       if total_steps > 1 else "total_steps >= 2 and a larger warmup_fraction")
         else:
-            remedy = (f"annihilation_fraction < 1 - 2/total_steps = {1 - 2 / total_steps:.3g}"
+            remedy = (f"annihilation_fraction < 1 - 2 / total_steps = {1 - 2 / total_steps:.3g}"
                       if total_steps > 2 else
                       "total_steps >= 3 and a smaller annihilation_fraction")
         take = (f"total_steps >= {math.floor(inv) + 1:.3g}" if math.isfinite(inv)
-                else f"more steps than a float can count (1/{fraction} overflows)")
+                else f"more steps than a float can count (1 / {fraction} overflows)")
         raise ValueError(
             f"{what} leaves its first phase less than a step: {first_fraction:.3g} of "
             f"total_steps={total_steps} is {first_fraction * total_steps:.3g} steps, and a whole "

@@ -105,8 +105,9 @@ def _clr(
     high_momentum: float = 0.95, low_momentum: float = 0.85, cycle_momentum: bool = False,
 ) -> Policy:
     high_momentum, low_momentum = _momenta(high_momentum, low_momentum)
-    # Default: two full cycles over the run, so it ends at (or, when 4 does not divide the
-    # steps, within a step or two of) base_lr.
+    # Default: two cycles, the second ending on base_lr at step 4 * (total_steps // 4): the
+    # last step (total_steps - 1) is a step short of it when 4 divides total_steps, on it at
+    # 4k + 1 steps, and one or two steps past it otherwise (closer than (T - 1) // 4 would be).
     size = step_size if step_size is not None else max(1, total_steps // 4)
     lr = cyclic(base_lr, max_lr, size, step_size_down, mode, gamma=gamma, total_steps=total_steps)
     mom = cyclic_momentum(low_momentum, high_momentum, size, step_size_down, mode, gamma=gamma,
@@ -118,12 +119,16 @@ def _fixed(total_steps: int, lr: float = 0.1) -> Policy:
     return Policy("fixed", constant(v.positive("lr", lr), total_steps))
 
 
+_MILESTONES = (0.5, 0.75)
+
+
 def _step_decay(
-    total_steps: int, lr: float = 0.1, milestones: tuple[float, ...] = (0.5, 0.75),
+    total_steps: int, lr: float = 0.1, milestones: tuple[float, ...] = _MILESTONES,
     factor: float = 0.1,
 ) -> Policy:
     # Milestones given as fractions of the run (< 1) or as absolute steps (whole numbers >= 1).
     given = list(milestones)
+    said = f"{given} (the default)" if tuple(milestones) == _MILESTONES else f"{given}"
     ms = []
     for m in given:
         m = v.real("milestones", m)
@@ -133,9 +138,16 @@ def _step_decay(
                 f"{m!r} in {given}"
             )
         ms.append(round(m * total_steps) if m < 1 else int(m))
-    if any(b <= a for a, b in itertools.pairwise(ms)) or any(not 1 <= m < total_steps for m in ms):
+    if total_steps <= len(ms):
         raise ValueError(
-            f"milestones {given} are steps {ms} of a {total_steps}-step run; they must be "
+            f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: each "
+            f"is a step of its own after the first and up to the last, so step-decay needs "
+            f"total_steps >= {len(ms) + 1} (or fewer milestones)"
+        )
+    if any(b <= a for a, b in itertools.pairwise(ms)) or any(not 1 <= m < total_steps for m in ms):
+        steps = [m if m <= 10**20 else float(m) for m in ms]  # 1e+300, not 301 digits
+        raise ValueError(
+            f"milestones {said} are steps {steps} of a {total_steps}-step run; they must be "
             f"increasing steps within 1..{total_steps - 1}"
         )
     f = v.real("factor", factor)
