@@ -614,3 +614,20 @@ def test_the_batch_noise_is_read_up_to_the_valley_not_in_the_blow_up() -> None:
     fall = s[0] - s[m]
     assert SUGGEST._batch_noise(y, m) < fall / 5 < SUGGEST._batch_noise(y, N200 - 1)
     assert curve_warnings(LRS200, y, "diverged") == []
+
+
+def test_a_linear_sweep_inside_the_descent_is_told_to_sweep_exponentially() -> None:
+    """A linear sweep's second LR is end_lr / (num_iter - 1) whatever start_lr is: lowering
+    start_lr cannot give it a flat start, so the warning says what can."""
+    def loss(lr: np.ndarray) -> np.ndarray:
+        t = np.log10(lr)
+        return 2.3 - 2 / (1 + np.exp(-2 * (t + 1.5))) + np.where(t > -0.3, 5 * (t + 0.3) ** 2, 0)
+
+    for start in (1e-4, 1e-10):
+        lrs = np.linspace(start, 1, 100)
+        said = [w for w in curve_warnings(lrs, loss(lrs), "diverged", mode="linear")
+                if "already falling" in w]
+        assert len(said) == 1 and "sweep exponentially (mode='exp') or raise num_iter" in said[0]
+        assert "lower start_lr" not in said[0]
+        # the same curve from an exp sweep (or one whose mode is not known) keeps the advice
+        assert "lower start_lr" in " ".join(curve_warnings(lrs, loss(lrs), "diverged"))

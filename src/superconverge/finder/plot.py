@@ -15,7 +15,7 @@ import numpy as np
 
 from superconverge.atomic import save_figure
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import smooth_centered
+from superconverge.finder.suggest import finite_prefix, smooth_centered
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,18 +72,27 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarra
     """``(lrs, low, high)``: the lowest and highest smoothed loss (zero-lag, as the suggestion
     rules see it) among ``curves``, on a common log-spaced LR grid over the range they all
     cover; ``None`` with fewer than two curves."""
-    usable = [c for c in curves if len(c.lrs) >= 2]
+    # Each curve as the rules see it: smoothed up to its first non-finite loss.
+    seen = [finite_prefix(c.lrs, c.losses) for c in curves]
+    usable = [(x, smooth_centered(y)) for x, y in seen if len(x) >= 2]
     if len(usable) < 2:
         return None
-    lo = max(min(c.lrs) for c in usable)
-    hi = min(max(c.lrs) for c in usable)
+    lo = max(float(x[0]) for x, _ in usable)
+    hi = min(float(x[-1]) for x, _ in usable)
     if not 0 < lo < hi:
         return None
     grid = np.geomspace(lo, hi, points)
-    ys = np.array(
-        [np.interp(np.log(grid), np.log(c.lrs), smooth_centered(c.losses)) for c in usable]
-    )
+    ys = np.array([np.interp(np.log(grid), np.log(x), y) for x, y in usable])
     return grid, ys.min(axis=0), ys.max(axis=0)
+
+
+def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
+    """The zero-lag smoothing the suggestion rules read: of the curve up to its first
+    non-finite loss (NaN after it), so that a NaN does not smear into the points before."""
+    _, y = finite_prefix(result.lrs, result.losses)
+    out = np.full(len(result.lrs), np.nan)
+    out[:len(y)] = smooth_centered(y)
+    return out
 
 
 def _stopped(result: RangeTestResult) -> str:
@@ -101,7 +110,8 @@ def _draw(
         return
     # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
     # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
-    smoothed = smooth_centered(result.losses)
+    smoothed = smoothed_as_seen(result)
+    finite = int(np.isfinite(smoothed).sum())  # the points the rules read
     # Steps a GradScaler skipped are no points: the raw loss shows them as gaps.
     gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
     if show_raw:
@@ -114,13 +124,17 @@ def _draw(
     ax.plot(
         lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
     )
-    band = spread_band(result.repeats)
+    # A sweep an error or Ctrl-C cut short is no repeat of the others (nor in spread()).
+    finished = result.finished_repeats()
+    band = spread_band(finished)
     also = []  # other curves the y range keeps in view (their low points)
     if band is not None:
         grid, low, high = band
+        left_out = len(result.repeats) - len(finished)
         ax.fill_between(
             grid, low, high, color="C0", alpha=0.15, linewidth=0,
-            label=f"spread of {len(result.repeats)} repeats",
+            label=f"spread of {len(finished)} repeats"
+            + (f" ({left_out} cut short left out)" if left_out else ""),
         )
         also.append(low)
     if result.val_losses is not None:
@@ -139,7 +153,7 @@ def _draw(
                        label=f"bounds {base:.2g} – {top:.2g}{unsure}")
     pick = result.suggest(method)
     if pick.lr is not None:
-        y = float(np.interp(np.log(pick.lr), np.log(lrs), smoothed))
+        y = float(np.interp(np.log(pick.lr), np.log(lrs[:finite]), smoothed[:finite]))
         ax.plot(
             [pick.lr], [y], "o", color="C3", markersize=8, zorder=5,
             markerfacecolor="white" if warned else "C3", markeredgewidth=2,
@@ -177,11 +191,13 @@ def _draw(
     if result.stop_reason == "nan":
         _mark_nan(ax, result, lrs)
     # steps GradScaler skipped are no points (the most of any repeat)
-    skipped = max((result.provenance or {}).get("skipped_steps") or [0])
+    skipped = result.most_skipped()
     ax.set_title(
         f"LR range test: {_stopped(result)}, {len(lrs)} of {result.num_iter} steps"
         + (f" (+{skipped} skipped by GradScaler)" if skipped else "")
-        + f", last lr {lrs[-1]:.2g}",
+        + f", last lr {lrs[-1]:.2g}"
+        # a result built or edited by hand may keep points past a non-finite loss
+        + (f", loss not finite from lr {lrs[finite]:.2g}" if finite < len(lrs) else ""),
         fontsize="medium",
     )
     ax.grid(True, which="major", alpha=0.3)
@@ -296,13 +312,19 @@ def _mark_nan(ax: Axes, result: RangeTestResult, lrs: np.ndarray) -> None:
     if sweep is None:
         return
     start, end, n, is_linear = sweep
-    # The sweep's own LRs, as the range test computes them.
-    grid = np.array([lr for _, lr in (linear if is_linear else exponential)(start, end, n).table()])
-    after = grid[grid > lrs[-1] * (1 + 1e-9)]
-    if after.size == 0:
+    # The first of the sweep's own LRs (as the range test computes them) past the last point,
+    # by bisection: num_iter may be large in a file, and the LRs only grow.
+    lr = (linear if is_linear else exponential)(start, end, n)
+    last = float(lrs[-1]) * (1 + 1e-9)
+    lo, hi = 0, n  # lr(i) <= last for i < lo; lr(i) > last for i >= hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if lr(mid) <= last else (lo, mid)
+    if lo == n:
         return
-    ax.axvline(float(after[0]), color="C3", linestyle="--", linewidth=1,
-               label=f"loss or gradients not finite from lr {float(after[0]):.2g}")
+    after = lr(lo)
+    ax.axvline(after, color="C3", linestyle="--", linewidth=1,
+               label=f"loss or gradients not finite from lr {after:.2g}")
 
 
 def _two_and_five(v: float, _: object = None) -> str:

@@ -164,6 +164,8 @@ class Curve:
         if self.seed is not None and (
                 isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
             raise ValueError(f"seed must be an int or None, got {_show(self.seed)}")
+        if self.seed is not None:
+            object.__setattr__(self, "seed", int(self.seed))  # numpy's int64 too, for JSON
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -270,14 +272,23 @@ class RangeTestResult(Curve):
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
         return suggest_bounds(self.lrs, self.losses)
 
+    def most_skipped(self) -> int:
+        """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a
+        file of another version, or edited by hand) lacks a list of whole numbers."""
+        skips = self.provenance.get("skipped_steps")
+        return (max(skips, default=0) if isinstance(skips, list | tuple)
+                and all(type(n) is int for n in skips) else 0)
+
+    def finished_repeats(self) -> tuple[Curve, ...]:
+        """The repeats that ran to their end (completed, diverged or nan), without those an
+        error or Ctrl-C cut short: the sweeps :meth:`spread` and the plot's band compare."""
+        return tuple(c for c in self.repeats if c.stop_reason not in ("interrupted", "error"))
+
     def warnings(self) -> list[str]:
         """Plain-language problems with the curve that make its suggestions unreliable."""
-        # The most steps a GradScaler skipped in one repeat (provenance read from a JSON file
-        # of another version may lack it).
-        skips = self.provenance.get("skipped_steps")
-        most = (max(skips, default=0) if isinstance(skips, list | tuple)
-                and all(type(n) is int for n in skips) else 0)
-        out = curve_warnings(self.lrs, self.losses, self.stop_reason, most)
+        mode = (self.config or {}).get("mode")
+        out = curve_warnings(self.lrs, self.losses, self.stop_reason, self.most_skipped(),
+                             mode=mode if mode in ("exp", "linear") else None)
         if self._repeats_alike():
             out.append(
                 f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
@@ -296,14 +307,16 @@ class RangeTestResult(Curve):
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
 
         Exactly ``0.0`` when every repeat picks the same step of the sweep (the repeats share
-        the sweep's LRs, so picks are either equal or at least one step apart). ``None`` with
-        fewer than two repeats that have a suggestion, and when every repeat gave the very same
-        curve (unshuffled data: nothing was measured; :meth:`warnings` says so).
+        the sweep's LRs, so picks are either equal or at least one step apart). Only the
+        :meth:`finished_repeats` count: a sweep an error or Ctrl-C cut short would pick from
+        the part it ran. ``None`` with fewer than two of them that have a suggestion, and when
+        every repeat gave the very same curve (unshuffled data: nothing was measured;
+        :meth:`warnings` says so).
         """
         if self._repeats_alike():
             return None
         method = self.method if method is None else method
-        picks = [suggest(c.lrs, c.losses, method).lr for c in self.repeats]
+        picks = [suggest(c.lrs, c.losses, method).lr for c in self.finished_repeats()]
         found = [p for p in picks if p is not None and p > 0]
         if len(found) < 2:
             return None

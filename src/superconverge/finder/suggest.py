@@ -344,7 +344,7 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
 
 def curve_warnings(
     lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None,
-    scaler_skips: int = 0,
+    scaler_skips: int = 0, *, mode: str | None = None,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
 
@@ -356,7 +356,10 @@ def curve_warnings(
     threshold of "never decreased"). A sweep that completed with the loss within 5% of its
     start throughout, ended "valley" or not, says so and to raise end_lr or num_iter: its
     "turning up" is noise. ``scaler_skips``: the steps a GradScaler skipped for inf/NaN
-    gradients (a "nan" stop may be theirs, with every loss finite).
+    gradients (a "nan" stop may be theirs, with every loss finite). ``mode``: the sweep's
+    ("exp" or "linear"); a linear sweep that starts inside the descent is told to sweep
+    exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter - 1)`` above the
+    first, hardly moves with start_lr.
     """
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
@@ -428,6 +431,11 @@ def curve_warnings(
             "so the suggestion may be reading noise; raise num_iter (a deep model needs more "
             "steps to move) or the batch size"
         )
+    # What moves the sweep's first LRs down: start_lr, except in a linear sweep, whose
+    # second LR is end_lr / (num_iter - 1) whatever start_lr is.
+    lower = ("a linear sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr "
+             "is, so sweep exponentially (mode='exp') or raise num_iter"
+             if mode == "linear" else "lower start_lr")
     head = max(3, len(y) // 10)  # the sweep's first steps
     jump = float(np.max(y[:head])) - float(y[0])
     if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
@@ -437,7 +445,7 @@ def curve_warnings(
         out.append(
             f"the loss jumped from {float(y[0]):.3g} to {float(np.max(y[:head])):.3g} in the "
             "sweep's first steps before falling: start_lr is already too high for this model, "
-            "and the picks are measured from that jump, so they are too high; lower start_lr "
+            f"and the picks are measured from that jump, so they are too high; {lower} "
             "until the curve starts flat"
         )
     elif not never_fell and (started := _started(s, m)) < STARTED_BY:
@@ -446,7 +454,7 @@ def curve_warnings(
         out.append(
             "the loss was already falling at start_lr (10% of its fall done by point "
             f"{started + 1}): the picks are measured from where the sweep began, inside "
-            "the descent, so they are too high; lower start_lr until the curve starts flat"
+            f"the descent, so they are too high; {lower} until the curve starts flat"
         )
     if completed and at_end:
         if never_fell:
