@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 import warnings
 
@@ -20,7 +21,13 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter", "60",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "suggested lr (default):" in text
+    assert "suggested lr (rule: default):" in text
+    # The next step is printed, and runs as printed (N: the run's steps).
+    advice = next(line for line in text.splitlines() if line.startswith("next: "))
+    argv = shlex.split(advice.removeprefix("next: ").split("  (")[0])
+    assert argv[:3] == ["superconverge", "schedule", "one-cycle"]
+    assert main([a if a != "N" else "20" for a in argv[1:]]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 21  # header and 20 steps
     doc = json.loads((out / "lr_find.json").read_text())
     assert len(doc["lrs"]) == len(doc["losses"]) > 10
     assert doc["suggestion"]["lr"] is not None
@@ -325,7 +332,7 @@ def test_the_chosen_method_is_the_suggestion_in_the_json(tmp_path, capsys) -> No
     res = RangeTestResult.from_json(out / "lr_find.json")
     valley = res.suggest("valley")
     assert res.method == "valley" and doc["suggestion"] == valley.to_dict()
-    assert f"suggested lr (valley): {valley.lr:.3g}" in printed
+    assert f"suggested lr (rule: valley): {valley.lr:.3g}" in printed
     assert policy_from_range_test("fixed", res, 5).lr(0) == valley.lr
     assert main(["schedule", "fixed", "--steps", "2", "--from-lr-find",
                  str(out / "lr_find.json")]) == 0
@@ -620,7 +627,7 @@ def test_threads_sets_torchs_cpu_threads_for_the_run_only(tmp_path) -> None:
 
 def test_weight_decay_reaches_the_optimizer_and_the_bounds_are_printed(tmp_path, capsys) -> None:
     """--weight-decay was recorded in the JSON whether or not the optimizer got it, and no test
-    read the "bounds for CLR / 1cycle" line (mutation-testing review)."""
+    read the "bounds for CLR" line (mutation-testing review)."""
     losses = []
     for wd in ("0", "0.5"):
         out = tmp_path / f"wd{wd}"
@@ -632,7 +639,8 @@ def test_weight_decay_reaches_the_optimizer_and_the_bounds_are_printed(tmp_path,
     assert losses[0][:2] == losses[1][:2]  # the same start: the decay acts from the first step
     assert losses[0][5:] != losses[1][5:]
     text = capsys.readouterr().out
-    assert re.search(r"bounds for CLR / 1cycle: base_lr [0-9.e-]+, max_lr [0-9.e-]+", text)
+    assert re.search(r"bounds for CLR: base_lr [0-9.e-]+, max_lr [0-9.e-]+; a 1cycle peaks at "
+                     r"max_lr and starts at max_lr / 10", text)
 
 
 # --- mutation-testing review, round 3 (recipes/find_lr.py and cli.py) --------------------------
@@ -817,3 +825,61 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "the inputs have mean 5e+03" in done.stderr
     assert done.stderr.endswith("(a warning, which the warnings filter made an error)\n")
+
+
+# --- a new user's first runs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["find-lr", "--dataset", "digits", "--num-iters", "50"],
+     "superconverge find-lr: error: unrecognized arguments: --num-iters 50 (did you mean "
+     "--num-iter?) (see superconverge find-lr --help)"),
+    (["find-lr", "--end_lr", "3"], "unrecognized arguments: --end_lr 3 (did you mean --end-lr?)"),
+    (["find-lr", "--datset=digits"], "(did you mean --dataset?)"),
+    (["find-lr", "--steps", "100"], "superconverge find-lr: error: unrecognized arguments: "
+     "--steps 100 (see superconverge find-lr --help)"),
+    (["schedule", "one-cycle", "--steps", "3", "extra"],
+     "superconverge schedule: error: unrecognized arguments: extra (see superconverge "
+     "schedule --help)"),
+    (["schedule"], "superconverge schedule: error: the following arguments are required: "
+     "policy, --steps"),
+])
+def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
+        capsys, argv: list[str], said: str) -> None:
+    """Refused by the top-level parser, it pointed at `superconverge --help`, which lists no
+    flag of find-lr or schedule."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["plot.png", "result.json", "curve.PDF"])
+def test_an_out_named_like_a_file_is_refused_before_training(tmp_path, capsys, name) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--num-iter", "10", "--out", str(tmp_path / name)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"names a {name[name.index('.'):]} file, but out is the folder" in err
+    assert not (tmp_path / name).exists()
+    # an existing folder so named is a folder, and is used
+    (tmp_path / "old.png").mkdir()
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10",
+                 "--out", str(tmp_path / "old.png")]) == 0
+    assert (tmp_path / "old.png" / "lr_find.json").is_file()
+
+
+def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["schedule", "one-cycle", "--from-lr-find", str(out), "--steps", "5"]) == 0
+    by_folder = capsys.readouterr().out
+    assert main(["schedule", "one-cycle", "--from-lr-find", str(out / "lr_find.json"),
+                 "--steps", "5"]) == 0
+    assert capsys.readouterr().out == by_folder
+    with pytest.raises(SystemExit):
+        main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"])
+    assert (f"--from-lr-find {tmp_path} is a folder without lr_find.json"
+            in capsys.readouterr().err)

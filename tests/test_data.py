@@ -1255,6 +1255,30 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
         load_data(data=tmp_path / "t.dat")
 
 
+@pytest.mark.parametrize("options", [{}, {"delimiter": ","}, {"delimiter": "\t"},
+                                     {"comments": "#"}])
+def test_a_savetxt_header_names_the_columns(tmp_path, options) -> None:
+    """np.savetxt(..., header=...) writes "# a b label": the "#" was read as a column name of
+    its own ("line 2 has 3 columns, expected 4"). It is a header; with header=False, skipped."""
+    x = np.arange(24.0).reshape(12, 2) / 10
+    y = np.arange(12) % 3
+    sep = options.get("delimiter", " ")
+    path = tmp_path / "saved.txt"
+    np.savetxt(path, np.c_[x, y], header=sep.join(["a", "b", "label"]), **options)
+    expected = load_csv(write(tmp_path / "t.csv", "\n".join(
+        ",".join(f"{v:g}" for v in row) for row in np.c_[x, y]) + "\n"))
+    for kwargs in ({}, {"target": "label"}, {"header": True}, {"header": False}):
+        assert_same(load_csv(path, **kwargs), expected)
+    with pytest.raises(ValueError, match="target='label' names a column, but header=False"):
+        load_csv(path, target="label", header=False)
+
+
+def test_a_dataset_shows_its_sizes_not_its_tensors() -> None:
+    d = load_dataset("digits")
+    assert repr(d) == ("Dataset('digits': 1438 train + 359 val examples of shape (1, 8, 8), "
+                       "10 classes (0, 1, 2, 3, 4, ...))")
+
+
 def test_a_target_name_two_columns_share_is_refused(tmp_path) -> None:
     """The first of them was taken without a word (a joined table with two "label" columns)."""
     path = write(tmp_path / "two.csv", "label,a,label\n" + "\n".join(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import logging
 import os
 import re
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -146,7 +148,7 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "Options a policy does not take are refused; its defaults are those of "
         "superconverge.schedules.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
-    p.add_argument("kind", choices=sorted(POLICIES), help="the policy")
+    p.add_argument("policy", choices=sorted(POLICIES), help="the policy")
     p.add_argument("--steps", type=_at_least(1, MAX_TABLE_STEPS), required=True,
                    help=f"total optimizer steps of the run (at most {MAX_TABLE_STEPS:,}: one "
                    "row per step)")
@@ -158,8 +160,9 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    "svg, pdf)")
     p.add_argument("--from-lr-find", metavar="JSON", type=_path,
                    help="take the LRs from a find-lr result "
-                   "(lr_find.json): the suggestion for fixed/step-decay/cosine, the bounds for "
-                   "one-cycle and clr; explicit LR options still win")
+                   "(its lr_find.json, or the folder holding it): the suggestion for "
+                   "fixed/step-decay/cosine, max_lr for one-cycle (which starts at max_lr / "
+                   "--div), both bounds for clr; explicit LR options still win")
     p.add_argument("--method", choices=METHODS, help="with --from-lr-find, for fixed, "
                    "step-decay and cosine: the suggestion rule (default: the one find-lr was run "
                    "with; one-cycle and clr take the bounds, which no rule changes)")
@@ -196,6 +199,12 @@ def _run_schedule(args: argparse.Namespace) -> int:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import lrs_from_range_test
 
+        if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
+            inside = Path(args.from_lr_find) / "lr_find.json"
+            if not inside.is_file():
+                raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
+                                 "lr_find.json; pass the lr_find.json that find-lr wrote")
+            args.from_lr_find = str(inside)
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
         if result.stop_reason not in ("completed", "diverged"):
@@ -205,14 +214,14 @@ def _run_schedule(args: argparse.Namespace) -> int:
         for w in result.warnings():
             _say(f"warning: {w}\n", sys.stderr)
         # policy_from_range_test's two steps, to say what the LRs taken are.
-        taken = lrs_from_range_test(args.kind, result, method=args.method, given=params)
+        taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
     else:
         taken = {}
     args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
-    policy = make_policy(args.kind, args.steps, **{**taken, **params})
+    policy = make_policy(args.policy, args.steps, **{**taken, **params})
     # "wrote" goes to stderr where --out is itself a stream (/dev/stdout): not into the table
     told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
     if fmt in _PLOTS:
@@ -463,11 +472,13 @@ def _find_lr(args: argparse.Namespace) -> int:
     base, top = result.bounds()
     lines = [
         f"stopped: {result.stop_reason} after {len(result.lrs)} of {result.num_iter} steps",
-        f"suggested lr ({pick.method}): "
+        # "rule": a bare "(default)" read as the default LR, not the default rule
+        f"suggested lr (rule: {pick.method}): "
         + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None else f"none: {pick.reason}"),
     ]
     if base is not None and top is not None:
-        lines.append(f"bounds for CLR / 1cycle: base_lr {base:.3g}, max_lr {top:.3g}")
+        lines.append(f"bounds for CLR: base_lr {base:.3g}, max_lr {top:.3g}; a 1cycle peaks at "
+                     "max_lr and starts at max_lr / 10")
     spread = result.spread(args.method)
     if spread is not None:
         # 0 is no rounding: every repeat picked the same step of the sweep.
@@ -477,6 +488,10 @@ def _find_lr(args: argparse.Namespace) -> int:
     lines += [f"warning: {w}" for w in result.warnings()]
     out = Path(args.out)
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
+    if top is not None:  # what to do with it
+        lines.append("next: superconverge schedule one-cycle --from-lr-find "
+                     f"{shlex.quote(str(out / 'lr_find.json'))} --steps N  (N: your run's "
+                     "optimizer steps; clr, fixed and cosine take it too)")
     _say("\n".join(lines) + "\n", sys.stdout)
     return 0
 
@@ -545,9 +560,33 @@ def _torchrun_rank() -> int | None:
         return None
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, except that a flag the command does not know is refused by the
+    command's own parser (``superconverge find-lr: error: ...``, pointing at its --help, not
+    the top level's, which lists no flag of it), with the nearest flag it has."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = _commands(parser)[args.command]
+        flags = [f for a in command._actions for f in a.option_strings if f.startswith("--")]
+        near = [difflib.get_close_matches(x.split("=", 1)[0], flags, n=1, cutoff=0.75)
+                for x in extra if x.startswith("--")]
+        hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)
+        command.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({hint})" if hint
+                                                                       else ""))
+    return args
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each command (``find-lr``, ``schedule``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()  # imports no torch: --help and schedule start fast
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     # Under torchrun (find-lr, which joins the ranks) rank 0 speaks for all: the others log
     # and warn nothing, and their own errors say which rank they are.
     rank = _torchrun_rank() if args.command == "find-lr" else None

@@ -16,7 +16,7 @@ import torch
 __all__ = ["Dataset"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
     """Train/validation tensors for a classification task, held in memory.
 
@@ -88,6 +88,12 @@ class Dataset:
                 f"got {len(self.class_names)}"
             )
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+
+    def __repr__(self) -> str:
+        # The sizes, not the tensors: a dataclass's repr printed every number of them.
+        classes = ", ".join(self.class_names[:5]) + (", ..." if self.num_classes > 5 else "")
+        return (f"Dataset({self.name!r}: {self.num_train} train + {self.num_val} val examples "
+                f"of shape {self.input_shape}, {self.num_classes} classes ({classes}))")
 
     @property
     def num_train(self) -> int:

@@ -224,7 +224,9 @@ def load_csv(
             Labels are integers >= 0 or class names (any text); integers other than
             ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals.
             A column of numbers is read as exact integers and must fit in int64.
-        header: whether the first row names the columns; ``None`` detects it: the first row
+        header: whether the first row names the columns (a first row that starts with ``#``,
+            as ``np.savetxt(..., header=...)`` writes it, does; with ``header=False`` it is
+            skipped as a comment); ``None`` detects it: the first row
             is a header when it has text where the second row has numbers, or when the label
             column holds text and the first row's label never occurs below it (numeric
             column names such as ``2019,2020,label``), or when it holds a number beyond the
@@ -267,6 +269,15 @@ def load_csv(
             # (line number, cells) so errors can point at the line; blank lines are skipped.
             rows = _table_rows(f, delimiter)
             first = next(rows, None)
+            if first is not None and first[1][0].lstrip().startswith("#"):
+                # np.savetxt(..., header=...) writes "# a b label": a header (a comment line
+                # with header=False, skipped)
+                if header is False:
+                    first = next(rows, None)
+                else:
+                    header = True
+                    cells = [first[1][0].lstrip()[1:].lstrip(), *first[1][1:]]
+                    first = (first[0], cells[1:] if delimiter == " " and not cells[0] else cells)
             if first is None:
                 raise ValueError(
                     f"{path}: empty CSV file, expected rows of numbers and a label column"

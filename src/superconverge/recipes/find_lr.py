@@ -232,6 +232,11 @@ def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(previous)
 
 
+_FILE_SUFFIXES = (".json", ".png", ".svg", ".pdf", ".csv", ".txt", ".jpg", ".jpeg")
+"""Suffixes of files, not folders: a new ``out`` named so is refused (an existing folder so
+named is used)."""
+
+
 def _check_out(folder: Path, world: int, main: bool) -> None:
     """:func:`_check_writable` on rank 0, which writes; under torch.distributed its verdict
     goes to every rank, so all of them refuse a bad ``out`` at once, before the collectives
@@ -261,6 +266,12 @@ def _check_writable(folder: Path) -> None:
         raise NotADirectoryError(
             errno.ENOTDIR, f"out={str(folder)!r} is a file; pass a folder for lr_find.json and "
             "lr_find.png")
+    if not folder.exists() and folder.suffix.lower() in _FILE_SUFFIXES:
+        # --out plot.png would become a folder named plot.png: the user meant a file
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"out={str(folder)!r} names a {folder.suffix} file, but out is the "
+            f"folder that lr_find.json and lr_find.png are written into; pass a folder, e.g. "
+            f"out={str(folder.with_suffix(''))!r}")
     for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
                  for suffix in (".json", ".png")):
         if (folder / name).is_dir():
