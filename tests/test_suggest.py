@@ -631,3 +631,19 @@ def test_a_linear_sweep_inside_the_descent_is_told_to_sweep_exponentially() -> N
         assert "lower start_lr" not in said[0]
         # the same curve from an exp sweep (or one whose mode is not known) keeps the advice
         assert "lower start_lr" in " ".join(curve_warnings(lrs, loss(lrs), "diverged"))
+
+
+def test_a_loss_on_its_floor_at_end_lr_is_not_still_falling() -> None:
+    """A model that fits the data at once (the docs' flowers table): the loss is at 0 from the
+    sweep's middle on, creeping by 1e-6s. It was told "still falling at end_lr"."""
+    lrs = np.logspace(-5, 1, 100)
+    t = np.log10(lrs)
+    floor = 1.1 / (1 + np.exp(4 * (t + 2)))  # at ~1e-6 of its fall past lr 0.1, never rising
+    said = curve_warnings(lrs, floor, "completed")
+    assert len(said) == 1 and "still falling" not in said[0]
+    assert said[0].startswith("the loss had done 99% of its fall by lr=")
+    assert "stayed at that floor up to end_lr without diverging" in said[0]
+    # a loss that falls to the very end is still falling
+    falling = np.where(t < -3, 2.0, 2.0 - 0.3 * (t + 3))
+    assert any("was still falling at end_lr" in w for w in curve_warnings(lrs, falling,
+                                                                         "completed"))

@@ -462,6 +462,15 @@ def curve_warnings(
                 "the loss never diverged nor turned up by end_lr: raise end_lr to see whether "
                 "larger learning rates move it"
             )
+        elif (settled := int(np.argmax(s - s[m] <= 0.01 * fall))) <= m - max(3, len(s) // 10):
+            # 99% of the fall done long before the end: the last points crawl along a floor
+            # (a loss at 0 on data a model fits at once), which is no "still falling".
+            out.append(
+                f"the loss had done 99% of its fall by lr={x[settled]:.3g} and stayed at that "
+                "floor up to end_lr without diverging, so the valley (and max_lr) at the end "
+                "of the sweep is arbitrary; raise end_lr to see where training breaks down (a "
+                "task this easy may never diverge)"
+            )
         else:
             out.append(
                 "the loss never diverged and was still falling at end_lr: raise end_lr to see "
