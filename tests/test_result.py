@@ -200,7 +200,16 @@ def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
     losses = valley()[:n]
     res = RangeTestResult(LRS[:n].tolist(), losses, bias_corrected_ema(losses, 0.98), "nan",
                           num_iter=80)
-    assert res.plot().get_xscale() == "log"
+    ax = res.plot()
+    # Under half a decade drawn, the axis is linear: a log one labelled one tick or none.
+    narrow = 1 < n and LRS[n - 1] < 3 * LRS[0]
+    assert ax.get_xscale() == ("linear" if narrow else "log")
+    if narrow:
+        ax.figure.canvas.draw()
+        left, right = ax.get_xlim()
+        shown = [t for t in ax.get_xticklabels() if t.get_text() and left <= t.get_position()[0]
+                 <= right]
+        assert len(shown) >= 3
 
 
 def test_a_curve_with_nan_losses_round_trips_through_json(tmp_path) -> None:
@@ -680,3 +689,23 @@ def test_the_nan_line_of_a_huge_num_iter_is_found_without_tabulating_the_sweep()
     nan_line = next(line for line in ax.get_lines()
                     if str(line.get_label()).startswith("loss or gradients not finite"))
     assert nan_line.get_xdata()[0] == pytest.approx(sweep(40))
+
+
+def test_the_legend_is_beside_a_figure_of_ours_and_inside_a_callers_axes() -> None:
+    """Inside, "best" could still cover the sweep's start (which a warning may be about)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ax = make_result().plot()
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    beside = ax.get_legend().get_window_extent(renderer)
+    assert beside.x0 >= ax.get_window_extent(renderer).x1
+    assert beside.x1 <= ax.figure.bbox.x1  # and not cut off by the figure's edge
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    own = fig.add_subplot()
+    make_result().plot(own)
+    fig.canvas.draw()
+    inside = own.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert own.get_window_extent(fig.canvas.get_renderer()).contains(inside.x0 + 1, inside.y0 + 1)

@@ -49,7 +49,7 @@ def plot_range_test(
         method = result.method
     if isinstance(path_or_ax, Axes):
         ax = path_or_ax
-        _draw(ax, result, method, show_bounds, show_raw)
+        _draw(ax, result, method, show_bounds, show_raw, legend_outside=False)
         return ax
     if path_or_ax is not None and not isinstance(path_or_ax, str | os.PathLike):
         raise TypeError(
@@ -58,10 +58,12 @@ def plot_range_test(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5), dpi=dpi)
+    # Wide enough for the legend beside the axes, where it covers no part of the curve (inside,
+    # "best" could still put it over the sweep's start, which a warning may be about).
+    fig = Figure(figsize=(9.5, 4.5), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    _draw(ax, result, method, show_bounds, show_raw)
+    _draw(ax, result, method, show_bounds, show_raw, legend_outside=True)
     fig.tight_layout()
     if path_or_ax is not None and is_main_process():
         save_figure(fig, path_or_ax)
@@ -101,7 +103,8 @@ def _stopped(result: RangeTestResult) -> str:
 
 
 def _draw(
-    ax: Axes, result: RangeTestResult, method: str, show_bounds: bool, show_raw: bool
+    ax: Axes, result: RangeTestResult, method: str, show_bounds: bool, show_raw: bool,
+    legend_outside: bool,
 ) -> None:
     lrs = np.asarray(result.lrs)
     if len(lrs) == 0:
@@ -201,9 +204,18 @@ def _draw(
         fontsize="medium",
     )
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize="small", framealpha=0.6)
+    if legend_outside:  # the figure is ours: beside the axes, over nothing
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize="small", framealpha=0.6)
+    else:  # the caller's axes: inside them
+        ax.legend(loc="best", fontsize="small", framealpha=0.6)
     left, right = ax.get_xlim()
-    if ax.get_xscale() == "log" and 0 < left < right < left * 10 ** 1.5:
+    if ax.get_xscale() == "log" and 0 < left < right < 3 * left:
+        # Under half a decade a log axis has one labelled tick, or none (a sweep that diverged
+        # after its first steps): a linear one, which looks the same there, labels several.
+        ax.set_xscale("linear")
+        ax.set_xlim(left, right)
+    elif ax.get_xscale() == "log" and 0 < left < right < left * 10 ** 1.5:
         # Under ~1.5 decades drawn, a log axis labels minor ticks 2x10^0, 3x10^0, ...: plain
         # numbers read better, on the 2s and 5s only so that they do not run together.
         from matplotlib.ticker import FuncFormatter
