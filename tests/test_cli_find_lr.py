@@ -883,3 +883,12 @@ def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) 
         main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"])
     assert (f"--from-lr-find {tmp_path} is a folder without lr_find.json"
             in capsys.readouterr().err)
+
+
+def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:
+    """A sweep whose warnings call its picks uncertain is not handed on to `schedule`: the
+    warnings say what to do first."""
+    assert main(["-q", "find-lr", "--model", "mlp", "--start-lr", "1e-9", "--end-lr", "1e-6",
+                 "--num-iter", "30", "--out", str(tmp_path / "flat")]) == 0
+    text = capsys.readouterr().out
+    assert "warning: " in text and "next: " not in text

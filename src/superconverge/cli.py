@@ -485,10 +485,11 @@ def _find_lr(args: argparse.Namespace) -> int:
         said = (f"{spread:.2f} decades" if spread > 0 else
                 "none, every repeat picks the same step of the sweep")
         lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
-    lines += [f"warning: {w}" for w in result.warnings()]
+    warned = result.warnings()
+    lines += [f"warning: {w}" for w in warned]
     out = Path(args.out)
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
-    if top is not None:  # what to do with it
+    if top is not None and not warned:  # what to do with it (a warning says what to do first)
         lines.append("next: superconverge schedule one-cycle --from-lr-find "
                      f"{shlex.quote(str(out / 'lr_find.json'))} --steps N  (N: your run's "
                      "optimizer steps; clr, fixed and cosine take it too)")
