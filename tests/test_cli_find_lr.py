@@ -892,3 +892,29 @@ def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:
                  "--num-iter", "30", "--out", str(tmp_path / "flat")]) == 0
     text = capsys.readouterr().out
     assert "warning: " in text and "next: " not in text
+
+
+def test_a_missing_dataset_package_is_one_line_naming_what_to_install(
+        tmp_path, capsys, monkeypatch) -> None:
+    """A --no-deps install without scikit-learn: the library's message ended a traceback."""
+    monkeypatch.setattr("superconverge.data.digits._digits_file", lambda: None)  # no data file
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # and the import fails
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--dataset", "digits", "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("superconverge find-lr: error: the 'digits' dataset needs "
+                          "scikit-learn: pip install scikit-learn")
+    assert err.count("\n") == 1
+
+
+def test_batch_norm_on_one_example_says_to_raise_the_batch_size(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "tiny.npz", x=rng.normal(size=(40, 1, 4, 4)).astype(np.float32),
+             y=rng.integers(0, 3, 40))
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--data", str(tmp_path / "tiny.npz"), "--batch-size", "1",
+              "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert "Expected more than 1 value per channel" in err
+    assert err.rstrip().endswith("one example on a 1x1 feature map; raise --batch-size)")

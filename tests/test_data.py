@@ -1426,3 +1426,23 @@ def test_csv_rows_of_empty_cells_are_skipped_one_empty_cell_is_an_error(tmp_path
     assert d.num_train + d.num_val == 10
     with pytest.raises(ValueError, match=r"t2.csv: line 3, column 'b'"):
         load_csv(write(tmp_path / "t2.csv", "a,b,label\n1,2,0\n1,,0\n" + rows))
+
+
+def test_synthetic_images_need_ten_pixels_not_to_alias() -> None:
+    """At 8 or 9 pixels a grating of up to 5 cycles folds into another angle: ~12% of the
+    labels at 8 pixels were another class's orientation."""
+    with pytest.raises(ValueError, match="image_size must be >= 10, got 9"):
+        load_synthetic_images(num_train=10, num_val=10, image_size=9)
+    assert load_synthetic_images(num_train=10, num_val=10, image_size=10).input_shape == (
+        3, 10, 10)
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path) -> None:
+    """The XDG spec: a relative path is invalid. It put a cache in every folder one ran from."""
+    from superconverge.data.cache import default_cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relcache")
+    assert default_cache_dir() == tmp_path / ".cache" / "superconverge"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
+    assert default_cache_dir() == tmp_path / "abs" / "superconverge"

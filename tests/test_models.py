@@ -197,3 +197,29 @@ def test_a_few_sgd_steps_reduce_the_loss(name: str, shape: tuple[int, ...], lr: 
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize(("name", "shape", "options", "said"), [
+    ("resnet20", (3, 32, 32), {"zero_init_residual": "False"},
+     "zero_init_residual must be True or False, got 'False' (str)"),
+    ("mlp", (20,), {"batch_norm": "no"}, "batch_norm must be True or False, got 'no' (str)"),
+    ("cnn", (1, 8, 8), {"batch_norm": 0}, "batch_norm must be True or False, got 0 (int)"),
+    ("cnn1d", (1, 40), {"batch_norm": []}, "batch_norm must be True or False, got [] (list)"),
+    ("mlp", (20,), {"hidden": 64}, "hidden must be a list of layer widths, got 64 (int)"),
+    ("cnn", (1, 8, 8), {"widths": 64}, "widths must be a list of stage widths, got 64 (int)"),
+])
+def test_model_options_of_the_wrong_type_are_refused_by_name(name, shape, options, said) -> None:
+    """A string from a config ("False", "no") turned a switch on; a width where a list of
+    them belongs said only "'int' object is not iterable"."""
+    import re
+
+    with pytest.raises(TypeError, match=re.escape(said)):
+        build_model(name, shape, 3, **options)
+
+
+def test_input_shape_may_be_a_numpy_array_but_not_a_string() -> None:
+    import numpy as np
+
+    assert isinstance(build_model("mlp", np.array([20]), 3), nn.Module)
+    with pytest.raises(TypeError, match="input_shape must be a sequence of ints, got '20'"):
+        build_model("mlp", "20", 3)

@@ -615,6 +615,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
         print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:
+        # A package a dataset needs, missing or broken (a --no-deps install): the message says
+        # what to install, and a traceback would bury it.
+        parser.exit(2, f"{tag}superconverge {args.command}: error: {_one_line(exc)}\n")
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
@@ -624,7 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OSError):
             flags = {k: f for k, f in flags.items() if k.endswith("=")} if (
                 exc.filename is None) else {}
-        said = _in_flags(_one_line(exc), args, flags)
+        said = _in_flags(_one_line(exc), args, flags) + _hint(exc, args)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
@@ -653,6 +657,16 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str]) 
     the names of LRs taken from a range test left alone."""
     paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
     return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths)
+
+
+def _hint(exc: BaseException, args: argparse.Namespace) -> str:
+    """What to change, for an error of torch's whose words do not say it."""
+    if "Expected more than 1 value per channel when training" in str(exc):
+        # BatchNorm on a batch of one example whose feature map has shrunk to 1x1
+        flag = "--batch-size" if args.command == "find-lr" else "the batch size"
+        return (f" (a BatchNorm layer saw a single value per channel: one example on a 1x1 "
+                f"feature map; raise {flag})")
+    return ""
 
 
 def _measured(exc: BaseException) -> bool:

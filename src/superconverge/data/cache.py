@@ -21,8 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/superconverge``, or ``~/.cache/superconverge`` when it is unset."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """``$XDG_CACHE_HOME/superconverge``, or ``~/.cache/superconverge`` when it is unset or
+    relative (which the XDG spec says to ignore: a cache in every folder one runs from)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "superconverge"
 
 

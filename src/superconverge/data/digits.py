@@ -42,7 +42,11 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
             table = None
         if table is not None and table.shape == _SHAPE:
             return table[:, :-1], table[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits as sk_load_digits
+    try:
+        from sklearn.datasets import load_digits as sk_load_digits
+    except ImportError as exc:  # a --no-deps install, a broken environment
+        raise ImportError(f"the 'digits' dataset needs scikit-learn: pip install scikit-learn "
+                          f"({exc})") from exc
 
     bunch = sk_load_digits()
     return bunch.data, bunch.target

@@ -17,6 +17,10 @@ from superconverge.schedules._validate import integer, non_negative
 
 __all__ = ["load_synthetic_images"]
 
+MIN_SIZE = 10
+"""Twice the most cycles a grating has (5): below it, sampling folds a grating into one of
+another orientation, so ~12% of labels at 8 pixels would be another class's."""
+
 # Base colours (RGB in [0, 1]); class k uses _PALETTE[k % 4], jittered per image.
 _PALETTE = np.array(
     [[0.9, 0.3, 0.2], [0.2, 0.7, 0.3], [0.25, 0.35, 0.9], [0.85, 0.8, 0.25]], dtype=np.float64
@@ -42,14 +46,15 @@ def load_synthetic_images(
         seed: seed of every random choice; the same seed gives the same tensors.
         num_train, num_val: images in each split.
         num_classes: number of orientations (>= 2); more classes are harder to tell apart.
-        image_size: side of the square images in pixels (>= 8).
+        image_size: side of the square images in pixels (>= 10: a grating of up to 5 cycles
+            needs 10 pixels; on fewer it aliases to another angle, another class's).
         noise: std of the additive per-pixel noise, before clipping to [0, 1].
     """
     seed = integer("seed", seed, minimum=0)
     num_train = integer("num_train", num_train, minimum=1)
     num_val = integer("num_val", num_val, minimum=1)
     num_classes = integer("num_classes", num_classes, minimum=2)
-    image_size = integer("image_size", image_size, minimum=8)
+    image_size = integer("image_size", image_size, minimum=MIN_SIZE)
     noise = non_negative("noise", noise)
 
     rng = np.random.default_rng(seed)

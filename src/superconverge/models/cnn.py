@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from superconverge.schedules._validate import integer
+from superconverge.schedules._validate import boolean, integer, sequence
 
 __all__ = ["CNN1d", "SmallCNN", "cnn1d_output_length"]
 
@@ -34,7 +34,9 @@ class SmallCNN(nn.Module):
         super().__init__()
         in_channels = integer("in_channels", in_channels, minimum=1)
         num_classes = integer("num_classes", num_classes, minimum=1)
-        chans = [integer(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths)]
+        chans = [integer(f"widths[{i}]", w, minimum=1)
+                 for i, w in enumerate(sequence("widths", widths, "stage widths"))]
+        batch_norm = boolean("batch_norm", batch_norm)
         if not chans:
             raise ValueError("widths must name at least one stage, got an empty sequence")
         layers: list[nn.Module] = []
@@ -93,6 +95,7 @@ class CNN1d(nn.Module):
         num_classes = integer("num_classes", num_classes, minimum=1)
         self.in_channels = integer("in_channels", in_channels, minimum=1)
         channels = integer("channels", channels, minimum=1)
+        batch_norm = boolean("batch_norm", batch_norm)
         layers: list[nn.Module] = []
         width = self.in_channels
         for kernel in (5, 3, 3):

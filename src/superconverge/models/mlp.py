@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from superconverge.schedules._validate import fraction, integer
+from superconverge.schedules._validate import boolean, fraction, integer, sequence
 
 __all__ = ["MLP"]
 
@@ -34,8 +34,10 @@ class MLP(nn.Module):
         super().__init__()
         in_features = integer("in_features", in_features, minimum=1)
         num_classes = integer("num_classes", num_classes, minimum=1)
-        widths = [integer(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
+        widths = [integer(f"hidden[{i}]", h, minimum=1)
+                  for i, h in enumerate(sequence("hidden", hidden, "layer widths"))]
         dropout = fraction("dropout", dropout)
+        batch_norm = boolean("batch_norm", batch_norm)  # "no" from a config is no True
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in widths:

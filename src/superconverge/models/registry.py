@@ -154,7 +154,9 @@ def build_model(
 
 def _checked_shape(input_shape: object) -> tuple[int, ...]:
     """``input_shape`` as a tuple of ints >= 1, or a ``TypeError``/``ValueError`` naming it."""
-    if isinstance(input_shape, int) or not isinstance(input_shape, Sequence):
+    if type(input_shape).__module__ == "numpy" and getattr(input_shape, "ndim", None) == 1:
+        input_shape = input_shape.tolist()  # type: ignore[attr-defined]  # np.array([1, 8, 8])
+    if isinstance(input_shape, int | str | bytes) or not isinstance(input_shape, Sequence):
         raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
     shape = tuple(integer(f"input_shape[{i}]", d, minimum=1) for i, d in enumerate(input_shape))
     if not shape:

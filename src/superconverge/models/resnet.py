@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from superconverge.schedules._validate import integer
+from superconverge.schedules._validate import boolean, integer
 
 __all__ = ["BasicBlock", "CifarResNet", "resnet20", "resnet56"]
 
@@ -107,7 +107,7 @@ class CifarResNet(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        if zero_init_residual:
+        if boolean("zero_init_residual", zero_init_residual):
             for m in self.modules():
                 if isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
