@@ -23,9 +23,10 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     text = capsys.readouterr().out
     assert "suggested lr (rule: default):" in text
     # The next step is printed, and runs as printed (N: the run's steps).
-    advice = next(line for line in text.splitlines() if line.startswith("next: "))
-    argv = shlex.split(advice.removeprefix("next: ").split("  (")[0])
-    assert argv[:3] == ["superconverge", "schedule", "one-cycle"]
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("next, with N your run's"))
+    argv = shlex.split(lines[at + 1])
+    assert argv[:3] == ["superconverge", "schedule", "one-cycle"] and argv[-2:] == ["--steps", "N"]
     assert main([a if a != "N" else "20" for a in argv[1:]]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 21  # header and 20 steps
     doc = json.loads((out / "lr_find.json").read_text())
@@ -453,7 +454,7 @@ def test_a_sweep_of_too_small_lrs_says_to_raise_end_lr(tmp_path, capsys) -> None
                  "--out", str(tmp_path)]) == 0
     warned = [line for line in capsys.readouterr().out.splitlines()
               if line.startswith("warning: ")]
-    assert any("raise end_lr" in line for line in warned), warned
+    assert any("raise --end-lr" in line for line in warned), warned
 
 
 def test_warnings_from_the_command_line_can_still_be_recorded(tmp_path) -> None:
@@ -843,6 +844,9 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "schedule --help)"),
     (["schedule"], "superconverge schedule: error: the following arguments are required: "
      "policy, --steps"),
+    # a typo of a required flag: the missing one is a symptom, the typo is named too
+    (["schedule", "fixed", "--stpes", "3"], "the following arguments are required: --steps; "
+     "unrecognized: --stpes (did you mean --steps?)"),
 ])
 def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
         capsys, argv: list[str], said: str) -> None:
@@ -891,7 +895,9 @@ def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:
     assert main(["-q", "find-lr", "--model", "mlp", "--start-lr", "1e-9", "--end-lr", "1e-6",
                  "--num-iter", "30", "--out", str(tmp_path / "flat")]) == 0
     text = capsys.readouterr().out
-    assert "warning: " in text and "next: " not in text
+    assert "warning: " in text and "next, with N" not in text
+    # the warnings speak in flags: raise --end-lr, not end_lr
+    assert "--end-lr" in text and "end_lr" not in text
 
 
 def test_a_missing_dataset_package_is_one_line_naming_what_to_install(
@@ -918,3 +924,40 @@ def test_batch_norm_on_one_example_says_to_raise_the_batch_size(tmp_path, capsys
     err = capsys.readouterr().err
     assert "Expected more than 1 value per channel" in err
     assert err.rstrip().endswith("one example on a 1x1 feature map; raise --batch-size)")
+
+
+def test_the_next_command_runs_as_printed_for_an_out_that_starts_with_a_dash(
+        tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "60", "--out=-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("next, with N"))
+    argv = [a if a != "N" else "7" for a in shlex.split(lines[at + 1])]
+    assert "--from-lr-find=-run/lr_find.json" in argv
+    assert main(argv[1:]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 8
+
+
+def test_an_lr_ratio_too_large_names_the_flags(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--start-lr", "1e-300", "--end-lr", "1e10",
+              "--out", str(tmp_path / "r")])
+    assert "(--end-lr / --start-lr = " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["find-lr", "--help"], ["--version"],
+                                  ["schedule", "fixed", "--help"]])
+def test_help_into_a_reader_that_left_is_quiet(argv) -> None:
+    """The output of --help written to a pipe whose reader has gone: quiet, as before the
+    reader-left handling (which once raised out of argparse's printing)."""
+    import os
+    import subprocess
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "superconverge", *argv], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode == 0

@@ -72,14 +72,17 @@ def test_clr_default_step_size_ends_where_the_docs_say(
     assert last == pytest.approx(0.1 + abs(offset) / size * 0.9)
 
 
-def test_a_reader_that_left_ends_the_command_quietly(tmp_path) -> None:
+@pytest.mark.parametrize("out", [[], ["--out", "/dev/stdout"]])
+def test_a_reader_that_left_ends_the_command_quietly(tmp_path, out) -> None:
     """``schedule ... | head -1`` where head has gone: no error line, the status a shell gives
-    a process that SIGPIPE ended (141), as ``seq`` does."""
+    a process that SIGPIPE ended (141), as ``seq`` does; also through --out /dev/stdout."""
+    if out and not os.path.exists("/dev/stdout"):
+        pytest.skip("no /dev/stdout here")
     read, write = os.pipe()
     os.close(read)  # the reader has gone before the first write
     try:
         done = subprocess.run([sys.executable, "-m", "superconverge", "schedule", "clr",
-                               "--steps", "50"], stdout=write, stderr=subprocess.PIPE,
+                               "--steps", "50", *out], stdout=write, stderr=subprocess.PIPE,
                               text=True, timeout=120)
     finally:
         os.close(write)
@@ -191,6 +194,12 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # a trailing separator names a folder, whatever is there
         (["fixed", "--steps", "10", "--out", "nowhere/"], "--out nowhere/ ends with a "
          "separator, so it names a folder; give a file, e.g. --out nowhere/schedule.csv"),
+        (["fixed", "--steps", "3", "--format", "png", "--out", "nowhere/"],
+         "give a file, e.g. --out nowhere/schedule.png"),
+        # whole-step milestones need the run to reach them
+        (["step-decay", "--steps", "2", "--milestones", "50,60"], "a 2-step run has no room "
+         "for the 2 --milestones [50.0, 60.0]: each is a step of its own after the first and "
+         "up to the last, so step-decay needs --steps >= 61"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:

@@ -1259,7 +1259,7 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
                                      {"comments": "#"}])
 def test_a_savetxt_header_names_the_columns(tmp_path, options) -> None:
     """np.savetxt(..., header=...) writes "# a b label": the "#" was read as a column name of
-    its own ("line 2 has 3 columns, expected 4"). It is a header; with header=False, skipped."""
+    its own ("line 2 has 3 columns, expected 4"). It is a header."""
     x = np.arange(24.0).reshape(12, 2) / 10
     y = np.arange(12) % 3
     sep = options.get("delimiter", " ")
@@ -1267,10 +1267,16 @@ def test_a_savetxt_header_names_the_columns(tmp_path, options) -> None:
     np.savetxt(path, np.c_[x, y], header=sep.join(["a", "b", "label"]), **options)
     expected = load_csv(write(tmp_path / "t.csv", "\n".join(
         ",".join(f"{v:g}" for v in row) for row in np.c_[x, y]) + "\n"))
-    for kwargs in ({}, {"target": "label"}, {"header": True}, {"header": False}):
+    for kwargs in ({}, {"target": "label"}, {"header": True}):
         assert_same(load_csv(path, **kwargs), expected)
-    with pytest.raises(ValueError, match="target='label' names a column, but header=False"):
-        load_csv(path, target="label", header=False)
+
+
+@pytest.mark.parametrize("header", [None, False])
+def test_a_first_label_that_starts_with_a_hash_is_data(tmp_path, header) -> None:
+    """Labels "#0", "#1" in the first column: the first row is an example, not a header."""
+    path = write(tmp_path / "h.csv", "".join(f"#{i % 2},{i * .1},{i * .2}\n" for i in range(20)))
+    d = load_csv(path, target=0, header=header, val_fraction=0.5)
+    assert d.num_train + d.num_val == 20 and d.class_names == ("#0", "#1")
 
 
 def test_a_dataset_shows_its_sizes_not_its_tensors() -> None:

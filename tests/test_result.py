@@ -202,7 +202,7 @@ def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
                           num_iter=80)
     ax = res.plot()
     # Under half a decade drawn, the axis is linear: a log one labelled one tick or none.
-    narrow = 1 < n and LRS[n - 1] < 3 * LRS[0]
+    narrow = 1 < n and LRS[n - 1] < 10 ** 0.5 * LRS[0]
     assert ax.get_xscale() == ("linear" if narrow else "log")
     if narrow:
         ax.figure.canvas.draw()
@@ -645,6 +645,23 @@ def test_a_repeat_cut_short_counts_neither_in_the_spread_nor_in_the_band(stop: s
     assert "spread of 2 repeats (1 cut short left out)" in labels
 
 
+def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:
+    """Two finished repeats with the very same curve (unshuffled data) and a third an error cut
+    short: the spread is None and the warning says why, not a reassuring 0."""
+    same = curve(valley(0.0, noise=0.01, seed=0), seed=0)
+    res = make_result(repeats=(same, same, cut_short(valley(0.3, seed=1), 30, "error")))
+    assert res.spread() is None
+    assert any("gave the very same curve" in w for w in res.warnings())
+
+
+def test_an_lr_range_under_half_a_decade_is_drawn_on_a_linear_axis() -> None:
+    lrs = np.geomspace(1e-3, 2.9e-3, 40)
+    losses = list(np.linspace(2.0, 1.0, 40))
+    res = RangeTestResult(lrs=lrs, losses=losses, smoothed=losses, stop_reason="completed",
+                          num_iter=40)
+    assert res.plot().get_xscale() == "linear"
+
+
 def test_a_nan_tail_is_drawn_as_the_rules_read_it() -> None:
     """Points past the first NaN (a hand-built or converted result): the smoothed line and the
     suggestion's dot are those of the finite part, and the title says where it ends."""
@@ -660,7 +677,7 @@ def test_a_nan_tail_is_drawn_as_the_rules_read_it() -> None:
     assert f"loss not finite from lr {LRS[50]:.2g}" in ax.get_title()
 
 
-@pytest.mark.parametrize("skipped", [3, [1, None], ["a"], "7"])
+@pytest.mark.parametrize("skipped", [3, [1, None], ["a"], "7", [-5]])
 def test_a_malformed_skipped_steps_is_ignored_by_the_plot_as_by_warnings(skipped) -> None:
     res = dataclasses.replace(make_result(), provenance={"skipped_steps": skipped})
     assert res.most_skipped() == 0

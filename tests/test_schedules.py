@@ -249,7 +249,8 @@ def test_a_scale_fn_that_cannot_be_found_by_name_is_refused_when_saved(fn) -> No
     (lambda: S.cyclic(0.1, 1, 5, gamma=0.5), ValueError, r"gamma=0.5 is used by "
      r"mode='exp_range' only"),
     (lambda: S.cyclic(0.1, 1, 5, mode="exp_range", gamma=0.5, scale_fn=halving), ValueError,
-     r"without scale_fn"),
+     r"without scale_fn\), got mode='exp_range', scale_fn; drop gamma or scale_fn, which "
+     r"replaces exp_range's gamma\*\*step"),
     (lambda: S.cyclic(0.1, 1, 5, scale_mode="iterations"), ValueError,
      r"there is no scale_fn"),
 ])
@@ -756,7 +757,7 @@ def test_momentum_bounds_without_a_momentum_schedule_are_refused() -> None:
 
 @pytest.mark.parametrize(("milestones", "match"), [
     ([2.5], "whole steps >= 1"),       # a fractional step is no fraction of the run either
-    ([0.5, 100], r"within 1\.\.99"),   # a milestone at the last step + 1 never takes effect
+    ([0.5, 100], r"step-decay needs total_steps >= 101"),  # at the last step + 1: no effect
 ])
 def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
     """(mutants: the whole-number check dropped, so 2.5 became step 2 silently; `m <=

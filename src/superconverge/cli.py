@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import errno
 import logging
 import os
 import re
 import shlex
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,6 +23,18 @@ from superconverge._torch_version import TorchTooOld
 
 class _ReaderLeft(Exception):
     """The reader of our output went away (``superconverge schedule ... | head -1``)."""
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """A write into a stream (``--out /dev/stdout``) whose reader has gone ends the command as
+    :func:`_say` does: quietly."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise _ReaderLeft from None
+        raise
 
 
 def _say(text: str, stream: Any) -> None:
@@ -225,12 +238,14 @@ def _run_schedule(args: argparse.Namespace) -> int:
     # "wrote" goes to stderr where --out is itself a stream (/dev/stdout): not into the table
     told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
     if fmt in _PLOTS:
-        plot_policy(policy, args.out)
+        with _reader_may_leave():
+            plot_policy(policy, args.out)
         _say(f"wrote {args.out}\n", told)
         return 0
     text = render_policy(policy, fmt=fmt)
     if args.out is not None:
-        atomic.write_text(args.out, text)
+        with _reader_may_leave():  # --out /dev/stdout, a named pipe
+            atomic.write_text(args.out, text)
         _say(f"wrote {args.out}\n", told)
     else:
         _say(text, sys.stdout)
@@ -282,8 +297,9 @@ def _output_format(given: str | None, out: str | None) -> str:
     a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
     written in a format its name denies."""
     if out and out.endswith(("/", os.sep)):
+        suffix = {"ascii": "txt"}.get(given or "csv", given or "csv")
         raise ValueError(f"--out {out} ends with a separator, so it names a folder; give a "
-                         f"file, e.g. --out {out}schedule.csv")
+                         f"file, e.g. --out {out}schedule.{suffix}")
     name = Path(out).name if out else ""
     # ".png" alone is a name of a suffix only (pathlib calls it a stem): the user means a PNG
     suffix = (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
@@ -379,10 +395,10 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--out", default="runs/find-lr", type=_path,
                    help="folder for lr_find.json and .png")
     # target and delimiter: the data flags whose names are no common words in the messages;
-    # out and device are ("out of range"): only as out=... and device=...
+    # out, device and mode are ("out of range"): only as out=..., device=... and mode=...
     p.set_defaults(func=_run_find_lr, flag_names={
         **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
-        "out=": "--out=", "device=": "--device="})
+        "out=": "--out=", "device=": "--device=", "mode=": "--mode="})
 
 
 def _column(text: str | None) -> str | int | None:
@@ -486,13 +502,16 @@ def _find_lr(args: argparse.Namespace) -> int:
                 "none, every repeat picks the same step of the sweep")
         lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
     warned = result.warnings()
-    lines += [f"warning: {w}" for w in warned]
+    # in the command's words: --end-lr, not the library's end_lr
+    lines += [f"warning: {_in_flags(w, args, args.flag_names)}" for w in warned]
     out = Path(args.out)
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
     if top is not None and not warned:  # what to do with it (a warning says what to do first)
-        lines.append("next: superconverge schedule one-cycle --from-lr-find "
-                     f"{shlex.quote(str(out / 'lr_find.json'))} --steps N  (N: your run's "
-                     "optimizer steps; clr, fixed and cosine take it too)")
+        # "=": a path that starts with "-" is no flag there
+        lines += ["next, with N your run's optimizer steps (clr, fixed and cosine take the "
+                  "file too):",
+                  "  superconverge schedule one-cycle "
+                  f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N"]
     _say("\n".join(lines) + "\n", sys.stdout)
     return 0
 
@@ -524,11 +543,33 @@ class _Parser(argparse.ArgumentParser):
         if message:
             try:
                 _say(message, file if file is not None else sys.stderr)
-            except (AttributeError, OSError):  # as argparse's own: a full or broken stream
-                pass
+            except (AttributeError, OSError, _ReaderLeft):  # as argparse's own: a full stream,
+                pass  # a closed one, a reader that left
+
+    argv: Sequence[str] = ()  # the command line being parsed, for the flags it mistyped
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # "--stpes 3": the missing --steps is a symptom; name the typo too
+            typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)]
+            if typos:
+                message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def _flags(self) -> list[str]:
+        return [f for a in self._actions for f in a.option_strings if f.startswith("--")]
+
+    def _unknown(self, token: str) -> bool:
+        """``token`` names none of this parser's flags, not even as an abbreviation."""
+        name = token.split("=", 1)[0]
+        return not any(f.startswith(name) for f in self._flags())
+
+    def _near(self, tokens: Sequence[str]) -> str:
+        """`` (did you mean --steps?)`` for the flags among ``tokens`` that have a near one."""
+        near = [difflib.get_close_matches(t.split("=", 1)[0], self._flags(), n=1, cutoff=0.75)
+                for t in tokens if t.startswith("--")]
+        hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)
+        return f" ({hint})" if hint else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -565,15 +606,12 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     """``parser.parse_args``, except that a flag the command does not know is refused by the
     command's own parser (``superconverge find-lr: error: ...``, pointing at its --help, not
     the top level's, which lists no flag of it), with the nearest flag it has."""
+    _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         command = _commands(parser)[args.command]
-        flags = [f for a in command._actions for f in a.option_strings if f.startswith("--")]
-        near = [difflib.get_close_matches(x.split("=", 1)[0], flags, n=1, cutoff=0.75)
-                for x in extra if x.startswith("--")]
-        hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)
-        command.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({hint})" if hint
-                                                                       else ""))
+        assert isinstance(command, _Parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}{command._near(extra)}")
     return args
 
 

@@ -224,9 +224,10 @@ def load_csv(
             Labels are integers >= 0 or class names (any text); integers other than
             ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals.
             A column of numbers is read as exact integers and must fit in int64.
-        header: whether the first row names the columns (a first row that starts with ``#``,
-            as ``np.savetxt(..., header=...)`` writes it, does; with ``header=False`` it is
-            skipped as a comment); ``None`` detects it: the first row
+        header: whether the first row names the columns (a first row that starts with ``#``
+            and a space, or with ``#`` and names, as ``np.savetxt(..., header=...)`` writes it,
+            does, its ``#`` dropped; with ``header=False`` every row is data); ``None``
+            detects it: the first row
             is a header when it has text where the second row has numbers, or when the label
             column holds text and the first row's label never occurs below it (numeric
             column names such as ``2019,2020,label``), or when it holds a number beyond the
@@ -269,15 +270,11 @@ def load_csv(
             # (line number, cells) so errors can point at the line; blank lines are skipped.
             rows = _table_rows(f, delimiter)
             first = next(rows, None)
-            if first is not None and first[1][0].lstrip().startswith("#"):
-                # np.savetxt(..., header=...) writes "# a b label": a header (a comment line
-                # with header=False, skipped)
-                if header is False:
-                    first = next(rows, None)
-                else:
-                    header = True
-                    cells = [first[1][0].lstrip()[1:].lstrip(), *first[1][1:]]
-                    first = (first[0], cells[1:] if delimiter == " " and not cells[0] else cells)
+            if first is not None and header is not False and _savetxt_header(first[1], header):
+                # np.savetxt(..., header=...) writes "# a b label": the names, "#" dropped
+                header = True
+                cells = [first[1][0].lstrip()[1:].lstrip(), *first[1][1:]]
+                first = (first[0], cells[1:] if delimiter == " " and not cells[0] else cells)
             if first is None:
                 raise ValueError(
                     f"{path}: empty CSV file, expected rows of numbers and a label column"
@@ -523,6 +520,19 @@ def _looks_like_header(
                 "if it is an example", UserWarning, stacklevel=3)
             return True
     return False
+
+
+def _savetxt_header(cells: Sequence[str], header: bool | None) -> bool:
+    """Whether a first row is the header ``np.savetxt(..., header=...)`` writes: it starts
+    with ``#``, then a space (``"# a b label"``, numpy's default) or, unless ``header=True``
+    says so already, names where numbers would be (``"#a,b,label"``). A row of data whose first
+    cell is a label such as ``#0`` is none."""
+    first = cells[0].lstrip()
+    if not first.startswith("#"):
+        return False
+    rest = first[1:]
+    return (header is True or not rest or rest[0].isspace()
+            or not all(_is_number(c) for c in cells[1:]))
 
 
 def _label_number(text: str) -> int | float:

@@ -210,9 +210,10 @@ def _draw(
     else:  # the caller's axes: inside them
         ax.legend(loc="best", fontsize="small", framealpha=0.6)
     left, right = ax.get_xlim()
-    if ax.get_xscale() == "log" and 0 < left < right < 3 * left:
-        # Under half a decade a log axis has one labelled tick, or none (a sweep that diverged
-        # after its first steps): a linear one, which looks the same there, labels several.
+    if ax.get_xscale() == "log" and 0 < lrs.min() < lrs.max() < 10 ** 0.5 * lrs.min():
+        # Under half a decade swept, a log axis has one labelled tick, or none (a sweep that
+        # diverged after its first steps): a linear one, which looks the same there, labels
+        # several.
         ax.set_xscale("linear")
         ax.set_xlim(left, right)
     elif ax.get_xscale() == "log" and 0 < left < right < left * 10 ** 1.5:

@@ -379,7 +379,7 @@ def _check_ratio(start_lr: float, end_lr: float) -> None:
     log scale) as the one to change: ``start_lr=5e-324`` is the culprit with ``end_lr=1``."""
     if math.isfinite(end_lr / start_lr):
         return
-    ratio = f"end_lr/start_lr = {Decimal(end_lr) / Decimal(start_lr):.3g}"
+    ratio = f"end_lr / start_lr = {Decimal(end_lr) / Decimal(start_lr):.3g}"
     why = f"the sweep's LRs would overflow to inf ({ratio}, above the largest float, 1.8e+308)"
     if abs(math.log10(end_lr)) >= abs(math.log10(start_lr)):
         raise ValueError(f"end_lr={end_lr!r} is too large: {why}; lower end_lr")

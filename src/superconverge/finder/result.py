@@ -277,7 +277,7 @@ class RangeTestResult(Curve):
         file of another version, or edited by hand) lacks a list of whole numbers."""
         skips = self.provenance.get("skipped_steps")
         return (max(skips, default=0) if isinstance(skips, list | tuple)
-                and all(type(n) is int for n in skips) else 0)
+                and all(type(n) is int and n >= 0 for n in skips) else 0)
 
     def finished_repeats(self) -> tuple[Curve, ...]:
         """The repeats that ran to their end (completed, diverged or nan), without those an
@@ -298,10 +298,12 @@ class RangeTestResult(Curve):
         return out
 
     def _repeats_alike(self) -> bool:
-        """Two or more repeats, all with the same losses at the same LRs."""
-        first = self.repeats[0] if len(self.repeats) > 1 else None
+        """Two or more finished repeats, all with the same losses at the same LRs (one an
+        error cut short differs in length, not in what it measured)."""
+        done = self.finished_repeats()
+        first = done[0] if len(done) > 1 else None
         return first is not None and all(
-            c.lrs == first.lrs and c.losses == first.losses for c in self.repeats[1:])
+            c.lrs == first.lrs and c.losses == first.losses for c in done[1:])
 
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.

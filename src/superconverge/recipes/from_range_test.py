@@ -23,8 +23,9 @@ def policy_from_range_test(
     test was run with, :attr:`RangeTestResult.method`), ``cosine`` decays from it;
     ``one-cycle`` (and the two-phase variant) peak at ``result.bounds()[1]``; ``clr`` cycles
     between both bounds. ``params`` set anything else (and override a picked LR). Raises
-    ``ValueError`` naming the reason when the curve gives no pick, and for a ``method`` with a
-    policy that takes the bounds, which no rule changes.
+    ``ValueError`` naming the reason when the curve gives no pick, for a ``method`` with a
+    policy that takes the bounds, which no rule changes, and for a ``method`` beside the LR it
+    would pick, given in ``params`` (one of the two would be ignored).
     """
     picked = lrs_from_range_test(name, result, method=method, given=params)
     return make_policy(name, total_steps, **{**picked, **params})

@@ -95,8 +95,9 @@ class Cyclic(Schedule):
             raise ValueError(
                 f"gamma={gamma!r} is used by mode='exp_range' only"
                 f"{' (without scale_fn)' if self.scale_fn is not None else ''}, got "
-                f"mode={self.mode!r}{', scale_fn' if self.scale_fn is not None else ''}; drop "
-                "gamma or use mode='exp_range'"
+                f"mode={self.mode!r}{', scale_fn' if self.scale_fn is not None else ''}; "
+                + ("drop gamma or scale_fn, which replaces exp_range's gamma**step"
+                   if self.scale_fn is not None else "drop gamma or use mode='exp_range'")
             )
         self._set("gamma", gamma)
         if isinstance(self.scale_fn, str):

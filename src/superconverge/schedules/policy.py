@@ -138,11 +138,14 @@ def _step_decay(
                 f"{m!r} in {given}"
             )
         ms.append(round(m * total_steps) if m < 1 else int(m))
-    if total_steps <= len(ms):
+    # Each milestone a step of its own after the first and up to the last; a whole-step one
+    # needs the run to reach it.
+    need = max([len(ms) + 1, *(int(m) + 1 for m in given if m >= 1)])
+    if total_steps < need and (total_steps <= len(ms) or need <= 10**20):
         raise ValueError(
             f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: each "
             f"is a step of its own after the first and up to the last, so step-decay needs "
-            f"total_steps >= {len(ms) + 1} (or fewer milestones)"
+            f"total_steps >= {need} (or other milestones)"
         )
     if any(b <= a for a, b in itertools.pairwise(ms)) or any(not 1 <= m < total_steps for m in ms):
         steps = [m if m <= 10**20 else float(m) for m in ms]  # 1e+300, not 301 digits
