@@ -569,10 +569,14 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
 
 FAILING_RANK_WORKER = textwrap.dedent(
     """
-    import faulthandler, os, sys
-    # A rank that does not exit: its stacks, in its stderr, for the failure message (once,
-    # in a loaded CI run, rank 1 printed its line and was still running 120 s later).
+    import atexit, faulthandler, os, sys, time
+    # A rank that does not exit: its stacks, in its stderr, for the failure message (in loaded
+    # CI runs, rank 1 printed its line and was still running 90-120 s later, in C code at
+    # exit). A failing rank leaves at once, skipping the teardown at exit, which this models
+    # as an exit handler that never returns.
     faulthandler.dump_traceback_later(90, exit=True)
+    if os.environ["RANK"] == "1":
+        atexit.register(time.sleep, 3600)
     import torch
     from superconverge.cli import main
 

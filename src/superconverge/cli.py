@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -629,6 +630,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Under torchrun (find-lr, which joins the ranks) rank 0 speaks for all: the others log
     # and warn nothing, and their own errors say which rank they are.
     rank = _torchrun_rank() if args.command == "find-lr" else None
+    if rank is None:
+        return _run(parser, args, rank)
+    try:
+        return _run(parser, args, rank)
+    except BaseException as exc:
+        # A rank that failed has said so; it leaves now. Tearing down torch.distributed's
+        # objects at exit can wait on a peer still inside a collective (seen: a rank that had
+        # printed its error line still running 120 s later, in C code with no Python frame),
+        # and torchrun's agent restarts or stops the group on this exit status anyway.
+        if isinstance(exc, SystemExit):
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        else:
+            traceback.print_exc()
+            code = 1
+        if code == 0:
+            raise
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | None) -> int:
+    """The command ``args`` names, its errors one line each (``main``'s body)."""
     tag = f"[rank {rank}] " if rank else ""
     logging.basicConfig(
         level=(logging.ERROR if rank else logging.INFO if args.verbose else logging.WARNING),
