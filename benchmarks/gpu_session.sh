@@ -81,7 +81,8 @@ if compgen -G ".whl/*.whl" > /dev/null; then
         --target "$site" .whl/*.whl || exit 1
     export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 fi
-export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+# absolute: tests start python -m superconverge in other folders (the package is not installed)
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-560}
 declare -A cap=([env]=30 [a]=220 [b]=120 [cuda-tests]=150 [overhead]=45 [suite]=400 [c]=100000)

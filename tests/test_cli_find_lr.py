@@ -714,7 +714,7 @@ def test_a_partial_curve_records_the_runs_config(tmp_path, capsys, monkeypatch) 
     loss_fails_at(monkeypatch, 15, ValueError("a corrupt batch (simulated)"))
     with pytest.raises(SystemExit) as exc:
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--batch-size", "32",
-              "--weight-decay", "0.01", "--out", str(tmp_path)])
+              "--weight-decay", "0.01", "--device", "cpu", "--out", str(tmp_path)])
     assert exc.value.code == 2
     assert "the curve measured so far is in " in capsys.readouterr().err
     config = RangeTestResult.from_json(tmp_path / "lr_find.partial.json").config

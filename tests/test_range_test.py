@@ -2325,3 +2325,13 @@ def test_a_float64_models_losses_keep_their_digits(sync_every: int) -> None:
                          sync_every=sync_every, diverge_factor=None, progress=False)
     assert huge.stop_reason == "completed" and len(huge.lrs) == 8
     assert all(math.isfinite(v) and v >= 1e39 for v in huge.losses)
+
+
+def test_a_module_compiled_in_place_counts_as_compiled() -> None:
+    """``model.compile()`` (not the wrapper ``torch.compile(model)`` returns): its output may
+    be a CUDA graph's memory, so its losses are copied on CUDA like the wrapper's."""
+    model = nn.Linear(2, 2)
+    assert not RANGE_TEST._compiled(model)
+    model.compile(mode="reduce-overhead")
+    assert RANGE_TEST._compiled(model)
+    assert RANGE_TEST._compiled(torch.compile(nn.Linear(2, 2)))

@@ -1108,9 +1108,13 @@ def _cycle(data: Iterable[Any]) -> Iterator[Any]:
 
 
 def _compiled(fn: Any) -> bool:
-    """Whether ``fn`` is a ``torch.compile`` wrapper (a compiled module or function)."""
-    return isinstance(fn, torch._dynamo.eval_frame.OptimizedModule) or hasattr(
-        fn, "_torchdynamo_orig_callable")
+    """Whether ``fn`` is compiled: a ``torch.compile`` wrapper (of a module or a function), a
+    module compiled in place (``module.compile()``), or DDP around either."""
+    if isinstance(fn, torch.nn.parallel.DistributedDataParallel):
+        fn = fn.module
+    return (isinstance(fn, torch._dynamo.eval_frame.OptimizedModule)
+            or hasattr(fn, "_torchdynamo_orig_callable")
+            or getattr(fn, "_compiled_call_impl", None) is not None)
 
 
 def _moved(x: torch.Tensor, device: torch.device) -> torch.Tensor:
