@@ -45,15 +45,13 @@ def _say(text: str, stream: Any) -> None:
     which ends the command quietly, as Unix tools end."""
     if stream is None:
         return
-    try:
+    with _reader_may_leave():
         try:
             stream.write(text)
         except UnicodeEncodeError:
             encoding = getattr(stream, "encoding", None) or "ascii"
             stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
         stream.flush()  # here, where a gone reader is told apart from other errors
-    except BrokenPipeError:
-        raise _ReaderLeft from None
 
 
 def _floats(text: str) -> tuple[float, ...]:
