@@ -468,6 +468,7 @@ def _find_lr(args: argparse.Namespace) -> int:
     from superconverge.finder import is_main_process
     from superconverge.recipes import find_lr
     from superconverge.recipes.distributed import torchrun_group
+    from superconverge.schedules.policy import policy_parameters
 
     # Under torchrun: one process a device, the loss averaged over them; rank 0 reports.
     with torchrun_group(args.device) as device:
@@ -492,8 +493,10 @@ def _find_lr(args: argparse.Namespace) -> int:
         + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None else f"none: {pick.reason}"),
     ]
     if base is not None and top is not None:
+        # the div of the one-cycle policy the next command builds, not a copy of it
+        div = policy_parameters("one-cycle")["div"]
         lines.append(f"bounds for CLR: base_lr {base:.3g}, max_lr {top:.3g}; a 1cycle peaks at "
-                     "max_lr and starts at max_lr / 10")
+                     f"max_lr and starts at max_lr / {div:g}")
     spread = result.spread(args.method)
     if spread is not None:
         # 0 is no rounding: every repeat picked the same step of the sweep.
