@@ -1838,6 +1838,38 @@ def test_a_scaler_step_cut_by_an_error_leaves_the_next_real_step_right() -> None
         assert torch.equal(a, b)
 
 
+def test_a_scaler_step_cut_short_with_restore_false_leaves_the_scaler_ready() -> None:
+    """``restore=False`` keeps what the test trained, the scaler's scale too, but not a
+    half-done step: after an error between ``unscale_`` and ``update`` the user's next
+    ``scaler.step`` skipped its unscale (gradients 1024x) and their ``unscale_`` failed."""
+    model, opt, loader = make_problem()
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    calls = [0]
+
+    def fail_on_the_third(optimizer, args, kwargs):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+
+    hook = opt.register_step_pre_hook(fail_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, scaler=scaler, restore=False,
+                      progress=False)
+    hook.remove()
+    scale = scaler.get_scale()
+    xb, yb = next(iter(DataLoader(loader.dataset, batch_size=32)))
+    model.eval()  # no dropout: the two passes below are the same computation
+    opt.zero_grad()
+    scaler.scale(ce(model(xb), yb)).backward()
+    scaler.unscale_(opt)  # failed: "unscale_() has already been called on this optimizer"
+    grads = [p.grad.clone() for p in model.parameters()]
+    opt.zero_grad()
+    ce(model(xb), yb).backward()
+    assert scaler.get_scale() == scale
+    for scaled_back, plain in zip(grads, (p.grad for p in model.parameters()), strict=True):
+        assert torch.allclose(scaled_back, plain)
+
+
 # --- mutation-review additions (append to tests/test_range_test.py) ------------------------------
 # Each test names the mutant(s) of src/superconverge/finder/range_test.py it kills (ids as in
 # /tmp/review-mut2/REPORT.md). Uses the helpers above: make_problem, ce, snapshot,

@@ -344,11 +344,17 @@ class TrainingState:
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
-            # An exception between scaler.step() and scaler.update() leaves per-step bookkeeping
-            # behind that would make the user's next scaler.step() fail; drop it.
-            per_opt = getattr(self.scaler, "_per_optimizer_states", None)
-            if per_opt is not None:
-                per_opt.clear()
+            forget_unfinished_step(self.scaler)
+
+
+def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:
+    """Drop the per-step bookkeeping an exception between ``scaler.unscale_``/``scaler.step``
+    and ``scaler.update`` leaves in a GradScaler: left there, the user's next ``scaler.step``
+    would skip its unscale (stepping with gradients times the scale) and their ``unscale_``
+    would fail. Not training state: it goes also with ``restore=False``."""
+    per_opt = getattr(scaler, "_per_optimizer_states", None)
+    if per_opt is not None:
+        per_opt.clear()
 
 
 @contextlib.contextmanager

@@ -45,6 +45,7 @@ from superconverge.finder._restore import (
     Streams,
     TrainingState,
     epoch_samplers,
+    forget_unfinished_step,
     loader_generators,
     seed_everything,
     sigint_deferred,
@@ -146,7 +147,8 @@ def lr_range_test(
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
     ``progress``: a tqdm bar on stderr when it is a terminal (``False``: never).
     ``restore=False`` leaves the model and optimizer as the (last) test left them (the RNGs,
-    loaders' state and modules' modes go back all the same).
+    loaders' state and modules' modes go back all the same, and a ``scaler`` keeps its scale
+    but drops a step an error or Ctrl-C cut between its ``unscale_`` and ``update``).
     ``snapshot``: where the copy to restore from lives: ``"device"`` (beside each tensor, the
     fastest) or ``"cpu"`` (host memory, for a model whose GPU has no room for a second copy of
     its trainable parameters, buffers and optimizer state).
@@ -308,6 +310,7 @@ def lr_range_test(
                 state.restore()
             else:
                 streams.restore()
+                forget_unfinished_step(scaler)
         if interrupted() and result is not None:
             # Ctrl-C during the last restore of a finished test: stop, keeping the result.
             stop = KeyboardInterrupt()
