@@ -1234,6 +1234,42 @@ def test_lrs_the_parameters_dtype_cannot_hold_are_refused_before_anything_runs()
                       progress=False)
 
 
+class _OwnStepSize(torch.optim.Optimizer):
+    """Like transformers' Adafactor(lr=None, relative_step=True): no LR of its own to sweep."""
+
+    def __init__(self, params, **defaults) -> None:
+        super().__init__(params, defaults)
+
+    def step(self, closure=None) -> None:
+        pass
+
+
+@pytest.mark.parametrize("defaults", [{"lr": None}, {}], ids=["lr-None", "no-lr-key"])
+def test_an_optimizer_without_an_lr_is_refused_by_name(defaults) -> None:
+    """Was float(None)'s TypeError, or a bare KeyError: 'lr', from the LR ratios' helper."""
+    model, _, loader = make_problem()
+    opt = _OwnStepSize(model.parameters(), **defaults)
+    match = "optimizer param group 0 has lr=None" + ("" if defaults else r" \(no lr key\)")
+    with pytest.raises(TypeError, match=match):
+        lr_range_test(model, opt, ce, loader, progress=False)
+
+
+def test_float16_weights_with_a_grad_scaler_are_refused_before_anything_runs() -> None:
+    """torch's "Attempting to unscale FP16 gradients" at the first step named neither the
+    scaler nor the fix."""
+    model = nn.Linear(4, 2).half()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(torch.randn(8, 4).half(), torch.randint(0, 2, (8,)))]
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match="keep the weights in float32"):
+        lr_range_test(model, opt, ce, batches, 1e-3, 1.0, 10,
+                      scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    # A disabled scaler does nothing, so it is no reason to refuse.
+    lr_range_test(model, opt, ce, batches, 1e-3, 1.0, 10,
+                  scaler=torch.amp.GradScaler("cpu", enabled=False), progress=False)
+
+
 def test_model_without_trainable_parameters() -> None:
     model, opt, loader = make_problem()
     for p in model.parameters():
@@ -1608,6 +1644,26 @@ def test_max_grad_norm_with_a_grad_scaler_unscales_first(fused: bool) -> None:
     assert_same_state(before, snapshot(model, opt))
     assert list(res.losses) == pytest.approx(clipped_bare_loop(0.5, 25), rel=1e-5)
     assert res.provenance["skipped_steps"] == [0]
+
+
+def test_a_fused_step_with_no_gradient_says_so() -> None:
+    """A fused optimizer takes the scaler into its step; a step where none of its parameters
+    got a gradient was an IndexError from deep inside the range test."""
+    torch.manual_seed(0)
+    model = nn.ModuleDict({"body": nn.Linear(10, 2), "head": nn.Linear(2, 2)})
+    opt = torch.optim.SGD(model["head"].parameters(), lr=0.01, fused=True)
+    calls = [0]
+
+    def step_fn(m, batch):
+        xb, yb = batch
+        calls[0] += 1
+        h = m["body"](xb)
+        return F.cross_entropy(m["head"](h) if calls[0] != 3 else h, yb)  # 3rd: no head
+
+    _, _, loader = make_problem()
+    with pytest.raises(RuntimeError, match="no parameter of the optimizer got a gradient"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step_fn,
+                      scaler=torch.amp.GradScaler("cpu"), progress=False)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])

@@ -634,6 +634,12 @@ class _Run:
         skipped the update), as a 0-dim bool on the device, with no host sync."""
         assert self.scaler is not None
         checks = list(self.scaler._found_inf_per_device(self.optimizer).values())
+        if not checks:  # (torch's own step says "No inf checks were recorded" for others)
+            raise RuntimeError(
+                "no parameter of the optimizer got a gradient in this step, so GradScaler "
+                "checked none for inf/NaN: the loss must reach the parameters the optimizer "
+                "steps, at every step"
+            )
         found = checks[0]
         if len(checks) > 1:  # parameters on several devices
             found = sum(c.to(self.device, non_blocking=True) for c in checks)  # type: ignore[assignment]
@@ -1013,6 +1019,24 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {loss_fn!r}")
     if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
         raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {scaler!r}")
+    for i, group in enumerate(optimizer.param_groups):
+        lr = group.get("lr")
+        if (isinstance(lr, bool) or not isinstance(lr, int | float | torch.Tensor)
+                or (isinstance(lr, torch.Tensor) and lr.numel() != 1)):
+            raise TypeError(
+                f"optimizer param group {i} has lr={lr!r}"
+                f"{'' if 'lr' in group else ' (no lr key)'}; the range test sweeps the lr, so "
+                "each group needs one, a number or a one-element tensor (an optimizer that "
+                "picks its own step size, such as Adafactor with lr=None, has none to sweep)"
+            )
+    if scaler is not None and scaler.is_enabled() and any(
+        p.dtype == torch.float16 for group in optimizer.param_groups for p in group["params"]
+    ):
+        raise ValueError(
+            "the optimizer steps float16 parameters, whose gradients a GradScaler cannot "
+            "unscale; keep the weights in float32 (no model.half()) and pass "
+            "amp_dtype=torch.float16 to run the forward pass in float16"
+        )
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
