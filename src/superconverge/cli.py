@@ -221,7 +221,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
         # Say what the LRs rest on when the curve is not a clean one.
         if result.stop_reason not in ("completed", "diverged"):
             _say(f"note: the range test in {args.from_lr_find} stopped: "
-                 f"{result.stop_reason} after {len(result.lrs)} of {result.num_iter} steps\n",
+                 f"{result.stop_summary()}\n",
                  sys.stderr)
         for w in result.warnings():
             _say(f"warning: {w}\n", sys.stderr)
@@ -487,7 +487,7 @@ def _find_lr(args: argparse.Namespace) -> int:
     pick = result.suggest(args.method)
     base, top = result.bounds()
     lines = [
-        f"stopped: {result.stop_reason} after {len(result.lrs)} of {result.num_iter} steps",
+        f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "
         + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None else f"none: {pick.reason}"),

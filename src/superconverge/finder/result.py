@@ -279,6 +279,22 @@ class RangeTestResult(Curve):
         return (max(skips, default=0) if isinstance(skips, list | tuple)
                 and all(type(n) is int and n >= 0 for n in skips) else 0)
 
+    def stop_summary(self) -> str:
+        """How the sweep stopped, in a line: ``"completed after 30 of 30 steps"``. Steps a
+        GradScaler skipped ran but are no points; they are counted and named, as in
+        ``"completed after 30 of 30 steps (2 skipped by GradScaler: no points)"``. With repeats
+        the count is of the points all of them share."""
+        skipped = self.most_skipped()
+        if not skipped:
+            return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
+        if len(self.repeats) > 1:
+            return (f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps (the "
+                    f"points all repeats share; GradScaler skipped up to {skipped} steps a "
+                    "repeat)")
+        run = self.num_iter if self.stop_reason == "completed" else len(self.lrs) + skipped
+        return (f"{self.stop_reason} after {min(run, self.num_iter)} of {self.num_iter} steps "
+                f"({skipped} skipped by GradScaler: no points)")
+
     def finished_repeats(self) -> tuple[Curve, ...]:
         """The repeats that ran to their end (completed, diverged or nan), without those an
         error or Ctrl-C cut short: the sweeps :meth:`spread` and the plot's band compare."""
