@@ -944,6 +944,9 @@ def test_a_step_the_grad_scaler_skips_is_not_a_point(
     assert res.lrs == pytest.approx(table[:huge_at - 1] + table[huge_at:])  # a gap at the skip
     assert len(res.losses) == 11 and max(res.losses) < 1e3  # the skipped step is not a point
     assert res.stop_reason == "completed" and res.provenance["skipped_steps"] == [1]
+    # All 12 steps ran: "after 11 of 12" contradicted "completed".
+    assert res.stop_summary() == (
+        "completed after 12 of 12 steps (1 skipped by GradScaler: no points)")
     assert scaler.state_dict() == scaler_before
     assert not opt._optimizer_step_pre_hooks  # the hook is gone
     assert_same_state(before, snapshot(model, opt))
@@ -972,11 +975,43 @@ def test_a_blow_up_in_steps_the_grad_scaler_skips_still_diverges(
     assert res.losses[-1] > 50 and max(res.losses[:-1]) < 1
     # The skipped step kept as the diverging point is a point, not a skip as well.
     assert res.provenance["skipped_steps"] == [0]
+    assert res.stop_summary() == "diverged after 15 of 30 steps"
     assert "raise end_lr" not in " ".join(res.warnings())
     # The result's EMA is the stop rule's, which crossed the line (the plot draws it).
     assert res.smoothed == res.repeats[0].smoothed
     assert res.smoothed[-1] > 4 * min(res.smoothed)
     assert_same_state(before, snapshot(model, opt))
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-adam"])
+def test_a_skipped_step_far_above_the_best_loss_diverges_by_its_own_loss(
+        fused: bool, read_lag: bool) -> None:
+    """A skipped step's update never happens, so its blow-up does not compound and carry the
+    smoothed loss over the line: two skipped steps at 8x the best at the sweep's end read
+    "completed, still falling: raise end_lr" (find-lr --amp fp16 on digits, where fp32
+    diverged). Its own loss is judged: the first is the diverging point."""
+    model, opt, loader = make_problem(fused=fused)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        return overflowing(loss * 8, m) if len(calls) >= 29 else loss
+
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 30, step_fn=step,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.stop_reason == "diverged", res.losses
+    assert len(res.lrs) == 29 and res.losses[-1] > 4 * min(res.losses[:-1])
+    assert res.smoothed[-1] < 4 * min(res.smoothed)  # the EMA alone would not have stopped
+    assert "raise end_lr" not in " ".join(res.warnings())
+    # A skip at the best loss's level stays a skip: no point, no stop.
+    calls.clear()
+    quiet = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 30,
+                          step_fn=lambda m, b: (calls.append(1), overflowing(
+                              F.cross_entropy(m(b[0]), b[1]), m) if len(calls) == 29
+                              else F.cross_entropy(m(b[0]), b[1]))[1],
+                          scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert quiet.stop_reason == "completed" and len(quiet.lrs) == 29
 
 
 @pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-adam"])
@@ -1663,6 +1698,37 @@ def test_a_fused_step_with_no_gradient_says_so() -> None:
     _, _, loader = make_problem()
     with pytest.raises(RuntimeError, match="no parameter of the optimizer got a gradient"):
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step_fn,
+                      scaler=torch.amp.GradScaler("cpu"), progress=False)
+
+
+def test_a_fused_sgd_whose_first_step_the_scaler_skips_gets_zero_momentum_not_garbage() -> None:
+    """torch's fused SGD makes its first step's momentum buffers with empty_like and fills them
+    only if the step is not skipped: a skipped first step left uninitialised memory (1e32 seen
+    on a CPU) that the next step added to the weights. The test starts them at zero, which with
+    dampening 0 is torch's own first step, so the curve is the non-fused SGD's."""
+    curves = []
+    for fused in (False, True):
+        model, _, loader = make_problem(momentum_steps=0)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, fused=fused)
+        def step(m: nn.Module, batch, calls=[]) -> torch.Tensor:  # noqa: B006 (per loop)
+            calls.append(1)
+            loss = F.cross_entropy(m(batch[0]), batch[1])
+            return overflowing(loss, m) if len(calls) == 1 else loss
+
+        torch.manual_seed(0)
+        res = lr_range_test(model, opt, None, loader, 1e-3, 1.0, 20, step_fn=step,
+                            scaler=torch.amp.GradScaler("cpu"), progress=False)
+        assert res.provenance["skipped_steps"] == [1]
+        assert not opt.state  # the zero buffers went with the rest of the test's state
+        curves.append(res.losses)
+    assert curves[1] == pytest.approx(curves[0], rel=1e-5)
+
+
+def test_a_fused_sgd_with_dampening_and_a_scaler_is_warned_of() -> None:
+    model, _, loader = make_problem(momentum_steps=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, dampening=0.1, fused=True)
+    with pytest.warns(UserWarning, match="use SGD\\(fused=False\\)"):
+        lr_range_test(model, opt, ce, loader, 1e-3, 1.0, 10,
                       scaler=torch.amp.GradScaler("cpu"), progress=False)
 
 

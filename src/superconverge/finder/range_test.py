@@ -316,9 +316,7 @@ def lr_range_test(
             stop = KeyboardInterrupt()
             stop.partial_result = result  # type: ignore[attr-defined]
             raise stop
-    logger.info(
-        "LR range test %s after %d of %d steps", result.stop_reason, len(result.lrs), num_iter
-    )
+    logger.info("LR range test %s", result.stop_summary())
     return result
 
 
@@ -508,6 +506,7 @@ class _Run:
         # (fused Adam, SGD, ...) are always called and skip on the device; for them the scaler's
         # inf check of the step is kept as a 0-dim device tensor, read back with the losses.
         skips: list[Any] | None = None if self.scaler is None else []
+        _zero_fused_momentum(self.optimizer, self.scaler)
         stepped = [False]
         hook = None
         if self.skip_source == "hook":
@@ -794,6 +793,11 @@ class _HostCurve:
             # steps that show the blow-up are the ones GradScaler skips.
             s = self.ema(x)
             diverged = factor is not None and 0 < self.best < s / factor
+            # A skipped step's update never happened, so a blow-up it shows cannot compound
+            # into the next losses the way a real step's does and carry the smoothed loss over
+            # the line: its own loss is judged (two skipped steps at 8x the best loss closed a
+            # sweep as "completed, still falling" whose fp32 twin diverged there).
+            diverged = diverged or (skip and factor is not None and 0 < self.best < x / factor)
             if skip and not diverged:
                 self.skipped += 1  # (a skipped step kept as the diverging point is a point)
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
@@ -1132,6 +1136,40 @@ def _cycle(data: Iterable[Any]) -> Iterator[Any]:
                 "lower num_iter"
             )
         passes += 1
+
+
+def _zero_fused_momentum(optimizer: torch.optim.Optimizer,
+                         scaler: torch.amp.GradScaler | None) -> None:
+    """Give a fused SGD's parameters that have no momentum buffer yet a zero one, when a
+    GradScaler may skip steps. torch's fused SGD makes the buffers of its first step with
+    ``torch.empty_like`` and its kernel fills them only on a step it does not skip, so a first
+    step the scaler skips (the first steps often do, while it finds its scale) leaves them
+    uninitialised memory (1e32 seen), and the next step adds momentum times that to the weights.
+    With ``dampening=0`` a zero buffer makes the first real step's buffer the gradient, as torch's
+    own first step does, bit for bit; the restore drops the buffers with the rest of the state
+    the test made. Other dampening values are warned of."""
+    if (scaler is None or not scaler.is_enabled()
+            or not isinstance(optimizer, torch.optim.SGD)):
+        return
+    for group in optimizer.param_groups:
+        if not group.get("fused") or not group.get("momentum"):
+            continue
+        bare = [p for p in group["params"]
+                if "momentum_buffer" not in optimizer.state.get(p, {})]
+        if not bare:
+            continue
+        if group.get("dampening"):
+            warnings.warn(
+                "torch's fused SGD leaves its momentum buffers uninitialised when a GradScaler "
+                "skips its first step, and with dampening != 0 the range test cannot start them "
+                "at zero without changing the first step; use SGD(fused=False)",
+                UserWarning,
+                stacklevel=4,
+            )
+            continue
+        for p in bare:
+            optimizer.state[p]["momentum_buffer"] = torch.zeros_like(
+                p, memory_format=torch.preserve_format)
 
 
 def _compiled(fn: Any) -> bool:
