@@ -1119,6 +1119,22 @@ def test_the_validation_loss_scores_the_weights_the_training_loss_saw() -> None:
     assert res.losses[0] != pytest.approx(res.losses[-1], rel=1e-3)  # the weights did move
 
 
+def test_a_seed_gives_the_same_validation_batches_whatever_the_global_rng() -> None:
+    """The val_batches were drawn from a shuffling loader before the seed was set, so the same
+    seed gave other validation losses after any other use of torch's RNG."""
+    model, opt, loader = make_problem()
+    runs = []
+    for before in (1, 2):
+        torch.manual_seed(before)
+        runs.append(lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=3,
+                                  val_data=loader, val_batches=2, repeats=2, progress=False))
+    assert runs[0].losses == runs[1].losses
+    assert runs[0].val_losses == runs[1].val_losses
+    # The first sweep is still the run of its own seed, validation drawn or not.
+    plain = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, seed=3, progress=False)
+    assert runs[0].repeats[0].losses == plain.losses
+
+
 def test_val_batches_zero_scores_all_of_val_data() -> None:
     model, opt, loader = make_problem()
     val = list(loader)[:3]
@@ -2241,7 +2257,8 @@ def test_every_repeat_is_the_run_of_its_seed_also_with_validation_batches() -> N
     for r, seed in enumerate((5, 6)):
         alone = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, seed=seed, **kw)
         assert both.repeats[r].losses == alone.losses, seed
-        assert both.repeats[r].val_losses == alone.val_losses, seed
+        # Every repeat is scored on the same batches, the ones the first seed draws.
+        assert (both.repeats[r].val_losses == alone.val_losses) == (r == 0), seed
 
 
 def test_ctrl_c_before_the_first_point_still_carries_a_partial_result() -> None:

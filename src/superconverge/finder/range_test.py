@@ -123,8 +123,8 @@ def lr_range_test(
     ``smooth_beta``: EMA factor of the smoothed loss (bias-corrected); ``diverge_factor``: stop
     when the smoothed loss exceeds this multiple of its best (``None``: only NaN/inf stop).
     ``val_data``/``val_batches``: also record a validation loss per step, on the first
-    ``val_batches`` batches of ``val_data`` (taken once: the same ones at every step of every
-    repeat; 0: all of it, re-iterated at every step).
+    ``val_batches`` batches of ``val_data`` (taken once, under the first repeat's ``seed``: the
+    same ones at every step of every repeat; 0: all of it, re-iterated at every step).
     ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss. A step it skips for inf/NaN
     gradients changed nothing, so it is not a point: the curve has a gap at that step's LR and
@@ -261,6 +261,8 @@ def lr_range_test(
     try:
         if not model.training:
             logger.info("model is in eval mode; training it in train mode for the range test")
+        if seeds[0] is not None:  # the validation batches are part of what a seed gives
+            seed_everything(seeds[0], generators)
         run.take_val_batches()
         for r, s in enumerate(seeds):
             if r:
@@ -475,7 +477,8 @@ class _Run:
 
     def take_val_batches(self) -> None:
         """Draw the ``val_batches`` validation batches every step of every repeat is scored
-        on, once. The range test calls it before it seeds the first sweep: drawn after, they
+        on, once. The range test calls it seeded with the first sweep's seed (so a seed gives
+        the same validation batches) and seeds that sweep again after: drawn inside it, they
         would move the seeded RNGs (a shuffling loader's, torch's) of the first sweep alone,
         and a repeat would not be the run of its own seed."""
         if self.val_cache is None and self.val_data is not None and self.val_batches > 0:
