@@ -1119,6 +1119,18 @@ def test_the_validation_loss_scores_the_weights_the_training_loss_saw() -> None:
     assert res.losses[0] != pytest.approx(res.losses[-1], rel=1e-3)  # the weights did move
 
 
+def test_the_test_leaves_torch_schedulers_order_warning_as_it_was() -> None:
+    """The test's steps set torch's ``optimizer._opt_called`` (its LR schedulers' step
+    wrapper), which hid their "lr_scheduler.step() before optimizer.step()" warning after it."""
+    model, _, loader = make_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    assert "_opt_called" not in vars(opt)
+    with pytest.warns(UserWarning, match=r"lr_scheduler.step\(\)` before `optimizer.step"):
+        sched.step()
+
+
 def test_a_seed_gives_the_same_validation_batches_whatever_the_global_rng() -> None:
     """The val_batches were drawn from a shuffling loader before the seed was set, so the same
     seed gave other validation losses after any other use of torch's RNG."""

@@ -306,6 +306,9 @@ class TrainingState:
                 ]))
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
+        # The flag torch's LR schedulers' step wrapper sets on the optimizer: left True by the
+        # test's steps, it hides their "lr_scheduler.step() before optimizer.step()" warning.
+        self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
         _copy_all(pending)
 
     def restore(self) -> None:
@@ -341,6 +344,10 @@ class TrainingState:
         _copy_all(pending)
 
         self.streams.restore()
+        if self.opt_called is _MISSING:
+            vars(self.optimizer).pop("_opt_called", None)
+        else:
+            self.optimizer._opt_called = self.opt_called  # type: ignore[attr-defined]
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
