@@ -1582,6 +1582,22 @@ def test_one_shot_val_data_scored_in_full_is_a_clear_error() -> None:
                       progress=False)
 
 
+def test_a_one_shot_train_iterator_used_up_by_the_first_repeat_is_named_so() -> None:
+    """It read "train_data yielded no batches; pass a non-empty loader": the data was not
+    empty, the first repeat had used it up."""
+    model, opt, loader = make_problem()
+    batches = list(loader)[:8]
+    with pytest.raises(ValueError, match="an iterator that yielded nothing more"):
+        lr_range_test(model, opt, ce, iter(batches), 1e-4, 0.1, 8, repeats=2, progress=False)
+
+
+def test_a_triple_batch_without_step_fn_says_how_long_it_is() -> None:
+    model, opt, loader = make_problem()
+    triples = [(x, y, torch.ones(len(y))) for x, y in list(loader)[:2]]
+    with pytest.raises(TypeError, match=r"\(inputs, targets\) batches, got a tuple of 3; pass"):
+        lr_range_test(model, opt, ce, triples, 1e-4, 0.1, 8, progress=False)
+
+
 def test_an_optimizer_that_needs_a_closure_is_refused() -> None:
     model, _, loader = make_problem()
     opt = torch.optim.LBFGS(model.parameters())

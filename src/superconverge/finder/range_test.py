@@ -690,8 +690,9 @@ class _Run:
         if not ((type(batch) is tuple or isinstance(batch, tuple | list)) and len(batch) == 2):
             raise TypeError(
                 f"the default step needs (inputs, targets) batches, got a "
-                f"{type(batch).__name__}; pass step_fn=fn(model, batch) -> loss for other "
-                "batch layouts"
+                f"{type(batch).__name__}"
+                f"{f' of {len(batch)}' if isinstance(batch, tuple | list) else ''}; pass "
+                "step_fn=fn(model, batch) -> loss for other batch layouts"
             )
         inputs, targets = batch
         assert self.loss_fn is not None
@@ -1131,6 +1132,12 @@ def _cycle(data: Iterable[Any]) -> Iterator[Any]:
             count += 1
             yield batch
         if count == 0:
+            if iter(data) is data:  # an iterator: used up by an earlier repeat, or empty
+                raise ValueError(
+                    "train_data is an iterator that yielded nothing more (used up by an "
+                    "earlier pass or repeat, or empty); pass a re-iterable loader such as a "
+                    "DataLoader or a list"
+                )
             if passes == 0:
                 raise ValueError("train_data yielded no batches; pass a non-empty loader")
             raise ValueError(
