@@ -649,6 +649,32 @@ def test_tensorize_hyperparams_defaults_and_refusals() -> None:
         ParamScheduler(make_opt(make_model(), "adam", foreach=True), lr=0.1, tensors=True)
 
 
+@pytest.mark.parametrize("how", ["scheduler", "tensorize"])
+def test_tensor_betas_alone_keep_a_default_adam_off_the_foreach_path(how, monkeypatch) -> None:
+    """torch's adam() takes its foreach path for CUDA parameters unless lr is a tensor, and
+    that path refuses a tensor beta1 (capturable=False): driving momentum alone with
+    tensors=True crashed the first eager step on a GPU ("beta1 as a Tensor is not supported").
+    Here torch's default is made the CUDA one; the lr becomes a tensor of the same value."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("torch.optim.adam"), "_default_to_fused_or_foreach",
+                        lambda *args, **kwargs: (False, True))
+    model = make_model()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+    if how == "scheduler":
+        ParamScheduler(opt, momentum=sc.one_cycle_momentum(10), tensors=True)
+    else:
+        assert tensorize_hyperparams(opt, ["betas"]) == ["betas"]
+    group = opt.param_groups[0]
+    assert isinstance(group["lr"], torch.Tensor) and group["lr"].item() == pytest.approx(0.01)
+    model(torch.randn(5, 3, dtype=torch.float64)).sum().backward()
+    opt.step()  # was: ValueError: beta1 as a Tensor is not supported for ... foreach=True
+    # An explicit foreach=False (or capturable, fused) needs no tensor lr.
+    plain = torch.optim.AdamW(make_model().parameters(), lr=0.01, foreach=False)
+    tensorize_hyperparams(plain, ["betas"])
+    assert isinstance(plain.param_groups[0]["lr"], float)
+
+
 def _tensorized_adamw(lr: float = 0.1) -> torch.optim.Optimizer:
     model = make_model()
     opt = torch.optim.AdamW([{"params": model[0].parameters()},

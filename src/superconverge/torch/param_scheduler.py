@@ -186,7 +186,10 @@ def tensorize_hyperparams(
     tensor is float32 (what torch's fused kernels read, whatever the default dtype and the
     parameters' dtype) and lives on the device of its group's first parameter (so a
     CUDA-graph-captured step reads the current value). Values that already are tensors are kept
-    (same object). Returns the keys handled.
+    (same object). Returns the keys asked for. An Adam/AdamW group whose ``betas`` become
+    tensors while its ``lr`` stays a float, with ``foreach``, ``capturable`` and ``fused`` left
+    unset, gets a tensor ``lr`` as well (same value): for CUDA parameters torch's default is then
+    its single-tensor path, where its foreach path would refuse the tensor ``beta1``.
 
     The tensors outlast ``optimizer.load_state_dict``, which on its own replaces every param
     group with the checkpoint's (new tensor objects, left on the device they were saved from: on
@@ -225,7 +228,14 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
     dtype = torch.float32
     for group in optimizer.param_groups:
         device = _group_device(group)
-        for key in keys:
+        group_keys = list(keys)
+        if (_BETAS in keys and "lr" not in keys and group.get("foreach") is None
+                and not group.get("capturable") and not group.get("fused")):
+            # torch's adam() takes its foreach path for CUDA parameters unless lr is a tensor,
+            # and that path refuses a tensor beta1 with capturable=False: a tensor lr (its
+            # value unchanged) keeps the group on the single-tensor path.
+            group_keys.append("lr")
+        for key in group_keys:
             if key == _BETAS:
                 betas = group[_BETAS]
                 if not isinstance(betas[0], Tensor):
