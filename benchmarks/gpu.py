@@ -277,6 +277,10 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
             for scheduler in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
                 got[scheduler].append(in_a_fresh_process(
                     compiled_one_cycle, kind, scheduler, str(device), sizes, backend))
+                if on_row is not None and not all(got.values()):
+                    # One side measured: written as a row of its own, so a call cut short in
+                    # the other side's (slower, recompiling) run still keeps it.
+                    on_row([*rows, {"optimizer": kind, **got, "limit": recompile_limit()}])
         rows.append({"optimizer": kind, **got, "limit": recompile_limit()})
         if on_row is not None:  # written before it is printed: what is seen is kept
             on_row(rows)
@@ -294,6 +298,14 @@ def table_a(rows: list[dict[str, Any]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for r in rows:
+        if not all(r[who] for who in ("ours", "torch")):  # the other side was cut short
+            done = next(who for who in ("ours", "torch") if r[who])
+            x = r[done][0]
+            lines.append(f"| {r['optimizer']} | " + " | ".join(
+                [f"{x[0]}", "-", f"{x[2]}", "-", f"{x[1]:.2f}", "-"] if done == "ours"
+                else ["-", f"{x[0]}", "-", f"{x[2]}", "-", f"{x[1]:.2f}"])
+                + " | - | (the other side's run was cut short) | 1 |")
+            continue
         cells = []
         for who in ("ours", "torch"):
             graphs = sorted({x[0] for x in r[who]})
@@ -607,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
 
 @dataclass(frozen=True)
 class FailedPart:
-    """A part that raised: its section holds the traceback, and ``--merge`` skips it."""
+    """A part that raised: its section holds the traceback; ``--merge`` takes it only where no
+    run measured the part."""
 
     traceback: str
 
@@ -633,8 +646,13 @@ def merge(texts: list[str], names: list[str]) -> str:
                     and "\n" + FAILED not in sec[heading]]
         # a part some run finished before one that was cut short in it
         measured.sort(key=lambda sec: "\n" + CUT in sec)
+        failed = [sec[heading] for _, sec in split
+                  if heading in sec and "\n" + FAILED in sec[heading]]
         if measured:
             body.append(measured[0])
+        elif failed:  # its traceback, which the per-run files that held it go with
+            missing.append(heading)
+            body.append(failed[0])
         else:
             missing.append(heading)
             body += [f"## {heading}", "", "Not measured in any of the merged runs.", ""]
@@ -672,7 +690,10 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               f"{backend!r}, fullgraph=False) def step(): opt.step()`; the optimizer holds a "
               "tensor lr. ours: `ParamScheduler(opt, lr=one_cycle(...), momentum="
               "one_cycle_momentum(...), tensors=True)` (AdamW's `betas[0]` becomes a tensor too; "
-              "SGD's momentum stays a float, since torch branches on it in Python); torch: "
+              "SGD's momentum stays a float, since torch branches on it in Python, and with it "
+              "cycling `tensors=True` sets SGD's `foreach=None` to `False`: ours runs SGD's "
+              "single-tensor step, torch's side keeps torch's default, the foreach step on "
+              "CUDA, as a user of OneCycleLR gets it); torch: "
               "`OneCycleLR(cycle_momentum=True)` with the same values (three-phase), which fills "
               "the tensor lr in place but writes floats into momentum/betas. Graphs: dynamo's "
               "`counters['stats']['unique_graphs']` after the run, which also counts the "

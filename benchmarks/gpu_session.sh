@@ -17,9 +17,10 @@
 #    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples);
 #    overhead (benchmarks/engine_overhead.py: what the range test adds to the steps, taken
 #    apart, so a (b) ratio above its goal points at its cause); suite (the whole test suite).
-#    Default: env a b cuda-tests c overhead, which is the two goals first (each with its own
-#    cap, so a slow compile in (a) cannot eat (b)), then the correctness checks, then the
-#    training comparison, then, in the time left, the breakdown.
+#    Default: env a b c cuda-tests overhead, which is the two goals first (each with its own
+#    cap, so a slow compile in (a) cannot eat (b)), then the training comparison (the issue's
+#    third figure, capped too), then the correctness checks, then, in the time left, the
+#    breakdown.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
 #    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
@@ -33,8 +34,8 @@
 #    Time: every stage stops (SIGINT, which gpu.py and pytest answer by keeping what they have)
 #    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
 #    the ones after it: SESSION_SECONDS (default 560, under the call's 590) counts from the
-#    script's start; caps in seconds: env 30, a 220, b 120, cuda-tests 150, suite 400,
-#    overhead 45, c the rest (what the deadline leaves). gpu.py writes its file after each
+#    script's start; caps in seconds: env 30, a 220, b 120, c 150,
+#    cuda-tests 150, suite 400, overhead 45 (each cut to what the deadline leaves). gpu.py writes its file after each
 #    row of (a) and (b) and each epoch of (c), so a stage cut short keeps what it measured
 #    (marked "Cut short").
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
@@ -53,7 +54,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
 fi
 
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c overhead)
+[[ ${#stages[@]} -eq 0 ]] && stages=(env a b c cuda-tests overhead)
 for stage in "${stages[@]}"; do
     case "$stage" in
         env|cuda-tests|overhead|suite) ;;
@@ -85,7 +86,7 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-560}
-declare -A cap=([env]=30 [a]=220 [b]=120 [cuda-tests]=150 [overhead]=45 [suite]=400 [c]=100000)
+declare -A cap=([env]=30 [a]=220 [b]=120 [c]=150 [cuda-tests]=150 [overhead]=45 [suite]=400)
 capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
     local limit=$1 left=$((deadline - (SECONDS - began)))
     shift
@@ -97,6 +98,7 @@ capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at 
     timeout -s INT -k 20 "$limit" "$@"
     local rc=$?
     (( rc == 124 )) && echo "stopped at its limit of $limit s"
+    (( rc == 137 )) && echo "killed 20 s after its limit of $limit s (it did not stop on SIGINT)"
     return $rc
 }
 
