@@ -457,6 +457,11 @@ def _read_body_fast(
 def _raise_not_a_number(
     path: Path, line: int, column: int, cell: str, names: list[str], delimiter: str
 ) -> None:
+    if cell.strip().lower() in _MISSING | {""}:
+        raise ValueError(
+            f"{path}: line {line}, column {names[column]!r}: a missing value ({cell!r}); "
+            "features must all be numbers: drop or fill the rows with gaps first"
+        )
     raise ValueError(
         f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number "
         "(feature columns must be numeric; encode categories as numbers first)"
@@ -489,7 +494,10 @@ def _looks_like_header(
         # "1.5,2,NA" over numeric labels: an example whose label is missing (refused as
         # such), not a header whose label column is named "NA".
         return False
-    if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)):
+    # A name above a number. An empty or missing-value cell ("1.5,,0", "1.5,NA,0") names
+    # nothing: such a row is an example with a gap (refused as such, naming line 1).
+    if any(not _is_number(a) and a.strip().lower() not in _MISSING | {""} and _is_number(b)
+           for a, b in zip(first, second, strict=False)):
         return True
     if [c.strip() for c in first] == [str(i) for i in range(len(first))]:
         # The column numbers 0, 1, 2, ...: the header pandas writes for a frame without
@@ -506,7 +514,10 @@ def _looks_like_header(
         return False
     label = first[t].strip()
     if below and not any(_is_number(v) for v in below) and label not in below:
-        log.info("first row taken as a header: its label %r never occurs below it", label)
+        warnings.warn(
+            f"first row taken as a header: its label {label!r} never occurs below it; pass "
+            "header=False (--no-header) if it is an example (a class of one)",
+            UserWarning, stacklevel=3)
         return True
     # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
     # labels below by more than one class. (Next to them, it could be a class of one example.)
