@@ -6,6 +6,7 @@ import contextlib
 import logging
 import random
 import re
+import warnings
 import zipfile
 from typing import Any
 
@@ -708,6 +709,21 @@ def test_csv_that_is_not_text(tmp_path) -> None:
 def test_csv_with_another_delimiter_says_which(tmp_path, text, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         load_csv(write(tmp_path / "other.csv", text), **kwargs)
+
+
+def test_csv_label_column_that_is_a_measurement_is_warned_of(tmp_path) -> None:
+    """UCI's wine.data holds its class first; read with the default target (the last column,
+    whole numbers) it made 121 classes of 178 rows, silently."""
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{i % 3 + 1},{rng.normal():.3f},{rng.integers(300, 420)}\n"
+                   for i in range(178))
+    path = write(tmp_path / "wine.csv", rows)
+    with pytest.warns(UserWarning, match=r"read from column '2' \(the last\), make \d+ classes "
+                      r"of 178 rows, \d+ of them with a single row: .*target="):
+        load_csv(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_csv(path, target=0).num_classes == 3
 
 
 def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> None:

@@ -338,6 +338,16 @@ def load_csv(
             "index pandas writes (to_csv without index=False); it is not used as a feature",
             UserWarning, stacklevel=2)
         x = x[:, 1:]
+    which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
+    _, counts = np.unique(labels, return_counts=True)
+    singles = int((counts == 1).sum())
+    if len(counts) >= 20 and len(labels) < 3 * len(counts) and 3 * singles >= len(counts):
+        # A measurement column read as the label (UCI's wine.data has its class first, and the
+        # last column, whole numbers, made 121 classes of 178 rows).
+        warnings.warn(
+            f"{path}: the labels, read from {which}, make {len(counts)} classes of "
+            f"{len(labels)} rows, {singles} of them with a single row: is that the label "
+            "column? Choose it with target= (--target)", UserWarning, stacklevel=2)
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
@@ -345,7 +355,6 @@ def load_csv(
         if "label" not in said and "class" not in said:
             raise
         # Wrong labels are often the wrong column: say which one was read.
-        which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
         raise ValueError(f"{err}; the labels were read from {which}: choose the label column "
                          "with target=") from None
 
