@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -161,6 +163,18 @@ def test_suggest_model_by_shape() -> None:
         assert suggest_model((40, 1)) == "mlp"  # Keras' (N, length, channels) time series
     for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32), (3, 3, 3), (1, 2, 40), (2, 2), (1, 1)]:
         build_model(suggest_model(shape), shape, 2)  # the suggestion always builds
+
+
+def test_grey_images_without_their_channel_axis_say_how_to_add_it() -> None:
+    """An .npz of MNIST-like (N, 28, 28) images trained a 1-D CNN over 28 "channels", with
+    --standardize normalising each image row, without a word."""
+    with pytest.warns(UserWarning, match=r"input_shape=\(28, 28\) is read as 28 channels of "
+                      r"length 28.*x\[:, None\], for the shape \(1, 28, 28\)"):
+        assert suggest_model((28, 28)) == "cnn1d"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert suggest_model((12, 500)) == "cnn1d"  # 12-lead signals: not square
+        assert suggest_model((4, 4)) == "cnn1d"  # too small to be an image worth a warning
 
 
 def test_channels_last_shapes_say_how_to_transpose() -> None:

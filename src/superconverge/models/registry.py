@@ -170,13 +170,25 @@ def suggest_model(input_shape: Sequence[int]) -> str:
     Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"`` (shorter than 3, too short
     for its kernel, ``"mlp"``, with a warning where ``(L, C)`` looks meant); images at least
     16 pixels on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images
-    under 4 pixels on a side, too small to pool, -> ``"mlp"``. A shape that looks channels-last,
+    under 4 pixels on a side, too small to pool, -> ``"mlp"``. A square ``(H, W)`` of 8 or more
+    (grey images without their channel axis?) gets ``"cnn1d"`` and a warning saying how to add
+    the axis. A shape that looks channels-last,
     ``(H, W, C)``, gets ``"mlp"`` (which flattens any layout) and a warning saying how to
     transpose it. A shape that is not a sequence of ints >= 1 raises ``TypeError`` or
     ``ValueError`` naming it, as in :func:`build_model`.
     """
     shape = _checked_shape(input_shape)
     if len(shape) == 2:
+        if shape[0] == shape[1] >= 8:
+            # (28, 28): grey images saved without their channel axis (Keras' and MNIST's
+            # (N, H, W)) far more often than signals with as many channels as samples.
+            warnings.warn(
+                f"suggest_model: input_shape={shape} is read as {shape[0]} channels of length "
+                f"{shape[1]} (1-D signals, 'cnn1d'); if these are grey images, add their channel "
+                f"axis, x[:, None], for the shape (1, {shape[0]}, {shape[1]})",
+                UserWarning,
+                stacklevel=2,
+            )
         if shape[1] >= 3:
             return "cnn1d"
         # Too short for the 1-D CNN's kernel of 3: "mlp" flattens it. (40, 1) is most likely
