@@ -887,6 +887,32 @@ def test_image_folder_train_split_without_val_says_the_layouts(tmp_path) -> None
         load_image_folder(tmp_path / "valonly", size=2)
 
 
+def test_image_folder_split_with_loose_images_stays_a_split(tmp_path) -> None:
+    """A stray preview.png in train/ made the loader say "'val' holds class folders, but there
+    is no 'train' folder beside it" (there was one); one in val/ too, and it trained a
+    "train vs val" classifier without a word."""
+    from PIL import Image
+
+    root = tmp_path / "root"
+    make_images(root / "train", ["cat", "dog"], per_class=3)
+    make_images(root / "val", ["cat", "dog"], per_class=1)
+    Image.new("RGB", (4, 4)).save(root / "train" / "preview.png")
+    with pytest.warns(UserWarning, match=r"train: 1 image\(s\) of its own left out "
+                      r"\(preview.png\): a split's images go in its class folders"):
+        d = load_image_folder(root, size=2)
+    assert d.class_names == ("cat", "dog") and (d.num_train, d.num_val) == (6, 2)
+    Image.new("RGB", (4, 4)).save(root / "val" / "preview.png")
+    with pytest.warns(UserWarning, match=r"val: 1 image\(s\) of its own left out"):
+        assert load_image_folder(root, size=2).class_names == ("cat", "dog")
+    # a test/ of unlabelled images beside train/: named as what it is
+    make_images(tmp_path / "kaggle" / "train", ["cat", "dog"], per_class=2)
+    (tmp_path / "kaggle" / "test").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "kaggle" / "test" / "1.png")
+    with pytest.raises(ValueError, match=r"'train' holds class folders, but 'test' beside it "
+                                         r"has no class folders"):
+        load_image_folder(tmp_path / "kaggle", size=2)
+
+
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:
     """16-bit PNGs/TIFFs are divided by 65535 (Pillow's convert("RGB") clipped them at 255)."""
     from PIL import Image

@@ -750,10 +750,20 @@ def load_image_folder(
         named.setdefault(d.lower(), d)
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
     val_name = next((named[n] for n in VAL_FOLDERS if n in named), None)
+    # Both split folders with sub-folders: a split layout (two classes named "train" and "val"
+    # would not both be folders of folders). Loose images beside their class folders (a
+    # preview.png) are left out, with a warning.
     if (train_name is not None and val_name is not None
-            and _holds_classes(root / train_name)):  # else classes named so, with images
+            and _subfolders(root / train_name) and _subfolders(root / val_name)):
         _no_fraction(val_fraction, root, f"the folder holds its own split ({train_name}/, "
                      f"{val_name}/)")
+        for split in (train_name, val_name):
+            loose = _image_files(root / split)
+            if loose:
+                warnings.warn(
+                    f"{root / split}: {len(loose)} image(s) of its own left out "
+                    f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}"
+                    "): a split's images go in its class folders", UserWarning, stacklevel=2)
         classes = [d.name for d in _subfolders(root / train_name)]
         files, y = _list_split(root / train_name, classes)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
@@ -763,8 +773,10 @@ def load_image_folder(
         splits = [d for d in (train_name, val_name) if d is not None and _holds_classes(root / d)]
         if splits:  # half of a split layout, not classes (a class folder holds images)
             first = splits[0]
-            missing = ("there is no 'val' or 'test' folder beside it" if first == train_name
-                       else "there is no 'train' folder beside it")
+            other = val_name if first == train_name else train_name
+            missing = (f"{other!r} beside it has no class folders" if other is not None
+                       else "there is no 'val' or 'test' folder beside it"
+                       if first == train_name else "there is no 'train' folder beside it")
             raise ValueError(
                 f"{root}: found folders {sorted(subdirs)}: {first!r} holds class folders, but "
                 f"{missing}. Accepted layouts: "
