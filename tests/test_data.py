@@ -913,6 +913,15 @@ def test_image_folder_split_with_loose_images_stays_a_split(tmp_path) -> None:
         load_image_folder(tmp_path / "kaggle", size=2)
 
 
+def test_image_folder_given_as_dot_is_named_by_the_folder(tmp_path, monkeypatch) -> None:
+    """``--data .`` gave the dataset the name '' (and '..' for ``..``) in lr_find.json."""
+    make_images(tmp_path / "flowers", ["a", "b"], per_class=3)
+    monkeypatch.chdir(tmp_path / "flowers")
+    assert load_image_folder(".", size=2).name == "flowers"
+    monkeypatch.chdir(tmp_path / "flowers" / "a")
+    assert load_image_folder("..", size=2).name == "flowers"
+
+
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:
     """16-bit PNGs/TIFFs are divided by 65535 (Pillow's convert("RGB") clipped them at 255)."""
     from PIL import Image

@@ -796,14 +796,16 @@ def load_image_folder(
         if len(kept) < len(total):
             log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
     _check_memory(root, len(train) + len(val), size, grayscale)
-    bar = progress_bar(len(train) + len(val), f"reading {root.name or root}", progress,
+    bar = progress_bar(len(train) + len(val), f"reading {root.resolve().name or root}", progress,
                        unit="img")
     try:  # one pass over both, so that one probe decides on threads for both
         x_all = _decode(np.concatenate([files[train], files_val[val]]), size, grayscale, bar)
     finally:
         bar.close()
     x, x_val = x_all[: len(train)], x_all[len(train):]
-    return _build(name or root.name, x, y[train], x_val, y_val[val], root, class_names=classes)
+    # (resolved: "." and ".." name no folder)
+    return _build(name or root.resolve().name, x, y[train], x_val, y_val[val], root,
+                  class_names=classes)
 
 
 #: The names (in any case) of an image folder's training split, and of its validation split,
