@@ -724,6 +724,60 @@ def test_a_partial_curve_records_the_runs_config(tmp_path, capsys, monkeypatch) 
     assert config["num_train"] > 0 and config["num_iter"] == 30
 
 
+SIGNALLED_WRITE = """
+import os, signal, sys
+import superconverge.recipes  # noqa: F401
+recipe = sys.modules["superconverge.recipes.find_lr"]
+write, sweep = recipe._write, recipe.lr_range_test
+signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
+
+def interrupted(model, optimizer, loss_fn, *args, **kwargs):  # a Ctrl-C at the 12th step
+    calls = [0]
+    def loss(out, y):
+        calls[0] += 1
+        if calls[0] == 12:
+            raise KeyboardInterrupt
+        return loss_fn(out, y)
+    return sweep(model, optimizer, loss, *args, **kwargs)
+
+def signalled(*args, **kwargs):  # what torchrun's agent sends every worker meanwhile
+    for sig in signals:
+        os.kill(os.getpid(), sig)
+    write(*args, **kwargs)
+
+recipe.lr_range_test, recipe._write = interrupted, signalled
+from superconverge.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM"])
+def test_signals_during_the_partial_write_wait_until_it_is_written(tmp_path, signals) -> None:
+    """Under torchrun a Ctrl-C reaches each worker twice (the terminal's, then the agent's),
+    and a failed rank makes the agent SIGTERM the others: either cut rank 0's write of the
+    curve measured so far short, and nothing was kept. They now wait for the write; a SIGTERM
+    then ends the process as it would have."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker.py"
+    script.write_text(SIGNALLED_WRITE)
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, str(script), signals, "find-lr", "--model", "mlp", "--num-iter", "40",
+         "--out", str(out)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    written = RangeTestResult.from_json(out / "lr_find.partial.json")
+    assert written.stop_reason == "interrupted" and len(written.lrs) == 11
+    assert (out / "lr_find.partial.png").stat().st_size > 0
+    if "SIGTERM" in signals:
+        assert done.returncode == -15, done.stderr
+    else:
+        assert done.returncode == 130, done.stderr
+        assert "curve measured so far is in" in done.stderr
+
+
 def test_ctrl_c_before_the_first_point_writes_no_partial_file(tmp_path, capsys,
                                                               monkeypatch) -> None:
     """Ctrl-C before the sweep measured anything: exit 130, "interrupted", and no

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from superconverge import __version__
-from superconverge._names import FIND_LR_PARTIAL_STEM
 from superconverge._torch_version import TorchTooOld
 
 
@@ -739,10 +738,10 @@ def _measured(exc: BaseException) -> bool:
 
 
 def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
-    """Where find-lr wrote the curve measured before ``exc`` stopped it, if it did."""
-    out = getattr(args, "out", None)
-    partial = Path(out) / f"{FIND_LR_PARTIAL_STEM}.json" if out else None
-    if not _measured(exc) or partial is None or not partial.is_file():  # (none written empty)
+    """Where find-lr wrote the curve measured before ``exc`` stopped it, if this run did
+    (an older run's file there is no news; under torchrun rank 0 writes it)."""
+    partial = getattr(exc, "partial_path", None)
+    if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""
     return f"; the curve measured so far is in {partial} (and .png)"
 

@@ -7,6 +7,8 @@ import dataclasses
 import errno
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -206,12 +208,19 @@ def find_lr(
         # "error"), under a name of its own: a finished run's lr_find.json in the same folder
         # is worth more than a stopped one.
         partial = getattr(exc, "partial_result", None)
-        if partial is not None and out is not None and partial.lrs:
-            try:
-                _write(dataclasses.replace(partial, config={**partial.config, **extra}), out,
-                       method, PARTIAL_STEM)
-            except Exception as failed:  # the sweep's own exception is the one to see
-                logger.warning("could not write the partial curve to %s: %s", out, failed)
+        if partial is not None and out is not None and partial.lrs and main:
+            # Held off while it writes (a few seconds with the plot): a second Ctrl-C, and
+            # under torchrun the agent's SIGINT or SIGTERM to every worker once one has
+            # failed or been interrupted, which cut the write short and kept nothing.
+            with _signals_deferred():
+                try:
+                    _write(dataclasses.replace(partial, config={**partial.config, **extra}),
+                           out, method, PARTIAL_STEM)
+                    # What the error line may name: this run's file, not an older one.
+                    with contextlib.suppress(AttributeError, TypeError):
+                        exc.partial_path = Path(out) / f"{PARTIAL_STEM}.json"  # type: ignore[union-attr]
+                except Exception as failed:  # the sweep's own exception is the one to see
+                    logger.warning("could not write the partial curve to %s: %s", out, failed)
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
@@ -220,6 +229,30 @@ def find_lr(
             for suffix in (".json", ".png"):
                 (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT with Python's own handler) and SIGTERM (with the default one) off
+    until the body has run, on the main thread; a SIGTERM that came is then delivered, so the
+    process still ends as it was told to (torchrun's agent waits 30 s before a SIGKILL)."""
+    got: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig, default in ((signal.SIGINT, signal.default_int_handler),
+                             (signal.SIGTERM, signal.SIG_DFL)):
+            try:
+                if signal.getsignal(sig) is default:
+                    previous[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
+            except (ValueError, OSError):  # not the main interpreter
+                pass
+    try:
+        yield
+    finally:
+        for held, handler in previous.items():
+            signal.signal(held, handler)
+        if signal.SIGTERM in got:
+            signal.raise_signal(signal.SIGTERM)
 
 
 @contextlib.contextmanager
