@@ -684,6 +684,37 @@ def test_repeats_over_a_distributed_sampler_see_different_orders() -> None:
     assert sampler.epoch == 4
 
 
+def test_passes_over_a_distributed_sampler_within_a_sweep_see_new_orders() -> None:
+    """A sweep longer than the loader re-iterates it; a shuffling loader draws a new order
+    each pass, but a DistributedSampler repeated its epoch's: a periodic batch sequence. Its
+    epoch now moves on each pass, past the repeats' epochs, and goes back after."""
+    from torch.utils.data.distributed import DistributedSampler
+
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    data = TensorDataset(x, y)
+    sampler = DistributedSampler(data, num_replicas=1, rank=0, shuffle=True, seed=0)
+    sampler.set_epoch(5)
+    loader = DataLoader(data, batch_size=8, sampler=sampler)
+    epochs: list[int] = []
+    orders: list[tuple[int, ...]] = []
+    real_iter = DistributedSampler.__iter__
+
+    def spy(self):
+        order = tuple(real_iter(self))
+        epochs.append(self.epoch)
+        orders.append(order)
+        return iter(order)
+
+    model = nn.Linear(10, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(DistributedSampler, "__iter__", spy)
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 24, repeats=2, progress=False)
+    assert epochs == [5, 7, 9, 6, 8, 10]  # 3 passes of 8 batches a repeat, all epochs apart
+    assert len(set(orders)) == 6
+    assert sampler.epoch == 5
+
+
 def test_seeding_leaves_no_seed_queued_for_an_uninitialised_cuda(monkeypatch) -> None:
     """torch.manual_seed would queue its seed for CUDA's first use, where no restore reaches:
     a CPU range test would then seed the user's later GPU training."""

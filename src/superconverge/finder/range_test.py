@@ -232,6 +232,7 @@ def lr_range_test(
         model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
         device, accumulation_steps, smooth_beta, diverge_factor, sync_every, max_grad_norm,
     )
+    run.repeats = repeats  # (an epoch sampler's passes step over the repeats' epochs)
 
     generators = loader_generators(train_data, val_data)
     # A DistributedSampler shuffles by seed + epoch: repeats step its epoch, or every repeat
@@ -419,6 +420,7 @@ class _Run:
         self.model, self.optimizer = model, optimizer
         self.loss_fn, self.step_fn = loss_fn, step_fn
         self.train_data, self.val_data, self.val_batches = train_data, val_data, val_batches
+        self.repeats = 1
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.amp_dtype, self.device = amp_dtype, device
         # One context object for every step (torch.autocast can be re-entered once exited):
@@ -498,7 +500,7 @@ class _Run:
         self.take_val_batches()
         val_cache = self.val_cache
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
-        batches = _cycle(self.train_data)
+        batches = _cycle(self.train_data, self.repeats)
         world = self.world
         i = chunk_start = 0
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
@@ -1123,11 +1125,18 @@ def _check_loss(loss: object, *, training: bool) -> None:
         )
 
 
-def _cycle(data: Iterable[Any]) -> Iterator[Any]:
-    """``data``'s batches, re-iterated as often as needed."""
+def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Iterator[Any]:
+    """``data``'s batches, re-iterated as often as needed. A sampler that shuffles by its
+    epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
+    shuffling loader draws a new order: else every pass would repeat the first one's. (The
+    range test's repeats take the epochs between, and the restore puts the epoch back.)"""
+    samplers = epoch_samplers(data)
     passes = 0
     while True:
         count = 0
+        if passes:
+            for sampler in samplers:
+                sampler.set_epoch(sampler.epoch + epoch_stride)
         for batch in data:
             count += 1
             yield batch
