@@ -485,6 +485,22 @@ def test_under_torchrun_a_device_of_its_own_is_refused(monkeypatch: pytest.Monke
     assert not dist.is_initialized()
 
 
+def test_under_torchrun_an_argument_error_says_which_rank(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every rank parses the same command line: rank 1's copy of the error was unmarked, so
+    the same line read twice, as if from one process."""
+    from superconverge.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, tag in (("0", ""), ("1", "[rank 1] ")):
+        monkeypatch.setenv("RANK", rank)
+        with pytest.raises(SystemExit) as stop:
+            main(["find-lr", "--num-iter", "3"])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.startswith(
+            f"{tag}superconverge find-lr: error: argument --num-iter: must be >= 8")
+
+
 def test_under_torchrun_more_ranks_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from superconverge.recipes import distributed
 

@@ -555,7 +555,10 @@ class _Parser(argparse.ArgumentParser):
             typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)]
             if typos:
                 message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # Under torchrun every rank parses the same line: the others' copies say which they are.
+        rank = _torchrun_rank()
+        tag = f"[rank {rank}] " if rank else ""
+        self.exit(2, f"{tag}{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def _flags(self) -> list[str]:
         return [f for a in self._actions for f in a.option_strings if f.startswith("--")]
