@@ -1511,3 +1511,34 @@ def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path) -> None:
     assert default_cache_dir() == tmp_path / ".cache" / "superconverge"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
     assert default_cache_dir() == tmp_path / "abs" / "superconverge"
+
+
+def test_file_loaders_say_what_to_do_in_the_small_cases(tmp_path) -> None:
+    """Messages that named the problem but not the fix, or the wrong problem."""
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    # a folder given where a file goes was "no such file"
+    (tmp_path / "imgs.npz").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"imgs.npz: is a folder, .*load_image_folder"):
+        load_npz(tmp_path / "imgs.npz")
+    (tmp_path / "table.csv").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"table.csv: is a folder, expected a CSV"):
+        load_csv(tmp_path / "table.csv")
+    # labels -1/+1
+    np.savez(tmp_path / "signs.npz", x=x, y=np.tile([-1, 1], 20))
+    with pytest.raises(ValueError, match=r"minimum -1; for labels -1 and \+1 use \(y \+ 1\) // 2"):
+        load_npz(tmp_path / "signs.npz")
+    rows = "".join(f"{a:.3f},{b:.3f},{'-1' if i % 2 else '+1'}\n"
+                   for i, (a, b, _) in enumerate(x))
+    with pytest.raises(ValueError, match=r"for labels -1 and \+1 use \(y \+ 1\) // 2"):
+        load_csv(write(tmp_path / "signs.csv", rows))
+    # pandas' .values of text labels: an object array
+    np.savez(tmp_path / "objects.npz", x=x, y=np.array(["a", "b"] * 20, dtype=object))
+    with pytest.raises(ValueError, match=r"saved as text with y.astype\(str\)"):
+        load_npz(tmp_path / "objects.npz")
+    # a numpy integer as the label column's index
+    first = "".join(f"{i % 2},{a:.3f},{b:.3f}\n" for i, (a, b, _) in enumerate(x))
+    assert load_csv(write(tmp_path / "first.csv", first), target=np.int64(0)).num_classes == 2
+    # a spreadsheet's cp1252 export
+    (tmp_path / "excel.csv").write_bytes("caf\u00e9,label\n1,0\n2,1\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"not a readable UTF-8 CSV file: .*save it as UTF-8"):
+        load_csv(tmp_path / "excel.csv")

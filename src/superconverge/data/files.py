@@ -11,6 +11,7 @@ import csv
 import itertools
 import logging
 import math
+import numbers
 import os
 import time
 import warnings
@@ -70,6 +71,9 @@ def load_npz(
             whole, or beyond int64), or a ``y_val`` class that ``y`` never has.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, expected an .npz archive with x and y "
+                                "(load_image_folder reads a folder of images)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected an .npz archive with x and y)")
     with path.open("rb") as f:
@@ -101,9 +105,11 @@ def load_npz(
         try:
             arrays = {key: archive[key] for key in ("x", "y", "x_val", "y_val") if key in keys}
         except Exception as err:  # damaged members, object arrays (pickles are refused)
+            hint = ("; an array of Python objects (pandas' .values of text?) is saved as "
+                    "text with y.astype(str)" if "Object arrays" in str(err) else "")
             raise ValueError(
                 f"{path}: cannot read its arrays ({err}); expected numeric or text arrays "
-                "written by np.savez"
+                f"written by np.savez{hint}"
             ) from err
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):  # numpy returns raw bytes for non-.npy members
@@ -256,6 +262,11 @@ def load_csv(
             numeric labels that are negative, not whole, or beyond int64 (naming the label).
     """
     path = Path(path)
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+        target = int(target)  # a numpy integer (a column index from np.argmax, say)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, expected a CSV table "
+                                "(load_image_folder reads a folder of images)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
     try:
@@ -301,7 +312,9 @@ def load_csv(
                 body = _read_rows(itertools.chain([second] if second else [], rows), width, t,
                                   path)
     except (UnicodeDecodeError, csv.Error) as err:
-        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}") from err
+        hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
+                if isinstance(err, UnicodeDecodeError) else "")
+        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
 
     if header is None:
         header = _looks_like_header(first[1], body.second, body.label_set(), target)
@@ -1084,7 +1097,8 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         # Python scalars: compared exactly (a float64 2**63 is no int64, a uint64 2**63 is).
         low, high = labels.min().item(), labels.max().item()
         if low < 0:
-            raise ValueError(_negative(source, _shown(low)))
+            raise ValueError(_negative(source, _shown(low),
+                                       set(np.unique(labels).tolist()) == {-1, 1}))
         if high > _INT64_MAX:
             raise ValueError(_too_large(source, _shown(high)))
     labels = labels.astype(np.int64)
@@ -1113,8 +1127,11 @@ def _shown(value: int | float) -> str:
     return str(value)
 
 
-def _negative(source: Path, label: str) -> str:
-    return f"{source}: labels must be class indices >= 0, got minimum {label}"
+def _negative(source: Path, label: str, signs: bool = False) -> str:
+    """``signs``: the labels are -1 and +1, a binary task's other convention."""
+    return (f"{source}: labels must be class indices >= 0, got minimum {label}"
+            + ("; for labels -1 and +1 use (y + 1) // 2, which makes them 0 and 1" if signs
+               else ""))
 
 
 def _too_large(source: Path, label: str) -> str:
@@ -1150,7 +1167,7 @@ def _integer_text_labels(texts: list[str], inverse: np.ndarray, source: Path) ->
             raise ValueError(_NOT_WHOLE.format(source=source))
         values.append(int(value))
     if lowest is not None:
-        raise ValueError(_negative(source, lowest[1]))
+        raise ValueError(_negative(source, lowest[1], set(values) == {-1, 1}))
     return np.array(values, dtype=np.int64)[inverse]
 
 
