@@ -568,8 +568,22 @@ def test_a_short_curves_valley_one_point_from_the_end_is_still_at_the_end() -> N
     lrs = np.logspace(-5, 1, 30)
     y = np.interp(np.arange(30), [0, 3, 28, 29], [2.0, 2.0, 1.0, 2.5])
     assert SUGGEST._valley(y, smooth_centered(y)) == 28
-    (msg,) = curve_warnings(lrs, y, "completed")
-    assert "still falling at end_lr" in msg
+    msg, coarse = curve_warnings(lrs, y, "completed")
+    assert "still falling at end_lr" in msg and "0.21 decades of LR apart" in coarse
+
+
+def test_a_sweep_too_coarse_to_read_is_warned_of() -> None:
+    """30 points over 8 decades: a sweep stopped one step earlier moved a third of the picks
+    by 0.3 to 1.4 decades, with no warning on the synthetic curves that did."""
+    y = np.interp(np.arange(30), [0, 10, 26, 29], [2.0, 2.0, 0.5, 5.0])
+    coarse = [w for w in curve_warnings(np.logspace(-7, 1, 30), y, "diverged")
+              if "apart" in w]
+    assert coarse == ["the sweep's points lie 0.28 decades of LR apart, too coarse to read: a "
+                      "point more or less moves the picks by whole steps; raise num_iter (to "
+                      "about 81 for this range)"]
+    fine = np.interp(np.arange(100), [0, 33, 87, 99], [2.0, 2.0, 0.5, 5.0])
+    assert not any("apart" in w for w in curve_warnings(np.logspace(-7, 1, 100), fine,
+                                                           "diverged"))
 
 
 def test_a_spike_after_the_first_tenth_of_the_sweep_is_no_jump_at_the_start() -> None:
