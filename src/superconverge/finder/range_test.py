@@ -764,6 +764,7 @@ class _HostCurve:
         self.next_step = 0
         self.skipped = 0  # steps GradScaler skipped, in all
         self.skipped_in_a_row = 0
+        self.high_skip = False  # the last step was skipped with a loss past the line
 
     @property
     def last_smoothed(self) -> float:
@@ -801,9 +802,13 @@ class _HostCurve:
             diverged = factor is not None and 0 < self.best < s / factor
             # A skipped step's update never happened, so a blow-up it shows cannot compound
             # into the next losses the way a real step's does and carry the smoothed loss over
-            # the line: its own loss is judged (two skipped steps at 8x the best loss closed a
-            # sweep as "completed, still falling" whose fp32 twin diverged there).
-            diverged = diverged or (skip and factor is not None and 0 < self.best < x / factor)
+            # the line: two skipped steps in a row whose own losses pass the line diverge (two
+            # at 8x the best loss closed a sweep as "completed, still falling" whose fp32 twin
+            # diverged there). One alone is no blow-up: on a noisy loss the steps GradScaler
+            # skips while it finds its scale are the batches of the largest losses.
+            high = skip and factor is not None and 0 < self.best < x / factor
+            diverged = diverged or (high and self.high_skip)
+            self.high_skip = high
             if skip and not diverged:
                 self.skipped += 1  # (a skipped step kept as the diverging point is a point)
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
