@@ -1368,6 +1368,25 @@ def test_float16_weights_with_a_grad_scaler_are_refused_before_anything_runs() -
     # A disabled scaler does nothing, so it is no reason to refuse.
     lr_range_test(model, opt, ce, batches, 1e-3, 1.0, 10,
                   scaler=torch.amp.GradScaler("cpu", enabled=False), progress=False)
+    # Frozen float16 weights (a half-precision backbone under a float32 head) get no
+    # gradient to unscale: torch's scaler takes them, and so does the test.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8).half().requires_grad_(False), nn.Linear(8, 2))
+    head_opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    step = lambda m, b: ce(m[1](m[0](b[0]).float()), b[1])  # noqa: E731
+    res = lr_range_test(net, head_opt, None, batches, 1e-3, 1.0, 10, step_fn=step,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.stop_reason in ("completed", "diverged")
+
+
+def test_a_numpy_scalar_lr_is_a_number() -> None:
+    """The lr check took only int, float and tensors: SGD(lr=np.float32(1e-3)), which torch
+    accepts, was refused."""
+    model, _, loader = make_problem()
+    for lr in (np.float32(1e-3), np.float16(1e-3), np.int64(1)):
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+        assert opt.param_groups[0]["lr"] == lr
 
 
 def test_model_without_trainable_parameters() -> None:
@@ -1803,6 +1822,19 @@ def test_a_fused_sgd_whose_first_step_the_scaler_skips_gets_zero_momentum_not_ga
         assert not opt.state  # the zero buffers went with the rest of the test's state
         curves.append(res.losses)
     assert curves[1] == pytest.approx(curves[0], rel=1e-5)
+
+
+def test_a_fused_sgds_frozen_parameters_get_no_momentum_buffer() -> None:
+    """Zero buffers went to every parameter without one: a frozen backbone's too, a full copy
+    of it on the device during the test (and kept with restore=False), where torch makes
+    buffers only for parameters with a gradient."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 64).requires_grad_(False), nn.ReLU(), nn.Linear(64, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, fused=True)
+    _, _, loader = make_problem()
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, restore=False,
+                  scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert {p for p in opt.state} == set(model[2].parameters())
 
 
 def test_a_fused_sgd_with_dampening_and_a_scaler_is_warned_of() -> None:

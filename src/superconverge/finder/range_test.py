@@ -25,6 +25,7 @@ import inspect
 import itertools
 import logging
 import math
+import numbers
 import platform
 import time
 import warnings
@@ -1036,7 +1037,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {scaler!r}")
     for i, group in enumerate(optimizer.param_groups):
         lr = group.get("lr")
-        if (isinstance(lr, bool) or not isinstance(lr, int | float | torch.Tensor)
+        if (isinstance(lr, bool) or not isinstance(lr, numbers.Real | torch.Tensor)
                 or (isinstance(lr, torch.Tensor) and lr.numel() != 1)):
             raise TypeError(
                 f"optimizer param group {i} has lr={lr!r}"
@@ -1045,8 +1046,9 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "picks its own step size, such as Adafactor with lr=None, has none to sweep)"
             )
     if scaler is not None and scaler.is_enabled() and any(
-        p.dtype == torch.float16 for group in optimizer.param_groups for p in group["params"]
-    ):
+        p.dtype == torch.float16 and p.requires_grad
+        for group in optimizer.param_groups for p in group["params"]
+    ):  # (frozen float16 weights, a half-precision backbone under a head, get no gradient)
         raise ValueError(
             "the optimizer steps float16 parameters, whose gradients a GradScaler cannot "
             "unscale; keep the weights in float32 (no model.half()) and pass "
@@ -1178,8 +1180,8 @@ def _zero_fused_momentum(optimizer: torch.optim.Optimizer,
     for group in optimizer.param_groups:
         if not group.get("fused") or not group.get("momentum"):
             continue
-        bare = [p for p in group["params"]
-                if "momentum_buffer" not in optimizer.state.get(p, {})]
+        bare = [p for p in group["params"]  # (torch makes none for a frozen parameter)
+                if p.requires_grad and "momentum_buffer" not in optimizer.state.get(p, {})]
         if not bare:
             continue
         if group.get("dampening"):
