@@ -724,6 +724,8 @@ def test_csv_label_column_that_is_a_measurement_is_warned_of(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_csv(path, target=0).num_classes == 3
+        # a column the user names is theirs to know (few-shot identities, 1-3 rows each)
+        assert load_csv(path, target=2).num_classes > 20
 
 
 def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> None:
@@ -920,6 +922,21 @@ def test_image_folder_given_as_dot_is_named_by_the_folder(tmp_path, monkeypatch)
     assert load_image_folder(".", size=2).name == "flowers"
     monkeypatch.chdir(tmp_path / "flowers" / "a")
     assert load_image_folder("..", size=2).name == "flowers"
+    # a link keeps the name it was given (not its target's, a blob's hash, say)
+    (tmp_path / "pets").symlink_to(tmp_path / "flowers")
+    assert load_image_folder(tmp_path / "pets", size=2).name == "pets"
+
+
+def test_csv_that_pandas_wrote_with_its_index_and_unnamed_columns(tmp_path) -> None:
+    """df.to_csv(path) of a frame without column names: ",0,1,2,3" over rows led by the index.
+    The empty name over the index told the header; taken for a gap, it was refused."""
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{i},{a:.3f},{b:.3f},{c:.3f},{i % 10}\n"
+                   for i, (a, b, c) in enumerate(rng.normal(size=(49, 3))))
+    path = write(tmp_path / "frame.csv", ",0,1,2,3\n" + rows)
+    with pytest.warns(UserWarning, match="the index pandas writes"):
+        d = load_csv(path)
+    assert d.input_shape == (3,) and d.num_classes == 10 and d.num_train + d.num_val == 49
 
 
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:

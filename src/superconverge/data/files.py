@@ -354,7 +354,8 @@ def load_csv(
     which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
     _, counts = np.unique(labels, return_counts=True)
     singles = int((counts == 1).sum())
-    if len(counts) >= 20 and len(labels) < 3 * len(counts) and 3 * singles >= len(counts):
+    if (target == -1 and len(counts) >= 20 and len(labels) < 3 * len(counts)
+            and 3 * singles >= len(counts)):  # (a column the user named is theirs to know)
         # A measurement column read as the label (UCI's wine.data has its class first, and the
         # last column, whole numbers, made 121 classes of 178 rows).
         warnings.warn(
@@ -516,6 +517,11 @@ def _looks_like_header(
         # "1.5,2,NA" over numeric labels: an example whose label is missing (refused as
         # such), not a header whose label column is named "NA".
         return False
+    # The header pandas writes for a frame with its index and unnamed columns (df.to_csv(path)):
+    # an empty name over the index, then the column numbers.
+    if not first[0].strip() and [c.strip() for c in first[1:]] == [
+            str(i) for i in range(len(first) - 1)]:
+        return True
     # A name above a number. An empty or missing-value cell ("1.5,,0", "1.5,NA,0") names
     # nothing: such a row is an example with a gap (refused as such, naming line 1).
     if any(not _is_number(a) and a.strip().lower() not in _MISSING | {""} and _is_number(b)
@@ -809,15 +815,16 @@ def load_image_folder(
         if len(kept) < len(total):
             log.info("%s: reading %d of %d %s images", root, len(kept), len(total), what)
     _check_memory(root, len(train) + len(val), size, grayscale)
-    bar = progress_bar(len(train) + len(val), f"reading {root.resolve().name or root}", progress,
+    # (absolute: "." and ".." name no folder; not resolved: a link's own name is the one given)
+    folder_name = Path(os.path.abspath(root)).name
+    bar = progress_bar(len(train) + len(val), f"reading {folder_name or root}", progress,
                        unit="img")
     try:  # one pass over both, so that one probe decides on threads for both
         x_all = _decode(np.concatenate([files[train], files_val[val]]), size, grayscale, bar)
     finally:
         bar.close()
     x, x_val = x_all[: len(train)], x_all[len(train):]
-    # (resolved: "." and ".." name no folder)
-    return _build(name or root.resolve().name, x, y[train], x_val, y_val[val], root,
+    return _build(name or folder_name, x, y[train], x_val, y_val[val], root,
                   class_names=classes)
 
 
