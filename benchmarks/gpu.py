@@ -277,9 +277,9 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
             for scheduler in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
                 got[scheduler].append(in_a_fresh_process(
                     compiled_one_cycle, kind, scheduler, str(device), sizes, backend))
-                if on_row is not None and not all(got.values()):
-                    # One side measured: written as a row of its own, so a call cut short in
-                    # the other side's (slower, recompiling) run still keeps it.
+                if on_row is not None:
+                    # Every run written as it ends (with one side alone, a row of its own), so
+                    # a call cut short in the next (slower, recompiling) run still keeps it.
                     on_row([*rows, {"optimizer": kind, **got, "limit": recompile_limit()}])
         rows.append({"optimizer": kind, **got, "limit": recompile_limit()})
         if on_row is not None:  # written before it is printed: what is seen is kept
