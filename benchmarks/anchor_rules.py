@@ -59,6 +59,10 @@ def torch_lr_finder(
 
 
 def _fastai_trim(lrs: Sequence[float], raw: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    # fastai cuts num_it // 10 points, a tenth of the steps asked for; this cuts a tenth of
+    # those recorded, which differs on a curve that diverged early. Kept so for the committed
+    # results: on their 1000 stored curves it changes 10 of 200 fastai picks, and the held-out
+    # means by at most 0.16 points (valley 11.07 -> 10.96, 21.91 -> 21.75; minimum unchanged).
     x, y = _finite(lrs, ema_bias_corrected(raw))
     num_it = len(raw)
     return x[num_it // 10 : -5], y[num_it // 10 : -5]
