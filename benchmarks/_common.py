@@ -78,13 +78,15 @@ def device_name(device: torch.device) -> str:
 
 
 def git_commit() -> str:
-    """The short commit of HEAD, flagged when the working tree has uncommitted changes; without
-    git, ``$SUPERCONVERGE_GIT_COMMIT`` (or "unknown")."""
+    """The short commit of HEAD, flagged when the working tree has uncommitted changes (but
+    the results files, which one benchmark writes before the next one runs); without git,
+    ``$SUPERCONVERGE_GIT_COMMIT`` (or "unknown")."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
                              capture_output=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, text=True,
-                               capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", ":/", ":(exclude,top)benchmarks/results"],
+            cwd=HERE, text=True, capture_output=True, check=True).stdout.strip()
         return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         # a copy of the tree without .git (a GPU machine): the commit it was copied from
