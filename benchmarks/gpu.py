@@ -323,6 +323,8 @@ def table_a(rows: list[dict[str, Any]]) -> str:
         # its default foreach step recompiles), the row is a control: ~1.
         recompiles = max(x[2] for x in r["torch"]) > 0
         goal = "<= 0.3" if recompiles else "control (torch's schedule recompiles nothing)"
+        if len(r["ours"]) != len(r["torch"]):
+            goal += " (the last run cut short: sides differ in runs)"
         lines.append(f"| {r['optimizer']} | {cells[0]} | {cells[1]} | {caused[0]} | {caused[1]} "
                      f"| {shown['ours']} | {shown['torch']} | {med['ours'] / med['torch']:.3f} "
                      f"| {goal} | {len(secs['ours'])} |")

@@ -937,6 +937,10 @@ def test_csv_that_pandas_wrote_with_its_index_and_unnamed_columns(tmp_path) -> N
     with pytest.warns(UserWarning, match="the index pandas writes"):
         d = load_csv(path)
     assert d.input_shape == (3,) and d.num_classes == 10 and d.num_train + d.num_val == 49
+    # Without the index counting from 0 below it, ",0,1" is an example with a gap, as before.
+    gap = "".join(f"{a:.3f},{i % 2},{i % 2}\n" for i, a in enumerate(rng.normal(size=60)))
+    with pytest.raises(ValueError, match=r"line 1, column '0': a missing value"):
+        load_csv(write(tmp_path / "gap.csv", ",0,1\n" + gap))
 
 
 def test_image_folder_scales_16_bit_greyscale_by_its_range(tmp_path) -> None:

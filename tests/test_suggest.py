@@ -579,11 +579,20 @@ def test_a_sweep_too_coarse_to_read_is_warned_of() -> None:
     coarse = [w for w in curve_warnings(np.logspace(-7, 1, 30), y, "diverged")
               if "apart" in w]
     assert coarse == ["the sweep's points lie 0.28 decades of LR apart, too coarse to read: a "
-                      "point more or less moves the picks by whole steps; raise num_iter (to "
-                      "about 81 for this range)"]
+                      "point more or less moves the picks by whole steps; raise num_iter about "
+                      "2.8-fold (for 0.1 decades a step)"]
+    # Diverged early, the advice is the same: it reads the spacing, not the range reached.
+    early = [w for w in curve_warnings(np.logspace(-7, 1, 30)[:12], y[:12], "diverged")
+             if "apart" in w]
+    assert early == coarse
     fine = np.interp(np.arange(100), [0, 33, 87, 99], [2.0, 2.0, 0.5, 5.0])
     assert not any("apart" in w for w in curve_warnings(np.logspace(-7, 1, 100), fine,
                                                            "diverged"))
+    # A linear sweep's points crowd its last decades, where the picks are: no warning, whatever
+    # start_lr (its mean spacing in decades depended on it).
+    for start in (1e-7, 1e-5, 1e-3):
+        assert not any("apart" in w for w in curve_warnings(
+            np.linspace(start, 1, 30), y, "diverged", mode="linear"))
 
 
 def test_a_spike_after_the_first_tenth_of_the_sweep_is_no_jump_at_the_start() -> None:

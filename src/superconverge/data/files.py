@@ -520,8 +520,8 @@ def _looks_like_header(
     # The header pandas writes for a frame with its index and unnamed columns (df.to_csv(path)):
     # an empty name over the index, then the column numbers.
     if not first[0].strip() and [c.strip() for c in first[1:]] == [
-            str(i) for i in range(len(first) - 1)]:
-        return True
+            str(i) for i in range(len(first) - 1)] and second[0].strip() == "0":
+        return True  # (and the index counts from 0 below it: load_csv then drops it)
     # A name above a number. An empty or missing-value cell ("1.5,,0", "1.5,NA,0") names
     # nothing: such a row is an example with a gap (refused as such, naming line 1).
     if any(not _is_number(a) and a.strip().lower() not in _MISSING | {""} and _is_number(b)
