@@ -7,6 +7,7 @@ import re
 import shlex
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1015,3 +1016,15 @@ def test_help_into_a_reader_that_left_is_quiet(argv) -> None:
     finally:
         os.close(write)
     assert done.stderr == "" and done.returncode == 0
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's /sys")
+def test_an_out_the_file_system_refuses_is_refused_before_the_sweep(capsys) -> None:
+    """os.access says yes to root everywhere: under /sys the whole sweep ran, then the write
+    failed ("cannot write .../lr_find.png: Operation not permitted") and the curve was lost."""
+    with pytest.raises(SystemExit) as stop:
+        main(["find-lr", "--model", "mlp", "--num-iter", "300", "--out", "/sys/kernel/sc-x"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("superconverge find-lr: error: cannot write into /sys/kernel "
+                          "(--out='/sys/kernel/sc-x')"), err

@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -316,6 +317,13 @@ def _check_writable(folder: Path) -> None:
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write into {existing} (out={str(folder)!r})")
+    # os.access says yes to root everywhere, and knows nothing of file systems that refuse
+    # (/sys, /proc, a read-only mount): make and remove a folder there, leaving nothing.
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".superconverge-probe-", dir=existing))
+    except OSError as err:
+        raise PermissionError(err.errno or errno.EACCES, f"cannot write into {existing} "
+                              f"(out={str(folder)!r}): {err.strerror}") from None
 
 
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
