@@ -804,10 +804,16 @@ def test_ctrl_c_before_the_first_point_does_not_name_an_earlier_partial_file(
         main(argv)
     assert exc.value.code == 130
     partial = tmp_path / "lr_find.partial.json"
+    cut = RangeTestResult.from_json(partial)
     assert capsys.readouterr().err == f"interrupted; the curve measured so far is in {partial} " \
-                                      "(and .png)\n"
+                                      f"(and .png): 14 points, up to lr={cut.lrs[-1]:.3g}\n"
     earlier = partial.read_bytes()
-    assert len(RangeTestResult.from_json(partial).lrs) == 14
+    assert len(cut.lrs) == 14
+    # Its warnings say it was cut short, and give no num_iter or end_lr advice.
+    said = cut.warnings()
+    assert said[0].startswith("the sweep was cut short (interrupted after 14 of 30 steps, up "
+                              "to lr=") and "short of end_lr=10" in said[0]
+    assert not any("num_iter" in w or "end_lr" in w for w in said[1:])
     loss_fails_at(monkeypatch, 1, KeyboardInterrupt())  # the re-run: stopped at once
     with pytest.raises(SystemExit) as exc:
         main(argv)

@@ -746,7 +746,9 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     partial = getattr(exc, "partial_path", None)
     if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""
-    return f"; the curve measured so far is in {partial} (and .png)"
+    cut = exc.partial_result  # type: ignore[attr-defined]
+    return (f"; the curve measured so far is in {partial} (and .png): {len(cut.lrs)} "
+            f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
 
 
 def _format_warning(message: Warning | str, category: type[Warning], filename: str,

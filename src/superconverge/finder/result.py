@@ -305,6 +305,15 @@ class RangeTestResult(Curve):
         mode = (self.config or {}).get("mode")
         out = curve_warnings(self.lrs, self.losses, self.stop_reason, self.most_skipped(),
                              mode=mode if mode in ("exp", "linear") else None)
+        if self.stop_reason in ("interrupted", "error") and self.lrs:
+            # Cut short by Ctrl-C or an error: the curve ends where the sweep was stopped, not
+            # where the model broke down, and no num_iter or end_lr advice reads that part
+            # better; the one advice is to run the sweep to its end.
+            end = (self.config or {}).get("end_lr")
+            upto = f", short of end_lr={end:.3g}" if isinstance(end, int | float) else ""
+            out = [f"the sweep was cut short ({self.stop_summary()}, up to lr={self.lrs[-1]:.3g}"
+                   f"{upto}): the picks read only the LRs it reached; run it to its end"] + [
+                w for w in out if "num_iter" not in w and "end_lr" not in w]
         if self._repeats_alike():
             out.append(
                 f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
