@@ -561,15 +561,19 @@ def test_the_valley_is_at_the_end_only_in_the_last_5_percent_of_the_points() -> 
     assert curve_warnings(LRS200, y, "completed") == []
 
 
-def test_a_short_curves_valley_one_point_from_the_end_is_still_at_the_end() -> None:
-    """30 points: len // 20 is 1, and the window is at least 2 points, so a valley at the
-    next-to-last point with one higher point after it has not turned up (mutant: max(2, ...)
-    dropped)."""
+def test_a_last_point_back_above_the_start_turned_up() -> None:
+    """The smoothing's median drops a lone last point, so a valley one point from the end read
+    as "still falling at end_lr" even where that point rose back above the start (8 steps on
+    digits: 1.98 at lr 0.72, then 3.88 at lr 10). Such a curve did turn up."""
     lrs = np.logspace(-5, 1, 30)
     y = np.interp(np.arange(30), [0, 3, 28, 29], [2.0, 2.0, 1.0, 2.5])
     assert SUGGEST._valley(y, smooth_centered(y)) == 28
-    msg, coarse = curve_warnings(lrs, y, "completed")
-    assert "still falling at end_lr" in msg and "0.21 decades of LR apart" in coarse
+    said = curve_warnings(lrs, y, "completed")
+    assert "0.21 decades of LR apart" in said[0]  # the coarse warning first
+    assert not any("still falling" in w for w in said)
+    short = np.interp(np.arange(8), [0, 2, 6, 7], [2.34, 2.33, 1.98, 3.88])
+    said = curve_warnings(np.logspace(-7, 1, 8), short, "completed")
+    assert not any("still falling" in w or "without turning up" in w for w in said), said
 
 
 def test_a_sweep_too_coarse_to_read_is_warned_of() -> None:

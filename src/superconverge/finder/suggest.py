@@ -398,8 +398,13 @@ def curve_warnings(
     at_end = m >= len(s) - max(2, len(s) // 20)
     # Reached end_lr with every loss finite (a NaN cut short of it is no sight of end_lr).
     completed = stop_reason == "completed" and len(x) == len(lrs)
+    # On a short curve the smoothing's median drops a last point that rose back above the
+    # start (8 steps: 1.98 at lr 0.72, then 3.88 at lr 10 read "still falling at end_lr").
+    rose_last = at_end and float(y[-1]) > float(s[0])
     if not at_end:
         until = "before turning up"
+    elif rose_last:
+        until = f"before its last point rose to {float(y[-1]):.3g}"
     elif completed:
         until = "by end_lr, without turning up"
     else:
@@ -466,7 +471,7 @@ def curve_warnings(
             f"{started + 1}): the picks are measured from where the sweep began, inside "
             f"the descent, so they are too high; {lower} until the curve starts flat"
         )
-    if completed and at_end:
+    if completed and at_end and not rose_last:
         if never_fell:
             out.append(
                 "the loss never diverged nor turned up by end_lr: raise end_lr to see whether "
@@ -489,7 +494,8 @@ def curve_warnings(
     # The median spacing: an exponential sweep's own, a linear one's where its points crowd
     # (its last decades, where the picks are), robust to a few GradScaler gaps.
     if x[0] > 0 and (apart := float(np.median(np.diff(np.log10(x))))) > MAX_DECADES_PER_STEP:
-        out.append(
+        # First: the other warnings read a curve this coarse, and more points may settle them.
+        out.insert(0,
             f"the sweep's points lie {apart:.2f} decades of LR apart, too coarse to read: a "
             f"point more or less moves the picks by whole steps; raise num_iter about "
             f"{apart / 0.1:.1f}-fold (for 0.1 decades a step)"
