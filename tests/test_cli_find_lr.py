@@ -15,6 +15,7 @@ import torch
 
 from superconverge.cli import main
 from superconverge.finder import RangeTestResult
+from superconverge.schedules.policy import POLICIES
 
 
 def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None:
@@ -30,6 +31,13 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert argv[:3] == ["superconverge", "schedule", "one-cycle"] and argv[-2:] == ["--steps", "N"]
     assert main([a if a != "N" else "20" for a in argv[1:]]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 21  # header and 20 steps
+    # ... and so does every other policy it names, in place of one-cycle
+    others = lines[at + 2].split(" or ", 1)[1].rstrip(")").split(", ")
+    assert sorted([*others, "one-cycle"]) == sorted(POLICIES)
+    for policy in others:
+        assert main([policy if a == "one-cycle" else "20" if a == "N" else a
+                     for a in argv[1:]]) == 0, policy
+        assert len(capsys.readouterr().out.splitlines()) == 21, policy
     doc = json.loads((out / "lr_find.json").read_text())
     assert len(doc["lrs"]) == len(doc["losses"]) > 10
     assert doc["suggestion"]["lr"] is not None
@@ -576,7 +584,7 @@ def test_find_lr_leaves_the_callers_rng_alone_and_takes_numpy_numbers(tmp_path) 
     assert saved["batch_size"] == 16 and type(saved["momentum"]) is float
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", x=rng.normal(size=(80, 4)), y=np.arange(80) % 2)
-    find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=8, progress=False,
+    find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=8, progress=False, batch_size=16,
             data_options={"val_fraction": np.float64(0.25)}, out=tmp_path / "npz")
     saved = RangeTestResult.from_json(tmp_path / "npz" / "lr_find.json").config
     assert saved["data_options"] == {"val_fraction": 0.25}
@@ -920,7 +928,7 @@ def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
     assert said in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("name", ["plot.png", "result.json", "curve.PDF"])
+@pytest.mark.parametrize("name", ["plot.png", "result.json", "curve.PDF", "curve.npz", "lr.pt"])
 def test_an_out_named_like_a_file_is_refused_before_training(tmp_path, capsys, name) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["-q", "find-lr", "--num-iter", "10", "--out", str(tmp_path / name)])
@@ -1034,3 +1042,52 @@ def test_an_out_the_file_system_refuses_is_refused_before_the_sweep(capsys) -> N
     err = capsys.readouterr().err
     assert err.startswith("superconverge find-lr: error: cannot write into /sys/kernel "
                           "(--out='/sys/kernel/sc-x')"), err
+
+
+def test_verbose_logs_the_sweep_without_saying_the_report_twice(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "o"
+    done = subprocess.run(
+        [sys.executable, "-m", "superconverge.cli", "-q", "-v", "find-lr", "--model", "mlp",
+         "--num-iter", "30", "--out", str(out)], capture_output=True, text=True, timeout=120,
+        check=True)
+    said = (done.stderr + done.stdout).splitlines()
+    assert any(line.startswith("range test: mlp on digits") for line in said)  # the log is on
+    assert sum("after 30 of 30 steps" in line for line in said) == 1, said
+    assert sum(line.startswith("wrote ") for line in said) == 1, said
+
+
+def test_the_library_still_logs_what_the_report_says_after_the_command(tmp_path, caplog) -> None:
+    import logging
+
+    import torch
+
+    from superconverge import lr_range_test
+
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10",
+                 "--out", str(tmp_path / "o")]) == 0
+    model = torch.nn.Linear(2, 1)
+    batches = [(torch.randn(8, 2), torch.randn(8, 1))] * 3
+    with caplog.at_level(logging.INFO, logger="superconverge"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      torch.nn.functional.mse_loss, batches, num_iter=6, progress=False)
+    assert any(r.getMessage().startswith("LR range test completed") for r in caplog.records)
+
+
+def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "small.npz", x=rng.normal(size=(50, 4)).astype(np.float32),
+             y=np.arange(50) % 2)
+    with pytest.warns(UserWarning) as caught:
+        assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
+                     "--model", "mlp", "--batch-size", "500", "--out", str(tmp_path / "o")]) == 0
+    warned = [str(w.message) for w in caught if "--batch-size" in str(w.message)]
+    assert len(warned) == 1 and warned[0].startswith(
+        "batch_size=500 (--batch-size) is more than the 40 training examples")
+    # a batch of the whole set: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
+                     "--model", "mlp", "--batch-size", "40", "--out", str(tmp_path / "o")]) == 0

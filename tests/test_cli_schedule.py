@@ -307,6 +307,23 @@ def test_from_lr_find_says_when_the_curve_is_not_a_clean_one(tmp_path, capsys) -
     assert "warning: the loss fell only" not in err
 
 
+@pytest.mark.parametrize("made_by", ["find-lr", "the library"])
+def test_from_lr_find_warns_in_the_words_of_what_measured_the_curve(
+        tmp_path, capsys, made_by) -> None:
+    from superconverge.finder import RangeTestResult
+
+    lrs = [10 ** (-5 + i / 10) for i in range(30)]
+    losses = [2.0 - 0.001 * i for i in range(20)] + [1.98 + 0.05 * i for i in range(10)]
+    config = {"dataset": "digits", "model": "mlp"} if made_by == "find-lr" else {}
+    RangeTestResult(lrs, losses, losses, "diverged", num_iter=30, config=config).to_json(
+        tmp_path / "lr.json")
+    assert main(["schedule", "one-cycle", "--steps", "10", "--from-lr-find",
+                 str(tmp_path / "lr.json")]) == 0
+    warned = [w for w in capsys.readouterr().err.splitlines() if w.startswith("warning: ")]
+    assert any("raise --num-iter" in w for w in warned) == (made_by == "find-lr"), warned
+    assert any("raise num_iter" in w for w in warned) == (made_by != "find-lr"), warned
+
+
 def test_policy_values_are_checked(tmp_path) -> None:
     assert make_policy("cosine", 5, max_lr=0.1, final_lr=0.1).lr(4) == 0.1
     assert make_policy("step-decay", 10, milestones=(0.5, 8)).lr.milestones == (5, 8)

@@ -1471,7 +1471,9 @@ def test_the_plot_title_counts_the_steps_the_grad_scaler_skipped() -> None:
                         scaler=torch.amp.GradScaler("cpu"), progress=False)
     assert res.provenance["skipped_steps"] == [2]
     ax = res.plot()
-    assert "10 of 12 steps (+2 skipped by GradScaler)" in ax.get_title()
+    # in the words the command line prints: steps run, and the skipped ones named as no points
+    assert ax.get_title().startswith(f"LR range test: {res.stop_summary()}, last lr ")
+    assert "after 12 of 12 steps (2 skipped by GradScaler: no points)" in ax.get_title()
     raw = ax.lines[0]  # the raw loss: broken where the two skipped steps are missing
     assert raw.get_label() == "loss" and np.isnan(raw.get_xdata()).sum() == 1
     plain = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 12, progress=False)

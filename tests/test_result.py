@@ -190,7 +190,7 @@ def test_a_curve_an_error_cut_short_says_so_and_round_trips(tmp_path) -> None:
     full = make_result()
     res = dataclasses.replace(full, lrs=full.lrs[:30], losses=full.losses[:30],
                               smoothed=full.smoothed[:30], stop_reason="error")
-    assert res.plot().get_title().startswith("LR range test: stopped by an error, 30 of")
+    assert res.plot().get_title().startswith("LR range test: stopped by an error after 30 of")
     res.to_json(tmp_path / "r.json")
     assert RangeTestResult.from_json(tmp_path / "r.json").stop_reason == "error"
 

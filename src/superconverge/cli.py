@@ -15,7 +15,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from superconverge import __version__
 from superconverge._torch_version import TorchTooOld
@@ -222,8 +222,11 @@ def _run_schedule(args: argparse.Namespace) -> int:
             _say(f"note: the range test in {args.from_lr_find} stopped: "
                  f"{result.stop_summary()}\n",
                  sys.stderr)
+        # A curve find-lr measured is warned of in find-lr's flags (--num-iter, not num_iter):
+        # the advice is for the command that measures it again.
+        again = _find_lr_flags() if "dataset" in (result.config or {}) else {}
         for w in result.warnings():
-            _say(f"warning: {w}\n", sys.stderr)
+            _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
         # policy_from_range_test's two steps, to say what the LRs taken are.
         taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
@@ -272,6 +275,12 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
         part = part.replace("(cycle_momentum=False)", "(--no-momentum)")
         parts[i] = pattern.sub(lambda m: names[m.group(1)], part)
     return "".join(parts)
+
+
+def _find_lr_flags() -> dict[str, str]:
+    """find-lr's flags by the library's names, as its own messages use them."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices["find-lr"].get_default("flag_names"))
 
 
 def _flag_names(p: argparse.ArgumentParser, words: Iterable[str] = ()) -> dict[str, str]:
@@ -457,17 +466,34 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    said = _SaidInReport()  # with -v, the log's lines that the report prints again
+    loggers = [logging.getLogger(n) for n in _SaidInReport.LINES]
+    for log in loggers:
+        log.addFilter(said)
     try:
         return _find_lr(args)
     finally:
         torch.set_num_threads(threads)  # main() may be called in a process that goes on
+        for log in loggers:
+            log.removeFilter(said)
+
+
+class _SaidInReport(logging.Filter):
+    """Drops the library's log lines that find-lr's report says again (the stop, the files
+    written), so that -v does not print each twice; the rest of the log goes out."""
+
+    LINES: ClassVar[dict[str, str]] = {"superconverge.finder.range_test": "LR range test %s",
+                                       "superconverge.recipes.find_lr": "wrote %s and %s"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.LINES.get(record.name) != record.msg
 
 
 def _find_lr(args: argparse.Namespace) -> int:
     from superconverge.finder import is_main_process
     from superconverge.recipes import find_lr
     from superconverge.recipes.distributed import torchrun_group
-    from superconverge.schedules.policy import policy_parameters
+    from superconverge.schedules.policy import POLICIES, policy_parameters
 
     # Under torchrun: one process a device, the loss averaged over them; rank 0 reports.
     with torchrun_group(args.device) as device:
@@ -509,10 +535,11 @@ def _find_lr(args: argparse.Namespace) -> int:
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
     if top is not None and not warned:  # what to do with it (a warning says what to do first)
         # "=": a path that starts with "-" is no flag there
-        lines += ["next, with N your run's optimizer steps (clr, fixed and cosine take the "
-                  "file too):",
+        others = ", ".join(n for n in POLICIES if n != "one-cycle")
+        lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
-                  f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N"]
+                  f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",
+                  f"  (every policy takes the file: one-cycle, or {others})"]
     _say("\n".join(lines) + "\n", sys.stdout)
     return 0
 

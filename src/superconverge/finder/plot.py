@@ -193,16 +193,16 @@ def _draw(
         _mark_off_scale(ax, lrs, raw)
     if result.stop_reason == "nan":
         _mark_nan(ax, result, lrs)
-    # steps GradScaler skipped are no points (the most of any repeat)
-    skipped = result.most_skipped()
-    ax.set_title(
-        f"LR range test: {_stopped(result)}, {len(lrs)} of {result.num_iter} steps"
-        + (f" (+{skipped} skipped by GradScaler)" if skipped else "")
-        + f", last lr {lrs[-1]:.2g}"
+    # How it stopped in stop_summary()'s words, which the command line and the log print too
+    # (steps GradScaler skipped are counted as steps run, and named: they are no points).
+    summary = result.stop_summary()
+    if result.stop_reason == "error":
+        summary = "stopped by an error" + summary[len("error"):]
+    title = (
+        f"LR range test: {summary}, last lr {lrs[-1]:.2g}"
         # a result built or edited by hand may keep points past a non-finite loss
-        + (f", loss not finite from lr {lrs[finite]:.2g}" if finite < len(lrs) else ""),
-        fontsize="medium",
-    )
+        + (f", loss not finite from lr {lrs[finite]:.2g}" if finite < len(lrs) else ""))
+    ax.set_title(textwrap.fill(title, 100), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     if legend_outside:  # the figure is ours: beside the axes, over nothing
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,

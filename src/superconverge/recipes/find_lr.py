@@ -10,6 +10,7 @@ import os
 import signal
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,14 @@ def find_lr(
     # An epoch's last batch of a single example is dropped: it fails a BatchNorm in training
     # whose map is 1 x 1 by then (the CNN on 4-7 pixel images), and its loss is all noise.
     single = len(x_train) > batch_size and len(x_train) % batch_size == 1
+    if batch_size > len(x_train):
+        # The LRs a range test finds depend on the batch size: say which one this curve is for.
+        whose = f"this process's share of {world} processes: " if world > 1 else ""
+        warnings.warn(
+            f"batch_size={batch_size} (--batch-size) is more than the {len(x_train)} training "
+            f"examples ({whose}the batches are all of them), so every step is one batch of "
+            f"{len(x_train)} and the LRs found are for that batch size, not {batch_size}",
+            UserWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
@@ -266,7 +275,9 @@ def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(previous)
 
 
-_FILE_SUFFIXES = (".json", ".png", ".svg", ".pdf", ".csv", ".txt", ".jpg", ".jpeg")
+_FILE_SUFFIXES = (".json", ".png", ".svg", ".pdf", ".csv", ".tsv", ".txt", ".jpg", ".jpeg",
+                  ".npz", ".npy", ".pt", ".pth", ".ckpt", ".pkl", ".html", ".yaml", ".yml",
+                  ".log", ".gz", ".zip")
 """Suffixes of files, not folders: a new ``out`` named so is refused (an existing folder so
 named is used)."""
 
