@@ -365,25 +365,34 @@ def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:
 
 
 @contextlib.contextmanager
-def sigint_deferred() -> Iterator[Callable[[], bool]]:
-    """Hold Ctrl-C off until the body has run; yields a function that says whether one came.
+def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], bool]]:
+    """Hold Ctrl-C (SIGINT under Python's own handler) off until the body has run, and with
+    ``sigterm`` SIGTERM under its default handler too; yields a function that says whether a
+    Ctrl-C came. A SIGTERM that came is delivered when the body is done, so the process still
+    ends as it was told to (torchrun's agent waits 30 s before a SIGKILL).
 
-    Only on the main thread, where Python's own handler (``KeyboardInterrupt``) is installed: a
-    handler of the caller's (a framework's graceful stop) is left to run as it would.
+    Only on the main thread, where those handlers are installed: a handler of the caller's (a
+    framework's graceful stop) is left to run as it would.
     """
     got: list[int] = []
-    previous = None
+    previous: dict[int, Any] = {}
+    held: list[tuple[int, Any]] = [(signal.SIGINT, signal.default_int_handler)]
+    if sigterm:
+        held.append((signal.SIGTERM, signal.SIG_DFL))
     if threading.current_thread() is threading.main_thread():
-        try:
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
-        except (ValueError, OSError):  # not the main interpreter
-            previous = None
+        for sig, default in held:
+            try:
+                if signal.getsignal(sig) is default:
+                    previous[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
+            except (ValueError, OSError):  # not the main interpreter
+                pass
     try:
-        yield lambda: bool(got)
+        yield lambda: signal.SIGINT in got
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for held_sig, handler in previous.items():
+            signal.signal(held_sig, handler)
+        if signal.SIGTERM in got:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:

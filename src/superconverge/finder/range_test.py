@@ -49,7 +49,7 @@ from superconverge.finder._restore import (
     forget_unfinished_step,
     loader_generators,
     seed_everything,
-    sigint_deferred,
+    signals_deferred,
 )
 from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
 from superconverge.schedules import _validate as v
@@ -309,7 +309,7 @@ def lr_range_test(
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
         # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
-        with sigint_deferred() as interrupted:
+        with signals_deferred() as interrupted:
             if restore and state is not None:
                 state.restore()
             else:

@@ -7,9 +7,7 @@ import dataclasses
 import errno
 import logging
 import os
-import signal
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,6 +21,7 @@ from superconverge.atomic import atomic_paths, nearest_existing
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
+from superconverge.finder._restore import signals_deferred
 from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
@@ -222,7 +221,7 @@ def find_lr(
             # Held off while it writes (a few seconds with the plot): a second Ctrl-C, and
             # under torchrun the agent's SIGINT or SIGTERM to every worker once one has
             # failed or been interrupted, which cut the write short and kept nothing.
-            with _signals_deferred():
+            with signals_deferred(sigterm=True):
                 try:
                     _write(dataclasses.replace(partial, config={**partial.config, **extra}),
                            out, method, PARTIAL_STEM)
@@ -239,30 +238,6 @@ def find_lr(
             for suffix in (".json", ".png"):
                 (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT with Python's own handler) and SIGTERM (with the default one) off
-    until the body has run, on the main thread; a SIGTERM that came is then delivered, so the
-    process still ends as it was told to (torchrun's agent waits 30 s before a SIGKILL)."""
-    got: list[int] = []
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig, default in ((signal.SIGINT, signal.default_int_handler),
-                             (signal.SIGTERM, signal.SIG_DFL)):
-            try:
-                if signal.getsignal(sig) is default:
-                    previous[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
-            except (ValueError, OSError):  # not the main interpreter
-                pass
-    try:
-        yield
-    finally:
-        for held, handler in previous.items():
-            signal.signal(held, handler)
-        if signal.SIGTERM in got:
-            signal.raise_signal(signal.SIGTERM)
 
 
 @contextlib.contextmanager
