@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import superconverge as sc
@@ -322,6 +323,22 @@ def test_from_lr_find_warns_in_the_words_of_what_measured_the_curve(
     warned = [w for w in capsys.readouterr().err.splitlines() if w.startswith("warning: ")]
     assert any("raise --num-iter" in w for w in warned) == (made_by == "find-lr"), warned
     assert any("raise num_iter" in w for w in warned) == (made_by != "find-lr"), warned
+
+
+def test_from_lr_find_names_find_lrs_batch_size_flag(tmp_path, capsys) -> None:
+    """The library's "raise ... the batch size" is --batch-size for a curve find-lr measured."""
+    from superconverge.finder import RangeTestResult
+
+    lrs = list(np.logspace(-7, 1, 100))
+    clean = np.concatenate([np.full(70, 1.0), np.linspace(1.0, 0.97, 30)])
+    noisy = list(clean + np.random.default_rng(0).normal(0, 0.01, 100))
+    RangeTestResult(lrs, noisy, noisy, "completed", num_iter=100,
+                    config={"dataset": "digits"}).to_json(tmp_path / "lr.json")
+    assert main(["schedule", "clr", "--steps", "10", "--base-lr", "0.1", "--max-lr", "0.2",
+                 "--from-lr-find", str(tmp_path / "lr.json")]) == 0
+    err = capsys.readouterr().err
+    assert "raise --num-iter so the model trains longer during the test, and --batch-size: the " \
+        "fall is within the batch-to-batch noise" in err, err
 
 
 def test_policy_values_are_checked(tmp_path) -> None:

@@ -405,7 +405,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     # out, device and mode are ("out of range"): only as out=..., device=... and mode=...
     p.set_defaults(func=_run_find_lr, flag_names={
         **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
-        "out=": "--out=", "device=": "--device=", "mode=": "--mode="})
+        "out=": "--out=", "device=": "--device=", "mode=": "--mode=",
+        "the batch size": "--batch-size"})  # (the library's advice for a loader of the user's)
 
 
 def _column(text: str | None) -> str | int | None:
