@@ -726,3 +726,18 @@ def test_the_legend_is_beside_a_figure_of_ours_and_inside_a_callers_axes() -> No
     fig.canvas.draw()
     inside = own.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert own.get_window_extent(fig.canvas.get_renderer()).contains(inside.x0 + 1, inside.y0 + 1)
+
+
+def test_a_result_prints_as_one_line_that_says_what_it_found() -> None:
+    """print(result) was every value of every series (a screenful for 100 steps)."""
+    res = make_result()
+    text = repr(res)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith(f"RangeTestResult({res.stop_summary()}, {len(res.lrs)} points, lr ")
+    assert f"suggestion={res.suggestion():.3g} (default)" in text
+    assert repr(Curve(res.lrs[:2], res.losses[:2], res.smoothed[:2], "completed", seed=3)) == (
+        f"Curve(2 points, lr {res.lrs[0]:.3g}..{res.lrs[1]:.3g}, completed, seed=3)")
+    empty = RangeTestResult((), (), (), "error", num_iter=5)
+    assert repr(empty) == ("RangeTestResult(error after 0 of 5 steps, no points, no suggestion, "
+                           "seed=None)")
+    assert str(res) == text

@@ -124,6 +124,15 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON (a NaN or inf loss is written as null)")
 
 
+def _span(curve: Curve) -> str:
+    """``"100 points, lr 1e-07..10"``: a curve's size and the LRs it covers, for a repr."""
+    n = len(curve.lrs)
+    if not n:
+        return "no points"
+    return (f"{n} point{'s' if n != 1 else ''}, lr {curve.lrs[0]:.3g}"
+            + (f"..{curve.lrs[-1]:.3g}" if n > 1 else ""))
+
+
 @dataclass(frozen=True)
 class Curve:
     """One sweep: ``lrs[i]`` is the LR of the ``i``-th recorded optimizer step, ``losses[i]`` its
@@ -166,6 +175,11 @@ class Curve:
             raise ValueError(f"seed must be an int or None, got {_show(self.seed)}")
         if self.seed is not None:
             object.__setattr__(self, "seed", int(self.seed))  # numpy's int64 too, for JSON
+
+    def __repr__(self) -> str:
+        """A line: the points, the LRs they span and how the sweep stopped (every value of a
+        sweep of thousands of steps is a screenful; they are in :attr:`lrs` and the rest)."""
+        return f"{type(self).__name__}({_span(self)}, {self.stop_reason}, seed={self.seed})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +255,16 @@ class RangeTestResult(Curve):
                 "repeats: none recorded every LR of the curve (the mean of repeats at the LRs "
                 f"they share), e.g. lrs[{i}]={self.lrs[i]!r} is not in repeats[0].lrs"
             )
+
+    def __repr__(self) -> str:
+        """A line: how the sweep stopped, the LRs it spans and its suggestion; the values are
+        in :attr:`lrs`, :attr:`losses` and the rest, the whole in :meth:`to_dict`."""
+        pick = self.suggest()
+        said = f"suggestion={pick.lr:.3g} ({pick.method})" if pick.lr is not None else (
+            "no suggestion")
+        repeats = f", {len(self.repeats)} repeats" if len(self.repeats) > 1 else ""
+        return (f"RangeTestResult({self.stop_summary()}, {_span(self)}, {said}{repeats}, "
+                f"seed={self.seed})")
 
     # --- suggestions -------------------------------------------------------------------------
 
