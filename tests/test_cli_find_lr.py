@@ -755,17 +755,22 @@ def signalled(*args, **kwargs):  # what torchrun's agent sends every worker mean
     write(*args, **kwargs)
 
 recipe.lr_range_test, recipe._write = interrupted, signalled
+if sys.argv[2] == "library":  # find_lr in a script of the user's: SIGTERM's handler is SIG_DFL
+    recipe.find_lr(model="mlp", num_iter=40, out=sys.argv[3], progress=False)
 from superconverge.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM"])
-def test_signals_during_the_partial_write_wait_until_it_is_written(tmp_path, signals) -> None:
+@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM", "SIGTERM"])
+@pytest.mark.parametrize("caller", ["find-lr", "library"])
+def test_signals_during_the_partial_write_wait_until_it_is_written(
+        tmp_path, signals, caller) -> None:
     """Under torchrun a Ctrl-C reaches each worker twice (the terminal's, then the agent's),
     and a failed rank makes the agent SIGTERM the others: either cut rank 0's write of the
     curve measured so far short, and nothing was kept. They now wait for the write; a SIGTERM
-    then ends the process as it would have."""
+    then ends the process as it would have: find-lr's way (143, "terminated"), or under the
+    system's handler in a script of the user's."""
     import os
     import subprocess
     import sys
@@ -773,15 +778,23 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(tmp_path, sig
     script = tmp_path / "worker.py"
     script.write_text(SIGNALLED_WRITE)
     out = tmp_path / "run"
+    argv = ["find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)] if (
+        caller == "find-lr") else ["library", str(out)]
     done = subprocess.run(
-        [sys.executable, str(script), signals, "find-lr", "--model", "mlp", "--num-iter", "40",
-         "--out", str(out)], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        [sys.executable, str(script), signals, *argv], capture_output=True, text=True,
+        timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     written = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert written.stop_reason == "interrupted" and len(written.lrs) == 11
     assert (out / "lr_find.partial.png").stat().st_size > 0
-    if "SIGTERM" in signals:
+    if "SIGTERM" in signals and caller == "library":
         assert done.returncode == -15, done.stderr
+    elif "SIGTERM" in signals:
+        assert done.returncode == 143, done.stderr
+        assert done.stderr.rstrip().splitlines()[-1].startswith(
+            "terminated (SIGTERM); the curve measured so far is in"), done.stderr
+    elif caller == "library":
+        # Python's own end for an uncaught KeyboardInterrupt: killed by SIGINT
+        assert done.returncode == -2 and "KeyboardInterrupt" in done.stderr, done.stderr
     else:
         assert done.returncode == 130, done.stderr
         assert "curve measured so far is in" in done.stderr
@@ -1091,3 +1104,46 @@ def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> N
         warnings.simplefilter("error")
         assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
                      "--model", "mlp", "--batch-size", "40", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> None:
+    """A job scheduler's time limit (SLURM's SIGTERM) ended the process at once: the sweep's
+    curve was lost, and only Ctrl-C kept it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "superconverge.cli", "-v", "find-lr", "--model", "mlp",
+         "--num-iter", "1000000", "--end-lr", "1e-3", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.stderr is not None
+    seen = []
+    while not (seen and seen[-1].startswith("range test:")):  # logged just before the sweep
+        line = proc.stderr.readline()
+        assert line, f"find-lr ended before its sweep: {''.join(seen)}"
+        seen.append(line)
+    time.sleep(2)  # well into the sweep
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.rstrip().splitlines()[-1].startswith("terminated (SIGTERM); the curve measured "
+                                                   f"so far is in {out / 'lr_find.partial.json'}")
+    res = RangeTestResult.from_json(out / "lr_find.partial.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) > 10
+    assert (out / "lr_find.partial.png").exists()
+    assert not (out / "lr_find.json").exists()
+
+
+def test_the_command_leaves_the_callers_sigterm_handler_as_it_was(tmp_path) -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "8",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -467,12 +467,17 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    from superconverge.finder._restore import sigterm_as_interrupt
+
     said = _SaidInReport()  # with -v, the log's lines that the report prints again
     loggers = [logging.getLogger(n) for n in _SaidInReport.LINES]
     for log in loggers:
         log.addFilter(said)
     try:
-        return _find_lr(args)
+        # A SIGTERM (a job scheduler's time limit, kill) stops the sweep as Ctrl-C does: the
+        # curve measured so far is kept in lr_find.partial.json, and the exit status is 143.
+        with sigterm_as_interrupt():
+            return _find_lr(args)
     finally:
         torch.set_num_threads(threads)  # main() may be called in a process that goes on
         for log in loggers:
@@ -726,6 +731,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
+        restoring = sys.modules.get("superconverge.finder._restore")  # (imports torch)
+        if restoring is not None and isinstance(exc, restoring.Terminated):  # a SIGTERM
+            parser.exit(128 + 15, f"{tag}terminated (SIGTERM){_partial_note(exc, args)}\n")
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
         said = _in_flags(str(exc), args, getattr(args, "flag_names", {}))

@@ -365,34 +365,75 @@ def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:
 
 
 @contextlib.contextmanager
-def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], bool]]:
-    """Hold Ctrl-C (SIGINT under Python's own handler) off until the body has run, and with
-    ``sigterm`` SIGTERM under its default handler too; yields a function that says whether a
-    Ctrl-C came. A SIGTERM that came is delivered when the body is done, so the process still
-    ends as it was told to (torchrun's agent waits 30 s before a SIGKILL).
+def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | None]]:
+    """Hold Ctrl-C (SIGINT under Python's own handler) off until the body has run, and SIGTERM
+    under :func:`sigterm_as_interrupt` (with ``sigterm``, under the system's default handler
+    too); yields a function that gives the signal that came and would have raised (SIGINT,
+    or SIGTERM under sigterm_as_interrupt), for the caller to raise as it sees fit, or None.
+    A SIGTERM that came under the system's handler is delivered when the body is done, so the
+    process still ends as it was told to (torchrun's agent waits 30 s before a SIGKILL).
 
     Only on the main thread, where those handlers are installed: a handler of the caller's (a
     framework's graceful stop) is left to run as it would.
     """
     got: list[int] = []
     previous: dict[int, Any] = {}
-    held: list[tuple[int, Any]] = [(signal.SIGINT, signal.default_int_handler)]
-    if sigterm:
-        held.append((signal.SIGTERM, signal.SIG_DFL))
+    # the handlers that end the body at once: Python's own for SIGINT, and for SIGTERM the
+    # system's (with ``sigterm``) or sigterm_as_interrupt's
+    ours = [(signal.SIGINT, (signal.default_int_handler,)),
+            (signal.SIGTERM, (_raise_terminated, signal.SIG_DFL) if sigterm else
+             (_raise_terminated,))]
     if threading.current_thread() is threading.main_thread():
-        for sig, default in held:
+        for sig, handlers in ours:
             try:
-                if signal.getsignal(sig) is default:
+                if signal.getsignal(sig) in handlers:
                     previous[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
             except (ValueError, OSError):  # not the main interpreter
                 pass
+    def came() -> int | None:
+        """The signal held off that would have stopped the body with an exception (SIGINT,
+        or SIGTERM under sigterm_as_interrupt), for the caller to raise; else None."""
+        raising = [sig for sig in got if previous.get(sig) is not signal.SIG_DFL]
+        # a SIGTERM is the stronger stop: a Ctrl-C before it ends the process all the same
+        if signal.SIGTERM in raising:
+            return signal.SIGTERM
+        return raising[0] if raising else None
+
     try:
-        yield lambda: signal.SIGINT in got
+        yield came
     finally:
         for held_sig, handler in previous.items():
             signal.signal(held_sig, handler)
-        if signal.SIGTERM in got:
-            signal.raise_signal(signal.SIGTERM)
+        if signal.SIGTERM in got and previous.get(signal.SIGTERM) is signal.SIG_DFL:
+            signal.raise_signal(signal.SIGTERM)  # the system's handler: the process ends
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM under :func:`sigterm_as_interrupt`: a stop from outside (a job scheduler's time
+    limit, ``kill``), handled as Ctrl-C is (the state restored, the curve so far kept)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated("SIGTERM")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the body, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) instead of
+    ending the process at once, where its handler is the system's default and this is the main
+    thread; the handler before is put back after."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        except (ValueError, OSError):  # not the main interpreter
+            previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:

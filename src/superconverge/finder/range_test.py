@@ -27,6 +27,7 @@ import logging
 import math
 import numbers
 import platform
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -44,6 +45,7 @@ from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
     Streams,
+    Terminated,
     TrainingState,
     epoch_samplers,
     forget_unfinished_step,
@@ -309,15 +311,17 @@ def lr_range_test(
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
         # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
-        with signals_deferred() as interrupted:
+        with signals_deferred() as came:
             if restore and state is not None:
                 state.restore()
             else:
                 streams.restore()
                 forget_unfinished_step(scaler)
-        if interrupted() and result is not None:
-            # Ctrl-C during the last restore of a finished test: stop, keeping the result.
-            stop = KeyboardInterrupt()
+        held = came()
+        if held is not None and result is not None:
+            # Ctrl-C (or a SIGTERM made one) during the last restore of a finished test: stop,
+            # keeping the result.
+            stop = Terminated("SIGTERM") if held == signal.SIGTERM else KeyboardInterrupt()
             stop.partial_result = result  # type: ignore[attr-defined]
             raise stop
     logger.info("LR range test %s", result.stop_summary())

@@ -7,6 +7,7 @@ import dataclasses
 import errno
 import logging
 import os
+import signal
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,7 @@ from superconverge.atomic import atomic_paths, nearest_existing
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
-from superconverge.finder._restore import signals_deferred
+from superconverge.finder._restore import Terminated, signals_deferred
 from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
@@ -221,7 +222,7 @@ def find_lr(
             # Held off while it writes (a few seconds with the plot): a second Ctrl-C, and
             # under torchrun the agent's SIGINT or SIGTERM to every worker once one has
             # failed or been interrupted, which cut the write short and kept nothing.
-            with signals_deferred(sigterm=True):
+            with signals_deferred(sigterm=True) as came:
                 try:
                     _write(dataclasses.replace(partial, config={**partial.config, **extra}),
                            out, method, PARTIAL_STEM)
@@ -230,6 +231,13 @@ def find_lr(
                         exc.partial_path = Path(out) / f"{PARTIAL_STEM}.json"  # type: ignore[union-attr]
                 except Exception as failed:  # the sweep's own exception is the one to see
                     logger.warning("could not write the partial curve to %s: %s", out, failed)
+            if came() == signal.SIGTERM and not isinstance(exc, Terminated):
+                # told to end while it wrote (under sigterm_as_interrupt): end as told, 143
+                stop = Terminated("SIGTERM")
+                for name in ("partial_result", "partial_path"):
+                    if hasattr(exc, name):
+                        setattr(stop, name, getattr(exc, name))
+                raise stop from exc
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
