@@ -317,6 +317,102 @@ def test_rmsprop_momentum_from_zero_gets_its_buffers() -> None:
     assert all("momentum_buffer" in opt.state[p] for p in model.parameters())
 
 
+@pytest.mark.parametrize("order", ["scheduler first", "optimizer first", "scheduler reloaded"])
+def test_rmsprop_momentum_over_a_loaded_state_without_buffers(order) -> None:
+    """A checkpoint of an RMSprop that ran without momentum, loaded into one whose scheduler
+    drives momentum > 0: the buffers were added only when the schedule itself turned positive,
+    so a scheduler built before optimizer.load_state_dict (or reloaded after it) hit torch's
+    KeyError 'momentum_buffer' at the next step."""
+    model = make_model()
+    first = torch.optim.RMSprop(model.parameters(), lr=0.01)
+    for i in range(3):
+        train_step(model, first, i)
+    saved = first.state_dict()  # no momentum_buffer in it
+    opt = torch.optim.RMSprop(model.parameters(), lr=0.01)
+    if order == "optimizer first":
+        opt.load_state_dict(saved)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.01, 20), momentum=sc.one_cycle_momentum(20))
+    if order != "optimizer first":
+        opt.load_state_dict(saved)
+    if order == "scheduler reloaded":
+        sched.load_state_dict({"last_step": 0})
+    run(model, opt, sched, 5)
+    assert all("momentum_buffer" in opt.state[p] for p in model.parameters())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+class _Holding(torch.optim.Optimizer):
+    """A wrapper (Lookahead, ZeroRedundancyOptimizer) that keeps its base optimizer as an
+    attribute and shares its param groups."""
+
+    def __init__(self, inner: torch.optim.Optimizer) -> None:
+        self.optim = inner
+        super().__init__(inner.param_groups, {})
+
+    def step(self, closure=None):  # type: ignore[override]
+        return self.optim.step(closure)
+
+
+def test_rmsprop_inside_a_wrapper_gets_its_momentum_buffers() -> None:
+    """RMSprop held by a wrapper: a momentum that turned positive failed with KeyError, as
+    the buffers were looked for in the wrapper's own (empty) state."""
+    model = make_model()
+    opt = _Holding(torch.optim.RMSprop(model.parameters(), lr=0.01))
+    sched = ParamScheduler(opt, momentum=sc.join([sc.constant(0.0), sc.linear(0.0, 0.9, 10)], [5]))
+    run(model, opt, sched, 15)
+    assert all("momentum_buffer" in opt.optim.state[p] for p in model.parameters())
+
+
+def test_a_shared_lr_tensor_loaded_with_different_group_values_keeps_both() -> None:
+    """torch gives the optimizer's default lr tensor to every group that leaves lr out; loading
+    a checkpoint whose groups had different lrs filled that one tensor once per group, and the
+    last value won for all (torch alone gives each group its own float)."""
+    model = make_model()
+    params = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+    saved = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-3},
+                               {"params": model[2].parameters(), "lr": 1e-4}]).state_dict()
+    opt = torch.optim.AdamW(params, lr=torch.tensor(5e-4))
+    assert opt.param_groups[0]["lr"] is opt.param_groups[1]["lr"]
+    tensorize_hyperparams(opt)
+    shared = opt.param_groups[0]["lr"]
+    opt.load_state_dict(saved)
+    lrs = [g["lr"] for g in opt.param_groups]
+    assert all(isinstance(x, torch.Tensor) for x in lrs)
+    assert [float(x) for x in lrs] == pytest.approx([1e-3, 1e-4], rel=1e-6)
+    assert lrs[0] is shared  # the first keeps the object; the other has one of its own
+    # the same values in both: the one tensor stays shared
+    opt.load_state_dict(torch.optim.AdamW(params_like(model), lr=2e-3).state_dict())
+    assert opt.param_groups[0]["lr"] is shared and float(shared) == pytest.approx(2e-3)
+
+
+def params_like(model: torch.nn.Module) -> list[dict]:
+    return [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+
+
+def test_a_strict_load_cannot_give_shared_tensors_different_multipliers() -> None:
+    """A saved run with lr multipliers [1, 10], loaded strictly into groups that share one lr
+    tensor (derived multipliers [1, 1]): the saved ratios were adopted without the check made
+    at construction, so both groups trained at one lr while get_last_lr() said two."""
+    model = make_model()
+    first = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-4},
+                               {"params": model[2].parameters(), "lr": 1e-3}])
+    saved = ParamScheduler(first, lr=sc.one_cycle(1e-3, 20), tensors=True).state_dict()
+    opt = torch.optim.AdamW(params_like(model), lr=torch.tensor(1e-3))
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1e-3, 20))
+    before = [float(g["lr"]) for g in opt.param_groups]
+    with pytest.raises(ValueError, match="hold one and the same lr tensor"):
+        sched.load_state_dict(saved)
+    assert [float(g["lr"]) for g in opt.param_groups] == before  # nothing changed
+    assert sched.multipliers["lr"] == [1.0, 1.0] and sched.last_step == 0
+
+
+@pytest.mark.parametrize("keys", [5, [3], ["lr", None]])
+def test_tensorize_names_its_keys_argument(keys) -> None:
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="keys must be key names"):
+        tensorize_hyperparams(opt, keys)
+
+
 def test_resume_takes_the_saved_inferred_multipliers() -> None:
     """Built after ``optimizer.load_state_dict`` (the groups then hold a later step's values),
     the derived ratios can be rounded or undefined (a cosine at 0); the saved ones win, and a
@@ -641,7 +737,8 @@ def test_tensorize_hyperparams_defaults_and_refusals() -> None:
     assert tensorize_hyperparams(make_opt(make_model(), "sgd")) == ["lr"]
     with pytest.raises(ValueError, match=r"cannot tensorize 'momentum'.*graph"):
         tensorize_hyperparams(make_opt(make_model(), "sgd"), ["momentum"])
-    with pytest.raises(ValueError, match=r"Adam and AdamW only, got NAdam"):
+    with pytest.raises(ValueError, match=r"Adam and AdamW only \(the eager foreach step of "
+                       r"NAdam and Adamax fails on one\), got NAdam"):
         tensorize_hyperparams(torch.optim.NAdam(make_model().parameters()), ["betas"])
     with pytest.raises(ValueError, match=r"foreach=True and capturable=False.*capturable=True"):
         tensorize_hyperparams(make_opt(make_model(), "adam", foreach=True))

@@ -163,8 +163,8 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
                          f"{_group_keys(optimizer)})")
     if key == _BETAS and not isinstance(optimizer, _ADAM_FAMILY):
         raise ValueError(
-            f"{arg}: torch supports tensor betas in Adam and AdamW only, got {name}; "
-            "leave 'betas' out of keys"
+            f"{arg}: torch documents tensor betas for Adam and AdamW only (the eager foreach "
+            f"step of NAdam and Adamax fails on one), got {name}; leave 'betas' out of keys"
         )
     if isinstance(optimizer, _ADAM_FAMILY):
         for i, g in enumerate(optimizer.param_groups):
@@ -214,7 +214,12 @@ def tensorize_hyperparams(
         keys = ["lr", _BETAS] if isinstance(optimizer, _ADAM_FAMILY) else ["lr"]
     elif isinstance(keys, str):
         keys = [keys]
+    elif not isinstance(keys, Iterable):
+        raise TypeError(f"keys must be key names ('lr', 'betas') or None, got {keys!r}")
     todo = list(dict.fromkeys(keys))
+    bad = [k for k in todo if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"keys must be key names ('lr', 'betas') or None, got {bad[0]!r}")
     for key in todo:
         _check_tensorizable(optimizer, key)
     _tensorize(optimizer, todo)
@@ -278,6 +283,7 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
     device or dtype, or a number) and put them back into the groups."""
     held = _HELD.pop(optimizer, [])
     groups = optimizer.param_groups
+    filled: dict[int, float] = {}  # id of a tensor -> the value an earlier group put in it
     with torch.no_grad():
         for i, key, tensor in held:
             group = groups[i]
@@ -285,11 +291,18 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
             if loaded is tensor:
                 continue
             if isinstance(loaded, Tensor) and loaded.numel() == 1:
-                tensor.copy_(loaded.detach().reshape(tensor.shape))
+                value = float(loaded.detach().reshape(()).to("cpu", torch.float64))
             elif _is_number(loaded):
-                tensor.fill_(float(loaded))  # type: ignore[arg-type]
+                value = float(loaded)  # type: ignore[arg-type]
             else:
                 continue  # not a value this tensor can hold: leave what was loaded
+            if filled.get(id(tensor), value) != value:
+                # Groups that shared one tensor (the optimizer's default, given to every group
+                # that left the key out) were saved with different values: one tensor cannot
+                # hold both, so this group gets a tensor of its own, as torch gives it a float.
+                tensor = tensor.detach().clone()
+            tensor.fill_(value)
+            filled.setdefault(id(tensor), value)
             if key == _BETAS:
                 betas = group[_BETAS]
                 group[_BETAS] = type(betas)((tensor, *betas[1:]))
@@ -428,8 +441,13 @@ class ParamScheduler:
         self._schedules = schedules
         self._slots = slots
         self._refuse_shared_tensors()
-        self._rmsprop_momentum = "momentum" in schedules and isinstance(
-            optimizer, torch.optim.RMSprop)
+        # RMSprop(s) whose momentum is driven, also inside a wrapper (ZeroRedundancyOptimizer)
+        self._rmsprops = tuple(o for o in held_optimizers(optimizer)
+                               if isinstance(o, torch.optim.RMSprop)) if (
+            "momentum" in schedules) else ()
+        self._rmsprop_momentum = bool(self._rmsprops)
+        # the state dicts buffers were last given in: optimizer.load_state_dict makes new ones
+        self._buffered: tuple[object, ...] = ()
         self._build_drivers()
         self._n_groups = len(groups)
         ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
@@ -611,7 +629,8 @@ class ParamScheduler:
                 # momentum: the keys already written get the current step's values back.
                 self._rewrite(key)
                 self._out_of_range(key, step, value, mults)
-            if self._rmsprop_momentum and key == "momentum" and value > 0 and not last.get(key):
+            if self._rmsprop_momentum and key == "momentum" and value > 0 and (
+                    not last.get(key) or self._buffered != self._rmsprop_states()):
                 self._rmsprop_buffers()
             last[key] = value
             _write(groups, slot, value, mults)
@@ -652,16 +671,24 @@ class ParamScheduler:
             f"{accepted}; {self._schedules[key]!r}"
         )
 
+    def _rmsprop_states(self) -> tuple[object, ...]:
+        return tuple(o.state for o in self._rmsprops)
+
     def _rmsprop_buffers(self) -> None:
         """torch's RMSprop makes a parameter's momentum buffer only if momentum > 0 at its first
-        step, and fails (KeyError) if momentum turns positive later; give the parameters that
-        stepped without momentum a zero buffer, as RMSprop would have made."""
-        state = self.optimizer.state
-        for group in self.optimizer.param_groups:
-            for p in group["params"]:
-                s = state.get(p)
-                if s and "momentum_buffer" not in s:
-                    s["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        step, and fails (KeyError) if momentum turns positive later, or is positive over a state
+        loaded from a run without momentum; give the parameters that stepped without momentum a
+        zero buffer, as RMSprop would have made. Done again after ``optimizer.load_state_dict``
+        (a new state dict)."""
+        for opt in self._rmsprops:
+            state = opt.state
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    s = state.get(p)
+                    if s and "momentum_buffer" not in s:
+                        s["momentum_buffer"] = torch.zeros_like(
+                            p, memory_format=torch.preserve_format)
+        self._buffered = self._rmsprop_states()
 
     def _warn_past_end(self, step: int) -> None:
         ended = [
@@ -823,6 +850,12 @@ class ParamScheduler:
         before = dict(self._multipliers), self._drivers
         if adopted:
             self._multipliers.update(adopted)
+            try:
+                # groups that share one tensor cannot take the saved, different multipliers
+                self._refuse_shared_tensors()
+            except ValueError:
+                self._multipliers = before[0]
+                raise
             self._build_drivers()
         try:
             self._apply(int(step))
