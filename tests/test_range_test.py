@@ -2605,3 +2605,123 @@ def test_a_module_compiled_in_place_counts_as_compiled() -> None:
     model.compile(mode="reduce-overhead")
     assert RANGE_TEST._compiled(model)
     assert RANGE_TEST._compiled(torch.compile(nn.Linear(2, 2)))
+
+
+# --- what else a sweep changes: found by an audit ---------------------------------------------
+
+
+class _RunningMean(nn.Module):
+    """A model that keeps a running mean as a plain tensor attribute (not a buffer), and
+    re-binds a same-shaped one in another."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.running = torch.zeros(2)
+        self.last = torch.zeros(2)
+        self.scale = torch.ones(2, requires_grad=True)  # computed-like: not state, left alone
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.fc(x)
+        if self.training:
+            with torch.no_grad():
+                self.running.mul_(0.9).add_(out.mean(0), alpha=0.1)
+                self.last = out.mean(0).detach()  # a new tensor each step
+        return out - self.running
+
+
+class _CenteredCE(nn.Module):
+    """A loss with state of its own (DINO's EMA centre in a buffer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("center", torch.zeros(2))
+
+    def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(out - self.center, y)
+        with torch.no_grad():
+            self.center.mul_(0.9).add_(out.mean(0), alpha=0.1)
+        return loss
+
+
+@pytest.mark.parametrize("snapshot_at", ["device", "cpu"])
+def test_tensors_kept_as_plain_attributes_and_a_loss_modules_buffers_are_restored(
+        snapshot_at) -> None:
+    """Only parameters and buffers were snapshotted: a running mean kept as a plain attribute,
+    and a loss module's buffer, stayed as the sweep left them, and training after the test
+    differed from step 0."""
+    _, _, loader = make_problem()
+
+    def train(model, opt, loss_fn, steps=6):
+        torch.manual_seed(1)
+        for _, (xb, yb) in zip(range(steps), loader, strict=False):
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()], model.running.clone()
+
+    runs = []
+    for test_first in (False, True):
+        torch.manual_seed(0)
+        model, loss_fn = _RunningMean(), _CenteredCE()
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        train(model, opt, loss_fn, 3)
+        running, last, center = model.running, model.last, loss_fn.center.clone()
+        if test_first:
+            saved = (running.clone(), last.clone())
+            lr_range_test(model, opt, loss_fn, loader, 1e-4, 1.0, 12, progress=False,
+                          snapshot=snapshot_at)
+            assert model.running is running and torch.equal(running, saved[0])
+            assert model.last is last and torch.equal(last, saved[1])
+            assert torch.equal(loss_fn.center, center)
+        runs.append(train(model, opt, loss_fn))
+    for a, b in zip(runs[0][0], runs[1][0], strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_a_step_fn_that_is_a_modules_method_has_that_modules_state_restored() -> None:
+    """step_fn=module.training_step (a LightningModule's way): the module's own buffers."""
+    model, opt, loader = make_problem()
+    holder = _CenteredCE()
+
+    class Task(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loss = holder
+
+        def step(self, m: nn.Module, batch) -> torch.Tensor:
+            return self.loss(m(batch[0]), batch[1])
+
+    task = Task()
+    lr_range_test(model, opt, None, loader, 1e-4, 1.0, 8, step_fn=task.step, progress=False)
+    assert torch.equal(holder.center, torch.zeros(2))
+
+
+def test_an_iterator_as_data_is_warned_of_a_loader_is_not() -> None:
+    """A generator or iter(loader) is used up by the batches the test draws: training after
+    it started further along, silently."""
+    model, opt, loader = make_problem()
+    with pytest.warns(UserWarning, match=r"train_data is an iterator \(generator\)"):
+        lr_range_test(model, opt, ce, (b for b in loader), 1e-4, 1.0, 5, progress=False)
+    with pytest.warns(UserWarning, match=r"val_data is an iterator"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=iter(list(loader)),
+                      val_batches=1, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, progress=False)
+        lr_range_test(model, opt, ce, list(loader), 1e-4, 1.0, 5, progress=False)
+
+
+def test_a_step_fn_that_returns_the_loss_and_more_is_told_to_return_the_loss_alone() -> None:
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+
+    def step(m: nn.Module, batch):
+        out = m(batch[0])
+        return F.cross_entropy(out, batch[1]), out
+
+    with pytest.raises(TypeError, match=r"got tuple; step_fn must return the loss alone, not "
+                                        r"\(loss, \.\.\.\) with 2 items"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=step, progress=False)
+    assert_same_state(before, snapshot(model, opt))

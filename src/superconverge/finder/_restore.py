@@ -229,8 +229,9 @@ class Streams:
 
 class TrainingState:
     """Snapshot of model, optimizer and GradScaler state, with ``streams`` (RNG, loader state,
-    modules' modes; default: the model's modes and the global RNGs); :meth:`restore` puts it all
-    back. ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
+    modules' modes; default: the model's modes and the global RNGs), and the tensors of the
+    modules ``others`` (a loss that is a module); :meth:`restore` puts it all back.
+    ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
     memory, so a model that fills its GPU does not need room for a second copy of itself there
     (the copies cross the bus once each way)."""
 
@@ -241,11 +242,17 @@ class TrainingState:
         scaler: Any = None,
         streams: Streams | None = None,
         snapshot: str = "device",
+        others: Iterable[torch.nn.Module] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
-        # Where each module holds its tensors, so a tensor replaced by assignment goes back.
-        modules = list(model.modules())  # walked once: a deep model has hundreds
+        # The model's modules and those of ``others`` (a loss that is a module: an EMA centre
+        # kept in a buffer), each once; walked once: a deep model has hundreds.
+        modules = list({id(m): m for root in (model, *others) for m in root.modules()}.values())
+        # Where each module holds its tensors, so a tensor replaced by assignment goes back:
+        # parameters, buffers, and tensors kept as plain attributes (``self.running =
+        # torch.zeros(3)``, not registered as a buffer) that need no grad (one that does is
+        # computed from the parameters, as the old weight_norm's ``weight``, not state).
         self.slots: list[tuple[dict[str, Any], str, torch.Tensor]] = [
             (slots, name, t)
             for m in modules
@@ -253,6 +260,9 @@ class TrainingState:
             for name, t in slots.items()
             if t is not None
         ]
+        plain = [(vars(m), name, t) for m in modules for name, t in vars(m).items()
+                 if type(t) is torch.Tensor and not t.requires_grad]
+        self.slots += plain
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
@@ -274,9 +284,10 @@ class TrainingState:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
+        attributes = list({id(t): t for _, _, t in plain if id(t) not in seen}.values())
         # The copies beside their tensors are filled together, at the end.
         pending: _Pairs = []
-        self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
+        self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers, *attributes)]
         self.tensors += [(t, _Copy(t, True)) for t in frozen]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from

@@ -242,6 +242,16 @@ def lr_range_test(
     # would see the same order and the spread would read 0.
     samplers = epoch_samplers(train_data)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if isinstance(data, Iterator):
+            # (a DataLoader is no Iterator: iter() makes a fresh one each time)
+            warnings.warn(
+                f"{name} is an iterator ({type(data).__name__}): the batches the range test "
+                "draws from it are used up, and no restore can give them back, so what reads "
+                "it after the test starts further along it. Pass the loader or a list itself "
+                "to leave it as it was.",
+                UserWarning,
+                stacklevel=2,
+            )
         if (getattr(data, "persistent_workers", False)
                 and getattr(data, "_iterator", None) is not None):
             warnings.warn(
@@ -257,7 +267,11 @@ def lr_range_test(
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
     streams = Streams(model, generators, (train_data, val_data), samplers)
-    state = (TrainingState(model, optimizer, scaler, streams, snapshot)
+    # Modules beside the model whose tensors the sweep may change: a loss that is a module
+    # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's).
+    others = [m for m in (loss_fn, getattr(step_fn, "__self__", None))
+              if isinstance(m, torch.nn.Module) and m is not model]
+    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
     curves: list[Curve] = []
     began = time.perf_counter()
@@ -1121,6 +1135,9 @@ def _check_loss(loss: object, *, training: bool) -> None:
             fix = "return out['loss'] from step_fn, not the model's whole output"
         elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
             fix = "return out.loss from step_fn, not the model's whole output"
+        elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
+            fix = (f"step_fn must return the loss alone, not (loss, ...) with {len(loss)} items; "
+                   "keep the other outputs elsewhere (a list the step_fn appends to)")
         else:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")
