@@ -90,6 +90,22 @@ def test_a_reader_that_left_ends_the_command_quietly(tmp_path, out) -> None:
     assert (done.returncode, done.stderr) == (141, "")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_reader_that_leaves_midway_through_a_long_table_ends_it_quietly_too(fmt) -> None:
+    """``schedule --steps 20000 | head -3``: the table, written in one piece, was cut short
+    when head left, and the command ended 0 (the pipe took what it held, with no error),
+    dropping the rest silently. As ``seq 100000 | head -3``: 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "superconverge", "schedule", "one-cycle",
+                             "--steps", "20000", "--format", fmt], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(100)  # the reader takes a little, then leaves mid-table
+    proc.stdout.close()
+    assert first
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=120), err) == (141, b"")
+
+
 def star_rows(chart: str) -> list[int]:
     """The row of the star in each column of an ascii_chart (0 = top)."""
     rows = [line.split("|", 1)[1] for line in chart.splitlines() if "|" in line]

@@ -161,6 +161,15 @@ def test_suggest_model_by_shape() -> None:
                       r"channels\).*from \(N, L, C\) to \(N, C, L\), e.g. x.transpose\(0, 2, 1\); "
                       "suggesting 'mlp'"):
         assert suggest_model((40, 1)) == "mlp"  # Keras' (N, length, channels) time series
+    # ... and one of 3 or 4 channels (an accelerometer's x, y, z): long enough for the kernel
+    # either way, so cnn1d, but said (it was read as 40 channels of 3 samples in silence)
+    for shape in [(40, 3), (100, 4)]:
+        with pytest.warns(UserWarning, match=rf"input_shape=\({shape[0]}, {shape[1]}\) is read "
+                          rf"as {shape[0]} channels of length {shape[1]}.*\(length, channels\)"):
+            assert suggest_model(shape) == "cnn1d"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert suggest_model((3, 40)) == suggest_model((5, 5)) == suggest_model((4, 4)) == "cnn1d"
     for shape in [(20,), (1, 40), (1, 8, 8), (3, 32, 32), (3, 3, 3), (1, 2, 40), (2, 2), (1, 1)]:
         build_model(suggest_model(shape), shape, 2)  # the suggestion always builds
 

@@ -789,3 +789,16 @@ def test_cosine_policy_is_a_cosine_and_refuses_a_negative_final_lr() -> None:
 def test_a_single_fraction_of_one_is_one_part() -> None:
     """fractions are in (0, 1], 1 included (mutant: `< 1`)."""
     assert S.boundaries_from_fractions([1.0], 10) == ()
+
+
+def test_an_endless_schedule_at_a_step_beyond_a_float_is_a_value_error() -> None:
+    """cyclic(...)(10**400) was an OverflowError from its float arithmetic; a schedule with an
+    end holds its last value there, and a constant one has no arithmetic to overflow."""
+    import superconverge as sc
+
+    with pytest.raises(ValueError, match=r"step is an int of about 1e\+400, too large for Cyclic"):
+        sc.cyclic(0.1, 1.0, 10)(10**400)
+    assert 0.1 <= sc.cyclic(0.1, 1.0, 10)(2**53) <= 1.0
+    assert sc.cyclic(0.1, 1.0, 10, total_steps=40)(10**400) == sc.cyclic(
+        0.1, 1.0, 10, total_steps=40)(39)
+    assert sc.constant(0.1)(10**400) == 0.1

@@ -45,12 +45,20 @@ def _say(text: str, stream: Any) -> None:
     if stream is None:
         return
     with _reader_may_leave():
-        try:
-            stream.write(text)
-        except UnicodeEncodeError:
-            encoding = getattr(stream, "encoding", None) or "ascii"
-            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-        stream.flush()  # here, where a gone reader is told apart from other errors
+        # In pieces, each flushed: one write of a long table into a pipe whose reader leaves
+        # midway (| head -3) was cut short without an error (the write returned what the pipe
+        # took), and the command ended 0 with the rest of the table dropped.
+        for start in range(0, max(len(text), 1), _PIECE):
+            piece = text[start:start + _PIECE]
+            try:
+                stream.write(piece)
+            except UnicodeEncodeError:
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(piece.encode(encoding, "backslashreplace").decode(encoding))
+            stream.flush()  # here, where a gone reader is told apart from other errors
+
+
+_PIECE = 1 << 14  # characters _say writes at a time: a pipe holds 64 KiB
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -182,7 +190,7 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cycle-momentum", dest="cycle_momentum", action="store_true", default=None,
                    help="cycle momentum opposite to the LR (one-cycle, one-cycle-two-phase, "
-                   "clr; default for one-cycle)")
+                   "clr; default for the one-cycle policies)")
     g.add_argument("--no-momentum", dest="cycle_momentum", action="store_false",
                    help="leave momentum out (one-cycle, one-cycle-two-phase, clr)")
     names = {flag[2:].replace("-", "_"): flag for flag, _, _ in _SCHEDULE_OPTIONS}

@@ -168,7 +168,8 @@ def suggest_model(input_shape: Sequence[int]) -> str:
     """A sensible default model name for examples of ``input_shape``.
 
     Flat features -> ``"mlp"``; signals ``(C, L)`` -> ``"cnn1d"`` (shorter than 3, too short
-    for its kernel, ``"mlp"``, with a warning where ``(L, C)`` looks meant); images at least
+    for its kernel, ``"mlp"``; with a warning where ``(L, C)`` looks meant: ``L`` under 5 and
+    more channels than that); images at least
     16 pixels on a side -> ``"resnet20"``; smaller images (8x8 digits) -> ``"cnn"``; images
     under 4 pixels on a side, too small to pool, -> ``"mlp"``. A square ``(H, W)`` of 8 or more
     (grey images without their channel axis?) gets ``"cnn1d"`` and a warning saying how to add
@@ -190,6 +191,17 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                 stacklevel=2,
             )
         if shape[1] >= 3:
+            if shape[1] <= 4 < shape[0]:
+                # (40, 3): 40 channels of 3 samples, or Keras' (length, channels) order of an
+                # accelerometer's x, y, z, far more likely.
+                warnings.warn(
+                    f"suggest_model: input_shape={shape} is read as {shape[0]} channels of "
+                    f"length {shape[1]} (1-D signals, 'cnn1d'); if it is (length, channels), as "
+                    "Keras keeps time series, transpose the signals from (N, L, C) to (N, C, L), "
+                    "e.g. x.transpose(0, 2, 1)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             return "cnn1d"
         # Too short for the 1-D CNN's kernel of 3: "mlp" flattens it. (40, 1) is most likely
         # Keras' (length, channels) order.

@@ -14,6 +14,8 @@ import operator
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from superconverge.schedules._validate import _describe_huge
+
 _REGISTRY: dict[str, type[Schedule]] = {}
 
 S = TypeVar("S", bound="type[Schedule]")
@@ -111,7 +113,13 @@ class Schedule:
         end = self.total_steps
         if end is not None and step >= end:
             step = end - 1
-        return self._value(step)
+        try:
+            return self._value(step)
+        except OverflowError:  # an endless schedule's arithmetic, at a step beyond a float
+            raise ValueError(
+                f"step is {_describe_huge(step)}, too large for {type(self).__name__}, which has "
+                "no end and computes its value from the step in floats (exact up to 2**53)"
+            ) from None
 
     def table(self, steps: int | None = None) -> list[tuple[int, float]]:
         """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""

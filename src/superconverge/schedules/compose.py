@@ -188,7 +188,8 @@ def constant(value: float, total_steps: int | None = None) -> Constant:
 def step_decay(
     initial: float, milestones: Sequence[int], factor: float = 0.1, total_steps: int | None = None
 ) -> StepDecay:
-    """Piecewise-constant decay: multiply by ``factor`` (in (0, 1]) at each milestone step."""
+    """Piecewise-constant decay: multiply by ``factor`` at each milestone step (any ``factor`` >
+    0 here; the ``step-decay`` policy, a decay, takes it in (0, 1])."""
     if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
         raise TypeError(f"milestones must be a list of steps, got {milestones!r}")
     return StepDecay(initial, tuple(milestones), factor, total_steps)
