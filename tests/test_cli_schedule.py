@@ -236,10 +236,22 @@ def test_a_bare_schedule_previews_as_an_lr(tmp_path) -> None:
     assert plot_policy(s, tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(TypeError, match="policy must be a Policy"):
         render_policy([0.1, 0.2])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="height must be an int >= 2"):
+    with pytest.raises(ValueError, match="height must be >= 2, got 0"):
         ascii_chart([1.0, 2.0], height=0)
     with pytest.raises(ValueError, match="values must be finite"):
         ascii_chart([1.0, float("nan")])
+    # any iterable of numbers, and numpy's ints for the sizes (an array was numpy's "truth
+    # value is ambiguous", a generator "has no len()", np.int64(10) "must be an int")
+    import numpy as np
+
+    values = [s(i) for i in range(10)]
+    chart = ascii_chart(values, width=10)
+    assert ascii_chart(np.array(values), width=np.int64(10)) == chart
+    assert ascii_chart(iter(values), width=10) == chart
+    with pytest.raises(TypeError, match="values must be an iterable of numbers, got str"):
+        ascii_chart("1,2,3")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="width must be an int"):
+        ascii_chart(values, width=2.5)  # type: ignore[arg-type]
 
 
 def test_plot_titles_say_what_the_schedule_is() -> None:

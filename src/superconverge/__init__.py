@@ -7,7 +7,7 @@ The schedule math (``superconverge.schedules``) imports no torch; the torch-faci
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from superconverge.schedules import (
     Schedule,
@@ -25,6 +25,14 @@ from superconverge.schedules import (
     step_decay,
     warmup,
 )
+
+if TYPE_CHECKING:  # what a type checker sees of the names loaded on first use
+    from superconverge.finder.range_test import lr_range_test as lr_range_test
+    from superconverge.finder.result import RangeTestResult as RangeTestResult
+    from superconverge.torch.param_scheduler import ParamScheduler as ParamScheduler
+    from superconverge.torch.param_scheduler import (
+        tensorize_hyperparams as tensorize_hyperparams,
+    )
 
 __version__ = "0.1.0"
 
@@ -48,7 +56,11 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
+# (ParamScheduler, RangeTestResult, lr_range_test and tensorize_hyperparams: loaded on first
+# use, see _LAZY; spelt out for type checkers)
 __all__ = [
+    "ParamScheduler",
+    "RangeTestResult",
     "Schedule",
     "__version__",
     "constant",
@@ -58,11 +70,12 @@ __all__ = [
     "exponential",
     "join",
     "linear",
+    "lr_range_test",
     "one_cycle",
     "one_cycle_momentum",
     "one_cycle_two_phase",
     "one_cycle_two_phase_momentum",
     "step_decay",
+    "tensorize_hyperparams",
     "warmup",
-    *_LAZY,
 ]

@@ -30,7 +30,7 @@ from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import DEFAULT_VAL_FRACTION, train_val_split
-from superconverge.schedules._validate import integer
+from superconverge.schedules._validate import boolean, integer
 
 __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "load_npz"]
 
@@ -44,8 +44,13 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".
 # --------------------------------------------------------------------------------------- npz
 
 
+def _check_name(name: object) -> None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, got {name!r} ({type(name).__name__})")
+
+
 def load_npz(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     val_fraction: float | None = None,
     seed: int = 0,
@@ -70,6 +75,7 @@ def load_npz(
             non-finite inputs, labels that are not class indices or names (negative, not
             whole, or beyond int64), or a ``y_val`` class that ``y`` never has.
     """
+    _check_name(name)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder, expected an .npz archive with x and y "
@@ -213,7 +219,7 @@ def _not_finite_cell(
 
 
 def load_csv(
-    path: str | Path,
+    path: str | os.PathLike[str],
     target: str | int = -1,
     *,
     header: bool | None = None,
@@ -261,6 +267,9 @@ def load_csv(
             non-numeric or empty feature cell (the message names the line and column), or
             numeric labels that are negative, not whole, or beyond int64 (naming the label).
     """
+    _check_name(name)
+    if header is not None:
+        header = boolean("header", header)
     path = Path(path)
     if isinstance(target, numbers.Integral) and not isinstance(target, bool):
         target = int(target)  # a numpy integer (a column index from np.argmax, say)
@@ -668,7 +677,7 @@ def image_shape(size: int = 32, grayscale: bool = False) -> tuple[int, int, int]
         ValueError, TypeError: ``size`` is not an integer from 1 to ``MAX_IMAGE_SIZE``.
     """
     size = _image_size(size)
-    return (1 if grayscale else 3, size, size)
+    return (1 if boolean("grayscale", grayscale) else 3, size, size)
 
 
 def _image_size(size: object) -> int:
@@ -710,7 +719,7 @@ def _check_memory(root: Path, count: int, size: int, grayscale: bool) -> None:
 
 
 def load_image_folder(
-    root: str | Path,
+    root: str | os.PathLike[str],
     size: int = 32,
     *,
     grayscale: bool = False,
@@ -757,6 +766,8 @@ def load_image_folder(
     """
     root = Path(root)
     size = _image_size(size)
+    grayscale = boolean("grayscale", grayscale)
+    _check_name(name)
     if max_train is not None:
         max_train = integer("max_train", max_train, minimum=1)
     if max_val is not None:

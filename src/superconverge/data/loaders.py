@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from superconverge.data.dataset import Dataset
-from superconverge.schedules._validate import integer
+from superconverge.schedules._validate import boolean, integer
 
 __all__ = ["make_loader", "train_val_loaders"]
 
@@ -25,7 +25,7 @@ def make_loader(
     drop_last: bool = False,
     num_workers: int = 0,
     pin_memory: bool = False,
-) -> DataLoader:
+) -> DataLoader[tuple[torch.Tensor, ...]]:
     """A ``DataLoader`` of ``(x, y)`` mini-batches of ``batch_size`` examples.
 
     The loader owns a ``torch.Generator`` seeded with ``seed``, so the sequence of shuffled
@@ -57,6 +57,9 @@ def make_loader(
     batch_size = integer("batch_size", batch_size, minimum=1)
     seed = integer("seed", seed, minimum=0)
     num_workers = integer("num_workers", num_workers, minimum=0)
+    shuffle = boolean("shuffle", shuffle)
+    drop_last = boolean("drop_last", drop_last)
+    pin_memory = boolean("pin_memory", pin_memory)
     if drop_last and batch_size > x.shape[0]:
         raise ValueError(
             f"batch_size={batch_size} with drop_last=True over {x.shape[0]} examples gives no "
@@ -90,7 +93,8 @@ def train_val_loaders(
     drop_last: bool = False,
     num_workers: int = 0,
     pin_memory: bool = False,
-) -> tuple[DataLoader, DataLoader]:
+) -> tuple[DataLoader[tuple[torch.Tensor, ...]],
+           DataLoader[tuple[torch.Tensor, ...]]]:
     """``(train_loader, val_loader)`` for ``dataset``: training shuffled by ``seed``, validation
     in a fixed order with ``val_batch_size`` examples per batch (default ``batch_size``).
 

@@ -13,6 +13,7 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def load_mnist1d(
     train_fraction: float = 0.8,
     *,
     cache: bool = True,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> Dataset:
     """MNIST-1D signals of length 40 as a ``Dataset`` of shape ``(N, 1, 40)``, 10 classes.
 

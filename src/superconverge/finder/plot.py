@@ -45,6 +45,11 @@ def plot_range_test(
     """
     from matplotlib.axes import Axes
 
+    from superconverge.finder.result import RangeTestResult
+
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be a RangeTestResult (RangeTestResult.from_json(path) reads "
+                        f"a saved one), got {type(result).__name__}")
     if method is None:
         method = result.method
     if isinstance(path_or_ax, Axes):

@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -81,11 +81,16 @@ finite at any loss scale, which is divergence, not an fp16 overflow."""
 MODES = {"exp": exponential, "linear": linear}
 AMP_DTYPES = (torch.float16, torch.bfloat16)
 
-StepFn = Callable[[torch.nn.Module, Any], torch.Tensor]
+ModelT = TypeVar("ModelT", bound=torch.nn.Module)
+
+# (model, batch) -> the scalar loss tensor, for the model's own class: a step_fn may call the
+# model's methods (a LightningModule's training_step, whose declared return is wider than a
+# tensor; the range test checks what comes back, and says what is wrong).
+StepFn = Callable[[ModelT, Any], Any]
 
 
 def lr_range_test(
-    model: torch.nn.Module,
+    model: ModelT,
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable[[Any, Any], torch.Tensor] | None,
     train_data: Iterable[Any],
@@ -97,7 +102,7 @@ def lr_range_test(
     smooth_beta: float = 0.98,
     diverge_factor: float | None = 4.0,
     accumulation_steps: int = 1,
-    step_fn: StepFn | None = None,
+    step_fn: StepFn[ModelT] | None = None,
     val_data: Iterable[Any] | None = None,
     val_batches: int = 0,
     scaler: torch.amp.GradScaler | None = None,

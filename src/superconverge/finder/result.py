@@ -20,6 +20,7 @@ from superconverge.atomic import write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
     METHODS,
+    STOP_REASONS,
     Suggestion,
     curve_warnings,
     suggest,
@@ -29,10 +30,6 @@ from superconverge.finder.suggest import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-STOP_REASONS = ("completed", "diverged", "nan", "interrupted", "error")
-"""Why a test ended: it ran all ``num_iter`` steps; the smoothed loss exceeded ``diverge_factor``
-times its best; a loss was NaN/inf; Ctrl-C; an exception raised during the sweep (the last two
-only in the partial result attached to the exception)."""
 
 FORMAT = "superconverge.lr_range_test"
 FORMAT_VERSION = 1
@@ -454,9 +451,18 @@ class RangeTestResult(Curve):
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ValueError(f"{path} is not a valid range-test result: {what}") from exc
 
-    def plot(self, path_or_ax: Any = None, **kwargs: Any) -> Axes:
+    def plot(
+        self,
+        path_or_ax: str | os.PathLike[str] | Axes | None = None,
+        *,
+        method: str | None = None,
+        show_bounds: bool = True,
+        show_raw: bool = True,
+        dpi: int = 120,
+    ) -> Axes:
         """Plot the curve (see :func:`superconverge.finder.plot.plot_range_test`); returns the
         Axes. ``path_or_ax``: a file to save (PNG, SVG, PDF...), an Axes to draw on, or None."""
         from superconverge.finder.plot import plot_range_test
 
-        return plot_range_test(self, path_or_ax, **kwargs)
+        return plot_range_test(self, path_or_ax, method=method, show_bounds=show_bounds,
+                               show_raw=show_raw, dpi=dpi)

@@ -20,6 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+Floats = Sequence[float] | np.ndarray
+"""A curve's series: a list or tuple of floats, or a 1-D numpy array."""
+
+STOP_REASONS = ("completed", "diverged", "nan", "interrupted", "error")
+"""Why a test ended: it ran all ``num_iter`` steps; the smoothed loss exceeded ``diverge_factor``
+times its best; a loss was NaN/inf; Ctrl-C; an exception raised during the sweep (the last two
+only in the partial result attached to the exception)."""
+
+
 MIN_POINTS = 8
 """Fewer finite points than this and no rule picks anything."""
 
@@ -37,7 +46,7 @@ class Suggestion:
         return {"lr": self.lr, "index": self.index, "method": self.method, "reason": self.reason}
 
 
-def finite_prefix(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
     """The curve up to (not including) its first non-finite loss or learning rate."""
     x = np.asarray(lrs, dtype=np.float64)
     y = np.asarray(losses, dtype=np.float64)
@@ -57,7 +66,7 @@ about 4,700 points at the default width): below, the direct sum, exact and quick
 
 
 def smooth_centered(
-    losses: Sequence[float] | np.ndarray, sigma: float | None = None
+    losses: Floats, sigma: float | None = None
 ) -> np.ndarray:
     """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
     (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
@@ -169,7 +178,7 @@ def _never_fell(s: np.ndarray, m: int) -> bool:
 
 
 def _descent(
-    lrs: Sequence[float], losses: Sequence[float], method: str
+    lrs: Floats, losses: Floats, method: str
 ) -> tuple[np.ndarray, np.ndarray, int] | Suggestion:
     """Smoothed finite curve and the index of its first valley's minimum, or a no-pick
     Suggestion saying why there is none."""
@@ -205,7 +214,7 @@ def _started(s: np.ndarray, m: int) -> int:
     return int(above[-1]) + 1 if above.size else 0
 
 
-def minimum(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+def minimum(lrs: Floats, losses: Floats) -> Suggestion:
     """Smith's rule of thumb: one order of magnitude below the LR at the loss minimum."""
     d = _descent(lrs, losses, "minimum")
     if isinstance(d, Suggestion):
@@ -220,7 +229,7 @@ def minimum(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     return Suggestion(float(target), i, "minimum", reason)
 
 
-def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+def steepest(lrs: Floats, losses: Floats) -> Suggestion:
     """The LR where the loss falls fastest against log10(LR), before the minimum."""
     d = _descent(lrs, losses, "steepest")
     if isinstance(d, Suggestion):
@@ -234,7 +243,7 @@ def steepest(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
     )
 
 
-def valley(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+def valley(lrs: Floats, losses: Floats) -> Suggestion:
     """fastai's ``valley``: the longest decreasing run of the curve, ~half-way into it."""
     d = _descent(lrs, losses, "valley")
     if isinstance(d, Suggestion):
@@ -272,7 +281,7 @@ BASE_FALL = 0.1
 """Fraction of the fall that places ``base_lr`` in :func:`suggest_bounds`."""
 
 
-def default(lrs: Sequence[float], losses: Sequence[float]) -> Suggestion:
+def default(lrs: Floats, losses: Floats) -> Suggestion:
     """Our default for a fixed LR: where the (zero-lag smoothed) loss has done two thirds of
     its fall from the start of the sweep to the minimum of its first valley.
 
@@ -297,14 +306,14 @@ RULES = {"default": default, "steepest": steepest, "minimum": minimum, "valley":
 METHODS: tuple[str, ...] = tuple(RULES)
 
 
-def suggest(lrs: Sequence[float], losses: Sequence[float], method: str = "default") -> Suggestion:
+def suggest(lrs: Floats, losses: Floats, method: str = "default") -> Suggestion:
     """Apply the rule ``method`` (one of :data:`METHODS`) to the raw curve."""
     if method not in RULES:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     return RULES[method](lrs, losses)
 
 
-def suggest_bounds(lrs: Sequence[float], losses: Sequence[float]) -> tuple[Suggestion, Suggestion]:
+def suggest_bounds(lrs: Floats, losses: Floats) -> tuple[Suggestion, Suggestion]:
     """``(base_lr, max_lr)`` for cyclical and 1cycle policies, in Smith's sense.
 
     ``base_lr``: where the loss starts to fall (10% of its fall done). ``max_lr``: where it
@@ -353,7 +362,7 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
 
 
 def curve_warnings(
-    lrs: Sequence[float], losses: Sequence[float], stop_reason: str | None = None,
+    lrs: Floats, losses: Floats, stop_reason: str | None = None,
     scaler_skips: int = 0, *, mode: str | None = None,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
@@ -371,6 +380,11 @@ def curve_warnings(
     exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter - 1)`` above the
     first, hardly moves with start_lr.
     """
+    if stop_reason is not None and stop_reason not in STOP_REASONS:
+        raise ValueError(f"stop_reason must be None or one of "
+                         f"{', '.join(map(repr, STOP_REASONS))}; got {stop_reason!r}")
+    if mode not in (None, "exp", "linear"):
+        raise ValueError(f"mode must be None, 'exp' or 'linear'; got {mode!r}")
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
     if len(x) < MIN_POINTS:

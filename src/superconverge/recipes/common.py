@@ -154,7 +154,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 def make_optimizer(
     name: str,
-    params: Iterable[torch.nn.Parameter] | Iterable[dict],
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
     lr: float,
     *,
     momentum: float = 0.9,

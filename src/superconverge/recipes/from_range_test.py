@@ -40,6 +40,9 @@ def lrs_from_range_test(
     which win; ``ValueError`` for an unknown policy, a ``method`` with a policy that takes the
     bounds, and when the curve has no pick for an LR it needs."""
     policy_parameters(name)  # validates the name
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be a RangeTestResult (RangeTestResult.from_json(path) reads "
+                        f"a saved one), got {type(result).__name__}")
     if method is not None and name not in _FROM_SUGGESTION:
         raise ValueError(
             f"method={method!r} picks the suggested LR, which {name!r} does not use: it takes "

@@ -7,11 +7,12 @@ import io
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from superconverge import atomic
+from superconverge.schedules._validate import integer
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.policy import Policy
 
@@ -79,16 +80,21 @@ def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
                 raise ValueError(f"values must be finite {what}, got {key}={x!r} at step {step}")
 
 
-def ascii_chart(values: Sequence[float], width: int = 72, height: int = 12) -> str:
-    """A terminal plot of ``values``, axis labels on the left: one column per step, or, with
-    more steps than ``width``, each column spanning its share of the steps from their lowest to
-    their highest value (a sample per column would alias a fast cycle into a slow false wave)."""
+def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> str:
+    """A terminal plot of ``values`` (any iterable of numbers: a list, a numpy array, a
+    schedule's values), axis labels on the left: one column per step, or, with more steps than
+    ``width``, each column spanning its share of the steps from their lowest to their highest
+    value (a sample per column would alias a fast cycle into a slow false wave)."""
+    width = integer("width", width, minimum=1)
+    height = integer("height", height, minimum=2)
+    if not isinstance(values, Iterable) or isinstance(values, str | bytes):
+        raise TypeError(f"values must be an iterable of numbers, got {type(values).__name__}")
+    try:
+        values = [float(x) for x in values]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"values must be numbers: {exc}") from None
     if not values:
         return "(no values)"
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be an int >= 1, got {width!r}")
-    if isinstance(height, bool) or not isinstance(height, int) or height < 2:
-        raise ValueError(f"height must be an int >= 2, got {height!r}")
     bad = [x for x in values if not math.isfinite(x)]
     if bad:
         raise ValueError(f"values must be finite to chart, got {bad[0]!r}")

@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 import operator
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, SupportsIndex, TypeVar
 
 from superconverge.schedules._validate import _describe_huge
 
@@ -96,8 +96,9 @@ class Schedule:
         """Normalise a field inside ``__post_init__`` of a frozen dataclass."""
         object.__setattr__(self, name, value)
 
-    def __call__(self, step: int) -> float:
-        """The value at ``step`` (0-based); past ``total_steps - 1`` the last value is held."""
+    def __call__(self, step: SupportsIndex) -> float:
+        """The value at ``step`` (0-based; an int, numpy's too); past ``total_steps - 1`` the
+        last value is held."""
         if type(step) is not int:  # a plain int skips these checks (the hot path); inlined, as
             # a call to _step_index measurably slowed a numpy int step
             if step is True or step is False:  # cheaper than isinstance(step, bool)
@@ -121,7 +122,7 @@ class Schedule:
                 "no end and computes its value from the step in floats (exact up to 2**53)"
             ) from None
 
-    def table(self, steps: int | None = None) -> list[tuple[int, float]]:
+    def table(self, steps: SupportsIndex | None = None) -> list[tuple[int, float]]:
         """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""
         n = self.total_steps if steps is None else _step_index("steps", steps)
         if n is None:

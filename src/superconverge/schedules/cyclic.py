@@ -51,7 +51,7 @@ class Cyclic(Schedule):
     step_size_down: int | None = None
     mode: str = "triangular"
     gamma: float = 1.0
-    scale_fn: Callable[[float], float] | None = None
+    scale_fn: Callable[[int], float] | str | None = None
     scale_mode: str = "cycle"
     invert: bool = False
     total_steps: int | None = None
@@ -120,7 +120,9 @@ class Cyclic(Schedule):
 
     def _amplitude(self, cycle: int, step: int) -> float:
         if self.scale_fn is not None:
-            return float(self.scale_fn(cycle if self.scale_mode == "cycle" else step))
+            # (a "module:function" string was resolved to the function at construction)
+            return float(self.scale_fn(  # type: ignore[operator]
+                cycle if self.scale_mode == "cycle" else step))
         if self.mode == "triangular2":
             return _triangular2_scale(cycle)
         if self.mode == "exp_range":
@@ -151,7 +153,7 @@ def cyclic(
     mode: str = "triangular",
     *,
     gamma: float = 1.0,
-    scale_fn: Callable[[float], float] | None = None,
+    scale_fn: Callable[[int], float] | str | None = None,
     scale_mode: str = "cycle",
     total_steps: int | None = None,
 ) -> Cyclic:
@@ -183,7 +185,7 @@ def cyclic_momentum(
     mode: str = "triangular",
     *,
     gamma: float = 1.0,
-    scale_fn: Callable[[float], float] | None = None,
+    scale_fn: Callable[[int], float] | str | None = None,
     scale_mode: str = "cycle",
     total_steps: int | None = None,
 ) -> Cyclic:

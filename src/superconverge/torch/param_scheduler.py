@@ -786,6 +786,8 @@ class ParamScheduler:
                 f"key, got {type(state_dict).__name__} with keys "
                 f"{list(state_dict) if isinstance(state_dict, Mapping) else None}{hint}"
             )
+        if not isinstance(strict, bool):  # "no" would be true: strict, where False was meant
+            raise TypeError(f"strict must be True or False, got {strict!r}")
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
