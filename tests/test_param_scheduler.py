@@ -341,6 +341,23 @@ def test_rmsprop_momentum_over_a_loaded_state_without_buffers(order) -> None:
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+def test_rmsprop_resumed_in_the_same_process_loads_both_states() -> None:
+    """After optimizer.load_state_dict the scheduler compared the old and new state dicts by
+    value, which compared their tensors: 'Boolean value of Tensor ... is ambiguous'."""
+    model = make_model()
+    opt = torch.optim.RMSprop(model.parameters(), lr=0.01, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.01, 20), momentum=sc.one_cycle_momentum(20))
+    run(model, opt, sched, 3)
+    buffer = io.BytesIO()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
+    opt.load_state_dict(saved["opt"])
+    sched.load_state_dict(saved["sched"])
+    run(model, opt, sched, 3)
+    assert sched.last_step == 6
+
+
 class _Holding(torch.optim.Optimizer):
     """A wrapper (Lookahead, ZeroRedundancyOptimizer) that keeps its base optimizer as an
     attribute and shares its param groups."""
@@ -400,10 +417,18 @@ def test_a_strict_load_cannot_give_shared_tensors_different_multipliers() -> Non
     opt = torch.optim.AdamW(params_like(model), lr=torch.tensor(1e-3))
     sched = ParamScheduler(opt, lr=sc.one_cycle(1e-3, 20))
     before = [float(g["lr"]) for g in opt.param_groups]
-    with pytest.raises(ValueError, match="hold one and the same lr tensor"):
+    with pytest.raises(ValueError, match=r"state_dict: lr: param groups \[0, 1\] hold one and "
+                       r"the same lr tensor.*multipliers are the saved run's.*pass strict=False "
+                       r"to keep this scheduler's \[1.0, 1.0\]"):
         sched.load_state_dict(saved)
     assert [float(g["lr"]) for g in opt.param_groups] == before  # nothing changed
     assert sched.multipliers["lr"] == [1.0, 1.0] and sched.last_step == 0
+    # strict=False resumes the step count under this scheduler's multipliers, also where its
+    # groups gave no ratio (all at lr 0), whose saved ones it would otherwise take
+    zero = torch.optim.AdamW(params_like(model), lr=torch.tensor(0.0))
+    sched = ParamScheduler(zero, lr=sc.one_cycle(1e-3, 20))
+    sched.load_state_dict({**saved, "last_step": 4}, strict=False)
+    assert sched.last_step == 4 and sched.multipliers["lr"] == [1.0, 1.0]
 
 
 @pytest.mark.parametrize("keys", [5, [3], ["lr", None]])

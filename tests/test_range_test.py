@@ -2611,21 +2611,28 @@ def test_a_module_compiled_in_place_counts_as_compiled() -> None:
 
 
 class _RunningMean(nn.Module):
-    """A model that keeps a running mean as a plain tensor attribute (not a buffer), and
-    re-binds a same-shaped one in another."""
+    """A model that keeps tensors as plain attributes (not buffers): one it re-binds each step,
+    one it may write into in place, and some that cannot be written into at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_place: bool = False) -> None:
         super().__init__()
         self.fc = nn.Linear(10, 2)
+        self.in_place = in_place
         self.running = torch.zeros(2)
         self.last = torch.zeros(2)
         self.scale = torch.ones(2, requires_grad=True)  # computed-like: not state, left alone
+        self.expanded = torch.ones(1).expand(4)  # no in-place write can go into these
+        self.meta = torch.empty(3, device="meta")
+        with torch.inference_mode():
+            self.frozen = torch.ones(2)
+        self.alias = self.fc.weight.detach()  # shares a parameter's memory
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.fc(x)
         if self.training:
             with torch.no_grad():
-                self.running.mul_(0.9).add_(out.mean(0), alpha=0.1)
+                if self.in_place:
+                    self.running.mul_(0.9).add_(out.mean(0), alpha=0.1)
                 self.last = out.mean(0).detach()  # a new tensor each step
         return out - self.running
 
@@ -2645,11 +2652,9 @@ class _CenteredCE(nn.Module):
 
 
 @pytest.mark.parametrize("snapshot_at", ["device", "cpu"])
-def test_tensors_kept_as_plain_attributes_and_a_loss_modules_buffers_are_restored(
-        snapshot_at) -> None:
-    """Only parameters and buffers were snapshotted: a running mean kept as a plain attribute,
-    and a loss module's buffer, stayed as the sweep left them, and training after the test
-    differed from step 0."""
+def test_a_loss_modules_buffers_and_re_bound_attributes_are_restored(snapshot_at) -> None:
+    """A loss module's buffer stayed as the sweep left it, and so did a tensor a module
+    re-binds each step: training after the test differed from step 0."""
     _, _, loader = make_problem()
 
     def train(model, opt, loss_fn, steps=6):
@@ -2658,7 +2663,7 @@ def test_tensors_kept_as_plain_attributes_and_a_loss_modules_buffers_are_restore
             opt.zero_grad()
             loss_fn(model(xb), yb).backward()
             opt.step()
-        return [p.detach().clone() for p in model.parameters()], model.running.clone()
+        return [p.detach().clone() for p in model.parameters()], model.last.clone()
 
     runs = []
     for test_first in (False, True):
@@ -2666,18 +2671,34 @@ def test_tensors_kept_as_plain_attributes_and_a_loss_modules_buffers_are_restore
         model, loss_fn = _RunningMean(), _CenteredCE()
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         train(model, opt, loss_fn, 3)
-        running, last, center = model.running, model.last, loss_fn.center.clone()
+        last, center = model.last, loss_fn.center.clone()
         if test_first:
-            saved = (running.clone(), last.clone())
-            lr_range_test(model, opt, loss_fn, loader, 1e-4, 1.0, 12, progress=False,
-                          snapshot=snapshot_at)
-            assert model.running is running and torch.equal(running, saved[0])
-            assert model.last is last and torch.equal(last, saved[1])
+            saved = last.clone()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # nothing written in place: nothing to warn of
+                lr_range_test(model, opt, loss_fn, loader, 1e-4, 1.0, 12, progress=False,
+                              snapshot=snapshot_at)
+            assert model.last is last and torch.equal(last, saved)
             assert torch.equal(loss_fn.center, center)
         runs.append(train(model, opt, loss_fn))
     for a, b in zip(runs[0][0], runs[1][0], strict=True):
         assert torch.equal(a, b)
     assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_a_plain_tensor_attribute_written_in_place_is_named_not_copied() -> None:
+    """Copying plain attributes to restore them crashed on those no write can go into (a
+    read-only memory map segfaulted; inference-mode, expanded and meta tensors raised) and
+    doubled a dataset kept on the model; a write into one is now named, with the fix."""
+    _, _, loader = make_problem()
+    model = _RunningMean(in_place=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    with pytest.warns(UserWarning, match=r"the range test wrote into model\.running: tensors "
+                      r"kept as plain module attributes.*register_buffer") as caught:
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False, snapshot="cpu")
+    assert len([w for w in caught if "wrote into" in str(w.message)]) == 1
+    assert caught[0].filename == __file__  # the caller's line
+    assert not torch.equal(model.running, torch.zeros(2))  # as the docs say: not put back
 
 
 def test_a_step_fn_that_is_a_modules_method_has_that_modules_state_restored() -> None:
@@ -2721,7 +2742,42 @@ def test_a_step_fn_that_returns_the_loss_and_more_is_told_to_return_the_loss_alo
         out = m(batch[0])
         return F.cross_entropy(out, batch[1]), out
 
-    with pytest.raises(TypeError, match=r"got tuple; step_fn must return the loss alone, not "
-                                        r"\(loss, \.\.\.\) with 2 items"):
+    said = r"got tuple; return the loss alone from loss_fn/step_fn, not \(loss, \.\.\.\) with 2"
+    with pytest.raises(TypeError, match=said):
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=step, progress=False)
     assert_same_state(before, snapshot(model, opt))
+    with pytest.raises(TypeError, match=said):  # the same from a loss_fn
+        lr_range_test(model, opt, lambda out, y: (F.cross_entropy(out, y), out), loader, 1e-4,
+                      1.0, 5, progress=False)
+
+
+def test_a_sigterm_while_an_error_is_restored_from_ends_as_a_sigterm(monkeypatch) -> None:
+    """Under find-lr's SIGTERM handling a SIGTERM during the restore after an error (or a
+    Ctrl-C) was dropped: the process ended as the error did (exit 2), not as told (143)."""
+    import os
+    import signal
+
+    from superconverge.finder import _restore
+
+    model, opt, loader = make_problem()
+    restore = _restore.TrainingState.restore
+
+    def restore_and_be_told_to_stop(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # held off while the state goes back
+        restore(self)
+
+    monkeypatch.setattr(_restore.TrainingState, "restore", restore_and_be_told_to_stop)
+    calls = []
+
+    def loss(out, y):
+        calls.append(1)
+        if len(calls) == 6:
+            raise ValueError("a corrupt batch")
+        return F.cross_entropy(out, y)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with _restore.sigterm_as_interrupt(), pytest.raises(_restore.Terminated) as stopped:
+        lr_range_test(model, opt, loss, loader, 1e-4, 1.0, 20, progress=False, sync_every=1)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert isinstance(stopped.value.__cause__, ValueError)
+    assert len(stopped.value.partial_result.lrs) == 5  # what the error carried

@@ -802,3 +802,8 @@ def test_an_endless_schedule_at_a_step_beyond_a_float_is_a_value_error() -> None
     assert sc.cyclic(0.1, 1.0, 10, total_steps=40)(10**400) == sc.cyclic(
         0.1, 1.0, 10, total_steps=40)(39)
     assert sc.constant(0.1)(10**400) == 0.1
+    # a scale_fn's own overflow is its error, as it came (not "a step too large")
+    with pytest.raises(OverflowError):
+        sc.cyclic(0.01, 0.1, 2, scale_fn=lambda c: math.exp(c * 400), total_steps=100)(10)
+    with pytest.raises(OverflowError):
+        sc.cyclic(0.01, 0.1, 2, scale_fn=lambda c: math.exp(c * 800))(0)

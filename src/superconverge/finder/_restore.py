@@ -247,12 +247,16 @@ class TrainingState:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         # The model's modules and those of ``others`` (a loss that is a module: an EMA centre
-        # kept in a buffer), each once; walked once: a deep model has hundreds.
-        modules = list({id(m): m for root in (model, *others) for m in root.modules()}.values())
+        # kept in a buffer), each once, with their names; walked once: a deep model has hundreds.
+        named: dict[int, tuple[str, torch.nn.Module]] = {}
+        for root, label in ((model, "model"), *((m, "loss_fn") for m in others)):
+            for prefix, m in root.named_modules(prefix=label):
+                named.setdefault(id(m), (prefix, m))
+        modules = [m for _, m in named.values()]
         # Where each module holds its tensors, so a tensor replaced by assignment goes back:
-        # parameters, buffers, and tensors kept as plain attributes (``self.running =
-        # torch.zeros(3)``, not registered as a buffer) that need no grad (one that does is
-        # computed from the parameters, as the old weight_norm's ``weight``, not state).
+        # parameters, buffers, and tensors kept as plain attributes (``self.last = out``; one
+        # that needs grad is computed from the parameters, as the old weight_norm's ``weight``,
+        # and is the next forward's to make).
         self.slots: list[tuple[dict[str, Any], str, torch.Tensor]] = [
             (slots, name, t)
             for m in modules
@@ -260,9 +264,10 @@ class TrainingState:
             for name, t in slots.items()
             if t is not None
         ]
-        plain = [(vars(m), name, t) for m in modules for name, t in vars(m).items()
-                 if type(t) is torch.Tensor and not t.requires_grad]
-        self.slots += plain
+        plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
+                 for name, t in vars(m).items()
+                 if isinstance(t, torch.Tensor) and not t.requires_grad]
+        self.slots += [(slots, name, t) for _, slots, name, t in plain]
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
@@ -284,10 +289,18 @@ class TrainingState:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
-        attributes = list({id(t): t for _, _, t in plain if id(t) not in seen}.values())
+        # A plain attribute's values are not copied: it may be a dataset kept on the model (a
+        # second copy of it), a read-only memory map, an inference-mode or expanded tensor
+        # (none can be written back into). Its version counter says whether the sweep wrote
+        # into it, for changed_attributes() to name.
+        # (Not one that shares its memory with a parameter or buffer, which the restore writes
+        # back: a view kept for convenience.)
+        restored = {_storage(t) for t in (*own_params.values(), *buffers)}
+        self.versions = [(label, t, v) for label, _, _, t in plain
+                         if (v := _version(t)) is not None and _storage(t) not in restored]
         # The copies beside their tensors are filled together, at the end.
         pending: _Pairs = []
-        self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers, *attributes)]
+        self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
         self.tensors += [(t, _Copy(t, True)) for t in frozen]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
@@ -321,6 +334,11 @@ class TrainingState:
         # test's steps, it hides their "lr_scheduler.step() before optimizer.step()" warning.
         self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
         _copy_all(pending)
+
+    def changed_attributes(self) -> list[str]:
+        """The tensors kept as plain module attributes (not buffers) that were written into in
+        place since construction, which no restore puts back (``model.fc.running``)."""
+        return [label for label, t, v in self.versions if _version(t) != v]
 
     def restore(self) -> None:
         """Put everything back as it was at construction (may be called more than once)."""
@@ -373,6 +391,23 @@ def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:
     per_opt = getattr(scaler, "_per_optimizer_states", None)
     if per_opt is not None:
         per_opt.clear()
+
+
+def _storage(t: torch.Tensor) -> int | None:
+    """Where ``t``'s memory starts, or None for a tensor without plain storage (meta, nested)."""
+    try:
+        return int(t.untyped_storage().data_ptr()) or None
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def _version(t: torch.Tensor) -> int | None:
+    """``t``'s version counter (every in-place write adds one), or None where it keeps none (an
+    inference-mode tensor, which nothing outside inference mode can write into)."""
+    try:
+        return int(t._version)
+    except RuntimeError:
+        return None
 
 
 @contextlib.contextmanager

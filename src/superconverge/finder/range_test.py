@@ -28,6 +28,7 @@ import math
 import numbers
 import platform
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -336,13 +337,33 @@ def lr_range_test(
             else:
                 streams.restore()
                 forget_unfinished_step(scaler)
+        changed = state.changed_attributes() if restore and state is not None else []
+        if changed:
+            warnings.warn(
+                f"the range test wrote into {', '.join(changed[:5])}"
+                f"{f' (and {len(changed) - 5} more)' if len(changed) > 5 else ''}: tensors kept "
+                "as plain module attributes, not registered buffers, whose values are not "
+                "snapshotted, so they stay as the sweep left them; register them as buffers "
+                "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
+                "state_dict) to have them put back",
+                UserWarning, stacklevel=2)
         held = came()
+        on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         if held is not None and result is not None:
             # Ctrl-C (or a SIGTERM made one) during the last restore of a finished test: stop,
             # keeping the result.
             stop = Terminated("SIGTERM") if held == signal.SIGTERM else KeyboardInterrupt()
             stop.partial_result = result  # type: ignore[attr-defined]
             raise stop
+        if held == signal.SIGTERM and on_its_way is not None and not isinstance(
+                on_its_way, Terminated):
+            # A SIGTERM while an error or Ctrl-C was on its way: the stronger stop, told so,
+            # with what that one carried.
+            stop = Terminated("SIGTERM")
+            for name in ("partial_result", "partial_path"):
+                if hasattr(on_its_way, name):
+                    setattr(stop, name, getattr(on_its_way, name))
+            raise stop from on_its_way
     logger.info("LR range test %s", result.stop_summary())
     return result
 
@@ -1141,8 +1162,8 @@ def _check_loss(loss: object, *, training: bool) -> None:
         elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
             fix = "return out.loss from step_fn, not the model's whole output"
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
-            fix = (f"step_fn must return the loss alone, not (loss, ...) with {len(loss)} items; "
-                   "keep the other outputs elsewhere (a list the step_fn appends to)")
+            fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
+                   "items; keep the other outputs elsewhere (a list it appends to)")
         else:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")

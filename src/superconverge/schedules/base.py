@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, ClassVar, SupportsIndex, TypeVar
 
-from superconverge.schedules._validate import _describe_huge
+from superconverge.schedules._validate import MAX_STEPS, _describe_huge
 
 _REGISTRY: dict[str, type[Schedule]] = {}
 
@@ -116,7 +116,10 @@ class Schedule:
             step = end - 1
         try:
             return self._value(step)
-        except OverflowError:  # an endless schedule's arithmetic, at a step beyond a float
+        except OverflowError:
+            if end is not None or step <= MAX_STEPS:
+                raise  # a scale_fn's own overflow, say: its error, as it came
+            # an endless schedule's arithmetic, at a step beyond a float
             raise ValueError(
                 f"step is {_describe_huge(step)}, too large for {type(self).__name__}, which has "
                 "no end and computes its value from the step in floats (exact up to 2**53)"

@@ -519,32 +519,46 @@ class ParamScheduler:
             )
         return groups
 
-    def _refuse_shared_tensors(self) -> None:
-        """Groups that hold one tensor object for a driven key read whatever was written last,
-        so they cannot follow different multipliers. torch's ``add_param_group`` fills the
-        optimizer's default into every group that leaves the key out, so
-        ``AdamW(groups, lr=torch.tensor(1e-3))`` gives all its groups one ``lr`` tensor."""
+    def _shared_conflicts(
+        self, multipliers: Mapping[str, Sequence[float]]
+    ) -> list[tuple[str, list[int]]]:
+        """``(key, groups)`` where groups that hold one tensor object for a driven key would be
+        given different ``multipliers``."""
+        out = []
         for key, slot in self._slots.items():
+            if key not in multipliers:
+                continue
             sharing: dict[int, list[int]] = {}
             for i, group in enumerate(self.optimizer.param_groups):
                 value = _held_value(group, slot)
                 if isinstance(value, Tensor):
                     sharing.setdefault(id(value), []).append(i)
-            mults = self._multipliers[key]
-            for ids in sharing.values():
-                if len({mults[i] for i in ids}) > 1:
-                    held = f"{slot}[0]" if slot == _BETAS else slot
-                    example = (f"'{slot}': (torch.tensor(0.9), torch.tensor(0.999))"
-                               if slot == _BETAS
-                               else f"'{slot}': torch.tensor(...)")
-                    raise ValueError(
-                        f"{key}: param groups {brief(ids)} hold one and the same {held} tensor "
-                        f"(torch gives the optimizer's default object to every group that leaves "
-                        f"{slot!r} out), so they cannot follow different multipliers "
-                        f"{brief([mults[i] for i in ids])}: each would get the last one written. "
-                        f"Give each group a tensor of its own ({{'params': ..., {example}}}) or "
-                        "one multiplier"
-                    )
+            mults = multipliers[key]
+            out += [(key, ids) for ids in sharing.values() if len({mults[i] for i in ids}) > 1]
+        return out
+
+    def _refuse_shared_tensors(self) -> None:
+        """Groups that hold one tensor object for a driven key read whatever was written last,
+        so they cannot follow different multipliers. torch's ``add_param_group`` fills the
+        optimizer's default into every group that leaves the key out, so
+        ``AdamW(groups, lr=torch.tensor(1e-3))`` gives all its groups one ``lr`` tensor."""
+        for key, ids in self._shared_conflicts(self._multipliers)[:1]:
+            raise ValueError(self._sharing_said(key, ids, self._multipliers[key]) + (
+                f"Give each group a tensor of its own ({{'params': ..., "
+                f"{self._own_tensor_example(key)}}}) or one multiplier"))
+
+    def _sharing_said(self, key: str, ids: list[int], mults: Sequence[float]) -> str:
+        slot = self._slots[key]
+        held = f"{slot}[0]" if slot == _BETAS else slot
+        return (f"{key}: param groups {brief(ids)} hold one and the same {held} tensor (torch "
+                f"gives the optimizer's default object to every group that leaves {slot!r} "
+                f"out), so they cannot follow different multipliers "
+                f"{brief([mults[i] for i in ids])}: each would get the last one written. ")
+
+    def _own_tensor_example(self, key: str) -> str:
+        slot = self._slots[key]
+        return (f"'{slot}': (torch.tensor(0.9), torch.tensor(0.999))" if slot == _BETAS
+                else f"'{slot}': torch.tensor(...)")
 
     def _build_drivers(self) -> None:
         """The flat tuple the hot loop reads. It calls ``Schedule._value`` with the step clamped
@@ -630,7 +644,7 @@ class ParamScheduler:
                 self._rewrite(key)
                 self._out_of_range(key, step, value, mults)
             if self._rmsprop_momentum and key == "momentum" and value > 0 and (
-                    not last.get(key) or self._buffered != self._rmsprop_states()):
+                    not last.get(key) or self._states_replaced()):
                 self._rmsprop_buffers()
             last[key] = value
             _write(groups, slot, value, mults)
@@ -673,6 +687,13 @@ class ParamScheduler:
 
     def _rmsprop_states(self) -> tuple[object, ...]:
         return tuple(o.state for o in self._rmsprops)
+
+    def _states_replaced(self) -> bool:
+        """Whether an RMSprop's state dict is another object than when buffers were last given
+        (``optimizer.load_state_dict`` makes a new one); by identity: comparing the dicts by
+        value would compare their tensors."""
+        return len(self._buffered) != len(self._rmsprops) or any(
+            o.state is not seen for o, seen in zip(self._rmsprops, self._buffered, strict=True))
 
     def _rmsprop_buffers(self) -> None:
         """torch's RMSprop makes a parameter's momentum buffer only if momentum > 0 at its first
@@ -849,15 +870,22 @@ class ParamScheduler:
                         f"{ {k: given[k] for k in diff} }; pass strict=False to resume the "
                         "step count with the current multipliers"
                     )
+        # Groups that share one tensor cannot take saved multipliers that differ among them.
+        conflicts = self._shared_conflicts(adopted)
+        if conflicts and strict:
+            key, ids = conflicts[0]
+            raise ValueError(
+                "state_dict: " + self._sharing_said(key, ids, adopted[key]) + "The "
+                "multipliers are the saved run's; give each group a tensor of its own "
+                f"({{'params': ..., {self._own_tensor_example(key)}}}), or pass strict=False "
+                f"to keep this scheduler's {self._multipliers[key]}")
+        for key in dict.fromkeys(k for k, _ in conflicts):
+            log.info("load_state_dict(strict=False): %s multipliers stay %s (saved: %s, which "
+                     "groups sharing one tensor cannot follow)", key, self._multipliers[key],
+                     adopted.pop(key))
         before = dict(self._multipliers), self._drivers
         if adopted:
             self._multipliers.update(adopted)
-            try:
-                # groups that share one tensor cannot take the saved, different multipliers
-                self._refuse_shared_tensors()
-            except ValueError:
-                self._multipliers = before[0]
-                raise
             self._build_drivers()
         try:
             self._apply(int(step))
