@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,20 @@ def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
     assert len(rows) == 8
     for *_, theirs, ours, ratio in rows:
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.01), rows
+
+
+def test_sweep_resolution_quick_runs_and_reads_its_threshold(tmp_path) -> None:
+    """The measurement behind MAX_DECADES_PER_STEP is a benchmark that runs (it was a script
+    kept nowhere)."""
+    out = tmp_path / "sweep_resolution.md"
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "sweep_resolution.py"), "--quick",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
+    rows = [line for line in text.splitlines() if line.startswith("| 30 |")
+            or line.startswith("| 100 |")]
+    assert len(rows) == 2, text
+    assert rows[0].split("|")[2].strip() == "0.276"  # 8 decades in 29 steps
+    written = out.read_text()
+    assert "MAX_DECADES_PER_STEP` = 0.15" in written and "- command: `python benchmarks/" in written
+    committed = BENCHMARKS / "results" / "sweep_resolution.md"
+    assert committed.exists(), "run python benchmarks/sweep_resolution.py and commit its result"
