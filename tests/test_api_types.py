@@ -175,3 +175,13 @@ def test_plot_takes_only_plot_range_tests_options() -> None:
     with pytest.raises(TypeError, match="methd"):
         res.plot(methd="valley")  # type: ignore[call-arg]
     assert res.plot(method="valley", show_raw=False) is not None
+
+
+def test_numpy_bools_pass_as_flags_and_text_is_no_number() -> None:
+    opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, 10))
+    sched.load_state_dict(sched.state_dict(), strict=np.True_)  # type: ignore[arg-type]
+    from superconverge.report import ascii_chart
+
+    with pytest.raises(TypeError, match="values must be numbers, got '1'"):
+        ascii_chart(["1", "2"])  # type: ignore[list-item]

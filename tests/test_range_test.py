@@ -2781,3 +2781,63 @@ def test_a_sigterm_while_an_error_is_restored_from_ends_as_a_sigterm(monkeypatch
     assert signal.getsignal(signal.SIGTERM) is before
     assert isinstance(stopped.value.__cause__, ValueError)
     assert len(stopped.value.partial_result.lrs) == 5  # what the error carried
+
+
+def test_float16_autocast_without_a_grad_scaler_is_warned_of() -> None:
+    """The docs say to pass a GradScaler with float16; without one the test ran silently, on
+    gradients that can flush to zero."""
+    model, opt, loader = make_problem()
+    with pytest.warns(UserWarning, match="amp_dtype=torch.float16 without an enabled GradScaler"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, amp_dtype=torch.float16,
+                      progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, amp_dtype=torch.bfloat16,
+                      progress=False)
+
+
+def test_an_in_place_write_into_a_plain_attribute_is_named_for_repeats_too() -> None:
+    """With repeats (restore=False included) each sweep started where the last one left such a
+    tensor, silently; a step_fn's own module is named as such (it was called loss_fn)."""
+    _, _, loader = make_problem()
+    model = _RunningMean(in_place=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    with pytest.warns(UserWarning, match=r"wrote into model\.running.*each repeat started where "
+                                         r"the one before left them"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 6, progress=False, repeats=2,
+                      restore=False)
+
+    class Task(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen = torch.zeros(())
+
+        def step(self, m: nn.Module, batch) -> torch.Tensor:
+            self.seen.add_(1)
+            return ce(m(batch[0]), batch[1])
+
+    model, opt, loader = make_problem()
+    with pytest.warns(UserWarning, match=r"wrote into step_fn\.__self__\.seen: "):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 6, step_fn=Task().step,
+                      progress=False)
+
+
+def test_plain_attributes_that_alias_what_the_restore_writes_back_are_not_named() -> None:
+    """A detached alias of a parameter held only by the optimizer, of a tensor lr, of a
+    momentum buffer: the restore puts each back, and the warning said it did not."""
+    model, _, loader = make_problem()
+    temperature = nn.Parameter(torch.ones(()))
+    opt = torch.optim.SGD([{"params": model.parameters()}, {"params": [temperature]}],
+                          lr=torch.tensor(0.05), momentum=0.9)
+    for _, (xb, yb) in zip(range(2), loader, strict=False):  # momentum buffers exist
+        opt.zero_grad()
+        (ce(model(xb), yb) * temperature).backward()
+        opt.step()
+    model.temperature_view = temperature.detach()
+    model.lr_view = opt.param_groups[0]["lr"]
+    model.momentum_view = opt.state[next(model.parameters())]["momentum_buffer"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, lambda out, y: ce(out, y) * temperature, loader, 1e-4, 1.0, 6,
+                      progress=False)
+    assert float(model.temperature_view) == float(temperature.detach())

@@ -242,14 +242,15 @@ class TrainingState:
         scaler: Any = None,
         streams: Streams | None = None,
         snapshot: str = "device",
-        others: Iterable[torch.nn.Module] = (),
+        others: Iterable[tuple[str, torch.nn.Module]] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
-        # The model's modules and those of ``others`` (a loss that is a module: an EMA centre
-        # kept in a buffer), each once, with their names; walked once: a deep model has hundreds.
+        # The model's modules and those of ``others`` ((name, module): a loss that is a module,
+        # an EMA centre kept in its buffer), each once, with their names (``model.fc``,
+        # ``loss_fn``); walked once: a deep model has hundreds.
         named: dict[int, tuple[str, torch.nn.Module]] = {}
-        for root, label in ((model, "model"), *((m, "loss_fn") for m in others)):
+        for label, root in (("model", model), *others):
             for prefix, m in root.named_modules(prefix=label):
                 named.setdefault(id(m), (prefix, m))
         modules = [m for _, m in named.values()]
@@ -289,15 +290,6 @@ class TrainingState:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
-        # A plain attribute's values are not copied: it may be a dataset kept on the model (a
-        # second copy of it), a read-only memory map, an inference-mode or expanded tensor
-        # (none can be written back into). Its version counter says whether the sweep wrote
-        # into it, for changed_attributes() to name.
-        # (Not one that shares its memory with a parameter or buffer, which the restore writes
-        # back: a view kept for convenience.)
-        restored = {_storage(t) for t in (*own_params.values(), *buffers)}
-        self.versions = [(label, t, v) for label, _, _, t in plain
-                         if (v := _version(t)) is not None and _storage(t) not in restored]
         # The copies beside their tensors are filled together, at the end.
         pending: _Pairs = []
         self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
@@ -328,6 +320,24 @@ class TrainingState:
                     {k: _clone(v, False, pending) for k, v in g.items() if k != "params"}
                     for g in opt.param_groups
                 ]))
+        # A plain attribute's values are not copied: it may be a dataset kept on the model (a
+        # second copy of it), a read-only memory map, an inference-mode or expanded tensor
+        # (none can be written back into). Its version counter says whether the sweep wrote
+        # into it in place, for changed_attributes() to name (a write through .data or numpy
+        # counts no version: not seen). Not one that shares its memory with a tensor the
+        # restore writes back (a view of a parameter, a .grad, an optimizer's state or group
+        # value, DDP's gradient buffer), which goes back with it.
+        restored = {_storage(t) for t, _ in self.tensors}
+        restored |= {_storage(g) for p, _, _ in self.grads for g in (p.grad,) if g is not None}
+        for state, _ in self.states:
+            restored |= {_storage(x) for s in state.values() for x in s.values()
+                         if isinstance(x, torch.Tensor)}
+        for groups, _ in self.groups:
+            restored |= {_storage(x) for g in groups for v in g.values() if v is not g["params"]
+                         for x in (v if isinstance(v, tuple | list) else (v,))
+                         if isinstance(x, torch.Tensor)}
+        self.versions = [(label, t, v) for label, _, _, t in plain
+                         if (v := _version(t)) is not None and _storage(t) not in restored]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
         # The flag torch's LR schedulers' step wrapper sets on the optimizer: left True by the

@@ -187,6 +187,15 @@ def lr_range_test(
         raise ValueError(
             f"amp_dtype must be None, torch.bfloat16 or torch.float16, got {amp_dtype!r}"
         )
+    if amp_dtype is torch.float16 and (scaler is None or not scaler.is_enabled()):
+        # torch's AMP recipe: float16 gradients below ~6e-8 flush to zero without loss scaling,
+        # so the small LRs' steps (and a curve's start) can be measured on gradients that are
+        # partly zero; bfloat16 has float32's range and needs none.
+        warnings.warn(
+            "amp_dtype=torch.float16 without an enabled GradScaler: small float16 gradients "
+            "flush to zero without loss scaling, which the curve would then measure; pass "
+            "scaler=torch.amp.GradScaler(device_type), or use amp_dtype=torch.bfloat16",
+            UserWarning, stacklevel=2)
     sync_every = v.integer("sync_every", sync_every, minimum=1)
     repeats = v.integer("repeats", repeats, minimum=1)
     if max_grad_norm is not None:
@@ -275,7 +284,8 @@ def lr_range_test(
     streams = Streams(model, generators, (train_data, val_data), samplers)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's).
-    others = [m for m in (loss_fn, getattr(step_fn, "__self__", None))
+    others = [(name, m) for name, m in (("loss_fn", loss_fn),
+                                        ("step_fn.__self__", getattr(step_fn, "__self__", None)))
               if isinstance(m, torch.nn.Module) and m is not model]
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
@@ -337,13 +347,17 @@ def lr_range_test(
             else:
                 streams.restore()
                 forget_unfinished_step(scaler)
-        changed = state.changed_attributes() if restore and state is not None else []
+        changed = state.changed_attributes() if state is not None else []
         if changed:
+            # (with restore=False and one sweep there is no snapshot, and nothing to say: the
+            # caller keeps what the test trained)
+            left = ("they stay as the sweep left them" if restore else
+                    "each repeat started where the one before left them")
             warnings.warn(
                 f"the range test wrote into {', '.join(changed[:5])}"
                 f"{f' (and {len(changed) - 5} more)' if len(changed) > 5 else ''}: tensors kept "
                 "as plain module attributes, not registered buffers, whose values are not "
-                "snapshotted, so they stay as the sweep left them; register them as buffers "
+                f"snapshotted, so {left}; register them as buffers "
                 "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
                 "state_dict) to have them put back",
                 UserWarning, stacklevel=2)

@@ -82,13 +82,18 @@ def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
 
 def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> str:
     """A terminal plot of ``values`` (any iterable of numbers: a list, a numpy array, a
-    schedule's values), axis labels on the left: one column per step, or, with more steps than
-    ``width``, each column spanning its share of the steps from their lowest to their highest
-    value (a sample per column would alias a fast cycle into a slow false wave)."""
+    schedule's ``[v for _, v in s.table(n)]``), axis labels on the left: one column per step,
+    or, with more steps than ``width``, each column spanning its share of the steps from their
+    lowest to their highest value (a sample per column would alias a fast cycle into a slow
+    false wave)."""
     width = integer("width", width, minimum=1)
     height = integer("height", height, minimum=2)
     if not isinstance(values, Iterable) or isinstance(values, str | bytes):
         raise TypeError(f"values must be an iterable of numbers, got {type(values).__name__}")
+    values = list(values)
+    text = next((x for x in values if isinstance(x, str | bytes)), None)
+    if text is not None:  # float("1") would read it: a number's text is not a number
+        raise TypeError(f"values must be numbers, got {text!r}")
     try:
         values = [float(x) for x in values]
     except (TypeError, ValueError) as exc:

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from superconverge.schedules._validate import boolean
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
 from superconverge.torch._multipliers import (
@@ -807,8 +808,7 @@ class ParamScheduler:
                 f"key, got {type(state_dict).__name__} with keys "
                 f"{list(state_dict) if isinstance(state_dict, Mapping) else None}{hint}"
             )
-        if not isinstance(strict, bool):  # "no" would be true: strict, where False was meant
-            raise TypeError(f"strict must be True or False, got {strict!r}")
+        strict = boolean("strict", strict)  # "no" would be true: strict, where False was meant
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
