@@ -183,5 +183,7 @@ def test_numpy_bools_pass_as_flags_and_text_is_no_number() -> None:
     sched.load_state_dict(sched.state_dict(), strict=np.True_)  # type: ignore[arg-type]
     from superconverge.report import ascii_chart
 
-    with pytest.raises(TypeError, match="values must be numbers, got '1'"):
+    with pytest.raises(TypeError, match="values must be numbers: got '1'"):
         ascii_chart(["1", "2"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="values must be numbers: iteration over a 0-d array"):
+        ascii_chart(np.array(1.0))  # type: ignore[arg-type]

@@ -2841,3 +2841,53 @@ def test_plain_attributes_that_alias_what_the_restore_writes_back_are_not_named(
         lr_range_test(model, opt, lambda out, y: ce(out, y) * temperature, loader, 1e-4, 1.0, 6,
                       progress=False)
     assert float(model.temperature_view) == float(temperature.detach())
+
+
+def test_a_plain_attribute_is_named_beside_sparse_grads_empty_buffers_and_other_ranges() -> None:
+    """A sparse .grad (or an empty buffer) made every tensor without plain storage count as
+    restored, and a tensor sharing a buffer's storage counted so whatever range it covered."""
+
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(10, 2)
+            self.emb = nn.Embedding(4, 10, sparse=True)
+            self.register_buffer("empty", torch.zeros(0))
+            base = torch.zeros(10)
+            self.register_buffer("head", base[:5])
+            self.tail = base[5:]  # the same storage as a buffer, another range
+            self.count = torch.zeros(())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.tail.add_(1.0)
+            self.count.add_(1.0)
+            return self.fc(x + self.emb(torch.zeros(len(x), dtype=torch.long)))
+
+    _, _, loader = make_problem()
+    model = Odd()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    xb, yb = next(iter(loader))
+    ce(model(xb), yb).backward()  # a sparse .grad on the embedding
+    with pytest.warns(UserWarning, match=r"wrote into model\.tail, model\.count: "):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 6, progress=False)
+
+
+def test_one_sweep_without_restore_says_nothing_of_plain_attributes() -> None:
+    """restore=False with repeats=3, cut short in its first sweep: no repeat followed, and the
+    warning said each started where the one before left them."""
+    _, _, loader = make_problem()
+    model = _RunningMean(in_place=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    calls = []
+
+    def loss(out, y):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ValueError("a corrupt batch")
+        return ce(out, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="a corrupt batch"):
+            lr_range_test(model, opt, loss, loader, 1e-4, 1.0, 6, progress=False, repeats=3,
+                          restore=False)

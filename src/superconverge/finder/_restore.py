@@ -327,17 +327,24 @@ class TrainingState:
         # counts no version: not seen). Not one that shares its memory with a tensor the
         # restore writes back (a view of a parameter, a .grad, an optimizer's state or group
         # value, DDP's gradient buffer), which goes back with it.
-        restored = {_storage(t) for t, _ in self.tensors}
-        restored |= {_storage(g) for p, _, _ in self.grads for g in (p.grad,) if g is not None}
-        for state, _ in self.states:
-            restored |= {_storage(x) for s in state.values() for x in s.values()
-                         if isinstance(x, torch.Tensor)}
-        for groups, _ in self.groups:
-            restored |= {_storage(x) for g in groups for v in g.values() if v is not g["params"]
-                         for x in (v if isinstance(v, tuple | list) else (v,))
-                         if isinstance(x, torch.Tensor)}
-        self.versions = [(label, t, v) for label, _, _, t in plain
-                         if (v := _version(t)) is not None and _storage(t) not in restored]
+        self.versions: list[tuple[str, torch.Tensor, int]] = []
+        tracked = [(label, t, v) for label, _, _, t in plain if (v := _version(t)) is not None]
+        if tracked:  # (most models keep none: nothing to look up then)
+            restored = [t for t, _ in self.tensors]
+            restored += [p.grad for p, _, _ in self.grads if p.grad is not None]
+            for state, _ in self.states:
+                restored += [x for s in state.values() for x in s.values()
+                             if isinstance(x, torch.Tensor)]
+            for groups, _ in self.groups:
+                restored += [x for g in groups for v in g.values() if v is not g["params"]
+                             for x in (v if isinstance(v, tuple | list) else (v,))
+                             if isinstance(x, torch.Tensor)]
+            spans: dict[int, list[tuple[int, int]]] = {}
+            for t in restored:
+                if (where := _span(t)) is not None:
+                    spans.setdefault(where[0], []).append(where[1:])
+            self.versions = [(label, t, v) for label, t, v in tracked
+                             if not _within(_span(t), spans)]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
         # The flag torch's LR schedulers' step wrapper sets on the optimizer: left True by the
@@ -403,12 +410,31 @@ def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:
         per_opt.clear()
 
 
-def _storage(t: torch.Tensor) -> int | None:
-    """Where ``t``'s memory starts, or None for a tensor without plain storage (meta, nested)."""
+def _span(t: torch.Tensor) -> tuple[int, int, int] | None:
+    """``(storage, first, last + 1)``: the storage ``t`` views and the range of its elements
+    there, or None for a tensor without plain strided storage (meta, sparse, nested, empty)."""
     try:
-        return int(t.untyped_storage().data_ptr()) or None
-    except (RuntimeError, NotImplementedError):
+        if t.layout is not torch.strided or t.numel() == 0:
+            return None
+        ptr = int(t.untyped_storage().data_ptr())
+        if not ptr:
+            return None
+        first = int(t.storage_offset())
+        last = first + sum(int(n - 1) * int(s) for n, s in zip(t.shape, t.stride(), strict=True))
+        size = int(t.element_size())
+        return ptr, first * size, (last + 1) * size
+    except (RuntimeError, NotImplementedError, TypeError):
         return None
+
+
+def _within(span: tuple[int, int, int] | None,
+            spans: dict[int, list[tuple[int, int]]]) -> bool:
+    """Whether ``span`` lies inside a span of ``spans`` on the same storage (an alias of a
+    tensor the restore writes back goes back with it); a tensor without one is not."""
+    if span is None:
+        return False
+    ptr, lo, hi = span
+    return any(a <= lo and hi <= b for a, b in spans.get(ptr, ()))
 
 
 def _version(t: torch.Tensor) -> int | None:

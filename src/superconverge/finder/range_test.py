@@ -347,10 +347,11 @@ def lr_range_test(
             else:
                 streams.restore()
                 forget_unfinished_step(scaler)
-        changed = state.changed_attributes() if state is not None else []
+        # (with restore=False and one sweep started there is nothing to say: the caller keeps
+        # what the test trained)
+        changed = (state.changed_attributes() if state is not None
+                   and (restore or len(curves) > 1) else [])
         if changed:
-            # (with restore=False and one sweep there is no snapshot, and nothing to say: the
-            # caller keeps what the test trained)
             left = ("they stay as the sweep left them" if restore else
                     "each repeat started where the one before left them")
             warnings.warn(

@@ -90,11 +90,11 @@ def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> s
     height = integer("height", height, minimum=2)
     if not isinstance(values, Iterable) or isinstance(values, str | bytes):
         raise TypeError(f"values must be an iterable of numbers, got {type(values).__name__}")
-    values = list(values)
-    text = next((x for x in values if isinstance(x, str | bytes)), None)
-    if text is not None:  # float("1") would read it: a number's text is not a number
-        raise TypeError(f"values must be numbers, got {text!r}")
     try:
+        values = list(values)
+        text = next((x for x in values if isinstance(x, str | bytes)), None)
+        if text is not None:  # float("1") would read it: a number's text is not a number
+            raise TypeError(f"got {text!r}")
         values = [float(x) for x in values]
     except (TypeError, ValueError) as exc:
         raise TypeError(f"values must be numbers: {exc}") from None
