@@ -158,17 +158,14 @@ def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) -> None:
+def _signal_mid_sweep(out: Path, sig: int, status: int) -> str:
+    """Run a long find-lr sweep into ``out`` in a process of its own, send it ``sig`` well into
+    the sweep, check its exit ``status`` and return what it wrote on stderr."""
     import os
-    import signal
     import subprocess
     import sys
     import time
 
-    out = tmp_path / "run"
-    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(out)]) == 0
-    finished = (out / "lr_find.json").read_bytes()
-    finished_png = (out / "lr_find.png").read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-m", "superconverge.cli", "-v", "find-lr", "--model", "mlp",
          "--num-iter", "1000000", "--end-lr", "1e-3", "--out", str(out)],
@@ -182,9 +179,20 @@ def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) 
         assert line, f"find-lr ended before its sweep: {''.join(seen)}"
         seen.append(line)
     time.sleep(2)  # well into the sweep
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
+    return err
+
+
+def test_ctrl_c_keeps_the_curve_measured_so_far_beside_a_finished_one(tmp_path) -> None:
+    import signal
+
+    out = tmp_path / "run"
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(out)]) == 0
+    finished = (out / "lr_find.json").read_bytes()
+    finished_png = (out / "lr_find.png").read_bytes()
+    err = _signal_mid_sweep(out, signal.SIGINT, 130)
     assert f"curve measured so far is in {out / 'lr_find.partial.json'}" in err
     res = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert res.stop_reason == "interrupted" and len(res.lrs) > 10
@@ -1109,29 +1117,10 @@ def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> N
 def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> None:
     """A job scheduler's time limit (SLURM's SIGTERM) ended the process at once: the sweep's
     curve was lost, and only Ctrl-C kept it."""
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
 
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "superconverge.cli", "-v", "find-lr", "--model", "mlp",
-         "--num-iter", "1000000", "--end-lr", "1e-3", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-    assert proc.stderr is not None
-    seen = []
-    while not (seen and seen[-1].startswith("range test:")):  # logged just before the sweep
-        line = proc.stderr.readline()
-        assert line, f"find-lr ended before its sweep: {''.join(seen)}"
-        seen.append(line)
-    time.sleep(2)  # well into the sweep
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    err = _signal_mid_sweep(out, signal.SIGTERM, 143)
     assert err.rstrip().splitlines()[-1].startswith("terminated (SIGTERM); the curve measured "
                                                    f"so far is in {out / 'lr_find.partial.json'}")
     res = RangeTestResult.from_json(out / "lr_find.partial.json")
