@@ -32,7 +32,7 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert main([a if a != "N" else "20" for a in argv[1:]]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 21  # header and 20 steps
     # ... and so does every other policy it names, in place of one-cycle
-    others = lines[at + 2].split(" or ", 1)[1].rstrip(")").split(", ")
+    others = lines[at + 2].split(": ", 1)[1].rstrip(")").split(", ")
     assert sorted([*others, "one-cycle"]) == sorted(POLICIES)
     for policy in others:
         assert main([policy if a == "one-cycle" else "20" if a == "N" else a

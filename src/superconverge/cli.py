@@ -553,7 +553,7 @@ def _find_lr(args: argparse.Namespace) -> int:
         lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
                   f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",
-                  f"  (every policy takes the file: one-cycle, or {others})"]
+                  f"  (or, in place of one-cycle, any other policy: {others})"]
     _say("\n".join(lines) + "\n", sys.stdout)
     return 0
 

@@ -190,11 +190,11 @@ def find_lr(
     single = len(x_train) > batch_size and len(x_train) % batch_size == 1
     if batch_size > len(x_train):
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
-        whose = f"this process's share of {world} processes: " if world > 1 else ""
+        whose = f" (this process's share of {world})" if world > 1 else ""
         warnings.warn(
             f"batch_size={batch_size} (--batch-size) is more than the {len(x_train)} training "
-            f"examples ({whose}the batches are all of them), so every step is one batch of "
-            f"{len(x_train)} and the LRs found are for that batch size, not {batch_size}",
+            f"examples{whose}: every step is one batch of all {len(x_train)}, so the LRs found "
+            f"are for a batch of {len(x_train)}, not {batch_size}",
             UserWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
