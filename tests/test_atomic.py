@@ -6,6 +6,7 @@ import errno
 import importlib
 import os
 import stat
+import sys
 import threading
 
 import pytest
@@ -176,3 +177,31 @@ def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path) -> None:
     target = tmp_path / ("x." + "y" * 250)
     atomic.write_text(target, "hi\n")
     assert target.read_text() == "hi\n" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_writers_of_the_same_files_take_turns(tmp_path) -> None:
+    """Two find-lr runs into one --out could leave one's plot beside the other's table: each
+    pair is renamed into place under a lock on the folder now, one writer at a time."""
+    import fcntl
+    import time
+
+    from superconverge.atomic import atomic_paths
+
+    def write(tag: str) -> None:
+        with atomic_paths(tmp_path / "a.txt", tmp_path / "b.txt") as (a, b):
+            a.write_text(tag)
+            b.write_text(tag)
+
+    held = os.open(tmp_path, os.O_RDONLY)  # another writer, inside its turn
+    fcntl.flock(held, fcntl.LOCK_EX)
+    writer = threading.Thread(target=write, args=("second",))
+    writer.start()
+    time.sleep(0.3)
+    assert not (tmp_path / "a.txt").exists() and writer.is_alive()  # it waits for its turn
+    (tmp_path / "a.txt").write_text("first")
+    (tmp_path / "b.txt").write_text("first")
+    os.close(held)  # the first writer's turn ends
+    writer.join(timeout=30)
+    assert not writer.is_alive()
+    assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text() == "second"

@@ -196,9 +196,37 @@ def _copy_into_descriptor(src: Path, fd: int) -> None:
 def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
     """:func:`atomic_path` for several files written as one: a temporary path for each, all
     renamed onto their targets only once the body has written every one, so a failure leaves
-    every target as it was (not a new plot beside an old table)."""
+    every target as it was (not a new plot beside an old table). Two processes writing the
+    same files take turns (a lock on the first file's folder, where the system has one), so
+    the files that stay are one writer's, not one's plot beside the other's table."""
     with contextlib.ExitStack() as stack:
+        if paths:
+            stack.enter_context(_folder_lock(Path(paths[0]).parent))  # released last
         yield [stack.enter_context(atomic_path(p)) for p in paths]
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``folder`` for the body, from one process at a time; nothing
+    where there is none (Windows, a file system without locks, a folder not there yet)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # ENOLCK, EOPNOTSUPP: a file system without locks
+            pass
+        yield
+    finally:
+        os.close(fd)  # (closing the descriptor releases the lock)
 
 
 # Errors of writing itself: a full disk or quota, a file too large, an I/O error. A writer
