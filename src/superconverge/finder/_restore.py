@@ -494,6 +494,17 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM under :func:`sigterm_as_interrupt`: a stop from outside (a job scheduler's time
     limit, ``kill``), handled as Ctrl-C is (the state restored, the curve so far kept)."""
 
+    @classmethod
+    def instead_of(cls, exc: BaseException) -> Terminated:
+        """A SIGTERM that came while ``exc`` (an error, a Ctrl-C) was on its way: the stronger
+        stop, carrying the curve ``exc`` carried (``partial_result``, ``partial_path``); raise
+        it ``from exc``."""
+        stop = cls("SIGTERM")
+        for name in ("partial_result", "partial_path"):
+            if hasattr(exc, name):
+                setattr(stop, name, getattr(exc, name))
+        return stop
+
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated("SIGTERM")

@@ -374,11 +374,7 @@ def lr_range_test(
                 on_its_way, Terminated):
             # A SIGTERM while an error or Ctrl-C was on its way: the stronger stop, told so,
             # with what that one carried.
-            stop = Terminated("SIGTERM")
-            for name in ("partial_result", "partial_path"):
-                if hasattr(on_its_way, name):
-                    setattr(stop, name, getattr(on_its_way, name))
-            raise stop from on_its_way
+            raise Terminated.instead_of(on_its_way) from on_its_way
     logger.info("LR range test %s", result.stop_summary())
     return result
 

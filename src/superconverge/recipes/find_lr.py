@@ -233,11 +233,7 @@ def find_lr(
                     logger.warning("could not write the partial curve to %s: %s", out, failed)
             if came() == signal.SIGTERM and not isinstance(exc, Terminated):
                 # told to end while it wrote (under sigterm_as_interrupt): end as told, 143
-                stop = Terminated("SIGTERM")
-                for name in ("partial_result", "partial_path"):
-                    if hasattr(exc, name):
-                        setattr(stop, name, getattr(exc, name))
-                raise stop from exc
+                raise Terminated.instead_of(exc) from exc
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
