@@ -310,3 +310,47 @@ def test_an_endless_momentum_that_cycles_late_still_counts_as_moving() -> None:
         sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS), momentum=late, tensors=True)
     assert opt.param_groups[0]["foreach"] is False
     assert len(opt._optimizer_load_state_dict_post_hooks) == 2  # the tensors' and this one
+
+
+def test_fp16_range_tests_with_a_grad_scaler_do_not_retrace_a_compiled_step() -> None:
+    """The range test used to tell a step GradScaler skipped from a step pre-hook. dynamo guards
+    a compiled ``optimizer.step`` on the optimizer's ``_optimizer_step_pre_hooks`` (the wrapper
+    torch puts around every ``step`` iterates them), and each sweep's hook had a new key: one
+    re-trace and one more cache entry per sweep and per repeat, until the recompile limit (8,
+    shared by every optimizer's step) left later compiled steps eager. CompileCounter does not see
+    it (the re-traced frame makes no graph): count dynamo's frame compiles and guard failures."""
+    from torch._dynamo.utils import counters, guard_failures
+
+    torch._dynamo.reset()
+    guard_failures.clear()
+    net, batches = _mlp_and_batches()
+    opt = torch.optim.SGD(net.parameters(), lr=torch.tensor(0.01), momentum=0.9)
+    counter = CompileCounterWithBackend("aot_eager")
+    opt.step = torch.compile(opt.step, backend=counter)
+    scaler = torch.amp.GradScaler("cpu")
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def train(steps: int = 4) -> None:
+        for i in range(steps):
+            x, y = batches[i % len(batches)]
+            with torch.autocast("cpu", dtype=torch.float16):
+                loss = loss_fn(net(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad(set_to_none=True)
+
+    train()  # the step compiled, with its momentum buffers
+    frames, graphs = counters["frames"]["total"], counter.frame_count
+    for _ in range(3):
+        res = sc.lr_range_test(net, opt, loss_fn, batches, 1e-4, 1.0, num_iter=8, repeats=2,
+                               diverge_factor=None, progress=False, amp_dtype=torch.float16,
+                               scaler=scaler)
+        assert len(res.lrs) + sum(res.provenance["skipped_steps"]) // 2 >= 1
+        train()
+    hook_guards = [r for rs in guard_failures.values() for r in rs
+                   if "_optimizer_step_pre_hooks" in str(r)]
+    assert not opt._optimizer_step_pre_hooks
+    assert hook_guards == [] and counters["frames"]["total"] == frames, hook_guards
+    assert counter.frame_count == graphs
+    torch._dynamo.reset()

@@ -287,8 +287,8 @@ def test_a_frozen_backbone_is_copied_to_the_host_not_beside_it() -> None:
 
 @pytest.mark.parametrize("fused_adam", [False, True], ids=["sgd", "fused-adam"])
 def test_fp16_step_the_scaler_skips_is_not_a_point(fused_adam: bool) -> None:
-    """SGD: the skip is seen by a step pre-hook; a fused Adam takes the scaler into its own
-    step, so there the scaler's inf check comes back with the losses."""
+    """SGD: scaler.step does not call the optimizer when it skips; a fused Adam takes the
+    scaler into its own step; either way the scaler's inf check comes back with the losses."""
     model = mlp()
     opt = (torch.optim.Adam(model.parameters(), lr=1e-3, fused=True) if fused_adam
            else torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))

@@ -168,7 +168,8 @@ def fp16_reads(
 
 def test_fp16_with_a_grad_scaler_adds_no_read_of_ours() -> None:
     """With a GradScaler, torch's ``scaler.step`` reads its inf check once a step (``.item()``);
-    the range test tells a skipped step from a step pre-hook, so it adds no read of its own."""
+    the range test reads the scaler's inf checks back with the losses, so it adds no read of
+    its own per step."""
     calls, opt = fp16_reads(lambda m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9))
     assert (calls["item"], calls["tolist"]) == (40, 4)
     assert not opt._optimizer_step_pre_hooks  # the hook is gone

@@ -943,10 +943,10 @@ def test_bf16_autocast_on_cpu() -> None:
 
 
 @pytest.mark.parametrize(("optimizer", "amp_dtype"), [
-    # SGD: GradScaler does not call optimizer.step() when it skips; a step pre-hook sees that
+    # SGD: GradScaler does not call optimizer.step() when it skips
     ("sgd", None),
     # a fused Adam takes the scaler into its own step (its kernel checks for inf) and is always
-    # called, so the hook cannot tell; the scaler's inf check comes back with the losses
+    # called; for both the scaler's inf check comes back with the losses
     ("fused-adam", torch.float16),
 ])
 def test_a_step_the_grad_scaler_skips_is_not_a_point(
@@ -1939,6 +1939,46 @@ def test_fused_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
     assert seen_again == seen and fallback.provenance["skipped_steps"] == [2]
     assert fallback.lrs == usual.lrs and fallback.losses == usual.losses
     assert seen[3] not in fallback.lrs and seen[8] not in fallback.lrs
+
+
+def test_plain_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
+    """A plain (not fused) optimizer's skips are read from the scaler's inf check too; a torch
+    without ``GradScaler._found_inf_per_device`` falls back to a step pre-hook (scaler.step does
+    not call optimizer.step() when it skips), removed after the sweep: the same curve."""
+
+    def run() -> tuple[object, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        g = torch.Generator().manual_seed(1)
+        batches = [(torch.randn(16, 8, generator=g), torch.randint(0, 3, (16,), generator=g))
+                   for _ in range(4)]
+        seen: list[int] = []
+
+        def step(m: nn.Module, batch) -> torch.Tensor:
+            seen.append(1)
+            loss = F.cross_entropy(m(batch[0]), batch[1])
+            return overflowing(loss, m) if len(seen) in (4, 9) else loss
+
+        res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 14, step_fn=step,
+                            scaler=torch.amp.GradScaler("cpu"), progress=False)
+        return res, opt
+
+    added = []
+    real = torch.optim.Optimizer.register_step_pre_hook
+    monkeypatch.setattr(torch.optim.Optimizer, "register_step_pre_hook",
+                        lambda self, hook: added.append(1) or real(self, hook))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        usual, opt = run()
+    assert added == [] and usual.provenance["skipped_steps"] == [2] and len(usual.lrs) == 12
+    monkeypatch.delattr(torch.amp.GradScaler, "_found_inf_per_device")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the hook reads nothing back: no warning
+        fallback, opt = run()
+    assert added == [1] and not opt._optimizer_step_pre_hooks
+    assert fallback.lrs == usual.lrs and fallback.losses == usual.losses
+    assert fallback.provenance["skipped_steps"] == [2]
 
 
 def test_nan_in_the_data_is_named_as_a_likely_cause() -> None:

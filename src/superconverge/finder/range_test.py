@@ -141,9 +141,10 @@ def lr_range_test(
     row stop the test with "nan"). Its loss, measured on the current weights, still counts
     toward divergence: a blow-up overflows fp16 gradients, so the steps that show it are skipped
     ones, and the one whose loss diverges is kept as the last point. Skips are found with no
-    host sync of ours: by a step pre-hook (``scaler.step`` does not call ``optimizer.step()``
-    when it skips), or, for an optimizer that takes the scaler into its own step (``fused=True``
-    Adam, AdamW, SGD), from the scaler's inf check, read back with the losses.
+    host sync of ours: from the scaler's inf check of each step, read back with the losses
+    (``scaler.step`` does not call a plain optimizer's ``step()`` when it finds inf/NaN; one that
+    takes the scaler into its own step, ``fused=True`` Adam, AdamW, SGD, skips on the device).
+    No hook is put on the optimizer, so a compiled ``optimizer.step`` keeps its guards.
     ``max_grad_norm``: clip the gradients of every parameter the optimizer steps to this total
     norm before each step (``torch.nn.utils.clip_grad_norm_``, after ``scaler.unscale_``), as a
     training loop that clips does: clipping changes where the loss blows up, so the test should
@@ -513,18 +514,23 @@ class _Run:
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
-        # Where a GradScaler's skipped steps are seen: "hook", a step pre-hook (scaler.step does
-        # not call optimizer.step when it skips); "device", the inf check of an optimizer that
-        # takes the scaler into its own step (fused), read back with the losses (a private
-        # torch API, present 2.6-2.15); "scale", where that API is missing: the loss scale.
+        # Where a GradScaler's skipped steps are seen: "device", the scaler's inf check of the
+        # step, read back with the losses (a private torch API, present 2.6-2.15), for every
+        # optimizer: a fused one skips on the device, any other is not called by scaler.step
+        # when that check found inf/NaN. Where the API is missing: "hook", a step pre-hook (an
+        # optimizer scaler.step calls only when it does not skip), and "scale", the loss scale,
+        # for a fused one (always called). Not a hook where the API is there: registering one
+        # changes the optimizer's _optimizer_step_pre_hooks, on which dynamo guards a compiled
+        # ``optimizer.step``, so every sweep re-traced it, under a new key each time (one cache
+        # entry a sweep, until dynamo's recompile limit, shared by all optimizers, is reached).
         self.skip_source: str | None = None
         self.last_scale = 0.0  # for "scale": the scale before the step
         if self.scaler is None:
             pass
-        elif not getattr(optimizer, "_step_supports_amp_scaling", False):
-            self.skip_source = "hook"
         elif hasattr(self.scaler, "_found_inf_per_device"):
             self.skip_source = "device"
+        elif not getattr(optimizer, "_step_supports_amp_scaling", False):
+            self.skip_source = "hook"
         else:
             self.skip_source = "scale"
             warnings.warn(
@@ -562,10 +568,9 @@ class _Run:
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
         bar = progress_bar(n, desc, show)
         # With a GradScaler, whether each step was skipped (inf/NaN gradients), found without a
-        # host sync: GradScaler.step() does not call optimizer.step() when it skips, which a step
-        # pre-hook sees (a bool per step). Optimizers that take the scaler into their own step
-        # (fused Adam, SGD, ...) are always called and skip on the device; for them the scaler's
-        # inf check of the step is kept as a 0-dim device tensor, read back with the losses.
+        # host sync of ours: the scaler's inf check of the step, kept as a 0-dim device tensor
+        # and read back with the losses (see skip_source; a torch without that check: a step
+        # pre-hook, as GradScaler.step() does not call optimizer.step() when it skips).
         skips: list[Any] | None = None if self.scaler is None else []
         _zero_fused_momentum(self.optimizer, self.scaler)
         stepped = [False]
@@ -950,8 +955,8 @@ class _ChunkRead:
         if val is not None:
             parts.append(_readable(torch.stack(val).reshape(k)))
             val.clear()
-        # A skip seen by the step hook is a bool already; one the optimizer made on the device
-        # (a fused step) is a 0-dim tensor and travels with the losses.
+        # A skip seen by the step hook (a torch without the scaler's inf check) is a bool
+        # already; the scaler's inf check is a 0-dim tensor and travels with the losses.
         self.skips: list[bool] | None = None
         self.device_skips = bool(skips) and isinstance(skips[0], torch.Tensor)  # type: ignore[index]
         if skips is not None:
