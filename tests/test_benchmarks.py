@@ -236,3 +236,25 @@ def test_sweep_resolution_quick_runs_and_reads_its_threshold(tmp_path) -> None:
     assert "MAX_DECADES_PER_STEP` = 0.15" in written and "- command: `python benchmarks/" in written
     committed = BENCHMARKS / "results" / "sweep_resolution.md"
     assert committed.exists(), "run python benchmarks/sweep_resolution.py and commit its result"
+
+
+def test_num_iter_shift_quick_runs_and_reads_its_picks_off_the_grid(tmp_path) -> None:
+    """The measurement behind the docs' "confirm a curve that falls little with 200 steps"
+    runs, and its regret is the best grid mean minus the grid read at the picks."""
+    out = tmp_path / "num_iter_shift.md"
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "num_iter_shift.py"), "--quick",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
+    grid = dict(part.split(": ") for part in
+                text.split("accuracy %): ", 1)[1].splitlines()[0].split(" · "))
+    assert len(grid) == 13 and all(0 <= float(a) <= 100 for a in grid.values()), text
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| 100 | 1 |")]
+    assert len(rows) == 1, text
+    regret, top_regret = float(rows[0][3]), float(rows[0][5])
+    assert 0 <= regret <= max(map(float, grid.values())) - 50  # never below the best, nor a coin
+    assert top_regret >= 0 and rows[0][6].endswith(" of 2"), rows
+    written = out.read_text()
+    assert "BCEWithLogitsLoss" in written and "- command: `python benchmarks/" in written
+    committed = BENCHMARKS / "results" / "num_iter_shift.md"
+    assert committed.exists(), "run python benchmarks/num_iter_shift.py and commit its result"
