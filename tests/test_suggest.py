@@ -674,3 +674,24 @@ def test_a_loss_on_its_floor_at_end_lr_is_not_still_falling() -> None:
     falling = np.where(t < -3, 2.0, 2.0 - 0.3 * (t + 3))
     assert any("was still falling at end_lr" in w for w in curve_warnings(lrs, falling,
                                                                          "completed"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=20, max_size=120),
+    st.floats(0.0, 3.0),
+)
+def test_the_default_pick_lies_within_its_own_bounds(steps: list[float], noise: float) -> None:
+    """``base_lr <= suggestion() <= max_lr`` on any curve: a noisy plateau that dips across the
+    2/3 line decades before the descent once put the pick there, up to two decades below
+    ``base_lr`` (which skips such a dip), with a reason naming the valley far above it."""
+    rng = np.random.default_rng(len(steps))
+    n = len(steps)
+    losses = 2.0 + np.cumsum(steps) * 0.05 + noise * 0.1 * rng.standard_normal(n)
+    lrs = np.logspace(-7, 1, n)
+    pick = suggest(lrs, losses)
+    base, top = suggest_bounds(lrs, losses)
+    assert (pick.lr is None) == (base.lr is None) == (top.lr is None)
+    if pick.lr is not None:
+        assert base.lr is not None and top.lr is not None
+        assert base.lr <= pick.lr <= top.lr, (base, pick, top)

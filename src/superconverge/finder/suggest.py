@@ -201,8 +201,12 @@ def _descent(
 
 
 def _fallen(s: np.ndarray, m: int, fraction: float) -> int:
-    """First index at which the loss has done ``fraction`` of its fall to the valley at ``m``."""
-    return int(np.argmax(s[: m + 1] <= s[0] - fraction * (s[0] - s[m])))
+    """First index, from where the loss starts to fall for good (:func:`_started`), at which it
+    has done ``fraction`` of its fall to the valley at ``m``: a dip of a noisy plateau across
+    that line decades before the descent is not the pick, which therefore never lies below
+    ``base_lr`` (nor above ``max_lr``, the valley at ``m``)."""
+    b = _started(s, m)
+    return b + int(np.argmax(s[b : m + 1] <= s[0] - fraction * (s[0] - s[m])))
 
 
 def _started(s: np.ndarray, m: int) -> int:
