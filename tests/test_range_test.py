@@ -2931,3 +2931,32 @@ def test_one_sweep_without_restore_says_nothing_of_plain_attributes() -> None:
         with pytest.raises(ValueError, match="a corrupt batch"):
             lr_range_test(model, opt, loss, loader, 1e-4, 1.0, 6, progress=False, repeats=3,
                           restore=False)
+
+
+def test_a_step_fn_that_runs_backward_itself_is_told_the_range_test_does() -> None:
+    """A training loop's body pasted as step_fn (backward, clipping) failed with torch's raw
+    "Trying to backward through the graph a second time"; it is now told what to return, and
+    that max_grad_norm= clips; the state is restored either way."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+
+    def loop_body(m: nn.Module, batch):
+        loss = F.cross_entropy(m(batch[0]), batch[1])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        return loss
+
+    def loop_body_detached(m: nn.Module, batch):
+        return loop_body(m, batch).detach()
+
+    said = r"step_fn called backward\(\) itself .* clips the gradients with max_grad_norm="
+    for accumulation in (1, 2):
+        with pytest.raises(RuntimeError, match=said) as caught:
+            lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body,
+                          accumulation_steps=accumulation, progress=False)
+        assert "second time" in str(caught.value.__cause__)
+        assert_same_state(before, snapshot(model, opt))
+    with pytest.raises(ValueError, match=r"does not require grad.*range test calls backward"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body_detached,
+                      progress=False)
+    assert_same_state(before, snapshot(model, opt))

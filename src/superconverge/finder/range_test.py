@@ -718,7 +718,7 @@ class _Run:
             # Every step (a host-side look at its shape, no sync): a loss can turn per-example
             # on a later batch, e.g. a ragged last one.
             _check_loss(loss, training=True)
-            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+            self._backward(self.scaler.scale(loss) if self.scaler is not None else loss)
             return self._kept(loss)
         total: torch.Tensor | None = None
         for j in range(k):
@@ -728,11 +728,26 @@ class _Run:
                 loss = self._loss(batch)
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
-                (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+                self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled)
             d = self._kept(loss)
             total = d if total is None else total + d
         assert total is not None
         return total / k if k > 1 else total
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``; a step_fn that ran it itself is told so, in place of torch's
+        "Trying to backward through the graph a second time"."""
+        try:
+            loss.backward()
+        except RuntimeError as exc:
+            if self.step_fn is None or "second time" not in str(exc):
+                raise
+            raise RuntimeError(
+                "step_fn called backward() itself (torch: trying to backward through the graph "
+                "a second time); return the loss without calling backward() or "
+                "optimizer.step(): the range test does both (scaled for a GradScaler, divided "
+                "for accumulation_steps), and clips the gradients with max_grad_norm="
+            ) from exc
 
     def _kept(self, loss: torch.Tensor) -> torch.Tensor:
         """The step's loss, detached, to keep until its chunk is read: a copy of its own where
@@ -1191,7 +1206,8 @@ def _check_loss(loss: object, *, training: bool) -> None:
     if training and not loss.requires_grad:
         raise ValueError(
             "the loss does not require grad; compute it from the model's output without "
-            "torch.no_grad() or .detach()"
+            "torch.no_grad() or .detach() (a step_fn returns it before any backward(): the "
+            "range test calls backward() itself)"
         )
 
 
