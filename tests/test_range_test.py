@@ -2960,3 +2960,46 @@ def test_a_step_fn_that_runs_backward_itself_is_told_the_range_test_does() -> No
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body_detached,
                       progress=False)
     assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_graph_kept_across_steps_is_told_to_detach_not_blamed_on_step_fn() -> None:
+    """torch's "backward through the graph a second time" on a later step is a tensor carried
+    across steps (an RNN's hidden state), not a step_fn running backward; both the step_fn path
+    and the plain one say to .detach() it."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    carried: list[torch.Tensor] = []
+
+    def rnn_like(m: nn.Module, batch):
+        out = m(batch[0])
+        if carried:
+            out = out + 0.0 * carried[-1].mean()
+        carried.append(out)  # the hidden state, not detached
+        return F.cross_entropy(out, batch[1])
+
+    said = r"reaches back into an earlier step's graph.* must be \.detach\(\)ed"
+    for accumulation in (1, 2):
+        carried.clear()
+        with pytest.raises(RuntimeError, match=said) as caught:
+            lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=rnn_like,
+                          accumulation_steps=accumulation, progress=False)
+        assert "second time" in str(caught.value.__cause__)
+        assert_same_state(before, snapshot(model, opt))
+
+    class Carrying(nn.Module):  # the plain path: (inputs, targets) batches and a loss_fn
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.inner, self.last = inner, None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.inner(x)
+            if self.last is not None:
+                out = out + 0.0 * self.last.mean()
+            self.last = out
+            return out
+
+    wrapped = Carrying(model)
+    with pytest.raises(RuntimeError, match=said):
+        lr_range_test(wrapped, opt, F.cross_entropy, loader, 1e-4, 1.0, 5, progress=False)
+    wrapped.last = None
+    assert_same_state(before, snapshot(model, opt))

@@ -507,6 +507,7 @@ class _Run:
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
                       and val_data is None)
+        self.backward_ran = False  # a backward() of ours has run (see _backward)
         # The ranks whose losses are averaged: a DDP model's own process group (one built on a
         # subgroup trains apart from the other groups), else the default group.
         self.group = getattr(self.ddp, "process_group", None)
@@ -603,7 +604,11 @@ class _Run:
                     if not (type(loss) is torch.Tensor and loss.requires_grad
                             and loss.numel() == 1):
                         _check_loss(loss, training=True)
-                    loss.backward()
+                    try:
+                        loss.backward()
+                    except RuntimeError as exc:
+                        _second_backward(exc, first=i == 0, step_fn=False)
+                        raise
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     optimizer.step()
                 else:
@@ -735,19 +740,14 @@ class _Run:
         return total / k if k > 1 else total
 
     def _backward(self, loss: torch.Tensor) -> None:
-        """``loss.backward()``; a step_fn that ran it itself is told so, in place of torch's
-        "Trying to backward through the graph a second time"."""
+        """``loss.backward()``, where torch's "Trying to backward through the graph a second
+        time" is told what it means here (see :func:`_second_backward`)."""
         try:
             loss.backward()
         except RuntimeError as exc:
-            if self.step_fn is None or "second time" not in str(exc):
-                raise
-            raise RuntimeError(
-                "step_fn called backward() itself (torch: trying to backward through the graph "
-                "a second time); return the loss without calling backward() or "
-                "optimizer.step(): the range test does both (scaled for a GradScaler, divided "
-                "for accumulation_steps), and clips the gradients with max_grad_norm="
-            ) from exc
+            _second_backward(exc, first=not self.backward_ran, step_fn=self.step_fn is not None)
+            raise
+        self.backward_ran = True
 
     def _kept(self, loss: torch.Tensor) -> torch.Tensor:
         """The step's loss, detached, to keep until its chunk is read: a copy of its own where
@@ -1173,6 +1173,30 @@ def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -
             "model (before creating the optimizer) or leave device=None"
         )
     return here
+
+
+def _second_backward(exc: RuntimeError, *, first: bool, step_fn: bool) -> None:
+    """Raise what torch's "Trying to backward through the graph a second time" means in a range
+    test, from ``exc``; return if ``exc`` is another error. On the test's first backward it is a
+    ``step_fn`` that ran backward() itself (a training loop's body pasted in); on a later one,
+    a graph kept across steps (an RNN's hidden state carried without ``.detach()``, features
+    cached from an earlier forward), which the earlier step's backward freed."""
+    if "second time" not in str(exc):
+        return
+    if first and step_fn:
+        raise RuntimeError(
+            "step_fn called backward() itself (torch: trying to backward through the graph a "
+            "second time); return the loss without calling backward() or optimizer.step(): the "
+            "range test does both (scaled for a GradScaler, divided for accumulation_steps), "
+            "and clips the gradients with max_grad_norm="
+        ) from exc
+    if not first:
+        raise RuntimeError(
+            "this step's loss reaches back into an earlier step's graph, which that step's "
+            "backward() freed (torch: trying to backward through the graph a second time): a "
+            "tensor kept across steps by the model, loss_fn or step_fn (an RNN's hidden state, "
+            "cached features) must be .detach()ed before it is used again"
+        ) from exc
 
 
 def _check_data(name: str, data: object) -> None:
