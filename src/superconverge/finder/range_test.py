@@ -712,7 +712,10 @@ class _Run:
             )
         found = checks[0]
         if len(checks) > 1:  # parameters on several devices
-            found = sum(c.to(self.device, non_blocking=True) for c in checks)  # type: ignore[assignment]
+            # non_blocking only onto a GPU: a copy from one onto the host would be read (by
+            # the sum) before it has landed
+            found = sum(c.to(self.device, non_blocking=self.device.type == "cuda")  # type: ignore[assignment]
+                        for c in checks)
         return found.reshape(()) > 0  # a new tensor: update() may add into torch's in place
 
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
