@@ -1136,3 +1136,15 @@ def test_the_command_leaves_the_callers_sigterm_handler_as_it_was(tmp_path) -> N
     assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "8",
                  "--out", str(tmp_path / "o")]) == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_no_suggestion_is_said_in_flags_and_agrees_with_its_warning(tmp_path, capsys) -> None:
+    """The summary's "none: ..." kept the library's start_lr beside a warning saying
+    --start-lr; a sweep that diverges at once says both in flags."""
+    assert main(["-q", "find-lr", "--model", "mlp", "--start-lr", "1000", "--end-lr", "1e6",
+                 "--num-iter", "20", "--out", str(tmp_path / "hi")]) == 0
+    out = capsys.readouterr().out
+    summary = next(line for line in out.splitlines() if line.startswith("suggested lr"))
+    assert summary.endswith("none: only 2 finite points (need 8); raise --num-iter or lower "
+                            "--start-lr"), out
+    assert "warning: too few points: 2 finite (need 8); raise --num-iter or lower --start-lr" in out

@@ -603,7 +603,7 @@ def test_errors_name_the_flags_typed_and_the_lrs_taken_by_their_names(tmp_path, 
         main(["schedule", "clr", "--steps", "100", "--base-lr", "100",
               "--from-lr-find", str(tmp_path / "lr_find.json")])
     err = capsys.readouterr().err
-    assert "--base-lr must be <= max_lr, got --base-lr=100.0 > max_lr=" in err
+    assert "the range test's upper bound 0.05462 is below the given --base-lr=100.0" in err
 
 
 @pytest.mark.parametrize("policy", ["one-cycle", "one-cycle-two-phase", "clr"])
@@ -635,6 +635,10 @@ def test_flag_names_never_touch_a_path() -> None:
             "--end-lr must be > --start-lr")
     assert _as_flags("cannot write end_lr/x.png: end_lr is a file", flags, keep=["end_lr"]) == (
         "cannot write end_lr/x.png: end_lr is a file")  # the path named end_lr stays
+    # an apostrophe opens no quote: "a sweep's" kept the names after it as the library's
+    assert _as_flags("a sweep's first LRs are end_lr apart whatever start_lr is (got 'end_lr')",
+                     flags) == ("a sweep's first LRs are --end-lr apart whatever --start-lr is "
+                                "(got 'end_lr')")
 
 
 def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -> None:

@@ -129,3 +129,34 @@ def test_a_method_whose_pick_is_given_is_refused_not_ignored(
     # without --method the given LR wins, as documented
     assert main(["schedule", kind, "--steps", "10", *given,
                  "--from-lr-find", str(tmp_path / "lr_find.json")]) == 0
+
+
+def test_one_clr_bound_given_on_the_wrong_side_of_the_picked_one_says_which(
+        tmp_path, capsys) -> None:
+    """A --max-lr below the curve's base_lr was told to "swap them, or run a range test to find
+    both": the user had run one and had one bound only. And a curve with no pick names the LR
+    to give instead, in flags on the command line."""
+    base, top = VALLEY.bounds()
+    assert base is not None and top is not None
+    with pytest.raises(ValueError, match=r"the range test's lower bound .* is above the given "
+                       r"max_lr=1e-06; give both bounds, or neither"):
+        policy_from_range_test("clr", VALLEY, 100, max_lr=1e-6, step_size=10)
+    with pytest.raises(ValueError, match=r"the range test's upper bound .* is below the given "
+                       r"base_lr=50.0; give both bounds"):
+        policy_from_range_test("clr", VALLEY, 100, base_lr=50.0, step_size=10)
+    flat = result(np.full(100, 2.3))
+    with pytest.raises(ValueError, match=r"it stayed flat; raise end_lr .*; or give lr yourself"):
+        policy_from_range_test("fixed", flat, 100)
+    with pytest.raises(ValueError, match=r"; or give base_lr and max_lr yourself$"):
+        policy_from_range_test("clr", flat, 100, step_size=10)
+    VALLEY.to_json(tmp_path / "v.json")
+    flat.to_json(tmp_path / "flat.json")
+    for argv, said in (
+        (["clr", "--from-lr-find", str(tmp_path / "v.json"), "--max-lr", "1e-6"],
+         "error: the range test's lower bound"),
+        (["one-cycle", "--from-lr-find", str(tmp_path / "flat.json")],
+         "; or give --max-lr yourself"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["schedule", *argv, "--steps", "10"])
+        assert said in capsys.readouterr().err

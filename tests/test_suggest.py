@@ -695,3 +695,15 @@ def test_the_default_pick_lies_within_its_own_bounds(steps: list[float], noise: 
     if pick.lr is not None:
         assert base.lr is not None and top.lr is not None
         assert base.lr <= pick.lr <= top.lr, (base, pick, top)
+
+
+def test_no_pick_says_what_to_change_by_the_curves_shape() -> None:
+    """A flat curve was told to lower start_lr (its warning: raise end_lr); a rising one is."""
+    flat = suggest(LRS, np.full(100, 2.3))
+    assert flat.lr is None and flat.reason.startswith("the loss never decreased: it stayed flat")
+    assert "raise end_lr" in flat.reason and "start_lr" not in flat.reason
+    rising = suggest(LRS, 2.3 + np.linspace(0, 1, 100))
+    assert rising.lr is None and "rose from the start; lower start_lr" in rising.reason
+    assert "end_lr" not in rising.reason
+    few = suggest(LRS[:5], np.full(5, 2.3))
+    assert few.lr is None and "raise num_iter or lower start_lr" in few.reason

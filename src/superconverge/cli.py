@@ -235,8 +235,12 @@ def _run_schedule(args: argparse.Namespace) -> int:
         again = _find_lr_flags() if "dataset" in (result.config or {}) else {}
         for w in result.warnings():
             _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
-        # policy_from_range_test's two steps, to say what the LRs taken are.
-        taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
+        # policy_from_range_test's two steps, to say what the LRs taken are. An error's
+        # advice for measuring the curve again is in find-lr's flags, as the warnings are.
+        try:
+            taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
+        except ValueError as exc:
+            raise ValueError(_as_flags(str(exc), again)) from None
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
@@ -275,7 +279,8 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
                          + r")(?![\w\-/\\]|\.\w)")
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
     # a path as a whole word: --out a must not split weight_decay at its "a"
-    split = "|".join([r"'[^']*'", r'"[^"]*"',
+    # a quote opens after no letter: the apostrophe of "a sweep's" opens none
+    split = "|".join([r"(?<!\w)'[^']*'", r'(?<!\w)"[^"]*"',
                       *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded)])
     parts = re.split(f"({split})", message)
     for i in range(0, len(parts), 2):  # the even parts are outside quotes and paths
@@ -529,7 +534,8 @@ def _find_lr(args: argparse.Namespace) -> int:
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "
-        + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None else f"none: {pick.reason}"),
+        + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None
+           else f"none: {_in_flags(pick.reason, args, args.flag_names)}"),
     ]
     if base is not None and top is not None:
         # the div of the one-cycle policy the next command builds, not a copy of it

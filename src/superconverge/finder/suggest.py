@@ -186,17 +186,20 @@ def _descent(
     if len(x) < MIN_POINTS:
         return Suggestion(
             None, None, method,
-            f"only {len(x)} finite points (need {MIN_POINTS}); run more iterations or lower "
+            f"only {len(x)} finite points (need {MIN_POINTS}); raise num_iter or lower "
             "start_lr",
         )
     s = smooth_centered(y)
     m = _valley(y, s)
     if _never_fell(s, m):
-        return Suggestion(
-            None, None, method,
-            "the loss never decreased; lower start_lr, check the data and loss, or the model "
-            "may already be trained",
-        )
+        # What to change depends on the curve: one that rose began too high; a flat one may
+        # move at larger LRs (the same 5% as curve_warnings' "stayed within ... of its start").
+        if float(np.max(s)) - s[0] > 0.05 * abs(s[0]):
+            fix = "it rose from the start; lower start_lr, or check the data and loss"
+        else:
+            fix = ("it stayed flat; raise end_lr to see whether larger learning rates move it, "
+                   "check the data and loss, or the model may already be trained")
+        return Suggestion(None, None, method, f"the loss never decreased: {fix}")
     return x, s, m
 
 

@@ -63,7 +63,8 @@ def lrs_from_range_test(
         if _FROM_SUGGESTION[name] not in given:
             pick = result.suggest(method)
             if pick.lr is None:
-                raise ValueError(f"the range test suggests no LR: {pick.reason}")
+                raise ValueError(f"the range test suggests no LR: {pick.reason}; or give "
+                                 f"{_FROM_SUGGESTION[name]} yourself")
             picked[_FROM_SUGGESTION[name]] = pick.lr
     else:
         wanted = {_FROM_MAX_BOUND.get(name, "max_lr"): 1}
@@ -75,6 +76,18 @@ def lrs_from_range_test(
             for key, i in wanted.items():
                 lr = bounds[i].lr
                 if lr is None:
-                    raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}")
+                    raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}; "
+                                     f"or give {' and '.join(sorted(wanted))} yourself")
                 picked[key] = lr
+        if name == "clr" and len(picked) == 1:  # one bound given, the other from the curve
+            both = {**given, **picked}
+            if both["base_lr"] > both["max_lr"]:
+                (key, lr), = picked.items()
+                low = key == "base_lr"
+                other = "max_lr" if low else "base_lr"
+                raise ValueError(
+                    f"the range test's {'lower' if low else 'upper'} bound {lr:.4g} is "
+                    f"{'above' if low else 'below'} the given {other}={given[other]!r}; give "
+                    "both bounds, or neither (both from the range test)"
+                )
     return picked
