@@ -699,8 +699,9 @@ def test_csv_that_is_not_text(tmp_path) -> None:
         ("a;b;c\n1;2;x\n3;4;y\n", {}, r"contains semicolons \(';'\).*pass delimiter=';'$"),
         ("a\tb\tc\n1\t2\tx\n3\t4\ty\n", {}, r"pass delimiter='\\t'"),
         # np.savetxt's default separator, a space: the rows read as one column each
-        ("1.5 2.0 0\n3.5 4.0 1\n", {}, r"found 1 column, .*numbers separated by spaces: if "
-         r"they are the columns, pass delimiter=' '$"),
+        ("1.5 2.0 0\n3.5 4.0 1\n", {}, r"found 1 column, .*the line holds spaces: if they "
+         r"separate the columns, pass delimiter=' '$"),
+        ("a b label\n1.5 2.0 0\n3.5 4.0 1\n", {}, r"the line holds spaces: .*delimiter=' '$"),
         ("a,b,c\n1,2,x\n3,4,y\n", {"delimiter": ";"}, r"pass delimiter=','"),
         (
             "a;b\n0,5;x\n1,5;y\n",

@@ -145,7 +145,8 @@ def test_one_clr_bound_given_on_the_wrong_side_of_the_picked_one_says_which(
                        r"base_lr=50.0; give both bounds"):
         policy_from_range_test("clr", VALLEY, 100, base_lr=50.0, step_size=10)
     flat = result(np.full(100, 2.3))
-    with pytest.raises(ValueError, match=r"it stayed flat; raise end_lr .*; or give lr yourself"):
+    with pytest.raises(ValueError, match=r"raise end_lr if it stayed flat .*; or give lr "
+                       r"yourself$"):
         policy_from_range_test("fixed", flat, 100)
     with pytest.raises(ValueError, match=r"; or give base_lr and max_lr yourself$"):
         policy_from_range_test("clr", flat, 100, step_size=10)
@@ -160,3 +161,11 @@ def test_one_clr_bound_given_on_the_wrong_side_of_the_picked_one_says_which(
         with pytest.raises(SystemExit):
             main(["schedule", *argv, "--steps", "10"])
         assert said in capsys.readouterr().err
+
+
+def test_a_given_clr_bound_that_is_no_number_is_refused_by_name() -> None:
+    """The order check between a given bound and the picked one ran before validation: a string
+    max_lr was Python's "'>' not supported", not "max_lr must be a real number"."""
+    for bad in ("0.1", None):
+        with pytest.raises(TypeError, match=r"max_lr must be a real number"):
+            policy_from_range_test("clr", VALLEY, 100, max_lr=bad, step_size=10)

@@ -2935,8 +2935,9 @@ def test_one_sweep_without_restore_says_nothing_of_plain_attributes() -> None:
 
 def test_a_step_fn_that_runs_backward_itself_is_told_the_range_test_does() -> None:
     """A training loop's body pasted as step_fn (backward, clipping) failed with torch's raw
-    "Trying to backward through the graph a second time"; it is now told what to return, and
-    that max_grad_norm= clips; the state is restored either way."""
+    "Trying to backward through the graph a second time"; the error now names that cause (and
+    max_grad_norm=), beside the other common one, and the state is restored either way. With
+    val_data the body fails first under no_grad, which is said too."""
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
 
@@ -2949,7 +2950,9 @@ def test_a_step_fn_that_runs_backward_itself_is_told_the_range_test_does() -> No
     def loop_body_detached(m: nn.Module, batch):
         return loop_body(m, batch).detach()
 
-    said = r"step_fn called backward\(\) itself .* clips the gradients with max_grad_norm="
+    said = (r"Trying to backward through the graph a second time \(torch\); in a range test "
+            r"that is usually one of: \(1\) step_fn calling backward\(\) itself: .* clips the "
+            r"gradients with max_grad_norm=; \(2\) a tensor kept from an earlier step")
     for accumulation in (1, 2):
         with pytest.raises(RuntimeError, match=said) as caught:
             lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body,
@@ -2960,12 +2963,18 @@ def test_a_step_fn_that_runs_backward_itself_is_told_the_range_test_does() -> No
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body_detached,
                       progress=False)
     assert_same_state(before, snapshot(model, opt))
+    with pytest.raises(RuntimeError, match=r"step_fn failed on val_data, which it scores under "
+                       r"torch.no_grad\(\): element 0 .*if step_fn calls backward\(\) itself"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=loop_body,
+                      val_data=loader, progress=False)
+    assert_same_state(before, snapshot(model, opt))
 
 
-def test_a_graph_kept_across_steps_is_told_to_detach_not_blamed_on_step_fn() -> None:
-    """torch's "backward through the graph a second time" on a later step is a tensor carried
-    across steps (an RNN's hidden state), not a step_fn running backward; both the step_fn path
-    and the plain one say to .detach() it."""
+def test_a_graph_kept_across_steps_is_told_to_detach() -> None:
+    """torch's "backward through the graph a second time" from a tensor carried across steps
+    (an RNN's hidden state) names detaching it; on the plain path, with no step_fn, that is the
+    only cause named. An error of the user's own that merely says "second time" is left as
+    it is."""
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
     carried: list[torch.Tensor] = []
@@ -2977,10 +2986,10 @@ def test_a_graph_kept_across_steps_is_told_to_detach_not_blamed_on_step_fn() -> 
         carried.append(out)  # the hidden state, not detached
         return F.cross_entropy(out, batch[1])
 
-    said = r"reaches back into an earlier step's graph.* must be \.detach\(\)ed"
+    detach = r"a tensor kept from an earlier step \(or from before the test\) without \.detach\(\)"
     for accumulation in (1, 2):
         carried.clear()
-        with pytest.raises(RuntimeError, match=said) as caught:
+        with pytest.raises(RuntimeError, match=detach) as caught:
             lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=rnn_like,
                           accumulation_steps=accumulation, progress=False)
         assert "second time" in str(caught.value.__cause__)
@@ -2999,7 +3008,17 @@ def test_a_graph_kept_across_steps_is_told_to_detach_not_blamed_on_step_fn() -> 
             return out
 
     wrapped = Carrying(model)
-    with pytest.raises(RuntimeError, match=said):
+    with pytest.raises(RuntimeError, match=r"that is usually " + detach) as caught:
         lr_range_test(wrapped, opt, F.cross_entropy, loader, 1e-4, 1.0, 5, progress=False)
+    assert "step_fn" not in str(caught.value)
     wrapped.last = None
+    assert_same_state(before, snapshot(model, opt))
+
+    def own_error(m: nn.Module, batch):
+        out = m(batch[0])
+        out.register_hook(lambda g: (_ for _ in ()).throw(RuntimeError("NaN seen a second time")))
+        return F.cross_entropy(out, batch[1])
+
+    with pytest.raises(RuntimeError, match=r"^NaN seen a second time$"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=own_error, progress=False)
     assert_same_state(before, snapshot(model, opt))

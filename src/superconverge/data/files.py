@@ -302,10 +302,10 @@ def load_csv(
             width = len(first[1])
             if width < 2:
                 hint = _delimiter_hint(first[1], delimiter)
-                if not hint and delimiter != " " and len(words := first[1][0].split()) > 1 and all(
-                        map(_is_number, words)):  # np.savetxt's default: numbers and spaces
-                    hint = ("; the line holds numbers separated by spaces: if they are the "
-                            "columns, pass delimiter=' '")
+                if not hint and delimiter != " " and len(first[1][0].split()) > 1:
+                    # np.savetxt's default separator (under a header row "a b label" too)
+                    hint = ("; the line holds spaces: if they separate the columns, pass "
+                            "delimiter=' '")
                 raise ValueError(
                     f"{path}: found 1 column, expected at least one feature and one label column"
                     + hint

@@ -507,7 +507,6 @@ class _Run:
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
                       and val_data is None)
-        self.backward_ran = False  # a backward() of ours has run (see _backward)
         # The ranks whose losses are averaged: a DDP model's own process group (one built on a
         # subgroup trains apart from the other groups), else the default group.
         self.group = getattr(self.ddp, "process_group", None)
@@ -607,7 +606,7 @@ class _Run:
                     try:
                         loss.backward()
                     except RuntimeError as exc:
-                        _second_backward(exc, first=i == 0, step_fn=False)
+                        _second_backward(exc, step_fn=False)
                         raise
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     optimizer.step()
@@ -748,9 +747,8 @@ class _Run:
         try:
             loss.backward()
         except RuntimeError as exc:
-            _second_backward(exc, first=not self.backward_ran, step_fn=self.step_fn is not None)
+            _second_backward(exc, step_fn=self.step_fn is not None)
             raise
-        self.backward_ran = True
 
     def _kept(self, loss: torch.Tensor) -> torch.Tensor:
         """The step's loss, detached, to keep until its chunk is read: a copy of its own where
@@ -790,6 +788,15 @@ class _Run:
                     try:
                         loss = self._loss(batch)
                         _check_loss(loss, training=False)
+                    except RuntimeError as exc:  # backward() under no_grad: step_fn ran it
+                        if self.step_fn is None or "does not require grad" not in str(exc):
+                            raise
+                        raise RuntimeError(
+                            "step_fn failed on val_data, which it scores under torch.no_grad(): "
+                            f"{str(exc).splitlines()[0]}; if step_fn calls backward() itself, "
+                            "return the loss without calling backward() or optimizer.step(), "
+                            "the range test does both"
+                        ) from exc
                     except (TypeError, ValueError) as exc:  # say it is about val_data
                         # Only a plain one-message exception is reworded (a custom __str__, a
                         # UnicodeDecodeError's fields, one raised twice are left as they are).
@@ -1178,28 +1185,30 @@ def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -
     return here
 
 
-def _second_backward(exc: RuntimeError, *, first: bool, step_fn: bool) -> None:
-    """Raise what torch's "Trying to backward through the graph a second time" means in a range
-    test, from ``exc``; return if ``exc`` is another error. On the test's first backward it is a
-    ``step_fn`` that ran backward() itself (a training loop's body pasted in); on a later one,
-    a graph kept across steps (an RNN's hidden state carried without ``.detach()``, features
-    cached from an earlier forward), which the earlier step's backward freed."""
-    if "second time" not in str(exc):
+SECOND_BACKWARD = "Trying to backward through the graph a second time"
+
+
+def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
+    """Raise torch's "Trying to backward through the graph a second time" (``exc``) with what
+    it usually means in a range test, from ``exc``; return if ``exc`` is another error. Its
+    two common causes are named, not guessed between: a ``step_fn`` that runs backward()
+    itself (a training loop's body pasted in), and a tensor kept from an earlier step without
+    ``.detach()`` (an RNN's hidden state, cached features), whose graph that step's backward
+    freed."""
+    if SECOND_BACKWARD not in str(exc):
         return
-    if first and step_fn:
-        raise RuntimeError(
-            "step_fn called backward() itself (torch: trying to backward through the graph a "
-            "second time); return the loss without calling backward() or optimizer.step(): the "
-            "range test does both (scaled for a GradScaler, divided for accumulation_steps), "
-            "and clips the gradients with max_grad_norm="
-        ) from exc
-    if not first:
-        raise RuntimeError(
-            "this step's loss reaches back into an earlier step's graph, which that step's "
-            "backward() freed (torch: trying to backward through the graph a second time): a "
-            "tensor kept across steps by the model, loss_fn or step_fn (an RNN's hidden state, "
-            "cached features) must be .detach()ed before it is used again"
-        ) from exc
+    causes = ["a tensor kept from an earlier step (or from before the test) without .detach(), "
+              "such as an RNN's hidden state or cached features: detach it before it is used "
+              "again"]
+    if step_fn:
+        causes.insert(0, "step_fn calling backward() itself: return the loss without calling "
+                      "backward() or optimizer.step(), the range test does both (scaled for a "
+                      "GradScaler, divided for accumulation_steps) and clips the gradients with "
+                      "max_grad_norm=")
+    raise RuntimeError(
+        f"{SECOND_BACKWARD} (torch); in a range test that is usually "
+        + (f"one of: (1) {causes[0]}; (2) {causes[1]}" if step_fn else causes[0])
+    ) from exc
 
 
 def _check_data(name: str, data: object) -> None:

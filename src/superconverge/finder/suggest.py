@@ -192,14 +192,14 @@ def _descent(
     s = smooth_centered(y)
     m = _valley(y, s)
     if _never_fell(s, m):
-        # What to change depends on the curve: one that rose began too high; a flat one may
-        # move at larger LRs (the same 5% as curve_warnings' "stayed within ... of its start").
-        if float(np.max(s)) - s[0] > 0.05 * abs(s[0]):
-            fix = "it rose from the start; lower start_lr, or check the data and loss"
-        else:
-            fix = ("it stayed flat; raise end_lr to see whether larger learning rates move it, "
-                   "check the data and loss, or the model may already be trained")
-        return Suggestion(None, None, method, f"the loss never decreased: {fix}")
+        # Both remedies, each with its case: the curve alone does not say which applies (a
+        # NaN stop, a negative loss), and curve_warnings, which knows how it stopped, says.
+        return Suggestion(
+            None, None, method,
+            "the loss never decreased: lower start_lr if it rose from the start, raise end_lr "
+            "if it stayed flat to the end; check the data and loss, or the model may already "
+            "be trained",
+        )
     return x, s, m
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,7 +82,9 @@ def lrs_from_range_test(
                 picked[key] = lr
         if name == "clr" and len(picked) == 1:  # one bound given, the other from the curve
             both = {**given, **picked}
-            if both["base_lr"] > both["max_lr"]:
+            # (a given bound that is no number is make_policy's to refuse, by name)
+            if (all(isinstance(v, numbers.Real) for v in both.values())
+                    and both["base_lr"] > both["max_lr"]):
                 (key, lr), = picked.items()
                 low = key == "base_lr"
                 other = "max_lr" if low else "base_lr"
