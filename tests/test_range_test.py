@@ -1595,6 +1595,12 @@ def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
     partial = info.value.partial_result
     assert partial.stop_reason == "interrupted"
     assert len(partial.lrs) == 10 and len(partial.repeats) == 1
+    # the finished repeat's curve is whole: said as such, not "interrupted after 10 of 10"
+    assert partial.curve_stop_reason == "completed"
+    assert partial.stop_summary() == (
+        "interrupted in repeat 2 of 3 after 0 of 10 steps; the curve is the 1 finished repeat, "
+        "completed after 10 of 10 steps")
+    assert not any("cut short" in w for w in partial.warnings())
 
 
 def test_ctrl_c_in_a_later_repeat_keeps_the_mean_of_the_finished_ones_whole() -> None:
@@ -1612,6 +1618,12 @@ def test_ctrl_c_in_a_later_repeat_keeps_the_mean_of_the_finished_ones_whole() ->
     assert partial.lrs == first.lrs and partial.stop_reason == "interrupted"
     assert partial.losses == pytest.approx(
         [(a + b) / 2 for a, b in zip(first.losses, second.losses, strict=True)])
+    assert partial.stop_summary() == (
+        "interrupted in repeat 3 of 3 after 3 of 10 steps; the curve is the mean of the 2 "
+        "finished repeats, completed after 10 of 10 steps")
+    # the plot's title says the same (it said "interrupted after 10 of 10 steps")
+    assert partial.plot(None).get_title().replace("\n", " ").startswith(
+        "LR range test: interrupted in repeat 3 of 3 after 3 of 10 steps;")
 
 
 def test_val_batches_are_taken_once_for_every_repeat() -> None:

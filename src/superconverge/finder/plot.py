@@ -196,7 +196,7 @@ def _draw(
     _frame(ax, smoothed, also, raw if show_raw else None)
     if show_raw:
         _mark_off_scale(ax, lrs, raw)
-    if result.stop_reason == "nan":
+    if result.curve_stop_reason == "nan":
         _mark_nan(ax, result, lrs)
     # How it stopped in stop_summary()'s words, which the command line and the log print too
     # (steps GradScaler skipped are counted as steps run, and named: they are no points).

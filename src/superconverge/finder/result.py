@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 FORMAT = "superconverge.lr_range_test"
 FORMAT_VERSION = 1
+_CUT = ("interrupted", "error")  # stop reasons of a sweep cut short, not run to its end
 
 
 class Ema:
@@ -306,6 +307,20 @@ class RangeTestResult(Curve):
         ``"completed after 30 of 30 steps (2 skipped by GradScaler: no points)"``. With repeats
         the count is of the points all of them share."""
         skipped = self.most_skipped()
+        done = self._finished_before_cut()
+        if done:
+            # A later repeat was cut short: say so, and what the curve shown is (the finished
+            # repeats, whole), not "interrupted after" the finished curve's length.
+            cut = next((c for c in self.repeats if c.stop_reason in _CUT), None)
+            planned = (self.config or {}).get("repeats")
+            of = f" of {planned}" if type(planned) is int and planned > len(done) else ""
+            which = "the" if len(done) == 1 else "the mean of the"
+            return (f"{self.stop_reason} in repeat {len(done) + 1}{of} after "
+                    f"{len(cut.lrs) if cut is not None else 0} of {self.num_iter} steps; the "
+                    f"curve is {which} {len(done)} finished repeat{'s' if len(done) > 1 else ''}"
+                    f", {self.curve_stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
+                    + (f" (GradScaler skipped up to {skipped} steps a repeat)" if skipped
+                       else ""))
         if not skipped:
             return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
         if len(self.repeats) > 1:
@@ -316,17 +331,34 @@ class RangeTestResult(Curve):
         return (f"{self.stop_reason} after {min(run, self.num_iter)} of {self.num_iter} steps "
                 f"({skipped} skipped by GradScaler: no points)")
 
+    def _finished_before_cut(self) -> tuple[Curve, ...]:
+        """The finished repeats, where an error or Ctrl-C then cut a later one short (the
+        curve is theirs, whole); empty otherwise."""
+        return self.finished_repeats() if self.stop_reason in _CUT else ()
+
+    @property
+    def curve_stop_reason(self) -> str:
+        """How the curve (``lrs``, ``losses``) ended: :attr:`stop_reason`, except where an
+        error or Ctrl-C cut a later repeat short after others had finished: the curve is then
+        the finished repeats', and this is how they ended (the first to stop's reason)."""
+        done = self._finished_before_cut()
+        if not done:
+            return self.stop_reason
+        return min(done, key=lambda c: c.lrs[-1] if c.lrs else -math.inf).stop_reason
+
     def finished_repeats(self) -> tuple[Curve, ...]:
         """The repeats that ran to their end (completed, diverged or nan), without those an
         error or Ctrl-C cut short: the sweeps :meth:`spread` and the plot's band compare."""
-        return tuple(c for c in self.repeats if c.stop_reason not in ("interrupted", "error"))
+        return tuple(c for c in self.repeats if c.stop_reason not in _CUT)
 
     def warnings(self) -> list[str]:
         """Plain-language problems with the curve that make its suggestions unreliable."""
         mode = (self.config or {}).get("mode")
-        out = curve_warnings(self.lrs, self.losses, self.stop_reason, self.most_skipped(),
+        out = curve_warnings(self.lrs, self.losses, self.curve_stop_reason, self.most_skipped(),
                              mode=mode if mode in ("exp", "linear") else None)
-        if self.stop_reason in ("interrupted", "error") and self.lrs:
+        # (a later repeat cut short after others finished leaves their curve whole: no warning,
+        # stop_summary() says it)
+        if self.curve_stop_reason in _CUT and self.lrs:
             # Cut short by Ctrl-C or an error: the curve ends where the sweep was stopped, not
             # where the model broke down, and no num_iter or end_lr advice reads that part
             # better; the one advice is to run the sweep to its end.
