@@ -1148,3 +1148,31 @@ def test_no_suggestion_is_said_in_flags_and_agrees_with_its_warning(tmp_path, ca
     assert summary.endswith("none: only 2 finite points (need 8); raise --num-iter or lower "
                             "--start-lr"), out
     assert "warning: too few points: 2 finite (need 8); raise --num-iter or lower --start-lr" in out
+
+
+def test_the_plots_notes_name_the_flags_as_the_printed_warnings_do(tmp_path, capsys,
+                                                                   monkeypatch) -> None:
+    """lr_find.png's warnings said "raise num_iter" while the command printed --num-iter."""
+    from matplotlib.axes import Axes
+
+    drawn: list[str] = []
+    annotate = Axes.annotate
+
+    def spy(self, text, *args, **kwargs):
+        drawn.append(str(text))
+        return annotate(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "annotate", spy)
+    assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30",
+                 "--out", str(tmp_path / "o")]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("warning: ")]
+    notes = next(t for t in drawn if t.startswith("warning: "))
+    assert printed and "raise --num-iter" in printed[0]
+    assert "raise --num-iter" in notes.replace("\n", " ") and "num_iter" not in notes
+    drawn.clear()  # the library's own plot keeps the library's names
+    from superconverge.finder import RangeTestResult
+
+    RangeTestResult.from_json(tmp_path / "o" / "lr_find.json").plot(None)
+    assert "raise num_iter" in next(t for t in drawn if t.startswith("warning: ")).replace(
+        "\n", " ")

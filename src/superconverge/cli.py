@@ -510,12 +510,15 @@ class _SaidInReport(logging.Filter):
 
 def _find_lr(args: argparse.Namespace) -> int:
     from superconverge.finder import is_main_process
+    from superconverge.finder.plot import notes_worded
     from superconverge.recipes import find_lr
     from superconverge.recipes.distributed import torchrun_group
     from superconverge.schedules.policy import POLICIES, policy_parameters
 
-    # Under torchrun: one process a device, the loss averaged over them; rank 0 reports.
-    with torchrun_group(args.device) as device:
+    # Under torchrun: one process a device, the loss averaged over them; rank 0 reports. The
+    # plot's notes say the flags, as the printed warnings do.
+    with torchrun_group(args.device) as device, notes_worded(
+            lambda note: _in_flags(note, args, args.flag_names)):
         result = find_lr(
             dataset=None if args.data else args.dataset, data=args.data, model=args.model,
             optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,

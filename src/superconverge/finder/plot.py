@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import os
 import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +24,22 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from superconverge.finder.result import Curve, RangeTestResult
+
+
+# How the notes under the plot word the arguments: the command line, around the find_lr call
+# that draws lr_find.png, gives its flags' names (--num-iter for num_iter), as it prints them.
+_NOTE_WORDS: ContextVar[Callable[[str], str] | None] = ContextVar("_NOTE_WORDS", default=None)
+
+
+@contextmanager
+def notes_worded(words: Callable[[str], str]) -> Iterator[None]:
+    """Within it, the notes a plot writes under its axis (no-pick reason, warnings) pass
+    through ``words`` first: the command line's flags in place of the library's names."""
+    token = _NOTE_WORDS.set(words)
+    try:
+        yield
+    finally:
+        _NOTE_WORDS.reset(token)
 
 
 def plot_range_test(
@@ -178,6 +197,9 @@ def _draw(
     # the matching warning would say it twice.
     said = () if pick.lr is not None else ("never decreased", "too few points")
     notes += [f"warning: {w}" for w in warned if not any(s in w for s in said)]
+    words = _NOTE_WORDS.get()
+    if words is not None:
+        notes = [words(n) for n in notes]
     if notes:  # below the x axis, where no curve or legend can cover them
         ax.annotate("\n".join(textwrap.fill(n, 110) for n in notes), xy=(0, 0),
                     xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
