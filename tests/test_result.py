@@ -674,7 +674,7 @@ def test_a_nan_tail_is_drawn_as_the_rules_read_it() -> None:
     assert np.isfinite(lines["smoothed loss"]).sum() == 50
     dot = next(v for k, v in lines.items() if k.startswith("suggested lr"))
     assert np.isfinite(dot).all()
-    assert f"loss not finite from lr {LRS[50]:.2g}" in ax.get_title()
+    assert f"loss not finite from lr {LRS[50]:.3g}" in ax.get_title()
 
 
 @pytest.mark.parametrize("skipped", [3, [1, None], ["a"], "7", [-5]])
@@ -741,3 +741,22 @@ def test_a_result_prints_as_one_line_that_says_what_it_found() -> None:
     assert repr(empty) == ("RangeTestResult(error after 0 of 5 steps, no points, no suggestion, "
                            "seed=None)")
     assert str(res) == text
+
+
+def test_labels_tell_apart_the_lrs_of_a_narrow_sweep() -> None:
+    """A sweep cut short over 1.000e-7..1.007e-7 read "bounds 1e-07 – 1e-07" and "suggested lr
+    1e-07" at two digits; the digits grow as the span narrows, and stay 2 over decades."""
+    t = np.linspace(-3, 3, 60)
+    losses = (2.0 - 1.0 / (1 + np.exp(-2 * t)) + np.where(t > 2, 3 * (t - 2) ** 2, 0)).tolist()
+    narrow = RangeTestResult(lrs=np.geomspace(1e-7, 1.007e-7, 60).tolist(), losses=losses,
+                             smoothed=losses, stop_reason="diverged", num_iter=60)
+    base, top = narrow.bounds()
+    assert base is not None and top is not None and f"{base:.2g}" == f"{top:.2g}"
+    labels = [t.get_text() for t in narrow.plot(None).get_legend().get_texts()]
+    bounds = next(t for t in labels if t.startswith("bounds "))
+    low, high = bounds.removeprefix("bounds ").split(" – ")
+    assert low != high and float(low) == pytest.approx(base, rel=1e-4), bounds
+    wide = make_result()
+    labels = [t.get_text() for t in wide.plot(None).get_legend().get_texts()]
+    pick = wide.suggestion()
+    assert pick is not None and f"suggested lr {pick:.2g} (default)" in labels

@@ -126,6 +126,17 @@ def _stopped(result: RangeTestResult) -> str:
     return "stopped by an error" if result.stop_reason == "error" else result.stop_reason
 
 
+def _lr_digits(lrs: np.ndarray, least: int = 2) -> int:
+    """Significant digits that tell the swept LRs apart in labels: 2 over a decade or more,
+    one more for each tenfold narrower span (a sweep over 1.000e-7..1.007e-7, cut short,
+    read "bounds 1e-07 - 1e-07" at 2)."""
+    finite = lrs[np.isfinite(lrs) & (lrs > 0)]
+    if finite.size < 2 or finite.max() <= finite.min():
+        return least
+    span = math.log10(float(finite.max()) / float(finite.min()))  # decades
+    return int(min(6, max(least, 2 + math.ceil(-math.log10(span)) if span < 1 else least)))
+
+
 def _draw(
     ax: Axes, result: RangeTestResult, method: str, show_bounds: bool, show_raw: bool,
     legend_outside: bool,
@@ -138,6 +149,7 @@ def _draw(
     # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
     # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
     smoothed = smoothed_as_seen(result)
+    g = _lr_digits(lrs)  # significant digits of the LRs in labels
     finite = int(np.isfinite(smoothed).sum())  # the points the rules read
     # Steps a GradScaler skipped are no points: the raw loss shows them as gaps.
     gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
@@ -177,17 +189,18 @@ def _draw(
             ax.axvspan(base, top, facecolor="C1" if not warned else "none",
                        alpha=0.35 if warned else 0.12,
                        edgecolor="C1", hatch="//" if warned else None, linewidth=0,
-                       label=f"bounds {base:.2g} – {top:.2g}{unsure}")
+                       label=f"bounds {base:.{g}g} – {top:.{g}g}{unsure}")
     pick = result.suggest(method)
     if pick.lr is not None:
         y = float(np.interp(np.log(pick.lr), np.log(lrs[:finite]), smoothed[:finite]))
         ax.plot(
             [pick.lr], [y], "o", color="C3", markersize=8, zorder=5,
             markerfacecolor="white" if warned else "C3", markeredgewidth=2,
-            label=f"suggested lr {pick.lr:.2g} ({method}{unsure})",
+            label=f"suggested lr {pick.lr:.{g}g} ({method}{unsure})",
         )
         ax.annotate(
-            f"{pick.lr:.2g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points", color="C3",
+            f"{pick.lr:.{g}g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points",
+            color="C3",
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7,
                   "linewidth": 0},
         )
@@ -226,9 +239,10 @@ def _draw(
     if result.stop_reason == "error":
         summary = "stopped by an error" + summary[len("error"):]
     title = (
-        f"LR range test: {summary}, last lr {lrs[-1]:.2g}"
+        f"LR range test: {summary}, last lr {lrs[-1]:.{max(g, 3)}g}"
         # a result built or edited by hand may keep points past a non-finite loss
-        + (f", loss not finite from lr {lrs[finite]:.2g}" if finite < len(lrs) else ""))
+        + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
+           else ""))
     ax.set_title(textwrap.fill(title, 100), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     if legend_outside:  # the figure is ours: beside the axes, over nothing
