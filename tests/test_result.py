@@ -760,3 +760,24 @@ def test_labels_tell_apart_the_lrs_of_a_narrow_sweep() -> None:
     labels = [t.get_text() for t in wide.plot(None).get_legend().get_texts()]
     pick = wide.suggestion()
     assert pick is not None and f"suggested lr {pick:.2g} (default)" in labels
+
+
+def test_title_and_notes_wrap_to_the_width_of_the_axes() -> None:
+    """On a grid of small axes the title (wrapped at 100 characters) ran into the next panel's
+    and the red notes (at 110) off the figure; both now wrap to the axes' own width."""
+    from matplotlib.figure import Figure
+
+    lrs = LRS[:20].tolist()
+    coarse = RangeTestResult(lrs=lrs, losses=valley()[:20], smoothed=valley()[:20],
+                             stop_reason="completed", num_iter=20)
+    assert coarse.warnings()
+    fig = Figure(figsize=(6.4, 4.8))
+    small = fig.subplots(2, 2)[0, 0]
+    coarse.plot(small)
+    width = small.bbox.width / fig.dpi
+    notes = [t.get_text() for t in small.texts if t.get_text().startswith("warning: ")]
+    assert notes and width < 3
+    assert max(map(len, small.get_title().splitlines())) <= 13 * width + 1
+    assert max(map(len, notes[0].splitlines())) <= 19 * width + 1
+    own = coarse.plot(None)  # our own figure keeps its wide lines
+    assert max(map(len, own.get_title().splitlines())) > 40

@@ -126,6 +126,22 @@ def _stopped(result: RangeTestResult) -> str:
     return "stopped by an error" if result.stop_reason == "error" else result.stop_reason
 
 
+def _inches_wide(ax: Axes) -> float:
+    """The width of ``ax`` in inches (in a figure or a subfigure)."""
+    return float(ax.bbox.width) / float(ax.figure.dpi)
+
+
+def _wrap_width(ax: Axes, size: str, most: int) -> int:
+    """Characters a line of text of font ``size`` holds across ``ax`` (about 0.55 em a
+    character), at least 30 and at most ``most``: a title or a note wrapped to a fixed width ran
+    into its neighbours on a grid of small axes and off the figure's edge."""
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=size).get_size_in_points()
+    width = _inches_wide(ax)
+    return max(30, min(most, int(width * 72 / (0.55 * points))))
+
+
 def _lr_digits(lrs: np.ndarray, least: int = 2) -> int:
     """Significant digits that tell the swept LRs apart in labels: 2 over a decade or more,
     one more for each tenfold narrower span (a sweep over 1.000e-7..1.007e-7, cut short,
@@ -214,7 +230,8 @@ def _draw(
     if words is not None:
         notes = [words(n) for n in notes]
     if notes:  # below the x axis, where no curve or legend can cover them
-        ax.annotate("\n".join(textwrap.fill(n, 110) for n in notes), xy=(0, 0),
+        ax.annotate("\n".join(textwrap.fill(n, _wrap_width(ax, "x-small", 110)) for n in notes),
+                    xy=(0, 0),
                     xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
                     va="top", ha="left", fontsize="x-small", color="C3", annotation_clip=False)
 
@@ -243,13 +260,14 @@ def _draw(
         # a result built or edited by hand may keep points past a non-finite loss
         + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
            else ""))
-    ax.set_title(textwrap.fill(title, 100), fontsize="medium")
+    ax.set_title(textwrap.fill(title, _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     if legend_outside:  # the figure is ours: beside the axes, over nothing
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
                   fontsize="small", framealpha=0.6)
-    else:  # the caller's axes: inside them
-        ax.legend(loc="best", fontsize="small", framealpha=0.6)
+    else:  # the caller's axes: inside them, smaller on a small one (a grid's)
+        small = _inches_wide(ax) < 4
+        ax.legend(loc="best", fontsize="x-small" if small else "small", framealpha=0.6)
     left, right = ax.get_xlim()
     if ax.get_xscale() == "log" and 0 < lrs.min() < lrs.max() < 10 ** 0.5 * lrs.min():
         # Under half a decade swept, a log axis has one labelled tick, or none (a sweep that
