@@ -615,15 +615,33 @@ def test_a_jump_of_two_thirds_of_the_fall_is_a_jump_at_the_start() -> None:
     assert msg.startswith("the loss jumped from 2 to 3.2")
 
 
-@pytest.mark.parametrize(("fall_points", "warned"), [(15, True), (20, False)])
+@pytest.mark.parametrize(("flat_points", "warned"), [(2, True), (3, False)])
 def test_already_falling_means_10_percent_of_the_fall_within_the_first_4_points(
-    fall_points: int, warned: bool
+    flat_points: int, warned: bool
 ) -> None:
-    """STARTED_BY: 10% of the fall done before point 4 is "already falling"; at point 4 it is
-    not (mutant: `<=`)."""
-    y = piecewise((0, 2.0), (fall_points, 0.3), (150, 0.2), (170, 0.2), (199, 3.0))
+    """STARTED_BY: on a short sweep (40 points, where STARTED_SHARE gives fewer), 10% of the
+    fall done before point 4 is "already falling"; at point 4 it is not (mutant: `<=`)."""
+    lrs = np.logspace(-7, 1, 40)
+    y = np.interp(np.arange(40), [0, flat_points, flat_points + 6, 30, 34, 39],
+                  [2.0, 2.0, 0.3, 0.25, 0.25, 3.0])
     s = smooth_centered(y)
-    assert SUGGEST._started(s, SUGGEST._valley(y, s)) == (3 if warned else 4)
+    assert SUGGEST._started(s, SUGGEST._valley(y, s)) == flat_points + 1
+    assert SUGGEST.STARTED_SHARE * 40 < SUGGEST.STARTED_BY
+    falling = [w for w in curve_warnings(lrs, y, "diverged") if "already falling" in w]
+    assert bool(falling) is warned
+
+
+@pytest.mark.parametrize(("flat_points", "warned"), [(15, True), (16, False)])
+def test_already_falling_on_a_long_sweep_means_within_8_percent_of_its_points(
+    flat_points: int, warned: bool
+) -> None:
+    """STARTED_SHARE: a 200-point sweep whose 10% mark comes at point 15 (under 8% of 200)
+    began inside the descent; at 16 it did not (mutant: `<=`). A long sweep over a narrow LR
+    range from inside the descent reached the 10% mark after STARTED_BY points, unwarned."""
+    y = piecewise((0, 2.0), (flat_points, 2.0), (flat_points + 20, 0.3), (150, 0.2),
+                  (170, 0.2), (199, 3.0))
+    s = smooth_centered(y)
+    assert SUGGEST._started(s, SUGGEST._valley(y, s)) == flat_points
     falling = [w for w in curve_warnings(LRS200, y, "diverged") if "already falling" in w]
     assert bool(falling) is warned
 
