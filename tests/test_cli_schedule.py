@@ -258,7 +258,9 @@ def test_plot_titles_say_what_the_schedule_is() -> None:
     from superconverge.report.schedule_preview import _as_policy, _title
 
     assert _title(_as_policy(sc.cyclic(0.1, 1, 5, mode="triangular2"))) == "Cyclic (triangular2)"
-    assert _title(make_policy("cosine", 10)) == "cosine: Ramp (cos)"
+    assert _title(make_policy("cosine", 10)) == "cosine"
+    assert _title(make_policy("clr", 10, base_lr=0.1, max_lr=1, step_size=3)) == "clr (triangular)"
+    assert _title(make_policy("one-cycle", 10, max_lr=1)) == "one-cycle"
 
 
 def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
@@ -279,11 +281,11 @@ def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
     assert "max 1 at step 899" in one.get_title() and "0.001 at step 1999" in one.get_title()
     assert draw(make_policy("cosine", 100, max_lr=0.1)).get_yscale() == "linear"  # ends at 0
     short = draw(make_policy("step-decay", 10, lr=0.1))
-    line = short.lines[0]
-    assert line.get_drawstyle() == "steps-post" and line.get_marker() == "."
+    held, dots = short.lines[:2]
+    assert held.get_drawstyle() == "steps-post" and dots.get_marker() == "."
     assert all(float(t).is_integer() for t in short.get_xticks())
     single = draw(make_policy("fixed", 1, lr=0.1))
-    assert single.get_xlim() == (-1, 1) and single.lines[0].get_marker() == "."
+    assert single.get_xlim() == (-1, 1) and single.lines[1].get_marker() == "."
     assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
 
 
@@ -734,3 +736,18 @@ def test_help_into_a_full_device_is_quiet(tmp_path) -> None:
     done = _cli("--help", cwd=tmp_path, env={"PYTHONUNBUFFERED": "1"},
                 shell_suffix=" > /dev/full")
     assert done.returncode == 0 and "Traceback" not in done.stderr
+
+
+def test_a_short_runs_last_step_is_held_for_its_step() -> None:
+    """A run of a few steps drawn step by step ended at a dot at the foot of its last drop: the
+    last LR (and momentum) is held for its step, like the others."""
+    from matplotlib.figure import Figure
+
+    from superconverge.report.schedule_preview import draw_policy
+
+    ax = draw_policy(Figure().add_subplot(), make_policy("one-cycle", 3, max_lr=1.0))
+    held = next(line for line in ax.get_lines() if line.get_drawstyle() == "steps-post")
+    xs, ys = held.get_data()
+    assert list(xs) == [0, 1, 2, 3] and ys[-1] == ys[-2]
+    twin = [a for a in ax.figure.axes if a is not ax][0]  # momentum, held the same way
+    assert any(list(line.get_xdata()) == [0, 1, 2, 3] for line in twin.get_lines())

@@ -9,7 +9,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from superconverge import atomic
 from superconverge.schedules._validate import integer
@@ -127,12 +127,14 @@ def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> s
 
 
 def _title(policy: Policy) -> str:
-    """The policy's name and what its LR schedule is, e.g. "clr: Cyclic (triangular2)"."""
-    kind = type(policy.lr).__name__
+    """The policy's name and its LR schedule's mode, e.g. "clr (triangular2)"; a bare
+    schedule's class, e.g. "Cyclic (triangular2)". Not a policy's class ("cosine: Ramp (cos)"
+    read as our internals), nor a mode its name already says ("cosine (cos)")."""
+    name = policy.name
     detail = getattr(policy.lr, "mode", None) or getattr(policy.lr, "shape", None)
-    if isinstance(detail, str):
-        kind += f" ({detail})"
-    return kind if policy.name == type(policy.lr).__name__ else f"{policy.name}: {kind}"
+    if isinstance(detail, str) and detail not in name:
+        name += f" ({detail})"
+    return name
 
 
 def plot_policy(
@@ -176,9 +178,17 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     _check_finite_columns(lr, momentum, "to plot")
     x = range(len(lr))
     few = len(lr) <= FEW_STEPS
-    style: dict[str, Any] = ({"drawstyle": "steps-post", "marker": ".", "markersize": 5}
-                             if few else {})
-    ax.plot(x, lr, color="C0", label="lr", **style)
+
+    def draw(on: Axes, values: Sequence[float], color: str, label: str) -> None:
+        if few:  # each value held for its step, the last one too (to where a next would be)
+            on.plot([*x, len(values)], [*values, values[-1]], color=color,
+                    drawstyle="steps-post")
+            on.plot(x, values, color=color, label=label, linestyle="none", marker=".",
+                    markersize=5)
+        else:
+            on.plot(x, values, color=color, label=label)
+
+    draw(ax, lr, "C0", "lr")
     if _needs_log(lr):
         positive = [v for v in lr if v > 0]
         if len(positive) < len(lr):  # a warm-up from 0: linear below the smallest LR above 0
@@ -198,7 +208,7 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     )
     if momentum is not None:
         ax2 = ax.twinx()
-        ax2.plot(x, momentum, color="C1", label="momentum", **style)
+        draw(ax2, momentum, "C1", "momentum")
         ax2.set_ylabel("momentum", color="C1")
     ax.grid(alpha=0.3)
     return ax
