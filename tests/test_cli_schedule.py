@@ -749,5 +749,5 @@ def test_a_short_runs_last_step_is_held_for_its_step() -> None:
     held = next(line for line in ax.get_lines() if line.get_drawstyle() == "steps-post")
     xs, ys = held.get_data()
     assert list(xs) == [0, 1, 2, 3] and ys[-1] == ys[-2]
-    twin = [a for a in ax.figure.axes if a is not ax][0]  # momentum, held the same way
+    twin = next(a for a in ax.figure.axes if a is not ax)  # momentum, held the same way
     assert any(list(line.get_xdata()) == [0, 1, 2, 3] for line in twin.get_lines())

@@ -781,3 +781,24 @@ def test_title_and_notes_wrap_to_the_width_of_the_axes() -> None:
     assert max(map(len, notes[0].splitlines())) <= 19 * width + 1
     own = coarse.plot(None)  # our own figure keeps its wide lines
     assert max(map(len, own.get_title().splitlines())) > 40
+
+
+def test_the_legend_says_the_loss_is_the_mean_of_the_repeats() -> None:
+    """With repeats the drawn loss is their pointwise mean, which the legend did not say."""
+    done = (curve(valley(0.0, noise=0.01, seed=0), seed=0),
+            curve(valley(0.05, noise=0.01, seed=1), seed=1))
+    labels = [t.get_text() for t in make_result(repeats=done).plot(None).get_legend().get_texts()]
+    assert "loss (mean of 2 repeats)" in labels
+    labels = [t.get_text() for t in make_result().plot(None).get_legend().get_texts()]
+    assert "loss" in labels
+
+
+def test_a_one_point_curve_is_a_dot_and_no_points_still_label_the_axes() -> None:
+    one = RangeTestResult(lrs=[1e-3], losses=[2.0], smoothed=[2.0], stop_reason="diverged",
+                          num_iter=10)
+    ax = one.plot(None)
+    assert any(line.get_marker() == "o" and len(line.get_xdata()) == 1 for line in ax.lines)
+    none = RangeTestResult(lrs=[], losses=[], smoothed=[], stop_reason="interrupted",
+                           num_iter=10)
+    ax = none.plot(None)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("learning rate", "loss")

@@ -161,6 +161,8 @@ def _draw(
     if len(lrs) == 0:
         ax.text(0.5, 0.5, "no points recorded", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(f"LR range test: {_stopped(result)} before the first point")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
         return
     # The suggestion rules read a zero-lag smoothing of the raw loss; the EMA the stop rule uses
     # lags ~beta/(1-beta) steps, so the picks are drawn on the curve the rules saw.
@@ -169,13 +171,18 @@ def _draw(
     finite = int(np.isfinite(smoothed).sum())  # the points the rules read
     # Steps a GradScaler skipped are no points: the raw loss shows them as gaps.
     gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
+    # With repeats the curve is their pointwise mean (of those that finished), and says so.
+    mean_of = len(result.finished_repeats())
     if show_raw:
-        ax.plot(gx, graw, color="C0", alpha=0.25, linewidth=1, label="loss")
+        ax.plot(gx, graw, color="C0", alpha=0.25, linewidth=1,
+                label=f"loss (mean of {mean_of} repeats)" if mean_of > 1 else "loss")
         # A point between two skipped steps is a line of one point, which draws nothing.
         alone = _isolated(graw)
         if alone.any():
             ax.plot(gx[alone], graw[alone], ".", color="C0", alpha=0.4, markersize=4)
-    ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss")
+    # (one point is a line that draws nothing: a dot of its own)
+    ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss",
+            marker="o" if len(lrs) == 1 else None)
     ax.plot(
         lrs, result.smoothed, color="C7", linewidth=1, linestyle=":", label="EMA (stop rule)"
     )
