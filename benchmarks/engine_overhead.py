@@ -149,24 +149,29 @@ def at_once_runner(model: nn.Module, opt: torch.optim.Optimizer, batches: list[A
 def per_step(device: torch.device, lengths: tuple[int, int], repeats: int
              ) -> tuple[dict[str, Line], list[float]]:
     """Each runner's line through its best times at the two lengths; and, per repeat, what
-    ours adds a step over the bare loop in that repeat alone (the spread the noise gives)."""
+    ours adds a step over the bare loop in that repeat alone (the spread the noise gives).
+    A SIGINT after the first repeat ends the repeats there (``len(overs)`` of them); before
+    it, it goes on up."""
     model, opt, batches = tiny_problem(device)
     makers = {"bare": bare_runner, "ours": ours_runner, "at once": at_once_runner}
     for make in makers.values():  # warm-up: allocator, kernels, first-call imports
         make(model, opt, batches, 20)()
     times: dict[tuple[str, int], float] = {}
     overs = []
-    for r in range(repeats):
-        order = list(makers.items())[r % 3:] + list(makers.items())[:r % 3]
-        this: dict[tuple[str, int], float] = {}
-        for name, make in order:
-            for n in lengths:
-                t = best(make(model, opt, batches, n), device, 1)
-                key = (name, n)
-                this[key] = t
+    try:
+        for r in range(repeats):
+            order = list(makers.items())[r % 3:] + list(makers.items())[:r % 3]
+            this: dict[tuple[str, int], float] = {}
+            for name, make in order:
+                for n in lengths:
+                    this[(name, n)] = best(make(model, opt, batches, n), device, 1)
+            for key, t in this.items():  # a repeat counts whole, or not at all
                 times[key] = min(times.get(key, t), t)
-        overs.append(Line.through(*((n, this[("ours", n)]) for n in lengths)).per_step
-                     - Line.through(*((n, this[("bare", n)]) for n in lengths)).per_step)
+            overs.append(Line.through(*((n, this[("ours", n)]) for n in lengths)).per_step
+                         - Line.through(*((n, this[("bare", n)]) for n in lengths)).per_step)
+    except KeyboardInterrupt:
+        if not overs:
+            raise
     return {name: Line.through((lengths[0], times[(name, lengths[0])]),
                                (lengths[1], times[(name, lengths[1])])) for name in makers}, overs
 
@@ -265,9 +270,15 @@ def read_back(device: torch.device, repeats: int) -> dict[str, float | None]:
 # --- the report ----------------------------------------------------------------------------------
 
 
+CUT = "Not measured: the run was cut short (SIGINT, at a time limit) before this section ended."
+
+
 def report(device: torch.device, lengths: tuple[int, int], lines: dict[str, Line],
-           overs: list[float], count: int, ways: dict[str, tuple[float, float]],
-           reads: dict[str, float | None], command: str, quick: bool) -> str:
+           overs: list[float], count: int | None, ways: dict[str, tuple[float, float]] | None,
+           reads: dict[str, float | None] | None, command: str, quick: bool,
+           cut: str | None = None) -> str:
+    """The results as markdown; ``ways`` and ``reads`` are None where a run cut short (a GPU
+    session's time limit) did not measure sections 2 and 3: what it measured is kept."""
     bare, ours, at_once = lines["bare"], lines["ours"], lines["at once"]
     over = ours.per_step - bare.per_step
     drained = at_once.per_step - ours.per_step  # what reading each chunk at its end adds
@@ -278,7 +289,8 @@ def report(device: torch.device, lengths: tuple[int, int], lines: dict[str, Line
         "",
         f"Device: {_common.device_name(device)}." + (
             " **QUICK RUN: tiny sizes, a check that the script runs, not a measurement.**"
-            if quick else ""),
+            if quick else "")
+        + (f" **Cut short (SIGINT, at a time limit): {cut}.**" if cut else ""),
         "",
         "## 1. Per step and fixed cost (tiny MLP, batch 64, batches on the device)",
         "",
@@ -309,29 +321,40 @@ def report(device: torch.device, lengths: tuple[int, int], lines: dict[str, Line
            "On a CPU ours does the same (there is no queue to keep busy), so the two rows "
            "differ only by noise."),
         "",
-        f"## 2. Snapshot and restore: ResNet-56 with SGD momentum ({count} tensors)",
+        "## 2. Snapshot and restore: ResNet-56 with SGD momentum"
+        + (f" ({count} tensors)" if count is not None else ""),
         "",
-        "| way | snapshot ms | restore ms | both ms | ours / this |",
-        "| --- | ---: | ---: | ---: | ---: |",
     ]
-    ours_both = sum(ways["ours (TrainingState)"])
-    for name, (took, put) in ways.items():
-        out.append(f"| {name} | {took * 1e3:.2f} | {put * 1e3:.2f} | {(took + put) * 1e3:.2f} "
-                   f"| {ours_both / (took + put):.2f} |")
+    if ways is None:
+        out.append(CUT)
+    else:
+        out += ["| way | snapshot ms | restore ms | both ms | ours / this |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        ours_both = sum(ways["ours (TrainingState)"])
+        for name, (took, put) in ways.items():
+            out.append(f"| {name} | {took * 1e3:.2f} | {put * 1e3:.2f} | "
+                       f"{(took + put) * 1e3:.2f} | {ours_both / (took + put):.2f} |")
+        out += [
+            "",
+            "Ours also saves and restores what the other two leave: the `.grad` tensors, the "
+            "RNG streams, and the optimizer's group values in place.",
+        ]
+    out += ["", "## 3. Reading the losses back", ""]
+    if reads is None:
+        out.append(CUT)
+    else:
+        chunk, query = reads["chunk"], reads["query"]
+        assert chunk is not None
+        out += [
+            "| operation | µs |",
+            "| --- | ---: |",
+            f"| one chunk of 10 losses: stack, copy to the host, read | {chunk * 1e6:.1f} |",
+            "| one `torch.cuda.Event.query()` | "
+            + ("n/a (no CUDA)" if query is None else f"{query * 1e6:.2f}") + " |",
+            "",
+            f"At `sync_every=10` a chunk read costs {chunk * 1e6 / 10:.1f} µs a step.",
+        ]
     out += [
-        "",
-        "Ours also saves and restores what the other two leave: the `.grad` tensors, the RNG "
-        "streams, and the optimizer's group values in place.",
-        "",
-        "## 3. Reading the losses back",
-        "",
-        "| operation | µs |",
-        "| --- | ---: |",
-        f"| one chunk of 10 losses: stack, copy to the host, read | {reads['chunk'] * 1e6:.1f} |",
-        "| one `torch.cuda.Event.query()` | "
-        + ("n/a (no CUDA)" if reads["query"] is None else f"{reads['query'] * 1e6:.2f}") + " |",
-        "",
-        f"At `sync_every=10` a chunk read costs {reads['chunk'] * 1e6 / 10:.1f} µs a step.",
         "",
         "## Provenance",
         "",
@@ -362,11 +385,28 @@ def main(argv: list[str] | None = None) -> None:
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 7)
     lengths = (10, 60) if args.quick else (10, 2000)
 
-    lines, overs = per_step(device, lengths, repeats)
-    count, ways = snapshots(device, repeats)
-    reads = read_back(device, repeats)
+    count: int | None = None
+    ways: dict[str, tuple[float, float]] | None = None
+    reads: dict[str, float | None] | None = None
+    # A SIGINT (a GPU session's time limit) keeps what was measured: the whole repeats of
+    # section 1, and the sections that ended.
+    try:
+        lines, overs = per_step(device, lengths, repeats)
+    except KeyboardInterrupt:
+        print("cut short in the first repeat of section 1: nothing measured")
+        raise SystemExit(130) from None
+    cut = (f"section 1 after {len(overs)} of {repeats} repeats"
+           if len(overs) < repeats else None)
+    try:
+        if cut is None:
+            count, ways = snapshots(device, repeats)
+            reads = read_back(device, repeats)
+    except KeyboardInterrupt:
+        cut = "in section 2" if ways is None else "in section 3"
+    if cut is not None:
+        print(f"cut short ({cut}): what was not measured is marked so")
     text = report(device, lengths, lines, overs, count, ways, reads,
-                  _common.command_line("engine_overhead.py", argv), args.quick)
+                  _common.command_line("engine_overhead.py", argv), args.quick, cut)
     print(text)
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
     if out is not None:

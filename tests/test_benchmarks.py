@@ -258,3 +258,35 @@ def test_num_iter_shift_quick_runs_and_reads_its_picks_off_the_grid(tmp_path) ->
     assert "BCEWithLogitsLoss" in written and "- command: `python benchmarks/" in written
     committed = BENCHMARKS / "results" / "num_iter_shift.md"
     assert committed.exists(), "run python benchmarks/num_iter_shift.py and commit its result"
+
+
+def test_engine_overhead_cut_short_keeps_its_whole_repeats(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path) -> None:
+    """A GPU session stops its last stage at a time limit with SIGINT; the breakdown wrote
+    nothing then. Now the whole repeats of section 1 are kept, and what was not measured is
+    marked so."""
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import engine_overhead
+
+    calls = [0]
+    real_best = engine_overhead.best
+
+    def best(run, device, repeats):  # the SIGINT comes in the second repeat of section 1
+        calls[0] += 1
+        if calls[0] == 7:  # 3 runners x 2 lengths a repeat
+            raise KeyboardInterrupt
+        return real_best(run, device, repeats)
+
+    monkeypatch.setattr(engine_overhead, "best", best)
+    monkeypatch.setattr(engine_overhead, "snapshots", lambda *a: pytest.fail("not after a cut"))
+    out = tmp_path / "eo.md"
+    threads = torch.get_num_threads()  # main() sets its own
+    try:
+        engine_overhead.main(["--quick", "--repeats", "3", "--device", "cpu", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    text = out.read_text(encoding="utf-8")
+    assert "**Cut short (SIGINT, at a time limit): section 1 after 1 of 3 repeats.**" in text
+    assert "(median of 1;" in text and text.count("Not measured: the run was cut short") == 2

@@ -322,3 +322,14 @@ def test_merge_combines_runs_that_each_did_some_parts(tmp_path: Path) -> None:
     assert "Skipped" not in text
     assert text.count("- command: `python benchmarks/gpu.py") == 2
     assert f"Run `{b_only}`" in text and f"Run `{c_only}`" in text
+
+
+def test_without_cuda_the_session_ends_after_env(tmp_path: Path) -> None:
+    """On a machine where CUDA is not visible, nothing after env would measure a GPU: the
+    session stops there, saying so, with its own status, not 0 and a folder of CPU figures."""
+    done = session(tmp_path, "env", "overhead", GPU_ARGS="", CUDA_VISIBLE_DEVICES="")
+    log = done.stdout
+    assert done.returncode == 3, log[-3000:] + done.stderr[-3000:]
+    assert "no CUDA device: stopping, nothing after env would measure a GPU" in log
+    assert not (tmp_path / "engine-overhead.md").exists()
+    assert "done (status 3)" in (tmp_path / "session.log").read_text(encoding="utf-8")
