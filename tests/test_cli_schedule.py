@@ -285,7 +285,7 @@ def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
     assert held.get_drawstyle() == "steps-post" and dots.get_marker() == "."
     assert all(float(t).is_integer() for t in short.get_xticks())
     single = draw(make_policy("fixed", 1, lr=0.1))
-    assert single.get_xlim() == (-1, 1) and single.lines[1].get_marker() == "."
+    assert single.get_xlim() == (-1, 2) and single.lines[1].get_marker() == "."
     assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
 
 

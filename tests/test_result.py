@@ -802,3 +802,28 @@ def test_a_one_point_curve_is_a_dot_and_no_points_still_label_the_axes() -> None
                            num_iter=10)
     ax = none.plot(None)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("learning rate", "loss")
+
+
+def test_a_later_repeat_cut_short_counts_steps_not_points_and_knows_when_all_finished() -> None:
+    """With GradScaler skips the cut-short summary counted points as steps ("completed after 98
+    of 100"); and a Ctrl-C after the last sweep named a repeat that never was."""
+    losses = valley(noise=0.01)
+    n = len(LRS)
+    done = Curve(LRS[:-2].tolist(), losses[:-2], bias_corrected_ema(losses[:-2], 0.98),
+                 "completed", 0)  # two steps skipped: no points
+    cut = cut_short(valley(0.0, noise=0.01, seed=2), 30, "interrupted")
+    res = RangeTestResult(
+        lrs=done.lrs, losses=done.losses, smoothed=done.smoothed, stop_reason="interrupted",
+        num_iter=n, config={"repeats": 5}, repeats=(done, cut),
+        provenance={"seed": 0, "skipped_steps": [2, 1]})
+    back = RangeTestResult.from_dict(res.to_dict())
+    for r in (res, back):
+        assert r.stop_summary() == (
+            f"interrupted in repeat 2 of 5 after 31 of {n} steps; the curve is the 1 finished "
+            f"repeat, completed after {n} of {n} steps (GradScaler skipped up to 2 steps a "
+            "repeat: no points)")
+    every = RangeTestResult(
+        lrs=done.lrs, losses=done.losses, smoothed=done.smoothed, stop_reason="interrupted",
+        num_iter=n, config={"repeats": 2}, repeats=(done, done), provenance={"seed": 0})
+    assert every.stop_summary().startswith(
+        "interrupted after all 2 repeats had finished; the curve is the mean of the 2")

@@ -727,3 +727,15 @@ def test_no_pick_gives_each_remedy_with_its_case() -> None:
             "be trained")
     few = suggest(LRS[:5], np.full(5, 2.3))
     assert few.lr is None and "raise num_iter or lower start_lr" in few.reason
+
+
+def test_a_linear_sweep_is_not_told_already_falling_by_the_share_of_its_points() -> None:
+    """8% of a linear sweep's points is always 8% of end_lr whatever num_iter is, so the share
+    rule's advice ("raise num_iter") could not clear it; linear sweeps keep the 4-point rule."""
+    y = piecewise((0, 2.0), (10, 2.0), (30, 0.3), (150, 0.2), (170, 0.2), (199, 3.0))
+    s = smooth_centered(y)
+    assert SUGGEST.STARTED_BY <= SUGGEST._started(s, SUGGEST._valley(y, s)) < 16
+    lrs = np.linspace(1e-7, 10, N200)
+    assert any("already falling" in w for w in curve_warnings(LRS200, y, "diverged"))
+    assert not any("already falling" in w
+                   for w in curve_warnings(lrs, y, "diverged", mode="linear"))

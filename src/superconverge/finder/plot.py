@@ -133,13 +133,13 @@ def _inches_wide(ax: Axes) -> float:
 
 def _wrap_width(ax: Axes, size: str, most: int) -> int:
     """Characters a line of text of font ``size`` holds across ``ax`` (about 0.55 em a
-    character), at least 30 and at most ``most``: a title or a note wrapped to a fixed width ran
+    character), at least 16 and at most ``most``: a title or a note wrapped to a fixed width ran
     into its neighbours on a grid of small axes and off the figure's edge."""
     from matplotlib.font_manager import FontProperties
 
     points = FontProperties(size=size).get_size_in_points()
     width = _inches_wide(ax)
-    return max(30, min(most, int(width * 72 / (0.55 * points))))
+    return max(16, min(most, int(width * 72 / (0.55 * points))))
 
 
 def _lr_digits(lrs: np.ndarray, least: int = 2) -> int:

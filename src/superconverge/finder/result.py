@@ -310,17 +310,28 @@ class RangeTestResult(Curve):
         done = self._finished_before_cut()
         if done:
             # A later repeat was cut short: say so, and what the curve shown is (the finished
-            # repeats, whole), not "interrupted after" the finished curve's length.
+            # repeats, whole), not "interrupted after" the finished curve's length. Steps, as
+            # below: a step GradScaler skipped ran, but is no point.
             cut = next((c for c in self.repeats if c.stop_reason in _CUT), None)
             planned = (self.config or {}).get("repeats")
-            of = f" of {planned}" if type(planned) is int and planned > len(done) else ""
+            skips = self.provenance.get("skipped_steps")
+            skips = skips if isinstance(skips, list | tuple) else []
+            cut_skips = skips[len(done)] if len(skips) > len(done) and cut is not None else 0
+            cut_steps = (len(cut.lrs) + cut_skips) if cut is not None else 0
+            done_steps = (self.num_iter if self.curve_stop_reason == "completed"
+                          else min(len(self.lrs) + skipped, self.num_iter))
             which = "the" if len(done) == 1 else "the mean of the"
-            return (f"{self.stop_reason} in repeat {len(done) + 1}{of} after "
-                    f"{len(cut.lrs) if cut is not None else 0} of {self.num_iter} steps; the "
-                    f"curve is {which} {len(done)} finished repeat{'s' if len(done) > 1 else ''}"
-                    f", {self.curve_stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
-                    + (f" (GradScaler skipped up to {skipped} steps a repeat)" if skipped
-                       else ""))
+            curve = (f"the curve is {which} {len(done)} finished repeat"
+                     f"{'s' if len(done) > 1 else ''}, {self.curve_stop_reason} after "
+                     f"{done_steps} of {self.num_iter} steps"
+                     + (f" (GradScaler skipped up to {skipped} steps a repeat: no points)"
+                        if skipped else ""))
+            if cut is None and type(planned) is int and len(done) >= planned:
+                # stopped after the last sweep, before its result was put together
+                return f"{self.stop_reason} after all {len(done)} repeats had finished; {curve}"
+            of = f" of {planned}" if type(planned) is int and planned > len(done) else ""
+            return (f"{self.stop_reason} in repeat {len(done) + 1}{of} after {cut_steps} of "
+                    f"{self.num_iter} steps; {curve}")
         if not skipped:
             return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
         if len(self.repeats) > 1:

@@ -491,8 +491,10 @@ def curve_warnings(
             f"and the picks are measured from that jump, so they are too high; {lower} "
             "until the curve starts flat"
         )
-    elif not never_fell and (started := _started(s, m)) < max(STARTED_BY,
-                                                              STARTED_SHARE * len(s)):
+    # (not a share of a linear sweep's points: that is always the same share of end_lr, which
+    # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
+    elif not never_fell and (started := _started(s, m)) < max(
+            STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s)):
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(

@@ -196,8 +196,8 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
         else:
             ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if len(x) == 1:  # matplotlib would span -0.05..0.05
-        ax.set_xlim(-1, 1)
+    if len(x) == 1:  # matplotlib would span -0.05..0.05; the step is held up to 1
+        ax.set_xlim(-1, 2)
     ax.set_xlabel("step (optimizer steps)")
     ax.set_ylabel("learning rate", color="C0")
     peak = max(range(len(lr)), key=lr.__getitem__)
