@@ -11,6 +11,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,7 +26,7 @@ from superconverge.atomic import write_text  # noqa: E402
 
 __all__ = [
     "RESULTS_DIR", "command_line", "cpu_name", "device", "device_name", "git_commit",
-    "positive_int", "provenance", "write_text",
+    "positive_int", "provenance", "whole_numbers", "write_text",
 ]
 
 
@@ -40,6 +41,23 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def whole_numbers(least: int, what: str = "whole numbers") -> Callable[[str], list[int]]:
+    """An argparse type: comma-separated whole numbers, each at least ``least`` (step counts,
+    accumulation steps); ``what`` names them in the error."""
+    import argparse
+
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
+        if not values or min(values) < least:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {least}, got {text!r}")
+        return values
+
+    return parse
 
 
 def device(text: str) -> torch.device:

@@ -133,25 +133,15 @@ def table(rows: list[Picks], curve: list[float]) -> str:
     return "\n".join(out)
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
-    return values
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="2 seeds, 100 steps, no accumulation, 2 grid seeds: a smoke test")
     ap.add_argument("--seeds", type=_common.positive_int, default=10,
                     help="range tests per row, and training seeds per grid LR (default 10)")
-    ap.add_argument("--steps", type=_ints, default=[100, 200],
+    ap.add_argument("--steps", type=_common.whole_numbers(1), default=[100, 200],
                     help="range-test step counts, comma-separated (default 100,200)")
-    ap.add_argument("--accumulation", type=_ints, default=[1, 4],
+    ap.add_argument("--accumulation", type=_common.whole_numbers(1), default=[1, 4],
                     help="accumulation_steps values, comma-separated (default 1,4)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/num_iter_shift.md; with --quick: printed, not written)")

@@ -102,23 +102,14 @@ def table(rows: list[Moves], steps: list[int]) -> str:
     return "\n".join(out)
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not values or min(values) < 3:
-        raise argparse.ArgumentTypeError(f"expected step counts >= 3, got {text!r}")
-    return values
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="digits only, 2 seeds, 30 and 100 steps: a smoke test")
     ap.add_argument("--seeds", type=_common.positive_int, default=20,
                     help="sweeps per dataset and step count (default 20)")
-    ap.add_argument("--steps", type=_ints, default=[30, 50, 70, 100, 200],
+    ap.add_argument("--steps", type=_common.whole_numbers(3, "step counts"),
+                    default=[30, 50, 70, 100, 200],
                     help="step counts, comma-separated (default 30,50,70,100,200: either "
                     "side of the threshold, 0.15 decades a step, and the defaults)")
     ap.add_argument("--datasets", default="digits,synthetic,mnist1d",
