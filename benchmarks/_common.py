@@ -26,7 +26,8 @@ from superconverge.atomic import write_text  # noqa: E402
 
 __all__ = [
     "RESULTS_DIR", "command_line", "cpu_name", "device", "device_name", "git_commit",
-    "positive_int", "provenance", "whole_numbers", "write_text",
+    "positive_int", "provenance", "results_path", "save_results", "whole_numbers",
+    "write_text",
 ]
 
 
@@ -41,6 +42,23 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def results_path(given: Path | None, quick: bool, default: Path) -> Path | None:
+    """Where a benchmark writes its results: ``--out`` when given, else ``default`` (the
+    committed file), but nowhere for a ``--quick`` run: a smoke run is not a measurement, and
+    never goes over the committed results."""
+    return given if given is not None else (None if quick else default)
+
+
+def save_results(text: str, given: Path | None, quick: bool, default: Path) -> Path | None:
+    """Write ``text`` to :func:`results_path` (atomically) and say so; the path, or None
+    where a quick run wrote nothing."""
+    out = results_path(given, quick, default)
+    if out is not None:
+        write_text(out, text)
+        print(f"wrote {out}")
+    return out
 
 
 def whole_numbers(least: int, what: str = "whole numbers") -> Callable[[str], list[int]]:

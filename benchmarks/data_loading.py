@@ -185,12 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         "thread, where threads would contend for Python's lock.", "",
         "## Provenance", "", *lines, "",
     ])
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if out is None:
+    if _common.save_results(text, args.out, args.quick, RESULTS) is None:
         print(text)
-    else:
-        _common.write_text(out, text)
-        print(f"wrote {out}")
     return 0
 
 

@@ -408,10 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(device, lengths, lines, overs, count, ways, reads,
                   _common.command_line("engine_overhead.py", argv), args.quick, cut)
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if out is not None:
-        _common.write_text(out, text)
-        print(f"wrote {out}")
+    _common.save_results(text, args.out, args.quick, RESULTS)
 
 
 if __name__ == "__main__":

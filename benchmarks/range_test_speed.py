@@ -445,12 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Provenance", "", "\n".join(lines), "",
     ])
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if out is None:  # a smoke run is not a measurement: never over the committed results
+    if _common.save_results(doc, args.out, args.quick, RESULTS) is None:
         print(doc)
-        return 0
-    _common.write_text(out, doc)
-    print(f"wrote {out}")
     return 0
 
 

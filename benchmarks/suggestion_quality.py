@@ -456,9 +456,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_task(task, s, pool))
     total = time.perf_counter() - began
     text = render(results, s, argv, total, args.workers)
-    out = args.out if args.out is not None else (
-        None if args.quick else RESULTS / "suggestion_quality.md")
-    if out is not None:  # a smoke run is not a measurement: never over the committed results
+    out = _common.results_path(args.out, args.quick, RESULTS / "suggestion_quality.md")
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         _common.write_text(out, text)
         _common.write_text(out.with_suffix(".json"),

@@ -144,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         text,
         "",
     ]
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if out is not None:
-        _common.write_text(out, "\n".join(lines))
-        print(f"wrote {out}")
+    _common.save_results("\n".join(lines), args.out, args.quick, RESULTS)
     return 0
 
 
