@@ -19,8 +19,6 @@ from superconverge.schedules.policy import Policy
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-FORMATS = ("csv", "json", "png", "ascii")
-
 
 def _as_policy(policy: Policy | Schedule) -> Policy:
     """A policy, or a bare LR schedule wrapped as one (named after its class)."""

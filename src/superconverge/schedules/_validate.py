@@ -102,10 +102,6 @@ def integer(name: str, value: object, *, minimum: int) -> int:
     return out
 
 
-def optional_integer(name: str, value: object, *, minimum: int) -> int | None:
-    return None if value is None else integer(name, value, minimum=minimum)
-
-
 MAX_STEPS = 2**53
 """The largest step count a schedule takes: the float arithmetic of its values counts steps
 exactly up to here (and a count beyond ~1.8e308 would not even convert)."""

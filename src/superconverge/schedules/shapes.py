@@ -61,10 +61,6 @@ ANNEALERS: dict[str, Callable[[float, float, float], float]] = {
 }
 
 
-def annealer(name: str, argname: str = "anneal") -> Callable[[float, float, float], float]:
-    return ANNEALERS[v.choice(argname, name, ANNEALERS)]
-
-
 @register("ramp")
 @dataclass(frozen=True)
 class Ramp(Schedule):
