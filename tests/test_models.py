@@ -89,6 +89,15 @@ def test_cnn1d_is_the_mnist1d_paper_model() -> None:
     assert model.classifier.in_features == 125
 
 
+def test_cnn1d_with_batch_norm_normalizes_after_each_convolution() -> None:
+    model = CNN1d(40, 10, batch_norm=True)
+    kinds = [type(m).__name__ for m in model.modules()
+             if isinstance(m, (torch.nn.Conv1d, torch.nn.BatchNorm1d))]
+    assert kinds == ["Conv1d", "BatchNorm1d"] * 3
+    assert n_params(model) == 5_210 + 3 * 2 * 25  # a weight and a bias per channel
+    assert model(torch.randn(4, 1, 40)).shape == (4, 10)
+
+
 def test_mlp_flattens_and_options() -> None:
     model = MLP(12, 3, hidden=(8,), batch_norm=True, dropout=0.1)
     kinds = [type(m).__name__ for m in model.layers]
@@ -126,6 +135,10 @@ def test_mlp_flattens_and_options() -> None:
             r"unknown option\(s\) widht; it accepts: .*width",
         ),
         (lambda: CifarResNet(21), ValueError, r"depth must be 6n \+ 2"),
+        (lambda: build_model("cnn", (1, 8, 8), 10, widths=()), ValueError,
+         "widths must name at least one stage, got an empty sequence"),
+        (lambda: build_model("cnn1d", (1, 2), 10), ValueError,
+         r"'cnn1d' needs signals of length >= 3, got input_shape=\(1, 2\)"),
         (lambda: MLP(4, 2, dropout=1.0), ValueError, r"dropout must be a fraction in \[0, 1\)"),
     ],
 )

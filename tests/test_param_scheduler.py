@@ -1236,3 +1236,48 @@ def test_held_optimizers_lists_each_once_and_ends_on_a_cycle() -> None:
     base.outer = wrapper  # checked after the duplicate case: a mutant fails there, not hangs
     assert held_optimizers(wrapper) == [wrapper, base]
     assert held_optimizers(base) == [base, wrapper]
+
+
+def test_tensors_true_leaves_betas_floats_where_torch_takes_only_floats(caplog) -> None:
+    """NAdam has betas but takes no tensor there: its lr becomes a tensor, betas[0] still
+    follows the momentum schedule as a float, and the log says why."""
+    model = make_model()
+    opt = torch.optim.NAdam(model.parameters(), lr=0.01)
+    with caplog.at_level("INFO", logger="superconverge.torch.param_scheduler"):
+        sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10),
+                               momentum=sc.one_cycle_momentum(10), tensors=True)
+    assert "NAdam's betas stay floats" in caplog.text
+    lr = opt.param_groups[0]["lr"]
+    assert isinstance(lr, torch.Tensor)
+    for i in range(3):
+        train_step(model, opt, i)
+        sched.step()
+    assert opt.param_groups[0]["lr"] is lr and float(lr) == pytest.approx(sc.one_cycle(1.0, 10)(3))
+    beta1 = opt.param_groups[0]["betas"][0]
+    assert type(beta1) is float and beta1 == pytest.approx(sc.one_cycle_momentum(10)(3))
+
+
+def test_the_schedulers_own_views_name_what_it_drives() -> None:
+    model = make_model()
+    opt = make_opt(model, "sgd")
+    lr, mom = sc.one_cycle(1.0, 10), sc.one_cycle_momentum(10)
+    sched = ParamScheduler(opt, lr=lr, momentum=mom)
+    sched.step()
+    assert sched.schedules == {"lr": lr, "momentum": mom}
+    sched.schedules.clear()  # a copy: the scheduler keeps driving both
+    assert set(sched.schedules) == {"lr", "momentum"}
+    assert repr(sched) == f"ParamScheduler(SGD, lr={lr!r}, momentum={mom!r}, last_step=1)"
+    with pytest.raises(KeyError, match="'weight_decay' is not driven; driven keys: lr, momentum"):
+        sched.get_last("weight_decay")
+    with pytest.raises(TypeError, match=r"multipliers\['lr'\] must be a list of 1 number, got 2"):
+        ParamScheduler(opt, lr=lr, multipliers={"lr": 2.0})
+
+
+def test_tensorize_hyperparams_takes_one_key_by_name() -> None:
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    tensorize_hyperparams(opt, "lr")
+    assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
+    assert type(opt.param_groups[0]["momentum"]) is float
+    with pytest.raises(ValueError, match="keys: SGD's param groups have no 'betas' "
+                                         r"\(group keys: dampening, "):
+        tensorize_hyperparams(opt, "betas")

@@ -7,7 +7,7 @@ import importlib
 import math
 import random
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -1168,6 +1168,31 @@ def test_the_test_leaves_torch_schedulers_order_warning_as_it_was() -> None:
         sched.step()
 
 
+def test_a_torch_schedulers_step_flag_set_before_the_test_is_put_back() -> None:
+    """After a real step the flag is True; the test's own steps must leave it True, not take
+    it away (then the scheduler's next step would warn of an order the user got right)."""
+    model, _, loader = make_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    opt.step()
+    assert vars(opt)["_opt_called"] is True
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    assert vars(opt)["_opt_called"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+
+
+@pytest.mark.parametrize(("model", "optimizer", "match"), [
+    ("net", None, "model must be a torch.nn.Module, got str"),
+    (None, "sgd", "optimizer must be a torch.optim.Optimizer, got str"),
+])
+def test_a_model_or_optimizer_of_the_wrong_type_is_named(model, optimizer, match) -> None:
+    net, opt, loader = make_problem()
+    with pytest.raises(TypeError, match=match):
+        lr_range_test(model or net, optimizer or opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+
+
 def test_a_seed_gives_the_same_validation_batches_whatever_the_global_rng() -> None:
     """The val_batches were drawn from a shuffling loader before the seed was set, so the same
     seed gave other validation losses after any other use of torch's RNG."""
@@ -1274,6 +1299,18 @@ class _NoBatches:
         return iter(())
 
 
+class _DriesUp:
+    """Re-iterable, but only its first pass has batches (a stream read once)."""
+
+    def __init__(self) -> None:
+        x = torch.randn(16, 10, generator=torch.Generator().manual_seed(0))
+        self.batches = [(x[i:i + 8], torch.zeros(8, dtype=torch.long)) for i in (0, 8)]
+
+    def __iter__(self):
+        batches, self.batches = self.batches, []
+        return iter(batches)
+
+
 BAD_CALLS = [
     ({"start_lr": 1.0, "end_lr": 0.5}, ValueError, "end_lr must be > start_lr"),
     ({"start_lr": 1.0, "end_lr": 1.0}, ValueError, "end_lr must be > start_lr"),
@@ -1303,6 +1340,13 @@ BAD_CALLS = [
     ({"scaler": object()}, TypeError, "GradScaler"),
     ({"seed": 2**64 - 1, "repeats": 2}, ValueError, f"seed must be <= {2**64 - 2}"),
     ({"snapshot": "gpu"}, ValueError, "snapshot must be one of 'device', 'cpu'; got 'gpu'"),
+    ({"progress": "yes"}, TypeError, "progress must be True, False or None, got 'yes'"),
+    ({"restore": 1}, TypeError, "restore must be True or False, got 1"),
+    ({"step_fn": 3, "loss_fn": None}, TypeError, "step_fn must be callable (model, batch)"),
+    ({"loss_fn": "ce"}, TypeError, "loss_fn must be callable (outputs, targets) -> loss"),
+    ({"val_data": _NoBatches()}, ValueError, "val_data yielded no batches; pass a non-empty"),
+    ({"val_data": _NoBatches(), "val_batches": 2}, ValueError, "val_data yielded no batches"),
+    ({"train_data": _DriesUp()}, ValueError, "ran out and yielded nothing when iterated again"),
 ]
 
 
@@ -1310,10 +1354,11 @@ BAD_CALLS = [
 def test_bad_arguments_raise_clear_errors_and_touch_nothing(kwargs, exc, match) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)
-    call = {"loss_fn": ce, "train_data": loader, "start_lr": 1e-4, "end_lr": 1.0, "num_iter": 10}
+    call = {"loss_fn": ce, "train_data": loader, "start_lr": 1e-4, "end_lr": 1.0, "num_iter": 10,
+            "progress": False}
     call.update(kwargs)
     with pytest.raises(exc, match=match.replace("(", r"\(").replace(")", r"\)")):
-        lr_range_test(model, opt, progress=False, **call)
+        lr_range_test(model, opt, **call)
     assert_same_state(before, snapshot(model, opt))
 
 
@@ -3034,3 +3079,58 @@ def test_a_graph_kept_across_steps_is_told_to_detach() -> None:
     with pytest.raises(RuntimeError, match=r"^NaN seen a second time$"):
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=own_error, progress=False)
     assert_same_state(before, snapshot(model, opt))
+
+
+class _Encoding(dict):
+    """Like transformers' BatchEncoding: a mapping with a ``.to(device)`` of its own."""
+
+    moved_to: ClassVar[list[torch.device]] = []
+
+    def to(self, device):
+        _Encoding.moved_to.append(torch.device(device))
+        return _Encoding({k: x.to(device) for k, x in self.items()})
+
+
+def test_a_mapping_batch_with_its_own_to_is_moved_by_it() -> None:
+    model, opt, loader = make_problem()
+    batches = [_Encoding(x=x, y=y) for x, y in list(loader)[:4]]
+    _Encoding.moved_to.clear()
+    res = lr_range_test(model, opt, None, batches, 1e-4, 0.1, 8, progress=False,
+                        step_fn=lambda m, b: F.cross_entropy(m(b["x"]), b["y"]))
+    assert res.stop_reason == "completed"
+    assert _Encoding.moved_to == [torch.device("cpu")] * 8
+
+
+class _FailsBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("a custom backward failed")
+
+
+def test_an_error_in_backward_is_raised_as_it_was_and_the_state_restored() -> None:
+    """Only torch's 'backward through the graph a second time' gets words of ours added."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    with pytest.raises(RuntimeError, match=r"^a custom backward failed$"):
+        lr_range_test(model, opt, lambda out, y: ce(_FailsBackward.apply(out), y), loader,
+                      1e-4, 0.1, 8, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_step_fns_own_error_in_validation_is_raised_as_it_was() -> None:
+    """A RuntimeError under validation's no_grad is explained only when it is torch's
+    "does not require grad" from a backward() in step_fn."""
+    model, opt, loader = make_problem()
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        if not m.training:
+            raise RuntimeError("my metric failed")
+        return ce(m(batch[0]), batch[1])
+
+    with pytest.raises(RuntimeError, match=r"^my metric failed$"):
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 8, step_fn=step,
+                      val_data=list(loader)[:2], progress=False)

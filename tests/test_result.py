@@ -232,6 +232,16 @@ def test_from_dict_names_what_is_missing() -> None:
     del data["num_iter"]
     with pytest.raises(ValueError, match="needs num_iter"):
         RangeTestResult.from_dict(data)
+    data = make_result().to_dict()
+    del data["version"]
+    with pytest.raises(ValueError, match="a range-test result needs version"):
+        RangeTestResult.from_dict(data)
+
+
+def test_repeats_must_be_curves() -> None:
+    res = make_result()
+    with pytest.raises(TypeError, match="repeats must be a sequence of Curve"):
+        dataclasses.replace(res, repeats=(res.to_dict(),))
 
 
 @pytest.mark.parametrize("bad", [0.0, -1e-3, math.nan, math.inf])
@@ -827,3 +837,38 @@ def test_a_later_repeat_cut_short_counts_steps_not_points_and_knows_when_all_fin
         num_iter=n, config={"repeats": 2}, repeats=(done, done), provenance={"seed": 0})
     assert every.stop_summary().startswith(
         "interrupted after all 2 repeats had finished; the curve is the mean of the 2")
+
+
+@pytest.mark.parametrize("mode", ["linear", "exp"])
+def test_a_skipped_step_breaks_the_line_in_either_sweep_mode(mode: str) -> None:
+    """The grid is the config's: a linear sweep's steps are equal in LR, not in log-LR (read
+    as log steps, a linear sweep's early points would all look like gaps)."""
+    from superconverge.schedules import exponential, linear
+
+    n = 30
+    sweep = (linear if mode == "linear" else exponential)(1e-3, 1.0, n)
+    kept = [k for k in range(n) if k != 12]  # step 12 skipped by a GradScaler
+    lrs = [sweep(k) for k in kept]
+    losses = [2.0 - 0.01 * k for k in kept]
+    config = {"start_lr": 1e-3, "end_lr": 1.0, "num_iter": n, "mode": mode}
+    res = RangeTestResult(lrs, losses, losses, "completed", num_iter=n, config=config)
+    raw = next(line for line in res.plot(None).get_lines() if line.get_label() == "loss")
+    xs = np.asarray(raw.get_xdata(), float)
+    assert np.isnan(xs).sum() == 1 and xs[12] != xs[12]  # the break where step 12 would be
+    whole = RangeTestResult([sweep(k) for k in range(n)], [2.0] * n, [2.0] * n, "completed",
+                            num_iter=n, config=config)
+    raw = next(line for line in whole.plot(None).get_lines() if line.get_label() == "loss")
+    assert not np.isnan(np.asarray(raw.get_xdata(), float)).any()
+
+
+def test_no_nan_line_past_the_end_of_the_sweep() -> None:
+    """A "nan" stop at the sweep's last LR has no step after it to mark."""
+    from superconverge.schedules import linear
+
+    n = 20
+    lrs = [linear(1e-3, 1.0, n)(k) for k in range(n)]
+    res = RangeTestResult(lrs, [1.0] * n, [1.0] * n, "nan", num_iter=n,
+                          config={"start_lr": 1e-3, "end_lr": 1.0, "num_iter": n,
+                                  "mode": "linear"})
+    labels = [str(line.get_label()) for line in res.plot(None).get_lines()]
+    assert not any(label.startswith("loss or gradients not finite") for label in labels)

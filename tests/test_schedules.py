@@ -253,6 +253,18 @@ def test_a_scale_fn_that_cannot_be_found_by_name_is_refused_when_saved(fn) -> No
      r"replaces exp_range's gamma\*\*step"),
     (lambda: S.cyclic(0.1, 1, 5, scale_mode="iterations"), ValueError,
      r"there is no scale_fn"),
+    (lambda: S.cyclic(0.1, 1, 5, scale_fn=3), TypeError, r"scale_fn must be a callable or None, "
+     r"got 3"),
+    (lambda: S.cyclic_momentum(0.95, 0.85, 5), ValueError, r"base_momentum must be <= "
+     r"max_momentum, got 0.95 > 0.85"),
+    (lambda: S.join([]), TypeError, r"parts must be a non-empty sequence of schedules, got \(\)"),
+    (lambda: S.Join((S.linear(0, 1, 5), S.linear(1, 0, 5)), (3, 4)), ValueError,
+     r"boundaries must have one entry fewer than parts: 2 parts, got 2 boundaries \[3, 4\]"),
+    (lambda: S.one_cycle(1.0, 100, final_div=0.5), ValueError, r"final_div must be >= 1 "
+     r"\(final = lower / final_div\), got 0.5"),
+    (lambda: S.Schedule.from_dict({"start": 1}), ValueError, r"a schedule dict needs a 'kind' key"),
+    (lambda: S.Policy("clr", S.cyclic(0.1, 1, 5)).table(), ValueError,
+     r"policy 'clr' has no end; pass steps=N"),
 ])
 def test_composition_arguments_are_named(call, error, match) -> None:
     with pytest.raises(error, match=match):

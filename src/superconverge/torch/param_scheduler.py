@@ -599,7 +599,8 @@ class ParamScheduler:
                 ms = given[key]
                 if isinstance(ms, str | bytes) or not isinstance(ms, Sequence):
                     raise TypeError(
-                        f"multipliers[{key!r}] must be a list of {n} numbers, got {ms!r}"
+                        f"multipliers[{key!r}] must be a list of {n} number{'s' * (n != 1)}, "
+                        f"got {ms!r}"
                     )
                 if len(ms) != n:
                     raise ValueError(
