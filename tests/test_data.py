@@ -255,6 +255,26 @@ def test_dataset_checks_its_tensors() -> None:
         Dataset(**ok, num_classes=2, input_shape=(4,))
 
 
+def test_dataset_names_each_bad_field_and_the_value_received() -> None:
+    x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    ok = {"x_train": x, "y_train": y, "x_val": x, "y_val": y, "name": "t", "input_shape": (3,)}
+    for classes in (2.0, True):  # a bool is an int to Python, not a class count
+        with pytest.raises(TypeError, match=f"num_classes must be an int, got {classes!r}"):
+            Dataset(**ok, num_classes=classes)
+    with pytest.raises(ValueError, match="num_classes must be >= 2, got 1"):
+        Dataset(**ok, num_classes=1)
+    with pytest.raises(TypeError, match=r"x_val and y_val must be torch\.Tensor, got ndarray and "
+                                        "Tensor"):
+        Dataset(**{**ok, "x_val": x.numpy()}, num_classes=2)
+    with pytest.raises(TypeError, match=r"y_train must be int64 labels, got torch\.int32"):
+        Dataset(**{**ok, "y_train": y.int()}, num_classes=2)
+    with pytest.raises(ValueError, match="x_train must hold at least one example, got 0"):
+        Dataset(**{**ok, "x_train": x[:0], "y_train": y[:0]}, num_classes=2)
+    with pytest.raises(ValueError, match="class_names must have num_classes=2 entries, got 3"):
+        Dataset(**ok, num_classes=2, class_names=("a", "b", "c"))
+    assert Dataset(**ok, num_classes=2, class_names=("a", "b")).class_names == ("a", "b")
+
+
 def test_standardized_uses_training_statistics_per_channel() -> None:
     d = load_synthetic_images(num_train=60, num_val=20).standardized()
     mean = d.x_train.mean(dim=(0, 2, 3))
@@ -298,6 +318,8 @@ def test_loaders_name_what_is_wrong() -> None:
         train_val_loaders(ds, 8, val_batch_size=0)
     with pytest.raises(ValueError, match="gives no batch at all"):
         make_loader(ds.x_train, ds.y_train, 64, shuffle=True, drop_last=True)
+    with pytest.raises(TypeError, match="dataset must be a superconverge Dataset, got tuple"):
+        train_val_loaders((ds.x_train, ds.y_train), 8)
     no_val = Dataset(ds.x_train, ds.y_train, ds.x_val[:0], ds.y_val[:0], name="nv",
                      num_classes=ds.num_classes, input_shape=ds.input_shape)
     with pytest.raises(ValueError, match=r"'nv' has no validation examples \(num_val=0\)"):
@@ -331,6 +353,9 @@ def test_train_val_split_is_stratified_disjoint_and_seeded() -> None:
     again = train_val_split(y, 0.2, seed=5)
     assert np.array_equal(train, again[0]) and np.array_equal(val, again[1])
     assert not np.array_equal(val, train_val_split(y, 0.2, seed=6)[1])
+
+    with pytest.raises(ValueError, match=r"y must be a 1-D array of labels, got shape \(4, 2\)"):
+        train_val_split(np.zeros((4, 2)), 0.5)  # one-hot labels, say
 
 
 # ---------------------------------------------------------------------------------- loaders
@@ -372,6 +397,8 @@ def test_loader_validates_its_arguments(caplog) -> None:
         make_loader(x, y[:8], 4)
     with pytest.raises(TypeError, match=r"x and y must be torch\.Tensor"):
         make_loader(x.numpy(), y, 4)
+    with pytest.raises(ValueError, match="x and y must hold at least one example, got 0"):
+        make_loader(x[:0], y[:0], 4)
     with caplog.at_level(logging.WARNING, logger="superconverge.data.loaders"):
         make_loader(x, y, 4, shuffle=True)
     assert "single example" in caplog.text
@@ -1115,6 +1142,27 @@ def test_load_data_passes_the_image_options_and_checks_progress(tmp_path) -> Non
     with pytest.raises(ValueError, match=r"max_train: not an option of a \.npz file"):
         load_data(None, tmp_path / "a.npz", max_train=3)
     assert load_data("digits", progress=True).num_classes == 10  # nothing to show: no error
+
+
+def test_load_data_names_what_is_missing_or_misplaced() -> None:
+    with pytest.raises(TypeError, match="standardize must be True or False, got 1"):
+        load_data("digits", standardize=1)
+    with pytest.raises(ValueError, match="give a built-in dataset name or a data path"):
+        load_data(None, None)
+    with pytest.raises(ValueError, match=r"^target, val_fraction: options of a data file, not "
+                                         r"of a built-in dataset \(digits\)$"):
+        load_data("digits", val_fraction=0.2, target="label")
+    assert load_data("digits", target=None).num_classes == 10  # an unset option is no option
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="says what a machine without CUDA says")
+def test_a_cuda_device_without_cuda_says_to_use_cpu() -> None:
+    from superconverge.recipes.common import resolve_device
+
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(ValueError, match=f"device='{device}', but this torch sees no CUDA "
+                                             "device; use cpu"):
+            resolve_device(device)
 
 
 def test_csv_read_in_blocks_is_the_csv_read_whole(tmp_path, monkeypatch) -> None:
