@@ -522,6 +522,26 @@ def test_corrupt_or_wrong_npz_files(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"missing\.npz: no such file"):
         load_npz(tmp_path / "missing.npz")
 
+    # a zip by its last bytes (what is_zipfile looks at), but its table of members is damaged
+    broken = bytearray(good.read_bytes())
+    member = broken.find(b"PK\x01\x02")
+    broken[member:member + 4] = b"XXXX"
+    (tmp_path / "directory.npz").write_bytes(bytes(broken))
+    with pytest.raises(ValueError, match=r"directory\.npz: not a readable \.npz archive: Bad "
+                                         r"magic number for central directory"):
+        load_npz(tmp_path / "directory.npz")
+
+
+def test_npz_validation_inputs_of_another_shape_or_a_scalar_input_are_named(tmp_path) -> None:
+    y = np.arange(10) % 2
+    np.savez(tmp_path / "v.npz", x=np.zeros((10, 2)), y=y, x_val=np.zeros((4, 3)), y_val=y[:4])
+    with pytest.raises(ValueError, match=r"v\.npz: x_val examples have shape \(3,\), but x "
+                                         r"examples have shape \(2,\); they must match"):
+        load_npz(tmp_path / "v.npz")
+    np.savez(tmp_path / "s.npz", x=np.float32(1), y=y)
+    with pytest.raises(ValueError, match=r"s\.npz: array 'x' is a scalar, expected shape"):
+        load_npz(tmp_path / "s.npz")
+
 
 def test_npz_validation_labels_unseen_in_training_are_refused(tmp_path) -> None:
     x = np.zeros((12, 2))
@@ -625,6 +645,40 @@ def test_csv_header_test_compares_large_integer_labels_exactly(tmp_path) -> None
 def test_npz_byte_string_labels_are_decoded(tmp_path) -> None:
     np.savez(tmp_path / "b.npz", x=np.arange(20.0), y=np.array([b"cat", "é".encode()] * 10))
     assert load_npz(tmp_path / "b.npz").class_names == ("cat", "é")
+    np.savez(tmp_path / "latin1.npz", x=np.arange(20.0), y=np.array([b"cat", b"caf\xe9"] * 10))
+    with pytest.raises(ValueError, match=r"latin1\.npz: byte-string labels are not UTF-8 text "
+                                         r"\('utf-8' codec can't decode byte 0xe9"):
+        load_npz(tmp_path / "latin1.npz")
+
+
+def test_npz_labels_of_other_kinds(tmp_path) -> None:
+    x = np.arange(20.0)
+    np.savez(tmp_path / "bool.npz", x=x, y=np.arange(20) % 2 == 1)
+    d = load_npz(tmp_path / "bool.npz")
+    assert d.class_names == ("0", "1") and d.y_train.dtype == torch.int64
+    assert sorted(torch.cat([d.y_train, d.y_val]).tolist()) == [0] * 10 + [1] * 10
+    np.savez(tmp_path / "complex.npz", x=x, y=(np.arange(20) % 2).astype(complex))
+    with pytest.raises(ValueError, match=r"complex\.npz: labels have dtype complex128, "
+                                         r"expected ints or text"):
+        load_npz(tmp_path / "complex.npz")
+    # float labels are shown as the whole numbers they are: "-1", not "-1.0"
+    np.savez(tmp_path / "signs.npz", x=x, y=np.where(np.arange(20) % 2 == 1, 1.0, -1.0))
+    with pytest.raises(ValueError, match=r"signs\.npz: labels must be class indices >= 0, got "
+                                         r"minimum -1; for labels -1 and \+1 use \(y \+ 1\) // 2"):
+        load_npz(tmp_path / "signs.npz")
+
+
+def test_text_labels_that_are_infinite_or_far_below_int64_are_refused(tmp_path) -> None:
+    rows = "1,2,0\n3,4,{}\n5,6,0\n7,8,1\n9,10,1\n"
+    with pytest.raises(ValueError, match=r"inf\.csv: labels must be whole-number class indices "):
+        load_csv(write(tmp_path / "inf.csv", rows.format("-inf")))
+    with pytest.raises(ValueError, match=r"low\.csv: labels must be class indices >= 0, got "
+                                         r"minimum -1e30;"):
+        load_csv(write(tmp_path / "low.csv", rows.format("-1e30")))
+    # the lowest by value, not the first in text order ("-10" < "-2")
+    with pytest.raises(ValueError, match=r"two\.csv: labels must be class indices >= 0, got "
+                                         r"minimum -10;"):
+        load_csv(write(tmp_path / "two.csv", rows.format("-10").replace("9,10,1", "9,10,-2")))
 
 
 def test_too_few_or_no_examples_name_the_file(tmp_path) -> None:
@@ -663,6 +717,17 @@ def test_csv_without_header_and_target_column_by_index(tmp_path) -> None:
     d = load_csv(write(tmp_path / "n.csv", rows), target=0, delimiter=";", val_fraction=0.1)
     assert (d.num_classes, d.input_shape, d.num_train + d.num_val) == (3, (2,), 30)
     assert set(d.x_train[:, 0].tolist()) <= set(range(30))  # column 1 became feature 0
+    with pytest.raises(TypeError, match=r"target must be a column name or index, got 1\.5"):
+        load_csv(tmp_path / "n.csv", target=1.5, delimiter=";")
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv: no such file \(expected a CSV "
+                                                r"table\)"):
+        load_csv(tmp_path / "nope.csv")
+
+
+def test_a_whitespace_table_skips_its_blank_lines(tmp_path) -> None:
+    rows = "\n".join(f"{i} {-i} {i % 2}\n   " for i in range(10))  # a blank line after each
+    d = load_csv(write(tmp_path / "w.txt", rows), val_fraction=0.2)
+    assert (d.num_train, d.num_val, d.input_shape) == (8, 2, (2,))
 
 
 def test_wrong_labels_in_a_csv_name_the_column_they_were_read_from(tmp_path) -> None:
@@ -864,6 +929,21 @@ def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"val_fraction=0.3 would be ignored: the folder "
                        r"holds its own split \(train/, val/\)"):
         load_image_folder(tmp_path, size=4, val_fraction=0.3)
+    d = load_image_folder(tmp_path, size=4, max_val=0)
+    assert (d.num_train, d.num_val, tuple(d.x_val.shape)) == (6, 0, (0, 3, 4, 4))
+
+
+def test_image_folder_validation_split_that_does_not_match_training_is_named(tmp_path) -> None:
+    make_images(tmp_path / "hollow" / "train", ["a", "b"], per_class=2)
+    for cls in ("a", "b"):
+        (tmp_path / "hollow" / "val" / cls).mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"hollow/val: no images in any class folder"):
+        load_image_folder(tmp_path / "hollow", size=4)
+    make_images(tmp_path / "more" / "train", ["a", "b"], per_class=2)
+    make_images(tmp_path / "more" / "val", ["a", "b", "c"], per_class=1)
+    with pytest.raises(ValueError, match=r"more/val/c: class folder not present in the training "
+                                         r"split \['a', 'b'\]"):
+        load_image_folder(tmp_path / "more", size=4)
 
 
 def test_image_folder_errors(tmp_path) -> None:
@@ -1127,6 +1207,10 @@ def test_image_folder_reads_the_same_with_one_thread_or_many(tmp_path, monkeypat
     for name in ("a/0.png", "c/11.png"):
         (tmp_path / "split" / "train" / name).write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"train/a/0.png: cannot read image"):
+        load_image_folder(tmp_path / "split", size=3)
+    # One unreadable file after the first 16 (read by the threads, not by the probe): named.
+    (tmp_path / "split" / "train" / "a" / "0.png").unlink()
+    with pytest.raises(ValueError, match=r"train/c/11.png: cannot read image"):
         load_image_folder(tmp_path / "split", size=3)
 
 
