@@ -134,7 +134,11 @@ def test_digits_are_scikit_learns_read_without_importing_it(monkeypatch, tmp_pat
         f.write("1,2,3\n4,5,6\n")
     monkeypatch.setattr(digits, "_digits_file", lambda: other)
     assert_same(digits.load_digits(seed=3), fast)
-    assert len(calls) == 2  # both times, scikit-learn's loader read them
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(b"not gzip at all")
+    monkeypatch.setattr(digits, "_digits_file", lambda: broken)
+    assert_same(digits.load_digits(seed=3), fast)
+    assert len(calls) == 3  # each time, scikit-learn's loader read them
 
 
 @pytest.mark.parametrize("loader", [load_synthetic, load_synthetic_images])
@@ -214,7 +218,7 @@ def test_mnist1d_rebuilds_a_corrupt_cache_file(tmp_path, caplog) -> None:
     assert zipfile.is_zipfile(path)  # and rewrote it
 
 
-@pytest.mark.parametrize("change", ["cut", "labels", "few"])
+@pytest.mark.parametrize("change", ["cut", "labels", "few", "keys"])
 def test_mnist1d_remakes_a_cache_file_whose_arrays_were_changed(tmp_path, caplog, change) -> None:
     """A readable file with the wrong arrays was trusted: the dataset came out cut short."""
     first = load_mnist1d(num_samples=100, cache_dir=tmp_path)
@@ -225,6 +229,8 @@ def test_mnist1d_remakes_a_cache_file_whose_arrays_were_changed(tmp_path, caplog
         arrays["x"] = arrays["x"][:, :5]
     elif change == "labels":
         arrays["y"] = arrays["y"] + 10
+    elif change == "keys":
+        arrays = {"x": arrays["x"], "y": arrays["y"]}  # no validation split
     else:
         arrays = {k: a[:3] for k, a in arrays.items()}
     np.savez(path, **arrays)
@@ -237,6 +243,31 @@ def test_mnist1d_remakes_a_cache_file_whose_arrays_were_changed(tmp_path, caplog
 def test_mnist1d_without_cache_writes_nothing(tmp_path) -> None:
     load_mnist1d(num_samples=40, cache=False, cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_cache_folder_that_cannot_be_made_costs_only_time(tmp_path, caplog) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.cache"):
+        ds = load_mnist1d(num_samples=40, cache_dir=tmp_path / "afile" / "sub")
+    assert ds.num_train + ds.num_val == 40
+    assert re.search(r"could not write cache file .*afile/sub/mnist1d-\w+\.npz .*afile is a "
+                     r"file, not a folder\); continuing without cache", caplog.text)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("blocked, message", [
+    ("mnist1d", r"the 'mnist1d' dataset needs the mnist1d package: pip install mnist1d$"),
+    ("mnist1d.data", r"the mnist1d package is installed but cannot be imported: import of "
+                     r"mnist1d\.data halted"),
+])
+def test_mnist1d_missing_or_broken_says_which(monkeypatch, blocked, message) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "mnist1d" or m.startswith("mnist1d.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, blocked, None)  # import of it fails, as when absent
+    with pytest.raises(ImportError, match=message):
+        load_mnist1d(num_samples=40, cache=False)
 
 
 # ------------------------------------------------------------------------ Dataset and split
