@@ -57,6 +57,8 @@ def test_files_written_as_one_are_renamed_only_when_all_are_written(tmp_path) ->
         tmp_first.write_text("new plot")
         tmp_second.write_text("new table")
     assert (first.read_text(), second.read_text()) == ("new plot", "new table")
+    with atomic.atomic_paths() as none:  # no files: nothing to lock, nothing to write
+        assert none == []
 
 
 def test_a_folder_that_is_a_file_is_named(tmp_path) -> None:
@@ -205,3 +207,49 @@ def test_writers_of_the_same_files_take_turns(tmp_path) -> None:
     writer.join(timeout=30)
     assert not writer.is_alive()
     assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text() == "second"
+
+
+@pytest.mark.parametrize("name", ["a" * 248 + ".csv", "é" * 124 + ".csv"], ids=["ascii", "utf8"])
+def test_a_name_of_most_of_the_allowed_bytes_is_written(tmp_path, name) -> None:
+    """252 bytes is a legal name, but the temporary one beside it would be 262: its stem is
+    cut (by characters, none cut in half) to fit."""
+    target = tmp_path / name
+    atomic.write_text(target, "hi\n")
+    assert target.read_text() == "hi\n" and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_an_error_about_the_temporary_file_names_the_target(tmp_path) -> None:
+    target = tmp_path / "t.csv"
+    with pytest.raises(FileExistsError, match=f"cannot write {target}: File exists"), \
+            atomic.atomic_path(target) as tmp:
+        open(tmp, "x")  # a writer that creates its file exclusively
+    with pytest.raises(OSError, match=f"^cannot write {target}: truncated$"), \
+            atomic.atomic_path(target) as tmp:
+        raise OSError(None, "truncated", str(tmp))  # no errno, but the temporary file's name
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_full_device_is_named(tmp_path) -> None:
+    with pytest.raises(OSError, match="cannot write /dev/full: No space left on device"):
+        atomic.write_text("/dev/full", "step,lr\n")
+
+
+def test_a_stream_written_into_names_itself_when_the_writer_fails() -> None:
+    with pytest.raises(OSError, match="cannot write /dev/null: No space left on device"), \
+            atomic.atomic_path("/dev/null") as tmp:
+        tmp.write_text("half")
+        raise disk_full()
+    elsewhere = FileNotFoundError(errno.ENOENT, "No such file or directory", "/elsewhere")
+    with pytest.raises(FileNotFoundError) as info, atomic.atomic_path("/dev/null"):
+        raise elsewhere  # not about the file being written: as it was
+    assert info.value is elsewhere
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="no /proc/self/fd here")
+def test_a_descriptor_that_is_not_open_is_named(tmp_path) -> None:
+    closed = os.open(tmp_path, os.O_RDONLY)
+    os.close(closed)  # a number no file has now
+    with pytest.raises(FileNotFoundError, match=f"cannot write /proc/self/fd/{closed}: "):
+        atomic.write_text(f"/proc/self/fd/{closed}", "x\n")
+
