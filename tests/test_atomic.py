@@ -253,3 +253,13 @@ def test_a_descriptor_that_is_not_open_is_named(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=f"cannot write /proc/self/fd/{closed}: "):
         atomic.write_text(f"/proc/self/fd/{closed}", "x\n")
 
+
+def test_a_link_that_leads_to_itself_is_refused_and_kept(tmp_path) -> None:
+    """`echo > loop` says "Too many levels of symbolic links"; atomic_path replaced the link
+    by a regular file."""
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    with pytest.raises(OSError, match=f"cannot write {loop}: Too many levels of symbolic links"):
+        atomic.write_text(loop, "x\n")
+    assert loop.is_symlink() and os.readlink(loop) == "loop"
+    assert [p.name for p in tmp_path.iterdir()] == ["loop"]
