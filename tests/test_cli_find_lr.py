@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shlex
 import sys
@@ -234,6 +235,36 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
     res = RangeTestResult.from_json(tmp_path / "lr_find.partial.json")
     assert res.stop_reason == "error" and len(res.lrs) == 24
     assert not (tmp_path / "lr_find.json").exists()
+
+
+def test_a_partial_curve_that_cannot_be_written_leaves_the_sweeps_own_error(
+        tmp_path, capsys, monkeypatch, caplog) -> None:
+    """The out folder, made a file while the sweep ran: the write of the curve measured so far
+    fails; the error line is the sweep's, and claims no file."""
+    import torch
+
+    out = tmp_path / "run"
+    out.mkdir()
+    real = torch.nn.CrossEntropyLoss.forward
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 25:
+            out.rmdir()
+            out.write_text("a file now")
+            raise ValueError("a corrupt batch (simulated)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", failing)
+    with caplog.at_level(logging.WARNING, logger="superconverge.recipes.find_lr"), \
+            pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith("error: a corrupt batch (simulated)\n")
+    assert f"could not write the partial curve to {out}: " in caplog.text
+    assert out.read_text() == "a file now"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_a_runtime_error_mid_sweep_gets_one_line_too(tmp_path, capsys, monkeypatch) -> None:
@@ -526,6 +557,26 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["num_train"] == 80 and config["data_options"]["max_train"] == 200
+    # A sample the caller chose is the one read, even one larger than the sweep can see.
+    from superconverge.recipes import find_lr
+
+    res = find_lr(data=tmp_path / "imgs", batch_size=2, num_iter=10, progress=False,
+                  data_options={"size": 8, "max_train": 30, "max_val": 4})
+    assert res.config["num_train"] == 30
+    assert res.config["data_options"] == {"size": 8, "max_train": 30, "max_val": 4}
+
+
+def test_help_gives_each_default_once(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["find-lr", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal width
+    assert "examples per step (default: 64)" in text
+    assert "LR of the last step (default: 10.0)" in text
+    # a text that says its default is not given a second one; a flag shows none
+    assert "default: chosen from the input shape" in text and "(default: None)" not in text
+    assert "no progress bars" in text and "(default: False)" not in text
+    assert "-v, --verbose log what the library does -" in text
 
 
 def test_the_spread_over_repeats_says_when_they_all_pick_one_step(tmp_path, capsys) -> None:

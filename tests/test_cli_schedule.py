@@ -192,6 +192,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "argument --milestones: expected comma-separated numbers, got ''"),
         (["step-decay", "--steps", "4", "--milestones", ","],
          "argument --milestones: expected comma-separated numbers, got ','"),
+        (["step-decay", "--steps", "4", "--milestones", "0.5,half"],
+         "argument --milestones: expected comma-separated numbers, got '0.5,half'"),
         # the default milestones need 3 steps, and the message says they are the default
         (["step-decay", "--steps", "1"], "a 1-step run has no room for the 2 --milestones "
          "[0.5, 0.75] (the default): each is a step of its own after the first and up to the "
