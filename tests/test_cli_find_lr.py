@@ -1116,6 +1116,27 @@ def test_an_out_the_file_system_refuses_is_refused_before_the_sweep(capsys) -> N
                           "(--out='/sys/kernel/sc-x')"), err
 
 
+def test_an_out_in_a_folder_without_write_permission_is_refused_before_the_sweep(
+        tmp_path, capsys) -> None:
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        # (root may write anywhere os.access is asked about, but not into /proc/sys)
+        folder = locked if not os.access(locked, os.W_OK) else Path("/proc/sys")
+        if os.access(folder, os.W_OK | os.X_OK):
+            pytest.skip("no folder here that os.access says is not writable")
+        with pytest.raises(SystemExit) as stop:
+            main(["find-lr", "--model", "mlp", "--out", str(folder / "sc-x")])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == (f"superconverge find-lr: error: cannot write into "
+                                           f"{folder} (--out='{folder / 'sc-x'}')\n")
+        assert not (folder / "sc-x").exists()
+    finally:
+        locked.chmod(0o755)
+
 def test_verbose_logs_the_sweep_without_saying_the_report_twice(tmp_path) -> None:
     import subprocess
     import sys
