@@ -43,9 +43,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             yield through
         return
     shown = target  # errors name the path the user gave, not where a link leads
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
     try:
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+            if target.is_symlink():  # a loop: realpath hands back a link it could not follow
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
         existing = nearest_existing(target.parent)
