@@ -254,6 +254,22 @@ def test_a_bare_schedule_previews_as_an_lr(tmp_path) -> None:
         ascii_chart("1,2,3")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="width must be an int"):
         ascii_chart(values, width=2.5)  # type: ignore[arg-type]
+    assert ascii_chart([]) == "(no values)"
+    with pytest.raises(ValueError, match="fmt must be one of 'csv', 'json', 'ascii' for text; "
+                                         "got 'png'"):
+        render_policy(s, fmt="png")
+
+
+def test_an_lr_of_zero_throughout_is_drawn_on_a_linear_axis() -> None:
+    """No log axis for a schedule with no LR above 0 (a log axis has nowhere to put it)."""
+    from matplotlib.figure import Figure
+
+    from superconverge.report.schedule_preview import draw_policy
+
+    ax = draw_policy(Figure().add_subplot(), sc.schedules.constant(0.0, 10))
+    assert ax.get_yscale() == "linear"
+    low, high = ax.get_ylim()
+    assert low < 0 < high
 
 
 def test_plot_titles_say_what_the_schedule_is() -> None:
