@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import re
@@ -165,6 +166,20 @@ def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:
     assert any(lbl.startswith("bounds") for lbl in labels)
     assert plt.get_fignums() == open_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
+
+
+def test_a_notebook_shows_the_result_as_its_plot() -> None:
+    """Jupyter shows an object's ``_repr_png_``: the same picture as ``plot(path)``, drawn
+    without pyplot (whose figures a notebook would show a second time)."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    open_before = plt.get_fignums()
+    res = make_result()
+    png = res._repr_png_()
+    assert png.startswith(b"\x89PNG") and plt.get_fignums() == open_before
+    assert Image.open(io.BytesIO(png)).size == (1140, 540)  # 9.5 x 4.5 inches at 120 dpi
+    assert png == res._repr_png_()  # the same bytes each time: nothing kept between draws
 
 
 def test_plot_on_a_given_axes_and_on_none() -> None:

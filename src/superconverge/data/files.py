@@ -759,7 +759,8 @@ def load_image_folder(
     changes which images are validation ones). Only the sampled images are opened, so a large
     folder costs the memory and time of the sample: an LR range test, which sees at most its
     steps x batch size examples, need not decode the rest. ``None`` (default) reads them all.
-    ``progress``: a tqdm bar while the images are decoded (on stderr, when it is a terminal).
+    ``progress``: a tqdm bar while the images are decoded (on stderr, when it is a terminal or
+    a notebook's output).
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.

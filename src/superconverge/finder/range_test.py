@@ -155,7 +155,8 @@ def lr_range_test(
     ``repeats``: run the test this many times, seeded ``seed, seed + 1, ...`` (``seed=None`` with
     ``repeats > 1`` means 0), state restored between runs; the result's curve is their mean and
     :meth:`RangeTestResult.spread` says how much the suggestion moves between them.
-    ``progress``: a tqdm bar on stderr when it is a terminal (``False``: never).
+    ``progress``: a tqdm bar on stderr when it is a terminal or a notebook's output (``False``:
+    never).
     ``restore=False`` leaves the model and optimizer as the (last) test left them (the RNGs,
     loaders' state and modules' modes go back all the same, and a ``scaler`` keeps its scale
     but drops a step an error or Ctrl-C cut between its ``unscale_`` and ``update``).
