@@ -173,6 +173,22 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     assert compared == 100
 
 
+def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> str:
+    """``script``'s ``main(argv)`` in this process (the refusal comes from its argument
+    parser, before any work: no process of its own to start and no torch to import again, as
+    there was with ``python script``; the quick-run tests run each script that way): it
+    must exit with status 2, and what it printed to stderr comes back."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    module = importlib.import_module(script.removesuffix(".py"))
+    with pytest.raises(SystemExit) as exit_:
+        module.main(argv)
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("script", "args", "message"), [
     ("scheduler_step.py", ["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
     ("scheduler_step.py", ["--steps", "0"], "argument --steps: must be >= 1, got 0"),
@@ -182,30 +198,28 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     ("data_loading.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
     ("range_test_speed.py", ["--quick", "--threads", "0"], "argument --threads: must be >= 1"),
 ])
-def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path) -> None:
+def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
+                                                    monkeypatch) -> None:
     """0 read as "not given" (a run with the default, recorded as 0), an empty min() or a
     table of inf and nan written over the committed results."""
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--out",
-                           str(tmp_path / "out.md")], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and message in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr and not (tmp_path / "out.md").exists()
+    err = refusal(script, [*args, "--out", str(tmp_path / "out.md")], capsys, monkeypatch)
+    assert message in err, err
+    assert "Traceback" not in err and not (tmp_path / "out.md").exists()
 
 
 @pytest.mark.parametrize("script", ["range_test_speed.py", "engine_overhead.py"])
-def test_a_device_this_machine_lacks_is_refused_by_name(script, tmp_path) -> None:
+def test_a_device_this_machine_lacks_is_refused_by_name(script, tmp_path, capsys,
+                                                        monkeypatch) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--device",
-                           "cuda", "--out", str(tmp_path / "out.md")], capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 2 and "device='cuda', but this torch sees no CUDA device" in (
-        done.stderr)
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--device",
-                           "mps", "--out", str(tmp_path / "out.md")], capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 2 and "device='mps' is not usable here" in done.stderr
+    for device, message in (("cuda", "device='cuda', but this torch sees no CUDA device"),
+                            ("mps", "device='mps' is not usable here")):
+        err = refusal(script, ["--quick", "--device", device, "--out", str(tmp_path / "out.md")],
+                      capsys, monkeypatch)
+        assert message in err, err
+        assert not (tmp_path / "out.md").exists()
 
 
 def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
