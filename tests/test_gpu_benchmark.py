@@ -143,15 +143,27 @@ def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     assert all(0.0 <= float(r[i]) <= 1.0 for r in c for i in (1, 3))
 
 
-@pytest.mark.slow
-def test_without_torch_lr_finder_its_column_is_left_out(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def b_without_tlf(tmp_path_factory: pytest.TempPathFactory,
+                  ) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A smoke run of (b) alone (``--skip a,c``) with torch_lr_finder made unimportable: the
+    process and its file. Two tests read it (a (b) run costs ~15 s): the one about the missing
+    column, and the merge, which needs some run of (b) alone."""
+    tmp_path = tmp_path_factory.mktemp("b-without-tlf")
     hidden = tmp_path / "hide" / "torch_lr_finder"
     hidden.mkdir(parents=True)
     (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
     path = os.pathsep.join(p for p in (str(hidden.parent), os.environ.get("PYTHONPATH")) if p)
-    out = tmp_path / "gpu.md"
+    out = tmp_path / "b.md"
     done = run("--device", "cpu", "--smoke", "--skip", "a,c", "--out", str(out),
                env={"PYTHONPATH": path})
+    return done, out
+
+
+@pytest.mark.slow
+def test_without_torch_lr_finder_its_column_is_left_out(
+        b_without_tlf: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    done, out = b_without_tlf
     assert done.returncode == 0, done.stderr[-3000:]
     assert "torch-lr-finder is not installed" in done.stdout
     text = out.read_text(encoding="utf-8")
@@ -305,13 +317,17 @@ def test_merging_runs_from_different_devices_warns() -> None:
 
 
 @pytest.mark.slow
-def test_merge_combines_runs_that_each_did_some_parts(tmp_path: Path) -> None:
+def test_merge_combines_runs_that_each_did_some_parts(
+        tmp_path: Path, b_without_tlf: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     """The GPU machine's 10-minute limit can split the benchmark over calls (`--skip`);
-    `--merge` puts each part's measured section into one file, with every run's provenance."""
-    b_only, c_only, merged = tmp_path / "b.md", tmp_path / "c.md", tmp_path / "gpu.md"
-    for out, skip in ((b_only, "a,c"), (c_only, "a,b")):
-        done = run("--device", "cpu", "--smoke", "--skip", skip, "--out", str(out))
-        assert done.returncode == 0, done.stderr[-3000:]
+    `--merge` puts each part's measured section into one file, with every run's provenance.
+    (b)'s run is the one without torch-lr-finder (the other test's), which the merge does not
+    mind."""
+    done, b_only = b_without_tlf
+    assert done.returncode == 0, done.stderr[-3000:]
+    c_only, merged = tmp_path / "c.md", tmp_path / "gpu.md"
+    done = run("--device", "cpu", "--smoke", "--skip", "a,b", "--out", str(c_only))
+    assert done.returncode == 0, done.stderr[-3000:]
     done = run("--merge", str(b_only), str(c_only), "--out", str(merged))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "not measured in any file: (a)" in done.stdout
