@@ -292,19 +292,24 @@ def test_a_full_run_off_cuda_needs_out(capsys: pytest.CaptureFixture[str]) -> No
     assert exc.value.code == 2 and "no GPU measurement" in capsys.readouterr().err
 
 
-def test_merging_a_smoke_run_needs_out(tmp_path: Path) -> None:
-    """It wrote the smoke run over the committed benchmarks/results/gpu.md."""
+def test_merging_a_smoke_run_needs_out(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """It wrote the smoke run over the committed benchmarks/results/gpu.md. (gpu.main in this
+    process: a merge measures nothing, and two processes importing torch took ~7 s.)"""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
     smoke = tmp_path / "gpu-a.md"
     smoke.write_text("# GPU benchmark (SMOKE RUN on cpu: tiny sizes, not a measurement)\n\n"
                      "## (a) x\n\nrow\n\n## Provenance\n\n- device: cpu (some CPU)\n")
     results = SCRIPT.parent / "results" / "gpu.md"
     before = results.read_bytes() if results.exists() else None
-    done = run("--merge", str(smoke))
-    assert done.returncode == 2 and "a smoke run or no GPU measurement; pass --out" in (
-        done.stderr)
+    with pytest.raises(SystemExit) as exit_:
+        gpu.main(["--merge", str(smoke)])
+    assert exit_.value.code == 2 and "a smoke run or no GPU measurement; pass --out" in (
+        capsys.readouterr().err)
     assert (results.read_bytes() if results.exists() else None) == before
-    done = run("--merge", str(smoke), "--out", str(tmp_path / "merged.md"))
-    assert done.returncode == 0 and (tmp_path / "merged.md").exists()
+    assert gpu.main(["--merge", str(smoke), "--out", str(tmp_path / "merged.md")]) == 0
+    assert (tmp_path / "merged.md").exists()
 
 
 def test_merging_runs_from_different_devices_warns() -> None:
