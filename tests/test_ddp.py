@@ -171,27 +171,66 @@ def run_ranks(tmp_path: Path, worker: str, attempts: int = 2) -> None:
         raise AssertionError(report)
 
 
+RUN_EACH = textwrap.dedent(
+    """
+    import os, runpy, sys
+    import torch.distributed as dist
+
+    # Each worker starts and ends the process group as if it ran alone: the first start and
+    # the last end are the real ones.
+    init, destroy = dist.init_process_group, dist.destroy_process_group
+    dist.init_process_group = lambda *a, **k: None if dist.is_initialized() else init(*a, **k)
+    dist.destroy_process_group = lambda *a, **k: None
+    root = sys.argv[1]
+    for name in NAMES:
+        sys.argv = [os.path.join(root, name + ".py"), os.path.join(root, name)]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        dist.barrier()  # every rank done with this worker before the next one starts
+    destroy()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def ranks_ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The workers of the tests below, run one after the other in one launch of two ranks
+    (each launch costs ~4.5 s of start-up, most of what a worker took); each worker's argv[1]
+    is its own folder, whose path comes back under its name. A worker that fails stops the
+    launch: every test reading this fails, with both ranks' output."""
+    workers = {"curve": WORKER, "no_sync": NO_SYNC_WORKER, "after_end": AFTER_END_WORKER,
+               "subgroup": SUBGROUP_WORKER, "zero": ZERO_WORKER,
+               "bucket_view": BUCKET_VIEW_WORKER}
+    root = tmp_path_factory.mktemp("ranks")
+    for name, worker in workers.items():
+        (root / f"{name}.py").write_text(worker)
+        (root / name).mkdir()
+    run_ranks(root, RUN_EACH.replace("NAMES", repr(tuple(workers))))
+    return {name: root / name for name in workers}
+
+
 @pytest.mark.slow
-def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(tmp_path: Path) -> None:
-    run_ranks(tmp_path, WORKER)
-    r0, r1 = (json.loads((tmp_path / f"curve{r}.txt").read_text()) for r in (0, 1))
+def test_two_ranks_record_the_same_curve_and_only_rank_0_writes(
+        ranks_ran: dict[str, Path]) -> None:
+    out = ranks_ran["curve"]
+    r0, r1 = (json.loads((out / f"curve{r}.txt").read_text()) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2 and r0["main"] and not r1["main"]
     assert r0["local0"] != pytest.approx(r1["local0"], rel=0.1)  # the ranks' data differ...
     assert r0["losses"] == r1["losses"] and r0["lrs"] == r1["lrs"]  # ...their curves do not
     assert r0["losses"][0] == pytest.approx((r0["local0"] + r1["local0"]) / 2, rel=1e-5)
     assert r0["stop"] == r1["stop"] == "diverged" and len(r0["lrs"]) < 60
     assert r0["weight"] == r1["weight"]  # restored to the same (identical) initial model
-    written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("lr_find"))
+    written = sorted(p.name for p in out.iterdir() if p.name.startswith("lr_find"))
     assert written == ["lr_find_rank0.json", "lr_find_rank0.png"]
 
 
 @pytest.mark.slow
-def test_accumulation_all_reduces_once_per_step_also_under_torch_compile(tmp_path: Path) -> None:
+def test_accumulation_all_reduces_once_per_step_also_under_torch_compile(
+        ranks_ran: dict[str, Path]) -> None:
     """6 steps of 4 micro-batches: one gradient all-reduce per step (no_sync() on the first
     three), for DDP(model) and for torch.compile(DDP(model)), whose wrapper is no DDP."""
-    run_ranks(tmp_path, NO_SYNC_WORKER)
+    out = ranks_ran["no_sync"]
     for rank in (0, 1):
-        calls = json.loads((tmp_path / f"calls{rank}.json").read_text())
+        calls = json.loads((out / f"calls{rank}.json").read_text())
         assert calls == {"False": 6, "True": 6}
 
 
@@ -240,11 +279,11 @@ AFTER_END_WORKER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_step_that_raises_after_a_nan_seen_by_one_rank_raises_on_every_rank(
-        tmp_path: Path) -> None:
+        ranks_ran: dict[str, Path]) -> None:
     """The rank that saw the NaN used to keep its curve (its own unread losses ended it) while
     the other raised: the ranks must end the same way."""
-    run_ranks(tmp_path, AFTER_END_WORKER)
-    outcomes = [(tmp_path / f"outcome{r}.txt").read_text() for r in (0, 1)]
+    out = ranks_ran["after_end"]
+    outcomes = [(out / f"outcome{r}.txt").read_text() for r in (0, 1)]
     assert outcomes == ["raised weights are not finite"] * 2, outcomes
 
 
@@ -280,12 +319,13 @@ SUBGROUP_WORKER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(tmp_path: Path) -> None:
+def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(
+        ranks_ran: dict[str, Path]) -> None:
     """Each rank's DDP model trains in a group of its own: its curve is its own data's, not the
     mean over the default group's ranks (which it was)."""
-    run_ranks(tmp_path, SUBGROUP_WORKER)
+    out = ranks_ran["subgroup"]
     for rank in (0, 1):
-        got = json.loads((tmp_path / f"sub{rank}.json").read_text())
+        got = json.loads((out / f"sub{rank}.json").read_text())
         assert got["first"] == pytest.approx(got["own0"], rel=1e-5) and got["world"] == 1
 
 
@@ -349,12 +389,13 @@ ZERO_WORKER = classifier_worker(
 
 
 @pytest.mark.slow
-def test_the_state_zero_keeps_in_its_inner_optimizer_is_restored(tmp_path: Path) -> None:
+def test_the_state_zero_keeps_in_its_inner_optimizer_is_restored(
+        ranks_ran: dict[str, Path]) -> None:
     """ZeroRedundancyOptimizer keeps each rank's shard of the state in its inner .optim (its
     own .state is empty): the sweep's Adam moments and step counts stayed there, so training
     after the test differed from training without it."""
-    run_ranks(tmp_path, ZERO_WORKER)
-    assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()
+    out = ranks_ran["zero"]
+    assert (out / "ok0").exists() and (out / "ok1").exists()
 
 
 BUCKET_VIEW_WORKER = classifier_worker(
@@ -378,12 +419,13 @@ BUCKET_VIEW_WORKER = classifier_worker(
 
 
 @pytest.mark.slow
-def test_grads_that_are_views_of_ddps_buckets_come_back_in_them(tmp_path: Path) -> None:
+def test_grads_that_are_views_of_ddps_buckets_come_back_in_them(
+        ranks_ran: dict[str, Path]) -> None:
     """DDP(gradient_as_bucket_view=True): each .grad is a view of a bucket that DDP writes the
     sweep's gradients into; the values come back there, for either snapshot, and training
     goes on."""
-    run_ranks(tmp_path, BUCKET_VIEW_WORKER)
-    assert (tmp_path / "ok0").exists() and (tmp_path / "ok1").exists()
+    out = ranks_ran["bucket_view"]
+    assert (out / "ok0").exists() and (out / "ok1").exists()
 
 
 CLI_WORKER = textwrap.dedent(
