@@ -28,6 +28,19 @@ res = sc.lr_range_test(model, optimizer, nn.CrossEntropyLoss(), batches,
                        start_lr=1e-4, end_lr=10, num_iter=20)
 """
 
+INTERRUPTED = """
+calls = []
+
+def step_fn(model, batch):
+    calls.append(1)
+    if len(calls) == 12:  # as the kernel's interrupt would, in the 12th step
+        raise KeyboardInterrupt
+    return nn.functional.cross_entropy(model(batch[0]), batch[1])
+
+sc.lr_range_test(model, optimizer, None, batches, start_lr=1e-4, end_lr=10, num_iter=20,
+                 step_fn=step_fn)
+"""
+
 
 def test_a_notebook_shows_the_progress_bar_and_the_plot(tmp_path, monkeypatch) -> None:
     # A kernel of this interpreter, whatever kernels the machine has installed.
@@ -38,13 +51,19 @@ def test_a_notebook_shows_the_progress_bar_and_the_plot(tmp_path, monkeypatch) -
         "display_name": "superconverge test", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL),
-                                         nbformat.v4.new_code_cell("res")])
-    nbclient.NotebookClient(nb, kernel_name="superconverge-test", timeout=120).execute()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        CELL, "res", INTERRUPTED, "import sys; sys.last_value.partial_result")])
+    nbclient.NotebookClient(nb, kernel_name="superconverge-test", timeout=120,
+                            allow_errors=True).execute()
 
-    run, shown = nb.cells
+    run, shown, stopped, kept = nb.cells
     err = "".join(o.text for o in run.outputs if o.output_type == "stream" and o.name == "stderr")
     assert "\rLR range test:   0%" in err and "0/20 [" in err  # drawn, then redrawn by \r
     [result] = [o for o in shown.outputs if o.output_type == "execute_result"]
     assert result.data["text/plain"].startswith("RangeTestResult(")
     assert base64.b64decode(result.data["image/png"]).startswith(b"\x89PNG")
+    # An interrupted test (the kernel's interrupt is a KeyboardInterrupt): the next cell finds
+    # the curve measured so far, as docs/range_test.md says.
+    assert [o.ename for o in stopped.outputs if o.output_type == "error"] == ["KeyboardInterrupt"]
+    [partial] = [o for o in kept.outputs if o.output_type == "execute_result"]
+    assert partial.data["text/plain"].startswith("RangeTestResult(interrupted after 11 of 20 steps")
