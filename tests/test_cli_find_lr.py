@@ -8,7 +8,9 @@ import re
 import shlex
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -159,9 +161,10 @@ def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
-def _signal_mid_sweep(out: Path, sig: int, status: int) -> str:
+def _signal_mid_sweep(out: Path, sig: int | Callable[[Any], None], status: int | None) -> str:
     """Run a long find-lr sweep into ``out`` in a process of its own, send it ``sig`` well into
-    the sweep, check its exit ``status`` and return what it wrote on stderr."""
+    the sweep (or call ``sig`` with the process), check its exit ``status`` (None: any) and
+    return what it wrote on stderr."""
     import os
     import subprocess
     import sys
@@ -180,9 +183,12 @@ def _signal_mid_sweep(out: Path, sig: int, status: int) -> str:
         assert line, f"find-lr ended before its sweep: {''.join(seen)}"
         seen.append(line)
     time.sleep(2)  # well into the sweep
-    proc.send_signal(sig)
+    if callable(sig):
+        sig(proc)
+    else:
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == status, err
+    assert status is None or proc.returncode == status, err
     return err
 
 
@@ -796,7 +802,7 @@ SIGNALLED_WRITE = """
 import os, signal, sys
 import superconverge.recipes  # noqa: F401
 recipe = sys.modules["superconverge.recipes.find_lr"]
-write, sweep = recipe._write, recipe.lr_range_test
+write, sweep = recipe._write_partial, recipe.lr_range_test
 signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
 
 def interrupted(model, optimizer, loss_fn, *args, **kwargs):  # a Ctrl-C at the 12th step
@@ -813,7 +819,7 @@ def signalled(*args, **kwargs):  # what torchrun's agent sends every worker mean
         os.kill(os.getpid(), sig)
     write(*args, **kwargs)
 
-recipe.lr_range_test, recipe._write = interrupted, signalled
+recipe.lr_range_test, recipe._write_partial = interrupted, signalled
 if sys.argv[2] == "library":  # find_lr in a script of the user's: SIGTERM's handler is SIG_DFL
     recipe.find_lr(model="mlp", num_iter=40, out=sys.argv[3], progress=False)
 from superconverge.cli import main
@@ -821,7 +827,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM", "SIGTERM"])
+@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM", "SIGTERM", "SIGINT,SIGHUP"])
 @pytest.mark.parametrize("caller", ["find-lr", "library"])
 def test_signals_during_the_partial_write_wait_until_it_is_written(
         tmp_path, signals, caller) -> None:
@@ -845,7 +851,9 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
     written = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert written.stop_reason == "interrupted" and len(written.lrs) == 11
     assert (out / "lr_find.partial.png").stat().st_size > 0
-    if "SIGTERM" in signals and caller == "library":
+    if "SIGHUP" in signals:  # the system's handler, after the write: the process ends so
+        assert done.returncode == -1, done.stderr
+    elif "SIGTERM" in signals and caller == "library":
         assert done.returncode == -15, done.stderr
     elif "SIGTERM" in signals:
         assert done.returncode == 143, done.stderr
@@ -857,6 +865,34 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
     else:
         assert done.returncode == 130, done.stderr
         assert "curve measured so far is in" in done.stderr
+
+
+def test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve(tmp_path) -> None:
+    """IPython's `!` cell, interrupted, sends the command a Ctrl-C, 0.2 s later a SIGHUP, then
+    (pexpect's terminate) a SIGCONT, a SIGINT and a SIGKILL 0.1 s apart. The plot, drawn
+    first, took a second or more: the SIGHUP ended the process with two empty temporary files
+    and no curve. Now the JSON comes first, the SIGHUP waits for it, and the plot is drawn in
+    memory before any file of it exists."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+
+    def like_ipython(proc) -> None:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        for sig in (signal.SIGHUP, signal.SIGCONT, signal.SIGINT, signal.SIGKILL):
+            if proc.poll() is None:
+                proc.send_signal(sig)
+                time.sleep(0.1)
+
+    _signal_mid_sweep(out, like_ipython, None)
+    res = RangeTestResult.from_json(out / "lr_find.partial.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) > 10
+    names = sorted(p.name for p in out.iterdir())
+    assert names in (["lr_find.partial.json"], ["lr_find.partial.json", "lr_find.partial.png"])
+    if len(names) == 2:  # drawn within the half second: whole
+        assert (out / "lr_find.partial.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_ctrl_c_before_the_first_point_writes_no_partial_file(tmp_path, capsys,

@@ -41,6 +41,15 @@ sc.lr_range_test(model, optimizer, None, batches, start_lr=1e-4, end_lr=10, num_
                  step_fn=step_fn)
 """
 
+REDIRECTED = """
+import contextlib, io
+
+with contextlib.redirect_stderr(io.StringIO()) as caught:
+    sc.lr_range_test(model, optimizer, nn.CrossEntropyLoss(), batches, start_lr=1e-4,
+                     end_lr=10, num_iter=20)
+print(repr(caught.getvalue()))
+"""
+
 
 def test_a_notebook_shows_the_progress_bar_and_the_plot(tmp_path, monkeypatch) -> None:
     # A kernel of this interpreter, whatever kernels the machine has installed.
@@ -52,13 +61,14 @@ def test_a_notebook_shows_the_progress_bar_and_the_plot(tmp_path, monkeypatch) -
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
-        CELL, "res", INTERRUPTED, "import sys; sys.last_value.partial_result")])
+        CELL, "res", INTERRUPTED, "import sys; sys.last_value.partial_result", REDIRECTED)])
     nbclient.NotebookClient(nb, kernel_name="superconverge-test", timeout=120,
                             allow_errors=True).execute()
 
-    run, shown, stopped, kept = nb.cells
+    run, shown, stopped, kept, redirected = nb.cells
     err = "".join(o.text for o in run.outputs if o.output_type == "stream" and o.name == "stderr")
     assert "\rLR range test:   0%" in err and "0/20 [" in err  # drawn, then redrawn by \r
+    assert err.endswith("\n") and err.rstrip().split("\r")[-1].startswith("LR range test:")  # kept
     [result] = [o for o in shown.outputs if o.output_type == "execute_result"]
     assert result.data["text/plain"].startswith("RangeTestResult(")
     assert base64.b64decode(result.data["image/png"]).startswith(b"\x89PNG")
@@ -67,3 +77,5 @@ def test_a_notebook_shows_the_progress_bar_and_the_plot(tmp_path, monkeypatch) -
     assert [o.ename for o in stopped.outputs if o.output_type == "error"] == ["KeyboardInterrupt"]
     [partial] = [o for o in kept.outputs if o.output_type == "execute_result"]
     assert partial.data["text/plain"].startswith("RangeTestResult(interrupted after 11 of 20 steps")
+    # stderr redirected by the cell (a log file, a StringIO): no bar in it, as in a script
+    assert [o.text for o in redirected.outputs if o.output_type == "stream"] == ["''\n"]

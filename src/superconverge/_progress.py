@@ -7,26 +7,27 @@ import sys
 from typing import Any
 
 
-def in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (a notebook in Jupyter, VS Code or Colab), whose
-    stderr is no terminal but shows a bar: the cell's output redraws a line at each ``\\r``."""
-    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return getattr(shell, "kernel", None) is not None
+def is_notebook_output(stream: object) -> bool:
+    """Whether ``stream`` is a Jupyter kernel's output (a notebook in Jupyter, VS Code or
+    Colab): no terminal, yet it shows a bar, the cell's output redrawing a line at each
+    ``\\r``. Not where a cell redirects it (a file, a StringIO, ``%%capture``)."""
+    return type(stream).__module__.startswith("ipykernel.")
 
 
 def progress_bar(total: int, desc: str, show: bool, unit: str = "it") -> Any:
     """A tqdm bar of ``total`` steps, or a bar that draws nothing when ``show`` is false.
 
     Even when shown, tqdm hides itself when stderr is not a terminal (logs, CI, pipes) unless
-    it is a notebook's, and the bar leaves no line behind when closed.
+    it is a notebook's. In a terminal the bar leaves no line behind when closed; in a notebook
+    it stays as it ended (cleared, it left an empty band of the cell's error colour).
     """
     if not show:
         return _NoBar()
     from tqdm import tqdm  # imported only when a bar is drawn
 
-    return tqdm(total=total, desc=desc, unit=unit, leave=False,
-                disable=False if in_notebook() else None, file=sys.stderr)
+    notebook = is_notebook_output(sys.stderr)
+    return tqdm(total=total, desc=desc, unit=unit, leave=notebook,
+                disable=False if notebook else None, file=sys.stderr)
 
 
 class _NoBar:

@@ -450,10 +450,12 @@ def _version(t: torch.Tensor) -> int | None:
 def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | None]]:
     """Hold Ctrl-C (SIGINT under Python's own handler) off until the body has run, and SIGTERM
     under :func:`sigterm_as_interrupt` (with ``sigterm``, under the system's default handler
-    too); yields a function that gives the signal that came and would have raised (SIGINT,
-    or SIGTERM under sigterm_as_interrupt), for the caller to raise as it sees fit, or None.
-    A SIGTERM that came under the system's handler is delivered when the body is done, so the
-    process still ends as it was told to (torchrun's agent waits 30 s before a SIGKILL).
+    too, and so a SIGHUP); yields a function that gives the signal that came and would have
+    raised (SIGINT, or SIGTERM under sigterm_as_interrupt), for the caller to raise as it sees
+    fit, or None. A SIGTERM or SIGHUP that came under the system's handler is delivered when
+    the body is done, so the process still ends as it was told to (torchrun's agent waits 30 s
+    before a SIGKILL; a notebook's ``!`` cell, interrupted, sends a SIGHUP 0.2 s after its
+    Ctrl-C and a SIGKILL 0.3 s later).
 
     Only on the main thread, where those handlers are installed: a handler of the caller's (a
     framework's graceful stop) is left to run as it would.
@@ -461,10 +463,15 @@ def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | No
     got: list[int] = []
     previous: dict[int, Any] = {}
     # the handlers that end the body at once: Python's own for SIGINT, and for SIGTERM the
-    # system's (with ``sigterm``) or sigterm_as_interrupt's
-    ours = [(signal.SIGINT, (signal.default_int_handler,)),
-            (signal.SIGTERM, (_raise_terminated, signal.SIG_DFL) if sigterm else
-             (_raise_terminated,))]
+    # system's (with ``sigterm``) or sigterm_as_interrupt's, and with ``sigterm`` the system's
+    # for SIGHUP
+    ours: list[tuple[int, tuple[Any, ...]]] = [
+        (signal.SIGINT, (signal.default_int_handler,)),
+        (signal.SIGTERM, (_raise_terminated, signal.SIG_DFL) if sigterm else
+         (_raise_terminated,))]
+    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+    if sigterm and hangup is not None:
+        ours.append((hangup, (signal.SIG_DFL,)))
     if threading.current_thread() is threading.main_thread():
         for sig, handlers in ours:
             try:
@@ -486,8 +493,9 @@ def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | No
     finally:
         for held_sig, handler in previous.items():
             signal.signal(held_sig, handler)
-        if signal.SIGTERM in got and previous.get(signal.SIGTERM) is signal.SIG_DFL:
-            signal.raise_signal(signal.SIGTERM)  # the system's handler: the process ends
+        for ending in (signal.SIGTERM, hangup):
+            if ending in got and previous.get(ending) is signal.SIG_DFL:
+                signal.raise_signal(ending)  # the system's handler: the process ends
 
 
 class Terminated(KeyboardInterrupt):

@@ -6,6 +6,7 @@ saved atomically; an Axes is drawn on as given. Always returns the Axes.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import textwrap
@@ -22,6 +23,7 @@ from superconverge.finder.suggest import finite_prefix, smooth_centered
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from superconverge.finder.result import Curve, RangeTestResult
 
@@ -40,6 +42,15 @@ def notes_worded(words: Callable[[str], str]) -> Iterator[None]:
         yield
     finally:
         _NOTE_WORDS.reset(token)
+
+
+def png_bytes(result: RangeTestResult, method: str | None = None) -> bytes:
+    """``result``'s plot as the PNG bytes :func:`plot_range_test` would save to a path: for a
+    notebook's display, and for files written only once it is drawn."""
+    buf = io.BytesIO()
+    figure: Figure = plot_range_test(result, method=method).figure  # type: ignore[assignment]
+    figure.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def plot_range_test(

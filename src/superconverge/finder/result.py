@@ -7,7 +7,6 @@ and plotted anywhere. Suggestions are computed on demand from the raw losses by 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import numbers
@@ -30,7 +29,6 @@ from superconverge.finder.suggest import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 
 FORMAT = "superconverge.lr_range_test"
@@ -499,12 +497,9 @@ class RangeTestResult(Curve):
     def _repr_png_(self) -> bytes:
         """The plot as PNG bytes: a notebook (Jupyter, VS Code, Colab) shows a cell that ends
         in the result as its plot. Drawn on a Figure of its own, as :meth:`plot` draws."""
-        from superconverge.finder.plot import plot_range_test
+        from superconverge.finder.plot import png_bytes
 
-        figure: Figure = plot_range_test(self).figure  # type: ignore[assignment]  # its own
-        buf = io.BytesIO()
-        figure.savefig(buf, format="png")
-        return buf.getvalue()
+        return png_bytes(self)
 
     def plot(
         self,

@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
-from superconverge.atomic import atomic_paths, nearest_existing
+from superconverge.atomic import atomic_path, atomic_paths, nearest_existing
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
 from superconverge.finder._restore import Terminated, signals_deferred
+from superconverge.finder.plot import png_bytes
 from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
@@ -224,8 +225,9 @@ def find_lr(
             # failed or been interrupted, which cut the write short and kept nothing.
             with signals_deferred(sigterm=True) as came:
                 try:
-                    _write(dataclasses.replace(partial, config={**partial.config, **extra}),
-                           out, method, PARTIAL_STEM)
+                    _write_partial(
+                        dataclasses.replace(partial, config={**partial.config, **extra}),
+                        out, method)
                     # What the error line may name: this run's file, not an older one.
                     with contextlib.suppress(AttributeError, TypeError):
                         exc.partial_path = Path(out) / f"{PARTIAL_STEM}.json"  # type: ignore[union-attr]
@@ -320,11 +322,31 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
            stem: str = STEM) -> None:
     """The plot and the JSON (``stem`` .png and .json), renamed into place together once both
     are written: a failure (a full disk) leaves the old pair, never a new plot beside an old
-    JSON."""
+    JSON. The plot is drawn in memory first (a second or more), so the files are open for
+    milliseconds: a stop that does not wait (SIGKILL) leaves no temporary file behind."""
     if not is_main_process():
         return
     folder = Path(out)
+    drawn = png_bytes(result, method)
     with atomic_paths(folder / f"{stem}.png", folder / f"{stem}.json") as (png, table):
-        result.plot(png, method=method)
+        png.write_bytes(drawn)
         result.to_json(table)
     logger.info("wrote %s and %s", folder / f"{stem}.json", folder / f"{stem}.png")
+
+
+def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
+    """A stopped sweep's curve: the JSON first, on its own, then the plot. A notebook's ``!``
+    cell kills the command half a second after its Ctrl-C, before a plot could be drawn; the
+    curve is in the JSON by then. An older stop's plot goes first, so none is left beside a
+    JSON it does not show."""
+    if not is_main_process():
+        return
+    folder = Path(out)
+    (folder / f"{PARTIAL_STEM}.png").unlink(missing_ok=True)
+    result.to_json(folder / f"{PARTIAL_STEM}.json")
+    drawn = png_bytes(result, method)
+    with atomic_path(folder / f"{PARTIAL_STEM}.png") as png:
+        png.write_bytes(drawn)
+    logger.info("wrote %s and %s", folder / f"{PARTIAL_STEM}.json",
+                folder / f"{PARTIAL_STEM}.png")
+
