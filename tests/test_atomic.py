@@ -263,3 +263,14 @@ def test_a_link_that_leads_to_itself_is_refused_and_kept(tmp_path) -> None:
         atomic.write_text(loop, "x\n")
     assert loop.is_symlink() and os.readlink(loop) == "loop"
     assert [p.name for p in tmp_path.iterdir()] == ["loop"]
+
+
+def test_a_loop_of_links_in_the_folder_part_is_named_as_a_loop(tmp_path) -> None:
+    """It said the link's target "does not exist"; the shell says "Too many levels"."""
+    (tmp_path / "L").symlink_to("L")
+    (tmp_path / "a").symlink_to("L/file")
+    for path in (tmp_path / "a", tmp_path / "L" / "file"):
+        with pytest.raises(OSError, match=f"{tmp_path / 'L'} is a link that leads back to "
+                                          r"itself \(too many levels of symbolic links\)"):
+            atomic.write_text(path, "x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L", "a"]

@@ -1173,6 +1173,7 @@ def test_an_out_in_a_folder_without_write_permission_is_refused_before_the_sweep
     finally:
         locked.chmod(0o755)
 
+
 def test_verbose_logs_the_sweep_without_saying_the_report_twice(tmp_path) -> None:
     import subprocess
     import sys

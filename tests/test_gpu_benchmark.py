@@ -193,7 +193,7 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     text = out.read_text(encoding="utf-8")
     assert "**Run not finished**" in text and "run so far" in text
     assert "Skipped (`--skip a`)" in text
-    assert len(rows(text, "(b)")) == 2 * len(gpu.PRECISIONS)  # both models, every precision
+    assert len(rows(text, "(b)")) == 2 * len(gpu.PRECISIONS)  # two model rows, every precision
     assert "Not run yet." in text.split("## (c)", 1)[1]
 
 

@@ -1168,6 +1168,15 @@ def test_the_test_leaves_torch_schedulers_order_warning_as_it_was() -> None:
         sched.step()
 
 
+def test_a_loader_that_runs_dry_on_its_second_pass_is_named_so() -> None:
+    """Re-iterable, so no one-shot iterator; its first pass had batches, so not empty."""
+    model, opt, _ = make_problem()
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match="ran out and yielded nothing when iterated again"):
+        lr_range_test(model, opt, ce, _DriesUp(), 1e-4, 1.0, 10, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
 def test_a_torch_schedulers_step_flag_set_before_the_test_is_put_back() -> None:
     """After a real step the flag is True; the test's own steps must leave it True, not take
     it away (then the scheduler's next step would warn of an order the user got right)."""
@@ -1346,7 +1355,6 @@ BAD_CALLS = [
     ({"loss_fn": "ce"}, TypeError, "loss_fn must be callable (outputs, targets) -> loss"),
     ({"val_data": _NoBatches()}, ValueError, "val_data yielded no batches; pass a non-empty"),
     ({"val_data": _NoBatches(), "val_batches": 2}, ValueError, "val_data yielded no batches"),
-    ({"train_data": _DriesUp()}, ValueError, "ran out and yielded nothing when iterated again"),
 ]
 
 

@@ -168,7 +168,7 @@ def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
 
 
-def test_a_notebook_shows_the_result_as_its_plot() -> None:
+def test_a_notebook_shows_the_result_as_its_plot(tmp_path) -> None:
     """Jupyter shows an object's ``_repr_png_``: the same picture as ``plot(path)``, drawn
     without pyplot (whose figures a notebook would show a second time)."""
     import matplotlib.pyplot as plt
@@ -180,6 +180,8 @@ def test_a_notebook_shows_the_result_as_its_plot() -> None:
     assert png.startswith(b"\x89PNG") and plt.get_fignums() == open_before
     assert Image.open(io.BytesIO(png)).size == (1140, 540)  # 9.5 x 4.5 inches at 120 dpi
     assert png == res._repr_png_()  # the same bytes each time: nothing kept between draws
+    res.plot(tmp_path / "lr.png")
+    assert (tmp_path / "lr.png").read_bytes() == png
 
 
 def test_plot_on_a_given_axes_and_on_none() -> None:

@@ -101,6 +101,12 @@ def nearest_existing(folder: Path) -> Path:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         if existing.is_symlink():
+            try:
+                os.stat(existing)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:  # a loop of links, not a missing target
+                    raise OSError(errno.ELOOP, f"{existing} is a link that leads back to "
+                                  "itself (too many levels of symbolic links)") from None
             raise FileNotFoundError(
                 errno.ENOENT, f"{existing} is a link to {os.readlink(existing)}, which does not "
                 "exist")
