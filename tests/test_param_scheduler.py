@@ -683,7 +683,9 @@ def test_all_groups_at_lr_0_follow_the_schedule_alike() -> None:
     lr = sc.one_cycle(1.0, 10)
     sched = ParamScheduler(opt, lr=lr)
     assert sched.multipliers["lr"] == [1.0, 1.0]
-    sched.step()
+    with warnings.catch_warnings():  # built with lr=0.0: there were never ratios to lose
+        warnings.simplefilter("error")
+        sched.step()
     assert [g["lr"] for g in opt.param_groups] == [lr(1), lr(1)]
 
 
@@ -1281,3 +1283,37 @@ def test_tensorize_hyperparams_takes_one_key_by_name() -> None:
     with pytest.raises(ValueError, match="keys: SGD's param groups have no 'betas' "
                                          r"\(group keys: dampening, "):
         tensorize_hyperparams(opt, "betas")
+
+
+def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -> None:
+    """Building a scheduler again after a cosine to 0 (a notebook cell run again) gave every
+    group group 0's LR without a word: the backbone trained at the head's LR."""
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 1e-4},
+                           {"params": model[2].parameters(), "lr": 1e-3}], momentum=0.9)
+    first = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 10))
+    assert first.multipliers == {"lr": [1.0, 10.0]}
+    for i in range(9):
+        train_step(model, opt, i)
+        first.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+    again = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 10))
+    assert again.multipliers == {"lr": [1.0, 1.0]}
+    with pytest.warns(UserWarning, match=r"every param group of the SGD held lr=0 when this "
+                      r"ParamScheduler was built .* all 2 follow the schedule with multiplier "
+                      r"1\.0\. Pass multipliers=\{'lr': \[\.\.\.\]\}") as caught:
+        again.step()
+    assert len(caught) == 1 and caught[0].filename == __file__  # the user's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.step()  # once
+        # A resumed run (built after optimizer.load_state_dict of a run that ended at 0):
+        # the saved ratios come back before the first step, and nothing is said.
+        resumed = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 10))
+        resumed.load_state_dict(first.state_dict())
+        assert resumed.multipliers == {"lr": [1.0, 10.0]}
+        resumed.step()
+        # one group: nothing to lose
+        single = ParamScheduler(torch.optim.SGD(model.parameters(), lr=0.0),
+                                lr=sc.cosine(1e-3, 0.0, 10))
+        single.step()

@@ -438,6 +438,14 @@ class ParamScheduler:
         # Read before tensors=True turns the values into tensors (reading those would sync).
         self._undefined = {k for k in self._inferred
                            if all(as_float(g[slots[k]]) == 0 for g in groups)}
+        # A scheduler built again on an optimizer whose last schedule ended at 0 (a notebook
+        # cell run again) lost the groups' ratios: said at the first step, unless a
+        # load_state_dict (a resumed run) put the saved ones back before it. Not where the
+        # optimizer was built with 0 there (lr=0.0 for the scheduler to set, SGD's default
+        # weight_decay): then the groups never had ratios.
+        self._unresolved = [k for k in sorted(self._undefined) if len(groups) > 1
+                            and _is_number(optimizer.defaults.get(slots[k]))
+                            and as_float(optimizer.defaults[slots[k]]) != 0]
 
         self._schedules = schedules
         self._slots = slots
@@ -740,8 +748,23 @@ class ParamScheduler:
         if torch.compiler.is_compiling():
             _step_outside_the_graph(self)
             return
+        if self._unresolved:
+            self._warn_unresolved()
         self._apply(self._step + 1)
         self._step += 1
+
+    def _warn_unresolved(self) -> None:
+        keys, self._unresolved = self._unresolved, []
+        n = len(self.optimizer.param_groups)
+        warnings.warn(
+            f"every param group of the {type(self.optimizer).__name__} held "
+            f"{' and '.join(f'{k}=0' for k in keys)} when this ParamScheduler was built (a "
+            f"schedule that ended at 0?), so there were no ratios between the groups to keep: "
+            f"all {n} follow the schedule with multiplier 1.0. Pass multipliers="
+            f"{{{keys[0]!r}: [...]}} (one number per group) to keep different {keys[0]}s, or "
+            "build the optimizer again",
+            UserWarning, stacklevel=3,
+        )
 
     # -- the torch protocol -----------------------------------------------------------------
 
@@ -896,6 +919,7 @@ class ParamScheduler:
                 self._rewrite("")
             raise
         self._step = int(step)
+        self._unresolved = []  # the saved multipliers, or strict=False's choice of this one's
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
         """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
