@@ -6,6 +6,7 @@ import collections
 import importlib
 import math
 import random
+import sys
 import warnings
 from typing import Any, ClassVar
 
@@ -521,12 +522,19 @@ def test_a_second_ctrl_c_waits_for_the_restore(monkeypatch: pytest.MonkeyPatch) 
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
     assert_same_state(before, snapshot(model, opt))
     assert len(info.value.partial_result.lrs) == 13
+    if sys.version_info >= (3, 11):  # said under the traceback, where a bare Ctrl-C said nothing
+        assert info.value.__notes__ == [
+            "lr_range_test: the curve measured so far (13 points) is this exception's "
+            "partial_result (in a notebook, the next cell finds it as "
+            "sys.last_value.partial_result)"]
     # During the restore of a finished test: it stops, restored, with the whole curve.
     with pytest.raises(KeyboardInterrupt) as info:
         lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 20, progress=False)
     assert_same_state(before, snapshot(model, opt))
     assert info.value.partial_result.stop_reason == "completed"
     assert len(info.value.partial_result.lrs) == 20
+    if sys.version_info >= (3, 11):
+        assert "(20 points) is this exception's partial_result" in info.value.__notes__[0]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

@@ -331,13 +331,14 @@ def lr_range_test(
                 curves.append(partial)
         # Ctrl-C always says what it cut short; an error only where something was measured.
         if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
-            _attach(exc, "partial_result", _assemble(
+            kept = _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
                             run.world),
                 stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                 mean_of=finished or None,
-            ))
+            )
+            _attach_partial(exc, kept)
         raise
     finally:
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
@@ -370,7 +371,7 @@ def lr_range_test(
             # Ctrl-C (or a SIGTERM made one) during the last restore of a finished test: stop,
             # keeping the result.
             stop = Terminated("SIGTERM") if held == signal.SIGTERM else KeyboardInterrupt()
-            stop.partial_result = result  # type: ignore[attr-defined]
+            _attach_partial(stop, result)
             raise stop
         if held == signal.SIGTERM and on_its_way is not None and not isinstance(
                 on_its_way, Terminated):
@@ -387,6 +388,17 @@ def _attach(exc: BaseException, name: str, value: object) -> None:
         setattr(exc, name, value)
     except (AttributeError, TypeError):  # pragma: no cover - no such exception type in torch
         logger.debug("cannot attach %s to %s", name, type(exc).__name__)
+
+
+def _attach_partial(exc: BaseException, result: RangeTestResult) -> None:
+    """``exc.partial_result = result``, and a note under the traceback that says so (Python
+    3.11+, IPython too): a bare ``KeyboardInterrupt`` did not tell where the curve went."""
+    _attach(exc, "partial_result", result)
+    add_note = getattr(exc, "add_note", None)
+    if callable(add_note):
+        add_note(f"lr_range_test: the curve measured so far ({len(result.lrs)} points) is this "
+                 "exception's partial_result (in a notebook, the next cell finds it as "
+                 "sys.last_value.partial_result)")
 
 
 def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
