@@ -889,3 +889,35 @@ def test_no_nan_line_past_the_end_of_the_sweep() -> None:
                                   "mode": "linear"})
     labels = [str(line.get_label()) for line in res.plot(None).get_lines()]
     assert not any(label.startswith("loss or gradients not finite") for label in labels)
+
+
+def test_a_curve_that_hardly_falls_is_framed_whole() -> None:
+    """An interrupted sweep's flat, noisy curve: its smoothed loss dipped 1% at the start, and
+    the frame (25% of that dip above the start) cut every later point out of view."""
+    losses = [0.729, 0.719, 0.722, 0.728, 0.776, 0.784, 0.804, 0.737, 0.776, 0.808, 0.675,
+              0.748, 0.735, 0.788, 0.736, 0.741, 0.82, 0.758, 0.742, 0.782, 0.78, 0.719, 0.746,
+              0.736]  # an MLP's first 24 of 50 steps, Ctrl-C at the 25th
+    lrs = np.logspace(-5, -2.2, 24).tolist()
+    res = RangeTestResult(lrs, losses, bias_corrected_ema(losses, 0.98), "interrupted",
+                          num_iter=50)
+    low, high = res.plot(None).get_ylim()
+    from superconverge.finder.suggest import smooth_centered
+
+    shown = smooth_centered(np.asarray(losses))
+    assert low <= shown.min() and shown.max() <= high
+    assert high - low < 0.3  # still framed on the curve, not on 0
+
+
+def test_a_curve_that_only_rises_shows_its_start_not_its_blow_up() -> None:
+    """With diverge_factor=None a sweep from too high a start_lr rose to 1e36, and the frame
+    reached up there: the whole curve a flat line at 0."""
+    losses = [0.729, 0.708, 4.18, 8.24, 4.31, 22.5, 232, 3.11e3, 1.85e4, 3.86e5, 3.13e6,
+              1.39e7, 8.12e9, 9.63e11, 4.28e13, 5.24e14, 1.86e17, 6.22e19, 2.36e22, 4.81e25]
+    lrs = np.logspace(0.5, 2.4, len(losses)).tolist()
+    res = RangeTestResult(lrs, losses, bias_corrected_ema(losses, 0.98), "completed",
+                          num_iter=len(losses))
+    ax = res.plot(None)
+    low, high = ax.get_ylim()
+    assert low < 0.708 and high < 5  # the first points, and the rise leaving the frame
+    labels = [str(t.get_text()) for t in ax.get_legend().get_texts()]
+    assert any(label.endswith("above the frame (max 4.81e+25)") for label in labels)

@@ -337,12 +337,14 @@ def _with_gaps(
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
            raw: np.ndarray | None = None) -> None:
-    """Y limits from the smoothed curve: everything up to its minimum, and the blow-up after it
-    only to 25% above the starting plateau, so a loss of 1e6 at divergence does not flatten the
-    part of the curve that matters. The low points of ``also`` (validation loss, the repeats'
-    band) stay in view, and so does the raw loss: its lowest point, and its noise up to the
-    smoothed minimum (2nd-98th percentile), so a flat, noisy curve is not zoomed until its
-    noise looks like structure."""
+    """Y limits from the smoothed curve: everything up to its minimum, and what comes after it
+    only up to a little above the starting plateau (25% of the fall, and at least a tenth of
+    the plateau's level), so a loss of 1e6 at divergence does not flatten the part of the
+    curve that matters, while a curve that hardly falls (a sweep cut short, a flat one) stays
+    in view whole, and one that only rises shows its start. The low points of ``also``
+    (validation loss, the repeats' band) stay in view, and so does the raw loss: its lowest
+    point, and its noise where the smoothed curve is in the frame (2nd-98th percentile), so a
+    flat, noisy curve is not zoomed until its noise looks like structure."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
         return
@@ -353,8 +355,11 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
         seen = seen[np.isfinite(seen)]
         if seen.size:
             low = min(low, float(seen.min()))
-    high = float(finite[: m + 1].max()) if m > 0 else float(finite.max())
-    high = min(float(finite.max()), high + 0.25 * (high - low)) if m > 0 else high
+    plateau = float(finite[: m + 1].max())
+    # (0.25 of a fall of 0.006 cut a flat curve's every later point out of the frame; a curve
+    # that only rises, its minimum at the start, was framed up to its 1e36 and drawn flat)
+    room = max(0.25 * (plateau - float(finite[m])), 0.1 * abs(plateau))
+    high = min(float(finite.max()), plateau + room)
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:
