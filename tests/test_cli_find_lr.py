@@ -1203,7 +1203,7 @@ def test_the_library_still_logs_what_the_report_says_after_the_command(tmp_path,
     with caplog.at_level(logging.INFO, logger="superconverge"):
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
                       torch.nn.functional.mse_loss, batches, num_iter=6, progress=False)
-    assert any(r.getMessage().startswith("LR range test completed") for r in caplog.records)
+    assert any(r.getMessage().startswith("LR range test: completed") for r in caplog.records)
 
 
 def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> None:

@@ -378,7 +378,7 @@ def lr_range_test(
             # A SIGTERM while an error or Ctrl-C was on its way: the stronger stop, told so,
             # with what that one carried.
             raise Terminated.instead_of(on_its_way) from on_its_way
-    logger.info("LR range test %s", result.stop_summary())
+    logger.info("LR range test: %s", result.stop_summary())
     return result
 
 
