@@ -15,7 +15,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 from superconverge import __version__
 from superconverge._torch_version import TorchTooOld
@@ -483,7 +483,7 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     from superconverge.finder._restore import sigterm_as_interrupt
 
     said = _SaidInReport()  # with -v, the log's lines that the report prints again
-    loggers = [logging.getLogger(n) for n in _SaidInReport.LINES]
+    loggers = [logging.getLogger(n) for n in said.said]
     for log in loggers:
         log.addFilter(said)
     try:
@@ -501,11 +501,16 @@ class _SaidInReport(logging.Filter):
     """Drops the library's log lines that find-lr's report says again (the stop, the files
     written), so that -v does not print each twice; the rest of the log goes out."""
 
-    LINES: ClassVar[dict[str, str]] = {"superconverge.finder.range_test": "LR range test %s",
-                                       "superconverge.recipes.find_lr": "wrote %s and %s"}
+    def __init__(self) -> None:
+        super().__init__()
+        from superconverge.finder.range_test import SUMMARY_LOG
+        from superconverge.recipes.find_lr import WROTE_LOG
+
+        self.said = {"superconverge.finder.range_test": SUMMARY_LOG,
+                     "superconverge.recipes.find_lr": WROTE_LOG}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.LINES.get(record.name) != record.msg
+        return self.said.get(record.name) != record.msg
 
 
 def _find_lr(args: argparse.Namespace) -> int:

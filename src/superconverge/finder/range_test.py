@@ -67,6 +67,8 @@ from superconverge.torch._multipliers import (
 __all__ = ["MAX_ITER", "MIN_ITER", "is_main_process", "lr_range_test"]
 
 logger = logging.getLogger(__name__)
+SUMMARY_LOG = "LR range test: %s"
+"""The log line of a finished test (its stop summary), which find-lr's report says again."""
 
 MIN_ITER = 5
 MAX_ITER = _names.MAX_ITER
@@ -378,7 +380,7 @@ def lr_range_test(
             # A SIGTERM while an error or Ctrl-C was on its way: the stronger stop, told so,
             # with what that one carried.
             raise Terminated.instead_of(on_its_way) from on_its_way
-    logger.info("LR range test: %s", result.stop_summary())
+    logger.info(SUMMARY_LOG, result.stop_summary())
     return result
 
 

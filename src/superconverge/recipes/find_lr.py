@@ -36,6 +36,8 @@ from superconverge.recipes.common import (
 from superconverge.schedules import _validate as v
 
 logger = logging.getLogger(__name__)
+WROTE_LOG = "wrote %s and %s"
+"""The log line of the files written, which find-lr's report says again."""
 
 AMP_MODES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
@@ -331,7 +333,7 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
     with atomic_paths(folder / f"{stem}.png", folder / f"{stem}.json") as (png, table):
         png.write_bytes(drawn)
         result.to_json(table)
-    logger.info("wrote %s and %s", folder / f"{stem}.json", folder / f"{stem}.png")
+    logger.info(WROTE_LOG, folder / f"{stem}.json", folder / f"{stem}.png")
 
 
 def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
@@ -347,6 +349,6 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
     drawn = png_bytes(result, method)
     with atomic_path(folder / f"{PARTIAL_STEM}.png") as png:
         png.write_bytes(drawn)
-    logger.info("wrote %s and %s", folder / f"{PARTIAL_STEM}.json",
+    logger.info(WROTE_LOG, folder / f"{PARTIAL_STEM}.json",
                 folder / f"{PARTIAL_STEM}.png")
 
