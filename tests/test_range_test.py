@@ -3150,3 +3150,28 @@ def test_a_step_fns_own_error_in_validation_is_raised_as_it_was() -> None:
     with pytest.raises(RuntimeError, match=r"^my metric failed$"):
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 8, step_fn=step,
                       val_data=list(loader)[:2], progress=False)
+
+
+def test_a_frozen_exception_is_raised_as_it_came() -> None:
+    """An exception that takes no attributes (a frozen dataclass) cannot carry the curve or a
+    note; adding the note replaced it by dataclasses' FrozenInstanceError."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class BadBatch(Exception):
+        index: int
+
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    calls = []
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 5:
+            raise BadBatch(5)
+        return ce(m(batch[0]), batch[1])
+
+    with pytest.raises(BadBatch) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 8, step_fn=step, progress=False)
+    assert not hasattr(info.value, "partial_result") and not hasattr(info.value, "__notes__")
+    assert_same_state(before, snapshot(model, opt))

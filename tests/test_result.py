@@ -921,3 +921,24 @@ def test_a_curve_that_only_rises_shows_its_start_not_its_blow_up() -> None:
     assert low < 0.708 and high < 5  # the first points, and the rise leaving the frame
     labels = [str(t.get_text()) for t in ax.get_legend().get_texts()]
     assert any(label.endswith("above the frame (max 4.81e+25)") for label in labels)
+
+
+@pytest.mark.parametrize(("name", "level", "fall", "sign"), [
+    ("cross-entropy that falls 3%", 2.30, 0.08, 1.0),
+    ("a negative log-likelihood", -50.0, 2.0, -1.0),
+])
+def test_a_small_fall_before_a_blow_up_fills_most_of_the_frame(name, level, fall, sign) -> None:
+    """The blow-up is cut by the fall's size, not the loss's level: room of a tenth of the
+    level (tried for flat curves) left a 0.08 fall at 2.3 a fifth of the frame."""
+    from superconverge.finder.suggest import smooth_centered
+
+    rng = np.random.default_rng(0)
+    descent = level - fall * np.r_[np.zeros(30), np.linspace(0, 1, 40)]
+    losses = np.r_[descent + rng.normal(0, 0.005, 70),
+                   (level - fall) + abs(level) * (np.exp(np.linspace(0.05, 6, 25)) - 1)]
+    lrs = np.logspace(-5, 1, len(losses)).tolist()
+    res = RangeTestResult(lrs, losses.tolist(), bias_corrected_ema(losses.tolist(), 0.98),
+                          "diverged", num_iter=len(losses))
+    low, high = res.plot(None).get_ylim()
+    shown = smooth_centered(losses[:70])
+    assert (shown.max() - shown.min()) / (high - low) > 0.5, name

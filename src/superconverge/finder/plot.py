@@ -263,7 +263,8 @@ def _draw(
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     raw = np.asarray(result.losses, dtype=float)
-    _frame(ax, smoothed, also, raw if show_raw else None)
+    _frame(ax, smoothed, also, raw if show_raw else None,
+           blew_up=result.curve_stop_reason in ("diverged", "nan"))
     if show_raw:
         _mark_off_scale(ax, lrs, raw)
     if result.curve_stop_reason == "nan":
@@ -336,15 +337,16 @@ def _with_gaps(
 
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
-           raw: np.ndarray | None = None) -> None:
-    """Y limits from the smoothed curve: everything up to its minimum, and what comes after it
-    only up to a little above the starting plateau (25% of the fall, and at least a tenth of
-    the plateau's level), so a loss of 1e6 at divergence does not flatten the part of the
-    curve that matters, while a curve that hardly falls (a sweep cut short, a flat one) stays
-    in view whole, and one that only rises shows its start. The low points of ``also``
-    (validation loss, the repeats' band) stay in view, and so does the raw loss: its lowest
-    point, and its noise where the smoothed curve is in the frame (2nd-98th percentile), so a
-    flat, noisy curve is not zoomed until its noise looks like structure."""
+           raw: np.ndarray | None = None, *, blew_up: bool = True) -> None:
+    """Y limits from the smoothed curve: everything up to its minimum, and a blow-up after it
+    only to 25% of the fall above the starting plateau, so a loss of 1e6 at divergence does not
+    flatten the part of the curve that matters. A curve no blow-up ended (``blew_up`` false:
+    completed, cut short, an error) is framed whole, up to 4x its lowest loss (the divergence
+    rule's default factor, past which it blew up all the same), so a flat curve stays in view.
+    The low points of ``also`` (validation loss, the repeats' band) stay in view, and so does
+    the raw loss: its lowest point, and its noise where the smoothed curve is in the frame
+    (2nd-98th percentile), so a flat, noisy curve is not zoomed until its noise looks like
+    structure."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
         return
@@ -356,10 +358,11 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
         if seen.size:
             low = min(low, float(seen.min()))
     plateau = float(finite[: m + 1].max())
-    # (0.25 of a fall of 0.006 cut a flat curve's every later point out of the frame; a curve
-    # that only rises, its minimum at the start, was framed up to its 1e36 and drawn flat)
-    room = max(0.25 * (plateau - float(finite[m])), 0.1 * abs(plateau))
-    high = min(float(finite.max()), plateau + room)
+    high = plateau + 0.25 * (plateau - float(finite[m]))
+    if not blew_up and finite[m] > 0:
+        # (a sweep cut short after a 1% dip had every later point cut out of view)
+        high = max(high, 4 * float(finite[m]))
+    high = min(float(finite.max()), high)
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:

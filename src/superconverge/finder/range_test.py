@@ -397,10 +397,13 @@ def _attach_partial(exc: BaseException, result: RangeTestResult) -> None:
     3.11+, IPython too): a bare ``KeyboardInterrupt`` did not tell where the curve went."""
     _attach(exc, "partial_result", result)
     add_note = getattr(exc, "add_note", None)
-    if callable(add_note):
-        add_note(f"lr_range_test: the curve measured so far ({len(result.lrs)} points) is this "
-                 "exception's partial_result (in a notebook, the next cell finds it as "
-                 "sys.last_value.partial_result)")
+    if callable(add_note) and getattr(exc, "partial_result", None) is result:
+        try:
+            add_note(f"lr_range_test: the curve measured so far ({len(result.lrs)} points) is "
+                     "this exception's partial_result (in a notebook, the next cell finds it "
+                     "as sys.last_value.partial_result)")
+        except (AttributeError, TypeError):  # a frozen exception: raised as it came, unnoted
+            pass
 
 
 def sweep_lrs(start_lr: float, end_lr: float) -> tuple[float, float]:
