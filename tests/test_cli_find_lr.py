@@ -243,6 +243,44 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
     assert not (tmp_path / "lr_find.json").exists()
 
 
+def test_a_partial_plot_that_cannot_be_drawn_leaves_the_json_named(
+        tmp_path, capsys, monkeypatch, caplog) -> None:
+    """The JSON is written first: a plot that fails after it (it was said that nothing was
+    written, and the error line named no file) is warned of, and the JSON is named."""
+    import importlib
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+
+    def no_plot(*args, **kwargs):
+        raise RuntimeError("no fonts (simulated)")
+
+    monkeypatch.setattr(recipe, "png_bytes", no_plot)
+    loss_fails_at(monkeypatch, 25, ValueError("a corrupt batch (simulated)"))
+    out = tmp_path / "run"
+    with caplog.at_level(logging.WARNING, logger="superconverge.recipes.find_lr"), \
+            pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"the curve measured so far is in {out / 'lr_find.partial.json'}: 24 points" in err
+    assert f"could not draw its plot {out / 'lr_find.partial.png'}: no fonts" in caplog.text
+    assert sorted(p.name for p in out.iterdir()) == ["lr_find.partial.json"]
+
+
+def test_a_linked_partial_plot_stays_a_link_to_the_new_plot(tmp_path, monkeypatch) -> None:
+    """The stale plot goes before the JSON is written; a link there stays, and the file it
+    points to (a dashboard's picture) gets the new plot, as a finished run's lr_find.png does."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (tmp_path / "dashboard.png").write_bytes(b"old")
+    (out / "lr_find.partial.png").symlink_to(tmp_path / "dashboard.png")
+    loss_fails_at(monkeypatch, 25, ValueError("a corrupt batch (simulated)"))
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)])
+    assert (out / "lr_find.partial.png").is_symlink()
+    assert (tmp_path / "dashboard.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_a_partial_curve_that_cannot_be_written_leaves_the_sweeps_own_error(
         tmp_path, capsys, monkeypatch, caplog) -> None:
     """The out folder, made a file while the sweep ran: the write of the curve measured so far

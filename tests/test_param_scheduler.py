@@ -1317,3 +1317,26 @@ def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -
         single = ParamScheduler(torch.optim.SGD(model.parameters(), lr=0.0),
                                 lr=sc.cosine(1e-3, 0.0, 10))
         single.step()
+        # a fresh optimizer whose groups were given 0 for the scheduler to set: no ratios lost
+        fresh = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                                 {"params": model[2].parameters(), "lr": 0.0}], momentum=0.9)
+        ParamScheduler(fresh, lr=sc.cosine(1e-3, 0.0, 10)).step()
+    # A load that brings no multipliers back ({'last_step': n}) leaves them lost: still said.
+    taken_over = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 10))
+    taken_over.load_state_dict({"last_step": 3})
+    with pytest.warns(UserWarning, match="every param group of the SGD held lr=0"):
+        taken_over.step()
+
+
+def test_tensor_lrs_that_all_hold_zero_are_warned_of_too() -> None:
+    model = make_model()
+    opt = torch.optim.Adam([{"params": model[0].parameters(), "lr": torch.tensor(1e-4)},
+                            {"params": model[2].parameters(), "lr": torch.tensor(1e-3)}],
+                           lr=torch.tensor(1e-3))
+    first = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 5))
+    for i in range(4):
+        train_step(model, opt, i)
+        first.step()
+    again = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 5))
+    with pytest.warns(UserWarning, match="every param group of the Adam held lr=0"):
+        again.step()

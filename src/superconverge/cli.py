@@ -805,7 +805,8 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""
     cut = exc.partial_result  # type: ignore[attr-defined]
-    return (f"; the curve measured so far is in {partial} (and .png): {len(cut.lrs)} "
+    drawn = " (and .png)" if Path(partial).with_suffix(".png").is_file() else ""
+    return (f"; the curve measured so far is in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
 
 

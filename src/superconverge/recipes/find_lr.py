@@ -229,10 +229,7 @@ def find_lr(
                 try:
                     _write_partial(
                         dataclasses.replace(partial, config={**partial.config, **extra}),
-                        out, method)
-                    # What the error line may name: this run's file, not an older one.
-                    with contextlib.suppress(AttributeError, TypeError):
-                        exc.partial_path = Path(out) / f"{PARTIAL_STEM}.json"  # type: ignore[union-attr]
+                        out, method, exc)
                 except Exception as failed:  # the sweep's own exception is the one to see
                     logger.warning("could not write the partial curve to %s: %s", out, failed)
             if came() == signal.SIGTERM and not isinstance(exc, Terminated):
@@ -336,19 +333,29 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
     logger.info(WROTE_LOG, folder / f"{stem}.json", folder / f"{stem}.png")
 
 
-def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
-    """A stopped sweep's curve: the JSON first, on its own, then the plot. A notebook's ``!``
-    cell kills the command half a second after its Ctrl-C, before a plot could be drawn; the
-    curve is in the JSON by then. An older stop's plot goes first, so none is left beside a
-    JSON it does not show."""
+def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str,
+                   exc: BaseException) -> None:
+    """A stopped sweep's curve: the JSON first, on its own, named as ``exc.partial_path``, then
+    the plot. A notebook's ``!`` cell kills the command half a second after its Ctrl-C, before
+    a plot could be drawn; the curve is in the JSON by then. An older stop's plot goes first,
+    so none is left beside a JSON it does not show (a link stays, and what it points to is
+    replaced by the new plot). A plot that cannot be drawn is warned of; the JSON stays."""
     if not is_main_process():
         return
     folder = Path(out)
-    (folder / f"{PARTIAL_STEM}.png").unlink(missing_ok=True)
-    result.to_json(folder / f"{PARTIAL_STEM}.json")
-    drawn = png_bytes(result, method)
-    with atomic_path(folder / f"{PARTIAL_STEM}.png") as png:
-        png.write_bytes(drawn)
-    logger.info(WROTE_LOG, folder / f"{PARTIAL_STEM}.json",
-                folder / f"{PARTIAL_STEM}.png")
+    table, plot = folder / f"{PARTIAL_STEM}.json", folder / f"{PARTIAL_STEM}.png"
+    if not plot.is_symlink():
+        plot.unlink(missing_ok=True)
+    result.to_json(table)
+    # What the error line may name: this run's file, not an older one.
+    with contextlib.suppress(AttributeError, TypeError):
+        exc.partial_path = table  # type: ignore[attr-defined]
+    try:
+        drawn = png_bytes(result, method)
+        with atomic_path(plot) as png:
+            png.write_bytes(drawn)
+    except Exception as failed:
+        logger.warning("wrote %s, but could not draw its plot %s: %s", table, plot, failed)
+        return
+    logger.info(WROTE_LOG, table, plot)
 

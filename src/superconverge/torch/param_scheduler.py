@@ -440,12 +440,11 @@ class ParamScheduler:
                            if all(as_float(g[slots[k]]) == 0 for g in groups)}
         # A scheduler built again on an optimizer whose last schedule ended at 0 (a notebook
         # cell run again) lost the groups' ratios: said at the first step, unless a
-        # load_state_dict (a resumed run) put the saved ones back before it. Not where the
-        # optimizer was built with 0 there (lr=0.0 for the scheduler to set, SGD's default
-        # weight_decay): then the groups never had ratios.
-        self._unresolved = [k for k in sorted(self._undefined) if len(groups) > 1
-                            and _is_number(optimizer.defaults.get(slots[k]))
-                            and as_float(optimizer.defaults[slots[k]]) != 0]
+        # load_state_dict (a resumed run) put the saved ones back before it. Only for an
+        # optimizer that has stepped (it holds state): a fresh one's zeros are how it was
+        # built (lr=0.0 for the scheduler to set, weight_decay=0.0), never ratios.
+        stepped = any(o.state for o in held_optimizers(optimizer))
+        self._unresolved = sorted(self._undefined) if len(groups) > 1 and stepped else []
 
         self._schedules = schedules
         self._slots = slots
@@ -919,7 +918,9 @@ class ParamScheduler:
                 self._rewrite("")
             raise
         self._step = int(step)
-        self._unresolved = []  # the saved multipliers, or strict=False's choice of this one's
+        # what the saved run's multipliers answered (a dict without them, or a strict=False
+        # load that kept this scheduler's, answered nothing)
+        self._unresolved = [k for k in self._unresolved if k not in adopted]
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
         """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
