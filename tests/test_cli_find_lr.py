@@ -456,11 +456,14 @@ def test_the_wrote_line_names_the_real_paths(tmp_path, capsys, monkeypatch) -> N
 
 
 def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch) -> None:
-    """The plot is written first: a JSON never sits beside a missing or older plot."""
-    def broken(self, *args, **kwargs):
+    """The plot is drawn first: a JSON never sits beside a missing or older plot."""
+    import importlib
+
+    def broken(*args, **kwargs):
         raise RuntimeError("no plot today")
 
-    monkeypatch.setattr(RangeTestResult, "plot", broken)
+    monkeypatch.setattr(importlib.import_module("superconverge.recipes.find_lr"), "png_bytes",
+                        broken)
     with pytest.raises(RuntimeError, match="no plot today"):
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(tmp_path)])
     assert list(tmp_path.iterdir()) == []
