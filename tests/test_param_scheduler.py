@@ -1300,8 +1300,10 @@ def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -
     again = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 10))
     assert again.multipliers == {"lr": [1.0, 1.0]}
     with pytest.warns(UserWarning, match=r"every param group of the SGD held lr=0 when this "
-                      r"ParamScheduler was built .* all 2 follow the schedule with multiplier "
-                      r"1\.0\. Pass multipliers=\{'lr': \[\.\.\.\]\}") as caught:
+                      r"ParamScheduler was built .* all 2 follow the schedule alike, where the "
+                      r"last ParamScheduler of this optimizer had multipliers=\{'lr': \[1\.0, "
+                      r"10\.0\]\}\. Pass multipliers=\{'lr': \[1\.0, 10\.0\]\} to keep "
+                      r"them") as caught:
         again.step()
     assert len(caught) == 1 and caught[0].filename == __file__  # the user's line
     with warnings.catch_warnings():
@@ -1326,6 +1328,31 @@ def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -
     taken_over.load_state_dict({"last_step": 3})
     with pytest.warns(UserWarning, match="every param group of the SGD held lr=0"):
         taken_over.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda groups: torch.optim.SGD(groups),  # no momentum: no per-parameter state at all
+    lambda groups: torch.optim.Adagrad(groups),  # state from its constructor on
+], ids=["sgd-without-momentum", "adagrad"])
+def test_the_warning_follows_the_last_schedulers_ratios_not_the_optimizers_state(make) -> None:
+    model = make_model()
+    opt = make([{"params": model[0].parameters(), "lr": 0.1},
+                {"params": model[2].parameters(), "lr": 0.01}])
+    first = ParamScheduler(opt, lr=sc.cosine(1.0, 0.0, 4), weight_decay=sc.cosine(1e-4, 0, 4))
+    for i in range(4):
+        train_step(model, opt, i)
+        first.step()
+    again = ParamScheduler(opt, lr=sc.cosine(1.0, 0.0, 4), weight_decay=sc.cosine(1e-4, 0, 4))
+    # lr lost its 10x ratio; weight_decay was 0 in both groups from the start: nothing lost
+    with pytest.warns(UserWarning, match=r"held lr=0 when .* multipliers=\{'lr': \[1\.0, "
+                                         r"0\.1\]\}") as caught:
+        again.step()
+    assert len(caught) == 1 and "weight_decay" not in str(caught[0].message)
+    with warnings.catch_warnings():  # a fresh one built with zeros: never warned of
+        warnings.simplefilter("error")
+        fresh = make([{"params": model[0].parameters(), "lr": 0.0},
+                      {"params": model[2].parameters(), "lr": 0.0}])
+        ParamScheduler(fresh, lr=sc.cosine(1e-2, 0.0, 10)).step()
 
 
 def test_tensor_lrs_that_all_hold_zero_are_warned_of_too() -> None:

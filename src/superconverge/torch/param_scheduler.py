@@ -439,12 +439,14 @@ class ParamScheduler:
         self._undefined = {k for k in self._inferred
                            if all(as_float(g[slots[k]]) == 0 for g in groups)}
         # A scheduler built again on an optimizer whose last schedule ended at 0 (a notebook
-        # cell run again) lost the groups' ratios: said at the first step, unless a
-        # load_state_dict (a resumed run) put the saved ones back before it. Only for an
-        # optimizer that has stepped (it holds state): a fresh one's zeros are how it was
-        # built (lr=0.0 for the scheduler to set, weight_decay=0.0), never ratios.
-        stepped = any(o.state for o in held_optimizers(optimizer))
-        self._unresolved = sorted(self._undefined) if len(groups) > 1 and stepped else []
+        # cell run again) finds no ratios in the groups, where the last scheduler of this
+        # optimizer had some: said at the first step, unless a load_state_dict (a resumed run)
+        # puts the saved ones back before it. That last scheduler's multipliers are kept on
+        # the optimizer object (not in its state_dict); zeros it was built with never warn.
+        before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
+        self._unresolved: dict[str, list[float]] = {
+            k: list(before[k]) for k in sorted(self._undefined)
+            if len(before.get(k, ())) == len(groups) and len(set(before[k])) > 1}
 
         self._schedules = schedules
         self._slots = slots
@@ -491,6 +493,7 @@ class ParamScheduler:
                          name, len(single))
         self._step = 0
         self._apply(0)
+        self._record_multipliers()
 
     # -- construction helpers ---------------------------------------------------------------
 
@@ -752,16 +755,24 @@ class ParamScheduler:
         self._apply(self._step + 1)
         self._step += 1
 
+    def _record_multipliers(self) -> None:
+        """Keep this scheduler's multipliers on its optimizer, for the next scheduler built on
+        it to compare (but not where the groups gave none and the last one's are still news)."""
+        record = vars(self.optimizer).setdefault(_LAST_MULTIPLIERS, {})
+        record.update({k: list(v) for k, v in self._multipliers.items()
+                       if k not in self._unresolved})
+
     def _warn_unresolved(self) -> None:
-        keys, self._unresolved = self._unresolved, []
+        lost, self._unresolved = self._unresolved, {}
+        lost = {k: [float(f"{m:.6g}") for m in v] for k, v in lost.items()}  # 0.1, not 0.0999..
         n = len(self.optimizer.param_groups)
         warnings.warn(
             f"every param group of the {type(self.optimizer).__name__} held "
-            f"{' and '.join(f'{k}=0' for k in keys)} when this ParamScheduler was built (a "
-            f"schedule that ended at 0?), so there were no ratios between the groups to keep: "
-            f"all {n} follow the schedule with multiplier 1.0. Pass multipliers="
-            f"{{{keys[0]!r}: [...]}} (one number per group) to keep different {keys[0]}s, or "
-            "build the optimizer again",
+            f"{' and '.join(f'{k}=0' for k in lost)} when this ParamScheduler was built (the "
+            f"last schedule ended at 0?), so there were no ratios between the groups to keep: "
+            f"all {n} follow the schedule alike, where the last ParamScheduler of this "
+            f"optimizer had multipliers={lost}. Pass multipliers={lost} to keep them, or build "
+            "the optimizer again",
             UserWarning, stacklevel=3,
         )
 
@@ -920,7 +931,8 @@ class ParamScheduler:
         self._step = int(step)
         # what the saved run's multipliers answered (a dict without them, or a strict=False
         # load that kept this scheduler's, answered nothing)
-        self._unresolved = [k for k in self._unresolved if k not in adopted]
+        self._unresolved = {k: v for k, v in self._unresolved.items() if k not in adopted}
+        self._record_multipliers()
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
         """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
@@ -957,6 +969,10 @@ class ParamScheduler:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
+
+
+_LAST_MULTIPLIERS = "_superconverge_multipliers"
+"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one."""
 
 
 @torch.compiler.disable
