@@ -281,6 +281,30 @@ def test_a_linked_partial_plot_stays_a_link_to_the_new_plot(tmp_path, monkeypatc
     assert (tmp_path / "dashboard.png").read_bytes().startswith(b"\x89PNG")
 
 
+
+def test_an_older_linked_plot_is_not_claimed_as_this_stops(tmp_path, capsys,
+                                                           monkeypatch) -> None:
+    """A link keeps showing the older stop's plot when this one's cannot be drawn: the error
+    line names the JSON alone."""
+    import importlib
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (tmp_path / "dashboard.png").write_bytes(b"an older plot")
+    (out / "lr_find.partial.png").symlink_to(tmp_path / "dashboard.png")
+
+    def no_plot(*args, **kwargs):
+        raise RuntimeError("no fonts (simulated)")
+
+    monkeypatch.setattr(importlib.import_module("superconverge.recipes.find_lr"), "png_bytes",
+                        no_plot)
+    loss_fails_at(monkeypatch, 25, ValueError("a corrupt batch (simulated)"))
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert f"is in {out / 'lr_find.partial.json'}: 24 points" in err and "(and .png)" not in err
+
+
 def test_a_partial_curve_that_cannot_be_written_leaves_the_sweeps_own_error(
         tmp_path, capsys, monkeypatch, caplog) -> None:
     """The out folder, made a file while the sweep ran: the write of the curve measured so far

@@ -923,11 +923,12 @@ def test_a_curve_that_only_rises_shows_its_start_not_its_blow_up() -> None:
     assert any(label.endswith("above the frame (max 4.81e+25)") for label in labels)
 
 
-@pytest.mark.parametrize(("name", "level", "fall", "sign"), [
-    ("cross-entropy that falls 3%", 2.30, 0.08, 1.0),
-    ("a negative log-likelihood", -50.0, 2.0, -1.0),
+@pytest.mark.parametrize(("name", "level", "fall"), [
+    ("cross-entropy that falls 3%", 2.30, 0.08),
+    ("a negative log-likelihood", -50.0, 2.0),
 ])
-def test_a_small_fall_before_a_blow_up_fills_most_of_the_frame(name, level, fall, sign) -> None:
+@pytest.mark.parametrize("stop", ["diverged", "interrupted", "completed"])
+def test_a_small_fall_before_a_blow_up_fills_most_of_the_frame(name, level, fall, stop) -> None:
     """The blow-up is cut by the fall's size, not the loss's level: room of a tenth of the
     level (tried for flat curves) left a 0.08 fall at 2.3 a fifth of the frame."""
     from superconverge.finder.suggest import smooth_centered
@@ -937,8 +938,23 @@ def test_a_small_fall_before_a_blow_up_fills_most_of_the_frame(name, level, fall
     losses = np.r_[descent + rng.normal(0, 0.005, 70),
                    (level - fall) + abs(level) * (np.exp(np.linspace(0.05, 6, 25)) - 1)]
     lrs = np.logspace(-5, 1, len(losses)).tolist()
+    # (Ctrl-C while the loss climbs, or a climb under the divergence factor, is a blow-up too)
     res = RangeTestResult(lrs, losses.tolist(), bias_corrected_ema(losses.tolist(), 0.98),
-                          "diverged", num_iter=len(losses))
+                          stop, num_iter=len(losses))
     low, high = res.plot(None).get_ylim()
     shown = smooth_centered(losses[:70])
     assert (shown.max() - shown.min()) / (high - low) > 0.5, name
+
+
+def test_the_validation_loss_before_the_minimum_stays_in_view() -> None:
+    """Framed on the training loss, a validation loss above it (a generalisation gap) was cut
+    off: only its low points were kept in view."""
+    train = np.r_[np.full(30, 2.30), np.linspace(2.30, 2.00, 40),
+                  2.0 * np.exp(np.linspace(0.1, 4, 20))]
+    val = train + np.r_[np.full(70, 0.3), np.full(20, 0.5)]
+    lrs = np.logspace(-5, 1, len(train)).tolist()
+    res = RangeTestResult(lrs, train.tolist(), bias_corrected_ema(train.tolist(), 0.98),
+                          "diverged", val_losses=val.tolist(), num_iter=len(train))
+    low, high = res.plot(None).get_ylim()
+    assert low < 2.0 and high > 2.6  # the validation loss up to the training minimum
+    assert high < 3.0  # not its blow-up

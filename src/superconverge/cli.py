@@ -805,7 +805,10 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""
     cut = exc.partial_result  # type: ignore[attr-defined]
-    drawn = " (and .png)" if Path(partial).with_suffix(".png").is_file() else ""
+    plot = Path(partial).with_suffix(".png")
+    # this stop's plot, not an older one a link there still shows (it failed, or was killed)
+    drawn = " (and .png)" if plot.is_file() and (
+        plot.stat().st_mtime_ns >= Path(partial).stat().st_mtime_ns) else ""
     return (f"; the curve measured so far is in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
 

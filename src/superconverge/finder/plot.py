@@ -263,8 +263,9 @@ def _draw(
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     raw = np.asarray(result.losses, dtype=float)
-    _frame(ax, smoothed, also, raw if show_raw else None,
-           blew_up=result.curve_stop_reason in ("diverged", "nan"))
+    also_aligned = [] if result.val_losses is None else [
+        np.asarray(result.val_losses, dtype=float)]
+    _frame(ax, smoothed, also, raw if show_raw else None, aligned=also_aligned)
     if show_raw:
         _mark_off_scale(ax, lrs, raw)
     if result.curve_stop_reason == "nan":
@@ -337,38 +338,47 @@ def _with_gaps(
 
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
-           raw: np.ndarray | None = None, *, blew_up: bool = True) -> None:
+           raw: np.ndarray | None = None, *, aligned: list[np.ndarray] | None = None) -> None:
     """Y limits from the smoothed curve: everything up to its minimum, and a blow-up after it
     only to 25% of the fall above the starting plateau, so a loss of 1e6 at divergence does not
-    flatten the part of the curve that matters. A curve no blow-up ended (``blew_up`` false:
-    completed, cut short, an error) is framed whole, up to 4x its lowest loss (the divergence
-    rule's default factor, past which it blew up all the same), so a flat curve stays in view.
-    The low points of ``also`` (validation loss, the repeats' band) stay in view, and so does
-    the raw loss: its lowest point, and its noise where the smoothed curve is in the frame
-    (2nd-98th percentile), so a flat, noisy curve is not zoomed until its noise looks like
-    structure."""
-    finite = smoothed[np.isfinite(smoothed)]
-    if finite.size == 0:
+    flatten the part of the curve that matters. A curve that never climbs past its plateau by
+    more than a tenth of the plateau's level has no blow-up and is framed whole, so a flat one
+    stays in view. The low points of ``also`` (the repeats' band) stay in view,
+    the curves of ``aligned`` (the validation loss, point for point with ``smoothed``) up to
+    the smoothed minimum, and so does the raw loss: its lowest point, and its noise up to
+    where the smoothed curve passes the cut (2nd-98th percentile), so a flat, noisy curve is
+    not zoomed until its noise looks like structure."""
+    ok = np.isfinite(smoothed)
+    if not ok.any():
         return
+    finite = smoothed[ok]
     m = int(np.argmin(finite))
+    at = int(np.flatnonzero(ok)[m])  # the minimum's index in smoothed
     low = float(finite[m])
+    plateau = float(finite[: m + 1].max())
+    cut = min(float(finite.max()), plateau + 0.25 * (plateau - low))
+    high = cut
+    if float(finite[m:].max()) <= plateau + 0.1 * abs(plateau):
+        # (a sweep cut short after a 1% dip had every later point cut out of view)
+        high = float(finite.max())
+    for other in aligned or []:
+        seen = np.asarray(other, dtype=float)
+        if len(seen) == len(smoothed):
+            seen = seen[: at + 1][np.isfinite(seen[: at + 1])]
+            if seen.size:
+                low, high = min(low, float(seen.min())), max(high, float(seen.max()))
     for other in also or []:
         seen = np.asarray(other, dtype=float)
         seen = seen[np.isfinite(seen)]
         if seen.size:
             low = min(low, float(seen.min()))
-    plateau = float(finite[: m + 1].max())
-    high = plateau + 0.25 * (plateau - float(finite[m]))
-    if not blew_up and finite[m] > 0:
-        # (a sweep cut short after a 1% dip had every later point cut out of view)
-        high = max(high, 4 * float(finite[m]))
-    high = min(float(finite.max()), high)
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:
             low = min(low, float(seen.min()))
-            # The raw noise where the smoothed curve is in the frame (not the blow-up after).
-            inside = np.flatnonzero(np.isfinite(smoothed) & (smoothed <= high))
+            # The raw noise up to where the smoothed curve passes the cut (not the spikes or
+            # the blow-up after; framed whole, a curve's later spikes took the frame to 14).
+            inside = np.flatnonzero(np.isfinite(smoothed) & (smoothed <= cut))
             part = raw[: inside[-1] + 1] if inside.size else raw[:0]
             part = part[np.isfinite(part)]
             if part.size >= 5:
