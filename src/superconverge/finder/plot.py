@@ -263,9 +263,7 @@ def _draw(
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     raw = np.asarray(result.losses, dtype=float)
-    also_aligned = [] if result.val_losses is None else [
-        np.asarray(result.val_losses, dtype=float)]
-    _frame(ax, smoothed, also, raw if show_raw else None, aligned=also_aligned)
+    _frame(ax, smoothed, also, raw if show_raw else None)
     if show_raw:
         _mark_off_scale(ax, lrs, raw)
     if result.curve_stop_reason == "nan":
@@ -338,35 +336,30 @@ def _with_gaps(
 
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
-           raw: np.ndarray | None = None, *, aligned: list[np.ndarray] | None = None) -> None:
+           raw: np.ndarray | None = None) -> None:
     """Y limits from the smoothed curve: everything up to its minimum, and a blow-up after it
     only to 25% of the fall above the starting plateau, so a loss of 1e6 at divergence does not
     flatten the part of the curve that matters. A curve that never climbs past its plateau by
     more than a tenth of the plateau's level has no blow-up and is framed whole, so a flat one
-    stays in view. The low points of ``also`` (the repeats' band) stay in view,
-    the curves of ``aligned`` (the validation loss, point for point with ``smoothed``) up to
-    the smoothed minimum, and so does the raw loss: its lowest point, and its noise up to
-    where the smoothed curve passes the cut (2nd-98th percentile), so a flat, noisy curve is
-    not zoomed until its noise looks like structure."""
-    ok = np.isfinite(smoothed)
-    if not ok.any():
+    stays in view; one with no fall to speak of (under 1% of its level: it only rises) is
+    framed up to twice its starting level. The low points of ``also`` (validation loss, the
+    repeats' band) stay in view, and so does the raw loss: its lowest point, and its noise up
+    to where the smoothed curve passes the cut (2nd-98th percentile), so a flat, noisy curve
+    is not zoomed until its noise looks like structure."""
+    finite = smoothed[np.isfinite(smoothed)]
+    if finite.size == 0:
         return
-    finite = smoothed[ok]
     m = int(np.argmin(finite))
-    at = int(np.flatnonzero(ok)[m])  # the minimum's index in smoothed
     low = float(finite[m])
     plateau = float(finite[: m + 1].max())
-    cut = min(float(finite.max()), plateau + 0.25 * (plateau - low))
+    fall = plateau - low
+    # (a curve that only rose was framed on its first point's noise, or up to its 1e36)
+    room = 0.25 * fall if fall > 0.01 * abs(plateau) else abs(plateau)
+    cut = min(float(finite.max()), plateau + room)
     high = cut
     if float(finite[m:].max()) <= plateau + 0.1 * abs(plateau):
         # (a sweep cut short after a 1% dip had every later point cut out of view)
         high = float(finite.max())
-    for other in aligned or []:
-        seen = np.asarray(other, dtype=float)
-        if len(seen) == len(smoothed):
-            seen = seen[: at + 1][np.isfinite(seen[: at + 1])]
-            if seen.size:
-                low, high = min(low, float(seen.min())), max(high, float(seen.max()))
     for other in also or []:
         seen = np.asarray(other, dtype=float)
         seen = seen[np.isfinite(seen)]

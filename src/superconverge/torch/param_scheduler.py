@@ -764,7 +764,8 @@ class ParamScheduler:
 
     def _warn_unresolved(self) -> None:
         lost, self._unresolved = self._unresolved, {}
-        lost = {k: [float(f"{m:.6g}") for m in v] for k, v in lost.items()}  # 0.1, not 0.0999..
+        # 0.1, not 0.09999999999999999, and still close enough for a strict resume
+        lost = {k: [float(f"{m:.12g}") for m in v] for k, v in lost.items()}
         n = len(self.optimizer.param_groups)
         warnings.warn(
             f"every param group of the {type(self.optimizer).__name__} held "
