@@ -932,6 +932,63 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
         assert "curve measured so far is in" in done.stderr
 
 
+SIGNALLED_FINISHED_WRITE = """
+import os, signal, sys
+from superconverge.finder import RangeTestResult
+to_json = RangeTestResult.to_json
+signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
+
+def signalled(self, path):  # the finished pair's write, signalled halfway (its JSON)
+    for sig in signals:
+        os.kill(os.getpid(), sig)
+    to_json(self, path)
+
+RangeTestResult.to_json = signalled
+if sys.argv[2] == "library":  # find_lr in a script of the user's: SIGTERM's handler is SIG_DFL
+    from superconverge.recipes import find_lr
+    find_lr(model="mlp", num_iter=20, out=sys.argv[3], progress=False)
+    sys.exit(0)
+from superconverge.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(("signals", "caller"), [
+    ("SIGINT", "find-lr"), ("SIGTERM", "find-lr"), ("SIGHUP", "find-lr"),
+    ("SIGTERM", "library")])
+def test_signals_during_a_finished_runs_write_wait_until_it_is_written(
+        tmp_path, signals, caller) -> None:
+    """A SIGHUP (a closed terminal, a notebook's interrupted `!` cell) or a SIGTERM under the
+    system's handler while a finished run's files were renamed into place ended the process
+    at once: no lr_find.json, two hidden temporary files left. They now wait for the pair
+    (and for the removal of the superseded partial curve), then end the process as told."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker.py"
+    script.write_text(SIGNALLED_FINISHED_WRITE)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "lr_find.partial.json").write_text("{}")  # an earlier stopped run's
+    argv = ["find-lr", "--model", "mlp", "--num-iter", "20", "--out", str(out)] if (
+        caller == "find-lr") else ["library", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(script), signals, *argv], capture_output=True, text=True,
+        timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    written = RangeTestResult.from_json(out / "lr_find.json")
+    assert written.stop_reason == "completed" and len(written.lrs) == 20, done.stderr
+    assert (out / "lr_find.png").stat().st_size > 0
+    assert sorted(p.name for p in out.iterdir()) == ["lr_find.json", "lr_find.png"]
+    expected = {"SIGINT": 130, "SIGTERM": 143 if caller == "find-lr" else -15, "SIGHUP": -1}
+    assert done.returncode == expected[signals], done.stderr
+    if caller == "find-lr" and signals != "SIGHUP":
+        said = "interrupted" if signals == "SIGINT" else "terminated (SIGTERM)"
+        assert done.stderr.rstrip().splitlines()[-1] == (
+            f"{said}; the curve measured so far is in {out / 'lr_find.json'} (and .png): "
+            f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
+
+
 def test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve(tmp_path) -> None:
     """IPython's `!` cell, interrupted, sends the command a Ctrl-C, 0.2 s later a SIGHUP, then
     (pexpect's terminate) a SIGCONT, a SIGINT and a SIGKILL 0.1 s apart. The plot, drawn

@@ -239,9 +239,6 @@ def find_lr(
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
         _write(result, out, method)
-        if main:  # an earlier stopped run's curve is superseded
-            for suffix in (".json", ".png"):
-                (Path(out) / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
     return result
 
 
@@ -317,20 +314,31 @@ def _check_writable(folder: Path) -> None:
                               f"(out={str(folder)!r}): {err.strerror}") from None
 
 
-def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str,
-           stem: str = STEM) -> None:
-    """The plot and the JSON (``stem`` .png and .json), renamed into place together once both
-    are written: a failure (a full disk) leaves the old pair, never a new plot beside an old
-    JSON. The plot is drawn in memory first (a second or more), so the files are open for
-    milliseconds: a stop that does not wait (SIGKILL) leaves no temporary file behind."""
+def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
+    """The plot and the JSON, renamed into place together once both are written: a failure (a
+    full disk) leaves the old pair, never a new plot beside an old JSON; then an earlier
+    stopped run's curve, superseded, is removed. The plot is drawn in memory first (a second
+    or more), so the files are open for milliseconds, and signals wait for them: a SIGHUP or a
+    SIGTERM under the system's handler (which end the process at once, leaving the temporary
+    files and no result) ends it once the pair is in place, and a Ctrl-C is raised then. Only
+    a SIGKILL can cut the write."""
     if not is_main_process():
         return
     folder = Path(out)
     drawn = png_bytes(result, method)
-    with atomic_paths(folder / f"{stem}.png", folder / f"{stem}.json") as (png, table):
-        png.write_bytes(drawn)
-        result.to_json(table)
-    logger.info(WROTE_LOG, folder / f"{stem}.json", folder / f"{stem}.png")
+    with signals_deferred(sigterm=True) as came:
+        with atomic_paths(folder / f"{STEM}.png", folder / f"{STEM}.json") as (png, table):
+            result.to_json(table)
+            png.write_bytes(drawn)  # after: a plot older than its JSON is an older run's
+        for suffix in (".json", ".png"):
+            (folder / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
+    logger.info(WROTE_LOG, folder / f"{STEM}.json", folder / f"{STEM}.png")
+    stop = came()
+    if stop is not None:  # a SIGTERM under sigterm_as_interrupt (find-lr: 143), or a Ctrl-C
+        told = Terminated("SIGTERM") if stop == signal.SIGTERM else KeyboardInterrupt()
+        # the whole curve, where a stop's curve is found (find-lr's error line names it)
+        told.partial_result, told.partial_path = result, folder / f"{STEM}.json"  # type: ignore[attr-defined]
+        raise told
 
 
 def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str,
