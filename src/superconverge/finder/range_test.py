@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 
 from superconverge import _names
-from superconverge._progress import progress_bar
+from superconverge._progress import progress_bar, rewind
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
@@ -700,6 +700,10 @@ class _Run:
                 self.sync_every,
             )
         finally:
+            if host.stop_reason is not None:
+                # the steps run past the stop (it is read up to sync_every steps late) are
+                # not counted: the bar ends at the stop's step
+                rewind(bar, host.next_step)
             bar.close()
             if hook is not None:
                 hook.remove()
