@@ -189,9 +189,15 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),
         (["step-decay", "--steps", "4", "--milestones", ""],
-         "argument --milestones: expected comma-separated numbers, got ''"),
+         "argument --milestones: expected comma-separated numbers, got '' (an empty item)"),
         (["step-decay", "--steps", "4", "--milestones", ","],
          "argument --milestones: expected comma-separated numbers, got ','"),
+        # an empty item ("0.5,$UNSET") was dropped: one milestone fewer, without a word
+        (["step-decay", "--steps", "40", "--milestones", "0.5,,0.75"],
+         "argument --milestones: expected comma-separated numbers, got '0.5,,0.75' (an empty "
+         "item)"),
+        (["step-decay", "--steps", "40", "--milestones", "0.5,"],
+         "argument --milestones: expected comma-separated numbers, got '0.5,' (an empty item)"),
         (["step-decay", "--steps", "4", "--milestones", "0.5,half"],
          "argument --milestones: expected comma-separated numbers, got '0.5,half'"),
         # the default milestones need 3 steps, and the message says they are the default

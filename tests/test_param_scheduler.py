@@ -217,6 +217,19 @@ def test_state_dict_is_json_friendly_and_small() -> None:
     assert state["last_step"] == 3
 
 
+def test_load_state_dict_refuses_a_step_an_endless_schedule_cannot_compute() -> None:
+    """The hot path holds an endless schedule's value from sys.maxsize on, so a saved step
+    beyond a float was resumed at that value, where the schedule itself refuses it."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 4))
+    with pytest.raises(ValueError, match=r"state_dict\['last_step'\]: lr: step is an int of "
+                                         r"about 1e\+400, too large for Cyclic"):
+        sched.load_state_dict({"last_step": 10**400})
+    assert sched.last_step == 0 and opt.param_groups[0]["lr"] == 0.01
+    sched.load_state_dict({"last_step": 2**63 + 2})  # beyond sys.maxsize, still a float
+    assert sched.get_last_lr() == [sc.cyclic(0.01, 0.1, 4)(2**63 + 2)]
+
+
 def test_load_state_dict_detects_other_schedules() -> None:
     opt = make_opt(make_model(), "sgd")
     state = ParamScheduler(opt, lr=sc.one_cycle(1.0, 50)).state_dict()

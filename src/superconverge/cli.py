@@ -62,14 +62,14 @@ _PIECE = 1 << 14  # characters _say writes at a time: a pipe holds 64 KiB
 
 
 def _floats(text: str) -> tuple[float, ...]:
+    # "" from an unset shell variable is refused, not taken as "none", and so is an empty
+    # item ("0.5,$UNSET"), not taken as one number fewer
     try:
-        out = tuple(float(x) for x in text.split(",") if x.strip())
+        return tuple(float(x) for x in text.split(","))
     except ValueError:
-        out = ()
-    if not out:  # "" from an unset shell variable is refused, not taken as "none"
-        msg = f"expected comma-separated numbers, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return out
+        empty = " (an empty item)" if any(not x.strip() for x in text.split(",")) else ""
+        msg = f"expected comma-separated numbers, got {text!r}{empty}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

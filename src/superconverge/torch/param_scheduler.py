@@ -855,6 +855,13 @@ class ParamScheduler:
         step = state_dict["last_step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
+        for key, schedule in self._schedules.items():
+            if schedule.total_steps is None and step >= sys.maxsize:
+                # the hot path holds an endless schedule's last value from sys.maxsize on
+                try:
+                    schedule(int(step))  # its own check, which refuses a step beyond a float
+                except ValueError as exc:
+                    raise ValueError(f"state_dict['last_step']: {key}: {exc}") from None
         for key in ("schedules", "multipliers"):
             if state_dict.get(key) is not None and not isinstance(state_dict[key], Mapping):
                 raise ValueError(
