@@ -856,7 +856,7 @@ class ParamScheduler:
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"state_dict['last_step'] must be an int >= 0, got {step!r}")
         for key, schedule in self._schedules.items():
-            if schedule.total_steps is None and step >= sys.maxsize:
+            if schedule.total_steps is None and int(step) >= sys.maxsize:
                 # the hot path holds an endless schedule's last value from sys.maxsize on
                 try:
                     schedule(int(step))  # its own check, which refuses a step beyond a float
