@@ -150,6 +150,20 @@ def test_a_constant_added_to_the_loss_changes_no_pick() -> None:
         assert not any("%" in w for w in curve_warnings(lrs, y - 10, "completed"))
 
 
+def test_a_loss_scaled_by_any_factor_gets_the_same_picks() -> None:
+    """``c * loss`` has the same LRs' ordering and shape; a floor of 1e-12 on the starting
+    loss read a curve at 1e-20 scale as "never decreased"."""
+    lrs = np.logspace(-6, 1, 100)
+    t = np.log10(lrs)
+    y = 2.14 - 2.05 / (1 + np.exp(-3 * (t + 1.5))) + np.random.default_rng(0).normal(
+        0, 0.05, 100)
+    for method in METHODS:
+        picks = {k: suggest(lrs, y * k, method).lr for k in (1.0, 1e-20, 1e20, 1e-300)}
+        assert len(set(picks.values())) == 1 and picks[1.0] is not None, (method, picks)
+    assert {suggest_bounds(lrs, y * k) == suggest_bounds(lrs, y) for k in (1e-20, 1e20)} == {
+        True}
+
+
 def test_a_plateau_wobble_within_twice_the_noise_does_not_end_the_valley() -> None:
     """A NaN-stopped sweep still falling steeply at its last point, with a dip of ~1.3 batch
     noises on its plateau: at a floor of one noise that dip was "the valley", three decades

@@ -174,7 +174,7 @@ def _valley(y: np.ndarray, s: np.ndarray) -> int:
 
 def _never_fell(s: np.ndarray, m: int) -> bool:
     """The smoothed curve ``s`` has no fall worth reading before its valley at ``m``."""
-    return m == 0 or s[0] - s[m] <= 1e-3 * max(abs(s[0]), 1e-12)
+    return m == 0 or s[0] - s[m] <= 1e-3 * abs(s[0])
 
 
 def _descent(
