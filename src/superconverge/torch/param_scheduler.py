@@ -439,18 +439,14 @@ class ParamScheduler:
         self._undefined = {k for k in self._inferred
                            if all(as_float(g[slots[k]]) == 0 for g in groups)}
         # A scheduler built again on an optimizer whose last schedule ended at 0 (a notebook
-        # cell run again, a finished run's checkpoint loaded to train on) finds no ratios in
-        # the groups, where the last scheduler of them had some: said at the first step,
-        # unless a load_state_dict (a resumed run) puts the saved ones back before it. That
-        # last scheduler's multipliers are kept in the groups themselves, so that copies and
-        # checkpoints of the optimizer carry them; zeros it was built with never warn.
-        self._unresolved: dict[str, list[float]] = {}
-        for k in sorted(self._undefined):
-            before = [r.get(k) if isinstance(r := g.get(LAST_MULTIPLIERS), Mapping) else None
-                      for g in groups]
-            if all(_is_number(m) and math.isfinite(m) for m in before  # type: ignore[arg-type]
-                   ) and len(set(before)) > 1:
-                self._unresolved[k] = [float(m) for m in before]  # type: ignore[arg-type]
+        # cell run again) finds no ratios in the groups, where the last scheduler of this
+        # optimizer had some: said at the first step, unless a load_state_dict (a resumed run)
+        # puts the saved ones back before it. That last scheduler's multipliers are kept on
+        # the optimizer object (not in its state_dict); zeros it was built with never warn.
+        before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
+        self._unresolved: dict[str, list[float]] = {
+            k: list(before[k]) for k in sorted(self._undefined)
+            if len(before.get(k, ())) == len(groups) and len(set(before[k])) > 1}
 
         self._schedules = schedules
         self._slots = slots
@@ -760,15 +756,11 @@ class ParamScheduler:
         self._step += 1
 
     def _record_multipliers(self) -> None:
-        """Keep this scheduler's multipliers in its param groups, for the next scheduler built
-        on them to compare (but not where the groups gave none and the last one's are still
-        news). A new dict each time: ``optimizer.state_dict()`` shares the groups' values, and
-        a state dict kept in memory must not change under it."""
-        kept = {k: v for k, v in self._multipliers.items() if k not in self._unresolved}
-        for i, group in enumerate(self.optimizer.param_groups):
-            record = group.get(LAST_MULTIPLIERS)
-            group[LAST_MULTIPLIERS] = {**(record if isinstance(record, Mapping) else {}),
-                                       **{k: float(v[i]) for k, v in kept.items()}}
+        """Keep this scheduler's multipliers on its optimizer, for the next scheduler built on
+        it to compare (but not where the groups gave none and the last one's are still news)."""
+        record = vars(self.optimizer).setdefault(_LAST_MULTIPLIERS, {})
+        record.update({k: list(v) for k, v in self._multipliers.items()
+                       if k not in self._unresolved})
 
     def _warn_unresolved(self) -> None:
         lost, self._unresolved = self._unresolved, {}
@@ -987,10 +979,8 @@ class ParamScheduler:
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
 
 
-LAST_MULTIPLIERS = "superconverge_multipliers"
-"""The param-group key where a ParamScheduler leaves each group's multipliers (``{"lr": 10.0}``)
-for the next one built on the groups: plain floats, which ``optimizer.state_dict()``, a
-``copy.deepcopy`` and ``torch.load(weights_only=True)`` carry."""
+_LAST_MULTIPLIERS = "_superconverge_multipliers"
+"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one."""
 
 
 @torch.compiler.disable
