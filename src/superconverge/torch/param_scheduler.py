@@ -980,7 +980,13 @@ class ParamScheduler:
 
 
 _LAST_MULTIPLIERS = "_superconverge_multipliers"
-"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one."""
+"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one.
+
+Not a param-group key, although one would survive a deepcopy, pickling and a checkpoint: in
+the groups it is part of ``optimizer.state_dict()``, so torch.distributed.checkpoint refused
+to resume a checkpoint saved without it ("Missing key in checkpoint state_dict"), and dynamo
+guards on it, so a compiled step recompiled when a second scheduler took over (tried and
+reverted; a missed warning costs less than a failed resume)."""
 
 
 @torch.compiler.disable
