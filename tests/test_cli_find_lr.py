@@ -985,8 +985,57 @@ def test_signals_during_a_finished_runs_write_wait_until_it_is_written(
     if caller == "find-lr" and signals != "SIGHUP":
         said = "interrupted" if signals == "SIGINT" else "terminated (SIGTERM)"
         assert done.stderr.rstrip().splitlines()[-1] == (
-            f"{said}; the curve measured so far is in {out / 'lr_find.json'} (and .png): "
+            f"{said}; the sweep had ended; its curve is in {out / 'lr_find.json'} (and .png): "
             f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
+
+
+SIGNALLED_DRAWING = """
+import os, signal, sys
+import superconverge.recipes  # noqa: F401
+recipe = sys.modules["superconverge.recipes.find_lr"]
+draw = recipe.png_bytes
+signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
+
+def signalled(*args, **kwargs):  # the finished run's plot, signalled while it is drawn
+    for sig in signals:
+        os.kill(os.getpid(), sig)
+    return draw(*args, **kwargs)
+
+recipe.png_bytes = signalled
+from superconverge.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGKILL"])
+def test_a_stop_while_a_finished_runs_plot_is_drawn_keeps_the_curve(tmp_path, signals) -> None:
+    """Drawing the plot takes a second or so, before the pair is written: a Ctrl-C then lost
+    the whole finished result, and a notebook's interrupted `!` cell (a SIGKILL half a second
+    after its Ctrl-C) too. Now the Ctrl-C waits for the pair; and the JSON is written at once,
+    on its own, so a kill that follows still leaves it (and no older plot beside it)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker.py"
+    script.write_text(SIGNALLED_DRAWING)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "lr_find.png").write_bytes(b"an older run's plot")
+    done = subprocess.run(
+        [sys.executable, str(script), signals, "find-lr", "--model", "mlp", "--num-iter", "20",
+         "--out", str(out)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    written = RangeTestResult.from_json(out / "lr_find.json")
+    assert written.stop_reason == "completed" and len(written.lrs) == 20, done.stderr
+    if signals == "SIGINT":
+        assert done.returncode == 130, done.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["lr_find.json", "lr_find.png"]
+        assert (out / "lr_find.png").read_bytes().startswith(b"\x89PNG")
+        assert "interrupted; the sweep had ended; its curve is in" in done.stderr
+    else:
+        assert done.returncode == -9, done.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["lr_find.json"]
 
 
 def test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve(tmp_path) -> None:

@@ -447,7 +447,9 @@ def _version(t: torch.Tensor) -> int | None:
 
 
 @contextlib.contextmanager
-def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | None]]:
+def signals_deferred(
+    *, sigterm: bool = False, on_first: Callable[[], None] | None = None
+) -> Iterator[Callable[[], int | None]]:
     """Hold Ctrl-C (SIGINT under Python's own handler) off until the body has run, and SIGTERM
     under :func:`sigterm_as_interrupt` (with ``sigterm``, under the system's default handler
     too, and so a SIGHUP); yields a function that gives the signal that came and would have
@@ -457,10 +459,20 @@ def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | No
     before a SIGKILL; a notebook's ``!`` cell, interrupted, sends a SIGHUP 0.2 s after its
     Ctrl-C and a SIGKILL 0.3 s later).
 
+    ``on_first`` is called (in the handler) when the first of them comes, for what must not
+    wait for the body: a notebook's SIGKILL comes half a second after its Ctrl-C. It must not
+    raise.
+
     Only on the main thread, where those handlers are installed: a handler of the caller's (a
     framework's graceful stop) is left to run as it would.
     """
     got: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        got.append(signum)
+        if on_first is not None and len(got) == 1:
+            on_first()
+
     previous: dict[int, Any] = {}
     # the handlers that end the body at once: Python's own for SIGINT, and for SIGTERM the
     # system's (with ``sigterm``) or sigterm_as_interrupt's, and with ``sigterm`` the system's
@@ -476,7 +488,7 @@ def signals_deferred(*, sigterm: bool = False) -> Iterator[Callable[[], int | No
         for sig, handlers in ours:
             try:
                 if signal.getsignal(sig) in handlers:
-                    previous[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
+                    previous[sig] = signal.signal(sig, hold)
             except (ValueError, OSError):  # not the main interpreter
                 pass
     def came() -> int | None:

@@ -317,27 +317,45 @@ def _check_writable(folder: Path) -> None:
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
     """The plot and the JSON, renamed into place together once both are written: a failure (a
     full disk) leaves the old pair, never a new plot beside an old JSON; then an earlier
-    stopped run's curve, superseded, is removed. The plot is drawn in memory first (a second
-    or more), so the files are open for milliseconds, and signals wait for them: a SIGHUP or a
-    SIGTERM under the system's handler (which end the process at once, leaving the temporary
-    files and no result) ends it once the pair is in place, and a Ctrl-C is raised then. Only
-    a SIGKILL can cut the write."""
+    stopped run's curve, superseded, is removed.
+
+    Signals wait for the plot's drawing (a second or so) and the write: a Ctrl-C or a SIGTERM
+    is raised after them, the whole result attached; a SIGHUP, or a SIGTERM under the system's
+    handler, which would end the process at once with no result, ends it then. A stop that
+    comes while the plot is drawn writes the JSON at once, on its own (and removes an older
+    plot beside it), as a notebook's interrupted ``!`` cell SIGKILLs the command half a
+    second after its Ctrl-C."""
     if not is_main_process():
         return
     folder = Path(out)
-    drawn = png_bytes(result, method)
-    with signals_deferred(sigterm=True) as came:
-        with atomic_paths(folder / f"{STEM}.png", folder / f"{STEM}.json") as (png, table):
-            result.to_json(table)
+    table, plot = folder / f"{STEM}.json", folder / f"{STEM}.png"
+    drawing = [True]
+
+    def curve_first() -> None:
+        if not drawing[0]:
+            return  # the pair is being written: milliseconds
+        try:
+            if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
+                plot.unlink(missing_ok=True)
+            with atomic_path(table) as early:
+                result.to_json(early)
+        except Exception as failed:  # the pair write below tries again
+            logger.warning("could not write %s: %s", table, failed)
+
+    with signals_deferred(sigterm=True, on_first=curve_first) as came:
+        drawn = png_bytes(result, method)
+        drawing[0] = False
+        with atomic_paths(plot, table) as (png, json_path):
+            result.to_json(json_path)
             png.write_bytes(drawn)  # after: a plot older than its JSON is an older run's
         for suffix in (".json", ".png"):
             (folder / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
-    logger.info(WROTE_LOG, folder / f"{STEM}.json", folder / f"{STEM}.png")
+    logger.info(WROTE_LOG, table, plot)
     stop = came()
     if stop is not None:  # a SIGTERM under sigterm_as_interrupt (find-lr: 143), or a Ctrl-C
         told = Terminated("SIGTERM") if stop == signal.SIGTERM else KeyboardInterrupt()
         # the whole curve, where a stop's curve is found (find-lr's error line names it)
-        told.partial_result, told.partial_path = result, folder / f"{STEM}.json"  # type: ignore[attr-defined]
+        told.partial_result, told.partial_path = result, table  # type: ignore[attr-defined]
         raise told
 
 
