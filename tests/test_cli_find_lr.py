@@ -149,7 +149,7 @@ def test_val_fraction_for_data_split_already_is_refused(tmp_path, capsys) -> Non
         (["--delimiter", '"'], "error: --delimiter must be one character other than a quote"),
         (["--no-header", "--target", "x"], "--target='x' names a column, but header=False"),
         (["--target", "-1"], "the label is empty; does every line end with ','? Remove the "
-         "trailing separator, or choose the label column with --target="),
+         "trailing separator, or choose the label column with --target=NAME (or its index)"),
     ],
 )
 def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None:
@@ -428,12 +428,35 @@ def test_an_out_that_cannot_be_written_fails_before_the_test(tmp_path, capsys,
     (tmp_path / "run" / "lr_find.png").mkdir(parents=True)
     for out, message in [(tmp_path / "afile", "is a file"),
                          (tmp_path / "afile" / "sub", "is a file"),
-                         (tmp_path / "run", "lr_find.png is a folder")]:
+                         (tmp_path / "run", "lr_find.png is a folder, where "
+                          f"--out={str(tmp_path / 'run')!r} needs to write a file; remove it "
+                          "or pass another folder")]:
         with pytest.raises(SystemExit) as exc:
             main(["-q", "find-lr", "--out", str(out)])
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and "Errno" not in err
+
+
+@pytest.mark.parametrize(("shape", "model", "said"), [
+    ((6,), "cnn", "--model='cnn' expects images with input_shape (channels, height, width), got "
+     "input_shape=(6,); use 'mlp' for flat features"),
+    ((3, 2, 2), "cnn", "--model='cnn' needs images of at least 4x4 pixels (one 2x2 pooling "
+     "between stages), got input_shape=(3, 2, 2); use --model 'mlp'"),
+    ((1, 8, 8), "cnn1d", "--model='cnn1d' expects 1-D signals"),
+])
+def test_a_model_that_does_not_fit_the_data_is_named_by_its_flag(
+        tmp_path, capsys, shape, model, said) -> None:
+    """The models' messages said "model 'cnn'", and one advised "fewer widths", an option of
+    build_model that find-lr has no flag for."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.random((40, *shape), dtype=np.float32),
+             y=np.arange(40) % 2)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(tmp_path / "d.npz"), "--model", model,
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert f"superconverge find-lr: error: {said}" in capsys.readouterr().err
 
 
 def test_the_chosen_method_is_the_suggestion_in_the_json(tmp_path, capsys) -> None:

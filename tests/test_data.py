@@ -767,9 +767,13 @@ def test_wrong_labels_in_a_csv_name_the_column_they_were_read_from(tmp_path) -> 
     path = write(tmp_path / "first.csv", "label,a,b\n0,0.5,1.5\n1,0.25,2.5\n0,0.75,3.5\n")
     with pytest.raises(ValueError, match=r"non-integer values .*; the labels were read from "
                                          r"column 'b' \(the last\): choose the label column "
-                                         r"with target=$"):
+                                         r"with target=NAME \(or its index\)$"):
         load_csv(path)
     assert load_csv(path, target="label", val_fraction=0.34).num_classes == 2
+    # a column the user named: which one, and no advice to choose what was chosen
+    with pytest.raises(ValueError, match=r"non-integer values .*; the labels were read from "
+                                         r"column 'a', which target='a' names$"):
+        load_csv(path, target="a")
 
 
 def test_the_label_column_hint_is_not_set_off_by_the_files_path(tmp_path) -> None:

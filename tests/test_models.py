@@ -205,7 +205,7 @@ def test_channels_last_shapes_say_how_to_transpose() -> None:
         assert suggest_model((16, 16, 3)) == "mlp"  # flattening works in any layout
     with pytest.raises(ValueError, match=r"got input_shape=\(16, 16, 3\); input_shape.*" + hint):
         build_model("cnn", (16, 16, 3), 2)
-    with pytest.warns(UserWarning, match="model 'resnet20': .*" + hint):
+    with pytest.warns(UserWarning, match="model='resnet20': .*" + hint):
         build_model("resnet20", (32, 32, 4), 2)
 
 

@@ -367,9 +367,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="your data: .npz (arrays x, y), a .csv/.tsv/.txt table (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
                      "size x repeats training images the sweep can see are decoded)")
+    p.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
+                   "std 1 (training statistics), of --data or a built-in --dataset")
     d = p.add_argument_group("your data (--data)")
-    d.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
-                   "std 1 (training statistics); also for a built-in --dataset")
     d.add_argument("--val-fraction", type=_fraction, help="share of each class held out for "
                    "validation (default: 0.2)")
     d.add_argument("--target", help="table: the label column, by name or index (default: the "
@@ -418,7 +418,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     # out, device and mode are ("out of range"): only as out=..., device=... and mode=...
     p.set_defaults(func=_run_find_lr, flag_names={
         **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
-        "out=": "--out=", "device=": "--device=", "mode=": "--mode=",
+        "out=": "--out=", "device=": "--device=", "mode=": "--mode=", "model=": "--model=",
+        "pass fewer widths or use": "use --model",  # (build_model's widths=, no flag's)
         "the batch size": "--batch-size"})  # (the library's advice for a loader of the user's)
 
 

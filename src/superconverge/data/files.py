@@ -352,7 +352,7 @@ def load_csv(
         raise ValueError(
             f"{path}: line {empty_label}, column {names[t]!r}: the label is empty"
             + (f"; does every line end with {delimiter!r}? Remove the trailing separator, or "
-               "choose the label column with target=" if trailing else ""))
+               "choose the label column with target=NAME (or its index)" if trailing else ""))
     if missing is not None and all(
             _is_number(v) for v in np.unique(labels).tolist() if v.lower() not in _MISSING):
         raise ValueError(
@@ -382,9 +382,11 @@ def load_csv(
         said = str(err).removeprefix(f"{path}: ")  # the path may hold "label" or "class" too
         if "label" not in said and "class" not in said:
             raise
-        # Wrong labels are often the wrong column: say which one was read.
-        raise ValueError(f"{err}; the labels were read from {which}: choose the label column "
-                         "with target=") from None
+        # Wrong labels are often the wrong column: say which one was read (and, where it was
+        # the default, how to choose another; a column the user named needs no such advice).
+        advice = (": choose the label column with target=NAME (or its index)"
+                  if target == -1 else f", which target={target!r} names")
+        raise ValueError(f"{err}; the labels were read from {which}{advice}") from None
 
 
 #: How tables write a missing value: a label column of numbers that holds one of these (in any

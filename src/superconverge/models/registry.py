@@ -29,7 +29,7 @@ def _cnn(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
     model = SmallCNN(shape[0], num_classes, **kw)
     if min(shape[1:]) < model.min_size:
         raise ValueError(
-            f"model 'cnn' needs images of at least {model.min_size}x{model.min_size} pixels "
+            f"model='cnn' needs images of at least {model.min_size}x{model.min_size} pixels "
             f"(one 2x2 pooling between stages), got input_shape={shape}; "
             + (_channels_last_hint(shape) or "pass fewer widths or use 'mlp'")
         )
@@ -40,12 +40,12 @@ def _cnn(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
 def _cnn1d(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
     if len(shape) not in (1, 2):
         raise ValueError(
-            f"model 'cnn1d' expects 1-D signals with input_shape (channels, length) or "
+            f"model='cnn1d' expects 1-D signals with input_shape (channels, length) or "
             f"(length,), got input_shape={shape}; for images use 'cnn' or 'resnet20'"
         )
     channels, length = (1, shape[0]) if len(shape) == 1 else shape
     if length < 3:
-        raise ValueError(f"model 'cnn1d' needs signals of length >= 3, got input_shape={shape}")
+        raise ValueError(f"model='cnn1d' needs signals of length >= 3, got input_shape={shape}")
     return CNN1d(length, num_classes, in_channels=channels, **kw)
 
 
@@ -81,7 +81,7 @@ def _channels_last_hint(shape: tuple[int, ...]) -> str:
 def _warn_if_channels_last(name: str, shape: tuple[int, ...]) -> None:
     # The model builds (H channels of W x C pixels), but almost surely by mistake.
     if _looks_channels_last(shape):
-        warnings.warn(f"model {name!r}: {_channels_last_hint(shape)}", UserWarning, stacklevel=4)
+        warnings.warn(f"model={name!r}: {_channels_last_hint(shape)}", UserWarning, stacklevel=4)
 
 
 def _require_images(name: str, shape: tuple[int, ...]) -> None:
@@ -93,7 +93,7 @@ def _require_images(name: str, shape: tuple[int, ...]) -> None:
             else "use 'mlp' for flat features"
         )
         raise ValueError(
-            f"model {name!r} expects images with input_shape (channels, height, width), "
+            f"model={name!r} expects images with input_shape (channels, height, width), "
             f"got input_shape={shape}; {hint}"
         )
 
@@ -146,7 +146,7 @@ def build_model(
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         raise TypeError(
-            f"model {name!r} got unknown option(s) {', '.join(unknown)}; "
+            f"model={name!r} got unknown option(s) {', '.join(unknown)}; "
             f"it accepts: {', '.join(options)}"
         )
     return _BUILDERS[name](shape, num_classes, **kwargs)

@@ -298,7 +298,8 @@ def _check_writable(folder: Path) -> None:
                  for suffix in (".json", ".png")):
         if (folder / name).is_dir():
             raise IsADirectoryError(
-                errno.EISDIR, f"{folder / name} is a folder; remove it or pass another out")
+                errno.EISDIR, f"{folder / name} is a folder, where out={str(folder)!r} needs "
+                "to write a file; remove it or pass another folder")
     existing = nearest_existing(folder.absolute())
     if not existing.is_dir():
         raise NotADirectoryError(
