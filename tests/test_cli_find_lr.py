@@ -1407,14 +1407,32 @@ def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> N
     with pytest.warns(UserWarning) as caught:
         assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
                      "--model", "mlp", "--batch-size", "500", "--out", str(tmp_path / "o")]) == 0
-    warned = [str(w.message) for w in caught if "--batch-size" in str(w.message)]
+    warned = [str(w.message) for w in caught if "batch_size" in str(w.message)]
     assert len(warned) == 1 and warned[0].startswith(
-        "batch_size=500 (--batch-size) is more than the 40 training examples")
+        "batch_size=500 is more than the 40 training examples")
     # a batch of the whole set: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
                      "--model", "mlp", "--batch-size", "40", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_the_librarys_warnings_name_the_commands_flags(tmp_path, capsys, monkeypatch) -> None:
+    """A library warning printed by find-lr named the library's keyword (batch_size=500) or
+    both (header=False (--no-header)); each audience now reads its own names."""
+    # what Python does outside pytest's recorder: print formatwarning's line to stderr
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, lineno,
+                        file=None, line=None: sys.stderr.write(warnings.formatwarning(
+                            message, category, filename, lineno, line)))
+    rng = np.random.default_rng(0)
+    (tmp_path / "h.csv").write_text("0,1,2\n" + "".join(
+        f"{rng.normal():.3f},{rng.normal() * 100 + 50:.3f},{i % 2}\n" for i in range(60)))
+    assert main(["-q", "find-lr", "--data", str(tmp_path / "h.csv"), "--num-iter", "8",
+                 "--model", "mlp", "--batch-size", "500", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "numbers the columns 0..2, as pandas does; pass --no-header if it is an example" in err
+    assert "warning: --batch-size=500 is more than the 48 training examples" in err
+    assert "standardize them (--standardize) unless" in err
 
 
 def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> None:

@@ -862,7 +862,8 @@ def test_csv_label_column_that_is_a_measurement_is_warned_of(tmp_path) -> None:
 def test_csv_numeric_column_names_over_text_labels_are_a_header(tmp_path) -> None:
     rows = "".join(f"{i},{2 * i},{'cat' if i % 2 else 'dog'}\n" for i in range(1, 31))
     # The first row could also be the one example of a class: said, not only logged.
-    with pytest.warns(UserWarning, match=r"its label 'label' never occurs below it; .*no-header"):
+    with pytest.warns(UserWarning, match=r"its label 'label' never occurs below it; pass "
+                                         r"header=False if it is an example"):
         d = load_csv(write(tmp_path / "years.csv", "2019,2020,label\n" + rows))
     assert d.class_names == ("cat", "dog") and d.num_train + d.num_val == 30
     # a first row whose label occurs again is data

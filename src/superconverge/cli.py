@@ -420,6 +420,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
         "out=": "--out=", "device=": "--device=", "mode=": "--mode=", "model=": "--model=",
         "pass fewer widths or use": "use --model",  # (build_model's widths=, no flag's)
+        "header=False": "--no-header", "standardize=True": "--standardize",
         "the batch size": "--batch-size"})  # (the library's advice for a loader of the user's)
 
 
@@ -720,6 +721,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         stream=sys.stderr,
     )
     formatted = warnings.formatwarning
+    flags = getattr(args, "flag_names", {})
+
+    def _format_warning(message: Warning | str, category: type[Warning], filename: str,
+                        lineno: int, line: str | None = None) -> str:
+        # the library's names as this command's flags (batch_size=500 -> --batch-size=500)
+        return f"warning: {_in_flags(str(message), args, flags)}\n"
+
     # "warning: ..." lines, not file:line dumps; formatwarning, not showwarning, so that
     # warnings.catch_warnings(record=True) around main() still records them.
     warnings.formatwarning = _format_warning  # type: ignore[assignment]
@@ -815,11 +823,6 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
              else "the sweep had ended; its curve is")
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
-
-
-def _format_warning(message: Warning | str, category: type[Warning], filename: str,
-                    lineno: int, line: str | None = None) -> str:
-    return f"warning: {message}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -375,7 +375,7 @@ def load_csv(
         warnings.warn(
             f"{path}: the labels, read from {which}, make {len(counts)} classes of "
             f"{len(labels)} rows, {singles} of them with a single row: is that the label "
-            "column? Choose it with target= (--target)", UserWarning, stacklevel=2)
+            "column? Choose it with target=NAME (or its index)", UserWarning, stacklevel=2)
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
@@ -548,7 +548,7 @@ def _looks_like_header(
         # column names (pd.DataFrame(np.c_[x, y]).to_csv(index=False)).
         warnings.warn(
             f"first row taken as a header: it numbers the columns 0..{len(first) - 1}, as "
-            "pandas does; pass header=False (--no-header) if it is an example",
+            "pandas does; pass header=False if it is an example",
             UserWarning, stacklevel=3)
         return True
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
@@ -560,7 +560,7 @@ def _looks_like_header(
     if below and not any(_is_number(v) for v in below) and label not in below:
         warnings.warn(
             f"first row taken as a header: its label {label!r} never occurs below it; pass "
-            "header=False (--no-header) if it is an example (a class of one)",
+            "header=False if it is an example (a class of one)",
             UserWarning, stacklevel=3)
         return True
     # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
@@ -571,7 +571,7 @@ def _looks_like_header(
         if not low - 1 <= _label_number(label) <= high + 1:
             warnings.warn(
                 f"first row taken as a header: its label {label!r} lies outside the labels "
-                f"below it ({_g(low)}..{_g(high)}); pass header=False (--no-header) "
+                f"below it ({_g(low)}..{_g(high)}); pass header=False "
                 "if it is an example", UserWarning, stacklevel=3)
             return True
     return False

@@ -118,7 +118,7 @@ def load_data(
         warnings.warn(
             f"{path}: the inputs have mean {mean:.3g} and std {std:.3g}; the learning rates a "
             "range test finds depend on the input scale, and a network trains best near mean "
-            "0 and std 1: standardize them (standardize=True, --standardize) unless your "
+            "0 and std 1: standardize them (standardize=True) unless your "
             "training does the same scaling",
             UserWarning,
             stacklevel=2,

@@ -195,7 +195,7 @@ def find_lr(
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
         whose = f" (this process's share of {world})" if world > 1 else ""
         warnings.warn(
-            f"batch_size={batch_size} (--batch-size) is more than the {len(x_train)} training "
+            f"batch_size={batch_size} is more than the {len(x_train)} training "
             f"examples{whose}: every step is one batch of all {len(x_train)}, so the LRs found "
             f"are for a batch of {len(x_train)}, not {batch_size}",
             UserWarning, stacklevel=2)
