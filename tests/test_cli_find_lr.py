@@ -1030,6 +1030,97 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+def test_a_ctrl_c_after_a_finished_sweep_says_where_the_result_is(tmp_path, monkeypatch) -> None:
+    """In a script of the user's, the Ctrl-C raised once a finished sweep's files are written
+    carries the whole result, and a note under its traceback says so (review: a bare
+    KeyboardInterrupt did not tell that anything had been kept)."""
+    import importlib
+    import os
+    import signal
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+    draw = recipe.png_bytes
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # held until the files are written
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(recipe, "png_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        recipe.find_lr(model="mlp", num_iter=12, out=tmp_path, progress=False)
+    result = caught.value.partial_result
+    assert result.stop_reason == "completed" and len(result.lrs) == 12
+    assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == result.lrs
+    assert (tmp_path / "lr_find.png").stat().st_size > 0
+    if sys.version_info >= (3, 11):
+        assert caught.value.__notes__ == [
+            "find_lr: the sweep had ended; its whole result (12 points) is this exception's "
+            f"partial_result and written to {tmp_path / 'lr_find.json'}"]
+
+
+FULL_DISK_DRAWING = """
+import os, resource, signal, sys
+import superconverge.recipes  # noqa: F401
+recipe = sys.modules["superconverge.recipes.find_lr"]
+draw = recipe.png_bytes
+limit, stop = int(sys.argv[1]), sys.argv[2]
+
+def signalled(*args, **kwargs):  # the finished run's plot: a disk that fills up meanwhile
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    if stop != "none":
+        os.kill(os.getpid(), getattr(signal, stop))
+    return draw(*args, **kwargs)
+
+recipe.png_bytes = signalled
+from superconverge.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize(("limit", "stop"), [
+    (1000, "SIGINT"), (20_000, "SIGINT"), (20_000, "SIGTERM"), (20_000, "none")])
+def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) -> None:
+    """Review: a Ctrl-C while the plot was drawn removed the older plot before the JSON was
+    written, so a full disk left the old JSON alone; a stop that came meanwhile was lost to
+    the write's error (exit 2, not 130 or 143); and a plot too big for the disk was named
+    as lr_find.json (the JSON's write inside the plot's took a write error naming no file
+    as its own)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker.py"
+    script.write_text(FULL_DISK_DRAWING)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "lr_find.json").write_text("an older run's curve")
+    (out / "lr_find.png").write_bytes(b"an older run's plot")
+    done = subprocess.run(
+        [sys.executable, str(script), str(limit), stop, "find-lr", "--model", "mlp",
+         "--num-iter", "20", "--out", str(out)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    last = done.stderr.rstrip().splitlines()[-1]
+    if stop == "none":  # the old pair, and the plot named as what could not be written
+        assert done.returncode == 2, done.stderr
+        assert last == (f"superconverge find-lr: error: cannot write {out / 'lr_find.png'}: "
+                        "File too large")
+    else:
+        assert done.returncode == (130 if stop == "SIGINT" else 143), done.stderr
+    if limit == 1000 or stop == "none":  # nothing new could be written: the old pair stays
+        assert (out / "lr_find.json").read_text() == "an older run's curve"
+        assert (out / "lr_find.png").read_bytes() == b"an older run's plot"
+        if stop != "none":
+            assert last == "interrupted", done.stderr
+    else:  # the JSON, written at the stop; the plot, too big, is not there (nor the old one)
+        written = RangeTestResult.from_json(out / "lr_find.json")
+        assert written.stop_reason == "completed" and len(written.lrs) == 20
+        assert sorted(p.name for p in out.iterdir()) == ["lr_find.json"]
+        said = "interrupted" if stop == "SIGINT" else "terminated (SIGTERM)"
+        assert last == (f"{said}; the sweep had ended; its curve is in {out / 'lr_find.json'}: "
+                        f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
+
+
 @pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGKILL"])
 def test_a_stop_while_a_finished_runs_plot_is_drawn_keeps_the_curve(tmp_path, signals) -> None:
     """Drawing the plot takes a second or so, before the pair is written: a Ctrl-C then lost
@@ -1045,6 +1136,8 @@ def test_a_stop_while_a_finished_runs_plot_is_drawn_keeps_the_curve(tmp_path, si
     out = tmp_path / "run"
     out.mkdir()
     (out / "lr_find.png").write_bytes(b"an older run's plot")
+    for name in ("lr_find.partial.json", "lr_find.partial.png"):  # a stopped run's: superseded
+        (out / name).write_text("{}")
     done = subprocess.run(
         [sys.executable, str(script), signals, "find-lr", "--model", "mlp", "--num-iter", "20",
          "--out", str(out)], capture_output=True, text=True, timeout=120,

@@ -321,43 +321,83 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
     stopped run's curve, superseded, is removed.
 
     Signals wait for the plot's drawing (a second or so) and the write: a Ctrl-C or a SIGTERM
-    is raised after them, the whole result attached; a SIGHUP, or a SIGTERM under the system's
-    handler, which would end the process at once with no result, ends it then. A stop that
-    comes while the plot is drawn writes the JSON at once, on its own (and removes an older
-    plot beside it), as a notebook's interrupted ``!`` cell SIGKILLs the command half a
-    second after its Ctrl-C."""
+    is raised after them, the whole result attached (also when the write failed); a SIGHUP,
+    or a SIGTERM under the system's handler, which would end the process at once with no
+    result, ends it then. A stop that comes while the plot is drawn writes the JSON at once,
+    on its own, and then removes what no longer goes with it (an older plot, unless it is a
+    link, and a stopped run's curve): a notebook's interrupted ``!`` cell SIGKILLs the command
+    half a second after its Ctrl-C."""
     if not is_main_process():
         return
     folder = Path(out)
     table, plot = folder / f"{STEM}.json", folder / f"{STEM}.png"
-    drawing = [True]
+    drawing, early = [True], [False]
+
+    def superseded() -> None:
+        for suffix in (".json", ".png"):
+            (folder / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
 
     def curve_first() -> None:
         if not drawing[0]:
             return  # the pair is being written: milliseconds
         try:
+            with atomic_path(table) as alone:
+                result.to_json(alone)
+            early[0] = True
             if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
                 plot.unlink(missing_ok=True)
-            with atomic_path(table) as early:
-                result.to_json(early)
+            superseded()
         except Exception as failed:  # the pair write below tries again
             logger.warning("could not write %s: %s", table, failed)
 
     with signals_deferred(sigterm=True, on_first=curve_first) as came:
-        drawn = png_bytes(result, method)
-        drawing[0] = False
-        with atomic_paths(plot, table) as (png, json_path):
-            result.to_json(json_path)
-            png.write_bytes(drawn)  # after: a plot older than its JSON is an older run's
-        for suffix in (".json", ".png"):
-            (folder / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
+        try:
+            drawn = png_bytes(result, method)
+            drawing[0] = False
+            with atomic_paths(plot, table) as (png, json_path):
+                result.to_json(json_path)
+                _write_bytes(png, drawn)  # after: a plot older than its JSON is an older run's
+            superseded()
+        except Exception as failed:
+            stop = came()
+            if stop is None:
+                raise
+            # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
+            logger.warning("could not write %s: %s", plot if early[0] else table, failed)
+            raise _stopped_after_the_sweep(stop, result, table if early[0] else None) from failed
     logger.info(WROTE_LOG, table, plot)
     stop = came()
-    if stop is not None:  # a SIGTERM under sigterm_as_interrupt (find-lr: 143), or a Ctrl-C
-        told = Terminated("SIGTERM") if stop == signal.SIGTERM else KeyboardInterrupt()
-        # the whole curve, where a stop's curve is found (find-lr's error line names it)
-        told.partial_result, told.partial_path = result, table  # type: ignore[attr-defined]
-        raise told
+    if stop is not None:
+        raise _stopped_after_the_sweep(stop, result, table)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """``path.write_bytes(data)``, its write error naming ``path``: a full disk's error names
+    no file, and the atomic_path of the JSON, inside the plot's, took it as its own."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
+def _stopped_after_the_sweep(
+    stop: int, result: RangeTestResult, written: Path | None
+) -> KeyboardInterrupt:
+    """The Ctrl-C (or, under sigterm_as_interrupt, the SIGTERM: find-lr's 143) that came
+    while a finished sweep's files were written, raised once they are: the whole result
+    attached where a stop's curve is found, and said under the traceback."""
+    told = Terminated("SIGTERM") if stop == signal.SIGTERM else KeyboardInterrupt()
+    told.partial_result = result  # type: ignore[attr-defined]
+    if written is not None:
+        told.partial_path = written  # type: ignore[attr-defined]
+    add_note = getattr(told, "add_note", None)  # Python 3.11+
+    if callable(add_note):
+        where = f" and written to {written}" if written is not None else ""
+        add_note(f"find_lr: the sweep had ended; its whole result ({len(result.lrs)} points) "
+                 f"is this exception's partial_result{where}")
+    return told
 
 
 def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str,
