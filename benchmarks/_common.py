@@ -25,23 +25,30 @@ import superconverge as sc  # noqa: E402
 from superconverge.atomic import write_text  # noqa: E402
 
 __all__ = [
-    "RESULTS_DIR", "command_line", "cpu_name", "device", "device_name", "git_commit",
-    "positive_int", "provenance", "results_path", "save_results", "whole_numbers",
+    "RESULTS_DIR", "at_least", "command_line", "cpu_name", "device", "device_name",
+    "git_commit", "positive_int", "provenance", "results_path", "save_results", "whole_numbers",
     "write_text",
 ]
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (a count of steps, rows or repeats)."""
+def at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``least`` (a count of steps, rows or repeats)."""
     import argparse
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = at_least(1)
+"""An argparse type: a whole number >= 1."""
 
 
 def results_path(given: Path | None, quick: bool, default: Path) -> Path | None:
@@ -67,8 +74,8 @@ def whole_numbers(least: int, what: str = "whole numbers") -> Callable[[str], li
     import argparse
 
     def parse(text: str) -> list[int]:
-        try:
-            values = [int(x) for x in text.split(",") if x.strip()]
+        try:  # an empty item ("100,$UNSET") is refused, not dropped
+            values = [int(x) for x in text.split(",")]
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
         if not values or min(values) < least:

@@ -51,6 +51,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
         torch-lr-finder==0.2.2 mnist1d==0.0.2.post1 || exit 1
     ls .whl
     echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (uncommitted changes)')"
+    # the copy on the GPU machine has no .git: the results name the commit passed on
+    echo "run there: SUPERCONVERGE_GIT_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh"
     exit 0
 fi
 

@@ -79,12 +79,20 @@ def bench(kind: str, groups: int, tensors: bool, steps: int, repeats: int) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=_common.positive_int, default=20_000,
-                    help="scheduler steps per repeat")
-    ap.add_argument("--repeats", type=_common.positive_int, default=7,
-                    help="repeats; the best one counts")
-    ap.add_argument("--out", type=Path, default=RESULTS, help="markdown results file")
+    # 3: the fewest steps a 1cycle takes (a step in each of its three phases)
+    ap.add_argument("--steps", type=_common.at_least(3), default=None,
+                    help="scheduler steps per repeat (default 20000; with --quick 2000)")
+    ap.add_argument("--repeats", type=_common.positive_int, default=None,
+                    help="repeats; the best one counts (default 7; with --quick 2)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run: fewer steps and repeats, printed, not written")
+    ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
+                    "benchmarks/results/scheduler_step.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
+    if args.steps is None:
+        args.steps = 2000 if args.quick else 20_000
+    if args.repeats is None:
+        args.repeats = 2 if args.quick else 7
     warnings.simplefilter("ignore")  # torch: "lr_scheduler.step() before optimizer.step()"
     torch.set_num_threads(1)
 
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         f"annihilation_fraction={ANNIHILATION}, linear, with cyclical momentum 0.95 -> 0.85 "
         "(torch: three_phase=True, cycle_momentum=True)",
     ]
-    _common.write_text(args.out, "\n".join([
+    report = "\n".join([
         "# ParamScheduler.step() vs torch OneCycleLR.step()", "",
         "Time per scheduler step, same 1cycle + cyclical momentum, identical optimizers. Lower is "
         "better; ours / torch <= 1 is the goal.", "",
@@ -122,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         "`fill_` in place; ours (`tensors=True`) also keeps AdamW's `betas[0]` a tensor and fills "
         "it, where torch writes a new float tuple into `betas` every step.", "",
         "## Provenance", "", "\n".join(lines), "",
-    ]))
-    print(f"wrote {args.out}")
+    ])
+    if _common.save_results(report, args.out, args.quick, RESULTS) is None:
+        print("\n" + report)  # a quick run: the whole report, and no file
     return 0
 
 

@@ -191,7 +191,14 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
 
 @pytest.mark.parametrize(("script", "args", "message"), [
     ("scheduler_step.py", ["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
-    ("scheduler_step.py", ["--steps", "0"], "argument --steps: must be >= 1, got 0"),
+    ("scheduler_step.py", ["--steps", "0"], "argument --steps: must be >= 3, got 0"),
+    # a 1cycle needs 3 steps: --steps 2 passed the parser, then crashed with a traceback
+    ("scheduler_step.py", ["--steps", "2"], "argument --steps: must be >= 3, got 2"),
+    # a range test needs 5 steps: --steps 2 failed after the whole grid had been trained
+    ("num_iter_shift.py", ["--quick", "--steps", "4"], "argument --steps: expected whole "
+     "numbers >= 5, got '4'"),
+    ("num_iter_shift.py", ["--quick", "--steps", "100,"], "argument --steps: expected whole "
+     "numbers, got '100,'"),
     ("engine_overhead.py", ["--quick", "--repeats", "0"], "argument --repeats: must be >= 1"),
     ("engine_overhead.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
     ("data_loading.py", ["--quick", "--rows", "0"], "argument --rows: must be >= 1, got 0"),
@@ -233,6 +240,19 @@ def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
     assert len(rows) == 8
     for *_, theirs, ours, ratio in rows:
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.01), rows
+
+
+def test_scheduler_step_quick_runs_and_leaves_the_committed_results_alone() -> None:
+    """It was the one benchmark without --quick, and every run, a smoke run too, wrote over
+    benchmarks/results/scheduler_step.md."""
+    committed = BENCHMARKS / "results" / "scheduler_step.md"
+    before = committed.read_bytes()
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "scheduler_step.py"), "--quick",
+                           "--steps", "100"], check=True, capture_output=True, text=True,
+                          timeout=120).stdout
+    assert "wrote" not in text
+    assert "## Provenance" in text and "--quick" in text and "best of 2 repeats" in text
+    assert committed.read_bytes() == before
 
 
 def test_sweep_resolution_quick_runs_and_reads_its_threshold(tmp_path) -> None:
