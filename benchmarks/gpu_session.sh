@@ -52,7 +52,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
     ls .whl
     echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (uncommitted changes)')"
     # the copy on the GPU machine has no .git: the results name the commit passed on
-    echo "run there: SUPERCONVERGE_GIT_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh"
+    # (uncommitted changes travel too: the commit alone would not name the code that ran)
+    echo "run there: SUPERCONVERGE_GIT_COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo '+uncommitted') bash benchmarks/gpu_session.sh"
     exit 0
 fi
 

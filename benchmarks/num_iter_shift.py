@@ -40,7 +40,7 @@ from torch import nn
 import _common  # first of ours: puts ../src on sys.path
 import superconverge as sc
 from superconverge.data import load_dataset, make_loader
-from superconverge.finder.range_test import MIN_ITER
+from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model
 
 RESULTS = _common.RESULTS_DIR / "num_iter_shift.md"
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="2 seeds, 100 steps, no accumulation, 2 grid seeds: a smoke test")
     ap.add_argument("--seeds", type=_common.positive_int, default=10,
                     help="range tests per row, and training seeds per grid LR (default 10)")
-    ap.add_argument("--steps", type=_common.whole_numbers(MIN_ITER), default=[100, 200],
+    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS), default=[100, 200],
                     help="range-test step counts, comma-separated (default 100,200)")
     ap.add_argument("--accumulation", type=_common.whole_numbers(1), default=[1, 4],
                     help="accumulation_steps values, comma-separated (default 1,4)")

@@ -194,9 +194,9 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     ("scheduler_step.py", ["--steps", "0"], "argument --steps: must be >= 3, got 0"),
     # a 1cycle needs 3 steps: --steps 2 passed the parser, then crashed with a traceback
     ("scheduler_step.py", ["--steps", "2"], "argument --steps: must be >= 3, got 2"),
-    # a range test needs 5 steps: --steps 2 failed after the whole grid had been trained
-    ("num_iter_shift.py", ["--quick", "--steps", "4"], "argument --steps: expected whole "
-     "numbers >= 5, got '4'"),
+    # a pick needs 8 points: --steps 2 (and 5 to 7) failed after the whole grid was trained
+    ("num_iter_shift.py", ["--quick", "--steps", "7"], "argument --steps: expected whole "
+     "numbers >= 8, got '7'"),
     ("num_iter_shift.py", ["--quick", "--steps", "100,"], "argument --steps: expected whole "
      "numbers, got '100,'"),
     ("engine_overhead.py", ["--quick", "--repeats", "0"], "argument --repeats: must be >= 1"),

@@ -147,7 +147,8 @@ def test_val_fraction_for_data_split_already_is_refused(tmp_path, capsys) -> Non
     [
         (["--target", "-5"], "error: --target=-5 is out of range for "),
         (["--delimiter", '"'], "error: --delimiter must be one character other than a quote"),
-        (["--no-header", "--target", "x"], "--target='x' names a column, but header=False"),
+        (["--no-header", "--target", "x"], "--target='x' names a column, but --no-header: the "
+         "file has no column names; give the label column by index"),
         (["--target", "-1"], "the label is empty; does every line end with ','? Remove the "
          "trailing separator, or choose the label column with --target=NAME (or its index)"),
     ],
@@ -527,7 +528,7 @@ def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> 
     (tmp_path / "raw.csv").write_text("\n".join(rows) + "\n")
     base = ["-q", "find-lr", "--data", str(tmp_path / "raw.csv"), "--delimiter", ";",
             "--target", "0", "--num-iter", "10", "--model", "mlp", "--val-fraction", "0.25"]
-    with pytest.warns(UserWarning, match=r"mean 5.2e\+03.*--standardize"):
+    with pytest.warns(UserWarning, match=r"mean 5.2e\+03.*standardize=True"):
         assert main([*base, "--out", str(tmp_path / "a")]) == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # standardized: no warning about the scale
@@ -1112,6 +1113,9 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
         assert (out / "lr_find.png").read_bytes() == b"an older run's plot"
         if stop != "none":
             assert last == "interrupted", done.stderr
+            # said once (the JSON's own write at the stop, and the pair's, failed alike)
+            assert done.stderr.splitlines()[:-1] == [
+                f"cannot write {out / 'lr_find.json'}: File too large"], done.stderr
     else:  # the JSON, written at the stop; the plot, too big, is not there (nor the old one)
         written = RangeTestResult.from_json(out / "lr_find.json")
         assert written.stop_reason == "completed" and len(written.lrs) == 20
@@ -1119,6 +1123,8 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
         said = "interrupted" if stop == "SIGINT" else "terminated (SIGTERM)"
         assert last == (f"{said}; the sweep had ended; its curve is in {out / 'lr_find.json'}: "
                         f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
+        assert done.stderr.splitlines()[:-1] == [
+            f"cannot write {out / 'lr_find.png'}: File too large"], done.stderr
 
 
 @pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGKILL"])
@@ -1518,13 +1524,16 @@ def test_the_librarys_warnings_name_the_commands_flags(tmp_path, capsys, monkeyp
                         file=None, line=None: sys.stderr.write(warnings.formatwarning(
                             message, category, filename, lineno, line)))
     rng = np.random.default_rng(0)
-    (tmp_path / "h.csv").write_text("0,1,2\n" + "".join(
+    # a name of words that are flags too: printed as it is (only name=value forms are flags)
+    (tmp_path / "my target seed.csv").write_text("0,1,2\n" + "".join(
         f"{rng.normal():.3f},{rng.normal() * 100 + 50:.3f},{i % 2}\n" for i in range(60)))
-    assert main(["-q", "find-lr", "--data", str(tmp_path / "h.csv"), "--num-iter", "8",
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "find-lr", "--data", "./my target seed.csv", "--num-iter", "8",
                  "--model", "mlp", "--batch-size", "500", "--out", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert "numbers the columns 0..2, as pandas does; pass --no-header if it is an example" in err
     assert "warning: --batch-size=500 is more than the 48 training examples" in err
+    assert "warning: my target seed.csv: the inputs have mean" in err
     assert "standardize them (--standardize) unless" in err
 
 

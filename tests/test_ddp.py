@@ -543,6 +543,36 @@ def test_under_torchrun_an_argument_error_says_which_rank(
             f"{tag}superconverge find-lr: error: argument --num-iter: must be >= 8")
 
 
+EARLY_FAILURE = """
+import sys
+from superconverge import cli
+
+def failing(parser, args, rank):  # an error before any point: no curve, no line of its own
+    raise RuntimeError("injected failure on this rank\\nsecond line")
+
+cli._run = failing
+cli.main(["find-lr"])
+"""
+
+
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_under_torchrun_an_error_with_no_curve_is_a_traceback_tagged_by_rank(
+        tmp_path: Path, rank: str) -> None:
+    """Audit: a rank that failed in the first chunk of steps (no point recorded yet) printed
+    an untagged traceback, and so did its peer (the connection it closed): two tracebacks
+    that named no rank beside torchrun's own report."""
+    script = tmp_path / "worker.py"
+    script.write_text(EARLY_FAILURE)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "RANK": rank, "WORLD_SIZE": "2"})
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"[rank {rank}] Traceback (most recent call last):", done.stderr
+    assert all(line.startswith(f"[rank {rank}] ") for line in lines), done.stderr
+    assert lines[-2:] == [f"[rank {rank}] RuntimeError: injected failure on this rank",
+                          f"[rank {rank}] second line"]
+
+
 def test_under_torchrun_more_ranks_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from superconverge.recipes import distributed
 

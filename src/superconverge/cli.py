@@ -266,17 +266,29 @@ def _run_schedule(args: argparse.Namespace) -> int:
 
 
 def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (),
-              keep: Iterable[str] = ()) -> str:
+              keep: Iterable[str] = (), assigned: bool = False) -> str:
     """``message`` with the library's parameter names as the command's flags (``max_lr`` ->
     ``--max-lr``), except those in ``exclude`` (an LR ``schedule`` took from a range test, which
     no flag of the user's set), inside quotes (a value the user typed: ``got 'lr'``), and inside
-    the strings in ``keep`` (the paths the user gave: ``--out lr``)."""
+    the strings in ``keep`` (the paths the user gave: ``--out lr``). With ``assigned``, a name
+    only where a value follows it (``batch_size=500``; ``header=False`` and the other keys that
+    hold their ``=``): a warning's text holds paths as the library wrote them and file names in
+    a folder, where a bare word (seed, target) is no flag."""
     names = {k: v for k, v in flags.items() if k not in set(exclude)}
     if not names:
         return message
     # whole words only, never part of a path (runs/max_lr/lr_find.json) or of a longer name
-    pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(sorted(names, key=len, reverse=True))
-                         + r")(?![\w\-/\\]|\.\w)")
+    by_length = sorted(names, key=len, reverse=True)
+    if assigned:
+        whole = [k for k in by_length if "=" in k]
+        bare = [k for k in by_length if "=" not in k]
+        keys = "|".join(filter(None, [
+            "(?:" + "|".join(whole) + r")(?![\w\-/\\]|\.\w)" if whole else "",
+            "(?:" + "|".join(bare) + ")(?==)" if bare else ""]))
+        pattern = re.compile(r"(?<![\w\-/.\\])(" + keys + ")")
+    else:
+        pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(by_length)
+                             + r")(?![\w\-/\\]|\.\w)")
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
     # a path as a whole word: --out a must not split weight_decay at its "a"
     # a quote opens after no letter: the apostrophe of "a sweep's" opens none
@@ -702,7 +714,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, SystemExit):
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         else:
-            traceback.print_exc()
+            # An error with no curve to keep (one in the first chunk of steps: no point is
+            # recorded before the ranks share their losses): its traceback, every line tagged
+            # by rank, rank 0's too, since all of them may print one (the others often the
+            # connection the failed rank closed).
+            said = "".join(traceback.format_exception(exc))
+            sys.stderr.write("".join(f"[rank {rank}] {line}"
+                                     for line in said.splitlines(keepends=True)))
             code = 1
         if code == 0:
             raise
@@ -726,7 +744,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     def _format_warning(message: Warning | str, category: type[Warning], filename: str,
                         lineno: int, line: str | None = None) -> str:
         # the library's names as this command's flags (batch_size=500 -> --batch-size=500)
-        return f"warning: {_in_flags(str(message), args, flags)}\n"
+        return f"warning: {_in_flags(str(message), args, flags, assigned=True)}\n"
 
     # "warning: ..." lines, not file:line dumps; formatwarning, not showwarning, so that
     # warnings.catch_warnings(record=True) around main() still records them.
@@ -785,11 +803,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     return 0
 
 
-def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str]) -> str:
+def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
+              assigned: bool = False) -> str:
     """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
     the names of LRs taken from a range test left alone."""
     paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-    return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths)
+    return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths,
+                     assigned=assigned)
 
 
 def _hint(exc: BaseException, args: argparse.Namespace) -> str:

@@ -656,7 +656,8 @@ def _cell_hint(cell: str, delimiter: str) -> str:
 def _target_index(target: str | int, columns: list[str] | None, width: int, path: Path) -> int:
     if isinstance(target, str):
         if columns is None:
-            raise ValueError(f"{path}: target={target!r} names a column, but header=False")
+            raise ValueError(f"{path}: target={target!r} names a column, but header=False: the "
+                             "file has no column names; give the label column by index")
         if target not in columns:
             hint = ("; that first row is all numbers, so the file may have no header row: "
                     "give the label column by index" if all(map(_is_number, columns)) else "")

@@ -331,11 +331,15 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         return
     folder = Path(out)
     table, plot = folder / f"{STEM}.json", folder / f"{STEM}.png"
-    drawing, early = [True], [False]
+    drawing, early, said = [True], [False], [""]
 
     def superseded() -> None:
-        for suffix in (".json", ".png"):
-            (folder / (PARTIAL_STEM + suffix)).unlink(missing_ok=True)
+        for name in (f"{PARTIAL_STEM}.json", f"{PARTIAL_STEM}.png"):
+            try:
+                (folder / name).unlink(missing_ok=True)
+            except OSError as failed:  # the result is written; an old file stays
+                logger.warning("could not remove the superseded %s: %s", folder / name,
+                               _one_line(failed))
 
     def curve_first() -> None:
         if not drawing[0]:
@@ -343,12 +347,15 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         try:
             with atomic_path(table) as alone:
                 result.to_json(alone)
-            early[0] = True
-            if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
-                plot.unlink(missing_ok=True)
-            superseded()
         except Exception as failed:  # the pair write below tries again
-            logger.warning("could not write %s: %s", table, failed)
+            said[0] = _could_not_write(table, failed)
+            logger.warning("%s", said[0])
+            return
+        early[0] = True
+        if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
+            with contextlib.suppress(OSError):  # (the pair write replaces it)
+                plot.unlink(missing_ok=True)
+        superseded()
 
     with signals_deferred(sigterm=True, on_first=curve_first) as came:
         try:
@@ -357,18 +364,34 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             with atomic_paths(plot, table) as (png, json_path):
                 result.to_json(json_path)
                 _write_bytes(png, drawn)  # after: a plot older than its JSON is an older run's
-            superseded()
         except Exception as failed:
             stop = came()
             if stop is None:
                 raise
             # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
-            logger.warning("could not write %s: %s", plot if early[0] else table, failed)
+            message = _could_not_write(plot if early[0] else table, failed)
+            if message != said[0]:  # (not twice: the JSON's own write may have said it)
+                logger.warning("%s", message)
             raise _stopped_after_the_sweep(stop, result, table if early[0] else None) from failed
+        superseded()
     logger.info(WROTE_LOG, table, plot)
     stop = came()
     if stop is not None:
         raise _stopped_after_the_sweep(stop, result, table)
+
+
+def _could_not_write(path: Path, failed: Exception) -> str:
+    """What a failed write says: its own message where that names the file (an atomic_path's
+    "cannot write X: reason"), else "could not write X: message"."""
+    text = _one_line(failed)
+    return text if str(path) in text else f"could not write {path}: {text}"
+
+
+def _one_line(failed: Exception) -> str:
+    """An error's message, an OSError's without its "[Errno N]"."""
+    if isinstance(failed, OSError) and failed.strerror:
+        return f"{failed.filename}: {failed.strerror}" if failed.filename else failed.strerror
+    return str(failed)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
