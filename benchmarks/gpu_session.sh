@@ -50,10 +50,14 @@ if [[ "${1:-}" == "--prepare" ]]; then
     python3 -m pip download -q --no-deps --only-binary=:all: -d .whl \
         torch-lr-finder==0.2.2 mnist1d==0.0.2.post1 || exit 1
     ls .whl
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (uncommitted changes)')"
+    # as benchmarks/_common.py's git_commit() names it: untracked files count (the device
+    # tool carries them), the results files a benchmark run rewrites do not
+    commit="$(git rev-parse --short HEAD)"
+    [[ -n "$(git status --porcelain -- ':/' ':(exclude,top)benchmarks/results')" ]] &&
+        commit="$commit (uncommitted changes)"
+    echo "commit: $commit"
     # the copy on the GPU machine has no .git: the results name the commit passed on
-    # (uncommitted changes travel too: the commit alone would not name the code that ran)
-    echo "run there: SUPERCONVERGE_GIT_COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo '+uncommitted') bash benchmarks/gpu_session.sh"
+    echo "run there: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh"
     exit 0
 fi
 

@@ -140,23 +140,29 @@ def main(argv: list[str] | None = None) -> int:
                     help="2 seeds, 100 steps, no accumulation, 2 grid seeds: a smoke test")
     ap.add_argument("--seeds", type=_common.positive_int, default=10,
                     help="range tests per row, and training seeds per grid LR (default 10)")
-    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS), default=[100, 200],
-                    help="range-test step counts, comma-separated (default 100,200)")
+    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS), default=None,
+                    help="range-test step counts, comma-separated (default 100,200; with "
+                    "--quick 100)")
     ap.add_argument("--accumulation", type=_common.whole_numbers(1), default=[1, 4],
                     help="accumulation_steps values, comma-separated (default 1,4)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/num_iter_shift.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
-    steps = [100] if args.quick else args.steps
+    steps = args.steps or ([100] if args.quick else [100, 200])
     accumulation = [1] if args.quick else args.accumulation
     torch.set_num_threads(1)
 
     began = time.perf_counter()
-    curve = [statistics.mean(train(lr, s) for s in range(seeds)) for lr in GRID]
+    # The range tests first: a sweep too short to give a pick (a few steps over 8 decades)
+    # fails before the grid's training, not after it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # counted through res.warnings(), not printed
-        rows = [range_tests(n, k, seeds) for n in steps for k in accumulation]
+        try:
+            rows = [range_tests(n, k, seeds) for n in steps for k in accumulation]
+        except RuntimeError as exc:
+            ap.exit(1, f"{ap.prog}: error: {exc}; pass more --steps\n")
+    curve = [statistics.mean(train(lr, s) for s in range(seeds)) for lr in GRID]
     elapsed = time.perf_counter() - began
     best = int(np.argmax(curve))
     grid = " · ".join(f"{lr:.3g}: {acc:.1f}" for lr, acc in zip(GRID, curve, strict=True))

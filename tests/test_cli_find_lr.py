@@ -1115,7 +1115,8 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
             assert last == "interrupted", done.stderr
             # said once (the JSON's own write at the stop, and the pair's, failed alike)
             assert done.stderr.splitlines()[:-1] == [
-                f"cannot write {out / 'lr_find.json'}: File too large"], done.stderr
+                f"cannot write {out / 'lr_find.json'}: File too large (at the stop, before the "
+                "plot; tried again with it)"], done.stderr
     else:  # the JSON, written at the stop; the plot, too big, is not there (nor the old one)
         written = RangeTestResult.from_json(out / "lr_find.json")
         assert written.stop_reason == "completed" and len(written.lrs) == 20
@@ -1535,6 +1536,27 @@ def test_the_librarys_warnings_name_the_commands_flags(tmp_path, capsys, monkeyp
     assert "warning: --batch-size=500 is more than the 48 training examples" in err
     assert "warning: my target seed.csv: the inputs have mean" in err
     assert "standardize them (--standardize) unless" in err
+
+
+@pytest.mark.parametrize("name", ["my target data.csv", "seed=1.csv", "model=a.csv"])
+def test_a_warning_made_an_error_keeps_the_files_name(tmp_path, capsys, monkeypatch,
+                                                      name) -> None:
+    """Review: under -W error a warning's path went through the word-by-word translation
+    ("my --target data.csv"), and a name holding "=" was translated in both ("--seed=1.csv"):
+    the library writes ./x as x, which the guard of the typed path did not know."""
+    rng = np.random.default_rng(0)
+    (tmp_path / name).write_text("".join(
+        f"{rng.normal() * 100 + 50:.3f},{rng.normal():.3f},{i % 2}\n" for i in range(40)))
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SystemExit) as exc:
+            main(["-q", "find-lr", "--data", f"./{name}", "--num-iter", "8", "--model", "mlp",
+                  "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"superconverge find-lr: error: {name}: the inputs have mean"), err
+    assert "(--standardize)" in err
 
 
 def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> None:

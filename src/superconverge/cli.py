@@ -785,7 +785,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
             parser.exit(128 + 15, f"{tag}terminated (SIGTERM){_partial_note(exc, args)}\n")
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
-        said = _in_flags(str(exc), args, getattr(args, "flag_names", {}))
+        said = _in_flags(str(exc), args, getattr(args, "flag_names", {}), assigned=True)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said} (a warning, which "
                        f"the warnings filter made an error){_partial_note(exc, args)}\n")
     except Exception as exc:
@@ -807,7 +807,10 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
               assigned: bool = False) -> str:
     """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
     the names of LRs taken from a range test left alone."""
-    paths = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
+    typed = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
+    # and as the library writes them (Path("./seed=1/x.csv") prints as seed=1/x.csv)
+    paths = [*typed, *(str(Path(p)) for p in typed if p), *(str(Path(p).absolute())
+                                                            for p in typed if p)]
     return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths,
                      assigned=assigned)
 

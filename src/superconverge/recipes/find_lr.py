@@ -332,14 +332,17 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
     folder = Path(out)
     table, plot = folder / f"{STEM}.json", folder / f"{STEM}.png"
     drawing, early, said = [True], [False], [""]
+    kept: set[str] = set()  # superseded files that could not be removed, said once
 
     def superseded() -> None:
         for name in (f"{PARTIAL_STEM}.json", f"{PARTIAL_STEM}.png"):
             try:
                 (folder / name).unlink(missing_ok=True)
             except OSError as failed:  # the result is written; an old file stays
-                logger.warning("could not remove the superseded %s: %s", folder / name,
-                               _one_line(failed))
+                if name not in kept:
+                    kept.add(name)
+                    logger.warning("could not remove the superseded %s: %s", folder / name,
+                                   failed.strerror or failed)
 
     def curve_first() -> None:
         if not drawing[0]:
@@ -348,8 +351,8 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             with atomic_path(table) as alone:
                 result.to_json(alone)
         except Exception as failed:  # the pair write below tries again
-            said[0] = _could_not_write(table, failed)
-            logger.warning("%s", said[0])
+            said[0] = _could_not_write(failed, table)
+            logger.warning("%s (at the stop, before the plot; tried again with it)", said[0])
             return
         early[0] = True
         if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
@@ -369,7 +372,7 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             if stop is None:
                 raise
             # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
-            message = _could_not_write(plot if early[0] else table, failed)
+            message = _could_not_write(failed, plot, table)
             if message != said[0]:  # (not twice: the JSON's own write may have said it)
                 logger.warning("%s", message)
             raise _stopped_after_the_sweep(stop, result, table if early[0] else None) from failed
@@ -380,11 +383,14 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         raise _stopped_after_the_sweep(stop, result, table)
 
 
-def _could_not_write(path: Path, failed: Exception) -> str:
-    """What a failed write says: its own message where that names the file (an atomic_path's
-    "cannot write X: reason"), else "could not write X: message"."""
+def _could_not_write(failed: Exception, *paths: Path) -> str:
+    """What a failed write of ``paths`` says: its own message where that names the file it
+    failed on (an atomic_path's "cannot write X: reason"), else "could not write X and Y:
+    message"."""
     text = _one_line(failed)
-    return text if str(path) in text else f"could not write {path}: {text}"
+    if any(str(p) in text for p in paths):
+        return text
+    return f"could not write {' and '.join(map(str, paths))}: {text}"
 
 
 def _one_line(failed: Exception) -> str:
