@@ -306,3 +306,11 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` in a line: an OSError's as "file: reason" (or the reason), without
+    its "[Errno N]"; any other's as ``str(exc)``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)

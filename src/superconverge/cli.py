@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from superconverge import __version__
 from superconverge._torch_version import TorchTooOld
+from superconverge.atomic import one_line
 
 
 class _ReaderLeft(Exception):
@@ -659,13 +660,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc: Exception) -> str:
-    """The message of ``exc``; for an OSError without "[Errno N]", naming its file."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc)
-
-
 def _torchrun_rank() -> int | None:
     """This process's rank when ``torchrun`` started more than one (its ``RANK`` and
     ``WORLD_SIZE``), else ``None``; a malformed variable is ``torchrun_group``'s to refuse."""
@@ -766,7 +760,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     except ImportError as exc:
         # A package a dataset needs, missing or broken (a --no-deps install): the message says
         # what to install, and a traceback would bury it.
-        parser.exit(2, f"{tag}superconverge {args.command}: error: {_one_line(exc)}\n")
+        parser.exit(2, f"{tag}superconverge {args.command}: error: {one_line(exc)}\n")
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
@@ -776,7 +770,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         if isinstance(exc, OSError):
             flags = {k: f for k, f in flags.items() if k.endswith("=")} if (
                 exc.filename is None) else {}
-        said = _in_flags(_one_line(exc), args, flags) + _hint(exc, args)
+        said = _in_flags(one_line(exc), args, flags) + _hint(exc, args)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
@@ -797,7 +791,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         if not note and not (rank and _measured(exc)):
             raise
         parser.exit(1, f"{tag}superconverge {args.command}: {type(exc).__name__}: "
-                       f"{_one_line(exc)}{note}\n")
+                       f"{one_line(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted
     return 0

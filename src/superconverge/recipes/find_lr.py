@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
-from superconverge.atomic import atomic_path, atomic_paths, nearest_existing
+from superconverge.atomic import atomic_path, atomic_paths, nearest_existing, one_line
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
@@ -387,17 +387,10 @@ def _could_not_write(failed: Exception, *paths: Path) -> str:
     """What a failed write of ``paths`` says: its own message where that names the file it
     failed on (an atomic_path's "cannot write X: reason"), else "could not write X and Y:
     message"."""
-    text = _one_line(failed)
+    text = one_line(failed)
     if any(str(p) in text for p in paths):
         return text
     return f"could not write {' and '.join(map(str, paths))}: {text}"
-
-
-def _one_line(failed: Exception) -> str:
-    """An error's message, an OSError's without its "[Errno N]"."""
-    if isinstance(failed, OSError) and failed.strerror:
-        return f"{failed.filename}: {failed.strerror}" if failed.filename else failed.strerror
-    return str(failed)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
