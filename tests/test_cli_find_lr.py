@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from superconverge.cli import main
-from superconverge.finder import RangeTestResult
+from superconverge.finder import RangeTestResult, lr_range_test
 from superconverge.schedules.policy import POLICIES
 
 
@@ -958,7 +958,7 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
 
 SIGNALLED_FINISHED_WRITE = """
 import os, signal, sys
-from superconverge.finder import RangeTestResult
+from superconverge.finder import RangeTestResult, lr_range_test
 to_json = RangeTestResult.to_json
 signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
 
@@ -1057,6 +1057,52 @@ def test_a_ctrl_c_after_a_finished_sweep_says_where_the_result_is(tmp_path, monk
         assert caught.value.__notes__ == [
             "find_lr: the sweep had ended; its whole result (12 points) is this exception's "
             f"partial_result and written to {tmp_path / 'lr_find.json'}"]
+
+
+@pytest.mark.parametrize("fails", ["every JSON write", "the plot"])
+def test_a_failed_write_at_a_stop_is_said_once_naming_what_is_missing(
+        tmp_path, monkeypatch, caplog, fails) -> None:
+    """Review: a failure of the JSON's write at the stop and of the pair's after it was said
+    twice, and a plot that failed after the JSON was in place was said as "could not write
+    lr_find.png and lr_find.json" while the exception said the JSON was written."""
+    import importlib
+    import os
+    import signal
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    batches = [(torch.randn(8, 4), torch.randint(0, 2, (8,))) for _ in range(3)]
+    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                           torch.nn.CrossEntropyLoss(), batches, 1e-4, 1.0, 10, progress=False)
+    draw = recipe.png_bytes
+
+    def interrupted(*args, **kwargs):  # a Ctrl-C while the plot is drawn: the JSON at once
+        os.kill(os.getpid(), signal.SIGINT)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(recipe, "png_bytes", interrupted)
+    if fails == "every JSON write":
+        def no_json(self, path):
+            raise RuntimeError("boom")
+        monkeypatch.setattr(RangeTestResult, "to_json", no_json)
+    else:
+        def no_plot(path, data):
+            raise MemoryError("out of memory")
+        monkeypatch.setattr(recipe, "_write_bytes", no_plot)
+    with caplog.at_level(logging.WARNING, logger="superconverge"), \
+            pytest.raises(KeyboardInterrupt) as caught:
+        recipe._write(result, tmp_path, "default")
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    if fails == "every JSON write":
+        assert said == [f"could not write {tmp_path / 'lr_find.json'}: boom (at the stop, "
+                        "before the plot; tried again with it)"]
+        assert not hasattr(caught.value, "partial_path")
+    else:
+        assert said == [f"could not write {tmp_path / 'lr_find.png'}: out of memory"]
+        assert caught.value.partial_path == tmp_path / "lr_find.json"
+        assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == result.lrs
+    assert caught.value.partial_result is result
 
 
 FULL_DISK_DRAWING = """

@@ -221,6 +221,10 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "separator, so it names a folder; give a file, e.g. --out nowhere/schedule.csv"),
         (["fixed", "--steps", "3", "--format", "png", "--out", "nowhere/"],
          "give a file, e.g. --out nowhere/schedule.png"),
+        # an --out written as ./NAME, NAME a flag's too: the flag is still named (review:
+        # the path as the library writes it, "div", was kept from translation everywhere)
+        (["one-cycle", "--steps", "100", "--div", "0", "--out", "./div"],
+         "--div must be >= 1 (lower bound = --max-lr / --div), got 0.0"),
         # whole-step milestones need the run to reach them
         (["step-decay", "--steps", "2", "--milestones", "50,60"], "a 2-step run has no room "
          "for the 2 --milestones [50.0, 60.0]: each is a step of its own after the first and "

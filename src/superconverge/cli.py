@@ -802,9 +802,10 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
     """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
     the names of LRs taken from a range test left alone."""
     typed = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-    # and as the library writes them (Path("./seed=1/x.csv") prints as seed=1/x.csv)
-    paths = [*typed, *(str(Path(p)) for p in typed if p), *(str(Path(p).absolute())
-                                                            for p in typed if p)]
+    # and as the library writes them (Path("./seed=1.csv") prints as seed=1.csv), where that
+    # still reads as a path: --out ./div kept as "div" left every "div" untranslated
+    written = {str(Path(p)) for p in typed if p} | {str(Path(p).absolute()) for p in typed if p}
+    paths = [*typed, *(w for w in written if "/" in w or os.sep in w or "." in w)]
     return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths,
                      assigned=assigned)
 

@@ -351,8 +351,9 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             with atomic_path(table) as alone:
                 result.to_json(alone)
         except Exception as failed:  # the pair write below tries again
-            said[0] = _could_not_write(failed, table)
-            logger.warning("%s (at the stop, before the plot; tried again with it)", said[0])
+            said[0] = one_line(failed)
+            logger.warning("%s (at the stop, before the plot; tried again with it)",
+                           _could_not_write(failed, table))
             return
         early[0] = True
         if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
@@ -372,9 +373,10 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             if stop is None:
                 raise
             # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
-            message = _could_not_write(failed, plot, table)
-            if message != said[0]:  # (not twice: the JSON's own write may have said it)
-                logger.warning("%s", message)
+            if one_line(failed) != said[0]:  # (not twice: the JSON's write at the stop)
+                # the JSON written at the stop is in place: only the plot is missing
+                logger.warning("%s", _could_not_write(failed, *(
+                    (plot,) if early[0] else (plot, table))))
             raise _stopped_after_the_sweep(stop, result, table if early[0] else None) from failed
         superseded()
     logger.info(WROTE_LOG, table, plot)
