@@ -267,11 +267,13 @@ def _run_schedule(args: argparse.Namespace) -> int:
 
 
 def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (),
-              keep: Iterable[str] = (), assigned: bool = False) -> str:
+              keep: Iterable[str] = (), assigned: bool = False,
+              paths: Iterable[str] = ()) -> str:
     """``message`` with the library's parameter names as the command's flags (``max_lr`` ->
     ``--max-lr``), except those in ``exclude`` (an LR ``schedule`` took from a range test, which
     no flag of the user's set), inside quotes (a value the user typed: ``got 'lr'``), and inside
-    the strings in ``keep`` (the paths the user gave: ``--out lr``). With ``assigned``, a name
+    the strings in ``keep`` (the paths the user gave: ``--out lr``), and inside those in
+    ``paths`` where a path stands, before a ":" or a separator. With ``assigned``, a name
     only where a value follows it (``batch_size=500``; ``header=False`` and the other keys that
     hold their ``=``): a warning's text holds paths as the library wrote them and file names in
     a folder, where a bare word (seed, target) is no flag."""
@@ -293,8 +295,10 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
     # a path as a whole word: --out a must not split weight_decay at its "a"
     # a quote opens after no letter: the apostrophe of "a sweep's" opens none
+    placed = sorted({p for p in paths if p}, key=len, reverse=True)
     split = "|".join([r"(?<!\w)'[^']*'", r'(?<!\w)"[^"]*"',
-                      *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded)])
+                      *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded),
+                      *(rf"(?<![\w/\\]){re.escape(p)}(?=[:/\\])" for p in placed)])
     parts = re.split(f"({split})", message)
     for i in range(0, len(parts), 2):  # the even parts are outside quotes and paths
         part = parts[i].replace("cycle_momentum=True (--cycle-momentum)", "--cycle-momentum")
@@ -802,12 +806,12 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
     """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
     the names of LRs taken from a range test left alone."""
     typed = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-    # and as the library writes them (Path("./seed=1.csv") prints as seed=1.csv), where that
-    # still reads as a path: --out ./div kept as "div" left every "div" untranslated
+    # and as the library writes them (./seed=1.csv as seed=1.csv, ./target as target), where
+    # a path stands: before its ":" or a "/" (--out ./div kept "div" anywhere, and every --div
+    # in the message went untranslated)
     written = {str(Path(p)) for p in typed if p} | {str(Path(p).absolute()) for p in typed if p}
-    paths = [*typed, *(w for w in written if "/" in w or os.sep in w or "." in w)]
-    return _as_flags(message, flags, getattr(args, "taken", ()), keep=paths,
-                     assigned=assigned)
+    return _as_flags(message, flags, getattr(args, "taken", ()), keep=typed,
+                     assigned=assigned, paths=written - set(typed))
 
 
 def _hint(exc: BaseException, args: argparse.Namespace) -> str:

@@ -373,10 +373,11 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
             if stop is None:
                 raise
             # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
-            if one_line(failed) != said[0]:  # (not twice: the JSON's write at the stop)
-                # the JSON written at the stop is in place: only the plot is missing
-                logger.warning("%s", _could_not_write(failed, *(
-                    (plot,) if early[0] else (plot, table))))
+            if early[0]:  # the JSON written at the stop is in place: only the plot is missing
+                logger.warning("could not write %s (%s, written at the stop, is in place): %s",
+                               plot, table.name, _reason(failed))
+            elif one_line(failed) != said[0]:  # (not twice: the JSON's write at the stop)
+                logger.warning("%s", _could_not_write(failed, plot, table))
             raise _stopped_after_the_sweep(stop, result, table if early[0] else None) from failed
         superseded()
     logger.info(WROTE_LOG, table, plot)
@@ -393,6 +394,17 @@ def _could_not_write(failed: Exception, *paths: Path) -> str:
     if any(str(p) in text for p in paths):
         return text
     return f"could not write {' and '.join(map(str, paths))}: {text}"
+
+
+def _reason(failed: Exception) -> str:
+    """Why a write failed, without the file it names (an atomic_path's error keeps its reason
+    beside the "cannot write X: reason" it says)."""
+    reason = getattr(failed, "_superconverge_reason", None)
+    if reason:
+        return str(reason)
+    if isinstance(failed, OSError) and failed.strerror:
+        return failed.strerror
+    return str(failed)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
