@@ -1598,6 +1598,20 @@ def test_the_librarys_warnings_name_the_commands_flags(tmp_path, capsys, monkeyp
     assert "standardize them (--standardize) unless" in err
 
 
+def test_a_file_named_as_a_flag_is_printed_as_a_path_mid_sentence(tmp_path, capsys,
+                                                                  monkeypatch) -> None:
+    """Review: kept only before its ":", ./seed=1.csv, written seed=1.csv, was translated where
+    a message names it mid-sentence ("out of range for --seed=1.csv")."""
+    (tmp_path / "seed=1.csv").write_text("1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", "./seed=1.csv", "--target", "9",
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "error: --target=9 is out of range for seed=1.csv with 3 columns" in (
+        capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("typed", ["./target", "target/", "./seed=1"])
 def test_a_data_folder_named_as_a_flag_is_printed_as_a_path(tmp_path, capsys, monkeypatch,
                                                             typed) -> None:

@@ -806,12 +806,15 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
     """:func:`_as_flags` for the command ``args`` ran: the paths the user gave kept as typed,
     the names of LRs taken from a range test left alone."""
     typed = [str(getattr(args, k, None) or "") for k in ("out", "data", "from_lr_find")]
-    # and as the library writes them (./seed=1.csv as seed=1.csv, ./target as target), where
-    # a path stands: before its ":" or a "/" (--out ./div kept "div" anywhere, and every --div
+    # and as the library writes them (./seed=1.csv as seed=1.csv, ./target as target): kept
+    # anywhere where that reads as a path (a suffix, a separator), else only where a path
+    # stands, before its ":" or a separator (--out ./div kept "div" anywhere, and every --div
     # in the message went untranslated)
-    written = {str(Path(p)) for p in typed if p} | {str(Path(p).absolute()) for p in typed if p}
-    return _as_flags(message, flags, getattr(args, "taken", ()), keep=typed,
-                     assigned=assigned, paths=written - set(typed))
+    written = ({str(Path(p)) for p in typed if p}
+               | {str(Path(p).absolute()) for p in typed if p}) - set(typed)
+    pathlike = {w for w in written if "." in w or "/" in w or os.sep in w}
+    return _as_flags(message, flags, getattr(args, "taken", ()), keep=[*typed, *pathlike],
+                     assigned=assigned, paths=written - pathlike)
 
 
 def _hint(exc: BaseException, args: argparse.Namespace) -> str:
