@@ -23,6 +23,7 @@ import torch  # noqa: E402
 
 import superconverge as sc  # noqa: E402
 from superconverge.atomic import write_text  # noqa: E402
+from superconverge.cli import _at_least  # noqa: E402
 
 __all__ = [
     "RESULTS_DIR", "at_least", "command_line", "cpu_name", "device", "device_name",
@@ -31,21 +32,9 @@ __all__ = [
 ]
 
 
-def at_least(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number >= ``least`` (a count of steps, rows or repeats)."""
-    import argparse
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
-        return value
-
-    return parse
-
+at_least = _at_least
+"""An argparse type: a whole number >= ``least`` (a count of steps, rows or repeats); the
+command line's own, so the benchmarks refuse a count in the same words."""
 
 positive_int = at_least(1)
 """An argparse type: a whole number >= 1."""

@@ -843,8 +843,10 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     # this stop's plot, not an older one a link there still shows (it failed, or was killed)
     drawn = " (and .png)" if plot.is_file() and (
         plot.stat().st_mtime_ns >= Path(partial).stat().st_mtime_ns) else ""
+    from superconverge.finder.result import _CUT  # (torch is loaded: a sweep ran)
+
     # a stop that came as a finished sweep's files were written: the curve is whole
-    which = ("the curve measured so far is" if cut.stop_reason in ("interrupted", "error")
+    which = ("the curve measured so far is" if cut.stop_reason in _CUT
              else "the sweep had ended; its curve is")
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
