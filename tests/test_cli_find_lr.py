@@ -443,7 +443,7 @@ def test_an_out_that_cannot_be_written_fails_before_the_test(tmp_path, capsys,
     ((6,), "cnn", "--model='cnn' expects images with input_shape (channels, height, width), got "
      "input_shape=(6,); use 'mlp' for flat features"),
     ((3, 2, 2), "cnn", "--model='cnn' needs images of at least 4x4 pixels (one 2x2 pooling "
-     "between stages), got input_shape=(3, 2, 2); use --model 'mlp'"),
+     "between stages), got input_shape=(3, 2, 2); use --model='mlp'"),
     ((1, 8, 8), "cnn1d", "--model='cnn1d' expects 1-D signals"),
 ])
 def test_a_model_that_does_not_fit_the_data_is_named_by_its_flag(
@@ -742,6 +742,22 @@ def test_find_lr_leaves_the_callers_rng_alone_and_takes_numpy_numbers(tmp_path) 
             data_options={"val_fraction": np.float64(0.25)}, out=tmp_path / "npz")
     saved = RangeTestResult.from_json(tmp_path / "npz" / "lr_find.json").config
     assert saved["data_options"] == {"val_fraction": 0.25}
+
+
+def test_find_lr_advises_only_what_it_takes_for_images_too_small(tmp_path) -> None:
+    """find_lr(model="cnn") on 2x2 images was told to "pass fewer widths", an option of
+    build_model that find_lr has no keyword for; build_model's own advice stays."""
+    from superconverge.models import build_model
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.random((40, 3, 2, 2), dtype=np.float32),
+             y=np.arange(40) % 2)
+    with pytest.raises(ValueError) as err:
+        find_lr(data=tmp_path / "d.npz", model="cnn", num_iter=8, progress=False)
+    assert str(err.value).endswith("got input_shape=(3, 2, 2); use model='mlp'")
+    with pytest.raises(ValueError, match=r"\(3, 2, 2\); pass fewer widths or use 'mlp'$"):
+        build_model("cnn", (3, 2, 2), 2)
 
 
 @pytest.mark.parametrize("kwargs", [{"data": ""}, {"out": ""}, {"seed": 2**64}],

@@ -17,6 +17,9 @@ from superconverge.schedules._validate import integer
 
 __all__ = ["build_model", "model_names", "suggest_model"]
 
+# The advice of a too-small image for the 'cnn': find_lr, which passes no widths, replaces it.
+WIDTHS_ADVICE = "pass fewer widths or use "
+
 _RESNET_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
 
 
@@ -31,7 +34,7 @@ def _cnn(shape: tuple[int, ...], num_classes: int, **kw: Any) -> nn.Module:
         raise ValueError(
             f"model='cnn' needs images of at least {model.min_size}x{model.min_size} pixels "
             f"(one 2x2 pooling between stages), got input_shape={shape}; "
-            + (_channels_last_hint(shape) or "pass fewer widths or use 'mlp'")
+            + (_channels_last_hint(shape) or f"{WIDTHS_ADVICE}'mlp'")
         )
     _warn_if_channels_last("cnn", shape)
     return model

@@ -27,6 +27,7 @@ from superconverge.finder.plot import png_bytes
 from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
+from superconverge.models.registry import WIDTHS_ADVICE
 from superconverge.recipes.common import (
     FUSED_OPTIMIZERS,
     load_data,
@@ -165,7 +166,10 @@ def find_lr(
     # default made a float64 model, which float32 batches failed in).
     with torch.random.fork_rng(devices=[]), _default_dtype(torch.float32):
         torch.default_generator.manual_seed(seed)
-        net = build_model(name, ds.input_shape, ds.num_classes)
+        try:
+            net = build_model(name, ds.input_shape, ds.num_classes)
+        except ValueError as err:  # (build_model's advice of widths=, an option find_lr lacks)
+            raise ValueError(str(err).replace(WIDTHS_ADVICE, "use model=")) from None
     net = net.to(dev)
     x_train, y_train = ds.x_train, ds.y_train
     if world > 1:
