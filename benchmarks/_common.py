@@ -74,6 +74,22 @@ def whole_numbers(least: int, what: str = "whole numbers") -> Callable[[str], li
     return parse
 
 
+def dataset_names(text: str) -> list[str]:
+    """An argparse type: built-in dataset names, comma-separated; an unknown name or an empty
+    item is refused by the parser, not met after the first datasets have run."""
+    import argparse
+
+    from superconverge.data import dataset_names as known
+
+    names = text.split(",")
+    unknown = [n for n in names if n not in known()]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown dataset(s) {', '.join(map(repr, unknown))} in {text!r}; "
+            f"known: {', '.join(known())}")
+    return names
+
+
 def device(text: str) -> torch.device:
     """An argparse type: a torch device this machine has, checked as ``find-lr --device`` is
     (``cuda`` without CUDA, ``cuda:3`` on one GPU, ``mps`` elsewhere are refused by the

@@ -136,21 +136,20 @@ def table(rows: list[Picks], curve: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="2 seeds, 100 steps, no accumulation, 2 grid seeds: a smoke test")
-    ap.add_argument("--seeds", type=_common.positive_int, default=10,
+    ap.add_argument("--quick", action="store_true", help="a smoke test: 2 seeds, 100 steps, "
+                    "no accumulation, unless given")
+    ap.add_argument("--seeds", type=_common.positive_int, default=None,
                     help="range tests per row, and training seeds per grid LR (default 10)")
     ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS), default=None,
-                    help="range-test step counts, comma-separated (default 100,200; with "
-                    "--quick 100)")
-    ap.add_argument("--accumulation", type=_common.whole_numbers(1), default=[1, 4],
+                    help="range-test step counts, comma-separated (default 100,200)")
+    ap.add_argument("--accumulation", type=_common.whole_numbers(1), default=None,
                     help="accumulation_steps values, comma-separated (default 1,4)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/num_iter_shift.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
-    seeds = 2 if args.quick else args.seeds
+    seeds = args.seeds or (2 if args.quick else 10)
     steps = args.steps or ([100] if args.quick else [100, 200])
-    accumulation = [1] if args.quick else args.accumulation
+    accumulation = args.accumulation or ([1] if args.quick else [1, 4])
     torch.set_num_threads(1)
 
     began = time.perf_counter()

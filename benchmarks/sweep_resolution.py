@@ -104,22 +104,21 @@ def table(rows: list[Moves], steps: list[int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="digits only, 2 seeds, 30 and 100 steps: a smoke test")
-    ap.add_argument("--seeds", type=_common.positive_int, default=20,
+    ap.add_argument("--quick", action="store_true", help="a smoke test: digits, 2 seeds, 30 "
+                    "and 100 steps, unless given")
+    ap.add_argument("--seeds", type=_common.positive_int, default=None,
                     help="sweeps per dataset and step count (default 20)")
-    ap.add_argument("--steps", type=_common.whole_numbers(3, "step counts"),
-                    default=[30, 50, 70, 100, 200],
+    ap.add_argument("--steps", type=_common.whole_numbers(3, "step counts"), default=None,
                     help="step counts, comma-separated (default 30,50,70,100,200: either "
                     "side of the threshold, 0.15 decades a step, and the defaults)")
-    ap.add_argument("--datasets", default="digits,synthetic,mnist1d",
+    ap.add_argument("--datasets", type=_common.dataset_names, default=None,
                     help="built-in datasets, comma-separated (default digits,synthetic,mnist1d)")
     ap.add_argument("--out", type=Path, default=None, help="markdown results file (default: "
                     "benchmarks/results/sweep_resolution.md; with --quick: printed, not written)")
     args = ap.parse_args(argv)
-    datasets = ["digits"] if args.quick else [d for d in args.datasets.split(",") if d]
-    seeds = 2 if args.quick else args.seeds
-    steps = [30, 100] if args.quick else args.steps
+    datasets = args.datasets or (["digits"] if args.quick else ["digits", "synthetic", "mnist1d"])
+    seeds = args.seeds or (2 if args.quick else 20)
+    steps = args.steps or ([30, 100] if args.quick else [30, 50, 70, 100, 200])
     torch.set_num_threads(1)
 
     began = time.perf_counter()

@@ -199,6 +199,10 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
      "numbers >= 8, got '7'"),
     ("num_iter_shift.py", ["--quick", "--steps", "100,"], "argument --steps: expected whole "
      "numbers, got '100,'"),
+    # an unknown dataset ran the datasets before it, then ended in a traceback
+    ("sweep_resolution.py", ["--quick", "--datasets", "digits,foo"], "argument --datasets: "
+     "unknown dataset(s) 'foo' in 'digits,foo'; known: digits, "),
+    ("sweep_resolution.py", ["--quick", "--datasets", "digits,"], "unknown dataset(s) ''"),
     ("engine_overhead.py", ["--quick", "--repeats", "0"], "argument --repeats: must be >= 1"),
     ("engine_overhead.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
     ("data_loading.py", ["--quick", "--rows", "0"], "argument --rows: must be >= 1, got 0"),
@@ -260,12 +264,14 @@ def test_sweep_resolution_quick_runs_and_reads_its_threshold(tmp_path) -> None:
     kept nowhere)."""
     out = tmp_path / "sweep_resolution.md"
     text = subprocess.run([sys.executable, str(BENCHMARKS / "sweep_resolution.py"), "--quick",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
+                           "--seeds", "1", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600, check=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
     rows = [line for line in text.splitlines() if line.startswith("| 30 |")
             or line.startswith("| 100 |")]
     assert len(rows) == 2, text
     assert rows[0].split("|")[2].strip() == "0.276"  # 8 decades in 29 steps
+    assert "\n2 sweeps, " in text  # --quick takes the --seeds given (it kept its 2)
     written = out.read_text()
     assert "MAX_DECADES_PER_STEP` = 0.15" in written and "- command: `python benchmarks/" in written
     committed = BENCHMARKS / "results" / "sweep_resolution.md"
@@ -277,8 +283,9 @@ def test_num_iter_shift_quick_runs_and_reads_its_picks_off_the_grid(tmp_path) ->
     runs, and its regret is the best grid mean minus the grid read at the picks."""
     out = tmp_path / "num_iter_shift.md"
     text = subprocess.run([sys.executable, str(BENCHMARKS / "num_iter_shift.py"), "--quick",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
+                           "--seeds", "1", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600, check=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
     grid = dict(part.split(": ") for part in
                 text.split("accuracy %): ", 1)[1].splitlines()[0].split(" · "))
     assert len(grid) == 13 and all(0 <= float(a) <= 100 for a in grid.values()), text
@@ -287,7 +294,7 @@ def test_num_iter_shift_quick_runs_and_reads_its_picks_off_the_grid(tmp_path) ->
     assert len(rows) == 1, text
     regret, top_regret = float(rows[0][3]), float(rows[0][5])
     assert 0 <= regret <= max(map(float, grid.values())) - 50  # never below the best, nor a coin
-    assert top_regret >= 0 and rows[0][6].endswith(" of 2"), rows
+    assert top_regret >= 0 and rows[0][6].endswith(" of 1"), rows  # (--quick kept 2 seeds)
     written = out.read_text()
     assert "BCEWithLogitsLoss" in written and "- command: `python benchmarks/" in written
     committed = BENCHMARKS / "results" / "num_iter_shift.md"
