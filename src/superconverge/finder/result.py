@@ -180,6 +180,8 @@ class Curve:
         return f"{type(self).__name__}({_span(self)}, {self.stop_reason}, seed={self.seed})"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: the series as lists, a non-finite loss as ``None`` (JSON has no
+        NaN); :meth:`from_dict` reads it back."""
         return {
             "lrs": list(self.lrs),
             "losses": _json_floats(self.losses),

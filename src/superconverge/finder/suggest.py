@@ -43,6 +43,7 @@ class Suggestion:
     reason: str
 
     def to_dict(self) -> dict[str, object]:
+        """JSON-friendly: ``lr``, ``index``, ``method`` and ``reason``."""
         return {"lr": self.lr, "index": self.index, "method": self.method, "reason": self.reason}
 
 

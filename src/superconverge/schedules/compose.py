@@ -106,6 +106,7 @@ class Join(Schedule):
 
     @property
     def total_steps(self) -> int | None:  # type: ignore[override]
+        """The last part's start plus its length; ``None`` when the last part is endless."""
         last = self.parts[-1].total_steps
         if last is None:
             return None
