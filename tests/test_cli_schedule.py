@@ -201,11 +201,20 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "4", "--milestones", "0.5,half"],
          "argument --milestones: expected comma-separated numbers, got '0.5,half'"),
         # the default milestones need 3 steps, and the message says they are the default
+        # (the default milestones need 4 steps: they said 3, which they refused in turn, as
+        # 0.5 and 0.75 of 3 steps are both step 2)
         (["step-decay", "--steps", "1"], "a 1-step run has no room for the 2 --milestones "
          "[0.5, 0.75] (the default): each is a step of its own after the first and up to the "
-         "last, so step-decay needs --steps >= 3"),
-        (["step-decay", "--steps", "3"], "--milestones [0.5, 0.75] (the default) are steps "
-         "[2, 2] of a 3-step run"),
+         "last (a fraction rounded to its nearest step), so step-decay needs --steps >= 4"),
+        (["step-decay", "--steps", "3"], "a 3-step run has no room for the 2 --milestones "
+         "[0.5, 0.75] (the default): each is a step of its own after the first and up to the "
+         "last (a fraction rounded to its nearest step), so step-decay needs --steps >= 4"),
+        (["step-decay", "--steps", "100", "--milestones", "0.5,0.501"], "a 100-step run has "
+         "no room for the 2 --milestones [0.5, 0.501]: each is a step of its own after the "
+         "first and up to the last (a fraction rounded to its nearest step), so step-decay "
+         "needs --steps >= 101"),
+        (["step-decay", "--steps", "100", "--milestones", "0.6,0.5"], "--milestones [0.6, 0.5] "
+         "are steps [60, 50] of a 100-step run; they must be increasing steps within 1..99"),
         (["step-decay", "--steps", "10", "--milestones", "1e300"],
          "--milestones [1e+300] are steps [1e+300] of a 10-step run; they must be increasing"),
         # names after a slash are flags too

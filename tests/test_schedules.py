@@ -778,6 +778,19 @@ def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
         make_policy("step-decay", 100, milestones=milestones)
 
 
+@pytest.mark.parametrize("milestones", [[0.5, 0.75], [0.1, 0.2, 0.3], [0.5, 0.501], [0.3, 7],
+                                        [0.99], [0.01, 0.02]])
+def test_step_decay_policy_needs_the_steps_it_names(milestones) -> None:
+    """The steps a refusal names are the fewest the milestones fit in: the default needed 4
+    and was told 3, which was refused in turn."""
+    with pytest.raises(ValueError, match=r"needs total_steps >= (\d+)") as err:
+        make_policy("step-decay", 2, milestones=milestones)
+    least = int(re.search(r"needs total_steps >= (\d+)", str(err.value))[1])
+    make_policy("step-decay", least, milestones=milestones)
+    with pytest.raises(ValueError, match=f"needs total_steps >= {least} "):
+        make_policy("step-decay", least - 1, milestones=milestones)
+
+
 def test_step_decay_policy_fractions_round_to_the_nearest_step() -> None:
     """0.57 * 100 is 56.99999999999999 in floats: the milestone is step 57 (mutant: int())."""
     assert make_policy("step-decay", 100, milestones=[0.57, 0.8]).lr.milestones == (57, 80)

@@ -129,7 +129,7 @@ def _step_decay(
     # Milestones given as fractions of the run (< 1) or as absolute steps (whole numbers >= 1).
     given = list(milestones)
     said = f"{given} (the default)" if tuple(milestones) == _MILESTONES else f"{given}"
-    ms = []
+    ms: list[float] = []
     for m in given:
         m = v.real("milestones", m)
         if m <= 0 or (m >= 1 and m != int(m)):
@@ -137,18 +137,31 @@ def _step_decay(
                 f"milestones must be fractions of the run in (0, 1) or whole steps >= 1, got "
                 f"{m!r} in {given}"
             )
-        ms.append(round(m * total_steps) if m < 1 else int(m))
-    # Each milestone a step of its own after the first and up to the last; a whole-step one
-    # needs the run to reach it.
-    need = max([len(ms) + 1, *(int(m) + 1 for m in given if m >= 1)])
-    if total_steps < need and (total_steps <= len(ms) or need <= 10**20):
-        raise ValueError(
-            f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: each "
-            f"is a step of its own after the first and up to the last, so step-decay needs "
-            f"total_steps >= {need} (or other milestones)"
-        )
-    if any(b <= a for a, b in itertools.pairwise(ms)) or any(not 1 <= m < total_steps for m in ms):
-        steps = [m if m <= 10**20 else float(m) for m in ms]  # 1e+300, not 301 digits
+        ms.append(m)
+
+    def steps_of(t: int) -> list[int]:  # fractions rounded to the nearest step of a t-step run
+        return [round(m * t) if m < 1 else int(m) for m in ms]
+
+    def room(t: int) -> bool:  # each milestone a step of its own after the first, before t
+        steps = steps_of(t)
+        return all(b > a for a, b in itertools.pairwise(steps)) and all(
+            1 <= m < t for m in steps)
+
+    if not room(total_steps):
+        # The least run that has room, if one a little longer does (fractions can round onto
+        # one step: [0.5, 0.75] of a 3-step run are steps [2, 2]); none for milestones out of
+        # order, and none is looked for past a whole-step milestone of over 20 digits.
+        need = max([len(ms) + 1, total_steps + 1, *(int(m) + 1 for m in ms if m >= 1)])
+        least = None if need > 10**20 else next(
+            (t for t in range(need, need + 10_000) if room(t)), None)
+        if least is not None:
+            rounded = " (a fraction rounded to its nearest step)" if min(ms) < 1 else ""
+            raise ValueError(
+                f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: "
+                f"each is a step of its own after the first and up to the last{rounded}, so "
+                f"step-decay needs total_steps >= {least} (or other milestones)"
+            )
+        steps = [m if m <= 10**20 else float(m) for m in steps_of(total_steps)]  # 1e+300
         raise ValueError(
             f"milestones {said} are steps {steps} of a {total_steps}-step run; they must be "
             f"increasing steps within 1..{total_steps - 1}"
@@ -157,7 +170,8 @@ def _step_decay(
     if not 0 < f <= 1:
         raise ValueError(f"factor must be in (0, 1], got {factor!r}: a decay multiplies the "
                          "LR by factor at each milestone (0.1 divides it by 10)")
-    return Policy("step-decay", step_decay(v.positive("lr", lr), ms, f, total_steps))
+    return Policy("step-decay", step_decay(v.positive("lr", lr), steps_of(total_steps), f,
+                                                total_steps))
 
 
 def _cosine(total_steps: int, max_lr: float = 1.0, final_lr: float = 0.0) -> Policy:
