@@ -473,6 +473,9 @@ def test_npz_text_labels_become_class_names(tmp_path) -> None:
     np.savez(tmp_path / "t.npz", x=np.arange(20.0), y=np.array(["cat", "dog"] * 10))
     d = load_npz(tmp_path / "t.npz")
     assert d.class_names == ("cat", "dog") and d.input_shape == (1,)
+    # among names, "NA" may be a class's (as in a CSV): only among numbers is it missing
+    np.savez(tmp_path / "t.npz", x=np.arange(21.0), y=np.array(["cat", "dog", "NA"] * 7))
+    assert load_npz(tmp_path / "t.npz").class_names == ("NA", "cat", "dog")
 
 
 @pytest.mark.parametrize(
@@ -486,6 +489,17 @@ def test_npz_text_labels_become_class_names(tmp_path) -> None:
         ({"x": np.array(["a", "b"]), "y": np.array([0, 1])}, "has dtype <U1, expected numbers"),
         ({"x": np.array([0.0, np.nan]), "y": np.array([0, 1])}, "NaN or infinite"),
         ({"x": np.zeros(4), "y": np.array([0, 0.5, 1, 1])}, "regression targets"),
+        # labels missing, as a CSV's are refused: they were classes "NA" and "", or pandas'
+        # NaN gaps were called regression targets (an audit)
+        ({"x": np.zeros(6), "y": np.array(["1", "NA", "2"] * 2)}, "2 of the 6 labels are "
+         "'NA', a missing value among numeric labels: examples without a label; drop them"),
+        ({"x": np.zeros(4), "y": np.array(["", "a", "b", "a"])}, "1 of the 4 labels are "
+         "empty: examples without a label"),
+        ({"x": np.zeros(4), "y": np.array(["0", "nan", "1", "1"])}, "are 'nan', a missing"),
+        ({"x": np.zeros(4), "y": np.array([0, np.nan, 1, 1])}, "1 of the 4 labels are NaN, "
+         "missing values: examples without a label; drop them"),
+        ({"x": np.zeros(4), "y": np.array([0, 1, 1, 0]), "x_val": np.zeros(2),
+          "y_val": np.array([1.0, np.nan])}, "1 of the 6 labels are NaN"),
         ({"x": np.zeros(4), "y": np.array([0, -1, 1, 1])}, "class indices >= 0, got minimum -1"),
         ({"x": np.zeros(4), "y": np.zeros(4, int)}, "found 1 class, expected at least 2"),
         ({"x": np.zeros(4), "y": np.arange(4) % 2, "x_val": np.zeros(2)}, "without the other"),
@@ -1415,6 +1429,25 @@ def test_images_in_sub_folders_of_a_class_are_read(tmp_path) -> None:
     Image.new("RGB", (4, 4)).save(tmp_path / "imgs" / "b" / "phone.jfif", format="JPEG")
     ds = load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
     assert len(ds.x_train) + len(ds.x_val) == 17 and ds.num_classes == 2
+
+
+@pytest.mark.parametrize(("link", "to", "said"), [
+    ("a/up", ".", r"imgs/a/up/b and \S*imgs/b are one folder, read as class 'a' and as class 'b'"),
+    ("a/more", "b", r"imgs/a/more and \S*imgs/b are one folder, read as class 'a' and as "
+     r"class 'b': its images would have both labels"),
+])
+def test_a_link_from_one_class_into_another_is_refused(tmp_path, link, to, said) -> None:
+    """A link up to the root read the other classes' images under this class too: the same
+    image in both labels, one copy in training and one in validation (an audit)."""
+    make_images(tmp_path / "imgs", ["a", "b"], 4)
+    (tmp_path / "imgs" / link).symlink_to(tmp_path / "imgs" / to)
+    with pytest.raises(ValueError, match=said):
+        load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
+    (tmp_path / "imgs" / link).unlink()  # a link out of the folder is read as the class's
+    make_images(tmp_path / "more", ["a"], 3)
+    (tmp_path / "imgs" / link).symlink_to(tmp_path / "more" / "a")
+    ds = load_image_folder(tmp_path / "imgs", val_fraction=0.25, size=8)
+    assert len(ds.x_train) + len(ds.x_val) == 11
 
 
 def test_a_photo_is_read_upright_by_its_exif_orientation(tmp_path) -> None:

@@ -888,9 +888,19 @@ def _list_split(
             )
     files: list[Path] = []
     labels: list[int] = []
+    read: dict[Path, tuple[str, Path]] = {}  # each folder read: its class, the path it was by
     for label, cls in enumerate(classes):
         class_dir = folder / cls
-        found = _class_images(class_dir) if class_dir.is_dir() else []
+        seen: dict[Path, Path] = {}
+        found = _class_images(class_dir, seen) if class_dir.is_dir() else []
+        for resolved, path in seen.items():
+            other, by = read.setdefault(resolved, (cls, path))
+            if other != cls:  # (a link in one class folder into another, or up to the root)
+                raise ValueError(
+                    f"{by} and {path} are one folder, read as class {other!r} and as class "
+                    f"{cls!r}: its images would have both labels; remove the link that leads "
+                    "into another class's folder"
+                )
         if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "
@@ -976,11 +986,12 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _class_images(folder: Path, seen: set[Path] | None = None) -> list[Path]:
+def _class_images(folder: Path, seen: dict[Path, Path] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
-    ``cat/indoor/1.png``), each folder once (a link back up would loop)."""
-    seen = set() if seen is None else seen
-    seen.add(folder.resolve())
+    ``cat/indoor/1.png``), each folder once (a link back up would loop). ``seen`` gathers the
+    folders read, resolved, each with the path it was reached by."""
+    seen = {} if seen is None else seen
+    seen[folder.resolve()] = folder
     found = _image_files(folder)
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
@@ -1110,12 +1121,27 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         texts, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1).astype(np.int64)
         names = texts.tolist()
+        # An empty text, or a table's missing value among numbers, is an example without a
+        # label (as a CSV's is refused), not a class named "" or "NA".
+        missing = [i for i, v in enumerate(names) if not v.strip()] or [
+            i for i, v in enumerate(names) if v.strip().lower() in _MISSING]
+        if missing and (not names[missing[0]].strip() or all(
+                _is_number(v) for i, v in enumerate(names) if i not in missing)):
+            count = int(np.isin(inverse, missing).sum())
+            what = ("empty" if not names[missing[0]].strip() else
+                    f"{names[missing[0]]!r}, a missing value among numeric labels")
+            raise ValueError(f"{source}: {count} of the {len(labels)} labels are {what}: "
+                             "examples without a label; drop them")
         if not all(_is_number(v) for v in names):
             return inverse, names
         labels = _integer_text_labels(names, inverse, source)
     if labels.dtype.kind == "b":
         labels = labels.astype(np.int64)
     if labels.dtype.kind == "f":
+        if np.isnan(labels).any():  # (pandas' label column with gaps)
+            raise ValueError(f"{source}: {int(np.isnan(labels).sum())} of the {len(labels)} "
+                             "labels are NaN, missing values: examples without a label; drop "
+                             "them")
         if not (np.isfinite(labels).all() and (labels == np.round(labels)).all()):
             raise ValueError(_NOT_WHOLE.format(source=source))
     if labels.dtype.kind not in "iuf":
