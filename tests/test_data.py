@@ -1768,3 +1768,58 @@ def test_file_loaders_say_what_to_do_in_the_small_cases(tmp_path) -> None:
     (tmp_path / "excel.csv").write_bytes("caf\u00e9,label\n1,0\n2,1\n".encode("cp1252"))
     with pytest.raises(ValueError, match=r"not a readable UTF-8 CSV file: .*save it as UTF-8"):
         load_csv(tmp_path / "excel.csv")
+
+
+def test_image_folder_edges_an_audit_found(tmp_path) -> None:
+    """Loose images beside the class folders were dropped without a word (inside train/ they
+    were warned of); an empty val/ beside a labelled test/ made the loader advise "(or test/)"
+    while test/ was there; a file given as the folder was "no such folder"."""
+    from PIL import Image
+
+    root = tmp_path / "plain"
+    make_images(root, ["cat", "dog"], per_class=3)
+    for i in range(5):
+        Image.new("RGB", (4, 4)).save(root / f"loose{i}.png")
+    with pytest.warns(UserWarning, match=r"plain: 5 image\(s\) of its own left out \(loose0"
+                      r".png, loose1.png, loose2.png, ...\): an image goes in its class's "
+                      r"folder"):
+        assert load_image_folder(root, size=2).num_train + 2 == 6
+    split = tmp_path / "split"
+    make_images(split / "train", ["cat", "dog"], per_class=3)
+    make_images(split / "test", ["cat", "dog"], per_class=1)
+    (split / "val").mkdir()
+    d = load_image_folder(split, size=2)
+    assert (d.num_train, d.num_val) == (6, 2)
+    (tmp_path / "f.png").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match=r"f.png: is a file, expected a folder of "
+                                                 r"class folders"):
+        load_image_folder(tmp_path / "f.png")
+
+
+@pytest.mark.parametrize(("call", "error", "said"), [
+    # a seed the split does not use (the data comes split) was taken, or failed in numpy
+    (lambda d: load_image_folder(d / "split", size=2, seed="a"), TypeError, "seed must be"),
+    (lambda d: load_image_folder(d / "split", size=2, seed=-1), ValueError, "seed must be >= 0"),
+    (lambda d: load_npz(d / "split.npz", seed="x"), TypeError, "seed must be"),
+    (lambda d: load_csv(d / "t.csv", seed=1.5), TypeError, "seed must be"),
+    (lambda d: load_mnist1d(num_samples=100, cache="no", cache_dir=d / "m"), TypeError,
+     "cache must be"),
+    (lambda d: load_mnist1d(num_samples=100, cache_dir=123), TypeError,
+     "cache_dir must be a path"),
+    (lambda d: load_synthetic(num_train=3, num_classes=4), ValueError,
+     "num_train=3 leaves 1 of the 4 classes without a training example"),
+    (lambda d: load_synthetic_images(num_train=50, num_classes=100), ValueError,
+     "num_train must be >= num_classes"),
+    (lambda d: load_synthetic().standardized(eps="a"), TypeError, "eps must be"),
+    (lambda d: load_synthetic().standardized(eps=-1.0), ValueError, "eps must be > 0"),
+    (lambda d: load_synthetic().standardized(eps=float("nan")), ValueError, "eps must be"),
+])
+def test_data_arguments_are_checked_by_name(tmp_path, call, error, said) -> None:
+    make_images(tmp_path / "split" / "train", ["a", "b"], per_class=2)
+    make_images(tmp_path / "split" / "val", ["a", "b"], per_class=1)
+    np.savez(tmp_path / "split.npz", x=np.zeros((4, 2)), y=np.arange(4) % 2,
+             x_val=np.zeros((2, 2)), y_val=np.arange(2))
+    (tmp_path / "t.csv").write_text("".join(f"{i},{i % 2}\n" for i in range(10)))
+    with pytest.raises(error, match=said):
+        call(tmp_path)
+    assert not (tmp_path / "m").exists()

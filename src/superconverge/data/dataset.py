@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from superconverge.schedules._validate import positive
+
 __all__ = ["Dataset"]
 
 
@@ -127,6 +129,7 @@ class Dataset:
         by its rounding noise would blow up the validation inputs where it is not constant.
         Needs at least 2 training examples (``ValueError``).
         """
+        eps = positive("eps", eps)
         x = self.x_train
         if x.shape[0] < 2:
             raise ValueError(

@@ -82,6 +82,7 @@ def load_npz(
                                 "(load_image_folder reads a folder of images)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected an .npz archive with x and y)")
+    seed = integer("seed", seed, minimum=0)  # (unused when the archive holds its split)
     with path.open("rb") as f:
         magic = f.read(6)
     if magic == b"\x93NUMPY":
@@ -268,6 +269,7 @@ def load_csv(
             numeric labels that are negative, not whole, or beyond int64 (naming the label).
     """
     _check_name(name)
+    seed = integer("seed", seed, minimum=0)
     if header is not None:
         header = boolean("header", header)
     path = Path(path)
@@ -766,7 +768,8 @@ def load_image_folder(
     a notebook's output).
 
     Raises:
-        FileNotFoundError: ``root`` is not a folder.
+        FileNotFoundError: ``root`` does not exist.
+        NotADirectoryError: ``root`` is a file.
         ValueError: no class sub-folders, a ``train`` folder of class folders without a
             ``val`` or ``test`` beside it, fewer than two classes, a class without images, an
             image Pillow cannot read or refuses as too large (a decompression bomb), or one
@@ -777,10 +780,14 @@ def load_image_folder(
     size = _image_size(size)
     grayscale = boolean("grayscale", grayscale)
     _check_name(name)
+    seed = integer("seed", seed, minimum=0)  # (a split layout uses it only to sample)
     if max_train is not None:
         max_train = integer("max_train", max_train, minimum=1)
     if max_val is not None:
         max_val = integer("max_val", max_val, minimum=0)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"{root}: is a file, expected a folder of class folders, "
+                                 "root/<class_name>/<image> (load_npz and load_csv read files)")
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     subdirs = {d.name for d in _subfolders(root)}
@@ -788,7 +795,10 @@ def load_image_folder(
     for d in sorted(subdirs):
         named.setdefault(d.lower(), d)
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
-    val_name = next((named[n] for n in VAL_FOLDERS if n in named), None)
+    # (one holding class folders first: an empty val/ beside a labelled test/ is no split)
+    val_name = next((named[n] for n in VAL_FOLDERS if n in named
+                     and _subfolders(root / named[n])), None) or next(
+        (named[n] for n in VAL_FOLDERS if n in named), None)
     # Both split folders with sub-folders: a split layout (two classes named "train" and "val"
     # would not both be folders of folders). Loose images beside their class folders (a
     # preview.png) are left out, with a warning.
@@ -826,6 +836,13 @@ def load_image_folder(
             )
         classes = sorted(subdirs)
         files, y = _list_split(root, classes)
+        loose = _image_files(root)
+        if loose:
+            warnings.warn(
+                f"{root}: {len(loose)} image(s) of its own left out "
+                f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}"
+                f"): an image goes in its class's folder, {root}/<class>/<image>", UserWarning,
+                stacklevel=2)
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     rng = np.random.default_rng(seed)

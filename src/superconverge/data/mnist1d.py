@@ -23,7 +23,7 @@ import torch
 
 from superconverge.data.cache import default_cache_dir, load_cached_arrays, save_cached_arrays
 from superconverge.data.dataset import Dataset
-from superconverge.schedules._validate import fraction, integer
+from superconverge.schedules._validate import boolean, fraction, integer
 
 __all__ = ["MNIST1D_SEED", "load_mnist1d"]
 
@@ -59,6 +59,10 @@ def load_mnist1d(
     seed = integer("seed", seed, minimum=0)
     num_samples = integer("num_samples", num_samples, minimum=20)
     train_fraction = fraction("train_fraction", train_fraction, low_open=True)
+    cache = boolean("cache", cache)  # (the string "no" was true)
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a path (str or os.PathLike), got "
+                        f"{type(cache_dir).__name__} {cache_dir!r}")
     total = num_samples // 10 * 10  # the generator makes num_samples // 10 signals per class
     n_train = int(total * train_fraction)
     if not 0 < n_train < total:

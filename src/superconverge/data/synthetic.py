@@ -39,6 +39,10 @@ def load_synthetic(
     num_val = integer("num_val", num_val, minimum=1)
     num_features = integer("num_features", num_features, minimum=1)
     num_classes = integer("num_classes", num_classes, minimum=2)
+    if num_train < num_classes:
+        raise ValueError(f"num_train={num_train} leaves {num_classes - num_train} of the "
+                         f"{num_classes} classes without a training example; num_train must "
+                         f"be >= num_classes")
     class_sep = positive("class_sep", class_sep)
 
     rng = np.random.default_rng(seed)

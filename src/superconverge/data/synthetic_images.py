@@ -54,6 +54,10 @@ def load_synthetic_images(
     num_train = integer("num_train", num_train, minimum=1)
     num_val = integer("num_val", num_val, minimum=1)
     num_classes = integer("num_classes", num_classes, minimum=2)
+    if num_train < num_classes:
+        raise ValueError(f"num_train={num_train} leaves {num_classes - num_train} of the "
+                         f"{num_classes} classes without a training example; num_train must "
+                         f"be >= num_classes")
     image_size = integer("image_size", image_size, minimum=MIN_SIZE)
     noise = non_negative("noise", noise)
 
