@@ -123,6 +123,20 @@ def test_ascii_chart_draws_every_step_from_first_to_last(n: int) -> None:
     assert rows == sorted(rows)
 
 
+def test_values_near_the_largest_float_chart_and_plots_refuse_them(tmp_path) -> None:
+    """A span wider than a float holds (-1.7e308 to 1.7e308) failed in the chart with "cannot
+    convert float NaN to integer", and in matplotlib with "arange: cannot compute length"."""
+    from superconverge.report.schedule_preview import ascii_chart, plot_policy
+
+    assert star_rows(ascii_chart([-1.7e308, 0.0, 1.7e308], height=3)) == [2, 1, 0]
+    wide = sc.join([sc.constant(-1.7e308, 1), sc.constant(1.7e308, 1)])
+    with pytest.raises(ValueError, match=r"values must be within ±1e\+307 to plot, got "
+                                         r"lr=-1.7e\+308: the axis would overflow a float"):
+        plot_policy(wide, tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+    plot_policy(sc.join([sc.constant(-8e306, 1), sc.constant(8e306, 1)]), tmp_path / "x.png")
+
+
 def test_ascii_chart_of_a_fast_cycle_shows_its_whole_range_in_every_column() -> None:
     """Smith's CLR (step size 2000) over 70,000 steps is 17.5 cycles: one sampled value per
     column drew two slow false waves; each column now spans its steps' lowest to highest."""

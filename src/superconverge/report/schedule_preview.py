@@ -106,11 +106,12 @@ def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> s
     # Column c covers steps [c * n // k, (c + 1) * n // k): every step in exactly one column.
     cols = [values[c * n // k:(c + 1) * n // k] for c in range(k)]
     lo, hi = min(values), max(values)
-    span = hi - lo or 1.0
+    # (halves: -1.7e308 to 1.7e308 spans more than a float holds)
+    span = hi / 2 - lo / 2 or 1.0
     grid = [[" "] * k for _ in range(height)]
     for c, part in enumerate(cols):
-        low = round((min(part) - lo) / span * (height - 1))
-        high = round((max(part) - lo) / span * (height - 1))
+        low = round((min(part) / 2 - lo / 2) / span * (height - 1))
+        high = round((max(part) / 2 - lo / 2) / span * (height - 1))
         for r in range(low, high + 1):
             grid[height - 1 - r][c] = "*"
     label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
@@ -167,6 +168,11 @@ FEW_STEPS = 50
 """:func:`plot_policy` draws a run of at most this many steps step by step, with a dot each."""
 
 
+#: The largest value :func:`draw_policy` draws: matplotlib failed from 1e308 ("arange: cannot
+#: compute length"), its ticks past the largest float.
+_PLOT_LIMIT = 1e307
+
+
 def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -> Axes:
     """Draw what :func:`plot_policy` saves on ``ax`` (and a twin axis for momentum)."""
     from matplotlib.ticker import MaxNLocator
@@ -174,6 +180,11 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     policy = _as_policy(policy)
     lr, momentum = policy.columns(steps)
     _check_finite_columns(lr, momentum, "to plot")
+    for key, column in (("lr", lr), ("momentum", momentum or ())):
+        big = next((v for v in column if abs(v) > _PLOT_LIMIT), None)
+        if big is not None:  # (matplotlib's ticks and margins overflow near 1.8e308)
+            raise ValueError(f"values must be within ±{_PLOT_LIMIT:g} to plot, got "
+                             f"{key}={big!r}: the axis would overflow a float")
     x = range(len(lr))
     few = len(lr) <= FEW_STEPS
 

@@ -65,11 +65,14 @@ def _check_room(total_steps: int, first_fraction: float, what: str, fraction: st
     if first_fraction * total_steps <= 1:
         inv = 1 / first_fraction
         if math.isfinite(inv) and inv < 1e9:
+            least = math.floor(inv) + 1
+            while first_fraction * least <= 1:  # (the test in floats: 1/f rounds either way)
+                least += 1
             raise ValueError(
                 f"total_steps={total_steps} is too small for {what}: its first phase would not "
                 f"span a whole step ({first_fraction:.3g} of the run is "
                 f"{first_fraction * total_steps:.3g} steps, and it needs more than 1); use "
-                f"total_steps >= {math.floor(inv) + 1}"
+                f"total_steps >= {least}"
             )
         if fraction == "warmup_fraction":
             remedy = (f"warmup_fraction > 1 / total_steps = {1 / total_steps:.3g}"

@@ -35,6 +35,18 @@ class Policy:
     lr: Schedule
     momentum: Schedule | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__} {self.name!r}")
+        for key in ("lr", "momentum"):
+            value = getattr(self, key)
+            if not isinstance(value, Schedule) and (key == "lr" or value is not None):
+                fixed = (f"; for a fixed value, superconverge.constant({value!r}, steps)"
+                         if isinstance(value, int | float) and not isinstance(value, bool)
+                         else "")
+                raise TypeError(f"{key} must be a Schedule{'' if key == 'lr' else ' or None'}, "
+                                f"got {type(value).__name__} {value!r}{fixed}")
+
     def table(self, steps: int | None = None) -> list[dict[str, float]]:
         """Rows ``{"step", "lr"[, "momentum"]}`` for ``steps`` (default: the LR's total_steps)."""
         n = self._steps(steps)
@@ -127,11 +139,10 @@ def _step_decay(
     factor: float = 0.1,
 ) -> Policy:
     # Milestones given as fractions of the run (< 1) or as absolute steps (whole numbers >= 1).
-    given = list(milestones)
-    said = f"{given} (the default)" if tuple(milestones) == _MILESTONES else f"{given}"
+    given = [v.real("milestones", m) for m in milestones]  # (numpy's numbers shown as floats)
+    said = f"{given} (the default)" if tuple(given) == _MILESTONES else f"{given}"
     ms: list[float] = []
     for m in given:
-        m = v.real("milestones", m)
         if m <= 0 or (m >= 1 and m != int(m)):
             raise ValueError(
                 f"milestones must be fractions of the run in (0, 1) or whole steps >= 1, got "
@@ -240,10 +251,7 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
     if "cycle_momentum" in params:  # numpy's bools too, from a config array
         params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
                                                         params["cycle_momentum"])}
-    milestones = params.get("milestones")
-    if milestones is not None and (
-            isinstance(milestones, str | bytes) or not isinstance(milestones, list | tuple)):
-        raise TypeError(
-            f"milestones must be a list of fractions of the run or whole steps, got {milestones!r}"
-        )
+    if params.get("milestones") is not None:  # a list, a tuple, a numpy array, ...
+        params = {**params, "milestones": v.sequence(
+            "milestones", params["milestones"], "fractions of the run or whole steps")}
     return POLICIES[name](total_steps, **params)
