@@ -26,7 +26,8 @@ from superconverge.atomic import write_text  # noqa: E402
 from superconverge.cli import _at_least  # noqa: E402
 
 __all__ = [
-    "RESULTS_DIR", "at_least", "command_line", "cpu_name", "device", "device_name",
+    "RESULTS_DIR", "at_least", "command_line", "cpu_name", "dataset_names", "device",
+    "device_name",
     "git_commit", "positive_int", "provenance", "results_path", "save_results", "whole_numbers",
     "write_text",
 ]

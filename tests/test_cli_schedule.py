@@ -129,6 +129,7 @@ def test_values_near_the_largest_float_chart_and_plots_refuse_them(tmp_path) -> 
     from superconverge.report.schedule_preview import ascii_chart, plot_policy
 
     assert star_rows(ascii_chart([-1.7e308, 0.0, 1.7e308], height=3)) == [2, 1, 0]
+    assert star_rows(ascii_chart([0, 5e-324, 1e-323, 1.5e-323], height=4)) == [3, 2, 1, 0]
     wide = sc.join([sc.constant(-1.7e308, 1), sc.constant(1.7e308, 1)])
     with pytest.raises(ValueError, match=r"values must be within ±1e\+307 to plot, got "
                                          r"lr=-1.7e\+308: the axis would overflow a float"):
@@ -226,7 +227,7 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "100", "--milestones", "0.5,0.501"], "a 100-step run has "
          "no room for the 2 --milestones [0.5, 0.501]: each is a step of its own after the "
          "first and up to the last (a fraction rounded to its nearest step), so step-decay "
-         "needs --steps >= 101"),
+         "needs --steps >= 1000"),
         (["step-decay", "--steps", "100", "--milestones", "0.6,0.5"], "--milestones [0.6, 0.5] "
          "are steps [60, 50] of a 100-step run; they must be increasing steps within 1..99"),
         (["step-decay", "--steps", "10", "--milestones", "1e300"],

@@ -492,10 +492,12 @@ def test_npz_text_labels_become_class_names(tmp_path) -> None:
         # labels missing, as a CSV's are refused: they were classes "NA" and "", or pandas'
         # NaN gaps were called regression targets (an audit)
         ({"x": np.zeros(6), "y": np.array(["1", "NA", "2"] * 2)}, "2 of the 6 labels are "
-         "'NA', a missing value among numeric labels: examples without a label; drop them"),
+         "'NA', missing values among numeric labels: examples without a label; drop them"),
+        ({"x": np.zeros(6), "y": np.array(["1", "NA", "nan"] * 2)}, "4 of the 6 labels are "
+         "'NA' or 'nan', missing values among numeric labels"),
         ({"x": np.zeros(4), "y": np.array(["", "a", "b", "a"])}, "1 of the 4 labels are "
          "empty: examples without a label"),
-        ({"x": np.zeros(4), "y": np.array(["0", "nan", "1", "1"])}, "are 'nan', a missing"),
+        ({"x": np.zeros(4), "y": np.array(["0", "nan", "1", "1"])}, "are 'nan', missing"),
         ({"x": np.zeros(4), "y": np.array([0, np.nan, 1, 1])}, "1 of the 4 labels are NaN, "
          "missing values: examples without a label; drop them"),
         ({"x": np.zeros(4), "y": np.array([0, 1, 1, 0]), "x_val": np.zeros(2),
@@ -1811,7 +1813,7 @@ def test_image_folder_edges_an_audit_found(tmp_path) -> None:
     (lambda d: load_synthetic_images(num_train=50, num_classes=100), ValueError,
      "num_train must be >= num_classes"),
     (lambda d: load_synthetic().standardized(eps="a"), TypeError, "eps must be"),
-    (lambda d: load_synthetic().standardized(eps=-1.0), ValueError, "eps must be > 0"),
+    (lambda d: load_synthetic().standardized(eps=-1.0), ValueError, "eps must be >= 0"),
     (lambda d: load_synthetic().standardized(eps=float("nan")), ValueError, "eps must be"),
 ])
 def test_data_arguments_are_checked_by_name(tmp_path, call, error, said) -> None:
@@ -1823,3 +1825,37 @@ def test_data_arguments_are_checked_by_name(tmp_path, call, error, said) -> None
     with pytest.raises(error, match=said):
         call(tmp_path)
     assert not (tmp_path / "m").exists()
+
+
+def test_links_between_splits_and_folders_without_images(tmp_path) -> None:
+    """A review: a link from train/'s class into val/'s other class was not compared (each
+    split was checked alone); a folder without images linked from two classes (docs/) was
+    refused as "both labels"; loose images in a split layout's root went unwarned; a val/ of
+    unlabelled images beside a labelled test/ was passed over in silence."""
+    from PIL import Image
+
+    root = tmp_path / "split"
+    make_images(root / "train", ["cat", "dog"], per_class=3)
+    make_images(root / "val", ["cat", "dog"], per_class=1)
+    (root / "train" / "cat" / "more").symlink_to(root / "val" / "dog")
+    with pytest.raises(ValueError, match=r"train/cat/more and \S*val/dog are one folder, read as "
+                                         r"class 'cat' and as class 'dog'"):
+        load_image_folder(root, size=2)
+    (root / "train" / "cat" / "more").unlink()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.txt").write_text("no images here")
+    for cls in ("cat", "dog"):
+        (root / "train" / cls / "docs").symlink_to(tmp_path / "docs")
+    Image.new("RGB", (4, 4)).save(root / "preview.png")
+    with pytest.warns(UserWarning, match=r"split: 1 image\(s\) of its own left out "
+                      r"\(preview.png\): a split's images go in train/ and val/"):
+        d = load_image_folder(root, size=2)
+    assert (d.num_train, d.num_val) == (6, 2)
+    other = tmp_path / "other"
+    make_images(other / "train", ["cat", "dog"], per_class=3)
+    make_images(other / "test", ["cat", "dog"], per_class=1)
+    (other / "val").mkdir()
+    Image.new("RGB", (4, 4)).save(other / "val" / "1.png")  # unlabelled: not passed over
+    with pytest.raises(ValueError, match=r"'train' holds class folders, but 'val' beside it "
+                                         r"has no class folders"):
+        load_image_folder(other, size=2)

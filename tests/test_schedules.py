@@ -89,6 +89,9 @@ def test_ramps_take_their_ends_exactly(shape) -> None:
         ramp = S.Ramp(start, end, n, shape)
         assert (ramp(0), ramp(n - 1), ramp(n + 5)) == (start, end, end)
     assert S.cosine(0.9, 0.3, 3)(0) == 0.9 and S.linear(1.0, 0.3, 5)(4) == 0.3
+    # nor do the steps between pass them (a review: 0.4, then 0.3999999999999999 in a rise)
+    long = S.cosine(0.4, 2.0, 200_000_000)
+    assert long(0) <= long(1) <= long(2)
 
 
 def test_step_decay_matches_multistep_semantics() -> None:
@@ -792,17 +795,31 @@ def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
         make_policy("step-decay", 100, milestones=milestones)
 
 
-@pytest.mark.parametrize("milestones", [[0.5, 0.75], [0.1, 0.2, 0.3], [0.5, 0.501], [0.3, 7],
-                                        [0.99], [0.01, 0.02]])
-def test_step_decay_policy_needs_the_steps_it_names(milestones) -> None:
-    """The steps a refusal names are the fewest the milestones fit in: the default needed 4
-    and was told 3, which was refused in turn."""
-    with pytest.raises(ValueError, match=r"needs total_steps >= (\d+)") as err:
-        make_policy("step-decay", 2, milestones=milestones)
-    least = int(re.search(r"needs total_steps >= (\d+)", str(err.value))[1])
-    make_policy("step-decay", least, milestones=milestones)
+@pytest.mark.parametrize("milestones", [[0.5, 0.75], [0.1, 0.2, 0.3], [0.5, 0.501],
+                                        [0.25, 0.3], [0.99], [0.01, 0.02], [2, 4, 8]])
+@pytest.mark.parametrize("steps", [2, 3, 11])
+def test_step_decay_policy_needs_the_steps_it_names(milestones, steps) -> None:
+    """The count a refusal names is one from which every run fits: the default needed 4 and
+    was told 3, refused in turn; a review then found 0.25 and 0.3 told 12 at 11 steps, where
+    rounding lets 12 and 13 fit and 14 not."""
+    try:
+        make_policy("step-decay", steps, milestones=milestones)
+    except ValueError as err:
+        least = int(re.search(r"needs total_steps >= (\d+) ", str(err))[1])
+    else:
+        return
+    for fits in range(least, least + 300):
+        make_policy("step-decay", fits, milestones=milestones)
     with pytest.raises(ValueError, match=f"needs total_steps >= {least} "):
         make_policy("step-decay", least - 1, milestones=milestones)
+
+
+def test_step_decay_policy_shows_the_milestones_as_given() -> None:
+    """Whole steps were shown as floats (a review: [2.0, 4.0, 8.0])."""
+    with pytest.raises(ValueError, match=r"milestones \[2, 4, 8\]: each"):
+        make_policy("step-decay", 6, milestones=[2, 4, 8])
+    with pytest.raises(ValueError, match=r"milestones \[0.75, 0.5\] are steps \[75, 50\]"):
+        make_policy("step-decay", 100, milestones=np.array([0.75, 0.5]))
 
 
 def test_step_decay_policy_fractions_round_to_the_nearest_step() -> None:

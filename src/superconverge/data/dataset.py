@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from superconverge.schedules._validate import positive
+from superconverge.schedules._validate import non_negative
 
 __all__ = ["Dataset"]
 
@@ -129,7 +129,7 @@ class Dataset:
         by its rounding noise would blow up the validation inputs where it is not constant.
         Needs at least 2 training examples (``ValueError``).
         """
-        eps = positive("eps", eps)
+        eps = non_negative("eps", eps)
         x = self.x_train
         if x.shape[0] < 2:
             raise ValueError(

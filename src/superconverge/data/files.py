@@ -795,9 +795,9 @@ def load_image_folder(
     for d in sorted(subdirs):
         named.setdefault(d.lower(), d)
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
-    # (one holding class folders first: an empty val/ beside a labelled test/ is no split)
+    # (an empty val/ beside a labelled test/ is passed over; one holding anything is not)
     val_name = next((named[n] for n in VAL_FOLDERS if n in named
-                     and _subfolders(root / named[n])), None) or next(
+                     and not _empty(root / named[n])), None) or next(
         (named[n] for n in VAL_FOLDERS if n in named), None)
     # Both split folders with sub-folders: a split layout (two classes named "train" and "val"
     # would not both be folders of folders). Loose images beside their class folders (a
@@ -807,15 +807,12 @@ def load_image_folder(
         _no_fraction(val_fraction, root, f"the folder holds its own split ({train_name}/, "
                      f"{val_name}/)")
         for split in (train_name, val_name):
-            loose = _image_files(root / split)
-            if loose:
-                warnings.warn(
-                    f"{root / split}: {len(loose)} image(s) of its own left out "
-                    f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}"
-                    "): a split's images go in its class folders", UserWarning, stacklevel=2)
+            _warn_loose(root / split, "a split's images go in its class folders")
+        _warn_loose(root, f"a split's images go in {train_name}/ and {val_name}/")
         classes = [d.name for d in _subfolders(root / train_name)]
-        files, y = _list_split(root / train_name, classes)
-        files_val, y_val = _list_split(root / val_name, classes, allow_missing=True)
+        read: dict[Path, tuple[str, Path]] = {}  # both splits': a link from one into the other
+        files, y = _list_split(root / train_name, classes, read=read)
+        files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read)
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
@@ -836,13 +833,7 @@ def load_image_folder(
             )
         classes = sorted(subdirs)
         files, y = _list_split(root, classes)
-        loose = _image_files(root)
-        if loose:
-            warnings.warn(
-                f"{root}: {len(loose)} image(s) of its own left out "
-                f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}"
-                f"): an image goes in its class's folder, {root}/<class>/<image>", UserWarning,
-                stacklevel=2)
+        _warn_loose(root, f"an image goes in its class's folder, {root}/<class>/<image>")
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     rng = np.random.default_rng(seed)
@@ -885,10 +876,28 @@ def _holds_classes(folder: Path) -> bool:
     return bool(_subfolders(folder)) and not _image_files(folder)
 
 
+def _warn_loose(folder: Path, where: str) -> None:
+    """Warn of images lying in ``folder`` beside its folders, which are not read."""
+    loose = _image_files(folder)
+    if loose:
+        warnings.warn(
+            f"{folder}: {len(loose)} image(s) of its own left out "
+            f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}): "
+            f"{where}", UserWarning, stacklevel=3)
+
+
+def _empty(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but hidden files (``.DS_Store``)."""
+    return all(p.name.startswith(".") for p in folder.iterdir())
+
+
 def _list_split(
-    folder: Path, classes: Sequence[str], allow_missing: bool = False
+    folder: Path, classes: Sequence[str], allow_missing: bool = False,
+    read: dict[Path, tuple[str, Path]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The image files of ``folder``'s class sub-folders and their labels (nothing decoded)."""
+    """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
+    ``read`` gathers each folder of images read, resolved, with its class and the path it was
+    read by: one read under two classes (through a link) is refused."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -905,12 +914,12 @@ def _list_split(
             )
     files: list[Path] = []
     labels: list[int] = []
-    read: dict[Path, tuple[str, Path]] = {}  # each folder read: its class, the path it was by
+    read = {} if read is None else read
     for label, cls in enumerate(classes):
         class_dir = folder / cls
-        seen: dict[Path, Path] = {}
-        found = _class_images(class_dir, seen) if class_dir.is_dir() else []
-        for resolved, path in seen.items():
+        holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
+        found = _class_images(class_dir, holding=holding) if class_dir.is_dir() else []
+        for resolved, path in holding.items():
             other, by = read.setdefault(resolved, (cls, path))
             if other != cls:  # (a link in one class folder into another, or up to the root)
                 raise ValueError(
@@ -1003,16 +1012,20 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _class_images(folder: Path, seen: dict[Path, Path] | None = None) -> list[Path]:
+def _class_images(folder: Path, seen: set[Path] | None = None,
+                  holding: dict[Path, Path] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
-    ``cat/indoor/1.png``), each folder once (a link back up would loop). ``seen`` gathers the
-    folders read, resolved, each with the path it was reached by."""
-    seen = {} if seen is None else seen
-    seen[folder.resolve()] = folder
+    ``cat/indoor/1.png``), each folder once (a link back up would loop). ``holding`` gathers
+    the folders that hold images, resolved, each with the path it was reached by."""
+    seen = set() if seen is None else seen
+    resolved = folder.resolve()
+    seen.add(resolved)
     found = _image_files(folder)
+    if found and holding is not None:
+        holding[resolved] = folder
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
-            found += _class_images(sub, seen)
+            found += _class_images(sub, seen, holding)
     return found
 
 
@@ -1146,7 +1159,8 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
                 _is_number(v) for i, v in enumerate(names) if i not in missing)):
             count = int(np.isin(inverse, missing).sum())
             what = ("empty" if not names[missing[0]].strip() else
-                    f"{names[missing[0]]!r}, a missing value among numeric labels")
+                    f"{' or '.join(repr(names[i]) for i in missing[:4])}, missing values among "
+                    "numeric labels")
             raise ValueError(f"{source}: {count} of the {len(labels)} labels are {what}: "
                              "examples without a label; drop them")
         if not all(_is_number(v) for v in names):

@@ -106,12 +106,13 @@ def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> s
     # Column c covers steps [c * n // k, (c + 1) * n // k): every step in exactly one column.
     cols = [values[c * n // k:(c + 1) * n // k] for c in range(k)]
     lo, hi = min(values), max(values)
-    # (halves: -1.7e308 to 1.7e308 spans more than a float holds)
-    span = hi / 2 - lo / 2 or 1.0
+    # (in halves where the span is more than a float holds: -1.7e308 to 1.7e308)
+    half = 0.5 if math.isinf(hi - lo) else 1.0
+    span = hi * half - lo * half or 1.0
     grid = [[" "] * k for _ in range(height)]
     for c, part in enumerate(cols):
-        low = round((min(part) / 2 - lo / 2) / span * (height - 1))
-        high = round((max(part) / 2 - lo / 2) / span * (height - 1))
+        low = round((min(part) * half - lo * half) / span * (height - 1))
+        high = round((max(part) * half - lo * half) / span * (height - 1))
         for r in range(low, high + 1):
             grid[height - 1 - r][c] = "*"
     label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))

@@ -7,6 +7,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register
@@ -47,6 +48,8 @@ class StepDecay(Schedule):
     milestones: tuple[int, ...]
     factor: float = 0.1
     total_steps: int | None = None
+    # (set per instance in __post_init__; a ClassVar to dataclasses, so no field)
+    _values: ClassVar[tuple[float, ...]]
 
     def __post_init__(self) -> None:
         self._set("initial", v.real("initial", self.initial))
@@ -63,21 +66,22 @@ class StepDecay(Schedule):
                 f"each milestone (0.1 divides it by 10), and this factor would {why}"
             )
         self._set("factor", f)
-        if not math.isfinite(self._decayed(len(ms))):
+        # The value after each milestone, multiplied once per milestone as MultiStepLR does
+        # (factor ** k differs in the last bit in about 1 value of 6); not a field: equality,
+        # the repr and to_dict are the four above.
+        values = [self.initial]
+        for _ in ms:
+            values.append(values[-1] * f)
+        object.__setattr__(self, "_values", tuple(values))
+        if not math.isfinite(values[-1]):
             raise ValueError(
                 f"initial={self.initial!r} times factor={f!r} at each of {len(ms)} milestones "
                 "overflows a float; lower factor or initial"
             )
         self._set("total_steps", v.optional_steps("total_steps", self.total_steps))
 
-    def _decayed(self, k: int) -> float:
-        value = self.initial
-        for _ in range(k):  # once per milestone, as MultiStepLR does (factor ** k differs in
-            value *= self.factor  # the last bit in about 1 value of 6)
-        return value
-
     def _value(self, step: int) -> float:
-        return self._decayed(bisect.bisect_right(self.milestones, step))
+        return self._values[bisect.bisect_right(self.milestones, step)]
 
 
 @register("join")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,15 +135,47 @@ def _fixed(total_steps: int, lr: float = 0.1) -> Policy:
 _MILESTONES = (0.5, 0.75)
 
 
+def _steps_with_room(ms: list[float], total_steps: int,
+                     room: Callable[[int], bool]) -> int | None:
+    """The step count from which on every run has room for milestones ``ms`` (fractions < 1 or
+    whole steps), above ``total_steps``, which has none; ``None`` where milestones out of order
+    never fit, or where no such count is found in a short search.
+
+    Whole steps only: one past the last. Fractions only: rounding makes room come and go (0.25
+    and 0.3 fit 5, 9 and 10 steps, not 11), but a run of ``T`` steps has room once ``f1 * T
+    >= 1`` (the first rounds to >= 1), ``(1 - fk) * T >= 1.5`` (the last to <= T - 1) and each
+    gap ``g * T > 1`` (neighbours round apart): from that bound down, the first run without
+    room ends the search. Both kinds: the least count with room (it may lose it again: 0.3
+    and step 7 fit 8 to 23 steps)."""
+    if all(m >= 1 for m in ms) or all(m < 1 for m in ms):
+        if any(b <= a for a, b in itertools.pairwise(ms)):
+            return None
+        if ms[0] >= 1:
+            return int(ms[-1]) + 1 if ms[-1] < 10**20 else None
+        gaps = [b - a for a, b in itertools.pairwise(ms)]
+        bound = math.ceil(max([1 / ms[0], 1.5 / (1 - ms[-1]), *(1 / g for g in gaps)])) + 1
+        if (bound - total_steps) * len(ms) > 10**6:  # (a search of a second or more)
+            return None
+        t = bound - 1
+        while t > total_steps and room(t):
+            t -= 1
+        return t + 1
+    need = max([len(ms) + 1, total_steps + 1, *(int(m) + 1 for m in ms if m >= 1)])
+    if need > 10**20:
+        return None
+    return next((t for t in range(need, need + 10**5 // len(ms)) if room(t)), None)
+
+
 def _step_decay(
     total_steps: int, lr: float = 0.1, milestones: tuple[float, ...] = _MILESTONES,
     factor: float = 0.1,
 ) -> Policy:
     # Milestones given as fractions of the run (< 1) or as absolute steps (whole numbers >= 1).
-    given = [v.real("milestones", m) for m in milestones]  # (numpy's numbers shown as floats)
+    given = [m.item() if hasattr(m, "item") else m for m in milestones]  # (numpy's as Python's)
     said = f"{given} (the default)" if tuple(given) == _MILESTONES else f"{given}"
     ms: list[float] = []
     for m in given:
+        m = v.real("milestones", m)
         if m <= 0 or (m >= 1 and m != int(m)):
             raise ValueError(
                 f"milestones must be fractions of the run in (0, 1) or whole steps >= 1, got "
@@ -159,12 +192,7 @@ def _step_decay(
             1 <= m < t for m in steps)
 
     if not room(total_steps):
-        # The least run that has room, if one a little longer does (fractions can round onto
-        # one step: [0.5, 0.75] of a 3-step run are steps [2, 2]); none for milestones out of
-        # order, and none is looked for past a whole-step milestone of over 20 digits.
-        need = max([len(ms) + 1, total_steps + 1, *(int(m) + 1 for m in ms if m >= 1)])
-        least = None if need > 10**20 else next(
-            (t for t in range(need, need + 10_000) if room(t)), None)
+        least = _steps_with_room(ms, total_steps, room)
         if least is not None:
             rounded = " (a fraction rounded to its nearest step)" if min(ms) < 1 else ""
             raise ValueError(

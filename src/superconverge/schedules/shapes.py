@@ -98,12 +98,16 @@ class Ramp(Schedule):
 
     def _value(self, step: int) -> float:
         # The ends exactly as given: the formulas miss them in the last bit (a cosine decay
-        # from 0.9 began at 0.9000000000000001, above its max_lr; 4 ramps in 10 missed one).
+        # from 0.9 began at 0.9000000000000001, above its max_lr; 4 ramps in 10 missed one);
+        # and the steps between never beyond them (a cosine ramp of 2e8 steps rose from 0.4 to
+        # 0.3999999999999999: the formula's start, a bit below the one given).
         if step >= self.total_steps - 1:
             return self.end
         if step == 0:
             return self.start
-        return ANNEALERS[self.shape](self.start, self.end, step / (self.total_steps - 1))
+        value = ANNEALERS[self.shape](self.start, self.end, step / (self.total_steps - 1))
+        low, high = (self.start, self.end) if self.start <= self.end else (self.end, self.start)
+        return min(max(value, low), high)
 
 
 def linear(start: float, end: float, total_steps: int) -> Ramp:
