@@ -463,8 +463,11 @@ def with_raw(key: str, raw: str) -> str:
         (lambda: "[" * 100_000 + "]" * 100_000, "maximum recursion depth"),
         (lambda: with_raw("losses", "NaN"), "NaN is not JSON"),
         (lambda: with_raw("smoothed", "-Infinity"), "-Infinity is not JSON"),
+        # (an audit: read as inf, where the docs promise Infinity refused)
+        (lambda: with_raw("losses", "1e999"), "1e999 is beyond the largest float"),
+        (lambda: with_raw("lrs", "-1.5e400"), "-1.5e400 is beyond the largest float"),
     ],
-    ids=["401-digit-int", "deep", "nan", "infinity"],
+    ids=["401-digit-int", "deep", "nan", "infinity", "1e999", "-1.5e400"],
 )
 def test_json_python_reads_but_no_result_holds_is_one_value_error(tmp_path, body, match) -> None:
     """OverflowError and RecursionError escaped from_json (a traceback in the CLI); NaN and
@@ -592,7 +595,10 @@ def test_suggest_without_a_method_uses_the_configured_one() -> None:
 def test_an_unknown_configured_method_falls_back_to_default() -> None:
     """A JSON written with a method this version does not know still reads (mutant: any string
     accepted, so suggest() raises ValueError)."""
-    r = vee_result({"method": "from-a-newer-version"})
+    with pytest.warns(UserWarning, match=r"config\['method'\] is 'from-a-newer-version' \(str\), "
+                      r"not a rule this version knows \('default', .*\): the 'default' rule is "
+                      r"used"):  # (said: a hand-edited typo was the default rule unsaid)
+        r = vee_result({"method": "from-a-newer-version"})
     assert r.method == "default" and r.suggest().method == "default"
 
 
@@ -956,3 +962,49 @@ def test_a_curve_with_no_fall_that_rises_is_framed_on_its_rise(stop) -> None:
                           bias_corrected_ema(losses, 0.98), stop, num_iter=60)
     low, high = res.plot(None).get_ylim()
     assert low < 2.31 and high > 2.95
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_a_sweep_cut_short_keeps_the_warnings_about_its_start(mode) -> None:
+    """A cut-short sweep drops the advice its cut makes moot (num_iter, end_lr), and dropped a
+    linear sweep's "start_lr is already too high" with it, whose advice reads "raise num_iter"
+    (an audit: the exp sweep kept it)."""
+    lrs = np.logspace(-7, 1, 100) if mode == "exp" else np.linspace(1e-3, 10, 100)
+    t = np.log10(np.logspace(-7, 1, 100))
+    loss = 2.3 - 2.0 / (1 + np.exp(-2.0 * (t + 3)))
+    loss[1:4] = [10.5, 8.3, 3.4]  # blows up at once, then falls back below its start
+    cut = RangeTestResult(lrs=list(lrs[:60]), losses=list(loss[:60]),
+                          smoothed=list(loss[:60]), stop_reason="interrupted", num_iter=100,
+                          config={"mode": mode, "end_lr": float(lrs[-1])})
+    warned = cut.warnings()
+    assert warned[0].startswith("the sweep was cut short") and any(
+        w.startswith("the loss jumped from 2.3 to 10.5") for w in warned), warned
+
+
+@pytest.mark.parametrize("config", [{"num_iter": float("inf")}, {"num_iter": 10**40},
+                                    {"end_lr": 1e308}, {"end_lr": float("inf")}])
+def test_a_config_no_sweep_could_have_is_drawn_without_its_grid(tmp_path, config) -> None:
+    """A hand-edited config (num_iter 1e999, end_lr 1e308) read, then failed the plot with
+    OverflowError or the ramp's own error; the plot falls back, as for any unusable config."""
+    lrs = list(np.logspace(-4, 1, 30))
+    losses = list(np.linspace(2, 1, 25)) + [float("nan")] * 5
+    cfg = {"start_lr": 1e-4, "end_lr": 10.0, "num_iter": 30, "mode": "exp", **config}
+    result = RangeTestResult(lrs=lrs, losses=losses, smoothed=losses, stop_reason="nan",
+                             num_iter=30, config=cfg)
+    result.plot(tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("options", "error", "said"), [
+    ({"dpi": 0}, ValueError, "dpi must be >= 10, got 0"),
+    ({"dpi": 5}, ValueError, "dpi must be >= 10"),  # FreeType: "invalid ppem value"
+    ({"dpi": 1.5}, TypeError, "dpi must be an int"),
+    ({"dpi": True}, TypeError, "dpi must be an int"),
+    ({"show_bounds": "no"}, TypeError, "show_bounds must be"),
+    ({"show_raw": 1.0}, TypeError, "show_raw must be"),
+])
+def test_plot_options_are_checked_by_name(tmp_path, options, error, said) -> None:
+    """An audit: dpi=0 was a ZeroDivisionError, 1.5 a FreeType error, "no" a true flag."""
+    with pytest.raises(error, match=said):
+        make_result().plot(tmp_path / "p.png", **options)
+    assert list(tmp_path.iterdir()) == []

@@ -20,6 +20,7 @@ import numpy as np
 from superconverge.atomic import save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import finite_prefix, smooth_centered
+from superconverge.schedules._validate import boolean, integer
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,6 +54,11 @@ def png_bytes(result: RangeTestResult, method: str | None = None) -> bytes:
     return buf.getvalue()
 
 
+MIN_DPI = 10
+"""The lowest ``dpi`` :func:`plot_range_test` draws at: below 6, the labels' text could not be
+drawn."""
+
+
 def plot_range_test(
     result: RangeTestResult,
     path_or_ax: str | os.PathLike[str] | Axes | None = None,
@@ -69,6 +75,7 @@ def plot_range_test(
     or a matplotlib Axes to draw on. ``method``: the suggestion rule marked with a dot
     (default: the result's own, :attr:`RangeTestResult.method`).
     ``show_bounds``: shade ``(base_lr, max_lr)``. ``show_raw``: the unsmoothed loss, faint.
+    ``dpi``: the saved image's dots per inch, >= :data:`MIN_DPI`.
     With several repeats, a band spans the lowest to highest smoothed loss among them.
     The x axis spans every swept LR, also where the loss is NaN. Red text under the axis says
     why there is no pick (once: the warning that repeats it is left out) and every warning.
@@ -80,6 +87,10 @@ def plot_range_test(
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a RangeTestResult (RangeTestResult.from_json(path) reads "
                         f"a saved one), got {type(result).__name__}")
+    show_bounds = boolean("show_bounds", show_bounds)
+    show_raw = boolean("show_raw", show_raw)
+    # (under 6, FreeType refused the labels' size: "invalid ppem value")
+    dpi = integer("dpi", dpi, minimum=MIN_DPI)
     if method is None:
         method = result.method
     if isinstance(path_or_ax, Axes):
@@ -305,14 +316,18 @@ def _draw(
 def _sweep(result: RangeTestResult) -> tuple[float, float, int, bool] | None:
     """``(start_lr, end_lr, num_iter, linear)`` of the sweep, from the result's config; None
     where the config does not say (a result built by hand) or says something unusable."""
+    from superconverge.finder.range_test import MODES
+
     cfg = result.config or {}
     try:
         start, end, n = float(cfg["start_lr"]), float(cfg["end_lr"]), int(cfg["num_iter"])
-    except (KeyError, TypeError, ValueError):
+        linear = cfg.get("mode") == "linear"
+        if n < 2 or not 0 < start < end:
+            return None
+        MODES["linear" if linear else "exp"](start, end, n)  # a sweep the range test could run
+    except (KeyError, TypeError, ValueError, OverflowError):  # (a hand-edited 1e999: inf)
         return None
-    if n < 2 or not 0 < start < end:
-        return None
-    return start, end, n, cfg.get("mode") == "linear"
+    return start, end, n, linear
 
 
 def _with_gaps(

@@ -11,6 +11,7 @@ import json
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from superconverge.atomic import write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
     METHODS,
+    START_WARNINGS,
     STOP_REASONS,
     Suggestion,
     curve_warnings,
@@ -120,6 +122,16 @@ def _from_json_floats(name: str, values: Any, *, null: bool = True) -> tuple[flo
 def _reject_constant(name: str) -> NoReturn:
     """``json.loads`` reads NaN and Infinity, which are not JSON; :meth:`to_json` writes null."""
     raise ValueError(f"{name} is not JSON (a NaN or inf loss is written as null)")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one past the largest float (``1e999``) is refused, as
+    Infinity is, rather than read as inf."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond the largest float (a NaN or inf loss is written "
+                         "as null)")
+    return value
 
 
 def _span(curve: Curve) -> str:
@@ -245,6 +257,13 @@ class RangeTestResult(Curve):
                 + (" (its default: pass the steps the test was asked for)" if n == 0 else "")
             )
         _mapping("config", self.config)
+        chosen = self.config.get("method")
+        if chosen is not None and not (isinstance(chosen, str) and chosen in METHODS):
+            # Read (a newer version's rule), but said: a hand-edited "Steepest" was the default
+            # rule, 2.5x off, without a word.
+            warnings.warn(f"config['method'] is {_show(chosen)}, not a rule this version knows "
+                          f"({', '.join(map(repr, METHODS))}): the 'default' rule is used",
+                          UserWarning, stacklevel=3)
         _mapping("provenance", self.provenance)
         # The curve is the mean of some repeats at the LRs they all recorded, so one of them
         # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).
@@ -379,7 +398,8 @@ class RangeTestResult(Curve):
             upto = f", short of end_lr={end:.3g}" if isinstance(end, int | float) else ""
             out = [f"the sweep was cut short ({self.stop_summary()}, up to lr={self.lrs[-1]:.3g}"
                    f"{upto}): the picks read only the LRs it reached; run it to its end"] + [
-                w for w in out if "num_iter" not in w and "end_lr" not in w]
+                w for w in out if w.startswith(START_WARNINGS)
+                or ("num_iter" not in w and "end_lr" not in w)]
         if self._repeats_alike():
             out.append(
                 f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
@@ -489,7 +509,8 @@ class RangeTestResult(Curve):
         naming it (NaN and Infinity, which are not JSON, too)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant,
+                              parse_float=_finite_float)
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
                 OverflowError, RecursionError) as exc:

@@ -48,9 +48,9 @@ class Suggestion:
 
 
 def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
-    """The curve up to (not including) its first non-finite loss or learning rate."""
-    x = np.asarray(lrs, dtype=np.float64)
-    y = np.asarray(losses, dtype=np.float64)
+    """The curve up to (not including) its first non-finite loss or learning rate. The LRs of
+    that part must increase, as a sweep's do (reversed, the bounds came out base > max)."""
+    x, y = _numbers("lrs", lrs), _numbers("losses", losses)
     if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(
             f"lrs and losses must be 1-D sequences of equal length, got shapes {x.shape} and "
@@ -58,7 +58,19 @@ def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
         )
     bad = ~(np.isfinite(x) & np.isfinite(y) & (x > 0))
     end = int(np.argmax(bad)) if bad.any() else len(x)
+    flat = np.flatnonzero(np.diff(x[:end]) <= 0)
+    if flat.size:
+        i = int(flat[0]) + 1
+        raise ValueError(f"lrs must increase, as a sweep's do: lrs[{i}]={float(x[i])!r} after "
+                         f"lrs[{i - 1}]={float(x[i - 1])!r}")
     return x[:end], y[:end]
+
+
+def _numbers(name: str, values: Floats) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:  # ("a": could not convert string to float)
+        raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
 
 
 _DIRECT_MAX = 4_000_000
@@ -333,7 +345,9 @@ def suggest_bounds(lrs: Floats, losses: Floats) -> tuple[Suggestion, Suggestion]
     if isinstance(d, Suggestion):
         return d, d
     x, s, m = d
-    b = _started(s, m)
+    # A fall within one step (a short or noisy curve) starts at its valley: base_lr is then
+    # the point before it, so base_lr < max_lr (equal, a clr from them had a constant LR).
+    b = min(_started(s, m), m - 1)
     return (
         Suggestion(float(x[b]), b, "base", "the loss has started to fall (10% of its fall)"),
         Suggestion(float(x[m]), m, "max", "the loss stops falling (its first valley's minimum)"),
@@ -374,6 +388,12 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
     r = raw[: end + 1] if end + 1 >= MIN_POINTS else raw
     d = np.diff(r)
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
+
+
+#: How the warnings about the sweep's first steps begin: true of a sweep cut short too, which
+#: :meth:`RangeTestResult.warnings` keeps whatever their advice names (a linear sweep's says
+#: "raise num_iter").
+START_WARNINGS = ("the loss jumped from ", "the loss was already falling at start_lr")
 
 
 def curve_warnings(
