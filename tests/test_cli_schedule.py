@@ -227,7 +227,7 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "100", "--milestones", "0.5,0.501"], "a 100-step run has "
          "no room for the 2 --milestones [0.5, 0.501]: each is a step of its own after the "
          "first and up to the last (a fraction rounded to its nearest step), so step-decay "
-         "needs --steps >= 1000"),
+         "fits every --steps >= 1000"),
         (["step-decay", "--steps", "100", "--milestones", "0.6,0.5"], "--milestones [0.6, 0.5] "
          "are steps [60, 50] of a 100-step run; they must be increasing steps within 1..99"),
         (["step-decay", "--steps", "10", "--milestones", "1e300"],

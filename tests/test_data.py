@@ -1792,6 +1792,8 @@ def test_image_folder_edges_an_audit_found(tmp_path) -> None:
     (split / "val").mkdir()
     d = load_image_folder(split, size=2)
     assert (d.num_train, d.num_val) == (6, 2)
+    (split / "val" / "README.txt").write_text("the validation images are in test/")
+    assert load_image_folder(split, size=2).num_val == 2
     (tmp_path / "f.png").write_bytes(b"")
     with pytest.raises(NotADirectoryError, match=r"f.png: is a file, expected a folder of "
                                                  r"class folders"):

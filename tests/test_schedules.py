@@ -805,13 +805,22 @@ def test_step_decay_policy_needs_the_steps_it_names(milestones, steps) -> None:
     try:
         make_policy("step-decay", steps, milestones=milestones)
     except ValueError as err:
-        least = int(re.search(r"needs total_steps >= (\d+) ", str(err))[1])
+        said = re.search(r"(needs|fits every) total_steps >= (\d+) ", str(err))
+        least = int(said[2])
     else:
         return
     for fits in range(least, least + 300):
         make_policy("step-decay", fits, milestones=milestones)
-    with pytest.raises(ValueError, match=f"needs total_steps >= {least} "):
+    with pytest.raises(ValueError, match=f"{said[1]} total_steps >= {least} "):
         make_policy("step-decay", least - 1, milestones=milestones)
+    fewer = []  # "needs" where no fewer steps fit; "fits every" where some do (a review)
+    for n in range(2, least):
+        try:
+            make_policy("step-decay", n, milestones=milestones)
+            fewer.append(n)
+        except ValueError:
+            pass
+    assert (said[1] == "needs") == (not fewer), fewer
 
 
 def test_step_decay_policy_shows_the_milestones_as_given() -> None:

@@ -737,6 +737,7 @@ def test_a_fall_within_one_step_has_base_lr_below_max_lr() -> None:
     losses = [47.98, 47.54, 48.74, 48.05, 48.12, 47.62, 48.29, 47.19]
     base, top = suggest_bounds(lrs, losses)
     assert (base.index, top.index) == (6, 7) and base.lr < top.lr
+    assert base.reason == "the point before the valley: the loss fell within one step"
 
 
 def test_no_pick_gives_each_remedy_with_its_case() -> None:
@@ -775,6 +776,11 @@ def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
         suggest(np.repeat(LRS, 2), np.repeat(y, 2), "steepest")
     with pytest.raises(TypeError, match="lrs must be a sequence of numbers"):
         suggest(["a"] * 10, list(range(10)))
+    with pytest.raises(TypeError, match="lrs must be a sequence of numbers"):  # numpy read it
+        suggest([str(lr) for lr in LRS], y)
+    with pytest.raises(TypeError, match="losses must be a sequence of numbers"):
+        suggest(LRS, [True] * 100)
+    assert suggest(LRS, [*y[:-1], None]).lr is not None  # a JSON null: NaN, as it was
     # past the first non-finite loss the curve is not read: nothing to refuse there
     assert suggest([*LRS, 1.0], [*y, float("nan")]).lr == suggest(LRS, y).lr
 
@@ -793,3 +799,20 @@ def test_a_noisy_floor_before_the_end_is_warned_of(seed) -> None:
     # a valley that turns up before end_lr is no floor, diverged or not
     assert not any("99% of its fall" in w for w in curve_warnings(LRS, valley_curve(0.01),
                                                                   "completed"))
+    # nor one that turns up by 10% of its fall, 40 times its noise (a review: "stayed at that
+    # floor" was said of it)
+    rise = (2.3 - 2.0 / (1 + np.exp(-(t + 4) / 0.25)) - 0.015 * np.clip(t + 3, 0, None)
+            + 0.1 * np.clip(t + 0.5, 0, None) ** 2
+            + 0.005 * np.random.default_rng(0).standard_normal(100))
+    assert curve_warnings(LRS, rise, "completed") == []
+
+
+def test_a_floor_and_a_small_fall_are_said_in_one_voice() -> None:
+    """A review: a noisy floor's "fell by only 4.7 times its batch-to-batch noise before
+    turning up" beside "stayed at that floor up to end_lr"."""
+    t = np.log10(LRS)
+    y = (2.3 - 1.2 / (1 + np.exp(-(t + 2.5) / 0.5))
+         + 0.25 * np.random.default_rng(72).standard_normal(100))
+    warned = curve_warnings(LRS, y, "completed", mode="exp")
+    assert len(warned) == 2 and "by end_lr, without turning up" in warned[0], warned
+    assert "stayed at that floor up to end_lr" in warned[1]

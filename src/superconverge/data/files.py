@@ -795,7 +795,8 @@ def load_image_folder(
     for d in sorted(subdirs):
         named.setdefault(d.lower(), d)
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
-    # (an empty val/ beside a labelled test/ is passed over; one holding anything is not)
+    # (a val/ without folders or images beside a labelled test/ is passed over; one of
+    # unlabelled images is not)
     val_name = next((named[n] for n in VAL_FOLDERS if n in named
                      and not _empty(root / named[n])), None) or next(
         (named[n] for n in VAL_FOLDERS if n in named), None)
@@ -887,8 +888,8 @@ def _warn_loose(folder: Path, where: str) -> None:
 
 
 def _empty(folder: Path) -> bool:
-    """Whether ``folder`` holds nothing but hidden files (``.DS_Store``)."""
-    return all(p.name.startswith(".") for p in folder.iterdir())
+    """Whether ``folder`` holds neither folders nor images (a README, a ``.DS_Store``)."""
+    return not _subfolders(folder) and not _image_files(folder)
 
 
 def _list_split(

@@ -136,10 +136,10 @@ _MILESTONES = (0.5, 0.75)
 
 
 def _steps_with_room(ms: list[float], total_steps: int,
-                     room: Callable[[int], bool]) -> int | None:
-    """The step count from which on every run has room for milestones ``ms`` (fractions < 1 or
-    whole steps), above ``total_steps``, which has none; ``None`` where milestones out of order
-    never fit, or where no such count is found in a short search.
+                     room: Callable[[int], bool]) -> tuple[int, bool] | None:
+    """A step count above ``total_steps`` (which has none) with room for milestones ``ms``
+    (fractions < 1 or whole steps), and whether every count from it on has room too; ``None``
+    where milestones out of order never fit, or where a short search finds no such count.
 
     Whole steps only: one past the last. Fractions only: rounding makes room come and go (0.25
     and 0.3 fit 5, 9 and 10 steps, not 11), but a run of ``T`` steps has room once ``f1 * T
@@ -151,7 +151,7 @@ def _steps_with_room(ms: list[float], total_steps: int,
         if any(b <= a for a, b in itertools.pairwise(ms)):
             return None
         if ms[0] >= 1:
-            return int(ms[-1]) + 1 if ms[-1] < 10**20 else None
+            return (int(ms[-1]) + 1, True) if ms[-1] < 10**20 else None
         gaps = [b - a for a, b in itertools.pairwise(ms)]
         bound = math.ceil(max([1 / ms[0], 1.5 / (1 - ms[-1]), *(1 / g for g in gaps)])) + 1
         if (bound - total_steps) * len(ms) > 10**6:  # (a search of a second or more)
@@ -159,11 +159,12 @@ def _steps_with_room(ms: list[float], total_steps: int,
         t = bound - 1
         while t > total_steps and room(t):
             t -= 1
-        return t + 1
+        return t + 1, True
     need = max([len(ms) + 1, total_steps + 1, *(int(m) + 1 for m in ms if m >= 1)])
     if need > 10**20:
         return None
-    return next((t for t in range(need, need + 10**5 // len(ms)) if room(t)), None)
+    least = next((t for t in range(need, need + 10**5 // len(ms)) if room(t)), None)
+    return None if least is None else (least, False)
 
 
 def _step_decay(
@@ -192,13 +193,21 @@ def _step_decay(
             1 <= m < t for m in steps)
 
     if not room(total_steps):
-        least = _steps_with_room(ms, total_steps, room)
-        if least is not None:
+        found = _steps_with_room(ms, total_steps, room)
+        if found is not None:
+            least, every = found
+            # "needs" where no fewer steps have room (rounding may give some: 0.5 and 0.501
+            # fit 101 steps, and every count from 1000 on)
+            needs = least * len(ms) <= 2 * 10**6 and not any(
+                room(t) for t in range(len(ms) + 1, least))
             rounded = " (a fraction rounded to its nearest step)" if min(ms) < 1 else ""
             raise ValueError(
                 f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: "
                 f"each is a step of its own after the first and up to the last{rounded}, so "
-                f"step-decay needs total_steps >= {least} (or other milestones)"
+                + (f"step-decay needs total_steps >= {least}" if needs else
+                   f"step-decay fits every total_steps >= {least}" if every else
+                   f"step-decay fits total_steps={least}, the next count with room")
+                + " (or other milestones)"
             )
         steps = [m if m <= 10**20 else float(m) for m in steps_of(total_steps)]  # 1e+300
         raise ValueError(
