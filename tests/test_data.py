@@ -1844,6 +1844,11 @@ def test_links_between_splits_and_folders_without_images(tmp_path) -> None:
                                          r"class 'cat' and as class 'dog'"):
         load_image_folder(root, size=2)
     (root / "train" / "cat" / "more").unlink()
+    (root / "train" / "cat" / "more").symlink_to(root / "val" / "cat")  # the same class: a leak
+    with pytest.raises(ValueError, match=r"train/cat/more and \S*val/cat are one folder, read in "
+                                         r"train/ and in val/: its images would be validated on"):
+        load_image_folder(root, size=2)
+    (root / "train" / "cat" / "more").unlink()
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "README.txt").write_text("no images here")
     for cls in ("cat", "dog"):

@@ -811,7 +811,7 @@ def load_image_folder(
             _warn_loose(root / split, "a split's images go in its class folders")
         _warn_loose(root, f"a split's images go in {train_name}/ and {val_name}/")
         classes = [d.name for d in _subfolders(root / train_name)]
-        read: dict[Path, tuple[str, Path]] = {}  # both splits': a link from one into the other
+        read: dict[Path, tuple[str, Path, Path]] = {}  # both splits': a link between them
         files, y = _list_split(root / train_name, classes, read=read)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read)
         if len(files_val) == 0:
@@ -894,11 +894,12 @@ def _empty(folder: Path) -> bool:
 
 def _list_split(
     folder: Path, classes: Sequence[str], allow_missing: bool = False,
-    read: dict[Path, tuple[str, Path]] | None = None,
+    read: dict[Path, tuple[str, Path, Path]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
-    ``read`` gathers each folder of images read, resolved, with its class and the path it was
-    read by: one read under two classes (through a link) is refused."""
+    ``read`` gathers each folder of images read, resolved, with its class, the path it was
+    read by and the split folder it was read in: one read under two classes, or in two
+    splits (through a link), is refused."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -921,12 +922,18 @@ def _list_split(
         holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
         found = _class_images(class_dir, holding=holding) if class_dir.is_dir() else []
         for resolved, path in holding.items():
-            other, by = read.setdefault(resolved, (cls, path))
+            other, by, split = read.setdefault(resolved, (cls, path, folder))
             if other != cls:  # (a link in one class folder into another, or up to the root)
                 raise ValueError(
                     f"{by} and {path} are one folder, read as class {other!r} and as class "
                     f"{cls!r}: its images would have both labels; remove the link that leads "
                     "into another class's folder"
+                )
+            if split != folder:  # (train/cat/more -> val/cat: validated on what it trained on)
+                raise ValueError(
+                    f"{by} and {path} are one folder, read in {split.name}/ and in "
+                    f"{folder.name}/: its images would be validated on as they were trained "
+                    "on; remove the link that leads into the other split"
                 )
         if not found and not allow_missing:
             raise ValueError(
