@@ -67,11 +67,11 @@ def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numbers(name: str, values: Floats) -> np.ndarray:
-    """``values`` as float64 (``None`` as NaN, a JSON null's loss); text and bools are
-    refused (numpy reads "0.1" as a number)."""
+    """``values`` as float64 (``None`` as NaN, a JSON null's loss); text, bools and complex
+    numbers are refused (numpy reads "0.1" as a number, and drops an imaginary part)."""
     try:
         raw = np.asarray(values)
-        if raw.dtype.kind in "USb" or (raw.dtype.kind == "O" and any(
+        if raw.dtype.kind in "USbc" or (raw.dtype.kind == "O" and any(
                 isinstance(v, str | bytes | bool | np.bool_) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
         return raw.astype(np.float64)
@@ -380,6 +380,13 @@ MIN_SIGNAL_TO_NOISE = 5.0
 ResNet-20 on 32x32 images, too short for its loss to move, gave 1.9.)"""
 
 
+FLOOR_NOISE = 2.0
+""":func:`curve_warnings` reads a loss as resting on a floor after its valley's minimum while
+its smoothed rise stays within this multiple of the batch-to-batch noise. (Falls to a floor
+with noise of sd 0.005 to 0.1, 40 seeds each: the smoothed rise after the minimum was at most
+1.33 times the noise; the same falls turning up by 13% of the fall by end_lr rose 3.2 times
+the noise or more up to sd 0.05.)"""
+
 MAX_DECADES_PER_STEP = 0.15
 """:func:`curve_warnings` flags a sweep whose points lie more than this many decades of LR apart:
 the smoothing spans about a point there, so a point more or less (a sweep stopped a step
@@ -418,11 +425,14 @@ def curve_warnings(
     loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
     threshold of "never decreased"). A sweep that completed with the loss within 5% of its
     start throughout, ended "valley" or not, says so and to raise end_lr or num_iter: its
-    "turning up" is noise. ``scaler_skips``: the steps a GradScaler skipped for inf/NaN
-    gradients (a "nan" stop may be theirs, with every loss finite). ``mode``: the sweep's
-    ("exp" or "linear"); a linear sweep that starts inside the descent is told to sweep
-    exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter - 1)`` above the
-    first, hardly moves with start_lr.
+    "turning up" is noise. A completed sweep whose loss rested on a floor after doing 99% of
+    its fall (within :data:`FLOOR_NOISE` times its batch noise, or 1% of the fall, after the
+    valley's minimum) has not turned up either, wherever on the floor the minimum lies: it is
+    told so, and its small fall is "by end_lr". ``scaler_skips``: the steps a GradScaler
+    skipped for inf/NaN gradients (a "nan" stop may be theirs, with every loss finite).
+    ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
+    is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
+    1)`` above the first, hardly moves with start_lr.
     """
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be None or one of "
@@ -460,14 +470,15 @@ def curve_warnings(
     # start (8 steps: 1.98 at lr 0.72, then 3.88 at lr 10 read "still falling at end_lr").
     rose_last = at_end and float(y[-1]) > float(s[0])
     # Where the loss had done 99% of its fall: long before the valley's minimum, with no rise
-    # after it beyond the batch noise up to end_lr, the loss rested on a floor, and the
-    # minimum is where the floor's noise was lowest (an audit: max_lr anywhere from 0.24 to 10
-    # by seed). It did not turn up either. (None of the suggestion benchmark's 100 curves
-    # rests on a floor before its end.)
+    # after it beyond FLOOR_NOISE times the batch noise (or 1% of the fall, for a loss logged
+    # rounded, whose noise reads 0) up to end_lr, the loss rested on a floor, and the minimum
+    # is where the floor's noise was lowest (an audit: max_lr anywhere from 0.24 to 10 by
+    # seed). It did not turn up either. (None of the suggestion benchmark's 100 curves rests
+    # on a floor before its end.)
     settled = int(np.argmax(s - s[m] <= 0.01 * fall))
     on_floor = (completed and not at_end and fall > 0 and settled <= m - max(3, len(s) // 10)
-                and float(np.max(s[m:])) - float(s[m]) <= min(
-                    0.15 * fall, MIN_SIGNAL_TO_NOISE * _batch_noise(y, len(y) - 1)))
+                and float(np.max(s[m:])) - float(s[m]) <= min(0.15 * fall, max(
+                    FLOOR_NOISE * _batch_noise(y, len(y) - 1), 0.01 * fall)))
     if not at_end and not on_floor:
         until = "before turning up"
     elif rose_last:

@@ -146,7 +146,7 @@ def _steps_with_room(ms: list[float], total_steps: int,
     >= 1`` (the first rounds to >= 1), ``(1 - fk) * T >= 1.5`` (the last to <= T - 1) and each
     gap ``g * T > 1`` (neighbours round apart): from that bound down, the first run without
     room ends the search. Both kinds: the least count with room (it may lose it again: 0.3
-    and step 7 fit 8 to 23 steps)."""
+    and step 7 fit 8 to 21 steps)."""
     if all(m >= 1 for m in ms) or all(m < 1 for m in ms):
         if any(b <= a for a, b in itertools.pairwise(ms)):
             return None
@@ -204,9 +204,10 @@ def _step_decay(
             raise ValueError(
                 f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: "
                 f"each is a step of its own after the first and up to the last{rounded}, so "
-                + (f"step-decay needs total_steps >= {least}" if needs else
-                   f"step-decay fits every total_steps >= {least}" if every else
-                   f"step-decay fits total_steps={least}, the next count with room")
+                + (f"step-decay fits total_steps={least}, the "
+                   f"{'least' if needs else 'next'} count with room" if not every else
+                   f"step-decay needs total_steps >= {least}" if needs else
+                   f"step-decay fits every total_steps >= {least}")
                 + " (or other milestones)"
             )
         steps = [m if m <= 10**20 else float(m) for m in steps_of(total_steps)]  # 1e+300
