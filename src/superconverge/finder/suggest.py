@@ -476,7 +476,8 @@ def curve_warnings(
     # seed). It did not turn up either. (None of the suggestion benchmark's 100 curves rests
     # on a floor before its end.)
     settled = int(np.argmax(s - s[m] <= 0.01 * fall))
-    on_floor = (completed and not at_end and fall > 0 and settled <= m - max(3, len(s) // 10)
+    long_settled = settled <= m - max(3, len(s) // 10)  # (the last tenth of the points or more)
+    on_floor = (completed and not at_end and fall > 0 and long_settled
                 and float(np.max(s[m:])) - float(s[m]) <= min(0.15 * fall, max(
                     FLOOR_NOISE * _batch_noise(y, len(y) - 1), 0.01 * fall)))
     if not at_end and not on_floor:
@@ -558,7 +559,7 @@ def curve_warnings(
                 "the loss never diverged nor turned up by end_lr: raise end_lr to see whether "
                 "larger learning rates move it"
             )
-        elif settled <= m - max(3, len(s) // 10):
+        elif long_settled:
             # 99% of the fall done long before the end: the last points crawl along a floor
             # (a loss at 0 on data a model fits at once), which is no "still falling".
             out.append(
