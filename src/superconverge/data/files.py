@@ -933,7 +933,7 @@ def _list_split(
                 raise ValueError(
                     f"{by} and {path} are one folder, read in {split.name}/ and in "
                     f"{folder.name}/: its images would be validated on as they were trained "
-                    "on; remove the link that leads into the other split"
+                    "on; an image belongs in one split (a link leads to it from both)"
                 )
         if not found and not allow_missing:
             raise ValueError(
