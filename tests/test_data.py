@@ -1866,3 +1866,36 @@ def test_links_between_splits_and_folders_without_images(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"'train' holds class folders, but 'val' beside it "
                                          r"has no class folders"):
         load_image_folder(other, size=2)
+
+
+def test_a_linked_image_file_read_twice_is_refused(tmp_path) -> None:
+    """Links to single files were not followed up: ``train/cat/x.png -> val/cat/0.png``
+    validated on a training image, ``cat/x.png -> dog/0.png`` gave one image both labels."""
+    root = tmp_path / "split"
+    make_images(root / "train", ["cat", "dog"], per_class=3)
+    make_images(root / "val", ["cat", "dog"], per_class=1)
+    val_image = next((root / "val" / "cat").iterdir())
+    (root / "train" / "cat" / "x.png").symlink_to(val_image)
+    with pytest.raises(ValueError, match=r"train/cat/x.png and \S*val/cat/\S+ are one image \(a "
+                                         r"link\), read in train/ and in val/"):
+        load_image_folder(root, size=2)
+    (root / "train" / "cat" / "x.png").unlink()
+    dog_image = next((root / "train" / "dog").iterdir())
+    (root / "train" / "cat" / "x.png").symlink_to(dog_image)
+    with pytest.raises(ValueError, match=r"train/cat/x.png and \S*train/dog/\S+ are one image "
+                                         r"\(a link\), read as class 'cat' and as class 'dog'"):
+        load_image_folder(root, size=2)
+    (root / "train" / "cat" / "x.png").unlink()
+    cat_image = next((root / "train" / "cat").iterdir())
+    (root / "train" / "cat" / "x.png").symlink_to(cat_image)  # oversampled in its own split
+    d = load_image_folder(root, size=2)
+    assert (d.num_train, d.num_val) == (7, 2)
+    pooled = root / "train"  # split by val_fraction: the two copies could land apart
+    with pytest.raises(ValueError, match=r"are one image \(a link\), read twice: split by "
+                                         r"val_fraction"):
+        load_image_folder(pooled, size=2, val_fraction=0.5)
+    (root / "train" / "cat" / "x.png").unlink()
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(cat_image.read_bytes())
+    (root / "train" / "cat" / "x.png").symlink_to(outside)  # a link out, read once: fine
+    assert load_image_folder(pooled, size=2, val_fraction=0.5).num_train > 0

@@ -833,7 +833,7 @@ def load_image_folder(
                 f"{root / first}"
             )
         classes = sorted(subdirs)
-        files, y = _list_split(root, classes)
+        files, y = _list_split(root, classes, pooled=True)
         _warn_loose(root, f"an image goes in its class's folder, {root}/<class>/<image>")
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
@@ -894,12 +894,14 @@ def _empty(folder: Path) -> bool:
 
 def _list_split(
     folder: Path, classes: Sequence[str], allow_missing: bool = False,
-    read: dict[Path, tuple[str, Path, Path]] | None = None,
+    read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
-    ``read`` gathers each folder of images read, resolved, with its class, the path it was
-    read by and the split folder it was read in: one read under two classes, or in two
-    splits (through a link), is refused."""
+    ``read`` gathers each folder of images read and each image file, resolved, with its
+    class, the path it was read by and the split folder it was read in: one read under two
+    classes, or in two splits (through a link), is refused; so is one image file read twice
+    where the images are ``pooled``, to be split by ``val_fraction`` (one copy could land in
+    each split)."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -934,6 +936,29 @@ def _list_split(
                     f"{by} and {path} are one folder, read in {split.name}/ and in "
                     f"{folder.name}/: its images would be validated on as they were trained "
                     "on; an image belongs in one split (a link leads to it from both)"
+                )
+        resolved_of = {path: resolved for resolved, path in holding.items()}
+        for file in found:  # (a file's own link: the folders' check above cannot see it)
+            key = file.resolve() if file.is_symlink() else resolved_of[file.parent] / file.name
+            other, by, split = read.setdefault(key, (cls, file, folder))
+            if by == file:
+                continue
+            if other != cls:
+                raise ValueError(
+                    f"{by} and {file} are one image (a link), read as class {other!r} and as "
+                    f"class {cls!r}; remove the link that leads into another class's folder"
+                )
+            if split != folder:
+                raise ValueError(
+                    f"{by} and {file} are one image (a link), read in {split.name}/ and in "
+                    f"{folder.name}/: it would be validated on as it was trained on; an image "
+                    "belongs in one split"
+                )
+            if pooled:
+                raise ValueError(
+                    f"{by} and {file} are one image (a link), read twice: split by "
+                    "val_fraction, one copy could be trained on and the other validated on; "
+                    "remove the link"
                 )
         if not found and not allow_missing:
             raise ValueError(
