@@ -780,6 +780,8 @@ def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
         suggest([str(lr) for lr in LRS], y)
     with pytest.raises(TypeError, match="losses must be a sequence of numbers"):
         suggest(LRS, [True] * 100)
+    with pytest.raises(TypeError, match="losses must be a sequence of numbers: got a bool"):
+        suggest(LRS, [True, *y[1:]])  # (numpy reads a mixed list as floats: True was 1.0)
     assert suggest(LRS, [*y[:-1], None]).lr is not None  # a JSON null: NaN, as it was
     with pytest.raises(TypeError, match="got complex128 values"):  # (its imaginary part dropped)
         suggest(LRS, y + 5j)
