@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import importlib
 import math
 import random
@@ -3184,4 +3185,98 @@ def test_a_frozen_exception_is_raised_as_it_came() -> None:
     with pytest.raises(BadBatch) as info:
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 8, step_fn=step, progress=False)
     assert not hasattr(info.value, "partial_result") and not hasattr(info.value, "__notes__")
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_accumulated_losses_equal_torch_lr_finder_to_the_last_bit() -> None:
+    """An audit: the step's loss was the micro-batches' sum divided by k, torch-lr-finder's the
+    sum of each divided by k, 4.8e-7 apart; the docs say both record the same losses."""
+    pytest.importorskip("torch_lr_finder")
+    from torch_lr_finder import LRFinder
+
+    torch.manual_seed(0)
+    x, y = torch.randn(240, 10), torch.randint(0, 3, (240,))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    torch.manual_seed(1)
+    theirs_model = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.Tanh(),
+                                       torch.nn.Linear(16, 3))
+    ours_model = copy.deepcopy(theirs_model)
+    finder = LRFinder(theirs_model, torch.optim.SGD(theirs_model.parameters(), lr=1e-4,
+                                                    momentum=0.9), ce, device="cpu")
+    finder.range_test(loader, start_lr=1e-4, end_lr=1.0, num_iter=40, smooth_f=0,
+                      diverge_th=1e30, accumulation_steps=3)
+    res = lr_range_test(ours_model, torch.optim.SGD(ours_model.parameters(), lr=1e-4,
+                                                    momentum=0.9), ce, loader, 1e-4, 1.0, 40,
+                        accumulation_steps=3, diverge_factor=None, progress=False)
+    assert list(res.losses) == finder.history["loss"]
+    assert list(res.lrs[:-1]) == finder.history["lr"][:-1] and res.lrs[-1] == 1.0
+
+
+class _LazyCentre(nn.Module):
+    """A buffer registered as None and filled on the first forward (feature centring), and one
+    registered by the forward itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.register_buffer("center", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.center is None:
+            self.center = x.mean(0).detach().clone()
+            self.register_buffer("scale", x.std(0).detach().clone())
+        elif self.training:
+            self.center.mul_(0.9).add_(0.1 * x.mean(0).detach())
+        return self.fc((x - self.center) / self.scale)
+
+
+def test_a_buffer_the_sweep_fills_or_registers_goes_again() -> None:
+    """An audit: a buffer None at the start (or registered in the forward) kept the sweep's
+    values, in the state_dict too, and training afterwards differed from training without
+    the test."""
+    def train(model: nn.Module) -> list[float]:
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        out = []
+        for xb, yb in batches:
+            loss = ce(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 10) + 3
+    batches = [(x[i:i + 16], (x[i:i + 16, 0] > 3).long()) for i in range(0, 64, 16)]
+    torch.manual_seed(1)
+    expected = train(_LazyCentre())
+    torch.manual_seed(1)
+    model = _LazyCentre()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lr_range_test(model, opt, ce, batches, 1e-5, 1.0, num_iter=10, progress=False)
+    assert model.center is None and "scale" not in model._buffers
+    assert list(model.state_dict()) == ["fc.weight", "fc.bias"]
+    assert train(model) == expected
+
+
+def test_a_param_group_added_during_the_sweep_goes_and_all_is_restored() -> None:
+    """An audit: add_param_group in a step_fn (unfreezing) made the restore fail on a zip of
+    unequal lengths before it wrote anything back: weights, optimizer and RNGs as the sweep
+    left them."""
+    model, _, loader = make_problem()
+    head = model[4]
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.05, momentum=0.9)
+    params_list = opt.param_groups[0]["params"]
+    before = snapshot(model, opt)
+    calls = [0]
+
+    def step(m: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        calls[0] += 1
+        if calls[0] == 5:
+            opt.add_param_group({"params": head.parameters(), "lr": 0.1})
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-5, 1.0, num_iter=10, step_fn=step,
+                  progress=False)
+    assert len(opt.param_groups) == 1 and opt.param_groups[0]["params"] is params_list
     assert_same_state(before, snapshot(model, opt))

@@ -265,6 +265,11 @@ class TrainingState:
             for name, t in slots.items()
             if t is not None
         ]
+        # The names each module's parameters and buffers had, a None one's too: one the sweep
+        # registers or fills (a lazily set centre, ``register_buffer("c", None)``) goes again.
+        self.names = [(slots, {name for name, t in slots.items() if t is not None},
+                       {name for name, t in slots.items() if t is None})
+                      for m in modules for slots in (m._parameters, m._buffers)]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
@@ -317,7 +322,8 @@ class TrainingState:
                 }))
             if all(opt.param_groups is not groups for groups, _ in self.groups):
                 self.groups.append((opt.param_groups, [
-                    {k: _clone(v, False, pending) for k, v in g.items() if k != "params"}
+                    {k: list(v) if k == "params" else _clone(v, False, pending)
+                     for k, v in g.items()}
                     for g in opt.param_groups
                 ]))
         # A plain attribute's values are not copied: it may be a dataset kept on the model (a
@@ -367,6 +373,12 @@ class TrainingState:
                     isinstance(now, torch.Tensor) and now.shape == t.shape
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
+        for slots, held, empty in self.names:
+            for name in [n for n in slots if n not in held]:
+                if name in empty:
+                    slots[name] = None
+                else:
+                    del slots[name]  # registered by the sweep
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
         for p, held, grad in self.grads:
@@ -382,11 +394,21 @@ class TrainingState:
                 state[param] = {k: _put_back(current.get(k, _MISSING), v, pending)
                                 for k, v in saved_state.items()}
         for groups, saved_groups in self.groups:
+            # A group added during the test (add_param_group in a step_fn: unfreezing) goes,
+            # and one removed comes back, with the parameters each held.
+            del groups[len(saved_groups):]
+            groups += [{} for _ in range(len(saved_groups) - len(groups))]
             for group, saved_group in zip(groups, saved_groups, strict=True):
-                for key in [k for k in group if k != "params" and k not in saved_group]:
+                for key in [k for k in group if k not in saved_group]:
                     del group[key]
                 for key, value in saved_group.items():
-                    group[key] = _put_back(group.get(key, _MISSING), value, pending)
+                    if key != "params":
+                        group[key] = _put_back(group.get(key, _MISSING), value, pending)
+                    elif not isinstance(now := group.get(key), list):
+                        group[key] = list(value)
+                    elif len(now) != len(value) or any(
+                            a is not b for a, b in zip(now, value, strict=True)):
+                        now[:] = value  # (the list itself kept: a compiled step guards on it)
         _copy_all(pending)
 
         self.streams.restore()

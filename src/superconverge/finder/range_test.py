@@ -71,11 +71,12 @@ SUMMARY_LOG = "LR range test: %s"
 """The log line of a finished test (its stop summary), which find-lr's report says again."""
 
 MIN_ITER = 5
+"""The fewest optimizer steps a range test accepts."""
 MAX_ITER = _names.MAX_ITER
 """The most steps a range test takes: the sweep's LRs are built up front, and Smith's test takes
 a few hundred; a million is a typo, which would otherwise fill the memory."""
 _MAX_SEED = 2**64 - 1
-"""The fewest optimizer steps a range test accepts."""
+"""The largest ``seed`` (numpy's and torch's generators take 64 bits)."""
 
 MAX_SKIPPED_STEPS = 50
 """Consecutive GradScaler-skipped steps after which the test stops ("nan"): the gradients are not
@@ -758,10 +759,12 @@ class _Run:
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled)
-            d = self._kept(loss)
+            # The sum of the shares, not the shares' sum divided: torch-lr-finder's order, so
+            # both record the same losses to the last bit.
+            d = self._kept(scaled)
             total = d if total is None else total + d
         assert total is not None
-        return total / k if k > 1 else total
+        return total
 
     def _backward(self, loss: torch.Tensor) -> None:
         """``loss.backward()``, where torch's "Trying to backward through the graph a second
