@@ -373,8 +373,8 @@ class TrainingState:
                     isinstance(now, torch.Tensor) and now.shape == t.shape
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
-        for slots, held, empty in self.names:
-            for name in [n for n in slots if n not in held]:
+        for slots, named, empty in self.names:
+            for name in [n for n in slots if n not in named]:
                 if name in empty:
                     slots[name] = None
                 else:
