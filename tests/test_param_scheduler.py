@@ -1400,3 +1400,83 @@ def test_tensor_lrs_that_all_hold_zero_are_warned_of_too() -> None:
     again = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 5))
     with pytest.warns(UserWarning, match="every param group of the Adam held lr=0"):
         again.step()
+
+
+class _Wrapped(torch.optim.Optimizer):
+    """accelerate's AcceleratedOptimizer in miniature: it holds the optimizer as an attribute,
+    shares its groups and state, and never runs ``Optimizer.__init__`` (no hook dicts)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+
+    param_groups = property(lambda self: self.optimizer.param_groups)
+    state = property(lambda self: self.optimizer.state)
+    defaults = property(lambda self: self.optimizer.defaults)
+
+    def step(self, closure=None):
+        return self.optimizer.step(closure)
+
+    def state_dict(self):
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict) -> None:
+        self.optimizer.load_state_dict(state_dict)
+
+
+def test_tensors_see_the_optimizer_inside_a_wrapper() -> None:
+    """An audit: an AdamW inside accelerate's wrapper was told its betas stay floats, then the
+    hooks failed on the wrapper (no Optimizer.__init__) with the lr already a tensor; an
+    AdamW(foreach=True) inside one was not refused, and failed at its first step."""
+    model = torch.nn.Linear(3, 1)
+    opt = _Wrapped(torch.optim.AdamW(model.parameters(), lr=0.01))
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.01, 10),
+                              momentum=sc.one_cycle_momentum(10), tensors=True)
+    lr, b0 = opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]
+    assert isinstance(lr, torch.Tensor) and isinstance(b0, torch.Tensor)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    saved = opt.state_dict()
+    opt.load_state_dict(saved)  # the wrapped optimizer's hooks keep the tensors
+    assert opt.param_groups[0]["lr"] is lr and opt.param_groups[0]["betas"][0] is b0
+    refused = _Wrapped(torch.optim.AdamW(model.parameters(), lr=0.01, foreach=True))
+    with pytest.raises(ValueError, match="AdamW param group 0 has foreach=True and "
+                                         "capturable=False"):
+        sc.ParamScheduler(refused, lr=sc.one_cycle(0.01, 10), tensors=True)
+    assert refused.param_groups[0]["lr"] == 0.01 and not isinstance(
+        refused.param_groups[0]["lr"], torch.Tensor)
+    sgd = _Wrapped(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    sc.ParamScheduler(sgd, lr=sc.one_cycle(0.01, 10), momentum=sc.one_cycle_momentum(10),
+                      tensors=True)
+    assert sgd.param_groups[0]["foreach"] is False  # the single-tensor path, as unwrapped
+
+
+@pytest.mark.parametrize("value", [torch.tensor(1), torch.tensor(True)])
+def test_an_integer_tensor_hyper_parameter_is_refused(value: torch.Tensor) -> None:
+    """An audit: SGD(lr=torch.tensor(1)) took 0.005 as 0 (fill_ truncates), while
+    get_last_lr() said 0.005."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=value)
+    with pytest.raises(ValueError, match=r"lr: SGD's param groups hold lr=tensor\(.*\), a "
+                                         r"torch\.(int64|bool) tensor: each value written into "
+                                         r"it would be truncated"):
+        sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, 10))
+
+
+@pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch without Muon")
+def test_muon_with_a_cycling_momentum_and_tensors_is_warned_of() -> None:
+    """An audit: Muon hands its float momentum to lerp_, and a compiled step recompiled at every
+    value up to dynamo's limit, without a word."""
+    w = torch.nn.Parameter(torch.randn(8, 8))
+    with pytest.warns(UserWarning, match=r"Muon hands the momentum to torch as a Python number"):
+        sc.ParamScheduler(torch.optim.Muon([w]), lr=sc.one_cycle(0.05, 20),
+                          momentum=sc.one_cycle_momentum(20), tensors=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sc.ParamScheduler(torch.optim.Muon([w]), lr=sc.one_cycle(0.05, 20), momentum=0.95,
+                          tensors=True)
+
+
+def test_an_out_of_range_value_shows_its_multipliers_rounded() -> None:
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.01)]
+    with pytest.raises(ValueError, match=r"times multipliers \[1\.0, 0\.1\]\)"):
+        sc.ParamScheduler(torch.optim.SGD(groups), lr=-0.1)

@@ -85,12 +85,24 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 _ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
 
 
+def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
+    """Whether ``optimizer`` or one it wraps (accelerate's wrapper, a ZeroRedundancyOptimizer's
+    ``.optim``) is one of ``kinds``: the wrapped optimizer's class decides what torch takes."""
+    return any(isinstance(o, kinds) for o in held_optimizers(optimizer))
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
     ok = _is_number(value) or (isinstance(value, Tensor) and value.numel() == 1)
+    if ok and isinstance(value, Tensor) and not value.is_floating_point():
+        raise ValueError(
+            f"{key}: {opt_name}'s param groups hold {where}={value!r}, a {value.dtype} tensor: "
+            "each value written into it would be truncated (0.005 to 0); make it a float "
+            "tensor or a number"
+        )
     if not ok:
         raise ValueError(
             f"{key}: {opt_name}'s param groups hold {where}={value!r} ({type(value).__name__}), "
@@ -162,19 +174,21 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
     if any(key not in g for g in optimizer.param_groups):
         raise ValueError(f"{arg}: {name}'s param groups have no {key!r} (group keys: "
                          f"{_group_keys(optimizer)})")
-    if key == _BETAS and not isinstance(optimizer, _ADAM_FAMILY):
+    if key == _BETAS and not _holds(optimizer, _ADAM_FAMILY):
         raise ValueError(
             f"{arg}: torch documents tensor betas for Adam and AdamW only (the eager foreach "
             f"step of NAdam and Adamax fails on one), got {name}; leave 'betas' out of keys"
         )
-    if isinstance(optimizer, _ADAM_FAMILY):
-        for i, g in enumerate(optimizer.param_groups):
-            if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
-                raise ValueError(
-                    f"{arg}: {name} param group {i} has foreach=True and capturable=False, where "
-                    f"torch refuses a tensor {key}; build the optimizer with capturable=True "
-                    "(or fused=True, or foreach=None/False)"
-                )
+    if _holds(optimizer, _ADAM_FAMILY):
+        # (the wrapped optimizer's groups hold the flags; named first, a wrapper may share them)
+        for opt in reversed(held_optimizers(optimizer)):
+            for i, g in enumerate(opt.param_groups):
+                if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
+                    raise ValueError(
+                        f"{arg}: {type(opt).__name__} param group {i} has foreach=True and "
+                        f"capturable=False, where torch refuses a tensor {key}; build the "
+                        "optimizer with capturable=True (or fused=True, or foreach=None/False)"
+                    )
 
 
 def tensorize_hyperparams(
@@ -212,7 +226,7 @@ def tensorize_hyperparams(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
     if keys is None:
-        keys = ["lr", _BETAS] if isinstance(optimizer, _ADAM_FAMILY) else ["lr"]
+        keys = ["lr", _BETAS] if _holds(optimizer, _ADAM_FAMILY) else ["lr"]
     elif isinstance(keys, str):
         keys = [keys]
     elif not isinstance(keys, Iterable):
@@ -312,12 +326,18 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
 
 
 def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
-    """Register the two hooks on ``optimizer``, once."""
-    registered = getattr(optimizer, "_optimizer_load_state_dict_post_hooks", {})
-    if any(hook is _put_tensors_back for hook in registered.values()):
-        return
-    optimizer.register_load_state_dict_pre_hook(_hold_tensors)
-    optimizer.register_load_state_dict_post_hook(_put_tensors_back)
+    """Register the two hooks, once, on ``optimizer`` and on each optimizer it wraps that has
+    torch's hooks: accelerate's wrapper, which never runs ``Optimizer.__init__``, has none, and
+    its ``load_state_dict`` is the wrapped optimizer's."""
+    for opt in held_optimizers(optimizer):
+        registered = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
+        if registered is None or getattr(opt, "_optimizer_load_state_dict_pre_hooks",
+                                         None) is None:
+            continue
+        if any(hook is _put_tensors_back for hook in registered.values()):
+            continue
+        opt.register_load_state_dict_pre_hook(_hold_tensors)
+        opt.register_load_state_dict_post_hook(_put_tensors_back)
 
 
 def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
@@ -471,7 +491,7 @@ class ParamScheduler:
         # leaves it as it was.
         if tensors:
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
-            if _BETAS in wanted and not isinstance(optimizer, _ADAM_FAMILY):
+            if _BETAS in wanted and not _holds(optimizer, _ADAM_FAMILY):
                 log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
                          "Adam and AdamW only)", name)
                 wanted.remove(_BETAS)
@@ -481,13 +501,17 @@ class ParamScheduler:
             _tensorize(optimizer, wanted)
             for group in single:
                 group["foreach"] = False
-            if single:
-                # optimizer.load_state_dict puts the saved groups back, foreach=None included.
-                switched = [i for i, g in enumerate(groups) if any(g is x for x in single)]
-                hooks = getattr(optimizer, "_optimizer_load_state_dict_post_hooks", {}).values()
+            # optimizer.load_state_dict puts the saved groups back, foreach=None included: a
+            # hook on each optimizer whose load runs torch's hooks (a wrapper's may not).
+            for opt in held_optimizers(optimizer) if single else ():
+                switched = [i for i, g in enumerate(opt.param_groups)
+                            if any(g is x for x in single)]
+                hooks = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
+                if not switched or hooks is None:
+                    continue
                 if not any(getattr(h, "single_tensor_groups", None) == tuple(switched)
-                           for h in hooks):  # once, however many schedulers are built
-                    optimizer.register_load_state_dict_post_hook(_single_tensor_again(switched))
+                           for h in hooks.values()):  # once, however many schedulers are built
+                    opt.register_load_state_dict_post_hook(_single_tensor_again(switched))
                 log.info("tensors=True: %s's foreach=None set to False in %d param group(s), "
                          "so a compiled step follows the cycling momentum without recompiling",
                          name, len(single))
@@ -502,25 +526,38 @@ class ParamScheduler:
         on the single-tensor path (``foreach=None``); an explicit ``foreach=True`` is refused,
         and SGD's Nesterov step, which no path helps, is warned of."""
         sched = self._schedules.get("momentum")
-        opt = self.optimizer
-        if not isinstance(opt, _FOREACH_MOMENTUM) or sched is None or not _moves(sched):
+        held = held_optimizers(self.optimizer)
+        if sched is None or not _moves(sched):
             return []
-        name = type(opt).__name__
-        groups = []
-        for i, g in enumerate(opt.param_groups):
-            if g.get("fused"):
-                continue
-            if g.get("foreach"):
-                raise ValueError(
-                    f"tensors=True: {name} param group {i} has foreach=True, whose step hands "
-                    "the cycling momentum to torch as a Python number: a compiled step would "
-                    "recompile at every new value until dynamo's limit, then run eager. Build "
-                    f"the {name} with foreach=False or None (tensors=True then sets it to "
-                    "False), or keep momentum constant"
-                )
-            if "foreach" in g and g["foreach"] is None:
-                groups.append(g)
-        if any(g.get("nesterov") for g in opt.param_groups):
+        muon = getattr(torch.optim, "Muon", None)
+        if muon is not None and any(isinstance(o, muon) for o in held):
+            warnings.warn(
+                "Muon hands the momentum to torch as a Python number (momentum_buffer.lerp_): "
+                "a compiled step recompiles at every new value of a cycling momentum until "
+                "dynamo's recompile limit, then runs eager; for a compiled step keep momentum "
+                "constant", UserWarning, stacklevel=3)
+        kind = next((o for o in held if isinstance(o, _FOREACH_MOMENTUM)), None)
+        if kind is None:
+            return []
+        name = type(kind).__name__
+        groups: list[dict[str, Any]] = []
+        # The groups of the optimizer and of those it wraps: accelerate's wrapper shares its
+        # optimizer's list; a ZeroRedundancyOptimizer's own groups are copied into its shard's.
+        for opt in reversed(held):  # (the wrapped optimizer named first, as above)
+            for i, g in enumerate(opt.param_groups):
+                if g.get("fused") or any(g is x for x in groups):
+                    continue
+                if g.get("foreach"):
+                    raise ValueError(
+                        f"tensors=True: {type(opt).__name__} param group {i} has foreach=True, "
+                        "whose step hands the cycling momentum to torch as a Python number: a "
+                        "compiled step would recompile at every new value until dynamo's "
+                        f"limit, then run eager. Build the {name} with foreach=False or None "
+                        "(tensors=True then sets it to False), or keep momentum constant"
+                    )
+                if "foreach" in g and g["foreach"] is None:
+                    groups.append(g)
+        if any(g.get("nesterov") for o in held for g in o.param_groups):
             warnings.warn(
                 f"{name}(nesterov=True) hands the momentum to torch as a Python number "
                 "(alpha=momentum): a compiled step recompiles at every new value of a cycling "
@@ -689,7 +726,8 @@ class ParamScheduler:
 
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
         accepted = _RANGES.get(key, _ANY)[2]
-        scaled = "" if all(m == 1.0 for m in mults) else f" (times multipliers {list(mults)})"
+        shown = [float(f"{m:.12g}") for m in mults]  # (0.01 / 0.1 is 0.09999999999999999)
+        scaled = "" if all(m == 1.0 for m in mults) else f" (times multipliers {brief(shown)})"
         if key == "momentum" and _BETAS in self._slots.values():
             accepted += " (it is Adam's betas[0])"
         raise ValueError(
