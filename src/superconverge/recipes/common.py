@@ -72,7 +72,8 @@ def load_data(
 ) -> Dataset:
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
     ``y``), a table (``.csv``, ``.tsv``, ``.txt``; label in the last column) or a folder of class
-    sub-folders of images.
+    sub-folders of images. With ``data``, leave ``dataset`` at its default (or ``None``): another
+    name beside it is a ``ValueError``, not a choice made in silence.
 
     ``seed``: the seed of the train/validation split, and of a generated dataset's examples;
     the built-in ``mnist1d`` stays the published MNIST-1D whatever the seed (see
@@ -91,6 +92,9 @@ def load_data(
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be True or False, got {progress!r}")
     options = {k: x for k, x in options.items() if x is not None}
+    if data is not None and dataset not in (None, "digits"):  # (digits: the default, unsaid)
+        raise ValueError(f"give a built-in dataset or a data file, not both: dataset="
+                         f"{dataset!r} and data={str(data)!r}")
     if data is None:
         if dataset is None:
             raise ValueError("give a built-in dataset name or a data path")

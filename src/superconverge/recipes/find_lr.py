@@ -308,15 +308,18 @@ def _check_writable(folder: Path) -> None:
     if not existing.is_dir():
         raise NotADirectoryError(
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, f"cannot write into {existing} (out={str(folder)!r})")
-    # os.access says yes to root everywhere, and knows nothing of file systems that refuse
-    # (/sys, /proc, a read-only mount): make and remove a folder there, leaving nothing.
+    # Not os.access: it says yes to root everywhere, knows nothing of file systems that refuse
+    # (/sys, /proc), and its no gives no reason (a read-only mount is no missing permission).
+    # Make and remove a folder there, leaving nothing; its error says why (OSError picks the
+    # subclass by errno: PermissionError for EACCES, a plain OSError for EROFS).
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".superconverge-probe-", dir=existing))
     except OSError as err:
-        raise PermissionError(err.errno or errno.EACCES, f"cannot write into {existing} "
-                              f"(out={str(folder)!r}): {err.strerror}") from None
+        # (/proc/sys says "No such file or directory" of making a folder in itself, which is
+        # there: no reason a user can act on; it is not writable)
+        code = errno.EACCES if err.errno in (None, errno.ENOENT) else err.errno
+        raise OSError(code, f"cannot write into {existing} (out={str(folder)!r}): "
+                      f"{os.strerror(code)}") from None
 
 
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
