@@ -603,7 +603,7 @@ def _verbosity(default: object) -> argparse.ArgumentParser:
     one given before the command is not reset by the command's parser)."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("-q", "--quiet", action="store_true", default=default,
-                   help="no progress bars")
+                   help="no progress bars (find-lr draws them; schedule has none)")
     p.add_argument("-v", "--verbose", action="store_true", default=default,
                    help="log what the library does")
     return p
