@@ -841,6 +841,19 @@ def test_a_floor_noisier_than_a_hundredth_of_the_fall_is_warned_of() -> None:
                                      + np.random.default_rng(seed + 100).normal(0, sd, 100),
                                      "completed") for seed in range(20)]
             assert not any("floor" in w for ws in rising for w in ws), sd
+    # A steady fall crosses a band that wide too: it is still falling (a review: 7 of 20
+    # straight falls at sd 0.05 "stayed at that floor"), and a floor whose last point blew up
+    # did not stay on it.
+    for n in (15, 20, 30, 100):
+        lrs, line = np.geomspace(1e-7, 10, n), np.linspace(0, 1, n)
+        for sd in (0.05, 0.1):
+            for seed in range(40):
+                said = curve_warnings(lrs, 2.3 - 1.3 * line + np.random.default_rng(seed).normal(
+                    0, sd, n), "completed")
+                assert not any("floor" in w for w in said), (n, sd, seed, said)
+    blown = 0.05 + fall + np.random.default_rng(0).normal(0, 0.05, 100)
+    blown[-1] = 12.0
+    assert not any("floor" in w for w in curve_warnings(LRS, blown, "completed"))
 
 
 def test_a_floor_and_a_small_fall_are_said_in_one_voice() -> None:

@@ -390,6 +390,13 @@ with noise of sd 0.005 to 0.1, 40 seeds each: the smoothed rise after the minimu
 1.33 times the noise; the same falls turning up by 13% of the fall by end_lr rose 3.2 times
 the noise or more up to sd 0.05.)"""
 
+FLOOR_LENGTH = 4.0
+""":func:`curve_warnings` reads a loss as settled within its noise band (wider than 1% of the
+fall) only where it stayed there at least this many times the points its descent, at its mean
+rate, took to cross the band: a steady fall crosses it too. (Straight falls of 15 to 100 points
+with noise sd 0.05 and 0.1, 40 seeds each: 0 read as floors at 4, up to 7 of 40 at 2; sigmoid
+falls to a floor, noise sd 0.02 to 0.15: 19 of 20 warned at 2, 3 and 4 alike.)"""
+
 MAX_DECADES_PER_STEP = 0.15
 """:func:`curve_warnings` flags a sweep whose points lie more than this many decades of LR apart:
 the smoothing spans about a point there, so a point more or less (a sweep stopped a step
@@ -492,12 +499,22 @@ def curve_warnings(
     # (FLOOR_NOISE times the batch noise, up to 10% of the fall), whichever is wider. With 1%
     # alone, a floor whose noise exceeds 1% of the fall settled only where the smoothing first
     # dipped to its noise's low, next to the minimum (noise sd 0.05 on a fall of 2.25: 9 of 20
-    # floors went unwarned, 1 now; benchmarks' 100 curves: no warning changed).
+    # floors went unwarned, 1 now; benchmarks' 100 curves: no warning changed). A band that
+    # wide is crossed by a steady fall too (a straight fall of 26 times its noise: 7 of 20
+    # "stayed at that floor", a review): the band counts only where the loss then stayed in
+    # it FLOOR_LENGTH times as many points as its descent, at its mean rate, took to cross it.
     floor_band = FLOOR_NOISE * _batch_noise(y, len(y) - 1)
-    settled = int(np.argmax(s - s[m] <= max(0.01 * fall, min(floor_band, 0.1 * fall))))
+    tol = max(0.01 * fall, min(floor_band, 0.1 * fall))
+    settled = int(np.argmax(s - s[m] <= tol))
+    if tol > 0.01 * fall:
+        start = _started(s, m)
+        rate = (float(s[start]) - float(s[settled])) / max(1, settled - start)
+        if rate > 0 and len(s) - 1 - settled < FLOOR_LENGTH * tol / rate:
+            settled = int(np.argmax(s - s[m] <= 0.01 * fall))
     done = _share_done(s, settled, m)
     long_settled = settled <= m - max(3, len(s) // 10)  # (the last tenth of the points or more)
     on_floor = (completed and not at_end and fall > 0 and long_settled
+                and float(y[-1]) <= float(s[0])  # (a last point that blew up: no floor)
                 and float(np.max(s[m:])) - float(s[m]) <= min(0.15 * fall, max(
                     floor_band, 0.01 * fall)))
     if not at_end and not on_floor:
