@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import re
 import warnings
@@ -1899,3 +1900,37 @@ def test_a_linked_image_file_read_twice_is_refused(tmp_path) -> None:
     outside.write_bytes(cat_image.read_bytes())
     (root / "train" / "cat" / "x.png").symlink_to(outside)  # a link out, read once: fine
     assert load_image_folder(pooled, size=2, val_fraction=0.5).num_train > 0
+
+
+def test_a_content_stores_links_and_hard_links_are_read_with_a_warning(tmp_path) -> None:
+    """A review: git-annex, DVC and the Hugging Face cache keep every file as a link into one
+    store, one copy per content: two identical images became "one image (a link)" and the
+    dataset was refused, telling the user to remove links they cannot. Links that are all alike
+    (or hard links) are read, with a warning saying what is shared; a hand-made link to an
+    image the dataset reads itself is still refused."""
+    import hashlib
+
+    source = tmp_path / "source"
+    make_images(source, ["cat", "dog"], per_class=3)
+    blobs = tmp_path / "store" / "blobs"
+    blobs.mkdir(parents=True)
+    snap = tmp_path / "store" / "snap"
+    for image in sorted(source.rglob("*.png")):
+        data = image.read_bytes()
+        blob = blobs / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snap / image.parent.name).mkdir(parents=True, exist_ok=True)
+        (snap / image.parent.name / image.name).symlink_to(os.path.relpath(blob, snap / "cat"))
+    cat0 = sorted((snap / "cat").iterdir())[0]
+    (snap / "dog" / "dup.png").symlink_to(os.readlink(cat0))  # identical bytes, one blob
+    with pytest.warns(UserWarning, match=r"1 image\(s\) are one file read twice through links "
+                                         r"or hard links.*: 1 under two classes"):
+        d = load_image_folder(snap, size=2, val_fraction=0.25)
+    assert d.num_train + d.num_val == 7
+    split = tmp_path / "split"
+    make_images(split / "train", ["cat", "dog"], per_class=3)
+    make_images(split / "val", ["cat", "dog"], per_class=1)
+    os.link(next((split / "val" / "cat").iterdir()), split / "train" / "cat" / "x.png")
+    with pytest.warns(UserWarning, match=r"1 in both splits \(validated on as trained on\)"):
+        d = load_image_folder(split, size=2)
+    assert (d.num_train, d.num_val) == (7, 2)

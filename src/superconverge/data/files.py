@@ -791,6 +791,7 @@ def load_image_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     subdirs = {d.name for d in _subfolders(root)}
+    shared: list[tuple[Path, Path, str]] = []  # one file read twice through a store's links
     named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
     for d in sorted(subdirs):
         named.setdefault(d.lower(), d)
@@ -812,8 +813,11 @@ def load_image_folder(
         _warn_loose(root, f"a split's images go in {train_name}/ and {val_name}/")
         classes = [d.name for d in _subfolders(root / train_name)]
         read: dict[Path, tuple[str, Path, Path]] = {}  # both splits': a link between them
-        files, y = _list_split(root / train_name, classes, read=read)
-        files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read)
+        images: dict[tuple[int, int], tuple[str, Path, Path, bool]] = {}
+        files, y = _list_split(root / train_name, classes, read=read, images=images,
+                               shared=shared)
+        files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read,
+                                       images=images, shared=shared)
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
@@ -833,10 +837,11 @@ def load_image_folder(
                 f"{root / first}"
             )
         classes = sorted(subdirs)
-        files, y = _list_split(root, classes, pooled=True)
+        files, y = _list_split(root, classes, pooled=True, shared=shared)
         _warn_loose(root, f"an image goes in its class's folder, {root}/<class>/<image>")
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
+    _warn_shared(shared)
     rng = np.random.default_rng(seed)
     train = _sample(len(files), max_train, rng)
     val = _sample(len(files_val), max_val, rng)
@@ -887,6 +892,27 @@ def _warn_loose(folder: Path, where: str) -> None:
             f"{where}", UserWarning, stacklevel=3)
 
 
+def _warn_shared(shared: Sequence[tuple[Path, Path, str]]) -> None:
+    """Warn of image files read twice through links that are all alike (a content store's),
+    which are read as they are: under two classes, in both splits, or twice in images split by
+    ``val_fraction``."""
+    if not shared:
+        return
+    first, second, _ = shared[0]
+    counts = {how: sum(h == how for _, _, h in shared) for how in ("classes", "splits",
+                                                                   "pooled")}
+    said = ", ".join(f"{n} {what}" for n, what in (
+        (counts["classes"], "under two classes (one image, two labels)"),
+        (counts["splits"], "in both splits (validated on as trained on)"),
+        (counts["pooled"], "twice in the images split by val_fraction (the two may land "
+                           "apart)")) if n)
+    warnings.warn(
+        f"{len(shared)} image(s) are one file read twice through links or hard links, as a "
+        f"content store (git-annex, DVC, the Hugging Face cache) keeps identical images: "
+        f"{said}; e.g. {first} and {second}. They are read as they are: remove the duplicates "
+        "for a clean split", UserWarning, stacklevel=3)
+
+
 def _empty(folder: Path) -> bool:
     """Whether ``folder`` holds neither folders nor images (a README, a ``.DS_Store``)."""
     return not _subfolders(folder) and not _image_files(folder)
@@ -895,13 +921,19 @@ def _empty(folder: Path) -> bool:
 def _list_split(
     folder: Path, classes: Sequence[str], allow_missing: bool = False,
     read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
+    images: dict[tuple[int, int], tuple[str, Path, Path, bool]] | None = None,
+    shared: list[tuple[Path, Path, str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
-    ``read`` gathers each folder of images read and each image file, resolved, with its
-    class, the path it was read by and the split folder it was read in: one read under two
-    classes, or in two splits (through a link), is refused; so is one image file read twice
-    where the images are ``pooled``, to be split by ``val_fraction`` (one copy could land in
-    each split)."""
+    ``read`` gathers each folder of images read, resolved, with its class, the path it was
+    read by and the split folder it was read in: one read under two classes, or in two splits
+    (through a link), is refused. ``images`` gathers each image file the same way, by
+    ``(device, inode)``, with whether it was read through a link: a link to an image the
+    dataset reads itself, under another class, in the other split, or anywhere where the
+    images are ``pooled`` (split by ``val_fraction``: the two could land apart), is refused;
+    one file read twice through links or hard links only (a content store that keeps one copy
+    of identical images: git-annex, DVC, the Hugging Face cache) is added to ``shared``, with
+    how, for a warning."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -919,10 +951,13 @@ def _list_split(
     files: list[Path] = []
     labels: list[int] = []
     read = {} if read is None else read
+    images = {} if images is None else images
     for label, cls in enumerate(classes):
         class_dir = folder / cls
         holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
-        found = _class_images(class_dir, holding=holding) if class_dir.is_dir() else []
+        inodes: dict[Path, tuple[tuple[int, int], bool]] = {}
+        found = (_class_images(class_dir, holding=holding, files=inodes)
+                 if class_dir.is_dir() else [])
         for resolved, path in holding.items():
             other, by, split = read.setdefault(resolved, (cls, path, folder))
             if other != cls:  # (a link in one class folder into another, or up to the root)
@@ -937,29 +972,34 @@ def _list_split(
                     f"{folder.name}/: its images would be validated on as they were trained "
                     "on; an image belongs in one split (a link leads to it from both)"
                 )
-        resolved_of = {path: resolved for resolved, path in holding.items()}
         for file in found:  # (a file's own link: the folders' check above cannot see it)
-            key = file.resolve() if file.is_symlink() else resolved_of[file.parent] / file.name
-            other, by, split = read.setdefault(key, (cls, file, folder))
+            key, link = inodes[file]
+            other, by, split, by_link = images.setdefault(key, (cls, file, folder, link))
             if by == file:
                 continue
-            if other != cls:
+            how = ("classes" if other != cls else "splits" if split != folder
+                   else "pooled" if pooled else "")
+            if not how:
+                continue  # (one split's class, twice: oversampled, and read so)
+            if link == by_link:  # (both links, or both hard links: a content store's copy)
+                if shared is not None:
+                    shared.append((by, file, how))
+                continue
+            if how == "classes":
                 raise ValueError(
                     f"{by} and {file} are one image (a link), read as class {other!r} and as "
                     f"class {cls!r}; remove the link that leads into another class's folder"
                 )
-            if split != folder:
+            if how == "splits":
                 raise ValueError(
                     f"{by} and {file} are one image (a link), read in {split.name}/ and in "
                     f"{folder.name}/: it would be validated on as it was trained on; an image "
                     "belongs in one split"
                 )
-            if pooled:
-                raise ValueError(
-                    f"{by} and {file} are one image (a link), read twice: split by "
-                    "val_fraction, one copy could be trained on and the other validated on; "
-                    "remove the link"
-                )
+            raise ValueError(
+                f"{by} and {file} are one image (a link), read twice: split by val_fraction, "
+                "one copy could be trained on and the other validated on; remove the link"
+            )
         if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "
@@ -1036,29 +1076,43 @@ def _usable_cpus() -> int:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    # Hidden files are skipped like hidden folders: macOS writes "._name.png" resource forks
-    # beside every image on non-Apple disks, and they are not images.
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    return [folder / e.name for e in _image_entries(folder)]
+
+
+def _image_entries(folder: Path) -> list[os.DirEntry[str]]:
+    """``folder``'s image files, by name, as directory entries (which know, without a system
+    call each, whether they are links and their inode). Hidden files are skipped like hidden
+    folders: macOS writes "._name.png" resource forks beside every image on non-Apple disks,
+    and they are not images."""
+    with os.scandir(folder) as entries:
+        return sorted((e for e in entries if not e.name.startswith(".")
+                       and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
+                       and e.is_file()), key=lambda e: e.name)
 
 
 def _class_images(folder: Path, seen: set[Path] | None = None,
-                  holding: dict[Path, Path] | None = None) -> list[Path]:
+                  holding: dict[Path, Path] | None = None,
+                  files: dict[Path, tuple[tuple[int, int], bool]] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
     ``cat/indoor/1.png``), each folder once (a link back up would loop). ``holding`` gathers
-    the folders that hold images, resolved, each with the path it was reached by."""
+    the folders that hold images, resolved, each with the path it was reached by; ``files``
+    each image's file, ``(device, inode)`` (a link's target's), and whether it is a link."""
     seen = set() if seen is None else seen
     resolved = folder.resolve()
     seen.add(resolved)
-    found = _image_files(folder)
+    entries = _image_entries(folder)
+    found = [folder / e.name for e in entries]
     if found and holding is not None:
         holding[resolved] = folder
+    if found and files is not None:
+        device = os.stat(folder).st_dev  # (a plain file's: its folder's; a link's: its own)
+        for path, e in zip(found, entries, strict=True):
+            link = e.is_symlink()
+            st = e.stat() if link else None  # (follows the link; cached by is_file())
+            files[path] = ((st.st_dev, st.st_ino) if st else (device, e.inode()), link)
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
-            found += _class_images(sub, seen, holding)
+            found += _class_images(sub, seen, holding, files)
     return found
 
 
