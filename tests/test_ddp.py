@@ -384,6 +384,23 @@ ZERO_WORKER = classifier_worker(
         for k, v in s.items():
             assert torch.equal(inner.state[p][k], v), k
     assert [g["lr"] for g in inner.param_groups] == [1e-3]
+    # A group added during the test (a step_fn that unfreezes) goes, from ZeRO's groups and
+    # its shard's, and ZeRO's partition is made again (a review: state_dict failed on it).
+    body = ZeroRedundancyOptimizer(list(model.module[0].parameters()),
+                                   optimizer_class=torch.optim.SGD, lr=0.1)
+    calls = [0]
+
+    def unfreeze(m, batch):
+        calls[0] += 1
+        if calls[0] == 3:
+            body.add_param_group({"params": list(model.module[2].parameters())})
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    lr_range_test(model, body, None, batches, 1e-5, 1.0, 10, step_fn=unfreeze, progress=False)
+    assert len(body.param_groups) == 1 and len(body.optim.param_groups) == 1
+    body.consolidate_state_dict(0)
+    if rank == 0:
+        assert len(body.state_dict()["param_groups"]) == 1
     """,
 )
 

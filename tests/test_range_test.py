@@ -3280,3 +3280,41 @@ def test_a_param_group_added_during_the_sweep_goes_and_all_is_restored() -> None
                   progress=False)
     assert len(opt.param_groups) == 1 and opt.param_groups[0]["params"] is params_list
     assert_same_state(before, snapshot(model, opt))
+
+
+class _LazyHead(nn.Module):
+    """A head made on the first forward, as a lazy model makes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not hasattr(self, "head"):
+            self.head = nn.Linear(4, 2)
+        return self.head(self.body(x))
+
+
+def test_a_sub_module_the_sweep_adds_goes_and_one_it_replaces_comes_back() -> None:
+    """A review: a head made on the first forward stayed, trained by the sweep, in the
+    state_dict too; a non-persistent buffer registered by the sweep left its name behind."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 10)
+    batches = [(x[i:i + 16], (x[i:i + 16, 0] > 0).long()) for i in range(0, 64, 16)]
+    model = _LazyHead()
+    lr_range_test(model, torch.optim.SGD(model.body.parameters(), lr=0.1), ce, batches, 1e-5,
+                  1.0, num_iter=10, progress=False)
+    assert list(model.state_dict()) == ["body.weight", "body.bias"] and not hasattr(model,
+                                                                                  "head")
+    seq = nn.Sequential(nn.Linear(10, 4), nn.ReLU(), nn.Linear(4, 2))
+    first = seq[2]
+    before = {k: v.clone() for k, v in seq.state_dict().items()}
+
+    def swap(m: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        m[2] = nn.Linear(4, 2)  # replaced each step
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(seq, torch.optim.SGD(seq.parameters(), lr=0.1), None, batches, 1e-5, 1.0,
+                  num_iter=10, step_fn=swap, progress=False)
+    assert seq[2] is first
+    assert all(torch.equal(v, before[k]) for k, v in seq.state_dict().items())

@@ -267,9 +267,12 @@ class TrainingState:
         ]
         # The names each module's parameters and buffers had, a None one's too: one the sweep
         # registers or fills (a lazily set centre, ``register_buffer("c", None)``) goes again.
-        self.names = [(slots, {name for name, t in slots.items() if t is not None},
+        self.names = [(m, slots, {name for name, t in slots.items() if t is not None},
                        {name for name, t in slots.items() if t is None})
                       for m in modules for slots in (m._parameters, m._buffers)]
+        # Each module's sub-modules: one the sweep added (a head made on the first forward)
+        # goes, one it replaced comes back (its tensors are restored with the rest).
+        self.children = [(m._modules, dict(m._modules)) for m in modules]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
@@ -373,12 +376,20 @@ class TrainingState:
                     isinstance(now, torch.Tensor) and now.shape == t.shape
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
-        for slots, named, empty in self.names:
+        for children, before in self.children:
+            for name in [n for n in children if n not in before]:
+                del children[name]
+            for name, child in before.items():
+                if children.get(name, _MISSING) is not child:
+                    children[name] = child
+        for module, slots, named, empty in self.names:
             for name in [n for n in slots if n not in named]:
                 if name in empty:
                     slots[name] = None
                 else:
                     del slots[name]  # registered by the sweep
+                    if slots is module._buffers:
+                        module._non_persistent_buffers_set.discard(name)
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
         for p, held, grad in self.grads:
@@ -393,9 +404,11 @@ class TrainingState:
                 current = state.get(param, {})
                 state[param] = {k: _put_back(current.get(k, _MISSING), v, pending)
                                 for k, v in saved_state.items()}
+        regrouped = False
         for groups, saved_groups in self.groups:
             # A group added during the test (add_param_group in a step_fn: unfreezing) goes,
             # and one removed comes back, with the parameters each held.
+            regrouped |= len(groups) != len(saved_groups)
             del groups[len(saved_groups):]
             groups += [{} for _ in range(len(saved_groups) - len(groups))]
             for group, saved_group in zip(groups, saved_groups, strict=True):
@@ -410,6 +423,11 @@ class TrainingState:
                             a is not b for a, b in zip(now, value, strict=True)):
                         now[:] = value  # (the list itself kept: a compiled step guards on it)
         _copy_all(pending)
+        if regrouped:  # (a ZeroRedundancyOptimizer's partition of the groups, made again)
+            for opt in held_optimizers(self.optimizer):
+                clear = getattr(opt, "_clear_cache", None)
+                if callable(clear):
+                    clear()
 
         self.streams.restore()
         if self.opt_called is _MISSING:
