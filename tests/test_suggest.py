@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -785,6 +786,9 @@ def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
         suggest(LRS, [True] * 100)
     with pytest.raises(TypeError, match="losses must be a sequence of numbers: got a bool"):
         suggest(LRS, [True, *y[1:]])  # (numpy reads a mixed list as floats: True was 1.0)
+    for flag in (np.array(True), torch.tensor(True)):  # (a review: these were 1.0 too)
+        with pytest.raises(TypeError, match="got a bool among the values"):
+            suggest(LRS, [flag, *y[1:]])
     assert suggest(LRS, [*y[:-1], None]).lr is not None  # a JSON null: NaN, as it was
     with pytest.raises(TypeError, match="got complex128 values"):  # (its imaginary part dropped)
         suggest(LRS, y + 5j)

@@ -66,12 +66,16 @@ def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
     return x[:end], y[:end]
 
 
+_BOOLS = ("bool", "torch.bool")  # (a numpy array's dtype, a torch tensor's)
+
+
 def _numbers(name: str, values: Floats) -> np.ndarray:
     """``values`` as float64 (``None`` as NaN, a JSON null's loss); text, bools and complex
     numbers are refused (numpy reads "0.1" as a number, and drops an imaginary part)."""
     try:
         if not isinstance(values, np.ndarray) and isinstance(values, Sequence) and any(
-                isinstance(v, bool | np.bool_) for v in values):  # ([True, 0.5] reads 1.0)
+                isinstance(v, bool | np.bool_) or str(getattr(v, "dtype", "")) in _BOOLS
+                for v in values):  # ([True, 0.5] reads 1.0; so does a 0-d bool array)
             raise TypeError("got a bool among the values")
         raw = np.asarray(values)
         if raw.dtype.kind in "USbc" or (raw.dtype.kind == "O" and any(

@@ -164,7 +164,8 @@ def _group_keys(optimizer: Optimizer) -> str:
 
 
 def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> None:
-    name = type(optimizer).__name__
+    # (a wrapper named with what it holds: "_Wrapped holding NAdam")
+    name = " holding ".join(type(o).__name__ for o in held_optimizers(optimizer))
     if key not in TENSORIZABLE:
         raise ValueError(
             f"{arg}: cannot tensorize {key!r}; accepted: {', '.join(map(repr, TENSORIZABLE))}. "
