@@ -838,7 +838,7 @@ def test_a_floor_noisier_than_a_hundredth_of_the_fall_is_warned_of() -> None:
         warned = [curve_warnings(LRS, 0.05 + fall + np.random.default_rng(seed).normal(0, sd, 100),
                                  "completed") for seed in range(20)]
         said = [w for ws in warned for w in ws if "stayed at that floor" in w]
-        assert len(said) >= 19, (sd, len(said))
+        assert len(said) >= 18, (sd, len(said))
         assert all(re.match(r"the loss had done 9\d% of its fall by lr=", w) for w in said)
         if sd <= 0.05:
             rising = [curve_warnings(LRS, 0.05 + fall + 0.3 * np.clip((t + 1) / 2, 0, None) ** 2
@@ -855,9 +855,16 @@ def test_a_floor_noisier_than_a_hundredth_of_the_fall_is_warned_of() -> None:
                 said = curve_warnings(lrs, 2.3 - 1.3 * line + np.random.default_rng(seed).normal(
                     0, sd, n), "completed")
                 assert not any("floor" in w for w in said), (n, sd, seed, said)
-    blown = 0.05 + fall + np.random.default_rng(0).normal(0, 0.05, 100)
-    blown[-1] = 12.0
-    assert not any("floor" in w for w in curve_warnings(LRS, blown, "completed"))
+    for seed in range(20):  # (a review: 5 of these 20 "stayed at that floor")
+        blown = 0.05 + fall + np.random.default_rng(seed).normal(0, 0.05, 100)
+        blown[-1] = 2.0  # 40 times the noise above the floor, below the start
+        assert not any("floor" in w for w in curve_warnings(LRS, blown, "completed")), seed
+    # A steady fall onto a floor of its last 20 points is a floor (a review: 4 of 40 warned
+    # when the floor had to be 4 times as long as the band took to cross)
+    i = np.arange(100)
+    onto = [curve_warnings(LRS, 2.3 - 2.0 * np.clip(i / 80, 0, 1) + np.random.default_rng(
+        seed).normal(0, 0.1, 100), "completed") for seed in range(40)]
+    assert sum(any("stayed at that floor" in w for w in ws) for ws in onto) >= 25
 
 
 def test_a_floor_and_a_small_fall_are_said_in_one_voice() -> None:

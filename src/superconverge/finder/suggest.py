@@ -394,12 +394,38 @@ with noise of sd 0.005 to 0.1, 40 seeds each: the smoothed rise after the minimu
 1.33 times the noise; the same falls turning up by 13% of the fall by end_lr rose 3.2 times
 the noise or more up to sd 0.05.)"""
 
-FLOOR_LENGTH = 4.0
+FLAT_POINTS = 8
 """:func:`curve_warnings` reads a loss as settled within its noise band (wider than 1% of the
-fall) only where it stayed there at least this many times the points its descent, at its mean
-rate, took to cross the band: a steady fall crosses it too. (Straight falls of 15 to 100 points
-with noise sd 0.05 and 0.1, 40 seeds each: 0 read as floors at 4, up to 7 of 40 at 2; sigmoid
-falls to a floor, noise sd 0.02 to 0.15: 19 of 20 warned at 2, 3 and 4 alike.)"""
+fall) only where, past the points its descent took to cross the band, at least this many
+points remain and their trend (a least-squares line) fell less than the band by
+:data:`FLAT_SE` standard errors: a steady fall crosses the band too, and is no floor.
+(40 seeds each: straight falls of 15 to 100 points, noise sd 0.05 and 0.1: none read as
+floors; sigmoid falls to a floor, sd 0.02 to 0.15: 33 to 36 of 40 warned; a straight fall
+over 75 or 80 of 100 points onto a floor, sd 0.07 and 0.1: 29 to 32, 26 to 37 with the band
+alone, which also called 7 of 20 straight falls floors.)"""
+
+FLAT_SE = 1.5
+"""See :data:`FLAT_POINTS`."""
+
+
+def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float) -> bool:
+    """Whether the raw loss ``y`` stayed flat after coming within ``band`` of the smoothed
+    minimum ``s[m]`` at ``settled``: past the points the descent, at its mean rate from where
+    it started for good, took to cross the band, at least :data:`FLAT_POINTS` points remain,
+    and the drop of their least-squares line plus :data:`FLAT_SE` standard errors (from the
+    batch noise) is within the band."""
+    start = _started(s, m)
+    rate = (float(s[start]) - float(s[settled])) / max(1, settled - start)
+    if rate <= 0:
+        return False
+    span = y[settled + math.ceil(band / rate):]
+    if len(span) < FLAT_POINTS:
+        return False
+    xs = np.arange(len(span)) - (len(span) - 1) / 2
+    spread = float(np.dot(xs, xs))
+    drop = -float(np.dot(xs, span - span.mean())) / spread * (len(span) - 1)
+    se = _batch_noise(y, len(y) - 1) * (len(span) - 1) / math.sqrt(spread)
+    return drop + FLAT_SE * se <= band
 
 MAX_DECADES_PER_STEP = 0.15
 """:func:`curve_warnings` flags a sweep whose points lie more than this many decades of LR apart:
@@ -492,7 +518,10 @@ def curve_warnings(
     completed = stop_reason == "completed" and len(x) == len(lrs)
     # On a short curve the smoothing's median drops a last point that rose back above the
     # start (8 steps: 1.98 at lr 0.72, then 3.88 at lr 10 read "still falling at end_lr").
-    rose_last = at_end and float(y[-1]) > float(s[0])
+    # So is a last point far above the minimum, the start of a divergence (2.0 on a floor of
+    # 0.05 with noise 0.05: "stayed at that floor" on 5 of 20 seeds, a review).
+    blew_up = float(y[-1]) - float(s[m]) > 0.15 * fall + 3 * _batch_noise(y, len(y) - 1)
+    rose_last = at_end and (float(y[-1]) > float(s[0]) or blew_up)
     # Where the loss had settled (below): long before the valley's minimum, with no rise
     # after it beyond FLOOR_NOISE times the batch noise (or 1% of the fall, for a loss logged
     # rounded, whose noise reads 0) up to end_lr, the loss rested on a floor, and the minimum
@@ -503,22 +532,19 @@ def curve_warnings(
     # (FLOOR_NOISE times the batch noise, up to 10% of the fall), whichever is wider. With 1%
     # alone, a floor whose noise exceeds 1% of the fall settled only where the smoothing first
     # dipped to its noise's low, next to the minimum (noise sd 0.05 on a fall of 2.25: 9 of 20
-    # floors went unwarned, 1 now; benchmarks' 100 curves: no warning changed). A band that
+    # floors went unwarned, 2 now; benchmarks' 100 curves: no warning changed). A band that
     # wide is crossed by a steady fall too (a straight fall of 26 times its noise: 7 of 20
-    # "stayed at that floor", a review): the band counts only where the loss then stayed in
-    # it FLOOR_LENGTH times as many points as its descent, at its mean rate, took to cross it.
+    # "stayed at that floor", a review): the band counts only where the loss, past the
+    # points its descent took to cross the band, stayed flat (_stayed_flat).
     floor_band = FLOOR_NOISE * _batch_noise(y, len(y) - 1)
     tol = max(0.01 * fall, min(floor_band, 0.1 * fall))
     settled = int(np.argmax(s - s[m] <= tol))
-    if tol > 0.01 * fall:
-        start = _started(s, m)
-        rate = (float(s[start]) - float(s[settled])) / max(1, settled - start)
-        if rate > 0 and len(s) - 1 - settled < FLOOR_LENGTH * tol / rate:
-            settled = int(np.argmax(s - s[m] <= 0.01 * fall))
+    if tol > 0.01 * fall and not _stayed_flat(y, s, m, settled, tol):
+        settled = int(np.argmax(s - s[m] <= 0.01 * fall))
     done = _share_done(s, settled, m)
     long_settled = settled <= m - max(3, len(s) // 10)  # (the last tenth of the points or more)
     on_floor = (completed and not at_end and fall > 0 and long_settled
-                and float(y[-1]) <= float(s[0])  # (a last point that blew up: no floor)
+                and not blew_up
                 and float(np.max(s[m:])) - float(s[m]) <= min(0.15 * fall, max(
                     floor_band, 0.01 * fall)))
     if not at_end and not on_floor:
