@@ -16,7 +16,7 @@ import os
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -813,7 +813,7 @@ def load_image_folder(
         _warn_loose(root, f"a split's images go in {train_name}/ and {val_name}/")
         classes = [d.name for d in _subfolders(root / train_name)]
         read: dict[Path, tuple[str, Path, Path]] = {}  # both splits': a link between them
-        images: dict[tuple[int, int], tuple[str, Path, Path, bool]] = {}
+        images: dict[Hashable, tuple[str, Path, Path]] = {}
         files, y = _list_split(root / train_name, classes, read=read, images=images,
                                shared=shared)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read,
@@ -893,9 +893,8 @@ def _warn_loose(folder: Path, where: str) -> None:
 
 
 def _warn_shared(shared: Sequence[tuple[Path, Path, str]]) -> None:
-    """Warn of image files read twice through links that are all alike (a content store's),
-    which are read as they are: under two classes, in both splits, or twice in images split by
-    ``val_fraction``."""
+    """Warn of image files read twice through links, which are read as they are: under two
+    classes, in both splits, or twice in images split by ``val_fraction``."""
     if not shared:
         return
     first, second, _ = shared[0]
@@ -907,10 +906,10 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str]]) -> None:
         (counts["pooled"], "twice in the images split by val_fraction (the two may land "
                            "apart)")) if n)
     warnings.warn(
-        f"{len(shared)} image(s) are one file read twice through links or hard links, as a "
-        f"content store (git-annex, DVC, the Hugging Face cache) keeps identical images: "
-        f"{said}; e.g. {first} and {second}. They are read as they are: remove the duplicates "
-        "for a clean split", UserWarning, stacklevel=3)
+        f"{len(shared)} image(s) are one file read twice, through links or hard links (a "
+        f"user's, or a content store's, which keeps one copy of identical images: git-annex, "
+        f"DVC, the Hugging Face cache): {said}; e.g. {first} and {second}. They are read as "
+        "they are: remove the duplicates for a clean split", UserWarning, stacklevel=3)
 
 
 def _empty(folder: Path) -> bool:
@@ -921,19 +920,18 @@ def _empty(folder: Path) -> bool:
 def _list_split(
     folder: Path, classes: Sequence[str], allow_missing: bool = False,
     read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
-    images: dict[tuple[int, int], tuple[str, Path, Path, bool]] | None = None,
+    images: dict[Hashable, tuple[str, Path, Path]] | None = None,
     shared: list[tuple[Path, Path, str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
     ``read`` gathers each folder of images read, resolved, with its class, the path it was
     read by and the split folder it was read in: one read under two classes, or in two splits
-    (through a link), is refused. ``images`` gathers each image file the same way, by
-    ``(device, inode)``, with whether it was read through a link: a link to an image the
-    dataset reads itself, under another class, in the other split, or anywhere where the
-    images are ``pooled`` (split by ``val_fraction``: the two could land apart), is refused;
-    one file read twice through links or hard links only (a content store that keeps one copy
-    of identical images: git-annex, DVC, the Hugging Face cache) is added to ``shared``, with
-    how, for a warning."""
+    (through a link), is refused. ``images`` gathers each image file the same way, by its
+    ``(device, inode)``: one file read twice through links or hard links (made by hand, or a
+    content store's, which keeps one copy of identical images: git-annex, DVC, the Hugging
+    Face cache) under two classes, in both splits, or where the images are ``pooled`` (split
+    by ``val_fraction``: the two could land apart) is added to ``shared``, with how, for one
+    warning: a store's links cannot be told from a user's, nor removed by the user."""
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -955,7 +953,7 @@ def _list_split(
     for label, cls in enumerate(classes):
         class_dir = folder / cls
         holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
-        inodes: dict[Path, tuple[tuple[int, int], bool]] = {}
+        inodes: dict[Path, Hashable] = {}
         found = (_class_images(class_dir, holding=holding, files=inodes)
                  if class_dir.is_dir() else [])
         for resolved, path in holding.items():
@@ -973,33 +971,13 @@ def _list_split(
                     "on; an image belongs in one split (a link leads to it from both)"
                 )
         for file in found:  # (a file's own link: the folders' check above cannot see it)
-            key, link = inodes[file]
-            other, by, split, by_link = images.setdefault(key, (cls, file, folder, link))
+            other, by, split = images.setdefault(inodes[file], (cls, file, folder))
             if by == file:
                 continue
             how = ("classes" if other != cls else "splits" if split != folder
                    else "pooled" if pooled else "")
-            if not how:
-                continue  # (one split's class, twice: oversampled, and read so)
-            if link == by_link:  # (both links, or both hard links: a content store's copy)
-                if shared is not None:
-                    shared.append((by, file, how))
-                continue
-            if how == "classes":
-                raise ValueError(
-                    f"{by} and {file} are one image (a link), read as class {other!r} and as "
-                    f"class {cls!r}; remove the link that leads into another class's folder"
-                )
-            if how == "splits":
-                raise ValueError(
-                    f"{by} and {file} are one image (a link), read in {split.name}/ and in "
-                    f"{folder.name}/: it would be validated on as it was trained on; an image "
-                    "belongs in one split"
-                )
-            raise ValueError(
-                f"{by} and {file} are one image (a link), read twice: split by val_fraction, "
-                "one copy could be trained on and the other validated on; remove the link"
-            )
+            if how and shared is not None:  # (one split's class, twice: oversampled, read so)
+                shared.append((by, file, how))
         if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "
@@ -1092,11 +1070,12 @@ def _image_entries(folder: Path) -> list[os.DirEntry[str]]:
 
 def _class_images(folder: Path, seen: set[Path] | None = None,
                   holding: dict[Path, Path] | None = None,
-                  files: dict[Path, tuple[tuple[int, int], bool]] | None = None) -> list[Path]:
+                  files: dict[Path, Hashable] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
     ``cat/indoor/1.png``), each folder once (a link back up would loop). ``holding`` gathers
     the folders that hold images, resolved, each with the path it was reached by; ``files``
-    each image's file, ``(device, inode)`` (a link's target's), and whether it is a link."""
+    each image's file: ``(device, inode)`` (a link's target's), or its resolved path where the
+    file system gives no inode (0: some on Windows)."""
     seen = set() if seen is None else seen
     resolved = folder.resolve()
     seen.add(resolved)
@@ -1107,9 +1086,10 @@ def _class_images(folder: Path, seen: set[Path] | None = None,
     if found and files is not None:
         device = os.stat(folder).st_dev  # (a plain file's: its folder's; a link's: its own)
         for path, e in zip(found, entries, strict=True):
-            link = e.is_symlink()
-            st = e.stat() if link else None  # (follows the link; cached by is_file())
-            files[path] = ((st.st_dev, st.st_ino) if st else (device, e.inode()), link)
+            # (a link's stat follows it, cached by is_file(); a plain file's inode is free)
+            dev, ino = ((st := e.stat()).st_dev, st.st_ino) if e.is_symlink() else (
+                device, e.inode())
+            files[path] = (dev, ino) if ino else path.resolve()
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
             found += _class_images(sub, seen, holding, files)
