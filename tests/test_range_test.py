@@ -3318,3 +3318,41 @@ def test_a_sub_module_the_sweep_adds_goes_and_one_it_replaces_comes_back() -> No
                   num_iter=10, step_fn=swap, progress=False)
     assert seq[2] is first
     assert all(torch.equal(v, before[k]) for k, v in seq.state_dict().items())
+
+
+def test_a_parametrization_order_and_persistence_changed_by_the_sweep_come_back() -> None:
+    """A review: a parametrization registered during the sweep left the module's injected
+    class (torch.save of the model failed), a sub-module removed and put back went last in
+    parameters() and the state_dict, and a buffer made persistent by the sweep stayed so."""
+    from torch.nn.utils import parametrize
+
+    class Double(nn.Module):
+        def forward(self, w: torch.Tensor) -> torch.Tensor:
+            return 2 * w
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(10, 4), nn.Linear(4, 2)
+            self.register_buffer("mask", torch.ones(4), persistent=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not parametrize.is_parametrized(self.b):
+                parametrize.register_parametrization(self.b, "weight", Double())
+                a = self.a
+                del self.a
+                self.a = a  # now after b
+                self.register_buffer("mask", torch.ones(4))  # persistent now
+            return self.b(self.a(x) * self.mask)
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 10)
+    batches = [(x[i:i + 16], (x[i:i + 16, 0] > 0).long()) for i in range(0, 64, 16)]
+    model = Model()
+    keys, names = list(model.state_dict()), [n for n, _ in model.named_parameters()]
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, batches, 1e-5, 1.0,
+                  num_iter=10, progress=False)
+    assert type(model.b) is nn.Linear and not parametrize.is_parametrized(model.b)
+    assert list(model.state_dict()) == keys == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert [n for n, _ in model.named_parameters()] == names
+    assert not any(isinstance(m, parametrize.ParametrizationList) for m in model.modules())

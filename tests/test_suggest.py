@@ -789,6 +789,8 @@ def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
     for flag in (np.array(True), torch.tensor(True)):  # (a review: these were 1.0 too)
         with pytest.raises(TypeError, match="got a bool among the values"):
             suggest(LRS, [flag, *y[1:]])
+        with pytest.raises(TypeError, match="got a bool among the values"):
+            suggest(LRS, np.array([flag, *y[1:]], dtype=object))
     assert suggest(LRS, [*y[:-1], None]).lr is not None  # a JSON null: NaN, as it was
     with pytest.raises(TypeError, match="got complex128 values"):  # (its imaginary part dropped)
         suggest(LRS, y + 5j)

@@ -267,12 +267,17 @@ class TrainingState:
         ]
         # The names each module's parameters and buffers had, a None one's too: one the sweep
         # registers or fills (a lazily set centre, ``register_buffer("c", None)``) goes again.
-        self.names = [(m, slots, {name for name, t in slots.items() if t is not None},
+        self.names: list[tuple[dict[str, Any], list[str], set[str], set[str]]] = [
+                      (slots, list(slots),
+                       {name for name, t in slots.items() if t is not None},
                        {name for name, t in slots.items() if t is None})
                       for m in modules for slots in (m._parameters, m._buffers)]
         # Each module's sub-modules: one the sweep added (a head made on the first forward)
         # goes, one it replaced comes back (its tensors are restored with the rest).
         self.children = [(m._modules, dict(m._modules)) for m in modules]
+        # Which buffers stay out of the state_dict, and each module's class (a parametrization
+        # registered by the sweep swaps it for a subclass, ParametrizedLinear).
+        self.kinds = [(m, type(m), set(m._non_persistent_buffers_set)) for m in modules]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
@@ -377,19 +382,27 @@ class TrainingState:
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
         for children, before in self.children:
-            for name in [n for n in children if n not in before]:
-                del children[name]
-            for name, child in before.items():
-                if children.get(name, _MISSING) is not child:
-                    children[name] = child
-        for module, slots, named, empty in self.names:
+            # (in their order too: it is the order of parameters() and of the state_dict)
+            if list(children) != list(before) or any(
+                    children[name] is not child for name, child in before.items()):
+                children.clear()
+                children.update(before)
+        for module, kind, hidden in self.kinds:
+            if type(module) is not kind:
+                module.__class__ = kind
+            if module._non_persistent_buffers_set != hidden:
+                module._non_persistent_buffers_set.clear()
+                module._non_persistent_buffers_set.update(hidden)
+        for slots, order, named, empty in self.names:
             for name in [n for n in slots if n not in named]:
                 if name in empty:
                     slots[name] = None
                 else:
                     del slots[name]  # registered by the sweep
-                    if slots is module._buffers:
-                        module._non_persistent_buffers_set.discard(name)
+            if list(slots) != order:  # (one removed and put back went last: not its place)
+                current = dict(slots)
+                slots.clear()
+                slots.update((name, current[name]) for name in order if name in current)
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
         for p, held, grad in self.grads:
@@ -408,7 +421,9 @@ class TrainingState:
         for groups, saved_groups in self.groups:
             # A group added during the test (add_param_group in a step_fn: unfreezing) goes,
             # and one removed comes back, with the parameters each held.
-            regrouped |= len(groups) != len(saved_groups)
+            regrouped |= len(groups) != len(saved_groups) or any(
+                not _same_list(g.get("params"), sg["params"])
+                for g, sg in zip(groups, saved_groups, strict=False))
             del groups[len(saved_groups):]
             groups += [{} for _ in range(len(saved_groups) - len(groups))]
             for group, saved_group in zip(groups, saved_groups, strict=True):
@@ -419,8 +434,7 @@ class TrainingState:
                         group[key] = _put_back(group.get(key, _MISSING), value, pending)
                     elif not isinstance(now := group.get(key), list):
                         group[key] = list(value)
-                    elif len(now) != len(value) or any(
-                            a is not b for a, b in zip(now, value, strict=True)):
+                    elif not _same_list(now, value):
                         now[:] = value  # (the list itself kept: a compiled step guards on it)
         _copy_all(pending)
         if regrouped:  # (a ZeroRedundancyOptimizer's partition of the groups, made again)
@@ -438,6 +452,12 @@ class TrainingState:
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
             forget_unfinished_step(self.scaler)
+
+
+def _same_list(now: object, saved: list[Any]) -> bool:
+    """Whether ``now`` is a list of the very objects of ``saved``, in order."""
+    return isinstance(now, list) and len(now) == len(saved) and all(
+        a is b for a, b in zip(now, saved, strict=True))
 
 
 def forget_unfinished_step(scaler: torch.amp.GradScaler | None) -> None:

@@ -73,13 +73,17 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
     """``values`` as float64 (``None`` as NaN, a JSON null's loss); text, bools and complex
     numbers are refused (numpy reads "0.1" as a number, and drops an imaginary part)."""
     try:
-        if not isinstance(values, np.ndarray) and isinstance(values, Sequence) and any(
-                isinstance(v, bool | np.bool_) or str(getattr(v, "dtype", "")) in _BOOLS
-                for v in values):  # ([True, 0.5] reads 1.0; so does a 0-d bool array)
+        # ([True, 0.5] reads 1.0; so does a 0-d bool array or tensor, in a list or an object
+        # array)
+        items = (values if not isinstance(values, np.ndarray) and isinstance(values, Sequence)
+                 else values.flat if isinstance(values, np.ndarray) and values.dtype.kind == "O"
+                 else ())
+        if any(isinstance(v, bool | np.bool_) or str(getattr(v, "dtype", "")) in _BOOLS
+               for v in items):
             raise TypeError("got a bool among the values")
         raw = np.asarray(values)
         if raw.dtype.kind in "USbc" or (raw.dtype.kind == "O" and any(
-                isinstance(v, str | bytes | bool | np.bool_) for v in raw.flat)):
+                isinstance(v, str | bytes) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
         return raw.astype(np.float64)
     except (TypeError, ValueError) as err:  # (a ragged list: ValueError)
