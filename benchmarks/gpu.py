@@ -173,7 +173,19 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
                        backend: str) -> tuple[int, float, int]:
     """Graphs compiled, seconds, and recompiles the schedule caused, for a whole 1cycle run with
     a compiled optimizer step (``scheduler``: "ours" or "torch"). Meant to run in a fresh
-    process (see :func:`part_a`)."""
+    process (see :func:`part_a`); the compiler cache folder it makes is removed after it."""
+    import shutil
+
+    made: list[str] = []
+    try:
+        return _compiled_one_cycle(kind, scheduler, device_name, sizes, backend, made)
+    finally:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
+                        backend: str, made: list[str]) -> tuple[int, float, int]:
     device = torch.device(device_name)
     quiet(device)
     if backend == "inductor":
@@ -187,6 +199,7 @@ def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes
         # folder of this process's own (a spawned child, so no compile has run yet), or the
         # second run of a case would reuse the first one's kernels.
         fresh = tempfile.mkdtemp(prefix="sc-compile-")
+        made.append(fresh)
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = fresh
         os.environ["TRITON_CACHE_DIR"] = os.path.join(fresh, "triton")
     torch._dynamo.reset()
@@ -268,13 +281,15 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
     """Each run in a fresh process with fresh compiler caches: no compiled code or cached
     kernel passes from one to the next (``torch._dynamo.reset()`` alone leaves the backend's
     in-memory caches). Each case ``sizes.compile_repeats`` times, ours and torch's in
-    alternating order. AdamW first, the row with the goal; ``on_row(rows)`` after each row, so
-    a call cut short keeps it."""
+    alternating order (by run, and from AdamW to SGD). AdamW first, the row with the goal;
+    ``on_row(rows)`` after each row, so a call cut short keeps it."""
     rows: list[dict[str, Any]] = []
-    for kind in ("AdamW", "SGD"):
+    for k, kind in enumerate(("AdamW", "SGD")):
         got: dict[str, list[tuple[int, float, int]]] = {"ours": [], "torch": []}
         for r in range(sizes.compile_repeats):
-            for scheduler in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
+            # (alternating by run and by optimizer: with one run each, ours goes first for
+            # AdamW and torch's for SGD, so neither side always pays a cold disk's first loads)
+            for scheduler in (("ours", "torch") if (r + k) % 2 == 0 else ("torch", "ours")):
                 got[scheduler].append(in_a_fresh_process(
                     compiled_one_cycle, kind, scheduler, str(device), sizes, backend))
                 if on_row is not None:
@@ -448,6 +463,7 @@ def part_c(device: torch.device, sizes: Sizes, on_progress: Any = None) -> dict[
     t0 = time.perf_counter()
     res = sc.lr_range_test(model, sgd(1e-5), F.cross_entropy, loaders()[0], 1e-5, 10.0,
                            sizes.finder_steps, progress=False)
+    rts.sync(device)  # (the restore's copies may still be queued on the device)
     finder_s = time.perf_counter() - t0
     picked = {"fixed": res.suggestion(), "1cycle": res.bounds()[1]}
     lrs = {k: v if v is not None else FALLBACK_LR[k] for k, v in picked.items()}
@@ -705,7 +721,8 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               "failures that name `['lr']`, `['momentum']` or `['betas']` (the goal: 0 for "
               "ours). Time: the whole run, compilation included, `torch.cuda.synchronize()` "
               "before the clock stops; median of the runs (range in brackets), ours and "
-              "torch's alternating which goes first; each run in a fresh process, after an "
+              "torch's alternating which goes first, by run and from AdamW (ours first) to "
+              "SGD (torch's first); each run in a fresh process, after an "
               "untimed eager forward/backward and a trivial compile"
               + (", inductor's and Triton's caches fresh (`force_disable_caches`, and a new "
                  "`TORCHINDUCTOR_CACHE_DIR` / `TRITON_CACHE_DIR`). The goal (ours <= 0.3 x "
@@ -723,7 +740,11 @@ def sections(sizes: Sizes, backend: str, tlf_version: str | None,
               + ("" if tlf_version else " and was not installed here")
               + ". Under fp16 both train the same steps; a step the scaler skipped is not a "
               "point of ours (so fewer steps may be recorded) and the loss difference is taken "
-              "at the LRs both recorded. With a plain SGD `scaler.step` reads its inf check "
+              "at the LRs both recorded (both start a fused SGD's momentum buffers at zero "
+              "under a scaler). On CUDA the loss difference need not be 0: cuDNN may pick "
+              "backward kernels that are not deterministic (`cudnn.deterministic` is off), so "
+              "two runs of the same steps can differ in the last bits; the restore is checked "
+              "bit for bit in its own column. With a plain SGD `scaler.step` reads its inf check "
               "back at every step in both loops; the fused SGD takes the scaler into its own "
               "step, so neither loop waits. ours reads its losses back every `sync_every=10` "
               "steps, one step late through a CUDA event, so the GPU has a step to run while it "

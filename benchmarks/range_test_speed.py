@@ -132,6 +132,15 @@ def run_bare(
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     batches = _forever(loader)
+    if scaler is not None and any(g.get("fused") and g.get("momentum")
+                                  for g in optimizer.param_groups):
+        # As the range test does (and a careful loop must): torch's fused SGD makes its
+        # momentum buffers with empty_like and fills them only on a step the scaler does not
+        # skip; a skipped first step would leave the curve training on uninitialised memory.
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.requires_grad:
+                    optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
     for lr in lrs:
         x, y = next(batches)
         for group in optimizer.param_groups:
