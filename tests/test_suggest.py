@@ -791,6 +791,16 @@ def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
             suggest(LRS, [flag, *y[1:]])
         with pytest.raises(TypeError, match="got a bool among the values"):
             suggest(LRS, np.array([flag, *y[1:]], dtype=object))
+
+    class AsObjects:  # (a pandas object Series, say: numpy makes an object array of it)
+        def __init__(self, items: list[object]) -> None:
+            self.items = items
+
+        def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+            return np.asarray(self.items, dtype=object)
+
+    with pytest.raises(TypeError, match="got a bool among the values"):  # (a review)
+        suggest(LRS, AsObjects([True, *y[1:]]))  # type: ignore[arg-type]
     assert suggest(LRS, [*y[:-1], None]).lr is not None  # a JSON null: NaN, as it was
     with pytest.raises(TypeError, match="got complex128 values"):  # (its imaginary part dropped)
         suggest(LRS, y + 5j)

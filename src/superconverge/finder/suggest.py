@@ -14,6 +14,7 @@ minimum, its steepest point) towards larger learning rates. Suggestions should n
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,19 +70,26 @@ def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
 _BOOLS = ("bool", "torch.bool")  # (a numpy array's dtype, a torch tensor's)
 
 
+def _is_bool(value: object) -> bool:
+    """A bool, numpy's, or a 0-d bool array or tensor."""
+    return isinstance(value, bool | np.bool_) or str(getattr(value, "dtype", "")) in _BOOLS
+
+
 def _numbers(name: str, values: Floats) -> np.ndarray:
     """``values`` as float64 (``None`` as NaN, a JSON null's loss); text, bools and complex
     numbers are refused (numpy reads "0.1" as a number, and drops an imaginary part)."""
     try:
         # ([True, 0.5] reads 1.0; so does a 0-d bool array or tensor, in a list or an object
         # array)
-        items = (values if not isinstance(values, np.ndarray) and isinstance(values, Sequence)
-                 else values.flat if isinstance(values, np.ndarray) and values.dtype.kind == "O"
-                 else ())
-        if any(isinstance(v, bool | np.bool_) or str(getattr(v, "dtype", "")) in _BOOLS
-               for v in items):
-            raise TypeError("got a bool among the values")
+        listed = values if not isinstance(values, np.ndarray) and isinstance(
+            values, Sequence) else ()
         raw = np.asarray(values)
+        # (floats and ints, nearly every item, passed over without a look at their dtype; a
+        # bool is an int)
+        if any(type(v) is bool or (not isinstance(v, float | int | np.floating | np.integer)
+                                   and _is_bool(v))
+               for v in itertools.chain(listed, raw.flat if raw.dtype.kind == "O" else ())):
+            raise TypeError("got a bool among the values")
         if raw.dtype.kind in "USbc" or (raw.dtype.kind == "O" and any(
                 isinstance(v, str | bytes) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
