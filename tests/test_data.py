@@ -1879,15 +1879,16 @@ def test_a_linked_image_file_read_twice_is_warned_of(tmp_path) -> None:
     make_images(root / "val", ["cat", "dog"], per_class=1)
     val_image = next((root / "val" / "cat").iterdir())
     (root / "train" / "cat" / "x.png").symlink_to(val_image)
-    with pytest.warns(UserWarning, match=r"1 image\(s\) are one file read twice, through links "
-                      r"or hard links .*: 1 in both splits \(validated on as trained on\); "
+    with pytest.warns(UserWarning, match=r"1 image file\(s\) are read more than once, through "
+                      r"links or hard links .*, 1 read\(s\) more: 1 in the other split "
+                      r"\(validated on as trained on\); "
                       r"e\.g\. \S*train/cat/x\.png and \S*val/cat/\S+\. They are read as they are"):
         d = load_image_folder(root, size=2)
     assert (d.num_train, d.num_val) == (7, 2)
     (root / "train" / "cat" / "x.png").unlink()
     dog_image = next((root / "train" / "dog").iterdir())
     (root / "train" / "cat" / "x.png").symlink_to(dog_image)
-    with pytest.warns(UserWarning, match=r"1 under two classes \(one image, two labels\)"):
+    with pytest.warns(UserWarning, match=r"1 under another class \(one image, two labels\)"):
         load_image_folder(root, size=2)
     (root / "train" / "cat" / "x.png").unlink()
     cat_image = next((root / "train" / "cat").iterdir())
@@ -1897,7 +1898,7 @@ def test_a_linked_image_file_read_twice_is_warned_of(tmp_path) -> None:
         d = load_image_folder(root, size=2)
     assert (d.num_train, d.num_val) == (7, 2)
     pooled = root / "train"  # split by val_fraction: the two copies could land apart
-    with pytest.warns(UserWarning, match=r"1 twice in the images split by val_fraction"):
+    with pytest.warns(UserWarning, match=r"1 again among the images split by val_fraction"):
         load_image_folder(pooled, size=2, val_fraction=0.5)
     (root / "train" / "cat" / "x.png").unlink()
     outside = tmp_path / "outside.png"
@@ -1929,15 +1930,15 @@ def test_a_content_stores_links_and_hard_links_are_read_with_a_warning(tmp_path)
         (snap / image.parent.name / image.name).symlink_to(os.path.relpath(blob, snap / "cat"))
     cat0 = sorted((snap / "cat").iterdir())[0]
     (snap / "dog" / "dup.png").symlink_to(os.readlink(cat0))  # identical bytes, one blob
-    with pytest.warns(UserWarning, match=r"1 image\(s\) are one file read twice, through "
-                                         r"links or hard links.*: 1 under two classes"):
+    with pytest.warns(UserWarning, match=r"1 image file\(s\) are read more than once, "
+                                         r"through links or hard links.*: 1 under another"):
         d = load_image_folder(snap, size=2, val_fraction=0.25)
     assert d.num_train + d.num_val == 7
     split = tmp_path / "split"
     make_images(split / "train", ["cat", "dog"], per_class=3)
     make_images(split / "val", ["cat", "dog"], per_class=1)
     os.link(next((split / "val" / "cat").iterdir()), split / "train" / "cat" / "x.png")
-    with pytest.warns(UserWarning, match=r"1 in both splits \(validated on as trained on\)"):
+    with pytest.warns(UserWarning, match=r"1 in the other split \(validated on as trained on\)"):
         d = load_image_folder(split, size=2)
     assert (d.num_train, d.num_val) == (7, 2)
 
@@ -1968,3 +1969,14 @@ def test_a_file_system_without_inodes_compares_paths(tmp_path, monkeypatch) -> N
         warnings.simplefilter("error")
         d = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.25)
     assert d.num_train + d.num_val == 8
+
+
+def test_one_file_read_three_times_is_counted_once_with_two_reads_more(tmp_path) -> None:
+    """A review: one file read three times was "2 image(s) are one file read twice"."""
+    make_images(tmp_path / "imgs", ["cat", "dog"], per_class=3)
+    cat0 = sorted((tmp_path / "imgs" / "cat").iterdir())[0]
+    for name in ("x.png", "y.png"):
+        (tmp_path / "imgs" / "dog" / name).symlink_to(cat0)
+    with pytest.warns(UserWarning, match=r"^1 image file\(s\) are read more than once, .*, 2 "
+                                         r"read\(s\) more: 2 under another class"):
+        load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.25)

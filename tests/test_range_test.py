@@ -3356,3 +3356,37 @@ def test_a_parametrization_order_and_persistence_changed_by_the_sweep_come_back(
     assert list(model.state_dict()) == keys == ["a.weight", "a.bias", "b.weight", "b.bias"]
     assert [n for n, _ in model.named_parameters()] == names
     assert not any(isinstance(m, parametrize.ParametrizationList) for m in model.modules())
+
+
+def test_a_parametrization_added_to_a_parametrized_module_goes_with_its_property() -> None:
+    """A review: the sweep's parametrization of ``bias`` on a module parametrized before the
+    test left a ``bias`` property on its class (torch makes one per module): after the restore
+    ``m.b.bias`` and the forward raised KeyError."""
+    from torch.nn.utils import parametrize
+
+    class Double(nn.Module):
+        def forward(self, w: torch.Tensor) -> torch.Tensor:
+            return 2 * w
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(10, 4), nn.Linear(4, 2)
+            parametrize.register_parametrization(self.b, "weight", Double())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not parametrize.is_parametrized(self.b, "bias"):
+                parametrize.register_parametrization(self.b, "bias", Double())
+            return self.b(torch.relu(self.a(x)))
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 10)
+    batches = [(x[i:i + 16], (x[i:i + 16, 0] > 0).long()) for i in range(0, 64, 16)]
+    model = Model()
+    keys = list(model.state_dict())
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, batches, 1e-5, 1.0,
+                  num_iter=6, progress=False)
+    assert list(model.state_dict()) == keys
+    assert parametrize.is_parametrized(model.b, "weight")
+    assert not parametrize.is_parametrized(model.b, "bias")
+    assert model.b.bias.shape == (2,) and model(x).shape == (64, 2)

@@ -791,7 +791,7 @@ def load_image_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     subdirs = {d.name for d in _subfolders(root)}
-    shared: list[tuple[Path, Path, str]] = []  # one file read twice through a store's links
+    shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
     named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
     for d in sorted(subdirs):
         named.setdefault(d.lower(), d)
@@ -892,24 +892,27 @@ def _warn_loose(folder: Path, where: str) -> None:
             f"{where}", UserWarning, stacklevel=3)
 
 
-def _warn_shared(shared: Sequence[tuple[Path, Path, str]]) -> None:
-    """Warn of image files read twice through links, which are read as they are: under two
-    classes, in both splits, or twice in images split by ``val_fraction``."""
+def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
+    """Warn of image files read more than once through links, which are read as they are:
+    under two classes, in both splits, or twice in images split by ``val_fraction``. Each
+    item of ``shared`` is one more read: the first path, this one, how, and the file."""
     if not shared:
         return
-    first, second, _ = shared[0]
-    counts = {how: sum(h == how for _, _, h in shared) for how in ("classes", "splits",
-                                                                   "pooled")}
+    first, second, _, _ = shared[0]
+    counts = {how: sum(h == how for _, _, h, _ in shared) for how in ("classes", "splits",
+                                                                      "pooled")}
     said = ", ".join(f"{n} {what}" for n, what in (
-        (counts["classes"], "under two classes (one image, two labels)"),
-        (counts["splits"], "in both splits (validated on as trained on)"),
-        (counts["pooled"], "twice in the images split by val_fraction (the two may land "
-                           "apart)")) if n)
+        (counts["classes"], "under another class (one image, two labels)"),
+        (counts["splits"], "in the other split (validated on as trained on)"),
+        (counts["pooled"], "again among the images split by val_fraction (the copies may "
+                           "land apart)")) if n)
+    files = len({key for _, _, _, key in shared})
     warnings.warn(
-        f"{len(shared)} image(s) are one file read twice, through links or hard links (a "
+        f"{files} image file(s) are read more than once, through links or hard links (a "
         f"user's, or a content store's, which keeps one copy of identical images: git-annex, "
-        f"DVC, the Hugging Face cache): {said}; e.g. {first} and {second}. They are read as "
-        "they are: remove the duplicates for a clean split", UserWarning, stacklevel=3)
+        f"DVC, the Hugging Face cache), {len(shared)} read(s) more: {said}; e.g. {first} and "
+        f"{second}. They are read as they are: remove the duplicates for a clean split",
+        UserWarning, stacklevel=3)
 
 
 def _empty(folder: Path) -> bool:
@@ -921,7 +924,7 @@ def _list_split(
     folder: Path, classes: Sequence[str], allow_missing: bool = False,
     read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
     images: dict[Hashable, tuple[str, Path, Path]] | None = None,
-    shared: list[tuple[Path, Path, str]] | None = None,
+    shared: list[tuple[Path, Path, str, Hashable]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
     ``read`` gathers each folder of images read, resolved, with its class, the path it was
@@ -977,7 +980,7 @@ def _list_split(
             how = ("classes" if other != cls else "splits" if split != folder
                    else "pooled" if pooled else "")
             if how and shared is not None:  # (one split's class, twice: oversampled, read so)
-                shared.append((by, file, how))
+                shared.append((by, file, how, inodes[file]))
         if not found and not allow_missing:
             raise ValueError(
                 f"{class_dir}: no images found (expected files ending in "

@@ -278,6 +278,11 @@ class TrainingState:
         # Which buffers stay out of the state_dict, and each module's class (a parametrization
         # registered by the sweep swaps it for a subclass, ParametrizedLinear).
         self.kinds = [(m, type(m), set(m._non_persistent_buffers_set)) for m in modules]
+        # A parametrized module's class is its own (torch makes one per module), and a
+        # parametrization registered on it later adds a property to that class: its names.
+        self.own_class = [(kind, set(vars(kind))) for m in modules
+                          if (kind := type(m)).__name__.startswith("Parametrized")
+                          and hasattr(m, "parametrizations")]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
@@ -387,6 +392,9 @@ class TrainingState:
                     children[name] is not child for name, child in before.items()):
                 children.clear()
                 children.update(before)
+        for kind, names in self.own_class:
+            for name in set(vars(kind)) - names:
+                delattr(kind, name)  # (a property the sweep's parametrization added)
         for module, kind, hidden in self.kinds:
             if type(module) is not kind:
                 module.__class__ = kind
