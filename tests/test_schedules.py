@@ -786,7 +786,7 @@ def test_momentum_bounds_without_a_momentum_schedule_are_refused() -> None:
 
 @pytest.mark.parametrize(("milestones", "match"), [
     ([2.5], "whole steps >= 1"),       # a fractional step is no fraction of the run either
-    ([0.5, 100], r"step-decay fits total_steps=101, the least"),  # the last step + 1: no effect
+    ([0.5, 100], r"step-decay fits total_steps from 101 to 198 only"),  # (100 of 100: no effect)
 ])
 def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
     """(mutants: the whole-number check dropped, so 2.5 became step 2 silently; `m <=
@@ -824,13 +824,15 @@ def test_step_decay_policy_needs_the_steps_it_names(milestones, steps) -> None:
 
 
 @pytest.mark.parametrize(("milestones", "steps", "fit"), [([0.5, 100], 100, range(101, 199)),
+                                                        ([0.5, 100], 250, range(101, 199)),
                                                         ([0.3, 7], 5, range(8, 22))])
-def test_step_decay_policy_of_mixed_milestones_names_the_least_count_that_fits(
+def test_step_decay_policy_of_mixed_milestones_names_the_window_that_fits(
         milestones, steps, fit) -> None:
     """A fraction and a whole step fit a window of counts only (a review: "needs total_steps
-    >= 101" of [0.5, 100], which 203 steps did not fit)."""
-    with pytest.raises(ValueError, match=f"step-decay fits total_steps={fit[0]}, the least "
-                                         "count with room"):
+    >= 101" of [0.5, 100], which 203 steps did not fit); at 250 steps, past the window, the
+    message said only that the milestones must increase."""
+    with pytest.raises(ValueError, match=f"step-decay fits total_steps from {fit[0]} to "
+                                         f"{fit[-1]} only, as a fraction moves with the run"):
         make_policy("step-decay", steps, milestones=milestones)
     fits = []
     for n in range(2, fit[-1] + 12):  # (each refusal past the window searches 5e4 counts)

@@ -136,22 +136,25 @@ _MILESTONES = (0.5, 0.75)
 
 
 def _steps_with_room(ms: list[float], total_steps: int,
-                     room: Callable[[int], bool]) -> tuple[int, bool] | None:
-    """A step count above ``total_steps`` (which has none) with room for milestones ``ms``
-    (fractions < 1 or whole steps), and whether every count from it on has room too; ``None``
-    where milestones out of order never fit, or where a short search finds no such count.
+                     room: Callable[[int], bool]) -> tuple[int, int | None, bool] | None:
+    """Step counts other than ``total_steps`` (which has none) with room for milestones ``ms``
+    (fractions < 1 or whole steps): ``(low, high, alone)``, every count from ``low`` to
+    ``high`` (``None``: every count from ``low`` on) and whether these are the only counts with
+    room in the search; ``None`` where milestones out of order never fit, or where a short
+    search finds no count.
 
     Whole steps only: one past the last. Fractions only: rounding makes room come and go (0.25
     and 0.3 fit 5, 9 and 10 steps, not 11), but a run of ``T`` steps has room once ``f1 * T
     >= 1`` (the first rounds to >= 1), ``(1 - fk) * T >= 1.5`` (the last to <= T - 1) and each
     gap ``g * T > 1`` (neighbours round apart): from that bound down, the first run without
-    room ends the search. Both kinds: the least count with room (it may lose it again: 0.3
-    and step 7 fit 8 to 21 steps)."""
+    room ends the search. Both kinds: a fraction moves with the run and a whole step does not,
+    so they fit a window of counts (0.3 and step 7: 8 to 21 steps), which may lie below
+    ``total_steps`` ([0.5, 100] at 250 steps: 101 to 198); the window nearest it."""
     if all(m >= 1 for m in ms) or all(m < 1 for m in ms):
         if any(b <= a for a, b in itertools.pairwise(ms)):
             return None
         if ms[0] >= 1:
-            return (int(ms[-1]) + 1, True) if ms[-1] < 10**20 else None
+            return (int(ms[-1]) + 1, None, True) if ms[-1] < 10**20 else None
         gaps = [b - a for a, b in itertools.pairwise(ms)]
         bound = math.ceil(max([1 / ms[0], 1.5 / (1 - ms[-1]), *(1 / g for g in gaps)])) + 1
         if (bound - total_steps) * len(ms) > 10**6:  # (a search of a second or more)
@@ -159,12 +162,23 @@ def _steps_with_room(ms: list[float], total_steps: int,
         t = bound - 1
         while t > total_steps and room(t):
             t -= 1
-        return t + 1, True
-    need = max([len(ms) + 1, total_steps + 1, *(int(m) + 1 for m in ms if m >= 1)])
+        return t + 1, None, True
+    need = max([len(ms) + 1, *(int(m) + 1 for m in ms if m >= 1)])
     if need > 10**20:
         return None
-    least = next((t for t in range(need, need + 10**5 // len(ms)) if room(t)), None)
-    return None if least is None else (least, False)
+    reach = 10**5 // (2 * len(ms))  # (a search of 0.1 s or so, below and above total_steps)
+    fit = [t for t in range(max(need, total_steps - reach), max(need, total_steps) + reach)
+           if room(t)]
+    if not fit:
+        return None
+    nearest = min(fit, key=lambda t: (abs(t - total_steps), t))
+    fitting = set(fit)
+    low = high = nearest
+    while low - 1 in fitting:
+        low -= 1
+    while high + 1 in fitting:
+        high += 1
+    return low, high, len(fit) == high - low + 1
 
 
 def _step_decay(
@@ -195,19 +209,22 @@ def _step_decay(
     if not room(total_steps):
         found = _steps_with_room(ms, total_steps, room)
         if found is not None:
-            least, every = found
+            least, high, alone = found
             # "needs" where no fewer steps have room (rounding may give some: 0.5 and 0.501
             # fit 101 steps, and every count from 1000 on)
-            needs = least * len(ms) <= 2 * 10**6 and not any(
+            needs = high is None and least * len(ms) <= 2 * 10**6 and not any(
                 room(t) for t in range(len(ms) + 1, least))
             rounded = " (a fraction rounded to its nearest step)" if min(ms) < 1 else ""
+            window = (f"total_steps={least}" if least == high else
+                      f"total_steps from {least} to {high}")
             raise ValueError(
                 f"a {total_steps}-step run has no room for the {len(ms)} milestones {said}: "
                 f"each is a step of its own after the first and up to the last{rounded}, so "
-                + (f"step-decay fits total_steps={least}, the "
-                   f"{'least' if needs else 'next'} count with room" if not every else
-                   f"step-decay needs total_steps >= {least}" if needs else
-                   f"step-decay fits every total_steps >= {least}")
+                + (f"step-decay needs total_steps >= {least}" if needs else
+                   f"step-decay fits every total_steps >= {least}" if high is None else
+                   f"step-decay fits {window}" + (
+                       " only, as a fraction moves with the run and a whole step does not"
+                       if alone else f", the counts with room nearest {total_steps}"))
                 + " (or other milestones)"
             )
         steps = [m if m <= 10**20 else float(m) for m in steps_of(total_steps)]  # 1e+300
