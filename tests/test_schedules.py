@@ -926,3 +926,21 @@ def test_the_steps_a_too_short_warmup_is_told_to_take_are_enough() -> None:
                 S.one_cycle_two_phase(1.0, 1, warmup_fraction=f)
             least = int(re.search(r"total_steps >= (\d+)", str(err.value))[1])
             S.one_cycle_two_phase(1.0, least, warmup_fraction=f)
+
+
+@pytest.mark.parametrize(("milestones", "steps", "said"), [
+    ([7, 0.5], 10, "step-decay needs total_steps >= 15 "),  # (a fraction after: no end)
+    ([1, 0.5], 2, "step-decay needs total_steps >= 3 "),
+    ([0.5, 30000], 80000, "step-decay fits total_steps from 30001 to 59998 only"),
+    ([0.5, 10**7], 100, r"step-decay fits total_steps from 10000001 to 10025001 at least \(the "
+                        r"counts checked near 100\)"),
+    ([0.4, 0.5, 7], 20, "step-decay fits total_steps from 10 to 13, the counts with room "
+                        "nearest 20"),
+])
+def test_step_decay_names_windows_it_has_searched_only_as_far_as_it_knows(
+        milestones, steps, said) -> None:
+    """A review: a fraction after every whole step fits every count from some on, and was told
+    a window ending where the search did ("from 15 to 25009 only"); a window wider than the
+    search was cut at its edges and called the only one."""
+    with pytest.raises(ValueError, match=said):
+        make_policy("step-decay", steps, milestones=milestones)

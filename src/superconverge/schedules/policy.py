@@ -136,39 +136,52 @@ _MILESTONES = (0.5, 0.75)
 
 
 def _steps_with_room(ms: list[float], total_steps: int,
-                     room: Callable[[int], bool]) -> tuple[int, int | None, bool] | None:
+                     room: Callable[[int], bool]) -> tuple[int, int | None, str] | None:
     """Step counts other than ``total_steps`` (which has none) with room for milestones ``ms``
-    (fractions < 1 or whole steps): ``(low, high, alone)``, every count from ``low`` to
-    ``high`` (``None``: every count from ``low`` on) and whether these are the only counts with
-    room in the search; ``None`` where milestones out of order never fit, or where a short
-    search finds no count.
+    (fractions < 1 or whole steps): ``(low, high, said)``, every count from ``low`` to ``high``
+    (``None``: every count from ``low`` on) and what more to say of them (``"only"``: no other
+    count has room; ``"checked"``: the counts searched end there, the window may be wider;
+    ``"nearest"``: other windows have room too); ``None`` where milestones out of order never
+    fit, or where a short search finds no count.
 
-    Whole steps only: one past the last. Fractions only: rounding makes room come and go (0.25
-    and 0.3 fit 5, 9 and 10 steps, not 11), but a run of ``T`` steps has room once ``f1 * T
-    >= 1`` (the first rounds to >= 1), ``(1 - fk) * T >= 1.5`` (the last to <= T - 1) and each
-    gap ``g * T > 1`` (neighbours round apart): from that bound down, the first run without
-    room ends the search. Both kinds: a fraction moves with the run and a whole step does not,
-    so they fit a window of counts (0.3 and step 7: 8 to 21 steps), which may lie below
-    ``total_steps`` ([0.5, 100] at 250 steps: 101 to 198); the window nearest it."""
-    if all(m >= 1 for m in ms) or all(m < 1 for m in ms):
-        if any(b <= a for a, b in itertools.pairwise(ms)):
-            return None
-        if ms[0] >= 1:
-            return (int(ms[-1]) + 1, None, True) if ms[-1] < 10**20 else None
-        gaps = [b - a for a, b in itertools.pairwise(ms)]
-        bound = math.ceil(max([1 / ms[0], 1.5 / (1 - ms[-1]), *(1 / g for g in gaps)])) + 1
+    A fraction moves with the run and a whole step does not. Where no fraction comes before a
+    whole step, rounding makes room come and go (0.25 and 0.3 fit 5, 9 and 10 steps, not 11),
+    but a run of ``T`` steps has room once ``f1 * T >= 1`` (the first fraction rounds to >= 1),
+    and ``>= w + 1.5`` past the last whole step ``w``, ``(1 - fk) * T >= 1.5`` (the last to
+    <= T - 1) and each gap ``g * T > 1`` (neighbours round apart): from that bound down, the
+    first run without room ends the search (whole steps only: one past the last). A fraction
+    before a whole step ``w`` must round below it, so the counts with room end near ``(w +
+    0.5) / f``: a window (0.3 and step 7: 8 to 21 steps; [0.5, 100]: 101 to 198), searched
+    whole where it is short, else around ``total_steps``."""
+    fractions = [m for m in ms if m < 1]
+    wholes = [m for m in ms if m >= 1]
+    if any(b <= a for a, b in itertools.pairwise(fractions)) or any(
+            b <= a for a, b in itertools.pairwise(wholes)):
+        return None
+    before = [(f, w) for i, f in enumerate(ms) if f < 1 for w in ms[i + 1:] if w >= 1]
+    if not before:
+        if not fractions:
+            return (int(ms[-1]) + 1, None, "") if ms[-1] < 10**20 else None
+        gaps = [b - a for a, b in itertools.pairwise(fractions)]
+        past = [(wholes[-1] + 1.5) / fractions[0]] if wholes else []
+        bound = math.ceil(max([1 / fractions[0], 1.5 / (1 - fractions[-1]), *past,
+                               *(1 / g for g in gaps)])) + 1
         if (bound - total_steps) * len(ms) > 10**6:  # (a search of a second or more)
             return None
         t = bound - 1
         while t > total_steps and room(t):
             t -= 1
-        return t + 1, None, True
-    need = max([len(ms) + 1, *(int(m) + 1 for m in ms if m >= 1)])
-    if need > 10**20:
+        return t + 1, None, ""
+    need = max([len(ms) + 1, *(int(w) + 1 for w in wholes)])
+    upper = min(math.ceil((w + 0.5) / f) + 1 for f, w in before)  # (no count above has room)
+    if need > 10**20 or upper < need:
         return None
-    reach = 10**5 // (2 * len(ms))  # (a search of 0.1 s or so, below and above total_steps)
-    fit = [t for t in range(max(need, total_steps - reach), max(need, total_steps) + reach)
-           if room(t)]
+    reach = 10**5 // (2 * len(ms))  # (a search of 0.1 s or so)
+    whole = upper - need <= 2 * reach
+    centre = min(max(total_steps, need), upper)
+    first, last = (need, upper) if whole else (max(need, centre - reach),
+                                               min(upper, centre + reach))
+    fit = [t for t in range(first, last + 1) if room(t)]
     if not fit:
         return None
     nearest = min(fit, key=lambda t: (abs(t - total_steps), t))
@@ -178,7 +191,9 @@ def _steps_with_room(ms: list[float], total_steps: int,
         low -= 1
     while high + 1 in fitting:
         high += 1
-    return low, high, len(fit) == high - low + 1
+    said = ("checked" if (low == first and first > need) or (high == last and last < upper)
+            else "only" if whole and len(fit) == high - low + 1 else "nearest")
+    return low, high, said
 
 
 def _step_decay(
@@ -209,7 +224,7 @@ def _step_decay(
     if not room(total_steps):
         found = _steps_with_room(ms, total_steps, room)
         if found is not None:
-            least, high, alone = found
+            least, high, more = found
             # "needs" where no fewer steps have room (rounding may give some: 0.5 and 0.501
             # fit 101 steps, and every count from 1000 on)
             needs = high is None and least * len(ms) <= 2 * 10**6 and not any(
@@ -222,9 +237,11 @@ def _step_decay(
                 f"each is a step of its own after the first and up to the last{rounded}, so "
                 + (f"step-decay needs total_steps >= {least}" if needs else
                    f"step-decay fits every total_steps >= {least}" if high is None else
-                   f"step-decay fits {window}" + (
-                       " only, as a fraction moves with the run and a whole step does not"
-                       if alone else f", the counts with room nearest {total_steps}"))
+                   f"step-decay fits {window}" + {
+                       "only": " only, as a fraction moves with the run and a whole step "
+                               "does not",
+                       "checked": f" at least (the counts checked near {total_steps})",
+                       "nearest": f", the counts with room nearest {total_steps}"}[more])
                 + " (or other milestones)"
             )
         steps = [m if m <= 10**20 else float(m) for m in steps_of(total_steps)]  # 1e+300
