@@ -33,7 +33,9 @@ import itertools
 import logging
 import multiprocessing
 import re
+import shutil
 import statistics
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -170,27 +172,16 @@ def schedule_recompiles(graphs: int) -> int:
 
 
 def compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
-                       backend: str) -> tuple[int, float, int]:
+                       backend: str, cache_dir: str | None = None) -> tuple[int, float, int]:
     """Graphs compiled, seconds, and recompiles the schedule caused, for a whole 1cycle run with
     a compiled optimizer step (``scheduler``: "ours" or "torch"). Meant to run in a fresh
-    process (see :func:`part_a`); the compiler cache folder it makes is removed after it."""
-    import shutil
-
-    made: list[str] = []
-    try:
-        return _compiled_one_cycle(kind, scheduler, device_name, sizes, backend, made)
-    finally:
-        for folder in made:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Sizes,
-                        backend: str, made: list[str]) -> tuple[int, float, int]:
+    process (see :func:`part_a`); ``cache_dir``: an empty folder for inductor's and Triton's
+    caches, which the caller makes and removes (a child stopped by Ctrl-C is killed, and could
+    not)."""
     device = torch.device(device_name)
     quiet(device)
     if backend == "inductor":
         import os
-        import tempfile
 
         from torch._inductor import config as inductor_config
 
@@ -198,8 +189,7 @@ def _compiled_one_cycle(kind: str, scheduler: str, device_name: str, sizes: Size
         # ... and Triton's on-disk kernel cache too, which force_disable_caches leaves on: a
         # folder of this process's own (a spawned child, so no compile has run yet), or the
         # second run of a case would reuse the first one's kernels.
-        fresh = tempfile.mkdtemp(prefix="sc-compile-")
-        made.append(fresh)
+        fresh = cache_dir or tempfile.mkdtemp(prefix="sc-compile-")
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = fresh
         os.environ["TRITON_CACHE_DIR"] = os.path.join(fresh, "triton")
     torch._dynamo.reset()
@@ -290,8 +280,14 @@ def part_a(device: torch.device, sizes: Sizes, backend: str,
             # (alternating by run and by optimizer: with one run each, ours goes first for
             # AdamW and torch's for SGD, so neither side always pays a cold disk's first loads)
             for scheduler in (("ours", "torch") if (r + k) % 2 == 0 else ("torch", "ours")):
-                got[scheduler].append(in_a_fresh_process(
-                    compiled_one_cycle, kind, scheduler, str(device), sizes, backend))
+                cache = tempfile.mkdtemp(prefix="sc-compile-") if backend == "inductor" else None
+                try:
+                    got[scheduler].append(in_a_fresh_process(
+                        compiled_one_cycle, kind, scheduler, str(device), sizes, backend,
+                        cache))
+                finally:  # (also after a Ctrl-C, which kills the child at once)
+                    if cache is not None:
+                        shutil.rmtree(cache, ignore_errors=True)
                 if on_row is not None:
                     # Every run written as it ends (with one side alone, a row of its own), so
                     # a call cut short in the next (slower, recompiling) run still keeps it.

@@ -3390,3 +3390,23 @@ def test_a_parametrization_added_to_a_parametrized_module_goes_with_its_property
     assert parametrize.is_parametrized(model.b, "weight")
     assert not parametrize.is_parametrized(model.b, "bias")
     assert model.b.bias.shape == (2,) and model(x).shape == (64, 2)
+
+
+def test_a_users_class_named_parametrized_keeps_what_its_code_adds() -> None:
+    """A review: any class named Parametrized... with a `parametrizations` attribute lost the
+    class attributes its own code added during the sweep (a lookup table)."""
+    class ParametrizedHead(nn.Linear):
+        parametrizations = ("none",)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not hasattr(type(self), "scale_table"):
+                type(self).scale_table = {"k": 1.0}  # type: ignore[attr-defined]
+            return super().forward(x) * type(self).scale_table["k"]  # type: ignore[attr-defined]
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    batches = [(x[i:i + 16], (x[i:i + 16, 0] > 0).long()) for i in range(0, 64, 16)]
+    model = ParametrizedHead(4, 2)
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, batches, 1e-5, 1.0,
+                  num_iter=6, progress=False)
+    assert ParametrizedHead.scale_table == {"k": 1.0}  # type: ignore[attr-defined]

@@ -281,8 +281,7 @@ class TrainingState:
         # A parametrized module's class is its own (torch makes one per module), and a
         # parametrization registered on it later adds a property to that class: its names.
         self.own_class = [(kind, set(vars(kind))) for m in modules
-                          if (kind := type(m)).__name__.startswith("Parametrized")
-                          and hasattr(m, "parametrizations")]
+                          if _torchs_parametrized_class(kind := type(m))]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
@@ -394,7 +393,8 @@ class TrainingState:
                 children.update(before)
         for kind, names in self.own_class:
             for name in set(vars(kind)) - names:
-                delattr(kind, name)  # (a property the sweep's parametrization added)
+                if _parametrize_made(vars(kind)[name]):
+                    delattr(kind, name)  # (a property the sweep's parametrization added)
         for module, kind, hidden in self.kinds:
             if type(module) is not kind:
                 module.__class__ = kind
@@ -460,6 +460,24 @@ class TrainingState:
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
             forget_unfinished_step(self.scaler)
+
+
+_PARAMETRIZE = "torch.nn.utils.parametrize"
+
+
+def _parametrize_made(value: object) -> bool:
+    """Whether ``value`` is made by torch's parametrize module (a function of it, or a
+    property of its functions), not by the user's code."""
+    if isinstance(value, property):
+        value = value.fget
+    return getattr(value, "__module__", None) == _PARAMETRIZE
+
+
+def _torchs_parametrized_class(kind: type) -> bool:
+    """Whether ``kind`` is the class torch's ``register_parametrization`` made for one module
+    (``Parametrized<Base>``, its ``__getstate__`` torch's), not a user's class of that name."""
+    return (kind.__name__.startswith("Parametrized") and len(kind.__bases__) == 1
+            and _parametrize_made(vars(kind).get("__getstate__")))
 
 
 def _same_list(now: object, saved: list[Any]) -> bool:
