@@ -933,7 +933,7 @@ def test_the_steps_a_too_short_warmup_is_told_to_take_are_enough() -> None:
     ([1, 0.5], 2, "step-decay needs total_steps >= 3 "),
     ([0.5, 30000], 80000, "step-decay fits total_steps from 30001 to 59998 only"),
     ([0.5, 10**7], 100, r"step-decay fits total_steps from 10000001 to 10025001 at least \(the "
-                        r"counts checked near 100\)"),
+                        r"counts searched end there\)"),
     ([0.4, 0.5, 7], 20, "step-decay fits total_steps from 10 to 13, the counts with room "
                         "nearest 20"),
 ])

@@ -135,6 +135,12 @@ def _fixed(total_steps: int, lr: float = 0.1) -> Policy:
 _MILESTONES = (0.5, 0.75)
 
 
+_SEARCH = 10**5
+"""Milestone checks (counts times milestones) a step-decay refusal may spend looking for the
+counts with room (about 0.15 s); past it, the message names none, or says "fits every" where it
+cannot tell "needs"."""
+
+
 def _steps_with_room(ms: list[float], total_steps: int,
                      room: Callable[[int], bool]) -> tuple[int, int | None, str] | None:
     """Step counts other than ``total_steps`` (which has none) with room for milestones ``ms``
@@ -166,7 +172,7 @@ def _steps_with_room(ms: list[float], total_steps: int,
         past = [(wholes[-1] + 1.5) / fractions[0]] if wholes else []
         bound = math.ceil(max([1 / fractions[0], 1.5 / (1 - fractions[-1]), *past,
                                *(1 / g for g in gaps)])) + 1
-        if (bound - total_steps) * len(ms) > 10**6:  # (a search of a second or more)
+        if (bound - total_steps) * len(ms) > _SEARCH:  # (a search of 0.15 s or more)
             return None
         t = bound - 1
         while t > total_steps and room(t):
@@ -176,7 +182,7 @@ def _steps_with_room(ms: list[float], total_steps: int,
     upper = min(math.ceil((w + 0.5) / f) + 1 for f, w in before)  # (no count above has room)
     if need > 10**20 or upper < need:
         return None
-    reach = 10**5 // (2 * len(ms))  # (a search of 0.1 s or so)
+    reach = _SEARCH // (2 * len(ms))
     whole = upper - need <= 2 * reach
     centre = min(max(total_steps, need), upper)
     first, last = (need, upper) if whole else (max(need, centre - reach),
@@ -227,7 +233,7 @@ def _step_decay(
             least, high, more = found
             # "needs" where no fewer steps have room (rounding may give some: 0.5 and 0.501
             # fit 101 steps, and every count from 1000 on)
-            needs = high is None and least * len(ms) <= 2 * 10**6 and not any(
+            needs = high is None and least * len(ms) <= _SEARCH and not any(
                 room(t) for t in range(len(ms) + 1, least))
             rounded = " (a fraction rounded to its nearest step)" if min(ms) < 1 else ""
             window = (f"total_steps={least}" if least == high else
@@ -240,7 +246,7 @@ def _step_decay(
                    f"step-decay fits {window}" + {
                        "only": " only, as a fraction moves with the run and a whole step "
                                "does not",
-                       "checked": f" at least (the counts checked near {total_steps})",
+                       "checked": " at least (the counts searched end there)",
                        "nearest": f", the counts with room nearest {total_steps}"}[more])
                 + " (or other milestones)"
             )
