@@ -3320,15 +3320,18 @@ def test_a_sub_module_the_sweep_adds_goes_and_one_it_replaces_comes_back() -> No
     assert all(torch.equal(v, before[k]) for k, v in seq.state_dict().items())
 
 
+class _Double(nn.Module):
+    """A parametrization: twice the tensor."""
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return 2 * w
+
+
 def test_a_parametrization_order_and_persistence_changed_by_the_sweep_come_back() -> None:
     """A review: a parametrization registered during the sweep left the module's injected
     class (torch.save of the model failed), a sub-module removed and put back went last in
     parameters() and the state_dict, and a buffer made persistent by the sweep stayed so."""
     from torch.nn.utils import parametrize
-
-    class Double(nn.Module):
-        def forward(self, w: torch.Tensor) -> torch.Tensor:
-            return 2 * w
 
     class Model(nn.Module):
         def __init__(self) -> None:
@@ -3338,7 +3341,7 @@ def test_a_parametrization_order_and_persistence_changed_by_the_sweep_come_back(
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if not parametrize.is_parametrized(self.b):
-                parametrize.register_parametrization(self.b, "weight", Double())
+                parametrize.register_parametrization(self.b, "weight", _Double())
                 a = self.a
                 del self.a
                 self.a = a  # now after b
@@ -3364,19 +3367,15 @@ def test_a_parametrization_added_to_a_parametrized_module_goes_with_its_property
     ``m.b.bias`` and the forward raised KeyError."""
     from torch.nn.utils import parametrize
 
-    class Double(nn.Module):
-        def forward(self, w: torch.Tensor) -> torch.Tensor:
-            return 2 * w
-
     class Model(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.a, self.b = nn.Linear(10, 4), nn.Linear(4, 2)
-            parametrize.register_parametrization(self.b, "weight", Double())
+            parametrize.register_parametrization(self.b, "weight", _Double())
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if not parametrize.is_parametrized(self.b, "bias"):
-                parametrize.register_parametrization(self.b, "bias", Double())
+                parametrize.register_parametrization(self.b, "bias", _Double())
             return self.b(torch.relu(self.a(x)))
 
     torch.manual_seed(0)

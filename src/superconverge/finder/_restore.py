@@ -268,10 +268,9 @@ class TrainingState:
         # The names each module's parameters and buffers had, a None one's too: one the sweep
         # registers or fills (a lazily set centre, ``register_buffer("c", None)``) goes again.
         self.names: list[tuple[dict[str, Any], list[str], set[str], set[str]]] = [
-                      (slots, list(slots),
-                       {name for name, t in slots.items() if t is not None},
-                       {name for name, t in slots.items() if t is None})
-                      for m in modules for slots in (m._parameters, m._buffers)]
+            (slots, list(slots), {name for name, t in slots.items() if t is not None},
+             {name for name, t in slots.items() if t is None})
+            for m in modules for slots in (m._parameters, m._buffers)]
         # Each module's sub-modules: one the sweep added (a head made on the first forward)
         # goes, one it replaced comes back (its tensors are restored with the rest).
         self.children = [(m._modules, dict(m._modules)) for m in modules]

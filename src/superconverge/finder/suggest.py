@@ -420,12 +420,13 @@ FLAT_SE = 1.5
 """See :data:`FLAT_POINTS`."""
 
 
-def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float) -> bool:
+def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float,
+                 noise: float) -> bool:
     """Whether the raw loss ``y`` stayed flat after coming within ``band`` of the smoothed
     minimum ``s[m]`` at ``settled``: past the points the descent, at its mean rate from where
     it started for good, took to cross the band, at least :data:`FLAT_POINTS` points remain,
     and the drop of their least-squares line plus :data:`FLAT_SE` standard errors (from the
-    batch noise) is within the band."""
+    batch ``noise``) is within the band."""
     start = _started(s, m)
     rate = (float(s[start]) - float(s[settled])) / max(1, settled - start)
     if rate <= 0:
@@ -436,7 +437,7 @@ def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float
     xs = np.arange(len(span)) - (len(span) - 1) / 2
     spread = float(np.dot(xs, xs))
     drop = -float(np.dot(xs, span - span.mean())) / spread * (len(span) - 1)
-    se = _batch_noise(y, len(y) - 1) * (len(span) - 1) / math.sqrt(spread)
+    se = noise * (len(span) - 1) / math.sqrt(spread)
     return drop + FLAT_SE * se <= band
 
 MAX_DECADES_PER_STEP = 0.15
@@ -532,7 +533,8 @@ def curve_warnings(
     # start (8 steps: 1.98 at lr 0.72, then 3.88 at lr 10 read "still falling at end_lr").
     # So is a last point far above the minimum, the start of a divergence (2.0 on a floor of
     # 0.05 with noise 0.05: "stayed at that floor" on 5 of 20 seeds, a review).
-    blew_up = float(y[-1]) - float(s[m]) > 0.15 * fall + 3 * _batch_noise(y, len(y) - 1)
+    noise_all = _batch_noise(y, len(y) - 1)  # (one batch's noise over the whole curve)
+    blew_up = float(y[-1]) - float(s[m]) > 0.15 * fall + 3 * noise_all
     rose_last = at_end and (float(y[-1]) > float(s[0]) or blew_up)
     # Where the loss had settled (below): long before the valley's minimum, with no rise
     # after it beyond FLOOR_NOISE times the batch noise (or 1% of the fall, for a loss logged
@@ -548,10 +550,10 @@ def curve_warnings(
     # wide is crossed by a steady fall too (a straight fall of 26 times its noise: 7 of 20
     # "stayed at that floor", a review): the band counts only where the loss, past the
     # points its descent took to cross the band, stayed flat (_stayed_flat).
-    floor_band = FLOOR_NOISE * _batch_noise(y, len(y) - 1)
+    floor_band = FLOOR_NOISE * noise_all
     tol = max(0.01 * fall, min(floor_band, 0.1 * fall))
     settled = int(np.argmax(s - s[m] <= tol))
-    if tol > 0.01 * fall and not _stayed_flat(y, s, m, settled, tol):
+    if tol > 0.01 * fall and not _stayed_flat(y, s, m, settled, tol, noise_all):
         settled = int(np.argmax(s - s[m] <= 0.01 * fall))
     done = _share_done(s, settled, m)
     long_settled = settled <= m - max(3, len(s) // 10)  # (the last tenth of the points or more)
@@ -612,7 +614,7 @@ def curve_warnings(
     head = max(3, len(y) // 10)  # the sweep's first steps
     jump = float(np.max(y[:head])) - float(y[0])
     if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
-                                     MIN_SIGNAL_TO_NOISE * _batch_noise(y, len(y) - 1)):
+                                     MIN_SIGNAL_TO_NOISE * noise_all):
         # A spike at once that the loss falls back from: start_lr is already too high (Adam
         # at 0.1), and the fall every pick is a share of is measured from the spike.
         out.append(
