@@ -183,7 +183,9 @@ def _signal_mid_sweep(out: Path, sig: int | Callable[[Any], None], status: int |
         line = proc.stderr.readline()
         assert line, f"find-lr ended before its sweep: {''.join(seen)}"
         seen.append(line)
-    time.sleep(2)  # well into the sweep
+    # Well into the sweep: its first points come about 0.8 s after that line on an idle
+    # machine (the million LRs are made first), and 2 s was once too little in CI.
+    time.sleep(4)
     if callable(sig):
         sig(proc)
     else:
