@@ -440,6 +440,30 @@ def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float
     se = noise * (len(span) - 1) / math.sqrt(spread)
     return drop + FLAT_SE * se <= band
 
+
+TURN_UP_SE = 2.0
+""":func:`curve_warnings` reads a loss as having turned up, not resting on a floor, where the
+mean of the last quarter (4 points or more) of its raw losses from the floor's start lies above
+the mean of the rest by more than this many standard errors (from the batch noise). (40 seeds
+each, the tests' curves, a fall of 2.25: a rise of 0.3 by end_lr over its last 25 of 100
+points, noise sd 0.1 and 0.15, read as a floor on 7 and 21 seeds without this rule, 1 and 7
+with it; a rise of 0.15, sd 0.1: 32, now 20; falls to a true floor, sd 0.02 to 0.15: 36, 35,
+36, 33 warned with it and without.)"""
+
+
+def _rose_at_end(y: np.ndarray, start: int, noise: float) -> bool:
+    """Whether the raw losses ``y`` from ``start`` rose by their end: the mean of their last
+    quarter (at least 4 points) above the mean of the rest by more than :data:`TURN_UP_SE`
+    standard errors of that difference, from the batch ``noise``. False with fewer than 8
+    points, or no noise to measure it by (a loss logged rounded)."""
+    seg = y[start:]
+    if noise <= 0 or len(seg) < 8:
+        return False
+    k = max(4, len(seg) // 4)
+    rise = float(seg[-k:].mean()) - float(seg[:-k].mean())
+    return rise > TURN_UP_SE * noise * math.sqrt(1 / k + 1 / (len(seg) - k))
+
+
 MAX_DECADES_PER_STEP = 0.15
 """:func:`curve_warnings` flags a sweep whose points lie more than this many decades of LR apart:
 the smoothing spans about a point there, so a point more or less (a sweep stopped a step
@@ -490,7 +514,8 @@ def curve_warnings(
     "turning up" is noise. A completed sweep whose loss rested on a floor, having come within 1%
     of its fall, or :data:`FLOOR_NOISE` times its batch noise, of the valley's minimum long
     before it (the warning names the share of the fall done there), and rising no more than
-    that after it, has not turned up either, wherever on the floor the minimum lies: it is
+    that after it (nor, by :data:`TURN_UP_SE` standard errors, toward its end), has not turned
+    up either, wherever on the floor the minimum lies: it is
     told so, and its small fall is "by end_lr". ``scaler_skips``: the steps a GradScaler
     skipped for inf/NaN gradients (a "nan" stop may be theirs, with every loss finite).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
@@ -558,7 +583,7 @@ def curve_warnings(
     done = _share_done(s, settled, m)
     long_settled = settled <= m - max(3, len(s) // 10)  # (the last tenth of the points or more)
     on_floor = (completed and not at_end and fall > 0 and long_settled
-                and not blew_up
+                and not blew_up and not _rose_at_end(y, settled, noise_all)
                 and float(np.max(s[m:])) - float(s[m]) <= min(0.15 * fall, max(
                     floor_band, 0.01 * fall)))
     if not at_end and not on_floor:
