@@ -3409,3 +3409,109 @@ def test_a_users_class_named_parametrized_keeps_what_its_code_adds() -> None:
     lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, batches, 1e-5, 1.0,
                   num_iter=6, progress=False)
     assert ParametrizedHead.scale_table == {"k": 1.0}  # type: ignore[attr-defined]
+
+
+def _blob_batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 20, generator=g)
+    y = (x[:, :5].sum(1) > 0).long()
+    return [(x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)]
+
+
+def _blob_mlp() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+
+
+@pytest.mark.parametrize("add_group", [False, True])
+def test_a_layer_unfrozen_by_step_fn_is_frozen_again_without_a_grad(add_group: bool) -> None:
+    """An audit: a step_fn that unfroze a frozen backbone (gradual unfreezing) left it
+    trainable after the test, with the sweep's last gradient in .grad (norm 4.85): neither
+    requires_grad nor a frozen parameter's .grad was recorded."""
+    batches, model = _blob_batches(), _blob_mlp()
+    model[0].requires_grad_(False)
+    opt = torch.optim.SGD(model[2].parameters(), lr=0.1, momentum=0.9)
+    calls = [0]
+
+    def step_fn(model: nn.Sequential, batch: Any) -> torch.Tensor:
+        calls[0] += 1
+        if calls[0] == 5:
+            model[0].requires_grad_(True)
+            if add_group:
+                opt.add_param_group({"params": list(model[0].parameters()), "lr": 0.01})
+        return F.cross_entropy(model(batch[0]), batch[1])
+
+    weight = model[0].weight.detach().clone()
+    lr_range_test(model, opt, None, batches, 1e-5, 10, num_iter=12, step_fn=step_fn,
+                  progress=False)
+    assert calls[0] >= 6 and len(opt.param_groups) == 1
+    assert not model[0].weight.requires_grad and not model[0].bias.requires_grad
+    assert model[0].weight.grad is None and model[0].bias.grad is None
+    assert torch.equal(model[0].weight, weight)
+    assert model[2].weight.requires_grad  # (a trained one stays trainable)
+
+
+def test_losses_of_shape_one_beside_0_dim_ones_are_read_back_together() -> None:
+    """An audit: a step_fn whose loss was shape (1,) on some steps (an auxiliary term kept in
+    a 1-element tensor) and 0-dim on others passed each step's check, then failed the
+    read-back's torch.stack with sync_every > 1, and the measured points were lost."""
+    curves = []
+    for sync_every in (1, 10):
+        model, step = _blob_mlp(), [0]
+
+        def step_fn(model: nn.Sequential, batch: Any, step: list[int] = step) -> torch.Tensor:
+            step[0] += 1
+            loss = F.cross_entropy(model(batch[0]), batch[1])
+            if step[0] % 4 == 0:
+                loss = loss + 0.01 * model[0].weight.pow(2).mean().reshape(1)
+            return loss
+
+        result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None,
+                               _blob_batches(), 1e-5, 10, num_iter=20, step_fn=step_fn,
+                               progress=False, sync_every=sync_every)
+        curves.append(result.losses)
+    assert len(curves[0]) == 20 and curves[0] == curves[1]
+
+
+def test_a_test_between_the_users_unscale_and_step_leaves_that_step_as_it_was() -> None:
+    """An audit: called between scaler.unscale_(opt) and scaler.step(opt), the test's restore
+    forgot the scaler's record that this optimizer's gradients were unscaled, so the user's
+    step unscaled the restored (already unscaled) gradients again; and the sweep's first step
+    took that record for its own, skipping its unscale."""
+    batches = _blob_batches()
+
+    def one_step(run_test: bool) -> tuple[torch.Tensor, float]:
+        model = _blob_mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(batches[0][0]), batches[0][1])
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        if run_test:
+            for clip in (None, 1.0):  # (clipping: the sweep's own unscale_ failed)
+                lr_range_test(model, opt, F.cross_entropy, batches, 1e-5, 1e2, num_iter=12,
+                              amp_dtype=torch.float16, scaler=scaler, max_grad_norm=clip,
+                              progress=False)
+        scaler.step(opt)
+        scaler.update()
+        return model[0].weight.detach().clone(), scaler.get_scale()
+
+    (w0, s0), (w1, s1) = one_step(False), one_step(True)
+    assert torch.equal(w0, w1) and s0 == s1
+
+
+def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
+    """An audit: a loss scale too large for fp16 (every step's gradients inf) gave "too few
+    points: 0 finite (need 8); raise num_iter or lower start_lr", advice that only adds
+    skipped steps."""
+    model = _blob_mlp()
+    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                           F.cross_entropy, _blob_batches(), 1e-5, 1.0, num_iter=12,
+                           amp_dtype=torch.float16,
+                           scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120),
+                           progress=False)
+    assert result.lrs == ()
+    said = result.warnings()
+    assert len(said) == 1 and "GradScaler skipped 12 steps" in said[0], said
+    assert "lower its init_scale or use bfloat16 autocast" in said[0]

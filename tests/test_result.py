@@ -862,6 +862,30 @@ def test_a_later_repeat_cut_short_counts_steps_not_points_and_knows_when_all_fin
         "interrupted after all 2 repeats had finished; the curve is the mean of the 2")
 
 
+def test_repeats_with_skipped_steps_count_steps_as_one_sweep_does() -> None:
+    """An audit: one sweep with 4 of 20 steps skipped said "completed after 20 of 20 steps",
+    the same sweep repeated twice "completed after 16 of 20 steps" (its points); a diverged
+    pair counted the shared points, not the steps the first to stop ran."""
+    losses = valley(noise=0.01)
+    n = len(LRS)
+    done = Curve(LRS[:-4].tolist(), losses[:-4], bias_corrected_ema(losses[:-4], 0.98),
+                 "completed", 0)
+    res = RangeTestResult(lrs=done.lrs, losses=done.losses, smoothed=done.smoothed,
+                          stop_reason="completed", num_iter=n, repeats=(done, done),
+                          provenance={"seed": 0, "skipped_steps": [4, 4]})
+    assert res.stop_summary() == (f"completed after {n} of {n} steps (GradScaler skipped up "
+                                  "to 4 steps a repeat: no points)")
+    early = Curve(LRS[:60].tolist(), losses[:60], bias_corrected_ema(losses[:60], 0.98),
+                  "diverged", 1)
+    late = Curve(LRS[:70].tolist(), losses[:70], bias_corrected_ema(losses[:70], 0.98),
+                 "diverged", 2)
+    res = RangeTestResult(lrs=early.lrs, losses=early.losses, smoothed=early.smoothed,
+                          stop_reason="diverged", num_iter=n, repeats=(late, early),
+                          provenance={"seed": 0, "skipped_steps": [1, 3]})
+    assert res.stop_summary() == (f"diverged after 63 of {n} steps in the repeat that stopped "
+                                  "first (GradScaler skipped up to 3 steps a repeat: no points)")
+
+
 @pytest.mark.parametrize("mode", ["linear", "exp"])
 def test_a_skipped_step_breaks_the_line_in_either_sweep_mode(mode: str) -> None:
     """The grid is the config's: a linear sweep's steps are equal in LR, not in log-LR (read

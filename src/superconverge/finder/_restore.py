@@ -318,6 +318,11 @@ class TrainingState:
         # values go back into the .grad the test left (a new tensor where it left none).
         self.grads = [(p, None if host else p.grad,
                        None if p.grad is None else _Copy(p.grad, host, pending)) for p in params]
+        # A frozen parameter's .grad (none, as a rule) and whether each needs grad: a step_fn
+        # that unfreezes a layer left it trainable, with the sweep's last gradient.
+        self.grads += [(p, None, None if p.grad is None else _Copy(p.grad, True))
+                       for p in frozen]
+        self.requires = [(p, p.requires_grad) for p in (*params, *frozen)]
         # The optimizer's state and groups, and those of any optimizer it wraps, where a
         # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty);
         # each state dict and group list once (accelerate's wrapper and some Lookaheads share
@@ -364,6 +369,9 @@ class TrainingState:
                              if not _within(_span(t), spans)]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
+        # The scaler's step in progress (a test called between the user's unscale_ and step:
+        # their .grad, put back, is unscaled already, and their step must not unscale it again).
+        self.scaler_steps = copy.deepcopy(dict(getattr(scaler, "_per_optimizer_states", {})))
         # The flag torch's LR schedulers' step wrapper sets on the optimizer: left True by the
         # test's steps, it hides their "lr_scheduler.step() before optimizer.step()" warning.
         self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
@@ -410,6 +418,9 @@ class TrainingState:
                 current = dict(slots)
                 slots.clear()
                 slots.update((name, current[name]) for name in order if name in current)
+        for p, needs in self.requires:
+            if p.requires_grad is not needs and p.is_leaf:
+                p.requires_grad_(needs)
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
         for p, held, grad in self.grads:
@@ -459,6 +470,9 @@ class TrainingState:
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
             forget_unfinished_step(self.scaler)
+            per_opt = getattr(self.scaler, "_per_optimizer_states", None)
+            if per_opt is not None:
+                per_opt.update(copy.deepcopy(self.scaler_steps))
 
 
 _PARAMETRIZE = "torch.nn.utils.parametrize"

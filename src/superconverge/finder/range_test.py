@@ -311,6 +311,9 @@ def lr_range_test(
                     sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
+            # A step the caller had begun (unscale_ before the test) is not the sweep's: its
+            # first step would skip the unscale, and a clipping sweep's unscale_ would fail.
+            forget_unfinished_step(scaler)
             if s is not None:
                 seed_everything(s, generators)
             desc = "LR range test" if repeats == 1 else f"LR range test {r + 1}/{repeats}"
@@ -990,6 +993,17 @@ def _readable(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype == torch.float64 else t.float()
 
 
+def _stacked(losses: list[torch.Tensor]) -> torch.Tensor:
+    """The losses stacked, also where a ``step_fn`` gave some of shape ``(1,)`` beside 0-dim
+    ones (each step's check takes either): ``torch.stack`` needs one shape."""
+    try:
+        return torch.stack(losses)
+    except RuntimeError:
+        if len({x.shape for x in losses}) == 1:
+            raise
+        return torch.stack([x.reshape(()) for x in losses])
+
+
 class _ChunkRead:
     """The pending steps' losses (and validation losses, and GradScaler's skips where they are
     device tensors) on their way to the host: one stack, under torch.distributed one all-reduce
@@ -1000,7 +1014,7 @@ class _ChunkRead:
                  skips: list[Any] | None, world: int, group: Any = None) -> None:
         k = self.k = len(losses)
         self.has_val = val is not None
-        parts = [_readable(torch.stack(losses).reshape(k))]
+        parts = [_readable(_stacked(losses).reshape(k))]
         losses.clear()
         if val is not None:
             parts.append(_readable(torch.stack(val).reshape(k)))

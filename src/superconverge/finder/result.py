@@ -326,7 +326,8 @@ class RangeTestResult(Curve):
         """How the sweep stopped, in a line: ``"completed after 30 of 30 steps"``. Steps a
         GradScaler skipped ran but are no points; they are counted and named, as in
         ``"completed after 30 of 30 steps (2 skipped by GradScaler: no points)"``. With repeats
-        the count is of the points all of them share."""
+        the count is of the points all of them share, or with skipped steps, of the steps the
+        repeat that stopped first ran (the curve ends where it did)."""
         skipped = self.most_skipped()
         done = self._finished_before_cut()
         if done:
@@ -356,9 +357,20 @@ class RangeTestResult(Curve):
         if not skipped:
             return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
         if len(self.repeats) > 1:
-            return (f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps (the "
-                    f"points all repeats share; GradScaler skipped up to {skipped} steps a "
-                    "repeat)")
+            # Steps, as for one sweep (a skipped step ran): those of the repeat that stopped
+            # first, whose end is the curve's (the points all repeats share).
+            skips = self.provenance.get("skipped_steps")
+            skips = list(skips) if isinstance(skips, list | tuple) else []
+            skips += [0] * (len(self.repeats) - len(skips))
+            _, r = min((c.lrs[-1] if c.lrs else -math.inf, r)
+                       for r, c in enumerate(self.repeats))
+            c = self.repeats[r]
+            run = (self.num_iter if c.stop_reason == "completed"
+                   else len(c.lrs) + (skips[r] if type(skips[r]) is int else 0))
+            return (f"{self.stop_reason} after {min(run, self.num_iter)} of {self.num_iter} "
+                    + ("steps" if self.stop_reason == "completed" else
+                       "steps in the repeat that stopped first")
+                    + f" (GradScaler skipped up to {skipped} steps a repeat: no points)")
         run = self.num_iter if self.stop_reason == "completed" else len(self.lrs) + skipped
         return (f"{self.stop_reason} after {min(run, self.num_iter)} of {self.num_iter} steps "
                 f"({skipped} skipped by GradScaler: no points)")

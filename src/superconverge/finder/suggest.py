@@ -541,6 +541,14 @@ def curve_warnings(
                 "are sound, lower start_lr"
             )
             return out
+        if scaler_skips and len(x) + scaler_skips >= MIN_POINTS:
+            # The steps ran, but at a loss scale too large for fp16: more steps are more skips.
+            out.append(
+                f"too few points: {len(x)} finite (need {MIN_POINTS}): GradScaler skipped "
+                f"{scaler_skips} steps for inf or NaN gradients, which give no points; lower "
+                "its init_scale or use bfloat16 autocast"
+            )
+            return out
         out.append(
             f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or lower "
             "start_lr"
