@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from superconverge.finder.range_test import MIN_ITER, is_main_process, lr_range_test
+from superconverge.finder.suggest import curve_warnings
 from superconverge.schedules import exponential, linear
 from superconverge.torch import tensorize_hyperparams as sc_tensorize
 
@@ -3430,6 +3431,8 @@ def test_a_layer_unfrozen_by_step_fn_is_frozen_again_without_a_grad(add_group: b
     requires_grad nor a frozen parameter's .grad was recorded."""
     batches, model = _blob_batches(), _blob_mlp()
     model[0].requires_grad_(False)
+    if add_group:  # a frozen layer's own .grad comes back as it was, the same tensor
+        model[0].weight.grad = held = torch.full_like(model[0].weight, 7.0)
     opt = torch.optim.SGD(model[2].parameters(), lr=0.1, momentum=0.9)
     calls = [0]
 
@@ -3446,7 +3449,11 @@ def test_a_layer_unfrozen_by_step_fn_is_frozen_again_without_a_grad(add_group: b
                   progress=False)
     assert calls[0] >= 6 and len(opt.param_groups) == 1
     assert not model[0].weight.requires_grad and not model[0].bias.requires_grad
-    assert model[0].weight.grad is None and model[0].bias.grad is None
+    assert model[0].bias.grad is None
+    if add_group:
+        assert model[0].weight.grad is held and bool((held == 7.0).all())
+    else:
+        assert model[0].weight.grad is None
     assert torch.equal(model[0].weight, weight)
     assert model[2].weight.requires_grad  # (a trained one stays trainable)
 
@@ -3515,3 +3522,17 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     said = result.warnings()
     assert len(said) == 1 and "GradScaler skipped 12 steps" in said[0], said
     assert "lower its init_scale or use bfloat16 autocast" in said[0]
+    # Past 50 skips in a row the test stops (a review: there the scale was not named, and the
+    # message said no loss scale would do); where the skips do not explain the missing points
+    # (a divergence, a NaN loss) the advice is not given.
+    model = _blob_mlp()
+    with pytest.warns(RuntimeWarning, match=r"GradScaler skipped 50 steps in a row, up to "
+                      r"lr=\S+: the loss scale, halved at each, is still 1.18e\+21: lower the "
+                      r"GradScaler's init_scale or use bfloat16 autocast; stopping"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                      _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
+                      scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120), progress=False)
+    for stop in ("diverged", "nan"):
+        said = curve_warnings(np.logspace(-1, 0, 6), [2.3, 2.4, 2.8, 3.9, 6.0, 12.0], stop,
+                              scaler_skips=2)
+        assert said == ["too few points: 6 finite (need 8); raise num_iter or lower start_lr"]

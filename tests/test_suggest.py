@@ -882,9 +882,12 @@ def test_a_floor_noisier_than_a_hundredth_of_the_fall_is_warned_of() -> None:
 def test_a_loss_that_rose_toward_end_lr_beyond_its_noise_rested_on_no_floor() -> None:
     """A turn-up of 13% of the fall over the sweep's last quarter stayed within the floor's
     noise band (twice the batch noise), and in noise of sd 0.1 and 0.15 was "stayed at that
-    floor" on 7 and 21 of 40 seeds (a linear sweep's U turning up by 0.2, 10% of its fall, in
-    sd 0.1: 16 of 40). The mean of the last quarter, against the rest, tells the rise from the
-    noise; true floors in the same noise are warned of as often as before."""
+    floor" on 3 and 19 of 40 seeds (a linear sweep's U turning up by 0.2, 10% of its fall, in
+    sd 0.1: 15 of 40). The mean of the last quarter, against the rest, tells the rise from the
+    noise; true floors in the same noise are warned of as often as before, also with one bad
+    batch near the end (a review: a plain mean read a spike of 20 noises as a turn-up on 32 of
+    40) and over 400 points rising 2% of the fall (significant, yet a floor: 11 of 40 warned
+    without a least rise)."""
     t = np.log10(LRS)
     fall = 0.05 + 2.25 / (1 + np.exp(3 * (t + 4)))
     turn = 0.3 * np.clip((t + 1) / 2, 0, None) ** 2
@@ -894,8 +897,8 @@ def test_a_loss_that_rose_toward_end_lr_beyond_its_noise_rested_on_no_floor() ->
             lrs, curve(np.random.default_rng(seed)), "completed", mode=mode))
             for seed in range(40))
 
-    assert floors(lambda r: fall + turn + r.normal(0, 0.1, 100)) <= 2
-    assert floors(lambda r: fall + turn + r.normal(0, 0.15, 100)) <= 10
+    assert floors(lambda r: fall + turn + r.normal(0, 0.1, 100)) <= 1
+    assert floors(lambda r: fall + turn + r.normal(0, 0.15, 100)) <= 4
     lin = np.linspace(1e-4, 1, 100)
     u = 0.3 + 2 / (1 + (lin / 0.03) ** 2)
     assert floors(lambda r: u + 0.2 * np.clip((lin - 0.4) / 0.6, 0, None) ** 2
@@ -903,6 +906,17 @@ def test_a_loss_that_rose_toward_end_lr_beyond_its_noise_rested_on_no_floor() ->
     assert floors(lambda r: u + r.normal(0, 0.1, 100), lin, "linear") >= 35
     assert floors(lambda r: fall + r.normal(0, 0.1, 100)) >= 34
     assert floors(lambda r: fall + r.normal(0, 0.15, 100)) >= 30
+
+    def spiked(r: np.random.Generator) -> np.ndarray:
+        y = fall + r.normal(0, 0.05, 100)
+        y[97] += 1.0
+        return y
+
+    assert floors(spiked) >= 33
+    lrs = np.logspace(-7, 1, 400)
+    t = np.log10(lrs)
+    rising = 0.05 + 2.25 / (1 + np.exp(3 * (t + 4))) + 0.045 * np.clip((t + 2) / 3, 0, 1)
+    assert floors(lambda r: rising + r.normal(0, 0.05, 400), lrs) >= 33
 
 
 def test_a_floor_and_a_small_fall_are_said_in_one_voice() -> None:

@@ -320,8 +320,8 @@ class TrainingState:
                        None if p.grad is None else _Copy(p.grad, host, pending)) for p in params]
         # A frozen parameter's .grad (none, as a rule) and whether each needs grad: a step_fn
         # that unfreezes a layer left it trainable, with the sweep's last gradient.
-        self.grads += [(p, None, None if p.grad is None else _Copy(p.grad, True))
-                       for p in frozen]
+        self.grads += [(p, None if host else p.grad,
+                        None if p.grad is None else _Copy(p.grad, True)) for p in frozen]
         self.requires = [(p, p.requires_grad) for p in (*params, *frozen)]
         # The optimizer's state and groups, and those of any optimizer it wraps, where a
         # wrapper keeps the real state (ZeroRedundancyOptimizer's .optim: its own is empty);

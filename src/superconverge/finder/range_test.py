@@ -583,7 +583,8 @@ class _Run:
         val: list[torch.Tensor] | None = None if self.val_data is None else []
         self.take_val_batches()
         val_cache = self.val_cache
-        host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None)
+        host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None,
+                          self.scaler)
         batches = _cycle(self.train_data, self.repeats)
         world = self.world
         i = chunk_start = 0
@@ -866,8 +867,10 @@ class _HostCurve:
         diverge_factor: float | None,
         seed: int | None,
         has_val: bool,
+        scaler: torch.amp.GradScaler | None = None,
     ) -> None:
         self.lr_values, self.diverge_factor, self.seed = lr_values, diverge_factor, seed
+        self.scaler = scaler  # (its scale is named where it skipped too many steps)
         self.ema = Ema(beta)
         self.steps: list[int] = []  # the step (index into lr_values) of each point
         self.losses: list[float] = []
@@ -926,10 +929,16 @@ class _HostCurve:
             if skip and not diverged:
                 self.skipped += 1  # (a skipped step kept as the diverging point is a point)
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
+                    # Halved at each skip, a scale still above 1 began far too large (an
+                    # init_scale of 2**120): that, not the LR, overflowed the gradients.
+                    scale = (self.scaler.get_scale() if self.scaler is not None
+                             and self.scaler.is_enabled() else 0.0)
+                    why = (f"the loss scale, halved at each, is still {scale:.3g}: lower the "
+                           "GradScaler's init_scale or use bfloat16 autocast" if scale >= 1
+                           else "the gradients are not finite at any loss scale")
                     warnings.warn(
                         f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
-                        f"lr={self.lr_values[step]:.3g}: the gradients are not finite at any "
-                        "loss scale; stopping the range test",
+                        f"lr={self.lr_values[step]:.3g}: {why}; stopping the range test",
                         RuntimeWarning,
                         stacklevel=4,
                     )
