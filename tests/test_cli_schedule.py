@@ -195,7 +195,10 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "--final-lr must be <= --max-lr"),
         (["step-decay", "--steps", "100", "--milestones", "0.5,1.0"],
          "milestones [0.5, 1.0] are steps [50, 1] of a 100-step run"),
-        (["step-decay", "--steps", "100", "--milestones=-1"], "got -1.0 in [-1.0]"),
+        (["step-decay", "--steps", "100", "--milestones=-1"], "got -1 in [-1]"),
+        # a whole step is echoed as given (it read [0.5, 100.0])
+        (["step-decay", "--steps", "250", "--milestones", "0.5,100"],
+         "no room for the 2 --milestones [0.5, 100]: "),
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),
@@ -251,7 +254,7 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "--div must be >= 1 (lower bound = --max-lr / --div), got 0.0"),
         # whole-step milestones need the run to reach them
         (["step-decay", "--steps", "2", "--milestones", "50,60"], "a 2-step run has no room "
-         "for the 2 --milestones [50.0, 60.0]: each is a step of its own after the first and "
+         "for the 2 --milestones [50, 60]: each is a step of its own after the first and "
          "up to the last, so step-decay needs --steps >= 61"),
     ],
 )

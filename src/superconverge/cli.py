@@ -64,9 +64,11 @@ _PIECE = 1 << 14  # characters _say writes at a time: a pipe holds 64 KiB
 
 def _floats(text: str) -> tuple[float, ...]:
     # "" from an unset shell variable is refused, not taken as "none", and so is an empty
-    # item ("0.5,$UNSET"), not taken as one number fewer
+    # item ("0.5,$UNSET"), not taken as one number fewer. A whole number written as one (a
+    # milestone's step, 100) stays an int, and messages echo it as given, not as 100.0.
     try:
-        return tuple(float(x) for x in text.split(","))
+        return tuple(int(x) if re.fullmatch(r"\s*[+-]?\d+\s*", x) else float(x)
+                     for x in text.split(","))
     except ValueError:
         empty = " (an empty item)" if any(not x.strip() for x in text.split(",")) else ""
         msg = f"expected comma-separated numbers, got {text!r}{empty}"

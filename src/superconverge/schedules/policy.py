@@ -210,12 +210,12 @@ def _step_decay(
     given = [m.item() if hasattr(m, "item") else m for m in milestones]  # (numpy's as Python's)
     said = f"{given} (the default)" if tuple(given) == _MILESTONES else f"{given}"
     ms: list[float] = []
-    for m in given:
-        m = v.real("milestones", m)
+    for g in given:
+        m = v.real("milestones", g)
         if m <= 0 or (m >= 1 and m != int(m)):
             raise ValueError(
                 f"milestones must be fractions of the run in (0, 1) or whole steps >= 1, got "
-                f"{m!r} in {given}"
+                f"{g!r} in {given}"
             )
         ms.append(m)
 
