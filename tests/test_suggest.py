@@ -928,3 +928,16 @@ def test_a_floor_and_a_small_fall_are_said_in_one_voice() -> None:
     warned = curve_warnings(LRS, y, "completed", mode="exp")
     assert len(warned) == 2 and "by end_lr, without turning up" in warned[0], warned
     assert "stayed at that floor up to end_lr" in warned[1]
+
+
+def test_a_fall_under_six_times_its_noise_is_warned_of() -> None:
+    """An audit: ResNet-20's 300-step test at batch 32 fell 2.8 to 5.6 times its batch noise
+    by seed, on alike curves whose picks lay 3.6 decades apart; at a threshold of 5 the two
+    above it had no warning, and their picks trained to chance. A jump at the start is still
+    read beyond 5 times the noise."""
+    said = curve_warnings(LRS, valley_curve(0.35, seed=4), "diverged")
+    noisy = [w for w in said if "times its batch-to-batch noise" in w]
+    assert len(noisy) == 1 and noisy[0].startswith("the loss fell by only 5.6 times"), said
+    assert SUGGEST.MIN_SIGNAL_TO_NOISE == 6.0 and SUGGEST.JUMP_NOISE == 5.0
+    assert not any("noise" in w for w in curve_warnings(LRS, valley_curve(0.3, seed=3),
+                                                          "diverged"))  # (6.9 times)
