@@ -282,6 +282,8 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
     names = {k: v for k, v in flags.items() if k not in set(exclude)}
     if not names:
         return message
+    if "mode=" in names:  # (the value is quoted, which the split below would keep as typed)
+        message = message.replace("(mode='exp')", f"({names['mode='].rstrip('=')} exp)")
     # whole words only, never part of a path (runs/max_lr/lr_find.json) or of a longer name
     by_length = sorted(names, key=len, reverse=True)
     if assigned:
