@@ -199,6 +199,11 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # a whole step is echoed as given (it read [0.5, 100.0])
         (["step-decay", "--steps", "250", "--milestones", "0.5,100"],
          "no room for the 2 --milestones [0.5, 100]: "),
+        (["step-decay", "--steps", "250", "--milestones", "0.5,1_000"],
+         "no room for the 2 --milestones [0.5, 1000]: "),
+        # (a review: past Python's 4300 digits for an int, "expected comma-separated numbers")
+        (["step-decay", "--steps", "250", "--milestones", "0.5," + "9" * 5000],
+         "--milestones must be finite, got inf"),
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),

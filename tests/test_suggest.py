@@ -760,25 +760,14 @@ def test_no_pick_gives_each_remedy_with_its_case() -> None:
 
 def test_a_linear_sweep_is_not_told_already_falling_by_the_share_of_its_points() -> None:
     """8% of a linear sweep's points is always 8% of end_lr whatever num_iter is, so the share
-    rule's advice ("raise num_iter") could not clear it; linear sweeps keep the 4-point rule.
-    A fall that starts within that share is told otherwise (an audit: such linear sweeps of
-    mnist1d picked 10 times the exponential sweep's LR, unwarned, and trained to chance):
-    sweep exponentially, or lower end_lr."""
+    rule's advice ("raise num_iter") could not clear it; linear sweeps keep the 4-point rule."""
     y = piecewise((0, 2.0), (10, 2.0), (30, 0.3), (150, 0.2), (170, 0.2), (199, 3.0))
     s = smooth_centered(y)
     assert SUGGEST.STARTED_BY <= SUGGEST._started(s, SUGGEST._valley(y, s)) < 16
     lrs = np.linspace(1e-7, 10, N200)
     assert any("already falling" in w for w in curve_warnings(LRS200, y, "diverged"))
-    said = curve_warnings(lrs, y, "diverged", mode="linear")
-    assert not any("already falling" in w for w in said)
-    lagging = [w for w in said if "of this linear sweep's 200, at lr=" in w]
-    assert len(lagging) == 1 and "raise num_iter" not in lagging[0], said
-    assert lagging[0].endswith("sweep exponentially (mode='exp'), or lower end_lr until the "
-                               "fall starts later in the sweep")
-    # a fall that starts past 8% of the points is no such sweep
-    later = piecewise((0, 2.0), (30, 2.0), (50, 0.3), (150, 0.2), (170, 0.2), (199, 3.0))
-    assert not any("linear sweep" in w for w in curve_warnings(lrs, later, "diverged",
-                                                               mode="linear"))
+    assert not any("already falling" in w
+                   for w in curve_warnings(lrs, y, "diverged", mode="linear"))
 
 
 def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
@@ -949,6 +938,13 @@ def test_a_fall_under_six_times_its_noise_is_warned_of() -> None:
     said = curve_warnings(LRS, valley_curve(0.35, seed=4), "diverged")
     noisy = [w for w in said if "times its batch-to-batch noise" in w]
     assert len(noisy) == 1 and noisy[0].startswith("the loss fell by only 5.6 times"), said
-    assert SUGGEST.MIN_SIGNAL_TO_NOISE == 6.0 and SUGGEST.JUMP_NOISE == 5.0
+    # a jump of 5.5 times the noise (and more than half the fall) is still a jump (a review:
+    # the jump rule on MIN_SIGNAL_TO_NOISE failed no test)
+    t = np.log10(LRS)
+    y = (2.3 - 0.2 / (1 + np.exp(-2.0 * (t + 3))) + np.where(t > -1, 5.0 * (t + 1) ** 2, 0.0)
+         + np.random.default_rng(1).normal(0, 0.02, 100))
+    y[3] = y[0] + 5.5 * SUGGEST._batch_noise(y, 99)
+    assert 5.0 < (y[3] - y[0]) / SUGGEST._batch_noise(y, 99) < 6.0
+    assert curve_warnings(LRS, y, "diverged")[0].startswith("the loss jumped from 2.31 to 2.44")
     assert not any("noise" in w for w in curve_warnings(LRS, valley_curve(0.3, seed=3),
                                                           "diverged"))  # (6.9 times)

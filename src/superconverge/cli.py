@@ -67,7 +67,9 @@ def _floats(text: str) -> tuple[float, ...]:
     # item ("0.5,$UNSET"), not taken as one number fewer. A whole number written as one (a
     # milestone's step, 100) stays an int, and messages echo it as given, not as 100.0.
     try:
-        return tuple(int(x) if re.fullmatch(r"\s*[+-]?\d+\s*", x) else float(x)
+        # (up to 18 digits: a longer one is read as a float, which says it is too large, not
+        # as an int that Python refuses past 4300 digits)
+        return tuple(int(x) if re.fullmatch(r"\s*[+-]?\d(?:_?\d){0,17}\s*", x) else float(x)
                      for x in text.split(","))
     except ValueError:
         empty = " (an empty item)" if any(not x.strip() for x in text.split(",")) else ""

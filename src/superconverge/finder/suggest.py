@@ -688,19 +688,6 @@ def curve_warnings(
             f"{started + 1}): the picks are measured from where the sweep began, inside "
             f"the descent, so they are too high; {lower} until the curve starts flat"
         )
-    elif not never_fell and mode == "linear" and started < STARTED_SHARE * len(s):
-        # A linear sweep gives the LRs below STARTED_SHARE of end_lr only that share of its
-        # points, whatever num_iter is, and its loss lags an LR that rises that fast (an
-        # audit: mnist1d, AdamW, a linear sweep to 0.3 fell from point 8 of 100 and picked
-        # 0.06 to 0.1 over 6 seeds, unwarned, where an exponential sweep picked 0.009; 0.1
-        # trained to 20% accuracy, 0.0073 to 85%).
-        out.append(
-            f"the loss had done 10% of its fall by point {started + 1} of this linear "
-            f"sweep's {len(s)}, at lr={float(x[started]):.3g}: a linear sweep spends few "
-            "steps on the LRs where the descent starts, and its loss lags its fast-rising LR "
-            "there, so the picks may be too high; sweep exponentially (mode='exp'), or lower "
-            "end_lr until the fall starts later in the sweep"
-        )
     if completed and at_end and not rose_last:
         if never_fell:
             out.append(
