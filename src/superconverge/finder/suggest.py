@@ -535,9 +535,10 @@ def curve_warnings(
     of its fall, or :data:`FLOOR_NOISE` times its batch noise, of the valley's minimum long
     before it (the warning names the share of the fall done there), and rising no more than
     that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not turned
-    up either, wherever on the floor the minimum lies: it is
-    told so, and its small fall is "by end_lr". ``scaler_skips``: the steps a GradScaler
-    skipped for inf/NaN gradients (a "nan" stop may be theirs, with every loss finite).
+    up either, wherever on the floor the minimum lies: it is told so, and its small fall is "by
+    end_lr". ``scaler_skips``: the steps a GradScaler skipped for inf/NaN gradients (a "nan"
+    stop may be theirs, with every loss finite; a completed sweep they left too few points is
+    told to lower the scaler's init_scale).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
     1)`` above the first, hardly moves with start_lr.
