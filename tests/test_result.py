@@ -868,17 +868,18 @@ def test_repeats_with_skipped_steps_count_steps_as_one_sweep_does() -> None:
     pair counted the shared points, not the steps the first to stop ran."""
     losses = valley(noise=0.01)
     n = len(LRS)
-    done = Curve(LRS[:-4].tolist(), losses[:-4], bias_corrected_ema(losses[:-4], 0.98),
-                 "completed", 0)
+
+    def first(k: int, stop: str, seed: int) -> Curve:  # the curve's first k points
+        return Curve(LRS[:k].tolist(), losses[:k], bias_corrected_ema(losses[:k], 0.98), stop,
+                     seed)
+
+    done = first(n - 4, "completed", 0)
     res = RangeTestResult(lrs=done.lrs, losses=done.losses, smoothed=done.smoothed,
                           stop_reason="completed", num_iter=n, repeats=(done, done),
                           provenance={"seed": 0, "skipped_steps": [4, 4]})
     assert res.stop_summary() == (f"completed after {n} of {n} steps (GradScaler skipped up "
                                   "to 4 steps a repeat: no points)")
-    early = Curve(LRS[:60].tolist(), losses[:60], bias_corrected_ema(losses[:60], 0.98),
-                  "diverged", 1)
-    late = Curve(LRS[:70].tolist(), losses[:70], bias_corrected_ema(losses[:70], 0.98),
-                 "diverged", 2)
+    early, late = first(60, "diverged", 1), first(70, "diverged", 2)
     res = RangeTestResult(lrs=early.lrs, losses=early.losses, smoothed=early.smoothed,
                           stop_reason="diverged", num_iter=n, repeats=(late, early),
                           provenance={"seed": 0, "skipped_steps": [1, 3]})
