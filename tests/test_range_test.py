@@ -3527,8 +3527,9 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     # (a divergence, a NaN loss) the advice is not given.
     model = _blob_mlp()
     with pytest.warns(RuntimeWarning, match=r"GradScaler skipped 50 steps in a row, up to "
-                      r"lr=\S+: the loss scale, halved at each, is still 1.18e\+21: lower the "
-                      r"GradScaler's init_scale or use bfloat16 autocast; stopping"):
+                      r"lr=\S+: the loss scale is still 1.18e\+21 after them, so no smaller one "
+                      r"was tried: lower the GradScaler's init_scale or use bfloat16 autocast; "
+                      r"stopping"):
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
                       _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
                       scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120), progress=False)
@@ -3536,3 +3537,7 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
         said = curve_warnings(np.logspace(-1, 0, 6), [2.3, 2.4, 2.8, 3.9, 6.0, 12.0], stop,
                               scaler_skips=2)
         assert said == ["too few points: 6 finite (need 8); raise num_iter or lower start_lr"]
+    # nor for a short sweep's skip or two while the scaler finds its scale (a review)
+    said = curve_warnings(np.logspace(-5, -1, 7), [2.3, 2.2, 2.0, 1.7, 1.5, 1.4, 1.3],
+                          "completed", scaler_skips=1)
+    assert said == ["too few points: 7 finite (need 8); raise num_iter or lower start_lr"]

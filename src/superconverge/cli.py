@@ -65,10 +65,10 @@ _PIECE = 1 << 14  # characters _say writes at a time: a pipe holds 64 KiB
 def _floats(text: str) -> tuple[float, ...]:
     # "" from an unset shell variable is refused, not taken as "none", and so is an empty
     # item ("0.5,$UNSET"), not taken as one number fewer. A whole number written as one (a
-    # milestone's step, 100) stays an int, and messages echo it as given, not as 100.0.
+    # milestone's step, 100) stays an int, and messages echo it as one, not as 100.0.
     try:
-        # (up to 18 digits: a longer one is read as a float, which says it is too large, not
-        # as an int that Python refuses past 4300 digits)
+        # (up to 18 digits: a longer one is read as a float, not as an int, which Python
+        # refuses past 4300 digits; past a float's range it is refused as not finite)
         return tuple(int(x) if re.fullmatch(r"\s*[+-]?\d(?:_?\d){0,17}\s*", x) else float(x)
                      for x in text.split(","))
     except ValueError:

@@ -929,12 +929,13 @@ class _HostCurve:
             if skip and not diverged:
                 self.skipped += 1  # (a skipped step kept as the diverging point is a point)
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
-                    # Halved at each skip, a scale still above 1 began far too large (an
-                    # init_scale of 2**120): that, not the LR, overflowed the gradients.
+                    # Backed off at each skip, a scale still at 1 or above never tried the
+                    # smaller ones (an init_scale of 2**120): the LR may not be the cause.
                     scale = (self.scaler.get_scale() if self.scaler is not None
                              and self.scaler.is_enabled() else 0.0)
-                    why = (f"the loss scale, halved at each, is still {scale:.3g}: lower the "
-                           "GradScaler's init_scale or use bfloat16 autocast" if scale >= 1
+                    why = (f"the loss scale is still {scale:.3g} after them, so no smaller one "
+                           "was tried: lower the GradScaler's init_scale or use bfloat16 "
+                           "autocast" if scale >= 1
                            else "the gradients are not finite at any loss scale")
                     warnings.warn(
                         f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "

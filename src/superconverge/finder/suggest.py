@@ -562,9 +562,11 @@ def curve_warnings(
                 "are sound, lower start_lr"
             )
             return out
-        if stop_reason == "completed" and scaler_skips and len(x) + scaler_skips >= MIN_POINTS:
-            # Every step ran, with no divergence or NaN loss, and the skips took the points: a
-            # loss scale too large for fp16, which more steps only skip more of.
+        if (stop_reason == "completed" and scaler_skips > len(x)
+                and len(x) + scaler_skips >= MIN_POINTS):
+            # Every step ran, with no divergence or NaN loss, and the skips took most of the
+            # points: a loss scale too large for fp16 (a skip or two of a short sweep, as the
+            # scaler finds its scale, is not that: num_iter is).
             out.append(
                 f"too few points: {len(x)} finite (need {MIN_POINTS}): GradScaler skipped "
                 f"{scaler_skips} steps for inf or NaN gradients, which give no points; lower "
