@@ -931,8 +931,7 @@ class _HostCurve:
                 if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
                     # Backed off at each skip, a scale still at 1 or above never tried the
                     # smaller ones (an init_scale of 2**120): the LR may not be the cause.
-                    scale = (self.scaler.get_scale() if self.scaler is not None
-                             and self.scaler.is_enabled() else 0.0)
+                    scale = self.scaler.get_scale() if self.scaler is not None else 0.0
                     why = (f"the loss scale is still {scale:.3g} after them, so no smaller one "
                            "was tried: lower the GradScaler's init_scale or use bfloat16 "
                            "autocast" if scale >= 1

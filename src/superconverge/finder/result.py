@@ -315,12 +315,19 @@ class RangeTestResult(Curve):
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
         return suggest_bounds(self.lrs, self.losses)
 
+    def _skips(self) -> list[int]:
+        """The steps a GradScaler skipped in each repeat, in order, one for each repeat at
+        least; 0s where the provenance (of a file of another version, or edited by hand) lacks
+        a list of whole numbers."""
+        skips = self.provenance.get("skipped_steps")
+        out = (list(skips) if isinstance(skips, list | tuple)
+               and all(type(n) is int and n >= 0 for n in skips) else [])
+        return out + [0] * (len(self.repeats) - len(out))
+
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a
         file of another version, or edited by hand) lacks a list of whole numbers."""
-        skips = self.provenance.get("skipped_steps")
-        return (max(skips, default=0) if isinstance(skips, list | tuple)
-                and all(type(n) is int and n >= 0 for n in skips) else 0)
+        return max(self._skips(), default=0)
 
     def stop_summary(self) -> str:
         """How the sweep stopped, in a line: ``"completed after 30 of 30 steps"``. Steps a
@@ -336,9 +343,7 @@ class RangeTestResult(Curve):
             # below: a step GradScaler skipped ran, but is no point.
             cut = next((c for c in self.repeats if c.stop_reason in _CUT), None)
             planned = (self.config or {}).get("repeats")
-            skips = self.provenance.get("skipped_steps")
-            skips = skips if isinstance(skips, list | tuple) else []
-            cut_skips = skips[len(done)] if len(skips) > len(done) and cut is not None else 0
+            cut_skips = self._skips()[len(done)] if cut is not None else 0
             cut_steps = (len(cut.lrs) + cut_skips) if cut is not None else 0
             done_steps = (self.num_iter if self.curve_stop_reason == "completed"
                           else min(len(self.lrs) + skipped, self.num_iter))
@@ -359,14 +364,11 @@ class RangeTestResult(Curve):
         if len(self.repeats) > 1:
             # Steps, as for one sweep (a skipped step ran): those of the repeat that stopped
             # first, whose end is the curve's (the points all repeats share).
-            skips = self.provenance.get("skipped_steps")
-            skips = list(skips) if isinstance(skips, list | tuple) else []
-            skips += [0] * (len(self.repeats) - len(skips))
             _, r = min((c.lrs[-1] if c.lrs else -math.inf, r)
                        for r, c in enumerate(self.repeats))
             c = self.repeats[r]
             run = (self.num_iter if c.stop_reason == "completed"
-                   else len(c.lrs) + (skips[r] if type(skips[r]) is int else 0))
+                   else len(c.lrs) + self._skips()[r])
             return (f"{self.stop_reason} after {min(run, self.num_iter)} of {self.num_iter} "
                     + ("steps" if self.stop_reason == "completed" else
                        "steps in the repeat that stopped first")
