@@ -1516,6 +1516,14 @@ def test_csv_non_finite_features_are_located(tmp_path, header) -> None:
     with pytest.raises(ValueError, match=rf"n.csv: line {4 + header}, column '{column}': 'nan' is "
                        r"not a finite number \(2 such cells\); drop or fill those rows"):
         load_csv(path)
+    # A number beyond float32's range is finite: it is named as too large (it said "not a
+    # finite number", where the .npz reader said "beyond float32's range").
+    path = write(tmp_path / "big.csv", "\n".join((["a,b,label"] if header else [])
+                                                  + ["1,2,0", "3,1e39,1", "5,6,0", "7,8,1"]))
+    with pytest.raises(ValueError, match=rf"big.csv: line {2 + header}, column '{column}': "
+                       r"'1e39' is beyond float32's range \(about 3.4e38; 1 cell not finite "
+                       r"as float32\); rescale that column, or drop or fill those rows"):
+        load_csv(path)
 
 
 def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
@@ -1980,3 +1988,98 @@ def test_one_file_read_three_times_is_counted_once_with_two_reads_more(tmp_path)
     with pytest.warns(UserWarning, match=r"^1 image file\(s\) are read more than once, .*, 2 "
                                          r"read\(s\) more: 2 under another class"):
         load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.25)
+
+
+def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -> None:
+    """Timestamps an hour apart around 1.7e9 (std about 1000, under 1e-6 of their mean) were
+    taken for a constant column and only centred: their std stayed about 1000, and a range
+    test on them suggested an LR 24 times lower than on the same data shifted to 0."""
+    g = torch.Generator().manual_seed(0)
+    x_train = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    x_train[:, 0] = 1.7e9 + 3600 * torch.rand(400, generator=g, dtype=torch.float64)
+    x_train[:, 2] = 1.7e9  # truly constant, as large: still only centred
+    x = x_train.float()
+    y = torch.arange(400) % 2
+    d = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2, input_shape=(3,)).standardized()
+    assert torch.allclose(d.x_train[:, :2].std(dim=0), torch.ones(2), atol=1e-4)
+    assert d.x_train[:, 2].abs().max() == 0
+
+
+def test_a_headerless_csv_whose_first_label_is_a_text_class_among_numbers_keeps_that_row(
+        tmp_path: Any) -> None:
+    """A label column mixing text and numbers ("unknown" among 0 and 1) with "unknown" on the
+    first row: "a name above a number" took that row for a header and dropped it, with no
+    word (the class kept 9 of its 10 examples). A header above the same rows is still one."""
+    rows = [f"{i + 0.5},{i},{('unknown', 0, 1)[i % 3]}" for i in range(30)]
+    path = tmp_path / "mix.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = load_csv(path)
+    assert d.num_train + d.num_val == 30 and d.class_names == ("0", "1", "unknown")
+    counts = torch.bincount(torch.cat([d.y_train, d.y_val]), minlength=3).tolist()
+    assert counts == [10, 10, 10]
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    assert load_csv(path).num_train + load_csv(path).num_val == 30
+
+
+def test_a_shuffled_or_filtered_pandas_index_is_not_a_feature(tmp_path: Any) -> None:
+    """df.sample(frac=1).to_csv(path), or a split's rows: the index column, out of order or
+    with gaps, was kept as a feature with no word (only 0..N-1 in order was dropped); and a
+    shuffled frame without column names (",0,1,2") was refused as a row with a gap."""
+    rng = np.random.default_rng(0)
+    order = rng.permutation(40)
+    body = "".join(f"{i},{a:.3f},{b:.3f},{i % 2}\n"
+                   for i, (a, b) in zip(order, rng.normal(size=(40, 2)), strict=True))
+    for head in (",a,b,label\n", ",0,1,2\n"):
+        with pytest.warns(UserWarning, match="a shuffled or filtered frame's"):
+            d = load_csv(write(tmp_path / "shuffled.csv", head + body))
+        assert d.input_shape == (2,) and d.num_train + d.num_val == 40
+    kept = "".join(f"{3 * i + 7},{a:.3f},{b:.3f},{i % 2}\n"
+                   for i, (a, b) in zip(order, rng.normal(size=(40, 2)), strict=True))
+    with pytest.warns(UserWarning, match="the index pandas writes"):
+        assert load_csv(write(tmp_path / "split.csv", ",a,b,label\n" + kept)).input_shape == (2,)
+    # A named first column, or one with a repeated or negative value, stays a feature.
+    for head, first in (("id,a,b,label\n", order), (",a,b,label\n", order % 20),
+                        (",a,b,label\n", order - 1)):
+        rows = "".join(f"{i},{i * 0.5},{i % 3},{i % 2}\n" for i in first)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert load_csv(write(tmp_path / "kept.csv", head + rows)).input_shape == (3,)
+
+
+def test_a_line_above_the_table_is_named_as_such(tmp_path: Any) -> None:
+    """Excel's 'sep=,' line, or a title, above the header: the error blamed the header's line
+    ("line 2 has 3 columns, expected 2"), or told a title's spaces to be the delimiter."""
+    table = "a,b,label\n" + "".join(f"{i},{i * 0.5},{i % 2}\n" for i in range(20))
+    for first, width in (("sep=,", 2), ("Exported data 2024", 1)):
+        path = write(tmp_path / "pre.csv", first + "\n" + table)
+        words = "1 column" if width == 1 else f"{width} columns"
+        with pytest.raises(ValueError, match=rf"line 1 has {words} and line 2 has 3; one of "
+                           r"them is not a row of the table: is line 1 a title above it, or "
+                           r"Excel's 'sep=' line\? Remove it"):
+            load_csv(path)
+    # A short row further down is named on its own, as before.
+    with pytest.raises(ValueError, match="line 5 has 2 columns, expected 3"):
+        load_csv(write(tmp_path / "short.csv", table.replace("3,1.5,1\n", "3,1.5\n")))
+
+
+def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> None:
+    """"class,a,b,count": the default target (the last column) read 'count' as the labels and
+    'class' as a feature with no word; with text classes the error said to encode them."""
+    rows = "".join(f"{i % 2},{i * 0.1:.2f},{i % 5},{i % 3}\n" for i in range(30))
+    path = write(tmp_path / "c.csv", "class,a,b,count\n" + rows)
+    with pytest.warns(UserWarning, match=r"c.csv: the labels were read from the last column, "
+                      r"'count', and column 'class' is a feature; is column 'class' the "
+                      r"label\? Choose it with target='class'"):
+        load_csv(path)
+    with warnings.catch_warnings():  # named, it is taken without a word
+        warnings.simplefilter("error")
+        assert load_csv(path, target="class").num_classes == 2
+    text = "".join(f"{'ab'[i % 2]},{i * 0.1:.2f},{i % 5},{i % 3}\n" for i in range(30))
+    with pytest.raises(ValueError, match=r"'a' is not a number \(feature columns must be "
+                       r"numeric; encode categories as numbers first\); is column 'Class' the "
+                       r"label\? The last column, 'count', was read as the label \(the "
+                       r"default\): choose it with target='Class'"):
+        load_csv(write(tmp_path / "t.csv", "Class,a,b,count\n" + text).replace(
+            tmp_path / "t2.csv"))

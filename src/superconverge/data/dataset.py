@@ -124,9 +124,11 @@ class Dataset:
         Statistics are per channel (dimension 1) for images and signals, per feature for flat
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
-        constant in the training split (std at most ``eps``, or within float32 rounding of its
-        mean: 1e-6 of it) is only centred, as scikit-learn's ``StandardScaler`` does: dividing
-        by its rounding noise would blow up the validation inputs where it is not constant.
+        constant in the training split (every value the same, or a std at most ``eps``) is only
+        centred, as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of
+        its std would blow up the validation inputs where it is not constant. A column that
+        varies little beside a large mean (timestamps an hour apart, around 1.7e9) is not
+        constant, and is scaled.
         Needs at least 2 training examples (``ValueError``).
         """
         eps = non_negative("eps", eps)
@@ -137,14 +139,21 @@ class Dataset:
                 f"({self.name})"
             )
         dims = [0] if x.ndim == 2 else [0, *range(2, x.ndim)]
-        mean = x.mean(dim=dims, keepdim=True)
-        std = x.std(dim=dims, keepdim=True)
-        constant = std <= torch.clamp(1e-6 * mean.abs(), min=eps)
+        # Statistics of the values less their minimum: a float32 mean of 400 timestamps around
+        # 1.7e9 is off by 128 (their spacing), which centring would leave in every value; less
+        # the minimum (exact, for values within a factor 2 of it) they are small and exact.
+        low = x.amin(dim=dims, keepdim=True)
+        shifted = x - low
+        mean = shifted.mean(dim=dims, keepdim=True)
+        std = shifted.std(dim=dims, keepdim=True)
+        # Constant: every value the same (or a std under eps). Not a std under a share of the
+        # mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary.
+        constant = (shifted.amax(dim=dims, keepdim=True) == 0) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
-            x_train=(self.x_train - mean) / std,
+            x_train=(shifted - mean) / std,
             y_train=self.y_train,
-            x_val=(self.x_val - mean) / std,
+            x_val=(self.x_val - low - mean) / std,
             y_val=self.y_val,
             name=self.name,
             num_classes=self.num_classes,

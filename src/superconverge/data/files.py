@@ -212,8 +212,18 @@ def _not_finite_cell(
         for _ in range(r):
             next(rows)
         line, cells = next(rows)
-    return (f"line {line}, column {names[column]!r}: {cells[column].strip()!r} is not a finite "
-            f"number ({count} such cell{'s' if count > 1 else ''}); drop or fill those rows")
+    cell = cells[column].strip()
+    try:  # 1e39 is a finite number, beyond float32's range (the inf it became)
+        beyond = math.isfinite(float(cell))
+    except ValueError:  # pragma: no cover - the cell was read as a float once already
+        beyond = False
+    cells_ = f"{count} {'such ' if not beyond else ''}cell{'s' if count > 1 else ''}"
+    if beyond:
+        return (f"line {line}, column {names[column]!r}: {cell!r} is beyond float32's range "
+                f"(about 3.4e38; {cells_} not finite as float32); rescale that column, or "
+                "drop or fill those rows")
+    return (f"line {line}, column {names[column]!r}: {cell!r} is not a finite number "
+            f"({cells_}); drop or fill those rows")
 
 
 # --------------------------------------------------------------------------------------- csv
@@ -241,7 +251,8 @@ def load_csv(
             and a space, or with ``#`` and names, as ``np.savetxt(..., header=...)`` writes it,
             does, its ``#`` dropped; with ``header=False`` every row is data); ``None``
             detects it: the first row
-            is a header when it has text where the second row has numbers, or when the label
+            is a header when it has text where the second row has numbers (not a text label
+            that occurs again below: a class of a column mixing both), or when the label
             column holds text and the first row's label never occurs below it (numeric
             column names such as ``2019,2020,label``), or when it holds a number beyond the
             numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
@@ -303,6 +314,11 @@ def load_csv(
                 )
             width = len(first[1])
             if width < 2:
+                after = next(rows, None)
+                if after is not None and len(after[1]) > 1:
+                    raise ValueError(
+                        f"{path}: line {first[0]} has 1 column and line {after[0]} has "
+                        f"{len(after[1])}{_preamble_hint(first[0])}")
                 hint = _delimiter_hint(first[1], delimiter)
                 if not hint and delimiter != " " and len(first[1][0].split()) > 1:
                     # np.savetxt's default separator (under a header row "a b label" too)
@@ -326,7 +342,7 @@ def load_csv(
                 body = _read_body_fast(path, delimiter, width, t, second[1])
             if body is None:
                 body = _read_rows(itertools.chain([second] if second else [], rows), width, t,
-                                  path)
+                                  path, first[0])
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
@@ -335,10 +351,18 @@ def load_csv(
     if header is None:
         header = _looks_like_header(first[1], body.second, body.label_set(), target)
     names = heads if header else [str(i) for i in range(width)]
+    # With the default target (the last column), a column elsewhere named as labels are
+    # ("class,a,b,count"): most likely the label, read as a feature.
+    named = next((i for i, n in enumerate(names) if i != t and n.lower() in _LABEL_NAMES),
+                 None) if header and target == -1 and names[t].lower() not in _LABEL_NAMES else None
+    choose = (f"; is column {names[named]!r} the label? The last column, {names[t]!r}, was read "
+              f"as the label (the default): choose it with target={names[named]!r}"
+              if named is not None else "")
     parts = [body] if header else [_read_rows(iter([first]), width, t, path), body]
     for part in parts:  # in file order: the first row, when it is an example, first
         if part.bad_cell is not None:
-            _raise_not_a_number(path, *part.bad_cell, names, delimiter)
+            _raise_not_a_number(path, *part.bad_cell, names, delimiter,
+                                choose if part.bad_cell[1] == named else "")
     x = np.concatenate([part.x for part in parts])
     labels = np.concatenate([part.labels for part in parts])
     empty_label = next((p.empty_label for p in parts if p.empty_label is not None), None)
@@ -360,13 +384,20 @@ def load_csv(
         raise ValueError(
             f"{path}: line {missing[0]}, column {names[t]!r}: the label is missing "
             f"({missing[1]!r} among numeric labels); drop the rows without a label")
-    if header and t != 0 and not heads[0] and x.shape[1] > 1 and np.array_equal(
-            x[:, 0], np.arange(len(x), dtype=np.float32)):
+    if header and t != 0 and not heads[0] and x.shape[1] > 1 and _is_row_index(x[:, 0]):
+        in_order = np.array_equal(x[:, 0], np.arange(len(x), dtype=np.float32))
+        what = (f"counts the rows 0..{len(x) - 1}" if in_order else
+                "numbers the rows, each a different whole number (a shuffled or filtered "
+                "frame's)")
         warnings.warn(
-            f"{path}: the first column has no name and counts the rows 0..{len(x) - 1}: the "
-            "index pandas writes (to_csv without index=False); it is not used as a feature",
+            f"{path}: the first column has no name and {what}: the index pandas writes "
+            "(to_csv without index=False); it is not used as a feature",
             UserWarning, stacklevel=2)
         x = x[:, 1:]
+    if named is not None:
+        warnings.warn(f"{path}: the labels were read from the last column, {names[t]!r}, and "
+                      f"column {names[named]!r} is a feature{choose.split('?', 1)[0]}? Choose "
+                      f"it with target={names[named]!r}", UserWarning, stacklevel=2)
     which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
     _, counts = np.unique(labels, return_counts=True)
     singles = int((counts == 1).sum())
@@ -415,11 +446,13 @@ class _Rows:
 
 
 def _read_rows(
-    rows: Iterator[tuple[int, list[str]]], width: int, t: int, path: Path
+    rows: Iterator[tuple[int, list[str]]], width: int, t: int, path: Path,
+    first_line: int | None = None,
 ) -> _Rows:
     """Parse ``(line, cells)`` rows into features (every column but ``t``) and labels, block by
     block; a cell that is not a number is recorded (the first one) and read as NaN. A row of
-    another width than ``width`` raises at once."""
+    another width than ``width`` raises at once; where it is the row after ``first_line``, the
+    line ``width`` was read from, that error names both (a title line above a table)."""
     features = [i for i in range(width) if i != t]
     blocks: list[np.ndarray] = []
     label_blocks: list[np.ndarray] = []
@@ -430,6 +463,10 @@ def _read_rows(
         if second is None:
             second = row
         if len(row) != width:
+            if first_line is not None and second is row:
+                raise ValueError(
+                    f"{path}: line {first_line} has {width} columns and line {line} has "
+                    f"{len(row)}{_preamble_hint(first_line)}")
             raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
         k = len(labels)
         for j, c in enumerate(features):
@@ -496,7 +533,8 @@ def _read_body_fast(
 
 
 def _raise_not_a_number(
-    path: Path, line: int, column: int, cell: str, names: list[str], delimiter: str
+    path: Path, line: int, column: int, cell: str, names: list[str], delimiter: str,
+    label_hint: str = "",
 ) -> None:
     if cell.strip().lower() in _MISSING | {""}:
         raise ValueError(
@@ -506,8 +544,12 @@ def _raise_not_a_number(
     raise ValueError(
         f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number "
         "(feature columns must be numeric; encode categories as numbers first)"
-        + _cell_hint(cell, delimiter)
+        + (label_hint or _cell_hint(cell, delimiter))
     )
+
+
+# Header names that say "the label": one of them on a column other than the target's is told.
+_LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target", "y", "category"})
 
 
 def _is_number(cell: str) -> bool:
@@ -516,6 +558,14 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_row_index(column: np.ndarray) -> bool:
+    """Whether a column holds a different whole number >= 0 on every row: a pandas index,
+    counting the rows or shuffled (``df.sample(frac=1)``) or filtered (a split) before
+    ``to_csv``."""
+    return bool(np.all(column >= 0) and np.all(column == np.round(column))
+                and len(np.unique(column)) == len(column))
 
 
 def _looks_like_header(
@@ -538,12 +588,15 @@ def _looks_like_header(
     # The header pandas writes for a frame with its index and unnamed columns (df.to_csv(path)):
     # an empty name over the index, then the column numbers.
     if not first[0].strip() and [c.strip() for c in first[1:]] == [
-            str(i) for i in range(len(first) - 1)] and second[0].strip() == "0":
-        return True  # (and the index counts from 0 below it: load_csv then drops it)
+            str(i) for i in range(len(first) - 1)] and second[0].strip().isdigit():
+        return True  # (and an index below it, from 0 or shuffled: load_csv then drops it)
     # A name above a number. An empty or missing-value cell ("1.5,,0", "1.5,NA,0") names
-    # nothing: such a row is an example with a gap (refused as such, naming line 1).
+    # nothing: such a row is an example with a gap (refused as such, naming line 1). Nor does
+    # a text label that occurs again below, above a numeric one: a label column that mixes
+    # both ("unknown" among 0 and 1) holds a class there.
     if any(not _is_number(a) and a.strip().lower() not in _MISSING | {""} and _is_number(b)
-           for a, b in zip(first, second, strict=False)):
+           and not (i == t and a.strip() in below)
+           for i, (a, b) in enumerate(zip(first, second, strict=False))):
         return True
     if [c.strip() for c in first] == [str(i) for i in range(len(first))]:
         # The column numbers 0, 1, 2, ...: the header pandas writes for a frame without
@@ -635,6 +688,12 @@ def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, lis
     for row in reader:
         if any(c.strip() for c in row):
             yield reader.line_num, row
+
+
+def _preamble_hint(line: int) -> str:
+    """What to do where the table's first line and the next differ in width."""
+    return (f"; one of them is not a row of the table: is line {line} a title above it, or "
+            "Excel's 'sep=' line? Remove it")
 
 
 def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
