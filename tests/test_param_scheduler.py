@@ -1480,3 +1480,31 @@ def test_an_out_of_range_value_shows_its_multipliers_rounded() -> None:
     groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.01)]
     with pytest.raises(ValueError, match=r"times multipliers \[1\.0, 0\.1\]\)"):
         sc.ParamScheduler(torch.optim.SGD(groups), lr=-0.1)
+
+
+def _fails_past_cycle_600(cycle: float) -> float:
+    if cycle > 600:
+        raise ValueError(f"no amplitude for cycle {cycle}")
+    return 1.0
+
+
+def test_a_step_or_load_whose_schedule_function_raises_writes_nothing() -> None:
+    """A user's scale_fn that raises, for the momentum (written after the lr): the group kept
+    the next step's lr beside the old step count, and a failed load kept the loaded step's lr
+    (only a value out of range was put back)."""
+    opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    lr = sc.linear(0.1, 0.001, 2000)
+    mom = sc.cyclic_momentum(0.85, 0.95, 1, scale_fn=_fails_past_cycle_600)
+    sched = ParamScheduler(opt, lr=lr, momentum=mom)
+    for _ in range(1199):
+        sched.step()
+    group = opt.param_groups[0]
+    before = dict(group)
+    with pytest.raises(ValueError, match="no amplitude for cycle 601"):
+        sched.step()
+    assert sched.last_step == 1199 and group["lr"] == lr(1199) == before["lr"]
+    assert group["momentum"] == before["momentum"] and sched.get_last_lr() == [lr(1199)]
+    fresh = ParamScheduler(opt, lr=lr, momentum=mom)
+    with pytest.raises(ValueError, match="no amplitude for cycle 751"):
+        fresh.load_state_dict({"last_step": 1500})
+    assert fresh.last_step == 0 and group["lr"] == lr(0) and fresh.get_last_lr() == [lr(0)]

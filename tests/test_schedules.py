@@ -795,6 +795,14 @@ def test_step_decay_policy_milestones_are_checked(milestones, match) -> None:
         make_policy("step-decay", 100, milestones=milestones)
 
 
+def test_step_decay_policy_names_milestones_of_none() -> None:
+    """milestones=None skipped the check and failed inside as "'NoneType' object is not
+    iterable", where factor=None is named."""
+    with pytest.raises(TypeError, match=r"milestones must be a list of fractions of the run or "
+                       r"whole steps, got None \(NoneType\)"):
+        make_policy("step-decay", 100, milestones=None)
+
+
 @pytest.mark.parametrize("milestones", [[0.5, 0.75], [0.1, 0.2, 0.3], [0.5, 0.501],
                                         [0.25, 0.3], [0.99], [0.01, 0.02], [2, 4, 8]])
 @pytest.mark.parametrize("steps", [2, 3, 11])

@@ -329,7 +329,7 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
     if "cycle_momentum" in params:  # numpy's bools too, from a config array
         params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
                                                         params["cycle_momentum"])}
-    if params.get("milestones") is not None:  # a list, a tuple, a numpy array, ...
+    if "milestones" in params:  # a list, a tuple, a numpy array, ... (None is refused)
         params = {**params, "milestones": v.sequence(
             "milestones", params["milestones"], "fractions of the run or whole steps")}
     return POLICIES[name](total_steps, **params)

@@ -687,7 +687,11 @@ class ParamScheduler:
             )
         last = self._last
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
-            value = value_at(step if step < last_index else last_index)
+            try:
+                value = value_at(step if step < last_index else last_index)
+            except BaseException:  # a schedule's own function raised (a user's scale_fn)
+                self._rewrite(key)  # as for a refused value: the keys before it go back
+                raise
             if not low <= value < high:  # also NaN
                 # A refused step leaves the groups as they were, not a new lr beside the old
                 # momentum: the keys already written get the current step's values back.
