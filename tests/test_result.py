@@ -184,6 +184,25 @@ def test_a_notebook_shows_the_result_as_its_plot(tmp_path) -> None:
     assert (tmp_path / "lr.png").read_bytes() == png
 
 
+def test_the_plots_dpi_wins_over_a_matplotlibrc_savefig_dpi(tmp_path) -> None:
+    """A style sheet's savefig.dpi = 300 made plot(path, dpi=50) a 2850 x 1350 image (and the
+    notebook's and the schedule preview's at 300 dpi too): the figure's own dpi is used."""
+    import matplotlib
+    from PIL import Image
+
+    from superconverge.report.schedule_preview import plot_policy
+    from superconverge.schedules import make_policy
+
+    res = make_result()
+    with matplotlib.rc_context({"savefig.dpi": 300}):
+        res.plot(tmp_path / "small.png", dpi=50)
+        png = res._repr_png_()
+        plot_policy(make_policy("one-cycle", 100, max_lr=0.1), tmp_path / "s.png")
+    assert Image.open(tmp_path / "small.png").size == (475, 225)
+    assert Image.open(io.BytesIO(png)).size == (1140, 540)
+    assert Image.open(tmp_path / "s.png").size == (840, 420)  # 7 x 3.5 inches at 120 dpi
+
+
 def test_plot_on_a_given_axes_and_on_none() -> None:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -1033,3 +1052,36 @@ def test_plot_options_are_checked_by_name(tmp_path, options, error, said) -> Non
     with pytest.raises(error, match=said):
         make_result().plot(tmp_path / "p.png", **options)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_cut_short_while_flat_is_not_told_to_lower_start_lr() -> None:
+    """find-lr --num-iter 100000 stopped after 1361 steps, its loss still flat at lr 1e-7:
+    beside "run it to its end" it was told "the loss never decreased: lower start_lr". One cut
+    short after its loss rose clearly from the start is still told so."""
+    lrs = tuple(np.geomspace(1e-7, 1.3e-7, 40).tolist())
+    config = {"start_lr": 1e-7, "end_lr": 10.0, "num_iter": 1000, "mode": "exp"}
+    for reason in ("interrupted", "error"):
+        flat = tuple(np.linspace(2.300, 2.302, 40).tolist())
+        said = RangeTestResult(lrs=lrs, losses=flat, smoothed=flat, stop_reason=reason,
+                               num_iter=1000, config=config).warnings()
+        assert len(said) == 1 and said[0].startswith("the sweep was cut short"), said
+        rose = tuple(np.linspace(2.3, 3.5, 40).tolist())
+        said = RangeTestResult(lrs=lrs, losses=rose, smoothed=rose, stop_reason=reason,
+                               num_iter=1000, config=config).warnings()
+        assert said[1:] == ["the loss never decreased: lower start_lr or check the data and "
+                            "loss"], said
+
+
+def test_a_config_end_lr_no_float_holds_is_left_unsaid(tmp_path) -> None:
+    """A hand-edited end_lr of 10**400 (an int JSON keeps) loaded, then warnings(), to_dict(),
+    plot() and `schedule --from-lr-find` failed with a bare OverflowError."""
+    lrs = tuple(np.geomspace(1e-4, 1.0, 30).tolist())
+    losses = tuple(np.linspace(2.3, 1.0, 30).tolist())
+    res = RangeTestResult(lrs=lrs, losses=losses, smoothed=losses, stop_reason="interrupted",
+                          num_iter=100, config={"start_lr": 1e-4, "end_lr": 10**400,
+                                                "num_iter": 100, "mode": "exp"})
+    assert res.warnings()[0].startswith("the sweep was cut short (interrupted after 30 of 100 "
+                                        "steps, up to lr=1): ")
+    res.to_json(tmp_path / "r.json")
+    res.plot(tmp_path / "r.png")
+    assert RangeTestResult.from_json(tmp_path / "r.json").warnings() == res.warnings()

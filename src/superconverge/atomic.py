@@ -297,7 +297,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
             f"not {fmt!r}"
         )
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt)
+        # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would
+        # otherwise win over it, and the layout was measured at the figure's.
+        fig.savefig(tmp, format=fmt, dpi="figure")
     return path
 
 

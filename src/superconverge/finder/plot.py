@@ -50,7 +50,7 @@ def png_bytes(result: RangeTestResult, method: str | None = None) -> bytes:
     notebook's display, and for files written only once it is drawn."""
     buf = io.BytesIO()
     figure: Figure = plot_range_test(result, method=method).figure  # type: ignore[assignment]
-    figure.savefig(buf, format="png")
+    figure.savefig(buf, format="png", dpi="figure")  # (not a matplotlibrc's savefig.dpi)
     return buf.getvalue()
 
 

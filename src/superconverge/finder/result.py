@@ -409,7 +409,9 @@ class RangeTestResult(Curve):
             # where the model broke down, and no num_iter or end_lr advice reads that part
             # better; the one advice is to run the sweep to its end.
             end = (self.config or {}).get("end_lr")
-            upto = f", short of end_lr={end:.3g}" if isinstance(end, int | float) else ""
+            # (a hand-edited 10**400 is an int no float holds: said as nothing, not a crash)
+            upto = (f", short of end_lr={float(end):.3g}" if isinstance(end, int | float)
+                    and not isinstance(end, bool) and abs(end) < 1e308 else "")
             out = [f"the sweep was cut short ({self.stop_summary()}, up to lr={self.lrs[-1]:.3g}"
                    f"{upto}): the picks read only the LRs it reached; run it to its end"] + [
                 w for w in out if w.startswith(START_WARNINGS)

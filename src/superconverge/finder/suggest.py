@@ -647,7 +647,10 @@ def curve_warnings(
             "larger learning rates move it, or num_iter so the model trains longer during the "
             "test"
         )
-    elif never_fell:
+    elif never_fell and not (stop_reason in ("interrupted", "error") and shares
+                             and drift < 0.05 * s[0]):
+        # (a sweep cut short while its loss was still flat has not yet reached the LRs that
+        # move it: "lower start_lr" is wrong there, and the cut's own warning says what to do)
         out.append("the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
         noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
