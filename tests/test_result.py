@@ -1085,3 +1085,29 @@ def test_a_config_end_lr_no_float_holds_is_left_unsaid(tmp_path) -> None:
     res.to_json(tmp_path / "r.json")
     res.plot(tmp_path / "r.png")
     assert RangeTestResult.from_json(tmp_path / "r.json").warnings() == res.warnings()
+
+
+def test_a_repeat_that_diverged_at_its_end_stopped_before_one_whose_last_steps_were_skipped(
+) -> None:
+    """Two repeats: one completed with GradScaler skipping its last 3 steps (its last point 3
+    LRs short of end_lr), one diverged at its last step. The mean took the stop reason of the
+    curve whose last point came first, "completed", and its warnings read it so."""
+    from superconverge.finder.range_test import _assemble, _HostCurve
+
+    num_iter = 40
+    table = np.geomspace(1e-4, 1.0, num_iter).tolist()
+    falling = np.linspace(2.3, 0.5, num_iter)
+    done = _HostCurve(table, 0.98, 4.0, 0, has_val=False)
+    done.feed(falling.tolist(), None, [False] * (num_iter - 3) + [True] * 3)
+    blew = _HostCurve(table, 0.98, 4.0, 1, has_val=False)
+    blew.feed([*falling[:-1].tolist(), 1e6])
+    curves = [done.curve(done.stop_reason or "completed"),
+              blew.curve(blew.stop_reason or "completed")]
+    assert [c.stop_reason for c in curves] == ["completed", "diverged"]
+    assert curves[0].lrs[-1] < curves[1].lrs[-1]
+    for order in (curves, curves[::-1]):
+        assert _assemble(list(order), num_iter, 0.98, {}, {"seed": 0}).stop_reason == "diverged"
+    assert _assemble(curves[:1], num_iter, 0.98, {}, {"seed": 0}).stop_reason == "completed"
+    res = _assemble(curves, num_iter, 0.98, {}, {"seed": 0, "skipped_steps": [3, 0]})
+    assert res.stop_summary() == ("diverged after 40 of 40 steps in the repeat that stopped "
+                                  "first (GradScaler skipped up to 3 steps a repeat: no points)")

@@ -363,9 +363,12 @@ class RangeTestResult(Curve):
             return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
         if len(self.repeats) > 1:
             # Steps, as for one sweep (a skipped step ran): those of the repeat that stopped
-            # first, whose end is the curve's (the points all repeats share).
+            # first, whose end is the curve's (the points all repeats share): of those that
+            # stopped as the curve did (one that diverged stopped before one that completed,
+            # though its last point may come at a higher LR, past the completed one's skips).
+            same = [r for r, c in enumerate(self.repeats) if c.stop_reason == self.stop_reason]
             _, r = min((c.lrs[-1] if c.lrs else -math.inf, r)
-                       for r, c in enumerate(self.repeats))
+                       for r, c in enumerate(self.repeats) if not same or r in same)
             c = self.repeats[r]
             run = (self.num_iter if c.stop_reason == "completed"
                    else len(c.lrs) + self._skips()[r])
