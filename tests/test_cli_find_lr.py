@@ -1764,3 +1764,48 @@ def test_a_linear_sweeps_advice_names_the_mode_flag(tmp_path, capsys) -> None:
                  "--out", str(tmp_path / "lin")]) == 0
     out = capsys.readouterr().out
     assert "sweep exponentially (--mode exp) or raise --num-iter" in out, out
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--threads", "100000"], "argument --threads: must be <= "),  # a segfault in torch
+    (["--repeats", "1000000000"], "argument --repeats: must be <= 1,000, got 1,000,000,000"),
+])
+def test_a_typo_of_threads_or_repeats_is_refused_before_anything_runs(tmp_path, capsys, argv,
+                                                                       said) -> None:
+    """An audit: --threads 100000 crashed the process (torch.set_num_threads: a segmentation
+    fault), 5000 ran 3 steps in two minutes; --repeats 10**9 filled 5.7 GB with seeds before
+    its first step."""
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--num-iter", "8", *argv, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_batch_size_past_sys_maxsize_is_one_batch_of_all(tmp_path) -> None:
+    """An audit: --batch-size 10**21 passed the checks, warned that every step is one batch of
+    all the examples, then failed inside torch's sampler ("Stop argument for islice()")."""
+    with pytest.warns(UserWarning, match="every step is one batch of all"):
+        assert main(["-q", "find-lr", "--num-iter", "8", "--model", "mlp", "--batch-size",
+                     str(10**21), "--out", str(tmp_path / "o")]) == 0
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["find-lr", "-q", "--num-iter", "8", "--end-lr", "1e-8", "--out", "end_lr"],
+     "error: --end-lr must be > --start-lr, got --start-lr=1e-07, --end-lr=1e-08"),
+    (["schedule", "fixed", "--steps", "2", "--lr", "0", "--out", "lr"],
+     "error: --lr must be > 0, got 0.0"),
+    (["schedule", "clr", "--steps", "10", "--base-lr", "0.2", "--max-lr", "0.1", "--out",
+      "max_lr"], "error: --base-lr must be <= --max-lr, got --base-lr=0.2 > --max-lr=0.1"),
+])
+def test_an_out_named_as_a_parameter_leaves_the_flags_translated(tmp_path, capsys, monkeypatch,
+                                                                argv, said) -> None:
+    """An audit: --out end_lr kept every bare "end_lr" of a message as typed ("end_lr must be >
+    --start-lr"); --out runs/end_lr did not. A bare word is kept where a path stands."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and said in capsys.readouterr().err
+    (tmp_path / "end_lr").write_text("")  # where the path stands, it stays as typed
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--num-iter", "8", "--out", "end_lr"])
+    assert "error: --out='end_lr' is a file" in capsys.readouterr().err

@@ -3541,3 +3541,18 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     said = curve_warnings(np.logspace(-5, -1, 7), [2.3, 2.2, 2.0, 1.7, 1.5, 1.4, 1.3],
                           "completed", scaler_skips=1)
     assert said == ["too few points: 7 finite (need 8); raise num_iter or lower start_lr"]
+
+
+def test_a_huge_repeats_builds_no_list_of_its_seeds() -> None:
+    """An audit: repeats=10**9 (a typo) built the list of its seeds up front, 5.7 GB and
+    growing before the first step. The seeds are a range; the provenance of a test stopped in
+    its second repeat names the seeds of the two that ran."""
+    model, opt, loader = make_problem()
+    spy = LrSpy(raise_at=28, exc=KeyboardInterrupt())
+    spy.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False,
+                      repeats=10**9, seed=5)
+    kept = info.value.partial_result
+    assert kept.provenance["seeds"] == [5, 6] and len(kept.repeats) == 2
+    assert kept.config["repeats"] == 10**9

@@ -110,6 +110,22 @@ about 0.5 GB as CSV and 1.2 GB as JSON; a typo with three zeros too many would f
 Longer runs: ``Schedule.table(steps)`` or a sample of steps in Python."""
 
 
+MAX_REPEATS = 1000
+"""The most range tests ``find-lr --repeats`` runs: a guard against a typo (ten are plenty to
+see a suggestion's spread)."""
+
+
+def _max_threads() -> int:
+    """The most ``--threads``: 4 for each CPU this process may run on (at least 8). Past some
+    thousands torch's thread pool fails to start or crashes the process (100,000: a
+    segmentation fault)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        cpus = os.cpu_count() or 1
+    return max(8, 4 * cpus)
+
+
 def _delimiter(text: str) -> str:
     r"""One character; a tab as ``\t`` or ``tab`` too, since a shell hands a typed tab over
     badly (``--delimiter '\t'`` passes a backslash and a t)."""
@@ -425,14 +441,15 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
     p.add_argument("--max-grad-norm", type=float, help="clip the gradients to this total norm "
                    "before each step, as your training does (default: no clipping)")
-    p.add_argument("--repeats", type=_at_least(1), default=1, help="tests with different "
-                   "seeds, to see how much the suggestion moves")
+    p.add_argument("--repeats", type=_at_least(1, MAX_REPEATS), default=1,
+                   help="tests with different seeds, to see how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
     p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
-    p.add_argument("--threads", type=_at_least(1), help="CPU threads of torch's operations "
-                   "(default: torch's, one per core); 1 when other jobs share the cores: two "
-                   "runs side by side on 2 cores each took 3.7x longer with 2 threads than with 1")
+    p.add_argument("--threads", type=_at_least(1, _max_threads()), help="CPU threads of "
+                   "torch's operations (default: torch's, one per core; at most 4 per CPU); 1 "
+                   "when other jobs share the cores: two runs side by side on 2 cores each took "
+                   "3.7x longer with 2 threads than with 1")
     p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", type=_path,
@@ -817,10 +834,13 @@ def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],
     # stands, before its ":" or a separator (--out ./div kept "div" anywhere, and every --div
     # in the message went untranslated)
     written = ({str(Path(p)) for p in typed if p}
-               | {str(Path(p).absolute()) for p in typed if p}) - set(typed)
-    pathlike = {w for w in written if "." in w or "/" in w or os.sep in w}
-    return _as_flags(message, flags, getattr(args, "taken", ()), keep=[*typed, *pathlike],
-                     assigned=assigned, paths=written - pathlike)
+               | {str(Path(p).absolute()) for p in typed if p})
+    pathlike = {w for w in {*written, *typed} if "." in w or "/" in w or os.sep in w}
+    # A bare word typed as a path (--out end_lr, a folder) is kept only where a path stands
+    # too: kept anywhere, it left "end_lr must be > --start-lr" untranslated. (The messages
+    # that name a path mid-sentence name a file, with its suffix, or a subfolder.)
+    return _as_flags(message, flags, getattr(args, "taken", ()), keep=sorted(pathlike),
+                     assigned=assigned, paths={*written, *typed} - pathlike - {""})
 
 
 def _hint(exc: BaseException, args: argparse.Namespace) -> str:

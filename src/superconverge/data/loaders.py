@@ -75,7 +75,8 @@ def make_loader(
         )
     return DataLoader(
         TensorDataset(x, y),
-        batch_size=batch_size,
+        # (the same batches; and torch's sampler refuses a batch_size past sys.maxsize)
+        batch_size=min(batch_size, x.shape[0]),
         shuffle=shuffle,
         drop_last=drop_last,
         num_workers=num_workers,

@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -230,7 +230,8 @@ def lr_range_test(
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
     if seed is None and repeats > 1:
         seed = 0
-    seeds = [None if seed is None else seed + r for r in range(repeats)]
+    # (a range, not a list: repeats=10**9, a typo, would fill memory before any step ran)
+    seeds: Sequence[int | None] = [None] if seed is None else range(seed, seed + repeats)
     main = is_main_process()
     config: dict[str, Any] = {
         "start_lr": start_lr,
@@ -321,7 +322,8 @@ def lr_range_test(
             curves.append(run(lr_values, ratios, s, desc, show))
         result = _assemble(
             curves, num_iter, smooth_beta, config,
-            _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped, run.world),
+            _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
+                        run.world),
         )
     except (KeyboardInterrupt, Exception) as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
@@ -339,8 +341,8 @@ def lr_range_test(
         if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
             kept = _assemble(
                 curves, num_iter, smooth_beta, config,
-                _provenance(device, seed, seeds, time.perf_counter() - began, run.skipped,
-                            run.world),
+                _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
+                            time.perf_counter() - began, run.skipped, run.world),
                 stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                 mean_of=finished or None,
             )
