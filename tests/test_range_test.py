@@ -3556,3 +3556,181 @@ def test_a_huge_repeats_builds_no_list_of_its_seeds() -> None:
     kept = info.value.partial_result
     assert kept.provenance["seeds"] == [5, 6] and len(kept.repeats) == 2
     assert kept.config["repeats"] == 10**9
+
+
+def test_a_quantization_aware_model_whose_observers_resize_their_buffers_is_put_back() -> None:
+    """An audit: per-channel observers resize min_val/max_val in place ((0,) before the first
+    batch, (16,) after), and the restore's copy into them failed ("The size of tensor a (16)
+    must match the size of tensor b (0)"): the curve was lost, 17 buffers and the RNGs stayed
+    as the sweep left them. Training after the test is now that without it."""
+    import torch.ao.quantization as Q
+
+    torch.manual_seed(0)
+    x = torch.randn(128, 10)
+    y = (x[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    model = nn.Sequential(Q.QuantStub(), nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2),
+                          Q.DeQuantStub())
+    model.qconfig = Q.get_default_qat_qconfig("fbgemm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation
+        model = Q.prepare_qat(model.train())
+    twin = copy.deepcopy(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    rng = torch.get_rng_state()
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 1.0, num_iter=10,
+                        progress=False)
+    assert res.stop_reason == "completed" and len(res.lrs) == 10
+    after = model.state_dict()
+    assert all(after[k].shape == v.shape and torch.equal(after[k], v) for k, v in before.items())
+    assert torch.equal(torch.get_rng_state(), rng)
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=1e-3, momentum=0.9)
+    for m, o in ((model, opt), (twin, twin_opt)):
+        for xb, yb in loader:
+            o.zero_grad()
+            F.cross_entropy(m(xb), yb).backward()
+            o.step()
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 twin.state_dict().values(), strict=True))
+
+
+def test_a_restore_that_fails_keeps_the_curve_and_puts_back_the_rngs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit (a quantization-aware model): where writing a tensor back failed, the RNGs,
+    the loaders and the modes stayed as the sweep left them, and the finished curve was lost
+    with the error. Both now survive it."""
+    from superconverge.finder import _restore
+
+    def fails(self) -> None:
+        raise RuntimeError("cannot write a tensor back")
+
+    monkeypatch.setattr(_restore.TrainingState, "_restore_modules_and_optimizer", fails)
+    model, opt, loader = make_problem()
+    model.eval()
+    rng = torch.get_rng_state()
+    with pytest.raises(RuntimeError, match="cannot write a tensor back") as info:
+        lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 0.1, 12, progress=False)
+    assert info.value.partial_result.stop_reason == "completed"
+    assert len(info.value.partial_result.lrs) == 12
+    assert torch.equal(torch.get_rng_state(), rng) and not model.training
+
+
+def test_a_torchscript_model_is_swept_and_put_back() -> None:
+    """An audit: a torch.jit.script model (which torch-lr-finder sweeps) failed at once inside
+    the snapshot ("contains(): incompatible function arguments"): its attribute tables are
+    not dicts. Its tensors are restored by value, BatchNorm's running statistics too."""
+    torch.manual_seed(0)
+    x = torch.randn(128, 10)
+    y = (x[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
+                        generator=torch.Generator().manual_seed(0))
+    eager = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13: "use torch.compile"
+        model = torch.jit.script(eager)
+        twin = torch.jit.script(copy.deepcopy(eager))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 1.0, num_iter=10,
+                        repeats=2, progress=False)
+    assert res.stop_reason == "completed" and len(res.repeats) == 2
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    assert model.training and not opt.state
+    twin_loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
+                             generator=torch.Generator().manual_seed(0))
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=1e-3, momentum=0.9)
+    for m, o, data in ((model, opt, loader), (twin, twin_opt, twin_loader)):
+        for xb, yb in data:
+            o.zero_grad()
+            F.cross_entropy(m(xb), yb).backward()
+            o.step()
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 twin.state_dict().values(), strict=True))
+
+
+class _OwnRngBatches(torch.utils.data.Sampler):
+    """A batch sampler of the user's (bucketing, say) that draws its order from its own RNG."""
+
+    def __init__(self, n: int, bs: int, rng: Any) -> None:
+        self.n, self.bs, self.rng = n, bs, rng
+
+    def __len__(self) -> int:
+        return self.n // self.bs
+
+    def __iter__(self):
+        if isinstance(self.rng, random.Random):
+            order = list(range(self.n))
+            self.rng.shuffle(order)
+        else:
+            order = self.rng.permutation(self.n).tolist()
+        return iter([order[i:i + self.bs] for i in range(0, self.n - self.bs + 1, self.bs)])
+
+
+@pytest.mark.parametrize("kind", ["torch-nested", "numpy", "numpy-legacy", "python"])
+def test_a_samplers_own_or_nested_rng_is_put_back(kind: str) -> None:
+    """An audit: a batch sampler's own RNG (np.random.default_rng) and the generator of a
+    RandomSampler inside a BatchSampler passed as a loader's sampler (batch_size=None) moved
+    on in the test: the first epoch after it drew other batches than without it."""
+    torch.manual_seed(0)
+    x = torch.randn(128, 10)
+    y = (x[:, 0] > 0).long()
+    data = TensorDataset(x, y)
+
+    def loader() -> DataLoader:
+        if kind == "torch-nested":
+            inner = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(1))
+            return DataLoader(data, batch_size=None,
+                              sampler=torch.utils.data.BatchSampler(inner, 32, False))
+        rng = {"numpy": lambda: np.random.default_rng(1),
+               "numpy-legacy": lambda: np.random.RandomState(1),
+               "python": lambda: random.Random(1)}[kind]()
+        return DataLoader(data, batch_sampler=_OwnRngBatches(128, 32, rng))
+
+    def first_epoch(test: bool) -> list[float]:
+        torch.manual_seed(0)
+        data_loader = loader()
+        model = nn.Linear(10, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        if test:
+            lr_range_test(model, opt, F.cross_entropy, data_loader, 1e-4, 1.0, num_iter=10,
+                          progress=False)
+        out = []
+        for xb, yb in data_loader:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    assert first_epoch(True) == first_epoch(False)
+
+
+def test_batches_keep_their_own_classes_on_the_way_to_the_device() -> None:
+    """An audit: a dict of the user's (attribute access) or an OrderedDict became a plain dict
+    even on the CPU, so a step_fn reading batch.x failed; a PackedSequence, a namedtuple, went
+    field by field, moving its batch_sizes off the CPU (refused by torch), not by its .to."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from superconverge.finder.range_test import _to_device
+
+    class Batch(dict):
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return self[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+    cpu, meta = torch.device("cpu"), torch.device("meta")
+    batch = Batch(x=torch.ones(2), y=torch.zeros(2))
+    assert _to_device(batch, cpu) is batch
+    moved = _to_device(batch, meta)
+    assert type(moved) is Batch and moved.x.device == meta and batch.x.device == cpu
+    ordered = collections.OrderedDict(a=torch.ones(1))
+    assert _to_device(ordered, cpu) is ordered
+    assert type(_to_device(ordered, meta)) is collections.OrderedDict
+    packed = pack_padded_sequence(torch.randn(3, 5, 4), torch.tensor([5, 3, 2]),
+                                  batch_first=True)
+    there = _to_device((packed, torch.tensor([0, 1, 0])), meta)[0]
+    assert there.data.device == meta and there.batch_sizes.device == cpu

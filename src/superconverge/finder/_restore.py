@@ -143,12 +143,47 @@ def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
 
 
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
-    """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler and the
-    batch sampler's sampler."""
+    """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler, and
+    the samplers these wrap (``.sampler``, a few deep: a ``BatchSampler`` passed as the
+    ``sampler`` of a loader with ``batch_size=None`` holds the ``RandomSampler``)."""
     for loader in loaders:
-        batch_sampler = getattr(loader, "batch_sampler", None)
-        yield from (loader, getattr(loader, "sampler", None), batch_sampler,
-                    getattr(batch_sampler, "sampler", None))
+        for owner in (loader, getattr(loader, "sampler", None),
+                      getattr(loader, "batch_sampler", None)):
+            for _ in range(4):
+                if owner is None:
+                    break
+                yield owner
+                owner = getattr(owner, "sampler", None)
+
+
+def _own_rngs(loaders: Iterable[object]) -> list[Any]:
+    """The numpy and Python RNGs a loader's sampler keeps as its own attributes (a batch
+    sampler of the user's drawing its order from ``self.rng = np.random.default_rng(0)``),
+    each once."""
+    found: list[Any] = []
+    kinds = (np.random.Generator, np.random.RandomState, random.Random)
+    for owner in _shufflers(loaders):
+        for value in getattr(owner, "__dict__", {}).values():
+            if isinstance(value, kinds) and all(value is not r for r in found):
+                found.append(value)
+    return found
+
+
+def _rng_state(rng: Any) -> Any:
+    if isinstance(rng, np.random.Generator):
+        return copy.deepcopy(rng.bit_generator.state)
+    if isinstance(rng, np.random.RandomState):
+        return rng.get_state()
+    return rng.getstate()
+
+
+def _set_rng_state(rng: Any, state: Any) -> None:
+    if isinstance(rng, np.random.Generator):
+        rng.bit_generator.state = copy.deepcopy(state)
+    elif isinstance(rng, np.random.RandomState):
+        rng.set_state(state)
+    else:
+        rng.setstate(state)
 
 
 def loader_generators(*loaders: object) -> list[torch.Generator]:
@@ -180,7 +215,8 @@ def _persistent_workers(loader: object) -> bool:
 class Streams:
     """What a range test changes besides the tensors, cheap to keep: each module's ``training``
     flag, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's ``random``,
-    the loaders' generators), the samplers' epochs and a persistent-worker loader's workers.
+    the loaders' generators, a sampler's own numpy or Python RNG), the samplers' epochs and a
+    persistent-worker loader's workers.
     :meth:`restore` puts them back, also after ``restore=False``, which keeps only the weights
     and optimizer the test trained."""
 
@@ -195,6 +231,7 @@ class Streams:
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld)]
         self.generators = [(g, g.get_state()) for g in generators]
+        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders)]
         self.epochs = [(s, s.epoch) for s in samplers]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
@@ -218,6 +255,8 @@ class Streams:
                 loader._iterator = before  # type: ignore[attr-defined]
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
+        for rng, rng_state in self.own_rngs:
+            _set_rng_state(rng, rng_state)
         for sampler, epoch in self.epochs:
             sampler.set_epoch(epoch)
         torch.set_rng_state(self.torch_rng)
@@ -253,7 +292,11 @@ class TrainingState:
         for label, root in (("model", model), *others):
             for prefix, m in root.named_modules(prefix=label):
                 named.setdefault(id(m), (prefix, m))
-        modules = [m for _, m in named.values()]
+        every = [m for _, m in named.values()]
+        # A TorchScript module's structure is fixed (its tensors are restored like any other,
+        # by value): its C++ attribute tables take no part in the bookkeeping of names,
+        # children and classes below, which they do not support (list() of them fails).
+        modules = [m for m in every if not isinstance(m, torch.jit.ScriptModule)]
         # Where each module holds its tensors, so a tensor replaced by assignment goes back:
         # parameters, buffers, and tensors kept as plain attributes (``self.last = out``; one
         # that needs grad is computed from the parameters, as the old weight_norm's ``weight``,
@@ -282,6 +325,7 @@ class TrainingState:
         self.own_class = [(kind, set(vars(kind))) for m in modules
                           if _torchs_parametrized_class(kind := type(m))]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
+                 if not isinstance(m, torch.jit.ScriptModule)
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
@@ -292,8 +336,8 @@ class TrainingState:
         # a forward may (an EMA codebook kept as a Parameter(requires_grad=False)), and a frozen
         # backbone under a small trained head would double its device memory beside it.
         # (What .parameters() and .buffers() yield, each tensor once, in their order.)
-        own_params = {id(t): t for m in modules for t in m._parameters.values() if t is not None}
-        buffers = list({id(t): t for m in modules for t in m._buffers.values()
+        own_params = {id(t): t for m in every for t in m._parameters.values() if t is not None}
+        buffers = list({id(t): t for m in every for t in m._buffers.values()
                         if t is not None}.values())
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
         params: list[torch.Tensor] = []
@@ -383,7 +427,15 @@ class TrainingState:
         return [label for label, t, v in self.versions if _version(t) != v]
 
     def restore(self) -> None:
-        """Put everything back as it was at construction (may be called more than once)."""
+        """Put everything back as it was at construction (may be called more than once). The
+        RNGs, loaders, modes and the GradScaler go back even where the tensors' restore fails
+        (a module that changed a tensor in a way it cannot be written back into)."""
+        try:
+            self._restore_modules_and_optimizer()
+        finally:
+            self._restore_the_rest()
+
+    def _restore_modules_and_optimizer(self) -> None:
         for slots, name, t in self.slots:
             now = slots.get(name)
             # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
@@ -422,7 +474,15 @@ class TrainingState:
             if p.requires_grad is not needs and p.is_leaf:
                 p.requires_grad_(needs)
         # The in-place writes are gathered and made together, at the end of the tensors.
-        pending: _Pairs = [(tensor, saved.data) for tensor, saved in self.tensors]
+        pending: _Pairs = []
+        for tensor, saved in self.tensors:
+            if tensor.shape != saved.data.shape:
+                # Resized in place by its module (a quantization observer's min_val, empty
+                # until the first batch): back to its shape, then written as the others are.
+                with torch.no_grad():
+                    tensor.data = torch.empty(saved.data.shape, dtype=tensor.dtype,
+                                              device=tensor.device)
+            pending.append((tensor, saved.data))
         for p, held, grad in self.grads:
             p.grad = (None if grad is None
                       else _put_back(p.grad if held is None else held, grad, pending))
@@ -461,6 +521,7 @@ class TrainingState:
                 if callable(clear):
                     clear()
 
+    def _restore_the_rest(self) -> None:
         self.streams.restore()
         if self.opt_called is _MISSING:
             vars(self.optimizer).pop("_opt_called", None)

@@ -20,6 +20,8 @@ and GradScaler state are restored exactly afterwards (see :mod:`superconverge.fi
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import inspect
 import itertools
@@ -354,7 +356,15 @@ def lr_range_test(
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
         with signals_deferred() as came:
             if restore and state is not None:
-                state.restore()
+                try:
+                    state.restore()
+                except BaseException as failed:
+                    # The curve measured is not lost with it: the result (or what an error
+                    # or Ctrl-C on its way carried) goes with the restore's error.
+                    measured = result or getattr(failed.__context__, "partial_result", None)
+                    if measured is not None:
+                        _attach_partial(failed, measured)
+                    raise
             else:
                 streams.restore()
                 forget_unfinished_step(scaler)
@@ -1408,14 +1418,23 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, Mapping):
         if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
             return batch.to(device)  # type: ignore[attr-defined]
-        return {k: _to_device(x, device) for k, x in batch.items()}
+        items = {k: _to_device(x, device) for k, x in batch.items()}
+        if all(items[k] is x for k, x in batch.items()):
+            return batch  # nothing moved: the batch as it came (an OrderedDict, a dict of its own)
+        if isinstance(batch, dict):
+            with contextlib.suppress(Exception):  # a dict class copy cannot make: a plain dict
+                out = copy.copy(batch)  # its class and attributes (attribute access, say)
+                out.update(items)
+                return out
+        return items
+    if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
+        # A batch class of its own (a graph library's Data, a dataclass with .to; a
+        # PackedSequence, a namedtuple whose batch_sizes must stay on the CPU): it knows where
+        # its tensors are.
+        moved = batch.to(device)
+        return batch if moved is None else moved  # a .to that moves in place returns None
     if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
         return type(batch)(*(_to_device(x, device) for x in batch))
     if isinstance(batch, tuple | list):
         return type(batch)(_to_device(x, device) for x in batch)
-    if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
-        # A batch class of its own (a graph library's Data, a dataclass with .to): it knows
-        # where its tensors are.
-        moved = batch.to(device)
-        return batch if moved is None else moved  # a .to that moves in place returns None
     return batch
