@@ -45,6 +45,12 @@
 #    and engine-overhead.md to benchmarks/results/engine_overhead_gpu.md.
 set -uo pipefail
 
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+    # the header above, without its "#"s
+    sed -n '2,/^set -uo pipefail/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+    exit 0
+fi
+
 if [[ "${1:-}" == "--prepare" ]]; then
     cd "$(git rev-parse --show-toplevel)" || exit 1
     grep -qxF "/.whl/" .git/info/exclude 2>/dev/null || echo "/.whl/" >> .git/info/exclude

@@ -324,9 +324,10 @@ def tables(rows: list[dict[str, Any]]) -> tuple[str, str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     agree = [
-        "| case | steps recorded (bare, ours, tlf) | LRs identical | max abs loss diff ours vs "
-        "tlf | ours vs bare | same curve every repeat | restore: ours | restore: tlf |",
-        "| --- | --- | --- | ---: | ---: | --- | --- | --- |",
+        "| case | steps recorded (bare, ours, tlf) | every run trained all steps | LRs identical "
+        "| max abs loss diff ours vs tlf | ours vs bare | same curve every repeat "
+        "| restore: ours | restore: tlf |",
+        "| --- | --- | --- | --- | ---: | ---: | --- | --- | --- |",
     ]
     for row in rows:
         c, b = row["case"], row["best"]
@@ -339,7 +340,9 @@ def tables(rows: list[dict[str, Any]]) -> tuple[str, str]:
         )
         steps = ", ".join(str(row["steps"][n]) for n in RUNNERS)
         agree.append(
-            f"| {c.label} | {steps} | {'yes' if row['lrs_identical'] else 'NO'} "
+            f"| {c.label} | {steps} "
+            f"| {'yes' if row['same_work'] else 'NO (' + ', '.join(row['stops']) + ')'} "
+            f"| {'yes' if row['lrs_identical'] else 'NO'} "
             f"| {row['diff_tlf']:.3g} | {row['diff_bare']:.3g} "
             f"| {'yes' if row['repeatable'] else 'NO'} "
             f"| {'; '.join(row['restore']['ours'])} "
@@ -391,6 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     if short:
         print(f"WARNING: the runners recorded different numbers of steps in {short} (a NaN "
               "stops ours early): those times are not comparable")
+    # (any repeat of any runner, not only the first: a later one that stopped early trained
+    # fewer steps, and its time, the best, would compare less work)
+    unequal = [f"{r['case'].label} (stopped: {', '.join(r['stops'])})" for r in rows
+               if not r["same_work"]]
+    if unequal:
+        print(f"WARNING: a run stopped before num_iter in {'; '.join(unequal)}: unequal work, "
+              "those times are not comparable")
 
     curves = "; ".join(
         f"{r['case'].label}: loss {r['loss_range'][0]:.3g} at the start, lowest "

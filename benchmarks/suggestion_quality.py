@@ -194,8 +194,13 @@ def interp_accuracy(grid_lrs: Sequence[float], mean_acc: Sequence[float], lr: fl
 
 
 def _standard_error(values: Sequence[float]) -> float:
-    """Standard error of the mean over seeds (0 for a single value)."""
+    """Standard error of the mean over seeds (0 for a single value: printed as n/a, by _pm)."""
     return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def _pm(se: float, seeds: int, digits: int = 1) -> str:
+    """``"± 0.8"``; with one seed there is no standard error to give (``--quick``), not 0."""
+    return f"± {se:.{digits}f}" if seeds > 1 else "± n/a (1 seed)"
 
 
 def interp_regret(grid_lrs: Sequence[float], mean_acc: Sequence[float],
@@ -350,9 +355,10 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
             truth = r["rows"][use]["_truth"]
             out.append(
                 f"**{use}** — best grid LR {truth['best_lr']:.3g}: accuracy "
-                f"{truth['best_accuracy']:.1f}% (± {truth['best_se']:.1f} standard error) trained "
+                f"{truth['best_accuracy']:.1f}% ({_pm(truth['best_se'], s.pick_seeds)} standard "
+                f"error) trained "
                 f"again with the {s.pick_seeds} pick seeds; {truth['grid_best_accuracy']:.1f}% "
-                f"(± {truth['grid_best_se']:.1f}) as the grid's best {s.seeds}-seed mean"
+                f"({_pm(truth['grid_best_se'], s.seeds)}) as the grid's best {s.seeds}-seed mean"
             )
             out.append("")
             out.append("| rule | median pick | accuracy | regret | interp regret | spread | "
@@ -369,20 +375,21 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
                     means[use].setdefault(f"{n}/spread", []).append(row["spread_decades"])
                 out.append(
                     f"| {n} | {_fmt(row['median_pick'], '.3g')} | {row['accuracy']:.1f} | "
-                    f"{row['regret']:.1f} ± {row['regret_se']:.1f} | "
+                    f"{row['regret']:.1f} {_pm(row['regret_se'], s.pick_seeds)} | "
                     f"{row['interp_regret']:.1f} | "
                     f"{_fmt(row['spread_decades'], '.2f')} | "
                     f"{_fmt(row['holdout_interp_regret'], '.1f')} |"
                 )
             out.append("")
-    out.insert(4, summary_table(means, names))
+    out.insert(4, summary_table(means, names, s.pick_seeds))
     out.append("## Provenance")
     out.append("")
     out += [f"- {line}" for line in provenance(argv, s, total_s, workers)]
     return "\n".join(out) + "\n"
 
 
-def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) -> str:
+def summary_table(means: dict[str, dict[str, list[float]]], names: list[str],
+                  seeds: int = 2) -> str:
     lines = ["## Means over tasks", ""]
     lines.append("| rule | fixed: regret | fixed: interp | fixed: held-out | 1cycle: regret | "
                  "1cycle: interp | 1cycle: held-out | spread (decades) |")
@@ -390,7 +397,7 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str]) ->
     def mean_se(d: dict[str, list[float]], n: str) -> str:
         # standard error of the mean over tasks, from each task's seed noise
         se = math.sqrt(sum(x * x for x in d[f"{n}/se"])) / len(d[n])
-        return f"{np.mean(d[n]):.2f} ± {se:.2f}"
+        return f"{np.mean(d[n]):.2f} {_pm(se, seeds, 2)}"
 
     for n in names:
         f, o = means["fixed"], means["one-cycle"]
@@ -430,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None,
                    help="markdown report, the JSON beside it (default: benchmarks/results/"
                    "suggestion_quality.md; with --quick: printed, not written)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2,
+                   help="training runs in parallel processes (default 2, one a core here)")
     args = p.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     if args.workers < 1:

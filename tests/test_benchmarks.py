@@ -69,6 +69,27 @@ def test_data_loading_quick_runs_and_compares_with_the_peers() -> None:
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
+def test_cpu_threads_quick_runs_both_settings_and_divides_them() -> None:
+    """Runs real find-lr processes (10 steps each, 6 in all) with torch's default threads and
+    with --threads 1; prints, does not write, and its ratios are of the times it prints."""
+    committed = BENCHMARKS / "results" / "cpu_threads.md"
+    before = committed.read_bytes() if committed.exists() else None
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "cpu_threads.py"), "--quick",
+                           "--jobs", "2"],
+                          check=True, capture_output=True, text=True, timeout=300).stdout
+    assert "wrote" not in text
+    text = text[text.rindex("# CPU threads"):]
+    assert "## Provenance" in text and "--quick" in text
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ") and "---" not in line][1:]
+    assert [(r[0], r[1].split()[0]) for r in rows] == [("1", "default"), ("1", "1"),
+                                                     ("2", "default"), ("2", "1")]
+    for default, one in (rows[:2], rows[2:]):
+        ratio = float(default[2]) / float(one[2])
+        assert abs(float(default[4]) - ratio) <= 0.01 + 0.01 * ratio, (default, one)
+    assert (committed.read_bytes() if committed.exists() else None) == before
+
+
 def test_engine_overhead_quick_runs_and_compares_with_the_peers() -> None:
     """Without --out a quick run prints its three tables and writes nothing; the snapshot and
     restore table has ours and both peers, with ours / peer as a ratio of the printed times."""
