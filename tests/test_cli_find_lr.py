@@ -60,7 +60,8 @@ def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
     assert main(["-q", "find-lr", "--data", str(tmp_path / "mine.npz"), "--optimizer", "adam",
                  "--num-iter", "40", "--batch-size", "32", "--out", str(out)]) == 0
     doc = json.loads((out / "lr_find.json").read_text())
-    assert doc["config"]["optimizer"] == "Adam"
+    assert doc["config"]["optimizer"] == "adam"  # as find-lr takes it (the class: "Adam")
+    assert doc["config"]["data"] == str(tmp_path / "mine.npz")
     assert doc["config"]["model"] == "mlp"  # chosen from the flat input shape
 
 
@@ -407,6 +408,51 @@ def test_make_optimizer_by_name(name: str) -> None:
             make_optimizer(name, params, 0.1, fused=True)
     with pytest.raises(TypeError, match="fused must be True or False"):
         make_optimizer(name, params, 0.1, fused="yes")  # type: ignore[arg-type]
+    # An int 0 or a numpy scalar as momentum: Adam's betas refused (0, 0.999) inside torch
+    # ("betas must be either both floats or both Tensors").
+    for momentum in (0, np.float32(0.5)):
+        group = make_optimizer(name, params, 0.1, momentum=momentum).param_groups[0]
+        got = group["betas"][0] if "betas" in group else group["momentum"]
+        assert type(got) is float and got == float(momentum)
+
+
+def test_find_lr_runs_again_from_the_config_it_recorded(tmp_path) -> None:
+    """An audit: the JSON's config named the optimizer by its class ("Adam", which find_lr
+    refuses) and a data file by its stem only ("mine"); the config is now find_lr's own
+    arguments, and the run it names gives the same curve again."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)
+    np.savez(tmp_path / "mine.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
+    first = find_lr(data=tmp_path / "mine.npz", optimizer="adam", num_iter=20, progress=False,
+                    out=tmp_path / "run")
+    config = RangeTestResult.from_json(tmp_path / "run" / "lr_find.json").config
+    assert config["optimizer"] == "adam" and config["data"] == str(tmp_path / "mine.npz")
+    keys = ("data", "optimizer", "model", "batch_size", "momentum", "weight_decay", "start_lr",
+            "end_lr", "num_iter", "mode", "repeats", "standardize")
+    again = find_lr(dataset=None, **{k: config[k] for k in keys}, seed=first.seed,
+                    progress=False)
+    assert again.losses == first.losses and again.lrs == first.lrs
+
+
+def test_find_lr_checks_its_names_before_it_loads_the_data(monkeypatch) -> None:
+    """An audit: model="resnet-20", optimizer="Adam" or mode="cos" were refused only after the
+    data was made (an image folder decoded first)."""
+    import importlib
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")  # (the module, not the
+    # function of that name that superconverge.recipes exports)
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("load_data called before the names were checked")
+
+    monkeypatch.setattr(recipe, "load_data", no_data)
+    for kwargs, said in (({"model": "resnet-20"}, "unknown model 'resnet-20'"),
+                         ({"optimizer": "Adam"}, "optimizer must be one of"),
+                         ({"mode": "cos"}, "mode must be one of")):
+        with pytest.raises(ValueError, match=said):
+            recipe.find_lr(num_iter=10, progress=False, **kwargs)
 
 
 def test_find_lr_records_whether_the_step_was_fused(tmp_path) -> None:

@@ -259,3 +259,15 @@ def test_input_shape_may_be_a_numpy_array_but_not_a_string() -> None:
     assert isinstance(build_model("mlp", np.array([20]), 3), nn.Module)
     with pytest.raises(TypeError, match="input_shape must be a sequence of ints, got '20'"):
         build_model("mlp", "20", 3)
+
+
+def test_a_model_name_that_is_no_string_and_a_narrowing_block_are_refused() -> None:
+    """An audit: build_model(["mlp"], ...) failed as "unhashable type: 'list'"; BasicBlock(32,
+    16, stride=2) dropped channels 16-31 in its shortcut (a negative pad), where option A
+    appends zero channels."""
+    with pytest.raises(TypeError, match=r"the model's name must be a str, one of mlp, .*got "
+                       r"\['mlp'\] \(list\)"):
+        build_model(["mlp"], (20,), 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"out_channels \(16\) must be >= in_channels \(32\)"):
+        BasicBlock(32, 16, stride=2)
+    assert BasicBlock(16, 32, stride=2)(torch.rand(1, 16, 8, 8)).shape == (1, 32, 4, 4)

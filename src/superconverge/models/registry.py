@@ -122,6 +122,17 @@ def model_names() -> tuple[str, ...]:
     return tuple(_BUILDERS)
 
 
+def check_model_name(name: object) -> str:
+    """``name`` if :func:`build_model` knows it; else ``ValueError`` listing those it does
+    (``TypeError`` for a name that is no string)."""
+    if not isinstance(name, str):
+        raise TypeError(f"the model's name must be a str, one of {', '.join(_BUILDERS)}; got "
+                        f"{name!r} ({type(name).__name__})")
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(_BUILDERS)}")
+    return name
+
+
 def build_model(
     name: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any
 ) -> nn.Module:
@@ -141,8 +152,7 @@ def build_model(
         ValueError: unknown name, or an input shape the model cannot take.
         TypeError: an option the model does not accept (the message lists those it does).
     """
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(_BUILDERS)}")
+    check_model_name(name)
     shape = _checked_shape(input_shape)
     num_classes = integer("num_classes", num_classes, minimum=2)
     options = [p for p in inspect.signature(_CLASSES[name]).parameters if p not in _FIXED]

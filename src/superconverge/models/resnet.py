@@ -38,6 +38,11 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__()
+        if out_channels < in_channels:
+            # The option-A shortcut pads the input with zero channels; fewer would drop some.
+            raise ValueError(f"BasicBlock: out_channels ({out_channels}) must be >= in_channels "
+                             f"({in_channels}): the shortcut appends zero channels, and cannot "
+                             "drop any")
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1, bias=False)

@@ -173,7 +173,7 @@ def make_optimizer(
     """
     name = v.choice("optimizer", name, OPTIMIZERS)
     lr = v.positive("lr", lr)
-    v.momentum("momentum", momentum)
+    momentum = v.momentum("momentum", momentum)  # (a Python float: betas takes no int 0)
     weight_decay = v.non_negative("weight_decay", weight_decay)
     if not isinstance(fused, bool):
         raise TypeError(f"fused must be True or False, got {fused!r}")

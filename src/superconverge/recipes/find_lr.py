@@ -24,12 +24,13 @@ from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_r
 from superconverge.finder._dist import world_size
 from superconverge.finder._restore import Terminated, signals_deferred
 from superconverge.finder.plot import png_bytes
-from superconverge.finder.range_test import sweep_lrs, sweep_seed, sweep_steps
+from superconverge.finder.range_test import MODES, sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
-from superconverge.models.registry import WIDTHS_ADVICE
+from superconverge.models.registry import WIDTHS_ADVICE, check_model_name
 from superconverge.recipes.common import (
     FUSED_OPTIMIZERS,
+    OPTIMIZERS,
     load_data,
     make_optimizer,
     resolve_device,
@@ -89,7 +90,10 @@ def find_lr(
 ) -> RangeTestResult:
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
-    ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick.
+    ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick. Its
+    ``config`` holds these arguments as given (``optimizer`` by name, ``data`` the path;
+    ``dataset`` the built-in's name, or the data's), and ``model`` and ``num_iter`` as chosen,
+    so a run can be repeated from its ``lr_find.json``.
 
     Ctrl-C, or an error during the sweep, writes the curve measured so far to
     ``lr_find.partial.json`` and ``.png`` in ``out`` (beside, never over, a finished run's files,
@@ -127,6 +131,11 @@ def find_lr(
         raise ValueError(f"weight_decay must be <= {_FLOAT32_MAX:g} (the largest float32 number, "
                          f"the models' dtype), got {weight_decay!r}")
     v.choice("method", method, METHODS)
+    # (the names too: a typo is told before an image folder is decoded)
+    v.choice("optimizer", optimizer, OPTIMIZERS)
+    v.choice("mode", mode, tuple(MODES))
+    if model is not None:
+        check_model_name(model)
     if max_grad_norm is not None:
         max_grad_norm = v.positive("max_grad_norm", max_grad_norm)
     if amp is not None:
@@ -208,7 +217,11 @@ def find_lr(
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size, dev,
                 f", {world} processes" if world > 1 else "")
-    extra = {"dataset": ds.name, "model": name, "batch_size": batch_size, "momentum": momentum,
+    # The arguments as find_lr takes them (lr_range_test names the optimizer by its class,
+    # "Adam"): "data" the path given, "dataset" the built-in's name or the data's.
+    extra = {"dataset": ds.name, "data": None if data is None else os.fspath(data),
+             "optimizer": optimizer, "model": name, "batch_size": batch_size,
+             "momentum": momentum,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
              "fused": fused, "standardize": standardize,
              "data_options": {k: x for k, x in options.items() if x is not None},
