@@ -2003,6 +2003,21 @@ def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -
     d = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2, input_shape=(3,)).standardized()
     assert torch.allclose(d.x_train[:, :2].std(dim=0), torch.ones(2), atol=1e-4)
     assert d.x_train[:, 2].abs().max() == 0
+    # A review: with no bound relative to the values, a column of 1000.0 beside its next
+    # float32 up was divided by that rounding's std (a validation 1001 became 163840); it is
+    # constant. And one spanning more than float32's range was all NaN (x - min overflowed).
+    x = torch.full((100, 2), 1000.0)
+    x[0, 0] = torch.nextafter(torch.tensor(1000.0), torch.tensor(2000.0))
+    x[:, 1] = torch.randn(100, generator=g)
+    y = torch.arange(100) % 2
+    d = Dataset(x, y, torch.tensor([[1001.0, 0.0]]), y[:1], name="t", num_classes=2,
+                input_shape=(2,)).standardized()
+    assert abs(d.x_val[0, 0].item() - 1.0) < 1e-3
+    wide = torch.tensor([[-3e38, 0.0], [3e38, 1.0], [0.0, 2.0], [1e38, 3.0]])
+    d = Dataset(wide, y[:4], wide, y[:4], name="t", num_classes=2,
+                input_shape=(2,)).standardized()
+    assert d.x_train.dtype == torch.float32 and torch.isfinite(d.x_train).all()
+    assert torch.allclose(d.x_train.std(dim=0), torch.ones(2))
 
 
 def test_a_headerless_csv_whose_first_label_is_a_text_class_among_numbers_keeps_that_row(
@@ -2059,9 +2074,16 @@ def test_a_line_above_the_table_is_named_as_such(tmp_path: Any) -> None:
                            r"them is not a row of the table: is line 1 a title above it, or "
                            r"Excel's 'sep=' line\? Remove it"):
             load_csv(path)
-    # A short row further down is named on its own, as before.
+    # A short row further down is named on its own, as before; and so is one right below the
+    # header (a review: "is line 1 a title? Remove it" told the user to delete the header),
+    # and a table separated by ";" keeps its hint (a review: the title hint came first).
     with pytest.raises(ValueError, match="line 5 has 2 columns, expected 3"):
         load_csv(write(tmp_path / "short.csv", table.replace("3,1.5,1\n", "3,1.5\n")))
+    with pytest.raises(ValueError, match="line 2 has 2 columns, expected 3"):
+        load_csv(write(tmp_path / "short.csv", table.replace("0,0.0,0\n", "0,0.0\n")))
+    european = "a;b;label\n" + "".join(f"{i},5;{i},5;{i % 2}\n" for i in range(10))
+    with pytest.raises(ValueError, match=r"found 1 column, .* pass delimiter=';'"):
+        load_csv(write(tmp_path / "eu.csv", european))
 
 
 def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> None:
@@ -2076,10 +2098,13 @@ def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> 
     with warnings.catch_warnings():  # named, it is taken without a word
         warnings.simplefilter("error")
         assert load_csv(path, target="class").num_classes == 2
+        # (a review: "y" beside "x" is a coordinate, not the label: no warning)
+        xy = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(20))
+        assert load_csv(write(tmp_path / "xy.csv", "x,y,species\n" + xy)).num_classes == 2
     text = "".join(f"{'ab'[i % 2]},{i * 0.1:.2f},{i % 5},{i % 3}\n" for i in range(30))
     with pytest.raises(ValueError, match=r"'a' is not a number \(feature columns must be "
                        r"numeric; encode categories as numbers first\); is column 'Class' the "
-                       r"label\? The last column, 'count', was read as the label \(the "
-                       r"default\): choose it with target='Class'"):
+                       r"label\? The last column, 'count', was read as the label \(target="
+                       r"-1\): choose it with target='Class'"):
         load_csv(write(tmp_path / "t.csv", "Class,a,b,count\n" + text).replace(
             tmp_path / "t2.csv"))

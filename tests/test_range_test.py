@@ -510,9 +510,9 @@ def test_a_second_ctrl_c_waits_for_the_restore(monkeypatch: pytest.MonkeyPatch) 
 
     real = RANGE_TEST.Streams.restore
 
-    def restore_hit_by_ctrl_c(self) -> None:
+    def restore_hit_by_ctrl_c(self, *args, **kwargs) -> None:
         signal.raise_signal(signal.SIGINT)  # after the tensors and optimizer, before the RNGs
-        real(self)
+        real(self, *args, **kwargs)
 
     monkeypatch.setattr(RANGE_TEST.Streams, "restore", restore_hit_by_ctrl_c)
     # During the restore after a first Ctrl-C: the first one goes on, with its partial curve.
@@ -2887,9 +2887,9 @@ def test_a_sigterm_while_an_error_is_restored_from_ends_as_a_sigterm(monkeypatch
     model, opt, loader = make_problem()
     restore = _restore.TrainingState.restore
 
-    def restore_and_be_told_to_stop(self) -> None:
+    def restore_and_be_told_to_stop(self, *args, **kwargs) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # held off while the state goes back
-        restore(self)
+        restore(self, *args, **kwargs)
 
     monkeypatch.setattr(_restore.TrainingState, "restore", restore_and_be_told_to_stop)
     calls = []
@@ -3558,6 +3558,21 @@ def test_a_huge_repeats_builds_no_list_of_its_seeds() -> None:
     assert kept.config["repeats"] == 10**9
 
 
+def assert_trains_as_its_twin(model: nn.Module, opt: torch.optim.SGD, loader: DataLoader,
+                              twin: nn.Module, twin_loader: DataLoader) -> None:
+    """An epoch of ``model`` after a range test ends where its ``twin``, which saw none, does
+    (SGD at the optimizer's lr and momentum from a fresh state)."""
+    group = opt.param_groups[0]
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=group["lr"], momentum=group["momentum"])
+    for m, o, data in ((model, opt, loader), (twin, twin_opt, twin_loader)):
+        for xb, yb in data:
+            o.zero_grad()
+            F.cross_entropy(m(xb), yb).backward()
+            o.step()
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 twin.state_dict().values(), strict=True))
+
+
 def test_a_quantization_aware_model_whose_observers_resize_their_buffers_is_put_back() -> None:
     """An audit: per-channel observers resize min_val/max_val in place ((0,) before the first
     batch, (16,) after), and the restore's copy into them failed ("The size of tensor a (16)
@@ -3585,14 +3600,7 @@ def test_a_quantization_aware_model_whose_observers_resize_their_buffers_is_put_
     after = model.state_dict()
     assert all(after[k].shape == v.shape and torch.equal(after[k], v) for k, v in before.items())
     assert torch.equal(torch.get_rng_state(), rng)
-    twin_opt = torch.optim.SGD(twin.parameters(), lr=1e-3, momentum=0.9)
-    for m, o in ((model, opt), (twin, twin_opt)):
-        for xb, yb in loader:
-            o.zero_grad()
-            F.cross_entropy(m(xb), yb).backward()
-            o.step()
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                 twin.state_dict().values(), strict=True))
+    assert_trains_as_its_twin(model, opt, loader, twin, loader)
 
 
 def test_a_restore_that_fails_keeps_the_curve_and_puts_back_the_rngs(
@@ -3639,14 +3647,7 @@ def test_a_torchscript_model_is_swept_and_put_back() -> None:
     assert model.training and not opt.state
     twin_loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
                              generator=torch.Generator().manual_seed(0))
-    twin_opt = torch.optim.SGD(twin.parameters(), lr=1e-3, momentum=0.9)
-    for m, o, data in ((model, opt, loader), (twin, twin_opt, twin_loader)):
-        for xb, yb in data:
-            o.zero_grad()
-            F.cross_entropy(m(xb), yb).backward()
-            o.step()
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                 twin.state_dict().values(), strict=True))
+    assert_trains_as_its_twin(model, opt, loader, twin, twin_loader)
 
 
 class _OwnRngBatches(torch.utils.data.Sampler):
@@ -3724,13 +3725,74 @@ def test_batches_keep_their_own_classes_on_the_way_to_the_device() -> None:
 
     cpu, meta = torch.device("cpu"), torch.device("meta")
     batch = Batch(x=torch.ones(2), y=torch.zeros(2))
-    assert _to_device(batch, cpu) is batch
+    here = _to_device(batch, cpu)
+    assert type(here) is Batch and here.x is batch.x
+    here.pop("y")  # (a review: a step_fn that pops a key changed the user's own batch)
+    assert "y" in batch
     moved = _to_device(batch, meta)
     assert type(moved) is Batch and moved.x.device == meta and batch.x.device == cpu
     ordered = collections.OrderedDict(a=torch.ones(1))
-    assert _to_device(ordered, cpu) is ordered
-    assert type(_to_device(ordered, meta)) is collections.OrderedDict
+    for device in (cpu, meta):
+        out = _to_device(ordered, device)
+        assert type(out) is collections.OrderedDict and out is not ordered
+    plain = {"x": torch.ones(1)}
+    assert _to_device(plain, cpu) == plain and _to_device(plain, cpu) is not plain
     packed = pack_padded_sequence(torch.randn(3, 5, 4), torch.tensor([5, 3, 2]),
                                   batch_first=True)
     there = _to_device((packed, torch.tensor([0, 1, 0])), meta)[0]
     assert there.data.device == meta and there.batch_sizes.device == cpu
+
+
+def test_repeats_draw_other_batches_from_a_samplers_own_rng() -> None:
+    """A review: put back between repeats, a sampler's own RNG (which no seed reaches) gave
+    every repeat the same batch order, hiding the spread repeats measure. It goes on between
+    them and is put back at the end."""
+    torch.manual_seed(0)
+    x = torch.arange(128, dtype=torch.float32)[:, None].repeat(1, 10)
+    data = TensorDataset(x, torch.arange(128) % 2)
+    rng = np.random.default_rng(1)
+    loader = DataLoader(data, batch_sampler=_OwnRngBatches(128, 32, rng))
+    before = copy.deepcopy(rng.bit_generator.state)
+    firsts: list[float] = []
+    model = nn.Linear(10, 2)
+
+    def step(m: nn.Module, batch) -> torch.Tensor:
+        xb, yb = batch
+        firsts.append(float(xb[0, 0]))
+        return F.cross_entropy(m(xb), yb)
+
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, loader, 1e-4, 1.0,
+                  num_iter=8, repeats=3, step_fn=step, progress=False)
+    assert len({firsts[0], firsts[8], firsts[16]}) == 3, firsts
+    assert rng.bit_generator.state == before
+
+
+class _Reassigning(nn.Module):
+    """Replaces a buffer and a tensor attribute in its forward, as TorchScript allows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 2)
+        self.register_buffer("ema", torch.zeros(4))
+        self.calls = torch.zeros(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.ema = 0.9 * self.ema + 0.1 * x.mean(0).detach()
+        self.calls = self.calls + 1
+        return self.lin(x)
+
+
+def test_a_torchscript_models_replaced_tensors_get_their_originals_back() -> None:
+    """A review: a scripted module whose forward replaced a buffer (an EMA) or a tensor kept
+    as an attribute (a call count) kept the sweep's values; the eager module got both back."""
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+    data = [(x[i:i + 8], y[i:i + 8]) for i in range(0, 32, 8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13: "use torch.compile"
+        model = torch.jit.script(_Reassigning())
+    ema, calls = model.ema, model.calls
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, data,
+                  num_iter=6, progress=False)
+    assert model.ema is ema and model.calls is calls
+    assert model.ema.abs().sum() == 0 and model.calls.item() == 0

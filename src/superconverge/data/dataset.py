@@ -124,11 +124,12 @@ class Dataset:
         Statistics are per channel (dimension 1) for images and signals, per feature for flat
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
-        constant in the training split (every value the same, or a std at most ``eps``) is only
-        centred, as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of
-        its std would blow up the validation inputs where it is not constant. A column that
-        varies little beside a large mean (timestamps an hour apart, around 1.7e9) is not
-        constant, and is scaled.
+        constant in the training split (spread over no more than the rounding of its values:
+        2 epsilons of the dtype times the largest, or a std at most ``eps``) is only centred,
+        as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of its std
+        would blow up the validation inputs where it is not constant. A column that varies
+        little beside a large mean (timestamps an hour apart, around 1.7e9) is not constant,
+        and is scaled.
         Needs at least 2 training examples (``ValueError``).
         """
         eps = non_negative("eps", eps)
@@ -142,18 +143,23 @@ class Dataset:
         # Statistics of the values less their minimum: a float32 mean of 400 timestamps around
         # 1.7e9 is off by 128 (their spacing), which centring would leave in every value; less
         # the minimum (exact, for values within a factor 2 of it) they are small and exact.
-        low = x.amin(dim=dims, keepdim=True)
+        low, high = x.amin(dim=dims, keepdim=True), x.amax(dim=dims, keepdim=True)
+        if not torch.isfinite(high - low).all():
+            x = x.double()  # a column spanning more than float32's range: its statistics
         shifted = x - low
         mean = shifted.mean(dim=dims, keepdim=True)
         std = shifted.std(dim=dims, keepdim=True)
-        # Constant: every value the same (or a std under eps). Not a std under a share of the
-        # mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary.
-        constant = (shifted.amax(dim=dims, keepdim=True) == 0) | (std <= eps)
+        # Constant: spread over no more than the rounding of its values (2 of the dtype's
+        # epsilons of the largest; a float32 1000.0 beside its next float up: divided by that
+        # std, a validation 1001 became 163840), or a std under eps. Not a std under a share of
+        # the mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary.
+        rounding = 2 * torch.finfo(x.dtype).eps * torch.maximum(low.abs(), high.abs())
+        constant = ((high - low).to(x.dtype) <= rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
-            x_train=(shifted - mean) / std,
+            x_train=((shifted - mean) / std).to(self.x_train.dtype),
             y_train=self.y_train,
-            x_val=(self.x_val - low - mean) / std,
+            x_val=((self.x_val.to(x.dtype) - low - mean) / std).to(self.x_val.dtype),
             y_val=self.y_val,
             name=self.name,
             num_classes=self.num_classes,

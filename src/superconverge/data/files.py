@@ -314,12 +314,13 @@ def load_csv(
                 )
             width = len(first[1])
             if width < 2:
-                after = next(rows, None)
+                hint = _delimiter_hint(first[1], delimiter)
+                # (another separator in the line is the likelier cause: "a;b;label")
+                after = None if hint else next(rows, None)
                 if after is not None and len(after[1]) > 1:
                     raise ValueError(
                         f"{path}: line {first[0]} has 1 column and line {after[0]} has "
                         f"{len(after[1])}{_preamble_hint(first[0])}")
-                hint = _delimiter_hint(first[1], delimiter)
                 if not hint and delimiter != " " and len(first[1][0].split()) > 1:
                     # np.savetxt's default separator (under a header row "a b label" too)
                     hint = ("; the line holds spaces: if they separate the columns, pass "
@@ -356,7 +357,7 @@ def load_csv(
     named = next((i for i, n in enumerate(names) if i != t and n.lower() in _LABEL_NAMES),
                  None) if header and target == -1 and names[t].lower() not in _LABEL_NAMES else None
     choose = (f"; is column {names[named]!r} the label? The last column, {names[t]!r}, was read "
-              f"as the label (the default): choose it with target={names[named]!r}"
+              f"as the label (target=-1): choose it with target={names[named]!r}"
               if named is not None else "")
     parts = [body] if header else [_read_rows(iter([first]), width, t, path), body]
     for part in parts:  # in file order: the first row, when it is an example, first
@@ -463,7 +464,9 @@ def _read_rows(
         if second is None:
             second = row
         if len(row) != width:
-            if first_line is not None and second is row:
+            # A first line narrower than the next: a title or 'sep=,' above the table (a
+            # narrower next row is a short row, named as such).
+            if first_line is not None and second is row and len(row) > width:
                 raise ValueError(
                     f"{path}: line {first_line} has {width} columns and line {line} has "
                     f"{len(row)}{_preamble_hint(first_line)}")
@@ -549,7 +552,8 @@ def _raise_not_a_number(
 
 
 # Header names that say "the label": one of them on a column other than the target's is told.
-_LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target", "y", "category"})
+_LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target"})
+# (not "y" or "category": an x, y table's coordinate, a category of its own, is a feature)
 
 
 def _is_number(cell: str) -> bool:

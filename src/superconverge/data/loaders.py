@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -75,8 +76,9 @@ def make_loader(
         )
     return DataLoader(
         TensorDataset(x, y),
-        # (the same batches; and torch's sampler refuses a batch_size past sys.maxsize)
-        batch_size=min(batch_size, x.shape[0]),
+        # (torch's sampler refuses a batch_size past sys.maxsize: one of all the examples is
+        # the same batches; a smaller one stays as given, loader.batch_size reads it back)
+        batch_size=batch_size if batch_size <= sys.maxsize else x.shape[0],
         shuffle=shuffle,
         drop_last=drop_last,
         num_workers=num_workers,

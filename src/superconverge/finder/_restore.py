@@ -142,6 +142,22 @@ def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
     return copy.deepcopy(saved)
 
 
+def _script_tensors(module: torch.jit.ScriptModule) -> list[tuple[str, torch.Tensor]]:
+    """The tensor attributes of a TorchScript module, by name (from its compiled type: none
+    where this torch does not say)."""
+    try:
+        names = list(module._concrete_type.get_attributes())
+    except Exception:  # pragma: no cover - a private API that a later torch may change
+        return []
+    out = []
+    for name in names:
+        with contextlib.suppress(Exception):
+            value = getattr(module, name)
+            if isinstance(value, torch.Tensor):
+                out.append((name, value))
+    return out
+
+
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
     """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler, and
     the samplers these wrap (``.sampler``, a few deep: a ``BatchSampler`` passed as the
@@ -242,8 +258,9 @@ class Streams:
         self.numpy_rng = np.random.get_state()
         self.python_rng = random.getstate()
 
-    def restore(self) -> None:
-        """Put them back as they were at construction (may be called more than once)."""
+    def restore(self, own_rngs: bool = True) -> None:
+        """Put them back as they were at construction (may be called more than once);
+        ``own_rngs=False`` leaves the samplers' own numpy and Python RNGs as they are."""
         for module, training in self.modes:
             module.training = training
         for loader, before in self.iterators:
@@ -255,7 +272,7 @@ class Streams:
                 loader._iterator = before  # type: ignore[attr-defined]
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
-        for rng, rng_state in self.own_rngs:
+        for rng, rng_state in self.own_rngs if own_rngs else ():
             _set_rng_state(rng, rng_state)
         for sampler, epoch in self.epochs:
             sampler.set_epoch(epoch)
@@ -324,6 +341,12 @@ class TrainingState:
         # parametrization registered on it later adds a property to that class: its names.
         self.own_class = [(kind, set(vars(kind))) for m in modules
                           if _torchs_parametrized_class(kind := type(m))]
+        # A TorchScript module's tensor attributes (its buffers, and tensors kept as plain
+        # attributes), by name: one its forward replaced (``self.ema = 0.9 * self.ema + ...``)
+        # gets the original object back, as an eager module's slot does.
+        self.script_slots = [(m, name, t) for m in every
+                             if isinstance(m, torch.jit.ScriptModule)
+                             for name, t in _script_tensors(m)]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  if not isinstance(m, torch.jit.ScriptModule)
                  for name, t in vars(m).items()
@@ -426,16 +449,21 @@ class TrainingState:
         place since construction, which no restore puts back (``model.fc.running``)."""
         return [label for label, t, v in self.versions if _version(t) != v]
 
-    def restore(self) -> None:
+    def restore(self, between_repeats: bool = False) -> None:
         """Put everything back as it was at construction (may be called more than once). The
         RNGs, loaders, modes and the GradScaler go back even where the tensors' restore fails
-        (a module that changed a tensor in a way it cannot be written back into)."""
+        (a module that changed a tensor in a way it cannot be written back into).
+        ``between_repeats``: all but a sampler's own numpy or Python RNG, which no seed reaches:
+        put back, it would give every repeat the same batches."""
         try:
             self._restore_modules_and_optimizer()
         finally:
-            self._restore_the_rest()
+            self._restore_the_rest(between_repeats)
 
     def _restore_modules_and_optimizer(self) -> None:
+        for scripted, name, t in self.script_slots:
+            if getattr(scripted, name) is not t:
+                setattr(scripted, name, t)
         for slots, name, t in self.slots:
             now = slots.get(name)
             # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
@@ -521,8 +549,8 @@ class TrainingState:
                 if callable(clear):
                     clear()
 
-    def _restore_the_rest(self) -> None:
-        self.streams.restore()
+    def _restore_the_rest(self, between_repeats: bool = False) -> None:
+        self.streams.restore(own_rngs=not between_repeats)
         if self.opt_called is _MISSING:
             vars(self.optimizer).pop("_opt_called", None)
         else:

@@ -309,7 +309,9 @@ def lr_range_test(
         for r, s in enumerate(seeds):
             if r:
                 assert state is not None
-                state.restore()  # also puts back the modules' modes of entry
+                # (also the modules' modes of entry; a sampler's own RNG, which no seed
+                # reaches, goes on: each repeat draws other batches)
+                state.restore(between_repeats=True)
                 for sampler, epoch in streams.epochs:  # the epochs of entry
                     sampler.set_epoch(epoch + r)
             if not model.training:  # leave a training model's frozen BatchNorms frozen
@@ -1418,12 +1420,13 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, Mapping):
         if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
             return batch.to(device)  # type: ignore[attr-defined]
+        # A new dict each step, as a list is a new list (a step_fn that pops a key must not
+        # change the user's batches), of the batch's own class (an OrderedDict, a dict with
+        # attribute access): copy.copy keeps the class and its attributes.
         items = {k: _to_device(x, device) for k, x in batch.items()}
-        if all(items[k] is x for k, x in batch.items()):
-            return batch  # nothing moved: the batch as it came (an OrderedDict, a dict of its own)
-        if isinstance(batch, dict):
+        if isinstance(batch, dict) and type(batch) is not dict:
             with contextlib.suppress(Exception):  # a dict class copy cannot make: a plain dict
-                out = copy.copy(batch)  # its class and attributes (attribute access, say)
+                out = copy.copy(batch)
                 out.update(items)
                 return out
         return items
