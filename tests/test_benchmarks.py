@@ -26,9 +26,10 @@ def test_range_test_speed_quick_runs_and_curves_agree() -> None:
     assert len(rows) == 3, text  # one agreement row per case, ours restored exactly in each
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        # LRs identical; ours == torch-lr-finder and ours == bare loop, bit for bit, on CPU
-        assert cells[2:5] == ["yes", "0", "0"], row
-        assert cells[6] == "exact", row
+        # every run trained all steps; LRs identical; ours == torch-lr-finder and ours == bare
+        # loop, bit for bit, on CPU
+        assert cells[2:6] == ["yes", "yes", "0", "0"], row
+        assert cells[7] == "exact", row
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
