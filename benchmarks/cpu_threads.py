@@ -36,7 +36,8 @@ def run_side_by_side(jobs: int, threads: int | None, num_iter: int, folder: Path
     """Seconds from starting ``jobs`` find-lr processes to the end of the last one."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    env.pop("OMP_NUM_THREADS", None)  # torch's default, unless --threads says otherwise
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # torch's default, unless --threads
+        env.pop(name, None)
     flags = [] if threads is None else ["--threads", str(threads)]
     began = time.perf_counter()
     procs = [subprocess.Popen(
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             times = measure(jobs, num_iter, repeats, Path(tmp))
             best = {k: min(v) for k, v in times.items()}
             ratios[jobs] = best["default"] / best["1"]
-            for name, label in (("default", f"default ({cores}, one a core)"),
+            for name, label in (("default", f"default (torch's; {cores} cores)"),
                                 ("1", "1 (`--threads 1`)")):
                 spread = max(times[name]) / best[name] - 1
                 rows.append(f"| {jobs} | {label} | {best[name]:.2f} | {spread:.0%} | "

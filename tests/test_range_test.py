@@ -3737,6 +3737,8 @@ def test_batches_keep_their_own_classes_on_the_way_to_the_device() -> None:
         assert type(out) is collections.OrderedDict and out is not ordered
     plain = {"x": torch.ones(1)}
     assert _to_device(plain, cpu) == plain and _to_device(plain, cpu) is not plain
+    user = collections.UserDict(x=torch.ones(1))  # (a review: became a plain dict on the CPU)
+    assert type(_to_device(user, cpu)) is collections.UserDict
     packed = pack_padded_sequence(torch.randn(3, 5, 4), torch.tensor([5, 3, 2]),
                                   batch_first=True)
     there = _to_device((packed, torch.tensor([0, 1, 0])), meta)[0]

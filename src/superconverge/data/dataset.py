@@ -125,7 +125,7 @@ class Dataset:
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
         constant in the training split (spread over no more than the rounding of its values:
-        2 epsilons of the dtype times the largest, or a std at most ``eps``) is only centred,
+        float32's epsilon times the largest, or a std at most ``eps``) is only centred,
         as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of its std
         would blow up the validation inputs where it is not constant. A column that varies
         little beside a large mean (timestamps an hour apart, around 1.7e9) is not constant,
@@ -149,11 +149,12 @@ class Dataset:
         shifted = x - low
         mean = shifted.mean(dim=dims, keepdim=True)
         std = shifted.std(dim=dims, keepdim=True)
-        # Constant: spread over no more than the rounding of its values (2 of the dtype's
-        # epsilons of the largest; a float32 1000.0 beside its next float up: divided by that
+        # Constant: spread over no more than the rounding of its values (the data's epsilon
+        # times the largest, about a unit in the last place; a float32 1000.0 beside its next
+        # float up: divided by that
         # std, a validation 1001 became 163840), or a std under eps. Not a std under a share of
         # the mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary.
-        rounding = 2 * torch.finfo(x.dtype).eps * torch.maximum(low.abs(), high.abs())
+        rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
         constant = ((high - low).to(x.dtype) <= rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(

@@ -315,9 +315,12 @@ def load_csv(
             width = len(first[1])
             if width < 2:
                 hint = _delimiter_hint(first[1], delimiter)
-                # (another separator in the line is the likelier cause: "a;b;label")
-                after = None if hint else next(rows, None)
-                if after is not None and len(after[1]) > 1:
+                # A title above the table: the next line has columns. (Unless both lines hold
+                # another separator, "a;b;label" over "1,5;2,5;0": that one's hint, then.)
+                after = next(rows, None)
+                sep = _other_separator(first[1], delimiter)
+                if after is not None and len(after[1]) > 1 and (
+                        sep is None or sep not in delimiter.join(after[1])):
                     raise ValueError(
                         f"{path}: line {first[0]} has 1 column and line {after[0]} has "
                         f"{len(after[1])}{_preamble_hint(first[0])}")
@@ -700,16 +703,19 @@ def _preamble_hint(line: int) -> str:
             "Excel's 'sep=' line? Remove it")
 
 
+def _other_separator(cells: Sequence[str], delimiter: str) -> str | None:
+    """The first common separator other than ``delimiter`` that the line holds, if any."""
+    text = delimiter.join(cells)
+    return next((sep for sep in _DELIMITERS if sep != delimiter and sep in text), None)
+
+
 def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
     """``"; ... pass delimiter=';'"`` when the text holds another common separator, else ``""``."""
-    text = delimiter.join(cells)
-    for sep, word in _DELIMITERS.items():
-        if sep != delimiter and sep in text:
-            return (
-                f"; the line contains {word}s ({sep!r}): if they separate the columns, "
-                f"pass delimiter={sep!r}"
-            )
-    return ""
+    sep = _other_separator(cells, delimiter)
+    if sep is None:
+        return ""
+    return (f"; the line contains {_DELIMITERS[sep]}s ({sep!r}): if they separate the columns, "
+            f"pass delimiter={sep!r}")
 
 
 def _cell_hint(cell: str, delimiter: str) -> str:

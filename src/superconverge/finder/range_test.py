@@ -33,7 +33,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -1424,7 +1424,7 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         # change the user's batches), of the batch's own class (an OrderedDict, a dict with
         # attribute access): copy.copy keeps the class and its attributes.
         items = {k: _to_device(x, device) for k, x in batch.items()}
-        if isinstance(batch, dict) and type(batch) is not dict:
+        if isinstance(batch, MutableMapping) and type(batch) is not dict:  # (a UserDict too)
             with contextlib.suppress(Exception):  # a dict class copy cannot make: a plain dict
                 out = copy.copy(batch)
                 out.update(items)

@@ -91,9 +91,10 @@ def find_lr(
     """Run an LR range test of ``model`` (default: one suited to the data's shape) on a built-in
     ``dataset`` or the user's ``data`` file; write ``lr_find.json`` and ``lr_find.png`` to
     ``out`` when given. Returns the result; ``result.suggestion(method)`` is the pick. Its
-    ``config`` holds these arguments as given (``optimizer`` by name, ``data`` the path;
-    ``dataset`` the built-in's name, or the data's), and ``model`` and ``num_iter`` as chosen,
-    so a run can be repeated from its ``lr_find.json``.
+    ``config`` holds these arguments (``optimizer`` by name, ``data`` as an absolute path and
+    ``dataset`` None beside it, ``model`` and ``num_iter`` as chosen) with what the run
+    recorded besides (``data_name``, ``device``, ...): ``find_lr(**{k: config[k] for k in
+    the names find_lr takes})`` runs it again.
 
     Ctrl-C, or an error during the sweep, writes the curve measured so far to
     ``lr_find.partial.json`` and ``.png`` in ``out`` (beside, never over, a finished run's files,
@@ -218,8 +219,10 @@ def find_lr(
                 ds.x_train.shape[0], optimizer, batch_size, dev,
                 f", {world} processes" if world > 1 else "")
     # The arguments as find_lr takes them (lr_range_test names the optimizer by its class,
-    # "Adam"): "data" the path given, "dataset" the built-in's name or the data's.
-    extra = {"dataset": ds.name, "data": None if data is None else os.fspath(data),
+    # "Adam"): "dataset" the built-in's name, or None beside "data", the file's absolute path
+    # (a replay from another folder finds it); "data_name" what the data is called.
+    extra = {"dataset": dataset if data is None else None,
+             "data": None if data is None else os.path.abspath(data), "data_name": ds.name,
              "optimizer": optimizer, "model": name, "batch_size": batch_size,
              "momentum": momentum,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
