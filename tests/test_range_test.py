@@ -3696,14 +3696,7 @@ def test_a_samplers_own_or_nested_rng_is_put_back(kind: str) -> None:
         if test:
             lr_range_test(model, opt, F.cross_entropy, data_loader, 1e-4, 1.0, num_iter=10,
                           progress=False)
-        out = []
-        for xb, yb in data_loader:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-            out.append(loss.item())
-        return out
+        return train(model, opt, data_loader, len(data_loader))
 
     assert first_epoch(True) == first_epoch(False)
 
