@@ -145,15 +145,15 @@ class Dataset:
         # the minimum (exact, for values within a factor 2 of it) they are small and exact.
         low, high = x.amin(dim=dims, keepdim=True), x.amax(dim=dims, keepdim=True)
         if not torch.isfinite(high - low).all():
-            x = x.double()  # a column spanning more than float32's range: its statistics
+            x = x.double()  # a column spanning past float32's range: computed in float64
         shifted = x - low
         mean = shifted.mean(dim=dims, keepdim=True)
         std = shifted.std(dim=dims, keepdim=True)
         # Constant: spread over no more than the rounding of its values (the data's epsilon
-        # times the largest, about a unit in the last place; a float32 1000.0 beside its next
-        # float up: divided by that
-        # std, a validation 1001 became 163840), or a std under eps. Not a std under a share of
-        # the mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary.
+        # times the largest, about a unit in the last place: a float32 1000.0 beside its next
+        # float up, divided by that std, made a validation 1001 into 163840), or a std under
+        # eps. Not a std under a share of the mean: timestamps an hour apart around 1.7e9 have
+        # a std under 1e-6 of it, and vary.
         rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
         constant = ((high - low).to(x.dtype) <= rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
