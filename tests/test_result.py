@@ -1111,3 +1111,10 @@ def test_a_repeat_that_diverged_at_its_end_stopped_before_one_whose_last_steps_w
     res = _assemble(curves, num_iter, 0.98, {}, {"seed": 0, "skipped_steps": [3, 0]})
     assert res.stop_summary() == ("diverged after 40 of 40 steps in the repeat that stopped "
                                   "first (GradScaler skipped up to 3 steps a repeat: no points)")
+    # The same two finished before Ctrl-C cut a third: the curve is theirs, and it ended as
+    # the diverged one did (curve_stop_reason read the lowest last LR alone: "completed").
+    cut = _HostCurve(table, 0.98, 4.0, 2, has_val=False)
+    cut.feed(falling[:5].tolist())
+    res = _assemble([*curves, cut.curve("interrupted")], num_iter, 0.98, {}, {"seed": 0},
+                    stop_reason="interrupted", mean_of=curves)
+    assert res.stop_reason == "interrupted" and res.curve_stop_reason == "diverged"

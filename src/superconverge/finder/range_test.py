@@ -56,7 +56,14 @@ from superconverge.finder._restore import (
     seed_everything,
     signals_deferred,
 )
-from superconverge.finder.result import Curve, Ema, RangeTestResult, bias_corrected_ema
+from superconverge.finder.result import (
+    Curve,
+    Ema,
+    RangeTestResult,
+    bias_corrected_ema,
+    last_lr,
+    stop_order,
+)
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
@@ -1084,18 +1091,6 @@ class _ChunkRead:
         return values[:k], val, skips
 
 
-def _first_stop(curves: list[Curve], shortest: Curve) -> str:
-    """The stop reason of the sweep that stopped first: ``shortest``'s, unless it completed
-    and another did not (one whose last steps GradScaler skipped ends at a lower LR than one
-    that diverged at its very end, and still ran every step)."""
-    if shortest.stop_reason != "completed":
-        return shortest.stop_reason
-    stopped = [c for c in curves if c.stop_reason != "completed"]
-    if not stopped:
-        return shortest.stop_reason
-    return min(stopped, key=lambda c: c.lrs[-1] if c.lrs else -math.inf).stop_reason
-
-
 def _assemble(
     curves: list[Curve],
     num_iter: int,
@@ -1107,14 +1102,12 @@ def _assemble(
 ) -> RangeTestResult:
     """The result: the single curve, or the pointwise mean of several at the LRs they all
     recorded (up to where the first one stopped; GradScaler's skips leave gaps). Its stop
-    reason is that of the curve that stopped first, unless ``stop_reason`` is given: the
-    shortest one's, except that a repeat that diverged (or hit NaN) stopped before one that
-    completed, even where the completed one's last steps were skipped, so its last point came
-    at a lower LR. ``mean_of``: the curves to average (default: all); ``repeats`` holds all of
-    them either way."""
+    reason is that of the curve that stopped first (:func:`stop_order`), unless ``stop_reason``
+    is given. ``mean_of``: the curves to average (default: all); ``repeats`` holds all of them
+    either way."""
     repeats = tuple(curves)
     curves = curves if mean_of is None else mean_of
-    shortest = min(curves, key=lambda c: c.lrs[-1] if c.lrs else -math.inf)
+    shortest = min(curves, key=last_lr)
     if len(curves) == 1:
         lrs, mean, val = shortest.lrs, list(shortest.losses), shortest.val_losses
     else:
@@ -1136,7 +1129,7 @@ def _assemble(
         # mean of several has the EMA of the mean.
         smoothed=(shortest.smoothed if len(curves) == 1
                   else tuple(bias_corrected_ema(mean, beta))),
-        stop_reason=stop_reason or _first_stop(curves, shortest),
+        stop_reason=stop_reason or min(curves, key=stop_order).stop_reason,
         seed=provenance["seed"],
         num_iter=num_iter,
         config=config,

@@ -134,6 +134,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def last_lr(curve: Curve) -> float:
+    """The LR of a curve's last point (-inf without points): the shortest curve has the lowest."""
+    return curve.lrs[-1] if curve.lrs else -math.inf
+
+
+def stop_order(curve: Curve) -> tuple[bool, float]:
+    """A sort key under which the sweep that stopped first comes first: one that did not
+    complete (diverged, NaN) stopped before one that completed, even where the completed one's
+    last steps were skipped by a GradScaler and its last point came at a lower LR; among
+    alike, the one whose last point came at the lowest LR."""
+    return curve.stop_reason == "completed", last_lr(curve)
+
+
 def _span(curve: Curve) -> str:
     """``"100 points, lr 1e-07..10"``: a curve's size and the LRs it covers, for a repr."""
     n = len(curve.lrs)
@@ -367,7 +380,7 @@ class RangeTestResult(Curve):
             # stopped as the curve did (one that diverged stopped before one that completed,
             # though its last point may come at a higher LR, past the completed one's skips).
             same = [r for r, c in enumerate(self.repeats) if c.stop_reason == self.stop_reason]
-            _, r = min((c.lrs[-1] if c.lrs else -math.inf, r)
+            _, r = min((last_lr(c), r)
                        for r, c in enumerate(self.repeats) if not same or r in same)
             c = self.repeats[r]
             run = (self.num_iter if c.stop_reason == "completed"
@@ -389,11 +402,12 @@ class RangeTestResult(Curve):
     def curve_stop_reason(self) -> str:
         """How the curve (``lrs``, ``losses``) ended: :attr:`stop_reason`, except where an
         error or Ctrl-C cut a later repeat short after others had finished: the curve is then
-        the finished repeats', and this is how they ended (the first to stop's reason)."""
+        the finished repeats', and this is how they ended (the first to stop's reason, by
+        :func:`stop_order`, as the range test reads it for a curve of finished repeats)."""
         done = self._finished_before_cut()
         if not done:
             return self.stop_reason
-        return min(done, key=lambda c: c.lrs[-1] if c.lrs else -math.inf).stop_reason
+        return min(done, key=stop_order).stop_reason
 
     def finished_repeats(self) -> tuple[Curve, ...]:
         """The repeats that ran to their end (completed, diverged or nan), without those an
