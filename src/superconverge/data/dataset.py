@@ -144,7 +144,8 @@ class Dataset:
         # 1.7e9 is off by 128 (their spacing), which centring would leave in every value; less
         # the minimum (exact, for values within a factor 2 of it) they are small and exact.
         low, high = x.amin(dim=dims, keepdim=True), x.amax(dim=dims, keepdim=True)
-        if not torch.isfinite(high - low).all():
+        span = high - low  # (inf where a column spans past float32's range)
+        if not torch.isfinite(span).all():
             x = x.double()  # a column spanning past float32's range: computed in float64
         shifted = x - low
         mean = shifted.mean(dim=dims, keepdim=True)
@@ -155,7 +156,7 @@ class Dataset:
         # eps. Not a std under a share of the mean: timestamps an hour apart around 1.7e9 have
         # a std under 1e-6 of it, and vary.
         rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
-        constant = ((high - low).to(x.dtype) <= rounding) | (std <= eps)
+        constant = (span <= rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
             x_train=((shifted - mean) / std).to(self.x_train.dtype),

@@ -217,13 +217,13 @@ def _not_finite_cell(
         beyond = math.isfinite(float(cell))
     except ValueError:  # pragma: no cover - the cell was read as a float once already
         beyond = False
-    cells_ = f"{count} {'such ' if not beyond else ''}cell{'s' if count > 1 else ''}"
+    s = "s" if count > 1 else ""
     if beyond:
         return (f"line {line}, column {names[column]!r}: {cell!r} is beyond float32's range "
-                f"(about 3.4e38; {cells_} not finite as float32); rescale that column, or "
-                "drop or fill those rows")
+                f"(about 3.4e38; {count} cell{s} not finite as float32); rescale that column, "
+                "or drop or fill those rows")
     return (f"line {line}, column {names[column]!r}: {cell!r} is not a finite number "
-            f"({cells_}); drop or fill those rows")
+            f"({count} such cell{s}); drop or fill those rows")
 
 
 # --------------------------------------------------------------------------------------- csv
@@ -359,9 +359,9 @@ def load_csv(
     # ("class,a,b,count"): most likely the label, read as a feature.
     named = next((i for i, n in enumerate(names) if i != t and n.lower() in _LABEL_NAMES),
                  None) if header and target == -1 and names[t].lower() not in _LABEL_NAMES else None
-    choose = (f"; is column {names[named]!r} the label? The last column, {names[t]!r}, was read "
-              f"as the label (target=-1): choose it with target={names[named]!r}"
-              if named is not None else "")
+    ask = "" if named is None else f"is column {names[named]!r} the label?"
+    choose = (f"; {ask} The last column, {names[t]!r}, was read as the label (target=-1): "
+              f"choose it with target={names[named]!r}" if named is not None else "")
     parts = [body] if header else [_read_rows(iter([first]), width, t, path), body]
     for part in parts:  # in file order: the first row, when it is an example, first
         if part.bad_cell is not None:
@@ -400,8 +400,8 @@ def load_csv(
         x = x[:, 1:]
     if named is not None:
         warnings.warn(f"{path}: the labels were read from the last column, {names[t]!r}, and "
-                      f"column {names[named]!r} is a feature{choose.split('?', 1)[0]}? Choose "
-                      f"it with target={names[named]!r}", UserWarning, stacklevel=2)
+                      f"column {names[named]!r} is a feature; {ask} Choose it with "
+                      f"target={names[named]!r}", UserWarning, stacklevel=2)
     which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
     _, counts = np.unique(labels, return_counts=True)
     singles = int((counts == 1).sum())
