@@ -1417,7 +1417,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         # change the user's batches), of the batch's own class (an OrderedDict, a dict with
         # attribute access): copy.copy keeps the class and its attributes.
         items = {k: _to_device(x, device) for k, x in batch.items()}
-        if isinstance(batch, MutableMapping) and type(batch) is not dict:  # (a UserDict too)
+        # (a plain dict, the common batch, skips the ABC check each step)
+        if type(batch) is not dict and isinstance(batch, MutableMapping):  # (a UserDict too)
             with contextlib.suppress(Exception):  # a dict class copy cannot make: a plain dict
                 out = copy.copy(batch)
                 out.update(items)
