@@ -76,6 +76,8 @@ FALLBACK_LR = {"fixed": 0.1, "1cycle": 1.0}  # when the range test gives no sugg
 SKIPPED = "Skipped (`--skip {}`)."
 NOT_RUN = "Not run yet."
 FAILED = "Failed: not measured (the error below)."
+FAILED_AFTER = ("**Failed part-way**: a later row raised (the error at the end); below is what "
+                "this part measured before.")
 CUT = "**Cut short**: the run stopped during this part; below is what it measured before."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 
@@ -366,6 +368,9 @@ def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int,
                 on_row(rows)
             b = row["best"]
             print(f"(b) {case.label}, {precision}: ours / bare {b['ours'] / b['bare']:.3f}"
+                  + (f", ours / torch-lr-finder {b['ours'] / b['torch-lr-finder']:.3f}"
+                     if "torch-lr-finder" in b
+                     else "")
                   + ("" if row["same_work"] else f"  WARNING: a run stopped early "
                      f"({', '.join(row['stops'])}): unequal work"), flush=True)
     return rows
@@ -521,7 +526,9 @@ def torch_lr_finder_version() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="cuda", help="torch device (default cuda)")
+    ap.add_argument("--device", default="cuda",
+                    help="torch device (default cuda; a device this machine lacks is refused, "
+                    "but cuda without CUDA says so and exits 0)")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny sizes (CNN, ResNet-20, a few steps): checks the code runs, on a "
                     "CPU in well under a minute; not a measurement")
@@ -555,11 +562,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--skip takes a comma-separated subset of {','.join(PARTS)}, got {args.skip!r}")
     if args.repeats is not None and args.repeats < 1:
         ap.error(f"--repeats must be >= 1, got {args.repeats}")
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as exc:
+        ap.error(f"--device {args.device!r}: {exc}")
     if device.type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device found (torch.cuda.is_available() is False): nothing to measure; "
               "`python benchmarks/gpu.py --device cpu --smoke` checks that the code runs")
         return 0
+    try:  # cuda:1 on one GPU, mps here: refused now, not in every part's traceback
+        device = _common.device(args.device)
+    except argparse.ArgumentTypeError as exc:
+        ap.error(f"argument --device: {exc}")
     quiet(device)
     sizes = SMOKE if args.smoke else FULL
     repeats = args.repeats or sizes.repeats
@@ -613,17 +627,19 @@ def main(argv: list[str] | None = None) -> int:
 
             failed[part] = traceback.format_exc()
             print(f"({part}) FAILED:\n{failed[part]}", flush=True)
-            done[part] = FailedPart(failed[part])
+            # the rows it measured before the error stay (the must-show rows come first)
+            done[part] = FailedPart(failed[part], done[part] if part in cut else None)
             cut.discard(part)
         # after every part: a run cut short keeps what it measured
         write(all(p in done or p in skip for p in PARTS))
     texts = sections(sizes, backend, tlf_version)
     for part in PARTS:
-        if part in done and not isinstance(done[part], FailedPart):
+        rows = done[part].rows if isinstance(done.get(part), FailedPart) else done.get(part)
+        if rows is not None:
             name, table, _ = texts[part]
-            print(f"\n{name}\n{table(done[part])}")
+            print(f"\n{name}\n{table(rows)}")
             if part == "c":
-                print(range_test_line(done["c"]))
+                print(range_test_line(rows))
     if out is None:
         print("\n(smoke run: pass --out PATH to write the markdown)")
     else:
@@ -633,10 +649,12 @@ def main(argv: list[str] | None = None) -> int:
 
 @dataclass(frozen=True)
 class FailedPart:
-    """A part that raised: its section holds the traceback; ``--merge`` takes it only where no
-    run measured the part."""
+    """A part that raised: its section holds the traceback, after the ``rows`` it measured
+    before, if any; ``--merge`` takes it only where no run measured the part (one with rows
+    counts as measured, after a run that finished the part)."""
 
     traceback: str
+    rows: Any = None
 
 
 def _split(text: str) -> tuple[str, dict[str, str]]:
@@ -658,8 +676,8 @@ def merge(texts: list[str], names: list[str]) -> str:
                     if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
                     and "\n" + NOT_RUN not in sec[heading]
                     and "\n" + FAILED not in sec[heading]]
-        # a part some run finished before one that was cut short in it
-        measured.sort(key=lambda sec: "\n" + CUT in sec)
+        # a part some run finished before one that was cut short or failed part-way in it
+        measured.sort(key=lambda sec: "\n" + CUT in sec or "\n" + FAILED_AFTER in sec)
         failed = [sec[heading] for _, sec in split
                   if heading in sec and "\n" + FAILED in sec[heading]]
         if measured:
@@ -783,8 +801,14 @@ def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
             body += [SKIPPED.format(args.skip), ""]
         elif part not in done:
             body += [NOT_RUN, ""]
-        elif isinstance(done[part], FailedPart):
+        elif isinstance(done[part], FailedPart) and done[part].rows is None:
             body += [FAILED, "", "```", done[part].traceback.rstrip(), "```", ""]
+        elif isinstance(done[part], FailedPart):
+            rows = done[part].rows
+            body += [FAILED_AFTER, "", table(rows), "", how, ""]
+            if part == "c":
+                body += [range_test_line(rows), ""]
+            body += ["```", done[part].traceback.rstrip(), "```", ""]
         else:
             if part in cut:
                 body += [CUT, ""]

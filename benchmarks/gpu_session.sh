@@ -34,12 +34,14 @@
 #    Time: every stage stops (SIGINT, which gpu.py and pytest answer by keeping what they have)
 #    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
 #    the ones after it: SESSION_SECONDS (default 540, under the call's 590: a stage stopped at
-#    the deadline has 20 s to end, then the merge) counts from the
-#    script's start; caps in seconds: env 30, a 220, b 150, c 120 (a review's estimate for an
+#    the deadline has 20 s to end, then the merge) counts from the script's start (with less
+#    device time left than 590 s, lower the call's timeout_s and SESSION_SECONDS, 50 s under
+#    it, together); caps in seconds: env 30, a 220, b 150, c 120 (a review's estimate for an
 #    H200: (b) 70-125 s, 27 ResNet-56 sweeps of 200 steps at batch 256; (c) 45-75 s),
-#    cuda-tests 150, suite 400, overhead 45 (each cut to what the deadline leaves). gpu.py writes its file after each
-#    row of (a) and (b) and each epoch of (c), so a stage cut short keeps what it measured
-#    (marked "Cut short").
+#    cuda-tests 150, suite 400, overhead 45 (each cut to what the deadline leaves).
+#    gpu.py writes its file after each row of (a) and (b) and each epoch of (c), so a stage
+#    cut short keeps what it measured (marked "Cut short"), as does a part whose later row
+#    raised (marked "Failed part-way", the error after its rows).
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
 #        python benchmarks/gpu.py --merge gpu-a.md gpu-b.md gpu-c.md --out benchmarks/results/gpu.md
 #    and engine-overhead.md to benchmarks/results/engine_overhead_gpu.md.
@@ -53,7 +55,9 @@ fi
 
 if [[ "${1:-}" == "--prepare" ]]; then
     cd "$(git rev-parse --show-toplevel)" || exit 1
-    grep -qxF "/.whl/" .git/info/exclude 2>/dev/null || echo "/.whl/" >> .git/info/exclude
+    exclude="$(git rev-parse --git-path info/exclude)"  # .git is a file in a worktree
+    mkdir -p "$(dirname "$exclude")"
+    grep -qxF "/.whl/" "$exclude" 2>/dev/null || echo "/.whl/" >> "$exclude"
     python3 -m pip download -q --no-deps --only-binary=:all: -d .whl \
         torch-lr-finder==0.2.2 mnist1d==0.0.2.post1 || exit 1
     ls .whl
@@ -132,6 +136,8 @@ run_parts() {  # $1: the letters of the parts to run in one process, e.g. "ab"
     name="gpu-$parts.md"
     for letter in $(echo "$parts" | fold -w1); do limit=$((limit + cap[$letter])); done
     stamp "benchmarks/gpu.py, parts $parts"
+    # a file of that name left by an earlier run (a reused OUT) is not this call's result
+    rm -f "$out/$name"
     capped "$limit" python3 benchmarks/gpu.py ${skip:+--skip "$skip"} \
         ${gpu_args[@]+"${gpu_args[@]}"} --out "$out/$name" || status=1
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
 SESSION = SCRIPT.parent / "gpu_session.sh"
@@ -197,6 +198,14 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
     assert "Not run yet." in text.split("## (c)", 1)[1]
 
 
+def test_a_results_file_left_in_out_by_an_earlier_run_is_not_taken(tmp_path: Path) -> None:
+    """A gpu-a.md in a reused OUT was merged as this call's (a) although (a) never ran."""
+    (tmp_path / "gpu-a.md").write_text("# stale\n\n## (a) stale\n", encoding="utf-8")
+    done = session(tmp_path, "a", SESSION_SECONDS="5")
+    assert "skipped: " in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not (tmp_path / "gpu-a.md").exists()
+
+
 @pytest.mark.parametrize("part", ["b", "c"])
 def test_a_part_cut_short_keeps_what_it_measured_and_says_so(
         part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,6 +243,67 @@ def test_a_part_cut_short_keeps_what_it_measured_and_says_so(
         assert rows(text, "(c)")[0][3:] == ["-", "-"]  # 1cycle not started
     merged = gpu.merge([text], ["cut.md"])
     assert gpu.CUT in merged  # nothing better to take
+
+
+@pytest.mark.parametrize("part", ["b", "c"])
+def test_a_part_failing_part_way_keeps_what_it_measured(
+        part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later row of a part that raises (fp16 with a fused SGD on the GPU machine's torch)
+    kept nothing of the part: its measured rows, the must-show ones first, went with the
+    error. They stay, with the traceback after them, and --merge takes them where no run
+    finished the part."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    calls = []
+
+    def second_call_fails(real: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("fused SGD fell over")
+            return real(*args, **kwargs)
+        return wrapped
+
+    if part == "b":
+        monkeypatch.setattr(gpu.rts, "bench", second_call_fails(gpu.rts.bench))
+    else:
+        monkeypatch.setattr(gpu, "accuracy", second_call_fails(gpu.accuracy))
+    out = tmp_path / "failed.md"
+    skip = "a,c" if part == "b" else "a,b"
+    assert gpu.main(["--device", "cpu", "--smoke", "--skip", skip, "--out", str(out)]) == 1
+    text = out.read_text(encoding="utf-8")
+    section = text.split(f"## ({part})", 1)[1].split("\n## ", 1)[0]
+    assert gpu.FAILED_AFTER in section and "RuntimeError: fused SGD fell over" in section
+    assert gpu.FAILED not in section and "**Run not finished**" not in text
+    if part == "b":
+        assert len(rows(text, "(b)")) == 1
+    else:
+        assert "Range test: " in section
+        assert rows(text, "(c)")[0][1:3] != ["-", "-"]  # epoch 1 of the fixed LR
+    merged = gpu.merge([text], ["failed.md"])
+    assert gpu.FAILED_AFTER in merged and "fused SGD fell over" in merged
+    heading = section.split("\n", 1)[0]
+    finished = text.replace(section, heading + "\n\nmeasured here\n")
+    merged = gpu.merge([text, finished], ["failed.md", "finished.md"])
+    assert "measured here" in merged and gpu.FAILED_AFTER not in merged
+
+
+@pytest.mark.parametrize("device", ["bogus", "mps", "cuda:7"])
+def test_a_device_this_machine_lacks_is_refused_by_the_parser(
+        device: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--device mps ran every part, each failing with a traceback into a results file; a
+    malformed device was a bare RuntimeError."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    if device == "cuda:7" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    if device == "cuda:7" and not torch.cuda.is_available():
+        assert gpu.main(["--device", device, "--smoke"]) == 0  # no CUDA: says so, exits 0
+        return
+    with pytest.raises(SystemExit) as exc:
+        gpu.main(["--device", device, "--smoke"])
+    assert exc.value.code == 2
+    assert "--device" in capsys.readouterr().err
 
 
 def test_a_failed_part_is_reported_and_the_others_still_run(
