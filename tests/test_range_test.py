@@ -570,6 +570,37 @@ def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) 
     assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
 
 
+def test_ctrl_c_in_a_step_run_past_the_stop_keeps_the_whole_curve(read_lag: bool) -> None:
+    """The stop test lags the steps (sync_every): a Ctrl-C in a step run after the divergence,
+    before it was read back, labelled the whole curve "interrupted", with "run it to its end".
+    With sync_every=1 the sweep had ended before it: the curve keeps its stop reason."""
+    model, opt, loader = make_problem()
+    ref = lr_range_test(model, opt, ce, loader, 1e-4, 1e4, 60, sync_every=1, progress=False)
+    n = len(ref.lrs)
+    assert ref.stop_reason == "diverged" and n < 55
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    calls = []
+
+    def step_fn(m: nn.Module, batch: Any) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == n + 1:  # the first step past the stop, not yet read back
+            raise KeyboardInterrupt
+        x, y = batch
+        return ce(m(x), y)
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 1e4, 60, sync_every=n + 5,
+                      step_fn=step_fn, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    partial = info.value.partial_result
+    assert (partial.lrs, partial.losses) == (ref.lrs, ref.losses)
+    assert partial.curve_stop_reason == "diverged" and partial.warnings() == ref.warnings()
+    assert partial.stop_summary() == (
+        f"interrupted after the sweep had ended; the curve is whole, diverged after {n} of 60 "
+        "steps")
+
+
 def test_an_error_mid_sweep_carries_the_curve_measured_so_far(read_lag: bool) -> None:
     """A corrupt batch or an out-of-memory at step 15: nothing measured is lost, the error is
     the user's own, and the state is restored."""
@@ -1059,6 +1090,26 @@ def test_skipped_steps_far_above_the_best_loss_diverge_by_their_own_losses(
                 else F.cross_entropy(m(b[0]), b[1]))[1],
             scaler=torch.amp.GradScaler("cpu"), progress=False)
         assert alone.stop_reason == "completed" and len(alone.lrs) == 30 - len(at), scale
+
+
+def test_a_sweep_begun_past_steps_grad_scaler_skipped_is_told_to_lower_init_scale() -> None:
+    """fp16 with the default init_scale (2**16) on inputs of scale 30: the scaler skipped the
+    first 10 steps while it lowered its scale, so the curve began 15x above start_lr, already
+    falling, and the warning said "already falling at start_lr ... lower start_lr"."""
+    torch.manual_seed(0)
+    x = torch.randn(2048, 20) * 30
+    loader = DataLoader(TensorDataset(x, (x[:, :5].sum(1) > 0).long()), batch_size=256,
+                        shuffle=True)
+    model = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    res = lr_range_test(model, opt, lambda out, t: F.cross_entropy(out, t, reduction="sum"),
+                        loader, 1e-7, 1, num_iter=60, amp_dtype=torch.float16,
+                        scaler=torch.amp.GradScaler("cpu"), progress=False)
+    assert res.most_skipped() > 0 and res.lrs[0] > 10 * 1e-7
+    said = [w for w in res.warnings() if w.startswith("the loss was already falling")]
+    assert len(said) == 1 and "lower the scaler's init_scale" in said[0], res.warnings()
+    assert "start_lr (10%" not in said[0] and "lower start_lr" not in said[0]
 
 
 @pytest.mark.parametrize("fused", [False, True], ids=["sgd", "fused-adam"])

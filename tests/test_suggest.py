@@ -696,6 +696,44 @@ def test_a_linear_sweep_inside_the_descent_is_told_to_sweep_exponentially() -> N
         assert "lower start_lr" in " ".join(curve_warnings(lrs, loss(lrs), "diverged"))
 
 
+def test_a_curve_past_steps_grad_scaler_skipped_is_told_to_lower_init_scale() -> None:
+    """fp16 with a loss scale too large at first: GradScaler skipped the sweep's first steps,
+    so the curve began 15x above start_lr, already falling, and was told "lower start_lr",
+    which moves nothing; the scaler's init_scale does."""
+    def loss(lr: np.ndarray) -> np.ndarray:
+        t = np.log10(lr)
+        return 2.3 - 2 / (1 + np.exp(-3 * (t + 2.5))) + np.where(t > -0.3, 5 * (t + 0.3) ** 2, 0)
+
+    lrs = np.logspace(-3, 0, 100)
+    said = [w for w in curve_warnings(lrs, loss(lrs), "diverged", 10, start_lr=1e-4)
+            if "already falling" in w]
+    assert len(said) == 1 and said[0].startswith("the loss was already falling at its first")
+    assert "starts at lr=0.001, 10 times start_lr: lower the scaler's init_scale" in said[0]
+    assert "lower start_lr" not in said[0]
+    # skips elsewhere in a sweep that began at start_lr: start_lr is what to lower
+    for skips, start in ((10, 1e-3), (0, None)):
+        said = [w for w in curve_warnings(lrs, loss(lrs), "diverged", skips, start_lr=start)
+                if "already falling" in w]
+        assert len(said) == 1 and "at start_lr" in said[0] and "lower start_lr" in said[0]
+    few = curve_warnings(lrs[:6], loss(lrs[:6]), "diverged", 40, start_lr=1e-4)
+    assert few == ["too few points: 6 finite (need 8): GradScaler skipped the sweep's first "
+                   "steps for inf or NaN gradients, so it starts at lr=0.001, 10 times start_lr: "
+                   "lower the scaler's init_scale or use bfloat16 autocast"]
+
+
+def test_a_linear_sweep_that_never_fell_is_not_told_to_lower_start_lr() -> None:
+    """Its second LR is end_lr / (num_iter - 1) whatever start_lr is: following the advice
+    gave the very same sweep."""
+    lrs = np.linspace(1e-7, 10, 100)
+    rising = 2.3 + np.linspace(0, 1, 100)
+    said = curve_warnings(lrs, rising, "diverged", mode="linear")
+    assert said == ["the loss never decreased: a linear sweep's first LRs are end_lr / "
+                    "(num_iter - 1) apart whatever start_lr is, so sweep exponentially "
+                    "(mode='exp') or raise num_iter, or check the data and loss"]
+    assert curve_warnings(LRS, rising, "diverged") == [
+        "the loss never decreased: lower start_lr or check the data and loss"]
+
+
 def test_a_loss_on_its_floor_at_end_lr_is_not_still_falling() -> None:
     """A model that fits the data at once (the docs' flowers table): the loss is at 0 from the
     sweep's middle on, creeping by 1e-6s. It was told "still falling at end_lr"."""

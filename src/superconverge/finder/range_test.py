@@ -348,6 +348,8 @@ def lr_range_test(
             delattr(exc, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
+            if partial.stop_reason not in ("interrupted", "error"):  # it had ended before
+                finished.append(partial)
         # Ctrl-C always says what it cut short; an error only where something was measured.
         if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
             kept = _assemble(
@@ -701,8 +703,13 @@ class _Run:
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
-            _feed_unread(host, pending, losses, val, skips)  # best effort
-            exc.partial_curve = host.curve("interrupted")  # type: ignore[attr-defined]
+            read = _feed_unread(host, pending, losses, val, skips)  # best effort
+            # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read back:
+            # the stop test lags): with sync_every=1 the sweep had ended before it, so the
+            # curve is whole and keeps its stop reason. (Under torch.distributed this rank's
+            # unread losses are its own, not the mean the others stop on: cut.)
+            ended = host.stop_reason if read and world == 1 else None
+            exc.partial_curve = host.curve(ended or "interrupted")  # type: ignore[attr-defined]
             self.skipped.append(host.skipped)
             raise
         except Exception as exc:

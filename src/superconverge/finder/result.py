@@ -367,7 +367,11 @@ class RangeTestResult(Curve):
                      + (f" (GradScaler skipped up to {skipped} steps a repeat: no points)"
                         if skipped else ""))
             if cut is None and type(planned) is int and len(done) >= planned:
-                # stopped after the last sweep, before its result was put together
+                # stopped after the last sweep, before its result was put together (or in a
+                # step run past its end, which the stop test read late: sync_every)
+                if len(done) == 1:
+                    return (f"{self.stop_reason} after the sweep had ended; the curve is whole, "
+                            + curve.split(", ", 1)[1])
                 return f"{self.stop_reason} after all {len(done)} repeats had finished; {curve}"
             of = f" of {planned}" if type(planned) is int and planned > len(done) else ""
             return (f"{self.stop_reason} in repeat {len(done) + 1}{of} after {cut_steps} of "
@@ -417,8 +421,11 @@ class RangeTestResult(Curve):
     def warnings(self) -> list[str]:
         """Plain-language problems with the curve that make its suggestions unreliable."""
         mode = (self.config or {}).get("mode")
+        start = (self.config or {}).get("start_lr")
         out = curve_warnings(self.lrs, self.losses, self.curve_stop_reason, self.most_skipped(),
-                             mode=mode if mode in ("exp", "linear") else None)
+                             mode=mode if mode in ("exp", "linear") else None,
+                             start_lr=float(start) if isinstance(start, int | float) and not
+                             isinstance(start, bool) and 0 < start < 1e308 else None)
         # (a later repeat cut short after others finished leaves their curve whole: no warning,
         # stop_summary() says it)
         if self.curve_stop_reason in _CUT and self.lrs:

@@ -506,7 +506,7 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
 #: How the warnings about the sweep's first steps begin: true of a sweep cut short too, which
 #: :meth:`RangeTestResult.warnings` keeps whatever their advice names (a linear sweep's says
 #: "raise num_iter").
-START_WARNINGS = ("the loss jumped from ", "the loss was already falling at start_lr")
+START_WARNINGS = ("the loss jumped from ", "the loss was already falling at ")
 
 
 def _share_done(s: np.ndarray, at: int, m: int) -> int:
@@ -520,7 +520,7 @@ def _share_done(s: np.ndarray, at: int, m: int) -> int:
 
 def curve_warnings(
     lrs: Floats, losses: Floats, stop_reason: str | None = None,
-    scaler_skips: int = 0, *, mode: str | None = None,
+    scaler_skips: int = 0, *, mode: str | None = None, start_lr: float | None = None,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
 
@@ -541,7 +541,9 @@ def curve_warnings(
     told to lower the scaler's init_scale).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
-    1)`` above the first, hardly moves with start_lr.
+    1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
+    starts above it with ``scaler_skips`` began past steps GradScaler skipped (fp16 with a loss
+    scale too large at first), which no start_lr moves: told to lower the scaler's init_scale.
     """
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be None or one of "
@@ -550,6 +552,21 @@ def curve_warnings(
         raise ValueError(f"mode must be None, 'exp' or 'linear'; got {mode!r}")
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
+    # What moves the sweep's first LRs down: start_lr, except in a linear sweep, whose second
+    # LR is end_lr / (num_iter - 1) whatever start_lr is, and where GradScaler skipped the
+    # sweep's first steps (it lowers an fp16 loss scale too large a step at a time): the
+    # curve starts past them wherever start_lr is.
+    head_skipped = (start_lr is not None and scaler_skips > 0 and len(x) > 0
+                    and start_lr > 0 and float(x[0]) > start_lr * (1 + 1e-6))
+    if head_skipped and start_lr is not None:
+        lower = (f"GradScaler skipped the sweep's first steps for inf or NaN gradients, so it "
+                 f"starts at lr={float(x[0]):.3g}, {float(x[0]) / start_lr:.3g} times "
+                 f"start_lr: lower the scaler's init_scale or use bfloat16 autocast")
+    elif mode == "linear":
+        lower = ("a linear sweep's first LRs are end_lr / (num_iter - 1) apart whatever "
+                 "start_lr is, so sweep exponentially (mode='exp') or raise num_iter")
+    else:
+        lower = "lower start_lr"
     if len(x) < MIN_POINTS:
         if stop_reason == "nan" and len(x) < 3:
             # NaN in the first steps: more often the inputs than the LR.
@@ -574,8 +591,9 @@ def curve_warnings(
             )
             return out
         out.append(
-            f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or lower "
-            "start_lr"
+            f"too few points: {len(x)} finite (need {MIN_POINTS}): {lower}" if head_skipped
+            else f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or "
+            "lower start_lr"
         )
         return out
     s = smooth_centered(y)
@@ -651,7 +669,9 @@ def curve_warnings(
                              and drift < 0.05 * s[0]):
         # (a sweep cut short while its loss was still flat has not yet reached the LRs that
         # move it: "lower start_lr" is wrong there, and the cut's own warning says what to do)
-        out.append("the loss never decreased: lower start_lr or check the data and loss")
+        out.append(f"the loss never decreased: {lower}, or check the data and loss"
+                   if lower != "lower start_lr" else
+                   "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
         noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
         out.append(
@@ -666,11 +686,6 @@ def curve_warnings(
             "so the suggestion may be reading noise; raise num_iter (a deep model needs more "
             "steps to move) or the batch size"
         )
-    # What moves the sweep's first LRs down: start_lr, except in a linear sweep, whose
-    # second LR is end_lr / (num_iter - 1) whatever start_lr is.
-    lower = ("a linear sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr "
-             "is, so sweep exponentially (mode='exp') or raise num_iter"
-             if mode == "linear" else "lower start_lr")
     head = max(3, len(y) // 10)  # the sweep's first steps
     jump = float(np.max(y[:head])) - float(y[0])
     if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
@@ -679,8 +694,9 @@ def curve_warnings(
         # at 0.1), and the fall every pick is a share of is measured from the spike.
         out.append(
             f"the loss jumped from {float(y[0]):.3g} to {float(np.max(y[:head])):.3g} in the "
-            "sweep's first steps before falling: start_lr is already too high for this model, "
-            f"and the picks are measured from that jump, so they are too high; {lower} "
+            f"sweep's first steps before falling: "
+            f"{'its first LR' if head_skipped else 'start_lr'} is already too high for this "
+            f"model, and the picks are measured from that jump, so they are too high; {lower} "
             "until the curve starts flat"
         )
     # (not a share of a linear sweep's points: that is always the same share of end_lr, which
@@ -690,7 +706,8 @@ def curve_warnings(
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(
-            "the loss was already falling at start_lr (10% of its fall done by point "
+            f"the loss was already falling at "
+            f"{'its first point' if head_skipped else 'start_lr'} (10% of its fall done by point "
             f"{started + 1}): the picks are measured from where the sweep began, inside "
             f"the descent, so they are too high; {lower} until the curve starts flat"
         )
