@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -1185,6 +1186,38 @@ def test_a_failed_write_at_a_stop_is_said_once_naming_what_is_missing(
         assert caught.value.partial_path == tmp_path / "lr_find.json"
         assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == result.lrs
     assert caught.value.partial_result is result
+
+
+def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A disk that filled up (or a folder made read-only) by the end of a long sweep: the error
+    named the file, and nothing else was left, no picks printed, no result on the error. The
+    picks are printed before the error, and the Python API's error carries the whole result."""
+    import errno
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(recipe, "_write_bytes", full)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as done:
+        main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter", "40",
+              "--out", str(out)])
+    assert done.value.code == 2
+    said = capsys.readouterr()
+    assert said.out.startswith("stopped: ") and "\nsuggested lr (rule: default): " in said.out
+    assert "wrote" not in said.out and "next" not in said.out
+    assert said.err.endswith("lr_find.png: No space left on device; the sweep had ended: its "
+                             "picks are printed above, its curve is not written\n"), said.err
+    assert not any(p.name.startswith("lr_find") for p in out.iterdir())
+    with pytest.raises(OSError, match="No space left") as caught:
+        recipe.find_lr(dataset="digits", model="mlp", num_iter=40, out=out, progress=False)
+    whole = caught.value.partial_result
+    assert whole.stop_reason in ("completed", "diverged") and len(whole.lrs) > 20
+    assert whole.config["model"] == "mlp"
 
 
 FULL_DISK_DRAWING = """

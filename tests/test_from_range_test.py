@@ -43,6 +43,31 @@ def test_a_flat_curve_gives_a_clear_error() -> None:
         policy_from_range_test("superconvergence", VALLEY, 100)
 
 
+def test_a_sweep_cut_short_before_a_pick_is_told_to_run_to_its_end(tmp_path, capsys) -> None:
+    """Ctrl-C at lr=1e-4 of a sweep to end_lr=10: the error repeated the rule's "raise end_lr
+    ... or the model may already be trained", read off the flat part it had reached."""
+    lrs = np.logspace(-7, -4, 30)
+    cut = RangeTestResult(lrs=tuple(lrs), losses=(2.3,) * 30, smoothed=(2.3,) * 30,
+                          stop_reason="interrupted", num_iter=100,
+                          config={"start_lr": 1e-7, "end_lr": 10.0, "mode": "exp"})
+    said = ("the sweep was cut short (interrupted after 30 of 100 steps) at an LR of 0.0001, "
+            "before its curve gave one: run it to its end; or give ")
+    with pytest.raises(ValueError) as caught:
+        policy_from_range_test("fixed", cut, 100)
+    assert str(caught.value) == "the range test suggests no LR: " + said + "lr yourself"
+    with pytest.raises(ValueError) as caught:
+        policy_from_range_test("clr", cut, 100)
+    assert str(caught.value) == "the range test gives no LR bounds: " + said + (
+        "base_lr and max_lr yourself")
+    cut.to_json(tmp_path / "lr_find.partial.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path / "lr_find.partial.json"),
+              "--steps", "3"])
+    err = capsys.readouterr().err
+    assert err.endswith("at an LR of 0.0001, before its curve gave one: run it to its end; or "
+                        "give --max-lr yourself\n") and "raise end_lr" not in err
+
+
 def test_lrs_given_win_even_over_a_curve_without_a_pick(tmp_path, capsys) -> None:
     """"Explicit LR options still win": a curve with no pick serves a policy whose LRs the
     user gave, and one LR given of clr's two takes only the other from the curve."""

@@ -561,24 +561,41 @@ def _find_lr(args: argparse.Namespace) -> int:
     from superconverge.finder.plot import notes_worded
     from superconverge.recipes import find_lr
     from superconverge.recipes.distributed import torchrun_group
-    from superconverge.schedules.policy import POLICIES, policy_parameters
 
     # Under torchrun: one process a device, the loss averaged over them; rank 0 reports. The
     # plot's notes say the flags, as the printed warnings do.
     with torchrun_group(args.device) as device, notes_worded(
             lambda note: _in_flags(note, args, args.flag_names)):
-        result = find_lr(
-            dataset=None if args.data else args.dataset, data=args.data, model=args.model,
-            optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
-            end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode, momentum=args.momentum,
-            weight_decay=args.weight_decay, repeats=args.repeats, seed=args.seed,
-            method=args.method, out=args.out, progress=not args.quiet, device=device,
-            amp=args.amp, standardize=args.standardize, max_grad_norm=args.max_grad_norm,
-            data_options=_data_options(args),
-        )
+        try:
+            result = find_lr(
+                dataset=None if args.data else args.dataset, data=args.data, model=args.model,
+                optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
+                end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode,
+                momentum=args.momentum, weight_decay=args.weight_decay, repeats=args.repeats,
+                seed=args.seed, method=args.method, out=args.out, progress=not args.quiet,
+                device=device, amp=args.amp, standardize=args.standardize,
+                max_grad_norm=args.max_grad_norm, data_options=_data_options(args),
+            )
+        except Exception as exc:
+            if _unwritten(exc) and is_main_process():
+                # The sweep finished, its files could not be written (a full disk): its
+                # picks are printed all the same, before the error.
+                _say("\n".join(_find_lr_report(exc.partial_result, args,  # type: ignore
+                                                written=False)) + "\n", sys.stdout)
+            raise
         main = is_main_process()
     if not main:
         return 0
+    _say("\n".join(_find_lr_report(result, args)) + "\n", sys.stdout)
+    return 0
+
+
+def _find_lr_report(result: Any, args: argparse.Namespace, written: bool = True) -> list[str]:
+    """What find-lr prints of a finished sweep: how it stopped, the picks, the warnings, the
+    files and (unwarned) the next command; without the last two where its files could not be
+    written."""
+    from superconverge.schedules.policy import POLICIES, policy_parameters
+
     pick = result.suggest(args.method)
     base, top = result.bounds()
     lines = [
@@ -603,6 +620,8 @@ def _find_lr(args: argparse.Namespace) -> int:
     # in the command's words: --end-lr, not the library's end_lr
     lines += [f"warning: {_in_flags(w, args, args.flag_names)}" for w in warned]
     out = Path(args.out)
+    if not written:
+        return lines
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
     if top is not None and not warned:  # what to do with it (a warning says what to do first)
         # "=": a path that starts with "-" is no flag there
@@ -611,8 +630,7 @@ def _find_lr(args: argparse.Namespace) -> int:
                   "  superconverge schedule one-cycle "
                   f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",
                   f"  (or, in place of one-cycle, any other policy: {others})"]
-    _say("\n".join(lines) + "\n", sys.stdout)
-    return 0
+    return lines
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -859,9 +877,19 @@ def _measured(exc: BaseException) -> bool:
     return bool(getattr(getattr(exc, "partial_result", None), "lrs", None))
 
 
+def _unwritten(exc: BaseException) -> bool:
+    """Whether ``exc`` came after a finished sweep, as its files were written (not a stop)."""
+    whole = getattr(exc, "partial_result", None)
+    return (isinstance(exc, Exception) and getattr(exc, "partial_path", None) is None
+            and whole is not None and bool(whole.lrs)
+            and whole.stop_reason not in ("interrupted", "error"))
+
+
 def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     """Where find-lr wrote the curve measured before ``exc`` stopped it, if this run did
     (an older run's file there is no news; under torchrun rank 0 writes it)."""
+    if _unwritten(exc):
+        return "; the sweep had ended: its picks are printed above, its curve is not written"
     partial = getattr(exc, "partial_path", None)
     if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""

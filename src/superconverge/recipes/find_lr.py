@@ -258,7 +258,18 @@ def find_lr(
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
-        _write(result, out, method)
+        try:
+            _write(result, out, method)
+        except Exception as exc:
+            # The sweep finished: files that cannot be written (a full disk, a folder made
+            # read-only meanwhile) do not lose it. The whole result goes with the error.
+            if getattr(exc, "partial_result", None) is None:
+                exc.partial_result = result  # type: ignore[attr-defined]
+                add_note = getattr(exc, "add_note", None)  # Python 3.11+
+                if callable(add_note):
+                    add_note(f"find_lr: the sweep had ended; its whole result "
+                             f"({len(result.lrs)} points) is this exception's partial_result")
+            raise
     return result
 
 

@@ -32,6 +32,17 @@ def policy_from_range_test(
     return make_policy(name, total_steps, **{**picked, **params})
 
 
+def _why_none(result: RangeTestResult, reason: str | None) -> str | None:
+    """Why the curve gives no pick: the rule's reason, which reads the curve alone ("raise
+    end_lr", "the model may already be trained"), except for a sweep Ctrl-C or an error cut
+    short, which had not reached the LRs that would have moved it."""
+    if result.curve_stop_reason in ("interrupted", "error") and result.lrs:
+        # ("an LR of", not "lr=": the CLI would read that as its flag --lr)
+        return (f"the sweep was cut short ({result.stop_summary()}) at an LR of "
+                f"{result.lrs[-1]:.3g}, before its curve gave one: run it to its end")
+    return reason
+
+
 def lrs_from_range_test(
     name: str, result: RangeTestResult, *, method: str | None = None,
     given: Mapping[str, Any] | None = None,
@@ -64,8 +75,8 @@ def lrs_from_range_test(
         if _FROM_SUGGESTION[name] not in given:
             pick = result.suggest(method)
             if pick.lr is None:
-                raise ValueError(f"the range test suggests no LR: {pick.reason}; or give "
-                                 f"{_FROM_SUGGESTION[name]} yourself")
+                raise ValueError(f"the range test suggests no LR: {_why_none(result, pick.reason)}"
+                                 f"; or give {_FROM_SUGGESTION[name]} yourself")
             picked[_FROM_SUGGESTION[name]] = pick.lr
     else:
         wanted = {_FROM_MAX_BOUND.get(name, "max_lr"): 1}
@@ -77,7 +88,8 @@ def lrs_from_range_test(
             for key, i in wanted.items():
                 lr = bounds[i].lr
                 if lr is None:
-                    raise ValueError(f"the range test gives no LR bounds: {bounds[i].reason}; "
+                    raise ValueError(f"the range test gives no LR bounds: "
+                                     f"{_why_none(result, bounds[i].reason)}; "
                                      f"or give {' and '.join(sorted(wanted))} yourself")
                 picked[key] = lr
         if name == "clr" and len(picked) == 1:  # one bound given, the other from the curve
