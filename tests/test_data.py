@@ -544,10 +544,13 @@ def test_corrupt_or_wrong_npz_files(tmp_path) -> None:
 
     good = tmp_path / "good.npz"
     np.savez(good, x=np.zeros((50, 3)), y=np.arange(50) % 2)
+    # (a copy cut short was "not a zip file": it was one, without its end)
     truncated = tmp_path / "truncated.npz"
-    truncated.write_bytes(good.read_bytes()[:200])
-    with pytest.raises(ValueError, match=r"truncated\.npz: not an \.npz archive"):
-        load_npz(truncated)
+    for keep in (200, len(good.read_bytes()) - 10):
+        truncated.write_bytes(good.read_bytes()[:keep])
+        with pytest.raises(ValueError, match=r"truncated\.npz: a damaged or truncated \.npz "
+                           r"archive \(it begins as one, but its end"):
+            load_npz(truncated)
 
     damaged = tmp_path / "damaged.npz"  # a valid zip whose members are not arrays
     with zipfile.ZipFile(damaged, "w") as z:
@@ -2072,6 +2075,28 @@ def test_a_shuffled_or_filtered_pandas_index_is_not_a_feature(tmp_path: Any) -> 
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert load_csv(write(tmp_path / "kept.csv", head + rows)).input_shape == (3,)
+
+
+def test_a_stray_double_quote_is_named_at_its_line(tmp_path: Any) -> None:
+    """A quote that opens a field and never closes swallows the rest of the file: the error
+    named the file's last line (where the quoted field ended), or, past csv's field size
+    limit, called a UTF-8 file "not a readable UTF-8 CSV file"."""
+    for n in (300, 60_000):
+        lines = ["a,b,c,label"] + [f"{i}.0,2.0,3.0,{i % 2}" for i in range(n)]
+        lines[51] = '1.0,"2.0,3.0,1'
+        path = write(tmp_path / "quote.csv", "\n".join(lines) + "\n")
+        said = (r"quote\.csv: line 52 has 2 columns, expected 4; a quoted field runs on from "
+                r"there over the lines after it: an unbalanced double quote \(\"\) on that "
+                r"line\?"
+                if n == 300 else r"quote\.csv: line 52: a field runs on past \d+ characters: "
+                r"an unbalanced double quote \(\"\) there\?")
+        with pytest.raises(ValueError, match=said):
+            load_csv(path)
+    # a quoted field that holds a line break is a row of its own line on: the rows after it
+    # are named at their own lines
+    table = 'a,b,label\n1,"2\n",0\n' + "".join(f"{i},{i},{i % 2}\n" for i in range(5)) + "3,1\n"
+    with pytest.raises(ValueError, match=r"line 9 has 2 columns, expected 3$"):
+        load_csv(write(tmp_path / "multiline.csv", table))
 
 
 def test_a_line_above_the_table_is_named_as_such(tmp_path: Any) -> None:

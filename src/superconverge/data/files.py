@@ -90,6 +90,11 @@ def load_npz(
             f"{path}: holds a single array (an .npy file), expected an .npz archive with "
             "arrays 'x' and 'y' (write it with np.savez(path, x=x, y=y))"
         )
+    if not zipfile.is_zipfile(path) and magic[:4] == b"PK\x03\x04":
+        # a zip's table of contents is at its end: a copy cut short has none
+        raise ValueError(
+            f"{path}: a damaged or truncated .npz archive (it begins as one, but its end, the "
+            "archive's table of contents, is missing or corrupt): copy or write it again")
     if not zipfile.is_zipfile(path):
         raise ValueError(
             f"{path}: not an .npz archive (not a zip file); expected one written by "
@@ -342,11 +347,16 @@ def load_csv(
             t = _target_index(target, heads if header else None, width, path)
             second = next(rows, None)
             body = None
-            if first[0] == 1 and second is not None:  # the table starts on the file's first line
+            # the table starts on the file's first line, and its first row ends there (a quoted
+            # field may hold a line break)
+            if (first[0] == 1 and second is not None
+                    and not any("\n" in c or "\r" in c for c in first[1])):
                 body = _read_body_fast(path, delimiter, width, t, second[1])
             if body is None:
                 body = _read_rows(itertools.chain([second] if second else [], rows), width, t,
                                   path, first[0])
+    except _QuoteError as err:
+        raise ValueError(f"{path}: {err}") from err
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
@@ -473,7 +483,8 @@ def _read_rows(
                 raise ValueError(
                     f"{path}: line {first_line} has {width} columns and line {line} has "
                     f"{len(row)}{_preamble_hint(first_line)}")
-            raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+            raise ValueError(f"{path}: line {line} has {len(row)} columns, expected {width}"
+                             + _quote_hint(row))
         k = len(labels)
         for j, c in enumerate(features):
             try:
@@ -692,9 +703,31 @@ def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, lis
                 yield number, cells
         return
     reader = csv.reader(lines, delimiter=delimiter)
-    for row in reader:
+    start = 1  # the line a row begins on (reader.line_num is where it ends: a quoted field
+    # may hold line breaks, and a stray quote runs on to the end of the file)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            if "field larger than field limit" not in str(err):
+                raise
+            raise _QuoteError(f"line {start}: a field runs on past {csv.field_size_limit()} "
+                              "characters: an unbalanced double quote (\") there?") from err
         if any(c.strip() for c in row):
-            yield reader.line_num, row
+            yield start, row
+        start = reader.line_num + 1
+
+
+class _QuoteError(csv.Error):
+    """A quoted field past csv's size limit: a stray quote, not an encoding's fault."""
+
+
+def _quote_hint(row: Sequence[str]) -> str:
+    """Where a row's quoted field spans lines: the stray quote that began it, likely."""
+    return ("; a quoted field runs on from there over the lines after it: an unbalanced double "
+            "quote (\") on that line?" if any("\n" in c for c in row) else "")
 
 
 def _preamble_hint(line: int) -> str:
