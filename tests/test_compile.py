@@ -238,6 +238,33 @@ def test_the_foreach_path_recompiles_at_every_momentum_so_tensors_true_leaves_it
     assert ours <= 2
 
 
+def test_dynamic_false_recompiles_a_cycling_float_momentum_as_the_docs_say() -> None:
+    """The single-tensor path keeps SGD's graphs under dynamo's default, which traces a float
+    that changed as a variable; torch.compile(dynamic=False) forbids that (docs: "With a
+    compiled optimizer step")."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    def count(dynamic: bool | None) -> int:
+        torch._dynamo.reset()
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        sched = _cycling(opt)
+        counter = CompileCounterWithBackend("aot_eager")
+        step = torch.compile(opt.step, backend=counter, dynamic=dynamic)
+        x = torch.randn(8, 4)
+        for _ in range(STEPS):
+            model(x).square().mean().backward()
+            step()
+            opt.zero_grad()
+            sched.step()
+        return counter.frame_count
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dynamo's own, at its recompile limit
+        assert count(None) <= 2 and count(False) >= 8
+
+
 def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:
     """SGD's Nesterov step passes the momentum as alpha= on both paths: nothing keeps a compiled
     step from recompiling at every value, so the user is told."""

@@ -1061,6 +1061,18 @@ def test_messages_about_thousands_of_groups_stay_short() -> None:
     assert len(str(info.value)) < 600
 
 
+def test_inside_torchs_sequential_lr_it_says_what_to_use_instead() -> None:
+    """torch's SequentialLR steps its schedulers back through last_epoch: it failed with
+    "property 'last_epoch' of 'ParamScheduler' object has no setter"."""
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
+    ours = ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20))
+    with pytest.raises(TypeError, match=r"cannot run inside torch's SequentialLR.*"
+                       r"sc\.warmup\(schedule, warmup_steps\).*sc\.join\("):
+        torch.optim.lr_scheduler.SequentialLR(opt, [warm, ours], milestones=[5])
+    assert ours.last_epoch == 0
+
+
 # ------------------------------------------------- pinned by a mutation-testing review
 def two_groups(model: torch.nn.Module) -> list[dict]:
     return [{"params": model[0].parameters(), "lr": 0.1},

@@ -504,9 +504,10 @@ class ParamScheduler:
                 group["foreach"] = False
             # optimizer.load_state_dict puts the saved groups back, foreach=None included: a
             # hook on each optimizer whose load runs torch's hooks (a wrapper's may not).
+            single_ids = {id(g) for g in single}  # (a scan of the list per group was
+            # quadratic: seconds to build on 8000 groups)
             for opt in held_optimizers(optimizer) if single else ():
-                switched = [i for i, g in enumerate(opt.param_groups)
-                            if any(g is x for x in single)]
+                switched = [i for i, g in enumerate(opt.param_groups) if id(g) in single_ids]
                 hooks = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
                 if not switched or hooks is None:
                     continue
@@ -542,11 +543,12 @@ class ParamScheduler:
             return []
         name = type(kind).__name__
         groups: list[dict[str, Any]] = []
+        seen: set[int] = set()  # ids of the groups in it
         # The groups of the optimizer and of those it wraps: accelerate's wrapper shares its
         # optimizer's list; a ZeroRedundancyOptimizer's own groups are copied into its shard's.
         for opt in reversed(held):  # (the wrapped optimizer named first, as above)
             for i, g in enumerate(opt.param_groups):
-                if g.get("fused") or any(g is x for x in groups):
+                if g.get("fused") or id(g) in seen:
                     continue
                 if g.get("foreach"):
                     raise ValueError(
@@ -558,6 +560,7 @@ class ParamScheduler:
                     )
                 if "foreach" in g and g["foreach"] is None:
                     groups.append(g)
+                    seen.add(id(g))
         if any(g.get("nesterov") for o in held for g in o.param_groups):
             warnings.warn(
                 f"{name}(nesterov=True) hands the momentum to torch as a Python number "
@@ -831,6 +834,17 @@ class ParamScheduler:
     def last_epoch(self) -> int:
         """torch's name for :attr:`last_step` (its schedulers count steps in ``last_epoch``)."""
         return self._step
+
+    @last_epoch.setter
+    def last_epoch(self, value: int) -> None:
+        # torch's SequentialLR sets it (it steps its schedulers back, then calls step(0)):
+        # an AttributeError "has no setter" named nothing to do.
+        raise TypeError(
+            "a ParamScheduler cannot run inside torch's SequentialLR, which sets its "
+            "last_epoch: its step count is its state. Compose the schedules instead, and let "
+            "one ParamScheduler drive the result: sc.warmup(schedule, warmup_steps) for a "
+            "warm-up, sc.join([first, second, ...]) for phases one after another"
+        )
 
     @property
     def schedules(self) -> dict[str, Schedule]:
