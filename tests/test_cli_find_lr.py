@@ -986,7 +986,8 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM", "SIGTERM", "SIGINT,SIGHUP"])
+@pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGTERM", "SIGTERM", "SIGINT,SIGHUP",
+                                     "SIGHUP"])
 @pytest.mark.parametrize("caller", ["find-lr", "library"])
 def test_signals_during_the_partial_write_wait_until_it_is_written(
         tmp_path, signals, caller) -> None:
@@ -994,8 +995,9 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
     and a failed rank makes the agent SIGTERM the others: either cut rank 0's write of the
     curve measured so far short, and nothing was kept. They now wait for the write; a SIGTERM
     then ends the process as it would have: find-lr's way (143, "terminated"), or under the
-    system's handler in a script of the user's."""
+    system's handler in a script of the user's. A SIGHUP (a closed terminal) as a SIGTERM."""
     import os
+    import signal
     import subprocess
     import sys
 
@@ -1010,14 +1012,14 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
     written = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert written.stop_reason == "interrupted" and len(written.lrs) == 11
     assert (out / "lr_find.partial.png").stat().st_size > 0
-    if "SIGHUP" in signals:  # the system's handler, after the write: the process ends so
-        assert done.returncode == -1, done.stderr
-    elif "SIGTERM" in signals and caller == "library":
-        assert done.returncode == -15, done.stderr
-    elif "SIGTERM" in signals:
-        assert done.returncode == 143, done.stderr
+    ending = next((s for s in ("SIGTERM", "SIGHUP") if s in signals), None)
+    if ending is not None and caller == "library":
+        # the system's handler, after the write: the process ends so
+        assert done.returncode == -getattr(signal, ending), done.stderr
+    elif ending is not None:  # find-lr's way: 128 + the signal, and where the curve is
+        assert done.returncode == 128 + getattr(signal, ending), done.stderr
         assert done.stderr.rstrip().splitlines()[-1].startswith(
-            "terminated (SIGTERM); the curve measured so far is in"), done.stderr
+            f"terminated ({ending}); the curve measured so far is in"), done.stderr
     elif caller == "library":
         # Python's own end for an uncaught KeyboardInterrupt: killed by SIGINT
         assert done.returncode == -2 and "KeyboardInterrupt" in done.stderr, done.stderr
@@ -1049,7 +1051,7 @@ sys.exit(main(sys.argv[2:]))
 
 @pytest.mark.parametrize(("signals", "caller"), [
     ("SIGINT", "find-lr"), ("SIGTERM", "find-lr"), ("SIGHUP", "find-lr"),
-    ("SIGTERM", "library")])
+    ("SIGTERM", "library"), ("SIGHUP", "library")])
 def test_signals_during_a_finished_runs_write_wait_until_it_is_written(
         tmp_path, signals, caller) -> None:
     """A SIGHUP (a closed terminal, a notebook's interrupted `!` cell) or a SIGTERM under the
@@ -1074,10 +1076,11 @@ def test_signals_during_a_finished_runs_write_wait_until_it_is_written(
     assert written.stop_reason == "completed" and len(written.lrs) == 20, done.stderr
     assert (out / "lr_find.png").stat().st_size > 0
     assert sorted(p.name for p in out.iterdir()) == ["lr_find.json", "lr_find.png"]
-    expected = {"SIGINT": 130, "SIGTERM": 143 if caller == "find-lr" else -15, "SIGHUP": -1}
+    expected = {"SIGINT": 130, "SIGTERM": 143 if caller == "find-lr" else -15,
+                "SIGHUP": 129 if caller == "find-lr" else -1}
     assert done.returncode == expected[signals], done.stderr
-    if caller == "find-lr" and signals != "SIGHUP":
-        said = "interrupted" if signals == "SIGINT" else "terminated (SIGTERM)"
+    if caller == "find-lr":
+        said = "interrupted" if signals == "SIGINT" else f"terminated ({signals})"
         assert done.stderr.rstrip().splitlines()[-1] == (
             f"{said}; the sweep had ended; its curve is in {out / 'lr_find.json'} (and .png): "
             f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
@@ -1773,13 +1776,27 @@ def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> Non
     assert not (out / "lr_find.json").exists()
 
 
+def test_a_hangup_keeps_the_curve_measured_so_far_as_sigterm_does(tmp_path) -> None:
+    """A closed terminal or a dropped ssh session (SIGHUP) mid-sweep ended the process at once:
+    nothing was kept, where a SIGTERM kept the curve. (Under nohup, which ignores SIGHUP, the
+    sweep goes on.)"""
+    import signal
+
+    out = tmp_path / "run"
+    err = _signal_mid_sweep(out, signal.SIGHUP, 129)
+    assert err.rstrip().splitlines()[-1].startswith("terminated (SIGHUP); the curve measured "
+                                                   f"so far is in {out / 'lr_find.partial.json'}")
+    res = RangeTestResult.from_json(out / "lr_find.partial.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) > 10
+
+
 def test_the_command_leaves_the_callers_sigterm_handler_as_it_was(tmp_path) -> None:
     import signal
 
-    before = signal.getsignal(signal.SIGTERM)
+    before = [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)]
     assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "8",
                  "--out", str(tmp_path / "o")]) == 0
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)] == before
 
 
 def test_no_suggestion_is_said_in_flags_and_agrees_with_its_warning(tmp_path, capsys) -> None:

@@ -530,8 +530,9 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     for log in loggers:
         log.addFilter(said)
     try:
-        # A SIGTERM (a job scheduler's time limit, kill) stops the sweep as Ctrl-C does: the
-        # curve measured so far is kept in lr_find.partial.json, and the exit status is 143.
+        # A SIGTERM (a job scheduler's time limit, kill) or a SIGHUP (a closed terminal) stops
+        # the sweep as Ctrl-C does: the curve measured so far is kept in lr_find.partial.json,
+        # and the exit status is 128 + the signal (143, 129).
         with sigterm_as_interrupt():
             return _find_lr(args)
     finally:
@@ -821,8 +822,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         restoring = sys.modules.get("superconverge.finder._restore")  # (imports torch)
-        if restoring is not None and isinstance(exc, restoring.Terminated):  # a SIGTERM
-            parser.exit(128 + 15, f"{tag}terminated (SIGTERM){_partial_note(exc, args)}\n")
+        if restoring is not None and isinstance(exc, restoring.Terminated):  # SIGTERM, SIGHUP
+            parser.exit(128 + exc.signum,
+                        f"{tag}terminated ({exc.args[0]}){_partial_note(exc, args)}\n")
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
         said = _in_flags(str(exc), args, getattr(args, "flag_names", {}), assigned=True)

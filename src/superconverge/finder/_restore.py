@@ -662,16 +662,14 @@ def signals_deferred(
             on_first()
 
     previous: dict[int, Any] = {}
-    # the handlers that end the body at once: Python's own for SIGINT, and for SIGTERM the
-    # system's (with ``sigterm``) or sigterm_as_interrupt's, and with ``sigterm`` the system's
-    # for SIGHUP
+    # the handlers that end the body at once: Python's own for SIGINT, and for SIGTERM and
+    # SIGHUP sigterm_as_interrupt's, or (with ``sigterm``) the system's
+    enders = (_raise_terminated, signal.SIG_DFL) if sigterm else (_raise_terminated,)
     ours: list[tuple[int, tuple[Any, ...]]] = [
-        (signal.SIGINT, (signal.default_int_handler,)),
-        (signal.SIGTERM, (_raise_terminated, signal.SIG_DFL) if sigterm else
-         (_raise_terminated,))]
-    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
-    if sigterm and hangup is not None:
-        ours.append((hangup, (signal.SIG_DFL,)))
+        (signal.SIGINT, (signal.default_int_handler,)), (signal.SIGTERM, enders)]
+    hangup = _HANGUP
+    if hangup is not None:
+        ours.append((hangup, enders))
     if threading.current_thread() is threading.main_thread():
         for sig, handlers in ours:
             try:
@@ -681,11 +679,14 @@ def signals_deferred(
                 pass
     def came() -> int | None:
         """The signal held off that would have stopped the body with an exception (SIGINT,
-        or SIGTERM under sigterm_as_interrupt), for the caller to raise; else None."""
+        or SIGTERM or SIGHUP under sigterm_as_interrupt), for the caller to raise
+        (:func:`stop_for`); else None."""
         raising = [sig for sig in got if previous.get(sig) is not signal.SIG_DFL]
-        # a SIGTERM is the stronger stop: a Ctrl-C before it ends the process all the same
-        if signal.SIGTERM in raising:
-            return signal.SIGTERM
+        # a SIGTERM (or SIGHUP) is the stronger stop: a Ctrl-C before it ends the process
+        # all the same
+        for stronger in (signal.SIGTERM, hangup):
+            if stronger in raising:
+                return stronger
         return raising[0] if raising else None
 
     try:
@@ -698,43 +699,65 @@ def signals_deferred(
                 signal.raise_signal(ending)  # the system's handler: the process ends
 
 
+_HANGUP: int | None = getattr(signal, "SIGHUP", None)  # none on Windows
+
+
 class Terminated(KeyboardInterrupt):
-    """SIGTERM under :func:`sigterm_as_interrupt`: a stop from outside (a job scheduler's time
-    limit, ``kill``), handled as Ctrl-C is (the state restored, the curve so far kept)."""
+    """SIGTERM, or SIGHUP (a closed terminal, a dropped ssh session), under
+    :func:`sigterm_as_interrupt`: a stop from outside (a job scheduler's time limit, ``kill``),
+    handled as Ctrl-C is (the state restored, the curve so far kept). ``args[0]`` is the
+    signal's name."""
+
+    @property
+    def signum(self) -> int:
+        """The signal's number (SIGTERM's where the name is not one)."""
+        name = self.args[0] if self.args else ""
+        return int(getattr(signal, name, signal.SIGTERM)) if isinstance(name, str) else int(
+            signal.SIGTERM)
 
     @classmethod
-    def instead_of(cls, exc: BaseException) -> Terminated:
-        """A SIGTERM that came while ``exc`` (an error, a Ctrl-C) was on its way: the stronger
-        stop, carrying the curve ``exc`` carried (``partial_result``, ``partial_path``); raise
-        it ``from exc``."""
-        stop = cls("SIGTERM")
+    def instead_of(cls, exc: BaseException, signum: int = signal.SIGTERM) -> Terminated:
+        """A SIGTERM (or ``signum``) that came while ``exc`` (an error, a Ctrl-C) was on its
+        way: the stronger stop, carrying the curve ``exc`` carried (``partial_result``,
+        ``partial_path``); raise it ``from exc``."""
+        stop = cls(signal.Signals(signum).name)
         for name in ("partial_result", "partial_path"):
             if hasattr(exc, name):
                 setattr(stop, name, getattr(exc, name))
         return stop
 
 
+def stop_for(signum: int) -> KeyboardInterrupt:
+    """The exception a held-off signal (:func:`signals_deferred`'s ``came()``) raises:
+    ``KeyboardInterrupt`` for SIGINT, :class:`Terminated` for SIGTERM and SIGHUP."""
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    return Terminated(signal.Signals(signum).name)
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated("SIGTERM")
+    raise Terminated(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the body, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) instead of
-    ending the process at once, where its handler is the system's default and this is the main
-    thread; the handler before is put back after."""
-    previous = None
+    """Within the body, SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``)
+    instead of ending the process at once, where their handler is the system's default (not
+    under ``nohup``, which ignores SIGHUP) and this is the main thread; the handlers before
+    are put back after."""
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        try:
-            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-                previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        except (ValueError, OSError):  # not the main interpreter
-            previous = None
+        for sig in (signal.SIGTERM, _HANGUP):
+            try:
+                if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+                    previous[sig] = signal.signal(sig, _raise_terminated)
+            except (ValueError, OSError):  # not the main interpreter
+                pass
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:

@@ -55,6 +55,7 @@ from superconverge.finder._restore import (
     loader_generators,
     seed_everything,
     signals_deferred,
+    stop_for,
 )
 from superconverge.finder.result import (
     Curve,
@@ -397,16 +398,16 @@ def lr_range_test(
         held = came()
         on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         if held is not None and result is not None:
-            # Ctrl-C (or a SIGTERM made one) during the last restore of a finished test: stop,
-            # keeping the result.
-            stop = Terminated("SIGTERM") if held == signal.SIGTERM else KeyboardInterrupt()
+            # Ctrl-C (or a SIGTERM or SIGHUP made one) during the last restore of a finished
+            # test: stop, keeping the result.
+            stop = stop_for(held)
             _attach_partial(stop, result)
             raise stop
-        if held == signal.SIGTERM and on_its_way is not None and not isinstance(
+        if held not in (None, signal.SIGINT) and on_its_way is not None and not isinstance(
                 on_its_way, Terminated):
-            # A SIGTERM while an error or Ctrl-C was on its way: the stronger stop, told so,
-            # with what that one carried.
-            raise Terminated.instead_of(on_its_way) from on_its_way
+            # A SIGTERM (SIGHUP) while an error or Ctrl-C was on its way: the stronger stop,
+            # told so, with what that one carried.
+            raise Terminated.instead_of(on_its_way, held) from on_its_way
     logger.info(SUMMARY_LOG, result.stop_summary())
     return result
 

@@ -22,7 +22,7 @@ from superconverge.atomic import atomic_path, atomic_paths, nearest_existing, on
 from superconverge.data import image_shape, make_loader
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
-from superconverge.finder._restore import Terminated, signals_deferred
+from superconverge.finder._restore import Terminated, signals_deferred, stop_for
 from superconverge.finder.plot import png_bytes
 from superconverge.finder.range_test import MODES, sweep_lrs, sweep_seed, sweep_steps
 from superconverge.finder.suggest import MIN_POINTS
@@ -252,9 +252,10 @@ def find_lr(
                         out, method, exc)
                 except Exception as failed:  # the sweep's own exception is the one to see
                     logger.warning("could not write the partial curve to %s: %s", out, failed)
-            if came() == signal.SIGTERM and not isinstance(exc, Terminated):
+            held = came()
+            if held not in (None, signal.SIGINT) and not isinstance(exc, Terminated):
                 # told to end while it wrote (under sigterm_as_interrupt): end as told, 143
-                raise Terminated.instead_of(exc) from exc
+                raise Terminated.instead_of(exc, held) from exc
         raise
     result = dataclasses.replace(result, config={**result.config, **extra})
     if out is not None:
@@ -458,7 +459,7 @@ def _stopped_after_the_sweep(
     """The Ctrl-C (or, under sigterm_as_interrupt, the SIGTERM: find-lr's 143) that came
     while a finished sweep's files were written, raised once they are: the whole result
     attached where a stop's curve is found, and said under the traceback."""
-    told = Terminated("SIGTERM") if stop == signal.SIGTERM else KeyboardInterrupt()
+    told = stop_for(stop)
     told.partial_result = result  # type: ignore[attr-defined]
     if written is not None:
         told.partial_path = written  # type: ignore[attr-defined]
