@@ -1523,6 +1523,17 @@ def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) 
         main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"])
     assert (f"--from-lr-find {tmp_path} is a folder without lr_find.json"
             in capsys.readouterr().err)
+    # (an audit: the folder of a stopped run holds only lr_find.partial.json, and the error
+    # sent the user looking for an lr_find.json that run never wrote)
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    (out / "lr_find.json").rename(stopped / "lr_find.partial.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "one-cycle", "--from-lr-find", str(stopped), "--steps", "5"])
+    assert capsys.readouterr().err.endswith(
+        f"it holds lr_find.partial.json, the curve of a sweep that was stopped: pass "
+        f"--from-lr-find {stopped / 'lr_find.partial.json'} to use it, or run find-lr to its "
+        "end\n")
 
 
 def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:

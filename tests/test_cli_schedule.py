@@ -187,6 +187,16 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "nowhere.json: No such file or directory"),
         (["fixed", "--steps", "10", "--from-lr-find", "."],
          "--from-lr-find . is a folder without lr_find.json"),
+        # (an audit: CSV text was written into s.jpg when --format said csv)
+        (["fixed", "--steps", "10", "--format", "csv", "--out", "s.jpg"],
+         "--format csv does not match --out s.jpg, a .jpg file; name it s.csv"),
+        (["fixed", "--steps", "10", "--format", "ascii", "--out", "s.xlsx"],
+         "--format ascii does not match --out s.xlsx, a .xlsx file; name it s.txt"),
+        # (an audit: argparse's bare "invalid int value: '1e2'", no range)
+        (["clr", "--steps", "10", "--step-size", "1e2"],
+         "argument --step-size: expected a whole number, got '1e2'"),
+        (["clr", "--steps", "10", "--step-size-down", "0"],
+         "argument --step-size-down: must be >= 1, got 0"),
         (["fixed", "--steps", "10", "--out", "."], "cannot write .: it is a folder"),
         (["fixed", "--steps", "10", "--out", "/proc/no/x.csv"], "cannot write /proc/no/x.csv"),
         (["cosine", "--steps", "4", "--max-lr", "1", "--final-lr", "-1"],

@@ -162,9 +162,9 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--annihilation-fraction", float, "fraction of the run after the cycle (one-cycle: 0.1)"),
     ("--warmup-fraction", float, "fraction of the run warming up (two-phase: 0.3)"),
     ("--anneal", str, "linear or cos (one-cycle: linear; two-phase: cos)"),
-    ("--step-size", int, "steps in the rising half of a cycle (clr: --steps // 4, two "
+    ("--step-size", _at_least(1), "steps in the rising half of a cycle (clr: --steps // 4, two "
      "cycles; the last step is on base_lr when --steps is 4k + 1, e.g. 4001)"),
-    ("--step-size-down", int, "steps in the falling half (clr; default: --step-size)"),
+    ("--step-size-down", _at_least(1), "steps in the falling half (clr; default: --step-size)"),
     ("--mode", str, "clr waveform: triangular (default), triangular2, exp_range, sine"),
     ("--gamma", float, "exp_range decay per step (clr: 1.0)"),
     ("--high-momentum", float, "momentum at the ends of the cycle (0.95)"),
@@ -241,6 +241,13 @@ def _run_schedule(args: argparse.Namespace) -> int:
 
         if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = Path(args.from_lr_find) / "lr_find.json"
+            stopped = Path(args.from_lr_find) / "lr_find.partial.json"
+            if not inside.is_file() and stopped.is_file():
+                # a stopped run's curve only: taken when named, never in place of a whole one
+                raise ValueError(
+                    f"--from-lr-find {args.from_lr_find} is a folder without lr_find.json; it "
+                    f"holds {stopped.name}, the curve of a sweep that was stopped: pass "
+                    f"--from-lr-find {stopped} to use it, or run find-lr to its end")
             if not inside.is_file():
                 raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
                                  "lr_find.json; pass the lr_find.json that find-lr wrote")
@@ -349,6 +356,11 @@ def _flag_names(p: argparse.ArgumentParser, words: Iterable[str] = ()) -> dict[s
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _PLOTS = ("png", "svg", "pdf")
 _TEXT_SUFFIXES = ("", ".txt")  # CSV, the default, without --format
+# Suffixes of other formats, which no --format makes true of a table or a plot (one of a
+# text file, .dat, .log or .tsv, is the user's to choose with --format)
+_OTHER_SUFFIXES = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".eps", ".ps",
+                   ".xls", ".xlsx", ".parquet", ".npy", ".npz", ".pt", ".pkl", ".html",
+                   ".htm", ".md", ".yaml", ".yml", ".toml", ".xml", ".zip", ".gz")
 
 
 def _output_format(given: str | None, out: str | None) -> str:
@@ -364,6 +376,10 @@ def _output_format(given: str | None, out: str | None) -> str:
     suffix = (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
               ).lower()
     implied = _SUFFIX_FORMATS.get(suffix)
+    if given is not None and suffix in _OTHER_SUFFIXES:
+        fitting = f"{Path(name).stem or 'schedule'}.{'txt' if given == 'ascii' else given}"
+        raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; name "
+                         f"it {fitting}")
     if given is not None and implied is not None and given != implied:
         raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; change "
                          "one of them (without --format the suffix decides)")
