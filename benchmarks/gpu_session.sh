@@ -21,7 +21,8 @@
 #    cap, so a slow compile in (a) cannot eat (b)), then the training comparison (the issue's
 #    third figure, capped too), then the correctness checks, then, in the time left, the
 #    breakdown.
-#    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session):
+#    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session;
+#    the results an earlier call left there go first):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
 #    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
 #    all ran in this call (merged from the gpu-<letters>.md of its processes when they ran in
@@ -84,6 +85,10 @@ for stage in "${stages[@]}"; do
 done
 out="${OUT:-gpu-session}"
 mkdir -p "$out"
+# What an earlier call left in a reused OUT is not this call's: its results go (the log goes
+# on, appended to)
+rm -f "$out"/gpu.md "$out"/gpu-*.md "$out"/engine-overhead.md "$out"/cuda-tests.log \
+    "$out"/suite.log "$out"/env.txt
 exec > >(tee -a "$out/session.log") 2>&1
 tee_pid=$!
 began=$SECONDS
@@ -136,8 +141,6 @@ run_parts() {  # $1: the letters of the parts to run in one process, e.g. "ab"
     name="gpu-$parts.md"
     for letter in $(echo "$parts" | fold -w1); do limit=$((limit + cap[$letter])); done
     stamp "benchmarks/gpu.py, parts $parts"
-    # a file of that name left by an earlier run (a reused OUT) is not this call's result
-    rm -f "$out/$name"
     capped "$limit" python3 benchmarks/gpu.py ${skip:+--skip "$skip"} \
         ${gpu_args[@]+"${gpu_args[@]}"} --out "$out/$name" || status=1
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }

@@ -1269,7 +1269,9 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
     if stop == "none":  # the old pair, and the plot named as what could not be written
         assert done.returncode == 2, done.stderr
         assert last == (f"superconverge find-lr: error: cannot write {out / 'lr_find.png'}: "
-                        "File too large")
+                        "File too large; the sweep had ended: its picks are printed above, "
+                        "its curve is not written")
+        assert done.stdout.startswith("stopped: "), done.stdout
     else:
         assert done.returncode == (130 if stop == "SIGINT" else 143), done.stderr
     if limit == 1000 or stop == "none":  # nothing new could be written: the old pair stays

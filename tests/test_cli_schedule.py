@@ -192,6 +192,15 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "--format csv does not match --out s.jpg, a .jpg file; name it s.csv"),
         (["fixed", "--steps", "10", "--format", "ascii", "--out", "s.xlsx"],
          "--format ascii does not match --out s.xlsx, a .xlsx file; name it s.txt"),
+        # (a review: s.csv.csv, and the folder dropped)
+        (["fixed", "--steps", "10", "--format", "csv", "--out", "runs/s.csv.gz"],
+         "--format csv does not match --out runs/s.csv.gz, a .gz file; name it runs/s.csv"),
+        # (a review: told to say --format, which is refused for that suffix)
+        (["fixed", "--steps", "10", "--out", "s.png.jpg"],
+         "--out s.png.jpg: a .jpg file names no format this command writes; use a .csv, .json, "
+         ".png, .svg or .pdf suffix\n"),
+        (["fixed", "--steps", "10", "--out", "s.dat"],
+         "use a .csv, .json, .png, .svg or .pdf suffix, or say the format with --format"),
         # (an audit: argparse's bare "invalid int value: '1e2'", no range)
         (["clr", "--steps", "10", "--step-size", "1e2"],
          "argument --step-size: expected a whole number, got '1e2'"),
@@ -478,6 +487,13 @@ def test_policy_factory_says_which_policies_have_momentum() -> None:
         make_policy("cosine", 10, cycle_momentum=False, high_momentum=0.9)
     assert make_policy("clr", 10, cycle_momentum=True).momentum is not None
     assert make_policy("one-cycle", 10, cycle_momentum=False).momentum is None
+    # (an audit: torch's names for the bounds got "it has no momentum schedule" on one-cycle,
+    # then one-cycle in the list of the policies with one)
+    with pytest.raises(ValueError) as info:
+        make_policy("one-cycle", 100, max_lr=0.1, max_momentum=0.95)
+    assert str(info.value).startswith(
+        "policy 'one-cycle' does not take max_momentum (torch's max_momentum and base_momentum "
+        "are high_momentum and low_momentum here); it takes ")
 
 
 @pytest.mark.parametrize(("args", "kwargs", "error", "match"), [

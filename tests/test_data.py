@@ -2092,6 +2092,11 @@ def test_a_stray_double_quote_is_named_at_its_line(tmp_path: Any) -> None:
                 r"an unbalanced double quote \(\"\) there\?")
         with pytest.raises(ValueError, match=said):
             load_csv(path)
+    # (a review: in the header, it said "no examples, only a header row" and no more)
+    with pytest.raises(ValueError, match=r"q\.csv: no examples, only a header row; a quoted "
+                       r"field runs on from line 1 over the lines after it: an unbalanced "
+                       r"double quote \(\"\) on it\?"):
+        load_csv(write(tmp_path / "q.csv", 'a,"b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n'))
     # a quoted field that holds a line break is a row of its own line on: the rows after it
     # are named at their own lines
     table = 'a,b,label\n1,"2\n",0\n' + "".join(f"{i},{i},{i % 2}\n" for i in range(5)) + "3,1\n"

@@ -1067,10 +1067,13 @@ def test_inside_torchs_sequential_lr_it_says_what_to_use_instead() -> None:
     opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
     warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
     ours = ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20))
-    with pytest.raises(TypeError, match=r"cannot run inside torch's SequentialLR.*"
-                       r"sc\.warmup\(schedule, warmup_steps\).*sc\.join\("):
+    with pytest.raises(AttributeError, match=r"last_epoch is read-only.*SequentialLR, which sets "
+                       r"it.*sc\.warmup\(schedule, warmup_steps\).*sc\.join\("):
         torch.optim.lr_scheduler.SequentialLR(opt, [warm, ours], milestones=[5])
     assert ours.last_epoch == 0
+    # set by hand, as a torch scheduler is resumed: the way to resume ours
+    with pytest.raises(AttributeError, match=r"sched\.load_state_dict\(\{'last_step': n\}\)"):
+        ours.last_epoch = 5  # type: ignore[misc]
 
 
 # ------------------------------------------------- pinned by a mutation-testing review

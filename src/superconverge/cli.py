@@ -377,7 +377,9 @@ def _output_format(given: str | None, out: str | None) -> str:
               ).lower()
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and suffix in _OTHER_SUFFIXES:
-        fitting = f"{Path(name).stem or 'schedule'}.{'txt' if given == 'ascii' else given}"
+        # its folder kept, every suffix dropped (s.csv.gz: s.csv, not s.csv.csv)
+        fitting = Path(str(out)).with_name(
+            f"{name.split('.')[0] or 'schedule'}.{'txt' if given == 'ascii' else given}")
         raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; name "
                          f"it {fitting}")
     if given is not None and implied is not None and given != implied:
@@ -386,9 +388,11 @@ def _output_format(given: str | None, out: str | None) -> str:
     if given in _PLOTS and implied != given:
         raise ValueError(f"--format {given} needs --out FILE.{given}")
     if given is None and implied is None and suffix not in _TEXT_SUFFIXES:
+        # (--format is no way out for the suffix of another format: refused above)
         raise ValueError(f"--out {out}: a {suffix} file names no format this command writes; "
-                         "use a .csv, .json, .png, .svg or .pdf suffix, or say the format with "
-                         "--format (csv, json or ascii)")
+                         "use a .csv, .json, .png, .svg or .pdf suffix"
+                         + ("" if suffix in _OTHER_SUFFIXES else
+                            ", or say the format with --format (csv, json or ascii)"))
     return given or implied or "csv"
 
 

@@ -381,10 +381,12 @@ def load_csv(
     labels = np.concatenate([part.labels for part in parts])
     empty_label = next((p.empty_label for p in parts if p.empty_label is not None), None)
     missing = next((p.missing_label for p in parts if p.missing_label is not None), None)
-    if len(x) == 0:
-        raise ValueError(f"{path}: no examples, only a header row")
+    if len(x) == 0:  # (a stray quote in the header swallows the rows below it)
+        raise ValueError(f"{path}: no examples, only a header row"
+                         + _quote_hint(first[1], first[0]))
     if len(x) < 2:
-        raise ValueError(f"{path}: found {len(x)} data row(s), expected at least 2")
+        raise ValueError(f"{path}: found {len(x)} data row(s), expected at least 2"
+                         + _quote_hint(first[1], first[0]))
     if not np.isfinite(x).all():
         raise ValueError(f"{path}: {_not_finite_cell(path, x, delimiter, header, t, names)}")
     if empty_label is not None:
@@ -724,10 +726,13 @@ class _QuoteError(csv.Error):
     """A quoted field past csv's size limit: a stray quote, not an encoding's fault."""
 
 
-def _quote_hint(row: Sequence[str]) -> str:
-    """Where a row's quoted field spans lines: the stray quote that began it, likely."""
-    return ("; a quoted field runs on from there over the lines after it: an unbalanced double "
-            "quote (\") on that line?" if any("\n" in c for c in row) else "")
+def _quote_hint(row: Sequence[str], line: int | None = None) -> str:
+    """Where a row's quoted field spans lines: the stray quote that began it, likely (on the
+    line named before, or on ``line``)."""
+    where = "there" if line is None else f"line {line}"
+    on = "that line" if line is None else "it"
+    return (f"; a quoted field runs on from {where} over the lines after it: an unbalanced "
+            f"double quote (\") on {on}?" if any("\n" in c for c in row) else "")
 
 
 def _preamble_hint(line: int) -> str:

@@ -158,10 +158,37 @@ def _script_tensors(module: torch.jit.ScriptModule) -> list[tuple[str, torch.Ten
     return out
 
 
+def unwrapped_loaders(*datas: object) -> list[object]:
+    """``datas`` and the DataLoaders a wrapper of the user's holds as attributes (a notebook's
+    ``DeviceDataLoader`` whose ``__iter__`` moves each batch of ``self.dl``), two wrappers
+    deep, each once: their generators, samplers and workers are the ones the test moves."""
+    found: list[object] = []
+
+    def walk(obj: object, depth: int) -> None:
+        if obj is None or any(obj is f for f in found):
+            return
+        found.append(obj)
+        if depth == 0 or isinstance(obj, torch.utils.data.DataLoader):
+            return
+        attrs = getattr(obj, "__dict__", None)
+        for value in attrs.values() if isinstance(attrs, dict) else ():
+            if isinstance(value, torch.utils.data.DataLoader):
+                walk(value, 0)
+            elif (depth > 1 and hasattr(value, "__iter__") and hasattr(value, "__dict__")
+                  and not isinstance(value, torch.nn.Module | torch.Tensor | type)):
+                walk(value, depth - 1)  # a wrapper of a wrapper
+
+    for data in datas:
+        walk(data, 2)
+    return found
+
+
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
-    """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler, and
-    the samplers these wrap (``.sampler``, a few deep: a ``BatchSampler`` passed as the
-    ``sampler`` of a loader with ``batch_size=None`` holds the ``RandomSampler``)."""
+    """What may own a DataLoader's shuffle or draw its batches' randomness: the loader, its
+    sampler, its batch sampler, and the samplers these wrap (``.sampler``, a few deep: a
+    ``BatchSampler`` passed as the ``sampler`` of a loader with ``batch_size=None`` holds the
+    ``RandomSampler``), and its dataset and those it wraps (``.dataset``: a ``Subset``'s; a
+    dataset's random augmentation in the main process, with ``num_workers=0``)."""
     for loader in loaders:
         for owner in (loader, getattr(loader, "sampler", None),
                       getattr(loader, "batch_sampler", None)):
@@ -170,12 +197,18 @@ def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
                     break
                 yield owner
                 owner = getattr(owner, "sampler", None)
+        owner = getattr(loader, "dataset", None)
+        for _ in range(4):
+            if owner is None or isinstance(owner, torch.Tensor):
+                break
+            yield owner
+            owner = getattr(owner, "dataset", None)
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
-    """The numpy and Python RNGs a loader's sampler keeps as its own attributes (a batch
-    sampler of the user's drawing its order from ``self.rng = np.random.default_rng(0)``),
-    each once."""
+    """The numpy and Python RNGs a loader's sampler or dataset keeps as its own attributes (a
+    batch sampler of the user's drawing its order from ``self.rng = np.random.default_rng(0)``,
+    a dataset's augmentation), each once."""
     found: list[Any] = []
     kinds = (np.random.Generator, np.random.RandomState, random.Random)
     for owner in _shufflers(loaders):

@@ -56,6 +56,7 @@ from superconverge.finder._restore import (
     seed_everything,
     signals_deferred,
     stop_for,
+    unwrapped_loaders,
 )
 from superconverge.finder.result import (
     Curve,
@@ -268,10 +269,13 @@ def lr_range_test(
     )
     run.repeats = repeats  # (an epoch sampler's passes step over the repeats' epochs)
 
-    generators = loader_generators(train_data, val_data)
+    # the loaders, and those a wrapper of the user's holds (a notebook's DeviceDataLoader)
+    train_loaders = unwrapped_loaders(train_data)
+    loaders = unwrapped_loaders(train_data, val_data)
+    generators = loader_generators(*loaders)
     # A DistributedSampler shuffles by seed + epoch: repeats step its epoch, or every repeat
     # would see the same order and the spread would read 0.
-    samplers = epoch_samplers(train_data)
+    samplers = epoch_samplers(*train_loaders)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
         if isinstance(data, Iterator):
             # (a DataLoader is no Iterator: iter() makes a fresh one each time)
@@ -283,8 +287,8 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
-        if (getattr(data, "persistent_workers", False)
-                and getattr(data, "_iterator", None) is not None):
+        if any(getattr(ld, "persistent_workers", False)
+               and getattr(ld, "_iterator", None) is not None for ld in unwrapped_loaders(data)):
             warnings.warn(
                 f"{name}'s persistent workers have already run: the range test draws batches in "
                 "them, which moves their random state (random augmentations) on for good, so "
@@ -297,7 +301,7 @@ def lr_range_test(
     # nothing would ever read it.
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
-    streams = Streams(model, generators, (train_data, val_data), samplers)
+    streams = Streams(model, generators, loaders, samplers)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's).
     others = [(name, m) for name, m in (("loss_fn", loss_fn),
@@ -1194,6 +1198,9 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
     if loss_fn is None and step_fn is None:
         raise ValueError("loss_fn is None and no step_fn was given; pass one of them")
+    if isinstance(loss_fn, type):  # nn.MSELoss, not nn.MSELoss(): torch's error named nothing
+        raise TypeError(f"loss_fn is the class {loss_fn.__name__}; pass an instance, "
+                        f"{loss_fn.__name__}(), or a function (outputs, targets) -> loss")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {loss_fn!r}")
     if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
@@ -1330,8 +1337,8 @@ def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Iterator[Any]:
     epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
     shuffling loader draws a new order: else every pass would repeat the first one's. (The
     range test's repeats take the epochs between, and the restore puts the epoch back.)"""
-    samplers = epoch_samplers(data)
-    passes = 0
+    samplers = epoch_samplers(*unwrapped_loaders(data))
+    passes = drawn = 0
     while True:
         count = 0
         if passes:
@@ -1340,7 +1347,14 @@ def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Iterator[Any]:
         for batch in data:
             count += 1
             yield batch
+        drawn += count
         if count == 0:
+            if iter(data) is data and drawn:  # an iterator this sweep used up
+                raise ValueError(
+                    f"train_data is an iterator that ran out after {drawn} batch"
+                    f"{'es' * (drawn != 1)}, before the sweep's last step; pass a re-iterable "
+                    "loader such as a DataLoader or a list, or lower num_iter"
+                )
             if iter(data) is data:  # an iterator: used up by an earlier repeat, or empty
                 raise ValueError(
                     "train_data is an iterator that yielded nothing more (used up by an "

@@ -542,8 +542,8 @@ def curve_warnings(
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
     1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
-    starts above it with ``scaler_skips`` began past steps GradScaler skipped (fp16 with a loss
-    scale too large at first), which no start_lr moves: told to lower the scaler's init_scale.
+    starts at twice it or more with ``scaler_skips`` began past steps GradScaler skipped (fp16
+    with a loss scale too large at first): the warnings that read its start say where it is.
     """
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be None or one of "
@@ -553,20 +553,19 @@ def curve_warnings(
     out: list[str] = []
     x, y = finite_prefix(lrs, losses)
     # What moves the sweep's first LRs down: start_lr, except in a linear sweep, whose second
-    # LR is end_lr / (num_iter - 1) whatever start_lr is, and where GradScaler skipped the
-    # sweep's first steps (it lowers an fp16 loss scale too large a step at a time): the
-    # curve starts past them wherever start_lr is.
-    head_skipped = (start_lr is not None and scaler_skips > 0 and len(x) > 0
-                    and start_lr > 0 and float(x[0]) > start_lr * (1 + 1e-6))
-    if head_skipped and start_lr is not None:
-        lower = (f"GradScaler skipped the sweep's first steps for inf or NaN gradients, so it "
-                 f"starts at lr={float(x[0]):.3g}, {float(x[0]) / start_lr:.3g} times "
-                 f"start_lr: lower the scaler's init_scale or use bfloat16 autocast")
-    elif mode == "linear":
-        lower = ("a linear sweep's first LRs are end_lr / (num_iter - 1) apart whatever "
-                 "start_lr is, so sweep exponentially (mode='exp') or raise num_iter")
-    else:
-        lower = "lower start_lr"
+    # LR is end_lr / (num_iter - 1) whatever start_lr is.
+    lower = ("a linear sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr "
+             "is, so sweep exponentially (mode='exp') or raise num_iter"
+             if mode == "linear" else "lower start_lr")
+    # GradScaler skipped the sweep's first steps (it lowers an fp16 loss scale too large a
+    # step at a time), so the curve starts well above start_lr: said where the start is read
+    # (a skip or two of a sweep begun too high is no news).
+    skipped_head = ""
+    if (start_lr is not None and start_lr > 0 and scaler_skips > 0 and len(x) > 0
+            and float(x[0]) >= 2 * start_lr):
+        skipped_head = (f"GradScaler skipped the sweep's first steps while it lowered its "
+                        f"loss scale, so its first point is at lr={float(x[0]):.3g}, "
+                        f"{float(x[0]) / start_lr:.3g} times start_lr")
     if len(x) < MIN_POINTS:
         if stop_reason == "nan" and len(x) < 3:
             # NaN in the first steps: more often the inputs than the LR.
@@ -591,9 +590,9 @@ def curve_warnings(
             )
             return out
         out.append(
-            f"too few points: {len(x)} finite (need {MIN_POINTS}): {lower}" if head_skipped
-            else f"too few points: {len(x)} finite (need {MIN_POINTS}); raise num_iter or "
-            "lower start_lr"
+            f"too few points: {len(x)} finite (need {MIN_POINTS}"
+            + (f"; {skipped_head}" if skipped_head else "") + "); raise num_iter or lower "
+            "start_lr"
         )
         return out
     s = smooth_centered(y)
@@ -670,7 +669,7 @@ def curve_warnings(
         # (a sweep cut short while its loss was still flat has not yet reached the LRs that
         # move it: "lower start_lr" is wrong there, and the cut's own warning says what to do)
         out.append(f"the loss never decreased: {lower}, or check the data and loss"
-                   if lower != "lower start_lr" else
+                   if mode == "linear" else
                    "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
         noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
@@ -694,10 +693,9 @@ def curve_warnings(
         # at 0.1), and the fall every pick is a share of is measured from the spike.
         out.append(
             f"the loss jumped from {float(y[0]):.3g} to {float(np.max(y[:head])):.3g} in the "
-            f"sweep's first steps before falling: "
-            f"{'its first LR' if head_skipped else 'start_lr'} is already too high for this "
-            f"model, and the picks are measured from that jump, so they are too high; {lower} "
-            "until the curve starts flat"
+            f"sweep's first steps before falling{f' ({skipped_head})' if skipped_head else ''}: "
+            "start_lr is already too high for this model, and the picks are measured from that "
+            f"jump, so they are too high; {lower} until the curve starts flat"
         )
     # (not a share of a linear sweep's points: that is always the same share of end_lr, which
     # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
@@ -707,9 +705,10 @@ def curve_warnings(
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(
             f"the loss was already falling at "
-            f"{'its first point' if head_skipped else 'start_lr'} (10% of its fall done by point "
-            f"{started + 1}): the picks are measured from where the sweep began, inside "
-            f"the descent, so they are too high; {lower} until the curve starts flat"
+            f"{f'its first point ({skipped_head}; ' if skipped_head else 'start_lr ('}10% of "
+            f"its fall done by point {started + 1}): the picks are measured from where the "
+            f"sweep began, inside the descent, so they are too high; {lower} until the curve "
+            "starts flat"
         )
     if completed and at_end and not rose_last:
         if never_fell:

@@ -310,10 +310,14 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         why = ""
-        if any("momentum" in p for p in unknown):
+        if any("momentum" in p for p in unknown) and "cycle_momentum" not in accepted:
             cycling = [n for n in POLICIES if "cycle_momentum" in policy_parameters(n)]
             why = (f" (it has no momentum schedule; the policies with one: "
                    f"{', '.join(cycling)})")
+        elif {"max_momentum", "base_momentum"} & set(unknown):
+            # torch's OneCycleLR and CyclicLR names
+            why = (" (torch's max_momentum and base_momentum are high_momentum and "
+                   "low_momentum here)")
         raise ValueError(
             f"policy {name!r} does not take {', '.join(unknown)}{why}; it takes "
             f"{', '.join(sorted(accepted))}"

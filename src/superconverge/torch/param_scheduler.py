@@ -837,13 +837,15 @@ class ParamScheduler:
 
     @last_epoch.setter
     def last_epoch(self, value: int) -> None:
-        # torch's SequentialLR sets it (it steps its schedulers back, then calls step(0)):
-        # an AttributeError "has no setter" named nothing to do.
-        raise TypeError(
-            "a ParamScheduler cannot run inside torch's SequentialLR, which sets its "
-            "last_epoch: its step count is its state. Compose the schedules instead, and let "
-            "one ParamScheduler drive the result: sc.warmup(schedule, warmup_steps) for a "
-            "warm-up, sc.join([first, second, ...]) for phases one after another"
+        # Set by a user resuming as with torch's schedulers, or by torch's SequentialLR (it
+        # steps its schedulers back, then calls step(0)): "has no setter" named nothing to do.
+        raise AttributeError(
+            "a ParamScheduler's last_epoch is read-only: its step count is its state. To "
+            "resume at step n, sched.load_state_dict(saved_state) or "
+            "sched.load_state_dict({'last_step': n}). (torch's SequentialLR, which sets it, "
+            "cannot hold one: compose the schedules instead, sc.warmup(schedule, "
+            "warmup_steps) for a warm-up, sc.join([first, second, ...]) for phases one after "
+            "another, and let one ParamScheduler drive the result)"
         )
 
     @property
