@@ -261,6 +261,12 @@ def test_a_scale_fn_that_cannot_be_found_by_name_is_refused_when_saved(fn) -> No
     (lambda: S.join([0.1, S.linear(0, 1, 5)]), TypeError, r"parts must be schedules, got 0.1"),
     (lambda: S.join(S.linear(0, 1, 5)), TypeError, r"parts must be a list of schedules"),
     (lambda: S.warmup(0.1, 5), TypeError, r"schedule must be a Schedule to warm up into"),
+    # (an audit: flat at 0 for the whole warm-up, without a word)
+    (lambda: S.warmup(S.linear(0.0, 1.0, 10), 4), ValueError,
+     r"warmup rises from start to schedule\(0\); start=0\.0 is at schedule\(0\)=0\.0, so the "
+     r"warm-up would hold that value for 5 steps"),
+    (lambda: S.warmup(S.cosine(0.1, 0.0, 10), 3, start=0.5), ValueError,
+     r"start=0\.5 is above schedule\(0\)=0\.1, so the warm-up would fall"),
     (lambda: S.step_decay(0.1, 10), TypeError, r"milestones must be a list of steps, got 10"),
     (lambda: S.linear(0, 1, 5)(1.0), TypeError, r"step must be an int, got 1.0 \(float\)"),
     (lambda: S.cyclic(0.1, 1, 5, gamma=0.5), ValueError, r"gamma=0.5 is used by "
@@ -309,9 +315,11 @@ def test_schedules_do_not_import_torch() -> None:
         (lambda: S.one_cycle(0, 100), ValueError, r"max_lr must be > 0, got 0"),
         (lambda: S.one_cycle(-1, 100), ValueError, r"max_lr must be > 0, got -1"),
         (lambda: S.one_cycle(float("nan"), 100), ValueError, r"max_lr must be finite, got nan"),
-        (lambda: S.one_cycle(1, 2), ValueError, r"total_steps=2 is too small.*total_steps >= 3"),
+        # (an audit: 3 was advised, where step 1 is already in the annihilation: no cycle)
+        (lambda: S.one_cycle(1, 2), ValueError, r"total_steps=2 is too small.*total_steps >= 4 "
+         r"\(from 3 it builds, but below 4 its step 1 is already past the peak"),
         # the count the schedule needs, not a bare ">= 1" that 1 and 2 would fail too
-        (lambda: S.one_cycle(1, 0), ValueError, r"total_steps=0 is too small .* >= 3"),
+        (lambda: S.one_cycle(1, 0), ValueError, r"total_steps=0 is too small .* >= 4"),
         (lambda: S.one_cycle_two_phase(1, -2), ValueError, r"total_steps=-2 .* total_steps >= 4"),
         (lambda: S.one_cycle(1, 10**400), ValueError,
          r"total_steps must be <= 2\*\*53 = 9007199254740992 .* got an int of about 1e\+400"),

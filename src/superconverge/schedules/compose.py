@@ -178,14 +178,25 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     """Linear warm-up from ``start`` over ``warmup_steps`` steps into ``schedule``'s first value.
 
     The ramp aims at ``schedule(0)`` one step after it ends, so the joined curve rises strictly
-    and continues without a flat step or a jump.
+    and continues without a flat step or a jump. ``start`` must be below ``schedule(0)``: at it
+    (a schedule that starts at 0, with the default start) the warm-up would hold that value,
+    training nothing, and above it, fall.
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
     n = v.steps("warmup_steps", warmup_steps)
     if n >= v.MAX_STEPS:  # its ramp counts n + 1 steps
         raise ValueError(f"warmup_steps must be <= 2**53 - 1 = {v.MAX_STEPS - 1}, got {n}")
-    ramp = Ramp(v.real("start", start), schedule(0), n + 1, "linear")
+    first = schedule(0)
+    begin = v.real("start", start)
+    if not begin < first:
+        raise ValueError(
+            f"warmup rises from start to schedule(0); start={begin!r} is "
+            f"{'at' if begin == first else 'above'} schedule(0)={first!r}, so the warm-up "
+            f"would {'hold that value for ' + str(n + 1) + ' steps' if begin == first else 'fall'}"
+            "; give a start below schedule(0), or warm up into a schedule that starts above it"
+        )
+    ramp = Ramp(begin, first, n + 1, "linear")
     return Join((ramp, schedule), (n,))
 
 

@@ -68,11 +68,19 @@ def _check_room(total_steps: int, first_fraction: float, what: str, fraction: st
             least = math.floor(inv) + 1
             while first_fraction * least <= 1:  # (the test in floats: 1/f rounds either way)
                 least += 1
+            # A three-phase 1cycle whose second phase ends before step 1 builds, but its step 1
+            # is already in the annihilation: its LR only falls (torch's OneCycleLR too). The
+            # count to advise is the least with a cycle in it.
+            cycle = least
+            while fraction == "annihilation_fraction" and 2 * first_fraction * cycle - 2 <= 1:
+                cycle += 1
+            also = (f" (from {least} it builds, but below {cycle} its step 1 is already past "
+                    "the peak, so the LR only falls)" if cycle > least else "")
             raise ValueError(
                 f"total_steps={total_steps} is too small for {what}: its first phase would not "
                 f"span a whole step ({first_fraction:.3g} of the run is "
                 f"{first_fraction * total_steps:.3g} steps, and it needs more than 1); use "
-                f"total_steps >= {least}"
+                f"total_steps >= {cycle}{also}"
             )
         if fraction == "warmup_fraction":
             remedy = (f"warmup_fraction > 1 / total_steps = {1 / total_steps:.3g}"
@@ -168,7 +176,8 @@ class _LrPhased(_Phased):
 
     @property
     def lower(self) -> float:
-        """The lower bound ``max_lr / div``: the value at step 0."""
+        """The lower bound ``max_lr / div``: the value at step 0 (up to float rounding with
+        ``anneal="cos"``, torch's arithmetic)."""
         return self.max_lr / self.div
 
     @property
