@@ -1789,6 +1789,28 @@ def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> Non
     assert not (out / "lr_find.json").exists()
 
 
+def test_a_sigterm_that_came_after_an_error_names_the_error(
+        tmp_path, monkeypatch, capsys) -> None:
+    """Under torchrun, every rank hitting the same error: rank 1 exits first, the agent
+    SIGTERMs rank 0 while it writes its curve, and rank 0, which reports, said only
+    "terminated (SIGTERM)", never the error it hit itself."""
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+    from superconverge.finder._restore import Terminated
+
+    def failed(*args: Any, **kwargs: Any) -> None:
+        try:
+            raise RuntimeError("weights are not finite")
+        except RuntimeError as exc:
+            raise Terminated.instead_of(exc) from exc
+
+    monkeypatch.setattr(recipe, "lr_range_test", failed)
+    with pytest.raises(SystemExit) as done:
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "8", "--out", str(tmp_path)])
+    assert done.value.code == 143
+    assert capsys.readouterr().err == (
+        "terminated (SIGTERM) after RuntimeError: weights are not finite\n")
+
+
 def test_a_hangup_keeps_the_curve_measured_so_far_as_sigterm_does(tmp_path) -> None:
     """A closed terminal or a dropped ssh session (SIGHUP) mid-sweep ended the process at once:
     nothing was kept, where a SIGTERM kept the curve. (Under nohup, which ignores SIGHUP, the

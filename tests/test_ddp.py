@@ -199,7 +199,7 @@ def ranks_ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     launch: every test reading this fails, with both ranks' output."""
     workers = {"curve": WORKER, "no_sync": NO_SYNC_WORKER, "after_end": AFTER_END_WORKER,
                "subgroup": SUBGROUP_WORKER, "zero": ZERO_WORKER,
-               "bucket_view": BUCKET_VIEW_WORKER}
+               "bucket_view": BUCKET_VIEW_WORKER, "mismatch": MISMATCH_WORKER}
     root = tmp_path_factory.mktemp("ranks")
     for name, worker in workers.items():
         (root / f"{name}.py").write_text(worker)
@@ -285,6 +285,64 @@ def test_a_step_that_raises_after_a_nan_seen_by_one_rank_raises_on_every_rank(
     out = ranks_ran["after_end"]
     outcomes = [(out / f"outcome{r}.txt").read_text() for r in (0, 1)]
     assert outcomes == ["raised weights are not finite"] * 2, outcomes
+
+
+MISMATCH_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    ddp = nn.parallel.DistributedDataParallel(nn.Linear(10, 1))
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(100 + rank)
+    x = torch.randn(256, 10, generator=g) * (1 + 2 * rank)
+    batches = [(x[i : i + 16], x[i : i + 16].sum(1, keepdim=True)) for i in range(0, 256, 16)]
+    calls = [0]
+
+    def step_fn(m, b):
+        calls[0] += 1
+        if calls[0] == 15:  # a Ctrl-C reaching every rank, as torchrun forwards it
+            raise KeyboardInterrupt
+        return F.mse_loss(m(b[0]), b[1])
+
+    out = {}
+    try:
+        lr_range_test(ddp, opt, None, batches, 1e-5, 1e-3, 50, step_fn=step_fn, sync_every=10,
+                      progress=False)
+    except KeyboardInterrupt as exc:
+        out["cut"] = list(exc.partial_result.losses)
+    try:  # "rank 0 validates": val_data on one rank only
+        lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 20,
+                      val_data=batches[:2] if rank == 0 else None, progress=False)
+    except ValueError as exc:
+        out["val"] = str(exc)
+    with open(os.path.join(sys.argv[1], f"mismatch{rank}.json"), "w") as f:
+        json.dump(out, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_is_named(
+        ranks_ran: dict[str, Path]) -> None:
+    """A Ctrl-C put this rank's own unread losses (not the mean) at the end of each rank's
+    partial curve, so the ranks' curves (and find-lr's lr_find.partial.json) differed in their
+    last points; val_data on rank 0 alone aborted a rank inside gloo, naming nothing."""
+    out = ranks_ran["mismatch"]
+    r0, r1 = (json.loads((out / f"mismatch{r}.json").read_text()) for r in (0, 1))
+    assert r0["cut"] == r1["cut"] and len(r0["cut"]) == 10
+    assert r0["val"] == r1["val"]
+    assert r0["val"].startswith("under torch.distributed every rank must call lr_range_test "
+                                "with the same val_data: they differ between the 2 ranks")
 
 
 SUBGROUP_WORKER = textwrap.dedent(

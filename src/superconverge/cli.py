@@ -843,8 +843,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     except KeyboardInterrupt as exc:
         restoring = sys.modules.get("superconverge.finder._restore")  # (imports torch)
         if restoring is not None and isinstance(exc, restoring.Terminated):  # SIGTERM, SIGHUP
+            # an error it came after (under torchrun, the agent's SIGTERM once another rank
+            # failed, while this one wrote the curve of its own error): named, not lost
+            cause = exc.__cause__
+            after = (f" after {type(cause).__name__}: {one_line(cause)}"
+                     if isinstance(cause, Exception) else "")
             parser.exit(128 + exc.signum,
-                        f"{tag}terminated ({exc.args[0]}){_partial_note(exc, args)}\n")
+                        f"{tag}terminated ({exc.args[0]}){after}{_partial_note(exc, args)}\n")
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
         said = _in_flags(str(exc), args, getattr(args, "flag_names", {}), assigned=True)

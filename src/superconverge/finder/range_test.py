@@ -268,6 +268,11 @@ def lr_range_test(
         device, accumulation_steps, smooth_beta, diverge_factor, sync_every, max_grad_norm,
     )
     run.repeats = repeats  # (an epoch sampler's passes step over the repeats' epochs)
+    # Under torch.distributed each chunk of losses is one all-reduce of the same layout on
+    # every rank: val_data on rank 0 alone aborted a rank inside gloo, naming nothing.
+    _check_ranks_agree(run, device, val_data=val_data is not None, sync_every=sync_every,
+                       num_iter=len(lr_values), repeats=repeats, scaler=scaler is not None,
+                       accumulation_steps=accumulation_steps)
 
     # the loaders, and those a wrapper of the user's holds (a notebook's DeviceDataLoader)
     train_loaders = unwrapped_loaders(train_data)
@@ -708,7 +713,10 @@ class _Run:
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
-            read = _feed_unread(host, pending, losses, val, skips)  # best effort
+            # (best effort; under torch.distributed this rank's unread losses are its own, not
+            # the mean the others see, as for an error below: the curve ends at the last chunk
+            # all of them read, the same on every rank)
+            read = world == 1 and _feed_unread(host, pending, losses, val, skips)
             # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read back:
             # the stop test lags): with sync_every=1 the sweep had ended before it, so the
             # curve is whole and keeps its stop reason. (Under torch.distributed this rank's
@@ -997,6 +1005,27 @@ class _HostCurve:
             seed=self.seed,
             val_losses=None if self.val is None else tuple(self.val),
         )
+
+
+def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool) -> None:
+    """Under torch.distributed (a DDP model's group), refuse settings that differ between the
+    ranks, by name: one all-reduce of each chunk's losses needs the same layout everywhere."""
+    if run.world == 1:
+        return
+    values = torch.tensor([float(x) for x in settings.values()], dtype=torch.float64,
+                          device=device)
+    low, high = values.clone(), values.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN, group=run.group)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX, group=run.group)
+    differ = [name for name, a, b in zip(settings, low.tolist(), high.tolist(), strict=True)
+              if a != b]
+    if differ:
+        raise ValueError(
+            f"under torch.distributed every rank must call lr_range_test with the same "
+            f"{', '.join(differ)}: they differ between the {run.world} ranks (each step's "
+            "losses are averaged over them in one all-reduce); give "
+            + ("val_data on every rank (each its own shard) or on none"
+               if "val_data" in differ else "the same value on every rank"))
 
 
 def _feed_unread(
