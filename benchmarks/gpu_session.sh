@@ -21,8 +21,8 @@
 #    cap, so a slow compile in (a) cannot eat (b)), then the training comparison (the issue's
 #    third figure, capped too), then the correctness checks, then, in the time left, the
 #    breakdown.
-#    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session;
-#    the results an earlier call left there go first):
+#    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session,
+#    where each stage replaces its own file and keeps the others, for --merge):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
 #    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
 #    all ran in this call (merged from the gpu-<letters>.md of its processes when they ran in
@@ -85,10 +85,10 @@ for stage in "${stages[@]}"; do
 done
 out="${OUT:-gpu-session}"
 mkdir -p "$out"
-# What an earlier call left in a reused OUT is not this call's: its results go (the log goes
-# on, appended to)
-rm -f "$out"/gpu.md "$out"/gpu-*.md "$out"/engine-overhead.md "$out"/cuda-tests.log \
-    "$out"/suite.log "$out"/env.txt
+# A reused OUT (this script's default) keeps what earlier calls wrote, for --merge: each stage
+# replaces its own file when it runs, and an earlier gpu.md this call does not replace is said
+# at the end.
+earlier_gpu_md=$([[ -f "$out/gpu.md" ]] && echo 1)
 exec > >(tee -a "$out/session.log") 2>&1
 tee_pid=$!
 began=$SECONDS
@@ -141,6 +141,8 @@ run_parts() {  # $1: the letters of the parts to run in one process, e.g. "ab"
     name="gpu-$parts.md"
     for letter in $(echo "$parts" | fold -w1); do limit=$((limit + cap[$letter])); done
     stamp "benchmarks/gpu.py, parts $parts"
+    # a file of that name left by an earlier call is not this call's result
+    rm -f "$out/$name"
     capped "$limit" python3 benchmarks/gpu.py ${skip:+--skip "$skip"} \
         ${gpu_args[@]+"${gpu_args[@]}"} --out "$out/$name" || status=1
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }
@@ -181,6 +183,7 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA de
                 || status=1 ;;
         overhead)
             stamp "benchmarks/engine_overhead.py"
+            rm -f "$out/engine-overhead.md"  # an earlier call's is not this one's
             capped "${cap[overhead]}" python3 benchmarks/engine_overhead.py \
                 ${overhead_args[@]+"${overhead_args[@]}"} --out "$out/engine-overhead.md" \
                 || status=1 ;;
@@ -204,6 +207,9 @@ if [[ "$sorted" == "abc" ]]; then
             status=1
         fi
     fi
+elif [[ -n "$earlier_gpu_md" ]]; then
+    echo "note: $out/gpu.md is an earlier call's (this call did not run a, b and c); this" \
+         "call's parts are in $out/gpu-<letters>.md"
 fi
 stamp "done (status $status)"
 exec >&- 2>&-

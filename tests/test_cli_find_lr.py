@@ -557,8 +557,9 @@ def test_the_wrote_line_names_the_real_paths(tmp_path, capsys, monkeypatch) -> N
     assert (tmp_path / "lr_find.json").exists()
 
 
-def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch) -> None:
-    """The plot is drawn first: a JSON never sits beside a missing or older plot."""
+def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch, capsys) -> None:
+    """The plot is drawn first: a JSON never sits beside a missing or older plot. (The sweep
+    had ended: its picks are printed, and the error said in one line.)"""
     import importlib
 
     def broken(*args, **kwargs):
@@ -566,8 +567,13 @@ def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setattr(importlib.import_module("superconverge.recipes.find_lr"), "png_bytes",
                         broken)
-    with pytest.raises(RuntimeError, match="no plot today"):
+    with pytest.raises(SystemExit) as done:
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(tmp_path)])
+    assert done.value.code == 1
+    said = capsys.readouterr()
+    assert said.out.startswith("stopped: completed after 10 of 10 steps\nsuggested lr")
+    assert said.err == ("superconverge find-lr: RuntimeError: no plot today; the sweep had "
+                        "ended: its picks are printed above, its curve is not written\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -195,6 +195,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # (a review: s.csv.csv, and the folder dropped)
         (["fixed", "--steps", "10", "--format", "csv", "--out", "runs/s.csv.gz"],
          "--format csv does not match --out runs/s.csv.gz, a .gz file; name it runs/s.csv"),
+        (["fixed", "--steps", "10", "--format", "csv", "--out", "runs/lr0.3.xlsx"],
+         "name it runs/lr0.3.csv"),
         # (a review: told to say --format, which is refused for that suffix)
         (["fixed", "--steps", "10", "--out", "s.png.jpg"],
          "--out s.png.jpg: a .jpg file names no format this command writes; use a .csv, .json, "

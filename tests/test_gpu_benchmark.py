@@ -199,14 +199,17 @@ def test_a_run_cut_short_keeps_the_parts_it_finished(tmp_path: Path,
 
 
 def test_a_results_file_left_in_out_by_an_earlier_run_is_not_taken(tmp_path: Path) -> None:
-    """A gpu-a.md in a reused OUT was merged as this call's (a) although (a) never ran; a
-    review: an old gpu.md and engine-overhead.md came back as this call's too."""
-    stale = ("gpu-a.md", "gpu.md", "engine-overhead.md", "cuda-tests.log")
-    for name in stale:
+    """A gpu-a.md in a reused OUT was merged as this call's (a) although (a) never ran, and an
+    old engine-overhead.md came back as this call's (a review); an old gpu.md is said to be
+    one. A review: the files of the stages this call does not run stay (--merge combines the
+    files of several calls)."""
+    for name in ("gpu-a.md", "gpu-c.md", "gpu.md", "engine-overhead.md"):
         (tmp_path / name).write_text("# stale\n\n## (a) stale\n", encoding="utf-8")
     done = session(tmp_path, "a", "overhead", SESSION_SECONDS="5")
     assert done.stdout.count("skipped: ") == 2, done.stdout[-3000:] + done.stderr[-3000:]
-    assert not any((tmp_path / name).exists() for name in stale)
+    assert not (tmp_path / "gpu-a.md").exists() and not (tmp_path / "engine-overhead.md").exists()
+    assert (tmp_path / "gpu-c.md").exists() and (tmp_path / "gpu.md").exists()
+    assert f"note: {tmp_path}/gpu.md is an earlier call's" in done.stdout
 
 
 @pytest.mark.parametrize("part", ["b", "c"])

@@ -3836,6 +3836,38 @@ def test_a_wrapped_loaders_generator_and_a_datasets_own_rng_are_put_back(kind: s
     assert first_epoch(True)[0] == first_epoch(False)[0]
 
 
+def test_a_datasets_epoch_and_dataset_property_are_left_alone() -> None:
+    """A review: walking into the dataset stepped a curriculum dataset's own set_epoch (its
+    sweeps drew from epochs 0-29), and read a `dataset` property that opens a file lazily (in
+    the workers, by design) in the main process."""
+    seen, opened = [], []
+
+    class Curriculum(TensorDataset):
+        epoch = 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+            seen.append(self.epoch)
+            return super().__getitem__(i)
+
+        @property
+        def dataset(self) -> object:
+            opened.append(1)
+            return None
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 10)
+    data = Curriculum(x, (x[:, 0] > 0).long())
+    data.epoch = 0
+    loader = DataLoader(data, batch_size=16, shuffle=True)
+    model = nn.Linear(10, 2)
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, loader,
+                  1e-4, 1.0, num_iter=12, repeats=2, seed=0, progress=False)
+    assert set(seen) == {0} and not opened
+
+
 def test_batches_keep_their_own_classes_on_the_way_to_the_device() -> None:
     """An audit: a dict of the user's (attribute access) or an OrderedDict became a plain dict
     even on the CPU, so a step_fn reading batch.x failed; a PackedSequence, a namedtuple, went

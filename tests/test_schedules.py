@@ -317,7 +317,10 @@ def test_schedules_do_not_import_torch() -> None:
         (lambda: S.one_cycle(float("nan"), 100), ValueError, r"max_lr must be finite, got nan"),
         # (an audit: 3 was advised, where step 1 is already in the annihilation: no cycle)
         (lambda: S.one_cycle(1, 2), ValueError, r"total_steps=2 is too small.*total_steps >= 4 "
-         r"\(from 3 it builds, but below 4 its step 1 is already past the peak"),
+         r"\(from 3 it builds, but below 4 its step 1 is already past the turn of the cycle, "
+         r"so the LR only falls\)"),
+        (lambda: S.one_cycle_momentum(2), ValueError, r"too small for a 1cycle momentum.*"
+         r"total_steps >= 4 .*so the momentum stays at its high value\)"),
         # the count the schedule needs, not a bare ">= 1" that 1 and 2 would fail too
         (lambda: S.one_cycle(1, 0), ValueError, r"total_steps=0 is too small .* >= 4"),
         (lambda: S.one_cycle_two_phase(1, -2), ValueError, r"total_steps=-2 .* total_steps >= 4"),

@@ -720,6 +720,13 @@ def test_a_curve_past_steps_grad_scaler_skipped_says_where_it_starts() -> None:
                 if "already falling" in w]
         assert len(said) == 1 and said[0].startswith("the loss was already falling at start_lr "
                                                      "(10% of its fall"), said
+    # (a review: the jump's warning still said "start_lr is already too high")
+    spiked = loss(lrs)
+    spiked[1:4] += 1.5
+    jumped = [w for w in curve_warnings(lrs, spiked, "diverged", 10, start_lr=1e-4)
+              if w.startswith("the loss jumped")]
+    assert len(jumped) == 1 and f"before falling ({head}): its first LR is already too high" in (
+        jumped[0]), jumped
     few = curve_warnings(lrs[:6], loss(lrs[:6]), "diverged", 40, start_lr=1e-4)
     assert few == [f"too few points: 6 finite (need 8; {head}); raise num_iter or lower "
                    "start_lr"]

@@ -377,9 +377,12 @@ def _output_format(given: str | None, out: str | None) -> str:
               ).lower()
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and suffix in _OTHER_SUFFIXES:
-        # its folder kept, every suffix dropped (s.csv.gz: s.csv, not s.csv.csv)
+        # its folder kept, its last suffix replaced (lr0.3.xlsx: lr0.3.csv), or dropped where
+        # the name already ends in the format's (s.csv.gz: s.csv, not s.csv.csv)
+        ext = ".txt" if given == "ascii" else f".{given}"
+        stem = Path(name).stem
         fitting = Path(str(out)).with_name(
-            f"{name.split('.')[0] or 'schedule'}.{'txt' if given == 'ascii' else given}")
+            stem if stem.lower().endswith(ext) else f"{stem or 'schedule'}{ext}")
         raise ValueError(f"--format {given} does not match --out {out}, a {suffix} file; name "
                          f"it {fitting}")
     if given is not None and implied is not None and given != implied:

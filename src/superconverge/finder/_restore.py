@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import random
 import signal
 import threading
@@ -184,11 +185,9 @@ def unwrapped_loaders(*datas: object) -> list[object]:
 
 
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
-    """What may own a DataLoader's shuffle or draw its batches' randomness: the loader, its
-    sampler, its batch sampler, and the samplers these wrap (``.sampler``, a few deep: a
-    ``BatchSampler`` passed as the ``sampler`` of a loader with ``batch_size=None`` holds the
-    ``RandomSampler``), and its dataset and those it wraps (``.dataset``: a ``Subset``'s; a
-    dataset's random augmentation in the main process, with ``num_workers=0``)."""
+    """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler, and
+    the samplers these wrap (``.sampler``, a few deep: a ``BatchSampler`` passed as the
+    ``sampler`` of a loader with ``batch_size=None`` holds the ``RandomSampler``)."""
     for loader in loaders:
         for owner in (loader, getattr(loader, "sampler", None),
                       getattr(loader, "batch_sampler", None)):
@@ -197,12 +196,19 @@ def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
                     break
                 yield owner
                 owner = getattr(owner, "sampler", None)
-        owner = getattr(loader, "dataset", None)
+
+
+def _datasets(loaders: Iterable[object]) -> Iterator[object]:
+    """A loader's dataset and those it wraps (``.dataset``, a few deep: a ``Subset``'s), read
+    from their ``__dict__``: a ``dataset`` property (a file opened lazily, in the workers) is
+    not run."""
+    for loader in loaders:
+        owner = vars(loader).get("dataset") if hasattr(loader, "__dict__") else None
         for _ in range(4):
             if owner is None or isinstance(owner, torch.Tensor):
                 break
             yield owner
-            owner = getattr(owner, "dataset", None)
+            owner = vars(owner).get("dataset") if hasattr(owner, "__dict__") else None
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
@@ -211,7 +217,8 @@ def _own_rngs(loaders: Iterable[object]) -> list[Any]:
     a dataset's augmentation), each once."""
     found: list[Any] = []
     kinds = (np.random.Generator, np.random.RandomState, random.Random)
-    for owner in _shufflers(loaders):
+    loaders = list(loaders)
+    for owner in itertools.chain(_shufflers(loaders), _datasets(loaders)):
         for value in getattr(owner, "__dict__", {}).values():
             if isinstance(value, kinds) and all(value is not r for r in found):
                 found.append(value)

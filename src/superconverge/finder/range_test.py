@@ -292,8 +292,9 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
-        if any(getattr(ld, "persistent_workers", False)
-               and getattr(ld, "_iterator", None) is not None for ld in unwrapped_loaders(data)):
+        # (the loader given: of those a wrapper holds, the test may draw from none)
+        if (getattr(data, "persistent_workers", False)
+                and getattr(data, "_iterator", None) is not None):
             warnings.warn(
                 f"{name}'s persistent workers have already run: the range test draws batches in "
                 "them, which moves their random state (random augmentations) on for good, so "

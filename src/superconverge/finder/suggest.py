@@ -694,8 +694,9 @@ def curve_warnings(
         out.append(
             f"the loss jumped from {float(y[0]):.3g} to {float(np.max(y[:head])):.3g} in the "
             f"sweep's first steps before falling{f' ({skipped_head})' if skipped_head else ''}: "
-            "start_lr is already too high for this model, and the picks are measured from that "
-            f"jump, so they are too high; {lower} until the curve starts flat"
+            f"{'its first LR' if skipped_head else 'start_lr'} is already too high for this "
+            "model, and the picks are measured from that jump, so they are too high; "
+            f"{lower} until the curve starts flat"
         )
     # (not a share of a linear sweep's points: that is always the same share of end_lr, which
     # no num_iter moves, so "raise num_iter", its advice below, could not clear it)

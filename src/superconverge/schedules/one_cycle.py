@@ -74,8 +74,10 @@ def _check_room(total_steps: int, first_fraction: float, what: str, fraction: st
             cycle = least
             while fraction == "annihilation_fraction" and 2 * first_fraction * cycle - 2 <= 1:
                 cycle += 1
+            moved = ("the momentum stays at its high value" if "momentum" in what
+                     else "the LR only falls")
             also = (f" (from {least} it builds, but below {cycle} its step 1 is already past "
-                    "the peak, so the LR only falls)" if cycle > least else "")
+                    f"the turn of the cycle, so {moved})" if cycle > least else "")
             raise ValueError(
                 f"total_steps={total_steps} is too small for {what}: its first phase would not "
                 f"span a whole step ({first_fraction:.3g} of the run is "
@@ -223,7 +225,7 @@ class OneCycleMomentum(_Phased):
         h, lo = self._set_momentum_fields()
         a = v.fraction("annihilation_fraction", self.annihilation_fraction)
         self._set("annihilation_fraction", a)
-        self._finish((1 - a) / 2, True, f"a 1cycle with annihilation_fraction={a}",
+        self._finish((1 - a) / 2, True, f"a 1cycle momentum with annihilation_fraction={a}",
                      (h, lo, h, h))
 
 
