@@ -324,6 +324,16 @@ MISMATCH_WORKER = textwrap.dedent(
                       val_data=batches[:2] if rank == 0 else None, progress=False)
     except ValueError as exc:
         out["val"] = str(exc)
+    # a disabled GradScaler is none (a review: refused beside None, and one enabled on rank 0
+    # alone passed the check, then aborted in gloo)
+    off = torch.amp.GradScaler("cpu", enabled=False) if rank else None
+    out["off"] = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 8, scaler=off,
+                               progress=False).stop_reason
+    try:
+        lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 8, progress=False,
+                      scaler=torch.amp.GradScaler("cpu", enabled=rank == 0))
+    except ValueError as exc:
+        out["on"] = str(exc)
     with open(os.path.join(sys.argv[1], f"mismatch{rank}.json"), "w") as f:
         json.dump(out, f)
     dist.destroy_process_group()
@@ -343,6 +353,8 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
     assert r0["val"] == r1["val"]
     assert r0["val"].startswith("under torch.distributed every rank must call lr_range_test "
                                 "with the same val_data: they differ between the 2 ranks")
+    assert r0["off"] == r1["off"] == "completed"
+    assert r0["on"] == r1["on"] and "with the same scaler: they differ" in r0["on"]
 
 
 SUBGROUP_WORKER = textwrap.dedent(

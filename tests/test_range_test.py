@@ -1710,6 +1710,11 @@ def test_persistent_workers_that_already_ran_are_warned_about() -> None:
     with pytest.warns(UserWarning, match="persistent workers have already run"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
     assert loader._iterator is running  # still the user's workers, not shut down
+    # inside a wrapper (a review: not warned of when the wrapper was first reached)
+    with pytest.warns(UserWarning, match=r"train_data \(_DeviceLoader\) holds a DataLoader "
+                      r"whose persistent workers have already run: where the range test draws"):
+        lr_range_test(model, opt, ce, _DeviceLoader(loader, "cpu"), 1e-4, 1e-2, 6,
+                      progress=False)
 
 
 def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:

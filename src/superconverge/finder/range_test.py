@@ -179,7 +179,8 @@ def lr_range_test(
     its trainable parameters, buffers and optimizer state).
 
     Ctrl-C restores the state and re-raises ``KeyboardInterrupt``; the curve measured so far is
-    attached to it as ``partial_result`` (stop reason "interrupted", this rank's losses only),
+    attached to it as ``partial_result`` (stop reason "interrupted"; under torch.distributed the
+    steps every rank read, the same curve on each),
     and so it is to an exception raised during the sweep (a corrupt batch, out of memory; stop
     reason "error"). A
     second Ctrl-C during the restore waits for it to finish (main thread).
@@ -271,7 +272,8 @@ def lr_range_test(
     # Under torch.distributed each chunk of losses is one all-reduce of the same layout on
     # every rank: val_data on rank 0 alone aborted a rank inside gloo, naming nothing.
     _check_ranks_agree(run, device, val_data=val_data is not None, sync_every=sync_every,
-                       num_iter=len(lr_values), repeats=repeats, scaler=scaler is not None,
+                       num_iter=len(lr_values), repeats=repeats,
+                       scaler=run.scaler is not None,  # (a disabled one is none)
                        accumulation_steps=accumulation_steps)
 
     # the loaders, and those a wrapper of the user's holds (a notebook's DeviceDataLoader)
@@ -292,14 +294,18 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
-        # (the loader given: of those a wrapper holds, the test may draw from none)
-        if (getattr(data, "persistent_workers", False)
-                and getattr(data, "_iterator", None) is not None):
+        ran = [ld for ld in unwrapped_loaders(data) if getattr(ld, "persistent_workers", False)
+               and getattr(ld, "_iterator", None) is not None]
+        if ran:
+            # (of the loaders a wrapper holds, the test may draw from some only: said so)
+            whose = (f"{name}'s persistent workers have already run: the range test draws "
+                     "batches in them" if ran[0] is data else
+                     f"{name} ({type(data).__name__}) holds a DataLoader whose persistent "
+                     "workers have already run: where the range test draws batches through it")
             warnings.warn(
-                f"{name}'s persistent workers have already run: the range test draws batches in "
-                "them, which moves their random state (random augmentations) on for good, so "
-                "training after the test sees other augmentations than without it. Run the test "
-                "before the loader's first epoch, or use persistent_workers=False.",
+                f"{whose}, which moves their random state (random augmentations) on for good, "
+                "so training after the test sees other augmentations than without it. Run the "
+                "test before the loader's first epoch, or use persistent_workers=False.",
                 UserWarning,
                 stacklevel=2,
             )
