@@ -1783,14 +1783,17 @@ def test_a_warning_made_an_error_keeps_the_files_name(tmp_path, capsys, monkeypa
     assert "(--standardize)" in err
 
 
-def test_sigterm_keeps_the_curve_measured_so_far_as_ctrl_c_does(tmp_path) -> None:
+@pytest.mark.parametrize(("name", "status"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_or_a_hangup_keeps_the_curve_measured_so_far_as_ctrl_c_does(
+        tmp_path, name: str, status: int) -> None:
     """A job scheduler's time limit (SLURM's SIGTERM) ended the process at once: the sweep's
-    curve was lost, and only Ctrl-C kept it."""
+    curve was lost, and only Ctrl-C kept it. So did a closed terminal or a dropped ssh session
+    (SIGHUP; under nohup, which ignores it, the sweep goes on)."""
     import signal
 
     out = tmp_path / "run"
-    err = _signal_mid_sweep(out, signal.SIGTERM, 143)
-    assert err.rstrip().splitlines()[-1].startswith("terminated (SIGTERM); the curve measured "
+    err = _signal_mid_sweep(out, getattr(signal, name), status)
+    assert err.rstrip().splitlines()[-1].startswith(f"terminated ({name}); the curve measured "
                                                    f"so far is in {out / 'lr_find.partial.json'}")
     res = RangeTestResult.from_json(out / "lr_find.partial.json")
     assert res.stop_reason == "interrupted" and len(res.lrs) > 10
@@ -1818,20 +1821,6 @@ def test_a_sigterm_that_came_after_an_error_names_the_error(
     assert done.value.code == 143
     assert capsys.readouterr().err == (
         "terminated (SIGTERM) after RuntimeError: weights are not finite\n")
-
-
-def test_a_hangup_keeps_the_curve_measured_so_far_as_sigterm_does(tmp_path) -> None:
-    """A closed terminal or a dropped ssh session (SIGHUP) mid-sweep ended the process at once:
-    nothing was kept, where a SIGTERM kept the curve. (Under nohup, which ignores SIGHUP, the
-    sweep goes on.)"""
-    import signal
-
-    out = tmp_path / "run"
-    err = _signal_mid_sweep(out, signal.SIGHUP, 129)
-    assert err.rstrip().splitlines()[-1].startswith("terminated (SIGHUP); the curve measured "
-                                                   f"so far is in {out / 'lr_find.partial.json'}")
-    res = RangeTestResult.from_json(out / "lr_find.partial.json")
-    assert res.stop_reason == "interrupted" and len(res.lrs) > 10
 
 
 def test_the_command_leaves_the_callers_sigterm_handler_as_it_was(tmp_path) -> None:

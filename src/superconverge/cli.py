@@ -15,11 +15,14 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from superconverge import __version__
 from superconverge._torch_version import TorchTooOld
 from superconverge.atomic import one_line
+
+if TYPE_CHECKING:  # (the CLI imports no torch until a command needs it)
+    from superconverge.finder import RangeTestResult
 
 
 class _ReaderLeft(Exception):
@@ -614,7 +617,8 @@ def _find_lr(args: argparse.Namespace) -> int:
     return 0
 
 
-def _find_lr_report(result: Any, args: argparse.Namespace, written: bool = True) -> list[str]:
+def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
+                    written: bool = True) -> list[str]:
     """What find-lr prints of a finished sweep: how it stopped, the picks, the warnings, the
     files and (unwarned) the next command; without the last two where its files could not be
     written."""

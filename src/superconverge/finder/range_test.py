@@ -720,15 +720,14 @@ class _Run:
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
-            # (best effort; under torch.distributed this rank's unread losses are its own, not
-            # the mean the others see, as for an error below: the curve ends at the last chunk
-            # all of them read, the same on every rank)
+            # This rank's unread losses (best effort) where it is the only one: under
+            # torch.distributed they are its own, not the mean the others see, so the curve
+            # ends at the last chunk all ranks read, the same on each (as for an error below).
             read = world == 1 and _feed_unread(host, pending, losses, val, skips)
             # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read back:
             # the stop test lags): with sync_every=1 the sweep had ended before it, so the
-            # curve is whole and keeps its stop reason. (Under torch.distributed this rank's
-            # unread losses are its own, not the mean the others stop on: cut.)
-            ended = host.stop_reason if read and world == 1 else None
+            # curve is whole and keeps its stop reason.
+            ended = host.stop_reason if read else None
             exc.partial_curve = host.curve(ended or "interrupted")  # type: ignore[attr-defined]
             self.skipped.append(host.skipped)
             raise
