@@ -41,9 +41,10 @@ class Run(NamedTuple):
 
 
 def train(make_opt: Callable, attach: Callable, steps: int = STEPS,
-          backend: str | None = "aot_eager") -> Run:
+          backend: str | None = "aot_eager", dynamic: bool | None = None) -> Run:
     """``steps`` steps of a linear model with ``opt.step`` compiled by ``backend`` (``None``:
-    eager) and the scheduler from ``attach(opt)`` stepped after each."""
+    eager; ``dynamic`` as torch.compile takes it) and the scheduler from ``attach(opt)``
+    stepped after each."""
     from torch._dynamo.utils import guard_failures
 
     torch._dynamo.reset()
@@ -53,7 +54,7 @@ def train(make_opt: Callable, attach: Callable, steps: int = STEPS,
     opt = make_opt(model)
     sched = attach(opt)
     counter = CompileCounterWithBackend(backend) if backend else None
-    step = torch.compile(opt.step, backend=counter) if counter else opt.step
+    step = torch.compile(opt.step, backend=counter, dynamic=dynamic) if counter else opt.step
     x = torch.randn(8, 4)
     for _ in range(steps):
         model(x).square().mean().backward()
@@ -242,27 +243,10 @@ def test_dynamic_false_recompiles_a_cycling_float_momentum_as_the_docs_say() -> 
     """The single-tensor path keeps SGD's graphs under dynamo's default, which traces a float
     that changed as a variable; torch.compile(dynamic=False) forbids that (docs: "With a
     compiled optimizer step")."""
-    from torch._dynamo.testing import CompileCounterWithBackend
-
-    def count(dynamic: bool | None) -> int:
-        torch._dynamo.reset()
-        torch.manual_seed(0)
-        model = torch.nn.Linear(4, 2)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        sched = _cycling(opt)
-        counter = CompileCounterWithBackend("aot_eager")
-        step = torch.compile(opt.step, backend=counter, dynamic=dynamic)
-        x = torch.randn(8, 4)
-        for _ in range(STEPS):
-            model(x).square().mean().backward()
-            step()
-            opt.zero_grad()
-            sched.step()
-        return counter.frame_count
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dynamo's own, at its recompile limit
-        assert count(None) <= 2 and count(False) >= 8
+        assert train(OPTIMIZERS["sgd"], _cycling).graphs <= 2
+        assert train(OPTIMIZERS["sgd"], _cycling, dynamic=False).graphs >= 8
 
 
 def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:

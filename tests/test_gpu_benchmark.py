@@ -212,6 +212,22 @@ def test_a_results_file_left_in_out_by_an_earlier_run_is_not_taken(tmp_path: Pat
     assert f"note: {tmp_path}/gpu.md is an earlier call's" in done.stdout
 
 
+def _second_call_raises(gpu: Any, part: str, exc: BaseException,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raise ``exc`` in part ``part``'s second row: (b)'s second row's runs, or (c)'s
+    evaluation after the fixed LR's second epoch."""
+    owner, name = (gpu.rts, "bench") if part == "b" else (gpu, "accuracy")
+    real, calls = getattr(owner, name), []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapped)
+
+
 @pytest.mark.parametrize("part", ["b", "c"])
 def test_a_part_cut_short_keeps_what_it_measured_and_says_so(
         part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,20 +236,7 @@ def test_a_part_cut_short_keeps_what_it_measured_and_says_so(
     --merge prefers a finished copy of the part."""
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     gpu = importlib.import_module("gpu")
-    calls = []
-
-    def second_call_stops(real: Any) -> Any:
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            calls.append(1)
-            if len(calls) == 2:
-                raise KeyboardInterrupt("time limit")
-            return real(*args, **kwargs)
-        return wrapped
-
-    if part == "b":  # the second row's runs
-        monkeypatch.setattr(gpu.rts, "bench", second_call_stops(gpu.rts.bench))
-    else:  # the evaluation after the fixed LR's second epoch
-        monkeypatch.setattr(gpu, "accuracy", second_call_stops(gpu.accuracy))
+    _second_call_raises(gpu, part, KeyboardInterrupt("time limit"), monkeypatch)
     out = tmp_path / "cut.md"
     skip = "a,c" if part == "b" else "a,b"
     with pytest.raises(KeyboardInterrupt):
@@ -260,20 +263,7 @@ def test_a_part_failing_part_way_keeps_what_it_measured(
     finished the part."""
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     gpu = importlib.import_module("gpu")
-    calls = []
-
-    def second_call_fails(real: Any) -> Any:
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            calls.append(1)
-            if len(calls) == 2:
-                raise RuntimeError("fused SGD fell over")
-            return real(*args, **kwargs)
-        return wrapped
-
-    if part == "b":
-        monkeypatch.setattr(gpu.rts, "bench", second_call_fails(gpu.rts.bench))
-    else:
-        monkeypatch.setattr(gpu, "accuracy", second_call_fails(gpu.accuracy))
+    _second_call_raises(gpu, part, RuntimeError("fused SGD fell over"), monkeypatch)
     out = tmp_path / "failed.md"
     skip = "a,c" if part == "b" else "a,b"
     assert gpu.main(["--device", "cpu", "--smoke", "--skip", skip, "--out", str(out)]) == 1

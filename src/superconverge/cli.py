@@ -914,9 +914,12 @@ def _measured(exc: BaseException) -> bool:
 def _unwritten(exc: BaseException) -> bool:
     """Whether ``exc`` came after a finished sweep, as its files were written (not a stop)."""
     whole = getattr(exc, "partial_result", None)
+    if whole is None:
+        return False
+    from superconverge.finder.result import _CUT  # (torch is loaded: a sweep ran)
+
     return (isinstance(exc, Exception) and getattr(exc, "partial_path", None) is None
-            and whole is not None and bool(whole.lrs)
-            and whole.stop_reason not in ("interrupted", "error"))
+            and bool(whole.lrs) and whole.stop_reason not in _CUT)
 
 
 def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:

@@ -90,12 +90,13 @@ def load_npz(
             f"{path}: holds a single array (an .npy file), expected an .npz archive with "
             "arrays 'x' and 'y' (write it with np.savez(path, x=x, y=y))"
         )
-    if not zipfile.is_zipfile(path) and magic[:4] == b"PK\x03\x04":
-        # a zip's table of contents is at its end: a copy cut short has none
-        raise ValueError(
-            f"{path}: a damaged or truncated .npz archive (it begins as one, but its end, the "
-            "archive's table of contents, is missing or corrupt): copy or write it again")
     if not zipfile.is_zipfile(path):
+        if magic[:4] == b"PK\x03\x04":
+            # a zip's table of contents is at its end: a copy cut short has none
+            raise ValueError(
+                f"{path}: a damaged or truncated .npz archive (it begins as one, but its end, "
+                "the archive's table of contents, is missing or corrupt): copy or write it "
+                "again")
         raise ValueError(
             f"{path}: not an .npz archive (not a zip file); expected one written by "
             "np.savez(path, x=x, y=y)"

@@ -59,6 +59,7 @@ from superconverge.finder._restore import (
     unwrapped_loaders,
 )
 from superconverge.finder.result import (
+    _CUT,
     Curve,
     Ema,
     RangeTestResult,
@@ -365,7 +366,7 @@ def lr_range_test(
             delattr(exc, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
-            if partial.stop_reason not in ("interrupted", "error"):  # it had ended before
+            if partial.stop_reason not in _CUT:  # it had ended before
                 finished.append(partial)
         # Ctrl-C always says what it cut short; an error only where something was measured.
         if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
@@ -436,16 +437,17 @@ def _attach(exc: BaseException, name: str, value: object) -> None:
         logger.debug("cannot attach %s to %s", name, type(exc).__name__)
 
 
-def _attach_partial(exc: BaseException, result: RangeTestResult) -> None:
+def _attach_partial(exc: BaseException, result: RangeTestResult, said: str | None = None) -> None:
     """``exc.partial_result = result``, and a note under the traceback that says so (Python
-    3.11+, IPython too): a bare ``KeyboardInterrupt`` did not tell where the curve went."""
+    3.11+, IPython too), ``said`` or the range test's: a bare ``KeyboardInterrupt`` did not
+    tell where the curve went."""
     _attach(exc, "partial_result", result)
     add_note = getattr(exc, "add_note", None)
     if callable(add_note) and getattr(exc, "partial_result", None) is result:
         try:
-            add_note(f"lr_range_test: the curve measured so far ({len(result.lrs)} points) is "
-                     "this exception's partial_result (in a notebook, the next cell finds it "
-                     "as sys.last_value.partial_result)")
+            add_note(said or f"lr_range_test: the curve measured so far ({len(result.lrs)} "
+                     "points) is this exception's partial_result (in a notebook, the next cell "
+                     "finds it as sys.last_value.partial_result)")
         except (AttributeError, TypeError):  # a frozen exception: raised as it came, unnoted
             pass
 

@@ -24,7 +24,13 @@ from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_r
 from superconverge.finder._dist import world_size
 from superconverge.finder._restore import Terminated, signals_deferred, stop_for
 from superconverge.finder.plot import png_bytes
-from superconverge.finder.range_test import MODES, sweep_lrs, sweep_seed, sweep_steps
+from superconverge.finder.range_test import (
+    MODES,
+    _attach_partial,
+    sweep_lrs,
+    sweep_seed,
+    sweep_steps,
+)
 from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
 from superconverge.models.registry import WIDTHS_ADVICE, check_model_name
@@ -265,11 +271,7 @@ def find_lr(
             # The sweep finished: files that cannot be written (a full disk, a folder made
             # read-only meanwhile) do not lose it. The whole result goes with the error.
             if getattr(exc, "partial_result", None) is None:
-                exc.partial_result = result  # type: ignore[attr-defined]
-                add_note = getattr(exc, "add_note", None)  # Python 3.11+
-                if callable(add_note):
-                    add_note(f"find_lr: the sweep had ended; its whole result "
-                             f"({len(result.lrs)} points) is this exception's partial_result")
+                _attach_whole(exc, result)
             raise
     return result
 
@@ -460,15 +462,19 @@ def _stopped_after_the_sweep(
     while a finished sweep's files were written, raised once they are: the whole result
     attached where a stop's curve is found, and said under the traceback."""
     told = stop_for(stop)
-    told.partial_result = result  # type: ignore[attr-defined]
     if written is not None:
         told.partial_path = written  # type: ignore[attr-defined]
-    add_note = getattr(told, "add_note", None)  # Python 3.11+
-    if callable(add_note):
-        where = f" and written to {written}" if written is not None else ""
-        add_note(f"find_lr: the sweep had ended; its whole result ({len(result.lrs)} points) "
-                 f"is this exception's partial_result{where}")
+    _attach_whole(told, result, written)
     return told
+
+
+def _attach_whole(exc: BaseException, result: RangeTestResult,
+                  written: Path | None = None) -> None:
+    """A finished sweep's ``result`` as ``exc.partial_result``, said under the traceback."""
+    where = f" and written to {written}" if written is not None else ""
+    _attach_partial(exc, result, f"find_lr: the sweep had ended; its whole result "
+                                 f"({len(result.lrs)} points) is this exception's "
+                                 f"partial_result{where}")
 
 
 def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method: str,

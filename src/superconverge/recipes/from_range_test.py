@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from superconverge.finder import RangeTestResult
+from superconverge.finder.result import _CUT
 from superconverge.schedules import Policy, make_policy, policy_parameters
 
 # Which picks of the curve set which parameters of each policy.
@@ -36,7 +37,7 @@ def _why_none(result: RangeTestResult, reason: str | None) -> str | None:
     """Why the curve gives no pick: the rule's reason, which reads the curve alone ("raise
     end_lr", "the model may already be trained"), except for a sweep Ctrl-C or an error cut
     short, which had not reached the LRs that would have moved it."""
-    if result.curve_stop_reason in ("interrupted", "error") and result.lrs:
+    if result.curve_stop_reason in _CUT and result.lrs:
         # ("an LR of", not "lr=": the CLI would read that as its flag --lr)
         return (f"the sweep was cut short ({result.stop_summary()}) at an LR of "
                 f"{result.lrs[-1]:.3g}, before its curve gave one: run it to its end")
