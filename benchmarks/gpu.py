@@ -803,18 +803,19 @@ def render(done: dict[str, Any], skip: set[str], args: argparse.Namespace,
             body += [NOT_RUN, ""]
         elif isinstance(done[part], FailedPart) and done[part].rows is None:
             body += [FAILED, "", "```", done[part].traceback.rstrip(), "```", ""]
-        elif isinstance(done[part], FailedPart):
-            rows = done[part].rows
-            body += [FAILED_AFTER, "", table(rows), "", how, ""]
+        else:
+            # A finished part, or one whose later row raised: its rows, then the traceback.
+            failed = done[part] if isinstance(done[part], FailedPart) else None
+            rows = failed.rows if failed is not None else done[part]
+            if failed is not None:
+                body += [FAILED_AFTER, ""]
+            elif part in cut:
+                body += [CUT, ""]
+            body += [table(rows), "", how, ""]
             if part == "c":
                 body += [range_test_line(rows), ""]
-            body += ["```", done[part].traceback.rstrip(), "```", ""]
-        else:
-            if part in cut:
-                body += [CUT, ""]
-            body += [table(done[part]), "", how, ""]
-            if part == "c":
-                body += [range_test_line(done["c"]), ""]
+            if failed is not None:
+                body += ["```", failed.traceback.rstrip(), "```", ""]
     lines = _common.provenance(_common.command_line("gpu.py", argv))
     lines += [
         f"- device: {_common.device_name(device)}; torch.compile backend for (a): {backend}",
