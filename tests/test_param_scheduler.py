@@ -1307,6 +1307,42 @@ def test_tensors_true_leaves_betas_floats_where_torch_takes_only_floats(caplog) 
     assert type(beta1) is float and beta1 == pytest.approx(sc.one_cycle_momentum(10)(3))
 
 
+def _lbfgs_run(lr: float | torch.Tensor, tensors: bool) -> tuple[torch.Tensor, object]:
+    """20 LBFGS steps along a 1cycle; the final parameters and the group's lr."""
+    model = make_model()
+    x = torch.randn(32, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = x.sum(1, keepdim=True).sin()
+    opt = torch.optim.LBFGS(model.parameters(), lr=lr)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.05, 20), tensors=tensors)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    for _ in range(20):
+        opt.step(closure)
+        sched.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()]), opt.param_groups[0]["lr"]
+
+
+def test_lbfgs_lr_stays_a_float_whose_tensor_would_be_its_step_record(caplog) -> None:
+    """An audit: LBFGS keeps a tensor lr as state['t'] (the same object), so filling it in place
+    rewrote the step size it remembers and tensors=True trained differently from floats (up to
+    0.015 apart in 20 steps). tensors=True leaves it a float, and the run is the float run."""
+    floats, _ = _lbfgs_run(0.05, tensors=False)
+    with caplog.at_level("INFO", logger="superconverge.torch.param_scheduler"):
+        tensored, lr = _lbfgs_run(0.05, tensors=True)
+    assert "LBFGS's lr stays a float" in caplog.text
+    assert type(lr) is float
+    assert torch.equal(floats, tensored)
+    with pytest.raises(ValueError, match="keys: LBFGS keeps a tensor lr"):
+        tensorize_hyperparams(torch.optim.LBFGS(make_model().parameters()))
+    with pytest.warns(UserWarning, match="build the LBFGS with a float lr"):
+        _lbfgs_run(torch.tensor(0.05), tensors=False)
+
+
 def test_the_schedulers_own_views_name_what_it_drives() -> None:
     model = make_model()
     opt = make_opt(model, "sgd")
@@ -1376,6 +1412,35 @@ def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -
     taken_over.load_state_dict({"last_step": 3})
     with pytest.warns(UserWarning, match="every param group of the SGD held lr=0"):
         taken_over.step()
+
+
+def test_taking_over_from_a_torch_scheduler_that_ended_at_zero_names_its_lost_ratios() -> None:
+    """An audit: after torch's CosineAnnealingLR to 0 the groups all held 0 and a ParamScheduler
+    gave them one LR without a word, though torch had left their starting LRs in initial_lr."""
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.01},
+                           {"params": model[2].parameters(), "lr": 0.1}], momentum=0.9)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0)
+    for i in range(10):
+        train_step(model, opt, i)
+        cosine.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.01, 20))
+    assert sched.multipliers == {"lr": [1.0, 1.0]}
+    with pytest.warns(UserWarning, match=r"held lr=0 .* where the torch scheduler before it "
+                      r"started them at initial_lr ratios of \[1\.0, 10\.0\]\. Pass "
+                      r"multipliers=\{'lr': \[1\.0, 10\.0\]\}"):
+        sched.step()
+    # Groups that torch started alike lost nothing: nothing is said.
+    alike = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    alike.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))]})
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(alike, T_max=2, eta_min=0)
+    for _ in range(2):
+        alike.step()
+        cosine.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ParamScheduler(alike, lr=sc.one_cycle(0.01, 20)).step()
 
 
 @pytest.mark.parametrize("make", [

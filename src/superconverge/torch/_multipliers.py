@@ -94,3 +94,10 @@ RPROP_LR = (
     "would change nothing after the first step; use SGD, Adam, AdamW, ..."
 )
 """Why ``lr`` of a ``torch.optim.Rprop`` is not driven (ParamScheduler, the range test)."""
+
+LBFGS_TENSOR_LR = (
+    "LBFGS keeps a tensor lr as its own record of the last step size (state['t'] is then the "
+    "group's lr object), so filling that tensor in place as a schedule moves rewrites the step "
+    "it remembers, and its next curvature pair is computed with a step it did not take"
+)
+"""Why ``lr`` of a ``torch.optim.LBFGS`` must stay a float when it is driven."""

@@ -41,6 +41,7 @@ from superconverge.schedules._validate import boolean
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
 from superconverge.torch._multipliers import (
+    LBFGS_TENSOR_LR,
     RPROP_LR,
     as_float,
     brief,
@@ -159,6 +160,16 @@ def _momentum_slot(optimizer: Optimizer) -> str:
     )
 
 
+def _initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None:
+    """``initial_lr_i / initial_lr_0``, the LR ratios a torch scheduler started the groups at,
+    where every group has a number there, group 0's is not 0 and they are not all alike."""
+    starts = [g.get("initial_lr") for g in groups]
+    if not all(_is_number(s) for s in starts) or starts[0] == 0:
+        return None
+    ratios = [float(s) / float(starts[0]) for s in starts]  # type: ignore[arg-type]
+    return ratios if len(set(ratios)) > 1 and all(map(math.isfinite, ratios)) else None
+
+
 def _group_keys(optimizer: Optimizer) -> str:
     return ", ".join(sorted(k for k in optimizer.param_groups[0] if k != "params"))
 
@@ -175,6 +186,9 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
     if any(key not in g for g in optimizer.param_groups):
         raise ValueError(f"{arg}: {name}'s param groups have no {key!r} (group keys: "
                          f"{_group_keys(optimizer)})")
+    if key == "lr" and _holds(optimizer, torch.optim.LBFGS):
+        raise ValueError(f"{arg}: {LBFGS_TENSOR_LR}; leave 'lr' a float for {name} (its "
+                         "closure-driven step is not one to compile)")
     if key == _BETAS and not _holds(optimizer, _ADAM_FAMILY):
         raise ValueError(
             f"{arg}: torch documents tensor betas for Adam and AdamW only (the eager foreach "
@@ -198,7 +212,8 @@ def tensorize_hyperparams(
     """Turn float hyper-parameters of every param group into 0-dim tensors, in place.
 
     ``keys``: any of ``"lr"`` and ``"betas"`` (only ``betas[0]`` becomes a tensor;
-    ``betas[1]`` stays as it is). ``None`` means ``lr``, plus ``betas`` for Adam/AdamW. Each
+    ``betas[1]`` stays as it is). ``None`` means ``lr``, plus ``betas`` for Adam/AdamW. LBFGS's
+    ``lr`` is refused: LBFGS keeps a tensor ``lr`` as its record of the last step size. Each
     tensor is float32 (what torch's fused kernels read, whatever the default dtype and the
     parameters' dtype) and lives on the device of its group's first parameter (so a
     CUDA-graph-captured step reads the current value). Values that already are tensors are kept
@@ -373,9 +388,11 @@ class ParamScheduler:
         tensors: first turn the driven ``lr`` and Adam's ``betas[0]`` into 0-dim tensors
             (:func:`tensorize_hyperparams`), so a compiled ``optimizer.step()`` does not
             recompile; they stay the same objects across ``optimizer.load_state_dict``. Other
-            keys stay floats. With a moving ``momentum`` on SGD/RMSprop it also sets
-            ``foreach=None`` groups to ``foreach=False`` (their foreach step recompiles at every
-            momentum value) and refuses ``foreach=True``; ``nesterov=True`` is warned of.
+            keys stay floats, and so does LBFGS's ``lr`` (LBFGS keeps it as its last step
+            size, which an in-place fill would rewrite). With a moving ``momentum`` on
+            SGD/RMSprop it also sets ``foreach=None`` groups to ``foreach=False`` (their
+            foreach step recompiles at every momentum value) and refuses ``foreach=True``;
+            ``nesterov=True`` is warned of.
         multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
             ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
             any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
@@ -438,6 +455,10 @@ class ParamScheduler:
             if key == "lr" and any(isinstance(o, torch.optim.Rprop)
                                    for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
+            if key == "lr" and _holds(optimizer, torch.optim.LBFGS) and any(
+                    isinstance(g.get("lr"), Tensor) for g in groups):
+                warnings.warn(f"lr: {LBFGS_TENSOR_LR}; build the {name} with a float lr",
+                              UserWarning, stacklevel=2)
             slot = _momentum_slot(optimizer) if key == "momentum" else key
             missing = [i for i, g in enumerate(groups) if slot not in g]
             if missing:
@@ -468,6 +489,14 @@ class ParamScheduler:
         self._unresolved: dict[str, list[float]] = {
             k: list(before[k]) for k in sorted(self._undefined)
             if len(before.get(k, ())) == len(groups) and len(set(before[k])) > 1}
+        # Taking over from a torch scheduler that ended at 0: torch left each group's starting
+        # LR in "initial_lr", whose ratios are the ones lost.
+        self._from_torch = False
+        if "lr" in self._undefined and "lr" not in before:
+            ratios = _initial_lr_ratios(groups)
+            if ratios is not None:
+                self._unresolved["lr"] = ratios
+                self._from_torch = True
 
         self._schedules = schedules
         self._slots = slots
@@ -496,6 +525,9 @@ class ParamScheduler:
                 log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
                          "Adam and AdamW only)", name)
                 wanted.remove(_BETAS)
+            if "lr" in wanted and _holds(optimizer, torch.optim.LBFGS):
+                log.info("tensors=True: %s's lr stays a float (%s)", name, LBFGS_TENSOR_LR)
+                wanted.remove("lr")
             for key in wanted:
                 _check_tensorizable(optimizer, key, "tensors=True")
             single = self._single_tensor_momentum_groups()
@@ -813,13 +845,15 @@ class ParamScheduler:
         # 0.1, not 0.09999999999999999, and still close enough for a strict resume
         lost = {k: [float(f"{m:.12g}") for m in v] for k, v in lost.items()}
         n = len(self.optimizer.param_groups)
+        had = ("the torch scheduler before it started them at initial_lr ratios of "
+               f"{lost['lr']}" if self._from_torch else
+               f"the last ParamScheduler of this optimizer had multipliers={lost}")
         warnings.warn(
             f"every param group of the {type(self.optimizer).__name__} held "
             f"{' and '.join(f'{k}=0' for k in lost)} when this ParamScheduler was built (the "
             f"last schedule ended at 0?), so there were no ratios between the groups to keep: "
-            f"all {n} follow the schedule alike, where the last ParamScheduler of this "
-            f"optimizer had multipliers={lost}. Pass multipliers={lost} to keep them, or build "
-            "the optimizer again",
+            f"all {n} follow the schedule alike, where {had}. Pass multipliers={lost} to keep "
+            "them, or build the optimizer again",
             UserWarning, stacklevel=3,
         )
 
