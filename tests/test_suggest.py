@@ -250,6 +250,18 @@ def test_a_fall_within_the_batch_noise_is_flagged() -> None:
     assert noise_flags >= 4
 
 
+@pytest.mark.parametrize("noise", [0.001, 0.01, 0.1])
+def test_a_curve_of_noise_is_never_told_it_was_already_falling(noise: float) -> None:
+    """An audit: 1 + noise, a model the sweep never moved, drew "stayed within 0.6% of its start"
+    (raise end_lr) and "already falling at start_lr" (lower it) together on 1 curve in 6: where
+    a fall is too small to read, so is where it began."""
+    lrs = np.logspace(-7, 1, 100)
+    for seed in range(60):
+        y = 1 + noise * np.random.default_rng(seed).standard_normal(len(lrs))
+        warned = curve_warnings(lrs, y, "completed")
+        assert warned and not any("already falling" in w for w in warned), (seed, warned)
+
+
 def test_batch_noise_estimate_is_unbiased_on_white_noise() -> None:
     # import_module gives the module itself (the package attribute ``suggest`` is the function)
     rules = importlib.import_module("superconverge.finder.suggest")
