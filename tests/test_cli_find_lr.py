@@ -248,6 +248,20 @@ def test_an_error_mid_sweep_keeps_the_curve_and_says_where(tmp_path, capsys, mon
     assert not (tmp_path / "lr_find.json").exists()
 
 
+def test_an_error_in_a_later_repeat_says_the_curve_is_the_finished_repeats(
+        tmp_path, capsys, monkeypatch) -> None:
+    """An audit: a run stopped in its last repeat said "N points" and nothing of what they were
+    (the finished repeats' mean, not the sweep it stopped in)."""
+    loss_fails_at(monkeypatch, 35, ValueError("a corrupt batch (simulated)"))
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--repeats", "2",
+              "--end-lr", "1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert (f"the curve measured so far is in {tmp_path / 'lr_find.partial.json'} (and .png): "
+            "30 points, up to lr=1 (error in repeat 2 of 2 after 4 of 30 steps; the curve is "
+            "the first repeat's, completed after 30 of 30 steps)\n") in err, err
+
+
 def test_a_partial_plot_that_cannot_be_drawn_leaves_the_json_named(
         tmp_path, capsys, monkeypatch, caplog) -> None:
     """The JSON is written first: a plot that fails after it (it was said that nothing was

@@ -1731,7 +1731,7 @@ def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
     # the finished repeat's curve is whole: said as such, not "interrupted after 10 of 10"
     assert partial.curve_stop_reason == "completed"
     assert partial.stop_summary() == (
-        "interrupted in repeat 2 of 3 after 0 of 10 steps; the curve is the 1 finished repeat, "
+        "interrupted in repeat 2 of 3 after 0 of 10 steps; the curve is the first repeat's, "
         "completed after 10 of 10 steps")
     assert not any("cut short" in w for w in partial.warnings())
 

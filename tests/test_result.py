@@ -871,8 +871,8 @@ def test_a_later_repeat_cut_short_counts_steps_not_points_and_knows_when_all_fin
     back = RangeTestResult.from_dict(res.to_dict())
     for r in (res, back):
         assert r.stop_summary() == (
-            f"interrupted in repeat 2 of 5 after 31 of {n} steps; the curve is the 1 finished "
-            f"repeat, completed after {n} of {n} steps (GradScaler skipped up to 2 steps a "
+            f"interrupted in repeat 2 of 5 after 31 of {n} steps; the curve is the first "
+            f"repeat's, completed after {n} of {n} steps (GradScaler skipped up to 2 steps a "
             "repeat: no points)")
     every = RangeTestResult(
         lrs=done.lrs, losses=done.losses, smoothed=done.smoothed, stop_reason="interrupted",

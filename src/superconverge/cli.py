@@ -940,8 +940,12 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     # a stop that came as a finished sweep's files were written: the curve is whole
     which = ("the curve measured so far is" if cut.stop_reason in _CUT
              else "the sweep had ended; its curve is")
+    # With repeats, say what the points are: the finished repeats' mean, not the cut sweep
+    # (an audit: "294 points" of a run stopped in repeat 4, 103 steps in, said nothing of it).
+    repeats = (f" ({cut.stop_summary()})" if cut.stop_reason in _CUT and cut.finished_repeats()
+               else "")
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
-            f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}")
+            f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}{repeats}")
 
 
 if __name__ == "__main__":  # pragma: no cover

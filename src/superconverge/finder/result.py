@@ -360,9 +360,9 @@ class RangeTestResult(Curve):
             cut_steps = (len(cut.lrs) + cut_skips) if cut is not None else 0
             done_steps = (self.num_iter if self.curve_stop_reason == "completed"
                           else min(len(self.lrs) + skipped, self.num_iter))
-            which = "the" if len(done) == 1 else "the mean of the"
-            curve = (f"the curve is {which} {len(done)} finished repeat"
-                     f"{'s' if len(done) > 1 else ''}, {self.curve_stop_reason} after "
+            which = ("the first repeat's" if len(done) == 1
+                     else f"the mean of the {len(done)} finished repeats")
+            curve = (f"the curve is {which}, {self.curve_stop_reason} after "
                      f"{done_steps} of {self.num_iter} steps"
                      + (f" (GradScaler skipped up to {skipped} steps a repeat: no points)"
                         if skipped else ""))
