@@ -17,10 +17,11 @@
 #    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples);
 #    overhead (benchmarks/engine_overhead.py: what the range test adds to the steps, taken
 #    apart, so a (b) ratio above its goal points at its cause); suite (the whole test suite).
-#    Default: env a b c cuda-tests overhead, which is the two goals first (each with its own
-#    cap, so a slow compile in (a) cannot eat (b)), then the training comparison (the issue's
-#    third figure, capped too), then the correctness checks, then, in the time left, the
-#    breakdown.
+#    Default: env a b cuda-tests c overhead, which is the two goals first (each with its own
+#    cap, so a slow compile in (a) cannot eat (b)), then the correctness checks (what only a
+#    GPU shows, and what a later session can fix on the CPU), then the training comparison
+#    (the issue's third figure, capped too), then the breakdown. The caps add up to the
+#    deadline, so each stage gets its whole cap however long the ones before it took.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session,
 #    where each stage replaces its own file and keeps the others, for --merge):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
@@ -37,9 +38,9 @@
 #    the ones after it: SESSION_SECONDS (default 540, under the call's 590: a stage stopped at
 #    the deadline has 20 s to end, then the merge) counts from the script's start (with less
 #    device time left than 590 s, lower the call's timeout_s and SESSION_SECONDS, 50 s under
-#    it, together); caps in seconds: env 30, a 220, b 150, c 120 (a review's estimate for an
-#    H200: (b) 70-125 s, 27 ResNet-56 sweeps of 200 steps at batch 256; (c) 45-75 s),
-#    cuda-tests 150, suite 400, overhead 45 (each cut to what the deadline leaves).
+#    it, together); caps in seconds: env 20, a 160, b 130, cuda-tests 120, c 80, overhead 30
+#    (540 in all; a review's estimate for an H200: (b) 70-125 s, 27 ResNet-56 sweeps of 200
+#    steps at batch 256; (c) 45-75 s), suite 400 (each cut to what the deadline leaves).
 #    gpu.py writes its file after each row of (a) and (b) and each epoch of (c), so a stage
 #    cut short keeps what it measured (marked "Cut short"), as does a part whose later row
 #    raised (marked "Failed part-way", the error after its rows).
@@ -58,7 +59,11 @@ if [[ "${1:-}" == "--prepare" ]]; then
     cd "$(git rev-parse --show-toplevel)" || exit 1
     exclude="$(git rev-parse --git-path info/exclude)"  # .git is a file in a worktree
     mkdir -p "$(dirname "$exclude")"
-    grep -qxF "/.whl/" "$exclude" 2>/dev/null || echo "/.whl/" >> "$exclude"
+    if ! grep -qxF "/.whl/" "$exclude" 2>/dev/null; then
+        # on a line of its own, also after a last line the file did not end
+        [[ -s "$exclude" && -n "$(tail -c1 "$exclude")" ]] && echo >> "$exclude"
+        echo "/.whl/" >> "$exclude"
+    fi
     python3 -m pip download -q --no-deps --only-binary=:all: -d .whl \
         torch-lr-finder==0.2.2 mnist1d==0.0.2.post1 || exit 1
     ls .whl
@@ -68,13 +73,17 @@ if [[ "${1:-}" == "--prepare" ]]; then
     [[ -n "$(git status --porcelain -- ':/' ':(exclude,top)benchmarks/results')" ]] &&
         commit="$commit (uncommitted changes)"
     echo "commit: $commit"
-    # the copy on the GPU machine has no .git: the results name the commit passed on
-    echo "run there: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh"
+    # the copy on the GPU machine has no .git: the results name the commit passed on; .whl/
+    # travels only where the call carries it
+    echo "run there (the device tool's run):"
+    echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh"
+    echo "  carry: [\".whl\"]   timeout_s: 590 (with less device time left, lower it and" \
+         "SESSION_SECONDS=<timeout_s - 50> together)"
     exit 0
 fi
 
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(env a b c cuda-tests overhead)
+[[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests c overhead)
 for stage in "${stages[@]}"; do
     case "$stage" in
         env|cuda-tests|overhead|suite) ;;
@@ -115,7 +124,7 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-540}
-declare -A cap=([env]=30 [a]=220 [b]=150 [c]=120 [cuda-tests]=150 [overhead]=45 [suite]=400)
+declare -A cap=([env]=20 [a]=160 [b]=130 [cuda-tests]=120 [c]=80 [overhead]=30 [suite]=400)
 capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
     local limit=$1 left=$((deadline - (SECONDS - began)))
     shift
@@ -156,12 +165,14 @@ for stage in "${stages[@]}"; do
     case "$stage" in
         env)
             stamp "env"
-            { date -u; capped "${cap[env]}" nvidia-smi; capped "${cap[env]}" python3 -c "import platform, torch
-print('python', platform.python_version(), 'torch', torch.__version__, 'CUDA', torch.version.cuda,
-      'cuDNN', torch.backends.cudnn.version())
-print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
-              python3 -m pip list 2>/dev/null | grep -iE "^(torch|triton|numpy|lightning|torch-lr-finder|mnist1d) "
-            } > "$out/env.txt" 2>&1
+            # one cap for the whole report (a hung nvidia-smi or pip cannot take more)
+            capped "${cap[env]}" bash -c 'date -u; nvidia-smi; python3 -c "import platform, torch
+print(\"python\", platform.python_version(), \"torch\", torch.__version__, \"CUDA\",
+      torch.version.cuda, \"cuDNN\", torch.backends.cudnn.version())
+print(torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA device\")"
+              python3 -m pip list 2>/dev/null |
+                  grep -iE "^(torch|triton|numpy|lightning|torch-lr-finder|mnist1d) "' \
+                > "$out/env.txt" 2>&1
             cat "$out/env.txt"
             # Without CUDA nothing after this measures a GPU: end now, and save the device time
             # (a CPU check of this script says so with GPU_ARGS="--device cpu ...").

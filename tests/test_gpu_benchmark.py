@@ -82,6 +82,20 @@ def test_interrupted_after_the_first_row_of_a_the_file_keeps_it(tmp_path: Path) 
     assert [row[0] for row in rows(text, "(a) Compiled optimizer step")] == ["AdamW"]
 
 
+def test_the_default_stages_caps_fit_in_the_deadline() -> None:
+    """An audit: the caps of the default stages added up to 715 s against a deadline of 540,
+    so (a)-(c) at their caps left the CUDA tests 20 s and the breakdown none."""
+    import re
+
+    text = SESSION.read_text(encoding="utf-8")
+    caps = {k: int(v) for k, v in re.findall(r"\[([a-z-]+)\]=(\d+)",
+                                             re.search(r"declare -A cap=\((.*)\)", text)[1])}
+    stages = re.search(r"stages=\((env [^)]*)\)", text)[1].split()
+    deadline = int(re.search(r"deadline=\$\{SESSION_SECONDS:-(\d+)\}", text)[1])
+    assert stages[:4] == ["env", "a", "b", "cuda-tests"]  # the goals, then the correctness
+    assert sum(caps[s] for s in stages) <= deadline < 590 - 40
+
+
 def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: Path) -> None:
     done = session(tmp_path, "env", "bogus")
     assert done.returncode == 2 and "unknown stage: bogus" in done.stderr
