@@ -733,6 +733,12 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
                   data_options={"size": 8, "max_train": 30, "max_val": 4})
     assert res.config["num_train"] == 30
     assert res.config["data_options"] == {"size": 8, "max_train": 30, "max_val": 4}
+    # An audit: out inside the folder made its plot an image of a class the next run read.
+    with pytest.raises(ValueError, match=r"out='.*dark' lies inside the image folder data=.*: "
+                       r"its plot would be read as an image of class 'dark'"):
+        find_lr(data=tmp_path / "imgs", out=tmp_path / "imgs" / "dark", num_iter=10,
+                progress=False, data_options={"size": 8})
+    assert not (tmp_path / "imgs" / "dark" / "lr_find.png").exists()
 
 
 def test_help_gives_each_default_once(capsys) -> None:

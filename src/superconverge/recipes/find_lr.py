@@ -154,6 +154,14 @@ def find_lr(
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
+    if out is not None and data is not None and Path(data).is_dir():
+        inside, folder = Path(out).resolve(), Path(data).resolve()
+        if folder in inside.parents:
+            # (out=data itself is no class folder: its own images are left out, with a warning)
+            raise ValueError(
+                f"out={str(out)!r} lies inside the image folder data={str(data)!r}: its plot "
+                f"would be read as an image of class {inside.relative_to(folder).parts[0]!r} "
+                "by the next run on that folder; pass an out folder outside it")
     if out is not None:
         _check_out(Path(out), world, main)
     options = {k: x.item() if isinstance(x, np.generic) else x
