@@ -477,6 +477,13 @@ def test_npz_text_labels_become_class_names(tmp_path) -> None:
     # among names, "NA" may be a class's (as in a CSV): only among numbers is it missing
     np.savez(tmp_path / "t.npz", x=np.arange(21.0), y=np.array(["cat", "dog", "NA"] * 7))
     assert load_npz(tmp_path / "t.npz").class_names == ("NA", "cat", "dog")
+    # An audit: labels kept from readlines() ("cat\n", the last line "dog") were four classes.
+    y = np.array(["cat\n", "dog\n"] * 10)
+    y[-1], y[-2] = "dog", " cat "
+    np.savez(tmp_path / "t.npz", x=np.arange(20.0), y=y)
+    d = load_npz(tmp_path / "t.npz")
+    assert d.class_names == ("cat", "dog")
+    assert (np.concatenate([d.y_train, d.y_val]) == 0).sum() == 10
 
 
 @pytest.mark.parametrize(

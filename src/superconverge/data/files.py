@@ -1312,7 +1312,8 @@ def _build(
 def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[str]]:
     """Class indices ``0..K-1`` and names.
 
-    Text labels are numbered in sorted order and named by their text. Integer labels that are
+    Text labels are numbered in sorted order and named by their text, read past surrounding
+    whitespace (``"cat\\n"`` is ``"cat"``, as in a CSV). Integer labels that are
     exactly ``0..K-1`` stay as they are; any other set (1-based ``1..K``, gaps such as
     ``{0, 1000, 2000}``) is numbered in sorted order too, so no output is spent on a class
     without examples, and ``class_names`` keeps the original values. Text that is all numbers
@@ -1328,6 +1329,12 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         # Each distinct text looked at once (sorted by code point, as sorted() sorts str).
         texts, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1).astype(np.int64)
+        # Read past surrounding whitespace, as a CSV's labels are: "cat\n" (a line kept from
+        # readlines()) and "cat" are one class, not two (an audit).
+        stripped = np.char.strip(texts)
+        if (stripped != texts).any():
+            texts, merged = np.unique(stripped, return_inverse=True)
+            inverse = merged.reshape(-1)[inverse].astype(np.int64)
         names = texts.tolist()
         # An empty text, or a table's missing value among numbers, is an example without a
         # label (as a CSV's is refused), not a class named "" or "NA".
