@@ -803,6 +803,28 @@ def test_wrong_labels_in_a_csv_name_the_column_they_were_read_from(tmp_path) -> 
         load_csv(path, target="a")
 
 
+def test_a_text_column_beside_a_measured_last_column_is_asked_about_as_the_label(
+        tmp_path) -> None:
+    """An audit: with the label first ("species,a,b") and the default target, the text was told
+    "encode categories as numbers", and nothing of target; the last column holds measurements."""
+    rows = "".join(f"{s},{i / 10},{i % 7 / 10 + 0.05}\n"
+                   for i, s in enumerate(["setosa", "versicolor"] * 10))
+    with pytest.raises(ValueError, match=r"line 2, column 'species': 'setosa' is not a number "
+                       r"\(feature columns .*\); is column 'species' the label\? The last "
+                       r"column, 'b', was read as the label \(target=-1\), but it holds "
+                       r"numbers that are not whole \('0.05'\): choose the label column with "
+                       r"target='species'$"):
+        load_csv(write(tmp_path / "h.csv", "species,a,b\n" + rows))
+    with pytest.raises(ValueError, match=r"choose the label column with target=0$"):
+        load_csv(write(tmp_path / "n.csv", rows))
+    assert load_csv(tmp_path / "h.csv", target="species").class_names == ("setosa", "versicolor")
+    # A last column of whole numbers may well be the label: no question asked.
+    whole = "".join(f"{s},{i / 10},{i % 3}\n" for i, s in enumerate(["setosa", "versicolor"] * 10))
+    with pytest.raises(ValueError, match=r"is not a number \(feature columns must be numeric; "
+                       r"encode categories as numbers first\)$"):
+        load_csv(write(tmp_path / "w.csv", "species,a,b\n" + whole))
+
+
 def test_the_label_column_hint_is_not_set_off_by_the_files_path(tmp_path) -> None:
     folder = tmp_path / "classification"
     folder.mkdir()
@@ -860,8 +882,13 @@ def test_csv_that_is_not_text(tmp_path) -> None:
         (
             "a;b\n0,5;x\n1,5;y\n",
             {"delimiter": ";"},
-            r"'0,5' is not a number .*looks like a decimal comma",
+            r"'0,5' is not a number; it looks like a decimal comma",
         ),
+        # An audit: a decimal-comma spreadsheet's quoted cells in a comma-separated file were
+        # told to "encode categories as numbers"
+        ('a,b,label\n"0,13","1,5",0\n"0,64","0,10",1\n', {},
+         r"line 2, column 'a': '0,13' is not a number; a comma inside a number \(a decimal "
+         r"comma, or a thousands separator\): write numbers plainly, with a decimal point$"),
     ],
 )
 def test_csv_with_another_delimiter_says_which(tmp_path, text, kwargs, message) -> None:

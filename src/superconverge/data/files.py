@@ -376,8 +376,10 @@ def load_csv(
     parts = [body] if header else [_read_rows(iter([first]), width, t, path), body]
     for part in parts:  # in file order: the first row, when it is an example, first
         if part.bad_cell is not None:
-            _raise_not_a_number(path, *part.bad_cell, names, delimiter,
-                                choose if part.bad_cell[1] == named else "")
+            hint = choose if part.bad_cell[1] == named else ""
+            if not hint and target == -1:
+                hint = _measured_label_hint(parts, *part.bad_cell, names, header, t)
+            _raise_not_a_number(path, *part.bad_cell, names, delimiter, hint)
     x = np.concatenate([part.x for part in parts])
     labels = np.concatenate([part.labels for part in parts])
     empty_label = next((p.empty_label for p in parts if p.empty_label is not None), None)
@@ -561,16 +563,42 @@ def _raise_not_a_number(
             f"{path}: line {line}, column {names[column]!r}: a missing value ({cell!r}); "
             "features must all be numbers: drop or fill the rows with gaps first"
         )
+    hint = label_hint or _cell_hint(cell, delimiter)
+    # (a number written with a comma is no category to encode)
+    written = "," in cell and _is_number(cell.strip().replace(",", ".", 1))
     raise ValueError(
-        f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number "
-        "(feature columns must be numeric; encode categories as numbers first)"
-        + (label_hint or _cell_hint(cell, delimiter))
+        f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number"
+        + ("" if written and not label_hint else
+           " (feature columns must be numeric; encode categories as numbers first)")
+        + hint
     )
 
 
 # Header names that say "the label": one of them on a column other than the target's is told.
 _LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target"})
 # (not "y" or "category": an x, y table's coordinate, a category of its own, is a feature)
+
+
+def _measured_label_hint(parts: Sequence[_Rows], line: int, column: int, cell: str,
+                         names: list[str], header: bool, t: int) -> str:
+    """With the default target: a text feature column where the last column, read as the
+    label, holds numbers that are not whole (a measurement): that text is likely the label
+    ("species,a,b" told "encode categories", nothing of target, an audit)."""
+    if _is_number(cell.strip().replace(",", ".", 1)):
+        return ""
+    values = sorted(set().union(*(p.label_set() for p in parts)))
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return ""
+    part = next((v for v, n in zip(values, numbers, strict=True)
+                 if math.isfinite(n) and n != round(n)), None)
+    if part is None:
+        return ""
+    which = repr(names[column]) if header else str(column)
+    return (f"; is column {names[column]!r} the label? The last column, {names[t]!r}, was "
+            f"read as the label (target=-1), but it holds numbers that are not whole "
+            f"({part.strip()!r}): choose the label column with target={which}")
 
 
 def _is_number(cell: str) -> bool:
@@ -760,6 +788,11 @@ def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
 def _cell_hint(cell: str, delimiter: str) -> str:
     if delimiter != "," and _is_number(cell.strip().replace(",", ".")):
         return "; it looks like a decimal comma: write numbers with a decimal point"
+    if "," in cell and _is_number(cell.strip().replace(",", ".", 1)):
+        # a quoted "0,13" in a comma-separated file (a decimal-comma locale's spreadsheet), or
+        # "1,000"; which of the two, the cell cannot tell
+        return ("; a comma inside a number (a decimal comma, or a thousands separator): write "
+                "numbers plainly, with a decimal point")
     return _delimiter_hint([cell], delimiter)
 
 
