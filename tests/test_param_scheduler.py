@@ -1428,7 +1428,7 @@ def test_taking_over_from_a_torch_scheduler_that_ended_at_zero_names_its_lost_ra
     sched = ParamScheduler(opt, lr=sc.one_cycle(0.01, 20))
     assert sched.multipliers == {"lr": [1.0, 1.0]}
     with pytest.warns(UserWarning, match=r"held lr=0 .* where the torch scheduler before it "
-                      r"started them at initial_lr ratios of \[1\.0, 10\.0\]\. Pass "
+                      r"started their lr at initial_lr ratios of \[1\.0, 10\.0\]\. Pass "
                       r"multipliers=\{'lr': \[1\.0, 10\.0\]\}"):
         sched.step()
     # Groups that torch started alike lost nothing: nothing is said.
@@ -1441,6 +1441,56 @@ def test_taking_over_from_a_torch_scheduler_that_ended_at_zero_names_its_lost_ra
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ParamScheduler(alike, lr=sc.one_cycle(0.01, 20)).step()
+
+
+def _two_groups(lrs: tuple[float, float]) -> torch.optim.SGD:
+    model = make_model()
+    return torch.optim.SGD([{"params": model[0].parameters(), "lr": lrs[0]},
+                            {"params": model[2].parameters(), "lr": lrs[1]}], weight_decay=0.0)
+
+
+def _torch_to_zero(opt: torch.optim.Optimizer) -> None:
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2, eta_min=0)
+    for _ in range(2):
+        opt.step()
+        cosine.step()
+
+
+def test_lost_ratios_of_two_keys_each_name_where_they_came_from() -> None:
+    """A review: lr's ratios from torch's initial_lr and weight_decay's from the last
+    ParamScheduler were all said to be torch's; and once a load brought lr's back, the
+    remaining warning raised KeyError: 'lr'."""
+    for load in (False, True):
+        opt = _two_groups((0.1, 0.01))
+        ended = ParamScheduler(opt, weight_decay=sc.linear(1e-4, 0.0, 2),
+                               multipliers={"weight_decay": [1.0, 0.5]})
+        ended.step()
+        ended.step()
+        _torch_to_zero(opt)
+        sched = ParamScheduler(opt, lr=sc.linear(0.0, 1.0, 10),
+                               weight_decay=sc.linear(0.0, 1e-4, 10))
+        if load:  # a checkpoint that holds lr's multipliers only
+            saved = ParamScheduler(_two_groups((0.1, 0.01)), lr=sc.linear(0.0, 1.0, 10))
+            sched.load_state_dict(saved.state_dict(), strict=False)
+        with pytest.warns(UserWarning) as caught:
+            sched.step()
+        said = str(caught[0].message)
+        assert ("the last ParamScheduler of this optimizer had multipliers={'weight_decay': "
+                "[1.0, 0.5]}") in said
+        assert ("the torch scheduler before it started their lr at initial_lr ratios of "
+                "[1.0, 0.1]" in said) is not load
+
+
+def test_a_group_torch_started_at_zero_is_named_where_its_ratios_are_lost() -> None:
+    """A review: a frozen group 0 (lr 0) beside a trained one, after torch's schedule to 0,
+    got the schedule's LR like the other, silently."""
+    opt = _two_groups((0.0, 0.1))
+    _torch_to_zero(opt)
+    with pytest.warns(UserWarning, match=r"initial_lr ratios of \[0\.0, 1\.0\]\. Pass "
+                      r"multipliers=\{'lr': \[0\.0, 1\.0\]\}"):
+        ParamScheduler(opt, lr=sc.linear(0.1, 1.0, 5)).step()
+    ParamScheduler(opt, lr=sc.linear(0.1, 1.0, 5), multipliers={"lr": [0.0, 1.0]}).step()
+    assert [g["lr"] for g in opt.param_groups] == [0.0, pytest.approx(0.325)]
 
 
 @pytest.mark.parametrize("make", [

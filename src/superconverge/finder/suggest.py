@@ -403,6 +403,12 @@ the audit's 169 sweeps, 10 more are warned at 6 than at 5 (the two ResNet-20 one
 300-step linear sweeps of mnist1d whose picks trained to chance, three others), 22 at 8,
 among them the stable picks of batch-8 sweeps.)"""
 
+NOISE_ONLY = 3.0
+"""A fall smaller than this multiple of the batch-to-batch noise may be noise alone: the
+curve is not also told it was "already falling at start_lr" (pure noise, 1200 curves of
+``1 + sd * N(0, 1)``, fell by at most 2.8 times its noise; a curve whose GradScaler skipped its
+first steps, a real fall that began before its first point, by 4.5)."""
+
 JUMP_NOISE = 5.0
 """:func:`curve_warnings` reads a rise in the sweep's first steps as a jump (start_lr already
 too high) only beyond this multiple of the batch-to-batch noise (and half the fall)."""
@@ -651,10 +657,10 @@ def curve_warnings(
     # against its batch noise alone.
     shares = s[0] > 0
     flat = completed and not at_end and shares and drift < 0.05 * s[0]
-    # A fall this warns is too small to read (flat, a few % or within the noise): where the
-    # descent started in it is noise too, so "already falling at start_lr" is not said of it
-    # (an audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
-    unreadable = flat
+    # A fall too small to read (flat, or within what noise alone gives): where the descent
+    # started in it is noise too, so "already falling at start_lr" is not said of it (an
+    # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
+    unreadable = flat or fall < NOISE_ONLY * _batch_noise(y, m)
     if flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
@@ -676,7 +682,6 @@ def curve_warnings(
                    if mode == "linear" else
                    "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
-        unreadable = True
         noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
         out.append(
             f"the loss fell only {100 * fall / s[0]:.1f}% {until}: the suggestion is "
@@ -685,7 +690,6 @@ def curve_warnings(
                if noisy else "")
         )
     elif fall < MIN_SIGNAL_TO_NOISE * (noise := _batch_noise(y, m)):
-        unreadable = True
         out.append(
             f"the loss fell by only {fall / noise:.1f} times its batch-to-batch noise {until}, "
             "so the suggestion may be reading noise; raise num_iter (a deep model needs more "

@@ -161,12 +161,16 @@ def _momentum_slot(optimizer: Optimizer) -> str:
 
 
 def _initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None:
-    """``initial_lr_i / initial_lr_0``, the LR ratios a torch scheduler started the groups at,
-    where every group has a number there, group 0's is not 0 and they are not all alike."""
+    """The LR ratios a torch scheduler started the groups at, from their ``initial_lr``: to
+    group 0's, or where group 0 started at 0 (a frozen group), to the first group's that did
+    not; ``None`` unless every group has a number there and they are not all alike."""
     starts = [g.get("initial_lr") for g in groups]
-    if not all(_is_number(s) for s in starts) or starts[0] == 0:
+    if not all(_is_number(s) and math.isfinite(s) for s in starts):  # type: ignore[arg-type]
         return None
-    ratios = [float(s) / float(starts[0]) for s in starts]  # type: ignore[arg-type]
+    base = next((float(s) for s in starts if s != 0), 0.0)  # type: ignore[arg-type]
+    if base == 0:
+        return None
+    ratios = [float(s) / base for s in starts]  # type: ignore[arg-type]
     return ratios if len(set(ratios)) > 1 and all(map(math.isfinite, ratios)) else None
 
 
@@ -845,9 +849,15 @@ class ParamScheduler:
         # 0.1, not 0.09999999999999999, and still close enough for a strict resume
         lost = {k: [float(f"{m:.12g}") for m in v] for k, v in lost.items()}
         n = len(self.optimizer.param_groups)
-        had = ("the torch scheduler before it started them at initial_lr ratios of "
-               f"{lost['lr']}" if self._from_torch else
-               f"the last ParamScheduler of this optimizer had multipliers={lost}")
+        # each key's ratios named with where they came from (a review: lr's from torch, beside
+        # weight_decay's from the last ParamScheduler, were all said to be torch's)
+        torch_lr = self._from_torch and "lr" in lost
+        others = {k: v for k, v in lost.items() if not (torch_lr and k == "lr")}
+        had = " and ".join(
+            ([f"the torch scheduler before it started their lr at initial_lr ratios of "
+              f"{lost['lr']}"] if torch_lr else [])
+            + ([f"the last ParamScheduler of this optimizer had multipliers={others}"]
+               if others else []))
         warnings.warn(
             f"every param group of the {type(self.optimizer).__name__} held "
             f"{' and '.join(f'{k}=0' for k in lost)} when this ParamScheduler was built (the "
