@@ -810,12 +810,12 @@ def test_a_text_column_beside_a_measured_last_column_is_asked_about_as_the_label
     rows = "".join(f"{s},{i / 10},{i % 7 / 10 + 0.05}\n"
                    for i, s in enumerate(["setosa", "versicolor"] * 10))
     with pytest.raises(ValueError, match=r"line 2, column 'species': 'setosa' is not a number "
-                       r"\(feature columns .*\); is column 'species' the label\? The last "
-                       r"column, 'b', was read as the label \(target=-1\), but it holds "
-                       r"numbers that are not whole \('0.05'\): choose the label column with "
-                       r"target='species'$"):
+                       r"\(feature columns .*\); the last column, 'b', read as the label "
+                       r"\(target=-1\), holds numbers that are not whole \('0.05'\), no "
+                       r"classes: if a text column is the label, choose it with target=NAME "
+                       r"\(or its index\)$"):
         load_csv(write(tmp_path / "h.csv", "species,a,b\n" + rows))
-    with pytest.raises(ValueError, match=r"choose the label column with target=0$"):
+    with pytest.raises(ValueError, match=r"the last column, '2', read as the label"):
         load_csv(write(tmp_path / "n.csv", rows))
     assert load_csv(tmp_path / "h.csv", target="species").class_names == ("setosa", "versicolor")
     # A last column of whole numbers may well be the label: no question asked.
@@ -889,6 +889,8 @@ def test_csv_that_is_not_text(tmp_path) -> None:
         ('a,b,label\n"0,13","1,5",0\n"0,64","0,10",1\n', {},
          r"line 2, column 'a': '0,13' is not a number; a comma inside a number \(a decimal "
          r"comma, or a thousands separator\): write numbers plainly, with a decimal point$"),
+        ('a,b,label\n"1,234,567",1,0\n"2,000",2,1\n', {},
+         r"'1,234,567' is not a number; a comma inside a number"),
     ],
 )
 def test_csv_with_another_delimiter_says_which(tmp_path, text, kwargs, message) -> None:
@@ -1009,6 +1011,46 @@ def test_available_memory_is_a_positive_count_or_none() -> None:
 
     have = files._available_memory()
     assert have is None or have > 0
+
+
+def test_the_class_an_image_written_inside_an_image_folder_would_be_read_as(tmp_path) -> None:
+    """find-lr refuses an out folder where its plot would be read as a class's image (a
+    review: it named a split folder as the class, and refused hidden folders the loader
+    skips): the answer follows the loader, checked on the files it then reads."""
+    from superconverge.data.files import _image_class_at
+
+    for layout in ("flat/cat", "flat/dog", "split/train/cat", "split/train/dog",
+                   "split/val/cat", "split/val/dog"):
+        for i in range(4):
+            (tmp_path / layout).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (4, 4), (i * 60, 0, 0)).save(tmp_path / layout / f"{i}.png")
+    flat, split = tmp_path / "flat", tmp_path / "split"
+    cases = {
+        (flat, flat / "cat" / "run"): "cat",
+        (flat, flat / "new"): "new",
+        (flat, flat): None,
+        (flat, flat / ".runs" / "x"): None,
+        (flat, flat / "__MACOSX"): None,
+        (flat, tmp_path / "elsewhere"): None,
+        (split, split / "train" / "cat" / "run"): "cat",
+        (split, split / "val" / "dog"): "dog",
+        (split, split / "train"): None,
+        (split, split / "runs"): None,
+        (split, split / "train" / ".runs"): None,
+    }
+    for (root, out), cls in cases.items():
+        assert _image_class_at(root, out) == cls, (root, out)
+        if out.parent.exists() and root in out.parents:  # as read then: a plot written there
+            made = not out.exists()
+            out.mkdir(exist_ok=True)
+            Image.new("RGB", (4, 4)).save(out / "lr_find.png")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                d = load_image_folder(root, size=4, val_fraction=0.2 if root == flat else None)
+            assert d.num_train + d.num_val == (16 if root == split else 8) + (cls is not None)
+            (out / "lr_find.png").unlink()
+            if made:
+                out.rmdir()
 
 
 def test_image_folder_with_train_and_val_subfolders(tmp_path) -> None:

@@ -378,7 +378,7 @@ def load_csv(
         if part.bad_cell is not None:
             hint = choose if part.bad_cell[1] == named else ""
             if not hint and target == -1:
-                hint = _measured_label_hint(parts, *part.bad_cell, names, header, t)
+                hint = _measured_label_hint(parts, *part.bad_cell, names, t)
             _raise_not_a_number(path, *part.bad_cell, names, delimiter, hint)
     x = np.concatenate([part.x for part in parts])
     labels = np.concatenate([part.labels for part in parts])
@@ -565,7 +565,7 @@ def _raise_not_a_number(
         )
     hint = label_hint or _cell_hint(cell, delimiter)
     # (a number written with a comma is no category to encode)
-    written = "," in cell and _is_number(cell.strip().replace(",", ".", 1))
+    written = _comma_number(cell)
     raise ValueError(
         f"{path}: line {line}, column {names[column]!r}: {cell!r} is not a number"
         + ("" if written and not label_hint else
@@ -580,11 +580,11 @@ _LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target"})
 
 
 def _measured_label_hint(parts: Sequence[_Rows], line: int, column: int, cell: str,
-                         names: list[str], header: bool, t: int) -> str:
+                         names: list[str], t: int) -> str:
     """With the default target: a text feature column where the last column, read as the
-    label, holds numbers that are not whole (a measurement): that text is likely the label
-    ("species,a,b" told "encode categories", nothing of target, an audit)."""
-    if _is_number(cell.strip().replace(",", ".", 1)):
+    label, holds numbers that are not whole (a measurement): a text column is likely the
+    label ("species,a,b" was told "encode categories", nothing of target, an audit)."""
+    if _comma_number(cell):
         return ""
     values = sorted(set().union(*(p.label_set() for p in parts)))
     try:
@@ -595,10 +595,19 @@ def _measured_label_hint(parts: Sequence[_Rows], line: int, column: int, cell: s
                  if math.isfinite(n) and n != round(n)), None)
     if part is None:
         return ""
-    which = repr(names[column]) if header else str(column)
-    return (f"; is column {names[column]!r} the label? The last column, {names[t]!r}, was "
-            f"read as the label (target=-1), but it holds numbers that are not whole "
-            f"({part.strip()!r}): choose the label column with target={which}")
+    # (which text column, this one or another, is not told: an ID column of names is text
+    # too, a review)
+    return (f"; the last column, {names[t]!r}, read as the label (target=-1), holds numbers "
+            f"that are not whole ({part.strip()!r}), no classes: if a text column is the label, "
+            "choose it with target=NAME (or its index)")
+
+
+def _comma_number(cell: str) -> bool:
+    """A number written with a comma: a decimal comma (``0,13``) or thousands separators
+    (``1,234,567``)."""
+    cell = cell.strip()
+    return "," in cell and (_is_number(cell.replace(",", ".", 1))
+                            or _is_number(cell.replace(",", "")))
 
 
 def _is_number(cell: str) -> bool:
@@ -788,7 +797,7 @@ def _delimiter_hint(cells: Sequence[str], delimiter: str) -> str:
 def _cell_hint(cell: str, delimiter: str) -> str:
     if delimiter != "," and _is_number(cell.strip().replace(",", ".")):
         return "; it looks like a decimal comma: write numbers with a decimal point"
-    if "," in cell and _is_number(cell.strip().replace(",", ".", 1)):
+    if _comma_number(cell):
         # a quoted "0,13" in a comma-separated file (a decimal-comma locale's spreadsheet), or
         # "1,000"; which of the two, the cell cannot tell
         return ("; a comma inside a number (a decimal comma, or a thousands separator): write "
@@ -1015,6 +1024,29 @@ def _subfolders(folder: Path) -> list[Path]:
     made on a Mac unpacks, which hold no classes."""
     return sorted(p for p in folder.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
+
+
+def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> str | None:
+    """The class :func:`load_image_folder` would read an image written into folder ``path``
+    (inside image folder ``root``) as; ``None`` where it would read none there: ``root``
+    itself or a split folder's own level (loose images, left out with a warning), a hidden
+    folder, ``__MACOSX``, or a path outside ``root``."""
+    base, inside = Path(root).resolve(), Path(path).resolve()
+    if base not in inside.parents:
+        return None
+    parts = inside.relative_to(base).parts
+    skipped = [p.startswith(".") or p == "__MACOSX" for p in parts]
+    if skipped[0]:
+        return None
+    # A split layout as the loader reads one: a train folder and a val (or test) folder, both
+    # with sub-folders; then only those two are read, their classes one level down.
+    subs = [d for d in _subfolders(base) if _subfolders(d)]
+    if (any(d.name.lower() in TRAIN_FOLDERS for d in subs)
+            and any(d.name.lower() in VAL_FOLDERS for d in subs)):
+        if parts[0].lower() not in TRAIN_FOLDERS + VAL_FOLDERS:
+            return None
+        return None if len(parts) == 1 or skipped[1] else parts[1]
+    return parts[0]
 
 
 def _holds_classes(folder: Path) -> bool:

@@ -20,6 +20,7 @@ import torch
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge.atomic import atomic_path, atomic_paths, nearest_existing, one_line
 from superconverge.data import image_shape, make_loader
+from superconverge.data.files import _image_class_at
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
 from superconverge.finder._restore import Terminated, signals_deferred, stop_for
@@ -154,14 +155,14 @@ def find_lr(
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
-    if out is not None and data is not None and Path(data).is_dir():
-        inside, folder = Path(out).resolve(), Path(data).resolve()
-        if folder in inside.parents:
-            # (out=data itself is no class folder: its own images are left out, with a warning)
-            raise ValueError(
-                f"out={str(out)!r} lies inside the image folder data={str(data)!r}: its plot "
-                f"would be read as an image of class {inside.relative_to(folder).parts[0]!r} "
-                "by the next run on that folder; pass an out folder outside it")
+    if out is not None and data is not None and Path(data).is_dir() and (
+            cls := _image_class_at(data, out)) is not None:
+        # (out=data itself, or a split folder's own level, holds no class: the images there
+        # are left out, with a warning)
+        raise ValueError(
+            f"out={str(out)!r} lies inside the image folder data={str(data)!r}: its plot "
+            f"would be read as an image of class {cls!r} by the next run on that folder; "
+            "pass an out folder outside it")
     if out is not None:
         _check_out(Path(out), world, main)
     options = {k: x.item() if isinstance(x, np.generic) else x
