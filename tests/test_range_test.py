@@ -3742,16 +3742,19 @@ class _OwnRngBatches(torch.utils.data.Sampler):
         if isinstance(self.rng, random.Random):
             order = list(range(self.n))
             self.rng.shuffle(order)
+        elif isinstance(self.rng, torch.Generator):
+            order = torch.randperm(self.n, generator=self.rng).tolist()
         else:
             order = self.rng.permutation(self.n).tolist()
         return iter([order[i:i + self.bs] for i in range(0, self.n - self.bs + 1, self.bs)])
 
 
-@pytest.mark.parametrize("kind", ["torch-nested", "numpy", "numpy-legacy", "python"])
+@pytest.mark.parametrize("kind", ["torch-nested", "numpy", "numpy-legacy", "python", "torch"])
 def test_a_samplers_own_or_nested_rng_is_put_back(kind: str) -> None:
     """An audit: a batch sampler's own RNG (np.random.default_rng) and the generator of a
     RandomSampler inside a BatchSampler passed as a loader's sampler (batch_size=None) moved
-    on in the test: the first epoch after it drew other batches than without it."""
+    on in the test: the first epoch after it drew other batches than without it. (Another: a
+    torch.Generator of its own under a name other than `generator`, self.rng, moved on too.)"""
     torch.manual_seed(0)
     x = torch.randn(128, 10)
     y = (x[:, 0] > 0).long()
@@ -3764,7 +3767,8 @@ def test_a_samplers_own_or_nested_rng_is_put_back(kind: str) -> None:
                               sampler=torch.utils.data.BatchSampler(inner, 32, False))
         rng = {"numpy": lambda: np.random.default_rng(1),
                "numpy-legacy": lambda: np.random.RandomState(1),
-               "python": lambda: random.Random(1)}[kind]()
+               "python": lambda: random.Random(1),
+               "torch": lambda: torch.Generator().manual_seed(1)}[kind]()
         return DataLoader(data, batch_sampler=_OwnRngBatches(128, 32, rng))
 
     def first_epoch(test: bool) -> list[float]:

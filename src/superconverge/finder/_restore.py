@@ -212,11 +212,12 @@ def _datasets(loaders: Iterable[object]) -> Iterator[object]:
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
-    """The numpy and Python RNGs a loader's sampler or dataset keeps as its own attributes (a
-    batch sampler of the user's drawing its order from ``self.rng = np.random.default_rng(0)``,
-    a dataset's augmentation), each once."""
+    """The numpy, Python and torch RNGs a loader's sampler or dataset keeps as its own
+    attributes (a batch sampler of the user's drawing its order from ``self.rng =
+    np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``),
+    each once."""
     found: list[Any] = []
-    kinds = (np.random.Generator, np.random.RandomState, random.Random)
+    kinds = (np.random.Generator, np.random.RandomState, random.Random, torch.Generator)
     loaders = list(loaders)
     for owner in itertools.chain(_shufflers(loaders), _datasets(loaders)):
         for value in getattr(owner, "__dict__", {}).values():
@@ -226,6 +227,8 @@ def _own_rngs(loaders: Iterable[object]) -> list[Any]:
 
 
 def _rng_state(rng: Any) -> Any:
+    if isinstance(rng, torch.Generator):
+        return rng.get_state()
     if isinstance(rng, np.random.Generator):
         return copy.deepcopy(rng.bit_generator.state)
     if isinstance(rng, np.random.RandomState):
@@ -234,7 +237,9 @@ def _rng_state(rng: Any) -> Any:
 
 
 def _set_rng_state(rng: Any, state: Any) -> None:
-    if isinstance(rng, np.random.Generator):
+    if isinstance(rng, torch.Generator):
+        rng.set_state(state)
+    elif isinstance(rng, np.random.Generator):
         rng.bit_generator.state = copy.deepcopy(state)
     elif isinstance(rng, np.random.RandomState):
         rng.set_state(state)
@@ -271,7 +276,8 @@ def _persistent_workers(loader: object) -> bool:
 class Streams:
     """What a range test changes besides the tensors, cheap to keep: each module's ``training``
     flag, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's ``random``,
-    the loaders' generators, a sampler's own numpy or Python RNG), the samplers' epochs and a
+    the loaders' generators, a sampler's or dataset's own numpy, Python or torch RNG), the
+    samplers' epochs and a
     persistent-worker loader's workers.
     :meth:`restore` puts them back, also after ``restore=False``, which keeps only the weights
     and optimizer the test trained."""
