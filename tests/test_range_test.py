@@ -1568,10 +1568,14 @@ def test_a_step_fn_returning_the_models_output_is_told_to_return_its_loss() -> N
     def as_object(m: nn.Module, batch) -> Output:
         return Output(F.cross_entropy(m(batch[0]), batch[1]))
 
-    for step, fix in ((as_dict, r"return out\['loss'\] from step_fn"),
-                      (as_object, r"return out\.loss from step_fn")):
+    for step, fix in ((as_dict, r"return out\['loss'\] from loss_fn/step_fn"),
+                      (as_object, r"return out\.loss from loss_fn/step_fn")):
         with pytest.raises(TypeError, match=fix):
             lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
+    # a loss_fn that returns a dict (no step_fn): named too (an audit: only step_fn was)
+    with pytest.raises(TypeError, match=r"return out\['loss'\] from loss_fn/step_fn"):
+        lr_range_test(model, opt, lambda out, t: {"loss": F.cross_entropy(out, t)}, loader,
+                      1e-4, 1.0, 10, progress=False)
 
 
 def test_non_scalar_loss_from_step_fn() -> None:
@@ -2932,6 +2936,14 @@ def test_an_iterator_as_data_is_warned_of_a_loader_is_not() -> None:
     with pytest.warns(UserWarning, match=r"val_data is an iterator"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=iter(list(loader)),
                       val_batches=1, progress=False)
+    # read whole at every step, an iterator cannot serve: refused before the sweep (an audit:
+    # it failed at the second step)
+    once = iter(list(loader))
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"val_data is an iterator \(list_iterator\), which "
+                       r"gives its batches once, but val_batches=0 reads"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=once, progress=False)
+    assert_same_state(before, snapshot(model, opt))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, progress=False)

@@ -706,6 +706,18 @@ def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:
     assert any("gave the very same curve" in w for w in res.warnings())
 
 
+def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:
+    """An audit: repeats of a loss NaN at once, or of a constant loss, are alike whatever the
+    data's order, and were told their loader did not shuffle (it did)."""
+    flat = curve([0.5] * len(LRS), "completed")
+    empty = Curve([], [], [], "nan")
+    for same in (flat, empty):
+        res = RangeTestResult(lrs=same.lrs, losses=same.losses, smoothed=same.smoothed,
+                              stop_reason=same.stop_reason, num_iter=len(LRS),
+                              repeats=(same, same, same))
+        assert not any("very same curve" in w for w in res.warnings()), res.warnings()
+
+
 def test_an_lr_range_under_half_a_decade_is_drawn_on_a_linear_axis() -> None:
     lrs = np.geomspace(1e-3, 2.9e-3, 40)
     losses = list(np.linspace(2.0, 1.0, 40))

@@ -201,6 +201,13 @@ def lr_range_test(
     val_batches = v.integer("val_batches", val_batches, minimum=0)
     if val_batches > 0 and val_data is None:
         raise ValueError(f"val_batches={val_batches} needs val_data; pass val_data=<loader>")
+    if val_batches == 0 and isinstance(val_data, Iterator):
+        # (it failed at the second step, "yielded nothing when iterated again", an audit)
+        raise ValueError(
+            f"val_data is an iterator ({type(val_data).__name__}), which gives its batches "
+            "once, but val_batches=0 reads all of val_data again at every step; pass the "
+            "loader or a list itself, or val_batches=N to score every step on its first N "
+            "batches, taken once")
     if amp_dtype is not None and amp_dtype not in AMP_DTYPES:
         raise ValueError(
             f"amp_dtype must be None, torch.bfloat16 or torch.float16, got {amp_dtype!r}"
@@ -1347,9 +1354,9 @@ def _check_data(name: str, data: object) -> None:
 def _check_loss(loss: object, *, training: bool) -> None:
     if not isinstance(loss, torch.Tensor):
         if isinstance(loss, Mapping) and "loss" in loss:  # a model's output dict
-            fix = "return out['loss'] from step_fn, not the model's whole output"
+            fix = "return out['loss'] from loss_fn/step_fn, not the model's whole output"
         elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
-            fix = "return out.loss from step_fn, not the model's whole output"
+            fix = "return out.loss from loss_fn/step_fn, not the model's whole output"
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
             fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
                    "items; keep the other outputs elsewhere (a list it appends to)")

@@ -21,6 +21,7 @@ from superconverge.atomic import write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
     METHODS,
+    MIN_POINTS,
     START_WARNINGS,
     STOP_REASONS,
     Suggestion,
@@ -450,11 +451,16 @@ class RangeTestResult(Curve):
 
     def _repeats_alike(self) -> bool:
         """Two or more finished repeats, all with the same losses at the same LRs (one an
-        error cut short differs in length, not in what it measured)."""
+        error cut short differs in length, not in what it measured), and losses that move:
+        repeats alike because they are too short to read (a loss NaN at once) or constant
+        (a loss that ignores the model) say nothing of the data's order (an audit)."""
         done = self.finished_repeats()
         first = done[0] if len(done) > 1 else None
-        return first is not None and all(
-            c.lrs == first.lrs and c.losses == first.losses for c in done[1:])
+        if first is None:
+            return False
+        finite = [v for v in first.losses if math.isfinite(v)]
+        return (len(finite) >= MIN_POINTS and len(set(finite)) > 1 and all(
+            c.lrs == first.lrs and c.losses == first.losses for c in done[1:]))
 
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
