@@ -1784,7 +1784,7 @@ def test_val_batches_are_taken_once_for_every_repeat() -> None:
 
 def test_one_shot_val_data_scored_in_full_is_a_clear_error() -> None:
     model, opt, loader = make_problem()
-    with pytest.raises(ValueError, match="one-shot iterator"):
+    with pytest.raises(ValueError, match="gives its batches once"):
         lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 8, val_data=iter(list(loader)),
                       progress=False)
 
