@@ -334,6 +334,11 @@ MISMATCH_WORKER = textwrap.dedent(
                       scaler=torch.amp.GradScaler("cpu", enabled=rank == 0))
     except ValueError as exc:
         out["on"] = str(exc)
+    try:  # the stop is decided on every rank: a diverge_factor on one alone hung the other
+        lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5 * (1 + rank), 1e-3, 8,
+                      diverge_factor=None if rank else 4.0, progress=False)
+    except ValueError as exc:
+        out["stop"] = str(exc)
     with open(os.path.join(sys.argv[1], f"mismatch{rank}.json"), "w") as f:
         json.dump(out, f)
     dist.destroy_process_group()
@@ -355,6 +360,8 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
                                 "with the same val_data: they differ between the 2 ranks")
     assert r0["off"] == r1["off"] == "completed"
     assert r0["on"] == r1["on"] and "with the same scaler: they differ" in r0["on"]
+    assert r0["stop"] == r1["stop"]
+    assert "with the same start_lr, diverge_factor: they differ" in r0["stop"]
 
 
 SUBGROUP_WORKER = textwrap.dedent(

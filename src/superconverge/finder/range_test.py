@@ -282,7 +282,13 @@ def lr_range_test(
     _check_ranks_agree(run, device, val_data=val_data is not None, sync_every=sync_every,
                        num_iter=len(lr_values), repeats=repeats,
                        scaler=run.scaler is not None,  # (a disabled one is none)
-                       accumulation_steps=accumulation_steps)
+                       accumulation_steps=accumulation_steps,
+                       # every rank decides the stop on the same averaged losses: it stops at
+                       # the same step only if it smooths and compares them alike (an audit:
+                       # a diverge_factor on one rank alone left the other in an all-reduce)
+                       start_lr=start_lr, end_lr=end_lr, mode=mode == "exp",
+                       smooth_beta=smooth_beta,
+                       diverge_factor=math.inf if diverge_factor is None else diverge_factor)
 
     # the loaders, and those a wrapper of the user's holds (a notebook's DeviceDataLoader)
     train_loaders = unwrapped_loaders(train_data)
