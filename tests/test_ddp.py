@@ -749,6 +749,16 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
     said = ("3 training examples cannot be shared by 2 processes with at least 2 each; use "
             "fewer processes")
     assert [(code, said in err) for code, _, err in ranks] == [(2, True), (2, True)]
+    # 5 over 2: rank 0, which alone warns, holds 3 and rank 1 2; a batch of 3 is all of rank
+    # 1's share, which rank 0 warned of by its own share of 3 (an audit: it said nothing)
+    x = np.random.default_rng(0).normal(size=(5, 1, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "five.npz", x=x, y=np.array([0, 1, 0, 1, 0]), x_val=x[:2], y_val=[0, 1])
+    ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "10", "--device", "cpu", "--data",
+                                     str(tmp_path / "five.npz"), "--batch-size", "3",
+                                     "--out", str(tmp_path / "f")])
+    assert [code for code, _, _ in ranks] == [0, 0]
+    assert ("--batch-size=3 is more than the 2 training examples (the smallest process's share "
+            "of the 5 over 2 processes): every step is one batch of all 2") in ranks[0][2]
 
 
 FAILING_RANK_WORKER = textwrap.dedent(

@@ -220,13 +220,16 @@ def find_lr(
     # An epoch's last batch of a single example is dropped: it fails a BatchNorm in training
     # whose map is 1 x 1 by then (the CNN on 4-7 pixel images), and its loss is all noise.
     single = len(x_train) > batch_size and len(x_train) % batch_size == 1
-    if batch_size > len(x_train):
+    # (under torchrun the smallest process's share: rank 0, which alone warns, may hold one more)
+    share = ds.num_train // world if world > 1 else len(x_train)
+    if batch_size > share:
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
-        whose = f" (this process's share of {world})" if world > 1 else ""
+        whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
+                 "processes)" if world > 1 else "")
         warnings.warn(
-            f"batch_size={batch_size} is more than the {len(x_train)} training "
-            f"examples{whose}: every step is one batch of all {len(x_train)}, so the LRs found "
-            f"are for a batch of {len(x_train)}, not {batch_size}",
+            f"batch_size={batch_size} is more than the {share} training "
+            f"examples{whose}: every step is one batch of all {share}, so the LRs found "
+            f"are for a batch of {share}, not {batch_size}",
             UserWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
