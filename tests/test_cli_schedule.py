@@ -378,6 +378,13 @@ def test_a_warm_up_from_0_before_a_step_decay_gets_a_symlog_axis() -> None:
     lr = sc.join([sc.linear(0.0, 0.1, 10), sc.step_decay(0.1, (300, 500, 700, 900), 0.1)])
     ax = draw_policy(Figure().add_subplot(), lr, steps=1000)
     assert ax.get_yscale() == "symlog"
+    # a decay that underflows to 1e-300 and then 0: the axis took its linear part from 1e-300,
+    # a plot of ±1e-3 with the schedule off it (an audit); now 12 decades below the top
+    under = draw_policy(Figure().add_subplot(), sc.step_decay(0.1, (10, 20, 30, 40), 1e-100), 60)
+    assert under.get_yscale() == "symlog"
+    assert under.get_yaxis().get_transform().linthresh == pytest.approx(0.1 * 1e-12)
+    low, high = under.get_ylim()
+    assert low == 0 and high >= 0.1
 
 
 def test_from_lr_find_says_which_lrs_it_took(tmp_path, capsys) -> None:

@@ -165,8 +165,14 @@ def _needs_log(lr: Sequence[float]) -> bool:
     if min(lr) < 0 or top <= 0:
         return False
     return sum(0 < v < 0.03 * top for v in lr) >= 0.2 * len(lr)
+
+
 FEW_STEPS = 50
 """:func:`plot_policy` draws a run of at most this many steps step by step, with a dot each."""
+
+#: A log LR axis spans at most 12 decades below the largest LR: smaller LRs (a step decay's
+#: underflow towards 0) are drawn on its linear part, as 0.
+_LOG_DECADES_FLOOR = 1e-12
 
 
 #: The largest value :func:`draw_policy` draws: matplotlib failed from 1e308 ("arange: cannot
@@ -201,8 +207,13 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     draw(ax, lr, "C0", "lr")
     if _needs_log(lr):
         positive = [v for v in lr if v > 0]
-        if len(positive) < len(lr):  # a warm-up from 0: linear below the smallest LR above 0
-            ax.set_yscale("symlog", linthresh=min(positive))
+        # LRs under a 1e-12th of the largest are drawn as 0 (an audit: a step decay that
+        # underflowed to 1e-300 and then 0 took its axis from there, a blank plot of ±1e-3)
+        floor = max(lr) * _LOG_DECADES_FLOOR
+        if len(positive) < len(lr) or min(positive) < floor:
+            # a warm-up from 0: linear below the smallest LR above 0
+            ax.set_yscale("symlog", linthresh=max(min(positive), floor))
+            ax.set_ylim(bottom=0)
         else:
             ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
