@@ -132,7 +132,8 @@ def test_values_near_the_largest_float_chart_and_plots_refuse_them(tmp_path) -> 
     assert star_rows(ascii_chart([0, 5e-324, 1e-323, 1.5e-323], height=4)) == [3, 2, 1, 0]
     wide = sc.join([sc.constant(-1.7e308, 1), sc.constant(1.7e308, 1)])
     with pytest.raises(ValueError, match=r"values must be within ±1e\+307 to plot, got "
-                                         r"lr=-1.7e\+308: the axis would overflow a float"):
+                                         r"an LR of -1.7e\+308 at step 0: the axis would "
+                                         r"overflow a float"):
         plot_policy(wide, tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []
     plot_policy(sc.join([sc.constant(-8e306, 1), sc.constant(8e306, 1)]), tmp_path / "x.png")
@@ -666,7 +667,7 @@ def test_values_that_are_not_finite_are_never_written(fmt) -> None:
 
     lr = sc.cyclic(0.1, 10.0, 1, scale_fn=explode, total_steps=5)
     assert lr(1) == float("inf")  # 0.1 + 9.9 * 1e308
-    refused = r"values must be finite (to write as \w+|to chart), got lr=inf at step 1"
+    refused = r"values must be finite (to write as \w+|to chart), got an LR of inf at step 1"
     with pytest.raises(ValueError, match=refused):
         render_policy(lr, fmt=fmt)
 
@@ -676,7 +677,8 @@ def test_a_plot_of_values_that_are_not_finite_is_refused(tmp_path) -> None:
     from superconverge.report.schedule_preview import plot_policy
 
     lr = sc.cyclic(0.1, 10.0, 1, scale_fn=explode, total_steps=5)
-    with pytest.raises(ValueError, match=r"values must be finite to plot, got lr=inf at step 1"):
+    with pytest.raises(ValueError,
+                       match=r"values must be finite to plot, got an LR of inf at step 1"):
         plot_policy(lr, tmp_path / "s.png")
     assert list(tmp_path.iterdir()) == []
 
@@ -736,6 +738,21 @@ def test_flag_names_never_touch_a_path() -> None:
     assert _as_flags("a sweep's first LRs are end_lr apart whatever start_lr is (got 'end_lr')",
                      flags) == ("a sweep's first LRs are --end-lr apart whatever --start-lr is "
                                 "(got 'end_lr')")
+    # a bare word typed as a path is kept after its flag too (an audit: "--from-lr-find
+    # --max-lr is a folder"), and turned into a flag elsewhere
+    assert _as_flags("--from-lr-find max_lr is a folder without lr_find.json; max_lr must be "
+                     "> 0", {"max_lr": "--max-lr"}, paths=["max_lr"]) == (
+        "--from-lr-find max_lr is a folder without lr_find.json; --max-lr must be > 0")
+
+
+def test_a_folder_named_as_a_parameter_is_named_as_typed(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "max_lr").mkdir()
+    with pytest.raises(SystemExit):
+        main(["schedule", "clr", "--steps", "100", "--step-size", "10", "--from-lr-find",
+              "max_lr"])
+    assert "error: --from-lr-find max_lr is a folder without lr_find.json" in (
+        capsys.readouterr().err)
 
 
 def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -> None:

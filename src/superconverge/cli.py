@@ -303,7 +303,8 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
     ``--max-lr``), except those in ``exclude`` (an LR ``schedule`` took from a range test, which
     no flag of the user's set), inside quotes (a value the user typed: ``got 'lr'``), and inside
     the strings in ``keep`` (the paths the user gave: ``--out lr``), and inside those in
-    ``paths`` where a path stands, before a ":" or a separator. With ``assigned``, a name
+    ``paths`` where a path stands, before a ":" or a separator or after its flag
+    (``--from-lr-find max_lr is a folder``). With ``assigned``, a name
     only where a value follows it (``batch_size=500``; ``header=False`` and the other keys that
     hold their ``=``): a warning's text holds paths as the library wrote them and file names in
     a folder, where a bare word (seed, target) is no flag."""
@@ -330,7 +331,8 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
     placed = sorted({p for p in paths if p}, key=len, reverse=True)
     split = "|".join([r"(?<!\w)'[^']*'", r'(?<!\w)"[^"]*"',
                       *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded),
-                      *(rf"(?<![\w/\\]){re.escape(p)}(?=[:/\\])" for p in placed)])
+                      *(rf"(?<![\w/\\]){re.escape(p)}(?=[:/\\])" for p in placed),
+                      *(rf"(?<![\w\-])--[a-z][\w\-]* {re.escape(p)}(?![\w/\\])" for p in placed)])
     parts = re.split(f"({split})", message)
     for i in range(0, len(parts), 2):  # the even parts are outside quotes and paths
         part = parts[i].replace("cycle_momentum=True (--cycle-momentum)", "--cycle-momentum")

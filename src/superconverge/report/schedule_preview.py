@@ -72,10 +72,12 @@ def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
     """Refuse a value that is not finite: ``inf`` in a CSV, ``Infinity`` (not JSON) in a JSON
     file, a plot or chart without its scale. A policy built by :func:`make_policy` never has one;
     a schedule with a ``scale_fn`` (or one of your own) may."""
-    for key, column in (("lr", lr), ("momentum", momentum or ())):
+    for key, column in (("an LR", lr), ("a momentum", momentum or ())):
         for step, x in enumerate(column):
             if not math.isfinite(x):
-                raise ValueError(f"values must be finite {what}, got {key}={x!r} at step {step}")
+                # (named in words: "lr=" read as the CLI's --lr, a flag one-cycle has not)
+                raise ValueError(f"values must be finite {what}, got {key} of {x!r} at step "
+                                 f"{step}")
 
 
 def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> str:
@@ -187,11 +189,11 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
     policy = _as_policy(policy)
     lr, momentum = policy.columns(steps)
     _check_finite_columns(lr, momentum, "to plot")
-    for key, column in (("lr", lr), ("momentum", momentum or ())):
-        big = next((v for v in column if abs(v) > _PLOT_LIMIT), None)
+    for key, column in (("an LR", lr), ("a momentum", momentum or ())):
+        big = next((i for i, v in enumerate(column) if abs(v) > _PLOT_LIMIT), None)
         if big is not None:  # (matplotlib's ticks and margins overflow near 1.8e308)
-            raise ValueError(f"values must be within ±{_PLOT_LIMIT:g} to plot, got "
-                             f"{key}={big!r}: the axis would overflow a float")
+            raise ValueError(f"values must be within ±{_PLOT_LIMIT:g} to plot, got {key} of "
+                             f"{column[big]!r} at step {big}: the axis would overflow a float")
     x = range(len(lr))
     few = len(lr) <= FEW_STEPS
 
