@@ -73,8 +73,11 @@ def train(lr: float, seed: int) -> float:
     model, optimizer = build(1000 + seed, lr)
     loss_fn = nn.BCEWithLogitsLoss()
     model.train()
+    # built once: its seeded generator then gives each epoch an order of its own (an audit:
+    # rebuilt every epoch, every epoch saw the first one's order)
+    loader = make_loader(X_TRAIN, Y_TRAIN, BATCH, True, seed)
     for _ in range(EPOCHS):
-        for x, y in make_loader(X_TRAIN, Y_TRAIN, BATCH, True, seed):
+        for x, y in loader:
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
             optimizer.step()
