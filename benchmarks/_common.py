@@ -19,6 +19,7 @@ RESULTS_DIR = HERE / "results"
 if str(HERE.parent / "src") not in sys.path:
     sys.path.insert(0, str(HERE.parent / "src"))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import superconverge as sc  # noqa: E402
@@ -148,13 +149,21 @@ def command_line(script: str, argv: list[str] | None) -> str:
     return f"python benchmarks/{script} {' '.join(args)}".rstrip()
 
 
-def provenance(command: str) -> list[str]:
-    """Markdown list items: command, UTC date, versions and git commit, CPU and torch threads."""
+def provenance(command: str, threads: str | None = None) -> list[str]:
+    """Markdown list items: command, UTC date, versions (numpy's, and Pillow's where it was
+    imported) and git commit, CPU, torch threads (``threads``: what the runs used, where they
+    were not this process) and the load average over 1, 5 and 15 minutes as it is written."""
+    versions = f"numpy {np.__version__}"
+    pil = sys.modules.get("PIL")
+    if pil is not None:
+        versions += f", Pillow {getattr(pil, '__version__', '?')}"
+    load = (" load average (1, 5, 15 min) {:.2f} {:.2f} {:.2f};".format(*os.getloadavg())
+            if hasattr(os, "getloadavg") else "")
     return [
         f"- command: `{command}`",
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- superconverge {sc.__version__} (git {git_commit()}), torch {torch.__version__}, "
-        f"Python {platform.python_version()}",
-        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores; torch threads: "
-        f"{torch.get_num_threads()}), {platform.system()} {platform.release()}",
+        f"{versions}, Python {platform.python_version()}",
+        f"- CPU: {cpu_name()} ({os.cpu_count()} logical cores;{load} torch threads: "
+        f"{threads or torch.get_num_threads()}), {platform.system()} {platform.release()}",
     ]

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Provenance",
         "",
-        *_common.provenance(command),
+        *_common.provenance(command, threads="each run's own, as the table says"),
     ]) + "\n"
     print(f"\nalone: default / --threads 1 = {ratios[1]:.2f}; {args.jobs} side by side: "
           f"{ratios[args.jobs]:.2f}")
