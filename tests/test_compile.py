@@ -263,6 +263,37 @@ def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:
             o, lr=sc.one_cycle(0.1, STEPS), momentum=0.9, tensors=True))[0] <= 2
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw", "adam-decoupled"])
+def test_a_scheduled_weight_decay_added_to_the_gradient_is_warned_of(kind: str) -> None:
+    """SGD, Adam, RMSprop pass weight_decay as alpha=: a compiled step recompiles at every value
+    of a scheduled one (an audit: the docs named SGD alone, and nothing warned); a decoupled
+    decay (AdamW, decoupled_weight_decay=True) compiles once more, and is not warned of."""
+    def make(m: torch.nn.Module) -> torch.optim.Optimizer:
+        if kind == "sgd":
+            return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=0.01)
+        cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+        extra = {"decoupled_weight_decay": True} if kind == "adam-decoupled" else {}
+        return cls(m.parameters(), lr=0.01, weight_decay=0.01, **extra)
+
+    def attach(o: torch.optim.Optimizer) -> sc.ParamScheduler:
+        return sc.ParamScheduler(o, lr=sc.one_cycle(0.1, STEPS), tensors=True,
+                                 weight_decay=sc.cosine(0.01, 0.001, STEPS))
+
+    coupled = kind in ("sgd", "adam")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        n = graphs(make, attach)[0]
+    ours = [str(w.message) for w in said if "weight_decay to the gradient" in str(w.message)]
+    assert (n >= 8) == coupled and bool(ours) == coupled
+    if coupled:
+        assert ours[0].startswith(f"{'SGD' if kind == 'sgd' else 'Adam'} adds weight_decay to "
+                                  "the gradient as a Python number")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a constant weight decay is fine
+        sc.ParamScheduler(make(torch.nn.Linear(2, 1)), lr=sc.one_cycle(0.1, STEPS),
+                          weight_decay=0.01, tensors=True)
+
+
 def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> None:
     """torch's compiled-optimizer recipe steps the scheduler inside the compiled function; traced,
     each new value was a constant of the graph: a recompile at every step up to the limit."""

@@ -396,7 +396,8 @@ class ParamScheduler:
             size, which an in-place fill would rewrite). With a moving ``momentum`` on
             SGD/RMSprop it also sets ``foreach=None`` groups to ``foreach=False`` (their
             foreach step recompiles at every momentum value) and refuses ``foreach=True``;
-            ``nesterov=True`` is warned of.
+            ``nesterov=True`` is warned of, and so is a moving ``weight_decay`` on torch's
+            optimizers that add it to the gradient (SGD, Adam, ...: every value recompiles).
         multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
             ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
             any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
@@ -535,6 +536,7 @@ class ParamScheduler:
             for key in wanted:
                 _check_tensorizable(optimizer, key, "tensors=True")
             single = self._single_tensor_momentum_groups()
+            self._warn_coupled_weight_decay()
             _tensorize(optimizer, wanted)
             for group in single:
                 group["foreach"] = False
@@ -606,6 +608,28 @@ class ParamScheduler:
                 UserWarning, stacklevel=3,
             )
         return groups
+
+    def _warn_coupled_weight_decay(self) -> None:
+        """With ``tensors=True``: a moving weight decay on torch's optimizers that add it to the
+        gradient (SGD, Adam, RMSprop, ...) recompiles a compiled step at every value (it is
+        ``alpha=weight_decay``), where a decoupled one (AdamW, ``decoupled_weight_decay=True``)
+        compiles once more; weight decay stays a float, as torch takes it (an audit)."""
+        sched = self._schedules.get("weight_decay")
+        if sched is None or not _moves(sched):
+            return
+        held = held_optimizers(self.optimizer)
+        if any(isinstance(o, torch.optim.AdamW)
+               or all(g.get("decoupled_weight_decay") for g in o.param_groups) for o in held):
+            return
+        coupled = next((o for o in held if type(o).__module__.startswith("torch.optim")
+                        and all("weight_decay" in g for g in o.param_groups)), None)
+        if coupled is not None:
+            warnings.warn(
+                f"{type(coupled).__name__} adds weight_decay to the gradient as a Python number "
+                "(alpha=weight_decay): a compiled step recompiles at every new value of a "
+                "scheduled weight decay until dynamo's recompile limit, then runs eager; for a "
+                "compiled step keep weight_decay constant (Smith's recipe does), or use AdamW "
+                "(decoupled decay: one more graph)", UserWarning, stacklevel=3)
 
     def _shared_conflicts(
         self, multipliers: Mapping[str, Sequence[float]]
