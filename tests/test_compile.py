@@ -263,12 +263,15 @@ def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:
             o, lr=sc.one_cycle(0.1, STEPS), momentum=0.9, tensors=True))[0] <= 2
 
 
-@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw", "adam-decoupled"])
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw", "adam-decoupled", "adafactor"])
 def test_a_scheduled_weight_decay_added_to_the_gradient_is_warned_of(kind: str) -> None:
     """SGD, Adam, RMSprop pass weight_decay as alpha=: a compiled step recompiles at every value
     of a scheduled one (an audit: the docs named SGD alone, and nothing warned); a decoupled
-    decay (AdamW, decoupled_weight_decay=True) compiles once more, and is not warned of."""
+    decay (AdamW, decoupled_weight_decay=True, Adafactor's: a review) compiles once more, and
+    is not warned of."""
     def make(m: torch.nn.Module) -> torch.optim.Optimizer:
+        if kind == "adafactor":
+            return torch.optim.Adafactor(m.parameters(), lr=0.01, weight_decay=0.01)
         if kind == "sgd":
             return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=0.01)
         cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam

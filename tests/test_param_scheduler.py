@@ -1414,17 +1414,21 @@ def test_groups_that_all_hold_zero_are_warned_of_where_their_ratios_are_lost() -
         taken_over.step()
 
 
-def test_taking_over_from_a_torch_scheduler_that_ended_at_zero_names_its_lost_ratios() -> None:
+@pytest.mark.parametrize("tensor", [False, True])
+def test_taking_over_from_a_torch_scheduler_that_ended_at_zero_names_its_lost_ratios(
+        tensor: bool) -> None:
     """An audit: after torch's CosineAnnealingLR to 0 the groups all held 0 and a ParamScheduler
-    gave them one LR without a word, though torch had left their starting LRs in initial_lr."""
+    gave them one LR without a word, though torch had left their starting LRs in initial_lr
+    (a review: a tensor lr's, torch's compiled recipe, were tensors and passed unsaid)."""
     model = make_model()
-    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.01},
-                           {"params": model[2].parameters(), "lr": 0.1}], momentum=0.9)
+    lr = torch.tensor if tensor else float
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": lr(0.01)},
+                           {"params": model[2].parameters(), "lr": lr(0.1)}], momentum=0.9)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0)
     for i in range(10):
         train_step(model, opt, i)
         cosine.step()
-    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+    assert [float(g["lr"]) for g in opt.param_groups] == [0.0, 0.0]
     sched = ParamScheduler(opt, lr=sc.one_cycle(0.01, 20))
     assert sched.multipliers == {"lr": [1.0, 1.0]}
     with pytest.warns(UserWarning, match=r"held lr=0 .* where the torch scheduler before it "

@@ -2944,6 +2944,24 @@ def test_an_iterator_as_data_is_warned_of_a_loader_is_not() -> None:
                        r"gives its batches once, but val_batches=0 reads"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=once, progress=False)
     assert_same_state(before, snapshot(model, opt))
+    with pytest.raises(ValueError, match=r"val_data is an iterator \(generator\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=(b for b in loader),
+                      progress=False)
+
+    class Restarts:  # an iterator class that restarts on iter(): a prefetching wrapper
+        def __iter__(self) -> Restarts:
+            self.it = iter(loader)
+            return self
+
+        def __next__(self) -> object:
+            return next(self.it)
+
+    # read whole at every step, as it was before the refusal (a review: refused as one-shot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (warned of as an iterator, which it may be)
+        res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=Restarts(),
+                            progress=False)
+    assert res.stop_reason == "completed" and len(res.val_losses or ()) == 5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, progress=False)

@@ -940,22 +940,11 @@ def load_image_folder(
                                  "root/<class_name>/<image> (load_npz and load_csv read files)")
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
-    subdirs = {d.name for d in _subfolders(root)}
     shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
-    named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
-    for d in sorted(subdirs):
-        named.setdefault(d.lower(), d)
-    train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
-    # (a val/ without folders or images beside a labelled test/ is passed over; one of
-    # unlabelled images is not)
-    val_name = next((named[n] for n in VAL_FOLDERS if n in named
-                     and not _empty(root / named[n])), None) or next(
-        (named[n] for n in VAL_FOLDERS if n in named), None)
-    # Both split folders with sub-folders: a split layout (two classes named "train" and "val"
-    # would not both be folders of folders). Loose images beside their class folders (a
-    # preview.png) are left out, with a warning.
-    if (train_name is not None and val_name is not None
-            and _subfolders(root / train_name) and _subfolders(root / val_name)):
+    subdirs = {d.name for d in _subfolders(root)}
+    train_name, val_name = _split_names(root)
+    if (layout := _split_layout(root, train_name, val_name)) is not None:
+        train_name, val_name = layout
         _no_fraction(val_fraction, root, f"the folder holds its own split ({train_name}/, "
                      f"{val_name}/)")
         for split in (train_name, val_name):
@@ -1026,6 +1015,32 @@ def _subfolders(folder: Path) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
 
 
+def _split_names(root: Path) -> tuple[str | None, str | None]:
+    """The folders of ``root`` that :func:`load_image_folder` would take for its train and
+    val splits, by their own names (any case), where there are such folders."""
+    named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
+    for d in sorted(d.name for d in _subfolders(root)):
+        named.setdefault(d.lower(), d)
+    train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
+    # (a val/ without folders or images beside a labelled test/ is passed over; one of
+    # unlabelled images is not)
+    val_name = next((named[n] for n in VAL_FOLDERS if n in named
+                     and not _empty(root / named[n])), None) or next(
+        (named[n] for n in VAL_FOLDERS if n in named), None)
+    return train_name, val_name
+
+
+def _split_layout(root: Path, train_name: str | None,
+                  val_name: str | None) -> tuple[str, str] | None:
+    """``(train_name, val_name)`` where both split folders have sub-folders: a split layout
+    (two classes named "train" and "val" would not both be folders of folders; loose images
+    beside their class folders, a preview.png, are left out with a warning); else ``None``."""
+    if (train_name is not None and val_name is not None
+            and _subfolders(root / train_name) and _subfolders(root / val_name)):
+        return train_name, val_name
+    return None
+
+
 def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> str | None:
     """The class :func:`load_image_folder` would read an image written into folder ``path``
     (inside image folder ``root``) as; ``None`` where it would read none there: ``root``
@@ -1035,17 +1050,16 @@ def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) 
     if base not in inside.parents:
         return None
     parts = inside.relative_to(base).parts
-    skipped = [p.startswith(".") or p == "__MACOSX" for p in parts]
-    if skipped[0]:
+    # (the loader walks no hidden folder and no __MACOSX, at any depth)
+    if any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return None
-    # A split layout as the loader reads one: a train folder and a val (or test) folder, both
-    # with sub-folders; then only those two are read, their classes one level down.
-    subs = [d for d in _subfolders(base) if _subfolders(d)]
-    if (any(d.name.lower() in TRAIN_FOLDERS for d in subs)
-            and any(d.name.lower() in VAL_FOLDERS for d in subs)):
-        if parts[0].lower() not in TRAIN_FOLDERS + VAL_FOLDERS:
+    # A split layout, chosen as the loader chooses it: only its two split folders are read,
+    # their classes one level down.
+    split = _split_layout(base, *_split_names(base))
+    if split is not None:
+        if parts[0] not in split:
             return None
-        return None if len(parts) == 1 or skipped[1] else parts[1]
+        return None if len(parts) == 1 else parts[1]
     return parts[0]
 
 

@@ -32,6 +32,7 @@ import platform
 import signal
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import nullcontext
@@ -201,7 +202,7 @@ def lr_range_test(
     val_batches = v.integer("val_batches", val_batches, minimum=0)
     if val_batches > 0 and val_data is None:
         raise ValueError(f"val_batches={val_batches} needs val_data; pass val_data=<loader>")
-    if val_batches == 0 and isinstance(val_data, Iterator):
+    if val_batches == 0 and _one_shot(val_data):
         # (it failed at the second step, "yielded nothing when iterated again", an audit)
         raise ValueError(
             f"val_data is an iterator ({type(val_data).__name__}), which gives its batches "
@@ -1026,6 +1027,15 @@ class _HostCurve:
             seed=self.seed,
             val_losses=None if self.val is None else tuple(self.val),
         )
+
+
+def _one_shot(data: object) -> bool:
+    """Whether ``data`` surely gives its batches once: a generator, or Python's own iterators
+    (``iter(list)``, ``map``, ``zip``, itertools'). An iterator class of the user's may restart
+    on each ``iter()`` (a prefetching wrapper, a DALI iterator with ``auto_reset``): it is
+    found out at its second pass, if at all (a review)."""
+    return isinstance(data, types.GeneratorType) or (
+        isinstance(data, Iterator) and type(data).__module__ in ("builtins", "itertools"))
 
 
 def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool) -> None:

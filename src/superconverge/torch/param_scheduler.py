@@ -160,17 +160,32 @@ def _momentum_slot(optimizer: Optimizer) -> str:
     )
 
 
+#: torch's optimizers that add weight_decay to the gradient as ``alpha=weight_decay`` (unless
+#: built with ``decoupled_weight_decay=True``).
+_COUPLED_DECAY: tuple[type, ...] = tuple(
+    getattr(torch.optim, n) for n in ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                                      "ASGD", "NAdam", "RAdam") if hasattr(torch.optim, n))
+
+
 def _initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None:
     """The LR ratios a torch scheduler started the groups at, from their ``initial_lr``: to
     group 0's, or where group 0 started at 0 (a frozen group), to the first group's that did
     not; ``None`` unless every group has a number there and they are not all alike."""
-    starts = [g.get("initial_lr") for g in groups]
-    if not all(_is_number(s) and math.isfinite(s) for s in starts):  # type: ignore[arg-type]
+    # (a tensor lr's initial_lr is a tensor too, torch's own compiled-optimizer recipe: read as
+    # a number, a review)
+    raw = [g.get("initial_lr") for g in groups]
+    if not all(_is_number(s) or (isinstance(s, Tensor) and s.numel() == 1) for s in raw):
         return None
-    base = next((float(s) for s in starts if s != 0), 0.0)  # type: ignore[arg-type]
+    starts = [as_float(s) for s in raw]
+    if not all(map(math.isfinite, starts)):
+        return None
+    base = next((s for s in starts if s != 0), 0.0)
     if base == 0:
         return None
-    ratios = [float(s) / base for s in starts]  # type: ignore[arg-type]
+    ratios = [s / base for s in starts]
+    if any(isinstance(s, Tensor) and s.dtype != torch.float64 for s in raw):
+        # float32's 7 digits: 10, not 10.0000003725 (0.1 over 0.01 in float32)
+        ratios = [float(f"{r:.7g}") for r in ratios]
     return ratios if len(set(ratios)) > 1 and all(map(math.isfinite, ratios)) else None
 
 
@@ -621,8 +636,9 @@ class ParamScheduler:
         if any(isinstance(o, torch.optim.AdamW)
                or all(g.get("decoupled_weight_decay") for g in o.param_groups) for o in held):
             return
-        coupled = next((o for o in held if type(o).__module__.startswith("torch.optim")
-                        and all("weight_decay" in g for g in o.param_groups)), None)
+        # (torch's that add it to the gradient, by name: Adafactor and Muon decay the weights
+        # as AdamW does, one graph more, a review)
+        coupled = next((o for o in held if isinstance(o, _COUPLED_DECAY)), None)
         if coupled is not None:
             warnings.warn(
                 f"{type(coupled).__name__} adds weight_decay to the gradient as a Python number "
