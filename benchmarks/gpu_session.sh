@@ -21,7 +21,9 @@
 #    cap, so a slow compile in (a) cannot eat (b)), then the correctness checks (what only a
 #    GPU shows, and what a later session can fix on the CPU), then the training comparison
 #    (the issue's third figure, capped too), then the breakdown. The caps add up to the
-#    deadline, so each stage gets its whole cap however long the ones before it took.
+#    deadline, so each stage gets its whole cap however long the ones before it took, less
+#    what the wheels' install took (seconds) and the up to 20 s a stopped stage is given to
+#    end: those come off the last stages' time, the breakdown's first.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session,
 #    where each stage replaces its own file and keeps the others, for --merge):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
