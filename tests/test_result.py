@@ -706,6 +706,31 @@ def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:
     assert any("gave the very same curve" in w for w in res.warnings())
 
 
+def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
+    """A review: 40 examples in a batch of 64, shuffled: each repeat reorders the examples
+    within the one batch, its losses differ by float rounding only, and the spread read 0.0,
+    "every repeat picks the same step", the reassuring 0 that measured nothing."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    from superconverge import lr_range_test
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 5, generator=g)
+    data = torch.utils.data.TensorDataset(x, (x[:, 0] > 0).long())
+    loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True,
+                                         generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 10.0, 40, repeats=3,
+                        progress=False)
+    first, second = res.repeats[0].losses, res.repeats[1].losses
+    assert first != second  # not the very same curve: rounding apart
+    assert res.spread() is None
+    assert any("all of it fits in one batch" in w for w in res.warnings())
+
+
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:
     """An audit: repeats of a loss NaN at once, or of a constant loss, are alike whatever the
     data's order, and were told their loader did not shuffle (it did)."""
