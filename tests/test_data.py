@@ -1013,6 +1013,33 @@ def test_available_memory_is_a_positive_count_or_none() -> None:
     assert have is None or have > 0
 
 
+def test_an_out_folder_that_would_become_the_val_split_is_a_class(tmp_path) -> None:
+    """A review: beside an empty val/ the loader validates on test/; a plot written into
+    val/cat makes val/ the split it picks, and the next run validated on the plot alone. The
+    layout is judged as it will be with the plot there."""
+    from superconverge.data.files import _image_class_at
+
+    for layout in ("a/train/cat", "a/train/dog", "a/test/cat", "a/test/dog",
+                   "b/Train/cat", "b/Train/dog", "b/Valid/cat", "b/Valid/dog"):
+        (tmp_path / layout).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (4, 4), (i * 60, 0, 0)).save(tmp_path / layout / f"{i}.png")
+    (tmp_path / "a" / "val").mkdir()
+    a, b = tmp_path / "a", tmp_path / "b"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert load_image_folder(a, size=4).num_val == 6  # test/, past the empty val/
+    assert _image_class_at(a, a / "val" / "cat") == "cat"
+    assert _image_class_at(a, a / "valid" / "cat") == "cat"
+    assert _image_class_at(b, b / "val" / "cat") == "cat"  # val/ before Valid/
+    assert _image_class_at(a, a / "testing" / "cat") is None  # test/ stays the one read
+    assert _image_class_at(b, b / "Train" / "cat" / "runs") == "cat"
+    out = b / "val" / "cat"
+    out.mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(out / "lr_find.png")
+    assert load_image_folder(b, size=4).num_val == 1  # what the refusal keeps from happening
+
+
 def test_the_class_an_image_written_inside_an_image_folder_would_be_read_as(tmp_path) -> None:
     """find-lr refuses an out folder where its plot would be read as a class's image (a
     review: it named a split folder as the class, and refused hidden folders the loader

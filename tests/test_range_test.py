@@ -2947,6 +2947,9 @@ def test_an_iterator_as_data_is_warned_of_a_loader_is_not() -> None:
     with pytest.raises(ValueError, match=r"val_data is an iterator \(generator\)"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=(b for b in loader),
                       progress=False)
+    with pytest.raises(ValueError, match=r"val_data is an iterator \(_\w+DataLoaderIter\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, val_data=iter(loader),
+                      progress=False)
 
     class Restarts:  # an iterator class that restarts on iter(): a prefetching wrapper
         def __iter__(self) -> Restarts:

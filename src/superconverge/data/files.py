@@ -1015,28 +1015,39 @@ def _subfolders(folder: Path) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
 
 
-def _split_names(root: Path) -> tuple[str | None, str | None]:
+def _split_names(root: Path, extra: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
     """The folders of ``root`` that :func:`load_image_folder` would take for its train and
-    val splits, by their own names (any case), where there are such folders."""
+    val splits, by their own names (any case), where there are such folders. ``extra``: the
+    parts of a folder below ``root``, to be made and given an image, counted as there."""
     named: dict[str, str] = {}  # a split's name in lower case -> the folder's own name
-    for d in sorted(d.name for d in _subfolders(root)):
+    made = [extra[0]] if extra and not (root / extra[0]).is_dir() else []
+    for d in sorted([d.name for d in _subfolders(root)] + made):
         named.setdefault(d.lower(), d)
+
+    def empty(name: str) -> bool:
+        return not (extra and extra[0] == name) and _empty(root / name)
+
     train_name = next((named[n] for n in TRAIN_FOLDERS if n in named), None)
     # (a val/ without folders or images beside a labelled test/ is passed over; one of
     # unlabelled images is not)
     val_name = next((named[n] for n in VAL_FOLDERS if n in named
-                     and not _empty(root / named[n])), None) or next(
+                     and not empty(named[n])), None) or next(
         (named[n] for n in VAL_FOLDERS if n in named), None)
     return train_name, val_name
 
 
-def _split_layout(root: Path, train_name: str | None,
-                  val_name: str | None) -> tuple[str, str] | None:
+def _split_layout(root: Path, train_name: str | None, val_name: str | None,
+                  extra: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """``(train_name, val_name)`` where both split folders have sub-folders: a split layout
     (two classes named "train" and "val" would not both be folders of folders; loose images
-    beside their class folders, a preview.png, are left out with a warning); else ``None``."""
+    beside their class folders, a preview.png, are left out with a warning); else ``None``.
+    ``extra`` as for :func:`_split_names`."""
+    def has_subfolders(name: str) -> bool:
+        return ((len(extra) > 1 and extra[0] == name)
+                or ((root / name).is_dir() and bool(_subfolders(root / name))))
+
     if (train_name is not None and val_name is not None
-            and _subfolders(root / train_name) and _subfolders(root / val_name)):
+            and has_subfolders(train_name) and has_subfolders(val_name)):
         return train_name, val_name
     return None
 
@@ -1053,9 +1064,10 @@ def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) 
     # (the loader walks no hidden folder and no __MACOSX, at any depth)
     if any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return None
-    # A split layout, chosen as the loader chooses it: only its two split folders are read,
-    # their classes one level down.
-    split = _split_layout(base, *_split_names(base))
+    # A split layout, chosen as the loader will choose it once the plot is there (a folder
+    # made for it can be the val/ that it picks over an empty one, a review): only its two
+    # split folders are read, their classes one level down.
+    split = _split_layout(base, *_split_names(base, parts), parts)
     if split is not None:
         if parts[0] not in split:
             return None

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from superconverge import _names
 from superconverge._progress import progress_bar, rewind
@@ -1030,12 +1031,14 @@ class _HostCurve:
 
 
 def _one_shot(data: object) -> bool:
-    """Whether ``data`` surely gives its batches once: a generator, or Python's own iterators
-    (``iter(list)``, ``map``, ``zip``, itertools'). An iterator class of the user's may restart
-    on each ``iter()`` (a prefetching wrapper, a DALI iterator with ``auto_reset``): it is
-    found out at its second pass, if at all (a review)."""
-    return isinstance(data, types.GeneratorType) or (
-        isinstance(data, Iterator) and type(data).__module__ in ("builtins", "itertools"))
+    """Whether ``data`` surely gives its batches once: a generator, ``iter(a_loader)``, or
+    Python's own iterators (``iter(list)``, ``map``, ``zip``, itertools', a deque's). An
+    iterator class of the user's may restart on each ``iter()`` (a prefetching wrapper, a
+    DALI iterator with ``auto_reset``): it is found out at its second pass, if at all (a
+    review)."""
+    return isinstance(data, (types.GeneratorType, _BaseDataLoaderIter)) or (
+        isinstance(data, Iterator)
+        and type(data).__module__ in ("builtins", "itertools", "_collections", "array"))
 
 
 def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool) -> None:

@@ -451,8 +451,8 @@ class RangeTestResult(Curve):
                 f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
                 "measures nothing: the data came in the same order each time (a loader without "
                 "shuffle, a list of batches: shuffle it with a generator or a seeded sampler), "
-                "or all of it fits in one batch, where a shuffle changes only float rounding "
-                "(use batches smaller than the data)"
+                "or all of it goes into every step, where a shuffle changes only float rounding "
+                "(give a step less than all of it: a smaller batch, fewer accumulation_steps)"
             )
         return out
 
@@ -468,13 +468,14 @@ class RangeTestResult(Curve):
         finite = [v for v in first.losses if math.isfinite(v)]
         if len(finite) < MIN_POINTS or len(set(finite)) == 1:
             return False
-        # Alike up to float rounding through the lowest point, which decides the picks: all the
-        # data in one batch, reshuffled within it, sums in another order and differs by ~1e-7
-        # (a review: "spread: none" was missed there); past the low point rounding grows as
-        # the loss blows up. Shuffled batches differ by their noise, far above 1e-5.
-        low = min(range(len(first.losses)), key=lambda i: (not math.isfinite(first.losses[i]),
-                                                             first.losses[i]))
-        upto = max(low + 1, MIN_POINTS)
+        if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
+            return True
+        # Alike up to float rounding over the first steps: all the data in one batch,
+        # reshuffled within it, sums in another order and differs by ~1e-7 there (a review:
+        # "spread: none" was missed); later, training grows that to 1e-4 and more, so only
+        # the first MIN_POINTS steps are compared. Shuffled batches differ by their noise
+        # from the first step, far above 1e-5.
+        upto = MIN_POINTS
         return all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
                    and all(_same_loss(a, b) for a, b in zip(c.losses[:upto], first.losses[:upto],
                                                             strict=True))
