@@ -728,8 +728,29 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
                         progress=False)
     first, second = res.repeats[0].losses, res.repeats[1].losses
     assert first != second  # not the very same curve: rounding apart
+    assert res.provenance["batches_per_epoch"] == 1
     assert res.spread() is None
     assert any("all of it goes into every step" in w for w in res.warnings())
+    # read back from JSON, the same
+    assert RangeTestResult.from_dict(res.to_dict()).spread() is None
+
+    # A head started at 0 gives log(C) whatever the batch for its first steps: shuffled
+    # batches alike to 5e-7 there, then apart by their noise; a spread, measured (a third
+    # review: "alike" read from the first 8 losses alone said it measured nothing).
+    x = torch.randn(640, 20, generator=g)
+    data = torch.utils.data.TensorDataset(x, (x[:, :3].sum(1) > 0).long())
+    loader = torch.utils.data.DataLoader(data, batch_size=32, shuffle=True,
+                                         generator=torch.Generator().manual_seed(1))
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+    nn.init.zeros_(model[2].weight)
+    nn.init.zeros_(model[2].bias)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-7, 10.0, 100, repeats=3,
+                        progress=False)
+    first, second = res.repeats[0].losses, res.repeats[1].losses
+    assert all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(first[:8], second[:8], strict=True))
+    assert not any("very same curve" in w for w in res.warnings())
+    assert res.spread() is not None
 
 
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:

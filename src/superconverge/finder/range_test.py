@@ -338,6 +338,7 @@ def lr_range_test(
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
     curves: list[Curve] = []
+    batches = _batches_per_epoch(train_data)
     began = time.perf_counter()
     result: RangeTestResult | None = None
     try:
@@ -367,7 +368,7 @@ def lr_range_test(
         result = _assemble(
             curves, num_iter, smooth_beta, config,
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
-                        run.world),
+                        run.world, batches),
         )
     except (KeyboardInterrupt, Exception) as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
@@ -388,7 +389,7 @@ def lr_range_test(
             kept = _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
-                            time.perf_counter() - began, run.skipped, run.world),
+                            time.perf_counter() - began, run.skipped, run.world, batches),
                 stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                 mean_of=finished or None,
             )
@@ -1030,6 +1031,16 @@ class _HostCurve:
         )
 
 
+def _batches_per_epoch(data: object) -> int | None:
+    """``len(data)`` where it has one (a loader's batches a pass; a list's batches), else
+    ``None`` (an iterator, an iterable dataset's loader whose length is unknown)."""
+    try:
+        n = len(data)  # type: ignore[arg-type]
+    except Exception:  # (TypeError; an IterableDataset's loader may raise others)
+        return None
+    return n if isinstance(n, int) else None
+
+
 def _one_shot(data: object) -> bool:
     """Whether ``data`` surely gives its batches once: a generator, ``iter(a_loader)``, or
     Python's own iterators (``iter(list)``, ``map``, ``zip``, itertools', a deque's). An
@@ -1218,6 +1229,7 @@ def _provenance(
     device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float,
     skipped: list[int],
     world: int,
+    batches: int | None,
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -1237,6 +1249,9 @@ def _provenance(
         "seeds": seeds,
         "world_size": world,
         "skipped_steps": list(skipped),
+        # how many batches train_data gives a pass (None: no len()): with no more than
+        # accumulation_steps, every step trains on all of it, and repeats differ by rounding
+        "batches_per_epoch": batches,
         "elapsed_s": round(elapsed, 4),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -470,11 +470,16 @@ class RangeTestResult(Curve):
             return False
         if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
             return True
-        # Alike up to float rounding over the first steps: all the data in one batch,
-        # reshuffled within it, sums in another order and differs by ~1e-7 there (a review:
-        # "spread: none" was missed); later, training grows that to 1e-4 and more, so only
-        # the first MIN_POINTS steps are compared. Shuffled batches differ by their noise
-        # from the first step, far above 1e-5.
+        # Alike up to float rounding where every step trained on all of the data (one batch,
+        # reshuffled within it, sums in another order: ~1e-7 apart at first; a review:
+        # "spread: none" was missed there). Only the first MIN_POINTS steps are compared:
+        # training grows the rounding to 1e-4 and more later; a dropout or augmentation
+        # differs from the first step. Known from the data's length, not from the losses: a
+        # model whose first steps ignore the data (a head started at 0) is alike there too.
+        batches = self.provenance.get("batches_per_epoch")
+        steps = self.config.get("accumulation_steps", 1)
+        if not (isinstance(batches, int) and isinstance(steps, int) and batches <= steps):
+            return False
         upto = MIN_POINTS
         return all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
                    and all(_same_loss(a, b) for a, b in zip(c.losses[:upto], first.losses[:upto],
