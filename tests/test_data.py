@@ -1040,6 +1040,34 @@ def test_an_out_folder_that_would_become_the_val_split_is_a_class(tmp_path) -> N
     assert load_image_folder(b, size=4).num_val == 1  # what the refusal keeps from happening
 
 
+def test_an_out_folder_in_a_linked_class_folder_is_that_class(tmp_path) -> None:
+    """A review: a class folder that links elsewhere (root/bird -> elsewhere/bird) is read
+    through the link; an out folder in it, or in the folder it links to, was not seen."""
+    from superconverge.data.files import _image_class_at
+
+    for layout in ("data/cat", "data/dog", "elsewhere/bird"):
+        (tmp_path / layout).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (4, 4), (i * 60, 0, 0)).save(tmp_path / layout / f"{i}.png")
+    root = tmp_path / "data"
+    try:
+        os.symlink(tmp_path / "elsewhere" / "bird", root / "bird")
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    assert _image_class_at(root, root / "bird") == "bird"
+    assert _image_class_at(root, root / "bird" / "runs") == "bird"
+    assert _image_class_at(root, tmp_path / "elsewhere" / "bird" / "runs") == "bird"
+    assert _image_class_at(root, tmp_path / "elsewhere") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = load_image_folder(root, size=4, val_fraction=0.2)
+    Image.new("RGB", (4, 4)).save(tmp_path / "elsewhere" / "bird" / "lr_find.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        after = load_image_folder(root, size=4, val_fraction=0.2)
+    assert after.num_train + after.num_val == before.num_train + before.num_val + 1
+
+
 def test_the_class_an_image_written_inside_an_image_folder_would_be_read_as(tmp_path) -> None:
     """find-lr refuses an out folder where its plot would be read as a class's image (a
     review: it named a split folder as the class, and refused hidden folders the loader

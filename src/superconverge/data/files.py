@@ -1052,15 +1052,37 @@ def _split_layout(root: Path, train_name: str | None, val_name: str | None,
     return None
 
 
+def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
+    """``path``'s parts below ``root`` as the loader reaches it: by the path as given, or
+    resolved, or through a folder of ``root`` (one level or two: a class or a split's class)
+    that links elsewhere (a review: an out folder in a linked class folder, or in the
+    folder it links to, was not seen); ``()`` where the loader does not reach it."""
+    given, out = Path(os.path.abspath(root)), Path(os.path.abspath(path))
+    if given in out.parents:
+        return out.relative_to(given).parts
+    base, real = given.resolve(), out.resolve()
+    if base in real.parents:
+        return real.relative_to(base).parts
+    if not base.is_dir():
+        return ()
+    for first in _subfolders(base):
+        for folder, names in [(first, (first.name,)),
+                              *((c, (first.name, c.name)) for c in _subfolders(first))]:
+            target = folder.resolve()
+            if target == real or target in real.parents:
+                return names + real.relative_to(target).parts
+    return ()
+
+
 def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> str | None:
     """The class :func:`load_image_folder` would read an image written into folder ``path``
     (inside image folder ``root``) as; ``None`` where it would read none there: ``root``
     itself or a split folder's own level (loose images, left out with a warning), a hidden
     folder, ``__MACOSX``, or a path outside ``root``."""
-    base, inside = Path(root).resolve(), Path(path).resolve()
-    if base not in inside.parents:
+    parts = _parts_below(Path(root), Path(path))
+    if not parts:
         return None
-    parts = inside.relative_to(base).parts
+    base = Path(root).resolve()
     # (the loader walks no hidden folder and no __MACOSX, at any depth)
     if any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return None
