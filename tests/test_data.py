@@ -1058,6 +1058,15 @@ def test_an_out_folder_in_a_linked_class_folder_is_that_class(tmp_path) -> None:
     assert _image_class_at(root, root / "bird" / "runs") == "bird"
     assert _image_class_at(root, tmp_path / "elsewhere" / "bird" / "runs") == "bird"
     assert _image_class_at(root, tmp_path / "elsewhere") is None
+    # (a second review) a link deeper down, as the loader follows class sub-folders; ".."
+    # after a link taken as the file system takes it, the link first
+    (tmp_path / "deep").mkdir()
+    (root / "cat" / "a").mkdir()
+    os.symlink(tmp_path / "deep", root / "cat" / "a" / "b")
+    assert _image_class_at(root, tmp_path / "deep" / "runs") == "cat"
+    os.symlink(root / "cat", tmp_path / "L")
+    assert _image_class_at(root, tmp_path / "L" / ".." / "runs") == "runs"
+    assert _image_class_at(root, root / "bird" / ".." / "x") is None  # elsewhere/x
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         before = load_image_folder(root, size=4, val_fraction=0.2)

@@ -1053,24 +1053,27 @@ def _split_layout(root: Path, train_name: str | None, val_name: str | None,
 
 
 def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
-    """``path``'s parts below ``root`` as the loader reaches it: by the path as given, or
-    resolved, or through a folder of ``root`` (one level or two: a class or a split's class)
-    that links elsewhere (a review: an out folder in a linked class folder, or in the
-    folder it links to, was not seen); ``()`` where the loader does not reach it."""
-    given, out = Path(os.path.abspath(root)), Path(os.path.abspath(path))
-    if given in out.parents:
-        return out.relative_to(given).parts
-    base, real = given.resolve(), out.resolve()
+    """``path``'s parts below ``root`` as the loader reaches it: resolved (links followed in
+    order, as the write into it will), or through a folder of ``root``, at any depth, that
+    links elsewhere (a review: an out folder in a linked class folder, or in the folder it
+    links to, was not seen); ``()`` where the loader does not reach it."""
+    base, real = Path(root).resolve(), Path(path).resolve()
     if base in real.parents:
         return real.relative_to(base).parts
     if not base.is_dir():
         return ()
-    for first in _subfolders(base):
-        for folder, names in [(first, (first.name,)),
-                              *((c, (first.name, c.name)) for c in _subfolders(first))]:
-            target = folder.resolve()
-            if target == real or target in real.parents:
-                return names + real.relative_to(target).parts
+    # (each folder once, as _class_images walks them: a link back up would loop)
+    seen: set[Path] = set()
+    stack: list[tuple[Path, tuple[str, ...]]] = [(d, (d.name,)) for d in _subfolders(base)]
+    while stack:
+        folder, names = stack.pop()
+        target = folder.resolve()
+        if target in seen:
+            continue
+        seen.add(target)
+        if target == real or target in real.parents:
+            return names + real.relative_to(target).parts
+        stack.extend((sub, (*names, sub.name)) for sub in _subfolders(folder))
     return ()
 
 
