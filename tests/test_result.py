@@ -728,7 +728,7 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
                         progress=False)
     first, second = res.repeats[0].losses, res.repeats[1].losses
     assert first != second  # not the very same curve: rounding apart
-    assert res.provenance["batches_per_epoch"] == 1
+    assert res.provenance["whole_data_steps"] is True
     assert res.spread() is None
     assert any("all of it goes into every step" in w for w in res.warnings())
     # read back from JSON, the same
@@ -751,6 +751,45 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     assert all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(first[:8], second[:8], strict=True))
     assert not any("very same curve" in w for w in res.warnings())
     assert res.spread() is not None
+
+
+def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
+    """A review: a batch count at most accumulation_steps was read as "every step trains on all
+    of the data", but a sampler drawing with replacement or a subsample, drop_last, or 3
+    batches accumulated 4 at a time give each step other examples."""
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+
+    from superconverge.finder.range_test import _whole_data_steps
+
+    data = TensorDataset(torch.arange(40.0))
+
+    class Wrapper:  # a notebook's DeviceDataLoader: no len() of its own
+        def __init__(self, dl: DataLoader) -> None:
+            self.dl = dl
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(self.dl)
+
+    def whole(loader: object, steps: int = 1) -> bool:
+        return _whole_data_steps(loader, steps)
+
+    assert whole(DataLoader(data, batch_size=64, shuffle=True))
+    assert whole(DataLoader(data, batch_size=40))
+    assert whole(DataLoader(data, batch_size=10, shuffle=True), 4)
+    assert whole(DataLoader(data, batch_size=10, shuffle=True), 8)  # two passes a step
+    assert whole(Wrapper(DataLoader(data, batch_size=64, shuffle=True)))
+    assert whole(DataLoader(data, batch_size=20, drop_last=True), 2)  # drops nothing
+    assert whole(DataLoader(data, batch_size=16, shuffle=True), 3)  # 3 batches, 3 a step
+    assert not whole(DataLoader(data, batch_size=16, shuffle=True), 2)
+    assert not whole(DataLoader(data, batch_size=14, shuffle=True), 4)  # 3 a pass
+    assert not whole(DataLoader(data, batch_size=32, drop_last=True))  # 8 left out
+    assert not whole(DataLoader(data, batch_size=40, sampler=RandomSampler(
+        data, replacement=True)))
+    assert not whole(DataLoader(data, batch_size=32, sampler=RandomSampler(
+        data, num_samples=32)))
+    assert whole(DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data), 40, False)))
+    assert not whole([next(iter(DataLoader(data, batch_size=40)))])  # a list: no loader
+    assert not whole(DataLoader(data, batch_size=10, shuffle=True), 1)
 
 
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:

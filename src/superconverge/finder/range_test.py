@@ -338,7 +338,7 @@ def lr_range_test(
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
     curves: list[Curve] = []
-    batches = _batches_per_epoch(train_data)
+    whole = _whole_data_steps(train_data, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
     try:
@@ -368,7 +368,7 @@ def lr_range_test(
         result = _assemble(
             curves, num_iter, smooth_beta, config,
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
-                        run.world, batches),
+                        run.world, whole),
         )
     except (KeyboardInterrupt, Exception) as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
@@ -389,7 +389,7 @@ def lr_range_test(
             kept = _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
-                            time.perf_counter() - began, run.skipped, run.world, batches),
+                            time.perf_counter() - began, run.skipped, run.world, whole),
                 stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                 mean_of=finished or None,
             )
@@ -1031,14 +1031,33 @@ class _HostCurve:
         )
 
 
-def _batches_per_epoch(data: object) -> int | None:
-    """``len(data)`` where it has one (a loader's batches a pass; a list's batches), else
-    ``None`` (an iterator, an iterable dataset's loader whose length is unknown)."""
+def _whole_data_steps(data: object, accumulation_steps: int) -> bool:
+    """Whether every step provably trains on all of ``data``'s examples, each once: its one
+    DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
+    own BatchSampler over a SequentialSampler or a RandomSampler drawing every example without
+    replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
+    passes. Then repeats differ only by the order within a step, float rounding. Anything
+    else (a custom or distributed sampler, a subsample, ``drop_last`` dropping examples, a
+    wrapper's own ``len()``): ``False`` (a review: a batch count alone was no proof)."""
+    loaders = [ld for ld in unwrapped_loaders(data) if isinstance(ld, torch.utils.data.DataLoader)]
+    if len(loaders) != 1:
+        return False
+    loader = loaders[0]
+    batches = loader.batch_sampler
+    if (isinstance(loader.dataset, torch.utils.data.IterableDataset)
+            or type(batches) is not torch.utils.data.BatchSampler):
+        return False
+    sampler = batches.sampler
     try:
-        n = len(data)  # type: ignore[arg-type]
-    except Exception:  # (TypeError; an IterableDataset's loader may raise others)
-        return None
-    return n if isinstance(n, int) else None
+        n = len(loader.dataset)  # type: ignore[arg-type]
+        passes = len(batches)
+    except TypeError:
+        return False
+    every = type(sampler) is torch.utils.data.SequentialSampler or (
+        type(sampler) is torch.utils.data.RandomSampler and not sampler.replacement
+        and sampler.num_samples == n)
+    dropped = batches.drop_last and n % batches.batch_size != 0
+    return every and not dropped and passes >= 1 and accumulation_steps % passes == 0
 
 
 def _one_shot(data: object) -> bool:
@@ -1229,7 +1248,7 @@ def _provenance(
     device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float,
     skipped: list[int],
     world: int,
-    batches: int | None,
+    whole: bool,
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -1249,9 +1268,9 @@ def _provenance(
         "seeds": seeds,
         "world_size": world,
         "skipped_steps": list(skipped),
-        # how many batches train_data gives a pass (None: no len()): with no more than
-        # accumulation_steps, every step trains on all of it, and repeats differ by rounding
-        "batches_per_epoch": batches,
+        # every step trained on all of train_data (see _whole_data_steps): repeats then
+        # differ by float rounding only
+        "whole_data_steps": whole,
         "elapsed_s": round(elapsed, 4),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -474,11 +474,10 @@ class RangeTestResult(Curve):
         # reshuffled within it, sums in another order: ~1e-7 apart at first; a review:
         # "spread: none" was missed there). Only the first MIN_POINTS steps are compared:
         # training grows the rounding to 1e-4 and more later; a dropout or augmentation
-        # differs from the first step. Known from the data's length, not from the losses: a
-        # model whose first steps ignore the data (a head started at 0) is alike there too.
-        batches = self.provenance.get("batches_per_epoch")
-        steps = self.config.get("accumulation_steps", 1)
-        if not (isinstance(batches, int) and isinstance(steps, int) and batches <= steps):
+        # differs from the first step. Known from the loader (provenance "whole_data_steps"),
+        # not from the losses: a model whose first steps ignore the data (a head started at
+        # 0) is alike there too.
+        if self.provenance.get("whole_data_steps") is not True:
             return False
         upto = MIN_POINTS
         return all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
