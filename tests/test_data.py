@@ -1067,6 +1067,10 @@ def test_an_out_folder_in_a_linked_class_folder_is_that_class(tmp_path) -> None:
     os.symlink(root / "cat", tmp_path / "L")
     assert _image_class_at(root, tmp_path / "L" / ".." / "runs") == "runs"
     assert _image_class_at(root, root / "bird" / ".." / "x") is None  # elsewhere/x
+    # a link to a folder not there yet: making the out folder brings it to life (a review)
+    os.symlink(tmp_path / "later" / "fish", root / "fish")
+    assert _image_class_at(root, tmp_path / "later" / "fish") == "fish"
+    (root / "fish").unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         before = load_image_folder(root, size=4, val_fraction=0.2)

@@ -752,6 +752,29 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     assert not any("very same curve" in w for w in res.warnings())
     assert res.spread() is not None
 
+    # All the data in one batch, but a random augmentation: a head started at 0 hides it for
+    # the first steps, not through the low point (a fourth review)
+    class Noisy(torch.utils.data.Dataset):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            self.x = torch.randn(40, 5, generator=g)
+
+        def __len__(self) -> int:
+            return 40
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            x = self.x[i]
+            return x + 0.5 * torch.randn(5), (x[0] > 0).long()
+
+    loader = torch.utils.data.DataLoader(Noisy(), batch_size=64, shuffle=True)
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 2))
+    nn.init.zeros_(model[2].weight)
+    nn.init.zeros_(model[2].bias)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-7, 10.0, 100, repeats=3,
+                        progress=False, seed=0)
+    assert res.provenance["whole_data_steps"] is True
+    assert not any("very same curve" in w for w in res.warnings())
+
 
 def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
     """A review: a batch count at most accumulation_steps was read as "every step trains on all
@@ -790,6 +813,25 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
     assert whole(DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data), 40, False)))
     assert not whole([next(iter(DataLoader(data, batch_size=40)))])  # a list: no loader
     assert not whole(DataLoader(data, batch_size=10, shuffle=True), 1)
+    # (a fourth review) what may subsample: a collate_fn, a subclass, a sampler over part of
+    # the data, a wrapper whose own len() cuts a pass
+    from torch.utils.data import SequentialSampler, default_collate
+
+    def half(batch: list) -> object:  # type: ignore[type-arg]
+        return default_collate(batch[: len(batch) // 2])
+
+    class Loader(DataLoader):  # type: ignore[type-arg]
+        pass
+
+    class Cut(Wrapper):
+        def __len__(self) -> int:
+            return 1
+
+    assert not whole(DataLoader(data, batch_size=40, collate_fn=half))
+    assert not whole(Loader(data, batch_size=40))
+    assert not whole(DataLoader(data, batch_size=40, sampler=SequentialSampler(range(10))))
+    assert not whole(Cut(DataLoader(data, batch_size=20)), 2)
+    assert whole(Cut(DataLoader(data, batch_size=40)))
 
 
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:

@@ -1044,7 +1044,10 @@ def _whole_data_steps(data: object, accumulation_steps: int) -> bool:
         return False
     loader = loaders[0]
     batches = loader.batch_sampler
-    if (isinstance(loader.dataset, torch.utils.data.IterableDataset)
+    # (torch's own DataLoader and collate: a subclass's __iter__ or a collate_fn may subsample)
+    if (type(loader) is not torch.utils.data.DataLoader
+            or loader.collate_fn is not torch.utils.data.default_collate
+            or isinstance(loader.dataset, torch.utils.data.IterableDataset)
             or type(batches) is not torch.utils.data.BatchSampler):
         return False
     sampler = batches.sampler
@@ -1053,9 +1056,16 @@ def _whole_data_steps(data: object, accumulation_steps: int) -> bool:
         passes = len(batches)
     except TypeError:
         return False
-    every = type(sampler) is torch.utils.data.SequentialSampler or (
-        type(sampler) is torch.utils.data.RandomSampler and not sampler.replacement
-        and sampler.num_samples == n)
+    try:  # a wrapper's own len(), where it has one, must be the loader's (it may cut a pass)
+        own = len(data)  # type: ignore[arg-type]
+    except TypeError:
+        own = passes
+    if own != passes:
+        return False
+    every = (type(sampler) is torch.utils.data.SequentialSampler
+             and sampler.data_source is loader.dataset) or (
+        type(sampler) is torch.utils.data.RandomSampler and sampler.data_source is loader.dataset
+        and not sampler.replacement and sampler.num_samples == n)
     dropped = batches.drop_last and n % batches.batch_size != 0
     return every and not dropped and passes >= 1 and accumulation_steps % passes == 0
 

@@ -61,9 +61,15 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
     return [ema(float(x)) for x in values]
 
 
+#: How far apart (relative) two repeats' losses may be and still be the same curve, where every
+#: step trained on all of the data: float rounding grown by training (to about 1e-4 through the
+#: low point in 100-200 steps).
+ROUNDING = 1e-3
+
+
 def _same_loss(a: float, b: float) -> bool:
-    """Equal up to float rounding (a relative 1e-5), NaN and inf equal to themselves."""
-    return a == b or (a != a and b != b) or math.isclose(a, b, rel_tol=1e-5)
+    """Equal up to :data:`ROUNDING`, NaN and inf equal to themselves."""
+    return a == b or (a != a and b != b) or math.isclose(a, b, rel_tol=ROUNDING)
 
 
 def _show(value: Any) -> str:
@@ -471,19 +477,24 @@ class RangeTestResult(Curve):
         if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
             return True
         # Alike up to float rounding where every step trained on all of the data (one batch,
-        # reshuffled within it, sums in another order: ~1e-7 apart at first; a review:
-        # "spread: none" was missed there). Only the first MIN_POINTS steps are compared:
-        # training grows the rounding to 1e-4 and more later; a dropout or augmentation
-        # differs from the first step. Known from the loader (provenance "whole_data_steps"),
-        # not from the losses: a model whose first steps ignore the data (a head started at
-        # 0) is alike there too.
+        # reshuffled within it, sums in another order; a review: "spread: none" was missed
+        # there). Three things must hold, as reviews found each alone fooled: the loader
+        # says so (provenance "whole_data_steps": a head started at 0 makes shuffled batches
+        # alike at first); the curves agree to ROUNDING through the first one's low point
+        # (rounding grows to 1e-4 there as training goes on; an augmentation or dropout that
+        # the first steps hid differs by percent later); every repeat picks the same step
+        # (where they differ, the spread says so).
         if self.provenance.get("whole_data_steps") is not True:
             return False
-        upto = MIN_POINTS
-        return all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
+        low = min(range(len(first.losses)), key=lambda i: (not math.isfinite(first.losses[i]),
+                                                             first.losses[i]))
+        upto = max(low + 1, MIN_POINTS)
+        if not all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
                    and all(_same_loss(a, b) for a, b in zip(c.losses[:upto], first.losses[:upto],
                                                             strict=True))
-                   for c in done[1:])
+                   for c in done[1:]):
+            return False
+        return len({suggest(c.lrs, c.losses, self.method).lr for c in done}) == 1
 
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
