@@ -1071,6 +1071,12 @@ def test_an_out_folder_in_a_linked_class_folder_is_that_class(tmp_path) -> None:
     os.symlink(tmp_path / "later" / "fish", root / "fish")
     assert _image_class_at(root, tmp_path / "later" / "fish") == "fish"
     (root / "fish").unlink()
+    # a class that links into a hidden folder of the root: the root's own parts of the out
+    # folder say hidden, the link says heron (a review)
+    (root / ".store" / "heron").mkdir(parents=True)
+    os.symlink(root / ".store" / "heron", root / "heron")
+    assert _image_class_at(root, root / ".store" / "heron" / "plots") == "heron"
+    (root / "heron").unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         before = load_image_folder(root, size=4, val_fraction=0.2)

@@ -1052,16 +1052,16 @@ def _split_layout(root: Path, train_name: str | None, val_name: str | None,
     return None
 
 
-def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
-    """``path``'s parts below ``root`` as the loader reaches it: resolved (links followed in
-    order, as the write into it will), or through a folder of ``root``, at any depth, that
-    links elsewhere (a review: an out folder in a linked class folder, or in the folder it
-    links to, was not seen); ``()`` where the loader does not reach it."""
+def _parts_below(root: Path, path: Path) -> list[tuple[str, ...]]:
+    """Each way the loader may reach ``path`` from ``root``, as parts below it: where it lies
+    (resolved: links followed in order, as the write into it will), and through every folder
+    of ``root``, at any depth, that links to it or above it (reviews: an out folder in a
+    linked class folder, in the folder it links to, or in a hidden folder of ``root`` that a
+    class links to, was not seen); empty where none does."""
     base, real = Path(root).resolve(), Path(path).resolve()
-    if base in real.parents:
-        return real.relative_to(base).parts
+    found = [real.relative_to(base).parts] if base in real.parents else []
     if not base.is_dir():
-        return ()
+        return found
     # Each folder once, as _class_images walks them (a link back up would loop), by scandir
     # (a review: a stat of every image file made this 0.8 s on 100k images); a link whose
     # folder is missing counts too, since making the out folder would bring it to life.
@@ -1080,14 +1080,14 @@ def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
             if not (is_dir or (link and not os.path.exists(entry.path))):
                 continue
             target = Path(entry.path).resolve() if link else folder / entry.name
+            if link and (target == real or target in real.parents):
+                found.append((*names, entry.name, *real.relative_to(target).parts))
             if target in seen:
                 continue
             seen.add(target)
-            if target == real or target in real.parents:
-                return (*names, entry.name, *real.relative_to(target).parts)
             if is_dir:
                 stack.append((target, (*names, entry.name)))
-    return ()
+    return found
 
 
 def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> str | None:
@@ -1095,12 +1095,15 @@ def _image_class_at(root: str | os.PathLike[str], path: str | os.PathLike[str]) 
     (inside image folder ``root``) as; ``None`` where it would read none there: ``root``
     itself or a split folder's own level (loose images, left out with a warning), a hidden
     folder, ``__MACOSX``, or a path outside ``root``."""
-    parts = _parts_below(Path(root), Path(path))
-    if not parts:
-        return None
     base = Path(root).resolve()
+    return next((c for parts in _parts_below(base, Path(path))
+                 if (c := _class_by_parts(base, parts)) is not None), None)
+
+
+def _class_by_parts(base: Path, parts: tuple[str, ...]) -> str | None:
+    """:func:`_image_class_at` for the folder at ``parts`` below ``base``."""
     # (the loader walks no hidden folder and no __MACOSX, at any depth)
-    if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+    if not parts or any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return None
     # A split layout, chosen as the loader will choose it once the plot is there (a folder
     # made for it can be the val/ that it picks over an empty one, a review): only its two
