@@ -723,14 +723,15 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    # 100 steps: training grows the rounding past 1e-5 by the low point (a second review)
     res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 10.0, 100, repeats=3,
                         progress=False)
     first, second = res.repeats[0].losses, res.repeats[1].losses
     assert first != second  # not the very same curve: rounding apart
     assert res.provenance["whole_data_steps"] is True
     assert res.spread() is None
-    assert any("all of it goes into every step" in w for w in res.warnings())
+    said = [w for w in res.warnings() if "every step trained on all of the data" in w]
+    assert len(said) == 1 and "fewer accumulation_steps" in said[0]
+    assert not any("very same curve" in w for w in res.warnings())
     # read back from JSON, the same
     assert RangeTestResult.from_dict(res.to_dict()).spread() is None
 
@@ -749,11 +750,13 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
                         progress=False)
     first, second = res.repeats[0].losses, res.repeats[1].losses
     assert all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(first[:8], second[:8], strict=True))
-    assert not any("very same curve" in w for w in res.warnings())
+    assert not any("very same curve" in w or "all of the data" in w for w in res.warnings())
     assert res.spread() is not None
 
-    # All the data in one batch, but a random augmentation: a head started at 0 hides it for
-    # the first steps, not through the low point (a fourth review)
+    # All the data in every step and a random augmentation: the repeats differ by it, and
+    # by rounding that no tolerance tells apart from it (reviews: with Adam over 300 steps
+    # rounding grew to decades by the pick, past a small augmentation's difference); the
+    # loader decides, and the spread is not given
     class Noisy(torch.utils.data.Dataset):  # type: ignore[type-arg]
         def __init__(self) -> None:
             self.x = torch.randn(40, 5, generator=g)
@@ -773,7 +776,8 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     res = lr_range_test(model, opt, F.cross_entropy, loader, 1e-7, 10.0, 100, repeats=3,
                         progress=False, seed=0)
     assert res.provenance["whole_data_steps"] is True
-    assert not any("very same curve" in w for w in res.warnings())
+    assert res.spread() is None
+    assert any("every step trained on all of the data" in w for w in res.warnings())
 
 
 def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:

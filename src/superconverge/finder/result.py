@@ -61,17 +61,6 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
     return [ema(float(x)) for x in values]
 
 
-#: How far apart (relative) two repeats' losses may be and still be the same curve, where every
-#: step trained on all of the data: float rounding grown by training (to about 1e-4 through the
-#: low point in 100-200 steps).
-ROUNDING = 1e-3
-
-
-def _same_loss(a: float, b: float) -> bool:
-    """Equal up to :data:`ROUNDING`, NaN and inf equal to themselves."""
-    return a == b or (a != a and b != b) or math.isclose(a, b, rel_tol=ROUNDING)
-
-
 def _show(value: Any) -> str:
     """``repr(value)`` and its type, cut short (a 401-digit int, a long string)."""
     text = repr(value)
@@ -452,49 +441,43 @@ class RangeTestResult(Curve):
                    f"{upto}): the picks read only the LRs it reached; run it to its end"] + [
                 w for w in out if w.startswith(START_WARNINGS)
                 or ("num_iter" not in w and "end_lr" not in w)]
-        if self._repeats_alike():
-            out.append(
-                f"the {len(self.repeats)} repeats gave the very same curve, so their spread "
-                "measures nothing: the data came in the same order each time (a loader without "
-                "shuffle, a list of batches: shuffle it with a generator or a seeded sampler), "
-                "or all of it goes into every step, where a shuffle changes only float rounding "
-                "(give a step less than all of it: a smaller batch, fewer accumulation_steps)"
-            )
+        void = self._void_spread()
+        if void is not None:
+            out.append(void)
         return out
 
-    def _repeats_alike(self) -> bool:
-        """Two or more finished repeats, all with the same losses at the same LRs (one an
-        error cut short differs in length, not in what it measured), and losses that move:
-        repeats alike because they are too short to read (a loss NaN at once) or constant
-        (a loss that ignores the model) say nothing of the data's order (an audit)."""
+    def _void_spread(self) -> str | None:
+        """Why the repeats' spread measures nothing, or ``None`` where it measures something.
+
+        Two or more finished repeats and losses that move (repeats alike because they are
+        too short to read, a loss NaN at once, or constant, a loss that ignores the model,
+        say nothing of the data's order: an audit), and either every repeat gave the very same
+        curve (the data came in the same order each time), or every step trained on all of
+        the data (provenance ``whole_data_steps``, read from the loader): the repeats then
+        differ only by the order within a step, float rounding that training can grow to
+        decades by the pick, and by any dropout or augmentation. Reviews found no tolerance
+        on the losses that tells those apart (rounding grew past a genuine augmentation's
+        difference), so the loader decides."""
         done = self.finished_repeats()
         first = done[0] if len(done) > 1 else None
         if first is None:
-            return False
+            return None
         finite = [v for v in first.losses if math.isfinite(v)]
         if len(finite) < MIN_POINTS or len(set(finite)) == 1:
-            return False
+            return None
+        n = len(self.repeats)
         if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
-            return True
-        # Alike up to float rounding where every step trained on all of the data (one batch,
-        # reshuffled within it, sums in another order; a review: "spread: none" was missed
-        # there). Three things must hold, as reviews found each alone fooled: the loader
-        # says so (provenance "whole_data_steps": a head started at 0 makes shuffled batches
-        # alike at first); the curves agree to ROUNDING through the first one's low point
-        # (rounding grows to 1e-4 there as training goes on; an augmentation or dropout that
-        # the first steps hid differs by percent later); every repeat picks the same step
-        # (where they differ, the spread says so).
-        if self.provenance.get("whole_data_steps") is not True:
-            return False
-        low = min(range(len(first.losses)), key=lambda i: (not math.isfinite(first.losses[i]),
-                                                             first.losses[i]))
-        upto = max(low + 1, MIN_POINTS)
-        if not all(c.lrs[:upto] == first.lrs[:upto] and len(c.losses) >= upto
-                   and all(_same_loss(a, b) for a, b in zip(c.losses[:upto], first.losses[:upto],
-                                                            strict=True))
-                   for c in done[1:]):
-            return False
-        return len({suggest(c.lrs, c.losses, self.method).lr for c in done}) == 1
+            return (f"the {n} repeats gave the very same curve, so their spread measures "
+                    "nothing: the data came in the same order each time (a loader without "
+                    "shuffle, a list of batches); shuffle it with a generator or a seeded "
+                    "sampler")
+        if self.provenance.get("whole_data_steps") is True:
+            return (f"every step trained on all of the data, so the {n} repeats differ only "
+                    "by the order within a step (float rounding) and by any dropout or "
+                    "augmentation, and their spread does not measure how the pick moves with "
+                    "the batches drawn; give a step less than all of the data (a smaller "
+                    "batch, fewer accumulation_steps)")
+        return None
 
     def spread(self, method: str | None = None) -> float | None:
         """How far apart the repeats' suggestions are, in decades: ``log10(max / min)``.
@@ -502,11 +485,12 @@ class RangeTestResult(Curve):
         Exactly ``0.0`` when every repeat picks the same step of the sweep (the repeats share
         the sweep's LRs, so picks are either equal or at least one step apart). Only the
         :meth:`finished_repeats` count: a sweep an error or Ctrl-C cut short would pick from
-        the part it ran. ``None`` with fewer than two of them that have a suggestion, and when
-        every repeat gave the very same curve (unshuffled data: nothing was measured;
-        :meth:`warnings` says so).
+        the part it ran. ``None`` with fewer than two of them that have a suggestion, when
+        every repeat gave the very same curve (unshuffled data), and when every step trained
+        on all of the data (``provenance["whole_data_steps"]``): nothing was measured there,
+        and :meth:`warnings` says so.
         """
-        if self._repeats_alike():
+        if self._void_spread() is not None:
             return None
         method = self.method if method is None else method
         picks = [suggest(c.lrs, c.losses, method).lr for c in self.finished_repeats()]
