@@ -730,7 +730,7 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     assert res.provenance["whole_data_steps"] is True
     assert res.spread() is None
     said = [w for w in res.warnings() if "every step trained on all of the data" in w]
-    assert len(said) == 1 and "fewer accumulation_steps" in said[0]
+    assert len(said) == 1 and said[0].endswith("(a smaller batch)")
     assert not any("very same curve" in w for w in res.warnings())
     # read back from JSON, the same
     assert RangeTestResult.from_dict(res.to_dict()).spread() is None
@@ -836,6 +836,19 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
     assert not whole(DataLoader(data, batch_size=40, sampler=SequentialSampler(range(10))))
     assert not whole(Cut(DataLoader(data, batch_size=20)), 2)
     assert whole(Cut(DataLoader(data, batch_size=40)))
+    # accumulated whole passes: the advice names accumulation_steps too
+    from torch.nn import functional as F
+
+    from superconverge import lr_range_test
+
+    x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    pairs = TensorDataset(x, (x[:, 0] > 0).long())
+    model = torch.nn.Linear(4, 2)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                        DataLoader(pairs, batch_size=10, shuffle=True), 1e-3, 1.0, 10,
+                        accumulation_steps=4, repeats=2, progress=False)
+    assert res.provenance["whole_data_steps"] is True and res.spread() is None
+    assert any(w.endswith("(a smaller batch, fewer accumulation_steps)") for w in res.warnings())
 
 
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:

@@ -472,11 +472,14 @@ class RangeTestResult(Curve):
                     "shuffle, a list of batches); shuffle it with a generator or a seeded "
                     "sampler")
         if self.provenance.get("whole_data_steps") is True:
+            steps = (self.config or {}).get("accumulation_steps", 1)
+            fewer = (", fewer accumulation_steps" if isinstance(steps, int) and steps > 1
+                     else "")
             return (f"every step trained on all of the data, so the {n} repeats differ only "
                     "by the order within a step (float rounding) and by any dropout or "
                     "augmentation, and their spread does not measure how the pick moves with "
-                    "the batches drawn; give a step less than all of the data (a smaller "
-                    "batch, fewer accumulation_steps)")
+                    f"the batches drawn; give a step less than all of the data (a smaller "
+                    f"batch{fewer})")
         return None
 
     def spread(self, method: str | None = None) -> float | None:
