@@ -703,7 +703,8 @@ def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:
     same = curve(valley(0.0, noise=0.01, seed=0), seed=0)
     res = make_result(repeats=(same, same, cut_short(valley(0.3, seed=1), 30, "error")))
     assert res.spread() is None
-    assert any("gave the very same curve" in w for w in res.warnings())
+    # the two the spread would count (a review: "the 3 repeats", the cut one too)
+    assert any("the 2 repeats gave the very same curve" in w for w in res.warnings())
 
 
 def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
@@ -732,6 +733,15 @@ def test_repeats_of_data_in_one_shuffled_batch_measure_no_spread() -> None:
     said = [w for w in res.warnings() if "every step trained on all of the data" in w]
     assert len(said) == 1 and said[0].endswith("(a smaller batch)")
     assert not any("very same curve" in w for w in res.warnings())
+    # no band named "spread" on the plot of a spread that measures nothing (a review)
+    labels = [t.get_text() for t in res.plot(None).get_legend().get_texts()]
+    assert not any(label.startswith("spread of") for label in labels)
+    # unshuffled too: told of the whole data, not to shuffle, which would not help (a review)
+    still = torch.utils.data.DataLoader(data, batch_size=64)
+    res = lr_range_test(model, opt, F.cross_entropy, still, 1e-4, 10.0, 30, repeats=2,
+                        progress=False)
+    assert [w for w in res.warnings() if "repeats" in w] == [
+        w for w in res.warnings() if "every step trained on all of the data" in w] != []
     # read back from JSON, the same
     assert RangeTestResult.from_dict(res.to_dict()).spread() is None
 
@@ -848,7 +858,9 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
                         DataLoader(pairs, batch_size=10, shuffle=True), 1e-3, 1.0, 10,
                         accumulation_steps=4, repeats=2, progress=False)
     assert res.provenance["whole_data_steps"] is True and res.spread() is None
-    assert any(w.endswith("(a smaller batch, fewer accumulation_steps)") for w in res.warnings())
+    assert any(w.endswith("(a smaller batch, or fewer accumulation_steps than its batches a "
+                          "pass)") for w in res.warnings())
+    assert res.provenance["batches_a_pass"] == 4
 
 
 def test_repeats_alike_because_empty_or_constant_say_nothing_of_the_data_order() -> None:

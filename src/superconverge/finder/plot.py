@@ -210,7 +210,8 @@ def _draw(
     )
     # A sweep an error or Ctrl-C cut short is no repeat of the others (nor in spread()).
     finished = result.finished_repeats()
-    band = spread_band(finished)
+    # (no band named "spread" where the result says the spread measures nothing, a review)
+    band = spread_band(finished) if result._void_spread() is None else None
     also = []  # other curves the y range keeps in view (their low points)
     if band is not None:
         grid, low, high = band

@@ -1031,17 +1031,18 @@ class _HostCurve:
         )
 
 
-def _whole_data_steps(data: object, accumulation_steps: int) -> bool:
-    """Whether every step provably trains on all of ``data``'s examples, each once: its one
+def _whole_data_steps(data: object, accumulation_steps: int) -> int | None:
+    """The batches of a pass where every step provably trains on all of ``data``'s examples,
+    each once (else ``None``): its one
     DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
     own BatchSampler over a SequentialSampler or a RandomSampler drawing every example without
     replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
     passes. Then repeats differ only by the order within a step, float rounding. Anything
     else (a custom or distributed sampler, a subsample, ``drop_last`` dropping examples, a
-    wrapper's own ``len()``): ``False`` (a review: a batch count alone was no proof)."""
+    wrapper's own ``len()``): ``None`` (a review: a batch count alone was no proof)."""
     loaders = [ld for ld in unwrapped_loaders(data) if isinstance(ld, torch.utils.data.DataLoader)]
     if len(loaders) != 1:
-        return False
+        return None
     loader = loaders[0]
     batches = loader.batch_sampler
     # (torch's own DataLoader and collate: a subclass's __iter__ or a collate_fn may subsample)
@@ -1049,25 +1050,26 @@ def _whole_data_steps(data: object, accumulation_steps: int) -> bool:
             or loader.collate_fn is not torch.utils.data.default_collate
             or isinstance(loader.dataset, torch.utils.data.IterableDataset)
             or type(batches) is not torch.utils.data.BatchSampler):
-        return False
+        return None
     sampler = batches.sampler
     try:
         n = len(loader.dataset)  # type: ignore[arg-type]
         passes = len(batches)
     except TypeError:
-        return False
+        return None
     try:  # a wrapper's own len(), where it has one, must be the loader's (it may cut a pass)
         own = len(data)  # type: ignore[arg-type]
     except TypeError:
         own = passes
     if own != passes:
-        return False
+        return None
     every = (type(sampler) is torch.utils.data.SequentialSampler
              and sampler.data_source is loader.dataset) or (
         type(sampler) is torch.utils.data.RandomSampler and sampler.data_source is loader.dataset
         and not sampler.replacement and sampler.num_samples == n)
     dropped = batches.drop_last and n % batches.batch_size != 0
-    return every and not dropped and passes >= 1 and accumulation_steps % passes == 0
+    whole = every and not dropped and passes >= 1 and accumulation_steps % passes == 0
+    return passes if whole else None
 
 
 def _one_shot(data: object) -> bool:
@@ -1258,7 +1260,7 @@ def _provenance(
     device: torch.device, seed: int | None, seeds: list[int | None], elapsed: float,
     skipped: list[int],
     world: int,
-    whole: bool,
+    whole: int | None,
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -1279,8 +1281,9 @@ def _provenance(
         "world_size": world,
         "skipped_steps": list(skipped),
         # every step trained on all of train_data (see _whole_data_steps): repeats then
-        # differ by float rounding only
-        "whole_data_steps": whole,
+        # differ by float rounding only; and in how many batches a pass
+        "whole_data_steps": whole is not None,
+        "batches_a_pass": whole,
         "elapsed_s": round(elapsed, 4),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

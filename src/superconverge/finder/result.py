@@ -465,21 +465,24 @@ class RangeTestResult(Curve):
         finite = [v for v in first.losses if math.isfinite(v)]
         if len(finite) < MIN_POINTS or len(set(finite)) == 1:
             return None
-        n = len(self.repeats)
+        n = len(done)  # (those the spread would count: a cut repeat is left out)
+        # All the data in every step first: a shuffle would not help there (a review: told to
+        # shuffle, the user met the second warning next).
+        if self.provenance.get("whole_data_steps") is True:
+            passes = self.provenance.get("batches_a_pass")
+            # (fewer micro-batches a step helps only where a pass has more than one batch)
+            fewer = (", or fewer accumulation_steps than its batches a pass"
+                     if isinstance(passes, int) and passes > 1 else "")
+            return (f"every step trained on all of the data, so the {n} repeats can differ "
+                    "only by the order within a step (float rounding) and by any dropout or "
+                    "augmentation, and their spread does not measure how the pick moves with "
+                    f"the batches drawn; give a step less than all of the data (a smaller "
+                    f"batch{fewer})")
         if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
             return (f"the {n} repeats gave the very same curve, so their spread measures "
                     "nothing: the data came in the same order each time (a loader without "
                     "shuffle, a list of batches); shuffle it with a generator or a seeded "
                     "sampler")
-        if self.provenance.get("whole_data_steps") is True:
-            steps = (self.config or {}).get("accumulation_steps", 1)
-            fewer = (", fewer accumulation_steps" if isinstance(steps, int) and steps > 1
-                     else "")
-            return (f"every step trained on all of the data, so the {n} repeats differ only "
-                    "by the order within a step (float rounding) and by any dropout or "
-                    "augmentation, and their spread does not measure how the pick moves with "
-                    f"the batches drawn; give a step less than all of the data (a smaller "
-                    f"batch{fewer})")
         return None
 
     def spread(self, method: str | None = None) -> float | None:
