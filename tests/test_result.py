@@ -796,6 +796,7 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
     batches accumulated 4 at a time give each step other examples."""
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+    from superconverge.finder._restore import unwrapped_loaders
     from superconverge.finder.range_test import _whole_data_steps
 
     data = TensorDataset(torch.arange(40.0))
@@ -808,7 +809,7 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
             return iter(self.dl)
 
     def whole(loader: object, steps: int = 1) -> bool:
-        return _whole_data_steps(loader, steps)
+        return _whole_data_steps(loader, unwrapped_loaders(loader), steps) is not None
 
     assert whole(DataLoader(data, batch_size=64, shuffle=True))
     assert whole(DataLoader(data, batch_size=40))

@@ -338,7 +338,7 @@ def lr_range_test(
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
     curves: list[Curve] = []
-    whole = _whole_data_steps(train_data, accumulation_steps)
+    whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
     try:
@@ -1031,7 +1031,8 @@ class _HostCurve:
         )
 
 
-def _whole_data_steps(data: object, accumulation_steps: int) -> int | None:
+def _whole_data_steps(data: object, loaders: Sequence[object],
+                      accumulation_steps: int) -> int | None:
     """The batches of a pass where every step provably trains on all of ``data``'s examples,
     each once (else ``None``): its one
     DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
@@ -1039,11 +1040,12 @@ def _whole_data_steps(data: object, accumulation_steps: int) -> int | None:
     replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
     passes. Then repeats differ only by the order within a step, float rounding. Anything
     else (a custom or distributed sampler, a subsample, ``drop_last`` dropping examples, a
-    wrapper's own ``len()``): ``None`` (a review: a batch count alone was no proof)."""
-    loaders = [ld for ld in unwrapped_loaders(data) if isinstance(ld, torch.utils.data.DataLoader)]
-    if len(loaders) != 1:
+    wrapper's own ``len()``): ``None`` (a review: a batch count alone was no proof).
+    ``loaders``: :func:`unwrapped_loaders` of ``data``, as the range test has them."""
+    held = [ld for ld in loaders if isinstance(ld, torch.utils.data.DataLoader)]
+    if len(held) != 1:
         return None
-    loader = loaders[0]
+    loader = held[0]
     batches = loader.batch_sampler
     # (torch's own DataLoader and collate: a subclass's __iter__ or a collate_fn may subsample)
     if (type(loader) is not torch.utils.data.DataLoader
