@@ -454,8 +454,8 @@ class RangeTestResult(Curve):
         say nothing of the data's order: an audit), and either every repeat gave the very same
         curve (the data came in the same order each time), or every step trained on all of
         the data (provenance ``whole_data_steps``, read from the loader): the repeats then
-        differ only by the order within a step, float rounding that training can grow to
-        decades by the pick, and by any dropout or augmentation. Reviews found no tolerance
+        differ only by the order within a step, float rounding that training can grow until
+        it moves the pick, and by any dropout or augmentation. Reviews found no tolerance
         on the losses that tells those apart (rounding grew past a genuine augmentation's
         difference), so the loader decides."""
         done = self.finished_repeats()

@@ -627,8 +627,9 @@ class ParamScheduler:
     def _warn_coupled_weight_decay(self) -> None:
         """With ``tensors=True``: a moving weight decay on torch's optimizers that add it to the
         gradient (SGD, Adam, RMSprop, ...) recompiles a compiled step at every value (it is
-        ``alpha=weight_decay``), where a decoupled one (AdamW, ``decoupled_weight_decay=True``)
-        compiles once more; weight decay stays a float, as torch takes it (an audit)."""
+        ``alpha=weight_decay``), where a decoupled one (AdamW, Adafactor,
+        ``decoupled_weight_decay=True``) compiles once more; weight decay stays a float, as
+        torch takes it (an audit)."""
         sched = self._schedules.get("weight_decay")
         if sched is None or not _moves(sched):
             return
