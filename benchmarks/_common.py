@@ -127,16 +127,24 @@ def device_name(device: torch.device) -> str:
             f"cuDNN {torch.backends.cudnn.version()}")
 
 
-def git_commit() -> str:
+# What a benchmark run may add to a clean tree without changing the code it measures: the
+# results files (one benchmark writes before the next one runs), and the GPU session's carried
+# wheels and its default output folder (benchmarks/gpu_session.sh). On the GPU machine the
+# copy's git did not ignore the carried .whl/ (the 2026-12-04 session's results said
+# "uncommitted changes" for an unchanged tree), so they are left out here, not by git.
+UNMEASURED_PATHS = ("benchmarks/results", ".whl", "gpu-session")
+
+
+def git_commit(root: Path = HERE) -> str:
     """The short commit of HEAD, flagged when the working tree has uncommitted changes (but
-    the results files, which one benchmark writes before the next one runs); without git,
-    ``$SUPERCONVERGE_GIT_COMMIT`` (or "unknown")."""
+    :data:`UNMEASURED_PATHS`); without git, ``$SUPERCONVERGE_GIT_COMMIT`` (or "unknown")."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
                              capture_output=True, check=True)
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", ":/", ":(exclude,top)benchmarks/results"],
-            cwd=HERE, text=True, capture_output=True, check=True).stdout.strip()
+            ["git", "status", "--porcelain", "--", ":/",
+             *(f":(exclude,top){p}" for p in UNMEASURED_PATHS)],
+            cwd=root, text=True, capture_output=True, check=True).stdout.strip()
         return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         # a copy of the tree without .git (a GPU machine): the commit it was copied from

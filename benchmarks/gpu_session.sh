@@ -70,12 +70,13 @@ if [[ "${1:-}" == "--prepare" ]]; then
         torch-lr-finder==0.2.2 mnist1d==0.0.2.post1 || exit 1
     ls .whl
     # as benchmarks/_common.py's git_commit() names it: untracked files count (the device
-    # tool carries them), the results files a benchmark run rewrites do not
+    # tool carries them), its UNMEASURED_PATHS (results files, wheels, gpu-session/) do not
     commit="$(git rev-parse --short HEAD)"
-    [[ -n "$(git status --porcelain -- ':/' ':(exclude,top)benchmarks/results')" ]] &&
+    [[ -n "$(git status --porcelain -- ':/' ':(exclude,top)benchmarks/results' \
+                 ':(exclude,top).whl' ':(exclude,top)gpu-session')" ]] &&
         commit="$commit (uncommitted changes)"
     echo "commit: $commit"
-    # the copy on the GPU machine has no .git: the results name the commit passed on; .whl/
+    # where the copy on the GPU machine has no .git, the results name the commit passed on; .whl/
     # travels only where the call carries it
     echo "run there (the device tool's run):"
     echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh"

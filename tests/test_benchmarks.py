@@ -353,3 +353,32 @@ def test_engine_overhead_cut_short_keeps_its_whole_repeats(monkeypatch: pytest.M
     text = out.read_text(encoding="utf-8")
     assert "**Cut short (SIGINT, at a time limit): section 1 after 1 of 3 repeats.**" in text
     assert "(median of 1;" in text and text.count("Not measured: the run was cut short") == 2
+
+
+def test_git_commit_flags_changes_but_not_the_wheels_results_or_session_folder(
+        tmp_path: Path) -> None:
+    """The GPU session carries its wheels in .whl/, which the GPU machine's copy of the tree
+    did not ignore: its results said "uncommitted changes" for an unchanged tree."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from _common import git_commit
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("commit", "-q", "-m", "one")
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, text=True,
+                          capture_output=True, check=True).stdout.strip()
+    for path in (".whl/torch_lr_finder-0.2.2-py3-none-any.whl", "gpu-session/gpu.md",
+                 "benchmarks/results/gpu.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("made by a benchmark run\n")
+    assert git_commit(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == f"{head} (uncommitted changes)"
