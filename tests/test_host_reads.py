@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import superconverge as sc
 
@@ -183,3 +184,75 @@ def test_fp16_with_a_fused_optimizer_reads_nothing_per_step() -> None:
     # torch's own ``.to(device, non_blocking=True)`` inside scaler.step and the fused step count
     # here (the device is the CPU); on CUDA they stay on the GPU (tests/test_cuda.py counts syncs)
     assert calls["tolist"] == 4 and set(calls) <= {"tolist", "to"}
+
+
+# -- kernels: what the range test launches beside the training step's own -------------------
+
+
+class Launches(TorchDispatchMode):
+    """Counts the aten operators run inside it, by name: on CUDA each one that computes is a
+    kernel launch, and on a step bound by the host's launches (a small model on a fast GPU;
+    the H200 that ran benchmarks/gpu.py took ~1 ms a tiny-MLP step) every one shows in the wall
+    time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        self.ops[str(func.overloadpacket.__name__)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _bare(model: nn.Module, opt: torch.optim.Optimizer, data: list[Any], lrs: list[float],
+          amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None) -> None:
+    """A bare range-test loop (benchmarks/range_test_speed.py's): losses kept on the device and
+    read once at the end."""
+    losses = []
+    for i, lr in enumerate(lrs):
+        x, y = data[i % len(data)]
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
+            loss = F.cross_entropy(model(x), y)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        losses.append(loss.detach())
+    torch.stack(losses).tolist()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16+scaler"])
+def test_the_range_test_launches_no_kernel_a_step_beyond_a_bare_loops(precision: str) -> None:
+    """Between 20 and 40 steps, ours runs the operators a bare loop runs and, per chunk of
+    ``sync_every`` steps, one stack of the losses (and the scaler's inf checks, then one cat)
+    and a view: nothing per step. (Before: a compare, a copy and a view of the scaler's inf
+    check every fp16 step.)"""
+    amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16+scaler": torch.float16}[precision]
+    counts: dict[tuple[str, int], Counter[str]] = {}
+    for n in (20, 40):
+        for who in ("bare", "ours"):
+            model, data = _model(), _data()
+            opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+            scaler = torch.amp.GradScaler("cpu") if precision == "fp16+scaler" else None
+            with Launches() as mode:
+                if who == "bare":
+                    _bare(model, opt, data, [1e-4 * 1.1 ** i for i in range(n)], amp_dtype,
+                          scaler)
+                else:
+                    sc.lr_range_test(model, opt, F.cross_entropy, data, 1e-4, 1e-2, n,
+                                     diverge_factor=None, amp_dtype=amp_dtype, scaler=scaler,
+                                     sync_every=10, progress=False)
+            counts[(who, n)] = mode.ops
+    added = counts[("ours", 40)] - counts[("ours", 20)]
+    added.subtract(counts[("bare", 40)] - counts[("bare", 20)])
+    chunks = 2  # the 20 steps between the two lengths
+    per_chunk = ({"stack": 2, "cat": 1, "view": 2} if precision == "fp16+scaler"
+                 else {"stack": 1, "view": 1})
+    assert {op: k for op, k in added.items() if k} == {
+        op: k * chunks for op, k in per_chunk.items()}, added

@@ -792,7 +792,9 @@ class _Run:
 
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
-        skipped the update), as a 0-dim bool on the device, with no host sync."""
+        skipped the update), as a 0-dim device tensor, > 0 where it did, with no host sync and
+        no kernel of its own where the parameters are on one device (the host compares, a chunk
+        at a time: on a GPU step bound by kernel launches each launch shows in the wall time)."""
         assert self.scaler is not None
         checks = list(self.scaler._found_inf_per_device(self.optimizer).values())
         if not checks:  # (torch's own step says "No inf checks were recorded" for others)
@@ -801,13 +803,17 @@ class _Run:
                 "checked none for inf/NaN: the loss must reach the parameters the optimizer "
                 "steps, at every step"
             )
-        found = checks[0]
-        if len(checks) > 1:  # parameters on several devices
-            # non_blocking only onto a GPU: a copy from one onto the host would be read (by
-            # the sum) before it has landed
-            found = sum(c.to(self.device, non_blocking=self.device.type == "cuda")  # type: ignore[assignment]
-                        for c in checks)
-        return found.reshape(()) > 0  # a new tensor: update() may add into torch's in place
+        if len(checks) == 1:
+            # torch's own tensor, a view of it: update() adds into it in place only where
+            # there are several (below), and the next unscale_ makes a new one. 0-dim as torch
+            # makes it: no view to dispatch either.
+            found = checks[0]
+            return found if found.dim() == 0 else found.reshape(())
+        # parameters on several devices: a new tensor, since update() adds the others into
+        # torch's first one in place. non_blocking only onto a GPU: a copy from one onto the
+        # host would be read (by the sum) before it has landed.
+        found = sum(c.to(self.device, non_blocking=self.device.type == "cuda") for c in checks)
+        return found.reshape(())  # type: ignore[union-attr]
 
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
