@@ -90,6 +90,9 @@ class Sizes:
     batch: int  # (b) range test
     range_steps: int
     repeats: int
+    # the small CNN's: its runs take under half a second on an H200, where the first GPU
+    # session's repeats of one row spread 13% (ResNet-56's runs of about 5 s: 10-12%)
+    small_repeats: int
     range_images: int  # images preloaded on the device (range_images // batch batches)
     range_models: tuple[str, ...]
     train_model: str  # (c)
@@ -100,14 +103,15 @@ class Sizes:
     finder_steps: int
 
 
-# Sized for one device call (10 minutes, benchmarks/gpu_session.sh): best of 3 range-test runs,
-# not 5 as on the noisier 2-core CPU (range_test_speed.py).
+# Sized for one device call (10 minutes, benchmarks/gpu_session.sh): best of 3 range-test runs
+# of ResNet-56, 5 of the small CNN (whose runs are short: on the H200 of 2026-12-04, 0.4-0.6 s
+# against ResNet-56's 4.6-6.9 s).
 # (a): one run of each case: with fresh compiler caches in a fresh process, a run is as cold as
 # the next, and inductor's compiles of the torch-scheduled AdamW (up to the recompile limit) are
 # the costliest minutes of the call.
-FULL = Sizes(60, 128, 1, 256, 200, 3, 256 * 25, ("cnn", "resnet56"),
+FULL = Sizes(60, 128, 1, 256, 200, 3, 5, 256 * 25, ("cnn", "resnet56"),
              "resnet56", 20000, 2000, 128, 10, range_steps("resnet56"))
-SMOKE = Sizes(10, 8, 1, 4, 6, 1, 4 * 4, ("cnn", "resnet20"),
+SMOKE = Sizes(10, 8, 1, 4, 6, 1, 1, 4 * 4, ("cnn", "resnet20"),
               "resnet20", 64, 32, 16, 2, 8)
 
 
@@ -347,20 +351,22 @@ def table_a(rows: list[dict[str, Any]]) -> str:
 # -- (b) range-test speed -------------------------------------------------------------------
 
 
-def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int,
+def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int | None,
            on_row: Any = None) -> list[tuple[str, dict[str, Any]]]:
     """Every model at every precision; ``on_row(rows)`` after each row, so a call cut short
-    keeps the rows it measured."""
+    keeps the rows it measured. ``repeats``: of every row (None: the sizes' own, more for the
+    small CNN)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     for model in sizes.range_models:
+        reps = repeats or (sizes.small_repeats if model == "cnn" else sizes.repeats)
         case = rts.Case(
             f"synthetic 32x32, {MODEL_LABEL[model]}", "synthetic_images", model, sizes.batch,
-            sizes.range_steps, RANGE_START_LR, repeats,
+            sizes.range_steps, RANGE_START_LR, reps,
             (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=RANGE_END_LR,
         )
         for precision, (amp_dtype, grad_scaler, fused) in PRECISIONS.items():
             runners = rts.RUNNERS if precision == "fp32" and with_tlf else ("bare", "ours")
-            runs = rts.bench(case, repeats, device, runners, preload=True, amp_dtype=amp_dtype,
+            runs = rts.bench(case, reps, device, runners, preload=True, amp_dtype=amp_dtype,
                              grad_scaler=grad_scaler, fused=fused)
             row = rts.summarize(case, runs)
             rows.append((precision, row))
@@ -534,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                     "CPU in well under a minute; not a measurement")
     ap.add_argument("--skip", default="", help="parts to leave out, e.g. a,c")
     ap.add_argument("--repeats", type=int, default=None,
-                    help="repeats of each range-test case, the best counts (default 3; smoke 1)")
+                    help="repeats of each range-test case, the best counts (default 5 for the "
+                         "small CNN, 3 for ResNet-56; smoke 1)")
     ap.add_argument("--out", type=Path, default=None,
                     help="markdown results file (default benchmarks/results/gpu.md; with "
                     "--smoke none)")
@@ -576,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"argument --device: {exc}")
     quiet(device)
     sizes = SMOKE if args.smoke else FULL
-    repeats = args.repeats or sizes.repeats
+    repeats = args.repeats  # None: each model's own (Sizes)
     if device.type != "cuda" and not args.smoke and args.out is None:
         ap.error("a full run off CUDA is no GPU measurement: pass --smoke, or --out PATH to "
                  "write its figures somewhere other than benchmarks/results/gpu.md")
