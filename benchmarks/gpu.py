@@ -1,7 +1,8 @@
 """GPU benchmarks (issue 8, "Fast on GPUs"), measured side by side in one run:
 
     PYTHONPATH=src python benchmarks/gpu.py [--device cuda] [--smoke] [--skip a,b,c]
-                                            [--repeats N] [--out PATH]
+                                            [--repeats N] [--compile-runs N]
+                                            [--optimizers AdamW,SGD] [--out PATH]
 
 (a) compiled optimizer step, 1cycle with cyclical momentum: ``@torch.compile(fullgraph=False)
     def step(): opt.step()`` (torch's "compiling the optimizer" pattern), a small CNN, SGD with
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import gc
 import importlib.metadata
 import itertools
@@ -80,6 +82,7 @@ FAILED_AFTER = ("**Failed part-way**: a later row raised (the error at the end);
                 "this part measured before.")
 CUT = "**Cut short**: the run stopped during this part; below is what it measured before."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
+OPTIMIZERS = ("AdamW", "SGD")  # (a)'s, in the order they run
 
 
 @dataclass(frozen=True)
@@ -272,15 +275,17 @@ def in_a_fresh_process(fn: Any, *args: Any) -> Any:
     return value
 
 
-def part_a(device: torch.device, sizes: Sizes, backend: str,
-           on_row: Any = None) -> list[dict[str, Any]]:
+def part_a(device: torch.device, sizes: Sizes, backend: str, on_row: Any = None,
+           kinds: tuple[str, ...] = OPTIMIZERS) -> list[dict[str, Any]]:
     """Each run in a fresh process with fresh compiler caches: no compiled code or cached
     kernel passes from one to the next (``torch._dynamo.reset()`` alone leaves the backend's
     in-memory caches). Each case ``sizes.compile_repeats`` times, ours and torch's in
     alternating order (by run, and from AdamW to SGD). AdamW first, the row with the goal;
-    ``on_row(rows)`` after each row, so a call cut short keeps it."""
+    ``on_row(rows)`` after each row, so a call cut short keeps it. ``kinds``: the optimizers,
+    a subset of :data:`OPTIMIZERS` (their order kept)."""
     rows: list[dict[str, Any]] = []
-    for k, kind in enumerate(("AdamW", "SGD")):
+    for kind in (kind for kind in OPTIMIZERS if kind in kinds):
+        k = OPTIMIZERS.index(kind)  # (the order below as the table's description gives it)
         got: dict[str, list[tuple[int, float, int]]] = {"ours": [], "torch": []}
         for r in range(sizes.compile_repeats):
             # (alternating by run and by optimizer: with one run each, ours goes first for
@@ -542,6 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None,
                     help="repeats of each range-test case, the best counts (default 5 for the "
                          "small CNN, 3 for ResNet-56; smoke 1)")
+    ap.add_argument("--compile-runs", type=int, default=None, metavar="N",
+                    help="(a): runs of each optimizer and scheduler, each in a fresh process; "
+                    "the table gives the median and the range (default 1)")
+    ap.add_argument("--optimizers", default=",".join(OPTIMIZERS),
+                    help="(a): the optimizers to compile, a comma-separated subset of "
+                    f"{','.join(OPTIMIZERS)} (default both)")
     ap.add_argument("--out", type=Path, default=None,
                     help="markdown results file (default benchmarks/results/gpu.md; with "
                     "--smoke none)")
@@ -569,6 +580,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--skip takes a comma-separated subset of {','.join(PARTS)}, got {args.skip!r}")
     if args.repeats is not None and args.repeats < 1:
         ap.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.compile_runs is not None and args.compile_runs < 1:
+        ap.error(f"--compile-runs must be >= 1, got {args.compile_runs}")
+    kinds = tuple(k.strip() for k in args.optimizers.split(",") if k.strip())
+    if not kinds or not set(kinds) <= set(OPTIMIZERS):
+        ap.error(f"--optimizers takes a comma-separated subset of {','.join(OPTIMIZERS)}, got "
+                 f"{args.optimizers!r}")
     try:
         device = torch.device(args.device)
     except RuntimeError as exc:
@@ -583,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"argument --device: {exc}")
     quiet(device)
     sizes = SMOKE if args.smoke else FULL
+    if args.compile_runs is not None:
+        sizes = dataclasses.replace(sizes, compile_repeats=args.compile_runs)
     repeats = args.repeats  # None: each model's own (Sizes)
     if device.type != "cuda" and not args.smoke and args.out is None:
         ap.error("a full run off CUDA is no GPU measurement: pass --smoke, or --out PATH to "
@@ -616,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         return keep
 
     runners = {
-        "a": lambda: part_a(device, sizes, backend, so_far("a")),
+        "a": lambda: part_a(device, sizes, backend, so_far("a"), kinds),
         "b": lambda: part_b(device, sizes, tlf_version is not None, repeats, so_far("b")),
         "c": lambda: part_c(device, sizes, so_far("c")),
     }
