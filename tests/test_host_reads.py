@@ -231,8 +231,8 @@ def _bare(model: nn.Module, opt: torch.optim.Optimizer, data: list[Any], lrs: li
 def test_the_range_test_launches_no_kernel_a_step_beyond_a_bare_loops(precision: str) -> None:
     """Between 20 and 40 steps, ours runs the operators a bare loop runs and, per chunk of
     ``sync_every`` steps, one stack of the losses (and the scaler's inf checks, then one cat)
-    and a view: nothing per step. (Before: a compare, a copy and a view of the scaler's inf
-    check every fp16 step.)"""
+    and a view: nothing per step. (Before: a compare and a view of the scaler's inf check
+    every fp16 step.)"""
     amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16+scaler": torch.float16}[precision]
     counts: dict[tuple[str, int], Counter[str]] = {}
     for n in (20, 40):

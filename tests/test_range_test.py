@@ -2477,6 +2477,33 @@ def test_skips_that_are_not_in_a_row_do_not_stop_the_test() -> None:
     assert res.provenance["skipped_steps"] == [60]
 
 
+def test_another_optimizer_the_scaler_steps_after_ours_does_not_skip_our_steps() -> None:
+    """A review: where our optimizer's inf check is kept as torch made it (no copy a step), a
+    second optimizer stepped by the same scaler in our step (here from a step hook), whose
+    gradients are inf, had its inf added into ours by ``scaler.update()``: all 20 steps read
+    as skipped, none recorded."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    aux = nn.Linear(8, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    other = torch.optim.SGD(aux.parameters(), lr=0.1)
+    g = torch.Generator().manual_seed(1)
+    data = [(torch.randn(16, 8, generator=g), torch.randint(0, 3, (16,), generator=g))
+            for _ in range(8)]
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+
+    def step_the_other(*_: Any) -> None:
+        other.zero_grad()
+        scaler.scale(aux(data[0][0]).sum() * float("inf")).backward()
+        scaler.step(other)  # skipped: its gradients are inf
+
+    opt.register_step_post_hook(step_the_other)
+    res = lr_range_test(model, opt, F.cross_entropy, data, 1e-4, 1.0, 20,
+                        amp_dtype=torch.float16, scaler=scaler, diverge_factor=None,
+                        sync_every=5, progress=False)
+    assert res.provenance["skipped_steps"] == [0] and len(res.lrs) == 20
+
+
 def test_a_nan_loss_the_grad_scaler_skips_counts_as_skipped() -> None:
     """h02 (``self.skipped += skip`` on the NaN path dropped): the NaN step, which GradScaler
     skipped, was not counted in provenance["skipped_steps"]."""

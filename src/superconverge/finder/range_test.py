@@ -804,16 +804,31 @@ class _Run:
                 "steps, at every step"
             )
         if len(checks) == 1:
-            # torch's own tensor, a view of it: update() adds into it in place only where
-            # there are several (below), and the next unscale_ makes a new one. 0-dim as torch
-            # makes it: no view to dispatch either.
+            # torch's own tensor: the next unscale_ makes a new one, and update() adds the
+            # step's other inf checks into the first it holds, in place, so ours is kept as it
+            # is only where it is the scaler's one check this step (0-dim as torch makes it: no
+            # view to dispatch either). Another optimizer stepped by this scaler in our step (a
+            # step hook's) would have its inf added into ours: a copy then.
             found = checks[0]
-            return found if found.dim() == 0 else found.reshape(())
+            found = found if found.dim() == 0 else found.reshape(())
+            return found.clone() if self._other_inf_checks() else found
         # parameters on several devices: a new tensor, since update() adds the others into
         # torch's first one in place. non_blocking only onto a GPU: a copy from one onto the
         # host would be read (by the sum) before it has landed.
         found = sum(c.to(self.device, non_blocking=self.device.type == "cuda") for c in checks)
         return found.reshape(())  # type: ignore[union-attr]
+
+    def _other_inf_checks(self) -> bool:
+        """Whether the scaler holds inf checks this step beside our optimizer's one (those of
+        another optimizer it stepped), which its ``update()`` adds into the first, in place;
+        True where this torch's GradScaler does not say (a copy is always right)."""
+        states = getattr(self.scaler, "_per_optimizer_states", None)
+        if not isinstance(states, Mapping):
+            return True
+        try:
+            return sum(len(s["found_inf_per_device"]) for s in states.values()) > 1
+        except (KeyError, TypeError):
+            return True
 
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
