@@ -93,7 +93,7 @@ class Sizes:
     batch: int  # (b) range test
     range_steps: int
     repeats: int
-    # the small CNN's: its runs take under half a second on an H200, where the first GPU
+    # the small CNN's: its runs take 0.4-0.6 s on an H200, where the first GPU
     # session's repeats of one row spread 13% (ResNet-56's runs of about 5 s: 10-12%)
     small_repeats: int
     range_images: int  # images preloaded on the device (range_images // batch batches)

@@ -93,10 +93,13 @@ def test_the_default_stages_caps_fit_in_the_deadline() -> None:
     deadline = int(re.search(r"deadline=\$\{SESSION_SECONDS:-(\d+)\}", text)[1])
     assert stages[:4] == ["env", "a", "b", "cuda-tests"]  # the goals, then the correctness
     assert sum(caps[s] for s in stages) <= deadline < 590 - 40
-    # What the stages took on an H200 (2026-12-04, from 025f259), where (b) and (c) were cut
-    # at their caps then, 130 and 80 s: each cap leaves room for what it measured.
-    took = {"env": 8, "a": 134, "b": 175, "cuda-tests": 75, "c": 118}
-    assert all(caps[s] > t for s, t in took.items()), caps
+    # What each stage took on an H200 (2026-12-04, from 025f259), its process's start
+    # included, where (b) and (c) were cut at their caps then, 130 and 80 s (b: ~175 s for its
+    # rows then, ~15 more with the small CNN's 5 repeats; c: in a call of its own): each cap
+    # leaves a tenth more than that. (A review: the first caps were set from gpu.py's own
+    # clocks, which start after its imports, and (a) and (c) would have been cut.)
+    took = {"env": 8, "a": 144, "b": 190, "cuda-tests": 75, "c": 127}
+    assert all(caps[s] >= 1.1 * t for s, t in took.items()), caps
 
 
 def test_gpu_session_refuses_an_unknown_stage_before_running_anything(tmp_path: Path) -> None:
