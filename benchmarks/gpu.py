@@ -689,25 +689,60 @@ def _split(text: str) -> tuple[str, dict[str, str]]:
     return head, {p.split("\n", 1)[0]: "## " + p.rstrip() + "\n" for p in parts}
 
 
+def _a_rows(section: str) -> dict[str, str]:
+    """(a)'s table rows by optimizer, those whose both sides ran (a run cut short in its other
+    side's run says so in its goal cell)."""
+    lines = [line for line in section.splitlines() if line.startswith("| ")][2:]
+    return {line.split("|")[1].strip(): line for line in lines if "cut short" not in line}
+
+
+def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """``section`` of (a) with the rows of optimizers it lacks taken from ``others`` (name,
+    section), the first that has each, in :data:`OPTIMIZERS`' order; and a line per row taken,
+    naming its run. A rerun of one optimizer (``--optimizers SGD``) keeps the other's row."""
+    rows = _a_rows(section)
+    taken: dict[str, str] = {}
+    for name, other in others:
+        for kind, row in _a_rows(other).items():
+            if kind not in rows:
+                rows[kind] = row
+                taken[kind] = name
+    if not taken:
+        return section, []
+    lines = section.splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("| ")]
+    first, last = at[2] if len(at) > 2 else at[1] + 1, at[-1] + 1
+    ordered = [rows[k] for k in OPTIMIZERS if k in rows] + [
+        r for k, r in rows.items() if k not in OPTIMIZERS]
+    lines[first:last] = ordered
+    return "\n".join(lines) + "\n", [f"{kind}'s row of (a) is from run `{name}`."
+                                      for kind, name in taken.items()]
+
+
 def merge(texts: list[str], names: list[str]) -> str:
     """One results file from several runs' files: each part's section from the first file that
-    measured it (not skipped, not cut short), and every run's provenance, in order."""
+    measured it (not skipped, not cut short), and every run's provenance, in order. (a)'s rows
+    are combined by optimizer: an optimizer the chosen section lacks comes from the first other
+    run that measured it."""
     split = [_split(t) for t in texts]
     title = split[0][0].strip().splitlines()[0]
     body = [title, ""]
     headings = [h for h in split[0][1] if h != "Provenance"]
     missing = []
     for heading in headings:
-        measured = [sec[heading] for _, sec in split
+        measured = [(name, sec[heading]) for name, (_, sec) in zip(names, split, strict=True)
                     if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
                     and "\n" + NOT_RUN not in sec[heading]
                     and "\n" + FAILED not in sec[heading]]
         # a part some run finished before one that was cut short or failed part-way in it
-        measured.sort(key=lambda sec: "\n" + CUT in sec or "\n" + FAILED_AFTER in sec)
+        measured.sort(key=lambda ns: "\n" + CUT in ns[1] or "\n" + FAILED_AFTER in ns[1])
         failed = [sec[heading] for _, sec in split
                   if heading in sec and "\n" + FAILED in sec[heading]]
-        if measured:
-            body.append(measured[0])
+        if measured and heading.startswith("(a)"):
+            section, said = _with_rows_of(measured[0][1], measured[1:])
+            body.append(section.rstrip("\n") + ("\n\n" + " ".join(said) + "\n" if said else "\n"))
+        elif measured:
+            body.append(measured[0][1])
         elif failed:  # its traceback, which the per-run files that held it go with
             missing.append(heading)
             body.append(failed[0])

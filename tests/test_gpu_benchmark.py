@@ -474,3 +474,26 @@ def test_a_bad_compile_run_option_is_refused(args: list[str],
         gpu.main(["--device", "cpu", "--smoke", *args])
     assert exc.value.code == 2
     assert args[0] in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_merge_combines_the_rows_of_a_from_runs_of_one_optimizer_each(tmp_path: Path) -> None:
+    """A rerun of one row (`--optimizers SGD`) merged before the run that measured the other:
+    (a) keeps both rows, in their usual order, and says which run gave the row it took."""
+    files = {}
+    for kind in ("SGD", "AdamW"):
+        files[kind] = tmp_path / f"a-{kind}.md"
+        done = run("--device", "cpu", "--smoke", "--skip", "b,c", "--optimizers", kind,
+                   "--out", str(files[kind]))
+        assert done.returncode == 0, done.stderr[-3000:]
+    merged = tmp_path / "gpu.md"
+    done = run("--merge", str(files["SGD"]), str(files["AdamW"]), "--out", str(merged))
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = merged.read_text(encoding="utf-8")
+    got = rows(text, "(a) Compiled optimizer step")
+    assert [r[0] for r in got] == ["AdamW", "SGD"]
+    for kind, row in zip(("AdamW", "SGD"), got, strict=True):
+        assert row == rows(files[kind].read_text(encoding="utf-8"),
+                           "(a) Compiled optimizer step")[0]
+    assert f"AdamW's row of (a) is from run `{files['AdamW']}`." in text
+    assert text.count("## (a)") == 1
