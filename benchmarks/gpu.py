@@ -83,6 +83,7 @@ FAILED_AFTER = ("**Failed part-way**: a later row raised (the error at the end);
 CUT = "**Cut short**: the run stopped during this part; below is what it measured before."
 MODEL_LABEL = {"cnn": "small CNN", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 OPTIMIZERS = ("AdamW", "SGD")  # (a)'s, in the order they run
+ONE_SIDED = "(the other side's run was cut short)"  # an (a) row with one side's times only
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,7 @@ def table_a(rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['optimizer']} | " + " | ".join(
                 [f"{x[0]}", "-", f"{x[2]}", "-", f"{x[1]:.2f}", "-"] if done == "ours"
                 else ["-", f"{x[0]}", "-", f"{x[2]}", "-", f"{x[1]:.2f}"])
-                + " | - | (the other side's run was cut short) | 1 |")
+                + f" | - | {ONE_SIDED} | 1 |")
             continue
         cells = []
         for who in ("ours", "torch"):
@@ -690,31 +691,34 @@ def _split(text: str) -> tuple[str, dict[str, str]]:
 
 
 def _a_rows(section: str) -> dict[str, str]:
-    """(a)'s table rows by optimizer, those whose both sides ran (a run cut short in its other
-    side's run says so in its goal cell)."""
+    """(a)'s table rows by optimizer."""
     lines = [line for line in section.splitlines() if line.startswith("| ")][2:]
-    return {line.split("|")[1].strip(): line for line in lines if "cut short" not in line}
+    return {line.split("|")[1].strip(): line for line in lines}
 
 
 def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """``section`` of (a) with the rows of optimizers it lacks taken from ``others`` (name,
-    section), the first that has each, in :data:`OPTIMIZERS`' order; and a line per row taken,
-    naming its run. A rerun of one optimizer (``--optimizers SGD``) keeps the other's row."""
+    """``section`` of (a) with the rows it lacks, or has with one side only, taken from
+    ``others`` (name, section), the first that has each with both sides, in
+    :data:`OPTIMIZERS`' order; and a line per row taken, naming its run. A rerun of one
+    optimizer (``--optimizers SGD``) keeps the other's row; the "Cut short" line goes where the
+    rows are then whole."""
     rows = _a_rows(section)
     taken: dict[str, str] = {}
     for name, other in others:
         for kind, row in _a_rows(other).items():
-            if kind not in rows:
+            if ONE_SIDED not in row and (kind not in rows or ONE_SIDED in rows[kind]):
                 rows[kind] = row
                 taken[kind] = name
     if not taken:
         return section, []
     lines = section.splitlines()
     at = [i for i, line in enumerate(lines) if line.startswith("| ")]
-    first, last = at[2] if len(at) > 2 else at[1] + 1, at[-1] + 1
-    ordered = [rows[k] for k in OPTIMIZERS if k in rows] + [
+    first, last = at[1] + 1, at[-1] + 1
+    lines[first:last] = [rows[k] for k in OPTIMIZERS if k in rows] + [
         r for k, r in rows.items() if k not in OPTIMIZERS]
-    lines[first:last] = ordered
+    if all(k in rows and ONE_SIDED not in rows[k] for k in OPTIMIZERS) and CUT in lines:
+        i = lines.index(CUT)
+        del lines[i:i + 2 if i + 1 < len(lines) and not lines[i + 1] else i + 1]
     return "\n".join(lines) + "\n", [f"{kind}'s row of (a) is from run `{name}`."
                                       for kind, name in taken.items()]
 
@@ -722,8 +726,8 @@ def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, lis
 def merge(texts: list[str], names: list[str]) -> str:
     """One results file from several runs' files: each part's section from the first file that
     measured it (not skipped, not cut short), and every run's provenance, in order. (a)'s rows
-    are combined by optimizer: an optimizer the chosen section lacks comes from the first other
-    run that measured it."""
+    are combined by optimizer, each from the first file, in the order given, that measured it
+    (a row is whole in itself, also in a run cut short later)."""
     split = [_split(t) for t in texts]
     title = split[0][0].strip().splitlines()[0]
     body = [title, ""]
@@ -739,7 +743,9 @@ def merge(texts: list[str], names: list[str]) -> str:
         failed = [sec[heading] for _, sec in split
                   if heading in sec and "\n" + FAILED in sec[heading]]
         if measured and heading.startswith("(a)"):
-            section, said = _with_rows_of(measured[0][1], measured[1:])
+            in_order = [ns for ns in zip(names, (sec.get(heading) for _, sec in split),
+                                         strict=True) if ns in measured]
+            section, said = _with_rows_of(in_order[0][1], in_order[1:])
             body.append(section.rstrip("\n") + ("\n\n" + " ".join(said) + "\n" if said else "\n"))
         elif measured:
             body.append(measured[0][1])

@@ -497,3 +497,31 @@ def test_merge_combines_the_rows_of_a_from_runs_of_one_optimizer_each(tmp_path: 
                            "(a) Compiled optimizer step")[0]
     assert f"AdamW's row of (a) is from run `{files['AdamW']}`." in text
     assert text.count("## (a)") == 1
+
+    # A rerun cut short after its SGD row (a review's case: sorted by "finished first", its
+    # row was dropped for the earlier one): its row comes first still, and the merged rows are
+    # whole, so the "Cut short" line goes. A row with one side only gives way to a whole one.
+    sys.path.insert(0, str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    heading = "## (a) Compiled optimizer step: 1cycle with cyclical momentum\n"
+    sgd, adamw = (files[k].read_text(encoding="utf-8") for k in ("SGD", "AdamW"))
+    cut = sgd.replace(heading, heading + "\n" + gpu.CUT + "\n", 1)
+    text = gpu.merge([cut, adamw], ["cut", "adamw"])
+    assert [r[0] for r in rows(text, "(a) Compiled optimizer step")] == ["AdamW", "SGD"]
+    assert rows(text, "(a) Compiled optimizer step")[1] == rows(sgd, "(a) Compiled")[0]
+    assert gpu.CUT not in text.split("## (b)", 1)[0]
+    # ...also before an earlier file that has both rows: the rerun's SGD row wins
+    sgd_row = next(line for line in sgd.splitlines() if line.startswith("| SGD |"))
+    old_sgd = "| SGD | 2 | 8 | 0 | 7 | 4.72 | 15.07 | 0.314 | <= 0.3 | 1 |"
+    both = merged.read_text(encoding="utf-8").replace(sgd_row, old_sgd)
+    text = gpu.merge([cut, both], ["cut", "both"])
+    assert rows(text, "(a) Compiled optimizer step") == [
+        rows(adamw, "(a) Compiled")[0], rows(sgd, "(a) Compiled")[0]]
+    assert "AdamW's row of (a) is from run `both`." in text
+    adamw_row = next(line for line in adamw.splitlines() if line.startswith("| AdamW |"))
+    one_sided = "| AdamW | 1 | - | 0 | - | 0.50 | - | - | " + gpu.ONE_SIDED + " | 1 |"
+    text = gpu.merge([adamw.replace(adamw_row, one_sided), sgd, adamw],
+                     ["one-sided", "sgd", "adamw"])
+    assert rows(text, "(a) Compiled optimizer step") == [
+        rows(adamw, "(a) Compiled")[0], rows(sgd, "(a) Compiled")[0]]
+    assert "AdamW's row of (a) is from run `adamw`." in text
