@@ -702,6 +702,8 @@ def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, lis
     :data:`OPTIMIZERS`' order; and a line per row taken, naming its run. A rerun of one
     optimizer (``--optimizers SGD``) keeps the other's row; the "Cut short" line goes where the
     rows are then whole."""
+    if sum(line.startswith("| ") for line in section.splitlines()) < 2:
+        return section, []  # no table to add to (a file of another layout): as it is
     rows = _a_rows(section)
     taken: dict[str, str] = {}
     for name, other in others:
