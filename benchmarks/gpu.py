@@ -698,17 +698,18 @@ def _a_rows(section: str) -> dict[str, str]:
 
 def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, list[str]]:
     """``section`` of (a) with the rows it lacks, or has with one side only, taken from
-    ``others`` (name, section), the first that has each with both sides, in
-    :data:`OPTIMIZERS`' order; and a line per row taken, naming its run. A rerun of one
-    optimizer (``--optimizers SGD``) keeps the other's row; the "Cut short" line goes where the
-    rows are then whole."""
+    ``others`` (name, section): the first that has each with both sides, else the first with
+    one side; in :data:`OPTIMIZERS`' order; and a line per row taken, naming its run. A rerun
+    of one optimizer (``--optimizers SGD``) keeps the other's row. The section's own "Cut
+    short" or "Failed part-way" line stays: it says how that run ended, the lines say which
+    rows came from others."""
     if sum(line.startswith("| ") for line in section.splitlines()) < 2:
         return section, []  # no table to add to (a file of another layout): as it is
     rows = _a_rows(section)
     taken: dict[str, str] = {}
     for name, other in others:
         for kind, row in _a_rows(other).items():
-            if ONE_SIDED not in row and (kind not in rows or ONE_SIDED in rows[kind]):
+            if kind not in rows or (ONE_SIDED in rows[kind] and ONE_SIDED not in row):
                 rows[kind] = row
                 taken[kind] = name
     if not taken:
@@ -716,13 +717,10 @@ def _with_rows_of(section: str, others: list[tuple[str, str]]) -> tuple[str, lis
     lines = section.splitlines()
     at = [i for i, line in enumerate(lines) if line.startswith("| ")]
     first, last = at[1] + 1, at[-1] + 1
-    lines[first:last] = [rows[k] for k in OPTIMIZERS if k in rows] + [
-        r for k, r in rows.items() if k not in OPTIMIZERS]
-    if all(k in rows and ONE_SIDED not in rows[k] for k in OPTIMIZERS) and CUT in lines:
-        i = lines.index(CUT)
-        del lines[i:i + 2 if i + 1 < len(lines) and not lines[i + 1] else i + 1]
-    return "\n".join(lines) + "\n", [f"{kind}'s row of (a) is from run `{name}`."
-                                      for kind, name in taken.items()]
+    order = [k for k in OPTIMIZERS if k in rows] + [k for k in rows if k not in OPTIMIZERS]
+    lines[first:last] = [rows[k] for k in order]
+    return "\n".join(lines) + "\n", [f"{kind}'s row of (a) is from run `{taken[kind]}`."
+                                      for kind in order if kind in taken]
 
 
 def merge(texts: list[str], names: list[str]) -> str:

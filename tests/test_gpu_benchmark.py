@@ -499,8 +499,9 @@ def test_merge_combines_the_rows_of_a_from_runs_of_one_optimizer_each(tmp_path: 
     assert text.count("## (a)") == 1
 
     # A rerun cut short after its SGD row (a review's case: sorted by "finished first", its
-    # row was dropped for the earlier one): its row comes first still, and the merged rows are
-    # whole, so the "Cut short" line goes. A row with one side only gives way to a whole one.
+    # row was dropped for the earlier one): its row comes first still; its "Cut short" line
+    # stays (how that run ended: a second review), the taken row named. A row with one side
+    # only gives way to a whole one, and is kept where no file has a whole one.
     sys.path.insert(0, str(SCRIPT.parent))
     gpu = importlib.import_module("gpu")
     heading = "## (a) Compiled optimizer step: 1cycle with cyclical momentum\n"
@@ -509,7 +510,8 @@ def test_merge_combines_the_rows_of_a_from_runs_of_one_optimizer_each(tmp_path: 
     text = gpu.merge([cut, adamw], ["cut", "adamw"])
     assert [r[0] for r in rows(text, "(a) Compiled optimizer step")] == ["AdamW", "SGD"]
     assert rows(text, "(a) Compiled optimizer step")[1] == rows(sgd, "(a) Compiled")[0]
-    assert gpu.CUT not in text.split("## (b)", 1)[0]
+    assert gpu.CUT in text.split("## (b)", 1)[0]
+    assert "AdamW's row of (a) is from run `adamw`." in text
     # ...also before an earlier file that has both rows: the rerun's SGD row wins
     sgd_row = next(line for line in sgd.splitlines() if line.startswith("| SGD |"))
     old_sgd = "| SGD | 2 | 8 | 0 | 7 | 4.72 | 15.07 | 0.314 | <= 0.3 | 1 |"
@@ -525,3 +527,6 @@ def test_merge_combines_the_rows_of_a_from_runs_of_one_optimizer_each(tmp_path: 
     assert rows(text, "(a) Compiled optimizer step") == [
         rows(adamw, "(a) Compiled")[0], rows(sgd, "(a) Compiled")[0]]
     assert "AdamW's row of (a) is from run `adamw`." in text
+    text = gpu.merge([sgd, adamw.replace(adamw_row, one_sided)], ["sgd", "one-sided"])
+    assert [r[0] for r in rows(text, "(a) Compiled optimizer step")] == ["AdamW", "SGD"]
+    assert gpu.ONE_SIDED in text and "AdamW's row of (a) is from run `one-sided`." in text
