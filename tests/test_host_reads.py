@@ -10,8 +10,10 @@ with ``torch.cuda.set_sync_debug_mode``.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,27 +206,15 @@ class Launches(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _bare(model: nn.Module, opt: torch.optim.Optimizer, data: list[Any], lrs: list[float],
-          amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None) -> None:
-    """A bare range-test loop (benchmarks/range_test_speed.py's): losses kept on the device and
-    read once at the end."""
-    losses = []
-    for i, lr in enumerate(lrs):
-        x, y = data[i % len(data)]
-        for group in opt.param_groups:
-            group["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
-            loss = F.cross_entropy(model(x), y)
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        losses.append(loss.detach())
-    torch.stack(losses).tolist()
+def _range_test_speed() -> Any:
+    """benchmarks/range_test_speed.py, whose bare loop is the baseline of the GPU ratios:
+    losses kept on the device and read once at the end."""
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        return importlib.import_module("range_test_speed")
+    finally:
+        sys.path.remove(bench)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16+scaler"])
@@ -234,6 +224,7 @@ def test_the_range_test_launches_no_kernel_a_step_beyond_a_bare_loops(precision:
     and a view: nothing per step. (Before: a compare and a view of the scaler's inf check
     every fp16 step.)"""
     amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16+scaler": torch.float16}[precision]
+    rts = _range_test_speed()
     counts: dict[tuple[str, int], Counter[str]] = {}
     for n in (20, 40):
         for who in ("bare", "ours"):
@@ -242,8 +233,8 @@ def test_the_range_test_launches_no_kernel_a_step_beyond_a_bare_loops(precision:
             scaler = torch.amp.GradScaler("cpu") if precision == "fp16+scaler" else None
             with Launches() as mode:
                 if who == "bare":
-                    _bare(model, opt, data, [1e-4 * 1.1 ** i for i in range(n)], amp_dtype,
-                          scaler)
+                    case = rts.Case("", "", "", 32, n, 1e-4, 1, end_lr=1e-2)
+                    rts.run_bare(model, opt, data, case, torch.device("cpu"), amp_dtype, scaler)
                 else:
                     sc.lr_range_test(model, opt, F.cross_entropy, data, 1e-4, 1e-2, n,
                                      diverge_factor=None, amp_dtype=amp_dtype, scaler=scaler,
