@@ -738,13 +738,12 @@ def merge(texts: list[str], names: list[str]) -> str:
                     if heading in sec and "\n" + SKIPPED.split("{", 1)[0] not in sec[heading]
                     and "\n" + NOT_RUN not in sec[heading]
                     and "\n" + FAILED not in sec[heading]]
+        in_order = list(measured)  # (a)'s rows go by the order given
         # a part some run finished before one that was cut short or failed part-way in it
         measured.sort(key=lambda ns: "\n" + CUT in ns[1] or "\n" + FAILED_AFTER in ns[1])
         failed = [sec[heading] for _, sec in split
                   if heading in sec and "\n" + FAILED in sec[heading]]
         if measured and heading.startswith("(a)"):
-            in_order = [ns for ns in zip(names, (sec.get(heading) for _, sec in split),
-                                         strict=True) if ns in measured]
             section, said = _with_rows_of(in_order[0][1], in_order[1:])
             body.append(section.rstrip("\n") + ("\n\n" + " ".join(said) + "\n" if said else "\n"))
         elif measured:
