@@ -16,35 +16,39 @@
 #    process of its own with its own cap; letters written together, "ab", share one process
 #    and the sum of their caps); cuda-tests (tests/test_cuda.py and the docs' examples);
 #    overhead (benchmarks/engine_overhead.py: what the range test adds to the steps, taken
-#    apart, so a (b) ratio above its goal points at its cause); suite (the whole test suite).
+#    apart, so a (b) ratio above its goal points at its cause); repeats
+#    (benchmarks/range_test_repeats.py: (b)'s small CNN fp32 row over 20 repeats, which its
+#    best of 5 is too noisy to show; REPEATS_ARGS adds arguments, e.g. `--model resnet56`);
+#    suite (the whole test suite).
 #    Default: env a b cuda-tests, which is the two goals first (each with its own cap, so a
 #    slow compile in (a) cannot eat (b)), then the correctness checks (what only a GPU shows,
 #    and what a later session can fix on the CPU). The training comparison (c, the issue's
 #    third figure) does not fit beside them in one call: run it in a second call at once,
-#    while the machine is still warm (`c`; see --prepare's printout), and the breakdown
-#    (`overhead`) likewise where (b) missed its goal. The default stages' caps add up to the
+#    while the machine is still warm, with the repeats of (b)'s small CNN (`c repeats`; see
+#    --prepare's printout), and the breakdown (`overhead`) likewise where (b) missed its goal. The default stages' caps add up to the
 #    deadline, so each stage gets its whole cap however long the ones before it took, less
 #    what the wheels' install took (seconds) and the up to 20 s a stopped stage is given to
 #    end: those come off the last stage's time.
 #    Everything lands in $OUT (the device tool's folder that comes back; else ./gpu-session,
 #    where each stage replaces its own file and keeps the others, for --merge):
 #    session.log (all output, each stage stamped with the seconds since the start), env.txt,
-#    cuda-tests.log, suite.log, engine-overhead.md, and the results: gpu.md when a, b and c
+#    cuda-tests.log, suite.log, engine-overhead.md, range-test-repeats.md, and the results: gpu.md when a, b and c
 #    all ran in this call (merged from the gpu-<letters>.md of its processes when they ran in
 #    several, which then go: the device tool brings back at most 8 files), else
 #    gpu-<letters>.md.
 #    gpu.py rewrites its file after every part, so a call cut short keeps the parts it finished.
 #    GPU_ARGS adds arguments to every gpu.py run; `GPU_ARGS="--device cpu --smoke"` checks this
 #    script on a CPU (tests/test_gpu_benchmark.py does); OVERHEAD_ARGS likewise to
-#    engine_overhead.py (`--quick`).
+#    engine_overhead.py (`--quick`), REPEATS_ARGS to range_test_repeats.py (`--device cpu
+#    --quick`).
 #    Time: every stage stops (SIGINT, which gpu.py and pytest answer by keeping what they have)
 #    at its cap or at the call's deadline, whichever comes first, so one slow stage cannot eat
 #    the ones after it: SESSION_SECONDS (default 525, under the call's 590: a stage stopped at
 #    the deadline has 20 s to end, then the merge, 9 s on the H200) counts from the script's
 #    start (with less device time left than 590 s, lower the call's timeout_s and
 #    SESSION_SECONDS, 65 s under it, together); caps in seconds: env 15, a 175, b 235,
-#    cuda-tests 100 (525 in all), and, run where named, c 150, overhead 120 and suite 400
-#    (each cut to what the deadline leaves). Each stage's whole time (its process's start
+#    cuda-tests 100 (525 in all), and, run where named, c 150, repeats 90, overhead 120 and
+#    suite 400 (each cut to what the deadline leaves). Each stage's whole time (its process's start
 #    included) on an H200 on 2026-12-04, from 025f259, with the caps then (env 20, a 160,
 #    b 130, cuda-tests 120, c 80, overhead 30, in one call): env 8; a 144; b stopped at 130
 #    after 6 of its 8 rows (about 175 needed, and about 15 more since the small CNN's repeats
@@ -52,13 +56,19 @@
 #    overhead stopped at 30 after 2 of its first section's 7 repeats. Beyond its command, a
 #    call on a machine that had to start took about 35 s there and one on the warm machine
 #    about 10 s, out of the session's 15 minutes of device time; a first machine taken back
-#    for other work before its call finished had cost 126 s.
+#    for other work before its call finished had cost 126 s. The second session's (H200,
+#    2026-12-04, from 30b5cfa, the caps above): env 7; a with `GPU_ARGS="--optimizers SGD
+#    --compile-runs 3"` stopped at 175 s during its third run (a run of both sides took about
+#    55 s there, so 3 runs need about 180 s: ask for 2, 102 s in a call of its own); b 194 at
+#    5 repeats; cuda-tests 66; repeats about 75 (its first version, with one more runner, in a
+#    call of its own: 78 s with the wheels' install).
 #    gpu.py writes its file after each row of (a) and (b) and each epoch of (c), so a stage
 #    cut short keeps what it measured (marked "Cut short"), as does a part whose later row
 #    raised (marked "Failed part-way", the error after its rows).
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
 #        python benchmarks/gpu.py --merge gpu-a.md gpu-b.md gpu-c.md --out benchmarks/results/gpu.md
-#    and engine-overhead.md to benchmarks/results/engine_overhead_gpu.md.
+#    engine-overhead.md to benchmarks/results/engine_overhead_gpu.md, and range-test-repeats.md
+#    to benchmarks/results/range_test_repeats_cuda.md.
 set -uo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
@@ -92,9 +102,10 @@ if [[ "${1:-}" == "--prepare" ]]; then
     echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh"
     echo "  carry: [\".whl\"]   timeout_s: 590 (with less device time left, lower it and" \
          "SESSION_SECONDS=<timeout_s - 65> together)"
-    echo "then at once, while the machine is warm (part (c), the training comparison):"
-    echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh c"
-    echo "  timeout_s: 200"
+    echo "then at once, while the machine is warm (part (c), the training comparison, and the"
+    echo "repeats of (b)'s small CNN):"
+    echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh c repeats"
+    echo "  timeout_s: 290"
     exit 0
 fi
 
@@ -102,10 +113,10 @@ stages=("$@")
 [[ ${#stages[@]} -eq 0 ]] && stages=(env a b cuda-tests)
 for stage in "${stages[@]}"; do
     case "$stage" in
-        env|cuda-tests|overhead|suite) ;;
+        env|cuda-tests|overhead|repeats|suite) ;;
         *) [[ "$stage" =~ ^[abc]+$ ]] || {
                echo "unknown stage: $stage (env, a, b, c or letters together such as ab," \
-                    "cuda-tests, overhead, suite)" >&2; exit 2; } ;;
+                    "cuda-tests, overhead, repeats, suite)" >&2; exit 2; } ;;
     esac
 done
 out="${OUT:-gpu-session}"
@@ -121,6 +132,7 @@ began=$SECONDS
 stamp() { printf "\n[%s, +%d s] %s\n" "$(date -u +%H:%M:%S)" "$((SECONDS - began))" "$*"; }
 read -r -a gpu_args <<< "${GPU_ARGS:-}"
 read -r -a overhead_args <<< "${OVERHEAD_ARGS:-}"
+read -r -a repeats_args <<< "${REPEATS_ARGS:-}"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     # A folder of this run's own (not a fixed /tmp/site other runs share), before any path the
@@ -140,7 +152,7 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-525}
-declare -A cap=([env]=15 [a]=175 [b]=235 [cuda-tests]=100 [c]=150 [overhead]=120 [suite]=400)
+declare -A cap=([env]=15 [a]=175 [b]=235 [cuda-tests]=100 [c]=150 [repeats]=90 [overhead]=120 [suite]=400)
 capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
     local limit=$1 left=$((deadline - (SECONDS - began)))
     shift
@@ -213,6 +225,12 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA d
             rm -f "$out/engine-overhead.md"  # an earlier call's is not this one's
             capped "${cap[overhead]}" python3 benchmarks/engine_overhead.py \
                 ${overhead_args[@]+"${overhead_args[@]}"} --out "$out/engine-overhead.md" \
+                || status=1 ;;
+        repeats)
+            stamp "benchmarks/range_test_repeats.py"
+            rm -f "$out/range-test-repeats.md"  # an earlier call's is not this one's
+            capped "${cap[repeats]}" python3 benchmarks/range_test_repeats.py \
+                ${repeats_args[@]+"${repeats_args[@]}"} --out "$out/range-test-repeats.md" \
                 || status=1 ;;
         suite)
             stamp "the whole test suite"

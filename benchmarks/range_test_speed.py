@@ -32,7 +32,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,9 @@ class Run:
     # stopped early trained fewer steps than the others, so its time is not comparable.
     steps_trained: int = -1
     stop: str = "completed"
+    # Seconds until the runner's last launch returned, before its final read-back and sync
+    # (bare and ours): on a GPU, near ``seconds`` where the host's launches bound the loop.
+    launched: float = math.nan
 
 
 # (model, optimizer, batches, case, device, amp_dtype=None, scaler=None) -> Run; batches: a
@@ -157,27 +160,30 @@ def run_bare(
             scaler.step(optimizer)
             scaler.update()
         losses.append(loss.detach())
+    launched = time.perf_counter() - t0
     values = torch.stack(losses).tolist()
     sync(device)
-    return Run(time.perf_counter() - t0, lrs, values, steps_trained=n)
+    return Run(time.perf_counter() - t0, lrs, values, steps_trained=n, launched=launched)
 
 
 def run_ours(
     model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable[Any], case: Case,
     device: torch.device, amp_dtype: torch.dtype | None = None,
-    scaler: torch.amp.GradScaler | None = None,
+    scaler: torch.amp.GradScaler | None = None, sync_every: int = 10,
 ) -> Run:
+    """``lr_range_test`` with its defaults (``sync_every``: its read-back interval)."""
     sync(device)
     t0 = time.perf_counter()
     result = lr_range_test(
         model, optimizer, nn.CrossEntropyLoss(), loader, case.start_lr, case.end_lr,
         case.num_iter, "exp", diverge_factor=None, progress=False, amp_dtype=amp_dtype,
-        scaler=scaler,
+        scaler=scaler, sync_every=sync_every,
     )
+    launched = time.perf_counter() - t0  # (its last read-back waited for the last step)
     sync(device)
     trained = len(result.lrs) + sum(result.provenance.get("skipped_steps", [0]))
     return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses),
-               steps_trained=trained, stop=result.stop_reason)
+               steps_trained=trained, stop=result.stop_reason, launched=launched)
 
 
 def run_torch_lr_finder(
@@ -229,7 +235,7 @@ def restore_verdict(model: nn.Module, optimizer: torch.optim.Optimizer,
 def bench(
     case: Case, repeats: int, device: torch.device, runners: tuple[str, ...] = RUNNERS, *,
     preload: bool = False, amp_dtype: torch.dtype | None = None, grad_scaler: bool = False,
-    fused: bool = False,
+    fused: bool = False, table: Mapping[str, Runner] = RUN,
 ) -> dict[str, list[Run]]:
     """Every runner ``repeats`` times, interleaved, each from the same initial state.
 
@@ -237,7 +243,8 @@ def bench(
     every run iterates (keeps the DataLoader and host-to-device copies out of the timing);
     otherwise each run gets a loader rebuilt with the same seed. ``amp_dtype``/``grad_scaler``:
     autocast and a fresh ``torch.amp.GradScaler`` per run, for runners that take them.
-    ``fused``: ``SGD(fused=True)``, which takes the scaler into its own step.
+    ``fused``: ``SGD(fused=True)``, which takes the scaler into its own step. ``table``: the
+    runners by name (default :data:`RUN`).
     """
     data = load_dataset(case.dataset, seed=SEED, **dict(case.data_options))
     torch.manual_seed(SEED)
@@ -269,7 +276,7 @@ def bench(
     for r in range(repeats):
         for name in runners[r % k:] + runners[:r % k]:
             optimizer, loader = fresh()
-            run = RUN[name](model, optimizer, loader, case, device, **amp())
+            run = table[name](model, optimizer, loader, case, device, **amp())
             if name != "bare":
                 run.restore = restore_verdict(model, optimizer, init, case.start_lr)
             runs[name].append(run)

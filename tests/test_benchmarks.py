@@ -120,6 +120,74 @@ def test_engine_overhead_quick_runs_and_compares_with_the_peers() -> None:
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
+def test_range_test_repeats_quick_runs_every_runner_and_divides_its_times() -> None:
+    """A quick run on the CPU prints a row for each runner, with ratios of its printed times,
+    and the verdict; it writes nothing."""
+    committed = BENCHMARKS / "results" / "range_test_repeats_cpu.md"
+    before = committed.read_bytes() if committed.exists() else None
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "range_test_repeats.py"), "--quick",
+                           "--device", "cpu", "--repeats", "3"],
+                          check=True, capture_output=True, text=True, timeout=120).stdout
+    assert "wrote" not in text
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+             if line.startswith("| ")][2:]
+    assert [c[0] for c in cells] == [
+        "bare", "ours", "ours, sync_every=50", "ours, sync_every=200"]
+    bare_best, bare_median = float(cells[0][2]), float(cells[0][3])
+    for c in cells:
+        assert c[1] == "3"
+        best, median, worst = map(float, c[2:5])
+        assert best <= median <= worst
+        assert float(c[5]) == pytest.approx(best / bare_best, rel=0.01, abs=0.002)
+        assert float(c[6]) == pytest.approx(median / bare_median, rel=0.01, abs=0.002)
+    assert cells[0][7] == "1.000 (1.000-1.000)" and cells[1][8] == "-"
+    assert "ours / bare (goal <= 1.02): best " in text
+    assert "says nothing there" in text  # the launches' share, on a CPU
+    assert (committed.read_bytes() if committed.exists() else None) == before
+
+
+def test_range_test_repeats_figures_from_known_times() -> None:
+    """The three comparisons and the noise, on times written by hand: best against best,
+    median against median, and the quartiles of each repeat's own ratio."""
+    import importlib
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        rr = importlib.import_module("range_test_repeats")
+        rts = importlib.import_module("range_test_speed")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import torch
+
+    bare = [1.0, 2.0, 1.0, 1.0, 1.0]
+    ours = [1.1, 1.0, 1.05, 1.0, 0.95]  # per repeat: 1.1, 0.5, 1.05, 1.0, 0.95
+    runs = {"bare": [rts.Run(s, [], [], launched=0.5 * s) for s in bare],
+            "ours": [rts.Run(s, [], [], launched=s) for s in ours]}
+    rows = rr.summarize(runs)
+    assert rows[1]["best_ratio"] == pytest.approx(0.95)
+    assert rows[1]["median_ratio"] == pytest.approx(1.0)
+    assert rows[1]["per_repeat"] == pytest.approx((0.95, 1.0, 1.05))
+    assert rows[0]["launched"] == pytest.approx(0.5) and rows[1]["launched"] is None
+    said = rr.verdict(rows, torch.device("cuda"))
+    assert "3 of these 3 within the goal" in said[0] and "wider than the goal's 2%" in said[0]
+    assert "the device bounds it" in said[1]
+    runs["ours"] = [rts.Run(s * 1.03, [], [], launched=s) for s in bare]
+    runs["bare"] = [rts.Run(s, [], [], launched=0.95 * s) for s in bare]
+    said = rr.verdict(rr.summarize(runs), torch.device("cuda"))
+    assert "0 of these 3 within the goal" in said[0] and "wider" not in said[0]
+    assert "the host's kernel launches bound it" in said[1]
+
+
+def test_range_test_repeats_without_cuda_says_so_and_exits_0() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "range_test_repeats.py")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "no CUDA device" in done.stdout
+
+
 def test_engine_overhead_at_once_runner_reads_each_chunk_at_its_end(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The third runner of part 1 is ours with CUDA's overlapped read turned off for its run
@@ -230,6 +298,9 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     ("data_loading.py", ["--quick", "--rows", "0"], "argument --rows: must be >= 1, got 0"),
     ("data_loading.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
     ("range_test_speed.py", ["--quick", "--threads", "0"], "argument --threads: must be >= 1"),
+    # one repeat has no spread to report
+    ("range_test_repeats.py", ["--quick", "--repeats", "1"], "argument --repeats: must be >= 2"),
+    ("range_test_repeats.py", ["--quick", "--model", "mlp"], "argument --model: invalid choice"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
                                                     monkeypatch) -> None:
@@ -240,7 +311,8 @@ def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_pa
     assert "Traceback" not in err and not (tmp_path / "out.md").exists()
 
 
-@pytest.mark.parametrize("script", ["range_test_speed.py", "engine_overhead.py"])
+@pytest.mark.parametrize("script", ["range_test_speed.py", "engine_overhead.py",
+                                    "range_test_repeats.py"])
 def test_a_device_this_machine_lacks_is_refused_by_name(script, tmp_path, capsys,
                                                         monkeypatch) -> None:
     import torch

@@ -98,7 +98,9 @@ def test_the_default_stages_caps_fit_in_the_deadline() -> None:
     # rows then, ~15 more with the small CNN's 5 repeats; c: in a call of its own): each cap
     # leaves a tenth more than that. (A review: the first caps were set from gpu.py's own
     # clocks, which start after its imports, and (a) and (c) would have been cut.)
-    took = {"env": 8, "a": 144, "b": 190, "cuda-tests": 75, "c": 127}
+    # The second session's (from 30b5cfa): env 7, b 194, cuda-tests 66, and the repeats of
+    # (b)'s small CNN about 75 (in a call of their own, 78 s with the wheels' install).
+    took = {"env": 8, "a": 144, "b": 194, "cuda-tests": 75, "c": 127, "repeats": 75}
     assert all(caps[s] >= 1.1 * t for s, t in took.items()), caps
 
 
@@ -118,6 +120,16 @@ def test_the_overhead_stage_writes_its_breakdown(tmp_path: Path) -> None:
     assert "QUICK RUN" in text and "## 2. Snapshot and restore" in text
     log = (tmp_path / "session.log").read_text(encoding="utf-8")
     assert "benchmarks/engine_overhead.py" in log and "done (status 0)" in log
+
+
+def test_the_repeats_stage_writes_its_table(tmp_path: Path) -> None:
+    """gpu_session.sh's repeats stage runs benchmarks/range_test_repeats.py (here on the CPU,
+    --quick) into $OUT/range-test-repeats.md."""
+    done = session(tmp_path, "repeats", REPEATS_ARGS="--device cpu --quick")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["range-test-repeats.md", "session.log"]
+    text = (tmp_path / "range-test-repeats.md").read_text(encoding="utf-8")
+    assert "| ours, sync_every=200 | 2 |" in text and "## Provenance" in text
 
 
 @pytest.mark.slow
