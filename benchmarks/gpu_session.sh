@@ -18,7 +18,8 @@
 #    overhead (benchmarks/engine_overhead.py: what the range test adds to the steps, taken
 #    apart, so a (b) ratio above its goal points at its cause); repeats
 #    (benchmarks/range_test_repeats.py: (b)'s small CNN fp32 row over 20 repeats, which its
-#    best of 5 is too noisy to show; REPEATS_ARGS adds arguments, e.g. `--model resnet56`);
+#    best of 5 is too noisy to show; REPEATS_ARGS adds arguments, e.g. `--repeats 30`; a
+#    stage stopped at its cap writes the whole repeats it finished, marked "Cut short");
 #    suite (the whole test suite).
 #    Default: env a b cuda-tests, which is the two goals first (each with its own cap, so a
 #    slow compile in (a) cannot eat (b)), then the correctness checks (what only a GPU shows,
@@ -48,7 +49,8 @@
 #    start (with less device time left than 590 s, lower the call's timeout_s and
 #    SESSION_SECONDS, 65 s under it, together); caps in seconds: env 15, a 175, b 235,
 #    cuda-tests 100 (525 in all), and, run where named, c 150, repeats 90, overhead 120 and
-#    suite 400 (each cut to what the deadline leaves). Each stage's whole time (its process's start
+#    suite 400 (each cut to what the deadline leaves); CAPS="repeats=200 a=240" sets others
+#    (e.g. for `REPEATS_ARGS="--repeats 60"`, about 200 s). Each stage's whole time (its process's start
 #    included) on an H200 on 2026-12-04, from 025f259, with the caps then (env 20, a 160,
 #    b 130, cuda-tests 120, c 80, overhead 30, in one call): env 8; a 144; b stopped at 130
 #    after 6 of its 8 rows (about 175 needed, and about 15 more since the small CNN's repeats
@@ -105,7 +107,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
     echo "then at once, while the machine is warm (part (c), the training comparison, and the"
     echo "repeats of (b)'s small CNN):"
     echo "  command: SUPERCONVERGE_GIT_COMMIT='$commit' bash benchmarks/gpu_session.sh c repeats"
-    echo "  timeout_s: 290"
+    echo "  timeout_s: 290, or less where status says less device time is left (a warm call"
+    echo "  costs about 10 s beyond its command), with SESSION_SECONDS=<timeout_s - 40>"
     exit 0
 fi
 
@@ -118,6 +121,16 @@ for stage in "${stages[@]}"; do
                echo "unknown stage: $stage (env, a, b, c or letters together such as ab," \
                     "cuda-tests, overhead, repeats, suite)" >&2; exit 2; } ;;
     esac
+done
+declare -A cap=([env]=15 [a]=175 [b]=235 [cuda-tests]=100 [c]=150 [repeats]=90 [overhead]=120 [suite]=400)
+for setting in ${CAPS:-}; do  # "stage=seconds ..."
+    cap_stage=${setting%%=*} seconds=${setting#*=}
+    if [[ "$setting" != *=* || ! "$cap_stage" =~ ^[a-z-]+$ || -z "${cap[$cap_stage]+set}" \
+          || ! "$seconds" =~ ^[0-9]+$ ]]; then
+        echo "CAPS: '$setting' is not <stage>=<seconds> for a stage of: ${!cap[*]}" >&2
+        exit 2
+    fi
+    cap[$cap_stage]=$seconds
 done
 out="${OUT:-gpu-session}"
 mkdir -p "$out"
@@ -152,7 +165,6 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 deadline=${SESSION_SECONDS:-525}
-declare -A cap=([env]=15 [a]=175 [b]=235 [cuda-tests]=100 [c]=150 [repeats]=90 [overhead]=120 [suite]=400)
 capped() {  # $1: the stage's cap in seconds; the rest: the command, stopped at the cap/deadline
     local limit=$1 left=$((deadline - (SECONDS - began)))
     shift

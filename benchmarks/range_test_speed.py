@@ -236,6 +236,7 @@ def bench(
     case: Case, repeats: int, device: torch.device, runners: tuple[str, ...] = RUNNERS, *,
     preload: bool = False, amp_dtype: torch.dtype | None = None, grad_scaler: bool = False,
     fused: bool = False, table: Mapping[str, Runner] = RUN,
+    on_repeat: Callable[[dict[str, list[Run]]], None] | None = None,
 ) -> dict[str, list[Run]]:
     """Every runner ``repeats`` times, interleaved, each from the same initial state.
 
@@ -244,7 +245,8 @@ def bench(
     otherwise each run gets a loader rebuilt with the same seed. ``amp_dtype``/``grad_scaler``:
     autocast and a fresh ``torch.amp.GradScaler`` per run, for runners that take them.
     ``fused``: ``SGD(fused=True)``, which takes the scaler into its own step. ``table``: the
-    runners by name (default :data:`RUN`).
+    runners by name (default :data:`RUN`). ``on_repeat(runs)``: after each whole repeat, with
+    the runs so far (a caller stopped part-way keeps them).
     """
     data = load_dataset(case.dataset, seed=SEED, **dict(case.data_options))
     torch.manual_seed(SEED)
@@ -280,6 +282,8 @@ def bench(
             if name != "bare":
                 run.restore = restore_verdict(model, optimizer, init, case.start_lr)
             runs[name].append(run)
+        if on_repeat is not None:
+            on_repeat(runs)
     return runs
 
 

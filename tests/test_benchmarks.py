@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,42 +141,114 @@ def test_range_test_repeats_quick_runs_every_runner_and_divides_its_times() -> N
         assert best <= median <= worst
         assert float(c[5]) == pytest.approx(best / bare_best, rel=0.01, abs=0.002)
         assert float(c[6]) == pytest.approx(median / bare_median, rel=0.01, abs=0.002)
-    assert cells[0][7] == "1.000 (1.000-1.000)" and cells[1][8] == "-"
-    assert "ours / bare (goal <= 1.02): best " in text
+    # 3 repeats: a median, but too few for a 95% interval
+    assert [c[7].endswith("(n/a)") for c in cells] == [False, True, True, True]
+    assert [c[8] == "-" for c in cells] == [True, True, False, False]
+    assert cells[0][9].endswith("%") and cells[1][9] == "-"
+    assert "too few repeats for a 95% interval: the goal is shown neither way" in text
     assert "says nothing there" in text  # the launches' share, on a CPU
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
-def test_range_test_repeats_figures_from_known_times() -> None:
-    """The three comparisons and the noise, on times written by hand: best against best,
-    median against median, and the quartiles of each repeat's own ratio."""
+def _repeats_modules() -> tuple[Any, Any]:
     import importlib
 
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        rr = importlib.import_module("range_test_repeats")
-        rts = importlib.import_module("range_test_speed")
+        return (importlib.import_module("range_test_repeats"),
+                importlib.import_module("range_test_speed"))
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+def test_range_test_repeats_median_interval_by_order_statistics() -> None:
+    rr, _ = _repeats_modules()
+    values = [float(x) for x in range(20, 0, -1)]  # 20 values, given out of order
+    # n = 20: the 6th smallest and the 6th largest (P(X <= 5) = 0.021 for X ~ Bin(20, 1/2))
+    assert rr.median_interval(values) == (6.0, 15.0)
+    assert rr.median_interval([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) == (1.0, 6.0)  # 1 - 2/64
+    assert rr.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # 2/32 > 5%
+
+
+def test_range_test_repeats_figures_from_known_times() -> None:
+    """The comparisons, on times written by hand: best against best, median against median,
+    each repeat's own ratio, and the verdict its 95% interval decides."""
+    rr, rts = _repeats_modules()
     import torch
 
-    bare = [1.0, 2.0, 1.0, 1.0, 1.0]
-    ours = [1.1, 1.0, 1.05, 1.0, 0.95]  # per repeat: 1.1, 0.5, 1.05, 1.0, 0.95
+    bare = [1.0, 2.0, 1.0, 1.0, 1.0, 1.0]
+    ours = [1.1, 1.0, 1.05, 1.0, 0.95, 1.0]  # per repeat: 1.1, 0.5, 1.05, 1.0, 0.95, 1.0
     runs = {"bare": [rts.Run(s, [], [], launched=0.5 * s) for s in bare],
-            "ours": [rts.Run(s, [], [], launched=s) for s in ours]}
+            "ours": [rts.Run(s, [], [], launched=s) for s in ours],
+            "ours, sync_every=200": [rts.Run(s / 2, [], []) for s in ours]}
     rows = rr.summarize(runs)
     assert rows[1]["best_ratio"] == pytest.approx(0.95)
     assert rows[1]["median_ratio"] == pytest.approx(1.0)
-    assert rows[1]["per_repeat"] == pytest.approx((0.95, 1.0, 1.05))
-    assert rows[0]["launched"] == pytest.approx(0.5) and rows[1]["launched"] is None
+    assert rows[1]["to_bare"]["median"] == pytest.approx(1.0)
+    assert rows[1]["to_bare"]["interval"] == pytest.approx((0.5, 1.1))
+    assert rows[2]["to_ours"]["median"] == pytest.approx(0.5)
+    assert rows[1]["to_ours"] is None and rows[0]["launched"] == pytest.approx(0.5)
     said = rr.verdict(rows, torch.device("cuda"))
-    assert "3 of these 3 within the goal" in said[0] and "wider than the goal's 2%" in said[0]
-    assert "the device bounds it" in said[1]
-    runs["ours"] = [rts.Run(s * 1.03, [], [], launched=s) for s in bare]
-    runs["bare"] = [rts.Run(s, [], [], launched=0.95 * s) for s in bare]
-    said = rr.verdict(rr.summarize(runs), torch.device("cuda"))
-    assert "0 of these 3 within the goal" in said[0] and "wider" not in said[0]
-    assert "the host's kernel launches bound it" in said[1]
+    assert "95% interval 0.500-1.100, which holds 1.02: consistent with the goal" in said[0]
+    assert "median 0.500 (95% interval 0.500-0.500)." in said[1]  # resolved: not 1
+    assert "the device still had the last 50% of the run's work queued" in said[2]
+    for factor, word in ((1.01, "the goal is met"), (1.03, "the goal is missed")):
+        runs["ours"] = [rts.Run(s * factor, [], []) for s in bare]
+        assert word in rr.verdict(rr.summarize(runs), torch.device("cuda"))[0]
+
+
+def test_range_test_repeats_forwards_sync_every(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its rows at sync_every 50 and 200 measure those intervals, not the default."""
+    rr, rts = _repeats_modules()
+    seen = []
+    real = rts.lr_range_test
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["sync_every"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rts, "lr_range_test", spy)
+    assert rr.main(["--quick", "--device", "cpu", "--repeats", "2"]) == 0
+    assert sorted(set(seen)) == [10, 50, 200] and len(seen) == 6
+
+
+@pytest.mark.parametrize(("stop_at", "written"), [(3, True), (2, False)])
+def test_range_test_repeats_cut_short_keeps_its_whole_repeats(
+        stop_at: int, written: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped (Ctrl-C, or gpu_session.sh's cap) in its third repeat, it writes the first
+    two, marked cut short, and exits 1; in its second, it writes nothing."""
+    rr, rts = _repeats_modules()
+    calls = []
+
+    def stopping(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return rts.run_ours(*args, **kwargs, sync_every=200)
+
+    monkeypatch.setitem(rr.RUNNERS, "ours, sync_every=200", stopping)
+    out = tmp_path / "cut.md"
+    assert rr.main(["--quick", "--device", "cpu", "--repeats", "4", "--out", str(out)]) == 1
+    assert out.exists() is written
+    if written:
+        text = out.read_text(encoding="utf-8")
+        assert "**Cut short**: stopped after 2 of 4 repeats" in text
+        assert "| bare | 2 |" in text and "over 2 repeats" in text
+
+
+def test_range_test_repeats_unequal_work_exits_1(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rr, rts = _repeats_modules()
+
+    def short(*args: Any, **kwargs: Any) -> Any:
+        run = rts.run_ours(*args, **kwargs)
+        run.steps_trained -= 1
+        return run
+
+    monkeypatch.setitem(rr.RUNNERS, "ours, sync_every=50", short)
+    out = tmp_path / "out.md"
+    assert rr.main(["--quick", "--device", "cpu", "--repeats", "2", "--out", str(out)]) == 1
+    assert "WARNING: not every run trained every step" in out.read_text(encoding="utf-8")
 
 
 def test_range_test_repeats_without_cuda_says_so_and_exits_0() -> None:

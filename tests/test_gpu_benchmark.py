@@ -132,6 +132,26 @@ def test_the_repeats_stage_writes_its_table(tmp_path: Path) -> None:
     assert "| ours, sync_every=200 | 2 |" in text and "## Provenance" in text
 
 
+def test_caps_sets_a_stages_cap_and_a_stopped_repeats_stage_keeps_its_repeats(
+        tmp_path: Path) -> None:
+    """CAPS="repeats=N" stops range_test_repeats.py at N s; it writes the whole repeats it
+    finished, marked cut short, and the call's status says it was stopped."""
+    done = session(tmp_path, "repeats", CAPS="repeats=15",
+                   REPEATS_ARGS="--device cpu --quick --repeats 100000")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    log = (tmp_path / "session.log").read_text(encoding="utf-8")
+    assert "stopped at its limit of 15 s" in log
+    text = (tmp_path / "range-test-repeats.md").read_text(encoding="utf-8")
+    assert "**Cut short**: stopped after " in text and " of 100000 repeats" in text
+
+
+@pytest.mark.parametrize("caps", ["repeats=x", "bogus=5", "repeats", "=5"])
+def test_caps_refuses_what_is_not_a_stage_and_seconds(tmp_path: Path, caps: str) -> None:
+    done = session(tmp_path, "repeats", CAPS=caps)
+    assert done.returncode == 2 and f"CAPS: '{caps}' is not <stage>=<seconds>" in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.slow
 def test_cpu_smoke_run_writes_all_three_parts(tmp_path: Path) -> None:
     """Through gpu_session.sh: its stages run in the order given, parts written together in
