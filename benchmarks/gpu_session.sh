@@ -123,11 +123,14 @@ for stage in "${stages[@]}"; do
     esac
 done
 declare -A cap=([env]=15 [a]=175 [b]=235 [cuda-tests]=100 [c]=150 [repeats]=90 [overhead]=120 [suite]=400)
-for setting in ${CAPS:-}; do  # "stage=seconds ..."
+read -r -a cap_settings <<< "${CAPS:-}"  # "stage=seconds ..." (read: no glob expansion)
+for setting in ${cap_settings[@]+"${cap_settings[@]}"}; do
     cap_stage=${setting%%=*} seconds=${setting#*=}
+    # seconds: a whole number from 10 (a stage with less is skipped), no leading 0 (octal)
     if [[ "$setting" != *=* || ! "$cap_stage" =~ ^[a-z-]+$ || -z "${cap[$cap_stage]+set}" \
-          || ! "$seconds" =~ ^[0-9]+$ ]]; then
-        echo "CAPS: '$setting' is not <stage>=<seconds> for a stage of: ${!cap[*]}" >&2
+          || ! "$seconds" =~ ^[1-9][0-9]+$ ]]; then
+        echo "CAPS: '$setting' is not <stage>=<seconds> (10 or more) for a stage of:" \
+             "${!cap[*]}" >&2
         exit 2
     fi
     cap[$cap_stage]=$seconds

@@ -145,7 +145,10 @@ def test_caps_sets_a_stages_cap_and_a_stopped_repeats_stage_keeps_its_repeats(
     assert "**Cut short**: stopped after " in text and " of 100000 repeats" in text
 
 
-@pytest.mark.parametrize("caps", ["repeats=x", "bogus=5", "repeats", "=5"])
+# (a review: "010" was read as octal 8 and "09" broke the deadline's arithmetic; "env=0" was
+# taken, then skipped the env stage and its no-CUDA check; "*" was expanded to file names)
+@pytest.mark.parametrize("caps", ["repeats=x", "bogus=50", "repeats", "=50", "repeats=010",
+                                  "env=0", "repeats=9", "*"])
 def test_caps_refuses_what_is_not_a_stage_and_seconds(tmp_path: Path, caps: str) -> None:
     done = session(tmp_path, "repeats", CAPS=caps)
     assert done.returncode == 2 and f"CAPS: '{caps}' is not <stage>=<seconds>" in done.stderr
