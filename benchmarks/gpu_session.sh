@@ -200,6 +200,15 @@ run_parts() {  # $1: the letters of the parts to run in one process, e.g. "ab"
     [[ -f "$out/$name" ]] && { files+=("$out/$name"); letters+="$parts"; }
 }
 
+run_script() {  # $1: the stage; $2: its script in benchmarks/; $3: its file in $out; the rest:
+    # the script's arguments
+    local stage=$1 script=$2 file=$3
+    shift 3
+    stamp "benchmarks/$script"
+    rm -f "${out:?}/$file"  # an earlier call's is not this one's
+    capped "${cap[$stage]}" python3 "benchmarks/$script" "$@" --out "$out/$file" || status=1
+}
+
 for stage in "${stages[@]}"; do
     if [[ "$stage" =~ ^[abc]+$ ]]; then
         run_parts "$stage"
@@ -236,17 +245,11 @@ print(torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA d
                 -p no:cacheprovider -q tests/test_docs.py 2>&1 | tee -a "$out/cuda-tests.log" \
                 || status=1 ;;
         overhead)
-            stamp "benchmarks/engine_overhead.py"
-            rm -f "$out/engine-overhead.md"  # an earlier call's is not this one's
-            capped "${cap[overhead]}" python3 benchmarks/engine_overhead.py \
-                ${overhead_args[@]+"${overhead_args[@]}"} --out "$out/engine-overhead.md" \
-                || status=1 ;;
+            run_script overhead engine_overhead.py engine-overhead.md \
+                ${overhead_args[@]+"${overhead_args[@]}"} ;;
         repeats)
-            stamp "benchmarks/range_test_repeats.py"
-            rm -f "$out/range-test-repeats.md"  # an earlier call's is not this one's
-            capped "${cap[repeats]}" python3 benchmarks/range_test_repeats.py \
-                ${repeats_args[@]+"${repeats_args[@]}"} --out "$out/range-test-repeats.md" \
-                || status=1 ;;
+            run_script repeats range_test_repeats.py range-test-repeats.md \
+                ${repeats_args[@]+"${repeats_args[@]}"} ;;
         suite)
             stamp "the whole test suite"
             capped "${cap[suite]}" python3 -m pytest -p no:cacheprovider -q -rs 2>&1 \
