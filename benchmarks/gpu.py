@@ -357,6 +357,16 @@ def table_a(rows: list[dict[str, Any]]) -> str:
 # -- (b) range-test speed -------------------------------------------------------------------
 
 
+def range_case(sizes: Sizes, model: str, repeats: int) -> rts.Case:
+    """(b)'s range test of ``model``: synthetic 32x32 images, ``sizes.range_steps`` steps at
+    batch ``sizes.batch`` (also range_test_repeats.py's)."""
+    return rts.Case(
+        f"synthetic 32x32, {MODEL_LABEL[model]}", "synthetic_images", model, sizes.batch,
+        sizes.range_steps, RANGE_START_LR, repeats,
+        (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=RANGE_END_LR,
+    )
+
+
 def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int | None,
            on_row: Any = None) -> list[tuple[str, dict[str, Any]]]:
     """Every model at every precision; ``on_row(rows)`` after each row, so a call cut short
@@ -365,11 +375,7 @@ def part_b(device: torch.device, sizes: Sizes, with_tlf: bool, repeats: int | No
     rows: list[tuple[str, dict[str, Any]]] = []
     for model in sizes.range_models:
         reps = repeats or (sizes.small_repeats if model == "cnn" else sizes.repeats)
-        case = rts.Case(
-            f"synthetic 32x32, {MODEL_LABEL[model]}", "synthetic_images", model, sizes.batch,
-            sizes.range_steps, RANGE_START_LR, reps,
-            (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=RANGE_END_LR,
-        )
+        case = range_case(sizes, model, reps)
         for precision, (amp_dtype, grad_scaler, fused) in PRECISIONS.items():
             runners = rts.RUNNERS if precision == "fp32" and with_tlf else ("bare", "ours")
             runs = rts.bench(case, reps, device, runners, preload=True, amp_dtype=amp_dtype,

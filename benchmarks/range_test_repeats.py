@@ -207,12 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     gpu.quiet(device)
     warnings.filterwarnings("ignore", message="To get the last learning rate")
     amp_dtype, grad_scaler, fused = gpu.PRECISIONS[args.precision]
-    case = rts.Case(
-        f"synthetic 32x32, {gpu.MODEL_LABEL[args.model]}", "synthetic_images", args.model,
-        sizes.batch,
-        sizes.range_steps, gpu.RANGE_START_LR, repeats,
-        (("num_train", sizes.range_images), ("num_val", sizes.batch)), end_lr=gpu.RANGE_END_LR,
-    )
+    case = gpu.range_case(sizes, args.model, repeats)
     began = time.perf_counter()
     done: dict[str, list[rts.Run]] = {}  # the whole repeats so far
 
