@@ -97,8 +97,9 @@ class Run:
     # stopped early trained fewer steps than the others, so its time is not comparable.
     steps_trained: int = -1
     stop: str = "completed"
-    # Seconds until the runner's last launch returned, before its final read-back and sync
-    # (bare and ours): on a GPU, near ``seconds`` where the host's launches bound the loop.
+    # The bare loop's: seconds until its last launch returned, before its final read-back and
+    # sync (on a GPU, the rest of ``seconds`` is the work the device still had queued then).
+    # Not ours': lr_range_test returns after its last read-back, which waits for the last step.
     launched: float = math.nan
 
 
@@ -179,11 +180,10 @@ def run_ours(
         case.num_iter, "exp", diverge_factor=None, progress=False, amp_dtype=amp_dtype,
         scaler=scaler, sync_every=sync_every,
     )
-    launched = time.perf_counter() - t0  # (its last read-back waited for the last step)
     sync(device)
     trained = len(result.lrs) + sum(result.provenance.get("skipped_steps", [0]))
     return Run(time.perf_counter() - t0, list(result.lrs), list(result.losses),
-               steps_trained=trained, stop=result.stop_reason, launched=launched)
+               steps_trained=trained, stop=result.stop_reason)
 
 
 def run_torch_lr_finder(
