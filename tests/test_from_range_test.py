@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -194,3 +195,24 @@ def test_a_given_clr_bound_that_is_no_number_is_refused_by_name() -> None:
     for bad in ("0.1", None):
         with pytest.raises(TypeError, match=r"max_lr must be a real number"):
             policy_from_range_test("clr", VALLEY, 100, max_lr=bad, step_size=10)
+
+
+def test_a_policy_from_a_warned_curve_says_so_and_one_from_given_lrs_does_not() -> None:
+    """A curve that never diverged gives a max_lr at the sweep's end, which its warning calls
+    arbitrary: a Python user who builds a 1cycle from it is told, as the CLI tells its user.
+    Where every LR is given, the curve is not read, and there is nothing to warn of."""
+    t = np.linspace(-7, 1, 100)
+    floor = RangeTestResult(lrs=tuple(10 ** t), losses=tuple(2.3 - 2 / (1 + np.exp(-2 * (t + 3)))),
+                            smoothed=(0.0,) * 100, stop_reason="completed", num_iter=100)
+    (said,) = floor.warnings()
+    with pytest.warns(UserWarning) as caught:
+        policy = policy_from_range_test("one-cycle", floor, 100)
+    assert policy.lr.max_lr == floor.bounds()[1]
+    (w,) = caught
+    top = floor.bounds()[1]
+    assert str(w.message) == f"one-cycle policy from a range test (max_lr={top:.4g}): {said}"
+    assert w.filename == __file__  # pointing at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        policy_from_range_test("one-cycle", floor, 100, max_lr=0.5)
+        policy_from_range_test("fixed", VALLEY, 100)  # a clean curve: no warning

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,19 @@ def policy_from_range_test(
     ``ValueError`` naming the reason when the curve gives no pick, for a ``method`` with a
     policy that takes the bounds, which no rule changes, and for a ``method`` beside the LR it
     would pick, given in ``params`` (one of the two would be ignored).
+
+    Where an LR is read off a curve that :meth:`RangeTestResult.warnings` warns of (a sweep that
+    began inside the descent, a loss that never diverged, ...), each warning is issued as a
+    ``UserWarning``, as ``superconverge schedule --from-lr-find`` prints it: the policy is still
+    made, but its LRs may be too high or arbitrary. Where ``params`` give every LR the policy
+    takes, the curve is not read and nothing is warned.
     """
     picked = lrs_from_range_test(name, result, method=method, given=params)
+    if picked:
+        taken = ", ".join(f"{k}={x:.4g}" for k, x in picked.items())
+        for w in result.warnings():
+            warnings.warn(f"{name} policy from a range test ({taken}): {w}", UserWarning,
+                          stacklevel=2)
     return make_policy(name, total_steps, **{**picked, **params})
 
 
@@ -51,7 +63,9 @@ def lrs_from_range_test(
     """The LR parameters :func:`policy_from_range_test` reads off ``result`` for policy
     ``name`` (e.g. ``{"max_lr": 0.29}`` for ``one-cycle``), leaving out those in ``given``,
     which win; ``ValueError`` for an unknown policy, a ``method`` with a policy that takes the
-    bounds, and when the curve has no pick for an LR it needs."""
+    bounds, and when the curve has no pick for an LR it needs. Unlike
+    :func:`policy_from_range_test` it issues no warning for a warned curve: read
+    ``result.warnings()``."""
     policy_parameters(name)  # validates the name
     if not isinstance(result, RangeTestResult):
         raise TypeError(f"result must be a RangeTestResult (RangeTestResult.from_json(path) reads "
