@@ -216,3 +216,13 @@ def test_a_policy_from_a_warned_curve_says_so_and_one_from_given_lrs_does_not() 
         warnings.simplefilter("error")
         policy_from_range_test("one-cycle", floor, 100, max_lr=0.5)
         policy_from_range_test("fixed", VALLEY, 100)  # a clean curve: no warning
+
+
+def test_a_misspelt_parameter_is_named_before_the_curve_is_read() -> None:
+    """A review: on a curve without a pick, max_Lr=0.5 was answered "the range test gives no
+    LR bounds ... or give max_lr yourself", which the user believed they had done."""
+    flat = result(np.full(100, 2.3))
+    with pytest.raises(ValueError, match=r"policy 'one-cycle' does not take max_Lr; it takes "):
+        policy_from_range_test("one-cycle", flat, 100, max_Lr=0.5)
+    with pytest.raises(ValueError, match="leaves momentum out"):  # clr's momentum is off
+        policy_from_range_test("clr", flat, 100, high_momentum=0.9)

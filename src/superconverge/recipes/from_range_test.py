@@ -10,6 +10,7 @@ from typing import Any
 from superconverge.finder import RangeTestResult
 from superconverge.finder.result import _CUT
 from superconverge.schedules import Policy, make_policy, policy_parameters
+from superconverge.schedules.policy import check_parameter_names
 
 # Which picks of the curve set which parameters of each policy.
 _FROM_SUGGESTION = {"fixed": "lr", "step-decay": "lr", "cosine": "max_lr"}
@@ -36,6 +37,9 @@ def policy_from_range_test(
     made, but its LRs may be too high or arbitrary. Where ``params`` give every LR the policy
     takes, the curve is not read and nothing is warned.
     """
+    # The names first: a misspelt max_lr would otherwise be reported as a curve without a pick
+    # ("give max_lr yourself").
+    check_parameter_names(name, params)
     picked = lrs_from_range_test(name, result, method=method, given=params)
     if picked:
         taken = ", ".join(f"{k}={x:.4g}" for k, x in picked.items())

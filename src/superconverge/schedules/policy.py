@@ -11,7 +11,7 @@ import inspect
 import itertools
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,6 +306,23 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
     without a momentum schedule (``fixed``, ``step-decay``, ``cosine``). Momentum bounds with
     the momentum schedule turned off (``clr``'s default) are refused too, not ignored.
     """
+    check_parameter_names(name, params)
+    total_steps = v.steps("total_steps", total_steps)
+    if "cycle_momentum" in params:  # numpy's bools too, from a config array
+        params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
+                                                        params["cycle_momentum"])}
+    if "milestones" in params:  # a list, a tuple, a numpy array, ... (None is refused)
+        params = {**params, "milestones": v.sequence(
+            "milestones", params["milestones"], "fractions of the run or whole steps")}
+    return POLICIES[name](total_steps, **params)
+
+
+def check_parameter_names(name: str, params: Mapping[str, Any]) -> None:
+    """:func:`make_policy`'s check of which parameters are given, before any value is: a
+    ``ValueError`` naming those policy ``name`` does not take (listing those it does), and the
+    momentum bounds given where its momentum schedule is off. A caller that must read something
+    first to fill in the rest (an LR off a range test) runs it first, so that a misspelt name is
+    what it reports."""
     accepted = policy_parameters(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -329,11 +346,3 @@ def make_policy(name: str, total_steps: int, **params: Any) -> Policy:
             f"policy {name!r} leaves momentum out ({said}), so {', '.join(shaping)} would be "
             "ignored; pass cycle_momentum=True (--cycle-momentum) or drop them"
         )
-    total_steps = v.steps("total_steps", total_steps)
-    if "cycle_momentum" in params:  # numpy's bools too, from a config array
-        params = {**params, "cycle_momentum": v.boolean("cycle_momentum",
-                                                        params["cycle_momentum"])}
-    if "milestones" in params:  # a list, a tuple, a numpy array, ... (None is refused)
-        params = {**params, "milestones": v.sequence(
-            "milestones", params["milestones"], "fractions of the run or whole steps")}
-    return POLICIES[name](total_steps, **params)
