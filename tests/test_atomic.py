@@ -274,3 +274,22 @@ def test_a_loop_of_links_in_the_folder_part_is_named_as_a_loop(tmp_path) -> None
                                           r"itself \(too many levels of symbolic links\)"):
             atomic.write_text(path, "x\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["L", "a"]
+
+
+def test_a_link_into_a_missing_folder_is_refused_not_made(tmp_path) -> None:
+    """A review: writing through a link to /nonexistent/x made the folder /nonexistent. The
+    folders of the path given are made (--out runs/new/s.csv); those a link points into are
+    not: the write is refused, naming the link, and nothing is made."""
+    link = tmp_path / "s.csv"
+    link.symlink_to(tmp_path / "nowhere" / "deep" / "s.csv")
+    with pytest.raises(FileNotFoundError, match=(
+            rf"cannot write {link}: {link} is a link to {tmp_path / 'nowhere'}/deep/s.csv, "
+            rf"whose folder {tmp_path / 'nowhere'}/deep does not exist")):
+        atomic.write_text(link, "x\n")
+    assert not (tmp_path / "nowhere").exists() and link.is_symlink()
+    atomic.write_text(tmp_path / "runs" / "new" / "s.csv", "x\n")  # the user's own path
+    assert (tmp_path / "runs" / "new" / "s.csv").read_text() == "x\n"
+    (tmp_path / "f.txt").write_text("a file\n")
+    (tmp_path / "in-file.csv").symlink_to(tmp_path / "f.txt" / "s.csv")
+    with pytest.raises(NotADirectoryError, match=f"inside {tmp_path / 'f.txt'}, which is a file"):
+        atomic.write_text(tmp_path / "in-file.csv", "x\n")

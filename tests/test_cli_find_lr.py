@@ -664,6 +664,34 @@ def test_a_dangling_link_as_out_fails_before_the_test(tmp_path, capsys, monkeypa
         "which does not exist\n")
 
 
+def test_an_output_file_linked_where_it_cannot_be_written_fails_before_the_test(
+        tmp_path, capsys, monkeypatch) -> None:
+    """A review: lr_find.json a link into a missing folder, or to a file in a folder nothing can
+    be written in, passed the check; the sweep ran, and its curve was lost at the write (or the
+    link's missing folders were made, anywhere)."""
+    recipe = sys.modules["superconverge.recipes.find_lr"]
+    monkeypatch.setattr(recipe, "lr_range_test", None)  # not reached
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "lr_find.json").symlink_to(tmp_path / "nowhere" / "lr_find.json")
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--out", str(out)])
+    assert capsys.readouterr().err == (
+        f"superconverge find-lr: error: {out / 'lr_find.json'} is a link to "
+        f"{tmp_path / 'nowhere' / 'lr_find.json'}, whose folder {tmp_path / 'nowhere'} does "
+        "not exist\n")
+    assert not (tmp_path / "nowhere").exists()
+    if not Path("/proc/version").exists():
+        return
+    (out / "lr_find.json").unlink()
+    (out / "lr_find.png").symlink_to("/proc/version")  # /proc makes no files, even for root
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--out", str(out)])
+    assert capsys.readouterr().err == (
+        f"superconverge find-lr: error: cannot write into /proc ({out / 'lr_find.png'} is a "
+        "link to /proc/version): Permission denied\n")
+
+
 def test_a_sweep_of_too_small_lrs_says_to_raise_end_lr(tmp_path, capsys) -> None:
     """A real 30-step test on digits that ends at 1e-5: the loss barely moves, and the advice
     printed must be to sweep further, whichever way the noise bends the curve."""

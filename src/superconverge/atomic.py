@@ -45,9 +45,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     shown = target  # errors name the path the user gave, not where a link leads
     try:
         if target.is_symlink():
-            target = Path(os.path.realpath(target))
-            if target.is_symlink():  # a loop: realpath hands back a link it could not follow
-                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            target = link_target(target)
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
         existing = nearest_existing(target.parent)
@@ -92,6 +90,27 @@ def _temporary_affixes(target: Path) -> tuple[str, str]:
     while stem and len(os.fsencode(stem)) > room:  # by characters: none cut in half
         stem = stem[:-1]
     return f".{stem}.", suffix
+
+
+def link_target(link: Path) -> Path:
+    """Where the symbolic link ``link`` leads, a file to be written (it may not exist yet).
+    ``OSError`` for a loop of links, and ``FileNotFoundError`` where the folder it leads into
+    does not exist: the folders of the path the user gave are made, but not those of wherever a
+    link points (a review: writing through a link to /nonexistent/x made /nonexistent)."""
+    target = Path(os.path.realpath(link))
+    if target.is_symlink():  # a loop: realpath hands back a link it could not follow
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+    folder = target.parent
+    if not folder.is_dir():
+        nearest_existing(folder)  # a loop of links or a dangling one on the way: named
+        if folder.exists():
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"{link} is a link to {os.readlink(link)}, inside {folder}, "
+                "which is a file, not a folder")
+        raise FileNotFoundError(
+            errno.ENOENT, f"{link} is a link to {os.readlink(link)}, whose folder {folder} "
+            "does not exist")
+    return target
 
 
 def nearest_existing(folder: Path) -> Path:

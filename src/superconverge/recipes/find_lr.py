@@ -18,7 +18,13 @@ import numpy as np
 import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
-from superconverge.atomic import atomic_path, atomic_paths, nearest_existing, one_line
+from superconverge.atomic import (
+    atomic_path,
+    atomic_paths,
+    link_target,
+    nearest_existing,
+    one_line,
+)
 from superconverge.data import image_shape, make_loader
 from superconverge.data.files import _image_class_at
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
@@ -340,27 +346,37 @@ def _check_writable(folder: Path) -> None:
             errno.ENOTDIR, f"out={str(folder)!r} names a {folder.suffix} file, but out is the "
             f"folder that lr_find.json and lr_find.png are written into; pass a folder, e.g. "
             f"out={str(folder.with_suffix(''))!r}")
-    for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
-                 for suffix in (".json", ".png")):
-        if (folder / name).is_dir():
-            raise IsADirectoryError(
-                errno.EISDIR, f"{folder / name} is a folder, where out={str(folder)!r} needs "
-                "to write a file; remove it or pass another folder")
     existing = nearest_existing(folder.absolute())
     if not existing.is_dir():
         raise NotADirectoryError(
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
+    _probe(existing, f"out={str(folder)!r}")
+    for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
+                 for suffix in (".json", ".png")):
+        path = folder / name
+        if path.is_dir():
+            raise IsADirectoryError(
+                errno.EISDIR, f"{path} is a folder, where out={str(folder)!r} needs "
+                "to write a file; remove it or pass another folder")
+        if path.is_symlink():  # written where it leads (a review: lost after the sweep)
+            target = link_target(path)
+            _probe(target.parent, f"{path} is a link to {os.readlink(path)}")
+
+
+def _probe(folder: Path, what: str) -> None:
+    """That a file can be made in ``folder``, which exists; ``OSError`` saying why not, and
+    ``what`` it is for."""
     # Not os.access: it says yes to root everywhere, knows nothing of file systems that refuse
     # (/sys, /proc), and its no gives no reason (a read-only mount is no missing permission).
     # Make and remove a folder there, leaving nothing; its error says why (OSError picks the
     # subclass by errno: PermissionError for EACCES, a plain OSError for EROFS).
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".superconverge-probe-", dir=existing))
+        os.rmdir(tempfile.mkdtemp(prefix=".superconverge-probe-", dir=folder))
     except OSError as err:
         # (/proc/sys says "No such file or directory" of making a folder in itself, which is
         # there: no reason a user can act on; it is not writable)
         code = errno.EACCES if err.errno in (None, errno.ENOENT) else err.errno
-        raise OSError(code, f"cannot write into {existing} (out={str(folder)!r}): "
+        raise OSError(code, f"cannot write into {folder} ({what}): "
                       f"{os.strerror(code)}") from None
 
 
