@@ -456,6 +456,14 @@ class ParamScheduler:
         self.optimizer = optimizer
         name = type(optimizer).__name__
         groups = optimizer.param_groups
+        if "last_epoch" in other_keys and not any("last_epoch" in g for g in groups):
+            # torch's schedulers take it to resume; here it read as a param-group key
+            raise TypeError(
+                f"last_epoch={other_keys['last_epoch']!r}: ParamScheduler takes no last_epoch "
+                "(torch's schedulers resume from it); its step count is its state: to resume at "
+                "step n, make it, then sched.load_state_dict(saved_state) or "
+                "sched.load_state_dict({'last_step': n})"
+            )
         requested: dict[str, object] = {"lr": lr, "momentum": momentum,
                                         "weight_decay": weight_decay, **other_keys}
         schedules = {k: _as_schedule(k, s) for k, s in requested.items() if s is not None}
