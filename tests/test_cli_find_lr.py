@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import re
 import shlex
 import sys
@@ -668,28 +669,46 @@ def test_an_output_file_linked_where_it_cannot_be_written_fails_before_the_test(
         tmp_path, capsys, monkeypatch) -> None:
     """A review: lr_find.json a link into a missing folder, or to a file in a folder nothing can
     be written in, passed the check; the sweep ran, and its curve was lost at the write (or the
-    link's missing folders were made, anywhere)."""
-    recipe = sys.modules["superconverge.recipes.find_lr"]
-    monkeypatch.setattr(recipe, "lr_range_test", None)  # not reached
+    link's missing folders were made, anywhere). Each of the four names find-lr may write."""
+    import superconverge.recipes.find_lr  # noqa: F401  (sys.modules below: not the function)
+
+    def reached(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the check passed")
+
+    monkeypatch.setattr(sys.modules["superconverge.recipes.find_lr"], "lr_range_test", reached)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "lr_find.json").symlink_to(tmp_path / "nowhere" / "lr_find.json")
-    with pytest.raises(SystemExit):
-        main(["-q", "find-lr", "--out", str(out)])
-    assert capsys.readouterr().err == (
-        f"superconverge find-lr: error: {out / 'lr_find.json'} is a link to "
-        f"{tmp_path / 'nowhere' / 'lr_find.json'}, whose folder {tmp_path / 'nowhere'} does "
-        "not exist\n")
+
+    def refused(name: str, target: str | Path, said: str) -> None:
+        (out / name).symlink_to(target)
+        with pytest.raises(SystemExit):
+            main(["-q", "find-lr", "--out", str(out)])
+        assert capsys.readouterr().err == f"superconverge find-lr: error: {said}\n"
+        (out / name).unlink()
+
+    for name in ("lr_find.json", "lr_find.png", "lr_find.partial.json", "lr_find.partial.png"):
+        refused(name, tmp_path / "nowhere" / name,
+                f"{out / name} is a link to {tmp_path / 'nowhere' / name}, whose folder "
+                f"{tmp_path / 'nowhere'} does not exist")
     assert not (tmp_path / "nowhere").exists()
-    if not Path("/proc/version").exists():
-        return
-    (out / "lr_find.json").unlink()
-    (out / "lr_find.png").symlink_to("/proc/version")  # /proc makes no files, even for root
-    with pytest.raises(SystemExit):
+    refused("lr_find.json", "lr_find.json",  # a loop: it named no file
+            f"{out / 'lr_find.json'} is a link that leads back to itself (too many levels of "
+            "symbolic links)")
+    if Path("/proc/version").exists():
+        for name in ("lr_find.json", "lr_find.partial.png"):  # /proc makes no file, for root too
+            refused(name, "/proc/version", f"cannot write into /proc ({out / name} is a link "
+                    "to /proc/version): Permission denied")
+    # A stream is written into, not beside: its folder is not probed (a review: a user who
+    # may not make files in /dev had lr_find.png -> /dev/null refused)
+    recipe = sys.modules["superconverge.recipes.find_lr"]
+    probed: list[Path] = []
+    probe = recipe._probe
+    monkeypatch.setattr(recipe, "_probe", lambda folder, what: (probed.append(folder),
+                                                                 probe(folder, what)))
+    (out / "lr_find.png").symlink_to(os.devnull)
+    with pytest.raises(RuntimeError, match="the check passed"):
         main(["-q", "find-lr", "--out", str(out)])
-    assert capsys.readouterr().err == (
-        f"superconverge find-lr: error: cannot write into /proc ({out / 'lr_find.png'} is a "
-        "link to /proc/version): Permission denied\n")
+    assert probed == [out]
 
 
 def test_a_sweep_of_too_small_lrs_says_to_raise_end_lr(tmp_path, capsys) -> None:

@@ -108,6 +108,21 @@ def test_schedule_command_reads_lr_find_json(tmp_path, capsys) -> None:
     assert doc["lr_schedule"]["max_lr"] == VALLEY.bounds()[1]
 
 
+def test_schedule_command_names_a_flag_the_policy_does_not_take_before_reading_the_curve(
+        tmp_path, capsys) -> None:
+    """A review: on a curve without a pick, --max-lr to fixed was answered "the range test
+    suggests no LR ... or give --lr yourself", and --high-momentum to clr "gives no LR bounds"."""
+    result(np.full(100, 2.3)).to_json(tmp_path / "flat.json")
+    for argv, said in (
+            (["fixed", "--max-lr", "0.5"], "policy 'fixed' does not take --max-lr; it takes "),
+            (["clr", "--high-momentum", "0.9"], "policy 'clr' leaves momentum out")):
+        with pytest.raises(SystemExit) as exc:
+            main(["schedule", *argv, "--steps", "10", "--from-lr-find",
+                  str(tmp_path / "flat.json")])
+        assert exc.value.code == 2
+        assert said in capsys.readouterr().err
+
+
 def test_schedule_command_from_lr_find_refuses_momentum_flags_for_fixed(tmp_path, capsys) -> None:
     VALLEY.to_json(tmp_path / "lr_find.json")
     with pytest.raises(SystemExit) as exc:
@@ -216,6 +231,17 @@ def test_a_policy_from_a_warned_curve_says_so_and_one_from_given_lrs_does_not() 
         warnings.simplefilter("error")
         policy_from_range_test("one-cycle", floor, 100, max_lr=0.5)
         policy_from_range_test("fixed", VALLEY, 100)  # a clean curve: no warning
+        # A bad value is the error, also where warnings are errors (a review: the curve's
+        # warning was raised in its place)
+        with pytest.raises(ValueError, match="total_steps"):
+            policy_from_range_test("one-cycle", floor, 0)
+    # every warning of the curve, each once: one begun inside the descent, ending on a floor
+    both = RangeTestResult(lrs=tuple(10 ** t), losses=tuple(2.3 - 2 / (1 + np.exp(-2 * (t + 6.5)))),
+                           smoothed=(0.0,) * 100, stop_reason="completed", num_iter=100)
+    assert len(both.warnings()) == 2
+    with pytest.warns(UserWarning) as caught:
+        policy_from_range_test("clr", both, 100, step_size=10)
+    assert [str(w.message).split("): ", 1)[1] for w in caught] == both.warnings()
 
 
 def test_a_misspelt_parameter_is_named_before_the_curve_is_read() -> None:

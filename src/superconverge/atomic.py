@@ -99,17 +99,21 @@ def link_target(link: Path) -> Path:
     link points (a review: writing through a link to /nonexistent/x made /nonexistent)."""
     target = Path(os.path.realpath(link))
     if target.is_symlink():  # a loop: realpath hands back a link it could not follow
-        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+        raise OSError(errno.ELOOP, f"{link} is a link that leads back to itself (too many "
+                      "levels of symbolic links)")
     folder = target.parent
     if not folder.is_dir():
         nearest_existing(folder)  # a loop of links or a dangling one on the way: named
+        to = os.readlink(link)
+        # through another link (or a folder link on the way): where it ends too
+        said = to if Path(os.path.abspath(link.parent / to)) == target else (
+            f"{to}, which leads to {target}")
         if folder.exists():
             raise NotADirectoryError(
-                errno.ENOTDIR, f"{link} is a link to {os.readlink(link)}, inside {folder}, "
-                "which is a file, not a folder")
+                errno.ENOTDIR, f"{link} is a link to {said}, inside {folder}, which is a file, "
+                "not a folder")
         raise FileNotFoundError(
-            errno.ENOENT, f"{link} is a link to {os.readlink(link)}, whose folder {folder} "
-            "does not exist")
+            errno.ENOENT, f"{link} is a link to {said}, whose folder {folder} does not exist")
     return target
 
 

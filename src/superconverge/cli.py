@@ -226,7 +226,7 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 def _run_schedule(args: argparse.Namespace) -> int:
     from superconverge import atomic
     from superconverge.report.schedule_preview import plot_policy, render_policy
-    from superconverge.schedules.policy import make_policy
+    from superconverge.schedules.policy import check_parameter_names, make_policy
 
     params = {}
     for flag, _, _ in _SCHEDULE_OPTIONS:
@@ -235,6 +235,9 @@ def _run_schedule(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.cycle_momentum is not None:
         params["cycle_momentum"] = args.cycle_momentum
+    # Before a curve is read (a review: --max-lr to fixed, on a curve without a pick, was
+    # answered "give --lr yourself")
+    check_parameter_names(args.policy, params)
     if args.method is not None and not args.from_lr_find:
         raise ValueError("--method picks an LR from a range test; it needs --from-lr-find JSON")
     fmt = _output_format(args.format, args.out)

@@ -21,6 +21,7 @@ from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge.atomic import (
     atomic_path,
     atomic_paths,
+    is_stream,
     link_target,
     nearest_existing,
     one_line,
@@ -358,7 +359,9 @@ def _check_writable(folder: Path) -> None:
             raise IsADirectoryError(
                 errno.EISDIR, f"{path} is a folder, where out={str(folder)!r} needs "
                 "to write a file; remove it or pass another folder")
-        if path.is_symlink():  # written where it leads (a review: lost after the sweep)
+        # A link is written where it leads (a review: lost after the sweep), a stream into
+        # (/dev/null, /dev/stdout: nothing is made beside it).
+        if path.is_symlink() and not is_stream(path):
             target = link_target(path)
             _probe(target.parent, f"{path} is a link to {os.readlink(path)}")
 

@@ -41,12 +41,15 @@ def policy_from_range_test(
     # ("give max_lr yourself").
     check_parameter_names(name, params)
     picked = lrs_from_range_test(name, result, method=method, given=params)
+    # Made before the warnings: an error in it (total_steps=0) is what the call is about, also
+    # where warnings are errors.
+    policy = make_policy(name, total_steps, **{**picked, **params})
     if picked:
         taken = ", ".join(f"{k}={x:.4g}" for k, x in picked.items())
         for w in result.warnings():
             warnings.warn(f"{name} policy from a range test ({taken}): {w}", UserWarning,
                           stacklevel=2)
-    return make_policy(name, total_steps, **{**picked, **params})
+    return policy
 
 
 def _why_none(result: RangeTestResult, reason: str | None) -> str | None:
