@@ -559,6 +559,47 @@ def test_restore_on_an_exception_from_step_fn() -> None:
     assert_same_state(before, snapshot(model, opt))
 
 
+@pytest.mark.parametrize("kind", [RuntimeError, KeyboardInterrupt])
+def test_nothing_of_a_stopped_test_outlives_the_handled_exception(
+        kind: type[BaseException]) -> None:
+    """A review: the exception on its way, kept in a local of lr_range_test's frame, which its
+    traceback holds, made a cycle: the snapshot (a copy of the model and optimizer state) and
+    the loader's iterator (its worker processes) stayed alive after the caller had handled the
+    error, until the cyclic garbage collector ran."""
+    import gc
+    import types
+
+    model, opt, loader = make_problem()
+    calls = [0]
+
+    def step(model: nn.Module, batch: Any) -> torch.Tensor:  # a fresh exception: none kept
+        calls[0] += 1
+        if calls[0] == 9:
+            raise kind("boom")
+        return F.cross_entropy(model(batch[0]), batch[1])
+
+    snapshot_type = sys.modules["superconverge.finder._restore"].TrainingState
+
+    def alive() -> list[str]:
+        return [o.f_code.co_name if isinstance(o, types.FrameType) else "TrainingState"
+                for o in gc.get_objects()
+                if isinstance(o, snapshot_type) or (isinstance(o, types.FrameType)
+                                                    and o.f_code.co_name in (
+                                                        "lr_range_test", "_cycle"))]
+
+    gc.collect()
+    before = alive()  # (anything another test left reachable)
+    gc.disable()
+    try:
+        try:
+            lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=step, progress=False)
+        except kind:
+            pass
+        assert alive() == before
+    finally:
+        gc.enable()
+
+
 def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)

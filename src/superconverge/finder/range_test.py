@@ -430,17 +430,25 @@ def lr_range_test(
                 UserWarning, stacklevel=2)
         held = came()
         on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
-        if held is not None and result is not None:
-            # Ctrl-C (or a SIGTERM or SIGHUP made one) during the last restore of a finished
-            # test: stop, keeping the result.
-            stop = stop_for(held)
-            _attach_partial(stop, result)
-            raise stop
-        if held not in (None, signal.SIGINT) and on_its_way is not None and not isinstance(
-                on_its_way, Terminated):
-            # A SIGTERM (SIGHUP) while an error or Ctrl-C was on its way: the stronger stop,
-            # told so, with what that one carried.
-            raise Terminated.instead_of(on_its_way, held) from on_its_way
+        stop: BaseException | None = None
+        try:
+            if held is not None and result is not None:
+                # Ctrl-C (or a SIGTERM or SIGHUP made one) during the last restore of a
+                # finished test: stop, keeping the result.
+                stop = stop_for(held)
+                _attach_partial(stop, result)
+                raise stop
+            if held not in (None, signal.SIGINT) and on_its_way is not None and not isinstance(
+                    on_its_way, Terminated):
+                # A SIGTERM (SIGHUP) while an error or Ctrl-C was on its way: the stronger
+                # stop, told so, with what that one carried.
+                raise Terminated.instead_of(on_its_way, held) from on_its_way
+        finally:
+            # An exception held by this frame holds the frame through its traceback: a cycle
+            # that kept the snapshot (a copy of the model and the optimizer state) and the
+            # loader's worker processes alive after the caller had handled the error, until
+            # the cyclic garbage collector ran (a review).
+            on_its_way = stop = None
     logger.info(SUMMARY_LOG, result.stop_summary())
     return result
 
