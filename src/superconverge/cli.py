@@ -478,10 +478,10 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--method", choices=METHODS, default="default", help="suggestion rule")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     p.add_argument("--threads", type=_at_least(1, _max_threads()), help="CPU threads of "
-                   "torch's operations (default: torch's, one per core; at most 4 per CPU); 1 "
-                   "when other jobs share the cores: two runs side by side on 2 cores took 1.36x "
-                   "longer with 2 threads each than with 1 (benchmarks/cpu_threads.py), more "
-                   "with other load")
+                   "torch's operations (default: torch's, one per core; at most 4 per CPU or 8, "
+                   "whichever is more); 1 when other jobs share the cores: two runs side by side "
+                   "on 2 cores took 1.36x longer with 2 threads each than with 1 "
+                   "(benchmarks/cpu_threads.py), more with other load")
     p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
     p.add_argument("--out", default="runs/find-lr", type=_path,
