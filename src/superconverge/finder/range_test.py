@@ -34,7 +34,15 @@ import sys
 import time
 import types
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -447,8 +455,10 @@ def lr_range_test(
             # An exception held by this frame holds the frame through its traceback: a cycle
             # that kept the snapshot (a copy of the model and the optimizer state) and the
             # loader's worker processes alive after the caller had handled the error, until
-            # the cyclic garbage collector ran (a review).
-            on_its_way = stop = None
+            # the cyclic garbage collector ran (a review). And an exception kept on purpose
+            # (a notebook keeps the last one; a retry loop may log them) keeps its frames'
+            # locals: the snapshot, put back by now, is let go of here.
+            del on_its_way, stop, state
     logger.info(SUMMARY_LOG, result.stop_summary())
     return result
 
@@ -785,6 +795,10 @@ class _Run:
             bar.close()
             if hook is not None:
                 hook.remove()
+            # The loader's iterator goes now (a DataLoader's shuts its worker processes
+            # down), also where an exception that holds this frame is kept (a notebook keeps
+            # the last one).
+            batches.close()
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
 
@@ -1473,7 +1487,7 @@ def _check_loss(loss: object, *, training: bool) -> None:
         )
 
 
-def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Iterator[Any]:
+def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Generator[Any, None, None]:
     """``data``'s batches, re-iterated as often as needed. A sampler that shuffles by its
     epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
     shuffling loader draws a new order: else every pass would repeat the first one's. (The
