@@ -608,6 +608,90 @@ def test_nothing_of_a_stopped_test_outlives_the_handled_exception(
             kept.append(exc)
         assert alive(("_cycle",)) == alive(()) == before
         assert kept[0].partial_result.stop_reason in ("error", "interrupted")  # type: ignore[attr-defined]
+        # ... nor the validation batches cached on the device
+        calls[0] = 0
+        try:
+            lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=step, progress=False,
+                          val_data=loader, val_batches=2)
+        except kind as exc:
+            kept.append(exc)
+        runs = [o for o in gc.get_objects() if type(o) is RANGE_TEST._Run]
+        assert runs and all(r.val_cache is None for r in runs)
+        assert all(v is None for f in _frames(kept[1]) for k, v in f.f_locals.items()
+                   if k == "val_cache")
+    finally:
+        gc.enable()
+
+
+def _frames(exc: BaseException) -> list[Any]:
+    tb, out = exc.__traceback__, []
+    while tb is not None:
+        out.append(tb.tb_frame)
+        tb = tb.tb_next
+    return out
+
+
+def test_the_loaders_found_are_not_kept_by_a_cycle() -> None:
+    """A review: unwrapped_loaders' walk, a closure that called itself, was a reference cycle
+    holding the loaders and iterators it found until the cyclic garbage collector ran: an
+    iter(DataLoader(num_workers=2)) the caller had dropped after a range test kept its workers,
+    which the next DataLoader's forked workers inherited."""
+    import gc
+    import weakref
+
+    from superconverge.finder._restore import unwrapped_loaders
+
+    class Wrapper:  # a notebook's DeviceDataLoader
+        def __init__(self, dl: DataLoader) -> None:
+            self.dl = dl
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(self.dl)
+
+    model, opt, loader = make_problem()
+    wrapped = Wrapper(loader)
+    gc.disable()
+    try:
+        assert unwrapped_loaders(wrapped) == [wrapped, loader]
+        lr_range_test(model, opt, ce, wrapped, 1e-4, 0.1, 10, progress=False)
+        gone = weakref.ref(wrapped)
+        del wrapped
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_nothing_of_a_test_stopped_in_its_last_restore_outlives_the_handled_stop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop made of a Ctrl-C during the restore of a finished test, raised from a local of
+    lr_range_test's frame, made the same cycle (a review: the test did not see it)."""
+    import gc
+    import signal
+    import types
+
+    real = RANGE_TEST.Streams.restore
+
+    def restore_hit_by_ctrl_c(self, *args, **kwargs) -> None:
+        signal.raise_signal(signal.SIGINT)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RANGE_TEST.Streams, "restore", restore_hit_by_ctrl_c)
+    model, opt, loader = make_problem()
+
+    def alive() -> list[str]:
+        return sorted(type(o).__name__ for o in gc.get_objects()
+                      if type(o) is RANGE_TEST._Run or (isinstance(o, types.FrameType)
+                                                        and o.f_code.co_name == "lr_range_test"))
+
+    gc.collect()
+    before = alive()
+    gc.disable()
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 20, progress=False)
+        assert info.value.partial_result.stop_reason == "completed"
+        del info
+        assert alive() == before
     finally:
         gc.enable()
 

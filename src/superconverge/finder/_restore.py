@@ -164,24 +164,29 @@ def unwrapped_loaders(*datas: object) -> list[object]:
     ``DeviceDataLoader`` whose ``__iter__`` moves each batch of ``self.dl``), two wrappers
     deep, each once: their generators, samplers and workers are the ones the test moves."""
     found: list[object] = []
-
-    def walk(obj: object, depth: int) -> None:
-        if obj is None or any(obj is f for f in found):
-            return
-        found.append(obj)
-        if depth == 0 or isinstance(obj, torch.utils.data.DataLoader):
-            return
-        attrs = getattr(obj, "__dict__", None)
-        for value in attrs.values() if isinstance(attrs, dict) else ():
-            if isinstance(value, torch.utils.data.DataLoader):
-                walk(value, 0)
-            elif (depth > 1 and hasattr(value, "__iter__") and hasattr(value, "__dict__")
-                  and not isinstance(value, torch.nn.Module | torch.Tensor | type)):
-                walk(value, depth - 1)  # a wrapper of a wrapper
-
     for data in datas:
-        walk(data, 2)
+        _walk_loaders(data, 2, found)
     return found
+
+
+def _walk_loaders(obj: object, depth: int, found: list[object]) -> None:
+    """:func:`unwrapped_loaders`' walk, into ``found``. A function of its own, not a closure
+    that calls itself: that closure was a reference cycle holding ``found``, the user's loaders
+    and iterators, until the cyclic garbage collector ran (a review: an ``iter(DataLoader)``
+    the caller had dropped kept its worker processes, which the next DataLoader's forked
+    workers inherited)."""
+    if obj is None or any(obj is f for f in found):
+        return
+    found.append(obj)
+    if depth == 0 or isinstance(obj, torch.utils.data.DataLoader):
+        return
+    attrs = getattr(obj, "__dict__", None)
+    for value in attrs.values() if isinstance(attrs, dict) else ():
+        if isinstance(value, torch.utils.data.DataLoader):
+            _walk_loaders(value, 0, found)
+        elif (depth > 1 and hasattr(value, "__iter__") and hasattr(value, "__dict__")
+              and not isinstance(value, torch.nn.Module | torch.Tensor | type)):
+            _walk_loaders(value, depth - 1, found)  # a wrapper of a wrapper
 
 
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:

@@ -425,6 +425,11 @@ def lr_range_test(
         # what the test trained)
         changed = (state.changed_attributes() if state is not None
                    and (restore or len(curves) > 1) else [])
+        # Put back by now: let go of it (and of the validation batches cached on the device)
+        # before anything below can raise (a warning made an error), so that an exception
+        # kept afterwards does not keep them (a notebook keeps the last one).
+        state = None
+        run.val_cache = None
         if changed:
             left = ("they stay as the sweep left them" if restore else
                     "each repeat started where the one before left them")
@@ -458,7 +463,7 @@ def lr_range_test(
             # the cyclic garbage collector ran (a review). And an exception kept on purpose
             # (a notebook keeps the last one; a retry loop may log them) keeps its frames'
             # locals: the snapshot, put back by now, is let go of here.
-            del on_its_way, stop, state
+            del on_its_way, stop
     logger.info(SUMMARY_LOG, result.stop_summary())
     return result
 
@@ -797,8 +802,9 @@ class _Run:
                 hook.remove()
             # The loader's iterator goes now (a DataLoader's shuts its worker processes
             # down), also where an exception that holds this frame is kept (a notebook keeps
-            # the last one).
+            # the last one); so does this frame's hold on the validation batches.
             batches.close()
+            val_cache = None
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
 
