@@ -924,6 +924,7 @@ class _Run:
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
         total, count = None, 0
+        source: Iterable[Any] | None = None
         try:
             with torch.no_grad():
                 source = cache if cache is not None else map(self._move, self.val_data)
@@ -956,6 +957,8 @@ class _Run:
         finally:
             for m, training in modes:
                 m.training = training
+            # An exception kept afterwards holds this frame: not the cached batches with it.
+            cache = source = None
         if total is None:
             if self.val_seen:
                 raise ValueError(
