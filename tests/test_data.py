@@ -954,6 +954,24 @@ def test_csv_target_that_is_a_numeric_column_name(tmp_path) -> None:
         load_csv(path, target=2020, header=False)  # no header: no names to match
 
 
+def test_csv_target_out_of_range_in_a_headerless_first_row_is_refused(tmp_path) -> None:
+    """A review: ``--target 10`` on a headerless table of 10 columns whose first row held a 10
+    read that row as a header, the 10's column (a feature) as the labels, and the label column
+    as a feature, silently; a first row without a 10 was refused as out of range."""
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 17, (60, 9)), rng.integers(0, 3, 60)
+    x[0, 3] = 10
+    path = tmp_path / "plain.csv"
+    np.savetxt(path, np.c_[x, y], fmt="%d", delimiter=",")
+    with pytest.raises(ValueError, match=r"^target=10 is out of range for .*plain.csv with 10 "
+                                         r"columns \(the first row holds a 10, but it reads as "
+                                         r"an example"):
+        load_csv(path, target=10)
+    assert load_csv(path, target=9).num_train + load_csv(path, target=9).num_val == 60
+    d = load_csv(path, target=10, header=True)  # said to be a header: the column named 10
+    assert d.num_train + d.num_val == 59 and d.num_classes > 3  # (a feature's values)
+
+
 def make_images(folder, classes, per_class, size=(10, 6)) -> None:
     from PIL import Image
 
