@@ -165,6 +165,18 @@ def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_target_out_of_range_names_the_header_flag(tmp_path, capsys) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("5,3,0\n1,2,0\n3,4,1\n6,7,1\n")  # no header; a 3 in the first row
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "find-lr", "--data", str(table), "--out", str(tmp_path / "o"),
+              "--target", "3"])
+    assert exc.value.code == 2
+    assert ("error: --target=3 is out of range for " in (err := capsys.readouterr().err)
+            and "pass --header if it names the columns" in err), err
+    assert not (tmp_path / "o").exists()
+
+
 def _signal_mid_sweep(out: Path, sig: int | Callable[[Any], None], status: int | None) -> str:
     """Run a long find-lr sweep into ``out`` in a process of its own, send it ``sig`` well into
     the sweep (or call ``sig`` with the process), check its exit ``status`` (None: any) and
