@@ -336,6 +336,74 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     assert compared == 100
 
 
+def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_path) -> None:
+    """benchmarks/anchor_rules.py reimplements Lightning's rule; here Lightning's own
+    ``Tuner.lr_find`` runs on stored curves (a training_step that returns the curve's losses
+    one by one), with its own smoothing, stop (4x its best) and ``suggestion()``. A review
+    found the rule scored on a correctly bias-corrected EMA, as Lightning's docs describe it,
+    where Lightning's callback divides by ``1 - beta ** (global_step + 1)`` with the step
+    already 1 at the first batch: it picked as Lightning did on 5 of the 100 stored curves.
+    A curve our stop cut before Lightning's would stop goes on with a blow-up, where
+    Lightning stops (its last point, which its rule drops)."""
+    pytest.importorskip("lightning")
+    import json
+    import logging
+    import warnings
+
+    import lightning.pytorch as pl
+    import numpy as np
+    import torch
+    from lightning.pytorch.tuner import Tuner
+    from torch.utils.data import DataLoader
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import anchor_rules
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+    class Replay(pl.LightningModule):
+        def __init__(self, losses: list[float], lr: float) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.losses, self.lr = iter(losses), lr
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            return self.w.sum() * 0 + next(self.losses)
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    compared = cut = 0
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    for result in stored["results"]:
+        n = result["task"]["range_iter"]
+        for curve in result["curves"] + result["holdout_curves"]:
+            lrs, raw = curve["lrs"], curve["losses"]
+            model = Replay(raw + [raw[-1] * 1e6] * (n - len(raw)), lrs[0])
+            trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                                 enable_progress_bar=False, enable_model_summary=False,
+                                 max_epochs=1, default_root_dir=tmp_path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                finder = Tuner(trainer).lr_find(
+                    model, train_dataloaders=DataLoader(torch.zeros(n, 1), batch_size=1),
+                    min_lr=lrs[0], max_lr=stored["settings"]["end_lr"], num_training=n,
+                    early_stop_threshold=4.0, update_attr=False)
+            ours = anchor_rules.lightning(lrs, raw)
+            recorded = finder.results["loss"]
+            emulated = anchor_rules.lightning_curve(raw)
+            k = min(len(recorded), len(emulated))
+            assert np.allclose(recorded[:k], emulated[:k], rtol=1e-6, equal_nan=True)
+            picked = finder.suggestion()
+            assert ours is not None and picked is not None
+            assert list(lrs).index(ours) == finder._optimal_idx, result["task"]["name"]
+            compared += 1
+            cut += len(raw) < n and len(emulated) == len(raw)
+    assert compared == 100 and cut == 24, (compared, cut)
+
+
 def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
             monkeypatch: pytest.MonkeyPatch) -> str:
     """``script``'s ``main(argv)`` in this process (the refusal comes from its argument
