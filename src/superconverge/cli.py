@@ -491,8 +491,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.set_defaults(func=_run_find_lr, flag_names={
         **_flag_names(p, ("seed", "repeats", "momentum", "target", "delimiter")),
         "out=": "--out=", "device=": "--device=", "mode=": "--mode=", "model=": "--model=",
-        "data=": "--data=",
-        "header=False": "--no-header", "header=True": "--header", "standardize=True": "--standardize",
+        "data=": "--data=", "header=False": "--no-header", "header=True": "--header",
+        "standardize=True": "--standardize",
         "the batch size": "--batch-size"})  # (the library's advice for a loader of the user's)
 
 
