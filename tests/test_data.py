@@ -2333,6 +2333,25 @@ def test_a_line_above_the_table_is_named_as_such(tmp_path: Any) -> None:
         load_csv(write(tmp_path / "run.csv", "Run 3; seed 0\n" + table))
 
 
+def test_a_trailing_separator_on_one_side_of_the_header_is_named(tmp_path: Any) -> None:
+    """A review: data lines that end with the separator (and a header that does not) were
+    blamed on the header ("is line 1 a title above it? Remove it"), and a header that ends
+    with one got no hint."""
+    rows = "".join(f"{i}.5,{i * 2},{i % 2}\n" for i in range(10))
+    with pytest.raises(ValueError, match=r"line 1 has 3 columns and line 2 has 4: line 2 ends "
+                                         r"with a separator \(an empty last column\), and so "
+                                         r"may every line below it: remove the trailing "
+                                         r"separators$"):
+        load_csv(write(tmp_path / "data.csv", "a,b,label\n" + rows.replace("\n", ",\n")))
+    with pytest.raises(ValueError, match=r"line 1 has 4 columns and line 2 has 3: line 1 ends "
+                                         r"with a separator \(an empty last column\): remove "
+                                         r"it$"):
+        load_csv(write(tmp_path / "head.csv", "a,b,label,\n" + rows))
+    # one more cell that is not empty: a title-like first line, as before
+    with pytest.raises(ValueError, match=r"is line 1 a title above it"):
+        load_csv(write(tmp_path / "more.csv", "a,b,label\n" + rows.replace("\n", ",7\n")))
+
+
 def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> None:
     """"class,a,b,count": the default target (the last column) read 'count' as the labels and
     'class' as a feature with no word; with text classes the error said to encode them."""

@@ -364,7 +364,7 @@ def load_csv(
                 body = _read_body_fast(path, delimiter, width, t, second[1])
             if body is None:
                 body = _read_rows(itertools.chain([second] if second else [], rows), width, t,
-                                  path, first[0])
+                                  path, first[0], first[1])
     except _QuoteError as err:
         raise ValueError(f"{path}: {err}") from err
     except (UnicodeDecodeError, csv.Error) as err:
@@ -484,12 +484,13 @@ class _Rows:
 
 def _read_rows(
     rows: Iterator[tuple[int, list[str]]], width: int, t: int, path: Path,
-    first_line: int | None = None,
+    first_line: int | None = None, first: Sequence[str] = (),
 ) -> _Rows:
     """Parse ``(line, cells)`` rows into features (every column but ``t``) and labels, block by
     block; a cell that is not a number is recorded (the first one) and read as NaN. A row of
     another width than ``width`` raises at once; where it is the row after ``first_line``, the
-    line ``width`` was read from, that error names both (a title line above a table)."""
+    line ``width`` was read from (its cells ``first``), that error names both (a title line
+    above a table), or the separator that one of the two ends with."""
     features = [i for i in range(width) if i != t]
     blocks: list[np.ndarray] = []
     label_blocks: list[np.ndarray] = []
@@ -502,6 +503,17 @@ def _read_rows(
         if len(row) != width:
             # A first line narrower than the next: a title or 'sep=,' above the table (a
             # narrower next row is a short row, named as such).
+            # One more column, empty, on one side: a separator at the end of the data lines
+            # (or of the first line alone), not a title (a review: that advice removed the
+            # header).
+            trailing = (line if len(row) == width + 1 and not row[-1].strip() else first_line
+                        if len(row) + 1 == width and first and not first[-1].strip() else None)
+            if first_line is not None and second is row and trailing is not None:
+                raise ValueError(
+                    f"{path}: line {first_line} has {width} columns and line {line} has "
+                    f"{len(row)}: line {trailing} ends with a separator (an empty last column)"
+                    + (", and so may every line below it: remove the trailing separators"
+                       if trailing == line else ": remove it"))
             if first_line is not None and second is row and len(row) > width:
                 raise ValueError(
                     f"{path}: line {first_line} has {width} columns and line {line} has "
