@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import warnings
 
 import numpy as np
@@ -242,6 +244,39 @@ def test_a_policy_from_a_warned_curve_says_so_and_one_from_given_lrs_does_not() 
     with pytest.warns(UserWarning) as caught:
         policy_from_range_test("clr", both, 100, step_size=10)
     assert [str(w.message).split("): ", 1)[1] for w in caught] == both.warnings()
+
+
+def test_a_minimum_pick_below_the_sweep_is_warned_where_it_is_used(tmp_path, capsys) -> None:
+    """A review: on a narrow sweep whose minimum lies in its first decade, ``minimum``'s pick
+    (a tenth of it) lay below the swept range, said only in its reason: no warning, a solid
+    dot on the plot, and a policy built on it without a word."""
+    lrs = np.geomspace(0.01, 0.2, 100)
+    t = np.log10(lrs)
+    losses = 2.0 - 1 / (1 + np.exp(-25 * (t + 1.35))) + np.where(t > -1.1, 40 * (t + 1.1) ** 2, 0)
+    curve = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),
+                            stop_reason="diverged", num_iter=100,
+                            config={"start_lr": 0.01, "end_lr": 0.2, "mode": "exp"})
+    pick = curve.suggestion("minimum")
+    assert pick is not None and pick < lrs[0]
+    said = (f"the minimum pick, lr={pick:.3g}, lies below the swept range (from 0.01): an "
+            "extrapolation; lower start_lr to see the curve there")
+    assert curve.warnings() == [] and curve.warnings("minimum") == [said]
+    assert curve.warnings("minimum", pick=False) == []
+    with pytest.warns(UserWarning, match=re.escape(f"(lr={pick:.4g}): {said}")):
+        policy_from_range_test("fixed", curve, 100, method="minimum")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        policy_from_range_test("fixed", curve, 100)  # the default pick lies in the sweep
+        policy_from_range_test("one-cycle", curve, 100)  # the bounds: the pick is not read
+    ax = curve.plot(tmp_path / "c.png", method="minimum")
+    (dot,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert dot.get_markerfacecolor() == "white"  # drawn as uncertain
+    saved = tmp_path / "lr_find.json"
+    dataclasses.replace(curve, config={**curve.config, "method": "minimum"}).to_json(saved)
+    main(["schedule", "fixed", "--from-lr-find", str(saved), "--steps", "10"])
+    assert f"warning: {said}" in capsys.readouterr().err
+    main(["schedule", "one-cycle", "--from-lr-find", str(saved), "--steps", "10"])
+    assert "below the swept range" not in capsys.readouterr().err
 
 
 def test_a_misspelt_parameter_is_named_before_the_curve_is_read() -> None:

@@ -244,6 +244,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import lrs_from_range_test
+        from superconverge.recipes.from_range_test import reads_suggestion
 
         if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = Path(args.from_lr_find) / "lr_find.json"
@@ -267,7 +268,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
         # A curve find-lr measured is warned of in find-lr's flags (--num-iter, not num_iter):
         # the advice is for the command that measures it again.
         again = _find_lr_flags() if "dataset" in (result.config or {}) else {}
-        for w in result.warnings():
+        for w in result.warnings(args.method, pick=reads_suggestion(args.policy, params)):
             _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
         # policy_from_range_test's two steps, to say what the LRs taken are. An error's
         # advice for measuring the curve again is in find-lr's flags, as the warnings are.
@@ -649,7 +650,7 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
         said = (f"{spread:.2f} decades" if spread > 0 else
                 "none, every repeat picks the same step of the sweep")
         lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
-    warned = result.warnings()
+    warned = result.warnings(args.method)
     # in the command's words: --end-lr, not the library's end_lr
     lines += [f"warning: {_in_flags(w, args, args.flag_names)}" for w in warned]
     out = Path(args.out)

@@ -226,7 +226,7 @@ def _draw(
         ax.plot(lrs, result.val_losses, color="C2", linestyle="--", label="validation loss")
         also.append(np.asarray(result.val_losses, dtype=float))
 
-    warned = result.warnings()
+    warned = result.warnings(method)
     # A pick the warnings call uncertain is drawn so: a hollow dot, a hatched span.
     unsure = ", uncertain" if warned else ""
     if show_bounds:

@@ -419,8 +419,12 @@ class RangeTestResult(Curve):
         error or Ctrl-C cut short: the sweeps :meth:`spread` and the plot's band compare."""
         return tuple(c for c in self.repeats if c.stop_reason not in _CUT)
 
-    def warnings(self) -> list[str]:
-        """Plain-language problems with the curve that make its suggestions unreliable."""
+    def warnings(self, method: str | None = None, *, pick: bool = True) -> list[str]:
+        """Plain-language problems with the curve that make its suggestions unreliable, and
+        with the pick of rule ``method`` (default :attr:`method`): one below the swept range
+        (``minimum``'s tenth of an LR in the sweep's first decade) is an extrapolation.
+        ``pick=False`` leaves the pick out (what reads only the bounds, which lie in the
+        sweep)."""
         mode = (self.config or {}).get("mode")
         start = (self.config or {}).get("start_lr")
         out = curve_warnings(self.lrs, self.losses, self.curve_stop_reason, self.most_skipped(),
@@ -444,6 +448,12 @@ class RangeTestResult(Curve):
         void = self._void_spread()
         if void is not None:
             out.append(void)
+        chosen = self.suggest(method) if pick else None
+        if chosen is not None and chosen.lr is not None and chosen.lr < self.lrs[0]:
+            # (a review: drawn solid and taken into a policy without a word but its reason)
+            out.append(f"the {chosen.method} pick, lr={chosen.lr:.3g}, lies below the swept "
+                       f"range (from {self.lrs[0]:.3g}): an extrapolation; lower start_lr to "
+                       "see the curve there")
         return out
 
     def _void_spread(self) -> str | None:

@@ -46,10 +46,17 @@ def policy_from_range_test(
     policy = make_policy(name, total_steps, **{**picked, **params})
     if picked:
         taken = ", ".join(f"{k}={x:.4g}" for k, x in picked.items())
-        for w in result.warnings():
+        for w in result.warnings(method, pick=reads_suggestion(name, params)):
             warnings.warn(f"{name} policy from a range test ({taken}): {w}", UserWarning,
                           stacklevel=2)
     return policy
+
+
+def reads_suggestion(name: str, given: Mapping[str, Any] | None = None) -> bool:
+    """Whether policy ``name`` reads its LR off a suggestion rule's pick (``fixed``,
+    ``step-decay``, ``cosine``), not off the bounds, where ``given`` leaves it to the curve."""
+    key = _FROM_SUGGESTION.get(name)
+    return key is not None and key not in (given or {})
 
 
 def _why_none(result: RangeTestResult, reason: str | None) -> str | None:
