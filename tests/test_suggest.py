@@ -589,6 +589,29 @@ def test_a_completed_sweep_within_5_percent_of_its_start_is_flat_and_7_percent_i
     assert moved(1.86, 1.95) == []
 
 
+@pytest.mark.parametrize("level", [1.0, 0.0, -1.0])
+def test_a_flat_sweep_is_flat_at_any_level_of_the_loss(level: float) -> None:
+    """A review: the same sweep that never moved was told "raise end_lr" at a loss of 1, and
+    at 0 or below (a loss that can go negative, whose level no share is taken of) "lower
+    start_lr" (exactly flat) or "raise num_iter or the batch size" (flat with batch noise):
+    within what noise alone moves a curve (3 times its batch noise) it is flat too."""
+    lrs = np.logspace(-7, 1, 100)
+    (still,) = curve_warnings(lrs, np.full(100, level), "completed")
+    assert still.startswith("the loss never decreased nor diverged: it stayed within ")
+    assert "raise end_lr" in still
+    noisy = level + np.random.default_rng(3).normal(0, 0.01, 100)
+    (said,) = curve_warnings(lrs, noisy, "completed")
+    assert said.startswith("the loss stayed within ") and "raise end_lr" in said
+    if level <= 0:
+        assert re.search(r"within 0\.00\d+ of its start \(0\.\d times its batch-to-batch "
+                         r"noise\)", said), said
+    # a fall of 4 times the noise is one (read against the noise)
+    fell = noisy - 0.04 / (1 + np.exp(-3 * (np.log10(lrs) + 2))) + np.where(
+        lrs > 1, 0.5 * np.log10(lrs) ** 2, 0)
+    assert not any(w.startswith("the loss stayed within") for w in curve_warnings(
+        lrs, fell, "completed"))
+
+
 def test_the_valley_is_at_the_end_only_in_the_last_5_percent_of_the_points() -> None:
     """A valley 10 points before the end of 200 (in the last 10%, not the last 5%) turned up:
     no "still falling at end_lr" (mutant: the window len // 10)."""

@@ -655,8 +655,14 @@ def curve_warnings(
     # Shares of the start are read only for a positive loss (cross-entropy, MSE: 0 is no error).
     # A loss that can go negative (a Gaussian NLL) has no level to take a share of: it is read
     # against its batch noise alone.
+    # A flat one then is one that stayed within what noise alone moves a curve (an exactly
+    # flat one at 0 or below was told to lower start_lr, at 1 to raise end_lr: a review).
     shares = s[0] > 0
-    flat = completed and not at_end and shares and drift < 0.05 * s[0]
+    by_share = shares and drift < 0.05 * s[0]
+    flat = completed and not at_end and (by_share or drift <= NOISE_ONLY * noise_all)
+    stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
+              f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
+              "noise)" if noise_all > 0 else f"{drift:.3g} of its start")
     # A fall too small to read (flat, or within what noise alone gives): where the descent
     # started in it is noise too, so "already falling at start_lr" is not said of it (an
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
@@ -664,12 +670,12 @@ def curve_warnings(
     if flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
-            f"{100 * drift / s[0]:.1f}% of its start over the whole sweep; raise end_lr to "
+            f"{stayed} over the whole sweep; raise end_lr to "
             "see whether larger learning rates move it, or check the data and loss"
         )
     elif flat:
         out.append(
-            f"the loss stayed within {100 * drift / s[0]:.1f}% of its start over the whole "
+            f"the loss stayed within {stayed} over the whole "
             "sweep and never diverged: the suggestion is uncertain; raise end_lr to see whether "
             "larger learning rates move it, or num_iter so the model trains longer during the "
             "test"
