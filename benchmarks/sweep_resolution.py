@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 import _common  # first of ours: puts ../src on sys.path
-from superconverge.finder.suggest import MAX_DECADES_PER_STEP, suggest, suggest_bounds
+from superconverge.finder.suggest import MAX_DECADES_PER_STEP, MIN_POINTS, suggest, suggest_bounds
 from superconverge.recipes import find_lr
 
 RESULTS = _common.RESULTS_DIR / "sweep_resolution.md"
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                     "and 100 steps, unless given")
     ap.add_argument("--seeds", type=_common.positive_int, default=None,
                     help="sweeps per dataset and step count (default 20)")
-    ap.add_argument("--steps", type=_common.whole_numbers(3, "step counts"), default=None,
+    # (a pick needs MIN_POINTS points: 3 to 7 passed, then failed after the sweeps before)
+    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS, "step counts"),
+                    default=None,
                     help="step counts, comma-separated (default 30,50,70,100,200: either "
                     "side of the threshold, 0.15 decades a step, and the defaults)")
     ap.add_argument("--datasets", type=_common.dataset_names, default=None,
