@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -587,6 +588,34 @@ def test_a_completed_sweep_within_5_percent_of_its_start_is_flat_and_7_percent_i
     (flat,) = moved(1.92, 1.97)
     assert flat.startswith("the loss stayed within 3.8% of its start")
     assert moved(1.86, 1.95) == []
+
+
+def test_losses_near_the_float_limit_read_as_the_same_curve_scaled(tmp_path) -> None:
+    """A review: a curve of finite losses up to 2.2e307 made warnings() raise OverflowError
+    (100 times a fall of 1e306 is inf), which took repr, the JSON and the plot down with it; a
+    mean of such losses overflowed; and a plot of one falling to -1.7e308 failed in matplotlib
+    (its y range was inf)."""
+    from superconverge.finder import RangeTestResult
+
+    lrs = np.logspace(-7, 1, 100)
+    t = np.log10(lrs)
+    y = 2.3 - 2 / (1 + np.exp(-2 * (t + 3))) + np.where(t > -1, 5 * (t + 1) ** 2, 0)
+    one = RangeTestResult(lrs=tuple(lrs), losses=tuple(y), smoothed=tuple(y),
+                          stop_reason="completed", num_iter=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings too
+        for k in (1e300, 1e306):
+            big = RangeTestResult(lrs=tuple(lrs), losses=tuple(y * k), smoothed=tuple(y * k),
+                                  stop_reason="completed", num_iter=100)
+            assert big.suggestion() == one.suggestion() and big.bounds() == one.bounds()
+            assert big.warnings() == one.warnings()
+        big.to_json(tmp_path / "big.json")
+        big.plot(tmp_path / "big.png")
+    runaway = y - 1.3
+    runaway[85:] = -np.geomspace(1.5, 1.7e308, 15)
+    RangeTestResult(lrs=tuple(lrs), losses=tuple(runaway), smoothed=tuple(runaway),
+                    stop_reason="nan", num_iter=101).plot(tmp_path / "runaway.png")
+    assert (tmp_path / "runaway.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("level", [1.0, 0.0, -1.0])

@@ -392,8 +392,10 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             part = part[np.isfinite(part)]
             if part.size >= 5:
                 high = max(high, float(np.percentile(part, 98)))
-    pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
-    ax.set_ylim(low - pad, high + pad)
+    # (each scaled before they meet: a loss near the float limit made high - low inf)
+    pad = (0.05 * high - 0.05 * low) or 0.05 * abs(high) or 0.05
+    limit = np.finfo(float).max / 4  # room for matplotlib's ticks to be computed
+    ax.set_ylim(max(low - pad, -limit), min(high + pad, limit))
 
 
 def _isolated(ys: np.ndarray) -> np.ndarray:

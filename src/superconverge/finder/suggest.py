@@ -449,11 +449,14 @@ def _stayed_flat(y: np.ndarray, s: np.ndarray, m: int, settled: int, band: float
     span = y[settled + math.ceil(band / rate):]
     if len(span) < FLAT_POINTS:
         return False
+    # In units of the largest loss there: a mean of losses near the float limit overflowed.
+    unit = float(np.max(np.abs(span))) or 1.0
     xs = np.arange(len(span)) - (len(span) - 1) / 2
     spread = float(np.dot(xs, xs))
-    drop = -float(np.dot(xs, span - span.mean())) / spread * (len(span) - 1)
-    se = noise * (len(span) - 1) / math.sqrt(spread)
-    return drop + FLAT_SE * se <= band
+    part = span / unit
+    drop = -float(np.dot(xs, part - part.mean())) / spread * (len(span) - 1)
+    se = noise / unit * (len(span) - 1) / math.sqrt(spread)
+    return drop + FLAT_SE * se <= band / unit
 
 
 TURN_UP_SE = 2.0
@@ -521,7 +524,12 @@ def _share_done(s: np.ndarray, at: int, m: int) -> int:
     fall = float(s[0]) - float(s[m])
     if fall <= 0:
         return 0
-    return min(100, max(0, math.floor(100 * (float(s[0]) - float(s[at])) / fall + 1e-9)))
+    # (the share first: 100 times a fall of 1e307 was inf, and floor(inf) an OverflowError
+    # that took warnings(), the plot and the JSON down with it, a review)
+    share = (float(s[0]) - float(s[at])) / fall
+    if not math.isfinite(share):
+        return 100 if share > 0 else 0
+    return min(100, max(0, math.floor(100 * share + 1e-9)))
 
 
 def curve_warnings(
