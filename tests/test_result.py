@@ -131,6 +131,25 @@ def test_json_round_trip_is_exact(tmp_path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["lr_find.json"]  # no temp left
 
 
+@pytest.mark.parametrize(("extra", "said"), [
+    ({"data": __import__("pathlib").Path("/data/x.npz")},
+     "config['data'] is of type PosixPath (PosixPath('/data/x.npz'))"),
+    ({"note": math.nan}, "config['note'] is nan, which JSON has no number for"),
+    ({"seeds": [1, np.int64(3)]}, "config['seeds'][1] is of type int64 (np.int64(3))"),
+    ({"dtypes": {"amp": torch.float16}}, "config['dtypes']['amp'] is of type dtype"),
+])
+def test_a_config_value_that_json_cannot_hold_is_named(tmp_path, extra, said) -> None:
+    """A review: a Path or numpy number put into config passed, then to_json failed with
+    json's "Object of type PosixPath is not JSON serializable", naming neither the field nor
+    the file."""
+    res = dataclasses.replace(make_result(), config={"start_lr": 1e-7, **extra})
+    path = tmp_path / "lr_find.json"
+    with pytest.raises(ValueError, match=re.escape(f"{path}: the result cannot be written as "
+                                                   f"JSON: {said}")):
+        res.to_json(path)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

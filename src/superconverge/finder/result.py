@@ -61,6 +61,29 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
     return [ema(float(x)) for x in values]
 
 
+def _not_json(value: Any, where: str) -> str | None:
+    """Where in ``value`` (named ``where``) the first value that JSON cannot hold is, and
+    what it is; ``None`` where it has none."""
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} is {value}, which JSON has no number for"
+    if isinstance(value, list | tuple):
+        return next((found for i, v in enumerate(value)
+                     if (found := _not_json(v, f"{where}[{i}]")) is not None), None)
+    if isinstance(value, Mapping):
+        for k, v in value.items():  # (json writes keys of numbers as strings)
+            if not isinstance(k, str | int | float | bool) and k is not None:
+                return f"{where} has the key {k!r}, which JSON cannot hold"
+            found = _not_json(v, f"{where}[{k!r}]")
+            if found is not None:
+                return found
+        return None
+    shown = repr(value)
+    return (f"{where} is of type {type(value).__name__} "
+            f"({shown if len(shown) <= 60 else shown[:57] + '...'})")
+
+
 def _show(value: Any) -> str:
     """``repr(value)`` and its type, cut short (a 401-digit int, a long string)."""
     text = repr(value)
@@ -581,7 +604,18 @@ class RangeTestResult(Curve):
         path = Path(path)
         if not is_main_process():
             return path
-        return write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+        data = self.to_dict()
+        try:
+            text = json.dumps(data, indent=1, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            # (a review: "Object of type PosixPath is not JSON serializable", naming neither
+            # the field nor the file)
+            where = (_not_json(data["config"], "config")
+                     or _not_json(data["provenance"], "provenance") or str(exc))
+            raise ValueError(f"{path}: the result cannot be written as JSON: {where}; config "
+                             "and provenance hold JSON values only (strings, finite numbers, "
+                             "bools, None, lists and dicts of them)") from None
+        return write_text(path, text + "\n")
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:
