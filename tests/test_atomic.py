@@ -111,6 +111,31 @@ def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path) -> None:
         atomic.write_text(tmp_path / "gone" / "deeper" / "s.csv", "x\n")
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_file_written_over_keeps_its_permissions(tmp_path) -> None:
+    """A review: a private (0600) file written over came back 0644, readable by all, and a
+    read-only one writable; a new file gets what open() gives it (0666 less the umask)."""
+    def mode(p: os.PathLike[str]) -> int:
+        return stat.S_IMODE(os.stat(p).st_mode)
+
+    for kept in (0o600, 0o444, 0o640):
+        path = tmp_path / f"{kept:o}.csv"
+        path.write_text("old\n")
+        os.chmod(path, kept)
+        atomic.write_text(path, "new\n")
+        assert path.read_text() == "new\n" and mode(path) == kept
+    link = tmp_path / "link.csv"  # through a link: the file it leads to keeps its own
+    link.symlink_to(tmp_path / "600.csv")
+    atomic.write_text(link, "again\n")
+    assert mode(tmp_path / "600.csv") == 0o600
+    old = os.umask(0o027)
+    try:
+        atomic.write_text(tmp_path / "fresh.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "fresh.csv") == 0o640
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
     """A FIFO (like /dev/null or /dev/stdout: no regular file) gets the bytes; it used to be

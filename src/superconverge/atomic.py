@@ -62,8 +62,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(tmp)
         writing = False
         # mkstemp creates the file private (0600); give the result the permissions a plain
-        # open() would have had, so a report written by us reads like any other file.
-        os.chmod(tmp, 0o666 & ~_umask())
+        # open() would have had, so a report written by us reads like any other file; a file
+        # written over keeps its own, as it would through open() (a review: a private 0600
+        # file came back readable by all).
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777  # (not setuid and the like)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
