@@ -552,6 +552,25 @@ def test_bad_callable_references_and_kinds_are_named(make, error, match) -> None
     assert Schedule.from_dict(ref) == S.cyclic(0.1, 1, 5, scale_fn=halving)
 
 
+def test_a_schedule_dict_with_a_field_unknown_or_missing_names_the_fields_it_takes() -> None:
+    """A review: a newer version's field, or a missing one, was dataclass's raw "__init__() got
+    an unexpected keyword argument"; and the fields are checked before a reference among them
+    imports anything."""
+    d = S.one_cycle(1.0, 100).to_dict()
+    with pytest.raises(ValueError, match=r"^a 'one_cycle' schedule dict: unknown field\(s\) "
+                                         r"'warmup_shape' \(a dict of a newer version\?\); it "
+                                         r"takes max_lr, total_steps, div, "):
+        Schedule.from_dict({**d, "warmup_shape": "cos"})
+    del d["total_steps"]
+    with pytest.raises(ValueError, match=r"missing field\(s\) 'total_steps'; it takes max_lr"):
+        Schedule.from_dict(d)
+    bad = {**_cyclic_dict({"callable": "no_such_module_xyz:f"}), "later": 1}
+    with pytest.raises(ValueError, match=r"unknown field\(s\) 'later'"):
+        Schedule.from_dict(bad)  # (not "cannot import module")
+    assert Schedule.from_dict({k: v for k, v in S.one_cycle(1.0, 100).to_dict().items()
+                               if k != "div"}) == S.one_cycle(1.0, 100)  # a default may be left
+
+
 @pytest.mark.parametrize(("make", "match"), [
     (lambda: S.boundaries_from_fractions(0.5, 10), r"fractions must be a list of fractions, got "
      r"0.5 \(float\)"),

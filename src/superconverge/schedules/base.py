@@ -145,7 +145,12 @@ class Schedule:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Schedule:
-        """Rebuild a schedule written by :meth:`to_dict`."""
+        """Rebuild a schedule written by :meth:`to_dict`.
+
+        A field it does not take (a dict of a newer version) or one it lacks is a
+        ``ValueError`` naming the fields it takes. A function in it (cyclic's ``scale_fn``)
+        is saved by name, ``"module:function"``, and found by importing that module, which
+        runs its code: as with ``pickle``, rebuild only dicts from a source you trust."""
         if not isinstance(data, dict) or "kind" not in data:
             raise ValueError(f"a schedule dict needs a 'kind' key, got {data!r}")
         kind = data["kind"]
@@ -156,8 +161,24 @@ class Schedule:
         if kind not in _REGISTRY:
             known = ", ".join(sorted(_REGISTRY))
             raise ValueError(f"unknown schedule kind {kind!r}; known: {known}")
+        # The fields first, before a reference in them imports anything (a review: a raw
+        # "__init__() got an unexpected keyword argument").
+        cls = _REGISTRY[kind]
+        fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        names = [f.name for f in fields]
+        unknown = [k for k in data if k != "kind" and k not in names]
+        missing = [f.name for f in fields if f.name not in data
+                   and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING]
+        if unknown or missing:
+            said = "; ".join(
+                ([f"unknown field(s) {', '.join(map(repr, unknown))} (a dict of a newer "
+                  "version?)"] if unknown else [])
+                + ([f"missing field(s) {', '.join(map(repr, missing))}"] if missing else []))
+            raise ValueError(f"a {kind!r} schedule dict: {said}; it takes "
+                             f"{', '.join(names)}")
         kwargs = {k: _decode(val, k) for k, val in data.items() if k != "kind"}
-        return _REGISTRY[kind](**kwargs)
+        return cls(**kwargs)
 
 
 def _step_index(name: str, value: object) -> int:
