@@ -90,6 +90,28 @@ def test_a_reader_that_left_ends_the_command_quietly(tmp_path, out) -> None:
     assert (done.returncode, done.stderr) == (141, "")
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_a_sigterm_while_the_file_is_written_leaves_no_temporary_file(tmp_path) -> None:
+    """A review: a SIGTERM (a job's time limit, kill) while --out was being written ended the
+    process at once, and the hidden temporary file beside it stayed; now it stops as Ctrl-C
+    does, the temporary file removed, with the status 143."""
+    import signal
+    import time
+
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    proc = subprocess.Popen([sys.executable, "-m", "superconverge", "schedule", "clr",
+                             "--steps", "1000000", "--out", str(tmp_path / "big.png")],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".big.") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "no temporary file seen"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (143, "terminated (SIGTERM)\n")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "mpl") == []
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_a_reader_that_leaves_midway_through_a_long_table_ends_it_quietly_too(fmt) -> None:
     """``schedule --steps 20000 | head -3``: the table, written in one piece, was cut short

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from superconverge import __version__
+from superconverge._signals import Terminated, sigterm_as_interrupt
 from superconverge._torch_version import TorchTooOld
 from superconverge.atomic import one_line
 
@@ -224,6 +225,13 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _run_schedule(args: argparse.Namespace) -> int:
+    # A SIGTERM or SIGHUP while a file is written stops as Ctrl-C does: the temporary file
+    # beside --out is removed (a review found it left there), and the exit status is 143, 129.
+    with sigterm_as_interrupt():
+        return _schedule(args)
+
+
+def _schedule(args: argparse.Namespace) -> int:
     from superconverge import atomic
     from superconverge.report.schedule_preview import plot_policy, render_policy
     from superconverge.schedules.policy import check_parameter_names, make_policy
@@ -555,8 +563,6 @@ def _run_find_lr(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    from superconverge.finder._restore import sigterm_as_interrupt
-
     said = _SaidInReport()  # with -v, the log's lines that the report prints again
     loggers = [logging.getLogger(n) for n in said.said]
     for log in loggers:
@@ -854,8 +860,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
-        restoring = sys.modules.get("superconverge.finder._restore")  # (imports torch)
-        if restoring is not None and isinstance(exc, restoring.Terminated):  # SIGTERM, SIGHUP
+        if isinstance(exc, Terminated):  # SIGTERM, SIGHUP
             # an error it came after (under torchrun, the agent's SIGTERM once another rank
             # failed, while this one wrote the curve of its own error): named, not lost
             cause = exc.__cause__

@@ -32,6 +32,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from superconverge._signals import (  # noqa: F401  (re-exported: their home was here)
+    _HANGUP,
+    Terminated,
+    _raise_terminated,
+    sigterm_as_interrupt,
+    stop_for,
+)
 from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()
@@ -749,66 +756,6 @@ def signals_deferred(
             if ending in got and previous.get(ending) is signal.SIG_DFL:
                 signal.raise_signal(ending)  # the system's handler: the process ends
 
-
-_HANGUP: int | None = getattr(signal, "SIGHUP", None)  # none on Windows
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, or SIGHUP (a closed terminal, a dropped ssh session), under
-    :func:`sigterm_as_interrupt`: a stop from outside (a job scheduler's time limit, ``kill``),
-    handled as Ctrl-C is (the state restored, the curve so far kept). ``args[0]`` is the
-    signal's name."""
-
-    @property
-    def signum(self) -> int:
-        """The signal's number (SIGTERM's where the name is not one)."""
-        name = self.args[0] if self.args else ""
-        return int(getattr(signal, name, signal.SIGTERM)) if isinstance(name, str) else int(
-            signal.SIGTERM)
-
-    @classmethod
-    def instead_of(cls, exc: BaseException, signum: int = signal.SIGTERM) -> Terminated:
-        """A SIGTERM (or ``signum``) that came while ``exc`` (an error, a Ctrl-C) was on its
-        way: the stronger stop, carrying the curve ``exc`` carried (``partial_result``,
-        ``partial_path``); raise it ``from exc``."""
-        stop = cls(signal.Signals(signum).name)
-        for name in ("partial_result", "partial_path"):
-            if hasattr(exc, name):
-                setattr(stop, name, getattr(exc, name))
-        return stop
-
-
-def stop_for(signum: int) -> KeyboardInterrupt:
-    """The exception a held-off signal (:func:`signals_deferred`'s ``came()``) raises:
-    ``KeyboardInterrupt`` for SIGINT, :class:`Terminated` for SIGTERM and SIGHUP."""
-    if signum == signal.SIGINT:
-        return KeyboardInterrupt()
-    return Terminated(signal.Signals(signum).name)
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated(signal.Signals(signum).name)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the body, SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``)
-    instead of ending the process at once, where their handler is the system's default (not
-    under ``nohup``, which ignores SIGHUP) and this is the main thread; the handlers before
-    are put back after."""
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, _HANGUP):
-            try:
-                if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
-                    previous[sig] = signal.signal(sig, _raise_terminated)
-            except (ValueError, OSError):  # not the main interpreter
-                pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def seed_everything(seed: int, generators: Iterable[torch.Generator] = ()) -> None:
