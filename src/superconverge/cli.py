@@ -110,7 +110,7 @@ def _path(text: str) -> str:
 
 MAX_TABLE_STEPS = 1_000_000
 """The most steps ``schedule`` tabulates: a row per step, built in memory (a million rows take
-about 0.5 GB as CSV and 1.2 GB as JSON; a typo with three zeros too many would fill the memory).
+about 0.18 GB as CSV and 1.2 GB as JSON; a typo with three zeros too many would fill the memory).
 Longer runs: ``Schedule.table(steps)`` or a sample of steps in Python."""
 
 
