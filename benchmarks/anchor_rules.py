@@ -1,10 +1,13 @@
-"""The anchors' LR-suggestion rules, reimplemented from their documented definitions.
+"""The anchors' LR-suggestion rules, reimplemented from their source code.
 
 Each takes the *raw* per-step losses of one range test (as our engine records them), applies the
-anchor's own smoothing and trimming, then its rule — so every rule is judged on the same curves.
-Sources: torch-lr-finder 0.2.2 (`LRFinder.range_test`'s stop, `plot(suggest_lr=True)`), fastai
-(`lr_find` with `valley` / `minimum`), Lightning >= 2.5.3 (`_LRFinder.suggestion`). See
-../../shared/ANCHORS.md.
+anchor's own smoothing, stop and trimming, then its rule — so every rule is judged on the same
+curves. Sources: torch-lr-finder 0.2.2 (`LRFinder.range_test`'s stop, `plot(suggest_lr=True)`),
+fastai (`lr_find` with `valley` / `minimum`), Lightning >= 2.5.3 (the curve its `_LRCallback`
+records, `_LRFinder.suggestion`). Where the package is installed, tests/test_benchmarks.py runs
+it on the stored curves and checks that it picks what the reimplementation picks (torch-lr-finder
+and Lightning: every one of the 100). See ../../shared/ANCHORS.md, whose Lightning entry gives
+the smoothing its docs describe, not the one its callback computes (:func:`lightning_curve`).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def torch_lr_finder(
 def _fastai_trim(lrs: Sequence[float], raw: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     # fastai cuts num_it // 10 points, a tenth of the steps asked for; this cuts a tenth of
     # those recorded, which differs on a curve that diverged early. Kept so for the committed
-    # results: on their 1000 stored curves it changes 10 of 200 fastai picks, and the held-out
+    # results: on their 100 stored curves it changes 10 of 200 fastai picks, and the held-out
     # means by at most 0.16 points (valley 11.07 -> 10.96, 21.91 -> 21.75; minimum unchanged).
     x, y = _finite(lrs, ema_bias_corrected(raw))
     num_it = len(raw)
