@@ -263,8 +263,8 @@ def load_csv(
             column names such as ``2019,2020,label``), or when it holds a number beyond the
             numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
             A ``str`` target implies a header, and so does an ``int`` that is no column's
-            index but a first-row name (``2019``), unless that row is all numbers and reads
-            as an example by the rules above (the int then is out of range).
+            index but a first-row name (``2019``) where that row holds text too; in a first
+            row of numbers alone it is out of range unless ``header=True``.
         delimiter: the field separator, one character; ``" "`` splits on runs of spaces and
             tabs (a table ``np.savetxt`` writes). Default, by the file's suffix: ``","`` for
             ``.csv`` (a file separated by ``;`` or tabs fails with a hint), a tab for
@@ -341,20 +341,24 @@ def load_csv(
                 )
             heads = [c.strip() for c in first[1]]
             # An int that is no column's index, and the first row holds it: a column's name
-            # (2019), unless that row is all numbers and reads as an example (checked below,
-            # on the rows: a review found a headerless table's first row, which held a 10,
-            # taken for a header by --target 10, its label column read as a feature).
-            by_name: int | None = None
+            # (2019), where that row has text too or header=True says it is one. A first row
+            # of numbers alone is as likely a headerless table's first example (reviews: one
+            # that held a 10 was taken for a header by --target 10, a feature read as the
+            # labels and the label column as a feature, silently; no rule on the rows below
+            # told the two apart, an outlier in a feature column passed for a name).
             if (isinstance(target, int) and not isinstance(target, bool)
                     and not -width <= target < width and header is not False
                     and str(target) in heads):
                 if header is None and all(map(_is_number, heads)):
-                    by_name = target
+                    raise ValueError(
+                        f"target={target} is out of range for {path} with {width} columns "
+                        f"(its first row holds a {target}, but that row is all numbers, as "
+                        "likely an example as column names: pass header=True if it names the "
+                        "columns)")
                 target = str(target)
-            if header is None and isinstance(target, str) and by_name is None:
+            if header is None and isinstance(target, str):
                 header = True
-            t = _target_index(target, heads if header or by_name is not None else None, width,
-                              path)
+            t = _target_index(target, heads if header else None, width, path)
             second = next(rows, None)
             body = None
             # the table starts on the file's first line, and its first row ends there (a quoted
@@ -372,15 +376,6 @@ def load_csv(
                 if isinstance(err, UnicodeDecodeError) else "")
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
 
-    if by_name is not None:
-        with warnings.catch_warnings():  # (a header is what the name asks for: no warning)
-            warnings.simplefilter("ignore")
-            header = _looks_like_header(first[1], body.second, body.label_set(), t)
-        if not header:
-            raise ValueError(
-                f"target={by_name} is out of range for {path} with {width} columns "
-                f"(the first row holds a {by_name}, but it reads as an example, not as column "
-                "names; pass header=True if it names the columns)")
     if header is None:
         header = _looks_like_header(first[1], body.second, body.label_set(), target)
     names = heads if header else [str(i) for i in range(width)]
