@@ -271,6 +271,17 @@ def test_a_minimum_pick_below_the_sweep_is_warned_where_it_is_used(tmp_path, cap
     ax = curve.plot(tmp_path / "c.png", method="minimum")
     (dot,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert dot.get_markerfacecolor() == "white"  # drawn as uncertain
+    (span,) = ax.patches  # the bounds lie in the sweep: not hatched (a review)
+    assert not span.get_hatch() and "uncertain" not in span.get_label()
+    # find-lr's report warns of the pick, and still names the one-cycle, which reads the bounds
+    from argparse import Namespace
+
+    from superconverge.cli import _find_lr_report
+
+    args = Namespace(method="minimum", repeats=1, out=str(tmp_path), flag_names={})
+    lines = _find_lr_report(curve, args)
+    assert any(said in line for line in lines) and any("schedule one-cycle" in line
+                                                       for line in lines), lines
     saved = tmp_path / "lr_find.json"
     dataclasses.replace(curve, config={**curve.config, "method": "minimum"}).to_json(saved)
     main(["schedule", "fixed", "--from-lr-find", str(saved), "--steps", "10"])

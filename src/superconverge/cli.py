@@ -663,7 +663,9 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     if not written:
         return lines
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
-    if top is not None and not warned:  # what to do with it (a warning says what to do first)
+    # What to do with it (a warning says what to do first): the one-cycle it names reads the
+    # bounds, which a pick below the sweep (minimum's) casts no doubt on (a review).
+    if top is not None and not result.warnings(args.method, pick=False):
         # "=": a path that starts with "-" is no flag there
         others = ", ".join(n for n in POLICIES if n != "one-cycle")
         lines += ["next, with N your run's optimizer steps:",

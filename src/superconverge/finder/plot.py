@@ -227,14 +227,16 @@ def _draw(
         also.append(np.asarray(result.val_losses, dtype=float))
 
     warned = result.warnings(method)
-    # A pick the warnings call uncertain is drawn so: a hollow dot, a hatched span.
-    unsure = ", uncertain" if warned else ""
+    # A pick the warnings call uncertain is drawn so: a hollow dot, a hatched span. The bounds
+    # lie in the sweep: a pick below it (minimum's) is no doubt of theirs (a review).
+    of_curve = result.warnings(method, pick=False)
+    unsure = ", uncertain" if of_curve else ""
     if show_bounds:
         base, top = result.bounds()
         if base is not None and top is not None and top > base:
-            ax.axvspan(base, top, facecolor="C1" if not warned else "none",
-                       alpha=0.35 if warned else 0.12,
-                       edgecolor="C1", hatch="//" if warned else None, linewidth=0,
+            ax.axvspan(base, top, facecolor="C1" if not of_curve else "none",
+                       alpha=0.35 if of_curve else 0.12,
+                       edgecolor="C1", hatch="//" if of_curve else None, linewidth=0,
                        label=f"bounds {base:.{g}g} – {top:.{g}g}{unsure}")
     pick = result.suggest(method)
     if pick.lr is not None:
@@ -242,7 +244,7 @@ def _draw(
         ax.plot(
             [pick.lr], [y], "o", color="C3", markersize=8, zorder=5,
             markerfacecolor="white" if warned else "C3", markeredgewidth=2,
-            label=f"suggested lr {pick.lr:.{g}g} ({method}{unsure})",
+            label=f"suggested lr {pick.lr:.{g}g} ({method}{', uncertain' if warned else ''})",
         )
         ax.annotate(
             f"{pick.lr:.{g}g}", (pick.lr, y), xytext=(6, 8), textcoords="offset points",
