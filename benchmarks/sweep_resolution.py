@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                     "and 100 steps, unless given")
     ap.add_argument("--seeds", type=_common.positive_int, default=None,
                     help="sweeps per dataset and step count (default 20)")
-    # (a pick needs MIN_POINTS points: 3 to 7 passed, then failed after the sweeps before)
-    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS, "step counts"),
+    # (a pick needs MIN_POINTS points, on the sweep one step shorter too: 3 to 7 passed, then
+    # failed after the sweeps before them, and 8 never gave a shorter sweep a pick; reviews)
+    ap.add_argument("--steps", type=_common.whole_numbers(MIN_POINTS + 1, "step counts"),
                     default=None,
                     help="step counts, comma-separated (default 30,50,70,100,200: either "
                     "side of the threshold, 0.15 decades a step, and the defaults)")

@@ -435,8 +435,8 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
      "unknown dataset(s) 'foo' in 'digits,foo'; known: digits, "),
     ("sweep_resolution.py", ["--quick", "--datasets", "digits,"], "unknown dataset(s) ''"),
     # (a review: 3 to 7 passed, then the sweeps of the counts before them were lost)
-    ("sweep_resolution.py", ["--quick", "--steps", "30,7"], "argument --steps: expected step "
-     "counts >= 8, got '30,7'"),
+    ("sweep_resolution.py", ["--quick", "--steps", "30,8"], "argument --steps: expected step "
+     "counts >= 9, got '30,8'"),
     ("engine_overhead.py", ["--quick", "--repeats", "0"], "argument --repeats: must be >= 1"),
     ("engine_overhead.py", ["--quick", "--repeats", "-1"], "argument --repeats: must be >= 1"),
     ("data_loading.py", ["--quick", "--rows", "0"], "argument --rows: must be >= 1, got 0"),

@@ -411,6 +411,16 @@ def test_train_val_split_is_the_split_by_each_class_in_turn(y) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
 
 
+@pytest.mark.parametrize("y", [np.array([0.0, 1.0, np.nan, 1.0, 0.0] * 4),
+                               np.array(["2020-01-01", "NaT"] * 5, dtype="datetime64[D]")])
+def test_train_val_split_refuses_missing_labels(y) -> None:
+    """A review: y == nan matches nothing, so examples labelled NaN were left out of both
+    parts, silently."""
+    with pytest.raises(ValueError, match=r"y holds \d+ missing label\(s\) \(NaN or NaT\), the "
+                                         r"first at index [12]: drop those examples"):
+        train_val_split(y)
+
+
 def test_train_val_split_of_single_example_classes_says_why_there_is_none() -> None:
     with pytest.raises(ValueError, match=r"each of the 30 examples is a class of its own: every "
                                          r"class keeps one example in training, so no "

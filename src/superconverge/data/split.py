@@ -22,8 +22,8 @@ def train_val_split(
     always keeps at least one in training. Both index arrays come back shuffled.
 
     Raises:
-        ValueError: ``val_fraction`` outside (0, 1), no examples, or too few examples for any
-            validation set.
+        ValueError: ``val_fraction`` outside (0, 1), no examples, a missing label (NaN, NaT),
+            or too few examples for any validation set.
     """
     val_fraction = fraction("val_fraction", val_fraction, low_open=True)
     seed = integer("seed", seed, minimum=0)
@@ -32,6 +32,14 @@ def train_val_split(
         raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
     if len(y) == 0:
         raise ValueError("no examples to split: y is empty")
+    missing = (np.isnan(y) if y.dtype.kind in "fc" else np.isnat(y) if y.dtype.kind in "mM"
+               else None)
+    if missing is not None and missing.any():
+        # (no class: y == nan matches nothing, and such examples were silently left out of
+        # both parts, a review)
+        raise ValueError(f"y holds {int(missing.sum())} missing label(s) (NaN or NaT), the "
+                         f"first at index {int(np.argmax(missing))}: drop those examples or "
+                         "give them a class")
     rng = np.random.default_rng(seed)
     train_parts, val_parts = [], []
     # Each class's indices in increasing order, as np.flatnonzero(y == label) gives them, by
