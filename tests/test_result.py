@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,12 +132,21 @@ def test_json_round_trip_is_exact(tmp_path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["lr_find.json"]  # no temp left
 
 
+_LOOP: list[Any] = [1]
+_LOOP.append(_LOOP)
+
+
 @pytest.mark.parametrize(("extra", "said"), [
-    ({"data": __import__("pathlib").Path("/data/x.npz")},
-     "config['data'] is of type PosixPath (PosixPath('/data/x.npz'))"),
+    ({"data": __import__("pathlib").PurePosixPath("/data/x.npz")},
+     "config['data'] is of type pathlib.PurePosixPath (PurePosixPath('/data/x.npz'))"),
     ({"note": math.nan}, "config['note'] is nan, which JSON has no number for"),
-    ({"seeds": [1, np.int64(3)]}, "config['seeds'][1] is of type int64 (np.int64(3))"),
-    ({"dtypes": {"amp": torch.float16}}, "config['dtypes']['amp'] is of type dtype"),
+    ({"seeds": [1, np.int64(3)]}, "config['seeds'][1] is of type numpy.int64 (np.int64(3))"),
+    ({"amp": np.True_}, "config['amp'] is of type numpy.bool (np.True_)"),
+    ({"dtypes": {"amp": torch.float16}}, "config['dtypes']['amp'] is of type torch.dtype"),
+    ({"by": {math.nan: 1}}, "config['by'] has the key nan, which JSON cannot hold"),
+    ({"view": __import__("types").MappingProxyType({"a": 1})},
+     "config['view'] is of type mappingproxy"),
+    ({"loop": _LOOP}, "config['loop'][1] holds itself (a circular reference)"),
 ])
 def test_a_config_value_that_json_cannot_hold_is_named(tmp_path, extra, said) -> None:
     """A review: a Path or numpy number put into config passed, then to_json failed with

@@ -61,27 +61,33 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
     return [ema(float(x)) for x in values]
 
 
-def _not_json(value: Any, where: str) -> str | None:
-    """Where in ``value`` (named ``where``) the first value that JSON cannot hold is, and
-    what it is; ``None`` where it has none."""
-    if value is None or isinstance(value, str | bool | int):
+def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | None:
+    """Where in ``value`` (named ``where``) the first value that ``json.dumps`` cannot write
+    is, and what it is; ``None`` where it has none."""
+    if value is None or type(value) in (str, bool, int):
         return None
-    if isinstance(value, float):
+    if type(value) is float:
         return None if math.isfinite(value) else f"{where} is {value}, which JSON has no number for"
-    if isinstance(value, list | tuple):
-        return next((found for i, v in enumerate(value)
-                     if (found := _not_json(v, f"{where}[{i}]")) is not None), None)
-    if isinstance(value, Mapping):
-        for k, v in value.items():  # (json writes keys of numbers as strings)
-            if not isinstance(k, str | int | float | bool) and k is not None:
+    if type(value) in (list, tuple, dict):
+        if id(value) in _within:
+            return f"{where} holds itself (a circular reference)"
+        within = (*_within, id(value))
+        if type(value) is not dict:
+            return next((found for i, v in enumerate(value)
+                         if (found := _not_json(v, f"{where}[{i}]", within)) is not None), None)
+        for k, v in value.items():  # (json writes keys that are numbers as strings)
+            if not (k is None or type(k) in (str, bool, int)
+                    or (type(k) is float and math.isfinite(k))):
                 return f"{where} has the key {k!r}, which JSON cannot hold"
-            found = _not_json(v, f"{where}[{k!r}]")
+            found = _not_json(v, f"{where}[{k!r}]", within)
             if found is not None:
                 return found
         return None
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
     shown = repr(value)
-    return (f"{where} is of type {type(value).__name__} "
-            f"({shown if len(shown) <= 60 else shown[:57] + '...'})")
+    return f"{where} is of type {name} ({shown if len(shown) <= 60 else shown[:57] + '...'})"
 
 
 def _show(value: Any) -> str:
