@@ -366,6 +366,11 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
     is not zoomed until its noise looks like structure."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
+        # (no smoothed point: the raw loss's range, held within what matplotlib's ticks can
+        # count; left to autoscale, losses of 1e308 failed in matplotlib, a review)
+        seen = raw[np.isfinite(raw)] if raw is not None else finite
+        if seen.size:
+            _set_ylim(ax, float(seen.min()), float(seen.max()))
         return
     m = int(np.argmin(finite))
     low = float(finite[m])
@@ -394,10 +399,19 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             part = part[np.isfinite(part)]
             if part.size >= 5:
                 high = max(high, float(np.percentile(part, 98)))
+    _set_ylim(ax, low, high)
+
+
+def _set_ylim(ax: Axes, low: float, high: float) -> None:
+    """Y limits from ``low`` to ``high`` and 5% of the span on either side, within what
+    matplotlib's ticks can count."""
     # (each scaled before they meet: a loss near the float limit made high - low inf)
     pad = (0.05 * high - 0.05 * low) or 0.05 * abs(high) or 0.05
     limit = np.finfo(float).max / 4  # room for matplotlib's ticks to be computed
-    ax.set_ylim(max(low - pad, -limit), min(high + pad, limit))
+    bottom, top = max(low - pad, -limit), min(high + pad, limit)
+    if not bottom < top:  # all of it beyond that (losses of 1e308): the frame's edge, not a crash
+        bottom, top = (limit / 2, limit) if low > 0 else (-limit, -limit / 2)
+    ax.set_ylim(bottom, top)
 
 
 def _isolated(ys: np.ndarray) -> np.ndarray:

@@ -544,8 +544,9 @@ def curve_warnings(
     that completed with every loss finite adds "raise end_lr" — "was still falling" when the
     loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
     threshold of "never decreased"). A sweep that completed with the loss within 5% of its
-    start throughout, ended "valley" or not, says so and to raise end_lr or num_iter: its
-    "turning up" is noise. A completed sweep whose loss rested on a floor, having come within 1%
+    start throughout (of a loss that starts above 0), or within :data:`NOISE_ONLY` times its
+    batch noise of its start (at any level), ended "valley" or not, says so and to raise
+    end_lr or num_iter: its "turning up" is noise. A completed sweep whose loss rested on a floor, having come within 1%
     of its fall, or :data:`FLOOR_NOISE` times its batch noise, of the valley's minimum long
     before it (the warning names the share of the fall done there), and rising no more than
     that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not turned
