@@ -241,6 +241,21 @@ def test_mnist1d_remakes_a_cache_file_whose_arrays_were_changed(tmp_path, caplog
     assert_same(first, again)
 
 
+def test_mnist1d_cache_dir_under_home_is_expanded_and_said(tmp_path, monkeypatch,
+                                                           caplog) -> None:
+    """Reviews: cache_dir="~/c" made a folder named "~" where it ran; the file written was
+    logged only at debug level; a seed numpy's global generator cannot take failed inside it,
+    naming no argument."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.INFO, logger="superconverge.data.cache"):
+        load_mnist1d(num_samples=40, cache_dir="~/c")
+    (made,) = (tmp_path / "home" / "c").iterdir()
+    assert not (tmp_path / "~").exists() and f"cached arrays to {made}" in caplog.text
+    with pytest.raises(ValueError, match=r"seed must be < 2\*\*32 .*, got 4294967296"):
+        load_mnist1d(seed=2**32, num_samples=40, cache=False)
+
+
 def test_mnist1d_without_cache_writes_nothing(tmp_path) -> None:
     load_mnist1d(num_samples=40, cache=False, cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())

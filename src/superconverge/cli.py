@@ -441,7 +441,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=DATASETS, default="digits",
-                     help="built-in offline dataset")
+                     help="built-in offline dataset (mnist1d is generated once and cached, "
+                     "1.6 MB, in $XDG_CACHE_HOME/superconverge, else ~/.cache/superconverge)")
     src.add_argument("--data", type=_path,
                      help="your data: .npz (arrays x, y), a .csv/.tsv/.txt table (label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "

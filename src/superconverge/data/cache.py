@@ -53,5 +53,5 @@ def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     except OSError as err:
         log.warning("could not write cache file %s (%s); continuing without cache", path, err)
         return False
-    log.debug("cached arrays to %s", path)
+    log.info("cached arrays to %s", path)  # (where a file appeared, said: a review)
     return True

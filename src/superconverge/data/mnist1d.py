@@ -57,6 +57,9 @@ def load_mnist1d(
     published validation (test) split.
     """
     seed = integer("seed", seed, minimum=0)
+    if seed >= 2**32:  # (mnist1d seeds numpy's global RNG, which failed, naming no argument)
+        raise ValueError(f"seed must be < 2**32 (mnist1d seeds numpy's global generator with "
+                         f"it), got {seed}")
     num_samples = integer("num_samples", num_samples, minimum=20)
     train_fraction = fraction("train_fraction", train_fraction, low_open=True)
     cache = boolean("cache", cache)  # (the string "no" was true)
@@ -72,7 +75,8 @@ def load_mnist1d(
         )
     args = _generation_args(seed, num_samples, train_fraction)
 
-    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    # ("~/cache" made a folder named "~" where it ran, a review)
+    path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     path = path / f"mnist1d-{_cache_key(args)}.npz"
     arrays = load_cached_arrays(path) if cache else None
     if arrays is not None and not _holds(arrays, n_train, total - n_train):

@@ -543,17 +543,17 @@ def curve_warnings(
     small "by end_lr" (or "by the last finite point"), not "before turning up", and a sweep
     that completed with every loss finite adds "raise end_lr" — "was still falling" when the
     loss fell, "nor turned up" when its fall is too small to count (0.1% or less, the
-    threshold of "never decreased"). A sweep that completed with the loss within 5% of its
-    start throughout (of a loss that starts above 0), or within :data:`NOISE_ONLY` times its
-    batch noise of its start (at any level), ended "valley" or not, says so and to raise
-    end_lr or num_iter: its "turning up" is noise. A completed sweep whose loss rested on a floor, having come within 1%
-    of its fall, or :data:`FLOOR_NOISE` times its batch noise, of the valley's minimum long
-    before it (the warning names the share of the fall done there), and rising no more than
-    that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not turned
-    up either, wherever on the floor the minimum lies: it is told so, and its small fall is "by
-    end_lr". ``scaler_skips``: the steps a GradScaler skipped for inf/NaN gradients (a "nan"
-    stop may be theirs, with every loss finite; a completed sweep they left too few points is
-    told to lower the scaler's init_scale).
+    threshold of "never decreased"). A sweep that completed with the loss within 5% of its start
+    throughout (of a loss that starts above 0), or within :data:`NOISE_ONLY` times its batch
+    noise of its start (at any level), ended "valley" or not, says so and to raise end_lr or
+    num_iter: its "turning up" is noise. A completed sweep whose loss rested on a floor, having
+    come within 1% of its fall, or :data:`FLOOR_NOISE` times its batch noise, of the valley's
+    minimum long before it (the warning names the share of the fall done there), and rising no
+    more than that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not
+    turned up either, wherever on the floor the minimum lies: it is told so, and its small fall
+    is "by end_lr". ``scaler_skips``: the steps a GradScaler skipped for inf/NaN gradients (a
+    "nan" stop may be theirs, with every loss finite; a completed sweep they left too few points
+    is told to lower the scaler's init_scale).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
     1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
