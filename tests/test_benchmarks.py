@@ -336,6 +336,31 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     assert compared == 100
 
 
+def test_the_committed_picks_are_what_the_rules_pick_on_the_stored_curves() -> None:
+    """Every pick in the committed suggestion-quality results (5 curves and 20 held-out ones a
+    task, each rule, both uses) is what today's rules pick on the stored curves: a rule, ours
+    or an anchor's, changed without running the benchmark again fails here (a review found
+    the Lightning rule's results standing for a rule Lightning does not have)."""
+    import json
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import suggestion_quality
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    checked = 0
+    for result in stored["results"]:
+        for use, rows in result["rows"].items():
+            for name, rule in suggestion_quality.rules_for(use).items():
+                for key, curves in (("picks", result["curves"]),
+                                    ("holdout_picks", result["holdout_curves"])):
+                    now = [rule(c["lrs"], c["losses"]) for c in curves]
+                    assert now == rows[name][key], (result["task"]["name"], use, name, key)
+                    checked += len(now)
+    assert checked == 2 * 5 * 100  # 100 curves, 5 rules, 2 uses
+
+
 def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_path) -> None:
     """benchmarks/anchor_rules.py reimplements Lightning's rule; here Lightning's own
     ``Tuner.lr_find`` runs on stored curves (a training_step that returns the curve's losses
