@@ -287,6 +287,24 @@ def test_engine_overhead_at_once_runner_reads_each_chunk_at_its_end(
     assert engine._lagged_read_back is before
 
 
+def benchmark_module(name: str) -> Any:
+    """A script of benchmarks/ imported as a module (its folder on sys.path while it loads)."""
+    import importlib
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def stored_suggestion_quality() -> dict[str, Any]:
+    """The committed suggestion-quality results: the curves, picks and regrets."""
+    import json
+
+    return json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+
+
 def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_curves() -> None:
     """benchmarks/anchor_rules.py reimplements torch-lr-finder's rule; here the package itself
     runs on every stored curve (a criterion that returns the curve's losses one by one), with
@@ -295,7 +313,6 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     pytest.importorskip("torch_lr_finder")
     import contextlib
     import io
-    import json
 
     import matplotlib
     import torch
@@ -306,12 +323,8 @@ def test_the_torch_lr_finder_rule_picks_what_the_package_picks_on_the_stored_cur
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import anchor_rules
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    anchor_rules = benchmark_module("anchor_rules")
+    stored = stored_suggestion_quality()
     compared = 0
     for result in stored["results"]:
         task = result["task"]
@@ -341,14 +354,9 @@ def test_the_committed_picks_are_what_the_rules_pick_on_the_stored_curves() -> N
     task, each rule, both uses) is what today's rules pick on the stored curves: a rule, ours
     or an anchor's, changed without running the benchmark again fails here (a review found
     the Lightning rule's results standing for a rule Lightning does not have)."""
-    import json
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import suggestion_quality
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    suggestion_quality = benchmark_module("suggestion_quality")
+    stored = stored_suggestion_quality()
     checked = 0
     for result in stored["results"]:
         for use, rows in result["rows"].items():
@@ -371,7 +379,6 @@ def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_
     A curve our stop cut before Lightning's would stop goes on with a blow-up, where
     Lightning stops (its last point, which its rule drops)."""
     pytest.importorskip("lightning")
-    import json
     import logging
     import warnings
 
@@ -381,11 +388,7 @@ def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_
     from lightning.pytorch.tuner import Tuner
     from torch.utils.data import DataLoader
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import anchor_rules
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    anchor_rules = benchmark_module("anchor_rules")
 
     class Replay(pl.LightningModule):
         def __init__(self, losses: list[float], lr: float) -> None:
@@ -399,7 +402,7 @@ def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_
         def configure_optimizers(self) -> torch.optim.Optimizer:
             return torch.optim.SGD(self.parameters(), lr=self.lr)
 
-    stored = json.loads((BENCHMARKS / "results" / "suggestion_quality.json").read_text())
+    stored = stored_suggestion_quality()
     compared = cut = 0
     logging.getLogger("lightning").setLevel(logging.ERROR)
     for result in stored["results"]:
