@@ -1,6 +1,6 @@
 """How good is each LR-suggestion rule? Measured against grid-searched truth.
 
-    python benchmarks/suggestion_quality.py            # full: 4 tasks, ~37 min on 2 cores
+    python benchmarks/suggestion_quality.py            # full: 4 tasks, ~33-37 min on 2 cores
     python benchmarks/suggestion_quality.py --quick    # CI-sized smoke run
 
 For every task (a model, a dataset, an optimizer, a fixed epoch budget):

@@ -173,7 +173,8 @@ def test_target_out_of_range_names_the_header_flag(tmp_path, capsys) -> None:
               "--target", "3"])
     assert exc.value.code == 2
     assert ("error: --target=3 is out of range for " in (err := capsys.readouterr().err)
-            and "pass --header if it names the columns" in err), err
+            and "names a column only with --header: pass it if that row names the columns"
+            in err), err
     assert not (tmp_path / "o").exists()
 
 

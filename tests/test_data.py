@@ -427,6 +427,7 @@ def test_train_val_split_is_the_split_by_each_class_in_turn(y) -> None:
 
 
 @pytest.mark.parametrize("y", [np.array([0.0, 1.0, np.nan, 1.0, 0.0] * 4),
+                               np.array([0.0, 1.0, np.nan, 1.0, 0.0] * 4, dtype=object),
                                np.array(["2020-01-01", "NaT"] * 5, dtype="datetime64[D]")])
 def test_train_val_split_refuses_missing_labels(y) -> None:
     """A review: y == nan matches nothing, so examples labelled NaN were left out of both
@@ -1028,7 +1029,8 @@ def test_csv_target_out_of_range_in_a_headerless_first_row_is_refused(tmp_path, 
     path.write_text(first + "\n" + path.read_text())
     with pytest.raises(ValueError, match=rf"^target=10 is out of range for .*plain.csv with "
                                          rf"{width} columns \(its first row holds a 10, but "
-                                         r"that row is all numbers"):
+                                         r"a number in a first row of numbers alone names a "
+                                         r"column only with header=True"):
         load_csv(path, target=10)
     if first.count("10") == 1:  # said to be a header: the column named 10
         d = load_csv(path, target=10, header=True)

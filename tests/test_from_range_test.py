@@ -282,6 +282,8 @@ def test_a_minimum_pick_below_the_sweep_is_warned_where_it_is_used(tmp_path, cap
     lines = _find_lr_report(curve, args)
     assert any(said in line for line in lines) and any("schedule one-cycle" in line
                                                        for line in lines), lines
+    (offered,) = [line for line in lines if "any other policy" in line]
+    assert "clr" in offered and not any(n in offered for n in ("fixed", "step-decay", "cosine"))
     saved = tmp_path / "lr_find.json"
     dataclasses.replace(curve, config={**curve.config, "method": "minimum"}).to_json(saved)
     main(["schedule", "fixed", "--from-lr-find", str(saved), "--steps", "10"])

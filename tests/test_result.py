@@ -147,6 +147,10 @@ _LOOP.append(_LOOP)
     ({"view": __import__("types").MappingProxyType({"a": 1})},
      "config['view'] is of type mappingproxy"),
     ({"loop": _LOOP}, "config['loop'][1] holds itself (a circular reference)"),
+    # what json writes (a subclass of float, of dict) is passed over, not blamed (a review)
+    ({"lr": np.float64(0.1), "order": __import__("collections").OrderedDict(a=1),
+      "data": __import__("pathlib").PurePosixPath("/x.npz")},
+     "config['data'] is of type pathlib.PurePosixPath"),
 ])
 def test_a_config_value_that_json_cannot_hold_is_named(tmp_path, extra, said) -> None:
     """A review: a Path or numpy number put into config passed, then to_json failed with

@@ -616,13 +616,18 @@ def test_losses_near_the_float_limit_read_as_the_same_curve_scaled(tmp_path) -> 
     RangeTestResult(lrs=tuple(lrs), losses=tuple(runaway), smoothed=tuple(runaway),
                     stop_reason="nan", num_iter=101).plot(tmp_path / "runaway.png")
     assert (tmp_path / "runaway.png").stat().st_size > 0
-    # losses of 1e308 and more: the picks may be lost to overflow, the plot is not (a review)
+    # losses of 1e308 and more: the picks may be lost to overflow, and the frame can only
+    # reach the edge of what matplotlib's ticks count (4.5e307), but the plot is drawn, with
+    # or without the raw loss (reviews)
     top = 1e308 + (y - 0.3) * 3e306
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        RangeTestResult(lrs=tuple(lrs), losses=tuple(top), smoothed=tuple(top),
-                        stop_reason="completed", num_iter=100).plot(tmp_path / "top.png")
-    assert (tmp_path / "top.png").stat().st_size > 0
+        for raw in (True, False):
+            ax = RangeTestResult(lrs=tuple(lrs), losses=tuple(top), smoothed=tuple(top),
+                                 stop_reason="completed", num_iter=100).plot(
+                tmp_path / f"top{raw}.png", show_raw=raw)
+            assert (tmp_path / f"top{raw}.png").stat().st_size > 0
+            assert 4e307 < ax.get_ylim()[1] <= np.finfo(float).max / 4
 
 
 @pytest.mark.parametrize("level", [1.0, 0.0, -1.0])

@@ -666,9 +666,15 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
     # What to do with it (a warning says what to do first): the one-cycle it names reads the
     # bounds, which a pick below the sweep (minimum's) casts no doubt on (a review).
-    if top is not None and not result.warnings(args.method, pick=False):
-        # "=": a path that starts with "-" is no flag there
-        others = ", ".join(n for n in POLICIES if n != "one-cycle")
+    of_curve = result.warnings(args.method, pick=False)
+    if top is not None and not of_curve:
+        # "=": a path that starts with "-" is no flag there; the policies that read the pick
+        # are not offered beside its warning (fixed, step-decay, cosine; a review)
+        from superconverge.recipes.from_range_test import reads_suggestion
+
+        pick_warned = len(warned) > len(of_curve)
+        others = ", ".join(n for n in POLICIES if n != "one-cycle"
+                           and not (pick_warned and reads_suggestion(n)))
         lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
                   f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",

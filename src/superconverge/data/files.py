@@ -352,9 +352,9 @@ def load_csv(
                 if header is None and all(map(_is_number, heads)):
                     raise ValueError(
                         f"target={target} is out of range for {path} with {width} columns "
-                        f"(its first row holds a {target}, but that row is all numbers, as "
-                        "likely an example as column names: pass header=True if it names the "
-                        "columns)")
+                        f"(its first row holds a {target}, but a number in a first row of "
+                        "numbers alone names a column only with header=True: pass it if that "
+                        "row names the columns)")
                 target = str(target)
             if header is None and isinstance(target, str):
                 header = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from superconverge.schedules._validate import fraction, integer
@@ -33,10 +35,11 @@ def train_val_split(
     if len(y) == 0:
         raise ValueError("no examples to split: y is empty")
     missing = (np.isnan(y) if y.dtype.kind in "fc" else np.isnat(y) if y.dtype.kind in "mM"
-               else None)
+               else np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in y])
+               if y.dtype.kind == "O" else None)
     if missing is not None and missing.any():
-        # (no class: y == nan matches nothing, and such examples were silently left out of
-        # both parts, a review)
+        # (no class: in a float array y == nan matches nothing, and such examples were left
+        # out of both parts, silently; in an object array they were a class; reviews)
         raise ValueError(f"y holds {int(missing.sum())} missing label(s) (NaN or NaT), the "
                          f"first at index {int(np.argmax(missing))}: drop those examples or "
                          "give them a class")

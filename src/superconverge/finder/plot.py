@@ -366,9 +366,11 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
     is not zoomed until its noise looks like structure."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
-        # (no smoothed point: the raw loss's range, held within what matplotlib's ticks can
-        # count; left to autoscale, losses of 1e308 failed in matplotlib, a review)
-        seen = raw[np.isfinite(raw)] if raw is not None else finite
+        # (no smoothed point, its smoothing overflowed: the range of what is drawn, held
+        # within what matplotlib's ticks can count; left to autoscale, losses of 1e308 failed
+        # in matplotlib, reviews)
+        drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
+        seen = np.concatenate([d[np.isfinite(d)] for d in drawn]) if drawn else finite
         if seen.size:
             _set_ylim(ax, float(seen.min()), float(seen.max()))
         return

@@ -64,20 +64,21 @@ def bias_corrected_ema(values: Iterable[float], beta: float) -> list[float]:
 def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | None:
     """Where in ``value`` (named ``where``) the first value that ``json.dumps`` cannot write
     is, and what it is; ``None`` where it has none."""
-    if value is None or type(value) in (str, bool, int):
+    # (what json.dumps writes: these and their subclasses, numpy's float64 among them)
+    if value is None or isinstance(value, str | int):
         return None
-    if type(value) is float:
+    if isinstance(value, float):
         return None if math.isfinite(value) else f"{where} is {value}, which JSON has no number for"
-    if type(value) in (list, tuple, dict):
+    if isinstance(value, list | tuple | dict):
         if id(value) in _within:
             return f"{where} holds itself (a circular reference)"
         within = (*_within, id(value))
-        if type(value) is not dict:
+        if not isinstance(value, dict):
             return next((found for i, v in enumerate(value)
                          if (found := _not_json(v, f"{where}[{i}]", within)) is not None), None)
         for k, v in value.items():  # (json writes keys that are numbers as strings)
-            if not (k is None or type(k) in (str, bool, int)
-                    or (type(k) is float and math.isfinite(k))):
+            if not (k is None or isinstance(k, str | int)
+                    or (isinstance(k, float) and math.isfinite(k))):
                 return f"{where} has the key {k!r}, which JSON cannot hold"
             found = _not_json(v, f"{where}[{k!r}]", within)
             if found is not None:
