@@ -496,8 +496,6 @@ def _read_rows(
         if second is None:
             second = row
         if len(row) != width:
-            # A first line narrower than the next: a title or 'sep=,' above the table (a
-            # narrower next row is a short row, named as such).
             # One more column, empty, on one side: a separator at the end of the data lines
             # (or of the first line alone), not a title (a review: that advice removed the
             # header).
@@ -509,6 +507,8 @@ def _read_rows(
                     f"{len(row)}: line {trailing} ends with a separator (an empty last column)"
                     + (", and so may every line below it: remove the trailing separators"
                        if trailing == line else ": remove it"))
+            # A first line narrower than the next: a title or 'sep=,' above the table (a
+            # narrower next row is a short row, named as such).
             if first_line is not None and second is row and len(row) > width:
                 raise ValueError(
                     f"{path}: line {first_line} has {width} columns and line {line} has "
