@@ -428,12 +428,15 @@ def test_train_val_split_is_the_split_by_each_class_in_turn(y) -> None:
 
 @pytest.mark.parametrize("y", [np.array([0.0, 1.0, np.nan, 1.0, 0.0] * 4),
                                np.array([0.0, 1.0, np.nan, 1.0, 0.0] * 4, dtype=object),
+                               np.array([0, 1, np.float32("nan"), 1, 0] * 4, dtype=object),
+                               ["cat", "dog", float("nan"), "dog", "cat"] * 4,
+                               np.array([0, 1, None, 1, 0] * 4, dtype=object),
                                np.array(["2020-01-01", "NaT"] * 5, dtype="datetime64[D]")])
 def test_train_val_split_refuses_missing_labels(y) -> None:
     """A review: y == nan matches nothing, so examples labelled NaN were left out of both
     parts, silently."""
-    with pytest.raises(ValueError, match=r"y holds \d+ missing label\(s\) \(NaN or NaT\), the "
-                                         r"first at index [12]: drop those examples"):
+    with pytest.raises(ValueError, match=r"y holds \d+ missing label\(s\) \(NaN, NaT or None\), "
+                                         r"the first at index [12]: drop those examples"):
         train_val_split(y)
 
 
@@ -806,7 +809,7 @@ def test_too_few_or_no_examples_name_the_file(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"head.csv: no examples, only a header row"):
         load_csv(write(tmp_path / "head.csv", "a,b,label\n"))
     make_images(tmp_path / "imgs", ["a", "b"], per_class=1)
-    with pytest.raises(ValueError, match=r"imgs: val_fraction=0.2 of 2 examples leaves no"):
+    with pytest.raises(ValueError, match=r"imgs: each of the 2 examples is a class of its own"):
         load_image_folder(tmp_path / "imgs", size=2)
     with pytest.raises(ValueError, match="no examples to split: y is empty"):
         train_val_split(np.zeros(0, int))

@@ -628,6 +628,17 @@ def test_losses_near_the_float_limit_read_as_the_same_curve_scaled(tmp_path) -> 
                 tmp_path / f"top{raw}.png", show_raw=raw)
             assert (tmp_path / f"top{raw}.png").stat().st_size > 0
             assert 4e307 < ax.get_ylim()[1] <= np.finfo(float).max / 4
+    # ... framed by the curves drawn, not by a caller's lines on the same axes (a review: an
+    # axvline's y, in axes fractions, was read as losses)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.axvline(3e-3)
+    lead = np.r_[np.nan, np.linspace(2.0, 1.0, 39)]  # a first NaN: no smoothed point finite
+    RangeTestResult(lrs=tuple(np.geomspace(1e-4, 1, 40)), losses=tuple(lead),
+                    smoothed=tuple(lead), stop_reason="completed", num_iter=40).plot(ax)
+    assert ax.get_ylim() == pytest.approx((0.95, 2.05))
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("level", [1.0, 0.0, -1.0])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from superconverge.schedules._validate import fraction, integer
@@ -13,6 +11,17 @@ __all__ = ["train_val_split"]
 DEFAULT_VAL_FRACTION = 0.2
 """The fraction of each class held out for validation when not told (the split here, and the
 file loaders' where the data has no split of its own)."""
+
+
+def _missing(label: object) -> bool:
+    """Whether one label (of a list or an object array) is a missing value: None, or a value
+    unequal to itself (a NaN of any float type, Decimal's, a NaT)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label)
+    except (TypeError, ValueError):  # (an array-like label: not one missing value)
+        return False
 
 
 def train_val_split(
@@ -29,18 +38,22 @@ def train_val_split(
     """
     val_fraction = fraction("val_fraction", val_fraction, low_open=True)
     seed = integer("seed", seed, minimum=0)
+    given = y
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
     if len(y) == 0:
         raise ValueError("no examples to split: y is empty")
+    # (a list of strings with a float NaN among them becomes strings, "nan" one of them: the
+    # list's own items are looked at)
+    items = (y if y.dtype.kind == "O" else given if y.dtype.kind in "US"
+             and not isinstance(given, np.ndarray) else None)
     missing = (np.isnan(y) if y.dtype.kind in "fc" else np.isnat(y) if y.dtype.kind in "mM"
-               else np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in y])
-               if y.dtype.kind == "O" else None)
+               else np.array([_missing(v) for v in items]) if items is not None else None)
     if missing is not None and missing.any():
         # (no class: in a float array y == nan matches nothing, and such examples were left
         # out of both parts, silently; in an object array they were a class; reviews)
-        raise ValueError(f"y holds {int(missing.sum())} missing label(s) (NaN or NaT), the "
+        raise ValueError(f"y holds {int(missing.sum())} missing label(s) (NaN, NaT or None), the "
                          f"first at index {int(np.argmax(missing))}: drop those examples or "
                          "give them a class")
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ import io
 import math
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -277,7 +277,9 @@ def _draw(
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     raw = np.asarray(result.losses, dtype=float)
-    _frame(ax, smoothed, also, raw if show_raw else None)
+    _frame(ax, smoothed, also, raw if show_raw else None,
+           drawn=[np.asarray(result.smoothed, dtype=float), *(
+               [] if result.val_losses is None else [np.asarray(result.val_losses, dtype=float)])])
     if show_raw:
         _mark_off_scale(ax, lrs, raw)
     if result.curve_stop_reason == "nan":
@@ -354,7 +356,7 @@ def _with_gaps(
 
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
-           raw: np.ndarray | None = None) -> None:
+           raw: np.ndarray | None = None, drawn: Sequence[np.ndarray] = ()) -> None:
     """Y limits from the smoothed curve: everything up to its minimum, and a blow-up after it
     only to 25% of the fall above the starting plateau, so a loss of 1e6 at divergence does not
     flatten the part of the curve that matters. A curve that never climbs past its plateau by
@@ -363,14 +365,15 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
     framed up to twice its starting level. The low points of ``also`` (validation loss, the
     repeats' band) stay in view, and so does the raw loss: its lowest point, and its noise up
     to where the smoothed curve passes the cut (2nd-98th percentile), so a flat, noisy curve
-    is not zoomed until its noise looks like structure."""
+    is not zoomed until its noise looks like structure. ``drawn``: the other curves drawn (the
+    stop rule's EMA, the validation loss), framed where no smoothed point is finite."""
     finite = smoothed[np.isfinite(smoothed)]
     if finite.size == 0:
-        # (no smoothed point, its smoothing overflowed: the range of what is drawn, held
+        # (no smoothed point, its smoothing overflowed: the range of the curves drawn, held
         # within what matplotlib's ticks can count; left to autoscale, losses of 1e308 failed
-        # in matplotlib, reviews)
-        drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
-        seen = np.concatenate([d[np.isfinite(d)] for d in drawn]) if drawn else finite
+        # in matplotlib, reviews. Ours only: a caller's axes may hold lines of its own.)
+        curves = [c for c in (raw, *(also or []), *drawn) if c is not None]
+        seen = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else finite
         if seen.size:
             _set_ylim(ax, float(seen.min()), float(seen.max()))
         return
