@@ -876,8 +876,8 @@ class ParamScheduler:
 
         Called inside a ``torch.compile``d function (``opt.step(); sched.step()``, as in torch's
         compiled-optimizer recipe), it runs outside the graph: traced, every new value would be
-        a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold it:
-        call it after that function.)"""
+        a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold
+        ``opt.step()`` itself: torch's ``Optimizer.step`` breaks the graph around itself.)"""
         if torch.compiler.is_compiling():
             _step_outside_the_graph(self)
             return
