@@ -1887,7 +1887,7 @@ def test_a_sigterm_that_came_after_an_error_names_the_error(
     SIGTERMs rank 0 while it writes its curve, and rank 0, which reports, said only
     "terminated (SIGTERM)", never the error it hit itself."""
     recipe = importlib.import_module("superconverge.recipes.find_lr")
-    from superconverge.finder._restore import Terminated
+    from superconverge._signals import Terminated
 
     def failed(*args: Any, **kwargs: Any) -> None:
         try:

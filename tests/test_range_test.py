@@ -3183,6 +3183,7 @@ def test_a_sigterm_while_an_error_is_restored_from_ends_as_a_sigterm(monkeypatch
     import os
     import signal
 
+    from superconverge import _signals
     from superconverge.finder import _restore
 
     model, opt, loader = make_problem()
@@ -3202,7 +3203,7 @@ def test_a_sigterm_while_an_error_is_restored_from_ends_as_a_sigterm(monkeypatch
         return F.cross_entropy(out, y)
 
     before = signal.getsignal(signal.SIGTERM)
-    with _restore.sigterm_as_interrupt(), pytest.raises(_restore.Terminated) as stopped:
+    with _signals.sigterm_as_interrupt(), pytest.raises(_signals.Terminated) as stopped:
         lr_range_test(model, opt, loss, loader, 1e-4, 1.0, 20, progress=False, sync_every=1)
     assert signal.getsignal(signal.SIGTERM) is before
     assert isinstance(stopped.value.__cause__, ValueError)

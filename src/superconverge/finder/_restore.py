@@ -32,13 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from superconverge._signals import (  # noqa: F401  (re-exported: their home was here)
-    _HANGUP,
-    Terminated,
-    _raise_terminated,
-    sigterm_as_interrupt,
-    stop_for,
-)
+from superconverge._signals import _HANGUP, _raise_terminated
 from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()

@@ -54,18 +54,17 @@ from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from superconverge import _names
 from superconverge._progress import progress_bar, rewind
+from superconverge._signals import Terminated, stop_for
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
     Streams,
-    Terminated,
     TrainingState,
     epoch_samplers,
     forget_unfinished_step,
     loader_generators,
     seed_everything,
     signals_deferred,
-    stop_for,
     unwrapped_loaders,
 )
 from superconverge.finder.result import (

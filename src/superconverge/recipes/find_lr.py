@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
+from superconverge._signals import Terminated, stop_for
 from superconverge.atomic import (
     atomic_path,
     atomic_paths,
@@ -30,7 +31,7 @@ from superconverge.data import image_shape, make_loader
 from superconverge.data.files import _image_class_at
 from superconverge.finder import METHODS, RangeTestResult, is_main_process, lr_range_test
 from superconverge.finder._dist import world_size
-from superconverge.finder._restore import Terminated, signals_deferred, stop_for
+from superconverge.finder._restore import signals_deferred
 from superconverge.finder.plot import png_bytes
 from superconverge.finder.range_test import (
     MODES,
