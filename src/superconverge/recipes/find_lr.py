@@ -353,6 +353,7 @@ def _check_writable(folder: Path) -> None:
         raise NotADirectoryError(
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
     _probe(existing, f"out={str(folder)!r}")
+    probed = {existing.resolve()}  # (each folder once: links into the out folder are common)
     for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
                  for suffix in (".json", ".png")):
         path = folder / name
@@ -364,7 +365,9 @@ def _check_writable(folder: Path) -> None:
         # (/dev/null, /dev/stdout: nothing is made beside it).
         if path.is_symlink() and not is_stream(path):
             target = link_target(path)
-            _probe(target.parent, f"{path} is a link to {os.readlink(path)}")
+            if target.parent not in probed:  # (resolved, as link_target's path is)
+                _probe(target.parent, f"{path} is a link to {os.readlink(path)}")
+                probed.add(target.parent)
 
 
 def _probe(folder: Path, what: str) -> None:
