@@ -289,7 +289,7 @@ def test_a_step_that_raises_after_a_nan_seen_by_one_rank_raises_on_every_rank(
 
 MISMATCH_WORKER = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, signal, sys
     import torch
     import torch.distributed as dist
     from torch import nn
@@ -319,6 +319,31 @@ MISMATCH_WORKER = textwrap.dedent(
                       progress=False)
     except KeyboardInterrupt as exc:
         out["cut"] = list(exc.partial_result.losses)
+    # A real Ctrl-C that lands on rank 1 just after the second chunk's all-reduce returns (and
+    # before its read), and on rank 0 in the step after that read: rank 1 ended a chunk short.
+    reduce, chunks = dist.all_reduce, [0]
+
+    def all_reduce(t, *args, **kwargs):
+        done = reduce(t, *args, **kwargs)
+        if t.dtype == torch.float32 and t.numel() == 7:  # a chunk's losses (sync_every=7)
+            chunks[0] += 1
+            if rank == 1 and chunks[0] == 2:
+                signal.raise_signal(signal.SIGINT)
+        return done
+
+    def late(m, b):
+        calls[0] += 1
+        if rank == 0 and calls[0] == 15:
+            signal.raise_signal(signal.SIGINT)
+        return F.mse_loss(m(b[0]), b[1])
+
+    dist.all_reduce, calls[0] = all_reduce, 0
+    try:
+        lr_range_test(ddp, opt, None, batches, 1e-5, 1e-3, 50, step_fn=late, sync_every=7,
+                      progress=False)
+    except KeyboardInterrupt as exc:
+        out["signal"] = [list(exc.partial_result.losses), exc.partial_result.stop_reason]
+    dist.all_reduce = reduce
     try:  # "rank 0 validates": val_data on one rank only
         lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 20,
                       val_data=batches[:2] if rank == 0 else None, progress=False)
@@ -355,6 +380,8 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
     out = ranks_ran["mismatch"]
     r0, r1 = (json.loads((out / f"mismatch{r}.json").read_text()) for r in (0, 1))
     assert r0["cut"] == r1["cut"] and len(r0["cut"]) == 10
+    assert r0["signal"] == r1["signal"] == [r0["signal"][0], "interrupted"]
+    assert len(r0["signal"][0]) == 14
     assert r0["val"] == r1["val"]
     assert r0["val"].startswith("under torch.distributed every rank must call lr_range_test "
                                 "with the same val_data: they differ between the 2 ranks")

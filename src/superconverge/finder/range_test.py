@@ -750,12 +750,22 @@ class _Run:
                         break
                 if i - chunk_start >= sync_every or i == n:
                     bar.update(i - chunk_start)  # a chunk at a time: tqdm costs ~1 µs a call
-                    started = _ChunkRead(losses, val, skips, world, self.group)
                     chunk_start = i
-                    if self.lag and i < n:
-                        pending = started  # its copy overlaps the next step (self.lag)
+                    if world > 1 and not self.lag:
+                        # The all-reduce returned here, so it did on every rank: a Ctrl-C
+                        # that lands between it and the read waits for the read, or this
+                        # rank's curve would end a chunk short of the others'.
+                        with signals_deferred() as came:
+                            host.feed(*_ChunkRead(losses, val, skips, world, self.group)
+                                      .values())
+                        if (held := came()) is not None:
+                            raise stop_for(held)
                     else:
-                        host.feed(*started.values())
+                        started = _ChunkRead(losses, val, skips, world, self.group)
+                        if self.lag and i < n:
+                            pending = started  # its copy overlaps the next step (self.lag)
+                        else:
+                            host.feed(*started.values())
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     if host.stop_reason is not None:
                         break
@@ -766,8 +776,9 @@ class _Run:
             read = world == 1 and _feed_unread(host, pending, losses, val, skips)
             # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read back:
             # the stop test lags): with sync_every=1 the sweep had ended before it, so the
-            # curve is whole and keeps its stop reason.
-            ended = host.stop_reason if read else None
+            # curve is whole and keeps its stop reason. Under torch.distributed the curve
+            # holds the chunks every rank read, and so does its stop (one held off above).
+            ended = host.stop_reason if read or world > 1 else None
             exc.partial_curve = host.curve(ended or "interrupted")  # type: ignore[attr-defined]
             self.skipped.append(host.skipped)
             raise
