@@ -343,6 +343,20 @@ MISMATCH_WORKER = textwrap.dedent(
                       progress=False)
     except KeyboardInterrupt as exc:
         out["signal"] = [list(exc.partial_result.losses), exc.partial_result.stop_reason]
+    # ... and one that lands while the all-reduce fails (another rank gone) was swallowed
+    def failing(t, *args, **kwargs):
+        done = reduce(t, *args, **kwargs)
+        if rank == 1 and t.dtype == torch.float32 and t.numel() == 7:
+            signal.raise_signal(signal.SIGINT)
+            raise RuntimeError("Connection closed by peer")
+        return done
+
+    dist.all_reduce = failing
+    try:
+        out["failed"] = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 7, sync_every=7,
+                                      progress=False).stop_reason
+    except KeyboardInterrupt as exc:
+        out["failed"] = [type(exc).__name__, str(exc.__context__)]
     dist.all_reduce = reduce
     try:  # "rank 0 validates": val_data on one rank only
         lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 20,
@@ -382,6 +396,8 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
     assert r0["cut"] == r1["cut"] and len(r0["cut"]) == 10
     assert r0["signal"] == r1["signal"] == [r0["signal"][0], "interrupted"]
     assert len(r0["signal"][0]) == 14
+    assert r0["failed"] == "completed"
+    assert r1["failed"] == ["KeyboardInterrupt", "Connection closed by peer"]
     assert r0["val"] == r1["val"]
     assert r0["val"].startswith("under torch.distributed every rank must call lr_range_test "
                                 "with the same val_data: they differ between the 2 ranks")

@@ -754,12 +754,15 @@ class _Run:
                     if world > 1 and not self.lag:
                         # The all-reduce returned here, so it did on every rank: a Ctrl-C
                         # that lands between it and the read waits for the read, or this
-                        # rank's curve would end a chunk short of the others'.
+                        # rank's curve would end a chunk short of the others'. One held while
+                        # the all-reduce failed (another rank gone) is raised instead.
                         with signals_deferred() as came:
-                            host.feed(*_ChunkRead(losses, val, skips, world, self.group)
-                                      .values())
-                        if (held := came()) is not None:
-                            raise stop_for(held)
+                            try:
+                                host.feed(*_ChunkRead(losses, val, skips, world, self.group)
+                                          .values())
+                            finally:
+                                if (held := came()) is not None:
+                                    raise stop_for(held)
                     else:
                         started = _ChunkRead(losses, val, skips, world, self.group)
                         if self.lag and i < n:
