@@ -1647,3 +1647,112 @@ def test_a_step_or_load_whose_schedule_function_raises_writes_nothing() -> None:
     with pytest.raises(ValueError, match="no amplitude for cycle 751"):
         fresh.load_state_dict({"last_step": 1500})
     assert fresh.last_step == 0 and group["lr"] == lr(0) and fresh.get_last_lr() == [lr(0)]
+
+
+# -- another writer between the steps ----------------------------------------------------------
+
+OVERWRITTEN = "ParamScheduler: param group 0 holds"
+
+
+@pytest.mark.parametrize("other", ["torch", "ours"])
+def test_a_second_scheduler_on_the_same_optimizer_is_warned_of_once(other: str) -> None:
+    """A review: a torch scheduler left in the loop, or a second ParamScheduler (per-group
+    shapes by complementary multipliers), overwrote the lr between our steps, silently, and
+    get_last_lr() named a value the optimizer did not hold."""
+    model = make_model()
+    opt = torch.optim.SGD([{"params": model[0].parameters()},
+                           {"params": model[2].parameters()}], lr=0.1, momentum=0.9)
+    ours = ParamScheduler(opt, lr=sc.one_cycle(0.5, 20), multipliers={"lr": [1.0, 0.0]})
+    theirs: object
+    if other == "torch":
+        theirs = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+    else:
+        theirs = ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20), multipliers={"lr": [0.0, 1.0]})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for i in range(8):
+            train_step(model, opt, i)
+            ours.step()
+            theirs.step()  # type: ignore[attr-defined]
+    said = [str(w.message) for w in seen if str(w.message).startswith(OVERWRITTEN)]
+    assert len(said) == (1 if other == "torch" else 2), said  # once per scheduler
+    assert seen[0].filename == __file__
+    first = said[0]
+    assert first.startswith(f"{OVERWRITTEN} lr=") and "where this scheduler last wrote" in first
+    assert first.endswith("This warning is shown once.")
+
+
+def test_loads_range_tests_and_tensors_are_not_taken_for_another_writer() -> None:
+    """No warning where the values in the groups are the optimizer's own: a resume in either
+    order, a fresh schedule over a loaded optimizer (a new group dict), a range test run
+    between two steps (it puts the values back), a tensor lr (not read: no wait for a device)."""
+    def quiet(fn) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=OVERWRITTEN)
+            fn()
+
+    model = make_model()
+    opt = make_opt(model, "sgd")
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, 20), momentum=sc.one_cycle_momentum(20))
+    for i in range(5):
+        train_step(model, opt, i)
+        sched.step()
+    saved_opt, saved_sched = opt.state_dict(), sched.state_dict()
+    trained = opt.param_groups[0]["lr"]
+
+    def resume(sched_first: bool) -> None:
+        o = make_opt(make_model(), "sgd")
+        s = ParamScheduler(o, lr=sc.one_cycle(0.5, 20), momentum=sc.one_cycle_momentum(20))
+        for load in ([s.load_state_dict, o.load_state_dict] if sched_first
+                     else [o.load_state_dict, s.load_state_dict]):
+            load(saved_sched if load == s.load_state_dict else saved_opt)
+        s.step()
+
+    def fresh_schedule_over_a_loaded_optimizer() -> None:
+        o = make_opt(make_model(), "sgd")
+        s = ParamScheduler(o, lr=sc.cosine(0.3, 0.0, 20))
+        o.load_state_dict(saved_opt)
+        assert o.param_groups[0]["lr"] == trained
+        s.step()
+        assert o.param_groups[0]["lr"] == pytest.approx(sc.cosine(0.3, 0.0, 20)(1))
+
+    def range_test_between_steps() -> None:
+        data = [(torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64))
+                for _ in range(4)]
+        sc.lr_range_test(model, opt, torch.nn.functional.mse_loss, data, 1e-4, 1.0, num_iter=8,
+                         progress=False)
+        sched.step()
+
+    def tensor_lr_under_a_torch_scheduler() -> None:
+        o = make_opt(make_model(), "sgd")
+        s = ParamScheduler(o, lr=sc.one_cycle(0.5, 20), tensors=True)
+        t = torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5)
+        for _ in range(3):
+            o.step()  # (no gradients: nothing moves)
+            s.step()
+            t.step()
+
+    for case in (lambda: resume(True), lambda: resume(False),
+                 fresh_schedule_over_a_loaded_optimizer, range_test_between_steps,
+                 tensor_lr_under_a_torch_scheduler):
+        quiet(case)
+
+
+def test_a_group_of_the_other_sign_is_refused_as_a_negative_multiplier_is() -> None:
+    """A review: a group's own negative lr or weight_decay (torch's add_param_group checks
+    neither) became a negative derived multiplier, written unchecked: gradient ascent in that
+    group, where the same multiplier given was refused."""
+    model = make_model()
+    groups = [{"params": model[0].parameters()}, {"params": model[2].parameters(), "lr": -0.01,
+                                                   "weight_decay": -0.01}]
+    opt = torch.optim.SGD(groups, lr=0.1, weight_decay=0.01)
+    before = [dict(g) for g in opt.param_groups]
+    for key, schedule in (("lr", sc.one_cycle(0.5, 20)), ("weight_decay", sc.linear(0.01, 0, 20))):
+        with pytest.raises(ValueError, match=rf"^{key}: param group 1 holds {key}=-0.01, of the "
+                           "other sign than group 0's (0.1|0.01),"):
+            ParamScheduler(opt, **{key: schedule})
+    assert [dict(g) for g in opt.param_groups] == before  # nothing written
+    data = [(torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64))]
+    with pytest.raises(ValueError, match=r"set every group's lr >= 0$"):
+        sc.lr_range_test(model, opt, torch.nn.functional.mse_loss, data, 1e-4, 1.0, num_iter=8,
+                         progress=False)

@@ -43,12 +43,14 @@ def brief(values: Sequence[Any], limit: int = 6) -> str:
     return f"[{shown}, ... {len(values) - limit} more]"
 
 
-def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str) -> list[float]:
+def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str,
+                      nonnegative: bool = True) -> list[float]:
     """``group_i[key] / group_0[key]`` for every param group, as the groups stand now.
 
     All 1.0 when every group holds 0 (there is no ratio to keep). Raises ``ValueError`` when
-    group 0 holds 0 and another group does not, since a ratio to 0 is undefined; ``fix`` ends the
-    message with what the caller accepts instead.
+    group 0 holds 0 and another group does not, since a ratio to 0 is undefined (``fix`` ends the
+    message with what the caller accepts instead), and, with ``nonnegative`` (a key that must
+    stay >= 0), when a ratio is negative.
     """
     values = [as_float(g[key]) for g in optimizer.param_groups]
     for i, x in enumerate(values):
@@ -61,6 +63,14 @@ def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str) -> list[float
         if not all(map(math.isfinite, ratios)):
             raise ValueError(f"{key}: the param groups' {key} ratios to group 0 overflow a float "
                              f"({brief(values)}); {fix}")
+        opposite = [i for i, r in enumerate(ratios) if r < 0] if nonnegative else []
+        if opposite:
+            # a negative multiplier, which given it is refused: the schedule would write a
+            # negative lr (gradient ascent) or weight decay into those groups
+            raise ValueError(
+                f"{key}: param group {opposite[0]} holds {key}={values[opposite[0]]!r}, of the "
+                f"other sign than group 0's {first!r}, so its ratio to group 0 would be "
+                f"negative ({brief(values)}); set every group's {key} >= 0")
         return ratios
     if all(x == 0 for x in values):
         return [1.0] * len(values)

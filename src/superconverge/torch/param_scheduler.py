@@ -543,6 +543,13 @@ class ParamScheduler:
         # and its value is never used, as with torch); a call beyond that warns once.
         self._warn_after: float = min(ends) if ends else math.inf
         self._last: dict[str, float] = {}
+        # Group 0 as this scheduler last wrote it: a step that finds another float there for
+        # the first driven key than it wrote (another scheduler stepping) warns, once. (A
+        # tensor, filled in place, is not read: that would wait for the device.) A new group
+        # dict is not checked: optimizer.load_state_dict makes new ones, and a run that loads
+        # the optimizer alone means its new schedule to overwrite the loaded values.
+        self._wrote_in: dict[str, Any] | None = None
+        self._overwrites_warned = False
         self._check_ranges()
 
         # Only now, with every check passed, is the optimizer changed: a refused scheduler
@@ -757,6 +764,7 @@ class ParamScheduler:
                 out[key] = ratios_to_group_0(
                     self.optimizer, slots[key],
                     fix=f"pass multipliers={{{key!r}: [one number per group]}}",
+                    nonnegative=_RANGES.get(key, _ANY)[0] >= 0,
                 )
         return out
 
@@ -774,6 +782,11 @@ class ParamScheduler:
                 "new.load_state_dict(old.state_dict(), strict=False)"
             )
         last = self._last
+        if groups[0] is self._wrote_in:
+            if not self._overwrites_warned:
+                self._check_not_overwritten(groups[0])
+        else:
+            self._wrote_in = groups[0]
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
             try:
                 value = value_at(step if step < last_index else last_index)
@@ -790,6 +803,25 @@ class ParamScheduler:
                 self._rmsprop_buffers()
             last[key] = value
             _write(groups, slot, value, mults)
+
+    def _check_not_overwritten(self, group: dict[str, Any]) -> None:
+        key, _, _, slot, mults, _, _ = self._drivers[0]
+        if key not in self._last:  # (a refused first step)
+            return
+        now = group[_BETAS][0] if slot == _BETAS else group[slot]
+        if type(now) is not float or now == (expected := self._last[key] * mults[0]):
+            return
+        warnings.warn(
+            f"ParamScheduler: param group 0 holds {key}={now!r} where this scheduler last wrote "
+            f"{expected!r}: something else writes {key} between its steps (a torch LR scheduler "
+            "still stepped, a second ParamScheduler on this optimizer, your own code). Each "
+            f"step() overwrites {key}, so whichever writes last wins, and get_last_lr() gives "
+            "this scheduler's values. Step one scheduler per optimizer (a key follows one "
+            "schedule, scaled per group by multipliers). This warning is shown once.",
+            UserWarning,
+            stacklevel=4,
+        )
+        self._overwrites_warned = True
 
     def _rewrite(self, until: str) -> None:
         """Write the current step's values again for the driven keys before ``until`` (the
@@ -1081,6 +1113,7 @@ class ParamScheduler:
         if adopted:
             self._multipliers.update(adopted)
             self._build_drivers()
+        self._wrote_in = None  # the groups may hold a loaded optimizer's values: no check
         try:
             self._apply(int(step))
         except BaseException:  # the scheduler stays as it was, and so do the groups
