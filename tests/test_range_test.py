@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import ConcatDataset, DataLoader, TensorDataset
 
 from superconverge.finder.range_test import MIN_ITER, is_main_process, lr_range_test
 from superconverge.finder.suggest import curve_warnings
@@ -4033,19 +4033,60 @@ class _Augmented(TensorDataset):
         return x + float(self.rng.normal()) * 0.1, y
 
 
-@pytest.mark.parametrize("kind", ["wrapped", "wrapper-of-wrapper", "dataset-rng"])
+class _Jitter:
+    """A transform of the user's with its own RNG."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x + float(self.rng.normal()) * 0.1
+
+
+class _Compose:
+    """torchvision's Compose, as far as it matters: a list of transforms."""
+
+    def __init__(self, transforms: list[Any]) -> None:
+        self.transforms = transforms
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+
+class _Transformed(TensorDataset):
+    def __init__(self, transform: Any, *tensors: torch.Tensor) -> None:
+        super().__init__(*tensors)
+        self.transform = transform
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        x, y = super().__getitem__(i)
+        return self.transform(x), y
+
+
+@pytest.mark.parametrize("kind", ["wrapped", "wrapper-of-wrapper", "dataset-rng", "concat",
+                                  "transform"])
 def test_a_wrapped_loaders_generator_and_a_datasets_own_rng_are_put_back(kind: str) -> None:
     """An audit: a DataLoader inside a wrapper of the user's (a notebook's DeviceDataLoader)
     was not reached: its generator moved on in the test (the first epoch after it drew other
     batches) and seed= did not seed it (two tests with seed=0 gave other curves); a dataset's
-    own augmentation RNG moved on too."""
+    own augmentation RNG moved on too. A review: so did the RNGs of the parts of a
+    ConcatDataset, and of a transform the dataset holds (in a Compose)."""
     torch.manual_seed(0)
     x = torch.randn(128, 10)
     y = (x[:, 0] > 0).long()
 
     def loader() -> Any:
+        data: Any = None
         if kind == "dataset-rng":
-            return DataLoader(_Augmented(x, y), batch_size=32, shuffle=True,
+            data = _Augmented(x, y)
+        elif kind == "concat":
+            data = ConcatDataset([_Augmented(x[:64], y[:64]), _Augmented(x[64:], y[64:])])
+        elif kind == "transform":
+            data = _Transformed(_Compose([_Jitter(0), _Jitter(1)]), x, y)
+        if data is not None:
+            return DataLoader(data, batch_size=32, shuffle=True,
                               generator=torch.Generator().manual_seed(1))
         inner = _DeviceLoader(DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
                                          generator=torch.Generator().manual_seed(1)), "cpu")

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import itertools
 import random
 import signal
 import threading
+import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -205,30 +205,68 @@ def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
 
 
 def _datasets(loaders: Iterable[object]) -> Iterator[object]:
-    """A loader's dataset and those it wraps (``.dataset``, a few deep: a ``Subset``'s), read
-    from their ``__dict__``: a ``dataset`` property (a file opened lazily, in the workers) is
-    not run."""
+    """A loader's dataset and those it wraps (``.dataset``, a few deep: a ``Subset``'s; and the
+    parts of a ``ConcatDataset`` or ``ChainDataset``, ``.datasets``), read from their
+    ``__dict__``: a ``dataset`` property (a file opened lazily, in the workers) is not run."""
     for loader in loaders:
-        owner = vars(loader).get("dataset") if hasattr(loader, "__dict__") else None
+        level = [vars(loader).get("dataset") if hasattr(loader, "__dict__") else None]
         for _ in range(4):
-            if owner is None or isinstance(owner, torch.Tensor):
-                break
-            yield owner
-            owner = vars(owner).get("dataset") if hasattr(owner, "__dict__") else None
+            below: list[object] = []
+            for owner in level:
+                if owner is None or isinstance(owner, torch.Tensor) or not hasattr(
+                        owner, "__dict__"):
+                    continue
+                yield owner
+                below.append(vars(owner).get("dataset"))
+                parts = vars(owner).get("datasets")
+                if isinstance(parts, list | tuple):
+                    below.extend(parts[:_MAX_PARTS])
+            level = below
+
+
+_MAX_PARTS = 256
+"""The most items of one list (a ``ConcatDataset``'s parts, a ``Compose``'s transforms) the
+search for a dataset's RNGs looks into: a list of thousands is data, not parts."""
+
+_RNG_KINDS = (np.random.Generator, np.random.RandomState, random.Random, torch.Generator)
+
+
+def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
+    """Add to ``found`` the RNGs among ``owner``'s attributes and, ``depth`` levels on, those of
+    the objects it holds, directly or in a list or tuple (a transform of the user's keeping
+    ``self.rng``, in a ``Compose``'s ``.transforms``), each once. Read from ``__dict__``s (no
+    property runs); tensors, arrays, classes, functions and Python modules are not looked into."""
+    values = getattr(owner, "__dict__", None)
+    if not isinstance(values, dict):
+        return
+    for value in values.values():
+        if isinstance(value, _RNG_KINDS):
+            if all(value is not r for r in found):
+                found.append(value)
+            continue
+        if depth == 0:
+            continue
+        items = value[:_MAX_PARTS] if isinstance(value, list | tuple) else (value,)
+        for item in items:
+            if isinstance(item, _RNG_KINDS):
+                if all(item is not r for r in found):
+                    found.append(item)
+            elif not isinstance(item, torch.Tensor | np.ndarray | type | types.ModuleType
+                                | types.FunctionType | types.MethodType):
+                _rngs_within(item, found, depth - 1)
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
     """The numpy, Python and torch RNGs a loader's sampler or dataset keeps as its own
     attributes (a batch sampler of the user's drawing its order from ``self.rng =
     np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``),
-    each once."""
+    or that an object it holds keeps (a transform's), each once."""
     found: list[Any] = []
-    kinds = (np.random.Generator, np.random.RandomState, random.Random, torch.Generator)
     loaders = list(loaders)
-    for owner in itertools.chain(_shufflers(loaders), _datasets(loaders)):
-        for value in getattr(owner, "__dict__", {}).values():
-            if isinstance(value, kinds) and all(value is not r for r in found):
-                found.append(value)
+    for owner in _shufflers(loaders):
+        _rngs_within(owner, found, depth=0)
+    for owner in _datasets(loaders):
+        _rngs_within(owner, found)
     return found
 
 
