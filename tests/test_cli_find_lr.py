@@ -53,6 +53,42 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert (out / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_picks_reason_names_the_flag(tmp_path, capsys) -> None:
+    """A review: the minimum rule's pick below the sweep printed the library's `start_lr` in
+    its reason, where the warning below it said `--start-lr`."""
+    assert main(["-q", "find-lr", "--method", "minimum", "--start-lr", "0.05", "--num-iter",
+                 "50", "--out", str(tmp_path / "run")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines()
+                if x.startswith("suggested lr (rule: minimum):"))
+    assert line.endswith("an extrapolation; lower --start-lr to see the curve there)"), line
+
+
+def test_find_lr_imports_numpy_before_torch() -> None:
+    """A review: a Ctrl-C about 0.3 s after start, inside torch's import of numpy, which
+    torch catches, left numpy half-imported; the run went on to a traceback and exit status 1
+    (6 of 7 tries). Imported first, numpy takes the Ctrl-C as any import does."""
+    import subprocess
+
+    code = ("import argparse, sys\n"
+            "from superconverge import cli\n"
+            "assert 'torch' not in sys.modules and 'numpy' not in sys.modules\n"
+            "seen = []\n"
+            "class Watch:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'torch' and not seen:\n"
+            "            seen.append('numpy' in sys.modules)\n"
+            "sys.meta_path.insert(0, Watch())\n"
+            "try:\n"
+            "    cli._run_find_lr(argparse.Namespace())\n"
+            "except AttributeError:\n"
+            "    pass\n"
+            "print(seen == [True])\n")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": src}, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr
+
+
 def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 300)

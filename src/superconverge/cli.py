@@ -559,6 +559,9 @@ def _fraction(text: str) -> float:
 
 
 def _run_find_lr(args: argparse.Namespace) -> int:
+    # numpy first: torch imports it inside a try that swallows a Ctrl-C, which then left numpy
+    # half-imported and the run going on to a traceback (torch 2.13, Ctrl-C ~0.3 s after start)
+    import numpy  # noqa: F401
     import torch
 
     threads = torch.get_num_threads()
@@ -643,8 +646,8 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "
-        + (f"{pick.lr:.3g}  ({pick.reason})" if pick.lr is not None
-           else f"none: {_in_flags(pick.reason, args, args.flag_names)}"),
+        + (f"{pick.lr:.3g}  ({_in_flags(pick.reason, args, args.flag_names)})"
+           if pick.lr is not None else f"none: {_in_flags(pick.reason, args, args.flag_names)}"),
     ]
     if base is not None and top is not None:
         # the div of the one-cycle policy the next command builds, not a copy of it
