@@ -4231,3 +4231,37 @@ def test_a_torchscript_models_replaced_tensors_get_their_originals_back() -> Non
                   num_iter=6, progress=False)
     assert model.ema is ema and model.calls is calls
     assert model.ema.abs().sum() == 0 and model.calls.item() == 0
+
+
+@pytest.mark.parametrize("sync_every", [1, 4])
+def test_the_summary_of_a_nan_stop_counts_the_step_that_ran(sync_every: int) -> None:
+    """A review: the step whose loss was NaN ran (the step count elsewhere counts steps that ran
+    and left no point, GradScaler's skips), but "nan after 19 of 40 steps" left it out."""
+    torch.manual_seed(0)
+    data = [(torch.randn(16, 6), torch.randint(0, 2, (16,))) for _ in range(8)]
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+    calls = [0]
+
+    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        loss = F.cross_entropy(out, target)
+        return loss * float("nan") if calls[0] == 20 else loss
+
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn, data, 1e-4,
+                        1.0, num_iter=40, sync_every=sync_every, progress=False)
+    assert res.stop_reason == "nan" and len(res.lrs) == 19
+    assert res.stop_summary() == "nan after 20 of 40 steps"
+    # ... and so does the line of a later repeat cut short, for the finished one it shows
+    calls[0] = 0
+    interrupt_at = 30
+
+    def cut(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if calls[0] + 1 == interrupt_at:
+            raise KeyboardInterrupt
+        return loss_fn(out, target)
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), cut, data, 1e-4, 1.0,
+                      num_iter=40, repeats=2, sync_every=sync_every, progress=False)
+    assert info.value.partial_result.stop_summary().endswith(  # type: ignore[attr-defined]
+        "the curve is the first repeat's, nan after 20 of 40 steps")

@@ -390,7 +390,9 @@ class RangeTestResult(Curve):
             cut_skips = self._skips()[len(done)] if cut is not None else 0
             cut_steps = (len(cut.lrs) + cut_skips) if cut is not None else 0
             done_steps = (self.num_iter if self.curve_stop_reason == "completed"
-                          else min(len(self.lrs) + skipped, self.num_iter))
+                          else min(len(self.lrs) + skipped
+                                   + (self.curve_stop_reason == "nan" and not skipped),
+                                   self.num_iter))
             which = ("the first repeat's" if len(done) == 1
                      else f"the mean of the {len(done)} finished repeats")
             curve = (f"the curve is {which}, {self.curve_stop_reason} after "
@@ -408,7 +410,10 @@ class RangeTestResult(Curve):
             return (f"{self.stop_reason} in repeat {len(done) + 1}{of} after {cut_steps} of "
                     f"{self.num_iter} steps; {curve}")
         if not skipped:
-            return f"{self.stop_reason} after {len(self.lrs)} of {self.num_iter} steps"
+            # the step whose loss was not finite ran, and is no point (with a GradScaler it is
+            # a skipped step, counted as those are)
+            ran = len(self.lrs) + (self.stop_reason == "nan")
+            return f"{self.stop_reason} after {ran} of {self.num_iter} steps"
         if len(self.repeats) > 1:
             # Steps, as for one sweep (a skipped step ran): those of the repeat that stopped
             # first, whose end is the curve's (the points all repeats share): of those that
