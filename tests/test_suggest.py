@@ -1091,3 +1091,47 @@ def test_a_fall_under_six_times_its_noise_is_warned_of() -> None:
     assert curve_warnings(LRS, y, "diverged")[0].startswith("the loss jumped from 2.31 to 2.44")
     assert not any("noise" in w for w in curve_warnings(LRS, valley_curve(0.3, seed=3),
                                                           "diverged"))  # (6.9 times)
+
+
+# -- short sweeps: warnings that pointed the wrong way (a review) -------------------------------
+
+
+def test_a_loss_that_rose_from_its_start_is_not_called_flat() -> None:
+    """8 linear steps whose loss rose from 2.34 to 3.9-7.7 read "stayed within 1.4 times its
+    batch-to-batch noise ...: raise end_lr" (the rise's own jumps were the noise); 7 of 8
+    seeds of `find-lr --mode linear --num-iter 8`. So did a zig-zag rise to 6 times the start
+    on an exponential sweep."""
+    said = curve_warnings(np.linspace(1e-7, 10, 8), [2.34, 2.35, 3.93, 7.69, 3.28, 4.61, 3.86,
+                                                     5.72], "completed", mode="linear")
+    assert not any("raise end_lr" in w for w in said), said
+    assert any(w.startswith("the loss never decreased: a linear sweep's first LRs") for w in said)
+    zigzag = 2.3 * np.exp(np.linspace(0, 1.5, 8)) * (1 + 0.3 * np.array([0, 1, -1, 1] * 2))
+    said = curve_warnings(np.logspace(-7, 1, 8), zigzag, "completed", mode="exp")
+    assert "the loss never decreased: lower start_lr or check the data and loss" in said, said
+
+
+def test_a_last_point_that_blew_up_is_not_read_as_never_diverged() -> None:
+    """The smoothing's median drops the last point: a blow-up to twice the start at end_lr read
+    "never decreased nor diverged: raise end_lr" (half of the 8-step exponential sweeps)."""
+    said = curve_warnings(np.logspace(-7, 1, 8), [2.36, 2.4, 2.39, 2.38, 2.35, 2.4, 1.99, 4.47],
+                          "completed", mode="exp")
+    assert not any("raise end_lr" in w for w in said), said
+    assert ("the loss stayed near its start up to lr=0.72, then its last point rose to 4.47 at "
+            "lr=10: the LRs that move the model lie between those two points; raise num_iter"
+            in said), said
+    y20 = [1.389, 1.396, 1.379, 1.395, 1.402, 1.391, 1.391, 1.396, 1.392, 1.386, 1.393, 1.394,
+           1.395, 1.388, 1.372, 1.338, 1.242, 1.294, 1.341, 12.40]
+    said = curve_warnings(np.logspace(-7, 1, 20), y20, "completed", mode="exp")
+    assert not any("raise end_lr" in w or "never diverged" in w for w in said), said
+
+
+def test_a_spike_at_the_start_gives_no_pick_at_end_lr_nor_raise_end_lr() -> None:
+    """On 8 points the smoothing's window reached a spike at the third point and lifted the
+    smoothed start above the raw one: the way back read as a fall, the pick was end_lr, and
+    "start_lr is already too high" stood beside "still falling at end_lr: raise end_lr" (10 of
+    282 real sweeps, most of them Adam on linear sweeps to 1)."""
+    lrs, y = np.linspace(1e-7, 1, 8), [2.32, 2.28, 7.37, 7.5, 3.78, 2.34, 2.35, 2.42]
+    assert suggest(lrs, y).lr is None
+    said = curve_warnings(lrs, y, "completed", mode="linear")
+    assert not any("raise end_lr" in w for w in said), said
+    assert any(w.startswith("the loss never decreased") for w in said), said

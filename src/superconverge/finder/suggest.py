@@ -210,9 +210,15 @@ def _valley(y: np.ndarray, s: np.ndarray) -> int:
     return m
 
 
-def _never_fell(s: np.ndarray, m: int) -> bool:
-    """The smoothed curve ``s`` has no fall worth reading before its valley at ``m``."""
-    return m == 0 or s[0] - s[m] <= 1e-3 * abs(s[0])
+def _never_fell(s: np.ndarray, m: int, y: np.ndarray) -> bool:
+    """The smoothed curve ``s`` of the losses ``y`` has no fall worth reading before its valley
+    at ``m``."""
+    # The start read from the raw curve too (the higher of its first 2 points): on a short
+    # curve the smoothing's window reaches a spike two points in and lifts s[0] above the
+    # start, and the way back from the spike read as a fall (8 points: a pick at end_lr and
+    # "still falling at end_lr" beside "start_lr is already too high", a review)
+    top = min(float(s[0]), float(np.max(y[:2])))
+    return m == 0 or top - s[m] <= 1e-3 * abs(s[0])
 
 
 def _descent(
@@ -229,7 +235,7 @@ def _descent(
         )
     s = smooth_centered(y)
     m = _valley(y, s)
-    if _never_fell(s, m):
+    if _never_fell(s, m, y):
         # Both remedies, each with its case: the curve alone does not say which applies (a
         # NaN stop, a negative loss), and curve_warnings, which knows how it stopped, says.
         return Suggestion(
@@ -613,7 +619,7 @@ def curve_warnings(
     s = smooth_centered(y)
     m = _valley(y, s)
     fall = s[0] - s[m]
-    never_fell = _never_fell(s, m)
+    never_fell = _never_fell(s, m, y)
     # The valley's minimum at the end of the curve: the loss never turned up.
     at_end = m >= len(s) - max(2, len(s) // 20)
     # Reached end_lr with every loss finite (a NaN cut short of it is no sight of end_lr).
@@ -668,7 +674,20 @@ def curve_warnings(
     # flat one at 0 or below was told to lower start_lr, at 1 to raise end_lr: a review).
     shares = s[0] > 0
     by_share = shares and drift < 0.05 * s[0]
-    flat = completed and not at_end and (by_share or drift <= NOISE_ONLY * noise_all)
+    # Not flat either: a loss that rose from its start and stayed up (most points past the
+    # first eighth above all of it, and their median 30% above the start), where the rise's
+    # own jumps inflate the batch noise it is read against (8 linear steps from 2.34 up to
+    # 5.72 read "stayed within 1.4 times its noise: raise end_lr" on 7 of 8 seeds, a review);
+    # nor a curve whose last point blew up, which the smoothing's median drops ("never
+    # diverged: raise end_lr" on a last point twice the start: half of 8-step sweeps).
+    k0 = max(2, len(y) // 8)
+    rest = y[k0:]
+    rose_from_start = bool(shares and np.mean(rest > np.max(y[:k0])) >= 0.8
+                           and float(np.median(rest)) > 1.3 * float(s[0]))
+    blow = float(y[-1]) - float(np.max(s)) > MIN_SIGNAL_TO_NOISE * noise_all
+    still = by_share or drift <= NOISE_ONLY * noise_all
+    flat = completed and not at_end and not blow and not rose_from_start and still
+    last_only = completed and never_fell and blow and not rose_from_start and still
     stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
               f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
               "noise)" if noise_all > 0 else f"{drift:.3g} of its start")
@@ -689,6 +708,10 @@ def curve_warnings(
             "larger learning rates move it, or num_iter so the model trains longer during the "
             "test"
         )
+    elif last_only:
+        out.append(f"the loss stayed near its start up to lr={float(x[-2]):.3g}, then its last "
+                   f"point rose to {float(y[-1]):.3g} at lr={float(x[-1]):.3g}: the LRs that "
+                   "move the model lie between those two points; raise num_iter")
     elif never_fell and not (stop_reason in ("interrupted", "error") and shares
                              and drift < 0.05 * s[0]):
         # (a sweep cut short while its loss was still flat has not yet reached the LRs that
@@ -763,6 +786,12 @@ def curve_warnings(
             f"lr={x[m]:.3g}) is where the floor's noise was lowest: arbitrary; raise end_lr to "
             "see where training breaks down (a task this easy may never diverge)"
         )
+    # A start already too high (a jump the loss fell back from, or one it never fell from) is
+    # the problem to fix first; "raise end_lr" beside it points the other way.
+    if any(w.startswith("the loss jumped from ") for w in out) or (
+            never_fell and shares and jump > 0.5 * float(s[0])
+            and jump > JUMP_NOISE * noise_all):
+        out = [w for w in out if w.startswith(START_WARNINGS) or "raise end_lr" not in w]
     # The median spacing: an exponential sweep's own, a linear one's where its points crowd
     # (its last decades, where the picks are), robust to a few GradScaler gaps.
     if x[0] > 0 and (apart := float(np.median(np.diff(np.log10(x))))) > MAX_DECADES_PER_STEP:
