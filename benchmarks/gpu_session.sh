@@ -70,7 +70,14 @@
 # 3. Back here, copy gpu.md to benchmarks/results/gpu.md; or combine the files of several calls:
 #        python benchmarks/gpu.py --merge gpu-a.md gpu-b.md gpu-c.md --out benchmarks/results/gpu.md
 #    engine-overhead.md to benchmarks/results/engine_overhead_gpu.md, and range-test-repeats.md
-#    to benchmarks/results/range_test_repeats_cuda.md.
+#    to the name range_test_repeats.py gives its own results: benchmarks/results/
+#    range_test_repeats_cuda.md for the small CNN in fp32, range_test_repeats_cuda_resnet56.md
+#    for `--model resnet56` (and a precision other than fp32 adds its own suffix, e.g.
+#    `_bf16-autocast`), so a ResNet-56 run does not replace the small CNN's file.
+#    The repeats of `--model resnet56` take about 21 s each on an H200: its median's 95%
+#    interval needs 6 repeats, so give the stage a call of its own with
+#    `CAPS="repeats=260" REPEATS_ARGS="--model resnet56 --repeats 10"` (about 10 repeats; the
+#    default cap, 90 s, holds about 3, which decide nothing).
 set -uo pipefail
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
@@ -146,9 +153,12 @@ tee_pid=$!
 began=$SECONDS
 # On a line of its own even after output that did not end its line (nanobind leak reports at exit)
 stamp() { printf "\n[%s, +%d s] %s\n" "$(date -u +%H:%M:%S)" "$((SECONDS - began))" "$*"; }
-read -r -a gpu_args <<< "${GPU_ARGS:-}"
-read -r -a overhead_args <<< "${OVERHEAD_ARGS:-}"
-read -r -a repeats_args <<< "${REPEATS_ARGS:-}"
+# Split as a shell would, quotes kept ('--precision "bf16 autocast"': read -a split it in two),
+# with no expansion of what is in them.
+split_args() { python3 -c 'import shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(sys.argv[1])))' "$1"; }
+mapfile -d '' -t gpu_args < <(split_args "${GPU_ARGS:-}")
+mapfile -d '' -t overhead_args < <(split_args "${OVERHEAD_ARGS:-}")
+mapfile -d '' -t repeats_args < <(split_args "${REPEATS_ARGS:-}")
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     # A folder of this run's own (not a fixed /tmp/site other runs share), before any path the

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import re
 import statistics
 import sys
 import time
@@ -259,9 +260,18 @@ def main(argv: list[str] | None = None) -> int:
         f"- device: {_common.device_name(device)}; seed {rts.SEED}; whole run {elapsed:.0f} s",
         "",
     ])
-    default = _common.RESULTS_DIR / f"range_test_repeats_{device.type}.md"
+    default = _common.RESULTS_DIR / results_name(device.type, args.model, args.precision)
     _common.save_results(text, args.out, args.quick, default)
     return 0 if same_work and not cut else 1
+
+
+def results_name(device_type: str, model: str, precision: str) -> str:
+    """The results file of a run: one per device type, model and precision, so a ResNet-56 run
+    does not replace the small CNN's (``range_test_repeats_cuda.md`` for the small CNN in fp32,
+    ``range_test_repeats_cuda_resnet56_bf16-autocast.md``)."""
+    suffix = "".join(f"_{re.sub(r'[^a-z0-9]+', '-', part.lower()).strip('-')}"
+                     for part, plain in ((model, "cnn"), (precision, "fp32")) if part != plain)
+    return f"range_test_repeats_{device_type}{suffix}.md"
 
 
 if __name__ == "__main__":

@@ -150,6 +150,15 @@ def test_range_test_repeats_quick_runs_every_runner_and_divides_its_times() -> N
     assert (committed.read_bytes() if committed.exists() else None) == before
 
 
+def test_range_test_repeats_results_are_named_by_model_and_precision() -> None:
+    """A review: a ResNet-56 run's default file was the small CNN's, which it replaced."""
+    name = _repeats_modules()[0].results_name
+    assert name("cuda", "cnn", "fp32") == "range_test_repeats_cuda.md"
+    assert name("cuda", "resnet56", "fp32") == "range_test_repeats_cuda_resnet56.md"
+    assert (name("cuda", "cnn", "fp16 + GradScaler, fused SGD")
+            == "range_test_repeats_cuda_fp16-gradscaler-fused-sgd.md")
+
+
 def _repeats_modules() -> tuple[Any, Any]:
     import importlib
 

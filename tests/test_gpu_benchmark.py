@@ -132,6 +132,17 @@ def test_the_repeats_stage_writes_its_table(tmp_path: Path) -> None:
     assert "| ours, sync_every=200 | 2 |" in text and "## Provenance" in text
 
 
+def test_stage_arguments_are_split_as_a_shell_splits_them(tmp_path: Path) -> None:
+    """A review: REPEATS_ARGS was split on spaces, quotes or not, so no precision but fp32
+    (every other name holds a space) could be passed to the repeats stage."""
+    done = session(tmp_path, "repeats",
+                   REPEATS_ARGS="--device cpu --quick --precision 'bf16 autocast'")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = (tmp_path / "range-test-repeats.md").read_text(encoding="utf-8")
+    assert text.startswith("# Range test vs the bare loop over 2 repeats: synthetic 32x32, "
+                           "small CNN, bf16 autocast\n")
+
+
 def test_caps_sets_a_stages_cap_and_a_stopped_repeats_stage_keeps_its_repeats(
         tmp_path: Path) -> None:
     """CAPS="repeats=N" stops range_test_repeats.py at N s; it writes the whole repeats it
