@@ -1135,3 +1135,35 @@ def test_a_spike_at_the_start_gives_no_pick_at_end_lr_nor_raise_end_lr() -> None
     said = curve_warnings(lrs, y, "completed", mode="linear")
     assert not any("raise end_lr" in w for w in said), said
     assert any(w.startswith("the loss never decreased") for w in said), said
+
+
+def test_the_short_sweep_rules_leave_other_curves_as_they_were() -> None:
+    """A review of the rules above found curves they had made worse: a flat loss with one bad
+    batch early lost every warning (or kept only "lower start_lr"), a healthy curve with one
+    lost "still falling at end_lr: raise end_lr", a flat start with a last point up was told it
+    was "already falling at start_lr", a loss logged rounded read its last rounding step as a
+    blow-up, and a loss that never fell but tripled on the way was told it "never turned up"."""
+    def said(y: list[float], lrs: np.ndarray | None = None, mode: str = "exp") -> list[str]:
+        lrs = np.logspace(-7, 1, len(y)) if lrs is None else lrs
+        return curve_warnings(lrs, y, "completed", mode=mode)
+
+    one_bad_batch = said([1.0, 1.0, 3.0] + [1.0, 1.001, 0.999] * 9)
+    assert any(w.startswith("the loss never decreased nor diverged") for w in one_bad_batch)
+    plateau = said([1.0094, 2.8323, 1.0118, 0.99, 0.9772, 1.0077, 0.988, 0.9967, 0.9882, 1.0105,
+                    1.0087, 0.9928], np.linspace(1e-7, 10, 12), "linear")
+    assert any(w.startswith("the loss stayed within 1.8% of its start") for w in plateau)
+    t = np.linspace(0, 1, 40)
+    healthy = 0.2 + 2.1 / (1 + np.exp((t - 0.8) / 0.1))
+    healthy[2] *= 2.0
+    assert any("still falling at end_lr: raise end_lr" in w for w in said(list(healthy)))
+    flat_then_up = said([1.4198, 1.4195, 1.4172, 1.419, 1.4434, 1.4119, 1.4115, 1.4162, 1.3207,
+                         1.5393])
+    assert not any("already falling" in w for w in flat_then_up), flat_then_up
+    rounded = said([0.69] * 9 + [0.692])
+    assert not any("last point rose" in w for w in rounded), rounded
+    assert any(w.startswith("the loss never decreased nor diverged") for w in rounded)
+    tripled = said([1.3877, 1.3873, 2.8459, 3.8267, 4.0072, 4.0272, 1.3388, 4.4622, 2.9762,
+                    2.0793, 4.7755, 1.9063, 1.8305, 2.0272, 1.4566, 1.3955],
+                   np.linspace(1e-7, 1, 16), "linear")
+    assert not any("never diverged nor turned up" in w for w in tripled), tripled
+    assert any(w.startswith("the loss never decreased") for w in tripled)

@@ -684,7 +684,9 @@ def curve_warnings(
     rest = y[k0:]
     rose_from_start = bool(shares and np.mean(rest > np.max(y[:k0])) >= 0.8
                            and float(np.median(rest)) > 1.3 * float(s[0]))
-    blow = float(y[-1]) - float(np.max(s)) > MIN_SIGNAL_TO_NOISE * noise_all
+    # (above noise, and by 5% of the start: a loss logged rounded has no noise to read)
+    blow = float(y[-1]) - float(np.max(s)) > max(MIN_SIGNAL_TO_NOISE * noise_all,
+                                                  0.05 * abs(float(s[0])))
     still = by_share or drift <= NOISE_ONLY * noise_all
     flat = completed and not at_end and not blow and not rose_from_start and still
     last_only = completed and never_fell and blow and not rose_from_start and still
@@ -694,7 +696,8 @@ def curve_warnings(
     # A fall too small to read (flat, or within what noise alone gives): where the descent
     # started in it is noise too, so "already falling at start_lr" is not said of it (an
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
-    unreadable = flat or fall < NOISE_ONLY * _batch_noise(y, m)
+    # (as flat as before its last point blew up, or its rise: still no fall to read)
+    unreadable = (completed and not at_end and still) or fall < NOISE_ONLY * _batch_noise(y, m)
     if flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
@@ -759,8 +762,14 @@ def curve_warnings(
             f"sweep began, inside the descent, so they are too high; {lower} until the curve "
             "starts flat"
         )
+    # A loss that never fell, and rose far above its start on the way (a start already too
+    # high, back near its start by end_lr), did turn up: "never turned up" is false. Far: two
+    # points or more above 1.5 times the start (one is a bad batch).
+    turned = shares and int(np.sum(y > 1.5 * float(s[0]))) >= 2
     if completed and at_end and not rose_last:
-        if never_fell:
+        if never_fell and turned:
+            pass  # ("never decreased" above says what to do)
+        elif never_fell:
             out.append(
                 "the loss never diverged nor turned up by end_lr: raise end_lr to see whether "
                 "larger learning rates move it"
@@ -786,12 +795,6 @@ def curve_warnings(
             f"lr={x[m]:.3g}) is where the floor's noise was lowest: arbitrary; raise end_lr to "
             "see where training breaks down (a task this easy may never diverge)"
         )
-    # A start already too high (a jump the loss fell back from, or one it never fell from) is
-    # the problem to fix first; "raise end_lr" beside it points the other way.
-    if any(w.startswith("the loss jumped from ") for w in out) or (
-            never_fell and shares and jump > 0.5 * float(s[0])
-            and jump > JUMP_NOISE * noise_all):
-        out = [w for w in out if w.startswith(START_WARNINGS) or "raise end_lr" not in w]
     # The median spacing: an exponential sweep's own, a linear one's where its points crowd
     # (its last decades, where the picks are), robust to a few GradScaler gaps.
     if x[0] > 0 and (apart := float(np.median(np.diff(np.log10(x))))) > MAX_DECADES_PER_STEP:
