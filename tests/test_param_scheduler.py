@@ -1753,6 +1753,7 @@ def test_a_group_of_the_other_sign_is_refused_as_a_negative_multiplier_is() -> N
             ParamScheduler(opt, **{key: schedule})
     assert [dict(g) for g in opt.param_groups] == before  # nothing written
     data = [(torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64))]
-    with pytest.raises(ValueError, match=r"set every group's lr >= 0$"):
+    with pytest.raises(ValueError, match=r"set every group's lr >= 0 \(a group meant to ascend: "
+                       r"maximize=True in that group\)$"):
         sc.lr_range_test(model, opt, torch.nn.functional.mse_loss, data, 1e-4, 1.0, num_iter=8,
                          progress=False)

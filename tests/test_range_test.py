@@ -4265,3 +4265,62 @@ def test_the_summary_of_a_nan_stop_counts_the_step_that_ran(sync_every: int) -> 
                       num_iter=40, repeats=2, sync_every=sync_every, progress=False)
     assert info.value.partial_result.stop_summary().endswith(  # type: ignore[attr-defined]
         "the curve is the first repeat's, nan after 20 of 40 steps")
+
+
+def test_a_sigterm_while_ctrl_c_is_being_held_off_leaves_no_handler_behind(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: signals_deferred installed its holding handlers outside its try, so a SIGTERM
+    (under sigterm_as_interrupt, which raises) between the SIGINT one and its own left SIGINT
+    held for good: every later Ctrl-C was ignored."""
+    import signal
+
+    from superconverge._signals import Terminated, sigterm_as_interrupt
+    from superconverge.finder._restore import signals_deferred
+
+    install = signal.signal
+
+    def signal_(sig: int, handler: Any) -> Any:
+        if sig == signal.SIGTERM and handler is not signal.SIG_DFL and getattr(
+                handler, "__name__", "") == "hold":
+            signal.raise_signal(signal.SIGTERM)  # to sigterm_as_interrupt's handler
+        return install(sig, handler)
+
+    with sigterm_as_interrupt():
+        monkeypatch.setattr(signal, "signal", signal_)
+        with pytest.raises(Terminated), signals_deferred():
+            pass
+        monkeypatch.setattr(signal, "signal", install)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_the_walk_for_a_datasets_rngs_passes_over_what_it_cannot_read() -> None:
+    """A review of the walk into what a dataset holds: a transform's random.SystemRandom (no
+    state to read), a config object whose __getattr__ raises KeyError for __dict__, and a dead
+    weak proxy stopped the range test at its start."""
+    import random
+    import weakref
+
+    class Config:
+        __slots__ = ("_d",)
+
+        def __init__(self) -> None:
+            self._d: dict[str, Any] = {}
+
+        def __getattr__(self, key: str) -> Any:
+            return self._d[key]
+
+    class Gone:
+        pass
+
+    data = _Transformed(_Compose([_Jitter(0)]), torch.randn(32, 4), torch.randn(32, 1))
+    data.transform.transforms[0].system = random.SystemRandom()  # type: ignore[attr-defined]
+    data.system = random.SystemRandom()  # type: ignore[attr-defined]
+    data.config = Config()  # type: ignore[attr-defined]
+    gone = Gone()
+    data.dead = weakref.proxy(gone)  # type: ignore[attr-defined]
+    del gone
+    model = nn.Linear(4, 1)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.mse_loss,
+                        DataLoader(data, batch_size=8), 1e-4, 1.0, num_iter=8, progress=False)
+    assert res.stop_reason == "completed"

@@ -231,29 +231,44 @@ search for a dataset's RNGs looks into: a list of thousands is data, not parts."
 _RNG_KINDS = (np.random.Generator, np.random.RandomState, random.Random, torch.Generator)
 
 
+def _is_rng(value: object) -> bool:
+    """A numpy, Python or torch RNG whose state can be read and put back (not a
+    ``random.SystemRandom``, which draws from the system and keeps none)."""
+    return isinstance(value, _RNG_KINDS) and not isinstance(value, random.SystemRandom)
+
+
 def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
     """Add to ``found`` the RNGs among ``owner``'s attributes and, ``depth`` levels on, those of
     the objects it holds, directly or in a list or tuple (a transform of the user's keeping
-    ``self.rng``, in a ``Compose``'s ``.transforms``), each once. Read from ``__dict__``s (no
-    property runs); tensors, arrays, classes, functions and Python modules are not looked into."""
-    values = getattr(owner, "__dict__", None)
-    if not isinstance(values, dict):
+    ``self.rng``, in a ``Compose``'s ``.transforms``), each once. Read from ``__dict__``s;
+    tensors, arrays, classes, functions and Python modules are not looked into, and an object
+    that raises when looked at (a ``__getattr__`` of its own, a dead weak proxy) is passed
+    over: what is not found is not put back, as before this walk went past the dataset."""
+    try:
+        attributes = owner.__dict__
+        if not isinstance(attributes, dict):
+            return
+        values = list(attributes.values())
+    except Exception:
         return
-    for value in values.values():
-        if isinstance(value, _RNG_KINDS):
-            if all(value is not r for r in found):
-                found.append(value)
+    for value in values:
+        try:
+            if _is_rng(value):
+                if all(value is not r for r in found):
+                    found.append(value)
+                continue
+            if depth == 0:
+                continue
+            items = value[:_MAX_PARTS] if isinstance(value, list | tuple) else (value,)
+            for item in items:
+                if _is_rng(item):
+                    if all(item is not r for r in found):
+                        found.append(item)
+                elif not isinstance(item, torch.Tensor | np.ndarray | type | types.ModuleType
+                                    | types.FunctionType | types.MethodType):
+                    _rngs_within(item, found, depth - 1)
+        except Exception:
             continue
-        if depth == 0:
-            continue
-        items = value[:_MAX_PARTS] if isinstance(value, list | tuple) else (value,)
-        for item in items:
-            if isinstance(item, _RNG_KINDS):
-                if all(item is not r for r in found):
-                    found.append(item)
-            elif not isinstance(item, torch.Tensor | np.ndarray | type | types.ModuleType
-                                | types.FunctionType | types.MethodType):
-                _rngs_within(item, found, depth - 1)
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
@@ -760,13 +775,7 @@ def signals_deferred(
     hangup = _HANGUP
     if hangup is not None:
         ours.append((hangup, enders))
-    if threading.current_thread() is threading.main_thread():
-        for sig, handlers in ours:
-            try:
-                if signal.getsignal(sig) in handlers:
-                    previous[sig] = signal.signal(sig, hold)
-            except (ValueError, OSError):  # not the main interpreter
-                pass
+
     def came() -> int | None:
         """The signal held off that would have stopped the body with an exception (SIGINT,
         or SIGTERM or SIGHUP under sigterm_as_interrupt), for the caller to raise
@@ -780,6 +789,16 @@ def signals_deferred(
         return raising[0] if raising else None
 
     try:
+        # Installed inside the try, each recorded before it is replaced: a SIGTERM between two
+        # of them (its handler raising) left SIGINT held for good, every later Ctrl-C ignored.
+        if threading.current_thread() is threading.main_thread():
+            for sig, handlers in ours:
+                try:
+                    if (before := signal.getsignal(sig)) in handlers:
+                        previous[sig] = before
+                        signal.signal(sig, hold)
+                except (ValueError, OSError):  # not the main interpreter
+                    previous.pop(sig, None)
         yield came
     finally:
         for held_sig, handler in previous.items():

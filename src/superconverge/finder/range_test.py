@@ -755,14 +755,17 @@ class _Run:
                         # The all-reduce returned here, so it did on every rank: a Ctrl-C
                         # that lands between it and the read waits for the read, or this
                         # rank's curve would end a chunk short of the others'. One held while
-                        # the all-reduce failed (another rank gone) is raised instead.
-                        with signals_deferred() as came:
-                            try:
+                        # the all-reduce failed (another rank gone) is raised instead. Read
+                        # once the handlers are back: one that came while they were put back
+                        # was held too, and one after raises by itself.
+                        came = _none_came  # (a signal that stopped signals_deferred's setup)
+                        try:
+                            with signals_deferred() as came:
                                 host.feed(*_ChunkRead(losses, val, skips, world, self.group)
                                           .values())
-                            finally:
-                                if (held := came()) is not None:
-                                    raise stop_for(held)
+                        finally:
+                            if (held := came()) is not None:
+                                raise stop_for(held)
                     else:
                         started = _ChunkRead(losses, val, skips, world, self.group)
                         if self.lag and i < n:
@@ -1169,6 +1172,10 @@ def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool
             "losses are averaged over them in one all-reduce); give "
             + ("val_data on every rank (each its own shard) or on none"
                if "val_data" in differ else "the same value on every rank"))
+
+
+def _none_came() -> int | None:
+    return None
 
 
 def _feed_unread(

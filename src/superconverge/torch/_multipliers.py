@@ -70,7 +70,9 @@ def ratios_to_group_0(optimizer: Optimizer, key: str, *, fix: str,
             raise ValueError(
                 f"{key}: param group {opposite[0]} holds {key}={values[opposite[0]]!r}, of the "
                 f"other sign than group 0's {first!r}, so its ratio to group 0 would be "
-                f"negative ({brief(values)}); set every group's {key} >= 0")
+                f"negative ({brief(values)}); set every group's {key} >= 0"
+                + (" (a group meant to ascend: maximize=True in that group)" if key == "lr"
+                   else ""))
         return ratios
     if all(x == 0 for x in values):
         return [1.0] * len(values)
