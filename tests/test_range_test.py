@@ -4320,7 +4320,24 @@ def test_the_walk_for_a_datasets_rngs_passes_over_what_it_cannot_read() -> None:
     gone = Gone()
     data.dead = weakref.proxy(gone)  # type: ignore[attr-defined]
     del gone
+
+    class Slotted:  # a ConcatDataset's part that has no __dict__
+        __slots__ = ("_d",)
+
+        def __init__(self) -> None:
+            self._d = {"x": torch.randn(8, 4), "y": torch.randn(8, 1)}
+
+        def __getattr__(self, key: str) -> Any:
+            return self._d[key]
+
+        def __len__(self) -> int:
+            return 8
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.x[i], self.y[i]
+
     model = nn.Linear(4, 1)
     res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.mse_loss,
-                        DataLoader(data, batch_size=8), 1e-4, 1.0, num_iter=8, progress=False)
+                        DataLoader(ConcatDataset([data, Slotted()]), batch_size=8), 1e-4, 1.0,
+                        num_iter=8, progress=False)
     assert res.stop_reason == "completed"

@@ -209,19 +209,31 @@ def _datasets(loaders: Iterable[object]) -> Iterator[object]:
     parts of a ``ConcatDataset`` or ``ChainDataset``, ``.datasets``), read from their
     ``__dict__``: a ``dataset`` property (a file opened lazily, in the workers) is not run."""
     for loader in loaders:
-        level = [vars(loader).get("dataset") if hasattr(loader, "__dict__") else None]
+        level = [_attributes(loader).get("dataset")]
         for _ in range(4):
             below: list[object] = []
             for owner in level:
-                if owner is None or isinstance(owner, torch.Tensor) or not hasattr(
-                        owner, "__dict__"):
+                if owner is None or isinstance(owner, torch.Tensor):
+                    continue
+                attributes = _attributes(owner)
+                if not attributes:
                     continue
                 yield owner
-                below.append(vars(owner).get("dataset"))
-                parts = vars(owner).get("datasets")
+                below.append(attributes.get("dataset"))
+                parts = attributes.get("datasets")
                 if isinstance(parts, list | tuple):
                     below.extend(parts[:_MAX_PARTS])
             level = below
+
+
+def _attributes(owner: object) -> dict[str, Any]:
+    """``owner.__dict__``, or an empty dict where it has none or raises when looked at (a
+    ``__getattr__`` of its own that raises KeyError, a dead weak proxy)."""
+    try:
+        attributes = owner.__dict__
+    except Exception:
+        return {}
+    return attributes if isinstance(attributes, dict) else {}
 
 
 _MAX_PARTS = 256
@@ -244,14 +256,7 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
     tensors, arrays, classes, functions and Python modules are not looked into, and an object
     that raises when looked at (a ``__getattr__`` of its own, a dead weak proxy) is passed
     over: what is not found is not put back, as before this walk went past the dataset."""
-    try:
-        attributes = owner.__dict__
-        if not isinstance(attributes, dict):
-            return
-        values = list(attributes.values())
-    except Exception:
-        return
-    for value in values:
+    for value in list(_attributes(owner).values()):
         try:
             if _is_rng(value):
                 if all(value is not r for r in found):
