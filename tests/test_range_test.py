@@ -4341,3 +4341,62 @@ def test_the_walk_for_a_datasets_rngs_passes_over_what_it_cannot_read() -> None:
                         DataLoader(ConcatDataset([data, Slotted()]), batch_size=8), 1e-4, 1.0,
                         num_iter=8, progress=False)
     assert res.stop_reason == "completed"
+
+
+def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind() -> None:
+    """A review: signals_deferred put SIGINT back first, and a Ctrl-C that came then raised at
+    the next handler it put back: SIGTERM stayed held for good, and the SIGTERM it held (as
+    torchrun sends one after a Ctrl-C) was never delivered, so the process lived on."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import os, signal, time
+        from superconverge.finder._restore import signals_deferred
+        install = signal.signal
+
+        def wrapped(sig, handler):
+            done = install(sig, handler)
+            if sig == signal.SIGINT and handler is signal.default_int_handler:
+                signal.signal = install
+                os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C, just after SIGINT's
+            return done
+
+        signal.signal = wrapped
+        try:
+            with signals_deferred(sigterm=True):
+                os.kill(os.getpid(), signal.SIGINT)  # held
+                os.kill(os.getpid(), signal.SIGTERM)  # held, delivered at the end
+        except KeyboardInterrupt:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+        print("alive")
+    """)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": src}, timeout=60)
+    assert done.returncode == -15 and "alive" not in done.stdout, (done.returncode, done.stderr)
+
+
+def test_an_unreadable_item_does_not_hide_the_rngs_after_it() -> None:
+    """A review: one item of a list that raised when looked at (a dead weak proxy) hid every
+    item after it from the walk for a dataset's RNGs, so their RNGs were not put back."""
+    import weakref
+
+    from superconverge.finder._restore import _own_rngs
+
+    class Gone:
+        pass
+
+    gone = Gone()
+    dead = weakref.proxy(gone)
+    del gone
+    jitter = _Jitter(0)
+    data = TensorDataset(torch.randn(8, 2))
+    data.parts = [dead, jitter]  # type: ignore[attr-defined]
+    found = _own_rngs([DataLoader(data, batch_size=4)])
+    assert any(r is jitter.rng for r in found)

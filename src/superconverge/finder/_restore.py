@@ -265,15 +265,18 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
             if depth == 0:
                 continue
             items = value[:_MAX_PARTS] if isinstance(value, list | tuple) else (value,)
-            for item in items:
+        except Exception:
+            continue
+        for item in items:
+            try:  # (one unreadable item does not hide the items after it)
                 if _is_rng(item):
                     if all(item is not r for r in found):
                         found.append(item)
                 elif not isinstance(item, torch.Tensor | np.ndarray | type | types.ModuleType
                                     | types.FunctionType | types.MethodType):
                     _rngs_within(item, found, depth - 1)
-        except Exception:
-            continue
+            except Exception:
+                continue
 
 
 def _own_rngs(loaders: Iterable[object]) -> list[Any]:
@@ -806,8 +809,18 @@ def signals_deferred(
                     previous.pop(sig, None)
         yield came
     finally:
-        for held_sig, handler in previous.items():
-            signal.signal(held_sig, handler)
+        # Put back with the held signals blocked: a Ctrl-C that came between two of them
+        # raised at the next one, before it was put back (SIGTERM left held for good, a held
+        # SIGTERM never delivered). Blocked, it waits in the system until all are back.
+        mask = None
+        if previous and hasattr(signal, "pthread_sigmask"):
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(previous))
+        try:
+            for held_sig, handler in previous.items():
+                signal.signal(held_sig, handler)
+        finally:
+            if mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for ending in (signal.SIGTERM, hangup):
             if ending in got and previous.get(ending) is signal.SIG_DFL:
                 signal.raise_signal(ending)  # the system's handler: the process ends
