@@ -660,24 +660,25 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
         said = (f"{spread:.2f} decades" if spread > 0 else
                 "none, every repeat picks the same step of the sweep")
         lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
-    warned = result.warnings(args.method)
+    # The curve's warnings, and the pick's apart: the "next" line below reads the bounds, which
+    # a pick below the sweep (minimum's) casts no doubt on (a review).
+    of_curve = result.warnings(args.method, pick=False)
+    below = result._pick_warning(args.method)
+    warned = of_curve if below is None else [*of_curve, below]
     # in the command's words: --end-lr, not the library's end_lr
     lines += [f"warning: {_in_flags(w, args, args.flag_names)}" for w in warned]
     out = Path(args.out)
     if not written:
         return lines
     lines.append(f"wrote {out / 'lr_find.json'} and {out / 'lr_find.png'}")
-    # What to do with it (a warning says what to do first): the one-cycle it names reads the
-    # bounds, which a pick below the sweep (minimum's) casts no doubt on (a review).
-    of_curve = result.warnings(args.method, pick=False)
+    # What to do with it (a warning of the curve says what to do first).
     if top is not None and not of_curve:
         # "=": a path that starts with "-" is no flag there; the policies that read the pick
         # are not offered beside its warning (fixed, step-decay, cosine; a review)
         from superconverge.recipes.from_range_test import reads_suggestion
 
-        pick_warned = len(warned) > len(of_curve)
         others = ", ".join(n for n in POLICIES if n != "one-cycle"
-                           and not (pick_warned and reads_suggestion(n)))
+                           and not (below is not None and reads_suggestion(n)))
         lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
                   f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",

@@ -226,10 +226,11 @@ def _draw(
         ax.plot(lrs, result.val_losses, color="C2", linestyle="--", label="validation loss")
         also.append(np.asarray(result.val_losses, dtype=float))
 
-    warned = result.warnings(method)
     # A pick the warnings call uncertain is drawn so: a hollow dot, a hatched span. The bounds
     # lie in the sweep: a pick below it (minimum's) is no doubt of theirs (a review).
     of_curve = result.warnings(method, pick=False)
+    below = result._pick_warning(method)
+    warned = of_curve if below is None else [*of_curve, below]
     unsure = ", uncertain" if of_curve else ""
     if show_bounds:
         base, top = result.bounds()

@@ -483,13 +483,20 @@ class RangeTestResult(Curve):
         void = self._void_spread()
         if void is not None:
             out.append(void)
-        chosen = self.suggest(method) if pick else None
-        if chosen is not None and chosen.lr is not None and chosen.lr < self.lrs[0]:
-            # (a review: drawn solid and taken into a policy without a word but its reason)
-            out.append(f"the {chosen.method} pick, lr={chosen.lr:.3g}, lies below the swept "
-                       f"range (from {self.lrs[0]:.3g}): an extrapolation; lower start_lr to "
-                       "see the curve there")
-        return out
+        below = self._pick_warning(method) if pick else None
+        return out if below is None else [*out, below]
+
+    def _pick_warning(self, method: str | None = None) -> str | None:
+        """The warning :meth:`warnings` adds for the pick of rule ``method``, if any: one below
+        the swept range is an extrapolation (a review: drawn solid and taken into a policy
+        without a word but its reason). For a caller that needs the curve's warnings both
+        with and without it, which then computes them once."""
+        chosen = self.suggest(method)
+        if chosen.lr is None or chosen.lr >= self.lrs[0]:
+            return None
+        return (f"the {chosen.method} pick, lr={chosen.lr:.3g}, lies below the swept range "
+                f"(from {self.lrs[0]:.3g}): an extrapolation; lower start_lr to see the curve "
+                "there")
 
     def _void_spread(self) -> str | None:
         """Why the repeats' spread measures nothing, or ``None`` where it measures something.
