@@ -46,6 +46,21 @@ def stop_for(signum: int) -> KeyboardInterrupt:
     return Terminated(signal.Signals(signum).name)
 
 
+def put_back(previous: dict[int, Any]) -> None:
+    """Install the handlers ``previous`` maps signals to, with those signals blocked: one that
+    came between two of them raised at the next, before it was put back (a Ctrl-C left SIGTERM
+    held for good, a review). Blocked, it waits in the system until all are back."""
+    mask = None
+    if previous and hasattr(signal, "pthread_sigmask"):
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(previous))
+    try:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    finally:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated(signal.Signals(signum).name)
 
@@ -67,5 +82,4 @@ def sigterm_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        put_back(previous)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from superconverge._signals import _HANGUP, _raise_terminated
+from superconverge._signals import _HANGUP, _raise_terminated, put_back
 from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()
@@ -809,18 +809,7 @@ def signals_deferred(
                     previous.pop(sig, None)
         yield came
     finally:
-        # Put back with the held signals blocked: a Ctrl-C that came between two of them
-        # raised at the next one, before it was put back (SIGTERM left held for good, a held
-        # SIGTERM never delivered). Blocked, it waits in the system until all are back.
-        mask = None
-        if previous and hasattr(signal, "pthread_sigmask"):
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(previous))
-        try:
-            for held_sig, handler in previous.items():
-                signal.signal(held_sig, handler)
-        finally:
-            if mask is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        put_back(previous)  # (a held SIGTERM is delivered below, once all are back)
         for ending in (signal.SIGTERM, hangup):
             if ending in got and previous.get(ending) is signal.SIG_DFL:
                 signal.raise_signal(ending)  # the system's handler: the process ends
