@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -152,9 +153,10 @@ def git_commit(root: Path = HERE) -> str:
 
 
 def command_line(script: str, argv: list[str] | None) -> str:
-    """``python benchmarks/<script>`` and its arguments (``argv``, or the real ones)."""
+    """``python benchmarks/<script>`` and its arguments (``argv``, or the real ones), quoted
+    as a shell needs them to run it again (``--precision 'bf16 autocast'``)."""
     args = argv if argv is not None else sys.argv[1:]
-    return f"python benchmarks/{script} {' '.join(args)}".rstrip()
+    return shlex.join(["python", f"benchmarks/{script}", *args])
 
 
 def provenance(command: str, threads: str | None = None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -635,3 +636,17 @@ def test_git_commit_flags_changes_but_not_the_wheels_results_or_session_folder(
     assert git_commit(tmp_path) == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == f"{head} (uncommitted changes)"
+
+
+def test_the_provenance_command_is_quoted_to_run_again() -> None:
+    """The repeats' command line printed ``--precision bf16 autocast`` unquoted: pasted into a
+    shell, it ran another command (``autocast`` an unknown argument)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from _common import command_line
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    line = command_line("range_test_repeats.py", ["--precision", "bf16 autocast", "--repeats", "3"])
+    assert line == "python benchmarks/range_test_repeats.py --precision 'bf16 autocast' --repeats 3"
+    assert shlex.split(line)[2:] == ["--precision", "bf16 autocast", "--repeats", "3"]
+    assert command_line("gpu.py", []) == "python benchmarks/gpu.py"
