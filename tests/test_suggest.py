@@ -1167,3 +1167,34 @@ def test_the_short_sweep_rules_leave_other_curves_as_they_were() -> None:
                    np.linspace(1e-7, 1, 16), "linear")
     assert not any("never diverged nor turned up" in w for w in tripled), tripled
     assert any(w.startswith("the loss never decreased") for w in tripled)
+
+
+def test_an_early_divergence_is_no_batch_noise() -> None:
+    """A clean descent whose valley lies in the sweep's first 8 points, then a divergence, read
+    "the loss fell by only 0.4 times its batch-to-batch noise ...: raise ... the batch size":
+    the blow-up's steps, and the descent's own trend in first differences, were taken for
+    noise. The noise of such a curve comes from the points before the blow-up, by second
+    differences; a flat noisy curve whose smoothed minimum lies as early is still read as
+    noise."""
+    lrs = np.logspace(-4, 0, 20)
+    rng = np.random.default_rng(0)
+    for tail in (3, 6, 10):
+        y = np.array([2.3, 2.25, 2.0, 1.5, 1.0, 0.7, 0.6] + [0.6 * 2.2 ** (i + 1)
+                                                             for i in range(tail)])
+        y = y + rng.normal(0, 0.01, len(y))
+        said = curve_warnings(lrs[:len(y)], y, "diverged", mode="exp")
+        assert not any("noise" in w for w in said), (tail, said)
+        # (the valley at 5: 0.13, the descent's bend; 0.43 to 3.2 with the blow-up's steps)
+        assert SUGGEST._batch_noise(y, 5) < 0.15
+    # Flat, noise of 13% of the level (more than the 5% that reads flat by share alone), with
+    # the smoothed minimum among the first 7 points: still read as flat within its noise.
+    early = flat = 0
+    for seed in range(60):
+        y = 2.3 + np.random.default_rng(seed).normal(0, 0.3, 20)
+        if not 0 < SUGGEST._valley(y, smooth_centered(y)) < 7:
+            continue
+        said = curve_warnings(lrs, y, "completed", mode="exp")
+        early += 1
+        flat += any(w.startswith("the loss stayed within") or "times its batch-to-batch noise"
+                    in w for w in said)
+    assert early >= 8 and flat == early, (early, flat)
