@@ -673,6 +673,36 @@ def test_npz_validation_labels_unseen_in_training_are_refused(tmp_path) -> None:
             load_npz(path)
 
 
+def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
+    """A review: an archive of x, y, x_test, y_test (the mnist1d package's keys, and its cache
+    file's) was split 80/20 again and its test arrays dropped without a word."""
+    from superconverge.data.files import VAL_FOLDERS, VAL_SPLITS
+
+    assert VAL_SPLITS == VAL_FOLDERS  # one order of preference for both kinds of data
+    x, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+    np.savez(tmp_path / "t.npz", x=x[:16], y=y[:16], x_test=x[16:], y_test=y[16:])
+    ds = load_npz(tmp_path / "t.npz")
+    assert (ds.num_train, ds.num_val) == (16, 4)
+    assert ds.x_val[:, 0].tolist() == [32.0, 34.0, 36.0, 38.0]
+    # x_val first, as val/ before test/: the test arrays stay held out
+    np.savez(tmp_path / "vt.npz", x=x[:12], y=y[:12], x_val=x[12:16], y_val=y[12:16],
+             x_test=x[16:], y_test=y[16:])
+    assert load_npz(tmp_path / "vt.npz").x_val[:, 0].tolist() == [24.0, 26.0, 28.0, 30.0]
+    np.savez(tmp_path / "v2.npz", x=x[:16], y=y[:16], x_validation=x[16:], y_validation=y[16:])
+    assert load_npz(tmp_path / "v2.npz").num_val == 4
+    with pytest.raises(ValueError, match=r"own validation split \(x_test, y_test\)"):
+        load_npz(tmp_path / "t.npz", val_fraction=0.3)
+    np.savez(tmp_path / "half.npz", x=x, y=y, x_test=x[:4])
+    with pytest.raises(ValueError, match="has one of 'x_test'/'y_test' without the other"):
+        load_npz(tmp_path / "half.npz")
+    np.savez(tmp_path / "u.npz", x=x[:16], y=y[:16], x_test=x[16:], y_test=np.array([0, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"y_test has label\(s\) \['2'\] that y never has"):
+        load_npz(tmp_path / "u.npz")
+    np.savez(tmp_path / "w.npz", x=x[:16], y=y[:16], x_test=np.zeros((4, 3)), y_test=y[16:])
+    with pytest.raises(ValueError, match=r"x_test examples have shape \(3,\)"):
+        load_npz(tmp_path / "w.npz")
+
+
 def test_integer_labels_are_numbered_in_sorted_order(tmp_path) -> None:
     """1-based or sparse labels get one output per class; class_names keep the originals."""
     x = np.arange(30.0)

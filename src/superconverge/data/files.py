@@ -43,6 +43,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".
 
 # --------------------------------------------------------------------------------------- npz
 
+#: The suffixes of an .npz archive's own validation split, ``x_<s>`` and ``y_<s>``, in order of
+#: preference (an image folder's ``val/`` ... ``testing/``, VAL_FOLDERS, in the same order).
+VAL_SPLITS = ("val", "valid", "validation", "test", "testing")
+
 
 def _check_name(name: object) -> None:
     if name is not None and not isinstance(name, str):
@@ -64,6 +68,9 @@ def load_npz(
     than ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals). With
     ``x_val`` and ``y_val`` too, those are the validation split (every class in ``y_val``
     must occur in ``y``), and a ``val_fraction`` given too is refused (it would be ignored);
+    so are ``x_valid``/``y_valid``, ``x_validation``/``y_validation``, ``x_test``/``y_test``
+    or ``x_testing``/``y_testing`` (the first pair of these present, in this order, as for an
+    image folder's ``val/`` or ``test/``: the mnist1d package's archives hold ``x_test``);
     otherwise ``val_fraction`` (default 0.2) of each class is held out (stratified,
     reproducible by ``seed``). Inputs become float32 unchanged — call
     ``Dataset.standardized()`` to rescale them.
@@ -111,12 +118,18 @@ def load_npz(
             if key not in keys:
                 raise ValueError(
                     f"{path}: missing array {key!r}; found {sorted(keys)}, expected 'x' and "
-                    "'y' (optionally 'x_val' and 'y_val')"
+                    "'y' (optionally 'x_val' and 'y_val', or 'x_test' and 'y_test')"
                 )
-        if ("x_val" in keys) != ("y_val" in keys):
-            raise ValueError(f"{path}: has one of 'x_val'/'y_val' without the other; give both")
+        for s in VAL_SPLITS:
+            if (f"x_{s}" in keys) != (f"y_{s}" in keys):
+                raise ValueError(f"{path}: has one of 'x_{s}'/'y_{s}' without the other; "
+                                 "give both")
+        split = next((s for s in VAL_SPLITS if f"x_{s}" in keys), None)
+        wanted = {"x": "x", "y": "y"}
+        if split is not None:
+            wanted.update(x_val=f"x_{split}", y_val=f"y_{split}")
         try:
-            arrays = {key: archive[key] for key in ("x", "y", "x_val", "y_val") if key in keys}
+            arrays = {key: archive[member] for key, member in wanted.items()}
         except Exception as err:  # damaged members, object arrays (pickles are refused)
             hint = ("; an array of Python objects (pandas' .values of text?) is saved as "
                     "text with y.astype(str)" if "Object arrays" in str(err) else "")
@@ -133,15 +146,16 @@ def load_npz(
     x = _inputs(arrays["x"], path, "x")
     y = _label_column(arrays["y"], path, "y", len(x))
     if "x_val" in arrays:
-        _no_fraction(val_fraction, path, "the file holds its own validation split (x_val, y_val)")
-        x_val = _inputs(arrays["x_val"], path, "x_val")
-        y_val = _label_column(arrays["y_val"], path, "y_val", len(x_val))
+        _no_fraction(val_fraction, path, f"the file holds its own validation split (x_{split}, "
+                     f"y_{split})")
+        x_val = _inputs(arrays["x_val"], path, f"x_{split}")
+        y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
         if x_val.shape[1:] != x.shape[1:]:
             raise ValueError(
-                f"{path}: x_val examples have shape {x_val.shape[1:]}, but x examples have "
+                f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x examples have "
                 f"shape {x.shape[1:]}; they must match"
             )
-        return _build(name or path.stem, x, y, x_val, y_val, path)
+        return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}")
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
@@ -1453,6 +1467,7 @@ def _build(
     y_val: np.ndarray,
     source: Path,
     class_names: Sequence[str] | None = None,
+    val_key: str = "y_val",
 ) -> Dataset:
     if class_names is None:
         codes, names = _encode_labels(np.concatenate([y, y_val]), source)
@@ -1460,8 +1475,9 @@ def _build(
         unseen = sorted(set(y_val.tolist()) - set(y.tolist()))
         if unseen:
             raise ValueError(
-                f"{source}: y_val has label(s) {[names[c] for c in unseen]} that y never has; "
-                "a class needs training examples (add them to y, or drop them from y_val)"
+                f"{source}: {val_key} has label(s) {[names[c] for c in unseen]} that y never "
+                f"has; a class needs training examples (add them to y, or drop them from "
+                f"{val_key})"
             )
     return _finish(name, x, y, x_val, y_val, class_names, source)
 
