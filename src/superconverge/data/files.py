@@ -980,6 +980,7 @@ def load_image_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
+    dangling: list[Path] = []  # links that lead nowhere: not read
     subdirs = {d.name for d in _subfolders(root)}
     train_name, val_name = _split_names(root)
     if (layout := _split_layout(root, train_name, val_name)) is not None:
@@ -993,9 +994,9 @@ def load_image_folder(
         read: dict[Path, tuple[str, Path, Path]] = {}  # both splits': a link between them
         images: dict[Hashable, tuple[str, Path, Path]] = {}
         files, y = _list_split(root / train_name, classes, read=read, images=images,
-                               shared=shared)
+                               shared=shared, dangling=dangling)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read,
-                                       images=images, shared=shared)
+                                       images=images, shared=shared, dangling=dangling)
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
@@ -1015,11 +1016,12 @@ def load_image_folder(
                 f"{root / first}"
             )
         classes = sorted(subdirs)
-        files, y = _list_split(root, classes, pooled=True, shared=shared)
+        files, y = _list_split(root, classes, pooled=True, shared=shared, dangling=dangling)
         _warn_loose(root, f"an image goes in its class's folder, {root}/<class>/<image>")
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     _warn_shared(shared)
+    _warn_dangling(dangling)
     rng = np.random.default_rng(seed)
     train = _sample(len(files), max_train, rng)
     val = _sample(len(files_val), max_val, rng)
@@ -1194,6 +1196,19 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
         UserWarning, stacklevel=3)
 
 
+def _warn_dangling(dangling: Sequence[Path]) -> None:
+    """Warn of the links among the images and class folders that lead nowhere, which are not
+    read (a review: a dataset whose store had fetched 12 of 30 images, and no class folder of
+    one class, loaded those 12 of 3 classes without a word)."""
+    if not dangling:
+        return
+    shown = ", ".join(str(p) for p in dangling[:3]) + (", ..." if len(dangling) > 3 else "")
+    warnings.warn(
+        f"{len(dangling)} link(s) among the images and class folders lead nowhere and are left "
+        f"out ({shown}): content a store has not fetched (`git annex get`, `dvc pull`), or "
+        "links to a disk that is not mounted", UserWarning, stacklevel=3)
+
+
 def _empty(folder: Path) -> bool:
     """Whether ``folder`` holds neither folders nor images (a README, a ``.DS_Store``)."""
     return not _subfolders(folder) and not _image_files(folder)
@@ -1204,6 +1219,7 @@ def _list_split(
     read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
     images: dict[Hashable, tuple[str, Path, Path]] | None = None,
     shared: list[tuple[Path, Path, str, Hashable]] | None = None,
+    dangling: list[Path] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
     ``read`` gathers each folder of images read, resolved, with its class, the path it was
@@ -1213,7 +1229,10 @@ def _list_split(
     content store's, which keeps one copy of identical images: git-annex, DVC, the Hugging
     Face cache) under two classes, in both splits, or where the images are ``pooled`` (split
     by ``val_fraction``: the two could land apart) is added to ``shared``, with how, for one
-    warning: a store's links cannot be told from a user's, nor removed by the user."""
+    warning: a store's links cannot be told from a user's, nor removed by the user.
+    ``dangling`` gathers the links that lead nowhere, class folders' and images'."""
+    if dangling is not None:
+        _image_entries(folder, dangling)  # (a class folder that is such a link: no class)
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -1236,7 +1255,7 @@ def _list_split(
         class_dir = folder / cls
         holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
         inodes: dict[Path, Hashable] = {}
-        found = (_class_images(class_dir, holding=holding, files=inodes)
+        found = (_class_images(class_dir, holding=holding, files=inodes, dangling=dangling)
                  if class_dir.is_dir() else [])
         for resolved, path in holding.items():
             other, by, split = read.setdefault(resolved, (cls, path, folder))
@@ -1339,29 +1358,41 @@ def _image_files(folder: Path) -> list[Path]:
     return [folder / e.name for e in _image_entries(folder)]
 
 
-def _image_entries(folder: Path) -> list[os.DirEntry[str]]:
+def _image_entries(folder: Path, dangling: list[Path] | None = None
+                   ) -> list[os.DirEntry[str]]:
     """``folder``'s image files, by name, as directory entries (which know, without a system
     call each, whether they are links and their inode). Hidden files are skipped like hidden
     folders: macOS writes "._name.png" resource forks beside every image on non-Apple disks,
-    and they are not images."""
-    with os.scandir(folder) as entries:
-        return sorted((e for e in entries if not e.name.startswith(".")
-                       and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
-                       and e.is_file()), key=lambda e: e.name)
+    and they are not images. ``dangling`` gathers the links that lead nowhere among what would
+    be read, an image or a folder (no suffix): content a store such as git-annex or DVC has not
+    fetched."""
+    with os.scandir(folder) as listing:
+        entries = [e for e in listing if not e.name.startswith(".")]
+    if dangling is not None:
+        dangling += sorted(
+            folder / e.name for e in entries
+            if os.path.splitext(e.name)[1].lower() in (*IMAGE_EXTENSIONS, "")
+            and e.is_symlink() and not e.is_file() and not e.is_dir()
+            and not os.path.exists(folder / e.name))
+    return sorted((e for e in entries
+                   if os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
+                   and e.is_file()), key=lambda e: e.name)
 
 
 def _class_images(folder: Path, seen: set[Path] | None = None,
                   holding: dict[Path, Path] | None = None,
-                  files: dict[Path, Hashable] | None = None) -> list[Path]:
+                  files: dict[Path, Hashable] | None = None,
+                  dangling: list[Path] | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
     ``cat/indoor/1.png``), each folder once (a link back up would loop). ``holding`` gathers
     the folders that hold images, resolved, each with the path it was reached by; ``files``
     each image's file: ``(device, inode)`` (a link's target's), or its resolved path where the
-    file system gives no inode (0: some on Windows)."""
+    file system gives no inode (0: some on Windows); ``dangling`` the links that lead nowhere
+    (:func:`_image_entries`)."""
     seen = set() if seen is None else seen
     resolved = folder.resolve()
     seen.add(resolved)
-    entries = _image_entries(folder)
+    entries = _image_entries(folder, dangling)
     found = [folder / e.name for e in entries]
     if found and holding is not None:
         holding[resolved] = folder
@@ -1374,7 +1405,7 @@ def _class_images(folder: Path, seen: set[Path] | None = None,
             files[path] = (dev, ino) if ino else path.resolve()
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
-            found += _class_images(sub, seen, holding, files)
+            found += _class_images(sub, seen, holding, files, dangling)
     return found
 
 
