@@ -8,6 +8,7 @@ bad file fails at load time with a message, not mid-training with a shape error.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import logging
 import math
@@ -18,7 +19,7 @@ import warnings
 import zipfile
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
-                    ".tiff")
+                    ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".avif")
 
 
 # --------------------------------------------------------------------------------------- npz
@@ -980,7 +981,7 @@ def load_image_folder(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
     shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
-    dangling: list[Path] = []  # links that lead nowhere: not read
+    passed = _PassedOver()  # links that lead nowhere, files of other formats: not read
     subdirs = {d.name for d in _subfolders(root)}
     train_name, val_name = _split_names(root)
     if (layout := _split_layout(root, train_name, val_name)) is not None:
@@ -994,9 +995,9 @@ def load_image_folder(
         read: dict[Path, tuple[str, Path, Path]] = {}  # both splits': a link between them
         images: dict[Hashable, tuple[str, Path, Path]] = {}
         files, y = _list_split(root / train_name, classes, read=read, images=images,
-                               shared=shared, dangling=dangling)
+                               shared=shared, passed=passed)
         files_val, y_val = _list_split(root / val_name, classes, allow_missing=True, read=read,
-                                       images=images, shared=shared, dangling=dangling)
+                                       images=images, shared=shared, passed=passed)
         if len(files_val) == 0:
             raise ValueError(f"{root / val_name}: no images in any class folder")
     else:
@@ -1016,12 +1017,12 @@ def load_image_folder(
                 f"{root / first}"
             )
         classes = sorted(subdirs)
-        files, y = _list_split(root, classes, pooled=True, shared=shared, dangling=dangling)
+        files, y = _list_split(root, classes, pooled=True, shared=shared, passed=passed)
         _warn_loose(root, f"an image goes in its class's folder, {root}/<class>/<image>")
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     _warn_shared(shared)
-    _warn_dangling(dangling)
+    passed.warn()
     rng = np.random.default_rng(seed)
     train = _sample(len(files), max_train, rng)
     val = _sample(len(files_val), max_val, rng)
@@ -1196,17 +1197,44 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
         UserWarning, stacklevel=3)
 
 
-def _warn_dangling(dangling: Sequence[Path]) -> None:
-    """Warn of the links among the images and class folders that lead nowhere, which are not
-    read (a review: a dataset whose store had fetched 12 of 30 images, and no class folder of
-    one class, loaded those 12 of 3 classes without a word)."""
-    if not dangling:
-        return
-    shown = ", ".join(str(p) for p in dangling[:3]) + (", ..." if len(dangling) > 3 else "")
-    warnings.warn(
-        f"{len(dangling)} link(s) among the images and class folders lead nowhere and are left "
-        f"out ({shown}): content a store has not fetched (`git annex get`, `dvc pull`), or "
-        "links to a disk that is not mounted", UserWarning, stacklevel=3)
+@dataclass
+class _PassedOver:
+    """What a listing of an image folder leaves out that its user would want to be told of (a
+    review: a dataset whose store had fetched 12 of 30 images, and no class folder of one
+    class, loaded those 12 of 3 classes without a word; so did a folder of PNG and PGM files
+    its PNGs alone)."""
+
+    dangling: list[Path] = field(default_factory=list)
+    """Links that lead nowhere, among the images and class folders (no suffix)."""
+    other: list[Path] | None = field(default_factory=list)
+    """Files in class folders of a format Pillow knows that is not one of IMAGE_EXTENSIONS
+    (None: not looked for, in a folder of class folders)."""
+
+    def warn(self) -> None:
+        for paths, what in (
+            (self.dangling, "link(s) among the images and class folders lead nowhere and are "
+             "left out ({shown}): content a store has not fetched (`git annex get`, `dvc "
+             "pull`), or links to a disk that is not mounted"),
+            (self.other, "file(s) in the class folders are of a format Pillow may read but "
+             "that is not read here ({suffixes}; e.g. {shown}): they are left out; "
+             "superconverge.data.IMAGE_EXTENSIONS lists the suffixes read, so convert them "
+             "to PNG"),
+        ):
+            if paths:
+                shown = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3
+                                                                 else "")
+                suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
+                warnings.warn(f"{len(paths)} " + what.format(shown=shown, suffixes=suffixes),
+                              UserWarning, stacklevel=3)
+
+
+@functools.cache
+def _other_formats() -> frozenset[str]:
+    """The file suffixes Pillow knows (its plugins') that :data:`IMAGE_EXTENSIONS` does not
+    hold: files a user may have meant as images."""
+    from PIL import Image
+
+    return frozenset(Image.registered_extensions()) - set(IMAGE_EXTENSIONS)
 
 
 def _empty(folder: Path) -> bool:
@@ -1219,7 +1247,7 @@ def _list_split(
     read: dict[Path, tuple[str, Path, Path]] | None = None, pooled: bool = False,
     images: dict[Hashable, tuple[str, Path, Path]] | None = None,
     shared: list[tuple[Path, Path, str, Hashable]] | None = None,
-    dangling: list[Path] | None = None,
+    passed: _PassedOver | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image files of ``folder``'s class sub-folders and their labels (nothing decoded).
     ``read`` gathers each folder of images read, resolved, with its class, the path it was
@@ -1230,9 +1258,10 @@ def _list_split(
     Face cache) under two classes, in both splits, or where the images are ``pooled`` (split
     by ``val_fraction``: the two could land apart) is added to ``shared``, with how, for one
     warning: a store's links cannot be told from a user's, nor removed by the user.
-    ``dangling`` gathers the links that lead nowhere, class folders' and images'."""
-    if dangling is not None:
-        _image_entries(folder, dangling)  # (a class folder that is such a link: no class)
+    ``passed`` gathers what the listing leaves out that the user should be told of (links
+    that lead nowhere, class folders' and images'; images of formats not read)."""
+    if passed is not None:  # (a class folder that is such a link: no class)
+        _image_entries(folder, _PassedOver(dangling=passed.dangling, other=None))
     if not classes:
         raise ValueError(
             f"{folder}: no class sub-folders found, expected {folder}/<class_name>/<image>.png"
@@ -1255,7 +1284,7 @@ def _list_split(
         class_dir = folder / cls
         holding: dict[Path, Path] = {}  # (a folder without images gives no label: not in it)
         inodes: dict[Path, Hashable] = {}
-        found = (_class_images(class_dir, holding=holding, files=inodes, dangling=dangling)
+        found = (_class_images(class_dir, holding=holding, files=inodes, passed=passed)
                  if class_dir.is_dir() else [])
         for resolved, path in holding.items():
             other, by, split = read.setdefault(resolved, (cls, path, folder))
@@ -1358,22 +1387,28 @@ def _image_files(folder: Path) -> list[Path]:
     return [folder / e.name for e in _image_entries(folder)]
 
 
-def _image_entries(folder: Path, dangling: list[Path] | None = None
+def _image_entries(folder: Path, passed: _PassedOver | None = None
                    ) -> list[os.DirEntry[str]]:
     """``folder``'s image files, by name, as directory entries (which know, without a system
     call each, whether they are links and their inode). Hidden files are skipped like hidden
     folders: macOS writes "._name.png" resource forks beside every image on non-Apple disks,
-    and they are not images. ``dangling`` gathers the links that lead nowhere among what would
+    and they are not images. ``passed`` gathers the links that lead nowhere among what would
     be read, an image or a folder (no suffix): content a store such as git-annex or DVC has not
-    fetched."""
+    fetched; and, where it has a list for them, the files of formats not read
+    (:func:`_other_formats`)."""
     with os.scandir(folder) as listing:
         entries = [e for e in listing if not e.name.startswith(".")]
-    if dangling is not None:
-        dangling += sorted(
+    if passed is not None:
+        passed.dangling += sorted(
             folder / e.name for e in entries
             if os.path.splitext(e.name)[1].lower() in (*IMAGE_EXTENSIONS, "")
             and e.is_symlink() and not e.is_file() and not e.is_dir()
             and not os.path.exists(folder / e.name))
+        if passed.other is not None:
+            other = _other_formats()
+            passed.other += sorted(folder / e.name for e in entries
+                                   if os.path.splitext(e.name)[1].lower() in other
+                                   and e.is_file())
     return sorted((e for e in entries
                    if os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
                    and e.is_file()), key=lambda e: e.name)
@@ -1382,17 +1417,17 @@ def _image_entries(folder: Path, dangling: list[Path] | None = None
 def _class_images(folder: Path, seen: set[Path] | None = None,
                   holding: dict[Path, Path] | None = None,
                   files: dict[Path, Hashable] | None = None,
-                  dangling: list[Path] | None = None) -> list[Path]:
+                  passed: _PassedOver | None = None) -> list[Path]:
     """A class folder's images, its sub-folders' too (as torchvision's ImageFolder reads them:
     ``cat/indoor/1.png``), each folder once (a link back up would loop). ``holding`` gathers
     the folders that hold images, resolved, each with the path it was reached by; ``files``
     each image's file: ``(device, inode)`` (a link's target's), or its resolved path where the
-    file system gives no inode (0: some on Windows); ``dangling`` the links that lead nowhere
-    (:func:`_image_entries`)."""
+    file system gives no inode (0: some on Windows); ``passed`` what it leaves out that the
+    user should be told of (:func:`_image_entries`)."""
     seen = set() if seen is None else seen
     resolved = folder.resolve()
     seen.add(resolved)
-    entries = _image_entries(folder, dangling)
+    entries = _image_entries(folder, passed)
     found = [folder / e.name for e in entries]
     if found and holding is not None:
         holding[resolved] = folder
@@ -1405,7 +1440,7 @@ def _class_images(folder: Path, seen: set[Path] | None = None,
             files[path] = (dev, ino) if ino else path.resolve()
     for sub in _subfolders(folder):
         if sub.resolve() not in seen:
-            found += _class_images(sub, seen, holding, files, dangling)
+            found += _class_images(sub, seen, holding, files, passed)
     return found
 
 
