@@ -444,7 +444,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="built-in offline dataset (mnist1d is generated once and cached, "
                      "1.6 MB, in $XDG_CACHE_HOME/superconverge, else ~/.cache/superconverge)")
     src.add_argument("--data", type=_path,
-                     help="your data: .npz (arrays x, y), a .csv/.tsv/.txt table (label last) or a "
+                     help="your data: .npz (arrays x, y), a .csv/.tsv/.txt/.data/.dat table "
+                     "(label last) or a "
                      "folder of class sub-folders of images (of which only the steps x batch "
                      "size x repeats training images the sweep can see are decoded)")
     p.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "

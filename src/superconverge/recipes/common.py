@@ -30,15 +30,16 @@ KIND_NAMES = {"npz": "a .npz file", "csv": "a table", "images": "an image folder
 """How messages name each kind of data (see :func:`data_kind`)."""
 
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".data", ".dat")
 """The suffixes of text tables, read by :func:`~superconverge.data.load_csv` (delimiter by the
-suffix: comma, tab, or detected from the first line)."""
+suffix: comma, tab, or detected from the first line; UCI's tables are ``.data``, as
+``wine.data``, which ``load_csv`` read and ``find-lr --data`` refused, a review)."""
 
 
 def data_kind(data: str | os.PathLike[str]) -> str:
     """``"images"`` for a folder, ``"npz"`` or ``"csv"`` (a text table: ``.csv``, ``.tsv``,
-    ``.txt``) by the file's suffix; a path that does not exist is a ``FileNotFoundError``,
-    another suffix a ``ValueError``."""
+    ``.txt``, ``.data``, ``.dat``) by the file's suffix; a path that does not exist is a
+    ``FileNotFoundError``, another suffix a ``ValueError``."""
     path = Path(data)
     if path.is_dir():
         return "images"
@@ -51,8 +52,8 @@ def data_kind(data: str | os.PathLike[str]) -> str:
         return "csv"
     raise ValueError(
         f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a table "
-        "(.csv, .tsv or .txt; label in the last column) or a folder of class sub-folders of "
-        "images"
+        "(.csv, .tsv, .txt, .data or .dat; label in the last column: a table of another "
+        "suffix reads once renamed to .csv) or a folder of class sub-folders of images"
     )
 
 RAW_SCALE = 10.0
@@ -71,9 +72,10 @@ def load_data(
     **options: Any,
 ) -> Dataset:
     """A built-in dataset by name, or the user's data from ``data``: an ``.npz`` (arrays ``x``,
-    ``y``), a table (``.csv``, ``.tsv``, ``.txt``; label in the last column) or a folder of class
-    sub-folders of images. With ``data``, leave ``dataset`` at its default (or ``None``): another
-    name beside it is a ``ValueError``, not a choice made in silence.
+    ``y``), a table (``.csv``, ``.tsv``, ``.txt``, ``.data``, ``.dat``; label in the last
+    column) or a folder of class sub-folders of images. With ``data``, leave ``dataset`` at its
+    default (or ``None``): another name beside it is a ``ValueError``, not a choice made in
+    silence.
 
     ``seed``: the seed of the train/validation split, and of a generated dataset's examples;
     the built-in ``mnist1d`` stays the published MNIST-1D whatever the seed (see
