@@ -23,7 +23,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On an exception the temporary file is removed and ``path`` is left as it was. The temporary
     name keeps the target's suffix, so writers that infer the format from it (matplotlib) work.
-    A symbolic link stays a link: the file it points to is the one replaced. A stream is
+    A symbolic link stays a link: the file it points to is the one replaced. A file this process
+    may not write (``chmod 444``, another user's) is refused, as ``open()`` would refuse it; one
+    written over keeps its permissions (and owner and group, where the process may keep them).
+    Another hard link to it keeps the old contents: the name is given a new file. A stream is
     written into, never replaced: a character device (``/dev/null``, a terminal), a named pipe,
     or an open file descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``, also where
     it is redirected to a file, whose bytes then follow what was written there before); its
@@ -48,6 +51,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             target = link_target(target)
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
+        if not os.access(target, os.W_OK) and target.exists():
+            # Refused as open() would: the rename needs only the folder's permission, so a
+            # write-protected file (chmod 444, or another user's) was replaced (a review).
+            raise PermissionError(errno.EACCES, "Permission denied (the file is "
+                                  "write-protected)")
         existing = nearest_existing(target.parent)
         if not existing.is_dir():  # mkdir would say "File exists"
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
@@ -63,13 +71,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         writing = False
         # mkstemp creates the file private (0600); give the result the permissions a plain
         # open() would have had, so a report written by us reads like any other file; a file
-        # written over keeps its own, as it would through open() (a review: a private 0600
+        # written over keeps its own, and its owner and group where this process may give
+        # them (root, as under sudo), as it would through open() (a review: a private 0600
         # file came back readable by all).
         try:
-            mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777  # (not setuid and the like)
+            old: os.stat_result | None = os.stat(target)
         except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
+            old = None
+        os.chmod(tmp, 0o666 & ~_umask() if old is None
+                 else stat.S_IMODE(old.st_mode) & 0o777)  # (not setuid and the like)
+        if old is not None and hasattr(os, "chown"):
+            with contextlib.suppress(OSError):  # (another owner than our own: root only)
+                os.chown(tmp, old.st_uid, old.st_gid)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
