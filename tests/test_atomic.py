@@ -118,7 +118,8 @@ def test_a_file_written_over_keeps_its_permissions(tmp_path) -> None:
     def mode(p: os.PathLike[str]) -> int:
         return stat.S_IMODE(os.stat(p).st_mode)
 
-    for kept in (0o600, 0o444, 0o640):
+    root = getattr(os, "getuid", lambda: -1)() == 0  # (a user's 0444 file is refused: below)
+    for kept in (0o600, 0o640, *((0o444,) if root else ())):
         path = tmp_path / f"{kept:o}.csv"
         path.write_text("old\n")
         os.chmod(path, kept)
