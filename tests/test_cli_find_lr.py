@@ -135,6 +135,9 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         # an unset shell variable: the current folder used to be read as an image folder
         (["--data", ""], "argument --data: an empty path"),
         (["--out", ""], "argument --out: an empty path"),
+        # (a review: "-", stdout to most tools, made a folder named "-")
+        (["--out", "-"], "argument --out: '-' (stdout): find-lr writes a folder (lr_find.json, "
+         "lr_find.png); name one, e.g. --out runs/find-lr"),
         (["--seed", "99999999999999999999999"], "--seed must be <= 18446744073709551615"),
         (["--weight-decay", "1e39"], "--weight-decay must be <= 3.40282e+38"),
         (["--start-lr", "1e-310", "--end-lr", "1"], "--start-lr=1e-310 is too small: the sweep's"),

@@ -255,6 +255,9 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # an unset shell variable: the default LR was used without a word, or stdout
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),
+        (["fixed", "--steps", "10", "--out", "-", "--format", "png"],
+         "--out - is stdout, which takes csv, json or ascii; write the png plot to a file: "
+         "--out FILE.png"),
         (["step-decay", "--steps", "4", "--milestones", ""],
          "argument --milestones: expected comma-separated numbers, got '' (an empty item)"),
         (["step-decay", "--steps", "4", "--milestones", ","],
@@ -791,6 +794,18 @@ def test_out_dev_stdout_gives_a_clean_table_and_says_wrote_on_stderr(tmp_path) -
                               stderr=subprocess.PIPE, text=True, check=True, timeout=60)
     assert table.read_text() == "step,lr\n0,0.1\n1,0.1\n"
     assert done.stderr == "wrote /dev/stdout\n"
+
+
+def test_out_dash_is_stdout(tmp_path, capsys, monkeypatch) -> None:
+    """A review: --out - wrote a file named "-" (awkward to remove) and said "wrote -"."""
+    monkeypatch.chdir(tmp_path)
+    for fmt, expected in (([], "step,lr\n0,0.1\n1,0.1\n"), (["--format", "ascii"], None)):
+        assert main(["schedule", "fixed", "--steps", "2", "--out", "-", *fmt]) == 0
+        out, err = capsys.readouterr()
+        assert main(["schedule", "fixed", "--steps", "2", *fmt]) == 0
+        assert out == capsys.readouterr().out and "wrote" not in out + err
+        assert expected is None or out == expected
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_flag_names_leave_the_users_values_and_paths_alone(tmp_path, capsys,

@@ -108,6 +108,16 @@ def _path(text: str) -> str:
     return text
 
 
+def _folder(text: str) -> str:
+    """An argparse type: a folder to write into, not ``-`` (stdout, to most tools: a folder
+    named "-" would be made)."""
+    if text.strip() == "-":
+        raise argparse.ArgumentTypeError(
+            "'-' (stdout): find-lr writes a folder (lr_find.json, lr_find.png); name one, "
+            "e.g. --out runs/find-lr")
+    return _path(text)
+
+
 MAX_TABLE_STEPS = 1_000_000
 """The most steps ``schedule`` tabulates: a row per step, built in memory (a million rows take
 about 0.18 GB as CSV and 1.2 GB as JSON; a typo with three zeros too many would fill the memory).
@@ -199,9 +209,8 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("--format", choices=("csv", "json", "ascii", *_PLOTS),
                    help="default: the one --out's suffix names (.csv, .json, .png, .svg, .pdf), "
                    "else csv (no --out, none, .txt)")
-    p.add_argument("--out", type=_path, help="write here instead of stdout (required for the "
-                   "plots: png, "
-                   "svg, pdf)")
+    p.add_argument("--out", type=_path, help="write here instead of stdout (- is stdout; a "
+                   "file is required for the plots: png, svg, pdf)")
     p.add_argument("--from-lr-find", metavar="JSON", type=_path,
                    help="take the LRs from a find-lr result "
                    "(its lr_find.json, or the folder holding it): the suggestion for "
@@ -248,6 +257,11 @@ def _schedule(args: argparse.Namespace) -> int:
     check_parameter_names(args.policy, params)
     if args.method is not None and not args.from_lr_find:
         raise ValueError("--method picks an LR from a range test; it needs --from-lr-find JSON")
+    if args.out == "-":  # stdout, as most tools read it (a review: a file named "-" was written)
+        if args.format in _PLOTS:
+            raise ValueError(f"--out - is stdout, which takes csv, json or ascii; write the "
+                             f"{args.format} plot to a file: --out FILE.{args.format}")
+        args.out = None
     fmt = _output_format(args.format, args.out)
     if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
@@ -495,7 +509,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "(benchmarks/cpu_threads.py), more with other load")
     p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 autocast, or "
                    "fp16 autocast with a GradScaler (steps it skips are not points)")
-    p.add_argument("--out", default="runs/find-lr", type=_path,
+    p.add_argument("--out", default="runs/find-lr", type=_folder,
                    help="folder for lr_find.json and .png")
     # target and delimiter: the data flags whose names are no common words in the messages;
     # out, device and mode are ("out of range"): only as out=..., device=... and mode=...
