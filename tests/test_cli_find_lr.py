@@ -560,6 +560,51 @@ def test_an_out_that_cannot_be_written_fails_before_the_test(tmp_path, capsys,
         assert message in err and "Traceback" not in err and "Errno" not in err
 
 
+_FIND_LR_AS_A_USER = r"""
+import os, sys
+import numpy, torch  # (imported first: the user below may not read the checkout)
+import superconverge.recipes.find_lr
+from superconverge.cli import main
+if os.getuid() == 0:  # (as root every file may be written: act as a user with no rights here)
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+main(["-q", "find-lr", "--num-iter", "8", "--out", sys.argv[1]])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_write_protected_result_fails_before_the_test(tmp_path) -> None:
+    """A review: find-lr replaced a lr_find.json the user had made read-only (the rename needs
+    only the folder's permission) and said "wrote"; now refused, and before the sweep."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = tempfile.mkdtemp(dir="/tmp")  # (tmp_path's parents are private to root)
+    try:
+        os.chmod(folder, 0o777)
+        kept = os.path.join(folder, "lr_find.json")
+        with open(kept, "w") as f:
+            f.write("{}")
+        os.chmod(kept, 0o444)
+        if os.getuid() == 0:
+            os.chown(folder, 65534, 65534)
+            os.chown(kept, 65534, 65534)
+        done = subprocess.run([sys.executable, "-c", _FIND_LR_AS_A_USER, folder], text=True,
+                              capture_output=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert (f"error: cannot write {kept}: Permission denied (the file is write-protected); "
+                "make it writable, or pass another folder") in done.stderr, done.stderr
+        assert "step" not in done.stderr.lower()  # nothing ran
+        with open(kept) as f:
+            assert f.read() == "{}"
+        assert sorted(os.listdir(folder)) == ["lr_find.json"]
+    finally:
+        shutil.rmtree(folder)
+
+
 @pytest.mark.parametrize(("shape", "model", "said"), [
     ((6,), "cnn", "--model='cnn' expects images with input_shape (channels, height, width), got "
      "input_shape=(6,); use 'mlp' for flat features"),

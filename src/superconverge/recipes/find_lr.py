@@ -361,6 +361,11 @@ def _check_writable(folder: Path) -> None:
             raise IsADirectoryError(
                 errno.EISDIR, f"{path} is a folder, where out={str(folder)!r} needs "
                 "to write a file; remove it or pass another folder")
+        if path.exists() and not is_stream(path) and not os.access(path, os.W_OK):
+            # (refused by the write after the sweep, as open() would refuse it: a review)
+            raise PermissionError(
+                errno.EACCES, f"cannot write {path}: Permission denied (the file is "
+                "write-protected); make it writable, or pass another folder")
         # A link is written where it leads (a review: lost after the sweep), a stream into
         # (/dev/null, /dev/stdout: nothing is made beside it).
         if path.is_symlink() and not is_stream(path):
