@@ -1321,3 +1321,26 @@ def test_a_repeat_that_diverged_at_its_end_stopped_before_one_whose_last_steps_w
     res = _assemble([*curves, cut.curve("interrupted")], num_iter, 0.98, {}, {"seed": 0},
                     stop_reason="interrupted", mean_of=curves)
     assert res.stop_reason == "interrupted" and res.curve_stop_reason == "diverged"
+
+
+def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() -> None:
+    """A review: changing the dict to_dict returned, or the one a result was read from, changed
+    the result (its skipped steps, what stop_summary said); hash() raised on its dicts."""
+    res = dataclasses.replace(make_result(), provenance={"skipped_steps": [0], "seeds": [1]})
+    d = res.to_dict()
+    d["provenance"]["skipped_steps"][0] = 7
+    d["config"]["mode"] = "linear"
+    assert res.most_skipped() == 0 and res.config["mode"] == "exp"
+    src = res.to_dict()
+    again = RangeTestResult.from_dict(src)
+    src["provenance"]["seeds"].append(2)
+    assert again.provenance["seeds"] == [1] and again == res
+    given = {"mode": "exp", "nested": {"a": [1]}}
+    built = dataclasses.replace(res, config=given)
+    given["nested"]["a"].append(2)
+    assert built.config["nested"] == {"a": [1]}
+    assert hash(res) == hash(again) and len({res, again, built}) == 2
+    import threading
+
+    odd = dataclasses.replace(res, provenance={"lock": threading.Lock()})  # not copyable: kept
+    assert isinstance(odd.provenance["lock"], type(threading.Lock()))

@@ -7,6 +7,7 @@ and plotted anywhere. Suggestions are computed on demand from the raw losses by 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
@@ -89,6 +90,18 @@ def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | No
         f"{kind.__module__}.{kind.__qualname__}")
     shown = repr(value)
     return f"{where} is of type {name} ({shown if len(shown) <= 60 else shown[:57] + '...'})"
+
+
+def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A dict of ``mapping``, its values deep-copied where they can be (what cannot, a lock in
+    a user's provenance, is kept as it is: JSON refuses it when the result is written)."""
+    out = {}
+    for key, value in mapping.items():
+        try:
+            out[key] = copy.deepcopy(value)
+        except Exception:  # (deepcopy raises what the object's own __reduce__ raises)
+            out[key] = value
+    return out
 
 
 def _show(value: Any) -> str:
@@ -276,6 +289,10 @@ class RangeTestResult(Curve):
 
     ``num_iter`` is the number of steps asked for; ``len(lrs)`` is how many were recorded
     (``provenance["skipped_steps"]``: how many steps of each repeat a GradScaler skipped).
+
+    ``config`` and ``provenance`` are copies of what was given (and :meth:`to_dict` gives
+    copies of them): a change to the dict a result was built from, or to one it wrote, does not
+    reach it. A result is hashable (by its curve, stop and ``num_iter``).
     """
 
     num_iter: int = 0
@@ -300,7 +317,9 @@ class RangeTestResult(Curve):
                 f"sweep records at most one point per step), got {n}"
                 + (" (its default: pass the steps the test was asked for)" if n == 0 else "")
             )
-        _mapping("config", self.config)
+        # Copies (a review: changing the dict that to_dict returned, or the one from_dict read,
+        # changed the result: its skipped steps, its seeds).
+        object.__setattr__(self, "config", _copied(_mapping("config", self.config)))
         chosen = self.config.get("method")
         if chosen is not None and not (isinstance(chosen, str) and chosen in METHODS):
             # Read (a newer version's rule), but said: a hand-edited "Steepest" was the default
@@ -308,7 +327,7 @@ class RangeTestResult(Curve):
             warnings.warn(f"config['method'] is {_show(chosen)}, not a rule this version knows "
                           f"({', '.join(map(repr, METHODS))}): the 'default' rule is used",
                           UserWarning, stacklevel=3)
-        _mapping("provenance", self.provenance)
+        object.__setattr__(self, "provenance", _copied(_mapping("provenance", self.provenance)))
         # The curve is the mean of some repeats at the LRs they all recorded, so one of them
         # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).
         if self.repeats and not any(set(self.lrs) <= set(c.lrs) for c in self.repeats):
@@ -557,6 +576,10 @@ class RangeTestResult(Curve):
             return None
         return math.log10(max(found) / min(found))
 
+    def __hash__(self) -> int:
+        # (the dataclass's own hashed every field, config's dict too: "unhashable type")
+        return hash((self.lrs, self.losses, self.stop_reason, self.num_iter))
+
     # --- I/O ---------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -566,8 +589,8 @@ class RangeTestResult(Curve):
         out.update(super().to_dict())
         out.update(
             num_iter=self.num_iter,
-            config=dict(self.config),
-            provenance=dict(self.provenance),
+            config=_copied(self.config),
+            provenance=_copied(self.provenance),
             repeats=[c.to_dict() for c in self.repeats],
             suggestion=self.suggest().to_dict(),
             suggestions={m: self.suggest(m).to_dict() for m in METHODS},
