@@ -235,6 +235,43 @@ def test_writers_of_the_same_files_take_turns(tmp_path) -> None:
     assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text() == "second"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_writers_into_a_folder_not_there_yet_take_turns_too(tmp_path) -> None:
+    """A review: the lock is on the folder, which the first writer made only after looking for
+    it: two first runs into a new --out overlapped (B in 0.2 s after A, inside its turn)."""
+    import time
+
+    from superconverge.atomic import atomic_paths
+
+    folder = tmp_path / "new" / "run"
+    inside, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def write(tag: str) -> None:
+        with atomic_paths(folder / "a.txt", folder / "b.txt") as (a, b):
+            order.append(tag)
+            if tag == "first":
+                inside.set()
+                release.wait(30)
+            a.write_text(tag)
+            b.write_text(tag)
+
+    first = threading.Thread(target=write, args=("first",))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=write, args=("second",))
+    second.start()
+    try:
+        time.sleep(0.3)
+        assert order == ["first"]  # the second waits for its turn
+    finally:
+        release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert order == ["first", "second"]
+    assert (folder / "a.txt").read_text() == (folder / "b.txt").read_text() == "second"
+
+
 @pytest.mark.parametrize("name", ["a" * 248 + ".csv", "é" * 124 + ".csv"], ids=["ascii", "utf8"])
 def test_a_name_of_most_of_the_allowed_bytes_is_written(tmp_path, name) -> None:
     """252 bytes is a legal name, but the temporary one beside it would be 262: its stem is

@@ -251,7 +251,13 @@ def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
     the files that stay are one writer's, not one's plot beside the other's table."""
     with contextlib.ExitStack() as stack:
         if paths:
-            stack.enter_context(_folder_lock(Path(paths[0]).parent))  # released last
+            folder = Path(paths[0]).parent
+            if not folder.exists() and not folder.is_symlink():
+                # Made first, as atomic_path would make it: a folder not there yet has no lock,
+                # and two first runs into it overlapped (a review). An error is said below.
+                with contextlib.suppress(OSError):
+                    folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_folder_lock(folder))  # released last
         yield [stack.enter_context(atomic_path(p)) for p in paths]
 
 
