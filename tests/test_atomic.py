@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import re
 import stat
 import sys
 import threading
@@ -414,3 +415,18 @@ def test_a_write_protected_file_is_refused_as_open_would_refuse_it(tmp_path) -> 
         import shutil
 
         shutil.rmtree(folder)
+
+
+def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_path) -> None:
+    """A review: Path() drops the separator, so to_json("results/") wrote a file named
+    "results", and the next to_json("results/lr_find.json") failed on it ("is a file, not a
+    folder"); the CLI refused the same for schedule --out."""
+    res = RangeTestResult(lrs=[1e-4, 1e-3, 1e-2], losses=[2.0, 1.5, 3.0],
+                          smoothed=[2.0, 1.7, 2.2], stop_reason="diverged", num_iter=3)
+    for write in (res.to_json, res.plot, lambda p: atomic.write_text(p, "x")):
+        path = f"{tmp_path / 'results'}{os.sep}"
+        with pytest.raises(IsADirectoryError, match=rf"cannot write {re.escape(path)}: it names "
+                           r"a folder \(it ends with a separator\); give a file name in it"):
+            write(path)
+    assert list(tmp_path.iterdir()) == []
+    res.to_json(tmp_path / "results" / "lr_find.json")  # the file in it, as meant

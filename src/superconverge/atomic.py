@@ -16,6 +16,18 @@ from pathlib import Path
 from typing import Any
 
 
+def file_path(path: str | os.PathLike[str]) -> Path:
+    """``Path(path)``, where ``path`` names a file: one that ends with a separator
+    (``results/``) is an ``IsADirectoryError``, since ``Path`` drops the separator and the file
+    written would be named as the folder was meant (a review: ``to_json("results/")`` wrote a
+    file ``results``, and the next ``to_json("results/lr_find.json")`` failed on it)."""
+    text = os.fsdecode(path)
+    if text.endswith(tuple(s for s in (os.sep, os.altsep) if s)) and text.strip(os.sep):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {text}: it names a folder (it ends "
+                                "with a separator); give a file name in it")
+    return Path(path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto ``path`` (a
@@ -32,9 +44,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     it is redirected to a file, whose bytes then follow what was written there before); its
     bytes go in once the body has written them all, from a temporary file in the system's
     temporary folder. A named pipe waits for its reader. A block device or a socket named by
-    its own path is refused.
+    its own path is refused, and so is a path that ends with a separator (``results/``: a folder,
+    where ``Path`` would drop the separator and write a file named ``results``).
     """
-    target = Path(path)
+    target = file_path(path)
     own = _descriptor(target)
     kind = _stream_kind(target, own)
     if kind == "refused":
@@ -336,7 +349,7 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Atomically save a matplotlib ``fig`` to ``path`` in the format of its suffix (none:
     PNG); an unknown suffix is a ``ValueError`` naming the path. The format is passed on,
     since the temporary file's name ends in a random tail matplotlib would take for one."""
-    path = Path(path)
+    path = file_path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:

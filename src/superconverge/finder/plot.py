@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from superconverge.atomic import save_figure
+from superconverge.atomic import file_path, save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import finite_prefix, smooth_centered
 from superconverge.schedules._validate import boolean, integer
@@ -101,6 +101,8 @@ def plot_range_test(
         raise TypeError(
             f"path_or_ax must be a file path, a matplotlib Axes or None, got {path_or_ax!r}"
         )
+    if path_or_ax is not None:
+        file_path(path_or_ax)  # (a folder's path is refused before the drawing)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from superconverge.atomic import write_text
+from superconverge.atomic import file_path, write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
     METHODS,
@@ -643,7 +643,7 @@ class RangeTestResult(Curve):
 
         Under ``torch.distributed`` only rank 0 writes; other ranks return ``path`` untouched.
         """
-        path = Path(path)
+        path = file_path(path)
         if not is_main_process():
             return path
         data = self.to_dict()
