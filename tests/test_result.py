@@ -1344,3 +1344,12 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
 
     odd = dataclasses.replace(res, provenance={"lock": threading.Lock()})  # not copyable: kept
     assert isinstance(odd.provenance["lock"], type(threading.Lock()))
+
+
+def test_a_result_saved_again_with_a_byte_order_mark_is_read(tmp_path) -> None:
+    """A review: the JSON re-saved by Notepad (UTF-8 with a BOM) was "not a valid range-test
+    result: Unexpected UTF-8 BOM (decode using utf-8-sig)"."""
+    res = make_result()
+    path = res.to_json(tmp_path / "r.json")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert RangeTestResult.from_json(path) == res

@@ -662,10 +662,13 @@ class RangeTestResult(Curve):
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:
         """Read a result written by :meth:`to_json`; a corrupt file raises ``ValueError``
-        naming it (NaN and Infinity, which are not JSON, too)."""
+        naming it (NaN and Infinity, which are not JSON, too). A byte-order mark at its start, as
+        Windows' Notepad saves UTF-8, is read past."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant,
+            # (utf-8-sig: a hand-edited file saved with a BOM was "not a valid range-test
+            # result: Unexpected UTF-8 BOM", a review)
+            data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_reject_constant,
                               parse_float=_finite_float)
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
