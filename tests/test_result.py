@@ -1353,3 +1353,23 @@ def test_a_result_saved_again_with_a_byte_order_mark_is_read(tmp_path) -> None:
     path = res.to_json(tmp_path / "r.json")
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert RangeTestResult.from_json(path) == res
+
+
+def test_the_plots_notes_break_lines_between_words_only() -> None:
+    """A review: textwrap broke the notes at hyphens, so a flag the note advised was split over
+    two lines ("--end-" / "lr=0.01")."""
+    from superconverge.finder.plot import notes_worded
+
+    losses = (2.3 + 0.01 * np.random.default_rng(0).standard_normal(40)).tolist()
+    res = RangeTestResult(lrs=np.logspace(-6, -2, 40).tolist(), losses=losses,
+                          smoothed=bias_corrected_ema(losses, 0.98), stop_reason="completed",
+                          num_iter=40)
+    # (words of many lengths between the flags: a flag meets the end of some line at every
+    # width from 60 to 160 characters)
+    spaced = " ".join(f"{'a' * (i * i % 11 + 1)} --end-lr=0.01" for i in range(80))
+    with notes_worded(lambda note: spaced):
+        ax = res.plot()
+    lines = [line for t in ax.texts for line in t.get_text().splitlines()]
+    whole = sum(line.count("--end-lr=0.01") for line in lines)
+    assert whole > 0 and whole % 80 == 0, lines  # every flag whole on its line
+    assert not [line for line in lines if line.rstrip().endswith("-")]

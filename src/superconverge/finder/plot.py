@@ -155,6 +155,12 @@ def _inches_wide(ax: Axes) -> float:
     return float(ax.bbox.width) / float(ax.figure.dpi)
 
 
+def _fill(text: str, width: int) -> str:
+    """``text`` wrapped at ``width`` characters, between words only: a note's flag
+    (``--end-lr``) or a hyphenated word stays on one line (a review: "--end-" / "lr=0.01")."""
+    return textwrap.fill(text, width, break_on_hyphens=False)
+
+
 def _wrap_width(ax: Axes, size: str, most: int) -> int:
     """Characters a line of text of font ``size`` holds across ``ax`` (about 0.55 em a
     character), at least 16 and at most ``most``: a title or a note wrapped to a fixed width ran
@@ -265,7 +271,7 @@ def _draw(
     if words is not None:
         notes = [words(n) for n in notes]
     if notes:  # below the x axis, where no curve or legend can cover them
-        ax.annotate("\n".join(textwrap.fill(n, _wrap_width(ax, "x-small", 110)) for n in notes),
+        ax.annotate("\n".join(_fill(n, _wrap_width(ax, "x-small", 110)) for n in notes),
                     xy=(0, 0),
                     xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
                     va="top", ha="left", fontsize="x-small", color="C3", annotation_clip=False)
@@ -297,7 +303,7 @@ def _draw(
         # a result built or edited by hand may keep points past a non-finite loss
         + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
            else ""))
-    ax.set_title(textwrap.fill(title, _wrap_width(ax, "medium", 100)), fontsize="medium")
+    ax.set_title(_fill(title, _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     if legend_outside:  # the figure is ours: beside the axes, over nothing
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
