@@ -191,14 +191,14 @@ def test_val_fraction_for_data_split_already_is_refused(tmp_path, capsys) -> Non
         (["--delimiter", '"'], "error: --delimiter must be one character other than a quote"),
         (["--no-header", "--target", "x"], "--target='x' names a column, but --no-header: the "
          "file has no column names; give the label column by index"),
-        (["--target", "-1"], "the label is empty; does every line end with ','? Remove the "
-         "trailing separator, or choose the label column with --target=NAME (or its index)"),
+        (["--target", "-1"], "is column 'label' the label? The last column, 'b', was read as "
+         "the label (--target=-1): choose it with --target='label'"),
     ],
 )
 def test_table_flags_are_named_as_flags(tmp_path, capsys, argv, message) -> None:
     table = tmp_path / "t.csv"
     table.write_text("a,b,c\n1,2,0\n3,4,1\n" if argv[:2] != ["--target", "-1"] else
-                     "a,b,c,\n1,2,0,\n3,4,1,\n5,6,0,\n")
+                     "label,a,b\ncat,1,2\ndog,3,4\ncat,5,6\n")
     with pytest.raises(SystemExit) as exc:
         main(["-q", "find-lr", "--data", str(table), "--out", str(tmp_path / "o"), *argv])
     assert exc.value.code == 2 and message in capsys.readouterr().err

@@ -1688,11 +1688,29 @@ def test_pandas_index_column_is_not_a_feature(tmp_path) -> None:
     assert ds.input_shape == (2,)
 
 
-def test_a_trailing_delimiter_on_every_line_is_named(tmp_path) -> None:
+def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path) -> None:
+    """A review: with the header ending in ',' too (a spreadsheet's empty last column, a
+    writer of "value," in a loop) the file could not be read at all: the empty column was the
+    label, and target='label' then found "a missing value" in every row."""
     path = tmp_path / "t.csv"
-    path.write_text("f1,f2,label,\n" + "\n".join(f"{i},{i},{i % 2}," for i in range(10)) + "\n")
-    with pytest.raises(ValueError, match=r"does every line end with ','\?"):
+    path.write_text("f1,f2,label,\n" + "\n".join(f"{i},{i},{'ab'[i % 2]}," for i in range(10))
+                    + "\n")
+    expected = load_csv(write(tmp_path / "plain.csv", "f1,f2,label\n" + "\n".join(
+        f"{i},{i},{'ab'[i % 2]}" for i in range(10)) + "\n"))
+    for options in ({}, {"target": "label"}, {"target": 2}, {"header": True}):
+        with pytest.warns(UserWarning, match=r"t\.csv: its lines end with ',', an empty last "
+                          r"column: read without it"):
+            assert_same(load_csv(path, **options), expected)
+    # without a header, and a line that holds a value past the others: refused by its width
+    path.write_text("".join(f"{i},{i},{i % 2},\n" for i in range(10)))
+    with pytest.warns(UserWarning, match="an empty last column"):
+        assert load_csv(path).class_names == ("0", "1")
+    path.write_text("f1,f2,label,\n1,2,0,\n3,4,1,9\n5,6,0,\n")
+    with pytest.warns(UserWarning, match="an empty last column"), pytest.raises(
+            ValueError, match="line 3 has 4 columns, expected 3"):
         load_csv(path)
+    with pytest.raises(ValueError, match="target=3 is out of range"), pytest.warns(UserWarning):
+        load_csv(path, target=3)
 
 
 def test_images_in_sub_folders_of_a_class_are_read(tmp_path) -> None:

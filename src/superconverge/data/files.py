@@ -334,12 +334,30 @@ def load_csv(
                 raise ValueError(
                     f"{path}: empty CSV file, expected rows of numbers and a label column"
                 )
+            second = next(rows, None)
+            trimmed = (delimiter != " " and second is not None and len(first[1]) >= 3
+                       and len(second[1]) == len(first[1])
+                       and not first[1][-1].strip() and not second[1][-1].strip())
+            if trimmed:
+                # The first two lines end with the separator (a spreadsheet's empty last
+                # column, a writer that prints "value," in a loop): that column is no column.
+                # Each line whose last cell is empty loses it (a review: a header "a,b,label,"
+                # over such rows could not be read at all, and the advice to choose the label
+                # led to "a missing value" in every row). A line with a value there is
+                # refused below: more columns than the others.
+                assert second is not None
+                n = len(first[1])
+                first, second = (first[0], first[1][:-1]), (second[0], second[1][:-1])
+                rows = ((i, c[:-1] if len(c) == n and not c[-1].strip() else c)
+                        for i, c in rows)
+                warnings.warn(f"{path}: its lines end with {delimiter!r}, an empty last "
+                              "column: read without it", UserWarning, stacklevel=2)
             width = len(first[1])
             if width < 2:
                 hint = _delimiter_hint(first[1], delimiter)
                 # A title above the table: the next line has columns. (Unless both lines hold
                 # another separator, "a;b;label" over "1,5;2,5;0": that one's hint, then.)
-                after = next(rows, None)
+                after = second
                 sep = _other_separator(first[1], delimiter)
                 if after is not None and len(after[1]) > 1 and (
                         sep is None or sep not in delimiter.join(after[1])):
@@ -374,11 +392,10 @@ def load_csv(
             if header is None and isinstance(target, str):
                 header = True
             t = _target_index(target, heads if header else None, width, path)
-            second = next(rows, None)
             body = None
             # the table starts on the file's first line, and its first row ends there (a quoted
-            # field may hold a line break)
-            if (first[0] == 1 and second is not None
+            # field may hold a line break); the fast path reads the file as it is
+            if (first[0] == 1 and second is not None and not trimmed
                     and not any("\n" in c or "\r" in c for c in first[1])):
                 body = _read_body_fast(path, delimiter, width, t, second[1])
             if body is None:
