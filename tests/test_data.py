@@ -1688,6 +1688,19 @@ def test_pandas_index_column_is_not_a_feature(tmp_path) -> None:
     assert ds.input_shape == (2,)
 
 
+def test_a_first_column_named_with_a_hash_is_found_as_the_file_shows_it(tmp_path) -> None:
+    """A review: "#label,price,rooms" is read as np.savetxt's comment header, its "#" dropped,
+    so target="#label", the name in the file, was "no column named '#label'"."""
+    path = tmp_path / "h.csv"
+    for head in ("#label", "# label", "#  label"):
+        path.write_text(f"{head},price,rooms\n" + "".join(
+            f"{'ab'[i % 2]},{i * 2},{i % 3}\n" for i in range(10)))
+        for target in (head, "label", f" {head} "):
+            assert load_csv(path, target=target).class_names == ("a", "b"), (head, target)
+    with pytest.raises(ValueError, match=r"no column named '#price'"):
+        load_csv(path, target="#price")
+
+
 def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path) -> None:
     """A review: with the header ending in ',' too (a spreadsheet's empty last column, a
     writer of "value," in a loop) the file could not be read at all: the empty column was the

@@ -328,8 +328,14 @@ def load_csv(
             if first is not None and header is not False and _savetxt_header(first[1], header):
                 # np.savetxt(..., header=...) writes "# a b label": the names, "#" dropped
                 header = True
+                as_written = first[1][0].strip()
                 cells = [first[1][0].lstrip()[1:].lstrip(), *first[1][1:]]
                 first = (first[0], cells[1:] if delimiter == " " and not cells[0] else cells)
+                if (isinstance(target, str) and target.strip() == as_written
+                        and target not in first[1]):
+                    # the first column's name as the file shows it, "#label" (a review: "no
+                    # column named '#label'; columns are ['label', ...]")
+                    target = first[1][0]
             if first is None:
                 raise ValueError(
                     f"{path}: empty CSV file, expected rows of numbers and a label column"
