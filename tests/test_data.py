@@ -1701,6 +1701,18 @@ def test_a_first_column_named_with_a_hash_is_found_as_the_file_shows_it(tmp_path
         load_csv(path, target="#price")
 
 
+def test_quoted_labels_after_a_comma_and_a_space_are_unquoted(tmp_path) -> None:
+    """A review: in a ", "-separated table, '0, 1, "cat"' kept the quotes in the class name,
+    and a quoted '"Smith, J"' was split in two ("is line 1 a title above it?")."""
+    path = tmp_path / "q.csv"
+    for names in (["cat", "dog"], ["Smith, J", "Doe, A"]):
+        path.write_text("a, b, label\n" + "".join(
+            f'{i}, {i * 2}, "{names[i % 2]}"\n' for i in range(10)))
+        assert load_csv(path).class_names == tuple(sorted(names))
+    path.write_text('a, b, label\n' + "".join(f'"{i}", {i * 2}, x{i % 2}\n' for i in range(10)))
+    assert load_csv(path).class_names == ("x0", "x1")  # a quoted number after no space
+
+
 def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path) -> None:
     """A review: with the header ending in ',' too (a spreadsheet's empty last column, a
     writer of "value," in a loop) the file could not be read at all: the empty column was the

@@ -610,6 +610,8 @@ def _read_body_fast(
     except Exception:  # whatever it is, the own parser reads the file again and says it
         return None
     labels = np.char.strip(table["label"])
+    if labels.size and bool(np.char.startswith(labels, '"').any()):
+        return None  # quoted after a space (", " tables), which numpy does not unquote
     if labels.size and (np.char.str_len(labels).min() == 0 or bool(
             np.isin(np.char.lower(labels), list(_MISSING)).any())):
         return None  # an empty or missing label: the slow path names its line
@@ -805,7 +807,9 @@ def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, lis
             if cells:
                 yield number, cells
         return
-    reader = csv.reader(lines, delimiter=delimiter)
+    # skipinitialspace: a quote after "delimiter + space" opens a quoted field (", " tables:
+    # '0, 1, "cat"' kept the quotes in the class name, and '"Smith, J"' split in two, a review)
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     start = 1  # the line a row begins on (reader.line_num is where it ends: a quoted field
     # may hold line breaks, and a stray quote runs on to the end of the file)
     while True:
