@@ -1373,3 +1373,21 @@ def test_the_plots_notes_break_lines_between_words_only() -> None:
     whole = sum(line.count("--end-lr=0.01") for line in lines)
     assert whole > 0 and whole % 80 == 0, lines  # every flag whole on its line
     assert not [line for line in lines if line.rstrip().endswith("-")]
+
+
+def test_a_linear_sweeps_no_pick_reason_says_what_the_warning_says() -> None:
+    """A review: in linear mode the reason said "lower start_lr if it rose from the start"
+    while the warning below it said a linear sweep's first LRs do not move with start_lr."""
+    losses = np.linspace(2.3, 4.0, 20).tolist()  # rose from the start
+    lrs = np.linspace(0.05, 1.0, 20).tolist()
+    for mode, said in (("linear", "sweep exponentially (mode='exp') or raise num_iter if it "
+                        "rose from the start (a linear sweep's first LRs are end_lr / "
+                        "(num_iter - 1) apart whatever start_lr is)"),
+                       ("exp", "lower start_lr if it rose from the start")):
+        res = RangeTestResult(lrs=lrs, losses=losses, smoothed=bias_corrected_ema(losses, 0.98),
+                              stop_reason="completed", num_iter=20, config={"mode": mode})
+        picks = [res.suggest(), *res.suggest_bounds(), res.suggest("valley")]
+        assert all(p.lr is None and said in p.reason for p in picks), (mode, picks)
+        assert res.to_dict()["suggestion"]["reason"] == res.suggest().reason
+        if mode == "linear":
+            assert not any("lower start_lr" in x for x in [*res.warnings(), res.suggest().reason])

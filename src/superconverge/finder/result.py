@@ -27,6 +27,7 @@ from superconverge.finder.suggest import (
     STOP_REASONS,
     Suggestion,
     curve_warnings,
+    for_mode,
     suggest,
     suggest_bounds,
 )
@@ -361,8 +362,9 @@ class RangeTestResult(Curve):
     def suggest(self, method: str | None = None) -> Suggestion:
         """The LR the rule ``method`` picks (see ``superconverge.finder.suggest.METHODS``;
         ``None``: :attr:`method`), with its index into :attr:`lrs` and the reason, or
-        ``lr=None`` and why there is none."""
-        return suggest(self.lrs, self.losses, self.method if method is None else method)
+        ``lr=None`` and why there is none (its advice for the sweep's ``config["mode"]``)."""
+        return for_mode(suggest(self.lrs, self.losses, self.method if method is None else method),
+                        self.config.get("mode"))
 
     def suggestion(self, method: str | None = None) -> float | None:
         """Just the LR of :meth:`suggest` (``None`` when no sensible pick exists)."""
@@ -376,7 +378,9 @@ class RangeTestResult(Curve):
 
     def suggest_bounds(self) -> tuple[Suggestion, Suggestion]:
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
-        return suggest_bounds(self.lrs, self.losses)
+        mode = self.config.get("mode")
+        base, top = suggest_bounds(self.lrs, self.losses)
+        return for_mode(base, mode), for_mode(top, mode)
 
     def _skips(self) -> list[int]:
         """The steps a GradScaler skipped in each repeat, in order, one for each repeat at

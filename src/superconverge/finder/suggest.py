@@ -14,6 +14,7 @@ minimum, its steepest point) towards larger learning rates. Suggestions should n
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -238,13 +239,28 @@ def _descent(
     if _never_fell(s, m, y):
         # Both remedies, each with its case: the curve alone does not say which applies (a
         # NaN stop, a negative loss), and curve_warnings, which knows how it stopped, says.
-        return Suggestion(
-            None, None, method,
-            "the loss never decreased: lower start_lr if it rose from the start, raise end_lr "
-            "if it stayed flat to the end; check the data and loss, or the model may already "
-            "be trained",
-        )
+        return Suggestion(None, None, method, NEVER_FELL)
     return x, s, m
+
+
+NEVER_FELL = ("the loss never decreased: lower start_lr if it rose from the start, raise end_lr "
+              "if it stayed flat to the end; check the data and loss, or the model may already "
+              "be trained")
+"""Why no rule picks on a curve whose loss never fell (its advice for an exponential sweep)."""
+
+_NEVER_FELL_LINEAR = NEVER_FELL.replace(
+    "lower start_lr if it rose from the start",
+    "sweep exponentially (mode='exp') or raise num_iter if it rose from the start (a linear "
+    "sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr is)")
+
+
+def for_mode(pick: Suggestion, mode: str | None) -> Suggestion:
+    """``pick`` with its reason's advice for a sweep of ``mode``: "lower start_lr" moves no
+    LR of a linear sweep but its first, so there the reason says what does, as
+    :func:`curve_warnings` does (a review: the two said opposite things)."""
+    if mode == "linear" and pick.reason == NEVER_FELL:
+        return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
+    return pick
 
 
 def _fallen(s: np.ndarray, m: int, fraction: float) -> int:
