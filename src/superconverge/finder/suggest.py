@@ -528,27 +528,37 @@ apart; none at 70 and 200 steps, and 1 of 60 at 100, by 0.24.)"""
 def _batch_noise(raw: np.ndarray, end: int) -> float:
     """Robust standard deviation of one batch's loss, from the differences of neighbouring raw
     losses (1.4826 x MAD / sqrt 2: the trend between two steps is small next to the noise), over
-    the points up to ``end``.
+    the points up to ``end`` (the whole curve when that is fewer than 8 points)."""
+    r = raw[: end + 1] if end + 1 >= MIN_POINTS else raw
+    d = np.diff(r)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
 
-    Where those are fewer than 8 (a valley in the sweep's first points), the points after
-    ``end`` count too, up to the first that rises above every loss up to ``end`` (at least 6
-    points): a blow-up's steps are no batch noise. And the spread is read from second
-    differences (1.4826 x MAD / sqrt 6), which a straight descent does not move, where first
-    differences of a steep one are mostly trend. (203 synthetic curves of known noise with the
-    valley in the first 8 points: the whole curve's first differences flagged 68 of the 147
-    falls above ``MIN_SIGNAL_TO_NOISE`` times their noise as within it, and missed 2 of the 56
-    within it; this flags 18 and misses 4, or 8 with 3 to 5 points at least. A clean descent
-    cut short by an early divergence read "the loss fell by only 0.4 times its batch-to-batch
-    noise".)"""
+
+def _fall_noise(raw: np.ndarray, end: int) -> float:
+    """The batch noise a fall to the valley at ``end`` is told it lies within
+    (:data:`MIN_SIGNAL_TO_NOISE`): :func:`_batch_noise`, or where fewer than 8 points lie up to
+    ``end`` (a valley in the sweep's first points), the smaller of that and the spread of the
+    second differences (1.4826 x MAD / sqrt 6, which a straight descent does not move) of the
+    points up to the first after ``end`` above every loss up to it (at least 6): a blow-up's
+    steps and a steep descent's own trend are no batch noise, but the whole curve's first
+    differences hold both (a clean descent cut short by an early divergence read "the loss
+    fell by only 0.4 times its batch-to-batch noise ... raise the batch size").
+
+    Only this warning reads it: on 4 or 5 second differences the spread is often far too low
+    (pure noise read under half its sd 1 time in 4, a review), which elsewhere would call a
+    flat start "already falling"; here a lower noise only withholds the warning. (Synthetic
+    curves of known noise, the valley in the first 8 points and a fall over 5% of the start:
+    of 145 falls above 6 times their noise, the first differences alone called 66 within it,
+    this 12; of 44 within it, they missed 2, this 4.)"""
+    whole = _batch_noise(raw, end)
     if end + 1 >= MIN_POINTS:
-        d = np.diff(raw[: end + 1])
-        return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
+        return whole
     above = np.flatnonzero(raw[end + 1:] > np.max(raw[: end + 1]))
     r = raw[: max(6, end + 1 + int(above[0]) if above.size else len(raw))]
     if len(r) < 3:
-        return 0.0
+        return whole
     d2 = np.diff(r, 2)
-    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
+    return min(whole, float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6)))
 
 
 #: How the warnings about the sweep's first steps begin: true of a sweep cut short too, which
@@ -763,7 +773,7 @@ def curve_warnings(
             + (", and the batch size: the fall is within the batch-to-batch noise"
                if noisy else "")
         )
-    elif fall < MIN_SIGNAL_TO_NOISE * (noise := _batch_noise(y, m)):
+    elif fall < MIN_SIGNAL_TO_NOISE * (noise := _fall_noise(y, m)):
         out.append(
             f"the loss fell by only {fall / noise:.1f} times its batch-to-batch noise {until}, "
             "so the suggestion may be reading noise; raise num_iter (a deep model needs more "
