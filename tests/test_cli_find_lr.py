@@ -601,8 +601,40 @@ def test_a_write_protected_result_fails_before_the_test(tmp_path) -> None:
         with open(kept) as f:
             assert f.read() == "{}"
         assert sorted(os.listdir(folder)) == ["lr_find.json"]
+        # An earlier stopped run's write-protected curve is no reason to refuse: a finished
+        # run only removes it (a review of the first version refused it before the sweep).
+        os.chmod(kept, 0o644)
+        os.rename(kept, os.path.join(folder, "lr_find.partial.json"))
+        os.chmod(os.path.join(folder, "lr_find.partial.json"), 0o444)
+        checked = subprocess.run([sys.executable, "-c", _CHECK_AS_A_USER, folder], text=True,
+                                 capture_output=True, timeout=120)
+        assert checked.returncode == 0 and checked.stdout == "ok\n", checked.stderr
     finally:
         shutil.rmtree(folder)
+
+
+_CHECK_AS_A_USER = _FIND_LR_AS_A_USER.replace(
+    'main(["-q", "find-lr", "--num-iter", "8", "--out", sys.argv[1]])',
+    'import importlib\nfrom pathlib import Path\n'
+    'importlib.import_module("superconverge.recipes.find_lr")._check_writable('
+    'Path(sys.argv[1]))\nprint("ok")')
+
+
+@pytest.mark.skipif(not hasattr(os, "setresuid") or os.geteuid() != 0,
+                    reason="needs root, to run with another real than effective uid")
+def test_a_file_is_writable_as_open_sees_it_with_the_effective_ids(tmp_path) -> None:
+    """A review: os.access asks with the real uid, open() with the effective one: a root
+    daemon running for a user (real 65534, effective 0) was refused a file open() takes."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "root.csv"
+    path.write_text("old\n")
+    os.chmod(path, 0o644)
+    code = ("import os, sys\nfrom superconverge import atomic\nos.setresuid(65534, 0, 0)\n"
+            "atomic.write_text(sys.argv[1], 'new\\n')\n")
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
+    assert path.read_text() == "new\n"
 
 
 @pytest.mark.parametrize(("shape", "model", "said"), [

@@ -1340,10 +1340,13 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
     given["nested"]["a"].append(2)
     assert built.config["nested"] == {"a": [1]}
     assert hash(res) == hash(again) and len({res, again, built}) == 2
-    import threading
-
-    odd = dataclasses.replace(res, provenance={"lock": threading.Lock()})  # not copyable: kept
-    assert isinstance(odd.provenance["lock"], type(threading.Lock()))
+    # The containers are copied, not the objects in them: a user's object in memory keeps its
+    # identity, and two results built from it stay equal (a review of the first version,
+    # which deep-copied everything).
+    tag = object()
+    odd = dataclasses.replace(res, provenance={"run": tag, "runs": [tag, (tag, {"t": tag})]})
+    assert odd.provenance["run"] is tag and odd.provenance["runs"][1][1]["t"] is tag
+    assert dataclasses.replace(odd) == odd
 
 
 def test_a_result_saved_again_with_a_byte_order_mark_is_read(tmp_path) -> None:
@@ -1391,3 +1394,18 @@ def test_a_linear_sweeps_no_pick_reason_says_what_the_warning_says() -> None:
         assert res.to_dict()["suggestion"]["reason"] == res.suggest().reason
         if mode == "linear":
             assert not any("lower start_lr" in x for x in [*res.warnings(), res.suggest().reason])
+
+
+def test_a_word_longer_than_a_line_starts_its_own_and_is_cut_at_a_hyphen() -> None:
+    """A review of the first fix: a long flag was cut anywhere ("--m" / "ax-grad-norm-cli");
+    it starts a line of its own and is cut at its last hyphen that fits."""
+    from superconverge.finder.plot import _fill
+
+    assert _fill("noise: raise --max-grad-norm-clip", 16).splitlines() == [
+        "noise: raise", "--max-grad-norm-", "clip"]
+    assert _fill("use a one-cycle-two-phase", 16).splitlines() == [
+        "use a", "one-cycle-two-", "phase"]
+    assert _fill("short of --end-lr=0.01 here", 16).splitlines() == [
+        "short of", "--end-lr=0.01", "here"]
+    lines = _fill("a " + "x" * 40 + " b", 16).splitlines()  # no hyphen: cut at the width
+    assert lines[0] == "a" and all(len(line) <= 16 for line in lines)

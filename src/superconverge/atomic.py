@@ -28,6 +28,24 @@ def file_path(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+def check_writable(path: Path) -> None:
+    """Raise what ``open(path, "w")`` would raise for the existing file ``path``, if anything
+    (its errno and reason: write-protected, a read-only mount, an immutable file). Replacing a
+    file by a rename needs only its folder's permission, so a chmod 444 file, or another
+    user's, was replaced (a review). Asked with the effective ids, as ``open()`` does; where
+    the answer is no, a write-only open (no truncation) says why."""
+    effective = os.access in os.supports_effective_ids
+    if os.access(path, os.W_OK, effective_ids=effective):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)))
+    except PermissionError as exc:
+        if exc.errno == errno.EACCES:
+            raise PermissionError(errno.EACCES, "Permission denied (the file is "
+                                  "write-protected)") from None
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto ``path`` (a
@@ -64,11 +82,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             target = link_target(target)
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
-        if not os.access(target, os.W_OK) and target.exists():
-            # Refused as open() would: the rename needs only the folder's permission, so a
-            # write-protected file (chmod 444, or another user's) was replaced (a review).
-            raise PermissionError(errno.EACCES, "Permission denied (the file is "
-                                  "write-protected)")
+        if target.exists():
+            check_writable(target)
         existing = nearest_existing(target.parent)
         if not existing.is_dir():  # mkdir would say "File exists"
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
@@ -262,6 +277,8 @@ def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
     every target as it was (not a new plot beside an old table). Two processes writing the
     same files take turns (a lock on the first file's folder, where the system has one), so
     the files that stay are one writer's, not one's plot beside the other's table."""
+    for path in paths:  # (before the folder is made: a folder's path makes nothing)
+        file_path(path)
     with contextlib.ExitStack() as stack:
         if paths:
             folder = Path(paths[0]).parent

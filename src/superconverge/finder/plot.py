@@ -155,10 +155,29 @@ def _inches_wide(ax: Axes) -> float:
     return float(ax.bbox.width) / float(ax.figure.dpi)
 
 
+class _Wrapper(textwrap.TextWrapper):
+    """Breaks lines between words only, so a note's flag (``--end-lr``) or a hyphenated word
+    stays on one line (a review: "--end-" / "lr=0.01"); a word longer than a line starts a line
+    of its own and is cut at its last hyphen that fits, not anywhere in it (a review of the
+    first version: "--m" / "ax-grad-norm-cli")."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, break_on_hyphens=False)
+
+    def _handle_long_word(self, reversed_chunks: list[str], cur_line: list[str], cur_len: int,
+                          width: int) -> None:
+        if cur_line:  # (nothing taken: the line ends, and the word comes back on the next)
+            return
+        self.break_on_hyphens = True  # (read there only to cut a word too long for a line)
+        try:
+            super()._handle_long_word(reversed_chunks, cur_line, cur_len, width)
+        finally:
+            self.break_on_hyphens = False
+
+
 def _fill(text: str, width: int) -> str:
-    """``text`` wrapped at ``width`` characters, between words only: a note's flag
-    (``--end-lr``) or a hyphenated word stays on one line (a review: "--end-" / "lr=0.01")."""
-    return textwrap.fill(text, width, break_on_hyphens=False)
+    """``text`` wrapped at ``width`` characters (see :class:`_Wrapper`)."""
+    return _Wrapper(width).fill(text)
 
 
 def _wrap_width(ax: Axes, size: str, most: int) -> int:

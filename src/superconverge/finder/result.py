@@ -7,7 +7,6 @@ and plotted anywhere. Suggestions are computed on demand from the raw losses by 
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import numbers
@@ -94,15 +93,30 @@ def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | No
 
 
 def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """A dict of ``mapping``, its values deep-copied where they can be (what cannot, a lock in
-    a user's provenance, is kept as it is: JSON refuses it when the result is written)."""
-    out = {}
-    for key, value in mapping.items():
-        try:
-            out[key] = copy.deepcopy(value)
-        except Exception:  # (deepcopy raises what the object's own __reduce__ raises)
-            out[key] = value
-    return out
+    """A dict of ``mapping`` whose containers (dicts, lists, tuples, JSON's) are copies, all
+    the way down, and whose other values are the same objects: a user's object in memory keeps
+    its identity (and a result built from it stays equal to another built from it, a review),
+    while a change to the containers given does not reach the result."""
+    seen: dict[int, Any] = {}
+
+    def copied(value: Any) -> Any:
+        if not isinstance(value, dict | list | tuple):
+            return value
+        if id(value) in seen:  # (shared, or a cycle: copied once, as deepcopy would)
+            return seen[id(value)]
+        if isinstance(value, dict):
+            out: Any = seen.setdefault(id(value), {})
+            out.update((k, copied(v)) for k, v in value.items())
+        elif isinstance(value, list):
+            out = seen.setdefault(id(value), [])
+            out.extend(copied(v) for v in value)
+        else:  # (a namedtuple, or a tuple of containers: its own type, new contents)
+            items = [copied(v) for v in value]
+            out = seen[id(value)] = (type(value)(*items) if hasattr(value, "_fields")
+                                     else type(value)(items))
+        return out
+
+    return {key: copied(value) for key, value in mapping.items()}
 
 
 def _show(value: Any) -> str:

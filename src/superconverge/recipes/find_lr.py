@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import itertools
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from superconverge._signals import Terminated, stop_for
 from superconverge.atomic import (
     atomic_path,
     atomic_paths,
+    check_writable,
     is_stream,
     link_target,
     nearest_existing,
@@ -354,18 +356,20 @@ def _check_writable(folder: Path) -> None:
             errno.ENOTDIR, f"cannot make the out folder {folder}: {existing} is a file")
     _probe(existing, f"out={str(folder)!r}")
     probed = {existing.resolve()}  # (each folder once: links into the out folder are common)
-    for name in (f"{stem}{suffix}" for stem in (STEM, PARTIAL_STEM)
-                 for suffix in (".json", ".png")):
-        path = folder / name
+    for stem, suffix in itertools.product((STEM, PARTIAL_STEM), (".json", ".png")):
+        path = folder / f"{stem}{suffix}"
         if path.is_dir():
             raise IsADirectoryError(
                 errno.EISDIR, f"{path} is a folder, where out={str(folder)!r} needs "
                 "to write a file; remove it or pass another folder")
-        if path.exists() and not is_stream(path) and not os.access(path, os.W_OK):
-            # (refused by the write after the sweep, as open() would refuse it: a review)
-            raise PermissionError(
-                errno.EACCES, f"cannot write {path}: Permission denied (the file is "
-                "write-protected); make it writable, or pass another folder")
+        if stem == STEM and path.exists() and not is_stream(path):
+            # Refused by the write after the sweep, as open() would refuse it (a review); not
+            # an earlier stopped run's curve, which a finished run only removes.
+            try:
+                check_writable(path)
+            except OSError as exc:
+                raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}; make it "
+                                "writable, or pass another folder") from None
         # A link is written where it leads (a review: lost after the sweep), a stream into
         # (/dev/null, /dev/stdout: nothing is made beside it).
         if path.is_symlink() and not is_stream(path):
