@@ -429,4 +429,8 @@ def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_pat
                            r"a folder \(it ends with a separator\); give a file name in it"):
             write(path)
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(IsADirectoryError), atomic.atomic_paths(  # (no folder made first)
+            f"{tmp_path / 'made' / 'here'}{os.sep}", tmp_path / "made" / "b.json"):
+        pass
+    assert list(tmp_path.iterdir()) == []
     res.to_json(tmp_path / "results" / "lr_find.json")  # the file in it, as meant
