@@ -691,16 +691,25 @@ def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
     assert load_npz(tmp_path / "vt.npz").x_val[:, 0].tolist() == [24.0, 26.0, 28.0, 30.0]
     np.savez(tmp_path / "v2.npz", x=x[:16], y=y[:16], x_validation=x[16:], y_validation=y[16:])
     assert load_npz(tmp_path / "v2.npz").num_val == 4
-    with pytest.raises(ValueError, match=r"own validation split \(x_test, y_test\)"):
-        load_npz(tmp_path / "t.npz", val_fraction=0.3)
+    # A val_fraction splits x and y, the test arrays left out (a review of the first version:
+    # refused, where it had loaded before); a validation split's name still refuses it.
+    split = load_npz(tmp_path / "t.npz", val_fraction=0.25)
+    assert (split.num_train, split.num_val) == (12, 4) and split.x_val.max() < 32
+    with pytest.raises(ValueError, match=r"own validation split \(x_validation, "):
+        load_npz(tmp_path / "v2.npz", val_fraction=0.3)
+    # x_test alone, an unlabelled test set: left out, as before (the first version refused it)
     np.savez(tmp_path / "half.npz", x=x, y=y, x_test=x[:4])
-    with pytest.raises(ValueError, match="has one of 'x_test'/'y_test' without the other"):
-        load_npz(tmp_path / "half.npz")
+    assert load_npz(tmp_path / "half.npz").num_train + load_npz(tmp_path / "half.npz").num_val == 20
+    np.savez(tmp_path / "halfv.npz", x=x, y=y, x_val=x[:4], y_val=y[:4], x_test=x[:4])
+    assert load_npz(tmp_path / "halfv.npz").num_val == 4
     np.savez(tmp_path / "u.npz", x=x[:16], y=y[:16], x_test=x[16:], y_test=np.array([0, 1, 2, 1]))
-    with pytest.raises(ValueError, match=r"y_test has label\(s\) \['2'\] that y never has"):
+    with pytest.raises(ValueError, match=r"y_test has label\(s\) \['2'\] that y never has; .*"
+                       r"or pass val_fraction to split x and y and leave the test arrays out"):
         load_npz(tmp_path / "u.npz")
+    assert load_npz(tmp_path / "u.npz", val_fraction=0.25).num_val == 4
     np.savez(tmp_path / "w.npz", x=x[:16], y=y[:16], x_test=np.zeros((4, 3)), y_test=y[16:])
-    with pytest.raises(ValueError, match=r"x_test examples have shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"x_test examples have shape \(3,\), .*; or pass "
+                       r"val_fraction"):
         load_npz(tmp_path / "w.npz")
 
 

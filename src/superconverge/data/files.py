@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
-                    ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".avif")
+                    ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
 
 
 # --------------------------------------------------------------------------------------- npz
@@ -47,6 +47,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".
 #: The suffixes of an .npz archive's own validation split, ``x_<s>`` and ``y_<s>``, in order of
 #: preference (an image folder's ``val/`` ... ``testing/``, VAL_FOLDERS, in the same order).
 VAL_SPLITS = ("val", "valid", "validation", "test", "testing")
+TEST_SPLITS = ("test", "testing")
+"""Of :data:`VAL_SPLITS`, a test set's: taken for validation only where no ``val_fraction``
+asks for ``x`` and ``y`` to be split instead."""
 
 
 def _check_name(name: object) -> None:
@@ -70,10 +73,12 @@ def load_npz(
     ``x_val`` and ``y_val`` too, those are the validation split (every class in ``y_val``
     must occur in ``y``), and a ``val_fraction`` given too is refused (it would be ignored);
     so are ``x_valid``/``y_valid``, ``x_validation``/``y_validation``, ``x_test``/``y_test``
-    or ``x_testing``/``y_testing`` (the first pair of these present, in this order, as for an
-    image folder's ``val/`` or ``test/``: the mnist1d package's archives hold ``x_test``);
-    otherwise ``val_fraction`` (default 0.2) of each class is held out (stratified,
-    reproducible by ``seed``). Inputs become float32 unchanged — call
+    or ``x_testing``/``y_testing`` (the first whole pair of these, in this order, as for an
+    image folder's ``val/`` or ``test/``: the mnist1d package's archives hold ``x_test``), but
+    a test pair only without ``val_fraction``, which splits ``x`` and ``y`` and leaves the test
+    arrays out (an ``x_test`` without ``y_test``, unlabelled, is left out too); otherwise
+    ``val_fraction`` (default 0.2) of each class is held out (stratified, reproducible by
+    ``seed``). Inputs become float32 unchanged — call
     ``Dataset.standardized()`` to rescale them.
 
     Raises:
@@ -121,11 +126,16 @@ def load_npz(
                     f"{path}: missing array {key!r}; found {sorted(keys)}, expected 'x' and "
                     "'y' (optionally 'x_val' and 'y_val', or 'x_test' and 'y_test')"
                 )
-        for s in VAL_SPLITS:
-            if (f"x_{s}" in keys) != (f"y_{s}" in keys):
-                raise ValueError(f"{path}: has one of 'x_{s}'/'y_{s}' without the other; "
-                                 "give both")
-        split = next((s for s in VAL_SPLITS if f"x_{s}" in keys), None)
+        if ("x_val" in keys) != ("y_val" in keys):
+            raise ValueError(f"{path}: has one of 'x_val'/'y_val' without the other; give both")
+        # The first whole pair (an x_test alone is an unlabelled test set, left out); a test
+        # split only where val_fraction does not ask for x and y to be split instead (a review
+        # of the first version, which refused both files).
+        split = next((s for s in VAL_SPLITS if f"x_{s}" in keys and f"y_{s}" in keys
+                      and not (s in TEST_SPLITS and val_fraction is not None)), None)
+        if split is None and any(f"x_{s}" in keys and f"y_{s}" in keys for s in TEST_SPLITS):
+            log.info("%s: x and y split by val_fraction=%s; its test arrays are left out",
+                     path, val_fraction)
         wanted = {"x": "x", "y": "y"}
         if split is not None:
             wanted.update(x_val=f"x_{split}", y_val=f"y_{split}")
@@ -149,14 +159,18 @@ def load_npz(
     if "x_val" in arrays:
         _no_fraction(val_fraction, path, f"the file holds its own validation split (x_{split}, "
                      f"y_{split})")
+        # (a test split that does not fit can be left out: val_fraction splits x and y)
+        instead = ("; or pass val_fraction to split x and y and leave the test arrays out"
+                   if split in TEST_SPLITS else "")
         x_val = _inputs(arrays["x_val"], path, f"x_{split}")
         y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
         if x_val.shape[1:] != x.shape[1:]:
             raise ValueError(
                 f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x examples have "
-                f"shape {x.shape[1:]}; they must match"
+                f"shape {x.shape[1:]}; they must match{instead}"
             )
-        return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}")
+        return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}",
+                      instead=instead)
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
@@ -1257,11 +1271,17 @@ class _PassedOver:
 
 @functools.cache
 def _other_formats() -> frozenset[str]:
-    """The file suffixes Pillow knows (its plugins') that :data:`IMAGE_EXTENSIONS` does not
-    hold: files a user may have meant as images."""
+    """The file suffixes of images Pillow here opens (its plugins') that :data:`IMAGE_EXTENSIONS`
+    does not hold (AVIF, ICO, PSD, JPEG 2000): files a user may have meant as images. Not the
+    formats Pillow only writes (PDF) or only names (HDF5, GRIB, BUFR, MPEG: stubs), which are
+    no images to it (a review: a features.h5 beside the images was "a format Pillow may
+    read")."""
     from PIL import Image
 
-    return frozenset(Image.registered_extensions()) - set(IMAGE_EXTENSIONS)
+    Image.init()
+    stubs = {"BUFR", "GRIB", "HDF5", "MPEG"}
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items()
+                     if fmt in Image.OPEN and fmt not in stubs) - set(IMAGE_EXTENSIONS)
 
 
 def _empty(folder: Path) -> bool:
@@ -1490,8 +1510,9 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
             if opened.getexif().get(_EXIF_ORIENTATION, 1) != 1:
                 im = ImageOps.exif_transpose(opened) or opened
             mode = im.mode
-            # Older Pillow opens 16-bit greyscale PNGs as mode "I"; PNG has at most 16 bits.
-            if mode in _SIXTEEN_BIT_MODES or (mode == "I" and opened.format == "PNG"):
+            # Older Pillow opens 16-bit greyscale PNGs as mode "I", and every Pillow a 16-bit
+            # PGM, scaled to 0-65535 whatever its maxval; neither has more than 16 bits.
+            if mode in _SIXTEEN_BIT_MODES or (mode == "I" and opened.format in ("PNG", "PPM")):
                 grey = Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
                 grey = grey.resize((size, size), Image.Resampling.BILINEAR)
                 arr = np.clip(np.asarray(grey, dtype=np.float32), 0.0, 1.0)[None]
@@ -1561,6 +1582,7 @@ def _build(
     source: Path,
     class_names: Sequence[str] | None = None,
     val_key: str = "y_val",
+    instead: str = "",
 ) -> Dataset:
     if class_names is None:
         codes, names = _encode_labels(np.concatenate([y, y_val]), source)
@@ -1570,7 +1592,7 @@ def _build(
             raise ValueError(
                 f"{source}: {val_key} has label(s) {[names[c] for c in unseen]} that y never "
                 f"has; a class needs training examples (add them to y, or drop them from "
-                f"{val_key})"
+                f"{val_key}){instead}"
             )
     return _finish(name, x, y, x_val, y_val, class_names, source)
 
