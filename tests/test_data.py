@@ -2273,38 +2273,41 @@ def test_links_that_lead_nowhere_are_warned_of(tmp_path) -> None:
         load_image_folder(root, size=2)
 
 
-def test_netpbm_targa_and_avif_are_read_and_other_formats_are_warned_of(tmp_path) -> None:
+def test_netpbm_and_targa_are_read_and_other_formats_are_warned_of(tmp_path) -> None:
     """A review: a class folder of 3 PNG, 3 PGM and 3 AVIF files read its PNGs alone, without a
-    word (the ORL faces are all PGM). Netpbm, Targa and AVIF are read now; a format Pillow
-    knows that is not read (a PDF, an ICO) is left out with a warning naming its suffix."""
-    from PIL import Image, features
+    word (the ORL faces are all PGM). Netpbm (16-bit too) and Targa are read now; a format
+    Pillow opens that is not read (an ICO; AVIF, which an older Pillow cannot open) is left out
+    with a warning naming its suffix; files Pillow only writes or names (PDF, HDF5) are not."""
+    import numpy as np
+    from PIL import Image
 
     root = tmp_path / "faces"
     make_images(root, ["a", "b"], per_class=2)
     grey = Image.new("L", (6, 6), 200)
+    deep = b"P5\n2 2\n4095\n" + np.full((2, 2), 4095, ">u2").tobytes()  # 12-bit, full white
     for cls in ("a", "b"):
         grey.save(root / cls / "g.pgm")
+        (root / cls / "deep.pgm").write_bytes(deep)
         Image.new("RGB", (6, 6), (255, 0, 0)).save(root / cls / "c.ppm")
         Image.new("RGB", (6, 6), (0, 0, 255)).save(root / cls / "t.tga")
-        if features.check("avif"):
-            Image.new("RGB", (6, 6), (0, 255, 0)).save(root / cls / "v.avif")
+        (root / cls / "features.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+        (root / cls / "scan.pdf").write_bytes(b"%PDF-1.4\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         d = load_image_folder(root, size=4, val_fraction=0.5, grayscale=True)
-    per_class = 5 + features.check("avif")
-    assert d.num_train + d.num_val == 2 * per_class
+    assert d.num_train + d.num_val == 2 * 6
     values = {round(float(v), 3) for v in torch.cat([d.x_train, d.x_val]).flatten()}
-    assert round(200 / 255, 3) in values  # the PGM's grey, read
+    assert round(200 / 255, 3) in values and 1.0 in values  # the PGMs' grey, and 16-bit white
     Image.new("RGB", (6, 6)).save(root / "a" / "icon.ico")
-    (root / "b" / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    (root / "b" / "layers.psd").write_bytes(b"8BPS")  # (AVIF too, where this Pillow opens it)
     with pytest.warns(UserWarning, match=r"2 file\(s\) in the class folders are of a format "
-                      r"Pillow may read but that is not read here \(\.ico, \.pdf; e\.g\. "
-                      r"\S*a/icon\.ico, \S*b/scan\.pdf\): they are left out"):
+                      r"Pillow may read but that is not read here \(\.ico, \.psd; e\.g\. "
+                      r"\S*a/icon\.ico, \S*b/layers\.psd\): they are left out"):
         again = load_image_folder(root, size=4)
-    assert again.num_train + again.num_val == 2 * per_class
-    (root / "notes.pdf").write_bytes(b"%PDF-1.4\n")  # beside the class folders: not said
+    assert again.num_train + again.num_val == 2 * 6
+    (root / "notes.ico").write_bytes(b"")  # beside the class folders: not said
     (root / "a" / "icon.ico").unlink()
-    (root / "b" / "scan.pdf").unlink()
+    (root / "b" / "layers.psd").unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_image_folder(root, size=4)
