@@ -1732,8 +1732,8 @@ def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path) 
     expected = load_csv(write(tmp_path / "plain.csv", "f1,f2,label\n" + "\n".join(
         f"{i},{i},{'ab'[i % 2]}" for i in range(10)) + "\n"))
     for options in ({}, {"target": "label"}, {"target": 2}, {"header": True}):
-        with pytest.warns(UserWarning, match=r"t\.csv: its lines end with ',', an empty last "
-                          r"column: read without it"):
+        with pytest.warns(UserWarning, match=r"t\.csv: lines 1 and 2 end with ',', an empty "
+                          r"last column: read without it, on every line where it is empty"):
             assert_same(load_csv(path, **options), expected)
     # without a header, and a line that holds a value past the others: refused by its width
     path.write_text("".join(f"{i},{i},{i % 2},\n" for i in range(10)))
@@ -1741,7 +1741,14 @@ def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path) 
         assert load_csv(path).class_names == ("0", "1")
     path.write_text("f1,f2,label,\n1,2,0,\n3,4,1,9\n5,6,0,\n")
     with pytest.warns(UserWarning, match="an empty last column"), pytest.raises(
-            ValueError, match="line 3 has 4 columns, expected 3"):
+            ValueError, match=r"lines 1 and 2 end with ',', an empty last column, read as no "
+            r"column, but line 3 holds '9' there: if that column is the label, the first "
+            r"lines' labels are missing \(fill them in or drop those lines\)"):
+        load_csv(path)
+    # headerless, the first two labels missing (a review: "line 3 has 3 columns, expected 2"
+    # where every line had 3)
+    path.write_text("1,2,\n3,4,\n5,6,1\n7,8,0\n")
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="line 3 holds '1' there"):
         load_csv(path)
     with pytest.raises(ValueError, match="target=3 is out of range"), pytest.warns(UserWarning):
         load_csv(path, target=3)

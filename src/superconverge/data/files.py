@@ -364,14 +364,14 @@ def load_csv(
                 # Each line whose last cell is empty loses it (a review: a header "a,b,label,"
                 # over such rows could not be read at all, and the advice to choose the label
                 # led to "a missing value" in every row). A line with a value there is
-                # refused below: more columns than the others.
+                # refused, saying so.
                 assert second is not None
-                n = len(first[1])
+                said = (f"{path}: lines {first[0]} and {second[0]} end with {delimiter!r}, an "
+                        "empty last column")
                 first, second = (first[0], first[1][:-1]), (second[0], second[1][:-1])
-                rows = ((i, c[:-1] if len(c) == n and not c[-1].strip() else c)
-                        for i, c in rows)
-                warnings.warn(f"{path}: its lines end with {delimiter!r}, an empty last "
-                              "column: read without it", UserWarning, stacklevel=2)
+                rows = _without_last(rows, len(first[1]) + 1, said)
+                warnings.warn(f"{said}: read without it, on every line where it is empty",
+                              UserWarning, stacklevel=2)
             width = len(first[1])
             if width < 2:
                 hint = _delimiter_hint(first[1], delimiter)
@@ -839,6 +839,23 @@ def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, lis
         if any(c.strip() for c in row):
             yield start, row
         start = reader.line_num + 1
+
+
+def _without_last(rows: Iterator[tuple[int, list[str]]], n: int, said: str
+                  ) -> Iterator[tuple[int, list[str]]]:
+    """``rows`` without the last of their ``n`` cells, empty on every line (``said`` what the
+    first lines showed); a line that holds a value there is refused, naming it (a review:
+    "line 3 has 3 columns, expected 2" where every line had 3)."""
+    for line, cells in rows:
+        if len(cells) == n:
+            if cells[-1].strip():
+                raise ValueError(
+                    f"{said}, read as no column, but line {line} holds {cells[-1].strip()!r} "
+                    "there: if that column is the label, the first lines' labels are missing "
+                    "(fill them in or drop those lines); else remove the separators at the ends "
+                    "of the lines")
+            cells = cells[:-1]
+        yield line, cells
 
 
 class _QuoteError(csv.Error):
