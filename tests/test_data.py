@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import warnings
 import zipfile
 from pathlib import Path
@@ -1885,8 +1886,16 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     (tmp_path / "t.xyz").write_text("1 2 0\n")
     with pytest.raises(ValueError, match=r"unknown format; expected a .npz file \(arrays x, y\), "
                        r"a table \(.csv, .tsv, .txt, .data or .dat; label in the last column: a "
-                       r"table of another suffix reads once renamed to .csv\)"):
+                       r"table of another suffix reads once renamed to .txt, whose delimiter is "
+                       r"detected\)"):
         load_data(data=tmp_path / "t.xyz")
+    np.arange(100, dtype=np.float32).tofile(tmp_path / "raw.dat")  # binary: said so (a review)
+    with pytest.raises(ValueError, match=r"raw\.dat: not a readable UTF-8 CSV file: .*; it holds "
+                       r"binary data \(NUL bytes\), not text: arrays written with np\.tofile"):
+        load_data(data=tmp_path / "raw.dat")
+    (tmp_path / "u16.csv").write_text("a,b,label\n1,2,0\n3,4,1\n", encoding="utf-16")
+    with pytest.raises(ValueError, match=r"save it as UTF-8 \(Excel: 'CSV UTF-8'\)$"):
+        load_data(data=tmp_path / "u16.csv")
 
 
 @pytest.mark.parametrize("options", [{}, {"delimiter": ","}, {"delimiter": "\t"},
@@ -2265,19 +2274,48 @@ def test_links_that_lead_nowhere_are_warned_of(tmp_path) -> None:
     (root / "cat" / "deeper").mkdir()
     (root / "cat" / "deeper" / "gone.jpg").symlink_to(tmp_path / "store" / "deep")
     (root / "fish").symlink_to(tmp_path / "not-mounted" / "fish")
-    (root / "notes.txt").symlink_to(tmp_path / "store" / "notes")  # not an image: not said
-    with pytest.warns(UserWarning, match=r"4 link\(s\) among the images and class folders "
-                      r"lead nowhere and are left out \(\S*pets/fish, \S*cat/gone0\.png, "
-                      r"\S*cat/gone1\.png, \.\.\.\): content a store has not fetched"):
+    (root / "notes.txt").symlink_to(tmp_path / "store" / "notes")  # (said too, whatever it is)
+    with pytest.warns(UserWarning, match=r"5 link\(s\) among the images and class folders "
+                      r"lead nowhere and are left out \(\S*pets/fish, \S*pets/notes\.txt, "
+                      r"\S*cat/gone0\.png, \.\.\.\): content a store has not fetched"):
         d = load_image_folder(root, size=2)
     assert d.class_names == ("cat", "dog") and d.num_train + d.num_val == 6
-    with pytest.warns(UserWarning, match=r"5 link\(s\)"):  # a split layout, both splits
+    with pytest.warns(UserWarning, match=r"6 link\(s\)"):  # a split layout, both splits
         load_image_folder(_split_of(root, tmp_path), size=2)
-    for link in [*root.rglob("gone*"), root / "fish"]:
+    for link in [*root.rglob("gone*"), root / "fish", root / "notes.txt"]:
         link.unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_image_folder(root, size=2)
+
+
+def test_links_that_lead_nowhere_are_said_where_the_listing_fails_too(tmp_path) -> None:
+    """A review of the first version: a class of links only, none fetched, gave "no images
+    found" and no word of the links; a split folder that is such a link, "there is no 'val'
+    folder"; a folder link "Mr.Bean" (a suffix) went unsaid; a link to itself crashed."""
+    root = tmp_path / "pets"
+    make_images(root, ["cat", "dog"], per_class=5)
+    (root / "bird").mkdir()
+    for i in range(3):
+        (root / "bird" / f"{i}.png").symlink_to(tmp_path / "store" / f"bird{i}")
+    with pytest.warns(UserWarning, match=r"3 link\(s\) among the images and class folders "
+                      r"lead nowhere") as said, pytest.raises(ValueError,
+                                                          match=r"bird: no images found"):
+        load_image_folder(root, size=2)
+    assert all(w.filename == __file__ for w in said)  # (the caller's line)
+    shutil.rmtree(root / "bird")
+    (root / "Mr.Bean").symlink_to(tmp_path / "not-mounted")
+    (root / "loop.png").symlink_to(root / "loop.png")
+    with pytest.warns(UserWarning, match=r"2 link\(s\) .* \(\S*pets/Mr\.Bean, \S*pets/"
+                      r"loop\.png\)") as said:
+        d = load_image_folder(root, size=2)
+    assert d.class_names == ("cat", "dog") and all(w.filename == __file__ for w in said)
+    split = tmp_path / "split"
+    make_images(split / "train", ["cat", "dog"], per_class=5)
+    (split / "val").symlink_to(tmp_path / "elsewhere" / "val")
+    with pytest.warns(UserWarning, match=r"1 link\(s\) .* \(\S*split/val\)"), \
+            pytest.raises(ValueError, match="there is no 'val' or 'test' folder beside it"):
+        load_image_folder(split, size=2)
 
 
 def test_netpbm_and_targa_are_read_and_other_formats_are_warned_of(tmp_path) -> None:

@@ -426,6 +426,13 @@ def load_csv(
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
+        with path.open("rb") as raw:
+            head = raw.read(4096)
+        if b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # (UTF-16 text holds NULs too, after its byte-order mark: that one is text)
+            hint = ("; it holds binary data (NUL bytes), not text: arrays written with "
+                    "np.tofile or np.save? Write them with np.savez(path, x=x, y=y) and pass "
+                    "the .npz")
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
 
     if header is None:
@@ -1038,8 +1045,24 @@ def load_image_folder(
                                  "root/<class_name>/<image> (load_npz and load_csv read files)")
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder (expected root/<class_name>/<image>)")
-    shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
     passed = _PassedOver()  # links that lead nowhere, files of other formats: not read
+    try:
+        # (a split folder that is such a link: no split, whatever the error says below)
+        _image_entries(root, _PassedOver(dangling=passed.dangling, other=None))
+        return _load_image_folder(root, size, val_fraction, seed, name, max_train, max_val,
+                                  grayscale, progress, passed)
+    finally:
+        # Also where the listing failed for them: "no images found" in a class folder of
+        # links to content not fetched (a review)
+        passed.warn()
+
+
+def _load_image_folder(root: Path, size: int, val_fraction: float | None, seed: int,
+                       name: str | None, max_train: int | None, max_val: int | None,
+                       grayscale: bool, progress: bool, passed: _PassedOver) -> Dataset:
+    """:func:`load_image_folder`'s work, its arguments checked; ``passed`` gathers what the
+    listing leaves out that the user is told of."""
+    shared: list[tuple[Path, Path, str, Hashable]] = []  # files read again through links
     subdirs = {d.name for d in _subfolders(root)}
     train_name, val_name = _split_names(root)
     if (layout := _split_layout(root, train_name, val_name)) is not None:
@@ -1080,7 +1103,7 @@ def load_image_folder(
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     _warn_shared(shared)
-    passed.warn()
+    passed.warn(stacklevel=4)  # (before the decoding, which may take a while)
     rng = np.random.default_rng(seed)
     train = _sample(len(files), max_train, rng)
     val = _sample(len(files_val), max_val, rng)
@@ -1229,7 +1252,7 @@ def _warn_loose(folder: Path, where: str) -> None:
         warnings.warn(
             f"{folder}: {len(loose)} image(s) of its own left out "
             f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}): "
-            f"{where}", UserWarning, stacklevel=3)
+            f"{where}", UserWarning, stacklevel=4)
 
 
 def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
@@ -1252,7 +1275,7 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
         f"user's, or a content store's, which keeps one copy of identical images: git-annex, "
         f"DVC, the Hugging Face cache), {len(shared)} read(s) more: {said}; e.g. {first} and "
         f"{second}. They are read as they are: remove the duplicates for a clean split",
-        UserWarning, stacklevel=3)
+        UserWarning, stacklevel=4)
 
 
 @dataclass
@@ -1268,7 +1291,9 @@ class _PassedOver:
     """Files in class folders of a format Pillow knows that is not one of IMAGE_EXTENSIONS
     (None: not looked for, in a folder of class folders)."""
 
-    def warn(self) -> None:
+    def warn(self, stacklevel: int = 3) -> None:
+        """Warn of what was gathered, once: the lists are emptied."""
+        self.dangling[:] = dict.fromkeys(self.dangling)  # (a folder listed twice: once each)
         for paths, what in (
             (self.dangling, "link(s) among the images and class folders lead nowhere and are "
              "left out ({shown}): content a store has not fetched (`git annex get`, `dvc "
@@ -1283,7 +1308,8 @@ class _PassedOver:
                                                                  else "")
                 suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
                 warnings.warn(f"{len(paths)} " + what.format(shown=shown, suffixes=suffixes),
-                              UserWarning, stacklevel=3)
+                              UserWarning, stacklevel=stacklevel)
+                paths.clear()
 
 
 @functools.cache
@@ -1463,19 +1489,27 @@ def _image_entries(folder: Path, passed: _PassedOver | None = None
     with os.scandir(folder) as listing:
         entries = [e for e in listing if not e.name.startswith(".")]
     if passed is not None:
-        passed.dangling += sorted(
-            folder / e.name for e in entries
-            if os.path.splitext(e.name)[1].lower() in (*IMAGE_EXTENSIONS, "")
-            and e.is_symlink() and not e.is_file() and not e.is_dir()
-            and not os.path.exists(folder / e.name))
+        # (whatever the name: a class folder "Mr.Bean" has a suffix too; a link that leads
+        # back to itself leads nowhere, where is_file() raised, a review)
+        passed.dangling += sorted(folder / e.name for e in entries if e.is_symlink()
+                                  and not os.path.exists(folder / e.name))
         if passed.other is not None:
             other = _other_formats()
             passed.other += sorted(folder / e.name for e in entries
                                    if os.path.splitext(e.name)[1].lower() in other
-                                   and e.is_file())
+                                   and _is_file(e))
     return sorted((e for e in entries
                    if os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
-                   and e.is_file()), key=lambda e: e.name)
+                   and _is_file(e)), key=lambda e: e.name)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """``entry.is_file()``, False where the system cannot say (a link that leads back to
+    itself: "Too many levels of symbolic links")."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _class_images(folder: Path, seen: set[Path] | None = None,

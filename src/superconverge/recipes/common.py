@@ -53,7 +53,8 @@ def data_kind(data: str | os.PathLike[str]) -> str:
     raise ValueError(
         f"data={str(path)!r}: unknown format; expected a .npz file (arrays x, y), a table "
         "(.csv, .tsv, .txt, .data or .dat; label in the last column: a table of another "
-        "suffix reads once renamed to .csv) or a folder of class sub-folders of images"
+        "suffix reads once renamed to .txt, whose delimiter is detected) or a folder of class "
+        "sub-folders of images"
     )
 
 RAW_SCALE = 10.0
