@@ -7,6 +7,7 @@ and plotted anywhere. Suggestions are computed on demand from the raw losses by 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
@@ -93,10 +94,12 @@ def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | No
 
 
 def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """A dict of ``mapping`` whose containers (dicts, lists, tuples, JSON's) are copies, all
-    the way down, and whose other values are the same objects: a user's object in memory keeps
-    its identity (and a result built from it stays equal to another built from it, a review),
-    while a change to the containers given does not reach the result."""
+    """A dict of ``mapping`` whose containers (dicts, lists and tuples, JSON's, of their own
+    types: an OrderedDict stays one) are copies, all the way down, and whose other values are
+    the same objects: a user's object in memory keeps its identity (and a result built from it
+    stays equal to another built from it, a review), while a change to the containers given
+    does not reach the result. A container that cannot be rebuilt (a tuple type whose
+    constructor takes no items: ``sys.version_info``) is kept as it is."""
     seen: dict[int, Any] = {}
 
     def copied(value: Any) -> Any:
@@ -104,17 +107,25 @@ def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
             return value
         if id(value) in seen:  # (shared, or a cycle: copied once, as deepcopy would)
             return seen[id(value)]
-        if isinstance(value, dict):
-            out: Any = seen.setdefault(id(value), {})
-            out.update((k, copied(v)) for k, v in value.items())
-        elif isinstance(value, list):
-            out = seen.setdefault(id(value), [])
-            out.extend(copied(v) for v in value)
-        else:  # (a namedtuple, or a tuple of containers: its own type, new contents)
-            items = [copied(v) for v in value]
-            out = seen[id(value)] = (type(value)(*items) if hasattr(value, "_fields")
-                                     else type(value)(items))
-        return out
+        try:
+            if isinstance(value, tuple):
+                items = [copied(v) for v in value]
+                if all(a is b for a, b in zip(items, value, strict=True)):
+                    return value  # (immutable, and nothing in it copied)
+                out: Any = (tuple(items) if type(value) is tuple
+                            else type(value)._make(items))  # type: ignore[attr-defined]
+                seen[id(value)] = out
+                return out
+            out = seen[id(value)] = copy.copy(value)  # (its type, a defaultdict's factory)
+            if isinstance(value, dict):
+                out.clear()
+                out.update((k, copied(v)) for k, v in value.items())
+            else:
+                out[:] = [copied(v) for v in value]
+            return out
+        except Exception:  # (no _make, a constructor of its own: kept as it is)
+            seen.pop(id(value), None)
+            return value
 
     return {key: copied(value) for key, value in mapping.items()}
 

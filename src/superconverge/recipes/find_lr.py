@@ -534,6 +534,14 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
     table, plot = folder / f"{PARTIAL_STEM}.json", folder / f"{PARTIAL_STEM}.png"
     if not plot.is_symlink():
         plot.unlink(missing_ok=True)
+    if table.is_file() and not table.is_symlink():
+        # An earlier stop's curve made write-protected: superseded by this one, as a finished
+        # run removes it, so removed rather than refused (a review: the sweep's curve was lost
+        # to "Permission denied"). The folder's permission is all removing it needs.
+        try:
+            check_writable(table)
+        except PermissionError:
+            table.unlink(missing_ok=True)
     result.to_json(table)
     # What the error line may name: this run's file, not an older one.
     with contextlib.suppress(AttributeError, TypeError):
