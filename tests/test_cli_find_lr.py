@@ -562,7 +562,7 @@ def test_an_out_that_cannot_be_written_fails_before_the_test(tmp_path, capsys,
 
 _FIND_LR_AS_A_USER = r"""
 import os, sys
-import numpy, torch  # (imported first: the user below may not read the checkout)
+import encodings.ascii, numpy, torch  # (first: the user below may not read the checkout)
 import superconverge.recipes.find_lr
 from superconverge.cli import main
 if os.getuid() == 0:  # (as root every file may be written: act as a user with no rights here)
@@ -609,6 +609,13 @@ def test_a_write_protected_result_fails_before_the_test(tmp_path) -> None:
         checked = subprocess.run([sys.executable, "-c", _CHECK_AS_A_USER, folder], text=True,
                                  capture_output=True, timeout=120)
         assert checked.returncode == 0 and checked.stdout == "ok\n", checked.stderr
+        # ... and a stopped sweep's curve replaces it, where the first version lost the curve
+        # to "Permission denied" (a review)
+        stopped = subprocess.run([sys.executable, "-c", _STOP_AS_A_USER, folder], text=True,
+                                 capture_output=True, timeout=120)
+        assert stopped.returncode == 0 and stopped.stdout == "ok\n", stopped.stderr
+        with open(os.path.join(folder, "lr_find.partial.json")) as f:
+            assert '"stop_reason": "interrupted"' in f.read()
     finally:
         shutil.rmtree(folder)
 
@@ -618,6 +625,16 @@ _CHECK_AS_A_USER = _FIND_LR_AS_A_USER.replace(
     'import importlib\nfrom pathlib import Path\n'
     'importlib.import_module("superconverge.recipes.find_lr")._check_writable('
     'Path(sys.argv[1]))\nprint("ok")')
+
+
+_STOP_AS_A_USER = _FIND_LR_AS_A_USER.replace(
+    'main(["-q", "find-lr", "--num-iter", "8", "--out", sys.argv[1]])',
+    'import importlib\n'
+    'from superconverge.finder import RangeTestResult\n'
+    'res = RangeTestResult(lrs=[1e-3, 1e-2], losses=[2.0, 1.9], smoothed=[2.0, 1.95], '
+    'stop_reason="interrupted", num_iter=8)\n'
+    'importlib.import_module("superconverge.recipes.find_lr")._write_partial('
+    'res, sys.argv[1], "default", KeyboardInterrupt())\nprint("ok")')
 
 
 @pytest.mark.skipif(not hasattr(os, "setresuid") or os.geteuid() != 0,

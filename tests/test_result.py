@@ -1347,6 +1347,20 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
     odd = dataclasses.replace(res, provenance={"run": tag, "runs": [tag, (tag, {"t": tag})]})
     assert odd.provenance["run"] is tag and odd.provenance["runs"][1][1]["t"] is tag
     assert dataclasses.replace(odd) == odd
+    # ... of their own types, and what cannot be rebuilt is kept (a review of the second
+    # version: sys.version_info raised, an OrderedDict came back a dict)
+    import collections
+    import sys
+
+    counts = collections.defaultdict(list, {"a": [1]})
+    kinds = dataclasses.replace(res, provenance={
+        "python": sys.version_info, "order": collections.OrderedDict(b=1, a=2),
+        "counts": counts, "pair": collections.namedtuple("P", "x y")(1, [2])})
+    p = kinds.provenance
+    assert p["python"] is sys.version_info and type(p["order"]) is collections.OrderedDict
+    assert p["counts"]["new"] == [] and p["counts"] is not counts and "new" not in counts
+    assert type(p["pair"]).__name__ == "P" and p["pair"].y == [2]
+    assert tuple(kinds.to_dict()["provenance"]["python"]) == tuple(sys.version_info)
 
 
 def test_a_result_saved_again_with_a_byte_order_mark_is_read(tmp_path) -> None:
