@@ -7,11 +7,13 @@ bad file fails at load time with a message, not mid-training with a shape error.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import itertools
 import logging
 import math
+import mimetypes
 import numbers
 import os
 import time
@@ -159,18 +161,25 @@ def load_npz(
     if "x_val" in arrays:
         _no_fraction(val_fraction, path, f"the file holds its own validation split (x_{split}, "
                      f"y_{split})")
-        # (a test split that does not fit can be left out: val_fraction splits x and y)
-        instead = ("; or pass val_fraction to split x and y and leave the test arrays out"
-                   if split in TEST_SPLITS else "")
-        x_val = _inputs(arrays["x_val"], path, f"x_{split}")
-        y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
-        if x_val.shape[1:] != x.shape[1:]:
-            raise ValueError(
-                f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x examples have "
-                f"shape {x.shape[1:]}; they must match{instead}"
-            )
-        return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}",
-                      instead=instead)
+        try:
+            x_val = _inputs(arrays["x_val"], path, f"x_{split}")
+            y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
+            if x_val.shape[1:] != x.shape[1:]:
+                raise ValueError(
+                    f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x examples "
+                    f"have shape {x.shape[1:]}; they must match"
+                )
+            return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}")
+        except ValueError as err:
+            if split not in TEST_SPLITS:
+                raise
+            # A test set that is no validation split for x and y (unlabelled, y_test all -1
+            # as Kaggle's; of another shape): left out, x and y split, as before these names
+            # were read (a review: refused where it had loaded)
+            why = str(err).removeprefix(f"{path}: ")
+            warnings.warn(f"{path}: x_{split} and y_{split} are left out, no validation split "
+                          f"for x and y ({why}); {DEFAULT_VAL_FRACTION} of x and y is held out "
+                          "for validation instead (val_fraction=)", UserWarning, stacklevel=2)
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
@@ -327,6 +336,10 @@ def load_csv(
                                 "(load_image_folder reads a folder of images)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
+    with path.open("rb") as raw:
+        binary = _not_text(raw.read(4096))
+    if binary:
+        raise ValueError(f"{path}: not a text table: {binary}")
     try:
         if delimiter is None:
             delimiter = _suffix_delimiter(path)
@@ -426,13 +439,7 @@ def load_csv(
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
-        with path.open("rb") as raw:
-            head = raw.read(4096)
-        if b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            # (UTF-16 text holds NULs too, after its byte-order mark: that one is text)
-            hint = ("; it holds binary data (NUL bytes), not text: arrays written with "
-                    "np.tofile or np.save? Write them with np.savez(path, x=x, y=y) and pass "
-                    "the .npz")
+
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
 
     if header is None:
@@ -848,6 +855,29 @@ def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, lis
         start = reader.line_num + 1
 
 
+def _not_text(head: bytes) -> str | None:
+    """What a file that begins with ``head`` is, where it is no text table (a review: an .xlsx,
+    an .npz and np.tofile's bytes were told to be saved as UTF-8, or read as one column of
+    garbage); ``None`` for text, UTF-16 with its byte-order mark too (said when decoded)."""
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive: an Excel workbook (.xlsx: save it as 'CSV UTF-8') or an .npz "
+                "(load_npz reads it)")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"
+    if head.startswith(b"\x93NUMPY"):
+        return "a NumPy .npy array: save x and y with np.savez(path, x=x, y=y) and load the .npz"
+    if b"\0" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    def text(half: bytes) -> bool:  # (printable ASCII, tabs and line breaks)
+        return sum(32 <= b < 127 or b in (9, 10, 13) for b in half) > 0.9 * len(half)
+
+    for zeros, chars in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
+        if len(head) >= 4 and zeros.count(0) > 0.9 * len(zeros) and text(chars):
+            return "UTF-16 text without a byte-order mark (every other byte 0): save it as UTF-8"
+    return ("binary data (NUL bytes), not text: arrays written with np.tofile or np.save? "
+            "Write them with np.savez(path, x=x, y=y) and load the .npz")
+
+
 def _without_last(rows: Iterator[tuple[int, list[str]]], n: int, said: str
                   ) -> Iterator[tuple[int, list[str]]]:
     """``rows`` without the last of their ``n`` cells, empty on every line (``said`` what the
@@ -858,9 +888,9 @@ def _without_last(rows: Iterator[tuple[int, list[str]]], n: int, said: str
             if cells[-1].strip():
                 raise ValueError(
                     f"{said}, read as no column, but line {line} holds {cells[-1].strip()!r} "
-                    "there: if that column is the label, the first lines' labels are missing "
-                    "(fill them in or drop those lines); else remove the separators at the ends "
-                    "of the lines")
+                    "there: if that column holds values, those lines have gaps in it (fill them "
+                    "in or drop those lines); if not, remove the separators at the ends of the "
+                    "lines")
             cells = cells[:-1]
         yield line, cells
 
@@ -1051,10 +1081,13 @@ def load_image_folder(
         _image_entries(root, _PassedOver(dangling=passed.dangling, other=None))
         return _load_image_folder(root, size, val_fraction, seed, name, max_train, max_val,
                                   grayscale, progress, passed)
-    finally:
+    except BaseException:
         # Also where the listing failed for them: "no images found" in a class folder of
-        # links to content not fetched (a review)
-        passed.warn()
+        # links to content not fetched (a review). A warning made an error (-W error) does not
+        # take the place of this one.
+        with contextlib.suppress(Exception):
+            passed.warn()
+        raise
 
 
 def _load_image_folder(root: Path, size: int, val_fraction: float | None, seed: int,
@@ -1294,11 +1327,15 @@ class _PassedOver:
     def warn(self, stacklevel: int = 3) -> None:
         """Warn of what was gathered, once: the lists are emptied."""
         self.dangling[:] = dict.fromkeys(self.dangling)  # (a folder listed twice: once each)
+        lists = [list(self.dangling), None if self.other is None else list(self.other)]
+        self.dangling.clear()  # (before warning: a warning made an error is not said again)
+        if self.other is not None:
+            self.other.clear()
         for paths, what in (
-            (self.dangling, "link(s) among the images and class folders lead nowhere and are "
+            (lists[0], "link(s) among the images and class folders lead nowhere and are "
              "left out ({shown}): content a store has not fetched (`git annex get`, `dvc "
              "pull`), or links to a disk that is not mounted"),
-            (self.other, "file(s) in the class folders are of a format Pillow may read but "
+            (lists[1], "file(s) in the class folders are of a format Pillow may read but "
              "that is not read here ({suffixes}; e.g. {shown}): they are left out; "
              "superconverge.data.IMAGE_EXTENSIONS lists the suffixes read, so convert them "
              "to PNG"),
@@ -1309,7 +1346,6 @@ class _PassedOver:
                 suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
                 warnings.warn(f"{len(paths)} " + what.format(shown=shown, suffixes=suffixes),
                               UserWarning, stacklevel=stacklevel)
-                paths.clear()
 
 
 @functools.cache
@@ -1319,12 +1355,38 @@ def _other_formats() -> frozenset[str]:
     formats Pillow only writes (PDF) or only names (HDF5, GRIB, BUFR, MPEG: stubs), which are
     no images to it (a review: a features.h5 beside the images was "a format Pillow may
     read")."""
+    from PIL import Image, ImageFile
+
+    Image.init()
+
+    def opens(fmt: str) -> bool:
+        factory = Image.OPEN.get(fmt, (None,))[0]
+        # (MPEG identifies its files only; a stub, WMF off Windows, decodes nothing)
+        return (factory is not None and fmt != "MPEG"
+                and not (isinstance(factory, type)
+                         and issubclass(factory, ImageFile.StubImageFile)))
+
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items()
+                     if opens(fmt)) - set(IMAGE_EXTENSIONS)
+
+
+@functools.cache
+def _pillow_suffixes() -> frozenset[str]:
+    """Every file suffix Pillow here registers, images or not (a stub's, a PDF's)."""
     from PIL import Image
 
     Image.init()
-    stubs = {"BUFR", "GRIB", "HDF5", "MPEG"}
-    return frozenset(ext for ext, fmt in Image.registered_extensions().items()
-                     if fmt in Image.OPEN and fmt not in stubs) - set(IMAGE_EXTENSIONS)
+    return frozenset(Image.registered_extensions())
+
+
+def _may_be_image(name: str) -> bool:
+    """Whether a link of this name that leads nowhere may be an image or a class folder: an
+    image suffix, no suffix, or one that names no known kind of file ("Mr.Bean"); not a
+    README.md or a labels.csv (a review: "2 links lead nowhere: git annex get" for those)."""
+    suffix = os.path.splitext(name)[1].lower()
+    if not suffix or suffix in IMAGE_EXTENSIONS or suffix in _other_formats():
+        return True
+    return mimetypes.guess_type(name)[0] is None and suffix not in _pillow_suffixes()
 
 
 def _empty(folder: Path) -> bool:
@@ -1492,7 +1554,8 @@ def _image_entries(folder: Path, passed: _PassedOver | None = None
         # (whatever the name: a class folder "Mr.Bean" has a suffix too; a link that leads
         # back to itself leads nowhere, where is_file() raised, a review)
         passed.dangling += sorted(folder / e.name for e in entries if e.is_symlink()
-                                  and not os.path.exists(folder / e.name))
+                                  and not os.path.exists(folder / e.name)
+                                  and _may_be_image(e.name))
         if passed.other is not None:
             other = _other_formats()
             passed.other += sorted(folder / e.name for e in entries
@@ -1633,7 +1696,6 @@ def _build(
     source: Path,
     class_names: Sequence[str] | None = None,
     val_key: str = "y_val",
-    instead: str = "",
 ) -> Dataset:
     if class_names is None:
         codes, names = _encode_labels(np.concatenate([y, y_val]), source)
@@ -1643,7 +1705,7 @@ def _build(
             raise ValueError(
                 f"{source}: {val_key} has label(s) {[names[c] for c in unseen]} that y never "
                 f"has; a class needs training examples (add them to y, or drop them from "
-                f"{val_key}){instead}"
+                f"{val_key})"
             )
     return _finish(name, x, y, x_val, y_val, class_names, source)
 
