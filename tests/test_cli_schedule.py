@@ -900,3 +900,24 @@ def test_a_short_runs_last_step_is_held_for_its_step() -> None:
     assert list(xs) == [0, 1, 2, 3] and ys[-1] == ys[-2]
     twin = next(a for a in ax.figure.axes if a is not ax)  # momentum, held the same way
     assert any(list(line.get_xdata()) == [0, 1, 2, 3] for line in twin.get_lines())
+
+
+def test_a_linear_range_tests_reason_keeps_the_sweeps_mode_not_the_waveforms(
+        tmp_path, capsys) -> None:
+    """A review: a library-made linear sweep's no-pick reason, "(mode='exp')", became
+    "(--mode='exp')" in schedule's error, whose --mode is the CLR waveform; this command's own
+    flags in the same line stay flags."""
+    import numpy as np
+
+    from superconverge.finder import RangeTestResult
+    from superconverge.finder.result import bias_corrected_ema
+
+    losses = np.linspace(2.3, 4.0, 20).tolist()  # rose from the start: no pick
+    RangeTestResult(lrs=np.linspace(0.05, 1.0, 20).tolist(), losses=losses,
+                    smoothed=bias_corrected_ema(losses, 0.98), stop_reason="completed",
+                    num_iter=20, config={"mode": "linear"}).to_json(tmp_path / "r.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "clr", "--steps", "100", "--from-lr-find", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert "sweep exponentially (mode='exp') or raise num_iter" in err, err
+    assert "--mode" not in err and "give --base-lr and --max-lr yourself" in err, err

@@ -1423,3 +1423,25 @@ def test_a_word_longer_than_a_line_starts_its_own_and_is_cut_at_a_hyphen() -> No
         "short of", "--end-lr=0.01", "here"]
     lines = _fill("a " + "x" * 40 + " b", 16).splitlines()  # no hyphen: cut at the width
     assert lines[0] == "a" and all(len(line) <= 16 for line in lines)
+
+
+def test_a_linear_sweeps_other_advice_on_start_lr_is_for_its_mode_too() -> None:
+    """A review: "only N finite points ...; raise num_iter or lower start_lr" and the
+    extrapolated pick's "lower start_lr to see the curve there" were still an exponential
+    sweep's advice on a linear one."""
+    lrs = np.linspace(0.1, 1.0, 10).tolist()
+    short = [2.3, 2.2, 2.0, 1.8, 1.7, math.nan, math.nan, math.nan, math.nan, math.nan]
+    for mode, said in (("linear", "raise num_iter or lower end_lr (a linear sweep's LRs are "
+                        "end_lr / (num_iter - 1) apart whatever start_lr is)"),
+                       ("exp", "raise num_iter or lower start_lr")):
+        res = RangeTestResult(lrs=lrs, losses=short, smoothed=short, stop_reason="nan",
+                              num_iter=10, config={"mode": mode})
+        assert res.suggest().reason == f"only 5 finite points (need 8); {said}"
+    # the minimum rule's pick a tenth of the minimum's LR, below a linear sweep's first LR
+    losses = [2.3, 2.0, 1.6, 1.65, 1.9, 2.2] + [2.5 + 0.3 * i for i in range(14)]
+    res = RangeTestResult(lrs=np.linspace(0.05, 1.0, 20).tolist(), losses=losses,
+                          smoothed=losses, stop_reason="completed", num_iter=20,
+                          config={"mode": "linear"})
+    assert res.suggest("minimum").lr < res.lrs[0]
+    assert any(w.endswith("an extrapolation; sweep exponentially (mode='exp') from a lower "
+                          "start_lr to see the curve there") for w in res.warnings("minimum"))

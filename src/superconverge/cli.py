@@ -108,6 +108,17 @@ def _path(text: str) -> str:
     return text
 
 
+class _Worded(ValueError):
+    """An error that holds a range test's reason, worded already (in find-lr's flags, or the
+    library's names): its words of the range test (:data:`_RANGE_TEST_WORDS`) are not put in
+    this command's flags; its own are."""
+
+
+_RANGE_TEST_WORDS = ("mode", "num_iter", "start_lr", "end_lr")
+"""The range test's settings a reason may name: ``mode='exp'`` is the sweep's, not the CLR
+waveform that ``schedule --mode`` is (a review: "(--mode='exp')")."""
+
+
 def _folder(text: str) -> str:
     """An argparse type: a folder to write into, not ``-`` (stdout, to most tools: a folder
     named "-" would be made)."""
@@ -297,7 +308,9 @@ def _schedule(args: argparse.Namespace) -> int:
         try:
             taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
         except ValueError as exc:
-            raise ValueError(_as_flags(str(exc), again)) from None
+            # Worded for find-lr, or in the library's names: not this command's flags, whose
+            # --mode is the CLR waveform (a review: "(--mode='exp')")
+            raise _Worded(_as_flags(str(exc), again)) from None
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
@@ -884,6 +897,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         if isinstance(exc, OSError):
             flags = {k: f for k, f in flags.items() if k.endswith("=")} if (
                 exc.filename is None) else {}
+        if isinstance(exc, _Worded):  # (its range-test words are not this command's flags)
+            flags = {k: f for k, f in flags.items() if k.rstrip("=") not in _RANGE_TEST_WORDS}
         said = _in_flags(one_line(exc), args, flags) + _hint(exc, args)
         parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")

@@ -542,9 +542,10 @@ class RangeTestResult(Curve):
         chosen = self.suggest(method)
         if chosen.lr is None or chosen.lr >= self.lrs[0]:
             return None
+        see = ("sweep exponentially (mode='exp') from a lower start_lr"
+               if self.config.get("mode") == "linear" else "lower start_lr")
         return (f"the {chosen.method} pick, lr={chosen.lr:.3g}, lies below the swept range "
-                f"(from {self.lrs[0]:.3g}): an extrapolation; lower start_lr to see the curve "
-                "there")
+                f"(from {self.lrs[0]:.3g}): an extrapolation; {see} to see the curve there")
 
     def _void_spread(self) -> str | None:
         """Why the repeats' spread measures nothing, or ``None`` where it measures something.

@@ -231,8 +231,7 @@ def _descent(
     if len(x) < MIN_POINTS:
         return Suggestion(
             None, None, method,
-            f"only {len(x)} finite points (need {MIN_POINTS}); raise num_iter or lower "
-            "start_lr",
+            f"only {len(x)} finite points (need {MIN_POINTS}){TOO_FEW_ADVICE}",
         )
     s = smooth_centered(y)
     m = _valley(y, s)
@@ -254,12 +253,24 @@ _NEVER_FELL_LINEAR = NEVER_FELL.replace(
     "sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr is)")
 
 
+TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
+"""How the reason for too few finite points ends (its advice for an exponential sweep)."""
+
+_TOO_FEW_LINEAR = ("; raise num_iter or lower end_lr (a linear sweep's LRs are end_lr / "
+                   "(num_iter - 1) apart whatever start_lr is)")
+
+
 def for_mode(pick: Suggestion, mode: str | None) -> Suggestion:
     """``pick`` with its reason's advice for a sweep of ``mode``: "lower start_lr" moves no
     LR of a linear sweep but its first, so there the reason says what does, as
     :func:`curve_warnings` does (a review: the two said opposite things)."""
-    if mode == "linear" and pick.reason == NEVER_FELL:
+    if mode != "linear":
+        return pick
+    if pick.reason == NEVER_FELL:
         return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
+    if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
+        return dataclasses.replace(
+            pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE) + _TOO_FEW_LINEAR)
     return pick
 
 
