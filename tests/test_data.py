@@ -707,18 +707,30 @@ def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
     # split, as they loaded before these names were read (a review of the second version:
     # refused; Kaggle's unlabelled test sets hold y_test of -1)
     for bad, said in [
-        (dict(x_test=x[16:], y_test=np.array([0, 1, 2, 1])), r"y_test has label\(s\) \['2'\]"),
-        (dict(x_test=np.zeros((4, 3)), y_test=y[16:]), r"x_test examples have shape \(3,\)"),
-        (dict(x_test=x[16:], y_test=-np.ones(4, dtype=int)), r">= 0, got minimum -1"),
-        (dict(x_test=x[16:], y_test=y[16:19]), r"y_test"),
-        (dict(x_test=np.full((4, 2), np.nan), y_test=y[16:]), r"x_test"),
+        (dict(x_test=np.zeros((4, 3)), y_test=y[16:]),
+         r"x_test examples have shape \(3,\), x examples \(2,\)"),
+        (dict(x_test=x[16:], y_test=-np.ones(4, dtype=int)),
+         r"y_test holds negative labels: unlabelled"),
+        (dict(x_test=np.array(["a", "b", "c", "d"]), y_test=y[16:]), r"x_test holds no numbers"),
     ]:
         np.savez(tmp_path / "u.npz", x=x[:16], y=y[:16], **bad)
-        with pytest.warns(UserWarning, match=r"u\.npz: x_test and y_test are left out, no "
-                          rf"validation split for x and y \(.*{said}.*\); 0\.2 of x and y is "
-                          r"held out for validation instead \(val_fraction=\)"):
+        with pytest.warns(UserWarning, match=rf"u\.npz: x_test and y_test are left out \({said}"
+                          r"\); 0\.2 of x and y is held out for validation instead "
+                          r"\(val_fraction=\)"):
             ds = load_npz(tmp_path / "u.npz")
         assert ds.num_train + ds.num_val == 16
+        assert load_npz(tmp_path / "u.npz", val_fraction=0.25).num_val == 4
+    # ... but a labelled test set's mistakes are errors, with the way out (a review of the
+    # third version: the user's test set was swapped for a random split, with a warning)
+    for bad, said in [
+        (dict(x_test=x[16:], y_test=np.array([0, 1, 2, 1])), r"y_test has label\(s\) \['2'\]"),
+        (dict(x_test=x[16:], y_test=y[16:19]), r"'y_test'"),
+        (dict(x_test=np.full((4, 2), np.nan), y_test=y[16:]), r"'x_test' contains NaN"),
+    ]:
+        np.savez(tmp_path / "u.npz", x=x[:16], y=y[:16], **bad)
+        with pytest.raises(ValueError, match=rf"{said}.*; or pass val_fraction to split x and y "
+                           r"and leave the test arrays out$"):
+            load_npz(tmp_path / "u.npz")
         assert load_npz(tmp_path / "u.npz", val_fraction=0.25).num_val == 4
     np.savez(tmp_path / "uv.npz", x=x[:16], y=y[:16], x_val=x[16:], y_val=np.array([0, 1, 2, 1]))
     with pytest.raises(ValueError, match=r"y_val has label\(s\) \['2'\]"):  # (named: refused)
@@ -1907,9 +1919,15 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     np.arange(60).tofile(tmp_path / "ints.dat")  # (bytes ASCII decodes: read as garbage before)
     with pytest.raises(ValueError, match=r"ints\.dat: not a text table: binary data"):
         load_data(data=tmp_path / "ints.dat")
-    (tmp_path / "nobom.csv").write_bytes("a,b,label\n1,2,0\n3,4,1\n".encode("utf-16-le"))
-    with pytest.raises(ValueError, match=r"UTF-16 text without a byte-order mark"):
-        load_csv(tmp_path / "nobom.csv")
+    for label in ("0", "é"):  # (accents: Latin-1 bytes in the text half, a review)
+        (tmp_path / "nobom.csv").write_bytes(
+            f"a,b,label\n1,2,{label}\n3,4,1\n".encode("utf-16-le"))
+        with pytest.raises(ValueError, match=r"UTF-16 text without a byte-order mark"):
+            load_csv(tmp_path / "nobom.csv")
+    # one stray NUL in a text table is no binary file (a review of the first version)
+    rows = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(40))
+    (tmp_path / "nul.csv").write_text("a,b,label\n1,2,a\x00\n" + rows)
+    assert load_csv(tmp_path / "nul.csv").num_train > 0  # (read as it was before)
     import zipfile as zf
 
     with zf.ZipFile(tmp_path / "book.txt", "w") as book:  # an .xlsx renamed
@@ -2352,6 +2370,14 @@ def test_links_that_lead_nowhere_are_said_where_the_listing_fails_too(tmp_path) 
                       r"loop\.png\)") as said:
         d = load_image_folder(root, size=2)
     assert d.class_names == ("cat", "dog") and all(w.filename == __file__ for w in said)
+    (root / "Mr.Bean").unlink()
+    (root / "loop.png").unlink()
+    for name in ("grade.C", "U.S.A"):  # (folders' names hold any suffix: a review)
+        (root / name).symlink_to(tmp_path / "not-mounted" / name)
+    (root / "README.md").symlink_to(tmp_path / "store" / "readme")  # a document's: not said
+    with pytest.warns(UserWarning, match=r"2 link\(s\) .* \(\S*pets/U\.S\.A, \S*pets/"
+                      r"grade\.C\)"):
+        load_image_folder(root, size=2)
     split = tmp_path / "split"
     make_images(split / "train", ["cat", "dog"], per_class=5)
     (split / "val").symlink_to(tmp_path / "elsewhere" / "val")

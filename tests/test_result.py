@@ -1361,6 +1361,19 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
     assert p["counts"]["new"] == [] and p["counts"] is not counts and "new" not in counts
     assert type(p["pair"]).__name__ == "P" and p["pair"].y == [2]
     assert tuple(kinds.to_dict()["provenance"]["python"]) == tuple(sys.version_info)
+    # filled through dict's own methods: a Counter's update counts pairs (a review of the
+    # third version); a dict whose __copy__ gives back itself was emptied
+    class Same(dict):
+        def __copy__(self):
+            return self
+
+    theirs = Same(a=[1])
+    counted = dataclasses.replace(res, provenance={
+        "counts": collections.Counter(cat=2, dog=1), "same": theirs})
+    assert counted.provenance["counts"] == {"cat": 2, "dog": 1}
+    assert type(counted.provenance["counts"]) is collections.Counter
+    assert theirs == {"a": [1]} and counted.provenance["same"] == {"a": [1]}
+    assert counted.to_dict()["provenance"]["counts"] == {"cat": 2, "dog": 1}
 
 
 def test_a_result_saved_again_with_a_byte_order_mark_is_read(tmp_path) -> None:
@@ -1437,6 +1450,8 @@ def test_a_linear_sweeps_other_advice_on_start_lr_is_for_its_mode_too() -> None:
         res = RangeTestResult(lrs=lrs, losses=short, smoothed=short, stop_reason="nan",
                               num_iter=10, config={"mode": mode})
         assert res.suggest().reason == f"only 5 finite points (need 8); {said}"
+        # ... and the warning says the same (a review: "lower start_lr" beside "lower end_lr")
+        assert res.warnings() == [f"too few points: 5 finite (need 8); {said}"]
     # the minimum rule's pick a tenth of the minimum's LR, below a linear sweep's first LR
     losses = [2.3, 2.0, 1.6, 1.65, 1.9, 2.2] + [2.5 + 0.3 * i for i in range(14)]
     res = RangeTestResult(lrs=np.linspace(0.05, 1.0, 20).tolist(), losses=losses,

@@ -13,7 +13,6 @@ import functools
 import itertools
 import logging
 import math
-import mimetypes
 import numbers
 import os
 import time
@@ -161,26 +160,45 @@ def load_npz(
     if "x_val" in arrays:
         _no_fraction(val_fraction, path, f"the file holds its own validation split (x_{split}, "
                      f"y_{split})")
-        try:
-            x_val = _inputs(arrays["x_val"], path, f"x_{split}")
-            y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
-            if x_val.shape[1:] != x.shape[1:]:
-                raise ValueError(
-                    f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x examples "
-                    f"have shape {x.shape[1:]}; they must match"
-                )
-            return _build(name or path.stem, x, y, x_val, y_val, path, val_key=f"y_{split}")
-        except ValueError as err:
-            if split not in TEST_SPLITS:
-                raise
-            # A test set that is no validation split for x and y (unlabelled, y_test all -1
-            # as Kaggle's; of another shape): left out, x and y split, as before these names
-            # were read (a review: refused where it had loaded)
-            why = str(err).removeprefix(f"{path}: ")
-            warnings.warn(f"{path}: x_{split} and y_{split} are left out, no validation split "
-                          f"for x and y ({why}); {DEFAULT_VAL_FRACTION} of x and y is held out "
-                          "for validation instead (val_fraction=)", UserWarning, stacklevel=2)
+        unfit = _unfit_test(arrays["x_val"], arrays["y_val"], x, split) if (
+            split in TEST_SPLITS) else None
+        if unfit is None:
+            try:
+                x_val = _inputs(arrays["x_val"], path, f"x_{split}")
+                y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
+                if x_val.shape[1:] != x.shape[1:]:
+                    raise ValueError(
+                        f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x "
+                        f"examples have shape {x.shape[1:]}; they must match"
+                    )
+                return _build(name or path.stem, x, y, x_val, y_val, path,
+                              val_key=f"y_{split}")
+            except ValueError as err:
+                # A labelled test set with a mistake in it: said, with the way out (an error
+                # about x or y alone is theirs)
+                if split not in TEST_SPLITS or f"_{split}" not in str(err):
+                    raise
+                raise ValueError(f"{err}; or pass val_fraction to split x and y and leave the "
+                                 "test arrays out") from err
+        # A test set that is no validation split for x and y: left out, x and y split, as
+        # before these names were read (a review: refused where it had loaded)
+        warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
+                      f"{DEFAULT_VAL_FRACTION} of x and y is held out for validation instead "
+                      "(val_fraction=)", UserWarning, stacklevel=2)
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
+
+
+def _unfit_test(x_test: np.ndarray, y_test: np.ndarray, x: np.ndarray, split: str) -> str | None:
+    """Why an archive's test pair is no validation split for ``x`` (Kaggle's unlabelled test
+    sets hold labels of -1; a test set of other inputs), or ``None``: a labelled one, whose
+    mistakes are errors."""
+    if x_test.dtype.kind not in "biuf":
+        return f"x_{split} holds no numbers"
+    if x_test.shape[1:] != x.shape[1:] and x_test.ndim >= 1:
+        return f"x_{split} examples have shape {x_test.shape[1:]}, x examples {x.shape[1:]}"
+    if y_test.dtype.kind in "biuf" and y_test.size and bool((y_test < 0).any()):
+        return f"y_{split} holds negative labels: unlabelled"
+    return None
 
 
 def _inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
@@ -866,10 +884,14 @@ def _not_text(head: bytes) -> str | None:
         return "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"
     if head.startswith(b"\x93NUMPY"):
         return "a NumPy .npy array: save x and y with np.savez(path, x=x, y=y) and load the .npz"
-    if b"\0" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # (a stray NUL in a text table is the parser's to name, where a few hold no table: a
+    # review; UTF-16 holds NULs too, after its byte-order mark: text, said when decoded)
+    if head.count(0) <= 0.01 * len(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
-    def text(half: bytes) -> bool:  # (printable ASCII, tabs and line breaks)
-        return sum(32 <= b < 127 or b in (9, 10, 13) for b in half) > 0.9 * len(half)
+
+    def text(half: bytes) -> bool:  # (printable ASCII and Latin-1, tabs, line breaks)
+        return sum(32 <= b < 127 or b >= 0xA0 or b in (9, 10, 13) for b in half) > 0.9 * len(
+            half)
 
     for zeros, chars in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
         if len(head) >= 4 and zeros.count(0) > 0.9 * len(zeros) and text(chars):
@@ -1370,23 +1392,20 @@ def _other_formats() -> frozenset[str]:
                      if opens(fmt)) - set(IMAGE_EXTENSIONS)
 
 
-@functools.cache
-def _pillow_suffixes() -> frozenset[str]:
-    """Every file suffix Pillow here registers, images or not (a stub's, a PDF's)."""
-    from PIL import Image
-
-    Image.init()
-    return frozenset(Image.registered_extensions())
+_NOT_IMAGES = frozenset((
+    ".md", ".rst", ".txt", ".log", ".csv", ".tsv", ".json", ".jsonl", ".yaml", ".yml", ".toml",
+    ".ini", ".cfg", ".xml", ".html", ".py", ".ipynb", ".pdf", ".npz", ".npy", ".h5", ".hdf5",
+    ".pt", ".pth", ".ckpt", ".pkl", ".zip", ".tar", ".gz", ".bz2", ".xz", ".7z", ".parquet"))
+"""Suffixes of the documents and data files that sit beside images (a README.md, labels.csv,
+features.h5): a link of such a name that leads nowhere is no image's (a review: "2 links lead
+nowhere: git annex get" for those)."""
 
 
 def _may_be_image(name: str) -> bool:
-    """Whether a link of this name that leads nowhere may be an image or a class folder: an
-    image suffix, no suffix, or one that names no known kind of file ("Mr.Bean"); not a
-    README.md or a labels.csv (a review: "2 links lead nowhere: git annex get" for those)."""
-    suffix = os.path.splitext(name)[1].lower()
-    if not suffix or suffix in IMAGE_EXTENSIONS or suffix in _other_formats():
-        return True
-    return mimetypes.guess_type(name)[0] is None and suffix not in _pillow_suffixes()
+    """Whether a link of this name that leads nowhere may be an image or a class folder: any
+    name but a document's or a data file's (:data:`_NOT_IMAGES`). A folder's name may hold any
+    suffix ("grade.C", "U.S.A", "Mr.Bean": a review of a version that asked mimetypes)."""
+    return os.path.splitext(name)[1].lower() not in _NOT_IMAGES
 
 
 def _empty(folder: Path) -> bool:

@@ -116,12 +116,18 @@ def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
                             else type(value)._make(items))  # type: ignore[attr-defined]
                 seen[id(value)] = out
                 return out
-            out = seen[id(value)] = copy.copy(value)  # (its type, a defaultdict's factory)
+            out = copy.copy(value)  # (its type, a defaultdict's factory)
+            if out is value:  # (a __copy__ that gives back the object itself)
+                out = {} if isinstance(value, dict) else []
+            seen[id(value)] = out
+            # Filled through dict's and list's own methods: a Counter's update counts the
+            # pairs it is given (a review: its keys became (key, count) pairs)
             if isinstance(value, dict):
-                out.clear()
-                out.update((k, copied(v)) for k, v in value.items())
+                items = [(k, copied(v)) for k, v in value.items()]
+                dict.clear(out)
+                dict.update(out, items)
             else:
-                out[:] = [copied(v) for v in value]
+                list.__setitem__(out, slice(None), [copied(v) for v in value])
             return out
         except Exception:  # (no _make, a constructor of its own: kept as it is)
             seen.pop(id(value), None)

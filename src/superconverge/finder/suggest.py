@@ -666,8 +666,8 @@ def curve_warnings(
             return out
         out.append(
             f"too few points: {len(x)} finite (need {MIN_POINTS}"
-            + (f"; {skipped_head}" if skipped_head else "") + "); raise num_iter or lower "
-            "start_lr"
+            + (f"; {skipped_head}" if skipped_head else "") + ")"
+            + (_TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE)
         )
         return out
     s = smooth_centered(y)

@@ -540,8 +540,11 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
         # to "Permission denied"). The folder's permission is all removing it needs.
         try:
             check_writable(table)
-        except PermissionError:
-            table.unlink(missing_ok=True)
+        except PermissionError as refused:
+            try:
+                table.unlink(missing_ok=True)
+            except OSError:  # (a sticky folder: said as the file's refusal, which says why)
+                raise refused from None
     result.to_json(table)
     # What the error line may name: this run's file, not an older one.
     with contextlib.suppress(AttributeError, TypeError):
