@@ -732,6 +732,24 @@ def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
                            r"and leave the test arrays out$"):
             load_npz(tmp_path / "u.npz")
         assert load_npz(tmp_path / "u.npz", val_fraction=0.25).num_val == 4
+    # a test pair's own labels' mistakes are its own, with the way out, whatever the path holds
+    # (a review: "1 of the 90 labels are NaN", no way out; a y NaN under run_test/ got one)
+    (tmp_path / "run_test").mkdir()
+    for labels in (np.array([0.0, np.nan, 1.0, 0.0]), np.array([0.5, 1, 0, 1])):
+        np.savez(tmp_path / "run_test" / "d.npz", x=x[:16], y=y[:16], x_test=x[16:],
+                 y_test=labels)
+        with pytest.raises(ValueError, match=r"\(in x_test/y_test\); or pass val_fraction"):
+            load_npz(tmp_path / "run_test" / "d.npz")
+    bad_y = y[:16].astype(float)
+    bad_y[3] = np.nan
+    np.savez(tmp_path / "run_test" / "d.npz", x=x[:16], y=bad_y, x_test=x[16:], y_test=y[16:])
+    with pytest.raises(ValueError) as raised:
+        load_npz(tmp_path / "run_test" / "d.npz")
+    assert "NaN" in str(raised.value) and "val_fraction" not in str(raised.value)
+    # one feature, 1-D x and x_test: the same shape (a review: "shape (), x examples (1,)")
+    np.savez(tmp_path / "one.npz", x=np.arange(16.0), y=y[:16], x_test=np.arange(4.0),
+             y_test=y[16:])
+    assert load_npz(tmp_path / "one.npz").num_val == 4
     np.savez(tmp_path / "uv.npz", x=x[:16], y=y[:16], x_val=x[16:], y_val=np.array([0, 1, 2, 1]))
     with pytest.raises(ValueError, match=r"y_val has label\(s\) \['2'\]"):  # (named: refused)
         load_npz(tmp_path / "uv.npz")
@@ -1928,6 +1946,10 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     rows = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(40))
     (tmp_path / "nul.csv").write_text("a,b,label\n1,2,a\x00\n" + rows)
     assert load_csv(tmp_path / "nul.csv").num_train > 0  # (read as it was before)
+    # random floats hold fewer NULs than that, but are no UTF-8 (a review of the 1% rule)
+    np.random.default_rng(0).random(2000, dtype=np.float32).tofile(tmp_path / "floats.dat")
+    with pytest.raises(ValueError, match=r"floats\.dat: not a text table: binary data"):
+        load_data(data=tmp_path / "floats.dat")
     import zipfile as zf
 
     with zf.ZipFile(tmp_path / "book.txt", "w") as book:  # an .xlsx renamed
@@ -2374,7 +2396,8 @@ def test_links_that_lead_nowhere_are_said_where_the_listing_fails_too(tmp_path) 
     (root / "loop.png").unlink()
     for name in ("grade.C", "U.S.A"):  # (folders' names hold any suffix: a review)
         (root / name).symlink_to(tmp_path / "not-mounted" / name)
-    (root / "README.md").symlink_to(tmp_path / "store" / "readme")  # a document's: not said
+    for name in ("README.md", "train.tgz", "notes.docx", "clip.wav"):  # no images: not said
+        (root / name).symlink_to(tmp_path / "store" / name)
     with pytest.warns(UserWarning, match=r"2 link\(s\) .* \(\S*pets/U\.S\.A, \S*pets/"
                       r"grade\.C\)"):
         load_image_folder(root, size=2)

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import types
 from typing import Any
 
 import numpy as np
@@ -1373,6 +1374,16 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
     assert counted.provenance["counts"] == {"cat": 2, "dog": 1}
     assert type(counted.provenance["counts"]) is collections.Counter
     assert theirs == {"a": [1]} and counted.provenance["same"] == {"a": [1]}
+
+    class Proxied(dict):  # (a __copy__ that gives another kind of mapping: a plain copy)
+        def __copy__(self):
+            return types.MappingProxyType(dict(self))
+
+    shared = [1]
+    proxied = Proxied(a=shared)
+    proxied["me"] = shared
+    kept = dataclasses.replace(res, provenance={"p": proxied, "b": shared}).provenance
+    assert kept["p"] == {"a": [1], "me": [1]} and kept["p"]["a"] is kept["b"]
     assert counted.to_dict()["provenance"]["counts"] == {"cat": 2, "dog": 1}
 
 

@@ -163,6 +163,8 @@ def load_npz(
         unfit = _unfit_test(arrays["x_val"], arrays["y_val"], x, split) if (
             split in TEST_SPLITS) else None
         if unfit is None:
+            way_out = ("; or pass val_fraction to split x and y and leave the test arrays out"
+                       if split in TEST_SPLITS else "")
             try:
                 x_val = _inputs(arrays["x_val"], path, f"x_{split}")
                 y_val = _label_column(arrays["y_val"], path, f"y_{split}", len(x_val))
@@ -171,15 +173,20 @@ def load_npz(
                         f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x "
                         f"examples have shape {x.shape[1:]}; they must match"
                     )
+                if way_out:  # (a test pair's own labels' mistakes, NaN, 0.5, "", as its own)
+                    _encode_labels(y_val, path)
+            except ValueError as err:
+                # A labelled test set with a mistake in it: said as its own, with the way out
+                if not way_out:
+                    raise
+                raise ValueError(f"{err} (in x_{split}/y_{split}){way_out}") from err
+            try:
                 return _build(name or path.stem, x, y, x_val, y_val, path,
                               val_key=f"y_{split}")
             except ValueError as err:
-                # A labelled test set with a mistake in it: said, with the way out (an error
-                # about x or y alone is theirs)
-                if split not in TEST_SPLITS or f"_{split}" not in str(err):
-                    raise
-                raise ValueError(f"{err}; or pass val_fraction to split x and y and leave the "
-                                 "test arrays out") from err
+                if way_out and f"y_{split} has label(s) " in str(err):  # (a class y lacks)
+                    raise ValueError(f"{err}{way_out}") from err
+                raise
         # A test set that is no validation split for x and y: left out, x and y split, as
         # before these names were read (a review: refused where it had loaded)
         warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
@@ -194,8 +201,9 @@ def _unfit_test(x_test: np.ndarray, y_test: np.ndarray, x: np.ndarray, split: st
     mistakes are errors."""
     if x_test.dtype.kind not in "biuf":
         return f"x_{split} holds no numbers"
-    if x_test.shape[1:] != x.shape[1:] and x_test.ndim >= 1:
-        return f"x_{split} examples have shape {x_test.shape[1:]}, x examples {x.shape[1:]}"
+    shape = x_test.shape[1:] if x_test.ndim > 1 else (1,)  # (one feature: as _inputs reads it)
+    if shape != x.shape[1:]:
+        return f"x_{split} examples have shape {shape}, x examples {x.shape[1:]}"
     if y_test.dtype.kind in "biuf" and y_test.size and bool((y_test < 0).any()):
         return f"y_{split} holds negative labels: unlabelled"
     return None
@@ -884,10 +892,16 @@ def _not_text(head: bytes) -> str | None:
         return "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"
     if head.startswith(b"\x93NUMPY"):
         return "a NumPy .npy array: save x and y with np.savez(path, x=x, y=y) and load the .npz"
-    # (a stray NUL in a text table is the parser's to name, where a few hold no table: a
-    # review; UTF-16 holds NULs too, after its byte-order mark: text, said when decoded)
-    if head.count(0) <= 0.01 * len(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # (UTF-16 holds NULs too, after its byte-order mark: text, said when decoded)
+    if 0 not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
+    try:
+        head.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError as cut:  # (a character cut at the 4 KB mark is no fault)
+        utf8 = cut.start >= len(head) - 3
+    if utf8 and head.count(0) <= 0.01 * len(head):
+        return None  # a stray NUL in a UTF-8 table: the parser's to name (a review)
 
     def text(half: bytes) -> bool:  # (printable ASCII and Latin-1, tabs, line breaks)
         return sum(32 <= b < 127 or b >= 0xA0 or b in (9, 10, 13) for b in half) > 0.9 * len(
@@ -1395,7 +1409,10 @@ def _other_formats() -> frozenset[str]:
 _NOT_IMAGES = frozenset((
     ".md", ".rst", ".txt", ".log", ".csv", ".tsv", ".json", ".jsonl", ".yaml", ".yml", ".toml",
     ".ini", ".cfg", ".xml", ".html", ".py", ".ipynb", ".pdf", ".npz", ".npy", ".h5", ".hdf5",
-    ".pt", ".pth", ".ckpt", ".pkl", ".zip", ".tar", ".gz", ".bz2", ".xz", ".7z", ".parquet"))
+    ".pt", ".pth", ".ckpt", ".pkl", ".zip", ".tar", ".gz", ".bz2", ".xz", ".7z", ".parquet",
+    ".tgz", ".rar", ".mat", ".bin", ".safetensors", ".onnx", ".tfrecord", ".arrow", ".feather",
+    ".wav", ".mp3", ".flac", ".ogg", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".doc", ".docx",
+    ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods"))
 """Suffixes of the documents and data files that sit beside images (a README.md, labels.csv,
 features.h5): a link of such a name that leads nowhere is no image's (a review: "2 links lead
 nowhere: git annex get" for those)."""

@@ -117,8 +117,9 @@ def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
                 seen[id(value)] = out
                 return out
             out = copy.copy(value)  # (its type, a defaultdict's factory)
-            if out is value:  # (a __copy__ that gives back the object itself)
-                out = {} if isinstance(value, dict) else []
+            kind = dict if isinstance(value, dict) else list
+            if out is value or not isinstance(out, kind):  # (a __copy__ of its own)
+                out = kind()
             seen[id(value)] = out
             # Filled through dict's and list's own methods: a Counter's update counts the
             # pairs it is given (a review: its keys became (key, count) pairs)

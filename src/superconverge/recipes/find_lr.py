@@ -544,7 +544,9 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
             try:
                 table.unlink(missing_ok=True)
             except OSError:  # (a sticky folder: said as the file's refusal, which says why)
-                raise refused from None
+                raise PermissionError(refused.errno, f"{refused.strerror}; an earlier stop's "
+                                      "curve, which this one would replace", str(table)
+                                      ) from None
     result.to_json(table)
     # What the error line may name: this run's file, not an older one.
     with contextlib.suppress(AttributeError, TypeError):
