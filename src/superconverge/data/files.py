@@ -465,7 +465,6 @@ def load_csv(
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
-
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
 
     if header is None:
