@@ -1,7 +1,41 @@
-"""Shared test settings."""
+"""Shared test settings and fixtures."""
 
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+
+import pytest
 import torch
 
 # One intra-op thread: on a 2-core machine, torch's thread pool fighting with anything else
 # running makes small-model steps 10-100x slower, and results do not depend on thread count.
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def users_folder() -> Iterator[tuple[str, Callable[[str, str], str]]]:
+    """A folder in /tmp (tmp_path's parents are private to root) owned by a user with no
+    rights here, uid 65534 where the tests run as root, and ``protect(name, text)``, which
+    makes a read-only file of theirs in it and returns its path. Removed afterwards."""
+    if not hasattr(os, "getuid"):
+        pytest.skip("POSIX permissions")
+    folder = tempfile.mkdtemp(dir="/tmp")
+    as_root = os.getuid() == 0
+    os.chmod(folder, 0o777)
+    if as_root:
+        os.chown(folder, 65534, 65534)
+
+    def protect(name: str, text: str) -> str:
+        path = os.path.join(folder, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o444)
+        if as_root:
+            os.chown(path, 65534, 65534)
+        return path
+
+    try:
+        yield folder, protect
+    finally:
+        shutil.rmtree(folder)

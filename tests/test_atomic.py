@@ -382,39 +382,25 @@ except PermissionError as exc:
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
-def test_a_write_protected_file_is_refused_as_open_would_refuse_it(tmp_path) -> None:
+def test_a_write_protected_file_is_refused_as_open_would_refuse_it(users_folder) -> None:
     """A review: the rename needs only the folder's permission, so a read-only file (or
     another user's, in one's own folder) was replaced, "wrote keep.csv", exit 0, where open()
     and the shell's > refuse it. As root (sudo), a file written over keeps its owner."""
     import subprocess
-    import tempfile
 
-    folder = tempfile.mkdtemp(dir="/tmp")  # (tmp_path's parents are private to root)
-    try:
-        os.chmod(folder, 0o777)
-        keep = os.path.join(folder, "keep.csv")
-        with open(keep, "w") as f:
-            f.write("precious\n")
-        os.chmod(keep, 0o444)
-        if os.getuid() == 0:
-            os.chown(folder, 65534, 65534)
-            os.chown(keep, 65534, 65534)
-        out = subprocess.run([sys.executable, "-c", _AS_ANOTHER_USER, keep], text=True,
-                             capture_output=True, check=True).stdout
-        assert out == (f"refused: [Errno 13] cannot write {keep}: Permission denied (the file "
-                       "is write-protected)\n"), out
-        with open(keep) as f:
-            assert f.read() == "precious\n"
-        assert sorted(os.listdir(folder)) == ["keep.csv"]  # no temporary file left
-        if os.getuid() == 0:  # written over as root: the file keeps its owner and mode
-            atomic.write_text(keep, "by root\n")
-            st = os.stat(keep)
-            assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o444)
-    finally:
-        import shutil
-
-        shutil.rmtree(folder)
+    folder, protect = users_folder
+    keep = protect("keep.csv", "precious\n")
+    out = subprocess.run([sys.executable, "-c", _AS_ANOTHER_USER, keep], text=True,
+                         capture_output=True, check=True).stdout
+    assert out == (f"refused: [Errno 13] cannot write {keep}: Permission denied (the file "
+                   "is write-protected)\n"), out
+    with open(keep) as f:
+        assert f.read() == "precious\n"
+    assert sorted(os.listdir(folder)) == ["keep.csv"]  # no temporary file left
+    if os.getuid() == 0:  # written over as root: the file keeps its owner and mode
+        atomic.write_text(keep, "by root\n")
+        st = os.stat(keep)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o444)
 
 
 def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_path) -> None:

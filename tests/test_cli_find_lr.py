@@ -573,51 +573,38 @@ main(["-q", "find-lr", "--num-iter", "8", "--out", sys.argv[1]])
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
-def test_a_write_protected_result_fails_before_the_test(tmp_path) -> None:
+def test_a_write_protected_result_fails_before_the_test(users_folder) -> None:
     """A review: find-lr replaced a lr_find.json the user had made read-only (the rename needs
     only the folder's permission) and said "wrote"; now refused, and before the sweep."""
-    import shutil
     import subprocess
     import sys
-    import tempfile
 
-    folder = tempfile.mkdtemp(dir="/tmp")  # (tmp_path's parents are private to root)
-    try:
-        os.chmod(folder, 0o777)
-        kept = os.path.join(folder, "lr_find.json")
-        with open(kept, "w") as f:
-            f.write("{}")
-        os.chmod(kept, 0o444)
-        if os.getuid() == 0:
-            os.chown(folder, 65534, 65534)
-            os.chown(kept, 65534, 65534)
-        done = subprocess.run([sys.executable, "-c", _FIND_LR_AS_A_USER, folder], text=True,
-                              capture_output=True, timeout=120)
-        assert done.returncode == 2, done.stderr
-        assert (f"error: cannot write {kept}: Permission denied (the file is write-protected); "
-                "make it writable, or pass another folder") in done.stderr, done.stderr
-        assert "step" not in done.stderr.lower()  # nothing ran
-        with open(kept) as f:
-            assert f.read() == "{}"
-        assert sorted(os.listdir(folder)) == ["lr_find.json"]
-        # An earlier stopped run's write-protected curve is no reason to refuse: a finished
-        # run only removes it (a review of the first version refused it before the sweep).
-        os.chmod(kept, 0o644)
-        os.rename(kept, os.path.join(folder, "lr_find.partial.json"))
-        os.chmod(os.path.join(folder, "lr_find.partial.json"), 0o444)
-        checked = subprocess.run([sys.executable, "-c", _CHECK_AS_A_USER, folder], text=True,
-                                 capture_output=True, timeout=120)
-        assert checked.returncode == 0 and checked.stdout == "ok\n", checked.stderr
-        # ... and a stopped sweep's curve replaces it, where the first version lost the curve
-        # to "Permission denied" (a review)
-        stopped = subprocess.run([sys.executable, "-c", _STOP_AS_A_USER, folder], text=True,
-                                 capture_output=True, timeout=120)
-        assert stopped.returncode == 0 and stopped.stdout == "ok\n", stopped.stderr
-        with open(os.path.join(folder, "lr_find.partial.json")) as f:
-            assert '"stop_reason": "interrupted"' in f.read()
-    finally:
-        shutil.rmtree(folder)
+    folder, protect = users_folder
+    kept = protect("lr_find.json", "{}")
+    done = subprocess.run([sys.executable, "-c", _FIND_LR_AS_A_USER, folder], text=True,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (f"error: cannot write {kept}: Permission denied (the file is write-protected); "
+            "make it writable, or pass another folder") in done.stderr, done.stderr
+    assert "step" not in done.stderr.lower()  # nothing ran
+    with open(kept) as f:
+        assert f.read() == "{}"
+    assert sorted(os.listdir(folder)) == ["lr_find.json"]
+    # An earlier stopped run's write-protected curve is no reason to refuse: a finished run
+    # only removes it (a review of the first version refused it before the sweep).
+    os.chmod(kept, 0o644)
+    os.rename(kept, os.path.join(folder, "lr_find.partial.json"))
+    os.chmod(os.path.join(folder, "lr_find.partial.json"), 0o444)
+    checked = subprocess.run([sys.executable, "-c", _CHECK_AS_A_USER, folder], text=True,
+                             capture_output=True, timeout=120)
+    assert checked.returncode == 0 and checked.stdout == "ok\n", checked.stderr
+    # ... and a stopped sweep's curve replaces it, where the first version lost the curve to
+    # "Permission denied" (a review)
+    stopped = subprocess.run([sys.executable, "-c", _STOP_AS_A_USER, folder], text=True,
+                             capture_output=True, timeout=120)
+    assert stopped.returncode == 0 and stopped.stdout == "ok\n", stopped.stderr
+    with open(os.path.join(folder, "lr_find.partial.json")) as f:
+        assert '"stop_reason": "interrupted"' in f.read()
 
 
 _CHECK_AS_A_USER = _FIND_LR_AS_A_USER.replace(
