@@ -738,8 +738,22 @@ def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
     for labels in (np.array([0.0, np.nan, 1.0, 0.0]), np.array([0.5, 1, 0, 1])):
         np.savez(tmp_path / "run_test" / "d.npz", x=x[:16], y=y[:16], x_test=x[16:],
                  y_test=labels)
-        with pytest.raises(ValueError, match=r"\(in x_test/y_test\); or pass val_fraction"):
+        with pytest.raises(ValueError, match=r"\(in y_test\); or pass val_fraction"):
             load_npz(tmp_path / "run_test" / "d.npz")
+    # ... but labels that are names only beside y's, and a mistake y shares, are not the test
+    # pair's (a review of the fifth version: refused, or "pass val_fraction", which failed too)
+    text_y = np.array(["1.5", "2.0", "other", "1.5"] * 4)
+    np.savez(tmp_path / "names.npz", x=x[:16], y=text_y, x_test=x[16:],
+             y_test=np.array(["1.5", "2.0", "1.5", "2.0"]))
+    assert load_npz(tmp_path / "names.npz").class_names == ("1.5", "2.0", "other")
+    ages = np.linspace(0.5, 90.5, 20)
+    np.savez(tmp_path / "ages.npz", x=x[:16], y=ages[:16], x_test=x[16:], y_test=ages[16:])
+    with pytest.raises(ValueError) as raised:
+        load_npz(tmp_path / "ages.npz")
+    assert "val_fraction" not in str(raised.value) and "y_test" not in str(raised.value)
+    np.savez(tmp_path / "scalar.npz", x=x[:16], y=y[:16], x_test=np.float32(1), y_test=y[16:])
+    with pytest.warns(UserWarning, match=r"left out \(x_test is a single number\)"):
+        load_npz(tmp_path / "scalar.npz")
     bad_y = y[:16].astype(float)
     bad_y[3] = np.nan
     np.savez(tmp_path / "run_test" / "d.npz", x=x[:16], y=bad_y, x_test=x[16:], y_test=y[16:])
@@ -1946,6 +1960,9 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     rows = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(40))
     (tmp_path / "nul.csv").write_text("a,b,label\n1,2,a\x00\n" + rows)
     assert load_csv(tmp_path / "nul.csv").num_train > 0  # (read as it was before)
+    (tmp_path / "latin.csv").write_bytes(("a,b,label\n1,2,café\x00\n" + rows).encode("latin-1"))
+    with pytest.raises(ValueError, match=r"save it as UTF-8 \(Excel: 'CSV UTF-8'\)$"):
+        load_csv(tmp_path / "latin.csv")  # (Latin-1 with a stray NUL: no binary, a review)
     # random floats hold fewer NULs than that, but are no UTF-8 (a review of the 1% rule)
     np.random.default_rng(0).random(2000, dtype=np.float32).tofile(tmp_path / "floats.dat")
     with pytest.raises(ValueError, match=r"floats\.dat: not a text table: binary data"):

@@ -1379,6 +1379,14 @@ def test_a_result_keeps_copies_of_its_config_and_provenance_and_is_hashable() ->
         def __copy__(self):
             return types.MappingProxyType(dict(self))
 
+    cache = {"k": "cache"}
+
+    class Cached(dict):  # (a __copy__ that gives back a dict it keeps: not refilled)
+        def __copy__(self):
+            return cache
+
+    assert dataclasses.replace(res, provenance={"c": Cached(a=[1])}).provenance["c"] == {
+        "a": [1]} and cache == {"k": "cache"}
     shared = [1]
     proxied = Proxied(a=shared)
     proxied["me"] = shared

@@ -173,8 +173,6 @@ def load_npz(
                         f"{path}: x_{split} examples have shape {x_val.shape[1:]}, but x "
                         f"examples have shape {x.shape[1:]}; they must match"
                     )
-                if way_out:  # (a test pair's own labels' mistakes, NaN, 0.5, "", as its own)
-                    _encode_labels(y_val, path)
             except ValueError as err:
                 # A labelled test set with a mistake in it: said as its own, with the way out
                 if not way_out:
@@ -186,7 +184,12 @@ def load_npz(
             except ValueError as err:
                 if way_out and f"y_{split} has label(s) " in str(err):  # (a class y lacks)
                     raise ValueError(f"{err}{way_out}") from err
-                raise
+                if not way_out or _labels_error(y, path) is not None:
+                    raise  # (y's own mistake, or the two together: no way out of it)
+                own = _labels_error(y_val, path)  # (a test label NaN, 0.5, "")
+                if own is None:
+                    raise
+                raise ValueError(f"{own} (in y_{split}){way_out}") from err
         # A test set that is no validation split for x and y: left out, x and y split, as
         # before these names were read (a review: refused where it had loaded)
         warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
@@ -195,12 +198,23 @@ def load_npz(
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
+def _labels_error(labels: np.ndarray, path: Path) -> str | None:
+    """What is wrong with ``labels`` read on their own (NaN, 0.5, ""), or ``None``."""
+    try:
+        _encode_labels(labels, path)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 def _unfit_test(x_test: np.ndarray, y_test: np.ndarray, x: np.ndarray, split: str) -> str | None:
     """Why an archive's test pair is no validation split for ``x`` (Kaggle's unlabelled test
     sets hold labels of -1; a test set of other inputs), or ``None``: a labelled one, whose
     mistakes are errors."""
     if x_test.dtype.kind not in "biuf":
         return f"x_{split} holds no numbers"
+    if x_test.ndim == 0:
+        return f"x_{split} is a single number"
     shape = x_test.shape[1:] if x_test.ndim > 1 else (1,)  # (one feature: as _inputs reads it)
     if shape != x.shape[1:]:
         return f"x_{split} examples have shape {shape}, x examples {x.shape[1:]}"
@@ -894,17 +908,19 @@ def _not_text(head: bytes) -> str | None:
     # (UTF-16 holds NULs too, after its byte-order mark: text, said when decoded)
     if 0 not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
+
+    def text(half: bytes) -> bool:  # (printable ASCII and Latin-1, tabs, line breaks)
+        return sum(32 <= b < 127 or b >= 0xA0 or b in (9, 10, 13) for b in half) > 0.9 * len(
+            half)
+
     try:
         head.decode("utf-8")
         utf8 = True
     except UnicodeDecodeError as cut:  # (a character cut at the 4 KB mark is no fault)
         utf8 = cut.start >= len(head) - 3
-    if utf8 and head.count(0) <= 0.01 * len(head):
-        return None  # a stray NUL in a UTF-8 table: the parser's to name (a review)
-
-    def text(half: bytes) -> bool:  # (printable ASCII and Latin-1, tabs, line breaks)
-        return sum(32 <= b < 127 or b >= 0xA0 or b in (9, 10, 13) for b in half) > 0.9 * len(
-            half)
+    if head.count(0) <= 0.01 * len(head) and (utf8 or text(head)):
+        # a stray NUL in a UTF-8 or Latin-1 table: the parser's (or the decoder's) to name
+        return None
 
     for zeros, chars in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
         if len(head) >= 4 and zeros.count(0) > 0.9 * len(zeros) and text(chars):

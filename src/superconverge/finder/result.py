@@ -118,8 +118,8 @@ def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
                 return out
             out = copy.copy(value)  # (its type, a defaultdict's factory)
             kind = dict if isinstance(value, dict) else list
-            if out is value or not isinstance(out, kind):  # (a __copy__ of its own)
-                out = kind()
+            if out is value or type(out) is not type(value):  # (a __copy__ of its own: it
+                out = kind()  # may give back a dict it keeps, which would be refilled here)
             seen[id(value)] = out
             # Filled through dict's and list's own methods: a Counter's update counts the
             # pairs it is given (a review: its keys became (key, count) pairs)
