@@ -181,8 +181,7 @@ def _walk_loaders(obj: object, depth: int, found: list[object]) -> None:
     found.append(obj)
     if depth == 0 or isinstance(obj, torch.utils.data.DataLoader):
         return
-    attrs = getattr(obj, "__dict__", None)
-    for value in attrs.values() if isinstance(attrs, dict) else ():
+    for value in _attributes(obj).values():
         if isinstance(value, torch.utils.data.DataLoader):
             _walk_loaders(value, 0, found)
         elif (depth > 1 and hasattr(value, "__iter__") and hasattr(value, "__dict__")
@@ -257,14 +256,9 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
     that raises when looked at (a ``__getattr__`` of its own, a dead weak proxy) is passed
     over: what is not found is not put back, as before this walk went past the dataset."""
     for value in list(_attributes(owner).values()):
-        try:
-            if _is_rng(value):
-                if all(value is not r for r in found):
-                    found.append(value)
-                continue
-            if depth == 0:
-                continue
-            items = value[:_MAX_PARTS] if isinstance(value, list | tuple) else (value,)
+        try:  # (a list's items at depth 1 and more; the value itself, an RNG or no, otherwise)
+            items = (value[:_MAX_PARTS] if depth and isinstance(value, list | tuple)
+                     else (value,))
         except Exception:
             continue
         for item in items:
@@ -272,8 +266,9 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
                 if _is_rng(item):
                     if all(item is not r for r in found):
                         found.append(item)
-                elif not isinstance(item, torch.Tensor | np.ndarray | type | types.ModuleType
-                                    | types.FunctionType | types.MethodType):
+                elif depth and not isinstance(item, torch.Tensor | np.ndarray | type
+                                              | types.ModuleType | types.FunctionType
+                                              | types.MethodType):
                     _rngs_within(item, found, depth - 1)
             except Exception:
                 continue

@@ -541,8 +541,13 @@ def _batch_noise(raw: np.ndarray, end: int) -> float:
     losses (1.4826 x MAD / sqrt 2: the trend between two steps is small next to the noise), over
     the points up to ``end`` (the whole curve when that is fewer than 8 points)."""
     r = raw[: end + 1] if end + 1 >= MIN_POINTS else raw
-    d = np.diff(r)
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
+    return _robust_sd(np.diff(r)) / math.sqrt(2)
+
+
+def _robust_sd(d: np.ndarray) -> float:
+    """The standard deviation of ``d`` read robustly: 1.4826 x its median absolute deviation
+    from its median (one outlier moves it little)."""
+    return float(1.4826 * np.median(np.abs(d - np.median(d))))
 
 
 def _fall_noise(raw: np.ndarray, end: int) -> float:
@@ -568,8 +573,7 @@ def _fall_noise(raw: np.ndarray, end: int) -> float:
     r = raw[: max(6, end + 1 + int(above[0]) if above.size else len(raw))]
     if len(r) < 3:
         return whole
-    d2 = np.diff(r, 2)
-    return min(whole, float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6)))
+    return min(whole, _robust_sd(np.diff(r, 2)) / math.sqrt(6))
 
 
 #: How the warnings about the sweep's first steps begin: true of a sweep cut short too, which
