@@ -1377,7 +1377,6 @@ class _PassedOver:
 
     def warn(self, stacklevel: int = 3) -> None:
         """Warn of what was gathered, once: the lists are emptied."""
-        self.dangling[:] = dict.fromkeys(self.dangling)  # (a folder listed twice: once each)
         lists = [list(self.dangling), None if self.other is None else list(self.other)]
         self.dangling.clear()  # (before warning: a warning made an error is not said again)
         if self.other is not None:
@@ -1463,7 +1462,8 @@ def _list_split(
     warning: a store's links cannot be told from a user's, nor removed by the user.
     ``passed`` gathers what the listing leaves out that the user should be told of (links
     that lead nowhere, class folders' and images'; images of formats not read)."""
-    if passed is not None:  # (a class folder that is such a link: no class)
+    if passed is not None and not pooled:  # (a class folder that is such a link: no class;
+        # the root, which pooled images are listed in, load_image_folder has looked at)
         _image_entries(folder, _PassedOver(dangling=passed.dangling, other=None))
     if not classes:
         raise ValueError(
