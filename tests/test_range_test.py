@@ -4382,6 +4382,50 @@ def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind() -> None:
     assert done.returncode == -15 and "alive" not in done.stdout, (done.returncode, done.stderr)
 
 
+def test_a_ctrl_c_another_thread_takes_while_signals_are_put_back_leaves_none_behind() -> None:
+    """A review, on a loaded machine: the handlers go back with the signals blocked, but the
+    block is the main thread's only. A Ctrl-C sent to the process then went to another thread
+    (numpy's BLAS threads take signals too), and its handler raised in the main thread at the
+    next handler put back: SIGTERM stayed held, the held SIGTERM was never delivered and the
+    process lived on. Here a thread of the test's own takes it, every time."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import os, signal, threading, time
+        from superconverge.finder._restore import signals_deferred
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+        install = signal.signal
+
+        def wrapped(sig, handler):
+            done = install(sig, handler)
+            if sig == signal.SIGINT and handler is signal.default_int_handler:
+                signal.signal = install
+                os.kill(os.getpid(), signal.SIGINT)  # blocked here: the other thread takes it
+                time.sleep(0.1)
+            return done
+
+        signal.signal = wrapped
+        try:
+            with signals_deferred(sigterm=True):
+                os.kill(os.getpid(), signal.SIGINT)  # held
+                os.kill(os.getpid(), signal.SIGTERM)  # held, delivered at the end
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+        print("alive")
+    """)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": src}, timeout=60)
+    assert done.returncode == -15 and done.stdout == "", (done.returncode, done.stdout,
+                                                          done.stderr)
+
+
 def test_an_unreadable_item_does_not_hide_the_rngs_after_it() -> None:
     """A review: one item of a list that raised when looked at (a dead weak proxy) hid every
     item after it from the walk for a dataset's RNGs, so their RNGs were not put back."""

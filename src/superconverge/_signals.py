@@ -49,16 +49,27 @@ def stop_for(signum: int) -> KeyboardInterrupt:
 def put_back(previous: dict[int, Any]) -> None:
     """Install the handlers ``previous`` maps signals to, with those signals blocked: one that
     came between two of them raised at the next, before it was put back (a Ctrl-C left SIGTERM
-    held for good, a review). Blocked, it waits in the system until all are back."""
+    held for good, a review). Blocked, it waits in the system until all are back.
+
+    The mask is this thread's alone: a signal sent to the process may be taken by another
+    thread (numpy's BLAS threads), and its Python handler then runs here all the same, raising
+    out of the ``signal.signal`` that follows, after that handler is in. So every handler is
+    put back before the first such exception is raised (a review, on a loaded machine)."""
     mask = None
     if previous and hasattr(signal, "pthread_sigmask"):
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(previous))
+    came: BaseException | None = None
     try:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            try:
+                signal.signal(sig, handler)
+            except BaseException as exc:
+                came = came or exc
     finally:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if came is not None:
+        raise came
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

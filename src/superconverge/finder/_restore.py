@@ -804,10 +804,12 @@ def signals_deferred(
                     previous.pop(sig, None)
         yield came
     finally:
-        put_back(previous)  # (a held SIGTERM is delivered below, once all are back)
-        for ending in (signal.SIGTERM, hangup):
-            if ending in got and previous.get(ending) is signal.SIG_DFL:
-                signal.raise_signal(ending)  # the system's handler: the process ends
+        try:
+            put_back(previous)  # (a held SIGTERM is delivered below, once all are back)
+        finally:  # also past a Ctrl-C that put_back raised: the SIGTERM is the stronger stop
+            for ending in (signal.SIGTERM, hangup):
+                if ending in got and previous.get(ending) is signal.SIG_DFL:
+                    signal.raise_signal(ending)  # the system's handler: the process ends
 
 
 
