@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import sys
 import types
 from typing import Any
 
@@ -141,8 +142,10 @@ _LOOP.append(_LOOP)
     ({"data": __import__("pathlib").PurePosixPath("/data/x.npz")},
      "config['data'] is of type pathlib.PurePosixPath (PurePosixPath('/data/x.npz'))"),
     ({"note": math.nan}, "config['note'] is nan, which JSON has no number for"),
-    ({"seeds": [1, np.int64(3)]}, "config['seeds'][1] is of type numpy.int64 (np.int64(3))"),
-    ({"amp": np.True_}, "config['amp'] is of type numpy.bool (np.True_)"),
+    # (numpy's own names and reprs: numpy.bool_ and True before numpy 2)
+    ({"seeds": [1, np.int64(3)]},
+     f"config['seeds'][1] is of type numpy.int64 ({np.int64(3)!r})"),
+    ({"amp": np.True_}, f"config['amp'] is of type numpy.{type(np.True_).__name__} ({np.True_!r})"),
     ({"dtypes": {"amp": torch.float16}}, "config['dtypes']['amp'] is of type torch.dtype"),
     ({"by": {math.nan: 1}}, "config['by'] has the key nan, which JSON cannot hold"),
     ({"view": __import__("types").MappingProxyType({"a": 1})},
@@ -163,6 +166,24 @@ def test_a_config_value_that_json_cannot_hold_is_named(tmp_path, extra, said) ->
                                                    f"JSON: {said}")):
         res.to_json(path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_type_is_named_by_the_public_module_that_holds_it(monkeypatch) -> None:
+    """A review, on Python 3.13: a Path put into config was named
+    ``pathlib._local.PosixPath``, its private module; a class that only a private module
+    holds keeps that module's name."""
+    from superconverge.finder.result import _not_json
+
+    public, private = types.ModuleType("toolkit"), types.ModuleType("toolkit._impl")
+    Shown = type("Shown", (), {"__module__": "toolkit._impl", "__repr__": lambda s: "Shown()"})
+    Hidden = type("Hidden", (), {"__module__": "toolkit._impl", "__repr__": lambda s: "Hidden()"})
+    public.Shown = private.Shown = Shown  # type: ignore[attr-defined]
+    private.Hidden = Hidden  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "toolkit", public)
+    monkeypatch.setitem(sys.modules, "toolkit._impl", private)
+    assert _not_json(Shown(), "config['x']") == "config['x'] is of type toolkit.Shown (Shown())"
+    assert _not_json(Hidden(), "config['x']") == (
+        "config['x'] is of type toolkit._impl.Hidden (Hidden())")
 
 
 @pytest.mark.parametrize(

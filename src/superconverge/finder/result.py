@@ -12,6 +12,7 @@ import json
 import math
 import numbers
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,11 +87,21 @@ def _not_json(value: Any, where: str, _within: tuple[int, ...] = ()) -> str | No
             if found is not None:
                 return found
         return None
-    kind = type(value)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else (
-        f"{kind.__module__}.{kind.__qualname__}")
     shown = repr(value)
-    return f"{where} is of type {name} ({shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return (f"{where} is of type {_type_name(type(value))} "
+            f"({shown if len(shown) <= 60 else shown[:57] + '...'})")
+
+
+def _type_name(kind: type) -> str:
+    """``kind``'s name as its users import it: ``pathlib.PosixPath``, not Python 3.13's
+    ``pathlib._local.PosixPath``, where the public module holds the class."""
+    module = kind.__module__
+    if module == "builtins":
+        return kind.__qualname__
+    public = module.split("._", 1)[0]
+    if public != module and getattr(sys.modules.get(public), kind.__qualname__, None) is kind:
+        module = public
+    return f"{module}.{kind.__qualname__}"
 
 
 def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
