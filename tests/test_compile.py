@@ -9,6 +9,7 @@ specialisation happens there as under inductor; the plain eager backend treats f
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
@@ -246,7 +247,10 @@ def test_dynamic_false_recompiles_a_cycling_float_momentum_as_the_docs_say() -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dynamo's own, at its recompile limit
         assert train(OPTIMIZERS["sgd"], _cycling).graphs <= 2
-        assert train(OPTIMIZERS["sgd"], _cycling, dynamic=False).graphs >= 8
+        forbidden = train(OPTIMIZERS["sgd"], _cycling, dynamic=False).graphs
+    # (torch 2.6 still traced the float as a variable under dynamic=False: 2 graphs; the docs
+    # give the figure as measured on torch 2.13)
+    assert forbidden >= 8 or torch.__version__ < "2.13"
 
 
 def test_nesterov_with_a_cycling_momentum_is_warned_of() -> None:
@@ -269,6 +273,10 @@ def test_a_scheduled_weight_decay_added_to_the_gradient_is_warned_of(kind: str) 
     of a scheduled one (an audit: the docs named SGD alone, and nothing warned); a decoupled
     decay (AdamW, decoupled_weight_decay=True, Adafactor's: a review) compiles once more, and
     is not warned of."""
+    if kind == "adam-decoupled" and "decoupled_weight_decay" not in inspect.signature(
+            torch.optim.Adam).parameters:
+        pytest.skip("this torch's Adam has no decoupled_weight_decay")
+
     def make(m: torch.nn.Module) -> torch.optim.Optimizer:
         if kind == "adafactor":
             return torch.optim.Adafactor(m.parameters(), lr=0.01, weight_decay=0.01)
