@@ -1958,8 +1958,19 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
             load_csv(tmp_path / "nobom.csv")
     # one stray NUL in a text table is no binary file (a review of the first version)
     rows = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(40))
-    (tmp_path / "nul.csv").write_text("a,b,label\n1,2,a\x00\n" + rows)
-    assert load_csv(tmp_path / "nul.csv").num_train > 0  # (read as it was before)
+    (tmp_path / "nul.csv").write_text("a,b,label\n1,2,a\x00\n" + rows + "5\x00,6,b\x00\n")
+    with pytest.warns(UserWarning, match=r"nul\.csv: line 2 holds a NUL character \(a byte 0\): "
+                      r"read with every NUL dropped$") as said:
+        nul = load_csv(tmp_path / "nul.csv")
+    assert len(said) == 1  # (the first line only)
+    # dropped on every Python: 3.10's csv refused the file ("line contains NUL"), and 3.11 read
+    # "a\0" and "b\0" as classes of their own, and "5\0" as no number
+    assert nul.class_names == ("a", "b") and nul.num_train + nul.num_val == 42
+    table = {tuple(x.tolist()) for x in torch.cat([nul.x_train, nul.x_val])}
+    assert {(1, 2), (5, 6)} <= table
+    (tmp_path / "nul.txt").write_text(rows.replace(",", " ") + "7 8 x\x00y\n")  # (whitespace)
+    with pytest.warns(UserWarning, match=r"nul\.txt: line 41 holds a NUL"):
+        assert load_csv(tmp_path / "nul.txt").class_names == ("a", "b", "xy")
     (tmp_path / "latin.csv").write_bytes(("a,b,label\n1,2,café\x00\n" + rows).encode("latin-1"))
     with pytest.raises(ValueError, match=r"save it as UTF-8 \(Excel: 'CSV UTF-8'\)$"):
         load_csv(tmp_path / "latin.csv")  # (Latin-1 with a stray NUL: no binary, a review)

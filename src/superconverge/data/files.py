@@ -390,7 +390,7 @@ def load_csv(
                              f"break, got {delimiter!r}")
         with path.open(newline="", encoding="utf-8-sig") as f:
             # (line number, cells) so errors can point at the line; blank lines are skipped.
-            rows = _table_rows(f, delimiter)
+            rows = _table_rows(f, delimiter, str(path))
             first = next(rows, None)
             if first is not None and header is not False and _savetxt_header(first[1], header):
                 # np.savetxt(..., header=...) writes "# a b label": the names, "#" dropped
@@ -647,6 +647,12 @@ def _read_rows(
                  empty_label, missing_label)
 
 
+def _holds_nul(path: Path) -> bool:
+    """Whether the file at ``path`` holds a byte 0 (read in 1 MiB blocks)."""
+    with path.open("rb") as f:
+        return any(b"\0" in block for block in iter(functools.partial(f.read, 1 << 20), b""))
+
+
 def _read_body_fast(
     path: Path, delimiter: str, width: int, t: int, second: list[str]
 ) -> _Rows | None:
@@ -661,6 +667,8 @@ def _read_body_fast(
     does not, such as ``1_000``) and on an empty or missing label, whose line number only the
     slow path knows.
     """
+    if _holds_nul(path):
+        return None  # dropped by the own parser (numpy dropped a label's last NULs only)
     whitespace = delimiter == " "  # runs of spaces and tabs, quotes not special: str.split()
     options: dict[str, Any] = {"delimiter": None if whitespace else delimiter, "comments": None,
                                "quotechar": None if whitespace else '"', "skiprows": 1,
@@ -865,9 +873,26 @@ def _suffix_delimiter(path: Path) -> str:
     return next((d for d in ("\t", ",", ";") if d in line), " ")
 
 
-def _table_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
+    """``lines`` with their NUL characters dropped; ``said`` (the file) is warned of the first
+    line that held one. (Python 3.10's :mod:`csv` refused a stray NUL, "line contains NUL",
+    where 3.11 kept it in the cell: ``a\\0`` was a class of its own, or made its row a header.)"""
+    for number, line in enumerate(lines, 1):
+        if "\0" in line:
+            if said is not None:
+                warnings.warn(f"{said}: line {number} holds a NUL character (a byte 0): read "
+                              "with every NUL dropped", UserWarning, stacklevel=4)
+                said = None
+            line = line.replace("\0", "")
+        yield line
+
+
+def _table_rows(lines: Iterator[str], delimiter: str, said: str | None = None
+                ) -> Iterator[tuple[int, list[str]]]:
     """``(line number, cells)`` of each non-blank line; ``delimiter=" "`` splits on runs of
-    whitespace (quotes are not special there), any other goes through :mod:`csv`."""
+    whitespace (quotes are not special there), any other goes through :mod:`csv`. NUL
+    characters are dropped (``said``, the file, is warned of the first: :func:`_without_nul`)."""
+    lines = _without_nul(lines, said)
     if delimiter == " ":
         for number, line in enumerate(lines, 1):
             cells = line.split()
