@@ -910,7 +910,9 @@ class ParamScheduler:
         a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold
         ``opt.step()`` itself: torch's ``Optimizer.step`` breaks the graph around itself.)"""
         if torch.compiler.is_compiling():
-            _step_outside_the_graph(self)
+            # (wrapped here, not at import: torch.compiler.disable imports dynamo, 1.1 s, and on
+            # torch 2.6 a temporary folder that warns at exit, an error under -W error)
+            torch.compiler.disable(_eager_step)(self)
             return
         if self._unresolved:
             self._warn_unresolved()
@@ -1173,8 +1175,7 @@ guards on it, so a compiled step recompiled when a second scheduler took over (t
 reverted; a missed warning costs less than a failed resume)."""
 
 
-@torch.compiler.disable
-def _step_outside_the_graph(scheduler: ParamScheduler) -> None:
+def _eager_step(scheduler: ParamScheduler) -> None:
     """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
     scheduler.step()
 
