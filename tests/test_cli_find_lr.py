@@ -740,6 +740,8 @@ def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> 
         assert main([*base, "--out", str(tmp_path / "a")]) == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # standardized: no warning about the scale
+        # (matplotlib 3.6 with pyparsing 3.3: its own deprecated calls, nothing of ours)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="matplotlib")
         assert main([*base, "--standardize", "--out", str(tmp_path / "b")]) == 0
     config = json.loads((tmp_path / "b" / "lr_find.json").read_text())["config"]
     assert config["standardize"] is True
@@ -1904,6 +1906,8 @@ def test_a_batch_size_above_the_training_set_is_warned_of(tmp_path, capsys) -> N
     # a batch of the whole set: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # (matplotlib 3.6 with pyparsing 3.3: its own deprecated calls, nothing of ours)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="matplotlib")
         assert main(["-q", "find-lr", "--data", str(tmp_path / "small.npz"), "--num-iter", "8",
                      "--model", "mlp", "--batch-size", "40", "--out", str(tmp_path / "o")]) == 0
 
