@@ -1021,7 +1021,12 @@ def test_csv_errors_name_the_file_line_and_column(tmp_path, text, kwargs, messag
 def test_csv_that_is_not_text(tmp_path) -> None:
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\xff\xfe\x00\x81\x82" * 10)
-    with pytest.raises(ValueError, match=r"binary\.csv: not a readable UTF-8 CSV file"):
+    with pytest.raises(ValueError, match=r"binary\.csv: not a text table: a UTF-16 byte-order "
+                       r"mark, then no table: 24 characters, most of them no ASCII"):
+        load_csv(path)  # (UTF-16 is read since; this was "not a readable UTF-8 CSV file")
+    path.write_bytes(b"\xef\xbb\xbf1,2,a\n\xff\xfe,4,b\n")  # (UTF-8's mark: decoded as UTF-8)
+    with pytest.raises(ValueError, match=r"binary\.csv: not a readable UTF-8 CSV file: 'utf-8' "
+                       r"codec can't decode byte 0xff in position 6"):
         load_csv(path)
 
 
@@ -1985,9 +1990,37 @@ def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"book\.txt: not a text table: a zip archive: an Excel "
                        r"workbook \(\.xlsx: save it as 'CSV UTF-8'\) or an \.npz"):
         load_data(data=tmp_path / "book.txt")
-    (tmp_path / "u16.csv").write_text("a,b,label\n1,2,0\n3,4,1\n", encoding="utf-16")
-    with pytest.raises(ValueError, match=r"save it as UTF-8 \(Excel: 'CSV UTF-8'\)$"):
-        load_data(data=tmp_path / "u16.csv")
+
+
+def test_utf16_and_utf32_tables_with_a_byte_order_mark_are_read(tmp_path) -> None:
+    """Excel's "Unicode Text" is UTF-16 with a byte-order mark, tab-separated: it was refused
+    ("'utf-8' codec can't decode byte 0xff ...: save it as UTF-8"), and UTF-32 big-endian was
+    called binary. Each is read as its UTF-8 copy is, by the fast path and by the own parser."""
+    rows = "".join(f"{i}\t{i * 2}\t{'aé'[i % 2]}\n" for i in range(40))
+    for text in ("a\tb\tlabel\n" + rows,  # numpy's reader
+                 "a\tb\tlabel\n" + rows + "1_0\t2\ta\n",  # (numpy reads no 1_0: the own parser)
+                 "a\tb\tlabel\n" + rows + "1\t\x002\ta\n"):  # (a NUL: the own parser, warned)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = load_csv(write(tmp_path / "utf8.txt", text), seed=3)
+        for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+            path = tmp_path / f"{codec}.txt"
+            path.write_bytes(("\ufeff" + text).encode(codec))
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                got = load_csv(path, seed=3)
+            assert [str(w.message).replace(codec, "utf8") for w in said] == (
+                [f"{tmp_path / 'utf8.txt'}: line 42 holds a NUL character (a byte 0): read with "
+                 "every NUL dropped"] if "\x00" in text else []), codec
+            assert got.class_names == want.class_names == ("a", "é"), codec
+            assert torch.equal(got.x_train, want.x_train) and torch.equal(got.y_val, want.y_val)
+    path.write_bytes(("a,b,label\n1,2,x\n3,4,y\n1e999,5,x\n").encode("utf-16"))
+    with pytest.raises(ValueError, match=r"line 4, column 'a': '1e999' is not a finite"):
+        load_csv(path, val_fraction=0.5)
+    path.write_bytes(b"\xff\xfe" + "1,2,a\n".encode("utf-16-le") + b"\x00\xd8")  # (a lone half)
+    with pytest.raises(ValueError, match=r"not a readable UTF-16 CSV file: 'utf-16-le' codec "
+                       r"can't decode bytes"):
+        load_csv(path)
 
 
 @pytest.mark.parametrize("options", [{}, {"delimiter": ","}, {"delimiter": "\t"},

@@ -283,13 +283,14 @@ def _where_not_finite(x: np.ndarray, raw: np.ndarray) -> str:
 
 
 def _not_finite_cell(
-    path: Path, x: np.ndarray, delimiter: str, header: bool, t: int, names: list[str]
+    path: Path, x: np.ndarray, delimiter: str, header: bool, t: int, names: list[str],
+    encoding: str,
 ) -> str:
     """Where the first non-finite feature of a table's ``x`` is: the file is read again up to
     its row (an error path: rows carry no line numbers)."""
     (r, j), count = _first_not_finite(x)
     column = [i for i in range(len(names)) if i != t][j]
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with path.open(newline="", encoding=encoding) as f:
         rows = _table_rows(f, delimiter)
         if header:
             next(rows)
@@ -326,7 +327,8 @@ def load_csv(
     """A ``Dataset`` from a CSV table: one example per row, numeric feature columns, one label.
 
     Args:
-        path: the CSV file (UTF-8).
+        path: the CSV file: UTF-8, or UTF-16 or UTF-32 with a byte-order mark (as Excel's
+            "Unicode Text" writes: tab-separated, which a ``.txt`` suffix sniffs).
         target: the label column, by header name or by index (default -1: the last column).
             Labels are integers >= 0 or class names (any text); integers other than
             ``0..K-1`` are numbered in sorted order, ``class_names`` keeping the originals.
@@ -377,18 +379,19 @@ def load_csv(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
     with path.open("rb") as raw:
-        binary = _not_text(raw.read(4096))
+        head = raw.read(4096)
+    binary, encoding = _not_text(head), _encoding(head)
     if binary:
         raise ValueError(f"{path}: not a text table: {binary}")
     try:
         if delimiter is None:
-            delimiter = _suffix_delimiter(path)
+            delimiter = _suffix_delimiter(path, encoding)
         elif not isinstance(delimiter, str):
             raise TypeError(f"delimiter must be a one-character string, got {delimiter!r}")
         elif len(delimiter) != 1 or delimiter in "\r\n\"":
             raise ValueError(f"delimiter must be one character other than a quote or a line "
                              f"break, got {delimiter!r}")
-        with path.open(newline="", encoding="utf-8-sig") as f:
+        with path.open(newline="", encoding=encoding) as f:
             # (line number, cells) so errors can point at the line; blank lines are skipped.
             rows = _table_rows(f, delimiter, str(path))
             first = next(rows, None)
@@ -470,7 +473,7 @@ def load_csv(
             # field may hold a line break); the fast path reads the file as it is
             if (first[0] == 1 and second is not None and not trimmed
                     and not any("\n" in c or "\r" in c for c in first[1])):
-                body = _read_body_fast(path, delimiter, width, t, second[1])
+                body = _read_body_fast(path, delimiter, width, t, second[1], encoding)
             if body is None:
                 body = _read_rows(itertools.chain([second] if second else [], rows), width, t,
                                   path, first[0], first[1])
@@ -479,7 +482,8 @@ def load_csv(
     except (UnicodeDecodeError, csv.Error) as err:
         hint = ("; save it as UTF-8 (Excel: 'CSV UTF-8')"
                 if isinstance(err, UnicodeDecodeError) else "")
-        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {err}{hint}") from err
+        raise ValueError(f"{path}: not a readable {_ENCODING_NAMES[encoding]} CSV file: "
+                         f"{err}{hint}") from err
 
     if header is None:
         header = _looks_like_header(first[1], body.second, body.label_set(), target)
@@ -509,7 +513,8 @@ def load_csv(
         raise ValueError(f"{path}: found {len(x)} data row(s), expected at least 2"
                          + _quote_hint(first[1], first[0]))
     if not np.isfinite(x).all():
-        raise ValueError(f"{path}: {_not_finite_cell(path, x, delimiter, header, t, names)}")
+        raise ValueError(
+            f"{path}: {_not_finite_cell(path, x, delimiter, header, t, names, encoding)}")
     if empty_label is not None:
         trailing = t == width - 1 and not first[1][-1].strip()
         raise ValueError(
@@ -647,14 +652,18 @@ def _read_rows(
                  empty_label, missing_label)
 
 
-def _holds_nul(path: Path) -> bool:
-    """Whether the file at ``path`` holds a byte 0 (read in 1 MiB blocks)."""
-    with path.open("rb") as f:
-        return any(b"\0" in block for block in iter(functools.partial(f.read, 1 << 20), b""))
+def _holds_nul(path: Path, encoding: str) -> bool:
+    """Whether the text at ``path`` holds a NUL character (read in blocks of 1 Mi; UTF-8 as
+    bytes, where a byte 0 is a NUL and nothing else)."""
+    if encoding == "utf-8-sig":
+        with path.open("rb") as raw:
+            return any(b"\0" in block for block in iter(functools.partial(raw.read, 1 << 20), b""))
+    with path.open(encoding=encoding, errors="replace") as text:
+        return any("\0" in block for block in iter(functools.partial(text.read, 1 << 20), ""))
 
 
 def _read_body_fast(
-    path: Path, delimiter: str, width: int, t: int, second: list[str]
+    path: Path, delimiter: str, width: int, t: int, second: list[str], encoding: str
 ) -> _Rows | None:
     """The rows after the first, parsed by numpy's C reader (``np.loadtxt``), about 2.5x
     faster than :func:`_read_rows`; ``None`` wherever the two could differ, for
@@ -667,12 +676,12 @@ def _read_body_fast(
     does not, such as ``1_000``) and on an empty or missing label, whose line number only the
     slow path knows.
     """
-    if _holds_nul(path):
+    if _holds_nul(path, encoding):
         return None  # dropped by the own parser (numpy dropped a label's last NULs only)
     whitespace = delimiter == " "  # runs of spaces and tabs, quotes not special: str.split()
     options: dict[str, Any] = {"delimiter": None if whitespace else delimiter, "comments": None,
                                "quotechar": None if whitespace else '"', "skiprows": 1,
-                               "encoding": "utf-8-sig", "ndmin": 1}
+                               "encoding": encoding, "ndmin": 1}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. "input contained no data": let the slow path say
@@ -862,13 +871,13 @@ _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 
 
-def _suffix_delimiter(path: Path) -> str:
+def _suffix_delimiter(path: Path, encoding: str = "utf-8-sig") -> str:
     """The delimiter of ``path`` by its suffix, or sniffed from its first non-blank line: the
     first of tab, comma and semicolon it holds, else ``" "`` (runs of whitespace)."""
     known = SUFFIX_DELIMITERS.get(path.suffix.lower())
     if known is not None:
         return known
-    with path.open(encoding="utf-8-sig", errors="replace") as f:
+    with path.open(encoding=encoding, errors="replace") as f:
         line = next((ln for ln in f if ln.strip()), "")
     return next((d for d in ("\t", ",", ";") if d in line), " ")
 
@@ -919,10 +928,24 @@ def _table_rows(lines: Iterator[str], delimiter: str, said: str | None = None
         start = reader.line_num + 1
 
 
+#: Byte-order marks, and the codec that reads the text after them (Excel's "Unicode Text"
+#: is UTF-16, little-endian, with its mark); UTF-32's come first: one begins with UTF-16's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32"}
+
+
+def _encoding(head: bytes) -> str:
+    """The codec of a text table that begins with ``head``: UTF-16 or UTF-32 after their
+    byte-order mark (once refused: "'utf-8' codec can't decode byte 0xff", and UTF-32
+    big-endian was called binary), else UTF-8, a byte-order mark (Notepad's) read past."""
+    return next((codec for bom, codec in _BOMS if head.startswith(bom)), "utf-8-sig")
+
+
 def _not_text(head: bytes) -> str | None:
     """What a file that begins with ``head`` is, where it is no text table (a review: an .xlsx,
     an .npz and np.tofile's bytes were told to be saved as UTF-8, or read as one column of
-    garbage); ``None`` for text, UTF-16 with its byte-order mark too (said when decoded)."""
+    garbage); ``None`` for text, UTF-16 and UTF-32 after their byte-order mark too."""
     if head.startswith(b"PK\x03\x04"):
         return ("a zip archive: an Excel workbook (.xlsx: save it as 'CSV UTF-8') or an .npz "
                 "(load_npz reads it)")
@@ -930,8 +953,14 @@ def _not_text(head: bytes) -> str | None:
         return "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"
     if head.startswith(b"\x93NUMPY"):
         return "a NumPy .npy array: save x and y with np.savez(path, x=x, y=y) and load the .npz"
-    # (UTF-16 holds NULs too, after its byte-order mark: text, said when decoded)
-    if 0 not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    encoding = _encoding(head)
+    if encoding != "utf-8-sig":  # (NULs in every character: text, read as such)
+        decoded = head.decode(encoding, errors="ignore")  # (a character cut at the 4 KB mark)
+        if sum(c.isascii() for c in decoded) < 0.3 * len(decoded):  # (numbers, separators)
+            return (f"a {_ENCODING_NAMES[encoding]} byte-order mark, then no table: "
+                    f"{len(decoded)} characters, most of them no ASCII (binary data?)")
+        return None
+    if 0 not in head:
         return None
 
     def text(half: bytes) -> bool:  # (printable ASCII and Latin-1, tabs, line breaks)
