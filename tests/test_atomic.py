@@ -419,4 +419,13 @@ def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_pat
             f"{tmp_path / 'made' / 'here'}{os.sep}", tmp_path / "made" / "b.json"):
         pass
     assert list(tmp_path.iterdir()) == []
+    for end, said in ((".", "'.'"), ("..", "'..'")):  # (Path drops a last ".": a file "results")
+        path = f"{tmp_path / 'results'}{os.sep}{end}"
+        for write in (res.to_json, res.plot, lambda p: atomic.write_text(p, "x")):
+            with pytest.raises(IsADirectoryError, match=rf"cannot write {re.escape(path)}: it "
+                               rf"names a folder \(it ends with {said}\); give a file name"):
+                write(path)
+    assert list(tmp_path.iterdir()) == []
+    for name in ("a.", "..a", ".a", "a/.a"):  # names of files, dots and all
+        atomic.write_text(tmp_path / name, "x")
     res.to_json(tmp_path / "results" / "lr_find.json")  # the file in it, as meant

@@ -231,7 +231,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "argument --step-size: expected a whole number, got '1e2'"),
         (["clr", "--steps", "10", "--step-size-down", "0"],
          "argument --step-size-down: must be >= 1, got 0"),
-        (["fixed", "--steps", "10", "--out", "."], "cannot write .: it is a folder"),
+        (["fixed", "--steps", "10", "--out", "."],
+         "--out . ends with '.', so it names a folder; give a file, e.g. --out ./schedule.csv"),
         (["fixed", "--steps", "10", "--out", "/proc/no/x.csv"], "cannot write /proc/no/x.csv"),
         (["cosine", "--steps", "4", "--max-lr", "1", "--final-lr", "-1"],
          "--final-lr must be >= 0"),
@@ -300,6 +301,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "separator, so it names a folder; give a file, e.g. --out nowhere/schedule.csv"),
         (["fixed", "--steps", "3", "--format", "png", "--out", "nowhere/"],
          "give a file, e.g. --out nowhere/schedule.png"),
+        (["fixed", "--steps", "3", "--out", "nowhere/."], "--out nowhere/. ends with '.', so it "
+         "names a folder; give a file, e.g. --out nowhere/./schedule.csv"),
         # an --out written as ./NAME, NAME a flag's too: the flag is still named (review:
         # the path as the library writes it, "div", was kept from translation everywhere)
         (["one-cycle", "--steps", "100", "--div", "0", "--out", "./div"],

@@ -18,14 +18,30 @@ from typing import Any
 
 def file_path(path: str | os.PathLike[str]) -> Path:
     """``Path(path)``, where ``path`` names a file: one that ends with a separator
-    (``results/``) is an ``IsADirectoryError``, since ``Path`` drops the separator and the file
-    written would be named as the folder was meant (a review: ``to_json("results/")`` wrote a
-    file ``results``, and the next ``to_json("results/lr_find.json")`` failed on it)."""
+    (``results/``), or with ``.`` or ``..`` (:func:`folder_ending`), is an
+    ``IsADirectoryError``, since ``Path`` drops the separator and the file written would be
+    named as the folder was meant (a review: ``to_json("results/")`` wrote a file ``results``,
+    and the next ``to_json("results/lr_find.json")`` failed on it)."""
     text = os.fsdecode(path)
-    if text.endswith(tuple(s for s in (os.sep, os.altsep) if s)) and text.strip(os.sep):
+    ending = folder_ending(text)
+    if ending:
         raise IsADirectoryError(errno.EISDIR, f"cannot write {text}: it names a folder (it ends "
-                                "with a separator); give a file name in it")
+                                f"with {ending}); give a file name in it")
     return Path(path)
+
+
+def folder_ending(text: str) -> str | None:
+    """What at the end of the path ``text`` makes it name a folder: ``"a separator"``
+    (``results/``), ``"'.'"`` or ``"'..'"`` (``results/.``: ``Path`` drops a last ``.``, so
+    ``to_json("new/.")`` wrote a file named ``new``); ``None`` where it may name a file (and
+    for the root, ``/``, which no write can replace)."""
+    seps = tuple(s for s in (os.sep, os.altsep) if s)
+    if not text.strip("".join(seps)):
+        return None
+    if text.endswith(seps):
+        return "a separator"
+    last = re.split("|".join(map(re.escape, seps)), text)[-1]
+    return f"{last!r}" if last in (".", "..") else None
 
 
 def check_writable(path: Path) -> None:
@@ -62,8 +78,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     it is redirected to a file, whose bytes then follow what was written there before); its
     bytes go in once the body has written them all, from a temporary file in the system's
     temporary folder. A named pipe waits for its reader. A block device or a socket named by
-    its own path is refused, and so is a path that ends with a separator (``results/``: a folder,
-    where ``Path`` would drop the separator and write a file named ``results``).
+    its own path is refused, and so is a path that ends with a separator, ``.`` or ``..``
+    (``results/``: a folder, where ``Path`` would drop the separator and write a file named
+    ``results``).
     """
     target = file_path(path)
     own = _descriptor(target)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from superconverge import __version__
 from superconverge._signals import Terminated, sigterm_as_interrupt
 from superconverge._torch_version import TorchTooOld
-from superconverge.atomic import one_line
+from superconverge.atomic import folder_ending, one_line
 
 if TYPE_CHECKING:  # (the CLI imports no torch until a command needs it)
     from superconverge.finder import RangeTestResult
@@ -411,10 +411,12 @@ def _output_format(given: str | None, out: str | None) -> str:
     """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, and so is
     a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
     written in a format its name denies."""
-    if out and out.endswith(("/", os.sep)):
+    ending = folder_ending(out) if out else None
+    if out and ending:
         suffix = {"ascii": "txt"}.get(given or "csv", given or "csv")
-        raise ValueError(f"--out {out} ends with a separator, so it names a folder; give a "
-                         f"file, e.g. --out {out}schedule.{suffix}")
+        folder = out if ending == "a separator" else out + os.sep
+        raise ValueError(f"--out {out} ends with {ending}, so it names a folder; give a "
+                         f"file, e.g. --out {folder}schedule.{suffix}")
     name = Path(out).name if out else ""
     # ".png" alone is a name of a suffix only (pathlib calls it a stem): the user means a PNG
     suffix = (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
