@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -76,13 +77,43 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated(signal.Signals(signum).name)
 
 
+_lost: list[str] = []  # the stops whose Terminated Python dropped, by signal name, in order
+_hooks: list[Any] = []  # the unraisable hook _note_lost_stops stands in for
+
+
+def _note_lost_stops(unraisable: Any) -> None:
+    """``sys.unraisablehook`` under :func:`sigterm_as_interrupt`. Python drops what a signal
+    handler raises inside a finalizer (a ``__del__``, a weakref callback: "Exception ignored
+    in ..."), so a SIGTERM there let ``schedule --out`` go on and exit 0 (seen once, in a test
+    run on a loaded machine). A dropped :class:`Terminated` is noted for :func:`raise_if_lost`
+    to raise again (and not printed as a traceback); anything else goes to the hook before."""
+    if isinstance(unraisable.exc_value, Terminated):
+        _lost.append(str(unraisable.exc_value))
+    else:
+        _hooks[-1](unraisable)
+
+
+def lost() -> int:
+    """How many stops from outside Python has dropped so far: a mark for
+    :func:`raise_if_lost`."""
+    return len(_lost)
+
+
+def raise_if_lost(mark: int) -> None:
+    """Raise :class:`Terminated` where Python dropped one since ``mark`` (a :func:`lost`)."""
+    if len(_lost) > mark:
+        raise Terminated(_lost[-1])
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within the body, SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``)
     instead of ending the process at once, where their handler is the system's default (not
     under ``nohup``, which ignores SIGHUP) and this is the main thread; the handlers before
-    are put back after."""
+    are put back after. One that came in a finalizer, where Python drops what the handler
+    raises, is raised as the body ends (:func:`raise_if_lost`)."""
     previous: dict[int, Any] = {}
+    mark = lost()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, _HANGUP):
             try:
@@ -90,7 +121,16 @@ def sigterm_as_interrupt() -> Iterator[None]:
                     previous[sig] = signal.signal(sig, _raise_terminated)
             except (ValueError, OSError):  # not the main interpreter
                 pass
+    hidden = bool(previous) and sys.unraisablehook is not _note_lost_stops
+    if hidden:
+        _hooks.append(sys.unraisablehook)
+        sys.unraisablehook = _note_lost_stops
     try:
         yield
     finally:
-        put_back(previous)
+        try:
+            put_back(previous)
+        finally:
+            if hidden:
+                sys.unraisablehook = _hooks.pop()
+    raise_if_lost(mark)  # (the body ended as if none came: one was dropped in a finalizer)

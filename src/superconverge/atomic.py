@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from superconverge import _signals
+
 
 def file_path(path: str | os.PathLike[str]) -> Path:
     """``Path(path)``, where ``path`` names a file: one that ends with a separator
@@ -80,7 +82,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     temporary folder. A named pipe waits for its reader. A block device or a socket named by
     its own path is refused, and so is a path that ends with a separator, ``.`` or ``..``
     (``results/``: a folder, where ``Path`` would drop the separator and write a file named
-    ``results``).
+    ``results``). A SIGTERM whose exception was lost (raised in a finalizer) keeps the file
+    from being written, as one raised would.
     """
     target = file_path(path)
     own = _descriptor(target)
@@ -111,9 +114,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         raise _naming(exc, shown) from exc
     writing = True  # the caller's body runs: only its errors about our temporary file are ours
+    mark = _signals.lost()
     try:
         yield Path(tmp)
         writing = False
+        _signals.raise_if_lost(mark)  # (a SIGTERM lost in a finalizer: the file is not kept)
         # mkstemp creates the file private (0600); give the result the permissions a plain
         # open() would have had, so a report written by us reads like any other file; a file
         # written over keeps its own, and its owner and group where this process may give
