@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import os
@@ -429,6 +430,18 @@ def test_a_sigterm_lost_in_a_finalizer_still_stops_the_write(tmp_path, capsys) -
             tmp.write_text("x")
             _StopInAFinalizer()  # (collected at once)
     assert list(tmp_path.iterdir()) == []
+    read, write = os.pipe()  # (a stream, written through: nothing goes in)
+    try:
+        with pytest.raises(Terminated, match="SIGTERM"), sigterm_as_interrupt():
+            with atomic.atomic_path(f"/dev/fd/{write}") as tmp:
+                tmp.write_text("x")
+                _StopInAFinalizer()
+        os.close(write)
+        assert os.read(read, 10) == b""
+    finally:
+        os.close(read)
+        with contextlib.suppress(OSError):
+            os.close(write)
     assert "Exception ignored" not in capsys.readouterr().err
     assert sys.unraisablehook is hook
     with pytest.raises(Terminated, match="SIGTERM"), sigterm_as_interrupt():

@@ -259,6 +259,7 @@ def _write_through(target: Path, own_fd: int | None) -> Iterator[Path]:
     process's descriptor, a device, a pipe)."""
     fd, tmp = tempfile.mkstemp(prefix=".superconverge.", suffix=target.suffix)
     os.close(fd)
+    mark = _signals.lost()
     try:
         try:
             yield Path(tmp)
@@ -266,6 +267,7 @@ def _write_through(target: Path, own_fd: int | None) -> Iterator[Path]:
             if _about(exc, Path(tmp)):
                 raise _naming(exc, target) from exc
             raise
+        _signals.raise_if_lost(mark)  # (as atomic_path: nothing goes in)
         try:
             if own_fd is not None:
                 _copy_into_descriptor(Path(tmp), own_fd)
