@@ -75,4 +75,21 @@ def torchrun_group(device: str | None = None) -> Iterator[str | None]:
     try:
         yield str(dev)
     finally:
-        dist.destroy_process_group()
+        _leave_group(dev)
+
+
+def _leave_group(dev: torch.device) -> None:
+    """``dist.destroy_process_group()``, with the group's backend freed after it, GIL released.
+
+    Before pytorch#154976 (in torch 2.6, not 2.13) the Python ``ProcessGroup`` holds the GIL
+    while it frees its gloo backend, which joins its worker threads; a worker still dropping
+    the last collective's work (a broadcast's tensor, whose Python object it must decref)
+    waits for that GIL: a deadlock, ~1 run in 5 when a bad --out was broadcast just before.
+    The backend's own Python object (``ProcessGroupGloo``, ``ProcessGroupNCCL``) releases the
+    GIL when it frees it."""
+    try:
+        backend = dist.group.WORLD._get_backend(dev)  # type: ignore[union-attr]
+    except (AttributeError, RuntimeError):  # (a private method: gone, or no backend for dev)
+        backend = None
+    dist.destroy_process_group()
+    del backend  # the last reference, where nothing else holds the group
