@@ -1682,6 +1682,28 @@ def test_a_second_scheduler_on_the_same_optimizer_is_warned_of_once(other: str) 
     assert first.endswith("This warning is shown once.")
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_another_writer_of_a_key_after_the_first_is_warned_of_too(kind: str) -> None:
+    """Only the first driven key (lr) was checked: code of the user's own (a callback) that
+    wrote momentum, or betas, between our steps went unsaid."""
+    model = make_model()
+    opt = make_opt(model, kind)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, 20), momentum=sc.one_cycle_momentum(20))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for i in range(4):
+            train_step(model, opt, i)
+            sched.step()
+            group = opt.param_groups[0]
+            if kind == "sgd":
+                group["momentum"] = 0.5
+            else:
+                group["betas"] = (0.5, group["betas"][1])
+    said = [str(w.message) for w in seen if str(w.message).startswith(OVERWRITTEN)]
+    assert said == [said[0]] and said[0].startswith(f"{OVERWRITTEN} momentum=0.5 where this "
+                                                    "scheduler last wrote 0.9"), said
+
+
 def test_loads_range_tests_and_tensors_are_not_taken_for_another_writer() -> None:
     """No warning where the values in the groups are the optimizer's own: a resume in either
     order, a fresh schedule over a loaded optimizer (a new group dict), a range test run

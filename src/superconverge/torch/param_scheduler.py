@@ -544,7 +544,7 @@ class ParamScheduler:
         self._warn_after: float = min(ends) if ends else math.inf
         self._last: dict[str, float] = {}
         # Group 0 as this scheduler last wrote it: a step that finds another float there for
-        # the first driven key than it wrote (another scheduler stepping) warns, once. (A
+        # a driven key than it wrote (another scheduler stepping) warns, once. (A
         # tensor, filled in place, is not read: that would wait for the device.) A new group
         # dict is not checked: optimizer.load_state_dict makes new ones, and a run that loads
         # the optimizer alone means its new schedule to overwrite the loaded values.
@@ -785,13 +785,14 @@ class ParamScheduler:
         g0 = groups[0]
         if g0 is not self._wrote_in:
             self._wrote_in = g0
-        elif not self._overwrites_warned:  # inline: ~0.1 µs a step
-            first = self._drivers[0]  # (key, _, _, slot, mults, ...)
-            now = g0[first[3]]
-            if type(now) is tuple:  # betas
-                now = now[0]
-            if type(now) is float and now != last[first[0]] * first[4][0]:
-                self._warn_overwritten(first[0], now, last[first[0]] * first[4][0])
+        elif not self._overwrites_warned:  # inline: ~0.1 µs a key and step
+            for key, _, _, slot, mults, _, _ in self._drivers:
+                now = g0[slot]
+                if type(now) is tuple:  # betas
+                    now = now[0]
+                if type(now) is float and now != last[key] * mults[0]:
+                    self._warn_overwritten(key, now, last[key] * mults[0])
+                    break
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
             try:
                 value = value_at(step if step < last_index else last_index)
