@@ -4343,8 +4343,8 @@ def test_the_walk_for_a_datasets_rngs_passes_over_what_it_cannot_read() -> None:
     assert res.stop_reason == "completed"
 
 
-@pytest.mark.parametrize("taken_elsewhere", [False, True])
-def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind(taken_elsewhere) -> None:
+@pytest.mark.parametrize("where", ["here", "taken_elsewhere", "at_the_loop"])
+def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind(where) -> None:
     """A review: signals_deferred put SIGINT back first, and a Ctrl-C that came then raised at
     the next handler it put back: SIGTERM stayed held for good, and the SIGTERM it held (as
     torchrun sends one after a Ctrl-C) was never delivered, so the process lived on.
@@ -4353,7 +4353,11 @@ def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind(taken_elsew
     blocked, but the block is the main thread's only. A Ctrl-C sent to the process then went to
     another thread (numpy's BLAS threads take signals too), and its handler raised in the main
     thread at the next handler put back, with the same end. A thread of the test's own takes
-    it here, every time."""
+    it here, every time.
+
+    ``at_the_loop``, a run on Python 3.10 on a loaded machine: the handler runs between any two
+    bytecodes, and raised at put_back's next turn of its loop, outside the try around
+    ``signal.signal``, with the same end. A trace function raises there, every time."""
     import os
     import subprocess
     import sys
@@ -4361,9 +4365,10 @@ def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind(taken_elsew
     from pathlib import Path
 
     code = textwrap.dedent(f"""
-        import os, signal, threading, time
+        import os, signal, sys, threading, time
         from superconverge.finder._restore import signals_deferred
-        if {taken_elsewhere}:
+        where = {where!r}
+        if where == "taken_elsewhere":
             threading.Thread(target=threading.Event().wait, daemon=True).start()
         install = signal.signal
 
@@ -4371,8 +4376,20 @@ def test_a_ctrl_c_while_held_signals_are_put_back_leaves_none_behind(taken_elsew
             done = install(sig, handler)
             if sig == signal.SIGINT and handler is signal.default_int_handler:
                 signal.signal = install
+                if where == "at_the_loop":  # the Ctrl-C's handler, run at the caller's next line
+                    caller = sys._getframe(1)
+
+                    def trace(frame, event, arg):
+                        if frame is caller and event == "line":
+                            sys.settrace(None)
+                            raise KeyboardInterrupt
+                        return trace
+
+                    caller.f_trace = trace
+                    sys.settrace(trace)
+                    return done
                 os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C, just after SIGINT's
-                if {taken_elsewhere}:
+                if where == "taken_elsewhere":
                     time.sleep(0.1)  # blocked here: the other thread takes it
             return done
 
