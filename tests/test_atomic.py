@@ -456,6 +456,34 @@ def test_a_sigterm_lost_in_a_finalizer_still_stops_the_write(tmp_path, capsys) -
     assert (tmp_path / "b.txt").read_text() == "kept"
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_a_sigterm_as_its_handler_goes_in_leaves_no_handler_behind(monkeypatch) -> None:
+    """sigterm_as_interrupt installed its handlers before its try: a SIGTERM just after the
+    first went in raised out of it, and that handler stayed in for good (a later SIGTERM
+    raised in whatever ran, where it should end the process)."""
+    import signal
+
+    from superconverge._signals import Terminated, sigterm_as_interrupt
+
+    install = signal.signal
+
+    def signal_(sig: int, handler: object) -> object:
+        done = install(sig, handler)
+        if sig == signal.SIGTERM and handler is not signal.SIG_DFL:
+            monkeypatch.setattr(signal, "signal", install)
+            raise Terminated("SIGTERM")  # (as its handler raises, run just after it went in)
+        return done
+
+    monkeypatch.setattr(signal, "signal", signal_)
+    try:
+        with pytest.raises(Terminated), sigterm_as_interrupt():
+            pass
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+    finally:
+        install(signal.SIGTERM, signal.SIG_DFL)
+
+
 def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_path) -> None:
     """A review: Path() drops the separator, so to_json("results/") wrote a file named
     "results", and the next to_json("results/lr_find.json") failed on it ("is a file, not a

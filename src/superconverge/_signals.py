@@ -123,18 +123,22 @@ def sigterm_as_interrupt() -> Iterator[None]:
     raises, is raised as the body ends (:func:`raise_if_lost`)."""
     previous: dict[int, Any] = {}
     mark = lost()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, _HANGUP):
-            try:
-                if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
-                    previous[sig] = signal.signal(sig, _raise_terminated)
-            except (ValueError, OSError):  # not the main interpreter
-                pass
-    hidden = bool(previous) and sys.unraisablehook is not _note_lost_stops
-    if hidden:
-        _hooks.append(sys.unraisablehook)
-        sys.unraisablehook = _note_lost_stops
+    hidden = False
     try:
+        # Installed inside the try, each recorded before it is replaced: a SIGTERM just after
+        # the first went in raised out of this, leaving that handler in for good.
+        if threading.current_thread() is threading.main_thread():
+            for sig in [s for s in (signal.SIGTERM, _HANGUP) if s is not None]:
+                try:
+                    if signal.getsignal(sig) is signal.SIG_DFL:
+                        previous[sig] = signal.SIG_DFL
+                        signal.signal(sig, _raise_terminated)
+                except (ValueError, OSError):  # not the main interpreter
+                    previous.pop(sig, None)
+        if previous and sys.unraisablehook is not _note_lost_stops:
+            _hooks.append(sys.unraisablehook)
+            hidden = True
+            sys.unraisablehook = _note_lost_stops
         yield
     finally:
         try:
