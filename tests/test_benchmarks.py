@@ -62,7 +62,7 @@ def test_data_loading_quick_runs_and_compares_with_the_peers() -> None:
     text = text[text.rindex("# Loading user data"):]
     assert "## Provenance" in text and "--quick" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 5, text  # the header and 2 CSV peers, 2 image folders
+    assert len(rows) == 6, text  # the header, 2 CSV peers, the trailing ',', 2 image folders
     for row in rows[1:]:
         cells = [c.strip() for c in row.strip("|").split("|")]
         s, p, ratio = float(cells[2]), float(cells[4]), float(cells[5])
