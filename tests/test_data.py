@@ -1789,7 +1789,7 @@ def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(
     writer of "value," in a loop) the file could not be read at all: the empty column was the
     label, and target='label' then found "a missing value" in every row.
 
-    Such a table is read by numpy's reader as a clean one is (the own parser, 2.5x slower,
+    Such a table is read by numpy's reader as a clean one is (the own parser, 1.85x the time,
     read every one before); a line with anything past the last column goes to the own
     parser, which names it."""
     import superconverge.data.files as files_module

@@ -677,7 +677,7 @@ def _read_body_fast(
     does not, such as ``1_000``) and on an empty or missing label, whose line number only the
     slow path knows. ``trailing``: every line ends with the delimiter, one more column that
     must be empty on each (a line with anything there, a space too, is the slow path's to say;
-    it read every such file, 2.5x slower, before).
+    it read every such file before: 1.85x the plain table's time, 200,000 rows of 51).
     """
     if _holds_nul(path, encoding):
         return None  # dropped by the own parser (numpy dropped a label's last NULs only)
