@@ -334,6 +334,41 @@ def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> N
     assert float(opt.param_groups[0]["lr"]) == pytest.approx(lr(19), rel=1e-6)
 
 
+def test_the_compiled_step_wraps_the_eager_step_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrapped in torch.compiler.disable inside the compiled step (the first version of the
+    lazy wrap), the wrapping ran at every step, ~4 µs each: dynamo keeps no such call as a
+    constant. The first scheduler built wraps it, once."""
+    from superconverge.torch import param_scheduler as ps
+
+    wrapped: list[object] = []
+    disable = torch._dynamo.disable
+
+    def counting(fn: object = None, *args: object, **kwargs: object) -> object:
+        if fn is ps._eager_step:
+            wrapped.append(fn)
+        return disable(fn, *args, **kwargs)
+
+    monkeypatch.setattr(torch._dynamo, "disable", counting)
+    monkeypatch.setattr(ps, "_step_outside_the_graph", None, raising=False)  # (fresh)
+    torch._dynamo.reset()
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=torch.tensor(0.01))
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, 20), tensors=True)
+
+    @torch.compile(backend="aot_eager", fullgraph=False)
+    def step() -> None:
+        opt.step()
+        sched.step()
+
+    x = torch.randn(8, 4)
+    for _ in range(12):
+        model(x).square().mean().backward()
+        step()
+        opt.zero_grad()
+    torch._dynamo.reset()
+    assert sched.last_step == 12 and len(wrapped) == 1
+
+
 def test_importing_the_package_leaves_dynamo_unimported() -> None:
     """The scheduler's compiled path is wrapped at its first use: the decorator at import made
     every import of the package import dynamo (1.1 s of 2.4), and on torch 2.6 made a temporary

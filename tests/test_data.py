@@ -1022,7 +1022,7 @@ def test_csv_that_is_not_text(tmp_path) -> None:
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\xff\xfe\x00\x81\x82" * 10)
     with pytest.raises(ValueError, match=r"binary\.csv: not a text table: a UTF-16 byte-order "
-                       r"mark, then no table: 24 characters, most of them no ASCII"):
+                       r"mark, then no table: 24 characters, most of them not ASCII"):
         load_csv(path)  # (UTF-16 is read since; this was "not a readable UTF-8 CSV file")
     path.write_bytes(b"\xef\xbb\xbf1,2,a\n\xff\xfe,4,b\n")  # (UTF-8's mark: decoded as UTF-8)
     with pytest.raises(ValueError, match=r"binary\.csv: not a readable UTF-8 CSV file: 'utf-8' "

@@ -963,7 +963,7 @@ def _not_text(head: bytes) -> str | None:
         decoded = head.decode(encoding, errors="ignore")  # (a character cut at the 4 KB mark)
         if sum(c.isascii() for c in decoded) < 0.3 * len(decoded):  # (numbers, separators)
             return (f"a {_ENCODING_NAMES[encoding]} byte-order mark, then no table: "
-                    f"{len(decoded)} characters, most of them no ASCII (binary data?)")
+                    f"{len(decoded)} characters, most of them not ASCII (binary data?)")
         return None
     if 0 not in head:
         return None

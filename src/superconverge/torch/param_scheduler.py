@@ -551,6 +551,7 @@ class ParamScheduler:
         self._wrote_in: dict[str, Any] | None = None
         self._overwrites_warned = False
         self._check_ranges()
+        _wrap_the_eager_step()
 
         # Only now, with every check passed, is the optimizer changed: a refused scheduler
         # leaves it as it was.
@@ -911,9 +912,9 @@ class ParamScheduler:
         a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold
         ``opt.step()`` itself: torch's ``Optimizer.step`` breaks the graph around itself.)"""
         if torch.compiler.is_compiling():
-            # (wrapped here, not at import: torch.compiler.disable imports dynamo, 1.1 s, and on
-            # torch 2.6 a temporary folder that warns at exit, an error under -W error)
-            torch.compiler.disable(_eager_step)(self)
+            # (wrapped once, by the first scheduler built, not at import; a scheduler that
+            # came unpickled before any was built wraps it at every step, ~4 µs)
+            (_step_outside_the_graph or torch.compiler.disable(_eager_step))(self)
             return
         if self._unresolved:
             self._warn_unresolved()
@@ -1179,6 +1180,21 @@ reverted; a missed warning costs less than a failed resume)."""
 def _eager_step(scheduler: ParamScheduler) -> None:
     """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
     scheduler.step()
+
+
+_step_outside_the_graph: Any = None
+"""``torch.compiler.disable(_eager_step)``, made by the first scheduler built
+(:func:`_wrap_the_eager_step`). Not at import: ``torch.compiler.disable`` imports dynamo (1.1 s
+of the package's 2.4), and on torch 2.6 that made a temporary folder that warned at exit, a
+traceback under ``-W error``. A scheduler is built after its optimizer, whose first
+``add_param_group`` imports dynamo already. Not made inside the compiled step either: there it
+ran at every step (``torch.compiler.disable`` is no constant to dynamo), ~4 µs each."""
+
+
+def _wrap_the_eager_step() -> None:
+    global _step_outside_the_graph
+    if _step_outside_the_graph is None:
+        _step_outside_the_graph = torch.compiler.disable(_eager_step)
 
 
 def _moves(schedule: Schedule) -> bool:
