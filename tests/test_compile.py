@@ -14,7 +14,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import torch
@@ -307,6 +307,23 @@ def test_a_scheduled_weight_decay_added_to_the_gradient_is_warned_of(kind: str) 
                           weight_decay=0.01, tensors=True)
 
 
+def _step_inside_the_compiled_function(model: torch.nn.Module, opt: torch.optim.Optimizer,
+                                       sched: sc.ParamScheduler, steps: int,
+                                       backend: Any) -> None:
+    """torch's compiled-optimizer recipe: ``opt.step()`` and ``sched.step()`` in one compiled
+    function, called ``steps`` times on a fixed batch."""
+    @torch.compile(backend=backend, fullgraph=False)
+    def step() -> None:
+        opt.step()
+        sched.step()
+
+    x = torch.randn(8, 4)
+    for _ in range(steps):
+        model(x).square().mean().backward()
+        step()
+        opt.zero_grad()
+
+
 def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> None:
     """torch's compiled-optimizer recipe steps the scheduler inside the compiled function; traced,
     each new value was a constant of the graph: a recompile at every step up to the limit."""
@@ -317,17 +334,7 @@ def test_a_scheduler_stepped_inside_the_compiled_function_keeps_the_graph() -> N
     lr = sc.one_cycle(0.1, 20)
     sched = sc.ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(20), tensors=True)
     counter = CompileCounterWithBackend("aot_eager")
-
-    @torch.compile(backend=counter, fullgraph=False)
-    def step() -> None:
-        opt.step()
-        sched.step()
-
-    x = torch.randn(8, 4)
-    for _ in range(19):
-        model(x).square().mean().backward()
-        step()
-        opt.zero_grad()
+    _step_inside_the_compiled_function(model, opt, sched, 19, counter)
     torch._dynamo.reset()
     assert counter.frame_count == 1
     assert sched.last_step == 19
@@ -354,25 +361,16 @@ def test_the_compiled_step_wraps_the_eager_step_once(monkeypatch: pytest.MonkeyP
     model = torch.nn.Linear(4, 2)
     opt = torch.optim.AdamW(model.parameters(), lr=torch.tensor(0.01))
     sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, 20), tensors=True)
-
-    @torch.compile(backend="aot_eager", fullgraph=False)
-    def step() -> None:
-        opt.step()
-        sched.step()
-
-    x = torch.randn(8, 4)
-    for _ in range(12):
-        model(x).square().mean().backward()
-        step()
-        opt.zero_grad()
+    _step_inside_the_compiled_function(model, opt, sched, 12, "aot_eager")
     torch._dynamo.reset()
     assert sched.last_step == 12 and len(wrapped) == 1
 
 
 def test_importing_the_package_leaves_dynamo_unimported() -> None:
-    """The scheduler's compiled path is wrapped at its first use: the decorator at import made
-    every import of the package import dynamo (1.1 s of 2.4), and on torch 2.6 made a temporary
-    folder that warned at exit ("Implicitly cleaning up", a traceback under ``-W error``)."""
+    """The scheduler's compiled path is wrapped by the first scheduler built: the decorator at
+    import made every import of the package import dynamo (1.1 s of 2.4), and on torch 2.6 made
+    a temporary folder that warned at exit ("Implicitly cleaning up", a traceback under
+    ``-W error``)."""
     code = ("import sys, superconverge.torch, superconverge.finder, superconverge.recipes; "
             "print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
