@@ -82,6 +82,21 @@ def put_back(previous: dict[int, Any]) -> None:
         raise came
 
 
+def take_over(previous: dict[int, Any], sig: int, replaced: tuple[Any, ...],
+              handler: Any) -> None:
+    """Install ``handler`` for ``sig`` where its handler is one of ``replaced``, that one
+    recorded in ``previous`` (for :func:`put_back`) before it is replaced: a signal just after
+    ``handler`` went in, raising, left it in for good where it was recorded after (a review).
+    Called inside the try whose ``finally`` puts ``previous`` back. Outside the main
+    interpreter, where no handler may be set, nothing changes."""
+    try:
+        if (before := signal.getsignal(sig)) in replaced:
+            previous[sig] = before
+            signal.signal(sig, handler)
+    except (ValueError, OSError):  # not the main interpreter
+        previous.pop(sig, None)
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated(signal.Signals(signum).name)
 
@@ -125,16 +140,11 @@ def sigterm_as_interrupt() -> Iterator[None]:
     mark = lost()
     hidden = False
     try:
-        # Installed inside the try, each recorded before it is replaced: a SIGTERM just after
-        # the first went in raised out of this, leaving that handler in for good.
+        # Installed inside the try (a SIGTERM just after the first went in raised out of
+        # this, leaving that handler in for good)
         if threading.current_thread() is threading.main_thread():
             for sig in [s for s in (signal.SIGTERM, _HANGUP) if s is not None]:
-                try:
-                    if signal.getsignal(sig) is signal.SIG_DFL:
-                        previous[sig] = signal.SIG_DFL
-                        signal.signal(sig, _raise_terminated)
-                except (ValueError, OSError):  # not the main interpreter
-                    previous.pop(sig, None)
+                take_over(previous, sig, (signal.SIG_DFL,), _raise_terminated)
         if previous and sys.unraisablehook is not _note_lost_stops:
             _hooks.append(sys.unraisablehook)
             hidden = True

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from superconverge._signals import _HANGUP, _raise_terminated, put_back
+from superconverge._signals import _HANGUP, _raise_terminated, put_back, take_over
 from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()
@@ -796,12 +796,7 @@ def signals_deferred(
         # of them (its handler raising) left SIGINT held for good, every later Ctrl-C ignored.
         if threading.current_thread() is threading.main_thread():
             for sig, handlers in ours:
-                try:
-                    if (before := signal.getsignal(sig)) in handlers:
-                        previous[sig] = before
-                        signal.signal(sig, hold)
-                except (ValueError, OSError):  # not the main interpreter
-                    previous.pop(sig, None)
+                take_over(previous, sig, handlers, hold)
         yield came
     finally:
         try:
