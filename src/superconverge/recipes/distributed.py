@@ -77,8 +77,9 @@ def torchrun_group(device: str | None = None) -> Iterator[str | None]:
     # read as the module is imported, and DDP imports it: imported after the group is made,
     # those ten defaults hold the group for good, destroy_process_group cannot free its
     # backend, and the backend's worker threads live into the interpreter's exit (see
-    # _leave_group). Imported before, they hold None.
-    importlib.import_module("torch.distributed.nn.functional")  # (not import: torch local)
+    # _leave_group). Imported before, they hold None. (By name: an import statement would
+    # make ``torch`` a local name of this whole function.)
+    importlib.import_module("torch.distributed.nn.functional")
     dist.init_process_group(backend)  # env://, from torchrun's variables
     try:
         yield str(dev)
