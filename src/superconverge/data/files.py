@@ -380,7 +380,8 @@ def load_csv(
         raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
     with path.open("rb") as raw:
         head = raw.read(4096)
-    binary, encoding = _not_text(head), _encoding(head)
+    encoding = _encoding(head)
+    binary = _not_text(head, encoding)
     if binary:
         raise ValueError(f"{path}: not a text table: {binary}")
     try:
@@ -947,10 +948,11 @@ def _encoding(head: bytes) -> str:
     return next((codec for bom, codec in _BOMS if head.startswith(bom)), "utf-8-sig")
 
 
-def _not_text(head: bytes) -> str | None:
-    """What a file that begins with ``head`` is, where it is no text table (a review: an .xlsx,
-    an .npz and np.tofile's bytes were told to be saved as UTF-8, or read as one column of
-    garbage); ``None`` for text, UTF-16 and UTF-32 after their byte-order mark too."""
+def _not_text(head: bytes, encoding: str) -> str | None:
+    """What a file that begins with ``head`` (its codec: ``encoding``, :func:`_encoding`'s) is,
+    where it is no text table (a review: an .xlsx, an .npz and np.tofile's bytes were told to be
+    saved as UTF-8, or read as one column of garbage); ``None`` for text, UTF-16 and UTF-32
+    after their byte-order mark too."""
     if head.startswith(b"PK\x03\x04"):
         return ("a zip archive: an Excel workbook (.xlsx: save it as 'CSV UTF-8') or an .npz "
                 "(load_npz reads it)")
@@ -958,7 +960,6 @@ def _not_text(head: bytes) -> str | None:
         return "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"
     if head.startswith(b"\x93NUMPY"):
         return "a NumPy .npy array: save x and y with np.savez(path, x=x, y=y) and load the .npz"
-    encoding = _encoding(head)
     if encoding != "utf-8-sig":  # (NULs in every character: text, read as such)
         decoded = head.decode(encoding, errors="ignore")  # (a character cut at the 4 KB mark)
         if sum(c.isascii() for c in decoded) < 0.3 * len(decoded):  # (numbers, separators)
