@@ -140,8 +140,11 @@ def make_optimizer(kind: str, model: nn.Module, device: torch.device) -> torch.o
     return torch.optim.AdamW(model.parameters(), lr=lr, capturable=device.type == "cuda")
 
 
-SCHEDULE_KEYS = ("['lr']", "['momentum']", "['betas']")
-"""A guard on one of these param-group entries failing is a recompile the schedule caused."""
+SCHEDULE_GUARD = re.compile(r"\['(lr|momentum|betas|beta1)'\]|\b(lr|momentum|beta1) ==")
+"""A failed guard that names a scheduled value is a recompile the schedule caused: a param
+group's entry (``group['lr']``, ``['betas'][0]``), or an argument of torch's functional
+optimizer that a fused step's wrapper guards on (``kwargs['beta1']``, ``momentum == 0.95``);
+not ``momentum_buffer_list[0] is None`` (the optimizer's fresh state)."""
 
 
 def recompile_limit() -> int:
@@ -170,13 +173,13 @@ def schedule_recompiles(graphs: int) -> int:
     for reasons in guard_failures.values():
         texts = [str(r) for r in reasons]
         if not any(_OLDEST_GRAPH.match(t) for t in texts):
-            caused += sum(any(k in t for k in SCHEDULE_KEYS) for t in texts)
+            caused += sum(bool(SCHEDULE_GUARD.search(t)) for t in texts)
             continue
         newest: str | None = None
         for t in texts:
             newest = t if newest is None else newest
             if _OLDEST_GRAPH.match(t):
-                caused += any(k in newest for k in SCHEDULE_KEYS)
+                caused += bool(SCHEDULE_GUARD.search(newest))
                 newest = None
     return min(caused, max(graphs - 1, 0))
 

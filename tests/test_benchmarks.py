@@ -483,6 +483,8 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     # one repeat has no spread to report
     ("range_test_repeats.py", ["--quick", "--repeats", "1"], "argument --repeats: must be >= 2"),
     ("range_test_repeats.py", ["--quick", "--model", "mlp"], "argument --model: invalid choice"),
+    ("compile_graphs.py", ["--quick", "--steps", "40,7"], "argument --steps: expected step "
+     "counts >= 8, got '40,7'"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
                                                     monkeypatch) -> None:
@@ -533,6 +535,34 @@ def test_scheduler_step_quick_runs_and_leaves_the_committed_results_alone() -> N
     assert "wrote" not in text
     assert "## Provenance" in text and "--quick" in text and "best of 2 repeats" in text
     assert committed.read_bytes() == before
+
+
+def test_compile_graphs_quick_counts_each_step_under_both_schedulers() -> None:
+    """docs/gpu.md's table of fused steps comes from this benchmark: ours never recompiles
+    more than OneCycleLR on the same step, a fused AdamW not at all, SGD's foreach step with a
+    cycling momentum is refused, and torch's recompiles there grow with the steps."""
+    committed = BENCHMARKS / "results" / "compile_graphs.md"
+    before = committed.read_bytes()
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "compile_graphs.py"), "--quick"],
+                          check=True, capture_output=True, text=True, timeout=300).stdout
+    assert "wrote" not in text and committed.read_bytes() == before
+    assert "## Provenance" in text and "--quick" in text
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:3]):
+            [c.strip() for c in line.strip("|").split("|")[3:]]
+            for line in text.splitlines() if line.startswith(("| AdamW", "| SGD"))}
+    assert len(rows) == 9, rows
+
+    def recompiles(cell: str) -> int:
+        return int(cell.split(", ")[1].split()[0])
+
+    for (kind, step, scheduler), cells in rows.items():
+        if scheduler == "ours" and not cells[0].startswith("refused"):
+            theirs = rows[(kind, step, "OneCycleLR")]
+            assert all(recompiles(o) <= recompiles(t) for o, t in zip(cells[:2], theirs[:2],
+                                                                       strict=True)), (kind, step)
+    assert rows[("AdamW", "fused", "ours")][:2] == ["0 graphs, 0 recompiles"] * 2
+    assert rows[("SGD", "foreach", "ours")][0] == "refused: tensors=True"
+    assert rows[("SGD", "foreach", "OneCycleLR")][2] == "yes"  # grows with the steps
 
 
 def test_sweep_resolution_quick_runs_and_reads_its_threshold(tmp_path) -> None:
