@@ -460,7 +460,8 @@ def test_fp16_range_tests_with_a_grad_scaler_do_not_retrace_a_compiled_step() ->
 
 FUSED = {
     "adamw": lambda m: torch.optim.AdamW(m.parameters(), lr=torch.tensor(0.01), fused=True),
-    "sgd": lambda m: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, fused=True),
+    "sgd": lambda m: torch.optim.SGD(m.parameters(), lr=torch.tensor(0.01), momentum=0.9,
+                                     fused=True),
 }
 
 
@@ -468,9 +469,8 @@ def test_a_fused_adamw_step_recompiles_for_none_of_ours() -> None:
     """docs/gpu.md: torch does not trace a fused step (``torch.compiler.disable``), only the
     code around it, where a float ``lr`` or ``beta1`` that moves is still guarded on (torch's
     OneCycleLR: 2 recompiles on torch 2.13; on 2.6 its frames reach the recompile limit:
-    benchmarks/compile_graphs.py). Ours fills tensors: no recompile, no
-    more graphs than a constant schedule, and the eager run's weights bit for bit (the same
-    fused kernel)."""
+    benchmarks/compile_graphs.py). Ours fills tensors: no recompile, no more graphs than a
+    constant schedule, and the eager run's weights bit for bit (the same fused kernel)."""
     def ours(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
         return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
                                  momentum=sc.one_cycle_momentum(STEPS), tensors=True)
