@@ -458,6 +458,31 @@ def test_fp16_range_tests_with_a_grad_scaler_do_not_retrace_a_compiled_step() ->
     torch._dynamo.reset()
 
 
+
+@pytest.mark.parametrize("kind", ["adamw", "sgd"])
+def test_repeats_compile_no_more_graphs_than_one_sweep(kind: str) -> None:
+    """Between repeats the restore dropped the state the sweep had made (there was none), so
+    each repeat's step made new tensors, on whose identity the compiled step guards: SGD
+    recompiled twice a repeat and reached dynamo's limit (8 graphs) at 6 repeats. SGD's and
+    AdamW's state now starts afresh in place between repeats, and the optimizer ends as it
+    began, with no state."""
+    def graphs(repeats: int) -> int:
+        torch._dynamo.reset()
+        net, batches = _mlp_and_batches()
+        lr = torch.tensor(0.01)  # filled in place as the LR sweeps
+        opt = (torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if kind == "sgd"
+               else torch.optim.AdamW(net.parameters(), lr=lr))
+        counter = CompileCounterWithBackend("aot_eager")
+        opt.step = torch.compile(opt.step, backend=counter)
+        res = sc.lr_range_test(net, opt, torch.nn.functional.cross_entropy, batches, 1e-4, 1.0,
+                               num_iter=12, repeats=repeats, diverge_factor=None,
+                               progress=False)
+        assert len(res.repeats) == repeats and len(opt.state) == 0
+        torch._dynamo.reset()
+        return counter.frame_count
+
+    assert graphs(6) == graphs(1) <= 2
+
 FUSED = {
     "adamw": lambda m: torch.optim.AdamW(m.parameters(), lr=torch.tensor(0.01), fused=True),
     "sgd": lambda m: torch.optim.SGD(m.parameters(), lr=torch.tensor(0.01), momentum=0.9,

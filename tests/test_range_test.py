@@ -3912,7 +3912,7 @@ def test_a_restore_that_fails_keeps_the_curve_and_puts_back_the_rngs(
     with the error. Both now survive it."""
     from superconverge.finder import _restore
 
-    def fails(self) -> None:
+    def fails(self, between_repeats: bool = False) -> None:
         raise RuntimeError("cannot write a tensor back")
 
     monkeypatch.setattr(_restore.TrainingState, "_restore_modules_and_optimizer", fails)
@@ -4429,3 +4429,40 @@ def test_an_unreadable_item_does_not_hide_the_rngs_after_it() -> None:
     data.parts = [dead, jitter]  # type: ignore[attr-defined]
     found = _own_rngs([DataLoader(data, batch_size=4)])
     assert any(r is jitter.rng for r in found)
+
+
+# Optimizers built without state: the sweep makes it, and between repeats it must be what the
+# first step makes from none (started afresh in place where exact, else dropped).
+FRESH_OPTIMIZERS = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+    "sgd-nesterov-foreach": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9,
+                                                       nesterov=True, foreach=True),
+    "sgd-fused": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, fused=True),
+    "sgd-dampening": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1),
+    "adam-amsgrad": lambda ps: torch.optim.Adam(ps, lr=1e-3, amsgrad=True),
+    "adamw-single": lambda ps: torch.optim.AdamW(ps, lr=1e-3, foreach=False),
+    "adamw-fused": lambda ps: torch.optim.AdamW(ps, lr=1e-3, fused=True),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=1e-3, momentum=0.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRESH_OPTIMIZERS))
+def test_a_later_repeat_from_no_optimizer_state_is_the_run_of_its_seed_bit_for_bit(
+        name: str) -> None:
+    """Between repeats the state the sweep made is zeroed in place for SGD (dampening 0), Adam
+    and AdamW, where it was dropped (so a compiled step keeps its graphs): each repeat must
+    still be the single test of its seed to the last bit, and the optimizer end with no
+    state."""
+    def problem() -> tuple[nn.Module, torch.optim.Optimizer, DataLoader]:
+        model, _, loader = make_problem(momentum_steps=0)
+        return model, FRESH_OPTIMIZERS[name](model.parameters()), loader
+
+    model, opt, loader = problem()
+    both = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, repeats=3, seed=3,
+                         diverge_factor=None, progress=False)
+    assert len(opt.state) == 0
+    for r in (1, 2):
+        model, opt, loader = problem()
+        alone = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, seed=3 + r,
+                              diverge_factor=None, progress=False)
+        assert both.repeats[r].losses == alone.losses, r

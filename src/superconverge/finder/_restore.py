@@ -503,10 +503,12 @@ class TrainingState:
         # each state dict and group list once (accelerate's wrapper and some Lookaheads share
         # their inner optimizer's, which would otherwise be copied twice).
         self.states: list[tuple[dict[Any, Any], dict[Any, dict[str, Any]]]] = []
+        self.owners: list[torch.optim.Optimizer] = []  # the optimizer of each of self.states
         # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
         self.groups: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
         for opt in held_optimizers(optimizer):
             if all(opt.state is not state for state, _ in self.states):
+                self.owners.append(opt)
                 self.states.append((opt.state, {
                     p: {k: _clone(v, host, pending) for k, v in s.items()}
                     for p, s in opt.state.items()
@@ -562,13 +564,16 @@ class TrainingState:
         RNGs, loaders, modes and the GradScaler go back even where the tensors' restore fails
         (a module that changed a tensor in a way it cannot be written back into).
         ``between_repeats``: all but a sampler's own numpy or Python RNG, which no seed reaches:
-        put back, it would give every repeat the same batches."""
+        put back, it would give every repeat the same batches. And optimizer state the sweep
+        made where there was none is started afresh in place where that is exact (see
+        :func:`_afresh_in_place`), not dropped: a compiled ``optimizer.step`` guards on those
+        tensors' identity, and new ones made it recompile at every repeat."""
         try:
-            self._restore_modules_and_optimizer()
+            self._restore_modules_and_optimizer(between_repeats)
         finally:
             self._restore_the_rest(between_repeats)
 
-    def _restore_modules_and_optimizer(self) -> None:
+    def _restore_modules_and_optimizer(self, between_repeats: bool = False) -> None:
         for scripted, name, t in self.script_slots:
             if getattr(scripted, name) is not t:
                 setattr(scripted, name, t)
@@ -623,10 +628,15 @@ class TrainingState:
             p.grad = (None if grad is None
                       else _put_back(p.grad if held is None else held, grad, pending))
 
-        for state, saved_states in self.states:
-            for param in list(state):
-                if param not in saved_states:
-                    del state[param]  # state the test created: the next real step starts afresh
+        for opt, (state, saved_states) in zip(self.owners, self.states, strict=True):
+            made = [param for param in state if param not in saved_states]
+            group_of = ({id(p): g for g in opt.param_groups for p in g["params"]}
+                        if between_repeats and made else {})
+            for param in made:
+                # State the test created: the next real step starts afresh without it; the
+                # next repeat's too, unless it can start afresh from these very tensors.
+                if not _afresh_in_place(opt, group_of.get(id(param)), state[param]):
+                    del state[param]
             for param, saved_state in saved_states.items():
                 current = state.get(param, {})
                 state[param] = {k: _put_back(current.get(k, _MISSING), v, pending)
@@ -673,6 +683,35 @@ class TrainingState:
 
 
 _PARAMETRIZE = "torch.nn.utils.parametrize"
+
+
+def _afresh_in_place(opt: torch.optim.Optimizer, group: dict[str, Any] | None,
+                     entry: object) -> bool:
+    """Zero a parameter's state in place where that is exactly the state its optimizer's first
+    step would make from none, and say whether it did. Adam and AdamW make zeros (``step``,
+    ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``); SGD copies the gradient into a new
+    momentum buffer, which a zero buffer gives too (``0 * momentum + (1 - dampening) * grad``)
+    where ``dampening`` is 0 (torch's own fused step's "first step" does the same). Only these
+    classes (not a subclass, whose step may read its state otherwise) and only their own keys:
+    anything else is dropped, as at the end of the test."""
+    kind = type(opt)
+    if group is None or not isinstance(entry, dict):
+        return False
+    if kind is torch.optim.SGD:
+        keys = {"momentum_buffer"}
+        if group.get("dampening", 0) != 0:
+            return False
+    elif kind is torch.optim.Adam or kind is torch.optim.AdamW:
+        keys = {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group.get("amsgrad")
+                                                     else set())
+    else:
+        return False
+    if set(entry) != keys or not all(type(v) is torch.Tensor for v in entry.values()):
+        return False
+    with torch.no_grad():
+        for value in entry.values():
+            value.zero_()
+    return True
 
 
 def _parametrize_made(value: object) -> bool:
