@@ -485,6 +485,29 @@ def test_compiled_adamw_step_keeps_its_graph_through_a_1cycle() -> None:
     torch._dynamo.reset()
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adamw-capturable"])
+def test_range_test_repeats_add_no_graph_to_a_compiled_step(kind: str) -> None:
+    """Between repeats the state the sweep made is zeroed in place (the same tensors, on
+    whose identity the compiled step guards), not made anew at every repeat: 4 repeats
+    compile the step into as many graphs as one, under inductor on the GPU."""
+    def graphs(repeats: int) -> int:
+        torch._dynamo.reset()
+        model, batches = mlp(), data()
+        lr = torch.tensor(0.01, device=DEVICE)  # filled in place as the LR sweeps
+        opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9) if kind == "sgd"
+               else torch.optim.AdamW(model.parameters(), lr=lr, capturable=ON_CUDA))
+        opt.step = torch.compile(opt.step, backend=BACKEND)  # type: ignore[method-assign]
+        counters.clear()
+        sc.lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 0.1, 12,
+                         repeats=repeats, diverge_factor=None, progress=False)
+        assert len(opt.state) == 0  # as it began
+        found = counters["stats"]["unique_graphs"]
+        torch._dynamo.reset()
+        return int(found)
+
+    assert graphs(4) == graphs(1) <= 2
+
+
 def test_compiled_sgd_step_at_its_defaults_keeps_its_graph_through_a_1cycle() -> None:
     """SGD built at its defaults (on CUDA: the foreach step, which hands the momentum to torch
     as a Python number) with a cycling momentum: tensors=True puts it on the single-tensor path,
