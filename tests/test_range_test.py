@@ -4466,3 +4466,26 @@ def test_a_later_repeat_from_no_optimizer_state_is_the_run_of_its_seed_bit_for_b
         alone = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, seed=3 + r,
                               diverge_factor=None, progress=False)
         assert both.repeats[r].losses == alone.losses, r
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["sgd", "in-a-wrapper-sharing-its-state"])
+def test_later_repeats_step_on_the_momentum_buffers_the_first_one_made(wrapped: bool) -> None:
+    """The buffers a compiled step guards on by identity: each repeat after the first starts
+    from the very tensors the first made, zeroed, also where a wrapper (accelerate's) shares
+    the state dict of the SGD it holds, whose step makes them."""
+    model, _, loader = make_problem(momentum_steps=0)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    opt = _SharesItsState(sgd) if wrapped else sgd
+    first = next(model.parameters())
+    seen: list[int] = []
+
+    def step_fn(m: nn.Module, batch: Any) -> torch.Tensor:
+        if first in sgd.state:  # the buffer the step before this one left
+            seen.append(id(sgd.state[first]["momentum_buffer"]))
+        x, y = batch
+        return ce(m(x), y)
+
+    lr_range_test(model, opt, None, loader, 1e-4, 1.0, 8, step_fn=step_fn, repeats=3, seed=0,
+                  diverge_factor=None, progress=False)
+    assert len(seen) == 3 * 8 - 1 and len(set(seen)) == 1  # all but the very first step's
+    assert len(sgd.state) == 0

@@ -507,7 +507,10 @@ class TrainingState:
         # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
         self.groups: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
         for opt in held_optimizers(optimizer):
-            if all(opt.state is not state for state, _ in self.states):
+            shared = [i for i, (state, _) in enumerate(self.states) if opt.state is state]
+            if shared:  # a wrapped optimizer (found after its wrapper): its step makes the state
+                self.owners[shared[0]] = opt
+            else:
                 self.owners.append(opt)
                 self.states.append((opt.state, {
                     p: {k: _clone(v, host, pending) for k, v in s.items()}
