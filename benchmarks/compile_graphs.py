@@ -8,8 +8,8 @@ No GPU is needed: what recompiles is decided by dynamo's guards, which are the s
 device (``aot_eager``, which specialises floats as inductor does, keeps it quick). The step's
 implementation is chosen explicitly (``foreach=True`` is torch's default for CUDA parameters,
 the single-tensor step its default on the CPU), so every row is what some device runs. Each
-case runs twice, over each length in ``--steps``: a count that grows with the steps is a
-recompile at every value (until dynamo's limit). Writes
+case runs once over each length in ``--steps`` (two by default): a count that grows with the
+steps is a recompile at every value (until dynamo's limit). Writes
 ``benchmarks/results/compile_graphs.md`` (with ``--out`` elsewhere, e.g. one file per torch).
 """
 
