@@ -75,6 +75,12 @@ def train(make_opt: Callable, attach: Callable, steps: int = STEPS,
                [p.detach() for p in model.parameters()], caused)
 
 
+def one_cycle_tensors(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
+    """A 1cycle over ``STEPS`` steps with cyclical momentum, its hyper-parameters tensors."""
+    return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
+                             momentum=sc.one_cycle_momentum(STEPS), tensors=True)
+
+
 OPTIMIZERS = {
     # torch wants a tensor lr for a compiled Adam; betas start as floats, tensors=True converts
     "adamw": lambda m: torch.optim.AdamW(m.parameters(), lr=torch.tensor(0.01)),
@@ -105,12 +111,8 @@ def test_one_cycle_with_cyclical_momentum_does_not_recompile(kind: str) -> None:
 def test_inductor_keeps_the_graph_and_matches_eager(kind: str) -> None:
     """The same 1cycle through inductor, the GPU backend (the tests above use aot_eager, which
     does not lower the step): no recompile caused by the schedule, the eager loop's weights."""
-    def attach(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
-        return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
-                                 momentum=sc.one_cycle_momentum(STEPS), tensors=True)
-
-    eager = train(OPTIMIZERS[kind], attach, backend=None)
-    compiled = train(OPTIMIZERS[kind], attach, backend="inductor")
+    eager = train(OPTIMIZERS[kind], one_cycle_tensors, backend=None)
+    compiled = train(OPTIMIZERS[kind], one_cycle_tensors, backend="inductor")
     assert 1 <= compiled.graphs <= 2 and compiled.schedule_recompiles == 0, (
         compiled.graphs, compiled.schedule_recompiles)
     assert compiled.lr == pytest.approx(eager.lr)
@@ -496,14 +498,10 @@ def test_a_fused_adamw_step_recompiles_for_none_of_ours() -> None:
     OneCycleLR: 2 recompiles on torch 2.13; on 2.6 its frames reach the recompile limit:
     benchmarks/compile_graphs.py). Ours fills tensors: no recompile, no more graphs than a
     constant schedule, and the eager run's weights bit for bit (the same fused kernel)."""
-    def ours(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
-        return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
-                                 momentum=sc.one_cycle_momentum(STEPS), tensors=True)
-
     constant = train(FUSED["adamw"], lambda o: sc.ParamScheduler(o, lr=0.01, momentum=0.9,
                                                                   tensors=True))
-    eager = train(FUSED["adamw"], ours, backend=None)
-    compiled = train(FUSED["adamw"], ours)
+    eager = train(FUSED["adamw"], one_cycle_tensors, backend=None)
+    compiled = train(FUSED["adamw"], one_cycle_tensors)
     assert compiled.schedule_recompiles == 0
     assert compiled.graphs <= constant.graphs, (compiled.graphs, constant.graphs)
     assert compiled.lr == pytest.approx(eager.lr)
@@ -515,14 +513,10 @@ def test_a_fused_sgd_step_recompiles_no_more_for_ours_than_for_torch_s_scheduler
     """docs/gpu.md: SGD's momentum stays a float (torch branches on it), and a fused group keeps
     its fused step under ``tensors=True``: its cycling momentum costs what it costs under
     OneCycleLR (one recompile on torch 2.13), never more, and the weights are the eager run's."""
-    def ours(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
-        return sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, STEPS),
-                                 momentum=sc.one_cycle_momentum(STEPS), tensors=True)
-
-    mine = train(FUSED["sgd"], ours)
+    mine = train(FUSED["sgd"], one_cycle_tensors)
     theirs = train(FUSED["sgd"], lambda o: torch.optim.lr_scheduler.OneCycleLR(
         o, 0.1, total_steps=STEPS, cycle_momentum=True))
-    eager = train(FUSED["sgd"], ours, backend=None)
+    eager = train(FUSED["sgd"], one_cycle_tensors, backend=None)
     assert mine.graphs <= theirs.graphs, (mine.graphs, theirs.graphs)
     assert mine.schedule_recompiles <= theirs.schedule_recompiles
     assert mine.lr == pytest.approx(eager.lr)
