@@ -27,6 +27,7 @@ from torch._dynamo.utils import guard_failures
 
 import _common  # first of ours: puts ../src on sys.path
 import gpu  # (its count of the recompiles a schedule caused)
+import scheduler_step  # (ours and OneCycleLR with the same values, as gpu.py's (a) runs them)
 import superconverge as sc
 
 RESULTS = _common.RESULTS_DIR / "compile_graphs.md"
@@ -51,10 +52,8 @@ IMPLS = {"AdamW": ("single-tensor", "fused"), "SGD": tuple(STEPS)}
 
 SCHEDULERS: dict[str, Callable[[torch.optim.Optimizer, int], Any]] = {
     "ours, constant": lambda o, n: sc.ParamScheduler(o, lr=0.01, momentum=0.9, tensors=True),
-    "ours": lambda o, n: sc.ParamScheduler(o, lr=sc.one_cycle(0.1, n),
-                                           momentum=sc.one_cycle_momentum(n), tensors=True),
-    "OneCycleLR": lambda o, n: torch.optim.lr_scheduler.OneCycleLR(
-        o, 0.1, total_steps=n, cycle_momentum=True),
+    "ours": lambda o, n: scheduler_step.ours(o, n, True, max_lr=0.1),
+    "OneCycleLR": lambda o, n: scheduler_step.theirs(o, n, True, max_lr=0.1),
 }
 
 
