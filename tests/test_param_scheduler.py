@@ -132,17 +132,18 @@ def test_step_decay_equals_torch_to_the_last_bit(seed) -> None:
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 @pytest.mark.parametrize(("up", "down"), [(5, None), (4, 7), (1, 3)])
-def test_cyclic_equals_torch(kind, mode, up, down) -> None:
+@pytest.mark.parametrize("base", [0.01, 0.0])  # (torch takes a base_lr of 0, and so do we)
+def test_cyclic_equals_torch(kind, mode, up, down, base) -> None:
     steps = 70
     gamma = 0.97 if mode == "exp_range" else 1.0  # torch ignores gamma elsewhere; we refuse it
     m1, m2 = make_model(), make_model()
     o1, o2 = make_opt(m1, kind), make_opt(m2, kind)
     ours = ParamScheduler(
         o1,
-        lr=sc.cyclic(0.01, 0.1, up, down, mode, gamma=gamma),
+        lr=sc.cyclic(base, 0.1, up, down, mode, gamma=gamma),
         momentum=sc.cyclic_momentum(0.8, 0.9, up, down, mode, gamma=gamma),
     )
-    theirs = CyclicLR(o2, 0.01, 0.1, step_size_up=up, step_size_down=down, mode=mode,
+    theirs = CyclicLR(o2, base, 0.1, step_size_up=up, step_size_down=down, mode=mode,
                       gamma=gamma, base_momentum=0.8, max_momentum=0.9)
     assert_runs_equal(run(m1, o1, ours, steps), run(m2, o2, theirs, steps))
 

@@ -343,7 +343,7 @@ def test_schedules_do_not_import_torch() -> None:
          r"warmup_fraction must be a fraction in \(0, 1\)"),
         (lambda: S.one_cycle_momentum(100, high=0.8, low=0.9), ValueError, r"low must be <= high"),
         (lambda: S.one_cycle_momentum(100, high=1.2), ValueError, r"high must be in \[0, 1\)"),
-        (lambda: S.cyclic(0, 1, 10), ValueError, r"base_lr must be > 0, got 0"),
+        (lambda: S.cyclic(-0.1, 1, 10), ValueError, r"base_lr must be >= 0, got -0.1"),
         (lambda: S.cyclic(2e-3, 1e-3, 10), ValueError, r"base_lr must be <= max_lr.*swap"),
         (lambda: S.cyclic(1e-3, 1e-2, 0), ValueError, r"step_size must be >= 1, got 0"),
         (lambda: S.cyclic(1e-3, 1e-2, 10, mode="triangle"), ValueError,

@@ -164,7 +164,7 @@ def cyclic(
     Equivalent to torch's ``CyclicLR(opt, base_lr, max_lr, step_size_up=step_size,
     step_size_down=step_size_down, mode=mode, gamma=gamma)`` (``sine`` has no torch equivalent).
     """
-    v.positive("base_lr", base_lr)
+    v.non_negative("base_lr", base_lr)  # (0 as torch's CyclicLR takes it)
     v.positive("max_lr", max_lr)
     if base_lr > max_lr:
         raise ValueError(
