@@ -13,6 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from superconverge import lr_range_test
 from superconverge.finder.suggest import (
     BASE_FALL,
     METHODS,
@@ -727,6 +728,78 @@ def test_a_jump_of_two_thirds_of_the_fall_is_a_jump_at_the_start() -> None:
     y[5] = 3.2  # 1.2 above the start; the fall is 1.8
     (msg,) = curve_warnings(LRS200, y, "diverged")
     assert msg.startswith("the loss jumped from 2 to 3.2")
+
+
+def _plateau_then_valley(sd: float, seed: int = 0) -> np.ndarray:
+    """200 points: flat at 25 with noise of ``sd`` (kept within 2 sd) up to point 60, a fall
+    to 1 by point 120 with noise a hundredth of it, then a blow-up: most of the curve's
+    neighbouring steps are the low end's, so the whole curve's noise is a fraction of the
+    plateau's (an MSE's batch losses spread in proportion to their level)."""
+    rng = np.random.default_rng(seed)
+    y = piecewise((0, 25.0), (60, 25.0), (120, 1.0), (180, 1.0), (199, 40.0))
+    y[:60] += np.clip(rng.normal(0, sd, 60), -2 * sd, 2 * sd)
+    y[60:180] += rng.normal(0, sd / 100, 120)
+    y[0] = 25.0
+    return y
+
+
+def test_a_jump_at_the_start_of_a_plateau_is_measured_against_the_plateau_s_noise() -> None:
+    """A first-steps rise of 4 times the plateau's batch noise, above every loss of it, is no
+    jump: the whole curve's noise, mostly its low end's, read it as 80 times (an audit: one
+    high batch of an MSE plateau flat for four decades was "start_lr is already too high").
+    Five and a half times is still a jump (mutant: none after a flat stretch)."""
+    y = _plateau_then_valley(5.0)
+    plateau_noise = SUGGEST._robust_sd(np.diff(y[20:60])) / math.sqrt(2)
+    assert SUGGEST._batch_noise(y, 199) < 0.2 * plateau_noise
+    for times, warned in ((4.0, False), (5.5, True)):
+        y[4] = 25.0 + times * plateau_noise
+        assert y[4] > y[20:60].max()
+        said = [w for w in curve_warnings(LRS200, y, "diverged") if "jumped" in w]
+        assert bool(said) is warned, (times, said)
+
+
+def test_a_jump_no_higher_than_a_batch_of_the_plateau_after_it_is_none() -> None:
+    """A first-steps rise of 7 times the plateau's noise is no jump where a batch of the
+    plateau after it rose higher still: one of its batches, not the LR (mutant: the noise
+    alone); the same rise above every loss of the plateau is one."""
+    y = _plateau_then_valley(5.0)
+    plateau_noise = SUGGEST._robust_sd(np.diff(y[20:60])) / math.sqrt(2)
+    y[4] = 25.0 + 7 * plateau_noise
+    y[40] = y[4] + 1.0
+    assert not any("jumped" in w for w in curve_warnings(LRS200, y, "diverged"))
+    y[40] = 25.0
+    assert any(w.startswith("the loss jumped from 25") for w in curve_warnings(
+        LRS200, y, "diverged"))
+
+
+def _mse_range_test(optimizer: str, start_lr: float) -> list[str]:
+    """The warnings of a real range test: a small MLP on a linear regression, MSE, batch 64."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4096, 20, generator=g)
+    y = 3 * x[:, :3].sum(1, keepdim=True) + 0.1 * torch.randn(4096, 1, generator=g)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(),
+                                torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
+    opt = (torch.optim.Adam(model.parameters()) if optimizer == "adam"
+           else torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64,
+                                         shuffle=True, generator=torch.Generator().manual_seed(3))
+    res = lr_range_test(model, opt, torch.nn.functional.mse_loss, loader, start_lr=start_lr,
+                        end_lr=10, num_iter=300, progress=False)
+    return res.warnings()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_an_mse_sweep_that_starts_flat_is_not_told_it_jumped(optimizer) -> None:
+    """A real regression's range test from 1e-7, flat for four decades: its batches spread from
+    14 to 43 there, and one of the first steps' 36 against a first 18 read "the loss jumped ...
+    start_lr is already too high", from any start_lr (an audit)."""
+    assert not any("jumped" in w for w in _mse_range_test(optimizer, 1e-7))
+
+
+def test_an_mse_sweep_from_a_start_too_high_is_told_it_jumped() -> None:
+    """Adam at start_lr=0.1 on the same regression: the loss leaps six-fold at once."""
+    assert any(w.startswith("the loss jumped from") for w in _mse_range_test("adam", 0.1))
 
 
 @pytest.mark.parametrize(("flat_points", "warned"), [(2, True), (3, False)])
