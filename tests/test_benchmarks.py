@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -605,6 +606,28 @@ def test_num_iter_shift_quick_runs_and_reads_its_picks_off_the_grid(tmp_path) ->
     assert "BCEWithLogitsLoss" in written and "- command: `python benchmarks/" in written
     committed = BENCHMARKS / "results" / "num_iter_shift.md"
     assert committed.exists(), "run python benchmarks/num_iter_shift.py and commit its result"
+
+
+def test_warning_rates_quick_counts_the_warnings_of_real_sweeps() -> None:
+    """docs/suggestions.md's rates of warnings by loss come from this benchmark: a quick run
+    writes nothing, has a row for each case, and a start too high (Adam at 0.1) is warned of
+    on every curve, where a cross-entropy sweep from 1e-7 at batch 64 is warned of on none."""
+    committed = BENCHMARKS / "results" / "warning_rates.md"
+    before = committed.read_bytes()
+    text = subprocess.run([sys.executable, str(BENCHMARKS / "warning_rates.py"), "--quick"],
+                          check=True, capture_output=True, text=True, timeout=300).stdout
+    assert "wrote" not in text and committed.read_bytes() == before
+    assert "## Provenance" in text and "--quick" in text
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith(("| cross-entropy", "| MSE"))]
+    assert len(rows) == 6, text  # (the loop's progress lines hold no leading "| ")
+    for loss, _, _, _, start_lr, warned, jumped, falling, *_ in rows:
+        if start_lr == "0.1":
+            assert warned == "2/2", rows
+        elif loss == "cross-entropy":
+            assert warned == jumped == falling == "0/2", rows
+    for row in rows:  # (spreads: decades between the seeds' picks, or "-" with one pick)
+        assert all(re.fullmatch(r"(\d+\.\d\d|-)( \(\d none\))?", c) for c in row[9:11]), row
 
 
 def test_engine_overhead_cut_short_keeps_its_whole_repeats(monkeypatch: pytest.MonkeyPatch,
