@@ -6,6 +6,7 @@ A benchmark script imports this module first (``import _common``): it also puts 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -28,9 +29,22 @@ from superconverge.atomic import write_text  # noqa: E402
 from superconverge.cli import _at_least  # noqa: E402
 
 __all__ = [
-    "RESULTS_DIR", "at_least", "command_line", "cpu_name", "dataset_names", "device",
+    "RESULTS_DIR",
+    "add_output_arguments",
+    "argument_parser",
+    "at_least",
+    "command_line",
+    "cpu_name",
+    "dataset_names",
+    "device",
     "device_name",
-    "git_commit", "positive_int", "provenance", "results_path", "save_results", "whole_numbers",
+    "git_commit",
+    "positive_int",
+    "provenance",
+    "results_path",
+    "save_results",
+    "whole_numbers",
+    "with_provenance",
     "write_text",
 ]
 
@@ -48,6 +62,27 @@ def results_path(given: Path | None, quick: bool, default: Path) -> Path | None:
     committed file), but nowhere for a ``--quick`` run: a smoke run is not a measurement, and
     never goes over the committed results."""
     return given if given is not None else (None if quick else default)
+
+
+def with_provenance(lines: list[str], command: str) -> str:
+    """A results file: ``lines``, then a "Provenance" section (:func:`provenance`)."""
+    return "\n".join([*lines, "## Provenance", "", *provenance(command)]) + "\n"
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's parser: the first paragraph of its docstring ``doc`` as the description,
+    its line breaks kept."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_output_arguments(ap: argparse.ArgumentParser, default: Path, quick: str) -> None:
+    """``--out`` (where to write the results, ``default`` unless given) and ``--quick`` (a
+    smoke run: ``quick`` says what it leaves out), as :func:`save_results` reads them."""
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"where to write the results (default: {default}; none with --quick)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"{quick}; writes nothing without --out")
 
 
 def save_results(text: str, given: Path | None, quick: bool, default: Path) -> Path | None:

@@ -15,10 +15,8 @@ steps is a recompile at every value (until dynamo's limit). Writes
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -130,23 +128,15 @@ def report(lengths: list[int],
         "default on CUDA) is left out: with a tensor `lr` it needs `capturable=True`, which its "
         "eager step refuses on the CPU; `benchmarks/gpu.py` measures it on a GPU.",
         "",
-        "## Provenance",
-        "",
-        *_common.provenance(command),
     ]
-    return "\n".join(lines) + "\n"
+    return _common.with_provenance(lines, command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _common.argument_parser(__doc__)
     ap.add_argument("--steps", type=_common.whole_numbers(8, "step counts"), default=None,
                     help="comma-separated run lengths (default: 40,80; 8,16 with --quick)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help=f"where to write the results (default: {RESULTS}; none with --quick)")
-    ap.add_argument("--quick", action="store_true",
-                    help="no single-tensor steps, shorter runs; "
-                         "writes nothing without --out")
+    _common.add_output_arguments(ap, RESULTS, "no single-tensor steps, shorter runs")
     args = ap.parse_args(argv)
     lengths = args.steps or ([8, 16] if args.quick else [40, 80])
     rows = []

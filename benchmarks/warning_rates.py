@@ -28,13 +28,11 @@ with 2 degrees of freedom, times 2: outliers in every batch). Prints a table and
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -136,23 +134,16 @@ def report(rows: list[list[str]], seeds: int, command: str, seconds: float) -> s
         "",
         f"Whole run: {seconds:.0f} s.",
         "",
-        "## Provenance",
-        "",
-        *_common.provenance(command),
     ]
-    return "\n".join(lines) + "\n"
+    return _common.with_provenance(lines, command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _common.argument_parser(__doc__)
     ap.add_argument("--seeds", type=_common.at_least(2), default=None,
                     help="range tests per case (default: 4; 2 with --quick)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help=f"where to write the results (default: {RESULTS}; none with --quick)")
-    ap.add_argument("--quick", action="store_true",
-                    help="MSE and cross-entropy only, batch 64, 100 steps, 2 seeds; "
-                         "writes nothing without --out")
+    _common.add_output_arguments(ap, RESULTS,
+                                 "MSE and cross-entropy only, batch 64, 100 steps, 2 seeds")
     args = ap.parse_args(argv)
     seeds = args.seeds or (2 if args.quick else 4)
     losses = ["cross-entropy", "MSE"] if args.quick else list(LOSSES)

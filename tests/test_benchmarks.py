@@ -486,6 +486,8 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     ("range_test_repeats.py", ["--quick", "--model", "mlp"], "argument --model: invalid choice"),
     ("compile_graphs.py", ["--quick", "--steps", "40,7"], "argument --steps: expected step "
      "counts >= 8, got '40,7'"),
+    # one seed has no spread between seeds to report
+    ("warning_rates.py", ["--quick", "--seeds", "1"], "argument --seeds: must be >= 2, got 1"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
                                                     monkeypatch) -> None:
@@ -525,29 +527,30 @@ def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.01), rows
 
 
+def quick_run(script: str, *args: str, timeout: int = 300) -> str:
+    """What ``script --quick *args`` prints, having checked that it wrote nothing (it said no
+    "wrote", and its committed results are as they were) and printed its provenance."""
+    committed = BENCHMARKS / "results" / f"{Path(script).stem}.md"
+    before = committed.read_bytes()
+    text = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", *args],
+                          check=True, capture_output=True, text=True, timeout=timeout).stdout
+    assert "wrote" not in text and committed.read_bytes() == before
+    assert "## Provenance" in text and "--quick" in text
+    return text
+
+
 def test_scheduler_step_quick_runs_and_leaves_the_committed_results_alone() -> None:
     """It was the one benchmark without --quick, and every run, a smoke run too, wrote over
     benchmarks/results/scheduler_step.md."""
-    committed = BENCHMARKS / "results" / "scheduler_step.md"
-    before = committed.read_bytes()
-    text = subprocess.run([sys.executable, str(BENCHMARKS / "scheduler_step.py"), "--quick",
-                           "--steps", "100"], check=True, capture_output=True, text=True,
-                          timeout=120).stdout
-    assert "wrote" not in text
-    assert "## Provenance" in text and "--quick" in text and "best of 2 repeats" in text
-    assert committed.read_bytes() == before
+    text = quick_run("scheduler_step.py", "--steps", "100", timeout=120)
+    assert "best of 2 repeats" in text
 
 
 def test_compile_graphs_quick_counts_each_step_under_both_schedulers() -> None:
     """docs/gpu.md's table of fused steps comes from this benchmark: ours never recompiles
     more than OneCycleLR on the same step, a fused AdamW not at all, SGD's foreach step with a
     cycling momentum is refused, and torch's recompiles there grow with the steps."""
-    committed = BENCHMARKS / "results" / "compile_graphs.md"
-    before = committed.read_bytes()
-    text = subprocess.run([sys.executable, str(BENCHMARKS / "compile_graphs.py"), "--quick"],
-                          check=True, capture_output=True, text=True, timeout=300).stdout
-    assert "wrote" not in text and committed.read_bytes() == before
-    assert "## Provenance" in text and "--quick" in text
+    text = quick_run("compile_graphs.py")
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:3]):
             [c.strip() for c in line.strip("|").split("|")[3:]]
             for line in text.splitlines() if line.startswith(("| AdamW", "| SGD"))}
@@ -612,12 +615,7 @@ def test_warning_rates_quick_counts_the_warnings_of_real_sweeps() -> None:
     """docs/suggestions.md's rates of warnings by loss come from this benchmark: a quick run
     writes nothing, has a row for each case, and a start too high (Adam at 0.1) is warned of
     on every curve, where a cross-entropy sweep from 1e-7 at batch 64 is warned of on none."""
-    committed = BENCHMARKS / "results" / "warning_rates.md"
-    before = committed.read_bytes()
-    text = subprocess.run([sys.executable, str(BENCHMARKS / "warning_rates.py"), "--quick"],
-                          check=True, capture_output=True, text=True, timeout=300).stdout
-    assert "wrote" not in text and committed.read_bytes() == before
-    assert "## Provenance" in text and "--quick" in text
+    text = quick_run("warning_rates.py")
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
             if line.startswith(("| cross-entropy", "| MSE"))]
     assert len(rows) == 6, text  # (the loop's progress lines hold no leading "| ")
