@@ -11,14 +11,15 @@ batches' order), and reports for each case:
 
 - the share of its curves that drew any warning, "the loss jumped ... start_lr is already too
   high", "the loss was already falling at start_lr" (the two warnings of a start too high, one
-  at most per curve) and "the loss fell by only N times its batch-to-batch noise ... may be
-  reading noise";
+  at most per curve), "the loss fell by only N times its batch-to-batch noise ... may be
+  reading noise" and "the loss stayed within X of its start (N times its batch-to-batch noise)
+  over the whole sweep" (the two warnings that the fall may be noise);
 - how far the default ``suggestion()`` and ``bounds()[1]`` (``max_lr``) lie apart between
   the seeds, in decades (log10 of the largest over the smallest): a warning that the picks may
   be unreliable is borne out where they spread, and a false alarm where they agree.
 
-A last group starts Adam at ``start_lr=0.1``, too high: one of the two warnings of a start
-too high should fire on each of its curves.
+A last group starts Adam at ``start_lr=0.1``, too high: each of its curves should be warned,
+of a start too high, or of too few points where the loss blew up at once.
 
 The losses: ``cross-entropy`` (two classes, a linear rule), ``MSE`` and ``L1`` (a linear
 target plus noise of sd 0.1) and ``MSE, t(2) noise`` (the same target plus Student's t noise
@@ -44,7 +45,8 @@ RESULTS = _common.RESULTS_DIR / "warning_rates.md"
 END_LR = 10.0
 JUMPED = "the loss jumped"
 FALLING = "the loss was already falling at"
-NOISE = "times its batch-to-batch noise"
+NOISE = "the loss fell by only"  # (... times its batch-to-batch noise ... reading noise)
+WITHIN = "the loss stayed within"  # (... of its start (N times its noise) ... never diverged)
 
 
 def data(loss: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,7 +96,7 @@ def spread(values: list[float | None]) -> str:
 
 def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
          seeds: int) -> list[str]:
-    warned = jumped = falling = noise = 0
+    warned = jumped = falling = noise = within = 0
     picks: list[float | None] = []
     tops: list[float | None] = []
     for seed in range(seeds):
@@ -103,17 +105,18 @@ def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
         warned += bool(said)
         jumped += any(w.startswith(JUMPED) for w in said)
         falling += any(w.startswith(FALLING) for w in said)
-        noise += any(NOISE in w for w in said)
+        noise += any(w.startswith(NOISE) for w in said)
+        within += any(w.startswith(WITHIN) for w in said)
         picks.append(res.suggestion())
         tops.append(res.bounds()[1])
     return [loss, optimizer, str(batch), str(steps), f"{start_lr:g}", f"{warned}/{seeds}",
-            f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{noise}/{seeds}", spread(picks),
-            spread(tops)]
+            f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{noise}/{seeds}", f"{within}/{seeds}",
+            spread(picks), spread(tops)]
 
 
 def report(rows: list[list[str]], seeds: int, command: str, seconds: float) -> str:
     head = ["loss", "optimizer", "batch", "steps", "start_lr", "any warning", "jumped",
-            "already falling", "reading noise", "suggestion spread (decades)",
+            "already falling", "reading noise", "within its noise", "suggestion spread (decades)",
             "max_lr spread (decades)"]
     lines = [
         "# Range-test warnings by loss, and how far the picks move between seeds",
@@ -123,7 +126,9 @@ def report(rows: list[list[str]], seeds: int, command: str, seconds: float) -> s
         "jumped ... start_lr is already too high\" and \"already falling\": \"the loss was "
         "already falling at start_lr\", the two warnings of a start too high (one at most "
         "per curve); \"reading noise\": \"the loss fell by only "
-        "N times its batch-to-batch noise ... may be reading noise\". A spread is log10 of the "
+        "N times its batch-to-batch noise ... may be reading noise\" and \"within its noise\": "
+        "\"the loss stayed within X of its start (N times its batch-to-batch noise) over the "
+        "whole sweep\", the two warnings that the fall may be noise. A spread is log10 of the "
         "largest pick over the smallest, between the seeds: where a case is warned that its "
         "picks may be unreliable and they agree within a few tenths of a decade, the warning "
         "was a false alarm.",

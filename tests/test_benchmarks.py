@@ -625,7 +625,7 @@ def test_warning_rates_quick_counts_the_warnings_of_real_sweeps() -> None:
         elif loss == "cross-entropy":
             assert warned == jumped == falling == "0/2", rows
     for row in rows:  # (spreads: decades between the seeds' picks, or "-" with one pick)
-        assert all(re.fullmatch(r"(\d+\.\d\d|-)( \(\d none\))?", c) for c in row[9:11]), row
+        assert all(re.fullmatch(r"(\d+\.\d\d|-)( \(\d none\))?", c) for c in row[10:12]), row
 
 
 def test_engine_overhead_cut_short_keeps_its_whole_repeats(monkeypatch: pytest.MonkeyPatch,
