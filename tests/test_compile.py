@@ -460,7 +460,6 @@ def test_fp16_range_tests_with_a_grad_scaler_do_not_retrace_a_compiled_step() ->
     torch._dynamo.reset()
 
 
-
 @pytest.mark.parametrize("kind", ["adamw", "sgd"])
 def test_repeats_compile_no_more_graphs_than_one_sweep(kind: str) -> None:
     """Between repeats the restore dropped the state the sweep had made (there was none), so
@@ -484,6 +483,7 @@ def test_repeats_compile_no_more_graphs_than_one_sweep(kind: str) -> None:
         return counter.frame_count
 
     assert graphs(6) == graphs(1) <= 2
+
 
 FUSED = {
     "adamw": lambda m: torch.optim.AdamW(m.parameters(), lr=torch.tensor(0.01), fused=True),

@@ -805,7 +805,8 @@ def curve_warnings(
     head = max(3, len(y) // 10)  # the sweep's first steps
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
-    plateau = y[head:_started(s, m)]  # (the flat start after them, before the loss falls)
+    started = _started(s, m)  # (where the loss starts to fall for good)
+    plateau = y[head:started]  # (the flat start after the first steps, before the fall)
     if len(plateau) >= MIN_POINTS:
         jump_noise = max(jump_noise, _robust_sd(np.diff(plateau)) / math.sqrt(2))
         if peak <= float(np.max(plateau)):
@@ -823,7 +824,7 @@ def curve_warnings(
         )
     # (not a share of a linear sweep's points: that is always the same share of end_lr, which
     # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
-    elif not never_fell and not unreadable and (started := _started(s, m)) < max(
+    elif not never_fell and not unreadable and started < max(
             STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s)):
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
