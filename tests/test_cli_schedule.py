@@ -40,6 +40,14 @@ def test_json_carries_the_schedule_definition(capsys: pytest.CaptureFixture[str]
     assert doc["momentum_schedule"] is None
 
 
+def test_clr_step_size_down_0_prints_a_sawtooth(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "schedule", "clr", "--base-lr", "0", "--max-lr", "1", "--step-size", "4",
+              "--step-size-down", "0", "--steps", "9", "--format", "json")
+    doc = json.loads(out)
+    assert [r["lr"] for r in doc["steps"]] == [0, 0.25, 0.5, 0.75, 0, 0.25, 0.5, 0.75, 0]
+    assert doc["lr_schedule"]["step_size_down"] == 0
+
+
 def test_ascii_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     out = run(capsys, "schedule", "one-cycle-two-phase", "--max-lr", "0.5", "--steps", "60",
               "--format", "ascii")
@@ -229,8 +237,8 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # (an audit: argparse's bare "invalid int value: '1e2'", no range)
         (["clr", "--steps", "10", "--step-size", "1e2"],
          "argument --step-size: expected a whole number, got '1e2'"),
-        (["clr", "--steps", "10", "--step-size-down", "0"],
-         "argument --step-size-down: must be >= 1, got 0"),
+        (["clr", "--steps", "10", "--step-size-down", "-1"],
+         "argument --step-size-down: must be >= 0, got -1"),
         (["fixed", "--steps", "10", "--out", "."],
          "--out . ends with '.', so it names a folder; give a file, e.g. --out ./schedule.csv"),
         (["fixed", "--steps", "10", "--out", "/proc/no/x.csv"], "cannot write /proc/no/x.csv"),

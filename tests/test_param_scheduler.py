@@ -131,7 +131,7 @@ def test_step_decay_equals_torch_to_the_last_bit(seed) -> None:
 
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
-@pytest.mark.parametrize(("up", "down"), [(5, None), (4, 7), (1, 3)])
+@pytest.mark.parametrize(("up", "down"), [(5, None), (4, 7), (1, 3), (4, 0)])  # (0: sawtooth)
 @pytest.mark.parametrize("base", [0.01, 0.0])  # (torch takes a base_lr of 0, and so do we)
 def test_cyclic_equals_torch(kind, mode, up, down, base) -> None:
     steps = 70

@@ -69,6 +69,18 @@ def test_cyclic_golden_table() -> None:
     assert [asym(i) for i in range(5)] == [approx(1), approx(2), approx(3), approx(4), approx(1)]
 
 
+def test_cyclic_step_size_down_0_is_a_sawtooth() -> None:
+    """As torch's CyclicLR: up over step_size steps, then from the bottom again (an audit: 0
+    was refused, and `step_size_down or step_size` would have read it as the default)."""
+    saw = S.cyclic(0.0, 1.0, step_size=4, step_size_down=0)
+    assert saw.cycle_length == 4
+    assert [saw(i) for i in range(9)] == [0, 0.25, 0.5, 0.75, 0, 0.25, 0.5, 0.75, 0]
+    halving = S.cyclic(0.0, 1.0, step_size=2, step_size_down=0, mode="triangular2")
+    assert [halving(i) for i in range(6)] == [0, 0.5, 0, 0.25, 0, 0.125]
+    mom = S.cyclic_momentum(0.8, 0.9, 2, 0)
+    assert [mom(i) for i in range(4)] == [approx(0.9), approx(0.85), approx(0.9), approx(0.85)]
+
+
 def test_ramps_golden() -> None:
     assert S.exponential(1e-7, 10, 9).table() == [
         (i, approx(10.0 ** (-7 + i))) for i in range(9)
@@ -143,14 +155,18 @@ def test_one_cycle_momentum_mirrors_lr(total, a) -> None:
 
 
 @given(base=lrs, ratio=st.floats(1.0, 100.0), step=st.integers(1, 50),
-       down=st.one_of(st.none(), st.integers(1, 50)),
+       down=st.one_of(st.none(), st.integers(0, 50)),
        mode=st.sampled_from(["triangular", "sine"]), k=st.integers(0, 500))
 def test_cyclic_periodic_and_bounded(base, ratio, step, down, mode, k) -> None:
     c = S.cyclic(base, base * ratio, step, down, mode)
     assert c(k) == pytest.approx(c(k + c.cycle_length), rel=1e-9)
     assert base * (1 - 1e-12) <= c(k) <= base * ratio * (1 + 1e-12)
     assert c(c.cycle_length * (k % 7)) == pytest.approx(base, rel=1e-9)
-    assert c(step) == pytest.approx(base * ratio, rel=1e-9)
+    if down == 0:  # a sawtooth: its highest step is the last of each rise, then the bottom
+        assert c(step) == pytest.approx(base, rel=1e-9)
+        assert max(c(i) for i in range(step)) == c(step - 1)
+    else:
+        assert c(step) == pytest.approx(base * ratio, rel=1e-9)
 
 
 @given(step=st.integers(1, 40), cycle=st.integers(1, 6))
@@ -208,6 +224,7 @@ ALL = [
     S.cyclic(1e-3, 6e-3, 2000, mode="exp_range", gamma=0.9999),
     S.cyclic(1e-3, 6e-3, 20, scale_fn=halving, scale_mode="cycle", total_steps=500),
     S.cyclic_momentum(0.8, 0.9, 20),
+    S.cyclic(0.0, 6e-3, 20, 0, mode="sine"),
     S.constant(0.1, 10),
     S.step_decay(0.1, [50, 75], total_steps=100),
     S.warmup(S.cosine(1.0, 0.0, 90), 10),
@@ -346,6 +363,7 @@ def test_schedules_do_not_import_torch() -> None:
         (lambda: S.cyclic(-0.1, 1, 10), ValueError, r"base_lr must be >= 0, got -0.1"),
         (lambda: S.cyclic(2e-3, 1e-3, 10), ValueError, r"base_lr must be <= max_lr.*swap"),
         (lambda: S.cyclic(1e-3, 1e-2, 0), ValueError, r"step_size must be >= 1, got 0"),
+        (lambda: S.cyclic(1e-3, 1e-2, 10, -1), ValueError, r"step_size_down must be >= 0, got -1"),
         (lambda: S.cyclic(1e-3, 1e-2, 10, mode="triangle"), ValueError,
          r"mode must be one of 'triangular', 'triangular2', 'exp_range', 'sine'; got 'triangle'"),
         (lambda: S.cyclic(1e-3, 1e-2, 10, mode="exp_range", gamma=1.5), ValueError,

@@ -189,7 +189,8 @@ _SCHEDULE_OPTIONS: list[tuple[str, type | Callable[[str], object], str]] = [
     ("--anneal", str, "linear or cos (one-cycle: linear; two-phase: cos)"),
     ("--step-size", _at_least(1), "steps in the rising half of a cycle (clr: --steps // 4, two "
      "cycles; the last step is on base_lr when --steps is 4k + 1, e.g. 4001)"),
-    ("--step-size-down", _at_least(1), "steps in the falling half (clr; default: --step-size)"),
+    ("--step-size-down", _at_least(0),
+     "steps in the falling half (clr; default: --step-size; 0: a sawtooth)"),
     ("--mode", str, "clr waveform: triangular (default), triangular2, exp_range, sine"),
     ("--gamma", float, "exp_range decay per step (clr: 1.0)"),
     ("--high-momentum", float, "momentum at the ends of the cycle (0.95)"),

@@ -1,7 +1,8 @@
 """Cyclical learning rates (Smith, 2017): a wave between two bounds, stepped every mini-batch.
 
-A cycle is ``step_size`` steps up plus ``step_size_down`` (default: the same) steps down. The
-amplitude rule is the ``mode``:
+A cycle is ``step_size`` steps up plus ``step_size_down`` (default: the same) steps down;
+``step_size_down=0`` is a sawtooth, as in torch: the wave rises over ``step_size`` steps and
+starts again from the bottom. The amplitude rule is the ``mode``:
 
 - ``"triangular"``: constant amplitude;
 - ``"triangular2"``: the amplitude halves each cycle (``1 / 2 ** (cycle - 1)``);
@@ -85,7 +86,8 @@ class Cyclic(Schedule):
         self._set("high", high)
         self._set("step_size", v.steps("step_size", self.step_size))
         self._set(
-            "step_size_down", v.optional_steps("step_size_down", self.step_size_down)
+            "step_size_down",
+            v.optional_steps("step_size_down", self.step_size_down, minimum=0),  # (0: sawtooth)
         )
         self._set("mode", v.choice("mode", self.mode, MODES))
         gamma = v.real("gamma", self.gamma)
@@ -114,9 +116,14 @@ class Cyclic(Schedule):
         self._set("total_steps", v.optional_steps("total_steps", self.total_steps))
 
     @property
+    def _down(self) -> int:
+        # (0 is a sawtooth, not the default: `or` took it for None)
+        return self.step_size if self.step_size_down is None else self.step_size_down
+
+    @property
     def cycle_length(self) -> int:
         """Steps in one full cycle (up + down)."""
-        return self.step_size + (self.step_size_down or self.step_size)
+        return self.step_size + self._down
 
     def _amplitude(self, cycle: int, step: int) -> float:
         if self.scale_fn is not None:
@@ -132,7 +139,7 @@ class Cyclic(Schedule):
     def _value(self, step: int) -> float:
         # Same arithmetic as torch's CyclicLR.get_lr, so the two agree to the last bit.
         up = float(self.step_size)
-        total = up + float(self.step_size_down or self.step_size)
+        total = up + float(self._down)
         ratio = up / total
         cycle = math.floor(1 + step / total)
         x = 1.0 + step / total - cycle
@@ -160,7 +167,9 @@ def cyclic(
     """A cyclical learning rate from ``base_lr`` up to ``max_lr`` and back, per mini-batch.
 
     ``step_size``: steps (mini-batches) of the rising half; Smith suggests 2–10 epochs' worth.
-    Modes: ``triangular``, ``triangular2``, ``exp_range`` (with ``gamma``), ``sine``.
+    ``step_size_down``: of the falling half (default ``step_size``; 0: a sawtooth, which rises
+    and starts again from ``base_lr``). Modes: ``triangular``, ``triangular2``, ``exp_range``
+    (with ``gamma``), ``sine``.
     Equivalent to torch's ``CyclicLR(opt, base_lr, max_lr, step_size_up=step_size,
     step_size_down=step_size_down, mode=mode, gamma=gamma)`` (``sine`` has no torch equivalent).
     """
