@@ -1933,6 +1933,24 @@ def test_the_librarys_warnings_name_the_commands_flags(tmp_path, capsys, monkeyp
     assert "standardize them (--standardize) unless" in err
 
 
+def test_an_npz_test_set_left_out_names_the_flag(tmp_path, capsys, monkeypatch) -> None:
+    """The library's "(val_fraction=)" read "(--val-fraction=)" on the command line (an
+    audit): now the flag with the share it used."""
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, lineno,
+                        file=None, line=None: sys.stderr.write(warnings.formatwarning(
+                            message, category, filename, lineno, line)))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    np.savez(tmp_path / "t.npz", x=rng.normal(size=(300, 5)).astype(np.float32), y=y,
+             x_test=np.zeros((50, 7), np.float32), y_test=y[:50])
+    assert main(["-q", "find-lr", "--data", str(tmp_path / "t.npz"), "--num-iter", "8",
+                 "--model", "mlp", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert ("x_test and y_test are left out (x_test examples have shape (7,), x examples (5,)); "
+            "0.2 of x and y is held out for validation instead (--val-fraction=0.2, the "
+            "default)") in " ".join(err.split()), err
+
+
 def test_a_file_named_as_a_flag_is_printed_as_a_path_mid_sentence(tmp_path, capsys,
                                                                   monkeypatch) -> None:
     """Review: kept only before its ":", ./seed=1.csv, written seed=1.csv, was translated where

@@ -716,7 +716,7 @@ def test_an_npz_test_split_is_the_validation_split(tmp_path) -> None:
         np.savez(tmp_path / "u.npz", x=x[:16], y=y[:16], **bad)
         with pytest.warns(UserWarning, match=rf"u\.npz: x_test and y_test are left out \({said}"
                           r"\); 0\.2 of x and y is held out for validation instead "
-                          r"\(val_fraction=\)"):
+                          r"\(val_fraction=0\.2, the default\)"):
             ds = load_npz(tmp_path / "u.npz")
         assert ds.num_train + ds.num_val == 16
         assert load_npz(tmp_path / "u.npz", val_fraction=0.25).num_val == 4

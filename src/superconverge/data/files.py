@@ -194,7 +194,8 @@ def load_npz(
         # before these names were read (a review: refused where it had loaded)
         warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
                       f"{DEFAULT_VAL_FRACTION} of x and y is held out for validation instead "
-                      "(val_fraction=)", UserWarning, stacklevel=2)
+                      f"(val_fraction={DEFAULT_VAL_FRACTION}, the default)", UserWarning,
+                      stacklevel=2)
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
