@@ -1942,6 +1942,70 @@ def test_csv_non_finite_features_are_located(tmp_path, header) -> None:
         load_csv(path)
 
 
+@pytest.mark.parametrize(("line", "cells"), [
+    ("a b  c\n", ["a", "b", "c"]),
+    ('"1" 0.5 "New York"\n', ["1", "0.5", "New York"]),  # (R's write.table)
+    ('"say \\"hi\\"" 2', ['say "hi"', "2"]),  # (R's escaped quote)
+    ('"a""b" 2', ['a"b', "2"]),  # (a CSV's doubled one)
+    ('"" 2', ["", "2"]),  # (an empty text)
+    ('5" 2', ['5"', "2"]),  # (a quote inside a cell is a character of it)
+    ('"open 2 3\n', ['"open', "2", "3"]),  # (never closed: split as str.split splits)
+])
+def test_a_whitespace_table_reads_quoted_cells(line: str, cells: list[str]) -> None:
+    from superconverge.data.files import _split_whitespace
+
+    assert _split_whitespace(line) == cells
+
+
+def _r_table(rows: list[tuple[float, float, str]], row_names: list[str] | None) -> str:
+    """A data frame as R's write.table writes it by default: separated by spaces, text quoted,
+    the rows' names first, which the header does not name."""
+    head = '"a" "b" "label"\n'
+    return head + "".join(
+        (f'"{row_names[i]}" ' if row_names else "") + f'{a} {b} "{label}"\n'
+        for i, (a, b, label) in enumerate(rows))
+
+
+def test_an_r_write_table_is_read_with_its_quotes_and_row_names(tmp_path) -> None:
+    """A review: R's write.table (spaces, text quoted, row names first under a header one name
+    short) was refused as "is line 1 a title above it"; with row.names=FALSE, "New York" split
+    in two ("line 4 has 4 columns, expected 3"), and the names kept their quotes (no column
+    'label'). Both now read as the CSV of the same frame."""
+    rng = np.random.default_rng(0)
+    rows = [(round(float(rng.normal()), 4), round(float(rng.normal()), 4),
+             ["cat", "dog", "New York"][i % 3]) for i in range(30)]
+    expected = load_csv(write(tmp_path / "frame.csv", "a,b,label\n" + "".join(
+        f"{a},{b},{label}\n" for a, b, label in rows)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = load_csv(write(tmp_path / "plain.txt", _r_table(rows, None)), target="label")
+    assert_same(plain, expected)
+    assert plain.class_names == ("New York", "cat", "dog")
+    for names in ([str(i + 1) for i in range(30)], [f"car {i}" for i in range(30)]):
+        path = write(tmp_path / "named.txt", _r_table(rows, names))
+        with pytest.warns(UserWarning, match=r"named\.txt: line 1 names 3 columns and line 2 "
+                          r"holds 4: the first column is read as the rows' names \(R's "
+                          r"write\.table writes them so\) and left out"):
+            named = load_csv(path, target="label")
+        assert_same(named, expected)
+    # a number that is not finite is named in its own column, past the rows' names
+    text = _r_table(rows, [str(i + 1) for i in range(30)]).replace(f" {rows[5][1]} ", " inf ")
+    with pytest.warns(UserWarning, match="rows' names"), pytest.raises(
+            ValueError, match=r"line 7, column 'b': 'inf' is not a finite number"):
+        load_csv(write(tmp_path / "inf.txt", text))
+    # a first row of numbers alone one short of the next is no header, as before
+    short = "1 2\n" + "".join(f"{i} {i / 10} {i % 2}\n" for i in range(20))
+    with pytest.raises(ValueError, match=r"line 1 has 2 columns and line 2 has 3"):
+        load_csv(write(tmp_path / "short.txt", short))
+    # ... unless header=True says it is one
+    with pytest.warns(UserWarning, match="rows' names"):
+        assert load_csv(tmp_path / "short.txt", header=True).input_shape == (1,)
+    # a title of two words above the header is a title, as before
+    with pytest.raises(ValueError, match=r"line 1 has 2 columns and line 2 has 3; .* is line 1 "
+                       r"a title above it"):
+        load_csv(write(tmp_path / "title.txt", "Run 3\n" + _r_table(rows, None)))
+
+
 def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     """A .tsv or a np.savetxt .txt was "unknown format" until renamed and given --delimiter."""
     x = np.arange(24.0).reshape(12, 2) / 10  # near unit scale: no warning

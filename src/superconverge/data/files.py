@@ -285,10 +285,11 @@ def _where_not_finite(x: np.ndarray, raw: np.ndarray) -> str:
 
 def _not_finite_cell(
     path: Path, x: np.ndarray, delimiter: str, header: bool, t: int, names: list[str],
-    encoding: str,
+    encoding: str, row_names: bool = False,
 ) -> str:
     """Where the first non-finite feature of a table's ``x`` is: the file is read again up to
-    its row (an error path: rows carry no line numbers)."""
+    its row (an error path: rows carry no line numbers); ``row_names``: its rows' first cells
+    are their names, left out."""
     (r, j), count = _first_not_finite(x)
     column = [i for i in range(len(names)) if i != t][j]
     with path.open(newline="", encoding=encoding) as f:
@@ -298,7 +299,7 @@ def _not_finite_cell(
         for _ in range(r):
             next(rows)
         line, cells = next(rows)
-    cell = cells[column].strip()
+    cell = cells[column + row_names].strip()
     try:  # 1e39 is a finite number, beyond float32's range (the inf it became)
         beyond = math.isfinite(float(cell))
     except ValueError:  # pragma: no cover - the cell was read as a float once already
@@ -347,7 +348,10 @@ def load_csv(
             index but a first-row name (``2019``) where that row holds text too; in a first
             row of numbers alone it is out of range unless ``header=True``.
         delimiter: the field separator, one character; ``" "`` splits on runs of spaces and
-            tabs (a table ``np.savetxt`` writes). Default, by the file's suffix: ``","`` for
+            tabs (a table ``np.savetxt`` writes), a cell that begins with a double quote
+            running to its closing quote (R's ``write.table``: ``"New York"``), and a header
+            one name short of the rows below it names the columns after the first, the rows'
+            names, left out with a warning (R's). Default, by the file's suffix: ``","`` for
             ``.csv`` (a file separated by ``;`` or tabs fails with a hint), a tab for
             ``.tsv``, and for any other (``.txt``) the first of tab, ``,`` and ``;`` that the
             first line holds, else whitespace.
@@ -430,6 +434,28 @@ def load_csv(
                 rows = _without_last(rows, len(first[1]) + 1, said)
                 warnings.warn(f"{said}: read without it, on every line where it is empty",
                               UserWarning, stacklevel=2)
+            # R's write.table writes the rows' names first, with no name for them in the header:
+            # a whitespace-separated table whose header is one name short of the rows below
+            # it, which R's read.table reads as the row names, and so does this (a review:
+            # refused, "is line 1 a title above it"). Not a first row of numbers alone, unless
+            # header=True says so; nor one over a row with no number after its first cell (a
+            # title above a header). (In a table of another separator,
+            # one more cell on the rows is as likely a trailing separator or a title line: R's
+            # write.csv names its row names "", pandas' index, read below.)
+            row_names = (delimiter == " " and second is not None and len(first[1]) >= 2
+                         and len(second[1]) == len(first[1]) + 1 and header is not False
+                         and (header is True or not all(map(_is_number, first[1])))
+                         and any(map(_is_number, second[1][1:])))
+            if row_names:
+                assert second is not None
+                warnings.warn(
+                    f"{path}: line {first[0]} names {len(first[1])} columns and line "
+                    f"{second[0]} holds {len(second[1])}: the first column is read as the "
+                    "rows' names (R's write.table writes them so) and left out",
+                    UserWarning, stacklevel=2)
+                header = True
+                second = (second[0], second[1][1:])
+                rows = _without_first(rows)
             width = len(first[1])
             if width < 2:
                 hint = _delimiter_hint(first[1], delimiter)
@@ -473,7 +499,7 @@ def load_csv(
             body = None
             # the table starts on the file's first line, and its first row ends there (a quoted
             # field may hold a line break); the fast path reads the file as it is
-            if (first[0] == 1 and second is not None
+            if (first[0] == 1 and second is not None and not row_names
                     and not any("\n" in c or "\r" in c for c in first[1])):
                 body = _read_body_fast(path, delimiter, width, t, second[1], encoding, trimmed)
             if body is None:
@@ -516,7 +542,8 @@ def load_csv(
                          + _quote_hint(first[1], first[0]))
     if not np.isfinite(x).all():
         raise ValueError(
-            f"{path}: {_not_finite_cell(path, x, delimiter, header, t, names, encoding)}")
+            f"{path}: "
+            f"{_not_finite_cell(path, x, delimiter, header, t, names, encoding, row_names)}")
     if empty_label is not None:
         trailing = t == width - 1 and not first[1][-1].strip()
         raise ValueError(
@@ -535,7 +562,8 @@ def load_csv(
                 "frame's)")
         warnings.warn(
             f"{path}: the first column has no name and {what}: the index pandas writes "
-            "(to_csv without index=False); it is not used as a feature",
+            "(to_csv without index=False), or R's row names (write.csv without "
+            "row.names=FALSE); it is not used as a feature",
             UserWarning, stacklevel=2)
         x = x[:, 1:]
     if named is not None:
@@ -903,15 +931,62 @@ def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
         yield line
 
 
+def _split_whitespace(line: str) -> list[str]:
+    """The cells of a line whose columns runs of whitespace separate, as ``str.split`` reads
+    them, except that a cell that begins with a double quote runs to the quote that closes it,
+    spaces and all, its quotes dropped (R's ``write.table`` quotes text: ``"New York"``; a
+    quote inside is ``\\"`` there, ``""`` in a CSV). A quote elsewhere in a cell (``5"``) is
+    a character of it, and a line whose opening quote never closes is split as ``str.split``
+    splits it."""
+    cells: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i].isspace():
+            i += 1
+        if i == n:
+            return cells
+        if line[i] != '"':
+            j = i
+            while j < n and not line[j].isspace():
+                j += 1
+            cells.append(line[i:j])
+            i = j
+            continue
+        text: list[str] = []
+        j = i + 1
+        while True:
+            if j >= n:
+                return line.split()  # (no closing quote: not a quoted cell)
+            c = line[j]
+            if c == "\\" and line.startswith('"', j + 1):
+                text.append('"')
+                j += 2
+            elif c == '"' and line.startswith('"', j + 1):
+                text.append('"')
+                j += 2
+            elif c == '"':
+                j += 1
+                break
+            else:
+                text.append(c)
+                j += 1
+        while j < n and not line[j].isspace():  # ("ab"c: c is the cell's too, as in a CSV)
+            text.append(line[j])
+            j += 1
+        cells.append("".join(text))
+        i = j
+
+
 def _table_rows(lines: Iterator[str], delimiter: str, said: str | None = None
                 ) -> Iterator[tuple[int, list[str]]]:
     """``(line number, cells)`` of each non-blank line; ``delimiter=" "`` splits on runs of
-    whitespace (quotes are not special there), any other goes through :mod:`csv`. NUL
-    characters are dropped (``said``, the file, is warned of the first: :func:`_without_nul`)."""
+    whitespace (a cell that begins with a double quote runs to its closing quote:
+    :func:`_split_whitespace`), any other goes through :mod:`csv`. NUL characters are dropped
+    (``said``, the file, is warned of the first: :func:`_without_nul`)."""
     lines = _without_nul(lines, said)
     if delimiter == " ":
         for number, line in enumerate(lines, 1):
-            cells = line.split()
+            cells = _split_whitespace(line) if '"' in line else line.split()
             if cells:
                 yield number, cells
         return
@@ -1005,6 +1080,13 @@ def _without_last(rows: Iterator[tuple[int, list[str]]], n: int, said: str
                     "lines")
             cells = cells[:-1]
         yield line, cells
+
+
+def _without_first(rows: Iterator[tuple[int, list[str]]]
+                   ) -> Iterator[tuple[int, list[str]]]:
+    """``rows`` without their first cell (the rows' names: :func:`load_csv`)."""
+    for line, cells in rows:
+        yield line, cells[1:]
 
 
 class _QuoteError(csv.Error):
