@@ -15,6 +15,7 @@ import logging
 import math
 import numbers
 import os
+import re
 import time
 import warnings
 import zipfile
@@ -931,50 +932,24 @@ def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
         yield line
 
 
+#: A cell of a whitespace-separated line: one that begins with a double quote, to its closing
+#: quote (``\\"`` or ``""`` a quote inside) and what follows that up to the next space; or any
+#: other run of non-spaces.
+_WHITESPACE_CELL = re.compile(r'"((?:\\"|""|[^"])*)"(\S*)|(\S+)')
+
+
 def _split_whitespace(line: str) -> list[str]:
     """The cells of a line whose columns runs of whitespace separate, as ``str.split`` reads
     them, except that a cell that begins with a double quote runs to the quote that closes it,
     spaces and all, its quotes dropped (R's ``write.table`` quotes text: ``"New York"``; a
-    quote inside is ``\\"`` there, ``""`` in a CSV). A quote elsewhere in a cell (``5"``) is
-    a character of it, and a line whose opening quote never closes is split as ``str.split``
-    splits it."""
-    cells: list[str] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i].isspace():
-            i += 1
-        if i == n:
-            return cells
-        if line[i] != '"':
-            j = i
-            while j < n and not line[j].isspace():
-                j += 1
-            cells.append(line[i:j])
-            i = j
-            continue
-        text: list[str] = []
-        j = i + 1
-        while True:
-            if j >= n:
-                return line.split()  # (no closing quote: not a quoted cell)
-            c = line[j]
-            if c == "\\" and line.startswith('"', j + 1):
-                text.append('"')
-                j += 2
-            elif c == '"' and line.startswith('"', j + 1):
-                text.append('"')
-                j += 2
-            elif c == '"':
-                j += 1
-                break
-            else:
-                text.append(c)
-                j += 1
-        while j < n and not line[j].isspace():  # ("ab"c: c is the cell's too, as in a CSV)
-            text.append(line[j])
-            j += 1
-        cells.append("".join(text))
-        i = j
+    quote inside is ``\\"`` there, ``""`` in a CSV). A quote elsewhere in a cell (``5"``), or
+    one that never closes, is a character of its cell."""
+    cells = []
+    for m in _WHITESPACE_CELL.finditer(line):
+        quoted, after, plain = m.groups()
+        cells.append(plain if plain is not None
+                     else quoted.replace('\\"', '"').replace('""', '"') + after)
+    return cells
 
 
 def _table_rows(lines: Iterator[str], delimiter: str, said: str | None = None
