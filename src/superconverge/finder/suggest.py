@@ -785,11 +785,7 @@ def curve_warnings(
     # (above noise, and by 5% of the start: a loss logged rounded has no noise to read)
     blow = float(y[-1]) - float(np.max(s)) > max(MIN_SIGNAL_TO_NOISE * noise_all,
                                                   0.05 * abs(float(s[0])))
-    # A deep fall (_deep_fall) is no noise, whatever the noise of the flat start above it: an
-    # MSE's batches spread in proportion to their level, so that noise is most of the curve's.
-    fall_noise = _fall_noise(y, m)
-    deep = _deep_fall(y, s, m, fall_noise)
-    still = by_share or (drift <= NOISE_ONLY * noise_all and not deep)
+    still = by_share or drift <= NOISE_ONLY * noise_all
     flat = completed and not at_end and not blow and not rose_from_start and still
     last_only = completed and never_fell and blow and not rose_from_start and still
     stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
@@ -832,7 +828,10 @@ def curve_warnings(
             + (", and the batch size: the fall is within the batch-to-batch noise"
                if noisy else "")
         )
-    elif fall < MIN_SIGNAL_TO_NOISE * fall_noise and not deep:
+    # A deep fall (_deep_fall) is no noise, whatever the noise of the flat start above it: an
+    # MSE's batches spread in proportion to their level, so that noise is most of the curve's.
+    elif (fall < MIN_SIGNAL_TO_NOISE * (fall_noise := _fall_noise(y, m))
+          and not _deep_fall(y, s, m, fall_noise)):
         out.append(
             f"the loss fell by only {fall / fall_noise:.1f} times its batch-to-batch noise "
             f"{until}, so the suggestion may be reading noise; raise num_iter (a deep model "
