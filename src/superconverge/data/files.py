@@ -440,9 +440,9 @@ def load_csv(
             # it, which R's read.table reads as the row names, and so does this (a review:
             # refused, "is line 1 a title above it"). Not a first row of numbers alone, unless
             # header=True says so; nor one over a row with no number after its first cell (a
-            # title above a header). (In a table of another separator,
-            # one more cell on the rows is as likely a trailing separator or a title line: R's
-            # write.csv names its row names "", pandas' index, read below.)
+            # title above a header). (In a table of another separator, one more cell on the
+            # rows is as likely a trailing separator or a title line; R's write.csv names its
+            # row names "", which is read below as pandas' index is.)
             row_names = (delimiter == " " and second is not None and len(first[1]) >= 2
                          and len(second[1]) == len(first[1]) + 1 and header is not False
                          and (header is True or not all(map(_is_number, first[1])))
@@ -933,7 +933,7 @@ def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
 
 
 #: A cell of a whitespace-separated line: one that begins with a double quote, to its closing
-#: quote (``\\"`` or ``""`` a quote inside) and what follows that up to the next space; or any
+#: quote (``\"`` or ``""`` a quote inside) and what follows that up to the next space; or any
 #: other run of non-spaces.
 _WHITESPACE_CELL = re.compile(r'"((?:\\"|""|[^"])*)"(\S*)|(\S+)')
 
