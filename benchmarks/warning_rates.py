@@ -94,9 +94,22 @@ def spread(values: list[float | None]) -> str:
     return text + (f" ({len(values) - len(got)} none)" if len(got) < len(values) else "")
 
 
+def spread_decades(values: list[float | None]) -> float | None:
+    """:func:`spread`'s number; ``None`` with fewer than two picks."""
+    got = [v for v in values if v is not None]
+    return math.log10(max(got) / min(got)) if len(got) > 1 else None
+
+
+#: Picks that agree between seeds within this many decades: a warning that they may be
+#: unreliable is a likely false alarm; beyond :data:`APART`, a likely right one.
+AGREE, APART = 0.4, 1.0
+
+
 def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
-         seeds: int) -> list[str]:
-    warned = jumped = falling = noise = within = 0
+         seeds: int) -> tuple[list[str], int, float | None]:
+    """The case's table row; how many of its curves were told their fall may be noise (either
+    warning); the spread of its suggestions in decades."""
+    warned = jumped = falling = noise = within = either = 0
     picks: list[float | None] = []
     tops: list[float | None] = []
     for seed in range(seeds):
@@ -107,14 +120,40 @@ def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
         falling += any(w.startswith(FALLING) for w in said)
         noise += any(w.startswith(NOISE) for w in said)
         within += any(w.startswith(WITHIN) for w in said)
+        either += any(w.startswith((NOISE, WITHIN)) for w in said)
         picks.append(res.suggestion())
         tops.append(res.bounds()[1])
-    return [loss, optimizer, str(batch), str(steps), f"{start_lr:g}", f"{warned}/{seeds}",
-            f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{noise}/{seeds}", f"{within}/{seeds}",
-            spread(picks), spread(tops)]
+    return ([loss, optimizer, str(batch), str(steps), f"{start_lr:g}", f"{warned}/{seeds}",
+             f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{noise}/{seeds}", f"{within}/{seeds}",
+             spread(picks), spread(tops)], either, spread_decades(picks))
 
 
-def report(rows: list[list[str]], seeds: int, command: str, seconds: float) -> str:
+def noise_summary(cases: list[tuple[list[str], int, float | None]], seeds: int) -> list[str]:
+    """Per loss, from 1e-7: the curves told their fall may be noise, in the cases whose
+    suggestions agreed between seeds (likely false alarms) and in those whose lay apart."""
+    lines = [f"Told their fall may be noise (either warning), from 1e-7, by how far the case's "
+             f"suggestions lay apart: within {AGREE} decades, a likely false alarm; over "
+             f"{APART}, a likely right one.", "",
+             f"| loss | suggestions within {AGREE} decades | between, or under 2 picks | "
+             f"over {APART} decade |",
+             "| --- | ---: | ---: | ---: |"]
+    for loss in dict.fromkeys(cells[0] for cells, _, _ in cases):
+        counts = {"agree": [0, 0], "between": [0, 0], "apart": [0, 0]}
+        for cells, either, apart in cases:
+            if cells[0] != loss or cells[4] != "1e-07":
+                continue
+            key = ("between" if apart is None else "apart" if apart > APART else
+                   "agree" if apart <= AGREE else "between")
+            counts[key][0] += either
+            counts[key][1] += seeds
+        lines.append(f"| {loss} | " + " | ".join(
+            f"{n}/{total}" if total else "-" for n, total in counts.values()) + " |")
+    return lines
+
+
+def report(cases: list[tuple[list[str], int, float | None]], seeds: int, command: str,
+           seconds: float) -> str:
+    rows = [cells for cells, _, _ in cases]
     head = ["loss", "optimizer", "batch", "steps", "start_lr", "any warning", "jumped",
             "already falling", "reading noise", "within its noise", "suggestion spread (decades)",
             "max_lr spread (decades)"]
@@ -137,6 +176,8 @@ def report(rows: list[list[str]], seeds: int, command: str, seconds: float) -> s
         "| " + " | ".join("---" for _ in head) + " |",
         *("| " + " | ".join(r) + " |" for r in rows),
         "",
+        *noise_summary(cases, seeds),
+        "",
         f"Whole run: {seconds:.0f} s.",
         "",
     ]
@@ -157,14 +198,14 @@ def main(argv: list[str] | None = None) -> None:
         (100,) if args.quick else (100, 300))]
     grid += [(loss, "Adam", 64, 100, 0.1) for loss in losses]  # (a start too high)
     t0 = time.perf_counter()
-    rows = []
+    cases = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # counted through res.warnings(), not printed
         torch.set_num_threads(1)  # (small models: threads only add overhead)
         for spec in grid:
-            rows.append(case(*spec, seeds))
-            print(" | ".join(rows[-1]), flush=True)
-    text = report(rows, seeds, _common.command_line("warning_rates.py", argv),
+            cases.append(case(*spec, seeds))
+            print(" | ".join(cases[-1][0]), flush=True)
+    text = report(cases, seeds, _common.command_line("warning_rates.py", argv),
                   time.perf_counter() - t0)
     print(text)
     _common.save_results(text, args.out, args.quick, RESULTS)

@@ -616,9 +616,18 @@ def test_warning_rates_quick_counts_the_warnings_of_real_sweeps() -> None:
     writes nothing, has a row for each case, and a start too high (Adam at 0.1) is warned of
     on every curve, where a cross-entropy sweep from 1e-7 at batch 64 is warned of on none."""
     text = quick_run("warning_rates.py")
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
-            if line.startswith(("| cross-entropy", "| MSE"))]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+             if line.startswith(("| cross-entropy", "| MSE"))]
+    rows = [c for c in cells if len(c) == 12]
     assert len(rows) == 6, text  # (the loop's progress lines hold no leading "| ")
+    # the summary: per loss, its curves from 1e-7 told their fall may be noise, by spread
+    summary = {c[0]: c[1:] for c in cells if len(c) == 4}
+    assert list(summary) == ["cross-entropy", "MSE"], text
+    for loss, counts in summary.items():
+        told = sum(int(r[8].split("/")[0]) + int(r[9].split("/")[0]) for r in rows
+                   if r[0] == loss and r[4] == "1e-07")
+        assert sum(int(c.split("/")[0]) for c in counts if c != "-") == told, (loss, counts)
+        assert sum(int(c.split("/")[1]) for c in counts if c != "-") == 4, (loss, counts)
     for loss, _, _, _, start_lr, warned, jumped, falling, *_ in rows:
         if start_lr == "0.1":
             assert warned == "2/2", rows
