@@ -1206,10 +1206,10 @@ def test_a_deep_fall_in_heavy_tailed_noise_may_still_be_noise() -> None:
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_an_mse_sweep_that_falls_most_of_its_start_is_not_told_it_reads_noise(optimizer) -> None:
-    """A real regression's 100-step range test at batch 64: its loss falls from about 27 to 5,
+    """A real regression's 100-step range test at batch 64: its loss falls from about 26 to 8,
     3.9 (Adam) and 4.0 (SGD) times its flat start's batch noise; it was told "the suggestion
-    may be reading noise", where its picks agreed within 0.16 decades between seeds (an
-    audit, benchmarks/warning_rates.py)."""
+    may be reading noise", where the same regression's picks agreed within 0.16 decades
+    between seeds (an audit, benchmarks/warning_rates.py)."""
     said = _mse_range_test(optimizer, 1e-7, num_iter=100)
     assert not any("batch-to-batch noise" in w for w in said), said
 
