@@ -1950,7 +1950,7 @@ def test_csv_non_finite_features_are_located(tmp_path, header) -> None:
     ('"" 2', ["", "2"]),  # (an empty text)
     ('5" 2', ['5"', "2"]),  # (a quote inside a cell is a character of it)
     ('"open 2 3\n', ['"open', "2", "3"]),  # (never closed: a character of its cell)
-    ('"a b" "c d\n', ["a b", '"c', "d"]),
+    ('"a b" "c d\n', ["a b", '"c', "d"]),  # (only the cell that never closes)
 ])
 def test_a_whitespace_table_reads_quoted_cells(line: str, cells: list[str]) -> None:
     from superconverge.data.files import _split_whitespace
