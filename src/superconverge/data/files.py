@@ -703,7 +703,10 @@ def _read_body_fast(
 
     numpy reads a number from a cell only where Python's ``float`` does too, and refuses a row
     of another width; its quoting is the csv module's (``"a,b"``, ``""`` for a quote), and with
-    ``delimiter=" "`` it splits on runs of whitespace as ``str.split`` does. Given up on any
+    ``delimiter=" "`` it splits on runs of whitespace as ``str.split`` does, quotes and all (a
+    cell that begins with a quote, which the own parser reads to its closing one, is then a
+    feature numpy refuses, a row too wide, or a label that begins with a quote, given up on
+    below). Given up on any
     error (a text feature cell, a ragged or blank-celled row, a number Python reads but numpy
     does not, such as ``1_000``) and on an empty or missing label, whose line number only the
     slow path knows. ``trailing``: every line ends with the delimiter, one more column that
@@ -712,7 +715,7 @@ def _read_body_fast(
     """
     if _holds_nul(path, encoding):
         return None  # dropped by the own parser (numpy dropped a label's last NULs only)
-    whitespace = delimiter == " "  # runs of spaces and tabs, quotes not special: str.split()
+    whitespace = delimiter == " "  # runs of spaces and tabs, quotes kept: str.split()
     options: dict[str, Any] = {"delimiter": None if whitespace else delimiter, "comments": None,
                                "quotechar": None if whitespace else '"', "skiprows": 1,
                                "encoding": encoding, "ndmin": 1}
@@ -731,7 +734,7 @@ def _read_body_fast(
         return None  # a cell past the last column: the own parser names its line
     labels = np.char.strip(table["label"])
     if labels.size and bool(np.char.startswith(labels, '"').any()):
-        return None  # quoted after a space (", " tables), which numpy does not unquote
+        return None  # quoted after a space (", " tables, R's whitespace ones): numpy keeps them
     if labels.size and (np.char.str_len(labels).min() == 0 or bool(
             np.isin(np.char.lower(labels), list(_MISSING)).any())):
         return None  # an empty or missing label: the slow path names its line
