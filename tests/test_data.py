@@ -2007,6 +2007,38 @@ def test_an_r_write_table_is_read_with_its_quotes_and_row_names(tmp_path) -> Non
         load_csv(write(tmp_path / "title.txt", "Run 3\n" + _r_table(rows, None)))
 
 
+def test_r_row_names_are_read_in_a_tsv_and_a_csv_too(tmp_path) -> None:
+    """R's write.table(df, "x.tsv", sep="\\t", quote=FALSE), and with sep=",": the header one
+    name short, the rows' names first. A header one short over rows that begin with a number
+    other than 1 (a trailing column, or a filtered frame's names) is refused as before."""
+    rng = np.random.default_rng(1)
+    rows = [(round(float(rng.normal()), 4), round(float(rng.normal()), 4), "ab"[i % 2])
+            for i in range(30)]
+    expected = load_csv(write(tmp_path / "frame.csv", "a,b,label\n" + "".join(
+        f"{a},{b},{label}\n" for a, b, label in rows)))
+    tsv = "a\tb\tlabel\n" + "".join(f"{i + 1}\t{a}\t{b}\t{label}\n"
+                                     for i, (a, b, label) in enumerate(rows))
+    csv = '"a","b","label"\n' + "".join(f'"{i + 1}",{a},{b},"{label}"\n'
+                                         for i, (a, b, label) in enumerate(rows))
+    for name, text in (("r.tsv", tsv), ("r.csv", csv)):
+        with pytest.warns(UserWarning, match=r"the first column is read as the rows' names"):
+            assert_same(load_csv(write(tmp_path / name, text)), expected)
+    with pytest.raises(ValueError, match=r"line 1 has 3 columns and line 2 has 4; .* is line 1 "
+                       r"a title above it"):
+        load_csv(write(tmp_path / "late.csv", csv.replace('"1",', '"17",', 1)))
+    # rows that begin with 1 and end with a separator: a trailing separator, named as before
+    with pytest.raises(ValueError, match=r"line 1 has 3 columns and line 2 has 4: line 2 ends "
+                       r"with a separator"):
+        load_csv(write(tmp_path / "ends.csv", "a,b,label\n" + "".join(
+            f"{i + 1},{i / 10},{i % 2},\n" for i in range(20))))
+    # Excel's "sep=," line above a table without a header whose first row begins with 1: one
+    # name short, but the line's second "name" is empty
+    with pytest.raises(ValueError, match=r"line 1 has 2 columns and line 2 has 3; .* Excel's "
+                       r"'sep=' line\? Remove it"):
+        load_csv(write(tmp_path / "sep.csv", "sep=,\n" + "".join(
+            f"{i + 1},{i / 10},{i % 2}\n" for i in range(20))))
+
+
 def test_tsv_and_txt_tables_are_read_by_their_suffix(tmp_path) -> None:
     """A .tsv or a np.savetxt .txt was "unknown format" until renamed and given --delimiter."""
     x = np.arange(24.0).reshape(12, 2) / 10  # near unit scale: no warning

@@ -347,12 +347,18 @@ def load_csv(
             numeric labels below it by more than one (``2019,2020,2021`` over labels 0..2).
             A ``str`` target implies a header, and so does an ``int`` that is no column's
             index but a first-row name (``2019``) where that row holds text too; in a first
-            row of numbers alone it is out of range unless ``header=True``.
+            row of numbers alone it is out of range unless ``header=True``. A header one name
+            short of the rows below it (R's ``write.table``, which writes the rows' names
+            first and does not name them) names the columns after the first: the rows' names
+            are left out, with a warning. Only where the header has no empty name and the row
+            below holds a number after its first cell and ends with a value (not Excel's
+            ``sep=`` line, a title above a header, or a trailing separator); and, unless
+            ``header=True``, where the header is not all numbers and the row below begins
+            with ``1`` (R's first name) or text (not one more column at the rows' end).
         delimiter: the field separator, one character; ``" "`` splits on runs of spaces and
             tabs (a table ``np.savetxt`` writes), a cell that begins with a double quote
-            running to its closing quote (R's ``write.table``: ``"New York"``), and a header
-            one name short of the rows below it names the columns after the first, the rows'
-            names, left out with a warning (R's). Default, by the file's suffix: ``","`` for
+            running to its closing quote (R's ``write.table``: ``"New York"``). Default, by
+            the file's suffix: ``","`` for
             ``.csv`` (a file separated by ``;`` or tabs fails with a hint), a tab for
             ``.tsv``, and for any other (``.txt``) the first of tab, ``,`` and ``;`` that the
             first line holds, else whitespace.
@@ -435,18 +441,23 @@ def load_csv(
                 rows = _without_last(rows, len(first[1]) + 1, said)
                 warnings.warn(f"{said}: read without it, on every line where it is empty",
                               UserWarning, stacklevel=2)
-            # R's write.table writes the rows' names first, with no name for them in the header:
-            # a whitespace-separated table whose header is one name short of the rows below
-            # it, which R's read.table reads as the row names, and so does this (a review:
-            # refused, "is line 1 a title above it"). Not a first row of numbers alone, unless
-            # header=True says so; nor one over a row with no number after its first cell (a
-            # title above a header). (In a table of another separator, one more cell on the
-            # rows is as likely a trailing separator or a title line; R's write.csv names its
+            # R's write.table writes the rows' names first, with no name for them in the header
+            # (with any sep: spaces by default, tabs for a .tsv): a header one name short of the
+            # rows below it, which R's read.table reads as the row names, and so does this (a
+            # review: refused, "is line 1 a title above it"). Only where the first row's names
+            # are all there, and the row below holds a number after its first cell and ends
+            # with a value; and, unless header=True says the first row names the columns, where
+            # those names are not all numbers and the row below begins with a name, R's first
+            # ("1") or text. Not a title above a header, Excel's "sep=," line, a trailing
+            # separator on the rows, or one more column at their end. (R's write.csv names its
             # row names "", which is read below as pandas' index is.)
-            row_names = (delimiter == " " and second is not None and len(first[1]) >= 2
+            row_names = (second is not None and len(first[1]) >= 2
                          and len(second[1]) == len(first[1]) + 1 and header is not False
-                         and (header is True or not all(map(_is_number, first[1])))
-                         and any(map(_is_number, second[1][1:])))
+                         and all(c.strip() for c in first[1])
+                         and any(map(_is_number, second[1][1:])) and second[1][-1].strip() != ""
+                         and (header is True or (
+                             not all(map(_is_number, first[1]))
+                             and (second[1][0].strip() == "1" or not _is_number(second[1][0])))))
             if row_names:
                 assert second is not None
                 warnings.warn(
