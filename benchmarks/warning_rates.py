@@ -87,17 +87,17 @@ def sweep(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
                             num_iter=steps, progress=False)
 
 
-def spread(values: list[float | None]) -> str:
-    """Decades between the largest and the smallest pick; how many seeds gave none."""
-    got = [v for v in values if v is not None]
-    text = f"{math.log10(max(got) / min(got)):.2f}" if len(got) > 1 else "-"
-    return text + (f" ({len(values) - len(got)} none)" if len(got) < len(values) else "")
-
-
 def spread_decades(values: list[float | None]) -> float | None:
-    """:func:`spread`'s number; ``None`` with fewer than two picks."""
+    """Decades between the largest and the smallest pick; ``None`` with fewer than two."""
     got = [v for v in values if v is not None]
     return math.log10(max(got) / min(got)) if len(got) > 1 else None
+
+
+def spread(values: list[float | None]) -> str:
+    """:func:`spread_decades` as the table writes it, and how many seeds gave no pick."""
+    decades = spread_decades(values)
+    none = sum(v is None for v in values)
+    return ("-" if decades is None else f"{decades:.2f}") + (f" ({none} none)" if none else "")
 
 
 #: Picks that agree between seeds within this many decades: a warning that they may be
