@@ -14,6 +14,19 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture
+def nameless_files(tmp_path) -> None:
+    """Skips the test where ``tmp_path``'s file system cannot open a file with no name (Linux's
+    ``O_TMPFILE``), through which ``atomic.write_bytes`` writes where it can."""
+    flag = getattr(os, "O_TMPFILE", None)
+    try:
+        if flag is None:
+            raise OSError("no O_TMPFILE on this system")
+        os.close(os.open(tmp_path, flag | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        pytest.skip(f"no file without a name here: {exc}")
+
+
+@pytest.fixture
 def users_folder() -> Iterator[tuple[str, Callable[[str, str], str]]]:
     """A folder in /tmp (tmp_path's parents are private to root) owned by a user with no
     rights here, uid 65534 where the tests run as root, and ``protect(name, text)``, which

@@ -19,6 +19,27 @@ from superconverge.finder import RangeTestResult
 find_lr_module = importlib.import_module("superconverge.recipes.find_lr")
 
 
+@pytest.fixture(params=["unnamed", "named"])
+def route(request, monkeypatch, tmp_path) -> str:
+    """write_bytes and write_text both ways: through a file with no name, linked into place
+    (atomic_path, called, fails the test), and through atomic_path's named temporary file (as
+    on a system or file system without O_TMPFILE)."""
+    if request.param == "named":
+        monkeypatch.setattr(atomic, "_UNNAMED", None)
+    else:
+        request.getfixturevalue("nameless_files")  # (skips where there are none)
+        _no_falling_back(monkeypatch)
+    return request.param
+
+
+def _no_falling_back(monkeypatch) -> None:
+    """write_bytes calling atomic_path (a nameless file it could not write) fails the test."""
+    def fell_back(path):
+        raise AssertionError(f"{path} was written through atomic_path")
+
+    monkeypatch.setattr(atomic, "atomic_path", fell_back)
+
+
 def disk_full() -> OSError:
     # What a writer (matplotlib, a stream's flush) raises when the disk fills: no file name.
     return OSError(errno.ENOSPC, "No space left on device")
@@ -63,7 +84,7 @@ def test_files_written_as_one_are_renamed_only_when_all_are_written(tmp_path) ->
         assert none == []
 
 
-def test_a_folder_that_is_a_file_is_named(tmp_path) -> None:
+def test_a_folder_that_is_a_file_is_named(tmp_path, route) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder"):
         atomic.write_text(tmp_path / "afile" / "sub" / "x.csv", "1\n")
@@ -95,7 +116,7 @@ def test_find_lr_leaves_the_old_plot_and_json_when_the_json_cannot_be_written(
     assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path) -> None:
+def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path, route) -> None:
     """--out link.csv used to replace the link by a file, leaving its target as it was."""
     real = tmp_path / "real.csv"
     real.write_text("old\n")
@@ -114,7 +135,7 @@ def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-def test_a_file_written_over_keeps_its_permissions(tmp_path) -> None:
+def test_a_file_written_over_keeps_its_permissions(tmp_path, route) -> None:
     """A review: a private (0600) file written over came back 0644, readable by all, and a
     read-only one writable; a new file gets what open() gives it (0666 less the umask)."""
     def mode(p: os.PathLike[str]) -> int:
@@ -201,7 +222,17 @@ def test_a_socket_is_refused_and_errors_name_the_path_given(tmp_path) -> None:
         server.close()
 
 
-def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path) -> None:
+def test_another_hard_link_to_a_file_written_over_keeps_the_old_contents(tmp_path, route):
+    """As documented: the name is given a new file, as a rename gives it."""
+    target = tmp_path / "t.csv"
+    target.write_text("old\n")
+    os.link(target, tmp_path / "other.csv")
+    atomic.write_text(target, "new\n")
+    assert target.read_text() == "new\n" and (tmp_path / "other.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.csv", "t.csv"]
+
+
+def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path, route) -> None:
     """The stem was cut to nothing and the temporary name was still too long: the suffix goes
     too where it alone leaves no room."""
     target = tmp_path / ("x." + "y" * 250)
@@ -275,7 +306,7 @@ def test_writers_into_a_folder_not_there_yet_take_turns_too(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("name", ["a" * 248 + ".csv", "é" * 124 + ".csv"], ids=["ascii", "utf8"])
-def test_a_name_of_most_of_the_allowed_bytes_is_written(tmp_path, name) -> None:
+def test_a_name_of_most_of_the_allowed_bytes_is_written(tmp_path, name, route) -> None:
     """252 bytes is a legal name, but the temporary one beside it would be 262: its stem is
     cut (by characters, none cut in half) to fit."""
     target = tmp_path / name
@@ -510,3 +541,182 @@ def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_pat
     for name in ("a.", "..a", ".a", "a/.a"):  # names of files, dots and all
         atomic.write_text(tmp_path / name, "x")
     res.to_json(tmp_path / "results" / "lr_find.json")  # the file in it, as meant
+
+
+@pytest.mark.parametrize("before", [None, b"old"], ids=["new", "written over"])
+def test_the_bytes_have_no_name_until_they_are_whole(nameless_files, tmp_path, monkeypatch,
+                                                     before) -> None:
+    """A kill as a file is written (a notebook's SIGKILL, half a second after its interrupt)
+    left atomic_path's hidden temporary file beside the curve (seen once in CI): while
+    write_bytes writes, the folder holds no new name, only the old file, whole."""
+    target = tmp_path / "plot.png"
+    if before is not None:
+        target.write_bytes(before)
+    seen: list[tuple[list[str], bytes | None]] = []
+    linked: list[str] = []
+    real, link = os.write, os.link
+
+    def write(fd, data):
+        seen.append((sorted(os.listdir(tmp_path)),
+                     target.read_bytes() if target.exists() else None))
+        return real(fd, data[:3])  # (a few bytes at a time: the loop writes the rest)
+
+    def named(src, dst, **kwargs):
+        linked.append(os.path.basename(dst))
+        return link(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "link", named)
+    atomic.write_bytes(target, b"new plot")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"new plot" and len(seen) == 3
+    assert seen == [([] if before is None else ["plot.png"], before)] * 3
+    # A new file is linked under its own name: no temporary name, not for a moment. One
+    # written over is linked beside it and renamed onto it (a link cannot replace a file).
+    if before is None:
+        assert linked == ["plot.png"]
+    else:
+        assert len(linked) == 1 and re.fullmatch(r"\.plot\.[0-9a-f]{8}\.png", linked[0])
+    assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+_KILLED_AS_IT_WRITES = """
+import os, signal, sys
+mark = bytes.fromhex(sys.argv[2])
+real = os.write
+def write(fd, data):
+    if bytes(data[:len(mark)]) == mark:  # half of it written, then killed
+        real(fd, data[:len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(fd, data)
+os.write = write
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+@pytest.mark.parametrize("before", [None, b"old"], ids=["new", "written over"])
+def test_a_kill_as_the_bytes_are_written_leaves_nothing_behind(nameless_files, tmp_path,
+                                                               before) -> None:
+    import subprocess
+
+    target = tmp_path / "table.json"
+    if before is not None:
+        target.write_bytes(before)
+    code = _KILLED_AS_IT_WRITES + ("from superconverge import atomic\n"
+                                   "atomic.write_bytes(sys.argv[1], mark + bytes(100_000))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(target), b"MARK".hex()], timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    assert sorted(os.listdir(tmp_path)) == ([] if before is None else ["table.json"])
+    if before is not None:
+        assert target.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_a_kill_as_a_stopped_sweeps_plot_is_written_leaves_only_its_curve(
+        nameless_files, tmp_path) -> None:
+    """The race of test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve, made sure: the
+    SIGKILL lands as the plot's bytes go in. Its hidden temporary file used to stay beside the
+    JSON; now the folder holds the curve and nothing else."""
+    import subprocess
+
+    code = _KILLED_AS_IT_WRITES + (
+        "import importlib\n"
+        "from superconverge.finder import RangeTestResult\n"
+        "find_lr = importlib.import_module('superconverge.recipes.find_lr')\n"
+        "lrs = [10 ** (-4 + i / 10) for i in range(30)]\n"
+        "losses = [2.0 - i / 20 for i in range(30)]\n"
+        "res = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),\n"
+        "                      stop_reason='interrupted', num_iter=60)\n"
+        "find_lr._write_partial(res, sys.argv[1], 'default', KeyboardInterrupt())\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), b"\x89PNG".hex()],
+                          timeout=120, capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    assert sorted(os.listdir(tmp_path)) == ["lr_find.partial.json"]
+    assert len(RangeTestResult.from_json(tmp_path / "lr_find.partial.json").lrs) == 30
+
+
+@pytest.mark.parametrize("before", [None, b"old"], ids=["new", "written over"])
+def test_a_system_that_cannot_link_a_nameless_file_writes_through_atomic_path(
+        nameless_files, tmp_path, monkeypatch, before) -> None:
+    """Where the unnamed file cannot be linked (no /proc; Python's plain os.link of
+    /proc/self/fd/N, which links the symbolic link itself, says EXDEV), atomic_path writes the
+    bytes instead: the same file, nothing left beside it."""
+    target = tmp_path / "t.csv"
+    if before is not None:
+        target.write_bytes(before)
+    used: list[object] = []
+    named = atomic.atomic_path
+
+    def spy(path):
+        used.append(path)
+        return named(path)
+
+    def cannot(*args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(atomic, "atomic_path", spy)
+    monkeypatch.setattr(os, "link", cannot)
+    atomic.write_text(target, "step,lr\n")
+    assert used == [target] and target.read_text() == "step,lr\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_a_file_made_as_the_bytes_are_linked_is_replaced_as_a_rename_would(
+        nameless_files, tmp_path, monkeypatch) -> None:
+    """No file was there when the bytes were written, but one is when they are linked (another
+    writer's): a link cannot replace it, so it is renamed over, as atomic_path's rename does."""
+    target = tmp_path / "t.csv"
+    permissions = atomic._give_permissions
+    _no_falling_back(monkeypatch)
+
+    def then_made(file, path):
+        old = permissions(file, path)
+        path.write_text("another writer's\n")
+        return old
+
+    monkeypatch.setattr(atomic, "_give_permissions", then_made)
+    atomic.write_text(target, "ours\n")
+    assert target.read_text() == "ours\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_a_sigterm_lost_as_the_bytes_are_written_keeps_the_file_unwritten(
+        nameless_files, tmp_path, monkeypatch) -> None:
+    """As atomic_path (test_a_sigterm_lost_in_a_finalizer_still_stops_the_write): a SIGTERM
+    whose exception Python dropped in a finalizer, as the bytes went in, is raised once they
+    are in, and the file is not written."""
+    from superconverge._signals import Terminated, sigterm_as_interrupt
+
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    real = os.write
+
+    def write(fd, data):
+        _StopInAFinalizer()  # (collected at once)
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(Terminated, match="SIGTERM"), sigterm_as_interrupt():
+        atomic.write_text(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_full_disk_as_the_bytes_are_written_names_the_target(nameless_files, tmp_path,
+                                                               monkeypatch) -> None:
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    _no_falling_back(monkeypatch)
+
+    def full(fd, data):
+        raise disk_full()
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match=f"^\\[Errno {errno.ENOSPC}\\] cannot write {target}: "
+                                      "No space left on device$"):
+        atomic.write_text(target, "new\n")
+    monkeypatch.undo()
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]

@@ -99,25 +99,39 @@ def test_a_reader_that_left_ends_the_command_quietly(tmp_path, out) -> None:
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
-def test_a_sigterm_while_the_file_is_written_leaves_no_temporary_file(tmp_path) -> None:
+def test_a_sigterm_while_the_file_is_written_leaves_no_temporary_file(nameless_files,
+                                                                       tmp_path) -> None:
     """A review: a SIGTERM (a job's time limit, kill) while --out was being written ended the
     process at once, and the hidden temporary file beside it stayed; now it stops as Ctrl-C
-    does, the temporary file removed, with the status 143."""
+    does, nothing left, with the status 143. The plot is drawn in memory now, and its bytes go
+    in at once: the command is held in the middle of them (half written) for the signal."""
     import signal
     import time
 
     env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    proc = subprocess.Popen([sys.executable, "-m", "superconverge", "schedule", "clr",
-                             "--steps", "1000000", "--out", str(tmp_path / "big.png")],
+    held = tmp_path / "held"
+    code = ("import os, sys, time\n"
+            "real = os.write\n"
+            "def write(fd, data):\n"
+            "    if bytes(data[:4]) == b'\\x89PNG':  # the plot's bytes: half, then held\n"
+            "        real(fd, data[:len(data) // 2])\n"
+            f"        open({str(held)!r}, 'w').close()\n"
+            "        time.sleep(120)\n"
+            "    return real(fd, data)\n"
+            "os.write = write\n"
+            "from superconverge.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, "schedule", "clr", "--steps", "1000",
+                             "--out", str(tmp_path / "out" / "big.png")],
                             stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while not any(p.name.startswith(".big.") for p in tmp_path.iterdir()):
-        assert proc.poll() is None and time.monotonic() < deadline, "no temporary file seen"
+    while not held.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the bytes never went in"
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (143, "terminated (SIGTERM)\n")
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "mpl") == []
+    assert os.listdir(tmp_path / "out") == []
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

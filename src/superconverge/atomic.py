@@ -1,12 +1,16 @@
 """Write files whole or not at all: write a temporary file beside the target, then rename (a
-stream such as ``/dev/stdout`` gets the finished file's bytes instead)."""
+stream such as ``/dev/stdout`` gets the finished file's bytes instead). Bytes already in memory
+(:func:`write_bytes`, :func:`write_text`, :func:`save_figure`) go, on Linux, into a file with no
+name, linked into place once whole: a kill as they are written leaves nothing behind."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
+import secrets
 import shutil
 import stat
 import sys
@@ -83,7 +87,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     its own path is refused, and so is a path that ends with a separator, ``.`` or ``..``
     (``results/``: a folder, where ``Path`` would drop the separator and write a file named
     ``results``). A SIGTERM whose exception was lost (raised in a finalizer) keeps the file
-    from being written, as one raised would.
+    from being written, as one raised would. A SIGKILL, which no code sees, leaves the
+    temporary file; :func:`write_bytes` leaves nothing where the system allows.
     """
     target = file_path(path)
     own = _descriptor(target)
@@ -98,16 +103,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         return
     shown = target  # errors name the path the user gave, not where a link leads
     try:
-        if target.is_symlink():
-            target = link_target(target)
-        if target.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "it is a folder")
-        if target.exists():
-            check_writable(target)
-        existing = nearest_existing(target.parent)
-        if not existing.is_dir():  # mkdir would say "File exists"
-            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = _file_to_replace(target)
         prefix, suffix = _temporary_affixes(target)
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
@@ -119,20 +115,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(tmp)
         writing = False
         _signals.raise_if_lost(mark)  # (a SIGTERM lost in a finalizer: the file is not kept)
-        # mkstemp creates the file private (0600); give the result the permissions a plain
-        # open() would have had, so a report written by us reads like any other file; a file
-        # written over keeps its own, and its owner and group where this process may give
-        # them (root, as under sudo), as it would through open() (a review: a private 0600
-        # file came back readable by all).
-        try:
-            old: os.stat_result | None = os.stat(target)
-        except FileNotFoundError:
-            old = None
-        os.chmod(tmp, 0o666 & ~_umask() if old is None
-                 else stat.S_IMODE(old.st_mode) & 0o777)  # (not setuid and the like)
-        if old is not None and hasattr(os, "chown"):
-            with contextlib.suppress(OSError):  # (another owner than our own: root only)
-                os.chown(tmp, old.st_uid, old.st_gid)
+        _give_permissions(tmp, target)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -140,6 +123,137 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if isinstance(exc, OSError) and (not writing or _about(exc, Path(tmp))):
             raise _naming(exc, shown) from exc
         raise
+
+
+def _file_to_replace(target: Path) -> Path:
+    """The file that writing ``target`` replaces: where a link leads. Refused as ``open()``
+    would refuse it (a folder, a write-protected file); its folder is made."""
+    if target.is_symlink():
+        target = link_target(target)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder")
+    if target.exists():
+        check_writable(target)
+    existing = nearest_existing(target.parent)
+    if not existing.is_dir():  # mkdir would say "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _give_permissions(file: str | int, target: Path) -> os.stat_result | None:
+    """Give ``file`` (a path, or a descriptor where ``os.chmod`` takes one), about to replace
+    ``target``, the permissions a plain ``open()`` would have left; returns ``target``'s
+    status, None where it does not exist.
+
+    A temporary file is created private (0600); a report written by us should read like any
+    other file. A file written over keeps its own permissions, and its owner and group where
+    this process may give them (root, as under sudo), as it would through ``open()`` (a
+    review: a private 0600 file came back readable by all)."""
+    try:
+        old: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        old = None
+    os.chmod(file, 0o666 & ~_umask() if old is None
+             else stat.S_IMODE(old.st_mode) & 0o777)  # (not setuid and the like)
+    if old is not None and hasattr(os, "chown"):
+        with contextlib.suppress(OSError):  # (another owner than our own: root only)
+            os.chown(file, old.st_uid, old.st_gid)
+    return old
+
+
+_UNNAMED = getattr(os, "O_TMPFILE", None)
+"""Linux's flag that opens a file with no name in a folder (None elsewhere)."""
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically write ``data`` to ``path``, as :func:`atomic_path` would; returns the path.
+
+    Where the system allows (Linux, on a file system with ``O_TMPFILE``), the bytes go into a
+    file that has no name, which is given one only once it is whole: a process killed as it
+    writes (a SIGKILL, such as a notebook sends half a second after its interrupt) leaves
+    nothing behind, where :func:`atomic_path` leaves its hidden temporary file. Elsewhere,
+    and for a stream (``/dev/stdout``), :func:`atomic_path` writes it."""
+    target = file_path(path)
+    if _stream_kind(target, _descriptor(target)) == "file" and _write_unnamed(target, data):
+        return Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def _write_unnamed(target: Path, data: bytes) -> bool:
+    """:func:`write_bytes` through a file with no name; False, with nothing written, where
+    this system or file system cannot open or link one (:func:`atomic_path` then writes)."""
+    if _UNNAMED is None:
+        return False
+    shown = target
+    try:
+        target = _file_to_replace(target)
+    except OSError as exc:
+        raise _naming(exc, shown) from exc
+    try:
+        fd = os.open(target.parent, _UNNAMED | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError:  # (EOPNOTSUPP, EISDIR: a file system or kernel without it; or EACCES:
+        return False  # atomic_path says the error, as it would have without this)
+    mark = _signals.lost()
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        _signals.raise_if_lost(mark)  # (as atomic_path: a lost SIGTERM keeps it unwritten)
+        old = _give_permissions(fd, target)
+        return _link_into_place(fd, target, new=old is None)
+    except OSError as exc:
+        raise _naming(exc, shown) from exc
+    finally:
+        os.close(fd)  # (a file never linked goes with its descriptor)
+
+
+def _link_into_place(fd: int, target: Path, new: bool) -> bool:
+    """Give the unnamed file open as ``fd`` the name ``target``: linked there at once where
+    there is no such file, else linked beside it under a temporary name and renamed onto it
+    (a link cannot replace a file), the one moment a kill could leave a file behind. False
+    where the system cannot link it (no ``/proc``), nothing changed."""
+    try:
+        fds = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        # (linkat with AT_SYMLINK_FOLLOW, which os.link uses only given a folder's descriptor:
+        # a plain link() of /proc/self/fd/N links the symbolic link itself, EXDEV)
+        def link(name: Path) -> None:
+            os.link(str(fd), name, src_dir_fd=fds, follow_symlinks=True)
+
+        if new:
+            try:
+                link(target)
+                return True
+            except FileExistsError:  # made meanwhile: replaced, as a rename would
+                pass
+            except OSError:
+                return False
+        prefix, suffix = _temporary_affixes(target)
+        for _ in range(100):
+            tmp = target.parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+            try:
+                link(tmp)
+                break
+            except FileExistsError:
+                continue
+            except OSError:
+                return False
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary name beside it")
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return True
+    finally:
+        os.close(fds)
 
 
 _NAME_MAX = 255
@@ -388,8 +502,8 @@ def _umask() -> int:
 
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Atomically save a matplotlib ``fig`` to ``path`` in the format of its suffix (none:
-    PNG); an unknown suffix is a ``ValueError`` naming the path. The format is passed on,
-    since the temporary file's name ends in a random tail matplotlib would take for one."""
+    PNG); an unknown suffix is a ``ValueError`` naming the path. Drawn in memory, then written
+    by :func:`write_bytes`: a kill as it writes leaves no temporary file."""
     path = file_path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     supported = fig.canvas.get_supported_filetypes()
@@ -398,18 +512,18 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
             f"cannot plot to {path}: matplotlib writes {', '.join(sorted(supported))}, "
             f"not {fmt!r}"
         )
-    with atomic_path(path) as tmp:
-        # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would
-        # otherwise win over it, and the layout was measured at the figure's.
-        fig.savefig(tmp, format=fmt, dpi="figure")
+    drawn = io.BytesIO()
+    # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would otherwise
+    # win over it, and the layout was measured at the figure's.
+    fig.savefig(drawn, format=fmt, dpi="figure")
+    write_bytes(path, drawn.getvalue())
     return path
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Atomically write ``text`` (UTF-8) to ``path``; returns the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+    """Atomically write ``text`` (UTF-8, a newline as the system writes one) to ``path``, as
+    :func:`write_bytes` writes; returns the path."""
+    return write_bytes(path, text.replace("\n", os.linesep).encode("utf-8"))
 
 
 def one_line(exc: BaseException) -> str:

@@ -28,6 +28,7 @@ from superconverge.atomic import (
     link_target,
     nearest_existing,
     one_line,
+    write_bytes,
 )
 from superconverge.data import image_shape, make_loader
 from superconverge.data.files import _image_class_at
@@ -552,9 +553,7 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
     with contextlib.suppress(AttributeError, TypeError):
         exc.partial_path = table  # type: ignore[attr-defined]
     try:
-        drawn = png_bytes(result, method)
-        with atomic_path(plot) as png:
-            png.write_bytes(drawn)
+        write_bytes(plot, png_bytes(result, method))
     except Exception as failed:
         logger.warning("wrote %s, but could not draw its plot %s: %s", table, plot, failed)
         return
