@@ -203,7 +203,7 @@ def test_mnist1d_default_is_the_published_split_and_is_cached(tmp_path, monkeypa
 
     cached = list((tmp_path / "xdg-cache" / "superconverge").glob("mnist1d-*.npz"))
     assert len(cached) == 1 and default_cache_dir() == cached[0].parent
-    assert not list(cached[0].parent.glob("*.tmp"))  # the temporary file was renamed away
+    assert os.listdir(cached[0].parent) == [cached[0].name]  # no temporary file beside it
 
     second = load_dataset("mnist1d")
     assert len(calls) == 1  # served from the cache
@@ -2891,3 +2891,33 @@ def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> 
                        r"-1\): choose it with target='Class'"):
         load_csv(write(tmp_path / "t.csv", "Class,a,b,count\n" + text).replace(
             tmp_path / "t2.csv"))
+
+
+def test_a_kill_as_the_cache_is_written_leaves_nothing_in_it(nameless_files, tmp_path) -> None:
+    """The cache's folder is one nothing cleans: a temporary file a killed run left there
+    would stay for good. The arrays are built in memory and written through a file with no
+    name; a SIGKILL halfway through their bytes leaves the folder empty, and the next run
+    builds and caches them."""
+    import signal
+    import subprocess
+    import sys
+
+    if not hasattr(signal, "SIGKILL"):
+        pytest.skip("POSIX signals")
+    code = ("import os, signal, sys\n"
+            "real = os.write\n"
+            "def write(fd, data):\n"
+            "    if bytes(data[:2]) == b'PK':  # the .npz (a zip): half of it, then killed\n"
+            "        real(fd, data[:len(data) // 2])\n"
+            "        os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return real(fd, data)\n"
+            "os.write = write\n"
+            "from superconverge.data import load_mnist1d\n"
+            "load_mnist1d(num_samples=100, cache_dir=sys.argv[1])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache")], timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    assert os.listdir(tmp_path / "cache") == []
+    first = load_mnist1d(num_samples=100, cache_dir=tmp_path / "cache")
+    assert len(os.listdir(tmp_path / "cache")) == 1
+    assert_same(first, load_mnist1d(num_samples=100, cache_dir=tmp_path / "cache"))

@@ -7,13 +7,14 @@ unwritable cache directory is logged and skipped, never fatal.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-from superconverge.atomic import atomic_path
+from superconverge.atomic import write_bytes
 
 __all__ = ["default_cache_dir", "load_cached_arrays", "save_cached_arrays"]
 
@@ -42,14 +43,17 @@ def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
 
 
 def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
-    """Write ``arrays`` to ``path`` as .npz, atomically (:func:`superconverge.atomic.atomic_path`).
+    """Write ``arrays`` to ``path`` as .npz, atomically (:func:`superconverge.atomic.write_bytes`:
+    built in memory, then written whole; a process killed meanwhile leaves no temporary file
+    in the cache, where nothing would ever remove it).
 
     Returns whether the file was written; failures (read-only directory, full disk) are
     logged as warnings because a missing cache only costs time.
     """
+    built = io.BytesIO()
+    np.savez(built, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds
     try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds
+        write_bytes(path, built.getvalue())
     except OSError as err:
         log.warning("could not write cache file %s (%s); continuing without cache", path, err)
         return False
