@@ -772,20 +772,24 @@ def test_a_jump_no_higher_than_a_batch_of_the_plateau_after_it_is_none() -> None
         LRS200, y, "diverged"))
 
 
-def _mse_range_test(optimizer: str, start_lr: float, num_iter: int = 300) -> list[str]:
-    """The warnings of a real range test: a small MLP on a linear regression, MSE, batch 64."""
+def _mse_range_test(optimizer: str, start_lr: float, num_iter: int = 300, *,
+                    loss: str = "mse", batch: int = 64, seed: int = 0) -> list[str]:
+    """The warnings of a real range test: a small MLP on a linear regression, MSE (or L1),
+    batch 64 (or ``batch``); ``seed`` seeds the model and, beside 3, the batches' order."""
     g = torch.Generator().manual_seed(0)
     x = torch.randn(4096, 20, generator=g)
     y = 3 * x[:, :3].sum(1, keepdim=True) + 0.1 * torch.randn(4096, 1, generator=g)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(),
                                 torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
     opt = (torch.optim.Adam(model.parameters()) if optimizer == "adam"
            else torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64,
-                                         shuffle=True, generator=torch.Generator().manual_seed(3))
-    res = lr_range_test(model, opt, torch.nn.functional.mse_loss, loader, start_lr=start_lr,
-                        end_lr=10, num_iter=num_iter, progress=False)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch,
+                                         shuffle=True,
+                                         generator=torch.Generator().manual_seed(3 + seed))
+    res = lr_range_test(model, opt, {"mse": torch.nn.functional.mse_loss,
+                                     "l1": torch.nn.functional.l1_loss}[loss], loader,
+                        start_lr=start_lr, end_lr=10, num_iter=num_iter, progress=False)
     return res.warnings()
 
 
@@ -800,6 +804,41 @@ def test_an_mse_sweep_that_starts_flat_is_not_told_it_jumped(optimizer) -> None:
 def test_an_mse_sweep_from_a_start_too_high_is_told_it_jumped() -> None:
     """Adam at start_lr=0.1 on the same regression: the loss leaps from 18.1 to 63.1 at once."""
     assert any(w.startswith("the loss jumped from") for w in _mse_range_test("adam", 0.1))
+
+
+def test_a_flat_start_whose_smoothing_dips_early_is_not_told_already_falling() -> None:
+    """An audit: from 1e-7, where no model moves, a regression's smoothed start sat on a few
+    high first batches and crossed 10% of the fall by point 4, "already falling: lower
+    start_lr" (56 of 57 such curves from 1e-7 and 1e-5, MLPs and ResNet-20). Its raw losses
+    over the first 16 points show no falling trend (_falls_at_first), so it is not told."""
+    said = _mse_range_test("adam", 1e-7, num_iter=100, seed=3)
+    assert not any("already falling" in w for w in said), said
+
+
+def test_a_start_inside_the_descent_is_told_from_twice_the_rules_points() -> None:
+    """L1, Adam, batch 16, 300 steps from 0.01: inside the descent, but over its first dozen
+    points the batch noise hides the fall; over twice the 24 points the rule reads, the
+    trend is clear, and it is told (mutant: the first 12 points only)."""
+    said = _mse_range_test("adam", 0.01, loss="l1", batch=16)
+    assert any("already falling" in w for w in said), said
+
+
+def test_the_first_points_fall_as_a_trend_by_their_ranks() -> None:
+    """_falls_at_first: Mann and Kendall's test. A steady fall is one, at any scale; a
+    flat start is not, nor one whose first batch is a hundred times the rest (by ranks, one
+    sign against each later point); under 8 points it leaves the rule alone (True)."""
+    falls = SUGGEST._falls_at_first
+    assert falls(np.linspace(2.0, 1.9, 8)) and falls(np.linspace(2e9, 1.9e9, 48))
+    noise = 0.1 * np.tile([1, -1, 0.5, -0.5], 12)  # (no trend of its own)
+    flat = 2.0 + noise[:16]
+    assert not falls(flat)
+    assert not falls(np.concatenate([[200.0], flat[1:]]))
+    # a fall of one batch noise over 48 points is a trend; over its first 12 it is not yet
+    slow = np.linspace(2.0, 1.9, 48) + noise
+    assert falls(slow) and not falls(slow[:12])
+    # one-sided p = 0.039 over its first 24 points, 0.056 over 20: the level is 5%
+    assert falls(slow[:24]) and not falls(slow[:20])
+    assert falls(np.full(7, 2.0)) and not falls(np.full(8, 2.0))
 
 
 @pytest.mark.parametrize(("flat_points", "warned"), [(2, True), (3, False)])

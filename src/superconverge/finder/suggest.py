@@ -426,6 +426,35 @@ descent) is told too: its smoothing holds the first points near the start for lo
 their points at the earliest, ResNet-20's; a 100-point sweep from 0.01 to 0.2 on digits, at
 6%.)"""
 
+FIRST_POINTS = 12
+"""The fewest of the sweep's first raw losses that :func:`curve_warnings` gives
+:func:`_falls_at_first` before it says the loss was already falling at start_lr: twice the
+points that rule reads (:data:`STARTED_BY`, :data:`STARTED_SHARE`), and at least this many
+(fewer only where the valley comes sooner)."""
+
+FIRST_POINTS_MIN = 8
+"""The fewest points :func:`_falls_at_first` tests."""
+
+FALLING_P = 0.05
+""":func:`_falls_at_first`'s one-sided significance level."""
+
+
+def _falls_at_first(first: np.ndarray) -> bool:
+    """Whether the raw losses ``first``, the sweep's first points, fall as a trend: Mann and
+    Kendall's test (the signs of every later point against every earlier one; by ranks, so a
+    heavy-tailed batch counts as one sign) at one-sided level :data:`FALLING_P`. True under
+    :data:`FIRST_POINTS_MIN` points (a valley that soon), where it has too little power: the
+    rule it checks stands alone."""
+    n = len(first)
+    if n < FIRST_POINTS_MIN:
+        return True
+    signs = np.sign(first[None, :] - first[:, None])
+    score = float(np.sum(np.triu(signs, 1)))
+    sd = math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
+    z = (score + 1) / sd  # (a continuity correction, toward no trend)
+    return 0.5 * math.erfc(-z / math.sqrt(2)) < FALLING_P
+
+
 MIN_SIGNAL_TO_NOISE = 6.0
 """:func:`curve_warnings` flags a fall smaller than this multiple of the batch-to-batch noise.
 (On the suggestion benchmark's 100 curves the smallest ratio was 18; a 100-step test of
@@ -841,6 +870,9 @@ def curve_warnings(
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
     started = _started(s, m)  # (where the loss starts to fall for good)
+    # (not a share of a linear sweep's points: that is always the same share of end_lr, which
+    # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
+    reach = max(STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s))
     plateau = y[head:started]  # (the flat start after the first steps, before the fall)
     if len(plateau) >= MIN_POINTS:
         jump_noise = max(jump_noise, _robust_sd(np.diff(plateau)) / math.sqrt(2))
@@ -857,10 +889,10 @@ def curve_warnings(
             "model, and the picks are measured from that jump, so they are too high; "
             f"{lower} until the curve starts flat"
         )
-    # (not a share of a linear sweep's points: that is always the same share of end_lr, which
-    # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
-    elif not never_fell and not unreadable and started < max(
-            STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s)):
+    # A start that falls within ``reach`` points only on the smoothed curve is not enough: the
+    # raw losses over twice that (a dozen at least) must fall as a trend (_falls_at_first).
+    elif not never_fell and not unreadable and started < reach and _falls_at_first(
+            y[: min(max(FIRST_POINTS, math.ceil(2 * reach)), m + 1)]):
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(
