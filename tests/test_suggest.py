@@ -839,6 +839,9 @@ def test_the_first_points_fall_as_a_trend_by_their_ranks() -> None:
     # one-sided p = 0.039 over its first 24 points, 0.056 over 20: the level is 5%
     assert falls(slow[:24]) and not falls(slow[:20])
     assert falls(np.full(7, 2.0)) and not falls(np.full(8, 2.0))
+    # a million points are read at 256, evenly spaced (their pairs would fill terabytes)
+    assert falls(np.linspace(2.0, 1.9, 10**6) + np.resize(noise, 10**6))
+    assert not falls(np.full(10**6, 2.0) + np.resize(noise, 10**6))
 
 
 @pytest.mark.parametrize(("flat_points", "warned"), [(2, True), (3, False)])

@@ -438,13 +438,19 @@ FIRST_POINTS_MIN = 8
 FALLING_P = 0.05
 """:func:`_falls_at_first`'s one-sided significance level."""
 
+FIRST_POINTS_MAX = 256
+"""The most points :func:`_falls_at_first` compares, pair by pair: a longer stretch (a sweep of
+thousands of points) is read at this many, evenly spaced over it."""
+
 
 def _falls_at_first(first: np.ndarray) -> bool:
     """Whether the raw losses ``first``, the sweep's first points, fall as a trend: Mann and
     Kendall's test (the signs of every later point against every earlier one; by ranks, so a
-    heavy-tailed batch counts as one sign) at one-sided level :data:`FALLING_P`. True under
-    :data:`FIRST_POINTS_MIN` points (a valley that soon), where it has too little power: the
-    rule it checks stands alone."""
+    heavy-tailed batch counts as one sign, and a tie as none) at one-sided level
+    :data:`FALLING_P`. True under :data:`FIRST_POINTS_MIN` points (a valley that soon), where
+    it has too little power: the rule it checks stands alone."""
+    if len(first) > FIRST_POINTS_MAX:  # (the pairs grow as the square of the points)
+        first = first[np.linspace(0, len(first) - 1, FIRST_POINTS_MAX).round().astype(int)]
     n = len(first)
     if n < FIRST_POINTS_MIN:
         return True
