@@ -27,6 +27,24 @@ def nameless_files(tmp_path) -> None:
 
 
 @pytest.fixture
+def killed_as_it_writes() -> str:
+    """The start of a child's ``python -c`` script: its ``os.write``, given bytes that begin
+    with the mark (in hex, the script's last argument), writes half of them and SIGKILLs the
+    process, as a notebook's interrupt may as a file is written."""
+    return """
+import os, signal, sys
+mark = bytes.fromhex(sys.argv[-1])
+real = os.write
+def write(fd, data):
+    if bytes(data[:len(mark)]) == mark:  # half of it written, then killed
+        real(fd, data[:len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(fd, data)
+os.write = write
+"""
+
+
+@pytest.fixture
 def users_folder() -> Iterator[tuple[str, Callable[[str, str], str]]]:
     """A folder in /tmp (tmp_path's parents are private to root) owned by a user with no
     rights here, uid 65534 where the tests run as root, and ``protect(name, text)``, which

@@ -580,29 +580,16 @@ def test_the_bytes_have_no_name_until_they_are_whole(nameless_files, tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]
 
 
-_KILLED_AS_IT_WRITES = """
-import os, signal, sys
-mark = bytes.fromhex(sys.argv[2])
-real = os.write
-def write(fd, data):
-    if bytes(data[:len(mark)]) == mark:  # half of it written, then killed
-        real(fd, data[:len(data) // 2])
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(fd, data)
-os.write = write
-"""
-
-
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
 @pytest.mark.parametrize("before", [None, b"old"], ids=["new", "written over"])
-def test_a_kill_as_the_bytes_are_written_leaves_nothing_behind(nameless_files, tmp_path,
-                                                               before) -> None:
+def test_a_kill_as_the_bytes_are_written_leaves_nothing_behind(
+        nameless_files, killed_as_it_writes, tmp_path, before) -> None:
     import subprocess
 
     target = tmp_path / "table.json"
     if before is not None:
         target.write_bytes(before)
-    code = _KILLED_AS_IT_WRITES + ("from superconverge import atomic\n"
+    code = killed_as_it_writes + ("from superconverge import atomic\n"
                                    "atomic.write_bytes(sys.argv[1], mark + bytes(100_000))\n")
     done = subprocess.run([sys.executable, "-c", code, str(target), b"MARK".hex()], timeout=120,
                           capture_output=True, text=True)
@@ -614,13 +601,13 @@ def test_a_kill_as_the_bytes_are_written_leaves_nothing_behind(nameless_files, t
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
 def test_a_kill_as_a_stopped_sweeps_plot_is_written_leaves_only_its_curve(
-        nameless_files, tmp_path) -> None:
+        nameless_files, killed_as_it_writes, tmp_path) -> None:
     """The race of test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve, made sure: the
     SIGKILL lands as the plot's bytes go in. Its hidden temporary file used to stay beside the
     JSON; now the folder holds the curve and nothing else."""
     import subprocess
 
-    code = _KILLED_AS_IT_WRITES + (
+    code = killed_as_it_writes + (
         "import importlib\n"
         "from superconverge.finder import RangeTestResult\n"
         "find_lr = importlib.import_module('superconverge.recipes.find_lr')\n"

@@ -2893,7 +2893,8 @@ def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> 
             tmp_path / "t2.csv"))
 
 
-def test_a_kill_as_the_cache_is_written_leaves_nothing_in_it(nameless_files, tmp_path) -> None:
+def test_a_kill_as_the_cache_is_written_leaves_nothing_in_it(nameless_files, killed_as_it_writes,
+                                                             tmp_path) -> None:
     """The cache's folder is one nothing cleans: a temporary file a killed run left there
     would stay for good. The arrays are built in memory and written through a file with no
     name; a SIGKILL halfway through their bytes leaves the folder empty, and the next run
@@ -2904,18 +2905,11 @@ def test_a_kill_as_the_cache_is_written_leaves_nothing_in_it(nameless_files, tmp
 
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("POSIX signals")
-    code = ("import os, signal, sys\n"
-            "real = os.write\n"
-            "def write(fd, data):\n"
-            "    if bytes(data[:2]) == b'PK':  # the .npz (a zip): half of it, then killed\n"
-            "        real(fd, data[:len(data) // 2])\n"
-            "        os.kill(os.getpid(), signal.SIGKILL)\n"
-            "    return real(fd, data)\n"
-            "os.write = write\n"
-            "from superconverge.data import load_mnist1d\n"
-            "load_mnist1d(num_samples=100, cache_dir=sys.argv[1])\n")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache")], timeout=120,
-                          capture_output=True, text=True)
+    code = killed_as_it_writes + ("from superconverge.data import load_mnist1d\n"
+                                  "load_mnist1d(num_samples=100, cache_dir=sys.argv[1])\n")
+    # (an .npz is a zip: its bytes begin with PK)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), b"PK".hex()],
+                          timeout=120, capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
     assert os.listdir(tmp_path / "cache") == []
     first = load_mnist1d(num_samples=100, cache_dir=tmp_path / "cache")
