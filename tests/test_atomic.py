@@ -90,30 +90,37 @@ def test_a_folder_that_is_a_file_is_named(tmp_path, route) -> None:
         atomic.write_text(tmp_path / "afile" / "sub" / "x.csv", "1\n")
 
 
-def test_find_lr_leaves_the_old_plot_and_json_when_the_json_cannot_be_written(
-        tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("fails", ["lr_find.json", "lr_find.png"])
+def test_find_lr_leaves_the_old_plot_and_json_when_either_cannot_be_written(
+        tmp_path, monkeypatch, route, fails) -> None:
     """The plot used to be renamed into place first: a full disk then left a new plot beside
-    the old JSON."""
+    the old JSON. Both are written before either is put in place, the JSON first."""
     lrs = [10 ** (-4 + i / 10) for i in range(30)]
     losses = [2.0 - i / 20 for i in range(20)] + [1.0 + i for i in range(10)]
     res = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),
                           stop_reason="diverged", num_iter=30)
     (tmp_path / "lr_find.png").write_bytes(b"old plot")
     (tmp_path / "lr_find.json").write_text("old json")
+    real, written = os.write, []
 
-    def full(self, path):
-        raise disk_full()
+    def full(fd, data):  # (the disk fills as the one file's bytes go in)
+        written.append(bytes(data[:4]))
+        if bytes(data[:1]) == {"lr_find.json": b"{", "lr_find.png": b"\x89"}[fails]:
+            raise disk_full()
+        return real(fd, data)
 
-    monkeypatch.setattr(RangeTestResult, "to_json", full)
-    with pytest.raises(OSError, match=r"cannot write .*lr_find.json: No space left"):
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match=f"cannot write .*{fails}: No space left"):
         find_lr_module._write(res, tmp_path, "default")
     assert (tmp_path / "lr_find.png").read_bytes() == b"old plot"
     assert (tmp_path / "lr_find.json").read_text() == "old json"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.json", "lr_find.png"]
-    monkeypatch.undo()
+    monkeypatch.setattr(os, "write", real)
     find_lr_module._write(res, tmp_path, "default")
     assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == res.lrs
     assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+    # the JSON's bytes went in first: a plot older than its JSON is an older run's
+    assert [w[:1] for w in written] == [b"{"] + ([b"\x89"] if fails == "lr_find.png" else [])
 
 
 def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path, route) -> None:
@@ -241,16 +248,18 @@ def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path, route) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
-def test_writers_of_the_same_files_take_turns(tmp_path) -> None:
+@pytest.mark.parametrize("how", ["atomic_paths", "write_files"])
+def test_writers_of_the_same_files_take_turns(tmp_path, how) -> None:
     """Two find-lr runs into one --out could leave one's plot beside the other's table: each
     pair is renamed into place under a lock on the folder now, one writer at a time."""
     import fcntl
     import time
 
-    from superconverge.atomic import atomic_paths
-
     def write(tag: str) -> None:
-        with atomic_paths(tmp_path / "a.txt", tmp_path / "b.txt") as (a, b):
+        if how == "write_files":
+            atomic.write_files([(tmp_path / "a.txt", tag), (tmp_path / "b.txt", tag)])
+            return
+        with atomic.atomic_paths(tmp_path / "a.txt", tmp_path / "b.txt") as (a, b):
             a.write_text(tag)
             b.write_text(tag)
 
@@ -600,13 +609,19 @@ def test_a_kill_as_the_bytes_are_written_leaves_nothing_behind(
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
-def test_a_kill_as_a_stopped_sweeps_plot_is_written_leaves_only_its_curve(
-        nameless_files, killed_as_it_writes, tmp_path) -> None:
+@pytest.mark.parametrize("sweep", ["stopped", "finished"])
+def test_a_kill_as_find_lrs_plot_is_written_leaves_only_the_curve(
+        nameless_files, killed_as_it_writes, tmp_path, sweep) -> None:
     """The race of test_a_notebooks_interrupt_of_a_shell_cell_keeps_the_curve, made sure: the
-    SIGKILL lands as the plot's bytes go in. Its hidden temporary file used to stay beside the
-    JSON; now the folder holds the curve and nothing else."""
+    SIGKILL lands as a stopped sweep's plot's bytes go in. Its hidden temporary file used to
+    stay beside the JSON; now the folder holds the curve and nothing else. A finished run's
+    pair went in through two named temporary files, both left beside the older pair by a kill
+    as the plot's bytes went in; now only the older pair stays."""
     import subprocess
 
+    if sweep == "finished":
+        (tmp_path / "lr_find.json").write_text("an older run's")
+    reason = "interrupted" if sweep == "stopped" else "completed"
     code = killed_as_it_writes + (
         "import importlib\n"
         "from superconverge.finder import RangeTestResult\n"
@@ -614,13 +629,18 @@ def test_a_kill_as_a_stopped_sweeps_plot_is_written_leaves_only_its_curve(
         "lrs = [10 ** (-4 + i / 10) for i in range(30)]\n"
         "losses = [2.0 - i / 20 for i in range(30)]\n"
         "res = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),\n"
-        "                      stop_reason='interrupted', num_iter=60)\n"
-        "find_lr._write_partial(res, sys.argv[1], 'default', KeyboardInterrupt())\n")
+        f"                      stop_reason='{reason}', num_iter=60)\n"
+        + ("find_lr._write_partial(res, sys.argv[1], 'default', KeyboardInterrupt())\n"
+           if sweep == "stopped" else "find_lr._write(res, sys.argv[1], 'default')\n"))
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path), b"\x89PNG".hex()],
                           timeout=120, capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
-    assert sorted(os.listdir(tmp_path)) == ["lr_find.partial.json"]
-    assert len(RangeTestResult.from_json(tmp_path / "lr_find.partial.json").lrs) == 30
+    if sweep == "stopped":
+        assert sorted(os.listdir(tmp_path)) == ["lr_find.partial.json"]
+        assert len(RangeTestResult.from_json(tmp_path / "lr_find.partial.json").lrs) == 30
+    else:
+        assert sorted(os.listdir(tmp_path)) == ["lr_find.json"]
+        assert (tmp_path / "lr_find.json").read_text() == "an older run's"
 
 
 @pytest.mark.parametrize("before", [None, b"old"], ids=["new", "written over"])
@@ -707,3 +727,130 @@ def test_a_full_disk_as_the_bytes_are_written_names_the_target(nameless_files, t
     monkeypatch.undo()
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+# --- write_files: several files written as one ---------------------------------------------
+
+def _placed(monkeypatch, tmp_path) -> list[str]:
+    """The names given their new bytes, in order: the renames and links into ``tmp_path``
+    under a name that is not a temporary one."""
+    placed: list[str] = []
+    rename, link = os.replace, os.link
+
+    def replaced(src, dst, **kwargs):
+        placed.append(os.path.basename(dst))
+        return rename(src, dst, **kwargs)
+
+    def linked(src, dst, **kwargs):
+        if not os.path.basename(dst).startswith("."):
+            placed.append(os.path.basename(dst))
+        return link(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replaced)
+    monkeypatch.setattr(os, "link", linked)
+    return placed
+
+
+@pytest.mark.parametrize("before", [None, "old"], ids=["new", "written over"])
+def test_files_written_as_one_go_in_place_in_order_once_all_are_written(
+        tmp_path, monkeypatch, route, before) -> None:
+    """write_files: every file's bytes are written before any is put in place, both in the
+    order given (the JSON before its plot: a plot older than its JSON is an older run's)."""
+    table, plot = tmp_path / "t.json", tmp_path / "t.png"
+    if before is not None:
+        table.write_text(before)
+        plot.write_text(before)
+    placed = _placed(monkeypatch, tmp_path)
+    real, events = os.write, []
+
+    def write(fd, data):
+        events.append(("wrote", bytes(data[:1]), list(placed)))
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    assert atomic.write_files([(table, '{"a": 1}\n'), (plot, b"\x89PNG")]) == [table, plot]
+    assert events == [("wrote", b"{", []), ("wrote", b"\x89", [])]  # nothing placed yet
+    assert placed == ["t.json", "t.png"]
+    assert table.read_bytes() == '{"a": 1}\n'.replace("\n", os.linesep).encode()
+    assert plot.read_bytes() == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.png"]
+    assert table.stat().st_mtime_ns <= plot.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize("before", [None, "old"], ids=["new", "written over"])
+def test_a_full_disk_as_files_written_as_one_go_in_leaves_every_file_as_it_was(
+        tmp_path, monkeypatch, route, before) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "a.png"
+    if before is not None:
+        first.write_text(before)
+        second.write_text(before)
+    real = os.write
+
+    def full(fd, data):  # the second file's bytes
+        if bytes(data[:1]) == b"2":
+            raise disk_full()
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match=f"^\\[Errno {errno.ENOSPC}\\] cannot write {second}: "
+                                      "No space left on device$"):
+        atomic.write_files([(first, b"1"), (second, b"2")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        [] if before is None else ["a.json", "a.png"])
+    if before is not None:
+        assert first.read_text() == second.read_text() == before
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_a_sigterm_lost_as_files_written_as_one_go_in_keeps_them_all_unwritten(
+        tmp_path, monkeypatch, route) -> None:
+    from superconverge._signals import Terminated, sigterm_as_interrupt
+
+    first, second = tmp_path / "a.json", tmp_path / "a.png"
+    first.write_text("old")
+    real = os.write
+
+    def write(fd, data):
+        if bytes(data[:1]) == b"2":
+            _StopInAFinalizer()  # (collected at once)
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(Terminated, match="SIGTERM"), sigterm_as_interrupt():
+        atomic.write_files([(first, b"1"), (second, b"2")])
+    assert first.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+@pytest.mark.parametrize("fails", [1, 2], ids=["the first", "the second"])
+def test_files_written_as_one_that_cannot_be_linked_go_through_atomic_path(
+        nameless_files, tmp_path, monkeypatch, fails) -> None:
+    """Where the first unnamed file cannot be linked, atomic_path writes them all; where a
+    later one cannot (another file system), it writes that one and those after it."""
+    first, second = tmp_path / "a.json", tmp_path / "b" / "a.png"
+    used: list[object] = []
+    named, link, calls = atomic.atomic_path, os.link, []
+
+    def spy(path):
+        used.append(path)
+        return named(path)
+
+    def cannot(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == fails:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return link(*args, **kwargs)
+
+    monkeypatch.setattr(atomic, "atomic_path", spy)
+    monkeypatch.setattr(os, "link", cannot)
+    atomic.write_files([(first, b"1"), (second, b"2")])
+    # (all of them entered last to first, to be renamed into place first to last)
+    assert used == ([second, first] if fails == 1 else [second])
+    assert (first.read_bytes(), second.read_bytes()) == (b"1", b"2")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.json", "a.png", "b"]
+
+
+def test_a_stream_among_files_written_as_one_gets_its_bytes(tmp_path, capfd) -> None:
+    table = tmp_path / "t.csv"
+    atomic.write_files([(table, "step\n"), ("/dev/stdout", "lr\n")])
+    assert table.read_text() == "step\n" and capfd.readouterr().out == "lr\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]

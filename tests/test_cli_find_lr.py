@@ -1238,16 +1238,19 @@ def test_signals_during_the_partial_write_wait_until_it_is_written(
 
 SIGNALLED_FINISHED_WRITE = """
 import os, signal, sys
-from superconverge.finder import RangeTestResult, lr_range_test
-to_json = RangeTestResult.to_json
+from superconverge import atomic
+permissions = atomic._give_permissions
 signals = [getattr(signal, name) for name in sys.argv[1].split(",")]
+sent = []
 
-def signalled(self, path):  # the finished pair's write, signalled halfway (its JSON)
-    for sig in signals:
-        os.kill(os.getpid(), sig)
-    to_json(self, path)
+def signalled(file, target):  # the finished pair's write, signalled halfway: its bytes are
+    if not sent:              # written, and the JSON is about to go in place
+        sent.append(True)
+        for sig in signals:
+            os.kill(os.getpid(), sig)
+    return permissions(file, target)
 
-RangeTestResult.to_json = signalled
+atomic._give_permissions = signalled
 if sys.argv[2] == "library":  # find_lr in a script of the user's: SIGTERM's handler is SIG_DFL
     from superconverge.recipes import find_lr
     find_lr(model="mlp", num_iter=20, out=sys.argv[3], progress=False)
@@ -1366,22 +1369,21 @@ def test_a_failed_write_at_a_stop_is_said_once_naming_what_is_missing(
     if fails == "every JSON write":
         def no_json(self, path):
             raise RuntimeError("boom")
-        monkeypatch.setattr(RangeTestResult, "to_json", no_json)
-    elif fails == "the pair's JSON":  # the disk fills after the JSON written at the stop
+        monkeypatch.setattr(RangeTestResult, "_json_text", no_json)
+    else:
         import errno
 
-        to_json, calls = RangeTestResult.to_json, []
+        real, jsons = os.write, []
 
-        def second_fails(self, path):
-            calls.append(path)
-            if len(calls) == 2:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            to_json(self, path)
-        monkeypatch.setattr(RangeTestResult, "to_json", second_fails)
-    else:
-        def no_plot(path, data):
-            raise MemoryError("out of memory")
-        monkeypatch.setattr(recipe, "_write_bytes", no_plot)
+        def write(fd, data):
+            if fails == "the pair's JSON" and bytes(data[:1]) == b"{":
+                jsons.append(fd)
+                if len(jsons) == 2:  # the disk fills after the JSON written at the stop
+                    raise OSError(errno.ENOSPC, "No space left on device")
+            if fails == "the plot" and bytes(data[:4]) == b"\x89PNG":
+                raise MemoryError("out of memory")
+            return real(fd, data)
+        monkeypatch.setattr(os, "write", write)
     with caplog.at_level(logging.WARNING, logger="superconverge"), \
             pytest.raises(KeyboardInterrupt) as caught:
         recipe._write(result, tmp_path, "default")
@@ -1408,11 +1410,14 @@ def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
     import errno
 
     recipe = importlib.import_module("superconverge.recipes.find_lr")
+    real = os.write
 
-    def full(path: Path, data: bytes) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def full(fd: int, data: bytes) -> int:  # the plot's bytes: the disk is full
+        if bytes(data[:4]) == b"\x89PNG":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
 
-    monkeypatch.setattr(recipe, "_write_bytes", full)
+    monkeypatch.setattr(os, "write", full)
     out = tmp_path / "run"
     with pytest.raises(SystemExit) as done:
         main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter", "40",

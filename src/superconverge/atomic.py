@@ -1,7 +1,8 @@
 """Write files whole or not at all: write a temporary file beside the target, then rename (a
 stream such as ``/dev/stdout`` gets the finished file's bytes instead). Bytes already in memory
-(:func:`write_bytes`, :func:`write_text`, :func:`save_figure`) go, on Linux, into a file with no
-name, linked into place once whole: a kill as they are written leaves nothing behind."""
+(:func:`write_bytes`, :func:`write_text`, :func:`save_figure`, and several files as one:
+:func:`write_files`) go, on Linux, into a file with no name, linked into place once whole: a kill
+as they are written leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,39 +176,99 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     nothing behind, where :func:`atomic_path` leaves its hidden temporary file. Elsewhere,
     and for a stream (``/dev/stdout``), :func:`atomic_path` writes it."""
     target = file_path(path)
-    if _stream_kind(target, _descriptor(target)) == "file" and _write_unnamed(target, data):
+    if _stream_kind(target, _descriptor(target)) == "file" and _write_unnamed([(target, data)]):
         return Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        _write_into(tmp, data)
     return Path(path)
 
 
-def _write_unnamed(target: Path, data: bytes) -> bool:
-    """:func:`write_bytes` through a file with no name; False, with nothing written, where
-    this system or file system cannot open or link one (:func:`atomic_path` then writes)."""
+def write_files(files: Sequence[tuple[str | os.PathLike[str], bytes | str]]) -> list[Path]:
+    """Write several files as one, each ``(path, data)`` as :func:`write_bytes` writes it (a
+    ``str`` as :func:`write_text` encodes it); returns the paths.
+
+    Every file's bytes are written before any file is put in place, so a failure as they are
+    written (a full disk) leaves every file as it was, and a kill leaves nothing behind where
+    the system allows files with no name. They are written, then put in place, in the order
+    given: a file given before another is never newer than it. Two processes writing the same
+    files take turns (a lock on the first file's folder, as :func:`atomic_paths` takes), so
+    the files that stay are one writer's, not one's plot beside the other's table."""
+    named = [(file_path(path), data if isinstance(data, bytes) else _encoded(data))
+             for path, data in files]
+    with _turns([target for target, _ in named]):
+        if all(_stream_kind(t, _descriptor(t)) == "file" for t, _ in named) and (
+                _write_unnamed(named)):
+            return [Path(path) for path, _ in files]
+        with contextlib.ExitStack() as stack:  # (atomic_paths, but for the lock, held)
+            # entered last to first, so that the first is renamed into place first
+            tmps = [stack.enter_context(atomic_path(t)) for t, _ in reversed(named)][::-1]
+            for tmp, (target, data) in zip(tmps, named, strict=True):
+                try:
+                    _write_into(tmp, data)
+                except OSError as exc:  # (named here: the innermost atomic_path, another
+                    raise _naming(exc, target) from exc  # file's, takes a full disk as its own)
+    return [Path(path) for path, _ in files]
+
+
+def _write_unnamed(files: Sequence[tuple[Path, bytes]]) -> bool:
+    """:func:`write_files` through files with no name: all the bytes written, then each file
+    linked into place in turn. False, with nothing written, where this system or file system
+    cannot open one, or link the first (:func:`atomic_path` then writes them all); a later
+    file that cannot be linked (on another file system) is written through :func:`atomic_path`
+    then, in its turn."""
     if _UNNAMED is None:
         return False
-    shown = target
+    # (descriptor, the file it replaces, the path given, its bytes)
+    opened: list[tuple[int, Path, Path, bytes]] = []
     try:
-        target = _file_to_replace(target)
-    except OSError as exc:
-        raise _naming(exc, shown) from exc
-    try:
-        fd = os.open(target.parent, _UNNAMED | os.O_WRONLY | os.O_CLOEXEC, 0o600)
-    except OSError:  # (EOPNOTSUPP, EISDIR: a file system or kernel without it; or EACCES:
-        return False  # atomic_path says the error, as it would have without this)
-    mark = _signals.lost()
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        _signals.raise_if_lost(mark)  # (as atomic_path: a lost SIGTERM keeps it unwritten)
-        old = _give_permissions(fd, target)
-        return _link_into_place(fd, target, new=old is None)
-    except OSError as exc:
-        raise _naming(exc, shown) from exc
+        for shown, data in files:
+            try:
+                target = _file_to_replace(shown)
+            except OSError as exc:
+                raise _naming(exc, shown) from exc
+            try:
+                fd = os.open(target.parent, _UNNAMED | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+            except OSError:  # (EOPNOTSUPP, EISDIR: a file system or kernel without it; or
+                return False  # EACCES: atomic_path says the error, as it would have)
+            opened.append((fd, target, shown, data))
+        mark = _signals.lost()
+        for fd, _, shown, data in opened:
+            try:
+                _write_all(fd, data)
+            except OSError as exc:
+                raise _naming(exc, shown) from exc
+        _signals.raise_if_lost(mark)  # (as atomic_path: a lost SIGTERM keeps them unwritten)
+        for i, (fd, target, shown, _) in enumerate(opened):
+            try:
+                old = _give_permissions(fd, target)
+                if _link_into_place(fd, target, new=old is None):
+                    continue
+            except OSError as exc:
+                raise _naming(exc, shown) from exc
+            if i == 0:
+                return False
+            for _, _, rest, data in opened[i:]:  # (from its bytes: a write-only descriptor's
+                with atomic_path(rest) as tmp:  # file cannot be read back)
+                    _write_into(tmp, data)
+            break
+        return True
     finally:
-        os.close(fd)  # (a file never linked goes with its descriptor)
+        for fd, *_ in opened:
+            os.close(fd)  # (a file never linked goes with its descriptor)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data`` written to the descriptor ``fd``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _write_into(path: Path, data: bytes) -> None:
+    """``path.write_bytes(data)``, through :func:`_write_all` as the files with no name are
+    written."""
+    with open(path, "wb") as f:
+        _write_all(f.fileno(), data)
 
 
 def _link_into_place(fd: int, target: Path, new: bool) -> bool:
@@ -417,16 +478,25 @@ def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
     the files that stay are one writer's, not one's plot beside the other's table."""
     for path in paths:  # (before the folder is made: a folder's path makes nothing)
         file_path(path)
-    with contextlib.ExitStack() as stack:
-        if paths:
-            folder = Path(paths[0]).parent
-            if not folder.exists() and not folder.is_symlink():
-                # Made first, as atomic_path would make it: a folder not there yet has no lock,
-                # and two first runs into it overlapped (a review). An error is said below.
-                with contextlib.suppress(OSError):
-                    folder.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(_folder_lock(folder))  # released last
+    with _turns(paths), contextlib.ExitStack() as stack:  # (the lock released last)
         yield [stack.enter_context(atomic_path(p)) for p in paths]
+
+
+@contextlib.contextmanager
+def _turns(paths: Sequence[str | os.PathLike[str]]) -> Iterator[None]:
+    """The body, run by one process at a time for files written as one: a lock on the first
+    file's folder (:func:`_folder_lock`), made first where it is not there yet."""
+    if not paths:
+        yield
+        return
+    folder = Path(paths[0]).parent
+    if not folder.exists() and not folder.is_symlink():
+        # Made first, as atomic_path would make it: a folder not there yet has no lock, and
+        # two first runs into it overlapped (a review). An error is said by the write.
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(folder):
+        yield
 
 
 @contextlib.contextmanager
@@ -523,7 +593,12 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Atomically write ``text`` (UTF-8, a newline as the system writes one) to ``path``, as
     :func:`write_bytes` writes; returns the path."""
-    return write_bytes(path, text.replace("\n", os.linesep).encode("utf-8"))
+    return write_bytes(path, _encoded(text))
+
+
+def _encoded(text: str) -> bytes:
+    """``text`` as :func:`write_text` writes it: UTF-8, a newline as the system writes one."""
+    return text.replace("\n", os.linesep).encode("utf-8")
 
 
 def one_line(exc: BaseException) -> str:

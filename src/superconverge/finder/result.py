@@ -694,6 +694,10 @@ class RangeTestResult(Curve):
         path = file_path(path)
         if not is_main_process():
             return path
+        return write_text(path, self._json_text(path))
+
+    def _json_text(self, path: Path) -> str:
+        """The text :meth:`to_json` writes to ``path``, which its error names."""
         data = self.to_dict()
         try:
             text = json.dumps(data, indent=1, allow_nan=False)
@@ -705,7 +709,7 @@ class RangeTestResult(Curve):
             raise ValueError(f"{path}: the result cannot be written as JSON: {where}; config "
                              "and provenance hold JSON values only (strings, finite numbers, "
                              "bools, None, lists and dicts of them)") from None
-        return write_text(path, text + "\n")
+        return text + "\n"
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:

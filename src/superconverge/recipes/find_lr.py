@@ -21,14 +21,13 @@ import torch
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge._signals import Terminated, stop_for
 from superconverge.atomic import (
-    atomic_path,
-    atomic_paths,
     check_writable,
     is_stream,
     link_target,
     nearest_existing,
     one_line,
     write_bytes,
+    write_files,
 )
 from superconverge.data import image_shape, make_loader
 from superconverge.data.files import _image_class_at
@@ -398,9 +397,10 @@ def _probe(folder: Path, what: str) -> None:
 
 
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
-    """The plot and the JSON, renamed into place together once both are written: a failure (a
-    full disk) leaves the old pair, never a new plot beside an old JSON; then an earlier
-    stopped run's curve, superseded, is removed.
+    """The plot and the JSON, put in place once both are written (:func:`write_files`): a
+    failure (a full disk) leaves the old pair, never a new plot beside an old JSON, and a kill
+    as they are written, on Linux, nothing else; then an earlier stopped run's curve,
+    superseded, is removed.
 
     Signals wait for the plot's drawing (a second or so) and the write: a Ctrl-C or a SIGTERM
     is raised after them, the whole result attached (also when the write failed); a SIGHUP,
@@ -430,8 +430,7 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         if not drawing[0]:
             return  # the pair is being written: milliseconds
         try:
-            with atomic_path(table) as alone:
-                result.to_json(alone)
+            result.to_json(table)
         except Exception as failed:  # the pair write below tries again
             said[0] = one_line(failed)
             logger.warning("%s (at the stop, before the plot; tried again with it)",
@@ -447,9 +446,8 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         try:
             drawn = png_bytes(result, method)
             drawing[0] = False
-            with atomic_paths(plot, table) as (png, json_path):
-                result.to_json(json_path)
-                _write_bytes(png, drawn)  # after: a plot older than its JSON is an older run's
+            # The JSON first: a plot older than its JSON is an older run's (_partial_note).
+            write_files([(table, result._json_text(table)), (plot, drawn)])
         except Exception as failed:
             stop = came()
             if stop is None:
@@ -470,7 +468,7 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
 
 def _could_not_write(failed: Exception, *paths: Path) -> str:
     """What a failed write of ``paths`` says: its own message where that names the file it
-    failed on (an atomic_path's "cannot write X: reason"), else "could not write X and Y:
+    failed on (an atomic write's "cannot write X: reason"), else "could not write X and Y:
     message"."""
     text = one_line(failed)
     if any(str(p) in text for p in paths):
@@ -479,7 +477,7 @@ def _could_not_write(failed: Exception, *paths: Path) -> str:
 
 
 def _reason(failed: Exception) -> str:
-    """Why a write failed, without the file it names (an atomic_path's error keeps its reason
+    """Why a write failed, without the file it names (an atomic write's error keeps its reason
     beside the "cannot write X: reason" it says)."""
     reason = getattr(failed, "_superconverge_reason", None)
     if reason:
@@ -487,17 +485,6 @@ def _reason(failed: Exception) -> str:
     if isinstance(failed, OSError) and failed.strerror:
         return failed.strerror
     return str(failed)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """``path.write_bytes(data)``, its write error naming ``path``: a full disk's error names
-    no file, and the atomic_path of the JSON, inside the plot's, took it as its own."""
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        if exc.filename is None:
-            exc.filename = str(path)
-        raise
 
 
 def _stopped_after_the_sweep(
