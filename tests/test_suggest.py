@@ -824,10 +824,12 @@ def test_a_start_inside_the_descent_is_told_from_twice_the_rules_points() -> Non
 
 
 def test_the_first_points_fall_as_a_trend_by_their_ranks() -> None:
-    """_falls_at_first: Mann and Kendall's test. A steady fall is one, at any scale; a
+    """_falling_p: Mann and Kendall's test. A steady fall is one, at any scale; a
     flat start is not, nor one whose first batch is a hundred times the rest (by ranks, one
-    sign against each later point); under 8 points it leaves the rule alone (True)."""
-    falls = SUGGEST._falls_at_first
+    sign against each later point); under 8 points it leaves the rule alone (p = 0)."""
+    def falls(first: np.ndarray) -> bool:
+        return SUGGEST._falling_p(first) < SUGGEST.FALLING_P
+
     assert falls(np.linspace(2.0, 1.9, 8)) and falls(np.linspace(2e9, 1.9e9, 48))
     noise = 0.1 * np.tile([1, -1, 0.5, -0.5], 12)  # (no trend of its own)
     flat = 2.0 + noise[:16]
@@ -842,6 +844,40 @@ def test_the_first_points_fall_as_a_trend_by_their_ranks() -> None:
     # a million points are read at 256, evenly spaced (their pairs would fill terabytes)
     assert falls(np.linspace(2.0, 1.9, 10**6) + np.resize(noise, 10**6))
     assert not falls(np.full(10**6, 2.0) + np.resize(noise, 10**6))
+
+
+def test_a_fall_in_the_first_dozen_points_is_read_there_too() -> None:
+    """_falls_at_first: a window longer than 12 points is tested over its first 12 too, each
+    at half the 5% level (Bonferroni); a window of 12 or fewer, once, at 5%."""
+    falls = SUGGEST._falls_at_first
+    # An audit's range test (Adam from 0.01, below): a fall in 7 points, below the noisy
+    # plateau after it, one batch of which rose to 1.31. p = 0.017 over 12 points, 0.096 over
+    # its 16-point window (mutant: the window alone).
+    y = np.array([1.42, 1.32, 1.185, 1.019, 0.931, 0.711, 0.476, 0.521, 0.762, 0.661, 0.766,
+                  0.773, 0.827, 1.313, 0.912, 0.538])
+    assert SUGGEST._falling_p(y) > SUGGEST.FALLING_P and falls(y, 16)
+    noise = 0.1 * np.tile([1, -1, 0.5, -0.5], 12)
+    slow = np.linspace(2.0, 1.9, 48) + noise
+    # p = 0.039 over 24 points, 0.12 over 12: no fall at 2.5% each (mutant: 5% each)
+    assert SUGGEST._falling_p(slow[:24]) < SUGGEST.FALLING_P and not falls(slow, 24)
+    assert falls(slow, 48)  # (p = 0.0007)
+    # one window of 12 is one test: p = 0.043 is a fall (mutant: 2.5% for it too)
+    early = np.linspace(2.0, 1.9, 12) + noise[:12]
+    assert falls(early, 12) and not falls(np.concatenate([early, np.full(12, 1.95)]), 24)
+    assert falls(np.full(7, 2.0), 7) and not falls(np.full(8, 2.0), 8)
+
+
+def test_a_real_start_whose_fall_is_done_in_its_first_points_is_told(tmp_path) -> None:
+    """An audit: synthetic data, the MLP, Adam from 0.01 fell in its first 7 points, then
+    bounced on a noisy plateau; over the rule's 16 points its raw losses showed no trend, and
+    it was not told, though it picked 0.0163 where the sweep from 1e-7 picks 0.00586. Over its
+    first 12 the fall is clear (fails on the rule of one window)."""
+    from superconverge.recipes import find_lr
+
+    res = find_lr(dataset="synthetic", model="mlp", optimizer="adam", start_lr=0.01, seed=0,
+                  out=tmp_path, progress=False)
+    said = res.warnings()
+    assert any(w.startswith("the loss was already falling at start_lr") for w in said), said
 
 
 @pytest.mark.parametrize(("flat_points", "warned"), [(2, True), (3, False)])
