@@ -183,25 +183,59 @@ def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/fd"),
+                    reason="no named pipes or /dev/fd here")
+def test_bytes_in_memory_go_into_a_stream_with_no_temporary_file(tmp_path, monkeypatch) -> None:
+    """write_bytes and write_text gave a stream its bytes through a temporary file in the
+    system's temporary folder, which a kill left there; they go in from memory now: into a
+    descriptor of this process's, and appended to a named pipe."""
+    import tempfile
+
+    def no_temporary(*args, **kwargs):
+        raise AssertionError("a temporary file was made")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_temporary)
+    read, write = os.pipe()
+    try:
+        atomic.write_text(f"/dev/fd/{write}", "step,lr\n")
+        assert os.read(read, 100) == b"step,lr\n"
+    finally:
+        os.close(read)
+        os.close(write)
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    atomic.write_bytes(fifo, b"\x89PNG")
+    reader.join(timeout=10)
+    assert got == [b"\x89PNG"]
+
+
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/fd/1"), reason="no /proc/self/fd here")
 @pytest.mark.parametrize("mode", ["w", "a"], ids=[">", ">>"])
 @pytest.mark.parametrize("path", ["/dev/fd/1", "//dev/fd/1", "myfd/1", "/proc/self/fd/1"])
-def test_stdout_redirected_to_a_file_gets_the_bytes_in_place(tmp_path, mode, path) -> None:
+@pytest.mark.parametrize("how", ["write_text", "atomic_path"])
+def test_stdout_redirected_to_a_file_gets_the_bytes_in_place(tmp_path, mode, path, how) -> None:
     """`--out /dev/fd/1 >> log`: the link led to the log file, which was replaced, losing what
     it held and what came after; under `>` the bytes must land where stdout's next write would
-    (a reopened file wrote at 0, under what came after). Also through a linked folder."""
+    (a reopened file wrote at 0, under what came after), after what Python's stdout holds
+    unwritten. Also through a linked folder."""
     import subprocess
     import sys
 
     (tmp_path / "myfd").symlink_to("/proc/self/fd")
     log = tmp_path / "log.txt"
     log.write_text("before\n")
-    code = ("import sys; from superconverge import atomic; print('header', flush=True); "
-            f"atomic.write_text({path!r}, 'step,lr\\n'); print('after', flush=True)")
+    write = (f"atomic.write_text({path!r}, 'step,lr\\n')\n" if how == "write_text" else
+             f"with atomic.atomic_path({path!r}) as t:\n    t.write_text('step,lr\\n')\n")
+    code = ("from superconverge import atomic\nprint('header')\n"  # (unflushed: a file)
+            f"{write}print('after', flush=True)\n")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     with open(log, mode) as out:
         subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60,
-                       cwd=tmp_path)
+                       cwd=tmp_path, env=buffered)
     kept = "before\n" if mode == "a" else ""
     assert log.read_text() == kept + "header\nstep,lr\nafter\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "myfd"]

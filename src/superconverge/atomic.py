@@ -97,9 +97,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     if kind == "refused":
         raise _naming(OSError(errno.EINVAL, "a block device or socket, not a file"), target)
     if kind in ("descriptor", "stream"):
-        # written through this process's own descriptor where it names one
-        own_fd = own[1] if kind == "descriptor" and own and own[0] == os.getpid() else None
-        with _write_through(target, own_fd) as through:
+        with _write_through(target, _own_fd(kind, own)) as through:
             yield through
         return
     shown = target  # errors name the path the user gave, not where a link leads
@@ -174,9 +172,15 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     file that has no name, which is given one only once it is whole: a process killed as it
     writes (a SIGKILL, such as a notebook sends half a second after its interrupt) leaves
     nothing behind, where :func:`atomic_path` leaves its hidden temporary file. Elsewhere,
-    and for a stream (``/dev/stdout``), :func:`atomic_path` writes it."""
+    :func:`atomic_path` writes it. A stream (``/dev/stdout``, a named pipe) gets the bytes as
+    :func:`atomic_path` would give them, straight from memory."""
     target = file_path(path)
-    if _stream_kind(target, _descriptor(target)) == "file" and _write_unnamed([(target, data)]):
+    own = _descriptor(target)
+    kind = _stream_kind(target, own)
+    if kind == "file" and _write_unnamed([(target, data)]):
+        return Path(path)
+    if kind in ("descriptor", "stream"):
+        _pour(target, _own_fd(kind, own), data)
         return Path(path)
     with atomic_path(path) as tmp:
         _write_into(tmp, data)
@@ -418,6 +422,27 @@ def _stream_kind(target: Path, own: tuple[int, int] | None) -> str:
     return "file"
 
 
+def _own_fd(kind: str, own: tuple[int, int] | None) -> int | None:
+    """The descriptor of this process that a stream of ``kind`` names (``own``, from
+    :func:`_descriptor`), through which it is written; None for any other stream."""
+    return own[1] if kind == "descriptor" and own and own[0] == os.getpid() else None
+
+
+def _pour(target: Path, own_fd: int | None, data: bytes) -> None:
+    """``data`` written into the stream ``target``: through ``own_fd``, this process's own
+    descriptor that ``target`` names, at its current position (after what Python's stdout and
+    stderr hold unwritten), else appended (another process's descriptor, a device, a pipe)."""
+    try:
+        if own_fd is not None:
+            _flush_std()
+            _write_all(own_fd, data)
+        else:
+            with open(target, "ab") as dst:
+                _write_all(dst.fileno(), data)
+    except OSError as exc:
+        raise _naming(exc, target) from exc
+
+
 def is_stream(path: str | os.PathLike[str]) -> bool:
     """Whether :func:`atomic_path` writes into ``path`` rather than replacing it: a descriptor
     such as ``/dev/stdout``, a character device, a named pipe."""
@@ -459,14 +484,18 @@ def _write_through(target: Path, own_fd: int | None) -> Iterator[Path]:
 def _copy_into_descriptor(src: Path, fd: int) -> None:
     """``src``'s bytes written to this process's descriptor ``fd`` at its current position,
     after what Python's own stdout and stderr hold unwritten."""
+    _flush_std()
+    with open(src, "rb") as f:
+        while chunk := f.read(1 << 16):
+            _write_all(fd, chunk)
+
+
+def _flush_std() -> None:
+    """What Python's own stdout and stderr hold unwritten, written (a stream that cannot be
+    flushed is left as it is)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    with open(src, "rb") as f:
-        while chunk := f.read(1 << 16):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
 
 
 @contextlib.contextmanager
