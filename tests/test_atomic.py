@@ -883,8 +883,41 @@ def test_files_written_as_one_that_cannot_be_linked_go_through_atomic_path(
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.json", "a.png", "b"]
 
 
-def test_a_stream_among_files_written_as_one_gets_its_bytes(tmp_path, capfd) -> None:
+def test_a_stream_among_files_written_as_one_gets_its_bytes(tmp_path, capfd, route) -> None:
+    """In its turn, from memory where the files have no name: no temporary file (a kill left
+    the pair's, and the stream's in the system's temporary folder)."""
     table = tmp_path / "t.csv"
     atomic.write_files([(table, "step\n"), ("/dev/stdout", "lr\n")])
     assert table.read_text() == "step\n" and capfd.readouterr().out == "lr\n"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_a_kill_as_files_written_as_one_go_in_beside_a_stream_leaves_nothing(
+        nameless_files, killed_as_it_writes, tmp_path) -> None:
+    """A review: with lr_find.png a link to /dev/null (no plot wanted), the pair went through
+    atomic_path, and a kill as the JSON's bytes went in left its temporary file beside it and
+    the plot's in the system's temporary folder."""
+    import subprocess
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").symlink_to("/dev/null")
+    (tmp_path / "tmp").mkdir()
+    code = killed_as_it_writes + (
+        "from superconverge import atomic\n"
+        "atomic.write_files([(sys.argv[1] + '/a.json', mark + bytes(100_000)),\n"
+        "                    (sys.argv[1] + '/a.png', b'x')])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out"), b"MARK".hex()],
+                          timeout=120, capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+    assert done.returncode == -9, done.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_files_written_as_one_take_any_bytes_and_paths_once(tmp_path) -> None:
+    """A review: an iterator of files was written, and [] returned; a bytearray or memoryview,
+    which write_bytes takes, was refused with an error that did not say so."""
+    given = iter([(tmp_path / "a", bytearray(b"1")), (tmp_path / "b", memoryview(b"2"))])
+    assert atomic.write_files(given) == [tmp_path / "a", tmp_path / "b"]
+    assert (tmp_path / "a").read_bytes() == b"1" and (tmp_path / "b").read_bytes() == b"2"

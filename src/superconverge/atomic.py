@@ -191,18 +191,20 @@ def write_files(files: Sequence[tuple[str | os.PathLike[str], bytes | str]]) -> 
     """Write several files as one, each ``(path, data)`` as :func:`write_bytes` writes it (a
     ``str`` as :func:`write_text` encodes it); returns the paths.
 
-    Every file's bytes are written before any file is put in place, so a failure as they are
-    written (a full disk) leaves every file as it was, and a kill leaves nothing behind where
-    the system allows files with no name. They are written, then put in place, in the order
-    given: a file given before another is never newer than it. Two processes writing the same
-    files take turns (a lock on the first file's folder, as :func:`atomic_paths` takes), so
-    the files that stay are one writer's, not one's plot beside the other's table."""
-    named = [(file_path(path), data if isinstance(data, bytes) else _encoded(data))
+    Every file's bytes are written before any file is put in place (a stream among them, such
+    as ``/dev/stdout``, gets its bytes in its turn), so a failure as they are written (a full
+    disk) leaves every file as it was, and a kill leaves nothing behind where the system allows
+    files with no name. They are written, then put in place, in the order given: a file given
+    before another is never newer than it. A failure as they are put in place (a rename the
+    folder refuses, a stream's error) leaves those before it in place, as renames one after
+    another would. Two processes writing the same files take turns (a lock on the first file's
+    folder, as :func:`atomic_paths` takes), so the files that stay are one writer's, not one's
+    plot beside the other's table."""
+    named = [(file_path(path), _encoded(data) if isinstance(data, str) else data)
              for path, data in files]
     with _turns([target for target, _ in named]):
-        if all(_stream_kind(t, _descriptor(t)) == "file" for t, _ in named) and (
-                _write_unnamed(named)):
-            return [Path(path) for path, _ in files]
+        if _write_unnamed(named):
+            return [target for target, _ in named]
         with contextlib.ExitStack() as stack:  # (atomic_paths, but for the lock, held)
             # entered last to first, so that the first is renamed into place first
             tmps = [stack.enter_context(atomic_path(t)) for t, _ in reversed(named)][::-1]
@@ -211,21 +213,30 @@ def write_files(files: Sequence[tuple[str | os.PathLike[str], bytes | str]]) -> 
                     _write_into(tmp, data)
                 except OSError as exc:  # (named here: the innermost atomic_path, another
                     raise _naming(exc, target) from exc  # file's, takes a full disk as its own)
-    return [Path(path) for path, _ in files]
+    return [target for target, _ in named]
 
 
 def _write_unnamed(files: Sequence[tuple[Path, bytes]]) -> bool:
     """:func:`write_files` through files with no name: all the bytes written, then each file
-    linked into place in turn. False, with nothing written, where this system or file system
-    cannot open one, or link the first (:func:`atomic_path` then writes them all); a later
-    file that cannot be linked (on another file system) is written through :func:`atomic_path`
-    then, in its turn."""
+    linked into place in turn (a stream given its bytes in its turn). False, with nothing
+    written, where this system or file system cannot open one, or link the first, or where a
+    path is a block device or socket (:func:`atomic_path` then writes them all, or says why
+    not); a later file that cannot be linked (on another file system) is written through
+    :func:`atomic_path` then, in its turn."""
     if _UNNAMED is None:
         return False
-    # (descriptor, the file it replaces, the path given, its bytes)
-    opened: list[tuple[int, Path, Path, bytes]] = []
+    # (descriptor, the file it replaces, the path given, its bytes, and for a stream, no
+    # descriptor of ours but maybe the process's own that it names)
+    opened: list[tuple[int | None, Path, Path, bytes, int | None]] = []
     try:
         for shown, data in files:
+            own = _descriptor(shown)
+            kind = _stream_kind(shown, own)
+            if kind == "refused":
+                return False
+            if kind != "file":
+                opened.append((None, shown, shown, data, _own_fd(kind, own)))
+                continue
             try:
                 target = _file_to_replace(shown)
             except OSError as exc:
@@ -234,31 +245,37 @@ def _write_unnamed(files: Sequence[tuple[Path, bytes]]) -> bool:
                 fd = os.open(target.parent, _UNNAMED | os.O_WRONLY | os.O_CLOEXEC, 0o600)
             except OSError:  # (EOPNOTSUPP, EISDIR: a file system or kernel without it; or
                 return False  # EACCES: atomic_path says the error, as it would have)
-            opened.append((fd, target, shown, data))
+            opened.append((fd, target, shown, data, None))
         mark = _signals.lost()
-        for fd, _, shown, data in opened:
+        for unnamed, _, shown, data, _ in opened:
+            if unnamed is None:
+                continue  # (a stream: its bytes go in in its turn)
             try:
-                _write_all(fd, data)
+                _write_all(unnamed, data)
             except OSError as exc:
                 raise _naming(exc, shown) from exc
         _signals.raise_if_lost(mark)  # (as atomic_path: a lost SIGTERM keeps them unwritten)
-        for i, (fd, target, shown, _) in enumerate(opened):
+        for i, (unnamed, target, shown, data, own_fd) in enumerate(opened):
+            if unnamed is None:
+                _pour(shown, own_fd, data)
+                continue
             try:
-                old = _give_permissions(fd, target)
-                if _link_into_place(fd, target, new=old is None):
+                old = _give_permissions(unnamed, target)
+                if _link_into_place(unnamed, target, new=old is None):
                     continue
             except OSError as exc:
                 raise _naming(exc, shown) from exc
-            if i == 0:
+            if i == 0:  # (nothing in place yet)
                 return False
-            for _, _, rest, data in opened[i:]:  # (from its bytes: a write-only descriptor's
-                with atomic_path(rest) as tmp:  # file cannot be read back)
-                    _write_into(tmp, data)
+            for _, _, rest, rest_data, _ in opened[i:]:  # (from its bytes: a write-only
+                with atomic_path(rest) as tmp:  # descriptor's file cannot be read back)
+                    _write_into(tmp, rest_data)
             break
         return True
     finally:
-        for fd, *_ in opened:
-            os.close(fd)  # (a file never linked goes with its descriptor)
+        for unnamed, *_ in opened:
+            if unnamed is not None:
+                os.close(unnamed)  # (a file never linked goes with its descriptor)
 
 
 def _write_all(fd: int, data: bytes) -> None:
