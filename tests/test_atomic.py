@@ -185,10 +185,12 @@ def test_a_named_pipe_is_written_into_not_replaced(tmp_path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/fd"),
                     reason="no named pipes or /dev/fd here")
-def test_bytes_in_memory_go_into_a_stream_with_no_temporary_file(tmp_path, monkeypatch) -> None:
+def test_bytes_in_memory_go_into_a_stream_with_no_temporary_file(tmp_path, monkeypatch,
+                                                                 route) -> None:
     """write_bytes and write_text gave a stream its bytes through a temporary file in the
     system's temporary folder, which a kill left there; they go in from memory now: into a
-    descriptor of this process's, and appended to a named pipe."""
+    descriptor of this process's, and appended to a named pipe (also on a system without files
+    with no name)."""
     import tempfile
 
     def no_temporary(*args, **kwargs):

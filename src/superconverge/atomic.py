@@ -12,7 +12,6 @@ import io
 import os
 import re
 import secrets
-import shutil
 import stat
 import sys
 import tempfile
@@ -174,16 +173,9 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     nothing behind, where :func:`atomic_path` leaves its hidden temporary file. Elsewhere,
     :func:`atomic_path` writes it. A stream (``/dev/stdout``, a named pipe) gets the bytes as
     :func:`atomic_path` would give them, straight from memory."""
-    target = file_path(path)
-    own = _descriptor(target)
-    kind = _stream_kind(target, own)
-    if kind == "file" and _write_unnamed([(target, data)]):
-        return Path(path)
-    if kind in ("descriptor", "stream"):
-        _pour(target, _own_fd(kind, own), data)
-        return Path(path)
-    with atomic_path(path) as tmp:
-        _write_into(tmp, data)
+    if not _write_unnamed([(file_path(path), data)]):
+        with atomic_path(path) as tmp:
+            _write_into(tmp, data)
     return Path(path)
 
 
@@ -218,13 +210,11 @@ def write_files(files: Sequence[tuple[str | os.PathLike[str], bytes | str]]) -> 
 
 def _write_unnamed(files: Sequence[tuple[Path, bytes]]) -> bool:
     """:func:`write_files` through files with no name: all the bytes written, then each file
-    linked into place in turn (a stream given its bytes in its turn). False, with nothing
-    written, where this system or file system cannot open one, or link the first, or where a
-    path is a block device or socket (:func:`atomic_path` then writes them all, or says why
-    not); a later file that cannot be linked (on another file system) is written through
-    :func:`atomic_path` then, in its turn."""
-    if _UNNAMED is None:
-        return False
+    linked into place in turn (a stream given its bytes in its turn, from memory, on any
+    system). False, with nothing written, where this system or file system cannot open one,
+    or link the first, or where a path is a block device or socket (:func:`atomic_path` then
+    writes them all, or says why not); a later file that cannot be linked (on another file
+    system) is written through :func:`atomic_path` then, in its turn."""
     # (descriptor, the file it replaces, the path given, its bytes, and for a stream, no
     # descriptor of ours but maybe the process's own that it names)
     opened: list[tuple[int | None, Path, Path, bytes, int | None]] = []
@@ -237,6 +227,8 @@ def _write_unnamed(files: Sequence[tuple[Path, bytes]]) -> bool:
             if kind != "file":
                 opened.append((None, shown, shown, data, _own_fd(kind, own)))
                 continue
+            if _UNNAMED is None:
+                return False
             try:
                 target = _file_to_replace(shown)
             except OSError as exc:
@@ -486,25 +478,13 @@ def _write_through(target: Path, own_fd: int | None) -> Iterator[Path]:
             raise
         _signals.raise_if_lost(mark)  # (as atomic_path: nothing goes in)
         try:
-            if own_fd is not None:
-                _copy_into_descriptor(Path(tmp), own_fd)
-            else:
-                with open(tmp, "rb") as src, open(target, "ab") as dst:
-                    shutil.copyfileobj(src, dst)
+            data = Path(tmp).read_bytes()
         except OSError as exc:
             raise _naming(exc, target) from exc
+        _pour(target, own_fd, data)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-
-
-def _copy_into_descriptor(src: Path, fd: int) -> None:
-    """``src``'s bytes written to this process's descriptor ``fd`` at its current position,
-    after what Python's own stdout and stderr hold unwritten."""
-    _flush_std()
-    with open(src, "rb") as f:
-        while chunk := f.read(1 << 16):
-            _write_all(fd, chunk)
 
 
 def _flush_std() -> None:
