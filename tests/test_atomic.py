@@ -66,24 +66,6 @@ def test_a_file_written_onto_anothers_temporary_file_is_named_by_the_outer_targe
     assert list(tmp_path.iterdir()) == []
 
 
-def test_files_written_as_one_are_renamed_only_when_all_are_written(tmp_path) -> None:
-    first, second = tmp_path / "a.png", tmp_path / "a.json"
-    first.write_text("old plot")
-    second.write_text("old table")
-    with pytest.raises(OSError, match=f"cannot write {second}"), \
-            atomic.atomic_paths(first, second) as (tmp_first, _tmp_second):
-        tmp_first.write_text("new plot")
-        raise OSError(errno.ENOSPC, "No space left on device", None)
-    assert (first.read_text(), second.read_text()) == ("old plot", "old table")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.png"]
-    with atomic.atomic_paths(first, second) as (tmp_first, tmp_second):
-        tmp_first.write_text("new plot")
-        tmp_second.write_text("new table")
-    assert (first.read_text(), second.read_text()) == ("new plot", "new table")
-    with atomic.atomic_paths() as none:  # no files: nothing to lock, nothing to write
-        assert none == []
-
-
 def test_a_folder_that_is_a_file_is_named(tmp_path, route) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder"):
@@ -284,20 +266,14 @@ def test_a_name_whose_suffix_is_most_of_it_is_written(tmp_path, route) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
-@pytest.mark.parametrize("how", ["atomic_paths", "write_files"])
-def test_writers_of_the_same_files_take_turns(tmp_path, how) -> None:
+def test_writers_of_the_same_files_take_turns(tmp_path) -> None:
     """Two find-lr runs into one --out could leave one's plot beside the other's table: each
-    pair is renamed into place under a lock on the folder now, one writer at a time."""
+    pair is put in place under a lock on the folder now, one writer at a time."""
     import fcntl
     import time
 
     def write(tag: str) -> None:
-        if how == "write_files":
-            atomic.write_files([(tmp_path / "a.txt", tag), (tmp_path / "b.txt", tag)])
-            return
-        with atomic.atomic_paths(tmp_path / "a.txt", tmp_path / "b.txt") as (a, b):
-            a.write_text(tag)
-            b.write_text(tag)
+        atomic.write_files([(tmp_path / "a.txt", tag), (tmp_path / "b.txt", tag)])
 
     held = os.open(tmp_path, os.O_RDONLY)  # another writer, inside its turn
     fcntl.flock(held, fcntl.LOCK_EX)
@@ -314,25 +290,28 @@ def test_writers_of_the_same_files_take_turns(tmp_path, how) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
-def test_writers_into_a_folder_not_there_yet_take_turns_too(tmp_path) -> None:
+def test_writers_into_a_folder_not_there_yet_take_turns_too(tmp_path, monkeypatch) -> None:
     """A review: the lock is on the folder, which the first writer made only after looking for
     it: two first runs into a new --out overlapped (B in 0.2 s after A, inside its turn)."""
     import time
 
-    from superconverge.atomic import atomic_paths
-
     folder = tmp_path / "new" / "run"
     inside, release = threading.Event(), threading.Event()
     order: list[str] = []
+    writes = atomic._write_unnamed
+
+    def held(files):  # inside the writer's turn: the first waits there
+        tag = bytes(files[0][1]).decode()
+        order.append(tag)
+        if tag == "first":
+            inside.set()
+            release.wait(30)
+        return writes(files)
+
+    monkeypatch.setattr(atomic, "_write_unnamed", held)
 
     def write(tag: str) -> None:
-        with atomic_paths(folder / "a.txt", folder / "b.txt") as (a, b):
-            order.append(tag)
-            if tag == "first":
-                inside.set()
-                release.wait(30)
-            a.write_text(tag)
-            b.write_text(tag)
+        atomic.write_files([(folder / "a.txt", tag), (folder / "b.txt", tag)])
 
     first = threading.Thread(target=write, args=("first",))
     first.start()
@@ -572,9 +551,9 @@ def test_a_path_that_ends_with_a_separator_names_a_folder_and_is_refused(tmp_pat
                            r"a folder \(it ends with a separator\); give a file name in it"):
             write(path)
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(IsADirectoryError), atomic.atomic_paths(  # (no folder made first)
-            f"{tmp_path / 'made' / 'here'}{os.sep}", tmp_path / "made" / "b.json"):
-        pass
+    with pytest.raises(IsADirectoryError):  # (no folder made first)
+        atomic.write_files([(f"{tmp_path / 'made' / 'here'}{os.sep}", b""),
+                            (tmp_path / "made" / "b.json", b"")])
     assert list(tmp_path.iterdir()) == []
     for end, said in ((".", "'.'"), ("..", "'..'")):  # (Path drops a last ".": a file "results")
         path = f"{tmp_path / 'results'}{os.sep}{end}"
@@ -805,6 +784,7 @@ def test_files_written_as_one_go_in_place_in_order_once_all_are_written(
 
     monkeypatch.setattr(os, "write", write)
     assert atomic.write_files([(table, '{"a": 1}\n'), (plot, b"\x89PNG")]) == [table, plot]
+    assert atomic.write_files([]) == []  # (no files: nothing to lock, nothing to write)
     assert events == [("wrote", b"{", []), ("wrote", b"\x89", [])]  # nothing placed yet
     assert placed == ["t.json", "t.png"]
     assert table.read_bytes() == '{"a": 1}\n'.replace("\n", os.linesep).encode()

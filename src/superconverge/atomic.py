@@ -190,14 +190,14 @@ def write_files(files: Sequence[tuple[str | os.PathLike[str], bytes | str]]) -> 
     before another is never newer than it. A failure as they are put in place (a rename the
     folder refuses, a stream's error) leaves those before it in place, as renames one after
     another would. Two processes writing the same files take turns (a lock on the first file's
-    folder, as :func:`atomic_paths` takes), so the files that stay are one writer's, not one's
-    plot beside the other's table."""
+    folder, where the system has one), so the files that stay are one writer's, not one's plot
+    beside the other's table."""
     named = [(file_path(path), _encoded(data) if isinstance(data, str) else data)
              for path, data in files]
     with _turns([target for target, _ in named]):
         if _write_unnamed(named):
             return [target for target, _ in named]
-        with contextlib.ExitStack() as stack:  # (atomic_paths, but for the lock, held)
+        with contextlib.ExitStack() as stack:
             # entered last to first, so that the first is renamed into place first
             tmps = [stack.enter_context(atomic_path(t)) for t, _ in reversed(named)][::-1]
             for tmp, (target, data) in zip(tmps, named, strict=True):
@@ -493,19 +493,6 @@ def _flush_std() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-
-
-@contextlib.contextmanager
-def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
-    """:func:`atomic_path` for several files written as one: a temporary path for each, all
-    renamed onto their targets only once the body has written every one, so a failure leaves
-    every target as it was (not a new plot beside an old table). Two processes writing the
-    same files take turns (a lock on the first file's folder, where the system has one), so
-    the files that stay are one writer's, not one's plot beside the other's table."""
-    for path in paths:  # (before the folder is made: a folder's path makes nothing)
-        file_path(path)
-    with _turns(paths), contextlib.ExitStack() as stack:  # (the lock released last)
-        yield [stack.enter_context(atomic_path(p)) for p in paths]
 
 
 @contextlib.contextmanager
