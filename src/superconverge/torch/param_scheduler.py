@@ -400,7 +400,8 @@ class ParamScheduler:
     the values of step ``n``.
 
     Args:
-        optimizer: any ``torch.optim.Optimizer``.
+        optimizer: any ``torch.optim.Optimizer``; a schedule of ``lr`` on ``Rprop`` is a
+            ``ValueError`` (Rprop reads its ``lr`` once, as each parameter's first step size).
         lr: learning-rate schedule (per optimizer step), or a number for a constant.
         momentum: ``group["momentum"]`` (SGD, RMSprop) or ``betas[0]`` (Adam-type).
         weight_decay: ``group["weight_decay"]``.
