@@ -333,6 +333,14 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "2", "--milestones", "50,60"], "a 2-step run has no room "
          "for the 2 --milestones [50, 60]: each is a step of its own after the first and "
          "up to the last, so step-decay needs --steps >= 61"),
+        # a milestone no --steps reaches (a bug bash: "fits every --steps >= 2000001", which
+        # --steps then refused); 999999 still fits --steps 1000000, and the library says so
+        (["step-decay", "--steps", "100", "--milestones", "2000000"], "--milestones 2000000 "
+         "is a step at or past 1,000,000, the most --steps takes (one row per step)"),
+        (["step-decay", "--steps", "100", "--milestones", "0.5,1e6"], "--milestones 1000000 "
+         "is a step at or past 1,000,000"),
+        (["step-decay", "--steps", "100", "--milestones", "999999"], "fits every --steps >= "
+         "1000000"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, argv, message) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import difflib
 import errno
 import logging
+import math
 import os
 import re
 import shlex
@@ -318,6 +319,16 @@ def _schedule(args: argparse.Namespace) -> int:
     else:
         taken = {}
     args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
+    # (whole steps; the library words the rest, and names no count past 1e20)
+    past = [m for m in params.get("milestones") or ()
+            if math.isfinite(m) and m == int(m) and MAX_TABLE_STEPS <= m <= 10**20]
+    if args.policy == "step-decay" and past:
+        # the library's advice (e.g. "fits every --steps >= 2000001") would name a run longer
+        # than --steps takes (a user's bug bash)
+        raise ValueError(
+            f"--milestones {int(past[0])} is a step at or past {MAX_TABLE_STEPS:,}, the "
+            f"most --steps takes (one row per step), so no run this command shows has room for "
+            f"it; give fractions of the run (< 1) or whole steps below --steps")
     policy = make_policy(args.policy, args.steps, **{**taken, **params})
     # "wrote" goes to stderr where --out is itself a stream (/dev/stdout): not into the table
     told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
