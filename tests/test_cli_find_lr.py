@@ -103,6 +103,24 @@ def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
     assert doc["config"]["model"] == "mlp"  # chosen from the flat input shape
 
 
+def test_a_leading_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys) -> None:
+    # The shell leaves "~" in --out=~/runs, the --flag=path form of the commands find-lr
+    # prints (a user's bug bash: a folder named "~" was made, "wrote ~/runs/..." printed).
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    y = np.arange(200) % 2
+    np.savez(home / "mine.npz", x=np.random.default_rng(0).normal(size=(200, 4)) + y[:, None],
+             y=y)
+    assert main(["-q", "find-lr", "--data=~/mine.npz", "--out=~/runs", "--num-iter", "10"]) == 0
+    assert f"wrote {home}/runs/lr_find.json" in capsys.readouterr().out
+    assert main(["schedule", "one-cycle", "--from-lr-find=~/runs", "--steps", "20",
+                 "--out=~/s.csv"]) == 0
+    assert (home / "runs" / "lr_find.png").is_file() and (home / "s.csv").is_file()
+    assert not (tmp_path / "~").exists()
+
+
 def test_mixed_precision_runs_on_cpu(tmp_path, capsys) -> None:
     for amp in ("bf16", "fp16"):
         out = tmp_path / amp

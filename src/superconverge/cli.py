@@ -103,10 +103,13 @@ def _at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
 def _path(text: str) -> str:
     """An argparse type: a path that is not empty (``--out ""``, from an unset shell variable,
-    would otherwise mean the current folder, or stdout)."""
+    would otherwise mean the current folder, or stdout), with a leading ``~`` expanded to the
+    home folder: the shell leaves it in ``--out=~/runs``, the ``--flag=path`` form the
+    commands find-lr prints use (a user's bug bash: a folder named "~" was made here, and
+    "wrote ~/runs/lr_find.json" read as the home folder's)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path; name a file or folder")
-    return text
+    return os.path.expanduser(text)
 
 
 class _Worded(ValueError):
