@@ -448,8 +448,23 @@ def test_train_val_split_of_single_example_classes_says_why_there_is_none() -> N
                                          r"val_fraction leaves validation examples"):
         train_val_split(np.arange(30), 0.9)
     with pytest.raises(ValueError, match=r"val_fraction=0.1 of 4 examples leaves no validation "
-                                         r"examples; use a larger val_fraction"):
+                                         r"examples: each class sends round\(n \* val_fraction\) "
+                                         r"of its n examples to validation, and the largest of "
+                                         r"these 2 classes has 2, round\(2 \* 0.1\) = 0; use a "
+                                         r"val_fraction above 0.5 / 2 = 0.25, or more examples"):
         train_val_split(np.array([0, 0, 1, 1]), 0.1)
+    # (a user's bug bash: 100 classes of 2 were told "0.2 of 200 examples leaves none"); the
+    # bound it names is the least that leaves one: 0.25 rounds 0.5 down, to even
+    y = np.repeat(np.arange(100), 2)
+    with pytest.raises(ValueError, match=r"these 100 classes has 2, round\(2 \* 0.2\) = 0; use "
+                                         r"a val_fraction above 0.5 / 2 = 0.25"):
+        train_val_split(y, 0.2)
+    with pytest.raises(ValueError, match="leaves no validation examples"):
+        train_val_split(y, 0.25)
+    assert [len(part) for part in train_val_split(y, 0.26)] == [100, 100]
+    # the largest class is named, not the smallest: one of 3 leaves one at 0.2
+    with pytest.raises(ValueError, match=r"the largest of these 3 classes has 2"):
+        train_val_split(np.array([0, 0, 1, 2, 2]), 0.2)
 
 
 # ---------------------------------------------------------------------------------- loaders

@@ -597,8 +597,8 @@ def load_csv(
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
         said = str(err).removeprefix(f"{path}: ")  # the path may hold "label" or "class" too
-        if "label" not in said and "class" not in said:
-            raise
+        if ("label" not in said and "class" not in said) or "leaves no validation" in said:
+            raise  # (too few a class for val_fraction: the column is warned of above)
         # Wrong labels are often the wrong column: say which one was read (and, where it was
         # the default, how to choose another; a column the user named needs no such advice).
         advice = (": choose the label column with target=NAME (or its index)"

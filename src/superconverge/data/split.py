@@ -77,8 +77,14 @@ def train_val_split(
             "validation data of your own, or more examples a class"
         )
     if len(val_idx) == 0:
+        # (every class rounds its share down to none: "0.2 of 200 examples" read as 40 to a
+        # user of 100 classes of 2; a user's bug bash)
+        largest = max(len(m) for m in train_parts)
         raise ValueError(
-            f"val_fraction={val_fraction} of {len(y)} examples leaves no validation examples; "
-            "use a larger val_fraction or more data"
+            f"val_fraction={val_fraction} of {len(y)} examples leaves no validation examples: "
+            f"each class sends round(n * val_fraction) of its n examples to validation, and "
+            f"the largest of these {len(train_parts)} classes has {largest}, round({largest} * "
+            f"{val_fraction}) = 0; use a val_fraction above 0.5 / {largest} = "
+            f"{0.5 / largest:.3g}, or more examples a class"
         )
     return rng.permutation(train_idx), rng.permutation(val_idx)
