@@ -2173,6 +2173,43 @@ def test_a_savetxt_header_names_the_columns(tmp_path, options) -> None:
         assert_same(load_csv(path, **kwargs), expected)
 
 
+@pytest.mark.parametrize("delimiter", [" ", ","])
+def test_savetxt_comment_lines_are_left_out_as_np_loadtxt_leaves_them(tmp_path,
+                                                                        delimiter) -> None:
+    """A user's bug bash: np.savetxt's footer= line was "line 13 has 4 columns, expected 3",
+    a note as its header= "is line 1 a title above it?", a note above the names a column
+    short. They are comments, as np.loadtxt reads them; names under a note still name."""
+    table = np.c_[np.arange(24.0).reshape(12, 2) / 10, np.arange(12) % 3]
+    expected = load_csv(write(tmp_path / "t.csv", "\n".join(
+        ",".join(f"{v:g}" for v in row) for row in table) + "\n"))
+    path = tmp_path / "saved.txt"
+    names = delimiter.join(["a", "b", "label"])
+    for options in ({"footer": "end of data"}, {"header": "generated on 2024-01-01"},
+                    {"header": f"my data\n{names}", "footer": "end\n\nmore"},
+                    {"header": names}):
+        np.savetxt(path, table, fmt="%g", delimiter=delimiter, **options)
+        assert np.loadtxt(path, delimiter=None if delimiter == " " else delimiter).shape == (
+            12, 3)
+        named = "a b label".split() == list(options.get("header", "").split("\n")[-1].split(
+            delimiter))
+        assert_same(load_csv(path), expected)
+        assert_same(load_csv(path, header=False), expected)  # every line left is data
+        if named:
+            assert_same(load_csv(path, target="label"), expected)
+        else:
+            with pytest.raises(ValueError, match="no column named 'label'"):
+                load_csv(path, target="label")
+    # where the rows are read again (a cell not finite), the comments are left out too
+    path.write_text(f"# my data\n# {names}\n" + "".join(
+        f"{delimiter.join(f'{v:g}' for v in row)}\n# a note\n" for row in table[:6])
+        + f"nan{delimiter}1{delimiter}0\n")
+    with pytest.raises(ValueError, match=r"line 15, column 'a': 'nan'"):
+        load_csv(path)
+    path.write_text(f"# {names}\n# end\n")  # comments alone: no table
+    with pytest.raises(ValueError, match=r"saved.txt: empty CSV file"):
+        load_csv(path)
+
+
 @pytest.mark.parametrize("header", [None, False])
 def test_a_first_label_that_starts_with_a_hash_is_data(tmp_path, header) -> None:
     """Labels "#0", "#1" in the first column: the first row is an example, not a header."""

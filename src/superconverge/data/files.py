@@ -294,7 +294,7 @@ def _not_finite_cell(
     (r, j), count = _first_not_finite(x)
     column = [i for i in range(len(names)) if i != t][j]
     with path.open(newline="", encoding=encoding) as f:
-        rows = _table_rows(f, delimiter)
+        rows = _without_comments(_table_rows(f, delimiter), delimiter, header)
         if header:
             next(rows)
         for _ in range(r):
@@ -406,14 +406,13 @@ def load_csv(
                              f"break, got {delimiter!r}")
         with path.open(newline="", encoding=encoding) as f:
             # (line number, cells) so errors can point at the line; blank lines are skipped.
-            rows = _table_rows(f, delimiter, str(path))
+            rows = _without_comments(_table_rows(f, delimiter, str(path)), delimiter, header)
             first = next(rows, None)
             if first is not None and header is not False and _savetxt_header(first[1], header):
                 # np.savetxt(..., header=...) writes "# a b label": the names, "#" dropped
                 header = True
                 as_written = first[1][0].strip()
-                cells = [first[1][0].lstrip()[1:].lstrip(), *first[1][1:]]
-                first = (first[0], cells[1:] if delimiter == " " and not cells[0] else cells)
+                first = (first[0], _after_hash(first[1], delimiter))
                 if (isinstance(target, str) and target.strip() == as_written
                         and target not in first[1]):
                     # the first column's name as the file shows it, "#label" (a review: "no
@@ -922,13 +921,18 @@ SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 
 
 def _suffix_delimiter(path: Path, encoding: str = "utf-8-sig") -> str:
-    """The delimiter of ``path`` by its suffix, or sniffed from its first non-blank line: the
-    first of tab, comma and semicolon it holds, else ``" "`` (runs of whitespace)."""
+    """The delimiter of ``path`` by its suffix, or sniffed from its first non-blank line that
+    is no comment (:func:`_comment`; where all are, the first): the first of tab, comma and
+    semicolon it holds, else ``" "`` (runs of whitespace)."""
     known = SUFFIX_DELIMITERS.get(path.suffix.lower())
     if known is not None:
         return known
-    with path.open(encoding=encoding, errors="replace") as f:
-        line = next((ln for ln in f if ln.strip()), "")
+    with path.open(encoding=encoding, errors="replace") as f:  # (read up to that line only)
+        lines = (ln for ln in f if ln.strip())
+        first = line = next(lines, "")
+        while line and _comment([line]):
+            line = next(lines, "")
+    line = line or first
     return next((d for d in ("\t", ",", ";") if d in line), " ")
 
 
@@ -1069,6 +1073,43 @@ def _without_last(rows: Iterator[tuple[int, list[str]]], n: int, said: str
                     "lines")
             cells = cells[:-1]
         yield line, cells
+
+
+def _after_hash(cells: Sequence[str], delimiter: str) -> list[str]:
+    """A row that begins with ``#`` without it: the names of a header ``np.savetxt`` writes
+    (``"# a b label"``; the lone ``"#"`` a whitespace table splits off is no name)."""
+    names = [cells[0].lstrip()[1:].lstrip(), *cells[1:]]
+    return names[1:] if delimiter == " " and not names[0] else names
+
+
+def _comment(cells: Sequence[str]) -> bool:
+    """Whether a row is one of the comment lines ``np.savetxt`` writes (``header=``,
+    ``footer=``; ``comments="# "``): its first cell is ``#`` alone or ``#`` and a space. A
+    label such as ``#0`` is none, nor is a first column named ``#label``."""
+    first = cells[0].lstrip()
+    return first.startswith("#") and (len(first) == 1 or first[1].isspace())
+
+
+def _without_comments(rows: Iterator[tuple[int, list[str]]], delimiter: str,
+                      header: bool | None) -> Iterator[tuple[int, list[str]]]:
+    """``rows`` without ``np.savetxt``'s comment lines (:func:`_comment`), as ``np.loadtxt``
+    reads them (a user's bug bash: a ``footer=`` line was "line 101 has 4 columns, expected
+    6", a note above the table "is line 1 a title above it?"). Of the comment lines before the
+    first row of data, the last is kept where it names as many columns as that row holds and
+    ``header`` is not False: the header ``np.savetxt(..., header="a b label")`` writes
+    (:func:`_savetxt_header`), under a note (``header="my data\na b label"``) too."""
+    leading = []
+    for row in rows:
+        if not _comment(row[1]):
+            break
+        leading.append(row)
+    else:  # comments alone: no table
+        return
+    if (leading and header is not False
+            and len(_after_hash(leading[-1][1], delimiter)) == len(row[1])):
+        yield leading[-1]
+    yield row
+    yield from (row for row in rows if not _comment(row[1]))
 
 
 def _without_first(rows: Iterator[tuple[int, list[str]]]
