@@ -1523,11 +1523,22 @@ def test_image_folder_refuses_decompression_bombs_by_name(tmp_path, monkeypatch)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # over 2x the limit: Pillow raises
     with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large to read safely"):
         load_image_folder(tmp_path / "imgs", size=2)
+    with pytest.raises(ValueError, match=r"shrink it \(it is read at 2x2 pixels\), or, in "
+                       r"Python, raise PIL.Image.MAX_IMAGE_PIXELS"):
+        load_image_folder(tmp_path / "imgs", size=2)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)  # over the limit: Pillow warns
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large"):
             load_image_folder(tmp_path / "imgs", size=2)
+    # read, with a warning that names the file (Pillow's own names none: a user's bug bash)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.5)
+        assert d.num_train + d.num_val == 5
+    assert [str(w.message) for w in caught if w.category is Image.DecompressionBombWarning] == [
+        f"{tmp_path}/imgs/b/huge.png: 64 pixels, more than Pillow's 40, a limit against "
+        "decompression bombs; read anyway, as one of your files"]
 
 
 def _colours(x: torch.Tensor) -> set[tuple[int, ...]]:

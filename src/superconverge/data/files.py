@@ -1721,6 +1721,18 @@ def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarr
     ``_THREADS_ABOVE_S``, the rest are decoded by a thread per CPU core (up to 16), else here
     too.
     """
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # Pillow's warning of an image past its pixel limit names no file: _read_image warns
+        # in its place, naming it, in the same category (a user's bug bash). (The filter is
+        # the process's: the threads below see it too.)
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning,
+                                module=r"PIL\.")
+        return _decode_all(files, size, grayscale, bar)
+
+
+def _decode_all(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarray:
     images = []
     took = []
     for file in files[:_PROBE]:
@@ -1845,6 +1857,11 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
             # Upright, as a viewer shows it: a phone stores a photo as taken, with an EXIF
             # orientation tag that says how to turn it.
             im: Image.Image = opened
+            limit, pixels = Image.MAX_IMAGE_PIXELS, opened.width * opened.height
+            if limit is not None and pixels > limit:  # (under twice it, which Pillow refuses)
+                warnings.warn(f"{file}: {pixels:,} pixels, more than Pillow's {limit:,}, a limit "
+                              "against decompression bombs; read anyway, as one of your files",
+                              Image.DecompressionBombWarning, stacklevel=1)
             if opened.getexif().get(_EXIF_ORIENTATION, 1) != 1:
                 im = ImageOps.exif_transpose(opened) or opened
             mode = im.mode
@@ -1864,8 +1881,9 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
                 arr = arr[None] if grayscale else arr.transpose(2, 0, 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ValueError(
-            f"{file}: image too large to read safely ({err}); shrink it, or raise "
-            "PIL.Image.MAX_IMAGE_PIXELS if you trust the file"
+            f"{file}: image too large to read safely ({err}); shrink it (it is read at "
+            f"{size}x{size} pixels), or, in Python, raise PIL.Image.MAX_IMAGE_PIXELS if you "
+            "trust the file"
         ) from None
     except (OSError, ValueError, SyntaxError) as err:  # PIL raises all three for bad files
         raise ValueError(f"{file}: cannot read image ({err})") from err
