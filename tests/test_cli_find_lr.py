@@ -1772,6 +1772,34 @@ def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) 
         "end\n")
 
 
+def test_a_stopped_rerun_beside_a_finished_run_is_told_both_ways(tmp_path, capsys,
+                                                                 monkeypatch) -> None:
+    """A user's bug bash: an Adam run stopped in the folder of a finished SGD run, and
+    `schedule --from-lr-find FOLDER` took the SGD LRs without a word; nor did the stop say
+    that the folder's lr_find.json was an earlier run's."""
+    argv = ["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    schedule = ["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"]
+    assert main(schedule) == 0
+    assert "note:" not in capsys.readouterr().err  # (no stopped run there)
+    loss_fails_at(monkeypatch, 15, KeyboardInterrupt())
+    with pytest.raises(SystemExit):
+        main([*argv, "--optimizer", "adam"])
+    assert capsys.readouterr().err.endswith(
+        f"; the lr_find.json beside it is an earlier finished run's, which schedule "
+        f"--from-lr-find {tmp_path} takes\n")
+    assert main(schedule) == 0
+    partial = tmp_path / "lr_find.partial.json"
+    assert capsys.readouterr().err.startswith(
+        f"note: {tmp_path} also holds lr_find.partial.json, from a later sweep that was "
+        f"stopped; the LRs come from lr_find.json, the last finished run (--from-lr-find "
+        f"{partial} takes the stopped one)\n")
+    os.utime(partial, ns=(0, 0))  # the stopped run older than the finished one: no news
+    assert main(schedule) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
 def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:
     """A sweep whose warnings call its picks uncertain is not handed on to `schedule`: the
     warnings say what to do first."""

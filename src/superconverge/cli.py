@@ -296,6 +296,12 @@ def _schedule(args: argparse.Namespace) -> int:
             if not inside.is_file():
                 raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
                                  "lr_find.json; pass the lr_find.json that find-lr wrote")
+            if _newer(stopped, inside):
+                # (a user's bug bash: an Adam run stopped there, and the folder's SGD LRs
+                # were taken without a word)
+                _say(f"note: {args.from_lr_find} also holds {stopped.name}, from a later sweep "
+                     f"that was stopped; the LRs come from {inside.name}, the last finished "
+                     f"run (--from-lr-find {stopped} takes the stopped one)\n", sys.stderr)
             args.from_lr_find = str(inside)
         result = RangeTestResult.from_json(args.from_lr_find)
         # Say what the LRs rest on when the curve is not a clean one.
@@ -1015,8 +1021,21 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     # (an audit: "294 points" of a run stopped in repeat 4, 103 steps in, said nothing of it).
     repeats = (f" ({cut.stop_summary()})" if cut.stop_reason in _CUT and cut.finished_repeats()
                else "")
+    finished = Path(partial).with_name("lr_find.json")  # (a cut sweep writes none)
+    earlier = (f"; the {finished.name} beside it is an earlier finished run's, which "
+               f"schedule --from-lr-find {finished.parent} takes"
+               if cut.stop_reason in _CUT and _newer(partial, finished) else "")
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
-            f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}{repeats}")
+            f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}{repeats}"
+            f"{earlier}")
+
+
+def _newer(path: str | Path, than: str | Path) -> bool:
+    """Whether both files are there and ``path`` was written after ``than``."""
+    try:
+        return Path(path).stat().st_mtime_ns > Path(than).stat().st_mtime_ns
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover
