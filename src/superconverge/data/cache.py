@@ -35,6 +35,11 @@ def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:
     try:
         if not path.is_file():  # inside: a folder that cannot be entered raises here
             return None
+        with path.open("rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                # (np.load's words for any file that is no array: "contains pickled (object)
+                # data ... load it unsafely", advice no cache should take; a user's bug bash)
+                raise ValueError("not an .npz archive")
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except Exception as err:  # any failure means "rebuild", whatever the cause
