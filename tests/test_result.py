@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import math
 import re
@@ -301,6 +302,24 @@ def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
         shown = [t for t in ax.get_xticklabels() if t.get_text() and left <= t.get_position()[0]
                  <= right]
         assert len(shown) >= 3
+
+
+@pytest.mark.parametrize(("start", "end"), [(0.01, 0.0102), (0.1, 0.105), (0.2, 0.25)])
+def test_a_narrow_sweeps_tick_labels_do_not_run_together(start: float, end: float) -> None:
+    """A user's bug bash: 0.01 to 0.0102 drew nine labels, 0.010000 to 0.010200, as one
+    string."""
+    lrs = np.geomspace(start, end, 20)
+    losses = list(np.linspace(2.3, 1.0, 20))
+    res = RangeTestResult(lrs.tolist(), losses, bias_corrected_ema(losses, 0.98), "nan",
+                          num_iter=20)
+    ax = res.plot()
+    ax.figure.canvas.draw()
+    left, right = ax.get_xlim()
+    shown = [t for t in ax.get_xticklabels() if t.get_text() and left <= t.get_position()[0]
+             <= right]
+    boxes = sorted((t.get_window_extent() for t in shown), key=lambda b: b.x0)
+    assert len(boxes) >= 3
+    assert all(a.x1 < b.x0 for a, b in itertools.pairwise(boxes))
 
 
 def test_a_curve_with_nan_losses_round_trips_through_json(tmp_path) -> None:

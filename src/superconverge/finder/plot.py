@@ -337,6 +337,11 @@ def _draw(
         # several.
         ax.set_xscale("linear")
         ax.set_xlim(left, right)
+        # at most 7 ticks: the labels of a narrow sweep are long, 0.010025, and 9 of them ran
+        # together (a user's bug bash: 0.01 to 0.0102)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     elif ax.get_xscale() == "log" and 0 < left < right < left * 10 ** 1.5:
         # Under ~1.5 decades drawn, a log axis labels minor ticks 2x10^0, 3x10^0, ...: plain
         # numbers read better, on the 2s and 5s only so that they do not run together.
