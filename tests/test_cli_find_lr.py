@@ -103,6 +103,26 @@ def test_find_lr_on_user_npz(tmp_path, capsys) -> None:
     assert doc["config"]["model"] == "mlp"  # chosen from the flat input shape
 
 
+def test_a_narrow_sweeps_lrs_are_printed_with_the_digits_that_tell_them_apart(
+        tmp_path, capsys) -> None:
+    """A user's bug bash: 0.01 to 0.0102 printed "base_lr 0.01", start_lr, where the plot's
+    legend read 0.010042; 3 digits stay for a sweep of a decade or more."""
+    argv = ["-q", "find-lr", "--model", "mlp", "--num-iter", "20", "--start-lr", "0.01",
+            "--end-lr", "0.0102", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    res = RangeTestResult.from_json(tmp_path / "lr_find.json")
+    base, top = res.bounds()
+    assert base is not None and top is not None and res.suggestion() is not None
+    assert f"base_lr {base:.5g}, max_lr {top:.5g};" in out and f"{base:.5g}" != "0.01"
+    assert f"): {res.suggestion():.5g}  (" in out
+    assert main([*argv[:-1], str(tmp_path / "wide"), "--start-lr", "1e-4"]) == 0
+    out = capsys.readouterr().out
+    base, top = RangeTestResult.from_json(tmp_path / "wide" / "lr_find.json").bounds()
+    assert base is not None and top is not None
+    assert f"base_lr {base:.3g}, max_lr {top:.3g};" in out
+
+
 def test_a_leading_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys) -> None:
     # The shell leaves "~" in --out=~/runs, the --flag=path form of the commands find-lr
     # prints (a user's bug bash: a folder named "~" was made, "wrote ~/runs/..." printed).

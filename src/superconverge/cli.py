@@ -689,21 +689,27 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     """What find-lr prints of a finished sweep: how it stopped, the picks, the warnings, the
     files and (unwarned) the next command; without the last two where its files could not be
     written."""
+    import numpy as np
+
+    from superconverge.finder.plot import _lr_digits
     from superconverge.schedules.policy import POLICIES, policy_parameters
 
     pick = result.suggest(args.method)
     base, top = result.bounds()
+    # as many digits as the plot's legend: 3, more on a sweep under a decade (a user's bug
+    # bash: 0.01 to 0.0102 printed base_lr 0.01, start_lr, where the legend read 0.010042)
+    g = _lr_digits(np.asarray(result.lrs, dtype=float), least=3)
     lines = [
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "
-        + (f"{pick.lr:.3g}  ({_in_flags(pick.reason, args, args.flag_names)})"
+        + (f"{pick.lr:.{g}g}  ({_in_flags(pick.reason, args, args.flag_names)})"
            if pick.lr is not None else f"none: {_in_flags(pick.reason, args, args.flag_names)}"),
     ]
     if base is not None and top is not None:
         # the div of the one-cycle policy the next command builds, not a copy of it
         div = policy_parameters("one-cycle")["div"]
-        lines.append(f"bounds for CLR: base_lr {base:.3g}, max_lr {top:.3g}; a 1cycle peaks at "
+        lines.append(f"bounds for CLR: base_lr {base:.{g}g}, max_lr {top:.{g}g}; a 1cycle peaks at "
                      f"max_lr and starts at max_lr / {div:g}")
     spread = result.spread(args.method)
     if spread is not None:
