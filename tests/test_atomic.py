@@ -66,6 +66,32 @@ def test_a_file_written_onto_anothers_temporary_file_is_named_by_the_outer_targe
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_that_takes_no_new_files_is_named(tmp_path, monkeypatch) -> None:
+    """A user's bug bash: --out /proc/version, whose folder refuses a new file with ENOENT,
+    was "cannot write /proc/version: No such file or directory", of a file that is there."""
+    import tempfile
+
+    def no_new_files(**kwargs):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", kwargs["dir"])
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_new_files)
+    monkeypatch.setattr(atomic, "_UNNAMED", None)  # (as on /proc, whose O_TMPFILE fails)
+    target = tmp_path / "version"
+    target.write_text("there\n")
+    with pytest.raises(FileNotFoundError, match=f"cannot write {target}: no file can be made in "
+                       f"its folder {tmp_path}$"):
+        atomic.write_text(target, "new\n")
+    gone = tmp_path / "gone" / "x.csv"  # a folder that is not there is what ENOENT says
+    monkeypatch.setattr(atomic, "_file_to_replace", lambda t: t)
+    with pytest.raises(FileNotFoundError, match=f"cannot write {gone}: No such file"):
+        atomic.write_text(gone, "new\n")
+    if os.path.isfile("/proc/version") and os.geteuid() == 0:  # (a user is refused before)
+        monkeypatch.undo()
+        with pytest.raises(OSError, match=r"cannot write /proc/version: no file can be made in "
+                           r"its folder /proc$"):
+            atomic.write_text("/proc/version", "x\n")
+
+
 def test_a_folder_that_is_a_file_is_named(tmp_path, route) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder"):

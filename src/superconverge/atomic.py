@@ -103,7 +103,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         target = _file_to_replace(target)
         prefix, suffix = _temporary_affixes(target)
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+        except FileNotFoundError as exc:
+            if target.parent.is_dir():  # /proc/version: no such file, said of one that is
+                exc._superconverge_reason = (  # type: ignore[attr-defined]
+                    f"no file can be made in its folder {target.parent}")
+            raise
         os.close(fd)
     except OSError as exc:
         raise _naming(exc, shown) from exc
