@@ -564,6 +564,12 @@ def test_find_lr_checks_its_names_before_it_loads_the_data(monkeypatch) -> None:
                          ({"mode": "cos"}, "mode must be one of")):
         with pytest.raises(ValueError, match=said):
             recipe.find_lr(num_iter=10, progress=False, **kwargs)
+    # (a bug bash: progress="no" drew a bar; a list of pairs failed on .items())
+    with pytest.raises(TypeError, match="progress must be True or False, got 'no'"):
+        recipe.find_lr(num_iter=10, progress="no")
+    with pytest.raises(TypeError, match=r"data_options must be a mapping of option names to "
+                                        r"values \(e.g. \{'val_fraction': 0.3\}\), got list"):
+        recipe.find_lr(num_iter=10, progress=False, data_options=[("val_fraction", 0.3)])
 
 
 def test_find_lr_records_whether_the_step_was_fused(tmp_path) -> None:

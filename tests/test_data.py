@@ -174,6 +174,19 @@ def test_dataset_options_are_validated() -> None:
         load_mnist1d(num_samples=5)
     with pytest.raises(ValueError, match="leaves 0 training and 20 validation signals"):
         load_mnist1d(num_samples=20, train_fraction=0.01, cache=False)
+    # (a bug bash: class 9 had 2 validation signals and no training one, without a word)
+    with pytest.raises(ValueError, match=r"num_samples=20 with train_fraction=0.8 gives 16 "
+                                         r"training signals, which hold no example of "
+                                         r"class\(es\) \[9\]"):
+        load_mnist1d(num_samples=20, cache=False)
+    # torch's generators take seeds below 2**64 ("Overflow when unpacking long long")
+    data = load_synthetic(num_train=8, num_val=4, seed=2**64)
+    for make in (lambda: make_loader(data.x_train, data.y_train, 4, seed=2**64),
+                 lambda: train_val_loaders(data, 4, seed=2**64)):
+        with pytest.raises(ValueError, match=r"seed must be < 2\*\*64 \(torch's generators "
+                                             r"take no larger\), got 18446744073709551616"):
+            make()
+    assert len(list(make_loader(data.x_train, data.y_train, 4, seed=2**64 - 1))) == 2
 
 
 # ------------------------------------------------------------------------------- MNIST-1D

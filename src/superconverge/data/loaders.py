@@ -57,6 +57,9 @@ def make_loader(
         raise ValueError("x and y must hold at least one example, got 0")
     batch_size = integer("batch_size", batch_size, minimum=1)
     seed = integer("seed", seed, minimum=0)
+    if seed >= 2**64:  # (torch's Generator failed, "Overflow when unpacking long long", a bug
+        # bash: load_synthetic and load_digits take such a seed)
+        raise ValueError(f"seed must be < 2**64 (torch's generators take no larger), got {seed}")
     num_workers = integer("num_workers", num_workers, minimum=0)
     shuffle = boolean("shuffle", shuffle)
     drop_last = boolean("drop_last", drop_last)

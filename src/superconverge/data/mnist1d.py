@@ -91,6 +91,16 @@ def load_mnist1d(
     else:
         log.debug("loaded MNIST-1D from cache %s", path)
 
+    missing = sorted(set(range(10)) - set(np.asarray(arrays["y"]).tolist()))
+    if missing:
+        # (the mnist1d package shuffles before it splits, by class or not: a bug bash's 16
+        # training signals of num_samples=20 held no 9, which validation did)
+        raise ValueError(
+            f"num_samples={num_samples} with train_fraction={train_fraction} gives "
+            f"{n_train} training signals, which hold no example of class(es) {missing} "
+            "(the mnist1d package splits at random, not by class); use more num_samples "
+            "(the default, 5000, holds every class)")
+
     def signals(key: str) -> torch.Tensor:
         x = np.asarray(arrays[key], dtype=np.float32)
         return torch.from_numpy(x.reshape(len(x), 1, -1))

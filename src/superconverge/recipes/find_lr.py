@@ -161,7 +161,7 @@ def find_lr(
     dev = resolve_device(device)
     seed = sweep_seed(seed, repeats)
     world, main = world_size(), is_main_process()
-    progress = progress and main
+    progress = v.boolean("progress", progress) and main  # ("no" was a bar, a bug bash)
     for name, path in (("data", data), ("out", out)):
         if path is not None and not str(path).strip():
             raise ValueError(f"{name} is an empty path; name a file or folder")
@@ -175,6 +175,10 @@ def find_lr(
             "pass an out folder outside it")
     if out is not None:
         _check_out(Path(out), world, main)
+    if data_options is not None and not isinstance(data_options, Mapping):
+        raise TypeError(f"data_options must be a mapping of option names to values (e.g. "
+                        f"{{'val_fraction': 0.3}}), got {type(data_options).__name__} "
+                        f"{data_options!r}")
     options = {k: x.item() if isinstance(x, np.generic) else x
                for k, x in (data_options or {}).items()}
     if data is not None and Path(data).is_dir():
