@@ -885,7 +885,8 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
                                      "--out", str(tmp_path / "f")])
     assert [code for code, _, _ in ranks] == [0, 0]
     assert ("--batch-size=3 is more than the 2 training examples (the smallest process's share "
-            "of the 5 over 2 processes): every step is one batch of all 2") in ranks[0][2]
+            "of the 5 over 2 processes): every step is each process's whole share, all 5 "
+            "examples, so the LRs found are for a step of 5, not 6 (2 x 3)") in ranks[0][2]
 
 
 FAILING_RANK_WORKER = textwrap.dedent(

@@ -238,13 +238,17 @@ def find_lr(
     share = ds.num_train // world if world > 1 else len(x_train)
     if batch_size > share:
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
+        # (under torchrun a step sees every process's batch: a bug bash read "for a batch of
+        # 719, not 100000" of steps over all 1438)
+        said = (f"every step is one batch of all {share}, so the LRs found are for a batch of "
+                f"{share}, not {batch_size}" if world == 1 else
+                f"every step is each process's whole share, all {ds.num_train} examples, so "
+                f"the LRs found are for a step of {ds.num_train}, not {world * batch_size} "
+                f"({world} x {batch_size})")
         whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
                  "processes)" if world > 1 else "")
-        warnings.warn(
-            f"batch_size={batch_size} is more than the {share} training "
-            f"examples{whose}: every step is one batch of all {share}, so the LRs found "
-            f"are for a batch of {share}, not {batch_size}",
-            UserWarning, stacklevel=2)
+        warnings.warn(f"batch_size={batch_size} is more than the {share} training "
+                      f"examples{whose}: {said}", UserWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
