@@ -838,6 +838,18 @@ def run_cli_ranks(tmp_path: Path, argv: list[str], worker: str | None = None,
     return out
 
 
+def test_under_torchrun_rank_0_alone_says_what_is_wrong_with_the_arguments(
+        tmp_path: Path) -> None:
+    """A user's bug bash: on 3 ranks an unknown flag was told three times, --help printed
+    three times; every rank parses the same arguments, so rank 0 speaks for all."""
+    for argv, code, said in ((["find-lr", "--bogus"], 2, "unrecognized arguments: --bogus"),
+                             (["find-lr", "--help"], 0, "usage: superconverge find-lr")):
+        ranks = run_cli_ranks(tmp_path, argv)
+        assert [status for status, _, _ in ranks] == [code, code]
+        assert said in ranks[0][1] + ranks[0][2]
+        assert ranks[1][1:] == ("", "")
+
+
 @pytest.mark.slow
 def test_under_torchrun_a_bad_out_is_refused_by_every_rank_in_one_line(tmp_path: Path) -> None:
     """Only rank 0 checked --out: the other rank went on to train, and died in a collective

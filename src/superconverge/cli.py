@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import difflib
 import errno
+import io
 import logging
 import math
 import os
@@ -848,7 +849,13 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()  # imports no torch: --help and schedule start fast
-    args = _parse(parser, argv)
+    # Under torchrun every rank parses the same arguments: rank 0 alone says what is wrong
+    # with them, and prints --help (a user's bug bash: each line came once per rank).
+    with contextlib.ExitStack() as quiet:
+        if _torchrun_rank():
+            quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+            quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        args = _parse(parser, argv)
     # Under torchrun (find-lr, which joins the ranks) rank 0 speaks for all: the others log
     # and warn nothing, and their own errors say which rank they are.
     rank = _torchrun_rank() if args.command == "find-lr" else None
