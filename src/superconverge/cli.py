@@ -782,10 +782,8 @@ class _Parser(argparse.ArgumentParser):
             typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)]
             if typos:
                 message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
-        # Under torchrun every rank parses the same line: the others' copies say which they are.
-        rank = _torchrun_rank()
-        tag = f"[rank {rank}] " if rank else ""
-        self.exit(2, f"{tag}{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # (under torchrun the ranks other than 0 say nothing of it: main)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def _flags(self) -> list[str]:
         return [f for a in self._actions for f in a.option_strings if f.startswith("--")]
