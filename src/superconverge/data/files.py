@@ -893,11 +893,9 @@ def _savetxt_header(cells: Sequence[str], header: bool | None) -> bool:
     with ``#``, then a space (``"# a b label"``, numpy's default) or, unless ``header=True``
     says so already, names where numbers would be (``"#a,b,label"``). A row of data whose first
     cell is a label such as ``#0`` is none."""
-    first = cells[0].lstrip()
-    if not first.startswith("#"):
+    if not cells[0].lstrip().startswith("#"):
         return False
-    rest = first[1:]
-    return (header is True or not rest or rest[0].isspace()
+    return (_comment(cells) or header is True
             or not all(_is_number(c) for c in cells[1:]))
 
 
