@@ -697,8 +697,8 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
 
     pick = result.suggest(args.method)
     base, top = result.bounds()
-    # as many digits as the plot's legend: 3, more on a sweep under a decade (a user's bug
-    # bash: 0.01 to 0.0102 printed base_lr 0.01, start_lr, where the legend read 0.010042)
+    # digits by the plot legend's rule, at least 3: more on a sweep under a decade (a user's
+    # bug bash: 0.01 to 0.0102 printed base_lr 0.01, start_lr, where the legend read 0.010042)
     g = _lr_digits(np.asarray(result.lrs, dtype=float), least=3)
     lines = [
         f"stopped: {result.stop_summary()}",
@@ -849,14 +849,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()  # imports no torch: --help and schedule start fast
     # Under torchrun every rank parses the same arguments: rank 0 alone says what is wrong
     # with them, and prints --help (a user's bug bash: each line came once per rank).
+    ranked = _torchrun_rank()
     with contextlib.ExitStack() as quiet:
-        if _torchrun_rank():
+        if ranked:
             quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
             quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
         args = _parse(parser, argv)
     # Under torchrun (find-lr, which joins the ranks) rank 0 speaks for all: the others log
     # and warn nothing, and their own errors say which rank they are.
-    rank = _torchrun_rank() if args.command == "find-lr" else None
+    rank = ranked if args.command == "find-lr" else None
     if rank is None:
         return _run(parser, args, rank)
     try:
@@ -1021,8 +1022,7 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     cut = exc.partial_result  # type: ignore[attr-defined]
     plot = Path(partial).with_suffix(".png")
     # this stop's plot, not an older one a link there still shows (it failed, or was killed)
-    drawn = " (and .png)" if plot.is_file() and (
-        plot.stat().st_mtime_ns >= Path(partial).stat().st_mtime_ns) else ""
+    drawn = " (and .png)" if plot.is_file() and not _newer(partial, plot) else ""
     from superconverge.finder.result import _CUT  # (torch is loaded: a sweep ran)
 
     # a stop that came as a finished sweep's files were written: the curve is whole
