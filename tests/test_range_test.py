@@ -4007,6 +4007,78 @@ def test_a_samplers_own_or_nested_rng_is_put_back(kind: str) -> None:
     assert first_epoch(True) == first_epoch(False)
 
 
+class _Stateful(nn.Module):
+    """A recurrent model that carries its hidden state from batch to batch (truncated
+    backpropagation through time), ``None`` before the first, as users write it."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(4, 8, batch_first=True)
+        self.fc = nn.Linear(8, 2)
+        self.h: Any = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.rnn(x, self.h)
+        self.h = (tuple(s.detach() for s in h) if isinstance(h, tuple) else h.detach())
+        if self.kind == "made" and not hasattr(self, "first"):
+            self.first = out[:, -1].detach()  # (made on the first forward, then read)
+        return self.fc(out[:, -1]) + (self.first.mean() if self.kind == "made" else 0)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm", "made"])
+def test_a_tensor_the_sweep_left_where_there_was_none_goes(kind: str) -> None:
+    """A bug bash: a stateful GRU's ``self.h``, None before the test, held the hidden state of
+    the sweep's last step after it (at end_lr, diverged), and the first training loss after it
+    differed from an untested twin's; an attribute made on the first forward stayed too."""
+    torch.manual_seed(0)
+    x = torch.randn(96, 5, 4)
+    y = (x.sum((1, 2)) > 0).long()
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    model = _Stateful(kind)
+    twin = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 10.0, num_iter=12, progress=False)
+    assert model.h is None
+    assert not hasattr(model, "first")
+    assert_trains_as_its_twin(model, opt, loader, twin, loader)
+
+
+class _Noisy(nn.Module):
+    """A model that draws its own noise in training (its own RNG, not torch's global one)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.rng = {"numpy": lambda: np.random.default_rng(1),
+                    "python": lambda: random.Random(1),
+                    "torch": lambda: torch.Generator().manual_seed(1)}[kind]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.rng, torch.Generator):
+            noise = torch.randn(x.shape, generator=self.rng)
+        else:
+            draw = self.rng.normal if isinstance(self.rng, np.random.Generator) else (
+                lambda: self.rng.gauss(0, 1))
+            noise = torch.full(x.shape, float(draw()))
+        return self.fc(x + 0.1 * noise if self.training else x)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "python", "torch"])
+def test_a_modules_own_rng_is_put_back(kind: str) -> None:
+    """A bug bash: a torch.Generator and a numpy Generator a model kept for noise in forward
+    moved on in the test, as a dataset's did before they were put back."""
+    torch.manual_seed(0)
+    x = torch.randn(96, 10)
+    y = (x[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    model = nn.Sequential(_Noisy(kind))
+    twin = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    lr_range_test(model, opt, F.cross_entropy, loader, 1e-4, 10.0, num_iter=12, progress=False)
+    assert_trains_as_its_twin(model, opt, loader, twin, loader)
+
+
 class _DeviceLoader:
     """A notebook's classic wrapper: moves each batch of the DataLoader it holds."""
 

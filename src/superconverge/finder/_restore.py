@@ -5,7 +5,8 @@ parameter and buffer (BatchNorm running stats, non-persistent buffers too) and t
 also parameters the optimizer trains outside the model (a learnable temperature in the loss),
 each module's ``training`` flag, the optimizer's per-parameter state and param-group
 hyper-parameters, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's
-``random``, and any ``torch.Generator`` a DataLoader holds) and the GradScaler. A DataLoader with
+``random``, any ``torch.Generator`` a DataLoader holds, and the RNGs a sampler, dataset or
+module keeps) and the GradScaler. A DataLoader with
 ``persistent_workers=True`` that had no workers before gets none after (the test's workers are
 shut down), so the next epoch starts workers seeded as it would have without the test.
 
@@ -14,7 +15,8 @@ elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``
 captured) stay valid; so is a ``.grad`` (with the snapshot on the device). A module that
 replaced one of its tensors during the test by one of the same shape (``self.count =
 self.count + 1`` in ``forward``) gets its original tensor object back; one it grew (a cache
-whose size the module tracks itself) is left as the module made it. The snapshot lives in
+whose size the module tracks itself) is left as the module made it; one it put where it held
+``None`` or nothing (a stateful RNN's hidden state) goes. The snapshot lives in
 memory (cloned tensors), never in a temporary file.
 """
 
@@ -274,12 +276,15 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
                 continue
 
 
-def _own_rngs(loaders: Iterable[object]) -> list[Any]:
+def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list[Any]:
     """The numpy, Python and torch RNGs a loader's sampler or dataset keeps as its own
     attributes (a batch sampler of the user's drawing its order from ``self.rng =
     np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``),
-    or that an object it holds keeps (a transform's), each once."""
+    or that an object it holds keeps (a transform's), and those ``modules`` keep as attributes
+    (a noise layer's ``self.g``), each once."""
     found: list[Any] = []
+    for module in modules:
+        _rngs_within(module, found, depth=0)
     loaders = list(loaders)
     for owner in _shufflers(loaders):
         _rngs_within(owner, found, depth=0)
@@ -338,8 +343,8 @@ def _persistent_workers(loader: object) -> bool:
 class Streams:
     """What a range test changes besides the tensors, cheap to keep: each module's ``training``
     flag, the RNG streams (torch CPU, CUDA when initialised, numpy's global, python's ``random``,
-    the loaders' generators, a sampler's or dataset's own numpy, Python or torch RNG), the
-    samplers' epochs and a
+    the loaders' generators, a sampler's, dataset's or module's own numpy, Python or torch RNG),
+    the samplers' epochs and a
     persistent-worker loader's workers.
     :meth:`restore` puts them back, also after ``restore=False``, which keeps only the weights
     and optimizer the test trained."""
@@ -351,11 +356,13 @@ class Streams:
         loaders: Iterable[object] = (),
         samplers: Iterable[Any] = (),
     ) -> None:
-        self.modes = [(m, m.training) for m in model.modules()]
+        modules = list(model.modules())
+        self.modes = [(m, m.training) for m in modules]
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld)]
         self.generators = [(g, g.get_state()) for g in generators]
-        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders)]
+        # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
+        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules)]
         self.epochs = [(s, s.epoch) for s in samplers]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
@@ -368,7 +375,7 @@ class Streams:
 
     def restore(self, own_rngs: bool = True) -> None:
         """Put them back as they were at construction (may be called more than once);
-        ``own_rngs=False`` leaves the samplers' own numpy and Python RNGs as they are."""
+        ``own_rngs=False`` leaves the samplers', datasets' and modules' own RNGs as they are."""
         for module, training in self.modes:
             module.training = training
         for loader, before in self.iterators:
@@ -460,6 +467,11 @@ class TrainingState:
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor) and not t.requires_grad]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
+        # Each module's attribute names, and which of them held None: tensors the sweep put
+        # where there were none (a stateful RNN's ``self.h = None`` before its first batch, the
+        # sweep's last hidden state after it; ``self.centre`` made on the first forward) go.
+        self.unset = [(attrs, set(attrs), {name for name, x in attrs.items() if x is None})
+                      for m in modules for attrs in (vars(m),)]
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
@@ -588,6 +600,13 @@ class TrainingState:
                     isinstance(now, torch.Tensor) and now.shape == t.shape
                     and now.dtype == t.dtype and now.device == t.device)):
                 slots[name] = t
+        for attrs, had, empty in self.unset:
+            for name in [n for n, x in attrs.items()
+                         if (n in empty or n not in had) and _tensors(x)]:
+                if name in empty:
+                    attrs[name] = None
+                else:
+                    del attrs[name]
         for children, before in self.children:
             # (in their order too: it is the order of parameters() and of the state_dict)
             if list(children) != list(before) or any(
@@ -730,6 +749,15 @@ def _torchs_parametrized_class(kind: type) -> bool:
     (``Parametrized<Base>``, its ``__getstate__`` torch's), not a user's class of that name."""
     return (kind.__name__.startswith("Parametrized") and len(kind.__bases__) == 1
             and _parametrize_made(vars(kind).get("__getstate__")))
+
+
+def _tensors(value: object, depth: int = 2) -> bool:
+    """Whether ``value`` is a tensor, or a tuple or list of them (an LSTM's ``(h, c)``), to
+    ``depth`` levels of nesting (a stack of LSTMs' states)."""
+    if isinstance(value, torch.Tensor):
+        return True
+    return (depth > 0 and isinstance(value, tuple | list) and bool(value)
+            and all(_tensors(x, depth - 1) for x in value))
 
 
 def _same_list(now: object, saved: list[Any]) -> bool:
