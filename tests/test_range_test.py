@@ -1464,6 +1464,15 @@ def test_progress_bar_is_quiet_when_stderr_is_not_a_terminal(capfd) -> None:
     assert capfd.readouterr().err == ""
 
 
+def test_a_closed_stderr_draws_no_bar_and_the_test_runs(monkeypatch) -> None:
+    """A bug bash: find-lr 2>&- exited 1 with nothing said or written; tqdm wrote its bar
+    into sys.stderr, which Python sets to None where the descriptor is closed."""
+    model, opt, loader = make_problem()
+    monkeypatch.setattr(sys, "stderr", None)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=True)
+    assert len(res.lrs) == 8
+
+
 class _CountingBar:
     def __init__(self, total: int, desc: str, show: bool) -> None:
         self.total, self.shown, self.updates, self.closed = total, show, [], False

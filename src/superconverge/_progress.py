@@ -21,7 +21,7 @@ def progress_bar(total: int, desc: str, show: bool, unit: str = "it") -> Any:
     it is a notebook's. In a terminal the bar leaves no line behind when closed; in a notebook
     it stays as it ended (cleared, it left an empty band of the cell's error colour).
     """
-    if not show:
+    if not show or sys.stderr is None:  # (stderr closed, 2>&-: tqdm wrote into None, a bug bash)
         return _NoBar()
     from tqdm import tqdm  # imported only when a bar is drawn
 
