@@ -895,6 +895,25 @@ def test_a_closed_stdout_or_stderr_is_no_error_after_the_work(tmp_path) -> None:
     assert done.returncode == 0 and done.stdout.startswith("step,lr\n0,")
 
 
+def test_a_relative_path_from_a_removed_folder_is_one_line(tmp_path) -> None:
+    """A bug bash: from a folder removed under the shell, --out s.csv was a traceback, and so
+    was every error after it (its handler made the path absolute too)."""
+    import shlex
+
+    cli = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "superconverge", "schedule",
+                                            "one-cycle", "--steps", "3"])
+    gone = f"mkdir gone && cd gone && rmdir ../gone && {cli}"
+    for tail in ("--out s.csv", "--max-lr -1 --out s.csv"):
+        done = subprocess.run(["bash", "-c", f"{gone} {tail}"], cwd=tmp_path, text=True,
+                              capture_output=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "argument --out: 's.csv' is relative to the current folder, which has been " \
+            "removed" in done.stderr
+    done = subprocess.run(["bash", "-c", f"{gone} --out {tmp_path / 'abs.csv'}"], cwd=tmp_path,
+                          text=True, capture_output=True, timeout=120)
+    assert done.returncode == 0 and (tmp_path / "abs.csv").exists(), done.stderr
+
+
 def test_long_file_names_the_file_system_takes_are_written(tmp_path) -> None:
     """The temporary name beside the file was 10 bytes longer: 246-255 byte names failed."""
     for name in ("c" * 251 + ".csv", "ü" * 125 + ".csv"):

@@ -110,7 +110,15 @@ def _path(text: str) -> str:
     "wrote ~/runs/lr_find.json" read as the home folder's)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path; name a file or folder")
-    return os.path.expanduser(text)
+    path = os.path.expanduser(text)
+    if not os.path.isabs(path) and text != "-":
+        try:
+            os.getcwd()
+        except FileNotFoundError:  # (a bug bash: a traceback, and its handler's traceback)
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is relative to the current folder, which has been removed; cd into "
+                "a folder that exists, or give an absolute path") from None
+    return path
 
 
 class _Worded(ValueError):
