@@ -895,6 +895,19 @@ def test_a_closed_stdout_or_stderr_is_no_error_after_the_work(tmp_path) -> None:
     assert done.returncode == 0 and done.stdout.startswith("step,lr\n0,")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_stdout_that_cannot_be_written_is_said_and_exits_1(tmp_path) -> None:
+    """A bug bash: > /dev/full was "error: No space left on device", exit status 2 (a bad
+    argument's), naming neither stdout nor anything the user had done wrong."""
+    for argv in (["--out", "s.csv"], []):
+        done = _cli("schedule", "one-cycle", "--steps", "10", *argv, cwd=tmp_path,
+                    shell_suffix=" > /dev/full")
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == ("superconverge schedule: error: cannot write to stdout: No "
+                               "space left on device\n")
+    assert (tmp_path / "s.csv").read_text().startswith("step,lr")
+
+
 def test_a_relative_path_from_a_removed_folder_is_one_line(tmp_path) -> None:
     """A bug bash: from a folder removed under the shell, --out s.csv was a traceback, and so
     was every error after it (its handler made the path absolute too)."""

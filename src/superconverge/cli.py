@@ -44,6 +44,12 @@ def _reader_may_leave() -> Iterator[None]:
         raise
 
 
+class _StreamFailed(OSError):
+    """A write to stdout or stderr that failed (``> /dev/full``): said as such, exit status 1,
+    not as a bad argument or file (a bug bash: "error: No space left on device", status 2,
+    after the command's files were written)."""
+
+
 def _say(text: str, stream: Any) -> None:
     """Write ``text`` to ``stream``: nothing where it is closed (``>&-`` leaves ``None``), and
     characters its encoding lacks (a path's ü under ``PYTHONIOENCODING=ascii``) escaped, not
@@ -51,7 +57,7 @@ def _say(text: str, stream: Any) -> None:
     which ends the command quietly, as Unix tools end."""
     if stream is None:
         return
-    with _reader_may_leave():
+    with _reader_may_leave(), _named(stream):
         # In pieces, each flushed: one write of a long table into a pipe whose reader leaves
         # midway (| head -3) was cut short without an error (the write returned what the pipe
         # took), and the command ended 0 with the rest of the table dropped.
@@ -66,6 +72,20 @@ def _say(text: str, stream: Any) -> None:
 
 
 _PIECE = 1 << 14  # characters _say writes at a time: a pipe holds 64 KiB
+
+
+@contextlib.contextmanager
+def _named(stream: Any) -> Iterator[None]:
+    """A failed write into ``stream`` (not a gone reader's) as :class:`_StreamFailed`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EPIPE or isinstance(exc, _StreamFailed):
+            raise
+        name = ("stdout" if stream is sys.stdout else "stderr" if stream is sys.stderr
+                else getattr(stream, "name", "the output"))
+        raise _StreamFailed(exc.errno, f"cannot write to {name}: "
+                            f"{exc.strerror or one_line(exc)}") from None
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -924,6 +944,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         with contextlib.suppress(OSError, ValueError, AttributeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process that SIGPIPE ended
+    except _StreamFailed as exc:
+        parser.exit(1, f"{tag}superconverge {args.command}: error: {exc.strerror}\n")
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
         print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
         return 2
