@@ -1780,3 +1780,56 @@ def test_a_group_of_the_other_sign_is_refused_as_a_negative_multiplier_is() -> N
                        r"maximize=True in that group\)$"):
         sc.lr_range_test(model, opt, torch.nn.functional.mse_loss, data, 1e-4, 1.0, num_iter=8,
                          progress=False)
+
+
+def _one_group() -> torch.optim.SGD:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+
+
+@pytest.mark.parametrize("given", [torch.tensor([1.0, 0.5]), np.array([1.0, 0.5]), 0, [], ""],
+                         ids=["tensor", "array", "zero", "empty-list", "empty-str"])
+def test_multipliers_that_are_no_mapping_are_refused_by_name(given) -> None:
+    """A bug bash: `multipliers or {}` took an array's truth (numpy's and torch's own
+    errors), and took 0, [] or "" as no multipliers at all."""
+    with pytest.raises(TypeError, match=r"multipliers must be a dict"):
+        ParamScheduler(_one_group(), lr=0.1, multipliers=given)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_a_groups_multipliers_may_be_a_1d_array(kind: str) -> None:
+    """A bug bash: np.geomspace(1, 0.01, n), a likely way to make layer-wise ratios, was
+    refused as "not a list" where milestones and boundaries take arrays."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
+    opt = torch.optim.SGD([{"params": [p]} for p in params], lr=0.1)
+    ratios = np.geomspace(1, 0.01, 3)
+    ParamScheduler(opt, lr=0.5, multipliers={
+        "lr": ratios if kind == "numpy" else torch.from_numpy(ratios)})
+    assert [g["lr"] for g in opt.param_groups] == [0.5 * m for m in ratios.tolist()]
+
+
+def test_numbers_past_a_floats_range_are_refused_by_name() -> None:
+    """A bug bash: an int beyond ~1.8e308 was float()'s bare OverflowError."""
+    with pytest.raises(ValueError, match=r"lr must be a finite number that fits a float"):
+        ParamScheduler(_one_group(), lr=10**400)
+    with pytest.raises(ValueError, match=r"multipliers\['lr'\] must be finite and >= 0, got an "
+                                         r"int of about 1e\+400"):
+        ParamScheduler(_one_group(), lr=0.1, multipliers={"lr": [10**400]})
+
+
+def test_a_value_its_multiplier_scales_past_the_largest_float_is_refused() -> None:
+    """A bug bash: lr 10 times a multiplier of 1e308 wrote inf into the group, unchecked: the
+    range check scaled only a finite upper bound."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [p]} for p in params], lr=0.1)
+    with pytest.raises(ValueError, match=r"lr: the schedule gives 10.0 at step 0, which times "
+                                         r"the multiplier 1e\+308 is past the largest float"):
+        ParamScheduler(opt, lr=sc.constant(10.0), multipliers={"lr": [1.0, 1e308]})
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.1]
+
+
+def test_tensors_takes_numpys_bool_as_strict_does() -> None:
+    opt = _one_group()
+    ParamScheduler(opt, lr=0.1, tensors=np.bool_(True))
+    assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
+    with pytest.raises(TypeError, match="tensors must be"):
+        ParamScheduler(_one_group(), lr=0.1, tensors="yes")

@@ -1000,3 +1000,28 @@ def test_step_decay_names_windows_it_has_searched_only_as_far_as_it_knows(
     search was cut at its edges and called the only one."""
     with pytest.raises(ValueError, match=said):
         make_policy("step-decay", steps, milestones=milestones)
+
+
+def test_a_scale_fn_that_returns_no_number_is_named() -> None:
+    """A bug bash: a scale_fn that forgot its return was float()'s TypeError, naming nothing,
+    and one that returned "0.5" was parsed and used."""
+    for returned, said in ((None, "None"), ("0.5", "'0.5'")):
+        clr = S.cyclic(0.1, 1.0, 3, scale_fn=lambda c, r=returned: r)
+        with pytest.raises(TypeError, match=rf"scale_fn's value at cycle 1 must be a real "
+                                            rf"number, got {re.escape(said)}"):
+            clr(1)
+    assert S.cyclic(0.1, 1.0, 3, scale_fn=lambda c: 1)(3) == S.cyclic(0.1, 1.0, 3)(3)
+
+
+def test_a_negative_step_count_is_refused_plainly() -> None:
+    """A bug bash: -10**400 steps was float's OverflowError from the room check, and -2**60 was
+    "too small ... 0.45 of the run is -5.19e+17 steps"."""
+    with pytest.raises(ValueError, match=r"^total_steps must be >= 1, got an int of about "
+                                         r"-1e\+400$"):
+        S.one_cycle(0.5, -10**400)
+    with pytest.raises(ValueError, match=r"^total_steps must be >= 1, got -1152921504606846976$"):
+        S.one_cycle(0.5, -2**60)
+    with pytest.raises(ValueError, match=r"^total_steps must be >= 1"):
+        S.one_cycle_two_phase_momentum(-10**400)
+    with pytest.raises(ValueError, match=r"total_steps=0 is too small for a 1cycle"):
+        S.one_cycle(0.5, 0)

@@ -98,7 +98,8 @@ def integer(name: str, value: object, *, minimum: int) -> int:
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     out = int(value)
     if out < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {out}")
+        raise ValueError(f"{name} must be >= {minimum}, got "
+                         f"{_describe_huge(out) if out < -10**20 else out}")
     return out
 
 

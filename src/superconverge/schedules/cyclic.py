@@ -128,8 +128,13 @@ class Cyclic(Schedule):
     def _amplitude(self, cycle: int, step: int) -> float:
         if self.scale_fn is not None:
             # (a "module:function" string was resolved to the function at construction)
-            return float(self.scale_fn(  # type: ignore[operator]
-                cycle if self.scale_mode == "cycle" else step))
+            x = cycle if self.scale_mode == "cycle" else step
+            scale = self.scale_fn(x)  # type: ignore[operator]
+            if isinstance(scale, float):  # (the common case, checked first: a hot path)
+                return scale
+            # (a bug bash: None, from a function that forgot its return, was float()'s
+            # TypeError, naming nothing; "0.5" was taken)
+            return v.real(f"scale_fn's value at {self.scale_mode} {x}", scale)
         if self.mode == "triangular2":
             return _triangular2_scale(cycle)
         if self.mode == "exp_range":

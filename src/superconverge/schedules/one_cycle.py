@@ -150,8 +150,11 @@ class _Phased(Schedule):
         They are not dataclass fields: equality, repr and ``to_dict`` ignore them."""
         fraction = "annihilation_fraction" if three_phase else "warmup_fraction"
         n = self.total_steps
-        if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n < 1:
-            _check_room(int(n), first_fraction, what, fraction)  # says the count it needs
+        # (says the count it needs; not of a count past a float's reach, -10**400, which the
+        # room check could not multiply: a bug bash)
+        if isinstance(n, numbers.Integral) and not isinstance(n, bool) and (
+                -v.MAX_STEPS <= n < 1):
+            _check_room(int(n), first_fraction, what, fraction)
         self._set("total_steps", v.steps("total_steps", n))
         self._set("anneal", v.choice("anneal", self.anneal, ONE_CYCLE_ANNEALS))
         _check_room(self.total_steps, first_fraction, what, fraction)

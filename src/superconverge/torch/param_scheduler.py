@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from superconverge.schedules._validate import boolean
+from superconverge.schedules._validate import _describe_huge, boolean, real
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
 from superconverge.torch._multipliers import (
@@ -115,9 +115,7 @@ def _as_schedule(name: str, value: object) -> Schedule:
     if isinstance(value, Schedule):
         return value
     if _is_number(value):
-        if not math.isfinite(float(value)):  # type: ignore[arg-type]
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        return constant(float(value))  # type: ignore[arg-type]
+        return constant(real(name, value))  # (an int past float's range: a bug bash)
     raise TypeError(
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
         f"constant, got {value!r} ({type(value).__name__})"
@@ -414,10 +412,11 @@ class ParamScheduler:
             foreach step recompiles at every momentum value) and refuses ``foreach=True``;
             ``nesterov=True`` is warned of, and so is a moving ``weight_decay`` on torch's
             optimizers that add it to the gradient (SGD, Adam, ...: every value recompiles).
-        multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group: group ``i`` gets
-            ``schedule(step) * m_i``. Keys left out get the default: for ``momentum`` 1.0, for
-            any other key ``group_i[key] / group_0[key]`` at construction (1.0 when all are 0),
-            so discriminative learning rates keep their ratios.
+        multipliers: ``{key: [m_0, m_1, ...]}``, one number per param group (a list, tuple,
+            or 1-D numpy array or tensor): group ``i`` gets ``schedule(step) * m_i``. Keys left
+            out get the default: for ``momentum`` 1.0, for any other key ``group_i[key] /
+            group_0[key]`` at construction (1.0 when all are 0), so discriminative learning
+            rates keep their ratios.
         **other_keys: any other numeric param-group key by name, e.g. ``eps=1e-6``.
 
     Past the end of a schedule the final value is held; the first :meth:`step` beyond the
@@ -452,8 +451,7 @@ class ParamScheduler:
             raise TypeError(
                 f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
             )
-        if not isinstance(tensors, bool):
-            raise TypeError(f"tensors must be True or False, got {tensors!r}")
+        tensors = boolean("tensors", tensors)  # (numpy's bool too, as strict= takes it)
         self.optimizer = optimizer
         name = type(optimizer).__name__
         groups = optimizer.param_groups
@@ -501,10 +499,12 @@ class ParamScheduler:
                 _check_numeric(key, f"{slot}[0]" if slot == _BETAS else slot, value, name)
             slots[key] = slot
 
-        self._multipliers = self._resolve_multipliers(schedules, slots, multipliers or {})
+        # (None, not anything falsy: an array's truth was numpy's error, and 0 or [] was taken)
+        given = {} if multipliers is None else multipliers
+        self._multipliers = self._resolve_multipliers(schedules, slots, given)
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
-        self._inferred = {k for k in schedules if k not in (multipliers or {}) and k != "momentum"}
+        self._inferred = {k for k in schedules if k not in given and k != "momentum"}
         # ... of which these had no ratio to derive: every group held 0 (a cosine's last step).
         # Read before tensors=True turns the values into tensors (reading those would sync).
         self._undefined = {k for k in self._inferred
@@ -716,8 +716,9 @@ class ParamScheduler:
             mults = tuple(self._multipliers[key])
             low, high, _ = _RANGES.get(key, _ANY)
             top = max(mults, default=0.0)
-            if top > 0 and math.isfinite(high):
-                high = high / top
+            if top > 0:  # (a value whose scaled one overflows to inf: past float's largest)
+                high = (high if math.isfinite(high) else sys.float_info.max) / top
+                low = low if math.isfinite(low) else -sys.float_info.max / top
             drivers.append((key, s._value, _last_index(s), self._slots[key], mults, low, high))
         self._drivers = tuple(drivers)
 
@@ -742,6 +743,9 @@ class ParamScheduler:
         for key in schedules:
             if key in given:
                 ms = given[key]
+                if not isinstance(ms, Sequence) and callable(getattr(ms, "tolist", None)) and (
+                        getattr(ms, "ndim", None) == 1):
+                    ms = ms.tolist()  # a numpy array or tensor (np.geomspace(1, 0.01, n))
                 if isinstance(ms, str | bytes) or not isinstance(ms, Sequence):
                     raise TypeError(
                         f"multipliers[{key!r}] must be a list of {n} number{'s' * (n != 1)}, "
@@ -755,7 +759,12 @@ class ParamScheduler:
                 for m in ms:
                     if not _is_number(m):
                         raise TypeError(f"multipliers[{key!r}] must hold numbers, got {m!r}")
-                    if not (math.isfinite(float(m)) and float(m) >= 0):
+                    try:
+                        f = float(m)
+                    except OverflowError:  # (an int past float's range: a bug bash)
+                        raise ValueError(f"multipliers[{key!r}] must be finite and >= 0, got "
+                                         f"{_describe_huge(m)}") from None
+                    if not (math.isfinite(f) and f >= 0):
                         raise ValueError(
                             f"multipliers[{key!r}] must be finite and >= 0, got {list(ms)}"
                         )
@@ -852,6 +861,11 @@ class ParamScheduler:
                     self._out_of_range(key, step, value, mults)
 
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
+        top = max(mults, default=0.0)
+        if math.isfinite(value) and not math.isfinite(value * top):
+            raise ValueError(
+                f"{key}: the schedule gives {value!r} at step {step}, which times the "
+                f"multiplier {top:.12g} is past the largest float (inf); {self._schedules[key]!r}")
         accepted = _RANGES.get(key, _ANY)[2]
         shown = [float(f"{m:.12g}") for m in mults]  # (0.01 / 0.1 is 0.09999999999999999)
         scaled = "" if all(m == 1.0 for m in mults) else f" (times multipliers {brief(shown)})"
