@@ -2994,3 +2994,38 @@ def test_a_kill_as_the_cache_is_written_leaves_nothing_in_it(nameless_files, kil
     first = load_mnist1d(num_samples=100, cache_dir=tmp_path / "cache")
     assert len(os.listdir(tmp_path / "cache")) == 1
     assert_same(first, load_mnist1d(num_samples=100, cache_dir=tmp_path / "cache"))
+
+
+def test_a_path_that_is_no_file_says_what_it_is(tmp_path) -> None:
+    """A bug bash: a named pipe named as the data was "no such file", and so was a link that
+    leads back to itself."""
+    from superconverge.recipes.common import data_kind
+
+    os.mkfifo(tmp_path / "pipe.npz")
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "loop.npz").symlink_to("loop.npz")
+    (tmp_path / "gone.csv").symlink_to("nowhere.csv")
+    with pytest.raises(OSError, match=r"pipe\.npz: a named pipe, not a file \(expected an \.npz"):
+        load_npz(tmp_path / "pipe.npz")
+    with pytest.raises(OSError, match=r"pipe\.csv: a named pipe, not a file \(expected a CSV"):
+        load_csv(tmp_path / "pipe.csv")
+    with pytest.raises(OSError, match=r"loop\.npz: a link that leads back to itself"):
+        load_npz(tmp_path / "loop.npz")
+    with pytest.raises(OSError, match=r"loop\.npz: a link that leads back to itself"):
+        data_kind(tmp_path / "loop.npz")
+    with pytest.raises(FileNotFoundError, match=r"gone\.csv: a link to nowhere\.csv, which does "
+                                                r"not exist \(expected a CSV table\)"):
+        load_csv(tmp_path / "gone.csv")
+    with pytest.raises(FileNotFoundError, match=r"missing\.csv: no such file or folder"):
+        data_kind(tmp_path / "missing.csv")
+
+
+def test_a_named_pipe_where_the_cache_goes_is_passed_over(tmp_path, caplog) -> None:
+    """A bug bash: a named pipe at the cache's path was written into, and find-lr waited for
+    its reader for ever."""
+    from superconverge.data.cache import save_cached_arrays
+
+    os.mkfifo(tmp_path / "c.npz")
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.cache"):
+        assert not save_cached_arrays(tmp_path / "c.npz", {"x": np.zeros(2)})
+    assert "c.npz: a named pipe, not a file (expected a cache file); continuing" in caplog.text

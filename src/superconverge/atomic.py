@@ -50,6 +50,27 @@ def folder_ending(text: str) -> str | None:
     return f"{last!r}" if last in (".", "..") else None
 
 
+def not_a_file(path: Path, expected: str) -> OSError:
+    """The error for a ``path`` to read that is no regular file, saying what it is instead:
+    ``FileNotFoundError`` where nothing is there (a link's missing target named), else an
+    ``OSError`` naming the loop of links, named pipe, device or socket (a bug bash: a named
+    pipe's was "no such file"). ``expected``: what should have been there, for the message."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return OSError(errno.ELOOP, f"{path}: a link that leads back to itself, through "
+                           f"links (expected {expected})")
+        if os.path.islink(path):
+            return FileNotFoundError(errno.ENOENT, f"{path}: a link to {os.readlink(path)}, "
+                                     f"which does not exist (expected {expected})")
+        return FileNotFoundError(errno.ENOENT, f"{path}: no such file (expected {expected})")
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "no regular file")
+    return OSError(errno.EINVAL, f"{path}: {kind}, not a file (expected {expected})")
+
+
 def check_writable(path: Path) -> None:
     """Raise what ``open(path, "w")`` would raise for the existing file ``path``, if anything
     (its errno and reason: write-protected, a read-only mount, an immutable file). Replacing a

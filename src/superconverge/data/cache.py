@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from superconverge.atomic import write_bytes
+from superconverge.atomic import not_a_file, write_bytes
 
 __all__ = ["default_cache_dir", "load_cached_arrays", "save_cached_arrays"]
 
@@ -57,6 +57,12 @@ def save_cached_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     """
     built = io.BytesIO()
     np.savez(built, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds
+    if path.exists() and not path.is_file():
+        # A stream there (a named pipe, a device) would be written into, and a pipe with no
+        # reader waits for one for ever (a bug bash: find-lr hung); a cache is a file.
+        log.warning("could not write cache file: %s; continuing without cache",
+                    not_a_file(path, "a cache file").strerror)
+        return False
     try:
         write_bytes(path, built.getvalue())
     except OSError as err:

@@ -31,6 +31,7 @@ import torch
 
 from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
+from superconverge.atomic import not_a_file
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import DEFAULT_VAL_FRACTION, train_val_split
 from superconverge.schedules._validate import boolean, integer
@@ -96,7 +97,7 @@ def load_npz(
         raise IsADirectoryError(f"{path}: is a folder, expected an .npz archive with x and y "
                                 "(load_image_folder reads a folder of images)")
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (expected an .npz archive with x and y)")
+        raise not_a_file(path, "an .npz archive with x and y")
     seed = integer("seed", seed, minimum=0)  # (unused when the archive holds its split)
     with path.open("rb") as f:
         magic = f.read(6)
@@ -389,7 +390,7 @@ def load_csv(
         raise IsADirectoryError(f"{path}: is a folder, expected a CSV table "
                                 "(load_image_folder reads a folder of images)")
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (expected a CSV table)")
+        raise not_a_file(path, "a CSV table")
     with path.open("rb") as raw:
         head = raw.read(4096)
     encoding = _encoding(head)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from superconverge._names import OPTIMIZERS
+from superconverge.atomic import not_a_file
 from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
 from superconverge.data.registry import PUBLISHED
 from superconverge.schedules import _validate as v
@@ -44,6 +45,8 @@ def data_kind(data: str | os.PathLike[str]) -> str:
     if path.is_dir():
         return "images"
     if not path.exists():
+        if path.is_symlink():  # (a loop of links, a dangling one: said so, not "no such file")
+            raise not_a_file(path, "a file or folder")
         raise FileNotFoundError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix == ".npz":
