@@ -70,6 +70,7 @@ TENSORIZABLE = ("lr", "betas")
 _FOREACH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
 
 _BETAS = "betas"
+_UNSAVED = object()  # (a key a state_dict's schedules leave out)
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
 
@@ -551,6 +552,7 @@ class ParamScheduler:
         # the optimizer alone means its new schedule to overwrite the loaded values.
         self._wrote_in: dict[str, Any] | None = None
         self._overwrites_warned = False
+        self._unsaved_warned = False  # (a schedule state_dict() cannot save: said once)
         self._check_ranges()
         _wrap_the_eager_step()
 
@@ -1018,7 +1020,9 @@ class ParamScheduler:
     def state_dict(self) -> dict[str, Any]:
         """``{"last_step", "schedules", "multipliers"}``: plain ints, floats, strings, lists and
         dicts, so ``torch.save``/``torch.load(weights_only=True)`` and JSON round-trip it. The
-        schedules and multipliers are there to detect a mismatch on load."""
+        schedules and multipliers are there to detect a mismatch on load; a schedule that
+        cannot be saved as data (a lambda ``scale_fn``) is ``None`` there, with a warning, and
+        is not checked."""
         return {
             "last_step": self._step,
             "schedules": self._schedule_dicts(),
@@ -1095,13 +1099,19 @@ class ParamScheduler:
             # schedules ({'last_step': n}, taking over from torch) loads under a schedule
             # that cannot be saved (a lambda scale_fn) too.
             mine = self._schedule_dicts() if saved is not None else {}
-            if saved is not None and dict(saved) != mine:
-                diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+            # (None on either side: a schedule not saved as data, which nothing can check)
+            saved = saved or {}
+            diff = sorted(k for k in set(saved) | set(mine)
+                          if saved.get(k, _UNSAVED) != mine.get(k, _UNSAVED)
+                          and None not in (saved.get(k, _UNSAVED), mine.get(k, _UNSAVED)))
+            if diff:
                 raise ValueError(
                     f"state_dict schedules differ from this scheduler's for {diff}: saved "
                     f"{ {k: saved.get(k) for k in diff} }, current "
                     f"{ {k: mine.get(k) for k in diff} }; pass strict=False to resume the "
-                    "step count under the current schedules"
+                    "step count under the current schedules (where a framework loads the state "
+                    "itself, as Lightning does, drop its 'schedules' first, as "
+                    "on_load_checkpoint in docs/param_scheduler.md does)"
                 )
             given = {k: v for k, v in self._multipliers.items() if k not in self._inferred}
             saved_m = state_dict.get("multipliers")
@@ -1145,20 +1155,26 @@ class ParamScheduler:
         self._unresolved = {k: v for k, v in self._unresolved.items() if k not in adopted}
         self._record_multipliers()
 
-    def _schedule_dicts(self) -> dict[str, dict[str, Any]]:
-        """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets).
-        Made only here, so a schedule that cannot be saved (a lambda ``scale_fn``) fails only
-        a checkpoint, with a message saying why, and drives training like any other."""
-        out = {}
+    def _schedule_dicts(self) -> dict[str, dict[str, Any] | None]:
+        """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets);
+        ``None`` for one that cannot be saved as data (a lambda ``scale_fn``), with a warning,
+        once: it drives training like any other, and a checkpoint holds its step count. (It
+        was a TypeError, which a bug bash saw end a Lightning run at its first checkpoint,
+        after an epoch of training, where torch's CyclicLR leaves a lambda out.)"""
+        out: dict[str, dict[str, Any] | None] = {}
         for key, s in self._schedules.items():
             try:
                 out[key] = s.to_dict()
             except TypeError as exc:
-                raise TypeError(
-                    f"{key}: the schedule {s!r} cannot be saved in a state_dict: {exc}. A "
-                    "schedule is saved as data: a @dataclass(frozen=True) subclass of Schedule "
-                    "whose callables are module-level functions"
-                ) from exc
+                out[key] = None
+                if not self._unsaved_warned:
+                    self._unsaved_warned = True
+                    warnings.warn(
+                        f"{key}: the schedule {s!r} cannot be saved as data ({exc}), so the "
+                        "state_dict holds None in its place, and a resume cannot check that it "
+                        "runs the same schedule. A schedule is saved as data where it is a "
+                        "@dataclass(frozen=True) subclass of Schedule whose callables are "
+                        "module-level functions", UserWarning, stacklevel=3)
         return out
 
     def _saved_multipliers(self, saved: object) -> dict[str, list[float]]:
