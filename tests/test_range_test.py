@@ -296,6 +296,32 @@ def test_batch_objects_with_a_to_method_are_moved_to_the_device() -> None:
     assert len(res.lrs) == 10 and len(moved) == 10
 
 
+def test_a_models_own_training_step_as_step_fn_is_told_how_to_call_it() -> None:
+    """A bug bash: step_fn=module.training_step, a Lightning user's first try, failed inside
+    it with "cannot unpack non-iterable M object" (it got the model as its batch)."""
+
+    class Module(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(10, 2)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return F.cross_entropy(self.fc(x), y)
+
+    model, opt, loader = make_problem()
+    module = Module()
+    opt = torch.optim.SGD(module.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"model\.training_step\(batch, batch_idx\) would get "
+                                        r"the model as its batch; pass step_fn=lambda m, b: "
+                                        r"m\.training_step\(b, 0\)"):
+        lr_range_test(module, opt, None, loader, 1e-4, 1.0, 8, progress=False,
+                      step_fn=module.training_step)
+    res = lr_range_test(module, opt, None, loader, 1e-4, 1.0, 8, progress=False,
+                        step_fn=lambda m, b: m.training_step(b, 0))
+    assert len(res.lrs) == 8
+
+
 def test_dict_batches_without_step_fn_say_what_to_do() -> None:
     model, opt, loader = make_problem()
     batches = [{"inputs": x, "labels": y} for x, y in loader]

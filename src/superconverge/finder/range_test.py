@@ -1363,6 +1363,11 @@ def _provenance(
     }
 
 
+_LIGHTNING_STEPS = ("training_step", "validation_step")
+"""A LightningModule's methods of ``(batch, batch_idx)``: passed bound as ``step_fn``, they take
+the model as their batch."""
+
+
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -1380,6 +1385,12 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise ValueError(RPROP_LR)
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
+    name = getattr(step_fn, "__name__", "")
+    if getattr(step_fn, "__self__", None) is model and name in _LIGHTNING_STEPS:
+        # (a bug bash: "cannot unpack non-iterable M object", from inside the user's method)
+        raise TypeError(
+            f"step_fn is called as step_fn(model, batch), so model.{name}(batch, batch_idx) "
+            f"would get the model as its batch; pass step_fn=lambda m, b: m.{name}(b, 0)")
     if loss_fn is None and step_fn is None:
         raise ValueError("loss_fn is None and no step_fn was given; pass one of them")
     if isinstance(loss_fn, type):  # nn.MSELoss, not nn.MSELoss(): torch's error named nothing
