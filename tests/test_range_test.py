@@ -309,7 +309,7 @@ def test_a_models_own_training_step_as_step_fn_is_told_how_to_call_it() -> None:
             x, y = batch
             return F.cross_entropy(self.fc(x), y)
 
-    model, opt, loader = make_problem()
+    *_, loader = make_problem()
     module = Module()
     opt = torch.optim.SGD(module.parameters(), lr=0.1)
     with pytest.raises(TypeError, match=r"model\.training_step\(batch, batch_idx\) would get "
