@@ -1025,3 +1025,17 @@ def test_a_negative_step_count_is_refused_plainly() -> None:
         S.one_cycle_two_phase_momentum(-10**400)
     with pytest.raises(ValueError, match=r"total_steps=0 is too small for a 1cycle"):
         S.one_cycle(0.5, 0)
+
+
+def test_a_warmup_of_no_steps_is_the_schedule_itself() -> None:
+    """A bug bash: warmup(s, 0), from Hugging Face-style code whose warmup_ratio is 0 (its
+    default), was refused ("warmup_steps must be >= 1")."""
+    cos = S.cosine(5e-4, 0.0, 1000)
+    none = S.warmup(cos, 0)
+    assert [none(s) for s in range(0, 1200, 7)] == [cos(s) for s in range(0, 1200, 7)]
+    assert none.total_steps == 1000
+    assert Schedule.from_dict(json.loads(json.dumps(none.to_dict()))) == none
+    with pytest.raises(ValueError, match=r"warmup_steps must be >= 0, got -1"):
+        S.warmup(cos, -1)
+    with pytest.raises(TypeError, match=r"start must be a real number"):
+        S.warmup(cos, 0, start="0")

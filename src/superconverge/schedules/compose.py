@@ -180,11 +180,15 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     The ramp aims at ``schedule(0)`` one step after it ends, so the joined curve rises strictly
     and continues without a flat step or a jump. ``start`` must be below ``schedule(0)``: at it
     (a schedule that starts at 0, with the default start) the warm-up would hold that value,
-    training nothing, and above it, fall.
+    training nothing, and above it, fall. ``warmup_steps=0`` is no warm-up: ``schedule`` alone
+    (as a one-part :class:`Join`), as code ported from a ``num_warmup_steps`` of 0 expects.
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
-    n = v.steps("warmup_steps", warmup_steps)
+    n = v.steps("warmup_steps", warmup_steps, minimum=0)
+    if n == 0:  # (a bug bash: Hugging Face's default warmup_ratio of 0 was refused)
+        v.real("start", start)
+        return Join((schedule,), ())
     if n >= v.MAX_STEPS:  # its ramp counts n + 1 steps
         raise ValueError(f"warmup_steps must be <= 2**53 - 1 = {v.MAX_STEPS - 1}, got {n}")
     first = schedule(0)
