@@ -287,6 +287,18 @@ def test_a_curve_an_error_cut_short_says_so_and_round_trips(tmp_path) -> None:
     assert RangeTestResult.from_json(tmp_path / "r.json").stop_reason == "error"
 
 
+@pytest.mark.parametrize("stop", ["interrupted", "error"])
+def test_a_curve_cut_short_before_its_first_point_is_not_told_to_raise_num_iter(stop) -> None:
+    """A bug bash: Ctrl-C before the first step gave "too few points: 0 finite (need 8); raise
+    num_iter or lower start_lr", where 2 points were told to run the sweep to its end."""
+    full = make_result()
+    res = dataclasses.replace(full, lrs=[], losses=[], smoothed=[], stop_reason=stop)
+    said = res.warnings()
+    assert said[0].startswith("the sweep was cut short (") and said[0].endswith(
+        ") before its first point: nothing was measured; run it to its end"), said
+    assert not any("num_iter" in w for w in said), said
+
+
 @pytest.mark.parametrize("n", [1, 3, 5, 7])
 def test_plot_of_a_curve_shorter_than_the_smoothing_kernel(n: int) -> None:
     losses = valley()[:n]

@@ -534,16 +534,19 @@ class RangeTestResult(Curve):
                              isinstance(start, bool) and 0 < start < 1e308 else None)
         # (a later repeat cut short after others finished leaves their curve whole: no warning,
         # stop_summary() says it)
-        if self.curve_stop_reason in _CUT and self.lrs:
+        if self.curve_stop_reason in _CUT:
             # Cut short by Ctrl-C or an error: the curve ends where the sweep was stopped, not
             # where the model broke down, and no num_iter or end_lr advice reads that part
-            # better; the one advice is to run the sweep to its end.
+            # better; the one advice is to run the sweep to its end (also before its first
+            # point, which a bug bash saw told to "raise num_iter").
             end = (self.config or {}).get("end_lr")
             # (a hand-edited 10**400 is an int no float holds: said as nothing, not a crash)
             upto = (f", short of end_lr={float(end):.3g}" if isinstance(end, int | float)
                     and not isinstance(end, bool) and abs(end) < 1e308 else "")
-            out = [f"the sweep was cut short ({self.stop_summary()}, up to lr={self.lrs[-1]:.3g}"
-                   f"{upto}): the picks read only the LRs it reached; run it to its end"] + [
+            reached = (f", up to lr={self.lrs[-1]:.3g}{upto}): the picks read only the LRs it "
+                       "reached" if self.lrs else ") before its first point: nothing was measured")
+            cut = f"the sweep was cut short ({self.stop_summary()}{reached}; run it to its end"
+            out = [cut] + [
                 w for w in out if w.startswith(START_WARNINGS)
                 or ("num_iter" not in w and "end_lr" not in w)]
         void = self._void_spread()
