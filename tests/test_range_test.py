@@ -1382,6 +1382,20 @@ def test_the_step_hook_is_removed_when_the_range_test_fails() -> None:
 # --- validation loss ---------------------------------------------------------------------------
 
 
+def test_one_persistent_loader_for_training_and_all_of_validation_is_refused() -> None:
+    """A bug bash: the same persistent_workers loader as train_data and val_data (val_batches=0)
+    restarted the training pass at every step's validation read, so each step trained on the
+    first batch of a new epoch (unshuffled: 32 examples of 256), without a word."""
+    _, _, plain = make_problem()
+    model, opt, _ = make_problem()
+    loader = DataLoader(plain.dataset, batch_size=32, num_workers=1, persistent_workers=True)
+    for train, val in ((loader, loader), (_DeviceLoader(loader, "cpu"), loader)):
+        with pytest.raises(ValueError, match=r"train_data and val_data draw from one DataLoader "
+                                             r"with persistent_workers=True"):
+            lr_range_test(model, opt, ce, train, 1e-4, 1.0, 8, val_data=val, progress=False)
+    assert loader._iterator is None  # refused before any worker started
+
+
 def test_val_batches_record_a_validation_loss_per_point(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)

@@ -217,6 +217,20 @@ def lr_range_test(
             "once, but val_batches=0 reads all of val_data again at every step; pass the "
             "loader or a list itself, or val_batches=N to score every step on its first N "
             "batches, taken once")
+    if val_batches == 0 and val_data is not None:
+        shared = [ld for ld in unwrapped_loaders(val_data) if getattr(
+            ld, "persistent_workers", False) and any(ld is t for t in unwrapped_loaders(
+                train_data))]
+        if shared:
+            # One persistent loader keeps one iterator, which iter() resets: reading all of
+            # val_data at every step restarted the training pass, and each step trained on the
+            # first batch of a new epoch (a bug bash: 32 examples of 256, without a word).
+            raise ValueError(
+                "train_data and val_data draw from one DataLoader with persistent_workers=True, "
+                "which keeps a single iterator: val_batches=0 reads all of val_data at every "
+                "step, and each read would restart the training pass; pass val_batches=N to "
+                "score every step on its first N batches, taken once, or a DataLoader of "
+                "their own for the validation batches")
     if amp_dtype is not None and amp_dtype not in AMP_DTYPES:
         raise ValueError(
             f"amp_dtype must be None, torch.bfloat16 or torch.float16, got {amp_dtype!r}"
