@@ -296,6 +296,32 @@ def test_batch_objects_with_a_to_method_are_moved_to_the_device() -> None:
     assert len(res.lrs) == 10 and len(moved) == 10
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_a_model_of_two_inputs_under_the_default_step_is_told_of_step_fn() -> None:
+    """A bug bash: batches ((x1, x2), y) for a model of two inputs gave torch's bare
+    "forward() missing 1 required positional argument: 'x2'", and no word of step_fn."""
+
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(10, 2), nn.Linear(10, 2)
+
+        def forward(self, x1, x2):
+            return self.a(x1) + self.b(x2)
+
+    batches = [((torch.randn(8, 10), torch.randn(8, 10)), torch.randint(0, 2, (8,)))
+               for _ in range(4)]
+    model = Two()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="required positional argument") as info:
+        lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 8, progress=False)
+    assert any("a model of several inputs needs a step_fn, e.g. step_fn=lambda m, b: "
+               "loss_fn(m(*b[0]), b[1])" in n for n in info.value.__notes__)
+    res = lr_range_test(model, opt, None, batches, 1e-4, 1.0, 8, progress=False,
+                        step_fn=lambda m, b: ce(m(*b[0]), b[1]))
+    assert len(res.lrs) == 8
+
+
 def test_a_models_own_training_step_as_step_fn_is_told_how_to_call_it() -> None:
     """A bug bash: step_fn=module.training_step, a Lightning user's first try, failed inside
     it with "cannot unpack non-iterable M object" (it got the model as its batch)."""

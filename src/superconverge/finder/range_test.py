@@ -494,12 +494,19 @@ def _attach_partial(exc: BaseException, result: RangeTestResult, said: str | Non
     3.11+, IPython too), ``said`` or the range test's: a bare ``KeyboardInterrupt`` did not
     tell where the curve went."""
     _attach(exc, "partial_result", result)
+    if getattr(exc, "partial_result", None) is result:
+        _note(exc, said or f"lr_range_test: the curve measured so far ({len(result.lrs)} "
+              "points) is this exception's partial_result (in a notebook, the next cell finds "
+              "it as sys.last_value.partial_result)")
+
+
+def _note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``, shown under its traceback (Python 3.11+, IPython too), where the
+    exception takes notes."""
     add_note = getattr(exc, "add_note", None)
-    if callable(add_note) and getattr(exc, "partial_result", None) is result:
+    if callable(add_note):
         try:
-            add_note(said or f"lr_range_test: the curve measured so far ({len(result.lrs)} "
-                     "points) is this exception's partial_result (in a notebook, the next cell "
-                     "finds it as sys.last_value.partial_result)")
+            add_note(note)
         except (AttributeError, TypeError):  # a frozen exception: raised as it came, unnoted
             pass
 
@@ -814,6 +821,13 @@ class _Run:
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
                 self.skipped.append(host.skipped)
+                if (isinstance(exc, TypeError) and self.step_fn is None
+                        and "required positional argument" in str(exc)):
+                    # (a bug bash: a model of two inputs, batches ((x1, x2), y), got torch's
+                    # bare "forward() missing 1 required positional argument: 'x2'")
+                    _note(exc, "lr_range_test: the default step calls model(inputs) with each "
+                          "batch's first item; a model of several inputs needs a step_fn, "
+                          "e.g. step_fn=lambda m, b: loss_fn(m(*b[0]), b[1])")
                 raise
             logger.warning(
                 "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "
