@@ -801,8 +801,17 @@ def test_tensorize_hyperparams_defaults_and_refusals() -> None:
     with pytest.raises(ValueError, match=r"Adam and AdamW only \(the eager foreach step of "
                        r"NAdam and Adamax fails on one\), got NAdam"):
         tensorize_hyperparams(torch.optim.NAdam(make_model().parameters()), ["betas"])
-    with pytest.raises(ValueError, match=r"foreach=True and capturable=False.*capturable=True"):
+    # On the CPU, capturable=True fails torch's eager step ("params and state_steps must be on
+    # supported devices"), which a bug bash found the refusal advised first: there it is last,
+    # as not for the CPU; on another device (meta here, as CUDA) first.
+    with pytest.raises(ValueError, match=r"foreach=True and capturable=False, where torch "
+                       r"refuses a tensor lr; build the optimizer with foreach=None/False \(or "
+                       r"fused=True; capturable=True is for CUDA-type devices\)$"):
         tensorize_hyperparams(make_opt(make_model(), "adam", foreach=True))
+    with pytest.raises(ValueError, match=r"build the optimizer with capturable=True \(or "
+                       r"fused=True, or foreach=None/False\)$"):
+        tensorize_hyperparams(torch.optim.Adam(make_model().to("meta").parameters(),
+                                               foreach=True))
     with pytest.raises(ValueError, match=r"tensors=True: Adam param group 0 has foreach=True"):
         ParamScheduler(make_opt(make_model(), "adam", foreach=True), lr=0.1, tensors=True)
 

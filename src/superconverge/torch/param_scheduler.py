@@ -217,11 +217,16 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
         for opt in reversed(held_optimizers(optimizer)):
             for i, g in enumerate(opt.param_groups):
                 if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
+                    # (capturable=True is for CUDA-type devices: on the CPU the eager step then
+                    # fails, "params and state_steps must be on supported devices", a bug bash)
+                    host = any(p.device.type == "cpu" for p in g["params"])
+                    fix = ("foreach=None/False (or fused=True; capturable=True is for CUDA-type "
+                           "devices)" if host else
+                           "capturable=True (or fused=True, or foreach=None/False)")
                     raise ValueError(
                         f"{arg}: {type(opt).__name__} param group {i} has foreach=True and "
                         f"capturable=False, where torch refuses a tensor {key}; build the "
-                        "optimizer with capturable=True (or fused=True, or foreach=None/False)"
-                    )
+                        f"optimizer with {fix}")
 
 
 def tensorize_hyperparams(
