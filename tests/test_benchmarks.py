@@ -389,7 +389,11 @@ def test_the_lightning_rule_picks_what_lightning_picks_on_the_stored_curves(tmp_
     already 1 at the first batch: it picked as Lightning did on 5 of the 100 stored curves.
     A curve our stop cut before Lightning's would stop goes on with a blow-up, where
     Lightning stops (its last point, which its rule drops)."""
-    pytest.importorskip("lightning")
+    lightning = pytest.importorskip("lightning")
+    version = tuple(int(p) for p in re.findall(r"\d+", lightning.__version__)[:3])
+    if version < (2, 5, 3):  # (the floor's run: 2.0.0 picked one point off on a curve)
+        pytest.skip(f"anchor_rules.lightning is the rule of Lightning >= 2.5.3 (gradient "
+                    f"spaced by the LRs); this is {lightning.__version__}")
     import logging
     import warnings
 
