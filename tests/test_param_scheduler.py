@@ -1815,17 +1815,13 @@ def test_a_group_of_the_other_sign_is_refused_as_a_negative_multiplier_is() -> N
                          progress=False)
 
 
-def _one_group() -> torch.optim.SGD:
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-
-
 @pytest.mark.parametrize("given", [torch.tensor([1.0, 0.5]), np.array([1.0, 0.5]), 0, [], ""],
                          ids=["tensor", "array", "zero", "empty-list", "empty-str"])
 def test_multipliers_that_are_no_mapping_are_refused_by_name(given) -> None:
     """A bug bash: `multipliers or {}` took an array's truth (numpy's and torch's own
     errors), and took 0, [] or "" as no multipliers at all."""
     with pytest.raises(TypeError, match=r"multipliers must be a dict"):
-        ParamScheduler(_one_group(), lr=0.1, multipliers=given)
+        ParamScheduler(make_opt(make_model(), "sgd"), lr=0.1, multipliers=given)
 
 
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
@@ -1843,10 +1839,10 @@ def test_a_groups_multipliers_may_be_a_1d_array(kind: str) -> None:
 def test_numbers_past_a_floats_range_are_refused_by_name() -> None:
     """A bug bash: an int beyond ~1.8e308 was float()'s bare OverflowError."""
     with pytest.raises(ValueError, match=r"lr must be a finite number that fits a float"):
-        ParamScheduler(_one_group(), lr=10**400)
+        ParamScheduler(make_opt(make_model(), "sgd"), lr=10**400)
     with pytest.raises(ValueError, match=r"multipliers\['lr'\] must be finite and >= 0, got an "
                                          r"int of about 1e\+400"):
-        ParamScheduler(_one_group(), lr=0.1, multipliers={"lr": [10**400]})
+        ParamScheduler(make_opt(make_model(), "sgd"), lr=0.1, multipliers={"lr": [10**400]})
 
 
 def test_a_value_its_multiplier_scales_past_the_largest_float_is_refused() -> None:
@@ -1861,8 +1857,8 @@ def test_a_value_its_multiplier_scales_past_the_largest_float_is_refused() -> No
 
 
 def test_tensors_takes_numpys_bool_as_strict_does() -> None:
-    opt = _one_group()
+    opt = make_opt(make_model(), "sgd")
     ParamScheduler(opt, lr=0.1, tensors=np.bool_(True))
     assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
     with pytest.raises(TypeError, match="tensors must be"):
-        ParamScheduler(_one_group(), lr=0.1, tensors="yes")
+        ParamScheduler(make_opt(make_model(), "sgd"), lr=0.1, tensors="yes")

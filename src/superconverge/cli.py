@@ -80,7 +80,7 @@ def _named(stream: Any) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno == errno.EPIPE or isinstance(exc, _StreamFailed):
+        if exc.errno == errno.EPIPE:  # (a gone reader's: _reader_may_leave's to tell)
             raise
         name = ("stdout" if stream is sys.stdout else "stderr" if stream is sys.stderr
                 else getattr(stream, "name", "the output"))

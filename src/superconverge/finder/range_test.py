@@ -218,10 +218,9 @@ def lr_range_test(
             "loader or a list itself, or val_batches=N to score every step on its first N "
             "batches, taken once")
     if val_batches == 0 and val_data is not None:
-        shared = [ld for ld in unwrapped_loaders(val_data) if getattr(
-            ld, "persistent_workers", False) and any(ld is t for t in unwrapped_loaders(
-                train_data))]
-        if shared:
+        trained = unwrapped_loaders(train_data)
+        if any(getattr(ld, "persistent_workers", False) and any(ld is t for t in trained)
+               for ld in unwrapped_loaders(val_data)):
             # One persistent loader keeps one iterator, which iter() resets: reading all of
             # val_data at every step restarted the training pass, and each step trained on the
             # first batch of a new epoch (a bug bash: 32 examples of 256, without a word).
