@@ -3158,6 +3158,35 @@ def test_a_loss_modules_buffers_and_re_bound_attributes_are_restored(snapshot_at
     assert torch.equal(runs[0][1], runs[1][1])
 
 
+def test_a_weight_a_pruning_hook_computes_is_the_one_from_before_the_test() -> None:
+    """Pruning keeps ``weight`` (``weight_orig * weight_mask``, made by a forward pre-hook) as
+    a plain attribute that needs grad: the test left it as its last, diverged forward made
+    it, and the next pruning round, which reads it, chose another mask than an untested
+    twin (a user's bug bash)."""
+    from torch.nn.utils import prune
+
+    _, _, loader = make_problem()
+    masks = []
+    for test_first in (False, True):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+        prune.l1_unstructured(model[0], "weight", amount=0.3)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        for _, (xb, yb) in zip(range(4), loader, strict=False):
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+        weight = model[0].weight
+        saved = weight.detach().clone()
+        if test_first:
+            lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False,
+                          diverge_factor=None)
+            assert model[0].weight is weight and torch.equal(weight, saved)
+        prune.l1_unstructured(model[0], "weight", amount=0.3)  # the next round
+        masks.append(model[0].weight_mask.clone())
+    assert torch.equal(masks[0], masks[1])
+
+
 def test_a_plain_tensor_attribute_written_in_place_is_named_not_copied() -> None:
     """Copying plain attributes to restore them crashed on those no write can go into (a
     read-only memory map segfaulted; inference-mode, expanded and meta tensors raised) and

@@ -430,9 +430,11 @@ class TrainingState:
         # children and classes below, which they do not support (list() of them fails).
         modules = [m for m in every if not isinstance(m, torch.jit.ScriptModule)]
         # Where each module holds its tensors, so a tensor replaced by assignment goes back:
-        # parameters, buffers, and tensors kept as plain attributes (``self.last = out``; one
-        # that needs grad is computed from the parameters, as the old weight_norm's ``weight``,
-        # and is the next forward's to make).
+        # parameters, buffers, and tensors kept as plain attributes (``self.last = out``), also
+        # one that needs grad, computed from the parameters by a hook (pruning's ``weight``, the
+        # old weight_norm's): left as the sweep's last forward made it, the next pruning round
+        # read the diverged weights (a user's bug bash). The module held it, and its graph,
+        # before the test; the test holds it until the end.
         self.slots: list[tuple[dict[str, Any], str, torch.Tensor]] = [
             (slots, name, t)
             for m in modules
@@ -465,7 +467,7 @@ class TrainingState:
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
                  if not isinstance(m, torch.jit.ScriptModule)
                  for name, t in vars(m).items()
-                 if isinstance(t, torch.Tensor) and not t.requires_grad]
+                 if isinstance(t, torch.Tensor)]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
         # Each module's attribute names, and which of them held None: tensors the sweep put
         # where there were none (a stateful RNN's ``self.h = None`` before its first batch, the
