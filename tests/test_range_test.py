@@ -8,6 +8,7 @@ import importlib
 import math
 import random
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -3156,6 +3157,24 @@ def test_a_loss_modules_buffers_and_re_bound_attributes_are_restored(snapshot_at
     for a, b in zip(runs[0][0], runs[1][0], strict=True):
         assert torch.equal(a, b)
     assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_param_group_values_and_state_dicts_go_back_as_the_same_objects() -> None:
+    """A param group's values were deep-copied: a config dict that the user's loop updates
+    (and their optimizer reads) came back as a copy the loop no longer reached, a module in
+    a group as a second copy of it, and a lock could not be copied at all (a user's bug bash).
+    Each parameter's state dict was replaced by a new one."""
+    model, opt, loader = make_problem()
+    cfg, lock = {"scale": 1.0}, threading.Lock()
+    opt.param_groups[0].update(cfg=cfg, lock=lock, module=model, names=["a", "b"])
+    states = dict(opt.state)
+    before = snapshot(model, opt)
+    lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    group = opt.param_groups[0]
+    assert group["cfg"] is cfg and group["lock"] is lock and group["module"] is model
+    assert group["names"] == ["a", "b"]
+    assert all(opt.state[p] is s for p, s in states.items())
+    assert_same_state(before, snapshot(model, opt))
 
 
 def test_a_weight_a_pruning_hook_computes_is_the_one_from_before_the_test() -> None:

@@ -86,12 +86,41 @@ class _Copy:
         return self.data.to(self.device, copy=True)
 
 
-def _clone(value: Any, host: bool = False, pending: _Pairs | None = None) -> Any:
+class _Kept:
+    """A param-group value that holds no tensor, kept as the object itself: it goes back as
+    that object (a user's config dict that their loop updates, a module, a lock), not as a copy
+    (a user's bug bash: a copied dict froze an annealed value their optimizer read, and a lock
+    could not be copied at all)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
+           keep: bool = False) -> Any:
+    """A snapshot of ``value``: tensors copied (see :class:`_Copy`), also inside a tuple or
+    list; anything else deep-copied, or with ``keep`` (a param group's values, which torch's
+    optimizers only ever replace) kept as itself where it holds no tensor."""
+    if keep and not _holds_tensor(value):
+        return _Kept(value)
     if isinstance(value, torch.Tensor):
         return _Copy(value, host, pending)
     if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
-        return type(value)(_clone(v, host, pending) for v in value)
+        return type(value)(_clone(v, host, pending, keep) for v in value)
     return copy.deepcopy(value)
+
+
+def _holds_tensor(value: object, depth: int = 3) -> bool:
+    """Whether ``value`` is a tensor or holds one in a tuple, list or dict (``depth`` deep)."""
+    if isinstance(value, torch.Tensor):
+        return True
+    if depth == 0:
+        return False
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, tuple | list) and any(_holds_tensor(v, depth - 1) for v in value)
 
 
 def _copy_all(pairs: _Pairs) -> None:
@@ -127,6 +156,8 @@ def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
     ):
         return type(saved)(_put_back(c, s, pending)
                            for c, s in zip(current, saved, strict=True))
+    if isinstance(saved, _Kept):
+        return saved.value
     if isinstance(saved, _Copy):
         if (
             isinstance(current, torch.Tensor)
@@ -532,7 +563,7 @@ class TrainingState:
                 }))
             if all(opt.param_groups is not groups for groups, _ in self.groups):
                 self.groups.append((opt.param_groups, [
-                    {k: list(v) if k == "params" else _clone(v, False, pending)
+                    {k: list(v) if k == "params" else _clone(v, False, pending, keep=True)
                      for k, v in g.items()}
                     for g in opt.param_groups
                 ]))
@@ -663,8 +694,13 @@ class TrainingState:
                     del state[param]
             for param, saved_state in saved_states.items():
                 current = state.get(param, {})
-                state[param] = {k: _put_back(current.get(k, _MISSING), v, pending)
-                                for k, v in saved_state.items()}
+                values = {k: _put_back(current.get(k, _MISSING), v, pending)
+                          for k, v in saved_state.items()}
+                if param in state and type(current) is dict:  # (the dict itself kept)
+                    current.clear()
+                    current.update(values)
+                else:
+                    state[param] = values
         regrouped = False
         for groups, saved_groups in self.groups:
             # A group added during the test (add_param_group in a step_fn: unfreezing) goes,
