@@ -698,6 +698,8 @@ class _Run:
         _zero_fused_momentum(self.optimizer, self.scaler)
         stepped = [False]
         hook = None
+        moved: str | None = None  # what set the LR beside the sweep (_lr_moved)
+        swept = len(ratios)  # the groups the sweep drives: those there at its start
         if self.skip_source == "hook":
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
@@ -793,6 +795,13 @@ class _Run:
                         else:
                             host.feed(*started.values())
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
+                    # (before the stop: a curve that diverged at an LR the sweep did not set
+                    # is no curve either)
+                    if (moved := _lr_moved(groups, lr_values[i - 1], ratios, i)) is not None:
+                        break
+                    if len(groups) > swept:
+                        _warn_added(groups, swept, i)
+                        swept = len(groups)
                     if host.stop_reason is not None:
                         break
         except KeyboardInterrupt as exc:
@@ -848,6 +857,9 @@ class _Run:
             # the last one); so does this frame's hold on the validation batches.
             batches.close()
             val_cache = None
+        if moved is not None:
+            # (no partial curve: its losses were measured at LRs that it does not record)
+            raise RuntimeError(moved)
         self.skipped.append(host.skipped)
         return host.curve(host.stop_reason or "completed")
 
@@ -1516,6 +1528,39 @@ def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
         f"{SECOND_BACKWARD} (torch); in a range test that is usually "
         + (f"one of: (1) {causes[0]}; (2) {causes[1]}" if step_fn else causes[0])
     ) from exc
+
+
+def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
+              steps: int) -> str | None:
+    """Why the sweep cannot go on, where a param group's float ``lr`` is no longer the one
+    it set (``lr`` times the group's ratio) after ``steps`` steps: something else set it
+    (a user's bug bash: a scheduler's ``step()`` in a pasted ``step_fn`` trained at 0.002 to
+    0.003 while the curve recorded 1e-4 to 10, and its suggestion read noise). Checked where
+    the losses are read (a tensor ``lr`` is not read: that would wait for the device)."""
+    for index, (group, ratio) in enumerate(zip(groups, ratios)):  # noqa: B905
+        now = group["lr"]
+        if not isinstance(now, torch.Tensor) and now != lr * ratio:
+            return (f"param group {index}'s lr was {now:.4g} by step {steps} of the sweep, "
+                    f"which had set it to {lr * ratio:.4g}: something else sets the LR during the "
+                    "test (a scheduler's step() in step_fn, an optimizer step hook), so the "
+                    "losses would be read against LRs they were not trained at; step your "
+                    "schedulers outside the range test, and remove such hooks while it runs")
+    return None
+
+
+def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
+    """Warn that the param groups past the first ``swept`` were added during the sweep (by
+    ``steps``), and that it does not drive their LRs (a user's bug bash: an unfreezing
+    ``step_fn``'s group trained at its own 0.001 to the end, unsaid, while the curve recorded
+    the others' sweep to 10)."""
+    added = ", ".join(f"{i} (lr {groups[i]['lr']:.4g})" for i in range(swept, len(groups)))
+    one = len(groups) - swept == 1
+    warnings.warn(f"param group{'' if one else 's'} {added} {'was' if one else 'were'} added "
+                  f"during the sweep (by step {steps}; add_param_group in step_fn) and "
+                  f"train{'s' if one else ''} at {'its' if one else 'their'} own lr to the "
+                  "end: the sweep drives the LRs of the groups there at its start, and the "
+                  "curve reads theirs",
+                  stacklevel=2)
 
 
 def _check_data(name: str, data: object) -> None:
