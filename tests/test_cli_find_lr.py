@@ -749,10 +749,13 @@ def test_the_wrote_line_names_the_real_paths(tmp_path, capsys, monkeypatch) -> N
     assert (tmp_path / "lr_find.json").exists()
 
 
-def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch, capsys) -> None:
-    """The plot is drawn first: a JSON never sits beside a missing or older plot. (The sweep
-    had ended: its picks are printed, and the error said in one line.)"""
+def test_a_failed_plot_leaves_the_json_alone(tmp_path, monkeypatch, capsys) -> None:
+    """The plot is drawn first: a JSON never sits beside an older plot. A plot that cannot be
+    drawn cost the curve too (a user's bug bash): the JSON is written alone, an older plot
+    removed, and the error said in one line, after the picks."""
     import importlib
+
+    (tmp_path / "lr_find.png").write_bytes(b"an older run's plot")
 
     def broken(*args, **kwargs):
         raise RuntimeError("no plot today")
@@ -765,8 +768,32 @@ def test_a_failed_plot_leaves_no_json(tmp_path, monkeypatch, capsys) -> None:
     said = capsys.readouterr()
     assert said.out.startswith("stopped: completed after 10 of 10 steps\nsuggested lr")
     assert said.err == ("superconverge find-lr: RuntimeError: no plot today; the sweep had "
-                        "ended: its picks are printed above, its curve is not written\n")
-    assert list(tmp_path.iterdir()) == []
+                        "ended: its picks are printed above, its curve is written to "
+                        f"{tmp_path / 'lr_find.json'}, without the plot\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["lr_find.json"]
+    written = RangeTestResult.from_json(tmp_path / "lr_find.json")
+    assert written.stop_reason == "completed" and len(written.lrs) == 10
+
+
+def test_a_matplotlib_that_cannot_start_is_refused_before_the_sweep(tmp_path) -> None:
+    """A bad MPLBACKEND fails matplotlib's import: that came after the sweep, as "Key
+    backend: 'bogus' is not a valid value for backend", naming no variable, and no curve was
+    written (a user's bug bash). (A process of its own: this one has matplotlib imported.)"""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "superconverge", "find-lr", "--model", "mlp", "--num-iter", "10",
+         "--out", str(out)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "MPLBACKEND": "bogus", "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(
+        "superconverge find-lr: error: matplotlib, which draws lr_find.png, cannot start "
+        "(MPLBACKEND='bogus' in the environment): Key backend: 'bogus' is not a valid value "
+        "for backend"), done.stderr
+    assert not out.exists()
 
 
 def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> None:
@@ -1450,7 +1477,8 @@ def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
         capsys: pytest.CaptureFixture[str]) -> None:
     """A disk that filled up (or a folder made read-only) by the end of a long sweep: the error
     named the file, and nothing else was left, no picks printed, no result on the error. The
-    picks are printed before the error, and the Python API's error carries the whole result."""
+    picks are printed before the error, and the Python API's error carries the whole result.
+    And where the JSON fits but not the plot, the JSON is written alone (a user's bug bash)."""
     import errno
 
     recipe = importlib.import_module("superconverge.recipes.find_lr")
@@ -1471,10 +1499,13 @@ def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
     assert said.out.startswith("stopped: ") and "\nsuggested lr (rule: default): " in said.out
     assert "wrote" not in said.out and "next" not in said.out
     assert said.err.endswith("lr_find.png: No space left on device; the sweep had ended: its "
-                             "picks are printed above, its curve is not written\n"), said.err
-    assert not any(p.name.startswith("lr_find") for p in out.iterdir())
+                             "picks are printed above, its curve is written to "
+                             f"{out / 'lr_find.json'}, without the plot\n"), said.err
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("lr_find")) == [
+        "lr_find.json"]
     with pytest.raises(OSError, match="No space left") as caught:
         recipe.find_lr(dataset="digits", model="mlp", num_iter=40, out=out, progress=False)
+    assert caught.value.curve_path == out / "lr_find.json"
     whole = caught.value.partial_result
     assert whole.stop_reason in ("completed", "diverged") and len(whole.lrs) > 20
     assert whole.config["model"] == "mlp"
@@ -1523,15 +1554,15 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
          "--num-iter", "20", "--out", str(out)], capture_output=True, text=True, timeout=120,
         env={**os.environ, "OMP_NUM_THREADS": "1"})
     last = done.stderr.rstrip().splitlines()[-1]
-    if stop == "none":  # the old pair, and the plot named as what could not be written
+    if stop == "none":  # the plot named as what could not be written; the JSON alone
         assert done.returncode == 2, done.stderr
         assert last == (f"superconverge find-lr: error: cannot write {out / 'lr_find.png'}: "
                         "File too large; the sweep had ended: its picks are printed above, "
-                        "its curve is not written")
+                        f"its curve is written to {out / 'lr_find.json'}, without the plot")
         assert done.stdout.startswith("stopped: "), done.stdout
     else:
         assert done.returncode == (130 if stop == "SIGINT" else 143), done.stderr
-    if limit == 1000 or stop == "none":  # nothing new could be written: the old pair stays
+    if limit == 1000:  # nothing new could be written: the old pair stays
         assert (out / "lr_find.json").read_text() == "an older run's curve"
         assert (out / "lr_find.png").read_bytes() == b"an older run's plot"
         if stop != "none":
@@ -1540,19 +1571,22 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
             assert done.stderr.splitlines()[:-1] == [
                 f"cannot write {out / 'lr_find.json'}: File too large (at the stop, before the "
                 "plot; tried again with it)"], done.stderr
-    else:  # the JSON, written at the stop; the plot, too big, is not there (nor the old one)
+    else:  # the JSON, written at the stop (or alone, after the pair); the plot, too big, is
+        # not there (nor the old one)
         written = RangeTestResult.from_json(out / "lr_find.json")
         assert written.stop_reason == "completed" and len(written.lrs) == 20
         assert sorted(p.name for p in out.iterdir()) == ["lr_find.json"]
-        # (a SIGTERM names the error it came after: the plot's write)
-        said = "interrupted" if stop == "SIGINT" else (
-            f"terminated (SIGTERM) after OSError: cannot write {out / 'lr_find.png'}: File too "
-            "large")
-        assert last == (f"{said}; the sweep had ended; its curve is in {out / 'lr_find.json'}: "
-                        f"20 points, up to lr={written.lrs[-1]:.3g}"), done.stderr
-        assert done.stderr.splitlines()[:-1] == [
-            f"could not write {out / 'lr_find.png'} (lr_find.json, written at the stop, is in "
-            "place): File too large"], done.stderr
+        if stop != "none":
+            # (a SIGTERM names the error it came after: the plot's write)
+            said = "interrupted" if stop == "SIGINT" else (
+                f"terminated (SIGTERM) after OSError: cannot write {out / 'lr_find.png'}: File "
+                "too large")
+            assert last == (f"{said}; the sweep had ended; its curve is in "
+                            f"{out / 'lr_find.json'}: 20 points, up to "
+                            f"lr={written.lrs[-1]:.3g}"), done.stderr
+            assert done.stderr.splitlines()[:-1] == [
+                f"could not write {out / 'lr_find.png'} (lr_find.json, written at the stop, is "
+                "in place): File too large"], done.stderr
 
 
 @pytest.mark.parametrize("signals", ["SIGINT", "SIGINT,SIGKILL"])

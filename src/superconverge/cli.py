@@ -1045,7 +1045,9 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     """Where find-lr wrote the curve measured before ``exc`` stopped it, if this run did
     (an older run's file there is no news; under torchrun rank 0 writes it)."""
     if _unwritten(exc):
-        return "; the sweep had ended: its picks are printed above, its curve is not written"
+        curve = getattr(exc, "curve_path", None)  # (the JSON alone, where the pair failed)
+        return ("; the sweep had ended: its picks are printed above, its curve is "
+                + ("not written" if curve is None else f"written to {curve}, without the plot"))
     partial = getattr(exc, "partial_path", None)
     if not _measured(exc) or partial is None or not Path(partial).is_file():
         return ""

@@ -327,11 +327,12 @@ def _check_out(folder: Path, world: int, main: bool) -> None:
     """:func:`_check_writable` on rank 0, which writes; under torch.distributed its verdict
     goes to every rank, so all of them refuse a bad ``out`` at once, before the collectives
     of training (the others would otherwise go on, then fail when rank 0 left)."""
-    problem: OSError | None = None
+    problem: OSError | ValueError | None = None
     if main:
         try:
             _check_writable(folder)
-        except OSError as exc:
+            _check_matplotlib()
+        except (OSError, ValueError) as exc:
             problem = exc
     if world > 1:
         verdict = [problem]
@@ -339,6 +340,19 @@ def _check_out(folder: Path, world: int, main: bool) -> None:
         problem = verdict[0]
     if problem is not None:
         raise problem
+
+
+def _check_matplotlib() -> None:
+    """Import matplotlib, which draws the plot, now: a bad ``MPLBACKEND`` or matplotlibrc
+    fails its import, and did so after the sweep, with "Key backend: 'bogus' is not a valid
+    value" and no curve written (a user's bug bash)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ValueError as exc:
+        backend = os.environ.get("MPLBACKEND")
+        where = f" (MPLBACKEND={backend!r} in the environment)" if backend is not None else ""
+        raise ValueError(f"matplotlib, which draws lr_find.png, cannot start{where}: "
+                         f"{one_line(exc)}") from None
 
 
 def _check_writable(folder: Path) -> None:
@@ -450,6 +464,20 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
                 plot.unlink(missing_ok=True)
         superseded()
 
+    def curve_alone(failed: Exception) -> None:
+        # The pair could not be written (no room for the plot) or the plot drawn: the JSON
+        # on its own, where it can be, and no older plot beside it (a user's bug bash: a
+        # finished sweep's curve was lost with its plot). The error is raised all the same.
+        try:
+            result.to_json(table)
+        except Exception:  # (the pair's error is the one to see)
+            return
+        if not plot.is_symlink():
+            with contextlib.suppress(OSError):
+                plot.unlink(missing_ok=True)
+        superseded()
+        failed.curve_path = table  # type: ignore[attr-defined]
+
     with signals_deferred(sigterm=True, on_first=curve_first) as came:
         try:
             drawn = png_bytes(result, method)
@@ -459,6 +487,7 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
         except Exception as failed:
             stop = came()
             if stop is None:
+                curve_alone(failed)
                 raise
             # Told to stop meanwhile: that stop ends the run, as it would have (130, 143).
             if early[0]:  # the JSON written at the stop is in place: only the plot is missing
