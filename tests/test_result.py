@@ -259,6 +259,27 @@ def test_the_plots_dpi_wins_over_a_matplotlibrc_savefig_dpi(tmp_path) -> None:
     assert Image.open(tmp_path / "s.png").size == (840, 420)  # 7 x 3.5 inches at 120 dpi
 
 
+@pytest.mark.parametrize("rc", [{"figure.constrained_layout.use": True},
+                                {"figure.autolayout": True}])
+def test_a_matplotlibrc_layout_does_not_make_the_plots_warn(tmp_path, rc) -> None:
+    """A matplotlibrc with constrained layout made every plot warn "The figure layout has
+    changed to tight" (ours calls tight_layout), also the CLI's schedule preview, where it
+    read as a warning about the schedule (a user's bug bash)."""
+    import warnings
+
+    import matplotlib
+
+    from superconverge.report.schedule_preview import plot_policy
+    from superconverge.schedules import make_policy
+
+    res = make_result()
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.plot(tmp_path / "lr.png")
+        res._repr_png_()
+        plot_policy(make_policy("one-cycle", 100, max_lr=0.1), tmp_path / "s.png")
+
+
 def test_plot_on_a_given_axes_and_on_none() -> None:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure

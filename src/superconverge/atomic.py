@@ -610,6 +610,18 @@ def _umask() -> int:
     return mask
 
 
+def new_figure(figsize: tuple[float, float], dpi: float) -> Any:
+    """A matplotlib ``Figure`` that lays itself out only when told (``tight_layout()``), whatever
+    the user's matplotlibrc says: under ``figure.constrained_layout.use: True`` each of our
+    plots warned "The figure layout has changed to tight" (a user's bug bash)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"figure.constrained_layout.use": False,
+                                "figure.autolayout": False}):
+        return Figure(figsize=figsize, dpi=dpi)
+
+
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Atomically save a matplotlib ``fig`` to ``path`` in the format of its suffix (none:
     PNG); an unknown suffix is a ``ValueError`` naming the path. Drawn in memory, then written

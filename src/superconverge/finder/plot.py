@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from superconverge.atomic import file_path, save_figure
+from superconverge.atomic import file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import finite_prefix, smooth_centered
 from superconverge.schedules._validate import boolean, integer
@@ -104,11 +104,10 @@ def plot_range_test(
     if path_or_ax is not None:
         file_path(path_or_ax)  # (a folder's path is refused before the drawing)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     # Wide enough for the legend beside the axes, where it covers no part of the curve (inside,
     # "best" could still put it over the sweep's start, which a warning may be about).
-    fig = Figure(figsize=(9.5, 4.5), dpi=dpi)
+    fig = new_figure((9.5, 4.5), dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     _draw(ax, result, method, show_bounds, show_raw, legend_outside=True)

@@ -155,9 +155,7 @@ def plot_policy(
     1cycle keeps its familiar triangle; its final LR is in the title); a run of
     at most :data:`FEW_STEPS` steps is drawn as the steps it is (each LR held for its step, a
     dot per step); the title gives the LR's start, peak and end."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 3.5), dpi=120)
+    fig = atomic.new_figure((7, 3.5), 120)
     draw_policy(fig.add_subplot(), policy, steps)
     fig.tight_layout()
     return atomic.save_figure(fig, path)
