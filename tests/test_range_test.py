@@ -3159,6 +3159,47 @@ def test_a_loss_modules_buffers_and_re_bound_attributes_are_restored(snapshot_at
     assert torch.equal(runs[0][1], runs[1][1])
 
 
+@pytest.mark.parametrize("mode", ["no_grad", "set_grad_enabled", "inference_mode"])
+def test_a_call_with_gradients_off_is_refused_as_such(mode) -> None:
+    """Called under torch.no_grad() (or after set_grad_enabled(False), a script's evaluation
+    left so), the test blamed the loss: "the loss does not require grad; compute it ...
+    without torch.no_grad()" (a user's bug bash)."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    off = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode,
+           "set_grad_enabled": lambda: torch.set_grad_enabled(False)}[mode]()
+    with off, pytest.raises(RuntimeError, match=r"^lr_range_test was called with gradients "
+                            r"off \(inside torch\.no_grad\(\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    assert torch.is_grad_enabled()
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_an_optimizer_whose_zero_grad_takes_no_set_to_none_is_swept() -> None:
+    """A wrapper written as ``def zero_grad(self)`` (before torch 2.0's default) failed the
+    sweep's first step: "zero_grad() got an unexpected keyword argument 'set_to_none'" (a
+    user's bug bash). Its plain call is made, and sets the gradients to None."""
+    class Wrapper(torch.optim.Optimizer):
+        def __init__(self, inner: torch.optim.Optimizer) -> None:
+            self.inner = inner
+            self.param_groups, self.state, self.defaults = (inner.param_groups, inner.state,
+                                                           inner.defaults)
+            self._optimizer_step_pre_hooks: dict = collections.OrderedDict()
+            self._optimizer_step_post_hooks: dict = collections.OrderedDict()
+
+        def zero_grad(self) -> None:  # type: ignore[override]
+            self.inner.zero_grad()
+
+        def step(self, closure: Any = None) -> None:  # type: ignore[override]
+            self.inner.step()
+
+    model, inner, loader = make_problem()
+    before = snapshot(model, inner)
+    res = lr_range_test(model, Wrapper(inner), ce, loader, 1e-4, 10.0, 20, progress=False)
+    assert len(res.lrs) > 10
+    assert_same_state(before, snapshot(model, inner))
+
+
 @pytest.mark.parametrize("setter", ["scheduler in step_fn", "step pre-hook"])
 def test_something_else_setting_the_lr_during_the_sweep_is_refused(setter) -> None:
     """A scheduler stepped in a pasted step_fn (or a warmup hook on the optimizer) set the LR

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import functools
 import inspect
 import itertools
 import logging
@@ -196,6 +197,13 @@ def lr_range_test(
     second Ctrl-C during the restore waits for it to finish (main thread).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
+    if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
+        # (a bug bash: "the loss does not require grad; compute it ... without torch.no_grad()",
+        # which blamed the loss for the caller's mode, a script's set_grad_enabled(False) too)
+        raise RuntimeError(
+            "lr_range_test was called with gradients off (inside torch.no_grad() or "
+            "torch.inference_mode(), or after torch.set_grad_enabled(False)), and its sweep "
+            "trains the model; call it outside that block, or with gradients on again")
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = sweep_steps(num_iter)
     mode = v.choice("mode", mode, MODES)
@@ -708,7 +716,7 @@ class _Run:
         # Looked up once: on a GPU step that the host's kernel launches bound, every microsecond
         # of Python a step adds shows in the wall time.
         optimizer, scaler, sync_every = self.optimizer, self.scaler, self.sync_every
-        groups, zero_grad = optimizer.param_groups, optimizer.zero_grad
+        groups, zero_grad = optimizer.param_groups, _zero_grad(optimizer)
         train, clip = self._accumulate, self.max_grad_norm is not None
         # The common case, a step written out in the loop (no calls of our own but the batch's
         # move): one (inputs, targets) batch a step, loss_fn, no AMP, clipping, validation,
@@ -718,7 +726,7 @@ class _Run:
         try:
             while i < n:
                 write_scaled(groups, "lr", lr_values[i], ratios)
-                zero_grad(set_to_none=True)
+                zero_grad()
                 if plain:
                     batch = _to_device(next(batches), device)
                     if type(batch) is tuple and len(batch) == 2:
@@ -1528,6 +1536,21 @@ def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
         f"{SECOND_BACKWARD} (torch); in a range test that is usually "
         + (f"one of: (1) {causes[0]}; (2) {causes[1]}" if step_fn else causes[0])
     ) from exc
+
+
+def _zero_grad(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
+    """``optimizer.zero_grad(set_to_none=True)``, or its plain call where it takes no
+    ``set_to_none``: a wrapper written as ``def zero_grad(self)``, whose own loop calls it so,
+    failed the sweep's first step with a TypeError (a user's bug bash). (A plain call sets the
+    gradients to None too, by torch's default since 2.0.)"""
+    method = optimizer.zero_grad
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # (a method with no signature to read: as before)
+        return functools.partial(method, set_to_none=True)
+    if any(p.name == "set_to_none" or p.kind is p.VAR_KEYWORD for p in params):
+        return functools.partial(method, set_to_none=True)
+    return method
 
 
 def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
