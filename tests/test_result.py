@@ -10,6 +10,7 @@ import math
 import re
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -726,6 +727,21 @@ def test_an_unknown_configured_method_falls_back_to_default() -> None:
                       r"used"):  # (said: a hand-edited typo was the default rule unsaid)
         r = vee_result({"method": "from-a-newer-version"})
     assert r.method == "default" and r.suggest().method == "default"
+
+
+def test_the_unknown_method_warning_points_at_the_callers_line(tmp_path) -> None:
+    """Through from_json it pointed into result.py (a fixed stacklevel, right for a direct
+    construction only: a user's bug bash); now at the line that read the file, whichever way."""
+    path = vee_result({"method": "steepest"}).to_json(tmp_path / "r.json")
+    data = json.loads(path.read_text())
+    data["config"]["method"] = "Steepest"
+    path.write_text(json.dumps(data))
+    for read in (lambda: RangeTestResult.from_json(path),
+                 lambda: RangeTestResult.from_dict(data),
+                 lambda: dataclasses.replace(vee_result(), config={"method": "x"})):
+        with pytest.warns(UserWarning, match="not a rule this version knows") as said:
+            read()
+        assert [Path(w.filename).name for w in said] == [Path(__file__).name]
 
 
 def test_a_single_repeat_is_not_reported_as_identical_repeats() -> None:

@@ -34,6 +34,8 @@ from superconverge.finder.suggest import (
 )
 
 if TYPE_CHECKING:
+    import types
+
     from matplotlib.axes import Axes
 
 
@@ -102,6 +104,18 @@ def _type_name(kind: type) -> str:
     if public != module and getattr(sys.modules.get(public), kind.__qualname__, None) is kind:
         module = public
     return f"{module}.{kind.__qualname__}"
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning raised in this module at the first frame
+    outside it and dataclasses: the user's ``RangeTestResult(...)``, ``from_dict``,
+    ``from_json`` or ``dataclasses.replace`` call (a fixed level pointed through ``from_json``
+    into this file: a user's bug bash)."""
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "dataclasses"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -370,7 +384,7 @@ class RangeTestResult(Curve):
             # rule, 2.5x off, without a word.
             warnings.warn(f"config['method'] is {_show(chosen)}, not a rule this version knows "
                           f"({', '.join(map(repr, METHODS))}): the 'default' rule is used",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=_caller_level())
         object.__setattr__(self, "provenance", _copied(_mapping("provenance", self.provenance)))
         # The curve is the mean of some repeats at the LRs they all recorded, so one of them
         # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).
