@@ -1635,6 +1635,21 @@ def test_an_integer_tensor_hyper_parameter_is_refused(value: torch.Tensor) -> No
         sc.ParamScheduler(opt, lr=sc.one_cycle(0.05, 10))
 
 
+def test_a_float16_tensor_hyper_parameter_is_refused_a_bfloat16_one_taken() -> None:
+    """A float16 lr tensor held inf under a 1cycle to 1e5 while get_last_lr() said 87142, and
+    the weights went to -inf (a user's bug bash): float16 has no number above 65504 and rounds
+    1e-8 to 0. bfloat16 has float32's range, so its coarser digits are taken."""
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=torch.tensor(1e-3, dtype=torch.float16))
+    with pytest.raises(ValueError, match=r"^lr: Adam's param groups hold lr=tensor\(0\.0010, "
+                       r"dtype=torch\.float16\), a float16 tensor, which holds no number above "
+                       r"65504 and rounds those below 6\.1e-05 to a few digits or to 0 "
+                       r"\(1e-08 to 0\); make it a float32 tensor or a number$"):
+        sc.ParamScheduler(opt, lr=sc.one_cycle(1e5, 10))
+    opt = torch.optim.Adam([w], lr=torch.tensor(1e-3, dtype=torch.bfloat16))
+    sc.ParamScheduler(opt, lr=sc.one_cycle(1e5, 10))
+
+
 @pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch without Muon")
 def test_muon_with_a_cycling_momentum_and_tensors_is_warned_of() -> None:
     """An audit: Muon hands its float momentum to lerp_, and a compiled step recompiled at every

@@ -3159,6 +3159,33 @@ def test_a_loss_modules_buffers_and_re_bound_attributes_are_restored(snapshot_at
     assert torch.equal(runs[0][1], runs[1][1])
 
 
+def test_a_float16_lr_tensor_is_refused_and_an_eps_float16_rounds_to_0_warned_of() -> None:
+    """A user's bug bash: a float16 lr tensor trained the sweep's first step (1e-8) at 0, while
+    the curve recorded 1e-8; and Adam over model.half() read NaN from its second step (its eps,
+    1e-8, is 0 in float16), where the curve's warning said to lower start_lr, which changed
+    nothing."""
+    _, _, loader = make_problem()
+    model = nn.Linear(10, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=torch.tensor(1e-3, dtype=torch.float16))
+    with pytest.raises(ValueError, match=r"^optimizer param group 0 has lr=tensor\(0\.0010, "
+                       r"dtype=torch\.float16\), a float16 tensor, which holds no number above "
+                       "65504"):
+        lr_range_test(model, opt, ce, loader, 1e-8, 1.0, 10, progress=False)
+    half = nn.Linear(10, 2).half()
+    batches = [(xb.half(), yb) for xb, yb in loader]
+    with pytest.warns(UserWarning, match=r"^optimizer param group 0 has eps=1e-08, which is 0 in "
+                      r"float16, its parameters' type: .* raise eps \(1e-4 is common in "
+                      r"float16\), or keep the weights in float32"):
+        lr_range_test(half, torch.optim.Adam(half.parameters()), ce, batches, 1e-7, 1.0, 10,
+                      progress=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "optimizer param group 0 has eps")
+        lr_range_test(half, torch.optim.Adam(half.parameters(), eps=1e-4), ce, batches, 1e-7,
+                      1.0, 10, progress=False)
+        lr_range_test(model, torch.optim.Adam(model.parameters()), ce, loader, 1e-7, 1.0, 10,
+                      progress=False)
+
+
 @pytest.mark.parametrize("mode", ["no_grad", "set_grad_enabled", "inference_mode"])
 def test_a_call_with_gradients_off_is_refused_as_such(mode) -> None:
     """Called under torch.no_grad() (or after set_grad_enabled(False), a script's evaluation

@@ -83,6 +83,7 @@ from superconverge.torch._multipliers import (
     RPROP_LR,
     held_optimizers,
     ratios_to_group_0,
+    too_coarse,
     write_scaled,
 )
 
@@ -1457,6 +1458,21 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "each group needs one, a number or a one-element tensor (an optimizer that "
                 "picks its own step size, such as Adafactor with lr=None, has none to sweep)"
             )
+        if (coarse := too_coarse(lr)) is not None:
+            raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
+        eps = group.get("eps")
+        if (isinstance(eps, float) and eps > 0
+                and float(torch.tensor(eps, dtype=torch.float16)) == 0
+                and any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])):
+            # (a bug bash: Adam over model.half() read NaN from its second step, and the
+            # curve's warning said to lower start_lr, which changed nothing)
+            warnings.warn(
+                f"optimizer param group {i} has eps={eps:g}, which is 0 in float16, its "
+                "parameters' type: a step that divides by a root of the squared gradients plus "
+                "eps (Adam, RMSprop, Adagrad, ...) gives NaN where a gradient is 0, so the sweep "
+                "may read NaN from its first steps; raise eps (1e-4 is common in float16), or "
+                "keep the weights in float32 and pass amp_dtype=torch.float16 with a GradScaler",
+                UserWarning, stacklevel=3)
     if scaler is not None and scaler.is_enabled() and any(
         p.dtype == torch.float16 and p.requires_grad
         for group in optimizer.param_groups for p in group["params"]

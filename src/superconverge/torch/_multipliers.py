@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
@@ -20,6 +21,22 @@ def as_float(value: object) -> float:
     if isinstance(value, Tensor):
         return float(value.item())
     return float(value)  # type: ignore[arg-type]
+
+
+def too_coarse(value: object) -> str | None:
+    """Why a float tensor of a narrow type (float16, the float8s: a smallest normal number above
+    1e-30) cannot hold the values a schedule or a sweep writes into it, or None: each is
+    rounded to its type, so an LR above its largest number is inf, and a small one a few digits
+    or 0 (a user's bug bash: a float16 lr tensor under a 1cycle to 1e5 held inf, the weights went
+    to -inf, and a range test's first step from 1e-8 trained at 0)."""
+    if not (isinstance(value, Tensor) and value.is_floating_point()):
+        return None
+    info = torch.finfo(value.dtype)
+    if info.tiny <= 1e-30:
+        return None
+    return (f"a {str(value.dtype).removeprefix('torch.')} tensor, which holds no number above "
+            f"{info.max:g} and rounds those below {info.tiny:.2g} to a few digits or to 0 "
+            "(1e-08 to 0); make it a float32 tensor or a number")
 
 
 def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:

@@ -47,6 +47,7 @@ from superconverge.torch._multipliers import (
     brief,
     held_optimizers,
     ratios_to_group_0,
+    too_coarse,
     write_scaled,
 )
 
@@ -110,6 +111,8 @@ def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
             f"{key}: {opt_name}'s param groups hold {where}={value!r} ({type(value).__name__}), "
             "not a number or a 1-element tensor, so it cannot follow a schedule"
         )
+    if (coarse := too_coarse(value)) is not None:
+        raise ValueError(f"{key}: {opt_name}'s param groups hold {where}={value!r}, {coarse}")
 
 
 def _as_schedule(name: str, value: object) -> Schedule:
