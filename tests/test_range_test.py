@@ -3186,6 +3186,17 @@ def test_a_float16_lr_tensor_is_refused_and_an_eps_float16_rounds_to_0_warned_of
                       progress=False)
 
 
+@pytest.mark.parametrize("cast", [torch.long, torch.bool])
+def test_a_loss_cast_to_an_integer_type_is_told_so(cast) -> None:
+    """A loss cast with .long() was told "the loss does not require grad; compute it ...
+    without torch.no_grad() or .detach()", which it was not (a user's bug bash)."""
+    model, opt, loader = make_problem()
+    with pytest.raises(ValueError, match=rf"^the loss is of type {str(cast)[6:]}, which holds no "
+                       r"gradient; return it as a float \(drop the cast"):
+        lr_range_test(model, opt, lambda out, y: ce(out, y).to(cast), loader, 1e-4, 1.0, 10,
+                      progress=False)
+
+
 @pytest.mark.parametrize("mode", ["no_grad", "set_grad_enabled", "inference_mode"])
 def test_a_call_with_gradients_off_is_refused_as_such(mode) -> None:
     """Called under torch.no_grad() (or after set_grad_enabled(False), a script's evaluation

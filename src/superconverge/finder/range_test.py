@@ -1630,6 +1630,12 @@ def _check_loss(loss: object, *, training: bool) -> None:
             f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it (e.g. "
             "reduction='mean' in the loss function, or loss.mean())"
         )
+    if training and not loss.requires_grad and not (loss.is_floating_point()
+                                                    or loss.is_complex()):
+        # (a bug bash: a loss cast with .long() was told of torch.no_grad() and .detach())
+        raise ValueError(
+            f"the loss is of type {str(loss.dtype).removeprefix('torch.')}, which holds no "
+            "gradient; return it as a float (drop the cast to an integer or bool type)")
     if training and not loss.requires_grad:
         raise ValueError(
             "the loss does not require grad; compute it from the model's output without "
