@@ -87,7 +87,8 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
         raw = np.asarray(values)
         # (floats and ints, nearly every item, passed over without a look at their dtype; a
         # bool is an int. The list's items by their types first, each type once: item by item
-        # in Python, the look took 4 of a million-point result's 8 s of to_json, a bug bash.)
+        # in Python, the look took 4.3 of the 8.5 s of a 200,000-point result's to_dict,
+        # profiled after a bug bash.)
         odd = any(kind is bool or not issubclass(kind, float | int | np.floating | np.integer)
                   for kind in set(map(type, listed)))
         if any(type(v) is bool or (not isinstance(v, float | int | np.floating | np.integer)
