@@ -102,7 +102,9 @@ def test_a_folder_that_is_a_file_is_named(tmp_path, route) -> None:
 def test_find_lr_leaves_the_old_plot_and_json_when_either_cannot_be_written(
         tmp_path, monkeypatch, route, fails) -> None:
     """The plot used to be renamed into place first: a full disk then left a new plot beside
-    the old JSON. Both are written before either is put in place, the JSON first."""
+    the old JSON. Both are written before either is put in place, the JSON first. Where the
+    plot's write fails, the JSON is written alone and the old plot goes (the curve was lost
+    with the plot: a user's bug bash); where the JSON's fails, the old pair stays."""
     lrs = [10 ** (-4 + i / 10) for i in range(30)]
     losses = [2.0 - i / 20 for i in range(20)] + [1.0 + i for i in range(10)]
     res = RangeTestResult(lrs=tuple(lrs), losses=tuple(losses), smoothed=tuple(losses),
@@ -120,15 +122,21 @@ def test_find_lr_leaves_the_old_plot_and_json_when_either_cannot_be_written(
     monkeypatch.setattr(os, "write", full)
     with pytest.raises(OSError, match=f"cannot write .*{fails}: No space left"):
         find_lr_module._write(res, tmp_path, "default")
-    assert (tmp_path / "lr_find.png").read_bytes() == b"old plot"
-    assert (tmp_path / "lr_find.json").read_text() == "old json"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.json", "lr_find.png"]
+    if fails == "lr_find.json":
+        assert (tmp_path / "lr_find.png").read_bytes() == b"old plot"
+        assert (tmp_path / "lr_find.json").read_text() == "old json"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.json", "lr_find.png"]
+    else:
+        assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == res.lrs
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.json"]
+    # the JSON's bytes went in first (a plot older than its JSON is an older run's), and then
+    # the JSON alone was tried
+    assert [w[:1] for w in written] == [b"{"] + (
+        [b"\x89"] if fails == "lr_find.png" else []) + [b"{"]
     monkeypatch.setattr(os, "write", real)
     find_lr_module._write(res, tmp_path, "default")
     assert RangeTestResult.from_json(tmp_path / "lr_find.json").lrs == res.lrs
     assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
-    # the JSON's bytes went in first: a plot older than its JSON is an older run's
-    assert [w[:1] for w in written] == [b"{"] + ([b"\x89"] if fails == "lr_find.png" else [])
 
 
 def test_a_symbolic_link_stays_a_link_to_the_new_contents(tmp_path, route) -> None:

@@ -275,7 +275,7 @@ def test_a_matplotlibrc_layout_does_not_make_the_plots_warn(tmp_path, rc) -> Non
 
     res = make_result()
     with matplotlib.rc_context(rc), warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", "The figure layout has changed")
         res.plot(tmp_path / "lr.png")
         res._repr_png_()
         plot_policy(make_policy("one-cycle", 100, max_lr=0.1), tmp_path / "s.png")

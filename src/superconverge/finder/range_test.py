@@ -1461,8 +1461,8 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
         eps = group.get("eps")
-        if (isinstance(eps, float) and eps > 0
-                and float(torch.tensor(eps, dtype=torch.float16)) == 0
+        # (float16 rounds 2**-25 and below to 0; said without a tensor made and read back)
+        if (isinstance(eps, float) and 0 < eps <= 2.0 ** -25
                 and any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])):
             # (a bug bash: Adam over model.half() read NaN from its second step, and the
             # curve's warning said to lower start_lr, which changed nothing)
