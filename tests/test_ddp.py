@@ -195,6 +195,93 @@ RUN_EACH = textwrap.dedent(
 )
 
 
+DTENSOR_LOSS_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor.parallel import ColwiseParallel, loss_parallel, parallelize_module
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    mesh = init_device_mesh("cpu", (2,))
+    torch.manual_seed(0)
+    # torch's loss-parallel recipe: the output layer's columns sharded, its output a DTensor
+    model = parallelize_module(nn.Sequential(nn.Linear(8, 6)), mesh,
+                               {"0": ColwiseParallel(use_local_output=False)})
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(1)  # (the same batches on both ranks, as TP needs)
+    batches = [(torch.randn(4, 8, generator=g), torch.randint(0, 6, (4,), generator=g))
+               for _ in range(10)]
+    with loss_parallel():
+        with torch.no_grad():
+            first = float(F.cross_entropy(model(batches[0][0]), batches[0][1]))
+        res = lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 1.0, 10,
+                            progress=False, sync_every=3)
+    with open(os.path.join(sys.argv[1], f"dt{rank}.json"), "w") as f:
+        json.dump({"first": first, "losses": res.losses, "stop": res.stop_reason}, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+FSDP1_WORKER = textwrap.dedent(
+    """
+    import json, os, sys, warnings
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    out = {}
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        torch.manual_seed(0)
+        model = FSDP(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)),
+                     device_id=torch.device("cpu"))
+    except Exception as exc:  # (a torch whose FSDP1 does not run on the CPU)
+        out["unsupported"] = repr(exc)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        g = torch.Generator().manual_seed(100 + rank)
+        batches = [(torch.randn(4, 8, generator=g) * 3, torch.randint(0, 2, (4,), generator=g))
+                   for _ in range(15)]
+        before = [p.detach().clone() for p in model.parameters()]
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            res = lr_range_test(model, opt, F.cross_entropy, batches, 1e-3, 5.0, 15,
+                                progress=False, max_grad_norm=0.1, diverge_factor=None)
+        out["warned"] = [str(w.message) for w in said if "wrote into" in str(w.message)]
+        out["restored"] = all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+        # the same steps in a loop that clips as FSDP1 says to: the norm over every shard
+        ref = []
+        for (x, y), lr in zip(batches, res.lrs):
+            opt.param_groups[0]["lr"] = lr
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            model.clip_grad_norm_(0.1)
+            opt.step()
+            mean = loss.detach().clone()
+            dist.all_reduce(mean)
+            ref.append(mean.item() / 2)
+        out["curve"], out["ref"] = res.losses, ref
+    with open(os.path.join(sys.argv[1], f"fsdp{rank}.json"), "w") as f:
+        json.dump(out, f)
+    dist.destroy_process_group()
+    """
+)
+
+
 @pytest.fixture(scope="module")
 def ranks_ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The workers of the tests below, run one after the other in one launch of two ranks
@@ -203,7 +290,8 @@ def ranks_ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     launch: every test reading this fails, with both ranks' output."""
     workers = {"curve": WORKER, "no_sync": NO_SYNC_WORKER, "after_end": AFTER_END_WORKER,
                "subgroup": SUBGROUP_WORKER, "zero": ZERO_WORKER,
-               "bucket_view": BUCKET_VIEW_WORKER, "mismatch": MISMATCH_WORKER}
+               "bucket_view": BUCKET_VIEW_WORKER, "mismatch": MISMATCH_WORKER,
+               "dtensor_loss": DTENSOR_LOSS_WORKER, "fsdp1": FSDP1_WORKER}
     root = tmp_path_factory.mktemp("ranks")
     for name, worker in workers.items():
         (root / f"{name}.py").write_text(worker)
@@ -470,6 +558,32 @@ def test_a_ddp_model_on_a_subgroup_averages_its_losses_over_that_group(
     for rank in (0, 1):
         got = json.loads((out / f"sub{rank}.json").read_text())
         assert got["first"] == pytest.approx(got["own0"], rel=1e-5) and got["world"] == 1
+
+
+@pytest.mark.slow
+def test_a_dtensor_loss_is_read_as_its_whole_value(ranks_ran: dict[str, Path]) -> None:
+    """Tensor parallelism's loss_parallel makes the loss a DTensor: the range test failed to
+    read it back ("tolist() is not supported for tensor subclasses"; under two ranks its
+    all-reduce, "c10d.allreduce_.default does not have a sharding strategy"), a user's bug
+    bash. Its whole value is read now, the same on both ranks."""
+    got = [json.loads((ranks_ran["dtensor_loss"] / f"dt{r}.json").read_text()) for r in (0, 1)]
+    assert got[0]["losses"] == got[1]["losses"] and len(got[0]["losses"]) == 10
+    assert got[0]["losses"][0] == pytest.approx(got[0]["first"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_fsdp1_clips_by_the_norm_over_every_shard_and_warns_of_nothing(
+        ranks_ran: dict[str, Path]) -> None:
+    """A user's bug bash, FSDP1 on two CPU ranks: max_grad_norm clipped each rank's shard by
+    its own norm (the curve differed from a loop that clips with the model's
+    clip_grad_norm_), and every rank warned that the test "wrote into" the layers' weight and
+    bias, views of FSDP's flat parameter, which the restore put back bit for bit."""
+    got = [json.loads((ranks_ran["fsdp1"] / f"fsdp{r}.json").read_text()) for r in (0, 1)]
+    if "unsupported" in got[0]:
+        pytest.skip(f"FSDP1 does not run on this torch's CPU: {got[0]['unsupported']}")
+    for rank in got:
+        assert rank["restored"] and rank["warned"] == []
+        assert rank["curve"] == pytest.approx(rank["ref"], rel=1e-6)
 
 
 def classifier_worker(ddp: str, optimizer: str, body: str) -> str:

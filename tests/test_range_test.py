@@ -3186,6 +3186,26 @@ def test_a_float16_lr_tensor_is_refused_and_an_eps_float16_rounds_to_0_warned_of
                       progress=False)
 
 
+def test_a_loss_that_is_a_wrapper_tensor_subclass_is_read_back() -> None:
+    """A model of wrapper-subclass parameters (torch's TwoTensor, as a DTensor is one) gives a
+    subclass loss, whose values the chunk's stack could not read: "tolist() is not supported
+    for tensor subclasses" (a user's bug bash)."""
+    two_tensor = pytest.importorskip("torch.testing._internal.two_tensor")
+    torch.manual_seed(0)
+    model = nn.Linear(8, 3)
+    for name in ("weight", "bias"):
+        t = getattr(model, name).detach()
+        setattr(model, name, nn.Parameter(two_tensor.TwoTensor(t.clone(), t.clone())))
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(4, 8, generator=g), torch.randint(0, 3, (4,), generator=g))
+               for _ in range(10)]
+    with torch.no_grad():
+        first = float(ce(model(batches[0][0]), batches[0][1]))
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), ce, batches, 1e-4,
+                        1.0, 10, progress=False, sync_every=4)
+    assert len(res.losses) == 10 and res.losses[0] == pytest.approx(first, rel=1e-6)
+
+
 @pytest.mark.parametrize("cast", [torch.long, torch.bool])
 def test_a_loss_cast_to_an_integer_type_is_told_so(cast) -> None:
     """A loss cast with .long() was told "the loss does not require grad; compute it ...

@@ -590,8 +590,12 @@ class TrainingState:
             for t in restored:
                 if (where := _span(t)) is not None:
                     spans.setdefault(where[0], []).append(where[1:])
+            # (nor a view of one by identity, whose memory may move: FSDP1's ``weight``, a
+            # view of its flat parameter, whose storage it swaps between shard and whole, was
+            # named as written into, a user's bug bash)
+            ids = {id(t) for t in restored}
             self.versions = [(label, t, v) for label, t, v in tracked
-                             if not _within(_span(t), spans)]
+                             if not _within(_span(t), spans) and id(t._base) not in ids]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
         # The scaler's step in progress (a test called between the user's unscale_ and step:

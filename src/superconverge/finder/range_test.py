@@ -620,9 +620,14 @@ class _Run:
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
         self.max_grad_norm = max_grad_norm
-        # What clipping measures: every parameter the optimizer steps (deduplicated).
+        # What clipping measures: every parameter the optimizer steps (deduplicated); under
+        # FSDP1 the model's own clip_grad_norm_, the norm over every rank's shard (each rank's
+        # shard was clipped by its own norm: a user's bug bash, a curve off a loop that clips).
         self.clipped = list({id(p): p for g in optimizer.param_groups
                              for p in g["params"]}.values()) if max_grad_norm else []
+        self.clip = (_fsdp1_clip(model) or functools.partial(torch.nn.utils.clip_grad_norm_,
+                                                              self.clipped)
+                     if max_grad_norm else None)
         self.lag = _lagged_read_back(device)
         # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
         # one a step_fn, a compiled loss_fn or a compiled model (whose output a pass-through
@@ -755,7 +760,7 @@ class _Run:
                     if clip:
                         if scaler is not None:
                             scaler.unscale_(optimizer)  # clip the true gradients
-                        torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm)
+                        self.clip(self.max_grad_norm)  # type: ignore[misc]
                     if scaler is not None:
                         assert skips is not None
                         stepped[0] = False
@@ -1262,9 +1267,24 @@ def _readable(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype == torch.float64 else t.float()
 
 
+def _plain(losses: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The losses as plain tensors: a DTensor's (tensor parallelism's ``loss_parallel``) by its
+    whole value, on this rank's device; another tensor subclass's by its value read back, one
+    read each (a wrapper subclass keeps no values of its own to stack). (A user's bug bash: a
+    DTensor loss failed the stack's read with "tolist() is not supported for tensor
+    subclasses", and under torch.distributed its all-reduce.)"""
+    if all(type(x) is torch.Tensor for x in losses):
+        return losses
+    return [x if type(x) is torch.Tensor
+            else x.full_tensor() if callable(getattr(x, "full_tensor", None))  # type: ignore[attr-defined]
+            else torch.tensor(float(x), device=x.device) for x in losses]
+
+
 def _stacked(losses: list[torch.Tensor]) -> torch.Tensor:
     """The losses stacked, also where a ``step_fn`` gave some of shape ``(1,)`` beside 0-dim
-    ones (each step's check takes either): ``torch.stack`` needs one shape."""
+    ones (each step's check takes either): ``torch.stack`` needs one shape; as plain tensors
+    (:func:`_plain`)."""
+    losses = _plain(losses)
     try:
         return torch.stack(losses)
     except RuntimeError:
@@ -1286,7 +1306,7 @@ class _ChunkRead:
         parts = [_readable(_stacked(losses).reshape(k))]
         losses.clear()
         if val is not None:
-            parts.append(_readable(torch.stack(val).reshape(k)))
+            parts.append(_readable(torch.stack(_plain(val)).reshape(k)))
             val.clear()
         # A skip seen by the step hook (a torch without the scaler's inf check) is a bool
         # already; the scaler's inf check is a 0-dim tensor and travels with the losses.
@@ -1552,6 +1572,17 @@ def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
         f"{SECOND_BACKWARD} (torch); in a range test that is usually "
         + (f"one of: (1) {causes[0]}; (2) {causes[1]}" if step_fn else causes[0])
     ) from exc
+
+
+def _fsdp1_clip(model: torch.nn.Module) -> Callable[[float], Any] | None:
+    """An FSDP1 model's (``FullyShardedDataParallel``, also compiled) ``clip_grad_norm_``,
+    which clips by the norm over every rank's shard, or None for any other model."""
+    inner = getattr(model, "_orig_mod", model)
+    if not torch.distributed.is_available():
+        return None
+    from torch.distributed.fsdp import FullyShardedDataParallel
+
+    return inner.clip_grad_norm_ if isinstance(inner, FullyShardedDataParallel) else None
 
 
 def _zero_grad(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
