@@ -192,6 +192,42 @@ def test_dataset_options_are_validated() -> None:
 # ------------------------------------------------------------------------------- MNIST-1D
 
 
+def test_mnist1d_made_beside_other_threads_is_the_same_data(tmp_path) -> None:
+    """make_dataset seeds and draws from the process's global RNGs: two threads making it at
+    once (two find_lr calls on an empty cache), or one drawing from numpy's RNG meanwhile, made
+    other data than alone, and it was cached for good (a user's bug bash). One generation at a
+    time, checked by a second where other threads run; a thread that never stops drawing is
+    refused with what to do."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = load_mnist1d(num_samples=200, cache=False)
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: load_mnist1d(num_samples=200, cache_dir=tmp_path),
+                             range(2)))
+    for ds in (*made, load_mnist1d(num_samples=200, cache_dir=tmp_path)):
+        assert_same(alone, ds)
+
+    stop = threading.Event()
+
+    def reseeding() -> None:  # another thread's range tests, seeding numpy's RNG again and again
+        while not stop.is_set():
+            np.random.seed(0)
+            np.random.rand(50)
+
+    other = threading.Thread(target=reseeding)
+    other.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"^MNIST-1D came out different in each of three "
+                           r"pairs of generations: another thread .* generate it before "
+                           r"starting threads"):
+            load_mnist1d(num_samples=200, seed=3, cache_dir=tmp_path)
+    finally:
+        stop.set()
+        other.join()
+    assert len(list(tmp_path.glob("mnist1d-*.npz"))) == 1  # (the refused one is not cached)
+
+
 def test_mnist1d_default_is_the_published_split_and_is_cached(tmp_path, monkeypatch) -> None:
     calls = []
     real_generate = mnist1d_module._generate
