@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from superconverge.atomic import file_path, new_figure, save_figure
+from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import finite_prefix, smooth_centered
 from superconverge.schedules._validate import boolean, integer
@@ -45,6 +45,7 @@ def notes_worded(words: Callable[[str], str]) -> Iterator[None]:
         _NOTE_WORDS.reset(token)
 
 
+@drawing
 def png_bytes(result: RangeTestResult, method: str | None = None) -> bytes:
     """``result``'s plot as the PNG bytes :func:`plot_range_test` would save to a path: for a
     notebook's display, and for files written only once it is drawn."""
@@ -59,6 +60,7 @@ MIN_DPI = 10
 drawn."""
 
 
+@drawing
 def plot_range_test(
     result: RangeTestResult,
     path_or_ax: str | os.PathLike[str] | Axes | None = None,

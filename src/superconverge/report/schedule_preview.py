@@ -143,6 +143,7 @@ def _title(policy: Policy) -> str:
     return name
 
 
+@atomic.drawing
 def plot_policy(
     policy: Policy | Schedule, path: str | os.PathLike[str], steps: int | None = None
 ) -> Path:
@@ -184,6 +185,7 @@ _LOG_DECADES_FLOOR = 1e-12
 _PLOT_LIMIT = 1e307
 
 
+@atomic.drawing
 def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -> Axes:
     """Draw what :func:`plot_policy` saves on ``ax`` (and a twin axis for momentum)."""
     from matplotlib.ticker import MaxNLocator
