@@ -722,7 +722,8 @@ class _Run:
         # Looked up once: on a GPU step that the host's kernel launches bound, every microsecond
         # of Python a step adds shows in the wall time.
         optimizer, scaler, sync_every = self.optimizer, self.scaler, self.sync_every
-        groups, zero_grad = optimizer.param_groups, _zero_grad(optimizer)
+        groups, zero_grad = optimizer.param_groups, optimizer.zero_grad
+        to_none = _takes_set_to_none(zero_grad)  # (a branch: a partial costs more a call)
         train, clip = self._accumulate, self.max_grad_norm is not None
         # The common case, a step written out in the loop (no calls of our own but the batch's
         # move): one (inputs, targets) batch a step, loss_fn, no AMP, clipping, validation,
@@ -732,7 +733,10 @@ class _Run:
         try:
             while i < n:
                 write_scaled(groups, "lr", lr_values[i], ratios)
-                zero_grad()
+                if to_none:
+                    zero_grad(set_to_none=True)
+                else:
+                    zero_grad()
                 if plain:
                     batch = _to_device(next(batches), device)
                     if type(batch) is tuple and len(batch) == 2:
@@ -1585,19 +1589,16 @@ def _fsdp1_clip(model: torch.nn.Module) -> Callable[[float], Any] | None:
     return inner.clip_grad_norm_ if isinstance(inner, FullyShardedDataParallel) else None
 
 
-def _zero_grad(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
-    """``optimizer.zero_grad(set_to_none=True)``, or its plain call where it takes no
-    ``set_to_none``: a wrapper written as ``def zero_grad(self)``, whose own loop calls it so,
-    failed the sweep's first step with a TypeError (a user's bug bash). (A plain call sets the
-    gradients to None too, by torch's default since 2.0.)"""
-    method = optimizer.zero_grad
+def _takes_set_to_none(zero_grad: Callable[..., Any]) -> bool:
+    """Whether an optimizer's ``zero_grad`` takes ``set_to_none``; where it does not, the sweep
+    makes its plain call: a wrapper written as ``def zero_grad(self)``, whose own loop calls it
+    so, failed the sweep's first step with a TypeError (a user's bug bash). (A plain call sets
+    the gradients to None too, by torch's default since 2.0.)"""
     try:
-        params = inspect.signature(method).parameters.values()
+        params = inspect.signature(zero_grad).parameters.values()
     except (TypeError, ValueError):  # (a method with no signature to read: as before)
-        return functools.partial(method, set_to_none=True)
-    if any(p.name == "set_to_none" or p.kind is p.VAR_KEYWORD for p in params):
-        return functools.partial(method, set_to_none=True)
-    return method
+        return True
+    return any(p.name == "set_to_none" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
