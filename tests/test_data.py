@@ -228,6 +228,38 @@ def test_mnist1d_made_beside_other_threads_is_the_same_data(tmp_path) -> None:
     assert len(list(tmp_path.glob("mnist1d-*.npz"))) == 1  # (the refused one is not cached)
 
 
+def test_mnist1d_is_checked_where_a_thread_ran_at_its_start_and_ended_during_it(
+        monkeypatch) -> None:
+    """A review: the threads were counted after the generation, so one that reseeded numpy's
+    RNG mid-way and ended before the count went unseen, and its data was used (and cached).
+    Counted at the start now: a second generation catches it."""
+    import threading
+
+    import mnist1d.data
+
+    alone = load_mnist1d(num_samples=200, cache=False)
+    go = threading.Event()
+
+    def reseed_once() -> None:  # another thread's seed, mid-way through, and then it ends
+        go.wait()
+        np.random.seed(0)
+
+    other = threading.Thread(target=reseed_once)
+    real, calls = mnist1d.data.transform, [0]
+
+    def transform(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 10:
+            go.set()
+            other.join()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mnist1d.data, "transform", transform)
+    other.start()
+    assert_same(alone, load_mnist1d(num_samples=200, cache=False))
+    assert calls[0] > 200  # (generated again)
+
+
 def test_mnist1d_default_is_the_published_split_and_is_cached(tmp_path, monkeypatch) -> None:
     calls = []
     real_generate = mnist1d_module._generate

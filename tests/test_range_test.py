@@ -3182,6 +3182,13 @@ def test_a_float16_lr_tensor_is_refused_and_an_eps_float16_rounds_to_0_warned_of
         warnings.filterwarnings("error", "optimizer param group 0 has eps")
         lr_range_test(half, torch.optim.Adam(half.parameters(), eps=1e-4), ce, batches, 1e-7,
                       1.0, 10, progress=False)
+        # (a fused step computes in float32, where 1e-8 is no 0; a GradScaler's refusal of
+        # float16 weights comes alone: a review)
+        lr_range_test(half, torch.optim.Adam(half.parameters(), fused=True), ce, batches, 1e-7,
+                      1.0, 10, progress=False)
+        with pytest.raises(ValueError, match="whose gradients a GradScaler cannot unscale"):
+            lr_range_test(half, torch.optim.Adam(half.parameters()), ce, batches, 1e-7, 1.0, 10,
+                          progress=False, scaler=torch.amp.GradScaler("cpu"))
         lr_range_test(model, torch.optim.Adam(model.parameters()), ce, loader, 1e-7, 1.0, 10,
                       progress=False)
 
@@ -3204,6 +3211,23 @@ def test_a_loss_that_is_a_wrapper_tensor_subclass_is_read_back() -> None:
     res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), ce, batches, 1e-4,
                         1.0, 10, progress=False, sync_every=4)
     assert len(res.losses) == 10 and res.losses[0] == pytest.approx(first, rel=1e-6)
+
+
+class _NoRead(torch.Tensor):
+    """A plain tensor subclass (as MONAI's MetaTensor is), whose value must not be read a
+    point at a time."""
+
+    def __float__(self) -> float:
+        raise AssertionError("read back on its own")
+
+
+def test_a_loss_that_is_a_plain_tensor_subclass_is_read_with_the_chunk() -> None:
+    """A review: the fix for wrapper-subclass losses read every subclass's value on its own, a
+    host read a point, where a plain subclass stacks as the tensor it is."""
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, lambda out, y: ce(out, y).as_subclass(_NoRead), loader,
+                        1e-4, 1.0, 20, progress=False)
+    assert len(res.losses) == 20
 
 
 @pytest.mark.parametrize("cast", [torch.long, torch.bool])
@@ -3304,6 +3328,16 @@ def test_param_group_values_and_state_dicts_go_back_as_the_same_objects() -> Non
     assert group["names"] == ["a", "b"]
     assert all(opt.state[p] is s for p, s in states.items())
     assert_same_state(before, snapshot(model, opt))
+    names = group["names"]
+
+    def writes_into_them(m: nn.Module, batch: Any) -> torch.Tensor:  # (a review)
+        names[0], cfg["scale"] = "z", 0.5
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, step_fn=writes_into_them,
+                  progress=False)
+    assert group["names"] is names and names == ["a", "b"]
+    assert group["cfg"] is cfg and cfg == {"scale": 1.0}
 
 
 def test_a_weight_a_pruning_hook_computes_is_the_one_from_before_the_test() -> None:
@@ -3835,9 +3869,10 @@ def test_a_param_group_added_during_the_sweep_goes_and_all_is_restored() -> None
     # read the first group's sweep)
     with pytest.warns(UserWarning, match=r"^param group 1 \(lr 0\.1\) was added during the "
                       r"sweep \(by step 10; add_param_group in step_fn\) and trains at its own "
-                      "lr to the end"):
+                      "lr to the end") as said:
         lr_range_test(model, opt, None, loader, 1e-5, 1.0, num_iter=10, step_fn=step,
                       progress=False)
+    assert [w.filename for w in said] == [__file__]  # (the caller's line: a review)
     assert len(opt.param_groups) == 1 and opt.param_groups[0]["params"] is params_list
     assert_same_state(before, snapshot(model, opt))
 

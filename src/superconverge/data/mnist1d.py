@@ -181,8 +181,11 @@ def _generate(args: dict[str, Any]) -> dict[str, np.ndarray]:
     # generation at a time, and with other threads running, two that must agree.
     with _GENERATING:
         for _ in range(3):
+            # (counted before: a thread that drew and ended during the generation had made it
+            # other data, a review; alone at its start, none can start meanwhile)
+            alone = threading.active_count() == 1
             data = make()
-            if threading.active_count() == 1:
+            if alone:
                 return data
             again = make()
             if all(np.array_equal(data[k], again[k]) for k in data):

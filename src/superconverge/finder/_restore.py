@@ -90,12 +90,24 @@ class _Kept:
     """A param-group value that holds no tensor, kept as the object itself: it goes back as
     that object (a user's config dict that their loop updates, a module, a lock), not as a copy
     (a user's bug bash: a copied dict froze an annealed value their optimizer read, and a lock
-    could not be copied at all)."""
+    could not be copied at all). A plain list's or dict's items are saved too, and put back
+    into it (a step_fn that wrote into one: a review)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("items", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        self.items = (list(value) if type(value) is list
+                      else dict(value) if type(value) is dict else None)
+
+    def put_back(self) -> Any:
+        """The object, its items as they were."""
+        if isinstance(self.items, list):
+            self.value[:] = self.items
+        elif isinstance(self.items, dict):
+            self.value.clear()
+            self.value.update(self.items)
+        return self.value
 
 
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
@@ -157,7 +169,7 @@ def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
         return type(saved)(_put_back(c, s, pending)
                            for c, s in zip(current, saved, strict=True))
     if isinstance(saved, _Kept):
-        return saved.value
+        return saved.put_back()
     if isinstance(saved, _Copy):
         if (
             isinstance(current, torch.Tensor)

@@ -56,6 +56,7 @@ from torch.utils.data.dataloader import _BaseDataLoaderIter
 from superconverge import _names
 from superconverge._progress import progress_bar, rewind
 from superconverge._signals import Terminated, stop_for
+from superconverge._stack import outside
 from superconverge.finder._dist import is_main_process, world_size
 from superconverge.finder._restore import (
     SNAPSHOTS,
@@ -172,7 +173,8 @@ def lr_range_test(
     takes the scaler into its own step, ``fused=True`` Adam, AdamW, SGD, skips on the device).
     No hook is put on the optimizer, so a compiled ``optimizer.step`` keeps its guards.
     ``max_grad_norm``: clip the gradients of every parameter the optimizer steps to this total
-    norm before each step (``torch.nn.utils.clip_grad_norm_``, after ``scaler.unscale_``), as a
+    norm before each step (``torch.nn.utils.clip_grad_norm_``, an FSDP1 model's own
+    ``clip_grad_norm_``, after ``scaler.unscale_``), as a
     training loop that clips does: clipping changes where the loss blows up, so the test should
     clip like the training it prepares. No host sync.
     ``sync_every``: read the losses back from the device every this many steps; a divergence or
@@ -194,7 +196,8 @@ def lr_range_test(
     attached to it as ``partial_result`` (stop reason "interrupted"; under torch.distributed the
     steps every rank read, the same curve on each),
     and so it is to an exception raised during the sweep (a corrupt batch, out of memory; stop
-    reason "error"). A
+    reason "error"), but for the ``RuntimeError`` that stops a sweep whose LR something else
+    set, whose points were not measured at the LRs it recorded. A
     second Ctrl-C during the restore waits for it to finish (main thread).
     """
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
@@ -1273,15 +1276,19 @@ def _readable(t: torch.Tensor) -> torch.Tensor:
 
 def _plain(losses: list[torch.Tensor]) -> list[torch.Tensor]:
     """The losses as plain tensors: a DTensor's (tensor parallelism's ``loss_parallel``) by its
-    whole value, on this rank's device; another tensor subclass's by its value read back, one
-    read each (a wrapper subclass keeps no values of its own to stack). (A user's bug bash: a
-    DTensor loss failed the stack's read with "tolist() is not supported for tensor
-    subclasses", and under torch.distributed its all-reduce.)"""
+    whole value, on this rank's device; another wrapper subclass's (which keeps no values of
+    its own to stack) by its value read back, one read each; any other subclass's (MONAI's
+    MetaTensor) as the plain tensor it is, with no read. (A user's bug bash: a DTensor loss
+    failed the stack's read with "tolist() is not supported for tensor subclasses", and under
+    torch.distributed its all-reduce.)"""
     if all(type(x) is torch.Tensor for x in losses):
         return losses
+    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+
     return [x if type(x) is torch.Tensor
             else x.full_tensor() if callable(getattr(x, "full_tensor", None))  # type: ignore[attr-defined]
-            else torch.tensor(float(x), device=x.device) for x in losses]
+            else torch.tensor(float(x), device=x.device) if is_traceable_wrapper_subclass(x)
+            else x.as_subclass(torch.Tensor) for x in losses]
 
 
 def _stacked(losses: list[torch.Tensor]) -> torch.Tensor:
@@ -1484,19 +1491,6 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             )
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
-        eps = group.get("eps")
-        # (float16 rounds 2**-25 and below to 0; said without a tensor made and read back)
-        if (isinstance(eps, float) and 0 < eps <= 2.0 ** -25
-                and any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])):
-            # (a bug bash: Adam over model.half() read NaN from its second step, and the
-            # curve's warning said to lower start_lr, which changed nothing)
-            warnings.warn(
-                f"optimizer param group {i} has eps={eps:g}, which is 0 in float16, its "
-                "parameters' type: a step that divides by a root of the squared gradients plus "
-                "eps (Adam, RMSprop, Adagrad, ...) gives NaN where a gradient is 0, so the sweep "
-                "may read NaN from its first steps; raise eps (1e-4 is common in float16), or "
-                "keep the weights in float32 and pass amp_dtype=torch.float16 with a GradScaler",
-                UserWarning, stacklevel=3)
     if scaler is not None and scaler.is_enabled() and any(
         p.dtype == torch.float16 and p.requires_grad
         for group in optimizer.param_groups for p in group["params"]
@@ -1506,6 +1500,21 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             "unscale; keep the weights in float32 (no model.half()) and pass "
             "amp_dtype=torch.float16 to run the forward pass in float16"
         )
+    for i, group in enumerate(optimizer.param_groups):
+        eps = group.get("eps")
+        # (float16 rounds 2**-25 and below to 0, said without a tensor made and read back; a
+        # fused step computes in float32, where it is no 0)
+        if (isinstance(eps, float) and 0 < eps <= 2.0 ** -25 and not group.get("fused")
+                and any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])):
+            # (a bug bash: Adam over model.half() read NaN from its second step, and the
+            # curve's warning said to lower start_lr, which changed nothing)
+            warnings.warn(
+                f"optimizer param group {i} has eps={eps:g}, which is 0 in float16, its "
+                "parameters' type: a step that divides by a root of the squared gradients plus "
+                "eps (Adam, RMSprop, Adagrad, ...) gives NaN where a gradient is 0, so the sweep "
+                "may read NaN from its first steps; raise eps (1e-4 is common in float16), or "
+                "keep the weights in float32 and pass amp_dtype=torch.float16 with a GradScaler",
+                UserWarning, stacklevel=outside(__name__))
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
@@ -1631,7 +1640,7 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
                   f"train{'s' if one else ''} at {'its' if one else 'their'} own lr to the "
                   "end: the sweep drives the LRs of the groups there at its start, and the "
                   "curve reads theirs",
-                  stacklevel=2)
+                  stacklevel=outside(__name__))
 
 
 def _check_data(name: str, data: object) -> None:

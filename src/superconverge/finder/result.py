@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from superconverge._stack import outside
 from superconverge.atomic import file_path, write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
@@ -34,8 +35,6 @@ from superconverge.finder.suggest import (
 )
 
 if TYPE_CHECKING:
-    import types
-
     from matplotlib.axes import Axes
 
 
@@ -104,18 +103,6 @@ def _type_name(kind: type) -> str:
     if public != module and getattr(sys.modules.get(public), kind.__qualname__, None) is kind:
         module = public
     return f"{module}.{kind.__qualname__}"
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning raised in this module at the first frame
-    outside it and dataclasses: the user's ``RangeTestResult(...)``, ``from_dict``,
-    ``from_json`` or ``dataclasses.replace`` call (a fixed level pointed through ``from_json``
-    into this file: a user's bug bash)."""
-    frame: types.FrameType | None = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_globals.get("__name__") in (__name__, "dataclasses"):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -384,7 +371,7 @@ class RangeTestResult(Curve):
             # rule, 2.5x off, without a word.
             warnings.warn(f"config['method'] is {_show(chosen)}, not a rule this version knows "
                           f"({', '.join(map(repr, METHODS))}): the 'default' rule is used",
-                          UserWarning, stacklevel=_caller_level())
+                          UserWarning, stacklevel=outside(__name__))
         object.__setattr__(self, "provenance", _copied(_mapping("provenance", self.provenance)))
         # The curve is the mean of some repeats at the LRs they all recorded, so one of them
         # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).

@@ -424,9 +424,10 @@ def _probe(folder: Path, what: str) -> None:
 
 def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) -> None:
     """The plot and the JSON, put in place once both are written (:func:`write_files`): a
-    failure (a full disk) leaves the old pair, never a new plot beside an old JSON, and a kill
-    as they are written, on Linux, nothing else; then an earlier stopped run's curve,
-    superseded, is removed.
+    failure (a full disk) never leaves a new plot beside an old JSON, nor a new JSON beside an
+    old plot: where the JSON can be written alone, it is, and the old plot goes (the error, raised
+    all the same, carries ``curve_path``); else the old pair stays. A kill as they are written,
+    on Linux, leaves nothing else. Then an earlier stopped run's curve, superseded, is removed.
 
     Signals wait for the plot's drawing (a second or so) and the write: a Ctrl-C or a SIGTERM
     is raised after them, the whole result attached (also when the write failed); a SIGHUP,
