@@ -1283,11 +1283,14 @@ def _plain(losses: list[torch.Tensor]) -> list[torch.Tensor]:
     torch.distributed its all-reduce.)"""
     if all(type(x) is torch.Tensor for x in losses):
         return losses
-    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+    try:
+        from torch.utils._python_dispatch import is_traceable_wrapper_subclass as wrapper
+    except ImportError:  # pragma: no cover - a private name that a later torch may move
+        wrapper = None  # type: ignore[assignment]  # (each value read: slow, but right)
 
     return [x if type(x) is torch.Tensor
             else x.full_tensor() if callable(getattr(x, "full_tensor", None))  # type: ignore[attr-defined]
-            else torch.tensor(float(x), device=x.device) if is_traceable_wrapper_subclass(x)
+            else torch.tensor(float(x), device=x.device) if wrapper is None or wrapper(x)
             else x.as_subclass(torch.Tensor) for x in losses]
 
 
