@@ -1618,7 +1618,7 @@ def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
     """Why the sweep cannot go on, where a param group's float ``lr`` is no longer the one
     it set (``lr`` times the group's ratio) after ``steps`` steps: something else set it
     (a user's bug bash: a scheduler's ``step()`` in a pasted ``step_fn`` trained at 0.002 to
-    0.003 while the curve recorded 1e-4 to 10, and its suggestion read noise). Checked where
+    0.003 while the curve recorded 1e-4 to 10, and suggested 3.04 from it). Checked where
     the losses are read (a tensor ``lr`` is not read: that would wait for the device)."""
     for index, (group, ratio) in enumerate(zip(groups, ratios)):  # noqa: B905
         now = group["lr"]
