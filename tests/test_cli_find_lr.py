@@ -1513,6 +1513,8 @@ def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
 
 FULL_DISK_DRAWING = """
 import os, resource, signal, sys
+import matplotlib.font_manager  # noqa: F401  (its font cache, made where there is none, before
+# the size limit: made under it, the file was cut short and the fonts read as missing)
 import superconverge.recipes  # noqa: F401
 recipe = sys.modules["superconverge.recipes.find_lr"]
 draw = recipe.png_bytes
