@@ -453,35 +453,35 @@ def _write(result: RangeTestResult, out: str | os.PathLike[str], method: str) ->
                     logger.warning("could not remove the superseded %s: %s", folder / name,
                                    failed.strerror or failed)
 
+    def json_alone() -> Exception | None:
+        """The JSON on its own, then no older plot beside it (a link stays: the pair write
+        replaces its target) and no superseded curve; the write's failure, if it failed."""
+        try:
+            result.to_json(table)
+        except Exception as failed:
+            return failed
+        if not plot.is_symlink():
+            with contextlib.suppress(OSError):  # (the pair write replaces it)
+                plot.unlink(missing_ok=True)
+        superseded()
+        return None
+
     def curve_first() -> None:
         if not drawing[0]:
             return  # the pair is being written: milliseconds
-        try:
-            result.to_json(table)
-        except Exception as failed:  # the pair write below tries again
+        if (failed := json_alone()) is not None:  # the pair write below tries again
             said[0] = one_line(failed)
             logger.warning("%s (at the stop, before the plot; tried again with it)",
                            _could_not_write(failed, table))
             return
         early[0] = True
-        if not plot.is_symlink():  # (a link stays; the pair write replaces its target)
-            with contextlib.suppress(OSError):  # (the pair write replaces it)
-                plot.unlink(missing_ok=True)
-        superseded()
 
     def curve_alone(failed: Exception) -> None:
         # The pair could not be written (no room for the plot) or the plot drawn: the JSON
-        # on its own, where it can be, and no older plot beside it (a user's bug bash: a
-        # finished sweep's curve was lost with its plot). The error is raised all the same.
-        try:
-            result.to_json(table)
-        except Exception:  # (the pair's error is the one to see)
-            return
-        if not plot.is_symlink():
-            with contextlib.suppress(OSError):
-                plot.unlink(missing_ok=True)
-        superseded()
-        failed.curve_path = table  # type: ignore[attr-defined]
+        # on its own, where it can be (a user's bug bash: a finished sweep's curve was lost
+        # with its plot). The pair's error is raised all the same, and is the one to see.
+        if json_alone() is None:
+            failed.curve_path = table  # type: ignore[attr-defined]
 
     with signals_deferred(sigterm=True, on_first=curve_first) as came:
         try:
