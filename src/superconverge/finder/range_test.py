@@ -626,11 +626,12 @@ class _Run:
         # What clipping measures: every parameter the optimizer steps (deduplicated); under
         # FSDP1 the model's own clip_grad_norm_, the norm over every rank's shard (each rank's
         # shard was clipped by its own norm: a user's bug bash, a curve off a loop that clips).
-        self.clipped = list({id(p): p for g in optimizer.param_groups
-                             for p in g["params"]}.values()) if max_grad_norm else []
-        self.clip = (_fsdp1_clip(model) or functools.partial(torch.nn.utils.clip_grad_norm_,
-                                                              self.clipped)
-                     if max_grad_norm else None)
+        self.clip: Callable[[float], Any] | None = None
+        if max_grad_norm:
+            clipped = list({id(p): p for g in optimizer.param_groups
+                            for p in g["params"]}.values())
+            self.clip = _fsdp1_clip(model) or functools.partial(
+                torch.nn.utils.clip_grad_norm_, clipped)
         self.lag = _lagged_read_back(device)
         # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
         # one a step_fn, a compiled loss_fn or a compiled model (whose output a pass-through
@@ -1494,21 +1495,21 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             )
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
-    if scaler is not None and scaler.is_enabled() and any(
-        p.dtype == torch.float16 and p.requires_grad
-        for group in optimizer.param_groups for p in group["params"]
-    ):  # (frozen float16 weights, a half-precision backbone under a head, get no gradient)
+    # Which groups step float16 parameters (frozen float16 weights, a half-precision backbone
+    # under a head, get no gradient).
+    half = [any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])
+            for group in optimizer.param_groups]
+    if scaler is not None and scaler.is_enabled() and any(half):
         raise ValueError(
             "the optimizer steps float16 parameters, whose gradients a GradScaler cannot "
             "unscale; keep the weights in float32 (no model.half()) and pass "
             "amp_dtype=torch.float16 to run the forward pass in float16"
         )
-    for i, group in enumerate(optimizer.param_groups):
+    for i, (group, in_half) in enumerate(zip(optimizer.param_groups, half, strict=True)):
         eps = group.get("eps")
         # (float16 rounds 2**-25 and below to 0, said without a tensor made and read back; a
         # fused step computes in float32, where it is no 0)
-        if (isinstance(eps, float) and 0 < eps <= 2.0 ** -25 and not group.get("fused")
-                and any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])):
+        if in_half and isinstance(eps, float) and 0 < eps <= 2.0 ** -25 and not group.get("fused"):
             # (a bug bash: Adam over model.half() read NaN from its second step, and the
             # curve's warning said to lower start_lr, which changed nothing)
             warnings.warn(
