@@ -250,6 +250,25 @@ def test_load_state_dict_refuses_a_step_an_endless_schedule_cannot_compute() -> 
     assert sched.last_step == 2**63 + 2  # taken (a float cannot tell it from sys.maxsize)
 
 
+def test_a_strict_load_takes_a_join_of_joins_saved_nested() -> None:
+    """An earlier version saved a join of joins nested; a Join now spreads its parts out into
+    one level (the same values), and a strict resume still takes the older checkpoint."""
+    opt = make_opt(make_model(), "sgd")
+    sched = sc.join([sc.warmup(sc.cosine(0.1, 0.01, 20), 5), sc.constant(0.01)])
+    flat = sched.to_dict()
+    assert [p["kind"] for p in flat["parts"]] == ["ramp", "ramp", "constant"]  # cosine: a ramp
+    nested = {**flat, "parts": [{"kind": "join", "parts": flat["parts"][:2],
+                                 "boundaries": flat["boundaries"][:1]}, flat["parts"][2]],
+              "boundaries": flat["boundaries"][1:]}
+    assert sc.Schedule.from_dict(nested) == sched
+    mine = ParamScheduler(opt, lr=sched)
+    mine.load_state_dict({"last_step": 9, "schedules": {"lr": nested}})
+    assert mine.last_step == 9 and opt.param_groups[0]["lr"] == sched(9)
+    other = {**nested, "boundaries": [26]}
+    with pytest.raises(ValueError, match=r"schedules differ.*\['lr'\]"):
+        mine.load_state_dict({"last_step": 9, "schedules": {"lr": other}})
+
+
 def test_load_state_dict_detects_other_schedules() -> None:
     opt = make_opt(make_model(), "sgd")
     state = ParamScheduler(opt, lr=sc.one_cycle(1.0, 50)).state_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import math
@@ -202,6 +203,79 @@ def test_join_places_parts_and_holds_final(parts) -> None:
         at += r.total_steps
     assert j.total_steps == at
     assert j(at + 100) == ramps[-1](ramps[-1].total_steps - 1)
+
+
+def _nested_value(node, step: int) -> float:
+    """A join of joins evaluated level by level, as a Join did before it spread its parts out:
+    each level clamps the step to its end, then hands its part the local step."""
+    if isinstance(node, Schedule):
+        return node(step)
+    children, bounds, total = node
+    if total is not None and step >= total:
+        step = total - 1
+    i = bisect.bisect_right(bounds, step)
+    return _nested_value(children[i], step - (bounds[i - 1] if i else 0))
+
+
+@st.composite
+def _join_trees(draw, depth: int = 0):
+    """(the Join made with join()/Join(), the same tree for _nested_value)."""
+    n = draw(st.integers(1, 4))
+    kids = []
+    for _ in range(n):
+        if depth < 3 and draw(st.booleans()):
+            kids.append(draw(_join_trees(depth + 1)))
+        elif draw(st.integers(0, 5)) == 0:
+            v = draw(st.floats(0.01, 5))
+            kids.append((S.constant(v), S.constant(v)))
+        else:
+            a, b, k = draw(st.floats(0.01, 5)), draw(st.floats(0.01, 5)), draw(st.integers(1, 9))
+            r = S.linear(a, b, k)
+            kids.append((r, r))
+    made, trees = [m for m, _ in kids], [t for _, t in kids]
+    if all(m.total_steps is not None for m in made[:-1]) and draw(st.booleans()):
+        bounds = tuple(itertools.accumulate(m.total_steps for m in made[:-1]))
+        j = S.join(made)
+    else:
+        bounds = tuple(sorted(draw(st.sets(st.integers(1, 40), min_size=n - 1, max_size=n - 1))))
+        j = S.Join(tuple(made), bounds)
+    last = made[-1].total_steps
+    total = None if last is None else (bounds[-1] if bounds else 0) + last
+    return j, (trees, bounds, total)
+
+
+@settings(max_examples=300)
+@given(tree=_join_trees())
+def test_a_join_of_joins_spread_out_keeps_every_value(tree) -> None:
+    """A Join spreads the Joins among its parts out into one level (which kept a schedule built
+    in a loop from the recursion limit): the values are those of the nested joins, each level
+    clamping its part's steps and cutting it off at its boundary, to the last bit."""
+    j, nested = tree
+    assert not any(isinstance(p, S.Join) for p in j.parts)
+    assert j.total_steps == nested[2]
+    end = (j.total_steps or (j.boundaries[-1] if j.boundaries else 0)) + 20
+    assert [j(s) for s in range(end)] == [_nested_value(nested, s) for s in range(end)]
+    assert Schedule.from_dict(json.loads(json.dumps(j.to_dict()))) == j
+
+
+def test_a_schedule_joined_in_a_loop_stays_within_the_recursion_limit() -> None:
+    """A bug bash: `s = join([s, cosine(...)])` in a loop nested one level a round; 300 rounds
+    exceeded the recursion limit in repr, to_dict and pickle (a checkpoint), 500 in s(step)."""
+    s = S.constant(0.1, 3)
+    for _ in range(2000):
+        s = S.join([s, S.cosine(0.1, 0.01, 3)])
+    assert len(s.parts) == 2001 and s.total_steps == 6003
+    assert s(4) == S.cosine(0.1, 0.01, 3)(1) and s(10**6) == 0.01
+    assert Schedule.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    assert pickle.loads(pickle.dumps(s)) == s and eval(repr(s), vars(S)) == s
+    assert S.join([S.join([S.linear(0, 1, 5), S.constant(1.0, 5)]), S.constant(2.0)]) == \
+        S.join([S.linear(0, 1, 5), S.constant(1.0, 5), S.constant(2.0)])
+
+
+def test_a_join_beyond_max_steps_is_not_spread_out() -> None:
+    inner = S.Join((S.constant(1.0, 5), S.constant(2.0)), (5,))
+    j = S.Join((S.constant(0.0, 3), inner), (2**53 - 2,))
+    assert j.parts[1] is inner and j(2**53 + 10) == 2.0 and j(2**53 - 2) == 1.0
 
 
 @settings(max_examples=50)

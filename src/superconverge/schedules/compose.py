@@ -7,7 +7,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register
@@ -91,6 +91,12 @@ class Join(Schedule):
 
     Part ``i`` sees the local step ``step - boundaries[i - 1]``. ``total_steps`` is the last
     boundary plus the last part's ``total_steps`` (``None`` if that part is endless).
+
+    A part that is itself a ``Join`` is spread out into its parts, each at its place (those it
+    would reach only after its cut are left out): the values are the same, and a schedule
+    built in a loop (``s = join([s, cosine(...)])``, a restart a round) stays one level deep,
+    where 300 levels exceeded Python's recursion limit in its ``repr``, ``to_dict`` and
+    pickling (so in a checkpoint too), and 500 in its call.
     """
 
     parts: tuple[Schedule, ...]
@@ -109,6 +115,8 @@ class Join(Schedule):
             )
         if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError(f"boundaries must be strictly increasing, got {list(bounds)}")
+        if any(isinstance(p, Join) for p in parts):
+            parts, bounds = _spread(cast("tuple[Schedule, ...]", parts), bounds)
         self._set("parts", parts)
         self._set("boundaries", bounds)
 
@@ -124,6 +132,32 @@ class Join(Schedule):
         i = bisect.bisect_right(self.boundaries, step)
         offset = self.boundaries[i - 1] if i else 0
         return self.parts[i](step - offset)
+
+
+def _spread(
+    parts: tuple[Schedule, ...], bounds: tuple[int, ...]
+) -> tuple[tuple[Schedule, ...], tuple[int, ...]]:
+    """``parts`` and ``bounds`` with each :class:`Join` among the parts replaced by its own
+    parts, placed at its start plus its boundaries, up to the next part's start. (One level
+    is enough: a Join's parts were spread out when it was made.) A Join with a boundary that
+    would pass :data:`MAX_STEPS` so placed stays whole."""
+    out: list[Schedule] = []
+    out_bounds: list[int] = []
+    for i, part in enumerate(parts):
+        start = bounds[i - 1] if i else 0
+        if i:
+            out_bounds.append(start)
+        if not isinstance(part, Join) or start + max(part.boundaries, default=0) > v.MAX_STEPS:
+            out.append(part)
+            continue
+        cut = bounds[i] if i < len(bounds) else v.MAX_STEPS + 1
+        out.append(part.parts[0])
+        for b, inner in zip(part.boundaries, part.parts[1:], strict=True):
+            if start + b >= cut:  # reached only after this part is cut off
+                break
+            out_bounds.append(start + b)
+            out.append(inner)
+    return tuple(out), tuple(out_bounds)
 
 
 def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> Join:

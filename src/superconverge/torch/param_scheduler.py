@@ -72,6 +72,18 @@ _FOREACH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
 
 _BETAS = "betas"
 _UNSAVED = object()  # (a key a state_dict's schedules leave out)
+
+
+def _same_when_rebuilt(saved: object, mine: object) -> bool:
+    """Whether a saved schedule dict that differs from ours as written is ours once rebuilt:
+    an earlier version wrote a join of joins nested, which a Join now spreads out
+    into one level (the same values)."""
+    if not isinstance(saved, dict) or not isinstance(mine, dict):
+        return False
+    try:
+        return Schedule.from_dict(saved).to_dict() == mine
+    except (ValueError, TypeError, RecursionError):
+        return False
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
 
@@ -1111,7 +1123,8 @@ class ParamScheduler:
             saved = saved or {}
             diff = sorted(k for k in set(saved) | set(mine)
                           if saved.get(k, _UNSAVED) != mine.get(k, _UNSAVED)
-                          and None not in (saved.get(k, _UNSAVED), mine.get(k, _UNSAVED)))
+                          and None not in (saved.get(k, _UNSAVED), mine.get(k, _UNSAVED))
+                          and not _same_when_rebuilt(saved.get(k), mine.get(k)))
             if diff:
                 raise ValueError(
                     f"state_dict schedules differ from this scheduler's for {diff}: saved "
