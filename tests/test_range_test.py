@@ -2861,6 +2861,28 @@ def test_the_validation_loss_is_the_mean_over_the_val_batches() -> None:
     assert res.val_losses[0] == pytest.approx(sum(first) / 2, rel=1e-5)
 
 
+@pytest.mark.parametrize("layout", ["pairs", "dicts"])
+def test_the_validation_loss_weighs_each_batch_by_its_examples(layout: str) -> None:
+    """A bug bash: a loader's smaller last batch (1 example beside 256) weighed as much as a
+    whole one, so the curve was not the loss over val_data (torch-lr-finder weighs each batch
+    by its labels). With a step_fn, a batch's examples are its first tensor's length."""
+    model, opt, train = make_problem()
+    xv, yv = torch.randn(257, 10), torch.randint(0, 2, (257,))
+    val: Any = DataLoader(TensorDataset(xv, yv), batch_size=256)
+    kw: dict[str, Any] = {}
+    if layout == "dicts":
+        val = [{"x": x, "y": y} for x, y in val]
+        kw["step_fn"] = lambda m, b: ce(m(b["x"]), b["y"]) if isinstance(b, dict) else \
+            ce(m(b[0]), b[1])
+    res = lr_range_test(model, opt, ce, train, 1e-4, 1.0, 5, val_data=val, progress=False, **kw)
+    model.eval()
+    with torch.no_grad():  # the state is back: step 0's validation loss is on these weights
+        whole = ce(model(xv), yv).item()
+        by_batch = (ce(model(xv[:256]), yv[:256]).item() + ce(model(xv[256:]), yv[256:]).item())
+    assert res.val_losses[0] == pytest.approx(whole, rel=1e-5)
+    assert abs(whole - by_batch / 2) > 1e-3  # (the two means are apart here)
+
+
 def test_a_fused_optimizers_skips_are_read_apart_from_the_validation_losses() -> None:
     """l06 (``at = 2 * k if has_val else k`` -> ``k``): with val_data, a fused optimizer's skip
     flags were read from the validation losses, so every step read as skipped."""
@@ -3735,6 +3757,19 @@ def test_an_error_in_backward_is_raised_as_it_was_and_the_state_restored() -> No
         lr_range_test(model, opt, lambda out, y: ce(_FailsBackward.apply(out), y), loader,
                       1e-4, 0.1, 8, progress=False)
     assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_step_fn_that_returns_nothing_is_told_to_return_its_loss() -> None:
+    """A bug bash: a step_fn that forgot its `return` was told to return the loss tensor
+    "not loss.item()"."""
+    model, opt, loader = make_problem()
+
+    def step(m: torch.nn.Module, batch: Any) -> None:
+        ce(m(batch[0]), batch[1])
+
+    with pytest.raises(TypeError, match=r"got NoneType; loss_fn/step_fn returned nothing: end "
+                                        r"it with `return loss`"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 5, step_fn=step, progress=False)
 
 
 def test_a_step_fns_own_error_in_validation_is_raised_as_it_was() -> None:

@@ -46,7 +46,7 @@ from collections.abc import (
 )
 from contextlib import nullcontext
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -1000,7 +1000,8 @@ class _Run:
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
-        total, count = None, 0
+        total = weighted = None  # the sum of the batches' losses, and of each times its examples
+        sizes: list[int | None] = []
         source: Iterable[Any] | None = None
         try:
             with torch.no_grad():
@@ -1030,7 +1031,10 @@ class _Run:
                     # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
                     # the next batch's replay.
                     total = d.clone() if total is None else total + d
-                    count += 1
+                    n = _examples(batch)
+                    if n is not None:
+                        weighted = d * n if weighted is None else weighted + d * n
+                    sizes.append(n)
         finally:
             for m, training in modes:
                 m.training = training
@@ -1045,7 +1049,13 @@ class _Run:
                 )
             raise ValueError("val_data yielded no batches; pass a non-empty loader")
         self.val_seen = True
-        return total / count
+        # The mean over the examples, where the losses are per-example means: each batch
+        # weighted by its examples, as one pass over them all would be (a bug bash: a loader's
+        # last batch of 1 example weighed as much as one of 256, where torch-lr-finder weighs
+        # it by its labels). Batches of one size (or of an unknown one): their plain mean.
+        if weighted is not None and None not in sizes and len(set(sizes)) > 1:
+            return weighted / sum(cast("list[int]", sizes))
+        return total / len(sizes)
 
     def _move(self, batch: Any) -> Any:
         return _to_device(batch, self.device)
@@ -1658,6 +1668,20 @@ def _check_data(name: str, data: object) -> None:
         raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
 
 
+def _examples(batch: Any) -> int | None:
+    """The examples in a batch: the length of its first tensor (depth first through tuples,
+    lists and dicts) that has one; ``None`` where none has."""
+    if isinstance(batch, torch.Tensor):
+        return batch.shape[0] if batch.dim() else None
+    items = batch.values() if isinstance(batch, Mapping) else (
+        batch if isinstance(batch, tuple | list) else ())
+    for item in items:
+        n = _examples(item)
+        if n is not None:
+            return n
+    return None
+
+
 def _check_loss(loss: object, *, training: bool) -> None:
     if not isinstance(loss, torch.Tensor):
         if isinstance(loss, Mapping) and "loss" in loss:  # a model's output dict
@@ -1667,6 +1691,9 @@ def _check_loss(loss: object, *, training: bool) -> None:
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
             fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
                    "items; keep the other outputs elsewhere (a list it appends to)")
+        elif loss is None:  # (a bug bash: a forgotten return was told of loss.item())
+            fix = ("loss_fn/step_fn returned nothing: end it with `return loss` (the range test "
+                   "needs a loss at every step; it cannot skip one)")
         else:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")
