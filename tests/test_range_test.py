@@ -851,6 +851,59 @@ def test_an_error_before_any_point_carries_no_partial_result() -> None:
     assert not hasattr(info.value, "partial_result")
 
 
+@pytest.mark.parametrize("on_its_way", [None, "error"])
+def test_a_ctrl_c_before_the_restore_s_handlers_are_in_still_restores(on_its_way) -> None:
+    """A bug bash: a Ctrl-C that came after the sweep (or an error) but before the restore had
+    put its own SIGINT handler in raised out of that setup and skipped the restore: the model
+    was left trained (2 of 2,000 Ctrl-Cs at random moments). It is held as one that came
+    during the restore: a finished test stops with its result, an error goes on its way."""
+    import signal
+    import sys
+
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    kw: dict[str, Any] = {}
+    if on_its_way:
+        kw["step_fn"] = LrSpy(raise_at=6, exc=ValueError("bad batch"))
+        kw["step_fn"].opt = opt
+
+    def tracer(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "take_over":  # the restore's setup
+            sys.settrace(None)
+            signal.raise_signal(signal.SIGINT)
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(ValueError if on_its_way else KeyboardInterrupt) as info:
+            lr_range_test(model, opt, None if on_its_way else ce, loader, 1e-4, 1.0, 10,
+                          progress=False, **kw)
+    finally:
+        sys.settrace(None)
+    assert_same_state(before, snapshot(model, opt))
+    assert len(info.value.partial_result.lrs) == (5 if on_its_way else 10)
+
+
+def test_grad_mode_is_on_after_a_ctrl_c_that_cut_torch_s_own_finally_short() -> None:
+    """A bug bash: a Ctrl-C inside torch's optimizer step, in its finally before it turned
+    gradients back on, left them off for the process, and the next test blamed the caller."""
+    model, opt, loader = make_problem()
+
+    def cut(optimizer: Any, args: Any, kwargs: Any) -> None:
+        if len(cut.calls) == 3:  # as torch's step, cut short, leaves it
+            torch.set_grad_enabled(False)
+            raise KeyboardInterrupt
+        cut.calls.append(1)
+
+    cut.calls = []  # type: ignore[attr-defined]
+    hook = opt.register_step_post_hook(cut)
+    with pytest.raises(KeyboardInterrupt):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    hook.remove()
+    assert torch.is_grad_enabled()
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+
+
 def test_restore_false_with_one_sweep_still_puts_back_the_rngs_and_modes() -> None:
     """The common restore=False: one sweep, no snapshot at all."""
     model, opt, loader = make_problem()

@@ -431,20 +431,36 @@ def lr_range_test(
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
         # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
-        with signals_deferred() as came:
-            if restore and state is not None:
-                try:
-                    state.restore()
-                except BaseException as failed:
-                    # The curve measured is not lost with it: the result (or what an error
-                    # or Ctrl-C on its way carried) goes with the restore's error.
-                    measured = result or getattr(failed.__context__, "partial_result", None)
-                    if measured is not None:
-                        _attach_partial(failed, measured)
+        # One that came before the handlers were ours raised out of signals_deferred's setup,
+        # and skipped the restore (a bug bash: 2 of 2,000 Ctrl-Cs at random moments left the
+        # model trained); it is taken as held, and the setup tried again.
+        late = begun = False
+        while True:
+            try:
+                with signals_deferred() as came:
+                    begun = True
+                    # (on at entry, or refused: a Ctrl-C inside torch's optimizer step can
+                    # leave it off, its finally cut short; the next test then blamed the caller)
+                    torch.set_grad_enabled(True)
+                    if restore and state is not None:
+                        try:
+                            state.restore()
+                        except BaseException as failed:
+                            # The curve measured is not lost with it: the result (or what an
+                            # error or Ctrl-C on its way carried) goes with the restore's error.
+                            measured = result or getattr(failed.__context__, "partial_result",
+                                                         None)
+                            if measured is not None:
+                                _attach_partial(failed, measured)
+                            raise
+                    else:
+                        streams.restore()
+                        forget_unfinished_step(scaler)
+                break
+            except KeyboardInterrupt:
+                if begun:
                     raise
-            else:
-                streams.restore()
-                forget_unfinished_step(scaler)
+                late = True
         # (with restore=False and one sweep started there is nothing to say: the caller keeps
         # what the test trained)
         changed = (state.changed_attributes() if state is not None
@@ -466,6 +482,8 @@ def lr_range_test(
                 "state_dict) to have them put back",
                 UserWarning, stacklevel=2)
         held = came()
+        if held is None and late:
+            held = signal.SIGINT
         on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         stop: BaseException | None = None
         try:

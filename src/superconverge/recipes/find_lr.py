@@ -309,8 +309,8 @@ def find_lr(
 @contextlib.contextmanager
 def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
+    try:  # (set inside: a Ctrl-C between the two left the caller's float64 at float32)
+        torch.set_default_dtype(dtype)
         yield
     finally:
         torch.set_default_dtype(previous)
