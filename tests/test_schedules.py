@@ -1058,6 +1058,21 @@ def test_the_steps_a_too_short_warmup_is_told_to_take_are_enough() -> None:
             S.one_cycle_two_phase(1.0, least, warmup_fraction=f)
 
 
+def test_the_steps_a_short_1cycle_is_told_to_take_make_it_rise() -> None:
+    """A bug bash: at the count advised for annihilation_fraction=0.99 (300), step 1 was
+    1e-15 short of the second phase's end: the LR rose by 5e-15, then fell, and the momentum
+    held. The count advised is the least whose step 1 rises by more than rounding."""
+    for a in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999):
+        with pytest.raises(ValueError, match=r"use total_steps >= (\d+)") as err:
+            S.one_cycle(1.0, 3, annihilation_fraction=a)
+        least = int(re.search(r"total_steps >= (\d+)", str(err.value))[1])
+        s, m = S.one_cycle(1.0, least, annihilation_fraction=a), S.one_cycle_momentum(
+            least, annihilation_fraction=a)
+        assert s(1) > s(0) * (1 + 1e-6) and m(1) < m(0) * (1 - 1e-7), (a, least)
+        before = S.one_cycle(1.0, least - 1, annihilation_fraction=a)
+        assert not before(1) > before(0) * (1 + 1e-6), (a, least)
+
+
 @pytest.mark.parametrize(("milestones", "steps", "said"), [
     ([7, 0.5], 10, "step-decay needs total_steps >= 15 "),  # (a fraction after: no end)
     ([1, 0.5], 2, "step-decay needs total_steps >= 3 "),
