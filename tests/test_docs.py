@@ -30,7 +30,7 @@ def test_python_examples_run(doc: Path, tmp_path, monkeypatch) -> None:
     namespace: dict[str, object] = {"__name__": "__doc_example__"}
     for i, code in enumerate(blocks):
         try:
-            exec(compile(code, f"{doc.name}[block {i}]", "exec"), namespace)
+            exec(compile(code, f"{doc.name}[block {i}]", "exec", dont_inherit=True), namespace)
         except Exception as exc:  # pragma: no cover - the failure message is the point
             raise AssertionError(f"{doc.name}, python block {i} failed: {exc!r}\n{code}") from exc
 

@@ -250,6 +250,38 @@ def test_load_state_dict_refuses_a_step_an_endless_schedule_cannot_compute() -> 
     assert sched.last_step == 2**63 + 2  # taken (a float cannot tell it from sys.maxsize)
 
 
+def test_schedules_of_ones_own_are_told_apart_on_a_strict_resume_once_registered() -> None:
+    """A bug bash: two unregistered schedules of one's own were both saved as kind
+    'schedule', so a strict resume ran the other without a word. Unregistered, a checkpoint
+    holds None (with a warning that says to register); registered, a resume tells them apart."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Warm(sc.Schedule):
+        total_steps: int = 10
+
+        def _value(self, step: int) -> float:
+            return 0.01 * (step + 1)
+
+    @dataclass(frozen=True)
+    class Flat(sc.Schedule):
+        total_steps: int = 10
+
+        def _value(self, step: int) -> float:
+            return 5.0
+
+    opt = make_opt(make_model(), "sgd")
+    with pytest.warns(UserWarning, match=r"Warm is not registered.*register\('a-kind'\)"):
+        state = ParamScheduler(opt, lr=Warm()).state_dict()
+    assert state["schedules"] == {"lr": None}
+    sc.schedules.register("test-warm")(Warm)
+    sc.schedules.register("test-flat")(Flat)
+    state = ParamScheduler(opt, lr=Warm()).state_dict()
+    assert state["schedules"] == {"lr": {"kind": "test-warm", "total_steps": 10}}
+    with pytest.raises(ValueError, match=r"schedules differ.*\['lr'\]"):
+        ParamScheduler(opt, lr=Flat()).load_state_dict(state)
+
+
 def test_a_strict_load_takes_a_join_of_joins_saved_nested() -> None:
     """An earlier version saved a join of joins nested; a Join now spreads its parts out into
     one level (the same values), and a strict resume still takes the older checkpoint."""

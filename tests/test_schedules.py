@@ -272,6 +272,56 @@ def test_a_schedule_joined_in_a_loop_stays_within_the_recursion_limit() -> None:
         S.join([S.linear(0, 1, 5), S.constant(1.0, 5), S.constant(2.0)])
 
 
+def test_only_a_registered_class_of_ones_own_is_saved_as_data() -> None:
+    """A bug bash: every unregistered subclass was saved as kind 'schedule', which from_dict
+    cannot read and a strict ParamScheduler resume could not tell from another; a subclass of
+    one of ours was saved under our kind, which rebuilds ours."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Mine(Schedule):
+        total_steps: int | None = 10
+
+        def _value(self, step: int) -> float:
+            return 0.1 * (step + 1)
+
+    @dataclass(frozen=True)
+    class Louder(S.Constant):
+        pass
+
+    for s in (Mine(), Louder(1.0)):
+        with pytest.raises(TypeError, match=r"is not registered, so Schedule.from_dict could "
+                                            r"not rebuild it: .*register\('a-kind'\)"):
+            s.to_dict()
+    with pytest.raises(TypeError, match=r"Mine is not registered"):
+        S.join([Mine(), S.constant(1.0)]).to_dict()
+    Registered = S.register("test-mine-registered")(dataclass(frozen=True)(
+        type("Registered", (Mine,), {"__module__": __name__})))
+    r = Registered()
+    assert r.to_dict() == {"kind": "test-mine-registered", "total_steps": 10}
+    assert Schedule.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+    with pytest.raises(ValueError, match=r"the schedule kind 'cyclic' is taken by "
+                                         r"superconverge.schedules.cyclic.Cyclic"):
+        S.register("cyclic")(Mine)
+    with pytest.raises(TypeError, match=r"kind must be a non-empty string, got ''"):
+        S.register("")(Mine)
+
+
+def test_a_subclass_without_value_is_told_to_define_it() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Called(Schedule):  # defines __call__, the wrong method
+        total_steps: int | None = None
+
+        def __call__(self, step: object) -> float:
+            return 0.5
+
+    with pytest.raises(NotImplementedError, match=r"Called defines no _value\(self, step\) -> "
+                                                  r"float"):
+        Called()._value(0)
+
+
 def test_a_join_beyond_max_steps_is_not_spread_out() -> None:
     inner = S.Join((S.constant(1.0, 5), S.constant(2.0)), (5,))
     j = S.Join((S.constant(0.0, 3), inner), (2**53 - 2,))

@@ -1,6 +1,6 @@
 """Pure schedule math (no torch): each schedule is a frozen dataclass, ``step -> value``."""
 
-from superconverge.schedules.base import Schedule
+from superconverge.schedules.base import Schedule, register
 from superconverge.schedules.compose import (
     Constant,
     Join,
@@ -52,6 +52,7 @@ __all__ = [
     "one_cycle_two_phase",
     "one_cycle_two_phase_momentum",
     "policy_parameters",
+    "register",
     "step_decay",
     "warmup",
 ]

@@ -22,9 +22,18 @@ S = TypeVar("S", bound="type[Schedule]")
 
 
 def register(kind: str) -> Callable[[S], S]:
-    """Class decorator: make a schedule class known to :meth:`Schedule.from_dict` as ``kind``."""
+    """Class decorator: make a schedule class known to :meth:`Schedule.from_dict` as ``kind``
+    (its ``to_dict`` writes it), so it can be saved as data, e.g. in a ``ParamScheduler``
+    checkpoint. A kind taken by another class is refused; the module that defines the class
+    must be imported before ``from_dict`` reads a dict of its kind."""
 
     def deco(cls: S) -> S:
+        if not isinstance(kind, str) or not kind:
+            raise TypeError(f"a schedule's kind must be a non-empty string, got {kind!r}")
+        taken = _REGISTRY.get(kind)
+        if taken is not None and taken.__qualname__ != cls.__qualname__:
+            raise ValueError(f"the schedule kind {kind!r} is taken by {taken.__module__}."
+                             f"{taken.__qualname__}; choose another")
         cls.kind = kind
         _REGISTRY[kind] = cls
         return cls
@@ -89,8 +98,14 @@ class Schedule:
     kind: ClassVar[str] = "schedule"
     total_steps: int | None
 
-    def _value(self, step: int) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _value(self, step: int) -> float:
+        # (a bug bash: a subclass that defined __call__ instead failed with a bare
+        # NotImplementedError, from inside ParamScheduler)
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no _value(self, step) -> float, the value at a "
+            "step (0 .. total_steps - 1; Schedule.__call__ checks the step, holds the last "
+            "value past the end, then calls it): a subclass of Schedule defines it"
+        )
 
     def _set(self, name: str, value: object) -> None:
         """Normalise a field inside ``__post_init__`` of a frozen dataclass."""
@@ -137,7 +152,17 @@ class Schedule:
         return [(i, self(i)) for i in range(n)]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly description; :meth:`Schedule.from_dict` rebuilds an equal schedule."""
+        """A JSON-friendly description; :meth:`Schedule.from_dict` rebuilds an equal schedule.
+
+        A class of one's own is saved where :func:`register` gave it a kind of its own; else
+        (it would be saved under its base's kind, which another class rebuilds, or none) a
+        ``TypeError``."""
+        if _REGISTRY.get(self.kind) is not type(self):
+            raise TypeError(
+                f"{type(self).__name__} is not registered, so Schedule.from_dict could not "
+                "rebuild it: give the class a kind of its own with "
+                "@superconverge.schedules.register('a-kind') above its @dataclass"
+            )
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             out[f.name] = _encode(getattr(self, f.name))

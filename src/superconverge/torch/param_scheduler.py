@@ -1194,7 +1194,8 @@ class ParamScheduler:
                         f"{key}: the schedule {s!r} cannot be saved as data ({exc}), so the "
                         "state_dict holds None in its place, and a resume cannot check that it "
                         "runs the same schedule. A schedule is saved as data where it is a "
-                        "@dataclass(frozen=True) subclass of Schedule whose callables are "
+                        "@dataclass(frozen=True) subclass of Schedule given a kind of its own "
+                        "with @superconverge.schedules.register('a-kind'), whose callables are "
                         "module-level functions", UserWarning, stacklevel=3)
         return out
 
