@@ -225,6 +225,24 @@ def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
 
 
+@pytest.mark.parametrize("suffix", ["svg", "svgz", "pdf", "ps", "eps", "png"])
+def test_a_plot_drawn_again_is_the_same_file(tmp_path, suffix: str) -> None:
+    """A bug bash: an SVG or PDF drawn again from the same result differed (its date, and an
+    SVG's random ids), where a PNG did not; so did PostScript and an .svgz's gzip header."""
+    import gzip
+
+    res = make_result(repeats=(curve(valley(0.0), seed=0), curve(valley(0.2), seed=1)))
+    first, second = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
+    res.plot(first)
+    res.plot(second)
+    data = first.read_bytes()
+    assert data == second.read_bytes()
+    text = gzip.decompress(data) if suffix == "svgz" else data
+    assert not re.search(rb"<dc:date>|/CreationDate|%%CreationDate", text)
+    if suffix == "svgz":
+        assert data[4:8] == bytes(4)  # gzip's time
+
+
 def test_a_notebook_shows_the_result_as_its_plot(tmp_path) -> None:
     """Jupyter shows an object's ``_repr_png_``: the same picture as ``plot(path)``, drawn
     without pyplot (whose figures a notebook would show a second time)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import gzip
 import io
 import os
 import re
@@ -656,10 +657,24 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
             f"not {fmt!r}"
         )
     drawn = io.BytesIO()
-    # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would otherwise
-    # win over it, and the layout was measured at the figure's.
-    fig.savefig(drawn, format=fmt, dpi="figure")
-    write_bytes(path, drawn.getvalue())
+    # The same figure, the same bytes (a bug bash: an SVG or PDF drawn again from the same
+    # lr_find.json differed, by its date and, in an SVG, its random ids; a PNG did not): no
+    # date, and the SVG's ids made from a fixed salt. PostScript takes its date only from
+    # SOURCE_DATE_EPOCH: its line goes (a comment); an .svgz is gzipped here, with no time.
+    import matplotlib
+
+    drawn_as = "svg" if fmt == "svgz" else fmt
+    undated = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    with matplotlib.rc_context({"svg.hashsalt": "superconverge"}):
+        # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would
+        # otherwise win over it, and the layout was measured at the figure's.
+        fig.savefig(drawn, format=drawn_as, dpi="figure", metadata=undated.get(drawn_as))
+    data = drawn.getvalue()
+    if fmt in ("ps", "eps"):
+        data = re.sub(rb"^%%CreationDate: [^\n]*\n", b"", data, count=1, flags=re.M)
+    elif fmt == "svgz":
+        data = gzip.compress(data, mtime=0)
+    write_bytes(path, data)
     return path
 
 
