@@ -4224,7 +4224,9 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     # nor for a short sweep's skip or two while the scaler finds its scale (a review)
     said = curve_warnings(np.logspace(-5, -1, 7), [2.3, 2.2, 2.0, 1.7, 1.5, 1.4, 1.3],
                           "completed", scaler_skips=1)
-    assert said == ["too few points: 7 finite (need 8); raise num_iter or lower start_lr"]
+    assert said == ["too few points: 7 finite (need 8); raise num_iter: a sweep that ran every "
+                    "step has a point a step (less those a GradScaler skipped), whatever its "
+                    "start_lr and end_lr"]
 
 
 def test_a_huge_repeats_builds_no_list_of_its_seeds() -> None:

@@ -1586,6 +1586,27 @@ def test_a_word_longer_than_a_line_starts_its_own_and_is_cut_at_a_hyphen() -> No
     assert lines[0] == "a" and all(len(line) <= 16 for line in lines)
 
 
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_too_few_points_of_a_completed_sweep_are_told_to_raise_num_iter_alone(mode) -> None:
+    """A bug bash: lr_range_test takes num_iter from 5, the rules need 8 points, and a sweep
+    of 7 that ran every step was told to "raise num_iter or lower start_lr" (lower end_lr in a
+    linear one): no LR adds a point."""
+    torch = pytest.importorskip("torch")
+    import superconverge as sc
+
+    torch.manual_seed(0)
+    m = torch.nn.Linear(10, 2)
+    batches = [(torch.randn(16, 10), torch.randint(0, 2, (16,))) for _ in range(8)]
+    res = sc.lr_range_test(m, torch.optim.SGD(m.parameters(), lr=1e-3),
+                           torch.nn.CrossEntropyLoss(), batches, 1e-7, 10, num_iter=7,
+                           mode=mode, progress=False)
+    advice = ("raise num_iter: a sweep that ran every step has a point a step (less those a "
+              "GradScaler skipped), whatever its start_lr and end_lr")
+    assert res.warnings() == [f"too few points: 7 finite (need 8); {advice}"]
+    for pick in (res.suggest(), *res.suggest_bounds()):
+        assert pick.lr is None and pick.reason == f"only 7 finite points (need 8); {advice}"
+
+
 def test_a_linear_sweeps_other_advice_on_start_lr_is_for_its_mode_too() -> None:
     """A review: "only N finite points ...; raise num_iter or lower start_lr" and the
     extrapolated pick's "lower start_lr to see the curve there" were still an exponential

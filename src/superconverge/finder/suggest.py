@@ -264,16 +264,26 @@ TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
 _TOO_FEW_LINEAR = ("; raise num_iter or lower end_lr (a linear sweep's LRs are end_lr / "
                    "(num_iter - 1) apart whatever start_lr is)")
 
+_TOO_FEW_COMPLETED = ("; raise num_iter: a sweep that ran every step has a point a step (less "
+                      "those a GradScaler skipped), whatever its start_lr and end_lr")
+"""The advice for too few points of a sweep that completed: no start_lr or end_lr adds one (a
+bug bash: a sweep of num_iter=7 was told to lower start_lr)."""
 
-def for_mode(pick: Suggestion, mode: str | None) -> Suggestion:
-    """``pick`` with its reason's advice for a sweep of ``mode``: "lower start_lr" moves no
-    LR of a linear sweep but its first, so there the reason says what does, as
-    :func:`curve_warnings` does (a review: the two said opposite things)."""
+
+def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None) -> Suggestion:
+    """``pick`` with its reason's advice for a sweep of ``mode`` that stopped for
+    ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
+    the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
+    things); too few points of a sweep that completed need a larger ``num_iter`` alone."""
+    too_few = pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE)
+    if too_few and stop_reason == "completed":
+        return dataclasses.replace(
+            pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE) + _TOO_FEW_COMPLETED)
     if mode != "linear":
         return pick
     if pick.reason == NEVER_FELL:
         return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
-    if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
+    if too_few:
         return dataclasses.replace(
             pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE) + _TOO_FEW_LINEAR)
     return pick
@@ -767,7 +777,8 @@ def curve_warnings(
         out.append(
             f"too few points: {len(x)} finite (need {MIN_POINTS}"
             + (f"; {skipped_head}" if skipped_head else "") + ")"
-            + (_TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE)
+            + (_TOO_FEW_COMPLETED if stop_reason == "completed" else
+               _TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE)
         )
         return out
     s = smooth_centered(y)
