@@ -209,6 +209,31 @@ def test_channels_last_shapes_say_how_to_transpose() -> None:
         build_model("resnet20", (32, 32, 4), 2)
 
 
+def test_warnings_through_find_lr_point_at_its_caller(tmp_path) -> None:
+    """A bug bash: the raw-scale and channels-last warnings of find_lr pointed into
+    recipes/find_lr.py, levels fixed for a direct call of load_data or suggest_model."""
+    import numpy as np
+
+    from superconverge.recipes import find_lr
+
+    r = np.random.default_rng(0)
+    x = r.normal(50, 20, (300, 10)).astype("f4")
+    np.savez(tmp_path / "raw.npz", x=x, y=(x[:, 0] > 50).astype("i8"))
+    np.savez(tmp_path / "hwc.npz", x=r.normal(0, 1, (200, 16, 16, 3)).astype("f4"),
+             y=r.integers(0, 2, 200))
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        find_lr(data=tmp_path / "raw.npz", num_iter=10, progress=False)
+        find_lr(data=tmp_path / "hwc.npz", num_iter=10, progress=False)
+        find_lr(data=tmp_path / "hwc.npz", num_iter=10, progress=False, model="resnet20")
+    said = {(str(w.message)[:30], w.filename) for w in got
+            if "inputs have mean" in str(w.message) or "channels-last" in str(w.message)}
+    assert len(said) == 3 and {f for _, f in said} == {__file__}, said
+    with pytest.warns(UserWarning, match="looks channels-last") as direct:
+        suggest_model((16, 16, 3))
+    assert direct[0].filename == __file__
+
+
 @pytest.mark.parametrize(
     ("name", "shape", "lr"),
     [

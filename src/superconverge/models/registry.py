@@ -10,12 +10,17 @@ from typing import Any
 
 from torch import nn
 
+from superconverge._stack import outside
 from superconverge.models.cnn import CNN1d, SmallCNN
 from superconverge.models.mlp import MLP
 from superconverge.models.resnet import CifarResNet
 from superconverge.schedules._validate import integer
 
 __all__ = ["build_model", "model_names", "suggest_model"]
+
+_OURS = (__name__, "superconverge.recipes.find_lr")
+"""Where this module's warnings look past for the caller's line: find_lr builds the model it
+suggests (a bug bash: find_lr's warnings pointed into find_lr)."""
 
 # The advice of a too-small image for the 'cnn': find_lr, which passes no widths, replaces it.
 WIDTHS_ADVICE = "pass fewer widths or use "
@@ -84,7 +89,8 @@ def _channels_last_hint(shape: tuple[int, ...]) -> str:
 def _warn_if_channels_last(name: str, shape: tuple[int, ...]) -> None:
     # The model builds (H channels of W x C pixels), but almost surely by mistake.
     if _looks_channels_last(shape):
-        warnings.warn(f"model={name!r}: {_channels_last_hint(shape)}", UserWarning, stacklevel=4)
+        warnings.warn(f"model={name!r}: {_channels_last_hint(shape)}", UserWarning,
+                      stacklevel=outside(*_OURS))
 
 
 def _require_images(name: str, shape: tuple[int, ...]) -> None:
@@ -201,7 +207,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                 f"{shape[1]} (1-D signals, 'cnn1d'); if these are grey images, add their channel "
                 f"axis, x[:, None], for the shape (1, {shape[0]}, {shape[1]})",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=outside(*_OURS),
             )
         if shape[1] >= 3:
             if shape[1] <= 4 < shape[0]:
@@ -213,7 +219,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                     "Keras keeps time series, transpose the signals from (N, L, C) to (N, C, L), "
                     "e.g. x.transpose(0, 2, 1)",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=outside(*_OURS),
                 )
             return "cnn1d"
         # Too short for the 1-D CNN's kernel of 3: "mlp" flattens it. (40, 1) is most likely
@@ -224,7 +230,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                 "but models take (channels, length): transpose the signals from (N, L, C) to "
                 "(N, C, L), e.g. x.transpose(0, 2, 1); suggesting 'mlp'",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=outside(*_OURS),
             )
         return "mlp"
     if len(shape) == 3:
@@ -232,7 +238,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
             warnings.warn(
                 f"suggest_model: {_channels_last_hint(shape)}; suggesting 'mlp'",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=outside(*_OURS),
             )
             return "mlp"
         if min(shape[1:]) < 4:  # SmallCNN's min_size: one 2x2 pooling needs 4 pixels

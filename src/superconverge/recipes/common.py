@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from superconverge._names import OPTIMIZERS
+from superconverge._stack import outside
 from superconverge.atomic import not_a_file
 from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
 from superconverge.data.registry import PUBLISHED
@@ -131,7 +132,7 @@ def load_data(
             "0 and std 1: standardize them (standardize=True) unless your "
             "training does the same scaling",
             UserWarning,
-            stacklevel=2,
+            stacklevel=outside(__name__, "superconverge.recipes.find_lr"),  # (find_lr's caller)
         )
     return ds
 
