@@ -33,7 +33,8 @@ import torch
 from torch import nn
 
 import superconverge as sc
-from superconverge.data import load_npz, train_val_loaders, load_dataset
+from superconverge.data import load_npz, train_val_loaders, load_dataset, train_val_split
+from superconverge.recipes import find_lr
 from superconverge.finder.suggest import suggest, suggest_bounds, curve_warnings
 
 
@@ -83,7 +84,15 @@ def run() -> float | None:
     reveal_type(train)
     load_npz(MyPath())
     load_npz(Path("data.npz"))
-    return top + value + lrs[0] if top is not None else None
+    # (a bug bash: what the docs and code take and the annotations refused; a misspelt name
+    # was an Any, unchecked: under --strict an ignore that ignores nothing is an error)
+    sc.ParamScheduler(opt, lr=0.1, multipliers={"lr": np.geomspace(1, 0.01, 1)})
+    sc.ParamScheduler(opt, lr=0.1, multipliers={"lr": torch.ones(1)})
+    find_lr(dataset="synthetic", num_iter=10, device=torch.device("cpu"))
+    train_val_split(["cat", "dog"] * 10)
+    doubled: float = res.suggest().to_dict()["lr"] * 2
+    sc.one_cylce(1.0, 10)  # type: ignore[attr-defined]
+    return top + value + lrs[0] + doubled if top is not None else None
 '''
 
 

@@ -45,10 +45,12 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'superconverge' has no attribute {name!r}")
+if not TYPE_CHECKING:  # (seen by a checker, it made every misspelt name an Any: a bug bash)
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        raise AttributeError(f"module 'superconverge' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

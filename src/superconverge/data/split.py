@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from superconverge.schedules._validate import fraction, integer
@@ -25,7 +28,7 @@ def _missing(label: object) -> bool:
 
 
 def train_val_split(
-    y: np.ndarray, val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0
+    y: np.ndarray | Sequence[Any], val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train_idx, val_idx)`` splitting labels ``y`` by class, reproducible by ``seed``.
 

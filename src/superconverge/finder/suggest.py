@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class Suggestion:
     method: str
     reason: str
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: ``lr``, ``index``, ``method`` and ``reason``."""
         return {"lr": self.lr, "index": self.index, "method": self.method, "reason": self.reason}
 

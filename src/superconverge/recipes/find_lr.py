@@ -99,7 +99,7 @@ def find_lr(
     method: str = "default",
     out: str | os.PathLike[str] | None = None,
     progress: bool = True,
-    device: str | None = None,
+    device: str | torch.device | None = None,
     amp: str | None = None,
     standardize: bool = False,
     data_options: Mapping[str, Any] | None = None,

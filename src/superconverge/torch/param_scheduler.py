@@ -33,6 +33,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
@@ -465,7 +466,7 @@ class ParamScheduler:
         weight_decay: Schedule | float | None = None,
         *,
         tensors: bool = False,
-        multipliers: Mapping[str, Sequence[float]] | None = None,
+        multipliers: Mapping[str, Sequence[float] | np.ndarray | Tensor] | None = None,
         **other_keys: Schedule | float,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -748,7 +749,7 @@ class ParamScheduler:
         self,
         schedules: Mapping[str, Schedule],
         slots: Mapping[str, str],
-        given: Mapping[str, Sequence[float]],
+        given: Mapping[str, Sequence[float] | np.ndarray | Tensor],
     ) -> dict[str, list[float]]:
         groups = self.optimizer.param_groups
         n = len(groups)
