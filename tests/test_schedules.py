@@ -10,6 +10,7 @@ import pickle
 import re
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -305,6 +306,37 @@ def test_only_a_registered_class_of_ones_own_is_saved_as_data() -> None:
         S.register("cyclic")(Mine)
     with pytest.raises(TypeError, match=r"kind must be a non-empty string, got ''"):
         S.register("")(Mine)
+
+
+def test_a_registered_class_defined_again_still_saves_and_keeps_its_kind() -> None:
+    """A notebook bug bash: a cell defining a registered class, run again, made the schedules
+    built before it unsavable ("is not registered"); and a class of one's own named like one
+    of ours (OneCycle) took our kind, as its qualified name alone was compared."""
+    cell = """
+from dataclasses import dataclass
+from superconverge.schedules import Schedule, register
+
+@register("test-defined-twice")
+@dataclass(frozen=True)
+class Twice(Schedule):
+    total_steps: int | None = None
+
+    def _value(self, step):
+        return 0.5
+"""
+    def run(code: str) -> dict[str, Any]:  # (as a cell: without this file's future flags)
+        namespace: dict[str, Any] = {"__name__": "test_cell"}
+        exec(compile(code, "cell", "exec", dont_inherit=True), namespace)
+        return namespace
+
+    old = run(cell)["Twice"]()
+    again = run(cell)
+    assert old.to_dict() == {"kind": "test-defined-twice", "total_steps": None}
+    assert type(Schedule.from_dict(old.to_dict())) is again["Twice"]
+    with pytest.raises(ValueError, match=r"the schedule kind 'one_cycle' is taken by "
+                                         r"superconverge.schedules.one_cycle.OneCycle"):
+        run(cell.replace("test-defined-twice", "one_cycle").replace("Twice", "OneCycle"))
+    assert S.one_cycle(0.8, 100).to_dict()["kind"] == "one_cycle"
 
 
 def test_a_subclass_without_value_is_told_to_define_it() -> None:

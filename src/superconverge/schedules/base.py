@@ -31,14 +31,20 @@ def register(kind: str) -> Callable[[S], S]:
         if not isinstance(kind, str) or not kind:
             raise TypeError(f"a schedule's kind must be a non-empty string, got {kind!r}")
         taken = _REGISTRY.get(kind)
-        if taken is not None and taken.__qualname__ != cls.__qualname__:
-            raise ValueError(f"the schedule kind {kind!r} is taken by {taken.__module__}."
-                             f"{taken.__qualname__}; choose another")
+        if taken is not None and _name(taken) != _name(cls):  # (itself: a notebook's re-run)
+            raise ValueError(f"the schedule kind {kind!r} is taken by {'.'.join(_name(taken))}; "
+                             "choose another")
         cls.kind = kind
         _REGISTRY[kind] = cls
         return cls
 
     return deco
+
+
+def _name(cls: type) -> tuple[str, str]:
+    """A class's module and qualified name: a class defined again (a notebook cell run twice)
+    is another object of the same name."""
+    return cls.__module__, cls.__qualname__
 
 
 def callable_ref(fn: Callable[..., Any]) -> str:
@@ -157,7 +163,11 @@ class Schedule:
         A class of one's own is saved where :func:`register` gave it a kind of its own; else
         (it would be saved under its base's kind, which another class rebuilds, or none) a
         ``TypeError``."""
-        if _REGISTRY.get(self.kind) is not type(self):
+        # (the class registered, or one of its name that a notebook's re-run of its cell
+        # registered since: the same class to the user)
+        registered = _REGISTRY.get(self.kind)
+        if registered is not type(self) and (registered is None
+                                             or _name(registered) != _name(type(self))):
             raise TypeError(
                 f"{type(self).__name__} is not registered, so Schedule.from_dict could not "
                 "rebuild it: give the class a kind of its own with "
