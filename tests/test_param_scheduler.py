@@ -1094,6 +1094,62 @@ def test_own_state_dict_with_a_negative_derived_ratio_loads() -> None:
     assert again.last_step == 1 and again.multipliers["foo"] == [1.0, -2.0]
 
 
+def test_keys_a_schedule_cannot_drive_are_refused_up_front() -> None:
+    """A bug bash: Adagrad's initial_accumulator_value (read once, from its defaults) was
+    taken and changed nothing; an int count (Muon's ns_steps) became a float that failed in
+    torch's range(); a nesterov SGD took a dampening > 0 or a momentum falling to 0, which its
+    constructor refuses."""
+    p = torch.nn.Parameter(torch.ones(3))
+    with pytest.raises(ValueError, match=r"initial_accumulator_value: Adagrad reads it once"):
+        ParamScheduler(torch.optim.Adagrad([p], lr=0.1), initial_accumulator_value=5.0)
+    opt = torch.optim.LBFGS([p], lr=0.1)
+    with pytest.raises(ValueError, match=r"max_iter: LBFGS's param groups hold max_iter=20, an "
+                                         r"int: a count .* as a float \(20.0\)"):
+        ParamScheduler(opt, max_iter=10)
+    assert opt.param_groups[0]["max_iter"] == 20
+    nesterov = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    with pytest.raises(ValueError, match=r"dampening: the schedule gives 0.5 at step 0, but "
+                                         r"SGD\(nesterov=True\) needs a momentum > 0 and a "
+                                         r"dampening of 0"):
+        ParamScheduler(nesterov, dampening=0.5)
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 0.0 at step 2, but "
+                                         r"SGD\(nesterov=True\)"):
+        ParamScheduler(nesterov, momentum=sc.linear(0.9, 0.0, 3))
+    ParamScheduler(nesterov, momentum=sc.one_cycle_momentum(30), dampening=0.0)
+    # real keys that torch's defaults make ints (SGD's momentum=0, lr=1 as given) still go
+    sgd = torch.optim.SGD([p], lr=1)
+    ParamScheduler(sgd, lr=sc.linear(1, 0.1, 3), weight_decay=0.1, momentum=0.5, dampening=0.1)
+
+
+def test_groups_built_with_different_momenta_are_told_they_take_one() -> None:
+    """A bug bash: a group built without momentum got the schedule's without a word (a group
+    without weight decay keeps none: its multiplier is derived, momentum's is 1)."""
+    m = torch.nn.Linear(4, 2)
+    groups = [{"params": [m.weight], "momentum": 0.9}, {"params": [m.bias], "momentum": 0.0}]
+    opt = torch.optim.SGD(groups, lr=0.1)
+    with pytest.warns(UserWarning, match=r"momentum: the param groups hold different momenta "
+                      r"\(\[0.9, 0.0\]\), .* pass multipliers=\{'momentum': \[1.0, 0.0\]\} "
+                      r"to keep them apart, or \{'momentum': \[1.0, 1.0\]\}"):
+        ParamScheduler(opt, momentum=sc.one_cycle_momentum(10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = ParamScheduler(opt, momentum=sc.one_cycle_momentum(10),
+                              multipliers={"momentum": [1.0, 0.0]})
+        kept.step()
+    assert [g["momentum"] for g in opt.param_groups] == [sc.one_cycle_momentum(10)(1), 0.0]
+
+
+def test_step_says_it_takes_no_argument() -> None:
+    """A bug bash: step(epoch) and step(val_loss), from torch's old API and ReduceLROnPlateau,
+    got Python's "takes 1 positional argument but 2 were given"."""
+    sched = ParamScheduler(make_opt(make_model(), "sgd"), lr=sc.linear(0.1, 0.01, 10))
+    with pytest.raises(TypeError, match=r"ParamScheduler.step\(\) takes no argument, got "
+                                        r"\[0.42\]: it counts optimizer steps.*"
+                                        r"load_state_dict\(\{'last_step': n\}\)"):
+        sched.step(0.42)  # type: ignore[arg-type]
+    assert sched.last_step == 0
+
+
 def test_rprop_lr_is_refused_since_rprop_reads_it_once() -> None:
     """torch's Rprop copies lr into each parameter's first step size and never reads it again:
     a schedule of it changed nothing (bit-identical weights at lr 0.01 and at 10)."""

@@ -31,7 +31,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -99,6 +99,12 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "eps": (0.0, math.inf, ">= 0"),  # torch's Adam-type constructors refuse eps < 0
 }
 _ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
+
+# Real-valued keys of torch's optimizers whose defaults are ints (SGD's momentum=0, Adagrad's
+# lr_decay=0, ...): a schedule writes floats into them, as torch would read them. Any other
+# key holding an int is a count (Muon's ns_steps, LBFGS's max_iter), which a float breaks.
+_REAL_KEYS = frozenset({"lr", "momentum", "weight_decay", "eps", "dampening", "lr_decay",
+                        "alpha", "rho", "lambd", "t0", "momentum_decay"})
 
 
 def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
@@ -504,6 +510,10 @@ class ParamScheduler:
             if key == "lr" and any(isinstance(o, torch.optim.Rprop)
                                    for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
+            if key == "initial_accumulator_value" and _holds(optimizer, torch.optim.Adagrad):
+                raise ValueError(  # (a bug bash: taken, and it changed nothing)
+                    "initial_accumulator_value: Adagrad reads it once, from its defaults, as "
+                    "each parameter's state is made, so a schedule of it would change nothing")
             if key == "lr" and _holds(optimizer, torch.optim.LBFGS) and any(
                     isinstance(g.get("lr"), Tensor) for g in groups):
                 warnings.warn(f"lr: {LBFGS_TENSOR_LR}; build the {name} with a float lr",
@@ -519,11 +529,22 @@ class ParamScheduler:
             for g in groups:
                 value = g[slot][0] if slot == _BETAS else g[slot]
                 _check_numeric(key, f"{slot}[0]" if slot == _BETAS else slot, value, name)
+                if type(value) is int and key not in _REAL_KEYS:  # (a bug bash: a float
+                    # 5.0 failed Muon's range(ns_steps) far from here)
+                    raise ValueError(
+                        f"{key}: {name}'s param groups hold {key}={value}, an int: a count "
+                        "(as Muon's ns_steps or LBFGS's max_iter are), which the float values "
+                        "of a schedule would break; if it is a real number, build the "
+                        f"{name} with it as a float ({float(value)!r})")
             slots[key] = slot
 
         # (None, not anything falsy: an array's truth was numpy's error, and 0 or [] was taken)
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
+        if "momentum" in schedules and "momentum" not in given:
+            self._warn_momenta_differ([as_float(g[slots["momentum"]][0] if slots["momentum"]
+                                                == _BETAS else g[slots["momentum"]])
+                                       for g in groups])
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
         self._inferred = {k for k in schedules if k not in given and k != "momentum"}
@@ -687,6 +708,23 @@ class ParamScheduler:
                 "scheduled weight decay until dynamo's recompile limit, then runs eager; for a "
                 "compiled step keep weight_decay constant (Smith's recipe does), or use AdamW "
                 "(decoupled decay: one more graph)", UserWarning, stacklevel=3)
+
+    @staticmethod
+    def _warn_momenta_differ(held: list[float]) -> None:
+        """Momentum's multipliers are 1 unless given (a ratio of momenta means nothing), so
+        groups built with different momenta all take the schedule's: said, with the
+        multipliers that keep them apart (a bug bash: a group built without momentum got it
+        without a word, where a group without weight decay keeps none)."""
+        top = max(held, default=0.0)
+        if len(set(held)) < 2 or not top > 0:
+            return
+        keep = [float(f"{h / top:.6g}") for h in held]
+        warnings.warn(
+            f"momentum: the param groups hold different momenta ({brief(held)}), and the "
+            "schedule gives every group the same value (momentum's multipliers are 1 unless "
+            f"given); pass multipliers={{'momentum': {keep}}} to keep them apart, or "
+            f"{{'momentum': {[1.0] * len(held)}}} to say the same value is meant",
+            UserWarning, stacklevel=3)
 
     def _shared_conflicts(
         self, multipliers: Mapping[str, Sequence[float]]
@@ -878,10 +916,21 @@ class ParamScheduler:
             n = 1000 if last_index == sys.maxsize else last_index + 1
             steps: Iterable[int] = range(n) if n <= 20_000 else (
                 *range(0, n, n // 2000), n - 1)
+            nesterov = [i for i, g in enumerate(self.optimizer.param_groups)
+                        if g.get("nesterov")] if key in ("momentum", "dampening") else []
             for step in steps:
                 value = value_at(step)
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
+                if nesterov:  # (a bug bash: taken, where torch's SGD refuses them)
+                    bad = [i for i in nesterov if (value * mults[i] <= 0 if key == "momentum"
+                                                   else value * mults[i] != 0)]
+                    if bad:
+                        raise ValueError(
+                            f"{key}: the schedule gives {value!r} at step {step}, but "
+                            f"SGD(nesterov=True) needs a momentum > 0 and a dampening of 0 (its "
+                            f"constructor refuses others), in param group(s) {brief(bad)}; "
+                            f"{self._schedules[key]!r}")
 
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
         top = max(mults, default=0.0)
@@ -941,14 +990,22 @@ class ParamScheduler:
         )
         self._warn_after = math.inf
 
-    def step(self) -> None:
+    def step(self, *given: NoReturn) -> None:
         """Advance one optimizer step and write the new values into the param groups (a step
-        that raises writes nothing and does not count).
+        that raises writes nothing and does not count). It takes no argument: not torch's old
+        ``step(epoch)`` (``load_state_dict({'last_step': n})`` resumes at step ``n``), nor
+        ``ReduceLROnPlateau``'s ``step(metric)``.
 
         Called inside a ``torch.compile``d function (``opt.step(); sched.step()``, as in torch's
         compiled-optimizer recipe), it runs outside the graph: traced, every new value would be
         a constant of the graph, and a recompile. (A ``fullgraph=True`` function cannot hold
         ``opt.step()`` itself: torch's ``Optimizer.step`` breaks the graph around itself.)"""
+        if given:  # (a bug bash: Python's "takes 1 positional argument but 2 were given")
+            raise TypeError(
+                f"ParamScheduler.step() takes no argument, got {brief(given)}: it counts "
+                "optimizer steps, one a call (not epochs, nor a metric to watch as "
+                "ReduceLROnPlateau's step(metric)); to resume at step n, "
+                "load_state_dict({'last_step': n})")
         if torch.compiler.is_compiling():
             # (wrapped once, by the first scheduler built, not at import; a scheduler that
             # came unpickled before any was built wraps it at every step, ~4 µs)
