@@ -339,6 +339,22 @@ class Twice(Schedule):
     assert S.one_cycle(0.8, 100).to_dict()["kind"] == "one_cycle"
 
 
+def test_from_dict_takes_any_mapping_and_builds_only_its_own_class() -> None:
+    """A bug bash: a mappingproxy (and JSON text) was told it "needs a 'kind' key", and
+    OneCycle.from_dict built whatever kind the dict named."""
+    import types
+
+    d = S.one_cycle(1.0, 10).to_dict()
+    assert Schedule.from_dict(types.MappingProxyType(d)) == S.one_cycle(1.0, 10)
+    with pytest.raises(ValueError, match=r"a schedule dict is a mapping, got str .*: parse JSON "
+                                         r"text first, json.loads\(text\)"):
+        Schedule.from_dict(json.dumps(d))  # type: ignore[arg-type]
+    assert S.OneCycle.from_dict(d) == S.one_cycle(1.0, 10)
+    with pytest.raises(TypeError, match=r"OneCycle.from_dict was given a 'cyclic' dict, which "
+                                        r"builds a Cyclic; Schedule.from_dict builds any kind"):
+        S.OneCycle.from_dict(S.cyclic(1e-3, 1e-2, 10).to_dict())
+
+
 def test_a_subclass_without_value_is_told_to_define_it() -> None:
     from dataclasses import dataclass
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, SupportsIndex, TypeVar
 
 from superconverge.schedules._validate import MAX_STEPS, _describe_huge
@@ -178,15 +178,19 @@ class Schedule:
             out[f.name] = _encode(getattr(self, f.name))
         return out
 
-    @staticmethod
-    def from_dict(data: dict[str, Any]) -> Schedule:
-        """Rebuild a schedule written by :meth:`to_dict`.
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+        """Rebuild a schedule written by :meth:`to_dict` (any mapping; called on a subclass,
+        a dict of another kind is a ``TypeError``).
 
         A field it does not take (a dict of a newer version) or one it lacks is a
         ``ValueError`` naming the fields it takes. A function in it (cyclic's ``scale_fn``)
         is saved by name, ``"module:function"``, and found by importing that module, which
         runs its code: as with ``pickle``, rebuild only dicts from a source you trust."""
-        if not isinstance(data, dict) or "kind" not in data:
+        if isinstance(data, str | bytes):  # (a bug bash: "needs a 'kind' key" of JSON text)
+            raise ValueError(f"a schedule dict is a mapping, got {type(data).__name__} "
+                             f"{data[:60]!r}: parse JSON text first, json.loads(text)")
+        if not isinstance(data, Mapping) or "kind" not in data:
             raise ValueError(f"a schedule dict needs a 'kind' key, got {data!r}")
         kind = data["kind"]
         if not isinstance(kind, str):
@@ -196,10 +200,13 @@ class Schedule:
         if kind not in _REGISTRY:
             known = ", ".join(sorted(_REGISTRY))
             raise ValueError(f"unknown schedule kind {kind!r}; known: {known}")
+        built = _REGISTRY[kind]
+        if not issubclass(built, cls):  # (a bug bash: OneCycle.from_dict built a Cyclic)
+            raise TypeError(f"{cls.__name__}.from_dict was given a {kind!r} dict, which builds "
+                            f"a {built.__name__}; Schedule.from_dict builds any kind")
         # The fields first, before a reference in them imports anything (a review: a raw
         # "__init__() got an unexpected keyword argument").
-        cls = _REGISTRY[kind]
-        fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        fields = [f for f in dataclasses.fields(built) if f.init]  # type: ignore[arg-type]
         names = [f.name for f in fields]
         unknown = [k for k in data if k != "kind" and k not in names]
         missing = [f.name for f in fields if f.name not in data
@@ -213,7 +220,7 @@ class Schedule:
             raise ValueError(f"a {kind!r} schedule dict: {said}; it takes "
                              f"{', '.join(names)}")
         kwargs = {k: _decode(val, k) for k, val in data.items() if k != "kind"}
-        return cls(**kwargs)
+        return built(**kwargs)
 
 
 def _step_index(name: str, value: object) -> int:
