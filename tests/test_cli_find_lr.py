@@ -2278,3 +2278,18 @@ def test_an_out_named_as_a_parameter_leaves_the_flags_translated(tmp_path, capsy
     with pytest.raises(SystemExit):
         main(["-q", "find-lr", "--num-iter", "8", "--out", "end_lr"])
     assert "error: --out='end_lr' is a file" in capsys.readouterr().err
+
+
+def test_the_grad_scalers_advice_is_in_the_commands_words() -> None:
+    """A bug bash: the CLI passed on "lower its init_scale or use bfloat16 autocast", where
+    the command sets no init_scale and bfloat16 is --amp bf16."""
+    from superconverge.cli import _as_flags, _find_lr_flags
+
+    flags = _find_lr_flags()
+    said = _as_flags("too few points: 3 finite (need 8): GradScaler skipped 9 steps for inf or "
+                     "NaN gradients, which give no points; lower its init_scale or use bfloat16 "
+                     "autocast", flags)
+    assert said.endswith("which give no points; use --amp bf16")
+    said = _as_flags("GradScaler skipped 50 steps in a row, up to lr=0.1: ...: lower the "
+                     "GradScaler's init_scale or use bfloat16 autocast; stopping", flags)
+    assert said.endswith(": use --amp bf16; stopping")

@@ -583,7 +583,10 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "out=": "--out=", "device=": "--device=", "mode=": "--mode=", "model=": "--model=",
         "data=": "--data=", "header=False": "--no-header", "header=True": "--header",
         "standardize=True": "--standardize",
-        "the batch size": "--batch-size"})  # (the library's advice for a loader of the user's)
+        "the batch size": "--batch-size",  # (the library's advice for a loader of the user's)
+        # (the GradScaler's advice: the command sets no init_scale; a bug bash)
+        "lower its init_scale or use bfloat16 autocast": "use --amp bf16",
+        "lower the GradScaler's init_scale or use bfloat16 autocast": "use --amp bf16"})
 
 
 def _column(text: str | None) -> str | int | None:
