@@ -1121,6 +1121,20 @@ def test_keys_a_schedule_cannot_drive_are_refused_up_front() -> None:
     ParamScheduler(sgd, lr=sc.linear(1, 0.1, 3), weight_decay=0.1, momentum=0.5, dampening=0.1)
 
 
+def test_a_momentum_that_a_bfloat16_tensor_rounds_to_1_is_refused() -> None:
+    """A bug bash: betas[0] as a bfloat16 tensor took 0.999 as 1.0, past the range the float
+    was checked against, and Adam's weights went to NaN."""
+    p = torch.nn.Parameter(torch.ones(3))
+    bf = torch.bfloat16
+    opt = torch.optim.Adam([p], lr=torch.tensor(0.01), betas=(torch.tensor(0.9, dtype=bf),
+                                                              torch.tensor(0.99, dtype=bf)))
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 0.999 at step 0, which "
+                                         r"a bfloat16 tensor holds as 1.0, but momentum must be "
+                                         r"in \[0, 1\)"):
+        ParamScheduler(opt, momentum=0.999)
+    ParamScheduler(opt, momentum=sc.one_cycle_momentum(100))  # 0.95 and 0.85 fit
+
+
 def test_groups_built_with_different_momenta_are_told_they_take_one() -> None:
     """A bug bash: a group built without momentum got the schedule's without a word (a group
     without weight decay keeps none: its multiplier is derived, momentum's is 1)."""

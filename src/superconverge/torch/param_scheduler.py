@@ -918,10 +918,25 @@ class ParamScheduler:
                 *range(0, n, n // 2000), n - 1)
             nesterov = [i for i, g in enumerate(self.optimizer.param_groups)
                         if g.get("nesterov")] if key in ("momentum", "dampening") else []
+            # A momentum held in a bfloat16 tensor: 0.999 is 1.0 there, which Adam's step takes
+            # (a bug bash: the weights went to NaN); checked as the tensor holds it.
+            coarse = {v.dtype for g in self.optimizer.param_groups
+                      for v in [g[self._slots[key]][0] if self._slots[key] == _BETAS
+                                else g[self._slots[key]]]
+                      if isinstance(v, Tensor) and v.dtype == torch.bfloat16
+                      } if key == "momentum" else set()
             for step in steps:
                 value = value_at(step)
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
+                for dtype in coarse:
+                    held = float(torch.tensor(value * max(mults), dtype=dtype))
+                    if not held < _RANGES[key][1]:
+                        raise ValueError(
+                            f"{key}: the schedule gives {value!r} at step {step}, which a "
+                            f"{str(dtype).removeprefix('torch.')} tensor holds as {held!r}, but "
+                            f"{key} must be {_RANGES[key][2]}; make it a float32 tensor or a "
+                            "number")
                 if nesterov:  # (a bug bash: taken, where torch's SGD refuses them)
                     bad = [i for i in nesterov if (value * mults[i] <= 0 if key == "momentum"
                                                    else value * mults[i] != 0)]
