@@ -937,3 +937,25 @@ def test_files_written_as_one_take_any_bytes_and_paths_once(tmp_path) -> None:
     given = iter([(tmp_path / "a", bytearray(b"1")), (tmp_path / "b", memoryview(b"2"))])
     assert atomic.write_files(given) == [tmp_path / "a", tmp_path / "b"]
     assert (tmp_path / "a").read_bytes() == b"1" and (tmp_path / "b").read_bytes() == b"2"
+
+
+def test_save_figure_gives_metadata_only_to_the_formats_that_take_it(tmp_path) -> None:
+    """A review: metadata=None went to every writer, and matplotlib's PGF writer takes no
+    such argument (a .pgf plot failed with a TypeError)."""
+    got: dict[str, dict[str, object]] = {}
+
+    class Canvas:
+        def get_supported_filetypes(self) -> dict[str, str]:
+            return {"pgf": "LaTeX PGF", "svg": "SVG", "png": "PNG"}
+
+    class Fig:
+        canvas = Canvas()
+
+        def savefig(self, out: object, format: str, **kwargs: object) -> None:
+            got[format] = kwargs
+            out.write(b"x")  # type: ignore[attr-defined]
+
+    for suffix in ("pgf", "svg", "png"):
+        atomic.save_figure(Fig(), tmp_path / f"f.{suffix}")
+    assert got["pgf"] == got["png"] == {"dpi": "figure"}
+    assert got["svg"] == {"dpi": "figure", "metadata": {"Date": None}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import warnings
 
 import numpy as np
@@ -299,6 +300,22 @@ def test_a_strict_load_takes_a_join_of_joins_saved_nested() -> None:
     other = {**nested, "boundaries": [26]}
     with pytest.raises(ValueError, match=r"schedules differ.*\['lr'\]"):
         mine.load_state_dict({"last_step": 9, "schedules": {"lr": other}})
+
+
+def test_a_strict_load_imports_no_module_a_differing_checkpoint_names(tmp_path,
+                                                                       monkeypatch) -> None:
+    """A review: a saved schedule that differed was rebuilt to compare it, importing the
+    module its scale_fn names: a checkpoint could import code."""
+    (tmp_path / "planted_scale.py").write_text(
+        "import os\nos.environ['PLANTED_IMPORTED'] = '1'\ndef f(x):\n    return 1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("PLANTED_IMPORTED", raising=False)
+    opt = make_opt(make_model(), "sgd")
+    mine = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 10))
+    saved = {**sc.cyclic(0.01, 0.1, 10).to_dict(), "scale_fn": {"callable": "planted_scale:f"}}
+    with pytest.raises(ValueError, match=r"schedules differ"):
+        mine.load_state_dict({"last_step": 3, "schedules": {"lr": saved}})
+    assert "PLANTED_IMPORTED" not in os.environ
 
 
 def test_load_state_dict_detects_other_schedules() -> None:
@@ -1109,13 +1126,17 @@ def test_keys_a_schedule_cannot_drive_are_refused_up_front() -> None:
     assert opt.param_groups[0]["max_iter"] == 20
     nesterov = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
     with pytest.raises(ValueError, match=r"dampening: the schedule gives 0.5 at step 0, but "
-                                         r"SGD\(nesterov=True\) needs a momentum > 0 and a "
-                                         r"dampening of 0"):
+                                         r"SGD\(nesterov=True\) takes no dampening"):
         ParamScheduler(nesterov, dampening=0.5)
-    with pytest.raises(ValueError, match=r"momentum: the schedule gives 0.0 at step 2, but "
-                                         r"SGD\(nesterov=True\)"):
-        ParamScheduler(nesterov, momentum=sc.linear(0.9, 0.0, 3))
     ParamScheduler(nesterov, momentum=sc.one_cycle_momentum(30), dampening=0.0)
+    # a momentum of 0 torch's nesterov step takes (a group of its own, as the warning on
+    # different momenta advises; a review), and Muon's nesterov=True is no SGD's
+    m = torch.nn.Linear(2, 2)
+    two = torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "momentum": 0.0}],
+                          lr=0.1, momentum=0.9, nesterov=True)
+    ParamScheduler(two, momentum=sc.one_cycle_momentum(30), multipliers={"momentum": [1.0, 0.0]})
+    muon = torch.optim.Muon([torch.nn.Parameter(torch.randn(4, 4))], lr=0.02)
+    ParamScheduler(muon, momentum=sc.warmup(sc.constant(0.95, 100), 10, start=0.0))
     # real keys that torch's defaults make ints (SGD's momentum=0, lr=1 as given) still go
     sgd = torch.optim.SGD([p], lr=1)
     ParamScheduler(sgd, lr=sc.linear(1, 0.1, 3), weight_decay=0.1, momentum=0.5, dampening=0.1)

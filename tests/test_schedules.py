@@ -370,6 +370,27 @@ def test_a_subclass_without_value_is_told_to_define_it() -> None:
         Called()._value(0)
 
 
+def test_a_subclass_of_join_and_nested_mappings_are_kept() -> None:
+    """A review: a Join subclass with its own values was spread out into its parts (its
+    values lost), and from_dict took any mapping at the top only (a mappingproxy or a tuple
+    inside failed)."""
+    import types
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Doubled(S.Join):
+        def _value(self, step: int) -> float:
+            return 2 * super()._value(step)
+
+    inner = Doubled((S.constant(1.0, 5), S.constant(3.0)), (5,))
+    outer = S.join([inner, S.constant(7.0)], [8])
+    assert outer.parts[0] is inner and [outer(i) for i in (0, 6, 8)] == [2.0, 6.0, 7.0]
+    d = S.join([S.linear(0, 1, 5), S.constant(1.0)]).to_dict()
+    proxied = types.MappingProxyType({**d, "parts": tuple(types.MappingProxyType(p)
+                                                          for p in d["parts"])})
+    assert Schedule.from_dict(proxied) == S.join([S.linear(0, 1, 5), S.constant(1.0)])
+
+
 def test_a_join_beyond_max_steps_is_not_spread_out() -> None:
     inner = S.Join((S.constant(1.0, 5), S.constant(2.0)), (5,))
     j = S.Join((S.constant(0.0, 3), inner), (2**53 - 2,))

@@ -668,7 +668,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     with matplotlib.rc_context({"svg.hashsalt": "superconverge"}):
         # At the figure's own dpi (the plot's dpi=): a matplotlibrc's savefig.dpi would
         # otherwise win over it, and the layout was measured at the figure's.
-        fig.savefig(drawn, format=drawn_as, dpi="figure", metadata=undated.get(drawn_as))
+        # (metadata= to those two alone: the PGF writer takes no such argument, a review)
+        fig.savefig(drawn, format=drawn_as, dpi="figure",
+                    **({"metadata": undated[drawn_as]} if drawn_as in undated else {}))
     data = drawn.getvalue()
     if fmt in ("ps", "eps"):
         data = re.sub(rb"^%%CreationDate: [^\n]*\n", b"", data, count=1, flags=re.M)

@@ -433,8 +433,10 @@ def lr_range_test(
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
         # One that came before the handlers were ours raised out of signals_deferred's setup,
         # and skipped the restore (a bug bash: 2 of 2,000 Ctrl-Cs at random moments left the
-        # model trained); it is taken as held, and the setup tried again.
-        late = begun = False
+        # model trained); it is taken as held (a SIGTERM or SIGHUP made one as itself), and
+        # the setup tried again.
+        late: int | None = None
+        begun = False
         while True:
             try:
                 with signals_deferred() as came:
@@ -457,10 +459,10 @@ def lr_range_test(
                         streams.restore()
                         forget_unfinished_step(scaler)
                 break
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as early:
                 if begun:
                     raise
-                late = True
+                late = early.signum if isinstance(early, Terminated) else signal.SIGINT
         # (with restore=False and one sweep started there is nothing to say: the caller keeps
         # what the test trained)
         changed = (state.changed_attributes() if state is not None
@@ -482,8 +484,8 @@ def lr_range_test(
                 "state_dict) to have them put back",
                 UserWarning, stacklevel=2)
         held = came()
-        if held is None and late:
-            held = signal.SIGINT
+        if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
+            held = late
         on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         stop: BaseException | None = None
         try:
@@ -1018,7 +1020,10 @@ class _Run:
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
-        total = weighted = None  # the sum of the batches' losses, and of each times its examples
+        # The sum of the batches' losses, and, once a batch of another size came, of each
+        # times its examples (batches of one size, the usual, cost no more work than before).
+        total: torch.Tensor | None = None
+        weighted: torch.Tensor | None = None
         sizes: list[int | None] = []
         source: Iterable[Any] | None = None
         try:
@@ -1048,10 +1053,14 @@ class _Run:
                     d = _readable(loss.detach().reshape(()))
                     # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
                     # the next batch's replay.
-                    total = d.clone() if total is None else total + d
                     n = _examples(batch)
-                    if n is not None:
-                        weighted = d * n if weighted is None else weighted + d * n
+                    first = sizes[0] if sizes else None
+                    if (weighted is None and total is not None and first is not None
+                            and n not in (None, first) and None not in sizes):
+                        weighted = total * first  # (every batch before had that many)
+                    if weighted is not None and n is not None:
+                        weighted = weighted + d * n
+                    total = d.clone() if total is None else total + d
                     sizes.append(n)
         finally:
             for m, training in modes:

@@ -248,10 +248,11 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any, name: str) -> Any:
     """A field of a schedule dict; ``name`` is the field, for the messages."""
-    if isinstance(value, dict) and "kind" in value:
+    # (any mapping and sequence, as from_dict takes any mapping: a review)
+    if isinstance(value, Mapping) and "kind" in value:
         return Schedule.from_dict(value)
-    if isinstance(value, dict) and "callable" in value:
+    if isinstance(value, Mapping) and "callable" in value:
         return resolve_ref(value["callable"], name)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return tuple(_decode(x, name) for x in value)
     return value

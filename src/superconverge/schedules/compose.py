@@ -115,7 +115,7 @@ class Join(Schedule):
             )
         if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError(f"boundaries must be strictly increasing, got {list(bounds)}")
-        if any(isinstance(p, Join) for p in parts):
+        if any(type(p) is Join for p in parts):  # (a subclass may compute its own values)
             parts, bounds = _spread(cast("tuple[Schedule, ...]", parts), bounds)
         self._set("parts", parts)
         self._set("boundaries", bounds)
@@ -147,7 +147,7 @@ def _spread(
         start = bounds[i - 1] if i else 0
         if i:
             out_bounds.append(start)
-        if not isinstance(part, Join) or start + max(part.boundaries, default=0) > v.MAX_STEPS:
+        if type(part) is not Join or start + max(part.boundaries, default=0) > v.MAX_STEPS:
             out.append(part)
             continue
         cut = bounds[i] if i < len(bounds) else v.MAX_STEPS + 1

@@ -75,11 +75,20 @@ _BETAS = "betas"
 _UNSAVED = object()  # (a key a state_dict's schedules leave out)
 
 
+def _names_a_function(data: object) -> bool:
+    """Whether a schedule dict holds a function by name (``{"callable": "module:name"}``),
+    anywhere inside it."""
+    if isinstance(data, Mapping):
+        return "callable" in data or any(_names_a_function(v) for v in data.values())
+    return isinstance(data, list | tuple) and any(_names_a_function(v) for v in data)
+
+
 def _same_when_rebuilt(saved: object, mine: object) -> bool:
     """Whether a saved schedule dict that differs from ours as written is ours once rebuilt:
     an earlier version wrote a join of joins nested, which a Join now spreads out
-    into one level (the same values)."""
-    if not isinstance(saved, dict) or not isinstance(mine, dict):
+    into one level (the same values). Not one that names a function: rebuilding it would
+    import the module a checkpoint names (a review)."""
+    if not isinstance(saved, dict) or not isinstance(mine, dict) or _names_a_function(saved):
         return False
     try:
         return Schedule.from_dict(saved).to_dict() == mine
@@ -916,8 +925,10 @@ class ParamScheduler:
             n = 1000 if last_index == sys.maxsize else last_index + 1
             steps: Iterable[int] = range(n) if n <= 20_000 else (
                 *range(0, n, n // 2000), n - 1)
+            # (SGD's alone: Muon's groups hold nesterov=True too, and take no dampening)
             nesterov = [i for i, g in enumerate(self.optimizer.param_groups)
-                        if g.get("nesterov")] if key in ("momentum", "dampening") else []
+                        if g.get("nesterov")] if key == "dampening" and _holds(
+                            self.optimizer, torch.optim.SGD) else []
             # A momentum held in a bfloat16 tensor: 0.999 is 1.0 there, which Adam's step takes
             # (a bug bash: the weights went to NaN); checked as the tensor holds it.
             coarse = {v.dtype for g in self.optimizer.param_groups
@@ -937,15 +948,14 @@ class ParamScheduler:
                             f"{str(dtype).removeprefix('torch.')} tensor holds as {held!r}, but "
                             f"{key} must be {_RANGES[key][2]}; make it a float32 tensor or a "
                             "number")
-                if nesterov:  # (a bug bash: taken, where torch's SGD refuses them)
-                    bad = [i for i in nesterov if (value * mults[i] <= 0 if key == "momentum"
-                                                   else value * mults[i] != 0)]
+                if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
+                    # a momentum of 0 its step takes, as a group of its own may hold)
+                    bad = [i for i in nesterov if value * mults[i] != 0]
                     if bad:
                         raise ValueError(
                             f"{key}: the schedule gives {value!r} at step {step}, but "
-                            f"SGD(nesterov=True) needs a momentum > 0 and a dampening of 0 (its "
-                            f"constructor refuses others), in param group(s) {brief(bad)}; "
-                            f"{self._schedules[key]!r}")
+                            "SGD(nesterov=True) takes no dampening (its constructor refuses "
+                            f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
 
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
         top = max(mults, default=0.0)
