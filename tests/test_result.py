@@ -1629,3 +1629,22 @@ def test_a_linear_sweeps_other_advice_on_start_lr_is_for_its_mode_too() -> None:
     assert res.suggest("minimum").lr < res.lrs[0]
     assert any(w.endswith("an extrapolation; sweep exponentially (mode='exp') from a lower "
                           "start_lr to see the curve there") for w in res.warnings("minimum"))
+
+
+def test_identical_repeats_with_a_nan_are_said_alike_before_and_after_json() -> None:
+    """A bug bash: repeats identical up to a NaN loss (separate NaN objects) were told apart,
+    spread 0.0 and no warning, and alike once read back from JSON (one NaN object)."""
+    import json
+
+    lrs = np.logspace(-7, 1, 100)
+    t = np.log10(lrs)
+    y = 2.3 - 2 / (1 + np.exp(-2 * (t + 3))) + np.where(t > -1, 5 * (t + 1) ** 2, 0)
+    y[-1] = np.nan
+    reps = tuple(Curve(lrs=tuple(lrs), losses=tuple(y), smoothed=tuple(y), stop_reason="nan",
+                       seed=s) for s in range(3))
+    res = RangeTestResult(lrs=tuple(lrs), losses=tuple(y), smoothed=tuple(y),
+                          stop_reason="nan", num_iter=100, repeats=reps)
+    again = RangeTestResult.from_dict(json.loads(json.dumps(res.to_dict())))
+    for r in (res, again):
+        assert r.spread() is None
+        assert any("gave the very same curve" in w for w in r.warnings())

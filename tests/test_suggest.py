@@ -1422,3 +1422,51 @@ def test_an_early_valleys_noise_withholds_warnings_only(losses, mode, said, unsa
     warned = curve_warnings(lrs, losses, "completed", mode=mode)
     assert said is None or any(said in w for w in warned), warned
     assert not any(unsaid in w for w in warned), warned
+
+
+@pytest.mark.parametrize("c", [0.0, 0.1, 0.3, 1.0, 7.7])
+def test_a_flat_floor_is_read_alike_whatever_constant_the_loss_carries(c: float) -> None:
+    """A bug bash: the smoothing rounded a constant stretch to values an ulp apart for some
+    constants (0.1, 0.3) and not others (0, 1), and the rules followed that noise: max_lr and
+    valley moved by decades and a floor warning came and went with the constant added."""
+    y = np.concatenate([np.full(30, 2.3), np.linspace(2.3, 0.0, 12)[:-1], np.zeros(59)])
+    s = smooth_centered(y + c)
+    assert len(set(s[-50:].tolist())) == 1  # the floor stays one value
+    base = (suggest_bounds(LRS, y)[1].lr, suggest(LRS, y, "valley").lr,
+            curve_warnings(LRS, y, "completed"))
+    assert (suggest_bounds(LRS, y + c)[1].lr, suggest(LRS, y + c, "valley").lr,
+            curve_warnings(LRS, y + c, "completed")) == base
+
+
+def test_a_long_curve_that_falls_near_0_keeps_its_start_and_blow_up() -> None:
+    """A bug bash: past ~4,700 points (the FFT path) the blow-up clip was a million times the
+    median level, which a curve resting near 0 made tiny: its start (2.3) and its blow-up were
+    clipped to 0.1, and the picks moved with a constant added."""
+    rng = np.random.default_rng(0)
+    n = 5000
+    lrs = np.logspace(-7, 1, n)
+    t = np.log10(lrs)
+    y = 2.3 / (1 + np.exp(10 * (t + 6))) + 1e-7
+    y = np.where(t > 0.5, 1e-7 + 50 * (t - 0.5) ** 2, y) * np.exp(0.05 * rng.standard_normal(n))
+    s = smooth_centered(y)
+    assert s[0] == pytest.approx(2.3, rel=0.05) and s.max() > 5
+    assert suggest(lrs, y).lr == suggest(lrs, y + 1).lr
+    assert suggest_bounds(lrs, y)[0].lr == suggest_bounds(lrs, y + 1)[0].lr
+
+
+def test_bad_lrs_sigmas_and_huge_numbers_are_refused_by_name() -> None:
+    """A bug bash: an LR of 0 (or one below 0 mid-curve) cut the curve there ("only 0 finite
+    points; ... lower start_lr"); sigma=0 smoothed to NaN and sigma<0 failed inside numpy; an
+    int past a float's range was a raw OverflowError."""
+    y = valley_curve()
+    with pytest.raises(ValueError, match=r"lrs must be > 0, as a sweep's are: lrs\[0\]=0.0"):
+        suggest(np.linspace(0.0, 1.0, 100), y)
+    negative = LRS.copy()
+    negative[50] = -negative[50]
+    with pytest.raises(ValueError, match=r"lrs must be > 0, as a sweep's are: lrs\[50\]="):
+        suggest(negative, y)
+    for sigma in (0, -1, math.nan, True):
+        with pytest.raises(ValueError, match=r"sigma must be a number of points > 0"):
+            smooth_centered(y, sigma)
+    with pytest.raises(TypeError, match=r"losses must be a sequence of numbers: int too large"):
+        suggest(LRS, [10**400] * 100)

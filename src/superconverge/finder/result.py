@@ -602,7 +602,12 @@ class RangeTestResult(Curve):
                     "augmentation, and their spread does not measure how the pick moves with "
                     f"the batches drawn; give a step less than all of the data (a smaller "
                     f"batch{fewer})")
-        if all(c.lrs == first.lrs and c.losses == first.losses for c in done[1:]):
+        # (NaN equal to NaN: repeats with one where NaN objects differ, built from arrays, were
+        # told apart, and alike once read back from JSON; a bug bash)
+        if all(c.lrs == first.lrs and len(c.losses) == len(first.losses) and all(
+                a == b or (a != a and b != b) for a, b in zip(c.losses, first.losses,
+                                                            strict=True))
+               for c in done[1:]):
             return (f"the {n} repeats gave the very same curve, so their spread measures "
                     "nothing: the data came in the same order each time (a loader without "
                     "shuffle, a list of batches); shuffle it with a generator or a seeded "

@@ -52,15 +52,20 @@ class Suggestion:
 
 def finite_prefix(lrs: Floats, losses: Floats) -> tuple[np.ndarray, np.ndarray]:
     """The curve up to (not including) its first non-finite loss or learning rate. The LRs of
-    that part must increase, as a sweep's do (reversed, the bounds came out base > max)."""
+    that part must be above 0 and increase, as a sweep's do (reversed, the bounds came out
+    base > max)."""
     x, y = _numbers("lrs", lrs), _numbers("losses", losses)
     if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(
             f"lrs and losses must be 1-D sequences of equal length, got shapes {x.shape} and "
             f"{y.shape}"
         )
-    bad = ~(np.isfinite(x) & np.isfinite(y) & (x > 0))
+    bad = ~(np.isfinite(x) & np.isfinite(y))
     end = int(np.argmax(bad)) if bad.any() else len(x)
+    below = np.flatnonzero(x[:end] <= 0)
+    if below.size:  # (a bug bash: an LR of 0 cut the curve there, "0 finite points")
+        i = int(below[0])
+        raise ValueError(f"lrs must be > 0, as a sweep's are: lrs[{i}]={float(x[i])!r}")
     flat = np.flatnonzero(np.diff(x[:end]) <= 0)
     if flat.size:
         i = int(flat[0]) + 1
@@ -101,7 +106,8 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
                 isinstance(v, str | bytes) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
         return raw.astype(np.float64)
-    except (TypeError, ValueError) as err:  # (a ragged list: ValueError)
+    except (TypeError, ValueError, OverflowError) as err:  # (a ragged list: ValueError; an
+        # int past a float's range: OverflowError)
         raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
 
 
@@ -115,6 +121,9 @@ def smooth_centered(
 ) -> np.ndarray:
     """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
     (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
+    if sigma is not None and not (isinstance(sigma, int | float) and not isinstance(sigma, bool)
+                                  and 0 < sigma < math.inf):
+        raise ValueError(f"sigma must be a number of points > 0, got {sigma!r}")
     y = np.asarray(losses, dtype=np.float64)
     n = len(y)
     if n < 3:
@@ -131,7 +140,7 @@ def smooth_centered(
         # many for a curve shorter than the kernel.
         num = np.convolve(med, k, mode="full")[half:half + n]
         den = np.convolve(np.ones(n), k, mode="full")[half:half + n]
-        return num / den
+        return _level_where_flat(num / den, med, half)
     # A long curve (the kernel grows with it: n * 0.18 n products, minutes at a million
     # points): the same convolution through the FFT, and the weights' sums from a cumulative
     # sum of the kernel. The FFT's rounding error is relative to the largest value and reaches
@@ -139,7 +148,11 @@ def smooth_centered(
     # would swamp the whole curve, so they are clipped at a million times its typical level
     # first. Only the points within reach of the blow-up change, and they stay far above
     # the rest.
-    level = float(np.median(np.abs(med))) or float(np.max(np.abs(med))) or 1.0
+    # (The level counts the curve's start: a curve that falls to near 0 early had its
+    # typical level there, and its start and blow-up clipped to it, a bug bash.)
+    head = float(np.max(np.abs(med[:max(1, n // 20)])))
+    level = max(float(np.median(np.abs(med))), head) or float(np.max(np.abs(med))) or 1.0
+    kept = med
     med = np.clip(med, -1e6 * level, 1e6 * level)
     size = n + len(k) - 1
     fft_n = 1 << (size - 1).bit_length()
@@ -147,7 +160,23 @@ def smooth_centered(
     t = np.arange(half, half + n)
     c = np.concatenate([[0.0], np.cumsum(k)])
     den = c[np.minimum(len(k) - 1, t) + 1] - c[np.maximum(0, t - n + 1)]
-    return num / den
+    return _level_where_flat(num / den, kept, half)
+
+
+def _level_where_flat(s: np.ndarray, med: np.ndarray, half: int) -> np.ndarray:
+    """``s`` with the points whose whole window (``half`` points each side, within the curve)
+    holds one value of ``med`` set to that value: the weighted sum rounds a constant stretch
+    to a few values an ulp apart, which a rule's strict comparisons then followed, so
+    ``loss + 0.1`` picked decades from ``loss`` on a flat floor (a bug bash)."""
+    n = len(med)
+    runs = np.concatenate([[0], np.cumsum(med[1:] != med[:-1])])  # a run's id at each point
+    starts = np.flatnonzero(np.concatenate([[True], runs[1:] != runs[:-1]]))
+    ends = np.concatenate([starts[1:] - 1, [n - 1]])
+    i = np.arange(n)
+    flat = (starts[runs] <= np.maximum(0, i - half)) & (ends[runs] >= np.minimum(n - 1, i + half))
+    out = s.copy()
+    out[flat] = med[flat]
+    return out
 
 
 def _slope_log_lr(lrs: np.ndarray, losses: np.ndarray) -> np.ndarray:
