@@ -3428,6 +3428,89 @@ def test_param_group_values_and_state_dicts_go_back_as_the_same_objects() -> Non
     assert group["cfg"] is cfg and cfg == {"scale": 1.0}
 
 
+def test_group_dicts_and_lists_that_hold_tensors_go_back_as_the_same_objects() -> None:
+    """A bug bash: a group value holding a tensor (a mask dict the optimizer reads) came back
+    as a deep copy, so the user's later writes into their dict no longer reached it. An
+    optimizer state entry that is no dict (a counter under a key of its own) failed the
+    snapshot ("'int' object has no attribute 'items'")."""
+    model, opt, loader = make_problem()
+    mask = torch.ones(3)
+    cfg, listed = {"mask": mask, "scale": 2.0}, [torch.zeros(2), "x"]
+    opt.param_groups[0].update(cfg=cfg, listed=listed)
+    before = snapshot(model, opt)
+    opt.state["global_step"] = 1  # type: ignore[index]
+
+    def writes(m: nn.Module, batch: Any) -> torch.Tensor:
+        mask.add_(1.0)
+        cfg["scale"] = 5.0
+        listed[0].add_(3.0)
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, step_fn=writes, progress=False)
+    group = opt.param_groups[0]
+    assert group["cfg"] is cfg and cfg["mask"] is mask and torch.equal(mask, torch.ones(3))
+    assert cfg["scale"] == 2.0
+    assert group["listed"] is listed and torch.equal(listed[0], torch.zeros(2))
+    assert opt.state["global_step"] == 1  # type: ignore[index]
+    del opt.state["global_step"]  # type: ignore[arg-type]
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_module_given_as_step_fn_is_restored_as_a_loss_module_is() -> None:
+    """A bug bash: a GAN's step written as a module holding the discriminator ended the test
+    with the discriminator's BatchNorm statistics moved."""
+    model, opt, loader = make_problem()
+
+    class Step(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.critic = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4))
+
+        def forward(self, m: nn.Module, batch: Any) -> torch.Tensor:
+            return ce(m(batch[0]), batch[1]) + 0.0 * self.critic(m(batch[0])).sum()
+
+    step = Step()
+    kept = {k: v.clone() for k, v in step.state_dict().items()}
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, step_fn=step, progress=False)
+    assert all(torch.equal(kept[k], v) for k, v in step.state_dict().items())
+
+
+def test_batches_of_tuple_and_list_classes_of_ones_own_reach_step_fn_as_they_are() -> None:
+    """A bug bash: a tuple class whose __new__ takes its fields could not be made again
+    (though nothing was to move, on the CPU), and a list class lost its attributes."""
+    model, opt, loader = make_problem()
+
+    class Pair(tuple):
+        def __new__(cls, x: torch.Tensor, y: torch.Tensor) -> Pair:
+            return super().__new__(cls, (x, y))
+
+    class Tagged(list):
+        weight = 1.0
+
+    pairs = [Pair(x, y) for x, y in loader]
+    tagged = []
+    for x, y in loader:
+        t = Tagged([x, y])
+        t.weight = 0.5  # type: ignore[misc]
+        tagged.append(t)
+    res = lr_range_test(model, opt, None, pairs, 1e-4, 1.0, 8, progress=False,
+                        step_fn=lambda m, b: ce(m(b[0]), b[1]) if type(b) is Pair else None)
+    assert res.stop_reason == "completed"
+    res = lr_range_test(model, opt, None, tagged, 1e-4, 1.0, 8, progress=False,
+                        step_fn=lambda m, b: b.weight * ce(m(b[0]), b[1]))
+    assert res.stop_reason == "completed"
+
+
+def test_a_model_with_lazy_parameters_not_made_yet_is_refused_by_name() -> None:
+    """A bug bash: torch's "Attempted to use an uninitialized parameter", from the snapshot."""
+    _, _, loader = make_problem()
+    model = nn.Sequential(nn.LazyLinear(2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"model has lazy parameters not made yet \(0.weight, "
+                                         r"0.bias\): run one batch through the model first"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+
+
 def test_a_weight_a_pruning_hook_computes_is_the_one_from_before_the_test() -> None:
     """Pruning keeps ``weight`` (``weight_orig * weight_mask``, made by a forward pre-hook) as
     a plain attribute that needs grad: the test left it as its last, diverged forward made

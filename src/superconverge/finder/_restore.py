@@ -110,13 +110,43 @@ class _Kept:
         return self.value
 
 
+class _Holder:
+    """A param group's plain dict or list that holds tensors (a mask the user's optimizer
+    reads), kept as the object itself, its items snapshotted as :func:`_clone` does and put
+    back into it (a bug bash: it came back as a deep copy, and the user's later writes into
+    their dict no longer reached the optimizer)."""
+
+    __slots__ = ("items", "value")
+
+    def __init__(self, value: Any, items: Any) -> None:
+        self.value, self.items = value, items
+
+    def put_back(self, pending: _Pairs | None) -> Any:
+        """The object, each item put back as :func:`_put_back` does (a tensor in place)."""
+        if isinstance(self.items, dict):
+            held = dict(self.value)
+            self.value.clear()
+            self.value.update({k: _put_back(held.get(k, _MISSING), s, pending)
+                               for k, s in self.items.items()})
+        else:
+            listed = list(self.value)
+            self.value[:] = [_put_back(listed[i] if i < len(listed) else _MISSING, s, pending)
+                             for i, s in enumerate(self.items)]
+        return self.value
+
+
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
            keep: bool = False) -> Any:
     """A snapshot of ``value``: tensors copied (see :class:`_Copy`), also inside a tuple or
     list; anything else deep-copied, or with ``keep`` (a param group's values, which torch's
-    optimizers only ever replace) kept as itself where it holds no tensor."""
+    optimizers only ever replace) kept as itself: as :class:`_Kept` where it holds no tensor,
+    as :class:`_Holder` a plain dict or list that does."""
     if keep and not _holds_tensor(value):
         return _Kept(value)
+    if keep and type(value) is dict:
+        return _Holder(value, {k: _clone(v, host, pending, keep) for k, v in value.items()})
+    if keep and type(value) is list:
+        return _Holder(value, [_clone(v, host, pending, keep) for v in value])
     if isinstance(value, torch.Tensor):
         return _Copy(value, host, pending)
     if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
@@ -170,6 +200,8 @@ def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
                            for c, s in zip(current, saved, strict=True))
     if isinstance(saved, _Kept):
         return saved.put_back()
+    if isinstance(saved, _Holder):
+        return saved.put_back(pending)
     if isinstance(saved, _Copy):
         if (
             isinstance(current, torch.Tensor)
@@ -569,8 +601,11 @@ class TrainingState:
                 self.owners[shared[0]] = opt
             else:
                 self.owners.append(opt)
+                # (an entry that is no dict, an optimizer's own counter kept there, as itself: a
+                # bug bash's failed with "'int' object has no attribute 'items'")
                 self.states.append((opt.state, {
                     p: {k: _clone(v, host, pending) for k, v in s.items()}
+                    if type(s) is dict else _clone(s, host, pending)
                     for p, s in opt.state.items()
                 }))
             if all(opt.param_groups is not groups for groups, _ in self.groups):
@@ -592,7 +627,7 @@ class TrainingState:
             restored = [t for t, _ in self.tensors]
             restored += [p.grad for p, _, _ in self.grads if p.grad is not None]
             for state, _ in self.states:
-                restored += [x for s in state.values() for x in s.values()
+                restored += [x for s in state.values() if type(s) is dict for x in s.values()
                              if isinstance(x, torch.Tensor)]
             for groups, _ in self.groups:
                 restored += [x for g in groups for v in g.values() if v is not g["params"]
@@ -709,6 +744,9 @@ class TrainingState:
                 if not _afresh_in_place(opt, group_of.get(id(param)), state[param]):
                     del state[param]
             for param, saved_state in saved_states.items():
+                if type(saved_state) is not dict:
+                    state[param] = _put_back(state.get(param, _MISSING), saved_state, pending)
+                    continue
                 current = state.get(param, {})
                 values = {k: _put_back(current.get(k, _MISSING), v, pending)
                           for k, v in saved_state.items()}

@@ -363,10 +363,13 @@ def lr_range_test(
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
-    # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's).
-    others = [(name, m) for name, m in (("loss_fn", loss_fn),
-                                        ("step_fn.__self__", getattr(step_fn, "__self__", None)))
-              if isinstance(m, torch.nn.Module) and m is not model]
+    # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
+    # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
+    others: list[tuple[str, torch.nn.Module]] = []
+    for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
+                    ("step_fn.__self__", getattr(step_fn, "__self__", None))):
+        if isinstance(m, torch.nn.Module) and m is not model and all(m is not o for _, o in others):
+            others.append((name, m))
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
     curves: list[Curve] = []
@@ -1040,7 +1043,9 @@ class _Run:
                             "step_fn failed on val_data, which it scores under torch.no_grad(): "
                             f"{str(exc).splitlines()[0]}; if step_fn calls backward() itself, "
                             "return the loss without calling backward() or optimizer.step(), "
-                            "the range test does both"
+                            "the range test does both; if its loss takes gradients itself "
+                            "(torch.autograd.grad: a gradient penalty), compute those under "
+                            "torch.enable_grad()"
                         ) from exc
                     except (TypeError, ValueError) as exc:  # say it is about val_data
                         # Only a plain one-message exception is reworded (a custom __str__, a
@@ -1491,6 +1496,16 @@ the model as their batch."""
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    lazy = [name for name, t in (*model.named_parameters(), *model.named_buffers())
+            if isinstance(t, torch.nn.parameter.UninitializedParameter
+                          | torch.nn.parameter.UninitializedBuffer)]
+    if lazy:  # (a bug bash: torch's "Attempted to use an uninitialized parameter", from the
+        # snapshot)
+        raise ValueError(
+            f"model has lazy parameters not made yet ({', '.join(lazy[:3])}"
+            f"{', ...' if len(lazy) > 3 else ''}): run one batch through the model first "
+            "(model(inputs)), which gives them their shapes, then build the optimizer over "
+            "model.parameters() and run the test")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
@@ -1863,8 +1878,20 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         # its tensors are.
         moved = batch.to(device)
         return batch if moved is None else moved  # a .to that moves in place returns None
-    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
-        return type(batch)(*(_to_device(x, device) for x in batch))
     if isinstance(batch, tuple | list):
-        return type(batch)(_to_device(x, device) for x in batch)
+        moved_items = [_to_device(x, device) for x in batch]
+        if isinstance(batch, tuple) and all(
+                m is x for m, x in zip(moved_items, batch, strict=True)):
+            # nothing to move: the tuple itself (a bug bash: a tuple class of its own, whose
+            # __new__ takes its fields, failed to be made again on the CPU)
+            return batch
+        if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+            return type(batch)(*moved_items)
+        if type(batch) is not list and isinstance(batch, list):
+            # a list class: a copy keeps its attributes (a bug bash: they were dropped)
+            with contextlib.suppress(Exception):
+                copied = copy.copy(batch)
+                copied[:] = moved_items
+                return copied
+        return type(batch)(moved_items)
     return batch
