@@ -3456,6 +3456,35 @@ def test_group_dicts_and_lists_that_hold_tensors_go_back_as_the_same_objects() -
     assert_same_state(before, snapshot(model, opt))
 
 
+def test_a_group_dicts_tensor_the_sweep_replaced_goes_back_as_the_users_own() -> None:
+    """A review: a tensor the sweep replaced in a group's dict came back as the sweep's new
+    object (the user's own no longer reached the optimizer); an OrderedDict was deep-copied;
+    a model attribute that shares its tensor with a group's dict was named as "wrote into",
+    though the restore puts it back."""
+    import collections
+
+    model, opt, loader = make_problem()
+    mask, other = torch.ones(3), torch.zeros(2)
+    cfg = {"mask": mask}
+    ordered = collections.OrderedDict(other=other)
+    opt.param_groups[0].update(cfg=cfg, ordered=ordered)
+    model.mask = mask  # type: ignore[assignment]
+
+    def replaces(m: nn.Module, batch: Any) -> torch.Tensor:
+        cfg["mask"] = cfg["mask"] * 2
+        mask.add_(1.0)
+        other.add_(1.0)
+        return ce(m(batch[0]), batch[1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, None, loader, 1e-4, 10.0, 8, step_fn=replaces, progress=False)
+    group = opt.param_groups[0]
+    assert group["cfg"] is cfg and cfg["mask"] is mask and torch.equal(mask, torch.ones(3))
+    assert group["ordered"] is ordered and ordered["other"] is other
+    assert torch.equal(other, torch.zeros(2))
+
+
 def test_a_module_given_as_step_fn_is_restored_as_a_loss_module_is() -> None:
     """A bug bash: a GAN's step written as a module holding the discriminator ended the test
     with the discriminator's BatchNorm statistics moved."""
@@ -3499,6 +3528,11 @@ def test_batches_of_tuple_and_list_classes_of_ones_own_reach_step_fn_as_they_are
     res = lr_range_test(model, opt, None, tagged, 1e-4, 1.0, 8, progress=False,
                         step_fn=lambda m, b: b.weight * ce(m(b[0]), b[1]))
     assert res.stop_reason == "completed"
+    # ... and where a batch moves (a review: the tuple class failed to be made there)
+    from superconverge.finder.range_test import _to_device
+
+    moved = _to_device(pairs[0], torch.device("meta"))
+    assert type(moved) is Pair and moved[0].device.type == "meta"
 
 
 def test_a_model_with_lazy_parameters_not_made_yet_is_refused_by_name() -> None:
@@ -3507,8 +3541,21 @@ def test_a_model_with_lazy_parameters_not_made_yet_is_refused_by_name() -> None:
     model = nn.Sequential(nn.LazyLinear(2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match=r"model has lazy parameters not made yet \(0.weight, "
-                                         r"0.bias\): run one batch through the model first"):
+                                         r"0.bias\): run one batch through it first"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+    made, opt, _ = make_problem()  # (a step_fn module, snapshotted too: a review)
+
+    class Step(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.critic = nn.LazyLinear(1)
+
+        def forward(self, m: nn.Module, batch: Any) -> torch.Tensor:
+            return ce(m(batch[0]), batch[1])
+
+    with pytest.raises(ValueError, match=r"step_fn has lazy parameters not made yet "
+                                         r"\(critic.weight, critic.bias\)"):
+        lr_range_test(made, opt, None, loader, 1e-4, 1.0, 8, step_fn=Step(), progress=False)
 
 
 def test_a_weight_a_pruning_hook_computes_is_the_one_from_before_the_test() -> None:

@@ -1468,5 +1468,11 @@ def test_bad_lrs_sigmas_and_huge_numbers_are_refused_by_name() -> None:
     for sigma in (0, -1, math.nan, True):
         with pytest.raises(ValueError, match=r"sigma must be a number of points > 0"):
             smooth_centered(y, sigma)
+    # numpy's numbers are numbers, and a sigma far wider than the curve is the widest kernel
+    # (a review: np.float32 refused, and sigma=1e9 asked for a 45 GiB kernel)
+    wide = smooth_centered(y, 1e9)
+    assert np.array_equal(smooth_centered(y, np.float32(2.0)), smooth_centered(y, 2.0))
+    assert np.array_equal(smooth_centered(y, np.int64(3)), smooth_centered(y, 3))
+    assert np.allclose(wide, np.full(len(y), wide[0]), rtol=1e-6)
     with pytest.raises(TypeError, match=r"losses must be a sequence of numbers: int too large"):
         suggest(LRS, [10**400] * 100)

@@ -116,22 +116,24 @@ class _Holder:
     back into it (a bug bash: it came back as a deep copy, and the user's later writes into
     their dict no longer reached the optimizer)."""
 
-    __slots__ = ("items", "value")
+    __slots__ = ("items", "originals", "value")
 
     def __init__(self, value: Any, items: Any) -> None:
+        # (the items as they were, so a tensor the sweep replaced goes back as the user's
+        # own object, written into, as the module's slots do: a review)
         self.value, self.items = value, items
+        self.originals = dict(value) if isinstance(value, dict) else list(value)
 
     def put_back(self, pending: _Pairs | None) -> Any:
-        """The object, each item put back as :func:`_put_back` does (a tensor in place)."""
+        """The object, each item put back as :func:`_put_back` does (a tensor in place, into
+        the tensor it held before the test)."""
         if isinstance(self.items, dict):
-            held = dict(self.value)
             self.value.clear()
-            self.value.update({k: _put_back(held.get(k, _MISSING), s, pending)
+            self.value.update({k: _put_back(self.originals[k], s, pending)
                                for k, s in self.items.items()})
         else:
-            listed = list(self.value)
-            self.value[:] = [_put_back(listed[i] if i < len(listed) else _MISSING, s, pending)
-                             for i, s in enumerate(self.items)]
+            self.value[:] = [_put_back(o, s, pending)
+                             for o, s in zip(self.originals, self.items, strict=True)]
         return self.value
 
 
@@ -143,15 +145,29 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
     as :class:`_Holder` a plain dict or list that does."""
     if keep and not _holds_tensor(value):
         return _Kept(value)
-    if keep and type(value) is dict:
+    if keep and isinstance(value, dict):  # (its subclasses too: an OrderedDict, a review)
         return _Holder(value, {k: _clone(v, host, pending, keep) for k, v in value.items()})
-    if keep and type(value) is list:
+    if keep and isinstance(value, list):
         return _Holder(value, [_clone(v, host, pending, keep) for v in value])
     if isinstance(value, torch.Tensor):
         return _Copy(value, host, pending)
     if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
         return type(value)(_clone(v, host, pending, keep) for v in value)
     return copy.deepcopy(value)
+
+
+def _tensors_in(value: object, depth: int = 3) -> list[torch.Tensor]:
+    """The tensors ``value`` is or holds in tuples, lists and dicts, ``depth`` deep (as far as
+    :func:`_holds_tensor` looks)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if depth == 0:
+        return []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, tuple | list):
+        return []
+    return [t for v in value for t in _tensors_in(v, depth - 1)]
 
 
 def _holds_tensor(value: object, depth: int = 3) -> bool:
@@ -626,13 +642,13 @@ class TrainingState:
         if tracked:  # (most models keep none: nothing to look up then)
             restored = [t for t, _ in self.tensors]
             restored += [p.grad for p, _, _ in self.grads if p.grad is not None]
+            # (what the restore writes back, as deep as _clone snapshots it: a tensor in a
+            # group's dict or a state entry of its own is not "wrote into", a review)
             for state, _ in self.states:
-                restored += [x for s in state.values() if type(s) is dict for x in s.values()
-                             if isinstance(x, torch.Tensor)]
+                restored += [x for s in state.values() for x in _tensors_in(s)]
             for groups, _ in self.groups:
                 restored += [x for g in groups for v in g.values() if v is not g["params"]
-                             for x in (v if isinstance(v, tuple | list) else (v,))
-                             if isinstance(x, torch.Tensor)]
+                             for x in _tensors_in(v)]
             spans: dict[int, list[tuple[int, int]]] = {}
             for t in restored:
                 if (where := _span(t)) is not None:

@@ -369,6 +369,7 @@ def lr_range_test(
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
         if isinstance(m, torch.nn.Module) and m is not model and all(m is not o for _, o in others):
+            _refuse_lazy(name, m)  # (snapshotted as the model is: a review)
             others.append((name, m))
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
@@ -1493,19 +1494,24 @@ _LIGHTNING_STEPS = ("training_step", "validation_step")
 the model as their batch."""
 
 
+def _refuse_lazy(name: str, module: torch.nn.Module) -> None:
+    """A module the test snapshots, refused by ``name`` where it holds lazy parameters or
+    buffers not made yet (a bug bash: torch's "Attempted to use an uninitialized parameter",
+    from the snapshot)."""
+    lazy = [n for n, t in (*module.named_parameters(), *module.named_buffers())
+            if isinstance(t, torch.nn.parameter.UninitializedParameter
+                          | torch.nn.parameter.UninitializedBuffer)]
+    if lazy:
+        raise ValueError(
+            f"{name} has lazy parameters not made yet ({', '.join(lazy[:3])}"
+            f"{', ...' if len(lazy) > 3 else ''}): run one batch through it first, which "
+            "gives them their shapes (and build the optimizer after), then run the test")
+
+
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    lazy = [name for name, t in (*model.named_parameters(), *model.named_buffers())
-            if isinstance(t, torch.nn.parameter.UninitializedParameter
-                          | torch.nn.parameter.UninitializedBuffer)]
-    if lazy:  # (a bug bash: torch's "Attempted to use an uninitialized parameter", from the
-        # snapshot)
-        raise ValueError(
-            f"model has lazy parameters not made yet ({', '.join(lazy[:3])}"
-            f"{', ...' if len(lazy) > 3 else ''}): run one batch through the model first "
-            "(model(inputs)), which gives them their shapes, then build the optimizer over "
-            "model.parameters() and run the test")
+    _refuse_lazy("model", model)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
@@ -1887,6 +1893,13 @@ def _to_device(batch: Any, device: torch.device) -> Any:
             return batch
         if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
             return type(batch)(*moved_items)
+        if type(batch) is not tuple and isinstance(batch, tuple):
+            # a tuple class of its own, whose __new__ may take its fields: made as a tuple
+            # of its class, its attributes copied (a review: it failed where a batch moved)
+            made = tuple.__new__(type(batch), moved_items)
+            with contextlib.suppress(AttributeError, TypeError):
+                made.__dict__.update(vars(batch))
+            return made
         if type(batch) is not list and isinstance(batch, list):
             # a list class: a copy keeps its attributes (a bug bash: they were dropped)
             with contextlib.suppress(Exception):

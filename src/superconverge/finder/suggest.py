@@ -17,6 +17,7 @@ import bisect
 import dataclasses
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,7 @@ def smooth_centered(
 ) -> np.ndarray:
     """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
     (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
-    if sigma is not None and not (isinstance(sigma, int | float) and not isinstance(sigma, bool)
+    if sigma is not None and not (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
                                   and 0 < sigma < math.inf):
         raise ValueError(f"sigma must be a number of points > 0, got {sigma!r}")
     y = np.asarray(losses, dtype=np.float64)
@@ -133,7 +134,9 @@ def smooth_centered(
     pad = np.concatenate([np.full(2, y[0]), y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
-    half = math.ceil(3 * s)
+    # (no wider than the curve: no point is further from another, and a sigma of 1e9 asked
+    # for a kernel of 45 GiB; a review)
+    half = min(math.ceil(3 * s), n - 1)
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
     if n * len(k) <= _DIRECT_MAX:
         # "full" then the centred n points: mode="same" returns max(n, len(k)) points, too
@@ -147,20 +150,32 @@ def smooth_centered(
     # every point (a direct sum keeps it beside the value): losses of a blow-up, 1e16 or 1e306,
     # would swamp the whole curve, so they are clipped at a million times its typical level
     # first. Only the points within reach of the blow-up change, and they stay far above
-    # the rest.
-    # (The level counts the curve's start: a curve that falls to near 0 early had its
-    # typical level there, and its start and blow-up clipped to it, a bug bash.)
-    head = float(np.max(np.abs(med[:max(1, n // 20)])))
-    level = max(float(np.median(np.abs(med))), head) or float(np.max(np.abs(med))) or 1.0
-    kept = med
-    med = np.clip(med, -1e6 * level, 1e6 * level)
+    # the rest. Those points, within reach of a clipped value, are taken from a second pass
+    # clipped at a million times the curve's start where that is higher: a curve that fell
+    # to near 0 early had its typical level there, and its start and blow-up were clipped
+    # to it (a bug bash), while the start's level for the whole curve let a huge start's
+    # rounding reach the floor (a review).
     size = n + len(k) - 1
     fft_n = 1 << (size - 1).bit_length()
-    num = np.fft.irfft(np.fft.rfft(med, fft_n) * np.fft.rfft(k, fft_n), fft_n)[half:half + n]
+    kernel = np.fft.rfft(k, fft_n)
+
+    def convolved(bound: float) -> np.ndarray:
+        clipped = np.clip(med, -bound, bound)
+        return np.fft.irfft(np.fft.rfft(clipped, fft_n) * kernel, fft_n)[half:half + n]
+
+    level = float(np.median(np.abs(med))) or float(np.max(np.abs(med))) or 1.0
+    num = convolved(1e6 * level)
+    over = np.abs(med) > 1e6 * level  # (NaN is not)
+    head = float(np.max(np.abs(med[:max(1, n // 20)])))
+    if over.any() and head > level:
+        seen = np.concatenate([[0], np.cumsum(over)])  # clipped values up to each point
+        i = np.arange(n)
+        near = seen[np.minimum(n, i + half + 1)] > seen[np.maximum(0, i - half)]
+        num = np.where(near, convolved(1e6 * head), num)
     t = np.arange(half, half + n)
     c = np.concatenate([[0.0], np.cumsum(k)])
     den = c[np.minimum(len(k) - 1, t) + 1] - c[np.maximum(0, t - n + 1)]
-    return _level_where_flat(num / den, kept, half)
+    return _level_where_flat(num / den, med, half)
 
 
 def _level_where_flat(s: np.ndarray, med: np.ndarray, half: int) -> np.ndarray:
