@@ -5089,3 +5089,62 @@ def test_later_repeats_step_on_the_momentum_buffers_the_first_one_made(wrapped: 
     assert len(seen) == 3 * 8 - 1  # all but the very first step's
     assert all(buffer is seen[0] for buffer in seen)
     assert len(sgd.state) == 0
+
+
+def test_third_review_holders_state_entries_and_moving_batches() -> None:
+    """A third review of this stop's fixes: a group dict class that refuses changes (a frozen
+    dict) stopped the whole restore, the weights left trained; a tensor in a state entry that
+    is deep-copied (a nested dict, an OrderedDict) was counted as put back in place, so a
+    module attribute sharing it went unwarned; a structseq batch (torch.return_types) failed
+    to move; a lazy loss module was refused where nothing snapshots it."""
+    import collections
+
+    from superconverge.finder._restore import TrainingState
+    from superconverge.finder.range_test import _to_device
+
+    class Frozen(dict):
+        def _refuse(self, *args: Any, **kwargs: Any) -> None:
+            raise TypeError("immutable")
+
+        __setitem__ = __delitem__ = clear = update = pop = popitem = setdefault = _refuse
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Frozen:
+            made = dict.__new__(Frozen)
+            dict.update(made, {k: copy.deepcopy(v, memo) for k, v in self.items()})
+            return made
+
+    m = nn.Linear(2, 2)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    opt.param_groups[0]["cfg"] = Frozen(scale=torch.tensor(2.0))  # type: ignore[misc]
+    w0 = m.weight.detach().clone()
+    state = TrainingState(m, opt)
+    with torch.no_grad():
+        m.weight.add_(1)
+    state.restore()
+    assert torch.equal(m.weight, w0)
+
+    for entry in (lambda t: {"momentum_buffer": None, "nested": {"t": t}},
+                  lambda t: collections.OrderedDict(t=t)):
+        m = nn.Linear(2, 2)
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        shadow = torch.zeros(3)
+        m.shadow = shadow  # type: ignore[assignment]
+        opt.state[m.weight] = entry(shadow)
+        state = TrainingState(m, opt)
+        shadow.add_(5)
+        state.restore()
+        assert state.changed_attributes() == ["model.shadow"]
+
+    moved = _to_device(torch.max(torch.ones(2, 3), dim=1), torch.device("meta"))
+    assert type(moved).__name__ == "max" and moved.values.device.type == "meta"
+
+    model, opt, loader = make_problem()
+    lazy_loss = nn.Sequential(nn.LazyLinear(1))
+
+    def step(mod: nn.Module, batch: Any) -> torch.Tensor:
+        return ce(mod(batch[0]), batch[1])
+
+    res = lr_range_test(model, opt, lazy_loss, loader, 1e-4, 1.0, 8, restore=False,
+                        step_fn=step, progress=False)
+    assert len(res.lrs) == 8
+

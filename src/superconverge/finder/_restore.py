@@ -28,6 +28,7 @@ import random
 import signal
 import threading
 import types
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -145,9 +146,9 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
     as :class:`_Holder` a plain dict or list that does."""
     if keep and not _holds_tensor(value):
         return _Kept(value)
-    if keep and isinstance(value, dict):  # (its subclasses too: an OrderedDict, a review)
-        return _Holder(value, {k: _clone(v, host, pending, keep) for k, v in value.items()})
-    if keep and isinstance(value, list):
+    if keep and _holdable(value):  # (its subclasses too: an OrderedDict, a review)
+        if isinstance(value, dict):
+            return _Holder(value, {k: _clone(v, host, pending, keep) for k, v in value.items()})
         return _Holder(value, [_clone(v, host, pending, keep) for v in value])
     if isinstance(value, torch.Tensor):
         return _Copy(value, host, pending)
@@ -156,18 +157,31 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
     return copy.deepcopy(value)
 
 
-def _tensors_in(value: object, depth: int = 3) -> list[torch.Tensor]:
-    """The tensors ``value`` is or holds in tuples, lists and dicts, ``depth`` deep (as far as
-    :func:`_holds_tensor` looks)."""
+def _holdable(value: object) -> bool:
+    """A dict or list (or a subclass that keeps the built-in ways to change it) that a
+    :class:`_Holder` can put items back into; a subclass that refuses them (a frozen dict)
+    is deep-copied instead, as before (a review: its refusal stopped the whole restore)."""
+    if isinstance(value, dict):
+        return (type(value).clear in (dict.clear, OrderedDict.clear)
+                and type(value).update in (dict.update, OrderedDict.update))
+    return isinstance(value, list) and type(value).__setitem__ is list.__setitem__
+
+
+def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
+    """The tensors of ``value`` that the restore writes back into in place, following
+    :func:`_clone` (``keep`` as it was given): the tensor itself, those in a plain tuple or
+    list, and with ``keep`` those in a dict or list a :class:`_Holder` keeps; not those of
+    anything deep-copied. ``depth`` as deep as :func:`_holds_tensor` looks."""
     if isinstance(value, torch.Tensor):
         return [value]
     if depth == 0:
         return []
-    if isinstance(value, dict):
-        value = list(value.values())
-    if not isinstance(value, tuple | list):
-        return []
-    return [t for v in value for t in _tensors_in(v, depth - 1)]
+    if isinstance(value, dict) and keep and _holdable(value):
+        return [t for v in value.values() for t in _in_place(v, keep, depth - 1)]
+    if isinstance(value, tuple | list) and (type(value) in (tuple, list) or (
+            keep and _holdable(value))):
+        return [t for v in value for t in _in_place(v, keep, depth - 1)]
+    return []
 
 
 def _holds_tensor(value: object, depth: int = 3) -> bool:
@@ -645,10 +659,12 @@ class TrainingState:
             # (what the restore writes back, as deep as _clone snapshots it: a tensor in a
             # group's dict or a state entry of its own is not "wrote into", a review)
             for state, _ in self.states:
-                restored += [x for s in state.values() for x in _tensors_in(s)]
+                restored += [x for s in state.values()
+                             for v in (s.values() if type(s) is dict else (s,))
+                             for x in _in_place(v, False)]
             for groups, _ in self.groups:
                 restored += [x for g in groups for v in g.values() if v is not g["params"]
-                             for x in _tensors_in(v)]
+                             for x in _in_place(v, True)]
             spans: dict[int, list[tuple[int, int]]] = {}
             for t in restored:
                 if (where := _span(t)) is not None:

@@ -369,7 +369,8 @@ def lr_range_test(
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
         if isinstance(m, torch.nn.Module) and m is not model and all(m is not o for _, o in others):
-            _refuse_lazy(name, m)  # (snapshotted as the model is: a review)
+            if restore or repeats > 1:  # (snapshotted as the model is: a review)
+                _refuse_lazy(name, m)
             others.append((name, m))
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
              if restore or repeats > 1 else None)
@@ -1896,7 +1897,10 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         if type(batch) is not tuple and isinstance(batch, tuple):
             # a tuple class of its own, whose __new__ may take its fields: made as a tuple
             # of its class, its attributes copied (a review: it failed where a batch moved)
-            made = tuple.__new__(type(batch), moved_items)
+            try:
+                made = tuple.__new__(type(batch), moved_items)
+            except TypeError:  # a structseq (torch.return_types): its __new__ takes a sequence
+                return type(batch)(moved_items)
             with contextlib.suppress(AttributeError, TypeError):
                 made.__dict__.update(vars(batch))
             return made

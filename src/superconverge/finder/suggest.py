@@ -163,10 +163,12 @@ def smooth_centered(
         clipped = np.clip(med, -bound, bound)
         return np.fft.irfft(np.fft.rfft(clipped, fft_n) * kernel, fft_n)[half:half + n]
 
-    level = float(np.median(np.abs(med))) or float(np.max(np.abs(med))) or 1.0
+    # (a curve resting at exactly 0 for more than half its points: the start's level, not the
+    # blow-up's, which left everything unclipped; a review)
+    head = float(np.max(np.abs(med[:max(1, n // 20)])))
+    level = float(np.median(np.abs(med))) or head or float(np.max(np.abs(med))) or 1.0
     num = convolved(1e6 * level)
     over = np.abs(med) > 1e6 * level  # (NaN is not)
-    head = float(np.max(np.abs(med[:max(1, n // 20)])))
     if over.any() and head > level:
         seen = np.concatenate([[0], np.cumsum(over)])  # clipped values up to each point
         i = np.arange(n)
