@@ -1087,7 +1087,8 @@ class _Run:
         # weighted by its examples, as one pass over them all would be (a bug bash: a loader's
         # last batch of 1 example weighed as much as one of 256, where torch-lr-finder weighs
         # it by its labels). Batches of one size (or of an unknown one): their plain mean.
-        if weighted is not None and None not in sizes and len(set(sizes)) > 1:
+        # (weighted is made only once a batch of another size came)
+        if weighted is not None and None not in sizes:
             return weighted / sum(cast("list[int]", sizes))
         return total / len(sizes)
 

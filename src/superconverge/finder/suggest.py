@@ -322,18 +322,20 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None)
     ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
     the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
     things); too few points of a sweep that completed need a larger ``num_iter`` alone."""
-    too_few = pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE)
-    if too_few and stop_reason == "completed":
-        return dataclasses.replace(
-            pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE) + _TOO_FEW_COMPLETED)
-    if mode != "linear":
-        return pick
-    if pick.reason == NEVER_FELL:
+    if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
+        return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
+                                   + _too_few_advice(mode, stop_reason))
+    if mode == "linear" and pick.reason == NEVER_FELL:
         return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
-    if too_few:
-        return dataclasses.replace(
-            pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE) + _TOO_FEW_LINEAR)
     return pick
+
+
+def _too_few_advice(mode: str | None, stop_reason: str | None) -> str:
+    """How a reason or warning of too few points ends, for a sweep of ``mode`` that stopped
+    for ``stop_reason`` (the same in both: a review)."""
+    if stop_reason == "completed":
+        return _TOO_FEW_COMPLETED
+    return _TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE
 
 
 def _fallen(s: np.ndarray, m: int, fraction: float) -> int:
@@ -824,8 +826,7 @@ def curve_warnings(
         out.append(
             f"too few points: {len(x)} finite (need {MIN_POINTS}"
             + (f"; {skipped_head}" if skipped_head else "") + ")"
-            + (_TOO_FEW_COMPLETED if stop_reason == "completed" else
-               _TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE)
+            + _too_few_advice(mode, stop_reason)
         )
         return out
     s = smooth_centered(y)

@@ -166,8 +166,7 @@ class Schedule:
         # (the class registered, or one of its name that a notebook's re-run of its cell
         # registered since: the same class to the user)
         registered = _REGISTRY.get(self.kind)
-        if registered is not type(self) and (registered is None
-                                             or _name(registered) != _name(type(self))):
+        if registered is None or _name(registered) != _name(type(self)):
             raise TypeError(
                 f"{type(self).__name__} is not registered, so Schedule.from_dict could not "
                 "rebuild it: give the class a kind of its own with "

@@ -74,26 +74,6 @@ _FOREACH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
 _BETAS = "betas"
 _UNSAVED = object()  # (a key a state_dict's schedules leave out)
 
-
-def _names_a_function(data: object) -> bool:
-    """Whether a schedule dict holds a function by name (``{"callable": "module:name"}``),
-    anywhere inside it."""
-    if isinstance(data, Mapping):
-        return "callable" in data or any(_names_a_function(v) for v in data.values())
-    return isinstance(data, list | tuple) and any(_names_a_function(v) for v in data)
-
-
-def _same_when_rebuilt(saved: object, mine: object) -> bool:
-    """Whether a saved schedule dict that differs from ours as written is ours once rebuilt:
-    an earlier version wrote a join of joins nested, which a Join now spreads out
-    into one level (the same values). Not one that names a function: rebuilding it would
-    import the module a checkpoint names (a review)."""
-    if not isinstance(saved, dict) or not isinstance(mine, dict) or _names_a_function(saved):
-        return False
-    try:
-        return Schedule.from_dict(saved).to_dict() == mine
-    except (ValueError, TypeError, RecursionError):
-        return False
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
 
@@ -114,6 +94,27 @@ _ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
 # key holding an int is a count (Muon's ns_steps, LBFGS's max_iter), which a float breaks.
 _REAL_KEYS = frozenset({"lr", "momentum", "weight_decay", "eps", "dampening", "lr_decay",
                         "alpha", "rho", "lambd", "t0", "momentum_decay"})
+
+
+def _names_a_function(data: object) -> bool:
+    """Whether a schedule dict holds a function by name (``{"callable": "module:name"}``),
+    anywhere inside it."""
+    if isinstance(data, Mapping):
+        return "callable" in data or any(_names_a_function(v) for v in data.values())
+    return isinstance(data, list | tuple) and any(_names_a_function(v) for v in data)
+
+
+def _same_when_rebuilt(saved: object, mine: object) -> bool:
+    """Whether a saved schedule dict that differs from ours as written is ours once rebuilt:
+    an earlier version wrote a join of joins nested, which a Join now spreads out
+    into one level (the same values). Not one that names a function: rebuilding it would
+    import the module a checkpoint names (a review)."""
+    if not isinstance(saved, dict) or not isinstance(mine, dict) or _names_a_function(saved):
+        return False
+    try:
+        return Schedule.from_dict(saved).to_dict() == mine
+    except (ValueError, TypeError, RecursionError):
+        return False
 
 
 def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
@@ -551,8 +552,7 @@ class ParamScheduler:
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
         if "momentum" in schedules and "momentum" not in given:
-            self._warn_momenta_differ([as_float(g[slots["momentum"]][0] if slots["momentum"]
-                                                == _BETAS else g[slots["momentum"]])
+            self._warn_momenta_differ([as_float(_held_value(g, slots["momentum"]))
                                        for g in groups])
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
@@ -931,21 +931,19 @@ class ParamScheduler:
                             self.optimizer, torch.optim.SGD) else []
             # A momentum held in a bfloat16 tensor: 0.999 is 1.0 there, which Adam's step takes
             # (a bug bash: the weights went to NaN); checked as the tensor holds it.
-            coarse = {v.dtype for g in self.optimizer.param_groups
-                      for v in [g[self._slots[key]][0] if self._slots[key] == _BETAS
-                                else g[self._slots[key]]]
-                      if isinstance(v, Tensor) and v.dtype == torch.bfloat16
-                      } if key == "momentum" else set()
+            coarse = key == "momentum" and any(
+                isinstance(held := _held_value(g, self._slots[key]), Tensor)
+                and held.dtype == torch.bfloat16 for g in self.optimizer.param_groups)
             for step in steps:
                 value = value_at(step)
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
-                for dtype in coarse:
-                    held = float(torch.tensor(value * max(mults), dtype=dtype))
-                    if not held < _RANGES[key][1]:
+                if coarse:
+                    rounded = float(torch.tensor(value * max(mults), dtype=torch.bfloat16))
+                    if not rounded < _RANGES[key][1]:
                         raise ValueError(
                             f"{key}: the schedule gives {value!r} at step {step}, which a "
-                            f"{str(dtype).removeprefix('torch.')} tensor holds as {held!r}, but "
+                            f"bfloat16 tensor holds as {rounded!r}, but "
                             f"{key} must be {_RANGES[key][2]}; make it a float32 tensor or a "
                             "number")
                 if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
