@@ -594,6 +594,41 @@ def test_a_second_ctrl_c_waits_for_the_restore(monkeypatch: pytest.MonkeyPatch) 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_from_exception_finds_the_curve_where_it_was_left() -> None:
+    """RangeTestResult.from_exception: the typed accessor finds the partial curve on the
+    exception itself, on the one it replaced (a second interrupt, an error of the caller's
+    raised while handling it, with or without ``from``), and None where there is none."""
+    from superconverge.finder.result import RangeTestResult
+
+    model, opt, loader = make_problem()
+    spy = LrSpy(raise_at=14, exc=KeyboardInterrupt())
+    spy.opt = opt
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    first = info.value
+    partial = RangeTestResult.from_exception(first)
+    assert partial is first.partial_result  # type: ignore[attr-defined]
+    assert partial is not None and len(partial.lrs) == 13
+    for chained in ("context", "cause", "suppressed"):
+        try:
+            try:
+                raise first
+            except KeyboardInterrupt as exc:
+                if chained == "context":  # (a second Ctrl-C: __context__ alone)
+                    raise KeyboardInterrupt()  # noqa: B904
+                raise RuntimeError("wrapped") from (exc if chained == "cause" else None)
+        except BaseException as later:
+            assert RangeTestResult.from_exception(later) is partial, chained
+    loop = ValueError("a")
+    loop.__context__ = ValueError("b")
+    loop.__context__.__context__ = loop
+    assert RangeTestResult.from_exception(loop) is None
+    assert RangeTestResult.from_exception(None) is None
+    odd = KeyboardInterrupt()
+    odd.partial_result = "not a result"  # type: ignore[attr-defined]
+    assert RangeTestResult.from_exception(odd) is None
+
+
 def test_restore_on_divergence(read_lag: bool) -> None:
     model, opt, loader = make_problem()
     before = snapshot(model, opt)

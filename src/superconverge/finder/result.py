@@ -696,6 +696,26 @@ class RangeTestResult(Curve):
             provenance=dict(_mapping("provenance", data.get("provenance", {}))),
         )
 
+    @classmethod
+    def from_exception(cls, exc: BaseException | None) -> RangeTestResult | None:
+        """The curve measured before ``exc`` (a Ctrl-C, a SIGTERM, an error) cut a range test
+        short: its ``partial_result``, else that of the exception it replaced (``__context__``,
+        ``__cause__``: a second notebook interrupt while IPython shows the first, an error of
+        one's own raised in an ``except``), else None. A typed accessor for
+        ``exc.partial_result``, which typed code does not see on a built-in exception::
+
+            except KeyboardInterrupt as exc:
+                partial = RangeTestResult.from_exception(exc)
+        """
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:  # (a cycle of contexts ends it)
+            seen.add(id(exc))
+            kept = getattr(exc, "partial_result", None)
+            if isinstance(kept, cls):
+                return kept
+            exc = exc.__context__ if exc.__context__ is not None else exc.__cause__
+        return None
+
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_dict` to ``path`` atomically (temporary file, then rename).
 
