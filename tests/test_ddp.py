@@ -291,7 +291,8 @@ def ranks_ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     workers = {"curve": WORKER, "no_sync": NO_SYNC_WORKER, "after_end": AFTER_END_WORKER,
                "subgroup": SUBGROUP_WORKER, "zero": ZERO_WORKER,
                "bucket_view": BUCKET_VIEW_WORKER, "mismatch": MISMATCH_WORKER,
-               "dtensor_loss": DTENSOR_LOSS_WORKER, "fsdp1": FSDP1_WORKER}
+               "dtensor_loss": DTENSOR_LOSS_WORKER, "fsdp1": FSDP1_WORKER,
+               "sharded": SHARDED_SUBGROUP_WORKER}
     root = tmp_path_factory.mktemp("ranks")
     for name, worker in workers.items():
         (root / f"{name}.py").write_text(worker)
@@ -547,6 +548,93 @@ SUBGROUP_WORKER = textwrap.dedent(
     dist.destroy_process_group()
     """
 )
+
+
+SHARDED_SUBGROUP_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn import functional as F
+    from superconverge.finder.range_test import lr_range_test
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    g = torch.Generator().manual_seed(100 + rank)
+    batches = [(torch.randn(4, 8, generator=g) * (1 + 3 * rank),
+                torch.randint(0, 2, (4,), generator=g)) for _ in range(10)]
+
+    def net():
+        torch.manual_seed(0)  # the same initial model on every rank
+        return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    with torch.no_grad():
+        own0 = F.cross_entropy(net()(batches[0][0]), batches[0][1]).item()
+    out = {"own0": own0}
+
+    def first(model, evaluated=False):
+        if evaluated:  # a forward without a backward leaves FSDP2's unsharded parameters in
+            with torch.no_grad():
+                model(batches[0][0])
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        res = lr_range_test(model, opt, F.cross_entropy, batches, 1e-6, 1e-5, 10,
+                            progress=False)
+        return [res.losses[0], res.provenance["world_size"]]
+
+    subgroup = [dist.new_group([0]), dist.new_group([1])][rank]  # every rank makes both
+    everyone = dist.new_group([0, 1])
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+        mesh = init_device_mesh("cpu", (2, 1), mesh_dim_names=("replicate", "shard"))
+        for name, on, evaluated in (("fsdp2_slice", mesh["shard"], False),
+                                    ("hsdp2", mesh, False), ("fsdp2_evaluated", None, True)):
+            model = net()
+            fully_shard(model, **({} if on is None else {"mesh": on}))
+            out[name] = first(model, evaluated)
+    except Exception as exc:  # (a torch whose FSDP2 does not run on the CPU)
+        out["fsdp2_unsupported"] = repr(exc)
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP, ShardingStrategy
+        out["fsdp1_subgroup"] = first(FSDP(net(), process_group=subgroup,
+                                           device_id=torch.device("cpu")))
+        out["fsdp1_hybrid"] = first(FSDP(net(), process_group=(subgroup, everyone),
+                                         sharding_strategy=ShardingStrategy.HYBRID_SHARD,
+                                         device_id=torch.device("cpu")))
+    except Exception as exc:  # (a torch whose FSDP1 does not run on the CPU)
+        out["fsdp1_unsupported"] = repr(exc)
+    with open(os.path.join(sys.argv[1], f"sharded{rank}.json"), "w") as f:
+        json.dump(out, f)
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_sharded_model_averages_its_losses_over_the_ranks_that_train_it(
+        ranks_ran: dict[str, Path]) -> None:
+    """FSDP2 on a slice of a mesh and FSDP1 on a subgroup train apart from the other ranks:
+    each curve is its own data's (they were the mean over every rank's). Hybrid sharding, FSDP2
+    over a 2D mesh and FSDP1 over a shard and a replicate group, averages over both ranks; an
+    FSDP2 model evaluated under no_grad first is taken (it was refused: its parameters were
+    the unsharded ones, which the optimizer does not hold)."""
+    got = [json.loads((ranks_ran["sharded"] / f"sharded{r}.json").read_text()) for r in (0, 1)]
+    mean0 = (got[0]["own0"] + got[1]["own0"]) / 2
+    assert got[0]["own0"] != pytest.approx(got[1]["own0"], rel=0.1)  # (data apart enough)
+    cases = {"fsdp2": (["fsdp2_slice"], ["hsdp2", "fsdp2_evaluated"]),
+             "fsdp1": (["fsdp1_subgroup"], ["fsdp1_hybrid"])}
+    for kind, (apart, together) in cases.items():
+        if f"{kind}_unsupported" in got[0]:
+            continue
+        for rank in (0, 1):
+            for name in apart:  # [first loss, world size]
+                assert got[rank][name] == pytest.approx([got[rank]["own0"], 1], rel=1e-5), name
+            for name in together:
+                assert got[rank][name] == pytest.approx([mean0, 2], rel=1e-5), name
+    if "fsdp2_unsupported" in got[0] and "fsdp1_unsupported" in got[0]:
+        pytest.skip(f"neither FSDP runs on this torch's CPU: {got[0]['fsdp2_unsupported']}")
 
 
 @pytest.mark.slow

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import torch
 import torch.distributed as dist
 
 
@@ -23,3 +25,65 @@ def world_size(group: Any = None) -> int:
     """The number of processes in ``group`` (default: the default group; 1 when not
     distributed)."""
     return dist.get_world_size(group) if _initialized() else 1
+
+
+def loss_groups(model: Any) -> tuple[Any, ...]:
+    """The process groups over whose ranks a step's loss is averaged (all-reduced over each in
+    turn): those of the ranks that train ``model`` together. A DDP model's ``process_group``; an
+    FSDP1 model's, with hybrid sharding's replicate group; where the model's DTensor parameters
+    (FSDP2's ``fully_shard``, tensor parallelism) lie on one mesh that spans fewer ranks than
+    the default group (a slice of a larger mesh: each slice trains apart), each of its
+    dimensions' groups; else the default group, ``(None,)``. A compiled model is looked into.
+    (A model built on a subgroup averaged over every rank's losses, its curve a mean of
+    models that train apart: a review.)"""
+    if not _initialized():
+        return (None,)
+    inner = getattr(model, "_orig_mod", model)
+    if isinstance(inner, torch.nn.parallel.DistributedDataParallel):
+        return (inner.process_group,)
+    from torch.distributed.fsdp import FullyShardedDataParallel
+
+    if isinstance(inner, FullyShardedDataParallel):
+        replicate = getattr(inner, "_inter_node_pg", None)  # (hybrid sharding's alone)
+        return (inner.process_group,) if replicate is None else (inner.process_group, replicate)
+    from torch.distributed.tensor import DTensor
+
+    meshes = {id(p.device_mesh): p.device_mesh for p in inner.parameters()
+              if isinstance(p, DTensor)}
+    if len(meshes) == 1:
+        (mesh,) = meshes.values()
+        if mesh.size() < dist.get_world_size():
+            return tuple(mesh.get_group(d) for d in range(mesh.ndim))
+    return (None,)
+
+
+def groups_size(groups: tuple[Any, ...]) -> int:
+    """How many ranks ``groups`` (a :func:`loss_groups`) span together; 1 when not
+    distributed."""
+    return math.prod(world_size(g) for g in groups)
+
+
+def all_reduce(tensor: torch.Tensor, groups: tuple[Any, ...],
+               op: Any = None) -> None:
+    """``dist.all_reduce`` of ``tensor`` over each of ``groups`` in turn (a SUM by default):
+    over every rank they span together, as they are the dimensions of one mesh."""
+    for group in groups:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM if op is None else op, group=group)
+
+
+def reshard(model: torch.nn.Module) -> None:
+    """Put an FSDP2 model's (``fully_shard``) sharded parameters back where a forward pass
+    without a backward (an evaluation under ``torch.no_grad()``) left the unsharded ones in:
+    its parameters are then plain tensors, which the optimizer does not hold (the test refused
+    the model, "the optimizer holds none of the model's trainable parameters", a review) and
+    a snapshot would not see. What the next forward pass does anyway."""
+    if not _initialized():
+        return
+    import torch.distributed.fsdp as fsdp
+
+    fsdp_module = getattr(fsdp, "FSDPModule", None)  # (torch 2.6 on)
+    if fsdp_module is None:
+        return
+    for module in model.modules():
+        if isinstance(module, fsdp_module):
+            module.reshard()

@@ -57,7 +57,13 @@ from superconverge import _names
 from superconverge._progress import progress_bar, rewind
 from superconverge._signals import Terminated, stop_for
 from superconverge._stack import outside
-from superconverge.finder._dist import is_main_process, world_size
+from superconverge.finder._dist import (
+    all_reduce,
+    groups_size,
+    is_main_process,
+    loss_groups,
+    reshard,
+)
 from superconverge.finder._restore import (
     SNAPSHOTS,
     Streams,
@@ -200,6 +206,7 @@ def lr_range_test(
     set, whose points were not measured at the LRs it recorded. A
     second Ctrl-C during the restore waits for it to finish (main thread).
     """
+    reshard(model)
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
     if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
         # (a bug bash: "the loss does not require grad; compute it ... without torch.no_grad()",
@@ -672,10 +679,10 @@ class _Run:
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
                       and val_data is None)
-        # The ranks whose losses are averaged: a DDP model's own process group (one built on a
-        # subgroup trains apart from the other groups), else the default group.
-        self.group = getattr(self.ddp, "process_group", None)
-        self.world = world_size(self.group)
+        # The ranks whose losses are averaged: those that train the model together (one built
+        # on a subgroup trains apart from the other groups), else the default group.
+        self.groups = loss_groups(model)
+        self.world = groups_size(self.groups)
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
@@ -830,13 +837,13 @@ class _Run:
                         came = _none_came  # (a signal that stopped signals_deferred's setup)
                         try:
                             with signals_deferred() as came:
-                                host.feed(*_ChunkRead(losses, val, skips, world, self.group)
+                                host.feed(*_ChunkRead(losses, val, skips, world, self.groups)
                                           .values())
                         finally:
                             if (held := came()) is not None:
                                 raise stop_for(held)
                     else:
-                        started = _ChunkRead(losses, val, skips, world, self.group)
+                        started = _ChunkRead(losses, val, skips, world, self.groups)
                         if self.lag and i < n:
                             pending = started  # its copy overlaps the next step (self.lag)
                         else:
@@ -1260,15 +1267,16 @@ def _one_shot(data: object) -> bool:
 
 
 def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool) -> None:
-    """Under torch.distributed (a DDP model's group), refuse settings that differ between the
-    ranks, by name: one all-reduce of each chunk's losses needs the same layout everywhere."""
+    """Under torch.distributed, refuse settings that differ between the ranks that train the
+    model together, by name: one all-reduce of each chunk's losses needs the same layout
+    everywhere."""
     if run.world == 1:
         return
     values = torch.tensor([float(x) for x in settings.values()], dtype=torch.float64,
                           device=device)
     low, high = values.clone(), values.clone()
-    dist.all_reduce(low, op=dist.ReduceOp.MIN, group=run.group)
-    dist.all_reduce(high, op=dist.ReduceOp.MAX, group=run.group)
+    all_reduce(low, run.groups, dist.ReduceOp.MIN)
+    all_reduce(high, run.groups, dist.ReduceOp.MAX)
     differ = [name for name, a, b in zip(settings, low.tolist(), high.tolist(), strict=True)
               if a != b]
     if differ:
@@ -1360,7 +1368,7 @@ class _ChunkRead:
     steps; :meth:`values` waits for it. The pending lists are emptied."""
 
     def __init__(self, losses: list[torch.Tensor], val: list[torch.Tensor] | None,
-                 skips: list[Any] | None, world: int, group: Any = None) -> None:
+                 skips: list[Any] | None, world: int, groups: tuple[Any, ...] = (None,)) -> None:
         k = self.k = len(losses)
         self.has_val = val is not None
         parts = [_readable(_stacked(losses).reshape(k))]
@@ -1384,7 +1392,7 @@ class _ChunkRead:
         buf = parts[0] if len(parts) == 1 else torch.cat(
             [p if p.device == at else p.to(at) for p in parts])
         if world > 1:
-            dist.all_reduce(buf, group=group)  # SUM, then divide: gloo has no ReduceOp.AVG
+            all_reduce(buf, groups)  # SUM, then divide: gloo has no ReduceOp.AVG
             buf.div_(world)
         self.event: torch.cuda.Event | None = None
         if buf.device.type == "cuda":
