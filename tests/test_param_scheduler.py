@@ -1155,6 +1155,16 @@ def test_a_momentum_that_a_bfloat16_tensor_rounds_to_1_is_refused() -> None:
                                          r"in \[0, 1\)"):
         ParamScheduler(opt, momentum=0.999)
     ParamScheduler(opt, momentum=sc.one_cycle_momentum(100))  # 0.95 and 0.85 fit
+    # Each bfloat16 group at its own multiplier (a review: a float group's larger one refused
+    # 0.999 x 0.9, which bfloat16 holds as 0.898)
+    a, b = torch.nn.Parameter(torch.randn(2)), torch.nn.Parameter(torch.randn(2))
+    two = torch.optim.Adam([{"params": [a], "betas": (torch.tensor(0.9, dtype=bf), 0.999)},
+                            {"params": [b], "betas": (0.9, 0.999)}], lr=1e-3)
+    ParamScheduler(two, momentum=sc.linear(0.85, 0.999, 10), multipliers={"momentum": [0.9, 1]})
+    with pytest.raises(ValueError, match=r"gives 0.999 at step 9 \(x1.001 in param group 0\), "
+                                         r"which a bfloat16 tensor holds as 1.0"):
+        ParamScheduler(two, momentum=sc.linear(0.85, 0.999, 10),
+                       multipliers={"momentum": [1.001, 0.5]})
 
 
 def test_groups_built_with_different_momenta_are_told_they_take_one() -> None:

@@ -930,20 +930,24 @@ class ParamScheduler:
                         if g.get("nesterov")] if key == "dampening" and _holds(
                             self.optimizer, torch.optim.SGD) else []
             # A momentum held in a bfloat16 tensor: 0.999 is 1.0 there, which Adam's step takes
-            # (a bug bash: the weights went to NaN); checked as the tensor holds it.
-            coarse = key == "momentum" and any(
-                isinstance(held := _held_value(g, self._slots[key]), Tensor)
-                and held.dtype == torch.bfloat16 for g in self.optimizer.param_groups)
+            # (a bug bash: the weights went to NaN); checked as the tensor holds it, in each
+            # such group at its own multiplier (another group's, larger, refused a review's
+            # schedule that fits).
+            coarse = [(i, m) for i, (g, m) in enumerate(
+                zip(self.optimizer.param_groups, mults, strict=True))
+                if isinstance(held := _held_value(g, self._slots[key]), Tensor)
+                and held.dtype == torch.bfloat16] if key == "momentum" else []
             for step in steps:
                 value = value_at(step)
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
-                if coarse:
-                    rounded = float(torch.tensor(value * max(mults), dtype=torch.bfloat16))
+                for i, m in coarse:
+                    rounded = float(torch.tensor(value * m, dtype=torch.bfloat16))
                     if not rounded < _RANGES[key][1]:
+                        times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
                         raise ValueError(
-                            f"{key}: the schedule gives {value!r} at step {step}, which a "
-                            f"bfloat16 tensor holds as {rounded!r}, but "
+                            f"{key}: the schedule gives {value!r} at step {step}{times}, which "
+                            f"a bfloat16 tensor holds as {rounded!r}, but "
                             f"{key} must be {_RANGES[key][2]}; make it a float32 tensor or a "
                             "number")
                 if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
