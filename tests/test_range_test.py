@@ -3461,6 +3461,28 @@ def test_param_group_values_and_state_dicts_go_back_as_the_same_objects() -> Non
                   progress=False)
     assert group["names"] is names and names == ["a", "b"]
     assert group["cfg"] is cfg and cfg == {"scale": 1.0}
+    # The same of the dict and list classes a group dict holding a tensor is kept as (they
+    # were kept as themselves, but the sweep's writes stayed in them)
+    ordered = collections.OrderedDict(scale=1.0)
+    counts: collections.defaultdict[str, int] = collections.defaultdict(int, seen=0)
+
+    class Names(list):  # type: ignore[type-arg]
+        pass
+
+    listed = Names(["a", "b"])
+    group.update(ordered=ordered, counts=counts, listed=listed)
+
+    def writes_into_subclasses(m: nn.Module, batch: Any) -> torch.Tensor:
+        ordered["scale"], listed[0] = 0.5, "z"
+        counts["seen"] += 1
+        counts["new"] += 1
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, step_fn=writes_into_subclasses,
+                  progress=False)
+    assert group["ordered"] is ordered and ordered == {"scale": 1.0}
+    assert group["counts"] is counts and counts == {"seen": 0}
+    assert group["listed"] is listed and listed == ["a", "b"]
 
 
 def test_group_dicts_and_lists_that_hold_tensors_go_back_as_the_same_objects() -> None:
@@ -3518,6 +3540,61 @@ def test_a_group_dicts_tensor_the_sweep_replaced_goes_back_as_the_users_own() ->
     assert group["cfg"] is cfg and cfg["mask"] is mask and torch.equal(mask, torch.ones(3))
     assert group["ordered"] is ordered and ordered["other"] is other
     assert torch.equal(other, torch.zeros(2))
+
+
+def test_group_dict_and_list_classes_of_ones_own_go_back_as_themselves() -> None:
+    """A review: an OrderedDict subclass that refuses ``__setitem__`` (a frozen dict holding a
+    tensor) was emptied by the restore, whose error then left the weights trained; an
+    attribute dict with an ``update`` of its own, and a list with its own ``__setitem__``,
+    came back as deep copies. Each is kept, its tensors written into in place."""
+    model, opt, loader = make_problem()
+
+    class Frozen(collections.OrderedDict):  # type: ignore[type-arg]
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if getattr(self, "frozen", False):
+                raise TypeError("immutable")
+            super().__setitem__(key, value)
+
+    class AttrDict(dict):  # type: ignore[type-arg]
+        def update(self, *args: Any, **kwargs: Any) -> None:
+            for key, value in dict(*args, **kwargs).items():
+                self[key] = value
+
+    class Checked(list):  # type: ignore[type-arg]
+        def __setitem__(self, i: Any, value: Any) -> None:
+            super().__setitem__(i, value)
+
+    frozen = Frozen(scale=torch.tensor(2.0))
+    frozen.frozen = True  # type: ignore[attr-defined]
+    cfg, listed = AttrDict(mask=torch.ones(2), n=1), Checked([torch.ones(2)])
+    opt.param_groups[0].update(frozen=frozen, cfg=cfg, listed=listed)
+    before = snapshot(model, opt)
+
+    def writes(m: nn.Module, batch: Any) -> torch.Tensor:
+        frozen["scale"].add_(1.0)
+        cfg["mask"].add_(1.0)
+        cfg["n"] += 1
+        listed[0].add_(1.0)
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 12, step_fn=writes, progress=False)
+    group = opt.param_groups[0]
+    assert group["frozen"] is frozen and torch.equal(frozen["scale"], torch.tensor(2.0))
+    assert group["cfg"] is cfg and torch.equal(cfg["mask"], torch.ones(2)) and cfg["n"] == 1
+    assert group["listed"] is listed and torch.equal(listed[0], torch.ones(2))
+    assert_same_state(before, snapshot(model, opt))
+    weights = [p.detach().clone() for p in model.parameters()]
+
+    def replaces_behind_its_back(m: nn.Module, batch: Any) -> torch.Tensor:
+        collections.OrderedDict.__setitem__(frozen, "scale", torch.tensor(5.0))
+        return ce(m(batch[0]), batch[1])
+
+    # One it cannot put back stops the restore with its error, the weights put back all the
+    # same
+    with pytest.raises(TypeError, match="immutable"):
+        lr_range_test(model, opt, None, loader, 1e-4, 10.0, 12,
+                      step_fn=replaces_behind_its_back, progress=False)
+    assert all(torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
 
 
 def test_a_module_given_as_step_fn_is_restored_as_a_loss_module_is() -> None:
@@ -3578,6 +3655,11 @@ def test_a_model_with_lazy_parameters_not_made_yet_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=r"model has lazy parameters not made yet \(0.weight, "
                                          r"0.bias\): run one batch through it first"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+    # One sweep, not restored: nothing is snapshotted, and the sweep makes them (a review: it
+    # was refused, where it ran before)
+    assert len(lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, restore=False,
+                             progress=False).lrs) == 8
+    assert model[0].weight.shape == (2, 10)
     made, opt, _ = make_problem()  # (a step_fn module, snapshotted too: a review)
 
     class Step(nn.Module):

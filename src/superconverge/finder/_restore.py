@@ -28,7 +28,6 @@ import random
 import signal
 import threading
 import types
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -91,23 +90,21 @@ class _Kept:
     """A param-group value that holds no tensor, kept as the object itself: it goes back as
     that object (a user's config dict that their loop updates, a module, a lock), not as a copy
     (a user's bug bash: a copied dict froze an annealed value their optimizer read, and a lock
-    could not be copied at all). A plain list's or dict's items are saved too, and put back
-    into it (a step_fn that wrote into one: a review)."""
+    could not be copied at all). A list's or dict's items are saved too, and put back into it
+    (a step_fn that wrote into one: a review), as :class:`_Holder` does (an OrderedDict's, a
+    defaultdict's too, which went unsaved where they held no tensor)."""
 
     __slots__ = ("items", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
-        self.items = (list(value) if type(value) is list
-                      else dict(value) if type(value) is dict else None)
+        self.items = (None if not _holdable(value) else dict(value) if isinstance(value, dict)
+                      else list(value))
 
     def put_back(self) -> Any:
         """The object, its items as they were."""
-        if isinstance(self.items, list):
-            self.value[:] = self.items
-        elif isinstance(self.items, dict):
-            self.value.clear()
-            self.value.update(self.items)
+        if self.items is not None:
+            _write_items(self.value, self.items)
         return self.value
 
 
@@ -129,13 +126,29 @@ class _Holder:
         """The object, each item put back as :func:`_put_back` does (a tensor in place, into
         the tensor it held before the test)."""
         if isinstance(self.items, dict):
-            self.value.clear()
-            self.value.update({k: _put_back(self.originals[k], s, pending)
-                               for k, s in self.items.items()})
+            _write_items(self.value, {k: _put_back(self.originals[k], s, pending)
+                                      for k, s in self.items.items()})
         else:
-            self.value[:] = [_put_back(o, s, pending)
-                             for o, s in zip(self.originals, self.items, strict=True)]
+            _write_items(self.value, [_put_back(o, s, pending)
+                                      for o, s in zip(self.originals, self.items, strict=True)])
         return self.value
+
+
+def _write_items(target: Any, items: dict[Any, Any] | list[Any]) -> None:
+    """Put ``items`` back into ``target``, the dict or list they were saved from, writing only
+    where the sweep changed it (an item that is another object, a key added or gone): a class
+    that refuses changes (a frozen dict), which the sweep could not change, is not written to
+    (a review: one that refused ``__setitem__`` was emptied by a ``clear`` first, and its
+    refusal stopped the restore), and a subclass's own ways to change it (an attribute dict's
+    ``update``) are the ones used."""
+    if isinstance(items, dict):
+        for key in [k for k in target if k not in items]:
+            del target[key]
+        for key, item in items.items():
+            if key not in target or target[key] is not item:
+                target[key] = item
+    elif len(target) != len(items) or any(a is not b for a, b in zip(target, items, strict=True)):
+        target[:] = items
 
 
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
@@ -158,13 +171,10 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
 
 
 def _holdable(value: object) -> bool:
-    """A dict or list (or a subclass that keeps the built-in ways to change it) that a
-    :class:`_Holder` can put items back into; a subclass that refuses them (a frozen dict)
-    is deep-copied instead, as before (a review: its refusal stopped the whole restore)."""
-    if isinstance(value, dict):
-        return (type(value).clear in (dict.clear, OrderedDict.clear)
-                and type(value).update in (dict.update, OrderedDict.update))
-    return isinstance(value, list) and type(value).__setitem__ is list.__setitem__
+    """A dict or list, of any class, that a :class:`_Holder` or :class:`_Kept` keeps as
+    itself, its items put back by :func:`_write_items` (a review: a subclass that overrode a
+    way to change it, an attribute dict's ``update``, came back as a deep copy)."""
+    return isinstance(value, dict | list)
 
 
 def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
@@ -788,25 +798,27 @@ class TrainingState:
                 else:
                     state[param] = values
         regrouped = False
-        for groups, saved_groups in self.groups:
-            # A group added during the test (add_param_group in a step_fn: unfreezing) goes,
-            # and one removed comes back, with the parameters each held.
-            regrouped |= len(groups) != len(saved_groups) or any(
-                not _same_list(g.get("params"), sg["params"])
-                for g, sg in zip(groups, saved_groups, strict=False))
-            del groups[len(saved_groups):]
-            groups += [{} for _ in range(len(saved_groups) - len(groups))]
-            for group, saved_group in zip(groups, saved_groups, strict=True):
-                for key in [k for k in group if k not in saved_group]:
-                    del group[key]
-                for key, value in saved_group.items():
-                    if key != "params":
-                        group[key] = _put_back(group.get(key, _MISSING), value, pending)
-                    elif not isinstance(now := group.get(key), list):
-                        group[key] = list(value)
-                    elif not _same_list(now, value):
-                        now[:] = value  # (the list itself kept: a compiled step guards on it)
-        _copy_all(pending)
+        try:
+            for groups, saved_groups in self.groups:
+                # A group added during the test (add_param_group in a step_fn: unfreezing)
+                # goes, and one removed comes back, with the parameters each held.
+                regrouped |= len(groups) != len(saved_groups) or any(
+                    not _same_list(g.get("params"), sg["params"])
+                    for g, sg in zip(groups, saved_groups, strict=False))
+                del groups[len(saved_groups):]
+                groups += [{} for _ in range(len(saved_groups) - len(groups))]
+                for group, saved_group in zip(groups, saved_groups, strict=True):
+                    for key in [k for k in group if k not in saved_group]:
+                        del group[key]
+                    for key, value in saved_group.items():
+                        if key != "params":
+                            group[key] = _put_back(group.get(key, _MISSING), value, pending)
+                        elif not isinstance(now := group.get(key), list):
+                            group[key] = list(value)
+                        elif not _same_list(now, value):
+                            now[:] = value  # (the list kept: a compiled step guards on it)
+        finally:  # (the weights too where a group's value of the user's refused to go back)
+            _copy_all(pending)
         if regrouped:  # (a ZeroRedundancyOptimizer's partition of the groups, made again)
             for opt in held_optimizers(self.optimizer):
                 clear = getattr(opt, "_clear_cache", None)

@@ -372,6 +372,8 @@ def lr_range_test(
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
+    if restore or repeats > 1:  # (snapshotted: with one sweep not restored, nothing is kept)
+        _refuse_lazy("model", model)
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
@@ -1521,7 +1523,6 @@ def _refuse_lazy(name: str, module: torch.nn.Module) -> None:
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _refuse_lazy("model", model)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
