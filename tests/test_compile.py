@@ -10,6 +10,7 @@ specialisation happens there as under inductor; the plain eager backend treats f
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import subprocess
 import sys
@@ -246,6 +247,32 @@ def test_the_foreach_path_recompiles_at_every_momentum_so_tensors_true_leaves_it
     assert default.param_groups[0]["foreach"] is False
     ours, _ = graphs(lambda m: cls(m.parameters(), lr=0.01, momentum=0.9), _cycling)
     assert ours <= 2
+
+
+def test_a_checkpoint_saved_with_foreach_true_keeps_tensors_true_working() -> None:
+    """A bug bash: optimizer.load_state_dict of a checkpoint from an optimizer built with
+    foreach=True brought foreach=True back, which construction refuses: SGD's compiled step
+    recompiled at every momentum up to dynamo's limit, and AdamW's first step failed ("lr as
+    a Tensor is not supported for capturable=False and foreach=True")."""
+    def loaded(cls: type, **kw: float) -> Callable:
+        def make(m: torch.nn.Module) -> torch.optim.Optimizer:
+            return cls(m.parameters(), lr=0.01, **kw)
+
+        def attach(opt: torch.optim.Optimizer) -> sc.ParamScheduler:
+            sched = _cycling(opt)
+            checkpoint = cls([p.detach().clone().requires_grad_()
+                              for g in opt.param_groups for p in g["params"]],
+                             lr=0.01, foreach=True, **kw).state_dict()
+            opt.load_state_dict(checkpoint)
+            sched.load_state_dict({"last_step": 0})
+            assert all(g["foreach"] is False for g in opt.param_groups)
+            return sched
+        return make, attach
+
+    assert graphs(*loaded(torch.optim.SGD, momentum=0.9))[0] <= 2
+    make, attach = loaded(torch.optim.AdamW)
+    run = train(make, attach, steps=3, backend=None)
+    assert math.isfinite(run.lr)
 
 
 def test_dynamic_false_recompiles_a_cycling_float_momentum_as_the_docs_say() -> None:

@@ -1185,6 +1185,25 @@ def test_groups_built_with_different_momenta_are_told_they_take_one() -> None:
     assert [g["momentum"] for g in opt.param_groups] == [sc.one_cycle_momentum(10)(1), 0.0]
 
 
+def test_unfreezing_with_momentum_driven_is_not_told_the_momenta_differ() -> None:
+    """A bug bash: the docs' unfreezing recipe, with momentum driven, was told the groups hold
+    different momenta (the schedule's step-10 value beside the new group's 0.9) and advised
+    multipliers that would scale the new group's momentum for the rest of the run."""
+    model = make_model()
+    lr, momentum = sc.one_cycle(1e-3, 100), sc.one_cycle_momentum(100)
+    opt = torch.optim.SGD(model[2].parameters(), lr=1e-3, momentum=0.9)
+    tuning = ParamScheduler(opt, lr=lr, momentum=momentum)
+    for i in range(10):
+        train_step(model, opt, i)
+        tuning.step()
+    opt.add_param_group({"params": model[0].parameters(), "lr": 1e-4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"lr": [1.0, 0.1]})
+        resumed.load_state_dict(tuning.state_dict(), strict=False)
+    assert [g["momentum"] for g in opt.param_groups] == [momentum(10)] * 2
+
+
 def test_step_says_it_takes_no_argument() -> None:
     """A bug bash: step(epoch) and step(val_loss), from torch's old API and ReduceLROnPlateau,
     got Python's "takes 1 positional argument but 2 were given"."""
@@ -1227,6 +1246,54 @@ def test_a_run_started_under_torch_onecyclelr_continues_from_its_checkpoint() ->
         torch_opt.step()
         torch_sched.step()
         ours.step()
+
+
+@pytest.mark.parametrize("max_lr", [1.0, [0.1, 1.0]])
+@pytest.mark.parametrize("built", ["before", "after"])
+def test_taking_over_from_torch_goes_on_at_the_loaded_groups_ratios(max_lr, built) -> None:
+    """A bug bash: built before optimizer.load_state_dict, the scheduler kept the ratios of the
+    fresh optimizer's groups (1:10 here), where the torch run it took over gave every group one
+    LR: the second group went on at 10x torch's. Its keys (max_momentum, ...) are refused as
+    schedules: a port of OneCycleLR's max_momentum= was taken and changed nothing."""
+    total = 40
+
+    def make() -> torch.optim.Optimizer:
+        model = make_model()
+        return torch.optim.SGD([{"params": model[0].parameters(), "lr": 1e-4},
+                                {"params": model[2].parameters(), "lr": 1e-3}],
+                               lr=1e-3, momentum=0.9)
+
+    torch_opt = make()
+    torch_sched = torch.optim.lr_scheduler.OneCycleLR(torch_opt, max_lr, total_steps=total)
+    for _ in range(10):
+        torch_opt.step()
+        torch_sched.step()
+    saved_opt, saved = torch_opt.state_dict(), torch_sched.state_dict()
+    opt = make()
+    top = max_lr if isinstance(max_lr, float) else max_lr[0]
+
+    def ours() -> ParamScheduler:
+        return ParamScheduler(opt, lr=sc.one_cycle_two_phase(top, total),
+                              momentum=sc.one_cycle_two_phase_momentum(total))
+
+    if built == "before":
+        sched = ours()
+        opt.load_state_dict(saved_opt)
+    else:
+        opt.load_state_dict(saved_opt)
+        sched = ours()
+    sched.load_state_dict({"last_step": saved["last_epoch"]})
+    for _ in range(10, total - 1):
+        for group, torch_group in zip(opt.param_groups, torch_opt.param_groups, strict=True):
+            assert group["lr"] == pytest.approx(torch_group["lr"], rel=1e-12)
+            assert group["momentum"] == pytest.approx(torch_group["momentum"], rel=1e-12)
+        torch_opt.step()
+        torch_sched.step()
+        sched.step()
+    for key, meant in (("max_momentum", "momentum"), ("initial_lr", "lr")):
+        with pytest.raises(ValueError, match=rf"^{key}: a key torch's LR schedulers leave in the "
+                           rf"param groups .* which SGD never reads, .* schedule the {meant} "):
+            ParamScheduler(opt, lr=sc.one_cycle_two_phase(top, total), **{key: 0.9})
 
 
 def test_messages_about_thousands_of_groups_stay_short() -> None:
@@ -1904,6 +1971,25 @@ def test_another_writer_of_a_key_after_the_first_is_warned_of_too(kind: str) -> 
     said = [str(w.message) for w in seen if str(w.message).startswith(OVERWRITTEN)]
     assert said == [said[0]] and said[0].startswith(f"{OVERWRITTEN} momentum=0.5 where this "
                                                     "scheduler last wrote 0.9"), said
+
+
+@pytest.mark.parametrize("other", [0, np.float32(0.05), np.float64(0.05)],
+                         ids=["int", "float32", "float64"])
+def test_another_writer_of_any_number_is_warned_of(other: object) -> None:
+    """A bug bash: only a Python float written by another was noticed; an int or a numpy
+    number (a logger's or config's value) was overwritten without the promised warning."""
+    model = make_model()
+    opt = make_opt(model, "sgd")
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 20))
+    train_step(model, opt, 0)
+    sched.step()
+    opt.param_groups[0]["lr"] = other
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        train_step(model, opt, 1)
+        sched.step()
+    said = [str(w.message) for w in seen]
+    assert len(said) == 1 and said[0].startswith(f"{OVERWRITTEN} lr={other!r} where"), said
 
 
 def test_loads_range_tests_and_tensors_are_not_taken_for_another_writer() -> None:

@@ -76,6 +76,10 @@ _UNSAVED = object()  # (a key a state_dict's schedules leave out)
 
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
+#: The keys torch's LR schedulers add to the param groups, which no torch optimizer reads:
+#: -> the hyper-parameter they are about.
+_TORCH_SCHEDULER_KEYS = {"initial_lr": "lr", "max_lr": "lr", "min_lr": "lr",
+                         "max_momentum": "momentum", "base_momentum": "momentum"}
 
 # The sensible values of the keys whose range is known: low <= value < high. (Adam refuses
 # betas[0] >= 1; torch's SGD takes a momentum >= 1, under which the updates grow unbounded.)
@@ -394,6 +398,15 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
                 group[_BETAS] = type(betas)((tensor, *betas[1:]))
             else:
                 group[key] = tensor
+            if (isinstance(optimizer, _ADAM_FAMILY) and group.get("foreach")
+                    and not group.get("capturable") and not group.get("fused")):
+                # A checkpoint of an optimizer built with foreach=True elsewhere: torch's
+                # foreach step refuses the tensor ("lr as a Tensor is not supported for
+                # capturable=False and foreach=True", a bug bash), which construction refuses.
+                log.info("tensors=True: %s param group %d loaded foreach=True, set to False "
+                         "(its step refuses a tensor %s otherwise)", type(optimizer).__name__,
+                         i, key)
+                group["foreach"] = False
 
 
 def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
@@ -520,6 +533,17 @@ class ParamScheduler:
             if key == "lr" and any(isinstance(o, torch.optim.Rprop)
                                    for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
+            if key in _TORCH_SCHEDULER_KEYS and all(type(o).__module__.startswith("torch.optim")
+                                                    for o in held_optimizers(optimizer)):
+                # (a bug bash: after taking over from OneCycleLR, whose keys these are, a port
+                # of its max_momentum= was taken, and the momentum stayed where torch left it)
+                meant = _TORCH_SCHEDULER_KEYS[key]
+                example = ("momentum=one_cycle_momentum(total_steps, high=..., low=...)"
+                           if meant == "momentum" else "lr=one_cycle(max_lr, total_steps)")
+                raise ValueError(
+                    f"{key}: a key torch's LR schedulers leave in the param groups (a record of "
+                    f"their settings), which {name} never reads, so a schedule of it would "
+                    f"change nothing; schedule the {meant} itself (e.g. {example})")
             if key == "initial_accumulator_value" and _holds(optimizer, torch.optim.Adagrad):
                 raise ValueError(  # (a bug bash: taken, and it changed nothing)
                     "initial_accumulator_value: Adagrad reads it once, from its defaults, as "
@@ -551,7 +575,10 @@ class ParamScheduler:
         # (None, not anything falsy: an array's truth was numpy's error, and 0 or [] was taken)
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
-        if "momentum" in schedules and "momentum" not in given:
+        before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
+        if "momentum" in schedules and "momentum" not in given and "momentum" not in before:
+            # (not where a scheduler of ours drove momentum before: the groups then hold its
+            # last value beside a group added since, as in the unfreezing recipe, a bug bash)
             self._warn_momenta_differ([as_float(_held_value(g, slots["momentum"]))
                                        for g in groups])
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
@@ -566,7 +593,6 @@ class ParamScheduler:
         # optimizer had some: said at the first step, unless a load_state_dict (a resumed run)
         # puts the saved ones back before it. That last scheduler's multipliers are kept on
         # the optimizer object (not in its state_dict); zeros it was built with never warn.
-        before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
         self._unresolved: dict[str, list[float]] = {
             k: list(before[k]) for k in sorted(self._undefined)
             if len(before.get(k, ())) == len(groups) and len(set(before[k])) > 1}
@@ -871,7 +897,7 @@ class ParamScheduler:
                 now = g0[slot]
                 if type(now) is tuple:  # betas
                     now = now[0]
-                if type(now) is float and now != last[key] * mults[0]:
+                if not isinstance(now, Tensor) and now != last[key] * mults[0]:
                     self._warn_overwritten(key, now, last[key] * mults[0])
                     break
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
@@ -1198,6 +1224,8 @@ class ParamScheduler:
                 log.info("load_state_dict(strict=False): %s multipliers stay %s (saved: %s)",
                          key, self._multipliers[key], theirs)
             adopted = {k: v for k, v in adopted.items() if k not in kept}
+        if "multipliers" not in state_dict:
+            adopted = self._ratios_now()
         if strict:
             saved = state_dict.get("schedules")
             # Only made when there is something to compare them with: a dict without
@@ -1284,6 +1312,29 @@ class ParamScheduler:
                         "module-level functions", UserWarning, stacklevel=3)
         return out
 
+    def _ratios_now(self) -> dict[str, list[float]]:
+        """For a load of a state without multipliers (``{'last_step': n}``, taking over from a
+        torch scheduler): the ratios of the keys this scheduler derived, as the groups hold
+        them now, where they differ from its own. A scheduler built before
+        ``optimizer.load_state_dict`` derived them from the fresh optimizer's values, where
+        the loaded groups hold the run's (a bug bash: a group the run gave group 0's LR went
+        on at 10x it, the fresh optimizer's ratio); built after, they are the same. Groups
+        that all hold 0 now (a schedule that ended there) or whose ratios cannot be derived
+        keep this scheduler's."""
+        out = {}
+        for key in self._inferred - self._undefined:
+            slot = self._slots[key]
+            if all(as_float(g[slot]) == 0 for g in self.optimizer.param_groups):
+                continue
+            try:
+                ratios = ratios_to_group_0(self.optimizer, slot, fix="",
+                                           nonnegative=_RANGES.get(key, _ANY)[0] >= 0)
+            except ValueError:
+                continue
+            if not _close(ratios, self._multipliers[key]):
+                out[key] = ratios
+        return out
+
     def _saved_multipliers(self, saved: object) -> dict[str, list[float]]:
         """The saved multipliers of the keys whose multipliers this scheduler derived from the
         groups: at a resume the groups hold a later step's values (0 at the end of a cosine,
@@ -1351,10 +1402,13 @@ def _moves(schedule: Schedule) -> bool:
 
 def _single_tensor_again(indices: list[int]) -> Any:
     """A load_state_dict post-hook: the groups ``tensors=True`` put on the single-tensor path
-    (foreach=False) stay there when a checkpoint saved with foreach=None is loaded."""
+    (foreach=False) stay there when a checkpoint saved with foreach=None is loaded, or with
+    foreach=True (a bug bash: an optimizer built with it elsewhere; the compiled step then
+    recompiled at every new momentum, where construction refuses foreach=True)."""
     def hook(optimizer: Optimizer) -> None:
         for i in indices:
-            if i < len(optimizer.param_groups) and optimizer.param_groups[i].get("foreach") is None:
+            if i < len(optimizer.param_groups) and optimizer.param_groups[i].get(
+                    "foreach") is not False:
                 optimizer.param_groups[i]["foreach"] = False
     hook.single_tensor_groups = tuple(indices)  # type: ignore[attr-defined]
     return hook
