@@ -1781,6 +1781,18 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     # a typo of a required flag: the missing one is a symptom, the typo is named too
     (["schedule", "fixed", "--stpes", "3"], "the following arguments are required: --steps; "
      "unrecognized: --stpes (did you mean --steps?)"),
+    # torch's scheduler arguments as flags: ours that are the same setting (a bug bash: by
+    # spelling, --no-momentum and step-decay's --factor)
+    (["schedule", "one-cycle", "--steps", "9", "--max-momentum", "0.9"],
+     "unrecognized arguments: --max-momentum 0.9 (did you mean --high-momentum?)"),
+    (["schedule", "one-cycle", "--steps", "9", "--base-momentum=0.8"],
+     "(did you mean --low-momentum?)"),
+    (["schedule", "one-cycle-two-phase", "--steps", "9", "--div-factor", "25"],
+     "(did you mean --div?)"),
+    (["schedule", "cosine", "--total-steps", "9", "--eta-min", "0"],
+     "unrecognized: --total-steps --eta-min (did you mean --steps?; did you mean --final-lr?)"),
+    # (one the command lacks: its nearest by spelling, as before)
+    (["find-lr", "--max-momentum", "0.9"], "--max-momentum 0.9 (did you mean --momentum?)"),
 ])
 def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
         capsys, argv: list[str], said: str) -> None:

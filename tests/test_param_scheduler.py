@@ -4,6 +4,7 @@ resume, held values past the end, discriminative LRs, and tensors kept in place 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -146,6 +147,21 @@ def test_cyclic_equals_torch(kind, mode, up, down, base) -> None:
     )
     theirs = CyclicLR(o2, base, 0.1, step_size_up=up, step_size_down=down, mode=mode,
                       gamma=gamma, base_momentum=0.8, max_momentum=0.9)
+    assert_runs_equal(run(m1, o1, ours, steps), run(m2, o2, theirs, steps))
+
+
+@pytest.mark.parametrize("t_mult", [1, 2])
+def test_cosine_warm_restarts_as_the_docs_write_it_equals_torch(t_mult: int) -> None:
+    """docs/param_scheduler.md's row for CosineAnnealingWarmRestarts (a bug bash found the
+    table without one): a join of cosines, each a cycle's first half-period."""
+    steps, t0, end = 45, 5, 0.01
+    lengths = [t0 * t_mult**i for i in range(10)]
+    ends = list(itertools.accumulate(lengths))
+    m1, m2 = make_model(), make_model()
+    o1, o2 = make_opt(m1, "sgd"), make_opt(m2, "sgd")
+    ours = ParamScheduler(o1, lr=sc.join([sc.cosine(0.1, end, t + 1) for t in lengths],
+                                         ends[:-1]))
+    theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o2, t0, t_mult, eta_min=end)
     assert_runs_equal(run(m1, o1, ours, steps), run(m2, o2, theirs, steps))
 
 

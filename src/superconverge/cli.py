@@ -825,11 +825,26 @@ class _Parser(argparse.ArgumentParser):
         return not any(f.startswith(name) for f in self._flags())
 
     def _near(self, tokens: Sequence[str]) -> str:
-        """`` (did you mean --steps?)`` for the flags among ``tokens`` that have a near one."""
-        near = [difflib.get_close_matches(t.split("=", 1)[0], self._flags(), n=1, cutoff=0.75)
+        """`` (did you mean --steps?)`` for the flags among ``tokens`` that have a near one: a
+        torch scheduler's argument as a flag (``--max-momentum``) the one of ours it is (a bug
+        bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
+        flags = self._flags()
+        near = [[ours] if (ours := _TORCH_NAMES.get(name := t.split("=", 1)[0])) in flags
+                else difflib.get_close_matches(name, flags, n=1, cutoff=0.75)
                 for t in tokens if t.startswith("--")]
         hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)
         return f" ({hint})" if hint else ""
+
+
+#: torch's LR schedulers' arguments (OneCycleLR, CyclicLR, CosineAnnealingLR), written as flags,
+#: -> the flag of ours that is the same setting.
+_TORCH_NAMES = {
+    "--max-momentum": "--high-momentum", "--base-momentum": "--low-momentum",
+    "--div-factor": "--div", "--final-div-factor": "--final-div",
+    "--pct-start": "--warmup-fraction", "--anneal-strategy": "--anneal",
+    "--total-steps": "--steps", "--t-max": "--steps", "--eta-min": "--final-lr",
+    "--step-size-up": "--step-size",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
