@@ -1201,6 +1201,27 @@ def test_groups_built_with_different_momenta_are_told_they_take_one() -> None:
     assert [g["momentum"] for g in opt.param_groups] == [sc.one_cycle_momentum(10)(1), 0.0]
 
 
+@pytest.mark.parametrize(("lr", "momentum"), [
+    (sc.one_cycle(0.1, 1000), sc.one_cycle_momentum(100)),
+    (sc.one_cycle(0.1, 100, annihilation_fraction=0.2), sc.one_cycle_momentum(100)),
+    (sc.one_cycle_two_phase(0.1, 100, warmup_fraction=0.25), sc.one_cycle_two_phase_momentum(100)),
+    (sc.one_cycle(0.1, 100), sc.one_cycle_two_phase_momentum(100)),
+])
+def test_an_lr_and_a_momentum_1cycle_that_turn_apart_are_warned_of(lr, momentum) -> None:
+    """A bug bash: torch's OneCycleLR is one object for both; ours are two, and nothing said
+    where they were built for other steps or fractions."""
+    opt = make_opt(make_model(), "sgd")
+    with pytest.warns(UserWarning, match=r"^momentum: its 1cycle turns at other steps than the "
+                      r"lr's \(One.*beside One.*\): the cyclical momentum is meant to be lowest"):
+        ParamScheduler(opt, lr=lr, momentum=momentum)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for pair in [(sc.one_cycle(0.1, 100), sc.one_cycle_momentum(100)),
+                     (sc.one_cycle_two_phase(0.1, 100), sc.one_cycle_two_phase_momentum(100)),
+                     (sc.cosine(0.1, 0, 100), sc.one_cycle_momentum(10))]:
+            ParamScheduler(opt, lr=pair[0], momentum=pair[1])
+
+
 def test_unfreezing_with_momentum_driven_is_not_told_the_momenta_differ() -> None:
     """A bug bash: the docs' unfreezing recipe, with momentum driven, was told the groups hold
     different momenta (the schedule's step-10 value beside the new group's 0.9) and advised

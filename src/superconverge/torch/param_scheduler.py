@@ -41,6 +41,7 @@ from torch.optim import Optimizer
 from superconverge.schedules._validate import _describe_huge, boolean, real
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.compose import Constant, constant
+from superconverge.schedules.one_cycle import _LrPhased, _Phased
 from superconverge.torch._multipliers import (
     LBFGS_TENSOR_LR,
     RPROP_LR,
@@ -572,6 +573,7 @@ class ParamScheduler:
                         f"{name} with it as a float ({float(value)!r})")
             slots[key] = slot
 
+        _warn_cycles_differ(schedules)
         # (None, not anything falsy: an array's truth was numpy's error, and 0 or [] was taken)
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
@@ -1398,6 +1400,23 @@ def _moves(schedule: Schedule) -> bool:
         return True
     first = schedule(0)
     return any(schedule(step) != first for step in range(n))
+
+
+def _warn_cycles_differ(schedules: Mapping[str, Schedule]) -> None:
+    """Warn where the lr's 1cycle and the momentum's turn at different steps (built for other
+    total_steps, or another fraction, or one three-phase and the other two-phase): Smith's
+    cyclical momentum is lowest where the LR peaks, and torch's OneCycleLR, one object for
+    both, cannot get this wrong (a bug bash)."""
+    lr, momentum = schedules.get("lr"), schedules.get("momentum")
+    if (not isinstance(lr, _LrPhased) or not isinstance(momentum, _Phased)
+            or isinstance(momentum, _LrPhased)
+            or getattr(lr, "_ends", None) == getattr(momentum, "_ends", None)):
+        return
+    warnings.warn(
+        f"momentum: its 1cycle turns at other steps than the lr's ({momentum!r} beside "
+        f"{lr!r}): the cyclical momentum is meant to be lowest where the LR peaks; build both "
+        "for the same total_steps and fraction, one_cycle with one_cycle_momentum or "
+        "one_cycle_two_phase with one_cycle_two_phase_momentum", UserWarning, stacklevel=3)
 
 
 def _single_tensor_again(indices: list[int]) -> Any:
