@@ -1842,8 +1842,29 @@ def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) 
         main(["schedule", "one-cycle", "--from-lr-find", str(stopped), "--steps", "5"])
     assert capsys.readouterr().err.endswith(
         f"it holds lr_find.partial.json, the curve of a sweep that was stopped: pass "
-        f"--from-lr-find {stopped / 'lr_find.partial.json'} to use it, or run find-lr to its "
+        f"--from-lr-find={stopped / 'lr_find.partial.json'} to use it, or run find-lr to its "
         "end\n")
+
+
+def test_the_advice_to_take_a_stopped_curve_runs_as_printed(tmp_path, capsys) -> None:
+    """A bug bash: the path in "pass --from-lr-find PATH" was not quoted, so a folder with a
+    space (or one beginning with "-") failed as printed."""
+    import shlex
+
+    from superconverge.finder import RangeTestResult
+
+    folder = tmp_path / "cut dir"
+    folder.mkdir()
+    lrs = list(np.logspace(-5, 0, 40))
+    losses = [2.0 - 0.02 * i for i in range(30)] + [2.0 + i for i in range(10)]
+    RangeTestResult(lrs, losses, losses, "interrupted", num_iter=60).to_json(
+        folder / "lr_find.partial.json")
+    with pytest.raises(SystemExit):
+        main(["schedule", "fixed", "--from-lr-find", str(folder), "--steps", "3"])
+    err = capsys.readouterr().err
+    advised = err[err.index("pass ") + 5:err.index(" to use it")]
+    assert advised == f"--from-lr-find={shlex.quote(str(folder / 'lr_find.partial.json'))}"
+    assert main(["schedule", "fixed", *shlex.split(advised), "--steps", "3"]) == 0
 
 
 def test_a_stopped_rerun_beside_a_finished_run_is_told_both_ways(tmp_path, capsys,
@@ -1862,12 +1883,12 @@ def test_a_stopped_rerun_beside_a_finished_run_is_told_both_ways(tmp_path, capsy
         main([*argv, "--optimizer", "adam"])
     assert capsys.readouterr().err.endswith(
         f"; the lr_find.json beside it is an earlier finished run's, which schedule "
-        f"--from-lr-find {tmp_path} takes\n")
+        f"--from-lr-find={tmp_path} takes\n")
     assert main(schedule) == 0
     partial = tmp_path / "lr_find.partial.json"
     assert capsys.readouterr().err.startswith(
         f"note: {tmp_path} also holds lr_find.partial.json, from a later sweep that was "
-        f"stopped; the LRs come from lr_find.json, the last finished run (--from-lr-find "
+        f"stopped; the LRs come from lr_find.json, the last finished run (--from-lr-find="
         f"{partial} takes the stopped one)\n")
     os.utime(partial, ns=(0, 0))  # the stopped run older than the finished one: no news
     assert main(schedule) == 0

@@ -206,6 +206,20 @@ def test_corrupt_json_names_the_file(tmp_path, text: str, match: str) -> None:
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(("suffix", "kind"), [("png", "a PNG image"), ("svg", "an SVG image"),
+                                              ("pdf", "a PDF document")])
+def test_a_plot_given_for_the_result_is_named_as_one(tmp_path, suffix: str, kind: str) -> None:
+    """A bug bash: the .png beside lr_find.json, passed by a slip, was "'utf-8' codec can't
+    decode byte 0x89 in position 0: invalid start byte"."""
+    res = RangeTestResult(lrs=[1e-3, 1e-2, 1e-1], losses=[1.0, 0.8, 2.0], smoothed=[1.0, 0.9, 1.2],
+                          stop_reason="completed", num_iter=3)
+    plot = tmp_path / f"lr_find.{suffix}"
+    res.plot(plot)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(plot))} is not a valid range-test "
+                       rf"result: it is {kind} \(a plot\?\), not JSON; pass the lr_find.json"):
+        RangeTestResult.from_json(plot)
+
+
 def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.axes import Axes

@@ -321,7 +321,7 @@ def _schedule(args: argparse.Namespace) -> int:
                 raise ValueError(
                     f"--from-lr-find {args.from_lr_find} is a folder without lr_find.json; it "
                     f"holds {stopped.name}, the curve of a sweep that was stopped: pass "
-                    f"--from-lr-find {stopped} to use it, or run find-lr to its end")
+                    f"{_from_lr_find(stopped)} to use it, or run find-lr to its end")
             if not inside.is_file():
                 raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
                                  "lr_find.json; pass the lr_find.json that find-lr wrote")
@@ -330,27 +330,33 @@ def _schedule(args: argparse.Namespace) -> int:
                 # were taken without a word)
                 _say(f"note: {args.from_lr_find} also holds {stopped.name}, from a later sweep "
                      f"that was stopped; the LRs come from {inside.name}, the last finished "
-                     f"run (--from-lr-find {stopped} takes the stopped one)\n", sys.stderr)
+                     f"run ({_from_lr_find(stopped)} takes the stopped one)\n", sys.stderr)
             args.from_lr_find = str(inside)
         result = RangeTestResult.from_json(args.from_lr_find)
-        # Say what the LRs rest on when the curve is not a clean one.
-        if result.stop_reason not in ("completed", "diverged"):
-            _say(f"note: the range test in {args.from_lr_find} stopped: "
-                 f"{result.stop_summary()}\n",
-                 sys.stderr)
-        # A curve find-lr measured is warned of in find-lr's flags (--num-iter, not num_iter):
-        # the advice is for the command that measures it again.
-        again = _find_lr_flags() if "dataset" in (result.config or {}) else {}
-        for w in result.warnings(args.method, pick=reads_suggestion(args.policy, params)):
-            _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
         # policy_from_range_test's two steps, to say what the LRs taken are. An error's
         # advice for measuring the curve again is in find-lr's flags, as the warnings are.
+        failed: ValueError | None = None
         try:
             taken = lrs_from_range_test(args.policy, result, method=args.method, given=params)
         except ValueError as exc:
+            failed, taken = exc, {}
+        # A curve find-lr measured is warned of in find-lr's flags (--num-iter, not num_iter):
+        # the advice is for the command that measures it again.
+        again = _find_lr_flags() if "dataset" in (result.config or {}) else {}
+        # Say what the LRs rest on when the curve is not a clean one, where they are read
+        # off it: where options give them all, nothing is (a bug bash: the warnings spoke of
+        # picks that were not taken; policy_from_range_test says nothing there).
+        if failed is not None or taken:
+            if result.stop_reason not in ("completed", "diverged"):
+                _say(f"note: the range test in {args.from_lr_find} stopped: "
+                     f"{result.stop_summary()}\n",
+                     sys.stderr)
+            for w in result.warnings(args.method, pick=reads_suggestion(args.policy, params)):
+                _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
+        if failed is not None:
             # Worded for find-lr, or in the library's names: not this command's flags, whose
             # --mode is the CLR waveform (a review: "(--mode='exp')")
-            raise _Worded(_as_flags(str(exc), again)) from None
+            raise _Worded(_as_flags(str(failed), again)) from None
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
@@ -770,7 +776,7 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
                            and not (below is not None and reads_suggestion(n)))
         lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
-                  f"--from-lr-find={shlex.quote(str(out / 'lr_find.json'))} --steps N",
+                  f"{_from_lr_find(out / 'lr_find.json')} --steps N",
                   f"  (or, in place of one-cycle, any other policy: {others})"]
     return lines
 
@@ -1084,11 +1090,18 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
                else "")
     finished = Path(partial).with_name("lr_find.json")  # (a cut sweep writes none)
     earlier = (f"; the {finished.name} beside it is an earlier finished run's, which "
-               f"schedule --from-lr-find {finished.parent} takes"
+               f"schedule {_from_lr_find(finished.parent)} takes"
                if cut.stop_reason in _CUT and _newer(partial, finished) else "")
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}{repeats}"
             f"{earlier}")
+
+
+def _from_lr_find(path: str | Path) -> str:
+    """``--from-lr-find=PATH`` as a shell takes it: quoted where it must be, and with ``=``, so
+    that a path beginning with ``-`` is not read as a flag (a bug bash: advice naming a path
+    with a space did not run as printed)."""
+    return f"--from-lr-find={shlex.quote(str(path))}"
 
 
 def _newer(path: str | Path, than: str | Path) -> bool:

@@ -208,6 +208,28 @@ def _from_json_floats(name: str, values: Any, *, null: bool = True) -> tuple[flo
     return _floats(name, (math.nan if x is None else x for x in values))
 
 
+#: How the plots find-lr writes beside the JSON begin -> what they are.
+_PLOT_STARTS = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"%!PS": "a PostScript file",
+                b"\x1f\x8b": "a gzip file (.svgz?)"}
+
+
+def _refuse_a_plot(path: Path) -> None:
+    """Refuse a plot given for the result (the .png beside lr_find.json, a slip of a tab key)
+    by what it is: it was "'utf-8' codec can't decode byte 0x89 in position 0" (a bug bash). A
+    file that cannot be read is left to the read that names its error."""
+    try:
+        with path.open("rb") as f:
+            start = f.read(256)
+    except OSError:
+        return
+    kind = next((what for magic, what in _PLOT_STARTS.items() if start.startswith(magic)), None)
+    if kind is None and b"<svg" in start:
+        kind = "an SVG image"
+    if kind is not None:
+        raise ValueError(f"{path} is not a valid range-test result: it is {kind} (a plot?), "
+                         "not JSON; pass the lr_find.json that find-lr writes beside its plot")
+
+
 def _reject_constant(name: str) -> NoReturn:
     """``json.loads`` reads NaN and Infinity, which are not JSON; :meth:`to_json` writes null."""
     raise ValueError(f"{name} is not JSON (a NaN or inf loss is written as null)")
@@ -747,6 +769,7 @@ class RangeTestResult(Curve):
         naming it (NaN and Infinity, which are not JSON, too). A byte-order mark at its start, as
         Windows' Notepad saves UTF-8, is read past."""
         path = Path(path)
+        _refuse_a_plot(path)
         try:
             # (utf-8-sig: a hand-edited file saved with a BOM was "not a valid range-test
             # result: Unexpected UTF-8 BOM", a review)
