@@ -1787,8 +1787,9 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "unrecognized arguments: --max-momentum 0.9 (did you mean --high-momentum?)"),
     (["schedule", "one-cycle", "--steps", "9", "--base-momentum=0.8"],
      "(did you mean --low-momentum?)"),
-    (["schedule", "one-cycle-two-phase", "--steps", "9", "--div-factor", "25"],
+    (["schedule", "one-cycle-two-phase", "--steps", "9", "--div_factor", "25"],
      "(did you mean --div?)"),
+    (["schedule", "cosine", "--steps", "9", "--T_max", "9"], "(did you mean --steps?)"),
     (["schedule", "cosine", "--total-steps", "9", "--eta-min", "0"],
      "unrecognized: --total-steps --eta-min (did you mean --steps?; did you mean --final-lr?)"),
     # (one the command lacks: its nearest by spelling, as before)

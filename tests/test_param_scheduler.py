@@ -890,10 +890,11 @@ def test_tensorize_hyperparams_defaults_and_refusals() -> None:
     # as not for the CPU; on another device (meta here, as CUDA) first.
     with pytest.raises(ValueError, match=r"foreach=True and capturable=False, where torch "
                        r"refuses a tensor lr; build the optimizer with foreach=None/False \(or "
-                       r"fused=True; capturable=True is for CUDA-type devices\)$"):
+                       r"fused=True; capturable=True is for CUDA-type devices\) \(a checkpoint "
+                       r"that optimizer.load_state_dict loaded brings back the foreach"):
         tensorize_hyperparams(make_opt(make_model(), "adam", foreach=True))
     with pytest.raises(ValueError, match=r"build the optimizer with capturable=True \(or "
-                       r"fused=True, or foreach=None/False\)$"):
+                       r"fused=True, or foreach=None/False\) \(a checkpoint"):
         tensorize_hyperparams(torch.optim.Adam(make_model().to("meta").parameters(),
                                                foreach=True))
     with pytest.raises(ValueError, match=r"tensors=True: Adam param group 0 has foreach=True"):
@@ -1239,6 +1240,11 @@ def test_unfreezing_with_momentum_driven_is_not_told_the_momenta_differ() -> Non
         resumed = ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"lr": [1.0, 0.1]})
         resumed.load_state_dict(tuning.state_dict(), strict=False)
     assert [g["momentum"] for g in opt.param_groups] == [momentum(10)] * 2
+    # A group added with a momentum of its own (none) is told, as at the first scheduler (a
+    # review: the first version skipped every group once a scheduler had driven momentum)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "momentum": 0.0})
+    with pytest.warns(UserWarning, match=r"different momenta \(\[0\.9.*, 0\.9.*, 0\.0\]\)"):
+        ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"lr": [1.0, 0.1, 0.1]})
 
 
 def test_step_says_it_takes_no_argument() -> None:
@@ -1331,6 +1337,49 @@ def test_taking_over_from_torch_goes_on_at_the_loaded_groups_ratios(max_lr, buil
         with pytest.raises(ValueError, match=rf"^{key}: a key torch's LR schedulers leave in the "
                            rf"param groups .* which SGD never reads, .* schedule the {meant} "):
             ParamScheduler(opt, lr=sc.one_cycle_two_phase(top, total), **{key: 0.9})
+
+
+def test_a_takeover_under_strict_false_keeps_the_current_multipliers() -> None:
+    """A review: the takeover's ratios taken from the loaded groups overrode strict=False,
+    which keeps the current multipliers (groups rebuilt with new ratios on purpose)."""
+    model = make_model()
+    old = torch.optim.SGD([{"params": model[0].parameters(), "lr": 1e-3},
+                           {"params": model[2].parameters(), "lr": 1e-4}], lr=1e-3, momentum=0.9)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(old, max_lr=[1e-2, 1e-3], total_steps=100)
+    for _ in range(30):
+        old.step()
+        theirs.step()
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 1e-3},
+                           {"params": model[2].parameters(), "lr": 1e-3}], lr=1e-3, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1e-2, 100))
+    opt.load_state_dict(old.state_dict())
+    sched.load_state_dict({"last_step": theirs.last_epoch}, strict=False)
+    assert sched.multipliers["lr"] == [1.0, 1.0]
+    opt.load_state_dict(old.state_dict())
+    sched.load_state_dict({"last_step": theirs.last_epoch})  # strict: the loaded groups' ratios
+    assert sched.multipliers["lr"] == pytest.approx([1.0, 0.1])
+
+
+def test_betas_loaded_as_a_list_are_not_taken_for_another_writer() -> None:
+    """A review: a checkpoint whose betas were a list (a JSON round trip) made the overwrite
+    check compare the list with a number and warn of another writer."""
+    model = make_model()
+    saved = make_opt(model, "adamw").state_dict()
+    saved["param_groups"][0]["betas"] = list(saved["param_groups"][0]["betas"])
+    for tensors in (False, True):
+        opt = make_opt(model, "adamw")
+        sched = ParamScheduler(opt, lr=sc.one_cycle(1e-2, 100),
+                               momentum=sc.one_cycle_momentum(100), tensors=tensors)
+        opt.load_state_dict(saved)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=OVERWRITTEN)
+            for i in range(3):
+                train_step(model, opt, i)
+                sched.step()
+        opt.param_groups[0]["betas"] = [0.5, 0.999]  # another writer, in a list: told
+        with pytest.warns(UserWarning, match=OVERWRITTEN):
+            train_step(model, opt, 3)
+            sched.step()
 
 
 def test_messages_about_thousands_of_groups_stay_short() -> None:

@@ -619,6 +619,14 @@ def test_from_exception_finds_the_curve_where_it_was_left() -> None:
                 raise RuntimeError("wrapped") from (exc if chained == "cause" else None)
         except BaseException as later:
             assert RangeTestResult.from_exception(later) is partial, chained
+    try:  # raised from the cut one while another was handled: its cause alone holds it
+        try:
+            raise ValueError("unrelated")
+        except ValueError:
+            raise RuntimeError("wrapped") from first
+    except RuntimeError as later:
+        assert later.__context__ is not first
+        assert RangeTestResult.from_exception(later) is partial
     loop = ValueError("a")
     loop.__context__ = ValueError("b")
     loop.__context__.__context__ = loop
@@ -3589,12 +3597,32 @@ def test_group_dict_and_list_classes_of_ones_own_go_back_as_themselves() -> None
         collections.OrderedDict.__setitem__(frozen, "scale", torch.tensor(5.0))
         return ce(m(batch[0]), batch[1])
 
-    # One it cannot put back stops the restore with its error, the weights put back all the
-    # same
+    # One it cannot put back stops the restore with its error, the weights and the group's
+    # other values (its lr, after it here) put back all the same
+    items = dict(group)
+    group.clear()
+    group.update(frozen=frozen, **{k: v for k, v in items.items() if k != "frozen"})
+    lr = group["lr"]
     with pytest.raises(TypeError, match="immutable"):
         lr_range_test(model, opt, None, loader, 1e-4, 10.0, 12,
                       step_fn=replaces_behind_its_back, progress=False)
     assert all(torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
+    assert group["lr"] == lr
+
+
+def test_a_group_dicts_order_goes_back_too() -> None:
+    """A review: an OrderedDict in a param group whose items the sweep reordered kept the
+    sweep's order (the restore wrote back only the items that changed)."""
+    model, opt, loader = make_problem()
+    ordered = collections.OrderedDict(a=torch.tensor(1.0), b=2.0)
+    opt.param_groups[0]["cfg"] = ordered
+
+    def reorders(m: nn.Module, batch: Any) -> torch.Tensor:
+        ordered.move_to_end("a")
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 8, step_fn=reorders, progress=False)
+    assert opt.param_groups[0]["cfg"] is ordered and list(ordered) == ["a", "b"]
 
 
 def test_a_module_given_as_step_fn_is_restored_as_a_loss_module_is() -> None:

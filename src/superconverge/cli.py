@@ -835,7 +835,9 @@ class _Parser(argparse.ArgumentParser):
         torch scheduler's argument as a flag (``--max-momentum``) the one of ours it is (a bug
         bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
         flags = self._flags()
-        near = [[ours] if (ours := _TORCH_NAMES.get(name := t.split("=", 1)[0])) in flags
+        # (as torch spells them too: --max_momentum, --T-max; a review)
+        near = [[ours] if (ours := _TORCH_NAMES.get(
+                    name := t.split("=", 1)[0].replace("_", "-").lower())) in flags
                 else difflib.get_close_matches(name, flags, n=1, cutoff=0.75)
                 for t in tokens if t.startswith("--")]
         hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)

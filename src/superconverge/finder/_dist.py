@@ -76,14 +76,35 @@ def reshard(model: torch.nn.Module) -> None:
     without a backward (an evaluation under ``torch.no_grad()``) left the unsharded ones in:
     its parameters are then plain tensors, which the optimizer does not hold (the test refused
     the model, "the optimizer holds none of the model's trainable parameters", a review) and
-    a snapshot would not see. What the next forward pass does anyway."""
-    if not _initialized():
-        return
+    a snapshot would not see. What its backward pass does anyway."""
+    for module in fsdp2_modules(model):
+        module.reshard()
+
+
+def fsdp2_modules(model: object) -> list[Any]:
+    """The FSDP2 modules (``fully_shard``'s) in ``model``: none where ``torch.distributed`` is
+    not initialised or ``model`` is no module (refused later, by name)."""
+    if not _initialized() or not isinstance(model, torch.nn.Module):
+        return []
     import torch.distributed.fsdp as fsdp
 
     fsdp_module = getattr(fsdp, "FSDPModule", None)  # (torch 2.6 on)
-    if fsdp_module is None:
-        return
-    for module in model.modules():
-        if isinstance(module, fsdp_module):
-            module.reshard()
+    return [] if fsdp_module is None else [
+        m for m in model.modules() if isinstance(m, fsdp_module)]
+
+
+def reset_cut_passes(model: object) -> None:
+    """After an exception or Ctrl-C that may have cut a forward or backward pass short: reset
+    each outermost FSDP2 module's per-iteration state (``reset_iter_state``, torch's recovery
+    for this, where the torch has it). Without it a backward cut short left a layer's gathered
+    weights pending, gathered from the sweep's, and the next forward used them over the
+    restored shards (a bug bash: the first loss after the test was not an untested twin's)."""
+    modules = fsdp2_modules(model)
+    inside = {id(c) for m in modules for c in m.modules() if c is not m}
+    for module in modules:
+        reset = getattr(module, "reset_iter_state", None)
+        if id(module) not in inside and callable(reset):
+            try:
+                reset()
+            except Exception:  # (not a root, never run forward; the cut's error is the one
+                pass  # to see, and the restore follows)

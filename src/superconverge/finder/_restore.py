@@ -147,6 +147,9 @@ def _write_items(target: Any, items: dict[Any, Any] | list[Any]) -> None:
         for key, item in items.items():
             if key not in target or target[key] is not item:
                 target[key] = item
+        if list(target) != list(items):  # (in their order too: the sweep moved one, a review)
+            target.clear()
+            target.update(items)
     elif len(target) != len(items) or any(a is not b for a, b in zip(target, items, strict=True)):
         target[:] = items
 
@@ -798,6 +801,7 @@ class TrainingState:
                 else:
                     state[param] = values
         regrouped = False
+        refused: list[Exception] = []  # values of the user's that would not go back
         try:
             for groups, saved_groups in self.groups:
                 # A group added during the test (add_param_group in a step_fn: unfreezing)
@@ -812,7 +816,11 @@ class TrainingState:
                         del group[key]
                     for key, value in saved_group.items():
                         if key != "params":
-                            group[key] = _put_back(group.get(key, _MISSING), value, pending)
+                            try:
+                                group[key] = _put_back(group.get(key, _MISSING), value,
+                                                       pending)
+                            except Exception as exc:  # (the rest goes back all the same:
+                                refused.append(exc)  # the LRs were left at the sweep's end)
                         elif not isinstance(now := group.get(key), list):
                             group[key] = list(value)
                         elif not _same_list(now, value):
@@ -824,6 +832,8 @@ class TrainingState:
                 clear = getattr(opt, "_clear_cache", None)
                 if callable(clear):
                     clear()
+        if refused:
+            raise refused[0]
 
     def _restore_the_rest(self, between_repeats: bool = False) -> None:
         self.streams.restore(own_rngs=not between_repeats)

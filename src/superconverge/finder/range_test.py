@@ -43,6 +43,7 @@ from collections.abc import (
     Mapping,
     MutableMapping,
     Sequence,
+    Sized,
 )
 from contextlib import nullcontext
 from decimal import Decimal
@@ -59,9 +60,11 @@ from superconverge._signals import Terminated, stop_for
 from superconverge._stack import outside
 from superconverge.finder._dist import (
     all_reduce,
+    fsdp2_modules,
     groups_size,
     is_main_process,
     loss_groups,
+    reset_cut_passes,
     reshard,
 )
 from superconverge.finder._restore import (
@@ -393,6 +396,14 @@ def lr_range_test(
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
         run.take_val_batches()
+        if val_data is not None and run.world > 1:
+            # Each validation forward of a DDP or sharded model may be a collective (an FSDP2
+            # layer's all-gather, DDP's buffers): batches of another count on one rank aborted
+            # a rank inside gloo, naming nothing (a bug bash). Counted where known.
+            counted = len(run.val_cache) if run.val_cache is not None else (
+                len(val_data) if isinstance(val_data, Sized) else None)
+            if counted is not None:
+                _check_ranks_agree(run, device, validation_batches=counted)
         for r, s in enumerate(seeds):
             if r:
                 assert state is not None
@@ -449,6 +460,8 @@ def lr_range_test(
         # and skipped the restore (a bug bash: 2 of 2,000 Ctrl-Cs at random moments left the
         # model trained); it is taken as held (a SIGTERM or SIGHUP made one as itself), and
         # the setup tried again.
+        if result is None:  # (cut short: a pass of a sharded model may be too)
+            reset_cut_passes(model)
         late: int | None = None
         begun = False
         while True:
@@ -1281,6 +1294,13 @@ def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool
     all_reduce(high, run.groups, dist.ReduceOp.MAX)
     differ = [name for name, a, b in zip(settings, low.tolist(), high.tolist(), strict=True)
               if a != b]
+    if differ == ["validation_batches"]:
+        raise ValueError(
+            f"under torch.distributed every rank must score as many validation batches, and "
+            f"val_data gives {low[0]:.0f} to {high[0]:.0f} on the {run.world} ranks (each "
+            "validation forward of a DDP or sharded model may be a collective); give each "
+            "rank's val_data as many batches (DistributedSampler's shards are of one size), or "
+            "val_batches=k with k at most the fewest any rank has")
     if differ:
         raise ValueError(
             f"under torch.distributed every rank must call lr_range_test with the same "
@@ -1598,7 +1618,11 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise ValueError(
             "the optimizer holds none of the model's trainable parameters, so the test would "
             "train nothing and read a curve of noise; build the optimizer from this model's "
-            "parameters (after re-creating a model, re-create its optimizer too)"
+            "parameters (after re-creating a model, re-create its optimizer too"
+            + ("; an FSDP2 model run forward without a backward, under torch.no_grad(), "
+               "before its optimizer was built gave it the unsharded parameters: build the "
+               "optimizer first, or after model.reshard()" if fsdp2_modules(model) else "")
+            + ")"
         )
 
 

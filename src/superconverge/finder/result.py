@@ -730,12 +730,16 @@ class RangeTestResult(Curve):
                 partial = RangeTestResult.from_exception(exc)
         """
         seen: set[int] = set()
-        while exc is not None and id(exc) not in seen:  # (a cycle of contexts ends it)
+        waiting = [exc]  # (both chains: an error raised from the cut one while handling
+        while waiting:  # another has the cut one as its cause alone, a review)
+            exc = waiting.pop(0)
+            if exc is None or id(exc) in seen:  # (a cycle of contexts ends there)
+                continue
             seen.add(id(exc))
             kept = getattr(exc, "partial_result", None)
             if isinstance(kept, cls):
                 return kept
-            exc = exc.__context__ if exc.__context__ is not None else exc.__cause__
+            waiting += [exc.__cause__, exc.__context__]
         return None
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:

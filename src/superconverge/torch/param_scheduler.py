@@ -77,6 +77,10 @@ _UNSAVED = object()  # (a key a state_dict's schedules leave out)
 
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
+#: Said where a group's foreach=True is refused: a checkpoint may have brought it (a review).
+_LOADED_FOREACH = (" (a checkpoint that optimizer.load_state_dict loaded brings back the foreach "
+                   "it was saved with: set each group's 'foreach' to False after the load, or "
+                   "build the scheduler before loading, which then sets it back itself)")
 #: The keys torch's LR schedulers add to the param groups, which no torch optimizer reads:
 #: -> the hyper-parameter they are about.
 _TORCH_SCHEDULER_KEYS = {"initial_lr": "lr", "max_lr": "lr", "min_lr": "lr",
@@ -263,7 +267,7 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
                     raise ValueError(
                         f"{arg}: {type(opt).__name__} param group {i} has foreach=True and "
                         f"capturable=False, where torch refuses a tensor {key}; build the "
-                        f"optimizer with {fix}")
+                        f"optimizer with {fix}{_LOADED_FOREACH}")
 
 
 def tensorize_hyperparams(
@@ -578,11 +582,18 @@ class ParamScheduler:
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
         before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
-        if "momentum" in schedules and "momentum" not in given and "momentum" not in before:
-            # (not where a scheduler of ours drove momentum before: the groups then hold its
-            # last value beside a group added since, as in the unfreezing recipe, a bug bash)
-            self._warn_momenta_differ([as_float(_held_value(g, slots["momentum"]))
-                                       for g in groups])
+        if "momentum" in schedules and "momentum" not in given:
+            held = [as_float(_held_value(g, slots["momentum"])) for g in groups]
+            chosen = held
+            defaults = getattr(optimizer, "defaults", {})
+            if "momentum" in before and slots["momentum"] in defaults:
+                # A scheduler of ours drove momentum before: the groups hold its last value,
+                # beside a group added since at the optimizer's default (the unfreezing recipe,
+                # a bug bash), which is no momentum of its own; one given is (a review).
+                default = as_float(_held_value(defaults, slots["momentum"]))
+                chosen = [h for h in held if h != default]
+            if len(set(chosen)) > 1:
+                self._warn_momenta_differ(held)
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
         self._inferred = {k for k in schedules if k not in given and k != "momentum"}
@@ -708,6 +719,7 @@ class ParamScheduler:
                         "compiled step would recompile at every new value until dynamo's "
                         f"limit, then run eager. Build the {name} with foreach=False or None "
                         "(tensors=True then sets it to False), or keep momentum constant"
+                        f"{_LOADED_FOREACH}"
                     )
                 if "foreach" in g and g["foreach"] is None:
                     groups.append(g)
@@ -897,9 +909,11 @@ class ParamScheduler:
         elif not self._overwrites_warned:  # inline: ~0.1 µs a key and step
             for key, _, _, slot, mults, _, _ in self._drivers:
                 now = g0[slot]
-                if type(now) is tuple:  # betas
+                if type(now) is tuple or type(now) is list:  # betas (a list from a checkpoint)
                     now = now[0]
-                if not isinstance(now, Tensor) and now != last[key] * mults[0]:
+                # (a float first: isinstance costs ~40 ns a key and step more)
+                if (type(now) is float or not isinstance(now, Tensor)) and (
+                        now != last[key] * mults[0]):
                     self._warn_overwritten(key, now, last[key] * mults[0])
                     break
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
@@ -1226,7 +1240,7 @@ class ParamScheduler:
                 log.info("load_state_dict(strict=False): %s multipliers stay %s (saved: %s)",
                          key, self._multipliers[key], theirs)
             adopted = {k: v for k, v in adopted.items() if k not in kept}
-        if "multipliers" not in state_dict:
+        if strict and "multipliers" not in state_dict:  # (strict=False keeps the current)
             adopted = self._ratios_now()
         if strict:
             saved = state_dict.get("schedules")
