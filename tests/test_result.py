@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import os
 import re
 import sys
 import types
@@ -218,6 +219,26 @@ def test_a_plot_given_for_the_result_is_named_as_one(tmp_path, suffix: str, kind
     with pytest.raises(ValueError, match=rf"^{re.escape(str(plot))} is not a valid range-test "
                        rf"result: it is {kind} \(a plot\?\), not JSON; pass the lr_find.json"):
         RangeTestResult.from_json(plot)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_result_is_read_from_a_pipe(tmp_path) -> None:
+    """A review: the plot check read the file's start before the JSON was read, so a pipe
+    (``--from-lr-find /dev/stdin``, ``<(cat lr_find.json)``) gave its bytes to the check and
+    an empty rest to the JSON reader."""
+    import threading
+
+    res = RangeTestResult(lrs=[1e-3, 1e-2, 1e-1], losses=[1.0, 0.8, 2.0], smoothed=[1.0, 0.9, 1.2],
+                          stop_reason="completed", num_iter=3)
+    res.to_json(tmp_path / "lr.json")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes((tmp_path / "lr.json").read_bytes()))
+    writer.start()
+    try:
+        assert RangeTestResult.from_json(pipe).lrs == res.lrs
+    finally:
+        writer.join(timeout=10)
 
 
 def test_plot_writes_a_png_without_touching_pyplot(tmp_path) -> None:

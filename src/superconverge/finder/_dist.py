@@ -57,6 +57,20 @@ def loss_groups(model: Any) -> tuple[Any, ...]:
     return (None,)
 
 
+def forward_is_collective(model: object) -> bool:
+    """Whether a forward pass of ``model`` takes part in collectives of its own even under
+    ``torch.no_grad()``: an FSDP1 or FSDP2 model's all-gathers, a tensor-parallel model's
+    (DTensor parameters); not a DDP model's (its buffers are broadcast only with gradients
+    on). So every rank must run as many of them."""
+    if not _initialized() or not isinstance(model, torch.nn.Module):
+        return False
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.tensor import DTensor
+
+    return any(isinstance(m, FullyShardedDataParallel) for m in model.modules()) or any(
+        isinstance(p, DTensor) for p in model.parameters()) or bool(fsdp2_modules(model))
+
+
 def groups_size(groups: tuple[Any, ...]) -> int:
     """How many ranks ``groups`` (a :func:`loss_groups`) span together; 1 when not
     distributed."""

@@ -43,7 +43,6 @@ from collections.abc import (
     Mapping,
     MutableMapping,
     Sequence,
-    Sized,
 )
 from contextlib import nullcontext
 from decimal import Decimal
@@ -60,6 +59,7 @@ from superconverge._signals import Terminated, stop_for
 from superconverge._stack import outside
 from superconverge.finder._dist import (
     all_reduce,
+    forward_is_collective,
     fsdp2_modules,
     groups_size,
     is_main_process,
@@ -396,12 +396,12 @@ def lr_range_test(
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
         run.take_val_batches()
-        if val_data is not None and run.world > 1:
-            # Each validation forward of a DDP or sharded model may be a collective (an FSDP2
-            # layer's all-gather, DDP's buffers): batches of another count on one rank aborted
-            # a rank inside gloo, naming nothing (a bug bash). Counted where known.
-            counted = len(run.val_cache) if run.val_cache is not None else (
-                len(val_data) if isinstance(val_data, Sized) else None)
+        if val_data is not None and run.world > 1 and forward_is_collective(model):
+            # Each validation forward of a sharded model is a collective (an FSDP2 layer's
+            # all-gather): batches of another count on one rank aborted a rank inside gloo,
+            # naming nothing (a bug bash). Counted where known (a DDP model's forward under
+            # no_grad is none: its ranks may differ, a review).
+            counted = len(run.val_cache) if run.val_cache is not None else _length(val_data)
             if counted is not None:
                 _check_ranks_agree(run, device, validation_batches=counted)
         for r, s in enumerate(seeds):
@@ -460,8 +460,6 @@ def lr_range_test(
         # and skipped the restore (a bug bash: 2 of 2,000 Ctrl-Cs at random moments left the
         # model trained); it is taken as held (a SIGTERM or SIGHUP made one as itself), and
         # the setup tried again.
-        if result is None:  # (cut short: a pass of a sharded model may be too)
-            reset_cut_passes(model)
         late: int | None = None
         begun = False
         while True:
@@ -471,6 +469,8 @@ def lr_range_test(
                     # (on at entry, or refused: a Ctrl-C inside torch's optimizer step can
                     # leave it off, its finally cut short; the next test then blamed the caller)
                     torch.set_grad_enabled(True)
+                    if result is None:  # (cut short: a pass of a sharded model may be too)
+                        reset_cut_passes(model)
                     if restore and state is not None:
                         try:
                             state.restore()
@@ -1281,6 +1281,15 @@ def _one_shot(data: object) -> bool:
         and type(data).__module__ in ("builtins", "itertools", "_collections", "array"))
 
 
+def _length(data: object) -> int | None:
+    """``len(data)``, or None where it has none (a DataLoader over an IterableDataset defines
+    ``__len__`` and raises ``TypeError`` from it, a review)."""
+    try:
+        return len(data)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
 def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool) -> None:
     """Under torch.distributed, refuse settings that differ between the ranks that train the
     model together, by name: one all-reduce of each chunk's losses needs the same layout
@@ -1298,7 +1307,7 @@ def _check_ranks_agree(run: _Run, device: torch.device, **settings: float | bool
         raise ValueError(
             f"under torch.distributed every rank must score as many validation batches, and "
             f"val_data gives {low[0]:.0f} to {high[0]:.0f} on the {run.world} ranks (each "
-            "validation forward of a DDP or sharded model may be a collective); give each "
+            "validation forward of a sharded model is a collective); give each "
             "rank's val_data as many batches (DistributedSampler's shards are of one size), or "
             "val_batches=k with k at most the fewest any rank has")
     if differ:

@@ -213,15 +213,10 @@ _PLOT_STARTS = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"%!PS": "
                 b"\x1f\x8b": "a gzip file (.svgz?)"}
 
 
-def _refuse_a_plot(path: Path) -> None:
+def _refuse_a_plot(path: Path, start: bytes) -> None:
     """Refuse a plot given for the result (the .png beside lr_find.json, a slip of a tab key)
-    by what it is: it was "'utf-8' codec can't decode byte 0x89 in position 0" (a bug bash). A
-    file that cannot be read is left to the read that names its error."""
-    try:
-        with path.open("rb") as f:
-            start = f.read(256)
-    except OSError:
-        return
+    by what it is, from the ``start`` of its bytes: it was "'utf-8' codec can't decode byte
+    0x89 in position 0" (a bug bash)."""
     kind = next((what for magic, what in _PLOT_STARTS.items() if start.startswith(magic)), None)
     if kind is None and b"<svg" in start:
         kind = "an SVG image"
@@ -773,11 +768,12 @@ class RangeTestResult(Curve):
         naming it (NaN and Infinity, which are not JSON, too). A byte-order mark at its start, as
         Windows' Notepad saves UTF-8, is read past."""
         path = Path(path)
-        _refuse_a_plot(path)
+        raw = path.read_bytes()  # (once: a pipe, /dev/stdin, gives its bytes once, a review)
+        _refuse_a_plot(path, raw[:256])
         try:
             # (utf-8-sig: a hand-edited file saved with a BOM was "not a valid range-test
             # result: Unexpected UTF-8 BOM", a review)
-            data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_reject_constant,
+            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant,
                               parse_float=_finite_float)
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
