@@ -2202,3 +2202,31 @@ def test_tensors_takes_numpys_bool_as_strict_does() -> None:
     assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
     with pytest.raises(TypeError, match="tensors must be"):
         ParamScheduler(make_opt(make_model(), "sgd"), lr=0.1, tensors="yes")
+
+
+def test_optimizers_from_outside_torch_that_it_would_drive_wrongly_are_refused() -> None:
+    """A bug bash of third-party optimizers: timm's Adafactor (relative_step=True) replaced
+    the scheduled lr with its own at every step; a schedule-free optimizer's weights went to
+    NaN with tensors=True (it divides by a sum of lr weights in Python, catching a
+    ZeroDivisionError); timm's Muon, whose groups hold both momentum and betas, had betas[0]
+    driven while its matrices stepped with momentum."""
+    params = [torch.nn.Parameter(torch.zeros(2))]
+
+    def opt_with(**group: object) -> torch.optim.Optimizer:
+        opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+        opt.param_groups[0].update(group)
+        return opt
+
+    with pytest.raises(ValueError, match=r"^lr: SGD's param groups: has relative_step=True, "
+                       r"with which Adafactor computes its own LR"):
+        ParamScheduler(opt_with(relative_step=True), lr=sc.one_cycle(0.1, 10))
+    ParamScheduler(opt_with(relative_step=False), lr=sc.one_cycle(0.1, 10))
+    free = opt_with(weight_sum=0.0, weight_lr_power=2.0, k=0)
+    with pytest.raises(ValueError, match=r"^tensors=True: SGD is a schedule-free optimizer.*"
+                       r"leave tensors=False$"):
+        ParamScheduler(free, lr=sc.linear(0.0, 0.01, 20), tensors=True)
+    assert isinstance(free.param_groups[0]["lr"], float)
+    ParamScheduler(free, lr=sc.linear(0.0, 0.01, 20))
+    with pytest.raises(ValueError, match=r"^momentum: SGD's param groups hold both 'momentum' "
+                       r"and 'betas'"):
+        ParamScheduler(opt_with(betas=(0.9, 0.95)), momentum=sc.one_cycle_momentum(10))

@@ -5307,3 +5307,80 @@ def test_third_review_holders_state_entries_and_moving_batches() -> None:
                         step_fn=step, progress=False)
     assert len(res.lrs) == 8
 
+
+
+# --- optimizers from outside torch (a bug bash: timm, schedulefree, prodigyopt, ...) ---------
+
+
+class _OwnsItsSteps(torch.optim.SGD):
+    """An SGD with what third-party optimizers keep: a step counter and a Python RNG of its
+    own as attributes (StableSPAM's total_step, timm Kron's rng), and, with ``own_lr``, an lr
+    tensor it computes anew at every step (timm's Adafactor after its first step)."""
+
+    def __init__(self, params: Any, own_lr: bool = False, **group: Any) -> None:
+        super().__init__(params, lr=0.01)
+        self.own_lr = own_lr
+        self.param_groups[0].update(group)
+
+    def step(self, closure: Any = None) -> Any:
+        if not hasattr(self, "total_step"):
+            self.total_step, self.rng = 0, random.Random(0)
+        self.total_step += 1
+        self.noise = self.rng.random()
+        if self.own_lr:
+            self.param_groups[0]["lr"] = torch.tensor(1e-3 / self.total_step**0.5)
+        return super().step(closure)
+
+
+def test_an_optimizers_own_counters_and_rngs_go_back() -> None:
+    """A bug bash: an optimizer's step counter (StableSPAM's total_step) and its Python RNG
+    (timm Kron's) stayed as the sweep left them: training after the test was not an untested
+    twin's. A fresh optimizer stays fresh: what its first step makes is gone."""
+    def train_after(test_first: bool) -> list[float]:
+        model, _, loader = make_problem()
+        opt = _OwnsItsSteps(model.parameters())
+        for xb, yb in list(loader)[:2]:
+            opt.zero_grad()
+            ce(model(xb), yb).backward()
+            opt.step()
+        if test_first:
+            lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, progress=False)
+        assert opt.total_step == 2
+        return [opt.rng.random(), *[p.sum().item() for p in model.parameters()]]
+
+    assert train_after(True) == train_after(False)
+    model, _, loader = make_problem()
+    fresh = _OwnsItsSteps(model.parameters())
+    lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
+    assert not hasattr(fresh, "total_step") and not hasattr(fresh, "rng")
+
+
+def test_an_optimizer_that_sets_its_own_lr_is_refused_or_stopped() -> None:
+    """A bug bash: timm's Adafactor (relative_step=True) computes its lr at every step, a new
+    tensor: the curve recorded 1e-5 to 10 while every step trained at ~9e-4, without a word."""
+    model, _, loader = make_problem()
+    with pytest.raises(ValueError, match=r"param group 0 has relative_step=True, with which "
+                       r"Adafactor computes its own LR .* build it with relative_step=False"):
+        lr_range_test(model, _OwnsItsSteps(model.parameters(), relative_step=True), ce,
+                      loader, 1e-4, 1.0, 8, progress=False)
+    opt = _OwnsItsSteps(model.parameters(), own_lr=True)
+    opt.param_groups[0]["lr"] = torch.tensor(0.01)
+    with pytest.raises(RuntimeError, match=r"param group 0's lr tensor was replaced by step 5 "
+                       r"of the sweep, .* \(an optimizer that computes its own lr"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, sync_every=5, progress=False)
+
+
+@pytest.mark.parametrize(("group", "said"), [
+    ({"d": 1e-6, "growth_rate": float("inf")},
+     r"holds 'd' and 'growth_rate': an optimizer that estimates its own step size"),
+    ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "k": 0},
+     r"has warmup_steps=100: a schedule-free optimizer scales its lr down"),
+])
+def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, said: str) -> None:
+    """A bug bash: D-Adaptation and Prodigy sweep a multiplier on an estimate that grows as
+    they train, and schedule-free's warm-up scales the sweep down (its suggestion came out 16x
+    higher), without a word."""
+    model, _, loader = make_problem()
+    with pytest.warns(UserWarning, match=said):
+        lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
+                      1.0, 8, progress=False)

@@ -154,6 +154,27 @@ def _write_items(target: Any, items: dict[Any, Any] | list[Any]) -> None:
         target[:] = items
 
 
+class _RngState:
+    """A ``random.Random`` an optimizer keeps, and its state."""
+
+    __slots__ = ("rng", "state")
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng, self.state = rng, rng.getstate()
+
+
+def _plain_attributes(optimizer: Any) -> dict[str, Any]:
+    """The attributes of ``optimizer`` that hold a Python number (bools too) or a
+    ``random.Random`` (as a :class:`_RngState`), which its steps may move."""
+    out: dict[str, Any] = {}
+    for name, value in vars(optimizer).items():
+        if type(value) in (int, float, bool):
+            out[name] = value
+        elif isinstance(value, random.Random):
+            out[name] = _RngState(value)
+    return out
+
+
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
            keep: bool = False) -> Any:
     """A snapshot of ``value``: tensors copied (see :class:`_Copy`), also inside a tuple or
@@ -693,9 +714,12 @@ class TrainingState:
         # The scaler's step in progress (a test called between the user's unscale_ and step:
         # their .grad, put back, is unscaled already, and their step must not unscale it again).
         self.scaler_steps = copy.deepcopy(dict(getattr(scaler, "_per_optimizer_states", {})))
-        # The flag torch's LR schedulers' step wrapper sets on the optimizer: left True by the
-        # test's steps, it hides their "lr_scheduler.step() before optimizer.step()" warning.
-        self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
+        # Numbers and Python RNGs the optimizers keep as attributes: the flag torch's LR
+        # schedulers' step wrapper sets (left True by the test's steps, it hid their
+        # "lr_scheduler.step() before optimizer.step()" warning), a step counter of an
+        # optimizer's own (StableSPAM's total_step) or its noise's random.Random (timm's Kron:
+        # training after the test was not an untested twin's, a bug bash).
+        self.opt_attrs = [(opt, _plain_attributes(opt)) for opt in held_optimizers(optimizer)]
         _copy_all(pending)
 
     def changed_attributes(self) -> list[str]:
@@ -837,10 +861,16 @@ class TrainingState:
 
     def _restore_the_rest(self, between_repeats: bool = False) -> None:
         self.streams.restore(own_rngs=not between_repeats)
-        if self.opt_called is _MISSING:
-            vars(self.optimizer).pop("_opt_called", None)
-        else:
-            self.optimizer._opt_called = self.opt_called  # type: ignore[attr-defined]
+        for opt, saved in self.opt_attrs:
+            now = vars(opt)
+            for name in [n for n in _plain_attributes(opt) if n not in saved]:
+                del now[name]  # made by the sweep (a fresh optimizer stays fresh)
+            for name, value in saved.items():
+                if isinstance(value, _RngState):
+                    value.rng.setstate(value.state)
+                    now[name] = value.rng
+                else:
+                    now[name] = value
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)

@@ -91,8 +91,11 @@ from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
     RPROP_LR,
+    estimates_step_size,
     held_optimizers,
+    own_lr,
     ratios_to_group_0,
+    schedule_free,
     too_coarse,
     write_scaled,
 )
@@ -765,6 +768,7 @@ class _Run:
         hook = None
         moved: str | None = None  # what set the LR beside the sweep (_lr_moved)
         swept = len(ratios)  # the groups the sweep drives: those there at its start
+        held_lrs = [g["lr"] for g in self.optimizer.param_groups]  # (tensors: filled in place)
         if self.skip_source == "hook":
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
@@ -866,7 +870,8 @@ class _Run:
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     # (before the stop: a curve that diverged at an LR the sweep did not set
                     # is no curve either)
-                    if (moved := _lr_moved(groups, lr_values[i - 1], ratios, i)) is not None:
+                    if (moved := _lr_moved(groups, lr_values[i - 1], ratios, i,
+                                           held_lrs)) is not None:
                         break
                     if len(groups) > swept:
                         _warn_added(groups, swept, i)
@@ -1593,6 +1598,23 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             )
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
+        if (why := own_lr(group)) is not None:
+            raise ValueError(f"optimizer param group {i} {why}: the sweep's LRs would not be "
+                             "the ones trained at")
+        if estimates_step_size(group):  # (a bug bash: nothing said, and no doc either)
+            warnings.warn(
+                f"optimizer param group {i} holds 'd' and 'growth_rate': an optimizer that "
+                "estimates its own step size (D-Adaptation, Prodigy), whose lr is a multiplier "
+                "on its estimate d, which grows as it trains: the sweep's LRs are not the step "
+                "sizes taken, and the curve reads the multiplier at a moving d; such "
+                "optimizers are meant to run at lr=1.0 without a range test",
+                UserWarning, stacklevel=outside(__name__))
+        if schedule_free(group) and group.get("warmup_steps", 0) > group.get("k", 0):
+            warnings.warn(
+                f"optimizer param group {i} has warmup_steps={group['warmup_steps']}: a "
+                "schedule-free optimizer scales its lr down over its warm-up, so the sweep's "
+                "first LRs are not the ones trained at; build it with warmup_steps=0 for the "
+                "test", UserWarning, stacklevel=outside(__name__))
     # Which groups step float16 parameters (frozen float16 weights, a half-precision backbone
     # under a head, get no gradient).
     half = [any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])
@@ -1717,21 +1739,33 @@ def _takes_set_to_none(zero_grad: Callable[..., Any]) -> bool:
 
 
 def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
-              steps: int) -> str | None:
+              steps: int, held: list[Any]) -> str | None:
     """Why the sweep cannot go on, where a param group's float ``lr`` is no longer the one
     it set (``lr`` times the group's ratio) after ``steps`` steps: something else set it
     (a user's bug bash: a scheduler's ``step()`` in a pasted ``step_fn`` trained at 0.002 to
     0.003 while the curve recorded 1e-4 to 10, and suggested 3.04 from it). Checked where
-    the losses are read (a tensor ``lr`` is not read: that would wait for the device)."""
+    the losses are read. A tensor ``lr`` is not read (that would wait for the device), but
+    one that is no longer the group's tensor at the start (``held``, which the sweep fills
+    in place) was replaced (a bug bash: an optimizer that computes its own, timm's
+    Adafactor, trained the whole curve at ~9e-4)."""
     for index, (group, ratio) in enumerate(zip(groups, ratios)):  # noqa: B905
         now = group["lr"]
-        if not isinstance(now, torch.Tensor) and now != lr * ratio:
+        if isinstance(now, torch.Tensor):
+            if index < len(held) and now is not held[index]:
+                return (f"param group {index}'s lr tensor was replaced by step {steps} of the "
+                        "sweep, which fills the one there at its start: something else sets "
+                        "the LR during the test (an optimizer that computes its own lr, a "
+                        f"scheduler's step() in step_fn, an optimizer step hook){_SET_ELSEWHERE}")
+        elif now != lr * ratio:
             return (f"param group {index}'s lr was {now:.4g} by step {steps} of the sweep, "
                     f"which had set it to {lr * ratio:.4g}: something else sets the LR during the "
-                    "test (a scheduler's step() in step_fn, an optimizer step hook), so the "
-                    "losses would be read against LRs they were not trained at; step your "
-                    "schedulers outside the range test, and remove such hooks while it runs")
+                    "test (a scheduler's step() in step_fn, an optimizer step hook)"
+                    + _SET_ELSEWHERE)
     return None
+
+
+_SET_ELSEWHERE = (", so the losses would be read against LRs they were not trained at; step "
+                  "your schedulers outside the range test, and remove such hooks while it runs")
 
 
 def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:

@@ -130,3 +130,27 @@ LBFGS_TENSOR_LR = (
     "it remembers, and its next curvature pair is computed with a step it did not take"
 )
 """Why ``lr`` of a ``torch.optim.LBFGS`` must stay a float when it is driven."""
+
+
+def own_lr(group: dict[str, Any]) -> str | None:
+    """Why an optimizer computes the LR it steps with itself, so that an ``lr`` written into
+    ``group`` is not the step taken, or None: Adafactor's ``relative_step=True`` (timm's and
+    Hugging Face's) writes its own into ``lr`` at every step (a bug bash: a range test's whole
+    curve trained at ~9e-4, and ParamScheduler's schedule went unused, without a word)."""
+    if group.get("relative_step"):
+        return ("has relative_step=True, with which Adafactor computes its own LR from the step "
+                "count at every step, over the one written into lr; build it with "
+                "relative_step=False and an lr")
+    return None
+
+
+def estimates_step_size(group: dict[str, Any]) -> bool:
+    """Whether ``group`` is of an optimizer that estimates its own step size, its ``lr`` a
+    multiplier on the estimate ``d`` (D-Adaptation, Prodigy), which grows as it trains."""
+    return "d" in group and "growth_rate" in group
+
+
+def schedule_free(group: dict[str, Any]) -> bool:
+    """Whether ``group`` is of a schedule-free optimizer (Defazio et al.'s ``schedulefree``),
+    which averages its iterates weighted by the LR, divided in Python."""
+    return "weight_sum" in group and "weight_lr_power" in group

@@ -48,7 +48,9 @@ from superconverge.torch._multipliers import (
     as_float,
     brief,
     held_optimizers,
+    own_lr,
     ratios_to_group_0,
+    schedule_free,
     too_coarse,
     write_scaled,
 )
@@ -188,6 +190,13 @@ def _group_device(group: Mapping[str, Any]) -> torch.device:
 def _momentum_slot(optimizer: Optimizer) -> str:
     """``"betas"`` (Adam-type, drives ``betas[0]``) or ``"momentum"`` (SGD-type), like torch."""
     group = optimizer.param_groups[0]
+    if _BETAS in group and "momentum" in group:  # (a bug bash: timm's Muon, whose momentum
+        # steps its matrices and betas its AdamW fallback, had betas[0] driven alone)
+        raise ValueError(
+            f"momentum: {type(optimizer).__name__}'s param groups hold both 'momentum' and "
+            "'betas', so which one momentum= means is not clear (timm's Muon steps its "
+            "matrices with momentum and the rest with betas); keep momentum constant, or "
+            "drive it with a scheduler of your own")
     if _BETAS in group:
         return _BETAS
     if "momentum" in group:
@@ -538,6 +547,9 @@ class ParamScheduler:
             if key == "lr" and any(isinstance(o, torch.optim.Rprop)
                                    for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
+            if key == "lr" and (why := next(filter(None, map(own_lr, groups)), None)):
+                raise ValueError(f"lr: {name}'s param groups: {why}, which the schedule then "
+                                 "drives")
             if key in _TORCH_SCHEDULER_KEYS and all(type(o).__module__.startswith("torch.optim")
                                                     for o in held_optimizers(optimizer)):
                 # (a bug bash: after taking over from OneCycleLR, whose keys these are, a port
@@ -649,6 +661,12 @@ class ParamScheduler:
         # Only now, with every check passed, is the optimizer changed: a refused scheduler
         # leaves it as it was.
         if tensors:
+            if any(schedule_free(g) for g in groups):
+                raise ValueError(  # (a bug bash: the weights went to NaN at its first step)
+                    f"tensors=True: {name} is a schedule-free optimizer, which weighs its "
+                    "average by the lr in Python and catches a ZeroDivisionError where the "
+                    "weights sum to 0; a tensor lr gives NaN there instead (its weights went "
+                    "to NaN); leave tensors=False")
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
             if _BETAS in wanted and not _holds(optimizer, _ADAM_FAMILY):
                 log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
