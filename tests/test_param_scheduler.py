@@ -2222,11 +2222,17 @@ def test_optimizers_from_outside_torch_that_it_would_drive_wrongly_are_refused()
         ParamScheduler(opt_with(relative_step=True), lr=sc.one_cycle(0.1, 10))
     ParamScheduler(opt_with(relative_step=False), lr=sc.one_cycle(0.1, 10))
     free = opt_with(weight_sum=0.0, weight_lr_power=2.0, k=0)
-    with pytest.raises(ValueError, match=r"^tensors=True: SGD is a schedule-free optimizer.*"
-                       r"leave tensors=False$"):
+    with pytest.raises(ValueError, match=r"^tensors=True: SGD is a schedule-free optimizer: it "
+                       r"weighs its average by the lr in Python .* leave 'lr' a float$"):
         ParamScheduler(free, lr=sc.linear(0.0, 0.01, 20), tensors=True)
+    with pytest.raises(ValueError, match=r"^keys: SGD is a schedule-free optimizer"):
+        tensorize_hyperparams(free, ["lr"])  # (a review: the same, by another way)
     assert isinstance(free.param_groups[0]["lr"], float)
     ParamScheduler(free, lr=sc.linear(0.0, 0.01, 20))
+    free.param_groups[0]["lr"] = torch.tensor(0.01)  # (made by hand)
+    with pytest.raises(ValueError, match=r"^lr: SGD is a schedule-free optimizer holding a "
+                       r"tensor lr: .*; build it with a float lr$"):
+        ParamScheduler(free, lr=sc.linear(0.0, 0.01, 20))
     with pytest.raises(ValueError, match=r"^momentum: SGD's param groups hold both 'momentum' "
                        r"and 'betas'"):
         ParamScheduler(opt_with(betas=(0.9, 0.95)), momentum=sc.one_cycle_momentum(10))

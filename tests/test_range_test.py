@@ -5353,6 +5353,26 @@ def test_an_optimizers_own_counters_and_rngs_go_back() -> None:
     fresh = _OwnsItsSteps(model.parameters())
     lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
     assert not hasattr(fresh, "total_step") and not hasattr(fresh, "rng")
+    # Its RNG goes on between repeats, as a sampler's own does (no seed reaches it), and is
+    # put back at the end; its counter goes back between repeats too (a review: every repeat
+    # drew the same noise)
+    opt = _OwnsItsSteps(model.parameters())
+    opt.step()
+    noises: list[tuple[int, float]] = []
+    step = opt.step
+
+    def noted(closure: Any = None) -> Any:
+        out = step(closure)
+        noises.append((opt.total_step, opt.noise))
+        return out
+
+    opt.step = noted  # type: ignore[method-assign]
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 6, repeats=2, progress=False)
+    assert [t for t, _ in noises] == [2, 3, 4, 5, 6, 7] * 2
+    assert [n for _, n in noises[:6]] != [n for _, n in noises[6:]]
+    once = random.Random(0)
+    once.random()  # (the step before the test)
+    assert opt.total_step == 1 and opt.rng.random() == once.random()
 
 
 def test_an_optimizer_that_sets_its_own_lr_is_refused_or_stopped() -> None:
@@ -5373,8 +5393,11 @@ def test_an_optimizer_that_sets_its_own_lr_is_refused_or_stopped() -> None:
 @pytest.mark.parametrize(("group", "said"), [
     ({"d": 1e-6, "growth_rate": float("inf")},
      r"holds 'd' and 'growth_rate': an optimizer that estimates its own step size"),
+    ({"d": 1e-6, "numerator_weighted": 0.0}, r"holds 'd' and 'growth_rate'"),  # DAdaptLion
     ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "k": 0},
      r"has warmup_steps=100: a schedule-free optimizer scales its lr down"),
+    ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "step": 99},
+     r"has warmup_steps=100"),  # (pytorch-optimizer's count: step)
 ])
 def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, said: str) -> None:
     """A bug bash: D-Adaptation and Prodigy sweep a multiplier on an estimate that grows as
@@ -5384,3 +5407,9 @@ def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, sa
     with pytest.warns(UserWarning, match=said):
         lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
                       1.0, 8, progress=False)
+    if "step" in group:  # past its warm-up: nothing to say (a review: it read k alone)
+        group["step"] = 100
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
+                          1.0, 8, progress=False)

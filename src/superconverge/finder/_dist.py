@@ -58,10 +58,11 @@ def loss_groups(model: Any) -> tuple[Any, ...]:
 
 
 def forward_is_collective(model: object) -> bool:
-    """Whether a forward pass of ``model`` takes part in collectives of its own even under
-    ``torch.no_grad()``: an FSDP1 or FSDP2 model's all-gathers, a tensor-parallel model's
-    (DTensor parameters); not a DDP model's (its buffers are broadcast only with gradients
-    on). So every rank must run as many of them."""
+    """Whether every forward pass of ``model`` under ``torch.no_grad()`` takes part in
+    collectives of its own, so that every rank must run as many: an FSDP1 or FSDP2 model's
+    all-gathers, a tensor-parallel model's (DTensor parameters). Not a DDP model's: it
+    broadcasts its buffers at most at the first such pass after a training step, which every
+    rank runs."""
     if not _initialized() or not isinstance(model, torch.nn.Module):
         return False
     from torch.distributed.fsdp import FullyShardedDataParallel

@@ -866,11 +866,11 @@ class TrainingState:
             for name in [n for n in _plain_attributes(opt) if n not in saved]:
                 del now[name]  # made by the sweep (a fresh optimizer stays fresh)
             for name, value in saved.items():
-                if isinstance(value, _RngState):
-                    value.rng.setstate(value.state)
-                    now[name] = value.rng
-                else:
+                if not isinstance(value, _RngState):
                     now[name] = value
+                elif not between_repeats:  # (as a sampler's own: no seed reaches it, and put
+                    value.rng.setstate(value.state)  # back, every repeat drew the same, a
+                    now[name] = value.rng  # review)
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)

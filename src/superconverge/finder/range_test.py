@@ -1609,7 +1609,9 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "sizes taken, and the curve reads the multiplier at a moving d; such "
                 "optimizers are meant to run at lr=1.0 without a range test",
                 UserWarning, stacklevel=outside(__name__))
-        if schedule_free(group) and group.get("warmup_steps", 0) > group.get("k", 0):
+        # (its steps so far: schedulefree's k, pytorch-optimizer's step, a review)
+        if schedule_free(group) and group.get("warmup_steps", 0) > group.get(
+                "k", group.get("step", 0)):
             warnings.warn(
                 f"optimizer param group {i} has warmup_steps={group['warmup_steps']}: a "
                 "schedule-free optimizer scales its lr down over its warm-up, so the sweep's "

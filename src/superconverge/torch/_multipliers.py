@@ -146,8 +146,9 @@ def own_lr(group: dict[str, Any]) -> str | None:
 
 def estimates_step_size(group: dict[str, Any]) -> bool:
     """Whether ``group`` is of an optimizer that estimates its own step size, its ``lr`` a
-    multiplier on the estimate ``d`` (D-Adaptation, Prodigy), which grows as it trains."""
-    return "d" in group and "growth_rate" in group
+    multiplier on the estimate ``d`` (D-Adaptation, Prodigy), which grows as it trains.
+    (``numerator_weighted``: D-Adaptation's Lion has no ``growth_rate``, a review.)"""
+    return "d" in group and ("growth_rate" in group or "numerator_weighted" in group)
 
 
 def schedule_free(group: dict[str, Any]) -> bool:

@@ -79,6 +79,10 @@ _UNSAVED = object()  # (a key a state_dict's schedules leave out)
 
 # The optimizers that take a tensor betas[0]. AdamW subclasses Adam only in newer torch.
 _ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW)
+#: Why a schedule-free optimizer takes no tensor lr (a bug bash: its weights went to NaN).
+SCHEDULE_FREE_LR = ("it weighs its average by the lr in Python and catches a ZeroDivisionError "
+                    "where the weights sum to 0 (an lr of 0, a warm-up's first step), which a "
+                    "tensor lr turns into NaN weights")
 #: Said where a group's foreach=True is refused: a checkpoint may have brought it (a review).
 _LOADED_FOREACH = (" (a checkpoint that optimizer.load_state_dict loaded brings back the foreach "
                    "it was saved with: set each group's 'foreach' to False after the load, or "
@@ -257,6 +261,9 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
     if key == "lr" and _holds(optimizer, torch.optim.LBFGS):
         raise ValueError(f"{arg}: {LBFGS_TENSOR_LR}; leave 'lr' a float for {name} (its "
                          "closure-driven step is not one to compile)")
+    if key == "lr" and any(schedule_free(g) for g in optimizer.param_groups):
+        raise ValueError(f"{arg}: {name} is a schedule-free optimizer: {SCHEDULE_FREE_LR}; "
+                         "leave 'lr' a float")
     if key == _BETAS and not _holds(optimizer, _ADAM_FAMILY):
         raise ValueError(
             f"{arg}: torch documents tensor betas for Adam and AdamW only (the eager foreach "
@@ -547,6 +554,10 @@ class ParamScheduler:
             if key == "lr" and any(isinstance(o, torch.optim.Rprop)
                                    for o in held_optimizers(optimizer)):
                 raise ValueError(f"lr: {RPROP_LR}")
+            if key == "lr" and any(schedule_free(g) and isinstance(g["lr"], Tensor)
+                                   for g in groups):
+                raise ValueError(f"lr: {name} is a schedule-free optimizer holding a tensor lr: "
+                                 f"{SCHEDULE_FREE_LR}; build it with a float lr")
             if key == "lr" and (why := next(filter(None, map(own_lr, groups)), None)):
                 raise ValueError(f"lr: {name}'s param groups: {why}, which the schedule then "
                                  "drives")
@@ -661,12 +672,6 @@ class ParamScheduler:
         # Only now, with every check passed, is the optimizer changed: a refused scheduler
         # leaves it as it was.
         if tensors:
-            if any(schedule_free(g) for g in groups):
-                raise ValueError(  # (a bug bash: the weights went to NaN at its first step)
-                    f"tensors=True: {name} is a schedule-free optimizer, which weighs its "
-                    "average by the lr in Python and catches a ZeroDivisionError where the "
-                    "weights sum to 0; a tensor lr gives NaN there instead (its weights went "
-                    "to NaN); leave tensors=False")
             wanted = [s for s in dict.fromkeys(slots.values()) if s in TENSORIZABLE]
             if _BETAS in wanted and not _holds(optimizer, _ADAM_FAMILY):
                 log.info("tensors=True: %s's betas stay floats (torch takes tensor betas in "
