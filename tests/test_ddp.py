@@ -598,6 +598,8 @@ SHARDED_SUBGROUP_WORKER = textwrap.dedent(
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import fully_shard
         mesh = init_device_mesh("cpu", (2, 1), mesh_dim_names=("replicate", "shard"))
+        probe = fully_shard(net())  # (torch 2.6's FSDP2 fails its first forward on the CPU)
+        F.cross_entropy(probe(batches[0][0]), batches[0][1]).backward()
         sharded = {}
         for name, on in (("fsdp2_slice", mesh["shard"]), ("hsdp2", mesh),
                          ("fsdp2_evaluated", None)):
