@@ -5413,3 +5413,58 @@ def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, sa
             warnings.simplefilter("error")
             lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
                           1.0, 8, progress=False)
+
+
+# --- fine-tuning setups (a bug bash) --------------------------------------------------------
+
+
+def test_an_expanded_buffer_is_left_as_it_is() -> None:
+    """A buffer made with expand (elements sharing memory) failed the restore's in-place
+    write, "more than one element of the written-to tensor refers to a single memory
+    location", after the sweep had ended (and between repeats); nothing can write into it in
+    place, so it is not written back (a rebinding is)."""
+    model, opt, loader = make_problem()
+    ids = torch.arange(4).expand(2, 4)
+    model.register_buffer("ids", ids, persistent=False)
+    before = snapshot(model, opt)
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, repeats=2, progress=False)
+    assert res.stop_reason == "completed" and model.ids is ids
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_groups_a_warm_up_left_at_0_sweep_at_the_ratios_it_started_them_at() -> None:
+    """A bug bash: a warm-up from 0 built before the test (LambdaLR, step 0) leaves every group
+    at lr=0, and a fine-tuner's layer-wise LRs (100:1 here) were all swept at one LR, without
+    a word; torch's scheduler kept them in initial_lr."""
+    model, _, loader = make_problem()
+    opt = torch.optim.AdamW([{"params": model[2].parameters(), "lr": 1e-3},
+                             {"params": model[0].parameters(), "lr": 1e-5}])
+    torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / 10))
+    seen: list[list[float]] = []
+    opt.register_step_pre_hook(lambda o, a, k: seen.append([g["lr"] for g in o.param_groups]))
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+    assert all(b == pytest.approx(a / 100) for a, b in seen)
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+
+
+def test_a_collate_fns_own_rng_goes_back() -> None:
+    """A bug bash: a masking collator's generator (MLM masking done in collate_fn) stayed as
+    the sweep left it, so training after the test was not an untested twin's."""
+    class Masking:
+        def __init__(self) -> None:
+            self.g = torch.Generator().manual_seed(0)
+
+        def __call__(self, items: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+            x = torch.stack([i[0] for i in items])
+            y = torch.stack([i[1] for i in items])
+            return x * (torch.rand(x.shape, generator=self.g) > 0.15), y
+
+    model, opt, _ = make_problem()
+    xs, ys = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    for how in ("object", "method"):
+        masking = Masking()
+        collate = masking if how == "object" else masking.__call__
+        loader = DataLoader(TensorDataset(xs, ys), batch_size=16, collate_fn=collate)
+        state = masking.g.get_state()
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+        assert torch.equal(masking.g.get_state(), state), how

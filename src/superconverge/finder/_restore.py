@@ -218,6 +218,13 @@ def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
     return []
 
 
+def _overlapping(t: torch.Tensor) -> bool:
+    """Whether elements of ``t`` share memory (``expand``'s stride 0 over more than one
+    element), which torch refuses to write into in place."""
+    return t.layout == torch.strided and any(
+        stride == 0 and size > 1 for stride, size in zip(t.stride(), t.shape, strict=True))
+
+
 def _holds_tensor(value: object, depth: int = 3) -> bool:
     """Whether ``value`` is a tensor or holds one in a tuple, list or dict (``depth`` deep)."""
     if isinstance(value, torch.Tensor):
@@ -416,11 +423,12 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
 
 
 def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list[Any]:
-    """The numpy, Python and torch RNGs a loader's sampler or dataset keeps as its own
-    attributes (a batch sampler of the user's drawing its order from ``self.rng =
-    np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``),
-    or that an object it holds keeps (a transform's), and those ``modules`` keep as attributes
-    (a noise layer's ``self.g``), each once."""
+    """The numpy, Python and torch RNGs a loader's sampler, dataset or ``collate_fn`` keeps as
+    its own attributes (a batch sampler of the user's drawing its order from ``self.rng =
+    np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``,
+    a masking collator's ``self.g``: a bug bash), or that an object it holds keeps (a
+    transform's), and those ``modules`` keep as attributes (a noise layer's ``self.g``), each
+    once."""
     found: list[Any] = []
     for module in modules:
         _rngs_within(module, found, depth=0)
@@ -429,6 +437,11 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list
         _rngs_within(owner, found, depth=0)
     for owner in _datasets(loaders):
         _rngs_within(owner, found)
+    for loader in loaders:
+        collate = _attributes(loader).get("collate_fn")
+        collate = getattr(collate, "__self__", collate)  # (a bound method's object)
+        if collate is not None and not isinstance(collate, types.FunctionType | type):
+            _rngs_within(collate, found)
     return found
 
 
@@ -621,8 +634,10 @@ class TrainingState:
         # backbone under a small trained head would double its device memory beside it.
         # (What .parameters() and .buffers() yield, each tensor once, in their order.)
         own_params = {id(t): t for m in every for t in m._parameters.values() if t is not None}
+        # (not one whose elements share memory, an expanded buffer: nothing can write into it
+        # in place, and the restore's write failed, a bug bash; a rebinding is put back)
         buffers = list({id(t): t for m in every for t in m._buffers.values()
-                        if t is not None}.values())
+                        if t is not None and not _overlapping(t)}.values())
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
         params: list[torch.Tensor] = []
         frozen: list[torch.Tensor] = []

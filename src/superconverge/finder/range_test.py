@@ -91,8 +91,10 @@ from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
     RPROP_LR,
+    as_float,
     estimates_step_size,
     held_optimizers,
+    initial_lr_ratios,
     own_lr,
     ratios_to_group_0,
     schedule_free,
@@ -293,6 +295,15 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
+    if all(as_float(g["lr"]) == 0 for g in optimizer.param_groups):
+        # Every group at 0, as a torch scheduler's warm-up from 0 leaves them at its step 0:
+        # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
+        # swept at one LR, without a word), where group 0's is one to sweep.
+        started = initial_lr_ratios(optimizer.param_groups)
+        if started is not None and started[0] == 1.0:
+            logger.info("every param group holds lr=0: swept at the ratios its torch scheduler "
+                        "started them at (initial_lr): %s", started)
+            ratios = started
     _check_lrs_fit(optimizer, lr_values, ratios)
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
     if seed is None and repeats > 1:

@@ -8,7 +8,8 @@ refuse the same undefined case, and write values into the groups the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -155,3 +156,26 @@ def schedule_free(group: dict[str, Any]) -> bool:
     """Whether ``group`` is of a schedule-free optimizer (Defazio et al.'s ``schedulefree``),
     which averages its iterates weighted by the LR, divided in Python."""
     return "weight_sum" in group and "weight_lr_power" in group
+
+
+def initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None:
+    """The LR ratios a torch scheduler started the groups at, from their ``initial_lr``: to
+    group 0's, or where group 0 started at 0 (a frozen group), to the first group's that did
+    not; ``None`` unless every group has a number there and they are not all alike."""
+    # (a tensor lr's initial_lr is a tensor too, torch's own compiled-optimizer recipe: read as
+    # a number, a review)
+    raw = [g.get("initial_lr") for g in groups]
+    if not all((isinstance(s, numbers.Real) and not isinstance(s, bool))
+               or (isinstance(s, Tensor) and s.numel() == 1) for s in raw):
+        return None
+    starts = [as_float(s) for s in raw]
+    if not all(map(math.isfinite, starts)):
+        return None
+    base = next((s for s in starts if s != 0), 0.0)
+    if base == 0:
+        return None
+    ratios = [s / base for s in starts]
+    if any(isinstance(s, Tensor) and s.dtype != torch.float64 for s in raw):
+        # float32's 7 digits: 10, not 10.0000003725 (0.1 over 0.01 in float32)
+        ratios = [float(f"{r:.7g}") for r in ratios]
+    return ratios if len(set(ratios)) > 1 and all(map(math.isfinite, ratios)) else None

@@ -48,6 +48,7 @@ from superconverge.torch._multipliers import (
     as_float,
     brief,
     held_optimizers,
+    initial_lr_ratios,
     own_lr,
     ratios_to_group_0,
     schedule_free,
@@ -218,28 +219,6 @@ def _momentum_slot(optimizer: Optimizer) -> str:
 _COUPLED_DECAY: tuple[type, ...] = tuple(
     getattr(torch.optim, n) for n in ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax",
                                       "ASGD", "NAdam", "RAdam") if hasattr(torch.optim, n))
-
-
-def _initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None:
-    """The LR ratios a torch scheduler started the groups at, from their ``initial_lr``: to
-    group 0's, or where group 0 started at 0 (a frozen group), to the first group's that did
-    not; ``None`` unless every group has a number there and they are not all alike."""
-    # (a tensor lr's initial_lr is a tensor too, torch's own compiled-optimizer recipe: read as
-    # a number, a review)
-    raw = [g.get("initial_lr") for g in groups]
-    if not all(_is_number(s) or (isinstance(s, Tensor) and s.numel() == 1) for s in raw):
-        return None
-    starts = [as_float(s) for s in raw]
-    if not all(map(math.isfinite, starts)):
-        return None
-    base = next((s for s in starts if s != 0), 0.0)
-    if base == 0:
-        return None
-    ratios = [s / base for s in starts]
-    if any(isinstance(s, Tensor) and s.dtype != torch.float64 for s in raw):
-        # float32's 7 digits: 10, not 10.0000003725 (0.1 over 0.01 in float32)
-        ratios = [float(f"{r:.7g}") for r in ratios]
-    return ratios if len(set(ratios)) > 1 and all(map(math.isfinite, ratios)) else None
 
 
 def _group_keys(optimizer: Optimizer) -> str:
@@ -636,7 +615,7 @@ class ParamScheduler:
         # LR in "initial_lr", whose ratios are the ones lost.
         self._from_torch = False
         if "lr" in self._undefined and "lr" not in before:
-            ratios = _initial_lr_ratios(groups)
+            ratios = initial_lr_ratios(groups)
             if ratios is not None:
                 self._unresolved["lr"] = ratios
                 self._from_torch = True
