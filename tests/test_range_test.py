@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 import importlib
 import math
 import random
@@ -5353,6 +5354,9 @@ def test_an_optimizers_own_counters_and_rngs_go_back() -> None:
     fresh = _OwnsItsSteps(model.parameters())
     lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
     assert not hasattr(fresh, "total_step") and not hasattr(fresh, "rng")
+    fresh.rng = None  # (there, None, before its first step: kept, a review; it was deleted)
+    lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
+    assert fresh.rng is None and not hasattr(fresh, "total_step")
     # Its RNG goes on between repeats, as a sampler's own does (no seed reaches it), and is
     # put back at the end; its counter goes back between repeats too (a review: every repeat
     # drew the same noise)
@@ -5392,11 +5396,12 @@ def test_an_optimizer_that_sets_its_own_lr_is_refused_or_stopped() -> None:
 
 @pytest.mark.parametrize(("group", "said"), [
     ({"d": 1e-6, "growth_rate": float("inf")},
-     r"holds 'd' and 'growth_rate': an optimizer that estimates its own step size"),
-    ({"d": 1e-6, "numerator_weighted": 0.0}, r"holds 'd' and 'growth_rate'"),  # DAdaptLion
+     r"holds an estimate 'd': an optimizer that estimates its own step size"),
+    ({"d": 1e-6, "numerator_weighted": 0.0}, r"holds an estimate 'd'"),  # DAdaptLion
+    ({"d": 1e-6, "fixed_decay": False}, r"holds an estimate 'd'"),  # pytorch-optimizer's
     ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "k": 0},
      r"has warmup_steps=100: a schedule-free optimizer scales its lr down"),
-    ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "step": 99},
+    ({"weight_sum": 0.0, "weight_lr_power": 2.0, "warmup_steps": 100, "step": 98},
      r"has warmup_steps=100"),  # (pytorch-optimizer's count: step)
 ])
 def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, said: str) -> None:
@@ -5407,8 +5412,8 @@ def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, sa
     with pytest.warns(UserWarning, match=said):
         lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
                       1.0, 8, progress=False)
-    if "step" in group:  # past its warm-up: nothing to say (a review: it read k alone)
-        group["step"] = 100
+    if "step" in group:  # past its warm-up: nothing to say (a review: it read k alone), nor
+        group["step"] = 99  # at its last step (the next is the first at its full lr)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             lr_range_test(model, _OwnsItsSteps(model.parameters(), **group), ce, loader, 1e-4,
@@ -5430,6 +5435,17 @@ def test_an_expanded_buffer_is_left_as_it_is() -> None:
     res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, repeats=2, progress=False)
     assert res.stop_reason == "completed" and model.ids is ids
     assert_same_state(before, snapshot(model, opt))
+    # One the sweep writes through its base goes back (a review: left out of the snapshot,
+    # it stayed changed without a word)
+    counts = torch.zeros(4).expand(3, 4)
+    model.register_buffer("counts", counts, persistent=False)
+
+    def counting(m: nn.Module, batch: Any) -> torch.Tensor:
+        m.counts[0].add_(1.0)
+        return ce(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, loader, 1e-4, 1.0, 8, step_fn=counting, progress=False)
+    assert model.counts is counts and counts.tolist() == [[0.0] * 4] * 3
 
 
 def test_groups_a_warm_up_left_at_0_sweep_at_the_ratios_it_started_them_at() -> None:
@@ -5445,6 +5461,10 @@ def test_groups_a_warm_up_left_at_0_sweep_at_the_ratios_it_started_them_at() -> 
     lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
     assert all(b == pytest.approx(a / 100) for a, b in seen)
     assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
+    opt.param_groups[1]["initial_lr"] = -1e-5  # (no descent to sweep: one LR for all, a review)
+    seen.clear()
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
+    assert all(a == b > 0 for a, b in seen)
 
 
 def test_a_collate_fns_own_rng_goes_back() -> None:
@@ -5459,12 +5479,25 @@ def test_a_collate_fns_own_rng_goes_back() -> None:
             y = torch.stack([i[1] for i in items])
             return x * (torch.rand(x.shape, generator=self.g) > 0.15), y
 
+    class Config(dict):  # (attributes read from the dict: a missing one is a KeyError)
+        __getattr__ = dict.__getitem__
+
+        def __call__(self, items: list[Any]) -> Any:
+            return self["inner"](items)
+
+    def masked(items: list[Any], g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.stack([i[0] for i in items])
+        return x * (torch.rand(x.shape, generator=g) > 0.15), torch.stack([i[1] for i in items])
+
     model, opt, _ = make_problem()
     xs, ys = torch.randn(64, 10), torch.randint(0, 2, (64,))
-    for how in ("object", "method"):
+    for how in ("object", "method", "partial", "config"):
         masking = Masking()
-        collate = masking if how == "object" else masking.__call__
+        collate = {"object": masking, "method": masking.__call__,
+                   "partial": functools.partial(masked, g=masking.g),
+                   "config": Config(inner=masking)}[how]
         loader = DataLoader(TensorDataset(xs, ys), batch_size=16, collate_fn=collate)
         state = masking.g.get_state()
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
-        assert torch.equal(masking.g.get_state(), state), how
+        if how != "config":  # (no crash there, a review: its items are no attributes, and
+            assert torch.equal(masking.g.get_state(), state), how  # are not walked)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import random
 import signal
 import threading
@@ -164,11 +165,12 @@ class _RngState:
 
 
 def _plain_attributes(optimizer: Any) -> dict[str, Any]:
-    """The attributes of ``optimizer`` that hold a Python number (bools too) or a
-    ``random.Random`` (as a :class:`_RngState`), which its steps may move."""
+    """The attributes of ``optimizer`` that hold a Python number (bools too), None (an RNG its
+    first step makes, a review) or a ``random.Random`` (as a :class:`_RngState`), which its
+    steps may move."""
     out: dict[str, Any] = {}
     for name, value in vars(optimizer).items():
-        if type(value) in (int, float, bool):
+        if value is None or type(value) in (int, float, bool):
             out[name] = value
         elif isinstance(value, random.Random):
             out[name] = _RngState(value)
@@ -218,11 +220,16 @@ def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
     return []
 
 
-def _overlapping(t: torch.Tensor) -> bool:
-    """Whether elements of ``t`` share memory (``expand``'s stride 0 over more than one
-    element), which torch refuses to write into in place."""
-    return t.layout == torch.strided and any(
-        stride == 0 and size > 1 for stride, size in zip(t.stride(), t.shape, strict=True))
+def _one_of_each(t: torch.Tensor) -> torch.Tensor:
+    """``t``, or where elements of it share memory (``expand``'s stride 0 over more than one
+    element), which torch refuses to write into in place, a view of that memory holding each
+    element once (those dimensions narrowed to their first)."""
+    if t.layout != torch.strided:
+        return t
+    for dim, (stride, size) in enumerate(zip(t.stride(), t.shape, strict=True)):
+        if stride == 0 and size > 1:
+            t = t.narrow(dim, 0, 1)
+    return t
 
 
 def _holds_tensor(value: object, depth: int = 3) -> bool:
@@ -438,11 +445,25 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list
     for owner in _datasets(loaders):
         _rngs_within(owner, found)
     for loader in loaders:
-        collate = _attributes(loader).get("collate_fn")
-        collate = getattr(collate, "__self__", collate)  # (a bound method's object)
-        if collate is not None and not isinstance(collate, types.FunctionType | type):
-            _rngs_within(collate, found)
+        for owner in _collate_owners(_attributes(loader).get("collate_fn")):
+            if _is_rng(owner):
+                if all(owner is not r for r in found):
+                    found.append(owner)
+            else:
+                _rngs_within(owner, found)
     return found
+
+
+def _collate_owners(collate: object) -> list[object]:
+    """What may keep a ``collate_fn``'s RNG: the object itself, a bound method's object, a
+    ``functools.partial``'s function, arguments and keywords (a review); not a function or a
+    class."""
+    if isinstance(collate, types.MethodType):
+        collate = collate.__self__
+    owners = ([collate.func, *collate.args[:_MAX_PARTS], *list(collate.keywords.values())]
+              if isinstance(collate, functools.partial) else [collate])
+    return [o for o in owners if o is not None
+            and not isinstance(o, types.FunctionType | types.BuiltinFunctionType | type)]
 
 
 def _rng_state(rng: Any) -> Any:
@@ -634,16 +655,17 @@ class TrainingState:
         # backbone under a small trained head would double its device memory beside it.
         # (What .parameters() and .buffers() yield, each tensor once, in their order.)
         own_params = {id(t): t for m in every for t in m._parameters.values() if t is not None}
-        # (not one whose elements share memory, an expanded buffer: nothing can write into it
-        # in place, and the restore's write failed, a bug bash; a rebinding is put back)
-        buffers = list({id(t): t for m in every for t in m._buffers.values()
-                        if t is not None and not _overlapping(t)}.values())
+        # (one whose elements share memory, an expanded buffer, through a view with one of
+        # each: the restore's write into it failed, a bug bash, and left out, one written
+        # through its base stayed changed, a review)
+        own_buffers = {id(t): t for m in every for t in m._buffers.values() if t is not None}
+        buffers = [_one_of_each(t) for t in own_buffers.values()]
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
         params: list[torch.Tensor] = []
         frozen: list[torch.Tensor] = []
         for p in own_params.values():
             (params if p.requires_grad or id(p) in trained else frozen).append(p)
-        seen = {*own_params, *map(id, buffers)}
+        seen = {*own_params, *own_buffers}
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if id(p) not in seen:
@@ -734,7 +756,8 @@ class TrainingState:
         # "lr_scheduler.step() before optimizer.step()" warning), a step counter of an
         # optimizer's own (StableSPAM's total_step) or its noise's random.Random (timm's Kron:
         # training after the test was not an untested twin's, a bug bash).
-        self.opt_attrs = [(opt, _plain_attributes(opt)) for opt in held_optimizers(optimizer)]
+        self.opt_attrs = [(opt, _plain_attributes(opt), set(vars(opt)))
+                          for opt in held_optimizers(optimizer)]
         _copy_all(pending)
 
     def changed_attributes(self) -> list[str]:
@@ -876,10 +899,11 @@ class TrainingState:
 
     def _restore_the_rest(self, between_repeats: bool = False) -> None:
         self.streams.restore(own_rngs=not between_repeats)
-        for opt, saved in self.opt_attrs:
+        for opt, saved, names in self.opt_attrs:
             now = vars(opt)
-            for name in [n for n in _plain_attributes(opt) if n not in saved]:
-                del now[name]  # made by the sweep (a fresh optimizer stays fresh)
+            for name in [n for n in _plain_attributes(opt) if n not in names]:
+                del now[name]  # made by the sweep (a fresh optimizer stays fresh; one that
+                # was there, None then, stays: a review)
             for name, value in saved.items():
                 if not isinstance(value, _RngState):
                     now[name] = value

@@ -300,7 +300,7 @@ def lr_range_test(
         # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
         # swept at one LR, without a word), where group 0's is one to sweep.
         started = initial_lr_ratios(optimizer.param_groups)
-        if started is not None and started[0] == 1.0:
+        if started is not None and started[0] == 1.0 and min(started) >= 0:
             logger.info("every param group holds lr=0: swept at the ratios its torch scheduler "
                         "started them at (initial_lr): %s", started)
             ratios = started
@@ -1614,15 +1614,16 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                              "the ones trained at")
         if estimates_step_size(group):  # (a bug bash: nothing said, and no doc either)
             warnings.warn(
-                f"optimizer param group {i} holds 'd' and 'growth_rate': an optimizer that "
+                f"optimizer param group {i} holds an estimate 'd': an optimizer that "
                 "estimates its own step size (D-Adaptation, Prodigy), whose lr is a multiplier "
                 "on its estimate d, which grows as it trains: the sweep's LRs are not the step "
                 "sizes taken, and the curve reads the multiplier at a moving d; such "
                 "optimizers are meant to run at lr=1.0 without a range test",
                 UserWarning, stacklevel=outside(__name__))
-        # (its steps so far: schedulefree's k, pytorch-optimizer's step, a review)
+        # (its steps so far: schedulefree's k, pytorch-optimizer's step, a review; the next
+        # step, the sweep's first, is scaled where it is not the warm-up's last)
         if schedule_free(group) and group.get("warmup_steps", 0) > group.get(
-                "k", group.get("step", 0)):
+                "k", group.get("step", 0)) + 1:
             warnings.warn(
                 f"optimizer param group {i} has warmup_steps={group['warmup_steps']}: a "
                 "schedule-free optimizer scales its lr down over its warm-up, so the sweep's "
