@@ -295,7 +295,8 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
-    if all(as_float(g["lr"]) == 0 for g in optimizer.param_groups):
+    if all("initial_lr" in g for g in optimizer.param_groups) and all(
+            as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
         # Every group at 0, as a torch scheduler's warm-up from 0 leaves them at its step 0:
         # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
         # swept at one LR, without a word), where group 0's is one to sweep.
