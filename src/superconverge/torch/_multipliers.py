@@ -145,16 +145,16 @@ def own_lr(group: dict[str, Any]) -> str | None:
     return None
 
 
+#: Keys D-Adaptation's and Prodigy's groups hold beside ``d`` (dadaptation, prodigyopt,
+#: pytorch-optimizer), one at least in each.
+_D_ADAPTATION_KEYS = ("growth_rate", "numerator_weighted", "fixed_decay", "d0")
+
+
 def estimates_step_size(group: dict[str, Any]) -> bool:
     """Whether ``group`` is of an optimizer that estimates its own step size, its ``lr`` a
     multiplier on the estimate ``d`` (D-Adaptation, Prodigy), which grows as it trains: ``d``
     beside a key of theirs (their Lions have no ``growth_rate``, a review)."""
     return "d" in group and any(k in group for k in _D_ADAPTATION_KEYS)
-
-
-#: Keys D-Adaptation's and Prodigy's groups hold beside ``d`` (dadaptation, prodigyopt,
-#: pytorch-optimizer), one at least in each.
-_D_ADAPTATION_KEYS = ("growth_rate", "numerator_weighted", "fixed_decay", "d0")
 
 
 def schedule_free(group: dict[str, Any]) -> bool:
