@@ -5325,7 +5325,9 @@ class _OwnsItsSteps(torch.optim.SGD):
 
     def step(self, closure: Any = None) -> Any:
         if not hasattr(self, "total_step"):
-            self.total_step, self.rng = 0, random.Random(0)
+            self.total_step = 0
+        if getattr(self, "rng", None) is None:
+            self.rng = random.Random(0)
         self.total_step += 1
         self.noise = self.rng.random()
         if self.own_lr:
@@ -5355,8 +5357,21 @@ def test_an_optimizers_own_counters_and_rngs_go_back() -> None:
     lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
     assert not hasattr(fresh, "total_step") and not hasattr(fresh, "rng")
     fresh.rng = None  # (there, None, before its first step: kept, a review; it was deleted)
-    lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 8, progress=False)
+    fresh.handle = None  # (an object its first step makes in a None's place: kept, a review)
+    step, drawn = fresh.step, []
+
+    def first_makes_a_handle(closure: Any = None) -> Any:
+        if fresh.handle is None:
+            fresh.handle = object()
+        out = step(closure)
+        drawn.append(fresh.noise)
+        return out
+
+    fresh.step = first_makes_a_handle  # type: ignore[method-assign]
+    lr_range_test(model, fresh, ce, loader, 1e-4, 1.0, 5, repeats=2, progress=False)
     assert fresh.rng is None and not hasattr(fresh, "total_step")
+    assert fresh.handle is not None
+    assert drawn[:5] != drawn[5:]  # (the RNG its first step made goes on between repeats)
     # Its RNG goes on between repeats, as a sampler's own does (no seed reaches it), and is
     # put back at the end; its counter goes back between repeats too (a review: every repeat
     # drew the same noise)
@@ -5491,10 +5506,11 @@ def test_a_collate_fns_own_rng_goes_back() -> None:
 
     model, opt, _ = make_problem()
     xs, ys = torch.randn(64, 10), torch.randint(0, 2, (64,))
-    for how in ("object", "method", "partial", "config"):
+    for how in ("object", "method", "partial", "partial method", "config"):
         masking = Masking()
         collate = {"object": masking, "method": masking.__call__,
                    "partial": functools.partial(masked, g=masking.g),
+                   "partial method": functools.partial(masking.__call__),
                    "config": Config(inner=masking)}[how]
         loader = DataLoader(TensorDataset(xs, ys), batch_size=16, collate_fn=collate)
         state = masking.g.get_state()

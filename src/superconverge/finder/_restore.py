@@ -462,6 +462,7 @@ def _collate_owners(collate: object) -> list[object]:
         collate = collate.__self__
     owners = ([collate.func, *collate.args[:_MAX_PARTS], *list(collate.keywords.values())]
               if isinstance(collate, functools.partial) else [collate])
+    owners = [o.__self__ if isinstance(o, types.MethodType) else o for o in owners]
     return [o for o in owners if o is not None
             and not isinstance(o, types.FunctionType | types.BuiltinFunctionType | type)]
 
@@ -900,16 +901,24 @@ class TrainingState:
     def _restore_the_rest(self, between_repeats: bool = False) -> None:
         self.streams.restore(own_rngs=not between_repeats)
         for opt, saved, names in self.opt_attrs:
-            now = vars(opt)
-            for name in [n for n in _plain_attributes(opt) if n not in names]:
-                del now[name]  # made by the sweep (a fresh optimizer stays fresh; one that
-                # was there, None then, stays: a review)
+            # An RNG goes on between repeats, as a sampler's own does (no seed reaches it, and
+            # put back, every repeat drew the same: a review), also one the sweep made.
+            now, made = vars(opt), _plain_attributes(opt)
+            for name in [n for n, v in made.items() if n not in names and not (
+                    between_repeats and isinstance(v, _RngState))]:
+                del now[name]  # made by the sweep: a fresh optimizer stays fresh
             for name, value in saved.items():
-                if not isinstance(value, _RngState):
+                if isinstance(value, _RngState):
+                    if not between_repeats:
+                        value.rng.setstate(value.state)
+                        now[name] = value.rng
+                elif value is not None:
                     now[name] = value
-                elif not between_repeats:  # (as a sampler's own: no seed reaches it, and put
-                    value.rng.setstate(value.state)  # back, every repeat drew the same, a
-                    now[name] = value.rng  # review)
+                elif name in made and not (between_repeats
+                                           and isinstance(made[name], _RngState)):
+                    # None, then a number or RNG of the sweep's; not an object it made in
+                    # its place (a hook's handle its first step registered: a review)
+                    now[name] = None
 
         if self.scaler is not None and self.scaler_state is not None:
             self.scaler.load_state_dict(self.scaler_state)
