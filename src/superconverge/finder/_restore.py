@@ -99,8 +99,8 @@ class _Kept:
 
     def __init__(self, value: Any) -> None:
         self.value = value
-        self.items = (None if not _holdable(value) else dict(value) if isinstance(value, dict)
-                      else list(value))
+        self.items = (dict(value) if isinstance(value, dict)
+                      else list(value) if isinstance(value, list) else None)
 
     def put_back(self) -> Any:
         """The object, its items as they were."""
@@ -182,10 +182,11 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
     """A snapshot of ``value``: tensors copied (see :class:`_Copy`), also inside a tuple or
     list; anything else deep-copied, or with ``keep`` (a param group's values, which torch's
     optimizers only ever replace) kept as itself: as :class:`_Kept` where it holds no tensor,
-    as :class:`_Holder` a plain dict or list that does."""
+    as :class:`_Holder` a dict or list that does, of any class (an OrderedDict, an attribute
+    dict with an ``update`` of its own: reviews)."""
     if keep and not _holds_tensor(value):
         return _Kept(value)
-    if keep and _holdable(value):  # (its subclasses too: an OrderedDict, a review)
+    if keep and isinstance(value, dict | list):
         if isinstance(value, dict):
             return _Holder(value, {k: _clone(v, host, pending, keep) for k, v in value.items()})
         return _Holder(value, [_clone(v, host, pending, keep) for v in value])
@@ -194,13 +195,6 @@ def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
     if type(value) in (tuple, list):  # Adam's betas, with a tensor betas[0]
         return type(value)(_clone(v, host, pending, keep) for v in value)
     return copy.deepcopy(value)
-
-
-def _holdable(value: object) -> bool:
-    """A dict or list, of any class, that a :class:`_Holder` or :class:`_Kept` keeps as
-    itself, its items put back by :func:`_write_items` (a review: a subclass that overrode a
-    way to change it, an attribute dict's ``update``, came back as a deep copy)."""
-    return isinstance(value, dict | list)
 
 
 def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
@@ -212,10 +206,10 @@ def _in_place(value: object, keep: bool, depth: int = 3) -> list[torch.Tensor]:
         return [value]
     if depth == 0:
         return []
-    if isinstance(value, dict) and keep and _holdable(value):
+    if isinstance(value, dict) and keep:
         return [t for v in value.values() for t in _in_place(v, keep, depth - 1)]
     if isinstance(value, tuple | list) and (type(value) in (tuple, list) or (
-            keep and _holdable(value))):
+            keep and isinstance(value, list))):
         return [t for v in value for t in _in_place(v, keep, depth - 1)]
     return []
 
@@ -419,8 +413,7 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
         for item in items:
             try:  # (one unreadable item does not hide the items after it)
                 if _is_rng(item):
-                    if all(item is not r for r in found):
-                        found.append(item)
+                    _add_once(found, item)
                 elif depth and not isinstance(item, torch.Tensor | np.ndarray | type
                                               | types.ModuleType | types.FunctionType
                                               | types.MethodType):
@@ -447,11 +440,16 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list
     for loader in loaders:
         for owner in _collate_owners(_attributes(loader).get("collate_fn")):
             if _is_rng(owner):
-                if all(owner is not r for r in found):
-                    found.append(owner)
+                _add_once(found, owner)
             else:
                 _rngs_within(owner, found)
     return found
+
+
+def _add_once(found: list[Any], rng: Any) -> None:
+    """Add ``rng`` to ``found`` unless it is there (by identity: RNGs do not compare)."""
+    if all(rng is not r for r in found):
+        found.append(rng)
 
 
 def _collate_owners(collate: object) -> list[object]:

@@ -382,25 +382,27 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
-    # The snapshot costs a copy of what training changes; without a restore and with one sweep
-    # nothing would ever read it.
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
-    if restore or repeats > 1:  # (snapshotted: with one sweep not restored, nothing is kept)
-        _refuse_lazy("model", model)
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
         if isinstance(m, torch.nn.Module) and m is not model and all(m is not o for _, o in others):
-            if restore or repeats > 1:  # (snapshotted as the model is: a review)
-                _refuse_lazy(name, m)
             others.append((name, m))
+    # The snapshot costs a copy of what training changes; without a restore and with one sweep
+    # nothing would ever read it. What it copies must hold no lazy parameter not made yet
+    # (with one sweep not restored, such a module is taken: a review).
+    snapshotted = restore or repeats > 1
+    if snapshotted:
+        copied: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
+        for name, m in copied:
+            _refuse_lazy(name, m)
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
-             if restore or repeats > 1 else None)
+             if snapshotted else None)
     curves: list[Curve] = []
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
