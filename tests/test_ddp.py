@@ -477,9 +477,15 @@ MISMATCH_WORKER = textwrap.dedent(
     # validation batches of another count on each rank: a DDP model's forward under no_grad
     # is no collective, so they are taken (a review: the first check for sharded models, whose
     # forward is one, refused them here too)
-    out["uneven"] = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 6,
-                                  val_data=batches[:3 - rank], val_batches=0,
-                                  progress=False).stop_reason
+    # (and the validation loss is the mean over both ranks' examples, 48 beside 36, where it
+    # was the mean of the ranks' means)
+    val = batches[:3 - rank] + ([(x[:4], x[:4].sum(1, keepdim=True))] if rank else [])
+    with torch.no_grad():
+        out["own_val"] = [sum(F.mse_loss(ddp.module(a), b, reduction="sum").item()
+                              for a, b in val), sum(len(a) for a, _ in val)]
+    res = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 6, val_data=val,
+                        val_batches=0, progress=False)
+    out["uneven"], out["val0"] = res.stop_reason, res.val_losses[0]
     # a disabled GradScaler is none (a review: refused beside None, and one enabled on rank 0
     # alone passed the check, then aborted in gloo)
     off = torch.amp.GradScaler("cpu", enabled=False) if rank else None
@@ -507,7 +513,8 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
         ranks_ran: dict[str, Path]) -> None:
     """A Ctrl-C put this rank's own unread losses (not the mean) at the end of each rank's
     partial curve, so the ranks' curves (and find-lr's lr_find.partial.json) differed in their
-    last points; val_data on rank 0 alone aborted a rank inside gloo, naming nothing."""
+    last points; val_data on rank 0 alone aborted a rank inside gloo, naming nothing. The
+    validation loss of ranks with other numbers of examples is the mean over all of them."""
     out = ranks_ran["mismatch"]
     r0, r1 = (json.loads((out / f"mismatch{r}.json").read_text()) for r in (0, 1))
     assert r0["cut"] == r1["cut"] and len(r0["cut"]) == 10
@@ -520,6 +527,9 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
     assert r0["val"].startswith("under torch.distributed every rank must call lr_range_test "
                                 "with the same val_data: they differ between the 2 ranks")
     assert r0["uneven"] == r1["uneven"] == "completed"
+    assert r0["own_val"][1] == 48 and r1["own_val"][1] == 36
+    assert r0["val0"] == r1["val0"] == pytest.approx(
+        (r0["own_val"][0] + r1["own_val"][0]) / (48 + 36), rel=1e-5)
     assert r0["off"] == r1["off"] == "completed"
     assert r0["on"] == r1["on"] and "with the same scaler: they differ" in r0["on"]
     assert r0["stop"] == r1["stop"]

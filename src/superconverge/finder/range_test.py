@@ -1129,9 +1129,17 @@ class _Run:
         # last batch of 1 example weighed as much as one of 256, where torch-lr-finder weighs
         # it by its labels). Batches of one size (or of an unknown one): their plain mean.
         # (weighted is made only once a batch of another size came)
-        if weighted is not None and None not in sizes:
-            return weighted / sum(cast("list[int]", sizes))
-        return total / len(sizes)
+        counted = None not in sizes
+        mean = (weighted / sum(cast("list[int]", sizes)) if weighted is not None and counted
+                else total / len(sizes))
+        if self.world == 1:
+            return mean
+        # Under torch.distributed, the mean over every rank's examples (a rank of 3 batches
+        # weighs 3/5 beside one of 2; it was the mean of the ranks' means): this rank's sum and
+        # count travel with the chunk, and its all-reduce adds them up (see _ChunkRead).
+        n = sum(cast("list[int]", sizes)) if counted else len(sizes)
+        mean = _plain([mean])[0]
+        return torch.stack([mean * n, torch.full_like(mean, n)])
 
     def _move(self, batch: Any) -> Any:
         return _to_device(batch, self.device)
@@ -1423,8 +1431,11 @@ class _ChunkRead:
         self.has_val = val is not None
         parts = [_readable(_stacked(losses).reshape(k))]
         losses.clear()
+        # Under torch.distributed a validation loss is a (sum, examples) pair (see _val_loss).
+        self.val_pairs = world > 1
         if val is not None:
-            parts.append(_readable(torch.stack(_plain(val)).reshape(k)))
+            stacked = _readable(torch.stack(_plain(val)))
+            parts.extend(stacked.T if self.val_pairs else [stacked.reshape(k)])
             val.clear()
         # A skip seen by the step hook (a torch without the scaler's inf check) is a bool
         # already; the scaler's inf check is a 0-dim tensor and travels with the losses.
@@ -1460,10 +1471,16 @@ class _ChunkRead:
             self.event.synchronize()
         values = self.buf.tolist()
         k = self.k
-        val = values[k:2 * k] if self.has_val else None
+        at = k
+        val = None
+        if self.has_val:
+            val = values[at:at + k]
+            at += k
+            if self.val_pairs:  # every rank's sums over every rank's examples
+                val = [s / n for s, n in zip(val, values[at:at + k], strict=True)]
+                at += k
         skips = self.skips
         if self.device_skips:
-            at = 2 * k if self.has_val else k
             skips = [x > 0 for x in values[at:at + k]]
         return values[:k], val, skips
 
