@@ -5394,6 +5394,63 @@ def test_an_optimizers_own_counters_and_rngs_go_back() -> None:
     assert opt.total_step == 1 and opt.rng.random() == once.random()
 
 
+@pytest.mark.parametrize("kind", ["torch", "numpy"])
+def test_an_optimizers_torch_and_numpy_rngs_and_counters_go_back(kind: str) -> None:
+    """A review: a torch or numpy RNG its first step made where the attribute was None stayed,
+    half drawn, after the test (only a random.Random went back to None), and a None the sweep
+    deleted stayed deleted; such RNGs kept from before, and numpy counters, go back too."""
+    def make() -> Any:
+        return torch.Generator().manual_seed(0) if kind == "torch" else np.random.default_rng(0)
+
+    def draw(rng: Any) -> float:
+        return (torch.rand((), generator=rng).item() if kind == "torch"
+                else float(rng.random()))
+
+    class Noisy(torch.optim.SGD):
+        def __init__(self, params: Any) -> None:
+            super().__init__(params, lr=0.01)
+            self.gen, self.kept, self.count, self.cache = None, make(), np.int64(0), None
+
+        def step(self, closure: Any = None) -> Any:
+            if self.gen is None:
+                self.gen = make()
+            self.noise = (draw(self.gen), draw(self.kept))
+            self.count += 1
+            if hasattr(self, "cache"):
+                del self.cache
+            return super().step(closure)
+
+    def train_after(test_first: bool, **kw: Any) -> list[Any]:
+        model, _, loader = make_problem()
+        opt = Noisy(model.parameters())
+        if test_first:
+            lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 6, progress=False, **kw)
+            assert opt.gen is None and opt.cache is None and opt.count == 0
+        noises = []
+        for xb, yb in list(loader)[:3]:
+            opt.zero_grad()
+            ce(model(xb), yb).backward()
+            opt.step()
+            noises.append(opt.noise)
+        return [noises, int(opt.count), *[p.sum().item() for p in model.parameters()]]
+
+    assert train_after(True) == train_after(False)
+    assert train_after(True, repeats=2) == train_after(False)
+    model, _, loader = make_problem()
+    opt = Noisy(model.parameters())
+    drawn = []
+    step = opt.step
+
+    def noted(closure: Any = None) -> Any:
+        out = step(closure)
+        drawn.append(opt.noise[0])
+        return out
+
+    opt.step = noted  # type: ignore[method-assign]
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, repeats=2, progress=False)
+    assert drawn[:5] != drawn[5:]  # (the one its first step made goes on between repeats)
+
+
 def test_an_optimizer_that_sets_its_own_lr_is_refused_or_stopped() -> None:
     """A bug bash: timm's Adafactor (relative_step=True) computes its lr at every step, a new
     tensor: the curve recorded 1e-5 to 10 while every step trained at ~9e-4, without a word."""

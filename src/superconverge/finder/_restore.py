@@ -156,25 +156,33 @@ def _write_items(target: Any, items: dict[Any, Any] | list[Any]) -> None:
 
 
 class _RngState:
-    """A ``random.Random`` an optimizer keeps, and its state."""
+    """A numpy, Python or torch RNG an optimizer keeps, and its state."""
 
     __slots__ = ("rng", "state")
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng, self.state = rng, rng.getstate()
+    def __init__(self, rng: Any) -> None:
+        self.rng, self.state = rng, _rng_state(rng)
 
 
 def _plain_attributes(optimizer: Any) -> dict[str, Any]:
-    """The attributes of ``optimizer`` that hold a Python number (bools too), None (an RNG its
-    first step makes, a review) or a ``random.Random`` (as a :class:`_RngState`), which its
+    """The attributes of ``optimizer`` that hold a Python or numpy number (bools too), None
+    (an RNG its first step makes, a review) or an RNG (as a :class:`_RngState`), which its
     steps may move."""
     out: dict[str, Any] = {}
     for name, value in vars(optimizer).items():
-        if value is None or type(value) in (int, float, bool):
+        if value is None or type(value) in (int, float, bool) or isinstance(value, np.generic):
             out[name] = value
-        elif isinstance(value, random.Random):
+        elif _is_rng(value):
             out[name] = _RngState(value)
     return out
+
+
+def _made_in_place_of_none(value: object) -> bool:
+    """Whether ``value``, where an optimizer's attribute was None, is state its steps made (a
+    number, an RNG, a tensor or array: put back to None) rather than an object it registered (a
+    hook's handle, kept: a review)."""
+    return (type(value) in (int, float, bool) or _is_rng(value)
+            or isinstance(value, np.generic | np.ndarray | torch.Tensor))
 
 
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
@@ -908,14 +916,15 @@ class TrainingState:
             for name, value in saved.items():
                 if isinstance(value, _RngState):
                     if not between_repeats:
-                        value.rng.setstate(value.state)
+                        _set_rng_state(value.rng, value.state)
                         now[name] = value.rng
                 elif value is not None:
                     now[name] = value
-                elif name in made and not (between_repeats
-                                           and isinstance(made[name], _RngState)):
-                    # None, then a number or RNG of the sweep's; not an object it made in
-                    # its place (a hook's handle its first step registered: a review)
+                elif name not in now or (_made_in_place_of_none(now[name]) and not (
+                        between_repeats and _is_rng(now[name]))):
+                    # None, then gone, or state of the sweep's (a number, an RNG: a torch or
+                    # numpy one too, a review); not an object it registered in its place (a
+                    # hook's handle its first step made: a review)
                     now[name] = None
 
         if self.scaler is not None and self.scaler_state is not None:
