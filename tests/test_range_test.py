@@ -5495,6 +5495,34 @@ def test_an_optimizer_whose_lr_is_not_its_step_size_is_warned_of(group: dict, sa
 # --- fine-tuning setups (a bug bash) --------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad")
+def test_reentrant_checkpointing_from_inputs_without_grad_is_named() -> None:
+    """Left alone in a note: a model checkpointed with use_reentrant=True over inputs that do
+    not require grad gives a loss without a gradient, and the message pointed at no_grad() and
+    .detach() alone. Its advice, applied, runs."""
+    from torch.utils.checkpoint import checkpoint
+
+    class Checkpointed(nn.Module):
+        def __init__(self, reentrant: bool) -> None:
+            super().__init__()
+            self.layer, self.reentrant = nn.Linear(10, 2), reentrant
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return checkpoint(self.layer, x, use_reentrant=self.reentrant)
+
+    _, _, loader = make_problem()
+    for reentrant in (True, False):
+        model = Checkpointed(reentrant)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        if reentrant:
+            with pytest.raises(ValueError, match=r"does not require grad.*use_reentrant=True\) "
+                               r"from inputs that do not require grad .*use_reentrant=False"):
+                lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, progress=False)
+        else:
+            assert lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5,
+                                 progress=False).stop_reason == "completed"
+
+
 def test_an_expanded_buffer_is_left_as_it_is() -> None:
     """A buffer made with expand (elements sharing memory) failed the restore's in-place
     write, "more than one element of the written-to tensor refers to a single memory

@@ -1872,7 +1872,9 @@ def _check_loss(loss: object, *, training: bool) -> None:
         raise ValueError(
             "the loss does not require grad; compute it from the model's output without "
             "torch.no_grad() or .detach() (a step_fn returns it before any backward(): the "
-            "range test calls backward() itself)"
+            "range test calls backward() itself); a model whose layers run under "
+            "torch.utils.checkpoint.checkpoint(..., use_reentrant=True) from inputs that do not "
+            "require grad gives no gradient to them either: pass use_reentrant=False"
         )
 
 
