@@ -5602,3 +5602,137 @@ def test_a_collate_fns_own_rng_goes_back() -> None:
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False)
         if how != "config":  # (no crash there, a review: its items are no attributes, and
             assert torch.equal(masking.g.get_state(), state), how  # are not walked)
+
+
+# --- module state beyond parameters and buffers (a bug bash) ----------------------------------
+
+
+def test_a_buffer_that_cannot_be_written_into_is_left_alone(tmp_path) -> None:
+    """A bug bash: a constant buffer made under inference mode failed the restore's write
+    ("Inplace update to inference tensor outside InferenceMode"), leaving the optimizer state
+    after it in the write list as the sweep left it; one in read-only memory (a memory-mapped
+    table) crashed the process (so each runs in a process of its own here). A buffer no
+    in-place write moved is compared and left alone; one written through ``.data`` (no version
+    counter moves) still goes back."""
+    import os
+    import subprocess
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import sys, warnings
+        import numpy as np, torch
+        from torch import nn
+        from torch.nn import functional as F
+        from superconverge.finder.range_test import lr_range_test
+
+        class Net(nn.Module):
+            def __init__(self, table):
+                super().__init__()
+                self.register_buffer("table", table, persistent=False)
+                self.register_buffer("ema", torch.zeros(10))
+                self.fc = nn.Linear(10, 2)
+
+            def forward(self, x):
+                self.ema.data.mul_(0.5).add_(x.detach().mean(0))  # (no version counter moves)
+                return self.fc(x - self.table[0])
+
+        if sys.argv[1] == "mapped":
+            path = sys.argv[2]
+            np.save(path, np.random.default_rng(0).random((4, 10), dtype=np.float32))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (torch: "The given NumPy array is not writable")
+                table = torch.from_numpy(np.load(path, mmap_mode="r"))
+        else:
+            with torch.inference_mode():
+                table = torch.ones(4, 10) * 0.1
+        torch.manual_seed(0)
+        model = Net(table)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x = torch.randn(64, 10)
+        batches = [(x[i:i + 16], (x[i:i + 16, 0] > 0).long()) for i in range(0, 64, 16)]
+        for xb, yb in batches[:2]:
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+        before = [t.clone() for t in (*model.state_dict().values(),
+                  *(s["momentum_buffer"] for s in opt.state.values()))]
+        lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 1.0, 8, progress=False)
+        after = [*model.state_dict().values(), *(s["momentum_buffer"] for s in opt.state.values())]
+        print(model.table is table and all(torch.equal(a, b) for a, b in zip(before, after)))
+    """)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    for kind in ("mapped", "inferred"):
+        done = subprocess.run([sys.executable, "-c", code, kind, str(tmp_path / "table.npy")],
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": src}, timeout=120)
+        assert (done.returncode, done.stdout) == (0, "True\n"), (kind, done.stderr[-2000:])
+
+
+def test_a_replaced_buffer_and_a_tuple_of_tensors_go_back() -> None:
+    """A bug bash: a buffer the forward replaces by a tensor of another dtype (autocast's) or
+    a smaller one (a partial last batch's) kept the sweep's, which changed the state_dict; a
+    stateful LSTM's (h, c) tuple kept the sweep's last state (training after the test was not
+    an untested twin's). A cache the module grew stays (tested above)."""
+    class Stateful(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(10, 8, batch_first=True), nn.Linear(8, 2)
+            self.register_buffer("last", torch.zeros(32, 2))
+            self.state: tuple[torch.Tensor, torch.Tensor] | None = None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, (h, c) = self.lstm(x[:, None], None if self.state is None or
+                                    self.state[0].shape[1] != len(x) else self.state)
+            self.state = (h.detach(), c.detach())
+            y = self.fc(out[:, -1])
+            self.last = y.detach()
+            return y
+
+    x = torch.randn(70, 10, generator=torch.Generator().manual_seed(1))
+    loader = DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=32)  # (last: 6)
+
+    def trained(test_first: bool, **kw: Any) -> list[float]:
+        torch.manual_seed(0)
+        model = Stateful()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        model(x[:32])
+        state, last = model.state, model.last
+        if test_first:
+            lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 9, progress=False, **kw)
+            assert model.state is state and model.last is last
+        losses = []
+        for xb, yb in list(loader)[:2]:
+            opt.zero_grad()
+            loss = ce(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    assert trained(True) == trained(False)
+    assert trained(True, amp_dtype=torch.bfloat16) == trained(False)
+
+
+def test_a_tensor_whose_parts_are_the_parameters_is_not_named_as_written_into() -> None:
+    """A bug bash: a flat tensor whose parameters are views of its parts (none of which alone
+    spans it) was warned of as written into and left as the sweep left it; it goes back
+    with them."""
+    class Flat(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flat = torch.randn(22)
+            self.w = nn.Parameter(self.flat[:20].view(10, 2))
+            self.b = nn.Parameter(self.flat[20:])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ self.w + self.b
+
+    _, _, loader = make_problem()
+    model = Flat()
+    before = model.flat.clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4,
+                      1.0, 8, progress=False)
+    assert torch.equal(model.flat, before)

@@ -251,18 +251,38 @@ def _copy_all(pairs: _Pairs) -> None:
     a pair across devices (a host snapshot) or of a tensor subclass is copied on its own. The
     pairs are emptied."""
     together: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], ...]] = {}
+    failed: list[Exception] = []  # (one that fails leaves the others written, then raises)
     with torch.no_grad():
         for dst, src in pairs:
             if (type(dst) in _PLAIN and type(src) in _PLAIN and dst.device == src.device
-                    and dst.dtype == src.dtype):
+                    and dst.dtype == src.dtype and not dst.is_inference()):
                 dsts, srcs = together.setdefault((dst.device, dst.dtype), ([], []))
                 dsts.append(dst)
                 srcs.append(src)
             else:
-                dst.copy_(src)
+                _copy_one(dst, src, failed)
         for dsts, srcs in together.values():
-            torch._foreach_copy_(dsts, srcs)
+            try:
+                torch._foreach_copy_(dsts, srcs)
+            except Exception:
+                for dst, src in zip(dsts, srcs, strict=True):
+                    _copy_one(dst, src, failed)
     pairs.clear()
+    if failed:
+        raise failed[0]
+
+
+def _copy_one(dst: torch.Tensor, src: torch.Tensor, failed: list[Exception]) -> None:
+    """``dst.copy_(src)``, an inference-mode ``dst`` under inference mode (outside it, torch
+    refuses the write); an error is added to ``failed``."""
+    try:
+        if dst.is_inference():
+            with torch.inference_mode():
+                dst.copy_(src)
+        else:
+            dst.copy_(src)
+    except Exception as exc:
+        failed.append(exc)
 
 
 def _put_back(current: Any, saved: Any, pending: _Pairs | None = None) -> Any:
@@ -649,6 +669,14 @@ class TrainingState:
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor)]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
+        # A tuple of tensors kept as an attribute (a stateful LSTM's ``self.state = (h, c)``):
+        # the sweep's replacement gives way to it as a tensor's does (it stayed: training
+        # after the test was not an untested twin's, a bug bash).
+        self.tuple_slots = [(vars(m), name, t) for _, m in named.values()
+                            if not isinstance(m, torch.jit.ScriptModule)
+                            for name, t in vars(m).items()
+                            if type(t) is tuple and t
+                            and all(isinstance(x, torch.Tensor) for x in t)]
         # Each module's attribute names, and which of them held None: tensors the sweep put
         # where there were none (a stateful RNN's ``self.h = None`` before its first batch, the
         # sweep's last hidden state after it; ``self.centre`` made on the first forward) go.
@@ -682,6 +710,12 @@ class TrainingState:
         pending: _Pairs = []
         self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
         self.tensors += [(t, _Copy(t, True)) for t in frozen]
+        # Their version counters: one no in-place write moved (a constant buffer, a frozen
+        # layer) is compared before it is written back, and left alone where equal. A buffer
+        # in read-only memory (a memory-mapped table) crashed the process at the restore's
+        # write, and an inference-mode one failed it, leaving the optimizer state after it
+        # unwritten: a bug bash. (Compared, not trusted: a write through ``.data`` moves none.)
+        self.tensor_versions = [_version(t) for t, _ in self.tensors]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
@@ -792,12 +826,14 @@ class TrainingState:
                 setattr(scripted, name, t)
         for slots, name, t in self.slots:
             now = slots.get(name)
-            # A same-shaped replacement (``self.count = self.count + 1``) gives way to the
-            # original; a grown cache (a different shape, tracked by the module elsewhere) stays.
-            if now is not t and (now is None or (
-                    isinstance(now, torch.Tensor) and now.shape == t.shape
-                    and now.dtype == t.dtype and now.device == t.device)):
+            if now is not t and (now is None or _gives_way(now, t)):
                 slots[name] = t
+        for attrs, name, pair in self.tuple_slots:
+            now = attrs.get(name)
+            if now is not pair and (now is None or (
+                    type(now) is tuple and len(now) == len(pair)
+                    and all(_gives_way(x, y) for x, y in zip(now, pair, strict=True)))):
+                attrs[name] = pair
         for attrs, had, empty in self.unset:
             for name in [n for n, x in attrs.items()
                          if (n in empty or n not in had) and _tensors(x)]:
@@ -836,13 +872,15 @@ class TrainingState:
                 p.requires_grad_(needs)
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = []
-        for tensor, saved in self.tensors:
+        for (tensor, saved), version in zip(self.tensors, self.tensor_versions, strict=True):
             if tensor.shape != saved.data.shape:
                 # Resized in place by its module (a quantization observer's min_val, empty
                 # until the first batch): back to its shape, then written as the others are.
                 with torch.no_grad():
                     tensor.data = torch.empty(saved.data.shape, dtype=tensor.dtype,
                                               device=tensor.device)
+            elif _version(tensor) == version and _unchanged(tensor, saved.data):
+                continue
             pending.append((tensor, saved.data))
         for p, held, grad in self.grads:
             p.grad = (None if grad is None
@@ -1024,14 +1062,42 @@ def _span(t: torch.Tensor) -> tuple[int, int, int] | None:
         return None
 
 
+def _unchanged(tensor: torch.Tensor, saved: torch.Tensor) -> bool:
+    """Whether ``tensor`` holds ``saved``'s values (a plain strided tensor of its dtype; any
+    other, a DTensor among them, whose compare may be a collective, is taken as changed)."""
+    if (type(tensor) not in _PLAIN or tensor.layout is not torch.strided
+            or tensor.dtype != saved.dtype):
+        return False
+    try:
+        return torch.equal(tensor, saved.to(tensor.device))
+    except (RuntimeError, NotImplementedError, TypeError):
+        return False
+
+
+def _gives_way(now: object, t: torch.Tensor) -> bool:
+    """Whether the tensor ``now``, which the sweep put where a module held ``t``, gives way to
+    ``t``: a replacement no larger (``self.count = self.count + 1``; a partial last batch's
+    output, or one of another dtype under autocast, which changed the state_dict's shapes and
+    dtypes: a bug bash), not a grown cache, whose size the module tracks elsewhere."""
+    return (isinstance(now, torch.Tensor) and now.device == t.device
+            and now.numel() <= t.numel())
+
+
 def _within(span: tuple[int, int, int] | None,
             spans: dict[int, list[tuple[int, int]]]) -> bool:
-    """Whether ``span`` lies inside a span of ``spans`` on the same storage (an alias of a
-    tensor the restore writes back goes back with it); a tensor without one is not."""
+    """Whether ``span`` lies inside the spans of ``spans`` on the same storage, one or several
+    side by side (an alias of tensors the restore writes back goes back with them: a flat
+    tensor whose parameters are views of its parts, a bug bash); a tensor without one is not."""
     if span is None:
         return False
     ptr, lo, hi = span
-    return any(a <= lo and hi <= b for a, b in spans.get(ptr, ()))
+    for a, b in sorted(spans.get(ptr, ())):
+        if a > lo:
+            return False  # (a gap before the next span)
+        lo = max(lo, b)
+        if lo >= hi:
+            return True
+    return False
 
 
 def _version(t: torch.Tensor) -> int | None:
