@@ -858,6 +858,33 @@ ZERO_WORKER = classifier_worker(
     body.consolidate_state_dict(0)
     if rank == 0:
         assert len(body.state_dict()["param_groups"]) == 1
+    # tensors=True's tensors stay the same objects across ZeRO's load_state_dict, in its
+    # groups and its shard's (a bug bash: ZeRO copied the loaded floats over them after the
+    # hooks had put them back, and a compiled step recompiled at every value)
+    import superconverge as sc
+
+    def scheduled(tensors):
+        o = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=torch.optim.AdamW,
+                                    lr=0.01)
+        return o, sc.ParamScheduler(o, lr=sc.one_cycle(0.05, 30),
+                                    momentum=sc.one_cycle_momentum(30), tensors=tensors)
+
+    old, old_sched = scheduled(False)
+    F.cross_entropy(model(batches[0][0]), batches[0][1]).backward()
+    old.step()
+    old_sched.step()
+    old.consolidate_state_dict(0)
+    saved = [old.state_dict() if rank == 0 else None]
+    dist.broadcast_object_list(saved, 0)
+    new, new_sched = scheduled(True)
+    lr, beta = new.param_groups[0]["lr"], new.param_groups[0]["betas"][0]
+    new.load_state_dict(saved[0])
+    new_sched.load_state_dict(old_sched.state_dict())
+    new_sched.step()
+    for group in (new.param_groups[0], new.optim.param_groups[0]):
+        assert group["lr"] is lr and group["betas"][0] is beta, group
+    old_sched.step()  # (the step the loaded one took)
+    assert abs(float(lr) / old.param_groups[0]["lr"] - 1) < 1e-6, (float(lr), old.param_groups)
     """,
 )
 

@@ -619,8 +619,22 @@ def test_momentum_on_an_optimizer_without_momentum() -> None:
 def test_unknown_key_names_it_and_lists_group_keys() -> None:
     opt = make_opt(make_model(), "sgd")
     with pytest.raises(ValueError, match=r"gamma: SGD param group\(s\) \[0\] have no 'gamma'.*"
-                                         r"group keys: .*lr, maximize, momentum"):
+                                         r"group 0's keys: .*lr, maximize, momentum, nesterov, "
+                                         r"weight_decay$"):
         ParamScheduler(opt, gamma=0.5)
+
+
+def test_a_group_added_without_a_key_names_its_own_keys() -> None:
+    """A bug bash: a group a wrapper added with defaults of lr alone (a ZeroRedundancyOptimizer's)
+    was told it had no 'betas', then shown group 0's keys, betas among them."""
+    model = make_model()
+    opt = _Holding(torch.optim.AdamW(model[0].parameters(), lr=0.01))
+    opt.param_groups.append({"params": list(model[2].parameters()), "lr": 0.01})
+    with pytest.raises(ValueError, match=r"momentum: _Holding param group\(s\) "
+                       r"\[1\] have no 'betas' hyper-parameter; group 1's keys: lr; a group "
+                       r"added with add_param_group takes the keys it is not given from "
+                       r"_Holding's defaults: give it 'betas' there$"):
+        ParamScheduler(opt, momentum=sc.one_cycle_momentum(10))
 
 
 @pytest.mark.parametrize(

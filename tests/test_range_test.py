@@ -5736,3 +5736,58 @@ def test_a_tensor_whose_parts_are_the_parameters_is_not_named_as_written_into() 
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4,
                       1.0, 8, progress=False)
     assert torch.equal(model.flat, before)
+
+
+# --- several optimizers as one, closures, wrappers (a bug bash) -------------------------------
+
+
+class _StepsSeveral(torch.optim.Optimizer):
+    """Steps several optimizers as one (each part of the model its own), its ``state`` and
+    ``param_groups`` views made anew at each access."""
+
+    def __init__(self, *optimizers: torch.optim.Optimizer) -> None:
+        self.optimizers, self.defaults = list(optimizers), {}
+        self._optimizer_step_pre_hooks: dict = collections.OrderedDict()
+        self._optimizer_step_post_hooks: dict = collections.OrderedDict()
+
+    @property  # type: ignore[override]
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [g for o in self.optimizers for g in o.param_groups]
+
+    @property  # type: ignore[override]
+    def state(self) -> dict[Any, Any]:
+        return {p: s for o in self.optimizers for p, s in o.state.items()}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for o in self.optimizers:
+            o.zero_grad(set_to_none)
+
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for o in self.optimizers:
+            o.step()
+
+
+def test_optimizers_stepped_as_one_keep_fresh_and_a_held_lbfgs_is_refused() -> None:
+    """A bug bash: a wrapper stepping several optimizers, whose ``state`` is a merged view,
+    kept the state the sweep created for its fresh optimizers (AdamW's moments of the blow-up,
+    a step count of 30): training after the test was not an untested twin's. An LBFGS a
+    wrapper holds failed at the first step with torch's "'NoneType' object is not callable"."""
+    def trained(test_first: bool) -> list[float]:
+        model, _, loader = make_problem()
+        opt = _StepsSeveral(torch.optim.AdamW(model[0].parameters(), lr=1e-3),
+                            torch.optim.SGD(model[4].parameters(), lr=1e-2, momentum=0.9))
+        if test_first:
+            lr_range_test(model, opt, ce, loader, 1e-5, 10.0, 12, progress=False)
+            assert [len(o.state) for o in opt.optimizers] == [0, 0]
+        for xb, yb in list(loader)[:3]:
+            opt.zero_grad()
+            ce(model(xb), yb).backward()
+            opt.step()
+        return [p.sum().item() for p in model.parameters()]
+
+    assert trained(True) == trained(False)
+    model, _, loader = make_problem()
+    held = _StepsSeveral(torch.optim.LBFGS(model.parameters()))
+    with pytest.raises(TypeError, match=r"^LBFGS.step\(\) needs a closure that re-evaluates the "
+                       r"loss \(held by the _StepsSeveral passed\); the range test"):
+        lr_range_test(model, held, ce, loader, 1e-4, 0.1, 8, progress=False)

@@ -1592,11 +1592,16 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    if _needs_closure(optimizer):
+    # (also one a wrapper holds, a Lookahead's or a ZeroRedundancyOptimizer's: it failed at
+    # the first step with torch's "'NoneType' object is not callable", a bug bash)
+    closured = next((o for o in held_optimizers(optimizer) if _needs_closure(o)), None)
+    if closured is not None:
+        held = ("" if closured is optimizer
+                else f" (held by the {type(optimizer).__name__} passed)")
         raise TypeError(
-            f"{type(optimizer).__name__}.step() needs a closure that re-evaluates the loss; the "
-            "range test takes one plain step per LR, so use an optimizer whose step() takes no "
-            "arguments (SGD, Adam, AdamW, ...)"
+            f"{type(closured).__name__}.step() needs a closure that re-evaluates the loss{held}; "
+            "the range test takes one plain step per LR, so use an optimizer whose step() takes "
+            "no arguments (SGD, Adam, AdamW, ...)"
         )
     if any(isinstance(o, torch.optim.Rprop) for o in held_optimizers(optimizer)):
         raise ValueError(RPROP_LR)

@@ -41,14 +41,16 @@ def too_coarse(value: object) -> str | None:
 
 
 def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
-    """``optimizer`` and the optimizers it holds as attributes, theirs too, each once (a
-    ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its ``.optim``; a Lookahead or
-    accelerate's wrapper holds its base optimizer)."""
+    """``optimizer`` and the optimizers it holds as attributes, directly or in a list or tuple,
+    theirs too, each once (a ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its
+    ``.optim``; a Lookahead or accelerate's wrapper holds its base optimizer; a wrapper that
+    steps several as one, whose ``state`` may be a view made anew at each access: a bug bash)."""
     found = [optimizer]
     for opt in found:  # grows while it is walked
         for value in vars(opt).values():
-            if isinstance(value, Optimizer) and all(value is not f for f in found):
-                found.append(value)
+            for held in value if isinstance(value, list | tuple) else (value,):
+                if isinstance(held, Optimizer) and all(held is not f for f in found):
+                    found.append(held)
     return found
 
 

@@ -28,6 +28,7 @@ import logging
 import math
 import numbers
 import sys
+import types
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -221,8 +222,8 @@ _COUPLED_DECAY: tuple[type, ...] = tuple(
                                       "ASGD", "NAdam", "RAdam") if hasattr(torch.optim, n))
 
 
-def _group_keys(optimizer: Optimizer) -> str:
-    return ", ".join(sorted(k for k in optimizer.param_groups[0] if k != "params"))
+def _group_keys(optimizer: Optimizer, index: int = 0) -> str:
+    return ", ".join(sorted(k for k in optimizer.param_groups[index] if k != "params"))
 
 
 def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> None:
@@ -412,7 +413,8 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
 def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
     """Register the two hooks, once, on ``optimizer`` and on each optimizer it wraps that has
     torch's hooks: accelerate's wrapper, which never runs ``Optimizer.__init__``, has none, and
-    its ``load_state_dict`` is the wrapped optimizer's."""
+    its ``load_state_dict`` is the wrapped optimizer's. A ``ZeroRedundancyOptimizer`` copies
+    the loaded groups over its own after its hooks ran: its ``load_state_dict`` is wrapped."""
     for opt in held_optimizers(optimizer):
         registered = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
         if registered is None or getattr(opt, "_optimizer_load_state_dict_pre_hooks",
@@ -422,6 +424,30 @@ def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
             continue
         opt.register_load_state_dict_pre_hook(_hold_tensors)
         opt.register_load_state_dict_post_hook(_put_tensors_back)
+        if _is_zero(opt):
+            opt.load_state_dict = types.MethodType(  # type: ignore[method-assign]
+                _zero_load_state_dict, opt)
+
+
+def _is_zero(optimizer: Optimizer) -> bool:
+    """Whether ``optimizer`` is a ``ZeroRedundancyOptimizer`` (by name: importing
+    torch.distributed.optim to check is slow, and fails on a torch built without it)."""
+    return any(k.__name__ == "ZeroRedundancyOptimizer"
+               and k.__module__.startswith("torch.distributed.optim")
+               for k in type(optimizer).__mro__)
+
+
+def _zero_load_state_dict(self: Any, state_dict: Any) -> None:
+    """A ``ZeroRedundancyOptimizer``'s ``load_state_dict``, then the tensors ``tensors=True``
+    made put back once more: after its hooks ran, torch's copies the loaded groups' values over
+    its own and into its shard's, which left floats (or the checkpoint's tensors) in place of
+    the tensors (a bug bash)."""
+    _hold_tensors(self, state_dict)
+    held = _HELD[self]
+    type(self).load_state_dict(self, state_dict)
+    _HELD[self] = held
+    _put_tensors_back(self)
+    type(self)._sync_param_groups(self.param_groups, self.optim.param_groups)
 
 
 def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
@@ -562,10 +588,15 @@ class ParamScheduler:
             slot = _momentum_slot(optimizer) if key == "momentum" else key
             missing = [i for i, g in enumerate(groups) if slot not in g]
             if missing:
+                # (the keys of a group that lacks it: group 0's named the very key, in a
+                # group a ZeroRedundancyOptimizer added with its defaults, lr alone: a bug bash)
+                added = (f"; a group added with add_param_group takes the keys it is not given "
+                         f"from {type(optimizer).__name__}'s defaults: give it {slot!r} there"
+                         if slot in groups[0] else "")
                 raise ValueError(
                     f"{key}: {name} param group(s) {brief(missing)} have no {slot!r} "
-                    "hyper-parameter; "
-                    f"group keys: {_group_keys(optimizer)}"
+                    f"hyper-parameter; group {missing[0]}'s keys: "
+                    f"{_group_keys(optimizer, missing[0])}{added}"
                 )
             for g in groups:
                 value = g[slot][0] if slot == _BETAS else g[slot]
