@@ -5791,3 +5791,136 @@ def test_optimizers_stepped_as_one_keep_fresh_and_a_held_lbfgs_is_refused() -> N
     with pytest.raises(TypeError, match=r"^LBFGS.step\(\) needs a closure that re-evaluates the "
                        r"loss \(held by the _StepsSeveral passed\); the range test"):
         lr_range_test(model, held, ce, loader, 1e-4, 0.1, 8, progress=False)
+
+
+class _ByEpoch(torch.utils.data.Sampler):
+    """Shuffles by ``seed + epoch`` (accelerate's SeedableRandomSampler, DistributedSampler)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.epoch = n, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(torch.randperm(self.n, generator=torch.Generator().manual_seed(
+            100 + self.epoch)).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class _CountsItsPasses(DataLoader):
+    """Sets its sampler's epoch from a count of its own passes at each (accelerate's
+    DataLoaderShard, ``iteration``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.iteration = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.iteration = epoch
+        self.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Any:
+        self.set_epoch(self.iteration)
+        yield from super().__iter__()
+        self.iteration += 1
+
+
+def test_a_loader_that_counts_its_passes_gets_its_count_back() -> None:
+    """A bug bash: accelerate's loaders count their passes (``iteration``) and set the
+    sampler's epoch from the count at the next pass, over the epoch the test had put back:
+    training after the test was not an untested twin's; and a second test gave another curve."""
+    def trained(test_first: bool, **kw: Any) -> tuple[list[float], list[list[float]]]:
+        model, opt, _ = make_problem()
+        x = torch.randn(96, 10, generator=torch.Generator().manual_seed(3))
+        data = TensorDataset(x, (x[:, 0] > 0).long())
+        loader = _CountsItsPasses(data, batch_size=32, sampler=_ByEpoch(96))
+        curves = []
+        if test_first:
+            for _ in range(2):
+                curves.append(lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 7,
+                                            progress=False, **kw).losses)
+            assert loader.iteration == 0
+        losses = []
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = ce(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, curves
+
+    plain, _ = trained(False)
+    after, curves = trained(True)
+    assert after == plain and curves[0] == curves[1]
+    after, curves = trained(True, repeats=2)
+    assert after == plain and curves[0] == curves[1]
+
+
+class _Accelerated(torch.optim.Optimizer):
+    """What accelerate's AcceleratedOptimizer does: its step() does nothing while its gradient
+    state says it is accumulating (``sync_gradients``), and with a GradScaler of its own
+    (``mixed_precision='fp16'``) steps and updates through it."""
+
+    def __init__(self, inner: torch.optim.Optimizer, scaler: Any = None) -> None:
+        self.optimizer, self.scaler = inner, scaler
+        self.gradient_state = type("GradientState", (), {"sync_gradients": True})()
+        self.param_groups, self.state, self.defaults = (inner.param_groups, inner.state,
+                                                       inner.defaults)
+        self._optimizer_step_pre_hooks: dict = collections.OrderedDict()
+        self._optimizer_step_post_hooks: dict = collections.OrderedDict()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none)
+
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        if not self.gradient_state.sync_gradients:
+            return
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+
+
+def test_accelerates_skipped_steps_and_own_scaler_are_refused() -> None:
+    """A bug bash: under accelerate's accumulate() (a step_fn ported from an accelerate loop, or
+    a test called inside one) the wrapper's step() did nothing, and the curve recorded points
+    for steps that trained nothing (none at all: a suggestion still came); with its own
+    GradScaler every gradient stayed scaled by 65536 (a suggestion 4000x too low) or the test
+    failed naming another cause. The advice given, applied, runs."""
+    model, inner, loader = make_problem()
+    before = snapshot(model, inner)
+    acc = _Accelerated(inner)
+    acc.gradient_state.sync_gradients = False
+    with pytest.raises(ValueError, match=r"^accelerate is accumulating gradients .* step\(\) "
+                       r"does nothing: the test was called inside it; .*accumulation_steps=k"):
+        lr_range_test(model, acc, ce, loader, 1e-4, 1.0, 8, progress=False)
+    acc.gradient_state.sync_gradients = True
+    calls = [0]
+
+    def accumulating(m: nn.Module, batch: Any) -> torch.Tensor:
+        calls[0] += 1
+        acc.gradient_state.sync_gradients = calls[0] % 2 == 0  # (accumulate() over 2)
+        return ce(m(batch[0]), batch[1])
+
+    with pytest.raises(RuntimeError, match=r"step 1 of the sweep would train nothing \(a step_fn "
+                       r"under accelerator.accumulate\(\)\?\)"):
+        lr_range_test(model, acc, None, loader, 1e-4, 1.0, 8, step_fn=accumulating,
+                      progress=False)
+    assert_same_state(before, snapshot(model, inner))
+    acc.gradient_state.sync_gradients = True  # (outside accumulate())
+    assert lr_range_test(model, acc, ce, loader, 1e-4, 1.0, 8, accumulation_steps=2,
+                         progress=False).stop_reason == "completed"
+    scaled = _Accelerated(inner, torch.amp.GradScaler("cpu"))
+    for given in (None, scaled.scaler):
+        with pytest.raises(ValueError, match=r"_Accelerated holds a GradScaler of its own .*"
+                           r"lr_range_test\(model, optimizer.optimizer, ..., "
+                           r"scaler=optimizer.scaler, amp_dtype=torch.float16\)$"):
+            lr_range_test(model, scaled, ce, loader, 1e-4, 1.0, 8, scaler=given, progress=False)
+    res = lr_range_test(model, scaled.optimizer, ce, loader, 1e-4, 1.0, 8, scaler=scaled.scaler,
+                        amp_dtype=torch.float16, progress=False)
+    assert res.stop_reason == "completed"
+    assert_same_state(before, snapshot(model, inner))

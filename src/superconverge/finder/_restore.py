@@ -564,6 +564,14 @@ class Streams:
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
         self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules)]
         self.epochs = [(s, s.epoch) for s in samplers]
+        # A loader that counts its own passes and sets its sampler's epoch from the count at
+        # each (accelerate's DataLoaderShard and DataLoaderDispatcher, ``iteration``): put back
+        # with the epochs (it overwrote them at the next pass: training after the test was
+        # not an untested twin's, a bug bash).
+        self.iterations: list[tuple[Any, int]] = [
+            (ld, ld.iteration) for ld in loaders  # type: ignore[attr-defined]
+            if type(getattr(ld, "iteration", None)) is int
+                           and callable(getattr(ld, "set_epoch", None))]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
             torch.cuda.get_rng_state_all()
@@ -591,6 +599,8 @@ class Streams:
             _set_rng_state(rng, rng_state)
         for sampler, epoch in self.epochs:
             sampler.set_epoch(epoch)
+        for loader, count in self.iterations:
+            loader.iteration = count
         torch.set_rng_state(self.torch_rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)

@@ -429,6 +429,8 @@ def lr_range_test(
                 state.restore(between_repeats=True)
                 for sampler, epoch in streams.epochs:  # the epochs of entry
                     sampler.set_epoch(epoch + r)
+                for loader, count in streams.iterations:  # (and a loader's count of passes)
+                    loader.iteration = count + r
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
             # A step the caller had begun (unscale_ before the test) is not the sweep's: its
@@ -708,6 +710,9 @@ class _Run:
         inner = getattr(model, "_orig_mod", model)
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
         # The steps __call__ writes out in its loop (see there).
+        # accelerate's gradient state, whose sync_gradients=False makes its optimizer's step()
+        # do nothing (a step_fn under accelerator.accumulate(): checked after each step).
+        self.gradient_state = _accelerate_state(optimizer) if step_fn is not None else None
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
                       and val_data is None)
@@ -830,6 +835,8 @@ class _Run:
                         # memory.
                         val.append(self._val_loss(val_cache))
                     loss = train(batches)
+                    if self.gradient_state is not None:
+                        _check_syncs(self.gradient_state, i)
                     if clip:
                         if scaler is not None:
                             scaler.unscale_(optimizer)  # clip the true gradients
@@ -1605,6 +1612,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         )
     if any(isinstance(o, torch.optim.Rprop) for o in held_optimizers(optimizer)):
         raise ValueError(RPROP_LR)
+    _check_accelerate(optimizer)
     if step_fn is not None and not callable(step_fn):
         raise TypeError(f"step_fn must be callable (model, batch) -> loss, got {step_fn!r}")
     name = getattr(step_fn, "__name__", "")
@@ -1694,6 +1702,45 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                "optimizer first, or after model.reshard()" if fsdp2_modules(model) else "")
             + ")"
         )
+
+
+_ACCUMULATING = (
+    "accelerate is accumulating gradients (its gradient state's sync_gradients is False), and "
+    "so its optimizer's step() does nothing: {where}; the range test takes one optimizer step "
+    "per LR: call it outside accelerator.accumulate() and pass accumulation_steps=k for "
+    "accumulation")
+
+
+def _accelerate_state(optimizer: object) -> Any:
+    """accelerate's ``GradientState`` an ``AcceleratedOptimizer`` holds, or None."""
+    state = getattr(optimizer, "gradient_state", None)
+    return state if isinstance(getattr(state, "sync_gradients", None), bool) else None
+
+
+def _check_syncs(state: Any, step: int) -> None:
+    if not state.sync_gradients:
+        raise RuntimeError(_ACCUMULATING.format(
+            where=f"step {step + 1} of the sweep would train nothing (a step_fn under "
+                  "accelerator.accumulate()?)"))
+
+
+def _check_accelerate(optimizer: torch.optim.Optimizer) -> None:
+    """Refuse what accelerate's ``AcceleratedOptimizer`` would do behind the test's back: skip
+    its steps while accumulating, or scale and step through a GradScaler of its own (a bug
+    bash: points recorded for steps that trained nothing; gradients 65536x too small, so a
+    suggestion 4000x too low, without a word)."""
+    state = _accelerate_state(optimizer)
+    if state is not None and not state.sync_gradients:
+        raise ValueError(_ACCUMULATING.format(where="the test was called inside it"))
+    own = getattr(optimizer, "scaler", None)
+    if own is not None and callable(getattr(own, "unscale_", None)):  # (given as scaler= too:
+        # its step() would unscale and step through it again)
+        raise ValueError(
+            f"{type(optimizer).__name__} holds a GradScaler of its own (accelerate's "
+            "mixed_precision='fp16'), which its step() unscales and updates itself, unseen by "
+            "the range test: pass the optimizer it wraps and its scaler, "
+            "lr_range_test(model, optimizer.optimizer, ..., scaler=optimizer.scaler, "
+            "amp_dtype=torch.float16)")
 
 
 def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:

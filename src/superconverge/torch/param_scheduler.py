@@ -1077,15 +1077,19 @@ class ParamScheduler:
         self._buffered = self._rmsprop_states()
 
     def _warn_past_end(self, step: int) -> None:
+        # (a bug bash: accelerate's accumulate() loop stepped it per micro-batch, and this said
+        # nothing of why)
         ended = [
             f"{k} (total_steps={s.total_steps})"
             for k, s in self._schedules.items()
             if s.total_steps is not None and step > s.total_steps
         ]
         warnings.warn(
-            f"ParamScheduler reached step {step} (counting those of a run it resumed), past "
-            f"the end of the schedule for "
+            f"ParamScheduler reached step {step} (a count that includes a resumed run's steps, "
+            f"if any), past the end of the schedule for "
             f"{', '.join(ended)}; holding the final value (torch's OneCycleLR would raise here). "
+            "Size total_steps in the optimizer steps of the whole run and call step() once per "
+            "optimizer step (under gradient accumulation, not once per micro-batch). "
             "This warning is shown once.",
             UserWarning,
             stacklevel=4,
