@@ -486,6 +486,28 @@ MISMATCH_WORKER = textwrap.dedent(
     res = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 6, val_data=val,
                         val_batches=0, progress=False)
     out["uneven"], out["val0"] = res.stop_reason, res.val_losses[0]
+    # where one rank cannot count its batches' examples (no tensor with a length), every
+    # batch weighs the same, as on one rank (a review: its count of batches was added to the
+    # other's of examples); batches of no examples give NaN, not a ZeroDivisionError
+
+    class Box:  # (a batch with no tensor of a length: the step_fn unpacks it)
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+    boxed = [Box(a, b) for a, b in val] if rank else val
+    with torch.no_grad():
+        out["own_batches"] = [sum(F.mse_loss(ddp.module(a), b).item() for a, b in val), len(val)]
+
+    def unbox(m, batch):
+        a, b = (batch.x, batch.y) if isinstance(batch, Box) else batch
+        return F.mse_loss(m(a), b)
+
+    out["mixed0"] = lr_range_test(ddp, opt, None, batches, 1e-5, 1e-3, 6, val_data=boxed,
+                                  step_fn=unbox, progress=False).val_losses[0]
+    empty = [(x[:0], x[:0].sum(1, keepdim=True))]
+    res = lr_range_test(ddp, opt, F.mse_loss, batches, 1e-5, 1e-3, 6, val_data=empty,
+                        progress=False)
+    out["empty"] = [res.stop_reason, str(res.val_losses[0])]
     # a disabled GradScaler is none (a review: refused beside None, and one enabled on rank 0
     # alone passed the check, then aborted in gloo)
     off = torch.amp.GradScaler("cpu", enabled=False) if rank else None
@@ -530,6 +552,9 @@ def test_ctrl_c_keeps_only_points_every_rank_shares_and_a_val_data_on_one_rank_i
     assert r0["own_val"][1] == 48 and r1["own_val"][1] == 36
     assert r0["val0"] == r1["val0"] == pytest.approx(
         (r0["own_val"][0] + r1["own_val"][0]) / (48 + 36), rel=1e-5)
+    assert r0["mixed0"] == r1["mixed0"] == pytest.approx(
+        (r0["own_batches"][0] + r1["own_batches"][0]) / (3 + 3), rel=1e-5)
+    assert r0["empty"] == r1["empty"] == ["completed", "nan"]
     assert r0["off"] == r1["off"] == "completed"
     assert r0["on"] == r1["on"] and "with the same scaler: they differ" in r0["on"]
     assert r0["stop"] == r1["stop"]

@@ -5924,3 +5924,54 @@ def test_accelerates_skipped_steps_and_own_scaler_are_refused() -> None:
                         amp_dtype=torch.float16, progress=False)
     assert res.stop_reason == "completed"
     assert_same_state(before, snapshot(model, inner))
+
+
+def test_the_restores_new_rules_keep_their_limits() -> None:
+    """A review of the module-state fixes: a mask cached for shorter inputs (cut along two
+    dimensions, its length tracked in an int) was put back, and the next forward failed; a
+    zero written back as -0.0 through .data compared equal and kept its sign; two strided views
+    whose ranges joined hid an element of neither that the sweep wrote (no longer named)."""
+    from superconverge.finder._restore import TrainingState
+
+    class MaskCache(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.cached_len = nn.Linear(4, 4), 8
+            self.mask = torch.ones(8, 8).tril()
+            self.register_buffer("zero", torch.zeros(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[1] != self.cached_len:
+                self.mask, self.cached_len = torch.ones(x.shape[1], x.shape[1]).tril(), x.shape[1]
+            self.zero.data.copy_(torch.tensor([-0.0, 0.0, 0.0]))  # (no version counter moves)
+            return self.mask @ self.lin(x)
+
+    m = MaskCache()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    state = TrainingState(m, opt)
+    m(torch.randn(2, 6, 4)).sum().backward()
+    opt.step()
+    state.restore()
+    assert m.cached_len == 6 and m.mask.shape == (6, 6)
+    m(torch.randn(2, 6, 4))
+    state.restore()
+    assert not m.zero.signbit().any()
+
+    class Packed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = torch.zeros(4, 4)
+            self.cols = nn.Parameter(self.table[:, :2])  # (strided: its range spans 0..13)
+            self.tail = nn.Parameter(self.table[3, 2:])  # (14..15)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                self.table[0, 2] += 1  # (an element of neither)
+            return (x @ self.cols).sum() + self.tail.sum()
+
+    p = Packed()
+    opt = torch.optim.SGD(p.parameters(), lr=0.1)
+    state = TrainingState(p, opt)
+    p(torch.randn(3, 4)).backward()
+    opt.step()
+    assert state.changed_attributes() == ["model.table"]

@@ -787,10 +787,12 @@ class TrainingState:
             for groups, _ in self.groups:
                 restored += [x for g in groups for v in g.values() if v is not g["params"]
                              for x in _in_place(v, True)]
-            spans: dict[int, list[tuple[int, int]]] = {}
+            spans: dict[int, list[tuple[int, int, bool]]] = {}
             for t in restored:
                 if (where := _span(t)) is not None:
-                    spans.setdefault(where[0], []).append(where[1:])
+                    # (whether it holds every element of its range: a strided view does not)
+                    dense = where[2] - where[1] == t.numel() * t.element_size()
+                    spans.setdefault(where[0], []).append((*where[1:], dense))
             # (nor a view of one by identity, whose memory may move: FSDP1's ``weight``, a
             # view of its flat parameter, whose storage it swaps between shard and whole, was
             # named as written into, a user's bug bash)
@@ -1079,29 +1081,44 @@ def _unchanged(tensor: torch.Tensor, saved: torch.Tensor) -> bool:
             or tensor.dtype != saved.dtype):
         return False
     try:
-        return torch.equal(tensor, saved.to(tensor.device))
+        a, b = tensor, saved.to(tensor.device)
+        if a.is_complex():
+            a, b = torch.view_as_real(a), torch.view_as_real(b)
+        # (and a zero's sign, which == does not see: -0.0 written through .data, a review)
+        return torch.equal(a, b) and (not a.is_floating_point()
+                                      or torch.equal(a.signbit(), b.signbit()))
     except (RuntimeError, NotImplementedError, TypeError):
         return False
 
 
 def _gives_way(now: object, t: torch.Tensor) -> bool:
     """Whether the tensor ``now``, which the sweep put where a module held ``t``, gives way to
-    ``t``: a replacement no larger (``self.count = self.count + 1``; a partial last batch's
-    output, or one of another dtype under autocast, which changed the state_dict's shapes and
-    dtypes: a bug bash), not a grown cache, whose size the module tracks elsewhere."""
-    return (isinstance(now, torch.Tensor) and now.device == t.device
-            and now.numel() <= t.numel())
+    ``t``: one of its shape (``self.count = self.count + 1``), or shorter along one dimension
+    alone (a partial last batch's output), of any dtype (autocast's): those changed the
+    state_dict's shapes and dtypes, a bug bash. Not a cache grown, or cut along several
+    dimensions (a mask made for shorter inputs), whose size the module tracks elsewhere: put
+    back, the next forward failed on it (a review)."""
+    if not isinstance(now, torch.Tensor) or now.device != t.device or now.dim() != t.dim():
+        return False
+    differ = [(a, b) for a, b in zip(now.shape, t.shape, strict=True) if a != b]
+    return not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
 
 
 def _within(span: tuple[int, int, int] | None,
-            spans: dict[int, list[tuple[int, int]]]) -> bool:
-    """Whether ``span`` lies inside the spans of ``spans`` on the same storage, one or several
-    side by side (an alias of tensors the restore writes back goes back with them: a flat
-    tensor whose parameters are views of its parts, a bug bash); a tensor without one is not."""
+            spans: dict[int, list[tuple[int, int, bool]]]) -> bool:
+    """Whether ``span`` lies inside a span of ``spans`` on the same storage, or inside dense
+    ones side by side (an alias of tensors the restore writes back goes back with them: a flat
+    tensor whose parameters are views of its parts, a bug bash; a strided view's range holds
+    elements it does not, so it joins none, a review); a tensor without one is not."""
     if span is None:
         return False
     ptr, lo, hi = span
-    for a, b in sorted(spans.get(ptr, ())):
+    on = spans.get(ptr, ())
+    if any(a <= lo and hi <= b for a, b, _ in on):
+        return True
+    for a, b, dense in sorted(on):
+        if not dense:
+            continue
         if a > lo:
             return False  # (a gap before the next span)
         lo = max(lo, b)

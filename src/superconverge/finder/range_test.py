@@ -1142,11 +1142,14 @@ class _Run:
         if self.world == 1:
             return mean
         # Under torch.distributed, the mean over every rank's examples (a rank of 3 batches
-        # weighs 3/5 beside one of 2; it was the mean of the ranks' means): this rank's sum and
-        # count travel with the chunk, and its all-reduce adds them up (see _ChunkRead).
-        n = sum(cast("list[int]", sizes)) if counted else len(sizes)
+        # weighs 3/5 beside one of 2; it was the mean of the ranks' means): this rank's sums
+        # and counts travel with the chunk, and its all-reduce adds them up (see _ChunkRead).
+        # By examples where every rank counted them, else by batches, as on one rank.
         mean = _plain([mean])[0]
-        return torch.stack([mean * n, torch.full_like(mean, n)])
+        examples = sum(cast("list[int]", sizes)) if counted else 0
+        return torch.stack([mean * examples, torch.full_like(mean, examples),
+                            mean * len(sizes), torch.full_like(mean, len(sizes)),
+                            torch.full_like(mean, not counted)])
 
     def _move(self, batch: Any) -> Any:
         return _to_device(batch, self.device)
@@ -1438,7 +1441,7 @@ class _ChunkRead:
         self.has_val = val is not None
         parts = [_readable(_stacked(losses).reshape(k))]
         losses.clear()
-        # Under torch.distributed a validation loss is a (sum, examples) pair (see _val_loss).
+        # Under torch.distributed a validation loss is five numbers (see _val_loss).
         self.val_pairs = world > 1
         if val is not None:
             stacked = _readable(torch.stack(_plain(val)))
@@ -1483,9 +1486,12 @@ class _ChunkRead:
         if self.has_val:
             val = values[at:at + k]
             at += k
-            if self.val_pairs:  # every rank's sums over every rank's examples
-                val = [s / n for s, n in zip(val, values[at:at + k], strict=True)]
-                at += k
+            if self.val_pairs:  # every rank's sums over every rank's examples (or batches)
+                parts = [val, *(values[at + j * k:at + (j + 1) * k] for j in range(4))]
+                val = [(sb / nb if nb else math.nan) if uncounted else
+                       (se / ne if ne else math.nan)
+                       for se, ne, sb, nb, uncounted in zip(*parts, strict=True)]
+                at += 4 * k
         skips = self.skips
         if self.device_skips:
             skips = [x > 0 for x in values[at:at + k]]
