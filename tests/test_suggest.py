@@ -1488,3 +1488,31 @@ def test_a_long_curve_resting_at_0_keeps_its_start() -> None:
     y[-200:] = np.geomspace(1.0, 1e20, 200)
     s = smooth_centered(y)
     assert np.all(np.isfinite(s)) and abs(s[0] - 1.93) < 0.05 and np.all(s[:1900] > 0)
+
+
+def test_max_lr_is_not_the_last_point_the_warnings_call_a_blow_up() -> None:
+    """A bug bash (multi-label BCE with SGD): a curve falling to its end whose last point rose
+    far above the minimum, though not above the start, was read as a blow-up by the warnings
+    (so "raise end_lr" was not said) while max_lr sat on that very point, end_lr."""
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-7, 1, 100)
+    y = 0.7 - 0.42 / (1 + np.exp(-3 * (np.log10(lrs) + 1.5))) + 0.01 * rng.standard_normal(100)
+    y[-1] = 0.42
+    assert suggest_bounds(lrs, y)[1].lr == pytest.approx(lrs[-2])
+    assert curve_warnings(lrs, y, "completed") == []
+
+
+def test_a_loss_flat_then_diverging_is_not_told_to_lower_start_lr() -> None:
+    """A bug bash: a GRU whose loss stayed at ln 2 for 84 of 100 points, then diverged, was told
+    "lower start_lr", which gave the same flat curve (a longer sweep showed a fall). A loss
+    that rose from its start is still told so."""
+    flat = np.log(2) + np.linspace(0, 1e-4, 100)  # (a loss logged rounded: no fall at all)
+    flat[85:] += np.geomspace(0.05, 20, 15)
+    said = curve_warnings(LRS, flat, "diverged")
+    assert len(said) == 1 and said[0].startswith(
+        "the loss never decreased: it stayed near its start up to lr="), said
+    assert "raise num_iter so the model trains longer during the test" in said[0]
+    assert "a lower start_lr would only make that flat stretch longer" in said[0]
+    rising = 2.3 + np.linspace(0, 1, 100)
+    assert curve_warnings(LRS, rising, "diverged") == [
+        "the loss never decreased: lower start_lr or check the data and loss"]

@@ -256,11 +256,19 @@ def _valley(y: np.ndarray, s: np.ndarray) -> int:
     its raw loss is above the smoothed start: the running median drops a lone last point that
     blew up (the range test keeps the diverging point), so a curve that fell right up to a
     one-step blow-up had its "valley" at the blow-up, where the loss was worse than at the
-    start."""
-    m = _first_valley(s, VALLEY_NOISE * _batch_noise(y, len(y) - 1))
-    if m == len(y) - 1 and m > 0 and y[m] > s[0]:
+    start, or far above the smoothed minimum (:func:`_blew_up`: the warnings read it as the
+    turn, so a valley there put max_lr on the point they called a blow-up, a bug bash)."""
+    noise = _batch_noise(y, len(y) - 1)
+    m = _first_valley(s, VALLEY_NOISE * noise)
+    if m == len(y) - 1 and m > 0 and (y[m] > s[0] or _blew_up(y, s, m, noise)):
         m -= 1
     return m
+
+
+def _blew_up(y: np.ndarray, s: np.ndarray, m: int, noise: float) -> bool:
+    """Whether the last raw loss lies far above the smoothed minimum ``s[m]``: more than 15% of
+    the fall to it and 3 times one batch's ``noise`` (the start of a divergence)."""
+    return float(y[-1]) - float(s[m]) > 0.15 * (float(s[0]) - float(s[m])) + 3 * noise
 
 
 def _never_fell(s: np.ndarray, m: int, y: np.ndarray) -> bool:
@@ -842,7 +850,7 @@ def curve_warnings(
     # So is a last point far above the minimum, the start of a divergence (2.0 on a floor of
     # 0.05 with noise 0.05: "stayed at that floor" on 5 of 20 seeds, a review).
     noise_all = _batch_noise(y, len(y) - 1)  # (one batch's noise over the whole curve)
-    blew_up = float(y[-1]) - float(s[m]) > 0.15 * fall + 3 * noise_all
+    blew_up = _blew_up(y, s, m, noise_all)
     rose_last = at_end and (float(y[-1]) > float(s[0]) or blew_up)
     # Where the loss had settled (below): long before the valley's minimum, with no rise
     # after it beyond FLOOR_NOISE times the batch noise (or 1% of the fall, for a loss logged
@@ -932,9 +940,21 @@ def curve_warnings(
                              and drift < 0.05 * s[0]):
         # (a sweep cut short while its loss was still flat has not yet reached the LRs that
         # move it: "lower start_lr" is wrong there, and the cut's own warning says what to do)
-        out.append(f"the loss never decreased: {lower}, or check the data and loss"
-                   if mode == "linear" else
-                   "the loss never decreased: lower start_lr or check the data and loss")
+        # Flat over the sweep's first half or more, then up: a lower start_lr only adds to
+        # the flat stretch (a GRU at ln 2 for 84 points, then diverging, was told to lower it,
+        # which gave the same curve; 400 steps showed a fall: a bug bash).
+        band = max(NOISE_ONLY * noise_all, 0.05 * float(s[0]) if shares else 0.0)
+        left = int(np.argmax(np.abs(s - s[0]) > band)) if np.any(np.abs(s - s[0]) > band) else 0
+        if mode != "linear" and not rose_from_start and left >= len(s) // 2:
+            out.append(f"the loss never decreased: it stayed near its start up to "
+                       f"lr={float(x[left]):.3g}, then rose; a lower start_lr would only make "
+                       "that flat stretch longer: raise num_iter so the model trains longer "
+                       "during the test (a slow model needs hundreds of steps to move), or check "
+                       "the data and loss")
+        else:
+            out.append(f"the loss never decreased: {lower}, or check the data and loss"
+                       if mode == "linear" else
+                       "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
         noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
         out.append(
