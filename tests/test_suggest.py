@@ -1516,3 +1516,16 @@ def test_a_loss_flat_then_diverging_is_not_told_to_lower_start_lr() -> None:
     rising = 2.3 + np.linspace(0, 1, 100)
     assert curve_warnings(LRS, rising, "diverged") == [
         "the loss never decreased: lower start_lr or check the data and loss"]
+
+
+def test_a_loss_still_falling_far_past_usual_lrs_is_told_it_may_never_diverge() -> None:
+    """A bug bash: a contrastive loss of normalised embeddings never diverged, and was told to
+    raise end_lr at 10 and again at 1e4 (the advice went round). Past lr 100 it is also told
+    such a loss may never diverge."""
+    for end, said in ((10.0, False), (1e4, True)):
+        lrs = np.logspace(-7, np.log10(end), 100)
+        falling = 2.0 - np.linspace(0, 1.5, 100) ** 2  # (faster and faster to the end)
+        warned = curve_warnings(lrs, falling, "completed")
+        assert any(w.startswith("the loss never diverged and was still falling at end_lr: "
+                                "raise end_lr") for w in warned), warned
+        assert any("a loss may never diverge" in w for w in warned) is said, warned

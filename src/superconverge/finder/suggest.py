@@ -565,6 +565,10 @@ curve is not also told it was "already falling at start_lr" (pure noise, 1200 cu
 ``1 + sd * N(0, 1)``, fell by at most 2.8 times its noise; a curve whose GradScaler skipped its
 first steps, a real fall that began before its first point, by 4.5)."""
 
+BOUNDED_PAST = 100.0
+"""An LR past which "still falling at end_lr" also says that a loss may never diverge: one the
+LR cannot blow up (normalised embeddings; weights whose scale the loss does not see)."""
+
 DEEP_FALL = 0.5
 """A fall of at least this share of its start (a loss that starts above 0) and :data:`NOISE_ONLY`
 times its batch noise, read both robustly and by the plain standard deviation of the steps up
@@ -1031,9 +1035,15 @@ def curve_warnings(
                 "task this easy may never diverge)"
             )
         else:
+            # (a bug bash: an InfoNCE over normalised embeddings with Adam never diverged, and
+            # was told to raise end_lr at 10 and again at 1e4: the advice went round)
+            bounded = (f"; past lr={BOUNDED_PAST:g} a loss may never diverge (one of normalised "
+                       "embeddings, or of weights whose scale it does not see, is bounded): "
+                       "then read max_lr off the plot, where its fall slows"
+                       if float(x[-1]) >= BOUNDED_PAST else "")
             out.append(
                 "the loss never diverged and was still falling at end_lr: raise end_lr to see "
-                "where training breaks down"
+                f"where training breaks down{bounded}"
             )
     elif on_floor and not flat and not never_fell:
         out.append(
