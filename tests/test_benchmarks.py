@@ -552,7 +552,11 @@ def test_scheduler_step_runs_and_writes_its_ratios(tmp_path) -> None:
             if line.startswith("| SGD") or line.startswith("| AdamW")]
     assert len(rows) == 8
     for *_, theirs, ours, ratio in rows:
-        assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.01), rows
+        # (each printed to 0.01: the ratio of the rounded times may lie that far from the one
+        # printed, 9.67 beside 9.65 for 2.90 / 0.30, a flaky run)
+        t, o, half = float(theirs), float(ours), 0.005
+        low, high = (o - half) / (t + half) - half, (o + half) / (t - half) + half
+        assert low <= float(ratio) <= high, rows
 
 
 def quick_run(script: str, *args: str, timeout: int = 300) -> str:
