@@ -8,7 +8,9 @@ import itertools
 import json
 import math
 import os
+import re
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -2250,3 +2252,96 @@ def test_optimizers_from_outside_torch_that_it_would_drive_wrongly_are_refused()
     with pytest.raises(ValueError, match=r"^momentum: SGD's param groups hold both 'momentum' "
                        r"and 'betas'"):
         ParamScheduler(opt_with(betas=(0.9, 0.95)), momentum=sc.one_cycle_momentum(10))
+
+
+# --- schedules of the user's own (a bug bash) ---------------------------------------------------
+
+
+def test_a_users_schedule_is_saved_as_plain_data_and_checked() -> None:
+    """A bug bash: a schedule of one's own holding numpy numbers saved a checkpoint that
+    torch.load(weights_only=True) then refused (its to_dict kept them, and its numpy values
+    went into the groups); a _value returning None failed with a bare TypeError after writing
+    the keys before it; a float32 table warned of an overflow at every step; a total_steps of
+    0, -5 or 100.0 reached _value as -1, -6 or 99.0; a field derived in __post_init__
+    (init=False) did not round-trip; a field named kind, a class that is no dataclass and one
+    that is no Schedule were registered, and failed later naming something else."""
+    import dataclasses
+    import enum
+
+    from superconverge.schedules import Schedule, register
+
+    @register("test-user-decay")
+    @dataclasses.dataclass(frozen=True)
+    class Decay(Schedule):
+        peak: Any
+        total_steps: Any = 100
+        scale: float = dataclasses.field(init=False, repr=False)
+
+        def __post_init__(self) -> None:
+            self._set("scale", 1.0 / self.total_steps if self.total_steps else 0.0)
+
+        def _value(self, step: int) -> Any:
+            if self.peak == "none":  # (past the 1000 steps of an endless one checked first)
+                return None if step >= 1500 else 0.9
+            return np.float32(self.peak) * np.float32(1 - step * self.scale / 2)
+
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no RuntimeWarning of an overflow in a cast)
+        sched = ParamScheduler(opt, lr=Decay(np.geomspace(1e-4, 1e-2, 3)[1]))
+        sched.step()
+    assert type(opt.param_groups[0]["lr"]) is float
+    buffer = io.BytesIO()
+    torch.save({"sched": sched.state_dict(), "opt": opt.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
+    assert saved["sched"]["schedules"]["lr"] == {"kind": "test-user-decay", "peak": 0.001,
+                                                 "total_steps": 100}
+    assert Decay.from_dict(saved["sched"]["schedules"]["lr"]) == Decay(0.001)
+
+    class Level(enum.Enum):
+        HIGH = 0.1
+
+    with pytest.raises(TypeError, match=r"field 'peak' holds a Level, which a schedule dict "
+                       r"cannot hold"):
+        Decay(Level.HIGH).to_dict()
+    broken = ParamScheduler(opt, lr=sc.linear(0.1, 0.2, 2000), momentum=Decay("none", None))
+    for _ in range(1499):
+        broken.step()
+    with pytest.raises(TypeError, match=r"^momentum: the schedule gives None \(NoneType\) at "
+                       r"step 1500, not a number: .*a forgotten return gives None"):
+        broken.step()
+    assert broken.last_step == 1499
+    assert opt.param_groups[0]["lr"] == sc.linear(0.1, 0.2, 2000)(1499)
+    for steps, exc, said in ((0, ValueError, "must be >= 1 (or None, with no end), got 0"),
+                             (-5, ValueError, "must be >= 1 (or None, with no end), got -5"),
+                             (100.0, TypeError, "must be an int, got 100.0 (float)")):
+        with pytest.raises(exc, match="^" + re.escape(f"lr: Decay.total_steps {said}")):
+            ParamScheduler(opt, lr=Decay(0.1, steps))
+        with pytest.raises(exc, match="^" + re.escape(f"Decay.total_steps {said}")):
+            Decay(0.1, steps)(200)
+    assert Decay(0.1, np.int64(100)).to_dict()["total_steps"] == 100
+    with pytest.raises(TypeError, match=r"has a field named 'kind'.*rename the field"):
+        @register("test-kind-field")
+        @dataclasses.dataclass(frozen=True)
+        class Kind(Schedule):
+            kind: str = "x"  # type: ignore[misc]
+            total_steps: int | None = None
+    with pytest.raises(TypeError, match=r"is not a dataclass; put @register above @dataclass"):
+        @register("test-no-dataclass")
+        class Plain(Schedule):
+            total_steps = None
+    with pytest.raises(TypeError, match=r"takes a subclass of Schedule, got"):
+        register("test-not-a-schedule")(dict)  # type: ignore[type-var]
+
+
+def test_a_policy_of_a_schedule_not_saved_as_data_is_still_written_as_json() -> None:
+    """A bug bash: render_policy(fmt='json') failed outright on a cyclic with a lambda scale_fn
+    (CSV wrote it; ParamScheduler's state_dict holds None there)."""
+    from superconverge.report import render_policy
+
+    policy = sc.cyclic(0.1, 1.0, 10, scale_fn=lambda c: 1.0, total_steps=40)
+    with pytest.warns(UserWarning, match=r"lr: the schedule .* cannot be saved as data .*the "
+                      r"JSON's lr_schedule is null"):
+        doc = json.loads(render_policy(policy, fmt="json"))
+    assert doc["lr_schedule"] is None and len(doc["steps"]) == 40

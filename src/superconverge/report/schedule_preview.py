@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from superconverge import atomic
 from superconverge.schedules._validate import integer
@@ -58,11 +59,25 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
     if fmt == "json":
         doc = {
             "policy": policy.name,
-            "lr_schedule": policy.lr.to_dict(),
-            "momentum_schedule": policy.momentum.to_dict() if policy.momentum else None,
+            "lr_schedule": _as_data(policy.lr, "lr"),
+            "momentum_schedule": _as_data(policy.momentum, "momentum") if policy.momentum
+            else None,
             "steps": rows,
         }
     return json.dumps(doc, indent=1, allow_nan=False) + "\n"  # never Infinity, NaN
+
+
+def _as_data(schedule: Schedule, key: str) -> dict[str, Any] | None:
+    """``schedule.to_dict()``, or None with a warning where it cannot be saved as data (a
+    lambda ``scale_fn``: the JSON failed outright, where the steps could still be written and
+    ParamScheduler's state_dict holds None: a bug bash)."""
+    try:
+        return schedule.to_dict()
+    except TypeError as exc:
+        warnings.warn(f"{key}: the schedule {schedule!r} cannot be saved as data ({exc}), so "
+                      f"the JSON's {key}_schedule is null; its steps are written",
+                      UserWarning, stacklevel=3)
+        return None
 
 
 def _check_finite(rows: list[dict[str, float]], what: str) -> None:

@@ -12,13 +12,14 @@ import dataclasses
 import importlib
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, SupportsIndex, TypeVar
+from typing import Any, ClassVar, SupportsIndex, TypeVar, cast
 
 from superconverge.schedules._validate import MAX_STEPS, _describe_huge
 
 _REGISTRY: dict[str, type[Schedule]] = {}
 
 S = TypeVar("S", bound="type[Schedule]")
+_T = TypeVar("_T", bound="Schedule")  # (from_dict called on a subclass gives that subclass)
 
 
 def register(kind: str) -> Callable[[S], S]:
@@ -30,6 +31,15 @@ def register(kind: str) -> Callable[[S], S]:
     def deco(cls: S) -> S:
         if not isinstance(kind, str) or not kind:
             raise TypeError(f"a schedule's kind must be a non-empty string, got {kind!r}")
+        # (a bug bash: each of these was taken here, and failed later, naming something else)
+        if not (isinstance(cls, type) and issubclass(cls, Schedule)):
+            raise TypeError(f"register({kind!r}) takes a subclass of Schedule, got {cls!r}")
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"register({kind!r}): {cls.__name__} is not a dataclass; put "
+                            "@register above @dataclass(frozen=True), which must come first")
+        if any(f.name == "kind" for f in dataclasses.fields(cls)):
+            raise TypeError(f"register({kind!r}): {cls.__name__} has a field named 'kind', the "
+                            "key of a schedule dict that names its class; rename the field")
         taken = _REGISTRY.get(kind)
         if taken is not None and _name(taken) != _name(cls):  # (itself: a notebook's re-run)
             raise ValueError(f"the schedule kind {kind!r} is taken by {'.'.join(_name(taken))}; "
@@ -134,6 +144,8 @@ class Schedule:
             raise ValueError(f"step must be >= 0, got {step}")
         end = self.total_steps
         if end is not None and step >= end:
+            if type(end) is not int or end < 1:  # (a subclass's own field, unchecked: its
+                end = _total_steps(self)  # _value got -1 for 0, 99.0 for 100.0: a bug bash)
             step = end - 1
         try:
             return self._value(step)
@@ -165,20 +177,24 @@ class Schedule:
         ``TypeError``."""
         # (the class registered, or one of its name that a notebook's re-run of its cell
         # registered since: the same class to the user)
-        registered = _REGISTRY.get(self.kind)
+        kind = type(self).kind
+        registered = _REGISTRY.get(kind)
         if registered is None or _name(registered) != _name(type(self)):
             raise TypeError(
                 f"{type(self).__name__} is not registered, so Schedule.from_dict could not "
                 "rebuild it: give the class a kind of its own with "
                 "@superconverge.schedules.register('a-kind') above its @dataclass"
             )
-        out: dict[str, Any] = {"kind": self.kind}
+        out: dict[str, Any] = {"kind": kind}
+        # (not a field __post_init__ derives, init=False, which from_dict does not take: a
+        # bug bash)
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            out[f.name] = _encode(getattr(self, f.name))
+            if f.init:
+                out[f.name] = _encode(getattr(self, f.name), f.name)
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
         """Rebuild a schedule written by :meth:`to_dict` (any mapping; called on a subclass,
         a dict of another kind is a ``TypeError``).
 
@@ -219,7 +235,16 @@ class Schedule:
             raise ValueError(f"a {kind!r} schedule dict: {said}; it takes "
                              f"{', '.join(names)}")
         kwargs = {k: _decode(val, k) for k, val in data.items() if k != "kind"}
-        return built(**kwargs)
+        return cast("_T", built(**kwargs))  # (a subclass of cls: checked above)
+
+
+def _total_steps(schedule: Schedule) -> int:
+    """``schedule.total_steps`` as an int (numpy's too) of at least 1, or a named error."""
+    end = _step_index(f"{type(schedule).__name__}.total_steps", schedule.total_steps)
+    if end < 1:
+        raise ValueError(f"{type(schedule).__name__}.total_steps must be >= 1 (or None, with "
+                         f"no end), got {end}")
+    return end
 
 
 def _step_index(name: str, value: object) -> int:
@@ -235,14 +260,32 @@ def _step_index(name: str, value: object) -> int:
         ) from None
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, name: str) -> Any:
+    """A field's value as plain data: a schedule as its dict, a function by name, a numpy
+    number as a Python one (kept as it was, a checkpoint holding it saved, then failed
+    torch.load(weights_only=True): a bug bash); a value of another kind (an Enum, a dict, which
+    from_dict would misread) is a ``TypeError`` naming the field."""
     if isinstance(value, Schedule):
         return value.to_dict()
     if isinstance(value, tuple | list):
-        return [_encode(x) for x in value]
+        return [_encode(x, name) for x in value]
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value).__module__ == "numpy" and callable(getattr(value, "item", None)):
+        try:
+            plain = value.item()
+        except (TypeError, ValueError):  # (an array of several: not a number)
+            plain = None
+        if plain is None or type(plain) in (bool, int, float):
+            return plain
     if callable(value):
         return {"callable": callable_ref(value)}
-    return value
+    if isinstance(value, bool | int | float | str):  # (a subclass: an IntEnum, a str Enum)
+        raise TypeError(f"field {name!r} holds {value!r} ({type(value).__name__}), which "
+                        "Schedule.from_dict could not rebuild; hold its plain value there")
+    raise TypeError(f"field {name!r} holds a {type(value).__name__}, which a schedule dict "
+                    "cannot hold (plain numbers, strings, None, lists, schedules and "
+                    "module-level functions): hold plain values there")
 
 
 def _decode(value: Any, name: str) -> Any:

@@ -40,7 +40,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from superconverge.schedules._validate import _describe_huge, boolean, real
-from superconverge.schedules.base import Schedule
+from superconverge.schedules.base import Schedule, _total_steps
 from superconverge.schedules.compose import Constant, constant
 from superconverge.schedules.one_cycle import _LrPhased, _Phased
 from superconverge.torch._multipliers import (
@@ -163,6 +163,11 @@ def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
 
 def _as_schedule(name: str, value: object) -> Schedule:
     if isinstance(value, Schedule):
+        if value.total_steps is not None:  # (a schedule of the user's: unchecked, a bug bash)
+            try:
+                _total_steps(value)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{name}: {exc}") from None
         return value
     if _is_number(value):
         return constant(real(name, value))  # (an int past float's range: a bug bash)
@@ -448,6 +453,19 @@ def _zero_load_state_dict(self: Any, state_dict: Any) -> None:
     _HELD[self] = held
     _put_tensors_back(self)
     type(self)._sync_param_groups(self.param_groups, self.optim.param_groups)
+
+
+def _number(key: str, step: int, value: object) -> float:
+    """A schedule's value as a float: a numpy one too (written as it was, it went into the
+    groups and the optimizer's state_dict, which torch.load(weights_only=True) then refused; a
+    float32 warned of an overflow at every step: a bug bash); anything else named."""
+    if type(value) is float:
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(
+        f"{key}: the schedule gives {value!r} ({type(value).__name__}) at step {step}, not a "
+        "number: a schedule's _value(step) returns a float (a forgotten return gives None)")
 
 
 def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
@@ -952,6 +970,8 @@ class ParamScheduler:
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
             try:
                 value = value_at(step if step < last_index else last_index)
+                if type(value) is not float:  # (a schedule of the user's: numpy's, None)
+                    value = _number(key, step, value)
             except BaseException:  # a schedule's own function raised (a user's scale_fn)
                 self._rewrite(key)  # as for a refused value: the keys before it go back
                 raise
@@ -988,7 +1008,7 @@ class ParamScheduler:
                 return
             if key not in last:  # nothing was written before (construction)
                 continue
-            value = value_at(min(self._step, last_index))
+            value = _number(key, self._step, value_at(min(self._step, last_index)))
             last[key] = value
             _write(groups, slot, value, mults)
 
@@ -1013,7 +1033,7 @@ class ParamScheduler:
                 if isinstance(held := _held_value(g, self._slots[key]), Tensor)
                 and held.dtype == torch.bfloat16] if key == "momentum" else []
             for step in steps:
-                value = value_at(step)
+                value = _number(key, step, value_at(step))
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
                 for i, m in coarse:
