@@ -2345,3 +2345,33 @@ def test_a_policy_of_a_schedule_not_saved_as_data_is_still_written_as_json() -> 
                       r"JSON's lr_schedule is null"):
         doc = json.loads(render_policy(policy, fmt="json"))
     assert doc["lr_schedule"] is None and len(doc["steps"]) == 40
+
+
+def test_tensors_for_a_wrapper_stepping_an_adamw_beside_an_sgd() -> None:
+    """A review: a wrapper holding an AdamW and an SGD in a list (found since the range test
+    restores such wrappers) had tensorize_hyperparams' default refused ("no 'betas'"), its SGD's
+    foreach=True refused a tensor lr it takes, and a scheduled weight decay was not warned of
+    for the SGD, which adds it to the gradient."""
+    class StepsBoth(torch.optim.Optimizer):
+        def __init__(self, *optimizers: torch.optim.Optimizer) -> None:
+            self.optimizers, self.defaults = list(optimizers), {}
+            self._optimizer_step_pre_hooks: dict = {}
+            self._optimizer_step_post_hooks: dict = {}
+
+        @property  # type: ignore[override]
+        def param_groups(self) -> list[dict[str, Any]]:
+            return [g for o in self.optimizers for g in o.param_groups]
+
+        def step(self, closure: Any = None) -> None:  # type: ignore[override]
+            for o in self.optimizers:
+                o.step()
+
+    model = make_model()
+    both = StepsBoth(torch.optim.AdamW(model[0].parameters(), lr=0.01, foreach=False),
+                     torch.optim.SGD(model[2].parameters(), lr=0.01, foreach=True))
+    assert tensorize_hyperparams(both) == ["lr"]
+    assert all(isinstance(g["lr"], torch.Tensor) for g in both.param_groups)
+    model(torch.randn(4, 3, dtype=torch.float64)).sum().backward()
+    both.step()
+    with pytest.warns(UserWarning, match=r"^SGD adds weight_decay to the gradient"):
+        ParamScheduler(both, weight_decay=sc.linear(1e-4, 1e-3, 10), tensors=True)

@@ -5896,8 +5896,12 @@ def test_accelerates_skipped_steps_and_own_scaler_are_refused() -> None:
     acc = _Accelerated(inner)
     acc.gradient_state.sync_gradients = False
     with pytest.raises(ValueError, match=r"^accelerate is accumulating gradients .* step\(\) "
-                       r"does nothing: the test was called inside it; .*accumulation_steps=k"):
+                       r"does nothing: the test was called inside accumulate\(\), or after an "
+                       r"accumulate\(\) loop that stopped .*accumulation_steps=k for "
+                       r"accumulation, or pass the optimizer it wraps, optimizer.optimizer$"):
         lr_range_test(model, acc, ce, loader, 1e-4, 1.0, 8, progress=False)
+    res = lr_range_test(model, acc.optimizer, ce, loader, 1e-4, 1.0, 8, progress=False)
+    assert res.stop_reason == "completed"  # (the advice, applied)
     acc.gradient_state.sync_gradients = True
     calls = [0]
 
@@ -5969,9 +5973,24 @@ def test_the_restores_new_rules_keep_their_limits() -> None:
                 self.table[0, 2] += 1  # (an element of neither)
             return (x @ self.cols).sum() + self.tail.sum()
 
-    p = Packed()
-    opt = torch.optim.SGD(p.parameters(), lr=0.1)
-    state = TrainingState(p, opt)
-    p(torch.randn(3, 4)).backward()
-    opt.step()
-    assert state.changed_attributes() == ["model.table"]
+    def written_into(module: nn.Module) -> list[str]:
+        opt = torch.optim.SGD(module.parameters(), lr=0.1)
+        state = TrainingState(module, opt)
+        module(torch.randn(3, 4)).backward()
+        opt.step()
+        return state.changed_attributes()
+
+    assert written_into(Packed()) == ["model.table"]
+
+    class Inside(nn.Module):  # (an element inside one strided view's range, not of it)
+        def __init__(self) -> None:
+            super().__init__()
+            table = torch.zeros(4, 4)
+            self.cols, self.cell = nn.Parameter(table[:, ::2]), table[1, 1:2]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                self.cell += 1
+            return (x @ self.cols).sum()
+
+    assert written_into(Inside()) == ["model.cell"]

@@ -1529,3 +1529,19 @@ def test_a_loss_still_falling_far_past_usual_lrs_is_told_it_may_never_diverge() 
         assert any(w.startswith("the loss never diverged and was still falling at end_lr: "
                                 "raise end_lr") for w in warned), warned
         assert any("a loss may never diverge" in w for w in warned) is said, warned
+
+
+def test_a_steady_rise_is_not_flat_and_a_cut_sweep_is_not_told_of_num_iter() -> None:
+    """A review: a loss rising 8% over the sweep from its first point left the 5% band only
+    past halfway, and was told it "stayed near its start" and to raise num_iter; a sweep cut
+    short, flat then rising, lost its "never decreased" (RangeTestResult drops warnings naming
+    num_iter for a cut sweep)."""
+    rng = np.random.default_rng(0)
+    rising = 2.3 * (1 + 0.08 * np.linspace(0, 1, 100)) + 0.003 * rng.standard_normal(100)
+    assert curve_warnings(LRS, rising, "completed") == [
+        "the loss never decreased: lower start_lr or check the data and loss"]
+    flat = np.log(2) + np.linspace(0, 1e-4, 100)
+    flat[85:] += np.geomspace(0.05, 20, 15)
+    said = curve_warnings(LRS, flat, "interrupted")
+    assert said[-1].startswith("the loss never decreased: it stayed near its start up to lr=")
+    assert said[-1].endswith(", then rose; check the data and loss")

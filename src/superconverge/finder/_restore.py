@@ -787,18 +787,16 @@ class TrainingState:
             for groups, _ in self.groups:
                 restored += [x for g in groups for v in g.values() if v is not g["params"]
                              for x in _in_place(v, True)]
-            spans: dict[int, list[tuple[int, int, bool]]] = {}
+            spans: dict[int, list[tuple[int, int, Any]]] = {}
             for t in restored:
                 if (where := _span(t)) is not None:
-                    # (whether it holds every element of its range: a strided view does not)
-                    dense = where[2] - where[1] == t.numel() * t.element_size()
-                    spans.setdefault(where[0], []).append((*where[1:], dense))
+                    spans.setdefault(where[0], []).append((*where[1:], _layout(t)))
             # (nor a view of one by identity, whose memory may move: FSDP1's ``weight``, a
             # view of its flat parameter, whose storage it swaps between shard and whole, was
             # named as written into, a user's bug bash)
             ids = {id(t) for t in restored}
             self.versions = [(label, t, v) for label, t, v in tracked
-                             if not _within(_span(t), spans) and id(t._base) not in ids]
+                             if not _within(t, spans) and id(t._base) not in ids]
         self.streams = Streams(model) if streams is None else streams
         self.scaler_state = None if scaler is None else copy.deepcopy(scaler.state_dict())
         # The scaler's step in progress (a test called between the user's unscale_ and step:
@@ -1084,11 +1082,16 @@ def _unchanged(tensor: torch.Tensor, saved: torch.Tensor) -> bool:
         a, b = tensor, saved.to(tensor.device)
         if a.is_complex():
             a, b = torch.view_as_real(a), torch.view_as_real(b)
-        # (and a zero's sign, which == does not see: -0.0 written through .data, a review)
-        return torch.equal(a, b) and (not a.is_floating_point()
-                                      or torch.equal(a.signbit(), b.signbit()))
-    except (RuntimeError, NotImplementedError, TypeError):
+        if a.is_floating_point():  # bit for bit: a zero's sign too, which == does not see
+            # (-0.0 written through .data, a review), with no copy (a signbit() each made two)
+            a, b = a.view(_BITS[a.element_size()]), b.view(_BITS[b.element_size()])
+        return torch.equal(a, b)
+    except (RuntimeError, NotImplementedError, TypeError, KeyError):
         return False
+
+
+_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+"""An integer type of each float size, to compare floats bit for bit."""
 
 
 def _gives_way(now: object, t: torch.Tensor) -> bool:
@@ -1104,20 +1107,31 @@ def _gives_way(now: object, t: torch.Tensor) -> bool:
     return not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
 
 
-def _within(span: tuple[int, int, int] | None,
-            spans: dict[int, list[tuple[int, int, bool]]]) -> bool:
-    """Whether ``span`` lies inside a span of ``spans`` on the same storage, or inside dense
-    ones side by side (an alias of tensors the restore writes back goes back with them: a flat
-    tensor whose parameters are views of its parts, a bug bash; a strided view's range holds
-    elements it does not, so it joins none, a review); a tensor without one is not."""
+def _layout(t: torch.Tensor) -> Any:
+    """``t``'s place in its storage (offset, shape, strides) where its range holds elements it
+    does not (a strided view); None where it holds every element of its range."""
+    span = _span(t)
+    if span is not None and span[2] - span[1] == t.numel() * t.element_size():
+        return None
+    return (t.storage_offset(), tuple(t.shape), t.stride())
+
+
+def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bool:
+    """Whether ``t`` lies inside the spans of ``spans`` on its storage (an alias of tensors the
+    restore writes back goes back with them): inside one dense span, or several side by side
+    (a flat tensor whose parameters are views of its parts, a bug bash); a strided one's range
+    holds elements it does not, so only a tensor laid out as it is counts (reviews: an element
+    of neither of two strided views went unnamed). A tensor without a span is not."""
+    span = _span(t)
     if span is None:
         return False
     ptr, lo, hi = span
     on = spans.get(ptr, ())
-    if any(a <= lo and hi <= b for a, b, _ in on):
+    if any(a <= lo and hi <= b and (layout is None or layout == _layout(t))
+           for a, b, layout in on):
         return True
-    for a, b, dense in sorted(on):
-        if not dense:
+    for a, b, layout in sorted(on, key=lambda x: x[:2]):
+        if layout is not None:
             continue
         if a > lo:
             return False  # (a gap before the next span)

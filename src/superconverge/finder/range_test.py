@@ -1713,8 +1713,8 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
 _ACCUMULATING = (
     "accelerate is accumulating gradients (its gradient state's sync_gradients is False), and "
     "so its optimizer's step() does nothing: {where}; the range test takes one optimizer step "
-    "per LR: call it outside accelerator.accumulate() and pass accumulation_steps=k for "
-    "accumulation")
+    "per LR: call it outside accelerator.accumulate(), with accumulation_steps=k for "
+    "accumulation, or pass the optimizer it wraps, optimizer.optimizer")
 
 
 def _accelerate_state(optimizer: object) -> Any:
@@ -1737,7 +1737,9 @@ def _check_accelerate(optimizer: torch.optim.Optimizer) -> None:
     suggestion 4000x too low, without a word)."""
     state = _accelerate_state(optimizer)
     if state is not None and not state.sync_gradients:
-        raise ValueError(_ACCUMULATING.format(where="the test was called inside it"))
+        raise ValueError(_ACCUMULATING.format(
+            where="the test was called inside accumulate(), or after an accumulate() loop "
+                  "that stopped mid-accumulation"))
     own = getattr(optimizer, "scaler", None)
     if own is not None and callable(getattr(own, "unscale_", None)):  # (given as scaler= too:
         # its step() would unscale and step through it again)

@@ -255,8 +255,12 @@ def _check_tensorizable(optimizer: Optimizer, key: str, arg: str = "keys") -> No
             f"step of NAdam and Adamax fails on one), got {name}; leave 'betas' out of keys"
         )
     if _holds(optimizer, _ADAM_FAMILY):
-        # (the wrapped optimizer's groups hold the flags; named first, a wrapper may share them)
+        # (the wrapped optimizer's groups hold the flags; named first, a wrapper may share them;
+        # an Adam's alone: an SGD that a wrapper steps beside an AdamW takes a foreach tensor
+        # lr, and was refused, a review)
         for opt in reversed(held_optimizers(optimizer)):
+            if not isinstance(opt, _ADAM_FAMILY):
+                continue
             for i, g in enumerate(opt.param_groups):
                 if g.get("foreach") and not g.get("capturable") and not g.get("fused"):
                     # (capturable=True is for CUDA-type devices: on the CPU the eager step then
@@ -306,8 +310,9 @@ def tensorize_hyperparams(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    if keys is None:
-        keys = ["lr", _BETAS] if _holds(optimizer, _ADAM_FAMILY) else ["lr"]
+    if keys is None:  # (betas where every group has them: not beside an SGD, a review)
+        keys = (["lr", _BETAS] if _holds(optimizer, _ADAM_FAMILY)
+                and all(_BETAS in g for g in optimizer.param_groups) else ["lr"])
     elif isinstance(keys, str):
         keys = [keys]
     elif not isinstance(keys, Iterable):
@@ -794,13 +799,13 @@ class ParamScheduler:
         sched = self._schedules.get("weight_decay")
         if sched is None or not _moves(sched):
             return
-        held = held_optimizers(self.optimizer)
-        if any(isinstance(o, torch.optim.AdamW)
-               or all(g.get("decoupled_weight_decay") for g in o.param_groups) for o in held):
-            return
         # (torch's that add it to the gradient, by name: Adafactor and Muon decay the weights
-        # as AdamW does, one graph more, a review)
-        coupled = next((o for o in held if isinstance(o, _COUPLED_DECAY)), None)
+        # as AdamW does, one graph more, a review; each optimizer on its own: an SGD a wrapper
+        # steps beside an AdamW was not warned of, a review)
+        coupled = next((o for o in held_optimizers(self.optimizer)
+                        if isinstance(o, _COUPLED_DECAY) and not isinstance(o, torch.optim.AdamW)
+                        and not all(g.get("decoupled_weight_decay") for g in o.param_groups)),
+                       None)
         if coupled is not None:
             warnings.warn(
                 f"{type(coupled).__name__} adds weight_decay to the gradient as a Python number "
