@@ -720,11 +720,12 @@ class TrainingState:
         pending: _Pairs = []
         self.tensors = [(t, _Copy(t, host, pending)) for t in (*params, *buffers)]
         self.tensors += [(t, _Copy(t, True)) for t in frozen]
-        # Their version counters: one no in-place write moved (a constant buffer, a frozen
-        # layer) is compared before it is written back, and left alone where equal. A buffer
-        # in read-only memory (a memory-mapped table) crashed the process at the restore's
-        # write, and an inference-mode one failed it, leaving the optimizer state after it
-        # unwritten: a bug bash. (Compared, not trusted: a write through ``.data`` moves none.)
+        # Their version counters: one in host memory that no in-place write moved (a constant
+        # buffer, a frozen layer) is compared before it is written back, and left alone where
+        # equal: a buffer in read-only memory (a memory-mapped table) crashed the process at
+        # the restore's write, a bug bash. (Compared, not trusted: a write through ``.data``
+        # moves none. On an accelerator, where no such memory is, and a compare would wait for
+        # the device, each is written back as before.)
         self.tensor_versions = [_version(t) for t, _ in self.tensors]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
@@ -889,7 +890,8 @@ class TrainingState:
                 with torch.no_grad():
                     tensor.data = torch.empty(saved.data.shape, dtype=tensor.dtype,
                                               device=tensor.device)
-            elif _version(tensor) == version and _unchanged(tensor, saved.data):
+            elif (tensor.device.type == "cpu" and _version(tensor) == version
+                  and _unchanged(tensor, saved.data)):
                 continue
             pending.append((tensor, saved.data))
         for p, held, grad in self.grads:
