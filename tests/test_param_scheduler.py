@@ -2375,3 +2375,38 @@ def test_tensors_for_a_wrapper_stepping_an_adamw_beside_an_sgd() -> None:
     both.step()
     with pytest.warns(UserWarning, match=r"^SGD adds weight_decay to the gradient"):
         ParamScheduler(both, weight_decay=sc.linear(1e-4, 1e-3, 10), tensors=True)
+
+
+def test_a_users_schedule_with_arrays_and_old_dicts() -> None:
+    """A review: a field holding a numpy array of knots was saved as None, and a strict resume
+    then took a schedule whose peak was 100x; a dict written before to_dict left out a derived
+    (init=False) field no longer rebuilt; a _value returning np.where's 0-d array was refused."""
+    import dataclasses
+
+    from superconverge.schedules import Schedule, register
+
+    @register("test-knots")
+    @dataclasses.dataclass(frozen=True)
+    class Knots(Schedule):
+        xs: Any
+        ys: Any
+        total_steps: int | None = 100
+        top: float = dataclasses.field(init=False, repr=False)
+
+        def __post_init__(self) -> None:
+            self._set("top", float(max(self.ys)))
+
+        def _value(self, step: int) -> Any:
+            return np.where(step < 0, 0.0, np.interp(step, self.xs, self.ys))
+
+    knots = Knots(np.array([0, 50, 100]), np.array([0.0, 0.1, 0.001]))
+    saved = knots.to_dict()
+    assert saved == {"kind": "test-knots", "xs": [0, 50, 100], "ys": [0.0, 0.1, 0.001],
+                     "total_steps": 100}
+    assert Knots.from_dict({**saved, "top": 0.1})(25) == pytest.approx(0.05)  # (an old dict)
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    state = ParamScheduler(opt, lr=knots).state_dict()
+    assert opt.param_groups[0]["lr"] == 0.0
+    higher = ParamScheduler(opt, lr=Knots(np.array([0, 50, 100]), np.array([0.0, 10.0, 0.001])))
+    with pytest.raises(ValueError, match=r"state_dict schedules differ"):
+        higher.load_state_dict(state)

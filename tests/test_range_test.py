@@ -5994,3 +5994,15 @@ def test_the_restores_new_rules_keep_their_limits() -> None:
             return (x @ self.cols).sum()
 
     assert written_into(Inside()) == ["model.cell"]
+
+    class Aliases(nn.Module):  # (the same elements as a strided view, laid out otherwise)
+        def __init__(self) -> None:
+            super().__init__()
+            packed = torch.zeros(4, 8)
+            self.q = nn.Parameter(packed[:, :4])
+            self.column, self.turned = packed[:, 0], packed[:, :4].t()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x @ self.q).sum()
+
+    assert written_into(Aliases()) == []

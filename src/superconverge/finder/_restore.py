@@ -29,7 +29,7 @@ import random
 import signal
 import threading
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -1110,12 +1110,40 @@ def _gives_way(now: object, t: torch.Tensor) -> bool:
 
 
 def _layout(t: torch.Tensor) -> Any:
-    """``t``'s place in its storage (offset, shape, strides) where its range holds elements it
-    does not (a strided view); None where it holds every element of its range."""
+    """``t``'s place in its storage (offset, shape, strides, element size) where its range
+    holds elements it does not (a strided view); None where it holds every element of its
+    range."""
     span = _span(t)
     if span is not None and span[2] - span[1] == t.numel() * t.element_size():
         return None
-    return (t.storage_offset(), tuple(t.shape), t.stride())
+    return (t.storage_offset(), tuple(t.shape), t.stride(), t.element_size())
+
+
+_MAX_COMPARED = 1 << 22
+"""The longest range of storage over which :func:`_inside` compares a tensor's elements one by
+one with a strided view's; a tensor in a view's longer range is taken as inside it."""
+
+
+def _end(offset: int, shape: Sequence[int], stride: Sequence[int]) -> int:
+    """One past the last element of a view at ``offset`` with ``shape`` and ``stride``."""
+    return offset + 1 + sum((n - 1) * s for n, s in zip(shape, stride, strict=True))
+
+
+def _inside(t: torch.Tensor, layout: Any) -> bool:
+    """Whether every element of ``t`` is one of the strided view's at ``layout`` (the same
+    storage): a transposed alias, one column of it (a review: taken as outside, and named as
+    written into); an element between its strides is not (a review: one was hidden)."""
+    offset, shape, stride, size = layout
+    if t.element_size() != size:
+        return False
+    end = max(_end(offset, shape, stride),
+              _end(int(t.storage_offset()), tuple(t.shape), t.stride()))
+    if end > _MAX_COMPARED:  # (the elements' positions are laid out over that range)
+        return True
+    where = torch.arange(end)
+    mine = torch.as_strided(where, t.shape, t.stride(), t.storage_offset()).reshape(-1)
+    theirs = torch.as_strided(where, shape, stride, offset).reshape(-1)
+    return bool(torch.isin(mine, theirs).all())
 
 
 def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bool:
@@ -1129,7 +1157,7 @@ def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bo
         return False
     ptr, lo, hi = span
     on = spans.get(ptr, ())
-    if any(a <= lo and hi <= b and (layout is None or layout == _layout(t))
+    if any(a <= lo and hi <= b and (layout is None or _inside(t, layout))
            for a, b, layout in on):
         return True
     for a, b, layout in sorted(on, key=lambda x: x[:2]):

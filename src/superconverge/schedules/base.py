@@ -223,7 +223,10 @@ class Schedule:
         # "__init__() got an unexpected keyword argument").
         fields = [f for f in dataclasses.fields(built) if f.init]  # type: ignore[arg-type]
         names = [f.name for f in fields]
-        unknown = [k for k in data if k != "kind" and k not in names]
+        # (a field derived in __post_init__, init=False, which to_dict wrote before it left
+        # them out: such a dict still rebuilds, a review)
+        derived = {f.name for f in dataclasses.fields(built) if not f.init}  # type: ignore[arg-type]
+        unknown = [k for k in data if k not in ("kind", *derived) and k not in names]
         missing = [f.name for f in fields if f.name not in data
                    and f.default is dataclasses.MISSING
                    and f.default_factory is dataclasses.MISSING]
@@ -234,7 +237,7 @@ class Schedule:
                 + ([f"missing field(s) {', '.join(map(repr, missing))}"] if missing else []))
             raise ValueError(f"a {kind!r} schedule dict: {said}; it takes "
                              f"{', '.join(names)}")
-        kwargs = {k: _decode(val, k) for k, val in data.items() if k != "kind"}
+        kwargs = {k: _decode(val, k) for k, val in data.items() if k in names}
         return cast("_T", built(**kwargs))  # (a subclass of cls: checked above)
 
 
@@ -271,13 +274,12 @@ def _encode(value: Any, name: str) -> Any:
         return [_encode(x, name) for x in value]
     if value is None or type(value) in (bool, int, float, str):
         return value
-    if type(value).__module__ == "numpy" and callable(getattr(value, "item", None)):
-        try:
-            plain = value.item()
-        except (TypeError, ValueError):  # (an array of several: not a number)
-            plain = None
-        if plain is None or type(plain) in (bool, int, float):
-            return plain
+    if type(value).__module__ == "numpy" and getattr(value, "dtype", None) is not None:
+        # A number (or a 0-d array) as itself, an array of numbers as a list of them (an array
+        # of several was written as None, and a strict resume took another schedule: a review).
+        if getattr(value.dtype, "kind", "") in ("b", "i", "u", "f"):
+            plain = value.item() if value.ndim == 0 else value.tolist()
+            return plain if value.ndim == 0 else _encode(plain, name)
     if callable(value):
         return {"callable": callable_ref(value)}
     if isinstance(value, bool | int | float | str):  # (a subclass: an IntEnum, a str Enum)

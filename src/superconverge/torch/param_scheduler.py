@@ -466,6 +466,9 @@ def _number(key: str, step: int, value: object) -> float:
     float32 warned of an overflow at every step: a bug bash); anything else named."""
     if type(value) is float:
         return value
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        value = value.item()  # type: ignore[attr-defined]  # (a 0-d array: np.where's, a
+        # review; a 0-d tensor)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     raise TypeError(
