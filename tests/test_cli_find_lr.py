@@ -2327,3 +2327,39 @@ def test_the_grad_scalers_advice_is_in_the_commands_words() -> None:
     said = _as_flags("GradScaler skipped 50 steps in a row, up to lr=0.1: ...: lower the "
                      "GradScaler's init_scale or use bfloat16 autocast; stopping", flags)
     assert said.endswith(": use --amp bf16; stopping")
+
+
+def test_main_called_twice_in_one_process_logs_each_call_as_asked(tmp_path) -> None:
+    """A bug bash: main() left the root logger as logging.basicConfig set it up, so a second
+    call's -v printed nothing, and its log went to the first call's stderr (closed by then: a
+    logging error at every line). Each call now sets up logging for itself and undoes it."""
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import contextlib, io, logging
+        from superconverge.cli import main
+
+        def run(*flags):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                main([*flags, "find-lr", "--model", "mlp", "--num-iter", "8",
+                      "--out", {str(tmp_path / "o")!r}])
+            err.close()
+            return err
+
+        run()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            main(["-v", "find-lr", "--model", "mlp", "--num-iter", "8",
+                  "--out", {str(tmp_path / "o2")!r}])
+        print(repr(err.getvalue().splitlines()[0]))
+        print(logging.getLogger().handlers, logging.getLogger().level)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(
+                              Path(__file__).resolve().parents[1] / "src")})
+    assert done.returncode == 0, done.stderr
+    first, handlers = done.stdout.splitlines()
+    assert first.startswith("'range test: mlp on digits"), done.stdout
+    assert handlers == "[] 30" and "Logging error" not in done.stderr, done.stderr

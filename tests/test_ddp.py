@@ -910,6 +910,14 @@ ZERO_WORKER = classifier_worker(
         assert group["lr"] is lr and group["betas"][0] is beta, group
     old_sched.step()  # (the step the loaded one took)
     assert abs(float(lr) / old.param_groups[0]["lr"] - 1) < 1e-6, (float(lr), old.param_groups)
+    # ... and the wrapped load holds the optimizer weakly: a bound method kept it alive past
+    # del until the cyclic GC ran (a bug bash)
+    import gc, weakref
+    gc.disable()
+    gone = weakref.ref(new)
+    del new, new_sched, group
+    assert gone() is None
+    gc.enable()
     """,
 )
 

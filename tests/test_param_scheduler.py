@@ -2377,6 +2377,20 @@ def test_tensors_for_a_wrapper_stepping_an_adamw_beside_an_sgd() -> None:
         ParamScheduler(both, weight_decay=sc.linear(1e-4, 1e-3, 10), tensors=True)
 
 
+def test_tensors_for_an_optimizer_that_cannot_be_hashed() -> None:
+    """A bug bash: an optimizer with an __eq__ of its own (so no hash) failed every
+    load_state_dict after tensors=True: its tensors were held by the optimizer as a key."""
+    class Comparable(torch.optim.SGD):
+        def __eq__(self, other: object) -> bool:
+            return self is other
+
+    opt = Comparable(make_model().parameters(), lr=0.1)
+    ParamScheduler(opt, lr=sc.one_cycle(0.1, 10), tensors=True)
+    lr = opt.param_groups[0]["lr"]
+    opt.load_state_dict(opt.state_dict())
+    assert opt.param_groups[0]["lr"] is lr
+
+
 def test_a_users_schedule_with_arrays_and_old_dicts() -> None:
     """A review: a field holding a numpy array of knots was saved as None, and a strict resume
     then took a schedule whose peak was 100x; a dict written before to_dict left out a derived

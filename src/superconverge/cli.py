@@ -943,11 +943,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | None) -> int:
     """The command ``args`` names, its errors one line each (``main``'s body)."""
     tag = f"[rank {rank}] " if rank else ""
-    logging.basicConfig(
-        level=(logging.ERROR if rank else logging.INFO if args.verbose else logging.WARNING),
-        format=f"{tag}%(message)s",
-        stream=sys.stderr,
-    )
+    # What logging.basicConfig does (nothing where the process set up logging already), undone
+    # at the end: main() may be called in a process that goes on, and a second call's -v was
+    # ignored, its logs going to the first call's stderr (a bug bash).
+    root = logging.getLogger()
+    handler, level = None, root.level
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{tag}%(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.ERROR if rank else logging.INFO if args.verbose
+                      else logging.WARNING)
     formatted = warnings.formatwarning
     flags = getattr(args, "flag_names", {})
 
@@ -1019,6 +1025,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
                        f"{one_line(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted
+        if handler is not None:
+            root.removeHandler(handler)
+            root.setLevel(level)
     return 0
 
 

@@ -571,7 +571,7 @@ class Streams:
         self.iterations: list[tuple[Any, int]] = [
             (ld, ld.iteration) for ld in loaders  # type: ignore[attr-defined]
             if type(getattr(ld, "iteration", None)) is int
-                           and callable(getattr(ld, "set_epoch", None))]
+            and callable(getattr(ld, "set_epoch", None))]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
             torch.cuda.get_rng_state_all()
@@ -1150,8 +1150,9 @@ def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bo
     """Whether ``t`` lies inside the spans of ``spans`` on its storage (an alias of tensors the
     restore writes back goes back with them): inside one dense span, or several side by side
     (a flat tensor whose parameters are views of its parts, a bug bash); a strided one's range
-    holds elements it does not, so only a tensor laid out as it is counts (reviews: an element
-    of neither of two strided views went unnamed). A tensor without a span is not."""
+    holds elements it does not, so inside one only where its elements are among the view's
+    (:func:`_inside`), and it joins none (reviews: an element of neither of two strided views
+    went unnamed). A tensor without a span is not."""
     span = _span(t)
     if span is None:
         return False

@@ -709,10 +709,10 @@ class _Run:
         # gradient all-reduce of all but the last micro-batch of a step.
         inner = getattr(model, "_orig_mod", model)
         self.ddp = inner if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else None
-        # The steps __call__ writes out in its loop (see there).
         # accelerate's gradient state, whose sync_gradients=False makes its optimizer's step()
         # do nothing (a step_fn under accelerator.accumulate(): checked after each step).
         self.gradient_state = _accelerate_state(optimizer) if step_fn is not None else None
+        # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
                       and val_data is None)
@@ -1441,11 +1441,12 @@ class _ChunkRead:
         self.has_val = val is not None
         parts = [_readable(_stacked(losses).reshape(k))]
         losses.clear()
-        # Under torch.distributed a validation loss is five numbers (see _val_loss).
-        self.val_pairs = world > 1
+        # Under torch.distributed a validation loss is five numbers, sums and counts (see
+        # _val_loss).
+        self.val_sums = world > 1
         if val is not None:
             stacked = _readable(torch.stack(_plain(val)))
-            parts.extend(stacked.T if self.val_pairs else [stacked.reshape(k)])
+            parts.extend(stacked.T if self.val_sums else [stacked.reshape(k)])
             val.clear()
         # A skip seen by the step hook (a torch without the scaler's inf check) is a bool
         # already; the scaler's inf check is a 0-dim tensor and travels with the losses.
@@ -1486,7 +1487,7 @@ class _ChunkRead:
         if self.has_val:
             val = values[at:at + k]
             at += k
-            if self.val_pairs:  # every rank's sums over every rank's examples (or batches)
+            if self.val_sums:  # every rank's sums over every rank's examples (or batches)
                 parts = [val, *(values[at + j * k:at + (j + 1) * k] for j in range(4))]
                 val = [(sb / nb if nb else math.nan) if uncounted else
                        (se / ne if ne else math.nan)
@@ -1744,9 +1745,9 @@ def _check_accelerate(optimizer: torch.optim.Optimizer) -> None:
     if own is not None and callable(getattr(own, "unscale_", None)):  # (given as scaler= too:
         # its step() would unscale and step through it again)
         raise ValueError(
-            f"{type(optimizer).__name__} holds a GradScaler of its own (accelerate's "
-            "mixed_precision='fp16'), which its step() unscales and updates itself, unseen by "
-            "the range test: pass the optimizer it wraps and its scaler, "
+            f"{type(optimizer).__name__} holds a GradScaler of its own (as accelerate's does "
+            "under mixed_precision='fp16'), which its step() unscales and updates itself, "
+            "unseen by the range test: pass the optimizer it wraps and its scaler, "
             "lr_range_test(model, optimizer.optimizer, ..., scaler=optimizer.scaler, "
             "amp_dtype=torch.float16)")
 

@@ -28,7 +28,6 @@ import logging
 import math
 import numbers
 import sys
-import types
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -360,9 +359,10 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
 # map_location="cpu" leaves it on the CPU beside CUDA parameters, where a captured step reads it
 # once, at capture). Two hooks put the old objects back, filled with the loaded values.
 
-_HELD: weakref.WeakKeyDictionary[Optimizer, list[tuple[int, str, Tensor]]] = (
-    weakref.WeakKeyDictionary()
-)
+# By the optimizer's id, from the pre-hook to the post-hook of one load: an optimizer that
+# cannot be hashed (an __eq__ of its own) failed a WeakKeyDictionary's, a bug bash. (An entry a
+# failed load left is overwritten by the next load's pre-hook before any read.)
+_HELD: dict[int, list[tuple[int, str, Tensor]]] = {}
 
 
 def _held_value(group: Mapping[str, Any], key: str) -> object:
@@ -376,13 +376,13 @@ def _hold_tensors(optimizer: Optimizer, state_dict: Any) -> None:
         for key in TENSORIZABLE:
             if key in group and isinstance(value := _held_value(group, key), Tensor):
                 held.append((i, key, value))
-    _HELD[optimizer] = held
+    _HELD[id(optimizer)] = held
 
 
 def _put_tensors_back(optimizer: Optimizer) -> None:
     """Load post-hook: fill the remembered tensors with the loaded values (a tensor from any
     device or dtype, or a number) and put them back into the groups."""
-    held = _HELD.pop(optimizer, [])
+    held = _HELD.pop(id(optimizer), [])
     groups = optimizer.param_groups
     filled: dict[int, float] = {}  # id of a tensor -> the value an earlier group put in it
     with torch.no_grad():
@@ -435,8 +435,7 @@ def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
         opt.register_load_state_dict_pre_hook(_hold_tensors)
         opt.register_load_state_dict_post_hook(_put_tensors_back)
         if _is_zero(opt):
-            opt.load_state_dict = types.MethodType(  # type: ignore[method-assign]
-                _zero_load_state_dict, opt)
+            opt.load_state_dict = _ZeroLoad(opt)  # type: ignore[method-assign]
 
 
 def _is_zero(optimizer: Optimizer) -> bool:
@@ -447,17 +446,27 @@ def _is_zero(optimizer: Optimizer) -> bool:
                for k in type(optimizer).__mro__)
 
 
-def _zero_load_state_dict(self: Any, state_dict: Any) -> None:
+class _ZeroLoad:
     """A ``ZeroRedundancyOptimizer``'s ``load_state_dict``, then the tensors ``tensors=True``
     made put back once more: after its hooks ran, torch's copies the loaded groups' values over
     its own and into its shard's, which left floats (or the checkpoint's tensors) in place of
-    the tensors (a bug bash)."""
-    _hold_tensors(self, state_dict)
-    held = _HELD[self]
-    type(self).load_state_dict(self, state_dict)
-    _HELD[self] = held
-    _put_tensors_back(self)
-    type(self)._sync_param_groups(self.param_groups, self.optim.param_groups)
+    the tensors (a bug bash). It holds the optimizer weakly: a bound method kept it, its
+    parameters and state alive past ``del`` until the cyclic GC ran (a bug bash)."""
+
+    __slots__ = ("optimizer",)
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = weakref.ref(optimizer)
+
+    def __call__(self, state_dict: Any) -> None:
+        opt: Any = self.optimizer()
+        assert opt is not None  # (called through the optimizer, which holds this)
+        _hold_tensors(opt, state_dict)
+        held = _HELD[id(opt)]
+        type(opt).load_state_dict(opt, state_dict)
+        _HELD[id(opt)] = held
+        _put_tensors_back(opt)
+        type(opt)._sync_param_groups(opt.param_groups, opt.optim.param_groups)
 
 
 def _number(key: str, step: int, value: object) -> float:
