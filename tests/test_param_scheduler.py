@@ -2384,11 +2384,21 @@ def test_tensors_for_an_optimizer_that_cannot_be_hashed() -> None:
         def __eq__(self, other: object) -> bool:
             return self is other
 
+    from superconverge.torch.param_scheduler import _HELD
+
     opt = Comparable(make_model().parameters(), lr=0.1)
     ParamScheduler(opt, lr=sc.one_cycle(0.1, 10), tensors=True)
     lr = opt.param_groups[0]["lr"]
     opt.load_state_dict(opt.state_dict())
     assert opt.param_groups[0]["lr"] is lr
+    # a load that fails leaves its entry, which goes with the optimizer (a review: keyed by id,
+    # it outlived it, holding its tensors)
+    with pytest.raises(ValueError):
+        opt.load_state_dict({**opt.state_dict(), "param_groups": []})
+    key = id(opt)
+    assert key in _HELD
+    del opt
+    assert key not in _HELD
 
 
 def test_a_users_schedule_with_arrays_and_old_dicts() -> None:

@@ -5812,11 +5812,13 @@ class _ByEpoch(torch.utils.data.Sampler):
 
 class _CountsItsPasses(DataLoader):
     """Sets its sampler's epoch from a count of its own passes at each (accelerate's
-    DataLoaderShard, ``iteration``)."""
+    DataLoaderShard, ``iteration``), and tells a gradient state that it is being iterated
+    until its pass ends (accelerate's ``dataloader_references``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.iteration = 0
+        self.gradient_state = type("GradientState", (), {"dataloader_references": [None]})()
 
     def set_epoch(self, epoch: int) -> None:
         self.iteration = epoch
@@ -5824,8 +5826,12 @@ class _CountsItsPasses(DataLoader):
 
     def __iter__(self) -> Any:
         self.set_epoch(self.iteration)
+        self.gradient_state.dataloader_references = [
+            *self.gradient_state.dataloader_references, self]
         yield from super().__iter__()
         self.iteration += 1
+        self.gradient_state.dataloader_references = [
+            r for r in self.gradient_state.dataloader_references if r is not self]
 
 
 def test_a_loader_that_counts_its_passes_gets_its_count_back() -> None:
@@ -5843,6 +5849,9 @@ def test_a_loader_that_counts_its_passes_gets_its_count_back() -> None:
                 curves.append(lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 7,
                                             progress=False, **kw).losses)
             assert loader.iteration == 0
+            # (a pass the sweep left midway is no longer counted as going on: accelerate's
+            # accumulate() then synced at its first batch, a review)
+            assert loader.gradient_state.dataloader_references == [None]
         losses = []
         for xb, yb in loader:
             opt.zero_grad()
@@ -5982,10 +5991,10 @@ def test_the_restores_new_rules_keep_their_limits() -> None:
 
     assert written_into(Packed()) == ["model.table"]
 
-    class Inside(nn.Module):  # (an element inside one strided view's range, not of it)
-        def __init__(self) -> None:
+    class Inside(nn.Module):  # (an element inside one strided view's range, not of it; at
+        def __init__(self) -> None:  # the end of a large storage, where a range cap hid it)
             super().__init__()
-            table = torch.zeros(4, 4)
+            table = torch.zeros(5_000_016)[-16:].view(4, 4)
             self.cols, self.cell = nn.Parameter(table[:, ::2]), table[1, 1:2]
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:

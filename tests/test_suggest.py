@@ -1540,6 +1540,11 @@ def test_a_steady_rise_is_not_flat_and_a_cut_sweep_is_not_told_of_num_iter() -> 
     rising = 2.3 * (1 + 0.08 * np.linspace(0, 1, 100)) + 0.003 * rng.standard_normal(100)
     assert curve_warnings(LRS, rising, "completed") == [
         "the loss never decreased: lower start_lr or check the data and loss"]
+    # (and through 4% noise: read over windows of a few points, it was taken for flat, a review)
+    rng = np.random.default_rng(0)
+    noisy = 2.3 * (1 + 0.15 * np.linspace(0, 1, 50)) * (1 + 0.04 * rng.standard_normal(50))
+    assert "the loss never decreased: lower start_lr or check the data and loss" in (
+        curve_warnings(np.logspace(-7, 1, 50), noisy, "completed"))
     rng = np.random.default_rng(36)  # (a noisy flat start, 20 points: its first point read
     short = np.log(2) * (1 + 0.03 * rng.standard_normal(20))  # alone flipped it, a review)
     short[16:] = [0.921, 1.64, 4.161, 9.0]

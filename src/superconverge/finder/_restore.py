@@ -29,7 +29,7 @@ import random
 import signal
 import threading
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -572,6 +572,15 @@ class Streams:
             (ld, ld.iteration) for ld in loaders  # type: ignore[attr-defined]
             if type(getattr(ld, "iteration", None)) is int
             and callable(getattr(ld, "set_epoch", None))]
+        # And the loaders that accelerate's gradient state counts as being iterated: one the
+        # sweep left mid-pass stayed there, and accumulate() then synced at its first batch (a
+        # review: a test inside accumulate() after a first one went unrefused).
+        states: dict[int, Any] = {
+            id(gs): gs for ld in loaders
+            if isinstance(getattr(gs := getattr(ld, "gradient_state", None),
+                                  "dataloader_references", None), list)}
+        self.loader_references = [(gs, list(gs.dataloader_references))
+                                  for gs in states.values()]
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = (
             torch.cuda.get_rng_state_all()
@@ -601,6 +610,8 @@ class Streams:
             sampler.set_epoch(epoch)
         for loader, count in self.iterations:
             loader.iteration = count
+        for gradient_state, references in self.loader_references:
+            gradient_state.dataloader_references = list(references)
         torch.set_rng_state(self.torch_rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
@@ -1120,30 +1131,33 @@ def _layout(t: torch.Tensor) -> Any:
 
 
 _MAX_COMPARED = 1 << 22
-"""The longest range of storage over which :func:`_inside` compares a tensor's elements one by
-one with a strided view's; a tensor in a view's longer range is taken as inside it."""
-
-
-def _end(offset: int, shape: Sequence[int], stride: Sequence[int]) -> int:
-    """One past the last element of a view at ``offset`` with ``shape`` and ``stride``."""
-    return offset + 1 + sum((n - 1) * s for n, s in zip(shape, stride, strict=True))
+"""The most elements of a tensor whose places :func:`_inside` checks one by one; a larger one
+in a strided view's range is taken as inside it."""
 
 
 def _inside(t: torch.Tensor, layout: Any) -> bool:
     """Whether every element of ``t`` is one of the strided view's at ``layout`` (the same
     storage): a transposed alias, one column of it (a review: taken as outside, and named as
-    written into); an element between its strides is not (a review: one was hidden)."""
+    written into); an element between its strides is not (a review: one was hidden). Each of
+    ``t``'s places is split over the view's strides, largest first (a view sliced or transposed
+    from a tensor, whose strides nest: an overlapping one may be read as not holding it, and
+    the test warns of a tensor it put back)."""
     offset, shape, stride, size = layout
     if t.element_size() != size:
         return False
-    end = max(_end(offset, shape, stride),
-              _end(int(t.storage_offset()), tuple(t.shape), t.stride()))
-    if end > _MAX_COMPARED:  # (the elements' positions are laid out over that range)
+    if t.numel() > _MAX_COMPARED:
         return True
-    where = torch.arange(end)
-    mine = torch.as_strided(where, t.shape, t.stride(), t.storage_offset()).reshape(-1)
-    theirs = torch.as_strided(where, shape, stride, offset).reshape(-1)
-    return bool(torch.isin(mine, theirs).all())
+    places = torch.tensor([int(t.storage_offset())])
+    for n, s in zip(t.shape, t.stride(), strict=True):
+        places = (places[:, None] + torch.arange(int(n)) * int(s)).reshape(-1)
+    rest = places - offset
+    held = rest >= 0
+    for n, s in sorted(((n, s) for n, s in zip(shape, stride, strict=True) if n > 1 and s > 0),
+                       key=lambda d: -d[1]):
+        index = torch.div(rest, s, rounding_mode="floor").clamp(min=0)
+        held &= index < n
+        rest = rest - index.clamp(max=n - 1) * s
+    return bool((held & (rest == 0)).all())
 
 
 def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bool:

@@ -361,7 +361,8 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
 
 # By the optimizer's id, from the pre-hook to the post-hook of one load: an optimizer that
 # cannot be hashed (an __eq__ of its own) failed a WeakKeyDictionary's, a bug bash. (An entry a
-# failed load left is overwritten by the next load's pre-hook before any read.)
+# failed load left is overwritten by the next load's pre-hook before any read, and dropped
+# when the optimizer goes.)
 _HELD: dict[int, list[tuple[int, str, Tensor]]] = {}
 
 
@@ -434,6 +435,9 @@ def _keep_tensors_across_loads(optimizer: Optimizer) -> None:
             continue
         opt.register_load_state_dict_pre_hook(_hold_tensors)
         opt.register_load_state_dict_post_hook(_put_tensors_back)
+        # (an entry a failed load left goes with the optimizer: keyed by id, it outlived it,
+        # holding its group tensors, a review)
+        weakref.finalize(opt, _HELD.pop, id(opt), None)
         if _is_zero(opt):
             opt.load_state_dict = _ZeroLoad(opt)  # type: ignore[method-assign]
 
