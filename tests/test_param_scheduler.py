@@ -2320,6 +2320,8 @@ def test_a_users_schedule_is_saved_as_plain_data_and_checked() -> None:
             ParamScheduler(opt, lr=Decay(0.1, steps))
         with pytest.raises(exc, match="^" + re.escape(f"Decay.total_steps {said}")):
             Decay(0.1, steps)(200)
+        with pytest.raises(exc, match="^" + re.escape(f"Decay.total_steps {said}")):
+            Decay(0.1, steps).table()  # (a review: a bare int() error for 100.0)
     assert Decay(0.1, np.int64(100)).to_dict()["total_steps"] == 100
     with pytest.raises(TypeError, match=r"has a field named 'kind'.*rename the field"):
         @register("test-kind-field")

@@ -36,7 +36,8 @@ def register(kind: str) -> Callable[[S], S]:
             raise TypeError(f"register({kind!r}) takes a subclass of Schedule, got {cls!r}")
         if not dataclasses.is_dataclass(cls):
             raise TypeError(f"register({kind!r}): {cls.__name__} is not a dataclass; put "
-                            "@register above @dataclass(frozen=True), which must come first")
+                            "@register above @dataclass (frozen=True, as ours are), which must "
+                            "be applied first")
         if any(f.name == "kind" for f in dataclasses.fields(cls)):
             raise TypeError(f"register({kind!r}): {cls.__name__} has a field named 'kind', the "
                             "key of a schedule dict that names its class; rename the field")
@@ -160,11 +161,13 @@ class Schedule:
 
     def table(self, steps: SupportsIndex | None = None) -> list[tuple[int, float]]:
         """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""
-        n = self.total_steps if steps is None else _step_index("steps", steps)
-        if n is None:
+        if steps is None and self.total_steps is None:
             raise ValueError(
                 f"{type(self).__name__} has no end (total_steps=None); pass steps=N to tabulate"
             )
+        # (a total_steps of a schedule of the user's checked: 2.5 was a bare "'float' object
+        # cannot be interpreted as an integer", a review)
+        n = _total_steps(self) if steps is None else _step_index("steps", steps)
         if n < 1:
             raise ValueError(f"steps must be >= 1, got {n}")
         return [(i, self(i)) for i in range(n)]
