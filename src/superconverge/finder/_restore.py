@@ -164,25 +164,29 @@ class _RngState:
         self.rng, self.state = rng, _rng_state(rng)
 
 
+def _number(value: object) -> bool:
+    """A Python or numpy number (bools too)."""
+    return type(value) in (int, float, bool) or isinstance(value, np.generic)
+
+
+def _plain(value: object) -> bool:
+    """What an optimizer's steps may move in its attributes and the restore puts back: a
+    number, None (an RNG its first step makes, a review) or an RNG."""
+    return value is None or _number(value) or _is_rng(value)
+
+
 def _plain_attributes(optimizer: Any) -> dict[str, Any]:
-    """The attributes of ``optimizer`` that hold a Python or numpy number (bools too), None
-    (an RNG its first step makes, a review) or an RNG (as a :class:`_RngState`), which its
-    steps may move."""
-    out: dict[str, Any] = {}
-    for name, value in vars(optimizer).items():
-        if value is None or type(value) in (int, float, bool) or isinstance(value, np.generic):
-            out[name] = value
-        elif _is_rng(value):
-            out[name] = _RngState(value)
-    return out
+    """The attributes of ``optimizer`` that are :func:`_plain`, an RNG as a
+    :class:`_RngState`."""
+    return {name: _RngState(value) if _is_rng(value) else value
+            for name, value in vars(optimizer).items() if _plain(value)}
 
 
 def _made_in_place_of_none(value: object) -> bool:
     """Whether ``value``, where an optimizer's attribute was None, is state its steps made (a
     number, an RNG, a tensor or array: put back to None) rather than an object it registered (a
     hook's handle, kept: a review)."""
-    return (type(value) in (int, float, bool) or _is_rng(value)
-            or isinstance(value, np.generic | np.ndarray | torch.Tensor))
+    return (value is not None and _plain(value)) or isinstance(value, np.ndarray | torch.Tensor)
 
 
 def _clone(value: Any, host: bool = False, pending: _Pairs | None = None,
@@ -802,7 +806,7 @@ class TrainingState:
             spans: dict[int, list[tuple[int, int, Any]]] = {}
             for t in restored:
                 if (where := _span(t)) is not None:
-                    spans.setdefault(where[0], []).append((*where[1:], _layout(t)))
+                    spans.setdefault(where[0], []).append((*where[1:], _layout(t, where)))
             # (nor a view of one by identity, whose memory may move: FSDP1's ``weight``, a
             # view of its flat parameter, whose storage it swaps between shard and whole, was
             # named as written into, a user's bug bash)
@@ -970,9 +974,9 @@ class TrainingState:
         for opt, saved, names in self.opt_attrs:
             # An RNG goes on between repeats, as a sampler's own does (no seed reaches it, and
             # put back, every repeat drew the same: a review), also one the sweep made.
-            now, made = vars(opt), _plain_attributes(opt)
-            for name in [n for n, v in made.items() if n not in names and not (
-                    between_repeats and isinstance(v, _RngState))]:
+            now = vars(opt)
+            for name in [n for n, v in now.items() if n not in names and _plain(v) and not (
+                    between_repeats and _is_rng(v))]:
                 del now[name]  # made by the sweep: a fresh optimizer stays fresh
             for name, value in saved.items():
                 if isinstance(value, _RngState):
@@ -1120,12 +1124,11 @@ def _gives_way(now: object, t: torch.Tensor) -> bool:
     return not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
 
 
-def _layout(t: torch.Tensor) -> Any:
-    """``t``'s place in its storage (offset, shape, strides, element size) where its range
-    holds elements it does not (a strided view); None where it holds every element of its
-    range."""
-    span = _span(t)
-    if span is not None and span[2] - span[1] == t.numel() * t.element_size():
+def _layout(t: torch.Tensor, span: tuple[int, int, int]) -> Any:
+    """``t``'s place in its storage (offset, shape, strides, element size) where its range,
+    ``span`` (:func:`_span`), holds elements it does not (a strided view); None where it holds
+    every element of its range."""
+    if span[2] - span[1] == t.numel() * t.element_size():
         return None
     return (t.storage_offset(), tuple(t.shape), t.stride(), t.element_size())
 

@@ -946,16 +946,15 @@ def curve_warnings(
         # move it: "lower start_lr" is wrong there, and the cut's own warning says what to do)
         # Flat over the sweep's first half or more, then up: a lower start_lr only adds to
         # the flat stretch (a GRU at ln 2 for 84 points, then diverging, was told to lower it,
-        # which gave the same curve; 400 steps showed a fall: a bug bash).
-        # Flat: not a steady rise that leaves the band only past halfway (a rise of 8% over
-        # the sweep was told it stayed flat: a review); halfway to leaving it, the loss is
-        # within a quarter of the band of its start.
+        # which gave the same curve; 400 steps showed a fall: a bug bash). Flat: the smoothed
+        # loss left a band around its start (5% of it, or 3 times the batch noise) only past
+        # halfway, and the medians of the raw losses of the two halves of that stretch lie
+        # within a quarter of the band (not a steady rise, which leaves the band late too: a
+        # rise of 8% was told it stayed flat; nor read from the smoothed curve's first point,
+        # nearly a raw one, whose noise flipped it on 7 of 21 short flat seeds: reviews).
         band = max(NOISE_ONLY * noise_all, 0.05 * float(s[0]) if shares else 0.0)
-        left = int(np.argmax(np.abs(s - s[0]) > band)) if np.any(np.abs(s - s[0]) > band) else 0
-        # (levels read as the medians of the raw losses of each half of the stretch: the
-        # smoothed curve's first point is nearly a raw one, whose noise flipped this on 7 of
-        # 21 short flat seeds, and windows of a few points with a noise allowance took a noisy
-        # steady rise for flat on 56 of 960 curves: reviews)
+        outside = np.abs(s - s[0]) > band
+        left = int(np.argmax(outside)) if outside.any() else 0
         halves = (float(np.median(y[:max(1, left // 2)])),
                   float(np.median(y[left // 2:max(left // 2 + 1, left)])))
         if (mode != "linear" and not rose_from_start and left >= len(s) // 2

@@ -281,8 +281,7 @@ def _encode(value: Any, name: str) -> Any:
         # A number (or a 0-d array) as itself, an array of numbers as a list of them (an array
         # of several was written as None, and a strict resume took another schedule: a review).
         if getattr(value.dtype, "kind", "") in ("b", "i", "u", "f"):
-            plain = value.item() if value.ndim == 0 else value.tolist()
-            return plain if value.ndim == 0 else _encode(plain, name)
+            return value.tolist()  # (a 0-d array's, a number's: the Python number)
     if callable(value):
         return {"callable": callable_ref(value)}
     if isinstance(value, bool | int | float | str):  # (a subclass: an IntEnum, a str Enum)

@@ -17,6 +17,11 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 
+def is_number(value: object) -> bool:
+    """A real number (numpy's too), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def as_float(value: object) -> float:
     """A group value (a number or a 1-element tensor) as a Python float."""
     if isinstance(value, Tensor):
@@ -172,8 +177,7 @@ def initial_lr_ratios(groups: Sequence[Mapping[str, Any]]) -> list[float] | None
     # (a tensor lr's initial_lr is a tensor too, torch's own compiled-optimizer recipe: read as
     # a number, a review)
     raw = [g.get("initial_lr") for g in groups]
-    if not all((isinstance(s, numbers.Real) and not isinstance(s, bool))
-               or (isinstance(s, Tensor) and s.numel() == 1) for s in raw):
+    if not all(is_number(s) or (isinstance(s, Tensor) and s.numel() == 1) for s in raw):
         return None
     starts = [as_float(s) for s in raw]
     if not all(map(math.isfinite, starts)):

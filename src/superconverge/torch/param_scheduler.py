@@ -49,6 +49,7 @@ from superconverge.torch._multipliers import (
     brief,
     held_optimizers,
     initial_lr_ratios,
+    is_number,
     own_lr,
     ratios_to_group_0,
     schedule_free,
@@ -139,12 +140,8 @@ def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
     return any(isinstance(o, kinds) for o in held_optimizers(optimizer))
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
-    ok = _is_number(value) or (isinstance(value, Tensor) and value.numel() == 1)
+    ok = is_number(value) or (isinstance(value, Tensor) and value.numel() == 1)
     if ok and isinstance(value, Tensor) and not value.is_floating_point():
         raise ValueError(
             f"{key}: {opt_name}'s param groups hold {where}={value!r}, a {value.dtype} tensor: "
@@ -168,7 +165,7 @@ def _as_schedule(name: str, value: object) -> Schedule:
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{name}: {exc}") from None
         return value
-    if _is_number(value):
+    if is_number(value):
         return constant(real(name, value))  # (an int past float's range: a bug bash)
     raise TypeError(
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
@@ -181,7 +178,7 @@ def _close(saved: object, mine: Sequence[float]) -> bool:
     if not isinstance(saved, Sequence) or isinstance(saved, str | bytes):
         return False
     return len(saved) == len(mine) and all(
-        _is_number(a) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)  # type: ignore[arg-type]
+        is_number(a) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)  # type: ignore[arg-type]
         for a, b in zip(saved, mine, strict=True)
     )
 
@@ -394,7 +391,7 @@ def _put_tensors_back(optimizer: Optimizer) -> None:
                 continue
             if isinstance(loaded, Tensor) and loaded.numel() == 1:
                 value = float(loaded.detach().reshape(()).to("cpu", torch.float64))
-            elif _is_number(loaded):
+            elif is_number(loaded):
                 value = float(loaded)  # type: ignore[arg-type]
             else:
                 continue  # not a value this tensor can hold: leave what was loaded
@@ -482,8 +479,8 @@ def _number(key: str, step: int, value: object) -> float:
     if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
         value = value.item()  # type: ignore[attr-defined]  # (a 0-d array: np.where's, a
         # review; a 0-d tensor)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+    if is_number(value):
+        return float(value)  # type: ignore[arg-type]
     raise TypeError(
         f"{key}: the schedule gives {value!r} ({type(value).__name__}) at step {step}, not a "
         "number: a schedule's _value(step) returns a float (a forgotten return gives None)")
@@ -939,7 +936,7 @@ class ParamScheduler:
                         f"got {len(ms)}: {list(ms)}"
                     )
                 for m in ms:
-                    if not _is_number(m):
+                    if not is_number(m):
                         raise TypeError(f"multipliers[{key!r}] must hold numbers, got {m!r}")
                     try:
                         f = float(m)
@@ -1440,7 +1437,7 @@ class ParamScheduler:
             ms = saved.get(key)
             if (isinstance(ms, Sequence) and not isinstance(ms, str | bytes)
                     and len(ms) == self._n_groups
-                    and all(_is_number(m) and math.isfinite(m)
+                    and all(is_number(m) and math.isfinite(m)
                             and (m >= 0 or _RANGES.get(key, _ANY)[0] < 0) for m in ms)):
                 out[key] = [float(m) for m in ms]
         return out
