@@ -1176,6 +1176,62 @@ def test_keys_a_schedule_cannot_drive_are_refused_up_front() -> None:
     ParamScheduler(sgd, lr=sc.linear(1, 0.1, 3), weight_decay=0.1, momentum=0.5, dampening=0.1)
 
 
+def test_keys_of_one_torch_optimizer_are_held_to_its_constructors_range() -> None:
+    """A bug bash: Adadelta's rho of 1.5 turned every weight to NaN, Adagrad's lr_decay of
+    -0.5 was a ZeroDivisionError inside its step; a key of that name in another library's
+    optimizer (SAM's rho, a radius) keeps any value."""
+    p = torch.nn.Parameter(torch.ones(3))
+    refused = [
+        (torch.optim.Adadelta([p]), "rho", sc.linear(0.9, 1.5, 10), r"rho must be in \[0, 1\]"),
+        (torch.optim.Adagrad([p]), "lr_decay", -0.5, "lr_decay must be >= 0"),
+        (torch.optim.NAdam([p]), "momentum_decay", -5.0, "momentum_decay must be >= 0"),
+        (torch.optim.Adafactor([p]), "d", 0.0, "d must be >= 1"),
+        (torch.optim.Adafactor([p]), "beta2_decay", 0.5, "beta2_decay must be <= 0"),
+    ]
+    for opt, key, value, said in refused:
+        with pytest.raises(ValueError, match=said):
+            ParamScheduler(opt, **{key: value})
+    ParamScheduler(torch.optim.Adadelta([p]), rho=sc.linear(0.9, 1.0, 10))  # (1 is taken)
+    ParamScheduler(torch.optim.Adafactor([p]), beta2_decay=sc.linear(-0.8, -0.5, 10))
+
+    class SAM(torch.optim.Optimizer):  # (another library's rho)
+        def __init__(self, params) -> None:
+            super().__init__(params, {"lr": 0.1, "rho": 2.0})
+
+        def step(self, closure=None) -> None:
+            pass
+
+    ParamScheduler(SAM([p]), rho=sc.linear(2.0, 0.5, 10))
+
+
+def test_a_learned_lr_is_refused_by_name() -> None:
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([p], lr=torch.tensor(0.01, requires_grad=True), differentiable=True)
+    with pytest.raises(ValueError, match="lr: SGD's param groups hold lr as a tensor that "
+                                         "requires grad"):
+        ParamScheduler(opt, lr=sc.one_cycle(0.1, 10))
+
+
+def test_an_lr_schedule_above_torchs_adafactor_cap_is_warned_of() -> None:
+    """torch's Adafactor steps at min(lr, 1/sqrt(t)); a bug bash: a schedule's top was cut
+    without a word."""
+    p = torch.nn.Parameter(torch.ones(3))
+    with pytest.warns(UserWarning, match=r"gives 0\.1544 at step 41 \(its step 42, capped at "
+                                         r"0\.1543\)"):
+        ParamScheduler(torch.optim.Adafactor([p]), lr=sc.one_cycle(0.3, 200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ParamScheduler(torch.optim.Adafactor([p]), lr=sc.one_cycle(0.05, 200))
+
+
+def test_tensors_true_on_a_nesterov_sgd_with_foreach_gives_the_nesterov_advice() -> None:
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, foreach=True)
+    with pytest.raises(ValueError, match=r"has nesterov=True \(and foreach=True\).*Build the "
+                                         r"SGD with nesterov=False"):
+        ParamScheduler(opt, momentum=sc.one_cycle_momentum(30), tensors=True)
+
+
 def test_a_momentum_that_a_bfloat16_tensor_rounds_to_1_is_refused() -> None:
     """A bug bash: betas[0] as a bfloat16 tensor took 0.999 as 1.0, past the range the float
     was checked against, and Adam's weights went to NaN."""

@@ -1272,6 +1272,71 @@ def test_rprop_is_refused_since_it_ignores_the_swept_lr() -> None:
         lr_range_test(model, _SharesItsState(opt), ce, loader, 1e-4, 10.0, 20, progress=False)
 
 
+def test_an_optimizer_maximizing_is_refused_as_its_curve_reads_upside_down() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, maximize=True)
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"param group 0 has maximize=True.*\(-objective\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+
+
+def test_a_learned_lr_is_refused_before_any_step() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.01, requires_grad=True),
+                          differentiable=True)
+    with pytest.raises(ValueError, match="lr as a tensor that requires grad"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+
+
+def test_torchs_adafactor_is_refused_above_its_step_size_cap() -> None:
+    """torch's Adafactor steps at min(lr, 1/sqrt(t)): a sweep past it would record LRs the
+    model never trained at; the largest end_lr that fits is named, and works."""
+    model, _, loader = make_problem()
+    opt = torch.optim.Adafactor(model.parameters(), lr=1e-2)
+    with pytest.raises(ValueError, match=r"lower end_lr to 0\.04472 or below"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 500, progress=False)
+    result = lr_range_test(model, opt, ce, loader, 1e-4, 0.04472, 500, progress=False)
+    assert len(result.lrs) > 0
+    for _ in range(99):  # a warm one: its cap is that of its own step count
+        ce(model(torch.randn(4, 10)), torch.zeros(4, dtype=torch.long)).backward()
+        opt.step()
+    with pytest.raises(ValueError, match=r"would train at 0\.04086 \(its step 599\)"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.04472, 500, progress=False)
+
+
+def test_asgd_is_warned_of_stepping_one_point_behind() -> None:
+    model, _, loader = make_problem()
+    opt = torch.optim.ASGD(model.parameters(), lr=0.01)
+    with pytest.warns(UserWarning, match=r"ASGD steps with.*read up to 1\.0[0-9]x high"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 200, progress=False)
+
+
+def test_a_model_on_the_meta_device_is_refused_before_any_step() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(10, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(torch.randn(8, 10), torch.randint(0, 2, (8,))) for _ in range(4)]
+    with pytest.raises(ValueError, match=r"on the meta device.*to_empty"):
+        lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 50, progress=False)
+
+
+def test_a_test_inside_parametrize_cached_is_told_so() -> None:
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.parametrizations import orthogonal
+
+    torch.manual_seed(0)
+    model = nn.Sequential(orthogonal(nn.Linear(10, 10)), nn.Tanh(), nn.Linear(10, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    batches = [(torch.randn(8, 10), torch.randint(0, 2, (8,))) for _ in range(4)]
+    before = snapshot(model, opt)
+    with parametrize.cached(), pytest.raises(RuntimeError, match=r"\(1\) the test running "
+                                             r"inside torch\.nn\.utils\.parametrize\.cached"):
+        lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 20, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 20, progress=False)  # outside: fine
+
+
 def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:
     """A non-blocking copy from a GPU to the CPU returns before the data is there, and a CPU
     forward would read it unfilled: such moves wait; moves onto a device do not."""

@@ -306,6 +306,7 @@ def lr_range_test(
                         "started them at (initial_lr): %s", started)
             ratios = started
     _check_lrs_fit(optimizer, lr_values, ratios)
+    _check_lrs_followed(optimizer, lr_values, ratios)
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
     if seed is None and repeats > 1:
         seed = 0
@@ -663,6 +664,38 @@ def _check_lrs_fit(optimizer: torch.optim.Optimizer, lr_values: list[float],
                     f"{str(dtype).removeprefix('torch.')} number: the optimizer cannot write it "
                     f"into the update of those parameters; lower end_lr"
                 )
+
+
+def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float],
+                        ratios: list[float]) -> None:
+    """Refuse a sweep above the cap torch's Adafactor puts on its step size, ``min(lr,
+    1/sqrt(t))`` at its t-th step, and warn that ASGD steps one point behind (a bug bash: the
+    top of an Adafactor sweep trained at the cap, and the curve said nothing)."""
+    held = held_optimizers(optimizer)
+    if any(type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")
+           for o in held):
+        done = max((as_float(s["step"]) for o in held for s in o.state.values()
+                    if "step" in s), default=0.0)
+        top = max(ratios) * lr_values[-1]  # (the last point: the largest LR, the lowest cap)
+        last = done + len(lr_values)
+        if top * math.sqrt(last) > 1:
+            fits = 1 / (max(ratios) * math.sqrt(last))
+            places = 3 - math.floor(math.log10(fits))  # (4 digits, rounded down: it fits)
+            fits = math.floor(fits * 10 ** places) / 10 ** places
+            raise ValueError(
+                f"torch's Adafactor steps at min(lr, 1/sqrt(t)) at its t-th step, so the "
+                f"sweep's last LR, {top:.4g}, would train at {1 / math.sqrt(last):.4g} (its step "
+                f"{last:.0f}), and the curve's top would not be at the LRs it records; lower "
+                f"end_lr to {fits:g} or below" + (
+                    "" if lr_values[0] * max(ratios) < fits else
+                    " (and start_lr below that), or sweep fewer steps"))
+    if any(isinstance(o, torch.optim.ASGD) for o in held):
+        steps = [b / a for a, b in itertools.pairwise(lr_values) if a > 0]
+        warnings.warn(
+            "ASGD steps with the step size its previous step computed (eta, from that step's "
+            "lr), so each point of the curve trained at about the LR of the point before it (the "
+            "first at the eta it held): the suggestions read up to "
+            f"{max(steps, default=1.0):.3g}x high", UserWarning, stacklevel=outside(__name__))
 
 
 class _Run:
@@ -1649,6 +1682,20 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
             )
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
+        if isinstance(lr, torch.Tensor) and lr.requires_grad:  # (a bug bash: autograd's "a
+            # leaf Variable that requires grad is being used in an in-place operation")
+            raise ValueError(
+                f"optimizer param group {i} holds its lr as a tensor that requires grad (a "
+                "learned LR, as for hypergradient descent), which the sweep would overwrite at "
+                "every step; run the test with a plain one (torch.tensor(x) or a number)")
+        if group.get("maximize"):
+            # (a bug bash: the curve of an objective climbing read as a loss, upside down: a
+            # confident suggestion where the model blew up, and no warning)
+            raise ValueError(
+                f"optimizer param group {i} has maximize=True: its steps raise the value the "
+                "loss_fn (or step_fn) returns, and the range test reads that value as a loss to "
+                "lower, so its curve would read upside down; build the optimizer with "
+                "maximize=False and return the negated objective (-objective) as the loss")
         if (why := own_lr(group)) is not None:
             raise ValueError(f"optimizer param group {i} {why}: the sweep's LRs would not be "
                              "the ones trained at")
@@ -1765,6 +1812,12 @@ def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
 
 def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
     here = next(p for p in model.parameters() if p.requires_grad).device
+    if here.type == "meta":  # (a bug bash: the sweep ran, then torch's "Cannot copy out of
+        # meta tensor" at its first read of a loss, after sync_every steps)
+        raise ValueError(
+            "the model's parameters are on the meta device, which holds no data: make them "
+            "first (model.to_empty(device=...) and initialize them, or load_state_dict(..., "
+            "assign=True)), then build the optimizer over them")
     if device is None:
         return here
     if not isinstance(device, torch.device | str):
@@ -1799,6 +1852,13 @@ def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
     causes = ["a tensor kept from an earlier step (or from before the test) without .detach(), "
               "such as an RNN's hidden state or cached features: detach it before it is used "
               "again"]
+    if getattr(torch.nn.utils.parametrize, "_cache_enabled", 0):
+        # (a bug bash: the test run inside parametrize.cached(), whose weights are computed
+        # once, was told to detach a tensor the user does not have)
+        causes.insert(0, "the test running inside torch.nn.utils.parametrize.cached(), which "
+                      "computes each parametrized weight once, the first backward then freeing "
+                      "its graph: run the test outside it (or enter it around each forward "
+                      "pass, in a step_fn)")
     if step_fn:
         causes.insert(0, "step_fn calling backward() itself: return the loss without calling "
                       "backward() or optimizer.step(), the range test does both (scaled for a "
@@ -1806,7 +1866,8 @@ def _second_backward(exc: RuntimeError, *, step_fn: bool) -> None:
                       "max_grad_norm=")
     raise RuntimeError(
         f"{SECOND_BACKWARD} (torch); in a range test that is usually "
-        + (f"one of: (1) {causes[0]}; (2) {causes[1]}" if step_fn else causes[0])
+        + ("one of: " + "; ".join(f"({i}) {c}" for i, c in enumerate(causes, 1))
+           if len(causes) > 1 else causes[0])
     ) from exc
 
 

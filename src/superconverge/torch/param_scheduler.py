@@ -105,6 +105,17 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "eps": (0.0, math.inf, ">= 0"),  # torch's Adam-type constructors refuse eps < 0
 }
 _ANY: tuple[float, float, str] = (-math.inf, math.inf, "finite")
+# Keys of one torch optimizer whose range its constructor checks (a bug bash: Adadelta's rho
+# of 1.5 NaN'd every weight, Adagrad's lr_decay of -0.5 was a ZeroDivisionError inside its
+# step); by optimizer, as another library's optimizer may give the name another meaning (SAM's
+# rho, a radius). The high end is exclusive, so Adadelta's rho <= 1 is < the float after 1.
+_TYPED_RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
+    "Adadelta": {"rho": (0.0, math.nextafter(1.0, 2.0), "in [0, 1]")},
+    "Adagrad": {"lr_decay": (0.0, math.inf, ">= 0")},
+    "NAdam": {"momentum_decay": (0.0, math.inf, ">= 0")},
+    "Adafactor": {"d": (1.0, math.inf, ">= 1"),
+                  "beta2_decay": (-math.inf, math.nextafter(0.0, 1.0), "<= 0")},
+}
 
 # Real-valued keys of torch's optimizers whose defaults are ints (SGD's momentum=0, Adagrad's
 # lr_decay=0, ...): a schedule writes floats into them, as torch would read them. Any other
@@ -140,6 +151,24 @@ def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
     return any(isinstance(o, kinds) for o in held_optimizers(optimizer))
 
 
+def _ranges(optimizer: Optimizer, keys: Iterable[str]) -> dict[str, tuple[float, float, str]]:
+    """The range of each key: its own optimizer's (torch's, held in a wrapper too) or the one
+    any optimizer's key of that name has."""
+    typed: dict[str, tuple[float, float, str]] = {}
+    for o in held_optimizers(optimizer):
+        if type(o).__module__.startswith("torch.optim"):
+            typed.update(_TYPED_RANGES.get(type(o).__name__, {}))
+    return {k: typed.get(k, _RANGES.get(k, _ANY)) for k in keys}
+
+
+def _checked_steps(last_index: int) -> Iterable[int]:
+    """The steps a schedule is checked at, at construction: every step up to 20,000, an even
+    sample of a longer one (the hot path checks each value it writes anyway), the first 1000
+    of an endless one (``last_index`` ``sys.maxsize``)."""
+    n = 1000 if last_index == sys.maxsize else last_index + 1
+    return range(n) if n <= 20_000 else (*range(0, n, n // 2000), n - 1)
+
+
 def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
     ok = is_number(value) or (isinstance(value, Tensor) and value.numel() == 1)
     if ok and isinstance(value, Tensor) and not value.is_floating_point():
@@ -155,6 +184,12 @@ def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
         )
     if (coarse := too_coarse(value)) is not None:
         raise ValueError(f"{key}: {opt_name}'s param groups hold {where}={value!r}, {coarse}")
+    if isinstance(value, Tensor) and value.requires_grad:  # (a bug bash: autograd's "a leaf
+        # Variable that requires grad is being used in an in-place operation", at the write)
+        raise ValueError(
+            f"{key}: {opt_name}'s param groups hold {where} as a tensor that requires grad (a "
+            "learned value, as for hypergradient descent), which a schedule would overwrite at "
+            "every step; schedule a plain one (torch.tensor(x) or a number), or let it learn")
 
 
 def _as_schedule(name: str, value: object) -> Schedule:
@@ -647,6 +682,7 @@ class ParamScheduler:
             slots[key] = slot
 
         _warn_cycles_differ(schedules)
+        self._ranges = _ranges(optimizer, schedules)
         # (None, not anything falsy: an array's truth was numpy's error, and 0 or [] was taken)
         given = {} if multipliers is None else multipliers
         self._multipliers = self._resolve_multipliers(schedules, slots, given)
@@ -713,6 +749,7 @@ class ParamScheduler:
         self._overwrites_warned = False
         self._unsaved_warned = False  # (a schedule state_dict() cannot save: said once)
         self._check_ranges()
+        self._warn_capped_lr()
         _wrap_the_eager_step()
 
         # Only now, with every check passed, is the optimizer changed: a refused scheduler
@@ -781,6 +818,15 @@ class ParamScheduler:
             for i, g in enumerate(opt.param_groups):
                 if g.get("fused") or id(g) in seen:
                     continue
+                if g.get("foreach") and g.get("nesterov"):  # (a bug bash: its advice,
+                    # foreach=False, then warned that nesterov recompiles anyway)
+                    raise ValueError(
+                        f"tensors=True: {type(opt).__name__} param group {i} has nesterov=True "
+                        "(and foreach=True), whose step hands the cycling momentum to torch as "
+                        "a Python number whichever foreach: a compiled step would recompile at "
+                        "every new value until dynamo's limit, then run eager. Build the "
+                        f"{type(opt).__name__} with nesterov=False (and foreach=False or "
+                        "None), or keep momentum constant")
                 if g.get("foreach"):
                     raise ValueError(
                         f"tensors=True: {type(opt).__name__} param group {i} has foreach=True, "
@@ -893,7 +939,7 @@ class ParamScheduler:
         drivers = []
         for key, s in self._schedules.items():
             mults = tuple(self._multipliers[key])
-            low, high, _ = _RANGES.get(key, _ANY)
+            low, high, _ = self._ranges[key]
             top = max(mults, default=0.0)
             if top > 0:  # (a value whose scaled one overflows to inf: past float's largest)
                 high = (high if math.isfinite(high) else sys.float_info.max) / top
@@ -954,7 +1000,7 @@ class ParamScheduler:
                 out[key] = ratios_to_group_0(
                     self.optimizer, slots[key],
                     fix=f"pass multipliers={{{key!r}: [one number per group]}}",
-                    nonnegative=_RANGES.get(key, _ANY)[0] >= 0,
+                    nonnegative=self._ranges[key][0] >= 0,
                 )
         return out
 
@@ -1035,9 +1081,7 @@ class ParamScheduler:
         schedule up to 20,000 steps, an even sample of a longer one (the hot path checks each
         value it writes anyway), the first 1000 steps of an endless one."""
         for key, value_at, last_index, _, mults, low, high in self._drivers:
-            n = 1000 if last_index == sys.maxsize else last_index + 1
-            steps: Iterable[int] = range(n) if n <= 20_000 else (
-                *range(0, n, n // 2000), n - 1)
+            steps = _checked_steps(last_index)
             # (SGD's alone: Muon's groups hold nesterov=True too, and take no dampening)
             nesterov = [i for i, g in enumerate(self.optimizer.param_groups)
                         if g.get("nesterov")] if key == "dampening" and _holds(
@@ -1056,12 +1100,12 @@ class ParamScheduler:
                     self._out_of_range(key, step, value, mults)
                 for i, m in coarse:
                     rounded = float(torch.tensor(value * m, dtype=torch.bfloat16))
-                    if not rounded < _RANGES[key][1]:
+                    if not rounded < self._ranges[key][1]:
                         times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
                         raise ValueError(
                             f"{key}: the schedule gives {value!r} at step {step}{times}, which "
                             f"a bfloat16 tensor holds as {rounded!r}, but "
-                            f"{key} must be {_RANGES[key][2]}; make it a float32 tensor or a "
+                            f"{key} must be {self._ranges[key][2]}; make it a float32 tensor or a "
                             "number")
                 if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
                     # a momentum of 0 its step takes, as a group of its own may hold)
@@ -1072,13 +1116,37 @@ class ParamScheduler:
                             "SGD(nesterov=True) takes no dampening (its constructor refuses "
                             f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
 
+    def _warn_capped_lr(self) -> None:
+        """Warn of an lr schedule above the cap torch's Adafactor puts on its step size,
+        ``min(lr, 1/sqrt(t))`` at its t-th step (a bug bash: the top of a schedule was cut
+        without a word), checked at the steps ``_check_ranges`` checks."""
+        capped = [o for o in held_optimizers(self.optimizer)
+                  if type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")]
+        driver = next((d for d in self._drivers if d[0] == "lr"), None)
+        if not capped or driver is None:
+            return
+        _, value_at, last_index, _, mults, _, _ = driver
+        done = max((as_float(s["step"]) for o in capped for s in o.state.values()
+                    if "step" in s), default=0.0)
+        top = max(mults, default=0.0)
+        for step in _checked_steps(last_index):
+            value = float(value_at(step)) * top
+            if value * math.sqrt(done + step + 1) > 1:
+                warnings.warn(
+                    f"lr: torch's Adafactor steps at min(lr, 1/sqrt(t)) at its t-th step, and "
+                    f"the schedule gives {value:.4g} at step {step} (its step "
+                    f"{done + step + 1:.0f}, capped at {1 / math.sqrt(done + step + 1):.4g}): "
+                    "from there the schedule's values above that cap are not the ones trained "
+                    "at; lower the schedule's peak", UserWarning, stacklevel=3)
+                return
+
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
         top = max(mults, default=0.0)
         if math.isfinite(value) and not math.isfinite(value * top):
             raise ValueError(
                 f"{key}: the schedule gives {value!r} at step {step}, which times the "
                 f"multiplier {top:.12g} is past the largest float (inf); {self._schedules[key]!r}")
-        accepted = _RANGES.get(key, _ANY)[2]
+        accepted = self._ranges[key][2]
         shown = [float(f"{m:.12g}") for m in mults]  # (0.01 / 0.1 is 0.09999999999999999)
         scaled = "" if all(m == 1.0 for m in mults) else f" (times multipliers {brief(shown)})"
         if key == "momentum" and _BETAS in self._slots.values():
@@ -1419,7 +1487,7 @@ class ParamScheduler:
                 continue
             try:
                 ratios = ratios_to_group_0(self.optimizer, slot, fix="",
-                                           nonnegative=_RANGES.get(key, _ANY)[0] >= 0)
+                                           nonnegative=self._ranges[key][0] >= 0)
             except ValueError:
                 continue
             if not _close(ratios, self._multipliers[key]):
@@ -1438,7 +1506,7 @@ class ParamScheduler:
             if (isinstance(ms, Sequence) and not isinstance(ms, str | bytes)
                     and len(ms) == self._n_groups
                     and all(is_number(m) and math.isfinite(m)
-                            and (m >= 0 or _RANGES.get(key, _ANY)[0] < 0) for m in ms)):
+                            and (m >= 0 or self._ranges[key][0] < 0) for m in ms)):
                 out[key] = [float(m) for m in ms]
         return out
 
