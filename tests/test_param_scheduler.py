@@ -1232,6 +1232,31 @@ def test_tensors_true_on_a_nesterov_sgd_with_foreach_gives_the_nesterov_advice()
         ParamScheduler(opt, momentum=sc.one_cycle_momentum(30), tensors=True)
 
 
+def test_a_copy_tensorized_again_keeps_the_single_tensor_path_across_loads() -> None:
+    """The docs advise tensorize_hyperparams on a deepcopy (torch drops its hooks); a bug bash:
+    the copy's load then put foreach=None back, where the original's kept False."""
+    import copy
+
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ParamScheduler(opt, lr=sc.one_cycle(0.5, 10), momentum=sc.one_cycle_momentum(10),
+                   tensors=True)
+    saved = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9).state_dict()
+    twin = copy.deepcopy(opt)
+    tensorize_hyperparams(twin)
+    for o in (opt, twin):
+        o.load_state_dict(copy.deepcopy(saved))
+        assert o.param_groups[0]["foreach"] is False
+
+
+def test_a_strict_load_names_a_key_not_driven_as_such() -> None:
+    opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    saved = ParamScheduler(opt, lr=sc.linear(0.1, 1.0, 10),
+                           momentum=sc.linear(0.9, 0.8, 10)).state_dict()
+    with pytest.raises(ValueError, match=r"current \{'momentum': 'not driven'\}"):
+        ParamScheduler(opt, lr=sc.linear(0.1, 1.0, 10)).load_state_dict(saved)
+
+
 def test_a_momentum_that_a_bfloat16_tensor_rounds_to_1_is_refused() -> None:
     """A bug bash: betas[0] as a bfloat16 tensor took 0.999 as 1.0, past the range the float
     was checked against, and Adam's weights went to NaN."""

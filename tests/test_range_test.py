@@ -6,6 +6,7 @@ import collections
 import copy
 import functools
 import importlib
+import io
 import math
 import random
 import sys
@@ -1335,6 +1336,146 @@ def test_a_test_inside_parametrize_cached_is_told_so() -> None:
         lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 20, progress=False)
     assert_same_state(before, snapshot(model, opt))
     lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 20, progress=False)  # outside: fine
+
+
+def test_an_optimizer_stepped_in_backward_hooks_is_refused_at_the_first_step() -> None:
+    """A bug bash: per-parameter optimizers stepped from post-accumulate-grad hooks trained at
+    their own LR and cleared the gradients; the optimizer passed stepped nothing, and the curve
+    of a fixed LR came with a confident suggestion (under a GradScaler, torch's bare "No inf
+    checks were recorded")."""
+    model, opt, loader = make_problem()
+    own = {p: torch.optim.SGD([p], lr=0.01) for p in model.parameters()}
+
+    def step_in_backward(p: torch.Tensor) -> None:
+        own[p].step()
+        own[p].zero_grad()
+
+    handles = [p.register_post_accumulate_grad_hook(step_in_backward)
+               for p in model.parameters()]
+    before = snapshot(model, opt)
+    for kwargs in ({}, {"scaler": torch.amp.GradScaler("cpu")}, {"max_grad_norm": 1.0}):
+        with pytest.raises(RuntimeError, match=r"no parameter of the optimizer had a gradient "
+                                               r"after the first step.*optimizer in backward"):
+            lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False, **kwargs)
+    for h in handles:
+        h.remove()
+    assert_same_state(before, snapshot(model, opt))
+    other = nn.Linear(10, 2)  # (a loss that reaches none of the optimizer's parameters)
+    with pytest.raises(RuntimeError, match="the loss must reach the parameters the optimizer"):
+        lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, progress=False,
+                      step_fn=lambda m, b: ce(other(b[0]), b[1]))
+
+
+def test_rngs_a_step_fn_object_or_a_loss_module_keeps_are_restored() -> None:
+    """A bug bash: a mixup step_fn object's own generator, and a noisy loss module's, stayed
+    where the sweep left them (numpy's and Python's too)."""
+    class Mixup:
+        def __init__(self) -> None:
+            self.g = torch.Generator().manual_seed(1)
+            self.rng = np.random.default_rng(2)
+            self.py = random.Random(3)
+
+        def __call__(self, model: nn.Module, batch: Any) -> torch.Tensor:
+            lam = float(torch.rand((), generator=self.g)) * self.rng.random() * self.py.random()
+            x, y = batch
+            return ce(model(lam * x + (1 - lam) * x.flip(0)), y)
+
+    class NoisyCE(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = nn.Module()
+            self.inner.g = torch.Generator().manual_seed(4)
+
+        def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return ce(out + 0.01 * torch.randn(out.shape, generator=self.inner.g), y)
+
+    model, opt, loader = make_problem()
+    mix, noisy = Mixup(), NoisyCE()
+    states = (mix.g.get_state(), mix.rng.bit_generator.state, mix.py.getstate(),
+              noisy.inner.g.get_state())
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 15, progress=False, step_fn=mix)
+    lr_range_test(model, opt, noisy, loader, 1e-4, 10.0, 15, progress=False)
+    lr_range_test(model, opt, None, loader, 1e-4, 10.0, 15, progress=False,
+                  step_fn=functools.partial(lambda m, b, f: f(m, b), f=mix))
+    assert torch.equal(mix.g.get_state(), states[0])
+    assert mix.rng.bit_generator.state == states[1] and mix.py.getstate() == states[2]
+    assert torch.equal(noisy.inner.g.get_state(), states[3])
+
+
+def test_a_validation_pass_leaves_the_training_curve_as_it_was() -> None:
+    """A bug bash: a mixup step_fn drew from the global RNG in the validation pass too, which
+    moved every later training draw (the suggestion by 0.4 decades) and scored other mixed
+    inputs at each step; a QAT model's fake-quantize observers went on observing there."""
+    def mixup(model: nn.Module, batch: Any) -> torch.Tensor:
+        x, y = batch
+        lam = float(torch.rand(()))
+        return ce(model(lam * x + (1 - lam) * x[torch.randperm(len(x))]), y)
+
+    def curve(val: bool, step_fn: Any = mixup, make: Any = make_problem) -> Any:
+        model, opt, loader = make()
+        val_data = [next(iter(loader))] if val else None
+        return lr_range_test(model, opt, None if step_fn else ce, loader, 1e-4, 10.0, 20,
+                             progress=False, step_fn=step_fn, seed=0, val_data=val_data)
+
+    plain, scored = curve(False), curve(True)
+    assert plain.losses == scored.losses
+    # Weights (no BatchNorm) that hardly move: every validation pass draws the same mixup
+    _, _, loader = make_problem()
+    model = nn.Linear(10, 2)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, loader,
+                        1e-12, 1e-11, 10, progress=False, step_fn=mixup,
+                        val_data=[next(iter(loader))], diverge_factor=None)
+    assert max(res.val_losses) - min(res.val_losses) < 1e-6
+
+    def qat() -> Any:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+        model.qconfig = torch.ao.quantization.get_default_qat_qconfig("x86")
+        model = torch.ao.quantization.prepare_qat(model.train())
+        x = torch.randn(128, 10)
+        loader = [(x[i:i + 32], (x[i:i + 32, :3].sum(1) > 0).long()) for i in range(0, 96, 32)]
+        return model, torch.optim.SGD(model.parameters(), lr=0.01), loader
+
+    def qat_curve(val: bool) -> Any:
+        model, opt, loader = qat()
+        wide = [(3 * torch.randn(32, 10), torch.zeros(32, dtype=torch.long))] if val else None
+        return lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 12, progress=False,
+                             val_data=wide)
+
+    assert qat_curve(False).losses == qat_curve(True).losses
+
+
+def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:
+    model, opt, loader = make_problem()
+
+    def step(m: nn.Module, batch: Any) -> torch.Tensor:
+        loss = ce(m(batch[0]), batch[1])
+        torch.nn.utils.clip_grad_value_(m.parameters(), 0.5)
+        return loss
+
+    with pytest.raises(RuntimeError, match=r"the gradients are None there.*max_grad_norm=.*"
+                                           r"register_step_pre_hook"):
+        lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, progress=False, step_fn=step)
+
+
+def test_a_dict_of_partial_losses_is_told_to_return_their_sum() -> None:
+    model, opt, loader = make_problem()
+    with pytest.raises(TypeError, match=r"a dict of losses \('ce', 'l2'\): return the one "
+                                        r"loss to train on, their sum"):
+        lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, progress=False,
+                      step_fn=lambda m, b: {"ce": ce(m(b[0]), b[1]), "l2": m(b[0]).pow(2).mean()})
+
+
+def test_the_results_dict_loads_under_torch_loads_default() -> None:
+    """A bug bash: the provenance held torch's TorchVersion, which torch.load(weights_only=True)
+    refused in a checkpoint holding the result's dict."""
+    model, opt, loader = make_problem()
+    res = lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 12, progress=False)
+    assert type(res.provenance["torch"]) is str
+    buf = io.BytesIO()
+    torch.save({"lr_find": res.to_dict()}, buf)
+    buf.seek(0)
+    assert torch.load(buf)["lr_find"]["provenance"]["torch"] == str(torch.__version__)
 
 
 def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:

@@ -1247,3 +1247,26 @@ def test_a_warmup_of_no_steps_is_the_schedule_itself() -> None:
         S.warmup(cos, -1)
     with pytest.raises(TypeError, match=r"start must be a real number"):
         S.warmup(cos, 0, start="0")
+
+
+def test_a_function_of_a_spawned_childs_main_is_saved_as_mains() -> None:
+    """multiprocessing names a spawned child's __main__ __mp_main__ (and holds it as __main__
+    too): a checkpoint a DDP rank saved did not resume in the script run plainly (a bug bash)."""
+    import types
+
+    child_main = types.ModuleType("__mp_main__")
+
+    def halving(cycle: int) -> float:
+        return 0.5 ** (cycle - 1)
+
+    halving.__module__, halving.__qualname__ = "__mp_main__", "halving"
+    child_main.halving = halving  # type: ignore[attr-defined]
+    main = sys.modules["__main__"]
+    sys.modules["__mp_main__"] = sys.modules["__main__"] = child_main
+    try:
+        from superconverge.schedules.base import callable_ref
+
+        assert callable_ref(halving) == "__main__:halving"
+    finally:
+        sys.modules["__main__"] = main
+        del sys.modules["__mp_main__"]

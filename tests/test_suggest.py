@@ -1555,3 +1555,37 @@ def test_a_steady_rise_is_not_flat_and_a_cut_sweep_is_not_told_of_num_iter() -> 
     said = curve_warnings(LRS, flat, "interrupted")
     assert said[-1].startswith("the loss never decreased: it stayed near its start up to lr=")
     assert said[-1].endswith(", then rose; check the data and loss")
+
+
+def test_a_nan_on_a_loss_that_had_not_moved_points_at_the_data() -> None:
+    """A bug bash: one corrupt batch's NaN at lr 1.4e-4, on a flat loss, was told it fell by
+    only 1.9 times its noise (raise num_iter or the batch size)."""
+    rng = np.random.default_rng(0)
+    y = 0.69 + 0.01 * rng.standard_normal(40)
+    said = curve_warnings(LRS[:40], y, "nan", mode="exp")
+    assert any("then turned NaN or inf after lr=" in w and "check the data" in w for w in said)
+    assert not any("times its batch-to-batch noise" in w for w in said)
+    falling = valley_curve()[:60]  # (a NaN mid-fall: a divergence, not said of the data)
+    assert not any("turned NaN" in w for w in curve_warnings(LRS[:60], falling, "nan"))
+
+
+def test_the_rules_read_tensors_that_numpy_cannot() -> None:
+    """A bug bash: losses collected as tensors that require grad, or a bfloat16 tensor, which
+    RangeTestResult takes, failed inside numpy."""
+    y = valley_curve()
+    w = torch.ones((), requires_grad=True)
+    want = suggest(LRS, y)
+    assert suggest(LRS, [torch.tensor(v) * w for v in y]).lr == want.lr
+    assert curve_warnings(LRS, [torch.tensor(v) * w for v in y], "diverged") == curve_warnings(
+        LRS, y, "diverged")
+    rounded = torch.tensor(y).bfloat16()
+    assert suggest(LRS, rounded).lr == suggest(LRS, rounded.float().numpy()).lr
+    with pytest.raises(TypeError, match="losses must be a sequence of numbers"):
+        suggest(LRS, [torch.ones(2, requires_grad=True)] * len(LRS))
+
+
+def test_smoothing_losses_near_floats_largest_does_not_overflow() -> None:
+    y = np.linspace(2.3, 0.3, 100)
+    assert np.allclose(smooth_centered(y * 3e307) / 3e307, smooth_centered(y), rtol=1e-12)
+    big = valley_curve() * (9.9e307 / valley_curve().max())
+    assert suggest(LRS, big).lr == pytest.approx(suggest(LRS, valley_curve()).lr)

@@ -454,26 +454,30 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
                 continue
 
 
-def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = ()) -> list[Any]:
+def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
+              calls: Iterable[object] = ()) -> list[Any]:
     """The numpy, Python and torch RNGs a loader's sampler, dataset or ``collate_fn`` keeps as
     its own attributes (a batch sampler of the user's drawing its order from ``self.rng =
     np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``,
     a masking collator's ``self.g``: a bug bash), or that an object it holds keeps (a
-    transform's), and those ``modules`` keep as attributes (a noise layer's ``self.g``), each
-    once."""
+    transform's), those ``modules`` keep as attributes (a noise layer's ``self.g``), and those
+    the functions in ``calls`` keep as a ``collate_fn`` would (a mixup ``step_fn`` object's, a
+    noisy loss module's: a bug bash), each once."""
     found: list[Any] = []
-    for module in modules:
+    calls = list(calls)
+    for module in [*modules, *(m for c in calls if isinstance(c, torch.nn.Module)
+                               for m in c.modules())]:
         _rngs_within(module, found, depth=0)
     loaders = list(loaders)
     for owner in _shufflers(loaders):
         _rngs_within(owner, found, depth=0)
     for owner in _datasets(loaders):
         _rngs_within(owner, found)
-    for loader in loaders:
-        for owner in _collate_owners(_attributes(loader).get("collate_fn")):
+    for call in [*(_attributes(ld).get("collate_fn") for ld in loaders), *calls]:
+        for owner in _collate_owners(call):
             if _is_rng(owner):
                 _add_once(found, owner)
-            else:
+            elif not isinstance(owner, torch.nn.Module):  # (a module's: above)
                 _rngs_within(owner, found)
     return found
 
@@ -559,6 +563,7 @@ class Streams:
         generators: Iterable[torch.Generator] = (),
         loaders: Iterable[object] = (),
         samplers: Iterable[Any] = (),
+        calls: Iterable[object] = (),
     ) -> None:
         modules = list(model.modules())
         self.modes = [(m, m.training) for m in modules]
@@ -566,7 +571,7 @@ class Streams:
                           if _persistent_workers(ld)]
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
-        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules)]
+        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules, calls)]
         self.epochs = [(s, s.epoch) for s in samplers]
         # A loader that counts its own passes and sets its sampler's epoch from the count at
         # each (accelerate's DataLoaderShard and DataLoaderDispatcher, ``iteration``): put back

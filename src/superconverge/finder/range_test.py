@@ -30,6 +30,7 @@ import logging
 import math
 import numbers
 import platform
+import random
 import signal
 import sys
 import time
@@ -385,7 +386,7 @@ def lr_range_test(
             )
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
-    streams = Streams(model, generators, loaders, samplers)
+    streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
@@ -755,6 +756,17 @@ class _Run:
         self.world = groups_size(self.groups)
         self.val_cache: list[Any] | None = None  # the first val_batches batches, on the device
         self.val_seen = False  # val_data has yielded batches once (a later empty pass: one-shot)
+        # The RNG states every validation pass starts from (the first's): a pass draws the same
+        # (a step_fn's mixup, a shuffled val loader's order) and leaves the training's draws as
+        # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
+        self.val_rngs: tuple[Any, ...] | None = None
+        # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
+        # off during a pass, which moved every later training point (a bug bash).
+        fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
+        kind = getattr(fake_quant, "FakeQuantizeBase", None)
+        self.observers = [m for m in model.modules()
+                          if kind is not None and isinstance(m, kind)
+                          and isinstance(getattr(m, "observer_enabled", None), torch.Tensor)]
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
         # Where a GradScaler's skipped steps are seen: "device", the scaler's inf check of the
         # step, read back with the losses (a private torch API, present 2.6-2.15), for every
@@ -859,6 +871,8 @@ class _Run:
                         _second_backward(exc, step_fn=False)
                         raise
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
+                    if i == 0:
+                        self._check_grads()
                     optimizer.step()
                 else:
                     if val is not None:
@@ -868,6 +882,8 @@ class _Run:
                         # memory.
                         val.append(self._val_loss(val_cache))
                     loss = train(batches)
+                    if i == 0:
+                        self._check_grads()
                     if self.gradient_state is not None:
                         _check_syncs(self.gradient_state, i)
                     if clip:
@@ -1001,6 +1017,25 @@ class _Run:
         fell, self.last_scale = scale < self.last_scale, scale
         return fell
 
+    def _check_grads(self) -> None:
+        """After the first step's backward: refuse a sweep whose optimizer's parameters got no
+        gradient (a bug bash: an optimizer stepped in a post-accumulate-grad hook, "optimizer
+        in backward", had trained them at its own LR and cleared them, and the curve, of a
+        fixed LR, came with a confident suggestion; under a GradScaler torch's bare "No inf
+        checks were recorded")."""
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if any(p.grad is not None for p in params):
+            return
+        hooked = any(getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
+        raise RuntimeError(
+            "no parameter of the optimizer had a gradient after the first step's backward, so "
+            "its steps would change nothing at the swept LRs: "
+            + ("its parameters have post-accumulate-grad hooks, which step an optimizer of "
+               "their own during backward and clear the gradients (\"optimizer in backward\"), "
+               "at that optimizer's LR; run the test without those hooks, on an optimizer "
+               "stepped after backward" if hooked else
+               "the loss must reach the parameters the optimizer steps"))
+
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
         skipped the update), as a 0-dim device tensor, > 0 where it did, with no host sync and
@@ -1090,7 +1125,19 @@ class _Run:
 
     def _forward(self, batch: Any) -> torch.Tensor:
         if self.step_fn is not None:
-            return self.step_fn(self.model, batch)
+            try:
+                return self.step_fn(self.model, batch)
+            except RuntimeError as exc:
+                if "nested_tensorlist[0].empty()" not in str(exc):
+                    raise
+                # (a bug bash: clip_grad_value_ in a step_fn, over gradients the test had set
+                # to None, failed with this torch-internal message alone)
+                raise RuntimeError(
+                    f"step_fn failed: {str(exc).splitlines()[0]}; a foreach op got no tensors, "
+                    "as gradient clipping inside step_fn does: the gradients are None there "
+                    "(the range test runs backward after step_fn returns the loss); clip by norm "
+                    "with max_grad_norm=, or by value in optimizer.register_step_pre_hook"
+                ) from exc
         # type() first: isinstance against a union costs more, every step.
         if not ((type(batch) is tuple or isinstance(batch, tuple | list)) and len(batch) == 2):
             raise TypeError(
@@ -1103,7 +1150,27 @@ class _Run:
         assert self.loss_fn is not None
         return self.loss_fn(self.model(inputs), targets)
 
+    def _rng_states(self) -> tuple[Any, ...]:
+        cuda = self.device.type == "cuda"
+        return (torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None,
+                np.random.get_state(), random.getstate())
+
+    def _set_rng_states(self, states: tuple[Any, ...]) -> None:
+        torch.set_rng_state(states[0])
+        if states[1] is not None:
+            torch.cuda.set_rng_state(states[1], self.device)
+        np.random.set_state(states[2])
+        random.setstate(states[3])
+
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
+        training_rngs = self._rng_states()
+        if self.val_rngs is None:
+            self.val_rngs = training_rngs
+        else:
+            self._set_rng_states(self.val_rngs)
+        observing = [m.observer_enabled.clone() for m in self.observers]
+        for m in self.observers:
+            m.observer_enabled.fill_(0)
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
         # The sum of the batches' losses, and, once a batch of another size came, of each
@@ -1153,6 +1220,9 @@ class _Run:
         finally:
             for m, training in modes:
                 m.training = training
+            for m, was in zip(self.observers, observing, strict=True):
+                m.observer_enabled.copy_(was)
+            self._set_rng_states(training_rngs)
             # An exception kept afterwards holds this frame: not the cached batches with it.
             cache = source = None
         if total is None:
@@ -1593,7 +1663,8 @@ def _provenance(
         name += f" ({torch.cuda.get_device_name(device)})"
     return {
         "superconverge": __version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # (a str: torch's TorchVersion failed a
+        # torch.load(weights_only=True) of a checkpoint holding the result's dict, a bug bash)
         "numpy": np.__version__,
         "python": platform.python_version(),
         "device": name,
@@ -1973,6 +2044,12 @@ def _check_loss(loss: object, *, training: bool) -> None:
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
             fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
                    "items; keep the other outputs elsewhere (a list it appends to)")
+        elif isinstance(loss, Mapping) and loss and all(
+                isinstance(v, torch.Tensor) for v in loss.values()):  # (a bug bash: partial
+            # losses by name were told of loss.item())
+            names = ", ".join(map(repr, list(loss)[:6]))
+            fix = (f"loss_fn/step_fn returned a dict of losses ({names}): return the one loss "
+                   "to train on, their sum (sum(losses.values())) or a weighted one")
         elif loss is None:  # (a bug bash: a forgotten return was told of loss.item())
             fix = ("loss_fn/step_fn returned nothing: end it with `return loss` (the range test "
                    "needs a loss at every step; it cannot skip one)")

@@ -107,7 +107,20 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
                 isinstance(v, str | bytes) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
         return raw.astype(np.float64)
-    except (TypeError, ValueError, OverflowError) as err:  # (a ragged list: ValueError; an
+    except (TypeError, RuntimeError) as err:
+        # A tensor numpy cannot read (one that requires grad, a bfloat16 one) or a list of
+        # them, as RangeTestResult takes them: each read as a number (a bug bash: torch's
+        # "Can't call numpy() on Tensor that requires grad" from inside the rules).
+        if type(values).__module__.startswith("torch") or (
+                isinstance(values, Sequence) and any(
+                    type(v).__module__.startswith("torch") for v in values)):
+            try:
+                return np.array([float(v.detach() if hasattr(v, "detach") else v)
+                                 for v in values], dtype=np.float64)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
+    except (ValueError, OverflowError) as err:  # (a ragged list: ValueError; an
         # int past a float's range: OverflowError)
         raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
 
@@ -141,9 +154,13 @@ def smooth_centered(
     if n * len(k) <= _DIRECT_MAX:
         # "full" then the centred n points: mode="same" returns max(n, len(k)) points, too
         # many for a curve shorter than the kernel.
-        num = np.convolve(med, k, mode="full")[half:half + n]
+        # (losses near float's largest, scaled down first: their weighted sums overflowed to
+        # inf, and a healthy curve read "never decreased", a bug bash; others as they are)
+        top = float(np.max(np.abs(med), initial=0.0, where=np.isfinite(med)))
+        scale = top if top > 1e300 else 1.0
+        num = np.convolve(med / scale, k, mode="full")[half:half + n]
         den = np.convolve(np.ones(n), k, mode="full")[half:half + n]
-        return _level_where_flat(num / den, med, half)
+        return _level_where_flat(num / den * scale if scale != 1.0 else num / den, med, half)
     # A long curve (the kernel grows with it: n * 0.18 n products, minutes at a million
     # points): the same convolution through the FFT, and the weights' sums from a cumulative
     # sum of the kernel. The FFT's rounding error is relative to the largest value and reaches
@@ -923,7 +940,17 @@ def curve_warnings(
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
     # (as flat as before its last point blew up, or its rise: still no fall to read)
     unreadable = (completed and not at_end and still) or fall < NOISE_ONLY * _batch_noise(y, m)
-    if flat and never_fell:
+    if stop_reason == "nan" and still and not blow and not rose_from_start:
+        # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
+        # told it fell by only 1.9 times its noise: raise num_iter or the batch size)
+        out.append(
+            f"the loss stayed within {stayed}, then turned NaN or inf after "
+            f"lr={float(x[-1]):.3g} without rising first: a loss that has not moved seldom "
+            "diverges at once, so check the data (a NaN or inf input, a label out of range) "
+            "and the model; if they are sound, the LRs that move it lie past that point: "
+            "raise num_iter"
+        )
+    elif flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
             f"{stayed} over the whole sweep; raise end_lr to "

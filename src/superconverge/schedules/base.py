@@ -61,6 +61,10 @@ def _name(cls: type) -> tuple[str, str]:
 def callable_ref(fn: Callable[..., Any]) -> str:
     """``"module:qualname"`` of a module-level function, so it survives JSON and pickling."""
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if module == "__mp_main__":  # (multiprocessing's name for a spawned child's __main__,
+        # which sys.modules holds as __main__ too: a checkpoint a DDP rank saved did not
+        # resume in the script run plainly, a bug bash)
+        module = "__main__"
     ref = f"{module}:{qualname}"
     try:
         same = module is not None and "<" not in qualname and resolve_ref(ref) is fn

@@ -355,7 +355,28 @@ def tensorize_hyperparams(
     for key in todo:
         _check_tensorizable(optimizer, key)
     _tensorize(optimizer, todo)
+    # A copy of an optimizer tensors=True set on the single-tensor path (foreach=False) keeps
+    # it across loads too, as the original does: torch drops the hook from a deepcopy, and the
+    # docs advise this call on the copy (a bug bash: its load put foreach=None back).
+    _keep_single_tensor(optimizer, [
+        g for o in held_optimizers(optimizer) if isinstance(o, _FOREACH_MOMENTUM)
+        for g in o.param_groups if g.get("foreach") is False and not g.get("fused")])
     return todo
+
+
+def _keep_single_tensor(optimizer: Optimizer, single: Sequence[dict[str, Any]]) -> None:
+    """Register, once, a load hook on ``optimizer`` and those it wraps that keeps the ``single``
+    groups on the single-tensor path (see :func:`_single_tensor_again`)."""
+    single_ids = {id(g) for g in single}  # (a scan of the list per group was quadratic:
+    # seconds to build on 8000 groups)
+    for opt in held_optimizers(optimizer) if single else ():
+        switched = [i for i, g in enumerate(opt.param_groups) if id(g) in single_ids]
+        hooks = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
+        if not switched or hooks is None:
+            continue
+        if not any(getattr(h, "single_tensor_groups", None) == tuple(switched)
+                   for h in hooks.values()):  # once, however many schedulers are built
+            opt.register_load_state_dict_post_hook(_single_tensor_again(switched))
 
 
 def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
@@ -772,16 +793,8 @@ class ParamScheduler:
                 group["foreach"] = False
             # optimizer.load_state_dict puts the saved groups back, foreach=None included: a
             # hook on each optimizer whose load runs torch's hooks (a wrapper's may not).
-            single_ids = {id(g) for g in single}  # (a scan of the list per group was
-            # quadratic: seconds to build on 8000 groups)
-            for opt in held_optimizers(optimizer) if single else ():
-                switched = [i for i, g in enumerate(opt.param_groups) if id(g) in single_ids]
-                hooks = getattr(opt, "_optimizer_load_state_dict_post_hooks", None)
-                if not switched or hooks is None:
-                    continue
-                if not any(getattr(h, "single_tensor_groups", None) == tuple(switched)
-                           for h in hooks.values()):  # once, however many schedulers are built
-                    opt.register_load_state_dict_post_hook(_single_tensor_again(switched))
+            if single:
+                _keep_single_tensor(optimizer, single)
                 log.info("tensors=True: %s's foreach=None set to False in %d param group(s), "
                          "so a compiled step follows the cycling momentum without recompiling",
                          name, len(single))
@@ -1400,10 +1413,10 @@ class ParamScheduler:
             if diff:
                 raise ValueError(
                     f"state_dict schedules differ from this scheduler's for {diff}: saved "
-                    f"{ {k: saved.get(k) for k in diff} }, current "
-                    f"{ {k: mine.get(k) for k in diff} }; pass strict=False to resume the "
-                    "step count under the current schedules (where a framework loads the state "
-                    "itself, as Lightning does, drop its 'schedules' first, as "
+                    f"{ {k: saved.get(k, 'not driven') for k in diff} }, current "
+                    f"{ {k: mine.get(k, 'not driven') for k in diff} }; pass strict=False to "
+                    "resume the step count under the current schedules (where a framework loads "
+                    "the state itself, as Lightning does, drop its 'schedules' first, as "
                     "on_load_checkpoint in docs/param_scheduler.md does)"
                 )
             given = {k: v for k, v in self._multipliers.items() if k not in self._inferred}
