@@ -7,6 +7,7 @@ import copy
 import functools
 import importlib
 import io
+import itertools
 import math
 import random
 import sys
@@ -1476,6 +1477,125 @@ def test_the_results_dict_loads_under_torch_loads_default() -> None:
     torch.save({"lr_find": res.to_dict()}, buf)
     buf.seek(0)
     assert torch.load(buf)["lr_find"]["provenance"]["torch"] == str(torch.__version__)
+
+
+def test_batches_of_unusual_classes_pass_through_intact() -> None:
+    """A bug bash: a dict class whose __getattr__ is dict.__getitem__ raised KeyError: 'to'; a
+    read-only Mapping class became a plain dict; a BatchEncoding-like batch, whose .to moves
+    in place and returns itself, lost the key a step_fn popped, for good; cached validation
+    batches lost it for every later pass."""
+    from collections import UserDict
+    from collections.abc import Mapping as AbcMapping
+
+    class AttrDict(dict):
+        __getattr__ = dict.__getitem__
+
+    class ReadOnly(AbcMapping):
+        def __init__(self, **items: torch.Tensor) -> None:
+            self._items = items
+
+        def __getitem__(self, key: str) -> torch.Tensor:
+            return self._items[key]
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(self._items)
+
+        def __len__(self) -> int:
+            return len(self._items)
+
+        @property
+        def x(self) -> torch.Tensor:
+            return self._items["x"]
+
+    class Encoding(UserDict):  # (transformers.BatchEncoding's .to)
+        def to(self, device: Any) -> Encoding:
+            self.data = {k: v.to(device) for k, v in self.data.items()}
+            return self
+
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    for make, step_fn in [
+        (lambda a, b: AttrDict(x=a, y=b), lambda m, b: ce(m(b.x), b.y)),
+        (lambda a, b: ReadOnly(x=a, y=b), lambda m, b: ce(m(b.x), b["y"])),
+        (lambda a, b: Encoding(x=a, labels=b), lambda m, b: ce(m(b["x"]), b.pop("labels"))),
+        (lambda a, b: {"x": a, "labels": b}, lambda m, b: ce(m(b["x"]), b.pop("labels"))),
+    ]:
+        batches = [make(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+        model = nn.Linear(10, 2)
+        res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, batches,
+                            1e-4, 1.0, 10, progress=False, step_fn=step_fn,
+                            val_data=batches[:2], val_batches=2)
+        assert len(res.lrs) == 10 and all(math.isfinite(v) for v in res.val_losses)
+        assert all(len(b) == 2 for b in batches)
+
+
+def test_a_dataclass_batch_is_moved_field_by_field() -> None:
+    import dataclasses
+
+    from superconverge.finder.range_test import _to_device
+
+    @dataclasses.dataclass(frozen=True)
+    class Batch:
+        x: torch.Tensor
+        ids: list[str]
+
+    batch = Batch(torch.randn(4, 3), ["a", "b", "c", "d"])
+    assert _to_device(batch, torch.device("cpu")) is batch
+    moved = _to_device(batch, torch.device("meta"))
+    assert moved.x.device.type == "meta" and moved.ids is batch.ids
+    assert batch.x.device.type == "cpu"
+
+
+def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_nothing() -> None:
+    """A bug bash: packed sequences and lists of sequences were weighted by their time steps,
+    a strided nested tensor failed inside torch, and one empty batch made every point NaN."""
+    from torch.nn.utils.rnn import pack_sequence
+
+    from superconverge.finder.range_test import _examples
+
+    seqs = [torch.randn(n, 3) for n in (7, 5, 2)]
+    assert _examples((pack_sequence(seqs), torch.zeros(3))) == 3
+    assert _examples((seqs, torch.zeros(3))) == 3
+    assert _examples([torch.randn(8, 3), torch.zeros(8)]) == 8  # (a pair as a list)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (strided nested tensors: "prototype stage")
+        nested = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])
+    assert _examples((nested,)) == 2
+    x, y = torch.randn(256, 10), torch.randint(0, 2, (256,))
+    model = nn.Linear(10, 2)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce,
+                        [(x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)], 1e-4, 1.0, 10,
+                        progress=False, val_data=[(x[:64], y[:64]), (x[:0], y[:0])])
+    assert all(math.isfinite(v) for v in res.val_losses)
+
+
+def test_loaders_without_a_length_are_taken_and_an_endless_val_data_warned_of() -> None:
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self) -> Iterator[Any]:
+            while True:
+                yield torch.randn(10), torch.tensor(0)
+
+        def __len__(self) -> int:
+            raise NotImplementedError("a stream has no length")
+
+    class Short(torch.utils.data.IterableDataset):  # (no length, and an end)
+        def __iter__(self) -> Iterator[Any]:
+            return iter([(torch.randn(10), torch.tensor(0))] * 32)
+
+    model, opt, _ = make_problem()
+    loader = DataLoader(Stream(), batch_size=16)
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    with pytest.warns(UserWarning, match=r"val_data \(DataLoader\) has no length, and "
+                                         r"val_batches=0 .* never gets past"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False,
+                      val_data=DataLoader(Short(), batch_size=16))
+
+
+def test_a_generator_run_out_under_repeats_is_told_of_the_repeats() -> None:
+    model, opt, loader = make_problem()
+    batches = (b for _, b in zip(range(8), itertools.cycle(loader)))
+    with pytest.raises(ValueError, match=r"of this repeat \(the repeats draw on from the one "
+                                         r"iterator, so it needs num_iter x repeats batches\)"):
+        lr_range_test(model, opt, ce, batches, 1e-4, 1.0, 5, progress=False, repeats=2, seed=0)
 
 
 def test_batches_move_to_the_cpu_with_a_wait_and_to_an_accelerator_without() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime
 import functools
 import inspect
@@ -286,6 +287,13 @@ def lr_range_test(
     _check_data("train_data", train_data)
     if val_data is not None:
         _check_data("val_data", val_data)
+        if val_batches == 0 and _length(val_data) is None:  # (a bug bash: an endless one hung
+            # the test at its first step, without a word)
+            warnings.warn(
+                f"val_data ({type(val_data).__name__}) has no length, and val_batches=0 scores "
+                "all of it at every step: if it is endless (a stream), the test never gets past "
+                "its first step; pass val_batches=N to score the first N batches",
+                UserWarning, stacklevel=2)
 
     if mode == "exp":
         _check_ratio(start_lr, end_lr)
@@ -1181,7 +1189,10 @@ class _Run:
         source: Iterable[Any] | None = None
         try:
             with torch.no_grad():
-                source = cache if cache is not None else map(self._move, self.val_data)
+                source = (map(self._move, self.val_data) if cache is None
+                          # (a step_fn popping a key from a cached batch changed it for every
+                          # later pass: a fresh container each pass, a bug bash)
+                          else map(_fresh, cache) if self.step_fn is not None else cache)
                 for batch in source:
                     try:
                         loss = self._loss(batch)
@@ -1205,10 +1216,12 @@ class _Run:
                                 and not exc.args[0].startswith("val_data: ")):
                             exc.args = (f"val_data: {exc.args[0]}",)
                         raise
+                    n = _examples(batch)
+                    if n == 0:  # (its loss, NaN, made every point NaN: a bug bash)
+                        continue
                     d = _readable(loss.detach().reshape(()))
                     # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
                     # the next batch's replay.
-                    n = _examples(batch)
                     first = sizes[0] if sizes else None
                     if (weighted is None and total is not None and first is not None
                             and n not in (None, first) and None not in sizes):
@@ -1390,16 +1403,11 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
             or type(batches) is not torch.utils.data.BatchSampler):
         return None
     sampler = batches.sampler
-    try:
-        n = len(loader.dataset)  # type: ignore[arg-type]
-        passes = len(batches)
-    except TypeError:
+    n, passes = _length(loader.dataset), _length(batches)
+    if n is None or passes is None:
         return None
-    try:  # a wrapper's own len(), where it has one, must be the loader's (it may cut a pass)
-        own = len(data)  # type: ignore[arg-type]
-    except TypeError:
-        own = passes
-    if own != passes:
+    # (a wrapper's own len(), where it has one, must be the loader's: it may cut a pass)
+    if (own := _length(data)) is not None and own != passes:
         return None
     every = (type(sampler) is torch.utils.data.SequentialSampler
              and sampler.data_source is loader.dataset) or (
@@ -1426,7 +1434,7 @@ def _length(data: object) -> int | None:
     ``__len__`` and raises ``TypeError`` from it, a review)."""
     try:
         return len(data)  # type: ignore[arg-type]
-    except TypeError:
+    except Exception:  # (a stream's NotImplementedError, a -1's ValueError: a bug bash)
         return None
 
 
@@ -2013,23 +2021,30 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
 def _check_data(name: str, data: object) -> None:
     if not isinstance(data, Iterable):
         raise TypeError(f"{name} must be an iterable of batches (a DataLoader), got {data!r}")
-    try:
-        size = len(data)  # type: ignore[arg-type]
-    except TypeError:
+    if (size := _length(data)) is None:
         return
     if size == 0:
         raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
 
 
-def _examples(batch: Any) -> int | None:
+def _examples(batch: Any, top: bool = True) -> int | None:
     """The examples in a batch: the length of its first tensor (depth first through tuples,
-    lists and dicts) that has one; ``None`` where none has."""
+    lists and dicts) that has one; ``None`` where none has. A packed sequence counts its
+    sequences, and a list of tensors inside the batch (not the batch itself, an ``[inputs,
+    targets]`` pair) its items, one sequence each (a bug bash: both were weighted by their
+    time steps)."""
     if isinstance(batch, torch.Tensor):
-        return batch.shape[0] if batch.dim() else None
+        # (size(0): a strided nested tensor has no shape, a bug bash)
+        return batch.size(0) if batch.dim() else None
+    if isinstance(batch, torch.nn.utils.rnn.PackedSequence):
+        return int(batch.batch_sizes[0]) if len(batch.batch_sizes) else 0
+    if (not top and type(batch) is list and batch
+            and all(isinstance(x, torch.Tensor) for x in batch)):
+        return len(batch)
     items = batch.values() if isinstance(batch, Mapping) else (
         batch if isinstance(batch, tuple | list) else ())
     for item in items:
-        n = _examples(item)
+        n = _examples(item, top=False)
         if n is not None:
             return n
     return None
@@ -2097,8 +2112,12 @@ def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Generator[Any, None, N
             if iter(data) is data and drawn:  # an iterator this sweep used up
                 raise ValueError(
                     f"train_data is an iterator that ran out after {drawn} batch"
-                    f"{'es' * (drawn != 1)}, before the sweep's last step; pass a re-iterable "
-                    "loader such as a DataLoader or a list, or lower num_iter"
+                    f"{'es' * (drawn != 1)}, before the sweep's last step"
+                    # (a bug bash: a generator under repeats=2 was told of num_iter alone)
+                    + (" of this repeat (the repeats draw on from the one iterator, so it needs "
+                       "num_iter x repeats batches)" if epoch_stride > 1 else "")
+                    + "; pass a re-iterable loader such as a DataLoader or a list, or lower "
+                    "num_iter"
                 )
             if iter(data) is data:  # an iterator: used up by an earlier repeat, or empty
                 raise ValueError(
@@ -2167,6 +2186,25 @@ def _moved(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, non_blocking=device.type != "cpu")
 
 
+def _fresh(batch: Any) -> Any:
+    """A shallow copy of a batch's mutable container (a dict, a list), as the move makes one
+    of an uncached batch at each step; the batch itself where it is no such container."""
+    if isinstance(batch, MutableMapping | list):
+        with contextlib.suppress(Exception):
+            return copy.copy(batch)
+    return batch
+
+
+def _method(batch: object, name: str) -> Any:
+    """``batch``'s attribute ``name``, or None where it has none, also where looking raises
+    something else than AttributeError (a dict class whose ``__getattr__`` is
+    ``dict.__getitem__``, a common idiom, raised ``KeyError: 'to'``: a bug bash)."""
+    try:
+        return getattr(batch, name, None)
+    except Exception:
+        return None
+
+
 def _to_device(batch: Any, device: torch.device) -> Any:
     """``batch`` with its tensors on ``device`` (tensors, tuples, lists, dicts, ``.to`` objects)."""
     if type(batch) is tuple and len(batch) == 2:  # the usual (inputs, targets), every step
@@ -2178,8 +2216,14 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch if batch.device == device else _moved(batch, device)
     if isinstance(batch, Mapping):
-        if callable(getattr(batch, "to", None)):  # e.g. transformers.BatchEncoding
-            return batch.to(device)  # type: ignore[attr-defined]
+        if callable(to := _method(batch, "to")):  # e.g. transformers.BatchEncoding
+            moved = to(device)
+            if moved is batch and isinstance(batch, MutableMapping):
+                # (its .to moves in place and returns itself, on the CPU too: a copy, so a
+                # step_fn popping its labels leaves the user's batch whole, a bug bash)
+                with contextlib.suppress(Exception):
+                    return copy.copy(batch)
+            return moved
         # A new dict each step, as a list is a new list (a step_fn that pops a key must not
         # change the user's batches), of the batch's own class (an OrderedDict, a dict with
         # attribute access): copy.copy keeps the class and its attributes.
@@ -2190,8 +2234,23 @@ def _to_device(batch: Any, device: torch.device) -> Any:
                 out = copy.copy(batch)
                 out.update(items)
                 return out
+        if type(batch) is not dict and all(items[k] is x for k, x in batch.items()):
+            return batch  # (a read-only Mapping class with nothing to move: itself, a bug bash)
         return items
-    if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type) and not callable(
+            _method(batch, "to")):
+        # (a bug bash: a dataclass batch's tensors stayed where they were)
+        # (a list comes back a new list: kept where it holds the same items)
+        changed = {f.name: m for f in dataclasses.fields(batch)
+                   if (m := _to_device(x := getattr(batch, f.name), device)) is not x and not (
+                       type(x) is list and all(a is b for a, b in zip(m, x, strict=True)))}
+        if not changed:
+            return batch
+        moved_fields = copy.copy(batch)
+        for name, value in changed.items():
+            object.__setattr__(moved_fields, name, value)  # (a frozen one's too)
+        return moved_fields
+    if callable(_method(batch, "to")) and not isinstance(batch, torch.nn.Module):
         # A batch class of its own (a graph library's Data, a dataclass with .to; a
         # PackedSequence, a namedtuple whose batch_sizes must stay on the CPU): it knows where
         # its tensors are.
