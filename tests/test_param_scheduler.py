@@ -1202,6 +1202,13 @@ def test_keys_of_one_torch_optimizer_are_held_to_its_constructors_range() -> Non
             pass
 
     ParamScheduler(SAM([p]), rho=sc.linear(2.0, 0.5, 10))
+    # (beside Adadelta in a wrapper, SAM's rho is still not held to Adadelta's: a review)
+    q = torch.nn.Parameter(torch.ones(3))
+    both = _Several(torch.optim.Adadelta([q], rho=0.9), SAM([p]))
+    ParamScheduler(both, rho=sc.constant(0.9), multipliers={"rho": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\]"):
+        ParamScheduler(_Several(torch.optim.Adadelta([q]), torch.optim.Adadelta([p])),
+                       rho=sc.linear(0.9, 1.5, 10))
 
 
 def test_a_learned_lr_is_refused_by_name() -> None:
@@ -1222,6 +1229,10 @@ def test_an_lr_schedule_above_torchs_adafactor_cap_is_warned_of() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ParamScheduler(torch.optim.Adafactor([p]), lr=sc.one_cycle(0.05, 200))
+        # (an SGD's group beside it in a wrapper is not capped: a review)
+        q = torch.nn.Parameter(torch.ones(3))
+        ParamScheduler(_Several(torch.optim.Adafactor([p], lr=1e-3),
+                                torch.optim.SGD([q], lr=1e-2)), lr=sc.one_cycle(0.05, 100))
 
 
 def test_tensors_true_on_a_nesterov_sgd_with_foreach_gives_the_nesterov_advice() -> None:
@@ -1976,6 +1987,18 @@ def test_tensor_lrs_that_all_hold_zero_are_warned_of_too() -> None:
     again = ParamScheduler(opt, lr=sc.cosine(1e-3, 0.0, 5))
     with pytest.warns(UserWarning, match="every param group of the Adam held lr=0"):
         again.step()
+
+
+class _Several(torch.optim.Optimizer):
+    """Steps several optimizers as one, sharing their group dicts."""
+
+    def __init__(self, *optimizers: torch.optim.Optimizer) -> None:
+        self.optimizers, self.defaults, self.state = list(optimizers), {}, {}
+        self.param_groups = [g for o in optimizers for g in o.param_groups]
+
+    def step(self, closure=None) -> None:
+        for o in self.optimizers:
+            o.step()
 
 
 class _Wrapped(torch.optim.Optimizer):

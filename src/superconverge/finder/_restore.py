@@ -465,8 +465,11 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
     noisy loss module's: a bug bash), each once."""
     found: list[Any] = []
     calls = list(calls)
-    for module in [*modules, *(m for c in calls if isinstance(c, torch.nn.Module)
-                               for m in c.modules())]:
+    # (a call that is a module or a module's method: each of its modules, as the model's; a
+    # review found a module's method passed over)
+    owners = [o for c in calls for o in _collate_owners(c)]
+    for module in [*modules, *(m for o in owners if isinstance(o, torch.nn.Module)
+                               for m in o.modules())]:
         _rngs_within(module, found, depth=0)
     loaders = list(loaders)
     for owner in _shufflers(loaders):
@@ -598,6 +601,12 @@ class Streams:
         )
         self.numpy_rng = np.random.get_state()
         self.python_rng = random.getstate()
+
+    def rngs(self) -> list[Any]:
+        """The loaders' generators and the own RNGs found, each once (their states at
+        construction are what :meth:`restore` puts back)."""
+        return [g for g, _ in self.generators] + [
+            r for r, _ in self.own_rngs if all(r is not g for g, _ in self.generators)]
 
     def restore(self, own_rngs: bool = True) -> None:
         """Put them back as they were at construction (may be called more than once);

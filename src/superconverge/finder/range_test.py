@@ -73,6 +73,8 @@ from superconverge.finder._restore import (
     SNAPSHOTS,
     Streams,
     TrainingState,
+    _rng_state,
+    _set_rng_state,
     epoch_samplers,
     forget_unfinished_step,
     loader_generators,
@@ -93,6 +95,7 @@ from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
     RPROP_LR,
+    adafactor_groups,
     as_float,
     estimates_step_size,
     held_optimizers,
@@ -395,6 +398,7 @@ def lr_range_test(
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
+    run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
@@ -681,14 +685,13 @@ def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float]
     1/sqrt(t))`` at its t-th step, and warn that ASGD steps one point behind (a bug bash: the
     top of an Adafactor sweep trained at the cap, and the curve said nothing)."""
     held = held_optimizers(optimizer)
-    if any(type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")
-           for o in held):
-        done = max((as_float(s["step"]) for o in held for s in o.state.values()
-                    if "step" in s), default=0.0)
-        top = max(ratios) * lr_values[-1]  # (the last point: the largest LR, the lowest cap)
+    capped, done = adafactor_groups(optimizer)
+    if capped:
+        ratio = max(ratios[i] for i in capped)
+        top = ratio * lr_values[-1]  # (the last point: the largest LR, the lowest cap)
         last = done + len(lr_values)
         if top * math.sqrt(last) > 1:
-            fits = 1 / (max(ratios) * math.sqrt(last))
+            fits = 1 / (ratio * math.sqrt(last))
             places = 3 - math.floor(math.log10(fits))  # (4 digits, rounded down: it fits)
             fits = math.floor(fits * 10 ** places) / 10 ** places
             raise ValueError(
@@ -696,15 +699,19 @@ def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float]
                 f"sweep's last LR, {top:.4g}, would train at {1 / math.sqrt(last):.4g} (its step "
                 f"{last:.0f}), and the curve's top would not be at the LRs it records; lower "
                 f"end_lr to {fits:g} or below" + (
-                    "" if lr_values[0] * max(ratios) < fits else
+                    "" if lr_values[0] < fits else
                     " (and start_lr below that), or sweep fewer steps"))
     if any(isinstance(o, torch.optim.ASGD) for o in held):
         steps = [b / a for a, b in itertools.pairwise(lr_values) if a > 0]
+        # (an exponential sweep's points are one ratio apart; a linear one's one difference,
+        # whose ratio at its first points is meaningless: a review)
+        exp = bool(steps) and max(steps) - min(steps) <= 1e-9 * max(steps)
+        off = (f"the suggestions read about {steps[0]:.3g}x high" if exp else
+               f"each point reads one sweep step ({lr_values[1] - lr_values[0]:.3g}) high")
         warnings.warn(
             "ASGD steps with the step size its previous step computed (eta, from that step's "
             "lr), so each point of the curve trained at about the LR of the point before it (the "
-            "first at the eta it held): the suggestions read up to "
-            f"{max(steps, default=1.0):.3g}x high", UserWarning, stacklevel=outside(__name__))
+            f"first at the eta it held): {off}", UserWarning, stacklevel=outside(__name__))
 
 
 class _Run:
@@ -768,6 +775,7 @@ class _Run:
         # (a step_fn's mixup, a shuffled val loader's order) and leaves the training's draws as
         # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
         self.val_rngs: tuple[Any, ...] | None = None
+        self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
         # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
         # off during a pass, which moved every later training point (a bug bash).
         fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
@@ -1161,7 +1169,7 @@ class _Run:
     def _rng_states(self) -> tuple[Any, ...]:
         cuda = self.device.type == "cuda"
         return (torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None,
-                np.random.get_state(), random.getstate())
+                np.random.get_state(), random.getstate(), [_rng_state(r) for r in self.own_rngs])
 
     def _set_rng_states(self, states: tuple[Any, ...]) -> None:
         torch.set_rng_state(states[0])
@@ -1169,6 +1177,8 @@ class _Run:
             torch.cuda.set_rng_state(states[1], self.device)
         np.random.set_state(states[2])
         random.setstate(states[3])
+        for rng, state in zip(self.own_rngs, states[4], strict=True):
+            _set_rng_state(rng, state)
 
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         training_rngs = self._rng_states()
@@ -1192,7 +1202,7 @@ class _Run:
                 source = (map(self._move, self.val_data) if cache is None
                           # (a step_fn popping a key from a cached batch changed it for every
                           # later pass: a fresh container each pass, a bug bash)
-                          else map(_fresh, cache) if self.step_fn is not None else cache)
+                          else map(self._move, cache) if self.step_fn is not None else cache)
                 for batch in source:
                     try:
                         loss = self._loss(batch)
@@ -2030,17 +2040,18 @@ def _check_data(name: str, data: object) -> None:
 def _examples(batch: Any, top: bool = True) -> int | None:
     """The examples in a batch: the length of its first tensor (depth first through tuples,
     lists and dicts) that has one; ``None`` where none has. A packed sequence counts its
-    sequences, and a list of tensors inside the batch (not the batch itself, an ``[inputs,
-    targets]`` pair) its items, one sequence each (a bug bash: both were weighted by their
-    time steps)."""
+    sequences, and a list of tensors of different lengths inside the batch (not the batch
+    itself, an ``[inputs, targets]`` pair) its items, one sequence each (a bug bash: both were
+    weighted by their time steps)."""
     if isinstance(batch, torch.Tensor):
         # (size(0): a strided nested tensor has no shape, a bug bash)
         return batch.size(0) if batch.dim() else None
     if isinstance(batch, torch.nn.utils.rnn.PackedSequence):
         return int(batch.batch_sizes[0]) if len(batch.batch_sizes) else 0
-    if (not top and type(batch) is list and batch
-            and all(isinstance(x, torch.Tensor) for x in batch)):
-        return len(batch)
+    if (not top and type(batch) is list and len(batch) > 1
+            and all(isinstance(x, torch.Tensor) and x.dim() for x in batch)
+            and len({x.size(0) for x in batch}) > 1):
+        return len(batch)  # (of different lengths: sequences; [x1, x2] inputs are not, a review)
     items = batch.values() if isinstance(batch, Mapping) else (
         batch if isinstance(batch, tuple | list) else ())
     for item in items:
@@ -2186,13 +2197,7 @@ def _moved(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, non_blocking=device.type != "cpu")
 
 
-def _fresh(batch: Any) -> Any:
-    """A shallow copy of a batch's mutable container (a dict, a list), as the move makes one
-    of an uncached batch at each step; the batch itself where it is no such container."""
-    if isinstance(batch, MutableMapping | list):
-        with contextlib.suppress(Exception):
-            return copy.copy(batch)
-    return batch
+_UNSET = object()
 
 
 def _method(batch: object, name: str) -> Any:
@@ -2242,7 +2247,9 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         # (a bug bash: a dataclass batch's tensors stayed where they were)
         # (a list comes back a new list: kept where it holds the same items)
         changed = {f.name: m for f in dataclasses.fields(batch)
-                   if (m := _to_device(x := getattr(batch, f.name), device)) is not x and not (
+                   # (a field(init=False) not set yet has no value: passed over, a review)
+                   if (x := getattr(batch, f.name, _UNSET)) is not _UNSET
+                   and (m := _to_device(x, device)) is not x and not (
                        type(x) is list and all(a is b for a, b in zip(m, x, strict=True)))}
         if not changed:
             return batch

@@ -91,7 +91,7 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
         # array)
         listed = values if not isinstance(values, np.ndarray) and isinstance(
             values, Sequence) else ()
-        raw = np.asarray(values)
+        raw = _as_array(values)
         # (floats and ints, nearly every item, passed over without a look at their dtype; a
         # bool is an int. The list's items by their types first, each type once: item by item
         # in Python, the look took 4.3 of the 8.5 s of a 200,000-point result's to_dict,
@@ -107,22 +107,29 @@ def _numbers(name: str, values: Floats) -> np.ndarray:
                 isinstance(v, str | bytes) for v in raw.flat)):
             raise TypeError(f"got {raw.dtype} values")
         return raw.astype(np.float64)
-    except (TypeError, RuntimeError) as err:
-        # A tensor numpy cannot read (one that requires grad, a bfloat16 one) or a list of
-        # them, as RangeTestResult takes them: each read as a number (a bug bash: torch's
-        # "Can't call numpy() on Tensor that requires grad" from inside the rules).
-        if type(values).__module__.startswith("torch") or (
-                isinstance(values, Sequence) and any(
-                    type(v).__module__.startswith("torch") for v in values)):
-            try:
-                return np.array([float(v.detach() if hasattr(v, "detach") else v)
-                                 for v in values], dtype=np.float64)
-            except (TypeError, ValueError, RuntimeError):
-                pass
-        raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
-    except (ValueError, OverflowError) as err:  # (a ragged list: ValueError; an
+    except (TypeError, ValueError, OverflowError) as err:  # (a ragged list: ValueError; an
         # int past a float's range: OverflowError)
         raise TypeError(f"{name} must be a sequence of numbers: {err}") from None
+
+
+def _as_array(values: Floats) -> np.ndarray:
+    """``np.asarray(values)``; a tensor numpy cannot read (one that requires grad, a bfloat16
+    one), or a list of them, as RangeTestResult takes them, by its items, each as a number
+    detached (a bug bash: torch's "Can't call numpy() on Tensor that requires grad" from
+    inside the rules), a bool tensor as a bool (refused by the caller)."""
+    try:
+        return np.asarray(values)
+    except (TypeError, RuntimeError) as err:
+        if not (type(values).__module__.startswith("torch") or (
+                isinstance(values, Sequence) and any(
+                    type(v).__module__.startswith("torch") for v in values))):
+            raise TypeError(str(err)) from None
+        items = [v.detach() if hasattr(v, "detach") else v for v in values]
+        try:
+            return np.array([bool(v) if _is_bool(v) else float(v) for v in items],
+                            dtype=object if any(map(_is_bool, items)) else np.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(str(err)) from None
 
 
 _DIRECT_MAX = 4_000_000
@@ -940,7 +947,10 @@ def curve_warnings(
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
     # (as flat as before its last point blew up, or its rise: still no fall to read)
     unreadable = (completed and not at_end and still) or fall < NOISE_ONLY * _batch_noise(y, m)
-    if stop_reason == "nan" and still and not blow and not rose_from_start:
+    # (a fall within what noise alone gives, as the "fell by only ... times its noise"
+    # warning reads it: a fall of 75 times the noise, 4% of the start, is a fall, a review)
+    if (stop_reason == "nan" and still and not blow and not rose_from_start
+            and (never_fell or fall < MIN_SIGNAL_TO_NOISE * _fall_noise(y, m))):
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
         # told it fell by only 1.9 times its noise: raise num_iter or the batch size)
         out.append(

@@ -140,6 +140,23 @@ LBFGS_TENSOR_LR = (
 """Why ``lr`` of a ``torch.optim.LBFGS`` must stay a float when it is driven."""
 
 
+def adafactor_groups(optimizer: Optimizer) -> tuple[list[int], float]:
+    """The param groups of ``optimizer`` that a torch ``Adafactor`` (torch 2.5 on) steps, which
+    caps its step size at ``1/sqrt(t)`` at its t-th step, by index (every group where none of
+    them is one of its group dicts: a wrapper holding copies), and the most steps one of its
+    parameters took; ``([], 0.0)`` where there is none (not another optimizer's groups beside
+    it in a wrapper: a review)."""
+    capped = [o for o in held_optimizers(optimizer)
+              if type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")]
+    if not capped:
+        return [], 0.0
+    done = max((as_float(s["step"]) for o in capped for s in o.state.values() if "step" in s),
+               default=0.0)
+    ids = {id(g) for o in capped for g in o.param_groups}
+    groups = optimizer.param_groups
+    return [i for i, g in enumerate(groups) if id(g) in ids] or list(range(len(groups))), done
+
+
 def own_lr(group: dict[str, Any]) -> str | None:
     """Why an optimizer computes the LR it steps with itself, so that an ``lr`` written into
     ``group`` is not the step taken, or None: Adafactor's ``relative_step=True`` (timm's and

@@ -45,6 +45,7 @@ from superconverge.schedules.one_cycle import _LrPhased, _Phased
 from superconverge.torch._multipliers import (
     LBFGS_TENSOR_LR,
     RPROP_LR,
+    adafactor_groups,
     as_float,
     brief,
     held_optimizers,
@@ -152,13 +153,20 @@ def _holds(optimizer: Optimizer, kinds: type | tuple[type, ...]) -> bool:
 
 
 def _ranges(optimizer: Optimizer, keys: Iterable[str]) -> dict[str, tuple[float, float, str]]:
-    """The range of each key: its own optimizer's (torch's, held in a wrapper too) or the one
-    any optimizer's key of that name has."""
-    typed: dict[str, tuple[float, float, str]] = {}
-    for o in held_optimizers(optimizer):
-        if type(o).__module__.startswith("torch.optim"):
-            typed.update(_TYPED_RANGES.get(type(o).__name__, {}))
-    return {k: typed.get(k, _RANGES.get(k, _ANY)) for k in keys}
+    """The range of each key: its own optimizer's, where every optimizer stepping a group
+    that holds it (``optimizer`` or one it wraps, not a wrapper of others) is a torch one of
+    one range for it, else the one any optimizer's key of that name has (another library's
+    ``rho`` beside Adadelta's in a wrapper is not held to Adadelta's: a review)."""
+    held = held_optimizers(optimizer)
+    leaves = [o for o in held if len(held_optimizers(o)) == 1]
+    out = {}
+    for k in keys:
+        typed = {_TYPED_RANGES.get(type(o).__name__, {}).get(k) if type(
+            o).__module__.startswith("torch.optim") else None
+                 for o in leaves if any(k in g for g in o.param_groups)}
+        one = typed.pop() if len(typed) == 1 else None
+        out[k] = one if one is not None else _RANGES.get(k, _ANY)
+    return out
 
 
 def _checked_steps(last_index: int) -> Iterable[int]:
@@ -1133,21 +1141,19 @@ class ParamScheduler:
         """Warn of an lr schedule above the cap torch's Adafactor puts on its step size,
         ``min(lr, 1/sqrt(t))`` at its t-th step (a bug bash: the top of a schedule was cut
         without a word), checked at the steps ``_check_ranges`` checks."""
-        capped = [o for o in held_optimizers(self.optimizer)
-                  if type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")]
+        capped, done = adafactor_groups(self.optimizer)
         driver = next((d for d in self._drivers if d[0] == "lr"), None)
         if not capped or driver is None:
             return
         _, value_at, last_index, _, mults, _, _ = driver
-        done = max((as_float(s["step"]) for o in capped for s in o.state.values()
-                    if "step" in s), default=0.0)
-        top = max(mults, default=0.0)
+        top, i = max((mults[i], i) for i in capped)
+        in_group = f" (x{top:.4g} in param group {i})" if top != 1 else ""
         for step in _checked_steps(last_index):
-            value = float(value_at(step)) * top
-            if value * math.sqrt(done + step + 1) > 1:
+            value = float(value_at(step))
+            if value * top * math.sqrt(done + step + 1) > 1:
                 warnings.warn(
                     f"lr: torch's Adafactor steps at min(lr, 1/sqrt(t)) at its t-th step, and "
-                    f"the schedule gives {value:.4g} at step {step} (its step "
+                    f"the schedule gives {value:.4g}{in_group} at step {step} (its step "
                     f"{done + step + 1:.0f}, capped at {1 / math.sqrt(done + step + 1):.4g}): "
                     "from there the schedule's values above that cap are not the ones trained "
                     "at; lower the schedule's peak", UserWarning, stacklevel=3)
