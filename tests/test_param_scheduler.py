@@ -2540,3 +2540,44 @@ def test_a_users_schedule_with_arrays_and_old_dicts() -> None:
     higher = ParamScheduler(opt, lr=Knots(np.array([0, 50, 100]), np.array([0.0, 10.0, 0.001])))
     with pytest.raises(ValueError, match=r"state_dict schedules differ"):
         higher.load_state_dict(state)
+
+
+def test_a_subclass_overriding_step_runs_it_once_a_call_inside_a_compiled_function() -> None:
+    """A bug bash: the eager fallback called scheduler.step() again, so an override ran twice
+    a call, and one that advances every k calls never advanced."""
+    class EveryK(ParamScheduler):
+        def __init__(self, *args: Any, k: int = 2, **kwargs: Any) -> None:
+            self.k, self.calls = k, 0
+            super().__init__(*args, **kwargs)
+
+        def step(self) -> None:  # type: ignore[override]
+            self.calls += 1
+            if self.calls % self.k == 0:
+                super().step()
+
+    def run(compiled: bool) -> tuple[int, int]:
+        opt = torch.optim.SGD(torch.nn.Linear(4, 1).parameters(), lr=0.1)
+        s = EveryK(opt, lr=sc.linear(0.1, 0.01, 10))
+
+        def f() -> None:
+            s.step()
+
+        if compiled:
+            torch._dynamo.reset()
+            f = torch.compile(f, backend="eager")
+        for _ in range(8):
+            f()
+        return s.calls, s.last_step
+
+    assert run(True) == run(False) == (8, 4)
+
+
+def test_step_inside_a_fullgraph_function_says_why_it_cannot_be() -> None:
+    if "reason" not in __import__("inspect").signature(torch.compiler.disable).parameters:
+        pytest.skip("torch.compiler.disable takes no reason before torch 2.7")
+    opt = torch.optim.SGD(torch.nn.Linear(4, 1).parameters(), lr=0.1)
+    sched = ParamScheduler(opt, lr=sc.linear(0.1, 0.01, 10))
+    torch._dynamo.reset()
+    with pytest.raises(Exception, match="a fullgraph=True function cannot hold it"):
+        torch.compile(lambda x: (sched.step(), x * 2)[1], backend="eager",
+                      fullgraph=True)(torch.ones(2))

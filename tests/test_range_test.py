@@ -507,7 +507,9 @@ def test_eval_mode_model_trains_in_train_mode_and_is_put_back() -> None:
         modes.append(m.training)
         return F.cross_entropy(m(batch[0]), batch[1])
 
-    lr_range_test(model, opt, None, loader, 1e-4, 0.1, 6, step_fn=step, progress=False)
+    with pytest.warns(UserWarning, match=r"model is in eval mode: the range test trains it in "
+                                         r"train mode, where its BatchNorm1d, Dropout layers"):
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 6, step_fn=step, progress=False)
     assert all(modes) and not any(m.training for m in model.modules())
 
 
@@ -1504,6 +1506,134 @@ def test_a_list_of_inputs_is_weighted_by_its_examples() -> None:
     from superconverge.finder.range_test import _examples
 
     assert _examples(([torch.randn(8, 3), torch.randn(8, 5)], torch.zeros(8))) == 8
+
+
+def test_a_module_made_on_the_first_forward_where_none_was_is_none_again() -> None:
+    """A bug bash: ``self.head = None`` in __init__, a Linear made on the first forward; the
+    restore removed the Linear, and nn.Module's setattr had taken 'head' out of __dict__: the
+    model failed on "no attribute 'head'" after the test (and at a second repeat)."""
+    class Late(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Linear(10, 4)
+            self.head: nn.Module | None = None
+            self.scale: nn.Parameter | None = None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.head is None:
+                self.head = nn.Linear(4, 2)
+                self.scale = nn.Parameter(torch.ones(()))
+            return self.head(self.body(x)) * self.scale
+
+    _, _, loader = make_problem()
+    model = Late()
+    opt = torch.optim.SGD(model.body.parameters(), lr=0.1)
+    lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False, repeats=2, seed=0)
+    assert model.head is None and model.scale is None
+    assert model(torch.randn(3, 10)).shape == (3, 2)
+
+
+def test_a_meta_template_beside_trained_parameters_is_swept() -> None:
+    """A bug bash: a torch.func ensemble's template on the meta device (never trained) was
+    refused as a model on the meta device, or, frozen, failed its snapshot."""
+    from torch.func import functional_call, stack_module_state
+
+    torch.manual_seed(0)
+    members = [nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 2)) for _ in range(3)]
+    params, _ = stack_module_state(members)
+
+    class Ensemble(nn.Module):
+        def __init__(self, frozen: bool) -> None:
+            super().__init__()
+            self.base = copy.deepcopy(members[0]).to("meta").requires_grad_(not frozen)
+            self.params = nn.ParameterDict({k.replace(".", "_"): v for k, v in params.items()})
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            p = {k.replace("_", "."): v for k, v in self.params.items()}
+            return torch.vmap(lambda p, x: functional_call(self.base, p, (x,)),
+                              in_dims=(0, None))(p, x).mean(0)
+
+    _, _, loader = make_problem()
+    for frozen in (False, True):
+        model = Ensemble(frozen)
+        before = {k: v.clone() for k, v in model.params.items()}
+        opt = torch.optim.SGD(model.params.parameters(), lr=0.1)
+        res = lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+        assert len(res.lrs) == 10
+        assert all(torch.equal(before[k], v) for k, v in model.params.items())
+
+
+def test_tensors_in_a_dict_or_list_attribute_written_in_place_are_named() -> None:
+    class Stats(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(10, 2)
+            self.stats = {"mean": torch.zeros(10)}
+            self.history = [torch.zeros(10)]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                self.stats["mean"].add_(x.mean(0))
+                self.history[0].add_(x.mean(0))
+            return self.fc(x)
+
+    _, _, loader = make_problem()
+    model = Stats()
+    with pytest.warns(UserWarning, match=r"model\.stats\['mean'\], model\.history\[0\]"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4,
+                      1.0, 10, progress=False)
+
+
+def test_an_optimizer_over_a_loss_modules_parameters_alone_is_swept() -> None:
+    """A bug bash: temperature scaling (a frozen model, the optimizer over the loss module's
+    temperature) was refused as "nothing to train"; tensors kept outside the model are told
+    to register; a trained buffer's .grad went back with its values."""
+    class TempCE(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.t = nn.Parameter(torch.ones(()))
+
+        def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return ce(out / self.t, y)
+
+    model, _, loader = make_problem()
+    model.requires_grad_(False)
+    loss = TempCE()
+    res = lr_range_test(model, torch.optim.SGD(loss.parameters(), lr=0.1), loss, loader, 1e-4,
+                        1.0, 10, progress=False)
+    assert len(res.lrs) == 10 and loss.t.item() == 1.0 and loss.t.grad is None
+    leaves = {"w": torch.zeros(10, 2, requires_grad=True)}
+    with pytest.raises(ValueError, match="register them in it"):
+        lr_range_test(model, torch.optim.SGD(leaves.values(), lr=0.1), None, loader, 1e-4, 1.0,
+                      10, progress=False, step_fn=lambda m, b: ce(b[0] @ leaves["w"], b[1]))
+
+    class Gain(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(10, 2)
+            self.register_buffer("gain", torch.ones(2, requires_grad=True))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x) * self.gain
+
+    gained = Gain()
+    opt = torch.optim.SGD([*gained.parameters(), gained.gain], lr=0.1, momentum=0.9)
+    lr_range_test(gained, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
+    assert gained.gain.grad is None and torch.equal(gained.gain, torch.ones(2))
+
+
+def test_a_momentum_set_by_a_hook_during_the_sweep_stops_it() -> None:
+    """A bug bash: a ParamScheduler of momentum stepped from an optimizer step hook cycled it
+    through the sweep, unsaid (a moving lr was refused)."""
+    from superconverge import ParamScheduler, one_cycle_momentum
+
+    model, opt, loader = make_problem()
+    mom = ParamScheduler(opt, momentum=one_cycle_momentum(200))
+    handle = opt.register_step_post_hook(lambda o, a, k: mom.step())
+    with pytest.raises(RuntimeError, match=r"param group 0's momentum was 0\.9\d+ by step 10 "
+                                           r"of the sweep.*load its state_dict"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 30, progress=False)
+    handle.remove()
 
 
 def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:

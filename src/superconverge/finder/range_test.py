@@ -286,7 +286,7 @@ def lr_range_test(
     if not isinstance(restore, bool):
         raise TypeError(f"restore must be True or False, got {restore!r}")
     snapshot = v.choice("snapshot", snapshot, SNAPSHOTS)
-    device = _resolve_device(model, device)
+    device = _resolve_device(model, device, optimizer)
     _check_data("train_data", train_data)
     if val_data is not None:
         _check_data("val_data", val_data)
@@ -423,7 +423,19 @@ def lr_range_test(
     result: RangeTestResult | None = None
     try:
         if not model.training:
-            logger.info("model is in eval mode; training it in train mode for the range test")
+            modal = sorted({type(m).__name__ for m in model.modules() if isinstance(
+                m, torch.nn.modules.batchnorm._BatchNorm | torch.nn.modules.dropout._DropoutNd)})
+            if modal:  # (a bug bash: a linear probe's frozen BatchNorms were swept on batch
+                # statistics, picks 6x apart, with an INFO line alone)
+                warnings.warn(
+                    f"model is in eval mode: the range test trains it in train mode, where its "
+                    f"{', '.join(modal[:3])} layers behave otherwise (batch statistics, dropout "
+                    "on); to keep some frozen (a linear probe's backbone), call model.train() "
+                    "and then .eval() on those modules before the test, which leaves them as "
+                    "they are", UserWarning, stacklevel=2)
+            else:
+                logger.info("model is in eval mode; training it in train mode for the range "
+                            "test")
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
         run.take_val_batches()
@@ -849,6 +861,7 @@ class _Run:
         moved: str | None = None  # what set the LR beside the sweep (_lr_moved)
         swept = len(ratios)  # the groups the sweep drives: those there at its start
         held_lrs = [g["lr"] for g in self.optimizer.param_groups]  # (tensors: filled in place)
+        held_momenta = _momenta(self.optimizer.param_groups)
         if self.skip_source == "hook":
             hook = self.optimizer.register_step_pre_hook(
                 lambda opt, args, kwargs: stepped.__setitem__(0, True))
@@ -956,8 +969,8 @@ class _Run:
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     # (before the stop: a curve that diverged at an LR the sweep did not set
                     # is no curve either)
-                    if (moved := _lr_moved(groups, lr_values[i - 1], ratios, i,
-                                           held_lrs)) is not None:
+                    if (moved := _lr_moved(groups, lr_values[i - 1], ratios, i, held_lrs)
+                            or _momentum_moved(groups, held_momenta, i)) is not None:
                         break
                     if len(groups) > swept:
                         _warn_added(groups, swept, i)
@@ -1829,17 +1842,28 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "may read NaN from its first steps; raise eps (1e-4 is common in float16), or "
                 "keep the weights in float32 and pass amp_dtype=torch.float16 with a GradScaler",
                 UserWarning, stacklevel=outside(__name__))
+    stepped = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    # The parameters of a loss_fn or step_fn that is a module, or whose method step_fn is:
+    # an optimizer over those alone trains them on purpose (a temperature, loss weights, a bug
+    # bash: refused as "nothing to train"), and the restore covers them.
+    theirs = {id(p) for f in (loss_fn, step_fn, getattr(step_fn, "__self__", None))
+              if isinstance(f, torch.nn.Module) for p in f.parameters()}
+    if stepped and stepped <= theirs:
+        return
+    untracked = ("; the optimizer trains tensors the model does not hold as parameters: register "
+               "them in it (nn.Parameter, nn.ParameterDict), or keep them in a loss_fn module"
+               if any(id(p) not in {id(q) for q in model.parameters()}
+                      for g in optimizer.param_groups for p in g["params"]) else "")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
-            "for the range test to train"
+            f"for the range test to train{untracked}"
         )
-    stepped = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if not any(id(p) in stepped for p in model.parameters() if p.requires_grad):
         raise ValueError(
             "the optimizer holds none of the model's trainable parameters, so the test would "
-            "train nothing and read a curve of noise; build the optimizer from this model's "
-            "parameters (after re-creating a model, re-create its optimizer too"
+            f"train nothing and read a curve of noise{untracked}; build the optimizer from this "
+            "model's parameters (after re-creating a model, re-create its optimizer too"
             + ("; an FSDP2 model run forward without a backward, under torch.no_grad(), "
                "before its optimizer was built gave it the unsharded parameters: build the "
                "optimizer first, or after model.reshard()" if fsdp2_modules(model) else "")
@@ -1899,8 +1923,13 @@ def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
     return param is not None and param.default is inspect.Parameter.empty
 
 
-def _resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
-    here = next(p for p in model.parameters() if p.requires_grad).device
+def _resolve_device(model: torch.nn.Module, device: torch.device | str | None,
+                    optimizer: torch.optim.Optimizer | None = None) -> torch.device:
+    # Where the optimizer's first trained parameter is (not the model's first: a torch.func
+    # ensemble's template on the meta device, never trained, was refused, a bug bash).
+    trained = [p for g in optimizer.param_groups for p in g["params"]
+               if isinstance(p, torch.Tensor) and p.requires_grad] if optimizer else []
+    here = (trained or [p for p in model.parameters() if p.requires_grad])[0].device
     if here.type == "meta":  # (a bug bash: the sweep ran, then torch's "Cannot copy out of
         # meta tensor" at its first read of a loss, after sync_every steps)
         raise ValueError(
@@ -2010,7 +2039,41 @@ def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
 
 
 _SET_ELSEWHERE = (", so the losses would be read against LRs they were not trained at; step "
-                  "your schedulers outside the range test, and remove such hooks while it runs")
+                  "your schedulers outside the range test, and remove such hooks while it runs "
+                  "(a scheduler such a hook stepped has counted the sweep's steps: load its "
+                  "state_dict from before the test)")
+
+
+def _momenta(groups: list[dict[str, Any]]) -> list[tuple[str, float] | None]:
+    """Each group's float momentum (``momentum``, or Adam's ``betas[0]``), by name, as the
+    sweep starts; None where it is a tensor or there is none."""
+    out: list[tuple[str, float] | None] = []
+    for g in groups:
+        betas = g.get("betas")
+        value, key = ((betas[0], "betas[0]") if isinstance(betas, tuple | list) and betas
+                      else (g.get("momentum"), "momentum"))
+        out.append((key, float(value)) if isinstance(value, numbers.Real)
+                   and not isinstance(value, bool) else None)
+    return out
+
+
+def _momentum_moved(groups: list[dict[str, Any]], held: list[tuple[str, float] | None],
+                    steps: int) -> str | None:
+    """Why the sweep cannot go on, where a group's float momentum is no longer the one it had
+    at the sweep's start after ``steps`` steps (a bug bash: a ParamScheduler of momentum
+    stepped from an optimizer step hook cycled it through the sweep, unsaid, where a moving
+    lr was refused)."""
+    now = _momenta(groups)
+    for index, (before, after) in enumerate(zip(held, now)):  # noqa: B905
+        if before is not None and after is not None and after[1] != before[1]:
+            return (f"param group {index}'s {before[0]} was {after[1]:.4g} by step {steps} of "
+                    f"the sweep, which started at {before[1]:.4g}: something else sets it "
+                    "during the test (a scheduler's step() in step_fn, an optimizer step hook), "
+                    "so the curve would mix the LR's effect with the momentum's; step your "
+                    "schedulers outside the range test, and remove such hooks while it runs (a "
+                    "scheduler such a hook stepped has counted the sweep's steps: load its "
+                    "state_dict from before the test)")
+    return None
 
 
 def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:

@@ -1240,8 +1240,13 @@ class ParamScheduler:
         if torch.compiler.is_compiling():
             # (wrapped once, by the first scheduler built, not at import; a scheduler that
             # came unpickled before any was built wraps it at every step, ~4 µs)
-            (_step_outside_the_graph or torch.compiler.disable(_eager_step))(self)
+            (_step_outside_the_graph or _disabled(_eager_step))(self)
             return
+        self._advance()
+
+    def _advance(self) -> None:
+        """The step itself, eager (a subclass's own ``step()`` is not run again from here: a
+        bug bash's ran twice a call inside a compiled function, and its schedule stalled)."""
         if self._unresolved:
             self._warn_unresolved()
         self._apply(self._step + 1)
@@ -1546,7 +1551,23 @@ reverted; a missed warning costs less than a failed resume)."""
 
 def _eager_step(scheduler: ParamScheduler) -> None:
     """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
-    scheduler.step()
+    scheduler._advance()
+
+
+_OUTSIDE_FULLGRAPH = (
+    "ParamScheduler.step() runs outside the compiled graph (traced, each new value would be a "
+    "constant of the graph, and a recompile), so a fullgraph=True function cannot hold it: "
+    "call sched.step() after the compiled function returns")
+
+
+def _disabled(fn: Any) -> Any:
+    """``torch.compiler.disable(fn)``, with the reason dynamo gives under ``fullgraph=True``
+    (a bug bash: its "Hint: Remove the torch.compiler.disable call" pointed at our code);
+    torch before 2.7 takes no reason."""
+    try:
+        return torch.compiler.disable(fn, reason=_OUTSIDE_FULLGRAPH)
+    except TypeError:
+        return torch.compiler.disable(fn)
 
 
 _step_outside_the_graph: Any = None
@@ -1561,7 +1582,7 @@ ran at every step (``torch.compiler.disable`` is no constant to dynamo), ~4 µs 
 def _wrap_the_eager_step() -> None:
     global _step_outside_the_graph
     if _step_outside_the_graph is None:
-        _step_outside_the_graph = torch.compiler.disable(_eager_step)
+        _step_outside_the_graph = _disabled(_eager_step)
 
 
 def _moves(schedule: Schedule) -> bool:
