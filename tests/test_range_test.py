@@ -511,6 +511,13 @@ def test_eval_mode_model_trains_in_train_mode_and_is_put_back() -> None:
                                          r"train mode, where its BatchNorm1d, Dropout layers"):
         lr_range_test(model, opt, None, loader, 1e-4, 0.1, 6, step_fn=step, progress=False)
     assert all(modes) and not any(m.training for m in model.modules())
+    # (a review: layers the same in either mode, a from_pretrained model's Dropout(0.0))
+    same = nn.Sequential(nn.Linear(10, 8), nn.Dropout(0.0),
+                         nn.BatchNorm1d(8, track_running_stats=False), nn.Linear(8, 2)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(same, torch.optim.SGD(same.parameters(), lr=0.1), ce, loader, 1e-4, 0.1,
+                      6, progress=False)
 
 
 def train(model, opt, loader, steps: int) -> list[float]:
@@ -1616,6 +1623,19 @@ def test_an_optimizer_over_a_loss_modules_parameters_alone_is_swept() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.fc(x) * self.gain
 
+    frozen = TempCE().requires_grad_(False)  # (a review: an IndexError, not this)
+    with pytest.raises(ValueError, match="model has no trainable parameters"):
+        lr_range_test(model, torch.optim.SGD(frozen.parameters(), lr=0.1), frozen, loader,
+                      1e-4, 1.0, 10, progress=False)
+    # The device is the model's trained parameters', not that of the optimizer's first (a
+    # temperature kept on the host beside a model on a GPU: a review)
+    from superconverge.finder.range_test import _resolve_device
+
+    elsewhere = nn.Parameter(torch.ones((), device="meta"))
+    head = nn.Linear(10, 2)
+    assert _resolve_device(head, None, torch.optim.SGD([elsewhere, *head.parameters()],
+                                                       lr=0.1)).type == "cpu"
+
     gained = Gain()
     opt = torch.optim.SGD([*gained.parameters(), gained.gain], lr=0.1, momentum=0.9)
     lr_range_test(gained, opt, ce, loader, 1e-4, 1.0, 10, progress=False)
@@ -1634,6 +1654,98 @@ def test_a_momentum_set_by_a_hook_during_the_sweep_stops_it() -> None:
                                            r"of the sweep.*load its state_dict"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 30, progress=False)
     handle.remove()
+
+
+class _CarriesState(nn.Module):
+    """Truncated BPTT: an LSTM's state carried on the model, as ``kind`` (a tuple, a list, a
+    dict, a list of per-layer tuples)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.rnn = nn.LSTM(8, 16, batch_first=True)
+        self.out = nn.Linear(16, 8)
+        self.state: Any = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.state
+        if s is not None:
+            s = {"tuple": lambda: s, "list": lambda: tuple(s), "dict": lambda: (s["h"], s["c"]),
+                 "layers": lambda: s[0]}[self.kind]()
+        if s is not None and s[0].shape[1] != x.shape[0]:
+            s = None
+        y, (h, c) = self.rnn(x, s)
+        h, c = h.detach(), c.detach()
+        self.state = {"tuple": (h, c), "list": [h, c], "dict": {"h": h, "c": c},
+                      "layers": [(h, c)]}[self.kind]
+        return self.out(y)
+
+
+def test_carried_hidden_state_in_any_container_goes_back() -> None:
+    """A bug bash: a state kept as a list, a dict or a list of per-layer tuples kept the
+    sweep's last (a flat tuple went back), and training after the test differed."""
+    torch.manual_seed(0)
+    batches = [(torch.randn(4, 10, 8), torch.randn(4, 10, 8)) for _ in range(10)]
+    for kind in ("tuple", "list", "dict", "layers"):
+        torch.manual_seed(0)
+        model = _CarriesState(kind)
+        model(batches[0][0])
+        before = model.state
+        inner = copy.copy(before)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        lr_range_test(model, opt, F.mse_loss, batches, 1e-4, 1.0, 20, progress=False)
+        assert model.state is before, kind
+        if kind != "tuple":
+            assert (list(model.state.values()) == list(inner.values()) if kind == "dict"
+                    else all(a is b for a, b in zip(model.state, inner, strict=True))), kind
+
+
+def test_a_validation_pass_leaves_the_carried_state_and_starts_from_one() -> None:
+    """A bug bash: the validation pass's last hidden state fed the next training step (the
+    curve moved with val_data), and a smaller validation batch failed the training forward."""
+    torch.manual_seed(0)
+    train = [(torch.randn(4, 10, 8), torch.randn(4, 10, 8)) for _ in range(10)]
+    val = [(torch.randn(2, 10, 8), torch.randn(2, 10, 8))]
+
+    class Strict(_CarriesState):  # (no size check: a smaller batch fails on a carried state)
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y, (h, c) = self.rnn(x, self.state)
+            self.state = (h.detach(), c.detach())
+            return self.out(y)
+
+    def run(cls: type, **kwargs: Any) -> Any:
+        torch.manual_seed(0)
+        model = cls("tuple")
+        return lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), F.mse_loss,
+                             train, 1e-4, 1.0, 20, progress=False, **kwargs)
+
+    assert run(_CarriesState).losses == run(_CarriesState, val_data=val).losses
+    scored = run(Strict, val_data=val)
+    assert scored.losses == run(Strict).losses and len(set(scored.val_losses[:2])) == 2
+
+
+def test_a_step_fn_objects_carried_state_goes_back() -> None:
+    """A bug bash: a plain step_fn object's hidden state kept the sweep's last (diverged)
+    state, and the next repeat started from it."""
+    class BPTT:
+        def __init__(self) -> None:
+            self.h: torch.Tensor | None = None
+            self.layers: list[torch.Tensor | None] = [None]
+
+        def __call__(self, model: nn.Module, batch: Any) -> torch.Tensor:
+            x, y = batch
+            out, h = model["rnn"](x, self.h)
+            self.h = self.layers[0] = h.detach()
+            return F.mse_loss(model["out"](out), y)
+
+    torch.manual_seed(0)
+    batches = [(torch.randn(4, 10, 8), torch.randn(4, 10, 8)) for _ in range(10)]
+    model = nn.ModuleDict({"rnn": nn.GRU(8, 16, batch_first=True), "out": nn.Linear(16, 8)})
+    step = BPTT()
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), None, batches,
+                        1e-4, 1e3, 30, step_fn=step, progress=False, repeats=2, seed=0)
+    assert step.h is None and step.layers == [None]
+    assert res.repeats[0].losses[0] == res.repeats[1].losses[0]
 
 
 def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:
@@ -1747,6 +1859,11 @@ def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_noth
     assert _examples((pack_sequence(seqs), torch.zeros(3))) == 3
     assert _examples((seqs, torch.zeros(3))) == 3
     assert _examples([torch.randn(8, 3), torch.zeros(8)]) == 8  # (a pair as a list)
+    # (reviews: sequences of one length, one alone, and a list of inputs, by the targets)
+    assert _examples(([torch.randn(50, 3)] * 2, torch.zeros(2))) == 2
+    assert _examples(([torch.randn(500, 3)], torch.zeros(1))) == 1
+    assert _examples(([torch.randn(8, 3), torch.randn(8, 5)], torch.zeros(8))) == 8
+    assert _examples({"seqs": seqs}) == 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (strided nested tensors: "prototype stage")
         nested = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])

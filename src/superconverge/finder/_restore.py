@@ -31,7 +31,7 @@ import signal
 import threading
 import types
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -659,6 +659,7 @@ class TrainingState:
         streams: Streams | None = None,
         snapshot: str = "device",
         others: Iterable[tuple[str, torch.nn.Module]] = (),
+        carriers: Iterable[tuple[str, object]] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
@@ -709,24 +710,31 @@ class TrainingState:
         self.script_slots = [(m, name, t) for m in every
                              if isinstance(m, torch.jit.ScriptModule)
                              for name, t in _script_tensors(m)]
-        plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in named.values()
-                 if not isinstance(m, torch.jit.ScriptModule)
+        # The objects whose plain attributes hold state: the modules, and a step_fn or loss_fn
+        # that is no module but keeps some (a truncated-BPTT step_fn object's ``self.h``, which
+        # kept the sweep's last, diverged state, and spoiled the next repeat: a bug bash).
+        holders: list[tuple[str, object]] = [(prefix, m) for prefix, m in named.values()
+                                             if not isinstance(m, torch.jit.ScriptModule)]
+        holders += [(label, c) for label, c in carriers if isinstance(vars(c), dict)]
+        plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in holders
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor)]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
-        # A tuple of tensors kept as an attribute (a stateful LSTM's ``self.state = (h, c)``):
-        # the sweep's replacement gives way to it as a tensor's does (it stayed: training
-        # after the test was not an untested twin's, a bug bash).
-        self.tuple_slots = [(vars(m), name, t) for _, m in named.values()
-                            if not isinstance(m, torch.jit.ScriptModule)
-                            for name, t in vars(m).items()
-                            if type(t) is tuple and t
-                            and all(isinstance(x, torch.Tensor) for x in t)]
+        # A tuple, list or dict of tensors (or Nones) kept as an attribute, two levels deep (a
+        # stateful LSTM's ``self.state = (h, c)``, a stack of cells' ``[(h, c), (h, c)]``, a
+        # dict of them): the sweep's replacement, or its writes into the list or dict, give way
+        # to it as a tensor's do (they stayed: training after the test was not an untested
+        # twin's, bug bashes).
+        self.container_slots = [(vars(m), name, _skeleton(x)) for _, m in holders
+                                for name, x in vars(m).items()
+                                if name not in _MODULE_INTERNALS and _state_container(x)]
         # Each module's attribute names, and which of them held None: tensors the sweep put
         # where there were none (a stateful RNN's ``self.h = None`` before its first batch, the
         # sweep's last hidden state after it; ``self.centre`` made on the first forward) go.
         self.unset = [(attrs, set(attrs), {name for name, x in attrs.items() if x is None})
-                      for m in modules for attrs in (vars(m),)]
+                      for attrs in (*(vars(m) for m in modules), *(vars(c) for _, c in holders
+                                                                  if not isinstance(
+                                                                      c, torch.nn.Module)))]
         # Parameters and buffers by identity (deduplicated by .parameters()/.buffers(), so
         # tied weights are saved once); this also covers non-persistent buffers. Then any
         # parameter the optimizer trains that the model does not hold. A frozen parameter the
@@ -818,8 +826,7 @@ class TrainingState:
         self.versions: list[tuple[str, torch.Tensor, int]] = []
         # (and those in a dict or list attribute, a level down: a torch.func ensemble's
         # buffers from stack_module_state, kept in a dict, went unnamed, a bug bash)
-        inside = [(f"{prefix}.{name}[{k!r}]", x) for prefix, m in named.values()
-                  if not isinstance(m, torch.jit.ScriptModule)
+        inside = [(f"{prefix}.{name}[{k!r}]", x) for prefix, m in holders
                   for name, value in vars(m).items()
                   if type(value) in (dict, list) and name not in _MODULE_INTERNALS
                   for k, x in itertools.islice(
@@ -890,12 +897,10 @@ class TrainingState:
             now = slots.get(name)
             if now is not t and (now is None or _gives_way(now, t)):
                 slots[name] = t
-        for attrs, name, pair in self.tuple_slots:
-            now = attrs.get(name)
-            if now is not pair and (now is None or (
-                    type(now) is tuple and len(now) == len(pair)
-                    and all(_gives_way(x, y) for x, y in zip(now, pair, strict=True)))):
-                attrs[name] = pair
+        for attrs, name, skeleton in self.container_slots:
+            now = attrs.get(name, _ABSENT)
+            if now is None or now is _ABSENT or _gives_way_to(now, skeleton):
+                attrs[name] = _refill(skeleton)
         for attrs, had, empty in self.unset:
             for name in [n for n, x in attrs.items()
                          if (n in empty or n not in had) and _tensors(x)]:
@@ -1098,6 +1103,102 @@ def _tensors(value: object, depth: int = 2) -> bool:
         return True
     return (depth > 0 and isinstance(value, tuple | list) and bool(value)
             and all(_tensors(x, depth - 1) for x in value))
+
+
+_ABSENT = object()
+
+
+def _state_container(value: object, depth: int = 2) -> bool:
+    """Whether ``value`` is a tuple, list or dict whose items, to ``depth`` levels of nesting,
+    are all tensors, Nones or such containers, with a tensor or None among them (or empty: a
+    placeholder a forward fills, ``self.states = []``)."""
+    if type(value) not in (tuple, list, dict) or depth == 0:
+        return False
+    items = list(cast("dict[Any, Any]", value).values() if type(value) is dict
+                 else cast("list[Any]", value))
+    return all(x is None or isinstance(x, torch.Tensor) or _state_container(x, depth - 1)
+               for x in items)
+
+
+def _skeleton(value: Any) -> tuple[Any, Any]:
+    """``value`` and, for a tuple, list or dict, its items' skeletons (a dict's with their
+    keys): what :func:`_refill` puts back, the very objects, their contents as they were."""
+    if type(value) is dict:
+        return value, [(k, _skeleton(x)) for k, x in value.items()]
+    if type(value) in (tuple, list):
+        return value, [_skeleton(x) for x in value]
+    return value, None
+
+
+def _refill(skeleton: tuple[Any, Any]) -> Any:
+    """The object of ``skeleton``, a list's or dict's contents put back in place."""
+    value, items = skeleton
+    if type(value) is list:
+        value[:] = [_refill(s) for s in items]
+    elif type(value) is dict:
+        refilled = {k: _refill(s) for k, s in items}
+        if value != refilled or list(value) != list(refilled):
+            value.clear()
+            value.update(refilled)
+    elif type(value) is tuple:
+        for s in items:
+            _refill(s)
+    return value
+
+
+def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
+    """Whether ``now``, which the sweep left where a container of tensors was (the same list
+    written into, or a new one), gives way to it: of its structure, each tensor giving way as
+    :func:`_gives_way` says, a None or an empty container filled with tensors."""
+    value, items = skeleton
+    if items is None:
+        if value is None:
+            return now is None or isinstance(now, torch.Tensor) or _state_container(now)
+        return now is value or (isinstance(value, torch.Tensor) and _gives_way(now, value))
+    if type(now) is not type(value):
+        return False
+    if not items:
+        return _state_container(now)
+    if type(value) is dict:
+        keyed = cast("dict[Any, Any]", now)
+        return list(keyed) == [k for k, _ in items] and all(
+            _gives_way_to(keyed[k], s) for k, s in items)
+    seq = cast("list[Any]", now)
+    return len(seq) == len(items) and all(
+        _gives_way_to(x, s) for x, s in zip(seq, items, strict=True))
+
+
+class Carried:
+    """The state a model (and a ``step_fn`` or ``loss_fn`` object) carries from one forward to
+    the next in plain attributes (a truncated-BPTT hidden state, ``self.h``), by reference: a
+    validation pass starts from the state taken at the first one, and the training's goes back
+    after it (a bug bash: the pass's last hidden state fed the next training step, and a
+    smaller validation batch failed it)."""
+
+    def __init__(self, owners: Iterable[object]) -> None:
+        self.attrs = [vars(o) for o in owners if isinstance(getattr(o, "__dict__", None), dict)]
+
+    def take(self) -> list[dict[str, tuple[Any, Any]]]:
+        return [{k: _skeleton(x) for k, x in attrs.items()
+                 if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs]
+
+    def put(self, taken: list[dict[str, tuple[Any, Any]]]) -> None:
+        """Put ``taken`` back: an attribute that holds such state now and held none then goes
+        (made by the pass); one that holds anything else now is left as it is."""
+        for attrs, saved in zip(self.attrs, taken, strict=True):
+            for k in [k for k, x in attrs.items() if k not in saved and k not in
+                      _MODULE_INTERNALS and x is not None and _carried(x)]:
+                del attrs[k]
+            for k, skeleton in saved.items():
+                if (now := attrs.get(k, _ABSENT)) is _ABSENT or _carried(now):
+                    if now is not skeleton[0] or skeleton[1]:
+                        attrs[k] = _refill(skeleton)
+
+
+def _carried(value: object) -> bool:
+    """None, a tensor, or a non-empty container of them (:func:`_state_container`)."""
+    return value is None or isinstance(value, torch.Tensor) or (
+        bool(value) and _state_container(value))
 
 
 def _same_list(now: object, saved: list[Any]) -> bool:

@@ -71,8 +71,10 @@ from superconverge.finder._dist import (
 )
 from superconverge.finder._restore import (
     SNAPSHOTS,
+    Carried,
     Streams,
     TrainingState,
+    _collate_owners,
     _rng_state,
     _set_rng_state,
     epoch_samplers,
@@ -415,16 +417,26 @@ def lr_range_test(
         copied: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
         for name, m in copied:
             _refuse_lazy(name, m)
-    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others)
+    # A step_fn or loss_fn that is no module but an object keeping state between steps (a
+    # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
+    carriers = [(name, o) for name, f in (("step_fn", step_fn), ("loss_fn", loss_fn))
+                for o in _collate_owners(f)
+                if not isinstance(o, torch.nn.Module | torch.Tensor) and o is not model]
+    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers)
              if snapshotted else None)
+    run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
+                           *(o for _, o in carriers)])
     curves: list[Curve] = []
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
     try:
         if not model.training:
-            modal = sorted({type(m).__name__ for m in model.modules() if isinstance(
-                m, torch.nn.modules.batchnorm._BatchNorm | torch.nn.modules.dropout._DropoutNd)})
+            # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
+            # statistics: both the same in either mode, a review)
+            modal = sorted({type(m).__name__ for m in model.modules() if (
+                isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats)
+                or (isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0)})
             if modal:  # (a bug bash: a linear probe's frozen BatchNorms were swept on batch
                 # statistics, picks 6x apart, with an INFO line alone)
                 warnings.warn(
@@ -432,7 +444,7 @@ def lr_range_test(
                     f"{', '.join(modal[:3])} layers behave otherwise (batch statistics, dropout "
                     "on); to keep some frozen (a linear probe's backbone), call model.train() "
                     "and then .eval() on those modules before the test, which leaves them as "
-                    "they are", UserWarning, stacklevel=2)
+                    "they are", UserWarning, stacklevel=outside(__name__))
             else:
                 logger.info("model is in eval mode; training it in train mode for the range "
                             "test")
@@ -788,6 +800,10 @@ class _Run:
         # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
         self.val_rngs: tuple[Any, ...] | None = None
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
+        # The state the model (and a step_fn object) carries between forwards: a validation
+        # pass starts from the first pass's, and the training's goes back after it.
+        self.carried = Carried(())
+        self.val_carried: list[Any] | None = None
         # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
         # off during a pass, which moved every later training point (a bug bash).
         fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
@@ -1199,6 +1215,11 @@ class _Run:
             self.val_rngs = training_rngs
         else:
             self._set_rng_states(self.val_rngs)
+        training_carried = self.carried.take()
+        if self.val_carried is None:
+            self.val_carried = training_carried
+        else:
+            self.carried.put(self.val_carried)
         observing = [m.observer_enabled.clone() for m in self.observers]
         for m in self.observers:
             m.observer_enabled.fill_(0)
@@ -1210,6 +1231,7 @@ class _Run:
         weighted: torch.Tensor | None = None
         sizes: list[int | None] = []
         source: Iterable[Any] | None = None
+        empty: torch.Tensor | None = None  # a batch of no examples' loss, which adds nothing
         try:
             with torch.no_grad():
                 source = (map(self._move, self.val_data) if cache is None
@@ -1240,9 +1262,10 @@ class _Run:
                             exc.args = (f"val_data: {exc.args[0]}",)
                         raise
                     n = _examples(batch)
-                    if n == 0:  # (its loss, NaN, made every point NaN: a bug bash)
-                        continue
                     d = _readable(loss.detach().reshape(()))
+                    if n == 0:  # (its loss, NaN, made every point NaN: a bug bash)
+                        empty = d
+                        continue
                     # A copy of the first: a CUDA-graph output (see _kept) is overwritten by
                     # the next batch's replay.
                     first = sizes[0] if sizes else None
@@ -1259,8 +1282,16 @@ class _Run:
             for m, was in zip(self.observers, observing, strict=True):
                 m.observer_enabled.copy_(was)
             self._set_rng_states(training_rngs)
+            self.carried.put(training_carried)
             # An exception kept afterwards holds this frame: not the cached batches with it.
             cache = source = None
+        if total is None and empty is not None:
+            # Batches of no examples alone: no loss (NaN), or, under torch.distributed, nothing
+            # to add to the other ranks' sums (their mean; NaN where no rank has one).
+            self.val_seen = True
+            if self.world == 1:
+                return torch.full_like(empty, math.nan)
+            return torch.zeros(5, dtype=empty.dtype, device=empty.device)
         if total is None:
             if self.val_seen:
                 raise ValueError(
@@ -1847,13 +1878,13 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     # an optimizer over those alone trains them on purpose (a temperature, loss weights, a bug
     # bash: refused as "nothing to train"), and the restore covers them.
     theirs = {id(p) for f in (loss_fn, step_fn, getattr(step_fn, "__self__", None))
-              if isinstance(f, torch.nn.Module) for p in f.parameters()}
+              if isinstance(f, torch.nn.Module) for p in f.parameters() if p.requires_grad}
     if stepped and stepped <= theirs:
         return
+    owned = {id(p) for p in model.parameters()}
     untracked = ("; the optimizer trains tensors the model does not hold as parameters: register "
-               "them in it (nn.Parameter, nn.ParameterDict), or keep them in a loss_fn module"
-               if any(id(p) not in {id(q) for q in model.parameters()}
-                      for g in optimizer.param_groups for p in g["params"]) else "")
+                 "them in it (nn.Parameter, nn.ParameterDict), or keep them in a loss_fn module"
+                 if not stepped <= owned else "")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
@@ -1925,11 +1956,16 @@ def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
 
 def _resolve_device(model: torch.nn.Module, device: torch.device | str | None,
                     optimizer: torch.optim.Optimizer | None = None) -> torch.device:
-    # Where the optimizer's first trained parameter is (not the model's first: a torch.func
-    # ensemble's template on the meta device, never trained, was refused, a bug bash).
-    trained = [p for g in optimizer.param_groups for p in g["params"]
+    # Where the first trainable parameter of the model that the optimizer trains is (not the
+    # model's first: a torch.func ensemble's template on the meta device, never trained, was
+    # refused, a bug bash; nor the optimizer's first, a loss module's temperature kept on the
+    # host beside a model on a GPU: a review), else the optimizer's first, else the model's.
+    stepped = [p for g in optimizer.param_groups for p in g["params"]
                if isinstance(p, torch.Tensor) and p.requires_grad] if optimizer else []
-    here = (trained or [p for p in model.parameters() if p.requires_grad])[0].device
+    ids = {id(p) for p in stepped}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    here = next(itertools.chain((p for p in trainable if id(p) in ids), stepped, trainable,
+                                model.parameters())).device
     if here.type == "meta":  # (a bug bash: the sweep ran, then torch's "Cannot copy out of
         # meta tensor" at its first read of a loss, after sync_every steps)
         raise ValueError(
@@ -2100,27 +2136,33 @@ def _check_data(name: str, data: object) -> None:
         raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
 
 
-def _examples(batch: Any, top: bool = True) -> int | None:
+def _examples(batch: Any) -> int | None:
     """The examples in a batch: the length of its first tensor (depth first through tuples,
     lists and dicts) that has one; ``None`` where none has. A packed sequence counts its
-    sequences, and a list of tensors of different lengths inside the batch (not the batch
-    itself, an ``[inputs, targets]`` pair) its items, one sequence each (a bug bash: both were
-    weighted by their time steps)."""
+    sequences. A list of tensors inside the batch (not the batch itself, an ``[inputs,
+    targets]`` pair) is looked at after the batch's other tensors (the targets count the
+    examples of ``([seq, ...], y)`` and of ``([x1, x2], y)`` alike); alone, it counts its items
+    where their lengths differ (sequences), else their length (a bug bash and reviews: each
+    way round weighed a batch by its time steps)."""
     if isinstance(batch, torch.Tensor):
         # (size(0): a strided nested tensor has no shape, a bug bash)
         return batch.size(0) if batch.dim() else None
     if isinstance(batch, torch.nn.utils.rnn.PackedSequence):
         return int(batch.batch_sizes[0]) if len(batch.batch_sizes) else 0
-    if (not top and type(batch) is list and len(batch) > 1
-            and all(isinstance(x, torch.Tensor) and x.dim() for x in batch)
-            and len({x.size(0) for x in batch}) > 1):
-        return len(batch)  # (of different lengths: sequences; [x1, x2] inputs are not, a review)
-    items = batch.values() if isinstance(batch, Mapping) else (
-        batch if isinstance(batch, tuple | list) else ())
-    for item in items:
-        n = _examples(item, top=False)
-        if n is not None:
+    items = list(batch.values() if isinstance(batch, Mapping) else (
+        batch if isinstance(batch, tuple | list) else ()))
+    # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
+    # or sequences (one per example): another tensor of the batch, the targets, says which;
+    # looked at first (reviews: each way round weighed a batch by its time steps).
+    lists = [type(x) is list and bool(x) and all(isinstance(t, torch.Tensor) for t in x)
+             for x in items]
+    for item, listed in zip(items, lists, strict=True):
+        if not listed and (n := _examples(item)) is not None:
             return n
+    for item, listed in zip(items, lists, strict=True):
+        if listed:  # (alone: sequences where their lengths differ, or one is alone)
+            lengths = {t.size(0) if t.dim() else 0 for t in item}
+            return len(item) if len(lengths) > 1 or len(item) == 1 else lengths.pop()
     return None
 
 
