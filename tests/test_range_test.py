@@ -1700,28 +1700,48 @@ def test_carried_hidden_state_in_any_container_goes_back() -> None:
                     else all(a is b for a, b in zip(model.state, inner, strict=True))), kind
 
 
-def test_a_validation_pass_leaves_the_carried_state_and_starts_from_one() -> None:
+def test_a_validation_pass_leaves_the_carried_state() -> None:
     """A bug bash: the validation pass's last hidden state fed the next training step (the
-    curve moved with val_data), and a smaller validation batch failed the training forward."""
+    curve moved with val_data). Reviews: a dict cache written into, and a placeholder the pass
+    filled, failed the restore or lost the attribute; a running statistic kept as a plain
+    attribute is the training's at each pass."""
     torch.manual_seed(0)
     train = [(torch.randn(4, 10, 8), torch.randn(4, 10, 8)) for _ in range(10)]
     val = [(torch.randn(2, 10, 8), torch.randn(2, 10, 8))]
 
-    class Strict(_CarriesState):  # (no size check: a smaller batch fails on a carried state)
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            y, (h, c) = self.rnn(x, self.state)
-            self.state = (h.detach(), c.detach())
-            return self.out(y)
-
-    def run(cls: type, **kwargs: Any) -> Any:
+    def run(make: Any, **kwargs: Any) -> Any:
         torch.manual_seed(0)
-        model = cls("tuple")
-        return lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), F.mse_loss,
-                             train, 1e-4, 1.0, 20, progress=False, **kwargs)
+        model = make()
+        return model, lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                                    F.mse_loss, train, 1e-4, 1.0, 20, progress=False, **kwargs)
 
-    assert run(_CarriesState).losses == run(_CarriesState, val_data=val).losses
-    scored = run(Strict, val_data=val)
-    assert scored.losses == run(Strict).losses and len(set(scored.val_losses[:2])) == 2
+    for kind in ("tuple", "dict", "layers"):
+        assert (run(lambda k=kind: _CarriesState(k))[1].losses
+                == run(lambda k=kind: _CarriesState(k), val_data=val)[1].losses), kind
+
+    class Caches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            self.cache = {"k": torch.zeros(8)}
+            self.seen: dict[str, torch.Tensor] = {}
+            self.mean = torch.zeros(())
+            self.means: list[float] = []
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.fc(x + self.cache["k"])
+            self.cache["k"] = y.detach().mean((0, 1))
+            self.seen["last"] = y.detach()
+            if self.training:
+                self.mean = 0.5 * self.mean + x.abs().mean()
+            else:
+                self.means.append(float(self.mean))
+            return y
+
+    model, res = run(Caches, val_data=val)
+    assert torch.equal(model.cache["k"], torch.zeros(8)) and model.seen == {}
+    assert model.means[0] == 0.0 and len(set(model.means)) == len(model.means) > 3
+    assert run(Caches)[1].losses == res.losses
 
 
 def test_a_step_fn_objects_carried_state_goes_back() -> None:
@@ -1864,6 +1884,7 @@ def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_noth
     assert _examples(([torch.randn(500, 3)], torch.zeros(1))) == 1
     assert _examples(([torch.randn(8, 3), torch.randn(8, 5)], torch.zeros(8))) == 8
     assert _examples({"seqs": seqs}) == 3
+    assert _examples((["a", "b"], [torch.tensor(1), torch.tensor(0)])) == 2  # (a review)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (strided nested tensors: "prototype stage")
         nested = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])

@@ -1116,6 +1116,9 @@ def _state_container(value: object, depth: int = 2) -> bool:
         return False
     items = list(cast("dict[Any, Any]", value).values() if type(value) is dict
                  else cast("list[Any]", value))
+    if len(items) > _MAX_PARTS:  # (a memory bank of 100k tensors: 130 ms a validation pass
+        # to take and put back, a review; not looked into, as before)
+        return False
     return all(x is None or isinstance(x, torch.Tensor) or _state_container(x, depth - 1)
                for x in items)
 
@@ -1137,7 +1140,10 @@ def _refill(skeleton: tuple[Any, Any]) -> Any:
         value[:] = [_refill(s) for s in items]
     elif type(value) is dict:
         refilled = {k: _refill(s) for k, s in items}
-        if value != refilled or list(value) != list(refilled):
+        # (by identity: == on tensors is elementwise, and a dict's compare failed on it, a
+        # review)
+        if list(value) != list(refilled) or any(
+                value[k] is not x for k, x in refilled.items()):
             value.clear()
             value.update(refilled)
     elif type(value) is tuple:
@@ -1170,10 +1176,9 @@ def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
 
 class Carried:
     """The state a model (and a ``step_fn`` or ``loss_fn`` object) carries from one forward to
-    the next in plain attributes (a truncated-BPTT hidden state, ``self.h``), by reference: a
-    validation pass starts from the state taken at the first one, and the training's goes back
-    after it (a bug bash: the pass's last hidden state fed the next training step, and a
-    smaller validation batch failed it)."""
+    the next in plain attributes (a truncated-BPTT hidden state, ``self.h``), by reference:
+    taken before a validation pass and put back after it (a bug bash: the pass's last hidden
+    state fed the next training step). Not its values: a state written in place goes on."""
 
     def __init__(self, owners: Iterable[object]) -> None:
         self.attrs = [vars(o) for o in owners if isinstance(getattr(o, "__dict__", None), dict)]
@@ -1184,7 +1189,8 @@ class Carried:
 
     def put(self, taken: list[dict[str, tuple[Any, Any]]]) -> None:
         """Put ``taken`` back: an attribute that holds such state now and held none then goes
-        (made by the pass); one that holds anything else now is left as it is."""
+        (made by the pass); one that holds anything else now is left as it is (a log list
+        holding floats)."""
         for attrs, saved in zip(self.attrs, taken, strict=True):
             for k in [k for k, x in attrs.items() if k not in saved and k not in
                       _MODULE_INTERNALS and x is not None and _carried(x)]:
@@ -1196,9 +1202,9 @@ class Carried:
 
 
 def _carried(value: object) -> bool:
-    """None, a tensor, or a non-empty container of them (:func:`_state_container`)."""
-    return value is None or isinstance(value, torch.Tensor) or (
-        bool(value) and _state_container(value))
+    """None, a tensor, or a container of them (:func:`_state_container`; an empty one, a
+    placeholder a forward fills, too: one the pass filled went as made by it, a review)."""
+    return value is None or isinstance(value, torch.Tensor) or _state_container(value)
 
 
 def _same_list(now: object, saved: list[Any]) -> bool:

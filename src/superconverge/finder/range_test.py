@@ -800,10 +800,11 @@ class _Run:
         # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
         self.val_rngs: tuple[Any, ...] | None = None
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
-        # The state the model (and a step_fn object) carries between forwards: a validation
-        # pass starts from the first pass's, and the training's goes back after it.
+        # The state the model (and a step_fn object) carries between forwards: the training's
+        # goes back after a validation pass. (The pass starts from it: started from the first
+        # pass's, a running statistic kept as a plain attribute was scored as at the test's
+        # start at every point, a review.)
         self.carried = Carried(())
-        self.val_carried: list[Any] | None = None
         # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
         # off during a pass, which moved every later training point (a bug bash).
         fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
@@ -1216,10 +1217,6 @@ class _Run:
         else:
             self._set_rng_states(self.val_rngs)
         training_carried = self.carried.take()
-        if self.val_carried is None:
-            self.val_carried = training_carried
-        else:
-            self.carried.put(self.val_carried)
         observing = [m.observer_enabled.clone() for m in self.observers]
         for m in self.observers:
             m.observer_enabled.fill_(0)
@@ -2160,9 +2157,11 @@ def _examples(batch: Any) -> int | None:
         if not listed and (n := _examples(item)) is not None:
             return n
     for item, listed in zip(items, lists, strict=True):
-        if listed:  # (alone: sequences where their lengths differ, or one is alone)
-            lengths = {t.size(0) if t.dim() else 0 for t in item}
-            return len(item) if len(lengths) > 1 or len(item) == 1 else lengths.pop()
+        if listed:  # (alone: sequences where their lengths differ, or one is alone, or
+            # numbers, one an example: a review found a list of 0-d tensors counted 0)
+            lengths = {t.size(0) if t.dim() else None for t in item}
+            return (len(item) if len(lengths) > 1 or len(item) == 1 or None in lengths
+                    else lengths.pop())
     return None
 
 
