@@ -1242,11 +1242,6 @@ class ParamScheduler:
             # came unpickled before any was built wraps it at every step, ~4 µs)
             (_step_outside_the_graph or _disabled(_eager_step))(self)
             return
-        self._advance()
-
-    def _advance(self) -> None:
-        """The step itself, eager (a subclass's own ``step()`` is not run again from here: a
-        bug bash's ran twice a call inside a compiled function, and its schedule stalled)."""
         if self._unresolved:
             self._warn_unresolved()
         self._apply(self._step + 1)
@@ -1550,8 +1545,10 @@ reverted; a missed warning costs less than a failed resume)."""
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
-    """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it."""
-    scheduler._advance()
+    """:meth:`ParamScheduler.step`, run eagerly when a compiled function calls it: this class's
+    own (a subclass's override of ``step()``, traced already, ran twice a call, and one that
+    advances every k calls never advanced: a bug bash)."""
+    ParamScheduler.step(scheduler)
 
 
 _OUTSIDE_FULLGRAPH = (
