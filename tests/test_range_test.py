@@ -1766,6 +1766,10 @@ def test_a_step_fn_objects_carried_state_goes_back() -> None:
                         1e-4, 1e3, 30, step_fn=step, progress=False, repeats=2, seed=0)
     assert step.h is None and step.layers == [None]
     assert res.repeats[0].losses[0] == res.repeats[1].losses[0]
+    # (a partial's argument without a __dict__, an array, is no carrier: vars() raised)
+    scaled = functools.partial(lambda m, b, w: step(m, b) * float(w.mean()), w=np.ones(3))
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), None, batches, 1e-4,
+                  1.0, 10, step_fn=scaled, progress=False)
 
 
 def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:

@@ -715,7 +715,9 @@ class TrainingState:
         # kept the sweep's last, diverged state, and spoiled the next repeat: a bug bash).
         holders: list[tuple[str, object]] = [(prefix, m) for prefix, m in named.values()
                                              if not isinstance(m, torch.jit.ScriptModule)]
-        holders += [(label, c) for label, c in carriers if isinstance(vars(c), dict)]
+        # (one with a __dict__: a partial's array argument has none, and vars() would raise)
+        holders += [(label, c) for label, c in carriers
+                    if isinstance(getattr(c, "__dict__", None), dict)]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in holders
                  for name, t in vars(m).items()
                  if isinstance(t, torch.Tensor)]
