@@ -1210,7 +1210,11 @@ class _Run:
         for rng, state in zip(self.own_rngs, states[4], strict=True):
             _set_rng_state(rng, state)
 
-    def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
+    @contextlib.contextmanager
+    def _passive(self) -> Iterator[None]:
+        """A validation pass that leaves the training as it was: from the first pass's random
+        state (the same draws at every pass), with the fake-quantize observers off, and the
+        training's RNGs and carried state put back after it (see __init__)."""
         training_rngs = self._rng_states()
         if self.val_rngs is None:
             self.val_rngs = training_rngs
@@ -1220,6 +1224,15 @@ class _Run:
         observing = [m.observer_enabled.clone() for m in self.observers]
         for m in self.observers:
             m.observer_enabled.fill_(0)
+        try:
+            yield
+        finally:
+            for m, was in zip(self.observers, observing, strict=True):
+                m.observer_enabled.copy_(was)
+            self._set_rng_states(training_rngs)
+            self.carried.put(training_carried)
+
+    def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
         # The sum of the batches' losses, and, once a batch of another size came, of each
@@ -1230,7 +1243,7 @@ class _Run:
         source: Iterable[Any] | None = None
         empty: torch.Tensor | None = None  # a batch of no examples' loss, which adds nothing
         try:
-            with torch.no_grad():
+            with torch.no_grad(), self._passive():
                 source = (map(self._move, self.val_data) if cache is None
                           # (a step_fn popping a key from a cached batch changed it for every
                           # later pass: a fresh container each pass, a bug bash)
@@ -1276,10 +1289,6 @@ class _Run:
         finally:
             for m, training in modes:
                 m.training = training
-            for m, was in zip(self.observers, observing, strict=True):
-                m.observer_enabled.copy_(was)
-            self._set_rng_states(training_rngs)
-            self.carried.put(training_carried)
             # An exception kept afterwards holds this frame: not the cached batches with it.
             cache = source = None
         if total is None and empty is not None:
