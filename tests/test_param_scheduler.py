@@ -1192,6 +1192,12 @@ def test_keys_of_one_torch_optimizer_are_held_to_its_constructors_range() -> Non
         with pytest.raises(ValueError, match=said):
             ParamScheduler(opt, **{key: value})
     ParamScheduler(torch.optim.Adadelta([p]), rho=sc.linear(0.9, 1.0, 10))  # (1 is taken)
+
+    class MyAdadelta(torch.optim.Adadelta):  # (a subclass is held too: a docs audit)
+        pass
+
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\]"):
+        ParamScheduler(MyAdadelta([p]), rho=1.5)
     ParamScheduler(torch.optim.Adafactor([p]), beta2_decay=sc.linear(-0.8, -0.5, 10))
 
     class SAM(torch.optim.Optimizer):  # (another library's rho)

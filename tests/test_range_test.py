@@ -1570,22 +1570,31 @@ def test_a_meta_template_beside_trained_parameters_is_swept() -> None:
         assert all(torch.equal(before[k], v) for k, v in model.params.items())
 
 
-def test_tensors_in_a_dict_or_list_attribute_written_in_place_are_named() -> None:
-    class Stats(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc = nn.Linear(10, 2)
-            self.stats = {"mean": torch.zeros(10)}
-            self.history = [torch.zeros(10)]
+class _Keeps(nn.Module):
+    """A linear layer beside tensors kept in a dict and a list, which ``forward`` writes into
+    in place, or with ``grow`` adds to (a key, an item)."""
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
+    def __init__(self, grow: bool = False) -> None:
+        super().__init__()
+        self.grow = grow
+        self.fc = nn.Linear(10, 2)
+        self.stats = {"mean": torch.zeros(10)}
+        self.history = [torch.zeros(10)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            if self.grow:
+                self.stats["last"] = x.mean(0)
+                self.history.append(x.mean(0))
+            else:
                 self.stats["mean"].add_(x.mean(0))
                 self.history[0].add_(x.mean(0))
-            return self.fc(x)
+        return self.fc(x)
 
+
+def test_tensors_in_a_dict_or_list_attribute_written_in_place_are_named() -> None:
     _, _, loader = make_problem()
-    model = Stats()
+    model = _Keeps()
     with pytest.warns(UserWarning, match=r"model\.stats\['mean'\], model\.history\[0\]"):
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4,
                       1.0, 10, progress=False)
@@ -1772,6 +1781,167 @@ def test_a_step_fn_objects_carried_state_goes_back() -> None:
                   1.0, 10, step_fn=scaled, progress=False)
 
 
+def test_losses_undefined_on_a_batch_are_told_apart() -> None:
+    """A bug bash: a masked loss guarded to exactly 0 on the first batch turned the divergence
+    stop off (the sweep ran on to 1e36); a validation batch with no valid target made every
+    validation point NaN, unsaid; a loss that returns a constant for some batches is told what
+    to return instead."""
+    model, opt, loader = make_problem()
+    seen = []
+
+    def masked(m: nn.Module, batch: Any) -> torch.Tensor:
+        seen.append(1)
+        out = F.cross_entropy(m(batch[0]), batch[1], reduction="none")
+        keep = torch.ones_like(out) if len(seen) > 1 else torch.zeros_like(out)
+        return (out * keep).sum() / keep.sum().clamp(min=1)
+
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e4, 100, progress=False,
+                        step_fn=masked)
+    assert res.stop_reason == "diverged" and max(res.losses) < 1e6
+    x, y = next(iter(loader))
+    with pytest.warns(UserWarning, match="every validation loss is NaN or inf"):
+        lr_range_test(model, opt, lambda o, t: F.cross_entropy(o, t, ignore_index=-100),
+                      loader, 1e-4, 1.0, 10, progress=False,
+                      val_data=[(x, y), (x, torch.full_like(y, -100))])
+    calls = []
+
+    def constant(m: nn.Module, batch: Any) -> torch.Tensor:
+        calls.append(1)
+        return torch.tensor(0.0) if len(calls) == 5 else ce(m(batch[0]), batch[1])
+
+    with pytest.raises(ValueError, match=r"return a zero that keeps the graph, \(output \* 0\)"):
+        lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, progress=False,
+                      step_fn=constant)
+
+
+def test_a_validation_pass_puts_a_loss_module_in_eval_mode_and_names_a_buffer_it_moves() -> None:
+    """A bug bash: a DINO-style loss module's centre moved in the validation pass (it ran in
+    train mode), and a MoCo queue enqueued in eval mode too changed the training curve,
+    unsaid."""
+    class Centred(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("center", torch.zeros(2))
+
+        def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            if self.training:
+                with torch.no_grad():
+                    self.center.mul_(0.9).add_(out.mean(0), alpha=0.1)
+            return ce(out - self.center, y)
+
+    def curve(val: bool) -> Any:
+        model, opt, loader = make_problem()
+        return lr_range_test(model, opt, Centred(), loader, 1e-4, 1.0, 12, progress=False,
+                             seed=0, val_data=[next(iter(loader))] if val else None)
+
+    assert curve(False).losses == curve(True).losses
+
+    class Queue(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(10, 2)
+            self.register_buffer("queue", torch.zeros(64, 2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.fc(x)
+            with torch.no_grad():  # (enqueued whatever the mode)
+                self.queue = torch.cat([out.detach(), self.queue])[:64]
+            return out - self.queue.mean(0)
+
+    _, _, loader = make_problem()
+    model = Queue()
+    with pytest.warns(UserWarning, match=r"the validation pass wrote into model\.queue .*"
+                                         r"if self\.training:"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4,
+                      1.0, 10, progress=False, val_data=[next(iter(loader))])
+
+
+def test_a_teacher_a_step_fn_object_or_partial_holds_is_restored() -> None:
+    """A bug bash: a BYOL/DINO teacher held by a Step object (or passed to a partial) kept the
+    sweep's EMA updates, unwarned."""
+    class Step:
+        def __init__(self, teacher: nn.Module) -> None:
+            self.teacher = teacher
+
+        def __call__(self, model: nn.Module, batch: Any) -> torch.Tensor:
+            return ema_step(model, batch, self.teacher)
+
+    def ema_step(model: nn.Module, batch: Any, teacher: nn.Module) -> torch.Tensor:
+        with torch.no_grad():
+            for pt, ps in zip(teacher.parameters(), model.parameters(), strict=True):
+                pt.mul_(0.9).add_(ps, alpha=0.1)
+            target = teacher(batch[0]).softmax(-1)
+        return F.mse_loss(model(batch[0]).softmax(-1), target)
+
+    _, _, loader = make_problem()
+    for make in (Step, lambda t: functools.partial(ema_step, teacher=t)):
+        student = nn.Linear(10, 2)
+        teacher = copy.deepcopy(student).requires_grad_(False)
+        before = copy.deepcopy(teacher.state_dict())
+        lr_range_test(student, torch.optim.SGD(student.parameters(), lr=0.1), None, loader,
+                      1e-4, 10.0, 15, progress=False, step_fn=make(teacher))
+        assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
+
+
+def test_a_wrapper_holding_the_optimizer_as_optim_is_told_to_pass_it() -> None:
+    class LARC:  # (apex's: no Optimizer, its groups the inner one's)
+        def __init__(self, optim: torch.optim.Optimizer) -> None:
+            self.optim = optim
+
+    model, opt, loader = make_problem()
+    with pytest.raises(TypeError, match=r"got LARC; it wraps a SGD as \.optim: pass that"):
+        lr_range_test(model, LARC(opt), ce, loader, 1e-4, 1.0, 10, progress=False)
+
+
+def test_docs_audit_batches_containers_and_subclasses() -> None:
+    """A docs audit: dataclass and .to batches weighed alike in validation; a .to that moves
+    in place left the user's batch open to a step_fn's del; a container state whose keys or
+    length the sweep changed stayed; torch's Adafactor subclassed escaped its cap."""
+    import dataclasses
+
+    from superconverge.finder.range_test import _examples, _to_device
+
+    @dataclasses.dataclass
+    class B:
+        x: torch.Tensor
+        y: torch.Tensor
+
+    class Data:  # (a graph library's: .to moves in place and returns itself)
+        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.x, self.y = x, y
+
+        def to(self, device: Any) -> Data:
+            return self
+
+    assert _examples(B(torch.zeros(5, 2), torch.zeros(5))) == 5
+    assert _examples(Data(torch.zeros(7, 2), torch.zeros(7))) == 7
+    d = Data(torch.zeros(3, 2), torch.zeros(3))
+    moved = _to_device(d, torch.device("cpu"))
+    del moved.y
+    assert hasattr(d, "y")
+
+    _, _, loader = make_problem()
+    model = _Keeps(grow=True)
+    d0, h0 = model.stats, model.history
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), ce, loader, 1e-4, 1.0,
+                  10, progress=False)
+    assert model.stats is d0 and list(d0) == ["mean"] and model.history is h0 and len(h0) == 1
+
+    class MyAdafactor(torch.optim.Adafactor):
+        pass
+
+    model, _, loader = make_problem()
+    with pytest.raises(ValueError, match="torch's Adafactor steps at min"):
+        lr_range_test(model, MyAdafactor(model.parameters()), ce, loader, 1e-4, 1.0, 100,
+                      progress=False)
+    lstm = nn.Sequential(nn.Linear(10, 2))
+    lstm.rnn = nn.LSTM(2, 2, num_layers=2, dropout=0.5)  # (not used in forward)
+    lstm.eval()
+    with pytest.warns(UserWarning, match="its LSTM layers behave otherwise"):
+        lr_range_test(lstm, torch.optim.SGD(lstm.parameters(), lr=0.1), None, loader, 1e-4,
+                      1.0, 10, progress=False, step_fn=lambda m, b: ce(m[0](b[0]), b[1]))
+
+
 def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:
     model, opt, loader = make_problem()
 
@@ -1866,7 +2036,8 @@ def test_a_dataclass_batch_is_moved_field_by_field() -> None:
         cache: Any = dataclasses.field(init=False)  # (never set: passed over, a review)
 
     batch = Batch(torch.randn(4, 3), ["a", "b", "c", "d"])
-    assert _to_device(batch, torch.device("cpu")) is batch
+    here = _to_device(batch, torch.device("cpu"))  # (a copy: a step_fn may set a field)
+    assert here is not batch and here.x is batch.x and here.ids is batch.ids
     moved = _to_device(batch, torch.device("meta"))
     assert moved.x.device.type == "meta" and moved.ids is batch.ids
     assert batch.x.device.type == "cpu"

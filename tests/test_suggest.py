@@ -1593,3 +1593,15 @@ def test_smoothing_losses_near_floats_largest_does_not_overflow() -> None:
     assert np.allclose(smooth_centered(y * 3e307) / 3e307, smooth_centered(y), rtol=1e-12)
     big = valley_curve() * (9.9e307 / valley_curve().max())
     assert suggest(LRS, big).lr == pytest.approx(suggest(LRS, valley_curve()).lr)
+
+
+def test_a_nan_on_a_loss_still_falling_is_told_it_may_be_one_batch() -> None:
+    """A bug bash: one batch whose every target was ignore_index gave NaN (0/0) at step 38 of
+    a falling curve, and the picks from the cut curve came without a warning."""
+    y = valley_curve()[:38]
+    said = curve_warnings(LRS[:39], [*y, np.nan], "nan")
+    assert any("while still falling, without rising first" in w and "ignore_index" in w
+               for w in said)
+    rose = valley_curve()[:80]  # (a NaN after the rise: a divergence, not said)
+    assert not any("while still falling" in w for w in curve_warnings(LRS[:81], [*rose, np.nan],
+                                                                       "nan"))

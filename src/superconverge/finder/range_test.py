@@ -77,6 +77,7 @@ from superconverge.finder._restore import (
     _collate_owners,
     _rng_state,
     _set_rng_state,
+    _version,
     epoch_samplers,
     forget_unfinished_step,
     loader_generators,
@@ -102,6 +103,7 @@ from superconverge.torch._multipliers import (
     estimates_step_size,
     held_optimizers,
     initial_lr_ratios,
+    not_an_optimizer,
     own_lr,
     ratios_to_group_0,
     schedule_free,
@@ -404,10 +406,24 @@ def lr_range_test(
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
+    # And the modules a step_fn or loss_fn object of yours (or a partial) holds, a level down:
+    # a BYOL/DINO teacher a Step object EMA-updates (a bug bash: left as the sweep made it,
+    # unwarned).
+    held_modules = [(f"{name}.{key}", m) for name, f in (("step_fn", step_fn), ("loss_fn", loss_fn))
+                    for o in _collate_owners(f) if not isinstance(o, torch.nn.Module)
+                    for key, m in list(vars(o).items() if isinstance(
+                        getattr(o, "__dict__", None), dict) else ())[:256]
+                    if isinstance(m, torch.nn.Module)]
+    held_modules += [(f"{name} argument", o) for name, f in (("step_fn", step_fn),
+                                                             ("loss_fn", loss_fn))
+                     if isinstance(f, functools.partial) for o in _collate_owners(f)
+                     if isinstance(o, torch.nn.Module)]
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
-                    ("step_fn.__self__", getattr(step_fn, "__self__", None))):
-        if isinstance(m, torch.nn.Module) and m is not model and all(m is not o for _, o in others):
+                    ("step_fn.__self__", getattr(step_fn, "__self__", None)), *held_modules):
+        if (isinstance(m, torch.nn.Module) and m is not model
+                and all(m is not o for _, o in others)
+                and all(m is not x for x in model.modules())):
             others.append((name, m))
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it. What it copies must hold no lazy parameter not made yet
@@ -426,6 +442,11 @@ def lr_range_test(
              if snapshotted else None)
     run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                            *(o for _, o in carriers)])
+    run.others = [x for _, o in others for x in o.modules()]
+    roots: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
+    run.buffers = [(f"{label}.{name}.{key}" if name else f"{label}.{key}", m._buffers, key)
+                   for label, root in roots for name, m in root.named_modules()
+                   for key in m._buffers]
     curves: list[Curve] = []
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
@@ -434,9 +455,15 @@ def lr_range_test(
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
             # statistics: both the same in either mode, a review)
+            # (and an RNN's or attention's own dropout, an InstanceNorm's running statistics:
+            # a docs audit)
             modal = sorted({type(m).__name__ for m in model.modules() if (
-                isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats)
-                or (isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0)})
+                isinstance(m, torch.nn.modules.batchnorm._BatchNorm
+                           | torch.nn.modules.instancenorm._InstanceNorm)
+                and m.track_running_stats)
+                or (isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0)
+                or (isinstance(m, torch.nn.RNNBase | torch.nn.MultiheadAttention)
+                    and m.dropout > 0)})
             if modal:  # (a bug bash: a linear probe's frozen BatchNorms were swept on batch
                 # statistics, picks 6x apart, with an INFO line alone)
                 warnings.warn(
@@ -484,6 +511,14 @@ def lr_range_test(
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
                         run.world, whole),
         )
+        if result.val_losses and not any(map(math.isfinite, result.val_losses)):
+            # (a bug bash: one validation batch whose every target was ignore_index made every
+            # point NaN, and the plot's legend named a line it did not draw)
+            warnings.warn(
+                "every validation loss is NaN or inf: a val_data batch scores NaN at every "
+                "point (a loss that averages over no elements: every target ignore_index, an "
+                "empty mask), or the model's output is not finite on it; check those batches",
+                UserWarning, stacklevel=2)
     except (KeyboardInterrupt, Exception) as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
         # it, and the one it cut short if it recorded a point (or if it is the only one), go
@@ -562,10 +597,11 @@ def lr_range_test(
             warnings.warn(
                 f"the range test wrote into {', '.join(changed[:5])}"
                 f"{f' (and {len(changed) - 5} more)' if len(changed) > 5 else ''}: tensors kept "
-                "as plain module attributes, not registered buffers, whose values are not "
-                f"snapshotted, so {left}; register them as buffers "
+                "as plain attributes, not registered buffers, whose values are not "
+                f"snapshotted, so {left}; register them as buffers of a module "
                 "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
-                "state_dict) to have them put back",
+                "state_dict; a step_fn object of yours can be a module, passed as its method) "
+                "to have them put back",
                 UserWarning, stacklevel=2)
         held = came()
         if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
@@ -805,6 +841,12 @@ class _Run:
         # pass's, a running statistic kept as a plain attribute was scored as at the test's
         # start at every point, a review.)
         self.carried = Carried(())
+        # The modules beside the model (a loss module's: put in eval mode for a pass too, a
+        # bug bash), and every buffer by its place: one a pass writes into or replaces (a
+        # MoCo queue enqueued whatever the mode) is warned of, once.
+        self.others: list[torch.nn.Module] = []
+        self.buffers: list[tuple[str, dict[str, Any], str]] = []
+        self.buffers_warned = False
         # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
         # off during a pass, which moved every later training point (a bug bash).
         fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
@@ -1224,13 +1266,32 @@ class _Run:
         observing = [m.observer_enabled.clone() for m in self.observers]
         for m in self.observers:
             m.observer_enabled.fill_(0)
+        modes = [(m, m.training) for m in self.others]
+        for m in self.others:
+            m.training = False
+        watched = [] if self.buffers_warned else [
+            (label, slots, key, t, _version(t)) for label, slots, key in self.buffers
+            if isinstance(t := slots.get(key), torch.Tensor)]
         try:
             yield
         finally:
+            # (before the observers' flags are written back, which is no write of the pass)
+            moved = [label for label, slots, key, t, v in watched
+                     if slots.get(key) is not t or _version(t) != v]
+            for m, training in modes:
+                m.training = training
             for m, was in zip(self.observers, observing, strict=True):
                 m.observer_enabled.copy_(was)
             self._set_rng_states(training_rngs)
             self.carried.put(training_carried)
+            if moved:
+                self.buffers_warned = True
+                warnings.warn(
+                    f"the validation pass wrote into {', '.join(moved[:5])}"
+                    f"{f' (and {len(moved) - 5} more)' if len(moved) > 5 else ''} (a queue, a "
+                    "centre or a teacher updated in forward whatever the mode), so the training "
+                    "curve differs with val_data; guard such updates with `if self.training:` "
+                    "(the pass runs in eval mode)", UserWarning, stacklevel=outside(__name__))
 
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
@@ -1351,6 +1412,10 @@ class _HostCurve:
         self.smoothed: list[float] = []
         self.val: list[float] | None = [] if has_val else None
         self.best = math.inf
+        # The best positive one: the line a loss that reached exactly 0 (a first batch a
+        # masked loss guarded to 0, a bug bash: it turned the stop off, and the sweep ran on to
+        # 1e36) is drawn from; a best below 0 (a log-likelihood) still stops on NaN/inf alone.
+        self.best_positive = math.inf
         self.stop_reason: str | None = None
         self.next_step = 0
         self.skipped = 0  # steps GradScaler skipped, in all
@@ -1390,14 +1455,15 @@ class _HostCurve:
             # counts toward divergence: when the loss blows up, fp16 gradients overflow, so the
             # steps that show the blow-up are the ones GradScaler skips.
             s = self.ema(x)
-            diverged = factor is not None and 0 < self.best < s / factor
+            best = self.best if self.best != 0 else self.best_positive
+            diverged = factor is not None and 0 < best < s / factor
             # A skipped step's update never happened, so a blow-up it shows cannot compound
             # into the next losses the way a real step's does and carry the smoothed loss over
             # the line: two skipped steps in a row whose own losses pass the line diverge (two
             # at 8x the best loss closed a sweep as "completed, still falling" whose fp32 twin
             # diverged there). One alone is no blow-up: on a noisy loss the steps GradScaler
             # skips while it finds its scale are the batches of the largest losses.
-            high = skip and factor is not None and 0 < self.best < x / factor
+            high = skip and factor is not None and 0 < best < x / factor
             diverged = diverged or (high and self.high_skip)
             self.high_skip = high
             if skip and not diverged:
@@ -1428,6 +1494,8 @@ class _HostCurve:
                 self.stop_reason = "diverged"
                 return
             self.best = min(self.best, s)
+            if s > 0:
+                self.best_positive = min(self.best_positive, s)
 
     def curve(self, stop_reason: str) -> Curve:
         return Curve(
@@ -1775,9 +1843,9 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+        raise not_an_optimizer(optimizer, "the sweep then steps it without the wrapper's own "
+                                          "scaling, a LARS trust ratio: the curve is of the "
+                                          "inner optimizer's steps")
     # (also one a wrapper holds, a Lookahead's or a ZeroRedundancyOptimizer's: it failed at
     # the first step with torch's "'NoneType' object is not callable", a bug bash)
     closured = next((o for o in held_optimizers(optimizer) if _needs_closure(o)), None)
@@ -1889,8 +1957,9 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         return
     owned = {id(p) for p in model.parameters()}
     untracked = ("; the optimizer trains tensors the model does not hold as parameters: register "
-                 "them in it (nn.Parameter, nn.ParameterDict), or keep them in a loss_fn module"
-                 if not stepped <= owned else "")
+                 "them in it (nn.Parameter, nn.ParameterDict), or keep them in a loss_fn module "
+                 "(a module's used in a step_fn closure: pass that module as loss_fn, or "
+                 "step_fn=module.method)" if not stepped <= owned else "")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
@@ -2155,8 +2224,16 @@ def _examples(batch: Any) -> int | None:
         return batch.size(0) if batch.dim() else None
     if isinstance(batch, torch.nn.utils.rnn.PackedSequence):
         return int(batch.batch_sizes[0]) if len(batch.batch_sizes) else 0
-    items = list(batch.values() if isinstance(batch, Mapping) else (
-        batch if isinstance(batch, tuple | list) else ()))
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        # (a dataclass's fields, an object with .to's attributes, as a dict's values: they
+        # weighed alike, a docs audit)
+        items: list[Any] = [getattr(batch, f.name, None) for f in dataclasses.fields(batch)]
+    elif (not isinstance(batch, Mapping | tuple | list) and callable(_method(batch, "to"))
+          and isinstance(getattr(batch, "__dict__", None), dict)):
+        items = list(vars(batch).values())[:256]
+    else:
+        items = list(batch.values() if isinstance(batch, Mapping) else (
+            batch if isinstance(batch, tuple | list) else ()))
     # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
     # or sequences (one per example): another tensor of the batch, the targets, says which;
     # looked at first (reviews: each way round weighed a batch by its time steps).
@@ -2212,7 +2289,10 @@ def _check_loss(loss: object, *, training: bool) -> None:
             "torch.no_grad() or .detach() (a step_fn returns it before any backward(): the "
             "range test calls backward() itself); a model whose layers run under "
             "torch.utils.checkpoint.checkpoint(..., use_reentrant=True) from inputs that do not "
-            "require grad gives no gradient to them either: pass use_reentrant=False"
+            "require grad gives no gradient to them either: pass use_reentrant=False; and a "
+            "loss that returns a constant for some batches (torch.tensor(0.0) where a batch has "
+            "no valid target) fails at the first such batch: return a zero that keeps the "
+            "graph, (output * 0).sum()"
         )
 
 
@@ -2364,8 +2444,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
                    if (x := getattr(batch, f.name, _UNSET)) is not _UNSET
                    and (m := _to_device(x, device)) is not x and not (
                        type(x) is list and all(a is b for a, b in zip(m, x, strict=True)))}
-        if not changed:
-            return batch
+        # (a copy even where nothing moved, as a dict is: a step_fn that set a field changed
+        # the user's batch on the CPU alone, a docs audit)
         moved_fields = copy.copy(batch)
         for name, value in changed.items():
             object.__setattr__(moved_fields, name, value)  # (a frozen one's too)
@@ -2375,7 +2455,12 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         # PackedSequence, a namedtuple whose batch_sizes must stay on the CPU): it knows where
         # its tensors are.
         moved = batch.to(device)
-        return batch if moved is None else moved  # a .to that moves in place returns None
+        if (moved is None or moved is batch) and not isinstance(batch, tuple):
+            # (a .to that moves in place returns None or itself: a copy, as a dict's, so a
+            # step_fn deleting a field leaves the user's batch whole, a docs audit)
+            with contextlib.suppress(Exception):
+                return copy.copy(batch)
+        return batch if moved is None else moved
     if isinstance(batch, tuple | list):
         moved_items = [_to_device(x, device) for x in batch]
         if isinstance(batch, tuple) and all(

@@ -59,6 +59,17 @@ def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
     return found
 
 
+def not_an_optimizer(optimizer: object, wrapped_note: str) -> TypeError:
+    """The error for an ``optimizer`` that is no ``torch.optim.Optimizer``; one that wraps one
+    as ``.optim`` (apex's LARC, a LARS wrapper: a bug bash) is told of it, and of
+    ``wrapped_note``, what passing it means."""
+    inner = getattr(optimizer, "optim", None)
+    hint = (f"; it wraps a {type(inner).__name__} as .optim: pass that ({wrapped_note})"
+            if isinstance(inner, Optimizer) else "")
+    return TypeError(
+        f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}{hint}")
+
+
 def brief(values: Sequence[Any], limit: int = 6) -> str:
     """A list for a message: all of a short one, the first ``limit`` items and a count of a long
     one (an optimizer with a group per parameter has thousands)."""
@@ -146,8 +157,8 @@ def adafactor_groups(optimizer: Optimizer) -> tuple[list[int], float]:
     them is one of its group dicts: a wrapper holding copies), and the most steps one of its
     parameters took; ``([], 0.0)`` where there is none (not another optimizer's groups beside
     it in a wrapper: a review)."""
-    capped = [o for o in held_optimizers(optimizer)
-              if type(o).__name__ == "Adafactor" and type(o).__module__.startswith("torch.")]
+    kind = getattr(torch.optim, "Adafactor", None)  # (a subclass too: a docs audit)
+    capped = [o for o in held_optimizers(optimizer) if kind is not None and isinstance(o, kind)]
     if not capped:
         return [], 0.0
     done = max((as_float(s["step"]) for o in capped for s in o.state.values() if "step" in s),

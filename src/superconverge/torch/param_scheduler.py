@@ -51,6 +51,7 @@ from superconverge.torch._multipliers import (
     held_optimizers,
     initial_lr_ratios,
     is_number,
+    not_an_optimizer,
     own_lr,
     ratios_to_group_0,
     schedule_free,
@@ -161,12 +162,19 @@ def _ranges(optimizer: Optimizer, keys: Iterable[str]) -> dict[str, tuple[float,
     leaves = [o for o in held if len(held_optimizers(o)) == 1]
     out = {}
     for k in keys:
-        typed = {_TYPED_RANGES.get(type(o).__name__, {}).get(k) if type(
-            o).__module__.startswith("torch.optim") else None
-                 for o in leaves if any(k in g for g in o.param_groups)}
+        typed = {_typed_range(o, k) for o in leaves if any(k in g for g in o.param_groups)}
         one = typed.pop() if len(typed) == 1 else None
         out[k] = one if one is not None else _RANGES.get(k, _ANY)
     return out
+
+
+def _typed_range(optimizer: Optimizer, key: str) -> tuple[float, float, str] | None:
+    """``key``'s range in the torch optimizer ``optimizer`` is, or derives from (a subclass of
+    Adadelta's took a rho of 1.5: a docs audit); None for another's."""
+    for kind in type(optimizer).__mro__:
+        if kind.__module__.startswith("torch.optim") and kind.__name__ in _TYPED_RANGES:
+            return _TYPED_RANGES[kind.__name__].get(key)
+    return None
 
 
 def _checked_steps(last_index: int) -> Iterable[int]:
@@ -346,9 +354,7 @@ def tensorize_hyperparams(
     docs/gpu.md for the table).
     """
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+        raise not_an_optimizer(optimizer, "its param groups are the wrapper's")
     if keys is None:  # (betas where every group has them: not beside an SGD, a review)
         keys = (["lr", _BETAS] if _holds(optimizer, _ADAM_FAMILY)
                 and all(_BETAS in g for g in optimizer.param_groups) else ["lr"])
@@ -625,9 +631,8 @@ class ParamScheduler:
         **other_keys: Schedule | float,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-            )
+            raise not_an_optimizer(optimizer, "its param groups are the wrapper's, which the "
+                                              "schedule then drives")
         tensors = boolean("tensors", tensors)  # (numpy's bool too, as strict= takes it)
         self.optimizer = optimizer
         name = type(optimizer).__name__
@@ -1148,12 +1153,14 @@ class ParamScheduler:
         _, value_at, last_index, _, mults, _, _ = driver
         top, i = max((mults[i], i) for i in capped)
         in_group = f" (x{top:.4g} in param group {i})" if top != 1 else ""
-        for step in _checked_steps(last_index):
+        steps = _checked_steps(last_index)
+        at = "at" if isinstance(steps, range) else "by"  # (a long one's: sampled, a docs audit)
+        for step in steps:
             value = float(value_at(step))
             if value * top * math.sqrt(done + step + 1) > 1:
                 warnings.warn(
                     f"lr: torch's Adafactor steps at min(lr, 1/sqrt(t)) at its t-th step, and "
-                    f"the schedule gives {value:.4g}{in_group} at step {step} (its step "
+                    f"the schedule gives {value:.4g}{in_group} {at} step {step} (its step "
                     f"{done + step + 1:.0f}, capped at {1 / math.sqrt(done + step + 1):.4g}): "
                     "from there the schedule's values above that cap are not the ones trained "
                     "at; lower the schedule's peak", UserWarning, stacklevel=3)
