@@ -1163,9 +1163,20 @@ def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
         if value is None:
             return now is None or isinstance(now, torch.Tensor) or _state_container(now)
         return now is value or (isinstance(value, torch.Tensor) and _gives_way(now, value))
-    # (of another structure too: a key added or popped, an item appended, were left as the
-    # sweep made them, a docs audit; a state's batch grown with it, a bug bash)
-    return type(now) is type(value) and _state_container(now)
+    if type(now) is not type(value):
+        return False
+    if not items:  # (a placeholder the sweep filled)
+        return _state_container(now)
+    # Of its structure, each tensor giving way: one of another (a key added, an item appended:
+    # a cache grown, whose length the module may count elsewhere) is left as the sweep made it
+    # (put back, the next forward failed on a counter it did not match, a review).
+    if type(value) is dict:
+        keyed = cast("dict[Any, Any]", now)
+        return list(keyed) == [k for k, _ in items] and all(
+            _gives_way_to(keyed[k], s) for k, s in items)
+    seq = cast("list[Any]", now)
+    return len(seq) == len(items) and all(
+        _gives_way_to(x, s) for x, s in zip(seq, items, strict=True))
 
 
 class Carried:

@@ -406,9 +406,11 @@ def lr_range_test(
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
-    # And the modules a step_fn or loss_fn object of yours (or a partial) holds, a level down:
-    # a BYOL/DINO teacher a Step object EMA-updates (a bug bash: left as the sweep made it,
-    # unwarned).
+    # The modules a step_fn or loss_fn object of yours (or a partial) holds, a level down: a
+    # BYOL/DINO teacher a Step object EMA-updates (a bug bash: left as the sweep made it,
+    # unwarned). Watched by their tensors' versions, and warned of where written, not copied:
+    # a distillation's frozen teacher of 50M parameters cost 200 MB more host memory (a
+    # review).
     held_modules = [(f"{name}.{key}", m) for name, f in (("step_fn", step_fn), ("loss_fn", loss_fn))
                     for o in _collate_owners(f) if not isinstance(o, torch.nn.Module)
                     for key, m in list(vars(o).items() if isinstance(
@@ -418,9 +420,12 @@ def lr_range_test(
                                                              ("loss_fn", loss_fn))
                      if isinstance(f, functools.partial) for o in _collate_owners(f)
                      if isinstance(o, torch.nn.Module)]
+    watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
+               if m is not model and all(m is not x for x in model.modules())
+               for name, t in itertools.chain(m.named_parameters(), m.named_buffers())]
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
-                    ("step_fn.__self__", getattr(step_fn, "__self__", None)), *held_modules):
+                    ("step_fn.__self__", getattr(step_fn, "__self__", None))):
         if (isinstance(m, torch.nn.Module) and m is not model
                 and all(m is not o for _, o in others)
                 and all(m is not x for x in model.modules())):
@@ -443,10 +448,6 @@ def lr_range_test(
     run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                            *(o for _, o in carriers)])
     run.others = [x for _, o in others for x in o.modules()]
-    roots: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
-    run.buffers = [(f"{label}.{name}.{key}" if name else f"{label}.{key}", m._buffers, key)
-                   for label, root in roots for name, m in root.named_modules()
-                   for key in m._buffers]
     curves: list[Curve] = []
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
@@ -462,8 +463,8 @@ def lr_range_test(
                            | torch.nn.modules.instancenorm._InstanceNorm)
                 and m.track_running_stats)
                 or (isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0)
-                or (isinstance(m, torch.nn.RNNBase | torch.nn.MultiheadAttention)
-                    and m.dropout > 0)})
+                or (isinstance(m, torch.nn.MultiheadAttention) and m.dropout > 0)
+                or (isinstance(m, torch.nn.RNNBase) and m.dropout > 0 and m.num_layers > 1)})
             if modal:  # (a bug bash: a linear probe's frozen BatchNorms were swept on batch
                 # statistics, picks 6x apart, with an INFO line alone)
                 warnings.warn(
@@ -586,6 +587,15 @@ def lr_range_test(
         # what the test trained)
         changed = (state.changed_attributes() if state is not None
                    and (restore or len(curves) > 1) else [])
+        written = [label for label, t, v in watched if _version(t) != v]
+        if written and (restore or len(curves) > 1):
+            warnings.warn(
+                f"the range test wrote into {', '.join(written[:5])}"
+                f"{f' (and {len(written) - 5} more)' if len(written) > 5 else ''}, of a module "
+                "the step_fn or loss_fn object holds (an EMA teacher), which is not snapshotted, "
+                "so it stays as the sweep left it; make that object a module and pass its "
+                "method as step_fn (step_fn=holder.step), or keep a copy of its state_dict() "
+                "to load after the test", UserWarning, stacklevel=2)
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
@@ -842,11 +852,10 @@ class _Run:
         # start at every point, a review.)
         self.carried = Carried(())
         # The modules beside the model (a loss module's: put in eval mode for a pass too, a
-        # bug bash), and every buffer by its place: one a pass writes into or replaces (a
-        # MoCo queue enqueued whatever the mode) is warned of, once.
+        # bug bash). (A buffer a pass writes into, a MoCo queue enqueued whatever the mode, is
+        # not warned of: a rotary cache filled on first use is written the same way, and the
+        # advice, `if self.training:`, would turn it off: a review. The docs say it.)
         self.others: list[torch.nn.Module] = []
-        self.buffers: list[tuple[str, dict[str, Any], str]] = []
-        self.buffers_warned = False
         # QAT's fake-quantize modules observe in eval mode too (their observer_enabled flag):
         # off during a pass, which moved every later training point (a bug bash).
         fake_quant = getattr(getattr(torch, "ao", None), "quantization", None)
@@ -1269,29 +1278,15 @@ class _Run:
         modes = [(m, m.training) for m in self.others]
         for m in self.others:
             m.training = False
-        watched = [] if self.buffers_warned else [
-            (label, slots, key, t, _version(t)) for label, slots, key in self.buffers
-            if isinstance(t := slots.get(key), torch.Tensor)]
         try:
             yield
         finally:
-            # (before the observers' flags are written back, which is no write of the pass)
-            moved = [label for label, slots, key, t, v in watched
-                     if slots.get(key) is not t or _version(t) != v]
             for m, training in modes:
                 m.training = training
             for m, was in zip(self.observers, observing, strict=True):
                 m.observer_enabled.copy_(was)
             self._set_rng_states(training_rngs)
             self.carried.put(training_carried)
-            if moved:
-                self.buffers_warned = True
-                warnings.warn(
-                    f"the validation pass wrote into {', '.join(moved[:5])}"
-                    f"{f' (and {len(moved) - 5} more)' if len(moved) > 5 else ''} (a queue, a "
-                    "centre or a teacher updated in forward whatever the mode), so the training "
-                    "curve differs with val_data; guard such updates with `if self.training:` "
-                    "(the pass runs in eval mode)", UserWarning, stacklevel=outside(__name__))
 
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
@@ -1494,8 +1489,9 @@ class _HostCurve:
                 self.stop_reason = "diverged"
                 return
             self.best = min(self.best, s)
-            if s > 0:
-                self.best_positive = min(self.best_positive, s)
+            if x > 0:  # (the raw loss's: a smoothed one pulled down by the zeros before it
+                # stopped a loss falling from 2, a review)
+                self.best_positive = min(self.best_positive, x)
 
     def curve(self, stop_reason: str) -> Curve:
         return Curve(
@@ -2446,7 +2442,10 @@ def _to_device(batch: Any, device: torch.device) -> Any:
                        type(x) is list and all(a is b for a, b in zip(m, x, strict=True)))}
         # (a copy even where nothing moved, as a dict is: a step_fn that set a field changed
         # the user's batch on the CPU alone, a docs audit)
-        moved_fields = copy.copy(batch)
+        try:
+            moved_fields = copy.copy(batch)
+        except Exception:  # (a class copy cannot make: itself where nothing moved, a review)
+            return dataclasses.replace(batch, **changed) if changed else batch
         for name, value in changed.items():
             object.__setattr__(moved_fields, name, value)  # (a frozen one's too)
         return moved_fields
