@@ -2357,7 +2357,8 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
     assert res.warnings() == [
         f"the loss or its gradients were NaN or inf (GradScaler skipped {MAX_SKIPPED_STEPS} "
         "steps for them) after 0 finite point(s), in the sweep's first steps: check the data "
-        "(NaN or inf inputs, labels out of range) and the model's output; if they are sound, "
+        "(NaN or inf inputs, labels out of range, a loss that averages over no elements: every "
+        "target ignore_index, an empty mask) and the model's output; if they are sound, "
         "lower start_lr"]
     assert_same_state(before, snapshot(model, opt))
 
@@ -4624,7 +4625,7 @@ def test_a_plain_tensor_attribute_written_in_place_is_named_not_copied() -> None
     model = _RunningMean(in_place=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     with pytest.warns(UserWarning, match=r"the range test wrote into model\.running: tensors "
-                      r"kept as plain module attributes.*register_buffer") as caught:
+                      r"kept as plain attributes.*register_buffer") as caught:
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=False, snapshot="cpu")
     assert len([w for w in caught if "wrote into" in str(w.message)]) == 1
     assert caught[0].filename == __file__  # the caller's line
