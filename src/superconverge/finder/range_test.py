@@ -70,10 +70,12 @@ from superconverge.finder._dist import (
     reshard,
 )
 from superconverge.finder._restore import (
+    _MAX_PARTS,
     SNAPSHOTS,
     Carried,
     Streams,
     TrainingState,
+    _attributes,
     _collate_owners,
     _rng_state,
     _set_rng_state,
@@ -411,24 +413,26 @@ def lr_range_test(
     # unwarned). Watched by their tensors' versions, and warned of where written, not copied:
     # a distillation's frozen teacher of 50M parameters cost 200 MB more host memory (a
     # review).
-    held_modules = [(f"{name}.{key}", m) for name, f in (("step_fn", step_fn), ("loss_fn", loss_fn))
-                    for o in _collate_owners(f) if not isinstance(o, torch.nn.Module)
-                    for key, m in list(vars(o).items() if isinstance(
-                        getattr(o, "__dict__", None), dict) else ())[:256]
+    calls = (("step_fn", step_fn), ("loss_fn", loss_fn))
+    owners = [(name, o, f) for name, f in calls for o in _collate_owners(f)]
+    # A step_fn or loss_fn that is no module but an object keeping state between steps (a
+    # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
+    carriers = [(name, o) for name, o, _ in owners
+                if not isinstance(o, torch.nn.Module | torch.Tensor) and o is not model]
+    held_modules = [(f"{name}.{key}", m) for name, o in carriers
+                    for key, m in list(_attributes(o).items())[:_MAX_PARTS]
                     if isinstance(m, torch.nn.Module)]
-    held_modules += [(f"{name} argument", o) for name, f in (("step_fn", step_fn),
-                                                             ("loss_fn", loss_fn))
-                     if isinstance(f, functools.partial) for o in _collate_owners(f)
-                     if isinstance(o, torch.nn.Module)]
+    held_modules += [(f"{name} argument", o) for name, o, f in owners
+                     if isinstance(f, functools.partial) and isinstance(o, torch.nn.Module)]
+    inside = {id(x) for x in model.modules()}  # (the model's own: snapshotted as the model)
     watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
-               if m is not model and all(m is not x for x in model.modules())
+               if id(m) not in inside
                for name, t in itertools.chain(m.named_parameters(), m.named_buffers())]
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
-        if (isinstance(m, torch.nn.Module) and m is not model
-                and all(m is not o for _, o in others)
-                and all(m is not x for x in model.modules())):
+        if (isinstance(m, torch.nn.Module) and id(m) not in inside
+                and all(m is not o for _, o in others)):
             others.append((name, m))
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it. What it copies must hold no lazy parameter not made yet
@@ -438,11 +442,6 @@ def lr_range_test(
         copied: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
         for name, m in copied:
             _refuse_lazy(name, m)
-    # A step_fn or loss_fn that is no module but an object keeping state between steps (a
-    # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
-    carriers = [(name, o) for name, f in (("step_fn", step_fn), ("loss_fn", loss_fn))
-                for o in _collate_owners(f)
-                if not isinstance(o, torch.nn.Module | torch.Tensor) and o is not model]
     state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers)
              if snapshotted else None)
     run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
@@ -2145,10 +2144,12 @@ def _lr_moved(groups: list[dict[str, Any]], lr: float, ratios: list[float],
     return None
 
 
-_SET_ELSEWHERE = (", so the losses would be read against LRs they were not trained at; step "
-                  "your schedulers outside the range test, and remove such hooks while it runs "
-                  "(a scheduler such a hook stepped has counted the sweep's steps: load its "
-                  "state_dict from before the test)")
+_STEP_SCHEDULERS_OUTSIDE = (
+    "step your schedulers outside the range test, and remove such hooks while it runs (a "
+    "scheduler such a hook stepped has counted the sweep's steps: load its state_dict from "
+    "before the test)")
+_SET_ELSEWHERE = (", so the losses would be read against LRs they were not trained at; "
+                  + _STEP_SCHEDULERS_OUTSIDE)
 
 
 def _momenta(groups: list[dict[str, Any]]) -> list[tuple[str, float] | None]:
@@ -2176,10 +2177,8 @@ def _momentum_moved(groups: list[dict[str, Any]], held: list[tuple[str, float] |
             return (f"param group {index}'s {before[0]} was {after[1]:.4g} by step {steps} of "
                     f"the sweep, which started at {before[1]:.4g}: something else sets it "
                     "during the test (a scheduler's step() in step_fn, an optimizer step hook), "
-                    "so the curve would mix the LR's effect with the momentum's; step your "
-                    "schedulers outside the range test, and remove such hooks while it runs (a "
-                    "scheduler such a hook stepped has counted the sweep's steps: load its "
-                    "state_dict from before the test)")
+                    "so the curve would mix the LR's effect with the momentum's; "
+                    + _STEP_SCHEDULERS_OUTSIDE)
     return None
 
 
