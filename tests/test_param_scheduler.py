@@ -2587,3 +2587,58 @@ def test_step_inside_a_fullgraph_function_says_why_it_cannot_be() -> None:
     with pytest.raises(Exception, match="a fullgraph=True function cannot hold it"):
         torch.compile(lambda x: (sched.step(), x * 2)[1], backend="eager",
                       fullgraph=True)(torch.ones(2))
+
+
+def test_a_param_group_replaced_by_another_is_refused() -> None:
+    """A head swapped (its group popped, another added: the count unchanged) took the old
+    group's multiplier over its own lr, unsaid; new dicts of the same parameters (an
+    optimizer's load_state_dict) and a copy are the same groups."""
+    import copy
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 4),
+                                torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD([{"params": model[0].parameters()},
+                           {"params": model[1].parameters(), "lr": 0.01}], lr=0.1, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.1, 20))
+    sched.step()
+    opt.load_state_dict(opt.state_dict())
+    sched.step()
+    twin = copy.deepcopy(sched)
+    twin.optimizer.load_state_dict(twin.optimizer.state_dict())
+    twin.step()
+    opt.param_groups.pop()
+    opt.add_param_group({"params": model[2].parameters(), "lr": 5.0})
+    with pytest.raises(RuntimeError, match="param group 1 holds none of the parameters"):
+        sched.step()
+    opt.param_groups.pop()
+    with pytest.raises(RuntimeError, match="build a new one after removing a param group"):
+        sched.step()
+    # (a review: a group but the last removed, or every group shifted by one, went unrefused)
+    opt.add_param_group({"params": model[1].parameters(), "lr": 0.01})
+    sched.step()
+    del opt.param_groups[0]
+    with pytest.raises(RuntimeError, match="has 1 param groups but had 2"):
+        sched.step()
+    opt.add_param_group({"params": model[2].parameters(), "lr": 0.5})
+    with pytest.raises(RuntimeError, match="param group 0 holds none of the parameters"):
+        sched.step()
+    # (a copy's parameters may sit at the ids of the originals: noted again, not compared)
+    for _ in range(5):
+        buffer = io.BytesIO()
+        torch.save((opt, ParamScheduler(opt, lr=sc.one_cycle(0.1, 20))), buffer)
+        buffer.seek(0)
+        loaded_opt, loaded = torch.load(buffer, weights_only=False)
+        loaded_opt.load_state_dict(loaded_opt.state_dict())
+        loaded.step()
+
+
+def test_adagrad_lr_decay_below_the_schedule_is_warned_of() -> None:
+    params = torch.nn.Linear(2, 1).parameters()
+    with pytest.warns(UserWarning, match=r"lr: torch's Adagrad with lr_decay=0.01 .*steps 1 to "
+                      r"1000 train up to 11x below"):
+        ParamScheduler(torch.optim.Adagrad(params, lr=0.1, lr_decay=0.01),
+                       lr=sc.one_cycle(0.1, 1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ParamScheduler(torch.optim.Adagrad(torch.nn.Linear(2, 1).parameters(), lr=0.1,
+                                           lr_decay=1e-6), lr=sc.one_cycle(0.1, 1000))

@@ -1858,8 +1858,8 @@ def test_a_teacher_a_step_fn_object_or_partial_holds_is_warned_of() -> None:
     for make in (Step, lambda t: functools.partial(ema_step, teacher=t)):
         student = nn.Linear(10, 2)
         teacher = copy.deepcopy(student).requires_grad_(False)
-        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module the step_fn "
-                                             r"or loss_fn object holds \(an EMA teacher\)"):
+        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module or optimizer "
+                                             r"the step_fn or loss_fn object holds \(an EMA"):
             lr_range_test(student, torch.optim.SGD(student.parameters(), lr=0.1), None,
                           loader, 1e-4, 10.0, 15, progress=False, step_fn=make(teacher))
 
@@ -6885,3 +6885,428 @@ def test_the_restores_new_rules_keep_their_limits() -> None:
             return (x @ self.q).sum()
 
     assert written_into(Aliases()) == []
+
+
+# -- the eighth bug bash: dynamic architectures, adversarial and multi-model steps, higher-order
+# gradients, hooks and scripted models, sparse tables -----------------------------------------
+
+
+def _pairs(n: int = 6, batch: int = 16, dim: int = 8, seed: int = 0) -> list[tuple[Any, Any]]:
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(batch, dim, generator=g), torch.randint(0, 2, (batch,), generator=g))
+            for _ in range(n)]
+
+
+def test_a_parameter_widened_and_a_block_deleted_by_the_sweep_go_back() -> None:
+    """A Net2Net widening (a larger parameter put in the module and the optimizer's group)
+    stayed beside an optimizer put back to the original (the layer never trained again), and a
+    block deleted from a ModuleList or Sequential stayed deleted (torch gives them a new dict)."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+            self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+            self.head = nn.Sequential(nn.Linear(4, 2), nn.Identity())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.fc(x)[:, :4].relu()
+            for b in self.blocks:
+                x = x + b(x)
+            return self.head(x)
+
+    torch.manual_seed(0)
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    weight, keys = model.fc.weight, list(model.state_dict())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calls = [0]
+
+    def step_fn(m: Net, batch: Any) -> torch.Tensor:
+        calls[0] += 1
+        if calls[0] == 3:
+            old_w, old_b = m.fc.weight, m.fc.bias
+            m.fc.weight = nn.Parameter(torch.cat([old_w.detach(), torch.zeros(2, 8)]))
+            m.fc.bias = nn.Parameter(torch.cat([old_b.detach(), torch.zeros(2)]))
+            swap = {id(old_w): m.fc.weight, id(old_b): m.fc.bias}
+            group = opt.param_groups[0]
+            group["params"] = [swap.get(id(p), p) for p in group["params"]]
+            del m.blocks[1]
+            del m.head[1]
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=step_fn,
+                  progress=False)
+    assert model.fc.weight is weight and len(model.blocks) == 3 and len(model.head) == 2
+    assert list(model.state_dict()) == keys
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert any(p is weight for p in opt.param_groups[0]["params"])
+
+
+def test_a_plain_zero_loss_is_told_of_sum_over_no_losses() -> None:
+    model = nn.Linear(8, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"got int; a plain 0 is what sum\(\) of no losses"):
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10,
+                      step_fn=lambda m, b: sum([]), progress=False)
+
+
+class _GanStep(nn.Module):
+    """A GAN's step as a module holding the discriminator and its optimizer, as the range
+    test's own warning advises; it sets D to train mode, as GAN steps do."""
+
+    def __init__(self, d: nn.Module, opt_d: torch.optim.Optimizer) -> None:
+        super().__init__()
+        self.d, self.opt_d = d, opt_d
+
+    def step(self, g: nn.Module, batch: Any) -> torch.Tensor:
+        z, real = batch
+        self.d.train()
+        fake = g(z)
+        d_loss = F.softplus(-self.d(real)).mean() + F.softplus(self.d(fake.detach())).mean()
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        return F.softplus(-self.d(fake)).mean()
+
+
+def _gan(seed: int = 0) -> tuple[nn.Module, nn.Module, Any, Any, list[Any]]:
+    torch.manual_seed(seed)
+    g_net = nn.Linear(4, 2)
+    d_net = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.2), nn.Linear(8, 1))
+    opt_g = torch.optim.Adam(g_net.parameters(), lr=1e-4)
+    opt_d = torch.optim.Adam(d_net.parameters(), lr=4e-4)
+    gen = torch.Generator().manual_seed(1)
+    data = [(torch.randn(16, 4, generator=gen), torch.randn(16, 2, generator=gen) + 2)
+            for _ in range(4)]
+    return g_net, d_net, opt_g, opt_d, data
+
+
+def test_a_step_modules_optimizer_and_modes_go_back_with_it() -> None:
+    """The discriminator's optimizer a GAN step module holds kept the sweep's moments (and
+    carried them into the next repeat), and the discriminator, and a loss module, were left in
+    the train mode the step set."""
+    g_net, d_net, opt_g, opt_d, data = _gan()
+    d_net.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10,
+                      step_fn=_GanStep(d_net, opt_d).step, progress=False)
+    assert len(opt_d.state) == 0 and not any(m.training for m in d_net.modules())
+
+    g_net, d_net, opt_g, opt_d, data = _gan()
+    two = lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10, repeats=2, seed=0,
+                        step_fn=_GanStep(d_net, opt_d).step, progress=False)
+    g_net, d_net, opt_g, opt_d, data = _gan()
+    one = lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10, seed=1,
+                        step_fn=_GanStep(d_net, opt_d).step, progress=False)
+    assert two.repeats[1].losses == one.losses
+
+    class ModeLoss(nn.Module):
+        def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            self.train()
+            return F.cross_entropy(out, y)
+
+    loss_fn = ModeLoss().eval()
+    model = nn.Linear(8, 2)
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn, _pairs(), 1e-4,
+                  1.0, num_iter=10, progress=False)
+    assert not loss_fn.training
+
+
+def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -> None:
+    """A GAN trainer keeping ``self.nets = {"G": G, "D": D}`` and its optimizers in a dict (not
+    a module: nothing of it is snapshotted) was not warned of, unlike ``self.d = D``."""
+    g_net, d_net, opt_g, opt_d, data = _gan()
+
+    class Trainer:
+        def __init__(self) -> None:
+            self.nets, self.opts = {"G": g_net, "D": d_net}, {"D": opt_d}
+
+        def step(self, g: nn.Module, batch: Any) -> torch.Tensor:
+            z, real = batch
+            d, opt_d = self.nets["D"], self.opts["D"]
+            fake = g(z)
+            opt_d.zero_grad()
+            (F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()).backward()
+            opt_d.step()
+            return F.softplus(-d(fake)).mean()
+
+    with pytest.warns(UserWarning, match=r"step_fn\.nets\['D'\]\.0\.weight.*step_fn\.opts\['D'\]'s "
+                      r"state.*a GAN's second optimizer"):
+        lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10,
+                      step_fn=Trainer().step, progress=False)
+
+
+def test_a_step_fn_that_steps_the_optimizer_or_leaves_gradients_is_warned_of() -> None:
+    """A training loop's body pasted in whose loss comes from a fresh forward (two steps a
+    point), and an attack's ``loss.backward()`` leaving gradients the test's backward adds to:
+    curves 3x and 1.75x low, unwarned."""
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def pasted(m: nn.Module, batch: Any) -> torch.Tensor:
+        opt.zero_grad()
+        F.cross_entropy(m(batch[0]), batch[1]).backward()
+        opt.step()
+        opt.zero_grad()
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    def fgsm(m: nn.Module, batch: Any) -> torch.Tensor:
+        x = batch[0].clone().requires_grad_(True)
+        F.cross_entropy(m(x), batch[1]).backward()
+        return F.cross_entropy(m((batch[0] + 0.1 * x.grad.sign()).detach()), batch[1])
+
+    def clean(m: nn.Module, batch: Any) -> torch.Tensor:
+        x = batch[0].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(F.cross_entropy(m(x), batch[1]), x)
+        return F.cross_entropy(m((batch[0] + 0.1 * g.sign()).detach()), batch[1])
+
+    with pytest.warns(UserWarning, match="step_fn stepped the optimizer") as told:
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=pasted,
+                      progress=False)
+    assert len([w for w in told if "step_fn" in str(w.message)]) == 1
+    with pytest.warns(UserWarning, match=r"step_fn left gradients on 4 of the optimizer's"):
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=fgsm,
+                      accumulation_steps=2, progress=False)
+    sam = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def sam_like(m: nn.Module, batch: Any) -> torch.Tensor:
+        # (a review: a read of opt.state[p], a defaultdict's, and SAM's first_step writing
+        # its state were taken for steps)
+        sam.state[m[0].weight].get("momentum_buffer")
+        F.cross_entropy(m(batch[0]), batch[1]).backward()
+        with torch.no_grad():
+            for p in m.parameters():
+                sam.state[p]["e_w"] = 0.05 * p.grad / (p.grad.norm() + 1e-12)
+        m.zero_grad()
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=clean,
+                      progress=False)
+        lr_range_test(model, sam, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=sam_like,
+                      progress=False)
+
+
+def test_a_validation_pass_left_in_train_mode_by_step_fn_is_warned_of() -> None:
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def attack_then_train(m: nn.Module, batch: Any) -> torch.Tensor:
+        m.eval()
+        m(batch[0])
+        m.train()
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.warns(UserWarning, match="set the model to train mode during a validation") as w:
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10,
+                      step_fn=attack_then_train, val_data=_pairs(2, seed=1), progress=False)
+    assert sum("validation pass" in str(x.message) for x in w) == 1
+
+
+def test_a_loss_that_reads_the_loss_scale_is_nan_while_the_scaler_finds_it() -> None:
+    """torch's AMP gradient-penalty recipe (a gradient of the scaled output, unscaled by hand)
+    is NaN at the first steps, which the scaler skips; the sweep stopped there ("nan after 1
+    step", told to check the data)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    first_loss_nan = []
+
+    def penalised(m: nn.Module, batch: Any) -> torch.Tensor:
+        x = batch[0].clone().requires_grad_(True)
+        with torch.enable_grad():
+            out = m(x)
+            (scaled,) = torch.autograd.grad(scaler.scale(out.float().pow(2).sum()), x,
+                                            create_graph=True)
+        g = scaled / scaler.get_scale()
+        loss = F.cross_entropy(out.float(), batch[1]) + 1e-3 * g.pow(2).mean()
+        first_loss_nan.append(bool(loss.isnan()))
+        return loss
+
+    res = lr_range_test(model, opt, None, _pairs(8), 1e-5, 1.0, num_iter=12,
+                        step_fn=penalised, scaler=scaler, amp_dtype=torch.float16,
+                        progress=False)
+    assert first_loss_nan[0]
+    assert res.provenance["skipped_steps"][0] >= 1 and len(res.lrs) >= 8
+
+
+def test_a_model_taking_gradients_in_forward_is_told_of_validation_no_grad() -> None:
+    class Potential(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.energy = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = x.requires_grad_(True)
+            (forces,) = torch.autograd.grad(self.energy(x).sum(), x, create_graph=True)
+            return -forces
+
+    model = Potential()
+    data = [(x, torch.randn_like(x)) for x, _ in _pairs(4)]
+    with pytest.raises(RuntimeError, match=r"the model failed on val_data.*torch.enable_grad"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.mse_loss, data,
+                      1e-4, 1.0, num_iter=10, val_data=data[:1], progress=False)
+
+
+class _Hutchinson(torch.optim.Optimizer):
+    """An AdaHessian-like optimizer: its step differentiates the gradients (a Hutchinson
+    estimate of the Hessian's diagonal), so they must be made with create_graph=True."""
+
+    def __init__(self, params: Any, lr: float = 0.1) -> None:
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:
+        params = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
+        probes = [torch.randint_like(p, 2) * 2 - 1 for p in params]
+        with torch.enable_grad():
+            products = torch.autograd.grad([p.grad for p in params], params, probes)
+        for group in self.param_groups:
+            for p, v, hv in zip(params, probes, products, strict=True):
+                if any(p is q for q in group["params"]):
+                    h = self.state[p].setdefault("h", torch.zeros_like(p))
+                    h.mul_(0.9).add_(0.1 * (hv * v).abs())
+                    p.add_(-group["lr"] * p.grad / (h.sqrt() + 1e-4))
+
+
+def test_an_optimizer_that_differentiates_the_gradients_runs_with_create_graph() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 2))
+    opt = _Hutchinson(model.parameters(), lr=0.01)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(RuntimeError, match="pass create_graph=True"):
+        lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10,
+                      progress=False)
+    res = lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10,
+                        create_graph=True, progress=False)
+    assert len(res.lrs) >= 5 and res.config["create_graph"] is True
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters()) and not opt.state
+    with pytest.raises(TypeError, match="create_graph must be True or False"):
+        lr_range_test(model, opt, F.cross_entropy, _pairs(), create_graph=1,  # type: ignore
+                      progress=False)
+
+
+def test_a_hook_that_removes_itself_is_registered_again() -> None:
+    """A data-dependent init on the first forward (a pre-hook that removes itself) and a
+    warm-up gradient hook were used up by the sweep: training after the test was not an
+    untested twin's."""
+
+    def build() -> tuple[nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+
+        def data_init(module: nn.Module, inputs: Any) -> None:
+            with torch.no_grad():
+                module.weight.div_(F.linear(inputs[0], module.weight).std(0, keepdim=True).T)
+            handles["init"].remove()
+
+        def warm_clip(grad: torch.Tensor) -> torch.Tensor:
+            handles["clip"].remove()
+            return grad.clamp(-1e-3, 1e-3)
+
+        handles = {"init": m[0].register_forward_pre_hook(data_init),
+                   "clip": m[2].weight.register_hook(warm_clip)}
+        return m, torch.optim.SGD(m.parameters(), lr=0.1)
+
+    (model, opt), (twin, twin_opt) = build(), build()
+    lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10,
+                  progress=False)
+    assert len(model[0]._forward_pre_hooks) == 1 and len(model[2].weight._backward_hooks) == 1
+    assert train(model, opt, _pairs(3, seed=5), 3) == train(twin, twin_opt, _pairs(3, seed=5), 3)
+
+
+def test_a_torchscript_models_plain_tensor_written_in_place_is_named() -> None:
+    class Centred(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(8, 2)
+            self.mu = torch.zeros(8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.training:
+                self.mu.mul_(0.9).add_(0.1 * x.mean(0))
+            return self.fc(x - self.mu)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # (torch.jit, deprecated in 2.9)
+        model = torch.jit.script(Centred())
+    with pytest.warns(UserWarning, match=r"the range test wrote into model\.mu"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                      _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        frozen = torch.jit.freeze(torch.jit.script(nn.Linear(8, 2).eval()))
+    with pytest.raises(ValueError, match=r"frozen TorchScript module \(torch.jit.freeze\)"):
+        lr_range_test(frozen, torch.optim.SGD(nn.Linear(8, 2).parameters(), lr=0.1),
+                      F.cross_entropy, _pairs(), progress=False)
+
+
+def test_an_exported_programs_module_with_val_data_is_told_of_its_fixed_mode() -> None:
+    net = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.5), nn.Linear(16, 2))
+    module = torch.export.export(net, (torch.randn(16, 8),)).module()
+    try:
+        module.eval()
+    except NotImplementedError:
+        pass
+    else:
+        pytest.skip("this torch's exported module takes eval()")
+    with pytest.raises(ValueError, match="val_data: the model cannot be put in eval mode"):
+        lr_range_test(module, torch.optim.SGD(module.parameters(), lr=0.1), F.cross_entropy,
+                      _pairs(), 1e-4, 1.0, num_iter=10, val_data=_pairs(1), progress=False)
+
+
+def test_a_trainable_table_the_optimizer_does_not_hold_has_its_gradients_dropped() -> None:
+    """A sparse table a second optimizer steps, left out of the swept one: its gradient grew
+    all sweep (a sparse one's 20-fold, the steps 19x slower)."""
+
+    class Rec(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = nn.Embedding(50, 4, sparse=True)
+            self.mlp = nn.Linear(4, 2)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return self.mlp(self.table(ids).mean(1))
+
+    torch.manual_seed(0)
+    model = Rec()
+    opt = torch.optim.Adam(model.mlp.parameters(), lr=1e-3)
+    data = [(torch.randint(0, 50, (16, 3)), torch.randint(0, 2, (16,))) for _ in range(4)]
+    seen: list[int] = []
+    opt.register_step_pre_hook(
+        lambda o, a, k: seen.append(model.table.weight.grad._nnz()))
+    for kwargs in ({}, {"val_data": data[:1]}):
+        seen.clear()
+        lr_range_test(model, opt, F.cross_entropy, data, 1e-4, 1.0, num_iter=10,
+                      progress=False, **kwargs)
+        assert len(seen) == 10 and max(seen) == 16 * 3
+        assert model.table.weight.grad is None
+    with pytest.raises(ValueError, match=r"max_grad_norm cannot clip sparse gradients \(table"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                      data, 1e-4, 1.0, num_iter=10, max_grad_norm=1.0, progress=False)
+
+
+def test_adagrad_lr_decay_is_warned_of() -> None:
+    model = nn.Linear(8, 2)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.01, lr_decay=0.05)
+    with pytest.warns(UserWarning, match=r"lr_decay=0.05 steps at lr / \(1 \+ \(t-1\)\*lr_decay\)"
+                      r".*steps 1 to 10 train up to 1.45x below"):
+        lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10,
+                      progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, torch.optim.Adagrad(model.parameters(), lr=0.01), F.cross_entropy,
+                      _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+
+
+def test_validation_batches_count_their_targets_before_nested_inputs() -> None:
+    """((text, offsets), y), an EmbeddingBag's flat tokens beside its bags' starts: weighed by
+    the tokens, not the examples."""
+    assert RANGE_TEST._examples(((torch.zeros(80), torch.zeros(32)), torch.zeros(32))) == 32
+    assert RANGE_TEST._examples((torch.zeros(5, 3), torch.zeros(5))) == 5
+    assert RANGE_TEST._examples(({"a": torch.zeros(7, 2)}, torch.zeros(())) ) == 7

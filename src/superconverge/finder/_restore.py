@@ -456,6 +456,11 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
 
 
 _MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
+
+_HOOK_DICTS = tuple(name for name, value in vars(torch.nn.Module()).items()
+                    if "hook" in name and isinstance(value, dict))
+"""The dicts in which a module keeps its hooks (and their flags: with kwargs, always called),
+by the ids their handles remove."""
 """The attributes every module has (its parameters', buffers' and sub-modules' dicts, its hook
 dicts): not looked into for tensors of the user's."""
 
@@ -608,6 +613,16 @@ class Streams:
         self.numpy_rng = np.random.get_state()
         self.python_rng = random.getstate()
 
+    def keep_modes(self, modules: Iterable[torch.nn.Module]) -> None:
+        """Put back the ``training`` flags of ``modules`` too, each once (a loss module's, a
+        GAN step module's discriminator that its step set to train: left in train mode, a bug
+        bash)."""
+        seen = {id(m) for m, _ in self.modes}
+        for m in modules:
+            if id(m) not in seen:
+                seen.add(id(m))
+                self.modes.append((m, m.training))
+
     def rngs(self) -> list[Any]:
         """The loaders' generators and the own RNGs found, each once (their states at
         construction are what :meth:`restore` puts back)."""
@@ -646,7 +661,9 @@ class Streams:
 class TrainingState:
     """Snapshot of model, optimizer and GradScaler state, with ``streams`` (RNG, loader state,
     modules' modes; default: the model's modes and the global RNGs), and the tensors of the
-    modules ``others`` (a loss that is a module); :meth:`restore` puts it all back.
+    modules ``others`` (a loss that is a module), and the state and groups of the optimizers
+    ``beside`` the optimizer (a GAN step module's second one); :meth:`restore` puts it all
+    back.
     ``snapshot``: ``"device"`` keeps each copy beside its tensor; ``"cpu"`` keeps them in host
     memory, so a model that fills its GPU does not need room for a second copy of itself there
     (the copies cross the bus once each way)."""
@@ -660,9 +677,16 @@ class TrainingState:
         snapshot: str = "device",
         others: Iterable[tuple[str, torch.nn.Module]] = (),
         carriers: Iterable[tuple[str, object]] = (),
+        beside: Iterable[torch.optim.Optimizer] = (),
     ) -> None:
         host = snapshot == "cpu"  # one of SNAPSHOTS, checked by lr_range_test
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
+        # The optimizer, those it wraps, and those ``beside`` it whose state goes back too (a
+        # GAN step module's second optimizer, over parameters restored with that module).
+        self.optimizers = held_optimizers(optimizer)
+        for other in beside:
+            self.optimizers += [o for o in held_optimizers(other)
+                                if all(o is not f for f in self.optimizers)]
         # The model's modules and those of ``others`` ((name, module): a loss that is a module,
         # an EMA centre kept in its buffer), each once, with their names (``model.fc``,
         # ``loss_fn``); walked once: a deep model has hundreds.
@@ -695,8 +719,22 @@ class TrainingState:
              {name for name, t in slots.items() if t is None})
             for m in modules for slots in (m._parameters, m._buffers)]
         # Each module's sub-modules: one the sweep added (a head made on the first forward)
-        # goes, one it replaced comes back (its tensors are restored with the rest).
-        self.children = [(m._modules, dict(m._modules)) for m in modules]
+        # goes, one it replaced comes back (its tensors are restored with the rest). The dict
+        # itself too: ``del blocks[1]`` on a ModuleList or Sequential gives it a new one (the
+        # old, refilled, was no longer the module's: a pruned block stayed pruned, a bug bash).
+        self.children = [(m, m._modules, dict(m._modules)) for m in modules]
+        # Each module's hooks and each parameter's, as the sweep found them: a hook that
+        # removes itself (a data-dependent init on the first forward, a one-shot gradient
+        # clip) is registered again, in its place (the sweep used it up, and training after
+        # the test was not an untested twin's, a bug bash; a count it keeps in its closure is
+        # not rewound). One the sweep registered stays (a library's own, registered once, may
+        # be among them).
+        self.hooks = [(d, dict(d)) for m in modules for name in _HOOK_DICTS
+                      if isinstance(d := vars(m).get(name), dict) and d]
+        self.hooks += [(d, dict(d)) for m in modules for p in m._parameters.values()
+                       if p is not None for name in ("_backward_hooks",
+                                                     "_post_accumulate_grad_hooks")
+                       if isinstance(d := getattr(p, name, None), dict) and d]
         # Which buffers stay out of the state_dict, and each module's class (a parametrization
         # registered by the sweep swaps it for a subclass, ParametrizedLinear).
         self.kinds = [(m, type(m), set(m._non_persistent_buffers_set)) for m in modules]
@@ -799,7 +837,7 @@ class TrainingState:
         self.owners: list[torch.optim.Optimizer] = []  # the optimizer of each of self.states
         # The groups' values stay beside their tensors: a tensor lr or betas[0] is one number.
         self.groups: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
-        for opt in held_optimizers(optimizer):
+        for opt in self.optimizers:
             shared = [i for i, (state, _) in enumerate(self.states) if opt.state is state]
             if shared:  # a wrapped optimizer (found after its wrapper): its step makes the state
                 self.owners[shared[0]] = opt
@@ -834,6 +872,10 @@ class TrainingState:
                   for k, x in itertools.islice(
                       value.items() if type(value) is dict else enumerate(value), _MAX_PARTS)
                   if isinstance(x, torch.Tensor)]
+        # (and a TorchScript module's, written in place: unnamed, a bug bash; its buffers are
+        # restored, and left out below)
+        inside += [(f"{prefix}.{name}", t) for prefix, m in named.values()
+                   if isinstance(m, torch.jit.ScriptModule) for name, t in _script_tensors(m)]
         tracked = [(label, t, v) for label, t in [(lb, t) for lb, _, _, t in plain] + inside
                    if (v := _version(t)) is not None]
         if tracked:  # (most models keep none: nothing to look up then)
@@ -869,7 +911,7 @@ class TrainingState:
         # optimizer's own (StableSPAM's total_step) or its noise's random.Random (timm's Kron:
         # training after the test was not an untested twin's, a bug bash).
         self.opt_attrs = [(opt, _plain_attributes(opt), set(vars(opt)))
-                          for opt in held_optimizers(optimizer)]
+                          for opt in self.optimizers]
         _copy_all(pending)
 
     def changed_attributes(self) -> list[str]:
@@ -897,7 +939,10 @@ class TrainingState:
                 setattr(scripted, name, t)
         for slots, name, t in self.slots:
             now = slots.get(name)
-            if now is not t and (now is None or _gives_way(now, t)):
+            # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
+            # put back to the original, and never trained again, a bug bash)
+            if now is not t and (now is None or isinstance(t, torch.nn.Parameter)
+                                 or _gives_way(now, t)):
                 slots[name] = t
         for attrs, name, skeleton in self.container_slots:
             now = attrs.get(name, _ABSENT)
@@ -910,12 +955,20 @@ class TrainingState:
                     attrs[name] = None
                 else:
                     del attrs[name]
-        for children, before in self.children:
+        for module, children, before in self.children:
+            if module._modules is not children:
+                module.__dict__["_modules"] = children
             # (in their order too: it is the order of parameters() and of the state_dict)
             if list(children) != list(before) or any(
                     children[name] is not child for name, child in before.items()):
                 children.clear()
                 children.update(before)
+        for hooks, before in self.hooks:
+            if any(key not in hooks for key in before):
+                now = dict(hooks)
+                hooks.clear()  # (the same dict: a handle and the autograd engine hold it)
+                hooks.update(before)
+                hooks.update((key, hook) for key, hook in now.items() if key not in before)
         for kind, names in self.own_class:
             for name in set(vars(kind)) - names:
                 if _parametrize_made(vars(kind)[name]):
@@ -1013,7 +1066,7 @@ class TrainingState:
         finally:  # (the weights too where a group's value of the user's refused to go back)
             _copy_all(pending)
         if regrouped:  # (a ZeroRedundancyOptimizer's partition of the groups, made again)
-            for opt in held_optimizers(self.optimizer):
+            for opt in self.optimizers:
                 clear = getattr(opt, "_clear_cache", None)
                 if callable(clear):
                     clear()

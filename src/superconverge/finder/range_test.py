@@ -101,6 +101,8 @@ from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
     RPROP_LR,
     adafactor_groups,
+    adagrad_decay,
+    adagrad_decay_note,
     as_float,
     estimates_step_size,
     held_optimizers,
@@ -161,6 +163,7 @@ def lr_range_test(
     scaler: torch.amp.GradScaler | None = None,
     amp_dtype: torch.dtype | None = None,
     max_grad_norm: float | None = None,
+    create_graph: bool = False,
     device: torch.device | str | None = None,
     sync_every: int = 10,
     repeats: int = 1,
@@ -202,6 +205,9 @@ def lr_range_test(
     ``clip_grad_norm_``, after ``scaler.unscale_``), as a
     training loop that clips does: clipping changes where the loss blows up, so the test should
     clip like the training it prepares. No host sync.
+    ``create_graph``: run each backward with ``create_graph=True``, for an optimizer whose step
+    differentiates the gradients (a Hessian estimate: pytorch-optimizer's ``AdaHessian``,
+    ``SophiaH``), as its own training loop does; the graph of the gradients costs memory.
     ``sync_every``: read the losses back from the device every this many steps; a divergence or
     NaN stops the test at most this many steps late (on CUDA each chunk is looked at one step
     into the next, whose step runs on the GPU meanwhile).
@@ -291,6 +297,8 @@ def lr_range_test(
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if not isinstance(restore, bool):
         raise TypeError(f"restore must be True or False, got {restore!r}")
+    if not isinstance(create_graph, bool):
+        raise TypeError(f"create_graph must be True or False, got {create_graph!r}")
     snapshot = v.choice("snapshot", snapshot, SNAPSHOTS)
     device = _resolve_device(model, device, optimizer)
     _check_data("train_data", train_data)
@@ -343,6 +351,7 @@ def lr_range_test(
         "amp_dtype": None if amp_dtype is None else str(amp_dtype).removeprefix("torch."),
         "grad_scaler": scaler is not None and scaler.is_enabled(),
         "max_grad_norm": max_grad_norm,
+        "create_graph": create_graph,
         "sync_every": sync_every,
         "repeats": repeats,
         "seed": seed,
@@ -353,6 +362,7 @@ def lr_range_test(
     run = _Run(
         model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
         device, accumulation_steps, smooth_beta, diverge_factor, sync_every, max_grad_norm,
+        create_graph,
     )
     run.repeats = repeats  # (an epoch sampler's passes step over the repeats' epochs)
     # Under torch.distributed each chunk of losses is one all-reduce of the same layout on
@@ -419,9 +429,10 @@ def lr_range_test(
     # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
     carriers = [(name, o) for name, o, _ in owners
                 if not isinstance(o, torch.nn.Module | torch.Tensor) and o is not model]
+    # (and in a dict or list it holds: a GAN trainer's ``self.nets = {"G": G, "D": D}`` went
+    # unwarned, a bug bash)
     held_modules = [(f"{name}.{key}", m) for name, o in carriers
-                    for key, m in list(_attributes(o).items())[:_MAX_PARTS]
-                    if isinstance(m, torch.nn.Module)]
+                    for key, m in _held_parts(o) if isinstance(m, torch.nn.Module)]
     held_modules += [(f"{name} argument", o) for name, o, f in owners
                      if isinstance(f, functools.partial) and isinstance(o, torch.nn.Module)]
     inside = {id(x) for x in model.modules()}  # (the model's own: snapshotted as the model)
@@ -434,6 +445,23 @@ def lr_range_test(
         if (isinstance(m, torch.nn.Module) and id(m) not in inside
                 and all(m is not o for _, o in others)):
             others.append((name, m))
+    streams.keep_modes(x for _, o in (*others, *held_modules) for x in o.modules())
+    # Optimizers a step_fn or loss_fn object or module holds beside the test's (a GAN step's
+    # ``self.optD``: it kept the sweep's moments and step counts beside a discriminator put
+    # back, and carried them from one repeat into the next, unwarned, a bug bash). Put back
+    # with the test's where all they step is put back (the model's and those modules'
+    # parameters); watched, and warned of where stepped, otherwise.
+    ours = {id(o) for o in held_optimizers(optimizer)}
+    beside = [(f"{name}.{key}", o) for name, holder in (*others, *carriers)
+              for key, o in _held_parts(holder)
+              if isinstance(o, torch.optim.Optimizer) and id(o) not in ours]
+    restorable = {id(p) for p in model.parameters()}
+    restorable |= {id(p) for _, m in others for p in m.parameters()}
+    restorable |= {id(p) for g in optimizer.param_groups for p in g["params"]}
+    beside_restored = [o for _, o in beside if all(
+        id(p) in restorable for g in o.param_groups for p in g["params"])]
+    beside_watched = [(label, o) for label, o in beside
+                      if all(o is not r for r in beside_restored)]
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it. What it copies must hold no lazy parameter not made yet
     # (with one sweep not restored, such a module is taken: a review).
@@ -442,8 +470,8 @@ def lr_range_test(
         copied: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
         for name, m in copied:
             _refuse_lazy(name, m)
-    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers)
-             if snapshotted else None)
+    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
+                           beside_restored) if snapshotted else None)
     run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                            *(o for _, o in carriers)])
     run.others = [x for _, o in others for x in o.modules()]
@@ -451,6 +479,9 @@ def lr_range_test(
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
+    # (a step hook: the state of one a SAM step_fn perturbs with, or a read of a defaultdict's,
+    # moves without a step, a review)
+    beside_steps = _StepCounter([o for _, o in beside_watched])
     try:
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
@@ -545,6 +576,7 @@ def lr_range_test(
             _attach_partial(exc, kept)
         raise
     finally:
+        beside_steps.remove()
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
         # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
@@ -587,14 +619,17 @@ def lr_range_test(
         changed = (state.changed_attributes() if state is not None
                    and (restore or len(curves) > 1) else [])
         written = [label for label, t, v in watched if _version(t) != v]
+        written += [f"{label}'s state" for (label, _), n in zip(
+            beside_watched, beside_steps.counts, strict=True) if n]
         if written and (restore or len(curves) > 1):
             warnings.warn(
                 f"the range test wrote into {', '.join(written[:5])}"
                 f"{f' (and {len(written) - 5} more)' if len(written) > 5 else ''}, of a module "
-                "the step_fn or loss_fn object holds (an EMA teacher), which is not snapshotted, "
-                "so it stays as the sweep left it; make that object a module and pass its "
-                "method as step_fn (step_fn=holder.step), or keep a copy of its state_dict() "
-                "to load after the test", UserWarning, stacklevel=2)
+                "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
+                "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
+                "make that object a module holding them and pass its method as step_fn "
+                "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
+                "test", UserWarning, stacklevel=2)
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
@@ -751,8 +786,9 @@ def _check_lrs_fit(optimizer: torch.optim.Optimizer, lr_values: list[float],
 def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float],
                         ratios: list[float]) -> None:
     """Refuse a sweep above the cap torch's Adafactor puts on its step size, ``min(lr,
-    1/sqrt(t))`` at its t-th step, and warn that ASGD steps one point behind (a bug bash: the
-    top of an Adafactor sweep trained at the cap, and the curve said nothing)."""
+    1/sqrt(t))`` at its t-th step, and warn that ASGD steps one point behind and that Adagrad's
+    ``lr_decay`` steps below the LR (a bug bash: the top of an Adafactor sweep trained at the
+    cap, and the curve said nothing)."""
     held = held_optimizers(optimizer)
     capped, done = adafactor_groups(optimizer)
     if capped:
@@ -770,6 +806,12 @@ def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float]
                 f"end_lr to {fits:g} or below" + (
                     "" if lr_values[0] < fits else
                     " (and start_lr below that), or sweep fewer steps"))
+    decay, done = adagrad_decay(optimizer)
+    if decay and (done + len(lr_values) - 1) * decay > 0.1:  # (a bug bash: 7.4x, unwarned)
+        warnings.warn(
+            f"{adagrad_decay_note(decay, done + 1, done + len(lr_values))}: the curve's LRs, "
+            "and its suggestions, read that much high; build it with lr_decay=0 for the test",
+            UserWarning, stacklevel=outside(__name__))
     if any(isinstance(o, torch.optim.ASGD) for o in held):
         steps = [b / a for a, b in itertools.pairwise(lr_values) if a > 0]
         # (an exponential sweep's points are one ratio apart; a linear one's one difference,
@@ -790,7 +832,7 @@ class _Run:
     def __init__(
         self, model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler,
         amp_dtype, device, accumulation_steps, smooth_beta, diverge_factor, sync_every,
-        max_grad_norm=None,
+        max_grad_norm=None, create_graph=False,
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.loss_fn, self.step_fn = loss_fn, step_fn
@@ -807,6 +849,7 @@ class _Run:
         self.smooth_beta, self.diverge_factor = smooth_beta, diverge_factor
         self.sync_every = sync_every
         self.max_grad_norm = max_grad_norm
+        self.create_graph = create_graph
         # What clipping measures: every parameter the optimizer steps (deduplicated); under
         # FSDP1 the model's own clip_grad_norm_, the norm over every rank's shard (each rank's
         # shard was clipped by its own norm: a user's bug bash, a curve off a loop that clips).
@@ -830,10 +873,27 @@ class _Run:
         # accelerate's gradient state, whose sync_gradients=False makes its optimizer's step()
         # do nothing (a step_fn under accelerator.accumulate(): checked after each step).
         self.gradient_state = _accelerate_state(optimizer) if step_fn is not None else None
+        # The model's trainable parameters the optimizer does not hold (a sparse table a second
+        # optimizer steps, left out): their gradients are dropped at each step, as the
+        # optimizer's are (they grew all sweep: a sparse one's 20-fold, the steps 19x slower,
+        # a bug bash); the restore puts back what they held.
+        stepped = {id(p) for o in held_optimizers(optimizer) for g in o.param_groups
+                   for p in g["params"]}
+        named = [(n, p) for n, p in model.named_parameters()
+                 if p.requires_grad and id(p) not in stepped]
+        self.loose = [p for _, p in named]
+        if named:
+            logger.info("%d trainable parameters of the model are not the optimizer's (%s): the "
+                        "sweep trains with them as they are", len(named),
+                        ", ".join(n for n, _ in named[:3]))
+        # Whether the first step_fn call of the test is still to be looked at (_probed), and
+        # whether a validation pass left in train mode was warned of (_tell_train_mode).
+        self.probe = step_fn is not None
+        self.told_train_mode = False
         # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
-                      and val_data is None)
+                      and val_data is None and not create_graph)
         # The ranks whose losses are averaged: those that train the model together (one built
         # on a subgroup trains apart from the other groups), else the default group.
         self.groups = loss_groups(model)
@@ -939,6 +999,7 @@ class _Run:
         optimizer, scaler, sync_every = self.optimizer, self.scaler, self.sync_every
         groups, zero_grad = optimizer.param_groups, optimizer.zero_grad
         to_none = _takes_set_to_none(zero_grad)  # (a branch: a partial costs more a call)
+        loose = self.loose
         train, clip = self._accumulate, self.max_grad_norm is not None
         # The common case, a step written out in the loop (no calls of our own but the batch's
         # move): one (inputs, targets) batch a step, loss_fn, no AMP, clipping, validation,
@@ -952,6 +1013,9 @@ class _Run:
                     zero_grad(set_to_none=True)
                 else:
                     zero_grad()
+                if loose:
+                    for p in loose:
+                        p.grad = None
                 if plain:
                     batch = _to_device(next(batches), device)
                     if type(batch) is tuple and len(batch) == 2:
@@ -969,7 +1033,9 @@ class _Run:
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     if i == 0:
                         self._check_grads()
-                    optimizer.step()
+                        self._first_step()
+                    else:
+                        optimizer.step()
                 else:
                     if val is not None:
                         # On the weights the training loss sees, before its forward pass: a
@@ -997,6 +1063,8 @@ class _Run:
                         scaler.update()
                         if self.skip_source == "scale":
                             skips.append(self._scale_fell())
+                    elif i == 0:
+                        self._first_step()
                     else:
                         optimizer.step()
                 losses.append(loss)
@@ -1120,6 +1188,17 @@ class _Run:
         fixed LR, came with a confident suggestion; under a GradScaler torch's bare "No inf
         checks were recorded")."""
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if self.max_grad_norm is not None and any(
+                p.grad is not None and p.grad.is_sparse for p in params):
+            # (a bug bash: torch's 14,000-character dispatcher dump from clip_grad_norm_)
+            names = {id(p): n for n, p in self.model.named_parameters()}
+            sparse = [names.get(id(p), "a parameter") for p in params
+                      if p.grad is not None and p.grad.is_sparse]
+            raise ValueError(
+                f"max_grad_norm cannot clip sparse gradients ({', '.join(sparse[:3])}: an "
+                "nn.Embedding(sparse=True)'s), which torch's clip_grad_norm_ does not take; pass "
+                "max_grad_norm=None, and clip the dense parameters in "
+                "optimizer.register_step_pre_hook if they need it")
         if any(p.grad is not None for p in params):
             return
         hooked = any(getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
@@ -1131,6 +1210,21 @@ class _Run:
                "at that optimizer's LR; run the test without those hooks, on an optimizer "
                "stepped after backward" if hooked else
                "the loss must reach the parameters the optimizer steps"))
+
+    def _first_step(self) -> None:
+        """The optimizer's first step, where one that differentiates the gradients (a Hessian
+        estimate's: AdaHessian, SophiaH) without ``create_graph`` is told what its error means
+        (a bug bash: torch's "element 0 of tensors does not require grad" alone)."""
+        try:
+            self.optimizer.step()
+        except RuntimeError as exc:
+            if self.create_graph or "does not require grad" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"the optimizer's first step failed: {str(exc).splitlines()[0]}; an optimizer "
+                "that differentiates the gradients (a Hessian estimate: AdaHessian, SophiaH) "
+                "needs them made with backward(create_graph=True): pass create_graph=True "
+                "(not a backward of step_fn's own, to which the test's would add)") from exc
 
     def _found_inf(self) -> torch.Tensor:
         """After ``scaler.step()``: whether it found inf/NaN gradients (and so the optimizer
@@ -1175,7 +1269,8 @@ class _Run:
     def _accumulate(self, batches: Iterator[Any]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches; their mean loss, on the device."""
         k = self.accumulation_steps
-        if k == 1 and self.ddp is None:  # the common case, without the loop's bookkeeping
+        if k == 1 and self.ddp is None and not self.probe:  # the common case, without the
+            # loop's bookkeeping
             loss = self._loss(self._move(next(batches)))
             # Every step (a host-side look at its shape, no sync): a loss can turn per-example
             # on a later batch, e.g. a ragged last one.
@@ -1187,7 +1282,7 @@ class _Run:
             batch = self._move(next(batches))
             sync = self.ddp.no_sync() if self.ddp is not None and j < k - 1 else nullcontext()
             with sync:
-                loss = self._loss(batch)
+                loss = self._probed(batch) if self.probe and j == 0 else self._loss(batch)
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled)
@@ -1198,11 +1293,47 @@ class _Run:
         assert total is not None
         return total
 
+    def _probed(self, batch: Any) -> torch.Tensor:
+        """The first step_fn call of the test, looked at: one that stepped the optimizer (a
+        training loop's body pasted in whose loss comes from a fresh forward, which no
+        second-backward error gives away) or left gradients on its parameters (a backward of its
+        own: an attack's, FGSM's ``loss.backward(); x.grad``, or ``create_graph=True``'s),
+        whose gradients the test's backward adds to: a bug bash's curves 1.75x and 3x low,
+        unwarned. Once: a host sync reads the gradients. The steps are counted by a step
+        pre-hook, there during this call alone (a compiled ``optimizer.step``, which guards on
+        the hooks, is not called meanwhile); a look at the state told a read of
+        ``opt.state[p]``, a defaultdict's, or SAM's ``first_step`` from a step (a review)."""
+        counted = _StepCounter(held_optimizers(self.optimizer))
+        try:
+            loss = self._loss(batch)
+        finally:
+            counted.remove()
+        self.probe = False
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if any(counted.counts):
+            warnings.warn(
+                "step_fn stepped the optimizer the range test drives (optimizer.step() inside "
+                "it): every point then trains two steps, and the curve reads LRs as doing what "
+                "twice their steps do; return the loss without calling backward() or "
+                "optimizer.step(), the range test does both (a second model's steps, a GAN "
+                "discriminator's, need an optimizer of their own)",
+                UserWarning, stacklevel=outside(__name__))
+        elif left := sum(p.grad is not None and _holds_gradient(p.grad) for p in params):
+            warnings.warn(
+                f"step_fn left gradients on {left} of the optimizer's parameters before "
+                "returning its loss (a backward() of its own: an adversarial attack's, or "
+                "backward(create_graph=True)): the range test's backward adds the loss's "
+                "gradients to them, so every step trains on both; take input gradients with "
+                "torch.autograd.grad(loss, inputs), or zero the parameters' gradients "
+                "(model.zero_grad()) before returning the loss",
+                UserWarning, stacklevel=outside(__name__))
+        return loss
+
     def _backward(self, loss: torch.Tensor) -> None:
         """``loss.backward()``, where torch's "Trying to backward through the graph a second
         time" is told what it means here (see :func:`_second_backward`)."""
         try:
-            loss.backward()
+            loss.backward(create_graph=self.create_graph)
         except RuntimeError as exc:
             _second_backward(exc, step_fn=self.step_fn is not None)
             raise
@@ -1287,9 +1418,27 @@ class _Run:
             self._set_rng_states(training_rngs)
             self.carried.put(training_carried)
 
+    def _tell_train_mode(self) -> None:
+        """Warn, once, of a step_fn that left the model in train mode in a validation pass
+        (``model.eval()`` for an attack, then ``model.train()``: the validation batches updated
+        BatchNorm's statistics, and the training curve moved with ``val_data``, a bug bash)."""
+        self.told_train_mode = True
+        warnings.warn(
+            "step_fn set the model to train mode during a validation pass (model.train() after "
+            "an attack's model.eval()): the validation batches ran in train mode, with dropout, "
+            "and updated BatchNorm's statistics, which the training then reads; have step_fn "
+            "put back the mode it found (was = model.training; ...; model.train(was))",
+            UserWarning, stacklevel=outside(__name__))
+
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
+        try:
+            self.model.eval()
+        except NotImplementedError as exc:  # (a bug bash: torch's message alone)
+            raise ValueError(
+                f"val_data: the model cannot be put in eval mode ({exc}): the module of a "
+                "torch.export program keeps the mode it was exported in; run the test without "
+                "val_data, or on the eager model") from exc
         # The sum of the batches' losses, and, once a batch of another size came, of each
         # times its examples (batches of one size, the usual, cost no more work than before).
         total: torch.Tensor | None = None
@@ -1307,9 +1456,19 @@ class _Run:
                     try:
                         loss = self._loss(batch)
                         _check_loss(loss, training=False)
+                        if self.model.training and not self.told_train_mode:
+                            self._tell_train_mode()
                     except RuntimeError as exc:  # backward() under no_grad: step_fn ran it
-                        if self.step_fn is None or "does not require grad" not in str(exc):
+                        if "does not require grad" not in str(exc):
                             raise
+                        if self.step_fn is None:  # (a bug bash: torch's message alone)
+                            raise RuntimeError(
+                                "the model failed on val_data, which the range test scores "
+                                f"under torch.no_grad(): {str(exc).splitlines()[0]}; a model "
+                                "that takes gradients in its forward (torch.autograd.grad: "
+                                "forces as the gradient of an energy) must take them under "
+                                "torch.enable_grad() there"
+                            ) from exc
                         raise RuntimeError(
                             "step_fn failed on val_data, which it scores under torch.no_grad(): "
                             f"{str(exc).splitlines()[0]}; if step_fn calls backward() itself, "
@@ -1442,6 +1601,15 @@ class _HostCurve:
             skip = skipped is not None and skipped[j]
             self.skipped_in_a_row = self.skipped_in_a_row + 1 if skip else 0
             if not math.isfinite(x):
+                if skip and not self.steps:
+                    # Before the first point, a skipped step's NaN is the scaler finding its
+                    # scale, not a blow-up: a loss that reads the scale (a gradient penalty
+                    # unscaled by hand, torch's AMP recipe) is NaN until it has (a bug bash:
+                    # "nan after 1 step", told to check the data). MAX_SKIPPED_STEPS still stop.
+                    self.skipped += 1
+                    if self._skipped_too_many(step):
+                        return
+                    continue
                 self.skipped += skip
                 self.stop_reason = "nan"
                 return
@@ -1462,21 +1630,7 @@ class _HostCurve:
             self.high_skip = high
             if skip and not diverged:
                 self.skipped += 1  # (a skipped step kept as the diverging point is a point)
-                if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
-                    # Backed off at each skip, a scale still at 1 or above never tried the
-                    # smaller ones (an init_scale of 2**120): the LR may not be the cause.
-                    scale = self.scaler.get_scale() if self.scaler is not None else 0.0
-                    why = (f"the loss scale is still {scale:.3g} after them, so no smaller one "
-                           "was tried: lower the GradScaler's init_scale or use bfloat16 "
-                           "autocast" if scale >= 1
-                           else "the gradients are not finite at any loss scale")
-                    warnings.warn(
-                        f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
-                        f"lr={self.lr_values[step]:.3g}: {why}; stopping the range test",
-                        RuntimeWarning,
-                        stacklevel=4,
-                    )
-                    self.stop_reason = "nan"
+                if self._skipped_too_many(step):
                     return
                 continue  # changed nothing: no point
             self.steps.append(step)
@@ -1491,6 +1645,25 @@ class _HostCurve:
             if x > 0:  # (the raw loss's: a smoothed one pulled down by the zeros before it
                 # stopped a loss falling from 2, a review)
                 self.best_positive = min(self.best_positive, x)
+
+    def _skipped_too_many(self, step: int) -> bool:
+        """Whether the steps skipped in a row, up to ``step``, stop the test ("nan", warned)."""
+        if self.skipped_in_a_row < MAX_SKIPPED_STEPS:
+            return False
+        # Backed off at each skip, a scale still at 1 or above never tried the smaller ones (an
+        # init_scale of 2**120): the LR may not be the cause.
+        scale = self.scaler.get_scale() if self.scaler is not None else 0.0
+        why = (f"the loss scale is still {scale:.3g} after them, so no smaller one was tried: "
+               "lower the GradScaler's init_scale or use bfloat16 autocast" if scale >= 1
+               else "the gradients are not finite at any loss scale")
+        warnings.warn(
+            f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
+            f"lr={self.lr_values[step]:.3g}: {why}; stopping the range test",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        self.stop_reason = "nan"
+        return True
 
     def curve(self, stop_reason: str) -> Curve:
         return Curve(
@@ -1956,9 +2129,13 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                  "(a module's used in a step_fn closure: pass that module as loss_fn, or "
                  "step_fn=module.method)" if not stepped <= owned else "")
     if not any(p.requires_grad for p in model.parameters()):
+        frozen = ("; a frozen TorchScript module (torch.jit.freeze) holds its weights as "
+                  "constants: pass the scripted module before freezing"
+                  if isinstance(model, torch.jit.ScriptModule)
+                  and not any(True for _ in model.parameters()) else "")
         raise ValueError(
             "model has no trainable parameters (none with requires_grad=True); there is nothing "
-            f"for the range test to train{untracked}"
+            f"for the range test to train{frozen or untracked}"
         )
     if not any(id(p) in stepped for p in model.parameters() if p.requires_grad):
         raise ValueError(
@@ -2197,6 +2374,44 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
                   stacklevel=outside(__name__))
 
 
+def _held_parts(holder: object) -> list[tuple[str, Any]]:
+    """``holder``'s attributes by name, and the items of a dict, list or tuple among them a
+    level down (``nets['D']``), up to ``_MAX_PARTS`` of each."""
+    parts: list[tuple[str, Any]] = []
+    for key, value in list(_attributes(holder).items())[:_MAX_PARTS]:
+        parts.append((key, value))
+        if type(value) in (dict, list, tuple):
+            items = value.items() if type(value) is dict else enumerate(value)
+            parts += [(f"{key}[{k!r}]", x) for k, x in itertools.islice(items, _MAX_PARTS)]
+    return parts
+
+
+def _holds_gradient(grad: torch.Tensor) -> bool:
+    """Whether ``grad`` holds any non-zero value (one that cannot say: True)."""
+    try:
+        return grad._nnz() > 0 if grad.is_sparse else bool(grad.any())
+    except Exception:
+        return True
+
+
+class _StepCounter:
+    """Counts the ``step()`` calls of ``optimizers`` from its making to :meth:`remove`, by a
+    step pre-hook on each."""
+
+    def __init__(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        self.counts = [0] * len(optimizers)
+        self.handles = [o.register_step_pre_hook(functools.partial(self._count, i))
+                        for i, o in enumerate(optimizers)]
+
+    def _count(self, i: int, *_: object) -> None:
+        self.counts[i] += 1
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def _check_data(name: str, data: object) -> None:
     if not isinstance(data, Iterable):
         raise TypeError(f"{name} must be an iterable of batches (a DataLoader), got {data!r}")
@@ -2208,12 +2423,12 @@ def _check_data(name: str, data: object) -> None:
 
 def _examples(batch: Any) -> int | None:
     """The examples in a batch: the length of its first tensor (depth first through tuples,
-    lists and dicts) that has one; ``None`` where none has. A packed sequence counts its
-    sequences. A list of tensors inside the batch (not the batch itself, an ``[inputs,
-    targets]`` pair) is looked at after the batch's other tensors (the targets count the
-    examples of ``([seq, ...], y)`` and of ``([x1, x2], y)`` alike); alone, it counts its items
-    where their lengths differ (sequences), else their length (a bug bash and reviews: each
-    way round weighed a batch by its time steps)."""
+    lists and dicts, its own tensors first) that has one; ``None`` where none has. A packed
+    sequence counts its sequences. A list of tensors inside the batch (not the batch itself, an
+    ``[inputs, targets]`` pair) is looked at after the batch's other tensors (the targets count
+    the examples of ``([seq, ...], y)`` and of ``([x1, x2], y)`` alike); alone, it counts its
+    items where their lengths differ (sequences), else their length (a bug bash and reviews:
+    each way round weighed a batch by its time steps)."""
     if isinstance(batch, torch.Tensor):
         # (size(0): a strided nested tensor has no shape, a bug bash)
         return batch.size(0) if batch.dim() else None
@@ -2232,8 +2447,14 @@ def _examples(batch: Any) -> int | None:
     # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
     # or sequences (one per example): another tensor of the batch, the targets, says which;
     # looked at first (reviews: each way round weighed a batch by its time steps).
+    # A tensor of the batch's own is looked at before a tuple or dict in it: the targets of
+    # ((text, offsets), y), an EmbeddingBag's flat tokens beside their bags' starts, count its
+    # examples (the tokens weighed a batch by its length, a bug bash).
     lists = [type(x) is list and bool(x) and all(isinstance(t, torch.Tensor) for t in x)
              for x in items]
+    for item in items:
+        if isinstance(item, torch.Tensor) and (n := _examples(item)) is not None:
+            return n
     for item, listed in zip(items, lists, strict=True):
         if not listed and (n := _examples(item)) is not None:
             return n
@@ -2264,6 +2485,11 @@ def _check_loss(loss: object, *, training: bool) -> None:
         elif loss is None:  # (a bug bash: a forgotten return was told of loss.item())
             fix = ("loss_fn/step_fn returned nothing: end it with `return loss` (the range test "
                    "needs a loss at every step; it cannot skip one)")
+        elif isinstance(loss, int | float) and loss == 0 and not isinstance(loss, bool):
+            # (a bug bash: an early-exit step_fn's sum() of no losses, told of loss.item())
+            fix = ("a plain 0 is what sum() of no losses gives (an early exit or a mask that "
+                   "left none on this batch): return a zero that keeps the graph, "
+                   "(output * 0).sum(), or the loss tensor, not loss.item()")
         else:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")

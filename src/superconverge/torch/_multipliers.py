@@ -168,6 +168,30 @@ def adafactor_groups(optimizer: Optimizer) -> tuple[list[int], float]:
     return [i for i, g in enumerate(groups) if id(g) in ids] or list(range(len(groups))), done
 
 
+def adagrad_decay(optimizer: Optimizer) -> tuple[float, float]:
+    """The largest ``lr_decay`` of a torch ``Adagrad`` that ``optimizer`` is or holds (which
+    steps at ``lr / (1 + (t - 1) * lr_decay)`` at its t-th step), and the most steps one of its
+    parameters took; ``(0.0, 0.0)`` where there is none."""
+    held = [o for o in held_optimizers(optimizer) if isinstance(o, torch.optim.Adagrad)]
+    decay = max((float(g.get("lr_decay") or 0.0) for o in held for g in o.param_groups),
+                default=0.0)
+    if decay <= 0:
+        return 0.0, 0.0
+    done = max((as_float(s["step"]) for o in held for s in o.state.values()
+                if type(s) is dict and "step" in s), default=0.0)
+    return decay, done
+
+
+def adagrad_decay_note(decay: float, first: float, last: float) -> str:
+    """What an Adagrad ``lr_decay`` does to the steps ``first`` to ``last`` (its own count,
+    from 1) of a sweep or schedule, for a warning."""
+    low, high = 1 + (first - 1) * decay, 1 + (last - 1) * decay
+    return (f"torch's Adagrad with lr_decay={decay:g} steps at lr / (1 + (t-1)*lr_decay) at its "
+            f"t-th step, so its steps {first:.0f} to {last:.0f} train "
+            + (f"up to {high:.3g}x" if low < 1.05 else f"{low:.3g}x to {high:.3g}x")
+            + " below the lr written into it")
+
+
 def own_lr(group: dict[str, Any]) -> str | None:
     """Why an optimizer computes the LR it steps with itself, so that an ``lr`` written into
     ``group`` is not the step taken, or None: Adafactor's ``relative_step=True`` (timm's and
