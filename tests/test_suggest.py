@@ -1606,3 +1606,17 @@ def test_a_nan_on_a_loss_still_falling_is_told_it_may_be_one_batch() -> None:
     rose = valley_curve()[:80]  # (a NaN after the rise: a divergence, not said)
     assert not any("while still falling" in w for w in curve_warnings(LRS[:81], [*rose, np.nan],
                                                                        "nan"))
+
+
+def test_a_curve_cut_short_by_nan_names_the_data_and_one_with_no_floor_is_warned_of() -> None:
+    """An empty batch's NaN at the 4th step was told to raise num_iter or lower start_lr alone;
+    learned task weights with no floor drove the loss to -4e13, read as "still falling"."""
+    lrs = np.logspace(-4, 1, 100)
+    cut = curve_warnings(lrs[:4], [0.7, 0.69, 0.7, math.nan], "nan")
+    assert len(cut) == 1 and "a batch of no examples" in cut[0]
+    assert cut[0].endswith("if they are sound, raise num_iter or lower start_lr")
+    losses = np.concatenate([np.linspace(2.4, 0.3, 80), -np.logspace(5, 13, 20)])
+    told = curve_warnings(lrs, losses, "completed")
+    assert any("below 0 and over 1000 times its start's size" in w for w in told)
+    likelihood = np.linspace(1.0, -3.0, 100)  # (a log-likelihood's: below 0, with a floor)
+    assert not any("no floor" in w for w in curve_warnings(lrs, likelihood, "completed"))

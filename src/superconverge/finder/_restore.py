@@ -482,6 +482,11 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
     for module in [*modules, *(m for o in owners if isinstance(o, torch.nn.Module)
                                for m in o.modules())]:
         _rngs_within(module, found, depth=0)
+    # (the module a call is, or whose method it is, two levels down as a plain step_fn
+    # object's: an environment it holds kept its RNG, a bug bash)
+    for owner in owners:
+        if isinstance(owner, torch.nn.Module):
+            _rngs_within(owner, found)
     loaders = list(loaders)
     for owner in _shufflers(loaders):
         _rngs_within(owner, found, depth=0)
@@ -864,6 +869,15 @@ class TrainingState:
         # restore writes back (a view of a parameter, a .grad, an optimizer's state or group
         # value, DDP's gradient buffer), which goes back with it.
         self.versions: list[tuple[str, torch.Tensor, int]] = []
+        # The Python numbers and flags of the user's (a replay buffer's write pointer, an
+        # ActNorm's ``inited``: left as the sweep made them, unsaid, bug bashes): named where
+        # changed, not put back (a library's own counters may need to go on). Public ones of a
+        # class not torch's (a LightningModule's own ``_current_fx_name`` moves at each step).
+        self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
+                        if not type(h).__module__.startswith("torch.")
+                        for name, value in vars(h).items()
+                        if type(value) in (int, float, bool) and not name.startswith("_")
+                        and name != "training"]
         # (and those in a dict or list attribute, a level down: a torch.func ensemble's
         # buffers from stack_module_state, kept in a dict, went unnamed, a bug bash)
         inside = [(f"{prefix}.{name}[{k!r}]", x) for prefix, m in holders
@@ -913,6 +927,14 @@ class TrainingState:
         self.opt_attrs = [(opt, _plain_attributes(opt), set(vars(opt)))
                           for opt in self.optimizers]
         _copy_all(pending)
+
+    def changed_numbers(self) -> list[str]:
+        """The Python numbers and flags of yours (public attributes of a module of a class of
+        yours, or of a step_fn or loss_fn object) that changed since construction, which no
+        restore puts back (``step_fn.__self__.ptr``)."""
+        return [label for label, attrs, name, value in self.numbers
+                if (now := attrs.get(name, _ABSENT)) is not value and not (
+                    type(now) is type(value) and now == value)]
 
     def changed_attributes(self) -> list[str]:
         """The tensors kept as plain module attributes (not buffers) that were written into in

@@ -96,6 +96,7 @@ from superconverge.finder.result import (
     last_lr,
     stop_order,
 )
+from superconverge.finder.suggest import MIN_POINTS
 from superconverge.schedules import _validate as v
 from superconverge.schedules import exponential, linear
 from superconverge.torch._multipliers import (
@@ -110,6 +111,7 @@ from superconverge.torch._multipliers import (
     not_an_optimizer,
     own_lr,
     ratios_to_group_0,
+    recorded_lr_ratios,
     schedule_free,
     too_coarse,
     write_scaled,
@@ -321,15 +323,19 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
-    if all("initial_lr" in g for g in optimizer.param_groups) and all(
-            as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
+    if all(as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
         # Every group at 0, as a torch scheduler's warm-up from 0 leaves them at its step 0:
         # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
-        # swept at one LR, without a word), where group 0's is one to sweep.
-        started = initial_lr_ratios(optimizer.param_groups)
+        # swept at one LR, without a word), where group 0's is one to sweep; or the multipliers
+        # a ParamScheduler left (a bug bash: its warm-up from 0, swept at one LR, unsaid).
+        started = (initial_lr_ratios(optimizer.param_groups)
+                   if all("initial_lr" in g for g in optimizer.param_groups) else None)
+        whose = "its torch scheduler started them at (initial_lr)"
+        if started is None and (started := recorded_lr_ratios(optimizer)) is not None:
+            whose = "of its ParamScheduler's multipliers"
         if started is not None and started[0] == 1.0 and min(started) >= 0:
-            logger.info("every param group holds lr=0: swept at the ratios its torch scheduler "
-                        "started them at (initial_lr): %s", started)
+            logger.info("every param group holds lr=0: swept at the ratios %s: %s", whose,
+                        started)
             ratios = started
     _check_lrs_fit(optimizer, lr_values, ratios)
     _check_lrs_followed(optimizer, lr_values, ratios)
@@ -424,17 +430,18 @@ def lr_range_test(
     # a distillation's frozen teacher of 50M parameters cost 200 MB more host memory (a
     # review).
     calls = (("step_fn", step_fn), ("loss_fn", loss_fn))
-    owners = [(name, o, f) for name, f in calls for o in _collate_owners(f)]
+    owners = [(name, o) for name, f in calls for o in _collate_owners(f)]
     # A step_fn or loss_fn that is no module but an object keeping state between steps (a
     # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
-    carriers = [(name, o) for name, o, _ in owners
+    carriers = [(name, o) for name, o in owners
                 if not isinstance(o, torch.nn.Module | torch.Tensor) and o is not model]
     # (and in a dict or list it holds: a GAN trainer's ``self.nets = {"G": G, "D": D}`` went
     # unwarned, a bug bash)
-    held_modules = [(f"{name}.{key}", m) for name, o in carriers
+    held_modules = [(_part_label(name, key), m) for name, o in carriers
                     for key, m in _held_parts(o) if isinstance(m, torch.nn.Module)]
-    held_modules += [(f"{name} argument", o) for name, o, f in owners
-                     if isinstance(f, functools.partial) and isinstance(o, torch.nn.Module)]
+    # (a partial's arguments by name: ``step_fn argument opt_w``)
+    given = [(label, o) for name, f in calls for label, o in _partial_arguments(name, f)]
+    held_modules += [(label, o) for label, o in given if isinstance(o, torch.nn.Module)]
     inside = {id(x) for x in model.modules()}  # (the model's own: snapshotted as the model)
     watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
                if id(m) not in inside
@@ -452,9 +459,12 @@ def lr_range_test(
     # with the test's where all they step is put back (the model's and those modules'
     # parameters); watched, and warned of where stepped, otherwise.
     ours = {id(o) for o in held_optimizers(optimizer)}
-    beside = [(f"{name}.{key}", o) for name, holder in (*others, *carriers)
+    # (and one a partial is given: a GradNorm step's weights optimizer, unwarned, a bug bash)
+    beside = [(_part_label(name, key), o) for name, holder in (*others, *carriers)
               for key, o in _held_parts(holder)
               if isinstance(o, torch.optim.Optimizer) and id(o) not in ours]
+    beside += [(label, o) for label, o in given if isinstance(o, torch.optim.Optimizer)
+               and id(o) not in ours and all(o is not b for _, b in beside)]
     restorable = {id(p) for p in model.parameters()}
     restorable |= {id(p) for _, m in others for p in m.parameters()}
     restorable |= {id(p) for g in optimizer.param_groups for p in g["params"]}
@@ -462,6 +472,10 @@ def lr_range_test(
         id(p) in restorable for g in o.param_groups for p in g["params"])]
     beside_watched = [(label, o) for label, o in beside
                       if all(o is not r for r in beside_restored)]
+    # A tensor a partial is given (learned loss weights another optimizer steps), unless the
+    # restore writes it back.
+    watched += [(label, o, _version(o)) for label, o in given if isinstance(o, torch.Tensor)
+                and id(o) not in restorable and _version(o) is not None]
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it. What it copies must hold no lazy parameter not made yet
     # (with one sweep not restored, such a module is taken: a review).
@@ -508,7 +522,11 @@ def lr_range_test(
                             "test")
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
-        run.take_val_batches()
+            run.take_val_batches()
+        else:  # (their draw moved an unseeded training shuffle's RNG, a bug bash: put back)
+            drawn_from = run._rng_states()
+            run.take_val_batches()
+            run._set_rng_states(drawn_from)
         if val_data is not None and run.world > 1 and forward_is_collective(model):
             # Each validation forward of a sharded model is a collective (an FSDP2 layer's
             # all-gather): batches of another count on one rank aborted a rank inside gloo,
@@ -542,6 +560,13 @@ def lr_range_test(
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
                         run.world, whole),
         )
+        if zeros := max(run.leading_zeros, default=0):
+            warnings.warn(
+                f"the first {zeros} step{'s' * (zeros != 1)} of the sweep had a loss of exactly "
+                "0 (a warm-up's zero that keeps the graph, a batch with nothing to score): they "
+                "are no points, and the curve starts after them"
+                + (f", at lr={result.lrs[0]:.3g}" if result.lrs else ""),
+                UserWarning, stacklevel=2)
         if result.val_losses and not any(map(math.isfinite, result.val_losses)):
             # (a bug bash: one validation batch whose every target was ignore_index made every
             # point NaN, and the plot's legend named a line it did not draw)
@@ -574,6 +599,11 @@ def lr_range_test(
                 mean_of=finished or None,
             )
             _attach_partial(exc, kept)
+        if isinstance(exc, ValueError) and "Expected more than 1 value per channel" in str(exc):
+            # (a bug bash: torch's message alone, where the CLI names the fix)
+            _note(exc, "lr_range_test: a BatchNorm layer in train mode got a batch of one "
+                       "example (a last partial batch of one, or batch_size=1): pass the loader "
+                       "drop_last=True, or a larger batch size")
         raise
     finally:
         beside_steps.remove()
@@ -618,6 +648,8 @@ def lr_range_test(
         # what the test trained)
         changed = (state.changed_attributes() if state is not None
                    and (restore or len(curves) > 1) else [])
+        numbers = (state.changed_numbers() if state is not None
+                   and (restore or len(curves) > 1) else [])
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, _), n in zip(
             beside_watched, beside_steps.counts, strict=True) if n]
@@ -646,6 +678,17 @@ def lr_range_test(
                 "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
                 "state_dict; a step_fn object of yours can be a module, passed as its method) "
                 "to have them put back",
+                UserWarning, stacklevel=2)
+        if numbers:
+            left = " and ".join(
+                (["each repeat started where the one before left them"] if len(curves) > 1
+                 else []) + (["they stay as the sweep left them"] if restore else []))
+            warnings.warn(
+                f"the range test changed {', '.join(numbers[:5])}"
+                f"{f' (and {len(numbers) - 5} more)' if len(numbers) > 5 else ''}: Python "
+                f"numbers and flags, which it does not put back, so {left}; keep such state in "
+                "a buffer of a module (self.register_buffer(name, torch.tensor(0)), written in "
+                "place) to have it put back with the rest",
                 UserWarning, stacklevel=2)
         held = came()
         if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
@@ -923,6 +966,7 @@ class _Run:
                           if kind is not None and isinstance(m, kind)
                           and isinstance(getattr(m, "observer_enabled", None), torch.Tensor)]
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
+        self.leading_zeros: list[int] = []  # per sweep: its first losses of exactly 0
         # Where a GradScaler's skipped steps are seen: "device", the scaler's inf check of the
         # step, read back with the losses (a private torch API, present 2.6-2.15), for every
         # optimizer: a fused one skips on the device, any other is not called by scaler.step
@@ -1033,7 +1077,7 @@ class _Run:
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     if i == 0:
                         self._check_grads()
-                        self._first_step()
+                        self._first_step(optimizer.step)
                     else:
                         optimizer.step()
                 else:
@@ -1055,7 +1099,10 @@ class _Run:
                     if scaler is not None:
                         assert skips is not None
                         stepped[0] = False
-                        scaler.step(optimizer)
+                        if i == 0:
+                            self._first_step(functools.partial(scaler.step, optimizer))
+                        else:
+                            scaler.step(optimizer)
                         if self.skip_source == "hook":
                             skips.append(not stepped[0])
                         elif self.skip_source == "device":
@@ -1064,7 +1111,7 @@ class _Run:
                         if self.skip_source == "scale":
                             skips.append(self._scale_fell())
                     elif i == 0:
-                        self._first_step()
+                        self._first_step(optimizer.step)
                     else:
                         optimizer.step()
                 losses.append(loss)
@@ -1169,6 +1216,7 @@ class _Run:
             # (no partial curve: its losses were measured at LRs that it does not record)
             raise RuntimeError(moved)
         self.skipped.append(host.skipped)
+        self.leading_zeros.append(host.leading_zeros)
         return host.curve(host.stop_reason or "completed")
 
     def _scale_fell(self) -> bool:
@@ -1211,12 +1259,13 @@ class _Run:
                "stepped after backward" if hooked else
                "the loss must reach the parameters the optimizer steps"))
 
-    def _first_step(self) -> None:
-        """The optimizer's first step, where one that differentiates the gradients (a Hessian
-        estimate's: AdaHessian, SophiaH) without ``create_graph`` is told what its error means
-        (a bug bash: torch's "element 0 of tensors does not require grad" alone)."""
+    def _first_step(self, step: Callable[[], Any]) -> None:
+        """The optimizer's first step (``step``: its own, or the scaler's), where one that
+        differentiates the gradients (a Hessian estimate's: AdaHessian, SophiaH) without
+        ``create_graph`` is told what its error means (a bug bash: torch's "element 0 of
+        tensors does not require grad" alone)."""
         try:
-            self.optimizer.step()
+            step()
         except RuntimeError as exc:
             if self.create_graph or "does not require grad" not in str(exc):
                 raise
@@ -1564,11 +1613,12 @@ class _HostCurve:
         self.losses: list[float] = []
         self.smoothed: list[float] = []
         self.val: list[float] | None = [] if has_val else None
-        self.best = math.inf
-        # The best positive one: the line a loss that reached exactly 0 (a first batch a
-        # masked loss guarded to 0, a bug bash: it turned the stop off, and the sweep ran on to
-        # 1e36) is drawn from; a best below 0 (a log-likelihood) still stops on NaN/inf alone.
-        self.best_positive = math.inf
+        self.best = math.inf  # (below 0, a log-likelihood's: only NaN/inf stop)
+        # Losses of exactly 0 before the first point: placeholders (a warm-up's or a masked
+        # loss's zero that keeps the graph), no points (a bug bash: a first point at 0 turned
+        # the stop off, and the sweep ran on to 1e36; drawn from the best positive loss
+        # instead, a noisy raw one, the stop came 14x early, a later one).
+        self.leading_zeros = 0
         self.stop_reason: str | None = None
         self.next_step = 0
         self.skipped = 0  # steps GradScaler skipped, in all
@@ -1588,6 +1638,7 @@ class _HostCurve:
         """Append points until the first bad one: a non-finite loss is dropped ("nan"); the
         first point whose smoothed loss exceeds ``diverge_factor * best`` is kept ("diverged").
         The divergence rule needs positive losses; with a best smoothed loss <= 0 only NaN stops.
+        Losses of exactly 0 before the first point are no points (placeholders).
         A step GradScaler skipped changed nothing and is no point, unless its loss is the one that
         diverges (it still counts toward the smoothed loss); ``MAX_SKIPPED_STEPS`` of them in a
         row stop the test ("nan").
@@ -1616,16 +1667,25 @@ class _HostCurve:
             # A skipped step's loss is still a real one, on the current weights at this LR, and
             # counts toward divergence: when the loss blows up, fp16 gradients overflow, so the
             # steps that show the blow-up are the ones GradScaler skips.
+            if x == 0 and not self.steps:
+                self.leading_zeros += 1
+                self.skipped += skip
+                continue
             s = self.ema(x)
-            best = self.best if self.best != 0 else self.best_positive
-            diverged = factor is not None and 0 < best < s / factor
+            best = self.best
+            # Not before the points a suggestion needs: the smoothed loss of a few points is one
+            # batch's as much as the LR's (a task labelled on one batch in four, of 10x the
+            # loss, stopped at the 2nd point, "lower start_lr", a bug bash); a true blow-up
+            # goes on rising, or turns NaN.
+            settled = len(self.steps) + 1 >= MIN_POINTS
+            diverged = settled and factor is not None and 0 < best < s / factor
             # A skipped step's update never happened, so a blow-up it shows cannot compound
             # into the next losses the way a real step's does and carry the smoothed loss over
             # the line: two skipped steps in a row whose own losses pass the line diverge (two
             # at 8x the best loss closed a sweep as "completed, still falling" whose fp32 twin
             # diverged there). One alone is no blow-up: on a noisy loss the steps GradScaler
             # skips while it finds its scale are the batches of the largest losses.
-            high = skip and factor is not None and 0 < best < x / factor
+            high = settled and skip and factor is not None and 0 < best < x / factor
             diverged = diverged or (high and self.high_skip)
             self.high_skip = high
             if skip and not diverged:
@@ -1642,9 +1702,6 @@ class _HostCurve:
                 self.stop_reason = "diverged"
                 return
             self.best = min(self.best, s)
-            if x > 0:  # (the raw loss's: a smoothed one pulled down by the zeros before it
-                # stopped a loss falling from 2, a review)
-                self.best_positive = min(self.best_positive, x)
 
     def _skipped_too_many(self, step: int) -> bool:
         """Whether the steps skipped in a row, up to ``step``, stop the test ("nan", warned)."""
@@ -2376,7 +2433,13 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
 
 def _held_parts(holder: object) -> list[tuple[str, Any]]:
     """``holder``'s attributes by name, and the items of a dict, list or tuple among them a
-    level down (``nets['D']``), up to ``_MAX_PARTS`` of each."""
+    level down (``nets['D']``), up to ``_MAX_PARTS`` of each; a dict's, list's or tuple's own
+    items (a partial's argument) by key (``['D']``)."""
+    if type(holder) is dict:
+        return [(f"[{k!r}]", x) for k, x in itertools.islice(holder.items(), _MAX_PARTS)]
+    if type(holder) in (list, tuple):
+        assert isinstance(holder, list | tuple)
+        return [(f"[{k!r}]", x) for k, x in enumerate(holder[:_MAX_PARTS])]
     parts: list[tuple[str, Any]] = []
     for key, value in list(_attributes(holder).items())[:_MAX_PARTS]:
         parts.append((key, value))
@@ -2384,6 +2447,22 @@ def _held_parts(holder: object) -> list[tuple[str, Any]]:
             items = value.items() if type(value) is dict else enumerate(value)
             parts += [(f"{key}[{k!r}]", x) for k, x in itertools.islice(items, _MAX_PARTS)]
     return parts
+
+
+def _partial_arguments(name: str, f: object) -> list[tuple[str, Any]]:
+    """The arguments ``f``, a ``functools.partial`` (or a bound method's), is given, labelled
+    by their keyword or place (``step_fn argument opt_w``); none where it is no partial."""
+    if isinstance(f, types.MethodType):
+        f = f.__self__
+    if not isinstance(f, functools.partial):
+        return []
+    return [(f"{name} argument {i}", a) for i, a in enumerate(f.args[:_MAX_PARTS])] + [
+        (f"{name} argument {k}", a) for k, a in f.keywords.items()]
+
+
+def _part_label(name: str, key: str) -> str:
+    """``name.key``, or ``name['D']`` for an item."""
+    return f"{name}{key}" if key.startswith("[") else f"{name}.{key}"
 
 
 def _holds_gradient(grad: torch.Tensor) -> bool:
@@ -2400,8 +2479,12 @@ class _StepCounter:
 
     def __init__(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
         self.counts = [0] * len(optimizers)
-        self.handles = [o.register_step_pre_hook(functools.partial(self._count, i))
-                        for i, o in enumerate(optimizers)]
+        self.handles = []
+        for i, o in enumerate(optimizers):
+            # (not one whose hooks cannot be registered: a wrapper of the user's that keeps
+            # them in a plain dict, which the handle cannot hold a weak reference to)
+            with contextlib.suppress(Exception):
+                self.handles.append(o.register_step_pre_hook(functools.partial(self._count, i)))
 
     def _count(self, i: int, *_: object) -> None:
         self.counts[i] += 1
@@ -2418,7 +2501,15 @@ def _check_data(name: str, data: object) -> None:
     if (size := _length(data)) is None:
         return
     if size == 0:
-        raise ValueError(f"{name} is empty (len 0); pass a loader that yields batches")
+        # (a bug bash: a loader drop_last left empty was only called empty)
+        batch_size = getattr(data, "batch_size", None)
+        examples = _length(getattr(data, "dataset", None))
+        why = (f": batch_size={batch_size} with drop_last=True over {examples} examples gives "
+               "no batch at all; lower batch_size or pass drop_last=False"
+               if getattr(data, "drop_last", False) and isinstance(batch_size, int)
+               and examples is not None and 0 < examples < batch_size
+               else "; pass a loader that yields batches")
+        raise ValueError(f"{name} is empty (len 0){why}")
 
 
 def _examples(batch: Any) -> int | None:
@@ -2473,6 +2564,11 @@ def _check_loss(loss: object, *, training: bool) -> None:
             fix = "return out['loss'] from loss_fn/step_fn, not the model's whole output"
         elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
             fix = "return out.loss from loss_fn/step_fn, not the model's whole output"
+        elif isinstance(loss, tuple | list) and len(loss) > 1 and all(
+                isinstance(x, torch.Tensor) and x.numel() == 1 and x.requires_grad
+                for x in loss):  # (a bug bash: per-task losses, told to return "the loss alone")
+            fix = (f"loss_fn/step_fn returned {len(loss)} losses: return the one loss to train "
+                   "on, their sum (sum(losses)) or a weighted one")
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
             fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
                    "items; keep the other outputs elsewhere (a list it appends to)")
@@ -2552,6 +2648,14 @@ def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Generator[Any, None, N
                 )
             if passes == 0:
                 raise ValueError("train_data yielded no batches; pass a non-empty loader")
+            dataset = getattr(data, "dataset", None)
+            if isinstance(dataset, torch.utils.data.IterableDataset):
+                # (a bug bash: a DataLoader was told to pass a DataLoader)
+                raise ValueError(
+                    f"train_data ran out and yielded nothing when iterated again: its "
+                    f"IterableDataset ({type(dataset).__name__}) gave its batches once (its "
+                    "__iter__ returns the same used-up iterator?); make __iter__ start a new "
+                    "pass each call, or lower num_iter")
             raise ValueError(
                 "train_data ran out and yielded nothing when iterated again (a one-shot "
                 "iterator?); pass a re-iterable loader such as a DataLoader or a list, or "

@@ -337,6 +337,10 @@ _NEVER_FELL_LINEAR = NEVER_FELL.replace(
     "sweep's first LRs are end_lr / (num_iter - 1) apart whatever start_lr is)")
 
 
+UNBOUNDED = 1000.0
+"""How many times its first loss's size a loss that started above 0 must fall below 0 to be
+warned of as an objective with no floor."""
+
 TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
 """How the reason for too few finite points ends (its advice for an exponential sweep)."""
 
@@ -360,6 +364,11 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None)
     if mode == "linear" and pick.reason == NEVER_FELL:
         return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
     return pick
+
+
+_NAN_DATA = ("NaN or inf inputs, labels out of range, a batch of no examples or a loss that "
+             "averages over no elements: every target ignore_index, an empty mask")
+"""What in the data gives a NaN loss at any LR, for the advice of a curve cut short by one."""
 
 
 def _too_few_advice(mode: str | None, stop_reason: str | None) -> str:
@@ -844,9 +853,16 @@ def curve_warnings(
                     f"{scaler_skips} steps for them)")
             out.append(
                 f"{what} after {len(x)} finite point(s), in the sweep's first steps: check the "
-                "data (NaN or inf inputs, labels out of range, a loss that averages over no "
-                "elements: every target ignore_index, an empty mask) and the model's output; "
-                "if they are sound, lower start_lr"
+                f"data ({_NAN_DATA}) and the model's output; if they are sound, lower start_lr"
+            )
+            return out
+        if stop_reason == "nan":
+            # (a bug bash: an empty batch's NaN at the 4th step was told to raise num_iter or
+            # lower start_lr alone, which cannot help)
+            out.append(
+                f"too few points: {len(x)} finite (need {MIN_POINTS}) before the loss was NaN "
+                f"or inf: check the data ({_NAN_DATA}) and the model's output; if they are "
+                f"sound,{_too_few_advice(mode, stop_reason).removeprefix(';')}"
             )
             return out
         if (stop_reason == "completed" and scaler_skips > len(x)
@@ -866,6 +882,14 @@ def curve_warnings(
             + _too_few_advice(mode, stop_reason)
         )
         return out
+    if y[0] > 0 and float(np.min(y)) < -UNBOUNDED * float(y[0]):
+        # (a bug bash: learned task weights with no constraint drove the loss to -4e13, told
+        # "still falling at end_lr: raise end_lr", with a confident pick)
+        out.append(
+            f"the loss fell from {float(y[0]):.3g} to {float(np.min(y)):.3g}, below 0 and over "
+            f"{UNBOUNDED:g} times its start's size: an objective with no floor (learned loss "
+            "weights without a constraint or a log-variance term) falls the faster the larger "
+            "the LR, so the picks read nothing of where training works; bound the objective")
     s = smooth_centered(y)
     m = _valley(y, s)
     fall = s[0] - s[m]

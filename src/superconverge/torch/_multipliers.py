@@ -45,6 +45,28 @@ def too_coarse(value: object) -> str | None:
             "(1e-08 to 0); make it a float32 tensor or a number")
 
 
+_LAST_MULTIPLIERS = "_superconverge_multipliers"
+"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one.
+
+Not a param-group key, although one would survive a deepcopy, pickling and a checkpoint: in
+the groups it is part of ``optimizer.state_dict()``, so torch.distributed.checkpoint refused
+to resume a checkpoint saved without it ("Missing key in checkpoint state_dict"), and dynamo
+guards on it, so a compiled step recompiled when a second scheduler took over (tried and
+reverted; a missed warning costs less than a failed resume)."""
+
+
+def recorded_lr_ratios(optimizer: Optimizer) -> list[float] | None:
+    """The ``lr`` multipliers the last ParamScheduler of ``optimizer`` left on it (see
+    :data:`_LAST_MULTIPLIERS`), as ratios to group 0's, one a group; ``None`` where there are
+    none, they do not fit its groups, or group 0's is not above 0."""
+    record = vars(optimizer).get(_LAST_MULTIPLIERS)
+    mults = record.get("lr") if isinstance(record, dict) else None
+    if (not isinstance(mults, list) or len(mults) != len(optimizer.param_groups)
+            or not all(is_number(m) and math.isfinite(m) for m in mults) or not mults[0] > 0):
+        return None
+    return [m / mults[0] for m in mults]
+
+
 def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
     """``optimizer`` and the optimizers it holds as attributes, directly or in a list or tuple,
     theirs too, each once (a ``ZeroRedundancyOptimizer`` keeps the per-parameter state in its
@@ -63,9 +85,11 @@ def not_an_optimizer(optimizer: object, wrapped_note: str) -> TypeError:
     """The error for an ``optimizer`` that is no ``torch.optim.Optimizer``; one that wraps one
     as ``.optim`` (apex's LARC, a LARS wrapper: a bug bash) is told of it, and of
     ``wrapped_note``, what passing it means."""
-    inner = getattr(optimizer, "optim", None)
-    hint = (f"; it wraps a {type(inner).__name__} as .optim: pass that ({wrapped_note})"
-            if isinstance(inner, Optimizer) else "")
+    # (as .optim: apex's LARC; as .optimizer or ._optim: a PCGrad wrapper's, a bug bash)
+    name, inner = next(((n, x) for n in ("optim", "optimizer", "_optim")
+                        if isinstance(x := getattr(optimizer, n, None), Optimizer)), ("", None))
+    hint = (f"; it wraps a {type(inner).__name__} as .{name}: pass that ({wrapped_note})"
+            if inner is not None else "")
     return TypeError(
         f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}{hint}")
 

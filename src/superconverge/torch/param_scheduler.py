@@ -43,6 +43,7 @@ from superconverge.schedules.base import Schedule, _total_steps
 from superconverge.schedules.compose import Constant, constant
 from superconverge.schedules.one_cycle import _LrPhased, _Phased
 from superconverge.torch._multipliers import (
+    _LAST_MULTIPLIERS,
     LBFGS_TENSOR_LR,
     RPROP_LR,
     adafactor_groups,
@@ -1595,14 +1596,6 @@ class ParamScheduler:
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
 
 
-_LAST_MULTIPLIERS = "_superconverge_multipliers"
-"""The optimizer attribute where a ParamScheduler leaves its multipliers for the next one.
-
-Not a param-group key, although one would survive a deepcopy, pickling and a checkpoint: in
-the groups it is part of ``optimizer.state_dict()``, so torch.distributed.checkpoint refused
-to resume a checkpoint saved without it ("Missing key in checkpoint state_dict"), and dynamo
-guards on it, so a compiled step recompiled when a second scheduler took over (tried and
-reverted; a missed warning costs less than a failed resume)."""
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
