@@ -2357,9 +2357,9 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
     assert res.warnings() == [
         f"the loss or its gradients were NaN or inf (GradScaler skipped {MAX_SKIPPED_STEPS} "
         "steps for them) after 0 finite point(s), in the sweep's first steps: check the data "
-        "(NaN or inf inputs, labels out of range, a loss that averages over no elements: every "
-        "target ignore_index, an empty mask) and the model's output; if they are sound, "
-        "lower start_lr"]
+        "(NaN or inf inputs, labels out of range, a batch of no examples or a loss that averages "
+        "over no elements: every target ignore_index, an empty mask) and the model's output; if "
+        "they are sound, lower start_lr"]
     assert_same_state(before, snapshot(model, opt))
 
 
@@ -3765,10 +3765,14 @@ def test_divergence_needs_the_smoothed_loss_to_exceed_the_factor() -> None:
     """h04 (``best < s / factor`` -> ``<=``): a smoothed loss of exactly diverge_factor x the
     best ("exceeds", say the docs) stopped the test. smooth_beta=0: the EMA is the loss."""
     model, opt, loader = make_problem()
-    step = Scripted([1.0, 4.0, 4.0, 4.0, 4.0, 8.0])
-    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 6, smooth_beta=0.0,
+    losses = (1.0, 1.0, 1.0, 4.0, 4.0, 4.0, 4.0, 4.0, 8.0)  # (from the 8th point: before,
+    step = Scripted(list(losses))  # only past factor**2 times the best)
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 9, smooth_beta=0.0,
                         diverge_factor=4.0, step_fn=step, progress=False)
-    assert res.stop_reason == "diverged" and res.losses == (1.0, 4.0, 4.0, 4.0, 4.0, 8.0)
+    assert res.stop_reason == "diverged" and res.losses == losses
+    res = lr_range_test(model, opt, None, loader, 1e-4, 1e-2, 9, smooth_beta=0.0,
+                        diverge_factor=4.0, step_fn=Scripted([1.0, 16.5]), progress=False)
+    assert res.stop_reason == "diverged" and res.losses == (1.0, 16.5)
 
 
 class NanInRepeat:
@@ -7343,6 +7347,20 @@ def test_an_optimizer_or_tensor_a_partial_is_given_is_warned_of_when_stepped() -
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, _pairs(), 1e-4,
                       1.0, num_iter=10, progress=False,
                       step_fn=functools.partial(step, task_w=weights, opt=opt_w))
+    # (a review: in a dict, named by the argument; one the restore puts back, a buffer, not)
+    with pytest.warns(UserWarning, match=r"wrote into step_fn argument w, step_fn argument "
+                      r"opts\['w'\]'s state"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, _pairs(), 1e-4,
+                      1.0, num_iter=10, progress=False, step_fn=functools.partial(
+                          lambda m, b, opts, w: step(m, b, task_w=w, opt=opts["w"]),
+                          opts={"w": opt_w}, w=weights))
+    bn = nn.Sequential(nn.Linear(8, 2), nn.BatchNorm1d(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(bn, torch.optim.SGD(bn.parameters(), lr=0.1), None, _pairs(), 1e-4, 1.0,
+                      num_iter=10, progress=False, step_fn=functools.partial(
+                          lambda m, b, stats: F.cross_entropy(m(b[0]), b[1]),
+                          stats=bn[1].running_mean))
 
 
 def test_leading_zero_losses_are_no_points_and_early_outliers_do_not_stop_the_sweep() -> None:
@@ -7373,6 +7391,11 @@ def test_leading_zero_losses_are_no_points_and_early_outliers_do_not_stop_the_sw
     res = lr_range_test(model, opt, None, _pairs(8), 1e-6, 1e-5, num_iter=20,
                         step_fn=sometimes_ten_times, progress=False)
     assert res.stop_reason == "completed" and len(res.lrs) == 20
+    # (a review: a loss of nothing but zeros is the curve, told it never moved)
+    res = lr_range_test(model, opt, None, _pairs(8), 1e-4, 1.0, num_iter=20, progress=False,
+                        step_fn=lambda m, b: (m(b[0]) * 0).sum())
+    assert len(res.lrs) == 20 and not any(res.losses)
+    assert any("never decreased" in w for w in res.warnings())
 
 
 def test_python_numbers_a_module_of_yours_keeps_are_named_where_the_sweep_changed_them() -> None:
@@ -7466,7 +7489,7 @@ def test_edge_sized_data_is_told_what_to_change() -> None:
     with pytest.raises(ValueError, match=r"its IterableDataset \(OneShot\) gave its batches once"):
         lr_range_test(model, opt, F.cross_entropy, DataLoader(OneShot(), batch_size=None),
                       1e-4, 1.0, num_iter=10, progress=False)
-    with pytest.raises(TypeError, match=r"returned 2 losses: return the one loss to train on"):
+    with pytest.raises(TypeError, match=r"returned 2 scalar losses: return the one loss to train"):
         lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, progress=False,
                       step_fn=lambda m, b: (F.cross_entropy(m(b[0]), b[1]), m(b[0]).mean()))
 
@@ -7480,6 +7503,18 @@ def test_edge_sized_data_is_told_what_to_change() -> None:
 
     with pytest.raises(TypeError, match=r"got PCGrad; it wraps a SGD as .optimizer: pass that"):
         lr_range_test(model, PCGrad(opt), F.cross_entropy, _pairs(), progress=False)
+
+    class Raises:  # (a review: its property's error came out instead)
+        @property
+        def optimizer(self) -> None:
+            raise RuntimeError("not set up")
+
+    with pytest.raises(TypeError, match=r"got Raises$"):
+        lr_range_test(model, Raises(), F.cross_entropy, _pairs(), progress=False)  # type: ignore
+    from superconverge.finder._restore import _same_number
+
+    assert _same_number(math.nan, math.nan) and _same_number(True, 1)
+    assert not _same_number(2, 1) and not _same_number(None, 1)
 
 
 def test_unseeded_validation_batches_are_drawn_without_moving_the_training_shuffle() -> None:

@@ -26,6 +26,7 @@ import contextlib
 import copy
 import functools
 import itertools
+import math
 import random
 import signal
 import threading
@@ -933,8 +934,7 @@ class TrainingState:
         yours, or of a step_fn or loss_fn object) that changed since construction, which no
         restore puts back (``step_fn.__self__.ptr``)."""
         return [label for label, attrs, name, value in self.numbers
-                if (now := attrs.get(name, _ABSENT)) is not value and not (
-                    type(now) is type(value) and now == value)]
+                if not _same_number(attrs.get(name, _ABSENT), value)]
 
     def changed_attributes(self) -> list[str]:
         """The tensors kept as plain module attributes (not buffers) that were written into in
@@ -1340,6 +1340,15 @@ def _unchanged(tensor: torch.Tensor, saved: torch.Tensor) -> bool:
 
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 """An integer type of each float size, to compare floats bit for bit."""
+
+
+def _same_number(now: object, was: object) -> bool:
+    """Whether ``now`` holds the number ``was`` held (a NaN one's NaN, a 1's True)."""
+    if now is was:
+        return True
+    if not isinstance(now, int | float):
+        return False
+    return bool(now == was) or (math.isnan(now) and isinstance(was, float) and math.isnan(was))
 
 
 def _gives_way(now: object, t: torch.Tensor) -> bool:

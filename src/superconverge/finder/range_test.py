@@ -323,15 +323,17 @@ def lr_range_test(
         fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
         "a non-zero lr first (a group at lr=0 then stays at 0)",
     )
-    if all(as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
+    recorded = recorded_lr_ratios(optimizer)
+    initial = all("initial_lr" in g for g in optimizer.param_groups)
+    if (initial or recorded is not None) and all(
+            as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
         # Every group at 0, as a torch scheduler's warm-up from 0 leaves them at its step 0:
         # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
         # swept at one LR, without a word), where group 0's is one to sweep; or the multipliers
         # a ParamScheduler left (a bug bash: its warm-up from 0, swept at one LR, unsaid).
-        started = (initial_lr_ratios(optimizer.param_groups)
-                   if all("initial_lr" in g for g in optimizer.param_groups) else None)
+        started = initial_lr_ratios(optimizer.param_groups) if initial else None
         whose = "its torch scheduler started them at (initial_lr)"
-        if started is None and (started := recorded_lr_ratios(optimizer)) is not None:
+        if started is None and (started := recorded) is not None:
             whose = "of its ParamScheduler's multipliers"
         if started is not None and started[0] == 1.0 and min(started) >= 0:
             logger.info("every param group holds lr=0: swept at the ratios %s: %s", whose,
@@ -430,7 +432,10 @@ def lr_range_test(
     # a distillation's frozen teacher of 50M parameters cost 200 MB more host memory (a
     # review).
     calls = (("step_fn", step_fn), ("loss_fn", loss_fn))
-    owners = [(name, o) for name, f in calls for o in _collate_owners(f)]
+    # (a partial's arguments by name: ``step_fn argument opt_w``, ``... nets['D']``)
+    given = [(label, o) for name, f in calls for label, o in _partial_arguments(name, f)]
+    labels = {id(o): label for label, o in given}
+    owners = [(labels.get(id(o), name), o) for name, f in calls for o in _collate_owners(f)]
     # A step_fn or loss_fn that is no module but an object keeping state between steps (a
     # truncated-BPTT step_fn's hidden state, a bug bash), a method's object, a partial's parts.
     carriers = [(name, o) for name, o in owners
@@ -439,8 +444,6 @@ def lr_range_test(
     # unwarned, a bug bash)
     held_modules = [(_part_label(name, key), m) for name, o in carriers
                     for key, m in _held_parts(o) if isinstance(m, torch.nn.Module)]
-    # (a partial's arguments by name: ``step_fn argument opt_w``)
-    given = [(label, o) for name, f in calls for label, o in _partial_arguments(name, f)]
     held_modules += [(label, o) for label, o in given if isinstance(o, torch.nn.Module)]
     inside = {id(x) for x in model.modules()}  # (the model's own: snapshotted as the model)
     watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
@@ -474,8 +477,14 @@ def lr_range_test(
                       if all(o is not r for r in beside_restored)]
     # A tensor a partial is given (learned loss weights another optimizer steps), unless the
     # restore writes it back.
+    put_back = restorable | {id(b) for b in model.buffers()}
+    put_back |= {id(b) for _, m in others for b in m.buffers()}
+    put_back |= {id(x) for o in held_optimizers(optimizer) for g in o.param_groups
+                 for x in g.values() if isinstance(x, torch.Tensor)}
+    put_back |= {id(x) for o in held_optimizers(optimizer) for s in list(o.state.values())
+                 if type(s) is dict for x in s.values() if isinstance(x, torch.Tensor)}
     watched += [(label, o, _version(o)) for label, o in given if isinstance(o, torch.Tensor)
-                and id(o) not in restorable and _version(o) is not None]
+                and id(o) not in put_back and _version(o) is not None]
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
     # nothing would ever read it. What it copies must hold no lazy parameter not made yet
     # (with one sweep not restored, such a module is taken: a review).
@@ -493,9 +502,9 @@ def lr_range_test(
     whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
-    # (a step hook: the state of one a SAM step_fn perturbs with, or a read of a defaultdict's,
-    # moves without a step, a review)
-    beside_steps = _StepCounter([o for _, o in beside_watched])
+    # (by their state, not a step hook, which made a compiled step of theirs recompile, a
+    # review: a read of a defaultdict's state, an empty entry, is no step)
+    beside_marks = [_optimizer_mark(o) for _, o in beside_watched]
     try:
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
@@ -606,7 +615,6 @@ def lr_range_test(
                        "drop_last=True, or a larger batch size")
         raise
     finally:
-        beside_steps.remove()
         # A second Ctrl-C while the state goes back waits until all of it is back: a model
         # half restored (weights back, optimizer state and LR still mid-sweep) is worse than
         # either. One that came while an error or a first Ctrl-C was on its way changes nothing.
@@ -651,8 +659,8 @@ def lr_range_test(
         numbers = (state.changed_numbers() if state is not None
                    and (restore or len(curves) > 1) else [])
         written = [label for label, t, v in watched if _version(t) != v]
-        written += [f"{label}'s state" for (label, _), n in zip(
-            beside_watched, beside_steps.counts, strict=True) if n]
+        written += [f"{label}'s state" for (label, o), mark in zip(
+            beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
         if written and (restore or len(curves) > 1):
             warnings.warn(
                 f"the range test wrote into {', '.join(written[:5])}"
@@ -1618,7 +1626,7 @@ class _HostCurve:
         # loss's zero that keeps the graph), no points (a bug bash: a first point at 0 turned
         # the stop off, and the sweep ran on to 1e36; drawn from the best positive loss
         # instead, a noisy raw one, the stop came 14x early, a later one).
-        self.leading_zeros = 0
+        self.zeros: list[tuple[int, float | None]] = []  # their steps and validation losses
         self.stop_reason: str | None = None
         self.next_step = 0
         self.skipped = 0  # steps GradScaler skipped, in all
@@ -1668,24 +1676,28 @@ class _HostCurve:
             # counts toward divergence: when the loss blows up, fp16 gradients overflow, so the
             # steps that show the blow-up are the ones GradScaler skips.
             if x == 0 and not self.steps:
-                self.leading_zeros += 1
-                self.skipped += skip
+                self.zeros.append((step, None if val is None else val[j]))
+                if skip:  # (their NaN gradients too: MAX_SKIPPED_STEPS, a review)
+                    self.skipped += 1
+                    if self._skipped_too_many(step):
+                        return
                 continue
             s = self.ema(x)
             best = self.best
-            # Not before the points a suggestion needs: the smoothed loss of a few points is one
-            # batch's as much as the LR's (a task labelled on one batch in four, of 10x the
-            # loss, stopped at the 2nd point, "lower start_lr", a bug bash); a true blow-up
-            # goes on rising, or turns NaN.
-            settled = len(self.steps) + 1 >= MIN_POINTS
-            diverged = settled and factor is not None and 0 < best < s / factor
+            # Before the points a suggestion needs, past factor**2 times the best: the smoothed
+            # loss of a few points is one batch's as much as the LR's (a task labelled on one
+            # batch in four, of 10x the loss, stopped at the 2nd point, "lower start_lr", a bug
+            # bash), and a true blow-up passes that line too (held until the 8th point, one
+            # ran on until its model's own checks failed, a review).
+            line = factor if factor is None or len(self.steps) + 1 >= MIN_POINTS else factor**2
+            diverged = line is not None and 0 < best < s / line
             # A skipped step's update never happened, so a blow-up it shows cannot compound
             # into the next losses the way a real step's does and carry the smoothed loss over
             # the line: two skipped steps in a row whose own losses pass the line diverge (two
             # at 8x the best loss closed a sweep as "completed, still falling" whose fp32 twin
             # diverged there). One alone is no blow-up: on a noisy loss the steps GradScaler
             # skips while it finds its scale are the batches of the largest losses.
-            high = settled and skip and factor is not None and 0 < best < x / factor
+            high = skip and line is not None and 0 < best < x / line
             diverged = diverged or (high and self.high_skip)
             self.high_skip = high
             if skip and not diverged:
@@ -1722,7 +1734,19 @@ class _HostCurve:
         self.stop_reason = "nan"
         return True
 
+    @property
+    def leading_zeros(self) -> int:
+        """The losses of exactly 0 before the first point, left out of the curve."""
+        return len(self.zeros) if self.steps else 0
+
     def curve(self, stop_reason: str) -> Curve:
+        if not self.steps and self.zeros:
+            # Nothing but zeros: they are the curve (a loss that never moved, said so by its
+            # warnings; a review: "too few points: 0 finite, raise num_iter")
+            self.steps = [step for step, _ in self.zeros]
+            self.losses = self.smoothed = [0.0] * len(self.zeros)
+            if self.val is not None:
+                self.val = [math.nan if v is None else v for _, v in self.zeros]
         return Curve(
             lrs=tuple(self.lr_values[step] for step in self.steps),
             losses=tuple(self.losses),
@@ -2473,6 +2497,17 @@ def _holds_gradient(grad: torch.Tensor) -> bool:
         return True
 
 
+def _optimizer_mark(optimizer: torch.optim.Optimizer) -> list[Any]:
+    """What a step of ``optimizer`` (or of one it wraps) changes, cheaply compared: its
+    parameters' non-empty state entries (a read of ``opt.state[p]``, a defaultdict's, makes an
+    empty one), and each value's version counter (its identity where it is no tensor: a float
+    step count is replaced at each step)."""
+    return [[(id(p), [(k, _version(v) if isinstance(v, torch.Tensor) else id(v))
+                      for k, v in s.items()])
+             for p, s in list(o.state.items()) if type(s) is dict and s]
+            for o in held_optimizers(optimizer)]
+
+
 class _StepCounter:
     """Counts the ``step()`` calls of ``optimizers`` from its making to :meth:`remove`, by a
     step pre-hook on each."""
@@ -2567,8 +2602,9 @@ def _check_loss(loss: object, *, training: bool) -> None:
         elif isinstance(loss, tuple | list) and len(loss) > 1 and all(
                 isinstance(x, torch.Tensor) and x.numel() == 1 and x.requires_grad
                 for x in loss):  # (a bug bash: per-task losses, told to return "the loss alone")
-            fix = (f"loss_fn/step_fn returned {len(loss)} losses: return the one loss to train "
-                   "on, their sum (sum(losses)) or a weighted one")
+            fix = (f"loss_fn/step_fn returned {len(loss)} scalar losses: return the one loss to "
+                   "train on (the total, where one of them is it; their sum or a weighted one, "
+                   "where they are its parts)")
         elif isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor):
             fix = (f"return the loss alone from loss_fn/step_fn, not (loss, ...) with {len(loss)} "
                    "items; keep the other outputs elsewhere (a list it appends to)")

@@ -856,9 +856,10 @@ def curve_warnings(
                 f"data ({_NAN_DATA}) and the model's output; if they are sound, lower start_lr"
             )
             return out
-        if stop_reason == "nan":
-            # (a bug bash: an empty batch's NaN at the 4th step was told to raise num_iter or
-            # lower start_lr alone, which cannot help)
+        if stop_reason == "nan" and float(np.max(y)) <= 2 * abs(float(y[0])):
+            # A NaN out of a loss that had not risen (a bug bash: an empty batch's at the 4th
+            # step was told to raise num_iter or lower start_lr alone, which cannot help); one
+            # out of a blow-up is the LR's (a review).
             out.append(
                 f"too few points: {len(x)} finite (need {MIN_POINTS}) before the loss was NaN "
                 f"or inf: check the data ({_NAN_DATA}) and the model's output; if they are "

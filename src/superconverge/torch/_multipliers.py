@@ -81,13 +81,21 @@ def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
     return found
 
 
+def _attribute(owner: object, name: str) -> object:
+    """``owner.name``, or None where it has none or its property raises (a review)."""
+    try:
+        return getattr(owner, name, None)
+    except Exception:
+        return None
+
+
 def not_an_optimizer(optimizer: object, wrapped_note: str) -> TypeError:
     """The error for an ``optimizer`` that is no ``torch.optim.Optimizer``; one that wraps one
     as ``.optim`` (apex's LARC, a LARS wrapper: a bug bash) is told of it, and of
     ``wrapped_note``, what passing it means."""
     # (as .optim: apex's LARC; as .optimizer or ._optim: a PCGrad wrapper's, a bug bash)
     name, inner = next(((n, x) for n in ("optim", "optimizer", "_optim")
-                        if isinstance(x := getattr(optimizer, n, None), Optimizer)), ("", None))
+                        if isinstance(x := _attribute(optimizer, n), Optimizer)), ("", None))
     hint = (f"; it wraps a {type(inner).__name__} as .{name}: pass that ({wrapped_note})"
             if inner is not None else "")
     return TypeError(
