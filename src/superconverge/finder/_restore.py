@@ -457,13 +457,13 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
 
 
 _MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
+"""The attributes every module has (its parameters', buffers' and sub-modules' dicts, its hook
+dicts): not looked into for tensors of the user's."""
 
 _HOOK_DICTS = tuple(name for name, value in vars(torch.nn.Module()).items()
                     if "hook" in name and isinstance(value, dict))
 """The dicts in which a module keeps its hooks (and their flags: with kwargs, always called),
 by the ids their handles remove."""
-"""The attributes every module has (its parameters', buffers' and sub-modules' dicts, its hook
-dicts): not looked into for tensors of the user's."""
 
 
 def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),

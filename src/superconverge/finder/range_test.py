@@ -468,21 +468,13 @@ def lr_range_test(
               if isinstance(o, torch.optim.Optimizer) and id(o) not in ours]
     beside += [(label, o) for label, o in given if isinstance(o, torch.optim.Optimizer)
                and id(o) not in ours and all(o is not b for _, b in beside)]
-    restorable = {id(p) for p in model.parameters()}
-    restorable |= {id(p) for _, m in others for p in m.parameters()}
-    restorable |= {id(p) for g in optimizer.param_groups for p in g["params"]}
+    put_back = _put_back(model, [m for _, m in others], optimizer)
     beside_restored = [o for _, o in beside if all(
-        id(p) in restorable for g in o.param_groups for p in g["params"])]
+        id(p) in put_back for g in o.param_groups for p in g["params"])]
     beside_watched = [(label, o) for label, o in beside
                       if all(o is not r for r in beside_restored)]
     # A tensor a partial is given (learned loss weights another optimizer steps), unless the
     # restore writes it back.
-    put_back = restorable | {id(b) for b in model.buffers()}
-    put_back |= {id(b) for _, m in others for b in m.buffers()}
-    put_back |= {id(x) for o in held_optimizers(optimizer) for g in o.param_groups
-                 for x in g.values() if isinstance(x, torch.Tensor)}
-    put_back |= {id(x) for o in held_optimizers(optimizer) for s in list(o.state.values())
-                 if type(s) is dict for x in s.values() if isinstance(x, torch.Tensor)}
     watched += [(label, o, _version(o)) for label, o in given if isinstance(o, torch.Tensor)
                 and id(o) not in put_back and _version(o) is not None]
     # The snapshot costs a copy of what training changes; without a restore and with one sweep
@@ -2482,6 +2474,20 @@ def _partial_arguments(name: str, f: object) -> list[tuple[str, Any]]:
         return []
     return [(f"{name} argument {i}", a) for i, a in enumerate(f.args[:_MAX_PARTS])] + [
         (f"{name} argument {k}", a) for k, a in f.keywords.items()]
+
+
+def _put_back(model: torch.nn.Module, others: list[torch.nn.Module],
+              optimizer: torch.optim.Optimizer) -> set[int]:
+    """The ids of the tensors the restore puts back: the parameters and buffers of ``model``
+    and ``others``, and the parameters, group values and state of ``optimizer`` (and of those
+    it wraps)."""
+    ids = {id(t) for m in (model, *others) for t in (*m.parameters(), *m.buffers())}
+    for o in held_optimizers(optimizer):
+        ids |= {id(x) for g in o.param_groups for v in g.values()
+                for x in (v if isinstance(v, list) else (v,)) if isinstance(x, torch.Tensor)}
+        ids |= {id(x) for s in list(o.state.values()) if type(s) is dict
+                for x in s.values() if isinstance(x, torch.Tensor)}
+    return ids
 
 
 def _part_label(name: str, key: str) -> str:
