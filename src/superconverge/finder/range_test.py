@@ -646,17 +646,15 @@ def lr_range_test(
                 late = early.signum if isinstance(early, Terminated) else signal.SIGINT
         # (with restore=False and one sweep started there is nothing to say: the caller keeps
         # what the test trained)
-        changed = (state.changed_attributes() if state is not None
-                   and (restore or len(curves) > 1) else [])
-        numbers = (state.changed_numbers() if state is not None
-                   and (restore or len(curves) > 1) else [])
+        tell = restore or len(curves) > 1
+        changed = state.changed_attributes() if state is not None and tell else []
+        numbers = state.changed_numbers() if state is not None and tell else []
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, o), mark in zip(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
-        if written and (restore or len(curves) > 1):
+        if written and tell:
             warnings.warn(
-                f"the range test wrote into {', '.join(written[:5])}"
-                f"{f' (and {len(written) - 5} more)' if len(written) > 5 else ''}, of a module "
+                f"the range test wrote into {_first_five(written)}, of a module "
                 "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
                 "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
                 "make that object a module holding them and pass its method as step_fn "
@@ -671,8 +669,7 @@ def lr_range_test(
             left = ("they stay as the sweep left them" if restore else
                     "each repeat started where the one before left them")
             warnings.warn(
-                f"the range test wrote into {', '.join(changed[:5])}"
-                f"{f' (and {len(changed) - 5} more)' if len(changed) > 5 else ''}: tensors kept "
+                f"the range test wrote into {_first_five(changed)}: tensors kept "
                 "as plain attributes, not registered buffers, whose values are not "
                 f"snapshotted, so {left}; register them as buffers of a module "
                 "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
@@ -684,8 +681,7 @@ def lr_range_test(
                 (["each repeat started where the one before left them"] if len(curves) > 1
                  else []) + (["they stay as the sweep left them"] if restore else []))
             warnings.warn(
-                f"the range test changed {', '.join(numbers[:5])}"
-                f"{f' (and {len(numbers) - 5} more)' if len(numbers) > 5 else ''}: Python "
+                f"the range test changed {_first_five(numbers)}: Python "
                 f"numbers and flags, which it does not put back, so {left}; keep such state in "
                 "a buffer of a module (self.register_buffer(name, torch.tensor(0)), written in "
                 "place) to have it put back with the rest",
@@ -1657,44 +1653,40 @@ class _HostCurve:
                     # scale, not a blow-up: a loss that reads the scale (a gradient penalty
                     # unscaled by hand, torch's AMP recipe) is NaN until it has (a bug bash:
                     # "nan after 1 step", told to check the data). MAX_SKIPPED_STEPS still stop.
-                    self.skipped += 1
-                    if self._skipped_too_many(step):
+                    if self._skip(step):
                         return
                     continue
                 self.skipped += skip
                 self.stop_reason = "nan"
                 return
+            if x == 0 and not self.steps:
+                self.zeros.append((step, None if val is None else val[j]))
+                # (their NaN gradients too: MAX_SKIPPED_STEPS, a review)
+                if skip and self._skip(step):
+                    return
+                continue
             # A skipped step's loss is still a real one, on the current weights at this LR, and
             # counts toward divergence: when the loss blows up, fp16 gradients overflow, so the
             # steps that show the blow-up are the ones GradScaler skips.
-            if x == 0 and not self.steps:
-                self.zeros.append((step, None if val is None else val[j]))
-                if skip:  # (their NaN gradients too: MAX_SKIPPED_STEPS, a review)
-                    self.skipped += 1
-                    if self._skipped_too_many(step):
-                        return
-                continue
             s = self.ema(x)
-            best = self.best
             # Before the points a suggestion needs, past factor**2 times the best: the smoothed
             # loss of a few points is one batch's as much as the LR's (a task labelled on one
             # batch in four, of 10x the loss, stopped at the 2nd point, "lower start_lr", a bug
             # bash), and a true blow-up passes that line too (held until the 8th point, one
             # ran on until its model's own checks failed, a review).
             line = factor if factor is None or len(self.steps) + 1 >= MIN_POINTS else factor**2
-            diverged = line is not None and 0 < best < s / line
+            diverged = line is not None and 0 < self.best < s / line
             # A skipped step's update never happened, so a blow-up it shows cannot compound
             # into the next losses the way a real step's does and carry the smoothed loss over
             # the line: two skipped steps in a row whose own losses pass the line diverge (two
             # at 8x the best loss closed a sweep as "completed, still falling" whose fp32 twin
             # diverged there). One alone is no blow-up: on a noisy loss the steps GradScaler
             # skips while it finds its scale are the batches of the largest losses.
-            high = skip and line is not None and 0 < best < x / line
+            high = skip and line is not None and 0 < self.best < x / line
             diverged = diverged or (high and self.high_skip)
             self.high_skip = high
-            if skip and not diverged:
-                self.skipped += 1  # (a skipped step kept as the diverging point is a point)
-                if self._skipped_too_many(step):
+            if skip and not diverged:  # (a skipped step kept as the diverging point is one)
+                if self._skip(step):
                     return
                 continue  # changed nothing: no point
             self.steps.append(step)
@@ -1707,8 +1699,10 @@ class _HostCurve:
                 return
             self.best = min(self.best, s)
 
-    def _skipped_too_many(self, step: int) -> bool:
-        """Whether the steps skipped in a row, up to ``step``, stop the test ("nan", warned)."""
+    def _skip(self, step: int) -> bool:
+        """Count ``step``, which GradScaler skipped, as no point; whether the steps skipped in
+        a row up to it stop the test ("nan", warned)."""
+        self.skipped += 1
         if self.skipped_in_a_row < MAX_SKIPPED_STEPS:
             return False
         # Backed off at each skip, a scale still at 1 or above never tried the smaller ones (an
@@ -2490,6 +2484,12 @@ def _put_back(model: torch.nn.Module, others: list[torch.nn.Module],
     return ids
 
 
+def _first_five(labels: list[str]) -> str:
+    """``labels`` for a warning: the first five, and how many more."""
+    more = f" (and {len(labels) - 5} more)" if len(labels) > 5 else ""
+    return ", ".join(labels[:5]) + more
+
+
 def _part_label(name: str, key: str) -> str:
     """``name.key``, or ``name['D']`` for an item."""
     return f"{name}{key}" if key.startswith("[") else f"{name}.{key}"
@@ -2576,17 +2576,17 @@ def _examples(batch: Any) -> int | None:
     else:
         items = list(batch.values() if isinstance(batch, Mapping) else (
             batch if isinstance(batch, tuple | list) else ()))
-    # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
-    # or sequences (one per example): another tensor of the batch, the targets, says which;
-    # looked at first (reviews: each way round weighed a batch by its time steps).
     # A tensor of the batch's own is looked at before a tuple or dict in it: the targets of
     # ((text, offsets), y), an EmbeddingBag's flat tokens beside their bags' starts, count its
     # examples (the tokens weighed a batch by its length, a bug bash).
-    lists = [type(x) is list and bool(x) and all(isinstance(t, torch.Tensor) for t in x)
-             for x in items]
     for item in items:
         if isinstance(item, torch.Tensor) and (n := _examples(item)) is not None:
             return n
+    # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
+    # or sequences (one per example): another tensor of the batch, the targets, says which;
+    # looked at first (reviews: each way round weighed a batch by its time steps).
+    lists = [type(x) is list and bool(x) and all(isinstance(t, torch.Tensor) for t in x)
+             for x in items]
     for item, listed in zip(items, lists, strict=True):
         if not listed and (n := _examples(item)) is not None:
             return n

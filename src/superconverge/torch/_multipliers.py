@@ -193,8 +193,7 @@ def adafactor_groups(optimizer: Optimizer) -> tuple[list[int], float]:
     capped = [o for o in held_optimizers(optimizer) if kind is not None and isinstance(o, kind)]
     if not capped:
         return [], 0.0
-    done = max((as_float(s["step"]) for o in capped for s in o.state.values() if "step" in s),
-               default=0.0)
+    done = _steps_taken(capped)
     ids = {id(g) for o in capped for g in o.param_groups}
     groups = optimizer.param_groups
     return [i for i, g in enumerate(groups) if id(g) in ids] or list(range(len(groups))), done
@@ -209,9 +208,13 @@ def adagrad_decay(optimizer: Optimizer) -> tuple[float, float]:
                 default=0.0)
     if decay <= 0:
         return 0.0, 0.0
-    done = max((as_float(s["step"]) for o in held for s in o.state.values()
+    return decay, _steps_taken(held)
+
+
+def _steps_taken(optimizers: Sequence[Optimizer]) -> float:
+    """The most steps one parameter of ``optimizers`` took (its state's ``step``), 0 for none."""
+    return max((as_float(s["step"]) for o in optimizers for s in o.state.values()
                 if type(s) is dict and "step" in s), default=0.0)
-    return decay, done
 
 
 def adagrad_decay_note(decay: float, first: float, last: float) -> str:

@@ -1208,8 +1208,8 @@ class ParamScheduler:
 
     def _warn_decayed_lr(self) -> None:
         """Warn that torch's Adagrad with ``lr_decay`` steps below an ``lr`` schedule's values
-        (a bug bash: unwarned, as Adafactor's cap had been), by over 10% within the steps
-        ``_checked_steps`` checks."""
+        (a bug bash: unwarned, as Adafactor's cap had been), where it divides them by more than
+        1.1 within the steps ``_checked_steps`` checks."""
         decay, done = adagrad_decay(self.optimizer)
         driver = next((d for d in self._drivers if d[0] == "lr"), None)
         if not decay or driver is None:
@@ -1594,8 +1594,6 @@ class ParamScheduler:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
-
-
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
