@@ -168,7 +168,7 @@ def test_dataset_options_are_validated() -> None:
         load_dataset("synthetic", num_trian=10)
     with pytest.raises(ValueError, match="num_classes must be >= 2, got 1"):
         load_synthetic(num_classes=1)
-    with pytest.raises(ValueError, match=r"val_fraction must be a fraction in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"val_fraction must be a fraction in \[0, 1\)"):
         load_digits(val_fraction=1.5)
     with pytest.raises(ValueError, match="num_samples must be >= 20, got 5"):
         load_mnist1d(num_samples=5)
@@ -525,6 +525,26 @@ def test_train_val_split_refuses_missing_labels(y) -> None:
     with pytest.raises(ValueError, match=r"y holds \d+ missing label\(s\) \(NaN, NaT or None\), "
                                          r"the first at index [12]: drop those examples"):
         train_val_split(y)
+
+
+def test_a_val_fraction_of_0_holds_nothing_out(tmp_path) -> None:
+    """val_fraction=0 (what find-lr passes: its sweep uses no validation examples) trains on
+    every example, single-example classes too, and keeps the split of data that comes split."""
+    train, val = train_val_split(np.arange(30), 0.0, seed=3)
+    assert sorted(train.tolist()) == list(range(30)) and val.tolist() == []
+    assert not np.array_equal(train, np.arange(30))  # shuffled, as a split's parts are
+    with pytest.raises(ValueError, match="missing label"):
+        train_val_split([0.0, float("nan")], 0)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(6, 2)), y=np.arange(6) % 3)
+    ds = load_npz(tmp_path / "d.npz", val_fraction=0)
+    assert (ds.num_train, ds.num_val) == (6, 0)
+    np.savez(tmp_path / "s.npz", x=rng.normal(size=(6, 2)), y=np.arange(6) % 3,
+             x_val=rng.normal(size=(3, 2)), y_val=np.arange(3))
+    assert (load_npz(tmp_path / "s.npz", val_fraction=0).num_val,
+            load_npz(tmp_path / "s.npz").num_val) == (3, 3)
+    with pytest.raises(ValueError, match=r"val_fraction=0\.5 would be ignored"):
+        load_npz(tmp_path / "s.npz", val_fraction=0.5)
 
 
 def test_train_val_split_of_single_example_classes_says_why_there_is_none() -> None:
@@ -3097,3 +3117,23 @@ def test_a_named_pipe_where_the_cache_goes_is_passed_over(tmp_path, caplog) -> N
     with caplog.at_level(logging.WARNING, logger="superconverge.data.cache"):
         assert not save_cached_arrays(tmp_path / "c.npz", {"x": np.zeros(2)})
     assert "c.npz: a named pipe, not a file (expected a cache file); continuing" in caplog.text
+
+
+def test_a_tables_warnings_point_at_the_callers_line(tmp_path) -> None:
+    """A pandas-index CSV read through load_data warned at recipes/common.py, and a NUL byte's
+    warning pointed into files.py even from load_csv itself: fixed stack levels, where the
+    depth differed."""
+    rng = np.random.default_rng(0)
+    rows = [(rng.normal(size=3).round(3), i % 2) for i in range(60)]
+    (tmp_path / "index.csv").write_text(",a,b,c,label\n" + "".join(
+        f"{i},{r[0]},{r[1]},{r[2]},{y}\n" for i, (r, y) in enumerate(rows)))
+    (tmp_path / "nul.csv").write_text("".join(
+        f"{r[0]},{r[1]},{r[2]},{y}\n" for r, y in rows).replace("\n", "\0\n", 1))
+    for name, said in (("index.csv", "index"), ("nul.csv", "NUL")):
+        for read in (load_csv, lambda p: load_data(None, p, 0)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                read(tmp_path / name)
+            told = [w for w in caught if said in str(w.message)]
+            assert told and all(w.filename == __file__ for w in told), [
+                (w.filename, w.lineno, str(w.message)[:60]) for w in caught]

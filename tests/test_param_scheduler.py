@@ -2642,3 +2642,18 @@ def test_adagrad_lr_decay_below_the_schedule_is_warned_of() -> None:
         warnings.simplefilter("error")
         ParamScheduler(torch.optim.Adagrad(torch.nn.Linear(2, 1).parameters(), lr=0.1,
                                            lr_decay=1e-6), lr=sc.one_cycle(0.1, 1000))
+
+
+def test_get_last_lr_of_an_optimizer_without_an_lr_says_why() -> None:
+    """transformers' Adafactor defaults to lr=None (it finds its own step size): a
+    ParamScheduler of its weight decay gave float(None)'s bare TypeError at get_last_lr(),
+    which Hugging Face's Trainer calls to log."""
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.01)
+    opt.param_groups[0]["lr"] = None
+    sched = ParamScheduler(opt, weight_decay=sc.cosine(0.01, 0.0, 8))
+    sched.step()
+    with pytest.raises(ValueError, match=r"param group 0's lr is None: SGD finds its own step "
+                                         r"size .* log the values this scheduler sets"):
+        sched.get_last_lr()
+    assert sched.get_last("weight_decay") == [sc.cosine(0.01, 0.0, 8)(1)]

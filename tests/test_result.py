@@ -1686,3 +1686,55 @@ def test_identical_repeats_with_a_nan_are_said_alike_before_and_after_json() -> 
     for r in (res, again):
         assert r.spread() is None
         assert any("gave the very same curve" in w for w in r.warnings())
+
+
+# --- the ninth bug bash ------------------------------------------------------------------------
+
+
+def _built(curves: list[list[float]], lrs: list[float]) -> RangeTestResult:
+    reps = [Curve(lrs=lrs, losses=c, smoothed=bias_corrected_ema(c, 0.98),
+                  stop_reason="completed", seed=i) for i, c in enumerate(curves)]
+    mean = [sum(v) / len(curves) for v in zip(*curves, strict=True)]
+    return RangeTestResult(lrs=lrs, losses=mean, smoothed=bias_corrected_ema(mean, 0.98),
+                           stop_reason="completed", num_iter=len(lrs), repeats=reps,
+                           config={"repeats": len(curves)})
+
+
+def _falling(lrs: list[float], shift: float) -> list[float]:
+    return [2.3 - 2.0 / (1 + math.exp(-(math.log10(lr) + shift) * 2))
+            + (0 if lr < 1 else 5 * math.log10(lr) ** 2) for lr in lrs]
+
+
+def test_a_repeat_without_a_pick_is_warned_of_and_not_counted_in_the_spread() -> None:
+    """Of three repeats one never decreased: the spread of the other two (0.44 decades) read
+    as one over three, without a word."""
+    lrs = list(np.logspace(-6, 1, 80))
+    flat = [2.3 + (0 if lr < 0.1 else 3 * (math.log10(lr) + 1) ** 2) + 0.001 * math.sin(i)
+            for i, lr in enumerate(lrs)]
+    res = _built([_falling(lrs, 2), _falling(lrs, 1.5), flat], lrs)
+    assert res._repeat_picks()[2] is None and res.spread() == pytest.approx(0.443, abs=1e-3)
+    assert ("1 of the 3 repeats gave no default pick, so the pick depends on the batches drawn "
+            "more than the spread of the other 2 says") in " ".join(res.warnings())
+    both = _built([_falling(lrs, 2), _falling(lrs, 1.5)], lrs)
+    assert not any("gave no" in w for w in both.warnings())
+    # and the one-line print says the pick is uncertain, as the plot's legend does
+    assert "(default, uncertain)" in repr(res) and "uncertain" not in repr(both)
+
+
+def test_the_plot_of_no_pick_gives_the_curves_own_advice() -> None:
+    """A curve flat, then rising: the plot gave the reason's generic "lower start_lr if it rose
+    from the start" and dropped the warning's "a lower start_lr would only make that flat
+    stretch longer: raise num_iter"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    lrs = list(np.logspace(-5, 1, 60))
+    losses = [2.3 + 0.001 * math.sin(i) + (0 if lr < 0.2 else 4 * math.log10(lr / 0.2) ** 2)
+              for i, lr in enumerate(lrs)]
+    res = _built([losses], lrs)
+    assert res.suggestion() is None
+    ax = res.plot()
+    notes = " ".join(t.get_text() for t in ax.texts).replace("\n", " ")
+    said = [w for w in res.warnings() if "never decreased" in w]
+    assert said and "would only make that flat stretch longer" in said[0]
+    assert f"no suggestion: {said[0]}" in notes and notes.count("never decreased") == 1

@@ -418,7 +418,8 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
             "(?:" + "|".join(bare) + ")(?==)" if bare else ""]))
         pattern = re.compile(r"(?<![\w\-/.\\])(" + keys + ")")
     else:
-        pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(by_length)
+        # (a name counted is a noun: "the 3 repeats gave the very same curve")
+        pattern = re.compile(r"(?<![\w\-/.\\])(?<!\d )(" + "|".join(by_length)
                              + r")(?![\w\-/\\]|\.\w)")
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
     # a path as a whole word: --out a must not split weight_decay at its "a"
@@ -537,7 +538,7 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "std 1 (training statistics), of --data or a built-in --dataset")
     d = p.add_argument_group("your data (--data)")
     d.add_argument("--val-fraction", type=_fraction, help="share of each class held out for "
-                   "validation (default: 0.2)")
+                   "validation, which the sweep does not use (default: 0, every example trains)")
     d.add_argument("--target", help="table: the label column, by name or index (default: the "
                    "last)")
     d.add_argument("--delimiter", type=_delimiter, help="table: the field separator, one "
@@ -637,13 +638,13 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _fraction(text: str) -> float:
-    """A float strictly between 0 and 1."""
+    """A float in [0, 1)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text}")
     return value
 
 
@@ -754,7 +755,10 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
         # 0 is no rounding: every repeat picked the same step of the sweep.
         said = (f"{spread:.2f} decades" if spread > 0 else
                 "none, every repeat picks the same step of the sweep")
-        lines.append(f"spread of the suggestion over {args.repeats} repeats: {said}")
+        picks = result._repeat_picks(args.method)
+        counted = sum(p is not None for p in picks)
+        over = f"{counted} of {args.repeats}" if counted < args.repeats else f"{args.repeats}"
+        lines.append(f"spread of the suggestion over {over} repeats: {said}")
     # The curve's warnings, and the pick's apart: the "next" line below reads the bounds, which
     # a pick below the sweep (minimum's) casts no doubt on (a review).
     of_curve = result.warnings(args.method, pick=False)

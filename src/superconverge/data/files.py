@@ -31,14 +31,21 @@ import torch
 
 from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
+from superconverge._stack import outside
 from superconverge.atomic import not_a_file
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import DEFAULT_VAL_FRACTION, train_val_split
-from superconverge.schedules._validate import boolean, integer
+from superconverge.schedules._validate import boolean, fraction, integer
 
 __all__ = ["IMAGE_EXTENSIONS", "image_shape", "load_csv", "load_image_folder", "load_npz"]
 
 log = logging.getLogger(__name__)
+
+_OURS = (__name__, "superconverge.data.loaders", "superconverge.recipes.common",
+         "superconverge.recipes.find_lr")
+"""Where the loaders' warnings look past for the caller's line: the recipes read files for
+their caller (a bug bash: a table's warnings pointed into load_data, or into this module at
+another depth)."""
 
 #: File suffixes ``load_image_folder`` reads (case-insensitive); other files are skipped.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".tif",
@@ -137,8 +144,9 @@ def load_npz(
         split = next((s for s in VAL_SPLITS if f"x_{s}" in keys and f"y_{s}" in keys
                       and not (s in TEST_SPLITS and val_fraction is not None)), None)
         if split is None and any(f"x_{s}" in keys and f"y_{s}" in keys for s in TEST_SPLITS):
-            log.info("%s: x and y split by val_fraction=%s; its test arrays are left out",
-                     path, val_fraction)
+            log.info("%s: its test arrays are left out; %s", path,
+                     "every example of x and y trains (val_fraction=0)" if val_fraction == 0
+                     else f"x and y are split by val_fraction={val_fraction}")
         wanted = {"x": "x", "y": "y"}
         if split is not None:
             wanted.update(x_val=f"x_{split}", y_val=f"y_{split}")
@@ -197,7 +205,7 @@ def load_npz(
         warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
                       f"{DEFAULT_VAL_FRACTION} of x and y is held out for validation instead "
                       f"(val_fraction={DEFAULT_VAL_FRACTION}, the default)", UserWarning,
-                      stacklevel=2)
+                      stacklevel=outside(*_OURS))
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
 
@@ -440,7 +448,7 @@ def load_csv(
                 first, second = (first[0], first[1][:-1]), (second[0], second[1][:-1])
                 rows = _without_last(rows, len(first[1]) + 1, said)
                 warnings.warn(f"{said}: read without it, on every line where it is empty",
-                              UserWarning, stacklevel=2)
+                              UserWarning, stacklevel=outside(*_OURS))
             # R's write.table writes the rows' names first, with no name for them in the header
             # (with any sep: spaces by default, tabs for a .tsv): a header one name short of the
             # rows below it, which R's read.table reads as the row names, and so does this (a
@@ -464,7 +472,7 @@ def load_csv(
                     f"{path}: line {first[0]} names {len(first[1])} columns and line "
                     f"{second[0]} holds {len(second[1])}: the first column is read as the "
                     "rows' names (R's write.table writes them so) and left out",
-                    UserWarning, stacklevel=2)
+                    UserWarning, stacklevel=outside(*_OURS))
                 header = True
                 second = (second[0], second[1][1:])
                 rows = _without_first(rows)
@@ -576,12 +584,12 @@ def load_csv(
             f"{path}: the first column has no name and {what}: the index pandas writes "
             "(to_csv without index=False), or R's row names (write.csv without "
             "row.names=FALSE); it is not used as a feature",
-            UserWarning, stacklevel=2)
+            UserWarning, stacklevel=outside(*_OURS))
         x = x[:, 1:]
     if named is not None:
         warnings.warn(f"{path}: the labels were read from the last column, {names[t]!r}, and "
                       f"column {names[named]!r} is a feature; {ask} Choose it with "
-                      f"target={names[named]!r}", UserWarning, stacklevel=2)
+                      f"target={names[named]!r}", UserWarning, stacklevel=outside(*_OURS))
     which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
     _, counts = np.unique(labels, return_counts=True)
     singles = int((counts == 1).sum())
@@ -592,7 +600,8 @@ def load_csv(
         warnings.warn(
             f"{path}: the labels, read from {which}, make {len(counts)} classes of "
             f"{len(labels)} rows, {singles} of them with a single row: is that the label "
-            "column? Choose it with target=NAME (or its index)", UserWarning, stacklevel=2)
+            "column? Choose it with target=NAME (or its index)", UserWarning,
+            stacklevel=outside(*_OURS))
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
     except ValueError as err:
@@ -861,7 +870,7 @@ def _looks_like_header(
         warnings.warn(
             f"first row taken as a header: it numbers the columns 0..{len(first) - 1}, as "
             "pandas does; pass header=False if it is an example",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=outside(*_OURS))
         return True
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
     # that never occurs again in a text label column names the column. (It could also be a
@@ -873,7 +882,7 @@ def _looks_like_header(
         warnings.warn(
             f"first row taken as a header: its label {label!r} never occurs below it; pass "
             "header=False if it is an example (a class of one)",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=outside(*_OURS))
         return True
     # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
     # labels below by more than one class. (Next to them, it could be a class of one example.)
@@ -884,7 +893,7 @@ def _looks_like_header(
             warnings.warn(
                 f"first row taken as a header: its label {label!r} lies outside the labels "
                 f"below it ({_g(low)}..{_g(high)}); pass header=False "
-                "if it is an example", UserWarning, stacklevel=3)
+                "if it is an example", UserWarning, stacklevel=outside(*_OURS))
             return True
     return False
 
@@ -943,7 +952,7 @@ def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
         if "\0" in line:
             if said is not None:
                 warnings.warn(f"{said}: line {number} holds a NUL character (a byte 0): read "
-                              "with every NUL dropped", UserWarning, stacklevel=4)
+                              "with every NUL dropped", UserWarning, stacklevel=outside(*_OURS))
                 said = None
             line = line.replace("\0", "")
         yield line
@@ -1359,7 +1368,7 @@ def _load_image_folder(root: Path, size: int, val_fraction: float | None, seed: 
         train_idx, val_idx = _split(y, val_fraction, seed, root)
         files, y, files_val, y_val = files[train_idx], y[train_idx], files[val_idx], y[val_idx]
     _warn_shared(shared)
-    passed.warn(stacklevel=4)  # (before the decoding, which may take a while)
+    passed.warn()  # (before the decoding, which may take a while)
     rng = np.random.default_rng(seed)
     train = _sample(len(files), max_train, rng)
     val = _sample(len(files_val), max_val, rng)
@@ -1508,7 +1517,7 @@ def _warn_loose(folder: Path, where: str) -> None:
         warnings.warn(
             f"{folder}: {len(loose)} image(s) of its own left out "
             f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}): "
-            f"{where}", UserWarning, stacklevel=4)
+            f"{where}", UserWarning, stacklevel=outside(*_OURS))
 
 
 def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
@@ -1531,7 +1540,7 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
         f"user's, or a content store's, which keeps one copy of identical images: git-annex, "
         f"DVC, the Hugging Face cache), {len(shared)} read(s) more: {said}; e.g. {first} and "
         f"{second}. They are read as they are: remove the duplicates for a clean split",
-        UserWarning, stacklevel=4)
+        UserWarning, stacklevel=outside(*_OURS))
 
 
 @dataclass
@@ -1547,7 +1556,7 @@ class _PassedOver:
     """Files in class folders of a format Pillow knows that is not one of IMAGE_EXTENSIONS
     (None: not looked for, in a folder of class folders)."""
 
-    def warn(self, stacklevel: int = 3) -> None:
+    def warn(self) -> None:
         """Warn of what was gathered, once: the lists are emptied."""
         lists = [list(self.dangling), None if self.other is None else list(self.other)]
         self.dangling.clear()  # (before warning: a warning made an error is not said again)
@@ -1567,7 +1576,7 @@ class _PassedOver:
                                                                  else "")
                 suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
                 warnings.warn(f"{len(paths)} " + what.format(shown=shown, suffixes=suffixes),
-                              UserWarning, stacklevel=stacklevel)
+                              UserWarning, stacklevel=outside(*_OURS))
 
 
 @functools.cache
@@ -1910,8 +1919,9 @@ def _split_and_build(
 
 
 def _no_fraction(val_fraction: float | None, source: Path, why: str) -> None:
-    """Refuse a ``val_fraction`` given for data that comes split already."""
-    if val_fraction is not None:
+    """Refuse a ``val_fraction`` given for data that comes split already (but 0, which holds
+    nothing out of it: the file's own split is kept as it is)."""
+    if val_fraction is not None and fraction("val_fraction", val_fraction) != 0:
         raise ValueError(f"{source}: val_fraction={val_fraction!r} would be ignored: {why}; "
                          "leave val_fraction out")
 

@@ -33,13 +33,14 @@ def train_val_split(
     """Indices ``(train_idx, val_idx)`` splitting labels ``y`` by class, reproducible by ``seed``.
 
     Each class sends ``round(n_c * val_fraction)`` of its ``n_c`` examples to validation, but
-    always keeps at least one in training. Both index arrays come back shuffled.
+    always keeps at least one in training. ``val_fraction=0`` holds nothing out: every example
+    trains and ``val_idx`` is empty. Both index arrays come back shuffled.
 
     Raises:
-        ValueError: ``val_fraction`` outside (0, 1), no examples, a missing label (NaN, NaT),
+        ValueError: ``val_fraction`` outside [0, 1), no examples, a missing label (NaN, NaT),
             or too few examples for any validation set.
     """
-    val_fraction = fraction("val_fraction", val_fraction, low_open=True)
+    val_fraction = fraction("val_fraction", val_fraction)
     seed = integer("seed", seed, minimum=0)
     given = y
     y = np.asarray(y)
@@ -60,6 +61,8 @@ def train_val_split(
                          f"first at index {int(np.argmax(missing))}: drop those examples or "
                          "give them a class")
     rng = np.random.default_rng(seed)
+    if val_fraction == 0:
+        return rng.permutation(len(y)), np.empty(0, dtype=np.int64)
     train_parts, val_parts = [], []
     # Each class's indices in increasing order, as np.flatnonzero(y == label) gives them, by
     # one stable sort: that, once a class, scanned all N labels K times (a review: 9 s for

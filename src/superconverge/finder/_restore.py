@@ -431,14 +431,21 @@ def _is_rng(value: object) -> bool:
     return isinstance(value, _RNG_KINDS) and not isinstance(value, random.SystemRandom)
 
 
-def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
+def _rngs_within(owner: object, found: list[Any], depth: int = 2,
+                 unset: list[tuple[dict[str, Any], str]] | None = None) -> None:
     """Add to ``found`` the RNGs among ``owner``'s attributes and, ``depth`` levels on, those of
     the objects it holds, directly or in a list or tuple (a transform of the user's keeping
-    ``self.rng``, in a ``Compose``'s ``.transforms``), each once. Read from ``__dict__``s;
-    tensors, arrays, classes, functions and Python modules are not looked into, and an object
-    that raises when looked at (a ``__getattr__`` of its own, a dead weak proxy) is passed
-    over: what is not found is not put back, as before this walk went past the dataset."""
-    for value in list(_attributes(owner).values()):
+    ``self.rng``, in a ``Compose``'s ``.transforms``), each once; and to ``unset`` each
+    attribute that is ``None`` (where an RNG made on first use goes: Hugging Face's masking
+    collator's ``self.generator``). Read from ``__dict__``s; tensors, arrays, classes,
+    functions and Python modules are not looked into, and an object that raises when looked at
+    (a ``__getattr__`` of its own, a dead weak proxy) is passed over: what is not found is not
+    put back, as before this walk went past the dataset."""
+    attributes = _attributes(owner)
+    if unset is not None:
+        unset.extend((attributes, name) for name, value in list(attributes.items())
+                     if value is None)
+    for value in list(attributes.values()):
         try:  # (a list's items at depth 1 and more; the value itself, an RNG or no, otherwise)
             items = (value[:_MAX_PARTS] if depth and isinstance(value, list | tuple)
                      else (value,))
@@ -451,7 +458,7 @@ def _rngs_within(owner: object, found: list[Any], depth: int = 2) -> None:
                 elif depth and not isinstance(item, torch.Tensor | np.ndarray | type
                                               | types.ModuleType | types.FunctionType
                                               | types.MethodType):
-                    _rngs_within(item, found, depth - 1)
+                    _rngs_within(item, found, depth - 1, unset)
             except Exception:
                 continue
 
@@ -467,14 +474,16 @@ by the ids their handles remove."""
 
 
 def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
-              calls: Iterable[object] = ()) -> list[Any]:
+              calls: Iterable[object] = (),
+              unset: list[tuple[dict[str, Any], str]] | None = None) -> list[Any]:
     """The numpy, Python and torch RNGs a loader's sampler, dataset or ``collate_fn`` keeps as
     its own attributes (a batch sampler of the user's drawing its order from ``self.rng =
     np.random.default_rng(0)``, a dataset's augmentation from ``self.g = torch.Generator()``,
     a masking collator's ``self.g``: a bug bash), or that an object it holds keeps (a
     transform's), those ``modules`` keep as attributes (a noise layer's ``self.g``), and those
     the functions in ``calls`` keep as a ``collate_fn`` would (a mixup ``step_fn`` object's, a
-    noisy loss module's: a bug bash), each once."""
+    noisy loss module's: a bug bash), each once; and to ``unset`` the attributes of theirs that
+    are ``None`` (see :func:`_rngs_within`)."""
     found: list[Any] = []
     calls = list(calls)
     # (a call that is a module or a module's method: each of its modules, as the model's; a
@@ -482,23 +491,23 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
     owners = [o for c in calls for o in _collate_owners(c)]
     for module in [*modules, *(m for o in owners if isinstance(o, torch.nn.Module)
                                for m in o.modules())]:
-        _rngs_within(module, found, depth=0)
+        _rngs_within(module, found, depth=0, unset=unset)
     # (the module a call is, or whose method it is, two levels down as a plain step_fn
     # object's: an environment it holds kept its RNG, a bug bash)
     for owner in owners:
         if isinstance(owner, torch.nn.Module):
-            _rngs_within(owner, found)
+            _rngs_within(owner, found, unset=unset)
     loaders = list(loaders)
     for owner in _shufflers(loaders):
-        _rngs_within(owner, found, depth=0)
+        _rngs_within(owner, found, depth=0, unset=unset)
     for owner in _datasets(loaders):
-        _rngs_within(owner, found)
+        _rngs_within(owner, found, unset=unset)
     for call in [*(_attributes(ld).get("collate_fn") for ld in loaders), *calls]:
         for owner in _collate_owners(call):
             if _is_rng(owner):
                 _add_once(found, owner)
             elif not isinstance(owner, torch.nn.Module):  # (a module's: above)
-                _rngs_within(owner, found)
+                _rngs_within(owner, found, unset=unset)
     return found
 
 
@@ -591,7 +600,11 @@ class Streams:
                           if _persistent_workers(ld)]
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
-        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules, calls)]
+        # (and where there was none, one made on first use: a collator's RNG made from its seed
+        # at its first batch, which the sweep drew from, a bug bash: made afresh by the next)
+        self.rng_slots: list[tuple[dict[str, Any], str]] = []
+        self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules, calls,
+                                                                self.rng_slots)]
         self.epochs = [(s, s.epoch) for s in samplers]
         # A loader that counts its own passes and sets its sampler's epoch from the count at
         # each (accelerate's DataLoaderShard and DataLoaderDispatcher, ``iteration``): put back
@@ -651,6 +664,9 @@ class Streams:
             gen.set_state(gen_state)
         for rng, rng_state in self.own_rngs if own_rngs else ():
             _set_rng_state(rng, rng_state)
+        for attributes, name in self.rng_slots if own_rngs else ():
+            if _is_rng(attributes.get(name)):
+                attributes[name] = None
         for sampler, epoch in self.epochs:
             sampler.set_epoch(epoch)
         for loader, count in self.iterations:
@@ -871,10 +887,12 @@ class TrainingState:
         # value, DDP's gradient buffer), which goes back with it.
         self.versions: list[tuple[str, torch.Tensor, int]] = []
         # The Python numbers and flags of the user's (a replay buffer's write pointer, an
-        # ActNorm's ``inited``: left as the sweep made them, unsaid, bug bashes): named where
-        # changed, not put back (a library's own counters may need to go on). Public ones of a
+        # ActNorm's ``inited``: left as the sweep made them, unsaid, bug bashes), put back: left
+        # as the sweep made them beside the tensors put back, they made a state that never was
+        # (a Llama's dynamic RoPE kept the longer length it had cached its frequencies for, with
+        # the frequencies put back, and never scaled them again; a bug bash). Public ones of a
         # class not torch's (a LightningModule's own ``_current_fx_name`` moves at each step).
-        self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
+        self.numbers = [(vars(h), name, value) for _, h in holders
                         if not type(h).__module__.startswith("torch.")
                         for name, value in vars(h).items()
                         if type(value) in (int, float, bool) and not name.startswith("_")
@@ -929,13 +947,6 @@ class TrainingState:
                           for opt in self.optimizers]
         _copy_all(pending)
 
-    def changed_numbers(self) -> list[str]:
-        """The Python numbers and flags of yours (public attributes of a module of a class of
-        yours, or of a step_fn or loss_fn object) that changed since construction, which no
-        restore puts back (``step_fn.__self__.ptr``)."""
-        return [label for label, attrs, name, value in self.numbers
-                if not _same_number(attrs.get(name, _ABSENT), value)]
-
     def changed_attributes(self) -> list[str]:
         """The tensors kept as plain module attributes (not buffers) that were written into in
         place since construction, which no restore puts back (``model.fc.running``)."""
@@ -966,6 +977,9 @@ class TrainingState:
             if now is not t and (now is None or isinstance(t, torch.nn.Parameter)
                                  or _gives_way(now, t)):
                 slots[name] = t
+        for attrs, name, value in self.numbers:
+            if not _same_number(attrs.get(name, _ABSENT), value):
+                attrs[name] = value
         for attrs, name, skeleton in self.container_slots:
             now = attrs.get(name, _ABSENT)
             if now is None or now is _ABSENT or _gives_way_to(now, skeleton):
@@ -1025,11 +1039,13 @@ class TrainingState:
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = []
         for (tensor, saved), version in zip(self.tensors, self.tensor_versions, strict=True):
-            if tensor.shape != saved.data.shape:
+            if tensor.shape != saved.data.shape or tensor.dtype != saved.data.dtype:
                 # Resized in place by its module (a quantization observer's min_val, empty
-                # until the first batch): back to its shape, then written as the others are.
+                # until the first batch), or cast (a step_fn's model.to(torch.float64), whose
+                # .grad then refused the gradient put back, a bug bash): back to its shape and
+                # dtype, then written as the others are.
                 with torch.no_grad():
-                    tensor.data = torch.empty(saved.data.shape, dtype=tensor.dtype,
+                    tensor.data = torch.empty(saved.data.shape, dtype=saved.data.dtype,
                                               device=tensor.device)
             elif (tensor.device.type == "cpu" and _version(tensor) == version
                   and _unchanged(tensor, saved.data)):

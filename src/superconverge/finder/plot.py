@@ -282,11 +282,13 @@ def _draw(
                   "linewidth": 0},
         )
     # What a reader must not miss: why there is no pick, and what makes a pick uncertain.
-    notes = ([] if pick.lr is not None else [f"no suggestion: {pick.reason}"])
-    # Without a pick, its reason already says "never decreased" or "only N finite points":
-    # the matching warning would say it twice.
-    said = () if pick.lr is not None else ("never decreased", "too few points")
-    notes += [f"warning: {w}" for w in warned if not any(s in w for s in said)]
+    # Without a pick, a warning that says why ("never decreased", "too few points") says it
+    # in the curve's own words, which the reason's generic advice would repeat (a bug bash:
+    # the plot dropped the warning's "raise num_iter" for the reason's "lower start_lr").
+    why = None if pick.lr is not None else next(
+        (w for w in warned if "never decreased" in w or "too few points" in w), None)
+    notes = [] if pick.lr is not None else [f"no suggestion: {why or pick.reason}"]
+    notes += [f"warning: {w}" for w in warned if w is not why]
     words = _NOTE_WORDS.get()
     if words is not None:
         notes = [words(n) for n in notes]

@@ -648,44 +648,23 @@ def lr_range_test(
         # what the test trained)
         tell = restore or len(curves) > 1
         changed = state.changed_attributes() if state is not None and tell else []
-        numbers = state.changed_numbers() if state is not None and tell else []
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, o), mark in zip(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
-        if written and tell:
-            warnings.warn(
-                f"the range test wrote into {_first_five(written)}, of a module "
-                "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
-                "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
-                "make that object a module holding them and pass its method as step_fn "
-                "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
-                "test", UserWarning, stacklevel=2)
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
         state = None
         run.val_cache = None
-        if changed:
-            left = ("they stay as the sweep left them" if restore else
-                    "each repeat started where the one before left them")
-            warnings.warn(
-                f"the range test wrote into {_first_five(changed)}: tensors kept "
-                "as plain attributes, not registered buffers, whose values are not "
-                f"snapshotted, so {left}; register them as buffers of a module "
-                "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
-                "state_dict; a step_fn object of yours can be a module, passed as its method) "
-                "to have them put back",
-                UserWarning, stacklevel=2)
-        if numbers:
-            left = " and ".join(
-                (["each repeat started where the one before left them"] if len(curves) > 1
-                 else []) + (["they stay as the sweep left them"] if restore else []))
-            warnings.warn(
-                f"the range test changed {_first_five(numbers)}: Python "
-                f"numbers and flags, which it does not put back, so {left}; keep such state in "
-                "a buffer of a module (self.register_buffer(name, torch.tensor(0)), written in "
-                "place) to have it put back with the rest",
-                UserWarning, stacklevel=2)
+        try:
+            _warn_left(written if tell else [], changed, restore)
+        except Warning as made_error:
+            # A warnings filter made it an error: the curve measured goes with it, as with an
+            # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
+            measured = result or getattr(made_error.__context__, "partial_result", None)
+            if measured is not None:
+                _attach_partial(made_error, measured)
+            raise
         held = came()
         if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
             held = late
@@ -713,6 +692,30 @@ def lr_range_test(
             del on_its_way, stop
     logger.info(SUMMARY_LOG, result.stop_summary())
     return result
+
+
+def _warn_left(written: list[str], changed: list[str], restore: bool) -> None:
+    """The warnings at a test's end of what stays as the sweep left it: state ``written`` in
+    objects the step_fn or loss_fn holds, and tensors kept as plain attributes (``changed``)."""
+    if written:
+        warnings.warn(
+            f"the range test wrote into {_first_five(written)}, of a module "
+            "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
+            "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
+            "make that object a module holding them and pass its method as step_fn "
+            "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
+            "test", UserWarning, stacklevel=outside(__name__))
+    if changed:
+        left = ("they stay as the sweep left them" if restore else
+                "each repeat started where the one before left them")
+        warnings.warn(
+            f"the range test wrote into {_first_five(changed)}: tensors kept "
+            "as plain attributes, not registered buffers, whose values are not "
+            f"snapshotted, so {left}; register them as buffers of a module "
+            "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
+            "state_dict; a step_fn object of yours can be a module, passed as its method) "
+            "to have them put back",
+            UserWarning, stacklevel=outside(__name__))
 
 
 def _attach(exc: BaseException, name: str, value: object) -> None:
@@ -2114,6 +2117,11 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
         raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {scaler!r}")
     for i, group in enumerate(optimizer.param_groups):
         lr = group.get("lr")
+        # (first: Hugging Face's Adafactor has lr=None there, and was told of a missing lr
+        # without the fix, a bug bash)
+        if (why := own_lr(group)) is not None:
+            raise ValueError(f"optimizer param group {i} {why}: the sweep's LRs would not be "
+                             "the ones trained at")
         if (isinstance(lr, bool) or not isinstance(lr, numbers.Real | torch.Tensor)
                 or (isinstance(lr, torch.Tensor) and lr.numel() != 1)):
             raise TypeError(
@@ -2122,6 +2130,12 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "each group needs one, a number or a one-element tensor (an optimizer that "
                 "picks its own step size, such as Adafactor with lr=None, has none to sweep)"
             )
+        if isinstance(lr, torch.Tensor) and not lr.is_floating_point():
+            # (a bug bash: an int tensor trained at 0, 0, ... 4 while the curve said 1e-4..4)
+            raise ValueError(
+                f"optimizer param group {i} has lr={lr!r}, a {lr.dtype} tensor: each LR the "
+                "sweep writes into it would be truncated (0.005 to 0); make it a float tensor "
+                "(torch.tensor(0.01)) or a number")
         if (coarse := too_coarse(lr)) is not None:
             raise ValueError(f"optimizer param group {i} has lr={lr!r}, {coarse}")
         if isinstance(lr, torch.Tensor) and lr.requires_grad:  # (a bug bash: autograd's "a
@@ -2138,9 +2152,6 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "loss_fn (or step_fn) returns, and the range test reads that value as a loss to "
                 "lower, so its curve would read upside down; build the optimizer with "
                 "maximize=False and return the negated objective (-objective) as the loss")
-        if (why := own_lr(group)) is not None:
-            raise ValueError(f"optimizer param group {i} {why}: the sweep's LRs would not be "
-                             "the ones trained at")
         if estimates_step_size(group):  # (a bug bash: nothing said, and no doc either)
             warnings.warn(
                 f"optimizer param group {i} holds an estimate 'd': an optimizer that "

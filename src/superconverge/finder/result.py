@@ -401,10 +401,12 @@ class RangeTestResult(Curve):
             )
 
     def __repr__(self) -> str:
-        """A line: how the sweep stopped, the LRs it spans and its suggestion; the values are
-        in :attr:`lrs`, :attr:`losses` and the rest, the whole in :meth:`to_dict`."""
+        """A line: how the sweep stopped, the LRs it spans and its suggestion (uncertain where
+        :meth:`warnings` has any, as the plot's legend says); the values are in :attr:`lrs`,
+        :attr:`losses` and the rest, the whole in :meth:`to_dict`."""
         pick = self.suggest()
-        said = f"suggestion={pick.lr:.3g} ({pick.method})" if pick.lr is not None else (
+        unsure = ", uncertain" if pick.lr is not None and self.warnings() else ""
+        said = f"suggestion={pick.lr:.3g} ({pick.method}{unsure})" if pick.lr is not None else (
             "no suggestion")
         repeats = f", {len(self.repeats)} repeats" if len(self.repeats) > 1 else ""
         return (f"RangeTestResult({self.stop_summary()}, {_span(self)}, {said}{repeats}, "
@@ -571,6 +573,13 @@ class RangeTestResult(Curve):
         void = self._void_spread()
         if void is not None:
             out.append(void)
+        picks = self._repeat_picks(method)
+        none = picks.count(None)
+        if len(picks) > 1 and 0 < none < len(picks):
+            # (a bug bash: the spread over the others read as one over all of them)
+            out.append(f"{none} of the {len(picks)} repeats gave no {self.suggest(method).method} "
+                       f"pick, so the pick depends on the batches drawn more than the spread "
+                       f"of the other {len(picks) - none} says; look at each repeat's curve")
         below = self._pick_warning(method) if pick else None
         return out if below is None else [*out, below]
 
@@ -637,19 +646,25 @@ class RangeTestResult(Curve):
         Exactly ``0.0`` when every repeat picks the same step of the sweep (the repeats share
         the sweep's LRs, so picks are either equal or at least one step apart). Only the
         :meth:`finished_repeats` count: a sweep an error or Ctrl-C cut short would pick from
-        the part it ran. ``None`` with fewer than two of them that have a suggestion, when
+        the part it ran; of them, those that give a pick (:meth:`warnings` names those that
+        give none). ``None`` with fewer than two of them that have a suggestion, when
         every repeat gave the very same curve (unshuffled data), and when every step trained
         on all of the data (``provenance["whole_data_steps"]``): nothing was measured there,
         and :meth:`warnings` says so.
         """
         if self._void_spread() is not None:
             return None
-        method = self.method if method is None else method
-        picks = [suggest(c.lrs, c.losses, method).lr for c in self.finished_repeats()]
-        found = [p for p in picks if p is not None and p > 0]
+        found = [p for p in self._repeat_picks(method) if p is not None]
         if len(found) < 2:
             return None
         return math.log10(max(found) / min(found))
+
+    def _repeat_picks(self, method: str | None = None) -> list[float | None]:
+        """The pick of rule ``method`` of each of the :meth:`finished_repeats` (``None``: it
+        gives none, or one of 0 an LR ratio cannot take)."""
+        method = self.method if method is None else method
+        picks = [suggest(c.lrs, c.losses, method).lr for c in self.finished_repeats()]
+        return [p if p is not None and p > 0 else None for p in picks]
 
     def __hash__(self) -> int:
         # (the dataclass's own hashed every field, config's dict too: "unhashable type")

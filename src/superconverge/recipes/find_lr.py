@@ -123,8 +123,10 @@ def find_lr(
     available, else ``cpu``). ``amp``: ``None``, ``"bf16"`` (autocast) or ``"fp16"`` (autocast
     with a ``GradScaler``). ``standardize`` and ``data_options`` (``val_fraction``; ``target``,
     ``header``, ``delimiter`` for CSV; ``size``, ``grayscale`` for images) go to
-    :func:`~superconverge.recipes.load_data`. ``max_grad_norm``: clip the gradients' total norm
-    before each step, as a training run that clips does.
+    :func:`~superconverge.recipes.load_data`; ``val_fraction`` is 0 unless given, as the sweep
+    uses no validation examples: every example of ``data`` trains (the file's own split, where
+    it has one, is kept, and only its training part is used). ``max_grad_norm``: clip the
+    gradients' total norm before each step, as a training run that clips does.
 
     Under an initialised ``torch.distributed`` group (``torchrun``: see
     :func:`~superconverge.recipes.distributed.torchrun_group`) every rank calls ``find_lr`` with
@@ -181,6 +183,10 @@ def find_lr(
                         f"{data_options!r}")
     options = {k: x.item() if isinstance(x, np.generic) else x
                for k, x in (data_options or {}).items()}
+    if data is not None and options.get("val_fraction") is None:
+        # The sweep uses no validation examples: every example of the file trains (a split
+        # by the loaders' default had left a fifth of a table out, and refused a tiny one).
+        options["val_fraction"] = 0.0
     if data is not None and Path(data).is_dir():
         # The sweep sees at most num_iter x batch_size examples a repeat and no validation
         # ones: decode only those of an image folder (a random sample by seed), not all of it.

@@ -1383,10 +1383,25 @@ class ParamScheduler:
 
     def get_last_lr(self) -> list[float]:
         """The learning rate of each param group for the current step (torch's protocol): the
-        floats the schedule gave (a tensor ``lr`` holds them rounded to its dtype)."""
+        floats the schedule gave (a tensor ``lr`` holds them rounded to its dtype).
+
+        Raises:
+            ValueError: without an ``lr`` schedule, a group whose ``lr`` is ``None`` (an
+                optimizer that finds its own step size, transformers' ``Adafactor`` with
+                ``relative_step=True``): there is no LR to give.
+        """
         if "lr" in self._last:
             return self.get_last("lr")
-        return [as_float(g["lr"]) for g in self.optimizer.param_groups]
+        groups = self.optimizer.param_groups
+        unset = [i for i, g in enumerate(groups) if g.get("lr") is None]
+        if unset:
+            # (a bug bash: float(None)'s bare TypeError, in the Trainer that logs it)
+            raise ValueError(
+                f"param group {unset[0]}'s lr is None: {type(self.optimizer).__name__} finds its "
+                "own step size (transformers' Adafactor with relative_step=True), so there is "
+                "no LR to give; log the values this scheduler sets (get_last(name)), or give "
+                "the optimizer an lr (relative_step=False)")
+        return [as_float(g["lr"]) for g in groups]
 
     def state_dict(self) -> dict[str, Any]:
         """``{"last_step", "schedules", "multipliers"}``: plain ints, floats, strings, lists and
