@@ -7666,3 +7666,29 @@ def test_a_model_cast_by_the_step_fn_goes_back_to_its_dtype(dtype, swap) -> None
     assert opt.param_groups[0]["lr"] == 0.01
     assert all(opt.state[p]["momentum_buffer"].dtype == torch.float32
                for p in model.parameters())
+
+
+def test_a_float16_loss_that_overflows_names_float16() -> None:
+    """A model.half() regression whose squared error passed 65504 on one batch (its gradient
+    finite) stopped 300x early, told to check the data and raise num_iter; nothing said
+    float16."""
+    torch.manual_seed(0)
+    model = nn.Linear(8, 1).half()
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(16, 8, generator=g).half(),
+                (torch.randn(16, 1, generator=g) * 100 + (300 if i == 9 else 0)).half())
+               for i in range(12)]
+    with pytest.warns(UserWarning, match=r"the loss is a float16 tensor \(a model\.half\(\)'s\), "
+                                         r"whose largest number is 65504") as told:
+        res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=1e-3), F.mse_loss,
+                            batches, 1e-6, 1e-4, num_iter=12, progress=False)
+    assert res.stop_reason == "nan" and len(res.lrs) == 9
+    assert sum("65504" in str(w.message) for w in told) == 1
+    model32 = nn.Linear(8, 1)  # (no float16 loss: not said)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res32 = lr_range_test(model32, torch.optim.SGD(model32.parameters(), lr=1e-3),
+                              F.mse_loss, [(x.float(), y.float()) for x, y in batches], 1e-6,
+                              1e-4, num_iter=12, progress=False)
+    assert res32.stop_reason == "completed"
+    assert not any("65504" in str(w.message) for w in caught)

@@ -561,6 +561,15 @@ def lr_range_test(
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
                         run.world, whole),
         )
+        if run.half_loss and any(c.stop_reason == "nan" for c in curves):
+            # (a bug bash: a model.half() regression's squared error past 65504 on one batch,
+            # its gradient finite, stopped the test 300x early, told to check the data)
+            warnings.warn(
+                "the loss is a float16 tensor (a model.half()'s), whose largest number is "
+                "65504: a loss, or a squared error inside it, above that is inf, which stops the "
+                "test as a NaN would; compute the loss in float32 (loss_fn(output.float(), "
+                "target.float())), or keep the weights in float32 and use amp_dtype",
+                UserWarning, stacklevel=2)
         if zeros := max(run.leading_zeros, default=0):
             warnings.warn(
                 f"the first {zeros} step{'s' * (zeros != 1)} of the sweep had a loss of exactly "
@@ -966,6 +975,7 @@ class _Run:
                           and isinstance(getattr(m, "observer_enabled", None), torch.Tensor)]
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
         self.leading_zeros: list[int] = []  # per sweep: its first losses of exactly 0
+        self.half_loss = False  # a float16 loss was seen (a model.half()'s: 65504 at most)
         # Where a GradScaler's skipped steps are seen: "device", the scaler's inf check of the
         # step, read back with the losses (a private torch API, present 2.6-2.15), for every
         # optimizer: a fused one skips on the device, any other is not called by scaler.step
@@ -1113,6 +1123,8 @@ class _Run:
                         self._first_step(optimizer.step)
                     else:
                         optimizer.step()
+                if i == 0:
+                    self.half_loss |= loss.dtype == torch.float16
                 losses.append(loss)
                 i += 1
                 if pending is not None:
