@@ -966,7 +966,7 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     out = tmp_path / "run"
     argv = ["-q", "find-lr", "--data", str(tmp_path / "imgs"), "--image-size", "8",
             "--batch-size", "2", "--out", str(out)]
-    # 20 steps x batch 2 = 40 of the 80 training images; no validation image is read.
+    # 20 steps x batch 2 = 40 of the 100 images (none held out); no validation image is read.
     assert main([*argv, "--num-iter", "20"]) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["model"] == "cnn" and config["num_train"] == 40
@@ -979,14 +979,15 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     # The model's default steps (100 for cnn) x batch 2 reach past the folder: all is read.
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
-    assert config["num_train"] == 80 and config["data_options"]["max_train"] == 200
+    assert config["num_train"] == 100 and config["data_options"]["max_train"] == 200
     # A sample the caller chose is the one read, even one larger than the sweep can see.
     from superconverge.recipes import find_lr
 
     res = find_lr(data=tmp_path / "imgs", batch_size=2, num_iter=10, progress=False,
                   data_options={"size": 8, "max_train": 30, "max_val": 4})
     assert res.config["num_train"] == 30
-    assert res.config["data_options"] == {"size": 8, "max_train": 30, "max_val": 4}
+    assert res.config["data_options"] == {"size": 8, "max_train": 30, "max_val": 4,
+                                          "val_fraction": 0.0}
     # An audit: out inside the folder made its plot an image of a class the next run read.
     with pytest.raises(ValueError, match=r"out='.*dark' lies inside the image folder data=.*: "
                        r"its plot would be read as an image of class 'dark'"):

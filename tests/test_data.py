@@ -3148,3 +3148,35 @@ def test_a_tables_warnings_point_at_the_callers_line(tmp_path) -> None:
             told = [w for w in caught if said in str(w.message)]
             assert told and all(w.filename == __file__ for w in told), [
                 (w.filename, w.lineno, str(w.message)[:60]) for w in caught]
+
+
+def test_labels_alike_but_for_unicode_normalisation_are_one_class(tmp_path) -> None:
+    """A typed "café" (NFC) and a macOS file name's (NFD) were two classes of one name; two such
+    class folders, one in each split, read "café: class folder not present in ['café']"."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "café")
+    assert nfd != "café"
+    rows = [f"{i * 0.1},{i % 3},{('café', nfd, 'thé')[i % 3]}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("a,b,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ds = load_csv(tmp_path / "t.csv")
+    assert ds.class_names == ("café", "thé") and ds.num_classes == 2
+    for split, name in (("train", "café"), ("train", "thé"), ("val", nfd), ("val", "thé")):
+        (tmp_path / "imgs" / split / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (4, 4), (i * 100, 0, 0)).save(tmp_path / "imgs" / split / name
+                                                            / f"{i}.png")
+    with pytest.raises(ValueError, match=r"class folder not present in the training split "
+                                         r".*: its name differs from the training split's "
+                                         r"'café' only in how its accents are encoded"):
+        load_image_folder(tmp_path / "imgs", size=4)
+
+
+def test_a_text_label_of_nan_is_warned_of(tmp_path) -> None:
+    """pandas' astype(str) writes a missing label as "nan": among text labels it became a class
+    of its own, unsaid (among numbers it is refused)."""
+    rows = [f"{i * 0.1},{'nan' if i == 5 else ('cat', 'dog')[i % 2]}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("a,label\n" + "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"1 of the 30 labels are 'nan', read as a class: a "
+                                         r"mark of a missing label \('nan' is how pandas'"):
+        assert load_csv(tmp_path / "t.csv").class_names == ("cat", "dog", "nan")

@@ -17,6 +17,7 @@ import numbers
 import os
 import re
 import time
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Hashable, Iterator, Sequence
@@ -1666,8 +1667,14 @@ def _list_split(
     known = set(classes)
     for extra in _subfolders(folder):
         if extra.name not in known:
+            # (a bug bash: "café" typed, and "café" in a macOS copy's decomposed form, read as
+            # "café: not present in ['café', ...]")
+            twin = next((k for k in known if _nfc(k) == _nfc(extra.name)), None)
+            why = ("" if twin is None else f": its name differs from the training split's "
+                   f"{twin!r} only in how its accents are encoded (Unicode NFC and NFD, a "
+                   "macOS copy's), so it reads as another; rename one of the two folders")
             raise ValueError(
-                f"{extra}: class folder not present in the training split {sorted(known)}"
+                f"{extra}: class folder not present in the training split {sorted(known)}{why}"
             )
     files: list[Path] = []
     labels: list[int] = []
@@ -1970,6 +1977,12 @@ def _build(
     return _finish(name, x, y, x_val, y_val, class_names, source)
 
 
+def _nfc(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): "é" as one code point, as typed, not as "e"
+    and an accent, as macOS names files."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[str]]:
     """Class indices ``0..K-1`` and names.
 
@@ -1991,8 +2004,10 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         texts, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1).astype(np.int64)
         # Read past surrounding whitespace, as a CSV's labels are: "cat\n" (a line kept from
-        # readlines()) and "cat" are one class, not two (an audit).
-        stripped = np.char.strip(texts)
+        # readlines()) and "cat" are one class, not two (an audit); and as one form of Unicode
+        # (NFC): a typed "café" and a macOS file name's decomposed one were two classes of one
+        # name (a bug bash).
+        stripped = np.array([_nfc(t.strip()) for t in texts.tolist()])
         if (stripped != texts).any():
             texts, merged = np.unique(stripped, return_inverse=True)
             inverse = merged.reshape(-1)[inverse].astype(np.int64)
@@ -2010,6 +2025,14 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
             raise ValueError(f"{source}: {count} of the {len(labels)} labels are {what}: "
                              "examples without a label; drop them")
         if not all(_is_number(v) for v in names):
+            if missing:  # (among text classes "NA" may be one: said, not refused)
+                count = int(np.isin(inverse, missing).sum())
+                warnings.warn(
+                    f"{source}: {count} of the {len(labels)} labels are "
+                    f"{' or '.join(repr(names[i]) for i in missing[:4])}, read as a class: "
+                    "a mark of a missing label ('nan' is how pandas' astype(str) writes one); "
+                    "if those examples have none, drop them", UserWarning,
+                    stacklevel=outside(*_OURS))
             return inverse, names
         labels = _integer_text_labels(names, inverse, source)
     if labels.dtype.kind == "b":
