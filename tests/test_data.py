@@ -3062,6 +3062,10 @@ def test_a_column_named_as_the_label_that_is_not_last_is_told(tmp_path: Any) -> 
         # (a review: "y" beside "x" is a coordinate, not the label: no warning)
         xy = "".join(f"{i},{i * 2},{'ab'[i % 2]}\n" for i in range(20))
         assert load_csv(write(tmp_path / "xy.csv", "x,y,species\n" + xy)).num_classes == 2
+    # (a bug bash: "y" without an "x", the name an .npz gives the labels, was read as a feature)
+    with pytest.warns(UserWarning, match=r"and column 'y' is a feature; is column 'y' the "
+                                         r"label\?"):
+        load_csv(write(tmp_path / "y.csv", "y,a,b,count\n" + rows))
     text = "".join(f"{'ab'[i % 2]},{i * 0.1:.2f},{i % 5},{i % 3}\n" for i in range(30))
     with pytest.raises(ValueError, match=r"'a' is not a number \(feature columns must be "
                        r"numeric; encode categories as numbers first\); is column 'Class' the "

@@ -539,8 +539,10 @@ def load_csv(
     names = heads if header else [str(i) for i in range(width)]
     # With the default target (the last column), a column elsewhere named as labels are
     # ("class,a,b,count"): most likely the label, read as a feature.
-    named = next((i for i, n in enumerate(names) if i != t and n.lower() in _LABEL_NAMES),
-                 None) if header and target == -1 and names[t].lower() not in _LABEL_NAMES else None
+    lowered = [n.lower() for n in names]
+    label_names = _LABEL_NAMES | ({"y"} if "x" not in lowered else set())
+    named = next((i for i, n in enumerate(lowered) if i != t and n in label_names),
+                 None) if header and target == -1 and lowered[t] not in label_names else None
     ask = "" if named is None else f"is column {names[named]!r} the label?"
     choose = (f"; {ask} The last column, {names[t]!r}, was read as the label (target=-1): "
               f"choose it with target={names[named]!r}" if named is not None else "")
@@ -789,9 +791,11 @@ def _raise_not_a_number(
 
 # Header names that say "the label": one of them on a column other than the target's is told.
 _LABEL_NAMES = frozenset({"label", "labels", "class", "classes", "target"})
+# (not "category": a category of its own is a feature; "y" only where no column is "x", whose
+# coordinate it would be: the name .npz files give the labels, read as a feature, a bug bash)
+
 _INDEX_NAMES = frozenset({"", "unnamed: 0", "index", "id"})
 """The names of a first column that holds a row index, where it numbers the rows."""
-# (not "y" or "category": an x, y table's coordinate, a category of its own, is a feature)
 
 
 def _measured_label_hint(parts: Sequence[_Rows], line: int, column: int, cell: str,
