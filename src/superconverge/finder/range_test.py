@@ -485,18 +485,27 @@ def lr_range_test(
         copied: list[tuple[str, torch.nn.Module]] = [("model", model), *others]
         for name, m in copied:
             _refuse_lazy(name, m)
-    state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
-                           beside_restored) if snapshotted else None)
-    run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
-                           *(o for _, o in carriers)])
-    run.others = [x for _, o in others for x in o.modules()]
+    state: TrainingState | None = None
+    try:
+        state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
+                               beside_restored) if snapshotted else None)
+        run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
+                               *(o for _, o in carriers)])
+        run.others = [x for _, o in others for x in o.modules()]
+        whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
+        # (by their state, not a step hook, which made a compiled step of theirs recompile, a
+        # review: a read of a defaultdict's state, an empty entry, is no step)
+        beside_marks = [_optimizer_mark(o) for _, o in beside_watched]
+    except BaseException as exc:
+        # Ctrl-C (or an error) while the snapshot is taken, before the sweep: nothing to put
+        # back, and an exception kept afterwards (a notebook's) must not keep the copy, here or
+        # half built in the frames it ran in (a bug bash: 301 weights' copies held).
+        state = None
+        _let_go(exc.__traceback__)
+        raise
     curves: list[Curve] = []
-    whole = _whole_data_steps(train_data, train_loaders, accumulation_steps)
     began = time.perf_counter()
     result: RangeTestResult | None = None
-    # (by their state, not a step hook, which made a compiled step of theirs recompile, a
-    # review: a read of a defaultdict's state, an empty entry, is no step)
-    beside_marks = [_optimizer_mark(o) for _, o in beside_watched]
     try:
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
@@ -725,6 +734,19 @@ def _warn_left(written: list[str], changed: list[str], restore: bool) -> None:
             "state_dict; a step_fn object of yours can be a module, passed as its method) "
             "to have them put back",
             UserWarning, stacklevel=outside(__name__))
+
+
+def _let_go(tb: types.TracebackType | None) -> None:
+    """Clear the locals of this package's finished frames in traceback ``tb`` (a snapshot half
+    built in them), leaving the caller's frames, and any executing one, as they are."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__", "").startswith("superconverge."):
+            try:
+                frame.clear()
+            except RuntimeError:  # (an executing frame: this function's caller's)
+                pass
+        tb = tb.tb_next
 
 
 def _attach(exc: BaseException, name: str, value: object) -> None:
