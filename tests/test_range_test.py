@@ -7732,3 +7732,23 @@ def test_a_ctrl_c_as_the_snapshot_is_taken_leaves_no_copy_in_the_kept_exception(
                       1e-5, 1.0, num_iter=10, progress=False)
     kept = caught.value  # noqa: F841  (kept, as a notebook keeps the last one)
     assert copies() == before
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_a_snapshot_out_of_memory_is_said_to_be_the_snapshot(monkeypatch) -> None:
+    """torch's bare "can't allocate memory" came out of the snapshot's copies, with nothing
+    saying what was copied, or that snapshot='cpu' or restore=False take less."""
+    from superconverge.finder import _restore
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           "80000000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(_restore, "_clone", full)
+    model = nn.Linear(8, 2)
+    with pytest.raises(RuntimeError, match="can't allocate memory") as caught:
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      nn.CrossEntropyLoss(), _pairs(), 1e-4, 1.0, num_iter=10,
+                      progress=False)
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert "the snapshot (a copy of the weights" in notes and "snapshot='cpu'" in notes

@@ -487,8 +487,17 @@ def lr_range_test(
             _refuse_lazy(name, m)
     state: TrainingState | None = None
     try:
-        state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
-                               beside_restored) if snapshotted else None)
+        try:
+            state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
+                                   beside_restored) if snapshotted else None)
+        except RuntimeError as exc:  # (torch.OutOfMemoryError is one)
+            if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
+                # (a bug bash: torch's bare message; nothing said what was being copied)
+                _note(exc, "lr_range_test: the snapshot (a copy of the weights, gradients and "
+                           "optimizer state, put back after the test) did not fit: "
+                           "snapshot='cpu' keeps it in host memory; restore=False with one "
+                           "sweep takes none")
+            raise
         run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                                *(o for _, o in carriers)])
         run.others = [x for _, o in others for x in o.modules()]
