@@ -7419,14 +7419,16 @@ def test_python_numbers_a_module_of_yours_keeps_are_put_back() -> None:
                 self._private += 1
             return F.cross_entropy(m(batch[0]), batch[1])
 
+    seen: list[Any] = []
+
     class Rope(nn.Module):  # (transformers' dynamic RoPE, its bookkeeping in plain numbers)
         def __init__(self) -> None:
             super().__init__()
-            self.lin, self.cached, self.seen = nn.Linear(8, 2), 16, []
+            self.lin, self.cached = nn.Linear(8, 2), 16
             self.register_buffer("freq", torch.ones(2))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            self.seen.append((self.cached, self.freq.clone()))
+            seen.append(self.cached)
             if self.cached == 16:  # the first long input: rescale, once
                 self.freq.mul_(0.5)
                 self.cached = torch.tensor(32)
@@ -7441,7 +7443,7 @@ def test_python_numbers_a_module_of_yours_keeps_are_put_back() -> None:
     assert model.cached == 16 and type(model.cached) is int and model.freq.tolist() == [1, 1]
     assert replay._private == 20  # (a private one is the class's own business: as it was left)
     # each repeat started from the state before the test: rescaled at its first step
-    firsts = [i for i, (cached, _) in enumerate(model.seen) if cached == 16]
+    firsts = [i for i, cached in enumerate(seen) if cached == 16]
     assert firsts == [0, 10]
 
 
@@ -7752,3 +7754,47 @@ def test_a_snapshot_out_of_memory_is_said_to_be_the_snapshot(monkeypatch) -> Non
                       progress=False)
     notes = " ".join(getattr(caught.value, "__notes__", []))
     assert "the snapshot (a copy of the weights" in notes and "snapshot='cpu'" in notes
+
+
+def test_the_numbers_of_an_object_whose_cache_the_sweep_grew_stay_with_it() -> None:
+    """A review of putting numbers back: a positional-encoding cache the sweep grew stays as it
+    made it (put back, a module that counts its length elsewhere failed), and its length,
+    put back to 16 beside the 32-long cache, made the next forward fail. Both stay now, and the
+    length is named."""
+
+    class Enc(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.pe_len, self.pe = nn.Linear(4, 2), 16, torch.zeros(16, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[1] != self.pe_len:
+                self.pe, self.pe_len = torch.ones(x.shape[1], 4), x.shape[1]
+            return self.lin(x + self.pe).mean(1)
+
+    g = torch.Generator().manual_seed(0)
+    data = [(torch.randn(4, 32, 4, generator=g), torch.randint(0, 2, (4,), generator=g))
+            for _ in range(5)]
+    model = Enc()
+    with pytest.warns(UserWarning, match=r"the range test changed model\.pe_len: Python numbers "
+                                         r"and flags of an object a tensor of which the sweep "
+                                         r"replaced by one that stays"):
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                      data, 1e-4, 1.0, num_iter=8, progress=False)
+    assert (model.pe_len, tuple(model.pe.shape)) == (32, (32, 4))
+    model(torch.randn(2, 16, 4))  # (rebuilt for 16, as it would have been)
+
+
+def test_a_channels_last_model_cast_by_the_step_fn_keeps_its_layout() -> None:
+    """A review: the cast put back was built contiguous, dropping channels_last."""
+    model = nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
+    stride = model.weight.stride()
+
+    def step(m: nn.Module, batch: Any) -> torch.Tensor:
+        m.to(torch.bfloat16)
+        return m(batch[0].to(torch.bfloat16)).float().pow(2).mean()
+
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None,
+                  [(torch.randn(2, 3, 6, 6), None)] * 3, 1e-4, 1.0, num_iter=8,
+                  step_fn=step, progress=False)
+    assert model.weight.dtype == torch.float32 and model.weight.stride() == stride

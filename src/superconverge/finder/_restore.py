@@ -892,11 +892,18 @@ class TrainingState:
         # (a Llama's dynamic RoPE kept the longer length it had cached its frequencies for, with
         # the frequencies put back, and never scaled them again; a bug bash). Public ones of a
         # class not torch's (a LightningModule's own ``_current_fx_name`` moves at each step).
-        self.numbers = [(vars(h), name, value) for _, h in holders
+        # Not those of an object one of whose tensors stays as the sweep made it (a cache it
+        # grew, see _gives_way): they describe it (its length), and put back they did not, and
+        # the next forward failed (a review); named in a warning (numbers_kept).
+        self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
                         if not type(h).__module__.startswith("torch.")
                         for name, value in vars(h).items()
                         if type(value) in (int, float, bool) and not name.startswith("_")
                         and name != "training"]
+        self.numbers_kept: list[str] = []
+        # (whose attributes each slot dict is: a module's parameters' and buffers')
+        self.holder_of = {id(d): id(vars(m)) for m in modules
+                          for d in (m._parameters, m._buffers)}
         # (and those in a dict or list attribute, a level down: a torch.func ensemble's
         # buffers from stack_module_state, kept in a dict, went unnamed, a bug bash)
         inside = [(f"{prefix}.{name}[{k!r}]", x) for prefix, m in holders
@@ -970,20 +977,29 @@ class TrainingState:
         for scripted, name, t in self.script_slots:
             if getattr(scripted, name) is not t:
                 setattr(scripted, name, t)
+        left: set[int] = set()  # the objects a tensor of which stays as the sweep made it
         for slots, name, t in self.slots:
             now = slots.get(name)
+            if now is t:
+                continue
             # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
             # put back to the original, and never trained again, a bug bash)
-            if now is not t and (now is None or isinstance(t, torch.nn.Parameter)
-                                 or _gives_way(now, t)):
+            if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t):
                 slots[name] = t
-        for attrs, name, value in self.numbers:
-            if not _same_number(attrs.get(name, _ABSENT), value):
-                attrs[name] = value
+            else:
+                left.add(self.holder_of.get(id(slots), id(slots)))
         for attrs, name, skeleton in self.container_slots:
             now = attrs.get(name, _ABSENT)
             if now is None or now is _ABSENT or _gives_way_to(now, skeleton):
                 attrs[name] = _refill(skeleton)
+            else:
+                left.add(id(attrs))
+        for label, attrs, name, value in self.numbers:
+            if not _same_number(attrs.get(name, _ABSENT), value):
+                if id(attrs) not in left:
+                    attrs[name] = value
+                elif label not in self.numbers_kept:
+                    self.numbers_kept.append(label)
         for attrs, had, empty in self.unset:
             for name in [n for n, x in attrs.items()
                          if (n in empty or n not in had) and _tensors(x)]:
@@ -1045,8 +1061,8 @@ class TrainingState:
                 # .grad then refused the gradient put back, a bug bash): back to its shape and
                 # dtype, then written as the others are.
                 with torch.no_grad():
-                    tensor.data = torch.empty(saved.data.shape, dtype=saved.data.dtype,
-                                              device=tensor.device)
+                    # (in its layout: channels_last kept, a review)
+                    tensor.data = torch.empty_like(saved.data, device=tensor.device)
             elif (tensor.device.type == "cpu" and _version(tensor) == version
                   and _unchanged(tensor, saved.data)):
                 continue

@@ -675,6 +675,7 @@ def lr_range_test(
         # what the test trained)
         tell = restore or len(curves) > 1
         changed = state.changed_attributes() if state is not None and tell else []
+        numbers = state.numbers_kept if state is not None and tell else []
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, o), mark in zip(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
@@ -684,7 +685,7 @@ def lr_range_test(
         state = None
         run.val_cache = None
         try:
-            _warn_left(written if tell else [], changed, restore)
+            _warn_left(written if tell else [], changed, numbers, restore)
         except Warning as made_error:
             # A warnings filter made it an error: the curve measured goes with it, as with an
             # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
@@ -721,9 +722,11 @@ def lr_range_test(
     return result
 
 
-def _warn_left(written: list[str], changed: list[str], restore: bool) -> None:
+def _warn_left(written: list[str], changed: list[str], numbers: list[str],
+               restore: bool) -> None:
     """The warnings at a test's end of what stays as the sweep left it: state ``written`` in
-    objects the step_fn or loss_fn holds, and tensors kept as plain attributes (``changed``)."""
+    objects the step_fn or loss_fn holds, tensors kept as plain attributes (``changed``), and
+    the Python ``numbers`` beside a tensor the sweep replaced for good."""
     if written:
         warnings.warn(
             f"the range test wrote into {_first_five(written)}, of a module "
@@ -742,6 +745,13 @@ def _warn_left(written: list[str], changed: list[str], restore: bool) -> None:
             "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
             "state_dict; a step_fn object of yours can be a module, passed as its method) "
             "to have them put back",
+            UserWarning, stacklevel=outside(__name__))
+    if numbers:
+        warnings.warn(
+            f"the range test changed {_first_five(numbers)}: Python numbers and flags of an "
+            "object a tensor of which the sweep replaced by one that stays (a cache it grew or "
+            "cut), so they stay as the sweep left them too, to describe it; keep such a cache "
+            "in a buffer of a fixed size to have both put back",
             UserWarning, stacklevel=outside(__name__))
 
 
