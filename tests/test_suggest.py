@@ -1620,3 +1620,12 @@ def test_a_curve_cut_short_by_nan_names_the_data_and_one_with_no_floor_is_warned
     assert any("below 0 and over 1000 times its start's size" in w for w in told)
     likelihood = np.linspace(1.0, -3.0, 100)  # (a log-likelihood's: below 0, with a floor)
     assert not any("no floor" in w for w in curve_warnings(lrs, likelihood, "completed"))
+    # From a first loss at or below 0 (a bug bash: NLLLoss on raw logits starts at +-0.05 and
+    # was told only where above 0), against the first losses' spread too
+    rng = np.random.default_rng(0)
+    raw = np.concatenate([-0.03 + 0.02 * rng.standard_normal(80), -np.logspace(3, 20, 20)])
+    assert any("no floor" in w and "NLLLoss or KLDivLoss" in w
+               for w in curve_warnings(lrs, raw, "completed"))
+    near_zero = np.concatenate([-0.001 + 0.05 * rng.standard_normal(20),
+                                np.linspace(-0.1, -6.9, 80)])  # (a Gaussian NLL's variance floor)
+    assert not any("no floor" in w for w in curve_warnings(lrs, near_zero, "completed"))

@@ -338,8 +338,8 @@ _NEVER_FELL_LINEAR = NEVER_FELL.replace(
 
 
 UNBOUNDED = 1000.0
-"""How many times its first loss's size a loss that started above 0 must fall below 0 to be
-warned of as an objective with no floor."""
+"""How many times its start's size (its first loss's, or, from 0 or below, the spread of its
+first losses too) a loss must fall below 0 to be warned of as an objective with no floor."""
 
 TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
 """How the reason for too few finite points ends (its advice for an exponential sweep)."""
@@ -883,14 +883,20 @@ def curve_warnings(
             + _too_few_advice(mode, stop_reason)
         )
         return out
-    if y[0] > 0 and float(np.min(y)) < -UNBOUNDED * float(y[0]):
+    # The start's size: its first loss's, or, from 0 or below, its first losses' spread as
+    # well (a bug bash: NLLLoss on raw logits starts at +-0.05 as the weights fall, and was
+    # told of its fall to -2e20 only where the first loss was above 0).
+    first = float(y[0])
+    size = first if first > 0 else max(-first, float(np.std(y[:max(MIN_POINTS, len(y) // 10)])))
+    if size > 0 and float(np.min(y)) < -UNBOUNDED * size:
         # (a bug bash: learned task weights with no constraint drove the loss to -4e13, told
         # "still falling at end_lr: raise end_lr", with a confident pick)
         out.append(
-            f"the loss fell from {float(y[0]):.3g} to {float(np.min(y)):.3g}, below 0 and over "
+            f"the loss fell from {first:.3g} to {float(np.min(y)):.3g}, below 0 and over "
             f"{UNBOUNDED:g} times its start's size: an objective with no floor (learned loss "
-            "weights without a constraint or a log-variance term) falls the faster the larger "
-            "the LR, so the picks read nothing of where training works; bound the objective")
+            "weights without a constraint or a log-variance term; NLLLoss or KLDivLoss given "
+            "raw outputs, not log-probabilities) falls the faster the larger the LR, so the "
+            "picks read nothing of where training works; bound the objective")
     s = smooth_centered(y)
     m = _valley(y, s)
     fall = s[0] - s[m]
