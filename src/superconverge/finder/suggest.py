@@ -366,8 +366,10 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None)
     return pick
 
 
-_NAN_DATA = ("NaN or inf inputs, labels out of range, a batch of no examples or a loss that "
-             "averages over no elements: every target ignore_index, an empty mask")
+_NAN_DATA = ("NaN or inf inputs, labels out of range, a batch of no examples, a loss that "
+             "averages over no elements (every target ignore_index, an empty mask) or one inf "
+             "for a target it cannot reach (CTCLoss's target longer than its input: "
+             "zero_infinity=True)")
 """What in the data gives a NaN loss at any LR, for the advice of a curve cut short by one."""
 
 
@@ -1065,9 +1067,9 @@ def curve_warnings(
             f"the loss turned NaN or inf after lr={float(x[-1]):.3g} while still falling, "
             "without rising first: a divergence seldom comes in one step, and a loss undefined "
             "on one batch gives the same (a mean over no elements: every target ignore_index, "
-            "an empty mask, only zero-weight classes), cutting the curve, and its picks, short "
-            "there; check that batch, or average over at least one element, and run the test "
-            "again")
+            "an empty mask, only zero-weight classes; an inf for a target it cannot reach: "
+            "CTCLoss's, zero_infinity=True), cutting the curve, and its picks, short there; "
+            "check that batch, or average over at least one element, and run the test again")
     head = max(3, len(y) // 10)  # the sweep's first steps
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
