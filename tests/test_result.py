@@ -1738,3 +1738,25 @@ def test_the_plot_of_no_pick_gives_the_curves_own_advice() -> None:
     said = [w for w in res.warnings() if "never decreased" in w]
     assert said and "would only make that flat stretch longer" in said[0]
     assert f"no suggestion: {said[0]}" in notes and notes.count("never decreased") == 1
+
+
+def test_a_repeat_stopped_far_short_of_the_others_is_warned_of() -> None:
+    """One of 4 repeats stopped "diverged" at its 8th point (a diffusion loss whose first
+    batches were low), cutting the mean curve there: a pick 4 decades below the other 3's, and
+    no warning said why."""
+    lrs = list(np.logspace(-7, 1, 100))
+    full = [_falling(lrs, s) for s in (2.0, 2.2, 1.8)]
+    cut = [Curve(lrs[:8], full[0][:8], bias_corrected_ema(full[0][:8], 0.98), "diverged",
+                 seed=0)]
+    reps = cut + [Curve(lrs, c, bias_corrected_ema(c, 0.98), "completed", seed=i + 1)
+                  for i, c in enumerate(full)]
+    mean = [float(np.mean([c.losses[i] for c in reps])) for i in range(8)]
+    res = RangeTestResult(lrs[:8], mean, bias_corrected_ema(mean, 0.98), "diverged",
+                          num_iter=100, repeats=tuple(reps), config={"repeats": 4})
+    said = res.warnings()
+    assert said[0].startswith("repeat 1 of 4 stopped (diverged) after 8 points at lr=3.68e-07, "
+                              "where the others ran 100-100: the mean curve, and what is read "
+                              "of it, ends there"), said
+    assert "raise diverge_factor" in said[0]
+    whole = _built(full, lrs)  # (repeats alike in length: not said)
+    assert not any(w.startswith("repeat ") for w in whole.warnings())

@@ -573,6 +573,9 @@ class RangeTestResult(Curve):
         void = self._void_spread()
         if void is not None:
             out.append(void)
+        short = self._short_repeat()
+        if short is not None:  # (first: the rest reads a curve it cut)
+            out.insert(0, short)
         picks = self._repeat_picks(method)
         none = picks.count(None)
         if len(picks) > 1 and 0 < none < len(picks):
@@ -582,6 +585,30 @@ class RangeTestResult(Curve):
                        f"of the other {len(picks) - none} says; look at each repeat's curve")
         below = self._pick_warning(method) if pick else None
         return out if below is None else [*out, below]
+
+    def _short_repeat(self) -> str | None:
+        """Where one repeat stopped far short of the others (under a quarter of their median
+        points, and a suggestion's worth fewer): the mean curve ends where it stopped, so does
+        what is read of it (a bug bash: a diffusion loss's low first batches stopped one of 4
+        repeats at its 8th point, and the pick came 4 decades below the other 3's)."""
+        done = [c for c in self.repeats if c.stop_reason not in _CUT]
+        if len(done) < 2:
+            return None
+        k = min(range(len(done)), key=lambda i: len(done[i].lrs))
+        n = len(done[k].lrs)
+        others = sorted(len(c.lrs) for i, c in enumerate(done) if i != k)
+        typical = others[len(others) // 2]
+        if not (4 * n < typical and typical - n >= MIN_POINTS):
+            return None
+        cut = done[k]
+        where = f" at lr={cut.lrs[-1]:.3g}" if cut.lrs else ""
+        return (f"repeat {self.repeats.index(cut) + 1} of {len(self.repeats)} stopped "
+                f"({cut.stop_reason}) after {n} points{where}, where the others ran "
+                f"{others[0]}-{others[-1]}: the mean curve, and what is read of it, ends there; "
+                "look at that repeat's curve"
+                + (" (a loss low on its first batches can stop a sweep at once, as diverged): "
+                   "run the test again, or raise diverge_factor" if cut.stop_reason == "diverged"
+                   else ""))
 
     def _pick_warning(self, method: str | None = None) -> str | None:
         """The warning :meth:`warnings` adds for the pick of rule ``method``, if any: one below
