@@ -1715,7 +1715,7 @@ def test_find_lr_holds_no_example_of_a_file_out(tmp_path) -> None:
     """The sweep uses no validation examples, yet a table was split by the loaders' default
     0.2: a fifth of the rows sat out, and a table of 3 rows, one a class, was refused ("each
     example a class of its own"). A --val-fraction given still splits."""
-    (tmp_path / "d.csv").write_text("1.0,2.0,a\n3.0,1.0,b\n0.5,0.2,c\n")
+    (tmp_path / "d.csv").write_text("x1,x2,label\n1.0,2.0,a\n3.0,1.0,b\n0.5,0.2,c\n")
     out = tmp_path / "o"
     assert main(["-q", "find-lr", "--data", str(tmp_path / "d.csv"), "--num-iter", "8",
                  "--model", "mlp", "--batch-size", "3", "--out", str(out)]) == 0

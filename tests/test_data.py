@@ -2966,8 +2966,9 @@ def test_a_shuffled_or_filtered_pandas_index_is_not_a_feature(tmp_path: Any) -> 
                    for i, (a, b) in zip(order, rng.normal(size=(40, 2)), strict=True))
     with pytest.warns(UserWarning, match="the index pandas writes"):
         assert load_csv(write(tmp_path / "split.csv", ",a,b,label\n" + kept)).input_shape == (2,)
-    # A named first column, or one with a repeated or negative value, stays a feature.
-    for head, first in (("id,a,b,label\n", order), (",a,b,label\n", order % 20),
+    # A first column named other than an index is ("id", "index", "Unnamed: 0": dropped), or
+    # one with a repeated or negative value, stays a feature.
+    for head, first in (("n,a,b,label\n", order), (",a,b,label\n", order % 20),
                         (",a,b,label\n", order - 1)):
         rows = "".join(f"{i},{i * 0.5},{i % 3},{i % 2}\n" for i in first)
         with warnings.catch_warnings():

@@ -418,14 +418,14 @@ def _as_flags(message: str, flags: Mapping[str, str], exclude: Iterable[str] = (
             "(?:" + "|".join(bare) + ")(?==)" if bare else ""]))
         pattern = re.compile(r"(?<![\w\-/.\\])(" + keys + ")")
     else:
-        # (a name counted is a noun: "the 3 repeats gave the very same curve")
-        pattern = re.compile(r"(?<![\w\-/.\\])(?<!\d )(" + "|".join(by_length)
+        pattern = re.compile(r"(?<![\w\-/.\\])(" + "|".join(by_length)
                              + r")(?![\w\-/\\]|\.\w)")
     guarded = sorted({k for k in keep if k}, key=len, reverse=True)
     # a path as a whole word: --out a must not split weight_decay at its "a"
     # a quote opens after no letter: the apostrophe of "a sweep's" opens none
     placed = sorted({p for p in paths if p}, key=len, reverse=True)
-    split = "|".join([r"(?<!\w)'[^']*'", r'(?<!\w)"[^"]*"',
+    # (a count of repeats is a noun, not the flag: "the 3 repeats gave the very same curve")
+    split = "|".join([r"(?<!\w)'[^']*'", r'(?<!\w)"[^"]*"', r"(?<![\w.])\d+ repeats(?!\w)",
                       *(rf"(?<!\w){re.escape(k)}(?!\w)" for k in guarded),
                       *(rf"(?<![\w/\\]){re.escape(p)}(?=[:/\\])" for p in placed),
                       *(rf"(?<![\w\-])--[a-z][\w\-]* {re.escape(p)}(?![\w/\\])" for p in placed)])
