@@ -1894,6 +1894,11 @@ def test_pandas_index_column_is_not_a_feature(tmp_path) -> None:
         with pytest.warns(UserWarning, match=f"the first column is named '{name}' and counts "
                                              "the rows 0..19: the index pandas writes"):
             assert load_csv(path).input_shape == (2,)
+    # (read back and written again with its index: two of them, a review)
+    path.write_text(",Unnamed: 0,f1,f2,label\n" + "\n".join(
+        f"{i},{i},{i * 0.1},{(i * 7) % 5},{int(i >= 10)}" for i in range(20)) + "\n")
+    with pytest.warns(UserWarning, match="column 1 is named 'Unnamed: 0' and counts the rows"):
+        assert load_csv(path).input_shape == (2,)
 
 
 def test_a_first_column_named_with_a_hash_is_found_as_the_file_shows_it(tmp_path) -> None:
@@ -3182,6 +3187,12 @@ def test_a_text_label_of_nan_is_warned_of(tmp_path) -> None:
     of its own, unsaid (among numbers it is refused)."""
     rows = [f"{i * 0.1},{'nan' if i == 5 else ('cat', 'dog')[i % 2]}" for i in range(30)]
     (tmp_path / "t.csv").write_text("a,label\n" + "\n".join(rows) + "\n")
-    with pytest.warns(UserWarning, match=r"1 of the 30 labels are 'nan', read as a class: a "
-                                         r"mark of a missing label \('nan' is how pandas'"):
+    with pytest.warns(UserWarning, match=r"1 of the 30 labels are 'nan', read as a class: how "
+                                         r"pandas' astype\(str\) writes a missing label"):
         assert load_csv(tmp_path / "t.csv").class_names == ("cat", "dog", "nan")
+    # (a review: a class named "none" or "NA", an intent's, is no pandas mark: not said)
+    rows = [f"{i * 0.1},{('none', 'NA', 'dog')[i % 3]}" for i in range(30)]
+    (tmp_path / "n.csv").write_text("a,label\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_csv(tmp_path / "n.csv").class_names == ("NA", "dog", "none")

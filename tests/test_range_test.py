@@ -7758,7 +7758,9 @@ def test_a_snapshot_out_of_memory_is_said_to_be_the_snapshot(monkeypatch) -> Non
                       nn.CrossEntropyLoss(), _pairs(), 1e-4, 1.0, num_iter=10,
                       progress=False)
     notes = " ".join(getattr(caught.value, "__notes__", []))
-    assert "the snapshot (a copy of the weights" in notes and "snapshot='cpu'" in notes
+    assert "the snapshot (a copy of the weights" in notes
+    assert "restore=False with one sweep takes none" in notes
+    assert "snapshot='cpu'" not in notes  # (in host memory already: no help, a review)
 
 
 def test_the_numbers_of_an_object_whose_cache_the_sweep_grew_stay_with_it() -> None:
@@ -7781,13 +7783,30 @@ def test_the_numbers_of_an_object_whose_cache_the_sweep_grew_stay_with_it() -> N
     data = [(torch.randn(4, 32, 4, generator=g), torch.randint(0, 2, (4,), generator=g))
             for _ in range(5)]
     model = Enc()
-    with pytest.warns(UserWarning, match=r"the range test changed model\.pe_len: Python numbers "
-                                         r"and flags of an object a tensor of which the sweep "
-                                         r"replaced by one that stays"):
+    with pytest.warns(UserWarning, match=r"the range test changed model\.pe_len: Python "
+                                         r"numbers, each a size of a tensor of the same "
+                                         r"object's that the sweep replaced by one that stays"):
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
                       data, 1e-4, 1.0, num_iter=8, progress=False)
     assert (model.pe_len, tuple(model.pe.shape)) == (32, (32, 4))
     model(torch.randn(2, 16, 4))  # (rebuilt for 16, as it would have been)
+
+    class Debug(nn.Module):  # (a second review: a debug copy grown froze an unrelated count)
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.calls, self.last = nn.Linear(8, 2), 0, torch.zeros(2, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            self.last = x.detach()
+            return self.lin(x)
+
+    debug = Debug()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(debug, torch.optim.SGD(debug.parameters(), lr=0.1), F.cross_entropy,
+                      _pairs(), 1e-4, 1.0, num_iter=13, repeats=2, progress=False)
+    assert debug.calls == 0 and debug.last.shape == (16, 8)
 
 
 def test_a_channels_last_model_cast_by_the_step_fn_keeps_its_layout() -> None:

@@ -1630,3 +1630,6 @@ def test_a_curve_cut_short_by_nan_names_the_data_and_one_with_no_floor_is_warned
     near_zero = np.concatenate([-0.001 + 0.05 * rng.standard_normal(20),
                                 np.linspace(-0.1, -6.9, 80)])  # (a Gaussian NLL's variance floor)
     assert not any("no floor" in w for w in curve_warnings(lrs, near_zero, "completed"))
+    cosine = np.concatenate([-0.0004 + 1e-5 * rng.standard_normal(20),
+                             np.linspace(-0.001, -0.98, 80)])  # (a review: its floor is -1)
+    assert not any("no floor" in w for w in curve_warnings(lrs, cosine, "completed"))

@@ -580,19 +580,24 @@ def load_csv(
             f"({missing[1]!r} among numeric labels); drop the rows without a label")
     # (also one named as an index is: a to_csv of a frame read back with its index,
     # "Unnamed: 0", or of one whose index has a name, "id": read as a feature, a bug bash)
-    if (header and t != 0 and heads[0].strip().lower() in _INDEX_NAMES and x.shape[1] > 1
-            and _is_row_index(x[:, 0])):
+    # (each of the first columns: a frame read back with its index and written again with it
+    # has two, ",Unnamed: 0,a,b", a review)
+    k = 0
+    while (header and t != k and heads[k].strip().lower() in _INDEX_NAMES and x.shape[1] > 1
+           and _is_row_index(x[:, 0])):
         in_order = np.array_equal(x[:, 0], np.arange(len(x), dtype=np.float32))
         what = (f"counts the rows 0..{len(x) - 1}" if in_order else
                 "numbers the rows, each a different whole number (a shuffled or filtered "
                 "frame's)")
-        named_as = f"is named {heads[0]!r}" if heads[0] else "has no name"
+        which = "the first column" if k == 0 else f"column {k}"
+        named_as = f"is named {heads[k]!r}" if heads[k] else "has no name"
         warnings.warn(
-            f"{path}: the first column {named_as} and {what}: the index pandas writes "
+            f"{path}: {which} {named_as} and {what}: the index pandas writes "
             "(to_csv without index=False), or R's row names (write.csv without "
             "row.names=FALSE); it is not used as a feature",
             UserWarning, stacklevel=outside(*_OURS))
         x = x[:, 1:]
+        k += 1
     if named is not None:
         warnings.warn(f"{path}: the labels were read from the last column, {names[t]!r}, and "
                       f"column {names[named]!r} is a feature; {ask} Choose it with "
@@ -2008,10 +2013,14 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         texts, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1).astype(np.int64)
         # Read past surrounding whitespace, as a CSV's labels are: "cat\n" (a line kept from
-        # readlines()) and "cat" are one class, not two (an audit); and as one form of Unicode
-        # (NFC): a typed "café" and a macOS file name's decomposed one were two classes of one
-        # name (a bug bash).
-        stripped = np.array([_nfc(t.strip()) for t in texts.tolist()])
+        # readlines()) and "cat" are one class, not two (an audit); and, where two differ only
+        # so, in one form of Unicode (NFC): a typed "café" and a macOS file name's decomposed
+        # one were two classes of one name (a bug bash). Labels that do not collide keep their
+        # form, and their order (a review).
+        stripped = np.char.strip(texts)
+        composed = [_nfc(t) for t in stripped.tolist()]
+        if len(set(composed)) < len(set(stripped.tolist())):
+            stripped = np.array(composed)
         if (stripped != texts).any():
             texts, merged = np.unique(stripped, return_inverse=True)
             inverse = merged.reshape(-1)[inverse].astype(np.int64)
@@ -2029,14 +2038,15 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
             raise ValueError(f"{source}: {count} of the {len(labels)} labels are {what}: "
                              "examples without a label; drop them")
         if not all(_is_number(v) for v in names):
-            if missing:  # (among text classes "NA" may be one: said, not refused)
-                count = int(np.isin(inverse, missing).sum())
+            # (among text classes "NA" or "none" may be one: pandas' marks alone are said)
+            marks = [i for i in missing if names[i].strip().lower() in ("nan", "<na>")]
+            if marks:
+                count = int(np.isin(inverse, marks).sum())
                 warnings.warn(
                     f"{source}: {count} of the {len(labels)} labels are "
-                    f"{' or '.join(repr(names[i]) for i in missing[:4])}, read as a class: "
-                    "a mark of a missing label ('nan' is how pandas' astype(str) writes one); "
-                    "if those examples have none, drop them", UserWarning,
-                    stacklevel=outside(*_OURS))
+                    f"{' or '.join(repr(names[i]) for i in marks)}, read as a class: how "
+                    "pandas' astype(str) writes a missing label; if those examples have none, "
+                    "drop them", UserWarning, stacklevel=outside(*_OURS))
             return inverse, names
         labels = _integer_text_labels(names, inverse, source)
     if labels.dtype.kind == "b":

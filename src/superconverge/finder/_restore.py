@@ -892,9 +892,9 @@ class TrainingState:
         # (a Llama's dynamic RoPE kept the longer length it had cached its frequencies for, with
         # the frequencies put back, and never scaled them again; a bug bash). Public ones of a
         # class not torch's (a LightningModule's own ``_current_fx_name`` moves at each step).
-        # Not those of an object one of whose tensors stays as the sweep made it (a cache it
-        # grew, see _gives_way): they describe it (its length), and put back they did not, and
-        # the next forward failed (a review); named in a warning (numbers_kept).
+        # Not one that is a size of a tensor of that object's that stays as the sweep made it
+        # (a cache it grew, see _gives_way): it describes it (its length), and put back it did
+        # not, and the next forward failed (a review); named in a warning (numbers_kept).
         self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
                         if not type(h).__module__.startswith("torch.")
                         for name, value in vars(h).items()
@@ -977,7 +977,9 @@ class TrainingState:
         for scripted, name, t in self.script_slots:
             if getattr(scripted, name) is not t:
                 setattr(scripted, name, t)
-        left: set[int] = set()  # the objects a tensor of which stays as the sweep made it
+        # The sizes of what stays as the sweep made it, by the object it is an attribute of: a
+        # number of that object's that is one of them describes it (a cache's length).
+        left: dict[int, set[int]] = {}
         for slots, name, t in self.slots:
             now = slots.get(name)
             if now is t:
@@ -987,19 +989,23 @@ class TrainingState:
             if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t):
                 slots[name] = t
             else:
-                left.add(self.holder_of.get(id(slots), id(slots)))
+                left.setdefault(self.holder_of.get(id(slots), id(slots)), set()).update(
+                    now.shape)
         for attrs, name, skeleton in self.container_slots:
             now = attrs.get(name, _ABSENT)
             if now is None or now is _ABSENT or _gives_way_to(now, skeleton):
                 attrs[name] = _refill(skeleton)
             else:
-                left.add(id(attrs))
+                left.setdefault(id(attrs), set()).update(_sizes(now))
         for label, attrs, name, value in self.numbers:
-            if not _same_number(attrs.get(name, _ABSENT), value):
-                if id(attrs) not in left:
-                    attrs[name] = value
-                elif label not in self.numbers_kept:
+            now = attrs.get(name, _ABSENT)
+            if _same_number(now, value):
+                continue
+            if type(now) is int and now in left.get(id(attrs), ()):
+                if label not in self.numbers_kept:
                     self.numbers_kept.append(label)
+            else:
+                attrs[name] = value
         for attrs, had, empty in self.unset:
             for name in [n for n, x in attrs.items()
                          if (n in empty or n not in had) and _tensors(x)]:
@@ -1259,6 +1265,21 @@ def _refill(skeleton: tuple[Any, Any]) -> Any:
         for s in items:
             _refill(s)
     return value
+
+
+def _sizes(value: object) -> set[int]:
+    """The lengths and dimensions of a container of tensors (a list's length, its tensors'
+    shapes), a level down."""
+    items = list(value.values()) if isinstance(value, dict) else (
+        list(value) if isinstance(value, list | tuple) else [value])
+    out = {len(items)} if isinstance(value, dict | list | tuple) else set()
+    for x in items:
+        if isinstance(x, torch.Tensor):
+            out.update(x.shape)
+        elif isinstance(x, list | tuple):
+            out.add(len(x))
+            out.update(d for t in x if isinstance(t, torch.Tensor) for d in t.shape)
+    return out
 
 
 def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:

@@ -492,11 +492,14 @@ def lr_range_test(
                                    beside_restored) if snapshotted else None)
         except RuntimeError as exc:  # (torch.OutOfMemoryError is one)
             if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
-                # (a bug bash: torch's bare message; nothing said what was being copied)
+                # (a bug bash: torch's bare message; nothing said what was being copied; and
+                # snapshot='cpu' is no help where it is in host memory already, a review)
+                host = snapshot == "cpu" or all(
+                    p.device.type == "cpu" for p in model.parameters())
                 _note(exc, "lr_range_test: the snapshot (a copy of the weights, gradients and "
                            "optimizer state, put back after the test) did not fit: "
-                           "snapshot='cpu' keeps it in host memory; restore=False with one "
-                           "sweep takes none")
+                           + ("" if host else "snapshot='cpu' keeps it in host memory; ")
+                           + "restore=False with one sweep takes none")
             raise
         run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                                *(o for _, o in carriers)])
@@ -748,10 +751,10 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             UserWarning, stacklevel=outside(__name__))
     if numbers:
         warnings.warn(
-            f"the range test changed {_first_five(numbers)}: Python numbers and flags of an "
-            "object a tensor of which the sweep replaced by one that stays (a cache it grew or "
-            "cut), so they stay as the sweep left them too, to describe it; keep such a cache "
-            "in a buffer of a fixed size to have both put back",
+            f"the range test changed {_first_five(numbers)}: Python numbers, each a size of a "
+            "tensor of the same object's that the sweep replaced by one that stays (a cache it "
+            "grew or cut), so they stay as the sweep left them too, to describe it; keep such a "
+            "cache in a buffer of a fixed size to have both put back",
             UserWarning, stacklevel=outside(__name__))
 
 

@@ -597,7 +597,7 @@ class RangeTestResult(Curve):
         k = min(range(len(done)), key=lambda i: len(done[i].lrs))
         n = len(done[k].lrs)
         others = sorted(len(c.lrs) for i, c in enumerate(done) if i != k)
-        typical = others[len(others) // 2]
+        typical = others[(len(others) - 1) // 2]  # (the lower median: most may have stopped)
         if not (4 * n < typical and typical - n >= MIN_POINTS):
             return None
         cut = done[k]
@@ -607,8 +607,8 @@ class RangeTestResult(Curve):
                 f"{others[0]}-{others[-1]}: the mean curve, and what is read of it, ends there; "
                 "look at that repeat's curve"
                 + (" (a loss low on its first batches can stop a sweep at once, as diverged): "
-                   "run the test again, or raise diverge_factor" if cut.stop_reason == "diverged"
-                   else ""))
+                   "run the test again with another seed (in Python, or raise diverge_factor)"
+                   if cut.stop_reason == "diverged" else ""))
 
     def _pick_warning(self, method: str | None = None) -> str | None:
         """The warning :meth:`warnings` adds for the pick of rule ``method``, if any: one below

@@ -338,8 +338,9 @@ _NEVER_FELL_LINEAR = NEVER_FELL.replace(
 
 
 UNBOUNDED = 1000.0
-"""How many times its start's size (its first loss's, or, from 0 or below, the spread of its
-first losses too) a loss must fall below 0 to be warned of as an objective with no floor."""
+"""How many times its first loss's size a loss that starts above 0 must fall below 0 to be
+warned of as an objective with no floor (from 0 or below: UNBOUNDED**2 times the larger of its
+first loss's size and its first losses' spread)."""
 
 TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
 """How the reason for too few finite points ends (its advice for an exponential sweep)."""
@@ -886,16 +887,18 @@ def curve_warnings(
         )
         return out
     # The start's size: its first loss's, or, from 0 or below, its first losses' spread as
-    # well (a bug bash: NLLLoss on raw logits starts at +-0.05 as the weights fall, and was
-    # told of its fall to -2e20 only where the first loss was above 0).
+    # well, and a fall of UNBOUNDED**2 times it (a bug bash: NLLLoss on raw logits starts at
+    # +-0.05 as the weights fall, and was told of its fall to -2e20 only where the first loss
+    # was above 0; a negative cosine's from -0.0004 to its floor of -1 is none, a review).
     first = float(y[0])
     size = first if first > 0 else max(-first, float(np.std(y[:max(MIN_POINTS, len(y) // 10)])))
-    if size > 0 and float(np.min(y)) < -UNBOUNDED * size:
+    times = UNBOUNDED if first > 0 else UNBOUNDED**2
+    if size > 0 and float(np.min(y)) < -times * size:
         # (a bug bash: learned task weights with no constraint drove the loss to -4e13, told
         # "still falling at end_lr: raise end_lr", with a confident pick)
         out.append(
             f"the loss fell from {first:.3g} to {float(np.min(y)):.3g}, below 0 and over "
-            f"{UNBOUNDED:g} times its start's size: an objective with no floor (learned loss "
+            f"{times:g} times its start's size: an objective with no floor (learned loss "
             "weights without a constraint or a log-variance term; NLLLoss or KLDivLoss given "
             "raw outputs, not log-probabilities) falls the faster the larger the LR, so the "
             "picks read nothing of where training works; bound the objective")
