@@ -2362,9 +2362,10 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
     assert res.warnings() == [
         f"the loss or its gradients were NaN or inf (GradScaler skipped {MAX_SKIPPED_STEPS} "
         "steps for them) after 0 finite point(s), in the sweep's first steps: check the data "
-        "(NaN or inf inputs, labels out of range, a batch of no examples or a loss that averages "
-        "over no elements: every target ignore_index, an empty mask) and the model's output; if "
-        "they are sound, lower start_lr"]
+        "(NaN or inf inputs, labels out of range, a batch of no examples, a loss that averages "
+        "over no elements: every target ignore_index, an empty mask; or one inf for a target it "
+        "cannot reach: CTCLoss's target longer than its input, zero_infinity=True) and the "
+        "model's output; if they are sound, lower start_lr"]
     assert_same_state(before, snapshot(model, opt))
 
 

@@ -368,9 +368,9 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None)
 
 
 _NAN_DATA = ("NaN or inf inputs, labels out of range, a batch of no examples, a loss that "
-             "averages over no elements (every target ignore_index, an empty mask) or one inf "
-             "for a target it cannot reach (CTCLoss's target longer than its input: "
-             "zero_infinity=True)")
+             "averages over no elements: every target ignore_index, an empty mask; or one inf "
+             "for a target it cannot reach: CTCLoss's target longer than its input, "
+             "zero_infinity=True")
 """What in the data gives a NaN loss at any LR, for the advice of a curve cut short by one."""
 
 
