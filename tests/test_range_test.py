@@ -2363,9 +2363,9 @@ def test_steps_the_grad_scaler_skips_in_a_row_stop_the_test(fused: bool, read_la
         f"the loss or its gradients were NaN or inf (GradScaler skipped {MAX_SKIPPED_STEPS} "
         "steps for them) after 0 finite point(s), in the sweep's first steps: check the data "
         "(NaN or inf inputs, labels out of range, a batch of no examples, a loss that averages "
-        "over no elements: every target ignore_index, an empty mask; or one inf for a target it "
-        "cannot reach: CTCLoss's target longer than its input, zero_infinity=True) and the "
-        "model's output; if they are sound, lower start_lr"]
+        "over no elements: every label ignore_index, an empty mask; or one inf for a label it "
+        "cannot reach, as CTCLoss's for a label sequence longer than its input, which "
+        "zero_infinity=True zeroes) and the model's output; if they are sound, lower start_lr"]
     assert_same_state(before, snapshot(model, opt))
 
 
@@ -7785,8 +7785,7 @@ def test_the_numbers_of_an_object_whose_cache_the_sweep_grew_stay_with_it() -> N
             for _ in range(5)]
     model = Enc()
     with pytest.warns(UserWarning, match=r"the range test changed model\.pe_len: Python "
-                                         r"numbers, each a size of a tensor of the same "
-                                         r"object's that the sweep replaced by one that stays"):
+                                         r"numbers beside a cache the sweep grew or cut"):
         lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
                       data, 1e-4, 1.0, num_iter=8, progress=False)
     assert (model.pe_len, tuple(model.pe.shape)) == (32, (32, 4))
@@ -7823,3 +7822,45 @@ def test_a_channels_last_model_cast_by_the_step_fn_keeps_its_layout() -> None:
                   [(torch.randn(2, 3, 6, 6), None)] * 3, 1e-4, 1.0, num_iter=8,
                   step_fn=step, progress=False)
     assert model.weight.dtype == torch.float32 and model.weight.stride() == stride
+
+
+def test_numbers_beside_a_cache_the_sweep_left_third_review() -> None:
+    """A third review: a tensor attribute the sweep made a float crashed the restore (its
+    .shape read), leaving the sweep's weights and LR; a memory bank of chunks kept beside its
+    count of rows put back (a sum, no size of any one chunk) failed the next forward."""
+
+    class Floaty(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.calls, self.last = nn.Linear(8, 2), 0, torch.tensor(0.0)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            out = self.lin(x)
+            self.last = float(out.detach().mean())
+            return out
+
+    model = Floaty()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 10.0, num_iter=10,
+                  progress=False)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert opt.param_groups[0]["lr"] == 0.01 and model.calls == 0
+
+    class Bank(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.chunks, self.rows = nn.Linear(8, 2), [torch.zeros(3, 8)], 3
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.chunks.append(x.detach())
+            self.rows += len(x)
+            assert self.rows == sum(len(c) for c in self.chunks)
+            return self.lin(x)
+
+    bank = Bank()
+    with pytest.warns(UserWarning, match=r"changed model\.rows: Python numbers beside a cache"):
+        lr_range_test(bank, torch.optim.SGD(bank.parameters(), lr=0.1), F.cross_entropy,
+                      _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    bank(torch.randn(2, 8))  # (consistent: the next forward's check holds)

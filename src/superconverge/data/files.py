@@ -589,7 +589,8 @@ def load_csv(
         what = (f"counts the rows 0..{len(x) - 1}" if in_order else
                 "numbers the rows, each a different whole number (a shuffled or filtered "
                 "frame's)")
-        which = "the first column" if k == 0 else f"column {k}"
+        which = (f"the {('first', 'second', 'third')[k]} column" if k < 3
+                 else f"column {k + 1}")
         named_as = f"is named {heads[k]!r}" if heads[k] else "has no name"
         warnings.warn(
             f"{path}: {which} {named_as} and {what}: the index pandas writes "
@@ -2013,10 +2014,10 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
         texts, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1).astype(np.int64)
         # Read past surrounding whitespace, as a CSV's labels are: "cat\n" (a line kept from
-        # readlines()) and "cat" are one class, not two (an audit); and, where two differ only
-        # so, in one form of Unicode (NFC): a typed "café" and a macOS file name's decomposed
-        # one were two classes of one name (a bug bash). Labels that do not collide keep their
-        # form, and their order (a review).
+        # readlines()) and "cat" are one class, not two (an audit); and, where any two differ
+        # only so, all in one form of Unicode (NFC): a typed "café" and a macOS file name's
+        # decomposed one were two classes of one name (a bug bash). Where none collide, the
+        # labels keep their form, and their order (a review).
         stripped = np.char.strip(texts)
         composed = [_nfc(t) for t in stripped.tolist()]
         if len(set(composed)) < len(set(stripped.tolist())):
@@ -2038,8 +2039,9 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
             raise ValueError(f"{source}: {count} of the {len(labels)} labels are {what}: "
                              "examples without a label; drop them")
         if not all(_is_number(v) for v in names):
-            # (among text classes "NA" or "none" may be one: pandas' marks alone are said)
-            marks = [i for i in missing if names[i].strip().lower() in ("nan", "<na>")]
+            # (among text classes "NA" or "none" may be one: pandas' marks alone are said, as
+            # astype(str) writes them: NaN's, pd.NA's, None's)
+            marks = [i for i, v in enumerate(names) if v.strip() in ("nan", "<NA>", "None")]
             if marks:
                 count = int(np.isin(inverse, marks).sum())
                 warnings.warn(

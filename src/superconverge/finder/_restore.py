@@ -892,9 +892,9 @@ class TrainingState:
         # (a Llama's dynamic RoPE kept the longer length it had cached its frequencies for, with
         # the frequencies put back, and never scaled them again; a bug bash). Public ones of a
         # class not torch's (a LightningModule's own ``_current_fx_name`` moves at each step).
-        # Not one that is a size of a tensor of that object's that stays as the sweep made it
-        # (a cache it grew, see _gives_way): it describes it (its length), and put back it did
-        # not, and the next forward failed (a review); named in a warning (numbers_kept).
+        # Not one beside a cache the sweep grew or cut, which stays as it made it (see
+        # _gives_way): it describes it (its length), and put back it did not, and the next
+        # forward failed (reviews); named in a warning (numbers_kept).
         self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
                         if not type(h).__module__.startswith("torch.")
                         for name, value in vars(h).items()
@@ -977,9 +977,11 @@ class TrainingState:
         for scripted, name, t in self.script_slots:
             if getattr(scripted, name) is not t:
                 setattr(scripted, name, t)
-        # The sizes of what stays as the sweep made it, by the object it is an attribute of: a
-        # number of that object's that is one of them describes it (a cache's length).
-        left: dict[int, set[int]] = {}
+        # What stays as the sweep made it, by the object it is an attribute of: a tensor's
+        # sizes, a number of that object's that is one of them describing it (a positional
+        # cache's length); or None, a container of tensors it grew or cut, every number of
+        # that object's taken to describe it (a memory bank of chunks and its count of rows).
+        left: dict[int, set[int] | None] = {}
         for slots, name, t in self.slots:
             now = slots.get(name)
             if now is t:
@@ -988,22 +990,24 @@ class TrainingState:
             # put back to the original, and never trained again, a bug bash)
             if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t):
                 slots[name] = t
-            else:
-                left.setdefault(self.holder_of.get(id(slots), id(slots)), set()).update(
-                    now.shape)
+            else:  # (or what is no tensor now: a float, whose sizes are none, a review)
+                sizes = left.setdefault(self.holder_of.get(id(slots), id(slots)), set())
+                if sizes is not None and isinstance(now, torch.Tensor):
+                    sizes.update(now.shape)
         for attrs, name, skeleton in self.container_slots:
             now = attrs.get(name, _ABSENT)
             if now is None or now is _ABSENT or _gives_way_to(now, skeleton):
                 attrs[name] = _refill(skeleton)
             else:
-                left.setdefault(id(attrs), set()).update(_sizes(now))
+                left[id(attrs)] = None
+        self.numbers_kept = []  # (this restore's: a later repeat's may put them back)
         for label, attrs, name, value in self.numbers:
             now = attrs.get(name, _ABSENT)
             if _same_number(now, value):
                 continue
-            if type(now) is int and now in left.get(id(attrs), ()):
-                if label not in self.numbers_kept:
-                    self.numbers_kept.append(label)
+            sizes = left.get(id(attrs), set())
+            if sizes is None or (type(now) is int and now in sizes):
+                self.numbers_kept.append(label)
             else:
                 attrs[name] = value
         for attrs, had, empty in self.unset:
@@ -1265,21 +1269,6 @@ def _refill(skeleton: tuple[Any, Any]) -> Any:
         for s in items:
             _refill(s)
     return value
-
-
-def _sizes(value: object) -> set[int]:
-    """The lengths and dimensions of a container of tensors (a list's length, its tensors'
-    shapes), a level down."""
-    items = list(value.values()) if isinstance(value, dict) else (
-        list(value) if isinstance(value, list | tuple) else [value])
-    out = {len(items)} if isinstance(value, dict | list | tuple) else set()
-    for x in items:
-        if isinstance(x, torch.Tensor):
-            out.update(x.shape)
-        elif isinstance(x, list | tuple):
-            out.add(len(x))
-            out.update(d for t in x if isinstance(t, torch.Tensor) for d in t.shape)
-    return out
 
 
 def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:

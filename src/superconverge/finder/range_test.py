@@ -494,8 +494,9 @@ def lr_range_test(
             if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
                 # (a bug bash: torch's bare message; nothing said what was being copied; and
                 # snapshot='cpu' is no help where it is in host memory already, a review)
-                host = snapshot == "cpu" or all(
-                    p.device.type == "cpu" for p in model.parameters())
+                host = snapshot == "cpu" or all(t.device.type == "cpu" for t in itertools.chain(
+                    model.parameters(), model.buffers(),
+                    (p for g in optimizer.param_groups for p in g["params"])))
                 _note(exc, "lr_range_test: the snapshot (a copy of the weights, gradients and "
                            "optimizer state, put back after the test) did not fit: "
                            + ("" if host else "snapshot='cpu' keeps it in host memory; ")
@@ -751,10 +752,11 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             UserWarning, stacklevel=outside(__name__))
     if numbers:
         warnings.warn(
-            f"the range test changed {_first_five(numbers)}: Python numbers, each a size of a "
-            "tensor of the same object's that the sweep replaced by one that stays (a cache it "
-            "grew or cut), so they stay as the sweep left them too, to describe it; keep such a "
-            "cache in a buffer of a fixed size to have both put back",
+            f"the range test changed {_first_five(numbers)}: Python numbers beside a cache the "
+            "sweep grew or cut, which stays as it made it (a list of tensors it appended to, or "
+            "a tensor of another size, the number one of its sizes), so they stay as the sweep "
+            "left them too, to describe it; keep such a cache in a buffer of a fixed size to "
+            "have both put back",
             UserWarning, stacklevel=outside(__name__))
 
 

@@ -607,7 +607,7 @@ class RangeTestResult(Curve):
                 f"{others[0]}-{others[-1]}: the mean curve, and what is read of it, ends there; "
                 "look at that repeat's curve"
                 + (" (a loss low on its first batches can stop a sweep at once, as diverged): "
-                   "run the test again with another seed (in Python, or raise diverge_factor)"
+                   "run the test again with another seed (or, in Python, raise diverge_factor)"
                    if cut.stop_reason == "diverged" else ""))
 
     def _pick_warning(self, method: str | None = None) -> str | None:

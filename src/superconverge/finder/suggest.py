@@ -338,9 +338,9 @@ _NEVER_FELL_LINEAR = NEVER_FELL.replace(
 
 
 UNBOUNDED = 1000.0
-"""How many times its first loss's size a loss that starts above 0 must fall below 0 to be
-warned of as an objective with no floor (from 0 or below: UNBOUNDED**2 times the larger of its
-first loss's size and its first losses' spread)."""
+"""How many times its start's size a loss must fall below 0 to be warned of as an objective with
+no floor: its first loss's, or, from 0 or below, the largest of that, its first losses' spread
+and 1."""
 
 TOO_FEW_ADVICE = "; raise num_iter or lower start_lr"
 """How the reason for too few finite points ends (its advice for an exponential sweep)."""
@@ -368,9 +368,9 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None)
 
 
 _NAN_DATA = ("NaN or inf inputs, labels out of range, a batch of no examples, a loss that "
-             "averages over no elements: every target ignore_index, an empty mask; or one inf "
-             "for a target it cannot reach: CTCLoss's target longer than its input, "
-             "zero_infinity=True")
+             "averages over no elements: every label ignore_index, an empty mask; or one inf "
+             "for a label it cannot reach, as CTCLoss's for a label sequence longer than its "
+             "input, which zero_infinity=True zeroes")
 """What in the data gives a NaN loss at any LR, for the advice of a curve cut short by one."""
 
 
@@ -886,19 +886,19 @@ def curve_warnings(
             + _too_few_advice(mode, stop_reason)
         )
         return out
-    # The start's size: its first loss's, or, from 0 or below, its first losses' spread as
-    # well, and a fall of UNBOUNDED**2 times it (a bug bash: NLLLoss on raw logits starts at
-    # +-0.05 as the weights fall, and was told of its fall to -2e20 only where the first loss
-    # was above 0; a negative cosine's from -0.0004 to its floor of -1 is none, a review).
+    # The start's size: its first loss's; from 0 or below, that of its first losses' spread
+    # too, and at least 1 (a bug bash: NLLLoss on raw logits starts at +-0.05 as the weights
+    # fall, and was told of its fall to -2e20 only where the first loss was above 0; a negative
+    # cosine's from -0.0004 to its floor of -1 is none, reviews).
     first = float(y[0])
-    size = first if first > 0 else max(-first, float(np.std(y[:max(MIN_POINTS, len(y) // 10)])))
-    times = UNBOUNDED if first > 0 else UNBOUNDED**2
-    if size > 0 and float(np.min(y)) < -times * size:
+    size = first if first > 0 else max(
+        -first, float(np.std(y[:max(MIN_POINTS, len(y) // 10)])), 1.0)
+    if float(np.min(y)) < -UNBOUNDED * size:
         # (a bug bash: learned task weights with no constraint drove the loss to -4e13, told
         # "still falling at end_lr: raise end_lr", with a confident pick)
         out.append(
             f"the loss fell from {first:.3g} to {float(np.min(y)):.3g}, below 0 and over "
-            f"{times:g} times its start's size: an objective with no floor (learned loss "
+            f"{UNBOUNDED:g} times its start's size: an objective with no floor (learned loss "
             "weights without a constraint or a log-variance term; NLLLoss or KLDivLoss given "
             "raw outputs, not log-probabilities) falls the faster the larger the LR, so the "
             "picks read nothing of where training works; bound the objective")
@@ -1069,10 +1069,11 @@ def curve_warnings(
         out.append(
             f"the loss turned NaN or inf after lr={float(x[-1]):.3g} while still falling, "
             "without rising first: a divergence seldom comes in one step, and a loss undefined "
-            "on one batch gives the same (a mean over no elements: every target ignore_index, "
-            "an empty mask, only zero-weight classes; an inf for a target it cannot reach: "
-            "CTCLoss's, zero_infinity=True), cutting the curve, and its picks, short there; "
-            "check that batch, or average over at least one element, and run the test again")
+            "on one batch gives the same (a mean over no elements: every label ignore_index, "
+            "an empty mask, only zero-weight classes; an inf for a label it cannot reach, "
+            "which CTCLoss's zero_infinity=True zeroes), cutting the curve, and its picks, "
+            "short there; check that batch, or average over at least one element, and run the "
+            "test again")
     head = max(3, len(y) // 10)  # the sweep's first steps
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
