@@ -578,10 +578,9 @@ def load_csv(
         raise ValueError(
             f"{path}: line {missing[0]}, column {names[t]!r}: the label is missing "
             f"({missing[1]!r} among numeric labels); drop the rows without a label")
-    # (also one named as an index is: a to_csv of a frame read back with its index,
-    # "Unnamed: 0", or of one whose index has a name, "id": read as a feature, a bug bash)
-    # (each of the first columns: a frame read back with its index and written again with it
-    # has two, ",Unnamed: 0,a,b", a review)
+    # The first columns named as an index is ("", and "Unnamed: 0" or "id", read as features
+    # before, a bug bash), each that numbers the rows: a frame read back with its index and
+    # written again with it has two, ",Unnamed: 0,a,b" (a review).
     k = 0
     while (header and t != k and heads[k].strip().lower() in _INDEX_NAMES and x.shape[1] > 1
            and _is_row_index(x[:, 0])):
@@ -1600,10 +1599,9 @@ class _PassedOver:
 def _other_formats() -> frozenset[str]:
     """The file suffixes of images Pillow here opens (its plugins') that :data:`IMAGE_EXTENSIONS`
     does not hold (AVIF, ICO, PSD, JPEG 2000), and of photos it may not (HEIC, raw camera
-    files): files a user may have meant as images. Not the
-    formats Pillow only writes (PDF) or only names (HDF5, GRIB, BUFR, MPEG: stubs), which are
-    no images to it (a review: a features.h5 beside the images was "a format Pillow may
-    read")."""
+    files): files a user may have meant as images. Not the formats Pillow only writes (PDF) or
+    only names (HDF5, GRIB, BUFR, MPEG: stubs), which are no images to it (a review: a
+    features.h5 beside the images was "a format Pillow may read")."""
     from PIL import Image, ImageFile
 
     Image.init()

@@ -487,21 +487,8 @@ def lr_range_test(
             _refuse_lazy(name, m)
     state: TrainingState | None = None
     try:
-        try:
-            state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
-                                   beside_restored) if snapshotted else None)
-        except RuntimeError as exc:  # (torch.OutOfMemoryError is one)
-            if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
-                # (a bug bash: torch's bare message; nothing said what was being copied; and
-                # snapshot='cpu' is no help where it is in host memory already, a review)
-                host = snapshot == "cpu" or all(t.device.type == "cpu" for t in itertools.chain(
-                    model.parameters(), model.buffers(),
-                    (p for g in optimizer.param_groups for p in g["params"])))
-                _note(exc, "lr_range_test: the snapshot (a copy of the weights, gradients and "
-                           "optimizer state, put back after the test) did not fit: "
-                           + ("" if host else "snapshot='cpu' keeps it in host memory; ")
-                           + "restore=False with one sweep takes none")
-            raise
+        state = (TrainingState(model, optimizer, scaler, streams, snapshot, others, carriers,
+                               beside_restored) if snapshotted else None)
         run.carried = Carried([*model.modules(), *(x for _, o in others for x in o.modules()),
                                *(o for _, o in carriers)])
         run.others = [x for _, o in others for x in o.modules()]
@@ -513,6 +500,17 @@ def lr_range_test(
         # Ctrl-C (or an error) while the snapshot is taken, before the sweep: nothing to put
         # back, and an exception kept afterwards (a notebook's) must not keep the copy, here or
         # half built in the frames it ran in (a bug bash: 301 weights' copies held).
+        if snapshotted and state is None and (isinstance(exc, torch.OutOfMemoryError) or (
+                isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))):
+            # (a bug bash: torch's bare message; nothing said what was being copied; and
+            # snapshot='cpu' is no help where it is in host memory already, a review)
+            host = snapshot == "cpu" or all(t.device.type == "cpu" for t in itertools.chain(
+                model.parameters(), model.buffers(),
+                (p for g in optimizer.param_groups for p in g["params"])))
+            _note(exc, "lr_range_test: the snapshot (a copy of the weights, gradients and "
+                       "optimizer state, put back after the test) did not fit: "
+                       + ("" if host else "snapshot='cpu' keeps it in host memory; ")
+                       + "restore=False with one sweep takes none")
         state = None
         _let_go(exc.__traceback__)
         raise
@@ -660,12 +658,8 @@ def lr_range_test(
                         try:
                             state.restore()
                         except BaseException as failed:
-                            # The curve measured is not lost with it: the result (or what an
-                            # error or Ctrl-C on its way carried) goes with the restore's error.
-                            measured = result or getattr(failed.__context__, "partial_result",
-                                                         None)
-                            if measured is not None:
-                                _attach_partial(failed, measured)
+                            # The curve measured is not lost with the restore's error.
+                            _carry_measured(failed, result)
                             raise
                     else:
                         streams.restore()
@@ -693,9 +687,7 @@ def lr_range_test(
         except Warning as made_error:
             # A warnings filter made it an error: the curve measured goes with it, as with an
             # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
-            measured = result or getattr(made_error.__context__, "partial_result", None)
-            if measured is not None:
-                _attach_partial(made_error, measured)
+            _carry_measured(made_error, result)
             raise
         held = came()
         if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
@@ -758,6 +750,14 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             "left them too, to describe it; keep such a cache in a buffer of a fixed size to "
             "have both put back",
             UserWarning, stacklevel=outside(__name__))
+
+
+def _carry_measured(exc: BaseException, result: RangeTestResult | None) -> None:
+    """Attach the curve measured to ``exc``, raised as the test ends: the ``result``, or what an
+    error or Ctrl-C on its way (``exc``'s context) carried."""
+    measured = result or getattr(exc.__context__, "partial_result", None)
+    if measured is not None:
+        _attach_partial(exc, measured)
 
 
 def _let_go(tb: types.TracebackType | None) -> None:
