@@ -1850,6 +1850,17 @@ def test_schedule_from_lr_find_takes_the_folder_find_lr_wrote(tmp_path, capsys) 
         main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"])
     assert (f"--from-lr-find {tmp_path} is a folder without lr_find.json"
             in capsys.readouterr().err)
+    # (a bug bash: an lr_find.json there that is a link to nothing, or to itself, was "a folder
+    # without lr_find.json" too; passing the file says what it is)
+    for folder, target, said in (("dangling", "gone.json", "which does not exist"),
+                                 ("loop", "lr_find.json", "leads back to itself")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lr_find.json").symlink_to(target)
+        with pytest.raises(SystemExit):
+            main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path / folder),
+                  "--steps", "5"])
+        assert f"{tmp_path / folder / 'lr_find.json'}: a link" in (err := capsys.readouterr().err)
+        assert said in err and "folder without" not in err
     # (an audit: the folder of a stopped run holds only lr_find.partial.json, and the error
     # sent the user looking for an lr_find.json that run never wrote)
     stopped = tmp_path / "stopped"

@@ -2476,6 +2476,30 @@ def test_the_fast_csv_reader_takes_a_clean_table(tmp_path, monkeypatch) -> None:
         (1.5, 2.0), (3.0, 40.0), (5.0, 6.0), (7.0, 8.0)]
 
 
+def test_rows_added_while_the_fast_reader_reads_keep_their_labels(tmp_path, monkeypatch) -> None:
+    """A bug bash: rows a logger appended between the fast reader's two passes had their
+    labels cut to the first pass's longest ("10" read as "1", "11" too: one class of three)."""
+    from superconverge.data import files
+
+    path = tmp_path / "grow.csv"
+    path.write_text("a,label\n" + "".join(f"{i}.5,{i % 10}\n" for i in range(20)),
+                    encoding="utf-8")
+    real, calls = np.loadtxt, []
+
+    def appending(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        if not calls:  # another process appends rows after the labels' pass
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("0.5,10\n0.5,11\n")
+        calls.append(None)
+        return out
+
+    monkeypatch.setattr(files.np, "loadtxt", appending)
+    d = load_csv(path, target="label", val_fraction=0)
+    read = [d.class_names[i] for i in d.y_train.tolist()]
+    assert calls and read.count("1") == 2 and read.count("10") == read.count("11") == 1
+
+
 @pytest.mark.parametrize(("label", "message"), [
     ("", r"line 3, column '2': the label is empty"),
     ("NA", r"line 3, column '2': the label is missing \('NA' among numeric labels\)"),
@@ -2702,7 +2726,8 @@ def test_links_that_lead_nowhere_are_warned_of(tmp_path) -> None:
     (root / "cat" / "labels.csv").symlink_to(tmp_path / "store" / "labels")
     with pytest.warns(UserWarning, match=r"4 link\(s\) among the images and class folders "
                       r"lead nowhere and are left out \(\S*pets/fish, \S*cat/gone0\.png, "
-                      r"\S*cat/gone1\.png, \.\.\.\): content a store has not fetched"):
+                      r"\S*cat/gone1\.png, \.\.\.\): content a store has not fetched .*, "
+                      r"or a loop of links"):
         d = load_image_folder(root, size=2)
     assert d.class_names == ("cat", "dog") and d.num_train + d.num_val == 6
     with pytest.warns(UserWarning, match=r"5 link\(s\)"):  # a split layout, both splits

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from superconverge import __version__
 from superconverge._signals import Terminated, sigterm_as_interrupt
 from superconverge._torch_version import TorchTooOld
-from superconverge.atomic import folder_ending, one_line
+from superconverge.atomic import folder_ending, not_a_file, one_line
 
 if TYPE_CHECKING:  # (the CLI imports no torch until a command needs it)
     from superconverge.finder import RangeTestResult
@@ -316,13 +316,17 @@ def _schedule(args: argparse.Namespace) -> int:
         if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = Path(args.from_lr_find) / "lr_find.json"
             stopped = Path(args.from_lr_find) / "lr_find.partial.json"
-            if not inside.is_file() and stopped.is_file():
+            there = os.path.lexists(inside)
+            if there and not inside.is_file():  # a link to nothing or to itself, a pipe: said
+                # as such (a bug bash: "a folder without lr_find.json")
+                raise not_a_file(inside, "the lr_find.json that find-lr wrote")
+            if not there and stopped.is_file():
                 # a stopped run's curve only: taken when named, never in place of a whole one
                 raise ValueError(
                     f"--from-lr-find {args.from_lr_find} is a folder without lr_find.json; it "
                     f"holds {stopped.name}, the curve of a sweep that was stopped: pass "
                     f"{_from_lr_find(stopped)} to use it, or run find-lr to its end")
-            if not inside.is_file():
+            if not there:
                 raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
                                  "lr_find.json; pass the lr_find.json that find-lr wrote")
             if _newer(stopped, inside):

@@ -762,6 +762,11 @@ def _read_body_fast(
             table = np.loadtxt(path, dtype=np.dtype(fields), **options)
     except Exception:  # whatever it is, the own parser reads the file again and says it
         return None
+    if len(table) != len(labels):
+        # Rows added (or taken) between the two passes, by a writer still at it: their labels
+        # were cut to the first pass's longest ("10" read as "1", a bug bash); the own
+        # parser reads the file once
+        return None
     if trailing and table.size and bool(np.char.str_len(table["end"]).any()):
         return None  # a cell past the last column: the own parser names its line
     labels = np.char.strip(table["label"])
@@ -1581,7 +1586,7 @@ class _PassedOver:
         for paths, what in (
             (lists[0], "link(s) among the images and class folders lead nowhere and are "
              "left out ({shown}): content a store has not fetched (`git annex get`, `dvc "
-             "pull`), or links to a disk that is not mounted"),
+             "pull`), links to a disk that is not mounted, or a loop of links"),
             (lists[1], "file(s) in the class folders are of a format Pillow may read but "
              "that is not read here ({suffixes}; e.g. {shown}): they are left out; "
              "superconverge.data.IMAGE_EXTENSIONS lists the suffixes read, so convert them "

@@ -70,7 +70,9 @@ log = logging.getLogger(__name__)
 # SGD/RMSprop test ``if momentum != 0`` / ``> 0`` and SGD/Adam ``if weight_decay != 0``: a
 # tensor there is a data-dependent branch, which makes torch.compile break the graph (torch
 # 2.13: a compiled SGD step with a tensor momentum captures no graph at all). Floats in ``lr``
-# and ``betas`` are specialised and recompile on every new value, up to dynamo's recompile limit;
+# and ``betas`` are specialised and recompile on every new value, up to dynamo's recompile limit
+# (SGD's ``lr``, an ``alpha=``, and ``betas``; Adam's float ``lr`` recompiles once, then is traced
+# as a symbol: 2 graphs on the single-tensor CPU step, torch 2.13, a bug bash);
 # a cycling float SGD momentum compiled no extra graph on the single-tensor path (below).
 TENSORIZABLE = ("lr", "betas")
 
