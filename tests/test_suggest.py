@@ -1066,6 +1066,39 @@ def test_a_linear_sweep_is_not_told_already_falling_by_the_share_of_its_points()
                    for w in curve_warnings(lrs, y, "diverged", mode="linear"))
 
 
+def test_a_long_linear_sweep_keeps_the_fall_in_its_first_points() -> None:
+    """A bug bash: a 1000-point linear sweep from 1e-7 to 10 whose loss fell from 2.3 to 0.25
+    in its first 41 points, blew up and sat at 2.4 to the end, read "the loss never decreased"
+    (a smoothing 30 points wide, a share of the points) with "raise num_iter", which made it
+    worse; the first 100 points alone gave 0.25. A linear sweep across decades smooths over 3
+    points; and the blow-up after the minimum, within the first 10% of points, is no jump at
+    the start ("start_lr is already too high")."""
+    rng = np.random.default_rng(0)
+    y = np.interp(np.arange(1000), [0, 10, 40, 45, 60, 65, 70, 999],
+                  [2.3, 2.25, 0.3, 0.5, 5.0, 70.0, 2.4, 2.4]) + rng.normal(0, 0.05, 1000)
+    lrs = np.linspace(1e-7, 10, 1000)
+    pick = suggest(lrs, y)
+    assert pick.lr is not None and lrs[15] < pick.lr < lrs[41], pick
+    assert pick.lr == suggest(lrs[:100], y[:100]).lr
+    assert None not in [b.lr for b in suggest_bounds(lrs, y)]
+    assert curve_warnings(lrs, y, "completed", mode="linear") == []
+    # (an exponential sweep's points keep their share: 30 of 1000 is 0.24 of its 8 decades)
+    assert SUGGEST.smooth_sweep(LRS1000 := np.geomspace(1e-7, 10, 1000), y).tolist() == (
+        smooth_centered(y).tolist())
+    assert suggest(LRS1000, y).lr is None
+
+
+def test_a_linear_sweep_nan_at_once_is_not_told_to_lower_start_lr() -> None:
+    """A bug bash: a linear sweep's NaN at its second step was told "lower start_lr", which
+    moves no LR of it but its first (its reason already said so)."""
+    lrs, losses = np.linspace(1e-7, 10, 100)[:3], [2.3, 2.2, math.nan]
+    said = curve_warnings(lrs, losses, "nan", mode="linear")
+    assert len(said) == 1 and said[0].endswith(
+        "if they are sound, a linear sweep's first LRs are end_lr / (num_iter - 1) apart "
+        "whatever start_lr is, so sweep exponentially (mode='exp') or raise num_iter"), said
+    assert curve_warnings(lrs, losses, "nan")[0].endswith("if they are sound, lower start_lr")
+
+
 def test_the_rules_refuse_lrs_that_do_not_increase() -> None:
     """An audit: reversed LRs gave base 5.72 > max 0.0546; repeated ones a "nan per decade"
     reason; text a numpy error naming no argument."""

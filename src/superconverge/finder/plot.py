@@ -19,7 +19,7 @@ import numpy as np
 
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import finite_prefix, smooth_centered
+from superconverge.finder.suggest import finite_prefix, smooth_sweep
 from superconverge.schedules._validate import boolean, integer
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarra
     cover; ``None`` with fewer than two curves."""
     # Each curve as the rules see it: smoothed up to its first non-finite loss.
     seen = [finite_prefix(c.lrs, c.losses) for c in curves]
-    usable = [(x, smooth_centered(y)) for x, y in seen if len(x) >= 2]
+    usable = [(x, smooth_sweep(x, y)) for x, y in seen if len(x) >= 2]
     if len(usable) < 2:
         return None
     lo = max(float(x[0]) for x, _ in usable)
@@ -140,9 +140,9 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarra
 def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
     """The zero-lag smoothing the suggestion rules read: of the curve up to its first
     non-finite loss (NaN after it), so that a NaN does not smear into the points before."""
-    _, y = finite_prefix(result.lrs, result.losses)
+    x, y = finite_prefix(result.lrs, result.losses)
     out = np.full(len(result.lrs), np.nan)
-    out[:len(y)] = smooth_centered(y)
+    out[:len(y)] = smooth_sweep(x, y)
     return out
 
 
