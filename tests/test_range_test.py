@@ -916,6 +916,28 @@ def test_an_error_mid_sweep_carries_the_curve_measured_so_far(read_lag: bool) ->
     assert [c.stop_reason for c in partial.repeats] == ["completed", "error"]
 
 
+def test_a_second_error_while_the_first_is_handled_keeps_the_curve(monkeypatch) -> None:
+    """A bug bash: a DataLoader worker killed mid-sweep; torch's SIGCHLD handler raised its
+    error again, at any line, as the other workers exited, and where that was while the
+    sweep's error was handled, the partial curve was lost (2 runs of 12)."""
+    from superconverge.finder import range_test as rt
+
+    def again(*args: Any) -> bool:
+        raise RuntimeError("DataLoader worker (pid 1) is killed by signal: Killed (again)")
+
+    monkeypatch.setattr(rt, "_feed_unread", again)
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=15, exc=RuntimeError("DataLoader worker (pid 1) is killed"))
+    spy.opt = opt
+    with pytest.raises(RuntimeError, match=r"killed by signal: Killed \(again\)") as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    # (the points read back before it: the 4 not yet read went with the second error)
+    assert len(info.value.partial_result.lrs) == 10
+    assert not hasattr(info.value.__context__, "partial_curve")
+
+
 def test_an_error_before_any_point_carries_no_partial_result() -> None:
     model, opt, loader = make_problem()
     spy = LrSpy(raise_at=1, exc=ValueError("bad first batch"))
@@ -5822,6 +5844,117 @@ def test_batches_keep_their_own_classes_on_the_way_to_the_device() -> None:
                                   batch_first=True)
     there = _to_device((packed, torch.tensor([0, 1, 0])), meta)[0]
     assert there.data.device == meta and there.batch_sizes.device == cpu
+
+
+class _CountingSampler(torch.utils.data.Sampler):
+    """A sampler of the user's that counts its own passes (``epoch``, shuffling by it), keeps
+    its place in a pass to resume from (``pos``), or builds each epoch's order in its
+    ``set_epoch`` from its own RNG (``order``), as bucketing samplers do."""
+
+    def __init__(self, n: int, how: str) -> None:
+        self.n, self.how, self.epoch, self.pos = n, how, 0, 0
+        self.rng = np.random.default_rng(0)
+        self.order: list[int] | None = None
+        if how == "set_epoch":
+            self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.how == "set_epoch":
+            self.order = self.rng.permutation(self.n).tolist()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        if self.how == "set_epoch":
+            yield from self.order or []
+            return
+        if self.how == "epoch":
+            self.epoch += 1
+        order = np.random.default_rng(self.epoch).permutation(self.n).tolist()
+        while self.pos < self.n:
+            self.pos += 1
+            yield order[self.pos - 1]
+        self.pos = 0
+
+
+@pytest.mark.parametrize("how", ["epoch", "resume", "set_epoch"])
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_samplers_own_numbers_and_orders_are_put_back(how: str, workers: int) -> None:
+    """A bug bash: a sampler that counts its own epochs was left 3 ahead (training after the
+    test shuffled as a third epoch); a resumable one was left mid-pass (24 examples of 64 in
+    the next pass; none with 2 workers, whose prefetch used up the pass); and one whose
+    set_epoch draws the order from its own RNG was called again after the RNG was put back
+    (the next epoch was the untested twin's second)."""
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+
+    def two_epochs(test: bool) -> list[list[float]]:
+        sampler = _CountingSampler(64, how)
+        loader = DataLoader(data, batch_size=8, sampler=sampler, num_workers=workers)
+        if test:
+            torch.manual_seed(0)
+            model = nn.Linear(4, 2)
+            lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                          loader, 1e-4, 1.0, num_iter=12 if workers else 20, progress=False)
+        seen = []
+        for epoch in range(2):
+            if epoch and how == "set_epoch":
+                sampler.set_epoch(epoch)
+            seen.append([float(v) for xb, _ in loader for v in xb[:, 0]])
+        return seen
+
+    assert two_epochs(True) == two_epochs(False)
+
+
+@pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")  # (torchdata's own)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_stateful_dataloader_keeps_its_place(workers: int) -> None:
+    """A bug bash: torchdata's StatefulDataLoader kept the sweep's iterator, mid-pass: a
+    checkpoint taken after the test resumed 5 batches into an epoch (24 examples of 64); one
+    whose state_dict() was taken before the test drew other batches after it; and (a review of
+    the fix) a state loaded to resume from was used up by the sweep."""
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+
+    def loader() -> Any:
+        return stateful.StatefulDataLoader(data, batch_size=8, shuffle=True,
+                                           num_workers=workers,
+                                           generator=torch.Generator().manual_seed(1))
+
+    def test(ld: Any) -> None:
+        torch.manual_seed(0)
+        model = nn.Linear(4, 2)
+        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                      ld, 1e-4, 1.0, num_iter=5, progress=False)
+
+    def epoch(ld: Any) -> list[float]:
+        return [float(v) for xb, _ in ld for v in xb[:, 0]]
+
+    def resumed(state: Any) -> list[float]:
+        ld = loader()
+        ld.load_state_dict(state)
+        return epoch(ld)
+
+    twin, tested = loader(), loader()
+    test(tested)
+    assert resumed(tested.state_dict()) == resumed(twin.state_dict())
+    assert len(resumed(tested.state_dict())) == 64
+    twin, tested = loader(), loader()
+    twin.state_dict(), tested.state_dict()
+    test(tested)
+    assert epoch(tested) == epoch(twin)
+    half = loader()  # a checkpoint 3 batches into an epoch, loaded to resume from
+    taken = iter(half)
+    for _ in range(3):
+        next(taken)
+    state = half.state_dict()
+    twin, tested = loader(), loader()
+    twin.load_state_dict(state), tested.load_state_dict(state)
+    test(tested)
+    assert epoch(tested) == epoch(twin) and len(epoch(twin)) == 64  # (the next epoch, whole)
 
 
 def test_repeats_draw_other_batches_from_a_samplers_own_rng() -> None:

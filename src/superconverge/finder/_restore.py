@@ -573,6 +573,26 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     return found
 
 
+def _kept(value: object) -> Any:
+    """What a sampler's attribute is put back from: a number or None itself, a copy of a
+    list, dict, set or numpy array (``_ABSENT`` for anything else: its own state, an RNG's,
+    is kept apart, or not at all)."""
+    if value is None or type(value) in (int, float, bool):
+        return value
+    if type(value) in (list, dict, set):
+        return copy.copy(value)  # type: ignore[call-overload]
+    return value.copy() if type(value) is np.ndarray else _ABSENT
+
+
+def _stateful_loader(loader: object) -> bool:
+    """Whether ``loader`` keeps its iterator and resume state as torchdata's
+    ``StatefulDataLoader`` does."""
+    names = getattr(loader, "__dict__", {})
+    return all(n in names for n in ("_iterator", "_initial_iter_for_state_dict",
+                                    "next_iter_state")) and callable(
+        getattr(loader, "load_state_dict", None))
+
+
 def _persistent_workers(loader: object) -> bool:
     return bool(getattr(loader, "persistent_workers", False)) and hasattr(loader, "_iterator")
 
@@ -606,6 +626,31 @@ class Streams:
         self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules, calls,
                                                                 self.rng_slots)]
         self.epochs = [(s, s.epoch) for s in samplers]
+        # The public Python numbers of a sampler, batch sampler or loader of the user's (not
+        # torch's), and a sampler's lists, dicts and arrays (copies): one that counts its own
+        # epochs, keeps its place in a pass to resume from, or an epoch's order made by its
+        # set_epoch, was left as the sweep made it (a bug bash: training after the test
+        # shuffled as an untested twin's third epoch; a resumable sampler's next pass had 24
+        # examples of 64).
+        self.counts: list[tuple[dict[str, Any], str, Any]] = []
+        for owner in _shufflers(loaders):
+            if type(owner).__module__.startswith("torch."):
+                continue
+            sampler = all(owner is not ld for ld in loaders)
+            for name, value in getattr(owner, "__dict__", {}).items():
+                if (not name.startswith("_") and (sampler or _number(value))
+                        and (saved := _kept(value)) is not _ABSENT):
+                    self.counts.append((vars(owner), name, saved))
+        # torchdata's StatefulDataLoader keeps its iterator, and the state it resumes from,
+        # for state_dict(): left as the sweep's, mid-pass (a bug bash: a checkpoint taken
+        # after the test resumed 5 batches into an epoch; a loaded one was used up by the
+        # sweep). One made by state_dict() and not yet iterated is kept as its state.
+        self.stateful: list[tuple[Any, Any, bool, Any, Any]] = []
+        for held in filter(_stateful_loader, loaders):
+            ld: Any = held
+            initial = bool(ld._initial_iter_for_state_dict)
+            self.stateful.append((ld, ld._iterator, initial, ld.next_iter_state,
+                                  ld._iterator.state_dict() if initial else None))
         # A loader that counts its own passes and sets its sampler's epoch from the count at
         # each (accelerate's DataLoaderShard and DataLoaderDispatcher, ``iteration``): put back
         # with the epochs (it overwrote them at the next pass: training after the test was
@@ -653,6 +698,15 @@ class Streams:
         ``own_rngs=False`` leaves the samplers', datasets' and modules' own RNGs as they are."""
         for module, training in self.modes:
             module.training = training
+        for loader, before, initial, resume, state in self.stateful:
+            now = loader._iterator
+            if now is not before or initial:  # the sweep's, or the one it used up
+                shutdown = getattr(now, "_shutdown_workers", None)
+                if shutdown is not None:
+                    shutdown()
+                loader._iterator = None if initial else before
+                loader._initial_iter_for_state_dict = False
+                loader.next_iter_state = state if initial else resume
         for loader, before in self.iterators:
             now = loader._iterator  # type: ignore[attr-defined]
             if now is not before:  # workers the test started: their RNGs moved on; stop them
@@ -660,6 +714,13 @@ class Streams:
                 if shutdown is not None:
                     shutdown()
                 loader._iterator = before  # type: ignore[attr-defined]
+        # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
+        # again after it was put back, a bug bash: the next pass was the untested twin's
+        # second)
+        for sampler, epoch in self.epochs:
+            sampler.set_epoch(epoch)
+        for attrs, name, value in self.counts:
+            attrs[name] = _kept(value)  # (a copy again: a later repeat may change it)
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
         for rng, rng_state in self.own_rngs if own_rngs else ():
@@ -667,8 +728,6 @@ class Streams:
         for attributes, name in self.rng_slots if own_rngs else ():
             if _is_rng(attributes.get(name)):
                 attributes[name] = None
-        for sampler, epoch in self.epochs:
-            sampler.set_epoch(epoch)
         for loader, count in self.iterations:
             loader.iteration = count
         for gradient_state, references in self.loader_references:

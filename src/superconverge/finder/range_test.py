@@ -612,9 +612,9 @@ def lr_range_test(
         # whole; the cut one is kept among the repeats (averaged in, it would cut the mean
         # short too).
         finished = list(curves)
-        partial = getattr(exc, "partial_curve", None)
+        partial, holder = _partial_curve(exc)
         if partial is not None:
-            delattr(exc, "partial_curve")
+            delattr(holder, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
             if partial.stop_reason not in _CUT:  # it had ended before
@@ -771,6 +771,21 @@ def _let_go(tb: types.TracebackType | None) -> None:
             except RuntimeError:  # (an executing frame: this function's caller's)
                 pass
         tb = tb.tb_next
+
+
+def _partial_curve(exc: BaseException) -> tuple[Curve | None, BaseException]:
+    """The curve cut short that ``exc`` carries, or the error it came while handling, and the
+    exception that carries it: a second error may come while the sweep's error is handled
+    (torch's SIGCHLD handler raises a killed DataLoader worker's again as the other workers
+    exit; a bug bash lost the curve in 2 runs of 12)."""
+    seen: BaseException | None = exc
+    for _ in range(3):
+        if seen is None:
+            break
+        if (partial := getattr(seen, "partial_curve", None)) is not None:
+            return partial, seen
+        seen = seen.__context__
+    return None, exc
 
 
 def _attach(exc: BaseException, name: str, value: object) -> None:
@@ -1236,6 +1251,12 @@ class _Run:
             # before it and, if the curve ended there, return it as that run would have.
             # Under torch.distributed this rank's unread losses are its own, not the mean the
             # others see: one rank could keep its curve while another raises. All raise.
+            # The points read so far go with it at once: a second error may come while this
+            # one is handled (torch's SIGCHLD handler raises a killed DataLoader worker's again
+            # as the other workers exit: a bug bash lost the curve in 2 runs of 12). (Where
+            # there are points: a curve of zeros alone is made of them, once.)
+            if host.steps:
+                _attach(exc, "partial_curve", host.curve("error"))
             if (world > 1 or not _feed_unread(host, pending, losses, val, skips)
                     or host.stop_reason is None):
                 # The points measured before the error go with it (nothing lost on failure).
