@@ -991,3 +991,16 @@ def test_a_linear_range_tests_reason_keeps_the_sweeps_mode_not_the_waveforms(
     err = capsys.readouterr().err
     assert "sweep exponentially (mode='exp') or raise num_iter" in err, err
     assert "--mode" not in err and "give --base-lr and --max-lr yourself" in err, err
+
+
+def test_a_missing_dependency_is_named_with_what_to_install(tmp_path, monkeypatch,
+                                                             capsys) -> None:
+    """A bug bash: without matplotlib (or Pillow, tqdm) the error was Python's bare "No module
+    named 'PIL'", naming no package to install, where a missing scikit-learn's says."""
+    for name in ("matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(SystemExit):
+        main(["schedule", "one-cycle", "--max-lr", "1", "--steps", "10",
+              "--out", str(tmp_path / "s.png")])
+    assert capsys.readouterr().err.endswith(
+        "; superconverge needs the matplotlib package: pip install matplotlib\n")

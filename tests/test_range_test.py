@@ -2545,6 +2545,18 @@ def test_val_batches_zero_scores_all_of_val_data() -> None:
 # --- progress and processes --------------------------------------------------------------------
 
 
+def test_no_bar_needs_no_tqdm_where_stderr_is_not_a_terminal(monkeypatch) -> None:
+    """A bug bash: without tqdm, a run whose stderr was a file (no bar drawn) failed at once
+    with "No module named 'tqdm'"; with -q it ran."""
+    from superconverge._progress import progress_bar
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    bar = progress_bar(10, "range test", True)
+    bar.update()
+    bar.close()
+
+
 def test_progress_bar_is_quiet_when_stderr_is_not_a_terminal(capfd) -> None:
     model, opt, loader = make_problem()
     lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 8, progress=True)

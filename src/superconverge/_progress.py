@@ -23,9 +23,11 @@ def progress_bar(total: int, desc: str, show: bool, unit: str = "it") -> Any:
     """
     if not show or sys.stderr is None:  # (stderr closed, 2>&-: tqdm wrote into None, a bug bash)
         return _NoBar()
+    notebook = is_notebook_output(sys.stderr)
+    if not notebook and hasattr(sys.stderr, "isatty") and not sys.stderr.isatty():
+        return _NoBar()  # (tqdm's own test for hiding; tqdm not imported, a bug bash's absent)
     from tqdm import tqdm  # imported only when a bar is drawn
 
-    notebook = is_notebook_output(sys.stderr)
     return tqdm(total=total, desc=desc, unit=unit, leave=notebook,
                 disable=False if notebook else None, file=sys.stderr)
 

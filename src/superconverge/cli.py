@@ -992,7 +992,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     except ImportError as exc:
         # A package a dataset needs, missing or broken (a --no-deps install): the message says
         # what to install, and a traceback would bury it.
-        parser.exit(2, f"{tag}superconverge {args.command}: error: {one_line(exc)}\n")
+        parser.exit(2, f"{tag}superconverge {args.command}: error: {one_line(exc)}"
+                       f"{_install_hint(exc)}\n")
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
         # not a traceback (and where the curve measured before a failure mid-sweep went).
@@ -1121,6 +1122,21 @@ def _from_lr_find(path: str | Path) -> str:
     that a path beginning with ``-`` is not read as a flag (a bug bash: advice naming a path
     with a space did not run as printed)."""
     return f"--from-lr-find={shlex.quote(str(path))}"
+
+
+_DEPENDENCIES = {"PIL": "pillow", "matplotlib": "matplotlib", "tqdm": "tqdm", "numpy": "numpy",
+                 "sklearn": "scikit-learn", "mnist1d": "mnist1d", "torch": "torch"}
+"""The packages superconverge needs, by the name they are imported by."""
+
+
+def _install_hint(exc: ImportError) -> str:
+    """What to install for a dependency's import that failed, where the error does not say
+    (a bug bash: "No module named 'PIL'" named no package to install)."""
+    name = (getattr(exc, "name", None) or "").partition(".")[0]
+    if name not in _DEPENDENCIES or "pip install" in str(exc):
+        return ""
+    return (f"; superconverge needs the {_DEPENDENCIES[name]} package: pip install "
+            f"{_DEPENDENCIES[name]}")
 
 
 def _newer(path: str | Path, than: str | Path) -> bool:
