@@ -5920,6 +5920,26 @@ def test_a_samplers_own_numbers_and_orders_are_put_back(how: str, workers: int) 
     assert two_epochs(True) == two_epochs(False)
 
 
+def test_a_samplers_own_place_goes_on_between_repeats_and_stays_the_users() -> None:
+    """A review of the fix above: put back between repeats too, a resumable sampler's place
+    made every repeat draw the same batches (spread None, "the same order each time"); and
+    its lists and arrays were swapped for copies, so the user's changes after the test no
+    longer reached it."""
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+    sampler = _CountingSampler(64, "resume")
+    weights, pool = np.ones(64), list(range(64))
+    sampler.weights, sampler.pool = weights, pool
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                           F.cross_entropy, DataLoader(data, batch_size=8, sampler=sampler),
+                           1e-4, 1.0, num_iter=10, repeats=3, seed=0, progress=False)
+    firsts = {c.losses[0] for c in result.repeats}
+    assert len(firsts) == 3 and result.spread() is not None
+    assert sampler.weights is weights and sampler.pool is pool and sampler.pos == 0
+
+
 @pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")  # (torchdata's own)
 @pytest.mark.parametrize("workers", [0, 2])
 def test_a_stateful_dataloader_keeps_its_place(workers: int) -> None:
@@ -5967,6 +5987,42 @@ def test_a_stateful_dataloader_keeps_its_place(workers: int) -> None:
     twin.load_state_dict(state), tested.load_state_dict(state)
     test(tested)
     assert epoch(tested) == epoch(twin) and len(epoch(twin)) == 64  # (the next epoch, whole)
+    # (a review: between repeats the loaded state was put back, and its generator made every
+    # repeat draw the same batches)
+    tested = loader()
+    tested.load_state_dict(state)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                           F.cross_entropy, tested, 1e-4, 1.0, num_iter=5, repeats=3, seed=0,
+                           progress=False)
+    assert len({c.losses[0] for c in result.repeats}) == 3
+    assert epoch(tested) == resumed(state)
+
+
+@pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")
+def test_a_persistent_stateful_dataloader_s_state_taken_before_the_test_still_iterates() -> None:
+    """A review: a StatefulDataLoader with persistent workers whose state_dict() was taken
+    before the test got its shut-down iterator back, and every later epoch failed ("Queue is
+    closed")."""
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+
+    def loader() -> Any:
+        return stateful.StatefulDataLoader(data, batch_size=8, shuffle=True, num_workers=1,
+                                           persistent_workers=True,
+                                           generator=torch.Generator().manual_seed(1))
+
+    twin, tested = loader(), loader()
+    twin.state_dict(), tested.state_dict()
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                  tested, 1e-4, 1.0, num_iter=5, progress=False)
+    for _ in range(2):
+        assert [float(v) for xb, _ in tested for v in xb[:, 0]] == [
+            float(v) for xb, _ in twin for v in xb[:, 0]]
 
 
 def test_repeats_draw_other_batches_from_a_samplers_own_rng() -> None:

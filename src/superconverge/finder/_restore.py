@@ -573,15 +573,36 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     return found
 
 
+KEPT_ITEMS = 1_000_000
+"""The most items of a sampler's list, dict, set or array the range test copies to put back."""
+
+
 def _kept(value: object) -> Any:
-    """What a sampler's attribute is put back from: a number or None itself, a copy of a
-    list, dict, set or numpy array (``_ABSENT`` for anything else: its own state, an RNG's,
-    is kept apart, or not at all)."""
+    """A copy of a sampler's attribute to put its contents back from: a number or None is
+    itself, a list, dict, set or numpy array of at most :data:`KEPT_ITEMS` items a copy
+    (``_ABSENT`` for anything else: its own state, an RNG's, is kept apart, or not at all)."""
     if value is None or type(value) in (int, float, bool):
         return value
-    if type(value) in (list, dict, set):
+    if type(value) in (list, dict, set) and len(value) <= KEPT_ITEMS:  # type: ignore[arg-type]
         return copy.copy(value)  # type: ignore[call-overload]
-    return value.copy() if type(value) is np.ndarray else _ABSENT
+    if type(value) is np.ndarray and value.size <= KEPT_ITEMS:
+        return value.copy()
+    return _ABSENT
+
+
+def _give_back(attrs: dict[str, Any], name: str, was: Any, saved: Any) -> None:
+    """Give ``attrs[name]`` back its object ``was`` with the contents ``saved`` (from
+    :func:`_kept`), in place: the user's own list or array stays theirs (a review: a sampler's
+    weights swapped for a copy no longer saw the user's changes), and an unchanged one is left
+    alone."""
+    if attrs.get(name, _ABSENT) is not was:
+        attrs[name] = was
+    if type(was) is np.ndarray:
+        if not np.array_equal(was, saved, equal_nan=was.dtype.kind in "fc"):
+            was[...] = saved
+    elif type(was) in (list, dict, set) and was != saved:
+        was.clear()
+        (was.extend if type(was) is list else was.update)(saved)
 
 
 def _stateful_loader(loader: object) -> bool:
@@ -617,7 +638,7 @@ class Streams:
         modules = list(model.modules())
         self.modes = [(m, m.training) for m in modules]
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
-                          if _persistent_workers(ld)]
+                          if _persistent_workers(ld) and not _stateful_loader(ld)]
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
         # (and where there was none, one made on first use: a collator's RNG made from its seed
@@ -632,19 +653,22 @@ class Streams:
         # set_epoch, was left as the sweep made it (a bug bash: training after the test
         # shuffled as an untested twin's third epoch; a resumable sampler's next pass had 24
         # examples of 64).
-        self.counts: list[tuple[dict[str, Any], str, Any]] = []
-        for owner in _shufflers(loaders):
-            if type(owner).__module__.startswith("torch."):
-                continue
+        # Put back at the end, not between repeats, which go on from each other as the
+        # samplers' RNGs do (a review: every repeat drew the same batches).
+        self.counts: list[tuple[dict[str, Any], str, Any, Any]] = []
+        owners: dict[int, Any] = {id(o): o for o in _shufflers(loaders)
+                                  if not type(o).__module__.startswith("torch.")}
+        for owner in owners.values():
             sampler = all(owner is not ld for ld in loaders)
             for name, value in getattr(owner, "__dict__", {}).items():
                 if (not name.startswith("_") and (sampler or _number(value))
                         and (saved := _kept(value)) is not _ABSENT):
-                    self.counts.append((vars(owner), name, saved))
+                    self.counts.append((vars(owner), name, value, saved))
         # torchdata's StatefulDataLoader keeps its iterator, and the state it resumes from,
         # for state_dict(): left as the sweep's, mid-pass (a bug bash: a checkpoint taken
         # after the test resumed 5 batches into an epoch; a loaded one was used up by the
-        # sweep). One made by state_dict() and not yet iterated is kept as its state.
+        # sweep). One made by state_dict() and not yet iterated is kept as its state. At the
+        # end, not between repeats (a review: a loaded state's generator made them alike).
         self.stateful: list[tuple[Any, Any, bool, Any, Any]] = []
         for held in filter(_stateful_loader, loaders):
             ld: Any = held
@@ -695,10 +719,11 @@ class Streams:
 
     def restore(self, own_rngs: bool = True) -> None:
         """Put them back as they were at construction (may be called more than once);
-        ``own_rngs=False`` leaves the samplers', datasets' and modules' own RNGs as they are."""
+        ``own_rngs=False`` (between repeats) leaves the samplers', datasets' and modules' own
+        RNGs, the samplers' own places and a StatefulDataLoader's iterator as they are."""
         for module, training in self.modes:
             module.training = training
-        for loader, before, initial, resume, state in self.stateful:
+        for loader, before, initial, resume, state in self.stateful if own_rngs else ():
             now = loader._iterator
             if now is not before or initial:  # the sweep's, or the one it used up
                 shutdown = getattr(now, "_shutdown_workers", None)
@@ -719,8 +744,8 @@ class Streams:
         # second)
         for sampler, epoch in self.epochs:
             sampler.set_epoch(epoch)
-        for attrs, name, value in self.counts:
-            attrs[name] = _kept(value)  # (a copy again: a later repeat may change it)
+        for attrs, name, was, saved in self.counts if own_rngs else ():
+            _give_back(attrs, name, was, saved)
         for gen, gen_state in self.generators:
             gen.set_state(gen_state)
         for rng, rng_state in self.own_rngs if own_rngs else ():

@@ -404,8 +404,11 @@ def lr_range_test(
                 UserWarning,
                 stacklevel=2,
             )
+        # (not a StatefulDataLoader's whose state_dict() started them, not yet iterated: the
+        # test shuts them down and training starts new ones from the state, a review)
         ran = [ld for ld in unwrapped_loaders(data) if getattr(ld, "persistent_workers", False)
-               and getattr(ld, "_iterator", None) is not None]
+               and getattr(ld, "_iterator", None) is not None
+               and not getattr(ld, "_initial_iter_for_state_dict", False)]
         if ran:
             # (of the loaders a wrapper holds, the test may draw from some only: said so)
             whose = (f"{name}'s persistent workers have already run: the range test draws "
