@@ -5940,6 +5940,41 @@ def test_a_samplers_own_place_goes_on_between_repeats_and_stays_the_users() -> N
     assert sampler.weights is weights and sampler.pool is pool and sampler.pos == 0
 
 
+def test_a_bucket_samplers_arrays_are_put_back_whatever_they_hold() -> None:
+    """A review: a bucket sampler whose list (or dict, or object array) of index arrays had an
+    item replaced by the sweep made the restore's comparison raise ("truth value of an array
+    is ambiguous"), which skipped the rest of the restore; a read-only array holding a NaT,
+    which equals nothing, was written into and raised."""
+    class Buckets(torch.utils.data.Sampler):
+        def __init__(self) -> None:
+            self.rng = np.random.default_rng(0)
+            self.buckets = [np.arange(0, 20), np.arange(20, 64)]
+            self.by_name = {"short": np.arange(0, 20), "long": np.arange(20, 64)}
+            self.stamps = np.array(["NaT", "2026-01-01"], dtype="datetime64[D]")
+            self.stamps.setflags(write=False)
+
+        def __len__(self) -> int:
+            return 64
+
+        def __iter__(self):
+            for k in range(2):
+                self.buckets[k] = self.rng.permutation(self.buckets[k])
+            self.by_name = dict(self.by_name, short=self.rng.permutation(20))
+            return iter(np.concatenate(self.buckets).tolist())
+
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    sampler = Buckets()
+    buckets = sampler.buckets
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2).eval()
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                  DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=8,
+                             sampler=sampler), 1e-4, 1.0, num_iter=12, progress=False)
+    assert not model.training and sampler.buckets is buckets
+    assert [b.tolist() for b in buckets] == [list(range(20)), list(range(20, 64))]
+    assert sampler.by_name["short"].tolist() == list(range(20))
+
+
 @pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")  # (torchdata's own)
 @pytest.mark.parametrize("workers", [0, 2])
 def test_a_stateful_dataloader_keeps_its_place(workers: int) -> None:

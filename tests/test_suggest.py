@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import re
 import warnings
@@ -1073,19 +1074,21 @@ def test_a_long_linear_sweep_keeps_the_fall_in_its_first_points() -> None:
     worse; the first 100 points alone gave 0.25. A linear sweep across decades smooths over 3
     points; and the blow-up after the minimum, within the first 10% of points, is no jump at
     the start ("start_lr is already too high")."""
-    rng = np.random.default_rng(0)
-    y = np.interp(np.arange(1000), [0, 10, 40, 45, 60, 65, 70, 999],
-                  [2.3, 2.25, 0.3, 0.5, 5.0, 70.0, 2.4, 2.4]) + rng.normal(0, 0.05, 1000)
     lrs = np.linspace(1e-7, 10, 1000)
-    pick = suggest(lrs, y)
-    assert pick.lr is not None and lrs[15] < pick.lr < lrs[41], pick
-    assert pick.lr == suggest(lrs[:100], y[:100]).lr
+    # (a review: with the usual width tried first, a flat stretch near the start's level, as a
+    # diverged classifier's is, read a shallow fall over it, picked 50x too high)
+    for seed, level in itertools.product(range(6), (2.4, 2.3, 2.0)):
+        y = np.interp(np.arange(1000), [0, 10, 40, 45, 60, 65, 70, 999],
+                      [2.3, 2.25, 0.3, 0.5, 5.0, 70.0, level, level])
+        y = y + np.random.default_rng(seed).normal(0, 0.05, 1000)
+        pick = suggest(lrs, y)
+        assert pick.lr is not None and lrs[15] < pick.lr < lrs[41], (seed, level, pick)
+        assert pick.lr == suggest(lrs[:100], y[:100]).lr
     assert None not in [b.lr for b in suggest_bounds(lrs, y)]
     assert curve_warnings(lrs, y, "completed", mode="linear") == []
     # (an exponential sweep's points keep their share: 30 of 1000 is 0.24 of its 8 decades)
-    assert SUGGEST.smooth_sweep(LRS1000 := np.geomspace(1e-7, 10, 1000), y).tolist() == (
+    assert SUGGEST.smooth_sweep(np.geomspace(1e-7, 10, 1000), y).tolist() == (
         smooth_centered(y).tolist())
-    assert suggest(LRS1000, y).lr is None
 
 
 def test_a_linear_sweep_nan_at_once_is_not_told_to_lower_start_lr() -> None:

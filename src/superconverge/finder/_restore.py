@@ -592,17 +592,24 @@ def _kept(value: object) -> Any:
 
 def _give_back(attrs: dict[str, Any], name: str, was: Any, saved: Any) -> None:
     """Give ``attrs[name]`` back its object ``was`` with the contents ``saved`` (from
-    :func:`_kept`), in place: the user's own list or array stays theirs (a review: a sampler's
-    weights swapped for a copy no longer saw the user's changes), and an unchanged one is left
-    alone."""
-    if attrs.get(name, _ABSENT) is not was:
+    :func:`_kept`), written back in place: the user's own list or array stays theirs (a review:
+    a sampler's weights swapped for a copy no longer saw the user's changes). Written, not
+    compared first: an item that is an array has no truth value, and a NaT equals nothing (a
+    review: the comparison raised, and the rest of the restore was skipped). Where writing
+    fails (an array reshaped in place), a copy of the contents; a read-only array is left as
+    it is (nothing wrote into it)."""
+    try:
+        if type(was) is np.ndarray:
+            if was.flags.writeable:
+                was[...] = saved
+        elif type(was) is list:
+            was[:] = saved
+        elif type(was) in (dict, set):
+            was.clear()
+            was.update(saved)
         attrs[name] = was
-    if type(was) is np.ndarray:
-        if not np.array_equal(was, saved, equal_nan=was.dtype.kind in "fc"):
-            was[...] = saved
-    elif type(was) in (list, dict, set) and was != saved:
-        was.clear()
-        (was.extend if type(was) is list else was.update)(saved)
+    except Exception:  # (whatever it is: the rest of the restore goes on)
+        attrs[name] = _kept(saved)
 
 
 def _stateful_loader(loader: object) -> bool:

@@ -6,7 +6,7 @@ curve: a rule only looks at the finite prefix. Rules never raise on short, flat 
 
 All rules read the curve through :func:`smooth_centered`, a zero-lag smoothing (running median of 5
 against single-batch spikes, then a Gaussian window: 3% of the points, or 3 of a linear sweep's
-whose fall that hides, :func:`smooth_sweep`). The online exponential moving average that
+whose early fall that hides, :func:`smooth_sweep`). The online exponential moving average that
 the range test (and every anchor) uses to detect divergence lags about ``beta / (1 - beta)`` = 49
 steps at beta 0.98 — half of a 100-step sweep — which shifts every feature of the curve (its
 minimum, its steepest point) towards larger learning rates. Suggestions should not inherit that.
@@ -317,19 +317,26 @@ lie in its first few LRs: at 1000 points (a width of 30), a fall from 2.32 to 0.
 def smooth_sweep(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The smoothing the rules read: :func:`smooth_centered` of the losses ``y`` at LRs ``x``,
     its default width (a share of the points, a share of the decades an exponential sweep's
-    points span); where that reads no fall on points spaced evenly in LR over more than a
-    decade, as a linear sweep's are (a few GradScaler gaps allowed), :data:`LINEAR_SIGMA`
-    points if that reads one. Only there: over a fall across the whole sweep, 3 points let
-    the noise move the picks (a review: 0.5 decades apart over 40 noisy 1000-point sweeps,
-    0.06 at the usual width)."""
+    points span); on points spaced evenly in LR over more than a decade, as a linear sweep's
+    are (a few GradScaler gaps allowed), :data:`LINEAR_SIGMA` points where that reads a fall
+    to its first valley over twice as deep: one in the sweep's first points, which the usual
+    width hides or reads as a shallow dip in what follows (reviews). Only there: over a fall
+    across the whole sweep, 3 points let the noise move the picks (a review: 0.5 decades apart
+    over 40 noisy 1000-point sweeps, 0.06 at the usual width)."""
     s = smooth_centered(y)
-    if len(x) * 0.03 > LINEAR_SIGMA and x[-1] > 10 * x[1] and _never_fell(s, _valley(y, s), y):
+    if len(x) * 0.03 > LINEAR_SIGMA and x[-1] > 10 * x[1]:
         steps = np.diff(x)
         if np.mean(np.abs(steps / np.median(steps) - 1) < 1e-3) > 0.9:
             narrow = smooth_centered(y, LINEAR_SIGMA)
-            if not _never_fell(narrow, _valley(y, narrow), y):
+            if _depth(narrow, y) > 2 * _depth(s, y):
                 return narrow
     return s
+
+
+def _depth(s: np.ndarray, y: np.ndarray) -> float:
+    """How far the smoothed curve ``s`` falls to its first valley (0 where it never fell)."""
+    m = _valley(y, s)
+    return 0.0 if _never_fell(s, m, y) else float(s[0] - s[m])
 
 
 def _descent(
