@@ -2117,6 +2117,8 @@ def test_an_npz_test_set_is_left_out_and_every_example_of_x_trains(tmp_path, cap
              x_test=np.zeros((50, 7), np.float32), y_test=y[:50])
     with warnings.catch_warnings(), caplog.at_level(logging.INFO, logger="superconverge"):
         warnings.simplefilter("error")
+        # (matplotlib 3.6 with pyparsing 3.3: its own deprecated calls, nothing of ours)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="matplotlib")
         assert main(["-q", "find-lr", "--data", str(tmp_path / "t.npz"), "--num-iter", "8",
                      "--model", "mlp", "--out", str(tmp_path / "o")]) == 0
     assert json.loads((tmp_path / "o" / "lr_find.json").read_text())["config"]["num_train"] == 300
