@@ -615,9 +615,8 @@ def lr_range_test(
         # whole; the cut one is kept among the repeats (averaged in, it would cut the mean
         # short too).
         finished = list(curves)
-        partial, holder = _partial_curve(exc)
+        partial = _take_partial_curve(exc)
         if partial is not None:
-            delattr(holder, "partial_curve")
             if partial.lrs or not curves:
                 curves.append(partial)
             if partial.stop_reason not in _CUT:  # it had ended before
@@ -776,19 +775,21 @@ def _let_go(tb: types.TracebackType | None) -> None:
         tb = tb.tb_next
 
 
-def _partial_curve(exc: BaseException) -> tuple[Curve | None, BaseException]:
-    """The curve cut short that ``exc`` carries, or the error it came while handling, and the
-    exception that carries it: a second error may come while the sweep's error is handled
-    (torch's SIGCHLD handler raises a killed DataLoader worker's again as the other workers
-    exit; a bug bash lost the curve in 2 runs of 12)."""
+def _take_partial_curve(exc: BaseException) -> Curve | None:
+    """The curve cut short that ``exc`` carries, or the error it came while handling, taken
+    off it: a second error may come while the sweep's error is handled (torch's SIGCHLD
+    handler raises a killed DataLoader worker's again as the other workers exit; a bug bash
+    lost the curve in 2 runs of 12). (No exception is returned: kept in a local of the
+    frame its traceback holds, it would make a cycle that keeps the snapshot alive.)"""
     seen: BaseException | None = exc
     for _ in range(3):
         if seen is None:
-            break
+            return None
         if (partial := getattr(seen, "partial_curve", None)) is not None:
-            return partial, seen
+            delattr(seen, "partial_curve")
+            return partial  # type: ignore[no-any-return]
         seen = seen.__context__
-    return None, exc
+    return None
 
 
 def _attach(exc: BaseException, name: str, value: object) -> None:
