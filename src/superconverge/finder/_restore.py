@@ -621,6 +621,14 @@ def _stateful_loader(loader: object) -> bool:
         getattr(loader, "load_state_dict", None))
 
 
+def _stop_workers(iterator: object) -> None:
+    """Shut down the worker processes of a DataLoader iterator the sweep left, where it has
+    any."""
+    shutdown = getattr(iterator, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()
+
+
 def _persistent_workers(loader: object) -> bool:
     return bool(getattr(loader, "persistent_workers", False)) and hasattr(loader, "_iterator")
 
@@ -733,18 +741,14 @@ class Streams:
         for loader, before, initial, resume, state in self.stateful if own_rngs else ():
             now = loader._iterator
             if now is not before or initial:  # the sweep's, or the one it used up
-                shutdown = getattr(now, "_shutdown_workers", None)
-                if shutdown is not None:
-                    shutdown()
+                _stop_workers(now)
                 loader._iterator = None if initial else before
                 loader._initial_iter_for_state_dict = False
                 loader.next_iter_state = state if initial else resume
         for loader, before in self.iterators:
             now = loader._iterator  # type: ignore[attr-defined]
             if now is not before:  # workers the test started: their RNGs moved on; stop them
-                shutdown = getattr(now, "_shutdown_workers", None)
-                if shutdown is not None:
-                    shutdown()
+                _stop_workers(now)
                 loader._iterator = before  # type: ignore[attr-defined]
         # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
         # again after it was put back, a bug bash: the next pass was the untested twin's
