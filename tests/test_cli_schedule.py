@@ -1004,3 +1004,52 @@ def test_a_missing_dependency_is_named_with_what_to_install(tmp_path, monkeypatc
               "--out", str(tmp_path / "s.png")])
     assert capsys.readouterr().err.endswith(
         "; superconverge needs the matplotlib package: pip install matplotlib\n")
+
+
+def test_json_is_written_from_the_columns_as_json_dumps_writes_the_rows() -> None:
+    """The JSON is built from the policy's columns (the rows of dicts took 1.13 GB for the
+    CLI's 1e6 steps, a session's note), in the very text ``json.dumps(indent=1)`` gives the
+    rows, with momentum and without."""
+    from superconverge.report.schedule_preview import render_policy
+
+    for policy in (make_policy("one-cycle", 37, max_lr=0.3), make_policy("cosine", 5, max_lr=0.1),
+                   make_policy("fixed", 1, lr=0.1)):
+        doc = {"policy": policy.name, "lr_schedule": policy.lr.to_dict(),
+               "momentum_schedule": policy.momentum.to_dict() if policy.momentum else None,
+               "steps": policy.table()}
+        text = render_policy(policy, fmt="json")
+        assert text == json.dumps(doc, indent=1) + "\n"
+        assert json.loads(text)["steps"] == policy.table()
+    bare = sc.cyclic(0.01, 0.1, 3, total_steps=8)
+    assert json.loads(render_policy(bare, fmt="json"))["steps"] == [
+        {"step": i, "lr": bare(i)} for i in range(8)]
+
+
+def test_a_long_run_is_drawn_by_each_stretchs_lowest_and_highest() -> None:
+    """Past 2 * DRAWN_STRETCHES steps, a plot draws each stretch of steps by its lowest and
+    highest value at their own steps (a line through 10M steps took 58 s and 1.1 GB): a fast
+    cycle keeps its full height, a one-step spike is drawn, the ends are where they were."""
+    from matplotlib.figure import Figure
+
+    from superconverge.report import schedule_preview
+    from superconverge.report.schedule_preview import DRAWN_STRETCHES, draw_policy
+
+    n = 2 * DRAWN_STRETCHES + 1001
+    fast = sc.cyclic(0.01, 0.1, 3, total_steps=n)  # a cycle every 6 steps: 1 to 3 a stretch
+    spike = sc.join([sc.constant(0.01, 12345), sc.constant(0.5, 1), sc.constant(0.02, n)])
+    for lr in (fast, spike):
+        ax = draw_policy(Figure().add_subplot(), lr, steps=n)
+        x, y = ax.lines[0].get_data()
+        values = [lr(i) for i in range(n)]
+        assert len(x) <= 2 * DRAWN_STRETCHES + 2 and list(np.diff(x) > 0).count(False) == 0
+        assert list(y) == [values[i] for i in x]  # each point at its own step
+        assert (x[0], x[-1]) == (0, n - 1)
+        width = -(-n // DRAWN_STRETCHES)
+        for start in range(0, n, width):  # each stretch's lowest and highest are drawn
+            part = values[start:start + width]
+            inside = y[(x >= start) & (x < start + width)]
+            assert (inside.min(), inside.max()) == (min(part), max(part))
+    # at most 2 * DRAWN_STRETCHES steps, every step is drawn
+    short = draw_policy(Figure().add_subplot(), fast, steps=2 * DRAWN_STRETCHES)
+    assert list(short.lines[0].get_xdata()) == list(range(2 * DRAWN_STRETCHES))
+    assert schedule_preview.FEW_STEPS < 2 * DRAWN_STRETCHES

@@ -6,7 +6,8 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,17 +55,26 @@ def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str 
                                                                         strict=True)))
             head = "step,lr,momentum\n"
         return head + "".join(body)
-    rows = policy.table(steps)
-    _check_finite(rows, f"to write as {fmt}")
-    if fmt == "json":
-        doc = {
-            "policy": policy.name,
-            "lr_schedule": _as_data(policy.lr, "lr"),
-            "momentum_schedule": _as_data(policy.momentum, "momentum") if policy.momentum
-            else None,
-            "steps": rows,
-        }
-    return json.dumps(doc, indent=1, allow_nan=False) + "\n"  # never Infinity, NaN
+    # From the columns too, in the text json.dumps(indent=1) gives rows of dicts: the rows
+    # took 1.13 GB for the CLI's 1e6 steps (a session's note)
+    lr, momentum = policy.columns(steps)
+    _check_finite_columns(lr, momentum, f"to write as {fmt}")
+    doc: dict[str, Any] = {
+        "policy": policy.name,
+        "lr_schedule": _as_data(policy.lr, "lr"),
+        "momentum_schedule": _as_data(policy.momentum, "momentum") if policy.momentum
+        else None,
+        "steps": [],
+    }
+    head = json.dumps(doc, indent=1, allow_nan=False)  # never Infinity, NaN
+    if momentum is None:
+        rows = (f'  {{\n   "step": {i},\n   "lr": {x!r}\n  }}' for i, x in enumerate(lr))
+    else:
+        rows = (f'  {{\n   "step": {i},\n   "lr": {x!r},\n   "momentum": {m!r}\n  }}'
+                for i, (x, m) in enumerate(zip(lr, momentum, strict=True)))
+    steps_text = ",\n".join(rows)
+    # (the empty list is the document's last value: "[]\n}" ends it)
+    return f"{head[:-4]}[\n{steps_text}\n ]\n}}\n"
 
 
 def _as_data(schedule: Schedule, key: str) -> dict[str, Any] | None:
@@ -80,23 +90,21 @@ def _as_data(schedule: Schedule, key: str) -> dict[str, Any] | None:
         return None
 
 
-def _check_finite(rows: list[dict[str, float]], what: str) -> None:
-    """:func:`_check_finite_columns` for :meth:`Policy.table`'s rows (row ``i`` is step ``i``)."""
-    momentum = [row["momentum"] for row in rows] if rows and "momentum" in rows[0] else None
-    _check_finite_columns([row["lr"] for row in rows], momentum, what)
-
-
-def _check_finite_columns(lr: Sequence[float], momentum: Sequence[float] | None,
-                          what: str) -> None:
+def _check_finite_columns(lr: array[float], momentum: array[float] | None, what: str) -> None:
     """Refuse a value that is not finite: ``inf`` in a CSV, ``Infinity`` (not JSON) in a JSON
     file, a plot or chart without its scale. A policy built by :func:`make_policy` never has one;
     a schedule with a ``scale_fn`` (or one of your own) may."""
-    for key, column in (("an LR", lr), ("a momentum", momentum or ())):
-        for step, x in enumerate(column):
-            if not math.isfinite(x):
-                # (named in words: "lr=" read as the CLI's --lr, a flag one-cycle has not)
-                raise ValueError(f"values must be finite {what}, got {key} of {x!r} at step "
-                                 f"{step}")
+    import numpy as np
+
+    for key, column in (("an LR", lr), ("a momentum", momentum)):
+        if column is None:
+            continue
+        bad = np.flatnonzero(~np.isfinite(np.frombuffer(column, dtype=np.float64)))
+        if bad.size:
+            step = int(bad[0])
+            # (named in words: "lr=" read as the CLI's --lr, a flag one-cycle has not)
+            raise ValueError(f"values must be finite {what}, got {key} of {column[step]!r} at "
+                             f"step {step}")
 
 
 def ascii_chart(values: Iterable[float], width: int = 72, height: int = 12) -> str:
@@ -177,14 +185,14 @@ def plot_policy(
     return atomic.save_figure(fig, path)
 
 
-def _needs_log(lr: Sequence[float]) -> bool:
+def _needs_log(lr: Any) -> bool:
     """Whether a linear LR axis would press a fifth of the steps or more into its bottom 3%
     with LRs above 0 there (a decay to 0, a cosine, is drawn best linear; a warm-up from 0
-    before a step decay gets a symlog axis)."""
-    top = max(lr)
-    if min(lr) < 0 or top <= 0:
+    before a step decay gets a symlog axis); ``lr`` is a numpy array."""
+    top = lr.max()
+    if lr.min() < 0 or top <= 0:
         return False
-    return sum(0 < v < 0.03 * top for v in lr) >= 0.2 * len(lr)
+    return int(((lr > 0) & (lr < 0.03 * top)).sum()) >= 0.2 * len(lr)
 
 
 FEW_STEPS = 50
@@ -195,6 +203,33 @@ FEW_STEPS = 50
 _LOG_DECADES_FLOOR = 1e-12
 
 
+#: :func:`draw_policy` draws a run of more than twice this many steps as this many stretches
+#: of steps, each by its lowest and highest value at their own steps (a line through 10M steps
+#: took 58 s and 1.1 GB; a sample per stretch would alias a fast cycle into a slow false wave).
+DRAWN_STRETCHES = 4000
+
+
+def _envelope(values: array[float]) -> tuple[Any, Any]:
+    """The steps and values :func:`draw_policy` draws for ``values``: all of them, or, past
+    ``2 * DRAWN_STRETCHES`` steps, the first, the last and each stretch's lowest and highest,
+    in step order (the same picture at any width a plot is drawn at)."""
+    import numpy as np
+
+    y = np.frombuffer(values, dtype=np.float64)
+    n = len(y)
+    if n <= 2 * DRAWN_STRETCHES:
+        return np.arange(n), y
+    width = -(-n // DRAWN_STRETCHES)
+    rows = -(-n // width)  # every row holds at least one step
+    padded = np.full(rows * width, np.nan)
+    padded[:n] = y
+    block = padded.reshape(rows, width)
+    start = np.arange(rows) * width
+    steps = np.unique(np.concatenate(([0, n - 1], start + np.nanargmin(block, axis=1),
+                                      start + np.nanargmax(block, axis=1))))
+    return steps, y[steps]
+
+
 #: The largest value :func:`draw_policy` draws: matplotlib failed from 1e308 ("arange: cannot
 #: compute length"), its ticks past the largest float.
 _PLOT_LIMIT = 1e307
@@ -203,37 +238,43 @@ _PLOT_LIMIT = 1e307
 @atomic.drawing
 def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -> Axes:
     """Draw what :func:`plot_policy` saves on ``ax`` (and a twin axis for momentum)."""
+    import numpy as np
     from matplotlib.ticker import MaxNLocator
 
     policy = _as_policy(policy)
     lr, momentum = policy.columns(steps)
     _check_finite_columns(lr, momentum, "to plot")
-    for key, column in (("an LR", lr), ("a momentum", momentum or ())):
-        big = next((i for i, v in enumerate(column) if abs(v) > _PLOT_LIMIT), None)
-        if big is not None:  # (matplotlib's ticks and margins overflow near 1.8e308)
+    for key, column in (("an LR", lr), ("a momentum", momentum)):
+        if column is None:
+            continue
+        big = np.flatnonzero(np.abs(np.frombuffer(column, dtype=np.float64)) > _PLOT_LIMIT)
+        if big.size:  # (matplotlib's ticks and margins overflow near 1.8e308)
+            step = int(big[0])
             raise ValueError(f"values must be within ±{_PLOT_LIMIT:g} to plot, got {key} of "
-                             f"{column[big]!r} at step {big}: the axis would overflow a float")
+                             f"{column[step]!r} at step {step}: the axis would overflow a "
+                             "float")
+    y = np.frombuffer(lr, dtype=np.float64)
     x = range(len(lr))
     few = len(lr) <= FEW_STEPS
 
-    def draw(on: Axes, values: Sequence[float], color: str, label: str) -> None:
+    def draw(on: Axes, values: array[float], color: str, label: str) -> None:
         if few:  # each value held for its step, the last one too (to where a next would be)
             on.plot([*x, len(values)], [*values, values[-1]], color=color,
                     drawstyle="steps-post")
             on.plot(x, values, color=color, label=label, linestyle="none", marker=".",
                     markersize=5)
         else:
-            on.plot(x, values, color=color, label=label)
+            on.plot(*_envelope(values), color=color, label=label)
 
     draw(ax, lr, "C0", "lr")
-    if _needs_log(lr):
-        positive = [v for v in lr if v > 0]
+    if _needs_log(y):
+        positive = y[y > 0]
         # LRs under a 1e-12th of the largest are drawn as 0 (an audit: a step decay that
         # underflowed to 1e-300 and then 0 took its axis from there, a blank plot of ±1e-3)
-        floor = max(lr) * _LOG_DECADES_FLOOR
-        if len(positive) < len(lr) or min(positive) < floor:
+        floor = float(y.max()) * _LOG_DECADES_FLOOR
+        if len(positive) < len(y) or positive.min() < floor:
             # a warm-up from 0: linear below the smallest LR above 0
-            ax.set_yscale("symlog", linthresh=max(min(positive), floor))
+            ax.set_yscale("symlog", linthresh=max(float(positive.min()), floor))
             ax.set_ylim(bottom=0)
         else:
             ax.set_yscale("log")
@@ -242,7 +283,7 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -
         ax.set_xlim(-1, 2)
     ax.set_xlabel("step (optimizer steps)")
     ax.set_ylabel("learning rate", color="C0")
-    peak = max(range(len(lr)), key=lr.__getitem__)
+    peak = int(np.argmax(y))  # (the first of equal highs, as max() gave)
     ax.set_title(
         f"{_title(policy)}\nlr {lr[0]:.3g} at step 0, max {lr[peak]:.3g} at step {peak}, "
         f"{lr[-1]:.3g} at step {len(lr) - 1}",
