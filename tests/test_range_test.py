@@ -326,6 +326,39 @@ def test_a_model_of_two_inputs_under_the_default_step_is_told_of_step_fn() -> No
     assert len(res.lrs) == 8
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_a_model_whose_output_is_no_tensor_under_the_default_step_is_told_of_step_fn() -> None:
+    """A bug bash: a model returning (logits, aux) or a dict (Hugging Face's) gave torch's
+    bare "'tuple' object has no attribute 'size'" or "must be Tensor, not dict", unnoted; on
+    the default step's plain path too (no AMP, no accumulation), which calls loss_fn itself."""
+
+    class Pair(nn.Module):
+        def __init__(self, as_dict: bool) -> None:
+            super().__init__()
+            self.a, self.as_dict = nn.Linear(10, 2), as_dict
+
+        def forward(self, x):
+            out = self.a(x)
+            return {"logits": out} if self.as_dict else (out, out.sum())
+
+    batches = [(torch.randn(8, 10), torch.randint(0, 2, (8,))) for _ in range(4)]
+    for as_dict, loss_fn, accumulation in ((False, nn.MSELoss(), 1), (True, ce, 1),
+                                           (False, ce, 2)):
+        model = Pair(as_dict)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with pytest.raises((TypeError, AttributeError)) as info:
+            lr_range_test(model, opt, loss_fn, batches, 1e-4, 1.0, 8, progress=False,
+                          accumulation_steps=accumulation)
+        kind = "dict" if as_dict else "tuple"
+        assert any(f"the model returned a {kind}, not a tensor" in n and "step_fn=lambda m, b: "
+                   "loss_fn(m(b[0])[0], b[1])" in n for n in info.value.__notes__), as_dict
+        assert getattr(info.value, "partial_result", None) is None  # (no point measured)
+    model = Pair(False)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, batches,
+                        1e-4, 1.0, 8, progress=False, step_fn=lambda m, b: ce(m(b[0])[0], b[1]))
+    assert len(res.lrs) == 8
+
+
 def test_a_models_own_training_step_as_step_fn_is_told_how_to_call_it() -> None:
     """A bug bash: step_fn=module.training_step, a Lightning user's first try, failed inside
     it with "cannot unpack non-iterable M object" (it got the model as its batch)."""
@@ -2004,8 +2037,10 @@ def test_review_of_the_last_batch_caches_copies_zeros_and_dropout() -> None:
     one.rnn.dropout = 0.2  # (unused with one layer; torch's constructor warns of it)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        lr_range_test(one, torch.optim.SGD(one.parameters(), lr=0.1), None, loader, 1e-4, 1.0,
-                      8, progress=False, step_fn=lambda m, b: ce(m[0](b[0]), b[1]))
+        # (the optimizer holds the layer the step uses: an unused LSTM in it, most of the
+        # values, would be warned of, rightly)
+        lr_range_test(one, torch.optim.SGD(one[0].parameters(), lr=0.1), None, loader, 1e-4,
+                      1.0, 8, progress=False, step_fn=lambda m, b: ce(m[0](b[0]), b[1]))
 
 
 def test_clipping_inside_a_step_fn_is_told_where_to_clip() -> None:
@@ -7343,6 +7378,147 @@ def test_a_step_fn_that_steps_the_optimizer_or_leaves_gradients_is_warned_of() -
                       progress=False)
 
 
+def test_parameters_holding_most_values_without_a_gradient_are_warned_of() -> None:
+    """A bug bash: a model's forward under torch.no_grad() by mistake, beside a learnable
+    temperature of the loss, swept the temperature alone (picks 10x high), and the warnings
+    said to raise num_iter. A head left unused, a small share, is not warned of."""
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    head = nn.Linear(16, 2)  # unused: 34 of 220 values
+    temperature = nn.Parameter(torch.ones(()))
+    holder = nn.ModuleDict({"model": model, "head": head})
+    holder.register_parameter("temperature", temperature)
+    opt = torch.optim.SGD(holder.parameters(), lr=0.1)
+
+    def frozen_by_mistake(m: nn.Module, batch: Any) -> torch.Tensor:
+        with torch.no_grad():
+            logits = m["model"](batch[0])
+        return F.cross_entropy(logits / m.temperature, batch[1])
+
+    with pytest.warns(UserWarning, match=r"6 of the optimizer's 7 trainable parameters, over "
+                      r"99% of their values \(model.0.weight, model.0.bias, model.2.weight\), "
+                      "got no gradient from the first step's loss") as told:
+        lr_range_test(holder, opt, None, _pairs(), 1e-4, 1.0, num_iter=10,
+                      step_fn=frozen_by_mistake, progress=False)
+    assert len([w for w in told if "no gradient" in str(w.message)]) == 1
+
+    def right(m: nn.Module, batch: Any) -> torch.Tensor:
+        return F.cross_entropy(m["model"](batch[0]) / m.temperature, batch[1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(holder, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=right,
+                      progress=False)
+
+
+def test_the_config_names_a_step_fn_without_its_memory_address() -> None:
+    """A bug bash: config["step_fn"] held repr()'s "at 0x7f74bde70cc0" for a partial or a
+    callable object, so two identical runs' configs differed."""
+    import functools
+
+    def weighted(m: nn.Module, batch: Any, w: float) -> torch.Tensor:
+        return w * F.cross_entropy(m(batch[0]), batch[1])
+
+    class Step:
+        def __call__(self, m: nn.Module, batch: Any) -> torch.Tensor:
+            return F.cross_entropy(m(batch[0]), batch[1])
+
+    model = nn.Sequential(nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    named = [lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=6, step_fn=step,
+                           progress=False).config["step_fn"]
+             for step in (functools.partial(weighted, w=2.0), Step())]
+    assert named[0].startswith("functools.partial(<function ") and named[0].endswith(
+        "weighted>, w=2.0)")
+    assert named[1].endswith("Step object>") and not any("0x" in n for n in named), named
+
+
+def test_a_step_fn_that_zeroes_or_clips_an_accumulated_sum_is_warned_of() -> None:
+    """A bug bash: with accumulation_steps > 1, a step_fn that zeroes the gradients (a pasted
+    loop's first line, or the fix the "left gradients" warning gave) or clips them wiped or cut
+    the step's earlier micro-batches', unwarned: picks 3x and 2.3x high. At the first call
+    there is nothing to zero or clip, so only the second is looked at."""
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def zeroed(m: nn.Module, batch: Any) -> torch.Tensor:
+        opt.zero_grad()
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    def zeroed_in_place(m: nn.Module, batch: Any) -> torch.Tensor:
+        opt.zero_grad(set_to_none=False)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    def clipped(m: nn.Module, batch: Any) -> torch.Tensor:
+        nn.utils.clip_grad_norm_([p for p in m.parameters() if p.grad is not None], 1e-3)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    def plain(m: nn.Module, batch: Any) -> torch.Tensor:
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    for step in (zeroed, zeroed_in_place, clipped):
+        with pytest.warns(UserWarning, match="step_fn changed the gradients the step's earlier "
+                          r"micro-batches left .* accumulation_steps=3") as told:
+            lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=step,
+                          accumulation_steps=3, progress=False)
+        assert len([w for w in told if "step_fn" in str(w.message)]) == 1, step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in (zeroed, clipped):  # at one micro-batch a step, harmless
+            lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=step,
+                          progress=False)
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=plain,
+                      accumulation_steps=3, progress=False)
+
+    def attacked(m: nn.Module, batch: Any) -> torch.Tensor:  # a backward of its own: told once
+        F.cross_entropy(m(batch[0]), batch[1]).backward()
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    with pytest.warns(UserWarning, match=r"step_fn left gradients .*\(with "
+                      r"accumulation_steps=1\)") as told:
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=attacked,
+                      accumulation_steps=3, progress=False)
+    assert len([w for w in told if "step_fn" in str(w.message)]) == 1
+
+
+def test_a_validation_pass_puts_modes_back_through_train() -> None:
+    """A bug bash: a LoRA layer that folds its adapters into the weight in eval() and takes
+    them out in train() (loralib's, with its default merge_weights=True) stayed folded after
+    the first validation pass, as the modes were put back by flag alone: its adapters got no
+    gradient for the rest of the sweep, and the picks were 6.5x high, unwarned. A module held
+    in eval mode (a frozen BatchNorm) stays there."""
+    folded_steps: list[int] = []
+
+    class Folding(nn.Linear):
+        def __init__(self) -> None:
+            super().__init__(8, 2)
+            self.a = nn.Parameter(torch.randn(2, 8) * 0.1)
+            self.folded = False
+            self.weight.requires_grad_(False)
+
+        def train(self, mode: bool = True) -> Folding:
+            super().train(mode)
+            if mode == self.folded:  # into eval: fold; into train: take out
+                with torch.no_grad():
+                    self.weight += self.a if not mode else -self.a
+                self.folded = not mode
+            return self
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.folded:
+                if self.training:
+                    folded_steps.append(1)
+                return F.linear(x, self.weight, self.bias)
+            return F.linear(x, self.weight + self.a, self.bias)
+
+    model = nn.Sequential(nn.BatchNorm1d(8), Folding())
+    model[0].eval()
+    opt = torch.optim.SGD([model[1].a, model[1].bias], lr=0.1)
+    lr_range_test(model, opt, ce, _pairs(), 1e-4, 1.0, num_iter=12, val_data=_pairs(2, seed=1),
+                  progress=False)
+    assert folded_steps == []
+    assert model.training and not model[0].training and not model[1].folded
+
+
 def test_a_validation_pass_left_in_train_mode_by_step_fn_is_warned_of() -> None:
     model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Linear(16, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -7723,6 +7899,35 @@ def test_groups_a_param_scheduler_warmed_up_from_zero_sweep_at_its_multipliers()
     opt.register_step_pre_hook(lambda o, a, k: seen.append([g["lr"] for g in o.param_groups]))
     lr_range_test(model, opt, F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
     assert all(b == pytest.approx(10 * a) for a, b in seen)
+
+
+def test_group_0_held_at_0_under_a_warm_up_from_0_is_refused_as_without_it() -> None:
+    """A bug bash: a backbone frozen by lr=0 in group 0, the head at 1e-3, refused with no
+    scheduler ("put a group with a non-zero lr first"), was swept at the head's LRs where a
+    warm-up from 0 (LambdaLR's, a ParamScheduler's with multipliers [0, 1]) had left every
+    group at 0: the backbone trained up to lr=4.95, unsaid."""
+    from superconverge import linear
+    from superconverge.torch import ParamScheduler
+
+    def frozen_first() -> tuple[nn.Module, torch.optim.Optimizer]:
+        model = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 2))
+        return model, torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                                       {"params": model[1].parameters(), "lr": 1e-3}])
+
+    model, opt = frozen_first()
+    with pytest.raises(ValueError, match="put a group with a non-zero lr first"):
+        lr_range_test(model, opt, ce, _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / 10))
+    with pytest.raises(ValueError, match=r"every param group holds lr=0 now, but group 0 is "
+                       r"held at 0 where others are not \(the ratios its torch scheduler "
+                       r"started them at \(initial_lr\): \[0.0, 1.0\]\); .* non-zero lr first"):
+        lr_range_test(model, opt, ce, _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    model, opt = frozen_first()
+    ParamScheduler(opt, lr=linear(0.0, 0.01, 100), multipliers={"lr": [0.0, 1.0]})
+    with pytest.raises(ValueError, match=r"held at 0 where others are not \(the multipliers "
+                       r"of its ParamScheduler: \[0.0, 1.0\]\)"):
+        lr_range_test(model, opt, ce, _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0]
 
 
 def test_edge_sized_data_is_told_what_to_change() -> None:

@@ -32,6 +32,7 @@ import math
 import numbers
 import platform
 import random
+import re
 import signal
 import sys
 import time
@@ -105,13 +106,14 @@ from superconverge.torch._multipliers import (
     adagrad_decay,
     adagrad_decay_note,
     as_float,
+    brief,
     estimates_step_size,
     held_optimizers,
     initial_lr_ratios,
     not_an_optimizer,
     own_lr,
     ratios_to_group_0,
-    recorded_lr_ratios,
+    recorded_lr_multipliers,
     schedule_free,
     too_coarse,
     write_scaled,
@@ -318,12 +320,10 @@ def lr_range_test(
         _check_ratio(start_lr, end_lr)
     lrs = MODES[mode](start_lr, end_lr, num_iter).table()
     lr_values = [lr for _, lr in lrs]
-    ratios = ratios_to_group_0(
-        optimizer, "lr",
-        fix="the range test sweeps every group at its ratio to group 0's lr, so put a group with "
-        "a non-zero lr first (a group at lr=0 then stays at 0)",
-    )
-    recorded = recorded_lr_ratios(optimizer)
+    fix = ("the range test sweeps every group at its ratio to group 0's lr, so put a group with "
+           "a non-zero lr first (a group at lr=0 then stays at 0)")
+    ratios = ratios_to_group_0(optimizer, "lr", fix=fix)
+    recorded = recorded_lr_multipliers(optimizer)
     initial = all("initial_lr" in g for g in optimizer.param_groups)
     if (initial or recorded is not None) and all(
             as_float(g["lr"]) == 0 for g in optimizer.param_groups):  # (a tensor's is a read)
@@ -331,14 +331,21 @@ def lr_range_test(
         # the ratios it started them at (a bug bash: a fine-tuner's layer-wise LRs were all
         # swept at one LR, without a word), where group 0's is one to sweep; or the multipliers
         # a ParamScheduler left (a bug bash: its warm-up from 0, swept at one LR, unsaid).
+        # Those ratios relate to the first group not started at 0.
         started = initial_lr_ratios(optimizer.param_groups) if initial else None
-        whose = "its torch scheduler started them at (initial_lr)"
+        whose = "the ratios its torch scheduler started them at (initial_lr)"
         if started is None and (started := recorded) is not None:
-            whose = "of its ParamScheduler's multipliers"
-        if started is not None and started[0] == 1.0 and min(started) >= 0:
-            logger.info("every param group holds lr=0: swept at the ratios %s: %s", whose,
-                        started)
+            whose = "the multipliers of its ParamScheduler"
+        if started is not None and started[0] > 0 and min(started) >= 0:
+            started = [s / started[0] for s in started]
+            logger.info("every param group holds lr=0: swept at %s: %s", whose, started)
             ratios = started
+        elif started is not None and started[0] == 0 and max(started) > 0:
+            # (a bug bash: group 0 held at 0 under a warm-up from 0, a frozen backbone, was
+            # swept at the head's LRs, unsaid; at lr=0 with no scheduler this is refused)
+            raise ValueError(
+                "lr: every param group holds lr=0 now, but group 0 is held at 0 where others "
+                f"are not ({whose}: {brief(started)}); {fix}")
     _check_lrs_fit(optimizer, lr_values, ratios)
     _check_lrs_followed(optimizer, lr_values, ratios)
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
@@ -365,7 +372,9 @@ def lr_range_test(
         "seed": seed,
         "optimizer": type(optimizer).__name__,
         "param_group_ratios": ratios,
-        "step_fn": None if step_fn is None else getattr(step_fn, "__qualname__", repr(step_fn)),
+        # (without a repr's memory address, which made two runs' configs differ: a bug bash)
+        "step_fn": None if step_fn is None else getattr(
+            step_fn, "__qualname__", re.sub(r" at 0x[0-9a-fA-F]+", "", repr(step_fn))),
     }
     run = _Run(
         model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
@@ -1005,6 +1014,8 @@ class _Run:
         # Whether the first step_fn call of the test is still to be looked at (_probed), and
         # whether a validation pass left in train mode was warned of (_tell_train_mode).
         self.probe = step_fn is not None
+        # And whether its second, with accumulation, is (_probed_sum).
+        self.probe_sum = step_fn is not None and accumulation_steps > 1
         self.told_train_mode = False
         # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
@@ -1136,9 +1147,10 @@ class _Run:
                         p.grad = None
                 if plain:
                     batch = _to_device(next(batches), device)
-                    if type(batch) is tuple and len(batch) == 2:
+                    if i and type(batch) is tuple and len(batch) == 2:
                         loss = loss_fn(model(batch[0]), batch[1])  # type: ignore[misc]
-                    else:  # a list, or no pair: the full path, which says what is wrong
+                    else:  # the first step (a model's output that is no tensor is told
+                        # there), a list, or no pair: the full path, which says what is wrong
                         loss = self._forward(batch)
                     if not (type(loss) is torch.Tensor and loss.requires_grad
                             and loss.numel() == 1):
@@ -1330,6 +1342,7 @@ class _Run:
                 "max_grad_norm=None, and clip the dense parameters in "
                 "optimizer.register_step_pre_hook if they need it")
         if any(p.grad is not None for p in params):
+            self._tell_missing_grads(params)
             return
         hooked = any(getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
         raise RuntimeError(
@@ -1340,6 +1353,29 @@ class _Run:
                "at that optimizer's LR; run the test without those hooks, on an optimizer "
                "stepped after backward" if hooked else
                "the loss must reach the parameters the optimizer steps"))
+
+    def _tell_missing_grads(self, params: list[torch.Tensor]) -> None:
+        """Warn where parameters holding most of the optimizer's trainable elements got no
+        gradient at the first step (a bug bash: a model's forward under ``torch.no_grad()`` by
+        mistake, beside a loss's own learnable temperature, swept the temperature alone, and
+        the warnings blamed ``num_iter``)."""
+        trainable = [p for p in params if p.requires_grad]
+        missing = [p for p in trainable if p.grad is None]
+        total = sum(p.numel() for p in trainable)
+        if not missing or sum(p.numel() for p in missing) * 2 <= total:
+            return
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        named = [names[id(p)] for p in missing if id(p) in names]
+        share = sum(p.numel() for p in missing) / total
+        part = "all" if share == 1 else "over 99%" if share > 0.99 else f"{share:.0%}"
+        warnings.warn(
+            f"{len(missing)} of the optimizer's {len(trainable)} trainable parameters, "
+            f"{part} of their values{' (' + ', '.join(named[:3]) + ')' if named else ''}, "
+            "got no gradient from the first step's loss, so the sweep trains only the rest: a "
+            "forward under torch.no_grad() or on detached tensors, or layers checkpointed with "
+            "use_reentrant=True whose inputs need no grad; leave parameters unused on purpose "
+            "out of the optimizer",
+            UserWarning, stacklevel=outside(__name__))
 
     def _first_step(self, step: Callable[[], Any]) -> None:
         """The optimizer's first step (``step``: its own, or the scaler's), where one that
@@ -1413,7 +1449,12 @@ class _Run:
             batch = self._move(next(batches))
             sync = self.ddp.no_sync() if self.ddp is not None and j < k - 1 else nullcontext()
             with sync:
-                loss = self._probed(batch) if self.probe and j == 0 else self._loss(batch)
+                if self.probe and j == 0:
+                    loss = self._probed(batch)
+                elif self.probe_sum and j == 1:
+                    loss = self._probed_sum(batch)
+                else:
+                    loss = self._loss(batch)
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
                 self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled)
@@ -1450,13 +1491,44 @@ class _Run:
                 "discriminator's, need an optimizer of their own)",
                 UserWarning, stacklevel=outside(__name__))
         elif left := sum(p.grad is not None and _holds_gradient(p.grad) for p in params):
+            self.probe_sum = False  # (its gradients, added to, would be told again)
+            # (not "zero them" with accumulation: that wipes the step's earlier micro-batches')
+            zero = (" (with accumulation_steps=1)" if self.accumulation_steps > 1 else "")
             warnings.warn(
                 f"step_fn left gradients on {left} of the optimizer's parameters before "
                 "returning its loss (a backward() of its own: an adversarial attack's, or "
                 "backward(create_graph=True)): the range test's backward adds the loss's "
                 "gradients to them, so every step trains on both; take input gradients with "
                 "torch.autograd.grad(loss, inputs), or zero the parameters' gradients "
-                "(model.zero_grad()) before returning the loss",
+                f"(model.zero_grad()) before returning the loss{zero}",
+                UserWarning, stacklevel=outside(__name__))
+        return loss
+
+    def _probed_sum(self, batch: Any) -> torch.Tensor:
+        """The second step_fn call of the test, with ``accumulation_steps`` > 1, looked at: one
+        that zeroed or clipped the gradients (a pasted loop's ``optimizer.zero_grad()``, a
+        ``clip_grad_norm_``) wiped or cut those the step's earlier micro-batches left, to which
+        the test adds (a bug bash: picks 2.3x and 3x high, unwarned; at the first call there
+        is nothing to zero or clip). Once: a host sync reads the gradients' norms."""
+        self.probe_sum = False
+        held = [(p, p.grad) for g in self.optimizer.param_groups for p in g["params"]
+                if p.grad is not None and not p.grad.is_sparse]
+        before = _norms([grad for _, grad in held])
+        loss = self._loss(batch)
+        if before is None:
+            return loss
+        after = _norms([p.grad for p, _ in held])
+        if (any(p.grad is not grad for p, grad in held)
+                or (after is not None and after != before)):
+            k = self.accumulation_steps
+            warnings.warn(
+                "step_fn changed the gradients the step's earlier micro-batches left (zeroed "
+                "them, as optimizer.zero_grad() does, or clipped them, as clip_grad_norm_ "
+                f"does): with accumulation_steps={k} the range test adds each micro-batch's "
+                "gradients to the step's earlier ones and steps once after the last, so every "
+                "step trains on what step_fn left of them, and the curve reads LRs as doing "
+                "what other LRs do; return the loss without touching the gradients: the range "
+                "test zeroes them before each step, and clips their sum with max_grad_norm=",
                 UserWarning, stacklevel=outside(__name__))
         return loss
 
@@ -1506,7 +1578,20 @@ class _Run:
             )
         inputs, targets = batch
         assert self.loss_fn is not None
-        return self.loss_fn(self.model(inputs), targets)
+        output = self.model(inputs)
+        try:
+            return self.loss_fn(output, targets)
+        except (TypeError, AttributeError, ValueError) as exc:
+            if isinstance(output, torch.Tensor):
+                raise
+            # (a bug bash: a model returning (logits, aux) or a dict, Hugging Face's, got
+            # torch's "'tuple' object has no attribute 'size'" alone)
+            _note(exc, f"lr_range_test: the model returned a {type(output).__name__}, not a "
+                  "tensor, and the default step passes it to loss_fn as it is, "
+                  "loss_fn(model(inputs), targets); pick the output the loss reads in a "
+                  "step_fn, e.g. step_fn=lambda m, b: loss_fn(m(b[0])[0], b[1]) (or "
+                  "m(b[0])['logits'], m(b[0]).logits)")
+            raise
 
     def _rng_states(self) -> tuple[Any, ...]:
         cuda = self.device.type == "cuda"
@@ -1632,6 +1717,13 @@ class _Run:
                     total = d.clone() if total is None else total + d
                     sizes.append(n)
         finally:
+            # Back through train(), from the top, each module the one above it set otherwise
+            # in turn (a bug bash: a LoRA layer that folds its adapters into the weight in
+            # eval() and takes them out in train(), loralib's, stayed folded for the sweep,
+            # and its adapters got no gradient); then each flag as it was.
+            for m, training in modes:
+                if m.training != training:
+                    m.train(training)
             for m, training in modes:
                 m.training = training
             # An exception kept afterwards holds this frame: not the cached batches with it.
@@ -2589,6 +2681,27 @@ def _part_label(name: str, key: str) -> str:
     return f"{name}{key}" if key.startswith("[") else f"{name}.{key}"
 
 
+def _norms(grads: list[torch.Tensor | None]) -> list[float] | None:
+    """Each gradient's 2-norm (0 for None), read in one host sync a device; None where one
+    cannot be taken (a tensor subclass's, say)."""
+    out = [0.0] * len(grads)
+    by_device: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
+    try:
+        with torch.no_grad():
+            for i, grad in enumerate(grads):
+                if grad is not None:  # (a half's in float: float16's overflows from 256^2)
+                    half = grad.dtype in (torch.float16, torch.bfloat16)
+                    norm = torch.linalg.vector_norm(grad, dtype=torch.float32 if half else None)
+                    by_device.setdefault(grad.device, []).append((i, norm))
+            for pairs in by_device.values():
+                norms = torch.stack([n for _, n in pairs]).tolist()
+                for (i, _), value in zip(pairs, norms, strict=True):
+                    out[i] = value
+    except Exception:
+        return None
+    return out
+
+
 def _holds_gradient(grad: torch.Tensor) -> bool:
     """Whether ``grad`` holds any non-zero value (one that cannot say: True)."""
     try:
@@ -2721,7 +2834,8 @@ def _check_loss(loss: object, *, training: bool) -> None:
             # (a bug bash: an early-exit step_fn's sum() of no losses, told of loss.item())
             fix = ("a plain 0 is what sum() of no losses gives (an early exit or a mask that "
                    "left none on this batch): return a zero that keeps the graph, "
-                   "(output * 0).sum(), or the loss tensor, not loss.item()")
+                   "(output * 0).sum(), or the loss tensor, not loss.item() (a zero is a point "
+                   "of loss 0 on the curve: leaving such batches out of the data is better)")
         else:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")
@@ -2745,7 +2859,8 @@ def _check_loss(loss: object, *, training: bool) -> None:
             "require grad gives no gradient to them either: pass use_reentrant=False; and a "
             "loss that returns a constant for some batches (torch.tensor(0.0) where a batch has "
             "no valid target) fails at the first such batch: return a zero that keeps the "
-            "graph, (output * 0).sum()"
+            "graph, (output * 0).sum() (a point of loss 0 on the curve: leaving such batches "
+            "out of the data is better)"
         )
 
 

@@ -55,16 +55,16 @@ guards on it, so a compiled step recompiled when a second scheduler took over (t
 reverted; a missed warning costs less than a failed resume)."""
 
 
-def recorded_lr_ratios(optimizer: Optimizer) -> list[float] | None:
+def recorded_lr_multipliers(optimizer: Optimizer) -> list[float] | None:
     """The ``lr`` multipliers the last ParamScheduler of ``optimizer`` left on it (see
-    :data:`_LAST_MULTIPLIERS`), as ratios to group 0's, one a group; ``None`` where there are
-    none, they do not fit its groups, or group 0's is not above 0."""
+    :data:`_LAST_MULTIPLIERS`), one a group; ``None`` where there are none or they do not fit
+    its groups."""
     record = vars(optimizer).get(_LAST_MULTIPLIERS)
     mults = record.get("lr") if isinstance(record, dict) else None
     if (not isinstance(mults, list) or len(mults) != len(optimizer.param_groups)
-            or not all(is_number(m) and math.isfinite(m) for m in mults) or not mults[0] > 0):
+            or not all(is_number(m) and math.isfinite(m) for m in mults)):
         return None
-    return [m / mults[0] for m in mults]
+    return mults
 
 
 def held_optimizers(optimizer: Optimizer) -> list[Optimizer]:
