@@ -1808,6 +1808,11 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     (["schedule", "cosine", "--steps", "9", "--T_max", "9"], "(did you mean --steps?)"),
     (["schedule", "cosine", "--total-steps", "9", "--eta-min", "0"],
      "unrecognized: --total-steps --eta-min (did you mean --steps?; did you mean --final-lr?)"),
+    # (a bug bash: --pct-start, pointed at --warmup-fraction alone, which one-cycle refuses)
+    (["schedule", "one-cycle", "--steps", "9", "--pct-start", "0.3"],
+     "(did you mean --warmup-fraction? (one-cycle-two-phase's: torch's default OneCycleLR; "
+     "one-cycle is torch's three_phase=True, and takes --annihilation-fraction = 1 - 2 x "
+     "pct_start))"),
     # (one the command lacks: its nearest by spelling, as before)
     (["find-lr", "--max-momentum", "0.9"], "--max-momentum 0.9 (did you mean --momentum?)"),
 ])

@@ -457,6 +457,24 @@ def test_from_lr_find_says_which_lrs_it_took(tmp_path, capsys) -> None:
     assert "max_lr" not in err  # given, not taken
 
 
+def test_from_lr_find_says_the_lrs_are_group_0s_where_groups_swept_at_ratios(
+        tmp_path, capsys) -> None:
+    """A bug bash: a sweep of groups at 1e-5 and 1e-3 gave group 0's LRs, unsaid."""
+    import dataclasses
+
+    from test_from_range_test import VALLEY
+
+    for ratios, said in (([1.0, 100.0], " (param group 0's: the sweep ran its 2 groups at "
+                          "ratios 1, 100 to it, which a ParamScheduler keeps)\n"),
+                         ([1.0, 1.0], "\n")):
+        swept = dataclasses.replace(VALLEY, config={"param_group_ratios": ratios})
+        swept.to_json(tmp_path / "lr_find.json")
+        assert main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
+                     str(tmp_path / "lr_find.json")]) == 0
+        err = capsys.readouterr().err
+        assert f"lr_find.json: max_lr {VALLEY.bounds()[1]:.4g}{said}" in err
+
+
 def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:
     from superconverge.report.schedule_preview import plot_policy
 

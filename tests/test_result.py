@@ -570,8 +570,8 @@ def test_the_plot_of_an_all_nan_curve_spans_the_swept_lrs_and_says_why_once() ->
     assert low <= LRS[0] and high >= LRS[-1]  # not matplotlib's default 1-10
     assert math.log10(high / low) < math.log10(LRS[-1] / LRS[0]) + 1  # the sweep fills it
     texts = " ".join(t.get_text() for t in ax.texts)
-    assert "no suggestion: only 0 finite points" in texts
-    assert "too few points" not in texts  # the matching warning is not repeated
+    assert "no suggestion: too few points: 0 finite" in texts
+    assert "only 0 finite" not in texts and texts.count("too few points") == 1  # said once
 
 
 def test_the_plot_spans_the_swept_lrs_where_the_loss_is_nan() -> None:
@@ -1767,3 +1767,59 @@ def test_a_repeat_stopped_far_short_of_the_others_is_warned_of() -> None:
         assert not any(w.startswith("repeat ") for w in some.warnings()), lengths
     whole = _built(full, lrs)  # (repeats alike in length: not said)
     assert not any(w.startswith("repeat ") for w in whole.warnings())
+
+
+def test_a_sweep_cut_short_with_too_few_points_is_told_to_run_to_its_end() -> None:
+    """A bug bash: a Ctrl-C after 3 points (or before the first) was told "raise num_iter or
+    lower start_lr" by the pick's reason, the bounds', the plot and the CLI, beside the
+    warning "run it to its end"; its warnings said it twice."""
+    from superconverge.recipes import policy_from_range_test
+
+    for n in (0, 3):
+        cut = RangeTestResult(LRS[:n].tolist(), valley()[:n], valley()[:n], "interrupted",
+                              num_iter=80)
+        for pick in (cut.suggest(), *cut.suggest_bounds()):
+            assert pick.lr is None and pick.reason.endswith(
+                "; the sweep was cut short (Ctrl-C or an error) before it had them: run it to "
+                "its end") and "num_iter" not in pick.reason
+        said = cut.warnings()
+        assert len(said) == 1 and said[0].startswith("the sweep was cut short"), said
+        with pytest.raises(ValueError, match="run it to its end; or give lr yourself"):
+            policy_from_range_test("fixed", cut, 100)
+    done = RangeTestResult(LRS[:3].tolist(), valley()[:3], valley()[:3], "completed",
+                           num_iter=3)
+    assert "raise num_iter:" in done.suggest().reason  # (a finished one: as before)
+
+
+def test_the_plot_says_why_too_few_points_in_the_warnings_words() -> None:
+    """A bug bash: the plot put the pick's generic reason where the "too few points" warning
+    said more (the steps a GradScaler skipped, the data a NaN points at)."""
+    losses = [2.3, 2.2, 2.1, 2.0, 1.9, math.nan]
+    res = RangeTestResult(LRS[:6].tolist(), losses, losses, "nan", num_iter=80)
+    texts = " ".join(t.get_text() for t in res.plot().texts).replace("\n", " ")
+    assert f"no suggestion: {res.warnings()[0]}" in texts and "check the data" in texts
+    assert texts.count("too few points") == 1
+
+
+def test_a_result_saved_as_utf16_and_numpy_values_in_a_dict_are_read() -> None:
+    """A bug bash: a file saved as UTF-16 (PowerShell 5.1's `>`, Notepad's "Unicode") was
+    "'utf-8' codec can't decode byte 0xff"; from_dict refused numpy's float32 values and
+    arrays the constructor takes."""
+    import tempfile
+
+    res = RangeTestResult(LRS.tolist(), valley(), valley(), "completed", num_iter=80)
+    with tempfile.TemporaryDirectory() as folder:
+        text = res.to_json(Path(folder) / "lr_find.json").read_text(encoding="utf-8")
+        for encoding in ("utf-16", "utf-16-be", "utf-32"):
+            path = Path(folder) / f"{encoding}.json"
+            bom = b"\xfe\xff" if encoding == "utf-16-be" else b""
+            path.write_bytes(bom + text.encode(encoding))
+            assert RangeTestResult.from_json(path) == res
+    data = res.to_dict()
+    data["losses"] = np.asarray(data["losses"], dtype=np.float32)
+    data["lrs"] = np.asarray(data["lrs"])
+    back = RangeTestResult.from_dict(data)
+    assert back.losses == tuple(float(x) for x in np.asarray(valley(), dtype=np.float32))
+    assert back.lrs == res.lrs
+    with pytest.raises(ValueError, match=r"losses\[0\] must be a number or null"):
+        RangeTestResult.from_dict({**data, "losses": [np.bool_(True)] * 80})

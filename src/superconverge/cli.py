@@ -363,6 +363,14 @@ def _schedule(args: argparse.Namespace) -> int:
             raise _Worded(_as_flags(str(failed), again)) from None
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
+            ratios = (result.config or {}).get("param_group_ratios")
+            if (isinstance(ratios, list) and len(ratios) > 1
+                    and any(r != ratios[0] for r in ratios)):
+                # (a bug bash: a sweep of groups at 1e-5 and 1e-3 gave group 0's LRs unsaid)
+                said += (f" (param group 0's: the sweep ran its {len(ratios)} groups at "
+                         f"ratios {', '.join(f'{r:.4g}' for r in ratios[:6])}"
+                         f"{', ...' if len(ratios) > 6 else ''} to it, which a ParamScheduler "
+                         "keeps)")
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
     else:
         taken = {}
@@ -844,11 +852,11 @@ class _Parser(argparse.ArgumentParser):
         bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
         flags = self._flags()
         # (as torch spells them too: --max_momentum, --T-max; a review)
-        near = [[ours] if (ours := _TORCH_NAMES.get(
+        near = [[f"{ours}?{_TORCH_NOTES.get(name, '')}"] if (ours := _TORCH_NAMES.get(
                     name := t.split("=", 1)[0].replace("_", "-").lower())) in flags
-                else difflib.get_close_matches(name, flags, n=1, cutoff=0.75)
+                else [f"{m}?" for m in difflib.get_close_matches(name, flags, n=1, cutoff=0.75)]
                 for t in tokens if t.startswith("--")]
-        hint = "; ".join(f"did you mean {m[0]}?" for m in near if m)
+        hint = "; ".join(f"did you mean {m[0]}" for m in near if m)
         return f" ({hint})" if hint else ""
 
 
@@ -860,6 +868,13 @@ _TORCH_NAMES = {
     "--pct-start": "--warmup-fraction", "--anneal-strategy": "--anneal",
     "--total-steps": "--steps", "--t-max": "--steps", "--eta-min": "--final-lr",
     "--step-size-up": "--step-size",
+}
+
+#: What a torch name's flag of ours is for, where that is not the whole story (a bug bash:
+#: --pct-start pointed one-cycle, three phases, at a flag only the two-phase one takes).
+_TORCH_NOTES = {
+    "--pct-start": " (one-cycle-two-phase's: torch's default OneCycleLR; one-cycle is torch's "
+                   "three_phase=True, and takes --annihilation-fraction = 1 - 2 x pct_start)",
 }
 
 

@@ -282,13 +282,13 @@ def _draw(
                   "linewidth": 0},
         )
     # What a reader must not miss: why there is no pick, and what makes a pick uncertain.
-    # Without a pick, the warning that says why says it once: "too few points" as its reason
-    # does, "never decreased" in the curve's own words, which the reason's generic advice
-    # would replace (a bug bash: the plot dropped the warning's "raise num_iter" for the
-    # reason's "lower start_lr").
+    # Without a pick, the warning that says why says it once, in the curve's own words, which
+    # the reason's generic advice would replace (a bug bash: the plot dropped the warning's
+    # "raise num_iter" for the reason's "lower start_lr"; another, "too few points"' word of
+    # the steps a GradScaler skipped).
     said = [] if pick.lr is not None else [
         w for w in warned if "never decreased" in w or "too few points" in w]
-    why = next((w for w in said if "never decreased" in w), pick.reason)
+    why = next((w for w in said if "never decreased" in w), next(iter(said), pick.reason))
     notes = [] if pick.lr is not None else [f"no suggestion: {why}"]
     notes += [f"warning: {w}" for w in warned if w not in said]
     words = _NOTE_WORDS.get()

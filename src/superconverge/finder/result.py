@@ -7,6 +7,7 @@ and plotted anywhere. Suggestions are computed on demand from the raw losses by 
 
 from __future__ import annotations
 
+import codecs
 import copy
 import json
 import math
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+
+import numpy as np
 
 from superconverge._stack import outside
 from superconverge.atomic import file_path, write_text
@@ -198,11 +201,16 @@ def _json_floats(values: Sequence[float] | None) -> list[float | None] | None:
 
 
 def _from_json_floats(name: str, values: Any, *, null: bool = True) -> tuple[float, ...]:
-    """A JSON array of numbers, null (NaN) too where ``null``; strings and bools refused."""
+    """A JSON array of numbers, null (NaN) too where ``null``; strings and bools refused. A
+    dict built in Python may hold numpy's numbers and 1-d arrays, as the constructor takes them
+    (a bug bash: "must be a number, got np.float32(2.34)")."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = values.tolist()
     if not isinstance(values, (list, tuple)):
         raise ValueError(f"{name} must be an array of numbers, got {_show(values)}")
     for i, x in enumerate(values):
-        if isinstance(x, bool) or not (isinstance(x, (int, float)) or (null and x is None)):
+        if isinstance(x, bool | np.bool_) or not (isinstance(x, numbers.Real)
+                                                  or (null and x is None)):
             what = "a number or null" if null else "a number"
             raise ValueError(f"{name}[{i}] must be {what}, got {_show(x)}")
     return _floats(name, (math.nan if x is None else x for x in values))
@@ -569,7 +577,8 @@ class RangeTestResult(Curve):
             cut = f"the sweep was cut short ({self.stop_summary()}{reached}; run it to its end"
             out = [cut] + [
                 w for w in out if w.startswith(START_WARNINGS)
-                or ("num_iter" not in w and "end_lr" not in w)]
+                or ("num_iter" not in w and "end_lr" not in w
+                    and not w.startswith("too few points"))]
         void = self._void_spread()
         if void is not None:
             out.append(void)
@@ -808,14 +817,21 @@ class RangeTestResult(Curve):
     def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:
         """Read a result written by :meth:`to_json`; a corrupt file raises ``ValueError``
         naming it (NaN and Infinity, which are not JSON, too). A byte-order mark at its start, as
-        Windows' Notepad saves UTF-8, is read past."""
+        Windows' Notepad saves UTF-8, is read past, and one of UTF-16 or UTF-32 reads the file as
+        that (PowerShell 5.1's ``>`` and Notepad's "Unicode" save UTF-16)."""
         path = Path(path)
         raw = path.read_bytes()  # (once: a pipe, /dev/stdin, gives its bytes once, a review)
         _refuse_a_plot(path, raw[:256])
         try:
             # (utf-8-sig: a hand-edited file saved with a BOM was "not a valid range-test
             # result: Unexpected UTF-8 BOM", a review)
-            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant,
+            # (and UTF-16's, by its mark: a bug bash's file was "'utf-8' codec can't decode
+            # byte 0xff")
+            encoding = ("utf-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
+                        else "utf-16" if raw.startswith((codecs.BOM_UTF16_LE,
+                                                         codecs.BOM_UTF16_BE))
+                        else "utf-8-sig")
+            data = json.loads(raw.decode(encoding), parse_constant=_reject_constant,
                               parse_float=_finite_float)
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,

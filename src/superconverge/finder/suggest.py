@@ -386,6 +386,10 @@ _TOO_FEW_COMPLETED = ("; raise num_iter: a sweep that ran every step has a point
 """The advice for too few points of a sweep that completed: no start_lr or end_lr adds one (a
 bug bash: a sweep of num_iter=7 was told to lower start_lr)."""
 
+_TOO_FEW_CUT = ("; the sweep was cut short (Ctrl-C or an error) before it had them: run it to "
+                "its end")
+"""The advice for too few points of a sweep cut short: its num_iter and LRs are not the cause."""
+
 
 def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None) -> Suggestion:
     """``pick`` with its reason's advice for a sweep of ``mode`` that stopped for
@@ -412,6 +416,9 @@ def _too_few_advice(mode: str | None, stop_reason: str | None) -> str:
     for ``stop_reason`` (the same in both: a review)."""
     if stop_reason == "completed":
         return _TOO_FEW_COMPLETED
+    if stop_reason in ("interrupted", "error"):  # (a bug bash: a Ctrl-C's curve of 3 points
+        # was told to raise num_iter, beside the warning "run it to its end")
+        return _TOO_FEW_CUT
     return _TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE
 
 
