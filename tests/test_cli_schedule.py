@@ -466,13 +466,34 @@ def test_from_lr_find_says_the_lrs_are_group_0s_where_groups_swept_at_ratios(
 
     for ratios, said in (([1.0, 100.0], " (param group 0's: the sweep ran its 2 groups at "
                           "ratios 1, 100 to it, which a ParamScheduler keeps)\n"),
-                         ([1.0, 1.0], "\n")):
+                         ([1.0, 1.0], "\n"),
+                         # (a review: a float's rounding apart, "ratios 1, 1"; a hand-edited
+                         # file's strings, nulls and huge ints failed the command)
+                         ([1.0, 1.0000000000000002], "\n"), ([1, "0.1"], "\n"),
+                         ([1, None], "\n"), ([1, 10**400], "\n")):
         swept = dataclasses.replace(VALLEY, config={"param_group_ratios": ratios})
         swept.to_json(tmp_path / "lr_find.json")
         assert main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
                      str(tmp_path / "lr_find.json")]) == 0
         err = capsys.readouterr().err
         assert f"lr_find.json: max_lr {VALLEY.bounds()[1]:.4g}{said}" in err
+
+
+def test_from_lr_find_warns_of_a_momentum_above_the_tests(tmp_path, capsys) -> None:
+    """A bug bash: find-lr --momentum 0, then the schedule it printed, cycled momentum 0.95 to
+    0.85 at a max_lr measured without momentum, unsaid."""
+    import dataclasses
+
+    from test_from_range_test import VALLEY
+
+    dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.0}).to_json(
+        tmp_path / "lr_find.json")
+    for more, warned in (([], True), (["--no-momentum"], False), (["--max-lr", "0.1"], False)):
+        assert main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
+                     str(tmp_path / "lr_find.json"), *more]) == 0
+        err = capsys.readouterr().err
+        assert ("warning: the range test ran at momentum 0, and this policy's momentum falls "
+                "to 0.85" in err) is warned, more
 
 
 def test_a_plot_takes_the_format_of_its_suffix(tmp_path) -> None:

@@ -300,3 +300,37 @@ def test_a_misspelt_parameter_is_named_before_the_curve_is_read() -> None:
         policy_from_range_test("one-cycle", flat, 100, max_Lr=0.5)
     with pytest.raises(ValueError, match="leaves momentum out"):  # clr's momentum is off
         policy_from_range_test("clr", flat, 100, high_momentum=0.9)
+
+
+def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
+    """A bug bash: a range test at momentum 0 gave a 1cycle cycling momentum 0.95 to 0.85 a
+    max_lr 6.7x the step it measured (heavy-ball momentum scales the step by ~1/(1 - m)): the
+    loss reached 290, unwarned. The test records the momentum it ran at (SGD's, RMSprop's;
+    not Adam's betas, which do not scale the step, nor a dampened one)."""
+    import torch
+
+    from superconverge.finder import lr_range_test
+
+    model = torch.nn.Linear(4, 2)
+    pairs = [(torch.randn(8, 4), torch.randint(0, 2, (8,))) for _ in range(3)]
+    ce = torch.nn.functional.cross_entropy
+    for opt, recorded in ((torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 0.9),
+                          (torch.optim.SGD(model.parameters(), lr=0.1), 0.0),
+                          (torch.optim.RMSprop(model.parameters(), momentum=0.5), 0.5),
+                          (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+                                           dampening=0.9), None),
+                          (torch.optim.Adam(model.parameters()), None)):
+        res = lr_range_test(model, opt, ce, pairs, 1e-4, 1.0, num_iter=6, progress=False)
+        assert res.config["heavy_ball_momentum"] == recorded, opt
+    at_0 = dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.0})
+    with pytest.warns(UserWarning, match=r"one-cycle policy from a range test \(max_lr=.*\): the "
+                      r"range test ran at momentum 0, and this policy's momentum falls to 0.85 "
+                      r"\(where its LR peaks\): .* 6.7x more there than in the test"):
+        policy_from_range_test("one-cycle", at_0, 1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for config in ({"heavy_ball_momentum": 0.9}, {"heavy_ball_momentum": None}, {}):
+            policy_from_range_test("one-cycle", dataclasses.replace(VALLEY, config=config), 1000)
+        policy_from_range_test("one-cycle", at_0, 1000, cycle_momentum=False)
+        policy_from_range_test("one-cycle", at_0, 1000, max_lr=0.1)  # (no LR read off it)
+        policy_from_range_test("fixed", at_0, 1000)  # (no momentum schedule)

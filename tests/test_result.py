@@ -1823,3 +1823,6 @@ def test_a_result_saved_as_utf16_and_numpy_values_in_a_dict_are_read() -> None:
     assert back.lrs == res.lrs
     with pytest.raises(ValueError, match=r"losses\[0\] must be a number or null"):
         RangeTestResult.from_dict({**data, "losses": [np.bool_(True)] * 80})
+    # (a review: datetimes, which tolist() gives as ints, are no numbers)
+    with pytest.raises(ValueError, match="lrs must be an array of numbers"):
+        RangeTestResult.from_dict({**data, "lrs": np.arange(80).astype("datetime64[s]")})

@@ -310,7 +310,7 @@ def _schedule(args: argparse.Namespace) -> int:
     fmt = _output_format(args.format, args.out)
     if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
-        from superconverge.recipes import lrs_from_range_test
+        from superconverge.recipes import lrs_from_range_test, momentum_note
         from superconverge.recipes.from_range_test import reads_suggestion
 
         if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
@@ -364,8 +364,12 @@ def _schedule(args: argparse.Namespace) -> int:
         if taken:  # what the schedule rests on, on stderr (stdout may be the CSV)
             said = ", ".join(f"{k} {x:.4g}" for k, x in taken.items())
             ratios = (result.config or {}).get("param_group_ratios")
+            # (numbers only, as a hand-edited file may hold others, and apart by more than a
+            # float's rounding: 3e-4 and 0.1 * 3e-3 were "ratios 1, 1", a review)
             if (isinstance(ratios, list) and len(ratios) > 1
-                    and any(r != ratios[0] for r in ratios)):
+                    and all(isinstance(r, int | float) and not isinstance(r, bool)
+                            and abs(r) < 1e300 and math.isfinite(r) for r in ratios)
+                    and any(not math.isclose(r, ratios[0], rel_tol=1e-9) for r in ratios)):
                 # (a bug bash: a sweep of groups at 1e-5 and 1e-3 gave group 0's LRs unsaid)
                 said += (f" (param group 0's: the sweep ran its {len(ratios)} groups at "
                          f"ratios {', '.join(f'{r:.4g}' for r in ratios[:6])}"
@@ -386,6 +390,8 @@ def _schedule(args: argparse.Namespace) -> int:
             f"most --steps takes (one row per step), so no run this command shows has room for "
             f"it; give fractions of the run (< 1) or whole steps below --steps")
     policy = make_policy(args.policy, args.steps, **{**taken, **params})
+    if taken and (note := momentum_note(result, policy)) is not None:
+        _say(f"warning: {note}\n", sys.stderr)
     # "wrote" goes to stderr where --out is itself a stream (/dev/stdout): not into the table
     told = sys.stderr if args.out is not None and atomic.is_stream(args.out) else sys.stdout
     if fmt in _PLOTS:

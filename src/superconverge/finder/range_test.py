@@ -340,7 +340,10 @@ def lr_range_test(
             started = [s / started[0] for s in started]
             logger.info("every param group holds lr=0: swept at %s: %s", whose, started)
             ratios = started
-        elif started is not None and started[0] == 0 and max(started) > 0:
+        elif (started is not None and started[0] == 0 and max(started) > 0
+              and (started is not recorded or not initial)):
+            # (the record refuses only where no torch scheduler came since: a ParamScheduler
+            # of an earlier phase, at [0, 1], refused a warm-up of equal groups, a review)
             # (a bug bash: group 0 held at 0 under a warm-up from 0, a frozen backbone, was
             # swept at the head's LRs, unsaid; at lr=0 with no scheduler this is refused)
             raise ValueError(
@@ -371,6 +374,9 @@ def lr_range_test(
         "repeats": repeats,
         "seed": seed,
         "optimizer": type(optimizer).__name__,
+        # (a bug bash: a 1cycle cycling momentum 0.95-0.85 took a max_lr measured at momentum
+        # 0, 6.7x the step it made, unwarned: see policy_from_range_test)
+        "heavy_ball_momentum": _heavy_ball_momentum(optimizer),
         "param_group_ratios": ratios,
         # (without a repr's memory address, which made two runs' configs differ: a bug bash)
         "step_fn": None if step_fn is None else getattr(
@@ -1017,6 +1023,12 @@ class _Run:
         # And whether its second, with accumulation, is (_probed_sum).
         self.probe_sum = step_fn is not None and accumulation_steps > 1
         self.told_train_mode = False
+        # The optimizer's parameters with no gradient yet, watched over the first steps while
+        # they hold most of its values (_tell_missing_grads), up to step grad_watch.
+        self.ungraded: list[torch.Tensor] = []
+        self.trainable_values = self.trainable_count = self.grad_watch = 0
+        self.watch_steps = GRAD_WATCH_STEPS
+        self.told_missing_grads = False
         # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
                       and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
@@ -1093,6 +1105,7 @@ class _Run:
         self, lr_values: list[float], ratios: list[float], seed: int | None, desc: str, show: bool
     ) -> Curve:
         n = len(lr_values)
+        self.watch_steps = min(GRAD_WATCH_STEPS, n)  # (a sweep of fewer steps: over all)
         # Per-step losses stay on the device as 0-dim tensors until the chunk is read back:
         # appending to a list costs far less per step than writing into a preallocated tensor.
         losses: list[torch.Tensor] = []
@@ -1202,6 +1215,8 @@ class _Run:
                         optimizer.step()
                 if i == 0:
                     self.half_loss |= loss.dtype == torch.float16
+                elif i < self.grad_watch:  # (0 unless the first step left most without any)
+                    self._watch_grads(i)
                 losses.append(loss)
                 i += 1
                 if pending is not None:
@@ -1355,24 +1370,42 @@ class _Run:
                "the loss must reach the parameters the optimizer steps"))
 
     def _tell_missing_grads(self, params: list[torch.Tensor]) -> None:
-        """Warn where parameters holding most of the optimizer's trainable elements got no
-        gradient at the first step (a bug bash: a model's forward under ``torch.no_grad()`` by
-        mistake, beside a loss's own learnable temperature, swept the temperature alone, and
-        the warnings blamed ``num_iter``)."""
+        """At the first step, watch the optimizer's trainable parameters without a gradient
+        where they hold most of its values, to warn where they get none in the first
+        :data:`GRAD_WATCH_STEPS` steps (:meth:`_watch_grads`; a bug bash: a model's forward
+        under ``torch.no_grad()`` by mistake, beside a loss's own learnable temperature, swept
+        the temperature alone, and the warnings blamed ``num_iter``; not from the first step
+        alone, a review: 64 experts routed 2 of them an example left most out of it)."""
+        if self.told_missing_grads:  # (once a test, not a repeat: a review)
+            return
         trainable = [p for p in params if p.requires_grad]
-        missing = [p for p in trainable if p.grad is None]
-        total = sum(p.numel() for p in trainable)
-        if not missing or sum(p.numel() for p in missing) * 2 <= total:
+        self.ungraded = [p for p in trainable if p.grad is None]
+        self.trainable_values = sum(p.numel() for p in trainable)
+        self.trainable_count = len(trainable)
+        self._watch_grads(0)
+
+    def _watch_grads(self, i: int) -> None:
+        """After step ``i``'s backward: drop the watched parameters that got a gradient; warn
+        where those left hold most of the values after :data:`GRAD_WATCH_STEPS` steps."""
+        self.ungraded = [p for p in self.ungraded if p.grad is None]
+        missing = sum(p.numel() for p in self.ungraded)
+        if not self.ungraded or missing * 2 <= self.trainable_values:
+            self.ungraded, self.grad_watch = [], 0
+            return
+        self.grad_watch = self.watch_steps
+        if i < self.watch_steps - 1:
             return
         names = {id(p): n for n, p in self.model.named_parameters()}
-        named = [names[id(p)] for p in missing if id(p) in names]
-        share = sum(p.numel() for p in missing) / total
+        named = [names[id(p)] for p in self.ungraded if id(p) in names]
+        share = missing / self.trainable_values
         part = "all" if share == 1 else "over 99%" if share > 0.99 else f"{share:.0%}"
+        count, total = len(self.ungraded), self.trainable_count
+        self.ungraded, self.grad_watch, self.told_missing_grads = [], 0, True
         warnings.warn(
-            f"{len(missing)} of the optimizer's {len(trainable)} trainable parameters, "
-            f"{part} of their values{' (' + ', '.join(named[:3]) + ')' if named else ''}, "
-            "got no gradient from the first step's loss, so the sweep trains only the rest: a "
-            "forward under torch.no_grad() or on detached tensors, or layers checkpointed with "
+            f"{count} of the optimizer's {total} trainable parameters, {part} of their values"
+            f"{' (' + ', '.join(named[:3]) + ')' if named else ''}, got no gradient in the "
+            f"sweep's first {self.watch_steps} steps, so it trains only the rest: a forward "
+            "under torch.no_grad() or on detached tensors, or layers checkpointed with "
             "use_reentrant=True whose inputs need no grad; leave parameters unused on purpose "
             "out of the optimizer",
             UserWarning, stacklevel=outside(__name__))
@@ -1518,8 +1551,10 @@ class _Run:
         if before is None:
             return loss
         after = _norms([p.grad for p, _ in held])
+        # (a NaN norm is its own: a GradScaler's overflowing first micro-batch, a review)
         if (any(p.grad is not grad for p, grad in held)
-                or (after is not None and after != before)):
+                or (after is not None and any(a != b and not (math.isnan(a) and math.isnan(b))
+                                              for a, b in zip(after, before, strict=True)))):
             k = self.accumulation_steps
             warnings.warn(
                 "step_fn changed the gradients the step's earlier micro-batches left (zeroed "
@@ -1582,7 +1617,8 @@ class _Run:
         try:
             return self.loss_fn(output, targets)
         except (TypeError, AttributeError, ValueError) as exc:
-            if isinstance(output, torch.Tensor):
+            # (where the error is about it, naming its type: not a wrong target's, a review)
+            if isinstance(output, torch.Tensor) or type(output).__name__ not in str(exc):
                 raise
             # (a bug bash: a model returning (logits, aux) or a dict, Hugging Face's, got
             # torch's "'tuple' object has no attribute 'size'" alone)
@@ -2679,6 +2715,26 @@ def _first_five(labels: list[str]) -> str:
 def _part_label(name: str, key: str) -> str:
     """``name.key``, or ``name['D']`` for an item."""
     return f"{name}{key}" if key.startswith("[") else f"{name}.{key}"
+
+
+GRAD_WATCH_STEPS = 10
+"""The steps over which parameters holding most of the optimizer's values must get a gradient,
+or be warned of (a mixture of experts routes a batch to a few: over 10 steps most are)."""
+
+
+def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
+    """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)`` (SGD's
+    and RMSprop's, without dampening), else None (Adam's ``betas[0]`` averages the gradients:
+    it does not scale the step)."""
+    group = optimizer.param_groups[0]
+    momentum, dampening = group.get("momentum"), group.get("dampening", 0)
+    try:
+        if momentum is None or as_float(dampening) != 0:
+            return None
+        value = as_float(momentum)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return value if 0 <= value < 1 else None
 
 
 def _norms(grads: list[torch.Tensor | None]) -> list[float] | None:

@@ -2,7 +2,11 @@
 
 from superconverge.recipes.common import OPTIMIZERS, load_data, make_optimizer, resolve_device
 from superconverge.recipes.find_lr import find_lr
-from superconverge.recipes.from_range_test import lrs_from_range_test, policy_from_range_test
+from superconverge.recipes.from_range_test import (
+    lrs_from_range_test,
+    momentum_note,
+    policy_from_range_test,
+)
 
 __all__ = ["OPTIMIZERS", "find_lr", "load_data", "lrs_from_range_test", "make_optimizer",
-           "policy_from_range_test", "resolve_device"]
+           "momentum_note", "policy_from_range_test", "resolve_device"]

@@ -46,10 +46,41 @@ def policy_from_range_test(
     policy = make_policy(name, total_steps, **{**picked, **params})
     if picked:
         taken = ", ".join(f"{k}={x:.4g}" for k, x in picked.items())
-        for w in result.warnings(method, pick=reads_suggestion(name, params)):
+        said = result.warnings(method, pick=reads_suggestion(name, params))
+        note = momentum_note(result, policy)
+        for w in [*said, *([note] if note else [])]:
             warnings.warn(f"{name} policy from a range test ({taken}): {w}", UserWarning,
                           stacklevel=2)
     return policy
+
+
+#: How many times the step a policy's momentum makes at its peak LR may be the step the range
+#: test's momentum made, before :func:`momentum_note` says its LRs read high.
+MOMENTUM_STEP_RATIO = 2.0
+
+
+def momentum_note(result: RangeTestResult, policy: Policy) -> str | None:
+    """A warning where ``policy``'s momentum at its peak LR scales the steps of SGD (or
+    RMSprop) over :data:`MOMENTUM_STEP_RATIO` times more than the momentum the range test ran
+    at (``result.config["heavy_ball_momentum"]``), so the LRs read off its curve are as much
+    too high: heavy-ball momentum scales a step by about ``1 / (1 - momentum)`` (a bug bash: a
+    test at momentum 0 gave a 1cycle cycling 0.95 to 0.85 a max_lr that took the loss to 290).
+    None where the test did not record one (Adam's betas do not scale the step)."""
+    recorded = (result.config or {}).get("heavy_ball_momentum")
+    if (policy.momentum is None or not isinstance(recorded, numbers.Real)
+            or isinstance(recorded, bool) or not 0 <= (tested := float(recorded)) < 1):
+        return None
+    # (its lowest, where the LR peaks in a 1cycle; over at most 2,001 steps: a policy of 1e6
+    # steps is made in no time, and so is this)
+    steps = policy.lr.total_steps or 1
+    low = min(map(policy.momentum, range(0, steps, max(1, steps // 2000))))
+    if not 0 <= low < 1 or (1 - tested) <= MOMENTUM_STEP_RATIO * (1 - low):
+        return None
+    return (f"the range test ran at momentum {tested:g}, and this policy's momentum falls to "
+            f"{low:.3g} (where its LR peaks): momentum scales the steps by about 1 / (1 - "
+            f"momentum), {(1 - tested) / (1 - low):.2g}x more there than in the test, so the LRs "
+            "read off its curve are about that much too high; run the range test at the "
+            "momentum you train with, or train without cycling momentum, at the test's")
 
 
 def reads_suggestion(name: str, given: Mapping[str, Any] | None = None) -> bool:
