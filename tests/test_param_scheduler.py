@@ -1185,6 +1185,8 @@ def test_keys_of_one_torch_optimizer_are_held_to_its_constructors_range() -> Non
         (torch.optim.Adadelta([p]), "rho", sc.linear(0.9, 1.5, 10), r"rho must be in \[0, 1\]"),
         (torch.optim.Adagrad([p]), "lr_decay", -0.5, "lr_decay must be >= 0"),
         (torch.optim.NAdam([p]), "momentum_decay", -5.0, "momentum_decay must be >= 0"),
+        # (a bug bash: an alpha below 0 made the average of squares negative, the weights NaN)
+        (torch.optim.RMSprop([p]), "alpha", sc.linear(0.99, -0.5, 3), "alpha must be >= 0"),
         (torch.optim.Adafactor([p]), "d", 0.0, "d must be >= 1"),
         (torch.optim.Adafactor([p]), "beta2_decay", 0.5, "beta2_decay must be <= 0"),
     ]
@@ -2657,3 +2659,12 @@ def test_get_last_lr_of_an_optimizer_without_an_lr_says_why() -> None:
                                          r"size .* log the values this scheduler sets"):
         sched.get_last_lr()
     assert sched.get_last("weight_decay") == [sc.cosine(0.01, 0.0, 8)(1)]
+
+    class StepSize(torch.optim.Optimizer):  # (a bug bash: no lr key at all, told of Adafactor)
+        def __init__(self, params: Any) -> None:
+            super().__init__(params, {"step_size": 0.1, "weight_decay": 0.01})
+
+    sched = ParamScheduler(StepSize(model.parameters()), weight_decay=sc.cosine(0.01, 0.0, 8))
+    with pytest.raises(ValueError, match=r"param group 0 has no lr key \(StepSize's groups hold "
+                                         r"step_size, weight_decay\), so there is no LR to give"):
+        sched.get_last_lr()

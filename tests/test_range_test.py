@@ -1732,6 +1732,18 @@ def test_a_momentum_set_by_a_hook_during_the_sweep_stops_it() -> None:
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 30, progress=False)
     handle.remove()
 
+    class TunesItsMomentum(torch.optim.SGD):  # (a bug bash: told of hooks it has none of)
+        def step(self, closure: Any = None) -> Any:
+            for g in self.param_groups:
+                g["momentum"] *= 0.99
+            return super().step(closure)
+
+    model, _, loader = make_problem()
+    with pytest.raises(RuntimeError, match=r"or the optimizer's own step\(\), one that tunes "
+                       r"its momentum.*takes no range test at a fixed one"):
+        lr_range_test(model, TunesItsMomentum(model.parameters(), lr=0.1, momentum=0.9), ce,
+                      loader, 1e-4, 1.0, 30, progress=False)
+
 
 class _CarriesState(nn.Module):
     """Truncated BPTT: an LSTM's state carried on the model, as ``kind`` (a tuple, a list, a

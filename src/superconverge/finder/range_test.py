@@ -2642,9 +2642,11 @@ def _momentum_moved(groups: list[dict[str, Any]], held: list[tuple[str, float] |
         if before is not None and after is not None and after[1] != before[1]:
             return (f"param group {index}'s {before[0]} was {after[1]:.4g} by step {steps} of "
                     f"the sweep, which started at {before[1]:.4g}: something else sets it "
-                    "during the test (a scheduler's step() in step_fn, an optimizer step hook), "
+                    "during the test (a scheduler's step() in step_fn, an optimizer step hook, "
+                    "or the optimizer's own step(), one that tunes its momentum: YellowFin's), "
                     "so the curve would mix the LR's effect with the momentum's; "
-                    + _STEP_SCHEDULERS_OUTSIDE)
+                    + _STEP_SCHEDULERS_OUTSIDE + "; an optimizer that tunes its own momentum "
+                    "takes no range test at a fixed one")
     return None
 
 

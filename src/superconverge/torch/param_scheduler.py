@@ -120,6 +120,9 @@ _TYPED_RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
     "Adadelta": {"rho": (0.0, math.nextafter(1.0, 2.0), "in [0, 1]")},
     "Adagrad": {"lr_decay": (0.0, math.inf, ">= 0")},
     "NAdam": {"momentum_decay": (0.0, math.inf, ">= 0")},
+    # (a bug bash: an alpha scheduled below 0, which torch's constructor refuses, made the
+    # running average of squares negative and the weights NaN)
+    "RMSprop": {"alpha": (0.0, math.inf, ">= 0")},
     "Adafactor": {"d": (1.0, math.inf, ">= 1"),
                   "beta2_decay": (-math.inf, math.nextafter(0.0, 1.0), "<= 0")},
 }
@@ -1395,6 +1398,13 @@ class ParamScheduler:
         if "lr" in self._last:
             return self.get_last("lr")
         groups = self.optimizer.param_groups
+        absent = [i for i, g in enumerate(groups) if "lr" not in g]
+        if absent:  # (a bug bash: told of Adafactor's relative_step, for a step_size key)
+            keys = ", ".join(sorted(k for k in groups[absent[0]] if k != "params"))
+            raise ValueError(
+                f"param group {absent[0]} has no lr key ({type(self.optimizer).__name__}'s "
+                f"groups hold {keys}), so there is no LR to give; log the values this "
+                "scheduler sets (get_last(name))")
         unset = [i for i, g in enumerate(groups) if g.get("lr") is None]
         if unset:
             # (a bug bash: float(None)'s bare TypeError, in the Trainer that logs it)
