@@ -53,6 +53,23 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert (out / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_test_at_momentum_0_is_given_a_one_cycle_that_keeps_it(tmp_path, capsys) -> None:
+    """A bug bash: find-lr --momentum 0 printed a schedule command that cycled momentum 0.95
+    to 0.85 at a max_lr measured without momentum (6.7x the step): a loss of 290."""
+    assert main(["-q", "find-lr", "--dataset", "synthetic", "--model", "mlp", "--num-iter", "60",
+                 "--momentum", "0", "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("next, with N your run's"))
+    argv = shlex.split(lines[at + 1])
+    assert argv[-3:] == ["--steps", "N", "--no-momentum"]
+    assert lines[at + 3].startswith("  (--no-momentum: the test ran at momentum 0, ")
+    assert main([a if a != "N" else "20" for a in argv[1:]]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "step,lr" and "warning" not in err  # (no momentum column)
+    assert main([a if a != "N" else "20" for a in argv[1:-1]]) == 0  # (without it: warned)
+    assert "warning: the range test ran at momentum 0" in capsys.readouterr().err
+
+
 def test_a_picks_reason_names_the_flag(tmp_path, capsys) -> None:
     """A review: the minimum rule's pick below the sweep printed the library's `start_lr` in
     its reason, where the warning below it said `--start-lr`."""

@@ -792,14 +792,23 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     if top is not None and not of_curve:
         # "=": a path that starts with "-" is no flag there; the policies that read the pick
         # are not offered beside its warning (fixed, step-decay, cosine; a review)
-        from superconverge.recipes.from_range_test import reads_suggestion
+        from superconverge.recipes.from_range_test import momentum_note, reads_suggestion
+        from superconverge.schedules.policy import make_policy
 
         others = ", ".join(n for n in POLICIES if n != "one-cycle"
                            and not (below is not None and reads_suggestion(n)))
+        # A test at a momentum well below a 1cycle's (--momentum 0) gets a 1cycle that keeps
+        # it (a bug bash: the command given cycled 0.95 to 0.85 at a max_lr 6.7x too high)
+        keep = momentum_note(result, make_policy("one-cycle", 1000, max_lr=top)) is not None
         lines += ["next, with N your run's optimizer steps:",
                   "  superconverge schedule one-cycle "
-                  f"{_from_lr_find(out / 'lr_find.json')} --steps N",
+                  f"{_from_lr_find(out / 'lr_find.json')} --steps N"
+                  f"{' --no-momentum' if keep else ''}",
                   f"  (or, in place of one-cycle, any other policy: {others})"]
+        if keep:
+            lines.append(f"  (--no-momentum: the test ran at momentum {args.momentum:g}, and a "
+                         "1cycle's cycle down to 0.85 would make its LRs' steps several times "
+                         "larger; train at the test's momentum)")
     return lines
 
 
