@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -1778,6 +1779,41 @@ def test_find_lr_trains_in_float32_whatever_the_default_dtype(tmp_path) -> None:
     finally:
         torch.set_default_dtype(previous)
     assert res.stop_reason == "completed" and len(res.lrs) == 10
+
+
+def test_find_lrs_float32_model_build_is_one_thread_at_a_time() -> None:
+    """A bug bash: two find_lr calls in two threads left a float64 default at float32 for
+    good (the last to leave put back what it had found: the other's float32), and one built
+    its model while the other had put float64 back ("mixed dtype")."""
+    import threading
+
+    from superconverge.recipes.find_lr import _default_dtype
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    inside, seen = threading.Event(), []
+
+    def first() -> None:
+        with _default_dtype(torch.float32):
+            inside.set()
+            time.sleep(0.3)  # the other thread comes in meanwhile, and must wait
+            seen.append(("first", torch.get_default_dtype()))
+
+    def second() -> None:
+        inside.wait(5)
+        with _default_dtype(torch.float32):
+            seen.append(("second", torch.get_default_dtype()))
+
+    try:
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert seen == [("first", torch.float32), ("second", torch.float32)]
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:

@@ -1036,6 +1036,25 @@ def write(path, text: str):
     return path
 
 
+def test_the_fast_csv_reader_sets_no_warnings_filter(tmp_path, monkeypatch) -> None:
+    """A bug bash: the fast reader parsed under warnings.simplefilter("error"), and the
+    filters are the process's: for the parse's time every other thread's warning was raised
+    (a range test's eval-mode warning stopped it), and a catch_warnings of another thread's
+    could keep "error" for good."""
+    seen: list[Any] = []
+    loadtxt = np.loadtxt
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(list(warnings.filters))
+        return loadtxt(*args, **kwargs)
+
+    monkeypatch.setattr(np, "loadtxt", watched)
+    before = list(warnings.filters)
+    d = load_csv(write(tmp_path / "t.csv", "a,b,label\n" + "1,2,x\n3,4,y\n" * 50))
+    assert len(seen) == 2 and all(filters == before for filters in seen)  # (the fast path ran)
+    assert d.x_train.shape[0] + d.x_val.shape[0] == 100
+
+
 def test_csv_with_header_and_text_labels(tmp_path) -> None:
     rows = "\n".join(f"{i},{i % 5 * 0.5},{'yes' if i % 2 else 'no'}" for i in range(20))
     path = write(tmp_path / "t.csv", "age,score,label\n" + rows + "\n\n")

@@ -751,18 +751,20 @@ def _read_body_fast(
     options: dict[str, Any] = {"delimiter": None if whitespace else delimiter, "comments": None,
                                "quotechar": None if whitespace else '"', "skiprows": 1,
                                "encoding": encoding, "ndmin": 1}
+    # (no warnings filter of "error" around it, for "input contained no data": the filters are
+    # the process's, so for the parse's time every other thread's warning was raised, and a
+    # catch_warnings of another thread's could keep "error" for good, a bug bash; the caller
+    # read a second row, so no data is a file cut meanwhile, which the row counts give away)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. "input contained no data": let the slow path say
-            # Two passes: the labels, to learn their longest, then every column at once, which
-            # makes numpy check each row's width.
-            labels = np.loadtxt(path, dtype=str, usecols=[t], **options)
-            fields = [("a", np.float32, (t,)), ("label", labels.dtype),
-                      ("b", np.float32, (width - 1 - t,))] + [("end", "U1")] * trailing
-            table = np.loadtxt(path, dtype=np.dtype(fields), **options)
+        # Two passes: the labels, to learn their longest, then every column at once, which
+        # makes numpy check each row's width.
+        labels = np.loadtxt(path, dtype=str, usecols=[t], **options)
+        fields = [("a", np.float32, (t,)), ("label", labels.dtype),
+                  ("b", np.float32, (width - 1 - t,))] + [("end", "U1")] * trailing
+        table = np.loadtxt(path, dtype=np.dtype(fields), **options)
     except Exception:  # whatever it is, the own parser reads the file again and says it
         return None
-    if len(table) != len(labels):
+    if len(table) != len(labels) or len(table) == 0:
         # Rows added (or taken) between the two passes, by a writer still at it: their labels
         # were cut to the first pass's longest ("10" read as "1", a bug bash); the own
         # parser reads the file once

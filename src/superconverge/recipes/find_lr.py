@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -314,12 +315,21 @@ def find_lr(
 
 @contextlib.contextmanager
 def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    previous = torch.get_default_dtype()
-    try:  # (set inside: a Ctrl-C between the two left the caller's float64 at float32)
-        torch.set_default_dtype(dtype)
-        yield
-    finally:
-        torch.set_default_dtype(previous)
+    # One find_lr at a time in here (a bug bash: two in two threads left the process's float64
+    # default at float32 for good, the last to leave putting back what it had found, and one
+    # built its model while the other had put float64 back: "mixed dtype")
+    with _DTYPE_LOCK:
+        previous = torch.get_default_dtype()
+        try:  # (set inside: a Ctrl-C between the two left the caller's float64 at float32)
+            torch.set_default_dtype(dtype)
+            yield
+        finally:
+            torch.set_default_dtype(previous)
+
+
+_DTYPE_LOCK = threading.Lock()
+"""Held while :func:`find_lr` builds its model in float32 (the default dtype is the
+process's)."""
 
 
 _FILE_SUFFIXES = (".json", ".png", ".svg", ".pdf", ".csv", ".tsv", ".txt", ".jpg", ".jpeg",
