@@ -69,6 +69,16 @@ def test_a_test_at_momentum_0_is_given_a_one_cycle_that_keeps_it(tmp_path, capsy
     assert out.splitlines()[0] == "step,lr" and "warning" not in err  # (no momentum column)
     assert main([a if a != "N" else "20" for a in argv[1:-1]]) == 0  # (without it: warned)
     assert "warning: the range test ran at momentum 0" in capsys.readouterr().err
+    # the other policies it names run as it names them (a review: fixed, step-decay and
+    # cosine refuse --no-momentum, which they have no momentum schedule to turn off)
+    said = lines[at + 2].split(": ", 1)[1].rstrip(")")
+    cycling, rest = said.split("; and, without --no-momentum, ")
+    assert cycling.split(", ") == ["one-cycle-two-phase", "clr"]
+    assert rest.split(", ") == ["fixed", "step-decay", "cosine"]
+    for policy, more in ([(p, ["--no-momentum"]) for p in cycling.split(", ")]
+                         + [(p, []) for p in rest.split(", ")]):
+        assert main(["schedule", policy, *argv[3:-3], "--steps", "20", *more]) == 0, policy
+    capsys.readouterr()
 
 
 def test_a_picks_reason_names_the_flag(tmp_path, capsys) -> None:

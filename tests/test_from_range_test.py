@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -322,6 +323,22 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
                           (torch.optim.Adam(model.parameters()), None)):
         res = lr_range_test(model, opt, ce, pairs, 1e-4, 1.0, num_iter=6, progress=False)
         assert res.config["heavy_ball_momentum"] == recorded, opt
+
+    class OwnMomentum(torch.optim.Optimizer):  # (a review: Muon's momentum, under an
+        # orthogonalised update, does not scale its steps: an optimizer not SGD's or RMSprop's)
+        def __init__(self, params: Any) -> None:
+            super().__init__(params, {"lr": 0.1, "momentum": 0.5})
+
+        @torch.no_grad()
+        def step(self, closure: Any = None) -> None:
+            for g in self.param_groups:
+                for p in g["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad.sign(), alpha=-g["lr"])
+
+    res = lr_range_test(model, OwnMomentum(model.parameters()), ce, pairs, 1e-4, 1.0,
+                        num_iter=6, progress=False)
+    assert res.config["heavy_ball_momentum"] is None
     at_0 = dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.0})
     with pytest.warns(UserWarning, match=r"one-cycle policy from a range test \(max_lr=.*\): the "
                       r"range test ran at momentum 0, and this policy's momentum falls to 0.85 "

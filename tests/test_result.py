@@ -1823,6 +1823,11 @@ def test_a_result_saved_as_utf16_and_numpy_values_in_a_dict_are_read() -> None:
     assert back.lrs == res.lrs
     with pytest.raises(ValueError, match=r"losses\[0\] must be a number or null"):
         RangeTestResult.from_dict({**data, "losses": [np.bool_(True)] * 80})
-    # (a review: datetimes, which tolist() gives as ints, are no numbers)
+    # (a review: object arrays of numbers, a None for NaN, are read as the constructor reads
+    # them; datetimes, which tolist() gives as ints, are no numbers)
+    objects = RangeTestResult.from_dict(
+        {**data, "lrs": np.asarray(res.lrs, dtype=object),
+         "losses": np.asarray([None, *valley()[1:]], dtype=object)})
+    assert objects.lrs == res.lrs and math.isnan(objects.losses[0])
     with pytest.raises(ValueError, match="lrs must be an array of numbers"):
         RangeTestResult.from_dict({**data, "lrs": np.arange(80).astype("datetime64[s]")})

@@ -2726,8 +2726,12 @@ or be warned of (a mixture of experts routes a batch to a few: over 10 steps mos
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
     """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)`` (SGD's
-    and RMSprop's, without dampening), else None (Adam's ``betas[0]`` averages the gradients:
-    it does not scale the step)."""
+    and RMSprop's, their subclasses' and those a wrapper holds, without dampening), else None
+    (Adam's ``betas[0]`` averages the gradients: it does not scale the step; nor does Muon's
+    momentum, whose update is orthogonalised, a review)."""
+    if not any(isinstance(o, torch.optim.SGD | torch.optim.RMSprop)
+               for o in held_optimizers(optimizer)):
+        return None
     group = optimizer.param_groups[0]
     momentum, dampening = group.get("momentum"), group.get("dampening", 0)
     try:

@@ -204,8 +204,9 @@ def _from_json_floats(name: str, values: Any, *, null: bool = True) -> tuple[flo
     """A JSON array of numbers, null (NaN) too where ``null``; strings and bools refused. A
     dict built in Python may hold numpy's numbers and 1-d arrays, as the constructor takes them
     (a bug bash: "must be a number, got np.float32(2.34)")."""
-    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
-        values = values.tolist()  # (not datetimes, which it gives as ints: a review)
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iufO":
+        values = values.tolist()  # (not datetimes, which it gives as ints: a review; objects
+        # are checked one by one below)
     if not isinstance(values, (list, tuple)):
         raise ValueError(f"{name} must be an array of numbers, got {_show(values)}")
     for i, x in enumerate(values):
