@@ -2668,3 +2668,38 @@ def test_get_last_lr_of_an_optimizer_without_an_lr_says_why() -> None:
     with pytest.raises(ValueError, match=r"param group 0 has no lr key \(StepSize's groups hold "
                                          r"step_size, weight_decay\), so there is no LR to give"):
         sched.get_last_lr()
+
+
+def test_values_a_float32_tensor_cannot_hold_are_refused_in_the_keys_words() -> None:
+    """A fuzz: with tensors=True, a value past float32's largest number was torch's bare
+    "value cannot be converted to type float without overflow" (also at construction, which
+    had tensorized the groups already), and a step that failed so had written group 0; a
+    momentum of 0.99999998, 1.0 in float32, was taken, and Adam's step made the weights NaN."""
+    model = torch.nn.Linear(3, 1)
+
+    def two_groups() -> torch.optim.Optimizer:
+        return torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias]}], lr=0.1)
+
+    opt = two_groups()
+    with pytest.raises(ValueError, match=r"lr: the schedule gives 1e\+39 at step 0, beyond the "
+                                         r"largest number a float32 tensor holds \(3.403e\+38\); "
+                                         r"keep it a number \(tensors=False\)"):
+        ParamScheduler(opt, lr=sc.constant(1e39), tensors=True)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.1]  # (not tensorized)
+    ParamScheduler(opt, lr=sc.constant(1e39))  # (floats hold it)
+    with pytest.raises(ValueError, match=r"momentum: the schedule gives 0.99999998 at step 0, "
+                                         r"which a float32 tensor holds as 1.0, but momentum "
+                                         r"must be in \[0, 1\)"):
+        ParamScheduler(torch.optim.Adam(model.parameters()), momentum=0.99999998, tensors=True)
+    # past the steps checked at construction (an endless schedule's first 1000): the step
+    # fails in the key's words, and leaves every group and the step count as they were
+    opt = two_groups()
+    lr = sc.join([sc.constant(1e-3, 1500), sc.constant(1e30)])
+    sched = ParamScheduler(opt, lr=lr, tensors=True, multipliers={"lr": [1.0, 1e9]})
+    for _ in range(1499):
+        sched.step()
+    with pytest.raises(ValueError, match=r"lr: cannot write 1e\+30 at step 1500 into its param "
+                                         r"groups' tensors"):
+        sched.step()
+    assert sched.last_step == 1499
+    assert [float(g["lr"]) for g in opt.param_groups] == pytest.approx([1e-3, 1e6])

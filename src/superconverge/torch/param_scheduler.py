@@ -642,6 +642,7 @@ class ParamScheduler:
             raise not_an_optimizer(optimizer, "its param groups are the wrapper's, which the "
                                               "schedule then drives")
         tensors = boolean("tensors", tensors)  # (numpy's bool too, as strict= takes it)
+        self._tensors = tensors  # (the ranges a float32 tensor holds are checked: _check_ranges)
         self.optimizer = optimizer
         name = type(optimizer).__name__
         groups = optimizer.param_groups
@@ -1118,8 +1119,19 @@ class ParamScheduler:
             if self._rmsprop_momentum and key == "momentum" and value > 0 and (
                     not last.get(key) or self._states_replaced()):
                 self._rmsprop_buffers()
+            before = last.get(key)
             last[key] = value
-            _write(groups, slot, value, mults)
+            try:
+                _write(groups, slot, value, mults)
+            except RuntimeError as exc:  # a value a tensor cannot hold (float32's overflow, past
+                # the steps checked at construction): the groups as they were (a fuzz: group 0
+                # had the new value, group 1 the old), and the error in the key's words
+                if before is not None:
+                    last[key] = before
+                    _write(groups, slot, before, mults)
+                self._rewrite(key)
+                raise ValueError(f"{key}: cannot write {value!r} at step {step} into its param "
+                                 f"groups' tensors: {str(exc).splitlines()[0]}") from exc
 
     def _warn_overwritten(self, key: str, now: float, expected: float) -> None:
         warnings.warn(
@@ -1157,27 +1169,35 @@ class ParamScheduler:
             nesterov = [i for i, g in enumerate(self.optimizer.param_groups)
                         if g.get("nesterov")] if key == "dampening" and _holds(
                             self.optimizer, torch.optim.SGD) else []
-            # A momentum held in a bfloat16 tensor: 0.999 is 1.0 there, which Adam's step takes
-            # (a bug bash: the weights went to NaN); checked as the tensor holds it, in each
-            # such group at its own multiplier (another group's, larger, refused a review's
-            # schedule that fits).
-            coarse = [(i, m) for i, (g, m) in enumerate(
-                zip(self.optimizer.param_groups, mults, strict=True))
-                if isinstance(held := _held_value(g, self._slots[key]), Tensor)
-                and held.dtype == torch.bfloat16] if key == "momentum" else []
+            # A value held in a tensor narrower than a float (float32's, which tensors=True
+            # makes, or bfloat16's), as the tensor holds it, in each such group at its own
+            # multiplier (another group's, larger, refused a review's schedule that fits):
+            # past its largest number fill_ failed mid-step with torch's bare RuntimeError, and
+            # a momentum of 0.999 in bfloat16, 0.99999998 in float32, is 1.0 there, which
+            # Adam's step takes (bug bashes: the weights went to NaN).
+            narrow = self._narrow_groups(key, mults)
             for step in steps:
                 value = _number(key, step, value_at(step))
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
-                for i, m in coarse:
-                    rounded = float(torch.tensor(value * m, dtype=torch.bfloat16))
+                for i, m, dtype, top in narrow:
+                    times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
+                    kind = str(dtype).removeprefix("torch.")
+                    keep = ("make it a float32 tensor or a number" if dtype == torch.bfloat16
+                            else "keep it a number (tensors=False)")
+                    if not abs(value * m) <= top:
+                        raise ValueError(
+                            f"{key}: the schedule gives {value!r} at step {step}{times}, beyond "
+                            f"the largest number a {kind} tensor holds ({top:.4g}); {keep}, or "
+                            "lower the schedule")
+                    if key != "momentum" or value * m < 0.99:
+                        continue
+                    rounded = float(torch.tensor(value * m, dtype=dtype))
                     if not rounded < self._ranges[key][1]:
-                        times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
                         raise ValueError(
                             f"{key}: the schedule gives {value!r} at step {step}{times}, which "
-                            f"a bfloat16 tensor holds as {rounded!r}, but "
-                            f"{key} must be {self._ranges[key][2]}; make it a float32 tensor or a "
-                            "number")
+                            f"a {kind} tensor holds as {rounded!r}, but "
+                            f"{key} must be {self._ranges[key][2]}; {keep}")
                 if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
                     # a momentum of 0 its step takes, as a group of its own may hold)
                     bad = [i for i in nesterov if value * mults[i] != 0]
@@ -1186,6 +1206,19 @@ class ParamScheduler:
                             f"{key}: the schedule gives {value!r} at step {step}, but "
                             "SGD(nesterov=True) takes no dampening (its constructor refuses "
                             f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
+
+    def _narrow_groups(self, key: str, mults: Sequence[float]
+                       ) -> list[tuple[int, float, torch.dtype, float]]:
+        """``(group, multiplier, dtype, largest value)`` of each group that holds ``key`` in
+        a floating tensor narrower than a float, or will (``tensors=True``: float32)."""
+        slot, out = self._slots[key], []
+        for i, (g, m) in enumerate(zip(self.optimizer.param_groups, mults, strict=True)):
+            held = _held_value(g, slot)
+            dtype = (held.dtype if isinstance(held, Tensor) else
+                     torch.float32 if self._tensors and slot in TENSORIZABLE else None)
+            if dtype is not None and dtype.is_floating_point and dtype != torch.float64:
+                out.append((i, m, dtype, torch.finfo(dtype).max))
+        return out
 
     def _warn_capped_lr(self) -> None:
         """Warn of an lr schedule above the cap torch's Adafactor puts on its step size,
