@@ -1063,6 +1063,38 @@ def test_the_fast_csv_reader_sets_no_warnings_filter(tmp_path, monkeypatch) -> N
             warnings.simplefilter("always")
             d = load_csv(write(tmp_path / name, text))
         assert not said and not seen and d.x_train.shape[0] + d.x_val.shape[0] == 20, name
+    # (a third review: CR-only line breaks, Excel's "CSV (Macintosh)", and a line of Unicode
+    # spaces in a whitespace table, which numpy reads as blank too)
+    for name, text in (("mac.csv", "a,b,label\r" + "1,2,x\r3,4,y\r" * 10 + "\r"),
+                       ("wide.txt", "a b label\n1 2 x\n\u3000\n" + "3 4 y\n1 2 x\n" * 9
+                        + "3 4 y\n")):
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            d = load_csv(write(tmp_path / name, text))
+        assert not said and d.x_train.shape[0] + d.x_val.shape[0] == 20, name
+
+
+def test_the_blank_line_scan_reads_lines_as_numpy_does_across_blocks() -> None:
+    """The scan that sends a table with a blank line to the own parser, on random texts split
+    into blocks of 1 to 100 characters (or bytes), against numpy's line breaks ("\r\n",
+    "\r", "\n") and Python's spaces."""
+    from superconverge.data import files
+
+    def blank(text: str) -> bool:
+        lines = re.split(r"\r\n|\r|\n", text)
+        return any(not line.strip() for line in lines[1:-1]) or (
+            len(lines) > 1 and lines[-1] != "" and not lines[-1].strip()) or "\0" in text
+
+    rng = random.Random(0)
+    alphabet = ["1,2,x", "\n", " ", "\t", "\r", "\r\n", "3", "\u00a0", "\u3000", "\0"]
+    for _ in range(1500):
+        text = "a,b,l\n" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        for size in (1, 3, 100):
+            data = text.encode()
+            assert files._nul_or_blank([text[i:i + size] for i in range(0, len(text), size)],
+                                       files._BLANK_TEXT, ("\0", "\n", "\r")) == blank(text)
+            assert files._nul_or_blank([data[i:i + size] for i in range(0, len(data), size)],
+                                       files._BLANK_BYTES, (b"\0", b"\n", b"\r")) == blank(text)
 
 
 def test_csv_with_header_and_text_labels(tmp_path) -> None:

@@ -2698,8 +2698,17 @@ def test_values_a_float32_tensor_cannot_hold_are_refused_in_the_keys_words() -> 
     sched = ParamScheduler(opt, lr=lr, tensors=True, multipliers={"lr": [1.0, 1e9]})
     for _ in range(1499):
         sched.step()
-    with pytest.raises(ValueError, match=r"lr: cannot write 1e\+30 at step 1500 into its param "
-                                         r"groups' tensors"):
+    with pytest.raises(ValueError, match=r"lr: cannot write 1e\+30 at step 1500 \(x1000000000 in "
+                                         r"param group 1: 1e\+39\) into its param groups' "
+                                         r"tensors"):
         sched.step()
     assert sched.last_step == 1499
     assert [float(g["lr"]) for g in opt.param_groups] == pytest.approx([1e-3, 1e6])
+    # (a review: keys tensors=True leaves floats are not held to float32, NAdam's betas and
+    # LBFGS's lr; a float32 tensor of your own is told to be a number or a float64 tensor)
+    ParamScheduler(torch.optim.NAdam(model.parameters()), momentum=0.99999999, tensors=True)
+    ParamScheduler(torch.optim.LBFGS(model.parameters()), lr=1e39, tensors=True)
+    own = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.1))
+    with pytest.raises(ValueError, match=r"float32 tensor holds \(3.403e\+38\); make it a number "
+                                         r"or a float64 tensor"):
+        ParamScheduler(own, lr=1e39)

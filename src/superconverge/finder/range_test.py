@@ -2725,12 +2725,11 @@ or be warned of (a mixture of experts routes a batch to a few: over 10 steps mos
 
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
-    """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)`` (SGD's
-    and RMSprop's, their subclasses' and those a wrapper holds, without dampening), else None
-    (Adam's ``betas[0]`` averages the gradients: it does not scale the step; nor does Muon's
-    momentum, whose update is orthogonalised, a review)."""
-    if not any(isinstance(o, torch.optim.SGD | torch.optim.RMSprop)
-               for o in held_optimizers(optimizer)):
+    """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)`` (SGD's,
+    RMSprop's, a LARS's: a ``momentum`` key without dampening), else None (Adam's ``betas[0]``
+    averages the gradients: it does not scale the step; nor does the momentum of a Muon, whose
+    update is orthogonalised: a review, by its class's name, torch's and others')."""
+    if any("muon" in type(o).__name__.lower() for o in held_optimizers(optimizer)):
         return None
     group = optimizer.param_groups[0]
     momentum, dampening = group.get("momentum"), group.get("dampening", 0)

@@ -30,7 +30,7 @@ import numbers
 import sys
 import warnings
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -1130,8 +1130,11 @@ class ParamScheduler:
                     last[key] = before
                     _write(groups, slot, before, mults)
                 self._rewrite(key)
-                raise ValueError(f"{key}: cannot write {value!r} at step {step} into its param "
-                                 f"groups' tensors: {str(exc).splitlines()[0]}") from exc
+                over = next((f" (x{m:.12g} in param group {i}: {value * m:.4g})"
+                             for i, m in enumerate(mults) if m != 1 and abs(value * m) > 3.4e38),
+                            "")  # (the group whose value overflows float32: a review)
+                raise ValueError(f"{key}: cannot write {value!r} at step {step}{over} into its "
+                                 f"param groups' tensors: {str(exc).splitlines()[0]}") from exc
 
     def _warn_overwritten(self, key: str, now: float, expected: float) -> None:
         warnings.warn(
@@ -1176,28 +1179,14 @@ class ParamScheduler:
             # a momentum of 0.999 in bfloat16, 0.99999998 in float32, is 1.0 there, which
             # Adam's step takes (bug bashes: the weights went to NaN).
             narrow = self._narrow_groups(key, mults)
+            # (the largest and the highest value only, for the tensors: per step and group it
+            # took 100x the time, a review; rounding keeps order, so the highest rounds highest)
+            largest = highest = 0.0
             for step in steps:
                 value = _number(key, step, value_at(step))
                 if not low <= value < high:
                     self._out_of_range(key, step, value, mults)
-                for i, m, dtype, top in narrow:
-                    times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
-                    kind = str(dtype).removeprefix("torch.")
-                    keep = ("make it a float32 tensor or a number" if dtype == torch.bfloat16
-                            else "keep it a number (tensors=False)")
-                    if not abs(value * m) <= top:
-                        raise ValueError(
-                            f"{key}: the schedule gives {value!r} at step {step}{times}, beyond "
-                            f"the largest number a {kind} tensor holds ({top:.4g}); {keep}, or "
-                            "lower the schedule")
-                    if key != "momentum" or value * m < 0.99:
-                        continue
-                    rounded = float(torch.tensor(value * m, dtype=dtype))
-                    if not rounded < self._ranges[key][1]:
-                        raise ValueError(
-                            f"{key}: the schedule gives {value!r} at step {step}{times}, which "
-                            f"a {kind} tensor holds as {rounded!r}, but "
-                            f"{key} must be {self._ranges[key][2]}; {keep}")
+                largest, highest = max(largest, abs(value)), max(highest, value)
                 if nesterov:  # (a bug bash: taken, where torch's SGD constructor refuses it;
                     # a momentum of 0 its step takes, as a group of its own may hold)
                     bad = [i for i in nesterov if value * mults[i] != 0]
@@ -1206,19 +1195,54 @@ class ParamScheduler:
                             f"{key}: the schedule gives {value!r} at step {step}, but "
                             "SGD(nesterov=True) takes no dampening (its constructor refuses "
                             f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
+            for i, m, dtype, mine in narrow:
+                top = torch.finfo(dtype).max
+                rounds = key == "momentum" and highest * m >= 0.99 and not float(
+                    torch.tensor(highest * m, dtype=dtype)) < high
+                if largest * abs(m) <= top and not rounds:
+                    continue
+                self._refuse_narrow(key, value_at, steps, i, m, dtype, mine)
 
     def _narrow_groups(self, key: str, mults: Sequence[float]
-                       ) -> list[tuple[int, float, torch.dtype, float]]:
-        """``(group, multiplier, dtype, largest value)`` of each group that holds ``key`` in
-        a floating tensor narrower than a float, or will (``tensors=True``: float32)."""
+                       ) -> list[tuple[int, float, torch.dtype, bool]]:
+        """``(group, multiplier, dtype, yours)`` of each group that holds ``key`` in a floating
+        tensor narrower than a float (``yours``), or will: float32, with ``tensors=True``, as
+        it makes them (Adam's and AdamW's betas, not LBFGS's lr: a review)."""
         slot, out = self._slots[key], []
+        made = self._tensors and (
+            (slot == "lr" and not _holds(self.optimizer, torch.optim.LBFGS))
+            or (slot == _BETAS and _holds(self.optimizer, _ADAM_FAMILY)))
         for i, (g, m) in enumerate(zip(self.optimizer.param_groups, mults, strict=True)):
             held = _held_value(g, slot)
-            dtype = (held.dtype if isinstance(held, Tensor) else
-                     torch.float32 if self._tensors and slot in TENSORIZABLE else None)
+            dtype = held.dtype if isinstance(held, Tensor) else torch.float32 if made else None
             if dtype is not None and dtype.is_floating_point and dtype != torch.float64:
-                out.append((i, m, dtype, torch.finfo(dtype).max))
+                out.append((i, m, dtype, isinstance(held, Tensor)))
         return out
+
+    def _refuse_narrow(self, key: str, value_at: Callable[[int], float], steps: Iterable[int],
+                       i: int, m: float, dtype: torch.dtype, yours: bool) -> None:
+        """Raise for the first of ``steps`` whose value param group ``i``'s ``dtype`` tensor
+        cannot hold (past its largest number, or a momentum it rounds to 1)."""
+        times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
+        kind = str(dtype).removeprefix("torch.")
+        keep = ("make it a float32 tensor or a number" if dtype == torch.bfloat16 else
+                "make it a number or a float64 tensor" if yours else
+                "keep it a number (tensors=False)")
+        top, high = torch.finfo(dtype).max, self._ranges[key][1]
+        for step in steps:
+            value = float(value_at(step))
+            if not abs(value * m) <= top:
+                raise ValueError(
+                    f"{key}: the schedule gives {value!r} at step {step}{times}, beyond the "
+                    f"largest number a {kind} tensor holds ({top:.4g}); {keep}, or lower the "
+                    "schedule")
+            if key == "momentum" and value * m >= 0.99:
+                rounded = float(torch.tensor(value * m, dtype=dtype))
+                if not rounded < high:
+                    raise ValueError(
+                        f"{key}: the schedule gives {value!r} at step {step}{times}, which a "
+                        f"{kind} tensor holds as {rounded!r}, but {key} must be "
+                        f"{self._ranges[key][2]}; {keep}")
 
     def _warn_capped_lr(self) -> None:
         """Warn of an lr schedule above the cap torch's Adafactor puts on its step size,
