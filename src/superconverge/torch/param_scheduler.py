@@ -1130,9 +1130,10 @@ class ParamScheduler:
                     last[key] = before
                     _write(groups, slot, before, mults)
                 self._rewrite(key)
+                top = torch.finfo(torch.float32).max  # (the group whose value overflows it: a
+                # review; tensors=True's float32, or a tensor of yours)
                 over = next((f" (x{m:.12g} in param group {i}: {value * m:.4g})"
-                             for i, m in enumerate(mults) if m != 1 and abs(value * m) > 3.4e38),
-                            "")  # (the group whose value overflows float32: a review)
+                             for i, m in enumerate(mults) if m != 1 and abs(value * m) > top), "")
                 raise ValueError(f"{key}: cannot write {value!r} at step {step}{over} into its "
                                  f"param groups' tensors: {str(exc).splitlines()[0]}") from exc
 
@@ -1195,19 +1196,20 @@ class ParamScheduler:
                             f"{key}: the schedule gives {value!r} at step {step}, but "
                             "SGD(nesterov=True) takes no dampening (its constructor refuses "
                             f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
-            for i, m, dtype, mine in narrow:
+            for i, m, dtype, yours in narrow:
                 top = torch.finfo(dtype).max
                 rounds = key == "momentum" and highest * m >= 0.99 and not float(
                     torch.tensor(highest * m, dtype=dtype)) < high
                 if largest * abs(m) <= top and not rounds:
                     continue
-                self._refuse_narrow(key, value_at, steps, i, m, dtype, mine)
+                self._refuse_narrow(key, value_at, steps, i, m, dtype, yours)
 
     def _narrow_groups(self, key: str, mults: Sequence[float]
                        ) -> list[tuple[int, float, torch.dtype, bool]]:
         """``(group, multiplier, dtype, yours)`` of each group that holds ``key`` in a floating
-        tensor narrower than a float (``yours``), or will: float32, with ``tensors=True``, as
-        it makes them (Adam's and AdamW's betas, not LBFGS's lr: a review)."""
+        tensor narrower than a float (one of yours: ``yours`` True), or will (float32, with
+        ``tensors=True``, as it makes them: Adam's and AdamW's betas, not LBFGS's lr, a
+        review)."""
         slot, out = self._slots[key], []
         made = self._tensors and (
             (slot == "lr" and not _holds(self.optimizer, torch.optim.LBFGS))
