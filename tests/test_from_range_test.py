@@ -324,8 +324,8 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
         res = lr_range_test(model, opt, ce, pairs, 1e-4, 1.0, num_iter=6, progress=False)
         assert res.config["heavy_ball_momentum"] == recorded, opt
 
-    class SignMuon(torch.optim.Optimizer):  # (a review: a Muon's momentum, under a
-        # normalised update, does not scale its steps; a LARS's, as SGD's, does)
+    class Signum(torch.optim.Optimizer):  # (reviews: a momentum under a sign update, or a
+        # Muon's, does not scale the steps; a LARS's, an SGD's subclass, does)
         def __init__(self, params: Any) -> None:
             super().__init__(params, {"lr": 0.1, "momentum": 0.5})
 
@@ -336,13 +336,13 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
                     if p.grad is not None:
                         p.add_(p.grad.sign(), alpha=-g["lr"])
 
-    class LARS(SignMuon):
+    class LARS(torch.optim.SGD):
         pass
 
-    for kind, recorded in ((SignMuon, None), (LARS, 0.5)):
-        res = lr_range_test(model, kind(model.parameters()), ce, pairs, 1e-4, 1.0, num_iter=6,
-                            progress=False)
-        assert res.config["heavy_ball_momentum"] == recorded, kind
+    for opt, recorded in ((Signum(model.parameters()), None),
+                          (LARS(model.parameters(), lr=0.1, momentum=0.5), 0.5)):
+        res = lr_range_test(model, opt, ce, pairs, 1e-4, 1.0, num_iter=6, progress=False)
+        assert res.config["heavy_ball_momentum"] == recorded, opt
     at_0 = dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.0})
     with pytest.warns(UserWarning, match=r"one-cycle policy from a range test \(max_lr=.*\): the "
                       r"range test ran at momentum 0, and this policy's momentum falls to 0.85 "

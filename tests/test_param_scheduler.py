@@ -2712,3 +2712,13 @@ def test_values_a_float32_tensor_cannot_hold_are_refused_in_the_keys_words() -> 
     with pytest.raises(ValueError, match=r"float32 tensor holds \(3.403e\+38\); make it a number "
                                          r"or a float64 tensor"):
         ParamScheduler(own, lr=1e39)
+    # (a fourth review: the group named is the one whose tensor cannot hold it, here group 0's
+    # own float32, not group 1's float at x10)
+    mixed = torch.optim.SGD([{"params": [model.weight], "lr": torch.tensor(0.1)},
+                             {"params": [model.bias], "lr": 1.0}])
+    sched = ParamScheduler(mixed, lr=sc.join([sc.constant(1e-3, 1500), sc.constant(1e39)]))
+    for _ in range(1499):
+        sched.step()
+    with pytest.raises(ValueError, match=r"lr: cannot write 1e\+39 at step 1500 \(in param group "
+                                         r"0\) into"):
+        sched.step()

@@ -2725,13 +2725,19 @@ or be warned of (a mixture of experts routes a batch to a few: over 10 steps mos
 
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
-    """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)`` (SGD's,
-    RMSprop's, a LARS's: a ``momentum`` key without dampening), else None (Adam's ``betas[0]``
-    averages the gradients: it does not scale the step; nor does the momentum of a Muon, whose
-    update is orthogonalised: a review, by its class's name, torch's and others')."""
-    if any("muon" in type(o).__name__.lower() for o in held_optimizers(optimizer)):
+    """Group 0's ``momentum`` where it scales the steps by about ``1 / (1 - momentum)``: an SGD's
+    or RMSprop's (a subclass's; one a wrapper holds for group 0's parameters), undampened. Else
+    None: Adam's ``betas[0]`` averages the gradients, and the momentum of a Muon, a sign update
+    (Signum), an averaged one (QHM) or a schedule-free SGD does not scale the step as
+    heavy-ball momentum does (reviews: by a "momentum" key, those were warned of falsely; by
+    a class name, a Muon beside an SGD hid the SGD's)."""
+    groups = optimizer.param_groups
+    first = groups[0]["params"][0] if groups and groups[0]["params"] else None
+    group = next((g for o in held_optimizers(optimizer)
+                  if isinstance(o, torch.optim.SGD | torch.optim.RMSprop)
+                  for g in o.param_groups if any(p is first for p in g["params"])), None)
+    if group is None:
         return None
-    group = optimizer.param_groups[0]
     momentum, dampening = group.get("momentum"), group.get("dampening", 0)
     try:
         if momentum is None or as_float(dampening) != 0:

@@ -1130,10 +1130,14 @@ class ParamScheduler:
                     last[key] = before
                     _write(groups, slot, before, mults)
                 self._rewrite(key)
-                top = torch.finfo(torch.float32).max  # (the group whose value overflows it: a
-                # review; tensors=True's float32, or a tensor of yours)
-                over = next((f" (x{m:.12g} in param group {i}: {value * m:.4g})"
-                             for i, m in enumerate(mults) if m != 1 and abs(value * m) > top), "")
+                over = next((f" (x{m:.12g} in param group {i}: {value * m:.4g})" if m != 1 else
+                             f" (in param group {i})" for i, (g, m) in enumerate(zip(
+                                 groups, mults, strict=True))
+                             if isinstance(held := _held_value(g, slot), Tensor)
+                             and held.is_floating_point()
+                             and abs(value * m) > torch.finfo(held.dtype).max), "")
+                # (the group whose tensor cannot hold its value: a review, where the first
+                # group past float32's largest was named, a float of its own)
                 raise ValueError(f"{key}: cannot write {value!r} at step {step}{over} into its "
                                  f"param groups' tensors: {str(exc).splitlines()[0]}") from exc
 
@@ -1196,13 +1200,12 @@ class ParamScheduler:
                             f"{key}: the schedule gives {value!r} at step {step}, but "
                             "SGD(nesterov=True) takes no dampening (its constructor refuses "
                             f"one), in param group(s) {brief(bad)}; {self._schedules[key]!r}")
-            for i, m, dtype, yours in narrow:
-                top = torch.finfo(dtype).max
-                rounds = key == "momentum" and highest * m >= 0.99 and not float(
-                    torch.tensor(highest * m, dtype=dtype)) < high
-                if largest * abs(m) <= top and not rounds:
-                    continue
-                self._refuse_narrow(key, value_at, steps, i, m, dtype, yours)
+            failing = [(i, m, dtype, yours) for i, m, dtype, yours in narrow
+                       if not largest * abs(m) <= torch.finfo(dtype).max
+                       or (key == "momentum" and highest * m >= 0.99 and not float(
+                           torch.tensor(highest * m, dtype=dtype)) < high)]
+            if failing:  # (the first step that fails, in the first group it fails in)
+                self._refuse_narrow(key, value_at, steps, failing)
 
     def _narrow_groups(self, key: str, mults: Sequence[float]
                        ) -> list[tuple[int, float, torch.dtype, bool]]:
@@ -1222,29 +1225,32 @@ class ParamScheduler:
         return out
 
     def _refuse_narrow(self, key: str, value_at: Callable[[int], float], steps: Iterable[int],
-                       i: int, m: float, dtype: torch.dtype, yours: bool) -> None:
-        """Raise for the first of ``steps`` whose value param group ``i``'s ``dtype`` tensor
-        cannot hold (past its largest number, or a momentum it rounds to 1)."""
-        times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
-        kind = str(dtype).removeprefix("torch.")
-        keep = ("make it a float32 tensor or a number" if dtype == torch.bfloat16 else
-                "make it a number or a float64 tensor" if yours else
-                "keep it a number (tensors=False)")
-        top, high = torch.finfo(dtype).max, self._ranges[key][1]
+                       failing: list[tuple[int, float, torch.dtype, bool]]) -> None:
+        """Raise for the first of ``steps`` whose value a ``failing`` group's tensor cannot
+        hold (past its largest number, or a momentum it rounds to 1), in the first such group
+        (``(group, multiplier, dtype, yours)``, from :meth:`_narrow_groups`)."""
+        high = self._ranges[key][1]
         for step in steps:
             value = float(value_at(step))
-            if not abs(value * m) <= top:
-                raise ValueError(
-                    f"{key}: the schedule gives {value!r} at step {step}{times}, beyond the "
-                    f"largest number a {kind} tensor holds ({top:.4g}); {keep}, or lower the "
-                    "schedule")
-            if key == "momentum" and value * m >= 0.99:
-                rounded = float(torch.tensor(value * m, dtype=dtype))
-                if not rounded < high:
+            for i, m, dtype, yours in failing:
+                times = f" (x{m:.12g} in param group {i})" if m != 1 else ""
+                kind = str(dtype).removeprefix("torch.")
+                keep = ("make it a float32 tensor or a number" if dtype == torch.bfloat16 else
+                        "make it a number or a float64 tensor" if yours else
+                        "keep it a number (tensors=False)")
+                top = torch.finfo(dtype).max
+                if not abs(value * m) <= top:
                     raise ValueError(
-                        f"{key}: the schedule gives {value!r} at step {step}{times}, which a "
-                        f"{kind} tensor holds as {rounded!r}, but {key} must be "
-                        f"{self._ranges[key][2]}; {keep}")
+                        f"{key}: the schedule gives {value!r} at step {step}{times}, beyond the "
+                        f"largest number a {kind} tensor holds ({top:.4g}); {keep}, or lower "
+                        "the schedule")
+                if key == "momentum" and value * m >= 0.99:
+                    rounded = float(torch.tensor(value * m, dtype=dtype))
+                    if not rounded < high:
+                        raise ValueError(
+                            f"{key}: the schedule gives {value!r} at step {step}{times}, which "
+                            f"a {kind} tensor holds as {rounded!r}, but {key} must be "
+                            f"{self._ranges[key][2]}; {keep}")
 
     def _warn_capped_lr(self) -> None:
         """Warn of an lr schedule above the cap torch's Adafactor puts on its step size,
