@@ -26,6 +26,7 @@ from superconverge._stack import outside
 from superconverge.atomic import file_path, write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
+    _CUT,
     METHODS,
     MIN_POINTS,
     START_WARNINGS,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 FORMAT = "superconverge.lr_range_test"
 FORMAT_VERSION = 1
-_CUT = ("interrupted", "error")  # stop reasons of a sweep cut short, not run to its end
 
 
 class Ema:

@@ -33,6 +33,8 @@ STOP_REASONS = ("completed", "diverged", "nan", "interrupted", "error")
 times its best; a loss was NaN/inf; Ctrl-C; an exception raised during the sweep (the last two
 only in the partial result attached to the exception)."""
 
+_CUT = ("interrupted", "error")  # stop reasons of a sweep cut short, not run to its end
+
 
 MIN_POINTS = 8
 """Fewer finite points than this and no rule picks anything."""
@@ -416,7 +418,7 @@ def _too_few_advice(mode: str | None, stop_reason: str | None) -> str:
     for ``stop_reason`` (the same in both: a review)."""
     if stop_reason == "completed":
         return _TOO_FEW_COMPLETED
-    if stop_reason in ("interrupted", "error"):  # (a bug bash: a Ctrl-C's curve of 3 points
+    if stop_reason in _CUT:  # (a bug bash: a Ctrl-C's curve of 3 points
         # was told to raise num_iter, beside the warning "run it to its end")
         return _TOO_FEW_CUT
     return _TOO_FEW_LINEAR if mode == "linear" else TOO_FEW_ADVICE
