@@ -795,14 +795,15 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
         from superconverge.recipes.from_range_test import momentum_note, reads_suggestion
         from superconverge.schedules.policy import make_policy, policy_parameters
 
-        others = ", ".join(n for n in POLICIES if n != "one-cycle"
-                           and not (below is not None and reads_suggestion(n)))
+        names = [n for n in POLICIES if n != "one-cycle"
+                 and not (below is not None and reads_suggestion(n))]
+        others = ", ".join(names)
         # A test at a momentum well below a 1cycle's (--momentum 0) gets a 1cycle that keeps
         # it (a bug bash: the command given cycled 0.95 to 0.85 at a max_lr 6.7x too high)
         keep = momentum_note(result, make_policy("one-cycle", 1000, max_lr=top)) is not None
         if keep:  # (those without a momentum schedule take no --no-momentum: a review)
-            cycling = [n for n in others.split(", ") if "cycle_momentum" in policy_parameters(n)]
-            rest = [n for n in others.split(", ") if n not in cycling]
+            cycling = [n for n in names if "cycle_momentum" in policy_parameters(n)]
+            rest = [n for n in names if n not in cycling]
             others = ", ".join(cycling) + (f"; and, without --no-momentum, {', '.join(rest)}"
                                            if rest else "")
         lines += ["next, with N your run's optimizer steps:",
