@@ -355,3 +355,10 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
         policy_from_range_test("one-cycle", at_0, 1000, cycle_momentum=False)
         policy_from_range_test("one-cycle", at_0, 1000, max_lr=0.1)  # (no LR read off it)
         policy_from_range_test("fixed", at_0, 1000)  # (no momentum schedule)
+    from superconverge.recipes import momentum_note
+    from superconverge.schedules import make_policy
+
+    with pytest.raises(TypeError, match="result must be a RangeTestResult"):
+        momentum_note(at_0.to_dict(), make_policy("one-cycle", 100))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="policy must be a Policy"):
+        momentum_note(at_0, "one-cycle")  # type: ignore[arg-type]

@@ -66,6 +66,12 @@ def momentum_note(result: RangeTestResult, policy: Policy) -> str | None:
     too high: heavy-ball momentum scales a step by about ``1 / (1 - momentum)`` (a bug bash: a
     test at momentum 0 gave a 1cycle cycling 0.95 to 0.85 a max_lr that took the loss to 290).
     None where the test did not record one (Adam's betas do not scale the step)."""
+    if not isinstance(result, RangeTestResult):
+        raise TypeError(f"result must be a RangeTestResult (RangeTestResult.from_json(path) reads "
+                        f"a saved one), got {type(result).__name__}")
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy (make_policy, policy_from_range_test), got "
+                        f"{type(policy).__name__}")
     recorded = (result.config or {}).get("heavy_ball_momentum")
     if (policy.momentum is None or not isinstance(recorded, numbers.Real)
             or isinstance(recorded, bool) or not 0 <= (tested := float(recorded)) < 1):
