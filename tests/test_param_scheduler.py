@@ -551,6 +551,47 @@ def test_a_strict_load_cannot_give_shared_tensors_different_multipliers() -> Non
     assert sched.last_step == 4 and sched.multipliers["lr"] == [1.0, 1.0]
 
 
+@pytest.mark.parametrize("scheduler_first", [False, True])
+def test_a_checkpoint_whose_groups_share_one_tensor_is_refused_under_different_multipliers(
+        scheduler_first: bool) -> None:
+    """A bug bash: a run on AdamW(groups, lr=torch.tensor(...)) (one lr tensor in both groups)
+    resumed into groups at 1e-4 and 1e-3 (multipliers [1, 10], kept by strict=False): the
+    optimizer's load brought the shared tensor back, and both groups trained at 10x group 0's
+    lr while get_last_lr() said [1x, 10x], in either order of the loads."""
+    model = make_model()
+    first = torch.optim.AdamW(params_like(model), lr=torch.tensor(1e-3))
+    sched = ParamScheduler(first, lr=sc.cosine(1e-3, 1e-5, 50))
+    run(model, first, sched, 5)
+    buf = io.BytesIO()
+    torch.save({"o": first.state_dict(), "s": sched.state_dict()}, buf)
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=True)
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-4},
+                             {"params": model[2].parameters(), "lr": 1e-3}])
+    ours = ParamScheduler(opt, lr=sc.cosine(1e-3, 1e-5, 50))
+    assert ours.multipliers["lr"] == pytest.approx([1.0, 10.0])
+    said = (r"the optimizer's param groups are new dicts \(optimizer\.load_state_dict, of a "
+            r"checkpoint whose groups shared one tensor\?\): lr: param groups \[0, 1\] hold one "
+            r"and the same lr tensor")
+    if scheduler_first:
+        ours.load_state_dict(ck["s"], strict=False)
+        opt.load_state_dict(ck["o"])
+        with pytest.raises(ValueError, match=said):
+            ours.step()
+        assert ours.last_step == 5  # the step that raised does not count
+    else:
+        opt.load_state_dict(ck["o"])
+        with pytest.raises(ValueError, match=said):
+            ours.load_state_dict(ck["s"], strict=False)
+        assert ours.last_step == 0  # the load that raised changed nothing
+    # the advice taken: a tensor of each group's own
+    for group in opt.param_groups:
+        group["lr"] = group["lr"].clone()
+    ours.step()
+    assert [float(g["lr"]) for g in opt.param_groups] == pytest.approx(
+        [x for x in ours.get_last_lr()], rel=1e-6)
+
+
 @pytest.mark.parametrize("keys", [5, [3], ["lr", None]])
 def test_tensorize_names_its_keys_argument(keys) -> None:
     opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
@@ -1535,6 +1576,10 @@ def test_inside_torchs_sequential_lr_it_says_what_to_use_instead() -> None:
     with pytest.raises(TypeError, match=r"^last_epoch=5: ParamScheduler takes no last_epoch .*"
                        r"sched\.load_state_dict\(\{'last_step': n\}\)$"):
         ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20), last_epoch=5)
+    # ... and by our own attribute's name (a bug bash: read as a param-group key too)
+    with pytest.raises(TypeError, match=r"^last_step=5: ParamScheduler takes no last_step .*"
+                       r"sched\.load_state_dict\(\{'last_step': n\}\)$"):
+        ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20), last_step=5)
 
 
 # ------------------------------------------------- pinned by a mutation-testing review

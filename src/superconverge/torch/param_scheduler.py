@@ -646,11 +646,14 @@ class ParamScheduler:
         self.optimizer = optimizer
         name = type(optimizer).__name__
         groups = optimizer.param_groups
-        if "last_epoch" in other_keys and not any("last_epoch" in g for g in groups):
-            # torch's schedulers take it to resume; here it read as a param-group key
+        for kw in ("last_epoch", "last_step"):
+            if kw not in other_keys or any(kw in g for g in groups):
+                continue
+            # torch's schedulers take last_epoch to resume, and last_step is our attribute's
+            # name (a bug bash): here either read as a param-group key
             raise TypeError(
-                f"last_epoch={other_keys['last_epoch']!r}: ParamScheduler takes no last_epoch "
-                "(torch's schedulers resume from it); its step count is its state: to resume at "
+                f"{kw}={other_keys[kw]!r}: ParamScheduler takes no {kw} (torch's schedulers "
+                "resume from last_epoch); its step count is its state: to resume at "
                 "step n, make it, then sched.load_state_dict(saved_state) or "
                 "sched.load_state_dict({'last_step': n})"
             )
@@ -945,13 +948,13 @@ class ParamScheduler:
             out += [(key, ids) for ids in sharing.values() if len({mults[i] for i in ids}) > 1]
         return out
 
-    def _refuse_shared_tensors(self) -> None:
+    def _refuse_shared_tensors(self, context: str = "") -> None:
         """Groups that hold one tensor object for a driven key read whatever was written last,
         so they cannot follow different multipliers. torch's ``add_param_group`` fills the
         optimizer's default into every group that leaves the key out, so
         ``AdamW(groups, lr=torch.tensor(1e-3))`` gives all its groups one ``lr`` tensor."""
         for key, ids in self._shared_conflicts(self._multipliers)[:1]:
-            raise ValueError(self._sharing_said(key, ids, self._multipliers[key]) + (
+            raise ValueError(context + self._sharing_said(key, ids, self._multipliers[key]) + (
                 f"Give each group a tensor of its own ({{'params': ..., "
                 f"{self._own_tensor_example(key)}}}) or one multiplier"))
 
@@ -1092,6 +1095,12 @@ class ParamScheduler:
         last = self._last
         g0 = groups[0]
         if g0 is not self._wrote_in:
+            # New group dicts (optimizer.load_state_dict): a checkpoint's groups may share one
+            # tensor that the built groups did not (a bug bash: the last group's value won,
+            # unsaid). Nothing is written yet at this step.
+            self._refuse_shared_tensors(
+                "the optimizer's param groups are new dicts (optimizer.load_state_dict, of a "
+                "checkpoint whose groups shared one tensor?): ")
             self._wrote_in = g0
         elif not self._overwrites_warned:  # inline: ~0.1 µs a key and step
             for key, _, _, slot, mults, _, _ in self._drivers:
@@ -1346,7 +1355,9 @@ class ParamScheduler:
             f"if any), past the end of the schedule for "
             f"{', '.join(ended)}; holding the final value (torch's OneCycleLR would raise here). "
             "Size total_steps in the optimizer steps of the whole run and call step() once per "
-            "optimizer step (under gradient accumulation, not once per micro-batch). "
+            "optimizer step (under gradient accumulation, not once per micro-batch; a loop that "
+            "also steps at an epoch's last, partial accumulation, as accelerate's accumulate() "
+            "and Lightning do, takes ceil(batches / accumulation_steps) steps an epoch). "
             "This warning is shown once.",
             UserWarning,
             stacklevel=4,
