@@ -1833,6 +1833,54 @@ def test_a_validation_pass_leaves_the_carried_state() -> None:
     assert run(Caches)[1].losses == res.losses
 
 
+class _SizedAtFirstBatch(nn.Module):
+    """A stateful RNN whose hidden state starts as a placeholder, an empty buffer or one of
+    batch 1 (``place``), sized at the first batch."""
+
+    def __init__(self, place: str) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(8, 8, nonlinearity="relu", batch_first=True)
+        self.out = nn.Linear(8, 8)
+        self.register_buffer("h", torch.zeros(0) if place == "empty" else torch.zeros(1, 1, 8),
+                             persistent=False)
+        self.plain = torch.zeros(1, 1, 8)  # (a plain attribute too)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fresh = self.h.numel() == 0 or self.h.shape[1] != x.shape[0]
+        o, h = self.rnn(x, None if fresh else self.h)
+        self.h = self.plain = h.detach()
+        return self.out(o)
+
+
+@pytest.mark.parametrize("place", ["empty", "batch of 1"])
+def test_a_hidden_state_grown_from_a_placeholder_goes_back(place: str) -> None:
+    """A bug bash: a hidden state grown from an empty or batch-1 placeholder was taken for a
+    cache the sweep grew, and left as it made it: after a sweep stopped at NaN, the training
+    after it gave NaN at every step; a diverged state began each repeat."""
+    torch.manual_seed(0)
+    train = [(torch.randn(4, 6, 8), torch.randn(4, 6, 8)) for _ in range(8)]
+    model = _SizedAtFirstBatch(place)
+    twin = copy.deepcopy(model)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), F.mse_loss, train,
+                        1e-3, 1e8, 40, diverge_factor=None, progress=False, repeats=2)
+    assert res.stop_reason == "nan"
+    assert model.h.shape == twin.h.shape and model.plain.shape == (1, 1, 8)
+    assert res.repeats[0].losses[:5] == res.repeats[1].losses[:5]
+
+    def after(m: nn.Module) -> list[float]:
+        opt = torch.optim.SGD(m.parameters(), lr=0.01)
+        out = []
+        for x, y in train[:4]:
+            loss = F.mse_loss(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    assert after(model) == after(twin) and all(math.isfinite(x) for x in after(model))
+
+
 def test_a_step_fn_objects_carried_state_goes_back() -> None:
     """A bug bash: a plain step_fn object's hidden state kept the sweep's last (diverged)
     state, and the next repeat started from it."""
@@ -4042,7 +4090,10 @@ class Growing(nn.Module):
 def test_a_grown_cache_stays_and_a_dropped_buffer_comes_back() -> None:
     """Documented: a buffer set to None during the test gets its tensor back; a cache the module
     grew (and whose size it tracks) is left as it made it (mutation-testing review, rt19/rt20:
-    neither was tested)."""
+    neither was tested), but not one grown from an empty placeholder, which goes back with
+    the public length that counts it (a bug bash: a hidden state sized at the first batch
+    stayed NaN after a sweep stopped at NaN; test_a_cache_the_module_grew_is_left_as_it_made_it
+    keeps a cache grown from a size of its own)."""
     _, _, loader = make_problem()
     torch.manual_seed(0)
     model = Growing()
@@ -4050,7 +4101,7 @@ def test_a_grown_cache_stays_and_a_dropped_buffer_comes_back() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 10, progress=False)
     assert model.hint is hint and torch.equal(hint, torch.ones(10))
-    assert model.length == 10 and model.cache.shape == (10, 10)
+    assert model.length == 0 and model.cache.shape == (0, 10)
 
 
 def test_put_back_writes_in_place_only_into_a_like_tensor() -> None:
@@ -7911,6 +7962,78 @@ def test_python_numbers_a_module_of_yours_keeps_are_put_back() -> None:
     # each repeat started from the state before the test: rescaled at its first step
     firsts = [i for i, cached in enumerate(seen) if cached == 16]
     assert firsts == [0, 10]
+
+
+class _Counts(nn.Linear):
+    """A layer of the user's whose forward moves plain numbers: a count that anneals a
+    temperature, a warm-up flag, a numpy count."""
+
+    def __init__(self) -> None:
+        super().__init__(8, 2)
+        self.calls, self.temp, self.warm, self.seen = 0, 1.0, True, np.int64(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        self.seen += 1
+        self.temp = max(0.2, 1.0 - 0.05 * self.calls)
+        self.warm = self.calls < 5
+        return super().forward(x) / self.temp
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_the_numbers_of_a_parametrized_module_of_yours_are_put_back(wrap: bool) -> None:
+    """A bug bash: torch's register_parametrization gives the module a class it makes in its
+    own module (ParametrizedCounts; FSDP2's fully_shard does so too, FSDPNet): the user's class
+    was taken for torch's, and its numbers stayed as the sweep moved them (a weight-norm's
+    data-dependent init flag stayed set, and the training never ran the init). A numpy count
+    stayed too."""
+    torch.manual_seed(0)
+    model = _Counts()
+    if wrap:
+        torch.nn.utils.parametrizations.weight_norm(model)
+        assert type(model).__module__ == "torch.nn.utils.parametrize"
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                  _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    assert (model.calls, model.temp, model.warm) == (0, 1.0, True)
+    assert model.seen == 0 and type(model.seen) is np.int64
+
+
+def test_a_validation_pass_puts_back_the_numbers_a_forward_moves() -> None:
+    """A bug bash: a validation pass put back the tensors a module re-binds but not the numbers
+    beside them: a forward count annealing a temperature moved in each pass (the training
+    curve moved with val_data), and a rotary cache's length stayed at the pass's longer
+    sequences beside the training's cache put back (the next training step failed)."""
+
+    def run(make: Any, **kwargs: Any) -> Any:
+        torch.manual_seed(0)
+        model = make()
+        return model, lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                                    F.cross_entropy, _pairs(), 1e-4, 1.0, num_iter=10,
+                                    progress=False, **kwargs)
+
+    plain = run(_Counts)[1].losses
+    model, res = run(_Counts, val_data=_pairs(2, seed=1))
+    assert res.losses == plain and model.calls == 0
+
+    class Rope(nn.Module):  # a cache of the length seen, grown by a longer sequence
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 2)
+            self.cos: torch.Tensor | None = None
+            self.cached_len = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[0]
+            if n > self.cached_len:
+                self.cos = torch.cos(torch.arange(n, dtype=torch.float32))
+                self.cached_len = n
+            assert self.cos is not None
+            return self.lin(x) * self.cos[:n, None]
+
+    val = [(torch.randn(32, 8), torch.randint(0, 2, (32,)))]
+    model, res = run(Rope, val_data=val)
+    assert res.stop_reason == "completed" and len(res.lrs) == 10
+    assert (model.cached_len, model.cos) == (0, None)
 
 
 def test_an_rng_an_environment_held_by_a_step_module_keeps_is_put_back() -> None:

@@ -171,6 +171,21 @@ def _number(value: object) -> bool:
     return type(value) in (int, float, bool) or isinstance(value, np.generic)
 
 
+def _torchs_own(kind: type) -> bool:
+    """Whether ``kind`` is made of torch's classes alone: not a module of a class of the
+    user's, also one that torch's ``register_parametrization`` or FSDP2's ``fully_shard``
+    gave a class of theirs (``ParametrizedMyLin``, ``FSDPNet``: made in torch's modules, with
+    the user's class among its bases; a bug bash: their numbers were taken for torch's)."""
+    return all(c is object or c.__module__ == "torch" or c.__module__.startswith("torch.")
+               for c in kind.__mro__)
+
+
+def _users_number(name: str, value: object) -> bool:
+    """A public number or flag (numpy's too, a bug bash) a module or step object of the
+    user's keeps, which the restore puts back; not the ``training`` flag (its mode)."""
+    return _number(value) and not name.startswith("_") and name != "training"
+
+
 def _plain(value: object) -> bool:
     """What an optimizer's steps may move in its attributes and the restore puts back: a
     number, None (an RNG its first step makes, a review) or an RNG."""
@@ -991,10 +1006,8 @@ class TrainingState:
         # _gives_way): it describes it (its length), and put back it did not, and the next
         # forward failed (reviews); named in a warning (numbers_kept).
         self.numbers = [(f"{prefix}.{name}", vars(h), name, value) for prefix, h in holders
-                        if not type(h).__module__.startswith("torch.")
-                        for name, value in vars(h).items()
-                        if type(value) in (int, float, bool) and not name.startswith("_")
-                        and name != "training"]
+                        if not _torchs_own(type(h))
+                        for name, value in vars(h).items() if _users_number(name, value)]
         self.numbers_kept: list[str] = []
         # (whose attributes each slot dict is: a module's parameters' and buffers')
         self.holder_of = {id(d): id(vars(m)) for m in modules
@@ -1398,17 +1411,27 @@ class Carried:
     state fed the next training step). Not its values: a state written in place goes on."""
 
     def __init__(self, owners: Iterable[object]) -> None:
-        self.attrs = [vars(o) for o in owners if isinstance(getattr(o, "__dict__", None), dict)]
+        owners = [o for o in owners if isinstance(getattr(o, "__dict__", None), dict)]
+        self.attrs = [vars(o) for o in owners]
+        # And the public numbers and flags of a class of the user's, as the restore at the end
+        # puts them back (a bug bash: a forward count that annealed a temperature moved in each
+        # pass, and the training curve with it; a rotary cache's length stayed at the pass's
+        # longer sequences beside the training's cache put back, and the next step failed).
+        self.counted = [vars(o) for o in owners if not _torchs_own(type(o))]
 
-    def take(self) -> list[dict[str, tuple[Any, Any]]]:
-        return [{k: _skeleton(x) for k, x in attrs.items()
-                 if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs]
+    def take(self) -> tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]]]:
+        return ([{k: _skeleton(x) for k, x in attrs.items()
+                  if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs],
+                [{k: x for k, x in attrs.items() if _users_number(k, x)}
+                 for attrs in self.counted])
 
-    def put(self, taken: list[dict[str, tuple[Any, Any]]]) -> None:
+    def put(self, taken: tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]]]) -> None:
         """Put ``taken`` back: an attribute that holds such state now and held none then goes
         (made by the pass); one that holds anything else now is left as it is (a log list
-        holding floats)."""
-        for attrs, saved in zip(self.attrs, taken, strict=True):
+        holding floats). The numbers go back whatever the pass made of them (after the rest: a
+        number the pass made a tensor went as made by it)."""
+        carried, numbers = taken
+        for attrs, saved in zip(self.attrs, carried, strict=True):
             for k in [k for k, x in attrs.items() if k not in saved and k not in
                       _MODULE_INTERNALS and x is not None and _carried(x)]:
                 del attrs[k]
@@ -1416,6 +1439,8 @@ class Carried:
                 if (now := attrs.get(k, _ABSENT)) is _ABSENT or _carried(now):
                     if now is not skeleton[0] or skeleton[1]:
                         attrs[k] = _refill(skeleton)
+        for attrs, held in zip(self.counted, numbers, strict=True):
+            attrs.update(held)
 
 
 def _carried(value: object) -> bool:
@@ -1494,11 +1519,20 @@ def _gives_way(now: object, t: torch.Tensor) -> bool:
     alone (a partial last batch's output), of any dtype (autocast's): those changed the
     state_dict's shapes and dtypes, a bug bash. Not a cache grown, or cut along several
     dimensions (a mask made for shorter inputs), whose size the module tracks elsewhere: put
-    back, the next forward failed on it (a review)."""
-    if not isinstance(now, torch.Tensor) or now.device != t.device or now.dim() != t.dim():
+    back, the next forward failed on it (a review). But a placeholder grown (an empty tensor,
+    or one of size 1 along every dimension that grew: a hidden state sized at the first batch,
+    which the module sizes again itself), and a tensor the sweep left NaN or infinite, which
+    no forward could use: they stayed, and training after a test stopped at NaN gave NaN,
+    and each repeat began from the last one's diverged state (a bug bash)."""
+    if not isinstance(now, torch.Tensor) or now.device != t.device:
+        return False
+    if t.numel() == 0 or (now.is_floating_point() and not bool(torch.isfinite(now).all())):
+        return True
+    if now.dim() != t.dim():
         return False
     differ = [(a, b) for a, b in zip(now.shape, t.shape, strict=True) if a != b]
-    return not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
+    return (not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
+            or all(b == 1 for _, b in differ))
 
 
 def _layout(t: torch.Tensor, span: tuple[int, int, int]) -> Any:
