@@ -1582,6 +1582,40 @@ def test_inside_torchs_sequential_lr_it_says_what_to_use_instead() -> None:
         ParamScheduler(opt, lr=sc.cosine(0.1, 0.0, 20), last_step=5)
 
 
+@pytest.mark.parametrize("steps", [1000, 50_000])
+def test_a_warm_up_joined_before_the_lrs_1cycle_is_checked_against_the_momentum(
+        steps: int) -> None:
+    """A bug bash: a momentum 1cycle over the whole run beside warmup(one_cycle(M, T - W), W)
+    is lowest 165 steps before the LR peaks (of 1000), unwarned: only two bare 1cycles were
+    compared. The momentum held high through the warm-up is no warning."""
+    warm = steps // 10
+
+    def build(lr: Any, momentum: Any) -> None:
+        opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+        ParamScheduler(opt, lr=lr, momentum=momentum)
+
+    lr = sc.warmup(sc.one_cycle(0.5, steps - warm), warm)
+    peak = max(range(steps), key=lr) if steps <= 4000 else r"\d+"
+    at = "at" if steps <= 4000 else "near"
+    with pytest.warns(UserWarning, match=rf"^momentum: it is lowest {at} step \d+, but the LR "
+                      rf"peaks {at} step {peak}: .*join\(\[constant\(0\.95\), "
+                      r"one_cycle_momentum\(T - W\)\], \[W\]\)$"):
+        build(lr, sc.one_cycle_momentum(steps))
+    with pytest.warns(UserWarning, match=r"^momentum: it is lowest"):  # (the lr whole)
+        build(sc.warmup(sc.one_cycle(0.5, steps), warm), sc.one_cycle_momentum(steps))
+    with pytest.warns(UserWarning, match=r"^momentum: it is lowest"):  # (joined too)
+        build(lr, sc.join([sc.constant(0.95), sc.one_cycle_momentum(steps)], [warm]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build(lr, sc.join([sc.constant(0.95), sc.one_cycle_momentum(steps - warm)], [warm]))
+        # an LR held at its peak, the momentum low inside the plateau: they meet
+        plateau = sc.join([sc.linear(0.05, 0.5, warm), sc.constant(0.5),
+                           sc.cosine(0.5, 0.0, steps // 2)], [warm, steps // 2])
+        build(plateau, sc.join([sc.constant(0.95), sc.one_cycle_momentum(steps // 2)],
+                               [steps // 4]))
+        build(sc.warmup(sc.cosine(0.5, 0.0, steps - warm), warm), sc.constant(0.9))
+
+
 # ------------------------------------------------- pinned by a mutation-testing review
 def two_groups(model: torch.nn.Module) -> list[dict]:
     return [{"params": model[0].parameters(), "lr": 0.1},
