@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -113,7 +114,27 @@ def reset_cut_passes(model: object) -> None:
     each outermost FSDP2 module's per-iteration state (``reset_iter_state``, torch's recovery
     for this, where the torch has it). Without it a backward cut short left a layer's gathered
     weights pending, gathered from the sweep's, and the next forward used them over the
-    restored shards (a bug bash: the first loss after the test was not an untested twin's)."""
+    restored shards (a bug bash: the first loss after the test was not an untested twin's).
+    And each DDP module's reducer that a backward cut short left waiting for gradients (its
+    ``_check_reducer_finalized`` raises), by ``_reset_state``, what DDP's
+    ``_update_process_group`` calls: the next training step failed on "Expected to have
+    finished reduction in the prior iteration", blaming unused parameters (a bug bash). Not one
+    that finished: a reset makes the reducer rebuild its buckets, a broadcast, and where one
+    rank alone did that (a Ctrl-C on one rank) the ranks' next collectives did not match (a
+    review)."""
+    if _initialized() and isinstance(model, torch.nn.Module):
+        for m in model.modules():
+            reducer = getattr(m, "reducer", None) if isinstance(
+                m, torch.nn.parallel.DistributedDataParallel) else None
+            if reducer is None:
+                continue
+            try:
+                reducer._check_reducer_finalized()
+            except RuntimeError:
+                with contextlib.suppress(Exception):  # (the cut's error is the one to see)
+                    reducer._reset_state()
+            except Exception:  # (a torch without the call)
+                pass
     modules = fsdp2_modules(model)
     inside = {id(c) for m in modules for c in m.modules() if c is not m}
     for module in modules:

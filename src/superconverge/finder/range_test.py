@@ -2733,9 +2733,16 @@ def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
     a class name, a Muon beside an SGD hid the SGD's)."""
     groups = optimizer.param_groups
     first = groups[0]["params"][0] if groups and groups[0]["params"] else None
-    group = next((g for o in held_optimizers(optimizer)
-                  if isinstance(o, torch.optim.SGD | torch.optim.RMSprop)
-                  for g in o.param_groups if any(p is first for p in g["params"])), None)
+    heavy = (torch.optim.SGD, torch.optim.RMSprop)
+    # A ZeroRedundancyOptimizer's class, read from what it builds: its shard on this rank may
+    # not hold group 0's first parameter, and the ranks recorded other values (a bug bash: None
+    # on rank 0, which writes the result, 0.0 on rank 1). Its groups hold the shards' values.
+    made = getattr(optimizer, "_optim_constructor", None)
+    if isinstance(made, type) and issubclass(made, heavy):
+        group = groups[0] if groups else None
+    else:
+        group = next((g for o in held_optimizers(optimizer) if isinstance(o, heavy)
+                      for g in o.param_groups if any(p is first for p in g["params"])), None)
     if group is None:
         return None
     momentum, dampening = group.get("momentum"), group.get("dampening", 0)
