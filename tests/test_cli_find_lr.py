@@ -1860,6 +1860,13 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     # a typo of a required flag: the missing one is a symptom, the typo is named too
     (["schedule", "fixed", "--stpes", "3"], "the following arguments are required: --steps; "
      "unrecognized: --stpes (did you mean --steps?)"),
+    # ... and where the policy comes last, the typo's value taken for it (a bug bash: "invalid
+    # choice: '100'" alone)
+    (["schedule", "--stpes", "100", "one-cycle"], "argument policy: invalid choice: '100' "
+     "(choose from 'clr', 'cosine', 'fixed', 'one-cycle', 'one-cycle-two-phase', 'step-decay'); "
+     "unrecognized: --stpes (did you mean --steps?) (see superconverge schedule --help)"),
+    (["schedule", "--steps", "10", "--max_lr", "1", "one-cycle"],
+     "unrecognized: --max_lr (did you mean --max-lr?)"),
     # torch's scheduler arguments as flags: ours that are the same setting (a bug bash: by
     # spelling, --no-momentum and step-decay's --factor)
     (["schedule", "one-cycle", "--steps", "9", "--max-momentum", "0.9"],

@@ -937,6 +937,12 @@ def test_a_closed_stdout_or_stderr_is_no_error_after_the_work(tmp_path) -> None:
     done = _cli("schedule", "clr", "--steps", "5", "--out", "/dev/stdout", "--format", "csv",
                 cwd=tmp_path, shell_suffix=" 2>&-")
     assert done.returncode == 0 and done.stdout.startswith("step,lr\n0,")
+    # ... but without --out the table is the whole output: lost, it is an error (a bug bash:
+    # nothing written, nothing said, status 0)
+    done = _cli("schedule", "one-cycle", "--steps", "5", cwd=tmp_path, shell_suffix=" >&-")
+    assert (done.returncode, done.stderr) == (1, "superconverge schedule: error: cannot write to "
+                                              "stdout: it is closed; give --out FILE to write "
+                                              "the table to a file\n")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

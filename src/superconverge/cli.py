@@ -405,6 +405,10 @@ def _schedule(args: argparse.Namespace) -> int:
             atomic.write_text(args.out, text)
         _say(f"wrote {args.out}\n", told)
     else:
+        if sys.stdout is None:  # (>&-: the table is the command's whole output, which _say
+            # drops; a bug bash: nothing said, status 0)
+            raise _StreamFailed(errno.EBADF, "cannot write to stdout: it is closed; give "
+                                "--out FILE to write the table to a file")
         _say(text, sys.stdout)
     return 0
 
@@ -851,11 +855,15 @@ class _Parser(argparse.ArgumentParser):
     argv: Sequence[str] = ()  # the command line being parsed, for the flags it mistyped
 
     def error(self, message: str) -> NoReturn:
-        if message.startswith("the following arguments are required"):
-            # "--stpes 3": the missing --steps is a symptom; name the typo too
-            typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)]
-            if typos:
-                message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
+        # "--stpes 3": the missing --steps is a symptom, and so is "invalid choice: '3'" where
+        # the policy came last (argparse took the typo's value for it, a bug bash): name the
+        # typo too
+        symptom = message.startswith("the following arguments are required") or (
+            message.startswith("argument ") and ": invalid choice: " in message)
+        typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)
+                 ] if symptom else []
+        if typos:
+            message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
         # (under torchrun the ranks other than 0 say nothing of it: main)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
