@@ -34,8 +34,9 @@ from torch import nn
 
 import superconverge as sc
 from superconverge.data import load_npz, train_val_loaders, load_dataset, train_val_split
-from superconverge.recipes import find_lr
+from superconverge.recipes import find_lr, policy_from_range_test
 from superconverge.finder.suggest import suggest, suggest_bounds, curve_warnings
+from superconverge.report import render_policy
 
 
 class Net(nn.Module):
@@ -92,6 +93,13 @@ def run() -> float | None:
     train_val_split(["cat", "dog"] * 10)
     doubled: float = res.suggest().to_dict()["lr"] * 2
     sc.one_cylce(1.0, 10)  # type: ignore[attr-defined]
+    # (a bug bash: numpy ints as a policy's steps were refused; torch's last_epoch set by hand,
+    # always refused at run time, was not)
+    policy = policy_from_range_test("one-cycle", res, total_steps=10)
+    policy.table(np.int64(5))
+    policy.columns(np.int64(5))
+    render_policy(policy, np.int64(5))
+    sched.last_epoch = 5  # type: ignore[assignment]
     return top + value + lrs[0] + doubled if top is not None else None
 '''
 

@@ -1570,7 +1570,7 @@ def test_inside_torchs_sequential_lr_it_says_what_to_use_instead() -> None:
     assert ours.last_epoch == 0
     # set by hand, as a torch scheduler is resumed: the way to resume ours
     with pytest.raises(AttributeError, match=r"sched\.load_state_dict\(\{'last_step': n\}\)"):
-        ours.last_epoch = 5  # type: ignore[misc]
+        ours.last_epoch = 5  # type: ignore[assignment]
     # ... and in the constructor, as torch's take it: it read as a param-group key ("SGD param
     # group(s) [0] have no 'last_epoch' hyper-parameter"), with no word of how to resume
     with pytest.raises(TypeError, match=r"^last_epoch=5: ParamScheduler takes no last_epoch .*"

@@ -370,6 +370,38 @@ def test_a_subclass_without_value_is_told_to_define_it() -> None:
         Called()._value(0)
 
 
+def test_a_subclass_without_total_steps_is_told_to_declare_it() -> None:
+    """A bug bash: a subclass defining _value alone passed both type checkers, then failed at
+    its first call (and in ParamScheduler, warmup) with a bare AttributeError. A subclass's
+    field, with or without a default, is the value; fields after one without stay fine."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Endless(Schedule):
+        peak: float
+
+        def _value(self, step: int) -> float:
+            return self.peak / (step + 1) ** 0.5
+
+    said = (r"^Endless has no total_steps: a schedule declares it, a field `total_steps: int "
+            r"\| None` \(None for a schedule without end\)$")
+    for use in (lambda s: s(3), lambda s: S.warmup(s, 5), lambda s: s.table(3)):
+        with pytest.raises(AttributeError, match=said):
+            use(Endless(1.0))
+
+    @dataclass(frozen=True)
+    class Declared(Schedule):
+        peak: float
+        total_steps: int
+        floor: float
+
+        def _value(self, step: int) -> float:
+            return max(self.floor, self.peak / (step + 1))
+
+    s = Declared(1.0, 4, 0.3)
+    assert s.total_steps == 4 and [s(i) for i in (0, 3, 9)] == [1.0, 0.3, 0.3]
+
+
 def test_a_subclass_of_join_and_nested_mappings_are_kept() -> None:
     """A review: a Join subclass with its own values was spread out into its parts (its
     values lost), and from_dict took any mapping at the top only (a mappingproxy or a tuple

@@ -9,7 +9,7 @@ import warnings
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from superconverge import atomic
 from superconverge.schedules._validate import integer
@@ -29,7 +29,8 @@ def _as_policy(policy: Policy | Schedule) -> Policy:
     raise TypeError(f"policy must be a Policy (make_policy) or a Schedule, got {policy!r}")
 
 
-def render_policy(policy: Policy | Schedule, steps: int | None = None, fmt: str = "csv") -> str:
+def render_policy(policy: Policy | Schedule, steps: SupportsIndex | None = None,
+                  fmt: str = "csv") -> str:
     """The policy's per-step values as text: ``csv`` (step,lr[,momentum]), ``json`` or ``ascii``.
     A bare ``Schedule`` is shown as the LR of a policy named after its class."""
     policy = _as_policy(policy)
@@ -168,7 +169,7 @@ def _title(policy: Policy) -> str:
 
 @atomic.drawing
 def plot_policy(
-    policy: Policy | Schedule, path: str | os.PathLike[str], steps: int | None = None
+    policy: Policy | Schedule, path: str | os.PathLike[str], steps: SupportsIndex | None = None
 ) -> Path:
     """Plot the LR (and momentum, on a second axis) against the step into ``path``, in the
     format of its suffix (``.png``, ``.svg``, ``.pdf``; no suffix: PNG). A bare ``Schedule`` is
@@ -236,7 +237,7 @@ _PLOT_LIMIT = 1e307
 
 
 @atomic.drawing
-def draw_policy(ax: Axes, policy: Policy | Schedule, steps: int | None = None) -> Axes:
+def draw_policy(ax: Axes, policy: Policy | Schedule, steps: SupportsIndex | None = None) -> Axes:
     """Draw what :func:`plot_policy` saves on ``ax`` (and a twin axis for momentum)."""
     import numpy as np
     from matplotlib.ticker import MaxNLocator

@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, SupportsIndex, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, TypeVar, cast
 
 from superconverge.schedules._validate import MAX_STEPS, _describe_huge
 
@@ -113,11 +113,29 @@ def resolve_ref(ref: object, name: str = "callable") -> Callable[..., Any]:
     return obj
 
 
+class _Undeclared:
+    """``Schedule.total_steps`` where a subclass declares none: a named error (a bug bash: a
+    bare ``AttributeError`` at the first call, type checkers having passed it). A descriptor
+    without ``__set__``, so that a subclass's field, in the instance's dict, comes first (a
+    ``__getattr__`` slowed every attribute read of every schedule by a third); read from the
+    class (a dataclass looking for the field's default), it is none."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError("total_steps")
+        raise AttributeError(
+            f"{type(obj).__name__} has no total_steps: a schedule declares it, a field "
+            "`total_steps: int | None` (None for a schedule without end)")
+
+
 class Schedule:
-    """Base of every schedule. Subclasses are ``@dataclass(frozen=True)`` and define ``_value``."""
+    """Base of every schedule. Subclasses are ``@dataclass(frozen=True)``, declare
+    ``total_steps`` and define ``_value``."""
 
     kind: ClassVar[str] = "schedule"
     total_steps: int | None
+    if not TYPE_CHECKING:
+        total_steps = _Undeclared()
 
     def _value(self, step: int) -> float:
         # (a bug bash: a subclass that defined __call__ instead failed with a bare

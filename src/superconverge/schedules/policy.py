@@ -13,7 +13,7 @@ import math
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex
 
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule
@@ -48,7 +48,7 @@ class Policy:
                 raise TypeError(f"{key} must be a Schedule{'' if key == 'lr' else ' or None'}, "
                                 f"got {type(value).__name__} {value!r}{fixed}")
 
-    def table(self, steps: int | None = None) -> list[dict[str, float]]:
+    def table(self, steps: SupportsIndex | None = None) -> list[dict[str, float]]:
         """Rows ``{"step", "lr"[, "momentum"]}`` for ``steps`` (default: the LR's total_steps)."""
         n = self._steps(steps)
         rows = []
@@ -59,7 +59,9 @@ class Policy:
             rows.append(row)
         return rows
 
-    def columns(self, steps: int | None = None) -> tuple[array[float], array[float] | None]:
+    def columns(
+        self, steps: SupportsIndex | None = None
+    ) -> tuple[array[float], array[float] | None]:
         """The values of :meth:`table` as two columns, lr and momentum (``None`` without a
         momentum schedule), 8 bytes a step where the rows take about 500: for a plot or chart
         of a long run."""
@@ -68,7 +70,7 @@ class Policy:
         momentum = None if self.momentum is None else array("d", map(self.momentum, range(n)))
         return lr, momentum
 
-    def _steps(self, steps: int | None) -> int:
+    def _steps(self, steps: SupportsIndex | None) -> int:
         n = self.lr.total_steps if steps is None else v.steps("steps", steps)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")

@@ -1433,7 +1433,7 @@ class ParamScheduler:
         return self._step
 
     @last_epoch.setter
-    def last_epoch(self, value: int) -> None:
+    def last_epoch(self, value: NoReturn) -> None:  # (always refused: typed so, a bug bash)
         # Set by a user resuming as with torch's schedulers, or by torch's SequentialLR (it
         # steps its schedulers back, then calls step(0)): "has no setter" named nothing to do.
         raise AttributeError(
