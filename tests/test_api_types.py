@@ -197,6 +197,20 @@ def test_plot_takes_only_plot_range_tests_options() -> None:
     assert res.plot(method="valley", show_raw=False) is not None
 
 
+def test_a_policys_steps_take_what_their_annotation_does() -> None:
+    """A review: typed SupportsIndex (numpy ints, a bug bash), a policy's steps refused a 0-d
+    tensor at run time, which Schedule.table takes; bools and floats stay refused."""
+    from superconverge.report import render_policy
+    from superconverge.schedules.policy import make_policy
+
+    policy = make_policy("one-cycle", 10, max_lr=1.0)
+    assert len(policy.table(torch.tensor(3))) == 3 == len(policy.columns(np.int64(3))[0])
+    assert render_policy(policy, torch.tensor(2)).count("\n") == 3
+    for bad in (True, 2.5):
+        with pytest.raises(TypeError, match="steps must be an int"):
+            policy.table(bad)  # type: ignore[arg-type]
+
+
 def test_numpy_bools_pass_as_flags_and_text_is_no_number() -> None:
     opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
     sched = sc.ParamScheduler(opt, lr=sc.one_cycle(0.1, 10))

@@ -1867,6 +1867,10 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "unrecognized: --stpes (did you mean --steps?) (see superconverge schedule --help)"),
     (["schedule", "--steps", "10", "--max_lr", "1", "one-cycle"],
      "unrecognized: --max_lr (did you mean --max-lr?)"),
+    # (but not a command's name mistyped: its flags are no typos, a review)
+    (["shedule", "one-cycle", "--steps", "10", "--max-lr", "1"],
+     "superconverge: error: argument COMMAND: invalid choice: 'shedule' (choose from "
+     "'schedule', 'find-lr') (see superconverge --help)\n"),
     # torch's scheduler arguments as flags: ours that are the same setting (a bug bash: by
     # spelling, --no-momentum and step-decay's --factor)
     (["schedule", "one-cycle", "--steps", "9", "--max-momentum", "0.9"],
@@ -1895,6 +1899,7 @@ def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1
+    assert "COMMAND" not in said or "unrecognized" not in err
 
 
 @pytest.mark.parametrize("name", ["plot.png", "result.json", "curve.PDF", "curve.npz", "lr.pt"])

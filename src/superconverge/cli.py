@@ -858,8 +858,10 @@ class _Parser(argparse.ArgumentParser):
         # "--stpes 3": the missing --steps is a symptom, and so is "invalid choice: '3'" where
         # the policy came last (argparse took the typo's value for it, a bug bash): name the
         # typo too
+        # (not a command's name mistyped: the top parser knows no command's flags, a review)
         symptom = message.startswith("the following arguments are required") or (
-            message.startswith("argument ") and ": invalid choice: " in message)
+            message.startswith("argument ") and ": invalid choice: " in message
+            and not message.startswith("argument COMMAND:"))
         typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)
                  ] if symptom else []
         if typos:

@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 import operator
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, TypeVar, cast
+from typing import Any, ClassVar, SupportsIndex, TypeVar, cast
 
 from superconverge.schedules._validate import MAX_STEPS, _describe_huge
 
@@ -113,29 +113,12 @@ def resolve_ref(ref: object, name: str = "callable") -> Callable[..., Any]:
     return obj
 
 
-class _Undeclared:
-    """``Schedule.total_steps`` where a subclass declares none: a named error (a bug bash: a
-    bare ``AttributeError`` at the first call, type checkers having passed it). A descriptor
-    without ``__set__``, so that a subclass's field, in the instance's dict, comes first (a
-    ``__getattr__`` slowed every attribute read of every schedule by a third); read from the
-    class (a dataclass looking for the field's default), it is none."""
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        if obj is None:
-            raise AttributeError("total_steps")
-        raise AttributeError(
-            f"{type(obj).__name__} has no total_steps: a schedule declares it, a field "
-            "`total_steps: int | None` (None for a schedule without end)")
-
-
 class Schedule:
     """Base of every schedule. Subclasses are ``@dataclass(frozen=True)``, declare
     ``total_steps`` and define ``_value``."""
 
     kind: ClassVar[str] = "schedule"
     total_steps: int | None
-    if not TYPE_CHECKING:
-        total_steps = _Undeclared()
 
     def _value(self, step: int) -> float:
         # (a bug bash: a subclass that defined __call__ instead failed with a bare
@@ -165,7 +148,10 @@ class Schedule:
                 ) from None
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        end = self.total_steps
+        try:  # (no cost where it does not raise)
+            end = self.total_steps
+        except AttributeError:
+            end = declared_total_steps(self)
         if end is not None and step >= end:
             if type(end) is not int or end < 1:  # (a subclass's own field, unchecked: its
                 end = _total_steps(self)  # _value got -1 for 0, 99.0 for 100.0: a bug bash)
@@ -183,7 +169,7 @@ class Schedule:
 
     def table(self, steps: SupportsIndex | None = None) -> list[tuple[int, float]]:
         """``[(step, value), ...]`` for steps ``0 .. steps - 1`` (default: ``total_steps``)."""
-        if steps is None and self.total_steps is None:
+        if steps is None and declared_total_steps(self) is None:
             raise ValueError(
                 f"{type(self).__name__} has no end (total_steps=None); pass steps=N to tabulate"
             )
@@ -266,9 +252,23 @@ class Schedule:
         return cast("_T", built(**kwargs))  # (a subclass of cls: checked above)
 
 
+def declared_total_steps(schedule: Schedule) -> Any:
+    """``schedule.total_steps``, or a named error where its class declares none (a bug bash:
+    a subclass defining ``_value`` alone passed both type checkers, then failed at its first
+    call, in ``ParamScheduler`` and in ``warmup`` with a bare ``AttributeError``). Read where a
+    schedule of the user's is first taken; a ``__getattr__`` or a descriptor on ``Schedule``
+    slowed every read of the attribute (reviews)."""
+    try:
+        return schedule.total_steps
+    except AttributeError:
+        raise AttributeError(
+            f"{type(schedule).__name__} has no total_steps: a schedule declares it, a field "
+            "`total_steps: int | None` (None for a schedule without end)") from None
+
+
 def _total_steps(schedule: Schedule) -> int:
     """``schedule.total_steps`` as an int (numpy's too) of at least 1, or a named error."""
-    end = _step_index(f"{type(schedule).__name__}.total_steps", schedule.total_steps)
+    end = _step_index(f"{type(schedule).__name__}.total_steps", declared_total_steps(schedule))
     if end < 1:
         raise ValueError(f"{type(schedule).__name__}.total_steps must be >= 1 (or None, with "
                          f"no end), got {end}")

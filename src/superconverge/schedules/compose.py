@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from superconverge.schedules import _validate as v
-from superconverge.schedules.base import Schedule, register
+from superconverge.schedules.base import Schedule, declared_total_steps, register
 from superconverge.schedules.shapes import Ramp
 
 
@@ -219,6 +219,7 @@ def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Join:
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule to warm up into, got {schedule!r}")
+    declared_total_steps(schedule)
     n = v.steps("warmup_steps", warmup_steps, minimum=0)
     if n == 0:  # (a bug bash: Hugging Face's default warmup_ratio of 0 was refused)
         v.real("start", start)

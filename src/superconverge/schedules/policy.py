@@ -7,9 +7,12 @@ policy does not take are errors, never silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import math
+import numbers
+import operator
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,6 +74,10 @@ class Policy:
         return lr, momentum
 
     def _steps(self, steps: SupportsIndex | None) -> int:
+        if steps is not None and not isinstance(steps, bool | numbers.Integral):
+            # (what its annotation takes: a 0-d tensor, say, as Schedule.table does; a review)
+            with contextlib.suppress(TypeError):
+                steps = operator.index(steps)
         n = self.lr.total_steps if steps is None else v.steps("steps", steps)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")

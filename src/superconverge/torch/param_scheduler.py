@@ -31,7 +31,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -39,9 +39,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from superconverge.schedules._validate import _describe_huge, boolean, real
-from superconverge.schedules.base import Schedule, _total_steps
+from superconverge.schedules.base import Schedule, _total_steps, declared_total_steps
 from superconverge.schedules.compose import Constant, Join, constant
-from superconverge.schedules.one_cycle import _LrPhased, _Phased
+from superconverge.schedules.one_cycle import OneCycleTwoPhase, _LrPhased, _Phased
 from superconverge.torch._multipliers import (
     _LAST_MULTIPLIERS,
     LBFGS_TENSOR_LR,
@@ -218,7 +218,8 @@ def _check_numeric(key: str, where: str, value: object, opt_name: str) -> None:
 
 def _as_schedule(name: str, value: object) -> Schedule:
     if isinstance(value, Schedule):
-        if value.total_steps is not None:  # (a schedule of the user's: unchecked, a bug bash)
+        if declared_total_steps(value) is not None:  # (a schedule of the user's: unchecked,
+            # a bug bash)
             try:
                 _total_steps(value)
             except (TypeError, ValueError) as exc:
@@ -1757,12 +1758,13 @@ def _warn_cycles_differ(schedules: Mapping[str, Schedule]) -> None:
     cyclical momentum is lowest where the LR peaks, and torch's OneCycleLR, one object for
     both, cannot get this wrong (a bug bash)."""
     lr, momentum = schedules.get("lr"), schedules.get("momentum")
-    if lr is None or momentum is None or not _has_cycle_momentum(momentum):
+    if isinstance(lr, Join) or isinstance(momentum, Join):
+        if lr is not None and momentum is not None:
+            _warn_peaks_apart(lr, momentum)  # (a warm-up joined before either)
         return
-    if not (isinstance(lr, _LrPhased) and isinstance(momentum, _Phased)):
-        _warn_peaks_apart(lr, momentum)  # (a warm-up joined before either)
-        return
-    if getattr(lr, "_ends", None) == getattr(momentum, "_ends", None):
+    if (not isinstance(lr, _LrPhased) or not isinstance(momentum, _Phased)
+            or isinstance(momentum, _LrPhased)
+            or getattr(lr, "_ends", None) == getattr(momentum, "_ends", None)):
         return
     warnings.warn(
         f"momentum: its 1cycle turns at other steps than the lr's ({momentum!r} beside "
@@ -1771,45 +1773,66 @@ def _warn_cycles_differ(schedules: Mapping[str, Schedule]) -> None:
         "one_cycle_two_phase with one_cycle_two_phase_momentum", UserWarning, stacklevel=3)
 
 
-def _has_cycle_momentum(schedule: Schedule) -> bool:
-    """Whether ``schedule`` is a momentum 1cycle, or a join with one among its parts."""
+def _cycle_span(schedule: Schedule, lr: bool) -> tuple[int, _Phased, int] | None:
+    """``(start, cycle, end)``: the first LR 1cycle (``lr``) or momentum 1cycle in
+    ``schedule``, bare or a part of a join, and the steps of the run it spans; None if none."""
     if isinstance(schedule, Join):
-        return any(_has_cycle_momentum(part) for part in schedule.parts)
-    return isinstance(schedule, _Phased) and not isinstance(schedule, _LrPhased)
+        parts, starts = schedule.parts, (0, *schedule.boundaries)
+    else:
+        parts, starts = (schedule,), (0,)
+    for i, part in enumerate(parts):
+        if isinstance(part, _Phased) and isinstance(part, _LrPhased) == lr:
+            end = starts[i] + part.total_steps
+            return starts[i], part, min(end, starts[i + 1]) if i + 1 < len(parts) else end
+    return None
 
 
 PEAK_TOLERANCE = 0.01
-"""The share of a schedule's range within which a value counts as its peak (the LR's) or its
+"""The share of a 1cycle's range within which a value counts as its peak (the LR's) or its
 low (the momentum's), for the warning that the two do not meet."""
 
 
+def _extreme(start: int, cycle: _Phased, end: int, high: bool) -> tuple[int, int]:
+    """The first and last step of the run where ``cycle`` (spanning ``start .. end - 1``) is
+    within :data:`PEAK_TOLERANCE` of its highest (``high``) or lowest value, read at every step
+    of a span of up to 4000, at up to 4000 even steps of a longer one (a 1cycle moves under
+    0.1% of its range between two of them; every step of 20,000 took 60 ms), each widened by
+    that stride."""
+    n = end - start
+    stride = -(-n // 4000)  # (at most 4000 steps read: a review)
+    steps = [*range(0, n, stride), n - 1]
+    values = [cycle(s) for s in steps]
+    best, other = (max(values), min(values)) if high else (min(values), max(values))
+    room = PEAK_TOLERANCE * abs(best - other)
+    near = [s for s, v in zip(steps, values, strict=True) if abs(v - best) <= room]
+    return start + near[0] - stride + 1, start + near[-1] + stride - 1
+
+
 def _warn_peaks_apart(lr: Schedule, momentum: Schedule) -> None:
-    """Warn where a momentum 1cycle in a join (a warm-up before it, or before the LR's 1cycle)
-    is at its low at no step where the LR is at its peak (a bug bash: ``warmup(one_cycle(M, T -
-    W), W)`` beside ``one_cycle_momentum(T)`` had its LR peak at step 614 and the momentum's
-    low at 449, unsaid). Read at every step of a run of up to 4000, at 4000 even steps of a
-    longer one (a 1cycle moves under 0.1% of its range between two of them; every step of
-    20,000 took 60 ms)."""
-    ends = [s.total_steps for s in (lr, momentum)]
-    if None in ends:  # (an endless one has no one peak)
+    """Warn where a join (a warm-up before the LR's 1cycle, or before the momentum's) puts the
+    momentum 1cycle's low at no step where the LR 1cycle is at its peak (a bug bash:
+    ``warmup(one_cycle(M, T - W), W)`` beside ``one_cycle_momentum(T)`` had its LR peak at step
+    614 and the momentum's low at 449, unsaid). Each 1cycle is read on its own span (a review:
+    the whole schedules' highest and lowest named a momentum warm-up from 0.8, or a second
+    cycle's deeper dip, against an aligned 1cycle)."""
+    lr_cycle, momentum_cycle = _cycle_span(lr, True), _cycle_span(momentum, False)
+    if lr_cycle is None or momentum_cycle is None:
         return
-    n = max(cast("list[int]", ends))
-    steps = list(range(0, n, max(1, n // 4000)))
-    if steps[-1] != n - 1:
-        steps.append(n - 1)
-    lrs, moms = [lr(s) for s in steps], [momentum(s) for s in steps]
-    top, floor = max(lrs), min(moms)
-    near_top = top - PEAK_TOLERANCE * (top - min(lrs))
-    near_floor = floor + PEAK_TOLERANCE * (max(moms) - floor)
-    if any(a >= near_top and m <= near_floor for a, m in zip(lrs, moms, strict=True)):
+    peak, low = _extreme(*lr_cycle, True), _extreme(*momentum_cycle, False)
+    if peak[0] <= low[1] and low[0] <= peak[1]:
         return
-    peak, low = steps[lrs.index(top)], steps[moms.index(floor)]
-    at = "at" if len(steps) == n else "near"  # (a sample's step)
+
+    def at(span: tuple[int, int]) -> str:
+        first = max(span[0], 0)
+        return f"at step {first}" if first == span[1] else f"at steps {first}-{span[1]}"
+
+    matching = ("one_cycle_two_phase_momentum" if isinstance(lr_cycle[1], OneCycleTwoPhase)
+                else "one_cycle_momentum")
     warnings.warn(
-        f"momentum: it is lowest {at} step {low}, but the LR peaks {at} step {peak}: the cyclical "
-        "momentum is meant to be lowest where the LR peaks; under a warm-up of W steps before "
-        "the LR's 1cycle of T - W, hold the momentum high through the warm-up: "
-        "momentum=join([constant(0.95), one_cycle_momentum(T - W)], [W])",
+        f"momentum: its 1cycle is lowest {at(low)}, but the LR's 1cycle peaks {at(peak)}: the "
+        "cyclical momentum is meant to be lowest where the LR peaks; under a warm-up of W "
+        "steps before the LR's 1cycle of T - W, hold the momentum high through the warm-up: "
+        f"momentum=join([constant(0.95), {matching}(T - W)], [W])",
         UserWarning, stacklevel=4)
 
 
