@@ -1881,6 +1881,69 @@ def test_a_hidden_state_grown_from_a_placeholder_goes_back(place: str) -> None:
     assert after(model) == after(twin) and all(math.isfinite(x) for x in after(model))
 
 
+class _Positional(nn.Module):
+    """A positional table rebuilt for another length, as a buffer, its length a public number
+    (or, ``private``, a private one), and an additive causal mask of -inf grown likewise."""
+
+    def __init__(self, private: bool = False, empty: bool = False) -> None:
+        super().__init__()
+        self.lin = nn.Linear(8, 3)
+        self.private = private
+        self.register_buffer("pe", torch.empty(0) if empty else self.table(8), persistent=False)
+        self.register_buffer("mask", self.causal(0 if empty else 8), persistent=False)
+        self._length(0 if empty else 8)
+
+    @staticmethod
+    def causal(n: int) -> torch.Tensor:
+        return torch.full((n, n), -math.inf).triu(1)
+
+    def _length(self, n: int) -> None:
+        if self.private:
+            self._cached = n
+        else:
+            self.cached = n
+
+    @staticmethod
+    def table(n: int) -> torch.Tensor:
+        return torch.sin(torch.arange(n, dtype=torch.float32)[:, None] / (1 + torch.arange(8)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[1]
+        if n != (self._cached if self.private else self.cached):
+            self.pe = self.table(n)
+            self.mask = self.causal(n)
+            self._length(n)
+        scores = (x @ x.transpose(1, 2) + self.mask).softmax(-1)
+        return self.lin(scores @ (x + self.pe)).mean(1)
+
+
+def test_tables_a_forward_rebuilds_stay_with_the_lengths_that_count_them() -> None:
+    """Reviews of the bug bash's mends: a validation pass put back a table's length but not the
+    buffer rebuilt for its longer sequences (the next step failed); a cache grown from an empty
+    placeholder was put back beside a private length, and a grown -inf mask by the NaN rule
+    (the next forward failed). A private length that moved keeps what the sweep grew; a public
+    one goes back with its table."""
+    g = torch.Generator().manual_seed(0)
+
+    def batches(n: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(torch.randn(4, length, 8, generator=g), torch.randint(0, 3, (4,), generator=g))
+                for _ in range(n)]
+
+    train, val = batches(10, 8), batches(2, 16)
+    for private, empty in ((False, False), (True, True), (True, False)):
+        torch.manual_seed(0)
+        model = _Positional(private, empty)
+        res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                            train, 1e-4, 1.0, 10, progress=False, val_data=val, val_batches=2)
+        assert res.stop_reason == "completed" and len(res.lrs) == 10
+        model(torch.randn(2, 12, 8))  # the next forward, at another length: no error
+    torch.manual_seed(0)
+    public = _Positional()
+    lr_range_test(public, torch.optim.SGD(public.parameters(), lr=0.1), F.cross_entropy, train,
+                  1e-4, 1.0, 10, progress=False, val_data=val, val_batches=2)
+    assert public.cached == 8 and public.pe.shape == (8, 8)
+
+
 def test_a_step_fn_objects_carried_state_goes_back() -> None:
     """A bug bash: a plain step_fn object's hidden state kept the sweep's last (diverged)
     state, and the next repeat started from it."""

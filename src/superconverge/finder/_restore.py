@@ -22,6 +22,7 @@ memory (cloned tensors), never in a temporary file.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -176,8 +177,14 @@ def _torchs_own(kind: type) -> bool:
     user's, also one that torch's ``register_parametrization`` or FSDP2's ``fully_shard``
     gave a class of theirs (``ParametrizedMyLin``, ``FSDPNet``: made in torch's modules, with
     the user's class among its bases; a bug bash: their numbers were taken for torch's)."""
-    return all(c is object or c.__module__ == "torch" or c.__module__.startswith("torch.")
+    return all(c.__module__ in _NEUTRAL or c.__module__.startswith("torch.")
                for c in kind.__mro__)
+
+
+_NEUTRAL = frozenset({"torch", "builtins", "abc", "typing", "collections.abc"})
+"""The modules of the classes :func:`_torchs_own` takes for torch's (DDP is an ``abc.ABC``,
+and a generic class's bases hold ``typing.Generic``: a review found them taken for the
+user's)."""
 
 
 def _users_number(name: str, value: object) -> bool:
@@ -1009,6 +1016,12 @@ class TrainingState:
                         if not _torchs_own(type(h))
                         for name, value in vars(h).items() if _users_number(name, value)]
         self.numbers_kept: list[str] = []
+        # The private numbers of the same objects, not put back (the class's own business),
+        # but looked at: where one moved, a placeholder the sweep grew may be counted by it
+        # (a rotary cache's ``_seq_len_cached``), and stays as the sweep made it (a review).
+        self.private = [(vars(h), name, value) for _, h in holders if not _torchs_own(type(h))
+                        for name, value in vars(h).items()
+                        if name.startswith("_") and _number(value)]
         # (whose attributes each slot dict is: a module's parameters' and buffers')
         self.holder_of = {id(d): id(vars(m)) for m in modules
                           for d in (m._parameters, m._buffers)}
@@ -1090,16 +1103,20 @@ class TrainingState:
         # cache's length); or None, a container of tensors it grew or cut, every number of
         # that object's taken to describe it (a memory bank of chunks and its count of rows).
         left: dict[int, set[int] | None] = {}
+        counted = {id(attrs) for attrs, name, value in self.private
+                   if not _same_number(attrs.get(name, _ABSENT), value)}
         for slots, name, t in self.slots:
             now = slots.get(name)
             if now is t:
                 continue
+            holder = self.holder_of.get(id(slots), id(slots))
             # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
             # put back to the original, and never trained again, a bug bash)
-            if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t):
+            if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(
+                    now, t, placeholder=holder not in counted):
                 slots[name] = t
             else:  # (or what is no tensor now: a float, whose sizes are none, a review)
-                sizes = left.setdefault(self.holder_of.get(id(slots), id(slots)), set())
+                sizes = left.setdefault(holder, set())
                 if sizes is not None and isinstance(now, torch.Tensor):
                     sizes.update(now.shape)
         for attrs, name, skeleton in self.container_slots:
@@ -1114,7 +1131,9 @@ class TrainingState:
             if _same_number(now, value):
                 continue
             sizes = left.get(id(attrs), set())
-            if sizes is None or (type(now) is int and now in sizes):
+            # (numpy's ints too, which the numbers now take: a review)
+            if sizes is None or (isinstance(now, int | np.integer) and not isinstance(now, bool)
+                                 and int(now) in sizes):
                 self.numbers_kept.append(label)
             else:
                 attrs[name] = value
@@ -1404,6 +1423,10 @@ def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
         _gives_way_to(x, s) for x, s in zip(seq, items, strict=True))
 
 
+_Taken = tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]], list[dict[str, Any]]]
+"""What :meth:`Carried.take` takes: the attributes' state, the numbers, the buffers."""
+
+
 class Carried:
     """The state a model (and a ``step_fn`` or ``loss_fn`` object) carries from one forward to
     the next in plain attributes (a truncated-BPTT hidden state, ``self.h``), by reference:
@@ -1418,19 +1441,30 @@ class Carried:
         # pass, and the training curve with it; a rotary cache's length stayed at the pass's
         # longer sequences beside the training's cache put back, and the next step failed).
         self.counted = [vars(o) for o in owners if not _torchs_own(type(o))]
+        # ... and, with the numbers, the buffers a pass replaced (a positional table rebuilt
+        # for the pass's longer sequences went on beside its length put back, and the next
+        # step failed; a dynamic RoPE's scaled frequencies stayed: a review), by reference
+        self.buffers: list[dict[str, Any]] = [
+            cast("dict[str, Any]", b) for attrs in self.attrs
+            if type(b := attrs.get("_buffers")) in (dict, collections.OrderedDict)]
 
-    def take(self) -> tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]]]:
+    def take(self) -> _Taken:
         return ([{k: _skeleton(x) for k, x in attrs.items()
                   if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs],
                 [{k: x for k, x in attrs.items() if _users_number(k, x)}
-                 for attrs in self.counted])
+                 for attrs in self.counted],
+                [dict(b) for b in self.buffers])
 
-    def put(self, taken: tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]]]) -> None:
+    def put(self, taken: _Taken) -> None:
         """Put ``taken`` back: an attribute that holds such state now and held none then goes
         (made by the pass); one that holds anything else now is left as it is (a log list
         holding floats). The numbers go back whatever the pass made of them (after the rest: a
         number the pass made a tensor went as made by it)."""
-        carried, numbers = taken
+        carried, numbers, buffers = taken
+        for now, had in zip(self.buffers, buffers, strict=True):
+            if len(now) != len(had) or any(now.get(k, _ABSENT) is not b for k, b in had.items()):
+                now.clear()
+                now.update(had)
         for attrs, saved in zip(self.attrs, carried, strict=True):
             for k in [k for k, x in attrs.items() if k not in saved and k not in
                       _MODULE_INTERNALS and x is not None and _carried(x)]:
@@ -1513,29 +1547,34 @@ def _same_number(now: object, was: object) -> bool:
     return bool(now == was) or (math.isnan(now) and isinstance(was, float) and math.isnan(was))
 
 
-def _gives_way(now: object, t: torch.Tensor) -> bool:
+def _gives_way(now: object, t: torch.Tensor, placeholder: bool = False) -> bool:
     """Whether the tensor ``now``, which the sweep put where a module held ``t``, gives way to
     ``t``: one of its shape (``self.count = self.count + 1``), or shorter along one dimension
     alone (a partial last batch's output), of any dtype (autocast's): those changed the
     state_dict's shapes and dtypes, a bug bash. Not a cache grown, or cut along several
     dimensions (a mask made for shorter inputs), whose size the module tracks elsewhere: put
-    back, the next forward failed on it (a review). But a placeholder grown (an empty tensor,
-    or one of size 1 along every dimension that grew: a hidden state sized at the first batch,
-    which the module sizes again itself), and a tensor the sweep left NaN or infinite, which
-    no forward could use: they stayed, and training after a test stopped at NaN gave NaN,
-    and each repeat began from the last one's diverged state (a bug bash)."""
+    back, the next forward failed on it (a review). But, where ``placeholder`` (its object's
+    private numbers did not move, none of which could count it: reviews), a placeholder grown
+    (an empty tensor, or one of size 1 along every dimension that grew: a hidden state sized
+    at the first batch, which the module sizes again itself), and a tensor the sweep left
+    holding NaN, which no forward could use (not inf: a mask's -inf, a review): they stayed,
+    and training after a test stopped at NaN gave NaN, and each repeat began from the last
+    one's diverged state (a bug bash)."""
     if not isinstance(now, torch.Tensor) or now.device != t.device:
+        return False
+    if now.dim() == t.dim():
+        differ = [(a, b) for a, b in zip(now.shape, t.shape, strict=True) if a != b]
+        if not differ or (len(differ) == 1 and differ[0][0] < differ[0][1]):
+            return True
+        if placeholder and all(b == 1 for _, b in differ):
+            return True
+    if not placeholder:
         return False
     if t.numel() == 0:
         return True
-    if now.dim() == t.dim():
-        differ = [(a, b) for a, b in zip(now.shape, t.shape, strict=True) if a != b]
-        if (not differ or (len(differ) == 1 and differ[0][0] < differ[0][1])
-                or all(b == 1 for _, b in differ)):
-            return True
     try:  # (a view of a base written in place, FSDP1's, cannot be read: a review)
         with torch.no_grad():
-            return now.is_floating_point() and not bool(torch.isfinite(now).all())
+            return now.is_floating_point() and bool(torch.isnan(now).any())
     except RuntimeError:
         return False
 
