@@ -1103,8 +1103,13 @@ class TrainingState:
         # cache's length); or None, a container of tensors it grew or cut, every number of
         # that object's taken to describe it (a memory bank of chunks and its count of rows).
         left: dict[int, set[int] | None] = {}
-        counted = {id(attrs) for attrs, name, value in self.private
-                   if not _same_number(attrs.get(name, _ABSENT), value)}
+        # (the ints a private number of an object moved to: one that is a size of the tensor
+        # it grew counts it; a step counter, `self._t += 1`, does not, a review)
+        moved: dict[int, set[int]] = {}
+        for attrs, name, value in self.private:
+            now = attrs.get(name, _ABSENT)
+            if not _same_number(now, value) and isinstance(now, int | np.integer):
+                moved.setdefault(id(attrs), set()).add(int(now))
         for slots, name, t in self.slots:
             now = slots.get(name)
             if now is t:
@@ -1113,7 +1118,8 @@ class TrainingState:
             # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
             # put back to the original, and never trained again, a bug bash)
             if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(
-                    now, t, placeholder=holder not in counted):
+                    now, t, placeholder=not (isinstance(now, torch.Tensor)
+                                             and moved.get(holder, set()) & set(now.shape))):
                 slots[name] = t
             else:  # (or what is no tensor now: a float, whose sizes are none, a review)
                 sizes = left.setdefault(holder, set())
@@ -1441,6 +1447,10 @@ class Carried:
         # pass, and the training curve with it; a rotary cache's length stayed at the pass's
         # longer sequences beside the training's cache put back, and the next step failed).
         self.counted = [vars(o) for o in owners if not _torchs_own(type(o))]
+        # (private ones too, unlike the restore at the end: one that counts a cache or marks a
+        # buffer registered stays in step with the buffers put back here; a review found a
+        # grow-only table's private length, and a first forward's ``self._built``, left as the
+        # pass made them beside the buffers put back, and the next step failed)
         # ... and, with the numbers, the buffers a pass replaced (a positional table rebuilt
         # for the pass's longer sequences went on beside its length put back, and the next
         # step failed; a dynamic RoPE's scaled frequencies stayed: a review), by reference
@@ -1451,8 +1461,8 @@ class Carried:
     def take(self) -> _Taken:
         return ([{k: _skeleton(x) for k, x in attrs.items()
                   if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs],
-                [{k: x for k, x in attrs.items() if _users_number(k, x)}
-                 for attrs in self.counted],
+                [{k: x for k, x in attrs.items() if k not in _MODULE_INTERNALS
+                  and k != "training" and _number(x)} for attrs in self.counted],
                 [dict(b) for b in self.buffers])
 
     def put(self, taken: _Taken) -> None:

@@ -718,8 +718,8 @@ def lr_range_test(
                 stop = stop_for(held)
                 _attach_partial(stop, result)
                 raise stop
-            if held not in (None, signal.SIGINT) and on_its_way is not None and not isinstance(
-                    on_its_way, Terminated):
+            if (held is not None and held != signal.SIGINT and on_its_way is not None
+                    and not isinstance(on_its_way, Terminated)):  # (narrowed for mypy < 2)
                 # A SIGTERM (SIGHUP) while an error or Ctrl-C was on its way: the stronger
                 # stop, told so, with what that one carried.
                 raise Terminated.instead_of(on_its_way, held) from on_its_way

@@ -296,7 +296,7 @@ def find_lr(
                 except Exception as failed:  # the sweep's own exception is the one to see
                     logger.warning("could not write the partial curve to %s: %s", out, failed)
             held = came()
-            if held not in (None, signal.SIGINT) and not isinstance(exc, Terminated):
+            if held is not None and held != signal.SIGINT and not isinstance(exc, Terminated):
                 # told to end while it wrote (under sigterm_as_interrupt): end as told, 143
                 raise Terminated.instead_of(exc, held) from exc
         raise
@@ -433,7 +433,7 @@ def _probe(folder: Path, what: str) -> None:
     except OSError as err:
         # (/proc/sys says "No such file or directory" of making a folder in itself, which is
         # there: no reason a user can act on; it is not writable)
-        code = errno.EACCES if err.errno in (None, errno.ENOENT) else err.errno
+        code = err.errno if err.errno is not None and err.errno != errno.ENOENT else errno.EACCES
         raise OSError(code, f"cannot write into {folder} ({what}): "
                       f"{os.strerror(code)}") from None
 

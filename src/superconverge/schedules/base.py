@@ -261,6 +261,11 @@ def declared_total_steps(schedule: Schedule) -> Any:
     try:
         return schedule.total_steps
     except AttributeError:
+        # (one its class or instance has, a property whose own body failed: that error, as it
+        # came; a review found it hidden behind this one)
+        if "total_steps" in getattr(schedule, "__dict__", ()) or any(
+                "total_steps" in vars(c) for c in type(schedule).__mro__):
+            raise
         raise AttributeError(
             f"{type(schedule).__name__} has no total_steps: a schedule declares it, a field "
             "`total_steps: int | None` (None for a schedule without end)") from None

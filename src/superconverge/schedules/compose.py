@@ -106,6 +106,8 @@ class Join(Schedule):
         parts = v.sequence("parts", self.parts, "schedules")
         if len(parts) < 1 or not all(isinstance(p, Schedule) for p in parts):
             raise TypeError(f"parts must be a non-empty sequence of schedules, got {self.parts!r}")
+        for part in parts:
+            declared_total_steps(cast("Schedule", part))
         given = v.sequence("boundaries", self.boundaries, "steps")
         bounds = tuple(v.steps("boundaries", b) for b in given)
         if len(bounds) != len(parts) - 1:
@@ -123,7 +125,7 @@ class Join(Schedule):
     @property
     def total_steps(self) -> int | None:  # type: ignore[override]
         """The last part's start plus its length; ``None`` when the last part is endless."""
-        last = self.parts[-1].total_steps
+        last = declared_total_steps(self.parts[-1])
         if last is None:
             return None
         return (self.boundaries[-1] if self.boundaries else 0) + last
@@ -174,11 +176,11 @@ def join(parts: Sequence[Schedule], boundaries: Sequence[int] | None = None) -> 
     if boundaries is None:
         acc, bounds = 0, []
         for p in parts[:-1]:
-            if p.total_steps is None:
+            if (end := declared_total_steps(p)) is None:
                 raise ValueError(
                     f"cannot place the end of endless part {p!r}; give boundaries explicitly"
                 )
-            acc += p.total_steps
+            acc += end
             bounds.append(acc)
         boundaries = bounds
     else:

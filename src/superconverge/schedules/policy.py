@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, SupportsIndex
 
 from superconverge.schedules import _validate as v
-from superconverge.schedules.base import Schedule
+from superconverge.schedules.base import Schedule, declared_total_steps
 from superconverge.schedules.compose import constant, step_decay
 from superconverge.schedules.cyclic import cyclic, cyclic_momentum
 from superconverge.schedules.one_cycle import (
@@ -78,7 +78,7 @@ class Policy:
             # (what its annotation takes: a 0-d tensor, say, as Schedule.table does; a review)
             with contextlib.suppress(TypeError):
                 steps = operator.index(steps)
-        n = self.lr.total_steps if steps is None else v.steps("steps", steps)
+        n = declared_total_steps(self.lr) if steps is None else v.steps("steps", steps)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")
         return n
