@@ -1016,12 +1016,6 @@ class TrainingState:
                         if not _torchs_own(type(h))
                         for name, value in vars(h).items() if _users_number(name, value)]
         self.numbers_kept: list[str] = []
-        # The private numbers of the same objects, not put back (the class's own business),
-        # but looked at: where one moved, a placeholder the sweep grew may be counted by it
-        # (a rotary cache's ``_seq_len_cached``), and stays as the sweep made it (a review).
-        self.private = [(vars(h), name, value) for _, h in holders if not _torchs_own(type(h))
-                        for name, value in vars(h).items()
-                        if name.startswith("_") and _number(value)]
         # (whose attributes each slot dict is: a module's parameters' and buffers')
         self.holder_of = {id(d): id(vars(m)) for m in modules
                           for d in (m._parameters, m._buffers)}
@@ -1103,13 +1097,6 @@ class TrainingState:
         # cache's length); or None, a container of tensors it grew or cut, every number of
         # that object's taken to describe it (a memory bank of chunks and its count of rows).
         left: dict[int, set[int] | None] = {}
-        # (the ints a private number of an object moved to: one that is a size of the tensor
-        # it grew counts it; a step counter, `self._t += 1`, does not, a review)
-        moved: dict[int, set[int]] = {}
-        for attrs, name, value in self.private:
-            now = attrs.get(name, _ABSENT)
-            if not _same_number(now, value) and isinstance(now, int | np.integer):
-                moved.setdefault(id(attrs), set()).add(int(now))
         for slots, name, t in self.slots:
             now = slots.get(name)
             if now is t:
@@ -1117,9 +1104,7 @@ class TrainingState:
             holder = self.holder_of.get(id(slots), id(slots))
             # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
             # put back to the original, and never trained again, a bug bash)
-            if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(
-                    now, t, placeholder=not (isinstance(now, torch.Tensor)
-                                             and moved.get(holder, set()) & set(now.shape))):
+            if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t, nan=True):
                 slots[name] = t
             else:  # (or what is no tensor now: a float, whose sizes are none, a review)
                 sizes = left.setdefault(holder, set())
@@ -1412,7 +1397,8 @@ def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
     if items is None:
         if value is None:
             return now is None or isinstance(now, torch.Tensor) or _state_container(now)
-        return now is value or (isinstance(value, torch.Tensor) and _gives_way(now, value))
+        return now is value or (isinstance(value, torch.Tensor)
+                                and _gives_way(now, value, nan=True))
     if type(now) is not type(value):
         return False
     if not items:  # (a placeholder the sweep filled)
@@ -1429,7 +1415,8 @@ def _gives_way_to(now: object, skeleton: tuple[Any, Any]) -> bool:
         _gives_way_to(x, s) for x, s in zip(seq, items, strict=True))
 
 
-_Taken = tuple[list[dict[str, tuple[Any, Any]]], list[dict[str, Any]], list[dict[str, Any]]]
+_Taken = tuple[list[dict[str, tuple[Any, Any]]], list[tuple[dict[str, Any], set[str]]],
+               list[dict[str, Any]]]
 """What :meth:`Carried.take` takes: the attributes' state, the numbers, the buffers."""
 
 
@@ -1461,8 +1448,8 @@ class Carried:
     def take(self) -> _Taken:
         return ([{k: _skeleton(x) for k, x in attrs.items()
                   if k not in _MODULE_INTERNALS and _carried(x)} for attrs in self.attrs],
-                [{k: x for k, x in attrs.items() if k not in _MODULE_INTERNALS
-                  and k != "training" and _number(x)} for attrs in self.counted],
+                [({k: x for k, x in attrs.items() if k not in _MODULE_INTERNALS
+                   and k != "training" and _number(x)}, set(attrs)) for attrs in self.counted],
                 [dict(b) for b in self.buffers])
 
     def put(self, taken: _Taken) -> None:
@@ -1483,8 +1470,12 @@ class Carried:
                 if (now := attrs.get(k, _ABSENT)) is _ABSENT or _carried(now):
                     if now is not skeleton[0] or skeleton[1]:
                         attrs[k] = _refill(skeleton)
-        for attrs, held in zip(self.counted, numbers, strict=True):
+        for attrs, (held, names) in zip(self.counted, numbers, strict=True):
             attrs.update(held)
+            # (and one the pass made goes: ``getattr(self, "_built", False)`` set beside a
+            # buffer it registered, which goes, failed the next step, a review)
+            for k in [k for k, x in attrs.items() if k not in names and _number(x)]:
+                del attrs[k]
 
 
 def _carried(value: object) -> bool:
@@ -1557,31 +1548,25 @@ def _same_number(now: object, was: object) -> bool:
     return bool(now == was) or (math.isnan(now) and isinstance(was, float) and math.isnan(was))
 
 
-def _gives_way(now: object, t: torch.Tensor, placeholder: bool = False) -> bool:
+def _gives_way(now: object, t: torch.Tensor, nan: bool = False) -> bool:
     """Whether the tensor ``now``, which the sweep put where a module held ``t``, gives way to
     ``t``: one of its shape (``self.count = self.count + 1``), or shorter along one dimension
     alone (a partial last batch's output), of any dtype (autocast's): those changed the
     state_dict's shapes and dtypes, a bug bash. Not a cache grown, or cut along several
     dimensions (a mask made for shorter inputs), whose size the module tracks elsewhere: put
-    back, the next forward failed on it (a review). But, where ``placeholder`` (its object's
-    private numbers did not move, none of which could count it: reviews), a placeholder grown
-    (an empty tensor, or one of size 1 along every dimension that grew: a hidden state sized
-    at the first batch, which the module sizes again itself), and a tensor the sweep left
-    holding NaN, which no forward could use (not inf: a mask's -inf, a review): they stayed,
-    and training after a test stopped at NaN gave NaN, and each repeat began from the last
-    one's diverged state (a bug bash)."""
+    back, the next forward failed on it (a review). But, where ``nan``, a tensor the sweep left
+    holding NaN, which no forward could use: a hidden state grown from a placeholder (empty,
+    or of batch 1) stayed, and the training after a test stopped at NaN gave NaN at every step
+    (a bug bash). Not -inf (a causal mask's), nor a placeholder grown alone (a cache that a
+    private number counts: put back, the next forward failed, reviews)."""
     if not isinstance(now, torch.Tensor) or now.device != t.device:
         return False
     if now.dim() == t.dim():
         differ = [(a, b) for a, b in zip(now.shape, t.shape, strict=True) if a != b]
         if not differ or (len(differ) == 1 and differ[0][0] < differ[0][1]):
             return True
-        if placeholder and all(b == 1 for _, b in differ):
-            return True
-    if not placeholder:
+    if not nan:
         return False
-    if t.numel() == 0:
-        return True
     try:  # (a view of a base written in place, FSDP1's, cannot be read: a review)
         with torch.no_grad():
             return now.is_floating_point() and bool(torch.isnan(now).any())
