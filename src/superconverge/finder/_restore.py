@@ -1101,13 +1101,12 @@ class TrainingState:
             now = slots.get(name)
             if now is t:
                 continue
-            holder = self.holder_of.get(id(slots), id(slots))
             # (a parameter always: one the sweep widened, Net2Net's, stayed beside an optimizer
             # put back to the original, and never trained again, a bug bash)
             if now is None or isinstance(t, torch.nn.Parameter) or _gives_way(now, t, nan=True):
                 slots[name] = t
             else:  # (or what is no tensor now: a float, whose sizes are none, a review)
-                sizes = left.setdefault(holder, set())
+                sizes = left.setdefault(self.holder_of.get(id(slots), id(slots)), set())
                 if sizes is not None and isinstance(now, torch.Tensor):
                     sizes.update(now.shape)
         for attrs, name, skeleton in self.container_slots:

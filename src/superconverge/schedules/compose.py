@@ -125,7 +125,7 @@ class Join(Schedule):
     @property
     def total_steps(self) -> int | None:  # type: ignore[override]
         """The last part's start plus its length; ``None`` when the last part is endless."""
-        last = declared_total_steps(self.parts[-1])
+        last = self.parts[-1].total_steps  # (each part's declared: __post_init__)
         if last is None:
             return None
         return (self.boundaries[-1] if self.boundaries else 0) + last

@@ -7,19 +7,17 @@ policy does not take are errors, never silently ignored.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import itertools
 import math
 import numbers
-import operator
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, SupportsIndex
 
 from superconverge.schedules import _validate as v
-from superconverge.schedules.base import Schedule, declared_total_steps
+from superconverge.schedules.base import Schedule, _step_index, declared_total_steps
 from superconverge.schedules.compose import constant, step_decay
 from superconverge.schedules.cyclic import cyclic, cyclic_momentum
 from superconverge.schedules.one_cycle import (
@@ -76,8 +74,7 @@ class Policy:
     def _steps(self, steps: SupportsIndex | None) -> int:
         if steps is not None and not isinstance(steps, bool | numbers.Integral):
             # (what its annotation takes: a 0-d tensor, say, as Schedule.table does; a review)
-            with contextlib.suppress(TypeError):
-                steps = operator.index(steps)
+            steps = _step_index("steps", steps)
         n = declared_total_steps(self.lr) if steps is None else v.steps("steps", steps)
         if n is None:
             raise ValueError(f"policy {self.name!r} has no end; pass steps=N")
