@@ -457,6 +457,43 @@ def test_from_lr_find_says_which_lrs_it_took(tmp_path, capsys) -> None:
     assert "max_lr" not in err  # given, not taken
 
 
+def test_from_lr_find_dash_reads_the_result_from_stdin(tmp_path) -> None:
+    """The last note: ``--from-lr-find -`` read a file named "-", not stdin as ``--out -``
+    writes stdout. A terminal or a closed stdin is refused, rather than waited on."""
+    from test_from_range_test import VALLEY
+
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    (tmp_path / "-").write_text("not this one")  # stdin all the same, as --out - is stdout
+    argv = [sys.executable, "-m", "superconverge", "schedule", "one-cycle", "--steps", "5",
+            "--from-lr-find", "-"]
+    with open(tmp_path / "lr_find.json", "rb") as piped:
+        done = subprocess.run(argv, stdin=piped, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"from stdin: max_lr {VALLEY.bounds()[1]:.4g}\n" in done.stderr
+    with open(tmp_path / "lr_find.json") as f:
+        direct = subprocess.run([*argv[:-1], f.name], capture_output=True, text=True)
+    assert done.stdout == direct.stdout and done.stdout.startswith("step,lr,momentum\n")
+    for stdin, said in ((subprocess.DEVNULL, "<stdin> is not a valid range-test result"),
+                        (None, "reads the result from stdin, which is closed")):
+        kept = {} if stdin is not None else {"preexec_fn": lambda: os.close(0)}
+        bad = subprocess.run(argv, stdin=stdin, capture_output=True, text=True, cwd=tmp_path,
+                             **kept)  # type: ignore[call-overload]
+        assert bad.returncode == 2 and said in bad.stderr, bad.stderr
+
+
+def test_from_lr_find_dash_refuses_a_terminal(monkeypatch, capsys) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    with pytest.raises(SystemExit) as exc:
+        main(["schedule", "one-cycle", "--steps", "5", "--from-lr-find", "-"])
+    assert exc.value.code == 2
+    assert ("--from-lr-find - reads the result from stdin, which is a terminal; pipe it in "
+            "(--from-lr-find - < lr_find.json)") in capsys.readouterr().err
+
+
 def test_from_lr_find_says_the_lrs_are_group_0s_where_groups_swept_at_ratios(
         tmp_path, capsys) -> None:
     """A bug bash: a sweep of groups at 1e-5 and 1e-3 gave group 0's LRs, unsaid."""

@@ -1801,6 +1801,24 @@ def test_the_plot_says_why_too_few_points_in_the_warnings_words() -> None:
     assert texts.count("too few points") == 1
 
 
+def test_from_json_reads_a_binary_stream_and_names_it_in_errors() -> None:
+    """For ``--from-lr-find -``: a stream is read to its end; a text stream is told to be a
+    binary one, and a bad stream's error names it."""
+    res = RangeTestResult(LRS.tolist(), valley(), valley(), "completed", num_iter=80)
+    text = res.to_dict()
+    stream = io.BytesIO(json.dumps(text).encode("utf-16"))
+    assert RangeTestResult.from_json(stream) == res
+    with pytest.raises(TypeError, match=r"from_json reads bytes; .* gave str \(pass a binary"):
+        RangeTestResult.from_json(io.StringIO(json.dumps(text)))  # type: ignore[arg-type]
+    named = io.BytesIO(b"\x89PNG\r\n\x1a\n...")
+    named.name = "<stdin>"
+    with pytest.raises(ValueError, match=r"^<stdin> is not a valid range-test result: it is a "
+                       "PNG image"):
+        RangeTestResult.from_json(named)
+    with pytest.raises(ValueError, match=r"^the stream is not a valid range-test result"):
+        RangeTestResult.from_json(io.BytesIO(b"{"))
+
+
 def test_a_result_saved_as_utf16_and_numpy_values_in_a_dict_are_read() -> None:
     """A bug bash: a file saved as UTF-16 (PowerShell 5.1's `>`, Notepad's "Unicode") was
     "'utf-8' codec can't decode byte 0xff"; from_dict refused numpy's float32 values and

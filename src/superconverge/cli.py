@@ -17,7 +17,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from superconverge import __version__
 from superconverge._signals import Terminated, sigterm_as_interrupt
@@ -258,7 +258,8 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    "file is required for the plots: png, svg, pdf)")
     p.add_argument("--from-lr-find", metavar="JSON", type=_path,
                    help="take the LRs from a find-lr result "
-                   "(its lr_find.json, or the folder holding it): the suggestion for "
+                   "(its lr_find.json, or the folder holding it; - reads it from stdin): the "
+                   "suggestion for "
                    "fixed/step-decay/cosine, max_lr for one-cycle (which starts at max_lr / "
                    "--div), both bounds for clr; explicit LR options still win")
     p.add_argument("--method", choices=METHODS, help="with --from-lr-find, for fixed, "
@@ -313,7 +314,15 @@ def _schedule(args: argparse.Namespace) -> int:
         from superconverge.recipes import lrs_from_range_test, momentum_note
         from superconverge.recipes.from_range_test import reads_suggestion
 
-        if Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
+        source: str | BinaryIO = args.from_lr_find
+        if args.from_lr_find == "-":  # stdin, as --out - is stdout (a bug bash: a file "-")
+            shut = sys.stdin is None or sys.stdin.closed
+            if shut or sys.stdin.isatty():  # (a terminal: it would wait for typed JSON)
+                raise ValueError("--from-lr-find - reads the result from stdin, which is "
+                                 f"{'closed' if shut else 'a terminal'}; pipe it in "
+                                 "(--from-lr-find - < lr_find.json) or name the file")
+            source, args.from_lr_find = sys.stdin.buffer, "stdin"
+        elif Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = Path(args.from_lr_find) / "lr_find.json"
             stopped = Path(args.from_lr_find) / "lr_find.partial.json"
             there = os.path.lexists(inside)
@@ -335,8 +344,8 @@ def _schedule(args: argparse.Namespace) -> int:
                 _say(f"note: {args.from_lr_find} also holds {stopped.name}, from a later sweep "
                      f"that was stopped; the LRs come from {inside.name}, the last finished "
                      f"run ({_from_lr_find(stopped)} takes the stopped one)\n", sys.stderr)
-            args.from_lr_find = str(inside)
-        result = RangeTestResult.from_json(args.from_lr_find)
+            args.from_lr_find = source = str(inside)
+        result = RangeTestResult.from_json(source)
         # policy_from_range_test's two steps, to say what the LRs taken are. An error's
         # advice for measuring the curve again is in find-lr's flags, as the warnings are.
         failed: ValueError | None = None

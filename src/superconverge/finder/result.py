@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -822,14 +822,23 @@ class RangeTestResult(Curve):
         return text + "\n"
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike[str]) -> RangeTestResult:
-        """Read a result written by :meth:`to_json`; a corrupt file raises ``ValueError``
-        naming it (NaN and Infinity, which are not JSON, too). A byte-order mark at its start, as
-        Windows' Notepad saves UTF-8, is read past, and one of UTF-16 or UTF-32 reads the file as
-        that (PowerShell 5.1's ``>`` and Notepad's "Unicode" save UTF-16)."""
-        path = Path(path)
-        raw = path.read_bytes()  # (once: a pipe, /dev/stdin, gives its bytes once, a review)
-        _refuse_a_plot(path, raw[:256])
+    def from_json(cls, path: str | os.PathLike[str] | IO[bytes]) -> RangeTestResult:
+        """Read a result written by :meth:`to_json`, from a file or from a binary stream read
+        to its end (``sys.stdin.buffer``); a corrupt file raises ``ValueError`` naming it (NaN
+        and Infinity, which are not JSON, too). A byte-order mark at its start, as Windows'
+        Notepad saves UTF-8, is read past, and one of UTF-16 or UTF-32 reads the file as that
+        (PowerShell 5.1's ``>`` and Notepad's "Unicode" save UTF-16)."""
+        if isinstance(path, str | os.PathLike):
+            name = Path(path)
+            raw = name.read_bytes()  # (once: a pipe, /dev/stdin, gives its bytes once, a review)
+        else:  # a stream: named in errors as it names itself (sys.stdin.buffer: <stdin>)
+            raw = path.read()
+            if not isinstance(raw, bytes):
+                raise TypeError(f"from_json reads bytes; {path!r} gave "
+                                f"{type(raw).__name__} (pass a binary stream: "
+                                "sys.stdin.buffer, open(..., 'rb'))")
+            name = Path(str(getattr(path, "name", "the stream")))
+        _refuse_a_plot(name, raw[:256])
         try:
             # (utf-8-sig: a hand-edited file saved with a BOM was "not a valid range-test
             # result: Unexpected UTF-8 BOM", a review)
@@ -845,7 +854,7 @@ class RangeTestResult(Curve):
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
                 OverflowError, RecursionError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(f"{path} is not a valid range-test result: {what}") from exc
+            raise ValueError(f"{name} is not a valid range-test result: {what}") from exc
 
     def _repr_png_(self) -> bytes:
         """The plot as PNG bytes: a notebook (Jupyter, VS Code, Colab) shows a cell that ends
