@@ -66,6 +66,47 @@ def test_smoothing_keeps_the_curve_length(n: int, sigma: float | None) -> None:
     assert np.all(s <= 2.0) and np.all(s >= 1.0)  # a weighted mean of the curve's own values
 
 
+def _first_valley_walked(s: np.ndarray, floor: float = 0.0) -> int:
+    """The first valley as the rules define it, read point by point: the loop
+    ``_first_valley`` was before it read the whole curve at once."""
+    deepest = s[0] - float(np.min(s))
+    best, m = s[0], 0
+    for i in range(1, len(s)):
+        if s[i] < best:
+            best, m = s[i], i
+        fall = s[0] - best
+        if fall <= floor or fall < SUGGEST.VALLEY_SHARE * deepest:
+            continue
+        climb = s[i] - best
+        if climb > SUGGEST.VALLEY_CLIMB * fall or (
+            climb > SUGGEST.RAGGED_CLIMB * fall and fall >= SUGGEST.RAGGED_DEPTH * deepest
+        ):
+            break
+    return m
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(-3, 3), st.sampled_from(
+           [0.0, -0.0, 1.0, math.nan, math.inf, -math.inf])), min_size=1, max_size=60),
+       floor=st.sampled_from([0.0, 0.05, 0.5, math.nan]), single=st.booleans())
+def test_the_first_valley_read_at_once_is_the_one_walked_to(
+        values: list[float], floor: float, single: bool) -> None:
+    """Ties (the first of equal lows), NaN, infinities, float32 and noise floors read alike."""
+    s = np.asarray(values, dtype=np.float32 if single else np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # (inf - inf, in both)
+        assert SUGGEST._first_valley(s, floor) == _first_valley_walked(s, floor)
+
+
+def test_the_first_valley_of_long_noisy_curves_is_the_one_walked_to() -> None:
+    rng = np.random.default_rng(3)
+    for n in (2, 10, 100, 5000):
+        for _ in range(20):
+            s = np.cumsum(rng.normal(-0.01, 0.05, n)) + rng.choice([0, 1, 2]) * np.round(
+                rng.normal(size=n), 1)
+            floor = float(rng.choice([0.0, 0.1, 1.0]))
+            assert SUGGEST._first_valley(s, floor) == _first_valley_walked(s, floor)
+
+
 def test_first_valley_beats_a_deeper_dip_after_a_ragged_spike() -> None:
     # Falls to 1.0 around lr=1e-2, spikes to 2.2, then dips to 0.8 near lr=1 before blowing up:
     # Smith's max_lr is where the loss first stops falling, not the late dip.
