@@ -1889,6 +1889,23 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "pct_start))"),
     # (one the command lacks: its nearest by spelling, as before)
     (["find-lr", "--max-momentum", "0.9"], "--max-momentum 0.9 (did you mean --momentum?)"),
+    # a command's flag before the command's name: argparse took its value for the command,
+    # or dropped it and asked for it (the last note)
+    (["--steps", "10", "schedule", "one-cycle", "--max-lr", "1"],
+     "superconverge: error: argument COMMAND: invalid choice: '10' (choose from 'schedule', "
+     "'find-lr'); --steps comes before the command: a command's flags go after its name "
+     "(superconverge schedule --steps ...) (see superconverge --help)\n"),
+    (["-q", "--steps=10", "schedule", "one-cycle"],
+     "superconverge schedule: error: the following arguments are required: --steps; "
+     "--steps=10 comes before the command: a command's flags go after its name (superconverge "
+     "schedule --steps ...) (see superconverge schedule --help)\n"),
+    (["--out", "x"], "invalid choice: 'x' (choose from 'schedule', 'find-lr'); --out comes "
+     "before the command: a command's flags go after its name (superconverge COMMAND --out"),
+    (["--num-iter", "5", "--dataset=digits", "find-lr"], "--num-iter --dataset=digits come "
+     "before the command: a command's flags go after its name (superconverge find-lr "
+     "--num-iter ...)"),
+    (["--stepz", "10", "schedule", "one-cycle"], "invalid choice: '10' (choose from "
+     "'schedule', 'find-lr'); unrecognized: --stepz (did you mean --steps?) (see"),
 ])
 def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
         capsys, argv: list[str], said: str) -> None:

@@ -862,6 +862,7 @@ class _Parser(argparse.ArgumentParser):
                 pass  # a closed one, a reader that left
 
     argv: Sequence[str] = ()  # the command line being parsed, for the flags it mistyped
+    top: _Parser | None = None  # the parser of the whole command line, which knows the commands
 
     def error(self, message: str) -> NoReturn:
         # "--stpes 3": the missing --steps is a symptom, and so is "invalid choice: '3'" where
@@ -875,8 +876,43 @@ class _Parser(argparse.ArgumentParser):
                  ] if symptom else []
         if typos:
             message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
+        message += self._placed_early(message, self is _Parser.top)
         # (under torchrun the ranks other than 0 say nothing of it: main)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    @staticmethod
+    def _placed_early(message: str, whole: bool) -> str:
+        """``; --steps comes before the command ...`` where a command's flag was given before
+        the command's name: argparse took its value for the command (``invalid choice:
+        '10'``, the last note) or left it out (``--steps=10``: "required: --steps"). One the
+        command does not know either is named as a typo, where the error is the ``whole``
+        line's (a command's own errors name its typos)."""
+        top = _Parser.top
+        if top is None:
+            return ""
+        commands = _commands(top)
+        # Where the command stands: its name, else the word argparse took for it (not the
+        # flags after a mistyped name: "shedule --steps 10", a review)
+        taken = re.match(r"argument COMMAND: invalid choice: '(.*?)' \(", message)
+        argv = _Parser.argv
+        at = next((i for i, t in enumerate(argv) if t in commands), None)
+        if at is None:
+            at = argv.index(taken[1]) if taken and taken[1] in argv else len(argv)
+        early = [t for t in argv[:at] if t.startswith("--") and top._unknown(t)]
+        named = commands.get(argv[at]) if at < len(argv) else None
+        known = [t for t in early if any(isinstance(c, _Parser) and not c._unknown(t)
+                                         for c in ([named] if named else commands.values()))]
+        typos = [t for t in early if t not in known] if whole else []
+        said = ""
+        if typos:
+            nearest = named if isinstance(named, _Parser) else top
+            said += f"; unrecognized: {' '.join(typos)}{nearest._near(typos)}"
+        if known:
+            said += (f"; {' '.join(known)} {'comes' if len(known) == 1 else 'come'} before "
+                     f"the command: a command's flags go after its name ({top.prog} "
+                     f"{argv[at] if named else 'COMMAND'} "
+                     f"{known[0].split('=', 1)[0]} ...)")
+        return said
 
     def _flags(self) -> list[str]:
         return [f for a in self._actions for f in a.option_strings if f.startswith("--")]
@@ -946,6 +982,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     command's own parser (``superconverge find-lr: error: ...``, pointing at its --help, not
     the top level's, which lists no flag of it), with the nearest flag it has."""
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
+    _Parser.top = parser if isinstance(parser, _Parser) else None
     args, extra = parser.parse_known_args(argv)
     if extra:
         command = _commands(parser)[args.command]
