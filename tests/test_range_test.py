@@ -4999,9 +4999,17 @@ def test_float16_autocast_without_a_grad_scaler_is_warned_of() -> None:
     """The docs say to pass a GradScaler with float16; without one the test ran silently, on
     gradients that can flush to zero."""
     model, opt, loader = make_problem()
-    with pytest.warns(UserWarning, match="amp_dtype=torch.float16 without an enabled GradScaler"):
+    with pytest.warns(UserWarning, match="amp_dtype=torch.float16 without an enabled GradScaler"
+                      r".*; pass scaler=torch\.amp\.GradScaler\(device_type\), or use"):
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, amp_dtype=torch.float16,
                       progress=False)
+    # (over float16 weights, which a GradScaler is refused for: the weights first, a bug bash)
+    half = nn.Linear(10, 2).half()
+    with pytest.warns(UserWarning, match=r"without an enabled GradScaler: .*; keep the weights "
+                      r"in float32 \(no model\.half\(\)\) and pass scaler=torch\.amp\."):
+        lr_range_test(half, torch.optim.SGD(half.parameters(), lr=0.1), ce,
+                      [(x.half(), y) for x, y in itertools.islice(loader, 5)], 1e-4, 1.0, 5,
+                      amp_dtype=torch.float16, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lr_range_test(model, opt, ce, loader, 1e-4, 1.0, 5, amp_dtype=torch.bfloat16,
@@ -8416,6 +8424,18 @@ def test_a_float16_loss_that_overflows_names_float16() -> None:
                               1e-4, num_iter=12, progress=False)
     assert res32.stop_reason == "completed"
     assert not any("65504" in str(w.message) for w in caught)
+    # float32 weights under float16 autocast, a loss of ops autocast keeps in float16 (the
+    # CPU's sub and pow): autocast's, and no "keep the weights in float32" (a bug bash)
+    torch.manual_seed(0)
+    model32 = nn.Linear(8, 1)
+    with pytest.warns(UserWarning, match=r"the loss is a float16 tensor \(autocast's: "
+                      r"amp_dtype=torch.float16 ran it in float16\), whose") as told:
+        res = lr_range_test(model32, torch.optim.SGD(model32.parameters(), lr=1e-3),
+                            lambda out, y: ((out - y) ** 2).mean(), batches, 1e-6, 1e-4,
+                            num_iter=12, progress=False, amp_dtype=torch.float16,
+                            scaler=torch.amp.GradScaler("cpu"))
+    said = next(str(w.message) for w in told if "65504" in str(w.message))
+    assert res.stop_reason == "nan" and "keep the weights" not in said
 
 
 @pytest.mark.parametrize("where", ["built", "half built"])

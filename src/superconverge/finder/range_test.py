@@ -285,11 +285,18 @@ def lr_range_test(
     if amp_dtype is torch.float16 and (scaler is None or not scaler.is_enabled()):
         # torch's AMP recipe: float16 gradients below ~6e-8 flush to zero without loss scaling,
         # so the small LRs' steps (and a curve's start) can be measured on gradients that are
-        # partly zero; bfloat16 has float32's range and needs none.
+        # partly zero; bfloat16 has float32's range and needs none. A GradScaler cannot unscale
+        # float16 parameters' gradients (refused below): there the weights go first (a bug bash:
+        # the advice was refused by the next call).
+        halved = any(p.dtype == torch.float16 and p.requires_grad
+                     for group in getattr(optimizer, "param_groups", ()) for p in group["params"])
         warnings.warn(
             "amp_dtype=torch.float16 without an enabled GradScaler: small float16 gradients "
-            "flush to zero without loss scaling, which the curve would then measure; pass "
-            "scaler=torch.amp.GradScaler(device_type), or use amp_dtype=torch.bfloat16",
+            "flush to zero without loss scaling, which the curve would then measure; "
+            + ("keep the weights in float32 (no model.half()) and pass scaler=torch.amp."
+               "GradScaler(device_type)" if halved else
+               "pass scaler=torch.amp.GradScaler(device_type)")
+            + ", or use amp_dtype=torch.bfloat16",
             UserWarning, stacklevel=2)
     sync_every = v.integer("sync_every", sync_every, minimum=1)
     repeats = v.integer("repeats", repeats, minimum=1)
@@ -602,11 +609,17 @@ def lr_range_test(
         if run.half_loss and any(c.stop_reason == "nan" for c in curves):
             # (a bug bash: a model.half() regression's squared error past 65504 on one batch,
             # its gradient finite, stopped the test 300x early, told to check the data)
+            # (under float16 autocast, a loss of ops it keeps in float16, as the CPU's keeps
+            # sub and pow, is one too: "a model.half()'s" was no advice there, a bug bash)
             warnings.warn(
-                "the loss is a float16 tensor (a model.half()'s), whose largest number is "
-                "65504: a loss, or a squared error inside it, above that is inf, which stops the "
-                "test as a NaN would; compute the loss in float32 (loss_fn(output.float(), "
-                "target.float())), or keep the weights in float32 and use amp_dtype",
+                "the loss is a float16 tensor ("
+                + ("autocast's: amp_dtype=torch.float16 ran it in float16" if amp_dtype is
+                   torch.float16 else "a model.half()'s")
+                + "), whose largest number is 65504: a loss, or a squared error inside it, "
+                "above that is inf, which stops the test as a NaN would; compute the loss in "
+                "float32 (loss_fn(output.float(), target.float()))"
+                + ("" if amp_dtype is torch.float16 else
+                   ", or keep the weights in float32 and use amp_dtype"),
                 UserWarning, stacklevel=2)
         if zeros := max(run.leading_zeros, default=0):
             warnings.warn(
