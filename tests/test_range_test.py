@@ -5641,14 +5641,18 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     # Past 50 skips in a row the test stops (a review: there the scale was not named, and the
     # message said no loss scale would do); where the skips do not explain the missing points
     # (a divergence, a NaN loss) the advice is not given.
-    model = _blob_mlp()
-    with pytest.warns(RuntimeWarning, match=r"GradScaler skipped 50 steps in a row, up to "
-                      r"lr=\S+: the loss scale is still 1.18e\+21 after them, so no smaller one "
-                      r"was tried: lower the GradScaler's init_scale or use bfloat16 autocast; "
-                      r"stopping"):
-        lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
-                      _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
-                      scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120), progress=False)
+    # The scale at the 50th skip, whatever steps ran past it before the stop was read (a bug
+    # bash: 4.1e3 at sync_every=100, and the advice flipped with it)
+    for sync_every in (1, 7, 10, 100):
+        model = _blob_mlp()
+        with pytest.warns(RuntimeWarning, match=r"GradScaler skipped 50 steps in a row, up to "
+                          r"lr=\S+: the loss scale is still 1.18e\+21 after them, so no smaller "
+                          r"one was tried: lower the GradScaler's init_scale or use bfloat16 "
+                          r"autocast; stopping"):
+            lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                          _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
+                          scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120),
+                          progress=False, sync_every=sync_every)
     for stop in ("diverged", "nan"):
         said = curve_warnings(np.logspace(-1, 0, 6), [2.3, 2.4, 2.8, 3.9, 6.0, 12.0], stop,
                               scaler_skips=2)
@@ -5659,6 +5663,26 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
     assert said == ["too few points: 7 finite (need 8); raise num_iter: a sweep that ran every "
                     "step has a point a step (less those a GradScaler skipped), whatever its "
                     "start_lr and end_lr"]
+
+
+@pytest.mark.parametrize("start", [2.0 ** 20, 3e38])
+def test_the_curves_loss_scale_is_the_one_the_scalers_update_sets(start: float) -> None:
+    """The host's scale after each step (for the 50-skips warning) is the scale torch's
+    update sets: backed off at a skip, grown after growth_interval clean steps in a row, not
+    grown past float32's largest number; from a scaler that has already counted clean steps."""
+    scaler = torch.amp.GradScaler("cpu", init_scale=start, growth_factor=2.0,
+                                  backoff_factor=0.25, growth_interval=3)
+    scaler._lazy_init_scale_growth_tracker(torch.device("cpu"))
+    scaler._growth_tracker.fill_(2)
+    host = RANGE_TEST._HostCurve([1e-3] * 60, 0.98, None, None, False, scaler)
+    scale = torch.tensor([start], dtype=torch.float32)
+    tracker = torch.tensor([2], dtype=torch.int32)
+    rng = random.Random(0)
+    for _ in range(60):
+        skip = rng.random() < 0.3
+        host.feed([1.0], skipped=[skip])
+        torch._amp_update_scale_(scale, tracker, torch.tensor([float(skip)]), 2.0, 0.25, 3)
+        assert host.scale == scale.item()
 
 
 def test_a_huge_repeats_builds_no_list_of_its_seeds() -> None:

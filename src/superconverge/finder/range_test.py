@@ -136,6 +136,7 @@ _MAX_SEED = 2**64 - 1
 MAX_SKIPPED_STEPS = 50
 """Consecutive GradScaler-skipped steps after which the test stops ("nan"): the gradients are not
 finite at any loss scale, which is divergence, not an fp16 overflow."""
+_FLOAT32_MAX = 3.4028234663852886e38  # (a GradScaler's scale is a float32)
 
 MODES = {"exp": exponential, "linear": linear}
 AMP_DTYPES = (torch.float16, torch.bfloat16)
@@ -1830,7 +1831,6 @@ class _HostCurve:
         scaler: torch.amp.GradScaler | None = None,
     ) -> None:
         self.lr_values, self.diverge_factor, self.seed = lr_values, diverge_factor, seed
-        self.scaler = scaler  # (its scale is named where it skipped too many steps)
         self.ema = Ema(beta)
         self.steps: list[int] = []  # the step (index into lr_values) of each point
         self.losses: list[float] = []
@@ -1847,6 +1847,17 @@ class _HostCurve:
         self.skipped = 0  # steps GradScaler skipped, in all
         self.skipped_in_a_row = 0
         self.high_skip = False  # the last step was skipped with a loss past the line
+        # The loss scale after each step fed, as the scaler's update sets it, from where it
+        # stood at the sweep's start and the steps' skips: the scale at a stop is its own, not
+        # the one left by the steps run past it until the stop was read (a bug bash: the
+        # 50-skips warning named 1.1e15 at sync_every=10, 4.1e3 at 100, and flipped its advice)
+        self.scale = math.nan
+        if scaler is not None and scaler.is_enabled():
+            self.scale = float(scaler.get_scale())  # (a host read, once a sweep)
+            tracker = getattr(scaler, "_get_growth_tracker", None)
+            self.tracker = tracker() if callable(tracker) else 0
+            self.growth, self.backoff = scaler.get_growth_factor(), scaler.get_backoff_factor()
+            self.interval = scaler.get_growth_interval()
 
     @property
     def last_smoothed(self) -> float:
@@ -1874,6 +1885,8 @@ class _HostCurve:
             self.next_step += 1
             skip = skipped is not None and skipped[j]
             self.skipped_in_a_row = self.skipped_in_a_row + 1 if skip else 0
+            if skipped is not None and self.scale == self.scale:  # (not NaN: a scaler's)
+                self._update_scale(skip)
             if not math.isfinite(x):
                 if skip and not self.steps:
                     # Before the first point, a skipped step's NaN is the scaler finding its
@@ -1926,6 +1939,20 @@ class _HostCurve:
                 return
             self.best = min(self.best, s)
 
+    def _update_scale(self, skip: bool) -> None:
+        """:attr:`scale` after a step, as ``GradScaler.update`` sets it: backed off at a skip;
+        grown after ``growth_interval`` steps in a row without one, unless past float32's
+        largest number."""
+        if skip:
+            self.scale *= self.backoff
+            self.tracker = 0
+            return
+        self.tracker += 1
+        if self.tracker >= self.interval:
+            if self.scale * self.growth <= _FLOAT32_MAX:
+                self.scale *= self.growth
+            self.tracker = 0
+
     def _skip(self, step: int) -> bool:
         """Count ``step``, which GradScaler skipped, as no point; whether the steps skipped in
         a row up to it stop the test ("nan", warned)."""
@@ -1934,7 +1961,7 @@ class _HostCurve:
             return False
         # Backed off at each skip, a scale still at 1 or above never tried the smaller ones (an
         # init_scale of 2**120): the LR may not be the cause.
-        scale = self.scaler.get_scale() if self.scaler is not None else 0.0
+        scale = self.scale if self.scale == self.scale else 0.0
         why = (f"the loss scale is still {scale:.3g} after them, so no smaller one was tried: "
                "lower the GradScaler's init_scale or use bfloat16 autocast" if scale >= 1
                else "the gradients are not finite at any loss scale")
