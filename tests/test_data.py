@@ -2982,6 +2982,22 @@ def test_one_file_read_three_times_is_counted_once_with_two_reads_more(tmp_path)
         load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.25)
 
 
+def test_standardized_scales_a_column_of_small_values() -> None:
+    """A bug bash: capacitances in farads (around 3e-9, std 1e-9) were taken for a constant
+    column by a std under eps=1e-8 and only centred, left at 1e-9 after --standardize; an MLP
+    trained on them scored the majority class. A given eps still holds."""
+    g = torch.Generator().manual_seed(0)
+    x = 3e-9 + 1e-9 * torch.randn(300, 3, generator=g)
+    x[:, 2] = 5e-9  # truly constant, as small: only centred
+    y = torch.arange(300) % 2
+    d = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2, input_shape=(3,)).standardized()
+    assert torch.allclose(d.x_train[:, :2].std(dim=0), torch.ones(2), atol=1e-4)
+    assert d.x_train[:, 2].abs().max() == 0
+    given = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2,
+                    input_shape=(3,)).standardized(eps=1e-8)
+    assert given.x_train[:, 0].std() < 1e-8
+
+
 def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -> None:
     """Timestamps an hour apart around 1.7e9 (std about 1000, under 1e-6 of their mean) were
     taken for a constant column and only centred: their std stayed about 1000, and a range

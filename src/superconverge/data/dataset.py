@@ -118,18 +118,19 @@ class Dataset:
             "class_names": list(self.class_names),
         }
 
-    def standardized(self, eps: float = 1e-8) -> Dataset:
+    def standardized(self, eps: float = 0.0) -> Dataset:
         """A copy whose inputs have zero mean and unit variance, using training statistics only.
 
         Statistics are per channel (dimension 1) for images and signals, per feature for flat
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
         constant in the training split (spread over no more than the rounding of its values:
-        float32's epsilon times the largest, or a std at most ``eps``) is only centred,
-        as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of its std
-        would blow up the validation inputs where it is not constant. A column that varies
-        little beside a large mean (timestamps an hour apart, around 1.7e9) is not constant,
-        and is scaled.
+        float32's epsilon times the largest, or a std at most ``eps``, 0 unless given) is only
+        centred, as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of
+        its std would blow up the validation inputs where it is not constant. A column that
+        varies little beside a large mean (timestamps an hour apart, around 1.7e9) is not
+        constant, and is scaled; nor is one of small values (capacitances in farads, around
+        1e-9), whatever its std.
         Needs at least 2 training examples (``ValueError``).
         """
         eps = non_negative("eps", eps)
@@ -154,7 +155,9 @@ class Dataset:
         # times the largest, about a unit in the last place: a float32 1000.0 beside its next
         # float up, divided by that std, made a validation 1001 into 163840), or a std under
         # eps. Not a std under a share of the mean: timestamps an hour apart around 1.7e9 have
-        # a std under 1e-6 of it, and vary.
+        # a std under 1e-6 of it, and vary; nor under a fixed size by default (1e-8 left
+        # capacitances in farads, a std of 1e-9, unscaled, and a model learned nothing from
+        # them: a bug bash).
         rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
         constant = (span <= rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
