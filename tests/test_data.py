@@ -343,6 +343,31 @@ def test_mnist1d_cache_dir_under_home_is_expanded_and_said(tmp_path, monkeypatch
         load_mnist1d(seed=2**32, num_samples=40, cache=False)
 
 
+def test_with_no_home_folder_the_cache_goes_to_the_temporary_folder(tmp_path, monkeypatch,
+                                                                    caplog) -> None:
+    """A bug bash: HOME unset, a user with no passwd entry (a container run as --user): "~"
+    came back as it was, the cache went into a folder named "~" where the command ran, and a
+    cache_dir of "~/c" raised "Could not determine home directory"."""
+    import tempfile
+
+    from superconverge.data.cache import default_cache_dir
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as with no home
+    monkeypatch.chdir(tmp_path)
+    where = default_cache_dir()
+    assert where.is_absolute() and where.parent == Path(tempfile.gettempdir())
+
+    def no_home(self: Path) -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "expanduser", no_home)
+    with caplog.at_level(logging.WARNING, logger="superconverge.data.mnist1d"):
+        ds = load_mnist1d(num_samples=40, cache_dir="~/c")
+    assert ds.num_train + ds.num_val == 40 and not list(tmp_path.iterdir())
+    assert "not caching MNIST-1D: cache_dir ~/c: Could not determine home" in caplog.text
+
+
 def test_mnist1d_without_cache_writes_nothing(tmp_path) -> None:
     load_mnist1d(num_samples=40, cache=False, cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())

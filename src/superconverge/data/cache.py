@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,19 @@ log = logging.getLogger(__name__)
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/superconverge``, or ``~/.cache/superconverge`` when it is unset or
-    relative (which the XDG spec says to ignore: a cache in every folder one runs from)."""
+    relative (which the XDG spec says to ignore: a cache in every folder one runs from); where
+    there is no home folder either (``HOME`` unset, a user with no passwd entry: a container
+    run as ``--user``), a folder of this user's in the temporary folder, as matplotlib's."""
     base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "superconverge"
+    if os.path.isabs(base):
+        return Path(base) / "superconverge"
+    home = os.path.expanduser("~")
+    if os.path.isabs(home):
+        return Path(home) / ".cache" / "superconverge"
+    # (a bug bash: "~" came back as it was, and the cache went into a folder named "~" where
+    # the command ran, logged as "cached arrays to ~/.cache/...", which reads as the home's)
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    return Path(tempfile.gettempdir()) / f"superconverge{user}-cache"
 
 
 def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:

@@ -77,7 +77,12 @@ def load_mnist1d(
     args = _generation_args(seed, num_samples, train_fraction)
 
     # ("~/cache" made a folder named "~" where it ran, a review)
-    path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    try:
+        path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    except RuntimeError as err:  # "~/cache" with no home folder: no cache, as an unwritable one
+        log.warning("not caching MNIST-1D: cache_dir %s: %s", cache_dir, err)
+        cache = False
+        path = Path(".")
     path = path / f"mnist1d-{_cache_key(args)}.npz"
     arrays = load_cached_arrays(path) if cache else None
     if arrays is not None and not _holds(arrays, n_train, total - n_train):
