@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -1307,6 +1308,40 @@ def test_no_nan_line_past_the_end_of_the_sweep() -> None:
                                   "mode": "linear"})
     labels = [str(line.get_label()) for line in res.plot(None).get_lines()]
     assert not any(label.startswith("loss or gradients not finite") for label in labels)
+
+
+def test_a_validation_loss_above_the_whole_frame_is_brought_into_view() -> None:
+    """A bug bash: a fine-tuned model's training loss near 0.003 and its validation loss near
+    0.63: the frame was the training curve's, and none of the validation loss was drawn. Its
+    valley is in view now; a validation loss that dips into the frame keeps the old frame."""
+    lrs = np.logspace(-5, 0, 60)
+    t = np.log10(lrs)
+    train = 0.003 - 0.002 / (1 + np.exp(-3 * (t + 2))) + np.where(t > -0.5, 0.05 * (t + 0.5), 0)
+    val = 0.66 - 0.03 / (1 + np.exp(-3 * (t + 2))) + np.where(t > -0.5, 0.5 * (t + 0.5), 0)
+    res = RangeTestResult(lrs.tolist(), train.tolist(), bias_corrected_ema(train, 0.98),
+                          "completed", num_iter=60, val_losses=val.tolist())
+    low, high = res.plot(None).get_ylim()
+    assert low <= train.min() and high >= val[: int(np.argmin(val)) + 1].max()
+    near = RangeTestResult(lrs.tolist(), train.tolist(), bias_corrected_ema(train, 0.98),
+                           "completed", num_iter=60, val_losses=(val - 0.65).tolist())
+    assert near.plot(None).get_ylim()[1] < 0.05
+
+
+def test_the_plot_on_a_callers_log_axis_pads_in_decades() -> None:
+    """A bug bash: drawn into the caller's log-y Axes, the 5% pad below the lowest loss went
+    below 0, and matplotlib ignored it with a warning of a limit the caller had not set."""
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    ax.set_yscale("log")
+    losses = np.geomspace(2.3, 1e-3, 40).tolist()
+    res = RangeTestResult(np.logspace(-5, 0, 40).tolist(), losses,
+                          bias_corrected_ema(losses, 0.98), "completed", num_iter=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.plot(ax)
+    low, high = ax.get_ylim()
+    assert 0 < low < 1e-3 and high > 2.3 and ax.get_yscale() == "log"
 
 
 def test_a_curve_that_hardly_falls_is_framed_whole() -> None:

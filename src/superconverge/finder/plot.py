@@ -431,6 +431,13 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
         seen = seen[np.isfinite(seen)]
         if seen.size:
             low = min(low, float(seen.min()))
+            if float(seen.min()) > high:
+                # All of it above the frame (a validation loss far above a fine-tuned model's
+                # training loss: none of it was drawn, a bug bash): up to its own cut, as the
+                # smoothed curve's is found, so that its valley is seen.
+                k = int(np.argmin(seen))
+                top = float(seen[: k + 1].max())
+                high = min(float(seen.max()), top + 0.25 * (top - float(seen[k])))
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:
@@ -448,6 +455,12 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
 def _set_ylim(ax: Axes, low: float, high: float) -> None:
     """Y limits from ``low`` to ``high`` and 5% of the span on either side, within what
     matplotlib's ticks can count."""
+    if ax.get_yscale() == "log" and 0 < low <= high:
+        # (the caller's log axis: 5% of the span in decades, not below 0, which matplotlib
+        # ignored with a warning of a limit the caller had not set, a bug bash)
+        pad = (high / low) ** 0.05 if high > low else 1.05
+        ax.set_ylim(low / pad, high * pad)
+        return
     # (each scaled before they meet: a loss near the float limit made high - low inf)
     pad = (0.05 * high - 0.05 * low) or 0.05 * abs(high) or 0.05
     limit = np.finfo(float).max / 4  # room for matplotlib's ticks to be computed
