@@ -8306,6 +8306,64 @@ def test_unseeded_validation_batches_are_drawn_without_moving_the_training_shuff
     assert curve(val_data=val, val_batches=1) == curve()
 
 
+@pytest.mark.parametrize("seed", [0, None])
+@pytest.mark.parametrize("val_batches", [2, 0])
+def test_validation_through_the_trainings_own_rngs_leaves_the_training_curve(
+        seed: int | None, val_batches: int) -> None:
+    """A bug bash: validation batches drawn through an RNG the training draws from too moved
+    the training curve from its first step: a dataset's own generator split by random_split
+    between the two (seeded only: the unseeded draw was put back), and a collator shared by
+    both loaders whose RNG is made at its first batch (DataCollatorForLanguageModeling(seed=)),
+    which the first validation batch made and the training then drew on from."""
+    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+
+    class Noisy(torch.utils.data.Dataset):
+        def __init__(self) -> None:
+            self.g = torch.Generator().manual_seed(1)
+
+        def __len__(self) -> int:
+            return 256
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return x[i] + 0.3 * torch.randn(8, generator=self.g), y[i]
+
+    class Masking:
+        def __init__(self) -> None:
+            self.generator: torch.Generator | None = None
+
+        def __call__(self, items: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+            if self.generator is None:
+                self.generator = torch.Generator().manual_seed(42)
+            xb = torch.stack([a for a, _ in items])
+            mask = torch.rand(xb.shape, generator=self.generator) < 0.15
+            return xb.masked_fill(mask, 0.0), torch.stack([b for _, b in items])
+
+    def curves(shared: str) -> list[tuple[float, ...]]:
+        out = []
+        for val in (False, True):
+            if shared == "dataset":
+                train_set, val_set = torch.utils.data.random_split(
+                    Noisy(), [192, 64], generator=torch.Generator().manual_seed(0))
+                collate: Any = None
+            else:
+                train_set, val_set = TensorDataset(x[:192], y[:192]), TensorDataset(x[192:],
+                                                                                   y[192:])
+                collate = Masking()
+            loader = DataLoader(train_set, batch_size=32, shuffle=True, collate_fn=collate)
+            checks = DataLoader(val_set, batch_size=32, collate_fn=collate)
+            torch.manual_seed(0)
+            model = nn.Linear(8, 2)
+            more = {"val_data": checks, "val_batches": val_batches} if val else {}
+            out.append(lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                                     F.cross_entropy, loader, 1e-4, 1.0, num_iter=12,
+                                     progress=False, seed=seed, **more).losses)
+        return out
+
+    for shared in ("dataset", "collator"):
+        without, with_val = curves(shared)
+        assert with_val == without, shared
+
+
 # --- the ninth bug bash ------------------------------------------------------------------------
 
 

@@ -78,6 +78,7 @@ from superconverge.finder._restore import (
     TrainingState,
     _attributes,
     _collate_owners,
+    _is_rng,
     _rng_state,
     _set_rng_state,
     _version,
@@ -449,6 +450,7 @@ def lr_range_test(
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
+    run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
@@ -569,11 +571,13 @@ def lr_range_test(
                             "test")
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
+        # (their draw moved an unseeded training shuffle's RNG, a bug bash: put back; and a
+        # seeded one's own RNG, which no seed reaches, a dataset's split between the two, or a
+        # collator's RNG made on first use, another)
+        drawn_from = run._rng_states()
+        with run._slots_kept():
             run.take_val_batches()
-        else:  # (their draw moved an unseeded training shuffle's RNG, a bug bash: put back)
-            drawn_from = run._rng_states()
-            run.take_val_batches()
-            run._set_rng_states(drawn_from)
+        run._set_rng_states(drawn_from)
         if val_data is not None and run.world > 1 and forward_is_collective(model):
             # Each validation forward of a sharded model is a collective (an FSDP2 layer's
             # all-gather): batches of another count on one rank aborted a rank inside gloo,
@@ -1058,6 +1062,7 @@ class _Run:
         # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
         self.val_rngs: tuple[Any, ...] | None = None
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
+        self.rng_slots: list[tuple[dict[str, Any], str]] = []  # (None at the start: Streams)
         # The state the model (and a step_fn object) carries between forwards: the training's
         # goes back after a validation pass. (The pass starts from it: started from the first
         # pass's, a running statistic kept as a plain attribute was scored as at the test's
@@ -1658,6 +1663,26 @@ class _Run:
             _set_rng_state(rng, state)
 
     @contextlib.contextmanager
+    def _slots_kept(self) -> Iterator[None]:
+        """The RNGs made on first use (:attr:`rng_slots`, None at the test's start) as they
+        were before the block: one the block made goes, and one made before it (by the
+        training) gets its state back. A collator shared by the training and validation
+        loaders made its RNG at the first validation batch, and the training then drew from
+        where the validation left it: the curve moved with ``val_data`` (a bug bash)."""
+        held = [(attributes, name, rng, _rng_state(rng) if _is_rng(rng) else None)
+                for attributes, name in self.rng_slots
+                for rng in (attributes.get(name),)]
+        try:
+            yield
+        finally:
+            for attributes, name, rng, state in held:
+                now = attributes.get(name)
+                if rng is None and _is_rng(now):
+                    attributes[name] = None
+                elif state is not None and now is rng:
+                    _set_rng_state(rng, state)
+
+    @contextlib.contextmanager
     def _passive(self) -> Iterator[None]:
         """A validation pass that leaves the training as it was: from the first pass's random
         state (the same draws at every pass), with the fake-quantize observers off, and the
@@ -1675,7 +1700,8 @@ class _Run:
         for m in self.others:
             m.training = False
         try:
-            yield
+            with self._slots_kept():
+                yield
         finally:
             for m, training in modes:
                 m.training = training
