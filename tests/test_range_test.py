@@ -8364,6 +8364,41 @@ def test_validation_through_the_trainings_own_rngs_leaves_the_training_curve(
         assert with_val == without, shared
 
 
+def test_an_optimizer_built_before_a_layer_was_replaced_is_warned_of() -> None:
+    """A bug bash: a notebook cell replaced the model's head after the optimizer's cell had
+    run; the optimizer stepped the old head, which got no gradient, the new one was never
+    trained, and the pick was 6.5x too high with an INFO line alone. Parameters outside the
+    model that do get a gradient (a loss's temperature), or a model's parameters a second
+    optimizer trains, are not told of."""
+    torch.manual_seed(0)
+    x, y = torch.randn(128, 10), torch.randint(0, 2, (128,))
+    batches = [(x[i:i + 32], y[i:i + 32]) for i in range(0, 128, 32)]
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model[2] = nn.Linear(16, 2)
+    with pytest.warns(UserWarning, match=r"the optimizer steps 2 parameters that are not the "
+                      r"model's and got no gradient, while 2 trainable parameters of the model "
+                      r"\(2\.weight, 2\.bias\) are not the optimizer's, so the sweep never "
+                      r"trains them: was a layer replaced"):
+        lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 1.0, num_iter=10,
+                      progress=False)
+
+    class Tempered(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.t = nn.Parameter(torch.ones(()))
+
+        def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(out / self.t, y)
+
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+    loss = Tempered()
+    opt = torch.optim.SGD([*model[0].parameters(), *loss.parameters()], lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, loss, batches, 1e-4, 1.0, num_iter=10, progress=False)
+
+
 # --- the ninth bug bash ------------------------------------------------------------------------
 
 
