@@ -2815,6 +2815,29 @@ def test_progress_bar_counts_every_step_run(monkeypatch, end_lr, steps_run) -> N
     assert all(n == 10 for n in bar.updates[:-1])
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_progress_bar_of_a_sweep_cut_short_counts_the_steps_its_partial_curve_holds(
+        monkeypatch, stop) -> None:
+    """A bug bash: a Ctrl-C or an error at step 30 of 60 left the bar at 20/60 (the last
+    chunk read) beside a partial result "interrupted after 29 of 60 steps"."""
+    bars: list[_CountingBar] = []
+    monkeypatch.setattr(RANGE_TEST, "progress_bar", lambda *a: bars.append(_CountingBar(*a))
+                        or bars[-1])
+    model, opt, loader = make_problem()
+    calls = [0]
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        if calls[0] == 30:
+            raise stop("stop here")
+        return ce(out, y)
+
+    with pytest.raises(stop) as caught:
+        lr_range_test(model, opt, loss, loader, 1e-4, 1.0, 60, sync_every=10, progress=True)
+    (bar,) = bars
+    assert bar.n == len(caught.value.partial_result.lrs) == 29 and bar.closed
+
+
 def test_a_single_process_is_the_main_process() -> None:
     assert is_main_process()
 

@@ -32,10 +32,13 @@ def progress_bar(total: int, desc: str, show: bool, unit: str = "it") -> Any:
                 disable=False if notebook else None, file=sys.stderr)
 
 
-def rewind(bar: Any, count: int) -> None:
-    """Set ``bar`` back to ``count`` steps done: a test that stops on a point read back a few
-    steps late ran those steps, but they are no part of its result."""
+def rewind(bar: Any, count: int, loss: float | None = None) -> None:
+    """Set ``bar`` to ``count`` steps done, and its ``loss`` postfix, where it shows another
+    count: a test that stops on a point read back a few steps late ran those steps, but they
+    are no part of its result; one interrupted has read the steps since the last chunk."""
     if not isinstance(bar, _NoBar) and bar.n != count:
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
         bar.n = count
         bar.refresh()
 

@@ -1328,10 +1328,10 @@ class _Run:
                 self.sync_every,
             )
         finally:
-            if host.stop_reason is not None:
-                # the steps run past the stop (it is read up to sync_every steps late) are
-                # not counted: the bar ends at the stop's step
-                rewind(bar, host.next_step)
+            # The bar ends at the curve's last step: the steps run past a stop (read up to
+            # sync_every steps late) are not counted, and those read after a Ctrl-C or an
+            # error are (a bug bash: 20/60 beside "interrupted after 29 of 60 steps")
+            rewind(bar, host.next_step, loss=host.last_smoothed)
             bar.close()
             if hook is not None:
                 hook.remove()
