@@ -7522,6 +7522,39 @@ def test_a_step_modules_optimizer_and_modes_go_back_with_it() -> None:
     assert not loss_fn.training
 
 
+def test_an_optimizer_the_model_holds_goes_back_with_it() -> None:
+    """A bug bash: a GAN module holding its discriminator and ``self.opt_d``, its step the
+    model's method (or a lambda calling it): the discriminator went back, its optimizer kept
+    the sweep's moments and step count, unwarned, and carried them into the next repeat."""
+
+    class Gan(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.g, self.d = nn.Linear(4, 2), nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 1))
+            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=4e-4)
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return self.g(z)
+
+        def step(self, model: nn.Module, batch: Any) -> torch.Tensor:
+            return _GanStep.step(self, self.g, batch)  # type: ignore[arg-type]
+
+    _, _, _, _, data = _gan()
+    for by_lambda in (False, True):
+        torch.manual_seed(0)
+        gan = Gan()
+        gan.step(gan, data[0]).backward()  # an Adam state to keep
+        gan.zero_grad(set_to_none=True)
+        before = {k: v.clone() for k, v in gan.opt_d.state[gan.d[0].weight].items()}
+        step: Any = (lambda m, b: m.step(m, b)) if by_lambda else gan.step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lr_range_test(gan, torch.optim.Adam(gan.g.parameters(), lr=1e-4), None, data,
+                          1e-5, 1.0, num_iter=10, step_fn=step, progress=False)
+        after = gan.opt_d.state[gan.d[0].weight]
+        assert all(torch.equal(after[k], v) for k, v in before.items()), by_lambda
+
+
 def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -> None:
     """A GAN trainer keeping ``self.nets = {"G": G, "D": D}`` and its optimizers in a dict (not
     a module: nothing of it is snapshotted) was not warned of, unlike ``self.d = D``."""

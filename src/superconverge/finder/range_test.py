@@ -496,6 +496,12 @@ def lr_range_test(
               if isinstance(o, torch.optim.Optimizer) and id(o) not in ours]
     beside += [(label, o) for label, o in given if isinstance(o, torch.optim.Optimizer)
                and id(o) not in ours and all(o is not b for _, b in beside)]
+    # (and one the model holds: a GAN module's ``self.opt_d`` over its own discriminator,
+    # stepped by the model's method as step_fn, kept the sweep's moments beside a
+    # discriminator put back, unwarned, a bug bash)
+    beside += [(_part_label("model", key), o) for key, o in _held_parts(model)
+               if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
+               and all(o is not b for _, b in beside)]
     put_back = _put_back(model, [m for _, m in others], optimizer)
     beside_restored = [o for _, o in beside if all(
         id(p) in put_back for g in o.param_groups for p in g["params"])]
