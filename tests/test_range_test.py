@@ -7579,6 +7579,30 @@ def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -
                       step_fn=Trainer().step, progress=False)
 
 
+@pytest.mark.parametrize("kept", ["dict", "list"])
+def test_a_step_modules_modules_in_a_dict_or_list_are_warned_of(kept: str) -> None:
+    """A bug bash: a GAN step that is a module keeping D in ``self.nets = {"D": D}`` (or a
+    list), not as a submodule, left D's BatchNorm statistics as the sweep made them,
+    unwarned, where the same step as a plain object was warned of."""
+    g_net, _, opt_g, _, data = _gan()
+    d_net = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))
+
+    class Step(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.nets = {"D": d_net} if kept == "dict" else [d_net]
+
+        def step(self, g: nn.Module, batch: Any) -> torch.Tensor:
+            d = self.nets["D"] if isinstance(self.nets, dict) else self.nets[0]
+            return F.softplus(-d(g(batch[0]))).mean()
+
+    where = r"\['D'\]" if kept == "dict" else r"\[0\]"
+    with pytest.warns(UserWarning, match=rf"wrote into step_fn\.__self__\.nets{where}\.1\."
+                      r"num_batches_tracked.*as its submodules \(nn\.ModuleDict"):
+        lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10,
+                      step_fn=Step().step, progress=False)
+
+
 def test_a_step_fn_that_steps_the_optimizer_or_leaves_gradients_is_warned_of() -> None:
     """A training loop's body pasted in whose loss comes from a fresh forward (two steps a
     point), and an attack's ``loss.backward()`` leaving gradients the test's backward adds to:

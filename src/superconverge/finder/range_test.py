@@ -474,15 +474,21 @@ def lr_range_test(
                     for key, m in _held_parts(o) if isinstance(m, torch.nn.Module)]
     held_modules += [(label, o) for label, o in given if isinstance(o, torch.nn.Module)]
     inside = {id(x) for x in model.modules()}  # (the model's own: snapshotted as the model)
-    watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
-               if id(m) not in inside
-               for name, t in itertools.chain(m.named_parameters(), m.named_buffers())]
     others: list[tuple[str, torch.nn.Module]] = []
     for name, m in (("loss_fn", loss_fn), ("step_fn", step_fn),
                     ("step_fn.__self__", getattr(step_fn, "__self__", None))):
         if (isinstance(m, torch.nn.Module) and id(m) not in inside
                 and all(m is not o for _, o in others)):
             others.append((name, m))
+    # (and those such a module keeps in a plain dict or list, not as its submodules: a GAN
+    # step module's ``self.nets = {"D": D}``, left as the sweep made it unwarned, where a plain
+    # object's was warned of, a bug bash)
+    held_modules += [(_part_label(name, key), m) for name, o in others
+                     for key, m in _held_parts(o) if isinstance(m, torch.nn.Module)
+                     and not key.startswith("_modules[") and all(m is not x for x in o.modules())]
+    watched = [(f"{label}.{name}", t, _version(t)) for label, m in held_modules
+               if id(m) not in inside
+               for name, t in itertools.chain(m.named_parameters(), m.named_buffers())]
     streams.keep_modes(x for _, o in (*others, *held_modules) for x in o.modules())
     # Optimizers a step_fn or loss_fn object or module holds beside the test's (a GAN step's
     # ``self.optD``: it kept the sweep's moments and step counts beside a discriminator put
@@ -769,7 +775,8 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             f"the range test wrote into {_first_five(written)}, of a module "
             "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
             "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
-            "make that object a module holding them and pass its method as step_fn "
+            "make that object a module holding them as its submodules (nn.ModuleDict, "
+            "nn.ModuleList, not a dict or list) and pass its method as step_fn "
             "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
             "test", UserWarning, stacklevel=outside(__name__))
     if changed:
