@@ -517,6 +517,31 @@ def test_a_scale_fn_that_cannot_be_found_by_name_is_refused_when_saved(fn) -> No
         c.to_dict()
 
 
+def test_a_scale_fn_defined_again_still_saves() -> None:
+    """A bug bash: a notebook cell defining ``half`` run again made the schedule built with
+    the first one unsaveable, "not a module-level function" of one that is (its name now held
+    another function object); a class defined again already saved. A wrapper found under the
+    name (a decorator's) is still refused: the name would load the wrapper."""
+    import functools
+    import types
+
+    module = types.ModuleType("_sc_cell")
+    sys.modules["_sc_cell"] = module
+    try:
+        code = "def half(x):\n    return 0.5 ** x\n"
+        exec(code, module.__dict__)
+        c = S.cyclic(1, 2, 3, scale_fn=module.half)
+        exec(code, module.__dict__)  # the cell run again
+        assert c.to_dict()["scale_fn"] == {"callable": "_sc_cell:half"}
+        assert S.Schedule.from_dict(c.to_dict())(4) == c(4)
+        inner = module.half
+        module.half = functools.wraps(inner)(lambda x: inner(x) + 1)
+        with pytest.raises(TypeError, match="module-level function"):
+            S.cyclic(1, 2, 3, scale_fn=inner).to_dict()
+    finally:
+        del sys.modules["_sc_cell"]
+
+
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda: S.join([0.1, S.linear(0, 1, 5)]), TypeError, r"parts must be schedules, got 0.1"),
     (lambda: S.join(S.linear(0, 1, 5)), TypeError, r"parts must be a list of schedules"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import operator
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, SupportsIndex, TypeVar, cast
 
@@ -67,9 +68,16 @@ def callable_ref(fn: Callable[..., Any]) -> str:
         module = "__main__"
     ref = f"{module}:{qualname}"
     try:
-        same = module is not None and "<" not in qualname and resolve_ref(ref) is fn
+        found = resolve_ref(ref) if module is not None and "<" not in qualname else None
     except (ValueError, TypeError):
-        same = False
+        found = None
+    # The function, or the same one defined again (a notebook cell run twice: its name now
+    # holds another function object, as a class defined again does, which still saves; a bug
+    # bash: "not a module-level function" of one that is)
+    same = found is fn or (
+        isinstance(fn, types.FunctionType) and isinstance(found, types.FunctionType)
+        and not hasattr(found, "__wrapped__") and found.__module__ == fn.__module__
+        and found.__qualname__ == qualname)
     if not same:  # lambdas, closures, partials, bound methods, callable instances
         raise TypeError(
             f"{fn!r} is not a module-level function (lambdas, closures, partials and methods "
