@@ -54,6 +54,32 @@ def test_find_lr_on_builtin_digits_writes_json_and_png(tmp_path, capsys) -> None
     assert (out / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_python_m_superconverge_names_itself_so(tmp_path) -> None:
+    """A bug bash: run as ``python -m superconverge`` (a pip --target install, no console
+    script on PATH), its next step and its errors named a ``superconverge`` command that is
+    not there; run as a file (an IDE's "run this file"), its folder first on sys.path made our
+    superconverge/torch the torch package, and find-lr failed."""
+    import subprocess
+
+    import superconverge.cli as cli
+
+    python = os.path.basename(sys.executable)
+    done = subprocess.run([sys.executable, "-m", "superconverge", "-q", "find-lr", "--dataset",
+                           "synthetic", "--model", "mlp", "--num-iter", "60", "--out",
+                           str(tmp_path / "run")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"  {python} -m superconverge schedule one-cycle --from-lr-find=" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "superconverge", "--steps", "9", "schedule"],
+                         capture_output=True, text=True)
+    assert bad.stderr.startswith(f"{python} -m superconverge: error: ")
+    assert f"(see {python} -m superconverge --help)" in bad.stderr
+    as_file = subprocess.run([sys.executable, cli.__file__, "-q", "find-lr", "--dataset",
+                              "synthetic", "--model", "mlp", "--num-iter", "10", "--out",
+                              str(tmp_path / "file")], capture_output=True, text=True)
+    assert as_file.returncode == 0, as_file.stderr
+    assert (tmp_path / "file" / "lr_find.json").is_file()
+
+
 def test_a_test_at_momentum_0_is_given_a_one_cycle_that_keeps_it(tmp_path, capsys) -> None:
     """A bug bash: find-lr --momentum 0 printed a schedule command that cycled momentum 0.95
     to 0.85 at a max_lr measured without momentum (6.7x the step): a loss of 290."""

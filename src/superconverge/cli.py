@@ -820,7 +820,7 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
             others = ", ".join(cycling) + (f"; and, without --no-momentum, {', '.join(rest)}"
                                            if rest else "")
         lines += ["next, with N your run's optimizer steps:",
-                  "  superconverge schedule one-cycle "
+                  f"  {getattr(args, 'prog', 'superconverge')} schedule one-cycle "
                   f"{_from_lr_find(out / 'lr_find.json')} --steps N"
                   f"{' --no-momentum' if keep else ''}",
                   f"  (or, in place of one-cycle, any other policy: {others})"]
@@ -954,13 +954,16 @@ _TORCH_NOTES = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "superconverge") -> argparse.ArgumentParser:
+    """The command line's parser; ``prog``, the command as its messages and the commands it
+    prints name it (``python -m superconverge`` where the console script is not on PATH)."""
     parser = _Parser(
-        prog="superconverge",
+        prog=prog,
         description="LR range test, cyclical LRs and the 1cycle policy (Leslie N. Smith's recipe).",
         parents=[_verbosity(False)],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(prog=prog)
+    parser.add_argument("--version", action="version", version=f"superconverge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _verbosity(argparse.SUPPRESS)
     for add in COMMANDS:
@@ -999,8 +1002,10 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return {}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()  # imports no torch: --help and schedule start fast
+def main(argv: Sequence[str] | None = None, *, prog: str = "superconverge") -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``), named ``prog`` in its
+    messages; the exit status."""
+    parser = build_parser(prog)  # imports no torch: --help and schedule start fast
     # Under torchrun every rank parses the same arguments: rank 0 alone says what is wrong
     # with them, and prints --help (a user's bug bash: each line came once per rank).
     ranked = _torchrun_rank()
@@ -1240,4 +1245,9 @@ def _newer(path: str | Path, than: str | Path) -> bool:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    # Run as a file (an IDE's "run this file"): Python put this folder first on sys.path, where
+    # our superconverge/torch was then imported as torch (a bug bash: find-lr failed, "needs
+    # the torch package: pip install torch" beside torch installed)
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
     sys.exit(main())
