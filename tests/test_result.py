@@ -896,6 +896,29 @@ def test_a_repeat_cut_short_counts_neither_in_the_spread_nor_in_the_band(stop: s
     assert "spread of 2 repeats (1 cut short left out)" in labels
 
 
+def test_the_band_of_repeats_holds_the_curve_drawn_in_it() -> None:
+    """A bug bash: the band, each repeat smoothed over its own points, did not hold the
+    smoothed mean drawn in it (a smoothing of the mean is no mean of the smoothings): a mean of
+    40 points beside a repeat of 80 lay outside the band at 17 points, the pick's dot too."""
+    from superconverge.finder.plot import smoothed_as_seen, spread_band
+
+    a = valley(0.0, noise=0.05, seed=3)
+    b = np.asarray(valley(-0.5, noise=0.05, seed=4))
+    b[38:40] = [9.0, 40.0]  # a blow-up at its end
+    long, short = curve(a, "completed", seed=0), Curve(
+        LRS[:40].tolist(), b[:40].tolist(), bias_corrected_ema(b[:40].tolist(), 0.98),
+        "diverged", 1)
+    mean = ((np.asarray(a[:40]) + b[:40]) / 2).tolist()
+    res = RangeTestResult(LRS[:40].tolist(), mean, bias_corrected_ema(mean, 0.98), "diverged",
+                          num_iter=80, repeats=(long, short))
+    drawn = smoothed_as_seen(res)
+    grid, low, high = spread_band(res.finished_repeats(), drawn=(LRS[:40], drawn))
+    assert np.array_equal(grid, LRS[:40][np.isfinite(drawn)])  # at the curve's own LRs
+    shown = drawn[np.isfinite(drawn)]
+    assert np.all(low <= shown) and np.all(shown <= high)
+    res.plot(None)
+
+
 def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:
     """Two finished repeats with the very same curve (unshuffled data) and a third an error cut
     short: the spread is None and the warning says why, not a reassuring 0."""

@@ -119,12 +119,23 @@ def plot_range_test(
     return ax
 
 
-def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarray, ...] | None:
+def spread_band(curves: tuple[Curve, ...], points: int = 200,
+                drawn: tuple[np.ndarray, np.ndarray] | None = None,
+                ) -> tuple[np.ndarray, ...] | None:
     """``(lrs, low, high)``: the lowest and highest smoothed loss (zero-lag, as the suggestion
     rules see it) among ``curves``, on a common log-spaced LR grid over the range they all
-    cover; ``None`` with fewer than two curves."""
+    cover; ``None`` with fewer than two curves.
+
+    ``drawn``: the LRs and smoothed loss of their mean as the plot draws it. The band is then
+    read at its LRs, each curve smoothed over those LRs alone, and holds the drawn curve: the
+    smoothing of a mean is no mean of the smoothings (a running median, a width that is a
+    share of each curve's points), and a mean of 39 points drawn beside repeats smoothed over
+    100 lay outside their band at 17 of them (a bug bash)."""
     # Each curve as the rules see it: smoothed up to its first non-finite loss.
     seen = [finite_prefix(c.lrs, c.losses) for c in curves]
+    if drawn is not None and np.isfinite(drawn[1]).any():
+        end = float(drawn[0][np.isfinite(drawn[1])][-1])
+        seen = [(x[x <= end * (1 + 1e-12)], y[x <= end * (1 + 1e-12)]) for x, y in seen]
     usable = [(x, smooth_sweep(x, y)) for x, y in seen if len(x) >= 2]
     if len(usable) < 2:
         return None
@@ -133,8 +144,16 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200) -> tuple[np.ndarra
     if not 0 < lo < hi:
         return None
     grid = np.geomspace(lo, hi, points)
-    ys = np.array([np.interp(np.log(grid), np.log(x), y) for x, y in usable])
-    return grid, ys.min(axis=0), ys.max(axis=0)
+    if drawn is not None:
+        at = np.isfinite(drawn[1]) & (drawn[0] >= lo) & (drawn[0] <= hi)
+        if at.sum() >= 2:
+            grid = np.asarray(drawn[0], dtype=float)[at]
+    ys = [np.interp(np.log(grid), np.log(x), y) for x, y in usable]
+    if drawn is not None:
+        ys.append(np.interp(np.log(grid), np.log(drawn[0][np.isfinite(drawn[1])]),
+                            drawn[1][np.isfinite(drawn[1])]))
+    both = np.array(ys)
+    return grid, both.min(axis=0), both.max(axis=0)
 
 
 def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
@@ -239,7 +258,8 @@ def _draw(
     # A sweep an error or Ctrl-C cut short is no repeat of the others (nor in spread()).
     finished = result.finished_repeats()
     # (no band named "spread" where the result says the spread measures nothing, a review)
-    band = spread_band(finished) if result._void_spread() is None else None
+    band = (spread_band(finished, drawn=(lrs, smoothed)) if result._void_spread() is None
+            else None)
     also = []  # other curves the y range keeps in view (their low points)
     if band is not None:
         grid, low, high = band
