@@ -8479,6 +8479,63 @@ def test_an_optimizer_built_before_a_layer_was_replaced_is_warned_of() -> None:
         lr_range_test(model, opt, loss, batches, 1e-4, 1.0, num_iter=10, progress=False)
 
 
+@pytest.mark.parametrize("kept", ["list", "helper", "wrapped batch sampler"])
+def test_a_samplers_rng_a_level_down_is_seeded_and_put_back(kept: str) -> None:
+    """A bug bash: a sampler of the user's keeping its RNG in a list or in a helper object,
+    and a batch sampler wrapping torch's as ``.batch_sampler`` (accelerate's
+    BatchSamplerShard), had their RNGs neither seeded nor put back: training after the test
+    was no untested twin's, and two tests with seed=0 gave two curves."""
+    from torch.utils.data import BatchSampler, RandomSampler, Sampler
+
+    x, y = torch.randn(128, 8), torch.randint(0, 2, (128,))
+
+    class Helper:
+        def __init__(self) -> None:
+            self.rng = np.random.default_rng(0)
+
+    class Shuffled(Sampler[int]):
+        def __init__(self) -> None:
+            self.rngs = [np.random.default_rng(0)]
+            self.helper = Helper()
+
+        def __iter__(self) -> Iterator[int]:
+            rng = self.rngs[0] if kept == "list" else self.helper.rng
+            return iter(rng.permutation(128).tolist())
+
+        def __len__(self) -> int:
+            return 128
+
+    class Wrap(Sampler[list[int]]):
+        def __init__(self, batch_sampler: Any) -> None:
+            self.batch_sampler = batch_sampler
+
+        def __iter__(self) -> Iterator[list[int]]:
+            return iter(self.batch_sampler)
+
+        def __len__(self) -> int:
+            return len(self.batch_sampler)
+
+    def loader() -> DataLoader:
+        if kept == "wrapped batch sampler":
+            g = torch.Generator().manual_seed(5)
+            return DataLoader(TensorDataset(x, y), batch_sampler=Wrap(
+                BatchSampler(RandomSampler(range(128), generator=g), 16, False)))
+        return DataLoader(TensorDataset(x, y), batch_size=16, sampler=Shuffled())
+
+    def first_batches(ld: DataLoader) -> list[torch.Tensor]:
+        return [b[1] for b in itertools.islice(ld, 3)]
+
+    untested, tested = loader(), loader()
+    torch.manual_seed(0)
+    model = nn.Linear(8, 2)
+    curves = [lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                            F.cross_entropy, tested, 1e-4, 1.0, num_iter=12, progress=False,
+                            seed=0).losses for _ in range(2)]
+    assert curves[0] == curves[1]
+    assert all(torch.equal(a, b) for a, b in zip(first_batches(untested),
+                                                   first_batches(tested), strict=True))
+
+
 # --- the ninth bug bash ------------------------------------------------------------------------
 
 

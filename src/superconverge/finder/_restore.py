@@ -396,16 +396,22 @@ def _walk_loaders(obj: object, depth: int, found: list[object]) -> None:
 
 def _shufflers(loaders: Iterable[object]) -> Iterator[object]:
     """What may own a DataLoader's shuffle: the loader, its sampler, its batch sampler, and
-    the samplers these wrap (``.sampler``, a few deep: a ``BatchSampler`` passed as the
-    ``sampler`` of a loader with ``batch_size=None`` holds the ``RandomSampler``)."""
+    the samplers and batch samplers these wrap (``.sampler``, ``.batch_sampler``, a few deep:
+    a ``BatchSampler`` passed as the ``sampler`` of a loader with ``batch_size=None`` holds
+    the ``RandomSampler``; accelerate's ``BatchSamplerShard`` wraps a batch sampler as
+    ``.batch_sampler``, whose sampler's generator was neither seeded nor put back, a bug
+    bash)."""
     for loader in loaders:
-        for owner in (loader, getattr(loader, "sampler", None),
-                      getattr(loader, "batch_sampler", None)):
-            for _ in range(4):
-                if owner is None:
-                    break
-                yield owner
-                owner = getattr(owner, "sampler", None)
+        level = [getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)]
+        yield loader
+        for _ in range(4):
+            below = []
+            for owner in level:
+                if owner is not None:
+                    yield owner
+                    below += [getattr(owner, "sampler", None),
+                              getattr(owner, "batch_sampler", None)]
+            level = below
 
 
 def _datasets(loaders: Iterable[object]) -> Iterator[object]:
@@ -520,8 +526,13 @@ def _own_rngs(loaders: Iterable[object], modules: Iterable[object] = (),
         if isinstance(owner, torch.nn.Module):
             _rngs_within(owner, found, unset=unset)
     loaders = list(loaders)
+    # (a user's sampler two levels down, as a dataset: one keeping its RNG in a list or in a
+    # helper object was neither seeded nor put back, a bug bash; a loader and torch's own
+    # samplers by their attributes)
     for owner in _shufflers(loaders):
-        _rngs_within(owner, found, depth=0, unset=unset)
+        plain = (isinstance(owner, torch.utils.data.DataLoader)
+                 or type(owner).__module__.startswith("torch."))
+        _rngs_within(owner, found, depth=0 if plain else 2, unset=unset)
     for owner in _datasets(loaders):
         _rngs_within(owner, found, unset=unset)
     for call in [*(_attributes(ld).get("collate_fn") for ld in loaders), *calls]:
