@@ -7720,6 +7720,13 @@ def test_the_config_names_a_step_fn_without_its_memory_address() -> None:
     assert named[0].startswith("functools.partial(<function ") and named[0].endswith(
         "weighted>, w=2.0)")
     assert named[1].endswith("Step object>") and not any("0x" in n for n in named), named
+    # (a partial's set argument, in the order of its items, not of their hashes: two seeded
+    # runs under two PYTHONHASHSEEDs wrote two configs, a bug bash)
+    keyed = functools.partial(lambda m, batch, keys: weighted(m, batch, 1.0),
+                              keys=frozenset({"delta", "alpha", "gamma", "beta"}))
+    said = lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=6, step_fn=keyed,
+                         progress=False).config["step_fn"]
+    assert said.endswith("<lambda>>, keys=frozenset({'alpha', 'beta', 'delta', 'gamma'}))")
 
 
 def test_a_step_fn_that_zeroes_or_clips_an_accumulated_sum_is_warned_of() -> None:

@@ -389,7 +389,7 @@ def lr_range_test(
         "param_group_ratios": ratios,
         # (without a repr's memory address, which made two runs' configs differ: a bug bash)
         "step_fn": None if step_fn is None else getattr(
-            step_fn, "__qualname__", re.sub(r" at 0x[0-9a-fA-F]+", "", repr(step_fn))),
+            step_fn, "__qualname__", _stable_repr(step_fn)),
     }
     run = _Run(
         model, optimizer, loss_fn, step_fn, train_data, val_data, val_batches, scaler, amp_dtype,
@@ -2766,6 +2766,21 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
                   "end: the sweep drives the LRs of the groups there at its start, and the "
                   "curve reads theirs",
                   stacklevel=outside(__name__))
+
+
+def _stable_repr(value: object) -> str:
+    """``repr(value)`` the same in every run: without memory addresses, and a partial's set
+    arguments in sorted order (a bug bash: ``frozenset({'beta', 'alpha'})`` came in another
+    order under another ``PYTHONHASHSEED``, and two seeded runs' configs differed)."""
+    if isinstance(value, set | frozenset):
+        items = sorted(_stable_repr(x) for x in value)
+        return (f"{type(value).__name__}({{{', '.join(items)}}})" if items
+                else f"{type(value).__name__}()")
+    if isinstance(value, functools.partial):
+        parts = [_stable_repr(value.func), *map(_stable_repr, value.args),
+                 *(f"{k}={_stable_repr(v)}" for k, v in value.keywords.items())]
+        return f"functools.partial({', '.join(parts)})"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
 
 
 def _held_parts(holder: object) -> list[tuple[str, Any]]:
