@@ -5647,7 +5647,7 @@ def test_a_test_between_the_users_unscale_and_step_leaves_that_step_as_it_was() 
     assert torch.equal(w0, w1) and s0 == s1
 
 
-def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
+def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler(tmp_path) -> None:
     """An audit: a loss scale too large for fp16 (every step's gradients inf) gave "too few
     points: 0 finite (need 8); raise num_iter or lower start_lr", advice that only adds
     skipped steps."""
@@ -5672,10 +5672,20 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler() -> None:
                           r"lr=\S+: the loss scale is still 1.18e\+21 after them, so no smaller "
                           r"one was tried: lower the GradScaler's init_scale or use bfloat16 "
                           r"autocast; stopping"):
-            lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
-                          _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
-                          scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120),
-                          progress=False, sync_every=sync_every)
+            stopped = lr_range_test(
+                model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                _blob_batches(), 1e-5, 1.0, num_iter=100, amp_dtype=torch.float16,
+                scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 120), progress=False,
+                sync_every=sync_every)
+    # ... and so do the result's warnings, which a saved file and the plot keep (a bug bash:
+    # "check the data ... lower start_lr", every loss finite)
+    from superconverge.finder.result import RangeTestResult
+
+    assert stopped.provenance["skip_stopped_high"] == [True]
+    said = RangeTestResult.from_json(stopped.to_json(tmp_path / "r.json")).warnings()
+    assert len(said) == 1 and "loss scale still 1 or more" in said[0], said
+    assert "lower its init_scale or use bfloat16 autocast" in said[0]
+    assert "check the data" not in said[0]
     for stop in ("diverged", "nan"):
         said = curve_warnings(np.logspace(-1, 0, 6), [2.3, 2.4, 2.8, 3.9, 6.0, 12.0], stop,
                               scaler_skips=2)

@@ -621,7 +621,7 @@ def lr_range_test(
         result = _assemble(
             curves, num_iter, smooth_beta, config,
             _provenance(device, seed, list(seeds), time.perf_counter() - began, run.skipped,
-                        run.world, whole),
+                        run.world, whole, run.scale_stops),
         )
         if run.half_loss and any(c.stop_reason == "nan" for c in curves):
             # (a bug bash: a model.half() regression's squared error past 65504 on one batch,
@@ -671,7 +671,8 @@ def lr_range_test(
             kept = _assemble(
                 curves, num_iter, smooth_beta, config,
                 _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
-                            time.perf_counter() - began, run.skipped, run.world, whole),
+                            time.perf_counter() - began, run.skipped, run.world, whole,
+                            run.scale_stops),
                 stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                 mean_of=finished or None,
             )
@@ -1094,6 +1095,8 @@ class _Run:
                           if kind is not None and isinstance(m, kind)
                           and isinstance(getattr(m, "observer_enabled", None), torch.Tensor)]
         self.skipped: list[int] = []  # per sweep: steps GradScaler skipped (not points)
+        # per sweep: stopped by MAX_SKIPPED_STEPS skips in a row at a loss scale still >= 1
+        self.scale_stops: list[bool] = []
         self.leading_zeros: list[int] = []  # per sweep: its first losses of exactly 0
         self.half_loss = False  # a float16 loss was seen (a model.half()'s: 65504 at most)
         # Where a GradScaler's skipped steps are seen: "device", the scaler's inf check of the
@@ -1305,7 +1308,7 @@ class _Run:
             # holds the chunks every rank read, and so does its stop (one held off above).
             ended = host.stop_reason if read or world > 1 else None
             exc.partial_curve = host.curve(ended or "interrupted")  # type: ignore[attr-defined]
-            self.skipped.append(host.skipped)
+            self._count_skips(host)
             raise
         except Exception as exc:
             # A step ran after the curve had already ended (a NaN or divergence not yet read
@@ -1324,7 +1327,7 @@ class _Run:
                     or host.stop_reason is None):
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
-                self.skipped.append(host.skipped)
+                self._count_skips(host)
                 if (isinstance(exc, TypeError) and self.step_fn is None
                         and "required positional argument" in str(exc)):
                     # (a bug bash: a model of two inputs, batches ((x1, x2), y), got torch's
@@ -1356,9 +1359,15 @@ class _Run:
         if moved is not None:
             # (no partial curve: its losses were measured at LRs that it does not record)
             raise RuntimeError(moved)
-        self.skipped.append(host.skipped)
+        self._count_skips(host)
         self.leading_zeros.append(host.leading_zeros)
         return host.curve(host.stop_reason or "completed")
+
+    def _count_skips(self, host: _HostCurve) -> None:
+        """Record the steps GradScaler skipped in the sweep ``host`` read, and whether they
+        stopped it at a loss scale still 1 or more (for the result's warnings)."""
+        self.skipped.append(host.skipped)
+        self.scale_stops.append(host.scale_stop)
 
     def _scale_fell(self) -> bool:
         """After ``scaler.update()``: whether the step found inf/NaN gradients, read from the
@@ -1910,6 +1919,7 @@ class _HostCurve:
         self.skipped = 0  # steps GradScaler skipped, in all
         self.skipped_in_a_row = 0
         self.high_skip = False  # the last step was skipped with a loss past the line
+        self.scale_stop = False  # stopped by skips in a row at a loss scale still >= 1
         # The loss scale after each step fed, as the scaler's update sets it, from where it
         # stood at the sweep's start and the steps' skips: the scale at a stop is its own, not
         # the one left by the steps run past it until the stop was read (a bug bash: the
@@ -2025,6 +2035,7 @@ class _HostCurve:
         # Backed off at each skip, a scale still at 1 or above never tried the smaller ones (an
         # init_scale of 2**120): the LR may not be the cause.
         scale = self.scale if self.scale == self.scale else 0.0
+        self.scale_stop = scale >= 1
         why = (f"the loss scale is still {scale:.3g} after them, so no smaller one was tried: "
                "lower the GradScaler's init_scale or use bfloat16 autocast" if scale >= 1
                else "the gradients are not finite at any loss scale")
@@ -2343,6 +2354,7 @@ def _provenance(
     skipped: list[int],
     world: int,
     whole: int | None,
+    scale_stops: list[bool],
 ) -> dict[str, Any]:
     from superconverge import __version__
 
@@ -2363,6 +2375,9 @@ def _provenance(
         "seeds": seeds,
         "world_size": world,
         "skipped_steps": list(skipped),
+        # each sweep: stopped by MAX_SKIPPED_STEPS skips in a row at a loss scale still 1 or
+        # more, so no smaller one was tried (the warnings advise the init_scale, not the data)
+        "skip_stopped_high": list(scale_stops),
         # every step trained on all of train_data (see _whole_data_steps): repeats then
         # differ by float rounding only; and in how many batches a pass
         "whole_data_steps": whole is not None,

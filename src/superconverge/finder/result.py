@@ -471,6 +471,12 @@ class RangeTestResult(Curve):
                and all(type(n) is int and n >= 0 for n in skips) else [])
         return out + [0] * (len(self.repeats) - len(out))
 
+    def _skip_stopped_high(self) -> bool:
+        """Whether a sweep stopped at ``MAX_SKIPPED_STEPS`` skips in a row with its loss scale
+        still 1 or more (``provenance["skip_stopped_high"]``; no where a file lacks it)."""
+        stops = self.provenance.get("skip_stopped_high")
+        return isinstance(stops, list | tuple) and any(s is True for s in stops)
+
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a
         file of another version, or edited by hand) lacks a list of whole numbers."""
@@ -567,6 +573,7 @@ class RangeTestResult(Curve):
         start = (self.config or {}).get("start_lr")
         out = curve_warnings(self.lrs, self.losses, self.curve_stop_reason, self.most_skipped(),
                              mode=mode if mode in ("exp", "linear") else None,
+                             scale_too_high=self._skip_stopped_high(),
                              start_lr=float(start) if isinstance(start, int | float) and not
                              isinstance(start, bool) and 0 < start < 1e308 else None)
         # (a later repeat cut short after others finished leaves their curve whole: no warning,

@@ -849,6 +849,7 @@ def _share_done(s: np.ndarray, at: int, m: int) -> int:
 def curve_warnings(
     lrs: Floats, losses: Floats, stop_reason: str | None = None,
     scaler_skips: int = 0, *, mode: str | None = None, start_lr: float | None = None,
+    scale_too_high: bool = False,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
 
@@ -873,6 +874,9 @@ def curve_warnings(
     1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
     starts at twice it or more with ``scaler_skips`` began past steps GradScaler skipped (fp16
     with a loss scale too large at first): the warnings that read its start say where it is.
+    ``scale_too_high``: the sweep stopped ("nan") at ``MAX_SKIPPED_STEPS`` skips in a row
+    with its loss scale still 1 or more, so no smaller one was tried: a curve of too few
+    points is told to lower the scaler's init_scale, not to check the data.
     """
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be None or one of "
@@ -896,6 +900,17 @@ def curve_warnings(
                         f"loss scale, so its first point is at lr={float(x[0]):.3g}, "
                         f"{float(x[0]) / start_lr:.3g} times start_lr")
     if len(x) < MIN_POINTS:
+        if stop_reason == "nan" and scale_too_high:
+            # (a bug bash: an init_scale of 2**100 stopped every sweep of 50 steps or more
+            # this way, every loss finite, told to check the data and lower start_lr, where
+            # the stop's own warning named the scale)
+            out.append(
+                f"too few points: {len(x)} finite (need {MIN_POINTS}): GradScaler skipped "
+                f"{scaler_skips} steps for inf or NaN gradients, and the test stopped at "
+                "skips in a row with its loss scale still 1 or more, so no smaller one was "
+                "tried; lower its init_scale or use bfloat16 autocast"
+            )
+            return out
         if stop_reason == "nan" and len(x) < 3:
             # NaN in the first steps: more often the inputs than the LR.
             what = ("the loss was NaN or inf" if not scaler_skips else
