@@ -2082,8 +2082,9 @@ def test_a_teacher_a_step_fn_object_or_partial_holds_is_warned_of() -> None:
     for make in (Step, lambda t: functools.partial(ema_step, teacher=t)):
         student = nn.Linear(10, 2)
         teacher = copy.deepcopy(student).requires_grad_(False)
-        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module or optimizer "
-                                             r"the step_fn or loss_fn object holds \(an EMA"):
+        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module, optimizer or "
+                                             r"scheduler the step_fn or loss_fn object holds "
+                                             r"\(an EMA"):
             lr_range_test(student, torch.optim.SGD(student.parameters(), lr=0.1), None,
                           loader, 1e-4, 10.0, 15, progress=False, step_fn=make(teacher))
 
@@ -7563,6 +7564,34 @@ def test_an_optimizer_the_model_holds_goes_back_with_it() -> None:
                           1e-5, 1.0, num_iter=10, step_fn=step, progress=False)
         after = gan.opt_d.state[gan.d[0].weight]
         assert all(torch.equal(after[k], v) for k, v in before.items()), by_lambda
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_a_scheduler_a_step_module_holds_is_warned_of_where_stepped(ours: bool) -> None:
+    """A bug bash: a GAN step module stepping its discriminator's scheduler: the optimizer
+    went back, the scheduler stayed the sweep's steps ahead (D's lr 3.75x its schedule's at
+    the next step), unwarned, and our ParamScheduler then blamed "something else"."""
+    from superconverge import ParamScheduler, one_cycle
+
+    g_net, d_net, opt_g, opt_d, data = _gan()
+    sched: Any = (ParamScheduler(opt_d, lr=one_cycle(1e-3, 100)) if ours
+                  else torch.optim.lr_scheduler.OneCycleLR(opt_d, 1e-3, total_steps=100))
+
+    class Step(_GanStep):
+        def __init__(self) -> None:
+            super().__init__(d_net, opt_d)
+            self.sched_d = sched
+
+        def step(self, g: nn.Module, batch: Any) -> torch.Tensor:
+            loss = super().step(g, batch)
+            self.sched_d.step()
+            return loss
+
+    with pytest.warns(UserWarning, match=r"wrote into step_fn\.__self__\.sched_d's step count"
+                      r".*a scheduler's always: none is put back"):
+        lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10, step_fn=Step().step,
+                      progress=False)
+    assert len(opt_d.state) == 0  # (the optimizer went back)
 
 
 def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -> None:

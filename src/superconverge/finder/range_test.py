@@ -508,6 +508,14 @@ def lr_range_test(
     beside += [(_part_label("model", key), o) for key, o in _held_parts(model)
                if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
                and all(o is not b for _, b in beside)]
+    # The schedulers those hold beside an optimizer (a GAN step module's ``self.sched_d``):
+    # not put back, their step counts are watched and said (a bug bash: one left 30 steps
+    # ahead of the optimizer put back, and our ParamScheduler then blamed "something else")
+    schedulers = [(_part_label(name, key), s) for name, holder in (
+                      *others, *carriers, ("model", model))
+                  for key, s in _held_parts(holder) if _step_count(s) is not None]
+    schedulers += [(label, s) for label, s in given if _step_count(s) is not None
+                   and all(s is not t for _, t in schedulers)]
     put_back = _put_back(model, [m for _, m in others], optimizer)
     beside_restored = [o for _, o in beside if all(
         id(p) in put_back for g in o.param_groups for p in g["params"])]
@@ -536,6 +544,7 @@ def lr_range_test(
         # (by their state, not a step hook, which made a compiled step of theirs recompile, a
         # review: a read of a defaultdict's state, an empty entry, is no step)
         beside_marks = [_optimizer_mark(o) for _, o in beside_watched]
+        scheduler_marks = [_step_count(s) for _, s in schedulers]
     except BaseException as exc:
         # Ctrl-C (or an error) while the snapshot is taken, before the sweep: nothing to put
         # back, and an exception kept afterwards (a notebook's) must not keep the copy, here or
@@ -725,6 +734,8 @@ def lr_range_test(
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, o), mark in zip(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
+        written += [f"{label}'s step count" for (label, s), mark in zip(
+            schedulers, scheduler_marks, strict=True) if _step_count(s) != mark]
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
@@ -773,13 +784,14 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
     the Python ``numbers`` beside a tensor the sweep replaced for good."""
     if written:
         warnings.warn(
-            f"the range test wrote into {_first_five(written)}, of a module "
-            "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
-            "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
+            f"the range test wrote into {_first_five(written)}, of a module, "
+            "optimizer or scheduler the step_fn or loss_fn object holds (an EMA teacher, a "
+            "GAN's second optimizer), which is not snapshotted, so it stays as the sweep left it; "
             "make that object a module holding them as its submodules (nn.ModuleDict, "
             "nn.ModuleList, not a dict or list) and pass its method as step_fn "
             "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
-            "test", UserWarning, stacklevel=outside(__name__))
+            "test (a scheduler's always: none is put back)", UserWarning,
+            stacklevel=outside(__name__))
     if changed:
         left = ("they stay as the sweep left them" if restore else
                 "each repeat started where the one before left them")
@@ -2915,6 +2927,17 @@ def _holds_gradient(grad: torch.Tensor) -> bool:
         return grad._nnz() > 0 if grad.is_sparse else bool(grad.any())
     except Exception:
         return True
+
+
+def _step_count(scheduler: object) -> int | None:
+    """The step count of a torch LR scheduler (``last_epoch``) or of our ParamScheduler
+    (``last_step``); None for anything else."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        return int(scheduler.last_epoch)
+    if type(scheduler).__name__ == "ParamScheduler" and type(scheduler).__module__ == (
+            "superconverge.torch.param_scheduler"):
+        return int(scheduler.last_step)  # type: ignore[attr-defined]
+    return None
 
 
 def _optimizer_mark(optimizer: torch.optim.Optimizer) -> list[Any]:
