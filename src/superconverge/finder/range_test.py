@@ -450,6 +450,7 @@ def lr_range_test(
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
+    spawned = [(r, _spawned(r)) for r in run.own_rngs if _spawned(r) is not None]
     run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
@@ -736,6 +737,7 @@ def lr_range_test(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
         written += [f"{label}'s step count" for (label, s), mark in zip(
             schedulers, scheduler_marks, strict=True) if _step_count(s) != mark]
+        children = sum(_spawned(r) - n for r, n in spawned)  # type: ignore[operator]
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
@@ -743,6 +745,18 @@ def lr_range_test(
         run.val_cache = None
         try:
             _warn_left(written if tell else [], changed, numbers, restore)
+            if children and tell:
+                # (a bug bash: a dataset spawning a stream a pass, numpy's way to independent
+                # streams: the training after the test drew other data than an untested
+                # twin's)
+                warnings.warn(
+                    f"the sweep spawned {children} child stream{'s' * (children != 1)} "
+                    "(Generator.spawn) from a numpy Generator your data or step keeps: its "
+                    "state is put back, but not its count of children spawned, which numpy "
+                    "does not let be written, so the next spawn after the test gives another "
+                    "stream than an untested run's; make each pass's Generator from a seed of "
+                    "its own (np.random.default_rng([seed, epoch])) rather than spawn it",
+                    UserWarning, stacklevel=outside(__name__))
         except Warning as made_error:
             # A warnings filter made it an error: the curve measured goes with it, as with an
             # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
@@ -2927,6 +2941,13 @@ def _holds_gradient(grad: torch.Tensor) -> bool:
         return grad._nnz() > 0 if grad.is_sparse else bool(grad.any())
     except Exception:
         return True
+
+
+def _spawned(rng: object) -> int | None:
+    """How many children a numpy Generator's seed sequence has spawned (None for others)."""
+    seeds = getattr(getattr(rng, "bit_generator", None), "seed_seq", None)
+    count = getattr(seeds, "n_children_spawned", None)
+    return count if isinstance(rng, np.random.Generator) and isinstance(count, int) else None
 
 
 def _step_count(scheduler: object) -> int | None:
