@@ -450,7 +450,7 @@ def lr_range_test(
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
-    spawned = [(r, _spawned(r)) for r in run.own_rngs if _spawned(r) is not None]
+    spawned = [(r, n) for r in run.own_rngs if (n := _spawned(r)) is not None]
     run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
@@ -737,7 +737,7 @@ def lr_range_test(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
         written += [f"{label}'s step count" for (label, s), mark in zip(
             schedulers, scheduler_marks, strict=True) if _step_count(s) != mark]
-        children = sum(_spawned(r) - n for r, n in spawned)  # type: ignore[operator]
+        children = sum((_spawned(r) or n) - n for r, n in spawned)
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
         # kept afterwards does not keep them (a notebook keeps the last one).
