@@ -578,6 +578,16 @@ def test_scheduler_step_quick_runs_and_leaves_the_committed_results_alone() -> N
     assert "best of 2 repeats" in text
 
 
+def test_result_io_quick_times_ours_beside_the_peers() -> None:
+    """benchmarks/result_io.py: writing, reading and plotting a result, each beside what a
+    torch-lr-finder user does with its curve, as ratios, for each curve length."""
+    text = quick_run("result_io.py", "--points", "100", timeout=180)
+    rows = [line for line in text.splitlines() if line.startswith("| 100 |")]
+    assert [row.split("|")[2].strip().split()[0] for row in rows[:3]] == [
+        "to_json", "from_json", "plot(path)"]
+    assert all(float(row.split("|")[-2]) > 0 for row in rows)
+
+
 def test_compile_graphs_quick_counts_each_step_under_both_schedulers() -> None:
     """docs/gpu.md's table of fused steps comes from this benchmark: ours never recompiles
     more than OneCycleLR on the same step, a fused AdamW not at all, SGD's foreach step with a

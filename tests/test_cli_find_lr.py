@@ -73,6 +73,11 @@ def test_python_m_superconverge_names_itself_so(tmp_path) -> None:
                          capture_output=True, text=True)
     assert bad.stderr.startswith(f"{python} -m superconverge: error: ")
     assert f"(see {python} -m superconverge --help)" in bad.stderr
+    # (and an error of the run, not of the command line: a review)
+    gone = subprocess.run([sys.executable, "-m", "superconverge", "schedule", "one-cycle",
+                           "--steps", "5", "--from-lr-find", str(tmp_path / "none.json")],
+                          capture_output=True, text=True)
+    assert gone.stderr.startswith(f"{python} -m superconverge schedule: error: "), gone.stderr
     as_file = subprocess.run([sys.executable, cli.__file__, "-q", "find-lr", "--dataset",
                               "synthetic", "--model", "mlp", "--num-iter", "10", "--out",
                               str(tmp_path / "file")], capture_output=True, text=True)
@@ -1932,6 +1937,11 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "--num-iter ...)"),
     (["--stepz", "10", "schedule", "one-cycle"], "invalid choice: '10' (choose from "
      "'schedule', 'find-lr'); unrecognized: --stepz (did you mean --steps?) (see"),
+    # (a review: a flag named once, not also as placed early; none after "--")
+    (["--steps=10"], "are required: COMMAND; --steps=10 comes before the command: a "
+     "command's flags go after its name (superconverge COMMAND --steps ...) (see"),
+    (["--", "--steps", "10", "schedule"], "invalid choice: '--' (choose from 'schedule', "
+     "'find-lr') (see"),
 ])
 def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
         capsys, argv: list[str], said: str) -> None:

@@ -481,6 +481,18 @@ def test_from_lr_find_dash_reads_the_result_from_stdin(tmp_path) -> None:
         assert bad.returncode == 2 and said in bad.stderr, bad.stderr
 
 
+def test_from_lr_find_dash_reads_a_text_stdin_with_no_bytes_beneath(tmp_path, monkeypatch,
+                                                                    capsys) -> None:
+    """A review: sys.stdin replaced by a text stream (a notebook's, a harness's), which has
+    no .buffer, ended in an AttributeError's traceback."""
+    from test_from_range_test import VALLEY
+
+    VALLEY.to_json(tmp_path / "lr_find.json")
+    monkeypatch.setattr(sys, "stdin", io.StringIO((tmp_path / "lr_find.json").read_text()))
+    assert main(["schedule", "one-cycle", "--steps", "5", "--from-lr-find", "-"]) == 0
+    assert capsys.readouterr().out.startswith("step,lr,momentum\n")
+
+
 def test_from_lr_find_dash_refuses_a_terminal(monkeypatch, capsys) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -354,9 +354,14 @@ def test_with_no_home_folder_the_cache_goes_to_the_temporary_folder(tmp_path, mo
 
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as with no home
+    monkeypatch.setattr("superconverge.data.cache._NO_HOME", None)
     monkeypatch.chdir(tmp_path)
     where = default_cache_dir()
-    assert where.is_absolute() and where.parent == Path(tempfile.gettempdir())
+    try:
+        assert where.is_absolute() and where.parent == Path(tempfile.gettempdir())
+        assert where.name.startswith("superconverge-cache-") and default_cache_dir() == where
+    finally:
+        where.rmdir()
 
     def no_home(self: Path) -> Path:
         raise RuntimeError("Could not determine home directory.")
@@ -3010,7 +3015,8 @@ def test_one_file_read_three_times_is_counted_once_with_two_reads_more(tmp_path)
 def test_standardized_scales_a_column_of_small_values() -> None:
     """A bug bash: capacitances in farads (around 3e-9, std 1e-9) were taken for a constant
     column by a std under eps=1e-8 and only centred, left at 1e-9 after --standardize; an MLP
-    trained on them scored the majority class. A given eps still holds."""
+    trained on them scored the majority class. A review: a float32 constant spread over two
+    units in the last place by rounding (a mean of copies of 0.001) is still constant."""
     g = torch.Generator().manual_seed(0)
     x = 3e-9 + 1e-9 * torch.randn(300, 3, generator=g)
     x[:, 2] = 5e-9  # truly constant, as small: only centred
@@ -3018,9 +3024,13 @@ def test_standardized_scales_a_column_of_small_values() -> None:
     d = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2, input_shape=(3,)).standardized()
     assert torch.allclose(d.x_train[:, :2].std(dim=0), torch.ones(2), atol=1e-4)
     assert d.x_train[:, 2].abs().max() == 0
-    given = Dataset(x, y, x[:10], y[:10], name="t", num_classes=2,
-                    input_shape=(3,)).standardized(eps=1e-8)
-    assert given.x_train[:, 0].std() < 1e-8
+    k = torch.randint(1, 50, (300,), generator=g)
+    noisy = torch.stack([torch.full((int(j),), 1e-3).sum() / j for j in k])
+    assert noisy.max() > noisy.min()  # (two units apart)
+    both = torch.stack([noisy, x[:, 0]], dim=1)
+    d = Dataset(both, y, both[:5] * 1.01, y[:5], name="t", num_classes=2,
+                input_shape=(2,)).standardized()
+    assert d.x_val[:, 0].abs().max() < 1e-3  # centred, not divided by its rounding
 
 
 def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -> None:

@@ -911,12 +911,21 @@ def test_the_band_of_repeats_holds_the_curve_drawn_in_it() -> None:
     mean = ((np.asarray(a[:40]) + b[:40]) / 2).tolist()
     res = RangeTestResult(LRS[:40].tolist(), mean, bias_corrected_ema(mean, 0.98), "diverged",
                           num_iter=80, repeats=(long, short))
+    # As the plot draws them (a review: a test of spread_band alone held by construction):
+    # the band's edges at each LR, and the smoothed line
+    ax = res.plot(None)
+    (band,) = [c for c in ax.collections if "spread of 2 repeats" in c.get_label()]
+    edges = band.get_paths()[0].vertices
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "smoothed loss"]
+    xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    assert np.array_equal(np.unique(edges[:, 0]), xs[np.isfinite(ys)])  # at the curve's LRs
+    for x, y in zip(xs[np.isfinite(ys)], ys[np.isfinite(ys)], strict=True):
+        at = edges[edges[:, 0] == x, 1]
+        assert at.min() - 1e-12 <= y <= at.max() + 1e-12, x
+    # (spread_band read at the same LRs)
     drawn = smoothed_as_seen(res)
-    grid, low, high = spread_band(res.finished_repeats(), drawn=(LRS[:40], drawn))
-    assert np.array_equal(grid, LRS[:40][np.isfinite(drawn)])  # at the curve's own LRs
-    shown = drawn[np.isfinite(drawn)]
-    assert np.all(low <= shown) and np.all(shown <= high)
-    res.plot(None)
+    ours = spread_band(res.finished_repeats(), drawn=(LRS[:40], drawn))
+    assert ours is not None and np.array_equal(ours[0], xs[np.isfinite(ys)])
 
 
 def test_repeats_alike_but_one_cut_short_measure_no_spread() -> None:

@@ -538,6 +538,11 @@ def test_a_scale_fn_defined_again_still_saves() -> None:
         module.half = functools.wraps(inner)(lambda x: inner(x) + 1)
         with pytest.raises(TypeError, match="module-level function"):
             S.cyclic(1, 2, 3, scale_fn=inner).to_dict()
+        # (nor a wrapper of it made where the schedule is built: saved by the name, the
+        # function it wraps would load, a review)
+        module.half = inner
+        with pytest.raises(TypeError, match="module-level function"):
+            S.cyclic(1, 2, 3, scale_fn=functools.wraps(inner)(lambda x: 2 * inner(x))).to_dict()
     finally:
         del sys.modules["_sc_cell"]
 

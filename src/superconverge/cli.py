@@ -321,7 +321,12 @@ def _schedule(args: argparse.Namespace) -> int:
                 raise ValueError("--from-lr-find - reads the result from stdin, which is "
                                  f"{'closed' if shut else 'a terminal'}; pipe it in "
                                  "(--from-lr-find - < lr_find.json) or name the file")
-            source, args.from_lr_find = sys.stdin.buffer, "stdin"
+            # (a text stream with no bytes beneath, a notebook's or a harness's: its text, a
+            # review: an AttributeError's traceback)
+            buffer = getattr(sys.stdin, "buffer", None)
+            source = buffer if buffer is not None else io.BytesIO(
+                sys.stdin.read().encode("utf-8"))
+            args.from_lr_find = "stdin"
         elif Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = Path(args.from_lr_find) / "lr_find.json"
             stopped = Path(args.from_lr_find) / "lr_find.partial.json"
@@ -874,19 +879,22 @@ class _Parser(argparse.ArgumentParser):
             and not message.startswith("argument COMMAND:"))
         typos = [t for t in _Parser.argv if t.startswith("--") and self._unknown(t)
                  ] if symptom else []
+        if self is _Parser.top:  # (a command's flag there is placed early, no typo: below)
+            typos = [t for t in typos if all(not isinstance(c, _Parser) or c._unknown(t)
+                                             for c in _commands(self).values())]
         if typos:
             message += f"; unrecognized: {' '.join(typos)}{self._near(typos)}"
-        message += self._placed_early(message, self is _Parser.top)
+        message += self._placed_early(message, self is _Parser.top, typos)
         # (under torchrun the ranks other than 0 say nothing of it: main)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     @staticmethod
-    def _placed_early(message: str, whole: bool) -> str:
+    def _placed_early(message: str, whole: bool, told: Sequence[str] = ()) -> str:
         """``; --steps comes before the command ...`` where a command's flag was given before
         the command's name: argparse took its value for the command (``invalid choice:
         '10'``, the last note) or left it out (``--steps=10``: "required: --steps"). One the
         command does not know either is named as a typo, where the error is the ``whole``
-        line's (a command's own errors name its typos)."""
+        line's (a command's own errors name its typos); those in ``told`` it named already."""
         top = _Parser.top
         if top is None:
             return ""
@@ -894,11 +902,14 @@ class _Parser(argparse.ArgumentParser):
         # Where the command stands: its name, else the word argparse took for it (not the
         # flags after a mistyped name: "shedule --steps 10", a review)
         taken = re.match(r"argument COMMAND: invalid choice: '(.*?)' \(", message)
-        argv = _Parser.argv
+        argv = list(_Parser.argv)
+        if "--" in argv:  # (what follows it is no flag, a review)
+            argv = argv[:argv.index("--")]
         at = next((i for i, t in enumerate(argv) if t in commands), None)
         if at is None:
             at = argv.index(taken[1]) if taken and taken[1] in argv else len(argv)
-        early = [t for t in argv[:at] if t.startswith("--") and top._unknown(t)]
+        early = [t for t in argv[:at] if t.startswith("--") and top._unknown(t)
+                 and t not in told]  # (told: the typos the message already names)
         named = commands.get(argv[at]) if at < len(argv) else None
         known = [t for t in early if any(isinstance(c, _Parser) and not c._unknown(t)
                                          for c in ([named] if named else commands.values()))]
@@ -1082,14 +1093,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process that SIGPIPE ended
     except _StreamFailed as exc:
-        parser.exit(1, f"{tag}superconverge {args.command}: error: {exc.strerror}\n")
+        parser.exit(1, f"{tag}{parser.prog} {args.command}: error: {exc.strerror}\n")
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
         print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
         # A package a dataset needs, missing or broken (a --no-deps install): the message says
         # what to install, and a traceback would bury it.
-        parser.exit(2, f"{tag}superconverge {args.command}: error: {one_line(exc)}"
+        parser.exit(2, f"{tag}{parser.prog} {args.command}: error: {one_line(exc)}"
                        f"{_install_hint(exc)}\n")
     except (ValueError, TypeError, OSError) as exc:
         # Bad input, a file that cannot be read or written: one line naming what is wrong,
@@ -1103,7 +1114,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         if isinstance(exc, _Worded):  # (its range-test words are not this command's flags)
             flags = {k: f for k, f in flags.items() if k.rstrip("=") not in _RANGE_TEST_WORDS}
         said = _in_flags(one_line(exc), args, flags) + _hint(exc, args)
-        parser.exit(2, f"{tag}superconverge {args.command}: error: {said}"
+        parser.exit(2, f"{tag}{parser.prog} {args.command}: error: {said}"
                        f"{_partial_note(exc, args)}\n")
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):  # SIGTERM, SIGHUP
@@ -1117,7 +1128,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
     except Warning as exc:  # one of ours, made an error by -W error or PYTHONWARNINGS=error
         said = _in_flags(str(exc), args, getattr(args, "flag_names", {}), assigned=True)
-        parser.exit(2, f"{tag}superconverge {args.command}: error: {said} (a warning, which "
+        parser.exit(2, f"{tag}{parser.prog} {args.command}: error: {said} (a warning, which "
                        f"the warnings filter made an error){_partial_note(exc, args)}\n")
     except Exception as exc:
         # Anything else that stopped a sweep midway (out of memory, a corrupt batch): one line
@@ -1127,7 +1138,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         note = _partial_note(exc, args)
         if not note and not (rank and _measured(exc)):
             raise
-        parser.exit(1, f"{tag}superconverge {args.command}: {type(exc).__name__}: "
+        parser.exit(1, f"{tag}{parser.prog} {args.command}: {type(exc).__name__}: "
                        f"{one_line(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted

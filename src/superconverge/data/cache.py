@@ -26,7 +26,9 @@ def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/superconverge``, or ``~/.cache/superconverge`` when it is unset or
     relative (which the XDG spec says to ignore: a cache in every folder one runs from); where
     there is no home folder either (``HOME`` unset, a user with no passwd entry: a container
-    run as ``--user``), a folder of this user's in the temporary folder, as matplotlib's."""
+    run as ``--user``), a folder of this process's own in the temporary folder, made with
+    ``tempfile.mkdtemp`` (a fixed name there another user could make first, a review), as
+    matplotlib does: the cache then lasts the process."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(base):
         return Path(base) / "superconverge"
@@ -35,8 +37,14 @@ def default_cache_dir() -> Path:
         return Path(home) / ".cache" / "superconverge"
     # (a bug bash: "~" came back as it was, and the cache went into a folder named "~" where
     # the command ran, logged as "cached arrays to ~/.cache/...", which reads as the home's)
-    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
-    return Path(tempfile.gettempdir()) / f"superconverge{user}-cache"
+    global _NO_HOME
+    if _NO_HOME is None:
+        _NO_HOME = Path(tempfile.mkdtemp(prefix="superconverge-cache-"))
+    return _NO_HOME
+
+
+_NO_HOME: Path | None = None
+"""The cache folder of a process with no home folder (:func:`default_cache_dir`)."""
 
 
 def load_cached_arrays(path: Path) -> dict[str, np.ndarray] | None:

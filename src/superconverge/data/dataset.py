@@ -118,19 +118,19 @@ class Dataset:
             "class_names": list(self.class_names),
         }
 
-    def standardized(self, eps: float = 0.0) -> Dataset:
+    def standardized(self, eps: float = 1e-8) -> Dataset:
         """A copy whose inputs have zero mean and unit variance, using training statistics only.
 
         Statistics are per channel (dimension 1) for images and signals, per feature for flat
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
         constant in the training split (spread over no more than the rounding of its values:
-        float32's epsilon times the largest, or a std at most ``eps``, 0 unless given) is only
-        centred, as scikit-learn's ``StandardScaler`` does: dividing by the rounding noise of
-        its std would blow up the validation inputs where it is not constant. A column that
-        varies little beside a large mean (timestamps an hour apart, around 1.7e9) is not
-        constant, and is scaled; nor is one of small values (capacitances in farads, around
-        1e-9), whatever its std.
+        float32's epsilon times the largest; or a std at most ``eps`` that is within 8 such
+        units) is only centred, as scikit-learn's ``StandardScaler`` does: dividing by the
+        rounding noise of its std would blow up the validation inputs where it is not
+        constant. A column that varies little beside a large mean (timestamps an hour apart,
+        around 1.7e9) is not constant, and is scaled; nor is one of small values that vary
+        (capacitances in farads, a std of 1e-9 around 3e-9).
         Needs at least 2 training examples (``ValueError``).
         """
         eps = non_negative("eps", eps)
@@ -158,8 +158,14 @@ class Dataset:
         # a std under 1e-6 of it, and vary; nor under a fixed size by default (1e-8 left
         # capacitances in farads, a std of 1e-9, unscaled, and a model learned nothing from
         # them: a bug bash).
+        # A std under eps counts only where it is rounding's too (8 units in the last place of
+        # the values): capacitances in farads, std 1e-9 around 3e-9, vary (a bug bash: left at
+        # 1e-9, a model learned nothing from them), a float32 mean of copies of 0.001 spread
+        # over 2 units does not (a review: divided by that std, a validation value 1% off
+        # became 2.5e5), and distinct whole numbers 4 apart at 2**25, also 2 units, do (a
+        # review before: by their std, over eps).
         rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
-        constant = (span <= rounding) | (std <= eps)
+        constant = (span <= rounding) | ((std <= eps) & (std <= 8 * rounding))
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
             x_train=((shifted - mean) / std).to(self.x_train.dtype),

@@ -454,10 +454,12 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             if float(seen.min()) > high:
                 # All of it above the frame (a validation loss far above a fine-tuned model's
                 # training loss: none of it was drawn, a bug bash): up to its own cut, as the
-                # smoothed curve's is found, so that its valley is seen.
+                # smoothed curve's is found, so that its valley is seen; its level before the
+                # valley read as a median, so one noisy pass does not stretch the frame (a
+                # review: to 42, the curves a line at its foot)
                 k = int(np.argmin(seen))
-                top = float(seen[: k + 1].max())
-                high = min(float(seen.max()), top + 0.25 * (top - float(seen[k])))
+                top = float(np.median(seen[: k + 1]))
+                high = max(high, min(float(seen.max()), top + 0.25 * (top - float(seen[k]))))
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:
@@ -475,11 +477,13 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
 def _set_ylim(ax: Axes, low: float, high: float) -> None:
     """Y limits from ``low`` to ``high`` and 5% of the span on either side, within what
     matplotlib's ticks can count."""
-    if ax.get_yscale() == "log" and 0 < low <= high:
+    if ax.get_yscale() == "log" and 0 < low <= high <= np.finfo(float).max / 4:
         # (the caller's log axis: 5% of the span in decades, not below 0, which matplotlib
-        # ignored with a warning of a limit the caller had not set, a bug bash)
-        pad = (high / low) ** 0.05 if high > low else 1.05
-        ax.set_ylim(low / pad, high * pad)
+        # ignored with a warning of a limit the caller had not set, a bug bash; read in logs,
+        # as high / low overflows, and within the float range, a review)
+        pad = math.exp(0.05 * (math.log(high) - math.log(low))) if high > low else 1.05
+        tiny, limit = np.finfo(float).tiny, np.finfo(float).max / 4
+        ax.set_ylim(max(low / pad, tiny), min(high * pad, limit))
         return
     # (each scaled before they meet: a loss near the float limit made high - low inf)
     pad = (0.05 * high - 0.05 * low) or 0.05 * abs(high) or 0.05

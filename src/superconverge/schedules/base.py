@@ -74,10 +74,12 @@ def callable_ref(fn: Callable[..., Any]) -> str:
     # The function, or the same one defined again (a notebook cell run twice: its name now
     # holds another function object, as a class defined again does, which still saves; a bug
     # bash: "not a module-level function" of one that is)
+    # (neither a wrapper: functools.wraps gives one the name of what it wraps, which the name
+    # then loads instead, a review)
     same = found is fn or (
         isinstance(fn, types.FunctionType) and isinstance(found, types.FunctionType)
-        and not hasattr(found, "__wrapped__") and found.__module__ == fn.__module__
-        and found.__qualname__ == qualname)
+        and not hasattr(found, "__wrapped__") and not hasattr(fn, "__wrapped__")
+        and found.__module__ == fn.__module__ and found.__qualname__ == qualname)
     if not same:  # lambdas, closures, partials, bound methods, callable instances
         raise TypeError(
             f"{fn!r} is not a module-level function (lambdas, closures, partials and methods "
