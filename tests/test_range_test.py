@@ -2082,9 +2082,8 @@ def test_a_teacher_a_step_fn_object_or_partial_holds_is_warned_of() -> None:
     for make in (Step, lambda t: functools.partial(ema_step, teacher=t)):
         student = nn.Linear(10, 2)
         teacher = copy.deepcopy(student).requires_grad_(False)
-        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module, optimizer or "
-                                             r"scheduler the step_fn or loss_fn object holds "
-                                             r"\(an EMA"):
+        with pytest.warns(UserWarning, match=r"wrote into step_fn.* of a module or optimizer "
+                                             r"the step_fn or loss_fn object holds \(an EMA"):
             lr_range_test(student, torch.optim.SGD(student.parameters(), lr=0.1), None,
                           loader, 1e-4, 10.0, 15, progress=False, step_fn=make(teacher))
 
@@ -7551,19 +7550,29 @@ def test_an_optimizer_the_model_holds_goes_back_with_it() -> None:
             return _GanStep.step(self, self.g, batch)  # type: ignore[arg-type]
 
     _, _, _, _, data = _gan()
-    for by_lambda in (False, True):
-        torch.manual_seed(0)
-        gan = Gan()
-        gan.step(gan, data[0]).backward()  # an Adam state to keep
-        gan.zero_grad(set_to_none=True)
-        before = {k: v.clone() for k, v in gan.opt_d.state[gan.d[0].weight].items()}
-        step: Any = (lambda m, b: m.step(m, b)) if by_lambda else gan.step
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            lr_range_test(gan, torch.optim.Adam(gan.g.parameters(), lr=1e-4), None, data,
-                          1e-5, 1.0, num_iter=10, step_fn=step, progress=False)
-        after = gan.opt_d.state[gan.d[0].weight]
-        assert all(torch.equal(after[k], v) for k, v in before.items()), by_lambda
+    torch.manual_seed(0)
+    gan = Gan()
+    gan.step(gan, data[0]).backward()  # an Adam state to keep
+    gan.zero_grad(set_to_none=True)
+    before = {k: v.clone() for k, v in gan.opt_d.state[gan.d[0].weight].items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(gan, torch.optim.Adam(gan.g.parameters(), lr=1e-4), None, data,
+                      1e-5, 1.0, num_iter=10, step_fn=gan.step, progress=False)
+    after = gan.opt_d.state[gan.d[0].weight]
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+    # Stepped from a step_fn that is no method of the model, it is watched, not copied (a
+    # review: a model keeping a trained Adam the test never steps had its state copied, twice
+    # its parameters' memory), and warned of where stepped
+    with pytest.warns(UserWarning, match=r"wrote into model\.opt_d's state"):
+        lr_range_test(gan, torch.optim.Adam(gan.g.parameters(), lr=1e-4), None, data,
+                      1e-5, 1.0, num_iter=10, step_fn=lambda m, b: m.step(m, b),
+                      progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(gan, torch.optim.Adam(gan.g.parameters(), lr=1e-4), None, data,
+                      1e-5, 1.0, num_iter=10, step_fn=lambda m, b: F.softplus(
+                          -gan.d(m(b[0]))).mean(), progress=False)
 
 
 @pytest.mark.parametrize("ours", [True, False])
@@ -7587,8 +7596,9 @@ def test_a_scheduler_a_step_module_holds_is_warned_of_where_stepped(ours: bool) 
             self.sched_d.step()
             return loss
 
-    with pytest.warns(UserWarning, match=r"wrote into step_fn\.__self__\.sched_d's step count"
-                      r".*a scheduler's always: none is put back"):
+    with pytest.warns(UserWarning, match=r"the range test stepped step_fn\.__self__\.sched_d "
+                      r"\(10 steps\), an LR scheduler your step_fn steps: no scheduler is put "
+                      r"back"):
         lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10, step_fn=Step().step,
                       progress=False)
     assert len(opt_d.state) == 0  # (the optimizer went back)
@@ -7616,6 +7626,41 @@ def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -
                       r"state.*a GAN's second optimizer"):
         lr_range_test(g_net, opt_g, None, data, 1e-5, 1.0, num_iter=10,
                       step_fn=Trainer().step, progress=False)
+
+
+def test_a_step_modules_heads_in_a_dict_that_the_test_puts_back_are_not_warned_of() -> None:
+    """A review: a step module keeping its task heads in a plain dict, their parameters the
+    test's optimizer's (put back), was told they stay as the sweep left them; and a model
+    keeping a dead weak proxy (Lightning's ``self._fabric``) failed with ReferenceError where
+    the test takes no snapshot (where it takes one it still does, as before)."""
+    import weakref
+
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+    heads = {"a": nn.Linear(8, 2), "b": nn.Linear(8, 2)}
+
+    class Step(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.heads = heads
+
+        def step(self, m: nn.Module, batch: Any) -> torch.Tensor:
+            return F.cross_entropy(self.heads["a"](m(batch[0])), batch[1])
+
+    class Gone:
+        pass
+
+    opt = torch.optim.SGD([*model.parameters(), *heads["a"].parameters()], lr=0.1)
+    before = heads["a"].weight.detach().clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10,
+                      step_fn=Step().step, progress=False)
+    assert torch.equal(heads["a"].weight, before)
+    gone = Gone()
+    model.fabric = weakref.proxy(gone)  # type: ignore[assignment]
+    del gone
+    lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=Step().step,
+                  progress=False, restore=False)
 
 
 @pytest.mark.parametrize("kept", ["dict", "list"])
@@ -8503,7 +8548,8 @@ def test_an_optimizer_built_before_a_layer_was_replaced_is_warned_of() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     model[2] = nn.Linear(16, 2)
     with pytest.warns(UserWarning, match=r"the optimizer steps 2 parameters that are not the "
-                      r"model's and got no gradient, while 2 trainable parameters of the model "
+                      r"model's and got no gradient in the sweep's first 10 steps, while 2 "
+                      r"trainable parameters of the model "
                       r"\(2\.weight, 2\.bias\) are not the optimizer's, so the sweep never "
                       r"trains them: was a layer replaced"):
         lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 1.0, num_iter=10,
@@ -8523,6 +8569,20 @@ def test_an_optimizer_built_before_a_layer_was_replaced_is_warned_of() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lr_range_test(model, opt, loss, batches, 1e-4, 1.0, num_iter=10, progress=False)
+    # (nor heads outside the model used one step in two, beside a layer left out of the
+    # optimizer on purpose: told from the first step alone, a review)
+    heads = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+    calls = [0]
+
+    def round_robin(m: nn.Module, batch: Any) -> torch.Tensor:
+        calls[0] += 1
+        return F.cross_entropy(heads[calls[0] % 2](m(batch[0])), batch[1])
+
+    opt = torch.optim.SGD([*model[2].parameters(), *heads.parameters()], lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, None, batches, 1e-4, 1.0, num_iter=10, step_fn=round_robin,
+                      progress=False)
 
 
 @pytest.mark.parametrize("kept", ["list", "helper", "wrapped batch sampler"])

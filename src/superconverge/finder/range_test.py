@@ -38,6 +38,7 @@ import sys
 import time
 import types
 import warnings
+import weakref
 from collections.abc import (
     Callable,
     Generator,
@@ -451,7 +452,10 @@ def lr_range_test(
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
     spawned = [(r, n) for r in run.own_rngs if (n := _spawned(r)) is not None]
-    run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
+    # (and an RNG made on first use: _Run._slots_kept; each once, as a dataset reached from
+    # its sampler too is walked twice, a review)
+    run.rng_slots = list({(id(attributes), name): (attributes, name)
+                          for attributes, name in streams.rng_slots}.values())
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
@@ -505,10 +509,14 @@ def lr_range_test(
                and id(o) not in ours and all(o is not b for _, b in beside)]
     # (and one the model holds: a GAN module's ``self.opt_d`` over its own discriminator,
     # stepped by the model's method as step_fn, kept the sweep's moments beside a
-    # discriminator put back, unwarned, a bug bash)
-    beside += [(_part_label("model", key), o) for key, o in _held_parts(model)
-               if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
-               and all(o is not b for _, b in beside)]
+    # discriminator put back, unwarned, a bug bash; put back where step_fn is the model's
+    # method, watched otherwise: a model keeping its trained Adam the test never steps had
+    # its state copied, twice the parameters' memory, a review)
+    of_model = [(_part_label("model", key), o) for key, o in _held_parts(model)
+                if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
+                and all(o is not b for _, b in beside)]
+    beside += of_model
+    model_step = getattr(step_fn, "__self__", None) is model
     # The schedulers those hold beside an optimizer (a GAN step module's ``self.sched_d``):
     # not put back, their step counts are watched and said (a bug bash: one left 30 steps
     # ahead of the optimizer put back, and our ParamScheduler then blamed "something else")
@@ -519,7 +527,11 @@ def lr_range_test(
                    and all(s is not t for _, t in schedulers)]
     put_back = _put_back(model, [m for _, m in others], optimizer)
     beside_restored = [o for _, o in beside if all(
-        id(p) in put_back for g in o.param_groups for p in g["params"])]
+        id(p) in put_back for g in o.param_groups for p in g["params"]) and (
+        model_step or all(o is not m for _, m in of_model))]
+    # (and not what the restore puts back: a step module's heads in a plain dict, trained by
+    # the test's optimizer, were "not snapshotted", a review)
+    watched = [w for w in watched if id(w[1]) not in put_back]
     beside_watched = [(label, o) for label, o in beside
                       if all(o is not r for r in beside_restored)]
     # A tensor a partial is given (learned loss weights another optimizer steps), unless the
@@ -545,7 +557,7 @@ def lr_range_test(
         # (by their state, not a step hook, which made a compiled step of theirs recompile, a
         # review: a read of a defaultdict's state, an empty entry, is no step)
         beside_marks = [_optimizer_mark(o) for _, o in beside_watched]
-        scheduler_marks = [_step_count(s) for _, s in schedulers]
+        scheduler_marks = [_step_count(s) or 0 for _, s in schedulers]
     except BaseException as exc:
         # Ctrl-C (or an error) while the snapshot is taken, before the sweep: nothing to put
         # back, and an exception kept afterwards (a notebook's) must not keep the copy, here or
@@ -735,8 +747,8 @@ def lr_range_test(
         written = [label for label, t, v in watched if _version(t) != v]
         written += [f"{label}'s state" for (label, o), mark in zip(
             beside_watched, beside_marks, strict=True) if _optimizer_mark(o) != mark]
-        written += [f"{label}'s step count" for (label, s), mark in zip(
-            schedulers, scheduler_marks, strict=True) if _step_count(s) != mark]
+        stepped = [f"{label} ({(_step_count(s) or 0) - mark} steps)" for (label, s), mark in
+                   zip(schedulers, scheduler_marks, strict=True) if _step_count(s) != mark]
         children = sum((_spawned(r) or n) - n for r, n in spawned)
         # Put back by now: let go of it (and of the validation batches cached on the device)
         # before anything below can raise (a warning made an error), so that an exception
@@ -745,6 +757,14 @@ def lr_range_test(
         run.val_cache = None
         try:
             _warn_left(written if tell else [], changed, numbers, restore)
+            if stepped and tell:
+                # (apart from the objects above: the advice to make a module of them does
+                # not put a scheduler back, a review)
+                warnings.warn(
+                    f"the range test stepped {_first_five(stepped)}, an LR scheduler your "
+                    "step_fn steps: no scheduler is put back, so it stays that many steps "
+                    "ahead of its optimizer; keep a copy of its state_dict() to load after the "
+                    "test, or step it outside step_fn", UserWarning, stacklevel=outside(__name__))
             if children and tell:
                 # (a bug bash: a dataset spawning a stream a pass, numpy's way to independent
                 # streams: the training after the test drew other data than an untested
@@ -798,14 +818,13 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
     the Python ``numbers`` beside a tensor the sweep replaced for good."""
     if written:
         warnings.warn(
-            f"the range test wrote into {_first_five(written)}, of a module, "
-            "optimizer or scheduler the step_fn or loss_fn object holds (an EMA teacher, a "
-            "GAN's second optimizer), which is not snapshotted, so it stays as the sweep left it; "
+            f"the range test wrote into {_first_five(written)}, of a module "
+            "or optimizer the step_fn or loss_fn object holds (an EMA teacher, a GAN's "
+            "second optimizer), which is not snapshotted, so it stays as the sweep left it; "
             "make that object a module holding them as its submodules (nn.ModuleDict, "
             "nn.ModuleList, not a dict or list) and pass its method as step_fn "
             "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
-            "test (a scheduler's always: none is put back)", UserWarning,
-            stacklevel=outside(__name__))
+            "test", UserWarning, stacklevel=outside(__name__))
     if changed:
         left = ("they stay as the sweep left them" if restore else
                 "each repeat started where the one before left them")
@@ -1084,6 +1103,7 @@ class _Run:
         # The optimizer's parameters with no gradient yet, watched over the first steps while
         # they hold most of its values (_tell_missing_grads), up to step grad_watch.
         self.ungraded: list[torch.Tensor] = []
+        self.stale: list[torch.Tensor] = []  # (not the model's, no gradient: _watch_grads)
         self.trainable_values = self.trainable_count = self.grad_watch = 0
         self.watch_steps = GRAD_WATCH_STEPS
         self.told_missing_grads = False
@@ -1449,25 +1469,25 @@ class _Run:
         self.ungraded = [p for p in trainable if p.grad is None]
         self.trainable_values = sum(p.numel() for p in trainable)
         self.trainable_count = len(trainable)
-        if self.loose and self.ungraded:
-            self._tell_stale_optimizer()
+        if self.loose:  # (watched as long as the others: a review)
+            ours = {id(p) for p in self.model.parameters()}
+            self.stale = [p for p in self.ungraded if id(p) not in ours]
         self._watch_grads(0)
 
-    def _tell_stale_optimizer(self) -> None:
+    def _tell_stale_optimizer(self, gone: list[torch.Tensor]) -> None:
         """Warn where the optimizer steps parameters that are not the model's and got no
-        gradient, while parameters of the model are not the optimizer's: a layer replaced
-        after the optimizer was built (``model[2] = nn.Linear(...)`` in a notebook cell, the
-        optimizer's cell not run again), whose new weights the sweep never trains (a bug bash:
-        a pick 6.5x too high, said in an INFO line alone)."""
-        ours = {id(p) for p in self.model.parameters()}
-        gone = [p for p in self.ungraded if id(p) not in ours]
-        if not gone:
-            return
+        gradient in the first :data:`GRAD_WATCH_STEPS` steps (``gone``), while parameters of
+        the model are not the optimizer's: a layer replaced after the optimizer was built
+        (``model[2] = nn.Linear(...)`` in a notebook cell, the optimizer's cell not run
+        again), whose new weights the sweep never trains (a bug bash: a pick 6.5x too high,
+        said in an INFO line alone). Not from the first step alone: a task's head used one
+        step in three is no stale one (a review)."""
         names = [n for n, p in self.model.named_parameters() if p.requires_grad
                  and any(p is q for q in self.loose)]
         warnings.warn(
             f"the optimizer steps {len(gone)} parameter{'s' * (len(gone) != 1)} that "
-            f"{'are' if len(gone) != 1 else 'is'} not the model's and got no gradient, while "
+            f"{'are' if len(gone) != 1 else 'is'} not the model's and got no gradient in the "
+            f"sweep's first {self.watch_steps} steps, while "
             f"{len(self.loose)} trainable parameter{'s' * (len(self.loose) != 1)} of the model "
             f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}) "
             f"{'are' if len(self.loose) != 1 else 'is'} not the optimizer's, so the sweep "
@@ -1477,11 +1497,18 @@ class _Run:
 
     def _watch_grads(self, i: int) -> None:
         """After step ``i``'s backward: drop the watched parameters that got a gradient; warn
-        where those left hold most of the values after :data:`GRAD_WATCH_STEPS` steps."""
+        where those left hold most of the values after :data:`GRAD_WATCH_STEPS` steps, and
+        of :attr:`stale` ones left (:meth:`_tell_stale_optimizer`)."""
+        if self.stale:
+            self.stale = [p for p in self.stale if p.grad is None]
+            if self.stale and i >= self.watch_steps - 1:
+                gone, self.stale = self.stale, []
+                self._tell_stale_optimizer(gone)
         self.ungraded = [p for p in self.ungraded if p.grad is None]
         missing = sum(p.numel() for p in self.ungraded)
         if not self.ungraded or missing * 2 <= self.trainable_values:
-            self.ungraded, self.grad_watch = [], 0
+            self.ungraded = []
+            self.grad_watch = self.watch_steps if self.stale else 0
             return
         self.grad_watch = self.watch_steps
         if i < self.watch_steps - 1:
@@ -1741,18 +1768,20 @@ class _Run:
         training) gets its state back. A collator shared by the training and validation
         loaders made its RNG at the first validation batch, and the training then drew from
         where the validation left it: the curve moved with ``val_data`` (a bug bash)."""
-        held = [(attributes, name, rng, _rng_state(rng) if _is_rng(rng) else None)
-                for attributes, name in self.rng_slots
-                for rng in (attributes.get(name),)]
+        # (at every validation pass: a plain read of each slot, the states of the RNGs alone;
+        # a review timed the first version at 0.74 ms a pass over a text dataset's records)
+        slots = self.rng_slots
+        was = [attributes.get(name) for attributes, name in slots]
+        states = [(rng, _rng_state(rng)) for rng in was if rng is not None and _is_rng(rng)]
         try:
             yield
         finally:
-            for attributes, name, rng, state in held:
-                now = attributes.get(name)
-                if rng is None and _is_rng(now):
+            now = [attributes.get(name) for attributes, name in slots]
+            for (attributes, name), before, after in zip(slots, was, now, strict=True):
+                if after is not before and before is None and _is_rng(after):
                     attributes[name] = None
-                elif state is not None and now is rng:
-                    _set_rng_state(rng, state)
+            for rng, state in states:
+                _set_rng_state(rng, state)
 
     @contextlib.contextmanager
     def _passive(self) -> Iterator[None]:
@@ -2827,19 +2856,24 @@ def _stable_repr(value: object) -> str:
 def _held_parts(holder: object) -> list[tuple[str, Any]]:
     """``holder``'s attributes by name, and the items of a dict, list or tuple among them a
     level down (``nets['D']``), up to ``_MAX_PARTS`` of each; a dict's, list's or tuple's own
-    items (a partial's argument) by key (``['D']``)."""
-    if type(holder) is dict:
-        return [(f"[{k!r}]", x) for k, x in itertools.islice(holder.items(), _MAX_PARTS)]
-    if type(holder) in (list, tuple):
-        assert isinstance(holder, list | tuple)
-        return [(f"[{k!r}]", x) for k, x in enumerate(holder[:_MAX_PARTS])]
+    items (a partial's argument) by key (``['D']``). A weak proxy is none of its parts (a
+    dead one, Lightning's ``self._fabric``, raised ReferenceError at any look, a review)."""
     parts: list[tuple[str, Any]] = []
-    for key, value in list(_attributes(holder).items())[:_MAX_PARTS]:
-        parts.append((key, value))
-        if type(value) in (dict, list, tuple):
-            items = value.items() if type(value) is dict else enumerate(value)
-            parts += [(f"{key}[{k!r}]", x) for k, x in itertools.islice(items, _MAX_PARTS)]
-    return parts
+    if type(holder) is dict:
+        parts = [(f"[{k!r}]", x) for k, x in itertools.islice(holder.items(), _MAX_PARTS)]
+    elif type(holder) in (list, tuple):
+        assert isinstance(holder, list | tuple)
+        parts = [(f"[{k!r}]", x) for k, x in enumerate(holder[:_MAX_PARTS])]
+    else:
+        for key, value in list(_attributes(holder).items())[:_MAX_PARTS]:
+            parts.append((key, value))
+            if type(value) in (dict, list, tuple):
+                items = value.items() if type(value) is dict else enumerate(value)
+                parts += [(f"{key}[{k!r}]", x) for k, x in itertools.islice(items, _MAX_PARTS)]
+    return [(k, x) for k, x in parts if type(x) not in _PROXIES]
+
+
+_PROXIES = (weakref.ProxyType, weakref.CallableProxyType)
 
 
 def _partial_arguments(name: str, f: object) -> list[tuple[str, Any]]:
