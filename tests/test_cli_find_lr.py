@@ -849,7 +849,8 @@ def test_a_matplotlib_that_cannot_start_is_refused_before_the_sweep(tmp_path) ->
         env={**os.environ, "MPLBACKEND": "bogus", "OMP_NUM_THREADS": "1"})
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(
-        "superconverge find-lr: error: matplotlib, which draws lr_find.png, cannot start "
+        f"{os.path.basename(sys.executable)} -m superconverge find-lr: error: matplotlib, "
+        "which draws lr_find.png, cannot start "
         "(MPLBACKEND='bogus' in the environment): Key backend: 'bogus' is not a valid value "
         "for backend"), done.stderr
     assert not out.exists()
@@ -1942,6 +1943,9 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "command's flags go after its name (superconverge COMMAND --steps ...) (see"),
     (["--", "--steps", "10", "schedule"], "invalid choice: '--' (choose from 'schedule', "
      "'find-lr') (see"),
+    (["--max-lr=1", "schedule", "one-cycle", "--steps", "5"], "unrecognized arguments: "
+     "--max-lr=1; --max-lr=1 comes before the command: a command's flags go after its name "
+     "(superconverge schedule --max-lr ...) (see superconverge schedule --help)\n"),
 ])
 def test_a_mistyped_flag_is_refused_by_its_command_with_the_nearest_flag(
         capsys, argv: list[str], said: str) -> None:

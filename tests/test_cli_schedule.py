@@ -16,6 +16,9 @@ import superconverge as sc
 from superconverge.cli import main
 from superconverge.schedules import make_policy
 
+PROG = f"{os.path.basename(sys.executable)} -m superconverge"
+"""How ``python -m superconverge`` names itself in its messages."""
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     assert main(list(argv)) == 0
@@ -989,7 +992,7 @@ def test_a_closed_stdout_or_stderr_is_no_error_after_the_work(tmp_path) -> None:
     # ... but without --out the table is the whole output: lost, it is an error (a bug bash:
     # nothing written, nothing said, status 0)
     done = _cli("schedule", "one-cycle", "--steps", "5", cwd=tmp_path, shell_suffix=" >&-")
-    assert (done.returncode, done.stderr) == (1, "superconverge schedule: error: cannot write to "
+    assert (done.returncode, done.stderr) == (1, f"{PROG} schedule: error: cannot write to "
                                               "stdout: it is closed; give --out FILE to write "
                                               "the table to a file\n")
 
@@ -1002,7 +1005,7 @@ def test_a_stdout_that_cannot_be_written_is_said_and_exits_1(tmp_path) -> None:
         done = _cli("schedule", "one-cycle", "--steps", "10", *argv, cwd=tmp_path,
                     shell_suffix=" > /dev/full")
         assert done.returncode == 1, done.stderr
-        assert done.stderr == ("superconverge schedule: error: cannot write to stdout: No "
+        assert done.stderr == (f"{PROG} schedule: error: cannot write to stdout: No "
                                "space left on device\n")
     assert (tmp_path / "s.csv").read_text().startswith("step,lr")
 

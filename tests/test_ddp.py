@@ -1286,9 +1286,10 @@ def test_under_torchrun_a_bad_out_is_refused_by_every_rank_in_one_line(tmp_path:
                                      "--out", str(tmp_path / "afile" / "x")])
     afile = tmp_path / "afile"
     message = f"cannot make the out folder {afile / 'x'}: {afile} is a file"
+    prog = f"{os.path.basename(sys.executable)} -m superconverge"  # (as -m names itself)
     assert [(code, err) for code, _, err in ranks] == [
-        (2, f"superconverge find-lr: error: {message}\n"),
-        (2, f"[rank 1] superconverge find-lr: error: {message}\n")]
+        (2, f"{prog} find-lr: error: {message}\n"),
+        (2, f"[rank 1] {prog} find-lr: error: {message}\n")]
 
 
 @pytest.mark.slow

@@ -1001,7 +1001,11 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     if extra:
         command = _commands(parser)[args.command]
         assert isinstance(command, _Parser)
-        command.error(f"unrecognized arguments: {' '.join(extra)}{command._near(extra)}")
+        # (no "did you mean" for a flag of the command's given before its name: it named
+        # itself; the note of its place follows, a review)
+        at = _Parser.argv.index(args.command) if args.command in _Parser.argv else 0
+        typos = [t for t in extra if t not in _Parser.argv[:at] or command._unknown(t)]
+        command.error(f"unrecognized arguments: {' '.join(extra)}{command._near(typos)}")
     return args
 
 
@@ -1095,7 +1099,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     except _StreamFailed as exc:
         parser.exit(1, f"{tag}{parser.prog} {args.command}: error: {exc.strerror}\n")
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
-        print(f"{tag}superconverge: error: {exc}", file=sys.stderr)
+        print(f"{tag}{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
         # A package a dataset needs, missing or broken (a --no-deps install): the message says

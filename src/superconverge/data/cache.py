@@ -7,9 +7,11 @@ unwritable cache directory is logged and skipped, never fatal.
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +42,8 @@ def default_cache_dir() -> Path:
     global _NO_HOME
     if _NO_HOME is None:
         _NO_HOME = Path(tempfile.mkdtemp(prefix="superconverge-cache-"))
+        # (removed at exit, as matplotlib's: each process's was left behind, a review)
+        atexit.register(shutil.rmtree, _NO_HOME, ignore_errors=True)
     return _NO_HOME
 
 

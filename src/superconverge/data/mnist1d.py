@@ -78,7 +78,9 @@ def load_mnist1d(
 
     # ("~/cache" made a folder named "~" where it ran, a review)
     try:
-        path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        # (none made where nothing is cached: a folder of its own was, with no home, a review)
+        path = (Path(cache_dir).expanduser() if cache_dir is not None
+                else default_cache_dir() if cache else Path("."))
     except RuntimeError as err:  # "~/cache" with no home folder: no cache, as an unwritable one
         log.warning("not caching MNIST-1D: cache_dir %s: %s", cache_dir, err)
         cache = False

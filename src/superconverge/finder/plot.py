@@ -19,7 +19,7 @@ import numpy as np
 
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import finite_prefix, smooth_sweep
+from superconverge.finder.suggest import finite_prefix, smooth_centered, smooth_sweep
 from superconverge.schedules._validate import boolean, integer
 
 if TYPE_CHECKING:
@@ -454,12 +454,14 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             if float(seen.min()) > high:
                 # All of it above the frame (a validation loss far above a fine-tuned model's
                 # training loss: none of it was drawn, a bug bash): up to its own cut, as the
-                # smoothed curve's is found, so that its valley is seen; its level before the
-                # valley read as a median, so one noisy pass does not stretch the frame (a
-                # review: to 42, the curves a line at its foot)
-                k = int(np.argmin(seen))
-                top = float(np.median(seen[: k + 1]))
-                high = max(high, min(float(seen.max()), top + 0.25 * (top - float(seen[k]))))
+                # smoothed curve's is found, so that its valley is seen; read on its running
+                # median, so one noisy pass does not stretch the frame (a review: to 42, the
+                # curves a line at its foot), but a steady fall is seen whole (a median of all
+                # of it cut a third of a fall off, the next review)
+                level = smooth_centered(seen) if len(seen) >= 5 else seen
+                k = int(np.argmin(level))
+                top = float(level[: k + 1].max())
+                high = max(high, min(float(seen.max()), top + 0.25 * (top - float(level[k]))))
     if raw is not None and len(raw) == len(smoothed):
         seen = raw[np.isfinite(raw)]
         if seen.size:

@@ -509,14 +509,15 @@ def lr_range_test(
                and id(o) not in ours and all(o is not b for _, b in beside)]
     # (and one the model holds: a GAN module's ``self.opt_d`` over its own discriminator,
     # stepped by the model's method as step_fn, kept the sweep's moments beside a
-    # discriminator put back, unwarned, a bug bash; put back where step_fn is the model's
-    # method, watched otherwise: a model keeping its trained Adam the test never steps had
-    # its state copied, twice the parameters' memory, a review)
+    # discriminator put back, unwarned, a bug bash; put back where a step_fn may step it, a
+    # lambda calling the model's training_step too (a review), watched where the default
+    # step runs: a model keeping a trained Adam the test never steps had its state copied,
+    # twice the parameters' memory, another)
     of_model = [(_part_label("model", key), o) for key, o in _held_parts(model)
                 if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
                 and all(o is not b for _, b in beside)]
     beside += of_model
-    model_step = getattr(step_fn, "__self__", None) is model
+    model_step = step_fn is not None
     # The schedulers those hold beside an optimizer (a GAN step module's ``self.sched_d``):
     # not put back, their step counts are watched and said (a bug bash: one left 30 steps
     # ahead of the optimizer put back, and our ParamScheduler then blamed "something else")
@@ -762,9 +763,10 @@ def lr_range_test(
                 # not put a scheduler back, a review)
                 warnings.warn(
                     f"the range test stepped {_first_five(stepped)}, an LR scheduler your "
-                    "step_fn steps: no scheduler is put back, so it stays that many steps "
-                    "ahead of its optimizer; keep a copy of its state_dict() to load after the "
-                    "test, or step it outside step_fn", UserWarning, stacklevel=outside(__name__))
+                    "step_fn steps: no scheduler is put back, so it stays that many steps on "
+                    "from where it was (ahead of its optimizer, where that is put back); keep "
+                    "a copy of its state_dict() to load after the test, or step it outside "
+                    "step_fn", UserWarning, stacklevel=outside(__name__))
             if children and tell:
                 # (a bug bash: a dataset spawning a stream a pass, numpy's way to independent
                 # streams: the training after the test drew other data than an untested
@@ -1407,6 +1409,10 @@ class _Run:
             raise RuntimeError(moved)
         self._count_skips(host)
         self.leading_zeros.append(host.leading_zeros)
+        if self.stale:  # (a sweep that stopped before the watch ended: said of its steps, a
+            # review found it lost where a blow-up came at the 2nd step)
+            gone, self.stale = self.stale, []
+            self._tell_stale_optimizer(gone, min(host.next_step, self.watch_steps))
         return host.curve(host.stop_reason or "completed")
 
     def _count_skips(self, host: _HostCurve) -> None:
@@ -1474,9 +1480,10 @@ class _Run:
             self.stale = [p for p in self.ungraded if id(p) not in ours]
         self._watch_grads(0)
 
-    def _tell_stale_optimizer(self, gone: list[torch.Tensor]) -> None:
+    def _tell_stale_optimizer(self, gone: list[torch.Tensor], steps: int) -> None:
         """Warn where the optimizer steps parameters that are not the model's and got no
-        gradient in the first :data:`GRAD_WATCH_STEPS` steps (``gone``), while parameters of
+        gradient in the first :data:`GRAD_WATCH_STEPS` steps, or the ``steps`` a sweep that
+        stopped before them ran (``gone``), while parameters of
         the model are not the optimizer's: a layer replaced after the optimizer was built
         (``model[2] = nn.Linear(...)`` in a notebook cell, the optimizer's cell not run
         again), whose new weights the sweep never trains (a bug bash: a pick 6.5x too high,
@@ -1487,7 +1494,7 @@ class _Run:
         warnings.warn(
             f"the optimizer steps {len(gone)} parameter{'s' * (len(gone) != 1)} that "
             f"{'are' if len(gone) != 1 else 'is'} not the model's and got no gradient in the "
-            f"sweep's first {self.watch_steps} steps, while "
+            f"sweep's first {steps} step{'s' * (steps != 1)}, while "
             f"{len(self.loose)} trainable parameter{'s' * (len(self.loose) != 1)} of the model "
             f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}) "
             f"{'are' if len(self.loose) != 1 else 'is'} not the optimizer's, so the sweep "
@@ -1503,7 +1510,7 @@ class _Run:
             self.stale = [p for p in self.stale if p.grad is None]
             if self.stale and i >= self.watch_steps - 1:
                 gone, self.stale = self.stale, []
-                self._tell_stale_optimizer(gone)
+                self._tell_stale_optimizer(gone, self.watch_steps)
         self.ungraded = [p for p in self.ungraded if p.grad is None]
         missing = sum(p.numel() for p in self.ungraded)
         if not self.ungraded or missing * 2 <= self.trainable_values:
