@@ -7629,8 +7629,8 @@ def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -
 def test_a_step_modules_heads_in_a_dict_that_the_test_puts_back_are_not_warned_of() -> None:
     """A review: a step module keeping its task heads in a plain dict, their parameters the
     test's optimizer's (put back), was told they stay as the sweep left them; and a model
-    keeping a dead weak proxy (Lightning's ``self._fabric``) failed with ReferenceError where
-    the test takes no snapshot (where it takes one it still does, as before)."""
+    keeping a dead weak proxy (a LightningModule's ``self._fabric``, its Fabric gone) failed
+    with ReferenceError, with or without a snapshot, and so did a partial given one."""
     import weakref
 
     model = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
@@ -7655,10 +7655,14 @@ def test_a_step_modules_heads_in_a_dict_that_the_test_puts_back_are_not_warned_o
                       step_fn=Step().step, progress=False)
     assert torch.equal(heads["a"].weight, before)
     gone = Gone()
-    model.fabric = weakref.proxy(gone)  # type: ignore[assignment]
+    model._fabric = weakref.proxy(gone)  # type: ignore[assignment]
+    partial = functools.partial(lambda m, b, ctx: F.cross_entropy(m[0](b[0])[:, :2], b[1]),
+                                ctx=model._fabric)
     del gone
-    lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=Step().step,
-                  progress=False, restore=False)
+    for kwargs in ({"restore": False}, {}, {"repeats": 2}, {"val_data": _pairs()}):
+        for step in (Step().step, partial):
+            lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, step_fn=step,
+                          progress=False, **kwargs)
 
 
 @pytest.mark.parametrize("kept", ["dict", "list"])

@@ -32,6 +32,7 @@ import random
 import signal
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
@@ -169,7 +170,18 @@ class _RngState:
 
 def _number(value: object) -> bool:
     """A Python or numpy number (bools too)."""
-    return type(value) in (int, float, bool) or isinstance(value, np.generic)
+    return type(value) in (int, float, bool) or (
+        type(value) not in _PROXIES and isinstance(value, np.generic))
+
+
+def _tensor(value: object) -> bool:
+    """A tensor; a weak proxy is none, and is not asked (a dead one, which a LightningModule
+    set up by a Fabric since gone keeps as ``self._fabric``, raised ReferenceError at an
+    ``isinstance``, and the test failed before its first step: a review)."""
+    return type(value) not in _PROXIES and isinstance(value, torch.Tensor)
+
+
+_PROXIES = (weakref.ProxyType, weakref.CallableProxyType)
 
 
 def _torchs_own(kind: type) -> bool:
@@ -558,7 +570,9 @@ def _collate_owners(collate: object) -> list[object]:
         collate = collate.__self__
     owners = ([collate.func, *collate.args[:_MAX_PARTS], *list(collate.keywords.values())]
               if isinstance(collate, functools.partial) else [collate])
-    owners = [o.__self__ if isinstance(o, types.MethodType) else o for o in owners]
+    # (a weak proxy is none: a dead one raised at isinstance, a review)
+    owners = [o.__self__ if isinstance(o, types.MethodType) else o for o in owners
+              if type(o) not in _PROXIES]
     return [o for o in owners if o is not None
             and not isinstance(o, types.FunctionType | types.BuiltinFunctionType | type)]
 
@@ -908,7 +922,7 @@ class TrainingState:
                     if isinstance(getattr(c, "__dict__", None), dict)]
         plain = [(f"{prefix}.{name}", vars(m), name, t) for prefix, m in holders
                  for name, t in vars(m).items()
-                 if isinstance(t, torch.Tensor)]
+                 if _tensor(t)]
         self.slots += [(slots, name, t) for _, slots, name, t in plain]
         # A tuple, list or dict of tensors (or Nones) kept as an attribute, two levels deep (a
         # stateful LSTM's ``self.state = (h, c)``, a stack of cells' ``[(h, c), (h, c)]``, a
@@ -1366,8 +1380,7 @@ def _state_container(value: object, depth: int = 2) -> bool:
     if len(items) > _MAX_PARTS:  # (a memory bank of 100k tensors: 130 ms a validation pass
         # to take and put back, a review; not looked into, as before)
         return False
-    return all(x is None or isinstance(x, torch.Tensor) or _state_container(x, depth - 1)
-               for x in items)
+    return all(x is None or _tensor(x) or _state_container(x, depth - 1) for x in items)
 
 
 def _skeleton(value: Any) -> tuple[Any, Any]:
@@ -1491,7 +1504,7 @@ class Carried:
 def _carried(value: object) -> bool:
     """None, a tensor, or a container of them (:func:`_state_container`; an empty one, a
     placeholder a forward fills, too: one the pass filled went as made by it, a review)."""
-    return value is None or isinstance(value, torch.Tensor) or _state_container(value)
+    return value is None or _tensor(value) or _state_container(value)
 
 
 def _same_list(now: object, saved: list[Any]) -> bool:

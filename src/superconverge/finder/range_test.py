@@ -38,7 +38,6 @@ import sys
 import time
 import types
 import warnings
-import weakref
 from collections.abc import (
     Callable,
     Generator,
@@ -73,6 +72,7 @@ from superconverge.finder._dist import (
 )
 from superconverge.finder._restore import (
     _MAX_PARTS,
+    _PROXIES,
     SNAPSHOTS,
     Carried,
     Streams,
@@ -2849,6 +2849,8 @@ def _stable_repr(value: object) -> str:
     """``repr(value)`` the same in every run: without memory addresses, and a partial's set
     arguments in sorted order (a bug bash: ``frozenset({'beta', 'alpha'})`` came in another
     order under another ``PYTHONHASHSEED``, and two seeded runs' configs differed)."""
+    if type(value) in _PROXIES:  # (a dead one raises at isinstance)
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
     if isinstance(value, set | frozenset):
         items = sorted(_stable_repr(x) for x in value)
         return (f"{type(value).__name__}({{{', '.join(items)}}})" if items
@@ -2880,9 +2882,6 @@ def _held_parts(holder: object) -> list[tuple[str, Any]]:
     return [(k, x) for k, x in parts if type(x) not in _PROXIES]
 
 
-_PROXIES = (weakref.ProxyType, weakref.CallableProxyType)
-
-
 def _partial_arguments(name: str, f: object) -> list[tuple[str, Any]]:
     """The arguments ``f``, a ``functools.partial`` (or a bound method's), is given, labelled
     by their keyword or place (``step_fn argument opt_w``); none where it is no partial."""
@@ -2890,8 +2889,10 @@ def _partial_arguments(name: str, f: object) -> list[tuple[str, Any]]:
         f = f.__self__
     if not isinstance(f, functools.partial):
         return []
-    return [(f"{name} argument {i}", a) for i, a in enumerate(f.args[:_MAX_PARTS])] + [
-        (f"{name} argument {k}", a) for k, a in f.keywords.items()]
+    return [(label, a) for label, a in [
+        *((f"{name} argument {i}", a) for i, a in enumerate(f.args[:_MAX_PARTS])),
+        *((f"{name} argument {k}", a) for k, a in f.keywords.items())]
+        if type(a) not in _PROXIES]  # (a dead weak proxy raised at isinstance, a review)
 
 
 def _put_back(model: torch.nn.Module, others: list[torch.nn.Module],
