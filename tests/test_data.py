@@ -367,6 +367,13 @@ def test_with_no_home_folder_the_cache_goes_to_the_temporary_folder(tmp_path, mo
         raise RuntimeError("Could not determine home directory.")
 
     monkeypatch.setattr(Path, "expanduser", no_home)
+    # (a folder of its own is made only where something is cached: one was for each
+    # process, cache=False too, and left behind, a review)
+    monkeypatch.setattr("superconverge.data.cache._NO_HOME", None)
+    load_mnist1d(num_samples=40, cache=False)
+    import superconverge.data.cache as cache_module
+
+    assert cache_module._NO_HOME is None
     with caplog.at_level(logging.WARNING, logger="superconverge.data.mnist1d"):
         ds = load_mnist1d(num_samples=40, cache_dir="~/c")
     assert ds.num_train + ds.num_val == 40 and not list(tmp_path.iterdir())

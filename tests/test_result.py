@@ -1357,6 +1357,17 @@ def test_a_validation_loss_above_the_whole_frame_is_brought_into_view() -> None:
     near = RangeTestResult(lrs.tolist(), train.tolist(), bias_corrected_ema(train, 0.98),
                            "completed", num_iter=60, val_losses=(val - 0.65).tolist())
     assert near.plot(None).get_ylim()[1] < 0.05
+    # (one noisy pass does not stretch the frame, reviews: to 42; and a steady fall is seen
+    # whole, where a median of it cut a third off)
+    spiked = val.copy()
+    spiked[5] = 42.0
+    falling = 3.0 - 2.0 * np.minimum(np.arange(60), 40) / 40 + np.where(
+        np.arange(60) > 40, 0.1 * (np.arange(60) - 40), 0)
+    for v, least, most in ((spiked, val[:20].max(), 5.0), (falling, 3.0, 4.0)):
+        res = RangeTestResult(lrs.tolist(), train.tolist(), bias_corrected_ema(train, 0.98),
+                              "completed", num_iter=60, val_losses=v.tolist())
+        high = res.plot(None).get_ylim()[1]
+        assert least <= high <= most, (high, least)
 
 
 def test_the_plot_on_a_callers_log_axis_pads_in_decades() -> None:
@@ -1374,6 +1385,17 @@ def test_the_plot_on_a_callers_log_axis_pads_in_decades() -> None:
         res.plot(ax)
     low, high = ax.get_ylim()
     assert 0 < low < 1e-3 and high > 2.3 and ax.get_yscale() == "log"
+    # (limits read in logs, within the float range: a review's overflow to inf)
+    for losses in ([1e-5] + [1.7e308] * 19, [1e-300] + [1.7e308] * 19, [1.7e308] * 20):
+        ax = Figure().add_subplot()
+        ax.set_yscale("log")
+        res = RangeTestResult(np.logspace(-5, 0, 20).tolist(), losses,
+                              [min(x, 1e308) for x in losses], "completed", num_iter=20)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (matplotlib's of a log axis at the float limit)
+            res.plot(ax)
+        low, high = ax.get_ylim()
+        assert low < high < np.inf, losses[0]
 
 
 def test_a_curve_that_hardly_falls_is_framed_whole() -> None:
