@@ -3077,7 +3077,8 @@ def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -
     # float up were judged by float64's epsilon and scaled. (Distinct whole numbers 4 apart
     # at 2**25, exact in float32, spread over 2 units in the last place as rounding noise
     # does: a later review's noise at 0.3 to 1234 was divided into 1.5e5, so they are
-    # centred alone, within 8 of 0.)
+    # centred alone, within 4 units of 0; 20 minutes of timestamps around 1.7e9, 6 units,
+    # are scaled, a review found them centred alone at 8.)
     both = torch.cat([x[:4, :1], wide[:, :1]], dim=1)
     d = Dataset(both, y[:4], torch.tensor([[1001.0, 0.0]]), y[:1], name="t", num_classes=2,
                 input_shape=(2,)).standardized()
@@ -3085,7 +3086,11 @@ def test_standardized_scales_a_column_that_varies_little_beside_a_large_mean() -
     big = torch.tensor([[2.0**25], [2.0**25 + 4], [2.0**25 + 8], [2.0**25 + 4]])
     d = Dataset(big, y[:4], big, y[:4], name="t", num_classes=2,
                 input_shape=(1,)).standardized()
-    assert d.x_train.abs().max() <= 8
+    assert d.x_train.abs().max() <= 8 and d.x_train.std() > 2  # (centred, not scaled)
+    minutes = (1.7e9 + torch.arange(0.0, 1200.0, 3.0, dtype=torch.float64)).float()[:, None]
+    d = Dataset(minutes, torch.arange(400) % 2, minutes[:5], y[:5], name="t", num_classes=2,
+                input_shape=(1,)).standardized()
+    assert torch.allclose(d.x_train.std(), torch.tensor(1.0))
 
 
 def test_a_headerless_csv_whose_first_label_is_a_text_class_among_numbers_keeps_that_row(

@@ -7626,6 +7626,30 @@ def test_a_plain_step_objects_modules_and_optimizers_in_a_dict_are_warned_of() -
                       step_fn=Trainer().step, progress=False)
 
 
+def test_an_optimizer_the_model_holds_is_not_copied_under_the_default_step(monkeypatch) -> None:
+    """A review: a model keeping its trained Adam, which the default step cannot step, had its
+    state copied into the snapshot, twice its parameters' memory. It is only watched there."""
+    copied: list[Any] = []
+    real = RANGE_TEST.TrainingState
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        copied.append(list(args[7]) if len(args) > 7 else list(kwargs.get("beside", [])))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(RANGE_TEST, "TrainingState", recording)
+    model = nn.Sequential(nn.Linear(8, 2))
+    model.optimizer = torch.optim.Adam(model.parameters())  # type: ignore[assignment]
+    F.cross_entropy(model(_pairs()[0][0]), _pairs()[0][1]).backward()
+    model.optimizer.step()
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                  _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
+    assert copied == [[]]
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, _pairs(), 1e-4,
+                  1.0, num_iter=10, progress=False,
+                  step_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]))
+    assert copied[1] == [model.optimizer]  # (a step_fn may step it: copied, as documented)
+
+
 def test_a_step_modules_heads_in_a_dict_that_the_test_puts_back_are_not_warned_of() -> None:
     """A review: a step module keeping its task heads in a plain dict, their parameters the
     test's optimizer's (put back), was told they stay as the sweep left them; and a model

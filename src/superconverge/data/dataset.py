@@ -125,7 +125,7 @@ class Dataset:
         tabular data; validation inputs reuse the training mean and std so nothing leaks.
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
         constant in the training split (spread over no more than the rounding of its values:
-        8 times float32's epsilon times the largest; or a std at most ``eps``, where given) is
+        4 times float32's epsilon times the largest; or a std at most ``eps``, where given) is
         only centred, as scikit-learn's ``StandardScaler`` does: dividing by the
         rounding noise of its std would blow up the validation inputs where it is not
         constant. A column that varies little beside a large mean (timestamps an hour apart,
@@ -151,18 +151,19 @@ class Dataset:
         shifted = x - low
         mean = shifted.mean(dim=dims, keepdim=True)
         std = shifted.std(dim=dims, keepdim=True)
-        # Constant: spread over no more than the rounding of its values, 8 units in the last
+        # Constant: spread over no more than the rounding of its values, 4 units in the last
         # place of the largest (the data's epsilon times it): a float32 1000.0 beside its next
         # float up, divided by that std, made a validation 1001 into 163840, and a float32
         # mean of copies spread over 2 units did so at any level (reviews: 1.5e5 at 0.3 and
         # at 1234); or a std under eps, where one is given. Not a std under a share of the
         # mean: timestamps an hour apart around 1.7e9 have a std under 1e-6 of it, and vary
-        # (18 units); nor under a fixed size by default (1e-8 left capacitances in farads, a
-        # std of 1e-9, unscaled, and a model learned nothing from them: a bug bash). Distinct
-        # whole numbers 4 apart at 2**25, 2 units too, are told from rounding by nothing but
-        # their being whole: centred alone, they stay within 8 of 0.
+        # (18 units; 20 minutes of them, 6 units, were centred alone at 8, a review); nor
+        # under a fixed size by default (1e-8 left capacitances in farads, a std of 1e-9,
+        # unscaled, and a model learned nothing from them: a bug bash). Distinct values 4
+        # units apart or less (whole numbers 4 apart at 2**25) are told from rounding by
+        # nothing float32 keeps: centred alone, they stay within 4 units of 0.
         rounding = torch.finfo(self.x_train.dtype).eps * torch.maximum(low.abs(), high.abs())
-        constant = (span <= 8 * rounding) | (std <= eps)
+        constant = (span <= 4 * rounding) | (std <= eps)
         std = torch.where(constant, torch.ones_like(std), std)
         return Dataset(
             x_train=((shifted - mean) / std).to(self.x_train.dtype),

@@ -19,7 +19,7 @@ import numpy as np
 
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import finite_prefix, smooth_centered, smooth_sweep
+from superconverge.finder.suggest import finite_prefix, smooth_sweep
 from superconverge.schedules._validate import boolean, integer
 
 if TYPE_CHECKING:
@@ -458,7 +458,10 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
                 # median, so one noisy pass does not stretch the frame (a review: to 42, the
                 # curves a line at its foot), but a steady fall is seen whole (a median of all
                 # of it cut a third of a fall off, the next review)
-                level = smooth_centered(seen) if len(seen) >= 5 else seen
+                # (a 5-point running median, its ends mirrored: smooth_centered repeats the
+                # first point, and a spike at the first pass was its own median, a review)
+                level = (np.median(np.lib.stride_tricks.sliding_window_view(
+                    np.pad(seen, 2, mode="reflect"), 5), axis=1) if len(seen) >= 5 else seen)
                 k = int(np.argmin(level))
                 top = float(level[: k + 1].max())
                 high = max(high, min(float(seen.max()), top + 0.25 * (top - float(level[k]))))

@@ -1409,10 +1409,13 @@ class _Run:
             raise RuntimeError(moved)
         self._count_skips(host)
         self.leading_zeros.append(host.leading_zeros)
-        if self.stale:  # (a sweep that stopped before the watch ended: said of its steps, a
-            # review found it lost where a blow-up came at the 2nd step)
+        if self.stale and host.next_step >= STALE_STEPS:  # (a sweep that stopped before the
+            # watch ended, of 5 steps or more: said of its steps, a review found it lost
+            # where a blow-up came at the 2nd step; not of fewer, where a head used one step
+            # in three still had none, the next)
             gone, self.stale = self.stale, []
             self._tell_stale_optimizer(gone, min(host.next_step, self.watch_steps))
+        self.stale = []
         return host.curve(host.stop_reason or "completed")
 
     def _count_skips(self, host: _HostCurve) -> None:
@@ -2923,6 +2926,10 @@ def _part_label(name: str, key: str) -> str:
 GRAD_WATCH_STEPS = 10
 """The steps over which parameters holding most of the optimizer's values must get a gradient,
 or be warned of (a mixture of experts routes a batch to a few: over 10 steps most are)."""
+STALE_STEPS = 5
+"""The fewest steps a sweep stopped within :data:`GRAD_WATCH_STEPS` must have run for its
+optimizer's parameters outside the model that got no gradient to be told of (see
+``_Run._tell_stale_optimizer``)."""
 
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
