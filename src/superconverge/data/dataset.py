@@ -126,9 +126,9 @@ class Dataset:
         Useful for CSV/.npz data whose columns have very different scales. A feature that is
         constant in the training split (spread over no more than the rounding of its values:
         4 times float32's epsilon times the largest; or a std at most ``eps``, where given) is
-        only centred, as scikit-learn's ``StandardScaler`` does: dividing by the
-        rounding noise of its std would blow up the validation inputs where it is not
-        constant. A column that varies little beside a large mean (timestamps an hour apart,
+        only centred, as scikit-learn's ``StandardScaler`` does: dividing by the rounding
+        noise of its std would blow up the validation inputs where it is not constant. A
+        column that varies little beside a large mean (timestamps an hour apart,
         around 1.7e9) is not constant, and is scaled; nor is one of small values that vary
         (capacitances in farads, a std of 1e-9 around 3e-9).
         Needs at least 2 training examples (``ValueError``).

@@ -454,12 +454,11 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             if float(seen.min()) > high:
                 # All of it above the frame (a validation loss far above a fine-tuned model's
                 # training loss: none of it was drawn, a bug bash): up to its own cut, as the
-                # smoothed curve's is found, so that its valley is seen; read on its running
-                # median, so one noisy pass does not stretch the frame (a review: to 42, the
-                # curves a line at its foot), but a steady fall is seen whole (a median of all
-                # of it cut a third of a fall off, the next review)
-                # (a 5-point running median, its ends mirrored: smooth_centered repeats the
-                # first point, and a spike at the first pass was its own median, a review)
+                # smoothed curve's is found, so that its valley is seen. Read on a 5-point
+                # running median, its ends mirrored: the raw loss let one noisy pass stretch
+                # the frame to 42, the curves a line at its foot; a median of all of it cut a
+                # third off a steady fall; smooth_centered, which repeats the first point, left
+                # a spike at the first pass its own median (reviews).
                 level = (np.median(np.lib.stride_tricks.sliding_window_view(
                     np.pad(seen, 2, mode="reflect"), 5), axis=1) if len(seen) >= 5 else seen)
                 k = int(np.argmin(level))

@@ -1485,9 +1485,9 @@ class _Run:
 
     def _tell_stale_optimizer(self, gone: list[torch.Tensor], steps: int) -> None:
         """Warn where the optimizer steps parameters that are not the model's and got no
-        gradient in the first :data:`GRAD_WATCH_STEPS` steps, or the ``steps`` a sweep that
-        stopped before them ran (``gone``), while parameters of
-        the model are not the optimizer's: a layer replaced after the optimizer was built
+        gradient (``gone``) in the first :data:`GRAD_WATCH_STEPS` steps, or in the ``steps``
+        of a sweep that stopped before them (:data:`STALE_STEPS` at least), while parameters
+        of the model are not the optimizer's: a layer replaced after the optimizer was built
         (``model[2] = nn.Linear(...)`` in a notebook cell, the optimizer's cell not run
         again), whose new weights the sweep never trains (a bug bash: a pick 6.5x too high,
         said in an INFO line alone). Not from the first step alone: a task's head used one
