@@ -708,6 +708,10 @@ class Streams:
         self.rng_slots: list[tuple[dict[str, Any], str]] = []
         self.own_rngs = [(r, _rng_state(r)) for r in _own_rngs(loaders, modules, calls,
                                                                 self.rng_slots)]
+        # (each once: a dataset reached from its sampler too is walked twice, and a validation
+        # pass reads them all, a review)
+        self.rng_slots = list({(id(attributes), name): (attributes, name)
+                               for attributes, name in self.rng_slots}.values())
         self.epochs = [(s, s.epoch) for s in samplers]
         # The public Python numbers of a sampler, batch sampler or loader of the user's (not
         # torch's), and a sampler's lists, dicts and arrays (copies): one that counts its own

@@ -138,7 +138,7 @@ _MAX_SEED = 2**64 - 1
 MAX_SKIPPED_STEPS = 50
 """Consecutive GradScaler-skipped steps after which the test stops ("nan"): the gradients are not
 finite at any loss scale, which is divergence, not an fp16 overflow."""
-_FLOAT32_MAX = 3.4028234663852886e38  # (a GradScaler's scale is a float32)
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # (a GradScaler's scale is a float32)
 
 MODES = {"exp": exponential, "linear": linear}
 AMP_DTYPES = (torch.float16, torch.bfloat16)
@@ -452,10 +452,7 @@ def lr_range_test(
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
     spawned = [(r, n) for r in run.own_rngs if (n := _spawned(r)) is not None]
-    # (and an RNG made on first use: _Run._slots_kept; each once, as a dataset reached from
-    # its sampler too is walked twice, a review)
-    run.rng_slots = list({(id(attributes), name): (attributes, name)
-                          for attributes, name in streams.rng_slots}.values())
+    run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
     # (an EMA centre in a buffer), the module whose method step_fn is (a LightningModule's),
     # a module that is the step_fn itself (a bug bash: a GAN's step as a module holding D).
@@ -517,7 +514,6 @@ def lr_range_test(
                 if isinstance(o, torch.optim.Optimizer) and id(o) not in ours
                 and all(o is not b for _, b in beside)]
     beside += of_model
-    model_step = step_fn is not None
     # The schedulers those hold beside an optimizer (a GAN step module's ``self.sched_d``):
     # not put back, their step counts are watched and said (a bug bash: one left 30 steps
     # ahead of the optimizer put back, and our ParamScheduler then blamed "something else")
@@ -529,7 +525,7 @@ def lr_range_test(
     put_back = _put_back(model, [m for _, m in others], optimizer)
     beside_restored = [o for _, o in beside if all(
         id(p) in put_back for g in o.param_groups for p in g["params"]) and (
-        model_step or all(o is not m for _, m in of_model))]
+        step_fn is not None or all(o is not m for _, m in of_model))]
     # (and not what the restore puts back: a step module's heads in a plain dict, trained by
     # the test's optimizer, were "not snapshotted", a review)
     watched = [w for w in watched if id(w[1]) not in put_back]
@@ -2852,13 +2848,12 @@ def _stable_repr(value: object) -> str:
     """``repr(value)`` the same in every run: without memory addresses, and a partial's set
     arguments in sorted order (a bug bash: ``frozenset({'beta', 'alpha'})`` came in another
     order under another ``PYTHONHASHSEED``, and two seeded runs' configs differed)."""
-    if type(value) in _PROXIES:  # (a dead one raises at isinstance)
-        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
-    if isinstance(value, set | frozenset):
+    proxy = type(value) in _PROXIES  # (a dead one raises at isinstance: its repr alone)
+    if not proxy and isinstance(value, set | frozenset):
         items = sorted(_stable_repr(x) for x in value)
         return (f"{type(value).__name__}({{{', '.join(items)}}})" if items
                 else f"{type(value).__name__}()")
-    if isinstance(value, functools.partial):
+    if not proxy and isinstance(value, functools.partial):
         parts = [_stable_repr(value.func), *map(_stable_repr, value.args),
                  *(f"{k}={_stable_repr(v)}" for k, v in value.keywords.items())]
         return f"functools.partial({', '.join(parts)})"
