@@ -5686,6 +5686,12 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler(tmp_path) 
     assert len(said) == 1 and "loss scale still 1 or more" in said[0], said
     assert "lower its init_scale or use bfloat16 autocast" in said[0]
     assert "check the data" not in said[0]
+    # ... and the picks' reasons (a bug bash: "raise num_iter or lower start_lr" beside it)
+    reloaded = RangeTestResult.from_json(tmp_path / "r.json")
+    for pick in (stopped.suggest(), reloaded.suggest(), *reloaded.suggest_bounds()):
+        assert pick.lr is None and pick.reason == (
+            "only 0 finite points (need 8); GradScaler skipped the steps at a loss scale still "
+            "1 or more: lower its init_scale or use bfloat16 autocast"), pick.reason
     for stop in ("diverged", "nan"):
         said = curve_warnings(np.logspace(-1, 0, 6), [2.3, 2.4, 2.8, 3.9, 6.0, 12.0], stop,
                               scaler_skips=2)

@@ -443,7 +443,8 @@ class RangeTestResult(Curve):
         ``None``: :attr:`method`), with its index into :attr:`lrs` and the reason, or
         ``lr=None`` and why there is none (its advice for the sweep's ``config["mode"]``)."""
         return for_mode(suggest(self.lrs, self.losses, self.method if method is None else method),
-                        self.config.get("mode"), self.curve_stop_reason)
+                        self.config.get("mode"), self.curve_stop_reason,
+                        scale_too_high=self._skip_stopped_high())
 
     def suggestion(self, method: str | None = None) -> float | None:
         """Just the LR of :meth:`suggest` (``None`` when no sensible pick exists)."""
@@ -459,8 +460,9 @@ class RangeTestResult(Curve):
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
         mode = self.config.get("mode")
         base, top = suggest_bounds(self.lrs, self.losses)
-        return (for_mode(base, mode, self.curve_stop_reason),
-                for_mode(top, mode, self.curve_stop_reason))
+        high = self._skip_stopped_high()
+        return (for_mode(base, mode, self.curve_stop_reason, scale_too_high=high),
+                for_mode(top, mode, self.curve_stop_reason, scale_too_high=high))
 
     def _skips(self) -> list[int]:
         """The steps a GradScaler skipped in each repeat, in order, one for each repeat at

@@ -393,19 +393,30 @@ _TOO_FEW_COMPLETED = ("; raise num_iter: a sweep that ran every step has a point
 """The advice for too few points of a sweep that completed: no start_lr or end_lr adds one (a
 bug bash: a sweep of num_iter=7 was told to lower start_lr)."""
 
+_TOO_FEW_SCALE = ("; GradScaler skipped the steps at a loss scale still 1 or more: lower its "
+                  "init_scale or use bfloat16 autocast")
+"""The advice for too few points of a sweep stopped by skips in a row at a loss scale of 1 or
+more: no num_iter or start_lr adds a point (a bug bash: such a sweep's reason said "raise
+num_iter", its warning "lower init_scale")."""
+
 _TOO_FEW_CUT = ("; the sweep was cut short (Ctrl-C or an error) before it had them: run it to "
                 "its end")
 """The advice for too few points of a sweep cut short: its num_iter and LRs are not the cause."""
 
 
-def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None) -> Suggestion:
+def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None, *,
+             scale_too_high: bool = False) -> Suggestion:
     """``pick`` with its reason's advice for a sweep of ``mode`` that stopped for
     ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
     the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
-    things); too few points of a sweep that completed need a larger ``num_iter`` alone."""
+    things); too few points of a sweep that completed need a larger ``num_iter`` alone, and
+    those of one stopped by a GradScaler's skips at a loss scale still 1 or more
+    (``scale_too_high``, as :func:`curve_warnings` takes it) a lower ``init_scale``."""
     if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
+        advice = (_TOO_FEW_SCALE if stop_reason == "nan" and scale_too_high
+                  else _too_few_advice(mode, stop_reason))
         return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
-                                   + _too_few_advice(mode, stop_reason))
+                                   + advice)
     if mode == "linear" and pick.reason == NEVER_FELL:
         return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
     return pick
