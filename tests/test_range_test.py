@@ -8567,6 +8567,49 @@ def test_validation_through_the_trainings_own_rngs_leaves_the_training_curve(
         assert with_val == without, shared
 
 
+@pytest.mark.parametrize("repeats", [1, 2])
+def test_each_validation_pass_draws_the_same_through_an_rng_the_training_made(
+        repeats: int) -> None:
+    """A bug bash: a collator both loaders share, whose RNG (made at its first batch) the
+    training's first batch made (val_batches=0 draws no batch before it), gave the validation
+    other masks at every pass (they went on from the training's draws), where the docs say
+    each pass starts from the same random state; the training's draws stay as they were."""
+    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+
+    class Masking:
+        def __init__(self) -> None:
+            self.generator: torch.Generator | None = None
+            self.val_masks: list[torch.Tensor] = []
+
+        def __call__(self, items: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+            if self.generator is None:
+                self.generator = torch.Generator().manual_seed(42)
+            xb = torch.stack([a for a, _ in items])
+            mask = torch.rand(xb.shape, generator=self.generator) < 0.15
+            if len(items) == 16:  # a validation batch
+                self.val_masks.append(mask)
+            return xb.masked_fill(mask, 0.0), torch.stack([b for _, b in items])
+
+    def run(val: bool) -> tuple[tuple[float, ...], Masking]:
+        collate = Masking()
+        loader = DataLoader(TensorDataset(x[:192], y[:192]), batch_size=32, shuffle=True,
+                            collate_fn=collate)
+        checks = DataLoader(TensorDataset(x[192:], y[192:]), batch_size=16, collate_fn=collate)
+        torch.manual_seed(0)
+        model = nn.Linear(8, 2)
+        more = {"val_data": checks, "val_batches": 0} if val else {}
+        return lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                             F.cross_entropy, loader, 1e-4, 1.0, num_iter=8, progress=False,
+                             seed=0, repeats=repeats, **more).losses, collate
+
+    with_val, collate = run(True)
+    passes = [collate.val_masks[i:i + 4] for i in range(0, len(collate.val_masks), 4)]
+    assert len(passes) >= 8 * repeats
+    for later in passes[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(passes[0], later, strict=True))
+    assert with_val == run(False)[0]
+
+
 def test_an_optimizer_built_before_a_layer_was_replaced_is_warned_of() -> None:
     """A bug bash: a notebook cell replaced the model's head after the optimizer's cell had
     run; the optimizer stepped the old head, which got no gradient, the new one was never

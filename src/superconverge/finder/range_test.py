@@ -1119,6 +1119,8 @@ class _Run:
         # (a step_fn's mixup, a shuffled val loader's order) and leaves the training's draws as
         # they were (a bug bash: a mixup step_fn's curve moved 0.4 decades with val_data).
         self.val_rngs: tuple[Any, ...] | None = None
+        # (and the RNGs made on first use as the first pass found them: _slots_kept)
+        self.val_slots_first: list[tuple[Any, Any] | None] | None = None
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
         self.rng_slots: list[tuple[dict[str, Any], str]] = []  # (None at the start: Streams)
         # The state the model (and a step_fn object) carries between forwards: the training's
@@ -1768,17 +1770,34 @@ class _Run:
             _set_rng_state(rng, state)
 
     @contextlib.contextmanager
-    def _slots_kept(self) -> Iterator[None]:
+    def _slots_kept(self, same: bool = False) -> Iterator[None]:
         """The RNGs made on first use (:attr:`rng_slots`, None at the test's start) as they
         were before the block: one the block made goes, and one made before it (by the
         training) gets its state back. A collator shared by the training and validation
         loaders made its RNG at the first validation batch, and the training then drew from
-        where the validation left it: the curve moved with ``val_data`` (a bug bash)."""
+        where the validation left it: the curve moved with ``val_data`` (a bug bash).
+        ``same`` (a validation pass): each block draws as the first did, from the state one
+        had before it, or, from one it made, from one it makes again, the training's hidden
+        in the block (a bug bash: the masks of a collator whose RNG the training made went
+        on from the training's draws, other masks at every pass)."""
         # (at every validation pass: a plain read of each slot, the states of the RNGs alone;
         # a review timed the first version at 0.74 ms a pass over a text dataset's records)
         slots = self.rng_slots
         was = [attributes.get(name) for attributes, name in slots]
         states = [(rng, _rng_state(rng)) for rng in was if rng is not None and _is_rng(rng)]
+        hidden = []  # (the training's RNGs, where the first pass made its own)
+        first_pass = self.val_slots_first
+        if same and first_pass is None:
+            found = dict((id(rng), state) for rng, state in states)
+            self.val_slots_first = [(rng, found[id(rng)]) if id(rng) in found else None
+                                    for rng in was]
+        elif same and first_pass is not None:
+            for (attributes, name), before, first in zip(slots, was, first_pass, strict=True):
+                if first is None and before is not None and _is_rng(before):
+                    attributes[name] = None
+                    hidden.append((attributes, name, before))
+                elif first is not None and first[0] is before:
+                    _set_rng_state(before, first[1])
         try:
             yield
         finally:
@@ -1786,6 +1805,8 @@ class _Run:
             for (attributes, name), before, after in zip(slots, was, now, strict=True):
                 if after is not before and before is None and _is_rng(after):
                     attributes[name] = None
+            for attributes, name, rng in hidden:
+                attributes[name] = rng
             for rng, state in states:
                 _set_rng_state(rng, state)
 
@@ -1807,7 +1828,7 @@ class _Run:
         for m in self.others:
             m.training = False
         try:
-            with self._slots_kept():
+            with self._slots_kept(same=True):
                 yield
         finally:
             for m, training in modes:
