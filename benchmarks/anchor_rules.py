@@ -67,9 +67,15 @@ def _fastai_trim(lrs: Sequence[float], raw: Sequence[float]) -> tuple[np.ndarray
     # those recorded, which differs on a curve that diverged early. Kept so for the committed
     # results: on their 100 stored curves it changes 10 of 200 fastai picks, and the held-out
     # means by at most 0.16 points (valley 11.07 -> 10.96, 21.91 -> 21.75; minimum unchanged).
-    x, y = _finite(lrs, ema_bias_corrected(raw))
+    # A sweep that stopped at its first non-finite loss goes on in fastai, whose 4x stop a NaN
+    # never trips (an inf loss makes its EMA NaN), recording NaN to num_it: the 5 points its
+    # trim drops at the end are NaN, and it cuts at the first NaN after the trim (a bug bash:
+    # the last 5 finite points were dropped, and fastai's minimum/10 read 2.5x low; no stored
+    # curve has a non-finite point).
     num_it = len(raw)
-    return x[num_it // 10 : -5], y[num_it // 10 : -5]
+    y = ema_bias_corrected(raw)
+    end = len(y) if len(y) and not np.isfinite(y[-1]) else -5
+    return _finite(np.asarray(lrs, dtype=float)[num_it // 10 : end], y[num_it // 10 : end])
 
 
 def fastai_valley(lrs: Sequence[float], raw: Sequence[float]) -> float | None:

@@ -381,6 +381,36 @@ def test_the_committed_picks_are_what_the_rules_pick_on_the_stored_curves() -> N
     assert checked == 2 * 5 * 100  # 100 curves, 5 rules, 2 uses
 
 
+def test_the_fastai_anchors_read_a_curve_cut_at_nan_as_fastai_does() -> None:
+    """A bug bash: the anchors cut a curve at its first NaN and then dropped its last 5
+    points, where fastai, whose 4x stop a NaN never trips, records NaN on to num_it and drops
+    5 of those: fastai's minimum/10 read 2.5x low. Here fastai's post-processing (its
+    AvgSmoothLoss, then lrs[num_it//10:-5] cut at the first NaN) on the sweep it would run."""
+    anchor_rules = benchmark_module("anchor_rules")
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-7, 1, 100)
+    fall = 2.3 - 2.0 / (1 + np.exp(-1.5 * (np.log10(lrs) + 3)))
+    for stop in (60, 80, 94):
+        raw = [*(fall[:stop] * (1 + 0.02 * rng.standard_normal(stop))), float("nan")]
+        num_it = len(raw)  # (the trim of a tenth: of the points recorded, as documented)
+        padded = raw + [float("nan")] * 5  # what fastai records on past the NaN
+        val, smoothed = 0.0, []
+        for i, x in enumerate(padded, 1):
+            val = x + 0.98 * (val - x)
+            smoothed.append(val / (1 - 0.98 ** i))
+        kept_lrs = lrs[: len(padded)][num_it // 10 : len(padded) - 5]
+        kept = np.asarray(smoothed)[num_it // 10 : len(padded) - 5]
+        first_nan = int(np.argmax(np.isnan(kept)))
+        kept_lrs, kept = kept_lrs[:first_nan], kept[:first_nan]
+        assert first_nan == stop - num_it // 10
+        expected = float(kept_lrs[int(np.argmin(kept))] / 10)
+        assert anchor_rules.fastai_minimum(lrs[: len(raw)], raw) == expected, stop
+    # a curve with no non-finite point: the last 5 go, as before
+    raw = list(fall)
+    ema = anchor_rules.ema_bias_corrected(raw)
+    assert anchor_rules.fastai_minimum(lrs, raw) == float(lrs[10:-5][np.argmin(ema[10:-5])] / 10)
+
+
 def test_our_valley_and_steepest_pick_below_the_peers_rules_as_the_docs_say() -> None:
     """docs/suggestions.md: on the 100 stored curves, fastai's own valley picks a median
     3.1-5.3x higher LR than our valley on each task, and torch-lr-finder's steepest slope

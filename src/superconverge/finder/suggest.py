@@ -459,7 +459,7 @@ def _started(s: np.ndarray, m: int) -> int:
 
 
 def minimum(lrs: Floats, losses: Floats) -> Suggestion:
-    """Smith's rule of thumb: one order of magnitude below the LR at the loss minimum."""
+    """fastai's rule of thumb: one order of magnitude below the LR at the loss minimum."""
     d = _descent(lrs, losses, "minimum")
     if isinstance(d, Suggestion):
         return d
