@@ -2337,6 +2337,39 @@ def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_noth
     assert all(math.isfinite(v) for v in res.val_losses)
 
 
+def test_a_validation_batch_that_is_a_list_of_sequences_weighs_by_its_sequences() -> None:
+    """A bug bash: a batch that is itself a list of sequences (collate_fn=lambda b: b, a
+    step_fn that pads them) weighed by its first sequence's length, 50 for 8 sequences beside
+    3 for a last batch of 2, and a last batch of one 200-step sequence 200 against 8 short
+    ones' 3: val_losses[0] 58x low. A pair as a list, of one length, weighs by its length."""
+    from superconverge.finder.range_test import _sequences
+
+    g = torch.Generator().manual_seed(0)
+
+    def seqs(*lengths: int) -> list[torch.Tensor]:
+        return [torch.randn(n, 4, generator=g) for n in lengths]
+
+    def step(model: nn.Module, batch: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([model(s).mean() ** 2 for s in batch]).mean()
+
+    for val in ([seqs(50, 4, 5, 6, 7, 8, 9, 10), seqs(3, 9)],
+                [seqs(3, 4, 5, 6, 7, 8, 9, 10), [3 * torch.randn(200, 4, generator=g)]]):
+        torch.manual_seed(0)
+        model = nn.Linear(4, 1)
+        with torch.no_grad():
+            losses = [step(model, b).item() for b in val]
+        res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None,
+                            [val[0]], 1e-6, 1e-5, num_iter=5, step_fn=step, val_data=val,
+                            progress=False)
+        counts = [len(b) for b in val]
+        expected = sum(n * v for n, v in zip(counts, losses, strict=True)) / sum(counts)
+        assert res.val_losses is not None
+        assert res.val_losses[0] == pytest.approx(expected, rel=1e-5), (counts, losses)
+    assert not _sequences([torch.randn(8, 3), torch.zeros(8)])  # (a pair, one length)
+    assert not _sequences([torch.randn(8, 3), torch.zeros(6)])  # (another shape past it)
+    assert not _sequences((torch.randn(8, 3), torch.randn(6, 3)))  # (a tuple: a pair)
+
+
 def test_loaders_without_a_length_are_taken_and_an_endless_val_data_warned_of() -> None:
     class Stream(torch.utils.data.IterableDataset):
         def __iter__(self) -> Iterator[Any]:

@@ -1121,6 +1121,8 @@ class _Run:
         self.val_rngs: tuple[Any, ...] | None = None
         # (and the RNGs made on first use as the first pass found them: _slots_kept)
         self.val_slots_first: list[tuple[Any, Any] | None] | None = None
+        # (a validation batch was a bare list of sequences: _sequences)
+        self.val_sequences = False
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
         self.rng_slots: list[tuple[dict[str, Any], str]] = []  # (None at the start: Streams)
         # The state the model (and a step_fn object) carries between forwards: the training's
@@ -1906,6 +1908,12 @@ class _Run:
                             exc.args = (f"val_data: {exc.args[0]}",)
                         raise
                     n = _examples(batch)
+                    # (a bare list of sequences counts its items; one of one sequence too, a
+                    # last batch's, once a list of several was seen)
+                    if _sequences(batch):
+                        self.val_sequences = True
+                    if self.val_sequences and _tensor_list(batch):
+                        n = len(batch)
                     d = _readable(loss.detach().reshape(()))
                     if n == 0:  # (its loss, NaN, made every point NaN: a bug bash)
                         empty = d
@@ -3074,6 +3082,23 @@ def _check_data(name: str, data: object) -> None:
                and examples is not None and 0 < examples < batch_size
                else "; pass a loader that yields batches")
         raise ValueError(f"{name} is empty (len 0){why}")
+
+
+def _tensor_list(batch: Any) -> bool:
+    """Whether a batch is a plain list of tensors of one or more dimensions."""
+    return type(batch) is list and bool(batch) and all(
+        isinstance(t, torch.Tensor) and not t.is_nested and t.dim() > 0 for t in batch)
+
+
+def _sequences(batch: Any) -> bool:
+    """Whether a batch is itself a list of sequences, one an example (``collate_fn=lambda b:
+    b`` over sequences of different lengths): tensors of one dtype and one shape past their
+    first dimension whose lengths differ, which no ``[inputs, targets]`` pair's (the default
+    collate's, of one length) is. :func:`_examples` alone weighed such a batch by its first
+    sequence's length (a bug bash: 50 for 8 sequences beside 3 for 2)."""
+    return (_tensor_list(batch) and len(batch) > 1
+            and len({(tuple(t.shape[1:]), t.dtype) for t in batch}) == 1
+            and len({t.size(0) for t in batch}) > 1)
 
 
 def _examples(batch: Any) -> int | None:
