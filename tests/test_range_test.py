@@ -2302,10 +2302,77 @@ def test_a_dataclass_batch_is_moved_field_by_field() -> None:
 
     batch = Batch(torch.randn(4, 3), ["a", "b", "c", "d"])
     here = _to_device(batch, torch.device("cpu"))  # (a copy: a step_fn may set a field)
-    assert here is not batch and here.x is batch.x and here.ids is batch.ids
+    # (and its list a new one, as a dict batch's: a step_fn popping from it emptied the
+    # user's, a bug bash)
+    assert here is not batch and here.x is batch.x and here.ids == batch.ids
+    assert here.ids is not batch.ids
     moved = _to_device(batch, torch.device("meta"))
-    assert moved.x.device.type == "meta" and moved.ids is batch.ids
+    assert moved.x.device.type == "meta" and moved.ids == batch.ids
+    assert moved.ids is not batch.ids
     assert batch.x.device.type == "cpu"
+
+
+def test_a_step_fn_changing_a_batch_objects_lists_leaves_the_users_batch_whole() -> None:
+    """A bug bash: the lists and dicts of a batch whose .to moves it in place and returns
+    itself were the user's own in the copy each step is: a step_fn popping from them emptied
+    the user's batches (a dict batch's were new ones)."""
+
+    class Graph:
+        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.x, self.y = x, y
+            self.names = [f"n{i}" for i in range(len(x))]
+            self.meta: dict[str, Any] = {"ids": list(range(len(x)))}
+
+        def to(self, device: torch.device) -> Graph:
+            self.x, self.y = self.x.to(device), self.y.to(device)
+            return self
+
+    def step(model: nn.Module, b: Graph) -> torch.Tensor:
+        b.names.pop()
+        b.meta["ids"].pop()
+        b.meta["seen"] = True
+        return F.cross_entropy(model(b.x), b.y)
+
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    batches = [Graph(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    model = nn.Linear(10, 2)
+    lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, batches, 1e-4,
+                  1.0, num_iter=10, step_fn=step, progress=False)
+    assert [len(b.names) for b in batches] == [16] * 4
+    assert [b.meta for b in batches] == [{"ids": list(range(16))}] * 4
+
+
+def test_a_dict_batch_whose_attributes_are_its_items_moves_both() -> None:
+    """A bug bash: an AttrDict (self.__dict__ = self) and a dict dataclass whose fields are
+    not kept in step with its items moved their items alone: b["x"] on the device, b.x on the
+    CPU, and a step_fn calling model(b.x) failed on a GPU."""
+    import dataclasses
+    from collections import OrderedDict
+
+    from superconverge.finder.range_test import _to_device
+
+    class AttrDict(dict):  # type: ignore[type-arg]
+        def __init__(self, **items: Any) -> None:
+            super().__init__(**items)
+            self.__dict__ = self
+
+    @dataclasses.dataclass
+    class Output(OrderedDict):  # type: ignore[type-arg]
+        x: torch.Tensor | None = None  # (defaults, as a Hugging Face ModelOutput's)
+        y: torch.Tensor | None = None
+
+        def __post_init__(self) -> None:
+            self["x"], self["y"] = self.x, self.y
+
+    meta = torch.device("meta")
+    for batch in (AttrDict(x=torch.randn(4, 2), y=torch.zeros(4)),
+                  Output(torch.randn(4, 2), torch.zeros(4))):
+        moved = _to_device(batch, meta)
+        assert type(moved) is type(batch)
+        assert moved["x"].device == meta and moved.x is moved["x"], type(batch)
+        assert moved.y is moved["y"] and batch.x.device.type == "cpu"
+        if isinstance(batch, AttrDict):
+            assert moved.__dict__ is moved
 
 
 def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_nothing() -> None:

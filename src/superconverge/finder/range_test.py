@@ -3320,6 +3320,22 @@ def _method(batch: object, name: str) -> Any:
         return None
 
 
+def _mirror_items(batch: Mapping[Any, Any], out: Any, items: dict[Any, Any]) -> None:
+    """The attributes of ``out``, a copy of the dict batch ``batch`` given its moved
+    ``items``, that mirror its items, moved with them: an ``AttrDict`` (``self.__dict__ =
+    self``), whose copy's ``__dict__`` is a dict of its own, is its own ``__dict__`` again, and
+    a dict dataclass's field that is its item is the moved item (a bug bash: ``b["x"]`` moved,
+    ``b.x`` stayed on the CPU, and a step_fn calling ``model(b.x)`` failed on a GPU)."""
+    attributes = getattr(out, "__dict__", None)
+    if getattr(batch, "__dict__", None) is batch:
+        with contextlib.suppress(Exception):
+            out.__dict__ = out
+    elif type(attributes) is dict and attributes:
+        for key, item in batch.items():
+            if isinstance(key, str) and attributes.get(key, _UNSET) is item:
+                attributes[key] = items[key]
+
+
 def _to_device(batch: Any, device: torch.device) -> Any:
     """``batch`` with its tensors on ``device`` (tensors, tuples, lists, dicts, ``.to`` objects)."""
     if type(batch) is tuple and len(batch) == 2:  # the usual (inputs, targets), every step
@@ -3348,6 +3364,7 @@ def _to_device(batch: Any, device: torch.device) -> Any:
             with contextlib.suppress(Exception):  # a dict class copy cannot make: a plain dict
                 out = copy.copy(batch)
                 out.update(items)
+                _mirror_items(batch, out, items)
                 return out
         if type(batch) is not dict and all(items[k] is x for k, x in batch.items()):
             return batch  # (a read-only Mapping class with nothing to move: itself, a bug bash)
@@ -3355,19 +3372,23 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if dataclasses.is_dataclass(batch) and not isinstance(batch, type) and not callable(
             _method(batch, "to")):
         # (a bug bash: a dataclass batch's tensors stayed where they were)
-        # (a list comes back a new list: kept where it holds the same items)
-        changed = {f.name: m for f in dataclasses.fields(batch)
-                   # (a field(init=False) not set yet has no value: passed over, a review)
-                   if (x := getattr(batch, f.name, _UNSET)) is not _UNSET
-                   and (m := _to_device(x, device)) is not x and not (
-                       type(x) is list and all(a is b for a, b in zip(m, x, strict=True)))}
+        moved = {f.name: m for f in dataclasses.fields(batch)
+                 # (a field(init=False) not set yet has no value: passed over, a review)
+                 if (x := getattr(batch, f.name, _UNSET)) is not _UNSET
+                 and (m := _to_device(x, device)) is not x}
         # (a copy even where nothing moved, as a dict is: a step_fn that set a field changed
-        # the user's batch on the CPU alone, a docs audit)
+        # the user's batch on the CPU alone, a docs audit; its lists and dicts new ones too, as
+        # a dict batch's are: a step_fn popping from a list field emptied the user's, a bug
+        # bash)
         try:
             moved_fields = copy.copy(batch)
-        except Exception:  # (a class copy cannot make: itself where nothing moved, a review)
+        except Exception:  # (a class copy cannot make: itself where nothing moved, a review;
+            # a list comes back a new list: kept there where it holds the same items)
+            changed = {name: m for name, m in moved.items() if not (
+                type(m) is list and all(a is b for a, b in zip(m, getattr(batch, name),
+                                                                strict=True)))}
             return dataclasses.replace(batch, **changed) if changed else batch
-        for name, value in changed.items():
+        for name, value in moved.items():
             object.__setattr__(moved_fields, name, value)  # (a frozen one's too)
         return moved_fields
     if callable(_method(batch, "to")) and not isinstance(batch, torch.nn.Module):
@@ -3377,9 +3398,16 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         moved = batch.to(device)
         if (moved is None or moved is batch) and not isinstance(batch, tuple):
             # (a .to that moves in place returns None or itself: a copy, as a dict's, so a
-            # step_fn deleting a field leaves the user's batch whole, a docs audit)
+            # step_fn deleting a field leaves the user's batch whole, a docs audit; its lists
+            # and dicts new ones too, as a dict batch's are, a bug bash)
             with contextlib.suppress(Exception):
-                return copy.copy(batch)
+                out = copy.copy(batch)
+                attributes = getattr(out, "__dict__", None)
+                if type(attributes) is dict:
+                    for name, value in attributes.items():
+                        if type(value) is list or type(value) is dict:
+                            attributes[name] = _to_device(value, device)
+                return out
         return batch if moved is None else moved
     if isinstance(batch, tuple | list):
         moved_items = [_to_device(x, device) for x in batch]
