@@ -8595,6 +8595,38 @@ def test_edge_sized_data_is_told_what_to_change() -> None:
     assert not _same_number(2, 1) and not _same_number(None, 1)
 
 
+def test_a_models_output_without_a_loss_is_named_as_such() -> None:
+    """A bug bash: a forward without labels= (a Hugging Face output whose loss is None, a
+    plain {"logits": ...}) was told to sum its "losses", logits too; (logits, hidden) to
+    return its first item alone; the logits themselves to take their mean, which then swept
+    to "completed" on no loss at all."""
+    from collections import OrderedDict
+
+    class Output(OrderedDict):  # type: ignore[type-arg]  # (a ModelOutput: None keys left out)
+        def __init__(self, logits: torch.Tensor) -> None:
+            super().__init__(logits=logits)
+            self.loss, self.logits = None, logits
+
+    model = nn.Linear(10, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    no_loss = r"returned the model's output, which holds no loss .* labels=.*out\.logits"
+    for step, match in (
+            (lambda m, b: Output(m(b[0])), no_loss),
+            (lambda m, b: {"logits": m(b[0]), "hidden_states": b[0]}, no_loss),
+            (lambda m, b: (m(b[0]), b[0]), r"returned 2 outputs, the first of shape \(16, 2\), "
+                                            r"not a loss"),
+            (lambda m, b: m(b[0]), r"shape \(16, 2\) may be the model's output")):
+        with pytest.raises((TypeError, ValueError), match=match):
+            lr_range_test(model, opt, None, [(torch.randn(16, 10), torch.zeros(16).long())],
+                          1e-4, 1.0, num_iter=10, progress=False, step_fn=step)
+    # (a dict of partial losses, and a loss and its parts, are told as before)
+    with pytest.raises(TypeError, match=r"returned a dict of losses \('ce', 'l2'\)"):
+        lr_range_test(model, opt, None, [(torch.randn(16, 10), torch.zeros(16).long())],
+                      1e-4, 1.0, num_iter=10, progress=False,
+                      step_fn=lambda m, b: {"ce": F.cross_entropy(m(b[0]), b[1]),
+                                            "l2": m.weight.square().sum()})
+
+
 def test_unseeded_validation_batches_are_drawn_without_moving_the_training_shuffle() -> None:
     x, y = torch.randn(128, 8), torch.randint(0, 2, (128,))
 

@@ -3147,12 +3147,29 @@ def _examples(batch: Any) -> int | None:
     return None
 
 
+_OUTPUT_KEYS = ("logits", "last_hidden_state", "hidden_states", "start_logits",
+                "prediction_logits")
+"""Keys of a model's output (a Hugging Face model's) that no loss dict holds."""
+
+
 def _check_loss(loss: object, *, training: bool) -> None:
     if not isinstance(loss, torch.Tensor):
         if isinstance(loss, Mapping) and "loss" in loss:  # a model's output dict
             fix = "return out['loss'] from loss_fn/step_fn, not the model's whole output"
         elif isinstance(getattr(loss, "loss", None), torch.Tensor):  # a Hugging Face output
             fix = "return out.loss from loss_fn/step_fn, not the model's whole output"
+        elif (isinstance(loss, Mapping) and any(k in loss for k in _OUTPUT_KEYS)) or (
+                not isinstance(loss, Mapping | tuple | list) and hasattr(loss, "logits")):
+            # (a bug bash: a forward without labels= was told to sum its "losses", logits too)
+            fix = ("loss_fn/step_fn returned the model's output, which holds no loss (a Hugging "
+                   "Face model computes one only when given labels: model(**batch, labels=...)); "
+                   "return out.loss, or a loss computed from out.logits")
+        elif (isinstance(loss, tuple | list) and loss and isinstance(loss[0], torch.Tensor)
+              and loss[0].numel() != 1):
+            # (a bug bash: (logits, hidden) was told to return its first item "alone")
+            fix = (f"loss_fn/step_fn returned {len(loss)} outputs, the first of shape "
+                   f"{tuple(loss[0].shape)}, not a loss: return a loss computed from them "
+                   "(loss_fn(out[0], targets))")
         elif isinstance(loss, tuple | list) and len(loss) > 1 and all(
                 isinstance(x, torch.Tensor) and x.numel() == 1 and x.requires_grad
                 for x in loss):  # (a bug bash: per-task losses, told to return "the loss alone")
@@ -3181,9 +3198,12 @@ def _check_loss(loss: object, *, training: bool) -> None:
             fix = "return the loss tensor from loss_fn/step_fn, not loss.item()"
         raise TypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}; {fix}")
     if loss.numel() != 1:
+        # (a bug bash: a model's logits were told to take their mean, which then swept)
+        logits = (f"; a tensor of shape {tuple(loss.shape)} may be the model's output, of which "
+                  "a mean is no loss: compute the loss from it" if loss.dim() >= 2 else "")
         raise ValueError(
             f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it (e.g. "
-            "reduction='mean' in the loss function, or loss.mean())"
+            f"reduction='mean' in the loss function, or loss.mean()){logits}"
         )
     if training and not loss.requires_grad and not (loss.is_floating_point()
                                                     or loss.is_complex()):
