@@ -522,6 +522,13 @@ def test_a_runtime_error_mid_sweep_gets_one_line_too(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert "bad batch" in err and "measured so far" not in err
     assert not (tmp_path / "b" / "lr_find.partial.json").exists()
+    # (a bare MemoryError, no message: its name alone, a bug bash: "MemoryError: ; the ...")
+    loss_fails_at(monkeypatch, 12, MemoryError())
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out",
+              str(tmp_path / "c")])
+    assert capsys.readouterr().err.startswith(
+        "superconverge find-lr: MemoryError; the curve measured so far is in ")
 
 
 def test_a_missing_data_file_is_named_before_any_flag(tmp_path, capsys) -> None:

@@ -901,6 +901,146 @@ def test_ctrl_c_restores_reraises_and_carries_the_partial_curve(read_lag: bool) 
     assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
 
 
+@pytest.mark.parametrize("where", ["in the read", "after the feed", "in the read's feed"])
+def test_a_ctrl_c_while_a_chunk_is_read_back_keeps_its_steps(
+        read_lag: bool, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug bash: a Ctrl-C (or an error) while a chunk of losses was read back lost the
+    chunk, its steps taken off the step list before they were fed: 10 of 20 points kept at
+    sync_every=10, 50 of 100 at 50. One after a feed, before its chunk was let go of, must
+    not feed it twice; and a second Ctrl-C while the unread steps are read back (a bug bash:
+    partial_result None) waits for them."""
+    import signal
+
+    model, opt, loader = make_problem()
+    ref = lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 60, progress=False)
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    reads: list[int] = []
+    if where == "in the read":
+        real_values = RANGE_TEST._ChunkRead.values
+
+        def values(self: Any) -> Any:
+            reads.append(1)
+            if len(reads) == 2:
+                signal.raise_signal(signal.SIGINT)
+            return real_values(self)
+
+        monkeypatch.setattr(RANGE_TEST._ChunkRead, "values", values)
+    else:
+        real_feed = RANGE_TEST._HostCurve.feed
+
+        def feed(self: Any, *args: Any, **kwargs: Any) -> None:
+            reads.append(1)
+            if where == "in the read's feed" and isinstance(sys.exc_info()[1],
+                                                            KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)  # a second press
+                real_feed(self, *args, **kwargs)
+                return
+            real_feed(self, *args, **kwargs)
+            if len(reads) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+        monkeypatch.setattr(RANGE_TEST._HostCurve, "feed", feed)
+    with pytest.raises(KeyboardInterrupt) as info:
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 60, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    partial = info.value.partial_result
+    # every step run before the Ctrl-C, once each: those of the chunks read, and (lagging)
+    # those of the chunk the read waited on
+    n = len(partial.lrs)
+    assert n >= 20 and partial.losses == ref.losses[:n], (n, read_lag)
+    assert partial.lrs == ref.lrs[:n]
+
+
+def test_a_sys_exit_mid_sweep_carries_the_curve_and_outranks_no_warning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug bashes: a SystemExit mid-sweep (a script's SIGTERM handler calling sys.exit(),
+    the SLURM idiom) carried no partial_result; and under warnings made errors, the test's own
+    warning after the restore took the place of the error or Ctrl-C on its way (no `except
+    KeyboardInterrupt` ran), where it is now told of under it."""
+    model, opt, loader = make_problem()
+    before = snapshot(model, opt)
+    spy = LrSpy(raise_at=14, exc=SystemExit(143))
+    spy.opt = opt
+    with pytest.raises(SystemExit) as info:
+        lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=spy, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    partial = info.value.partial_result  # type: ignore[attr-defined]
+    assert partial.stop_reason == "interrupted" and len(partial.lrs) == 13
+
+    class Stepper:  # a step object whose scheduler the sweep steps: warned of after it
+        def __init__(self, exc: BaseException | None) -> None:
+            self.sched = torch.optim.lr_scheduler.StepLR(torch.optim.SGD(
+                [nn.Parameter(torch.zeros(1))], lr=0.1), 5)
+            self.calls, self.exc = 0, exc
+
+        def __call__(self, m: nn.Module, batch: Any) -> torch.Tensor:
+            self.calls += 1
+            self.sched.optimizer.step()
+            self.sched.step()
+            if self.exc is not None and self.calls == 13:
+                raise self.exc
+            return ce(m(batch[0]), batch[1])
+
+    for exc in (KeyboardInterrupt(), RuntimeError("out of memory")):
+        model, opt, loader = make_problem()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(type(exc)) as raised:
+                lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20, step_fn=Stepper(exc),
+                              progress=False)
+        assert raised.value is exc and len(exc.partial_result.lrs) == 12  # type: ignore[attr-defined]
+        if sys.version_info >= (3, 11):
+            assert any("also, a warning made an error: the range test stepped" in n
+                       for n in exc.__notes__)
+    # (and one with nothing on its way is raised, as before, carrying the curve)
+    model, opt, loader = make_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="the range test stepped") as made:
+            lr_range_test(model, opt, None, loader, 1e-4, 0.1, 20,
+                          step_fn=Stepper(None), progress=False)
+    assert len(made.value.partial_result.lrs) == 20  # type: ignore[attr-defined]
+
+
+def test_a_sampler_refusing_its_epoch_back_stops_none_of_the_restore() -> None:
+    """A bug bash: a sampler whose set_epoch refuses to go back raised in the restore, which
+    then left torch's, numpy's and Python's RNGs as the sweep drew them, unsaid. Its error is
+    raised once the rest is back, with the curve."""
+
+    class Onward(torch.utils.data.Sampler[int]):
+        def __init__(self, n: int) -> None:
+            self.n, self.epoch = n, 0
+
+        def set_epoch(self, epoch: int) -> None:
+            if epoch < self.epoch:
+                raise ValueError(f"epoch cannot go backwards ({self.epoch} -> {epoch})")
+            self.epoch = epoch
+
+        def __iter__(self) -> Iterator[int]:
+            g = torch.Generator().manual_seed(self.epoch)
+            return iter(torch.randperm(self.n, generator=g).tolist())
+
+        def __len__(self) -> int:
+            return self.n
+
+    model, opt, loader = make_problem()
+    loader = DataLoader(loader.dataset, batch_size=32, sampler=Onward(256), drop_last=True)
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    expected = (torch.rand(1).item(), np.random.rand(), random.random())
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match=r"epoch cannot go backwards") as info:
+        lr_range_test(model, opt, ce, loader, 1e-4, 0.1, 20, progress=False)
+    assert_same_state(before, snapshot(model, opt))
+    assert (torch.rand(1).item(), np.random.rand(), random.random()) == expected
+    assert len(info.value.partial_result.lrs) == 20  # type: ignore[attr-defined]
+
+
 def test_ctrl_c_in_a_step_run_past_the_stop_keeps_the_whole_curve(read_lag: bool) -> None:
     """The stop test lags the steps (sync_every): a Ctrl-C in a step run after the divergence,
     before it was read back, labelled the whole curve "interrupted", with "run it to its end".

@@ -1142,8 +1142,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         note = _partial_note(exc, args)
         if not note and not (rank and _measured(exc)):
             raise
-        parser.exit(1, f"{tag}{parser.prog} {args.command}: {type(exc).__name__}: "
-                       f"{one_line(exc)}{note}\n")
+        # (a bare MemoryError has no message: its name alone, not "MemoryError: ; ...", a
+        # bug bash)
+        said = f": {message}" if (message := one_line(exc).strip()) else ""
+        parser.exit(1, f"{tag}{parser.prog} {args.command}: {type(exc).__name__}{said}"
+                       f"{note}\n")
     finally:
         warnings.formatwarning = formatted
         if handler is not None:

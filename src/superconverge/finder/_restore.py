@@ -787,43 +787,54 @@ class Streams:
         """Put them back as they were at construction (may be called more than once);
         ``own_rngs=False`` (between repeats) leaves the samplers', datasets' and modules' own
         RNGs, the samplers' own places and a StatefulDataLoader's iterator as they are."""
-        for module, training in self.modes:
-            module.training = training
-        for loader, before, initial, resume, state in self.stateful if own_rngs else ():
-            now = loader._iterator
-            if now is not before or initial:  # the sweep's, or the one it used up
-                _stop_workers(now)
-                loader._iterator = None if initial else before
-                loader._initial_iter_for_state_dict = False
-                loader.next_iter_state = state if initial else resume
-        for loader, before in self.iterators:
-            now = loader._iterator  # type: ignore[attr-defined]
-            if now is not before:  # workers the test started: their RNGs moved on; stop them
-                _stop_workers(now)
-                loader._iterator = before  # type: ignore[attr-defined]
-        # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
-        # again after it was put back, a bug bash: the next pass was the untested twin's
-        # second)
-        for sampler, epoch in self.epochs:
-            sampler.set_epoch(epoch)
-        for attrs, name, was, saved in self.counts if own_rngs else ():
-            _give_back(attrs, name, was, saved)
-        for gen, gen_state in self.generators:
-            gen.set_state(gen_state)
-        for rng, rng_state in self.own_rngs if own_rngs else ():
-            _set_rng_state(rng, rng_state)
-        for attributes, name in self.rng_slots if own_rngs else ():
-            if _is_rng(attributes.get(name)):
-                attributes[name] = None
-        for loader, count in self.iterations:
-            loader.iteration = count
-        for gradient_state, references in self.loader_references:
-            gradient_state.dataloader_references = list(references)
-        torch.set_rng_state(self.torch_rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
-        np.random.set_state(self.numpy_rng)
-        random.setstate(self.python_rng)
+        # A sampler's set_epoch that refuses (one that will not go back) stops none of the
+        # rest, and the global RNGs go back whatever fails (a bug bash: torch's RNG was left
+        # as the sweep drew it, unsaid); its error is raised after.
+        failed: Exception | None = None
+        try:
+            for module, training in self.modes:
+                module.training = training
+            for loader, before, initial, resume, state in self.stateful if own_rngs else ():
+                now = loader._iterator
+                if now is not before or initial:  # the sweep's, or the one it used up
+                    _stop_workers(now)
+                    loader._iterator = None if initial else before
+                    loader._initial_iter_for_state_dict = False
+                    loader.next_iter_state = state if initial else resume
+            for loader, before in self.iterators:
+                now = loader._iterator  # type: ignore[attr-defined]
+                if now is not before:  # workers the test started: their RNGs moved on: stopped
+                    _stop_workers(now)
+                    loader._iterator = before  # type: ignore[attr-defined]
+            # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
+            # again after it was put back, a bug bash: the next pass was the untested twin's
+            # second)
+            for sampler, epoch in self.epochs:
+                try:
+                    sampler.set_epoch(epoch)
+                except Exception as exc:  # (the rest goes back before it is raised)
+                    failed = failed or exc
+            for attrs, name, was, saved in self.counts if own_rngs else ():
+                _give_back(attrs, name, was, saved)
+            for gen, gen_state in self.generators:
+                gen.set_state(gen_state)
+            for rng, rng_state in self.own_rngs if own_rngs else ():
+                _set_rng_state(rng, rng_state)
+            for attributes, name in self.rng_slots if own_rngs else ():
+                if _is_rng(attributes.get(name)):
+                    attributes[name] = None
+            for loader, count in self.iterations:
+                loader.iteration = count
+            for gradient_state, references in self.loader_references:
+                gradient_state.dataloader_references = list(references)
+        finally:
+            torch.set_rng_state(self.torch_rng)
+            if self.cuda_rng is not None:
+                torch.cuda.set_rng_state_all(self.cuda_rng)
+            np.random.set_state(self.numpy_rng)
+            random.setstate(self.python_rng)
+        if failed is not None:
+            raise failed
 
 
 class TrainingState:

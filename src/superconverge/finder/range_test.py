@@ -672,30 +672,34 @@ def lr_range_test(
                 "point (a loss that averages over no elements: every target ignore_index, an "
                 "empty mask), or the model's output is not finite on it; check those batches",
                 UserWarning, stacklevel=2)
-    except (KeyboardInterrupt, Exception) as exc:
-        # Ctrl-C or an error (a corrupt batch, an out-of-memory): the sweeps finished before
-        # it, and the one it cut short if it recorded a point (or if it is the only one), go
-        # with the exception as partial_result. The curve is the mean of the finished ones,
-        # whole; the cut one is kept among the repeats (averaged in, it would cut the mean
-        # short too).
-        finished = list(curves)
-        partial = _take_partial_curve(exc)
-        if partial is not None:
-            if partial.lrs or not curves:
-                curves.append(partial)
-            if partial.stop_reason not in _CUT:  # it had ended before
-                finished.append(partial)
-        # Ctrl-C always says what it cut short; an error only where something was measured.
-        if curves and (isinstance(exc, KeyboardInterrupt) or any(c.lrs for c in curves)):
-            kept = _assemble(
-                curves, num_iter, smooth_beta, config,
-                _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
-                            time.perf_counter() - began, run.skipped, run.world, whole,
-                            run.scale_stops),
-                stop_reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
-                mean_of=finished or None,
-            )
-            _attach_partial(exc, kept)
+    except (KeyboardInterrupt, SystemExit, Exception) as exc:
+        # Ctrl-C or an error (a corrupt batch, an out-of-memory), or a sys.exit() (a script's
+        # own SIGTERM handler's, a bug bash): the sweeps finished before it, and the one it
+        # cut short if it recorded a point (or if it is the only one), go with the exception
+        # as partial_result. The curve is the mean of the finished ones, whole; the cut one is
+        # kept among the repeats (averaged in, it would cut the mean short too). A second
+        # Ctrl-C waits for it (a bug bash: it lost the curve).
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+        with _held_while_kept():
+            finished = list(curves)
+            partial = _take_partial_curve(exc)
+            if partial is not None:
+                if partial.lrs or not curves:
+                    curves.append(partial)
+                if partial.stop_reason not in _CUT:  # it had ended before
+                    finished.append(partial)
+            # Ctrl-C always says what it cut short; an error only where something was
+            # measured.
+            if curves and (stopped or any(c.lrs for c in curves)):
+                kept = _assemble(
+                    curves, num_iter, smooth_beta, config,
+                    _provenance(device, seed, list(seeds[:len(curves)]),  # (those that ran)
+                                time.perf_counter() - began, run.skipped, run.world, whole,
+                                run.scale_stops),
+                    stop_reason="interrupted" if stopped else "error",
+                    mean_of=finished or None,
+                )
+                _attach_partial(exc, kept)
         if isinstance(exc, ValueError) and "Expected more than 1 value per channel" in str(exc):
             # (a bug bash: torch's message alone, where the CLI names the fix)
             _note(exc, "lr_range_test: a BatchNorm layer in train mode got a batch of one "
@@ -752,6 +756,7 @@ def lr_range_test(
         # kept afterwards does not keep them (a notebook keeps the last one).
         state = None
         run.val_cache = None
+        on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         try:
             _warn_left(written if tell else [], changed, numbers, restore)
             if stepped and tell:
@@ -778,12 +783,15 @@ def lr_range_test(
         except Warning as made_error:
             # A warnings filter made it an error: the curve measured goes with it, as with an
             # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
-            _carry_measured(made_error, result)
-            raise
+            # One on its way (the sweep's error, a Ctrl-C) stays the one raised, told of it (a
+            # bug bash: the warning took its place, and no `except KeyboardInterrupt` ran).
+            if on_its_way is None:
+                _carry_measured(made_error, result)
+                raise
+            _note(on_its_way, f"lr_range_test: also, a warning made an error: {made_error}")
         held = came()
         if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
             held = late
-        on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
         stop: BaseException | None = None
         try:
             if held is not None and result is not None:
@@ -1200,6 +1208,7 @@ class _Run:
         batches = _cycle(self.train_data, self.repeats)
         world = self.world
         i = chunk_start = 0
+        listed_from = 0  # the step of the first loss in ``losses`` (see _feed_unread)
         pending: _ChunkRead | None = None  # a chunk on its way to the host (self.lag)
         bar = progress_bar(n, desc, show)
         # With a GradScaler, whether each step was skipped (inf/NaN gradients), found without a
@@ -1306,7 +1315,7 @@ class _Run:
                     # One step into the next chunk, look at the previous one: the wait for its
                     # copy leaves this step queued on the GPU, which keeps it busy while the
                     # host goes on, and a bad point is seen at most sync_every steps late.
-                    host.feed(*pending.values())
+                    host.feed(*pending.values())  # (fed twice by no _feed_unread: its first)
                     pending = None
                     if host.stop_reason is not None:
                         break
@@ -1329,11 +1338,17 @@ class _Run:
                             if (held := came()) is not None:
                                 raise stop_for(held)
                     else:
-                        started = _ChunkRead(losses, val, skips, world, self.groups)
+                        # (the lists emptied once their steps are fed or pending, each step
+                        # where _feed_unread finds it until then: a Ctrl-C while a chunk was
+                        # read back lost it, a bug bash)
+                        started = _ChunkRead(losses, val, skips, world, self.groups,
+                                             first=listed_from, clear=False)
                         if self.lag and i < n:
                             pending = started  # its copy overlaps the next step (self.lag)
                         else:
                             host.feed(*started.values())
+                        _clear(losses, val, skips)
+                        listed_from = i
                     bar.set_postfix(loss=f"{host.last_smoothed:.4g}", refresh=False)
                     # (before the stop: a curve that diverged at an LR the sweep did not set
                     # is no curve either)
@@ -1345,18 +1360,23 @@ class _Run:
                         swept = len(groups)
                     if host.stop_reason is not None:
                         break
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # (and a script's own SIGTERM handler's sys.exit(), a bug bash: its curve was lost)
             # This rank's unread losses (best effort) where it is the only one: under
             # torch.distributed they are its own, not the mean the others see, so the curve
             # ends at the last chunk all ranks read, the same on each (as for an error below).
-            read = world == 1 and _feed_unread(host, pending, losses, val, skips)
-            # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read back:
-            # the stop test lags): with sync_every=1 the sweep had ended before it, so the
-            # curve is whole and keeps its stop reason. Under torch.distributed the curve
-            # holds the chunks every rank read, and so does its stop (one held off above).
-            ended = host.stop_reason if read or world > 1 else None
-            exc.partial_curve = host.curve(ended or "interrupted")  # type: ignore[attr-defined]
-            self._count_skips(host)
+            # A second Ctrl-C waits for them (a bug bash: it lost the curve).
+            with _held_while_kept():
+                read = world == 1 and _feed_unread(host, pending, losses, val, skips,
+                                                   listed_from)
+                # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read
+                # back: the stop test lags): with sync_every=1 the sweep had ended before it,
+                # so the curve is whole and keeps its stop reason. Under torch.distributed the
+                # curve holds the chunks every rank read, and so does its stop (one held off
+                # above).
+                ended = host.stop_reason if read or world > 1 else None
+                _attach(exc, "partial_curve", host.curve(ended or "interrupted"))
+                self._count_skips(host)
             raise
         except Exception as exc:
             # A step ran after the curve had already ended (a NaN or divergence not yet read
@@ -1371,7 +1391,7 @@ class _Run:
             # there are points: a curve of zeros alone is made of them, once.)
             if host.steps:
                 _attach(exc, "partial_curve", host.curve("error"))
-            if (world > 1 or not _feed_unread(host, pending, losses, val, skips)
+            if (world > 1 or not _feed_unread(host, pending, losses, val, skips, listed_from)
                     or host.stop_reason is None):
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
@@ -2254,25 +2274,56 @@ def _none_came() -> int | None:
 
 def _feed_unread(
     host: _HostCurve, pending: _ChunkRead | None, losses: list[torch.Tensor],
-    val: list[torch.Tensor] | None, skips: list[Any] | None,
+    val: list[torch.Tensor] | None, skips: list[Any] | None, listed_from: int,
 ) -> bool:
     """After Ctrl-C or an error in the loop: feed ``host`` the finished steps not yet read, the
     pending chunk and then the complete steps of the current one (interrupted mid-step, the
-    lists may differ by one). This rank's own values: a collective now could hang. False when
-    they could not be read (e.g. a CUDA error that also poisons the read)."""
+    lists may differ by one), whose first is step ``listed_from``; of each, the steps ``host``
+    was not fed (a Ctrl-C may come after a feed, before its chunk was let go of). This rank's
+    own values: a collective now could hang. False when they could not be read (e.g. a CUDA
+    error that also poisons the read)."""
     try:
         if pending is not None:
-            host.feed(*pending.values())
+            host.feed(*_from_step(pending.values(), host.next_step - pending.first))
         done = min(len(x) for x in (losses, val, skips) if x is not None)
         for x in (losses, val, skips):
             if x is not None:
                 del x[done:]
         if done:
-            host.feed(*_ChunkRead(losses, val, skips, 1).values())
+            host.feed(*_from_step(_ChunkRead(losses, val, skips, 1).values(),
+                                  host.next_step - listed_from))
     except Exception:
         logger.debug("could not read back the unread steps", exc_info=True)
         return False
     return True
+
+
+def _from_step(
+    values: tuple[list[float], list[float] | None, list[bool] | None], skip: int,
+) -> tuple[list[float], list[float] | None, list[bool] | None]:
+    """A chunk's values (:meth:`_ChunkRead.values`) without their first ``skip`` steps."""
+    skip = max(skip, 0)
+    losses, val, skipped = values
+    return (losses[skip:], None if val is None else val[skip:],
+            None if skipped is None else skipped[skip:])
+
+
+def _clear(*lists: list[Any] | None) -> None:
+    for x in lists:
+        if x is not None:
+            x.clear()
+
+
+@contextlib.contextmanager
+def _held_while_kept() -> Iterator[None]:
+    """A second Ctrl-C while the curve cut short is read back and kept waits for that: one is
+    on its way already (a bug bash: a second press there lost the whole curve). A SIGTERM or
+    SIGHUP that came is delivered after it (the stronger stop, see signals_deferred)."""
+    with signals_deferred() as came:
+        yield
+    held = came()
+    if held is not None and held != signal.SIGINT:
+        signal.raise_signal(held)
 
 
 def _lagged_read_back(device: torch.device) -> bool:
@@ -2325,21 +2376,22 @@ class _ChunkRead:
     """The pending steps' losses (and validation losses, and GradScaler's skips where they are
     device tensors) on their way to the host: one stack, under torch.distributed one all-reduce
     (the mean over ranks), and on CUDA a copy into page-locked memory that runs behind the queued
-    steps; :meth:`values` waits for it. The pending lists are emptied."""
+    steps; :meth:`values` waits for it. The pending lists are emptied, unless ``clear`` is
+    false (the caller's, then, once the values are fed)."""
 
     def __init__(self, losses: list[torch.Tensor], val: list[torch.Tensor] | None,
-                 skips: list[Any] | None, world: int, groups: tuple[Any, ...] = (None,)) -> None:
+                 skips: list[Any] | None, world: int, groups: tuple[Any, ...] = (None,), *,
+                 first: int = 0, clear: bool = True) -> None:
         k = self.k = len(losses)
+        self.first = first  # the step of its first loss
         self.has_val = val is not None
         parts = [_readable(_stacked(losses).reshape(k))]
-        losses.clear()
         # Under torch.distributed a validation loss is five numbers, sums and counts (see
         # _val_loss).
         self.val_sums = world > 1
         if val is not None:
             stacked = _readable(torch.stack(_plain(val)))
             parts.extend(stacked.T if self.val_sums else [stacked.reshape(k)])
-            val.clear()
         # A skip seen by the step hook (a torch without the scaler's inf check) is a bool
         # already; the scaler's inf check is a 0-dim tensor and travels with the losses.
         self.skips: list[bool] | None = None
@@ -2349,7 +2401,8 @@ class _ChunkRead:
                 parts.append(torch.stack(skips).reshape(k).float())
             else:
                 self.skips = list(skips)
-            skips.clear()
+        if clear:
+            _clear(losses, val, skips)
         # On the losses' device: a model split over two GPUs computes its loss on the second,
         # while a fused step's skip flags were gathered on the first parameter's device.
         at = parts[0].device

@@ -279,9 +279,10 @@ def find_lr(
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
-    except (KeyboardInterrupt, Exception) as exc:
-        # Ctrl-C or an error mid-sweep: keep what was measured (stop reason "interrupted" or
-        # "error"), under a name of its own: a finished run's lr_find.json in the same folder
+    except (KeyboardInterrupt, SystemExit, Exception) as exc:
+        # Ctrl-C or an error mid-sweep (or a sys.exit() of the caller's signal handler, a bug
+        # bash): keep what was measured (stop reason "interrupted" or "error"), under a name
+        # of its own: a finished run's lr_find.json in the same folder
         # is worth more than a stopped one.
         partial = getattr(exc, "partial_result", None)
         if partial is not None and out is not None and partial.lrs and main:
