@@ -1574,21 +1574,39 @@ def test_an_optimizer_stepped_in_backward_hooks_is_refused_at_the_first_step() -
     checks were recorded")."""
     model, opt, loader = make_problem()
     own = {p: torch.optim.SGD([p], lr=0.01) for p in model.parameters()}
+    zeroed = [False]
 
     def step_in_backward(p: torch.Tensor) -> None:
         own[p].step()
-        own[p].zero_grad()
+        own[p].zero_grad(set_to_none=not zeroed[0])
 
     handles = [p.register_post_accumulate_grad_hook(step_in_backward)
                for p in model.parameters()]
     before = snapshot(model, opt)
-    for kwargs in ({}, {"scaler": torch.amp.GradScaler("cpu")}, {"max_grad_norm": 1.0}):
-        with pytest.raises(RuntimeError, match=r"no parameter of the optimizer had a gradient "
-                                               r"after the first step.*optimizer in backward"):
-            lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False, **kwargs)
+    # (also hooks that zero the gradients in place, zero_grad(set_to_none=False), a bug bash:
+    # the sweep ran, its curve the hooks' fixed LR's, unsaid)
+    for zeroed[0] in (False, True):
+        for kwargs in ({}, {"scaler": torch.amp.GradScaler("cpu")}, {"max_grad_norm": 1.0}):
+            with pytest.raises(RuntimeError, match=r"no parameter of the optimizer had a "
+                               r"gradient after the first step.*optimizer in backward"):
+                lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False, **kwargs)
     for h in handles:
         h.remove()
     assert_same_state(before, snapshot(model, opt))
+    # Hooks on some of them: warned of by name, and not as a forward under no_grad (a bug bash)
+    handles = [p.register_post_accumulate_grad_hook(step_in_backward)
+               for p in (model[0].weight, model[4].weight)]
+    for zeroed[0] in (False, True):
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+        told = [str(w.message) for w in said if "post-accumulate-grad" in str(w.message)]
+        assert len(told) == 1 and told[0].startswith(
+            "2 of the optimizer's 6 parameters (0.weight, 4.weight) have post-accumulate-grad "
+            "hooks, which step an optimizer of their own"), told
+        assert not any("torch.no_grad()" in str(w.message) for w in said)
+    for h in handles:
+        h.remove()
     other = nn.Linear(10, 2)  # (a loss that reaches none of the optimizer's parameters)
     with pytest.raises(RuntimeError, match="the loss must reach the parameters the optimizer"):
         lr_range_test(model, opt, None, loader, 1e-4, 10.0, 20, progress=False,

@@ -1472,30 +1472,47 @@ class _Run:
                 "nn.Embedding(sparse=True)'s), which torch's clip_grad_norm_ does not take; pass "
                 "max_grad_norm=None, and clip the dense parameters in "
                 "optimizer.register_step_pre_hook if they need it")
-        if any(p.grad is not None for p in params):
-            self._tell_missing_grads(params)
+        # Parameters whose post-accumulate-grad hooks left them no gradient, or zeros (hooks
+        # that zero_grad(set_to_none=False) after stepping an optimizer of their own: a bug
+        # bash, whose curve was the hooks' fixed LR's, unsaid): an optimizer in backward.
+        hooked = [p for p in params if getattr(p, "_post_accumulate_grad_hooks", None)]
+        cleared = [p for p in hooked if p.grad is None or not _holds_gradient(p.grad)]
+        in_backward = (", which step an optimizer of their own during backward and clear the "
+                       "gradients (\"optimizer in backward\"), at that optimizer's LR")
+        if any(p.grad is not None for p in params) and (not cleared or any(
+                p.grad is not None and _holds_gradient(p.grad) for p in params)):
+            if cleared:
+                names = {id(p): n for n, p in self.model.named_parameters()}
+                named = [names.get(id(p), "a parameter") for p in cleared]
+                warnings.warn(
+                    f"{len(cleared)} of the optimizer's {len(params)} parameters "
+                    f"({', '.join(named[:3])}{', ...' if len(named) > 3 else ''}) "
+                    f"{'have' if len(cleared) != 1 else 'has'} post-accumulate-grad hooks"
+                    f"{in_backward}, and no gradient, or zeros, after the first step's "
+                    "backward: the swept LRs train only the rest, and the curve is of "
+                    "both; run the test without those hooks, on an optimizer stepped after "
+                    "backward", UserWarning, stacklevel=outside(__name__))
+            self._tell_missing_grads(params, skip={id(p) for p in cleared})
             return
-        hooked = any(getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
         raise RuntimeError(
             "no parameter of the optimizer had a gradient after the first step's backward, so "
             "its steps would change nothing at the swept LRs: "
-            + ("its parameters have post-accumulate-grad hooks, which step an optimizer of "
-               "their own during backward and clear the gradients (\"optimizer in backward\"), "
-               "at that optimizer's LR; run the test without those hooks, on an optimizer "
-               "stepped after backward" if hooked else
+            + (f"its parameters have post-accumulate-grad hooks{in_backward}; run the test "
+               "without those hooks, on an optimizer stepped after backward" if cleared else
                "the loss must reach the parameters the optimizer steps"))
 
-    def _tell_missing_grads(self, params: list[torch.Tensor]) -> None:
+    def _tell_missing_grads(self, params: list[torch.Tensor], skip: set[int]) -> None:
         """At the first step, watch the optimizer's trainable parameters without a gradient
         where they hold most of its values, to warn where they get none in the first
         :data:`GRAD_WATCH_STEPS` steps (:meth:`_watch_grads`; a bug bash: a model's forward
         under ``torch.no_grad()`` by mistake, beside a loss's own learnable temperature, swept
         the temperature alone, and the warnings blamed ``num_iter``; not from the first step
-        alone, a review: 64 experts routed 2 of them an example left most out of it)."""
+        alone, a review: 64 experts routed 2 of them an example left most out of it). Not
+        those of ``skip`` (ids: an optimizer in backward's, warned of already)."""
         if self.told_missing_grads:  # (once a test, not a repeat: a review)
             return
         trainable = [p for p in params if p.requires_grad]
-        self.ungraded = [p for p in trainable if p.grad is None]
+        self.ungraded = [p for p in trainable if p.grad is None and id(p) not in skip]
         self.trainable_values = sum(p.numel() for p in trainable)
         self.trainable_count = len(trainable)
         if self.loose:  # (watched as long as the others: a review)
