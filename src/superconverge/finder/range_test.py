@@ -680,7 +680,7 @@ def lr_range_test(
         # kept among the repeats (averaged in, it would cut the mean short too). A second
         # Ctrl-C waits for it (a bug bash: it lost the curve).
         stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
-        with _held_while_kept():
+        with _held_while_kept(exc):
             finished = list(curves)
             partial = _take_partial_curve(exc)
             if partial is not None:
@@ -1366,7 +1366,7 @@ class _Run:
             # torch.distributed they are its own, not the mean the others see, so the curve
             # ends at the last chunk all ranks read, the same on each (as for an error below).
             # A second Ctrl-C waits for them (a bug bash: it lost the curve).
-            with _held_while_kept():
+            with _held_while_kept(exc):
                 read = world == 1 and _feed_unread(host, pending, losses, val, skips,
                                                    listed_from)
                 # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read
@@ -2332,15 +2332,30 @@ def _clear(*lists: list[Any] | None) -> None:
 
 
 @contextlib.contextmanager
-def _held_while_kept() -> Iterator[None]:
-    """A second Ctrl-C while the curve cut short is read back and kept waits for that: one is
-    on its way already (a bug bash: a second press there lost the whole curve). A SIGTERM or
-    SIGHUP that came is delivered after it (the stronger stop, see signals_deferred)."""
-    with signals_deferred() as came:
-        yield
+def _held_while_kept(on_its_way: BaseException) -> Iterator[None]:
+    """A second Ctrl-C while the curve cut short by ``on_its_way`` is read back and kept waits
+    for that: one is on its way already (a bug bash: a second press there lost the whole
+    curve). A SIGTERM or SIGHUP that came is raised after it, the stronger stop, with what
+    ``on_its_way`` carries (see signals_deferred). One that came before the handlers were in,
+    raised out of their setup, is taken as held, as the restore's are (a test of that
+    restore's)."""
+    late: int | None = None
+    begun = False
+    while True:
+        try:
+            with signals_deferred() as came:
+                begun = True
+                yield
+            break
+        except KeyboardInterrupt as early:
+            if begun:
+                raise
+            late = early.signum if isinstance(early, Terminated) else signal.SIGINT
     held = came()
-    if held is not None and held != signal.SIGINT:
-        signal.raise_signal(held)
+    if held is None:
+        held = late
+    if held is not None and held != signal.SIGINT and not isinstance(on_its_way, Terminated):
+        raise Terminated.instead_of(on_its_way, held) from on_its_way
 
 
 def _lagged_read_back(device: torch.device) -> bool:
