@@ -1041,6 +1041,50 @@ def test_a_sampler_refusing_its_epoch_back_stops_none_of_the_restore() -> None:
     assert len(info.value.partial_result.lrs) == 20  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("snapshot_to", ["device", "cpu"])
+def test_a_parameter_the_sweep_re_bound_gets_its_own_storage_back(snapshot_to: str) -> None:
+    """A bug bash: a parameter whose .data the sweep re-bound, shape and dtype kept (a
+    step_fn's out-of-place max-norm, model.to(memory_format=torch.channels_last)), got its
+    values back into the sweep's storage: the views of a flat buffer were views no more (the
+    next real step left the buffer behind), and channels_last weights stayed so."""
+    batches = [(torch.randn(16, 6), torch.randint(0, 3, (16,))) for _ in range(4)]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    params = list(model.parameters())
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    at = 0
+    for p in params:
+        p.data = flat[at:at + p.numel()].view(p.shape)
+        at += p.numel()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+
+    def renorm(m: nn.Module, batch: Any) -> torch.Tensor:
+        with torch.no_grad():
+            for p in m.parameters():
+                if p.dim() == 2:
+                    p.data = torch.renorm(p.data, 2, 0, 1.0)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    values = [p.detach().clone() for p in params]
+    lr_range_test(model, opt, None, batches, 1e-4, 1.0, num_iter=10, progress=False,
+                  step_fn=renorm, snapshot=snapshot_to)
+    assert all(p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
+               for p in params)
+    assert all(torch.equal(a, b) for a, b in zip(values, params, strict=True))
+    assert torch.equal(flat, torch.cat([v.reshape(-1) for v in values]))
+    conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    strides = [p.stride() for p in conv.parameters()]
+
+    def channels_last(m: nn.Module, batch: Any) -> torch.Tensor:
+        m.to(memory_format=torch.channels_last)
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    lr_range_test(conv, torch.optim.SGD(conv.parameters(), lr=0.1), None,
+                  [(torch.randn(8, 3, 8, 8), torch.randint(0, 2, (8,)))], 1e-4, 1.0,
+                  num_iter=5, progress=False, step_fn=channels_last, snapshot=snapshot_to)
+    assert [p.stride() for p in conv.parameters()] == strides
+
+
 def test_ctrl_c_in_a_step_run_past_the_stop_keeps_the_whole_curve(read_lag: bool) -> None:
     """The stop test lags the steps (sync_every): a Ctrl-C in a step run after the divergence,
     before it was read back, labelled the whole curve "interrupted", with "run it to its end".

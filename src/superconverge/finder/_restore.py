@@ -992,6 +992,12 @@ class TrainingState:
         # moves none. On an accelerator, where no such memory is, and a compare would wait for
         # the device, each is written back as before.)
         self.tensor_versions = [_version(t) for t, _ in self.tensors]
+        # And what each held (an alias, no copy): one the sweep re-bound (``p.data = ...``, a
+        # step_fn's out-of-place max-norm, ``model.to(memory_format=...)``) gets its own
+        # storage, offset and strides back, so a flat buffer whose views the parameters are
+        # holds them again, and channels_last stays as it was (a bug bash: the values alone
+        # went back, into the sweep's storage).
+        self.tensor_data = [t.data for t, _ in self.tensors]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
@@ -1221,15 +1227,15 @@ class TrainingState:
                 p.requires_grad_(needs)
         # The in-place writes are gathered and made together, at the end of the tensors.
         pending: _Pairs = []
-        for (tensor, saved), version in zip(self.tensors, self.tensor_versions, strict=True):
-            if tensor.shape != saved.data.shape or tensor.dtype != saved.data.dtype:
-                # Resized in place by its module (a quantization observer's min_val, empty
-                # until the first batch), or cast (a step_fn's model.to(torch.float64), whose
-                # .grad then refused the gradient put back, a bug bash): back to its shape and
-                # dtype, then written as the others are.
+        for (tensor, saved), version, data in zip(self.tensors, self.tensor_versions,
+                                                  self.tensor_data, strict=True):
+            if not _held_as(tensor, data):
+                # Re-bound, resized in place by its module (a quantization observer's min_val,
+                # empty until the first batch), or cast (a step_fn's model.to(torch.float64),
+                # whose .grad then refused the gradient put back, a bug bash): back to what it
+                # held, then written as the others are.
                 with torch.no_grad():
-                    # (in its layout: channels_last kept, a review)
-                    tensor.data = torch.empty_like(saved.data, device=tensor.device)
+                    tensor.data = data
             elif (tensor.device.type == "cpu" and _version(tensor) == version
                   and _unchanged(tensor, saved.data)):
                 continue
@@ -1675,6 +1681,18 @@ def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bo
         if lo >= hi:
             return True
     return False
+
+
+def _held_as(tensor: torch.Tensor, data: torch.Tensor) -> bool:
+    """Whether ``tensor`` holds ``data``'s elements as it does: its shape, dtype, storage,
+    offset and strides."""
+    try:
+        return (tensor.shape == data.shape and tensor.dtype == data.dtype
+                and tensor.stride() == data.stride()
+                and tensor.storage_offset() == data.storage_offset()
+                and tensor.untyped_storage().data_ptr() == data.untyped_storage().data_ptr())
+    except (RuntimeError, NotImplementedError):  # (a tensor subclass without storage)
+        return tensor.shape == data.shape and tensor.dtype == data.dtype
 
 
 def _version(t: torch.Tensor) -> int | None:
