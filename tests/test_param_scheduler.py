@@ -2301,6 +2301,42 @@ def test_another_writer_of_any_number_is_warned_of(other: object) -> None:
     assert len(said) == 1 and said[0].startswith(f"{OVERWRITTEN} lr={other!r} where"), said
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_a_write_that_unfreezes_a_group_held_at_0_is_warned_of_once(kind: str) -> None:
+    """A bug bash: a backbone group built at lr 0 (multiplier 0), unfrozen by writing its lr,
+    was set back to 0 at the next step, silently (only group 0 was checked). The advised
+    recipe, a new scheduler with the multiplier, then trains the group."""
+    model = make_model()
+    groups = [{"params": model[2].parameters()}, {"params": model[0].parameters(), "lr": 0.0}]
+    opt = (torch.optim.SGD(groups, lr=0.1, momentum=0.9) if kind == "sgd"
+           else torch.optim.AdamW(groups, lr=0.1))
+    lr = sc.one_cycle(0.5, 20)
+    sched = ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(20))
+    assert sched.multipliers["lr"] == [1.0, 0.0]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for i in range(6):
+            if i in (3, 5):
+                opt.param_groups[1]["lr"] = 0.01
+            train_step(model, opt, i)
+            sched.step()
+    said = [str(w.message) for w in seen]
+    assert len(said) == 1, said  # once, though written twice
+    assert seen[0].filename == __file__
+    assert said[0].startswith("ParamScheduler: param group 1 holds lr=0.01 where this scheduler "
+                              "last wrote 0.0: its lr multiplier is 0")
+    assert "multipliers={'lr': [1.0, 0.0]}" in said[0] and "strict=False" in said[0]
+    assert opt.param_groups[1]["lr"] == 0.0  # (the write is undone, as said)
+    resumed = ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(20),
+                             multipliers={"lr": [1.0, 0.1]})
+    resumed.load_state_dict(sched.state_dict(), strict=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_step(model, opt, 6)
+        resumed.step()
+    assert opt.param_groups[1]["lr"] == pytest.approx(0.1 * lr(7), rel=1e-12)
+
+
 def test_loads_range_tests_and_tensors_are_not_taken_for_another_writer() -> None:
     """No warning where the values in the groups are the optimizer's own: a resume in either
     order, a fresh schedule over a loaded optimizer (a new group dict), a range test run

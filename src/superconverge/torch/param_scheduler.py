@@ -987,6 +987,11 @@ class ParamScheduler:
                 low = low if math.isfinite(low) else -sys.float_info.max / top
             drivers.append((key, s._value, _last_index(s), self._slots[key], mults, low, high))
         self._drivers = tuple(drivers)
+        # (key, slot, group) of each group after group 0 (checked anyway) that a multiplier of 0
+        # keeps at 0, frozen: a value written into one, to unfreeze it, would be undone at the
+        # next step (a bug bash)
+        self._frozen = tuple((key, self._slots[key], i) for key in self._schedules
+                             for i, m in enumerate(self._multipliers[key]) if m == 0 and i)
 
     def _resolve_multipliers(
         self,
@@ -1103,16 +1108,22 @@ class ParamScheduler:
                 "the optimizer's param groups are new dicts (optimizer.load_state_dict, of a "
                 "checkpoint whose groups shared one tensor?): ")
             self._wrote_in = g0
-        elif not self._overwrites_warned:  # inline: ~0.1 µs a key and step
-            for key, _, _, slot, mults, _, _ in self._drivers:
-                now = g0[slot]
-                if type(now) is tuple or type(now) is list:  # betas (a list from a checkpoint)
-                    now = now[0]
-                # (a float first: isinstance costs ~40 ns a key and step more)
-                if (type(now) is float or not isinstance(now, Tensor)) and (
-                        now != last[key] * mults[0]):
-                    self._warn_overwritten(key, now, last[key] * mults[0])
-                    break
+        else:
+            if not self._overwrites_warned:  # inline: ~0.1 µs a key and step
+                for key, _, _, slot, mults, _, _ in self._drivers:
+                    now = g0[slot]
+                    if type(now) is tuple or type(now) is list:  # betas (a list from a
+                        # checkpoint)
+                        now = now[0]
+                    # (a float first: isinstance costs ~40 ns a key and step more)
+                    if (type(now) is float or not isinstance(now, Tensor)) and (
+                            now != last[key] * mults[0]):
+                        self._warn_overwritten(key, now, last[key] * mults[0])
+                        break
+            # (few groups, and none in most runs; not after another writer was said: a second
+            # scheduler with complementary multipliers writes into these too)
+            if self._frozen and not self._overwrites_warned:
+                self._check_frozen(groups)
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
             try:
                 value = value_at(step if step < last_index else last_index)
@@ -1163,6 +1174,28 @@ class ParamScheduler:
             stacklevel=4,
         )
         self._overwrites_warned = True
+
+    def _check_frozen(self, groups: list[dict[str, Any]]) -> None:
+        """Warn, once, where a group whose multiplier is 0 holds a number other than the 0 this
+        scheduler wrote: someone wrote into it to unfreeze it, which the next write undoes."""
+        for key, slot, i in self._frozen:
+            now = groups[i][slot]
+            if type(now) is tuple or type(now) is list:  # betas
+                now = now[0]
+            if not isinstance(now, Tensor) and now != 0:  # (a tensor would be read back)
+                self._frozen = ()
+                shown = [float(f"{m:.12g}") for m in self._multipliers[key]]
+                warnings.warn(
+                    f"ParamScheduler: param group {i} holds {key}={now!r} where this scheduler "
+                    f"last wrote 0.0: its {key} multiplier is 0 (the group held 0 when the "
+                    f"scheduler was built, or was given 0), so each step() writes 0.0 back. To "
+                    f"unfreeze it, build a new ParamScheduler with its multiplier in place of "
+                    f"that 0, in multipliers={{{key!r}: {brief(shown)}}} (its {key} as a share "
+                    "of group 0's), and new.load_state_dict(old.state_dict(), strict=False) to "
+                    "go on at this step, as docs/param_scheduler.md's unfreezing recipe does. "
+                    "This warning is shown once.",
+                    UserWarning, stacklevel=4)
+                return
 
     def _rewrite(self, until: str) -> None:
         """Write the current step's values again for the driven keys before ``until`` (the
