@@ -1404,6 +1404,34 @@ def test_unfreezing_with_momentum_driven_is_not_told_the_momenta_differ() -> Non
         ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"lr": [1.0, 0.1, 0.1]})
 
 
+def test_the_momenta_advised_after_unfreezing_keep_group_0_on_the_schedule() -> None:
+    """A bug bash: a run whose group 1 has no momentum (multipliers [1, 0]), unfrozen by the
+    docs' recipe (a group added at the optimizer's 0.9), was advised [0.990196, 0.0, 1.0]: each
+    group over the new group's 0.9, where group 0 held the schedule's 0.891, which the advice
+    then took group 0 off."""
+    model = make_model()
+    lr, momentum = sc.one_cycle(1e-3, 40), sc.one_cycle_momentum(40)
+    opt = torch.optim.SGD([{"params": model[2].weight, "momentum": 0.9},
+                           {"params": model[2].bias, "momentum": 0.0}], lr=1e-3, momentum=0.9)
+    tuning = ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"momentum": [1.0, 0.0]})
+    for i in range(10):
+        train_step(model, opt, i)
+        tuning.step()
+    opt.add_param_group({"params": model[0].parameters(), "lr": 1e-4})
+    with pytest.warns(UserWarning, match=r"different momenta \(\[0\.891.*, 0\.0, 0\.9\]\), .*"
+                      r"pass multipliers=\{'momentum': \[1\.0, 0\.0, 1\.0\]\} to keep"):
+        ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={"lr": [1.0, 1.0, 0.1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = ParamScheduler(opt, lr=lr, momentum=momentum, multipliers={
+            "lr": [1.0, 1.0, 0.1], "momentum": [1.0, 0.0, 1.0]})
+        resumed.load_state_dict(tuning.state_dict(), strict=False)
+        for i in range(10, 19):
+            train_step(model, opt, i)
+            resumed.step()
+    assert [g["momentum"] for g in opt.param_groups] == [momentum(19), 0.0, momentum(19)]
+
+
 def test_step_says_it_takes_no_argument() -> None:
     """A bug bash: step(epoch) and step(val_loss), from torch's old API and ReduceLROnPlateau,
     got Python's "takes 1 positional argument but 2 were given"."""

@@ -736,16 +736,15 @@ class ParamScheduler:
         before = vars(optimizer).get(_LAST_MULTIPLIERS, {})
         if "momentum" in schedules and "momentum" not in given:
             held = [as_float(_held_value(g, slots["momentum"])) for g in groups]
-            chosen = held
+            default = None
             defaults = getattr(optimizer, "defaults", {})
             if "momentum" in before and slots["momentum"] in defaults:
                 # A scheduler of ours drove momentum before: the groups hold its last value,
                 # beside a group added since at the optimizer's default (the unfreezing recipe,
                 # a bug bash), which is no momentum of its own; one given is (a review).
                 default = as_float(_held_value(defaults, slots["momentum"]))
-                chosen = [h for h in held if h != default]
-            if len(set(chosen)) > 1:
-                self._warn_momenta_differ(held)
+            if len({h for h in held if h != default}) > 1:
+                self._warn_momenta_differ(held, default)
         # Keys whose multipliers were derived from the groups' values (not given, not momentum):
         # a resumed run takes the saved ones, since the groups then hold a later step's values.
         self._inferred = {k for k in schedules if k not in given and k != "momentum"}
@@ -915,15 +914,19 @@ class ParamScheduler:
                 "(decoupled decay: one more graph)", UserWarning, stacklevel=3)
 
     @staticmethod
-    def _warn_momenta_differ(held: list[float]) -> None:
+    def _warn_momenta_differ(held: list[float], default: float | None) -> None:
         """Momentum's multipliers are 1 unless given (a ratio of momenta means nothing), so
         groups built with different momenta all take the schedule's: said, with the
         multipliers that keep them apart (a bug bash: a group built without momentum got it
-        without a word, where a group without weight decay keeps none)."""
-        top = max(held, default=0.0)
-        if len(set(held)) < 2 or not top > 0:
+        without a word, where a group without weight decay keeps none). Each is a group's
+        momentum over the highest, of the groups that do not hold ``default`` (the
+        optimizer's, in a group added after a scheduler of ours drove momentum), which take
+        the schedule's: 1 (a bug bash: over all, the new group's 0.9 beside the schedule's
+        0.89 in group 0 advised 0.99 for group 0, off the schedule)."""
+        top = max((h for h in held if h != default), default=0.0)
+        if not top > 0:
             return
-        keep = [float(f"{h / top:.6g}") for h in held]
+        keep = [1.0 if h == default else float(f"{h / top:.6g}") for h in held]
         warnings.warn(
             f"momentum: the param groups hold different momenta ({brief(held)}), and the "
             "schedule gives every group the same value (momentum's multipliers are 1 unless "
