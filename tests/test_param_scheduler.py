@@ -1666,6 +1666,33 @@ def two_groups(model: torch.nn.Module) -> list[dict]:
             {"params": model[2].parameters(), "lr": 0.01}]
 
 
+@pytest.mark.parametrize("per_group", [[1e-2, 1e-3], np.array([1e-2, 1e-3]),
+                                       torch.tensor([1e-2, 1e-3])], ids=["list", "numpy", "tensor"])
+def test_values_per_group_are_told_to_be_multipliers(per_group: object) -> None:
+    """A bug bash: torch's habit, OneCycleLR(max_lr=[...]), as lr=[...] or one_cycle([...], T),
+    was told "a Schedule ... or a number" and "max_lr must be a real number", not how to say it
+    here. The advice, followed, runs torch's per-group 1cycle."""
+    hint = (r"; values per param group, as torch's schedulers take them "
+            r"\(OneCycleLR\(max_lr=\[\.\.\.\]\)\), are multipliers here: build the schedule "
+            r"on group 0's value, {}, and pass ParamScheduler\(\.\.\., "
+            r"multipliers=\{{'lr': \[1\.0, 0\.1\]\}}\)$")
+    model = make_model()
+    opt = torch.optim.SGD(two_groups(model), lr=0.1, momentum=0.9)
+    with pytest.raises(TypeError, match=r"^lr must be a Schedule .* or a number for a constant, "
+                       r"got .*" + hint.format(r"lr=0\.01 \(or a schedule built on it\)")):
+        ParamScheduler(opt, lr=per_group)
+    for build in (sc.one_cycle, sc.one_cycle_two_phase):
+        with pytest.raises(TypeError, match=r"^max_lr must be a real number, got .*"
+                           + hint.format(rf"{build.__name__}\(0\.01, total_steps\)")):
+            build(per_group, 50)  # type: ignore[arg-type]
+    torch_opt = torch.optim.SGD(two_groups(make_model()), lr=0.1, momentum=0.9)
+    theirs = OneCycleLR(torch_opt, max_lr=[1e-2, 1e-3], total_steps=50)
+    ours = ParamScheduler(opt, lr=sc.one_cycle_two_phase(0.01, 50),
+                          momentum=sc.one_cycle_two_phase_momentum(50, high=0.95, low=0.85),
+                          multipliers={"lr": [1.0, 0.1]})
+    assert_runs_equal(run(model, opt, ours, 49), run(make_model(), torch_opt, theirs, 49))
+
+
 def test_tensor_lrs_keep_each_groups_multiplier() -> None:
     """_multipliers.write_scaled: a tensor lr is filled with value * m_i, not value
     (mutant: current.fill_(value))."""

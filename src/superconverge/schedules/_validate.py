@@ -28,6 +28,31 @@ def real(name: str, value: object) -> float:
     return out
 
 
+def per_group_hint(value: object, key: str, build: str) -> str:
+    """For a message where ``value`` is a list of values given for one number (a list, a tuple,
+    a 1-D numpy array or tensor), as torch's schedulers take one per param group
+    (``OneCycleLR(max_lr=[...])``): the way to say that here, a schedule built on group 0's
+    value and multipliers for the others; "" where ``value`` is no such list. ``build`` says
+    how the schedule is built, with ``{first}`` for group 0's value."""
+    if (isinstance(value, str | bytes) or not isinstance(value, Iterable)
+            or getattr(value, "ndim", 1) != 1):  # (a 0-dim array is iterable by its type)
+        return ""
+    try:
+        values = [float(x) for x in value]  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        values = []
+    if values and values[0] != 0 and all(map(math.isfinite, values)):
+        # (6 digits: a float32 tensor's 0.1 is 0.10000000149011612)
+        first = repr(float(f"{values[0]:.6g}"))
+        ratios = str([float(f"{x / values[0]:.6g}") for x in values])
+    else:
+        first, ratios = "m0", "[1.0, m1 / m0, ...]"
+    return (f"; values per param group, as torch's schedulers take them (OneCycleLR(max_lr=[...])),"
+            f" are multipliers here: build the schedule on group 0's value, "
+            f"{build.format(first=first)}, and pass ParamScheduler(..., "
+            f"multipliers={{{key!r}: {ratios}}})")
+
+
 def _describe_huge(value: object) -> str:
     """``value`` for a message, without printing hundreds of digits (or tripping Python's
     int-to-str digit limit)."""

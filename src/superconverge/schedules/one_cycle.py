@@ -115,8 +115,13 @@ def _interpolate(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object) -> tuple[float, ...]:
-    m = v.positive("max_lr", max_lr)
+def _check_max_lr_and_divs(max_lr: object, div: object, final_div: object,
+                           kind: str) -> tuple[float, ...]:
+    try:
+        m = v.positive("max_lr", max_lr)
+    except TypeError as exc:  # (a list, as torch's OneCycleLR takes one per group: a bug bash)
+        hint = v.per_group_hint(max_lr, "lr", f"{kind}({{first}}, total_steps)")
+        raise TypeError(f"{exc}{hint}") from None
     d = v.real("div", div)
     if d < 1:
         raise ValueError(f"div must be >= 1 (lower bound = max_lr / div), got {div!r}")
@@ -177,7 +182,8 @@ class _LrPhased(_Phased):
     final_div: float
 
     def _set_lr_fields(self) -> None:
-        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div)
+        m, d, k = _check_max_lr_and_divs(self.max_lr, self.div, self.final_div,
+                                         type(self).kind)
         self._set("max_lr", m)
         self._set("div", d)
         self._set("final_div", k)

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from superconverge.schedules._validate import _describe_huge, boolean, real
+from superconverge.schedules._validate import _describe_huge, boolean, per_group_hint, real
 from superconverge.schedules.base import Schedule, _total_steps, declared_total_steps
 from superconverge.schedules.compose import Constant, Join, constant
 from superconverge.schedules.one_cycle import OneCycleTwoPhase, _LrPhased, _Phased
@@ -227,9 +227,10 @@ def _as_schedule(name: str, value: object) -> Schedule:
         return value
     if is_number(value):
         return constant(real(name, value))  # (an int past float's range: a bug bash)
-    raise TypeError(
+    raise TypeError(  # (a list, as torch's OneCycleLR takes one per group: a bug bash)
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
         f"constant, got {value!r} ({type(value).__name__})"
+        + per_group_hint(value, name, f"{name}={{first}} (or a schedule built on it)")
     )
 
 
