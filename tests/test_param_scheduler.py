@@ -1734,6 +1734,39 @@ def test_the_warning_comes_after_the_shortest_schedule_ends() -> None:
         sched.step()
 
 
+def test_each_end_warns_once_so_a_short_ramp_does_not_hide_a_longer_schedules_end() -> None:
+    """A bug bash: a weight-decay ramp of 20 steps, meant to hold its value, used up the one
+    warning, and a 1cycle of 100 stepped once per micro-batch (400 calls) ended unsaid."""
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, 100), momentum=sc.one_cycle_momentum(100),
+                           weight_decay=sc.linear(0.0, 5e-4, 20),
+                           multipliers={"weight_decay": [1.0]})
+    at: list[int] = []  # the step of each warning
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for i in range(400):
+            if i % 4 == 0:
+                train_step(model, opt, i)
+            sched.step()
+            at += [sched.last_step] * (len(seen) - len(at))
+    assert at == [21, 101], [str(w.message) for w in seen]
+    first, second = (str(w.message) for w in seen)
+    assert "for weight_decay (total_steps=20); a schedule holds its final value past its end" \
+        in first and "Fine for one meant to end early (a ramp to hold)" in first
+    assert "for lr (total_steps=100), momentum (total_steps=100);" in second
+    # a resume past every end says them all at once, once
+    again = ParamScheduler(opt, lr=sc.one_cycle(0.5, 100), momentum=sc.one_cycle_momentum(100),
+                           weight_decay=sc.linear(0.0, 5e-4, 20),
+                           multipliers={"weight_decay": [1.0]})
+    with pytest.warns(UserWarning, match=r"step 150 .* for lr \(total_steps=100\), momentum "
+                      r"\(total_steps=100\), weight_decay \(total_steps=20\);"):
+        again.load_state_dict(sched.state_dict() | {"last_step": 150})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.step()
+
+
 def test_a_momentum_of_exactly_one_is_refused_when_written() -> None:
     """momentum must be in [0, 1): 1.0 itself is out, also on the hot path, for a value the
     construction check (first 1000 steps of an endless schedule) did not see

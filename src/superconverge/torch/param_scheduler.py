@@ -612,8 +612,9 @@ class ParamScheduler:
             rates keep their ratios.
         **other_keys: any other numeric param-group key by name, e.g. ``eps=1e-6``.
 
-    Past the end of a schedule the final value is held; the first :meth:`step` beyond the
-    shortest schedule's ``total_steps`` warns once (torch's ``OneCycleLR`` raises there).
+    Past the end of a schedule the final value is held; the first :meth:`step` beyond a
+    schedule's ``total_steps`` warns, once for each end, the shortest first (torch's
+    ``OneCycleLR`` raises there).
 
     Written values must be in the key's range: ``lr`` and ``weight_decay`` >= 0, ``momentum``
     in [0, 1) (times its multipliers), other keys finite. A schedule is checked at construction
@@ -785,7 +786,8 @@ class ParamScheduler:
         self._seen_groups(groups)
         ends = [s.total_steps for s in schedules.values() if s.total_steps is not None]
         # step() may be called total_steps times (the last call follows the last optimizer step
-        # and its value is never used, as with torch); a call beyond that warns once.
+        # and its value is never used, as with torch); a call beyond that warns, once for each
+        # end: this is the next end to warn of.
         self._warn_after: float = min(ends) if ends else math.inf
         self._last: dict[str, float] = {}
         # Group 0 as this scheduler last wrote it: a step that finds another float there for
@@ -1381,26 +1383,32 @@ class ParamScheduler:
         self._buffered = self._rmsprop_states()
 
     def _warn_past_end(self, step: int) -> None:
+        """Warn of the schedules that ended since the last warning, then wait for the next end:
+        once for each end, so a schedule shorter than the run (a ramp meant to hold its value)
+        does not use up the warning of a longer one's end (a bug bash: a 1cycle stepped once
+        per micro-batch, 4x its length, went unsaid after a weight-decay ramp's end)."""
         # (a bug bash: accelerate's accumulate() loop stepped it per micro-batch, and this said
         # nothing of why)
+        ends = [s.total_steps for s in self._schedules.values() if s.total_steps is not None]
         ended = [
             f"{k} (total_steps={s.total_steps})"
             for k, s in self._schedules.items()
-            if s.total_steps is not None and step > s.total_steps
+            if s.total_steps is not None and self._warn_after <= s.total_steps < step
         ]
         warnings.warn(
             f"ParamScheduler reached step {step} (a count that includes a resumed run's steps, "
-            f"if any), past the end of the schedule for "
-            f"{', '.join(ended)}; holding the final value (torch's OneCycleLR would raise here). "
-            "Size total_steps in the optimizer steps of the whole run and call step() once per "
+            f"if any), past the end of the schedule for {', '.join(ended)}; a schedule holds "
+            "its final value past its end (torch's OneCycleLR would raise here). Fine for one "
+            "meant to end early (a ramp to hold); for one meant to last the run, size "
+            "total_steps in the optimizer steps of the whole run and call step() once per "
             "optimizer step (under gradient accumulation, not once per micro-batch; a loop that "
             "also steps at an epoch's last, partial accumulation, as accelerate's accumulate() "
             "and Lightning do, takes ceil(batches / accumulation_steps) steps an epoch). "
-            "This warning is shown once.",
+            "This warning is shown once for each end.",
             UserWarning,
             stacklevel=4,
         )
-        self._warn_after = math.inf
+        self._warn_after = min((e for e in ends if e >= step), default=math.inf)
 
     def step(self, *given: NoReturn) -> None:
         """Advance one optimizer step and write the new values into the param groups (a step
