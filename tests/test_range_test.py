@@ -1085,6 +1085,39 @@ def test_a_parameter_the_sweep_re_bound_gets_its_own_storage_back(snapshot_to: s
     assert [p.stride() for p in conv.parameters()] == strides
 
 
+def test_a_group_0_that_trains_nothing_is_warned_of_with_the_factor() -> None:
+    """A bug bash: a frozen backbone as group 0 at 1e-5 beside the head at 1e-3: the curve's
+    LRs, suggestion and bounds were group 0's, 100x below the LRs the head trained at, unsaid.
+    Also an empty group 0; not a frozen group after group 0, nor one at the same LR."""
+    torch.manual_seed(0)
+    backbone, head = nn.Linear(8, 16), nn.Linear(16, 1)
+    model = nn.Sequential(backbone, nn.ReLU(), head)
+    backbone.requires_grad_(False)
+    x = torch.randn(256, 8)
+    batches = [(x[i:i + 32], x[i:i + 32, :3].sum(1, keepdim=True)) for i in range(0, 256, 32)]
+
+    def run(groups: list[dict[str, Any]]) -> list[warnings.WarningMessage]:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            lr_range_test(model, torch.optim.SGD(groups, lr=1e-3), nn.MSELoss(), batches, 1e-6,
+                          1.0, num_iter=10, progress=False)
+        return [w for w in said if "param group 0" in str(w.message)]
+
+    told = run([{"params": backbone.parameters(), "lr": 1e-5},
+                {"params": head.parameters(), "lr": 1e-3}])
+    assert len(told) == 1 and str(told[0].message).startswith(
+        "param group 0 holds only frozen parameters (requires_grad=False), so it trains "
+        "nothing, yet the curve's LRs, and so its suggestion and bounds, are group 0's: group "
+        "1, the first that trains, runs at 100 times them; multiply the picks by 100")
+    assert told[0].filename == __file__
+    told = run([{"params": [], "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}])
+    assert len(told) == 1 and "param group 0 holds no parameter" in str(told[0].message)
+    assert run([{"params": head.parameters(), "lr": 1e-3},
+                {"params": backbone.parameters(), "lr": 1e-5}]) == []
+    assert run([{"params": backbone.parameters(), "lr": 1e-3},
+                {"params": head.parameters(), "lr": 1e-3}]) == []
+
+
 def test_ctrl_c_in_a_step_run_past_the_stop_keeps_the_whole_curve(read_lag: bool) -> None:
     """The stop test lags the steps (sync_every): a Ctrl-C in a step run after the divergence,
     before it was read back, labelled the whole curve "interrupted", with "run it to its end".

@@ -362,6 +362,7 @@ def lr_range_test(
     _check_lrs_fit(optimizer, lr_values, ratios)
     _check_lrs_followed(optimizer, lr_values, ratios)
     _check_lrs_increase(start_lr, end_lr, num_iter, lr_values)
+    _warn_idle_group_0(optimizer, ratios)
     if seed is None and repeats > 1:
         seed = 0
     # (a range, not a list: repeats=10**9, a typo, would fill memory before any step ran)
@@ -950,6 +951,27 @@ def sweep_seed(seed: int, repeats: int) -> int:
             f"seed + 1, ..., and torch takes seeds below 2**64), got {seed}"
         )
     return seed
+
+
+def _warn_idle_group_0(optimizer: torch.optim.Optimizer, ratios: Sequence[float]) -> None:
+    """Warn where param group 0, whose LRs the curve records, trains nothing (no parameter, or
+    only frozen ones) while a later group trains at another LR (a bug bash: a frozen backbone
+    first at 1e-5, the head at 1e-3, and every pick 100x below the head's, unsaid)."""
+    groups = optimizer.param_groups
+    if len(groups) < 2 or any(p.requires_grad for p in groups[0]["params"]):
+        return
+    trained = next((k for k, g in enumerate(groups) if k and any(
+        p.requires_grad for p in g["params"])), None)
+    if trained is None or ratios[trained] in (0, 1):
+        return
+    r = ratios[trained]
+    what = ("holds no parameter" if not groups[0]["params"]
+            else "holds only frozen parameters (requires_grad=False)")
+    warnings.warn(
+        f"param group 0 {what}, so it trains nothing, yet the curve's LRs, and so its "
+        f"suggestion and bounds, are group 0's: group {trained}, the first that trains, runs "
+        f"at {r:.3g} times them; multiply the picks by {r:.3g} for it, or put a group that "
+        "trains first", UserWarning, stacklevel=outside(__name__))
 
 
 def _check_lrs_increase(start_lr: float, end_lr: float, num_iter: int,
