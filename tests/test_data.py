@@ -1733,14 +1733,43 @@ def test_image_folder_refuses_decompression_bombs_by_name(tmp_path, monkeypatch)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with pytest.raises(ValueError, match=r"imgs/b/huge.png: image too large"):
             load_image_folder(tmp_path / "imgs", size=2)
-    # read, with a warning that names the file (Pillow's own names none: a user's bug bash)
+    # read, with a warning that names the file (Pillow's own names none: a user's bug bash),
+    # one for the load however many images are past it (a bug bash: one an image, 400 for a
+    # folder of phone photos), at the caller's line
+    Image.new("L", (7, 7)).save(tmp_path / "imgs" / "a" / "big.png")  # 49 pixels
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         d = load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.5)
-        assert d.num_train + d.num_val == 5
-    assert [str(w.message) for w in caught if w.category is Image.DecompressionBombWarning] == [
-        f"{tmp_path}/imgs/b/huge.png: 64 pixels, more than Pillow's 40, a limit against "
-        "decompression bombs; read anyway, as one of your files"]
+        assert d.num_train + d.num_val == 6
+    ours = [w for w in caught if w.category is Image.DecompressionBombWarning
+            and w.filename == __file__]
+    assert [str(w.message) for w in ours] == [
+        f"2 images with more pixels than Pillow's 40, a limit against decompression bombs, "
+        f"read anyway, as your files: {tmp_path}/imgs/a/big.png (49 pixels), "
+        f"{tmp_path}/imgs/b/huge.png (64 pixels)"]
+    # No filter of ours is left, nor changed while it reads (a bug bash: the load's own
+    # catch_warnings, the process's, kept another thread's filter or lost it)
+    filters = list(warnings.filters)
+    load_image_folder(tmp_path / "imgs", size=2, val_fraction=0.5)
+    assert warnings.filters == filters
+
+
+def test_a_pillow_warning_made_an_error_names_the_file(tmp_path) -> None:
+    """A bug bash: under -W error, Pillow's warning of a palette image with transparency in
+    bytes stopped the load naming no file."""
+    import warnings
+
+    from PIL import Image
+
+    make_images(tmp_path / "imgs", ["a", "b"], per_class=2, size=(2, 2))
+    palette = Image.new("P", (4, 4))
+    palette.putpalette([0, 0, 0, 255, 0, 0] * 128)
+    palette.save(tmp_path / "imgs" / "a" / "pal.png", transparency=b"\x00\x01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match=r"imgs/a/pal.png: Palette images with "
+                                              r"Transparency expressed in bytes"):
+            load_image_folder(tmp_path / "imgs", size=2)
 
 
 def _colours(x: torch.Tensor) -> set[tuple[int, ...]]:

@@ -1807,21 +1807,30 @@ def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarr
     """
     from PIL import Image
 
-    with warnings.catch_warnings():
-        # Pillow's warning of an image past its pixel limit names no file: _read_image warns
-        # in its place, naming it, in the same category (a user's bug bash). (The filter is
-        # the process's: the threads below see it too.)
-        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning,
-                                module=r"PIL\.")
-        return _decode_all(files, size, grayscale, bar)
+    # Pillow's warning of an image past its pixel limit names no file: the images past it
+    # are named after the load, in one warning of the same category (a user's bug bash). (Not
+    # Pillow's hidden by a filter: the filters are the process's, and a load of minutes changed
+    # other threads' warnings, and kept its own for good where one of theirs left after it, a
+    # bug bash; nor one of ours an image, 400 for a folder of phone photos, a bug bash.)
+    large: list[tuple[Path, int]] = []
+    images = _decode_all(files, size, grayscale, bar, large)
+    if large and (limit := Image.MAX_IMAGE_PIXELS) is not None:
+        named = ", ".join(f"{file} ({pixels:,} pixels)" for file, pixels in large[:3])
+        warnings.warn(
+            f"{len(large)} image{'s' * (len(large) != 1)} with more pixels than Pillow's "
+            f"{limit:,}, a limit against decompression bombs, read anyway, as your files: "
+            f"{named}{', ...' if len(large) > 3 else ''}",
+            Image.DecompressionBombWarning, stacklevel=outside(*_OURS))
+    return images
 
 
-def _decode_all(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarray:
+def _decode_all(files: np.ndarray, size: int, grayscale: bool, bar: Any,
+                large: list[tuple[Path, int]]) -> np.ndarray:
     images = []
     took = []
     for file in files[:_PROBE]:
         started = time.perf_counter()
-        images.append(_read_image(file, size, grayscale))
+        images.append(_read_image(file, size, grayscale, large))
         took.append(time.perf_counter() - started)
         bar.update()
     # The median, not the mean: a process's first image also pays for Pillow's start-up
@@ -1832,7 +1841,7 @@ def _decode_all(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.n
     if workers > 1 and each > _THREADS_ABOVE_S:
         with ThreadPoolExecutor(workers, thread_name_prefix="superconverge-images") as pool:
             try:
-                for image in pool.map(lambda f: _read_image(f, size, grayscale), rest):
+                for image in pool.map(lambda f: _read_image(f, size, grayscale, large), rest):
                     images.append(image)
                     bar.update()
             except BaseException:
@@ -1840,7 +1849,7 @@ def _decode_all(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.n
                 raise
     else:
         for file in rest:
-            images.append(_read_image(file, size, grayscale))
+            images.append(_read_image(file, size, grayscale, large))
             bar.update()
     if not images:
         return np.empty((0, *image_shape(size, grayscale)), dtype=np.float32)
@@ -1931,8 +1940,11 @@ _EXIF_ORIENTATION = 0x0112
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
-def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
-    """One image as float32 ``(C, size, size)`` in [0, 1], scaled by its pixel type's range."""
+def _read_image(file: Path, size: int, grayscale: bool,
+                large: list[tuple[Path, int]]) -> np.ndarray:
+    """One image as float32 ``(C, size, size)`` in [0, 1], scaled by its pixel type's range;
+    one with more pixels than Pillow's limit (under twice it, which Pillow refuses) is added
+    to ``large``, with its pixels. A warning of Pillow's made an error names the file."""
     from PIL import Image, ImageOps  # Pillow: imported only when images are read
 
     arr = None
@@ -1943,9 +1955,7 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
             im: Image.Image = opened
             limit, pixels = Image.MAX_IMAGE_PIXELS, opened.width * opened.height
             if limit is not None and pixels > limit:  # (under twice it, which Pillow refuses)
-                warnings.warn(f"{file}: {pixels:,} pixels, more than Pillow's {limit:,}, a limit "
-                              "against decompression bombs; read anyway, as one of your files",
-                              Image.DecompressionBombWarning, stacklevel=1)
+                large.append((file, pixels))
             if opened.getexif().get(_EXIF_ORIENTATION, 1) != 1:
                 im = ImageOps.exif_transpose(opened) or opened
             mode = im.mode
@@ -1971,6 +1981,12 @@ def _read_image(file: Path, size: int, grayscale: bool) -> np.ndarray:
         ) from None
     except (OSError, ValueError, SyntaxError) as err:  # PIL raises all three for bad files
         raise ValueError(f"{file}: cannot read image ({err})") from err
+    except Warning as made_error:  # (a filter's error, a bug bash: it named no file)
+        try:
+            named = type(made_error)(f"{file}: {made_error}")
+        except Exception:  # (a warning class that takes other arguments: as it is)
+            raise made_error from None
+        raise named from None
     if arr is None:
         raise ValueError(
             f"{file}: Pillow mode {mode!r} (32-bit integer, signed or floating-point pixels) "
