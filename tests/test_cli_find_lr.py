@@ -2194,6 +2194,40 @@ def test_verbose_logs_the_sweep_without_saying_the_report_twice(tmp_path) -> Non
     assert sum(line.startswith("wrote ") for line in said) == 1, said
 
 
+def test_log_lines_say_a_warning_and_name_another_package(tmp_path) -> None:
+    """A bug bash: a logged warning came out with no "warning:" (every Python warning's line
+    has one), and -v set the root logger to INFO, so another package's INFO lines came out
+    unattributed, as if the tool said them (matplotlib's "generated new fontManager")."""
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import logging, sys
+        import superconverge.recipes as recipe
+        from superconverge.cli import main
+
+        real = recipe.find_lr
+
+        def find_lr(*args, **kwargs):
+            logging.getLogger("other.pkg").info("other's news")
+            logging.getLogger("other.pkg").warning("other's trouble")
+            logging.getLogger("superconverge.data").warning("no cache")
+            return real(*args, **kwargs)
+
+        recipe.find_lr = find_lr
+        main(["-v", "find-lr", "--model", "mlp", "--num-iter", "8",
+              "--out", {str(tmp_path / "o")!r}])
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(
+                              Path(__file__).resolve().parents[1] / "src")})
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.splitlines()
+    assert "other.pkg: warning: other's trouble" in said and "warning: no cache" in said
+    assert not any("other's news" in line for line in said), said
+    assert any(line.startswith("range test: mlp on digits") for line in said), said
+
+
 def test_the_library_still_logs_what_the_report_says_after_the_command(tmp_path, caplog) -> None:
     import logging
 

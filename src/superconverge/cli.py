@@ -1060,20 +1060,41 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "superconverge") -> i
         os._exit(code)
 
 
+class _LogLines(logging.Formatter):
+    """A log record as a line of the command's: ``warning: ...`` for a warning or worse (as
+    a Python warning's line), another package's named (``matplotlib.font_manager: ...``)."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__("%(message)s")
+        self.tag = tag
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        if record.name != "superconverge" and not record.name.startswith("superconverge."):
+            text = f"{record.name}: {text}"
+        return f"{self.tag}{text}"
+
+
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | None) -> int:
     """The command ``args`` names, its errors one line each (``main``'s body)."""
     tag = f"[rank {rank}] " if rank else ""
     # What logging.basicConfig does (nothing where the process set up logging already), undone
     # at the end: main() may be called in a process that goes on, and a second call's -v was
     # ignored, its logs going to the first call's stderr (a bug bash).
-    root = logging.getLogger()
-    handler, level = None, root.level
+    # -v is our INFO lines, not every package's (a bug bash: matplotlib's "generated new
+    # fontManager" came out as if the tool said it); a warning logged says so, as a Python
+    # warning's line does, and another package's line names it.
+    root, ours = logging.getLogger(), logging.getLogger("superconverge")
+    handler, level, our_level = None, root.level, ours.level
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"{tag}%(message)s"))
+        handler.setFormatter(_LogLines(tag))
         root.addHandler(handler)
-        root.setLevel(logging.ERROR if rank else logging.INFO if args.verbose
-                      else logging.WARNING)
+        root.setLevel(logging.ERROR if rank else logging.WARNING)
+        if args.verbose and not rank:
+            ours.setLevel(logging.INFO)
     formatted = warnings.formatwarning
     flags = getattr(args, "flag_names", {})
 
@@ -1152,6 +1173,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         if handler is not None:
             root.removeHandler(handler)
             root.setLevel(level)
+            ours.setLevel(our_level)
     return 0
 
 
