@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from superconverge._warning import SuperconvergeRuntimeWarning, SuperconvergeWarning
 from superconverge.schedules import (
     Schedule,
     constant,
@@ -64,6 +65,8 @@ __all__ = [
     "ParamScheduler",
     "RangeTestResult",
     "Schedule",
+    "SuperconvergeRuntimeWarning",
+    "SuperconvergeWarning",
     "__version__",
     "constant",
     "cosine",

@@ -33,6 +33,7 @@ import torch
 from superconverge._names import MAX_IMAGE_SIZE
 from superconverge._progress import progress_bar
 from superconverge._stack import outside
+from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import not_a_file
 from superconverge.data.dataset import Dataset
 from superconverge.data.split import DEFAULT_VAL_FRACTION, train_val_split
@@ -205,7 +206,7 @@ def load_npz(
         # before these names were read (a review: refused where it had loaded)
         warnings.warn(f"{path}: x_{split} and y_{split} are left out ({unfit}); "
                       f"{DEFAULT_VAL_FRACTION} of x and y is held out for validation instead "
-                      f"(val_fraction={DEFAULT_VAL_FRACTION}, the default)", UserWarning,
+                      f"(val_fraction={DEFAULT_VAL_FRACTION}, the default)", SuperconvergeWarning,
                       stacklevel=outside(*_OURS))
     return _split_and_build(name or path.stem, x, y, val_fraction, seed, path)
 
@@ -449,7 +450,7 @@ def load_csv(
                 first, second = (first[0], first[1][:-1]), (second[0], second[1][:-1])
                 rows = _without_last(rows, len(first[1]) + 1, said)
                 warnings.warn(f"{said}: read without it, on every line where it is empty",
-                              UserWarning, stacklevel=outside(*_OURS))
+                              SuperconvergeWarning, stacklevel=outside(*_OURS))
             # R's write.table writes the rows' names first, with no name for them in the header
             # (with any sep: spaces by default, tabs for a .tsv): a header one name short of the
             # rows below it, which R's read.table reads as the row names, and so does this (a
@@ -473,7 +474,7 @@ def load_csv(
                     f"{path}: line {first[0]} names {len(first[1])} columns and line "
                     f"{second[0]} holds {len(second[1])}: the first column is read as the "
                     "rows' names (R's write.table writes them so) and left out",
-                    UserWarning, stacklevel=outside(*_OURS))
+                    SuperconvergeWarning, stacklevel=outside(*_OURS))
                 header = True
                 second = (second[0], second[1][1:])
                 rows = _without_first(rows)
@@ -595,13 +596,13 @@ def load_csv(
             f"{path}: {which} {named_as} and {what}: the index pandas writes "
             "(to_csv without index=False), or R's row names (write.csv without "
             "row.names=FALSE); it is not used as a feature",
-            UserWarning, stacklevel=outside(*_OURS))
+            SuperconvergeWarning, stacklevel=outside(*_OURS))
         x = x[:, 1:]
         k += 1
     if named is not None:
         warnings.warn(f"{path}: the labels were read from the last column, {names[t]!r}, and "
                       f"column {names[named]!r} is a feature; {ask} Choose it with "
-                      f"target={names[named]!r}", UserWarning, stacklevel=outside(*_OURS))
+                      f"target={names[named]!r}", SuperconvergeWarning, stacklevel=outside(*_OURS))
     which = f"column {names[t]!r}" + (" (the last)" if t == width - 1 else "")
     _, counts = np.unique(labels, return_counts=True)
     singles = int((counts == 1).sum())
@@ -612,7 +613,7 @@ def load_csv(
         warnings.warn(
             f"{path}: the labels, read from {which}, make {len(counts)} classes of "
             f"{len(labels)} rows, {singles} of them with a single row: is that the label "
-            "column? Choose it with target=NAME (or its index)", UserWarning,
+            "column? Choose it with target=NAME (or its index)", SuperconvergeWarning,
             stacklevel=outside(*_OURS))
     try:
         return _split_and_build(name or path.stem, x, labels, val_fraction, seed, path)
@@ -938,7 +939,7 @@ def _looks_like_header(
         warnings.warn(
             f"first row taken as a header: it numbers the columns 0..{len(first) - 1}, as "
             "pandas does; pass header=False if it is an example",
-            UserWarning, stacklevel=outside(*_OURS))
+            SuperconvergeWarning, stacklevel=outside(*_OURS))
         return True
     # Numeric-looking column names ("2019,2020,label") over text labels: a first-row label
     # that never occurs again in a text label column names the column. (It could also be a
@@ -950,7 +951,7 @@ def _looks_like_header(
         warnings.warn(
             f"first row taken as a header: its label {label!r} never occurs below it; pass "
             "header=False if it is an example (a class of one)",
-            UserWarning, stacklevel=outside(*_OURS))
+            SuperconvergeWarning, stacklevel=outside(*_OURS))
         return True
     # ... and over numeric labels ("2019,2020,2021" over 0..2): a first-row label beyond the
     # labels below by more than one class. (Next to them, it could be a class of one example.)
@@ -961,7 +962,7 @@ def _looks_like_header(
             warnings.warn(
                 f"first row taken as a header: its label {label!r} lies outside the labels "
                 f"below it ({_g(low)}..{_g(high)}); pass header=False "
-                "if it is an example", UserWarning, stacklevel=outside(*_OURS))
+                "if it is an example", SuperconvergeWarning, stacklevel=outside(*_OURS))
             return True
     return False
 
@@ -1020,7 +1021,8 @@ def _without_nul(lines: Iterator[str], said: str | None) -> Iterator[str]:
         if "\0" in line:
             if said is not None:
                 warnings.warn(f"{said}: line {number} holds a NUL character (a byte 0): read "
-                              "with every NUL dropped", UserWarning, stacklevel=outside(*_OURS))
+                              "with every NUL dropped", SuperconvergeWarning,
+                              stacklevel=outside(*_OURS))
                 said = None
             line = line.replace("\0", "")
         yield line
@@ -1585,7 +1587,7 @@ def _warn_loose(folder: Path, where: str) -> None:
         warnings.warn(
             f"{folder}: {len(loose)} image(s) of its own left out "
             f"({', '.join(p.name for p in loose[:3])}{', ...' if len(loose) > 3 else ''}): "
-            f"{where}", UserWarning, stacklevel=outside(*_OURS))
+            f"{where}", SuperconvergeWarning, stacklevel=outside(*_OURS))
 
 
 def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
@@ -1608,7 +1610,7 @@ def _warn_shared(shared: Sequence[tuple[Path, Path, str, Hashable]]) -> None:
         f"user's, or a content store's, which keeps one copy of identical images: git-annex, "
         f"DVC, the Hugging Face cache), {len(shared)} read(s) more: {said}; e.g. {first} and "
         f"{second}. They are read as they are: remove the duplicates for a clean split",
-        UserWarning, stacklevel=outside(*_OURS))
+        SuperconvergeWarning, stacklevel=outside(*_OURS))
 
 
 @dataclass
@@ -1644,7 +1646,7 @@ class _PassedOver:
                                                                  else "")
                 suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
                 warnings.warn(f"{len(paths)} " + what.format(shown=shown, suffixes=suffixes),
-                              UserWarning, stacklevel=outside(*_OURS))
+                              SuperconvergeWarning, stacklevel=outside(*_OURS))
 
 
 @functools.cache
@@ -2114,7 +2116,7 @@ def _encode_labels(labels: np.ndarray, source: Path) -> tuple[np.ndarray, list[s
                     f"{source}: {count} of the {len(labels)} labels are "
                     f"{' or '.join(repr(names[i]) for i in marks)}, read as a class: how "
                     "pandas' astype(str) writes a missing label; if those examples have none, "
-                    "drop them", UserWarning, stacklevel=outside(*_OURS))
+                    "drop them", SuperconvergeWarning, stacklevel=outside(*_OURS))
             return inverse, names
         labels = _integer_text_labels(names, inverse, source)
     if labels.dtype.kind == "b":

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from superconverge._stack import outside
+from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import file_path, write_text
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import (
@@ -404,7 +405,7 @@ class RangeTestResult(Curve):
             # rule, 2.5x off, without a word.
             warnings.warn(f"config['method'] is {_show(chosen)}, not a rule this version knows "
                           f"({', '.join(map(repr, METHODS))}): the 'default' rule is used",
-                          UserWarning, stacklevel=outside(__name__))
+                          SuperconvergeWarning, stacklevel=outside(__name__))
         object.__setattr__(self, "provenance", _copied(_mapping("provenance", self.provenance)))
         # The curve is the mean of some repeats at the LRs they all recorded, so one of them
         # at least recorded each of its LRs (a cut repeat may stop early, a skip leaves a gap).

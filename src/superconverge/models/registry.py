@@ -11,6 +11,7 @@ from typing import Any
 from torch import nn
 
 from superconverge._stack import outside
+from superconverge._warning import SuperconvergeWarning
 from superconverge.models.cnn import CNN1d, SmallCNN
 from superconverge.models.mlp import MLP
 from superconverge.models.resnet import CifarResNet
@@ -89,7 +90,7 @@ def _channels_last_hint(shape: tuple[int, ...]) -> str:
 def _warn_if_channels_last(name: str, shape: tuple[int, ...]) -> None:
     # The model builds (H channels of W x C pixels), but almost surely by mistake.
     if _looks_channels_last(shape):
-        warnings.warn(f"model={name!r}: {_channels_last_hint(shape)}", UserWarning,
+        warnings.warn(f"model={name!r}: {_channels_last_hint(shape)}", SuperconvergeWarning,
                       stacklevel=outside(*_OURS))
 
 
@@ -206,7 +207,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                 f"suggest_model: input_shape={shape} is read as {shape[0]} channels of length "
                 f"{shape[1]} (1-D signals, 'cnn1d'); if these are grey images, add their channel "
                 f"axis, x[:, None], for the shape (1, {shape[0]}, {shape[1]})",
-                UserWarning,
+                SuperconvergeWarning,
                 stacklevel=outside(*_OURS),
             )
         if shape[1] >= 3:
@@ -218,7 +219,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                     f"length {shape[1]} (1-D signals, 'cnn1d'); if it is (length, channels), as "
                     "Keras keeps time series, transpose the signals from (N, L, C) to (N, C, L), "
                     "e.g. x.transpose(0, 2, 1)",
-                    UserWarning,
+                    SuperconvergeWarning,
                     stacklevel=outside(*_OURS),
                 )
             return "cnn1d"
@@ -229,7 +230,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
                 f"suggest_model: input_shape={shape} looks channels-last (length, channels), "
                 "but models take (channels, length): transpose the signals from (N, L, C) to "
                 "(N, C, L), e.g. x.transpose(0, 2, 1); suggesting 'mlp'",
-                UserWarning,
+                SuperconvergeWarning,
                 stacklevel=outside(*_OURS),
             )
         return "mlp"
@@ -237,7 +238,7 @@ def suggest_model(input_shape: Sequence[int]) -> str:
         if _looks_channels_last(shape):
             warnings.warn(
                 f"suggest_model: {_channels_last_hint(shape)}; suggesting 'mlp'",
-                UserWarning,
+                SuperconvergeWarning,
                 stacklevel=outside(*_OURS),
             )
             return "mlp"

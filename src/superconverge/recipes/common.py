@@ -12,6 +12,7 @@ import torch
 
 from superconverge._names import OPTIMIZERS
 from superconverge._stack import outside
+from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import not_a_file
 from superconverge.data import Dataset, load_csv, load_dataset, load_image_folder, load_npz
 from superconverge.data.registry import PUBLISHED
@@ -131,7 +132,7 @@ def load_data(
             "range test finds depend on the input scale, and a network trains best near mean "
             "0 and std 1: standardize them (standardize=True) unless your "
             "training does the same scaling",
-            UserWarning,
+            SuperconvergeWarning,
             stacklevel=outside(__name__, "superconverge.recipes.find_lr"),  # (find_lr's caller)
         )
     return ds

@@ -21,6 +21,7 @@ import torch
 
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge._signals import Terminated, stop_for
+from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import (
     check_writable,
     is_stream,
@@ -255,7 +256,7 @@ def find_lr(
         whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
                  "processes)" if world > 1 else "")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
-                      f"examples{whose}: {said}", UserWarning, stacklevel=2)
+                      f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,

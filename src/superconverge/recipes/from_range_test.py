@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from superconverge._warning import SuperconvergeWarning
 from superconverge.finder import RangeTestResult
 from superconverge.finder.result import _CUT
 from superconverge.schedules import Policy, make_policy, policy_parameters
@@ -33,9 +34,9 @@ def policy_from_range_test(
 
     Where an LR is read off a curve that :meth:`RangeTestResult.warnings` warns of (a sweep that
     began inside the descent, a loss that never diverged, ...), each warning is issued as a
-    ``UserWarning``, as ``superconverge schedule --from-lr-find`` prints it: the policy is still
-    made, but its LRs may be too high or arbitrary. Where ``params`` give every LR the policy
-    takes, the curve is not read and nothing is warned.
+    ``SuperconvergeWarning`` (a ``UserWarning``), as ``superconverge schedule --from-lr-find``
+    prints it: the policy is still made, but its LRs may be too high or arbitrary. Where
+    ``params`` give every LR the policy takes, the curve is not read and nothing is warned.
     """
     # The names first: a misspelt max_lr would otherwise be reported as a curve without a pick
     # ("give max_lr yourself").
@@ -49,7 +50,7 @@ def policy_from_range_test(
         said = result.warnings(method, pick=reads_suggestion(name, params))
         note = momentum_note(result, policy)
         for w in [*said, *([note] if note else [])]:
-            warnings.warn(f"{name} policy from a range test ({taken}): {w}", UserWarning,
+            warnings.warn(f"{name} policy from a range test ({taken}): {w}", SuperconvergeWarning,
                           stacklevel=2)
     return policy
 

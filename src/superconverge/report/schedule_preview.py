@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from superconverge import atomic
+from superconverge._warning import SuperconvergeWarning
 from superconverge.schedules._validate import integer
 from superconverge.schedules.base import Schedule
 from superconverge.schedules.policy import Policy
@@ -87,7 +88,7 @@ def _as_data(schedule: Schedule, key: str) -> dict[str, Any] | None:
     except TypeError as exc:
         warnings.warn(f"{key}: the schedule {schedule!r} cannot be saved as data ({exc}), so "
                       f"the JSON's {key}_schedule is null; its steps are written",
-                      UserWarning, stacklevel=3)
+                      SuperconvergeWarning, stacklevel=3)
         return None
 
 

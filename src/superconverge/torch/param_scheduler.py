@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from superconverge._warning import SuperconvergeWarning
 from superconverge.schedules._validate import _describe_huge, boolean, per_group_hint, real
 from superconverge.schedules.base import Schedule, _total_steps, declared_total_steps
 from superconverge.schedules.compose import Constant, Join, constant
@@ -704,7 +705,7 @@ class ParamScheduler:
             if key == "lr" and _holds(optimizer, torch.optim.LBFGS) and any(
                     isinstance(g.get("lr"), Tensor) for g in groups):
                 warnings.warn(f"lr: {LBFGS_TENSOR_LR}; build the {name} with a float lr",
-                              UserWarning, stacklevel=2)
+                              SuperconvergeWarning, stacklevel=2)
             slot = _momentum_slot(optimizer) if key == "momentum" else key
             missing = [i for i, g in enumerate(groups) if slot not in g]
             if missing:
@@ -848,7 +849,7 @@ class ParamScheduler:
                 "Muon hands the momentum to torch as a Python number (momentum_buffer.lerp_): "
                 "a compiled step recompiles at every new value of a cycling momentum until "
                 "dynamo's recompile limit, then runs eager; for a compiled step keep momentum "
-                "constant", UserWarning, stacklevel=3)
+                "constant", SuperconvergeWarning, stacklevel=3)
         kind = next((o for o in held if isinstance(o, _FOREACH_MOMENTUM)), None)
         if kind is None:
             return []
@@ -888,7 +889,7 @@ class ParamScheduler:
                 "(alpha=momentum): a compiled step recompiles at every new value of a cycling "
                 "momentum until dynamo's recompile limit, then runs eager; for a compiled step "
                 "keep momentum constant or use nesterov=False",
-                UserWarning, stacklevel=3,
+                SuperconvergeWarning, stacklevel=3,
             )
         return groups
 
@@ -914,7 +915,7 @@ class ParamScheduler:
                 "(alpha=weight_decay): a compiled step recompiles at every new value of a "
                 "scheduled weight decay until dynamo's recompile limit, then runs eager; for a "
                 "compiled step keep weight_decay constant (Smith's recipe does), or use AdamW "
-                "(decoupled decay: one more graph)", UserWarning, stacklevel=3)
+                "(decoupled decay: one more graph)", SuperconvergeWarning, stacklevel=3)
 
     @staticmethod
     def _warn_momenta_differ(held: list[float], default: float | None) -> None:
@@ -935,7 +936,7 @@ class ParamScheduler:
             "schedule gives every group the same value (momentum's multipliers are 1 unless "
             f"given); pass multipliers={{'momentum': {keep}}} to keep them apart, or "
             f"{{'momentum': {[1.0] * len(held)}}} to say the same value is meant",
-            UserWarning, stacklevel=3)
+            SuperconvergeWarning, stacklevel=3)
 
     def _shared_conflicts(
         self, multipliers: Mapping[str, Sequence[float]]
@@ -1176,7 +1177,7 @@ class ParamScheduler:
             f"step() overwrites {key}, so whichever writes last wins, and get_last_lr() gives "
             "this scheduler's values. Step one scheduler per optimizer (a key follows one "
             "schedule, scaled per group by multipliers). This warning is shown once.",
-            UserWarning,
+            SuperconvergeWarning,
             stacklevel=4,
         )
         self._overwrites_warned = True
@@ -1200,7 +1201,7 @@ class ParamScheduler:
                     "of group 0's), and new.load_state_dict(old.state_dict(), strict=False) to "
                     "go on at this step, as docs/param_scheduler.md's unfreezing recipe does. "
                     "This warning is shown once.",
-                    UserWarning, stacklevel=4)
+                    SuperconvergeWarning, stacklevel=4)
                 return
 
     def _rewrite(self, until: str) -> None:
@@ -1322,7 +1323,7 @@ class ParamScheduler:
                     f"the schedule gives {value:.4g}{in_group} {at} step {step} (its step "
                     f"{done + step + 1:.0f}, capped at {1 / math.sqrt(done + step + 1):.4g}): "
                     "from there the schedule's values above that cap are not the ones trained "
-                    "at; lower the schedule's peak", UserWarning, stacklevel=3)
+                    "at; lower the schedule's peak", SuperconvergeWarning, stacklevel=3)
                 return
 
     def _warn_decayed_lr(self) -> None:
@@ -1338,7 +1339,7 @@ class ParamScheduler:
             warnings.warn(
                 f"lr: {adagrad_decay_note(decay, done + 1, last + 1)}, not at the schedule's "
                 "values; build it with lr_decay=0 to follow the schedule",
-                UserWarning, stacklevel=3)
+                SuperconvergeWarning, stacklevel=3)
 
     def _out_of_range(self, key: str, step: int, value: float, mults: Sequence[float]) -> None:
         top = max(mults, default=0.0)
@@ -1405,7 +1406,7 @@ class ParamScheduler:
             "also steps at an epoch's last, partial accumulation, as accelerate's accumulate() "
             "and Lightning do, takes ceil(batches / accumulation_steps) steps an epoch). "
             "This warning is shown once for each end.",
-            UserWarning,
+            SuperconvergeWarning,
             stacklevel=4,
         )
         self._warn_after = min((e for e in ends if e >= step), default=math.inf)
@@ -1463,7 +1464,7 @@ class ParamScheduler:
             f"last schedule ended at 0?), so there were no ratios between the groups to keep: "
             f"all {n} follow the schedule alike, where {had}. Pass multipliers={lost} to keep "
             "them, or build the optimizer again",
-            UserWarning, stacklevel=3,
+            SuperconvergeWarning, stacklevel=3,
         )
 
     # -- the torch protocol -----------------------------------------------------------------
@@ -1698,7 +1699,7 @@ class ParamScheduler:
                         "runs the same schedule. A schedule is saved as data where it is a "
                         "@dataclass(frozen=True) subclass of Schedule given a kind of its own "
                         "with @superconverge.schedules.register('a-kind'), whose callables are "
-                        "module-level functions", UserWarning, stacklevel=3)
+                        "module-level functions", SuperconvergeWarning, stacklevel=3)
         return out
 
     def _ratios_now(self) -> dict[str, list[float]]:
@@ -1815,7 +1816,7 @@ def _warn_cycles_differ(schedules: Mapping[str, Schedule]) -> None:
         f"momentum: its 1cycle turns at other steps than the lr's ({momentum!r} beside "
         f"{lr!r}): the cyclical momentum is meant to be lowest where the LR peaks; build both "
         "for the same total_steps and fraction, one_cycle with one_cycle_momentum or "
-        "one_cycle_two_phase with one_cycle_two_phase_momentum", UserWarning, stacklevel=3)
+        "one_cycle_two_phase with one_cycle_two_phase_momentum", SuperconvergeWarning, stacklevel=3)
 
 
 def _cycle_span(schedule: Schedule, lr: bool) -> tuple[int, _Phased, int] | None:
@@ -1878,7 +1879,7 @@ def _warn_peaks_apart(lr: Schedule, momentum: Schedule) -> None:
         "cyclical momentum is meant to be lowest where the LR peaks; under a warm-up of W "
         "steps before the LR's 1cycle of T - W, hold the momentum high through the warm-up: "
         f"momentum=join([constant(0.95), {matching}(T - W)], [W])",
-        UserWarning, stacklevel=4)
+        SuperconvergeWarning, stacklevel=4)
 
 
 def _single_tensor_again(indices: list[int]) -> Any:
