@@ -1996,8 +1996,10 @@ class _Run:
             for m, training in modes:
                 if m.training != training:
                     m.train(training)
-            for m, training in modes:
-                m.training = training
+            for m, training in modes:  # (those a train() above set otherwise: through
+                # Module.__setattr__, every flag cost 12 us a module a step, a bug bash)
+                if m.training is not training:
+                    m.training = training
             # An exception kept afterwards holds this frame: not the cached batches with it.
             cache = source = None
         if total is None and empty is not None:
