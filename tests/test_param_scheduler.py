@@ -2941,3 +2941,32 @@ def test_values_a_float32_tensor_cannot_hold_are_refused_in_the_keys_words() -> 
     with pytest.raises(ValueError, match=r"lr: cannot write 1e\+39 at step 1500 \(in param group "
                                          r"0\) into"):
         sched.step()
+
+
+def test_messages_over_thousands_of_groups_stay_short_and_name_the_group() -> None:
+    """A bug bash: over 2,000 param groups, a load_state_dict whose saved multipliers differed
+    in one group raised 20,169 characters naming no group, a multipliers list one short
+    10,064, and the momenta warning 20,299."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(2000)]
+    ms = [1.0] * 2000
+    opt = torch.optim.SGD([{"params": [p]} for p in params], lr=0.1, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 100), multipliers={"lr": ms})
+    state = sched.state_dict()
+    state["multipliers"]["lr"][1234] = 7.0
+    state["multipliers"]["lr"][1500] = 3.0
+    with pytest.raises(ValueError) as raised:
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 100),
+                       multipliers={"lr": ms}).load_state_dict(state)
+    said = str(raised.value)
+    assert len(said) < 400 and ("lr's multiplier of group 1234 of 2000 saved 7.0, current 1.0 "
+                                "(1 more group differs)") in said, said
+    with pytest.raises(ValueError) as raised:
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 100), multipliers={"lr": ms[:-1]})
+    assert len(str(raised.value)) < 300 and "... 1993 more]" in str(raised.value)
+    opt = torch.optim.SGD([{"params": [p], "momentum": 0.9 - 0.1 * (i % 2)}
+                           for i, p in enumerate(params)], lr=0.1)
+    with pytest.warns(UserWarning) as said_warnings:
+        ParamScheduler(opt, lr=sc.one_cycle(1.0, 100), momentum=sc.one_cycle(0.95, 100))
+    (warned,) = [str(w.message) for w in said_warnings if "momenta" in str(w.message)]
+    assert len(warned) < 500 and "[each group's momentum / 0.9]" in warned
+    assert "{'momentum': [1.0] * 2000}" in warned

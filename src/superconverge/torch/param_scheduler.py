@@ -584,6 +584,27 @@ def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
         write_scaled(groups, slot, value, mults)
 
 
+_LISTED = 6
+"""The most param groups' values a message lists in full (see ``brief``)."""
+
+
+def _first_difference(key: str, saved: object, current: Sequence[float]) -> str:
+    """Where a saved run's multipliers for ``key`` differ from ``current``, in words: all of
+    both where they are short, else the first group that differs and how many do (a bug
+    bash: 2,000 groups' lists made an error of 20,000 characters that named no group)."""
+    if (not isinstance(saved, list | tuple) or len(saved) != len(current)
+            or len(current) <= _LISTED):
+        return (f"saved {brief(saved) if isinstance(saved, list | tuple) else saved!r}, "
+                f"current {brief(list(current))}")
+    differ = [i for i, (a, b) in enumerate(zip(saved, current, strict=True))
+              if not _close([a], [b])]
+    first = differ[0] if differ else 0
+    more = (f" ({len(differ) - 1} more group{'s' * (len(differ) != 2)} differ"
+            f"{'s' * (len(differ) == 2)})" if len(differ) > 1 else "")
+    return (f"{key}'s multiplier of group {first} of {len(current)} saved {saved[first]!r}, "
+            f"current {current[first]!r}{more}")
+
+
 class ParamScheduler:
     """Set param-group hyper-parameters from schedules, once per optimizer step.
 
@@ -931,11 +952,17 @@ class ParamScheduler:
         if not top > 0:
             return
         keep = [1.0 if h == default else float(f"{h / top:.6g}") for h in held]
+        # (in words where a list would be long: 2,000 groups' made a warning of 20,000
+        # characters, a bug bash)
+        apart = (f"{keep}" if len(held) <= _LISTED else
+                 f"[each group's momentum / {top:.6g}"
+                 + (f", 1.0 for one at {default:.6g}" if default in held else "") + "]")
+        same = f"{[1.0] * len(held)}" if len(held) <= _LISTED else f"[1.0] * {len(held)}"
         warnings.warn(
             f"momentum: the param groups hold different momenta ({brief(held)}), and the "
             "schedule gives every group the same value (momentum's multipliers are 1 unless "
-            f"given); pass multipliers={{'momentum': {keep}}} to keep them apart, or "
-            f"{{'momentum': {[1.0] * len(held)}}} to say the same value is meant",
+            f"given); pass multipliers={{'momentum': {apart}}} to keep them apart, or "
+            f"{{'momentum': {same}}} to say the same value is meant",
             SuperconvergeWarning, stacklevel=3)
 
     def _shared_conflicts(
@@ -1032,7 +1059,7 @@ class ParamScheduler:
                 if len(ms) != n:
                     raise ValueError(
                         f"multipliers[{key!r}] needs one number per param group ({n}), "
-                        f"got {len(ms)}: {list(ms)}"
+                        f"got {len(ms)}: {brief(list(ms))}"
                     )
                 for m in ms:
                     if not is_number(m):
@@ -1643,10 +1670,11 @@ class ParamScheduler:
                 diff = sorted(k for k in given if not _close(saved_m.get(k), given[k]))
                 if diff:
                     raise ValueError(
-                        f"state_dict multipliers differ from this scheduler's for {diff}: saved "
-                        f"{ {k: saved_m.get(k) for k in diff} }, current "
-                        f"{ {k: given[k] for k in diff} }; pass strict=False to resume the "
-                        "step count with the current multipliers"
+                        f"state_dict multipliers differ from this scheduler's for {diff}: "
+                        + "; ".join(_first_difference(k, saved_m.get(k), given[k])
+                                    for k in diff)
+                        + "; pass strict=False to resume the step count with the current "
+                        "multipliers"
                     )
         # Groups that share one tensor cannot take saved multipliers that differ among them.
         conflicts = self._shared_conflicts(adopted)
