@@ -715,33 +715,23 @@ def lr_range_test(
         # One that came before the handlers were ours raised out of signals_deferred's setup,
         # and skipped the restore (a bug bash: 2 of 2,000 Ctrl-Cs at random moments left the
         # model trained); it is taken as held (a SIGTERM or SIGHUP made one as itself), and
-        # the setup tried again.
-        late: int | None = None
-        begun = False
-        while True:
-            try:
-                with signals_deferred() as came:
-                    begun = True
-                    # (on at entry, or refused: a Ctrl-C inside torch's optimizer step can
-                    # leave it off, its finally cut short; the next test then blamed the caller)
-                    torch.set_grad_enabled(True)
-                    if result is None:  # (cut short: a pass of a sharded model may be too)
-                        reset_cut_passes(model)
-                    if restore and state is not None:
-                        try:
-                            state.restore()
-                        except BaseException as failed:
-                            # The curve measured is not lost with the restore's error.
-                            _carry_measured(failed, result)
-                            raise
-                    else:
-                        streams.restore()
-                        forget_unfinished_step(scaler)
-                break
-            except KeyboardInterrupt as early:
-                if begun:
+        # the setup tried again (_held_from_setup).
+        with _held_from_setup() as came:
+            # (on at entry, or refused: a Ctrl-C inside torch's optimizer step can leave it
+            # off, its finally cut short; the next test then blamed the caller)
+            torch.set_grad_enabled(True)
+            if result is None:  # (cut short: a pass of a sharded model may be too)
+                reset_cut_passes(model)
+            if restore and state is not None:
+                try:
+                    state.restore()
+                except BaseException as failed:
+                    # The curve measured is not lost with the restore's error.
+                    _carry_measured(failed, result)
                     raise
-                late = early.signum if isinstance(early, Terminated) else signal.SIGINT
+            else:
+                streams.restore()
+                forget_unfinished_step(scaler)
         # (with restore=False and one sweep started there is nothing to say: the caller keeps
         # what the test trained)
         tell = restore or len(curves) > 1
@@ -792,8 +782,6 @@ def lr_range_test(
                 raise
             _note(on_its_way, f"lr_range_test: also, a warning made an error: {made_error}")
         held = came()
-        if late is not None and held in (None, signal.SIGINT):  # (a SIGTERM is the stronger)
-            held = late
         stop: BaseException | None = None
         try:
             if held is not None and result is not None:
@@ -2357,6 +2345,33 @@ def _clear(*lists: list[Any] | None) -> None:
 
 
 @contextlib.contextmanager
+def _held_from_setup() -> Iterator[Callable[[], int | None]]:
+    """:func:`signals_deferred`, where a signal that came before its handlers were in, and
+    raised out of their setup, is taken as held, and the setup tried again (a bug bash: 2 of
+    2,000 Ctrl-Cs at random moments skipped the restore, and left the model trained). Yields
+    the function that gives the signal held, that one where no other came but a Ctrl-C (a
+    SIGTERM or SIGHUP is the stronger stop)."""
+    late: int | None = None
+    begun = False
+    while True:
+        try:
+            with signals_deferred() as came:
+                begun = True
+                yield functools.partial(_stronger, came, late)
+            break
+        except KeyboardInterrupt as early:
+            if begun:
+                raise
+            late = early.signum if isinstance(early, Terminated) else signal.SIGINT
+
+
+def _stronger(came: Callable[[], int | None], late: int | None) -> int | None:
+    """The signal ``came()`` gives, or ``late`` where it gives none or a Ctrl-C."""
+    now = came()
+    return late if late is not None and now in (None, signal.SIGINT) else now
+
+
+@contextlib.contextmanager
 def _held_while_kept(on_its_way: BaseException) -> Iterator[None]:
     """A second Ctrl-C while the curve cut short by ``on_its_way`` is read back and kept waits
     for that: one is on its way already (a bug bash: a second press there lost the whole
@@ -2364,21 +2379,9 @@ def _held_while_kept(on_its_way: BaseException) -> Iterator[None]:
     ``on_its_way`` carries (see signals_deferred). One that came before the handlers were in,
     raised out of their setup, is taken as held, as the restore's are (a test of that
     restore's)."""
-    late: int | None = None
-    begun = False
-    while True:
-        try:
-            with signals_deferred() as came:
-                begun = True
-                yield
-            break
-        except KeyboardInterrupt as early:
-            if begun:
-                raise
-            late = early.signum if isinstance(early, Terminated) else signal.SIGINT
+    with _held_from_setup() as came:
+        yield
     held = came()
-    if held is None:
-        held = late
     if held is not None and held != signal.SIGINT and not isinstance(on_its_way, Terminated):
         raise Terminated.instead_of(on_its_way, held) from on_its_way
 
