@@ -996,8 +996,11 @@ class TrainingState:
         # step_fn's out-of-place max-norm, ``model.to(memory_format=...)``) gets its own
         # storage, offset and strides back, so a flat buffer whose views the parameters are
         # holds them again, and channels_last stays as it was (a bug bash: the values alone
-        # went back, into the sweep's storage).
-        self.tensor_data = [t.data for t, _ in self.tensors]
+        # went back, into the sweep's storage). Not with the snapshot in host memory: the alias
+        # would keep the device storage a re-bind lets go of, a second copy of those tensors
+        # there, which snapshot="cpu" is chosen to avoid (a review).
+        self.tensor_data: list[torch.Tensor | None] = [
+            None if host else t.data for t, _ in self.tensors]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
@@ -1229,13 +1232,18 @@ class TrainingState:
         pending: _Pairs = []
         for (tensor, saved), version, data in zip(self.tensors, self.tensor_versions,
                                                   self.tensor_data, strict=True):
-            if not _held_as(tensor, data):
+            if data is not None and not _held_as(tensor, data):
                 # Re-bound, resized in place by its module (a quantization observer's min_val,
                 # empty until the first batch), or cast (a step_fn's model.to(torch.float64),
                 # whose .grad then refused the gradient put back, a bug bash): back to what it
                 # held, then written as the others are.
                 with torch.no_grad():
                     tensor.data = data
+            elif data is None and (tensor.shape != saved.data.shape
+                                   or tensor.dtype != saved.data.dtype):
+                # (the snapshot in host memory: back to its shape and dtype, in its layout)
+                with torch.no_grad():
+                    tensor.data = torch.empty_like(saved.data, device=tensor.device)
             elif (tensor.device.type == "cpu" and _version(tensor) == version
                   and _unchanged(tensor, saved.data)):
                 continue

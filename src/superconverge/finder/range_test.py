@@ -578,6 +578,7 @@ def lr_range_test(
     curves: list[Curve] = []
     began = time.perf_counter()
     result: RangeTestResult | None = None
+    cut = False  # an error or stop of the sweep's own is on its way (not one the caller handles)
     try:
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
@@ -681,6 +682,7 @@ def lr_range_test(
         # as partial_result. The curve is the mean of the finished ones, whole; the cut one is
         # kept among the repeats (averaged in, it would cut the mean short too). A second
         # Ctrl-C waits for it (a bug bash: it lost the curve).
+        cut = True
         stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
         with _held_while_kept(exc):
             finished = list(curves)
@@ -748,7 +750,9 @@ def lr_range_test(
         # kept afterwards does not keep them (a notebook keeps the last one).
         state = None
         run.val_cache = None
-        on_its_way = sys.exc_info()[1]  # an error or Ctrl-C that stopped the sweep, if any
+        # An error or Ctrl-C that stopped the sweep, if any: not one the caller is handling
+        # around the call (a review: a warning made an error became a note on that one)
+        on_its_way = sys.exc_info()[1] if cut else None
         try:
             _warn_left(written if tell else [], changed, numbers, restore)
             if stepped and tell:
@@ -1486,8 +1490,13 @@ class _Run:
         # Parameters whose post-accumulate-grad hooks left them no gradient, or zeros (hooks
         # that zero_grad(set_to_none=False) after stepping an optimizer of their own: a bug
         # bash, whose curve was the hooks' fixed LR's, unsaid): an optimizer in backward.
+        # (every one the hooks are on: a hook that reads the gradient, a logger's or DDP's,
+        # beside a parameter with no gradient yet, a zero-initialised branch's, is none, a
+        # review)
         hooked = [p for p in params if getattr(p, "_post_accumulate_grad_hooks", None)]
         cleared = [p for p in hooked if p.grad is None or not _holds_gradient(p.grad)]
+        if len(cleared) < len(hooked):
+            cleared = []
         in_backward = (", which step an optimizer of their own during backward and clear the "
                        "gradients (\"optimizer in backward\"), at that optimizer's LR")
         if any(p.grad is not None for p in params) and (not cleared or any(
@@ -3205,13 +3214,14 @@ def _tensor_list(batch: Any) -> bool:
 
 def _sequences(batch: Any) -> bool:
     """Whether a batch is itself a list of sequences, one an example (``collate_fn=lambda b:
-    b`` over sequences of different lengths): tensors of one dtype and one shape past their
-    first dimension whose lengths differ, which no ``[inputs, targets]`` pair's (the default
-    collate's, of one length) is. :func:`_examples` alone weighed such a batch by its first
-    sequence's length (a bug bash: 50 for 8 sequences beside 3 for 2)."""
-    return (_tensor_list(batch) and len(batch) > 1
+    b`` over sequences of different lengths): 4 or more tensors of one dtype and one shape
+    past their first dimension, of more lengths than half their count, which no list of
+    inputs and targets is (the default collate's are of one length; ``[labels, text,
+    offsets]``'s labels and offsets of one, a review). :func:`_examples` alone weighed such a
+    batch by its first sequence's length (a bug bash: 50 for 8 sequences beside 3 for 2)."""
+    return (_tensor_list(batch) and len(batch) >= 4
             and len({(tuple(t.shape[1:]), t.dtype) for t in batch}) == 1
-            and len({t.size(0) for t in batch}) > 1)
+            and 2 * len({t.size(0) for t in batch}) > len(batch))
 
 
 def _examples(batch: Any) -> int | None:
@@ -3532,14 +3542,15 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         if (moved is None or moved is batch) and not isinstance(batch, tuple):
             # (a .to that moves in place returns None or itself: a copy, as a dict's, so a
             # step_fn deleting a field leaves the user's batch whole, a docs audit; its lists
-            # and dicts new ones too, as a dict batch's are, a bug bash)
+            # and dicts new ones too, as a dict batch's are, a bug bash: copies, not moved,
+            # what the batch's .to leaves where it is stays there, a review)
             with contextlib.suppress(Exception):
                 out = copy.copy(batch)
                 attributes = getattr(out, "__dict__", None)
                 if type(attributes) is dict:
                     for name, value in attributes.items():
                         if type(value) is list or type(value) is dict:
-                            attributes[name] = _to_device(value, device)
+                            attributes[name] = value.copy()
                 return out
         return batch if moved is None else moved
     if isinstance(batch, tuple | list):
