@@ -2970,3 +2970,28 @@ def test_messages_over_thousands_of_groups_stay_short_and_name_the_group() -> No
     (warned,) = [str(w.message) for w in said_warnings if "momenta" in str(w.message)]
     assert len(warned) < 500 and "[each group's momentum / 0.9]" in warned
     assert "{'momentum': [1.0] * 2000}" in warned
+
+
+def test_differing_multipliers_of_a_few_groups_are_named_by_key() -> None:
+    """A review: the short form quoted the saved list as a string and named no key."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
+    opt = torch.optim.SGD([{"params": [p]} for p in params], lr=0.1)
+    mine = {"lr": [1.0, 0.5, 1.0]}
+    state = sc.ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), multipliers=mine).state_dict()
+    state["multipliers"]["lr"] = [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=r"for \['lr'\]: lr: saved \[1\.0, 1\.0, 1\.0\], "
+                                         r"current \[1\.0, 0\.5, 1\.0\]; pass strict=False"):
+        sc.ParamScheduler(opt, lr=sc.one_cycle(1.0, 10), multipliers=mine).load_state_dict(state)
+
+
+def test_a_no_decay_group_is_not_watched_as_a_frozen_one() -> None:
+    """A review: every no-weight-decay group (its multiplier 0) was checked at every step for
+    a write that unfreezes it, 0.15 us a group; a frozen group's lr alone is."""
+    decay, no_decay = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([{"params": [decay]}, {"params": [no_decay], "weight_decay": 0.0}],
+                            lr=0.1, weight_decay=0.01)
+    sched = sc.ParamScheduler(opt, lr=sc.one_cycle(1.0, 10),
+                              weight_decay=sc.linear(0.01, 0.001, 10))
+    assert sched._frozen == ()
+    opt = torch.optim.SGD([{"params": [decay]}, {"params": [no_decay], "lr": 0.0}], lr=0.1)
+    assert sc.ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))._frozen == (("lr", "lr", 1),)

@@ -6029,6 +6029,8 @@ def test_a_sweep_whose_every_step_the_scaler_skipped_names_the_scaler(tmp_path) 
     said = result.warnings()
     assert len(said) == 1 and "GradScaler skipped 12 steps" in said[0], said
     assert "lower its init_scale or use bfloat16 autocast" in said[0]
+    # (and its picks' reasons, a review: "raise num_iter", which adds only skipped steps)
+    assert result.suggest().reason.endswith("lower its init_scale or use bfloat16 autocast")
     # Past 50 skips in a row the test stops (a review: there the scale was not named, and the
     # message said no loss scale would do); where the skips do not explain the missing points
     # (a divergence, a NaN loss) the advice is not given.

@@ -43,3 +43,25 @@ def test_ours_alone_can_be_filtered_and_each_is_still_a_user_warning() -> None:
     assert [str(w.message) for w in said] == ["torch's own"]
     assert issubclass(superconverge.SuperconvergeRuntimeWarning, RuntimeWarning)
     assert issubclass(superconverge.SuperconvergeRuntimeWarning, SuperconvergeWarning)
+
+
+def test_every_warning_of_ours_names_its_category() -> None:
+    """Every warnings.warn in the package gives one of our categories (a review: one gave
+    none, a plain UserWarning the filter of ours did not reach), or Pillow's for its limit."""
+    import ast
+    from pathlib import Path
+
+    allowed = {"SuperconvergeWarning", "SuperconvergeRuntimeWarning", "DecompressionBombWarning"}
+    found = []
+    for path in sorted((Path(superconverge.__file__).parent).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "warn" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "warnings"):
+                given = node.args[1] if len(node.args) > 1 else next(
+                    (k.value for k in node.keywords if k.arg == "category"), None)
+                name = (given.attr if isinstance(given, ast.Attribute) else
+                        given.id if isinstance(given, ast.Name) else None)
+                found.append((f"{path.name}:{node.lineno}", name))
+    assert len(found) > 60
+    assert [f for f in found if f[1] not in allowed] == []

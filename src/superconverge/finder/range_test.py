@@ -2992,7 +2992,7 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
                   f"train{'s' if one else ''} at {'its' if one else 'their'} own lr to the "
                   "end: the sweep drives the LRs of the groups there at its start, and the "
                   "curve reads theirs",
-                  stacklevel=outside(__name__))
+                  SuperconvergeWarning, stacklevel=outside(__name__))
 
 
 def _stable_repr(value: object) -> str:

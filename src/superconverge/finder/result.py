@@ -445,7 +445,7 @@ class RangeTestResult(Curve):
         ``lr=None`` and why there is none (its advice for the sweep's ``config["mode"]``)."""
         return for_mode(suggest(self.lrs, self.losses, self.method if method is None else method),
                         self.config.get("mode"), self.curve_stop_reason,
-                        scale_too_high=self._skip_stopped_high())
+                        scale_too_high=self._skips_explain())
 
     def suggestion(self, method: str | None = None) -> float | None:
         """Just the LR of :meth:`suggest` (``None`` when no sensible pick exists)."""
@@ -461,7 +461,7 @@ class RangeTestResult(Curve):
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
         mode = self.config.get("mode")
         base, top = suggest_bounds(self.lrs, self.losses)
-        high = self._skip_stopped_high()
+        high = self._skips_explain()
         return (for_mode(base, mode, self.curve_stop_reason, scale_too_high=high),
                 for_mode(top, mode, self.curve_stop_reason, scale_too_high=high))
 
@@ -479,6 +479,15 @@ class RangeTestResult(Curve):
         still 1 or more (``provenance["skip_stopped_high"]``; no where a file lacks it)."""
         stops = self.provenance.get("skip_stopped_high")
         return isinstance(stops, list | tuple) and any(s is True for s in stops)
+
+    def _skips_explain(self) -> bool:
+        """Whether a GradScaler's skips at a loss scale of 1 or more left the curve without
+        its points: it stopped at them ("nan", :meth:`_skip_stopped_high`), or it completed
+        with no point at all (a review: 40 steps all skipped were told to raise num_iter,
+        which adds only skips)."""
+        stop = self.curve_stop_reason
+        return ((stop == "nan" and self._skip_stopped_high())
+                or (stop == "completed" and not self.lrs and self.most_skipped() > 0))
 
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a

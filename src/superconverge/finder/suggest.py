@@ -410,11 +410,10 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None,
     ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
     the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
     things); too few points of a sweep that completed need a larger ``num_iter`` alone, and
-    those of one stopped by a GradScaler's skips at a loss scale still 1 or more
-    (``scale_too_high``, as :func:`curve_warnings` takes it) a lower ``init_scale``."""
+    those of one whose steps a GradScaler skipped at a loss scale still 1 or more
+    (``scale_too_high``: stopped by them, or none a point) a lower ``init_scale``."""
     if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
-        advice = (_TOO_FEW_SCALE if stop_reason == "nan" and scale_too_high
-                  else _too_few_advice(mode, stop_reason))
+        advice = _TOO_FEW_SCALE if scale_too_high else _too_few_advice(mode, stop_reason)
         return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
                                    + advice)
     if mode == "linear" and pick.reason == NEVER_FELL:
