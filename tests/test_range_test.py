@@ -982,7 +982,10 @@ def test_a_sys_exit_mid_sweep_carries_the_curve_and_outranks_no_warning(
                 raise self.exc
             return ce(m(batch[0]), batch[1])
 
-    for exc in (KeyboardInterrupt(), RuntimeError("out of memory")):
+    class Cancelled(BaseException):  # (a test framework's stop, a cancellation, a review)
+        pass
+
+    for exc in (KeyboardInterrupt(), RuntimeError("out of memory"), Cancelled()):
         model, opt, loader = make_problem()
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -1080,11 +1083,11 @@ def test_a_parameter_the_sweep_re_bound_gets_its_own_storage_back(snapshot_to: s
     lr_range_test(model, opt, None, batches, 1e-4, 1.0, num_iter=10, progress=False,
                   step_fn=renorm, snapshot=snapshot_to)
     assert all(torch.equal(a, b) for a, b in zip(values, params, strict=True))
-    if snapshot_to == "cpu":  # (values alone: no second device copy is kept, a review)
-        return
     assert all(p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
                for p in params)
     assert torch.equal(flat, torch.cat([v.reshape(-1) for v in values]))
+    if snapshot_to == "cpu":  # (a tensor of its own storage: values alone, no second device
+        return  # copy kept, a review; a flat buffer's part is kept, as its owner keeps it)
     conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
     strides = [p.stride() for p in conv.parameters()]
 
@@ -1695,6 +1698,18 @@ def test_an_optimizer_stepped_in_backward_hooks_is_refused_at_the_first_step() -
             "2 of the optimizer's 6 parameters (0.weight, 4.weight) have post-accumulate-grad "
             "hooks, which step an optimizer of their own"), told
         assert not any("torch.no_grad()" in str(w.message) for w in said)
+    for h in handles:
+        h.remove()
+    # Beside a hook that reads a gradient (a logger's) on another parameter: warned of all the
+    # same (a review: a mix of hooks turned the check off)
+    handles = [p.register_post_accumulate_grad_hook(step_in_backward)
+               for p in (model[0].weight, model[4].weight)]
+    handles.append(model[0].bias.register_post_accumulate_grad_hook(lambda p: None))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    assert sum("(0.weight, 4.weight) have post-accumulate-grad" in str(w.message)
+               for w in said) == 1
     for h in handles:
         h.remove()
     # A hook that reads the gradient (a logger's, DDP's), on every parameter, beside one with
@@ -2581,7 +2596,8 @@ def test_a_step_fn_changing_a_batch_objects_lists_leaves_the_users_batch_whole()
         def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
             self.x, self.y = x, y
             self.names = [f"n{i}" for i in range(len(x))]
-            self.meta: dict[str, Any] = {"lengths": torch.ones(len(x))}
+            self.meta: dict[str, Any] = {"lengths": torch.ones(len(x)),
+                                         "ids": list(range(len(x)))}
 
         def to(self, device: torch.device) -> Graph:
             self.x, self.y = self.x.to(device), self.y.to(device)
@@ -2589,6 +2605,7 @@ def test_a_step_fn_changing_a_batch_objects_lists_leaves_the_users_batch_whole()
 
     def step(model: nn.Module, b: Graph) -> torch.Tensor:
         b.names.pop()
+        b.meta["ids"].pop()  # (a list in a dict, a review)
         b.meta["seen"] = True
         return F.cross_entropy(model(b.x), b.y)
 
@@ -2598,7 +2615,8 @@ def test_a_step_fn_changing_a_batch_objects_lists_leaves_the_users_batch_whole()
     lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None, batches, 1e-4,
                   1.0, num_iter=10, step_fn=step, progress=False)
     assert [len(b.names) for b in batches] == [16] * 4
-    assert [list(b.meta) for b in batches] == [["lengths"]] * 4
+    assert [list(b.meta) for b in batches] == [["lengths", "ids"]] * 4
+    assert [len(b.meta["ids"]) for b in batches] == [16] * 4
     from superconverge.finder.range_test import _to_device
 
     moved = _to_device(batches[0], torch.device("meta"))
@@ -2701,6 +2719,9 @@ def test_a_validation_batch_that_is_a_list_of_sequences_weighs_by_its_sequences(
     assert not _sequences([torch.zeros(4).long(), torch.zeros(37).long(), torch.zeros(4).long()])
     assert not _sequences([torch.zeros(4).long(), torch.zeros(37).long(), torch.zeros(4).long(),
                            torch.zeros(4).long()])
+    # (and sequences of a few lengths, bucketed; three long documents; a review)
+    assert _sequences([torch.zeros(n, 4) for n in (20, 20, 20, 21, 21, 21, 22, 22)])
+    assert _sequences([torch.zeros(n).long() for n in (900, 700, 1200)])
     assert not _sequences([torch.randn(8, 3), torch.zeros(6)])  # (another shape past it)
     assert not _sequences((torch.randn(8, 3), torch.randn(6, 3)))  # (a tuple: a pair)
 

@@ -996,11 +996,13 @@ class TrainingState:
         # step_fn's out-of-place max-norm, ``model.to(memory_format=...)``) gets its own
         # storage, offset and strides back, so a flat buffer whose views the parameters are
         # holds them again, and channels_last stays as it was (a bug bash: the values alone
-        # went back, into the sweep's storage). Not with the snapshot in host memory: the alias
-        # would keep the device storage a re-bind lets go of, a second copy of those tensors
-        # there, which snapshot="cpu" is chosen to avoid (a review).
+        # went back, into the sweep's storage). With the snapshot in host memory, only where
+        # the tensor views a larger storage (a flat buffer's, which its owner keeps alive
+        # anyway, a review): an alias of one of its own would keep the device storage a
+        # re-bind lets go of, a second copy of it there, which snapshot="cpu" is chosen to
+        # avoid (a review).
         self.tensor_data: list[torch.Tensor | None] = [
-            None if host else t.data for t, _ in self.tensors]
+            t.data if not host or _views_more(t) else None for t, _ in self.tensors]
         # Each .grad's values, and with the snapshot on the device the tensor object too: the
         # restore writes the values back into that object (the sweep's zero_grad dropped it from
         # the parameter, or DDP's buckets, whose views it may be, were written into) and hands
@@ -1693,6 +1695,14 @@ def _within(t: torch.Tensor, spans: dict[int, list[tuple[int, int, Any]]]) -> bo
         if lo >= hi:
             return True
     return False
+
+
+def _views_more(t: torch.Tensor) -> bool:
+    """Whether ``t`` views a storage larger than itself (a flat buffer's part)."""
+    try:
+        return t.untyped_storage().nbytes() > t.numel() * t.element_size()
+    except (RuntimeError, NotImplementedError):  # (a tensor subclass without storage)
+        return False
 
 
 def _held_as(tensor: torch.Tensor, data: torch.Tensor) -> bool:

@@ -675,15 +675,16 @@ def lr_range_test(
                 "point (a loss that averages over no elements: every target ignore_index, an "
                 "empty mask), or the model's output is not finite on it; check those batches",
                 SuperconvergeWarning, stacklevel=2)
-    except (KeyboardInterrupt, SystemExit, Exception) as exc:
+    except BaseException as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory), or a sys.exit() (a script's
-        # own SIGTERM handler's, a bug bash): the sweeps finished before it, and the one it
+        # own SIGTERM handler's, a bug bash), a test framework's stop or a cancellation (a
+        # review): the sweeps finished before it, and the one it
         # cut short if it recorded a point (or if it is the only one), go with the exception
         # as partial_result. The curve is the mean of the finished ones, whole; the cut one is
         # kept among the repeats (averaged in, it would cut the mean short too). A second
         # Ctrl-C waits for it (a bug bash: it lost the curve).
         cut = True
-        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+        stopped = not isinstance(exc, Exception)
         with _held_while_kept(exc):
             finished = list(curves)
             partial = _take_partial_curve(exc)
@@ -1212,6 +1213,11 @@ class _Run:
     ) -> Curve:
         n = len(lr_values)
         self.watch_steps = min(GRAD_WATCH_STEPS, n)  # (a sweep of fewer steps: over all)
+        # The version counters of the parameters with post-accumulate-grad hooks, before the
+        # first step: one a hook steps during backward moved (see _check_grads)
+        self.hook_versions = {
+            id(p): _version(p) for g in self.optimizer.param_groups for p in g["params"]
+            if getattr(p, "_post_accumulate_grad_hooks", None)}
         # Per-step losses stay on the device as 0-dim tensors until the chunk is read back:
         # appending to a list costs far less per step than writing into a preallocated tensor.
         losses: list[torch.Tensor] = []
@@ -1375,24 +1381,6 @@ class _Run:
                         swept = len(groups)
                     if host.stop_reason is not None:
                         break
-        except (KeyboardInterrupt, SystemExit) as exc:
-            # (and a script's own SIGTERM handler's sys.exit(), a bug bash: its curve was lost)
-            # This rank's unread losses (best effort) where it is the only one: under
-            # torch.distributed they are its own, not the mean the others see, so the curve
-            # ends at the last chunk all ranks read, the same on each (as for an error below).
-            # A second Ctrl-C waits for them (a bug bash: it lost the curve).
-            with _held_while_kept(exc):
-                read = world == 1 and _feed_unread(host, pending, losses, val, skips,
-                                                   listed_from)
-                # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read
-                # back: the stop test lags): with sync_every=1 the sweep had ended before it,
-                # so the curve is whole and keeps its stop reason. Under torch.distributed the
-                # curve holds the chunks every rank read, and so does its stop (one held off
-                # above).
-                ended = host.stop_reason if read or world > 1 else None
-                _attach(exc, "partial_curve", host.curve(ended or "interrupted"))
-                self._count_skips(host)
-            raise
         except Exception as exc:
             # A step ran after the curve had already ended (a NaN or divergence not yet read
             # back: the stop test lags) and raised, e.g. a model whose forward validates its
@@ -1426,6 +1414,25 @@ class _Run:
                 type(exc).__name__, (str(exc).strip().splitlines() or [""])[0][:200],
                 self.sync_every,
             )
+        except BaseException as exc:
+            # Ctrl-C, a script's own SIGTERM handler's sys.exit() (a bug bash: its curve was
+            # lost), a test framework's stop or a cancellation (a review).
+            # This rank's unread losses (best effort) where it is the only one: under
+            # torch.distributed they are its own, not the mean the others see, so the curve
+            # ends at the last chunk all ranks read, the same on each (as for an error below).
+            # A second Ctrl-C waits for them (a bug bash: it lost the curve).
+            with _held_while_kept(exc):
+                read = world == 1 and _feed_unread(host, pending, losses, val, skips,
+                                                   listed_from)
+                # Ctrl-C in a step run past the curve's end (a divergence or NaN not yet read
+                # back: the stop test lags): with sync_every=1 the sweep had ended before it,
+                # so the curve is whole and keeps its stop reason. Under torch.distributed the
+                # curve holds the chunks every rank read, and so does its stop (one held off
+                # above).
+                ended = host.stop_reason if read or world > 1 else None
+                _attach(exc, "partial_curve", host.curve(ended or "interrupted"))
+                self._count_skips(host)
+            raise
         finally:
             # The bar ends at the curve's last step: the steps run past a stop (read up to
             # sync_every steps late) are not counted, and those read after a Ctrl-C or an
@@ -1490,13 +1497,12 @@ class _Run:
         # Parameters whose post-accumulate-grad hooks left them no gradient, or zeros (hooks
         # that zero_grad(set_to_none=False) after stepping an optimizer of their own: a bug
         # bash, whose curve was the hooks' fixed LR's, unsaid): an optimizer in backward.
-        # (every one the hooks are on: a hook that reads the gradient, a logger's or DDP's,
-        # beside a parameter with no gradient yet, a zero-initialised branch's, is none, a
-        # review)
-        hooked = [p for p in params if getattr(p, "_post_accumulate_grad_hooks", None)]
-        cleared = [p for p in hooked if p.grad is None or not _holds_gradient(p.grad)]
-        if len(cleared) < len(hooked):
-            cleared = []
+        # Those whose hooks wrote into them during backward: a hook that only reads the
+        # gradient, a logger's or DDP's, beside a parameter with no gradient yet (a
+        # zero-initialised branch's), is none (reviews).
+        before = self.hook_versions
+        cleared = [p for p in params if id(p) in before and _version(p) != before[id(p)]
+                   and (p.grad is None or not _holds_gradient(p.grad))]
         in_backward = (", which step an optimizer of their own during backward and clear the "
                        "gradients (\"optimizer in backward\"), at that optimizer's LR")
         if any(p.grad is not None for p in params) and (not cleared or any(
@@ -3214,14 +3220,17 @@ def _tensor_list(batch: Any) -> bool:
 
 def _sequences(batch: Any) -> bool:
     """Whether a batch is itself a list of sequences, one an example (``collate_fn=lambda b:
-    b`` over sequences of different lengths): 4 or more tensors of one dtype and one shape
-    past their first dimension, of more lengths than half their count, which no list of
-    inputs and targets is (the default collate's are of one length; ``[labels, text,
-    offsets]``'s labels and offsets of one, a review). :func:`_examples` alone weighed such a
-    batch by its first sequence's length (a bug bash: 50 for 8 sequences beside 3 for 2)."""
-    return (_tensor_list(batch) and len(batch) >= 4
-            and len({(tuple(t.shape[1:]), t.dtype) for t in batch}) == 1
-            and 2 * len({t.size(0) for t in batch}) > len(batch))
+    b`` over sequences of different lengths): 3 or more tensors of one dtype and one shape
+    past their first dimension whose lengths differ, which the default collate's inputs and
+    targets do not; and of 5 or fewer, no two of one length, as a list of fields is
+    (``[labels, text, offsets]``'s labels and offsets, a review). :func:`_examples` alone
+    weighed such a batch by its first sequence's length (a bug bash: 50 for 8 sequences
+    beside 3 for 2). (Bucketed sequences, some of one length, are more than 5, a review.)"""
+    if not (_tensor_list(batch) and len(batch) >= 3
+            and len({(tuple(t.shape[1:]), t.dtype) for t in batch}) == 1):
+        return False
+    lengths = {t.size(0) for t in batch}
+    return len(lengths) > 1 and (len(batch) > 5 or len(lengths) == len(batch))
 
 
 def _examples(batch: Any) -> int | None:
@@ -3463,6 +3472,16 @@ def _method(batch: object, name: str) -> Any:
         return None
 
 
+def _copied(value: Any) -> Any:
+    """A new list or dict of ``value``'s items, the lists and dicts a dict holds new too (a
+    review: a step_fn popping from ``b.meta["ids"]`` emptied the user's); a list's items are
+    not looked into (a 200k-item list is copied at C speed)."""
+    if type(value) is dict:
+        return {k: _copied(x) if type(x) is list or type(x) is dict else x
+                for k, x in value.items()}
+    return value.copy() if type(value) is list else value
+
+
 def _mirror_items(batch: Mapping[Any, Any], out: Any, items: dict[Any, Any]) -> None:
     """The attributes of ``out``, a copy of the dict batch ``batch`` given its moved
     ``items``, that mirror its items, moved with them: an ``AttrDict`` (``self.__dict__ =
@@ -3550,7 +3569,7 @@ def _to_device(batch: Any, device: torch.device) -> Any:
                 if type(attributes) is dict:
                     for name, value in attributes.items():
                         if type(value) is list or type(value) is dict:
-                            attributes[name] = value.copy()
+                            attributes[name] = _copied(value)
                 return out
         return batch if moved is None else moved
     if isinstance(batch, tuple | list):

@@ -445,7 +445,7 @@ class RangeTestResult(Curve):
         ``lr=None`` and why there is none (its advice for the sweep's ``config["mode"]``)."""
         return for_mode(suggest(self.lrs, self.losses, self.method if method is None else method),
                         self.config.get("mode"), self.curve_stop_reason,
-                        scale_too_high=self._skips_explain())
+                        **self._skips_explain())
 
     def suggestion(self, method: str | None = None) -> float | None:
         """Just the LR of :meth:`suggest` (``None`` when no sensible pick exists)."""
@@ -461,9 +461,9 @@ class RangeTestResult(Curve):
         """The two :class:`Suggestion` behind :meth:`bounds`, with their reasons."""
         mode = self.config.get("mode")
         base, top = suggest_bounds(self.lrs, self.losses)
-        high = self._skips_explain()
-        return (for_mode(base, mode, self.curve_stop_reason, scale_too_high=high),
-                for_mode(top, mode, self.curve_stop_reason, scale_too_high=high))
+        said = self._skips_explain()
+        return (for_mode(base, mode, self.curve_stop_reason, **said),
+                for_mode(top, mode, self.curve_stop_reason, **said))
 
     def _skips(self) -> list[int]:
         """The steps a GradScaler skipped in each repeat, in order, one for each repeat at
@@ -480,14 +480,14 @@ class RangeTestResult(Curve):
         stops = self.provenance.get("skip_stopped_high")
         return isinstance(stops, list | tuple) and any(s is True for s in stops)
 
-    def _skips_explain(self) -> bool:
-        """Whether a GradScaler's skips at a loss scale of 1 or more left the curve without
-        its points: it stopped at them ("nan", :meth:`_skip_stopped_high`), or it completed
-        with no point at all (a review: 40 steps all skipped were told to raise num_iter,
-        which adds only skips)."""
+    def _skips_explain(self) -> dict[str, bool]:
+        """:func:`for_mode`'s words on a GradScaler's skips: the sweep stopped at them with
+        its loss scale still 1 or more (``scale_too_high``), or it completed, each step
+        skipped, with no point (``all_skipped``; a review: 40 steps all skipped were told to
+        raise num_iter, which adds only skips)."""
         stop = self.curve_stop_reason
-        return ((stop == "nan" and self._skip_stopped_high())
-                or (stop == "completed" and not self.lrs and self.most_skipped() > 0))
+        return {"scale_too_high": stop == "nan" and self._skip_stopped_high(),
+                "all_skipped": stop == "completed" and not self.lrs and self.most_skipped() > 0}
 
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a

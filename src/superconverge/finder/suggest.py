@@ -399,21 +399,27 @@ _TOO_FEW_SCALE = ("; GradScaler skipped the steps at a loss scale still 1 or mor
 more: no num_iter or start_lr adds a point (a bug bash: such a sweep's reason said "raise
 num_iter", its warning "lower init_scale")."""
 
+_TOO_FEW_SKIPPED = ("; GradScaler skipped every step for inf or NaN gradients, which give no "
+                    "points: lower its init_scale or use bfloat16 autocast")
+"""The advice for a sweep whose every step a GradScaler skipped, as its warnings give it."""
+
 _TOO_FEW_CUT = ("; the sweep was cut short (Ctrl-C or an error) before it had them: run it to "
                 "its end")
 """The advice for too few points of a sweep cut short: its num_iter and LRs are not the cause."""
 
 
 def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None, *,
-             scale_too_high: bool = False) -> Suggestion:
+             scale_too_high: bool = False, all_skipped: bool = False) -> Suggestion:
     """``pick`` with its reason's advice for a sweep of ``mode`` that stopped for
     ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
     the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
     things); too few points of a sweep that completed need a larger ``num_iter`` alone, and
-    those of one whose steps a GradScaler skipped at a loss scale still 1 or more
-    (``scale_too_high``: stopped by them, or none a point) a lower ``init_scale``."""
+    those of one stopped by a GradScaler's skips at a loss scale still 1 or more
+    (``scale_too_high``) a lower ``init_scale``, as those of one whose every step it skipped
+    (``all_skipped``: its warnings' advice, a review)."""
     if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
-        advice = _TOO_FEW_SCALE if scale_too_high else _too_few_advice(mode, stop_reason)
+        advice = (_TOO_FEW_SCALE if scale_too_high else _TOO_FEW_SKIPPED if all_skipped
+                  else _too_few_advice(mode, stop_reason))
         return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
                                    + advice)
     if mode == "linear" and pick.reason == NEVER_FELL:
