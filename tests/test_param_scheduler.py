@@ -2995,3 +2995,15 @@ def test_a_no_decay_group_is_not_watched_as_a_frozen_one() -> None:
     assert sched._frozen == ()
     opt = torch.optim.SGD([{"params": [decay]}, {"params": [no_decay], "lr": 0.0}], lr=0.1)
     assert sc.ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))._frozen == (("lr", "lr", 1),)
+
+
+def test_a_0_dim_array_or_tensor_is_a_constant() -> None:
+    """A bug bash: ParamScheduler(lr=np.array(0.5)) and lr=torch.tensor(0.5) were refused as
+    "not a Schedule or a number"."""
+    for value in (np.array(0.5), np.float32(0.5), torch.tensor(0.5)):
+        opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+        sched = ParamScheduler(opt, lr=value, momentum=sc.constant(0.9))
+        assert opt.param_groups[0]["lr"] == 0.5 and type(opt.param_groups[0]["lr"]) is float
+        sched.step()
+    with pytest.raises(TypeError, match="lr must be a Schedule"):
+        ParamScheduler(torch.optim.SGD(make_model().parameters(), lr=0.1), lr=np.array("x"))

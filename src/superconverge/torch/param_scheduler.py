@@ -228,6 +228,12 @@ def _as_schedule(name: str, value: object) -> Schedule:
         return value
     if is_number(value):
         return constant(real(name, value))  # (an int past float's range: a bug bash)
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        # a 0-dim numpy array or tensor, a number as numpy and torch hand one back (a bug
+        # bash: np.array(0.5) was refused as no number); read once, here
+        item = value.item()  # type: ignore[attr-defined]
+        if is_number(item):
+            return constant(real(name, item))
     raise TypeError(  # (a list, as torch's OneCycleLR takes one per group: a bug bash)
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
         f"constant, got {value!r} ({type(value).__name__})"
