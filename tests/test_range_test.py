@@ -1712,6 +1712,29 @@ def test_an_optimizer_stepped_in_backward_hooks_is_refused_at_the_first_step() -
                for w in said) == 1
     for h in handles:
         h.remove()
+    # A fused optimizer in the hooks, which moves no version counter (a review): refused, or
+    # warned of where the hooks are on some of the parameters
+    fused = {p: torch.optim.AdamW([p], lr=0.01, fused=True) for p in model.parameters()}
+
+    def fused_in_backward(p: torch.Tensor) -> None:
+        fused[p].step()
+        fused[p].zero_grad(set_to_none=False)
+
+    handles = [p.register_post_accumulate_grad_hook(fused_in_backward)
+               for p in model.parameters()]
+    with pytest.raises(RuntimeError, match=r"optimizer in backward"):
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    for h in handles:
+        h.remove()
+    handles = [p.register_post_accumulate_grad_hook(fused_in_backward)
+               for p in (model[0].weight, model[4].weight)]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        lr_range_test(model, opt, ce, loader, 1e-4, 10.0, 20, progress=False)
+    assert sum("(0.weight, 4.weight) have post-accumulate-grad" in str(w.message)
+               for w in said) == 1
+    for h in handles:
+        h.remove()
     # A hook that reads the gradient (a logger's, DDP's), on every parameter, beside one with
     # no gradient at the first step (a zero-initialised branch): no warning (a review)
     nn.init.zeros_(model[4].weight)
@@ -2714,14 +2737,13 @@ def test_a_validation_batch_that_is_a_list_of_sequences_weighs_by_its_sequences(
         assert res.val_losses is not None
         assert res.val_losses[0] == pytest.approx(expected, rel=1e-5), (counts, losses)
     assert not _sequences([torch.randn(8, 3), torch.zeros(8)])  # (a pair, one length)
-    # (an EmbeddingBag's labels, flat tokens and offsets as a list, a review: 3 items, and
-    # with their lengths too, labels and offsets of one length)
-    assert not _sequences([torch.zeros(4).long(), torch.zeros(37).long(), torch.zeros(4).long()])
-    assert not _sequences([torch.zeros(4).long(), torch.zeros(37).long(), torch.zeros(4).long(),
-                           torch.zeros(4).long()])
-    # (and sequences of a few lengths, bucketed; three long documents; a review)
+    # (sequences of a few lengths, bucketed, four or eight; three long documents; reviews)
     assert _sequences([torch.zeros(n, 4) for n in (20, 20, 20, 21, 21, 21, 22, 22)])
+    assert _sequences([torch.zeros(n, 4) for n in (20, 21, 21, 22)])
     assert _sequences([torch.zeros(n).long() for n in (900, 700, 1200)])
+    # (an EmbeddingBag's labels, flat tokens and offsets: as a tuple, what such a collate
+    # returns as a rule, a batch of fields; as a list, taken for sequences, documented)
+    assert not _sequences((torch.zeros(4).long(), torch.zeros(37).long(), torch.zeros(4).long()))
     assert not _sequences([torch.randn(8, 3), torch.zeros(6)])  # (another shape past it)
     assert not _sequences((torch.randn(8, 3), torch.randn(6, 3)))  # (a tuple: a pair)
 
