@@ -1419,7 +1419,7 @@ class _Run:
             # lost), a test framework's stop or a cancellation (a review).
             # This rank's unread losses (best effort) where it is the only one: under
             # torch.distributed they are its own, not the mean the others see, so the curve
-            # ends at the last chunk all ranks read, the same on each (as for an error below).
+            # ends at the last chunk all ranks read, the same on each (as for an error above).
             # A second Ctrl-C waits for them (a bug bash: it lost the curve).
             with _held_while_kept(exc):
                 read = world == 1 and _feed_unread(host, pending, losses, val, skips,
