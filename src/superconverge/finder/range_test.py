@@ -1494,41 +1494,56 @@ class _Run:
                 "nn.Embedding(sparse=True)'s), which torch's clip_grad_norm_ does not take; pass "
                 "max_grad_norm=None, and clip the dense parameters in "
                 "optimizer.register_step_pre_hook if they need it")
-        # Parameters whose post-accumulate-grad hooks left them no gradient, or zeros (hooks
-        # that zero_grad(set_to_none=False) after stepping an optimizer of their own: a bug
-        # bash, whose curve was the hooks' fixed LR's, unsaid): an optimizer in backward.
-        # Where only some of them are: those whose hooks wrote into them during backward (their
-        # version counters moved; not a fused optimizer's, which moves none): a hook that only
-        # reads the gradient, a logger's or DDP's, beside a parameter with no gradient yet (a
-        # zero-initialised branch's), is none (reviews).
+        # An optimizer in backward: post-accumulate-grad hooks that step an optimizer of their
+        # own, at its LR, and clear the gradients. Known for sure where no parameter has a
+        # gradient (the hooks set them to None), or where none has a non-zero one and the hooks
+        # wrote into theirs during backward (their version counters moved; a bug bash: hooks
+        # that zero_grad(set_to_none=False) swept on, the curve the hooks' fixed LR's, unsaid).
+        # A hook that only reads the gradient, a logger's, writes none (reviews: four rules
+        # warned of one beside a zero-initialised head or a head a task uses one step in two,
+        # or refused a first batch of no loss signal); a fused optimizer's step moves no
+        # version counter, so one where no gradient is non-zero is warned of as a possibility.
         hooked = [p for p in params if id(p) in self.hook_versions]
-        cleared = [p for p in hooked if p.grad is None or not _holds_gradient(p.grad)]
-        if len(cleared) < len(hooked):
-            before = self.hook_versions
-            cleared = [p for p in cleared if _version(p) != before[id(p)]]
         in_backward = (", which step an optimizer of their own during backward and clear the "
                        "gradients (\"optimizer in backward\"), at that optimizer's LR")
-        if any(p.grad is not None for p in params) and (not cleared or any(
-                p.grad is not None and _holds_gradient(p.grad) for p in params)):
-            if cleared:
-                names = {id(p): n for n, p in self.model.named_parameters()}
-                named = [names.get(id(p), "a parameter") for p in cleared]
+        if not any(p.grad is not None for p in params):
+            raise RuntimeError(
+                "no parameter of the optimizer had a gradient after the first step's backward, "
+                "so its steps would change nothing at the swept LRs: "
+                + (f"its parameters have post-accumulate-grad hooks{in_backward}; run the test "
+                   "without those hooks, on an optimizer stepped after backward" if hooked else
+                   "the loss must reach the parameters the optimizer steps"))
+        wrote: list[torch.Tensor] = []
+        if hooked:
+            before = self.hook_versions
+            wrote = [p for p in hooked if _version(p) != before[id(p)]
+                     and (p.grad is None or not _holds_gradient(p.grad))]
+            if not any(p.grad is not None and _holds_gradient(p.grad) for p in params):
+                if wrote:
+                    raise RuntimeError(
+                        "no parameter of the optimizer had a non-zero gradient after the first "
+                        "step's backward, so its steps would change nothing at the swept LRs: "
+                        f"its parameters have post-accumulate-grad hooks{in_backward}; run the "
+                        "test without those hooks, on an optimizer stepped after backward")
                 warnings.warn(
-                    f"{len(cleared)} of the optimizer's {len(params)} parameters "
+                    "no parameter of the optimizer had a non-zero gradient after the first "
+                    "step's backward, and its parameters have post-accumulate-grad hooks: "
+                    "where they step an optimizer of their own (\"optimizer in backward\", a "
+                    "fused one's zero_grad(set_to_none=False)), the swept LRs train nothing and "
+                    "the curve is that optimizer's; run the test without such hooks",
+                    SuperconvergeWarning, stacklevel=outside(__name__))
+            elif wrote:
+                names = {id(p): n for n, p in self.model.named_parameters()}
+                named = [names.get(id(p), "a parameter") for p in wrote]
+                warnings.warn(
+                    f"{len(wrote)} of the optimizer's {len(params)} parameters "
                     f"({', '.join(named[:3])}{', ...' if len(named) > 3 else ''}) "
-                    f"{'have' if len(cleared) != 1 else 'has'} post-accumulate-grad hooks"
+                    f"{'have' if len(wrote) != 1 else 'has'} post-accumulate-grad hooks"
                     f"{in_backward}, and no gradient, or zeros, after the first step's "
                     "backward: the swept LRs train only the rest, and the curve is of "
                     "both; run the test without those hooks, on an optimizer stepped after "
                     "backward", SuperconvergeWarning, stacklevel=outside(__name__))
-            self._tell_missing_grads(params, skip={id(p) for p in cleared})
-            return
-        raise RuntimeError(
-            "no parameter of the optimizer had a gradient after the first step's backward, so "
-            "its steps would change nothing at the swept LRs: "
-            + (f"its parameters have post-accumulate-grad hooks{in_backward}; run the test "
-               "without those hooks, on an optimizer stepped after backward" if cleared else
-               "the loss must reach the parameters the optimizer steps"))
+        self._tell_missing_grads(params, skip={id(p) for p in wrote})
 
     def _tell_missing_grads(self, params: list[torch.Tensor], skip: set[int]) -> None:
         """At the first step, watch the optimizer's trainable parameters without a gradient
