@@ -1817,6 +1817,7 @@ def _decode(files: np.ndarray, size: int, grayscale: bool, bar: Any) -> np.ndarr
     large: list[tuple[Path, int]] = []
     images = _decode_all(files, size, grayscale, bar, large)
     if large and (limit := Image.MAX_IMAGE_PIXELS) is not None:
+        large.sort()  # (the decoding threads add them in any order: the same words each run)
         named = ", ".join(f"{file} ({pixels:,} pixels)" for file, pixels in large[:3])
         warnings.warn(
             f"{len(large)} image{'s' * (len(large) != 1)} with more pixels than Pillow's "
