@@ -133,9 +133,10 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200,
     100 lay outside their band at 17 of them (a bug bash)."""
     # Each curve as the rules see it: smoothed up to its first non-finite loss.
     seen = [finite_prefix(c.lrs, c.losses) for c in curves]
-    if drawn is not None and np.isfinite(drawn[1]).any():
-        end = float(drawn[0][np.isfinite(drawn[1])][-1])
-        seen = [(x[x <= end * (1 + 1e-12)], y[x <= end * (1 + 1e-12)]) for x, y in seen]
+    finite = np.isfinite(drawn[1]) if drawn is not None else np.zeros(0, dtype=bool)
+    if drawn is not None and finite.any():
+        end = float(drawn[0][finite][-1]) * (1 + 1e-12)
+        seen = [(x[kept], y[kept]) for x, y in seen for kept in [x <= end]]
     usable = [(x, smooth_sweep(x, y)) for x, y in seen if len(x) >= 2]
     if len(usable) < 2:
         return None
@@ -145,13 +146,12 @@ def spread_band(curves: tuple[Curve, ...], points: int = 200,
         return None
     grid = np.geomspace(lo, hi, points)
     if drawn is not None:
-        at = np.isfinite(drawn[1]) & (drawn[0] >= lo) & (drawn[0] <= hi)
+        at = finite & (drawn[0] >= lo) & (drawn[0] <= hi)
         if at.sum() >= 2:
             grid = np.asarray(drawn[0], dtype=float)[at]
     ys = [np.interp(np.log(grid), np.log(x), y) for x, y in usable]
     if drawn is not None:
-        ys.append(np.interp(np.log(grid), np.log(drawn[0][np.isfinite(drawn[1])]),
-                            drawn[1][np.isfinite(drawn[1])]))
+        ys.append(np.interp(np.log(grid), np.log(drawn[0][finite]), drawn[1][finite]))
     both = np.array(ys)
     return grid, both.min(axis=0), both.max(axis=0)
 

@@ -1220,10 +1220,8 @@ class ParamScheduler:
     def _check_frozen(self, groups: list[dict[str, Any]]) -> None:
         """Warn, once, where a group whose multiplier is 0 holds a number other than the 0 this
         scheduler wrote: someone wrote into it to unfreeze it, which the next write undoes."""
-        for key, slot, i in self._frozen:
+        for key, slot, i in self._frozen:  # (lr's: no betas pair to look into)
             now = groups[i][slot]
-            if type(now) is tuple or type(now) is list:  # betas
-                now = now[0]
             if not isinstance(now, Tensor) and now != 0:  # (a tensor would be read back)
                 self._frozen = ()
                 shown = [float(f"{m:.12g}") for m in self._multipliers[key]]
