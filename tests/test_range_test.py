@@ -14,7 +14,7 @@ import random
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -3613,20 +3613,38 @@ def test_persistent_workers_started_by_the_test_are_shut_down() -> None:
     assert torch.equal(first_batch(False), first_batch(True))
 
 
-def test_persistent_workers_that_already_ran_are_warned_about() -> None:
-    loader = DataLoader(Noisy(), batch_size=16, num_workers=1, persistent_workers=True)
-    next(iter(loader))
-    running = loader._iterator
-    model = nn.Linear(10, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.warns(UserWarning, match="persistent workers have already run"):
-        lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
-    assert loader._iterator is running  # still the user's workers, not shut down
-    # inside a wrapper (a review: not warned of when the wrapper was first reached)
-    with pytest.warns(UserWarning, match=r"train_data \(_DeviceLoader\) holds a DataLoader "
-                      r"whose persistent workers have already run: where the range test draws"):
-        lr_range_test(model, opt, ce, _DeviceLoader(loader, "cpu"), 1e-4, 1e-2, 6,
-                      progress=False)
+@pytest.mark.parametrize("repeats", [1, 2])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_persistent_workers_that_already_ran_go_on_as_without_the_test(
+        repeats: int, wrapped: bool) -> None:
+    """A bug bash: the sweep took over the running iterator of a persistent-worker loader (a
+    loader keeps one, and resets it at each iter()), so the epoch the caller was iterating
+    went on with the sweep's leftover batches, 16 of its 20 examples skipped, and the
+    workers' augmentations moved on for good (which was warned of). The sweep now starts
+    workers of its own: the caller's epoch, and the next one, are an untested twin's, and
+    the caller's workers are the ones it had."""
+
+    def epochs(test: bool) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        torch.manual_seed(1)
+        loader = DataLoader(Noisy(), batch_size=16, shuffle=True, num_workers=1,
+                            persistent_workers=True, generator=torch.Generator().manual_seed(5))
+        it = iter(loader)
+        next(it)
+        running = loader._iterator
+        if test:
+            model = nn.Linear(10, 2)
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # (no warning: nothing moves on)
+                lr_range_test(model, opt, ce, _DeviceLoader(loader, "cpu") if wrapped
+                              else loader, 1e-4, 1e-2, 7, progress=False, repeats=repeats)
+            assert loader._iterator is running  # the caller's workers, not shut down
+        return [x for x, _ in it], [x for x, _ in loader]
+
+    twin, tested = epochs(False), epochs(True)
+    assert len(twin[0]) == 3 and len(twin[1]) == 4
+    for a, b in zip(twin, tested, strict=True):
+        assert len(a) == len(b) and all(torch.equal(p, q) for p, q in zip(a, b, strict=True))
 
 
 def test_ctrl_c_between_repeats_keeps_the_finished_repeats() -> None:
@@ -3973,12 +3991,15 @@ class Stream(torch.utils.data.IterableDataset):
 
 
 def test_an_iterable_dataset_with_persistent_workers_that_already_ran() -> None:
+    """The caller's stream, half read, goes on where it was (the sweep reads one of its own)."""
     loader = DataLoader(Stream(), batch_size=4, num_workers=1, persistent_workers=True)
-    next(iter(loader))
+    it = iter(loader)
+    first = next(it)[0]
     model = nn.Linear(10, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.warns(UserWarning, match="persistent workers have already run"):
-        lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
+    lr_range_test(model, opt, ce, loader, 1e-4, 1e-2, 6, progress=False)
+    whole = torch.cat([x for x, _ in DataLoader(Stream(), batch_size=4)])
+    assert torch.equal(torch.cat([first, *(x for x, _ in it)]), whole)
 
 
 def test_fused_fp16_skips_without_torchs_private_inf_check(monkeypatch) -> None:
@@ -6724,20 +6745,23 @@ def test_a_stateful_dataloader_keeps_its_place(workers: int) -> None:
     assert epoch(tested) == resumed(state)
 
 
+def _persistent_stateful_loaders(examples: int) -> Callable[[], Any]:
+    """A maker of like StatefulDataLoaders with one persistent worker, over ``examples``
+    examples in shuffled batches of 8."""
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    x = torch.randn(examples, 4, generator=torch.Generator().manual_seed(0))
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+    return lambda: stateful.StatefulDataLoader(data, batch_size=8, shuffle=True, num_workers=1,
+                                               persistent_workers=True,
+                                               generator=torch.Generator().manual_seed(1))
+
+
 @pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")
 def test_a_persistent_stateful_dataloader_s_state_taken_before_the_test_still_iterates() -> None:
     """A review: a StatefulDataLoader with persistent workers whose state_dict() was taken
     before the test got its shut-down iterator back, and every later epoch failed ("Queue is
     closed")."""
-    stateful = pytest.importorskip("torchdata.stateful_dataloader")
-    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
-    data = TensorDataset(x, (x[:, 0] > 0).long())
-
-    def loader() -> Any:
-        return stateful.StatefulDataLoader(data, batch_size=8, shuffle=True, num_workers=1,
-                                           persistent_workers=True,
-                                           generator=torch.Generator().manual_seed(1))
-
+    loader = _persistent_stateful_loaders(64)
     twin, tested = loader(), loader()
     twin.state_dict(), tested.state_dict()
     torch.manual_seed(0)
@@ -6747,6 +6771,38 @@ def test_a_persistent_stateful_dataloader_s_state_taken_before_the_test_still_it
     for _ in range(2):
         assert [float(v) for xb, _ in tested for v in xb[:, 0]] == [
             float(v) for xb, _ in twin for v in xb[:, 0]]
+
+
+@pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")
+@pytest.mark.parametrize("mid_epoch", [True, False])
+def test_a_persistent_stateful_dataloader_iterated_before_the_test_checkpoints_as_without_it(
+        mid_epoch: bool) -> None:
+    """A bug bash: a StatefulDataLoader with persistent workers that had run kept the sweep's
+    iterator, the same object as the caller's, so a state_dict() taken after the test was the
+    sweep's place (resumed, 3 batches from inside the sweep's pass where the next epoch had
+    5), and the caller's epoch went on with the sweep's batches. The sweep now starts workers
+    of its own."""
+    loader = _persistent_stateful_loaders(40)
+
+    def rest(test: bool) -> tuple[list[float], list[float]]:
+        ld = loader()
+        it = iter(ld)
+        if mid_epoch:
+            next(it)
+        else:
+            list(it)  # the whole epoch
+        if test:
+            torch.manual_seed(0)
+            model = nn.Linear(4, 2)
+            lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
+                          ld, 1e-4, 1.0, num_iter=12, progress=False)
+        resumed = loader()
+        resumed.load_state_dict(ld.state_dict())
+        return ([float(v) for xb, _ in resumed for v in xb[:, 0]],
+                [float(v) for xb, _ in it for v in xb[:, 0]])
+
+    twin, tested = rest(False), rest(True)
+    assert twin == tested and len(twin[0]) == (32 if mid_epoch else 40)
 
 
 def test_repeats_draw_other_batches_from_a_samplers_own_rng() -> None:

@@ -8,7 +8,8 @@ hyper-parameters, the RNG streams (torch CPU, CUDA when initialised, numpy's glo
 ``random``, any ``torch.Generator`` a DataLoader holds, and the RNGs a sampler, dataset or
 module keeps) and the GradScaler. A DataLoader with
 ``persistent_workers=True`` that had no workers before gets none after (the test's workers are
-shut down), so the next epoch starts workers seeded as it would have without the test.
+shut down), so the next epoch starts workers seeded as it would have without the test; one whose
+workers were running has them set aside, untouched, while the test runs workers of its own.
 
 Tensors are restored *in place* (``copy_``/``fill_``), never replaced, so references held
 elsewhere (the optimizer's params, a tensor ``lr`` or ``betas[0]`` a compiled ``optimizer.step``
@@ -701,6 +702,7 @@ class Streams:
         self.modes = [(m, m.training) for m in modules]
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld) and not _stateful_loader(ld)]
+        self.detached: list[Any] = []  # the loaders whose running workers detach() set aside
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
         # (and where there was none, one made on first use: a collator's RNG made from its seed
@@ -767,6 +769,25 @@ class Streams:
         self.numpy_rng = np.random.get_state()
         self.python_rng = random.getstate()
 
+    def detach(self) -> None:
+        """Set aside the iterators of persistent-worker loaders whose workers are running, so
+        that the sweep starts workers of its own: a loader keeps one iterator and resets it at
+        each ``iter()``, so the sweep took over the caller's (a bug bash: an epoch iterated
+        after the test went on with the sweep's leftover batches, 16 of its 20 examples
+        skipped, and the workers' augmentations moved on for good). :meth:`restore` stops
+        the sweep's workers and puts the caller's iterator back untouched (between repeats,
+        none: each repeat starts its own)."""
+        for loader, before in self.iterators:
+            if before is not None:
+                loader._iterator = None  # type: ignore[attr-defined]
+                self.detached.append(loader)
+        for loader, before, initial, _, _ in self.stateful:
+            # (not one state_dict() made and nothing iterated: the sweep takes it, and
+            # training starts from the state, as without workers)
+            if before is not None and not initial and _persistent_workers(loader):
+                loader._iterator = None
+                self.detached.append(loader)
+
     def keep_modes(self, modules: Iterable[torch.nn.Module]) -> None:
         """Put back the ``training`` flags of ``modules`` too, each once (a loss module's, a
         GAN step module's discriminator that its step set to train: left in train mode, a bug
@@ -805,7 +826,11 @@ class Streams:
                 now = loader._iterator  # type: ignore[attr-defined]
                 if now is not before:  # workers the test started: their RNGs moved on: stopped
                     _stop_workers(now)
-                    loader._iterator = before  # type: ignore[attr-defined]
+                    # (a caller's iterator set aside comes back at the end, not between
+                    # repeats: each repeat starts workers of its own)
+                    loader._iterator = (  # type: ignore[attr-defined]
+                        before if own_rngs or all(loader is not d for d in self.detached)
+                        else None)
             # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
             # again after it was put back, a bug bash: the next pass was the untested twin's
             # second)

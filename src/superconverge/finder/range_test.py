@@ -431,24 +431,8 @@ def lr_range_test(
                 SuperconvergeWarning,
                 stacklevel=2,
             )
-        # (not a StatefulDataLoader's whose state_dict() started them, not yet iterated: the
-        # test shuts them down and training starts new ones from the state, a review)
-        ran = [ld for ld in unwrapped_loaders(data) if getattr(ld, "persistent_workers", False)
-               and getattr(ld, "_iterator", None) is not None
-               and not getattr(ld, "_initial_iter_for_state_dict", False)]
-        if ran:
-            # (of the loaders a wrapper holds, the test may draw from some only: said so)
-            whose = (f"{name}'s persistent workers have already run: the range test draws "
-                     "batches in them" if ran[0] is data else
-                     f"{name} ({type(data).__name__}) holds a DataLoader whose persistent "
-                     "workers have already run: where the range test draws batches through it")
-            warnings.warn(
-                f"{whose}, which moves their random state (random augmentations) on for good, "
-                "so training after the test sees other augmentations than without it. Run the "
-                "test before the loader's first epoch, or use persistent_workers=False.",
-                SuperconvergeWarning,
-                stacklevel=2,
-            )
+        # (persistent workers that already ran are no longer warned of: the sweep starts its
+        # own, Streams.detach, and the caller's go on untouched after it)
     # The RNGs, loaders' state and modules' modes go back even with restore=False, which keeps
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
@@ -580,6 +564,7 @@ def lr_range_test(
     result: RangeTestResult | None = None
     cut = False  # an error or stop of the sweep's own is on its way (not one the caller handles)
     try:
+        streams.detach()  # (running persistent workers: the sweep starts its own)
         if not model.training:
             # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
             # statistics: both the same in either mode, a review)
