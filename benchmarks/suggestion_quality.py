@@ -129,8 +129,11 @@ def build(task: Task, lr: float, seed: int) -> tuple[torch.nn.Module, torch.opti
     return model, opt
 
 
-def train(task: Task, use: str, lr: float, seed: int, epoch_scale: float) -> float:
-    """Final validation accuracy (%) after the task's epoch budget at ``lr`` under ``use``."""
+def train(task: Task, use: str, lr: float, seed: int, epoch_scale: float,
+          base_lr: float = 0.0, cycles: int = 2) -> float:
+    """Final validation accuracy (%) after the task's epoch budget at ``lr`` under ``use``:
+    ``"fixed"``, ``"one-cycle"`` (peaking at ``lr``) or ``"clr"`` (a triangular CLR from
+    ``base_lr`` to ``lr``, ``cycles`` whole cycles over the budget; clr_bounds.py's)."""
     torch.set_num_threads(1)
     data = task_data(task)
     model, opt = build(task, lr, 1000 + seed)
@@ -141,6 +144,8 @@ def train(task: Task, use: str, lr: float, seed: int, epoch_scale: float) -> flo
     if use == "one-cycle":
         sched = sc.ParamScheduler(opt, lr=sc.one_cycle(lr, steps),
                                   momentum=sc.one_cycle_momentum(steps))
+    elif use == "clr":
+        sched = sc.ParamScheduler(opt, lr=sc.cyclic(base_lr, lr, max(1, steps // (2 * cycles))))
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     for _ in range(epochs):

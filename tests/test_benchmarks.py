@@ -782,3 +782,26 @@ def test_the_provenance_command_is_quoted_to_run_again() -> None:
     assert line == "python benchmarks/range_test_repeats.py --precision 'bf16 autocast' --repeats 3"
     assert shlex.split(line)[2:] == ["--precision", "bf16 autocast", "--repeats", "3"]
     assert command_line("gpu.py", []) == "python benchmarks/gpu.py"
+
+
+def test_clr_bounds_quick_trains_each_variant_on_paired_seeds() -> None:
+    """benchmarks/clr_bounds.py: the CLR between ``bounds()`` beside the paper's rule of thumb
+    and the two peers, each trained on the same seeds; the first row's paired difference is
+    its own (none), the others' are the accuracies' differences."""
+    text = quick_run("clr_bounds.py", "--seeds", "2")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith(("| clr ", "| fixed ", "| 1cycle "))]
+    table = [r for r in rows if len(r) == 4]  # (the summary's rows have two cells)
+    assert [r[0] for r in table] == ["clr bounds()", "clr max/4", "clr max/10",
+                                     "fixed suggestion()", "1cycle max"], text
+    first = float(table[0][2].split(" ± ")[0])
+    base, top = (float(x) for x in table[0][1].split(" .. "))
+    assert 0 < base < top and table[0][3] == "—"
+    quarter, same = (float(x) for x in table[1][1].split(" .. "))
+    assert same == top and quarter == pytest.approx(top / 4, rel=0.01), table[1]
+    for r in table:
+        acc = float(r[2].split(" ± ")[0])
+        assert 10 <= acc <= 100, r  # digits: chance is 10%
+        if r is not table[0]:  # the mean of paired differences is the difference of the means
+            assert abs(float(r[3].split(" ± ")[0]) - (acc - first)) < 0.06, r
+    assert "max/base per curve" in text
