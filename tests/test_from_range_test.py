@@ -358,6 +358,15 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
     from superconverge.recipes import momentum_note
     from superconverge.schedules import make_policy
 
+    # (a bug bash: a CLR of 1e6 steps whose cycle divided the stride of the steps looked at,
+    # 500, was read at its top alone, 0.95, and warned of against a test at its trough's 0.85)
+    at_85 = dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.85})
+    for step_size in (250, 251, 300_000):
+        policy = make_policy("clr", 1_000_000, base_lr=0.01, max_lr=0.1, step_size=step_size,
+                             cycle_momentum=True)
+        assert momentum_note(at_85, policy) is None, step_size
+        assert "falls to 0.85" in (momentum_note(at_0, policy) or ""), step_size
+
     with pytest.raises(TypeError, match="result must be a RangeTestResult"):
         momentum_note(at_0.to_dict(), make_policy("one-cycle", 100))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="policy must be a Policy"):

@@ -77,10 +77,16 @@ def momentum_note(result: RangeTestResult, policy: Policy) -> str | None:
     if (policy.momentum is None or not isinstance(recorded, numbers.Real)
             or isinstance(recorded, bool) or not 0 <= (tested := float(recorded)) < 1):
         return None
-    # (its lowest, where the LR peaks in a 1cycle; over at most 2,001 steps: a policy of 1e6
-    # steps is made in no time, and so is this)
+    # (its lowest, where the LR peaks in a 1cycle; over at most 2,001 steps spread over the
+    # policy, and its first 2,000 and a cycle's trough: a policy of 1e6 steps is made in no
+    # time, and so is this. A bug bash: a CLR of 1e6 steps whose cycle divided the spread
+    # steps' stride was read at its top alone, and warned of falsely)
     steps = policy.lr.total_steps or 1
-    low = min(map(policy.momentum, range(0, steps, max(1, steps // 2000))))
+    looked = {*range(0, steps, max(1, steps // 2000)), *range(min(steps, 2000))}
+    trough = getattr(policy.momentum, "step_size", None)
+    if type(trough) is int and 0 <= trough < steps:
+        looked.add(trough)
+    low = min(map(policy.momentum, sorted(looked)))
     if not 0 <= low < 1 or (1 - tested) <= MOMENTUM_STEP_RATIO * (1 - low):
         return None
     return (f"the range test ran at momentum {tested:g}, and this policy's momentum falls to "
