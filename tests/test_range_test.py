@@ -1375,6 +1375,43 @@ def test_repeats_over_a_distributed_sampler_see_different_orders() -> None:
     assert sampler.epoch == 4
 
 
+def test_a_stream_shuffled_by_its_epoch_is_stepped_as_a_distributed_sampler_is() -> None:
+    """A bug bash: an IterableDataset that shuffles its shards by seed + epoch (Hugging Face's,
+    webdataset's, accelerate's pattern) was never stepped: every pass of a sweep and every
+    repeat saw the same order, the spread read nothing, and the warning of repeats alike told
+    the user to shuffle the data, which did shuffle. Its epoch now moves on each pass and
+    repeat, and goes back after."""
+    x, y = torch.randn(40, 10), torch.randint(0, 2, (40,))
+
+    class Shards(torch.utils.data.IterableDataset):
+        def __init__(self) -> None:
+            self.epoch = 3
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            order = torch.randperm(40, generator=torch.Generator().manual_seed(self.epoch))
+            return iter((x[i], y[i]) for i in order.tolist())
+
+    stream = Shards()
+    firsts: list[float] = []
+
+    def step(m: nn.Module, b: Any) -> torch.Tensor:
+        firsts.append(float(b[0][0, 0]))
+        return ce(m(b[0]), b[1])
+
+    torch.manual_seed(0)
+    model = nn.Linear(10, 2)
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), None,
+                        DataLoader(stream, batch_size=8), 1e-4, 1.0, 10, step_fn=step,
+                        repeats=3, progress=False)
+    passes = [tuple(firsts[i:i + 5]) for i in range(0, 30, 5)]
+    assert len(set(passes)) == 6, passes  # two passes a repeat, three repeats: all differ
+    assert len({c.losses[0] for c in res.repeats}) == 3
+    assert stream.epoch == 3
+
+
 def test_passes_over_a_distributed_sampler_within_a_sweep_see_new_orders() -> None:
     """A sweep longer than the loader re-iterates it; a shuffling loader draws a new order
     each pass, but a DistributedSampler repeated its epoch's: a periodic batch sequence. Its
@@ -2713,6 +2750,58 @@ def test_validation_examples_are_counted_by_sequences_and_empty_batches_add_noth
     assert all(math.isfinite(v) for v in res.val_losses)
 
 
+@pytest.mark.parametrize("seq", [tuple, list])
+def test_detection_batches_of_images_of_different_sizes_weigh_by_their_images(seq: type) -> None:
+    """A bug bash: a batch collated as torchvision's detection references do,
+    ``tuple(zip(*batch))`` (images of different sizes beside their target dicts), weighed by
+    its first image's 3 channels, or as lists by its first image's boxes: val_losses[0] 2.1x
+    and 1.6x the mean over the images, with a last batch of one hard image. Each now weighs by
+    its images; fields given as lists of batched tensors still weigh by their length."""
+    from superconverge.finder.range_test import _examples
+
+    g = torch.Generator().manual_seed(0)
+
+    def image(i: int, scale: float = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        boxes = 1 + (i * 7) % 9
+        return (torch.randn(3, 8 + (i % 3) * 4, 8 + (i % 3) * 4, generator=g),
+                {"boxes": scale * torch.rand(boxes, 4, generator=g)})
+
+    def batch(n: int, start: int, scale: float = 1.0) -> Any:
+        images, targets = zip(*(image(start + j, scale) for j in range(n)), strict=True)
+        return seq(images), seq(targets)
+
+    class Det(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.box = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4, 4)
+
+        def forward(self, im: torch.Tensor) -> torch.Tensor:
+            return self.box(self.conv(im[None]).mean((2, 3)))
+
+    def step(model: nn.Module, b: Any) -> torch.Tensor:
+        return torch.stack([F.smooth_l1_loss(model(im).expand_as(t["boxes"]), t["boxes"])
+                            for im, t in zip(*b, strict=True)]).mean()
+
+    val = [batch(4, 100), batch(4, 200), batch(1, 300, scale=20.0)]
+    assert [_examples(b) for b in val] == [4, 4, 1]
+    torch.manual_seed(0)
+    model = Det()
+    with torch.no_grad():
+        per_image = [step(model, (seq([im]), seq([t]))).item()
+                     for images, targets in val for im, t in zip(images, targets, strict=True)]
+    res = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), None,
+                        [batch(4, 0)], 1e-6, 1e-5, num_iter=5, step_fn=step, val_data=val,
+                        progress=False)
+    assert res.val_losses[0] == pytest.approx(sum(per_image) / 9, rel=1e-5)
+    # segmentation of images of different sizes, zipped: images and masks
+    masks = seq(torch.zeros(h, h, dtype=torch.long) for h in (8, 12, 16))
+    assert _examples((seq(torch.randn(3, h, h) for h in (8, 12, 16)), masks)) == 3
+    assert _examples({"images": seq([torch.randn(3, 8, 8)]), "masks": seq([masks[0]])}) == 1
+    # inputs and targets as lists of batched tensors: their length, not their count
+    x1, x2, y1, y2 = torch.randn(8, 3), torch.randn(8, 5), torch.zeros(8), torch.zeros(8, 2)
+    assert _examples((seq([x1, x2]), seq([y1, y2]))) == 8
+
+
 def test_a_validation_batch_that_is_a_list_of_sequences_weighs_by_its_sequences() -> None:
     """A bug bash: a batch that is itself a list of sequences (collate_fn=lambda b: b, a
     step_fn that pads them) weighed by its first sequence's length, 50 for 8 sequences beside
@@ -3458,7 +3547,8 @@ def test_a_loss_that_turns_per_example_later_gets_the_same_clear_error() -> None
         reduction = "none" if len(calls) == 4 else "mean"
         return F.cross_entropy(m(batch[0]), batch[1], reduction=reduction)
 
-    with pytest.raises(ValueError, match=r"the loss must be a scalar, got shape \(32,\)"):
+    with pytest.raises(ValueError, match=r"the loss must be a scalar, got shape \(32,\); reduce "
+                       r"it: reduction='mean' in the loss function \(with ignore_index"):
         lr_range_test(model, opt, None, loader, 1e-4, 1.0, 10, step_fn=step, progress=False)
     assert_same_state(before, snapshot(model, opt))
 
@@ -8941,6 +9031,20 @@ def test_edge_sized_data_is_told_what_to_change() -> None:
     with pytest.raises(ValueError, match=r"its IterableDataset \(OneShot\) gave its batches once"):
         lr_range_test(model, opt, F.cross_entropy, DataLoader(OneShot(), batch_size=None),
                       1e-4, 1.0, num_iter=10, progress=False)
+    # (a bug bash: a DataLoader whose sampler gives its indices once was told to pass a
+    # DataLoader)
+    class OnceSampler(torch.utils.data.Sampler[int]):
+        def __init__(self) -> None:
+            self.it = iter(range(16))
+
+        def __iter__(self) -> Iterator[int]:
+            return self.it
+
+    for sampler, name in ((OnceSampler(), "OnceSampler"), (iter(range(16)), "range_iterator")):
+        with pytest.raises(ValueError, match=rf"its sampler \({name}\) gives its indices once"):
+            lr_range_test(model, opt, F.cross_entropy,
+                          DataLoader(TensorDataset(x, y), batch_size=8, sampler=sampler),
+                          1e-4, 1.0, num_iter=10, progress=False)
     with pytest.raises(TypeError, match=r"returned 2 scalar losses: return the one loss to train"):
         lr_range_test(model, opt, None, _pairs(), 1e-4, 1.0, num_iter=10, progress=False,
                       step_fn=lambda m, b: (F.cross_entropy(m(b[0]), b[1]), m(b[0]).mean()))

@@ -1641,6 +1641,8 @@ def test_a_nan_on_a_loss_that_had_not_moved_points_at_the_data() -> None:
     y = 0.69 + 0.01 * rng.standard_normal(40)
     said = curve_warnings(LRS[:40], y, "nan", mode="exp")
     assert any("then turned NaN or inf after lr=" in w and "check the data" in w for w in said)
+    # (a bug bash: a batch of every pixel ignore_index, NaN from 0/0, was not named)
+    assert any("every target is ignore_index or masked out" in w for w in said)
     assert not any("times its batch-to-batch noise" in w for w in said)
     falling = valley_curve()[:60]  # (a NaN mid-fall: a divergence, not said of the data)
     assert not any("has not moved" in w for w in curve_warnings(LRS[:60], falling, "nan"))

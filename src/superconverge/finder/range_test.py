@@ -3236,6 +3236,26 @@ def _sequences(batch: Any) -> bool:
             and len({t.size(0) for t in batch}) > 1)
 
 
+def _zipped(fields: list[Any]) -> bool:
+    """Whether a batch's ``fields`` (none of them a tensor) are each a tuple or list of one
+    item an example: ``tuple(zip(*batch))``, torchvision's detection collate, images of
+    different sizes beside their target dicts. So they are where there are two or more of one
+    length, and their items are not all tensors of one first length: a dict, a string or a
+    0-d tensor among them, or tensors whose first lengths differ (an image's 3 channels beside
+    a mask's rows). Inputs and targets given as lists (``([x1, x2], [y1, y2])``) are tensors
+    of the batch's length, all alike. (A bug bash: such a batch weighed by its first image's
+    3 channels, or by its first image's boxes, 1.3x to 3x off with a last batch of one.)"""
+    if (len(fields) < 2 or not all(isinstance(x, tuple | list) for x in fields)
+            or len({len(x) for x in fields}) != 1 or not fields[0]):
+        return False
+    firsts = set()
+    for item in itertools.chain.from_iterable(fields):
+        if not isinstance(item, torch.Tensor) or not item.dim():
+            return True
+        firsts.add(item.size(0))
+    return len(firsts) > 1
+
+
 def _examples(batch: Any) -> int | None:
     """The examples in a batch: the length of its first tensor (depth first through tuples,
     lists and dicts, its own tensors first) that has one; ``None`` where none has. A packed
@@ -3243,7 +3263,8 @@ def _examples(batch: Any) -> int | None:
     ``[inputs, targets]`` pair) is looked at after the batch's other tensors (the targets count
     the examples of ``([seq, ...], y)`` and of ``([x1, x2], y)`` alike); alone, it counts its
     items where their lengths differ (sequences), else their length (a bug bash and reviews:
-    each way round weighed a batch by its time steps)."""
+    each way round weighed a batch by its time steps). Fields that are each a tuple or list of
+    one item an example (:func:`_zipped`) count those items."""
     if isinstance(batch, torch.Tensor):
         # (size(0): a strided nested tensor has no shape, a bug bash)
         return batch.size(0) if batch.dim() else None
@@ -3265,6 +3286,8 @@ def _examples(batch: Any) -> int | None:
     for item in items:
         if isinstance(item, torch.Tensor) and (n := _examples(item)) is not None:
             return n
+    if _zipped(items):
+        return len(items[0])
     # A list of tensors inside the batch may be inputs ([x1, x2], each of the batch's length)
     # or sequences (one per example): another tensor of the batch, the targets, says which;
     # looked at first (reviews: each way round weighed a batch by its time steps).
@@ -3336,9 +3359,13 @@ def _check_loss(loss: object, *, training: bool) -> None:
         # (a bug bash: a model's logits were told to take their mean, which then swept)
         logits = (f"; a tensor of shape {tuple(loss.shape)} may be the model's output, of which "
                   "a mean is no loss: compute the loss from it" if loss.dim() >= 2 else "")
+        # (a bug bash: loss.mean() of reduction='none' with ignore_index counted the ignored
+        # pixels as zeros, and moved the picks 4x high at 80% ignored)
         raise ValueError(
-            f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it (e.g. "
-            f"reduction='mean' in the loss function, or loss.mean()){logits}"
+            f"the loss must be a scalar, got shape {tuple(loss.shape)}; reduce it: "
+            "reduction='mean' in the loss function (with ignore_index or class weights, it "
+            "divides by what it counted, where loss.mean() of a per-element loss counts an "
+            f"ignored element as a zero), or a mean over the elements that count{logits}"
         )
     if training and not loss.requires_grad and not (loss.is_floating_point()
                                                     or loss.is_complex()):
@@ -3403,6 +3430,18 @@ def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Generator[Any, None, N
                     f"IterableDataset ({type(dataset).__name__}) gave its batches once (its "
                     "__iter__ returns the same used-up iterator?); make __iter__ start a new "
                     "pass each call, or lower num_iter")
+            # (a bug bash: a DataLoader over sampler=iter(range(n)) was told to pass a
+            # DataLoader)
+            for role in ("batch_sampler", "sampler"):
+                part = getattr(data, role, None)
+                # (the same iterator at each iter(): an iterator, or one __iter__ keeps)
+                if part is not None and iter(part) is iter(part):
+                    raise ValueError(
+                        f"train_data ran out and yielded nothing when iterated again: its "
+                        f"{role} ({type(part).__name__}) gives its indices once (an iterator, "
+                        "or an __iter__ that returns the same one each call); pass a sampler "
+                        "whose __iter__ starts a new pass each call (a list of indices, or "
+                        "torch's samplers), or lower num_iter")
             raise ValueError(
                 "train_data ran out and yielded nothing when iterated again (a one-shot "
                 "iterator?); pass a re-iterable loader such as a DataLoader or a list, or "

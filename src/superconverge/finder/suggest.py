@@ -1071,9 +1071,10 @@ def curve_warnings(
         out.append(
             f"the loss stayed within {stayed}, then turned NaN or inf after "
             f"lr={float(x[-1]):.3g} without rising first: a loss that has not moved seldom "
-            "diverges at once, so check the data (a NaN or inf input, a label out of range) "
-            "and the model; if they are sound, the LRs that move it lie past that point: "
-            "raise num_iter"
+            "diverges at once, so check the data (a NaN or inf input, a label out of range, "
+            "a batch whose every target is ignore_index or masked out: a mean over no "
+            "elements is NaN) and the model; if they are sound, the LRs that move it lie past "
+            "that point: raise num_iter"
         )
     elif flat and never_fell:
         out.append(
