@@ -5,8 +5,8 @@
 
 ``RangeTestResult.bounds()`` reads ``base_lr`` where the loss starts to fall (Smith's CLR
 paper: where the accuracy starts to rise) and ``max_lr`` where it stops falling. On a sweep of
-8 decades the two can lie 6 to 2,700 times apart, where the paper's own bounds were 3 to 6
-times apart, and it adds a rule of thumb: ``base_lr`` a third or a quarter of ``max_lr``. A
+8 decades the two can lie from 6 to over 1,000 times apart, where the paper's own bounds were 3
+to 6 times apart, and it adds a rule of thumb: ``base_lr`` a third or a quarter of ``max_lr``. A
 triangle that low spends much of each cycle at LRs that hardly train. This measures what it
 costs.
 

@@ -361,9 +361,10 @@ def test_a_policy_cycling_momentum_above_the_tests_is_warned_of() -> None:
     # (a bug bash: a CLR of 1e6 steps whose cycle divided the stride of the steps looked at,
     # 500, was read at its top alone, 0.95, and warned of against a test at its trough's 0.85)
     at_85 = dataclasses.replace(VALLEY, config={"heavy_ball_momentum": 0.85})
-    for step_size in (250, 251, 300_000):
+    # (and a sawtooth's, step_size_down=0, whose trough is the step before a cycle's end)
+    for step_size, down in ((250, None), (251, None), (300_000, None), (5000, 0)):
         policy = make_policy("clr", 1_000_000, base_lr=0.01, max_lr=0.1, step_size=step_size,
-                             cycle_momentum=True)
+                             step_size_down=down, cycle_momentum=True)
         assert momentum_note(at_85, policy) is None, step_size
         assert "falls to 0.85" in (momentum_note(at_0, policy) or ""), step_size
 

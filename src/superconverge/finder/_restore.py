@@ -33,6 +33,7 @@ import random
 import signal
 import threading
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
@@ -41,6 +42,8 @@ import numpy as np
 import torch
 
 from superconverge._signals import _HANGUP, _raise_terminated, put_back, take_over
+from superconverge._stack import outside
+from superconverge._warning import SuperconvergeWarning
 from superconverge.torch._multipliers import held_optimizers
 
 _MISSING = object()
@@ -625,6 +628,30 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     return found
 
 
+def set_epoch_of(owner: Any, epoch: int, refused: set[int]) -> None:
+    """``owner.set_epoch(epoch)``, for one of :func:`epoch_samplers`. A sampler's refusal is
+    raised. A stream's (an ``IterableDataset``'s, which the range test steps of its own
+    accord) is warned of once, its id kept in ``refused``, and its epoch left as it is; and a
+    stream already at ``epoch`` is not asked (a review: one whose ``set_epoch`` only goes
+    forward, or raises, failed tests that had passed before streams were stepped)."""
+    if not isinstance(owner, torch.utils.data.IterableDataset):
+        owner.set_epoch(epoch)
+        return
+    owner = cast(Any, owner)  # (a stream with set_epoch and epoch: epoch_samplers)
+    if id(owner) in refused or owner.epoch == epoch:
+        return
+    try:
+        owner.set_epoch(epoch)
+    except Exception as exc:
+        refused.add(id(owner))
+        warnings.warn(
+            f"{type(owner).__name__}.set_epoch({epoch}) raised {type(exc).__name__}: {exc}; "
+            f"its epoch stays {owner.epoch!r} (the range test steps a stream's epoch at each "
+            "pass and repeat, so that they see other orders, and sets it back after the test)",
+            SuperconvergeWarning,
+            stacklevel=outside(__name__, "superconverge.finder.range_test", "contextlib"))
+
+
 KEPT_ITEMS = 1_000_000
 """The most items of a sampler's list, dict, set or array the range test copies to put back."""
 
@@ -707,6 +734,7 @@ class Streams:
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld) and not _stateful_loader(ld)]
         self.detached: list[Any] = []  # the loaders whose running workers detach() set aside
+        self.refused: set[int] = set()  # the streams whose set_epoch refused (set_epoch_of)
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
         # (and where there was none, one made on first use: a collator's RNG made from its seed
@@ -819,8 +847,18 @@ class Streams:
         try:
             for module, training in self.modes:
                 module.training = training
-            for loader, before, initial, resume, state in self.stateful if own_rngs else ():
+            for loader, before, initial, resume, state in self.stateful:
                 now = loader._iterator
+                if not own_rngs:
+                    # Between repeats, persistent workers the sweep started are stopped, so
+                    # that the next repeat starts its own, as a lone test with its seed does
+                    # (a review: the second went on from the first's workers' RNGs); the
+                    # state it resumes from is left (a loaded one's generator made them alike).
+                    if (not initial and now is not before and now is not None
+                            and _persistent_workers(loader)):
+                        _stop_workers(now)
+                        loader._iterator = None
+                    continue
                 if now is not before or initial:  # the sweep's, or the one it used up
                     _stop_workers(now)
                     loader._iterator = None if initial else before
@@ -840,7 +878,7 @@ class Streams:
             # second)
             for sampler, epoch in self.epochs:
                 try:
-                    sampler.set_epoch(epoch)
+                    set_epoch_of(sampler, epoch, self.refused)
                 except Exception as exc:  # (the rest goes back before it is raised)
                     failed = failed or exc
             for attrs, name, was, saved in self.counts if own_rngs else ():

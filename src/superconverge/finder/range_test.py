@@ -88,6 +88,7 @@ from superconverge.finder._restore import (
     forget_unfinished_step,
     loader_generators,
     seed_everything,
+    set_epoch_of,
     signals_deferred,
     unwrapped_loaders,
 )
@@ -437,6 +438,7 @@ def lr_range_test(
     # only what the test trained.
     streams = Streams(model, generators, loaders, samplers, calls=(loss_fn, step_fn))
     run.own_rngs = streams.rngs()  # (held at each validation pass, with the global ones)
+    run.epoch_refused = streams.refused  # (the streams whose set_epoch refused: warned once)
     spawned = [(r, n) for r in run.own_rngs if (n := _spawned(r)) is not None]
     run.rng_slots = streams.rng_slots  # (and an RNG made on first use: _Run._slots_kept)
     # Modules beside the model whose tensors the sweep may change: a loss that is a module
@@ -612,7 +614,7 @@ def lr_range_test(
                 # reaches, goes on: each repeat draws other batches)
                 state.restore(between_repeats=True)
                 for sampler, epoch in streams.epochs:  # the epochs of entry
-                    sampler.set_epoch(epoch + r)
+                    set_epoch_of(sampler, epoch + r, streams.refused)
                 for loader, count in streams.iterations:  # (and a loader's count of passes)
                     loader.iteration = count + r
             if not model.training:  # leave a training model's frozen BatchNorms frozen
@@ -1133,6 +1135,7 @@ class _Run:
         # (a validation batch was a bare list of sequences: _sequences)
         self.val_sequences = False
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
+        self.epoch_refused: set[int] = set()  # (see set_epoch_of)
         self.rng_slots: list[tuple[dict[str, Any], str]] = []  # (None at the start: Streams)
         # The state the model (and a step_fn object) carries between forwards: the training's
         # goes back after a validation pass. (The pass starts from it: started from the first
@@ -1211,7 +1214,7 @@ class _Run:
         val_cache = self.val_cache
         host = _HostCurve(lr_values, self.smooth_beta, self.diverge_factor, seed, val is not None,
                           self.scaler)
-        batches = _cycle(self.train_data, self.repeats)
+        batches = _cycle(self.train_data, self.repeats, self.epoch_refused)
         world = self.world
         i = chunk_start = 0
         listed_from = 0  # the step of the first loss in ``losses`` (see _feed_unread)
@@ -3240,20 +3243,31 @@ def _zipped(fields: list[Any]) -> bool:
     """Whether a batch's ``fields`` (none of them a tensor) are each a tuple or list of one
     item an example: ``tuple(zip(*batch))``, torchvision's detection collate, images of
     different sizes beside their target dicts. So they are where there are two or more of one
-    length, and their items are not all tensors of one first length: a dict, a string or a
-    0-d tensor among them, or tensors whose first lengths differ (an image's 3 channels beside
-    a mask's rows). Inputs and targets given as lists (``([x1, x2], [y1, y2])``) are tensors
-    of the batch's length, all alike. (A bug bash: such a batch weighed by its first image's
-    3 channels, or by its first image's boxes, 1.3x to 3x off with a last batch of one.)"""
+    length, each of one kind of item (tensors of one dtype and number of dimensions, dicts,
+    strings or numbers), and some say so: a field of dicts, one of 0-d tensors, or tensors
+    whose first lengths differ (an image's 3 channels beside a mask's rows). Inputs and
+    targets given as lists (``([x1, x2], [y1, y2])``) are tensors of the batch's length, all
+    alike; a default-collated ``((x, paths), (y, ids))`` mixes kinds in a field. (A bug bash:
+    a zipped batch weighed by its first image's 3 channels, or by its first image's boxes,
+    1.3x to 3x off with a last batch of one; a review: any string or number was taken for
+    one example, which counted the fields of default-collated batches.)"""
     if (len(fields) < 2 or not all(isinstance(x, tuple | list) for x in fields)
             or len({len(x) for x in fields}) != 1 or not fields[0]):
         return False
-    firsts = set()
-    for item in itertools.chain.from_iterable(fields):
-        if not isinstance(item, torch.Tensor) or not item.dim():
-            return True
-        firsts.add(item.size(0))
-    return len(firsts) > 1
+    said = False
+    firsts: set[int] = set()
+    for field in fields:
+        kinds = {(x.dtype, x.dim()) if isinstance(x, torch.Tensor) else
+                 "dict" if isinstance(x, Mapping) else "str" if isinstance(x, str) else
+                 "number" if isinstance(x, numbers.Number) else None for x in field}
+        if len(kinds) != 1 or None in kinds:
+            return False
+        kind = kinds.pop()
+        if isinstance(kind, tuple):
+            said = said or kind[1] == 0
+            firsts.update(x.size(0) for x in field if x.dim())
+        said = said or kind == "dict"
+    return said or len(firsts) > 1
 
 
 def _examples(batch: Any) -> int | None:
@@ -3387,18 +3401,20 @@ def _check_loss(loss: object, *, training: bool) -> None:
         )
 
 
-def _cycle(data: Iterable[Any], epoch_stride: int = 1) -> Generator[Any, None, None]:
+def _cycle(data: Iterable[Any], epoch_stride: int = 1,
+           refused: set[int] | None = None) -> Generator[Any, None, None]:
     """``data``'s batches, re-iterated as often as needed. A sampler that shuffles by its
     epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
     shuffling loader draws a new order: else every pass would repeat the first one's. (The
     range test's repeats take the epochs between, and the restore puts the epoch back.)"""
     samplers = epoch_samplers(*unwrapped_loaders(data))
+    refused = set() if refused is None else refused  # (a stream's refusal: warned once)
     passes = drawn = 0
     while True:
         count = 0
         if passes:
             for sampler in samplers:
-                sampler.set_epoch(sampler.epoch + epoch_stride)
+                set_epoch_of(sampler, sampler.epoch + epoch_stride, refused)
         for batch in data:
             count += 1
             yield batch

@@ -84,8 +84,8 @@ def momentum_note(result: RangeTestResult, policy: Policy) -> str | None:
     steps = policy.lr.total_steps or 1
     looked = {*range(0, steps, max(1, steps // 2000)), *range(min(steps, 2000))}
     trough = getattr(policy.momentum, "step_size", None)
-    if type(trough) is int and 0 <= trough < steps:
-        looked.add(trough)
+    if type(trough) is int:  # (and the step before: a sawtooth's, step_size_down=0, a review)
+        looked.update(t for t in (trough - 1, trough) if 0 <= t < steps)
     low = min(map(policy.momentum, sorted(looked)))
     if not 0 <= low < 1 or (1 - tested) <= MOMENTUM_STEP_RATIO * (1 - low):
         return None
