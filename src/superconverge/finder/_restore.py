@@ -628,12 +628,13 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     return found
 
 
-def set_epoch_of(owner: Any, epoch: int, refused: set[int]) -> None:
+def set_epoch_of(owner: Any, epoch: int, refused: set[int], start: int | None = None) -> None:
     """``owner.set_epoch(epoch)``, for one of :func:`epoch_samplers`. A sampler's refusal is
     raised. A stream's (an ``IterableDataset``'s, which the range test steps of its own
-    accord) is warned of once, its id kept in ``refused``, and its epoch left as it is; and a
+    accord) is warned of once, its id kept in ``refused``, and it is stepped no more; and a
     stream already at ``epoch`` is not asked (a review: one whose ``set_epoch`` only goes
-    forward, or raises, failed tests that had passed before streams were stepped)."""
+    forward, or raises, failed tests that had passed before streams were stepped). ``start``:
+    its epoch before the test, where known, so that the warning says it was left moved on."""
     if not isinstance(owner, torch.utils.data.IterableDataset):
         owner.set_epoch(epoch)
         return
@@ -644,10 +645,13 @@ def set_epoch_of(owner: Any, epoch: int, refused: set[int]) -> None:
         owner.set_epoch(epoch)
     except Exception as exc:
         refused.add(id(owner))
+        moved = (f", where it was {start} before the test: set it back yourself if it matters"
+                 if start is not None and owner.epoch != start else "")
         warnings.warn(
             f"{type(owner).__name__}.set_epoch({epoch}) raised {type(exc).__name__}: {exc}; "
-            f"its epoch stays {owner.epoch!r} (the range test steps a stream's epoch at each "
-            "pass and repeat, so that they see other orders, and sets it back after the test)",
+            "the range test steps a stream's epoch at each pass and repeat, so that they see "
+            "other orders, and sets it back after the test: this one is stepped no more, and "
+            f"its epoch stays {owner.epoch!r}{moved}",
             SuperconvergeWarning,
             stacklevel=outside(__name__, "superconverge.finder.range_test", "contextlib"))
 
@@ -878,7 +882,7 @@ class Streams:
             # second)
             for sampler, epoch in self.epochs:
                 try:
-                    set_epoch_of(sampler, epoch, self.refused)
+                    set_epoch_of(sampler, epoch, self.refused, epoch)
                 except Exception as exc:  # (the rest goes back before it is raised)
                     failed = failed or exc
             for attrs, name, was, saved in self.counts if own_rngs else ():

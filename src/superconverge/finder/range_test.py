@@ -614,7 +614,7 @@ def lr_range_test(
                 # reaches, goes on: each repeat draws other batches)
                 state.restore(between_repeats=True)
                 for sampler, epoch in streams.epochs:  # the epochs of entry
-                    set_epoch_of(sampler, epoch + r, streams.refused)
+                    set_epoch_of(sampler, epoch + r, streams.refused, epoch)
                 for loader, count in streams.iterations:  # (and a loader's count of passes)
                     loader.iteration = count + r
             if not model.training:  # leave a training model's frozen BatchNorms frozen
@@ -3244,17 +3244,21 @@ def _zipped(fields: list[Any]) -> bool:
     item an example: ``tuple(zip(*batch))``, torchvision's detection collate, images of
     different sizes beside their target dicts. So they are where there are two or more of one
     length, each of one kind of item (tensors of one dtype and number of dimensions, dicts,
-    strings or numbers), and some say so: a field of dicts, one of 0-d tensors, or tensors
-    whose first lengths differ (an image's 3 channels beside a mask's rows). Inputs and
-    targets given as lists (``([x1, x2], [y1, y2])``) are tensors of the batch's length, all
-    alike; a default-collated ``((x, paths), (y, ids))`` mixes kinds in a field. (A bug bash:
-    a zipped batch weighed by its first image's 3 channels, or by its first image's boxes,
-    1.3x to 3x off with a last batch of one; a review: any string or number was taken for
-    one example, which counted the fields of default-collated batches.)"""
+    strings or numbers), and some say so: a field of strings or numbers (labels, file names,
+    which a default collate makes tensors or lists of the batch's length), one of 0-d
+    tensors, tensors whose first lengths differ (an image's 3 channels beside a mask's rows,
+    and the tensors the dicts hold), or dicts whose tensors are not all of one length other
+    than the fields' (a default collate's dicts hold tensors of the batch's length). Inputs and
+    targets given as lists (``([x1, x2], [y1, y2])``, or dicts of them) are tensors of the batch's
+    length, all alike; a default-collated ``((x, paths), (y, ids))`` mixes kinds in a field.
+    (A bug bash: a zipped batch weighed by its first image's 3 channels, or by its first
+    image's boxes, 1.3x to 3x off with a last batch of one; reviews: a string or number beside
+    batched tensors in a field counted the fields of default-collated batches, and dicts of
+    batched tensors counted theirs.)"""
     if (len(fields) < 2 or not all(isinstance(x, tuple | list) for x in fields)
             or len({len(x) for x in fields}) != 1 or not fields[0]):
         return False
-    said = False
+    said = dicts = False
     firsts: set[int] = set()
     for field in fields:
         kinds = {(x.dtype, x.dim()) if isinstance(x, torch.Tensor) else
@@ -3266,8 +3270,15 @@ def _zipped(fields: list[Any]) -> bool:
         if isinstance(kind, tuple):
             said = said or kind[1] == 0
             firsts.update(x.size(0) for x in field if x.dim())
-        said = said or kind == "dict"
-    return said or len(firsts) > 1
+        elif kind == "dict":
+            dicts = True
+            firsts.update(v.size(0) for x in field for v in x.values()
+                          if isinstance(v, torch.Tensor) and v.dim())
+        else:
+            said = True
+    if said or len(firsts) > 1:
+        return True
+    return dicts and not (firsts and len(fields[0]) not in firsts)
 
 
 def _examples(batch: Any) -> int | None:
