@@ -628,31 +628,35 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     return found
 
 
-def set_epoch_of(owner: Any, epoch: int, refused: set[int], start: int | None = None) -> None:
-    """``owner.set_epoch(epoch)``, for one of :func:`epoch_samplers`. A sampler's refusal is
+def set_epoch_of(owner: Any, epoch: int, refused: set[tuple[int, bool]],
+                 back: bool = False) -> None:
+    """``owner.set_epoch(epoch)``, for one of :func:`epoch_samplers`: a step (a new pass or
+    repeat), or with ``back`` its epoch before the test put back. A sampler's refusal is
     raised. A stream's (an ``IterableDataset``'s, which the range test steps of its own
-    accord) is warned of once, its id kept in ``refused``, and it is stepped no more; and a
-    stream already at ``epoch`` is not asked (a review: one whose ``set_epoch`` only goes
-    forward, or raises, failed tests that had passed before streams were stepped). ``start``:
-    its epoch before the test, where known, so that the warning says it was left moved on."""
+    accord) is warned of once for each, kept in ``refused``: one that refused a step is
+    stepped no more, and one that refused to go back is said to be left moved on; a stream
+    already at ``epoch`` is not asked (a review: one whose ``set_epoch`` only goes forward, or
+    raises, failed tests that had passed before streams were stepped)."""
     if not isinstance(owner, torch.utils.data.IterableDataset):
         owner.set_epoch(epoch)
         return
     owner = cast(Any, owner)  # (a stream with set_epoch and epoch: epoch_samplers)
-    if id(owner) in refused or owner.epoch == epoch:
+    key = (id(owner), back)
+    if owner.epoch == epoch or (not back and key in refused):
         return
     try:
         owner.set_epoch(epoch)
     except Exception as exc:
-        refused.add(id(owner))
-        moved = (f", where it was {start} before the test: set it back yourself if it matters"
-                 if start is not None and owner.epoch != start else "")
+        if key in refused:  # (said once: the restore runs between repeats and at the end)
+            return
+        refused.add(key)
+        said = (f"the range test moved its epoch to {owner.epoch!r} and could not set it back "
+                "to that: set it back yourself if it matters" if back else
+                "the range test steps a stream's epoch at each pass and repeat, so that they "
+                f"see other orders: this one is stepped no more (its epoch is {owner.epoch!r})")
         warnings.warn(
             f"{type(owner).__name__}.set_epoch({epoch}) raised {type(exc).__name__}: {exc}; "
-            "the range test steps a stream's epoch at each pass and repeat, so that they see "
-            "other orders, and sets it back after the test: this one is stepped no more, and "
-            f"its epoch stays {owner.epoch!r}{moved}",
-            SuperconvergeWarning,
+            f"{said}", SuperconvergeWarning,
             stacklevel=outside(__name__, "superconverge.finder.range_test", "contextlib"))
 
 
@@ -738,7 +742,8 @@ class Streams:
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld) and not _stateful_loader(ld)]
         self.detached: list[Any] = []  # the loaders whose running workers detach() set aside
-        self.refused: set[int] = set()  # the streams whose set_epoch refused (set_epoch_of)
+        # (the streams whose set_epoch refused a step, or to go back: set_epoch_of)
+        self.refused: set[tuple[int, bool]] = set()
         self.generators = [(g, g.get_state()) for g in generators]
         # (a module's: noise drawn in forward from ``self.g``, which a bug bash found moved on)
         # (and where there was none, one made on first use: a collator's RNG made from its seed
@@ -881,8 +886,10 @@ class Streams:
             # again after it was put back, a bug bash: the next pass was the untested twin's
             # second)
             for sampler, epoch in self.epochs:
+                if not own_rngs and isinstance(sampler, torch.utils.data.IterableDataset):
+                    continue  # (a stream: the next repeat's step sets its epoch from entry's)
                 try:
-                    set_epoch_of(sampler, epoch, self.refused, epoch)
+                    set_epoch_of(sampler, epoch, self.refused, back=True)
                 except Exception as exc:  # (the rest goes back before it is raised)
                     failed = failed or exc
             for attrs, name, was, saved in self.counts if own_rngs else ():

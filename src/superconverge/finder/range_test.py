@@ -614,7 +614,7 @@ def lr_range_test(
                 # reaches, goes on: each repeat draws other batches)
                 state.restore(between_repeats=True)
                 for sampler, epoch in streams.epochs:  # the epochs of entry
-                    set_epoch_of(sampler, epoch + r, streams.refused, epoch)
+                    set_epoch_of(sampler, epoch + r, streams.refused)
                 for loader, count in streams.iterations:  # (and a loader's count of passes)
                     loader.iteration = count + r
             if not model.training:  # leave a training model's frozen BatchNorms frozen
@@ -1135,7 +1135,7 @@ class _Run:
         # (a validation batch was a bare list of sequences: _sequences)
         self.val_sequences = False
         self.own_rngs: list[Any] = []  # (the loaders' and those a step_fn or module keeps)
-        self.epoch_refused: set[int] = set()  # (see set_epoch_of)
+        self.epoch_refused: set[tuple[int, bool]] = set()  # (see set_epoch_of)
         self.rng_slots: list[tuple[dict[str, Any], str]] = []  # (None at the start: Streams)
         # The state the model (and a step_fn object) carries between forwards: the training's
         # goes back after a validation pass. (The pass starts from it: started from the first
@@ -3244,21 +3244,30 @@ def _zipped(fields: list[Any]) -> bool:
     item an example: ``tuple(zip(*batch))``, torchvision's detection collate, images of
     different sizes beside their target dicts. So they are where there are two or more of one
     length, each of one kind of item (tensors of one dtype and number of dimensions, dicts,
-    strings or numbers), and some say so: a field of strings or numbers (labels, file names,
-    which a default collate makes tensors or lists of the batch's length), one of 0-d
-    tensors, tensors whose first lengths differ (an image's 3 channels beside a mask's rows,
-    and the tensors the dicts hold), or dicts whose tensors are not all of one length other
-    than the fields' (a default collate's dicts hold tensors of the batch's length). Inputs and
-    targets given as lists (``([x1, x2], [y1, y2])``, or dicts of them) are tensors of the batch's
-    length, all alike; a default-collated ``((x, paths), (y, ids))`` mixes kinds in a field.
-    (A bug bash: a zipped batch weighed by its first image's 3 channels, or by its first
-    image's boxes, 1.3x to 3x off with a last batch of one; reviews: a string or number beside
-    batched tensors in a field counted the fields of default-collated batches, and dicts of
-    batched tensors counted theirs.)"""
+    strings or numbers), and one of these says so:
+
+    - a field of strings or numbers (labels, file names: a default collate makes them
+      tensors, or lists of the batch's length);
+    - a field of 0-d tensors;
+    - tensors whose first lengths differ (an image's 3 channels beside a mask's rows), the
+      tensors the dicts hold among them;
+    - one dict holding tensors beside one tensor: a last batch of one image, whose targets
+      may hold as many boxes as it has channels (a batch of several images that all have
+      that many boxes is weighed by that count).
+
+    Inputs and targets given as lists (``([x1, x2], [y1, y2])``, or dicts of them, beside the
+    inputs or not) are tensors of the batch's length, all alike; a default-collated
+    ``((x, paths), (y, ids))`` mixes kinds in a field. Taken for zipped, wrongly: a custom
+    collate's field of names or numbers beside batched tensors, of as many items
+    (``([x1, x2], ["a.png", "b.png"])``). (A bug bash: a zipped batch weighed by its first
+    image's 3 channels, or by its first image's boxes, 1.3x to 3x off with a last batch of
+    one; reviews: a string or number beside batched tensors in a field counted the fields of
+    default-collated batches, dicts of batched tensors counted theirs, and a last image's
+    targets of as many boxes as its channels were taken for batched.)"""
     if (len(fields) < 2 or not all(isinstance(x, tuple | list) for x in fields)
             or len({len(x) for x in fields}) != 1 or not fields[0]):
         return False
-    said = dicts = False
+    said = dicts = tensors = False
     firsts: set[int] = set()
     for field in fields:
         kinds = {(x.dtype, x.dim()) if isinstance(x, torch.Tensor) else
@@ -3269,16 +3278,16 @@ def _zipped(fields: list[Any]) -> bool:
         kind = kinds.pop()
         if isinstance(kind, tuple):
             said = said or kind[1] == 0
+            tensors = True
             firsts.update(x.size(0) for x in field if x.dim())
         elif kind == "dict":
-            dicts = True
-            firsts.update(v.size(0) for x in field for v in x.values()
-                          if isinstance(v, torch.Tensor) and v.dim())
+            held = [v.size(0) for x in field for v in x.values()
+                    if isinstance(v, torch.Tensor) and v.dim()]
+            dicts = dicts or bool(held)
+            firsts.update(held)
         else:
             said = True
-    if said or len(firsts) > 1:
-        return True
-    return dicts and not (firsts and len(fields[0]) not in firsts)
+    return said or len(firsts) > 1 or (dicts and tensors and len(fields[0]) == 1)
 
 
 def _examples(batch: Any) -> int | None:
@@ -3413,7 +3422,7 @@ def _check_loss(loss: object, *, training: bool) -> None:
 
 
 def _cycle(data: Iterable[Any], epoch_stride: int = 1,
-           refused: set[int] | None = None) -> Generator[Any, None, None]:
+           refused: set[tuple[int, bool]] | None = None) -> Generator[Any, None, None]:
     """``data``'s batches, re-iterated as often as needed. A sampler that shuffles by its
     epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
     shuffling loader draws a new order: else every pass would repeat the first one's. (The
