@@ -616,8 +616,8 @@ def epoch_samplers(*loaders: object) -> list[Any]:
     """The samplers that shuffle by an epoch number rather than a generator (torch's
     ``DistributedSampler``: ``seed + epoch``), which seeding cannot vary between repeats; and a
     loader's ``IterableDataset`` that does so (a stream of shards shuffled by ``seed + epoch``,
-    as Hugging Face's, webdataset's and accelerate's are: a bug bash found every pass and every
-    repeat of one the same, and the warning of repeats alike told to shuffle it)."""
+    as Hugging Face's and accelerate's are: a bug bash found every pass and every repeat of one
+    the same, and the warning of repeats alike told to shuffle it)."""
     found: list[Any] = []
     streams = [d for d in _datasets(loaders) if isinstance(d, torch.utils.data.IterableDataset)]
     for owner in [*_shufflers(loaders), *streams]:

@@ -3424,9 +3424,11 @@ def _check_loss(loss: object, *, training: bool) -> None:
 def _cycle(data: Iterable[Any], epoch_stride: int = 1,
            refused: set[tuple[int, bool]] | None = None) -> Generator[Any, None, None]:
     """``data``'s batches, re-iterated as often as needed. A sampler that shuffles by its
-    epoch (``DistributedSampler``) moves ``epoch_stride`` epochs on at each new pass, as a
-    shuffling loader draws a new order: else every pass would repeat the first one's. (The
-    range test's repeats take the epochs between, and the restore puts the epoch back.)"""
+    epoch (``DistributedSampler``), or a stream that does (:func:`epoch_samplers`), moves
+    ``epoch_stride`` epochs on at each new pass, as a shuffling loader draws a new order: else
+    every pass would repeat the first one's. (The range test's repeats take the epochs
+    between, and the restore puts the epoch back.) ``refused``: the streams whose
+    ``set_epoch`` refused, shared with the restore (:func:`set_epoch_of`)."""
     samplers = epoch_samplers(*unwrapped_loaders(data))
     refused = set() if refused is None else refused  # (a stream's refusal: warned once)
     passes = drawn = 0
