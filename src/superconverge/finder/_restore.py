@@ -741,7 +741,6 @@ class Streams:
         self.modes = [(m, m.training) for m in modules]
         self.iterators = [(ld, ld._iterator) for ld in loaders  # type: ignore[attr-defined]
                           if _persistent_workers(ld) and not _stateful_loader(ld)]
-        self.detached: list[Any] = []  # the loaders whose running workers detach() set aside
         # (the streams whose set_epoch refused a step, or to go back: set_epoch_of)
         self.refused: set[tuple[int, bool]] = set()
         self.generators = [(g, g.get_state()) for g in generators]
@@ -821,13 +820,11 @@ class Streams:
         for loader, before in self.iterators:
             if before is not None:
                 loader._iterator = None  # type: ignore[attr-defined]
-                self.detached.append(loader)
         for loader, before, initial, _, _ in self.stateful:
             # (not one state_dict() made and nothing iterated: the sweep takes it, and
             # training starts from the state, as without workers)
             if before is not None and not initial and _persistent_workers(loader):
                 loader._iterator = None
-                self.detached.append(loader)
 
     def keep_modes(self, modules: Iterable[torch.nn.Module]) -> None:
         """Put back the ``training`` flags of ``modules`` too, each once (a loss module's, a
@@ -877,11 +874,9 @@ class Streams:
                 now = loader._iterator  # type: ignore[attr-defined]
                 if now is not before:  # workers the test started: their RNGs moved on: stopped
                     _stop_workers(now)
-                    # (a caller's iterator set aside comes back at the end, not between
-                    # repeats: each repeat starts workers of its own)
-                    loader._iterator = (  # type: ignore[attr-defined]
-                        before if own_rngs or all(loader is not d for d in self.detached)
-                        else None)
+                    # (a caller's iterator set aside, or none, comes back at the end; between
+                    # repeats none: each repeat starts workers of its own)
+                    loader._iterator = before if own_rngs else None  # type: ignore[attr-defined]
             # (first: a set_epoch that draws the epoch's order from the sampler's own RNG drew
             # again after it was put back, a bug bash: the next pass was the untested twin's
             # second)
