@@ -102,7 +102,12 @@ def not_an_optimizer(optimizer: object, wrapped_note: str) -> TypeError:
         f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}{hint}")
 
 
-def brief(values: Sequence[Any], limit: int = 6) -> str:
+BRIEF_LIMIT = 6
+"""The most values :func:`brief` lists in full (a message that says "all of them" or "the first"
+by its own count reads this too)."""
+
+
+def brief(values: Sequence[Any], limit: int = BRIEF_LIMIT) -> str:
     """A list for a message: all of a short one, the first ``limit`` items and a count of a long
     one (an optimizer with a group per parameter has thousands)."""
     if len(values) <= limit:

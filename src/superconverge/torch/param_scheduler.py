@@ -45,6 +45,7 @@ from superconverge.schedules.compose import Constant, Join, constant
 from superconverge.schedules.one_cycle import OneCycleTwoPhase, _LrPhased, _Phased
 from superconverge.torch._multipliers import (
     _LAST_MULTIPLIERS,
+    BRIEF_LIMIT,
     LBFGS_TENSOR_LR,
     RPROP_LR,
     adafactor_groups,
@@ -226,14 +227,10 @@ def _as_schedule(name: str, value: object) -> Schedule:
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{name}: {exc}") from None
         return value
-    if is_number(value):
-        return constant(real(name, value))  # (an int past float's range: a bug bash)
-    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
-        # a 0-dim numpy array or tensor, a number as numpy and torch hand one back (a bug
-        # bash: np.array(0.5) was refused as no number); read once, here
-        item = value.item()  # type: ignore[attr-defined]
-        if is_number(item):
-            return constant(real(name, item))
+    # (a 0-dim numpy array or tensor too, a number as numpy and torch hand one back, a bug
+    # bash: np.array(0.5) was refused as no number; read once, here)
+    if is_number(number := _scalar(value)):
+        return constant(real(name, number))  # (an int past float's range: a bug bash)
     raise TypeError(  # (a list, as torch's OneCycleLR takes one per group: a bug bash)
         f"{name} must be a Schedule (e.g. superconverge.one_cycle(...)) or a number for a "
         f"constant, got {value!r} ({type(value).__name__})"
@@ -557,15 +554,21 @@ class _ZeroLoad:
         type(opt)._sync_param_groups(opt.param_groups, opt.optim.param_groups)
 
 
+def _scalar(value: object) -> object:
+    """``value``'s number where it is a 0-dim numpy array or tensor (``.item()``), else
+    ``value``."""
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        return value.item()  # type: ignore[attr-defined]
+    return value
+
+
 def _number(key: str, step: int, value: object) -> float:
     """A schedule's value as a float: a numpy one too (written as it was, it went into the
     groups and the optimizer's state_dict, which torch.load(weights_only=True) then refused; a
     float32 warned of an overflow at every step: a bug bash); anything else named."""
     if type(value) is float:
         return value
-    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
-        value = value.item()  # type: ignore[attr-defined]  # (a 0-d array: np.where's, a
-        # review; a 0-d tensor)
+    value = _scalar(value)  # (a 0-d array: np.where's, a review; a 0-d tensor)
     if is_number(value):
         return float(value)  # type: ignore[arg-type]
     raise TypeError(
@@ -590,8 +593,6 @@ def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
         write_scaled(groups, slot, value, mults)
 
 
-_LISTED = 6
-"""The most param groups' values a message lists in full (see ``brief``)."""
 
 
 def _first_difference(key: str, saved: object, current: Sequence[float]) -> str:
@@ -599,7 +600,7 @@ def _first_difference(key: str, saved: object, current: Sequence[float]) -> str:
     both where they are short, else the first group that differs and how many do (a bug
     bash: 2,000 groups' lists made an error of 20,000 characters that named no group)."""
     if (not isinstance(saved, list | tuple) or len(saved) != len(current)
-            or len(current) <= _LISTED):
+            or len(current) <= BRIEF_LIMIT):
         said = brief(saved) if isinstance(saved, list | tuple) else repr(saved)
         return f"{key}: saved {said}, current {brief(list(current))}"
     differ = [i for i, (a, b) in enumerate(zip(saved, current, strict=True))
@@ -960,10 +961,10 @@ class ParamScheduler:
         keep = [1.0 if h == default else float(f"{h / top:.6g}") for h in held]
         # (in words where a list would be long: 2,000 groups' made a warning of 20,000
         # characters, a bug bash)
-        apart = (f"{keep}" if len(held) <= _LISTED else
+        apart = (f"{keep}" if len(held) <= BRIEF_LIMIT else
                  f"[each group's momentum / {top:.6g}"
                  + (f", 1.0 for one at {default:.6g}" if default in held else "") + "]")
-        same = f"{[1.0] * len(held)}" if len(held) <= _LISTED else f"[1.0] * {len(held)}"
+        same = f"{[1.0] * len(held)}" if len(held) <= BRIEF_LIMIT else f"[1.0] * {len(held)}"
         warnings.warn(
             f"momentum: the param groups hold different momenta ({brief(held)}), and the "
             "schedule gives every group the same value (momentum's multipliers are 1 unless "
@@ -1150,22 +1151,21 @@ class ParamScheduler:
                 "the optimizer's param groups are new dicts (optimizer.load_state_dict, of a "
                 "checkpoint whose groups shared one tensor?): ")
             self._wrote_in = g0
-        else:
-            if not self._overwrites_warned:  # inline: ~0.1 µs a key and step
-                for key, _, _, slot, mults, _, _ in self._drivers:
-                    now = g0[slot]
-                    if type(now) is tuple or type(now) is list:  # betas (a list from a
-                        # checkpoint)
-                        now = now[0]
-                    # (a float first: isinstance costs ~40 ns a key and step more)
-                    if (type(now) is float or not isinstance(now, Tensor)) and (
-                            now != last[key] * mults[0]):
-                        self._warn_overwritten(key, now, last[key] * mults[0])
-                        break
-            # (few groups, and none in most runs; not after another writer was said: a second
-            # scheduler with complementary multipliers writes into these too)
-            if self._frozen and not self._overwrites_warned:
-                self._check_frozen(groups)
+        elif not self._overwrites_warned:  # inline: ~0.1 µs a key and step
+            for key, _, _, slot, mults, _, _ in self._drivers:
+                now = g0[slot]
+                if type(now) is tuple or type(now) is list:  # betas (a list from a checkpoint)
+                    now = now[0]
+                # (a float first: isinstance costs ~40 ns a key and step more)
+                if (type(now) is float or not isinstance(now, Tensor)) and (
+                        now != last[key] * mults[0]):
+                    self._warn_overwritten(key, now, last[key] * mults[0])
+                    break
+            else:
+                # (few groups, and none in most runs; not after another writer was said: a
+                # second scheduler with complementary multipliers writes into these too)
+                if self._frozen:
+                    self._check_frozen(groups)
         for key, value_at, last_index, slot, mults, low, high in self._drivers:
             try:
                 value = value_at(step if step < last_index else last_index)
