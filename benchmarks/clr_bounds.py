@@ -69,8 +69,7 @@ def _log_median(values: Sequence[float]) -> float:
 
 
 def _mean_se(values: Sequence[float]) -> tuple[float, float]:
-    se = float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
-    return float(np.mean(values)), se
+    return float(np.mean(values)), sq._standard_error(values)
 
 
 def run_task(task: sq.Task, s: sq.Settings, seeds: int, pool: ProcessPoolExecutor
