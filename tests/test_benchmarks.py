@@ -546,6 +546,8 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
      "counts >= 8, got '40,7'"),
     # one seed has no spread between seeds to report
     ("warning_rates.py", ["--quick", "--seeds", "1"], "argument --seeds: must be >= 2, got 1"),
+    ("clr_bounds.py", ["--quick", "--tasks", "digits-mlp-sgd,foo"], "unknown tasks ['foo']"),
+    ("clr_bounds.py", ["--quick", "--seeds", "0"], "argument --seeds: must be >= 1, got 0"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
                                                     monkeypatch) -> None:
