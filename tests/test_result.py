@@ -1939,3 +1939,29 @@ def test_a_result_saved_as_utf16_and_numpy_values_in_a_dict_are_read() -> None:
     assert objects.lrs == res.lrs and math.isnan(objects.losses[0])
     with pytest.raises(ValueError, match="lrs must be an array of numbers"):
         RangeTestResult.from_dict({**data, "lrs": np.arange(80).astype("datetime64[s]")})
+
+
+@pytest.mark.parametrize(("steps", "points", "scale_advice"),
+                         [(3, 0, False), (12, 0, True), (40, 2, True), (40, 7, True),
+                          (12, 7, False), (7, 1, False)])
+def test_the_picks_and_the_warnings_read_a_gradscalers_skips_alike(
+        steps: int, points: int, scale_advice: bool) -> None:
+    """A final read: the picks' reasons and the warnings tested "the skips took the points" two
+    ways. 3 steps, all skipped, were told "lower its init_scale" beside a warning of "raise
+    num_iter"; 40 steps with 2 points the other way round. Now one test: the skips took more
+    points than they left, and without them the sweep had had enough."""
+    lrs = np.logspace(-4, -1, points).tolist()
+    losses = [2.3 - 0.01 * i for i in range(points)]
+    res = RangeTestResult(lrs, losses, bias_corrected_ema(losses, 0.98) if points else [],
+                          "completed", num_iter=steps,
+                          config={"start_lr": 1e-4, "end_lr": 1.0, "mode": "exp"},
+                          provenance={"skipped_steps": [steps - points]})
+    said = res.warnings()
+    assert len(said) == 1 and said[0].startswith(f"too few points: {points} finite"), said
+    scale = "lower its init_scale or use bfloat16 autocast"
+    for pick in (res.suggest(), *res.suggest_bounds()):
+        assert pick.lr is None
+        assert pick.reason.endswith(scale) is scale_advice, pick.reason
+        assert ("raise num_iter" in pick.reason) is not scale_advice, pick.reason
+    assert said[0].endswith(scale) is scale_advice, said
+    assert ("raise num_iter" in said[0]) is not scale_advice, said

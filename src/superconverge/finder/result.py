@@ -34,7 +34,9 @@ from superconverge.finder.suggest import (
     STOP_REASONS,
     Suggestion,
     curve_warnings,
+    finite_prefix,
     for_mode,
+    skips_took_points,
     suggest,
     suggest_bounds,
 )
@@ -482,12 +484,13 @@ class RangeTestResult(Curve):
 
     def _skips_explain(self) -> dict[str, bool]:
         """:func:`for_mode`'s words on a GradScaler's skips: the sweep stopped at them with
-        its loss scale still 1 or more (``scale_too_high``), or it completed, each step
-        skipped, with no point (``all_skipped``; a review: 40 steps all skipped were told to
-        raise num_iter, which adds only skips)."""
+        its loss scale still 1 or more (``scale_too_high``), or they took its points
+        (``skips_took``, as :meth:`warnings` reads it; a review: 40 steps all skipped were
+        told to raise num_iter, which adds only skips)."""
         stop = self.curve_stop_reason
+        points = len(finite_prefix(self.lrs, self.losses)[0])
         return {"scale_too_high": stop == "nan" and self._skip_stopped_high(),
-                "all_skipped": stop == "completed" and not self.lrs and self.most_skipped() > 0}
+                "skips_took": skips_took_points(stop, points, self.most_skipped())}
 
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a

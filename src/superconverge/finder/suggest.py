@@ -399,9 +399,21 @@ _TOO_FEW_SCALE = ("; GradScaler skipped the steps at a loss scale still 1 or mor
 more: no num_iter or start_lr adds a point (a bug bash: such a sweep's reason said "raise
 num_iter", its warning "lower init_scale")."""
 
-_TOO_FEW_SKIPPED = ("; GradScaler skipped every step for inf or NaN gradients, which give no "
+_TOO_FEW_SKIPPED = ("; GradScaler skipped most steps for inf or NaN gradients, which give no "
                     "points: lower its init_scale or use bfloat16 autocast")
-"""The advice for a sweep whose every step a GradScaler skipped, as its warnings give it."""
+"""The advice for a sweep whose points a GradScaler's skips took (:func:`skips_took_points`),
+as its warnings give it."""
+
+
+def skips_took_points(stop_reason: str | None, points: int, skips: int) -> bool:
+    """Whether a GradScaler's skips, not ``num_iter``, left a sweep with too few points: it ran
+    every step, the skips took more of them than they left, and without them it had had
+    ``MIN_POINTS``. The one test of the picks' reasons (:func:`for_mode`) and the warnings
+    (:func:`curve_warnings`): they had tested it two ways, and 3 steps all skipped were told
+    "lower its init_scale" beside "raise num_iter", 40 steps with 2 points the other way
+    round (a final read). A skip or two of a short sweep, as the scaler finds its scale, is
+    ``num_iter``'s to mend."""
+    return stop_reason == "completed" and skips > points and points + skips >= MIN_POINTS
 
 _TOO_FEW_CUT = ("; the sweep was cut short (Ctrl-C or an error) before it had them: run it to "
                 "its end")
@@ -409,16 +421,16 @@ _TOO_FEW_CUT = ("; the sweep was cut short (Ctrl-C or an error) before it had th
 
 
 def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None, *,
-             scale_too_high: bool = False, all_skipped: bool = False) -> Suggestion:
+             scale_too_high: bool = False, skips_took: bool = False) -> Suggestion:
     """``pick`` with its reason's advice for a sweep of ``mode`` that stopped for
     ``stop_reason``: "lower start_lr" moves no LR of a linear sweep but its first, so there
     the reason says what does, as :func:`curve_warnings` does (a review: the two said opposite
     things); too few points of a sweep that completed need a larger ``num_iter`` alone, and
     those of one stopped by a GradScaler's skips at a loss scale still 1 or more
-    (``scale_too_high``) a lower ``init_scale``, as those of one whose every step it skipped
-    (``all_skipped``: its warnings' advice, a review)."""
+    (``scale_too_high``) a lower ``init_scale``, as those of one whose points its skips took
+    (``skips_took``, :func:`skips_took_points`: its warnings' advice, a review)."""
     if pick.reason.startswith("only ") and pick.reason.endswith(TOO_FEW_ADVICE):
-        advice = (_TOO_FEW_SCALE if scale_too_high else _TOO_FEW_SKIPPED if all_skipped
+        advice = (_TOO_FEW_SCALE if scale_too_high else _TOO_FEW_SKIPPED if skips_took
                   else _too_few_advice(mode, stop_reason))
         return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
                                    + advice)
@@ -947,11 +959,9 @@ def curve_warnings(
                 f"sound,{_too_few_advice(mode, stop_reason).removeprefix(';')}"
             )
             return out
-        if (stop_reason == "completed" and scaler_skips > len(x)
-                and len(x) + scaler_skips >= MIN_POINTS):
+        if skips_took_points(stop_reason, len(x), scaler_skips):
             # Every step ran, with no divergence or NaN loss, and the skips took most of the
-            # points: a loss scale too large for fp16 (a skip or two of a short sweep, as the
-            # scaler finds its scale, is not that: num_iter is).
+            # points: a loss scale too large for fp16.
             out.append(
                 f"too few points: {len(x)} finite (need {MIN_POINTS}): GradScaler skipped "
                 f"{scaler_skips} steps for inf or NaN gradients, which give no points; lower "
