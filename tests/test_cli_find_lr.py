@@ -2376,26 +2376,48 @@ def test_sigterm_or_a_hangup_keeps_the_curve_measured_so_far_as_ctrl_c_does(
     assert not (out / "lr_find.json").exists()
 
 
+@pytest.mark.parametrize(("error", "named"), [
+    (RuntimeError("weights are not finite"), "RuntimeError: weights are not finite"),
+    (MemoryError(), "MemoryError")])
 def test_a_sigterm_that_came_after_an_error_names_the_error(
-        tmp_path, monkeypatch, capsys) -> None:
+        tmp_path, monkeypatch, capsys, error: Exception, named: str) -> None:
     """Under torchrun, every rank hitting the same error: rank 1 exits first, the agent
     SIGTERMs rank 0 while it writes its curve, and rank 0, which reports, said only
-    "terminated (SIGTERM)", never the error it hit itself."""
+    "terminated (SIGTERM)", never the error it hit itself. (A bare MemoryError by its name
+    alone, as the line of one with no SIGTERM names it, a final read: "MemoryError: ".)"""
     recipe = importlib.import_module("superconverge.recipes.find_lr")
     from superconverge._signals import Terminated
 
     def failed(*args: Any, **kwargs: Any) -> None:
         try:
-            raise RuntimeError("weights are not finite")
-        except RuntimeError as exc:
+            raise error
+        except Exception as exc:
             raise Terminated.instead_of(exc) from exc
 
     monkeypatch.setattr(recipe, "lr_range_test", failed)
     with pytest.raises(SystemExit) as done:
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "8", "--out", str(tmp_path)])
     assert done.value.code == 143
-    assert capsys.readouterr().err == (
-        "terminated (SIGTERM) after RuntimeError: weights are not finite\n")
+    assert capsys.readouterr().err == f"terminated (SIGTERM) after {named}\n"
+
+
+def test_a_cancelled_sweep_keeps_its_curve(tmp_path, monkeypatch) -> None:
+    """A final read: find_lr kept the curve of a sweep stopped by Ctrl-C, sys.exit() or an
+    error, but not of one whose asyncio task was cancelled (``CancelledError``, a
+    BaseException), though lr_range_test had attached it."""
+    import asyncio
+
+    from superconverge.finder.result import RangeTestResult
+    from superconverge.recipes import find_lr
+
+    loss_fails_at(monkeypatch, 12, asyncio.CancelledError())  # type: ignore[arg-type]
+    with pytest.raises(asyncio.CancelledError) as caught:
+        find_lr(model="mlp", num_iter=40, out=tmp_path, progress=False)
+    assert caught.value.partial_path == tmp_path / "lr_find.partial.json"  # type: ignore[attr-defined]
+    res = RangeTestResult.from_json(tmp_path / "lr_find.partial.json")
+    assert res.stop_reason == "interrupted" and len(res.lrs) == 11
+    assert (tmp_path / "lr_find.partial.png").exists()
+    assert not (tmp_path / "lr_find.json").exists()
 
 
 def test_the_command_leaves_the_callers_sigterm_handler_as_it_was(tmp_path) -> None:

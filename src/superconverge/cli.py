@@ -1146,8 +1146,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
             # an error it came after (under torchrun, the agent's SIGTERM once another rank
             # failed, while this one wrote the curve of its own error): named, not lost
             cause = exc.__cause__
-            after = (f" after {type(cause).__name__}: {one_line(cause)}"
-                     if isinstance(cause, Exception) else "")
+            after = f" after {_error_named(cause)}" if isinstance(cause, Exception) else ""
             parser.exit(128 + exc.signum,
                         f"{tag}terminated ({exc.args[0]}){after}{_partial_note(exc, args)}\n")
         parser.exit(130, f"{tag}interrupted{_partial_note(exc, args)}\n")
@@ -1163,11 +1162,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
         note = _partial_note(exc, args)
         if not note and not (rank and _measured(exc)):
             raise
-        # (a bare MemoryError has no message: its name alone, not "MemoryError: ; ...", a
-        # bug bash)
-        said = f": {message}" if (message := one_line(exc).strip()) else ""
-        parser.exit(1, f"{tag}{parser.prog} {args.command}: {type(exc).__name__}{said}"
-                       f"{note}\n")
+        parser.exit(1, f"{tag}{parser.prog} {args.command}: {_error_named(exc)}{note}\n")
     finally:
         warnings.formatwarning = formatted
         if handler is not None:
@@ -1175,6 +1170,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
             root.setLevel(level)
             ours.setLevel(our_level)
     return 0
+
+
+def _error_named(exc: BaseException) -> str:
+    """An error as a line names it, ``"RuntimeError: out of memory"``; its name alone where it
+    has no message (a bare ``MemoryError``: "MemoryError: ; ...", a bug bash, and after a
+    SIGTERM, a final read)."""
+    message = one_line(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _in_flags(message: str, args: argparse.Namespace, flags: Mapping[str, str],

@@ -115,10 +115,12 @@ def find_lr(
     recorded besides (``data_name``, ``device``, ...): ``find_lr(**{k: config[k] for k in
     the names find_lr takes})`` runs it again.
 
-    Ctrl-C, or an error during the sweep, writes the curve measured so far to
+    Ctrl-C, an error or any other exception during the sweep (``sys.exit()``, an asyncio
+    task's cancellation) writes the curve measured so far to
     ``lr_find.partial.json`` and ``.png`` in ``out`` (beside, never over, a finished run's files,
     which a re-run stopped early would otherwise lose) and raises the ``KeyboardInterrupt`` or
-    the error; a finished run removes such partial files.
+    the error, its ``partial_path`` naming the file; a finished run removes such partial
+    files.
 
     ``num_iter``: steps in the sweep (default: :func:`range_steps` of the model: 100, 200 for
     ``cnn1d``, 300-600 for the ResNets). ``device``: where to train (default: ``cuda`` when
@@ -280,11 +282,12 @@ def find_lr(
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
-    except (KeyboardInterrupt, SystemExit, Exception) as exc:
+    except BaseException as exc:
         # Ctrl-C or an error mid-sweep (or a sys.exit() of the caller's signal handler, a bug
-        # bash): keep what was measured (stop reason "interrupted" or "error"), under a name
-        # of its own: a finished run's lr_find.json in the same folder
-        # is worth more than a stopped one.
+        # bash; an asyncio task's cancellation, a final read): keep what was measured (stop
+        # reason "interrupted" or "error"), under a name of its own: a finished run's
+        # lr_find.json in the same folder is worth more than a stopped one. (Whatever
+        # lr_range_test attaches its curve to: any BaseException.)
         partial = getattr(exc, "partial_result", None)
         if partial is not None and out is not None and partial.lrs and main:
             # Held off while it writes (a few seconds with the plot): a second Ctrl-C, and
