@@ -152,16 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=_common.positive_int, default=2,
                     help="training runs in parallel processes (default 2, one a core here)")
     args = ap.parse_args(argv)
-    names = [t.name for t in sq.TASKS]
-    tasks = list(sq.TASKS)
-    if args.tasks:
-        wanted = args.tasks.split(",")
-        unknown = [w for w in wanted if w not in names]
-        if unknown:
-            ap.error(f"unknown tasks {unknown}; known: {names}")
-        tasks = [t for t in sq.TASKS if t.name in wanted]
-    elif args.quick:
-        tasks = tasks[:1]
+    tasks = sq.chosen_tasks(ap, args.tasks, args.quick)
     s = sq.Settings()
     if args.quick:
         s = sq.Settings(repeats=2, epoch_scale=0.5, range_scale=0.6)

@@ -437,6 +437,18 @@ def provenance(argv: list[str], s: Settings, total_s: float, workers: int = 2) -
     ]
 
 
+def chosen_tasks(parser: argparse.ArgumentParser, names: str | None, quick: bool) -> list[Task]:
+    """The tasks ``--tasks`` names (comma-separated; all by default, the first alone with
+    ``--quick``), in :data:`TASKS`' order; an unknown name is the parser's error."""
+    if not names:
+        return list(TASKS[:1] if quick else TASKS)
+    wanted = names.split(",")
+    unknown = sorted(set(wanted) - {t.name for t in TASKS})
+    if unknown:
+        parser.error(f"unknown tasks {unknown}; known: {[t.name for t in TASKS]}")
+    return [t for t in TASKS if t.name in wanted]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a small smoke run (CI-sized)")
@@ -451,18 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         p.error(f"--workers must be >= 1, got {args.workers}")
     s = Settings()
-    tasks = list(TASKS)
-    if args.tasks:
-        wanted = args.tasks.split(",")
-        unknown = sorted(set(wanted) - {t.name for t in TASKS})
-        if unknown:
-            p.error(f"unknown tasks {unknown}; known: {[t.name for t in TASKS]}")
-        tasks = [t for t in TASKS if t.name in wanted]
+    tasks = chosen_tasks(p, args.tasks, args.quick)
     if args.quick:
         s = Settings(grid_points=5, seeds=1, pick_seeds=1, repeats=2, holdout=2, epoch_scale=0.5,
                      range_scale=0.6)
-        if not args.tasks:
-            tasks = tasks[:1]
     began = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:

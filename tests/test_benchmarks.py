@@ -547,6 +547,8 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     # one seed has no spread between seeds to report
     ("warning_rates.py", ["--quick", "--seeds", "1"], "argument --seeds: must be >= 2, got 1"),
     ("clr_bounds.py", ["--quick", "--tasks", "digits-mlp-sgd,foo"], "unknown tasks ['foo']"),
+    ("suggestion_quality.py", ["--quick", "--tasks", "foo,digits-mlp-sgd"],
+     "unknown tasks ['foo']; known: ['digits-mlp-sgd', "),
     ("clr_bounds.py", ["--quick", "--seeds", "0"], "argument --seeds: must be >= 1, got 0"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
