@@ -18,6 +18,7 @@ import torch
 from torch.optim.lr_scheduler import CyclicLR, MultiStepLR, OneCycleLR
 
 import superconverge as sc
+from superconverge._warning import SuperconvergeWarning
 from superconverge.torch import ParamScheduler, tensorize_hyperparams
 
 ABS = 1e-12
@@ -3007,3 +3008,47 @@ def test_a_0_dim_array_or_tensor_is_a_constant() -> None:
         sched.step()
     with pytest.raises(TypeError, match="lr must be a Schedule"):
         ParamScheduler(torch.optim.SGD(make_model().parameters(), lr=0.1), lr=np.array("x"))
+
+
+def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
+    """A bug bash: SGD built without weight decay (torch's default 0) beside the usual no-decay
+    group (biases, norms, at 0): no ratio to keep, so a weight_decay schedule was written into
+    both, [5e-4, 5e-4], decaying the biases and norms without a word."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4),
+                                torch.nn.Linear(4, 2))
+    matrices = [p for p in model.parameters() if p.dim() > 1]
+    flat = [p for p in model.parameters() if p.dim() <= 1]
+
+    def build(groups: list[dict[str, Any]], **kwargs: Any) -> torch.optim.SGD:
+        opt = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+        ParamScheduler(opt, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4, **kwargs)
+        return opt
+
+    with pytest.warns(SuperconvergeWarning, match=re.escape(
+            "weight_decay: every param group holds weight_decay=0, so the schedule is written "
+            "into all 3 alike, and param group 1, whose parameters are all 1-D (biases, norms: "
+            "a no-decay group?), will be decayed too. To keep it at 0, pass multipliers="
+            "{'weight_decay': [1.0, 0.0, 1.0]}; to decay every group, multipliers="
+            "{'weight_decay': [1.0, 1.0, 1.0]}")):
+        opt = build([{"params": matrices[:1]}, {"params": flat, "weight_decay": 0.0},
+                     {"params": matrices[1:]}])
+    assert [g["weight_decay"] for g in opt.param_groups] == [5e-4] * 3  # (as documented)
+    # (the timm layout, no-decay first: named the same way)
+    with pytest.warns(SuperconvergeWarning, match=re.escape(
+            "param group 0, whose parameters are all 1-D")):
+        build([{"params": flat}, {"params": matrices}])
+    # Not where the groups or the multipliers say what to do, nor where no group is one of
+    # biases and norms alone (layer-wise LRs), nor where every group is.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt = build([{"params": matrices}, {"params": flat}],
+                    multipliers={"weight_decay": [1.0, 0.0]})
+        assert [g["weight_decay"] for g in opt.param_groups] == [5e-4, 0.0]
+        build([{"params": matrices}, {"params": flat}],
+              multipliers={"weight_decay": [1.0, 1.0]})
+        opt = build([{"params": matrices, "weight_decay": 1e-4},
+                     {"params": flat, "weight_decay": 0.0}])
+        assert [g["weight_decay"] for g in opt.param_groups] == [5e-4, 0.0]
+        build([{"params": matrices[:1]}, {"params": matrices[1:], "lr": 0.01}])
+        build([{"params": flat[:2]}, {"params": flat[2:]}])
+        build([{"params": [*matrices, *flat]}])

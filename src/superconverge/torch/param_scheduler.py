@@ -799,6 +799,8 @@ class ParamScheduler:
             if ratios is not None:
                 self._unresolved["lr"] = ratios
                 self._from_torch = True
+        if "weight_decay" in self._undefined and "weight_decay" not in self._unresolved:
+            _warn_no_decay_decayed(groups, slots["weight_decay"])
 
         self._schedules = schedules
         self._slots = slots
@@ -1778,6 +1780,27 @@ class ParamScheduler:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={s!r}" for k, s in self._schedules.items())
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
+
+
+def _warn_no_decay_decayed(groups: list[dict[str, Any]], slot: str) -> None:
+    """Every group built at weight decay 0 (torch's default), beside groups of weight matrices
+    one whose parameters are all 1-D (biases, norms: the usual no-decay group): with no ratio
+    to keep, the schedule is written into every group alike, decaying that one too. Said,
+    with the multipliers that keep it at 0 (a bug bash: [5e-4, 5e-4] written, no word)."""
+    flat = [bool(g["params"]) and all(p.dim() <= 1 for p in g["params"]) for g in groups]
+    if not any(flat) or all(flat):
+        return
+    keep = [0.0 if f else 1.0 for f in flat]
+    which = [i for i, f in enumerate(flat) if f]
+    named = ", ".join(map(str, which[:10])) + (", ..." if len(which) > 10 else "")
+    warnings.warn(
+        f"{slot}: every param group holds {slot}=0, so the schedule is written into all "
+        f"{len(groups)} alike, and param group{'s' * (len(which) > 1)} {named}, whose "
+        f"parameters are all 1-D (biases, norms: a no-decay group?), will be decayed too. To "
+        f"keep {'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{{slot!r}: "
+        f"{brief(keep)}}}; to decay every group, multipliers={{{slot!r}: "
+        f"{brief([1.0] * len(groups))}}} (either says so, and this warning goes)",
+        SuperconvergeWarning, stacklevel=3)
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
