@@ -9743,3 +9743,38 @@ def test_numbers_beside_a_cache_the_sweep_left_third_review() -> None:
         lr_range_test(bank, torch.optim.SGD(bank.parameters(), lr=0.1), F.cross_entropy,
                       _pairs(), 1e-4, 1.0, num_iter=10, progress=False)
     bank(torch.randn(2, 8))  # (consistent: the next forward's check holds)
+
+
+def test_the_result_records_the_weight_decay_it_ran_at(tmp_path) -> None:
+    """A bug bash: range tests at several weight decays (Smith's search, by hand) wrote files
+    that did not tell them apart: group 0's weight decay at entry is now in the config."""
+    from superconverge.finder.result import RangeTestResult
+
+    seen = []
+    for opt_class, wd in ((torch.optim.SGD, 1e-3), (torch.optim.AdamW, 0.0),
+                          (torch.optim.SGD, torch.tensor(5e-4))):
+        model = _blob_mlp()
+        opt = opt_class([{"params": model[0].parameters(), "weight_decay": wd},
+                         {"params": model[2].parameters(), "weight_decay": 0.0}], lr=0.1)
+        result = lr_range_test(model, opt, F.cross_entropy, _blob_batches(), 1e-4, 1.0,
+                               num_iter=10, progress=False)
+        back = RangeTestResult.from_json(result.to_json(tmp_path / "r.json"))
+        seen.append(back.config["weight_decay"])
+        assert opt.param_groups[0]["weight_decay"] is wd  # (put back as it was)
+    assert seen == [1e-3, 0.0, pytest.approx(5e-4)]
+
+    class Plain(torch.optim.Optimizer):  # (an optimizer with no weight decay: None)
+        def __init__(self, params: Any) -> None:
+            super().__init__(params, {"lr": 0.01})
+
+        @torch.no_grad()
+        def step(self, closure: Any = None) -> None:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+
+    model = _blob_mlp()
+    result = lr_range_test(model, Plain(model.parameters()), F.cross_entropy, _blob_batches(),
+                           1e-4, 1.0, num_iter=10, progress=False)
+    assert result.config["weight_decay"] is None

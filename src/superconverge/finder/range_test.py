@@ -390,6 +390,9 @@ def lr_range_test(
         # (a bug bash: a 1cycle cycling momentum 0.95-0.85 took a max_lr measured at momentum
         # 0, 6.7x the step it made, unwarned: see policy_from_range_test)
         "heavy_ball_momentum": _heavy_ball_momentum(optimizer),
+        # (a bug bash: range tests at several weight decays, Smith's search by hand, wrote
+        # files that did not tell them apart)
+        "weight_decay": _group_0_number(optimizer, "weight_decay"),
         "param_group_ratios": ratios,
         # (without a repr's memory address, which made two runs' configs differ: a bug bash)
         "step_fn": None if step_fn is None else getattr(
@@ -3088,6 +3091,17 @@ STALE_STEPS = 5
 """The fewest steps a sweep stopped within :data:`GRAD_WATCH_STEPS` must have run for its
 optimizer's parameters outside the model that got no gradient to be told of (see
 ``_Run._tell_stale_optimizer``)."""
+
+
+def _group_0_number(optimizer: torch.optim.Optimizer, key: str) -> float | None:
+    """Group 0's ``key`` as a float (a tensor's read once); None where it has none, or not a
+    finite number."""
+    groups = optimizer.param_groups
+    try:
+        value = as_float(groups[0][key]) if groups and key in groups[0] else None
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        return None
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:
