@@ -1048,7 +1048,11 @@ def test_every_step_on_all_of_the_data_is_told_from_the_loader_alone() -> None:
     assert whole(DataLoader(data, batch_size=10, shuffle=True), 8)  # two passes a step
     assert whole(Wrapper(DataLoader(data, batch_size=64, shuffle=True)))
     assert whole(DataLoader(data, batch_size=20, drop_last=True), 2)  # drops nothing
-    assert whole(DataLoader(data, batch_size=16, shuffle=True), 3)  # 3 batches, 3 a step
+    assert whole(DataLoader(data, batch_size=16), 3)  # 3 batches, 3 a step
+    # ... but shuffled, the last batch of 8 weighs as much as a batch of 16, and which 8 it
+    # draws changes each step's loss (a bug bash: picks 0.12 decades apart, said alike)
+    assert not whole(DataLoader(data, batch_size=16, shuffle=True), 3)
+    assert whole(DataLoader(data, batch_size=20, shuffle=True), 2)
     assert not whole(DataLoader(data, batch_size=16, shuffle=True), 2)
     assert not whole(DataLoader(data, batch_size=14, shuffle=True), 4)  # 3 a pass
     assert not whole(DataLoader(data, batch_size=32, drop_last=True))  # 8 left out

@@ -2242,7 +2242,10 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
     own BatchSampler over a SequentialSampler or a RandomSampler drawing every example without
     replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
-    passes. Then repeats differ only by the order within a step, float rounding. Anything
+    passes, of equal batches where shuffled (a bug bash: a step weighs each micro-batch's mean
+    alike, so which examples a last smaller batch drew changed every step's loss, 4e-3 between
+    repeats and picks 0.12 decades apart, said to be rounding). Then repeats differ only by
+    the order within a step, float rounding. Anything
     else (a custom or distributed sampler, a subsample, ``drop_last`` dropping examples, a
     wrapper's own ``len()``): ``None`` (a review: a batch count alone was no proof).
     ``loaders``: :func:`unwrapped_loaders` of ``data``, as the range test has them."""
@@ -2268,8 +2271,11 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
              and sampler.data_source is loader.dataset) or (
         type(sampler) is torch.utils.data.RandomSampler and sampler.data_source is loader.dataset
         and not sampler.replacement and sampler.num_samples == n)
-    dropped = batches.drop_last and n % batches.batch_size != 0
-    whole = every and not dropped and passes >= 1 and accumulation_steps % passes == 0
+    ragged = n % batches.batch_size != 0
+    dropped = batches.drop_last and ragged
+    weighed = ragged and passes > 1 and type(sampler) is not torch.utils.data.SequentialSampler
+    whole = (every and not dropped and not weighed and passes >= 1
+             and accumulation_steps % passes == 0)
     return passes if whole else None
 
 
