@@ -531,6 +531,35 @@ def test_from_lr_find_says_the_lrs_are_group_0s_where_groups_swept_at_ratios(
         assert f"lr_find.json: max_lr {VALLEY.bounds()[1]:.4g}{said}" in err
 
 
+def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, capsys) -> None:
+    """A bug bash: a pick is the batch size's it ran at, and nothing said so where it is taken
+    (find-lr records --batch-size; lr_range_test's own config has none)."""
+    import dataclasses
+
+    from test_from_range_test import VALLEY
+
+    for config, said in (({"batch_size": 32}, " (measured at batch size 32; for another, run "
+                                              "find-lr again at it)\n"),
+                         ({"batch_size": 32, "accumulation_steps": 4},
+                          " (measured at batch size 32 x 4 accumulated; "),
+                         ({"batch_size": 32, "accumulation_steps": 1}, " (measured at batch "
+                                                                       "size 32; "),
+                         ({}, "\n"), ({"batch_size": None}, "\n"), ({"batch_size": True}, "\n"),
+                         ({"batch_size": "32"}, "\n"), ({"batch_size": 0}, "\n")):
+        dataclasses.replace(VALLEY, config=config).to_json(tmp_path / "lr_find.json")
+        assert main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
+                     str(tmp_path / "lr_find.json")]) == 0
+        err = capsys.readouterr().err
+        assert f"lr_find.json: max_lr {VALLEY.bounds()[1]:.4g}{said}" in err, (config, err)
+    # and as find-lr writes it
+    assert main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter", "20",
+                 "--batch-size", "48", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
+          str(tmp_path / "run" / "lr_find.json")])
+    assert "(measured at batch size 48; " in capsys.readouterr().err
+
+
 def test_from_lr_find_warns_of_a_momentum_above_the_tests(tmp_path, capsys) -> None:
     """A bug bash: find-lr --momentum 0, then the schedule it printed, cycled momentum 0.95 to
     0.85 at a max_lr measured without momentum, unsaid."""

@@ -389,6 +389,7 @@ def _schedule(args: argparse.Namespace) -> int:
                          f"ratios {', '.join(f'{r:.4g}' for r in ratios[:6])}"
                          f"{', ...' if len(ratios) > 6 else ''} to it, which a ParamScheduler "
                          "keeps)")
+            said += _batch_note(result.config or {})
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
     else:
         taken = {}
@@ -1170,6 +1171,17 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
             root.setLevel(level)
             ours.setLevel(our_level)
     return 0
+
+
+def _batch_note(config: Mapping[str, Any]) -> str:
+    """The batch size a range test's LRs were measured at, where its config says (find-lr's
+    does): they are that batch size's (a bug bash: nothing said so where they are taken)."""
+    size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
+    if not (type(size) is int and size > 0):
+        return ""
+    steps = steps if type(steps) is int and steps > 1 else 1
+    at = f"{size} x {steps} accumulated" if steps > 1 else str(size)
+    return f" (measured at batch size {at}; for another, run find-lr again at it)"
 
 
 def _error_named(exc: BaseException) -> str:
