@@ -564,6 +564,35 @@ def test_eval_mode_model_trains_in_train_mode_and_is_put_back() -> None:
         warnings.simplefilter("error")
         lr_range_test(same, torch.optim.SGD(same.parameters(), lr=0.1), ce, loader, 1e-4, 0.1,
                       6, progress=False)
+    # (a bug bash) nor those already in train mode (a linear probe's head, its backbone of no
+    # such layers), nor those the model's train() keeps in eval (a detector's norm_eval)
+    probe = nn.Sequential(nn.Linear(10, 8), nn.LayerNorm(8), nn.GELU(),
+                          nn.Sequential(nn.Dropout(0.5), nn.Linear(8, 2))).eval()
+    probe[3].train()
+
+    class NormEval(nn.Sequential):
+        def train(self, mode: bool = True) -> NormEval:
+            super().train(mode)
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm1d):
+                    m.eval()
+            return self
+
+    norm_eval = NormEval(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for quiet in (probe, norm_eval):
+            flags = [m.training for m in quiet.modules()]
+            lr_range_test(quiet, torch.optim.SGD(quiet.parameters(), lr=0.1), ce, loader, 1e-4,
+                          0.1, 6, progress=False, repeats=2)
+            assert [m.training for m in quiet.modules()] == flags
+    # ... but its Dropout, in eval with the backbone, is named alone
+    probe = nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.Dropout(0.5),
+                          nn.Linear(8, 2)).eval()
+    probe[1].train()  # (trains: no news)
+    with pytest.warns(UserWarning, match=r"where its Dropout layers behave otherwise"):
+        lr_range_test(probe, torch.optim.SGD(probe.parameters(), lr=0.1), ce, loader, 1e-4,
+                      0.1, 6, progress=False)
 
 
 def train(model, opt, loader, steps: int) -> list[float]:

@@ -570,29 +570,10 @@ def lr_range_test(
     cut = False  # an error or stop of the sweep's own is on its way (not one the caller handles)
     try:
         streams.detach()  # (running persistent workers: the sweep starts its own)
-        if not model.training:
-            # (not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
-            # statistics: both the same in either mode, a review)
-            # (and an RNN's or attention's own dropout, an InstanceNorm's running statistics:
-            # a docs audit)
-            modal = sorted({type(m).__name__ for m in model.modules() if (
-                isinstance(m, torch.nn.modules.batchnorm._BatchNorm
-                           | torch.nn.modules.instancenorm._InstanceNorm)
-                and m.track_running_stats)
-                or (isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0)
-                or (isinstance(m, torch.nn.MultiheadAttention) and m.dropout > 0)
-                or (isinstance(m, torch.nn.RNNBase) and m.dropout > 0 and m.num_layers > 1)})
-            if modal:  # (a bug bash: a linear probe's frozen BatchNorms were swept on batch
-                # statistics, picks 6x apart, with an INFO line alone)
-                warnings.warn(
-                    f"model is in eval mode: the range test trains it in train mode, where its "
-                    f"{', '.join(modal[:3])} layers behave otherwise (batch statistics, dropout "
-                    "on); to keep some frozen (a linear probe's backbone), call model.train() "
-                    "and then .eval() on those modules before the test, which leaves them as "
-                    "they are", SuperconvergeWarning, stacklevel=outside(__name__))
-            else:
-                logger.info("model is in eval mode; training it in train mode for the range "
-                            "test")
+        # A model in eval mode: its modules in eval that behave otherwise in train mode, to
+        # name those its model.train() turns (below).
+        in_eval = None if model.training else [
+            m for m in model.modules() if not m.training and _modal(m)]
         if seeds[0] is not None:  # the validation batches are part of what a seed gives
             seed_everything(seeds[0], generators)
         # (their draw moved an unseeded training shuffle's RNG, a bug bash: put back; and a
@@ -622,6 +603,8 @@ def lr_range_test(
                     loader.iteration = count + r
             if not model.training:  # leave a training model's frozen BatchNorms frozen
                 model.train()
+                if not r and in_eval is not None:
+                    _warn_eval_mode(in_eval)
             # A step the caller had begun (unscale_ before the test) is not the sweep's: its
             # first step would skip the unscale, and a clipping sweep's unscale_ would fail.
             forget_unfinished_step(scaler)
@@ -3097,6 +3080,40 @@ STALE_STEPS = 5
 """The fewest steps a sweep stopped within :data:`GRAD_WATCH_STEPS` must have run for its
 optimizer's parameters outside the model that got no gradient to be told of (see
 ``_Run._tell_stale_optimizer``)."""
+
+
+def _modal(module: torch.nn.Module) -> bool:
+    """Whether ``module`` computes otherwise in train mode than in eval: a BatchNorm or
+    InstanceNorm with running statistics, a dropout of p > 0, an attention's or a stacked RNN's
+    own dropout. (Not a Dropout(0.0), a from_pretrained model's, nor a BatchNorm without running
+    statistics, a review; an RNN's or attention's dropout and an InstanceNorm's statistics, a
+    docs audit.)"""
+    return ((isinstance(module, torch.nn.modules.batchnorm._BatchNorm
+                        | torch.nn.modules.instancenorm._InstanceNorm)
+             and module.track_running_stats)
+            or (isinstance(module, torch.nn.modules.dropout._DropoutNd) and module.p > 0)
+            or (isinstance(module, torch.nn.MultiheadAttention) and module.dropout > 0)
+            or (isinstance(module, torch.nn.RNNBase) and module.dropout > 0
+                and module.num_layers > 1))
+
+
+def _warn_eval_mode(in_eval: Sequence[torch.nn.Module]) -> None:
+    """Warn of the modules ``in_eval`` (see :func:`_modal`, in eval when the test began) that
+    the model's ``train()`` turned to train mode: the sweep runs them otherwise than the
+    caller's model did (a bug bash: a linear probe's frozen BatchNorms were swept on batch
+    statistics, picks 6x apart, with an INFO line alone). Those a ``train()`` override keeps
+    in eval (a detector's ``norm_eval``), or none at all (a probe's backbone of Linear and
+    LayerNorm), are no news (a bug bash: they were named)."""
+    turned = sorted({type(m).__name__ for m in in_eval if m.training})
+    if not turned:
+        logger.info("model is in eval mode; training it in train mode for the range test")
+        return
+    warnings.warn(
+        f"model is in eval mode: the range test trains it in train mode, where its "
+        f"{', '.join(turned[:3])} layers behave otherwise (batch statistics, dropout on); to "
+        "keep some frozen (a linear probe's backbone), call model.train() and then .eval() on "
+        "those modules before the test, which leaves them as they are",
+        SuperconvergeWarning, stacklevel=outside(__name__))
 
 
 def _group_0_number(optimizer: torch.optim.Optimizer, key: str) -> float | None:
