@@ -1969,3 +1969,80 @@ def test_the_picks_and_the_warnings_read_a_gradscalers_skips_alike(
         assert ("raise num_iter" in pick.reason) is not scale_advice, pick.reason
     assert said[0].endswith(scale) is scale_advice, said
     assert ("raise num_iter" in said[0]) is not scale_advice, said
+
+
+def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path) -> None:
+    """A bug bash: range tests at several weight decays (Smith's search, by hand) drawn with
+    res.plot(ax) on one Axes came out in one colour, 7 legend entries each, and the last
+    one's title; plot_range_tests overlays them, labelled by what differs."""
+    import matplotlib.pyplot as plt
+    from torch.nn import functional as F
+
+    from superconverge import lr_range_test
+    from superconverge.finder import plot_range_tests
+    from superconverge.finder.plot import smoothed_as_seen
+
+    x = torch.randn(256, 8, generator=torch.Generator().manual_seed(0))
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    batches = [(x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)]
+    results = []
+    for wd in (1e-2, 1e-4, 0.0):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(),
+                                    torch.nn.Linear(16, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=wd)
+        results.append(lr_range_test(model, opt, F.cross_entropy, batches, 1e-4, 10.0, 60,
+                                     progress=False, seed=0))
+    open_before = plt.get_fignums()
+    ax = plot_range_tests(results, tmp_path / "wd.png")
+    assert (tmp_path / "wd.png").read_bytes().startswith(b"\x89PNG")
+    assert plt.get_fignums() == open_before
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.split(":")[0] for t in texts] == [
+        "weight_decay=0.01", "weight_decay=0.0001", "weight_decay=0"]
+    for text, res in zip(texts, results, strict=True):
+        smoothed = [v for v in smoothed_as_seen(res) if math.isfinite(v)]
+        assert f": {res.suggestion():.2g}" in text and text.endswith(
+            f", lowest loss {min(smoothed):.4g}"), text
+    # one colour a result: its curve, its pick's dot (at the pick) and its legend entry
+    drawn = [line for line in ax.get_lines() if len(line.get_xdata())]
+    assert len(drawn) == 6
+    for i, res in enumerate(results):
+        curve_line, dot = drawn[2 * i], drawn[2 * i + 1]
+        assert curve_line.get_color() == dot.get_color() == f"C{i}"
+        assert list(dot.get_xdata()) == [res.suggestion()]
+    assert ax.get_xscale() == "log" and "3 curves, picks by rule 'default'" in ax.get_title()
+    # labels given as a mapping's keys; another rule; the caller's Axes drawn on
+    fig, mine = plt.subplots()
+    try:
+        got = plot_range_tests({"heavy": results[0], "none": results[2]}, mine,
+                               method="steepest")
+        assert got is mine
+        texts = [t.get_text() for t in mine.get_legend().get_texts()]
+        assert texts[0].startswith(f"heavy: {results[0].suggestion('steepest'):.2g}")
+        assert texts[1].startswith("none: ") and "rule 'steepest'" in mine.get_title()
+    finally:
+        plt.close(fig)
+    # nothing differs in the configs: numbered; one with no points: said so
+    same = make_result()
+    empty = RangeTestResult((), (), (), "nan", num_iter=10)
+    texts = [t.get_text() for t in plot_range_tests([same, same, empty]).get_legend().get_texts()]
+    assert texts[0].startswith("result 1: ") and texts[1].startswith("result 2: ")
+    assert texts[2] == "result 3: no points recorded"
+
+
+@pytest.mark.parametrize(("results", "kwargs", "error", "message"), [
+    ([], {}, ValueError, "results holds no RangeTestResult: nothing to draw"),
+    ("a.json", {}, TypeError, "results must be a sequence of RangeTestResult or a mapping"),
+    (["a.json"], {}, TypeError, r"results\[0\] must be a RangeTestResult \(RangeTestResult"),
+    ({1: None}, {}, TypeError, "a mapping's keys are the labels, strings; got 1"),
+    (None, {"method": "best"}, ValueError, "method must be one of"),
+    (None, {"dpi": 5}, ValueError, "dpi"),
+    (None, {"path_or_ax": 3}, TypeError, "path_or_ax must be a file path, a matplotlib Axes"),
+])
+def test_plot_range_tests_refuses_what_it_cannot_draw(tmp_path, results, kwargs, error,
+                                                      message) -> None:
+    from superconverge.finder import plot_range_tests
+
+    with pytest.raises(error, match=message):
+        plot_range_tests([make_result()] if results is None else results, **kwargs)

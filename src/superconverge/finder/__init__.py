@@ -2,7 +2,7 @@
 
 import superconverge._torch_check  # noqa: F401  (fails at once on a too-old torch)
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.plot import plot_range_test
+from superconverge.finder.plot import plot_range_test, plot_range_tests
 from superconverge.finder.range_test import MIN_ITER, lr_range_test
 from superconverge.finder.result import STOP_REASONS, Curve, RangeTestResult
 from superconverge.finder.suggest import (
@@ -25,6 +25,7 @@ __all__ = [
     "is_main_process",
     "lr_range_test",
     "plot_range_test",
+    "plot_range_tests",
     "smooth_centered",
     "suggest",
     "suggest_bounds",

@@ -10,7 +10,7 @@ import io
 import math
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -117,6 +117,146 @@ def plot_range_test(
     if path_or_ax is not None and is_main_process():
         save_figure(fig, path_or_ax)
     return ax
+
+
+# The config keys that label overlaid curves where they differ, first: what a search varies.
+_LABEL_KEYS = ("weight_decay", "batch_size", "optimizer", "momentum", "model", "amp")
+# ... and never: what differs between any two runs, or says nothing of the sweep.
+_NOT_LABELS = {"data", "param_group_ratios", "data_options", "step_fn", "device"}
+
+
+def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
+    """What tells ``results`` apart: the config values (numbers, words, None) that every one
+    records and that differ, as ``key=value``, up to three keys (a search's first);
+    ``result 1``, ``result 2``, ... where none do."""
+    configs = [r.config or {} for r in results]
+    plain = (str, int, float, bool, type(None))
+    keys = [k for k in (*_LABEL_KEYS, *sorted({k for c in configs for k in c}))
+            if k not in _NOT_LABELS
+            and all(k in c and isinstance(c[k], plain) for c in configs)
+            and len({repr(c[k]) for c in configs}) > 1]
+    keys = list(dict.fromkeys(keys))[:3]
+    if not keys:
+        return [f"result {i + 1}" for i in range(len(results))]
+    return [", ".join(f"{k}={c.get(k):.3g}" if isinstance(c.get(k), float)
+                      else f"{k}={c.get(k)}" for k in keys) for c in configs]
+
+
+@drawing
+def plot_range_tests(
+    results: Sequence[RangeTestResult] | Mapping[str, RangeTestResult],
+    path_or_ax: str | os.PathLike[str] | Axes | None = None,
+    *,
+    method: str | None = None,
+    dpi: int = 120,
+) -> Axes:
+    """Overlay several range tests' curves on one axis, each in a colour of its own with its
+    pick marked, and return the Axes: the picture of Smith's weight decay search (tests at
+    several weight decays, compared), or of any tests that differ in one setting.
+
+    ``results``: a sequence of :class:`RangeTestResult` (labelled by the config values that
+    differ between them, such as ``weight_decay=0.0001``; ``result 1``, ... where none do) or
+    a mapping of labels to them. Each is drawn as the zero-lag smoothed loss the suggestion
+    rules read, its pick (rule ``method``; default: each result's own) a dot, hollow where the
+    result's warnings call it uncertain; the legend gives each label with its pick.
+    ``path_or_ax`` and ``dpi``: as :func:`plot_range_test`'s."""
+    from matplotlib.axes import Axes
+
+    from superconverge.finder.result import RangeTestResult
+
+    if isinstance(results, Mapping):
+        labels = list(results)
+        if not all(isinstance(k, str) for k in labels):
+            raise TypeError(f"results: a mapping's keys are the labels, strings; got "
+                            f"{next(k for k in labels if not isinstance(k, str))!r}")
+        curves = list(results.values())
+    elif isinstance(results, Sequence) and not isinstance(results, str | bytes):
+        curves, labels = list(results), []
+    else:
+        raise TypeError(f"results must be a sequence of RangeTestResult or a mapping of labels "
+                        f"to them, got {type(results).__name__}")
+    if not curves:
+        raise ValueError("results holds no RangeTestResult: nothing to draw")
+    for i, r in enumerate(curves):
+        if not isinstance(r, RangeTestResult):
+            raise TypeError(f"results[{labels[i] if labels else i}] must be a RangeTestResult "
+                            f"(RangeTestResult.from_json(path) reads a saved one), got "
+                            f"{type(r).__name__}")
+    labels = labels or _labels_from_configs(curves)
+    dpi = integer("dpi", dpi, minimum=MIN_DPI)
+    if method is not None:
+        curves[0].suggest(method)  # (an unknown rule refused before any drawing)
+    if isinstance(path_or_ax, Axes):
+        _draw_several(path_or_ax, curves, labels, method, legend_outside=False)
+        return path_or_ax
+    if path_or_ax is not None and not isinstance(path_or_ax, str | os.PathLike):
+        raise TypeError(
+            f"path_or_ax must be a file path, a matplotlib Axes or None, got {path_or_ax!r}"
+        )
+    if path_or_ax is not None:
+        file_path(path_or_ax)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = new_figure((9.5, 4.5), dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    _draw_several(ax, curves, labels, method, legend_outside=True)
+    fig.tight_layout()
+    if path_or_ax is not None and is_main_process():
+        save_figure(fig, path_or_ax)
+    return ax
+
+
+def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence[str],
+                  method: str | None, legend_outside: bool) -> None:
+    limits = []
+    linear = all((r.config or {}).get("mode") == "linear" for r in results)
+    positive = True
+    for i, (result, label) in enumerate(zip(results, labels, strict=True)):
+        color = f"C{i % 10}"
+        lrs = np.asarray(result.lrs, dtype=float)
+        if len(lrs) == 0:
+            ax.plot([], [], color=color, linewidth=2, label=f"{label}: no points recorded")
+            continue
+        positive = positive and float(lrs.min()) > 0
+        smoothed = smoothed_as_seen(result)
+        ax.plot(lrs, smoothed, color=color, linewidth=2,
+                marker="o" if len(lrs) == 1 else None)
+        rule = result.method if method is None else method
+        pick = result.suggest(rule)
+        warned = bool(result.warnings(rule))
+        finite = int(np.isfinite(smoothed).sum())
+        lowest = f", lowest loss {float(np.min(smoothed[:finite])):.4g}" if finite else ""
+        said = (f"{label}: none{lowest}" if pick.lr is None else
+                f"{label}: {pick.lr:.{_lr_digits(lrs)}g}{' (uncertain)' if warned else ''}"
+                f"{lowest}")
+        if pick.lr is not None and finite:
+            y = float(np.interp(np.log(pick.lr), np.log(lrs[:finite]), smoothed[:finite]))
+            ax.plot([pick.lr], [y], "o", color=color, markersize=8, zorder=5,
+                    markerfacecolor="white" if warned else color, markeredgewidth=2)
+        ax.plot([], [], color=color, linewidth=2, marker="o", markersize=6,
+                markerfacecolor="white" if warned or pick.lr is None else color,
+                label=said)
+        found = _frame_limits(smoothed)
+        if found is not None:
+            limits.append(found)
+    ax.set_xscale("log" if positive and not linear else "linear")
+    if limits:
+        _set_ylim(ax, min(lo for lo, _ in limits), max(hi for _, hi in limits))
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss (smoothed as the suggestion rules read it)")
+    rules = {r.method if method is None else method for r in results}
+    rule = f"rule {rules.pop()!r}" if len(rules) == 1 else "each result's own rule"
+    ax.set_title(_fill(f"LR range tests: {len(results)} curves, picks by {rule}",
+                       _wrap_width(ax, "medium", 100)), fontsize="medium")
+    ax.grid(True, which="major", alpha=0.3)
+    if legend_outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize="small", framealpha=0.6, title="suggested lr")
+    else:
+        small = _inches_wide(ax) < 4
+        ax.legend(loc="best", fontsize="x-small" if small else "small", framealpha=0.6,
+                  title="suggested lr")
 
 
 def spread_band(curves: tuple[Curve, ...], points: int = 200,
@@ -415,6 +555,15 @@ def _with_gaps(
 
 def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
            raw: np.ndarray | None = None, drawn: Sequence[np.ndarray] = ()) -> None:
+    """Set the y limits :func:`_frame_limits` finds (none where nothing is finite)."""
+    found = _frame_limits(smoothed, also, raw, drawn)
+    if found is not None:
+        _set_ylim(ax, *found)
+
+
+def _frame_limits(smoothed: np.ndarray, also: list[np.ndarray] | None = None,
+                  raw: np.ndarray | None = None, drawn: Sequence[np.ndarray] = (),
+                  ) -> tuple[float, float] | None:
     """Y limits from the smoothed curve: everything up to its minimum, and a blow-up after it
     only to 25% of the fall above the starting plateau, so a loss of 1e6 at divergence does not
     flatten the part of the curve that matters. A curve that never climbs past its plateau by
@@ -432,9 +581,7 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
         # in matplotlib, reviews. Ours only: a caller's axes may hold lines of its own.)
         curves = [c for c in (raw, *(also or []), *drawn) if c is not None]
         seen = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else finite
-        if seen.size:
-            _set_ylim(ax, float(seen.min()), float(seen.max()))
-        return
+        return (float(seen.min()), float(seen.max())) if seen.size else None
     m = int(np.argmin(finite))
     low = float(finite[m])
     plateau = float(finite[: m + 1].max())
@@ -475,7 +622,7 @@ def _frame(ax: Axes, smoothed: np.ndarray, also: list[np.ndarray] | None = None,
             part = part[np.isfinite(part)]
             if part.size >= 5:
                 high = max(high, float(np.percentile(part, 98)))
-    _set_ylim(ax, low, high)
+    return low, high
 
 
 def _set_ylim(ax: Axes, low: float, high: float) -> None:
