@@ -1,6 +1,6 @@
 """Cyclical LRs between ``bounds()``: is the range test's ``base_lr`` a good lower bound?
 
-    python benchmarks/clr_bounds.py            # full: 4 tasks, ~15 min on 2 cores
+    python benchmarks/clr_bounds.py            # full: 4 tasks, ~12 min on 2 cores
     python benchmarks/clr_bounds.py --quick    # a smoke run: one task, 2 seeds, fewer steps
 
 ``RangeTestResult.bounds()`` reads ``base_lr`` where the loss starts to fall (Smith's CLR
@@ -127,8 +127,8 @@ def render(results: list[dict[str, Any]], seeds: int) -> list[str]:
             lrs = (f"{run['base_lr']:.3g} .. {run['lr']:.3g}" if run["policy"] == "clr"
                    else f"{run['lr']:.3g}")
             vs = ("—" if name == VARIANTS[0]
-                  else f"{row['vs_bounds']:+.2f} ± {row['vs_bounds_se']:.2f}")
-            out.append(f"| {name} | {lrs} | {row['mean']:.1f} ± {row['se']:.1f} | {vs} |")
+                  else f"{row['vs_bounds']:+.2f} {sq._pm(row['vs_bounds_se'], seeds, 2)}")
+            out.append(f"| {name} | {lrs} | {row['mean']:.1f} {sq._pm(row['se'], seeds)} | {vs} |")
             diffs[name].append(row["vs_bounds"])
             ses[name].append(row["vs_bounds_se"])
         out.append("")
@@ -138,7 +138,7 @@ def render(results: list[dict[str, Any]], seeds: int) -> list[str]:
                "| variant | vs clr bounds() |", "| --- | ---: |"]
     for name in VARIANTS[1:]:
         se = math.sqrt(sum(x * x for x in ses[name])) / len(ses[name])
-        summary.append(f"| {name} | {np.mean(diffs[name]):+.2f} ± {se:.2f} |")
+        summary.append(f"| {name} | {np.mean(diffs[name]):+.2f} {sq._pm(se, seeds, 2)} |")
     return [*summary, "", *out]
 
 

@@ -547,6 +547,9 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     # one seed has no spread between seeds to report
     ("warning_rates.py", ["--quick", "--seeds", "1"], "argument --seeds: must be >= 2, got 1"),
     ("clr_bounds.py", ["--quick", "--tasks", "digits-mlp-sgd,foo"], "unknown tasks ['foo']"),
+    # (a bug bash: an unset shell variable's --tasks "" ran every task, ~12 or ~33 minutes)
+    ("clr_bounds.py", ["--quick", "--tasks", ""], "unknown tasks ['']"),
+    ("suggestion_quality.py", ["--quick", "--tasks", ""], "unknown tasks ['']"),
     ("suggestion_quality.py", ["--quick", "--tasks", "foo,digits-mlp-sgd"],
      "unknown tasks ['foo']; known: ['digits-mlp-sgd', "),
     ("clr_bounds.py", ["--quick", "--seeds", "0"], "argument --seeds: must be >= 1, got 0"),
@@ -809,3 +812,21 @@ def test_clr_bounds_quick_trains_each_variant_on_paired_seeds() -> None:
         if r is not table[0]:  # the mean of paired differences is the difference of the means
             assert abs(float(r[3].split(" ± ")[0]) - (acc - first)) < 0.06, r
     assert "max/base per curve" in text
+
+
+def test_clr_bounds_with_one_seed_gives_no_standard_error() -> None:
+    """A bug bash: --seeds 1 printed "± 0.00" for every standard error, which one seed has
+    none of; suggestion_quality.py says n/a."""
+    clr_bounds = benchmark_module("clr_bounds")
+    run = {"policy": "clr", "base_lr": 0.01, "lr": 0.1}
+    rows = {v: {"run": run, "mean": 90.0, "se": 0.0, "vs_bounds": 0.5, "vs_bounds_se": 0.0}
+            for v in clr_bounds.VARIANTS}
+    result = {"task": "t", "base_lr": 0.01, "max_lr": 0.1, "ratios": [10.0], "rows": rows,
+              "seconds": 1.0}
+    one = "\n".join(clr_bounds.render([result], 1))
+    n = len(clr_bounds.VARIANTS)  # each accuracy, each paired difference, each summary row
+    assert "± 0.0" not in one and one.count("± n/a (1 seed)") == n + 2 * (n - 1)
+    assert "| clr max/4 | +0.50 ± n/a (1 seed) |" in one
+    rows = {v: {**r, "se": 0.4, "vs_bounds_se": 0.25} for v, r in rows.items()}
+    two = "\n".join(clr_bounds.render([{**result, "rows": rows}], 2))
+    assert "n/a" not in two and "| 90.0 ± 0.4 | +0.50 ± 0.25 |" in two
