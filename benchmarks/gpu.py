@@ -571,7 +571,18 @@ def main(argv: list[str] | None = None) -> int:
                     "some parts (--skip) into --out, each part from the file that measured it")
     args = ap.parse_args(argv)
     if args.merge:
-        texts = [f.read_text(encoding="utf-8") for f in args.merge]
+        texts = []
+        for f in args.merge:  # (a bug bash: a missing file was a traceback)
+            try:
+                texts.append(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                ap.error(f"--merge {f}: {getattr(exc, 'strerror', None) or exc}")
+        # (a bug bash: a file of no part was merged into a gpu.md of a title alone, exit 0)
+        partless = [str(f) for f, t in zip(args.merge, texts, strict=True)
+                    if not any(h[:3] in {f"({p})" for p in PARTS} for h in _split(t)[1])]
+        if partless:
+            ap.error(f"--merge {', '.join(partless)}: not a results file of benchmarks/gpu.py "
+                     "(no section of part (a), (b) or (c))")
         # The committed results only from GPU measurements, as for a run (a smoke run or one
         # off CUDA writes only where --out says).
         not_gpu = [str(f) for f, t in zip(args.merge, texts, strict=True)

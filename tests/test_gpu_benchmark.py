@@ -449,6 +449,30 @@ def test_merging_a_smoke_run_needs_out(tmp_path: Path, capsys: pytest.CaptureFix
     assert (tmp_path / "merged.md").exists()
 
 
+def test_merge_refuses_a_missing_file_and_one_of_no_part(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug bash: a missing file was a FileNotFoundError traceback, and a file that is no
+    results file was merged into a gpu.md of a title and "(none)", exit 0."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    gpu = importlib.import_module("gpu")
+    out = tmp_path / "merged.md"
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n\n## Ideas\n\nnone\n")
+    binary = tmp_path / "gpu.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    for files, said in (([tmp_path / "nope.md"], f"--merge {tmp_path / 'nope.md'}: No such "
+                                                 "file or directory"),
+                        ([notes], f"--merge {notes}: not a results file of "
+                                  "benchmarks/gpu.py (no section of part (a), (b) or (c))"),
+                        ([binary], f"--merge {binary}: ")):
+        with pytest.raises(SystemExit) as exit_:
+            gpu.main(["--merge", *map(str, files), "--out", str(out)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and said in err and "Traceback" not in err, err
+        assert not out.exists()
+
+
 def test_merging_runs_from_different_devices_warns() -> None:
     sys.path.insert(0, str(SCRIPT.parent))
     gpu = importlib.import_module("gpu")
