@@ -2625,3 +2625,63 @@ def test_the_spread_line_counts_the_repeats_it_covers_and_a_count_is_no_flag(tmp
                  "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "so the 2 repeats can differ only by the order" in out, out
+
+
+def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, capsys) -> None:
+    """A bug bash: find-lr runs at several weight decays (Smith's search, by hand) could be
+    overlaid only from Python; `superconverge plot` draws them on one axis."""
+    from superconverge.finder.result import RangeTestResult
+
+    for wd in ("1e-2", "0"):
+        assert main(["-q", "find-lr", "--dataset", "digits", "--model", "mlp", "--num-iter",
+                     "30", "--weight-decay", wd, "--out", str(tmp_path / f"wd{wd}")]) == 0
+    capsys.readouterr()
+    out = tmp_path / "wd.png"
+    assert main(["plot", str(tmp_path / "wd1e-2"), str(tmp_path / "wd0" / "lr_find.json"),
+                 "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    assert out.read_bytes().startswith(b"\x89PNG")
+    # one result: the picture its plot() draws, byte for byte
+    assert main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / "one.png")]) == 0
+    RangeTestResult.from_json(tmp_path / "wd0" / "lr_find.json").plot(tmp_path / "two.png")
+    assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
+    # labels of one's own, another rule, another format
+    assert main(["plot", str(tmp_path / "wd1e-2"), str(tmp_path / "wd0"), "--labels",
+                 "heavy, none", "--method", "steepest", "--out", str(tmp_path / "w.svg")]) == 0
+    svg = (tmp_path / "w.svg").read_text()
+    picks = [RangeTestResult.from_json(tmp_path / d / "lr_find.json").suggestion("steepest")
+             for d in ("wd1e-2", "wd0")]
+    assert all(f"{label}: {p:.2g}" in svg for label, p in zip(("heavy", "none"), picks,
+                                                               strict=True)), picks
+    assert "weight_decay=" not in svg
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["{a}", "--labels", "x,y"], "--labels names 2 for 1 result; give one label a result"),
+    (["{a}", "{a}", "--labels", "x,x"], "--labels gives 'x' twice; give each result a label"),
+    (["{a}", "--labels", "x,"], "argument --labels: an empty label in 'x,'"),
+    (["{a}", "--out", "{tmp}/a.txt"], "--out {tmp}/a.txt: an image file is needed, named .png"),
+    (["{a}", "--out", "-"], "--out -: an image file is needed"),
+    (["{tmp}"], "{tmp} is a folder without lr_find.json; pass the lr_find.json"),
+    (["{tmp}/nope.json"], "{tmp}/nope.json: No such file or directory"),
+    (["{tmp}/bad.json"], "{tmp}/bad.json is not a valid range-test result"),
+    (["-"], "RESULT -: plot reads files; name the lr_find.json"),
+    (["{a}", "--method", "best"], "argument --method: invalid choice: 'best'"),
+])
+def test_plot_refuses_what_it_cannot_draw_in_one_line(tmp_path, capsys, args, message) -> None:
+    import dataclasses
+
+    from test_from_range_test import VALLEY
+
+    a = tmp_path / "lr_find.json"
+    dataclasses.replace(VALLEY).to_json(a)
+    a.rename(tmp_path / "a.json")
+    (tmp_path / "bad.json").write_text("{}")
+    argv = [x.format(a=tmp_path / "a.json", tmp=tmp_path) for x in args]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "x.png")]
+    with pytest.raises(SystemExit) as done:
+        main(["plot", *argv])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and message.format(tmp=tmp_path) in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "x.png").exists()

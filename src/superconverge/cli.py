@@ -839,8 +839,82 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
 
 # --- entry point -------------------------------------------------------------------------------
 
+def _labels(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated labels, none empty."""
+    labels = tuple(s.strip() for s in text.split(","))
+    if not all(labels):
+        raise argparse.ArgumentTypeError(f"an empty label in {text!r}; give one a result, "
+                                         "comma-separated")
+    return labels
+
+
+def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from superconverge._names import METHODS
+
+    p = sub.add_parser(
+        "plot",
+        parents=[common],
+        help="draw find-lr results: one as find-lr draws it, several overlaid on one axis",
+        description="Draw find-lr results (an lr_find.json, or the folder holding it). One is "
+        "drawn as find-lr draws it (its notes in the library's names); several are overlaid "
+        "on one axis, each in a colour of its own with its pick, labelled by the settings that "
+        "differ between them (the weight decays of a weight decay search by hand) or by "
+        "--labels.",
+    )
+    p.add_argument("results", nargs="+", metavar="RESULT", type=_path,
+                   help="a find-lr result: its lr_find.json (an lr_find.partial.json too), or "
+                   "the folder holding lr_find.json")
+    p.add_argument("--out", type=_path, required=True,
+                   help="the image to write: .png, .svg or .pdf")
+    p.add_argument("--method", choices=METHODS, help="the suggestion rule whose pick is marked "
+                   "(default: each result's own)")
+    p.add_argument("--labels", type=_labels, help="comma-separated, one a result (default: "
+                   "the settings that differ between them, weight_decay=0.0001, ...)")
+    p.set_defaults(func=_run_plot, flag_names={"method": "--method", "labels": "--labels",
+                                                "dpi": "--dpi"})
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    with sigterm_as_interrupt():  # (a stop while the image is written leaves no temporary file)
+        return _plot(args)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from superconverge.finder.plot import plot_range_test, plot_range_tests
+    from superconverge.finder.result import RangeTestResult
+
+    out = Path(args.out)
+    if args.out == "-" or out.suffix.lower() not in {f".{s}" for s in _PLOTS}:
+        raise ValueError(f"--out {args.out}: an image file is needed, named .png, .svg or .pdf")
+    labels = args.labels
+    if labels is not None and len(labels) != len(args.results):
+        raise ValueError(f"--labels names {len(labels)} for {len(args.results)} "
+                         f"result{'s' * (len(args.results) != 1)}; give one label a result")
+    if labels is not None and len(set(labels)) < len(labels):
+        twice = next(x for x in labels if labels.count(x) > 1)
+        raise ValueError(f"--labels gives {twice!r} twice; give each result a label of its own")
+    results = []
+    for given in args.results:
+        path = Path(given)
+        if given == "-":
+            raise ValueError("RESULT -: plot reads files; name the lr_find.json")
+        if path.is_dir():
+            path = path / "lr_find.json"
+            if not os.path.lexists(path):
+                raise ValueError(f"{given} is a folder without lr_find.json; pass the "
+                                 "lr_find.json that find-lr wrote")
+        results.append(RangeTestResult.from_json(path))
+    if len(results) == 1 and labels is None:
+        plot_range_test(results[0], out, method=args.method)
+    else:
+        plot_range_tests(dict(zip(labels, results, strict=True)) if labels else results, out,
+                         method=args.method)
+    _say(f"wrote {args.out}\n", sys.stdout)
+    return 0
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = [
-    _add_schedule, _add_find_lr,
+    _add_schedule, _add_find_lr, _add_plot,
 ]
 
 
