@@ -3013,7 +3013,8 @@ def test_a_0_dim_array_or_tensor_is_a_constant() -> None:
 def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
     """A bug bash: SGD built without weight decay (torch's default 0) beside the usual no-decay
     group (biases, norms, at 0): no ratio to keep, so a weight_decay schedule was written into
-    both, [5e-4, 5e-4], decaying the biases and norms without a word."""
+    both, [5e-4, 5e-4], decaying the biases and norms without a word. Said at the first step
+    (a review: a resumed run's load_state_dict puts its saved multipliers back first)."""
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4),
                                 torch.nn.Linear(4, 2))
     matrices = [p for p in model.parameters() if p.dim() > 1]
@@ -3021,24 +3022,35 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
 
     def build(groups: list[dict[str, Any]], **kwargs: Any) -> torch.optim.SGD:
         opt = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
-        ParamScheduler(opt, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4, **kwargs)
+        ParamScheduler(opt, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4,
+                       **kwargs).step()
         return opt
 
     with pytest.warns(SuperconvergeWarning, match=re.escape(
-            "weight_decay: every param group holds weight_decay=0, so the schedule is written "
-            "into all 3 alike, and param group 1, whose parameters are all 1-D (biases, norms: "
-            "a no-decay group?), will be decayed too. To keep it at 0, pass multipliers="
+            "weight_decay: every param group held weight_decay=0 when this ParamScheduler was "
+            "built, so the schedule is written into all 3 alike, and param group 1, whose "
+            "parameters are all 1-D (biases, norms: a no-decay group?), beside groups of "
+            "weight matrices alone, is decayed too. To keep it at 0, pass multipliers="
             "{'weight_decay': [1.0, 0.0, 1.0]}; to decay every group, multipliers="
-            "{'weight_decay': [1.0, 1.0, 1.0]}")):
+            "{'weight_decay': [1.0, 1.0, 1.0]}")) as caught:
         opt = build([{"params": matrices[:1]}, {"params": flat, "weight_decay": 0.0},
                      {"params": matrices[1:]}])
+    assert len(caught) == 1 and caught[0].filename == __file__
     assert [g["weight_decay"] for g in opt.param_groups] == [5e-4] * 3  # (as documented)
-    # (the timm layout, no-decay first: named the same way)
+    # (the timm layout, no-decay first: named the same way; many groups: whole lists, a
+    # review: brief() hid the 0s past the 6th)
     with pytest.warns(SuperconvergeWarning, match=re.escape(
             "param group 0, whose parameters are all 1-D")):
         build([{"params": flat}, {"params": matrices}])
+    layers = [{"params": [torch.nn.Parameter(torch.randn(2, 2))]} for _ in range(8)]
+    layers.append({"params": flat})
+    with pytest.warns(SuperconvergeWarning, match=re.escape(
+            f"multipliers={{'weight_decay': {[1.0] * 8 + [0.0]}}}")):
+        build(layers)
     # Not where the groups or the multipliers say what to do, nor where no group is one of
-    # biases and norms alone (layer-wise LRs), nor where every group is.
+    # biases and norms alone (layer-wise LRs), nor where every group is, nor where groups
+    # mix the two (layer-wise LRs beside a final norm's group, a review), nor beside no
+    # matrix (an empty group, a review).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt = build([{"params": matrices}, {"params": flat}],
@@ -3052,3 +3064,19 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
         build([{"params": matrices[:1]}, {"params": matrices[1:], "lr": 0.01}])
         build([{"params": flat[:2]}, {"params": flat[2:]}])
         build([{"params": [*matrices, *flat]}])
+        build([{"params": [*matrices[:1], *flat[:2]]}, {"params": [*matrices[1:], flat[2]]},
+               {"params": flat[3:]}])
+        build([{"params": []}, {"params": flat}])
+    # A resumed run whose saved multipliers keep the no-decay group at 0: not warned of
+    saved = torch.optim.SGD([{"params": matrices}, {"params": flat}], lr=0.1)
+    first = ParamScheduler(saved, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4,
+                           multipliers={"weight_decay": [1.0, 0.0]})
+    first.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = torch.optim.SGD([{"params": matrices}, {"params": flat}], lr=0.1)
+        resumed = ParamScheduler(again, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4)
+        again.load_state_dict(saved.state_dict())
+        resumed.load_state_dict(first.state_dict())
+        resumed.step()
+    assert [g["weight_decay"] for g in again.param_groups] == [5e-4, 0.0]

@@ -799,8 +799,10 @@ class ParamScheduler:
             if ratios is not None:
                 self._unresolved["lr"] = ratios
                 self._from_torch = True
-        if "weight_decay" in self._undefined and "weight_decay" not in self._unresolved:
-            _warn_no_decay_decayed(groups, slots["weight_decay"])
+        # A no-decay group decayed alike, said at the first step (a review: a resumed run's
+        # load_state_dict puts its saved multipliers back first)
+        self._no_decay = _no_decay_groups(groups) if (
+            "weight_decay" in self._undefined and "weight_decay" not in self._unresolved) else ()
 
         self._schedules = schedules
         self._slots = slots
@@ -1469,6 +1471,8 @@ class ParamScheduler:
             return
         if self._unresolved:
             self._warn_unresolved()
+        if self._no_decay:
+            self._warn_no_decay()
         self._apply(self._step + 1)
         self._step += 1
 
@@ -1478,6 +1482,25 @@ class ParamScheduler:
         record = vars(self.optimizer).setdefault(_LAST_MULTIPLIERS, {})
         record.update({k: list(v) for k, v in self._multipliers.items()
                        if k not in self._unresolved})
+
+    def _warn_no_decay(self) -> None:
+        """Warn of the no-decay groups (:func:`_no_decay_groups`) that every group's weight
+        decay of 0 leaves decayed alike, once (a bug bash: [5e-4, 5e-4] written, no word)."""
+        which, self._no_decay = self._no_decay, ()
+        n = len(self.optimizer.param_groups)
+        keep = [0.0 if i in which else 1.0 for i in range(n)]
+        named = ", ".join(map(str, which[:10])) + (", ..." if len(which) > 10 else "")
+        # (whole lists, to paste: brief() cut 9 groups' at 6, hiding the 0s, a review)
+        warnings.warn(
+            f"weight_decay: every param group held weight_decay=0 when this ParamScheduler "
+            f"was built, so the schedule is written into all {n} alike, and param "
+            f"group{'s' * (len(which) > 1)} {named}, whose parameters are all 1-D (biases, "
+            f"norms: a no-decay group?), beside groups of weight matrices alone, "
+            f"{'are' if len(which) > 1 else 'is'} decayed too. To keep "
+            f"{'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{'weight_decay': "
+            f"{keep}}}; to decay every group, multipliers={{'weight_decay': {[1.0] * n}}} "
+            "(either says so, and this warning goes)",
+            SuperconvergeWarning, stacklevel=3)
 
     def _warn_unresolved(self) -> None:
         lost, self._unresolved = self._unresolved, {}
@@ -1713,6 +1736,8 @@ class ParamScheduler:
         # what the saved run's multipliers answered (a dict without them, or a strict=False
         # load that kept this scheduler's, answered nothing)
         self._unresolved = {k: v for k, v in self._unresolved.items() if k not in adopted}
+        if "weight_decay" in adopted:  # (the saved run's, which said what to decay)
+            self._no_decay = ()
         self._record_multipliers()
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any] | None]:
@@ -1782,25 +1807,20 @@ class ParamScheduler:
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
 
 
-def _warn_no_decay_decayed(groups: list[dict[str, Any]], slot: str) -> None:
-    """Every group built at weight decay 0 (torch's default), beside groups of weight matrices
-    one whose parameters are all 1-D (biases, norms: the usual no-decay group): with no ratio
-    to keep, the schedule is written into every group alike, decaying that one too. Said,
-    with the multipliers that keep it at 0 (a bug bash: [5e-4, 5e-4] written, no word)."""
-    flat = [bool(g["params"]) and all(p.dim() <= 1 for p in g["params"]) for g in groups]
-    if not any(flat) or all(flat):
-        return
-    keep = [0.0 if f else 1.0 for f in flat]
-    which = [i for i, f in enumerate(flat) if f]
-    named = ", ".join(map(str, which[:10])) + (", ..." if len(which) > 10 else "")
-    warnings.warn(
-        f"{slot}: every param group holds {slot}=0, so the schedule is written into all "
-        f"{len(groups)} alike, and param group{'s' * (len(which) > 1)} {named}, whose "
-        f"parameters are all 1-D (biases, norms: a no-decay group?), will be decayed too. To "
-        f"keep {'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{{slot!r}: "
-        f"{brief(keep)}}}; to decay every group, multipliers={{{slot!r}: "
-        f"{brief([1.0] * len(groups))}}} (either says so, and this warning goes)",
-        SuperconvergeWarning, stacklevel=3)
+def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
+    """The groups that look like the usual no-decay group, every parameter 1-D (biases,
+    norms), where each other group that holds parameters holds weight matrices alone (the
+    split by dimension that timm's and Hugging Face's recipes make); none where any group
+    mixes the two (layer-wise LRs, whose groups decay their own biases and norms, beside a
+    final norm's or a temperature's group: a review) or no group holds a matrix."""
+    kinds = []
+    for g in groups:
+        dims = [p.dim() for p in g["params"]]
+        kinds.append("empty" if not dims else "flat" if max(dims) <= 1
+                     else "matrices" if min(dims) >= 2 else "mixed")
+    if "mixed" in kinds or "matrices" not in kinds:
+        return ()
+    return tuple(i for i, k in enumerate(kinds) if k == "flat")
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
