@@ -538,15 +538,25 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
 
     from test_from_range_test import VALLEY
 
-    for config, said in (({"batch_size": 32}, " (measured at batch size 32; for another, run "
-                                              "find-lr again at it)\n"),
-                         ({"batch_size": 32, "accumulation_steps": 4},
-                          " (measured at batch size 32 x 4 accumulated; "),
-                         ({"batch_size": 32, "accumulation_steps": 1}, " (measured at batch "
-                                                                       "size 32; "),
-                         ({}, "\n"), ({"batch_size": None}, "\n"), ({"batch_size": True}, "\n"),
-                         ({"batch_size": "32"}, "\n"), ({"batch_size": 0}, "\n")):
-        dataclasses.replace(VALLEY, config=config).to_json(tmp_path / "lr_find.json")
+    for config, world, said in (
+            ({"batch_size": 32}, 1, " (measured at batch size 32; for another batch size, run "
+                                    "find-lr again at it)\n"),
+            ({"batch_size": 32, "accumulation_steps": 4}, 1,
+             " (measured at batch size 32, 4 batches accumulated a step; "),
+            ({"batch_size": 32, "accumulation_steps": 1}, 1, " (measured at batch size 32; "),
+            # (a review: under torchrun a step is every process's batch; a batch size past
+            # the data, all of it)
+            ({"batch_size": 32, "num_train": 1438}, 2,
+             " (measured at steps of 64 examples (2 processes x batch size 32); "),
+            ({"batch_size": 5000, "num_train": 1438}, 1,
+             " (measured at steps of all 1438 training examples (--batch-size 5000 being "
+             "more); "),
+            ({"batch_size": 1000, "num_train": 1438}, 2, " (measured at steps of all 1438 "),
+            ({"batch_size": 1000, "num_train": 1438}, 1, " (measured at batch size 1000; "),
+            ({}, 1, "\n"), ({"batch_size": None}, 1, "\n"), ({"batch_size": True}, 1, "\n"),
+            ({"batch_size": "32"}, 1, "\n"), ({"batch_size": 0}, 1, "\n")):
+        dataclasses.replace(VALLEY, config=config,
+                            provenance={"world_size": world}).to_json(tmp_path / "lr_find.json")
         assert main(["schedule", "one-cycle", "--steps", "100", "--from-lr-find",
                      str(tmp_path / "lr_find.json")]) == 0
         err = capsys.readouterr().err

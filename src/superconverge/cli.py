@@ -389,7 +389,7 @@ def _schedule(args: argparse.Namespace) -> int:
                          f"ratios {', '.join(f'{r:.4g}' for r in ratios[:6])}"
                          f"{', ...' if len(ratios) > 6 else ''} to it, which a ParamScheduler "
                          "keeps)")
-            said += _batch_note(result.config or {})
+            said += _batch_note(result.config or {}, result.provenance or {})
             _say(f"from {args.from_lr_find}: {said}\n", sys.stderr)
     else:
         taken = {}
@@ -1247,15 +1247,25 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     return 0
 
 
-def _batch_note(config: Mapping[str, Any]) -> str:
-    """The batch size a range test's LRs were measured at, where its config says (find-lr's
-    does): they are that batch size's (a bug bash: nothing said so where they are taken)."""
+def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str:
+    """The batch a range test's steps trained on, where its config says (find-lr's does): its
+    LRs are that batch's (a bug bash: nothing said so where they are taken). Under torchrun a
+    step is every process's batch, and a batch size past the data (a process's share) is all
+    of it (a review: "batch size 5000" of steps of 1438)."""
     size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
     if not (type(size) is int and size > 0):
         return ""
-    steps = steps if type(steps) is int and steps > 1 else 1
-    at = f"{size} x {steps} accumulated" if steps > 1 else str(size)
-    return f" (measured at batch size {at}; for another, run find-lr again at it)"
+    world = provenance.get("world_size", 1)
+    world = world if type(world) is int and world > 1 else 1
+    n = config.get("num_train")
+    if type(n) is int and 0 < n and size > n // world:
+        at = f"steps of all {n} training examples (--batch-size {size} being more)"
+    else:
+        at = (f"batch size {size}" if world == 1 else
+              f"steps of {world * size} examples ({world} processes x batch size {size})")
+    if type(steps) is int and steps > 1:
+        at += f", {steps} batches accumulated a step"
+    return f" (measured at {at}; for another batch size, run find-lr again at it)"
 
 
 def _error_named(exc: BaseException) -> str:
