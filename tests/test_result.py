@@ -2009,8 +2009,9 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     assert len(drawn) == 6
     for i, res in enumerate(results):
         curve_line, dot = drawn[2 * i], drawn[2 * i + 1]
-        assert curve_line.get_color() == dot.get_color() == f"C{i}"
+        assert curve_line.get_color() == dot.get_color()
         assert list(dot.get_xdata()) == [res.suggestion()]
+    assert len({line.get_color() for line in drawn}) == 3
     assert ax.get_xscale() == "log" and "3 curves, picks by rule 'default'" in ax.get_title()
     # labels given as a mapping's keys; another rule; the caller's Axes drawn on
     fig, mine = plt.subplots()
@@ -2029,6 +2030,23 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     texts = [t.get_text() for t in plot_range_tests([same, same, empty]).get_legend().get_texts()]
     assert texts[0].startswith("result 1: ") and texts[1].startswith("result 2: ")
     assert texts[2] == "result 3: no points recorded"
+    # (a review) past the style's colours, other line styles: 12 results, 12 looks
+    many = [dataclasses.replace(same, config={"weight_decay": 10.0 ** -k}) for k in range(12)]
+    ax = plot_range_tests(many)
+    looks = [(line.get_color(), line.get_linestyle()) for line in ax.get_lines()
+             if len(line.get_xdata()) > 1]
+    assert len(looks) == 12 == len(set(looks))
+    # ... the x axis spans the sweeps also where no loss is finite (it was 1 to 10)
+    nan = dataclasses.replace(same, losses=[math.nan] * len(same.lrs),
+                              smoothed=[math.nan] * len(same.lrs), stop_reason="nan")
+    low, high = plot_range_tests([nan, nan]).get_xlim()
+    assert low <= same.lrs[0] and high >= same.lrs[-1]
+    # ... find_lr's "sgd" is lr_range_test's "SGD"; 6 digits tell close values apart
+    labels = [t.get_text().split(":")[0] for t in plot_range_tests([
+        dataclasses.replace(same, config={"optimizer": "sgd", "weight_decay": 1e-4}),
+        dataclasses.replace(same, config={"optimizer": "SGD", "weight_decay": 1.00001e-4}),
+    ]).get_legend().get_texts()]
+    assert labels == ["weight_decay=0.0001", "weight_decay=0.000100001"]
 
 
 @pytest.mark.parametrize(("results", "kwargs", "error", "message"), [
@@ -2036,6 +2054,8 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     ("a.json", {}, TypeError, "results must be a sequence of RangeTestResult or a mapping"),
     (["a.json"], {}, TypeError, r"results\[0\] must be a RangeTestResult \(RangeTestResult"),
     ({1: None}, {}, TypeError, "a mapping's keys are the labels, strings; got 1"),
+    # (a review: matplotlib's legend leaves such a label out)
+    ("_hidden", {}, ValueError, "the label '_hidden' begins with '_', which matplotlib's"),
     (None, {"method": "best"}, ValueError, "method must be one of"),
     (None, {"dpi": 5}, ValueError, "dpi"),
     (None, {"path_or_ax": 3}, TypeError, "path_or_ax must be a file path, a matplotlib Axes"),
@@ -2044,5 +2064,7 @@ def test_plot_range_tests_refuses_what_it_cannot_draw(tmp_path, results, kwargs,
                                                       message) -> None:
     from superconverge.finder import plot_range_tests
 
+    if results == "_hidden":
+        results = {"_hidden": make_result(), "shown": make_result()}
     with pytest.raises(error, match=message):
         plot_range_tests([make_result()] if results is None else results, **kwargs)

@@ -131,15 +131,19 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
     ``result 1``, ``result 2``, ... where none do."""
     configs = [r.config or {} for r in results]
     plain = (str, int, float, bool, type(None))
+    def same(value: object) -> str:  # (find_lr's "sgd" is lr_range_test's "SGD", a review)
+        return value.lower() if isinstance(value, str) else repr(value)
+
     keys = [k for k in (*_LABEL_KEYS, *sorted({k for c in configs for k in c}))
             if k not in _NOT_LABELS
             and all(k in c and isinstance(c[k], plain) for c in configs)
-            and len({repr(c[k]) for c in configs}) > 1]
+            and len({same(c[k]) for c in configs}) > 1]
     keys = list(dict.fromkeys(keys))[:3]
     if not keys:
         return [f"result {i + 1}" for i in range(len(results))]
-    return [", ".join(f"{k}={c.get(k):.3g}" if isinstance(c.get(k), float)
-                      else f"{k}={c.get(k)}" for k in keys) for c in configs]
+    # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review)
+    return [", ".join(f"{k}={c[k]:g}" if isinstance(c[k], float) else f"{k}={c[k]}"
+                      for k in keys) for c in configs]
 
 
 @drawing
@@ -150,9 +154,10 @@ def plot_range_tests(
     method: str | None = None,
     dpi: int = 120,
 ) -> Axes:
-    """Overlay several range tests' curves on one axis, each in a colour of its own with its
-    pick marked, and return the Axes: the picture of Smith's weight decay search (tests at
-    several weight decays, compared), or of any tests that differ in one setting.
+    """Overlay several range tests' curves on one axis, each in a colour of its own (past the
+    style's colours, in another line style) with its pick marked, and return the Axes: the
+    picture of Smith's weight decay search (tests at several weight decays, compared), or of
+    any tests that differ in one setting.
 
     ``results``: a sequence of :class:`RangeTestResult` (labelled by the config values that
     differ between them, such as ``weight_decay=0.0001``; ``result 1``, ... where none do) or
@@ -183,6 +188,10 @@ def plot_range_tests(
                             f"(RangeTestResult.from_json(path) reads a saved one), got "
                             f"{type(r).__name__}")
     labels = labels or _labels_from_configs(curves)
+    hidden = next((x for x in labels if x.startswith("_")), None)
+    if hidden is not None:  # (a review: matplotlib's legend leaves such labels out, unsaid)
+        raise ValueError(f"the label {hidden!r} begins with '_', which matplotlib's legend "
+                         "leaves out; name it otherwise")
     dpi = integer("dpi", dpi, minimum=MIN_DPI)
     if method is not None:
         curves[0].suggest(method)  # (an unknown rule refused before any drawing)
@@ -212,15 +221,27 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     limits = []
     linear = all((r.config or {}).get("mode") == "linear" for r in results)
     positive = True
+    # The style's colours, then again in other line styles (a review: C0..C9 came round
+    # again at the 11th result, and at the 8th under ggplot's 7 colours)
+    from matplotlib import rcParams
+
+    colors = rcParams["axes.prop_cycle"].by_key().get("color") or [f"C{i}" for i in range(10)]
+    styles = ("-", "--", ":", "-.")
+    width = _wrap_width(ax, "small", 48)  # (long labels took the axes' width, a review)
     for i, (result, label) in enumerate(zip(results, labels, strict=True)):
-        color = f"C{i % 10}"
+        color = colors[i % len(colors)]
+        style = styles[i // len(colors) % len(styles)]
         lrs = np.asarray(result.lrs, dtype=float)
         if len(lrs) == 0:
-            ax.plot([], [], color=color, linewidth=2, label=f"{label}: no points recorded")
+            ax.plot([], [], color=color, linestyle=style, linewidth=2,
+                    label=_fill(f"{label}: no points recorded", width))
             continue
         positive = positive and float(lrs.min()) > 0
+        # the x axis spans every swept LR, also where no loss is finite (a review: all-NaN
+        # sweeps were drawn on matplotlib's default 1-10)
+        ax.update_datalim([(float(lrs.min()), 0.0), (float(lrs.max()), 0.0)], updatey=False)
         smoothed = smoothed_as_seen(result)
-        ax.plot(lrs, smoothed, color=color, linewidth=2,
+        ax.plot(lrs, smoothed, color=color, linestyle=style, linewidth=2,
                 marker="o" if len(lrs) == 1 else None)
         rule = result.method if method is None else method
         pick = result.suggest(rule)
@@ -234,17 +255,18 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
             y = float(np.interp(np.log(pick.lr), np.log(lrs[:finite]), smoothed[:finite]))
             ax.plot([pick.lr], [y], "o", color=color, markersize=8, zorder=5,
                     markerfacecolor="white" if warned else color, markeredgewidth=2)
-        ax.plot([], [], color=color, linewidth=2, marker="o", markersize=6,
+        ax.plot([], [], color=color, linestyle=style, linewidth=2, marker="o", markersize=6,
                 markerfacecolor="white" if warned or pick.lr is None else color,
-                label=said)
+                label=_fill(said, width))
         found = _frame_limits(smoothed)
         if found is not None:
             limits.append(found)
     ax.set_xscale("log" if positive and not linear else "linear")
+    ax.autoscale_view(scaley=False)
     if limits:
         _set_ylim(ax, min(lo for lo, _ in limits), max(hi for _, hi in limits))
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss (smoothed as the suggestion rules read it)")
+    ax.set_ylabel("smoothed loss")  # (as the rules read it; longer was cut on a grid's axes)
     rules = {r.method if method is None else method for r in results}
     rule = f"rule {rules.pop()!r}" if len(rules) == 1 else "each result's own rule"
     ax.set_title(_fill(f"LR range tests: {len(results)} curves, picks by {rule}",
