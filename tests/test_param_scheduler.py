@@ -3047,6 +3047,11 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
     with pytest.warns(SuperconvergeWarning, match=re.escape(
             f"multipliers={{'weight_decay': {[1.0] * 8 + [0.0]}}}")):
         build(layers)
+    # (Hugging Face's split by name, a review: the decay group holds an odd 1-D scale beside
+    # the matrices, the no-decay group every bias and norm)
+    scale = torch.nn.Parameter(torch.ones(()))
+    with pytest.warns(SuperconvergeWarning, match=re.escape("param group 1, whose")):
+        build([{"params": [*matrices, scale]}, {"params": flat}])
     # Not where the groups or the multipliers say what to do, nor where no group is one of
     # biases and norms alone (layer-wise LRs), nor where every group is, nor where groups
     # mix the two (layer-wise LRs beside a final norm's group, a review), nor beside no
@@ -3080,3 +3085,8 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
         resumed.load_state_dict(first.state_dict())
         resumed.step()
     assert [g["weight_decay"] for g in again.param_groups] == [5e-4, 0.0]
+    # A scheduler pickled before the warning was there steps on (a review: AttributeError)
+    old = ParamScheduler(torch.optim.SGD(model.parameters(), lr=0.1),
+                         lr=sc.one_cycle(0.1, total_steps=10))
+    del old.__dict__["_no_decay"]
+    old.step()

@@ -659,6 +659,9 @@ class ParamScheduler:
             tensor or, for a moving momentum, SGD/RMSprop with ``foreach=True``.
     """
 
+    # (for a scheduler pickled before it was there: a review saw its step() fail)
+    _no_decay: tuple[int, ...] = ()
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -1808,19 +1811,22 @@ class ParamScheduler:
 
 
 def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The groups that look like the usual no-decay group, every parameter 1-D (biases,
-    norms), where each other group that holds parameters holds weight matrices alone (the
-    split by dimension that timm's and Hugging Face's recipes make); none where any group
-    mixes the two (layer-wise LRs, whose groups decay their own biases and norms, beside a
-    final norm's or a temperature's group: a review) or no group holds a matrix."""
-    kinds = []
-    for g in groups:
+    """The groups that look like the usual no-decay group: every parameter 1-D (biases,
+    norms), beside a group that holds weight matrices, these groups together holding most of
+    the 1-D parameters (timm's and Hugging Face's splits put all biases and norms there, the
+    odd scale or RMSNorm weight aside, a review); none where they hold few of them (layer-wise
+    LRs, whose groups decay their own biases and norms, beside a final norm's or a
+    temperature's group: a review)."""
+    flat, ones, matrices = [], 0, False
+    for i, g in enumerate(groups):
         dims = [p.dim() for p in g["params"]]
-        kinds.append("empty" if not dims else "flat" if max(dims) <= 1
-                     else "matrices" if min(dims) >= 2 else "mixed")
-    if "mixed" in kinds or "matrices" not in kinds:
-        return ()
-    return tuple(i for i, k in enumerate(kinds) if k == "flat")
+        count = sum(d <= 1 for d in dims)
+        ones += count
+        matrices = matrices or count < len(dims)
+        if dims and count == len(dims):
+            flat.append((i, count))
+    held = sum(count for _, count in flat)
+    return tuple(i for i, _ in flat) if matrices and 2 * held > ones else ()
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
