@@ -2036,6 +2036,15 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     looks = [(line.get_color(), line.get_linestyle()) for line in ax.get_lines()
              if len(line.get_xdata()) > 1]
     assert len(looks) == 12 == len(set(looks))
+    # ... in the legend too, whose handles are long enough to show a dash (a review), and
+    # which fits in the figure (a review: 12 entries wrapped ran off its foot)
+    legend = ax.get_legend()
+    assert legend.handlelength >= 4
+    handles = [(h.get_color(), h.get_linestyle()) for h in legend.legend_handles]
+    assert len(set(handles)) == 12
+    ax.figure.canvas.draw()
+    box, whole = legend.get_window_extent(), ax.figure.bbox
+    assert box.y0 >= whole.y0 and box.x1 <= whole.x1 + 1, (box, whole)
     # ... the x axis spans the sweeps also where no loss is finite (it was 1 to 10)
     nan = dataclasses.replace(same, losses=[math.nan] * len(same.lrs),
                               smoothed=[math.nan] * len(same.lrs), stop_reason="nan")

@@ -227,7 +227,9 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
 
     colors = rcParams["axes.prop_cycle"].by_key().get("color") or [f"C{i}" for i in range(10)]
     styles = ("-", "--", ":", "-.")
-    width = _wrap_width(ax, "small", 48)  # (long labels took the axes' width, a review)
+    # (long labels took the axes' width, a review; an ordinary one stays on a line, or 12
+    # results' legend ran off the figure, another)
+    width = _wrap_width(ax, "small", 64)
     for i, (result, label) in enumerate(zip(results, labels, strict=True)):
         color = colors[i % len(colors)]
         style = styles[i // len(colors) % len(styles)]
@@ -272,13 +274,17 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     ax.set_title(_fill(f"LR range tests: {len(results)} curves, picks by {rule}",
                        _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
+    # (handles long enough to show a dashed style: a review saw result 11's as result 1's;
+    # smaller past 10 entries, which fill the figure's height)
+    many = len(results) > 10
     if legend_outside:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                  fontsize="small", framealpha=0.6, title="suggested lr")
+                  fontsize="x-small" if many else "small", framealpha=0.6,
+                  title="suggested lr", handlelength=4)
     else:
-        small = _inches_wide(ax) < 4
+        small = _inches_wide(ax) < 4 or many
         ax.legend(loc="best", fontsize="x-small" if small else "small", framealpha=0.6,
-                  title="suggested lr")
+                  title="suggested lr", handlelength=4)
 
 
 def spread_band(curves: tuple[Curve, ...], points: int = 200,
