@@ -2654,12 +2654,37 @@ def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, ca
     assert all(f"{label}: {p:.2g}" in svg for label, p in zip(("heavy", "none"), picks,
                                                                strict=True)), picks
     assert "weight_decay=" not in svg
+    capsys.readouterr()
+    # (reviews) a "$" is text, not mathtext; --out .png is a PNG, as schedule takes it
+    assert main(["plot", str(tmp_path / "wd1e-2"), str(tmp_path / "wd0"), "--labels",
+                 "$5 run, $6 run", "--out", str(tmp_path / "w.svg")]) == 0
+    assert "$5 run: " in (tmp_path / "w.svg").read_text()
+    assert main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / ".png")]) == 0
+    assert (tmp_path / ".png").read_bytes().startswith(b"\x89PNG")
+    # a stopped sweep's curve in a folder: drawn when named, said when newer (as schedule
+    # --from-lr-find does)
+    import os
+    import shutil
+
+    shutil.copy(tmp_path / "wd0" / "lr_find.json", tmp_path / "wd0" / "lr_find.partial.json")
+    os.utime(tmp_path / "wd0" / "lr_find.json", (1, 1))
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / "n.png")]) == 0
+    assert (f"note: {tmp_path / 'wd0'} also holds lr_find.partial.json, from a later sweep "
+            "that was stopped; drawn: lr_find.json") in capsys.readouterr().err
+    (tmp_path / "wd0" / "lr_find.json").unlink()
+    with pytest.raises(SystemExit):
+        main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / "n.png")])
+    assert (f"{tmp_path / 'wd0'} is a folder without lr_find.json; it holds "
+            "lr_find.partial.json, the curve of a sweep that was stopped: pass "
+            f"{tmp_path / 'wd0' / 'lr_find.partial.json'} to use it") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["{a}", "--labels", "x,y"], "--labels names 2 for 1 result; give one label a result"),
     (["{a}", "{a}", "--labels", "x,x"], "--labels gives 'x' twice; give each result a label"),
     (["{a}", "--labels", "x,"], "argument --labels: an empty label in 'x,'"),
+    (["{a}", "--labels", "_x"], "argument --labels: '_x' begins with '_', which matplotlib's"),
     (["{a}", "--out", "{tmp}/a.txt"], "--out {tmp}/a.txt: an image file is needed, named .png"),
     (["{a}", "--out", "-"], "--out -: an image file is needed"),
     (["{tmp}"], "{tmp} is a folder without lr_find.json; pass the lr_find.json"),

@@ -551,7 +551,9 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
             ({"batch_size": 5000, "num_train": 1438}, 1,
              " (measured at steps of all 1438 training examples (--batch-size 5000 being "
              "more); "),
-            ({"batch_size": 1000, "num_train": 1438}, 2, " (measured at steps of all 1438 "),
+            ({"batch_size": 1000, "num_train": 1438}, 2, " (measured at steps of all 1438 "
+             "training examples (--batch-size 1000 being more than each of the 2 processes' "
+             "share, 719); "),
             ({"batch_size": 1000, "num_train": 1438}, 1, " (measured at batch size 1000; "),
             ({}, 1, "\n"), ({"batch_size": None}, 1, "\n"), ({"batch_size": True}, 1, "\n"),
             ({"batch_size": "32"}, 1, "\n"), ({"batch_size": 0}, 1, "\n")):

@@ -328,21 +328,9 @@ def _schedule(args: argparse.Namespace) -> int:
                 sys.stdin.read().encode("utf-8"))
             args.from_lr_find = "stdin"
         elif Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
-            inside = Path(args.from_lr_find) / "lr_find.json"
-            stopped = Path(args.from_lr_find) / "lr_find.partial.json"
-            there = os.path.lexists(inside)
-            if there and not inside.is_file():  # a link to nothing or to itself, a pipe: said
-                # as such (a bug bash: "a folder without lr_find.json")
-                raise not_a_file(inside, "the lr_find.json that find-lr wrote")
-            if not there and stopped.is_file():
-                # a stopped run's curve only: taken when named, never in place of a whole one
-                raise ValueError(
-                    f"--from-lr-find {args.from_lr_find} is a folder without lr_find.json; it "
-                    f"holds {stopped.name}, the curve of a sweep that was stopped: pass "
-                    f"{_from_lr_find(stopped)} to use it, or run find-lr to its end")
-            if not there:
-                raise ValueError(f"--from-lr-find {args.from_lr_find} is a folder without "
-                                 "lr_find.json; pass the lr_find.json that find-lr wrote")
+            inside = _finished_in(args.from_lr_find, f"--from-lr-find {args.from_lr_find}",
+                                  _from_lr_find)
+            stopped = inside.with_name("lr_find.partial.json")
             if _newer(stopped, inside):
                 # (a user's bug bash: an Adam run stopped there, and the folder's SGD LRs
                 # were taken without a word)
@@ -840,12 +828,18 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
 # --- entry point -------------------------------------------------------------------------------
 
 def _labels(text: str) -> tuple[str, ...]:
-    """An argparse type: comma-separated labels, none empty."""
+    """An argparse type: comma-separated labels, none empty, none beginning with ``_`` (which
+    matplotlib's legend leaves out); a ``$`` is text, not matplotlib's mathtext (a review: an
+    unmatched one failed the drawing in four lines)."""
     labels = tuple(s.strip() for s in text.split(","))
     if not all(labels):
         raise argparse.ArgumentTypeError(f"an empty label in {text!r}; give one a result, "
                                          "comma-separated")
-    return labels
+    hidden = next((x for x in labels if x.startswith("_")), None)
+    if hidden is not None:
+        raise argparse.ArgumentTypeError(f"{hidden!r} begins with '_', which matplotlib's "
+                                         "legend leaves out; name it otherwise")
+    return tuple(x.replace("$", r"\$") for x in labels)
 
 
 def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -854,9 +848,9 @@ def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p = sub.add_parser(
         "plot",
         parents=[common],
-        help="draw find-lr results: one as find-lr draws it, several overlaid on one axis",
+        help="draw find-lr results: one as its plot() draws it, several overlaid on one axis",
         description="Draw find-lr results (an lr_find.json, or the folder holding it). One is "
-        "drawn as find-lr draws it (its notes in the library's names); several are overlaid "
+        "drawn as its plot() draws it (its notes in the library's names); several are overlaid "
         "on one axis, each in a colour of its own with its pick, labelled by the settings that "
         "differ between them (the weight decays of a weight decay search by hand) or by "
         "--labels.",
@@ -884,7 +878,10 @@ def _plot(args: argparse.Namespace) -> int:
     from superconverge.finder.result import RangeTestResult
 
     out = Path(args.out)
-    if args.out == "-" or out.suffix.lower() not in {f".{s}" for s in _PLOTS}:
+    # (".png" alone is a name of a suffix only, a PNG, as schedule takes it: a review)
+    suffix = (out.name if out.name.startswith(".") and out.name.count(".") == 1
+              else out.suffix).lower()
+    if args.out == "-" or suffix not in {f".{s}" for s in _PLOTS}:
         raise ValueError(f"--out {args.out}: an image file is needed, named .png, .svg or .pdf")
     labels = args.labels
     if labels is not None and len(labels) != len(args.results):
@@ -895,14 +892,16 @@ def _plot(args: argparse.Namespace) -> int:
         raise ValueError(f"--labels gives {twice!r} twice; give each result a label of its own")
     results = []
     for given in args.results:
-        path = Path(given)
         if given == "-":
             raise ValueError("RESULT -: plot reads files; name the lr_find.json")
+        path = Path(given)
         if path.is_dir():
-            path = path / "lr_find.json"
-            if not os.path.lexists(path):
-                raise ValueError(f"{given} is a folder without lr_find.json; pass the "
-                                 "lr_find.json that find-lr wrote")
+            path = _finished_in(given, given, lambda p: shlex.quote(str(p)))
+            stopped = path.with_name("lr_find.partial.json")
+            if _newer(stopped, path):  # (as schedule --from-lr-find says it, a review)
+                _say(f"note: {given} also holds {stopped.name}, from a later sweep that was "
+                     f"stopped; drawn: {path.name}, the last finished run (name "
+                     f"{shlex.quote(str(stopped))} to draw the stopped one)\n", sys.stderr)
         results.append(RangeTestResult.from_json(path))
     if len(results) == 1 and labels is None:
         plot_range_test(results[0], out, method=args.method)
@@ -1259,7 +1258,9 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     world = world if type(world) is int and world > 1 else 1
     n = config.get("num_train")
     if type(n) is int and 0 < n and size > n // world:
-        at = f"steps of all {n} training examples (--batch-size {size} being more)"
+        more = ("" if world == 1 else
+                f" than each of the {world} processes' share, {n // world}")  # (a review)
+        at = f"steps of all {n} training examples (--batch-size {size} being more{more})"
     else:
         at = (f"batch size {size}" if world == 1 else
               f"steps of {world * size} examples ({world} processes x batch size {size})")
@@ -1351,6 +1352,27 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
     return (f"; {which} in {partial}{drawn}: {len(cut.lrs)} "
             f"point{'s' if len(cut.lrs) != 1 else ''}, up to lr={cut.lrs[-1]:.3g}{repeats}"
             f"{earlier}")
+
+
+def _finished_in(folder: str, named: str, passed: Callable[[Path], str]) -> Path:
+    """The ``lr_find.json`` in ``folder`` (find-lr's ``--out``), said as ``named`` where it is
+    missing; where only a stopped sweep's ``lr_find.partial.json`` is there, how to pass it
+    (``passed``): taken when named, never in place of a whole one."""
+    inside = Path(folder) / "lr_find.json"
+    stopped = Path(folder) / "lr_find.partial.json"
+    there = os.path.lexists(inside)
+    if there and not inside.is_file():  # a link to nothing or to itself, a pipe: said
+        # as such (a bug bash: "a folder without lr_find.json")
+        raise not_a_file(inside, "the lr_find.json that find-lr wrote")
+    if not there and stopped.is_file():
+        raise ValueError(
+            f"{named} is a folder without lr_find.json; it holds {stopped.name}, the curve of "
+            f"a sweep that was stopped: pass {passed(stopped)} to use it, or run find-lr to "
+            "its end")
+    if not there:
+        raise ValueError(f"{named} is a folder without lr_find.json; pass the lr_find.json "
+                         "that find-lr wrote")
+    return inside
 
 
 def _from_lr_find(path: str | Path) -> str:
