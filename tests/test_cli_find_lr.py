@@ -1909,7 +1909,7 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     # (but not a command's name mistyped: its flags are no typos, a review)
     (["shedule", "one-cycle", "--steps", "10", "--max-lr", "1"],
      "superconverge: error: argument COMMAND: invalid choice: 'shedule' (choose from "
-     "'schedule', 'find-lr') (see superconverge --help)\n"),
+     "'schedule', 'find-lr', 'plot') (see superconverge --help)\n"),
     # torch's scheduler arguments as flags: ours that are the same setting (a bug bash: by
     # spelling, --no-momentum and step-decay's --factor)
     (["schedule", "one-cycle", "--steps", "9", "--max-momentum", "0.9"],
@@ -1932,24 +1932,24 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     # or dropped it and asked for it (the last note)
     (["--steps", "10", "schedule", "one-cycle", "--max-lr", "1"],
      "superconverge: error: argument COMMAND: invalid choice: '10' (choose from 'schedule', "
-     "'find-lr'); --steps comes before the command: a command's flags go after its name "
+     "'find-lr', 'plot'); --steps comes before the command: a command's flags go after its name "
      "(superconverge schedule --steps ...) (see superconverge --help)\n"),
     (["-q", "--steps=10", "schedule", "one-cycle"],
      "superconverge schedule: error: the following arguments are required: --steps; "
      "--steps=10 comes before the command: a command's flags go after its name (superconverge "
      "schedule --steps ...) (see superconverge schedule --help)\n"),
-    (["--out", "x"], "invalid choice: 'x' (choose from 'schedule', 'find-lr'); --out comes "
+    (["--out", "x"], "invalid choice: 'x' (choose from 'schedule', 'find-lr', 'plot'); --out comes "
      "before the command: a command's flags go after its name (superconverge COMMAND --out"),
     (["--num-iter", "5", "--dataset=digits", "find-lr"], "--num-iter --dataset=digits come "
      "before the command: a command's flags go after its name (superconverge find-lr "
      "--num-iter ...)"),
     (["--stepz", "10", "schedule", "one-cycle"], "invalid choice: '10' (choose from "
-     "'schedule', 'find-lr'); unrecognized: --stepz (did you mean --steps?) (see"),
+     "'schedule', 'find-lr', 'plot'); unrecognized: --stepz (did you mean --steps?) (see"),
     # (a review: a flag named once, not also as placed early; none after "--")
     (["--steps=10"], "are required: COMMAND; --steps=10 comes before the command: a "
      "command's flags go after its name (superconverge COMMAND --steps ...) (see"),
     (["--", "--steps", "10", "schedule"], "invalid choice: '--' (choose from 'schedule', "
-     "'find-lr') (see"),
+     "'find-lr', 'plot') (see"),
     (["--max-lr=1", "schedule", "one-cycle", "--steps", "5"], "unrecognized arguments: "
      "--max-lr=1; --max-lr=1 comes before the command: a command's flags go after its name "
      "(superconverge schedule --max-lr ...) (see superconverge schedule --help)\n"),
