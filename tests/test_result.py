@@ -2040,7 +2040,8 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     # which fits in the figure (a review: 12 entries wrapped ran off its foot)
     legend = ax.get_legend()
     assert legend.handlelength >= 4
-    handles = [(h.get_color(), h.get_linestyle()) for h in legend.legend_handles]
+    shown = getattr(legend, "legend_handles", None) or legend.legendHandles  # (matplotlib 3.6)
+    handles = [(h.get_color(), h.get_linestyle()) for h in shown]
     assert len(set(handles)) == 12
     ax.figure.canvas.draw()
     box, whole = legend.get_window_extent(), ax.figure.bbox
