@@ -329,14 +329,7 @@ def _schedule(args: argparse.Namespace) -> int:
             args.from_lr_find = "stdin"
         elif Path(args.from_lr_find).is_dir():  # the --out folder find-lr wrote into
             inside = _finished_in(args.from_lr_find, f"--from-lr-find {args.from_lr_find}",
-                                  _from_lr_find)
-            stopped = inside.with_name("lr_find.partial.json")
-            if _newer(stopped, inside):
-                # (a user's bug bash: an Adam run stopped there, and the folder's SGD LRs
-                # were taken without a word)
-                _say(f"note: {args.from_lr_find} also holds {stopped.name}, from a later sweep "
-                     f"that was stopped; the LRs come from {inside.name}, the last finished "
-                     f"run ({_from_lr_find(stopped)} takes the stopped one)\n", sys.stderr)
+                                  _from_lr_find, "the LRs come from", "takes")
             args.from_lr_find = source = str(inside)
         result = RangeTestResult.from_json(source)
         # policy_from_range_test's two steps, to say what the LRs taken are. An error's
@@ -489,6 +482,13 @@ _OTHER_SUFFIXES = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".
                    ".htm", ".md", ".yaml", ".yml", ".toml", ".xml", ".zip", ".gz")
 
 
+def _suffix(name: str) -> str:
+    """A file name's suffix, lower case; ".png" alone is a name of a suffix only (pathlib
+    calls it a stem): the user means a PNG."""
+    return (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
+            ).lower()
+
+
 def _output_format(given: str | None, out: str | None) -> str:
     """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, and so is
     a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
@@ -500,9 +500,7 @@ def _output_format(given: str | None, out: str | None) -> str:
         raise ValueError(f"--out {out} ends with {ending}, so it names a folder; give a "
                          f"file, e.g. --out {folder}schedule.{suffix}")
     name = Path(out).name if out else ""
-    # ".png" alone is a name of a suffix only (pathlib calls it a stem): the user means a PNG
-    suffix = (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
-              ).lower()
+    suffix = _suffix(name)
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and suffix in _OTHER_SUFFIXES:
         # its folder kept, its last suffix replaced (lr0.3.xlsx: lr0.3.csv), or dropped where
@@ -829,8 +827,7 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
 
 def _labels(text: str) -> tuple[str, ...]:
     """An argparse type: comma-separated labels, none empty, none beginning with ``_`` (which
-    matplotlib's legend leaves out); a ``$`` is text, not matplotlib's mathtext (a review: an
-    unmatched one failed the drawing in four lines)."""
+    matplotlib's legend leaves out)."""
     labels = tuple(s.strip() for s in text.split(","))
     if not all(labels):
         raise argparse.ArgumentTypeError(f"an empty label in {text!r}; give one a result, "
@@ -839,7 +836,7 @@ def _labels(text: str) -> tuple[str, ...]:
     if hidden is not None:
         raise argparse.ArgumentTypeError(f"{hidden!r} begins with '_', which matplotlib's "
                                          "legend leaves out; name it otherwise")
-    return tuple(x.replace("$", r"\$") for x in labels)
+    return labels
 
 
 def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -864,8 +861,9 @@ def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                    "(default: each result's own)")
     p.add_argument("--labels", type=_labels, help="comma-separated, one a result (default: "
                    "the settings that differ between them, weight_decay=0.0001, ...)")
-    p.set_defaults(func=_run_plot, flag_names={"method": "--method", "labels": "--labels",
-                                                "dpi": "--dpi"})
+    # (no words of messages turned into flags: a RESULT folder named "method" was said as
+    # --method, a final read; argparse and plot's own messages name the flags)
+    p.set_defaults(func=_run_plot, flag_names={})
 
 
 def _run_plot(args: argparse.Namespace) -> int:
@@ -878,10 +876,7 @@ def _plot(args: argparse.Namespace) -> int:
     from superconverge.finder.result import RangeTestResult
 
     out = Path(args.out)
-    # (".png" alone is a name of a suffix only, a PNG, as schedule takes it: a review)
-    suffix = (out.name if out.name.startswith(".") and out.name.count(".") == 1
-              else out.suffix).lower()
-    if args.out == "-" or suffix not in {f".{s}" for s in _PLOTS}:
+    if args.out == "-" or _suffix(out.name) not in {f".{s}" for s in _PLOTS}:
         raise ValueError(f"--out {args.out}: an image file is needed, named .png, .svg or .pdf")
     labels = args.labels
     if labels is not None and len(labels) != len(args.results):
@@ -895,19 +890,17 @@ def _plot(args: argparse.Namespace) -> int:
         if given == "-":
             raise ValueError("RESULT -: plot reads files; name the lr_find.json")
         path = Path(given)
-        if path.is_dir():
-            path = _finished_in(given, given, lambda p: shlex.quote(str(p)))
-            stopped = path.with_name("lr_find.partial.json")
-            if _newer(stopped, path):  # (as schedule --from-lr-find says it, a review)
-                _say(f"note: {given} also holds {stopped.name}, from a later sweep that was "
-                     f"stopped; drawn: {path.name}, the last finished run (name "
-                     f"{shlex.quote(str(stopped))} to draw the stopped one)\n", sys.stderr)
+        if path.is_dir():  # (a newer stopped sweep said as schedule --from-lr-find says it)
+            path = _finished_in(given, given, lambda p: shlex.quote(str(p)), "drawn from",
+                                "to draw")
         results.append(RangeTestResult.from_json(path))
     if len(results) == 1 and labels is None:
         plot_range_test(results[0], out, method=args.method)
     else:
-        plot_range_tests(dict(zip(labels, results, strict=True)) if labels else results, out,
-                         method=args.method)
+        # a "$" is text, not matplotlib's mathtext (a review: a paired, malformed one, "$^$",
+        # failed the drawing in four lines)
+        plot_range_tests({x.replace("$", r"\$"): r for x, r in zip(labels, results, strict=True)}
+                         if labels else results, out, method=args.method)
     _say(f"wrote {args.out}\n", sys.stdout)
     return 0
 
@@ -1354,10 +1347,13 @@ def _partial_note(exc: BaseException, args: argparse.Namespace) -> str:
             f"{earlier}")
 
 
-def _finished_in(folder: str, named: str, passed: Callable[[Path], str]) -> Path:
+def _finished_in(folder: str, named: str, passed: Callable[[Path], str], taken: str,
+                 takes: str) -> Path:
     """The ``lr_find.json`` in ``folder`` (find-lr's ``--out``), said as ``named`` where it is
     missing; where only a stopped sweep's ``lr_find.partial.json`` is there, how to pass it
-    (``passed``): taken when named, never in place of a whole one."""
+    (``passed``): taken when named, never in place of a whole one. A stopped one newer than
+    it is noted on stderr, ``taken`` and ``takes`` the command's verbs (a user's bug bash: an
+    Adam run stopped there, and the folder's SGD LRs were taken without a word)."""
     inside = Path(folder) / "lr_find.json"
     stopped = Path(folder) / "lr_find.partial.json"
     there = os.path.lexists(inside)
@@ -1372,6 +1368,10 @@ def _finished_in(folder: str, named: str, passed: Callable[[Path], str]) -> Path
     if not there:
         raise ValueError(f"{named} is a folder without lr_find.json; pass the lr_find.json "
                          "that find-lr wrote")
+    if _newer(stopped, inside):
+        _say(f"note: {folder} also holds {stopped.name}, from a later sweep that was stopped; "
+             f"{taken} {inside.name}, the last finished run ({passed(stopped)} {takes} the "
+             "stopped one)\n", sys.stderr)
     return inside
 
 
