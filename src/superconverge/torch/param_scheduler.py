@@ -1498,7 +1498,7 @@ class ParamScheduler:
             f"weight_decay: every param group held weight_decay=0 when this ParamScheduler "
             f"was built, so the schedule is written into all {n} alike, and param "
             f"group{'s' * (len(which) > 1)} {named}, whose parameters are all 1-D (biases, "
-            f"norms: a no-decay group?), beside groups of weight matrices alone, "
+            f"norms: a no-decay group?), beside a group holding the weight matrices, "
             f"{'are' if len(which) > 1 else 'is'} decayed too. To keep "
             f"{'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{'weight_decay': "
             f"{keep}}}; to decay every group, multipliers={{'weight_decay': {[1.0] * n}}} "
@@ -1811,22 +1811,21 @@ class ParamScheduler:
 
 
 def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The groups that look like the usual no-decay group: every parameter 1-D (biases,
-    norms), beside a group that holds weight matrices, these groups together holding most of
-    the 1-D parameters (timm's and Hugging Face's splits put all biases and norms there, the
-    odd scale or RMSNorm weight aside, a review); none where they hold few of them (layer-wise
-    LRs, whose groups decay their own biases and norms, beside a final norm's or a
-    temperature's group: a review)."""
-    flat, ones, matrices = [], 0, False
-    for i, g in enumerate(groups):
-        dims = [p.dim() for p in g["params"]]
-        count = sum(d <= 1 for d in dims)
-        ones += count
-        matrices = matrices or count < len(dims)
-        if dims and count == len(dims):
-            flat.append((i, count))
-    held = sum(count for _, count in flat)
-    return tuple(i for i, _ in flat) if matrices and 2 * held > ones else ()
+    """The group that looks like the usual no-decay group: of two groups that hold
+    parameters (timm's, Hugging Face's and nanoGPT's split into decay and no-decay), the one
+    whose parameters are all 1-D (biases, norms), beside one that holds weight matrices, and
+    holding most of the 1-D parameters (the odd scale or RMSNorm weight in the decay group
+    aside, a review). None among more groups: layer-wise LRs, each group decaying its own
+    biases and norms (reviews: a final norm's group, a temperature's, BatchNorm layers'
+    groups were taken for no-decay groups)."""
+    held = [(i, [p.dim() for p in g["params"]]) for i, g in enumerate(groups) if g["params"]]
+    if len(held) != 2:
+        return ()
+    (i, a), (j, b) = held
+    if (max(a) <= 1) == (max(b) <= 1):  # both all 1-D, or neither
+        return ()
+    (k, flat), other = ((i, a), b) if max(a) <= 1 else ((j, b), a)
+    return (k,) if len(flat) > sum(d <= 1 for d in other) else ()
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
