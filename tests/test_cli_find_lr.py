@@ -2627,7 +2627,8 @@ def test_the_spread_line_counts_the_repeats_it_covers_and_a_count_is_no_flag(tmp
     assert "so the 2 repeats can differ only by the order" in out, out
 
 
-def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, capsys) -> None:
+def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, capsys,
+                                                                    monkeypatch) -> None:
     """A bug bash: find-lr runs at several weight decays (Smith's search, by hand) could be
     overlaid only from Python; `superconverge plot` draws them on one axis."""
     from superconverge.finder.result import RangeTestResult
@@ -2661,6 +2662,9 @@ def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, ca
                  "cost $^$, $6 run", "--out", str(tmp_path / "w.png")]) == 0
     assert main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / ".png")]) == 0
     assert (tmp_path / ".png").read_bytes().startswith(b"\x89PNG")
+    # (a review: an SVG named .svg alone got PNG bytes)
+    assert main(["plot", str(tmp_path / "wd0"), "--out", str(tmp_path / ".svg")]) == 0
+    assert b"<svg" in (tmp_path / ".svg").read_bytes()[:500]
     # a stopped sweep's curve in a folder: drawn when named, said when newer (as schedule
     # --from-lr-find does)
     import os
@@ -2680,6 +2684,13 @@ def test_plot_draws_one_result_as_find_lr_does_and_several_overlaid(tmp_path, ca
     assert (f"{tmp_path / 'wd0'} is a folder without lr_find.json; it holds "
             "lr_find.partial.json, the curve of a sweep that was stopped: pass "
             f"{tmp_path / 'wd0' / 'lr_find.partial.json'} to use it") in capsys.readouterr().err
+    # ... the advice runs as printed where a relative folder begins with "-" (a review)
+    (tmp_path / "wd0").rename(tmp_path / "-wd0")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["plot", "./-wd0", "--out", "n.png"])
+    assert "pass ./-wd0/lr_find.partial.json to use it" in capsys.readouterr().err
+    assert main(["plot", "./-wd0/lr_find.partial.json", "--out", "n.png"]) == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -649,8 +649,11 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     PNG); an unknown suffix is a ``ValueError`` naming the path. Drawn in memory, then written
     by :func:`write_bytes`: a kill as it writes leaves no temporary file."""
     path = file_path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
     supported = fig.canvas.get_supported_filetypes()
+    # A name that is a format's suffix alone (".svg", which pathlib calls a stem) is that
+    # format, as the commands read it (a review: plot and schedule wrote PNG bytes to it)
+    alone = path.name[1:].lower() if path.name.count(".") == 1 and path.name[0] == "." else ""
+    fmt = alone if alone in supported else path.suffix.lstrip(".").lower() or "png"
     if fmt not in supported:
         raise ValueError(
             f"cannot plot to {path}: matplotlib writes {', '.join(sorted(supported))}, "

@@ -891,8 +891,7 @@ def _plot(args: argparse.Namespace) -> int:
             raise ValueError("RESULT -: plot reads files; name the lr_find.json")
         path = Path(given)
         if path.is_dir():  # (a newer stopped sweep said as schedule --from-lr-find says it)
-            path = _finished_in(given, given, lambda p: shlex.quote(str(p)), "drawn from",
-                                "to draw")
+            path = _finished_in(given, given, _as_argument, "drawn from", "to draw")
         results.append(RangeTestResult.from_json(path))
     if len(results) == 1 and labels is None:
         plot_range_test(results[0], out, method=args.method)
@@ -1373,6 +1372,14 @@ def _finished_in(folder: str, named: str, passed: Callable[[Path], str], taken: 
              f"{taken} {inside.name}, the last finished run ({passed(stopped)} {takes} the "
              "stopped one)\n", sys.stderr)
     return inside
+
+
+def _as_argument(path: Path) -> str:
+    """``path`` as a shell takes it for a command's argument: quoted where it must be, and
+    with ``./`` before a relative one that begins with ``-`` (a review: plot's advice to pass
+    -lead/lr_find.partial.json was read as a flag)."""
+    text = str(path)
+    return shlex.quote(f".{os.sep}{text}" if text.startswith("-") else text)
 
 
 def _from_lr_find(path: str | Path) -> str:
