@@ -2046,6 +2046,15 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     ax.figure.canvas.draw()
     box, whole = legend.get_window_extent(), ax.figure.bbox
     assert box.y0 >= whole.y0 and box.x1 <= whole.x1 + 1, (box, whole)
+    # (a review) 16 labels of three settings, wrapped: the figure grows taller to hold them
+    three = [dataclasses.replace(same, config={
+        "weight_decay": 10.0 ** -k, "batch_size": 32 * (k % 3 + 1),
+        "optimizer": "sgd" if k % 2 else "adamw"}) for k in range(16)]
+    figure = plot_range_tests(three, tmp_path / "many.png").figure
+    figure.canvas.draw()
+    legend = figure.axes[0].get_legend()
+    assert legend.get_window_extent().y0 >= 0 and figure.get_figheight() > 4.5
+    assert plot_range_tests(three[:3]).figure.get_figheight() == 4.5
     # ... the x axis spans the sweeps also where no loss is finite (it was 1 to 10)
     nan = dataclasses.replace(same, losses=[math.nan] * len(same.lrs),
                               smoothed=[math.nan] * len(same.lrs), stop_reason="nan")

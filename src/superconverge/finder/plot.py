@@ -82,8 +82,6 @@ def plot_range_test(
     The x axis spans every swept LR, also where the loss is NaN. Red text under the axis says
     why there is no pick (once: the warning that repeats it is left out) and every warning.
     """
-    from matplotlib.axes import Axes
-
     from superconverge.finder.result import RangeTestResult
 
     if not isinstance(result, RangeTestResult):
@@ -93,12 +91,21 @@ def plot_range_test(
     show_raw = boolean("show_raw", show_raw)
     # (under 6, FreeType refused the labels' size: "invalid ppem value")
     dpi = integer("dpi", dpi, minimum=MIN_DPI)
-    if method is None:
-        method = result.method
+    chosen = result.method if method is None else method
+    return _on_axes(path_or_ax, dpi, lambda ax, outside: _draw(
+        ax, result, chosen, show_bounds, show_raw, legend_outside=outside))
+
+
+def _on_axes(path_or_ax: str | os.PathLike[str] | Axes | None, dpi: int,
+             draw: Callable[[Axes, bool], None], fit_legend: bool = False) -> Axes:
+    """``draw(ax, legend_outside)`` on the caller's Axes (the legend inside them), or on a new
+    Figure's (the legend beside the axes), saved to a path where one is given; the Axes.
+    ``fit_legend``: a new Figure grows taller where its legend would run off its foot."""
+    from matplotlib.axes import Axes
+
     if isinstance(path_or_ax, Axes):
-        ax = path_or_ax
-        _draw(ax, result, method, show_bounds, show_raw, legend_outside=False)
-        return ax
+        draw(path_or_ax, False)
+        return path_or_ax
     if path_or_ax is not None and not isinstance(path_or_ax, str | os.PathLike):
         raise TypeError(
             f"path_or_ax must be a file path, a matplotlib Axes or None, got {path_or_ax!r}"
@@ -112,8 +119,17 @@ def plot_range_test(
     fig = new_figure((9.5, 4.5), dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    _draw(ax, result, method, show_bounds, show_raw, legend_outside=True)
+    draw(ax, True)
     fig.tight_layout()
+    legend = ax.get_legend() if fit_legend else None
+    for _ in range(3 if legend is not None else 0):
+        # (a review: 14 entries of three settings each ran off the figure's foot)
+        assert legend is not None
+        foot = legend.get_window_extent(fig.canvas.get_renderer()).y0 / fig.dpi
+        if foot >= 0.05:
+            break
+        fig.set_figheight(fig.get_figheight() + 0.1 - foot)
+        fig.tight_layout()
     if path_or_ax is not None and is_main_process():
         save_figure(fig, path_or_ax)
     return ax
@@ -122,7 +138,7 @@ def plot_range_test(
 # The config keys that label overlaid curves where they differ, first: what a search varies.
 _LABEL_KEYS = ("weight_decay", "batch_size", "optimizer", "momentum", "model", "amp")
 # ... and never: what differs between any two runs, or says nothing of the sweep.
-_NOT_LABELS = {"data", "param_group_ratios", "data_options", "step_fn", "device"}
+_NOT_LABELS = {"data", "step_fn", "device"}
 
 
 def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
@@ -141,9 +157,10 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
     keys = list(dict.fromkeys(keys))[:3]
     if not keys:
         return [f"result {i + 1}" for i in range(len(results))]
-    # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review)
-    return [", ".join(f"{k}={c[k]:g}" if isinstance(c[k], float) else f"{k}={c[k]}"
-                      for k in keys) for c in configs]
+    # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review; a "$" in a name is text,
+    # not matplotlib's mathtext, a final read)
+    return [", ".join(f"{k}={c[k]:g}" if isinstance(c[k], float)
+                      else f"{k}={c[k]}".replace("$", r"\$") for k in keys) for c in configs]
 
 
 @drawing
@@ -165,8 +182,6 @@ def plot_range_tests(
     rules read, its pick (rule ``method``; default: each result's own) a dot, hollow where the
     result's warnings call it uncertain; the legend gives each label with its pick.
     ``path_or_ax`` and ``dpi``: as :func:`plot_range_test`'s."""
-    from matplotlib.axes import Axes
-
     from superconverge.finder.result import RangeTestResult
 
     if isinstance(results, Mapping):
@@ -174,46 +189,29 @@ def plot_range_tests(
         if not all(isinstance(k, str) for k in labels):
             raise TypeError(f"results: a mapping's keys are the labels, strings; got "
                             f"{next(k for k in labels if not isinstance(k, str))!r}")
-        curves = list(results.values())
+        tests = list(results.values())
     elif isinstance(results, Sequence) and not isinstance(results, str | bytes):
-        curves, labels = list(results), []
+        tests, labels = list(results), []
     else:
         raise TypeError(f"results must be a sequence of RangeTestResult or a mapping of labels "
                         f"to them, got {type(results).__name__}")
-    if not curves:
+    if not tests:
         raise ValueError("results holds no RangeTestResult: nothing to draw")
-    for i, r in enumerate(curves):
+    for i, r in enumerate(tests):
         if not isinstance(r, RangeTestResult):
             raise TypeError(f"results[{labels[i] if labels else i}] must be a RangeTestResult "
                             f"(RangeTestResult.from_json(path) reads a saved one), got "
                             f"{type(r).__name__}")
-    labels = labels or _labels_from_configs(curves)
+    labels = labels or _labels_from_configs(tests)
     hidden = next((x for x in labels if x.startswith("_")), None)
     if hidden is not None:  # (a review: matplotlib's legend leaves such labels out, unsaid)
         raise ValueError(f"the label {hidden!r} begins with '_', which matplotlib's legend "
                          "leaves out; name it otherwise")
     dpi = integer("dpi", dpi, minimum=MIN_DPI)
     if method is not None:
-        curves[0].suggest(method)  # (an unknown rule refused before any drawing)
-    if isinstance(path_or_ax, Axes):
-        _draw_several(path_or_ax, curves, labels, method, legend_outside=False)
-        return path_or_ax
-    if path_or_ax is not None and not isinstance(path_or_ax, str | os.PathLike):
-        raise TypeError(
-            f"path_or_ax must be a file path, a matplotlib Axes or None, got {path_or_ax!r}"
-        )
-    if path_or_ax is not None:
-        file_path(path_or_ax)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = new_figure((9.5, 4.5), dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    _draw_several(ax, curves, labels, method, legend_outside=True)
-    fig.tight_layout()
-    if path_or_ax is not None and is_main_process():
-        save_figure(fig, path_or_ax)
-    return ax
+        tests[0].suggest(method)  # (an unknown rule refused before any drawing)
+    return _on_axes(path_or_ax, dpi, lambda ax, outside: _draw_several(
+        ax, tests, labels, method, legend_outside=outside), fit_legend=True)
 
 
 def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence[str],
@@ -227,9 +225,8 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
 
     colors = rcParams["axes.prop_cycle"].by_key().get("color") or [f"C{i}" for i in range(10)]
     styles = ("-", "--", ":", "-.")
-    # (long labels took the axes' width, a review; an ordinary one stays on a line, or 12
-    # results' legend ran off the figure, another)
-    width = _wrap_width(ax, "small", 64)
+    # (long labels took the axes' width, reviews; the figure grows taller for the lines)
+    width = _wrap_width(ax, "small", 48)
     for i, (result, label) in enumerate(zip(results, labels, strict=True)):
         color = colors[i % len(colors)]
         style = styles[i // len(colors) % len(styles)]
