@@ -487,10 +487,12 @@ class RangeTestResult(Curve):
         its loss scale still 1 or more (``scale_too_high``), or they took its points
         (``skips_took``, as :meth:`warnings` reads it; a review: 40 steps all skipped were
         told to raise num_iter, which adds only skips)."""
-        stop = self.curve_stop_reason
-        points = len(finite_prefix(self.lrs, self.losses)[0])
+        stop, skips = self.curve_stop_reason, self.most_skipped()
+        # (its points counted only where a step was skipped: a pass over the curve at each
+        # suggest(), 7 a to_json, a final read)
         return {"scale_too_high": stop == "nan" and self._skip_stopped_high(),
-                "skips_took": skips_took_points(stop, points, self.most_skipped())}
+                "skips_took": skips > 0 and skips_took_points(
+                    stop, len(finite_prefix(self.lrs, self.losses)[0]), skips)}
 
     def most_skipped(self) -> int:
         """The most steps a GradScaler skipped in one repeat; 0 where the provenance (of a
