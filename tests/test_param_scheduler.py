@@ -3029,7 +3029,7 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
     with pytest.warns(SuperconvergeWarning, match=re.escape(
             "weight_decay: every param group held weight_decay=0 when this ParamScheduler was "
             "built, so the schedule is written into all 2 alike, and param group 1, whose "
-            "parameters are all 1-D (biases, norms: a no-decay group?), beside groups holding "
+            "parameters are all 1-D (biases, norms: a no-decay group?), beside a group holding "
             "the weight matrices, is decayed too. To keep it at 0, pass multipliers="
             "{'weight_decay': [1.0, 0.0]}; to decay every group, multipliers="
             "{'weight_decay': [1.0, 1.0]}")) as caught:
@@ -3043,14 +3043,7 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
     with pytest.warns(SuperconvergeWarning, match=re.escape(
             "multipliers={'weight_decay': [1.0, 1.0, 0.0]}")):
         build([{"params": matrices}, {"params": []}, {"params": flat}])
-    # (a review) a split by dimension layer by layer: a backbone's and a head's groups, each
-    # split into decay and no-decay, as timm's layer decay makes them
-    with pytest.warns(SuperconvergeWarning, match=re.escape(
-            "param groups 1, 3, whose parameters are all 1-D (biases, norms: a no-decay "
-            "group?), beside groups holding the weight matrices, are decayed too. To keep them "
-            "at 0, pass multipliers={'weight_decay': [1.0, 0.0, 1.0, 0.0]}")):
-        build([{"params": matrices[:1]}, {"params": flat[:2]}, {"params": matrices[1:]},
-               {"params": flat[2:]}])
+
     # (Hugging Face's split by name, a review: the decay group holds an odd 1-D scale beside
     # the matrices, the no-decay group every bias and norm)
     scale = torch.nn.Parameter(torch.ones(()))
@@ -3082,6 +3075,11 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
                                   torch.nn.Linear(4, 2))
         build([{"params": list(m.parameters()), "lr": 0.1 * 0.8 ** i}
                for i, m in enumerate(mlp)])
+        # ... and a group a parameter (LRs by depth), a bias-free model's included (a review),
+        # which shapes cannot tell from a split layer by layer (timm's layer decay: unwarned)
+        build([{"params": [p]} for p in [*matrices, *flat]])
+        build([{"params": matrices[:1]}, {"params": flat[:2]}, {"params": matrices[1:]},
+               {"params": flat[2:]}])
     # A resumed run whose saved multipliers keep the no-decay group at 0: not warned of
     saved = torch.optim.SGD([{"params": matrices}, {"params": flat}], lr=0.1)
     first = ParamScheduler(saved, lr=sc.one_cycle(0.1, total_steps=10), weight_decay=5e-4,

@@ -1498,7 +1498,7 @@ class ParamScheduler:
             f"weight_decay: every param group held weight_decay=0 when this ParamScheduler "
             f"was built, so the schedule is written into all {n} alike, and param "
             f"group{'s' * (len(which) > 1)} {named}, whose parameters are all 1-D (biases, "
-            f"norms: a no-decay group?), beside groups holding the weight matrices, "
+            f"norms: a no-decay group?), beside a group holding the weight matrices, "
             f"{'are' if len(which) > 1 else 'is'} decayed too. To keep "
             f"{'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{'weight_decay': "
             f"{keep}}}; to decay every group, multipliers={{'weight_decay': {[1.0] * n}}} "
@@ -1811,26 +1811,22 @@ class ParamScheduler:
 
 
 def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The groups that look like no-decay groups, every parameter 1-D (biases, norms):
-    - of two groups that hold parameters (timm's, Hugging Face's and nanoGPT's split into
-      decay and no-decay), the all-1-D one beside one that holds weight matrices, where it
-      holds most of the 1-D parameters (the odd scale or RMSNorm weight in the decay group
-      aside, a review);
-    - of more, the all-1-D ones where every other group holds matrices alone: a split by
-      dimension, layer by layer (timm's layer decay, a backbone's and a head's groups, each
-      split: a review saw them unwarned).
-    None where groups of more than two mix the two (layer-wise LRs, each group decaying its
-    own biases and norms: reviews saw a final norm's group, a temperature's and BatchNorm
-    layers' groups taken for no-decay groups)."""
+    """The group that looks like the usual no-decay group: of two groups that hold
+    parameters (timm's, Hugging Face's and nanoGPT's split into decay and no-decay), the one
+    whose parameters are all 1-D (biases, norms), beside one that holds weight matrices, and
+    holding most of the 1-D parameters (the odd scale or RMSNorm weight in the decay group
+    aside, a review). None among more groups: layer-wise LRs, a group a module or a
+    parameter, cannot be told by shapes from a split layer by layer (reviews: a final norm's
+    group, a temperature's, BatchNorm layers' groups and a bias-free model's norms were taken
+    for no-decay groups); a split layer by layer (timm's layer decay) goes unwarned."""
     held = [(i, [p.dim() for p in g["params"]]) for i, g in enumerate(groups) if g["params"]]
-    flat = [i for i, dims in held if max(dims) <= 1]
-    others = [dims for i, dims in held if i not in flat]
-    if not flat or not others:
+    if len(held) != 2:
         return ()
-    ones = sum(d <= 1 for dims in others for d in dims)
-    if len(held) == 2:
-        return tuple(flat) if len(next(d for i, d in held if i in flat)) > ones else ()
-    return tuple(flat) if ones == 0 else ()
+    (i, a), (j, b) = held
+    if (max(a) <= 1) == (max(b) <= 1):  # both all 1-D, or neither
+        return ()
+    (k, flat), other = ((i, a), b) if max(a) <= 1 else ((j, b), a)
+    return (k,) if len(flat) > sum(d <= 1 for d in other) else ()
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
