@@ -136,6 +136,10 @@ def _on_axes(path_or_ax: str | os.PathLike[str] | Axes | None, dpi: int,
         if foot < 0.1:
             fig.set_figheight(fig.get_figheight() + 0.1 - foot)
             fig.tight_layout(rect=(0, 0, 1 - room, 1))
+        # back in the layout for whoever lays it out again: a notebook's display and
+        # savefig.bbox "tight" crop to what the layout holds (a review: the legend was cut
+        # off), and a tight_layout() of the caller's keeps it in the figure
+        legend.set_in_layout(True)
     if path_or_ax is not None and is_main_process():
         save_figure(fig, path_or_ax)
     return ax
