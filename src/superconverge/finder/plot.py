@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -283,15 +283,21 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     ax.grid(True, which="major", alpha=0.3)
     # (handles long enough to show a dashed style: a review saw result 11's as result 1's;
     # smaller past 10 entries, which fill the figure's height)
-    many = len(results) > 10
-    if legend_outside:
+    _legend(ax, legend_outside, crowded=len(results) > 10, title="suggested lr",
+            handlelength=4)
+
+
+def _legend(ax: Axes, outside: bool, crowded: bool = False, **options: Any) -> None:
+    """The legend: beside the axes where the figure is ours (over nothing), else inside the
+    caller's axes, smaller on a small one (a grid's); smaller where ``crowded`` either way.
+    ``options`` go to ``ax.legend``."""
+    if outside:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                  fontsize="x-small" if many else "small", framealpha=0.6,
-                  title="suggested lr", handlelength=4)
+                  fontsize="x-small" if crowded else "small", framealpha=0.6, **options)
     else:
-        small = _inches_wide(ax) < 4 or many
+        small = _inches_wide(ax) < 4 or crowded
         ax.legend(loc="best", fontsize="x-small" if small else "small", framealpha=0.6,
-                  title="suggested lr", handlelength=4)
+                  **options)
 
 
 def spread_band(curves: tuple[Curve, ...], points: int = 200,
@@ -524,12 +530,7 @@ def _draw(
            else ""))
     ax.set_title(_fill(title, _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
-    if legend_outside:  # the figure is ours: beside the axes, over nothing
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                  fontsize="small", framealpha=0.6)
-    else:  # the caller's axes: inside them, smaller on a small one (a grid's)
-        small = _inches_wide(ax) < 4
-        ax.legend(loc="best", fontsize="x-small" if small else "small", framealpha=0.6)
+    _legend(ax, legend_outside)
     left, right = ax.get_xlim()
     if ax.get_xscale() == "log" and 0 < lrs.min() < lrs.max() < 10 ** 0.5 * lrs.min():
         # Under half a decade swept, a log axis has one labelled tick, or none (a sweep that
