@@ -593,8 +593,6 @@ def _write(groups: Sequence[dict[str, Any]], slot: str, value: float,
         write_scaled(groups, slot, value, mults)
 
 
-
-
 def _first_difference(key: str, saved: object, current: Sequence[float]) -> str:
     """Where a saved run's multipliers for ``key`` differ from ``current``, in words: all of
     both where they are short, else the first group that differs and how many do (a bug
@@ -660,7 +658,7 @@ class ParamScheduler:
     """
 
     # (for a scheduler pickled before it was there: a review saw its step() fail)
-    _no_decay: tuple[int, ...] = ()
+    _no_decay: int | None = None
 
     def __init__(
         self,
@@ -804,8 +802,9 @@ class ParamScheduler:
                 self._from_torch = True
         # A no-decay group decayed alike, said at the first step (a review: a resumed run's
         # load_state_dict puts its saved multipliers back first)
-        self._no_decay = _no_decay_groups(groups) if (
-            "weight_decay" in self._undefined and "weight_decay" not in self._unresolved) else ()
+        self._no_decay = _no_decay_group(groups) if (
+            "weight_decay" in self._undefined and "weight_decay" not in self._unresolved
+        ) else None
 
         self._schedules = schedules
         self._slots = slots
@@ -1474,7 +1473,7 @@ class ParamScheduler:
             return
         if self._unresolved:
             self._warn_unresolved()
-        if self._no_decay:
+        if self._no_decay is not None:
             self._warn_no_decay()
         self._apply(self._step + 1)
         self._step += 1
@@ -1487,22 +1486,21 @@ class ParamScheduler:
                        if k not in self._unresolved})
 
     def _warn_no_decay(self) -> None:
-        """Warn of the no-decay groups (:func:`_no_decay_groups`) that every group's weight
+        """Warn of the no-decay group (:func:`_no_decay_group`) that every group's weight
         decay of 0 leaves decayed alike, once (a bug bash: [5e-4, 5e-4] written, no word)."""
-        which, self._no_decay = self._no_decay, ()
+        which, self._no_decay = self._no_decay, None
         n = len(self.optimizer.param_groups)
-        keep = [0.0 if i in which else 1.0 for i in range(n)]
-        named = ", ".join(map(str, which[:10])) + (", ..." if len(which) > 10 else "")
-        # (whole lists, to paste: brief() cut 9 groups' at 6, hiding the 0s, a review)
+        keep = [0.0 if i == which else 1.0 for i in range(n)]
+        # (whole lists, to paste: brief() hid the 0s past 6 groups, a review; empty groups
+        # count)
         warnings.warn(
             f"weight_decay: every param group held weight_decay=0 when this ParamScheduler "
-            f"was built, so the schedule is written into all {n} alike, and param "
-            f"group{'s' * (len(which) > 1)} {named}, whose parameters are all 1-D (biases, "
-            f"norms: a no-decay group?), beside a group holding the weight matrices, "
-            f"{'are' if len(which) > 1 else 'is'} decayed too. To keep "
-            f"{'them' if len(which) > 1 else 'it'} at 0, pass multipliers={{'weight_decay': "
-            f"{keep}}}; to decay every group, multipliers={{'weight_decay': {[1.0] * n}}} "
-            "(either says so, and this warning goes)",
+            f"was built, so the schedule is written into all {n} alike, and param group "
+            f"{which}, whose parameters are all 1-D (biases, norms: a no-decay group?), beside "
+            f"a group holding the weight matrices, is decayed too. To keep it at 0, pass "
+            f"multipliers={{'weight_decay': {keep}}}; to decay every group, "
+            f"multipliers={{'weight_decay': {[1.0] * n}}} (either says so, and this warning "
+            "goes)",
             SuperconvergeWarning, stacklevel=3)
 
     def _warn_unresolved(self) -> None:
@@ -1740,7 +1738,7 @@ class ParamScheduler:
         # load that kept this scheduler's, answered nothing)
         self._unresolved = {k: v for k, v in self._unresolved.items() if k not in adopted}
         if "weight_decay" in adopted:  # (the saved run's, which said what to decay)
-            self._no_decay = ()
+            self._no_decay = None
         self._record_multipliers()
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any] | None]:
@@ -1810,8 +1808,8 @@ class ParamScheduler:
         return f"ParamScheduler({type(self.optimizer).__name__}, {parts}, last_step={self._step})"
 
 
-def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The group that looks like the usual no-decay group: of two groups that hold
+def _no_decay_group(groups: list[dict[str, Any]]) -> int | None:
+    """The index of the group that looks like the usual no-decay group: of two groups that hold
     parameters (timm's, Hugging Face's and nanoGPT's split into decay and no-decay), the one
     whose parameters are all 1-D (biases, norms), beside one that holds weight matrices, and
     holding most of the 1-D parameters (the odd scale or RMSNorm weight in the decay group
@@ -1821,12 +1819,12 @@ def _no_decay_groups(groups: list[dict[str, Any]]) -> tuple[int, ...]:
     for no-decay groups); a split layer by layer (timm's layer decay) goes unwarned."""
     held = [(i, [p.dim() for p in g["params"]]) for i, g in enumerate(groups) if g["params"]]
     if len(held) != 2:
-        return ()
+        return None
     (i, a), (j, b) = held
     if (max(a) <= 1) == (max(b) <= 1):  # both all 1-D, or neither
-        return ()
+        return None
     (k, flat), other = ((i, a), b) if max(a) <= 1 else ((j, b), a)
-    return (k,) if len(flat) > sum(d <= 1 for d in other) else ()
+    return k if len(flat) > sum(d <= 1 for d in other) else None
 
 
 def _eager_step(scheduler: ParamScheduler) -> None:
