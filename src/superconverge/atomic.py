@@ -53,6 +53,13 @@ def folder_ending(text: str) -> str | None:
     return f"{last!r}" if last in (".", "..") else None
 
 
+def name_suffix(name: str) -> str:
+    """A file name's suffix, lower case; a name that is a suffix alone (".png", which pathlib
+    calls a stem) is that suffix: the user means a PNG."""
+    return (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
+            ).lower()
+
+
 def not_a_file(path: Path, expected: str) -> OSError:
     """The error for a ``path`` to read that is no regular file, saying what it is instead:
     ``FileNotFoundError`` where nothing is there (a link's missing target named), else an
@@ -650,10 +657,10 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     by :func:`write_bytes`: a kill as it writes leaves no temporary file."""
     path = file_path(path)
     supported = fig.canvas.get_supported_filetypes()
-    # A name that is a format's suffix alone (".svg", which pathlib calls a stem) is that
-    # format, as the commands read it (a review: plot and schedule wrote PNG bytes to it)
-    alone = path.name[1:].lower() if path.name.count(".") == 1 and path.name[0] == "." else ""
-    fmt = alone if alone in supported else path.suffix.lstrip(".").lower() or "png"
+    # A name that is a format's suffix alone (".svg") is that format, as the commands read it
+    # (a review: plot and schedule wrote PNG bytes to it); another (".config") has none
+    named = name_suffix(path.name).lstrip(".")
+    fmt = named if named in supported else path.suffix.lstrip(".").lower() or "png"
     if fmt not in supported:
         raise ValueError(
             f"cannot plot to {path}: matplotlib writes {', '.join(sorted(supported))}, "

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from superconverge import __version__
 from superconverge._signals import Terminated, sigterm_as_interrupt
 from superconverge._torch_version import TorchTooOld
-from superconverge.atomic import folder_ending, not_a_file, one_line
+from superconverge.atomic import folder_ending, name_suffix, not_a_file, one_line
 
 if TYPE_CHECKING:  # (the CLI imports no torch until a command needs it)
     from superconverge.finder import RangeTestResult
@@ -482,13 +482,6 @@ _OTHER_SUFFIXES = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".
                    ".htm", ".md", ".yaml", ".yml", ".toml", ".xml", ".zip", ".gz")
 
 
-def _suffix(name: str) -> str:
-    """A file name's suffix, lower case; ".png" alone is a name of a suffix only (pathlib
-    calls it a stem): the user means a PNG."""
-    return (name if name.startswith(".") and name.count(".") == 1 else Path(name).suffix
-            ).lower()
-
-
 def _output_format(given: str | None, out: str | None) -> str:
     """``--format``, or the one ``--out``'s suffix names; a contradiction is an error, and so is
     a suffix that names no format without ``--format`` (``s.jpg``, ``s.tsv``): a file is never
@@ -500,7 +493,7 @@ def _output_format(given: str | None, out: str | None) -> str:
         raise ValueError(f"--out {out} ends with {ending}, so it names a folder; give a "
                          f"file, e.g. --out {folder}schedule.{suffix}")
     name = Path(out).name if out else ""
-    suffix = _suffix(name)
+    suffix = name_suffix(name)
     implied = _SUFFIX_FORMATS.get(suffix)
     if given is not None and suffix in _OTHER_SUFFIXES:
         # its folder kept, its last suffix replaced (lr0.3.xlsx: lr0.3.csv), or dropped where
@@ -876,7 +869,7 @@ def _plot(args: argparse.Namespace) -> int:
     from superconverge.finder.result import RangeTestResult
 
     out = Path(args.out)
-    if args.out == "-" or _suffix(out.name) not in {f".{s}" for s in _PLOTS}:
+    if args.out == "-" or name_suffix(out.name) not in {f".{s}" for s in _PLOTS}:
         raise ValueError(f"--out {args.out}: an image file is needed, named .png, .svg or .pdf")
     labels = args.labels
     if labels is not None and len(labels) != len(args.results):
