@@ -253,6 +253,9 @@ def test_corrupt_npz_is_a_clear_error_and_nothing_is_written(tmp_path, capsys) -
         (["--model", "vgg"], "invalid choice: 'vgg' (choose from 'mlp', "),
         (["--start-lr", "0"], "--start-lr must be > 0"),
         (["--repeats", "0"], "argument --repeats: must be >= 1, got 0"),
+        (["--accumulation-steps", "0"], "argument --accumulation-steps: must be >= 1, got 0"),
+        (["--accumulation-steps", "2.5"], "argument --accumulation-steps: expected a whole "
+         "number, got '2.5'"),
         (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
         (["--device", "meta"], "--device='meta' holds no data"),
@@ -832,7 +835,8 @@ def test_a_failed_plot_leaves_the_json_alone(tmp_path, monkeypatch, capsys) -> N
         main(["-q", "find-lr", "--model", "mlp", "--num-iter", "10", "--out", str(tmp_path)])
     assert done.value.code == 1
     said = capsys.readouterr()
-    assert said.out.startswith("stopped: completed after 10 of 10 steps\nsuggested lr")
+    assert said.out.startswith("range test: mlp on digits, sgd, weight decay 0, batch 64\n"
+                               "stopped: completed after 10 of 10 steps\nsuggested lr")
     assert said.err == ("superconverge find-lr: RuntimeError: no plot today; the sweep had "
                         "ended: its picks are printed above, its curve is written to "
                         f"{tmp_path / 'lr_find.json'}, without the plot\n")
@@ -1043,6 +1047,10 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     assert main([*argv, "--num-iter", "15", "--repeats", "2"]) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["num_train"] == 60 and config["data_options"]["max_train"] == 60
+    # ... and so do a step's accumulated batches: 10 steps x 2 batches x 2 images.
+    assert main([*argv, "--num-iter", "10", "--accumulation-steps", "2"]) == 0
+    config = json.loads((out / "lr_find.json").read_text())["config"]
+    assert config["num_train"] == 40 and config["data_options"]["max_train"] == 40
     # The model's default steps (100 for cnn) x batch 2 reach past the folder: all is read.
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
@@ -1566,7 +1574,8 @@ def test_a_finished_sweep_whose_files_cannot_be_written_is_not_lost(
               "--out", str(out)])
     assert done.value.code == 2
     said = capsys.readouterr()
-    assert said.out.startswith("stopped: ") and "\nsuggested lr (rule: default): " in said.out
+    assert said.out.startswith("range test: ") and "\nstopped: " in said.out
+    assert "\nsuggested lr (rule: default): " in said.out
     assert "wrote" not in said.out and "next" not in said.out
     assert said.err.endswith("lr_find.png: No space left on device; the sweep had ended: its "
                              "picks are printed above, its curve is written to "
@@ -1631,7 +1640,7 @@ def test_a_full_disk_while_a_finished_runs_plot_is_drawn(tmp_path, limit, stop) 
         assert last == (f"superconverge find-lr: error: cannot write {out / 'lr_find.png'}: "
                         "File too large; the sweep had ended: its picks are printed above, "
                         f"its curve is written to {out / 'lr_find.json'}, without the plot")
-        assert done.stdout.startswith("stopped: "), done.stdout
+        assert done.stdout.splitlines()[1].startswith("stopped: "), done.stdout
     else:
         assert done.returncode == (130 if stop == "SIGINT" else 143), done.stderr
     if limit == 1000:  # nothing new could be written: the old pair stays
@@ -2719,3 +2728,63 @@ def test_plot_refuses_what_it_cannot_draw_in_one_line(tmp_path, capsys, args, me
     err = capsys.readouterr().err
     assert done.value.code == 2 and message.format(tmp=tmp_path) in err, err
     assert err.count("\n") == 1 and not (tmp_path / "x.png").exists()
+
+
+def test_accumulated_batches_make_the_step_of_one_batch_their_size(tmp_path, capsys) -> None:
+    """find_lr and find-lr take accumulation_steps, as lr_range_test does (a note's leftover: a
+    batch too large for memory could be tested from Python only): batches of 8 accumulated two a
+    step give the curve of batches of 16 (an MLP, no BatchNorm: the same examples a step, in the
+    same order), and the config, the report and the plot's title say so."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
+    kw: dict[str, Any] = {"data": tmp_path / "d.npz", "model": "mlp", "num_iter": 30,
+                          "progress": False}
+    whole = find_lr(batch_size=16, **kw)
+    halves = find_lr(batch_size=8, accumulation_steps=2, **kw)
+    assert halves.config["accumulation_steps"] == 2 and halves.config["batch_size"] == 8
+    assert halves.lrs == whole.lrs
+    np.testing.assert_allclose(halves.losses, whole.losses, rtol=1e-4, atol=1e-4)
+    half = find_lr(batch_size=8, **kw)  # (without it: a curve of its own)
+    assert len(half.losses) != len(whole.losses) or not np.allclose(half.losses, whole.losses,
+                                                                     rtol=1e-4, atol=1e-4)
+    assert main(["-q", "find-lr", "--data", str(tmp_path / "d.npz"), "--model", "mlp",
+                 "--batch-size", "8", "--accumulation-steps", "2", "--num-iter", "30",
+                 "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith("range test: mlp on d, sgd, weight decay 0, batch 8 x 2 "
+                               "accumulated\nstopped: "), said.out
+    written = RangeTestResult.from_json(tmp_path / "run" / "lr_find.json")
+    assert written.losses == halves.losses
+    title = written.plot(None).get_title().splitlines()
+    assert title[0].startswith("LR range test: ")
+    assert title[-1] == "sgd, weight decay 0, batch 8 x 2 accumulated"
+    # (and schedule --from-lr-find names the step's batches)
+    assert main(["schedule", "one-cycle", "--from-lr-find", str(tmp_path / "run"), "--steps",
+                 "10"]) == 0
+    assert "(measured at batch size 8, 2 batches accumulated a step; " in capsys.readouterr().err
+
+
+def test_accumulated_batches_past_the_data_are_warned_of(tmp_path) -> None:
+    """A step of more batches than the data holds sees some examples twice: said, as a batch
+    past the data is."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
+    with pytest.warns(UserWarning) as said:
+        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=100, accumulation_steps=3,
+                num_iter=10, progress=False)
+    assert [str(w.message) for w in said if "accumulation" in str(w.message)] == [
+        "accumulation_steps=3 batches of 100 are 300 examples a step, more than the 240 "
+        "training examples: every step sees some of them twice, so the LRs found are for a "
+        "step of about 240 different examples"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (3 of 80 fit: no word)
+        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=80, accumulation_steps=3,
+                num_iter=10, progress=False)
+    with pytest.raises(ValueError, match="accumulation_steps must be"):
+        find_lr(accumulation_steps=0, progress=False)

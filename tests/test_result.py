@@ -2099,3 +2099,25 @@ def test_plot_range_tests_refuses_what_it_cannot_draw(tmp_path, results, kwargs,
         results = {"_hidden": make_result(), "shown": make_result()}
     with pytest.raises(error, match=message):
         plot_range_tests([make_result()] if results is None else results, **kwargs)
+
+
+@pytest.mark.parametrize(("config", "line"), [
+    ({}, None),
+    ({"optimizer": "SGD", "weight_decay": 0.0005}, "SGD, weight decay 0.0005"),
+    ({"optimizer": "adamw", "weight_decay": 0.0, "batch_size": 32, "accumulation_steps": 4},
+     "adamw, weight decay 0, batch 32 x 4 accumulated"),
+    ({"optimizer": "Adam", "accumulation_steps": 2}, "Adam, 2 batches accumulated a step"),
+    # (an older file, without weight_decay; odd values left out)
+    ({"optimizer": "SGD", "weight_decay": True, "batch_size": "64"}, "SGD"),
+])
+def test_the_title_says_what_the_steps_ran_with(config, line) -> None:
+    """A bug bash's leftover: plots of range tests at several weight decays (Smith's search by
+    hand) were titled alike; the title's last line names the optimizer, weight decay and batch
+    the config holds, and how it stopped still reads first."""
+    res = dataclasses.replace(make_result(), config=config)
+    title = res.plot(None).get_title().splitlines()
+    assert title[0].startswith(f"LR range test: {res.stop_summary()}")
+    if line is None:
+        assert len(title) == 1
+    else:
+        assert title[-1] == line and len(title) == 2

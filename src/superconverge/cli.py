@@ -572,7 +572,11 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    help="images: one grey channel instead of RGB")
     p.add_argument("--model", choices=MODELS, help="default: chosen from the input shape")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer")
-    p.add_argument("--batch-size", type=_at_least(1), default=64, help="examples per step")
+    p.add_argument("--batch-size", type=_at_least(1), default=64,
+                   help="examples per batch (a step's, without --accumulation-steps)")
+    p.add_argument("--accumulation-steps", type=_at_least(1), default=1,
+                   help="batches a step, their gradients summed: a step of this many times "
+                   "--batch-size examples, as a run that accumulates them trains")
     p.add_argument("--start-lr", type=float, default=1e-7, help="LR of the first step")
     p.add_argument("--end-lr", type=float, default=10.0, help="LR of the last step")
     p.add_argument("--num-iter", type=_at_least(MIN_POINTS, MAX_ITER),
@@ -718,7 +722,8 @@ def _find_lr(args: argparse.Namespace) -> int:
         try:
             result = find_lr(
                 dataset=None if args.data else args.dataset, data=args.data, model=args.model,
-                optimizer=args.optimizer, batch_size=args.batch_size, start_lr=args.start_lr,
+                optimizer=args.optimizer, batch_size=args.batch_size,
+                accumulation_steps=args.accumulation_steps, start_lr=args.start_lr,
                 end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode,
                 momentum=args.momentum, weight_decay=args.weight_decay, repeats=args.repeats,
                 seed=args.seed, method=args.method, out=args.out, progress=not args.quiet,
@@ -746,7 +751,7 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     written."""
     import numpy as np
 
-    from superconverge.finder.plot import _lr_digits
+    from superconverge.finder.plot import _lr_digits, _setting
     from superconverge.schedules.policy import POLICIES, policy_parameters
 
     pick = result.suggest(args.method)
@@ -754,7 +759,13 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     # digits by the plot legend's rule, at least 3: more on a sweep under a decade (a user's
     # bug bash: 0.01 to 0.0102 printed base_lr 0.01, start_lr, where the legend read 0.010042)
     g = _lr_digits(np.asarray(result.lrs, dtype=float), least=3)
+    config = result.config or {}
+    # What ran, the optimizer and weight decay with it (a bug bash: runs at several weight
+    # decays printed alike reports)
+    what = f"{config.get('model')} on {config.get('data_name')}, " if all(
+        isinstance(config.get(k), str) for k in ("model", "data_name")) else ""
     lines = [
+        f"range test: {what}{_setting(config)}",
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "

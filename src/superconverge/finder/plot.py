@@ -346,6 +346,28 @@ def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
     return out
 
 
+def _setting(config: Mapping[str, Any] | None) -> str:
+    """What a result's config says its steps ran with, as its plot's title and find-lr's report
+    name it: ``"SGD, weight decay 0.0005, batch 64"``, of the pieces the config holds ("" where
+    none). (A bug bash: range tests at several weight decays drew alike-titled plots and
+    printed alike reports.)"""
+    config = config or {}
+    words = []
+    name = config.get("optimizer")
+    if isinstance(name, str) and name.strip():
+        words.append(name.strip())
+    decay = config.get("weight_decay")
+    if isinstance(decay, (int, float)) and not isinstance(decay, bool):
+        words.append(f"weight decay {decay:g}")
+    size, k = config.get("batch_size"), config.get("accumulation_steps")
+    k = k if type(k) is int and k > 1 else 1
+    if type(size) is int and size > 0:
+        words.append(f"batch {size}" + (f" x {k} accumulated" if k > 1 else ""))
+    elif k > 1:
+        words.append(f"{k} batches accumulated a step")
+    return ", ".join(words)
+
+
 def _stopped(result: RangeTestResult) -> str:
     """The stop reason as the title says it."""
     return "stopped by an error" if result.stop_reason == "error" else result.stop_reason
@@ -528,7 +550,10 @@ def _draw(
         # a result built or edited by hand may keep points past a non-finite loss
         + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
            else ""))
-    ax.set_title(_fill(title, _wrap_width(ax, "medium", 100)), fontsize="medium")
+    width = _wrap_width(ax, "medium", 100)
+    ran = _setting(result.config)  # (a line of its own: how it stopped reads first)
+    ax.set_title(_fill(title, width) + (f"\n{_fill(ran, width)}" if ran else ""),
+                 fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax, legend_outside)
     left, right = ax.get_xlim()

@@ -90,6 +90,7 @@ def find_lr(
     model: str | None = None,
     optimizer: str = "sgd",
     batch_size: int = 64,
+    accumulation_steps: int = 1,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
     num_iter: int | None = None,
@@ -131,6 +132,9 @@ def find_lr(
     uses no validation examples: every example of ``data`` trains (the file's own split, where
     it has one, is kept, and only its training part is used). ``max_grad_norm``: clip the
     gradients' total norm before each step, as a training run that clips does.
+``accumulation_steps``: batches of ``batch_size`` a step, their gradients summed (each loss
+divided by it) as a run that accumulates them does: the LRs found are for a step of
+``accumulation_steps * batch_size`` examples, a batch that need not fit in memory at once.
 
     Under an initialised ``torch.distributed`` group (``torchrun``: see
     :func:`~superconverge.recipes.distributed.torchrun_group`) every rank calls ``find_lr`` with
@@ -142,6 +146,7 @@ def find_lr(
     # The checked values are the ones kept: a numpy scalar becomes a Python number, which the
     # JSON the result is written to takes.
     batch_size = v.integer("batch_size", batch_size, minimum=1)
+    accumulation_steps = v.integer("accumulation_steps", accumulation_steps, minimum=1)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
         num_iter = sweep_steps(num_iter)
@@ -198,7 +203,7 @@ def find_lr(
                                if options.get(k) is not None})
         steps = num_iter or range_steps(model or suggest_model(shape))
         if options.get("max_train") is None:  # (every rank takes its share of them)
-            options["max_train"] = steps * batch_size * repeats * world
+            options["max_train"] = steps * accumulation_steps * batch_size * repeats * world
         if options.get("max_val") is None:
             options["max_val"] = 0
     ds = load_data(dataset, data, seed=seed, standardize=standardize, progress=progress,
@@ -259,10 +264,21 @@ def find_lr(
                  "processes)" if world > 1 else "")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
                       f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
+    elif accumulation_steps * batch_size > share:
+        # A step of more batches than the data holds sees some examples twice: its gradient is
+        # not that of a batch of accumulation_steps * batch_size different examples.
+        whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
+                 "processes)" if world > 1 else "")
+        warnings.warn(f"accumulation_steps={accumulation_steps} batches of {batch_size} are "
+                      f"{accumulation_steps * batch_size} examples a step, more than the "
+                      f"{share} training examples{whose}: every step sees some of them twice, "
+                      f"so the LRs found are for a step of about {share} different examples",
+                      SuperconvergeWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
-    logger.info("range test: %s on %s (%d examples), %s, batch %d, %s%s", name, ds.name,
-                ds.x_train.shape[0], optimizer, batch_size, dev,
+    logger.info("range test: %s on %s (%d examples), %s, batch %d%s, %s%s", name, ds.name,
+                ds.x_train.shape[0], optimizer, batch_size,
+                f" x {accumulation_steps} accumulated" if accumulation_steps > 1 else "", dev,
                 f", {world} processes" if world > 1 else "")
     # The arguments as find_lr takes them (lr_range_test names the optimizer by its class,
     # "Adam"): "dataset" the built-in's name, or None beside "data", the file's absolute path
@@ -279,6 +295,7 @@ def find_lr(
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
             repeats=repeats, seed=seed, progress=progress, max_grad_norm=max_grad_norm,
+            accumulation_steps=accumulation_steps,
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
