@@ -69,13 +69,13 @@ def _log_median(values: Sequence[float]) -> float:
 
 
 def _mean_se(values: Sequence[float]) -> tuple[float, float]:
-    return float(np.mean(values)), sq._standard_error(values)
+    return float(np.mean(values)), sq.standard_error(values)
 
 
 def run_task(task: sq.Task, s: sq.Settings, seeds: int, pool: ProcessPoolExecutor
              ) -> dict[str, Any]:
     began = time.perf_counter()
-    curves = sq._run_jobs(pool, sq.range_curve, [(task, r, s) for r in range(s.repeats)])
+    curves = sq.run_jobs(pool, sq.range_curve, [(task, r, s) for r in range(s.repeats)])
     bounds = [suggest_bounds(c["lrs"], c["losses"]) for c in curves]
     fixed = [suggest(c["lrs"], c["losses"], "default").lr for c in curves]
     if any(b.lr is None or t.lr is None for b, t in bounds) or None in fixed:
@@ -93,7 +93,7 @@ def run_task(task: sq.Task, s: sq.Settings, seeds: int, pool: ProcessPoolExecuto
     }
     seed_ids = [s.pick_seed_base + i for i in range(seeds)]
     jobs = [(task, run, seed, s.epoch_scale) for run in runs.values() for seed in seed_ids]
-    accs = sq._run_jobs(pool, train, jobs)
+    accs = sq.run_jobs(pool, train, jobs)
     by_variant = {name: accs[i * seeds:(i + 1) * seeds] for i, name in enumerate(runs)}
     first = by_variant[VARIANTS[0]]
     rows = {}
@@ -127,8 +127,9 @@ def render(results: list[dict[str, Any]], seeds: int) -> list[str]:
             lrs = (f"{run['base_lr']:.3g} .. {run['lr']:.3g}" if run["policy"] == "clr"
                    else f"{run['lr']:.3g}")
             vs = ("—" if name == VARIANTS[0]
-                  else f"{row['vs_bounds']:+.2f} {sq._pm(row['vs_bounds_se'], seeds, 2)}")
-            out.append(f"| {name} | {lrs} | {row['mean']:.1f} {sq._pm(row['se'], seeds)} | {vs} |")
+                  else f"{row['vs_bounds']:+.2f} {sq.plus_minus(row['vs_bounds_se'], seeds, 2)}")
+            mean = f"{row['mean']:.1f} {sq.plus_minus(row['se'], seeds)}"
+            out.append(f"| {name} | {lrs} | {mean} | {vs} |")
             diffs[name].append(row["vs_bounds"])
             ses[name].append(row["vs_bounds_se"])
         out.append("")
@@ -138,7 +139,7 @@ def render(results: list[dict[str, Any]], seeds: int) -> list[str]:
                "| variant | vs clr bounds() |", "| --- | ---: |"]
     for name in VARIANTS[1:]:
         se = math.sqrt(sum(x * x for x in ses[name])) / len(ses[name])
-        summary.append(f"| {name} | {np.mean(diffs[name]):+.2f} {sq._pm(se, seeds, 2)} |")
+        summary.append(f"| {name} | {np.mean(diffs[name]):+.2f} {sq.plus_minus(se, seeds, 2)} |")
     return [*summary, "", *out]
 
 

@@ -199,12 +199,13 @@ def interp_accuracy(grid_lrs: Sequence[float], mean_acc: Sequence[float], lr: fl
     return float(np.interp(math.log10(lr), np.log10(grid_lrs), mean_acc))
 
 
-def _standard_error(values: Sequence[float]) -> float:
-    """Standard error of the mean over seeds (0 for a single value: printed as n/a, by _pm)."""
+def standard_error(values: Sequence[float]) -> float:
+    """Standard error of the mean over seeds (0 for a single value: printed as n/a, by
+    plus_minus)."""
     return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def _pm(se: float, seeds: int, digits: int = 1) -> str:
+def plus_minus(se: float, seeds: int, digits: int = 1) -> str:
     """``"± 0.8"``; with one seed there is no standard error to give (``--quick``), not 0."""
     return f"± {se:.{digits}f}" if seeds > 1 else "± n/a (1 seed)"
 
@@ -221,7 +222,7 @@ def interp_regret(grid_lrs: Sequence[float], mean_acc: Sequence[float],
 
 # --- orchestration ------------------------------------------------------------------------------
 
-def _run_jobs(pool: ProcessPoolExecutor, fn: Callable[..., Any], jobs: list[tuple]) -> list[Any]:
+def run_jobs(pool: ProcessPoolExecutor, fn: Callable[..., Any], jobs: list[tuple]) -> list[Any]:
     futures = [pool.submit(fn, *job) for job in jobs]
     return [f.result() for f in futures]
 
@@ -231,7 +232,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
     grid = np.logspace(task.grid[0], task.grid[1], s.grid_points).tolist()
     jobs = [(task, use, lr, seed, s.epoch_scale) for use in USES for lr in grid
             for seed in range(s.seeds)]
-    accs = _run_jobs(pool, train, jobs)
+    accs = run_jobs(pool, train, jobs)
     grid_acc: dict[str, list[list[float]]] = {}
     k = 0
     for use in USES:
@@ -239,10 +240,10 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
         for _ in grid:
             grid_acc[use].append(accs[k : k + s.seeds])
             k += s.seeds
-    curves = _run_jobs(pool, range_curve, [(task, r, s) for r in range(s.repeats)])
+    curves = run_jobs(pool, range_curve, [(task, r, s) for r in range(s.repeats)])
     # Held-out curves (seeds after the repeats'): the defaults were tuned on the first curves,
     # so the rules are also scored, by interp regret, on curves nobody looked at.
-    held = _run_jobs(pool, range_curve,
+    held = run_jobs(pool, range_curve,
                      [(task, r, s) for r in range(s.repeats, s.repeats + s.holdout)])
 
     picks: dict[str, dict[str, list[float | None]]] = {}
@@ -271,7 +272,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
                 todo[(use, med)] = None
     pick_jobs = [(task, use, lr, s.pick_seed_base + i, s.epoch_scale) for (use, lr) in todo
                  for i in range(s.pick_seeds)]
-    pick_accs = _run_jobs(pool, train, pick_jobs)
+    pick_accs = run_jobs(pool, train, pick_jobs)
     trained: dict[tuple[str, float], list[float]] = {}
     for i, (use, lr) in enumerate(todo):
         trained[(use, lr)] = pick_accs[i * s.pick_seeds : (i + 1) * s.pick_seeds]
@@ -280,7 +281,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for use in USES:
         at_best = trained[(use, best_lr[use])]
-        best, best_se = float(np.mean(at_best)), _standard_error(at_best)
+        best, best_se = float(np.mean(at_best)), standard_error(at_best)
 
         rows[use] = {}
         for name, ps in picks[use].items():
@@ -294,7 +295,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
                 "accuracy": acc,
                 "regret": best - acc,
                 # standard error of the regret from seed noise (the best grid LR's and the pick's)
-                "regret_se": math.hypot(best_se, _standard_error(accs_at_pick)),
+                "regret_se": math.hypot(best_se, standard_error(accs_at_pick)),
                 "interp_regret": interp_regret(grid, mean_acc[use], ps, chance),
                 "holdout_picks": held_picks[use][name],
                 "holdout_interp_regret": interp_regret(grid, mean_acc[use],
@@ -308,7 +309,7 @@ def run_task(task: Task, s: Settings, pool: ProcessPoolExecutor) -> dict[str, An
             "best_accuracies": at_best,
             # the grid's own mean at that LR: the highest of the noisy means, biased upward
             "grid_best_accuracy": mean_acc[use][best_i[use]],
-            "grid_best_se": _standard_error(grid_acc[use][best_i[use]]),
+            "grid_best_se": standard_error(grid_acc[use][best_i[use]]),
         }
     return {
         "task": asdict(task),
@@ -363,10 +364,11 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
             truth = r["rows"][use]["_truth"]
             out.append(
                 f"**{use}** — best grid LR {truth['best_lr']:.3g}: accuracy "
-                f"{truth['best_accuracy']:.1f}% ({_pm(truth['best_se'], s.pick_seeds)} standard "
-                f"error) trained "
+                f"{truth['best_accuracy']:.1f}% "
+                f"({plus_minus(truth['best_se'], s.pick_seeds)} standard error) trained "
                 f"again with the {s.pick_seeds} pick seeds; {truth['grid_best_accuracy']:.1f}% "
-                f"({_pm(truth['grid_best_se'], s.seeds)}) as the grid's best {s.seeds}-seed mean"
+                f"({plus_minus(truth['grid_best_se'], s.seeds)}) as the grid's best "
+                f"{s.seeds}-seed mean"
             )
             out.append("")
             out.append("| rule | median pick | accuracy | regret | interp regret | spread | "
@@ -383,7 +385,7 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
                     means[use].setdefault(f"{n}/spread", []).append(row["spread_decades"])
                 out.append(
                     f"| {n} | {_fmt(row['median_pick'], '.3g')} | {row['accuracy']:.1f} | "
-                    f"{row['regret']:.1f} {_pm(row['regret_se'], s.pick_seeds)} | "
+                    f"{row['regret']:.1f} {plus_minus(row['regret_se'], s.pick_seeds)} | "
                     f"{row['interp_regret']:.1f} | "
                     f"{_fmt(row['spread_decades'], '.2f')} | "
                     f"{_fmt(row['holdout_interp_regret'], '.1f')} |"
@@ -405,7 +407,7 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str],
     def mean_se(d: dict[str, list[float]], n: str) -> str:
         # standard error of the mean over tasks, from each task's seed noise
         se = math.sqrt(sum(x * x for x in d[f"{n}/se"])) / len(d[n])
-        return f"{np.mean(d[n]):.2f} {_pm(se, seeds, 2)}"
+        return f"{np.mean(d[n]):.2f} {plus_minus(se, seeds, 2)}"
 
     for n in names:
         f, o = means["fixed"], means["one-cycle"]

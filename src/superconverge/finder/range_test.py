@@ -2225,7 +2225,7 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
     own BatchSampler over a SequentialSampler or a RandomSampler drawing every example without
     replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
-    passes, of equal batches where shuffled (a bug bash: a step weighs each micro-batch's mean
+    per_pass, of equal batches where shuffled (a bug bash: a step weighs each micro-batch's mean
     alike, so which examples a last smaller batch drew changed every step's loss, 4e-3 between
     repeats and picks 0.12 decades apart, said to be rounding). Then repeats differ only by
     the order within a step, float rounding. Anything
@@ -2244,11 +2244,11 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
             or type(batches) is not torch.utils.data.BatchSampler):
         return None
     sampler = batches.sampler
-    n, passes = _length(loader.dataset), _length(batches)
-    if n is None or passes is None:
+    n, per_pass = _length(loader.dataset), _length(batches)
+    if n is None or per_pass is None:
         return None
     # (a wrapper's own len(), where it has one, must be the loader's: it may cut a pass)
-    if (own := _length(data)) is not None and own != passes:
+    if (own := _length(data)) is not None and own != per_pass:
         return None
     every = (type(sampler) is torch.utils.data.SequentialSampler
              and sampler.data_source is loader.dataset) or (
@@ -2256,10 +2256,10 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
         and not sampler.replacement and sampler.num_samples == n)
     ragged = n % batches.batch_size != 0
     dropped = batches.drop_last and ragged
-    weighed = ragged and passes > 1 and type(sampler) is not torch.utils.data.SequentialSampler
-    whole = (every and not dropped and not weighed and passes >= 1
-             and accumulation_steps % passes == 0)
-    return passes if whole else None
+    weighed = ragged and per_pass > 1 and type(sampler) is not torch.utils.data.SequentialSampler
+    whole = (every and not dropped and not weighed and per_pass >= 1
+             and accumulation_steps % per_pass == 0)
+    return per_pass if whole else None
 
 
 def _one_shot(data: object) -> bool:
