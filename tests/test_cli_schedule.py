@@ -555,6 +555,15 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
              "training examples (--batch-size 1000 being more than each of the 2 processes' "
              "share, 719); "),
             ({"batch_size": 1000, "num_train": 1438}, 1, " (measured at batch size 1000; "),
+            ({"batch_size": 100, "accumulation_steps": 3, "num_train": 240}, 1,
+             " (measured at batch size 100, 3 batches accumulated a step (300 examples, more than "
+             "the 240 training examples: some twice); "),
+            ({"batch_size": 100, "accumulation_steps": 3, "num_train": 480}, 2,
+             " (measured at steps of 200 examples (2 processes x batch size 100), 3 batches "
+             "accumulated a step (300 examples, more than the 240 examples of each process's "
+             "share: some twice); "),
+            ({"batch_size": 80, "accumulation_steps": 3, "num_train": 240}, 1,
+             " (measured at batch size 80, 3 batches accumulated a step; "),
             ({}, 1, "\n"), ({"batch_size": None}, 1, "\n"), ({"batch_size": True}, 1, "\n"),
             ({"batch_size": "32"}, 1, "\n"), ({"batch_size": 0}, 1, "\n")):
         dataclasses.replace(VALLEY, config=config,

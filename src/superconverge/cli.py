@@ -1262,6 +1262,10 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
               f"steps of {world * size} examples ({world} processes x batch size {size})")
     if type(steps) is int and steps > 1:
         at += f", {steps} batches accumulated a step"
+        if type(n) is int and 0 < n and size <= n // world < steps * size:
+            # (find_lr warns of it as it runs: a step sees some examples twice)
+            whose = "training examples" if world == 1 else "examples of each process's share"
+            at += f" ({steps * size} examples, more than the {n // world} {whose}: some twice)"
     return f" (measured at {at}; for another batch size, run find-lr again at it)"
 
 
