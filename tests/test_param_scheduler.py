@@ -3098,3 +3098,20 @@ def test_a_no_decay_group_beside_groups_all_at_zero_is_warned_of() -> None:
                          lr=sc.one_cycle(0.1, total_steps=10))
     del old.__dict__["_no_decay"]
     old.step()
+
+
+def test_tensors_made_inside_inference_mode_are_no_inference_tensors() -> None:
+    """A bug bash: a scheduler built with tensors=True inside torch.inference_mode() (a caller's
+    eval block) made inference tensors, which its first step outside could not write in place,
+    nor any later scheduler's."""
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+    with torch.inference_mode():
+        sched = ParamScheduler(opt, lr=sc.one_cycle(max_lr=0.1, total_steps=20),
+                               momentum=sc.one_cycle_momentum(total_steps=20), tensors=True)
+    group = opt.param_groups[0]
+    assert not group["lr"].is_inference() and not group["betas"][0].is_inference()
+    model(torch.randn(8, 4)).pow(2).mean().backward()
+    opt.step()
+    sched.step()
+    assert float(group["lr"]) == pytest.approx(sc.one_cycle(max_lr=0.1, total_steps=20)(1))

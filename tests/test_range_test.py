@@ -9807,3 +9807,56 @@ def test_the_result_records_the_weight_decay_it_ran_at(tmp_path) -> None:
     result = lr_range_test(model, Plain(model.parameters()), F.cross_entropy, _blob_batches(),
                            1e-4, 1.0, num_iter=10, progress=False)
     assert result.config["weight_decay"] is None
+
+
+def _regression(seed: int = 0) -> tuple[nn.Module, torch.optim.Optimizer, list]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 8, generator=g)
+    y = x @ torch.randn(8, 1, generator=g)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    return model, torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9), [
+        (x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)]
+
+
+def test_a_sweep_inside_the_callers_autocast_is_refused() -> None:
+    """A bug bash: torch keeps each weight's bf16 copy until the outermost autocast block exits,
+    so a sweep inside the caller's block read its first step's weights at every step (a flat
+    curve, a pick 53x low, "raise end_lr" the only word). Refused before anything moves, with
+    the sweep's own amp_dtype named; with the cache off the steps see their weights."""
+    model, opt, data = _regression()
+    before = copy.deepcopy(model.state_dict())
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(
+            RuntimeError, match=r"inside torch.autocast\('cpu', dtype=torch.bfloat16\).*"
+            r"with amp_dtype=torch.bfloat16 for the sweep's own autocast"):
+        lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not opt.state and opt.param_groups[0]["lr"] == 1e-3
+    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+        moved = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10,
+                              progress=False)
+    plain = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10, progress=False,
+                          amp_dtype=torch.bfloat16)
+    assert moved.losses == plain.losses
+    with torch.autocast("cuda", enabled=False):  # (another device's, or one turned off: let be)
+        lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10, progress=False)
+
+
+def test_anomaly_mode_ends_the_curve_at_its_nan_as_without_it(caplog) -> None:
+    """A bug bash: under torch.autograd.set_detect_anomaly(True) the NaN that ends a sweep
+    (diverge_factor=None) raised anomaly mode's RuntimeError from its backward pass, where the
+    sweep without it returns the curve with stop reason "nan"."""
+    model, opt, data = _regression()
+    kw: dict[str, Any] = {"num_iter": 100, "diverge_factor": None, "progress": False}
+    plain = lr_range_test(model, opt, F.mse_loss, data, 1e-5, 1e30, **kw)
+    assert plain.stop_reason == "nan"
+    torch.autograd.set_detect_anomaly(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (anomaly mode's own "Error detected in ...")
+            watched = lr_range_test(model, opt, F.mse_loss, data, 1e-5, 1e30, **kw)
+    finally:
+        torch.autograd.set_detect_anomaly(False)
+    assert watched.stop_summary() == plain.stop_summary()
+    assert watched.losses == plain.losses and watched.lrs == plain.lrs
+    assert "torch's anomaly mode (set_detect_anomaly) raised at step " in caplog.text

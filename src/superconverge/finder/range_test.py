@@ -249,6 +249,7 @@ def lr_range_test(
             "lr_range_test was called with gradients off (inside torch.no_grad() or "
             "torch.inference_mode(), or after torch.set_grad_enabled(False)), and its sweep "
             "trains the model; call it outside that block, or with gradients on again")
+    _check_no_caller_autocast(model)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = sweep_steps(num_iter)
     mode = v.choice("mode", mode, MODES)
@@ -1368,8 +1369,15 @@ class _Run:
             # there are points: a curve of zeros alone is made of them, once.)
             if host.steps:
                 _attach(exc, "partial_curve", host.curve("error"))
-            if (world > 1 or not _feed_unread(host, pending, losses, val, skips, listed_from)
-                    or host.stop_reason is None):
+            fed = world == 1 and _feed_unread(host, pending, losses, val, skips, listed_from)
+            nan_raised = fed and host.stop_reason is None and _anomaly_at_nan(exc)
+            if nan_raised:
+                # torch's anomaly mode raised in the backward pass of a step whose loss or
+                # gradients were NaN (a bug bash: set_detect_anomaly(True) turned the NaN that
+                # ends a sweep into an error): the curve ends at that step, as at a NaN loss.
+                host.feed([math.nan], None if val is None else [math.nan],
+                          None if skips is None else [False])
+            if not fed or host.stop_reason is None:
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
                 self._count_skips(host)
@@ -1381,13 +1389,20 @@ class _Run:
                           "batch's first item; a model of several inputs needs a step_fn, "
                           "e.g. step_fn=lambda m, b: loss_fn(m(*b[0]), b[1])")
                 raise
-            logger.warning(
-                "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran only "
-                "because the stop test lags the steps (sync_every=%d), so the curve stands",
-                host.stop_reason, host.lr_values[host.next_step - 1],
-                type(exc).__name__, (str(exc).strip().splitlines() or [""])[0][:200],
-                self.sync_every,
-            )
+            if nan_raised:
+                logger.warning(
+                    "torch's anomaly mode (set_detect_anomaly) raised at step %d (lr=%.3g): %s; "
+                    "the curve ends there, as at a NaN loss", host.next_step,
+                    host.lr_values[host.next_step - 1],
+                    (str(exc).strip().splitlines() or [""])[0][:200])
+            else:
+                logger.warning(
+                    "a step after the end of the curve (%s at lr=%.3g) raised %s: %s; it ran "
+                    "only because the stop test lags the steps (sync_every=%d), so the curve "
+                    "stands", host.stop_reason, host.lr_values[host.next_step - 1],
+                    type(exc).__name__, (str(exc).strip().splitlines() or [""])[0][:200],
+                    self.sync_every,
+                )
         except BaseException as exc:
             # Ctrl-C, a script's own SIGTERM handler's sys.exit() (a bug bash: its curve was
             # lost), a test framework's stop or a cancellation (a review).
@@ -2262,6 +2277,13 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     return per_pass if whole else None
 
 
+def _anomaly_at_nan(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's anomaly mode finding a NaN in a backward pass
+    ("Function 'AddmmBackward0' returned nan values in its 0th output")."""
+    return (torch.is_anomaly_enabled() and isinstance(exc, RuntimeError)
+            and "returned nan values" in str(exc))
+
+
 def _one_shot(data: object) -> bool:
     """Whether ``data`` surely gives its batches once: a generator, ``iter(a_loader)``, or
     Python's own iterators (``iter(list)``, ``map``, ``zip``, itertools', a deque's). An
@@ -2620,6 +2642,28 @@ def _refuse_lazy(name: str, module: torch.nn.Module) -> None:
             f"{name} has lazy parameters not made yet ({', '.join(lazy[:3])}"
             f"{', ...' if len(lazy) > 3 else ''}): run one batch through it first, which "
             "gives them their shapes (and build the optimizer after), then run the test")
+
+
+def _check_no_caller_autocast(model: torch.nn.Module) -> None:
+    """Refuses a sweep inside the caller's ``torch.autocast`` block on the model's device: torch
+    keeps each weight's low-precision copy until the outermost autocast block exits, so every
+    step would read the first step's weights (a bug bash: a flat curve, 2.315 to 2.305 over 60
+    steps, a pick 53x low, and "raise end_lr" the only word). The sweep's own ``amp_dtype``
+    enters autocast a step at a time. (Where the caller turned that cache off, the steps see
+    their weights: let be.)"""
+    if not torch.is_autocast_cache_enabled():
+        return
+    kinds = sorted({p.device.type for p in model.parameters()})
+    on = [k for k in kinds if torch.is_autocast_enabled(k)]
+    if on:
+        kind = on[0]
+        dtype = str(torch.get_autocast_dtype(kind)).removeprefix("torch.")
+        raise RuntimeError(
+            f"lr_range_test was called inside torch.autocast({kind!r}, dtype=torch.{dtype}): "
+            "torch keeps each weight's low-precision copy until the outermost autocast block "
+            "exits, so every step of the sweep would read the weights of its first and the loss "
+            f"would not move; call it outside the block, with amp_dtype=torch.{dtype} for the "
+            "sweep's own autocast, a step at a time")
 
 
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:

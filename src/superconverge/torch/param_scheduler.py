@@ -412,6 +412,15 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
     # (a float64 one, made under torch.set_default_dtype(torch.float64), is refused there),
     # and the other paths take a float32 0-dim tensor beside float64 parameters.
     dtype = torch.float32
+    # (made outside inference mode, whatever the caller's: a tensor made inside it is an
+    # inference tensor, which no step outside may write in place; a bug bash built a scheduler
+    # under torch.inference_mode() whose first step failed, and so did every later scheduler's)
+    with torch.inference_mode(False):
+        _tensorize_groups(optimizer, keys, dtype)
+    _keep_tensors_across_loads(optimizer)
+
+
+def _tensorize_groups(optimizer: Optimizer, keys: Sequence[str], dtype: torch.dtype) -> None:
     for group in optimizer.param_groups:
         device = _group_device(group)
         group_keys = list(keys)
@@ -429,7 +438,6 @@ def _tensorize(optimizer: Optimizer, keys: Sequence[str]) -> None:
                     group[_BETAS] = (b0, *betas[1:])
             elif not isinstance(group[key], Tensor):
                 group[key] = torch.tensor(float(group[key]), dtype=dtype, device=device)
-    _keep_tensors_across_loads(optimizer)
 
 
 # -- tensors survive optimizer.load_state_dict --------------------------------------------------
