@@ -2788,3 +2788,26 @@ def test_accumulated_batches_past_the_data_are_warned_of(tmp_path) -> None:
                 num_iter=10, progress=False)
     with pytest.raises(ValueError, match="accumulation_steps must be"):
         find_lr(accumulation_steps=0, progress=False)
+
+
+def test_a_pass_whose_short_last_batch_is_1_step_in_a_few_is_warned_of(tmp_path) -> None:
+    """A bug bash: batch 1000 of 1438 examples trained every second step on the pass's last
+    438, unsaid; the warning names a batch size that takes them in batches of one size."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
+    kw: dict[str, Any] = {"data": tmp_path / "d.npz", "model": "mlp", "num_iter": 10,
+                          "progress": False}
+    with pytest.warns(UserWarning) as said:
+        find_lr(batch_size=200, **kw)
+    assert [str(w.message) for w in said if "divide" in str(w.message)] == [
+        "batch_size=200 does not divide the 240 training examples: each pass through them ends "
+        "in a batch of 40, so 1 step in 2 trains on 40 examples and the LRs found are for a mix "
+        "of batch sizes; batch_size=120 takes them in 2 batches of one size, within one example"]
+    for fine in ({"batch_size": 120}, {"batch_size": 64},  # (48 of 64: over half a batch)
+                 {"batch_size": 100, "accumulation_steps": 2}):  # (steps of several batches)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            find_lr(**fine, **kw)

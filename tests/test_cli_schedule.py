@@ -554,7 +554,18 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
             ({"batch_size": 1000, "num_train": 1438}, 2, " (measured at steps of all 1438 "
              "training examples (--batch-size 1000 being more than each of the 2 processes' "
              "share, 719); "),
-            ({"batch_size": 1000, "num_train": 1438}, 1, " (measured at batch size 1000; "),
+            # (a bug bash: every second step trained on the pass's last 438)
+            ({"batch_size": 1000, "num_train": 1438}, 1, " (measured at batch size 1000, 1 step "
+             "in 2 of 438; "),
+            ({"batch_size": 700, "num_train": 1438}, 1, " (measured at batch size 700, 1 step in "
+             "3 of 38; "),
+            ({"batch_size": 300, "num_train": 1438}, 2, " (measured at steps of 600 examples (2 "
+             "processes x batch size 300), 1 step in 3 of 119 a process; "),
+            ({"batch_size": 720, "num_train": 1438}, 1, " (measured at batch size 720; "),
+            ({"batch_size": 64, "num_train": 1438}, 1, " (measured at batch size 64; "),
+            ({"batch_size": 1000, "num_train": 1438, "accumulation_steps": 2}, 1,
+             " (measured at batch size 1000, 2 batches accumulated a step (2000 examples, more "
+             "than the 1438 training examples: some twice); "),
             ({"batch_size": 100, "accumulation_steps": 3, "num_train": 240}, 1,
              " (measured at batch size 100, 3 batches accumulated a step (300 examples, more than "
              "the 240 training examples: some twice); "),

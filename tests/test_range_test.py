@@ -9776,21 +9776,25 @@ def test_numbers_beside_a_cache_the_sweep_left_third_review() -> None:
 
 def test_the_result_records_the_weight_decay_it_ran_at(tmp_path) -> None:
     """A bug bash: range tests at several weight decays (Smith's search, by hand) wrote files
-    that did not tell them apart: group 0's weight decay at entry is now in the config."""
+    that did not tell them apart: the largest group's weight decay at entry is now in the
+    config, in either order of a decay and a no-decay group (a bug bash: timm's puts the
+    no-decay group first, and group 0's 0 was recorded for every run)."""
     from superconverge.finder.result import RangeTestResult
 
     seen = []
-    for opt_class, wd in ((torch.optim.SGD, 1e-3), (torch.optim.AdamW, 0.0),
-                          (torch.optim.SGD, torch.tensor(5e-4))):
+    for opt_class, wd, first in ((torch.optim.SGD, 1e-3, True), (torch.optim.AdamW, 0.0, True),
+                                 (torch.optim.SGD, torch.tensor(5e-4), True),
+                                 (torch.optim.SGD, 1e-4, False)):
         model = _blob_mlp()
-        opt = opt_class([{"params": model[0].parameters(), "weight_decay": wd},
-                         {"params": model[2].parameters(), "weight_decay": 0.0}], lr=0.1)
+        groups = [{"params": model[0].parameters(), "weight_decay": wd},
+                  {"params": model[2].parameters(), "weight_decay": 0.0}]
+        opt = opt_class(groups if first else groups[::-1], lr=0.1)
         result = lr_range_test(model, opt, F.cross_entropy, _blob_batches(), 1e-4, 1.0,
                                num_iter=10, progress=False)
         back = RangeTestResult.from_json(result.to_json(tmp_path / "r.json"))
         seen.append(back.config["weight_decay"])
-        assert opt.param_groups[0]["weight_decay"] is wd  # (put back as it was)
-    assert seen == [1e-3, 0.0, pytest.approx(5e-4)]
+        assert opt.param_groups[0 if first else 1]["weight_decay"] is wd  # (put back as it was)
+    assert seen == [1e-3, 0.0, pytest.approx(5e-4), 1e-4]
 
     class Plain(torch.optim.Optimizer):  # (an optimizer with no weight decay: None)
         def __init__(self, params: Any) -> None:

@@ -2047,9 +2047,10 @@ def test_several_range_tests_overlaid_each_in_its_colour_with_its_pick(tmp_path)
     box, whole = legend.get_window_extent(), ax.figure.bbox
     assert box.y0 >= whole.y0 and box.x1 <= whole.x1 + 1, (box, whole)
     # (a review) 16 labels of three settings, wrapped: the figure grows taller to hold them
+    # (16 results that take all three keys to tell apart)
     three = [dataclasses.replace(same, config={
-        "weight_decay": 10.0 ** -k, "batch_size": 32 * (k % 3 + 1),
-        "optimizer": "sgd" if k % 2 else "adamw"}) for k in range(16)]
+        "weight_decay": 10.0 ** -(k % 4), "batch_size": 32 * (k // 4 % 2 + 1),
+        "optimizer": "sgd" if k // 8 else "adamw"}) for k in range(16)]
     for count in (3, 16, 32):
         with warnings.catch_warnings():  # (a review: "Tight layout not applied" at 18 or more)
             warnings.simplefilter("error")
@@ -2121,3 +2122,31 @@ def test_the_title_says_what_the_steps_ran_with(config, line) -> None:
         assert len(title) == 1
     else:
         assert title[-1] == line and len(title) == 2
+
+
+def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
+    """A bug bash: three keys at most gave two runs of other seeds one label (weight_decay,
+    optimizer and heavy_ball_momentum, which the optimizer already told); a key is taken where
+    it tells apart results the keys before it did not, until all are told apart."""
+    from superconverge.finder.plot import _labels_from_configs, plot_range_tests
+
+    def res(**config: Any) -> RangeTestResult:
+        return dataclasses.replace(make_result(), config=config)
+
+    sgd = {"optimizer": "SGD", "heavy_ball_momentum": 0.9, "weight_decay": 1e-4}
+    adam = {"optimizer": "Adam", "heavy_ball_momentum": None, "weight_decay": 0.0}
+    tests = [res(**sgd, seed=0), res(**sgd, seed=1), res(**adam, seed=0)]
+    assert _labels_from_configs(tests) == [
+        "weight_decay=0.0001, seed=0", "weight_decay=0.0001, seed=1", "weight_decay=0, seed=0"]
+    # four keys where four are needed
+    many = [res(weight_decay=1e-4, batch_size=b, momentum=m, model="mlp", seed=s)
+            for b, m, s in ((32, 0.9, 0), (64, 0.9, 0), (64, 0.8, 0), (64, 0.8, 1))]
+    assert _labels_from_configs(many) == [
+        "batch_size=32, momentum=0.9, seed=0", "batch_size=64, momentum=0.9, seed=0",
+        "batch_size=64, momentum=0.8, seed=0", "batch_size=64, momentum=0.8, seed=1"]
+    # results no config tells apart are numbered after their label
+    assert _labels_from_configs([res(**sgd), res(**sgd), res(**adam)]) == [
+        "weight_decay=0.0001, result 1", "weight_decay=0.0001, result 2", "weight_decay=0"]
+    assert _labels_from_configs([res(**sgd), res(**sgd)]) == ["result 1", "result 2"]
+    ax = plot_range_tests(tests[:1])
+    assert ax.get_title().startswith("LR range tests: 1 curve, picks by ")

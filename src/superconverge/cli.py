@@ -1246,7 +1246,10 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     """The batch a range test's steps trained on, where its config says (find-lr's does): its
     LRs are that batch's (a bug bash: nothing said so where they are taken). Under torchrun a
     step is every process's batch, and a batch size past the data (a process's share) is all
-    of it (a review: "batch size 5000" of steps of 1438)."""
+    of it (a review: "batch size 5000" of steps of 1438), and a pass's short last batch that is
+    1 step in a few is said (a bug bash: "batch size 1000" where every second step took 438)."""
+    from superconverge._batches import short_last_batch
+
     size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
     if not (type(size) is int and size > 0):
         return ""
@@ -1260,6 +1263,10 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     else:
         at = (f"batch size {size}" if world == 1 else
               f"steps of {world * size} examples ({world} processes x batch size {size})")
+        short = (short_last_batch(n // world, size, steps if type(steps) is int else 1)
+                 if type(n) is int and n > 0 else None)
+        if short is not None:  # (as find_lr warns as it runs)
+            at += f", 1 step in {short[1]} of {short[0]}{' a process' if world > 1 else ''}"
     if type(steps) is int and steps > 1:
         at += f", {steps} batches accumulated a step"
         if type(n) is int and 0 < n and size <= n // world < steps * size:

@@ -153,8 +153,10 @@ _NOT_LABELS = {"data", "step_fn", "device"}
 
 def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
     """What tells ``results`` apart: the config values (numbers, words, None) that every one
-    records and that differ, as ``key=value``, up to three keys (a search's first);
-    ``result 1``, ``result 2``, ... where none do."""
+    records and that differ, as ``key=value``: a search's keys first, then each key that tells
+    apart results the keys before it did not, until all are told apart (a bug bash: three keys
+    at most gave two runs of other seeds one label); ``result 1``, ``result 2``, ... where none
+    differ, and after the label of results no config tells apart."""
     configs = [r.config or {} for r in results]
     plain = (str, int, float, bool, type(None))
     def same(value: object) -> str:  # (find_lr's "sgd" is lr_range_test's "SGD", a review)
@@ -164,13 +166,23 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
             if k not in _NOT_LABELS
             and all(k in c and isinstance(c[k], plain) for c in configs)
             and len({same(c[k]) for c in configs}) > 1]
-    keys = list(dict.fromkeys(keys))[:3]
-    if not keys:
+    chosen: list[str] = []
+    told = 1  # results told apart by the keys chosen: groups of alike ones
+    for k in dict.fromkeys(keys):
+        apart = len({tuple(same(c[key]) for key in (*chosen, k)) for c in configs})
+        if apart > told:  # (a key that tells none apart anew, heavy_ball_momentum beside
+            chosen.append(k)  # optimizer, is left out)
+            told = apart
+        if told == len(configs):
+            break
+    if not chosen:
         return [f"result {i + 1}" for i in range(len(results))]
     # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review; a "$" in a name is text,
     # not matplotlib's mathtext, a final read)
-    return [", ".join(f"{k}={c[k]:g}" if isinstance(c[k], float)
-                      else f"{k}={c[k]}".replace("$", r"\$") for k in keys) for c in configs]
+    labels = [", ".join(f"{k}={c[k]:g}" if isinstance(c[k], float)
+                        else f"{k}={c[k]}".replace("$", r"\$") for k in chosen) for c in configs]
+    alike = {x for x in labels if labels.count(x) > 1}
+    return [f"{x}, result {i + 1}" if x in alike else x for i, x in enumerate(labels)]
 
 
 @drawing
@@ -278,7 +290,8 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     ax.set_ylabel("smoothed loss")  # (as the rules read it; longer was cut on a grid's axes)
     rules = {r.method if method is None else method for r in results}
     rule = f"rule {rules.pop()!r}" if len(rules) == 1 else "each result's own rule"
-    ax.set_title(_fill(f"LR range tests: {len(results)} curves, picks by {rule}",
+    curves = f"{len(results)} curve{'s' if len(results) != 1 else ''}"
+    ax.set_title(_fill(f"LR range tests: {curves}, picks by {rule}",
                        _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     # (handles long enough to show a dashed style: a review saw result 11's as result 1's;

@@ -392,8 +392,9 @@ def lr_range_test(
         # 0, 6.7x the step it made, unwarned: see policy_from_range_test)
         "heavy_ball_momentum": _heavy_ball_momentum(optimizer),
         # (a bug bash: range tests at several weight decays, Smith's search by hand, wrote
-        # files that did not tell them apart)
-        "weight_decay": _group_0_number(optimizer, "weight_decay"),
+        # files that did not tell them apart; the largest group's, as group 0's was 0 for
+        # them all where the no-decay group comes first, timm's order, a bug bash)
+        "weight_decay": _largest_number(optimizer, "weight_decay"),
         "param_group_ratios": ratios,
         # (without a repr's memory address, which made two runs' configs differ: a bug bash)
         "step_fn": None if step_fn is None else getattr(
@@ -3160,15 +3161,18 @@ def _warn_eval_mode(in_eval: Sequence[torch.nn.Module]) -> None:
         SuperconvergeWarning, stacklevel=outside(__name__))
 
 
-def _group_0_number(optimizer: torch.optim.Optimizer, key: str) -> float | None:
-    """Group 0's ``key`` as a float (a tensor's read once); None where it has none, or not a
-    finite number."""
-    groups = optimizer.param_groups
-    try:
-        value = as_float(groups[0][key]) if groups and key in groups[0] else None
-    except (TypeError, ValueError, RuntimeError, OverflowError):
-        return None
-    return value if value is not None and math.isfinite(value) else None
+def _largest_number(optimizer: torch.optim.Optimizer, key: str) -> float | None:
+    """The largest of the groups' ``key`` as a float (a tensor's read once); None where no group
+    has a finite number there."""
+    values = []
+    for group in optimizer.param_groups:
+        try:
+            value = as_float(group[key]) if key in group else None
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            continue
+        if value is not None and math.isfinite(value):
+            values.append(value)
+    return max(values, default=None)
 
 
 def _heavy_ball_momentum(optimizer: torch.optim.Optimizer) -> float | None:

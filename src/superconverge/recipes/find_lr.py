@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from superconverge._batches import even_batch_size, short_last_batch
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge._signals import Terminated, stop_for
 from superconverge._warning import SuperconvergeWarning
@@ -251,6 +252,8 @@ divided by it) as a run that accumulates them does: the LRs found are for a step
     single = len(x_train) > batch_size and len(x_train) % batch_size == 1
     # (under torchrun the smallest process's share: rank 0, which alone warns, may hold one more)
     share = ds.num_train // world if world > 1 else len(x_train)
+    whose = (f" (the smallest process's share of the {ds.num_train} over {world} processes)"
+             if world > 1 else "")
     if batch_size > share:
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
         # (under torchrun a step sees every process's batch: a bug bash read "for a batch of
@@ -260,19 +263,24 @@ divided by it) as a run that accumulates them does: the LRs found are for a step
                 f"every step is each process's whole share, all {ds.num_train} examples, so "
                 f"the LRs found are for a step of {ds.num_train}, not {world * batch_size} "
                 f"({world} x {batch_size})")
-        whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
-                 "processes)" if world > 1 else "")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
                       f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
     elif accumulation_steps * batch_size > share:
         # A step of more batches than the data holds sees some examples twice: its gradient is
         # not that of a batch of accumulation_steps * batch_size different examples.
-        whose = (f" (the smallest process's share of the {ds.num_train} over {world} "
-                 "processes)" if world > 1 else "")
         warnings.warn(f"accumulation_steps={accumulation_steps} batches of {batch_size} are "
                       f"{accumulation_steps * batch_size} examples a step, more than the "
                       f"{share} training examples{whose}: every step sees some of them twice, "
                       f"so the LRs found are for a step of about {share} different examples",
+                      SuperconvergeWarning, stacklevel=2)
+    elif (short := short_last_batch(share, batch_size, accumulation_steps)) is not None:
+        # (a bug bash: batch 1000 of 1438 examples, every second step on 438, unsaid)
+        last, per_pass = short
+        warnings.warn(f"batch_size={batch_size} does not divide the {share} training "
+                      f"examples{whose}: each pass through them ends in a batch of {last}, so 1 "
+                      f"step in {per_pass} trains on {last} examples and the LRs found are for "
+                      f"a mix of batch sizes; batch_size={even_batch_size(share, batch_size)} "
+                      f"takes them in {per_pass} batches of one size, within one example",
                       SuperconvergeWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
