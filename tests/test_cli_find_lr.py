@@ -1937,6 +1937,19 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "pct_start))"),
     # (one the command lacks: its nearest by spelling, as before)
     (["find-lr", "--max-momentum", "0.9"], "--max-momentum 0.9 (did you mean --momentum?)"),
+    # the range tests' of torch-lr-finder, Lightning and fastai (a bug bash: Lightning's
+    # --min-lr, its first LR, was "did you mean --end-lr?"; the others got no word)
+    (["find-lr", "--min-lr", "1e-8", "--max_lr=1"], "unrecognized arguments: --min-lr 1e-8 "
+     "--max_lr=1 (did you mean --start-lr?; did you mean --end-lr?)"),
+    (["find-lr", "--num-training", "50", "--step-mode", "exp", "--suggest-funcs", "valley"],
+     "(did you mean --num-iter?; did you mean --mode?; did you mean --method?)"),
+    (["find-lr", "--diverge-th", "5"], "(--diverge-th: find-lr stops where the smoothed loss "
+     "passes 4 times its lowest, as fastai and Lightning do; lr_range_test(diverge_factor=...) "
+     "sets it)"),
+    (["find-lr", "--smooth_f", "0.05"], "(--smooth-f: find-lr smooths the loss with a "
+     "bias-corrected EMA of beta 0.98; lr_range_test(smooth_beta=...) sets it)"),
+    (["schedule", "one-cycle", "--steps", "9", "--diverge-th", "5"],
+     "unrecognized arguments: --diverge-th 5 (see superconverge schedule --help)"),
     # a command's flag before the command's name: argparse took its value for the command,
     # or dropped it and asked for it (the last note)
     (["--steps", "10", "schedule", "one-cycle", "--max-lr", "1"],

@@ -11,6 +11,7 @@ import io
 import itertools
 import math
 import random
+import re
 import sys
 import threading
 import warnings
@@ -9864,3 +9865,59 @@ def test_anomaly_mode_ends_the_curve_at_its_nan_as_without_it(caplog) -> None:
     assert watched.stop_summary() == plain.stop_summary()
     assert watched.losses == plain.losses and watched.lrs == plain.lrs
     assert "torch's anomaly mode (set_detect_anomaly) raised at step " in caplog.text
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ({"step_mode": "linear"}, "'step_mode'; ours is mode, 'exp' or 'linear' (torch-lr-finder's "
+                              "step_mode)"),
+    ({"smooth_f": 0.05}, "'smooth_f'; ours is smooth_beta = 1 - smooth_f"),
+    ({"diverge_th": 5}, "'diverge_th'; ours is diverge_factor (torch-lr-finder's diverge_th)"),
+    ({"val_loader": []}, "'val_loader'; ours is val_data"),
+    ({"early_stop_threshold": None}, "'early_stop_threshold'; ours is diverge_factor, None"),
+    ({"num_training": 50}, "ours is num_iter (Lightning's num_training)"),
+    ({"num_it": 50}, "ours is num_iter (fastai's num_it)"),
+    ({"stop_div": False}, "'stop_div'; ours is diverge_factor: 4.0, the default, stops as "
+                          "stop_div=True does, None as stop_div=False"),
+    ({"suggest_funcs": ()}, "'suggest_funcs'; there is no such setting: the result's "
+                            "suggestion(method) after the test"),
+])
+def test_the_peers_argument_names_are_refused_with_ours_named(given, said) -> None:
+    """A bug bash: torch-lr-finder's, Lightning's and fastai's names got Python's bare
+    "unexpected keyword argument"; refused before anything runs, ours named."""
+    model, opt, data = _regression()
+    with pytest.raises(TypeError) as refused:
+        lr_range_test(model, opt, F.mse_loss, data, **given)
+    assert str(refused.value).startswith(
+        f"lr_range_test() got an unexpected keyword argument {next(iter(given))!r}")
+    assert said in str(refused.value)
+    assert not opt.state
+
+
+def test_torch_lr_finders_positional_val_loader_and_start_lr_none_are_named() -> None:
+    """A bug bash: range_test(train_loader, val_loader) ported as lr_range_test(..., train,
+    val) said "start_lr must be a real number, got <DataLoader object at 0x...>"; their
+    start_lr=None (the optimizer's lr) said nothing of what to pass."""
+    model, opt, data = _regression()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 8),
+                                                                        torch.randn(8, 1)))
+    with pytest.raises(TypeError, match=r"got a DataLoader; validation batches go in as "
+                                        r"val_data=\.\.\. \(a keyword"):
+        lr_range_test(model, opt, F.mse_loss, data, loader)
+    with pytest.raises(TypeError, match=re.escape(
+            "got None; to start at the optimizer's lr, as torch-lr-finder's start_lr=None does, "
+            "pass start_lr=float(optimizer.param_groups[0]['lr'])")):
+        lr_range_test(model, opt, F.mse_loss, data, None)
+    # a name no peer uses: Python's own words; the signature is lr_range_test's
+    with pytest.raises(TypeError, match=r"^lr_range_test\(\) got an unexpected keyword "
+                                        r"argument 'nonsense'$"):
+        lr_range_test(model, opt, F.mse_loss, data, nonsense=1)
+    import inspect
+
+    assert list(inspect.signature(lr_range_test).parameters)[:4] == [
+        "model", "optimizer", "loss_fn", "train_data"]
+    result = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10, progress=False)
+    with pytest.raises(TypeError, match=r"'suggest_lr'; there is no such setting: the pick is "
+                                        r"always marked, method= chooses its rule"):
+        result.plot(suggest_lr=False)
+    with pytest.raises(TypeError, match=r"'ax'; ours is path_or_ax, the first argument"):
+        result.plot(ax=None)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import superconverge.schedules as S
 from superconverge.schedules import Schedule, make_policy
+from superconverge.schedules.cyclic import MODES as CYCLIC_MODES
 
 lrs = st.floats(1e-6, 10.0)
 steps = st.integers(3, 400)
@@ -724,7 +725,7 @@ def test_an_accepted_ramp_is_finite_at_every_step(start, end, n, shape) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(finite_floats, extreme), st.one_of(finite_floats, extreme),
-       st.integers(1, 5), st.sampled_from(S.cyclic.__globals__["MODES"]), st.booleans())
+       st.integers(1, 5), st.sampled_from(CYCLIC_MODES), st.booleans())
 def test_an_accepted_cyclic_wave_is_finite_at_every_step(a, b, size, mode, invert) -> None:
     try:
         s = S.Cyclic(min(a, b), max(a, b), size, mode=mode, invert=invert,
@@ -1350,3 +1351,44 @@ def test_a_function_of_a_spawned_childs_main_is_saved_as_mains() -> None:
     finally:
         sys.modules["__main__"] = main
         del sys.modules["__mp_main__"]
+
+
+@pytest.mark.parametrize(("call", "said"), [
+    (lambda: S.one_cycle(1.0, 100, pct_start=0.3),
+     "one_cycle() got an unexpected keyword argument 'pct_start'; ours is "
+     "annihilation_fraction = 1 - 2 * pct_start: one_cycle is torch's three_phase=True; "
+     "one_cycle_two_phase(warmup_fraction=pct_start) is torch's default OneCycleLR"),
+    (lambda: S.one_cycle_two_phase(1.0, 100, pct_start=0.3),
+     "'pct_start'; ours is warmup_fraction (torch's pct_start)"),
+    (lambda: S.one_cycle(1.0, 100, div_factor=25), "'div_factor'; ours is div"),
+    (lambda: S.one_cycle(1.0, 100, final_div_factor=1e4), "'final_div_factor'; ours is final_div"),
+    (lambda: S.one_cycle(1.0, 100, anneal_strategy="cos"), "'anneal_strategy'; ours is anneal"),
+    (lambda: S.one_cycle(1.0, 100, three_phase=True), "'three_phase'; ours is the function"),
+    (lambda: S.one_cycle(1.0, epochs=3, steps_per_epoch=10),
+     "'epochs'; ours is total_steps = epochs * steps_per_epoch"),
+    (lambda: S.one_cycle(1.0, 100, cycle_momentum=True),
+     "ours is a schedule of its own: ParamScheduler(..., momentum=one_cycle_momentum("),
+    (lambda: S.one_cycle_momentum(100, max_momentum=0.95), "'max_momentum'; ours is high"),
+    (lambda: S.one_cycle_two_phase_momentum(100, base_momentum=0.85,),
+     "'base_momentum'; ours is low"),
+    (lambda: S.one_cycle_two_phase_momentum(100, pct_start=0.25), "ours is warmup_fraction"),
+    (lambda: S.cyclic(0.1, 1.0, step_size_up=10), "'step_size_up'; ours is step_size"),
+    (lambda: S.cyclic_momentum(step_size_up=10), "'step_size_up'; ours is step_size"),
+])
+def test_torch_scheduler_argument_names_are_refused_with_ours_named(call, said) -> None:
+    """A bug bash: torch's OneCycleLR and CyclicLR names got Python's bare "unexpected keyword
+    argument"; the refusal names ours (the schedules stay free of torch)."""
+    with pytest.raises(TypeError) as refused:
+        call()
+    assert said in str(refused.value)
+
+
+def test_the_schedule_functions_keep_their_signatures_and_values() -> None:
+    import inspect
+
+    assert list(inspect.signature(S.one_cycle).parameters) == [
+        "max_lr", "total_steps", "div", "final_div", "annihilation_fraction", "anneal"]
+    assert S.one_cycle(1.0, 100, div=5)(0) == pytest.approx(0.2)
+    with pytest.raises(TypeError, match=r"^cyclic\(\) got an unexpected keyword argument "
+                                        r"'nonsense'$"):
+        S.cyclic(0.1, 1.0, 10, nonsense=1)

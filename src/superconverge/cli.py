@@ -1008,13 +1008,19 @@ class _Parser(argparse.ArgumentParser):
         torch scheduler's argument as a flag (``--max-momentum``) the one of ours it is (a bug
         bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
         flags = self._flags()
-        # (as torch spells them too: --max_momentum, --T-max; a review)
-        near = [[f"{ours}?{_TORCH_NOTES.get(name, '')}"] if (ours := _TORCH_NAMES.get(
-                    name := t.split("=", 1)[0].replace("_", "-").lower())) in flags
-                else [f"{m}?" for m in difflib.get_close_matches(name, flags, n=1, cutoff=0.75)]
-                for t in tokens if t.startswith("--")]
-        hint = "; ".join(f"did you mean {m[0]}" for m in near if m)
-        return f" ({hint})" if hint else ""
+        hints = []
+        for t in tokens:
+            if not t.startswith("--"):
+                continue
+            # (as torch spells them too: --max_momentum, --T-max; a review)
+            name = t.split("=", 1)[0].replace("_", "-").lower()
+            if (ours := _TORCH_NAMES.get(name)) in flags:
+                hints.append(f"did you mean {ours}?{_TORCH_NOTES.get(name, '')}")
+            elif name in _UNFLAGGED and "--num-iter" in flags:  # (find-lr's flags)
+                hints.append(f"{name}: {_UNFLAGGED[name]}")
+            elif near := difflib.get_close_matches(name, flags, n=1, cutoff=0.75):
+                hints.append(f"did you mean {near[0]}?")
+        return f" ({'; '.join(hints)})" if hints else ""
 
 
 #: torch's LR schedulers' arguments (OneCycleLR, CyclicLR, CosineAnnealingLR), written as flags,
@@ -1025,6 +1031,19 @@ _TORCH_NAMES = {
     "--pct-start": "--warmup-fraction", "--anneal-strategy": "--anneal",
     "--total-steps": "--steps", "--t-max": "--steps", "--eta-min": "--final-lr",
     "--step-size-up": "--step-size",
+    # ... and the range tests' of torch-lr-finder, Lightning and fastai (a bug bash: --min-lr,
+    # Lightning's first LR, was "did you mean --end-lr?" by spelling)
+    "--min-lr": "--start-lr", "--max-lr": "--end-lr", "--num-training": "--num-iter",
+    "--step-mode": "--mode", "--suggest-funcs": "--method",
+}
+
+#: The range tests' settings that find-lr has no flag for, and what sets them.
+_STOP = ("find-lr stops where the smoothed loss passes 4 times its lowest, as fastai and "
+         "Lightning do; lr_range_test(diverge_factor=...) sets it")
+_UNFLAGGED = {
+    "--diverge-th": _STOP, "--early-stop-threshold": _STOP, "--stop-div": _STOP,
+    "--smooth-f": "find-lr smooths the loss with a bias-corrected EMA of beta 0.98; "
+                  "lr_range_test(smooth_beta=...) sets it",
 }
 
 #: What a torch name's flag of ours is for, where that is not the whole story (a bug bash:

@@ -57,6 +57,7 @@ import torch.distributed as dist
 from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from superconverge import _names
+from superconverge import _peer_names as peer
 from superconverge._progress import progress_bar, rewind
 from superconverge._signals import Terminated, stop_for
 from superconverge._stack import outside
@@ -153,6 +154,7 @@ ModelT = TypeVar("ModelT", bound=torch.nn.Module)
 StepFn = Callable[[ModelT, Any], Any]
 
 
+@peer.peer_names(peer.RANGE_TEST)
 def lr_range_test(
     model: ModelT,
     optimizer: torch.optim.Optimizer,
@@ -250,6 +252,7 @@ def lr_range_test(
             "torch.inference_mode(), or after torch.set_grad_enabled(False)), and its sweep "
             "trains the model; call it outside that block, or with gradients on again")
     _check_no_caller_autocast(model)
+    _check_start_lr_is_no_peers(start_lr)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = sweep_steps(num_iter)
     mode = v.choice("mode", mode, MODES)
@@ -2643,6 +2646,20 @@ def _refuse_lazy(name: str, module: torch.nn.Module) -> None:
             f"{name} has lazy parameters not made yet ({', '.join(lazy[:3])}"
             f"{', ...' if len(lazy) > 3 else ''}): run one batch through it first, which "
             "gives them their shapes (and build the optimizer after), then run the test")
+
+
+def _check_start_lr_is_no_peers(start_lr: object) -> None:
+    """torch-lr-finder's ``start_lr=None`` and its ``val_loader`` passed where ours takes
+    ``start_lr`` (its ``range_test(train_loader, val_loader, ...)``), refused with what we take
+    (a bug bash: "start_lr must be a real number, got <DataLoader object at 0x...>")."""
+    if start_lr is None:
+        raise TypeError("start_lr must be a real number, got None; to start at the "
+                        "optimizer's lr, as torch-lr-finder's start_lr=None does, pass "
+                        "start_lr=float(optimizer.param_groups[0]['lr'])")
+    if isinstance(start_lr, Iterable) and not isinstance(start_lr, str | torch.Tensor):
+        raise TypeError(f"start_lr must be a real number, got a {type(start_lr).__name__}; "
+                        "validation batches go in as val_data=... (a keyword: "
+                        "torch-lr-finder's range_test takes its val_loader second)")
 
 
 def _check_no_caller_autocast(model: torch.nn.Module) -> None:

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from superconverge import _peer_names as peer
 from superconverge._stack import outside
 from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import file_path, write_text
@@ -887,6 +888,7 @@ class RangeTestResult(Curve):
 
         return png_bytes(self)
 
+    @peer.peer_names(peer.PLOT)
     def plot(
         self,
         path_or_ax: str | os.PathLike[str] | Axes | None = None,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from superconverge import _peer_names as peer
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register, resolve_ref
 
@@ -157,6 +158,7 @@ class Cyclic(Schedule):
         return self.low + height * self._amplitude(cycle, step)
 
 
+@peer.peer_names(peer.CYCLIC)
 def cyclic(
     base_lr: float,
     max_lr: float,
@@ -191,6 +193,7 @@ def cyclic(
     )
 
 
+@peer.peer_names(peer.CYCLIC)
 def cyclic_momentum(
     base_momentum: float = 0.85,
     max_momentum: float = 0.95,

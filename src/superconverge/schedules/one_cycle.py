@@ -40,6 +40,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from superconverge import _peer_names as peer
 from superconverge.schedules import _validate as v
 from superconverge.schedules.base import Schedule, register
 from superconverge.schedules.shapes import ANNEALERS
@@ -280,6 +281,7 @@ class OneCycleTwoPhaseMomentum(_Phased):
                      (h, lo, h))
 
 
+@peer.peer_names(peer.ONE_CYCLE)
 def one_cycle(
     max_lr: float,
     total_steps: int,
@@ -298,6 +300,7 @@ def one_cycle(
     return OneCycle(max_lr, total_steps, div, final_div, annihilation_fraction, anneal)
 
 
+@peer.peer_names(peer.ONE_CYCLE_MOMENTUM)
 def one_cycle_momentum(
     total_steps: int,
     *,
@@ -310,6 +313,7 @@ def one_cycle_momentum(
     return OneCycleMomentum(total_steps, high, low, annihilation_fraction, anneal)
 
 
+@peer.peer_names(peer.ONE_CYCLE_TWO_PHASE)
 def one_cycle_two_phase(
     max_lr: float,
     total_steps: int,
@@ -324,6 +328,7 @@ def one_cycle_two_phase(
     return OneCycleTwoPhase(max_lr, total_steps, warmup_fraction, div, final_div, anneal)
 
 
+@peer.peer_names(peer.ONE_CYCLE_TWO_PHASE_MOMENTUM)
 def one_cycle_two_phase_momentum(
     total_steps: int,
     *,
