@@ -1076,7 +1076,9 @@ def test_help_gives_each_default_once(capsys) -> None:
         main(["find-lr", "--help"])
     assert exc.value.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal width
-    assert "examples per step (default: 64)" in text
+    assert re.search(r"examples per batch \(a step's, without --accumulation- ?steps\) "
+                     r"\(default: 64\)", text), text
+    assert "accumulates them trains (default: 1)" in text
     assert "LR of the last step (default: 10.0)" in text
     # a text that says its default is not given a second one; a flag shows none
     assert "default: chosen from the input shape" in text and "(default: None)" not in text

@@ -1054,7 +1054,9 @@ def test_find_lr_under_torchrun_trains_on_every_rank_and_rank_0_reports(tmp_path
 
     run_ranks(tmp_path, CLI_WORKER)
     said0, said1 = ((tmp_path / f"said{r}.txt").read_text() for r in (0, 1))
-    assert said0.startswith("0\nstopped: completed after 20 of 20 steps") and said1 == "0\n"
+    assert said0.startswith("0\nrange test: cnn on digits, sgd, weight decay 0, batch 64 on "
+                            "each of 2 processes\nstopped: completed after 20 of 20 steps")
+    assert said1 == "0\n"
     saved = json.loads((tmp_path / "run" / "lr_find.json").read_text())
     assert saved["provenance"]["world_size"] == 2 and saved["config"]["batch_size"] == 64
     # Step 0's loss is the initial model's on each rank's first batch, averaged: rank r's

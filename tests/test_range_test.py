@@ -9921,3 +9921,56 @@ def test_torch_lr_finders_positional_val_loader_and_start_lr_none_are_named() ->
         result.plot(suggest_lr=False)
     with pytest.raises(TypeError, match=r"'ax'; ours is path_or_ax, the first argument"):
         result.plot(ax=None)
+
+
+def test_anomaly_mode_on_nan_gradients_of_a_finite_loss_still_raises_with_the_curve() -> None:
+    """A review: the NaN point fed for a step anomaly mode stopped dropped a finite loss whose
+    gradients alone were NaN (a point without anomaly mode), and ended a GradScaler's sweep at
+    an overflow the scaler skips, often with no points. Those raise, as before, their curve
+    attached and the error saying why."""
+
+    class Root(nn.Module):  # sqrt at 0: a finite loss, NaN gradients from step 13 on
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+            self.calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            return x * torch.sqrt(self.w * 0 if self.calls > 12 else self.w)
+
+    model = Root()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    data = [(torch.ones(4, 1), torch.ones(4, 1))] * 4
+    torch.autograd.set_detect_anomaly(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(RuntimeError, match="returned nan values") as raised:
+                lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1e-2, num_iter=30,
+                              progress=False, sync_every=1)
+    finally:
+        torch.autograd.set_detect_anomaly(False)
+    assert len(raised.value.partial_result.losses) == 12
+    assert "torch's anomaly mode (set_detect_anomaly) stopped this step's backward pass" in (
+        " ".join(getattr(raised.value, "__notes__", [])))
+    assert float(model.w) == 1.0
+
+
+def test_find_lr_refuses_the_callers_autocast_and_gradients_off_in_its_own_words(
+        monkeypatch) -> None:
+    """A review: lr_range_test's refusals named lr_range_test and amp_dtype, which find_lr does
+    not take, and came after the data was made."""
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+
+    def no_data(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("load_data called before the caller's modes were checked")
+
+    monkeypatch.setattr(recipe, "load_data", no_data)
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(
+            RuntimeError, match=r"^find_lr was called inside torch.autocast\('cpu', "
+            r"dtype=torch.bfloat16\): .*with amp='bf16' for the sweep's own autocast"):
+        recipe.find_lr(device="cpu", progress=False)
+    with torch.no_grad(), pytest.raises(RuntimeError,
+                                        match=r"^find_lr was called with gradients off"):
+        recipe.find_lr(device="cpu", progress=False)

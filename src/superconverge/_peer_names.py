@@ -116,7 +116,9 @@ ONE_CYCLE_TWO_PHASE = {
 ONE_CYCLE_MOMENTUM = {
     "base_momentum": "low (torch's base_momentum)",
     "max_momentum": "high (torch's max_momentum)",
-    "pct_start": ONE_CYCLE["pct_start"],
+    "pct_start": "annihilation_fraction = 1 - 2 * pct_start: one_cycle_momentum is torch's "
+                 "three_phase=True; one_cycle_two_phase_momentum(warmup_fraction=pct_start) is "
+                 "torch's default OneCycleLR's",
     "anneal_strategy": ONE_CYCLE["anneal_strategy"],
     "epochs": _EPOCHS,
     "steps_per_epoch": _EPOCHS,

@@ -764,8 +764,10 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     # decays printed alike reports)
     what = f"{config.get('model')} on {config.get('data_name')}, " if all(
         isinstance(config.get(k), str) for k in ("model", "data_name")) else ""
+    world = (result.provenance or {}).get("world_size")
+    each = f" on each of {world} processes" if type(world) is int and world > 1 else ""
     lines = [
-        f"range test: {what}{_setting(config)}",
+        f"range test: {what}{_setting(config)}{each}",
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "

@@ -1264,6 +1264,7 @@ class _Run:
                         loss.backward()
                     except RuntimeError as exc:
                         _second_backward(exc, step_fn=False)
+                        _mark_nan_loss(exc, loss)
                         raise
                     loss = loss.detach().clone() if copy_loss else loss.detach()  # see _kept
                     if i == 0:
@@ -1374,7 +1375,8 @@ class _Run:
             if host.steps:
                 _attach(exc, "partial_curve", host.curve("error"))
             fed = world == 1 and _feed_unread(host, pending, losses, val, skips, listed_from)
-            nan_raised = fed and host.stop_reason is None and _anomaly_at_nan(exc)
+            nan_raised = (fed and host.stop_reason is None and skips is None
+                          and _anomaly_at_nan(exc))
             if nan_raised:
                 # torch's anomaly mode raised in the backward pass of a step whose loss or
                 # gradients were NaN (a bug bash: set_detect_anomaly(True) turned the NaN that
@@ -1385,6 +1387,13 @@ class _Run:
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
                 self._count_skips(host)
+                if (isinstance(exc, RuntimeError) and torch.is_anomaly_enabled()
+                        and "returned nan values" in str(exc)):
+                    _note(exc, "lr_range_test: torch's anomaly mode (set_detect_anomaly) stopped "
+                          "this step's backward pass on NaN gradients, which the end of a sweep "
+                          "brings (of a finite loss, or one a GradScaler would skip); the curve "
+                          "measured so far is the error's partial_result: turn anomaly mode off "
+                          "for the range test")
                 if (isinstance(exc, TypeError) and self.step_fn is None
                         and "required positional argument" in str(exc)):
                     # (a bug bash: a model of two inputs, batches ((x1, x2), y), got torch's
@@ -1776,6 +1785,7 @@ class _Run:
             loss.backward(create_graph=self.create_graph)
         except RuntimeError as exc:
             _second_backward(exc, step_fn=self.step_fn is not None)
+            _mark_nan_loss(exc, loss)
             raise
 
     def _kept(self, loss: torch.Tensor) -> torch.Tensor:
@@ -2281,11 +2291,19 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     return per_pass if whole else None
 
 
+def _mark_nan_loss(exc: RuntimeError, loss: torch.Tensor) -> None:
+    """Marks ``exc`` where torch's anomaly mode stopped the backward pass of a loss that was
+    not finite (see :func:`_anomaly_at_nan`)."""
+    if (torch.is_anomaly_enabled() and "returned nan values" in str(exc)
+            and not bool(torch.isfinite(loss.detach()).all())):
+        exc._superconverge_nan_loss = True  # type: ignore[attr-defined]
+
+
 def _anomaly_at_nan(exc: BaseException) -> bool:
-    """Whether ``exc`` is torch's anomaly mode finding a NaN in a backward pass
-    ("Function 'AddmmBackward0' returned nan values in its 0th output")."""
-    return (torch.is_anomaly_enabled() and isinstance(exc, RuntimeError)
-            and "returned nan values" in str(exc))
+    """Whether ``exc`` is torch's anomaly mode finding a NaN in the backward pass of a loss that
+    was not finite itself (:meth:`_Run._backward` looks). Not of a finite loss whose gradients
+    alone were NaN: without anomaly mode that loss is a point (a review: it was dropped)."""
+    return getattr(exc, "_superconverge_nan_loss", False) is True
 
 
 def _one_shot(data: object) -> bool:
@@ -2667,21 +2685,35 @@ def _check_no_caller_autocast(model: torch.nn.Module) -> None:
     keeps each weight's low-precision copy until the outermost autocast block exits, so every
     step would read the first step's weights (a bug bash: a flat curve, 2.315 to 2.305 over 60
     steps, a pick 53x low, and "raise end_lr" the only word). The sweep's own ``amp_dtype``
-    enters autocast a step at a time. (Where the caller turned that cache off, the steps see
-    their weights: let be.)"""
-    if not torch.is_autocast_cache_enabled():
-        return
+    enters autocast a step at a time."""
     kinds = sorted({p.device.type for p in model.parameters()})
-    on = [k for k in kinds if torch.is_autocast_enabled(k)]
-    if on:
-        kind = on[0]
-        dtype = str(torch.get_autocast_dtype(kind)).removeprefix("torch.")
-        raise RuntimeError(
-            f"lr_range_test was called inside torch.autocast({kind!r}, dtype=torch.{dtype}): "
-            "torch keeps each weight's low-precision copy until the outermost autocast block "
-            "exits, so every step of the sweep would read the weights of its first and the loss "
-            f"would not move; call it outside the block, with amp_dtype=torch.{dtype} for the "
-            "sweep's own autocast, a step at a time")
+    said = caller_autocast(kinds)
+    if said is not None:
+        raise RuntimeError(f"lr_range_test was called inside {said[0]}; call it outside the "
+                           f"block, with amp_dtype=torch.{said[1]} for the sweep's own "
+                           "autocast, a step at a time")
+
+
+def caller_autocast(kinds: Iterable[str]) -> tuple[str, str] | None:
+    """Where the caller's ``torch.autocast`` is on for one of the device types ``kinds`` with
+    its weight cache (see :func:`_check_no_caller_autocast`): the block and why a sweep cannot
+    run in it, and its dtype's name (``"bfloat16"``); None elsewhere. (Where the caller turned
+    the cache off, the steps see their weights: let be; a device type autocast does not know,
+    "meta", is no block either: a review.)"""
+    if not torch.is_autocast_cache_enabled():
+        return None
+    for kind in kinds:
+        try:
+            on = torch.is_autocast_enabled(kind)
+        except RuntimeError:  # ("unknown device type for autocast")
+            continue
+        if on:
+            dtype = str(torch.get_autocast_dtype(kind)).removeprefix("torch.")
+            return (f"torch.autocast({kind!r}, dtype=torch.{dtype}): torch keeps each weight's "
+                    "low-precision copy until the outermost autocast block exits, so every step "
+                    "of the sweep would read the weights of its first and the loss would not "
+                    "move", dtype)
+    return None
 
 
 def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
