@@ -2783,24 +2783,25 @@ def test_accumulated_batches_make_the_step_of_one_batch_their_size(tmp_path, cap
 
 
 def test_accumulated_batches_past_the_data_are_warned_of(tmp_path) -> None:
-    """A step of more batches than the data holds sees some examples twice: said, as a batch
-    past the data is."""
+    """A step of more batches than a pass holds sees some examples twice: said, as a batch past
+    the data is; one of a pass's batches exactly, its last short, sees each once (a review)."""
     from superconverge.recipes import find_lr
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 240)
     np.savez(tmp_path / "d.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
     with pytest.warns(UserWarning) as said:
-        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=100, accumulation_steps=3,
+        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=100, accumulation_steps=4,
                 num_iter=10, progress=False)
     assert [str(w.message) for w in said if "accumulation" in str(w.message)] == [
-        "accumulation_steps=3 batches of 100 are 300 examples a step, more than the 240 "
-        "training examples: every step sees some of them twice, so the LRs found are for a "
-        "step of about 240 different examples"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # (3 of 80 fit: no word)
-        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=80, accumulation_steps=3,
-                num_iter=10, progress=False)
+        "accumulation_steps=4 batches of 100 are more than the 3 batches a pass through the 240 "
+        "training examples holds: every step sees some of them twice, so the LRs found are for "
+        "a step of about 240 different examples"]
+    for size in (80, 100):  # (3 of 80, 100 + 100 + 40: a pass each, no word)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=size, accumulation_steps=3,
+                    num_iter=10, progress=False)
     with pytest.raises(ValueError, match="accumulation_steps must be"):
         find_lr(accumulation_steps=0, progress=False)
 
@@ -2820,7 +2821,7 @@ def test_a_pass_whose_short_last_batch_is_1_step_in_a_few_is_warned_of(tmp_path)
     assert [str(w.message) for w in said if "divide" in str(w.message)] == [
         "batch_size=200 does not divide the 240 training examples: each pass through them ends "
         "in a batch of 40, so 1 step in 2 trains on 40 examples and the LRs found are for a mix "
-        "of batch sizes; batch_size=120 takes them in 2 batches of one size, within one example"]
+        "of batch sizes; batch_size=120 takes them in 2 batches, the last of 120"]
     for fine in ({"batch_size": 120}, {"batch_size": 64},  # (48 of 64: over half a batch)
                  {"batch_size": 100, "accumulation_steps": 2}):  # (steps of several batches)
         with warnings.catch_warnings():

@@ -564,15 +564,21 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
             ({"batch_size": 720, "num_train": 1438}, 1, " (measured at batch size 720; "),
             ({"batch_size": 64, "num_train": 1438}, 1, " (measured at batch size 64; "),
             ({"batch_size": 1000, "num_train": 1438, "accumulation_steps": 2}, 1,
-             " (measured at batch size 1000, 2 batches accumulated a step (2000 examples, more "
-             "than the 1438 training examples: some twice); "),
+             " (measured at batch size 1000, 2 batches accumulated a step; "),
+            ({"batch_size": 300, "num_train": 1438, "accumulation_steps": 3}, 2,
+             " (measured at steps of 1800 examples (2 processes x 3 batches x batch size 300); "),
+            # (a review: 100 + 100 + 40 of 240 is one pass, each example once)
             ({"batch_size": 100, "accumulation_steps": 3, "num_train": 240}, 1,
-             " (measured at batch size 100, 3 batches accumulated a step (300 examples, more than "
-             "the 240 training examples: some twice); "),
+             " (measured at batch size 100, 3 batches accumulated a step; "),
+            ({"batch_size": 100, "accumulation_steps": 4, "num_train": 240}, 1,
+             " (measured at batch size 100, 4 batches accumulated a step (more batches a step "
+             "than the 240 training examples make: some twice); "),
             ({"batch_size": 100, "accumulation_steps": 3, "num_train": 480}, 2,
-             " (measured at steps of 200 examples (2 processes x batch size 100), 3 batches "
-             "accumulated a step (300 examples, more than the 240 examples of each process's "
-             "share: some twice); "),
+             " (measured at steps of 600 examples (2 processes x 3 batches x batch size 100); "),
+            ({"batch_size": 100, "accumulation_steps": 4, "num_train": 480}, 2,
+             " (measured at steps of 800 examples (2 processes x 4 batches x batch size 100) "
+             "(more batches a step than the 240 examples of each process's share make: some "
+             "twice); "),
             ({"batch_size": 80, "accumulation_steps": 3, "num_train": 240}, 1,
              " (measured at batch size 80, 3 batches accumulated a step; "),
             ({}, 1, "\n"), ({"batch_size": None}, 1, "\n"), ({"batch_size": True}, 1, "\n"),

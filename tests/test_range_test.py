@@ -9952,8 +9952,9 @@ def test_anomaly_mode_on_nan_gradients_of_a_finite_loss_still_raises_with_the_cu
     finally:
         torch.autograd.set_detect_anomaly(False)
     assert len(raised.value.partial_result.losses) == 12
-    assert "torch's anomaly mode (set_detect_anomaly) stopped this step's backward pass" in (
-        " ".join(getattr(raised.value, "__notes__", [])))
+    if sys.version_info >= (3, 11):  # (exceptions take notes from 3.11)
+        assert "torch's anomaly mode (set_detect_anomaly) stopped this step's backward pass" in (
+            " ".join(getattr(raised.value, "__notes__", [])))
     assert float(model.w) == 1.0
 
 

@@ -2122,12 +2122,26 @@ def test_the_title_says_what_the_steps_ran_with(config, line) -> None:
         assert len(title) == 1
     else:
         assert title[-1] == line and len(title) == 2
+    # ... in a figure of its own: on a caller's axes (a grid's) the title keeps one line (a
+    # review: on a 2 x 2 grid it wrapped to three, and a constrained layout collapsed)
+    import matplotlib.pyplot as plt
+
+    fig, grid = plt.subplots(2, 2, layout="constrained")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for ax in grid.flat:
+                res.plot(ax)
+            fig.canvas.draw()
+        assert ax.get_title().replace("\n", " ") == res.plot(None).get_title().splitlines()[0]
+    finally:
+        plt.close(fig)
 
 
 def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
     """A bug bash: three keys at most gave two runs of other seeds one label (weight_decay,
-    optimizer and heavy_ball_momentum, which the optimizer already told); a key is taken where
-    it tells apart results the keys before it did not, until all are told apart."""
+    optimizer and heavy_ball_momentum, which the optimizer already told); every key that
+    differs is taken, but one whose values follow from another's that differs too."""
     from superconverge.finder.plot import _labels_from_configs, plot_range_tests
 
     def res(**config: Any) -> RangeTestResult:
@@ -2137,16 +2151,29 @@ def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
     adam = {"optimizer": "Adam", "heavy_ball_momentum": None, "weight_decay": 0.0}
     tests = [res(**sgd, seed=0), res(**sgd, seed=1), res(**adam, seed=0)]
     assert _labels_from_configs(tests) == [
-        "weight_decay=0.0001, seed=0", "weight_decay=0.0001, seed=1", "weight_decay=0, seed=0"]
+        "weight_decay=0.0001, optimizer=SGD, seed=0", "weight_decay=0.0001, optimizer=SGD, seed=1",
+        "weight_decay=0, optimizer=Adam, seed=0"]
     # four keys where four are needed
     many = [res(weight_decay=1e-4, batch_size=b, momentum=m, model="mlp", seed=s)
             for b, m, s in ((32, 0.9, 0), (64, 0.9, 0), (64, 0.8, 0), (64, 0.8, 1))]
     assert _labels_from_configs(many) == [
         "batch_size=32, momentum=0.9, seed=0", "batch_size=64, momentum=0.9, seed=0",
         "batch_size=64, momentum=0.8, seed=0", "batch_size=64, momentum=0.8, seed=1"]
+    # ... and all that differ, where one alone would tell them apart (a review: labelled by the
+    # weight decay alone, the legend read as if only it had changed)
+    four = [res(weight_decay=wd, batch_size=b, optimizer=o, seed=s)
+            for wd, b, o, s in ((1e-4, 32, "adam", 0), (1e-3, 64, "sgd", 1))]
+    assert _labels_from_configs(four) == [
+        "weight_decay=0.0001, batch_size=32, optimizer=adam, seed=0",
+        "weight_decay=0.001, batch_size=64, optimizer=sgd, seed=1"]
     # results no config tells apart are numbered after their label
     assert _labels_from_configs([res(**sgd), res(**sgd), res(**adam)]) == [
-        "weight_decay=0.0001, result 1", "weight_decay=0.0001, result 2", "weight_decay=0"]
+        "weight_decay=0.0001, optimizer=SGD, result 1",
+        "weight_decay=0.0001, optimizer=SGD, result 2", "weight_decay=0, optimizer=Adam"]
+    # (lr_range_test's configs name no momentum: where the optimizer is the same, its own)
+    assert _labels_from_configs([res(optimizer="SGD", heavy_ball_momentum=m)
+                                 for m in (0.9, 0.5)]) == [
+        "heavy_ball_momentum=0.9", "heavy_ball_momentum=0.5"]
     assert _labels_from_configs([res(**sgd), res(**sgd)]) == ["result 1", "result 2"]
     ax = plot_range_tests(tests[:1])
     assert ax.get_title().startswith("LR range tests: 1 curve, picks by ")

@@ -1,12 +1,17 @@
 """How ``find_lr`` batches its training examples, as rules free of torch: ``find_lr`` warns by
 them as it runs, and ``superconverge schedule --from-lr-find`` (which imports no torch) says them
-of a result's steps."""
+of a result's steps. Under torchrun each rule reads one process's share of the examples."""
 
 from __future__ import annotations
 
 SHORT_PASS_BATCHES = 4
 """A pass of at most this many batches whose last is short is warned of: 1 step in 4 or more
 trains on a smaller batch."""
+
+
+def batches_a_pass(examples: int, batch_size: int) -> int:
+    """The batches of a pass through ``examples`` (the last may be short)."""
+    return -(-examples // batch_size)
 
 
 def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1,
@@ -19,7 +24,7 @@ def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1
     examples a short batch does not cut), or the last batch is one example, which ``find_lr``
     drops."""
     last = examples % batch_size
-    per_pass = -(-examples // batch_size)
+    per_pass = batches_a_pass(examples, batch_size)
     if (accumulation_steps != 1 or not 1 < last < batch_size / 2 or per_pass < 2
             or per_pass > SHORT_PASS_BATCHES):
         return None
@@ -27,7 +32,17 @@ def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1
 
 
 def even_batch_size(examples: int, batch_size: int) -> int:
-    """The batch size that takes ``examples`` in as many batches as ``batch_size`` does, all
-    within one example of each other."""
-    per_pass = -(-examples // batch_size)
-    return -(-examples // per_pass)
+    """The batch size nearest ``batch_size`` (the larger of two as near) whose pass through
+    ``examples`` ends in no short batch (:func:`short_last_batch`): ``examples`` split into two
+    or more batches, as many as near ``batch_size``'s (719 for 1000 of 1438, 480 for 450)."""
+    per_pass = batches_a_pass(examples, batch_size)
+    sizes = {-(-examples // p) for p in range(2, 2 * per_pass + 2)}
+    fine = [b for b in sizes if b != batch_size and short_last_batch(examples, b) is None]
+    return min(fine, key=lambda b: (abs(b - batch_size), -b), default=examples)
+
+
+def repeats_examples(examples: int, batch_size: int, accumulation_steps: int) -> bool:
+    """Whether a step of ``accumulation_steps`` batches holds more batches than a pass through
+    ``examples``, and so some examples twice (a review: a step of exactly one pass, 1024 + 414
+    of 1438, was said to)."""
+    return accumulation_steps > batches_a_pass(examples, batch_size)

@@ -1269,31 +1269,36 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     step is every process's batch, and a batch size past the data (a process's share) is all
     of it (a review: "batch size 5000" of steps of 1438), and a pass's short last batch that is
     1 step in a few is said (a bug bash: "batch size 1000" where every second step took 438)."""
-    from superconverge._batches import short_last_batch
+    from superconverge._batches import repeats_examples, short_last_batch
 
     size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
     if not (type(size) is int and size > 0):
         return ""
+    steps = steps if type(steps) is int and steps > 1 else 1
     world = provenance.get("world_size", 1)
     world = world if type(world) is int and world > 1 else 1
     n = config.get("num_train")
-    if type(n) is int and 0 < n and size > n // world:
+    share = n // world if type(n) is int and n > 0 else None
+    if share is not None and size > share:
         more = ("" if world == 1 else
-                f" than each of the {world} processes' share, {n // world}")  # (a review)
+                f" than each of the {world} processes' share, {share}")  # (a review)
         at = f"steps of all {n} training examples (--batch-size {size} being more{more})"
+        if steps > 1:
+            at += f", {steps} batches accumulated a step"
     else:
-        at = (f"batch size {size}" if world == 1 else
-              f"steps of {world * size} examples ({world} processes x batch size {size})")
-        short = (short_last_batch(n // world, size, steps if type(steps) is int else 1)
-                 if type(n) is int and n > 0 else None)
+        accumulated = f", {steps} batches accumulated a step" if steps > 1 else ""
+        # (under torchrun a step is every process's batches: a review read "steps of 600" of
+        # steps of 2 x 3 x 300)
+        at = (f"batch size {size}{accumulated}" if world == 1 else
+              f"steps of {world * steps * size} examples ({world} processes x "
+              + (f"{steps} batches x " if steps > 1 else "") + f"batch size {size})")
+        short = short_last_batch(share, size, steps) if share is not None else None
         if short is not None:  # (as find_lr warns as it runs)
             at += f", 1 step in {short[1]} of {short[0]}{' a process' if world > 1 else ''}"
-    if type(steps) is int and steps > 1:
-        at += f", {steps} batches accumulated a step"
-        if type(n) is int and 0 < n and size <= n // world < steps * size:
-            # (find_lr warns of it as it runs: a step sees some examples twice)
+        if share is not None and repeats_examples(share, size, steps):
+            # (find_lr warns of it as it runs: more batches a step than a pass holds)
             whose = "training examples" if world == 1 else "examples of each process's share"
-            at += f" ({steps * size} examples, more than the {n // world} {whose}: some twice)"
+            at += f" (more batches a step than the {share} {whose} make: some twice)"
     return f" (measured at {at}; for another batch size, run find-lr again at it)"
 
 

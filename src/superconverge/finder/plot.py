@@ -149,14 +149,20 @@ def _on_axes(path_or_ax: str | os.PathLike[str] | Axes | None, dpi: int,
 _LABEL_KEYS = ("weight_decay", "batch_size", "optimizer", "momentum", "model", "amp")
 # ... and never: what differs between any two runs, or says nothing of the sweep.
 _NOT_LABELS = {"data", "step_fn", "device"}
+# ... nor where what it follows from differs too, and says it
+_DERIVED = {"heavy_ball_momentum": {"optimizer", "momentum"}, "fused": {"optimizer", "device"},
+            "amp_dtype": {"amp"}, "grad_scaler": {"amp"}, "data_name": {"dataset", "data"},
+            "num_train": {"dataset", "data", "data_options"}}
 
 
 def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
     """What tells ``results`` apart: the config values (numbers, words, None) that every one
-    records and that differ, as ``key=value``: a search's keys first, then each key that tells
-    apart results the keys before it did not, until all are told apart (a bug bash: three keys
-    at most gave two runs of other seeds one label); ``result 1``, ``result 2``, ... where none
-    differ, and after the label of results no config tells apart."""
+    records and that differ, as ``key=value``, a search's keys first; each, but one whose
+    values follow from another's that differs (``heavy_ball_momentum`` from ``optimizer``,
+    :data:`_DERIVED`). (A bug bash: three keys at most gave two runs of other seeds one label;
+    a review: keys taken only until the labels differed hid the other settings that did.)
+    ``result 1``, ``result 2``, ... where none differ, and after the label of results no config
+    tells apart."""
     configs = [r.config or {} for r in results]
     plain = (str, int, float, bool, type(None))
     def same(value: object) -> str:  # (find_lr's "sgd" is lr_range_test's "SGD", a review)
@@ -166,15 +172,8 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
             if k not in _NOT_LABELS
             and all(k in c and isinstance(c[k], plain) for c in configs)
             and len({same(c[k]) for c in configs}) > 1]
-    chosen: list[str] = []
-    told = 1  # results told apart by the keys chosen: groups of alike ones
-    for k in dict.fromkeys(keys):
-        apart = len({tuple(same(c[key]) for key in (*chosen, k)) for c in configs})
-        if apart > told:  # (a key that tells none apart anew, heavy_ball_momentum beside
-            chosen.append(k)  # optimizer, is left out)
-            told = apart
-        if told == len(configs):
-            break
+    differ = set(keys)
+    chosen = [k for k in dict.fromkeys(keys) if not differ & _DERIVED.get(k, set())]
     if not chosen:
         return [f"result {i + 1}" for i in range(len(results))]
     # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review; a "$" in a name is text,
@@ -564,7 +563,10 @@ def _draw(
         + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
            else ""))
     width = _wrap_width(ax, "medium", 100)
-    ran = _setting(result.config)  # (a line of its own: how it stopped reads first)
+    # (a line of its own: how it stopped reads first; in a figure of our own, with the legend
+    # beside the axes, alone: on a caller's small grid axes it wrapped to two more lines, which
+    # collapsed a constrained layout, a review)
+    ran = _setting(result.config) if legend_outside else ""
     ax.set_title(_fill(title, width) + (f"\n{_fill(ran, width)}" if ran else ""),
                  fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)

@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from superconverge._batches import even_batch_size, short_last_batch
+from superconverge._batches import (
+    batches_a_pass,
+    even_batch_size,
+    repeats_examples,
+    short_last_batch,
+)
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
 from superconverge._signals import Terminated, stop_for
 from superconverge._warning import SuperconvergeWarning
@@ -134,9 +139,9 @@ def find_lr(
     uses no validation examples: every example of ``data`` trains (the file's own split, where
     it has one, is kept, and only its training part is used). ``max_grad_norm``: clip the
     gradients' total norm before each step, as a training run that clips does.
-``accumulation_steps``: batches of ``batch_size`` a step, their gradients summed (each loss
-divided by it) as a run that accumulates them does: the LRs found are for a step of
-``accumulation_steps * batch_size`` examples, a batch that need not fit in memory at once.
+    ``accumulation_steps``: batches of ``batch_size`` a step, their gradients summed (each loss
+    divided by it) as a run that accumulates them does: the LRs found are for a step of
+    ``accumulation_steps * batch_size`` examples, a batch that need not fit in memory at once.
 
     Under an initialised ``torch.distributed`` group (``torchrun``: see
     :func:`~superconverge.recipes.distributed.torchrun_group`) every rank calls ``find_lr`` with
@@ -278,23 +283,29 @@ divided by it) as a run that accumulates them does: the LRs found are for a step
                 f"({world} x {batch_size})")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
                       f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
-    elif accumulation_steps * batch_size > share:
-        # A step of more batches than the data holds sees some examples twice: its gradient is
-        # not that of a batch of accumulation_steps * batch_size different examples.
-        warnings.warn(f"accumulation_steps={accumulation_steps} batches of {batch_size} are "
-                      f"{accumulation_steps * batch_size} examples a step, more than the "
-                      f"{share} training examples{whose}: every step sees some of them twice, "
-                      f"so the LRs found are for a step of about {share} different examples",
+    elif repeats_examples(share, batch_size, accumulation_steps):
+        # A step of more batches than a pass holds sees some examples twice: its gradient is
+        # not that of a batch of accumulation_steps * batch_size different examples. (One of
+        # a pass's batches exactly, the last short, sees each once: a review.)
+        per_pass = batches_a_pass(share, batch_size)
+        every = "" if world == 1 else f" a process, about {ds.num_train} in all"
+        warnings.warn(f"accumulation_steps={accumulation_steps} batches of {batch_size} are more "
+                      f"than the {per_pass} batches a pass through the {share} training "
+                      f"examples{whose} holds: every step sees some of them twice, so the LRs "
+                      f"found are for a step of about {share} different examples{every}",
                       SuperconvergeWarning, stacklevel=2)
     elif (short := short_last_batch(share, batch_size, accumulation_steps)) is not None:
         # (a bug bash: batch 1000 of 1438 examples, every second step on 438, unsaid)
         last, per_pass = short
+        even = even_batch_size(share, batch_size)
+        count = batches_a_pass(share, even)
+        trains = (f"trains on {last} examples" if world == 1 else
+                  f"trains on about {world * last} examples ({last} a process)")
         warnings.warn(f"batch_size={batch_size} does not divide the {share} training "
                       f"examples{whose}: each pass through them ends in a batch of {last}, so 1 "
-                      f"step in {per_pass} trains on {last} examples and the LRs found are for "
-                      f"a mix of batch sizes; batch_size={even_batch_size(share, batch_size)} "
-                      f"takes them in {per_pass} batches of one size, within one example",
-                      SuperconvergeWarning, stacklevel=2)
+                      f"step in {per_pass} {trains} and the LRs found are for a mix of batch "
+                      f"sizes; batch_size={even} takes them in {count} batches, the last of "
+                      f"{share - (count - 1) * even}", SuperconvergeWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
     logger.info("range test: %s on %s (%d examples), %s, batch %d%s, %s%s", name, ds.name,
