@@ -2798,6 +2798,13 @@ def test_accumulated_batches_past_the_data_are_warned_of(tmp_path) -> None:
         "accumulation_steps=4 batches of 100 are more than the 3 batches a pass through the 240 "
         "training examples holds: every step sees some of them twice, so the LRs found are for "
         "a step of about 240 different examples"]
+    # (a review: 241 of 80 is a pass of 3 batches, its single last example dropped, and a
+    # step of 4 sees some twice)
+    np.savez(tmp_path / "e.npz", x=rng.normal(size=(241, 5)), y=rng.integers(0, 3, 241))
+    with pytest.warns(UserWarning, match=r"accumulation_steps=4 batches of 80 are more than the "
+                                         r"3 batches a pass through the 241 training examples"):
+        find_lr(data=tmp_path / "e.npz", model="mlp", batch_size=80, accumulation_steps=4,
+                num_iter=10, progress=False)
     for size in (80, 100):  # (3 of 80, 100 + 100 + 40: a pass each, no word)
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -564,17 +564,26 @@ def test_from_lr_find_names_the_batch_size_the_lrs_were_measured_at(tmp_path, ca
             ({"batch_size": 720, "num_train": 1438}, 1, " (measured at batch size 720; "),
             ({"batch_size": 64, "num_train": 1438}, 1, " (measured at batch size 64; "),
             ({"batch_size": 1000, "num_train": 1438, "accumulation_steps": 2}, 1,
-             " (measured at batch size 1000, 2 batches accumulated a step; "),
-            ({"batch_size": 300, "num_train": 1438, "accumulation_steps": 3}, 2,
-             " (measured at steps of 1800 examples (2 processes x 3 batches x batch size 300); "),
+             " (measured at batch size 1000, 2 batches accumulated a step (each step a pass "
+             "through all 1438 examples); "),
+            # (a review: 2 x (300 + 300 + 200), each step all 1600; one of a single example
+            # dropped, 80 x 4 of 241 sees some twice)
+            ({"batch_size": 300, "num_train": 1600, "accumulation_steps": 3}, 2,
+             " (measured at steps of 1600 examples (2 processes x 3 batches x batch size 300); "),
+            ({"batch_size": 80, "num_train": 241, "accumulation_steps": 4}, 1,
+             " (measured at batch size 80, 4 batches accumulated a step (more batches a step "
+             "than the 241 training examples make: some twice); "),
+            ({"batch_size": 300, "num_train": 1438, "accumulation_steps": 2}, 2,
+             " (measured at steps of 1200 examples (2 processes x 2 batches x batch size 300); "),
             # (a review: 100 + 100 + 40 of 240 is one pass, each example once)
             ({"batch_size": 100, "accumulation_steps": 3, "num_train": 240}, 1,
-             " (measured at batch size 100, 3 batches accumulated a step; "),
+             " (measured at batch size 100, 3 batches accumulated a step (each step a pass "
+             "through all 240 examples); "),
             ({"batch_size": 100, "accumulation_steps": 4, "num_train": 240}, 1,
              " (measured at batch size 100, 4 batches accumulated a step (more batches a step "
              "than the 240 training examples make: some twice); "),
             ({"batch_size": 100, "accumulation_steps": 3, "num_train": 480}, 2,
-             " (measured at steps of 600 examples (2 processes x 3 batches x batch size 100); "),
+             " (measured at steps of 480 examples (2 processes x 3 batches x batch size 100); "),
             ({"batch_size": 100, "accumulation_steps": 4, "num_train": 480}, 2,
              " (measured at steps of 800 examples (2 processes x 4 batches x batch size 100) "
              "(more batches a step than the 240 examples of each process's share make: some "

@@ -9866,6 +9866,33 @@ def test_anomaly_mode_ends_the_curve_at_its_nan_as_without_it(caplog) -> None:
     assert watched.losses == plain.losses and watched.lrs == plain.lrs
     assert "torch's anomaly mode (set_detect_anomaly) raised at step " in caplog.text
 
+    class NanAt(nn.Module):  # ... and with a GradScaler (a review: it raised)
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(8, 1)
+            self.calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            out = self.layer(x)
+            return out * float("nan") if self.calls > 12 else out
+
+    summaries = []
+    for anomaly in (False, True):
+        torch.manual_seed(0)
+        torch.autograd.set_detect_anomaly(anomaly)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                net = NanAt()
+                scaled = lr_range_test(net, torch.optim.SGD(net.parameters(), lr=1e-3),
+                                       F.mse_loss, data, 1e-5, 1e-2, num_iter=30,
+                                       progress=False, scaler=torch.amp.GradScaler("cpu"))
+        finally:
+            torch.autograd.set_detect_anomaly(False)
+        summaries.append(scaled.stop_summary())
+    assert summaries == ["nan after 13 of 30 steps (1 skipped by GradScaler: no points)"] * 2
+
 
 @pytest.mark.parametrize(("given", "said"), [
     ({"step_mode": "linear"}, "'step_mode'; ours is mode, 'exp' or 'linear' (torch-lr-finder's "

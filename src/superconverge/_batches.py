@@ -9,9 +9,18 @@ SHORT_PASS_BATCHES = 4
 trains on a smaller batch."""
 
 
+def drops_single(examples: int, batch_size: int) -> bool:
+    """Whether ``find_lr`` drops a pass's last batch: one of a single example (it fails a
+    BatchNorm in training, and its loss is all noise), where there are others."""
+    return examples > batch_size and examples % batch_size == 1
+
+
 def batches_a_pass(examples: int, batch_size: int) -> int:
-    """The batches of a pass through ``examples`` (the last may be short)."""
-    return -(-examples // batch_size)
+    """The batches of a pass through ``examples`` as ``find_lr`` makes them (the last may be
+    short; one of a single example is dropped, :func:`drops_single`: a review counted it, and
+    a step of one batch more than a pass, which sees examples twice, went unwarned)."""
+    return examples // batch_size if drops_single(examples, batch_size) else -(
+        -examples // batch_size)
 
 
 def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1,
@@ -23,7 +32,7 @@ def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1
     a pass holds more batches, a batch holds all of them, a step accumulates several (whose
     examples a short batch does not cut), or the last batch is one example, which ``find_lr``
     drops."""
-    last = examples % batch_size
+    last = examples % batch_size  # (1: dropped, no batch)
     per_pass = batches_a_pass(examples, batch_size)
     if (accumulation_steps != 1 or not 1 < last < batch_size / 2 or per_pass < 2
             or per_pass > SHORT_PASS_BATCHES):
@@ -32,9 +41,9 @@ def short_last_batch(examples: int, batch_size: int, accumulation_steps: int = 1
 
 
 def even_batch_size(examples: int, batch_size: int) -> int:
-    """The batch size nearest ``batch_size`` (the larger of two as near) whose pass through
-    ``examples`` ends in no short batch (:func:`short_last_batch`): ``examples`` split into two
-    or more batches, as many as near ``batch_size``'s (719 for 1000 of 1438, 480 for 450)."""
+    """A batch size whose pass through ``examples`` ends in no short batch
+    (:func:`short_last_batch`): ``examples`` split into two or more batches about as many as
+    ``batch_size``'s, the nearest such split (719 for 1000 of 1438, 480 for 450)."""
     per_pass = batches_a_pass(examples, batch_size)
     sizes = {-(-examples // p) for p in range(2, 2 * per_pass + 2)}
     fine = [b for b in sizes if b != batch_size and short_last_batch(examples, b) is None]

@@ -44,7 +44,8 @@ def peer_names(hints: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[
 #: ``learn.lr_find``.
 RANGE_TEST = {
     "step_mode": "mode, 'exp' or 'linear' (torch-lr-finder's step_mode)",
-    "smooth_f": "smooth_beta = 1 - smooth_f, bias-corrected (torch-lr-finder's smooth_f)",
+    "smooth_f": "smooth_beta = 1 - smooth_f, bias-corrected, and smooth_beta=0 for smooth_f=0, "
+                "no smoothing (torch-lr-finder's smooth_f)",
     "diverge_th": "diverge_factor (torch-lr-finder's diverge_th)",
     "early_stop_threshold": "diverge_factor, None to stop only at a NaN (Lightning's "
                             "early_stop_threshold)",

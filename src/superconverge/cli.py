@@ -548,8 +548,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     src.add_argument("--data", type=_path,
                      help="your data: .npz (arrays x, y), a .csv/.tsv/.txt/.data/.dat table "
                      "(label last) or a "
-                     "folder of class sub-folders of images (of which only the steps x batch "
-                     "size x repeats training images the sweep can see are decoded)")
+                     "folder of class sub-folders of images (of which only the steps x "
+                     "accumulation steps x batch size x repeats training images the sweep can "
+                     "see are decoded)")
     p.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
                    "std 1 (training statistics), of --data or a built-in --dataset")
     d = p.add_argument_group("your data (--data)")
@@ -1269,7 +1270,7 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     step is every process's batch, and a batch size past the data (a process's share) is all
     of it (a review: "batch size 5000" of steps of 1438), and a pass's short last batch that is
     1 step in a few is said (a bug bash: "batch size 1000" where every second step took 438)."""
-    from superconverge._batches import repeats_examples, short_last_batch
+    from superconverge._batches import batches_a_pass, repeats_examples, short_last_batch
 
     size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
     if not (type(size) is int and size > 0):
@@ -1287,11 +1288,17 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
             at += f", {steps} batches accumulated a step"
     else:
         accumulated = f", {steps} batches accumulated a step" if steps > 1 else ""
+        # A step of a pass's batches, its last short, is all the examples (a review: "steps of
+        # 1800" of steps of 1600, 2 x (300 + 300 + 200))
+        whole = (share is not None and steps > 1 and share % size > 1  # (1: dropped)
+                 and steps == batches_a_pass(share, size))
         # (under torchrun a step is every process's batches: a review read "steps of 600" of
         # steps of 2 x 3 x 300)
         at = (f"batch size {size}{accumulated}" if world == 1 else
-              f"steps of {world * steps * size} examples ({world} processes x "
+              f"steps of {n if whole else world * steps * size} examples ({world} processes x "
               + (f"{steps} batches x " if steps > 1 else "") + f"batch size {size})")
+        if whole and world == 1:
+            at += f" (each step a pass through all {n} examples)"
         short = short_last_batch(share, size, steps) if share is not None else None
         if short is not None:  # (as find_lr warns as it runs)
             at += f", 1 step in {short[1]} of {short[0]}{' a process' if world > 1 else ''}"

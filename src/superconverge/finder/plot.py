@@ -149,7 +149,7 @@ def _on_axes(path_or_ax: str | os.PathLike[str] | Axes | None, dpi: int,
 _LABEL_KEYS = ("weight_decay", "batch_size", "optimizer", "momentum", "model", "amp")
 # ... and never: what differs between any two runs, or says nothing of the sweep.
 _NOT_LABELS = {"data", "step_fn", "device"}
-# ... nor where what it follows from differs too, and says it
+# ... nor where what it follows from differs too, and says it (where it does follow)
 _DERIVED = {"heavy_ball_momentum": {"optimizer", "momentum"}, "fused": {"optimizer", "device"},
             "amp_dtype": {"amp"}, "grad_scaler": {"amp"}, "data_name": {"dataset", "data"},
             "num_train": {"dataset", "data", "data_options"}}
@@ -173,7 +173,18 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
             and all(k in c and isinstance(c[k], plain) for c in configs)
             and len({same(c[k]) for c in configs}) > 1]
     differ = set(keys)
-    chosen = [k for k in dict.fromkeys(keys) if not differ & _DERIVED.get(k, set())]
+
+    def follows(k: str) -> bool:  # (from sources that differ, and wholly: lr_range_test's
+        # configs name no momentum, so SGD at 0.9 and at 0 keep their heavy_ball_momentum,
+        # a review)
+        sources = [s for s in _DERIVED.get(k, ()) if all(s in c for c in configs)]
+        if not differ & set(sources):
+            return False
+        told = {tuple(same(c[s]) for s in sources) for c in configs}
+        return len(told) == len({(*tuple(same(c[s]) for s in sources), same(c[k]))
+                                 for c in configs})
+
+    chosen = [k for k in dict.fromkeys(keys) if not follows(k)]
     if not chosen:
         return [f"result {i + 1}" for i in range(len(results))]
     # (6 digits: .3g labelled 1e-4 and 1.00001e-4 alike, a review; a "$" in a name is text,
@@ -563,10 +574,12 @@ def _draw(
         + (f", loss not finite from lr {lrs[finite]:.{max(g, 3)}g}" if finite < len(lrs)
            else ""))
     width = _wrap_width(ax, "medium", 100)
-    # (a line of its own: how it stopped reads first; in a figure of our own, with the legend
-    # beside the axes, alone: on a caller's small grid axes it wrapped to two more lines, which
-    # collapsed a constrained layout, a review)
-    ran = _setting(result.config) if legend_outside else ""
+    # (a line of its own: how it stopped reads first; on a caller's axes only where it fits on
+    # one: on a small grid's it wrapped to two more lines, which collapsed a constrained
+    # layout, a review, and left out there the grid's plots were titled alike, another)
+    ran = _setting(result.config)
+    if not legend_outside and len(ran) > width:
+        ran = ""
     ax.set_title(_fill(title, width) + (f"\n{_fill(ran, width)}" if ran else ""),
                  fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)

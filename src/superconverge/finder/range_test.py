@@ -1375,14 +1375,17 @@ class _Run:
             if host.steps:
                 _attach(exc, "partial_curve", host.curve("error"))
             fed = world == 1 and _feed_unread(host, pending, losses, val, skips, listed_from)
-            nan_raised = (fed and host.stop_reason is None and skips is None
-                          and _anomaly_at_nan(exc))
+            # (with a GradScaler, past the first point: before it a NaN loss is the scaler
+            # finding its scale, a step skipped, which anomaly mode has cut short)
+            nan_raised = (fed and host.stop_reason is None and _anomaly_at_nan(exc)
+                          and (skips is None or bool(host.steps)))
             if nan_raised:
-                # torch's anomaly mode raised in the backward pass of a step whose loss or
-                # gradients were NaN (a bug bash: set_detect_anomaly(True) turned the NaN that
-                # ends a sweep into an error): the curve ends at that step, as at a NaN loss.
+                # torch's anomaly mode raised in the backward pass of a step whose loss was NaN
+                # (a bug bash: set_detect_anomaly(True) turned the NaN that ends a sweep into an
+                # error): the curve ends at that step, as at a NaN loss (a GradScaler's step
+                # skipped, as the scaler would have).
                 host.feed([math.nan], None if val is None else [math.nan],
-                          None if skips is None else [False])
+                          None if skips is None else [True])
             if not fed or host.stop_reason is None:
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
@@ -1686,7 +1689,7 @@ class _Run:
             # Every step (a host-side look at its shape, no sync): a loss can turn per-example
             # on a later batch, e.g. a ragged last one.
             _check_loss(loss, training=True)
-            self._backward(self.scaler.scale(loss) if self.scaler is not None else loss)
+            self._backward(self.scaler.scale(loss) if self.scaler is not None else loss, loss)
             return self._kept(loss)
         total: torch.Tensor | None = None
         for j in range(k):
@@ -1701,7 +1704,8 @@ class _Run:
                     loss = self._loss(batch)
                 _check_loss(loss, training=True)
                 scaled = loss / k if k > 1 else loss
-                self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled)
+                self._backward(self.scaler.scale(scaled) if self.scaler is not None else scaled,
+                               scaled)
             # The sum of the shares, not the shares' sum divided: torch-lr-finder's order, so
             # both record the same losses to the last bit.
             d = self._kept(scaled)
@@ -1778,14 +1782,15 @@ class _Run:
                 SuperconvergeWarning, stacklevel=outside(__name__))
         return loss
 
-    def _backward(self, loss: torch.Tensor) -> None:
+    def _backward(self, loss: torch.Tensor, unscaled: torch.Tensor) -> None:
         """``loss.backward()``, where torch's "Trying to backward through the graph a second
-        time" is told what it means here (see :func:`_second_backward`)."""
+        time" is told what it means here (see :func:`_second_backward`). ``unscaled``: the loss
+        before a GradScaler scaled it (anomaly mode's NaN is told apart by it)."""
         try:
             loss.backward(create_graph=self.create_graph)
         except RuntimeError as exc:
             _second_backward(exc, step_fn=self.step_fn is not None)
-            _mark_nan_loss(exc, loss)
+            _mark_nan_loss(exc, unscaled)
             raise
 
     def _kept(self, loss: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ import torch
 
 from superconverge._batches import (
     batches_a_pass,
+    drops_single,
     even_batch_size,
     repeats_examples,
     short_last_batch,
@@ -267,7 +268,7 @@ def find_lr(
     # GPU's work instead of holding up the host.
     # An epoch's last batch of a single example is dropped: it fails a BatchNorm in training
     # whose map is 1 x 1 by then (the CNN on 4-7 pixel images), and its loss is all noise.
-    single = len(x_train) > batch_size and len(x_train) % batch_size == 1
+    single = drops_single(len(x_train), batch_size)
     # (under torchrun the smallest process's share: rank 0, which alone warns, may hold one more)
     share = ds.num_train // world if world > 1 else len(x_train)
     whose = (f" (the smallest process's share of the {ds.num_train} over {world} processes)"
