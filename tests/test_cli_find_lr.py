@@ -877,7 +877,8 @@ def test_csv_options_and_standardize_from_the_command_line(tmp_path, capsys) -> 
                               for t, r in zip(y, x, strict=True)]
     (tmp_path / "raw.csv").write_text("\n".join(rows) + "\n")
     base = ["-q", "find-lr", "--data", str(tmp_path / "raw.csv"), "--delimiter", ";",
-            "--target", "0", "--num-iter", "10", "--model", "mlp", "--val-fraction", "0.25"]
+            "--target", "0", "--num-iter", "10", "--model", "mlp", "--val-fraction", "0.25",
+            "--batch-size", "50"]  # (150 of 64 would be warned of: a pass of 64, 64 and 22)
     with pytest.warns(UserWarning, match=r"mean 5.2e\+03.*standardize=True"):
         assert main([*base, "--out", str(tmp_path / "a")]) == 0
     with warnings.catch_warnings():

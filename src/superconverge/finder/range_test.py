@@ -306,7 +306,7 @@ def lr_range_test(
                "GradScaler(device_type)" if halved else
                "pass scaler=torch.amp.GradScaler(device_type)")
             + ", or use amp_dtype=torch.bfloat16",
-            SuperconvergeWarning, stacklevel=2)
+            SuperconvergeWarning, stacklevel=outside(__name__))
     sync_every = v.integer("sync_every", sync_every, minimum=1)
     repeats = v.integer("repeats", repeats, minimum=1)
     if max_grad_norm is not None:
@@ -330,7 +330,7 @@ def lr_range_test(
                 f"val_data ({type(val_data).__name__}) has no length, and val_batches=0 scores "
                 "all of it at every step: if it is endless (a stream), the test never gets past "
                 "its first step; pass val_batches=N to score the first N batches",
-                SuperconvergeWarning, stacklevel=2)
+                SuperconvergeWarning, stacklevel=outside(__name__))
 
     if mode == "exp":
         _check_ratio(start_lr, end_lr)
@@ -438,7 +438,7 @@ def lr_range_test(
                 "it after the test starts further along it. Pass the loader or a list itself "
                 "to leave it as it was.",
                 SuperconvergeWarning,
-                stacklevel=2,
+                stacklevel=outside(__name__),
             )
         # (persistent workers that already ran are no longer warned of: the sweep starts its
         # own, Streams.detach, and the caller's go on untouched after it)
@@ -637,14 +637,14 @@ def lr_range_test(
                 "float32 (loss_fn(output.float(), target.float()))"
                 + ("" if amp_dtype is torch.float16 else
                    ", or keep the weights in float32 and use amp_dtype"),
-                SuperconvergeWarning, stacklevel=2)
+                SuperconvergeWarning, stacklevel=outside(__name__))
         if zeros := max(run.leading_zeros, default=0):
             warnings.warn(
                 f"the first {zeros} step{'s' * (zeros != 1)} of the sweep had a loss of exactly "
                 "0 (a warm-up's zero that keeps the graph, a batch with nothing to score): they "
                 "are no points, and the curve starts after them"
                 + (f", at lr={result.lrs[0]:.3g}" if result.lrs else ""),
-                SuperconvergeWarning, stacklevel=2)
+                SuperconvergeWarning, stacklevel=outside(__name__))
         if result.val_losses and not any(map(math.isfinite, result.val_losses)):
             # (a bug bash: one validation batch whose every target was ignore_index made every
             # point NaN, and the plot's legend named a line it did not draw)
@@ -652,7 +652,7 @@ def lr_range_test(
                 "every validation loss is NaN or inf: a val_data batch scores NaN at every "
                 "point (a loss that averages over no elements: every target ignore_index, an "
                 "empty mask), or the model's output is not finite on it; check those batches",
-                SuperconvergeWarning, stacklevel=2)
+                SuperconvergeWarning, stacklevel=outside(__name__))
     except BaseException as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory), or a sys.exit() (a script's
         # own SIGTERM handler's, a bug bash), a test framework's stop or a cancellation (a
@@ -1173,7 +1173,7 @@ class _Run:
                 "this torch's GradScaler has no _found_inf_per_device: with an optimizer that "
                 "takes the scaler into its step (fused), the range test reads the loss scale "
                 "back after every step to see which steps were skipped (a host sync a step)",
-                SuperconvergeRuntimeWarning, stacklevel=3)
+                SuperconvergeRuntimeWarning, stacklevel=outside(__name__))
 
     def take_val_batches(self) -> None:
         """Draw the ``val_batches`` validation batches every step of every repeat is scored
@@ -2224,7 +2224,7 @@ class _HostCurve:
             f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
             f"lr={self.lr_values[step]:.3g}: {why}; stopping the range test",
             SuperconvergeRuntimeWarning,
-            stacklevel=5,
+            stacklevel=outside(__name__),
         )
         self.stop_reason = "nan"
         return True
@@ -3653,7 +3653,7 @@ def _zero_fused_momentum(optimizer: torch.optim.Optimizer,
                 "skips its first step, and with dampening != 0 the range test cannot start them "
                 "at zero without changing the first step; use SGD(fused=False)",
                 SuperconvergeWarning,
-                stacklevel=4,
+                stacklevel=outside(__name__),
             )
             continue
         for p in bare:
