@@ -2188,3 +2188,38 @@ def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
     assert _labels_from_configs([res(**sgd), res(**sgd)]) == ["result 1", "result 2"]
     ax = plot_range_tests(tests[:1])
     assert ax.get_title().startswith("LR range tests: 1 curve, picks by ")
+
+
+def test_the_overlay_draws_the_validation_loss_where_asked(tmp_path, capsys) -> None:
+    """A docs audit: a weight decay's penalty raises the training loss at every LR, so the
+    overlay of training curves, the only one there was, picked the smallest weight decay by
+    Smith's "falls lowest" every time; loss="val" (plot --loss val) overlays the validation
+    loss of tests run with val_data."""
+    from superconverge.cli import main
+    from superconverge.finder.plot import plot_range_tests
+
+    low = dataclasses.replace(make_result(val=True), config={"weight_decay": 1e-3})
+    high = dataclasses.replace(low, config={"weight_decay": 0.0},
+                               val_losses=[v + 0.1 for v in low.val_losses])
+    ax = plot_range_tests([low, high], loss="val")
+    drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+    want = np.asarray(low.val_losses, dtype=float)
+    np.testing.assert_allclose(drawn[0].get_ydata(), want, equal_nan=True)
+    assert ax.get_ylabel() == "validation loss" and "of the validation loss" in ax.get_title()
+    texts = [t.get_text().replace("\n", " ") for t in ax.get_legend().get_texts()]
+    assert texts[0].endswith(f"lowest validation loss {np.nanmin(want):.4g}"), texts
+    with pytest.raises(ValueError, match=r"loss='val': results\[1\] holds no validation loss; "
+                                         r"run its test with val_data="):
+        plot_range_tests([low, make_result()], loss="val")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        plot_range_tests([low], loss="validation")
+    low.to_json(tmp_path / "a.json")
+    high.to_json(tmp_path / "b.json")
+    assert main(["plot", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--loss", "val",
+                 "--out", str(tmp_path / "v.png")]) == 0
+    assert (tmp_path / "v.png").read_bytes().startswith(b"\x89PNG")
+    make_result().to_json(tmp_path / "c.json")
+    with pytest.raises(SystemExit) as refused:
+        main(["plot", str(tmp_path / "c.json"), "--loss", "val", "--out", str(tmp_path / "w.png")])
+    assert refused.value.code == 2
+    assert "results[0] holds no validation loss" in capsys.readouterr().err

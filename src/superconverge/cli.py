@@ -868,6 +868,9 @@ def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                    "(default: each result's own)")
     p.add_argument("--labels", type=_labels, help="comma-separated, one a result (default: "
                    "the settings that differ between them, weight_decay=0.0001, ...)")
+    p.add_argument("--loss", choices=("train", "val"), default="train",
+                   help="the curves overlaid: the smoothed training loss, or the validation "
+                   "loss of results that hold one (lr_range_test's with val_data)")
     # (no words of messages turned into flags: a RESULT folder named "method" was said as
     # --method, a final read; argparse and plot's own messages name the flags)
     p.set_defaults(func=_run_plot, flag_names={})
@@ -900,13 +903,13 @@ def _plot(args: argparse.Namespace) -> int:
         if path.is_dir():  # (a newer stopped sweep said as schedule --from-lr-find says it)
             path = _finished_in(given, given, _as_argument, "drawn from", "to draw")
         results.append(RangeTestResult.from_json(path))
-    if len(results) == 1 and labels is None:
+    if len(results) == 1 and labels is None and args.loss == "train":
         plot_range_test(results[0], out, method=args.method)
     else:
         # a "$" is text, not matplotlib's mathtext (a review: a paired, malformed one, "$^$",
         # failed the drawing in four lines)
         plot_range_tests({x.replace("$", r"\$"): r for x, r in zip(labels, results, strict=True)}
-                         if labels else results, out, method=args.method)
+                         if labels else results, out, method=args.method, loss=args.loss)
     _say(f"wrote {args.out}\n", sys.stdout)
     return 0
 

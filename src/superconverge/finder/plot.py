@@ -20,7 +20,7 @@ import numpy as np
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import finite_prefix, smooth_sweep
-from superconverge.schedules._validate import boolean, integer
+from superconverge.schedules._validate import boolean, choice, integer
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -201,6 +201,7 @@ def plot_range_tests(
     path_or_ax: str | os.PathLike[str] | Axes | None = None,
     *,
     method: str | None = None,
+    loss: str = "train",
     dpi: int = 120,
 ) -> Axes:
     """Overlay several range tests' curves on one axis, each in a colour of its own (past the
@@ -213,6 +214,9 @@ def plot_range_tests(
     a mapping of labels to them. Each is drawn as the zero-lag smoothed loss the suggestion
     rules read, its pick (rule ``method``; default: each result's own) a dot, hollow where the
     result's warnings call it uncertain; the legend gives each label with its pick.
+    ``loss="val"`` draws each result's validation loss instead (of tests run with
+    ``val_data``; the picks, of the training loss, marked on it): the curves to compare across
+    weight decays, whose penalty raises the training loss whatever it does for the model.
     ``path_or_ax`` and ``dpi``: as :func:`plot_range_test`'s."""
     from superconverge.finder.result import RangeTestResult
 
@@ -234,6 +238,13 @@ def plot_range_tests(
             raise TypeError(f"results[{labels[i] if labels else i}] must be a RangeTestResult "
                             f"(RangeTestResult.from_json(path) reads a saved one), got "
                             f"{type(r).__name__}")
+    loss = choice("loss", loss, ("train", "val"))
+    if loss == "val":
+        lacking = next((i for i, r in enumerate(tests) if r.val_losses is None), None)
+        if lacking is not None:
+            raise ValueError(f"loss='val': results[{labels[lacking] if labels else lacking}] "
+                             "holds no validation loss; run its test with val_data=... (and "
+                             "val_batches=k), or draw the training loss (loss='train')")
     labels = labels or _labels_from_configs(tests)
     hidden = next((x for x in labels if x.startswith("_")), None)
     if hidden is not None:  # (a review: matplotlib's legend leaves such labels out, unsaid)
@@ -243,11 +254,11 @@ def plot_range_tests(
     if method is not None:
         tests[0].suggest(method)  # (an unknown rule refused before any drawing)
     return _on_axes(path_or_ax, dpi, lambda ax, outside: _draw_several(
-        ax, tests, labels, method, legend_outside=outside), fit_legend=True)
+        ax, tests, labels, method, legend_outside=outside, val=loss == "val"), fit_legend=True)
 
 
 def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence[str],
-                  method: str | None, legend_outside: bool) -> None:
+                  method: str | None, legend_outside: bool, val: bool = False) -> None:
     limits = []
     linear = all((r.config or {}).get("mode") == "linear" for r in results)
     positive = True
@@ -271,14 +282,17 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
         # the x axis spans every swept LR, also where no loss is finite (a review: all-NaN
         # sweeps were drawn on matplotlib's default 1-10)
         ax.update_datalim([(float(lrs.min()), 0.0), (float(lrs.max()), 0.0)], updatey=False)
-        smoothed = smoothed_as_seen(result)
+        # (the validation loss as res.plot() draws it, up to its first non-finite value)
+        smoothed = (smoothed_as_seen(result) if not val else
+                    _finite_head(np.asarray(result.val_losses, dtype=float)))
         ax.plot(lrs, smoothed, color=color, linestyle=style, linewidth=2,
                 marker="o" if len(lrs) == 1 else None)
         rule = result.method if method is None else method
         pick = result.suggest(rule)
         warned = bool(result.warnings(rule))
         finite = int(np.isfinite(smoothed).sum())
-        lowest = f", lowest loss {float(np.min(smoothed[:finite])):.4g}" if finite else ""
+        which = "validation loss" if val else "loss"
+        lowest = f", lowest {which} {float(np.min(smoothed[:finite])):.4g}" if finite else ""
         said = (f"{label}: none{lowest}" if pick.lr is None else
                 f"{label}: {pick.lr:.{_lr_digits(lrs)}g}{' (uncertain)' if warned else ''}"
                 f"{lowest}")
@@ -297,10 +311,12 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     if limits:
         _set_ylim(ax, min(lo for lo, _ in limits), max(hi for _, hi in limits))
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("smoothed loss")  # (as the rules read it; longer was cut on a grid's axes)
+    # (as the rules read it; longer was cut on a grid's axes)
+    ax.set_ylabel("validation loss" if val else "smoothed loss")
     rules = {r.method if method is None else method for r in results}
     rule = f"rule {rules.pop()!r}" if len(rules) == 1 else "each result's own rule"
-    curves = f"{len(results)} curve{'s' if len(results) != 1 else ''}"
+    curves = (f"{len(results)} curve{'s' if len(results) != 1 else ''}"
+              + (" of the validation loss" if val else ""))
     ax.set_title(_fill(f"LR range tests: {curves}, picks by {rule}",
                        _wrap_width(ax, "medium", 100)), fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
@@ -308,6 +324,15 @@ def _draw_several(ax: Axes, results: Sequence[RangeTestResult], labels: Sequence
     # smaller past 10 entries, which fill the figure's height)
     _legend(ax, legend_outside, crowded=len(results) > 10, title="suggested lr",
             handlelength=4)
+
+
+def _finite_head(values: np.ndarray) -> np.ndarray:
+    """``values`` up to the first non-finite one, NaN from there (as the smoothed loss is)."""
+    bad = ~np.isfinite(values)
+    out = values.copy()
+    if bad.any():
+        out[int(np.argmax(bad)):] = np.nan
+    return out
 
 
 def _legend(ax: Axes, outside: bool, crowded: bool = False, **options: Any) -> None:
