@@ -1052,6 +1052,10 @@ def test_find_lr_on_an_image_folder_decodes_only_what_the_sweep_can_see(tmp_path
     assert main([*argv, "--num-iter", "10", "--accumulation-steps", "2"]) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
     assert config["num_train"] == 40 and config["data_options"]["max_train"] == 40
+    # ... and the validation images a pass scores, where it scores some
+    assert main([*argv, "--num-iter", "10", "--val-batches", "3"]) == 0
+    config = json.loads((out / "lr_find.json").read_text())["config"]
+    assert config["data_options"]["max_val"] == 6 and config["val_batches"] == 3
     # The model's default steps (100 for cnn) x batch 2 reach past the folder: all is read.
     assert main(argv) == 0
     config = json.loads((out / "lr_find.json").read_text())["config"]
@@ -2836,3 +2840,34 @@ def test_a_pass_whose_short_last_batch_is_1_step_in_a_few_is_warned_of(tmp_path)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             find_lr(**fine, **kw)
+
+
+def test_find_lr_scores_validation_batches_for_the_curves_to_compare(tmp_path, capsys) -> None:
+    """A docs audit: a weight decay search by hand from the command line read training curves,
+    on which the smallest weight decay always falls lowest; find-lr --val-batches scores the
+    validation loss before each step (a file's validation split is 0.2 by default then), and
+    plot --loss val overlays it."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(240, 5)) + y[:, None], y=y)
+    res = find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=20, val_batches=2,
+                  batch_size=16, progress=False)
+    assert res.val_losses is not None and len(res.val_losses) == len(res.lrs)
+    assert res.config["val_batches"] == 2 and res.config["num_train"] == 192  # (0.2 held out)
+    plain = find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=20, batch_size=16,
+                    progress=False)
+    assert plain.val_losses is None and plain.config["num_train"] == 240
+    assert plain.config["val_batches"] == 0
+    with pytest.raises(ValueError, match=r"val_batches=2: d holds no validation examples; give "
+                                         r"a val_fraction above 0"):
+        find_lr(data=tmp_path / "d.npz", model="mlp", num_iter=20, val_batches=2,
+                data_options={"val_fraction": 0.0}, progress=False)
+    for wd in ("1e-3", "0"):
+        assert main(["-q", "find-lr", "--model", "mlp", "--num-iter", "30", "--val-batches",
+                     "2", "--weight-decay", wd, "--out", str(tmp_path / f"wd{wd}")]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "wd1e-3"), str(tmp_path / "wd0"), "--loss", "val",
+                 "--out", str(tmp_path / "val.png")]) == 0
+    assert (tmp_path / "val.png").read_bytes().startswith(b"\x89PNG")

@@ -555,7 +555,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "std 1 (training statistics), of --data or a built-in --dataset")
     d = p.add_argument_group("your data (--data)")
     d.add_argument("--val-fraction", type=_fraction, help="share of each class held out for "
-                   "validation, which the sweep does not use (default: 0, every example trains)")
+                   "validation, which only --val-batches uses (default: 0, every example "
+                   "trains; 0.2 with --val-batches)")
     d.add_argument("--target", help="table: the label column, by name or index (default: the "
                    "last)")
     d.add_argument("--delimiter", type=_delimiter, help="table: the field separator, one "
@@ -590,6 +591,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
     p.add_argument("--max-grad-norm", type=float, help="clip the gradients to this total norm "
                    "before each step, as your training does (default: no clipping)")
+    p.add_argument("--val-batches", type=_at_least(0), default=0,
+                   help="score the loss of this many batches of held-out examples before each "
+                   "step (the curves to compare across weight decays: plot --loss val)")
     p.add_argument("--repeats", type=_at_least(1, MAX_REPEATS), default=1,
                    help="tests with different seeds, to see how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
@@ -727,6 +731,7 @@ def _find_lr(args: argparse.Namespace) -> int:
                 accumulation_steps=args.accumulation_steps, start_lr=args.start_lr,
                 end_lr=args.end_lr, num_iter=args.num_iter, mode=args.mode,
                 momentum=args.momentum, weight_decay=args.weight_decay, repeats=args.repeats,
+                val_batches=args.val_batches,
                 seed=args.seed, method=args.method, out=args.out, progress=not args.quiet,
                 device=device, amp=args.amp, standardize=args.standardize,
                 max_grad_norm=args.max_grad_norm, data_options=_data_options(args),

@@ -106,6 +106,7 @@ def find_lr(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     repeats: int = 1,
+    val_batches: int = 0,
     seed: int = 0,
     method: str = "default",
     out: str | os.PathLike[str] | None = None,
@@ -138,7 +139,10 @@ def find_lr(
     ``header``, ``delimiter`` for CSV; ``size``, ``grayscale`` for images) go to
     :func:`~superconverge.recipes.load_data`; ``val_fraction`` is 0 unless given, as the sweep
     uses no validation examples: every example of ``data`` trains (the file's own split, where
-    it has one, is kept, and only its training part is used). ``max_grad_norm``: clip the
+    it has one, is kept, and only its training part is used). ``val_batches``: score the loss
+    of this many batches of the validation examples before each step (the curve to compare
+    across weight decays); a file's are then ``val_fraction``'s, 0.2 by default, or its own
+    split. ``max_grad_norm``: clip the
     gradients' total norm before each step, as a training run that clips does.
     ``accumulation_steps``: batches of ``batch_size`` a step, their gradients summed (each loss
     divided by it) as a run that accumulates them does: the LRs found are for a step of
@@ -162,6 +166,7 @@ def find_lr(
             raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
                              f"rules need {MIN_POINTS} points")
     repeats = v.integer("repeats", repeats, minimum=1)
+    val_batches = v.integer("val_batches", val_batches, minimum=0)
     momentum = v.momentum("momentum", momentum)
     weight_decay = v.non_negative("weight_decay", weight_decay)
     if weight_decay > _FLOAT32_MAX:  # torch writes it into the float32 update, mid-sweep
@@ -212,7 +217,7 @@ def find_lr(
                         f"{data_options!r}")
     options = {k: x.item() if isinstance(x, np.generic) else x
                for k, x in (data_options or {}).items()}
-    if data is not None and options.get("val_fraction") is None:
+    if data is not None and options.get("val_fraction") is None and not val_batches:
         # The sweep uses no validation examples: every example of the file trains (a split
         # by the loaders' default had left a fifth of a table out, and refused a tiny one).
         options["val_fraction"] = 0.0
@@ -224,10 +229,13 @@ def find_lr(
         steps = num_iter or range_steps(model or suggest_model(shape))
         if options.get("max_train") is None:  # (every rank takes its share of them)
             options["max_train"] = steps * accumulation_steps * batch_size * repeats * world
-        if options.get("max_val") is None:
-            options["max_val"] = 0
+        if options.get("max_val") is None:  # (the batches a validation pass scores)
+            options["max_val"] = val_batches * batch_size
     ds = load_data(dataset, data, seed=seed, standardize=standardize, progress=progress,
                    **options)
+    if val_batches and len(ds.x_val) == 0:
+        raise ValueError(f"val_batches={val_batches}: {ds.name} holds no validation examples; "
+                         "give a val_fraction above 0 (or leave it out: 0.2)")
     name = model or suggest_model(ds.input_shape)
     if num_iter is None:
         num_iter = range_steps(name)
@@ -309,6 +317,9 @@ def find_lr(
                       f"{share - (count - 1) * even}", SuperconvergeWarning, stacklevel=2)
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
+    # (every process scores the same validation batches: the same curve on each)
+    val = (make_loader(ds.x_val, ds.y_val, batch_size, pin_memory=dev.type == "cuda")
+           if val_batches else None)
     logger.info("range test: %s on %s (%d examples), %s, batch %d%s, %s%s", name, ds.name,
                 ds.x_train.shape[0], optimizer, batch_size,
                 f" x {accumulation_steps} accumulated" if accumulation_steps > 1 else "", dev,
@@ -319,7 +330,7 @@ def find_lr(
     extra = {"dataset": dataset if data is None else None,
              "data": None if data is None else os.path.abspath(data), "data_name": ds.name,
              "optimizer": optimizer, "model": name, "batch_size": batch_size,
-             "momentum": momentum,
+             "momentum": momentum, "val_batches": val_batches,
              "weight_decay": weight_decay, "method": method, "device": str(dev), "amp": amp,
              "fused": fused, "standardize": standardize,
              "data_options": {k: x for k, x in options.items() if x is not None},
@@ -328,7 +339,7 @@ def find_lr(
         result = lr_range_test(
             net, opt, torch.nn.CrossEntropyLoss(), train, start_lr, end_lr, num_iter, mode,
             repeats=repeats, seed=seed, progress=progress, max_grad_norm=max_grad_norm,
-            accumulation_steps=accumulation_steps,
+            accumulation_steps=accumulation_steps, val_data=val, val_batches=val_batches,
             amp_dtype=None if amp is None else AMP_MODES[amp],
             scaler=torch.amp.GradScaler(dev.type) if amp == "fp16" else None,
         )
