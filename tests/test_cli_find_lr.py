@@ -2844,7 +2844,7 @@ def test_a_pass_whose_short_last_batch_is_1_step_in_a_few_is_warned_of(tmp_path)
 
 def test_find_lr_scores_validation_batches_for_the_curves_to_compare(tmp_path, capsys) -> None:
     """A docs audit: a weight decay search by hand from the command line read training curves,
-    on which the smallest weight decay always falls lowest; find-lr --val-batches scores the
+    which favour the smaller weight decays; find-lr --val-batches scores the
     validation loss before each step (a file's validation split is 0.2 by default then), and
     plot --loss val overlays it."""
     from superconverge.recipes import find_lr
@@ -2871,3 +2871,22 @@ def test_find_lr_scores_validation_batches_for_the_curves_to_compare(tmp_path, c
     assert main(["plot", str(tmp_path / "wd1e-3"), str(tmp_path / "wd0"), "--loss", "val",
                  "--out", str(tmp_path / "val.png")]) == 0
     assert (tmp_path / "val.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_warning_of_the_sweep_find_lr_runs_points_at_find_lrs_caller(tmp_path) -> None:
+    """A review: the sweep's warnings, at find_lr's own line inside the package, now that
+    --val-batches reaches the validation ones (here: every validation loss overflows)."""
+    from superconverge.recipes import find_lr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    x_val = np.tile(np.array([3e38, -3e38] * 3, dtype=np.float32), (40, 1))
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(int), x_val=x_val,
+             y_val=np.r_[np.zeros(20, int), np.ones(20, int)])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        find_lr(data=tmp_path / "d.npz", val_batches=1, batch_size=20, num_iter=10,
+                progress=False)
+    ours = [w for w in said if "validation loss" in str(w.message)]
+    assert ours and all(w.filename == __file__ for w in ours), [
+        (w.filename, str(w.message)[:80]) for w in said]

@@ -2191,10 +2191,9 @@ def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
 
 
 def test_the_overlay_draws_the_validation_loss_where_asked(tmp_path, capsys) -> None:
-    """A docs audit: a weight decay's penalty raises the training loss at every LR, so the
-    overlay of training curves, the only one there was, picked the smallest weight decay by
-    Smith's "falls lowest" every time; loss="val" (plot --loss val) overlays the validation
-    loss of tests run with val_data."""
+    """A docs audit: the overlay of training curves, the only one there was, favours the
+    smaller weight decays, whose good shows on held-out data only; loss="val" (plot --loss val)
+    overlays the validation loss of tests run with val_data."""
     from superconverge.cli import main
     from superconverge.finder.plot import plot_range_tests
 
@@ -2222,4 +2221,6 @@ def test_the_overlay_draws_the_validation_loss_where_asked(tmp_path, capsys) -> 
     with pytest.raises(SystemExit) as refused:
         main(["plot", str(tmp_path / "c.json"), "--loss", "val", "--out", str(tmp_path / "w.png")])
     assert refused.value.code == 2
-    assert "results[0] holds no validation loss" in capsys.readouterr().err
+    assert (f"--loss val: {tmp_path / 'c.json'} holds no validation loss; run find-lr with "
+            "--val-batches N for it, or draw the training loss (--loss train)"
+            in capsys.readouterr().err)

@@ -593,7 +593,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "before each step, as your training does (default: no clipping)")
     p.add_argument("--val-batches", type=_at_least(0), default=0,
                    help="score the loss of this many batches of held-out examples before each "
-                   "step (the curves to compare across weight decays: plot --loss val)")
+                   "step, forward only (the curves to compare across weight decays: plot --loss "
+                   "val; the sweep takes longer)")
     p.add_argument("--repeats", type=_at_least(1, MAX_REPEATS), default=1,
                    help="tests with different seeds, to see how much the suggestion moves")
     p.add_argument("--seed", type=int, default=0, help="seed of the model, data and sweep")
@@ -908,6 +909,9 @@ def _plot(args: argparse.Namespace) -> int:
         if path.is_dir():  # (a newer stopped sweep said as schedule --from-lr-find says it)
             path = _finished_in(given, given, _as_argument, "drawn from", "to draw")
         results.append(RangeTestResult.from_json(path))
+        if args.loss == "val" and results[-1].val_losses is None:  # (in the command's words)
+            raise ValueError(f"--loss val: {given} holds no validation loss; run find-lr with "
+                             "--val-batches N for it, or draw the training loss (--loss train)")
     if len(results) == 1 and labels is None and args.loss == "train":
         plot_range_test(results[0], out, method=args.method)
     else:

@@ -216,7 +216,7 @@ def plot_range_tests(
     result's warnings call it uncertain; the legend gives each label with its pick.
     ``loss="val"`` draws each result's validation loss instead (of tests run with
     ``val_data``; the picks, of the training loss, marked on it): the curves to compare across
-    weight decays, whose penalty raises the training loss whatever it does for the model.
+    weight decays, whose good shows on held-out data only.
     ``path_or_ax`` and ``dpi``: as :func:`plot_range_test`'s."""
     from superconverge.finder.result import RangeTestResult
 

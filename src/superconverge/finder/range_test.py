@@ -124,6 +124,10 @@ from superconverge.torch._multipliers import (
     write_scaled,
 )
 
+# (a warning of the sweep find_lr runs points at find_lr's caller, not into the package, a
+# review)
+_FIND_LR = "superconverge.recipes.find_lr"
+
 __all__ = ["MAX_ITER", "MIN_ITER", "is_main_process", "lr_range_test"]
 
 logger = logging.getLogger(__name__)
@@ -306,7 +310,7 @@ def lr_range_test(
                "GradScaler(device_type)" if halved else
                "pass scaler=torch.amp.GradScaler(device_type)")
             + ", or use amp_dtype=torch.bfloat16",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     sync_every = v.integer("sync_every", sync_every, minimum=1)
     repeats = v.integer("repeats", repeats, minimum=1)
     if max_grad_norm is not None:
@@ -330,7 +334,7 @@ def lr_range_test(
                 f"val_data ({type(val_data).__name__}) has no length, and val_batches=0 scores "
                 "all of it at every step: if it is endless (a stream), the test never gets past "
                 "its first step; pass val_batches=N to score the first N batches",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
     if mode == "exp":
         _check_ratio(start_lr, end_lr)
@@ -438,7 +442,7 @@ def lr_range_test(
                 "it after the test starts further along it. Pass the loader or a list itself "
                 "to leave it as it was.",
                 SuperconvergeWarning,
-                stacklevel=outside(__name__),
+                stacklevel=outside(__name__, _FIND_LR),
             )
         # (persistent workers that already ran are no longer warned of: the sweep starts its
         # own, Streams.detach, and the caller's go on untouched after it)
@@ -637,14 +641,14 @@ def lr_range_test(
                 "float32 (loss_fn(output.float(), target.float()))"
                 + ("" if amp_dtype is torch.float16 else
                    ", or keep the weights in float32 and use amp_dtype"),
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         if zeros := max(run.leading_zeros, default=0):
             warnings.warn(
                 f"the first {zeros} step{'s' * (zeros != 1)} of the sweep had a loss of exactly "
                 "0 (a warm-up's zero that keeps the graph, a batch with nothing to score): they "
                 "are no points, and the curve starts after them"
                 + (f", at lr={result.lrs[0]:.3g}" if result.lrs else ""),
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         if result.val_losses and not any(map(math.isfinite, result.val_losses)):
             # (a bug bash: one validation batch whose every target was ignore_index made every
             # point NaN, and the plot's legend named a line it did not draw)
@@ -652,7 +656,7 @@ def lr_range_test(
                 "every validation loss is NaN or inf: a val_data batch scores NaN at every "
                 "point (a loss that averages over no elements: every target ignore_index, an "
                 "empty mask), or the model's output is not finite on it; check those batches",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     except BaseException as exc:
         # Ctrl-C or an error (a corrupt batch, an out-of-memory), or a sys.exit() (a script's
         # own SIGTERM handler's, a bug bash), a test framework's stop or a cancellation (a
@@ -742,7 +746,7 @@ def lr_range_test(
                     "step_fn steps: no scheduler is put back, so it stays that many steps on "
                     "from where it was (ahead of its optimizer, where that is put back); keep "
                     "a copy of its state_dict() to load after the test, or step it outside "
-                    "step_fn", SuperconvergeWarning, stacklevel=outside(__name__))
+                    "step_fn", SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
             if children and tell:
                 # (a bug bash: a dataset spawning a stream a pass, numpy's way to independent
                 # streams: the training after the test drew other data than an untested
@@ -754,7 +758,7 @@ def lr_range_test(
                     "does not let be written, so the next spawn after the test gives another "
                     "stream than an untested run's; make each pass's Generator from a seed of "
                     "its own (np.random.default_rng([seed, epoch])) rather than spawn it",
-                    SuperconvergeWarning, stacklevel=outside(__name__))
+                    SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         except Warning as made_error:
             # A warnings filter made it an error: the curve measured goes with it, as with an
             # error of the sweep's (a bug bash: a finished test's curve was lost under -W error).
@@ -803,7 +807,7 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             "make that object a module holding them as its submodules (nn.ModuleDict, "
             "nn.ModuleList, not a dict or list) and pass its method as step_fn "
             "(step_fn=holder.step), or keep a copy of their state_dict() to load after the "
-            "test", SuperconvergeWarning, stacklevel=outside(__name__))
+            "test", SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     if changed:
         left = ("they stay as the sweep left them" if restore else
                 "each repeat started where the one before left them")
@@ -814,7 +818,7 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             "(self.register_buffer(name, tensor), persistent=False to keep them out of the "
             "state_dict; a step_fn object of yours can be a module, passed as its method) "
             "to have them put back",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     if numbers:
         warnings.warn(
             f"the range test changed {_first_five(numbers)}: Python numbers beside a cache the "
@@ -822,7 +826,7 @@ def _warn_left(written: list[str], changed: list[str], numbers: list[str],
             "a tensor of another size, the number one of its sizes), so they stay as the sweep "
             "left them too, to describe it; keep such a cache in a buffer of a fixed size to "
             "have both put back",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
 
 def _carry_measured(exc: BaseException, result: RangeTestResult | None) -> None:
@@ -943,7 +947,7 @@ def _warn_idle_group_0(optimizer: torch.optim.Optimizer, ratios: Sequence[float]
         f"param group 0 {what}, so it trains nothing, yet the curve's LRs, and so its "
         f"suggestion and bounds, are group 0's: group {trained}, the first that trains, runs "
         f"at {r:.3g} times them; multiply the picks by {r:.3g} for it, or put a group that "
-        "trains first", SuperconvergeWarning, stacklevel=outside(__name__))
+        "trains first", SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
 
 def _check_lrs_increase(start_lr: float, end_lr: float, num_iter: int,
@@ -1019,7 +1023,7 @@ def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float]
         warnings.warn(
             f"{adagrad_decay_note(decay, done + 1, done + len(lr_values))}: the curve's LRs, "
             "and its suggestions, read that much high; build it with lr_decay=0 for the test",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     if any(isinstance(o, torch.optim.ASGD) for o in held):
         steps = [b / a for a, b in itertools.pairwise(lr_values) if a > 0]
         # (an exponential sweep's points are one ratio apart; a linear one's one difference,
@@ -1030,7 +1034,8 @@ def _check_lrs_followed(optimizer: torch.optim.Optimizer, lr_values: list[float]
         warnings.warn(
             "ASGD steps with the step size its previous step computed (eta, from that step's "
             "lr), so each point of the curve trained at about the LR of the point before it (the "
-            f"first at the eta it held): {off}", SuperconvergeWarning, stacklevel=outside(__name__))
+            f"first at the eta it held): {off}", SuperconvergeWarning,
+            stacklevel=outside(__name__, _FIND_LR))
 
 
 class _Run:
@@ -1173,7 +1178,7 @@ class _Run:
                 "this torch's GradScaler has no _found_inf_per_device: with an optimizer that "
                 "takes the scaler into its step (fused), the range test reads the loss scale "
                 "back after every step to see which steps were skipped (a host sync a step)",
-                SuperconvergeRuntimeWarning, stacklevel=outside(__name__))
+                SuperconvergeRuntimeWarning, stacklevel=outside(__name__, _FIND_LR))
 
     def take_val_batches(self) -> None:
         """Draw the ``val_batches`` validation batches every step of every repeat is scored
@@ -1536,7 +1541,7 @@ class _Run:
                     "where they step an optimizer of their own (\"optimizer in backward\", a "
                     "fused one's zero_grad(set_to_none=False)), the swept LRs train nothing and "
                     "the curve is that optimizer's; run the test without such hooks",
-                    SuperconvergeWarning, stacklevel=outside(__name__))
+                    SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
             elif wrote:
                 names = {id(p): n for n, p in self.model.named_parameters()}
                 named = [names.get(id(p), "a parameter") for p in wrote]
@@ -1547,7 +1552,7 @@ class _Run:
                     f"{in_backward}, and no gradient, or zeros, after the first step's "
                     "backward: the swept LRs train only the rest, and the curve is of "
                     "both; run the test without those hooks, on an optimizer stepped after "
-                    "backward", SuperconvergeWarning, stacklevel=outside(__name__))
+                    "backward", SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         self._tell_missing_grads(params, skip={id(p) for p in wrote})
 
     def _tell_missing_grads(self, params: list[torch.Tensor], skip: set[int]) -> None:
@@ -1589,7 +1594,7 @@ class _Run:
             f"{'are' if len(self.loose) != 1 else 'is'} not the optimizer's, so the sweep "
             "never trains them: was a layer replaced after the optimizer was built? Build "
             "the optimizer again over model.parameters()",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
     def _watch_grads(self, i: int) -> None:
         """After step ``i``'s backward: drop the watched parameters that got a gradient; warn
@@ -1622,7 +1627,7 @@ class _Run:
             "under torch.no_grad() or on detached tensors, or layers checkpointed with "
             "use_reentrant=True whose inputs need no grad; leave parameters unused on purpose "
             "out of the optimizer",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
     def _first_step(self, step: Callable[[], Any]) -> None:
         """The optimizer's first step (``step``: its own, or the scaler's), where one that
@@ -1737,7 +1742,7 @@ class _Run:
                 "twice their steps do; return the loss without calling backward() or "
                 "optimizer.step(), the range test does both (a second model's steps, a GAN "
                 "discriminator's, need an optimizer of their own)",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         elif left := sum(p.grad is not None and _holds_gradient(p.grad) for p in params):
             self.probe_sum = False  # (its gradients, added to, would be told again)
             # (not "zero them" with accumulation: that wipes the step's earlier micro-batches')
@@ -1749,7 +1754,7 @@ class _Run:
                 "gradients to them, so every step trains on both; take input gradients with "
                 "torch.autograd.grad(loss, inputs), or zero the parameters' gradients "
                 f"(model.zero_grad()) before returning the loss{zero}",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         return loss
 
     def _probed_sum(self, batch: Any) -> torch.Tensor:
@@ -1779,7 +1784,7 @@ class _Run:
                 "step trains on what step_fn left of them, and the curve reads LRs as doing "
                 "what other LRs do; return the loss without touching the gradients: the range "
                 "test zeroes them before each step, and clips their sum with max_grad_norm=",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         return loss
 
     def _backward(self, loss: torch.Tensor, unscaled: torch.Tensor) -> None:
@@ -1939,7 +1944,7 @@ class _Run:
             "an attack's model.eval()): the validation batches ran in train mode, with dropout, "
             "and updated BatchNorm's statistics, which the training then reads; have step_fn "
             "put back the mode it found (was = model.training; ...; model.train(was))",
-            SuperconvergeWarning, stacklevel=outside(__name__))
+            SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
     def _val_loss(self, cache: list[Any] | None) -> torch.Tensor:
         modes = [(m, m.training) for m in self.model.modules()]
@@ -2224,7 +2229,7 @@ class _HostCurve:
             f"GradScaler skipped {self.skipped_in_a_row} steps in a row, up to "
             f"lr={self.lr_values[step]:.3g}: {why}; stopping the range test",
             SuperconvergeRuntimeWarning,
-            stacklevel=outside(__name__),
+            stacklevel=outside(__name__, _FIND_LR),
         )
         self.stop_reason = "nan"
         return True
@@ -2803,7 +2808,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "on its estimate d, which grows as it trains: the sweep's LRs are not the step "
                 "sizes taken, and the curve reads the multiplier at a moving d; such "
                 "optimizers are meant to run at lr=1.0 without a range test",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
         # (its steps so far: schedulefree's k, pytorch-optimizer's step, a review; the next
         # step, the sweep's first, is scaled where it is not the warm-up's last)
         if schedule_free(group) and group.get("warmup_steps", 0) > group.get(
@@ -2812,7 +2817,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 f"optimizer param group {i} has warmup_steps={group['warmup_steps']}: a "
                 "schedule-free optimizer scales its lr down over its warm-up, so the sweep's "
                 "first LRs are not the ones trained at; build it with warmup_steps=0 for the "
-                "test", SuperconvergeWarning, stacklevel=outside(__name__))
+                "test", SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     # Which groups step float16 parameters (frozen float16 weights, a half-precision backbone
     # under a head, get no gradient).
     half = [any(p.dtype == torch.float16 and p.requires_grad for p in group["params"])
@@ -2836,7 +2841,7 @@ def _check_types(model, optimizer, loss_fn, step_fn, scaler) -> None:
                 "eps (Adam, RMSprop, Adagrad, ...) gives NaN where a gradient is 0, so the sweep "
                 "may read NaN from its first steps; raise eps (1e-4 is common in float16), or "
                 "keep the weights in float32 and pass amp_dtype=torch.float16 with a GradScaler",
-                SuperconvergeWarning, stacklevel=outside(__name__))
+                SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
     stepped = {id(p) for group in optimizer.param_groups for p in group["params"]}
     # The parameters of a loss_fn or step_fn that is a module, or whose method step_fn is:
     # an optimizer over those alone trains them on purpose (a temperature, loss weights, a bug
@@ -3095,7 +3100,7 @@ def _warn_added(groups: list[dict[str, Any]], swept: int, steps: int) -> None:
                   f"train{'s' if one else ''} at {'its' if one else 'their'} own lr to the "
                   "end: the sweep drives the LRs of the groups there at its start, and the "
                   "curve reads theirs",
-                  SuperconvergeWarning, stacklevel=outside(__name__))
+                  SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
 
 def _stable_repr(value: object) -> str:
@@ -3212,7 +3217,7 @@ def _warn_eval_mode(in_eval: Sequence[torch.nn.Module]) -> None:
         f"{', '.join(turned[:3])} layers behave otherwise (batch statistics, dropout on); to "
         "keep some frozen (a linear probe's backbone), call model.train() and then .eval() on "
         "those modules before the test, which leaves them as they are",
-        SuperconvergeWarning, stacklevel=outside(__name__))
+        SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
 
 
 def _largest_number(optimizer: torch.optim.Optimizer, key: str) -> float | None:
@@ -3653,7 +3658,7 @@ def _zero_fused_momentum(optimizer: torch.optim.Optimizer,
                 "skips its first step, and with dampening != 0 the range test cannot start them "
                 "at zero without changing the first step; use SGD(fused=False)",
                 SuperconvergeWarning,
-                stacklevel=outside(__name__),
+                stacklevel=outside(__name__, _FIND_LR),
             )
             continue
         for p in bare:
