@@ -1957,6 +1957,9 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
      "bias-corrected EMA of beta 0.98; lr_range_test(smooth_beta=...) sets it)"),
     (["schedule", "one-cycle", "--steps", "9", "--diverge-th", "5"],
      "unrecognized arguments: --diverge-th 5 (see superconverge schedule --help)"),
+    # (a final read: not schedule's, where clr's --mode is a waveform)
+    (["schedule", "clr", "--steps", "9", "--step-mode", "exp"],
+     "unrecognized arguments: --step-mode exp (see superconverge schedule --help)"),
     # a command's flag before the command's name: argparse took its value for the command,
     # or dropped it and asked for it (the last note)
     (["--steps", "10", "schedule", "one-cycle", "--max-lr", "1"],
@@ -2809,6 +2812,12 @@ def test_accumulated_batches_past_the_data_are_warned_of(tmp_path) -> None:
     with pytest.warns(UserWarning, match=r"accumulation_steps=4 batches of 80 are more than the "
                                          r"3 batches a pass through the 241 training examples"):
         find_lr(data=tmp_path / "e.npz", model="mlp", batch_size=80, accumulation_steps=4,
+                num_iter=10, progress=False)
+    # (a final read: a batch past the data, accumulated, said the step asked for was one batch)
+    with pytest.warns(UserWarning, match=r"batch_size=300 is more than the 240 training "
+                      r"examples: every step is 4 batches of all 240, each example 4 times, so "
+                      r"the LRs found are for a batch of 240, not 1200 \(4 x 300\)"):
+        find_lr(data=tmp_path / "d.npz", model="mlp", batch_size=300, accumulation_steps=4,
                 num_iter=10, progress=False)
     for size in (80, 100):  # (3 of 80, 100 + 100 + 40: a pass each, no word)
         with warnings.catch_warnings():

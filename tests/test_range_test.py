@@ -9934,6 +9934,11 @@ def test_torch_lr_finders_positional_val_loader_and_start_lr_none_are_named() ->
             "got None; to start at the optimizer's lr, as torch-lr-finder's start_lr=None does, "
             "pass start_lr=float(optimizer.param_groups[0]['lr'])")):
         lr_range_test(model, opt, F.mse_loss, data, None)
+    # (a final read: a 0-d array or a list of LRs is no val_loader; refused as numbers are)
+    for number in (np.array(1e-4), [1e-4, 1e-3]):
+        with pytest.raises(TypeError, match=r"start_lr must be a real number, got .*\((ndarray|"
+                                            r"list)\)$"):
+            lr_range_test(model, opt, F.mse_loss, data, number)
     # a name no peer uses: Python's own words; the signature is lr_range_test's
     with pytest.raises(TypeError, match=r"^lr_range_test\(\) got an unexpected keyword "
                                         r"argument 'nonsense'$"):

@@ -549,8 +549,9 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="your data: .npz (arrays x, y), a .csv/.tsv/.txt/.data/.dat table "
                      "(label last) or a "
                      "folder of class sub-folders of images (of which only the steps x "
-                     "accumulation steps x batch size x repeats training images the sweep can "
-                     "see are decoded)")
+                     "accumulation steps x batch size x repeats (x processes) training images "
+                     "the sweep can see, and --val-batches x batch size validation ones, are "
+                     "decoded)")
     p.add_argument("--standardize", action="store_true", help="rescale the inputs to mean 0, "
                    "std 1 (training statistics), of --data or a built-in --dataset")
     d = p.add_argument_group("your data (--data)")
@@ -1029,9 +1030,12 @@ class _Parser(argparse.ArgumentParser):
                 continue
             # (as torch spells them too: --max_momentum, --T-max; a review)
             name = t.split("=", 1)[0].replace("_", "-").lower()
+            range_test = "--num-iter" in flags  # (find-lr's flags)
             if (ours := _TORCH_NAMES.get(name)) in flags:
                 hints.append(f"did you mean {ours}?{_TORCH_NOTES.get(name, '')}")
-            elif name in _UNFLAGGED and "--num-iter" in flags:  # (find-lr's flags)
+            elif range_test and name in _RANGE_TEST_NAMES:
+                hints.append(f"did you mean {_RANGE_TEST_NAMES[name]}?")
+            elif range_test and name in _UNFLAGGED:
                 hints.append(f"{name}: {_UNFLAGGED[name]}")
             elif near := difflib.get_close_matches(name, flags, n=1, cutoff=0.75):
                 hints.append(f"did you mean {near[0]}?")
@@ -1046,8 +1050,12 @@ _TORCH_NAMES = {
     "--pct-start": "--warmup-fraction", "--anneal-strategy": "--anneal",
     "--total-steps": "--steps", "--t-max": "--steps", "--eta-min": "--final-lr",
     "--step-size-up": "--step-size",
-    # ... and the range tests' of torch-lr-finder, Lightning and fastai (a bug bash: --min-lr,
-    # Lightning's first LR, was "did you mean --end-lr?" by spelling)
+}
+
+#: ... and the range tests' of torch-lr-finder, Lightning and fastai, for find-lr's flags alone
+#: (a bug bash: --min-lr, Lightning's first LR, was "did you mean --end-lr?" by spelling; a
+#: final read: schedule's --step-mode pointed at clr's --mode, a waveform)
+_RANGE_TEST_NAMES = {
     "--min-lr": "--start-lr", "--max-lr": "--end-lr", "--num-training": "--num-iter",
     "--step-mode": "--mode", "--suggest-funcs": "--method",
 }

@@ -2264,7 +2264,7 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     DataLoader (itself, or the one a wrapper holds) batches a map-style dataset with torch's
     own BatchSampler over a SequentialSampler or a RandomSampler drawing every example without
     replacement, drops none, and a step's ``accumulation_steps`` micro-batches are whole
-    per_pass, of equal batches where shuffled (a bug bash: a step weighs each micro-batch's mean
+    passes, of equal batches where shuffled (a bug bash: a step weighs each micro-batch's mean
     alike, so which examples a last smaller batch drew changed every step's loss, 4e-3 between
     repeats and picks 0.12 decades apart, said to be rounding). Then repeats differ only by
     the order within a step, float rounding. Anything
@@ -2684,7 +2684,10 @@ def _check_start_lr_is_no_peers(start_lr: object) -> None:
         raise TypeError("start_lr must be a real number, got None; to start at the "
                         "optimizer's lr, as torch-lr-finder's start_lr=None does, pass "
                         "start_lr=float(optimizer.param_groups[0]['lr'])")
-    if isinstance(start_lr, Iterable) and not isinstance(start_lr, str | torch.Tensor):
+    # (a loader or a stream: a 0-d array or a list of per-group LRs is no val_loader, a final
+    # read; they are refused as numbers below)
+    if isinstance(start_lr, Iterable) and not isinstance(
+            start_lr, str | torch.Tensor | np.ndarray | Sequence):
         raise TypeError(f"start_lr must be a real number, got a {type(start_lr).__name__}; "
                         "validation batches go in as val_data=... (a keyword: "
                         "torch-lr-finder's range_test takes its val_loader second)")

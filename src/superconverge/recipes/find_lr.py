@@ -222,8 +222,9 @@ def find_lr(
         # by the loaders' default had left a fifth of a table out, and refused a tiny one).
         options["val_fraction"] = 0.0
     if data is not None and Path(data).is_dir():
-        # The sweep sees at most num_iter x batch_size examples a repeat and no validation
-        # ones: decode only those of an image folder (a random sample by seed), not all of it.
+        # The sweep sees at most num_iter x accumulation_steps x batch_size examples a repeat
+        # (each process its share), and val_batches x batch_size validation ones: decode only
+        # those of an image folder (a random sample by seed), not all of it.
         shape = image_shape(**{k: options[k] for k in ("size", "grayscale")
                                if options.get(k) is not None})
         steps = num_iter or range_steps(model or suggest_model(shape))
@@ -285,11 +286,18 @@ def find_lr(
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
         # (under torchrun a step sees every process's batch: a bug bash read "for a batch of
         # 719, not 100000" of steps over all 1438)
-        said = (f"every step is one batch of all {share}, so the LRs found are for a batch of "
-                f"{share}, not {batch_size}" if world == 1 else
-                f"every step is each process's whole share, all {ds.num_train} examples, so "
-                f"the LRs found are for a step of {ds.num_train}, not {world * batch_size} "
-                f"({world} x {batch_size})")
+        # (with accumulation, a step of k such batches: each example k times, a final read)
+        k = accumulation_steps
+        asked = (f"{k * batch_size} ({k} x {batch_size})" if world == 1 and k > 1 else
+                 f"{batch_size}" if world == 1 else
+                 f"{world * k * batch_size} ({world} x {k} x {batch_size})" if k > 1 else
+                 f"{world * batch_size} ({world} x {batch_size})")
+        times = f", each example {k} times" if k > 1 else ""
+        said = (f"every step is {'one batch' if k == 1 else f'{k} batches'} of all {share}"
+                f"{times}, so the LRs found are for a batch of {share}, not {asked}"
+                if world == 1 else
+                f"every step is each process's whole share{times}, all {ds.num_train} "
+                f"examples, so the LRs found are for a step of {ds.num_train}, not {asked}")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
                       f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
     elif repeats_examples(share, batch_size, accumulation_steps):
