@@ -2131,6 +2131,8 @@ def test_the_title_says_what_the_steps_ran_with(config, line) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            # (matplotlib 3.6 with pyparsing 3.3: its own deprecated calls, nothing of ours)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="matplotlib")
             for ax in grid.flat:
                 res.plot(ax)
             fig.canvas.draw()
