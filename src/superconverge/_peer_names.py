@@ -16,8 +16,8 @@ R = TypeVar("R")
 
 def peer_names(hints: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A decorator: a keyword argument ``fn`` does not take that ``hints`` names raises
-    ``TypeError`` with the hint (``"step_mode": "mode ('exp' or 'linear'), torch-lr-finder's
-    step_mode"``); other calls go through untouched, an unknown name of no hint to Python's own
+    ``TypeError`` with the hint (``"step_mode": "mode, 'exp' or 'linear' (torch-lr-finder's
+    step_mode)"``); other calls go through untouched, an unknown name of no hint to Python's own
     error. The signature ``help()`` and ``inspect`` show stays ``fn``'s."""
 
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:

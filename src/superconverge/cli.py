@@ -1024,13 +1024,13 @@ class _Parser(argparse.ArgumentParser):
         torch scheduler's argument as a flag (``--max-momentum``) the one of ours it is (a bug
         bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
         flags = self._flags()
+        range_test = "--num-iter" in flags  # (find-lr's flags)
         hints = []
         for t in tokens:
             if not t.startswith("--"):
                 continue
             # (as torch spells them too: --max_momentum, --T-max; a review)
             name = t.split("=", 1)[0].replace("_", "-").lower()
-            range_test = "--num-iter" in flags  # (find-lr's flags)
             if (ours := _TORCH_NAMES.get(name)) in flags:
                 hints.append(f"did you mean {ours}?{_TORCH_NOTES.get(name, '')}")
             elif range_test and name in _RANGE_TEST_NAMES:

@@ -248,14 +248,8 @@ def lr_range_test(
     """
     reshard(model)
     _check_types(model, optimizer, loss_fn, step_fn, scaler)
-    if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
-        # (a bug bash: "the loss does not require grad; compute it ... without torch.no_grad()",
-        # which blamed the loss for the caller's mode, a script's set_grad_enabled(False) too)
-        raise RuntimeError(
-            "lr_range_test was called with gradients off (inside torch.no_grad() or "
-            "torch.inference_mode(), or after torch.set_grad_enabled(False)), and its sweep "
-            "trains the model; call it outside that block, or with gradients on again")
-    _check_no_caller_autocast(model)
+    check_caller_modes("lr_range_test", sorted({p.device.type for p in model.parameters()}),
+                       lambda dtype: f"amp_dtype=torch.{dtype}")
     _check_start_lr_is_no_peers(start_lr)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     num_iter = sweep_steps(num_iter)
@@ -1395,8 +1389,7 @@ class _Run:
                 # The points measured before the error go with it (nothing lost on failure).
                 _attach(exc, "partial_curve", host.curve("error"))
                 self._count_skips(host)
-                if (isinstance(exc, RuntimeError) and torch.is_anomaly_enabled()
-                        and "returned nan values" in str(exc)):
+                if _anomaly_nan_error(exc):
                     _note(exc, "lr_range_test: torch's anomaly mode (set_detect_anomaly) stopped "
                           "this step's backward pass on NaN gradients, which the end of a sweep "
                           "brings (of a finite loss, or one a GradScaler would skip); the curve "
@@ -2301,11 +2294,17 @@ def _whole_data_steps(data: object, loaders: Sequence[object],
     return per_pass if whole else None
 
 
+def _anomaly_nan_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's anomaly mode finding a NaN in a backward pass ("Function
+    'AddmmBackward0' returned nan values in its 0th output")."""
+    return (isinstance(exc, RuntimeError) and torch.is_anomaly_enabled()
+            and "returned nan values" in str(exc))
+
+
 def _mark_nan_loss(exc: RuntimeError, loss: torch.Tensor) -> None:
     """Marks ``exc`` where torch's anomaly mode stopped the backward pass of a loss that was
     not finite (see :func:`_anomaly_at_nan`)."""
-    if (torch.is_anomaly_enabled() and "returned nan values" in str(exc)
-            and not bool(torch.isfinite(loss.detach()).all())):
+    if _anomaly_nan_error(exc) and not bool(torch.isfinite(loss.detach()).all()):
         exc._superconverge_nan_loss = True  # type: ignore[attr-defined]
 
 
@@ -2693,26 +2692,36 @@ def _check_start_lr_is_no_peers(start_lr: object) -> None:
                         "torch-lr-finder's range_test takes its val_loader second)")
 
 
-def _check_no_caller_autocast(model: torch.nn.Module) -> None:
-    """Refuses a sweep inside the caller's ``torch.autocast`` block on the model's device: torch
-    keeps each weight's low-precision copy until the outermost autocast block exits, so every
-    step would read the first step's weights (a bug bash: a flat curve, 2.315 to 2.305 over 60
-    steps, a pick 53x low, and "raise end_lr" the only word). The sweep's own ``amp_dtype``
-    enters autocast a step at a time."""
-    kinds = sorted({p.device.type for p in model.parameters()})
-    said = caller_autocast(kinds)
+def check_caller_modes(who: str, kinds: Iterable[str],
+                       amp: Callable[[str], str | None]) -> None:
+    """Refuses a sweep (of ``who``, ``"find_lr"``) that the caller's modes would spoil, before
+    anything moves: gradients off (a bug bash: "the loss does not require grad; compute it ...
+    without torch.no_grad()", which blamed the loss for the caller's mode, a script's
+    set_grad_enabled(False) too), or the caller's ``torch.autocast`` block on one of the
+    model's device types ``kinds`` (:func:`_caller_autocast`), with ``amp(dtype)``, the
+    argument that runs the sweep's own autocast a step at a time, named where there is one.
+    (One check for ``lr_range_test`` and ``find_lr``, which had a copy of it.)"""
+    if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
+        raise RuntimeError(
+            f"{who} was called with gradients off (inside torch.no_grad() or "
+            "torch.inference_mode(), or after torch.set_grad_enabled(False)), and its sweep "
+            "trains the model; call it outside that block, or with gradients on again")
+    said = _caller_autocast(kinds)
     if said is not None:
-        raise RuntimeError(f"lr_range_test was called inside {said[0]}; call it outside the "
-                           f"block, with amp_dtype=torch.{said[1]} for the sweep's own "
-                           "autocast, a step at a time")
+        advice = amp(said[1])
+        raise RuntimeError(f"{who} was called inside {said[0]}; call it outside the block"
+                           + (f", with {advice} for the sweep's own autocast, a step at a time"
+                              if advice else ""))
 
 
-def caller_autocast(kinds: Iterable[str]) -> tuple[str, str] | None:
+def _caller_autocast(kinds: Iterable[str]) -> tuple[str, str] | None:
     """Where the caller's ``torch.autocast`` is on for one of the device types ``kinds`` with
-    its weight cache (see :func:`_check_no_caller_autocast`): the block and why a sweep cannot
-    run in it, and its dtype's name (``"bfloat16"``); None elsewhere. (Where the caller turned
-    the cache off, the steps see their weights: let be; a device type autocast does not know,
-    "meta", is no block either: a review.)"""
+    its weight cache: the block and why a sweep cannot run in it, and its dtype's name
+    (``"bfloat16"``); None elsewhere. Torch keeps each weight's low-precision copy until the
+    outermost autocast block exits, so every step would read the first step's weights (a bug
+    bash: a flat curve, 2.315 to 2.305 over 60 steps, a pick 53x low, and "raise end_lr" the
+    only word). (Where the caller turned the cache off, the steps see their weights: let be; a
+    device type autocast does not know, "meta", is no block either: a review.)"""
     if not torch.is_autocast_cache_enabled():
         return None
     for kind in kinds:

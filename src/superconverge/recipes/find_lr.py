@@ -47,7 +47,7 @@ from superconverge.finder.plot import png_bytes
 from superconverge.finder.range_test import (
     MODES,
     _attach_partial,
-    caller_autocast,
+    check_caller_modes,
     sweep_lrs,
     sweep_seed,
     sweep_steps,
@@ -185,16 +185,8 @@ def find_lr(
     dev = resolve_device(device)
     # (before the data is made: lr_range_test's refusals named lr_range_test and amp_dtype, a
     # review)
-    if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
-        raise RuntimeError("find_lr was called with gradients off (inside torch.no_grad() or "
-                           "torch.inference_mode(), or after torch.set_grad_enabled(False)), and "
-                           "its sweep trains the model; call it outside that block, or with "
-                           "gradients on again")
-    if (inside := caller_autocast([dev.type])) is not None:
-        flag = {"bfloat16": "'bf16'", "float16": "'fp16'"}.get(inside[1])
-        raise RuntimeError(f"find_lr was called inside {inside[0]}; call it outside the block"
-                           + (f", with amp={flag} for the sweep's own autocast, a step at a time"
-                              if flag else ""))
+    check_caller_modes("find_lr", [dev.type], lambda dtype: {
+        "bfloat16": "amp='bf16'", "float16": "amp='fp16'"}.get(dtype))
     seed = sweep_seed(seed, repeats)
     world, main = world_size(), is_main_process()
     progress = v.boolean("progress", progress) and main  # ("no" was a bar, a bug bash)
