@@ -1318,17 +1318,41 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
     said = ("3 training examples cannot be shared by 2 processes with at least 2 each; use "
             "fewer processes")
     assert [(code, said in err) for code, _, err in ranks] == [(2, True), (2, True)]
-    # 5 over 2: rank 0, which alone warns, holds 3 and rank 1 2; a batch of 3 is all of rank
-    # 1's share, which rank 0 warned of by its own share of 3 (an audit: it said nothing)
+    # 5 over 2: each rank holds 2, the last example left out (rank 0 held 3, and its passes
+    # ran apart from rank 1's, a review); a batch of 3 is all of a share, which rank 0 warns
+    # of (an audit: it said nothing)
     x = np.random.default_rng(0).normal(size=(5, 1, 4, 4)).astype(np.float32)
     np.savez(tmp_path / "five.npz", x=x, y=np.array([0, 1, 0, 1, 0]), x_val=x[:2], y_val=[0, 1])
     ranks = run_cli_ranks(tmp_path, ["find-lr", "--num-iter", "10", "--device", "cpu", "--data",
                                      str(tmp_path / "five.npz"), "--batch-size", "3",
-                                     "--out", str(tmp_path / "f")])
+                                     "--out", str(tmp_path / "f")], worker=SHARES_WORKER)
     assert [code for code, _, _ in ranks] == [0, 0]
-    assert ("--batch-size=3 is more than the 2 training examples (the smallest process's share "
-            "of the 5 over 2 processes): every step is each process's whole share, all 5 "
-            "examples, so the LRs found are for a step of 5, not 6 (2 x 3)") in ranks[0][2]
+    assert ("--batch-size=3 is more than the 2 training examples (each process's share of the 5 "
+            "over 2 processes, 1 left out): every step is each process's whole share, all 4 "
+            "examples, so the LRs found are for a step of 4, not 6 (2 x 3)") in ranks[0][2]
+    assert [err.count("trains on 2 examples") for _, _, err in ranks] == [1, 1]
+
+
+SHARES_WORKER = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from superconverge.cli import main
+
+    torch.set_num_threads(1)
+    import superconverge.recipes  # noqa: F401
+    recipe = sys.modules["superconverge.recipes.find_lr"]
+    make = recipe.make_loader
+
+    def said(x, y, batch_size, **options):  # each rank's training examples, on its stderr
+        if options.get("shuffle"):
+            print(f"trains on {len(x)} examples", file=sys.stderr)
+        return make(x, y, batch_size, **options)
+
+    recipe.make_loader = said
+    sys.exit(main(sys.argv[1:]))
+    """
+)
 
 
 FAILING_RANK_WORKER = textwrap.dedent(

@@ -152,7 +152,8 @@ def find_lr(
     :func:`~superconverge.recipes.distributed.torchrun_group`) every rank calls ``find_lr`` with
     the same arguments: the model is wrapped in ``DistributedDataParallel``, rank ``r`` of ``w``
     trains on the examples ``r, r + w, r + 2w, ...`` in batches of ``batch_size`` (so a step
-    sees ``w * batch_size`` examples), the loss is averaged over the ranks, every rank returns
+    sees ``w * batch_size`` examples; every rank takes as many, ``n // w`` of ``n``, and the
+    last ``n % w`` examples are left out), the loss is averaged over the ranks, every rank returns
     the same curve and only rank 0 writes files and shows a progress bar."""
     # Everything that can be checked is checked before the data is made and the model trains.
     # The checked values are the ones kept: a numpy scalar becomes a Python number, which the
@@ -254,7 +255,11 @@ def find_lr(
         if ds.num_train < 2 * world:
             raise ValueError(f"{ds.num_train} training examples cannot be shared by {world} "
                              "processes with at least 2 each; use fewer processes")
-        x_train, y_train = x_train[rank::world], y_train[rank::world]
+        # Equal shares: a rank holding one example more ran its passes apart from the others'
+        # (2003 over 2 at batch 500: rank 0 trained on a batch of 2 where rank 1 began its
+        # next pass, and went on out of step), so the last num_train % world are left out.
+        each = ds.num_train // world
+        x_train, y_train = x_train[rank::world][:each], y_train[rank::world][:each]
         # ("cuda" without an index, under a group of the caller's: the current device, where
         # net.to put the model)
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=None if dev.type != "cuda"
@@ -270,10 +275,10 @@ def find_lr(
     # An epoch's last batch of a single example is dropped: it fails a BatchNorm in training
     # whose map is 1 x 1 by then (the CNN on 4-7 pixel images), and its loss is all noise.
     single = drops_single(len(x_train), batch_size)
-    # (under torchrun the smallest process's share: rank 0, which alone warns, may hold one more)
-    share = ds.num_train // world if world > 1 else len(x_train)
-    whose = (f" (the smallest process's share of the {ds.num_train} over {world} processes)"
-             if world > 1 else "")
+    share = len(x_train)  # (under torchrun every process's share: rank 0 alone warns)
+    left = ds.num_train - world * share
+    whose = (f" (each process's share of the {ds.num_train} over {world} processes"
+             f"{f', {left} left out' if left else ''})" if world > 1 else "")
     if batch_size > share:
         # The LRs a range test finds depend on the batch size: say which one this curve is for.
         # (under torchrun a step sees every process's batch: a bug bash read "for a batch of
@@ -288,8 +293,8 @@ def find_lr(
         said = (f"every step is {'one batch' if k == 1 else f'{k} batches'} of all {share}"
                 f"{times}, so the LRs found are for a batch of {share}, not {asked}"
                 if world == 1 else
-                f"every step is each process's whole share{times}, all {ds.num_train} "
-                f"examples, so the LRs found are for a step of {ds.num_train}, not {asked}")
+                f"every step is each process's whole share{times}, all {world * share} "
+                f"examples, so the LRs found are for a step of {world * share}, not {asked}")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
                       f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
     elif repeats_examples(share, batch_size, accumulation_steps):
@@ -297,7 +302,7 @@ def find_lr(
         # not that of a batch of accumulation_steps * batch_size different examples. (One of
         # a pass's batches exactly, the last short, sees each once: a review.)
         per_pass = batches_a_pass(share, batch_size)
-        every = "" if world == 1 else f" a process, about {ds.num_train} in all"
+        every = "" if world == 1 else f" a process, about {world * share} in all"
         warnings.warn(f"accumulation_steps={accumulation_steps} batches of {batch_size} are more "
                       f"than the {per_pass} batches a pass through the {share} training "
                       f"examples{whose} holds: every step sees some of them twice, so the LRs "
@@ -309,7 +314,7 @@ def find_lr(
         even = even_batch_size(share, batch_size)
         count = batches_a_pass(share, even)
         trains = (f"trains on {last} examples" if world == 1 else
-                  f"trains on about {world * last} examples ({last} a process)")
+                  f"trains on {world * last} examples ({last} a process)")
         warnings.warn(f"batch_size={batch_size} does not divide the {share} training "
                       f"examples{whose}: each pass through them ends in a batch of {last}, so 1 "
                       f"step in {per_pass} {trains} and the LRs found are for a mix of batch "
