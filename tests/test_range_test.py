@@ -4728,6 +4728,29 @@ def test_the_validation_loss_is_the_mean_over_the_val_batches() -> None:
     assert res.val_losses[0] == pytest.approx(sum(first) / 2, rel=1e-5)
 
 
+def test_val_batches_past_the_validation_data_is_warned_of_and_scores_what_there_is() -> None:
+    """A bug bash: val_batches=10 of a val_data of 3 batches scored the 3 without a word."""
+    model, opt, train = make_problem()
+    val = DataLoader(TensorDataset(torch.randn(48, 10), torch.randint(0, 2, (48,))),
+                     batch_size=16)
+    with pytest.warns(UserWarning) as caught:
+        res = lr_range_test(model, opt, ce, train, 1e-4, 1.0, 5, val_data=val, val_batches=10,
+                            progress=False)
+    said = [str(w.message) for w in caught if "val_batches=10" in str(w.message)]
+    assert said == ["val_batches=10, but the validation data gives 3 batches: every step is "
+                    "scored on those 3"]
+    assert caught[0].filename == __file__
+    model.eval()
+    with torch.no_grad():  # the state is back: step 0's validation loss is on these weights
+        whole = sum(ce(model(x), y).item() for x, y in val) / 3
+    assert res.val_losses[0] == pytest.approx(whole, rel=1e-5)
+    model.train()
+    with warnings.catch_warnings():  # as many as there are: nothing to say
+        warnings.simplefilter("error")
+        lr_range_test(model, opt, ce, train, 1e-4, 1.0, 5, val_data=val, val_batches=3,
+                      progress=False)
+
+
 @pytest.mark.parametrize("batch", [256, 100])
 @pytest.mark.parametrize("layout", ["pairs", "dicts"])
 def test_the_validation_loss_weighs_each_batch_by_its_examples(layout: str, batch: int) -> None:

@@ -202,8 +202,9 @@ def lr_range_test(
     ``smooth_beta``: EMA factor of the smoothed loss (bias-corrected); ``diverge_factor``: stop
     when the smoothed loss exceeds this multiple of its best (``None``: only NaN/inf stop).
     ``val_data``/``val_batches``: also record a validation loss per step, on the first
-    ``val_batches`` batches of ``val_data`` (taken once, under the first repeat's ``seed``: the
-    same ones at every step of every repeat; 0: all of it, re-iterated at every step).
+    ``val_batches`` batches of ``val_data`` (all it has where it has fewer, warned of; taken
+    once, under the first repeat's ``seed``: the same ones at every step of every repeat; 0:
+    all of it, re-iterated at every step).
     ``amp_dtype`` (``torch.bfloat16``/``torch.float16``) runs the forward pass under autocast;
     ``scaler`` (a ``torch.amp.GradScaler``) scales the loss. A step it skips for inf/NaN
     gradients changed nothing, so it is not a point: the curve has a gap at that step's LR and
@@ -647,7 +648,7 @@ def lr_range_test(
             # (a bug bash: one validation batch whose every target was ignore_index made every
             # point NaN, and the plot's legend named a line it did not draw)
             warnings.warn(
-                "every validation loss is NaN or inf: a val_data batch scores NaN at every "
+                "every validation loss is NaN or inf: a validation batch scores NaN at every "
                 "point (a loss that averages over no elements: every target ignore_index, an "
                 "empty mask), or the model's output is not finite on it; check those batches",
                 SuperconvergeWarning, stacklevel=outside(__name__, _FIND_LR))
@@ -1184,6 +1185,12 @@ class _Run:
             cache = [self._move(b) for b in itertools.islice(self.val_data, self.val_batches)]
             if not cache:
                 raise ValueError("val_data yielded no batches; pass a non-empty loader")
+            if len(cache) < self.val_batches:  # (a bug bash: taken silently, as asked)
+                warnings.warn(
+                    f"val_batches={self.val_batches}, but the validation data gives "
+                    f"{len(cache)} batch{'es' * (len(cache) != 1)}: every step is scored on "
+                    f"those {len(cache)}", SuperconvergeWarning,
+                    stacklevel=outside(__name__, _FIND_LR))
             self.val_cache = cache
 
     def __call__(
