@@ -56,6 +56,30 @@ def test_steepest_finds_the_inflection_and_default_is_two_thirds_down() -> None:
     assert suggest(LRS, y, "minimum").lr == pytest.approx(LRS[m] / 10)
 
 
+# A digits MLP's 60-step sweep (find-lr --num-iter 60, to 4 digits), whose smoothed loss falls
+# fastest into the minimum of its first valley, at step 48
+STEEP_INTO_THE_MINIMUM = [
+    2.315, 2.305, 2.309, 2.31, 2.292, 2.308, 2.3, 2.309, 2.305, 2.317, 2.315, 2.285, 2.309, 2.312,
+    2.3, 2.311, 2.313, 2.311, 2.298, 2.314, 2.306, 2.318, 2.314, 2.292, 2.316, 2.315, 2.305, 2.298,
+    2.297, 2.305, 2.31, 2.302, 2.299, 2.315, 2.293, 2.3, 2.319, 2.295, 2.306, 2.307, 2.293, 2.304,
+    2.269, 2.267, 2.271, 2.248, 2.214, 2.173, 2.147, 2.098, 1.917, 1.737, 1.745, 4.241, 13.84,
+    205.7, 42.83]
+
+
+def test_steepest_is_read_before_the_minimum_on_the_slope_of_the_whole_curve() -> None:
+    """A bug bash: the slope was taken of the curve cut at the minimum, whose last point was the
+    one-sided chord into it; where that chord was the steepest, the pick was the minimum itself
+    (0.322, max_lr's), its slope -0.278 per decade where the curve's is -0.059."""
+    lrs = np.geomspace(1e-7, 10, 60)[:57]
+    pick = steepest(lrs, STEEP_INTO_THE_MINIMUM)
+    top = suggest_bounds(lrs, STEEP_INTO_THE_MINIMUM)[1]
+    assert pick.index is not None and top.index == 48 and pick.index < top.index
+    s = SUGGEST.smooth_sweep(lrs, np.asarray(STEEP_INTO_THE_MINIMUM))
+    g = np.gradient(s, np.log10(lrs))
+    assert pick.index == int(np.argmin(g[:top.index])) == 47
+    assert pick.reason == f"steepest descent of the loss, {g[47]:.3g} per decade of LR"
+
+
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8, 20, 100])
 @pytest.mark.parametrize("sigma", [None, 5.0])
 def test_smoothing_keeps_the_curve_length(n: int, sigma: float | None) -> None:

@@ -496,7 +496,11 @@ def steepest(lrs: Floats, losses: Floats) -> Suggestion:
     if isinstance(d, Suggestion):
         return d
     x, s, m = d
-    g = _slope_log_lr(x[: m + 1], s[: m + 1])  # m >= 1: _descent returned a fall
+    # The slope over the whole curve, read before the minimum (m >= 1: _descent returned a
+    # fall): cut at m, the slope at m was the one-sided chord into the minimum, which could be
+    # the steepest, and the pick was the minimum itself (a bug bash: 0.322, "-0.278 per decade",
+    # where the curve's slope is -0.059, its steepest -0.277 at 0.236).
+    g = _slope_log_lr(x, s)[:m]
     i = int(np.argmin(g))
     return Suggestion(
         float(x[i]), i, "steepest",
