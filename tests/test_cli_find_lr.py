@@ -1094,12 +1094,44 @@ def test_help_gives_each_default_once(capsys) -> None:
 def test_the_spread_over_repeats_says_when_they_all_pick_one_step(tmp_path, capsys) -> None:
     argv = ["-q", "find-lr", "--repeats", "2", "--out", str(tmp_path)]
     assert main([*argv, "--model", "mlp", "--num-iter", "30"]) == 0
-    assert ("spread of the suggestion over 2 repeats: none, every repeat picks the same step of "
-            "the sweep") in capsys.readouterr().out  # was "0.00 decades", as if rounded
+    said = capsys.readouterr().out  # was "0.00 decades", as if rounded
+    saved = RangeTestResult.from_json(tmp_path / "lr_find.json")
+    own = {f"{p:.3g}" for p in saved._repeat_picks()}
+    assert len(own) == 1 and (f"spread of the suggestion over 2 repeats: none, every repeat's "
+                              f"own pick is {own.pop()}") in said
     assert main([*argv, "--dataset", "mnist1d", "--model", "cnn1d", "--num-iter", "40"]) == 0
     # (1.64 decades on torch 2.13's CPU kernels)
-    assert re.search(r"spread of the suggestion over 2 repeats: \d+\.\d\d decades",
-                     capsys.readouterr().out)
+    assert re.search(r"spread of the suggestion over 2 repeats: their own picks \S+ to \S+, "
+                     r"\d+\.\d\d decades apart", capsys.readouterr().out)
+
+
+def test_the_spread_line_names_the_repeats_picks_and_a_mean_curve_s_pick_outside_them() -> None:
+    """A bug bash: the line beside the mean curve's pick said "every repeat picks the same
+    step" where all of them picked another step (0.138 beside three picks of 0.167). Here the
+    result's curve, built apart from its repeats, falls a decade before theirs."""
+    import math
+
+    from superconverge import cli
+    from superconverge.finder.result import Curve, bias_corrected_ema
+
+    lrs = np.geomspace(1e-4, 10, 60).tolist()
+    def fall(at: float) -> list[float]:
+        return [2.3 - 2 / (1 + math.exp(-3 * (math.log10(lr) - math.log10(at))))
+                + (0 if lr < 3 * at else 8 * (math.log10(lr / (3 * at))) ** 2) for lr in lrs]
+    curves = [fall(0.01), fall(0.03)]
+    reps = [Curve(lrs, c, bias_corrected_ema(c, 0.98), "completed", seed=i)
+            for i, c in enumerate(curves)]
+    mean = fall(0.001)
+    res = RangeTestResult(lrs, mean, bias_corrected_ema(mean, 0.98), "completed",
+                          num_iter=60, repeats=reps, config={"repeats": 2})
+    args = cli.build_parser().parse_args(["find-lr", "--repeats", "2", "--out", "x"])
+    lines = cli._find_lr_report(res, args, written=False)
+    low, high = sorted(res._repeat_picks())
+    assert res.suggest().lr is not None and res.suggest().lr < low < high
+    line = next(x for x in lines if x.startswith("spread"))
+    assert line == (f"spread of the suggestion over 2 repeats: their own picks {low:.3g} to "
+                    f"{high:.3g}, {math.log10(high / low):.2f} decades apart; the suggestion "
+                    "above, their mean curve's, lies below them"), line
 
 
 def test_mnist1d_is_the_published_dataset_whatever_the_run_seed() -> None:
@@ -2647,7 +2679,8 @@ def test_the_spread_line_counts_the_repeats_it_covers_and_a_count_is_no_flag(tmp
                           repeats=reps, config={"repeats": 3})
     args = cli.build_parser().parse_args(["find-lr", "--repeats", "3", "--out", "x"])
     lines = cli._find_lr_report(res, args, written=False)
-    assert "spread of the suggestion over 2 of 3 repeats: 0.44 decades" in lines
+    assert any(line.startswith("spread of the suggestion over 2 of 3 repeats: their own picks")
+               and "0.44 decades apart" in line for line in lines), lines
     assert any(line.startswith("warning: 1 of the 3 repeats gave no default pick")
                for line in lines), lines
     rng = np.random.default_rng(0)

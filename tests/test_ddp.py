@@ -1065,8 +1065,12 @@ def test_find_lr_under_torchrun_trains_on_every_rank_and_rank_0_reports(tmp_path
     torch.manual_seed(0)
     model = build_model("cnn", ds.input_shape, ds.num_classes)
     with torch.no_grad():
-        firsts = [next(iter(make_loader(ds.x_train[r::2], ds.y_train[r::2], 64, shuffle=True,
-                                        seed=0))) for r in (0, 1)]
+        # (each share in an order of its own by seed and rank, which the loader then shuffles:
+        # in the data's order, each step paired neighbours, a bug bash)
+        orders = [torch.from_numpy(np.random.default_rng([0, r]).permutation(len(ds.x_train) // 2))
+                  for r in (0, 1)]
+        firsts = [next(iter(make_loader(ds.x_train[r::2][orders[r]], ds.y_train[r::2][orders[r]],
+                                        64, shuffle=True, seed=0))) for r in (0, 1)]
         each = [torch.nn.functional.cross_entropy(model(x), y).item() for x, y in firsts]
         whole = next(iter(make_loader(ds.x_train, ds.y_train, 64, shuffle=True, seed=0)))
         alone = torch.nn.functional.cross_entropy(model(whole[0]), whole[1]).item()
@@ -1331,6 +1335,47 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
             "over 2 processes, 1 left out): every step is each process's whole share, all 4 "
             "examples, so the LRs found are for a step of 4, not 6 (2 x 3)") in ranks[0][2]
     assert [err.count("trains on 2 examples") for _, _, err in ranks] == [1, 1]
+
+
+OUT_ON_RANK_0_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    from superconverge.recipes import find_lr
+    from superconverge.recipes.distributed import torchrun_group
+
+    torch.set_num_threads(1)
+    with torchrun_group("cpu"):
+        res = find_lr(model="mlp", num_iter=10, progress=False, data=sys.argv[2],
+                      out=sys.argv[1] if os.environ["RANK"] == "0" else None)
+    print(len(res.losses))
+    """
+)
+
+
+@pytest.mark.slow
+def test_under_torchrun_out_on_rank_0_alone_writes_there_and_pairs_no_neighbours(
+        tmp_path: Path) -> None:
+    """Two bug bashes. ``out`` on rank 0 alone (a script's habit) hung both ranks: rank 0's
+    check of it waited in a broadcast the other rank never made. And every rank shuffled its
+    share by one seed, so with shares of one size each step paired the examples side by side
+    in the file: stored twice in a row, a step of 2 x 64 was 64 examples, the curve of one
+    process at batch 64 to the last digit."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    np.savez(tmp_path / "twice.npz", x=np.repeat(x, 2, axis=0), y=np.repeat(y, 2),
+             x_val=x[:16], y_val=y[:16])
+    np.savez(tmp_path / "once.npz", x=x, y=y, x_val=x[:16], y_val=y[:16])
+    ranks = run_cli_ranks(tmp_path, [str(tmp_path / "run"), str(tmp_path / "twice.npz")],
+                          worker=OUT_ON_RANK_0_WORKER)
+    assert [(code, said) for code, said, _ in ranks] == [(0, "10\n"), (0, "10\n")], ranks
+    assert (tmp_path / "run" / "lr_find.json").is_file()
+    from superconverge.recipes import find_lr
+
+    paired = find_lr(model="mlp", num_iter=10, progress=False, data=str(tmp_path / "once.npz"))
+    two = RangeTestResult.from_json(tmp_path / "run" / "lr_find.json")
+    assert max(abs(a / b - 1) for a, b in zip(two.losses, paired.losses, strict=True)) > 1e-3
 
 
 SHARES_WORKER = textwrap.dedent(

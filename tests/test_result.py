@@ -2192,6 +2192,44 @@ def test_overlay_labels_take_the_keys_that_tell_the_results_apart() -> None:
     assert ax.get_title().startswith("LR range tests: 1 curve, picks by ")
 
 
+def test_titles_and_labels_say_the_batch_and_the_processes_as_they_ran() -> None:
+    """Two bug bashes: a run at batch 500 of 300 examples was titled and labelled "batch 500"
+    (its steps were all 300, the curve of a run at 300, labelled apart as a batch size
+    search); a run on 2 processes was titled as one on 1, whose steps are half as large, and
+    the two overlaid as "result 1" and "result 2"."""
+    import matplotlib.pyplot as plt
+
+    from superconverge.finder.plot import _labels_from_configs, _setting
+
+    assert _setting({"optimizer": "sgd", "weight_decay": 0, "batch_size": 500,
+                     "num_train": 300}) == "sgd, weight decay 0, batch all 300 (500 asked)"
+    assert _setting({"optimizer": "sgd", "batch_size": 64, "accumulation_steps": 2},
+                    {"world_size": 2}) == "sgd, batch 64 x 2 accumulated on each of 2 processes"
+    assert _setting({"batch_size": 500, "num_train": 301}, {"world_size": 2}) == (
+        "batch all 150 (500 asked) on each of 2 processes")
+    assert _setting({"batch_size": 150, "num_train": 301}, {"world_size": 2}) == (
+        "batch 150 on each of 2 processes")
+    assert _setting({}, {"world_size": 4}) == "on each of 4 processes"
+    assert _setting({"batch_size": 64}, {"world_size": 1}) == "batch 64"
+
+    def res(provenance: dict[str, Any] | None = None, **config: Any) -> RangeTestResult:
+        return dataclasses.replace(make_result(), config=config, provenance=provenance or {})
+
+    assert _labels_from_configs([res(batch_size=500, num_train=300),
+                                 res(batch_size=300, num_train=300)]) == ["result 1", "result 2"]
+    assert _labels_from_configs([res(batch_size=500, num_train=600),
+                                 res(batch_size=300, num_train=600)]) == [
+        "batch_size=500", "batch_size=300"]
+    assert _labels_from_configs([res({"world_size": 1}, batch_size=64),
+                                 res({"world_size": 2}, batch_size=64)]) == [
+        "processes=1", "processes=2"]
+    two = res({"world_size": 2}, optimizer="sgd", batch_size=64)
+    try:
+        assert two.plot(None).get_title().endswith("\nsgd, batch 64 on each of 2 processes")
+    finally:
+        plt.close("all")
+
+
 def test_the_overlay_draws_the_validation_loss_where_asked(tmp_path, capsys) -> None:
     """A docs audit: the overlay of training curves, the only one there was, favours the
     smaller weight decays, whose good shows on held-out data only; loss="val" (plot --loss val)

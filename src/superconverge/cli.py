@@ -537,9 +537,10 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         parents=[common],
         formatter_class=_DefaultsShown,
         help="LR range test: loss vs LR curve, a suggested LR and (base_lr, max_lr) bounds",
-        description="Train one mini-batch per LR (100 steps; 200 for cnn1d, 300-600 for "
-        "ResNets) while the LR grows; write lr_find.json (lrs, losses, suggestion, bounds) and "
-        "lr_find.png to --out. The model and optimizer are left as they were.",
+        description="Train one step per LR (one mini-batch, or --accumulation-steps of them; "
+        "100 steps, 200 for cnn1d, 300-600 for ResNets) while the LR grows; write lr_find.json "
+        "(lrs, losses, suggestion, bounds) and lr_find.png to --out. The model and optimizer "
+        "are left as they were.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=DATASETS, default="digits",
@@ -588,7 +589,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    "needs longer to move)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp",
                    help="how the LR grows per step")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / Adam beta1")
+    p.add_argument("--momentum", type=float, default=0.9,
+                   help="SGD's and RMSprop's momentum, Adam's and AdamW's beta1")
     p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
     p.add_argument("--max-grad-norm", type=float, help="clip the gradients to this total norm "
                    "before each step, as your training does (default: no clipping)")
@@ -772,10 +774,8 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
     # decays printed alike reports)
     what = f"{config.get('model')} on {config.get('data_name')}, " if all(
         isinstance(config.get(k), str) for k in ("model", "data_name")) else ""
-    world = (result.provenance or {}).get("world_size")
-    each = f" on each of {world} processes" if type(world) is int and world > 1 else ""
     lines = [
-        f"range test: {what}{_setting(config)}{each}",
+        f"range test: {what}{_setting(config, result.provenance)}",
         f"stopped: {result.stop_summary()}",
         # "rule": a bare "(default)" read as the default LR, not the default rule
         f"suggested lr (rule: {pick.method}): "
@@ -789,11 +789,19 @@ def _find_lr_report(result: RangeTestResult, args: argparse.Namespace,
                      f"max_lr and starts at max_lr / {div:g}")
     spread = result.spread(args.method)
     if spread is not None:
+        # The repeats' own picks, named: the suggestion above is the mean curve's, which may
+        # lie at another step, or outside them (a bug bash: "none, every repeat picks the same
+        # step" beside a pick of 0.138 where all three picked 0.167).
+        found = [p for p in result._repeat_picks(args.method) if p is not None]
+        low, high = min(found), max(found)
         # 0 is no rounding: every repeat picked the same step of the sweep.
-        said = (f"{spread:.2f} decades" if spread > 0 else
-                "none, every repeat picks the same step of the sweep")
-        picks = result._repeat_picks(args.method)
-        counted = sum(p is not None for p in picks)
+        said = (f"their own picks {low:.{g}g} to {high:.{g}g}, {spread:.2f} decades apart"
+                if spread > 0 else f"none, every repeat's own pick is {low:.{g}g}")
+        if pick.lr is not None and not low <= pick.lr <= high:
+            said += (f"; the suggestion above, their mean curve's, lies "
+                     f"{'below' if pick.lr < low else 'above'} "
+                     f"{'them' if spread > 0 else 'it'}")
+        counted = len(found)
         over = f"{counted} of {args.repeats}" if counted < args.repeats else f"{args.repeats}"
         lines.append(f"spread of the suggestion over {over} repeats: {said}")
     # The curve's warnings, and the pick's apart: the "next" line below reads the bounds, which
@@ -1131,7 +1139,8 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "superconverge") -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``), named ``prog`` in its
-    messages; the exit status."""
+    messages; the exit status. Arguments it cannot parse, ``--help`` and ``--version`` end in
+    argparse's ``SystemExit`` (status 2, 0 and 0), as a command line does."""
     parser = build_parser(prog)  # imports no torch: --help and schedule start fast
     # Under torchrun every rank parses the same arguments: rank 0 alone says what is wrong
     # with them, and prints --help (a user's bug bash: each line came once per rank).

@@ -146,13 +146,28 @@ def _on_axes(path_or_ax: str | os.PathLike[str] | Axes | None, dpi: int,
 
 
 # The config keys that label overlaid curves where they differ, first: what a search varies.
-_LABEL_KEYS = ("weight_decay", "batch_size", "optimizer", "momentum", "model", "amp")
+_LABEL_KEYS = ("weight_decay", "batch_size", "processes", "optimizer", "momentum", "model",
+               "amp")
 # ... and never: what differs between any two runs, or says nothing of the sweep.
 _NOT_LABELS = {"data", "step_fn", "device"}
 # ... nor where what it follows from differs too, and says it (where it does follow)
 _DERIVED = {"heavy_ball_momentum": {"optimizer", "momentum"}, "fused": {"optimizer", "device"},
             "amp_dtype": {"amp"}, "grad_scaler": {"amp"}, "data_name": {"dataset", "data"},
             "num_train": {"dataset", "data", "data_options"}}
+
+
+def _as_ran(result: RangeTestResult) -> dict[str, Any]:
+    """A result's config as its steps ran, for its label: the batch a step took where the one
+    asked is more than the examples (:func:`_batch_ran`), and ``processes``, its provenance's
+    ``world_size`` (a bug bash: two runs at batch 500 and 300 of 300 examples, the same curve,
+    were labelled as a batch size search; runs on 1 and on 2 processes alike)."""
+    config = dict(result.config or {})
+    world = (result.provenance or {}).get("world_size")
+    if type(world) is int and world > 0:
+        config["processes"] = world
+    if "batch_size" in config:
+        config["batch_size"] = _batch_ran(config, _world(result.provenance))
+    return config
 
 
 def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
@@ -163,7 +178,7 @@ def _labels_from_configs(results: Sequence[RangeTestResult]) -> list[str]:
     a review: keys taken only until the labels differed hid the other settings that did.)
     ``result 1``, ``result 2``, ... where none differ, and after the label of results no config
     tells apart."""
-    configs = [r.config or {} for r in results]
+    configs = [_as_ran(r) for r in results]
     plain = (str, int, float, bool, type(None))
     def same(value: object) -> str:  # (find_lr's "sgd" is lr_range_test's "SGD", a review)
         return value.lower() if isinstance(value, str) else repr(value)
@@ -394,12 +409,18 @@ def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
     return out
 
 
-def _setting(config: Mapping[str, Any] | None) -> str:
+def _setting(config: Mapping[str, Any] | None,
+             provenance: Mapping[str, Any] | None = None) -> str:
     """What a result's config says its steps ran with, as its plot's title and find-lr's report
     name it: ``"SGD, weight decay 0.0005, batch 64"``, of the pieces the config holds ("" where
-    none). (A bug bash: range tests at several weight decays drew alike-titled plots and
-    printed alike reports.)"""
+    none), and the processes of ``provenance``'s ``world_size``: ``"... batch 64 on each of 2
+    processes"``. A batch past the examples (``num_train``, find_lr's) is said as it ran:
+    ``"batch all 300 (500 asked)"``. (Bug bashes: range tests at several weight decays drew
+    alike-titled plots and printed alike reports; a run on 2 processes was titled as one on 1,
+    whose steps are half as large; one at batch 500 of 300 examples as if its batches were
+    of 500.)"""
     config = config or {}
+    world = _world(provenance)
     words = []
     name = config.get("optimizer")
     if isinstance(name, str) and name.strip():
@@ -410,10 +431,29 @@ def _setting(config: Mapping[str, Any] | None) -> str:
     size, k = config.get("batch_size"), config.get("accumulation_steps")
     k = k if type(k) is int and k > 1 else 1
     if type(size) is int and size > 0:
-        words.append(f"batch {size}" + (f" x {k} accumulated" if k > 1 else ""))
+        ran = _batch_ran(config, world)
+        words.append(f"batch {size if ran == size else f'all {ran} ({size} asked)'}"
+                     + (f" x {k} accumulated" if k > 1 else ""))
     elif k > 1:
         words.append(f"{k} batches accumulated a step")
-    return ", ".join(words)
+    each = f"on each of {world} processes" if world > 1 else ""
+    return " ".join(x for x in (", ".join(words), each) if x)
+
+
+def _world(provenance: Mapping[str, Any] | None) -> int:
+    """The processes a result's steps ran on (``provenance["world_size"]``), 1 where it
+    names none."""
+    world = (provenance or {}).get("world_size")
+    return world if type(world) is int and world > 1 else 1
+
+
+def _batch_ran(config: Mapping[str, Any], world: int) -> Any:
+    """``config["batch_size"]``, or the examples of a process's share where it is more than
+    them (``num_train``, find_lr's): a batch of all of them."""
+    size, n = config.get("batch_size"), config.get("num_train")
+    if type(size) is int and type(n) is int and 0 < n // world < size:
+        return n // world
+    return size
 
 
 def _stopped(result: RangeTestResult) -> str:
@@ -602,7 +642,7 @@ def _draw(
     # (a line of its own: how it stopped reads first; on a caller's axes only where it fits on
     # one: on a small grid's it wrapped to two more lines, which collapsed a constrained
     # layout, a review, and left out there the grid's plots were titled alike, another)
-    ran = _setting(result.config)
+    ran = _setting(result.config, result.provenance)
     if not legend_outside and len(ran) > width:
         ran = ""
     ax.set_title(_fill(title, width) + (f"\n{_fill(ran, width)}" if ran else ""),

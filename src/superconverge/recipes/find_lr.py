@@ -153,8 +153,9 @@ def find_lr(
     the same arguments: the model is wrapped in ``DistributedDataParallel``, rank ``r`` of ``w``
     trains on the examples ``r, r + w, r + 2w, ...`` in batches of ``batch_size`` (so a step
     sees ``w * batch_size`` examples; every rank takes as many, ``n // w`` of ``n``, and the
-    last ``n % w`` examples are left out), the loss is averaged over the ranks, every rank returns
-    the same curve and only rank 0 writes files and shows a progress bar."""
+    last ``n % w`` examples are left out, and each rank's are put in an order of its own by
+    ``seed`` and ``r`` before its loader shuffles them), the loss is averaged over the ranks,
+    every rank returns the same curve and only rank 0 writes files and shows a progress bar."""
     # Everything that can be checked is checked before the data is made and the model trains.
     # The checked values are the ones kept: a numpy scalar becomes a Python number, which the
     # JSON the result is written to takes.
@@ -202,8 +203,8 @@ def find_lr(
             f"out={str(out)!r} lies inside the image folder data={str(data)!r}: its plot "
             f"would be read as an image of class {cls!r} by the next run on that folder; "
             "pass an out folder outside it")
-    if out is not None:
-        _check_out(Path(out), world, main)
+    if out is not None or world > 1:  # (every rank meets the broadcast, out or not)
+        _check_out(None if out is None else Path(out), world, main)
     if data_options is not None and not isinstance(data_options, Mapping):
         raise TypeError(f"data_options must be a mapping of option names to values (e.g. "
                         f"{{'val_fraction': 0.3}}), got {type(data_options).__name__} "
@@ -259,7 +260,12 @@ def find_lr(
         # (2003 over 2 at batch 500: rank 0 trained on a batch of 2 where rank 1 began its
         # next pass, and went on out of step), so the last num_train % world are left out.
         each = ds.num_train // world
-        x_train, y_train = x_train[rank::world][:each], y_train[rank::world][:each]
+        # ... each in an order of its own, by seed and rank: the range test seeds every rank's
+        # loader alike, so shares in the data's order were drawn alike, and each step paired
+        # the examples side by side in it (a bug bash: examples stored twice in a row made a
+        # step of 2 x 64 one of 64 examples, the curve of one process at batch 64)
+        order = torch.from_numpy(np.random.default_rng([seed, rank]).permutation(each))
+        x_train, y_train = x_train[rank::world][order], y_train[rank::world][order]
         # ("cuda" without an index, under a group of the caller's: the current device, where
         # net.to put the model)
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=None if dev.type != "cuda"
@@ -410,12 +416,14 @@ _FILE_SUFFIXES = (".json", ".png", ".svg", ".pdf", ".csv", ".tsv", ".txt", ".jpg
 named is used)."""
 
 
-def _check_out(folder: Path, world: int, main: bool) -> None:
+def _check_out(folder: Path | None, world: int, main: bool) -> None:
     """:func:`_check_writable` on rank 0, which writes; under torch.distributed its verdict
     goes to every rank, so all of them refuse a bad ``out`` at once, before the collectives
-    of training (the others would otherwise go on, then fail when rank 0 left)."""
+    of training (the others would otherwise go on, then fail when rank 0 left). Every rank
+    takes part, ``folder`` None too: a script that passed ``out`` on rank 0 alone hung, its
+    broadcast met by the other ranks' first collective of training (a bug bash)."""
     problem: OSError | ValueError | None = None
-    if main:
+    if main and folder is not None:
         try:
             _check_writable(folder)
             _check_matplotlib()
