@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -1339,12 +1340,24 @@ def test_under_torchrun_rank_0_alone_logs_and_one_example_a_rank_is_refused(
 
 OUT_ON_RANK_0_WORKER = textwrap.dedent(
     """
-    import os, sys
+    import hashlib, os, sys
     import torch
+    import superconverge.recipes  # noqa: F401
     from superconverge.recipes import find_lr
     from superconverge.recipes.distributed import torchrun_group
 
     torch.set_num_threads(1)
+    recipe = sys.modules["superconverge.recipes.find_lr"]
+    make = recipe.make_loader
+
+    def said(x, y, batch_size, **options):  # the order of each rank's share, on its stderr
+        if options.get("shuffle"):
+            digest = hashlib.sha256(x.numpy().tobytes()).hexdigest()
+            rows = hashlib.sha256(x.sort(dim=0).values.numpy().tobytes()).hexdigest()
+            print(f"order {digest} rows {rows}", file=sys.stderr)
+        return make(x, y, batch_size, **options)
+
+    recipe.make_loader = said
     with torchrun_group("cpu"):
         res = find_lr(model="mlp", num_iter=10, progress=False, data=sys.argv[2],
                       out=sys.argv[1] if os.environ["RANK"] == "0" else None)
@@ -1357,10 +1370,12 @@ OUT_ON_RANK_0_WORKER = textwrap.dedent(
 def test_under_torchrun_out_on_rank_0_alone_writes_there_and_pairs_no_neighbours(
         tmp_path: Path) -> None:
     """Two bug bashes. ``out`` on rank 0 alone (a script's habit) hung both ranks: rank 0's
-    check of it waited in a broadcast the other rank never made. And every rank shuffled its
-    share by one seed, so with shares of one size each step paired the examples side by side
-    in the file: stored twice in a row, a step of 2 x 64 was 64 examples, the curve of one
-    process at batch 64 to the last digit."""
+    check of it waited in a broadcast the other rank never made. And every rank's loader,
+    which the range test seeds alike, shuffled its share in one order, so each step paired the
+    examples side by side in the file: stored twice in a row, a step of 2 x 64 was 64
+    examples, the curve of one process at batch 64 to the last digit. (A review: a share in
+    one order on every rank, other than the file's, pairs them too; its loader then shuffles
+    the ranks' same examples alike.)"""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 8)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
@@ -1371,6 +1386,10 @@ def test_under_torchrun_out_on_rank_0_alone_writes_there_and_pairs_no_neighbours
                           worker=OUT_ON_RANK_0_WORKER)
     assert [(code, said) for code, said, _ in ranks] == [(0, "10\n"), (0, "10\n")], ranks
     assert (tmp_path / "run" / "lr_find.json").is_file()
+    orders = [re.findall(r"order (\w+) rows (\w+)", err) for _, _, err in ranks]
+    assert [len(o) for o in orders] == [1, 1], ranks
+    (order0, rows0), (order1, rows1) = orders[0][0], orders[1][0]
+    assert rows0 == rows1 and order0 != order1  # the same examples, each rank's own order
     from superconverge.recipes import find_lr
 
     paired = find_lr(model="mlp", num_iter=10, progress=False, data=str(tmp_path / "once.npz"))

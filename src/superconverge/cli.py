@@ -1309,10 +1309,13 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     world = world if type(world) is int and world > 1 else 1
     n = config.get("num_train")
     share = n // world if type(n) is int and n > 0 else None
+    # (under torchrun find_lr gives every process n // world examples, the last n % world
+    # left out, a review)
+    used = world * share if share is not None else n
     if share is not None and size > share:
         more = ("" if world == 1 else
                 f" than each of the {world} processes' share, {share}")  # (a review)
-        at = f"steps of all {n} training examples (--batch-size {size} being more{more})"
+        at = f"steps of all {used} training examples (--batch-size {size} being more{more})"
         if steps > 1:
             at += f", {steps} batches accumulated a step"
     else:
@@ -1324,7 +1327,7 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
         # (under torchrun a step is every process's batches: a review read "steps of 600" of
         # steps of 2 x 3 x 300)
         at = (f"batch size {size}{accumulated}" if world == 1 else
-              f"steps of {n if whole else world * steps * size} examples ({world} processes x "
+              f"steps of {used if whole else world * steps * size} examples ({world} processes x "
               + (f"{steps} batches x " if steps > 1 else "") + f"batch size {size})")
         if whole and world == 1:
             at += f" (each step a pass through all {n} examples)"

@@ -1188,8 +1188,9 @@ class _Run:
             if len(cache) < self.val_batches:  # (a bug bash: taken silently, as asked)
                 warnings.warn(
                     f"val_batches={self.val_batches}, but the validation data gives "
-                    f"{len(cache)} batch{'es' * (len(cache) != 1)}: every step is scored on "
-                    f"those {len(cache)}", SuperconvergeWarning,
+                    + (f"{len(cache)} batches: every step is scored on those {len(cache)}"
+                       if len(cache) > 1 else "1 batch: every step is scored on that one"),
+                    SuperconvergeWarning,
                     stacklevel=outside(__name__, _FIND_LR))
             self.val_cache = cache
 
