@@ -2211,6 +2211,12 @@ def test_titles_and_labels_say_the_batch_and_the_processes_as_they_ran() -> None
         "batch 150 on each of 2 processes")
     assert _setting({}, {"world_size": 4}) == "on each of 4 processes"
     assert _setting({"batch_size": 64}, {"world_size": 1}) == "batch 64"
+    # ... and autocast and clipping, which overlays label (a bug bash)
+    assert _setting({"optimizer": "SGD", "amp_dtype": "float16", "grad_scaler": True,
+                     "max_grad_norm": 1.0}) == (
+        "SGD, float16 autocast with a GradScaler, gradient norm clipped at 1")
+    assert _setting({"amp_dtype": "bfloat16", "grad_scaler": False, "max_grad_norm": None}) == (
+        "bfloat16 autocast")
 
     def res(provenance: dict[str, Any] | None = None, **config: Any) -> RangeTestResult:
         return dataclasses.replace(make_result(), config=config, provenance=provenance or {})

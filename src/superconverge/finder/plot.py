@@ -413,9 +413,10 @@ def _setting(config: Mapping[str, Any] | None,
              provenance: Mapping[str, Any] | None = None) -> str:
     """What a result's config says its steps ran with, as its plot's title and find-lr's report
     name it: ``"SGD, weight decay 0.0005, batch 64"``, of the pieces the config holds ("" where
-    none), and the processes of ``provenance``'s ``world_size``: ``"... batch 64 on each of 2
-    processes"``. A batch past the examples (``num_train``, find_lr's) is said as it ran:
-    ``"batch all 300 (500 asked)"``. (Bug bashes: range tests at several weight decays drew
+    none: autocast's dtype, a GradScaler and ``max_grad_norm`` too), and the processes of
+    ``provenance``'s ``world_size``: ``"... batch 64 on each of 2 processes"``. A batch past
+    the examples (``num_train``, find_lr's) is said as it ran: ``"batch all 300 (500
+    asked)"``. (Bug bashes: range tests at several weight decays drew
     alike-titled plots and printed alike reports; a run on 2 processes was titled as one on 1,
     whose steps are half as large; one at batch 500 of 300 examples as if its batches were
     of 500.)"""
@@ -436,6 +437,15 @@ def _setting(config: Mapping[str, Any] | None,
                      + (f" x {k} accumulated" if k > 1 else ""))
     elif k > 1:
         words.append(f"{k} batches accumulated a step")
+    # (a bug bash: runs under autocast or clipping were titled as plain ones; overlays label
+    # them)
+    amp = config.get("amp_dtype")
+    if amp in ("bfloat16", "float16"):
+        words.append(f"{amp} autocast" + (" with a GradScaler" if config.get("grad_scaler") is True
+                                          else ""))
+    clip = config.get("max_grad_norm")
+    if isinstance(clip, (int, float)) and not isinstance(clip, bool):
+        words.append(f"gradient norm clipped at {clip:g}")
     each = f"on each of {world} processes" if world > 1 else ""
     return " ".join(x for x in (", ".join(words), each) if x)
 
