@@ -1091,6 +1091,27 @@ def test_help_gives_each_default_once(capsys) -> None:
     assert "-v, --verbose log what the library does -" in text
 
 
+def test_an_fp16_overflow_that_cuts_a_falling_curve_is_told_to_run_under_bf16(
+        tmp_path, capsys) -> None:
+    """A bug bash: inputs of std 3000 under --amp fp16 overflowed float16 activations, cut the
+    curve at a NaN while it fell (max_lr 3.2x below bf16's), and the warning blamed a batch of
+    the data alone."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 32)).astype(np.float32)
+    y = (x @ rng.normal(size=(32, 4))).argmax(1)
+    np.savez(tmp_path / "big.npz", x=x * 3000, y=y)
+    argv = ["-q", "find-lr", "--data", str(tmp_path / "big.npz"), "--num-iter", "80",
+            "--start-lr", "1e-9", "--out", str(tmp_path / "o")]
+    assert main([*argv, "--amp", "fp16"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped: nan after" in out
+    assert ("while still falling, without rising first: a divergence seldom comes in one step; "
+            "under float16 autocast an activation past float16's largest number (65504) turns "
+            "inf in one step: run it with --amp bf16, whose range is float32's; or a loss") in out
+    saved = RangeTestResult.from_json(tmp_path / "o" / "lr_find.json")
+    assert any("run it under bfloat16 autocast" in w for w in saved.warnings())
+
+
 def test_the_spread_over_repeats_says_when_they_all_pick_one_step(tmp_path, capsys) -> None:
     argv = ["-q", "find-lr", "--repeats", "2", "--out", str(tmp_path)]
     assert main([*argv, "--model", "mlp", "--num-iter", "30"]) == 0

@@ -670,9 +670,17 @@ def test_from_lr_find_warns_in_the_words_of_what_measured_the_curve(
         tmp_path / "lr.json")
     assert main(["schedule", "one-cycle", "--steps", "10", "--from-lr-find",
                  str(tmp_path / "lr.json")]) == 0
-    warned = [w for w in capsys.readouterr().err.splitlines() if w.startswith("warning: ")]
+    said = capsys.readouterr().err.splitlines()
+    warned = [w for w in said if w.startswith("warning: ")]
     assert any("raise --num-iter" in w for w in warned) == (made_by == "find-lr"), warned
     assert any("raise num_iter" in w for w in warned) == (made_by != "find-lr"), warned
+    # (a bug bash: find-lr's flags, followed on this command line, were refused or another
+    # flag's: schedule's --mode is clr's waveform)
+    note = ("note: the flags the range test's warnings name are find-lr's, to run it again "
+            "with (not schedule's)")
+    assert (note in said) == (made_by == "find-lr"), said
+    if made_by == "find-lr":
+        assert said.index(note) < said.index(warned[0])
 
 
 def test_from_lr_find_names_find_lrs_batch_size_flag(tmp_path, capsys) -> None:

@@ -9943,6 +9943,32 @@ def test_the_peers_argument_names_are_refused_with_ours_named(given, said) -> No
     assert not opt.state
 
 
+def test_find_lr_says_where_the_data_readers_options_go(tmp_path) -> None:
+    """A bug bash: the readers' advice ("give a val_fraction above 0", "pass delimiter=';'"),
+    followed as find_lr(val_fraction=0.2), got Python's bare "unexpected keyword argument";
+    data_options is named, and taken as told. find_lr's own warnings still point at its
+    caller past the check's frame."""
+    from superconverge.recipes import find_lr
+
+    for name, value in (("val_fraction", 0.2), ("header", False), ("delimiter", ";"),
+                        ("target", "y"), ("size", 8), ("grayscale", True), ("max_val", 10)):
+        with pytest.raises(TypeError) as refused:
+            find_lr(**{name: value})
+        assert str(refused.value) == (
+            f"find_lr() got an unexpected keyword argument {name!r}; pass it in "
+            f"data_options={{{name!r}: ...}}, where the options of the data's reader go")
+    rng = np.random.default_rng(0)
+    rows = "\n".join(";".join(f"{v:.3f}" for v in rng.normal(size=4)) + f";{i % 2}"
+                     for i in range(40))
+    (tmp_path / "t.csv").write_text("a;b;c;d;y\n" + rows + "\n")
+    res = find_lr(model="mlp", data=str(tmp_path / "t.csv"), data_options={"delimiter": ";"},
+                  num_iter=10, batch_size=8, progress=False)
+    assert res.config["data_options"]["delimiter"] == ";" and len(res.lrs) == 10
+    with pytest.warns(UserWarning, match="does not divide the 1438") as caught:
+        find_lr(model="mlp", num_iter=10, batch_size=1000, progress=False)
+    assert [w.filename for w in caught] == [__file__]
+
+
 def test_torch_lr_finders_positional_val_loader_and_start_lr_none_are_named() -> None:
     """A bug bash: range_test(train_loader, val_loader) ported as lr_range_test(..., train,
     val) said "start_lr must be a real number, got <DataLoader object at 0x...>"; their

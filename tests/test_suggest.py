@@ -1709,6 +1709,13 @@ def test_a_nan_on_a_loss_still_falling_is_told_it_may_be_one_batch() -> None:
     rose = valley_curve()[:80]  # (a NaN after the rise: a divergence, not said)
     assert not any("while still falling" in w for w in curve_warnings(LRS[:81], [*rose, np.nan],
                                                                        "nan"))
+    # (a bug bash: under float16 autocast it is most often an activation past 65504, which
+    # bfloat16 does not overflow; it was blamed on a batch alone)
+    half = curve_warnings(LRS[:39], [*y, np.nan], "nan", float16=True)
+    assert any("under float16 autocast an activation past float16's largest number (65504) "
+               "turns inf in one step: run it under bfloat16 autocast" in w and "ignore_index" in w
+               for w in half)
+    assert not any("float16" in w for w in said)
 
 
 def test_a_curve_cut_short_by_nan_names_the_data_and_one_with_no_floor_is_warned_of() -> None:

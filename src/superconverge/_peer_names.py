@@ -17,8 +17,9 @@ R = TypeVar("R")
 def peer_names(hints: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A decorator: a keyword argument ``fn`` does not take that ``hints`` names raises
     ``TypeError`` with the hint (``"step_mode": "mode, 'exp' or 'linear' (torch-lr-finder's
-    step_mode)"``); other calls go through untouched, an unknown name of no hint to Python's own
-    error. The signature ``help()`` and ``inspect`` show stays ``fn``'s."""
+    step_mode)"``; one that starts "none: " says there is no such setting, one that starts
+    "pass " where it goes); other calls go through untouched, an unknown name of no hint to
+    Python's own error. The signature ``help()`` and ``inspect`` show stays ``fn``'s."""
 
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         takes = frozenset(inspect.signature(fn).parameters)
@@ -30,7 +31,8 @@ def peer_names(hints: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[
                 if hinted is not None:
                     hint = hints[hinted]
                     said = (f"there is no such setting: {hint.removeprefix('none: ')}"
-                            if hint.startswith("none: ") else f"ours is {hint}")
+                            if hint.startswith("none: ") else hint if hint.startswith("pass ")
+                            else f"ours is {hint}")
                     raise TypeError(f"{fn.__qualname__}() got an unexpected keyword argument "
                                     f"{hinted!r}; {said}")
             return fn(*args, **kwargs)

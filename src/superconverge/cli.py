@@ -350,7 +350,11 @@ def _schedule(args: argparse.Namespace) -> int:
                 _say(f"note: the range test in {args.from_lr_find} stopped: "
                      f"{result.stop_summary()}\n",
                      sys.stderr)
-            for w in result.warnings(args.method, pick=reads_suggestion(args.policy, params)):
+            warned = result.warnings(args.method, pick=reads_suggestion(args.policy, params))
+            if warned and again:  # (a bug bash: --mode exp, followed here, was clr's waveform)
+                _say(f"note: the flags the range test's warnings name are find-lr's, to run it "
+                     f"again with (not {args.command}'s)\n", sys.stderr)
+            for w in warned:
                 _say(f"warning: {_as_flags(w, again)}\n", sys.stderr)
         if failed is not None:
             # Worded for find-lr, or in the library's names: not this command's flags, whose
@@ -622,7 +626,8 @@ def _add_find_lr(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "the batch size": "--batch-size",  # (the library's advice for a loader of the user's)
         # (the GradScaler's advice: the command sets no init_scale; a bug bash)
         "lower its init_scale or use bfloat16 autocast": "use --amp bf16",
-        "lower the GradScaler's init_scale or use bfloat16 autocast": "use --amp bf16"})
+        "lower the GradScaler's init_scale or use bfloat16 autocast": "use --amp bf16",
+        "run it under bfloat16 autocast": "run it with --amp bf16"})
 
 
 def _column(text: str | None) -> str | int | None:

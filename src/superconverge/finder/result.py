@@ -592,6 +592,7 @@ class RangeTestResult(Curve):
         out = curve_warnings(self.lrs, self.losses, self.curve_stop_reason, self.most_skipped(),
                              mode=mode if mode in ("exp", "linear") else None,
                              scale_too_high=self._skip_stopped_high(),
+                             float16=(self.config or {}).get("amp_dtype") == "float16",
                              start_lr=float(start) if isinstance(start, int | float) and not
                              isinstance(start, bool) and 0 < start < 1e308 else None)
         # (a later repeat cut short after others finished leaves their curve whole: no warning,

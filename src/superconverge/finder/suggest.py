@@ -881,7 +881,7 @@ def _share_done(s: np.ndarray, at: int, m: int) -> int:
 def curve_warnings(
     lrs: Floats, losses: Floats, stop_reason: str | None = None,
     scaler_skips: int = 0, *, mode: str | None = None, start_lr: float | None = None,
-    scale_too_high: bool = False,
+    scale_too_high: bool = False, float16: bool = False,
 ) -> list[str]:
     """Plain-language problems with a curve that make its suggestions unreliable.
 
@@ -908,7 +908,9 @@ def curve_warnings(
     with a loss scale too large at first): the warnings that read its start say where it is.
     ``scale_too_high``: the sweep stopped ("nan") at ``MAX_SKIPPED_STEPS`` skips in a row
     with its loss scale still 1 or more, so no smaller one was tried: a curve of too few
-    points is told to lower the scaler's init_scale, not to check the data.
+    points is told to lower the scaler's init_scale, not to check the data. ``float16``: the
+    sweep ran under float16 autocast, where a NaN or inf that cuts a falling curve short is
+    most often an activation past float16's range: it is told to run under bfloat16.
     """
     if stop_reason is not None and stop_reason not in STOP_REASONS:
         raise ValueError(f"stop_reason must be None or one of "
@@ -1159,14 +1161,19 @@ def curve_warnings(
     if stop_reason == "nan" and at_end and not blew_up and not never_fell and not out:
         # (a bug bash: one batch whose every target was ignore_index gave a NaN loss, 0/0, at
         # step 38 of a falling curve: picks 2.7x and 4.3x low from the cut curve, no warning)
+        # (a bug bash: under float16 autocast, an activation past 65504 cut a falling curve at
+        # 0.0164, 3.2x below bfloat16's max_lr, and was blamed on a batch)
+        half = ("under float16 autocast an activation past float16's largest number (65504) "
+                "turns inf in one step: run it under bfloat16 autocast, whose range is "
+                "float32's; or " if float16 else "")
         out.append(
             f"the loss turned NaN or inf after lr={float(x[-1]):.3g} while still falling, "
-            "without rising first: a divergence seldom comes in one step, and a loss undefined "
-            "on one batch gives the same (a mean over no elements: every label ignore_index, "
-            "an empty mask, only zero-weight classes; an inf for a label it cannot reach, "
-            "which CTCLoss's zero_infinity=True zeroes), cutting the curve, and its picks, "
-            "short there; check that batch, or average over at least one element, and run the "
-            "test again")
+            f"without rising first: a divergence seldom comes in one step; {half}a loss "
+            "undefined on one batch gives the same (a mean over no elements: every label "
+            "ignore_index, an empty mask, only zero-weight classes; an inf for a label it "
+            "cannot reach, which CTCLoss's zero_infinity=True zeroes), cutting the curve, and "
+            "its picks, short there; check that batch, or average over at least one element, "
+            "and run the test again")
     # The sweep's first steps, up to the valley's minimum: a blow-up after it is none of the
     # start's (a bug bash: a 1000-point linear sweep's, at point 65 of its first 100 and past
     # its minimum at 41, read "jumped ... before falling", start_lr too high)

@@ -27,7 +27,9 @@ from superconverge._batches import (
     short_last_batch,
 )
 from superconverge._names import FIND_LR_PARTIAL_STEM, FIND_LR_STEM
+from superconverge._peer_names import peer_names
 from superconverge._signals import Terminated, stop_for
+from superconverge._stack import outside
 from superconverge._warning import SuperconvergeWarning
 from superconverge.atomic import (
     check_writable,
@@ -56,6 +58,7 @@ from superconverge.finder.suggest import MIN_POINTS
 from superconverge.models import build_model, suggest_model
 from superconverge.models.registry import WIDTHS_ADVICE, check_model_name
 from superconverge.recipes.common import (
+    FILE_OPTIONS,
     FUSED_OPTIMIZERS,
     OPTIMIZERS,
     load_data,
@@ -91,6 +94,15 @@ def range_steps(model: str) -> int:
     return RANGE_STEPS.get(model, DEFAULT_RANGE_STEPS)
 
 
+_DATA_OPTIONS = {
+    name: f"pass it in data_options={{{name!r}: ...}}, where the options of the data's reader go"
+    for name in dict.fromkeys(n for names in FILE_OPTIONS.values() for n in names)}
+"""find_lr's hints for the data readers' options passed as its own arguments (a bug bash:
+"give a val_fraction above 0", followed as ``find_lr(val_fraction=0.2)``, got Python's bare
+"unexpected keyword argument")."""
+
+
+@peer_names(_DATA_OPTIONS)
 def find_lr(
     *,
     dataset: str | None = "digits",
@@ -302,7 +314,8 @@ def find_lr(
                 f"every step is each process's whole share{times}, all {world * share} "
                 f"examples, so the LRs found are for a step of {world * share}, not {asked}")
         warnings.warn(f"batch_size={batch_size} is more than the {share} training "
-                      f"examples{whose}: {said}", SuperconvergeWarning, stacklevel=2)
+                      f"examples{whose}: {said}", SuperconvergeWarning,
+                      stacklevel=outside(__name__))
     elif repeats_examples(share, batch_size, accumulation_steps):
         # A step of more batches than a pass holds sees some examples twice: its gradient is
         # not that of a batch of accumulation_steps * batch_size different examples. (One of
@@ -313,7 +326,7 @@ def find_lr(
                       f"than the {per_pass} batches a pass through the {share} training "
                       f"examples{whose} holds: every step sees some of them twice, so the LRs "
                       f"found are for a step of about {share} different examples{every}",
-                      SuperconvergeWarning, stacklevel=2)
+                      SuperconvergeWarning, stacklevel=outside(__name__))
     elif (short := short_last_batch(share, batch_size, accumulation_steps)) is not None:
         # (a bug bash: batch 1000 of 1438 examples, every second step on 438, unsaid)
         last, per_pass = short
@@ -325,7 +338,8 @@ def find_lr(
                       f"examples{whose}: each pass through them ends in a batch of {last}, so 1 "
                       f"step in {per_pass} {trains} and the LRs found are for a mix of batch "
                       f"sizes; batch_size={even} takes them in {count} batches, the last of "
-                      f"{share - (count - 1) * even}", SuperconvergeWarning, stacklevel=2)
+                      f"{share - (count - 1) * even}", SuperconvergeWarning,
+                      stacklevel=outside(__name__))
     train = make_loader(x_train, y_train, batch_size, shuffle=True, seed=seed,
                         drop_last=single, pin_memory=dev.type == "cuda")
     # (every process scores the same validation batches: the same curve on each)

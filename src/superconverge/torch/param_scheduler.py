@@ -1239,15 +1239,25 @@ class ParamScheduler:
             if not isinstance(now, Tensor) and now != 0:  # (a tensor would be read back)
                 self._frozen = ()
                 shown = [float(f"{m:.12g}") for m in self._multipliers[key]]
+                first = groups[0][slot]
+                # The multiplier that gives the group the value written, at group 0's value
+                # now, ready to paste (a bug bash: pasted as printed, the 0 kept it frozen)
+                if (not isinstance(first, Tensor) and isinstance(now, numbers.Real)
+                        and first != 0 and math.isfinite(first) and math.isfinite(now)):
+                    shown[i] = float(f"{now / first:.6g}")
+                    how = (f"multipliers={{{key!r}: {brief(shown)}}}, which gives it {now!r} "
+                           f"now ({key} as a share of group 0's, {first:.6g} at this step)")
+                else:
+                    how = (f"its multiplier in place of that 0, in multipliers={{{key!r}: "
+                           f"{brief(shown)}}} (its {key} as a share of group 0's)")
                 warnings.warn(
                     f"ParamScheduler: param group {i} holds {key}={now!r} where this scheduler "
                     f"last wrote 0.0: its {key} multiplier is 0 (the group held 0 when the "
                     f"scheduler was built, or was given 0), so each step() writes 0.0 back. To "
-                    f"unfreeze it, build a new ParamScheduler with its multiplier in place of "
-                    f"that 0, in multipliers={{{key!r}: {brief(shown)}}} (its {key} as a share "
-                    "of group 0's), and new.load_state_dict(old.state_dict(), strict=False) to "
-                    "go on at this step, as docs/param_scheduler.md's unfreezing recipe does. "
-                    "This warning is shown once.",
+                    f"unfreeze it, build a new ParamScheduler with {how}, and "
+                    "new.load_state_dict(old.state_dict(), strict=False) to go on at this "
+                    "step, as docs/param_scheduler.md's unfreezing recipe does. This warning is "
+                    "shown once.",
                     SuperconvergeWarning, stacklevel=4)
                 return
 
