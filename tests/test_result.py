@@ -1286,6 +1286,32 @@ def test_a_later_repeat_cut_short_counts_steps_not_points_and_knows_when_all_fin
         "interrupted after all 2 repeats had finished; the curve is the mean of the 2")
 
 
+def test_an_old_file_s_mean_cut_where_a_later_repeat_stopped_is_read_as_cut() -> None:
+    """A bug bash: versions before the finished repeats' whole mean was kept stored their
+    mean cut at the cut repeat's length; read now as the finished repeats' curve, 60 of 300
+    points were "completed after 300 of 300 steps" and told to raise end_lr."""
+    losses = valley(noise=0.01)
+    n = len(LRS)
+    done = [Curve(LRS.tolist(), losses, bias_corrected_ema(losses, 0.98), "completed", s)
+            for s in (0, 1)]
+    cut = cut_short(valley(0.0, noise=0.01, seed=2), 30, "interrupted")
+    old = RangeTestResult(
+        lrs=cut.lrs, losses=losses[:len(cut.lrs)], smoothed=cut.smoothed,
+        stop_reason="interrupted", num_iter=n, config={"repeats": 5},
+        repeats=(*done, cut), provenance={"seed": 0})
+    back = RangeTestResult.from_dict(old.to_dict())
+    for r in (old, back):
+        assert r.curve_stop_reason == "interrupted"
+        assert r.stop_summary() == f"interrupted after {len(cut.lrs)} of {n} steps"
+        assert r.warnings()[0].startswith(f"the sweep was cut short (interrupted after "
+                                          f"{len(cut.lrs)} of {n} steps, up to lr=")
+    new = dataclasses.replace(old, lrs=done[0].lrs, losses=done[0].losses,
+                              smoothed=done[0].smoothed)
+    assert new.curve_stop_reason == "completed"
+    assert new.stop_summary().startswith(f"interrupted in repeat 3 of 5 after {len(cut.lrs)} of "
+                                         f"{n} steps; the curve is the mean of the 2 finished")
+
+
 def test_repeats_with_skipped_steps_count_steps_as_one_sweep_does() -> None:
     """An audit: one sweep with 4 of 20 steps skipped said "completed after 20 of 20 steps",
     the same sweep repeated twice "completed after 16 of 20 steps" (its points); a diverged
@@ -2226,6 +2252,13 @@ def test_titles_and_labels_say_the_batch_and_the_processes_as_they_ran() -> None
     assert _labels_from_configs([res(batch_size=500, num_train=600),
                                  res(batch_size=300, num_train=600)]) == [
         "batch_size=500", "batch_size=300"]
+    # find_lr's no validation: None in older versions' configs, 0 in newer ones (a bug bash);
+    # lr_range_test's None (no val_data) and 0 (all of it) differ
+    assert _labels_from_configs([res(dataset="digits", val_batches=None, weight_decay=0.0),
+                                 res(dataset="digits", val_batches=0, weight_decay=1e-4)]) == [
+        "weight_decay=0", "weight_decay=0.0001"]
+    assert _labels_from_configs([res(val_batches=None), res(val_batches=0)]) == [
+        "val_batches=None", "val_batches=0"]
     assert _labels_from_configs([res({"world_size": 1}, batch_size=64),
                                  res({"world_size": 2}, batch_size=64)]) == [
         "processes=1", "processes=2"]

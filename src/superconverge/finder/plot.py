@@ -160,8 +160,13 @@ def _as_ran(result: RangeTestResult) -> dict[str, Any]:
     """A result's config as its steps ran, for its label: the batch a step took where the one
     asked is more than the examples (:func:`_batch_ran`), and ``processes``, its provenance's
     ``world_size`` (a bug bash: two runs at batch 500 and 300 of 300 examples, the same curve,
-    were labelled as a batch size search; runs on 1 and on 2 processes alike)."""
+    were labelled as a batch size search; runs on 1 and on 2 processes alike), and find_lr's
+    ``val_batches`` None (older versions') as its 0."""
     config = dict(result.config or {})
+    if "dataset" in config and config.get("val_batches") is None:
+        # find_lr's none: older versions recorded lr_range_test's None, newer ones 0 (a bug
+        # bash: an old and a new run were labelled apart by it alone)
+        config["val_batches"] = 0
     world = (result.provenance or {}).get("world_size")
     if type(world) is int and world > 0:
         config["processes"] = world

@@ -562,8 +562,18 @@ class RangeTestResult(Curve):
 
     def _finished_before_cut(self) -> tuple[Curve, ...]:
         """The finished repeats, where an error or Ctrl-C then cut a later one short (the
-        curve is theirs, whole); empty otherwise."""
-        return self.finished_repeats() if self.stop_reason in _CUT else ()
+        curve is theirs, whole); empty otherwise, and where the curve ends short of the LRs
+        they all reached: a file of an older version, which cut their mean where the cut
+        repeat ended (a bug bash: 60 of 300 points, read as "completed after 300 of 300
+        steps" and told to raise end_lr), is the cut curve it holds."""
+        if self.stop_reason not in _CUT:
+            return ()
+        done = self.finished_repeats()
+        if done and self.lrs and all(c.lrs for c in done):
+            shared = set(done[0].lrs).intersection(*(c.lrs for c in done[1:]))
+            if shared and self.lrs[-1] < max(shared):
+                return ()
+        return done
 
     @property
     def curve_stop_reason(self) -> str:

@@ -118,7 +118,7 @@ def find_lr(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     repeats: int = 1,
-    val_batches: int = 0,
+    val_batches: int | None = 0,
     seed: int = 0,
     method: str = "default",
     out: str | os.PathLike[str] | None = None,
@@ -135,7 +135,9 @@ def find_lr(
     ``config`` holds these arguments (``optimizer`` by name, ``data`` as an absolute path and
     ``dataset`` None beside it, ``model`` and ``num_iter`` as chosen) with what the run
     recorded besides (``data_name``, ``device``, ...): ``find_lr(**{k: config[k] for k in
-    the names find_lr takes})`` runs it again.
+    the names find_lr takes})`` runs it again (that of an older version too, which recorded
+    ``val_batches`` None for none and the optimizer by its class's name, ``"SGD"``: both are
+    taken).
 
     Ctrl-C, an error or any other exception during the sweep (``sys.exit()``, an asyncio
     task's cancellation) writes the curve measured so far to
@@ -180,7 +182,9 @@ def find_lr(
             raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
                              f"rules need {MIN_POINTS} points")
     repeats = v.integer("repeats", repeats, minimum=1)
-    val_batches = v.integer("val_batches", val_batches, minimum=0)
+    # (None: no validation, as files of older versions record it; a bug bash: their configs
+    # were refused on replay)
+    val_batches = 0 if val_batches is None else v.integer("val_batches", val_batches, minimum=0)
     momentum = v.momentum("momentum", momentum)
     weight_decay = v.non_negative("weight_decay", weight_decay)
     if weight_decay > _FLOAT32_MAX:  # torch writes it into the float32 update, mid-sweep
@@ -188,6 +192,8 @@ def find_lr(
                          f"the models' dtype), got {weight_decay!r}")
     v.choice("method", method, METHODS)
     # (the names too: a typo is told before an image folder is decoded)
+    # (in any case: older versions recorded the class's name, "SGD", a bug bash)
+    optimizer = optimizer.lower() if isinstance(optimizer, str) else optimizer
     v.choice("optimizer", optimizer, OPTIMIZERS)
     v.choice("mode", mode, tuple(MODES))
     if model is not None:
