@@ -681,6 +681,18 @@ def test_from_lr_find_warns_in_the_words_of_what_measured_the_curve(
     assert (note in said) == (made_by == "find-lr"), said
     if made_by == "find-lr":
         assert said.index(note) < said.index(warned[0])
+    # ... said where a warning names one (a review): a falling curve cut at a NaN names none,
+    # and under float16 autocast --amp bf16
+    falling = [*np.linspace(2.3, 1.0, 29).tolist(), float("nan")]
+    for amp, named in ((None, False), ("float16", True)):
+        RangeTestResult(lrs, falling, falling, "nan", num_iter=30,
+                        config={**config, "amp_dtype": amp}).to_json(tmp_path / "nan.json")
+        assert main(["schedule", "one-cycle", "--steps", "10", "--from-lr-find",
+                     str(tmp_path / "nan.json")]) == 0
+        said = capsys.readouterr().err.splitlines()
+        assert any("while still falling" in w for w in said), said
+        assert (note in said) == (named and made_by == "find-lr"), said
+        assert any("--amp bf16" in w for w in said) == (named and made_by == "find-lr"), said
 
 
 def test_from_lr_find_names_find_lrs_batch_size_flag(tmp_path, capsys) -> None:

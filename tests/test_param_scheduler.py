@@ -2417,13 +2417,15 @@ def test_a_write_that_unfreezes_a_group_held_at_0_is_warned_of_once(kind: str) -
                               "last wrote 0.0: its lr multiplier is 0")
     assert "strict=False" in said[0]
     assert opt.param_groups[1]["lr"] == 0.0  # (the write is undone, as said)
-    # The multipliers to paste give the group the lr written, at group 0's then (a bug bash:
+    # The multipliers to paste give the group the lr written, at the schedule's then (a bug bash:
     # pasted as printed, [1.0, 0.0] kept it frozen)
-    found = re.search(r"multipliers=(\{'lr': \[[^\]]*\]\}), which gives it 0\.01 now \(lr as a "
-                      r"share of group 0's, ([0-9.e-]+) at this step\)", said[0])
+    found = re.search(r"multiplier ([0-9.e-]+) for group 1 in place of that 0, multipliers="
+                      r"(\{'lr': \[[^\]]*\]\}), which gives it 0\.01 now \(lr as a share of the "
+                      r"schedule's value, ([0-9.e-]+) at this step\)", said[0])
     assert found is not None, said[0]
-    pasted = ast.literal_eval(found.group(1))
-    assert float(found.group(2)) == pytest.approx(lr(3), rel=1e-5)
+    pasted = ast.literal_eval(found.group(2))
+    assert float(found.group(1)) == pasted["lr"][1]
+    assert float(found.group(3)) == pytest.approx(lr(3), rel=1e-5)
     assert pasted["lr"][0] == 1.0 and pasted["lr"][1] == pytest.approx(0.01 / lr(3), rel=1e-5)
     resumed = ParamScheduler(opt, lr=lr, momentum=sc.one_cycle_momentum(20), multipliers=pasted)
     resumed.load_state_dict(sched.state_dict(), strict=False)
@@ -2432,6 +2434,26 @@ def test_a_write_that_unfreezes_a_group_held_at_0_is_warned_of_once(kind: str) -
         train_step(model, opt, 6)
         resumed.step()
     assert opt.param_groups[1]["lr"] == pytest.approx(pasted["lr"][1] * lr(7), rel=1e-12)
+    # (a review: group 0's own multiplier is no 1 where given: the share is of the schedule's
+    # value, not of group 0's lr; pasted, the group gets the lr written)
+    for m0 in (0.5, 2.0):
+        model = make_model()
+        opt = torch.optim.SGD([{"params": model[2].parameters()},
+                               {"params": model[0].parameters()}], lr=0.1, momentum=0.9)
+        sched = ParamScheduler(opt, lr=lr, multipliers={"lr": [m0, 0.0]})
+        for i in range(3):
+            train_step(model, opt, i)
+            sched.step()
+        opt.param_groups[1]["lr"] = 0.01
+        with pytest.warns(UserWarning, match="last wrote 0.0") as seen:
+            sched.step()
+        pasted = ast.literal_eval(re.search(r"multipliers=(\{'lr': \[[^\]]*\]\}), which",
+                                            str(seen[0].message)).group(1))
+        again = ParamScheduler(opt, lr=lr, multipliers=pasted)
+        again.load_state_dict(sched.state_dict(), strict=False)
+        assert again.last_step == sched.last_step
+        assert opt.param_groups[1]["lr"] == pytest.approx(0.01 * lr(again.last_step) / lr(3),
+                                                          rel=1e-5)
 
 
 def test_loads_range_tests_and_tensors_are_not_taken_for_another_writer() -> None:

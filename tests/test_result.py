@@ -1305,8 +1305,19 @@ def test_an_old_file_s_mean_cut_where_a_later_repeat_stopped_is_read_as_cut() ->
         assert r.stop_summary() == f"interrupted after {len(cut.lrs)} of {n} steps"
         assert r.warnings()[0].startswith(f"the sweep was cut short (interrupted after "
                                           f"{len(cut.lrs)} of {n} steps, up to lr=")
+    import matplotlib.pyplot as plt
+
+    try:  # (a review: the legend called it the finished repeats' mean; it is all three's)
+        labels = [line.get_label() for line in old.plot(None).get_lines()]
+        assert "loss (mean of 3 repeats)" in labels, labels
+    finally:
+        plt.close("all")
     new = dataclasses.replace(old, lrs=done[0].lrs, losses=done[0].losses,
                               smoothed=done[0].smoothed)
+    try:
+        assert "loss (mean of 2 repeats)" in [x.get_label() for x in new.plot(None).get_lines()]
+    finally:
+        plt.close("all")
     assert new.curve_stop_reason == "completed"
     assert new.stop_summary().startswith(f"interrupted in repeat 3 of 5 after {len(cut.lrs)} of "
                                          f"{n} steps; the curve is the mean of the 2 finished")
@@ -2252,13 +2263,17 @@ def test_titles_and_labels_say_the_batch_and_the_processes_as_they_ran() -> None
     assert _labels_from_configs([res(batch_size=500, num_train=600),
                                  res(batch_size=300, num_train=600)]) == [
         "batch_size=500", "batch_size=300"]
-    # find_lr's no validation: None in older versions' configs, 0 in newer ones (a bug bash);
-    # lr_range_test's None (no val_data) and 0 (all of it) differ
+    # find_lr's no validation: None in older versions' configs, 0 in newer ones (a bug bash),
+    # and lr_range_test's None (a review); lr_range_test's 0 (all of val_data) differs
     assert _labels_from_configs([res(dataset="digits", val_batches=None, weight_decay=0.0),
-                                 res(dataset="digits", val_batches=0, weight_decay=1e-4)]) == [
-        "weight_decay=0", "weight_decay=0.0001"]
+                                 res(dataset="digits", val_batches=0, weight_decay=1e-4),
+                                 res(val_batches=None, weight_decay=1e-3)]) == [
+        "weight_decay=0", "weight_decay=0.0001", "weight_decay=0.001"]
     assert _labels_from_configs([res(val_batches=None), res(val_batches=0)]) == [
         "val_batches=None", "val_batches=0"]
+    assert _labels_from_configs([res(dataset="digits", val_batches=0),
+                                 res(dataset="digits", val_batches=4)]) == [
+        "val_batches=None", "val_batches=4"]
     assert _labels_from_configs([res({"world_size": 1}, batch_size=64),
                                  res({"world_size": 2}, batch_size=64)]) == [
         "processes=1", "processes=2"]

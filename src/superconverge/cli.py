@@ -351,7 +351,9 @@ def _schedule(args: argparse.Namespace) -> int:
                      f"{result.stop_summary()}\n",
                      sys.stderr)
             warned = result.warnings(args.method, pick=reads_suggestion(args.policy, params))
-            if warned and again:  # (a bug bash: --mode exp, followed here, was clr's waveform)
+            # (a bug bash: --mode exp, followed here, was clr's waveform; a review: said where
+            # a warning names one)
+            if any(_as_flags(w, again) != w for w in warned):
                 _say(f"note: the flags the range test's warnings name are find-lr's, to run it "
                      f"again with (not {args.command}'s)\n", sys.stderr)
             for w in warned:

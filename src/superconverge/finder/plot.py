@@ -19,7 +19,7 @@ import numpy as np
 
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
-from superconverge.finder.suggest import finite_prefix, smooth_sweep
+from superconverge.finder.suggest import _CUT, finite_prefix, smooth_sweep
 from superconverge.schedules._validate import boolean, choice, integer
 
 if TYPE_CHECKING:
@@ -161,12 +161,14 @@ def _as_ran(result: RangeTestResult) -> dict[str, Any]:
     asked is more than the examples (:func:`_batch_ran`), and ``processes``, its provenance's
     ``world_size`` (a bug bash: two runs at batch 500 and 300 of 300 examples, the same curve,
     were labelled as a batch size search; runs on 1 and on 2 processes alike), and find_lr's
-    ``val_batches`` None (older versions') as its 0."""
+    ``val_batches`` 0 as the None of no validation that older versions and lr_range_test
+    record."""
     config = dict(result.config or {})
-    if "dataset" in config and config.get("val_batches") is None:
-        # find_lr's none: older versions recorded lr_range_test's None, newer ones 0 (a bug
-        # bash: an old and a new run were labelled apart by it alone)
-        config["val_batches"] = 0
+    if "dataset" in config and config.get("val_batches") == 0:
+        # find_lr's 0 is no validation, lr_range_test's None (its 0 is all of val_data), as
+        # older find_lr versions recorded it (a bug bash: an old and a new run were labelled
+        # apart by it alone; a review: and a new find_lr's beside an lr_range_test's)
+        config["val_batches"] = None
     world = (result.provenance or {}).get("world_size")
     if type(world) is int and world > 0:
         config["processes"] = world
@@ -548,6 +550,10 @@ def _draw(
     gx, graw = _with_gaps(result, lrs, np.asarray(result.losses, dtype=float))
     # With repeats the curve is their pointwise mean (of those that finished), and says so.
     mean_of = len(result.finished_repeats())
+    if mean_of and result.stop_reason in _CUT and not result._finished_before_cut():
+        # (an older version's file: the mean of every repeat, cut where the last stopped, a
+        # review)
+        mean_of = len(result.repeats)
     if show_raw:
         ax.plot(gx, graw, color="C0", alpha=0.25, linewidth=1,
                 label=f"loss (mean of {mean_of} repeats)" if mean_of > 1 else "loss")

@@ -193,8 +193,9 @@ def find_lr(
     v.choice("method", method, METHODS)
     # (the names too: a typo is told before an image folder is decoded)
     # (in any case: older versions recorded the class's name, "SGD", a bug bash)
-    optimizer = optimizer.lower() if isinstance(optimizer, str) else optimizer
-    v.choice("optimizer", optimizer, OPTIMIZERS)
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        optimizer = optimizer.lower()
+    v.choice("optimizer", optimizer, OPTIMIZERS)  # (a name refused as given, a review)
     v.choice("mode", mode, tuple(MODES))
     if model is not None:
         check_model_name(model)

@@ -1239,14 +1239,19 @@ class ParamScheduler:
             if not isinstance(now, Tensor) and now != 0:  # (a tensor would be read back)
                 self._frozen = ()
                 shown = [float(f"{m:.12g}") for m in self._multipliers[key]]
-                first = groups[0][slot]
-                # The multiplier that gives the group the value written, at group 0's value
-                # now, ready to paste (a bug bash: pasted as printed, the 0 kept it frozen)
+                first, m0 = groups[0][slot], self._multipliers[key][0]
+                # The multiplier that gives the group the value written, at the schedule's
+                # value now (group 0's over its own multiplier, a review), ready to paste (a bug
+                # bash: pasted as printed, the 0 kept it frozen)
                 if (not isinstance(first, Tensor) and isinstance(now, numbers.Real)
-                        and first != 0 and math.isfinite(first) and math.isfinite(now)):
-                    shown[i] = float(f"{now / first:.6g}")
-                    how = (f"multipliers={{{key!r}: {brief(shown)}}}, which gives it {now!r} "
-                           f"now ({key} as a share of group 0's, {first:.6g} at this step)")
+                        and first != 0 and m0 != 0 and math.isfinite(first)
+                        and math.isfinite(now)):
+                    value = first / m0
+                    shown[i] = float(f"{now / value:.6g}")
+                    how = (f"multiplier {shown[i]!r} for group {i} in place of that 0, "
+                           f"multipliers={{{key!r}: {brief(shown)}}}, which gives it {now!r} "
+                           f"now ({key} as a share of the schedule's value, {value:.6g} at this "
+                           "step)")
                 else:
                     how = (f"its multiplier in place of that 0, in multipliers={{{key!r}: "
                            f"{brief(shown)}}} (its {key} as a share of group 0's)")
