@@ -2139,7 +2139,7 @@ def test_a_stopped_rerun_beside_a_finished_run_is_told_both_ways(tmp_path, capsy
     capsys.readouterr()
     schedule = ["schedule", "one-cycle", "--from-lr-find", str(tmp_path), "--steps", "5"]
     assert main(schedule) == 0
-    assert "note:" not in capsys.readouterr().err  # (no stopped run there)
+    assert "also holds lr_find.partial.json" not in capsys.readouterr().err  # (no stopped run)
     loss_fails_at(monkeypatch, 15, KeyboardInterrupt())
     with pytest.raises(SystemExit):
         main([*argv, "--optimizer", "adam"])
@@ -2154,7 +2154,7 @@ def test_a_stopped_rerun_beside_a_finished_run_is_told_both_ways(tmp_path, capsy
         f"{partial} takes the stopped one)\n")
     os.utime(partial, ns=(0, 0))  # the stopped run older than the finished one: no news
     assert main(schedule) == 0
-    assert "note:" not in capsys.readouterr().err
+    assert "also holds lr_find.partial.json" not in capsys.readouterr().err
 
 
 def test_a_warned_curve_gets_no_next_command(tmp_path, capsys) -> None:
