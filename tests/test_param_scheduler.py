@@ -2420,8 +2420,9 @@ def test_a_write_that_unfreezes_a_group_held_at_0_is_warned_of_once(kind: str) -
     # The multipliers to paste give the group the lr written, at the schedule's then (a bug bash:
     # pasted as printed, [1.0, 0.0] kept it frozen)
     found = re.search(r"multiplier ([0-9.e-]+) for group 1 in place of that 0, multipliers="
-                      r"(\{'lr': \[[^\]]*\]\}), which gives it 0\.01 now \(lr as a share of the "
-                      r"schedule's value, ([0-9.e-]+) at this step\)", said[0])
+                      r"(\{'lr': \[[^\]]*\]\}), which gives it 0\.01 where the schedule stood "
+                      r"when it was written \(([0-9.e-]+); it follows the schedule after\)",
+                      said[0])
     assert found is not None, said[0]
     pasted = ast.literal_eval(found.group(2))
     assert float(found.group(1)) == pasted["lr"][1]

@@ -9956,7 +9956,8 @@ def test_find_lr_says_where_the_data_readers_options_go(tmp_path) -> None:
             find_lr(**{name: value})
         assert str(refused.value) == (
             f"find_lr() got an unexpected keyword argument {name!r}; pass it in "
-            f"data_options={{{name!r}: ...}}, where the options of the data's reader go")
+            f"data_options={{{name!r}: ...}} beside data=, where the options of a data file's "
+            "reader go (a built-in dataset takes none)")
     rng = np.random.default_rng(0)
     rows = "\n".join(";".join(f"{v:.3f}" for v in rng.normal(size=4)) + f";{i % 2}"
                      for i in range(40))

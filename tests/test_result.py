@@ -2254,6 +2254,20 @@ def test_titles_and_labels_say_the_batch_and_the_processes_as_they_ran() -> None
         "SGD, float16 autocast with a GradScaler, gradient norm clipped at 1")
     assert _setting({"amp_dtype": "bfloat16", "grad_scaler": False, "max_grad_norm": None}) == (
         "bfloat16 autocast")
+    # ... on a caller's axes, one line or none: the pieces past the batch left out from the
+    # last as needed (a final read: the longer line was dropped whole from a grid's titles)
+    clipped = {"optimizer": "SGD", "weight_decay": 0.001, "amp_dtype": "bfloat16",
+               "max_grad_norm": 1.0}
+    assert _setting(clipped, {"world_size": 2}, 200) == (
+        "SGD, weight decay 0.001, bfloat16 autocast, gradient norm clipped at 1 on each of 2 "
+        "processes")
+    assert _setting(clipped, {"world_size": 2}, 70) == (
+        "SGD, weight decay 0.001, bfloat16 autocast on each of 2 processes")
+    assert _setting(clipped, {"world_size": 2}, 46) == (
+        "SGD, weight decay 0.001 on each of 2 processes")
+    assert _setting(clipped, {"world_size": 2}, 45) == "SGD, weight decay 0.001"
+    assert _setting(clipped, None, 30) == "SGD, weight decay 0.001"
+    assert _setting(clipped, None, 10) == ""
 
     def res(provenance: dict[str, Any] | None = None, **config: Any) -> RangeTestResult:
         return dataclasses.replace(make_result(), config=config, provenance=provenance or {})

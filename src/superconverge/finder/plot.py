@@ -417,7 +417,7 @@ def smoothed_as_seen(result: RangeTestResult) -> np.ndarray:
 
 
 def _setting(config: Mapping[str, Any] | None,
-             provenance: Mapping[str, Any] | None = None) -> str:
+             provenance: Mapping[str, Any] | None = None, width: int | None = None) -> str:
     """What a result's config says its steps ran with, as its plot's title and find-lr's report
     name it: ``"SGD, weight decay 0.0005, batch 64"``, of the pieces the config holds ("" where
     none: autocast's dtype, a GradScaler and ``max_grad_norm`` too), and the processes of
@@ -426,7 +426,9 @@ def _setting(config: Mapping[str, Any] | None,
     asked)"``. (Bug bashes: range tests at several weight decays drew
     alike-titled plots and printed alike reports; a run on 2 processes was titled as one on 1,
     whose steps are half as large; one at batch 500 of 300 examples as if its batches were
-    of 500.)"""
+    of 500.) ``width``: the line at most this long, its autocast, clipping and processes left
+    out from the last as needed, then "" (a final read: on a grid's small axes, where the
+    line is one line or none, the longer line was dropped whole)."""
     config = config or {}
     world = _world(provenance)
     words = []
@@ -446,15 +448,23 @@ def _setting(config: Mapping[str, Any] | None,
         words.append(f"{k} batches accumulated a step")
     # (a bug bash: runs under autocast or clipping were titled as plain ones; overlays label
     # them)
+    extra = []
     amp = config.get("amp_dtype")
     if amp in ("bfloat16", "float16"):
-        words.append(f"{amp} autocast" + (" with a GradScaler" if config.get("grad_scaler") is True
+        extra.append(f"{amp} autocast" + (" with a GradScaler" if config.get("grad_scaler") is True
                                           else ""))
     clip = config.get("max_grad_norm")
     if isinstance(clip, (int, float)) and not isinstance(clip, bool):
-        words.append(f"gradient norm clipped at {clip:g}")
+        extra.append(f"gradient norm clipped at {clip:g}")
     each = f"on each of {world} processes" if world > 1 else ""
-    return " ".join(x for x in (", ".join(words), each) if x)
+
+    def said(pieces: list[str], each: str) -> str:
+        return " ".join(x for x in (", ".join(pieces), each) if x)
+
+    if width is None:
+        return said(words + extra, each)
+    shorter = [said(words + extra[:k], each) for k in range(len(extra), -1, -1)]
+    return next((x for x in [*shorter, said(words, "")] if len(x) <= width), "")
 
 
 def _world(provenance: Mapping[str, Any] | None) -> int:
@@ -663,9 +673,7 @@ def _draw(
     # (a line of its own: how it stopped reads first; on a caller's axes only where it fits on
     # one: on a small grid's it wrapped to two more lines, which collapsed a constrained
     # layout, a review, and left out there the grid's plots were titled alike, another)
-    ran = _setting(result.config, result.provenance)
-    if not legend_outside and len(ran) > width:
-        ran = ""
+    ran = _setting(result.config, result.provenance, None if legend_outside else width)
     ax.set_title(_fill(title, width) + (f"\n{_fill(ran, width)}" if ran else ""),
                  fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)

@@ -95,7 +95,8 @@ def range_steps(model: str) -> int:
 
 
 _DATA_OPTIONS = {
-    name: f"pass it in data_options={{{name!r}: ...}}, where the options of the data's reader go"
+    name: (f"pass it in data_options={{{name!r}: ...}} beside data=, where the options of a "
+           "data file's reader go (a built-in dataset takes none)")
     for name in dict.fromkeys(n for names in FILE_OPTIONS.values() for n in names)}
 """find_lr's hints for the data readers' options passed as its own arguments (a bug bash:
 "give a val_fraction above 0", followed as ``find_lr(val_fraction=0.2)``, got Python's bare

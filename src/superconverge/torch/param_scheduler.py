@@ -1250,8 +1250,8 @@ class ParamScheduler:
                     shown[i] = float(f"{now / value:.6g}")
                     how = (f"multiplier {shown[i]!r} for group {i} in place of that 0, "
                            f"multipliers={{{key!r}: {brief(shown)}}}, which gives it {now!r} "
-                           f"now ({key} as a share of the schedule's value, {value:.6g} at this "
-                           "step)")
+                           f"where the schedule stood when it was written ({value:.6g}; it "
+                           "follows the schedule after)")
                 else:
                     how = (f"its multiplier in place of that 0, in multipliers={{{key!r}: "
                            f"{brief(shown)}}} (its {key} as a share of group 0's)")
