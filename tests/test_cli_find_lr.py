@@ -1993,6 +1993,12 @@ def test_a_warning_made_an_error_is_one_line(tmp_path) -> None:
     (["schedule", "one-cycle-two-phase", "--steps", "9", "--div_factor", "25"],
      "(did you mean --div?)"),
     (["schedule", "cosine", "--steps", "9", "--T_max", "9"], "(did you mean --steps?)"),
+    # (a bug bash: ours that the policy does not take was named, and then refused)
+    (["schedule", "clr", "--steps", "9", "--base-lr", "0.01", "--max-lr", "0.1",
+      "--div-factor", "25"], "unrecognized arguments: --div-factor 25 (--div-factor is torch's "
+     "name of --div, which clr does not take)"),
+    (["schedule", "step-decay", "--steps", "9", "--lr", "0.1", "--eta_min", "0"],
+     "(--eta-min is torch's name of --final-lr, which step-decay does not take)"),
     (["schedule", "cosine", "--total-steps", "9", "--eta-min", "0"],
      "unrecognized: --total-steps --eta-min (did you mean --steps?; did you mean --final-lr?)"),
     # (a bug bash: --pct-start, pointed at --warmup-fraction alone, which one-cycle refuses)

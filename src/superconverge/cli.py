@@ -1034,12 +1034,21 @@ class _Parser(argparse.ArgumentParser):
         name = token.split("=", 1)[0]
         return not any(f.startswith(name) for f in self._flags())
 
+    def _policy(self) -> str | None:
+        """The policy the command line names after ``schedule`` (None where it names none)."""
+        from superconverge.schedules.policy import POLICIES
+
+        argv = list(_Parser.argv)
+        after = argv[argv.index("schedule") + 1:] if "schedule" in argv else []
+        return next((t for t in after if t in POLICIES), None)
+
     def _near(self, tokens: Sequence[str]) -> str:
         """`` (did you mean --steps?)`` for the flags among ``tokens`` that have a near one: a
         torch scheduler's argument as a flag (``--max-momentum``) the one of ours it is (a bug
         bash: ``--no-momentum``, by spelling, where ``--high-momentum`` was meant)."""
         flags = self._flags()
         range_test = "--num-iter" in flags  # (find-lr's flags)
+        policy = self._policy() if "--steps" in flags else None  # (schedule's)
         hints = []
         for t in tokens:
             if not t.startswith("--"):
@@ -1047,7 +1056,12 @@ class _Parser(argparse.ArgumentParser):
             # (as torch spells them too: --max_momentum, --T-max; a review)
             name = t.split("=", 1)[0].replace("_", "-").lower()
             if (ours := _TORCH_NAMES.get(name)) in flags:
-                hints.append(f"did you mean {ours}?{_TORCH_NOTES.get(name, '')}")
+                if policy is not None and name not in _TORCH_NOTES and not _takes(policy, ours):
+                    # (a bug bash: clr's --div-factor, pointed at --div, was then refused)
+                    hints.append(f"{name} is torch's name of {ours}, which {policy} does not "
+                                 "take")
+                else:
+                    hints.append(f"did you mean {ours}?{_TORCH_NOTES.get(name, '')}")
             elif range_test and name in _RANGE_TEST_NAMES:
                 hints.append(f"did you mean {_RANGE_TEST_NAMES[name]}?")
             elif range_test and name in _UNFLAGGED:
@@ -1055,6 +1069,14 @@ class _Parser(argparse.ArgumentParser):
             elif near := difflib.get_close_matches(name, flags, n=1, cutoff=0.75):
                 hints.append(f"did you mean {near[0]}?")
         return f" ({'; '.join(hints)})" if hints else ""
+
+
+def _takes(policy: str, flag: str) -> bool:
+    """Whether schedule's ``policy`` takes ``flag`` (``--steps`` every one)."""
+    from superconverge.schedules.policy import policy_parameters
+
+    name = "cycle_momentum" if flag == "--no-momentum" else flag[2:].replace("-", "_")
+    return flag == "--steps" or name in policy_parameters(policy)
 
 
 #: torch's LR schedulers' arguments (OneCycleLR, CyclicLR, CosineAnnealingLR), written as flags,
