@@ -4,9 +4,26 @@ of a result's steps. Under torchrun each rule reads one process's share of the e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 SHORT_PASS_BATCHES = 4
 """A pass of at most this many batches whose last is short is warned of: 1 step in 4 or more
 trains on a smaller batch."""
+
+
+def processes(provenance: Mapping[str, Any] | None) -> int:
+    """The processes a result's steps ran on, its provenance's ``world_size``; 1 where it
+    names none (a file of another version, or edited by hand)."""
+    world = (provenance or {}).get("world_size")
+    return world if type(world) is int and world > 1 else 1
+
+
+def process_share(num_train: object, world: int) -> int | None:
+    """The training examples each of ``world`` processes trains on under ``find_lr``:
+    ``num_train // world``, the last ``num_train % world`` left out. None where ``num_train``
+    (a config's) is no positive whole number."""
+    return num_train // world if type(num_train) is int and num_train > 0 else None
 
 
 def drops_single(examples: int, batch_size: int) -> bool:

@@ -1328,18 +1328,23 @@ def _batch_note(config: Mapping[str, Any], provenance: Mapping[str, Any]) -> str
     step is every process's batch, and a batch size past the data (a process's share) is all
     of it (a review: "batch size 5000" of steps of 1438), and a pass's short last batch that is
     1 step in a few is said (a bug bash: "batch size 1000" where every second step took 438)."""
-    from superconverge._batches import batches_a_pass, repeats_examples, short_last_batch
+    from superconverge._batches import (
+        batches_a_pass,
+        process_share,
+        processes,
+        repeats_examples,
+        short_last_batch,
+    )
 
     size, steps = config.get("batch_size"), config.get("accumulation_steps", 1)
     if not (type(size) is int and size > 0):
         return ""
     steps = steps if type(steps) is int and steps > 1 else 1
-    world = provenance.get("world_size", 1)
-    world = world if type(world) is int and world > 1 else 1
+    world = processes(provenance)
     n = config.get("num_train")
-    share = n // world if type(n) is int and n > 0 else None
     # (under torchrun find_lr gives every process n // world examples, the last n % world
     # left out, a review)
+    share = process_share(n, world)
     used = world * share if share is not None else n
     if share is not None and size > share:
         more = ("" if world == 1 else

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from superconverge._batches import process_share, processes
 from superconverge.atomic import drawing, file_path, new_figure, save_figure
 from superconverge.finder._dist import is_main_process
 from superconverge.finder.suggest import _CUT, finite_prefix, smooth_sweep
@@ -173,7 +174,7 @@ def _as_ran(result: RangeTestResult) -> dict[str, Any]:
     if type(world) is int and world > 0:
         config["processes"] = world
     if "batch_size" in config:
-        config["batch_size"] = _batch_ran(config, _world(result.provenance))
+        config["batch_size"] = _batch_ran(config, processes(result.provenance))
     return config
 
 
@@ -430,7 +431,7 @@ def _setting(config: Mapping[str, Any] | None,
     out from the last as needed, then "" (a final read: on a grid's small axes, where the
     line is one line or none, the longer line was dropped whole)."""
     config = config or {}
-    world = _world(provenance)
+    world = processes(provenance)
     words = []
     name = config.get("optimizer")
     if isinstance(name, str) and name.strip():
@@ -467,19 +468,12 @@ def _setting(config: Mapping[str, Any] | None,
     return next((x for x in [*shorter, said(words, "")] if len(x) <= width), "")
 
 
-def _world(provenance: Mapping[str, Any] | None) -> int:
-    """The processes a result's steps ran on (``provenance["world_size"]``), 1 where it
-    names none."""
-    world = (provenance or {}).get("world_size")
-    return world if type(world) is int and world > 1 else 1
-
-
 def _batch_ran(config: Mapping[str, Any], world: int) -> Any:
     """``config["batch_size"]``, or the examples of a process's share where it is more than
     them (``num_train``, find_lr's): a batch of all of them."""
-    size, n = config.get("batch_size"), config.get("num_train")
-    if type(size) is int and type(n) is int and 0 < n // world < size:
-        return n // world
+    size, share = config.get("batch_size"), process_share(config.get("num_train"), world)
+    if type(size) is int and share is not None and 0 < share < size:
+        return share
     return size
 
 
