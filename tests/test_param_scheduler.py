@@ -373,6 +373,22 @@ def test_past_the_end_holds_and_warns_once() -> None:
     assert opt.param_groups[0]["momentum"] == 0.95
 
 
+def test_step_refused_for_a_group_added_past_the_end_does_not_warn_of_the_end() -> None:
+    # (a bug bash: the refused step first warned "reached step 11 ... size total_steps", a step
+    # never taken and advice beside the point; the group's error is the cause)
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(1.0, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(10):
+            sched.step()
+        opt.add_param_group({"params": model[2].parameters()})
+        with pytest.raises(RuntimeError, match="add_param_group"):
+            sched.step()
+    assert sched.last_step == 10
+
+
 def test_endless_schedule_never_warns() -> None:
     opt = make_opt(make_model(), "sgd")
     sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 3), momentum=0.9)

@@ -1149,12 +1149,13 @@ class ParamScheduler:
     # -- the hot path -----------------------------------------------------------------------
 
     def _apply(self, step: int) -> None:
-        if step > self._warn_after:
-            self._warn_past_end(step)
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups or groups[-1] is not self._tail:  # (a group added or
             # removed changes one of them)
             self._check_groups(groups)
+        if step > self._warn_after:  # (after the groups' check: a step refused for a group
+            # added past the end did not reach it, a bug bash)
+            self._warn_past_end(step)
         last = self._last
         g0 = groups[0]
         if g0 is not self._wrote_in:
