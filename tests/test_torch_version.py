@@ -60,8 +60,22 @@ from superconverge.cli import main
 raise SystemExit(main(["find-lr", "--dataset", "digits"]))
 """)
     assert done.returncode == 2
-    assert done.stderr.strip() == ("superconverge: error: superconverge needs torch>=2.6, found "
-                                   "torch 2.4.1; upgrade it (pip install 'torch>=2.6')")
+    assert done.stderr.strip() == ("superconverge find-lr: error: superconverge needs torch>=2.6, "
+                                   "found torch 2.4.1; "
+                                   "upgrade it (pip install 'torch>=2.6')")
+
+
+def test_plot_needs_torch_too_and_says_so_in_its_own_name(tmp_path) -> None:
+    # (a bug bash: the README's list of the parts that need torch left out a saved result's;
+    # the line now names its command, as every other error line of the CLI does)
+    done = with_torch_version("2.4.1", f"""
+from superconverge.cli import main
+raise SystemExit(main(["plot", {str(tmp_path / "lr_find.json")!r}, "--out",
+                      {str(tmp_path / "p.png")!r}]))
+""")
+    assert done.returncode == 2
+    assert done.stderr.startswith("superconverge plot: error: superconverge needs torch>=2.6, "
+                                  "found torch 2.4.1;"), done.stderr
 
 
 def test_the_torch_free_commands_run_on_an_old_torch() -> None:

@@ -1270,7 +1270,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, rank: int | 
     except _StreamFailed as exc:
         parser.exit(1, f"{tag}{parser.prog} {args.command}: error: {exc.strerror}\n")
     except TorchTooOld as exc:  # a command that trains imported torch, and it is too old
-        print(f"{tag}{parser.prog}: error: {exc}", file=sys.stderr)
+        print(f"{tag}{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
         # A package a dataset needs, missing or broken (a --no-deps install): the message says
