@@ -1191,6 +1191,12 @@ def test_the_library_needs_the_points_a_suggestion_reads() -> None:
     with pytest.raises(ValueError, match=r"num_iter must be >= 8, got 6: the suggestion rules "
                                          r"need 8 points"):
         find_lr(num_iter=6)
+    # below the range test's own floor (5) too: the same limit, not 5 first and 8 after it (a
+    # bug bash)
+    with pytest.raises(ValueError, match=r"num_iter must be >= 8, got 2: "):
+        find_lr(num_iter=2)
+    with pytest.raises(TypeError, match=r"num_iter must be an int, got 2.0"):
+        find_lr(num_iter=2.0)
 
 
 def test_find_lr_leaves_the_callers_rng_alone_and_takes_numpy_numbers(tmp_path) -> None:

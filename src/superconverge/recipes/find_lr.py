@@ -7,6 +7,7 @@ import dataclasses
 import errno
 import itertools
 import logging
+import numbers
 import os
 import signal
 import tempfile
@@ -178,10 +179,13 @@ def find_lr(
     accumulation_steps = v.integer("accumulation_steps", accumulation_steps, minimum=1)
     start_lr, end_lr = sweep_lrs(start_lr, end_lr)
     if num_iter is not None:
-        num_iter = sweep_steps(num_iter)
-        if num_iter < MIN_POINTS:  # the test itself runs; the pick it is run for cannot be made
+        # The pick's floor before the range test's own (5): one told after the other, a user
+        # who followed the first met the second (a bug bash).
+        if (isinstance(num_iter, numbers.Integral) and not isinstance(num_iter, bool)
+                and num_iter < MIN_POINTS):  # (the test runs; the pick it is for cannot be made)
             raise ValueError(f"num_iter must be >= {MIN_POINTS}, got {num_iter}: the suggestion "
                              f"rules need {MIN_POINTS} points")
+        num_iter = sweep_steps(num_iter)
     repeats = v.integer("repeats", repeats, minimum=1)
     # (None: no validation, as files of older versions record it; a bug bash: their configs
     # were refused on replay)
