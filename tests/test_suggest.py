@@ -796,6 +796,24 @@ def test_a_jump_of_two_thirds_of_the_fall_is_a_jump_at_the_start() -> None:
     assert msg.startswith("the loss jumped from 2 to 3.2")
 
 
+def test_a_long_sweep_s_first_steps_are_read_against_their_own_noise() -> None:
+    """With no flat stretch after the first tenth of a long sweep, the highest of its hundreds
+    of batches is read against their own noise, not the whole curve's (a bug bash: 8 cycled
+    batches, 8000 points, "jumped from 0.711 to 1.26", where 1000 points said nothing; the
+    whole curve's noise is mostly its quiet floor's). A real leap is still told."""
+    n = 4000
+    lrs = np.logspace(-5, 1, n)
+    cycle = np.array([0.0, 0.23, 0.13, 0.08, 0.26, 0.38, 0.19, 0.55])  # y[0], the lowest
+    fall = np.interp(np.arange(n), [0, 600, 3000, n - 1], [1.0, 0.6, 0.05, 0.05])
+    y = fall + np.tile(cycle, n // 8) * fall  # batch noise in proportion to the level
+    said = curve_warnings(lrs, y, "completed")
+    assert not any("jumped" in w for w in said), said
+    assert any(w.startswith("the loss was already falling at start_lr") for w in said), said
+    y[3] = 6.0  # a leap of 5 at once, where the batches spread by 0.55
+    assert any(w.startswith("the loss jumped from 1 to 6") for w in curve_warnings(
+        lrs, y, "completed"))
+
+
 def _plateau_then_valley(sd: float, seed: int = 0) -> np.ndarray:
     """200 points: flat at 25 with noise of ``sd`` (kept within 2 sd) up to point 60, a fall
     to 1 by point 120 with noise a hundredth of it, then a blow-up: most of the curve's

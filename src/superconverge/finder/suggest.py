@@ -704,12 +704,15 @@ JUMP_NOISE = 5.0
 too high) only beyond this multiple of the batch-to-batch noise (and half the fall). Where a
 flat stretch of :data:`MIN_POINTS` points or more follows those steps, the noise is the larger
 of the whole curve's and that stretch's, and a rise no higher than the stretch's own highest
-loss is none: one of its batches, not the LR. (An audit: an MSE regression's batch losses
-spread in proportion to their level and have heavy tails, so the whole curve's noise, mostly
-that of its low end, read a batch of a plateau flat for four decades as a jump, and lowering
-start_lr, the advice, kept the warning. Of 493 sweeps of small MLPs, cross-entropy, MSE and L1,
-batch 8 to 64, the rule before warned 47, this one 25; each of the 14 it warned that started
-at start_lr=0.1, where the loss leapt 4 to 10 times at once, is warned still.)"""
+loss is none: one of its batches, not the LR; where none follows, of the whole curve's and that
+of the first steps themselves, if they are twice :data:`MIN_POINTS` or more (a long sweep's
+first tenth: the highest of its hundreds of batches is no jump). (An audit: an MSE
+regression's batch losses spread in proportion to their level and have heavy tails, so the
+whole curve's noise, mostly that of its low end, read a batch of a plateau flat for four
+decades as a jump, and lowering start_lr, the advice, kept the warning. Of 493 sweeps of small
+MLPs, cross-entropy, MSE and L1, batch 8 to 64, the rule before warned 47, this one 25; each of
+the 14 it warned that started at start_lr=0.1, where the loss leapt 4 to 10 times at once, is
+warned still.)"""
 
 
 FLOOR_NOISE = 2.0
@@ -1189,6 +1192,12 @@ def curve_warnings(
         jump_noise = max(jump_noise, _robust_sd(np.diff(plateau)) / math.sqrt(2))
         if peak <= float(np.max(plateau)):
             jump = 0.0  # (a batch like the stretch's others)
+    elif head >= 2 * MIN_POINTS:
+        # No flat stretch after the first steps to compare their highest loss with: their own
+        # batch noise (a bug bash: a sweep of 8000 points read the highest of its first 800
+        # batches, one loss of 8 cycled batches, as a jump, against the whole curve's noise,
+        # mostly its quiet floor's, where 1000 points said nothing)
+        jump_noise = max(jump_noise, _robust_sd(np.diff(y[:head])) / math.sqrt(2))
     if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
                                      JUMP_NOISE * jump_noise):
         # A spike at once that the loss falls back from: start_lr is already too high (Adam
