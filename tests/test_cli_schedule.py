@@ -432,6 +432,30 @@ def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
     assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
 
 
+def test_the_lr_is_drawn_over_the_momentum() -> None:
+    """Fast cycles fill both bands: the momentum's twin axis, drawn over the LR's, hid the LR
+    whole (a bug bash); the LR is drawn on top, over the axes' own background."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgb
+    from matplotlib.figure import Figure
+
+    from superconverge.report.schedule_preview import draw_policy
+
+    fig = Figure(figsize=(6, 3))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(facecolor="#f0f0e0")
+    draw_policy(ax, make_policy("clr", 8000, base_lr=0.01, max_lr=0.1, step_size=3,
+                                cycle_momentum=True))
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float) / 255
+
+    def share(color: str) -> float:
+        return float((np.abs(pixels - to_rgb(color)).max(axis=-1) < 0.02).mean())
+
+    assert share("C0") > 0.2 > share("C1")  # the LR's band, over the momentum's
+    assert share("#f0f0e0") > 0.01  # the caller's background still shows
+
+
 def test_a_warm_up_from_0_before_a_step_decay_gets_a_symlog_axis() -> None:
     from matplotlib.figure import Figure
 

@@ -295,5 +295,11 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: SupportsIndex | None
         ax2 = ax.twinx()
         draw(ax2, momentum, "C1", "momentum")
         ax2.set_ylabel("momentum", color="C1")
+        # The LR above the momentum (a bug bash: fast cycles fill both bands, and the twin,
+        # drawn over it, hid the LR whole); the twin, below, takes the axes' background.
+        ax2.patch.set_facecolor(ax.patch.get_facecolor())
+        ax2.patch.set_visible(ax.patch.get_visible())
+        ax.patch.set_visible(False)
+        ax.set_zorder(ax2.get_zorder() + 1)
     ax.grid(alpha=0.3)
     return ax
