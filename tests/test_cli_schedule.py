@@ -277,7 +277,12 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),
-        (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 1,000,000"),
+        (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 10,000,000"),
+        # a table's own cap (a bug bash: a plot of 2 million steps was refused, "one row per
+        # step")
+        (["fixed", "--steps", "2000000"], "--steps must be <= 1,000,000 for csv, one row per "
+         "step (a plot, --out FILE.png, or --format ascii draws up to 10,000,000), got "
+         "2,000,000"),
         # an unset shell variable: the default LR was used without a word, or stdout
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),
@@ -339,7 +344,7 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # a milestone no --steps reaches (a bug bash: "fits every --steps >= 2000001", which
         # --steps then refused); 999999 still fits --steps 1000000, and the library says so
         (["step-decay", "--steps", "100", "--milestones", "2000000"], "--milestones 2000000 "
-         "is a step at or past 1,000,000, the most --steps takes (one row per step)"),
+         "is a step at or past 1,000,000, the most --steps takes for csv, so no run"),
         (["step-decay", "--steps", "100", "--milestones", "0.5,1e6"], "--milestones 1000000 "
          "is a step at or past 1,000,000"),
         (["step-decay", "--steps", "100", "--milestones", "999999"], "fits every --steps >= "
@@ -430,6 +435,18 @@ def test_a_schedule_plot_shows_what_a_linear_axis_would_hide() -> None:
     single = draw(make_policy("fixed", 1, lr=0.1))
     assert single.get_xlim() == (-1, 2) and single.lines[1].get_marker() == "."
     assert draw(make_policy("fixed", 1000, lr=0.1)).lines[0].get_drawstyle() == "default"
+
+
+def test_a_run_longer_than_a_table_takes_is_drawn(tmp_path, capsys) -> None:
+    """Up to 10 million steps for a plot or ascii, milestones past a table's million too (a bug
+    bash: a 2-million-step run was refused in every format, "one row per step")."""
+    argv = ["schedule", "step-decay", "--steps", "2000000", "--lr", "0.1", "--milestones",
+            "1500000"]
+    assert main([*argv, "--format", "ascii"]) == 0
+    chart = capsys.readouterr().out
+    assert "step 0" in chart and "1999999" in chart
+    assert main([*argv, "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_lr_is_drawn_over_the_momentum() -> None:

@@ -167,6 +167,11 @@ MAX_TABLE_STEPS = 1_000_000
 about 0.18 GB as CSV and 1.2 GB as JSON; a typo with three zeros too many would fill the memory).
 Longer runs: ``Schedule.table(steps)`` or a sample of steps in Python."""
 
+MAX_DRAWN_STEPS = 10_000_000
+"""The most steps ``schedule`` draws (png, svg, pdf, ascii): every step's values are computed,
+for a fast cycle keeps its height (10 million steps took about 46 s and 0.4 GB on a 2-core
+machine). A bug bash: a 2-million-step run could not be drawn, told "one row per step"."""
+
 
 MAX_REPEATS = 1000
 """The most range tests ``find-lr --repeats`` runs: a guard against a typo (ten are plenty to
@@ -248,9 +253,9 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "superconverge.schedules.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("policy", choices=sorted(POLICIES), help="the policy")
-    p.add_argument("--steps", type=_at_least(1, MAX_TABLE_STEPS), required=True,
-                   help=f"total optimizer steps of the run (at most {MAX_TABLE_STEPS:,}: one "
-                   "row per step)")
+    p.add_argument("--steps", type=_at_least(1, MAX_DRAWN_STEPS), required=True,
+                   help=f"total optimizer steps of the run (at most {MAX_TABLE_STEPS:,} for "
+                   f"csv and json, one row per step; {MAX_DRAWN_STEPS:,} for a plot or ascii)")
     p.add_argument("--format", choices=("csv", "json", "ascii", *_PLOTS),
                    help="default: the one --out's suffix names (.csv, .json, .png, .svg, .pdf), "
                    "else csv (no --out, none, .txt)")
@@ -309,6 +314,11 @@ def _schedule(args: argparse.Namespace) -> int:
                              f"{args.format} plot to a file: --out FILE.{args.format}")
         args.out = None
     fmt = _output_format(args.format, args.out)
+    most = MAX_TABLE_STEPS if fmt in ("csv", "json") else MAX_DRAWN_STEPS
+    if args.steps > most:
+        raise ValueError(f"--steps must be <= {most:,} for {fmt}, one row per step (a plot, "
+                         f"--out FILE.png, or --format ascii draws up to {MAX_DRAWN_STEPS:,}), "
+                         f"got {args.steps:,}")
     if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import lrs_from_range_test, momentum_note
@@ -383,14 +393,14 @@ def _schedule(args: argparse.Namespace) -> int:
     args.taken = list(taken)  # their names stay in messages: no flag of the user's set them
     # (whole steps; the library words the rest, and names no count past 1e20)
     past = [m for m in params.get("milestones") or ()
-            if math.isfinite(m) and m == int(m) and MAX_TABLE_STEPS <= m <= 10**20]
+            if math.isfinite(m) and m == int(m) and most <= m <= 10**20]
     if args.policy == "step-decay" and past:
         # the library's advice (e.g. "fits every --steps >= 2000001") would name a run longer
         # than --steps takes (a user's bug bash)
         raise ValueError(
-            f"--milestones {int(past[0])} is a step at or past {MAX_TABLE_STEPS:,}, the "
-            f"most --steps takes (one row per step), so no run this command shows has room for "
-            f"it; give fractions of the run (< 1) or whole steps below --steps")
+            f"--milestones {int(past[0])} is a step at or past {most:,}, the most --steps "
+            f"takes for {fmt}, so no run this command shows has room for it; give fractions of "
+            "the run (< 1) or whole steps below --steps")
     policy = make_policy(args.policy, args.steps, **{**taken, **params})
     if taken and (note := momentum_note(result, policy)) is not None:
         _say(f"warning: {note}\n", sys.stderr)
