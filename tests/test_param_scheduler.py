@@ -3162,3 +3162,95 @@ def test_tensors_made_inside_inference_mode_are_no_inference_tensors() -> None:
     opt.step()
     sched.step()
     assert float(group["lr"]) == pytest.approx(sc.one_cycle(max_lr=0.1, total_steps=20)(1))
+
+
+# Pinned by a mutation pass (bug bash 19): each test fails on a change of the rule's
+# boundary or guard that the tests above let through.
+
+
+def _relu_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+
+
+def test_the_warnings_own_advice_at_a_short_run_is_no_warning() -> None:
+    """``join([constant(0.95), one_cycle_momentum(T - W)], [W])`` beside ``warmup(one_cycle(M,
+    T - W), W)``, the warning's advice, at 20 steps: the LR's peak and the momentum's low are
+    one step each, the same step, which is meeting (mutant: strict overlap, ``<``, which
+    warned of "lowest at step 9, but the LR's 1cycle peaks at step 9")."""
+    steps, warm = 20, 2
+    opt = torch.optim.SGD(_relu_model().parameters(), lr=0.1, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ParamScheduler(opt, lr=sc.warmup(sc.one_cycle(0.5, steps - warm), warm),
+                       momentum=sc.join([sc.constant(0.95), sc.one_cycle_momentum(steps - warm)],
+                                        [warm]))
+
+
+def test_an_empty_param_group_is_the_same_group_after_load_state_dict() -> None:
+    """A group with no parameters (kept for parameters added later) holds none of its old ones
+    after ``optimizer.load_state_dict``, and is still the same group (mutant: ``bool(ids) and``
+    dropped, which raised "param group 1 holds none of the parameters it held")."""
+    model = _relu_model()
+    opt = torch.optim.SGD([{"params": model.parameters()}, {"params": [], "lr": 0.01}],
+                          lr=0.1, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, 10))
+    opt.load_state_dict(opt.state_dict())
+    sched.step()
+    assert sched.last_step == 1
+    assert sched.get_last_lr() == [opt.param_groups[0]["lr"], opt.param_groups[1]["lr"]]
+
+
+def test_two_schedules_ending_one_step_apart_are_each_warned_of() -> None:
+    """The past-the-end warning is "shown once for each end": ends at 10 and 11, stepped to
+    13, give two warnings (mutant: the next end sought past the step, ``e > step``, which
+    skipped the end at 11)."""
+    opt = torch.optim.SGD(_relu_model().parameters(), lr=0.1, momentum=0.9)
+    sched = ParamScheduler(opt, lr=sc.one_cycle(0.5, 10), momentum=sc.constant(0.9, 11))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(13):
+            sched.step()
+    said = [str(w.message) for w in seen if "past the end of the schedule" in str(w.message)]
+    assert len(said) == 2, said
+    assert "lr (total_steps=10)" in said[0] and "momentum (total_steps=11)" in said[1]
+
+
+def test_a_momentum_that_moves_only_at_its_last_step_moves() -> None:
+    """``tensors=True`` puts SGD's ``foreach=None`` groups on the single-tensor path for a
+    momentum that moves; one that changes at its last step only moves too (mutant: the last
+    step not read, ``range(n - 1)``, which left ``foreach=None``)."""
+    opt = torch.optim.SGD(_relu_model().parameters(), lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["foreach"] is None
+    ParamScheduler(opt, lr=sc.constant(0.1), momentum=sc.step_decay(0.9, [9], 0.5, 10),
+                   tensors=True)
+    assert opt.param_groups[0]["foreach"] is False
+
+
+def _torch_one_cycle(max_lr: float, total: int, **kwargs: object) -> list[float]:
+    """torch's OneCycleLR's lr at each step, as a float."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=max_lr, momentum=0.9)
+    sched = OneCycleLR(opt, max_lr, total_steps=total, **kwargs)  # type: ignore[arg-type]
+    out = []
+    for _ in range(total):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+@pytest.mark.parametrize("anneal", ["linear", "cos"])
+@pytest.mark.parametrize("max_lr", [0.3, 0.7, 1.3])
+def test_one_cycle_equals_torch_to_the_last_bit_at_whole_step_phase_ends(
+        anneal: str, max_lr: float) -> None:
+    """The module docstring: "the same as torch's OneCycleLR, so runs agree to the last bit".
+    At 20 steps the phases end at whole steps (8 and 16), where torch takes the end of the
+    phase before (``step <= end``), pct 1, not the next phase's start (mutant: ``step <
+    end``, 1 ulp off at the phase ends: 0.3 where torch has 0.30000000000000004). The
+    equals-torch tests of test_param_scheduler.py compare to 1e-12, which misses it."""
+    total = 20
+    ours = sc.one_cycle(max_lr, total, anneal=anneal)
+    theirs = _torch_one_cycle(max_lr, total, pct_start=0.45, div_factor=10.0,
+                              final_div_factor=100.0, three_phase=True, anneal_strategy=anneal)
+    assert [ours(i) for i in range(total)] == theirs
+

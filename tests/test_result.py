@@ -2332,3 +2332,80 @@ def test_the_overlay_draws_the_validation_loss_where_asked(tmp_path, capsys) -> 
     assert (f"--loss val: {tmp_path / 'c.json'} holds no validation loss; run find-lr with "
             "--val-batches N for it, or draw the training loss (--loss train)"
             in capsys.readouterr().err)
+
+
+# Pinned by a mutation pass (bug bash 19): each test fails on a change of the rule's
+# boundary or guard that the tests above let through.
+
+
+def _nan_stopped(flag: object) -> RangeTestResult:
+    """Three points of a sweep a NaN stopped after a GradScaler skipped 40 steps, whose
+    provenance says ``skip_stopped_high=flag``."""
+    lrs, losses = [1e-5, 2e-5, 4e-5], [2.0, 1.9, 1.85]
+    return RangeTestResult(
+        lrs=lrs, losses=losses, smoothed=bias_corrected_ema(losses, 0.98), stop_reason="nan",
+        num_iter=100, config={"start_lr": 1e-5, "end_lr": 10.0, "mode": "exp"},
+        provenance={"skipped_steps": [40], "skip_stopped_high": flag})
+
+
+@pytest.mark.parametrize("flag", [["yes"], [1], ["false"]])
+def test_only_true_in_skip_stopped_high_says_the_scale_was_too_high(flag: object) -> None:
+    """``skip_stopped_high`` is a list of bools; a file of another version, or edited by hand,
+    with other values there says nothing (as ``skipped_steps`` of other than whole numbers):
+    the advice stays num_iter's (mutant: any truthy value, so "false" told to lower
+    init_scale)."""
+    assert "init_scale" in _nan_stopped([True]).suggest().reason
+    reason = _nan_stopped(flag).suggest().reason
+    assert "init_scale" not in reason and reason.endswith("raise num_iter or lower start_lr")
+
+
+def test_a_scale_stop_in_the_provenance_is_read_only_for_a_nan_stopped_curve() -> None:
+    """``scale_too_high``: "the sweep stopped at them [skips in a row] with its loss scale
+    still 1 or more": only a curve that stopped "nan" did; a completed one's too few points
+    are num_iter's (mutant: ``stop == "nan" and`` dropped, which told it to lower
+    init_scale)."""
+    lrs, losses = [1e-5, 2e-5, 4e-5], [2.0, 1.9, 1.85]
+    res = RangeTestResult(
+        lrs=lrs, losses=losses, smoothed=bias_corrected_ema(losses, 0.98),
+        stop_reason="completed", num_iter=3, config={"start_lr": 1e-5, "mode": "exp"},
+        provenance={"skipped_steps": [0], "skip_stopped_high": [True]})
+    reason = res.suggest().reason
+    assert "init_scale" not in reason and "raise num_iter: a sweep that ran every step" in reason
+
+
+def _falling(lrs: list[float], shift: float) -> list[float]:
+    return [2.3 - 2.0 / (1 + math.exp(-(math.log10(lr) + shift) * 2))
+            + (0 if lr < 1 else 5 * math.log10(lr) ** 2) for lr in lrs]
+
+
+@pytest.mark.parametrize(("short", "told"), [(8, True), (10, False)])
+def test_a_repeat_is_far_short_under_a_quarter_of_the_others_points(short: int,
+                                                                     told: bool) -> None:
+    """``_short_repeat``: "under a quarter of their median points": 8 of 35 is, 10 of 35
+    (29%) is not (mutant: ``3 * n``, which warned of 10 of 35)."""
+    lrs = list(np.logspace(-7, 1, 35))
+    full = [_falling(lrs, s) for s in (2.0, 2.2)]
+    cut = Curve(lrs[:short], full[0][:short], bias_corrected_ema(full[0][:short], 0.98),
+                "diverged", seed=0)
+    reps = (cut, *(Curve(lrs, c, bias_corrected_ema(c, 0.98), "completed", seed=i + 1)
+                   for i, c in enumerate(full)))
+    mean = [float(np.mean([c.losses[i] for c in reps])) for i in range(short)]
+    res = RangeTestResult(lrs[:short], mean, bias_corrected_ema(mean, 0.98), "diverged",
+                          num_iter=35, repeats=reps, config={"repeats": 3})
+    said = [w for w in res.warnings() if w.startswith("repeat 1 of 3 stopped")]
+    assert bool(said) is told, res.warnings()
+
+
+def test_a_minimum_pick_at_exactly_start_lr_is_no_extrapolation() -> None:
+    """``minimum`` picks a tenth of the valley's LR; at exactly the sweep's first LR that lies
+    in the swept range, unwarned (mutant: ``chosen.lr > lrs[0]``, which warned that lr=0.1
+    "lies below the swept range (from 0.1)")."""
+    lrs = [0.1 * 10 ** (k / 10) for k in range(31)]
+    lrs[10] = 1.0  # (exactly ten times the first)
+    t = np.log10(lrs)
+    losses = (2.3 - 1.0 / (1 + np.exp(-4.0 * (t + 0.5))) + np.where(t > 0, 3.0 * t ** 2, 0.0))
+    res = RangeTestResult(lrs, losses.tolist(), bias_corrected_ema(losses, 0.98), "diverged",
+                          num_iter=31, config={"start_lr": 0.1, "mode": "exp"})
+    pick = res.suggest("minimum")
+    assert pick.lr == lrs[0] == 0.1
+    assert not any("below the swept range" in w for w in res.warnings("minimum"))

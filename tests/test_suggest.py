@@ -1764,3 +1764,117 @@ def test_a_curve_cut_short_by_nan_names_the_data_and_one_with_no_floor_is_warned
     # (a third review: from -0.5, a fall to -4e5 is as unbounded as one from +0.5)
     deep = np.concatenate([np.full(20, -0.5), -np.logspace(0, 5.6, 80)])
     assert any("no floor" in w for w in curve_warnings(lrs, deep, "completed"))
+
+
+# Pinned by a mutation pass (bug bash 19): each test fails on a change of the rule's
+# boundary or guard that the tests above let through.
+
+
+def test_steepest_is_before_a_minimum_at_the_last_point() -> None:
+    """The slope at the valley's minimum is never read, also where the minimum is the sweep's
+    last point, whose slope is the one-sided chord into it (mutant: ``g[:m + 1]``, which
+    picked the minimum itself, index 8). A noisy plateau, then a fall at the last step."""
+    lrs = np.geomspace(1e-5, 1, 9)
+    y = [2.028, 2.04, 2.006, 1.981, 2.023, 1.995, 1.958, 2.003, 0.557]
+    top = suggest_bounds(lrs, y)[1]
+    pick = steepest(lrs, y)
+    assert top.index == 8
+    assert pick.index is not None and pick.index < top.index, (pick, top)
+
+
+def test_minimum_index_is_the_sweep_point_nearest_its_lr() -> None:
+    """``minimum``'s lr is a tenth of the valley's; its index is the sweep's point nearest
+    that lr in log (mutant: the points before the valley only, index 4, two decades off, where
+    the valley's own point is one decade off). A coarse sweep, three decades a step."""
+    lrs = 10.0 ** (3 * np.arange(10) - 15)
+    y = [2.0, 1.99, 1.9, 1.5, 1.0, 0.5, 0.3, 3.0, 6.0, 9.0]
+    pick = suggest(lrs, y, "minimum")
+    assert pick.lr is not None and pick.index is not None
+    nearest = int(np.argmin(np.abs(np.log10(lrs) - np.log10(pick.lr))))
+    assert pick.index == nearest == 5
+
+
+def _steps(*runs: tuple[float, int]) -> np.ndarray:
+    """A loss logged rounded: runs of one value (the smoothing keeps a run's middle exact)."""
+    return np.concatenate([np.full(k, v) for v, k in runs])
+
+
+def test_base_lr_is_the_first_point_that_has_done_a_tenth_of_the_fall() -> None:
+    """``base_lr``: "10% of its fall done": a point whose smoothed loss lies exactly on that
+    line has done it (mutant: ``>=`` in ``_started``, which took the point after the run,
+    index 13, where the docs' point is 11)."""
+    y = np.r_[_steps((2.0, 8), (1.9, 8)), [1.6, 1.3], _steps((1.0, 8)), [1.5, 2.5, 4.0]]
+    lrs = np.geomspace(1e-5, 1, len(y))
+    base, top = suggest_bounds(lrs, y)
+    s = smooth_centered(y)
+    line = s[0] - SUGGEST.BASE_FALL * (s[0] - s[top.index])
+    assert base.index is not None
+    assert s[base.index] <= line < s[base.index - 1]
+    assert base.index == 11
+
+
+def test_default_picks_the_first_point_that_has_done_two_thirds_of_the_fall() -> None:
+    """Two thirds of the fall done includes a point exactly on the line (mutant: ``<`` in
+    ``_fallen``, index 31, past the run at exactly two thirds, 29-30)."""
+    y = np.r_[_steps((2.0, 12), (1.5, 12), (1.0, 12), (0.5, 12)), [1.5, 2.5, 4.0]]
+    lrs = np.geomspace(1e-5, 1, len(y))
+    s = smooth_centered(y)
+    d = suggest(lrs, y, "default")
+    m = suggest_bounds(lrs, y)[1].index
+    assert d.index is not None and m is not None
+    line = s[0] - SUGGEST.DEFAULT_FALL * (s[0] - s[m])
+    assert s[d.index] <= line < s[d.index - 1]
+    assert d.index == 29
+
+
+def test_a_valley_half_as_deep_as_the_curve_ends_at_a_small_climb() -> None:
+    """``RAGGED_CLIMB`` ends a valley "at least ``RAGGED_DEPTH`` as deep as the curve's
+    deepest point": exactly half as deep counts (mutant: ``fall > RAGGED_DEPTH * deepest``,
+    which read on to the second, deeper valley)."""
+    y = _steps((2.0, 12), (1.0, 12), (1.3, 12), (0.0, 12), (2.0, 1), (3.0, 1), (4.0, 1))
+    lrs = np.geomspace(1e-5, 1, len(y))
+    top = suggest_bounds(lrs, y)[1]
+    s = smooth_centered(y)
+    assert s[top.index] == 1.0 and s.min() == 0.0  # a fall of exactly half the deepest
+    assert top.index == 17
+
+
+def test_skips_that_took_as_many_points_as_they_left_did_not_take_them() -> None:
+    """``skips_took_points``: "the skips took more of them than they left" (mutant: ``>=``,
+    which told 4 points and 4 skips to lower init_scale, where raise num_iter is the advice)."""
+    assert not SUGGEST.skips_took_points("completed", 4, 4)
+    assert SUGGEST.skips_took_points("completed", 4, 5)
+    assert not SUGGEST.skips_took_points("completed", 2, 5)  # 7 < MIN_POINTS
+    assert not SUGGEST.skips_took_points("nan", 2, 10)
+
+
+def test_too_few_points_of_a_sweep_an_error_cut_short_say_run_it_to_its_end() -> None:
+    """An error cuts a sweep short as Ctrl-C does: its too-few-points reason says to run it to
+    its end, not to raise num_iter (mutant: only "interrupted" read as cut)."""
+    lrs, y = np.geomspace(1e-5, 1e-3, 3), [2.0, 1.9, 1.8]
+    pick = suggest(lrs, y)
+    assert pick.lr is None
+    for stop in ("interrupted", "error"):
+        reason = SUGGEST.for_mode(pick, "exp", stop).reason
+        assert reason.endswith(SUGGEST._TOO_FEW_CUT), (stop, reason)
+        assert "num_iter" not in reason
+
+
+def test_minimum_below_the_start_by_less_than_half_is_still_an_extrapolation() -> None:
+    """A minimum 8.4x above start_lr puts ``minimum``'s pick at 0.84 of it: below the swept
+    range, which its reason says (mutant: said only below half of start_lr)."""
+    lrs = np.geomspace(1e-3, 1, 40)
+    y = np.r_[np.full(3, 2.0), np.linspace(2.0, 1.0, 10), np.linspace(1.1, 5.0, 27)]
+    pick = suggest(lrs, y, "minimum")
+    assert pick.lr is not None and lrs[0] / 2 < pick.lr < lrs[0]
+    assert "below the swept range (from 0.001): an extrapolation" in pick.reason
+
+
+def test_minimum_gives_no_pick_where_a_decade_below_underflows() -> None:
+    """A subnormal valley's tenth is 0.0, whose log raised "math domain error" from the rule
+    and from a result's to_dict (a bug bash); the rules never raise."""
+    lrs = [k * 5e-324 for k in range(1, 13)]
+    losses = [2.0, 1.6, 1.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    pick = suggest(lrs, losses, "minimum")
+    assert pick.lr is None and "below the smallest float" in pick.reason
+    assert suggest(lrs, losses).lr == lrs[2]

@@ -482,6 +482,9 @@ def minimum(lrs: Floats, losses: Floats) -> Suggestion:
         return d
     x, _, m = d
     target = x[m] / 10
+    if target <= 0:  # (a subnormal LR's tenth, 0: math.log raised, a bug bash)
+        return Suggestion(None, None, "minimum", f"a decade below the loss minimum at "
+                          f"lr={x[m]:.3g} is below the smallest float")
     i = int(np.argmin(np.abs(np.log(x[: m + 1]) - math.log(target))))
     reason = f"one decade below the loss minimum at lr={x[m]:.3g}"
     if target < x[0]:
