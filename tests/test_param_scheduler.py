@@ -389,6 +389,31 @@ def test_step_refused_for_a_group_added_past_the_end_does_not_warn_of_the_end() 
     assert sched.last_step == 10
 
 
+def test_a_step_refused_past_the_end_leaves_the_warning_to_the_first_step_taken() -> None:
+    # (a review: a checkpoint's groups sharing one lr tensor were refused after the warning,
+    # which the refused step used up: the step taken once they were cloned said nothing)
+    model = make_model()
+    groups = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+    first = torch.optim.AdamW(groups, lr=torch.tensor(1e-3))
+    sched = ParamScheduler(first, lr=sc.cosine(1e-3, 1e-5, 5))
+    for _ in range(5):
+        sched.step()
+    saved = first.state_dict(), sched.state_dict()
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-4},
+                             {"params": model[2].parameters(), "lr": 1e-3}])
+    ours = ParamScheduler(opt, lr=sc.cosine(1e-3, 1e-5, 5))
+    ours.load_state_dict(saved[1], strict=False)
+    opt.load_state_dict(saved[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="param groups are new dicts"):
+            ours.step()
+    for group in opt.param_groups:
+        group["lr"] = group["lr"].clone()
+    with pytest.warns(UserWarning, match="reached step 6 "):
+        ours.step()
+
+
 def test_endless_schedule_never_warns() -> None:
     opt = make_opt(make_model(), "sgd")
     sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 3), momentum=0.9)

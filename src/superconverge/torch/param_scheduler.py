@@ -1153,9 +1153,6 @@ class ParamScheduler:
         if len(groups) != self._n_groups or groups[-1] is not self._tail:  # (a group added or
             # removed changes one of them)
             self._check_groups(groups)
-        if step > self._warn_after:  # (after the groups' check: a step refused for a group
-            # added past the end did not reach it, a bug bash)
-            self._warn_past_end(step)
         last = self._last
         g0 = groups[0]
         if g0 is not self._wrote_in:
@@ -1218,6 +1215,10 @@ class ParamScheduler:
                 # group past float32's largest was named, a float of its own)
                 raise ValueError(f"{key}: cannot write {value!r} at step {step}{over} into its "
                                  f"param groups' tensors: {str(exc).splitlines()[0]}") from exc
+        if step > self._warn_after:  # (once the step is taken: one refused, for a group added
+            # or tensors shared past the end, did not reach it, and used up the warning a bug
+            # bash and its review found)
+            self._warn_past_end(step)
 
     def _warn_overwritten(self, key: str, now: float, expected: float) -> None:
         warnings.warn(
