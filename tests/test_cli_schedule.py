@@ -277,12 +277,15 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         (["step-decay", "--steps", "100", "--milestones", "1.5"], "whole steps >= 1, got 1.5"),
         (["one-cycle", "--steps", "0"], "argument --steps: must be >= 1, got 0 (see "
          "superconverge schedule --help)"),
-        (["fixed", "--steps", "1000000000"], "argument --steps: must be <= 10,000,000"),
+        (["fixed", "--steps", "1000000000"], "--steps must be <= 1,000,000 for csv, one row "
+         "per step (a plot, --out FILE.png, or --format ascii draws runs of up to 10,000,000 "
+         "steps), got 1,000,000,000"),
+        (["fixed", "--steps", "1000000000", "--format", "ascii"], "--steps must be <= "
+         "10,000,000 for ascii, got 1,000,000,000"),
         # a table's own cap (a bug bash: a plot of 2 million steps was refused, "one row per
         # step")
         (["fixed", "--steps", "2000000"], "--steps must be <= 1,000,000 for csv, one row per "
-         "step (a plot, --out FILE.png, or --format ascii draws up to 10,000,000), got "
-         "2,000,000"),
+         "step (a plot"),
         # an unset shell variable: the default LR was used without a word, or stdout
         (["fixed", "--steps", "10", "--from-lr-find", ""], "argument --from-lr-find: an empty"),
         (["fixed", "--steps", "10", "--out", ""], "argument --out: an empty path"),
@@ -344,7 +347,12 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
         # a milestone no --steps reaches (a bug bash: "fits every --steps >= 2000001", which
         # --steps then refused); 999999 still fits --steps 1000000, and the library says so
         (["step-decay", "--steps", "100", "--milestones", "2000000"], "--milestones 2000000 "
-         "is a step at or past 1,000,000, the most --steps takes for csv, so no run"),
+         "is a step at or past 1,000,000, the most --steps takes for csv, so no run this command "
+         "shows as csv has room for it (a plot, --out FILE.png, or --format ascii draws runs "
+         "of up to 10,000,000 steps); give fractions"),
+        (["step-decay", "--steps", "100", "--milestones", "20000000", "--format", "ascii"],
+         "--milestones 20000000 is a step at or past 10,000,000, the most --steps takes for "
+         "ascii, so no run this command shows as ascii has room for it; give fractions"),
         (["step-decay", "--steps", "100", "--milestones", "0.5,1e6"], "--milestones 1000000 "
          "is a step at or past 1,000,000"),
         (["step-decay", "--steps", "100", "--milestones", "999999"], "fits every --steps >= "
@@ -449,9 +457,11 @@ def test_a_run_longer_than_a_table_takes_is_drawn(tmp_path, capsys) -> None:
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_the_lr_is_drawn_over_the_momentum() -> None:
+def test_a_fast_cycle_s_momentum_is_drawn_as_its_band_s_edges() -> None:
     """Fast cycles fill both bands: the momentum's twin axis, drawn over the LR's, hid the LR
-    whole (a bug bash); the LR is drawn on top, over the axes' own background."""
+    whole (a bug bash). The momentum's band is drawn by its edges, and the caller's Axes keep
+    their order and background (a review: lifting the LR's axes over the twin buried what a
+    caller drew on it)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import to_rgb
     from matplotlib.figure import Figure
@@ -469,8 +479,16 @@ def test_the_lr_is_drawn_over_the_momentum() -> None:
     def share(color: str) -> float:
         return float((np.abs(pixels - to_rgb(color)).max(axis=-1) < 0.02).mean())
 
-    assert share("C0") > 0.2 > share("C1")  # the LR's band, over the momentum's
+    assert share("C0") > 0.2 > share("C1")  # the LR's band, within the momentum's edges
     assert share("#f0f0e0") > 0.01  # the caller's background still shows
+    assert ax.get_zorder() == 0 and ax.patch.get_visible()
+    twin = fig.axes[1]
+    assert [len(line.get_xdata()) for line in twin.lines] == [501, 501]
+    assert twin.lines[0].get_ydata().min() == pytest.approx(0.95)  # the top edge, flat
+    # a slow cycle's momentum is one line, as its LR is
+    slow = draw_policy(Figure().add_subplot(), make_policy(
+        "clr", 20000, base_lr=0.01, max_lr=0.1, step_size=2000, cycle_momentum=True))
+    assert len(slow.figure.axes[1].lines) == 1
 
 
 def test_a_warm_up_from_0_before_a_step_decay_gets_a_symlog_axis() -> None:

@@ -253,7 +253,7 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "superconverge.schedules.make_policy (e.g. one-cycle --max-lr 1.0).",
     )
     p.add_argument("policy", choices=sorted(POLICIES), help="the policy")
-    p.add_argument("--steps", type=_at_least(1, MAX_DRAWN_STEPS), required=True,
+    p.add_argument("--steps", type=_at_least(1), required=True,
                    help=f"total optimizer steps of the run (at most {MAX_TABLE_STEPS:,} for "
                    f"csv and json, one row per step; {MAX_DRAWN_STEPS:,} for a plot or ascii)")
     p.add_argument("--format", choices=("csv", "json", "ascii", *_PLOTS),
@@ -314,11 +314,15 @@ def _schedule(args: argparse.Namespace) -> int:
                              f"{args.format} plot to a file: --out FILE.{args.format}")
         args.out = None
     fmt = _output_format(args.format, args.out)
-    most = MAX_TABLE_STEPS if fmt in ("csv", "json") else MAX_DRAWN_STEPS
+    table = fmt in ("csv", "json")
+    most = MAX_TABLE_STEPS if table else MAX_DRAWN_STEPS
+    # (one message for both caps: a review found 10**9 told the plots' cap, then 10**7 the
+    # table's)
+    drawn = (f" (a plot, --out FILE.png, or --format ascii draws runs of up to "
+             f"{MAX_DRAWN_STEPS:,} steps)")
     if args.steps > most:
-        raise ValueError(f"--steps must be <= {most:,} for {fmt}, one row per step (a plot, "
-                         f"--out FILE.png, or --format ascii draws up to {MAX_DRAWN_STEPS:,}), "
-                         f"got {args.steps:,}")
+        raise ValueError(f"--steps must be <= {most:,} for {fmt}"
+                         f"{', one row per step' + drawn if table else ''}, got {args.steps:,}")
     if args.from_lr_find is not None:
         from superconverge.finder import RangeTestResult
         from superconverge.recipes import lrs_from_range_test, momentum_note
@@ -399,8 +403,9 @@ def _schedule(args: argparse.Namespace) -> int:
         # than --steps takes (a user's bug bash)
         raise ValueError(
             f"--milestones {int(past[0])} is a step at or past {most:,}, the most --steps "
-            f"takes for {fmt}, so no run this command shows has room for it; give fractions of "
-            "the run (< 1) or whole steps below --steps")
+            f"takes for {fmt}, so no run this command shows as {fmt} has room for it"
+            f"{drawn if table and past[0] < MAX_DRAWN_STEPS else ''}; give fractions of the "
+            "run (< 1) or whole steps below --steps")
     policy = make_policy(args.policy, args.steps, **{**taken, **params})
     if taken and (note := momentum_note(result, policy)) is not None:
         _say(f"warning: {note}\n", sys.stderr)

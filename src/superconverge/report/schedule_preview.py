@@ -232,6 +232,39 @@ def _envelope(values: array[float]) -> tuple[Any, Any]:
     return steps, y[steps]
 
 
+EDGE_STRETCHES = 500
+"""The stretches :func:`_edges` reads a band's edges over: about one a pixel of a plot's width,
+so that a cycle of a few steps gives straight edges, not a zigzag that fills the band again.
+:func:`draw_policy` draws a momentum's edges where it turns more often than this."""
+
+
+def _edges(values: array[float]) -> tuple[Any, Any, Any]:
+    """The lowest and highest value of each of :data:`EDGE_STRETCHES` stretches of steps, at
+    its first step, then the last step's: a band's edges, which leave a curve drawn under them
+    seen, and one line where a stretch holds one value."""
+    import numpy as np
+
+    y = np.frombuffer(values, dtype=np.float64)
+    n = len(y)
+    width = -(-n // EDGE_STRETCHES)
+    rows = -(-n // width)
+    padded = np.full(rows * width, np.nan)
+    padded[:n] = y
+    block = padded.reshape(rows, width)
+    low, high = np.nanmin(block, axis=1), np.nanmax(block, axis=1)
+    # (the last stretch held to the last step: not a V down to its one value)
+    return (np.append(np.arange(rows) * width, n - 1), np.append(low, low[-1]),
+            np.append(high, high[-1]))
+
+
+def _turns(values: array[float]) -> int:
+    """How often ``values`` turns (between rising, falling and flat): more often than
+    :data:`EDGE_STRETCHES` is a band on a plot."""
+    import numpy as np
+
+    return int(np.count_nonzero(np.diff(np.sign(np.diff(np.frombuffer(values, np.float64))))))
+
+
 #: The largest value :func:`draw_policy` draws: matplotlib failed from 1e308 ("arange: cannot
 #: compute length"), its ticks past the largest float.
 _PLOT_LIMIT = 1e307
@@ -259,12 +292,19 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: SupportsIndex | None
     x = range(len(lr))
     few = len(lr) <= FEW_STEPS
 
-    def draw(on: Axes, values: array[float], color: str, label: str) -> None:
+    def draw(on: Axes, values: array[float], color: str, label: str, edges: bool = False
+             ) -> None:
         if few:  # each value held for its step, the last one too (to where a next would be)
             on.plot([*x, len(values)], [*values, values[-1]], color=color,
                     drawstyle="steps-post")
             on.plot(x, values, color=color, label=label, linestyle="none", marker=".",
                     markersize=5)
+        elif edges and _turns(values) > EDGE_STRETCHES:  # a band's edges, not its fill (a
+            # bug bash: fast cycles filled both bands, and the momentum's twin, drawn over the
+            # LR, hid it whole)
+            steps, low, high = _edges(values)
+            on.plot(steps, high, color=color, label=label)
+            on.plot(steps, low, color=color)
         else:
             on.plot(*_envelope(values), color=color, label=label)
 
@@ -293,13 +333,7 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: SupportsIndex | None
     )
     if momentum is not None:
         ax2 = ax.twinx()
-        draw(ax2, momentum, "C1", "momentum")
+        draw(ax2, momentum, "C1", "momentum", edges=True)
         ax2.set_ylabel("momentum", color="C1")
-        # The LR above the momentum (a bug bash: fast cycles fill both bands, and the twin,
-        # drawn over it, hid the LR whole); the twin, below, takes the axes' background.
-        ax2.patch.set_facecolor(ax.patch.get_facecolor())
-        ax2.patch.set_visible(ax.patch.get_visible())
-        ax.patch.set_visible(False)
-        ax.set_zorder(ax2.get_zorder() + 1)
     ax.grid(alpha=0.3)
     return ax
