@@ -1074,7 +1074,11 @@ def curve_warnings(
     blow = float(y[-1]) - float(np.max(s)) > max(MIN_SIGNAL_TO_NOISE * noise_all,
                                                   0.05 * abs(float(s[0])))
     still = by_share or drift <= NOISE_ONLY * noise_all
-    flat = completed and not at_end and not blow and not rose_from_start and still
+    # (a curve that never fell has no valley whose place at the end means anything: a drift
+    # down of 0.05%, its minimum the last point, was told "lower start_lr" beside "raise
+    # end_lr", a bug bash)
+    flat = (completed and (not at_end or never_fell) and not blow and not rose_from_start
+            and still)
     last_only = completed and never_fell and blow and not rose_from_start and still
     stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
               f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
@@ -1083,11 +1087,15 @@ def curve_warnings(
     # started in it is noise too, so "already falling at start_lr" is not said of it (an
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
     # (as flat as before its last point blew up, or its rise: still no fall to read)
-    unreadable = (completed and not at_end and still) or fall < NOISE_ONLY * _batch_noise(y, m)
     # (a fall within what noise alone gives, as the "fell by only ... times its noise"
     # warning reads it: a fall of 75 times the noise, 4% of the start, is a fall, a review)
-    if (stop_reason == "nan" and still and not blow and not rose_from_start
-            and (never_fell or fall < MIN_SIGNAL_TO_NOISE * _fall_noise(y, m))):
+    nan_still = (stop_reason == "nan" and still and not blow and not rose_from_start
+                 and (never_fell or fall < MIN_SIGNAL_TO_NOISE * _fall_noise(y, m)))
+    # (and one cut by a NaN that is told it has not moved: not "already falling" too, a bug
+    # bash)
+    unreadable = ((completed and (not at_end or never_fell) and still) or nan_still
+                  or fall < NOISE_ONLY * _batch_noise(y, m))
+    if nan_still:
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
         # told it fell by only 1.9 times its noise: raise num_iter or the batch size)
         out.append(
@@ -1231,7 +1239,7 @@ def curve_warnings(
     # points or more above 1.5 times the start (one is a bad batch).
     turned = shares and int(np.sum(y > 1.5 * float(s[0]))) >= 2
     if completed and at_end and not rose_last:
-        if never_fell and turned:
+        if never_fell and (turned or flat):
             pass  # ("never decreased" above says what to do)
         elif never_fell:
             out.append(
