@@ -12,6 +12,7 @@ import math
 import os
 import re
 import shlex
+import signal
 import sys
 import traceback
 import warnings
@@ -284,10 +285,33 @@ def _add_schedule(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "method": "--method"})
 
 
+def _import_torch_held() -> None:
+    """Import numpy, torch and the finder with SIGINT, SIGTERM and SIGHUP held back, then let
+    one that came in be raised. torch imports numpy inside a try that swallows a Ctrl-C, and
+    its C++ set-up aborts on one ("terminate called after throwing ... KeyboardInterrupt"): a
+    stop in the first half second left numpy half-imported, and plot or schedule
+    --from-lr-find went on to exit 0, a traceback or a false "error:" (a bug bash). Importing
+    numpy first was not enough."""
+    mask = getattr(signal, "pthread_sigmask", None)  # (not on Windows)
+    held = {s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+            if s is not None}
+    before = mask(signal.SIG_BLOCK, held) if mask is not None else None
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+
+        import superconverge.finder  # noqa: F401
+    finally:
+        if mask is not None and before is not None:
+            mask(signal.SIG_SETMASK, before)  # (a signal held back is delivered here)
+
+
 def _run_schedule(args: argparse.Namespace) -> int:
     # A SIGTERM or SIGHUP while a file is written stops as Ctrl-C does: the temporary file
     # beside --out is removed (a review found it left there), and the exit status is 143, 129.
     with sigterm_as_interrupt():
+        if args.from_lr_find is not None:
+            _import_torch_held()
         return _schedule(args)
 
 
@@ -404,7 +428,7 @@ def _schedule(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--milestones {int(past[0])} is a step at or past {most:,}, the most --steps "
             f"takes for {fmt}, so no run this command shows as {fmt} has room for it"
-            f"{drawn if table and past[0] < MAX_DRAWN_STEPS else ''}; give fractions of the "
+            f"{drawn if table and max(past) < MAX_DRAWN_STEPS else ''}; give fractions of the "
             "run (< 1) or whole steps below --steps")
     policy = make_policy(args.policy, args.steps, **{**taken, **params})
     if taken and (note := momentum_note(result, policy)) is not None:
@@ -700,9 +724,10 @@ def _fraction(text: str) -> float:
 
 
 def _run_find_lr(args: argparse.Namespace) -> int:
-    # numpy first: torch imports it inside a try that swallows a Ctrl-C, which then left numpy
-    # half-imported and the run going on to a traceback (torch 2.13, Ctrl-C ~0.3 s after start)
-    import numpy  # noqa: F401
+    # Signals held back while torch imports: torch imports numpy inside a try that swallows a
+    # Ctrl-C, which then left numpy half-imported and the run going on to a traceback (torch
+    # 2.13, Ctrl-C ~0.3 s after start)
+    _import_torch_held()
     import torch
 
     threads = torch.get_num_threads()
@@ -915,6 +940,7 @@ def _add_plot(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 
 def _run_plot(args: argparse.Namespace) -> int:
     with sigterm_as_interrupt():  # (a stop while the image is written leaves no temporary file)
+        _import_torch_held()
         return _plot(args)
 
 
