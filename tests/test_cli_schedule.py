@@ -350,6 +350,10 @@ def test_ascii_chart_footer_fits_a_short_chart() -> None:
          "is a step at or past 1,000,000, the most --steps takes for csv, so no run this command "
          "shows as csv has room for it (a plot, --out FILE.png, or --format ascii draws runs "
          "of up to 10,000,000 steps); give fractions"),
+        # (the note only where every such milestone fits a plot, a review)
+        (["step-decay", "--steps", "100", "--milestones", "2000000,20000000"], "the most "
+         "--steps takes for csv, so no run this command shows as csv has room for it; give "
+         "fractions"),
         (["step-decay", "--steps", "100", "--milestones", "20000000", "--format", "ascii"],
          "--milestones 20000000 is a step at or past 10,000,000, the most --steps takes for "
          "ascii, so no run this command shows as ascii has room for it; give fractions"),
@@ -457,11 +461,14 @@ def test_a_run_longer_than_a_table_takes_is_drawn(tmp_path, capsys) -> None:
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_fast_cycle_s_momentum_is_drawn_as_its_band_s_edges() -> None:
+@pytest.mark.parametrize(("steps", "step_size", "points"), [(8000, 3, 501), (1500, 2, 167),
+                                                          (8000, 15, 132)])
+def test_a_fast_cycle_s_momentum_is_drawn_as_its_band_s_edges(steps, step_size, points) -> None:
     """Fast cycles fill both bands: the momentum's twin axis, drawn over the LR's, hid the LR
     whole (a bug bash). The momentum's band is drawn by its edges, and the caller's Axes keep
     their order and background (a review: lifting the LR's axes over the twin buried what a
-    caller drew on it)."""
+    caller drew on it). Edges of two cycles a stretch at least: a stretch shorter than a
+    cycle gave edges that zigzag across the band (a review: 1500 steps of a 4-step cycle)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import to_rgb
     from matplotlib.figure import Figure
@@ -471,7 +478,7 @@ def test_a_fast_cycle_s_momentum_is_drawn_as_its_band_s_edges() -> None:
     fig = Figure(figsize=(6, 3))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(facecolor="#f0f0e0")
-    draw_policy(ax, make_policy("clr", 8000, base_lr=0.01, max_lr=0.1, step_size=3,
+    draw_policy(ax, make_policy("clr", steps, base_lr=0.01, max_lr=0.1, step_size=step_size,
                                 cycle_momentum=True))
     fig.canvas.draw()
     pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float) / 255
@@ -483,8 +490,9 @@ def test_a_fast_cycle_s_momentum_is_drawn_as_its_band_s_edges() -> None:
     assert share("#f0f0e0") > 0.01  # the caller's background still shows
     assert ax.get_zorder() == 0 and ax.patch.get_visible()
     twin = fig.axes[1]
-    assert [len(line.get_xdata()) for line in twin.lines] == [501, 501]
+    assert [len(line.get_xdata()) for line in twin.lines] == [points, points]
     assert twin.lines[0].get_ydata().min() == pytest.approx(0.95)  # the top edge, flat
+    assert twin.lines[1].get_ydata().max() == pytest.approx(0.85)  # the bottom edge, flat
     # a slow cycle's momentum is one line, as its LR is
     slow = draw_policy(Figure().add_subplot(), make_policy(
         "clr", 20000, base_lr=0.01, max_lr=0.1, step_size=2000, cycle_momentum=True))

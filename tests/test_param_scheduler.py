@@ -414,6 +414,22 @@ def test_a_step_refused_past_the_end_leaves_the_warning_to_the_first_step_taken(
         ours.step()
 
 
+def test_a_past_the_end_warning_made_an_error_comes_after_the_step_is_counted() -> None:
+    # (a review: warned after the values were written and before the step was counted, the
+    # groups held step 6's weight decay where last_step said 5)
+    opt = make_opt(make_model(), "sgd", weight_decay=1e-4)
+    wd = sc.cyclic(1e-4, 1e-3, 3)
+    sched = ParamScheduler(opt, lr=sc.cosine(0.1, 0.001, 5), weight_decay=wd)
+    for _ in range(5):
+        sched.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="reached step 6 "):
+            sched.step()
+    assert sched.last_step == 6 == sched.state_dict()["last_step"]
+    assert opt.param_groups[0]["weight_decay"] == wd(6)
+
+
 def test_endless_schedule_never_warns() -> None:
     opt = make_opt(make_model(), "sgd")
     sched = ParamScheduler(opt, lr=sc.cyclic(0.01, 0.1, 3), momentum=0.9)

@@ -1900,3 +1900,20 @@ def test_a_nan_after_a_loss_that_has_not_moved_is_not_already_falling() -> None:
     said = curve_warnings(lrs, y, "nan")
     assert any(w.startswith("the loss stayed within 0.237 of its start") for w in said), said
     assert not any("already falling" in w for w in said), said
+
+
+def test_a_never_fell_curve_that_turned_up_or_fell_at_its_last_point_is_not_flat() -> None:
+    """The flat reading of a never-fell curve whose minimum is its last point (above) is not
+    given where two points rose to twice the start mid-sweep, nor where the last raw point
+    fell, which the smoothing's median drops: "stayed within 0.0% of its start" was false of
+    both (a review)."""
+    n = 100
+    y = 1 + np.random.default_rng(0).normal(0, 1e-4, n)
+    y[n // 3] = y[n // 2] = 2.0
+    said = curve_warnings(np.logspace(-7, 1, n), y, "completed")
+    assert said and not any("stayed within" in w for w in said), said
+    fell = [1.00001, 0.99999, 1.00006, 1.00001, 0.99995, 1.00004, 1.00013, 1.00009, 0.99993,
+            0.99987, 0.99994, 1.0, 0.99977, 0.99998, 0.99988, 0.7]
+    said = curve_warnings(np.logspace(-7, -3, 16), fell, "completed")
+    assert any("raise end_lr" in w for w in said), said
+    assert not any("stayed within" in w for w in said), said

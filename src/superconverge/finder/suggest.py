@@ -1074,11 +1074,18 @@ def curve_warnings(
     blow = float(y[-1]) - float(np.max(s)) > max(MIN_SIGNAL_TO_NOISE * noise_all,
                                                   0.05 * abs(float(s[0])))
     still = by_share or drift <= NOISE_ONLY * noise_all
+    # A loss that never fell, and rose far above its start on the way (a start already too
+    # high, back near its start by end_lr), did turn up: "never turned up" is false. Far: two
+    # points or more above 1.5 times the start (one is a bad batch).
+    turned = shares and int(np.sum(y > 1.5 * float(s[0]))) >= 2
     # (a curve that never fell has no valley whose place at the end means anything: a drift
     # down of 0.05%, its minimum the last point, was told "lower start_lr" beside "raise
-    # end_lr", a bug bash)
-    flat = (completed and (not at_end or never_fell) and not blow and not rose_from_start
-            and still)
+    # end_lr", a bug bash; but not one that turned up, nor one whose last raw point fell,
+    # which the smoothing's median drops: "stayed within 0.0%" of those was false, a review)
+    fell_last = float(s[0]) - float(y[-1]) > max(MIN_SIGNAL_TO_NOISE * noise_all,
+                                                 0.05 * abs(float(s[0])))
+    flat = (completed and (not at_end or (never_fell and not turned and not fell_last))
+            and not blow and not rose_from_start and still)
     last_only = completed and never_fell and blow and not rose_from_start and still
     stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
               f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
@@ -1093,7 +1100,8 @@ def curve_warnings(
                  and (never_fell or fall < MIN_SIGNAL_TO_NOISE * _fall_noise(y, m)))
     # (and one cut by a NaN that is told it has not moved: not "already falling" too, a bug
     # bash)
-    unreadable = ((completed and (not at_end or never_fell) and still) or nan_still
+    unreadable = ((completed and (not at_end or (never_fell and not turned and not fell_last))
+                   and still) or nan_still
                   or fall < NOISE_ONLY * _batch_noise(y, m))
     if nan_still:
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
@@ -1234,10 +1242,6 @@ def curve_warnings(
             f"sweep began, inside the descent, so they are too high; {lower} until the curve "
             "starts flat"
         )
-    # A loss that never fell, and rose far above its start on the way (a start already too
-    # high, back near its start by end_lr), did turn up: "never turned up" is false. Far: two
-    # points or more above 1.5 times the start (one is a bad batch).
-    turned = shares and int(np.sum(y > 1.5 * float(s[0]))) >= 2
     if completed and at_end and not rose_last:
         if never_fell and (turned or flat):
             pass  # ("never decreased" above says what to do)

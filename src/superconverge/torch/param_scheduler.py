@@ -1215,10 +1215,6 @@ class ParamScheduler:
                 # group past float32's largest was named, a float of its own)
                 raise ValueError(f"{key}: cannot write {value!r} at step {step}{over} into its "
                                  f"param groups' tensors: {str(exc).splitlines()[0]}") from exc
-        if step > self._warn_after:  # (once the step is taken: one refused, for a group added
-            # or tensors shared past the end, did not reach it, and used up the warning a bug
-            # bash and its review found)
-            self._warn_past_end(step)
 
     def _warn_overwritten(self, key: str, now: float, expected: float) -> None:
         warnings.warn(
@@ -1471,7 +1467,7 @@ class ParamScheduler:
             "and Lightning do, takes ceil(batches / accumulation_steps) steps an epoch). "
             "This warning is shown once for each end.",
             SuperconvergeWarning,
-            stacklevel=4,
+            stacklevel=3,  # (the caller of step() or load_state_dict())
         )
         self._warn_after = min((e for e in ends if e >= step), default=math.inf)
 
@@ -1502,6 +1498,11 @@ class ParamScheduler:
             self._warn_no_decay()
         self._apply(self._step + 1)
         self._step += 1
+        if self._step > self._warn_after:  # (once the step is taken and counted: one refused
+            # for a group added or tensors shared past the end did not reach it, and used up the
+            # warning, a bug bash and a review; and one that a warnings filter makes an error
+            # has counted the step it wrote, a review)
+            self._warn_past_end(self._step)
 
     def _record_multipliers(self) -> None:
         """Keep this scheduler's multipliers on its optimizer, for the next scheduler built on
@@ -1765,6 +1766,8 @@ class ParamScheduler:
         if "weight_decay" in adopted:  # (the saved run's, which said what to decay)
             self._no_decay = None
         self._record_multipliers()
+        if self._step > self._warn_after:  # (as step() does, once the load is done)
+            self._warn_past_end(self._step)
 
     def _schedule_dicts(self) -> dict[str, dict[str, Any] | None]:
         """Each schedule's ``to_dict()``, fresh at every call (a caller may edit what it gets);
