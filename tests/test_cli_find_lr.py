@@ -440,6 +440,32 @@ def test_a_partial_plot_that_cannot_be_drawn_leaves_the_json_named(
     assert sorted(p.name for p in out.iterdir()) == ["lr_find.partial.json"]
 
 
+def test_a_partial_plot_that_cannot_be_written_is_said_so(
+        tmp_path, capsys, monkeypatch, caplog) -> None:
+    """A full disk failed the plot's write, not its drawing: it was told "could not draw its
+    plot", with the error's "[Errno 28]" (a bug bash)."""
+    import errno
+    import importlib
+
+    recipe = importlib.import_module("superconverge.recipes.find_lr")
+    write = recipe.write_bytes
+
+    def full(path, data):
+        if str(path).endswith(".png"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write(path, data)
+
+    monkeypatch.setattr(recipe, "write_bytes", full)
+    loss_fails_at(monkeypatch, 25, ValueError("a corrupt batch (simulated)"))
+    out = tmp_path / "run"
+    with caplog.at_level(logging.WARNING, logger="superconverge.recipes.find_lr"), \
+            pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--model", "mlp", "--num-iter", "40", "--out", str(out)])
+    assert (f"wrote {out / 'lr_find.partial.json'}, but could not write its plot: "
+            f"{out / 'lr_find.partial.png'}: No space left on device") in caplog.text
+    assert "Errno" not in caplog.text and "could not draw" not in caplog.text
+
+
 def test_a_linked_partial_plot_stays_a_link_to_the_new_plot(tmp_path, monkeypatch) -> None:
     """The stale plot goes before the JSON is written; a link there stays, and the file it
     points to (a dashboard's picture) gets the new plot, as a finished run's lr_find.png does."""

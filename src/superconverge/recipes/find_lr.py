@@ -397,7 +397,8 @@ def find_lr(
                         dataclasses.replace(partial, config={**partial.config, **extra}),
                         out, method, exc)
                 except Exception as failed:  # the sweep's own exception is the one to see
-                    logger.warning("could not write the partial curve to %s: %s", out, failed)
+                    logger.warning("could not write the partial curve to %s: %s", out,
+                                   one_line(failed))
             held = came()
             if held is not None and held != signal.SIGINT and not isinstance(exc, Terminated):
                 # told to end while it wrote (under sigterm_as_interrupt): end as told, 143
@@ -702,10 +703,17 @@ def _write_partial(result: RangeTestResult, out: str | os.PathLike[str], method:
     # What the error line may name: this run's file, not an older one.
     with contextlib.suppress(AttributeError, TypeError):
         exc.partial_path = table  # type: ignore[attr-defined]
+    # (drawn, then written: a full disk's failure was told "could not draw", with its errno, a
+    # bug bash)
     try:
-        write_bytes(plot, png_bytes(result, method))
+        image = png_bytes(result, method)
     except Exception as failed:
         logger.warning("wrote %s, but could not draw its plot %s: %s", table, plot, failed)
+        return
+    try:
+        write_bytes(plot, image)
+    except Exception as failed:
+        logger.warning("wrote %s, but could not write its plot: %s", table, one_line(failed))
         return
     logger.info(WROTE_LOG, table, plot)
 
