@@ -1883,6 +1883,13 @@ def test_an_out_that_is_a_file_is_named_as_one_with_the_fix(tmp_path, capsys) ->
     err = capsys.readouterr().err
     assert f"--out={str(tmp_path / 'afile')!r} is a file; pass a folder for lr_find.json" in err
     assert "cannot make" not in err
+    # a device or a pipe is no file (a bug bash: /dev/null was "a file")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(SystemExit):
+        main(["-q", "find-lr", "--out", str(fifo)])
+    assert (f"--out={str(fifo)!r} is a device or a pipe, not a folder; pass a folder"
+            in capsys.readouterr().err)
 
 
 def test_find_lr_holds_no_example_of_a_file_out(tmp_path) -> None:

@@ -489,8 +489,10 @@ def _check_writable(folder: Path) -> None:
             errno.ENOENT, f"out={str(folder)!r} is a link to {os.readlink(folder)}, which does "
             "not exist")
     if folder.exists() and not folder.is_dir():
+        # (a device or a pipe, /dev/null or /dev/stdout, was called a file, a bug bash)
+        what = "a file" if folder.is_file() else "a device or a pipe, not a folder"
         raise NotADirectoryError(
-            errno.ENOTDIR, f"out={str(folder)!r} is a file; pass a folder for lr_find.json and "
+            errno.ENOTDIR, f"out={str(folder)!r} is {what}; pass a folder for lr_find.json and "
             "lr_find.png")
     if not folder.exists() and folder.suffix.lower() in _FILE_SUFFIXES:
         # --out plot.png would become a folder named plot.png: the user meant a file
