@@ -1084,8 +1084,9 @@ def curve_warnings(
     # which the smoothing's median drops: "stayed within 0.0%" of those was false, a review)
     fell_last = float(s[0]) - float(y[-1]) > max(MIN_SIGNAL_TO_NOISE * noise_all,
                                                  0.05 * abs(float(s[0])))
-    flat = (completed and (not at_end or (never_fell and not turned and not fell_last))
-            and not blow and not rose_from_start and still)
+    # (completed, and its flatness read over the whole sweep: flat and unreadable read it)
+    read_whole = completed and (not at_end or (never_fell and not turned and not fell_last))
+    flat = read_whole and not blow and not rose_from_start and still
     last_only = completed and never_fell and blow and not rose_from_start and still
     stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
               f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
@@ -1100,9 +1101,7 @@ def curve_warnings(
                  and (never_fell or fall < MIN_SIGNAL_TO_NOISE * _fall_noise(y, m)))
     # (and one cut by a NaN that is told it has not moved: not "already falling" too, a bug
     # bash)
-    unreadable = ((completed and (not at_end or (never_fell and not turned and not fell_last))
-                   and still) or nan_still
-                  or fall < NOISE_ONLY * _batch_noise(y, m))
+    unreadable = (read_whole and still) or nan_still or fall < NOISE_ONLY * _batch_noise(y, m)
     if nan_still:
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
         # told it fell by only 1.9 times its noise: raise num_iter or the batch size)

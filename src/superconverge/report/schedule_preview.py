@@ -238,10 +238,10 @@ so that a cycle of a few steps gives straight edges, not a zigzag that fills the
 :func:`draw_policy` draws a momentum's edges where it turns more often than this."""
 
 
-def _edges(values: array[float]) -> tuple[Any, Any, Any]:
+def _edges(values: array[float], turns: int) -> tuple[Any, Any, Any]:
     """The lowest and highest value of each of :data:`EDGE_STRETCHES` stretches of steps (fewer,
-    of two cycles each at least), at its first step, then held to the last step: a band's
-    edges, which leave a curve drawn under them seen."""
+    of two cycles each at least, of ``values``' :func:`_turns`), at its first step, then held
+    to the last step: a band's edges, which leave a curve drawn under them seen."""
     import numpy as np
 
     y = np.frombuffer(values, dtype=np.float64)
@@ -249,7 +249,7 @@ def _edges(values: array[float]) -> tuple[Any, Any, Any]:
     # Two cycles a stretch at least (a cycle turns twice): a stretch shorter than a cycle
     # caught a peak in one and a trough in the next, edges that zigzag across the band and
     # hid the LR again (a review: 1500 steps of a 4-step cycle)
-    width = max(-(-n // EDGE_STRETCHES), -(-4 * n // max(_turns(values), 1)))
+    width = max(-(-n // EDGE_STRETCHES), -(-4 * n // max(turns, 1)))
     rows = max(n // width, 1)  # (the last, partial stretch folded into the one before)
     starts = np.arange(rows) * width
     low = np.minimum.reduceat(y, starts)
@@ -300,10 +300,10 @@ def draw_policy(ax: Axes, policy: Policy | Schedule, steps: SupportsIndex | None
                     drawstyle="steps-post")
             on.plot(x, values, color=color, label=label, linestyle="none", marker=".",
                     markersize=5)
-        elif edges and _turns(values) > EDGE_STRETCHES:  # a band's edges, not its fill (a
-            # bug bash: fast cycles filled both bands, and the momentum's twin, drawn over the
-            # LR, hid it whole)
-            steps, low, high = _edges(values)
+        elif edges and (turns := _turns(values)) > EDGE_STRETCHES:  # a band's edges, not its
+            # fill (a bug bash: fast cycles filled both bands, and the momentum's twin, drawn
+            # over the LR, hid it whole)
+            steps, low, high = _edges(values, turns)
             on.plot(steps, high, color=color, label=label)
             on.plot(steps, low, color=color)
         else:
