@@ -143,8 +143,9 @@ about 4,700 points at the default width): below, the direct sum, exact and quick
 def smooth_centered(
     losses: Floats, sigma: float | None = None
 ) -> np.ndarray:
-    """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points
-    (default ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down."""
+    """Zero-lag smoothing: running median of 5 (the curve mirrored at both ends), then a
+    Gaussian of ``sigma`` points (default ``max(1, 0.03 * n)``), renormalised at the ends so
+    they are not pulled down."""
     if sigma is not None and not (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
                                   and 0 < sigma < math.inf):
         raise ValueError(f"sigma must be a number of points > 0, got {sigma!r}")
@@ -152,9 +153,12 @@ def smooth_centered(
     n = len(y)
     if n < 3:
         return y.copy()
-    # The end is mirrored, not repeated: a single diverging last point (the range test keeps
-    # it) would otherwise fill 3 of the last window's 5 and drag the smoothed curve up early.
-    pad = np.concatenate([np.full(2, y[0]), y, y[-2:-4:-1]])
+    # Both ends are mirrored, not repeated: a single diverging last point (the range test
+    # keeps it) would otherwise fill 3 of the last window's 5 and drag the smoothed curve up
+    # early, and a single high first batch was the first window's median whatever followed
+    # it: every share of the fall was measured from it, and base_lr read 68x low, unwarned
+    # (a bug bash: the same batch at any later step changed nothing).
+    pad = np.concatenate([y[2:0:-1], y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
     # (no wider than the curve: no point is further from another, and a sigma of 1e9 asked
