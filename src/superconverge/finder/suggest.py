@@ -871,7 +871,8 @@ def _deep_fall(raw: np.ndarray, s: np.ndarray, end: int, noise: float) -> bool:
 #: How the warnings about the sweep's first steps begin: true of a sweep cut short too, which
 #: :meth:`RangeTestResult.warnings` keeps whatever their advice names (a linear sweep's says
 #: "raise num_iter").
-START_WARNINGS = ("the loss jumped from ", "the loss was already falling at ")
+START_WARNINGS = ("the loss jumped from ", "the loss was already falling at ",
+                  "the loss fell only in the sweep's first step")
 
 
 def _share_done(s: np.ndarray, at: int, m: int) -> int:
@@ -908,9 +909,12 @@ def curve_warnings(
     minimum long before it (the warning names the share of the fall done there), and rising no
     more than that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not
     turned up either, wherever on the floor the minimum lies: it is told so, and its small fall
-    is "by end_lr". ``scaler_skips``: the steps a GradScaler skipped for inf/NaN gradients (a
-    "nan" stop may be theirs, with every loss finite; a completed sweep they left too few points
-    is told to lower the scaler's init_scale).
+    is "by end_lr". A loss that fell most in its first step (its first loss above the next
+    two, and above the smoothed start, the first points' median, by more than noise, 5% of it
+    and all it fell after) is told so, with a start too high's advice: one point cannot tell
+    that from a bad first batch. ``scaler_skips``: the steps a GradScaler skipped for inf/NaN
+    gradients (a "nan" stop may be theirs, with every loss finite; a completed sweep they left
+    too few points is told to lower the scaler's init_scale).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
     1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
@@ -1106,6 +1110,16 @@ def curve_warnings(
     # (and one cut by a NaN that is told it has not moved: not "already falling" too, a bug
     # bash)
     unreadable = (read_whole and still) or nan_still or fall < NOISE_ONLY * _batch_noise(y, m)
+    # A loss that fell most in its first step: the smoothing reads the start from the first
+    # points' median (mirrored, so that one bad first batch is no fall), and a fall in one step
+    # read "never decreased" (an audit: a loss from 0.70 to 0.17 at once, then a rise), or a
+    # small fall after it. A first loss above the next two, and above the smoothed start by
+    # more than noise moves it, 5% of it and all the smoothed curve fell after: start_lr
+    # already trains the model (or that batch was a bad one). Not a fall from a flat start
+    # after it, which no start too high gives (the smoothing drops that batch: picks right).
+    first_drop = first - float(s[0])
+    first_only = (len(y) >= 3 and first > float(np.max(y[1:3])) and first_drop > max(
+        JUMP_NOISE * noise_all, 0.05 * abs(float(s[0])), 0.0 if never_fell else fall))
     if nan_still:
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
         # told it fell by only 1.9 times its noise: raise num_iter or the batch size)
@@ -1116,6 +1130,14 @@ def curve_warnings(
             "a batch whose every target is ignore_index or masked out: a mean over no "
             "elements is NaN) and the model; if they are sound, the LRs that move it lie past "
             "that point: raise num_iter"
+        )
+    elif first_only:
+        out.append(
+            f"the loss fell {'only' if never_fell else 'most'} in the sweep's first step, from "
+            f"{first:.3g} to {float(y[1]):.3g}{f' ({skipped_head})' if skipped_head else ''}, "
+            f"{'and never after' if never_fell else 'more than it fell after'}: "
+            f"{'its first LR' if skipped_head else 'start_lr'} is already too high for this "
+            f"model (or that first batch was a bad one); {lower} until the curve starts flat"
         )
     elif flat and never_fell:
         out.append(
@@ -1220,7 +1242,7 @@ def curve_warnings(
         # batches, one loss of 8 cycled batches, as a jump, against the whole curve's noise,
         # mostly its quiet floor's, where 1000 points said nothing)
         jump_noise = max(jump_noise, _robust_sd(np.diff(y[:head])) / math.sqrt(2))
-    if not never_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
+    if not never_fell and not first_only and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
                                      JUMP_NOISE * jump_noise):
         # A spike at once that the loss falls back from: start_lr is already too high (Adam
         # at 0.1), and the fall every pick is a share of is measured from the spike.
@@ -1234,8 +1256,8 @@ def curve_warnings(
     # A start that falls within ``reach`` points only on the smoothed curve is not enough: the
     # raw losses over twice that (a dozen at least), or over their first dozen, must fall as a
     # trend (_falls_at_first).
-    elif not never_fell and not unreadable and started < reach and _falls_at_first(
-            y, min(max(FIRST_POINTS, math.ceil(2 * reach)), m + 1)):
+    elif (not never_fell and not unreadable and not first_only and started < reach
+          and _falls_at_first(y, min(max(FIRST_POINTS, math.ceil(2 * reach)), m + 1))):
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
         out.append(
@@ -1245,7 +1267,8 @@ def curve_warnings(
             f"sweep began, inside the descent, so they are too high; {lower} until the curve "
             "starts flat"
         )
-    if completed and at_end and not rose_last:
+    # (a start too high first: "fell most in the first step" above says what to do)
+    if completed and at_end and not rose_last and not first_only:
         if never_fell and (turned or flat):
             pass  # ("never decreased" above says what to do)
         elif never_fell:
