@@ -781,8 +781,8 @@ def _frame_limits(smoothed: np.ndarray, also: list[np.ndarray] | None = None,
                 # smoothed curve's is found, so that its valley is seen. Read on a 5-point
                 # running median, its ends mirrored: the raw loss let one noisy pass stretch
                 # the frame to 42, the curves a line at its foot; a median of all of it cut a
-                # third off a steady fall; smooth_centered, which repeats the first point, left
-                # a spike at the first pass its own median (reviews).
+                # third off a steady fall; smooth_centered, which then repeated the first point,
+                # left a spike at the first pass its own median (reviews).
                 level = (np.median(np.lib.stride_tricks.sliding_window_view(
                     np.pad(seen, 2, mode="reflect"), 5), axis=1) if len(seen) >= 5 else seen)
                 k = int(np.argmin(level))

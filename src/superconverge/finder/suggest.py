@@ -143,9 +143,10 @@ about 4,700 points at the default width): below, the direct sum, exact and quick
 def smooth_centered(
     losses: Floats, sigma: float | None = None
 ) -> np.ndarray:
-    """Zero-lag smoothing: running median of 5 (the curve mirrored at both ends), then a
-    Gaussian of ``sigma`` points (default ``max(1, 0.03 * n)``), renormalised at the ends so
-    they are not pulled down."""
+    """Zero-lag smoothing: running median of 5, then a Gaussian of ``sigma`` points (default
+    ``max(1, 0.03 * n)``), renormalised at the ends so they are not pulled down. The median's
+    first window holds the first loss twice and the median of the first five (three times
+    the first loss where the first four losses fall, or rise, steadily); its end is mirrored."""
     if sigma is not None and not (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
                                   and 0 < sigma < math.inf):
         raise ValueError(f"sigma must be a number of points > 0, got {sigma!r}")
@@ -153,12 +154,20 @@ def smooth_centered(
     n = len(y)
     if n < 3:
         return y.copy()
-    # Both ends are mirrored, not repeated: a single diverging last point (the range test
-    # keeps it) would otherwise fill 3 of the last window's 5 and drag the smoothed curve up
-    # early, and a single high first batch was the first window's median whatever followed
-    # it: every share of the fall was measured from it, and base_lr read 68x low, unwarned
-    # (a bug bash: the same batch at any later step changed nothing).
-    pad = np.concatenate([y[2:0:-1], y, y[-2:-4:-1]])
+    # The end is mirrored, not repeated: a single diverging last point (the range test keeps
+    # it) would otherwise fill 3 of the last window's 5 and drag the smoothed curve up early.
+    # The start's first loss, repeated into 3 of the first window's 5, was its median
+    # whatever followed it: one high first batch set the start every share of the fall is
+    # measured from, and base_lr read 68x low, unwarned (a bug bash; the same batch at any
+    # later step changed nothing). Mirrored (y2, y1, y0, y1, y2), two high batches at steps
+    # 1 and 2 did the same (a review). So the first window holds the first loss twice and
+    # the median of the first five, which one or two bad batches among them do not move;
+    # but where the first four losses fall (or rise) steadily, no step over 3 times the next,
+    # the sweep began inside a descent whose level at start_lr is its first loss, as before
+    # (mirrored, an 8-point sweep's steep start lost a third of its fall and read "noise").
+    d = np.diff(y[:4])
+    steady = n >= 4 and bool(np.all(d < 0) or np.all(d > 0)) and abs(d[0]) <= 3 * abs(d[1])
+    pad = np.concatenate([[y[0] if steady else np.median(y[:5]), y[0]], y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
     # (no wider than the curve: no point is further from another, and a sigma of 1e9 asked
@@ -872,7 +881,7 @@ def _deep_fall(raw: np.ndarray, s: np.ndarray, end: int, noise: float) -> bool:
 #: :meth:`RangeTestResult.warnings` keeps whatever their advice names (a linear sweep's says
 #: "raise num_iter").
 START_WARNINGS = ("the loss jumped from ", "the loss was already falling at ",
-                  "the loss fell only in the sweep's first step")
+                  "the loss fell in the sweep's first step")
 
 
 def _share_done(s: np.ndarray, at: int, m: int) -> int:
@@ -909,12 +918,13 @@ def curve_warnings(
     minimum long before it (the warning names the share of the fall done there), and rising no
     more than that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not
     turned up either, wherever on the floor the minimum lies: it is told so, and its small fall
-    is "by end_lr". A loss that fell most in its first step (its first loss above the next
-    two, and above the smoothed start, the first points' median, by more than noise, 5% of it
-    and all it fell after) is told so, with a start too high's advice: one point cannot tell
-    that from a bad first batch. ``scaler_skips``: the steps a GradScaler skipped for inf/NaN
-    gradients (a "nan" stop may be theirs, with every loss finite; a completed sweep they left
-    too few points is told to lower the scaler's init_scale).
+    is "by end_lr". A loss that fell in its first step and never after, or less and at once
+    after it (its first loss above the next two, and above the smoothed start, the first
+    losses' median, by more than noise moves it and 5% of it) is told so, with a start too
+    high's advice: one point cannot tell that from a bad first batch. ``scaler_skips``: the
+    steps a GradScaler skipped for inf/NaN gradients (a "nan" stop may be theirs, with every
+    loss finite; a completed sweep they left too few points is told to lower the scaler's
+    init_scale).
     ``mode``: the sweep's ("exp" or "linear"); a linear sweep that starts inside the descent
     is told to sweep exponentially, since its second LR, ``(end_lr - start_lr) / (num_iter -
     1)`` above the first, hardly moves with start_lr. ``start_lr``: the sweep's; a curve that
@@ -1110,16 +1120,33 @@ def curve_warnings(
     # (and one cut by a NaN that is told it has not moved: not "already falling" too, a bug
     # bash)
     unreadable = (read_whole and still) or nan_still or fall < NOISE_ONLY * _batch_noise(y, m)
-    # A loss that fell most in its first step: the smoothing reads the start from the first
-    # points' median (mirrored, so that one bad first batch is no fall), and a fall in one step
-    # read "never decreased" (an audit: a loss from 0.70 to 0.17 at once, then a rise), or a
-    # small fall after it. A first loss above the next two, and above the smoothed start by
-    # more than noise moves it, 5% of it and all the smoothed curve fell after: start_lr
-    # already trains the model (or that batch was a bad one). Not a fall from a flat start
-    # after it, which no start too high gives (the smoothing drops that batch: picks right).
-    first_drop = first - float(s[0])
-    first_only = (len(y) >= 3 and first > float(np.max(y[1:3])) and first_drop > max(
-        JUMP_NOISE * noise_all, 0.05 * abs(float(s[0])), 0.0 if never_fell else fall))
+    started = _started(s, m)  # (where the loss starts to fall for good)
+    # (not a share of a linear sweep's points: that is always the same share of end_lr, which
+    # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
+    reach = max(STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s))
+    # A loss that fell in its first step, more than after it: the smoothing reads the start
+    # from the first losses' median where they do not fall steadily (smooth_centered: one bad
+    # first batch is no fall), and a fall in one step read "never decreased" (an audit: a loss
+    # from 0.70 to 0.17 at once, then a rise). Told where the first loss stands above the next
+    # two, and above the smoothed start by more than noise moves it and 5% of it, and the loss
+    # never fell after it, or fell less, at once or too little to read: start_lr already
+    # trains the model (or that batch was a bad one). Not before a flat stretch and a fall,
+    # which no start too high gives: the smoothing drops that batch, and the picks are right
+    # (a review).
+    first_fell = (len(y) >= 3 and first > float(np.max(y[1:3])) and first - float(s[0]) > max(
+        JUMP_NOISE * noise_all, 0.05 * abs(float(s[0]))) and (never_fell or (
+            first - float(s[0]) > fall
+            and (started < reach or unreadable or (shares and fall < 0.05 * s[0])))))
+    if first_fell:
+        # (beside the warnings of the curve after it, which are true of it: a review found
+        # "still falling at end_lr: raise end_lr" dropped with max_lr at end_lr)
+        out.append(
+            f"the loss fell in the sweep's first step, from {first:.3g} to {float(y[1]):.3g}"
+            f"{f' ({skipped_head})' if skipped_head else ''}, "
+            f"{'and never after' if never_fell else 'more than it fell after'}: "
+            f"{'its first LR' if skipped_head else 'start_lr'} is already too high for this "
+            f"model (or that first batch was a bad one); {lower} until the curve starts flat"
+        )
     if nan_still:
         # (a bug bash: a corrupt batch's NaN at lr 1.4e-4, on a loss that had not moved, was
         # told it fell by only 1.9 times its noise: raise num_iter or the batch size)
@@ -1131,14 +1158,8 @@ def curve_warnings(
             "elements is NaN) and the model; if they are sound, the LRs that move it lie past "
             "that point: raise num_iter"
         )
-    elif first_only:
-        out.append(
-            f"the loss fell {'only' if never_fell else 'most'} in the sweep's first step, from "
-            f"{first:.3g} to {float(y[1]):.3g}{f' ({skipped_head})' if skipped_head else ''}, "
-            f"{'and never after' if never_fell else 'more than it fell after'}: "
-            f"{'its first LR' if skipped_head else 'start_lr'} is already too high for this "
-            f"model (or that first batch was a bad one); {lower} until the curve starts flat"
-        )
+    elif first_fell and never_fell:
+        pass  # (it fell, in its first step: no "never decreased")
     elif flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
@@ -1227,10 +1248,6 @@ def curve_warnings(
     head = max(3, min(len(y) // 10, m))
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
-    started = _started(s, m)  # (where the loss starts to fall for good)
-    # (not a share of a linear sweep's points: that is always the same share of end_lr, which
-    # no num_iter moves, so "raise num_iter", its advice below, could not clear it)
-    reach = max(STARTED_BY, 0 if mode == "linear" else STARTED_SHARE * len(s))
     plateau = y[head:started]  # (the flat start after the first steps, before the fall)
     if len(plateau) >= MIN_POINTS:
         jump_noise = max(jump_noise, _robust_sd(np.diff(plateau)) / math.sqrt(2))
@@ -1242,7 +1259,7 @@ def curve_warnings(
         # batches, one loss of 8 cycled batches, as a jump, against the whole curve's noise,
         # mostly its quiet floor's, where 1000 points said nothing)
         jump_noise = max(jump_noise, _robust_sd(np.diff(y[:head])) / math.sqrt(2))
-    if not never_fell and not first_only and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
+    if not never_fell and not first_fell and jump > max(0.5 * (float(y[0]) - float(np.min(y))),
                                      JUMP_NOISE * jump_noise):
         # A spike at once that the loss falls back from: start_lr is already too high (Adam
         # at 0.1), and the fall every pick is a share of is measured from the spike.
@@ -1256,7 +1273,7 @@ def curve_warnings(
     # A start that falls within ``reach`` points only on the smoothed curve is not enough: the
     # raw losses over twice that (a dozen at least), or over their first dozen, must fall as a
     # trend (_falls_at_first).
-    elif (not never_fell and not unreadable and not first_only and started < reach
+    elif (not never_fell and not unreadable and not first_fell and started < reach
           and _falls_at_first(y, min(max(FIRST_POINTS, math.ceil(2 * reach)), m + 1))):
         # No flat start: the sweep began inside the descent (or on a spike it fell back
         # from), and every pick measured as a share of the fall from there is too high.
@@ -1267,9 +1284,8 @@ def curve_warnings(
             f"sweep began, inside the descent, so they are too high; {lower} until the curve "
             "starts flat"
         )
-    # (a start too high first: "fell most in the first step" above says what to do)
-    if completed and at_end and not rose_last and not first_only:
-        if never_fell and (turned or flat):
+    if completed and at_end and not rose_last:
+        if never_fell and (turned or (flat and not first_fell)):
             pass  # ("never decreased" above says what to do)
         elif never_fell:
             out.append(
