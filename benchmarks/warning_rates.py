@@ -10,10 +10,11 @@ batches of 16 and 64, 100 and 300 steps, one test per seed (the seed draws the w
 batches' order), and reports for each case:
 
 - the share of its curves that drew any warning, "the loss jumped ... start_lr is already too
-  high", "the loss was already falling at start_lr" (the two warnings of a start too high, one
-  at most per curve), "the loss fell by only N times its batch-to-batch noise ... may be
-  reading noise" and "the loss stayed within X of its start (N times its batch-to-batch noise)
-  over the whole sweep" (the two warnings that the fall may be noise);
+  high", "the loss was already falling at start_lr" and "the loss fell in the sweep's first
+  step" (the three warnings of a start too high, one at most per curve), "the loss fell by
+  only N times its batch-to-batch noise ... may be reading noise" and "the loss stayed within
+  X of its start (N times its batch-to-batch noise) over the whole sweep" (the two warnings
+  that the fall may be noise);
 - how far the default ``suggestion()`` and ``bounds()[1]`` (``max_lr``) lie apart between
   the seeds, in decades (log10 of the largest over the smallest): a warning that the picks may
   be unreliable is borne out where they spread, and a false alarm where they agree.
@@ -45,6 +46,7 @@ RESULTS = _common.RESULTS_DIR / "warning_rates.md"
 END_LR = 10.0
 JUMPED = "the loss jumped"
 FALLING = "the loss was already falling at"
+FIRST = "the loss fell in the sweep's first step"
 NOISE = "the loss fell by only"  # (... times its batch-to-batch noise ... reading noise)
 WITHIN = "the loss stayed within"  # (... of its start (N times its noise) ... never diverged)
 
@@ -109,7 +111,7 @@ def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
          seeds: int) -> tuple[list[str], int, float | None]:
     """The case's table row; how many of its curves were told their fall may be noise (either
     warning); the spread of its suggestions in decades."""
-    warned = jumped = falling = noise = within = either = 0
+    warned = jumped = falling = first = noise = within = either = 0
     picks: list[float | None] = []
     tops: list[float | None] = []
     for seed in range(seeds):
@@ -118,13 +120,15 @@ def case(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
         warned += bool(said)
         jumped += any(w.startswith(JUMPED) for w in said)
         falling += any(w.startswith(FALLING) for w in said)
+        first += any(w.startswith(FIRST) for w in said)
         noise += any(w.startswith(NOISE) for w in said)
         within += any(w.startswith(WITHIN) for w in said)
         either += any(w.startswith((NOISE, WITHIN)) for w in said)
         picks.append(res.suggestion())
         tops.append(res.bounds()[1])
     return ([loss, optimizer, str(batch), str(steps), f"{start_lr:g}", f"{warned}/{seeds}",
-             f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{noise}/{seeds}", f"{within}/{seeds}",
+             f"{jumped}/{seeds}", f"{falling}/{seeds}", f"{first}/{seeds}", f"{noise}/{seeds}",
+             f"{within}/{seeds}",
              spread(picks), spread(tops)], either, spread_decades(picks))
 
 
@@ -155,16 +159,17 @@ def report(cases: list[tuple[list[str], int, float | None]], seeds: int, command
            seconds: float) -> str:
     rows = [cells for cells, _, _ in cases]
     head = ["loss", "optimizer", "batch", "steps", "start_lr", "any warning", "jumped",
-            "already falling", "reading noise", "within its noise", "suggestion spread (decades)",
-            "max_lr spread (decades)"]
+            "already falling", "first step", "reading noise", "within its noise",
+            "suggestion spread (decades)", "max_lr spread (decades)"]
     lines = [
         "# Range-test warnings by loss, and how far the picks move between seeds",
         "",
         f"One range test per seed ({seeds} seeds), 1e-7 -> {END_LR:g} (the last rows from "
         "0.1), on an MLP 20-64-64-out and 4,096 fixed examples. \"jumped\": \"the loss "
         "jumped ... start_lr is already too high\" and \"already falling\": \"the loss was "
-        "already falling at start_lr\", the two warnings of a start too high (one at most "
-        "per curve); \"reading noise\": \"the loss fell by only "
+        "already falling at start_lr\" and \"first step\": \"the loss fell in the sweep's "
+        "first step\", the three warnings of a start too high (one at most per curve); "
+        "\"reading noise\": \"the loss fell by only "
         "N times its batch-to-batch noise ... may be reading noise\" and \"within its noise\": "
         "\"the loss stayed within X of its start (N times its batch-to-batch noise) over the "
         "whole sweep\", the two warnings that the fall may be noise. A spread is log10 of the "

@@ -697,23 +697,38 @@ def test_warning_rates_quick_counts_the_warnings_of_real_sweeps() -> None:
     text = quick_run("warning_rates.py")
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
              if line.startswith(("| cross-entropy", "| MSE"))]
-    rows = [c for c in cells if len(c) == 12]
+    rows = [c for c in cells if len(c) == 13]
     assert len(rows) == 6, text  # (the loop's progress lines hold no leading "| ")
     # the summary: per loss, its curves from 1e-7 told their fall may be noise, by spread
     summary = {c[0]: c[1:] for c in cells if len(c) == 4}
     assert list(summary) == ["cross-entropy", "MSE"], text
     for loss, counts in summary.items():
-        told = sum(int(r[8].split("/")[0]) + int(r[9].split("/")[0]) for r in rows
+        told = sum(int(r[9].split("/")[0]) + int(r[10].split("/")[0]) for r in rows
                    if r[0] == loss and r[4] == "1e-07")
         assert sum(int(c.split("/")[0]) for c in counts if c != "-") == told, (loss, counts)
         assert sum(int(c.split("/")[1]) for c in counts if c != "-") == 4, (loss, counts)
-    for loss, _, _, _, start_lr, warned, jumped, falling, *_ in rows:
+    for loss, _, _, _, start_lr, warned, jumped, falling, first, *_ in rows:
         if start_lr == "0.1":
             assert warned == "2/2", rows
         elif loss == "cross-entropy":
-            assert warned == jumped == falling == "0/2", rows
+            assert warned == jumped == falling == first == "0/2", rows
     for row in rows:  # (spreads: decades between the seeds' picks, or "-" with one pick)
-        assert all(re.fullmatch(r"(\d+\.\d\d|-)( \(\d none\))?", c) for c in row[10:12]), row
+        assert all(re.fullmatch(r"(\d+\.\d\d|-)( \(\d none\))?", c) for c in row[11:13]), row
+
+
+def test_start_warnings_quick_sets_a_start_too_high_beside_one_from_1e7() -> None:
+    """docs/suggestions.md's account of the warnings of a start too high on real sweeps comes
+    from this benchmark: a quick run writes nothing, sets Adam from 0.1 beside the same model
+    from 1e-7, finds its pick 5x or more high, and tells it of its start (the sweep from 1e-7
+    is not told of its start)."""
+    text = quick_run("start_warnings.py")
+    rows = {c[0]: c[1:] for c in ([x.strip() for x in line.strip("|").split("|")]
+                                  for line in text.splitlines() if line.startswith("| 1e-07")
+                                  or line.startswith("| 0.1 "))}
+    assert rows["1e-07"][:5] == ["1", "0", "0/0", "0/1", "0"], text
+    assert rows["0.1"][:5] == ["1", "1", "1/1", "0/0", "0"], text
+    assert float(rows["0.1"][5]) >= 5, text
+    assert "- digits mlp Adam from 0.1: " in text and ", told of its start" in text, text
 
 
 def test_engine_overhead_cut_short_keeps_its_whole_repeats(monkeypatch: pytest.MonkeyPatch,
