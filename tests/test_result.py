@@ -385,6 +385,26 @@ def test_a_curve_an_error_cut_short_says_so_and_round_trips(tmp_path) -> None:
     assert RangeTestResult.from_json(tmp_path / "r.json").stop_reason == "error"
 
 
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_a_sweep_cut_short_keeps_its_first_steps_fall(mode: str) -> None:
+    """A review: a cut sweep keeps its start's warnings whatever their advice names, but the
+    first-step warning's "more than it fell after" wording was not among them, and a linear
+    sweep's, whose advice names num_iter and end_lr, was dropped."""
+    n = 30
+    lrs = (np.logspace(-4, np.log10(0.5), n) if mode == "exp" else np.linspace(0.0167, 0.5, n))
+    said: dict[str, list[str]] = {}
+    for name, rest in (("never after", np.linspace(0.17, 0.5, n - 1)),
+                       ("more than it fell after", 0.17 + 0.005 * np.random.default_rng(0)
+                        .standard_normal(n - 1))):
+        res = RangeTestResult(lrs=lrs.tolist(), losses=[0.70, *rest.tolist()], smoothed=[0.7] * n,
+                              stop_reason="interrupted", num_iter=100,
+                              config={"start_lr": float(lrs[0]), "end_lr": 1.0, "mode": mode})
+        said[name] = res.warnings()
+        assert said[name][0].startswith("the sweep was cut short ("), said
+        assert any(w.startswith("the loss fell in the sweep's first step, from 0.7 to 0.1")
+                   and name in w for w in said[name]), said
+
+
 @pytest.mark.parametrize("stop", ["interrupted", "error"])
 def test_a_curve_cut_short_before_its_first_point_is_not_told_to_raise_num_iter(stop) -> None:
     """A bug bash: Ctrl-C before the first step gave "too few points: 0 finite (need 8); raise
