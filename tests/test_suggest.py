@@ -403,6 +403,40 @@ def test_one_high_first_batch_moves_no_pick() -> None:
     assert smooth_centered([1.0, 5.0, 5.0, 1.0, 1.0, 1.0])[0] == 1.0
 
 
+def test_a_first_step_and_the_warnings_of_what_follows_it() -> None:
+    """A review of the first-step warning: an 8-point start falling 2.5, 0.93, 0.48, ... (each
+    step 3.5 times the next, no steady start) read "fell by only 3.3 times its noise", with no
+    word of its start; a NaN while the loss was still falling was not told beside it (nor
+    float16's advice); a long steep descent, which the smoothing starts below its first
+    loss, read "fell in the sweep's first step ... more than it fell after"; and losses near
+    float's largest leaked an overflow warning."""
+    y = [*(0.3 + 2.2 * 3.5 ** -np.arange(6.0)), 0.6, 1.8]
+    said = curve_warnings(np.logspace(-4, 0, 8), y, "diverged")
+    assert any(w.startswith("the loss fell in the sweep's first step, from 2.5 to 0.929, more "
+                            "than it fell after") for w in said), said
+    assert not any("batch-to-batch noise" in w for w in said), said
+    n = 60
+    i = np.arange(n)
+    fall = 1.0 + 1.3 * np.exp(-i / 4.0) - 0.5 * i / n + 0.003 * np.random.default_rng(0) \
+        .standard_normal(n)
+    fall[0] = 6.0
+    said = curve_warnings(np.logspace(-5, -1, n + 1), [*fall, np.nan], "nan", float16=True)
+    assert said[0].startswith("the loss fell in the sweep's first step, from 6 to 2"), said
+    assert said[1].startswith("the loss turned NaN or inf after lr=0.0858 while still falling")
+    assert "under float16 autocast" in said[1], said
+    for k in (2, 5, 20):
+        steep = 0.3 + 2 * np.exp(-np.arange(1000) / k)
+        said = curve_warnings(np.logspace(-7, 1, 1000), steep, "completed")
+        assert any(w.startswith("the loss was already falling at start_lr") for w in said), said
+        assert not any("first step" in w for w in said), (k, said)
+    huge = np.array([1.79e308, 1.0e308, 0.2e308, 0.1e308, 0.05e308, 0.04e308, 0.03e308, 0.1e308,
+                     1.0e308])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curve_warnings(np.logspace(-7, 1, 9), huge, "completed")
+        smooth_centered(huge)
+
+
 def test_a_steady_fall_from_the_first_loss_is_read_from_it() -> None:
     """Where the first four losses fall steadily the sweep began inside the descent, whose
     level at start_lr is the first loss: a review found an 8-point sweep falling from 2.5 read
@@ -434,13 +468,19 @@ def test_a_fall_in_the_first_step_alone_is_told(mode: str) -> None:
         y = [0.70, *(rest + rng.normal(0, 0.005, n - 1))]
         said = curve_warnings(lrs, y, stop, mode=mode)
         (first,) = [w for w in said if w.startswith("the loss fell in the sweep's first step, "
-                                                    "from 0.7 to 0.1")]
+                                                    "from 0.7 to 0.")]
+        # (to the higher of the next two losses)
+        assert float(first.split(" to ")[1].split(",")[0]) == pytest.approx(max(y[1:3]), abs=5e-4)
         assert after in first and "start_lr is already too high" in first and first.endswith(
             "until the curve starts flat"), said
         assert ("lower start_lr" in first) == (mode == "exp"), said
         assert not any("never decreased" in w for w in said), said
         # (a NaN after it is told too: a review)
         assert (stop == "nan") == any("turned NaN" in w for w in said), said
+    # flat after it: told to raise end_lr too, of the level after the first step (a review)
+    said = curve_warnings(lrs, [3.0, *[1.0] * (n - 1)], "completed", mode=mode)
+    assert said[-1].startswith("the loss then stayed within 0.0% of its level after the first "
+                               "step to the end of the sweep and never diverged: raise end_lr")
     # a first loss within the noise of the rest is no such fall
     y = 0.5 + 0.05 * np.random.default_rng(1).standard_normal(n)
     y[0] = max(y[1:3]) + 0.05
@@ -582,7 +622,7 @@ def _direct_smoothing(y: np.ndarray, sigma: float) -> np.ndarray:
     """smooth_centered's definition, summed directly."""
     n = len(y)
     d = np.diff(y[:4])  # (the start: see smooth_centered)
-    steady = bool(np.all(d < 0) or np.all(d > 0)) and abs(d[0]) <= 3 * abs(d[1])
+    steady = bool(np.all(d < 0) or np.all(d > 0)) and abs(d[0]) / 3 <= abs(d[1])
     pad = np.concatenate([[y[0] if steady else np.median(y[:5]), y[0]], y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     half = math.ceil(3 * sigma)
@@ -1608,7 +1648,7 @@ def test_an_early_divergence_is_no_batch_noise() -> None:
     # smoothing's median of the first losses, which one bad batch does not move, reads no
     # fall: the first step's is told)
     ([0.701, 0.165, 0.171, 0.405, 0.522, 0.647, 0.775, 0.893, 0.998, 1.111, 1.237, 1.366],
-     "linear", "the loss fell in the sweep's first step, from 0.701 to 0.165",
+     "linear", "the loss fell in the sweep's first step, from 0.701 to 0.171",
      "batch-to-batch noise"),
     # a spike among the first points of a clean fall
     ([1.006, 0.539, 1.186, 0.544, 0.551, 0.725, 0.881, 1.058, 1.222, 1.376], "linear",

@@ -140,6 +140,17 @@ _DIRECT_MAX = 4_000_000
 about 4,700 points at the default width): below, the direct sum, exact and quick."""
 
 
+def _steady_start(y: np.ndarray) -> bool:
+    """Whether the first four losses fall (or rise) steadily, no step over 3 times the next:
+    a sweep begun inside a descent, whose level at start_lr is its first loss
+    (:func:`smooth_centered`)."""
+    if len(y) < 4:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):  # (losses near float's largest)
+        d = np.diff(y[:4])
+        return bool((np.all(d < 0) or np.all(d > 0)) and abs(d[0]) / 3 <= abs(d[1]))
+
+
 def smooth_centered(
     losses: Floats, sigma: float | None = None
 ) -> np.ndarray:
@@ -161,13 +172,15 @@ def smooth_centered(
     # measured from, and base_lr read 68x low, unwarned (a bug bash; the same batch at any
     # later step changed nothing). Mirrored (y2, y1, y0, y1, y2), two high batches at steps
     # 1 and 2 did the same (a review). So the first window holds the first loss twice and
-    # the median of the first five, which one or two bad batches among them do not move;
-    # but where the first four losses fall (or rise) steadily, no step over 3 times the next,
-    # the sweep began inside a descent whose level at start_lr is its first loss, as before
-    # (mirrored, an 8-point sweep's steep start lost a third of its fall and read "noise").
-    d = np.diff(y[:4])
-    steady = n >= 4 and bool(np.all(d < 0) or np.all(d > 0)) and abs(d[0]) <= 3 * abs(d[1])
-    pad = np.concatenate([[y[0] if steady else np.median(y[:5]), y[0]], y, y[-2:-4:-1]])
+    # the median of the first five, which one bad batch among the first five, or two after
+    # the first, do not move (two with the first still do, as before: twice the median of
+    # the first five set a noisy trend's start two steps in, and the picks moved by noise,
+    # a review); but where the first four losses fall (or rise) steadily, no step over 3
+    # times the next, the sweep began inside a descent whose level at start_lr is its first
+    # loss, as before (mirrored, an 8-point sweep's steep start lost a third of its fall and
+    # read "noise", a review).
+    head = y[0] if _steady_start(y) else np.median(y[:5])
+    pad = np.concatenate([[head, y[0]], y, y[-2:-4:-1]])
     med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
     s = max(1.0, 0.03 * n) if sigma is None else float(sigma)
     # (no wider than the curve: no point is further from another, and a sigma of 1e9 asked
@@ -1106,9 +1119,6 @@ def curve_warnings(
     read_whole = completed and (not at_end or (never_fell and not turned and not fell_last))
     flat = read_whole and not blow and not rose_from_start and still
     last_only = completed and never_fell and blow and not rose_from_start and still
-    stayed = (f"{100 * drift / s[0]:.1f}% of its start" if by_share else
-              f"{drift:.3g} of its start ({drift / noise_all:.1f} times its batch-to-batch "
-              "noise)" if noise_all > 0 else f"{drift:.3g} of its start")
     # A fall too small to read (flat, or within what noise alone gives): where the descent
     # started in it is noise too, so "already falling at start_lr" is not said of it (an
     # audit: 1 + noise read "already falling" beside "stayed within 0.6%" on 1 of 6 seeds).
@@ -1127,21 +1137,35 @@ def curve_warnings(
     # A loss that fell in its first step, more than after it: the smoothing reads the start
     # from the first losses' median where they do not fall steadily (smooth_centered: one bad
     # first batch is no fall), and a fall in one step read "never decreased" (an audit: a loss
-    # from 0.70 to 0.17 at once, then a rise). Told where the first loss stands above the next
-    # two, and above the smoothed start by more than noise moves it and 5% of it, and the loss
-    # never fell after it, or fell less, at once or too little to read: start_lr already
-    # trains the model (or that batch was a bad one). Not before a flat stretch and a fall,
-    # which no start too high gives: the smoothing drops that batch, and the picks are right
-    # (a review).
-    first_fell = (len(y) >= 3 and first > float(np.max(y[1:3])) and first - float(s[0]) > max(
-        JUMP_NOISE * noise_all, 0.05 * abs(float(s[0]))) and (never_fell or (
-            first - float(s[0]) > fall
-            and (started < reach or unreadable or (shares and fall < 0.05 * s[0])))))
+    # from 0.70 to 0.17 at once, then a rise). Told where the first step, from the first loss
+    # to the higher of the next two, is more than 5 times the noise of the losses after it
+    # and 5% of the start, and the loss never fell after it, or fell less, at once or too
+    # little to read: start_lr already trains the model (or that batch was a bad one). Read
+    # on the raw losses (a review: on a long steep descent, which the smoothing starts below
+    # its first loss, one step of 0.19 of a fall of 2 read "more than it fell after"). Not
+    # before a flat stretch and a fall, which no start too high gives: the smoothing drops
+    # that batch, and the picks are right (a review).
+    after = float(np.max(y[1:3])) if len(y) >= 3 else first
+    step = first - after
+    first_fell = (len(y) >= 3 and not _steady_start(y) and step > max(
+        JUMP_NOISE * _batch_noise(y[1:], len(y) - 2), 0.05 * abs(float(s[0])))
+        and (never_fell or (step > after - float(s[m]) and (
+            started < reach or unreadable or (shares and fall < 0.05 * s[0])))))
+    # (beside a fall in the first step, of the level after it: "of its start" read as the
+    # first loss, which it was not, a review)
+    start_is = "its level after the first step" if first_fell else "its start"
+    stayed = (f"{100 * drift / s[0]:.1f}% of {start_is}" if by_share else
+              f"{drift:.3g} of {start_is} ({drift / noise_all:.1f} times its batch-to-batch "
+              "noise)" if noise_all > 0 else f"{drift:.3g} of {start_is}")
+    whole = "to the end of the sweep" if first_fell else "over the whole sweep"
+    # The noise of a fall after a first step's is read after it: the step is no batch noise
+    # (a review: 8 points falling 2.5, 0.93, 0.48, ... read "by only 3.3 times its noise").
+    yq, sq, mq = (y[1:], s[1:], m - 1) if first_fell and m >= 2 else (y, s, m)
     if first_fell:
         # (beside the warnings of the curve after it, which are true of it: a review found
         # "still falling at end_lr: raise end_lr" dropped with max_lr at end_lr)
         out.append(
-            f"the loss fell in the sweep's first step, from {first:.3g} to {float(y[1]):.3g}"
+            f"the loss fell in the sweep's first step, from {first:.3g} to {after:.3g}"
             f"{f' ({skipped_head})' if skipped_head else ''}, "
             f"{'and never after' if never_fell else 'more than it fell after'}: "
             f"{'its first LR' if skipped_head else 'start_lr'} is already too high for this "
@@ -1159,19 +1183,22 @@ def curve_warnings(
             "that point: raise num_iter"
         )
     elif first_fell and never_fell:
-        pass  # (it fell, in its first step: no "never decreased")
+        # (it fell, in its first step: no "never decreased"; but a flat curve after it is
+        # still told to raise end_lr, a review)
+        if flat:
+            out.append(f"the loss then stayed within {stayed} {whole} and never diverged: "
+                       "raise end_lr to see whether larger learning rates move it")
     elif flat and never_fell:
         out.append(
             f"the loss never decreased nor diverged: it stayed within "
-            f"{stayed} over the whole sweep; raise end_lr to "
+            f"{stayed} {whole}; raise end_lr to "
             "see whether larger learning rates move it, or check the data and loss"
         )
     elif flat:
         out.append(
-            f"the loss stayed within {stayed} over the whole "
-            "sweep and never diverged: the suggestion is uncertain; raise end_lr to see whether "
-            "larger learning rates move it, or num_iter so the model trains longer during the "
-            "test"
+            f"the loss stayed within {stayed} {whole} and never diverged: the suggestion is "
+            "uncertain; raise end_lr to see whether larger learning rates move it, or num_iter "
+            "so the model trains longer during the test"
         )
     elif last_only:
         out.append(f"the loss stayed near its start up to lr={float(x[-2]):.3g}, then its last "
@@ -1210,7 +1237,7 @@ def curve_warnings(
                        if mode == "linear" else
                        "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
-        noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(y, m)
+        noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(yq, mq)
         out.append(
             f"the loss fell only {100 * fall / s[0]:.1f}% {until}: the suggestion is "
             "uncertain; raise num_iter so the model trains longer during the test"
@@ -1219,14 +1246,17 @@ def curve_warnings(
         )
     # A deep fall (_deep_fall) is no noise, whatever the noise of the flat start above it: an
     # MSE's batches spread in proportion to their level, so that noise is most of the curve's.
-    elif (fall < MIN_SIGNAL_TO_NOISE * (fall_noise := _fall_noise(y, m))
-          and not _deep_fall(y, s, m, fall_noise)):
+    elif (fall < MIN_SIGNAL_TO_NOISE * (fall_noise := _fall_noise(yq, mq))
+          and not _deep_fall(yq, sq, mq, fall_noise)):
         out.append(
             f"the loss fell by only {fall / fall_noise:.1f} times its batch-to-batch noise "
             f"{until}, so the suggestion may be reading noise; raise num_iter (a deep model "
             "needs more steps to move) or the batch size"
         )
-    if stop_reason == "nan" and at_end and not blew_up and not never_fell and not out:
+    # (a start's warning beside it: a review found the first step's silence it, float16's
+    # advice too)
+    if (stop_reason == "nan" and at_end and not blew_up and not never_fell
+            and all(w.startswith(START_WARNINGS) for w in out)):
         # (a bug bash: one batch whose every target was ignore_index gave a NaN loss, 0/0, at
         # step 38 of a falling curve: picks 2.7x and 4.3x low from the cut curve, no warning)
         # (a bug bash: under float16 autocast, an activation past 65504 cut a falling curve at
