@@ -437,6 +437,35 @@ def test_a_first_step_and_the_warnings_of_what_follows_it() -> None:
         smooth_centered(huge)
 
 
+def test_a_first_step_fall_is_the_reason_for_no_pick_and_hides_no_jump() -> None:
+    """A third review: a curve that fell in its first step alone had no pick "because the loss
+    never decreased", beside the warning that it fell; a jump to 6 after a first step from 2.3
+    to 1 was told only "fell in the first step ... more than it fell after", where it fell 5.2
+    after the jump; a flat curve after the step was told to raise end_lr twice; and a GRU's
+    first batch 15% above a loss flat at ln 2 for half the sweep was told "start_lr is
+    already too high", where a lower start_lr only lengthens the flat stretch."""
+    lrs = np.logspace(-7, 1, 30)
+    y = [3.0, *[1.0] * 29]
+    for method in METHODS:
+        assert suggest(lrs, y, method).reason == SUGGEST.FELL_FIRST_STEP, method
+    assert [b.reason for b in suggest_bounds(lrs, y)] == [SUGGEST.FELL_FIRST_STEP] * 2
+    linear = SUGGEST.for_mode(suggest(np.linspace(0.03, 1, 30), y), "linear")
+    assert "sweep exponentially (mode='exp')" in linear.reason and "fell only" in linear.reason
+    said = curve_warnings(lrs, y, "completed")
+    assert sum("raise end_lr" in w for w in said) == 1, said
+    n = 60
+    t = np.arange(n)
+    jumped = 0.8 + 0.2 * np.exp(-t / 10) + 0.01 * np.random.default_rng(0).standard_normal(n)
+    jumped[:5] = [2.3, 1.0, 1.0, 6.0, 3.0]
+    said = curve_warnings(np.logspace(-1, 1.5, n + 2), [*jumped, 3.0, 9.0], "diverged")
+    assert said[0].startswith("the loss jumped from 2.3 to 6 in the sweep's first steps"), said
+    assert not any("first step," in w for w in said), said
+    rng = np.random.default_rng(1)
+    gru = np.r_[0.693 + 0.004 * rng.standard_normal(84), np.linspace(0.7, 2.0, 16)]
+    gru[0] = 0.80
+    assert not any("first step," in w for w in curve_warnings(LRS, gru, "completed"))
+
+
 def test_a_steady_fall_from_the_first_loss_is_read_from_it() -> None:
     """Where the first four losses fall steadily the sweep began inside the descent, whose
     level at start_lr is the first loss: a review found an 8-point sweep falling from 2.5 read

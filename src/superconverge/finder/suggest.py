@@ -388,9 +388,40 @@ def _descent(
     if _never_fell(s, m, y):
         # Both remedies, each with its case: the curve alone does not say which applies (a
         # NaN stop, a negative loss), and curve_warnings, which knows how it stopped, says.
-        return Suggestion(None, None, method, NEVER_FELL)
+        return Suggestion(None, None, method,
+                          NEVER_FELL if _first_step(y, s) is None else FELL_FIRST_STEP)
     return x, s, m
 
+
+FIRST_STEP_SHARE = 0.2
+"""The share of the smoothed start a sweep's first step must fall, beside five times the batch
+noise after it, to be read as a fall (:func:`_first_step`): a GRU's first batch 15% above a
+loss flat at ln 2 for half the sweep was told "start_lr is already too high" (a review)."""
+
+
+def _first_step(y: np.ndarray, s: np.ndarray) -> float | None:
+    """The fall of the sweep's first step, from the first loss to the higher of the next two,
+    where it stands out: over :data:`JUMP_NOISE` times the batch noise of the losses after it
+    and :data:`FIRST_STEP_SHARE` of the smoothed start ``s[0]``, where the first four losses do
+    not fall steadily (:func:`smooth_centered` then reads the start from their median, and no
+    pick from that step); None otherwise."""
+    if len(y) < 3 or _steady_start(y):
+        return None
+    step = float(y[0]) - float(np.max(y[1:3]))
+    least = max(JUMP_NOISE * _batch_noise(y[1:], len(y) - 2), FIRST_STEP_SHARE * abs(float(s[0])))
+    return step if step > least else None
+
+
+FELL_FIRST_STEP = ("the loss fell only in the sweep's first step, so there is no fall to read a "
+                   "pick from: start_lr is already too high for this model (or that first batch "
+                   "was a bad one); lower start_lr until the curve starts flat")
+"""Why no rule picks on a curve whose loss fell in its first step and never after (its advice
+for an exponential sweep): "never decreased" beside the warning of that fall denied it (a
+review)."""
+
+_FELL_FIRST_STEP_LINEAR = FELL_FIRST_STEP.replace(
+    "lower start_lr until", "a linear sweep's first LRs are end_lr / (num_iter - 1) apart "
+    "whatever start_lr is, so sweep exponentially (mode='exp') or raise num_iter until")
 
 NEVER_FELL = ("the loss never decreased: lower start_lr if it rose from the start, raise end_lr "
               "if it stayed flat to the end; check the data and loss, or the model may already "
@@ -460,8 +491,9 @@ def for_mode(pick: Suggestion, mode: str | None, stop_reason: str | None = None,
                   else _too_few_advice(mode, stop_reason))
         return dataclasses.replace(pick, reason=pick.reason.removesuffix(TOO_FEW_ADVICE)
                                    + advice)
-    if mode == "linear" and pick.reason == NEVER_FELL:
-        return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR)
+    if mode == "linear" and pick.reason in (NEVER_FELL, FELL_FIRST_STEP):
+        return dataclasses.replace(pick, reason=_NEVER_FELL_LINEAR if pick.reason == NEVER_FELL
+                                   else _FELL_FIRST_STEP_LINEAR)
     return pick
 
 
@@ -931,10 +963,9 @@ def curve_warnings(
     minimum long before it (the warning names the share of the fall done there), and rising no
     more than that after it (nor, beyond its noise, toward its end: :data:`TURN_UP_SE`), has not
     turned up either, wherever on the floor the minimum lies: it is told so, and its small fall
-    is "by end_lr". A loss that fell in its first step and never after, or less and at once
-    after it (its first loss above the next two, and above the smoothed start, the first
-    losses' median, by more than noise moves it and 5% of it) is told so, with a start too
-    high's advice: one point cannot tell that from a bad first batch. ``scaler_skips``: the
+    is "by end_lr". A loss that fell in its first step (:func:`_first_step`) and never after,
+    or less and at once or too little to read after it, is told so, with a start too high's
+    advice: one point cannot tell that from a bad first batch. ``scaler_skips``: the
     steps a GradScaler skipped for inf/NaN gradients (a "nan" stop may be theirs, with every
     loss finite; a completed sweep they left too few points is told to lower the scaler's
     init_scale).
@@ -1145,12 +1176,14 @@ def curve_warnings(
     # its first loss, one step of 0.19 of a fall of 2 read "more than it fell after"). Not
     # before a flat stretch and a fall, which no start too high gives: the smoothing drops
     # that batch, and the picks are right (a review).
+    # (the fall after it from the highest of the first steps: a jump to 6 after a step from
+    # 2.3 to 1 read "more than it fell after" and hid the jump, a review)
+    head = max(3, min(len(y) // 10, m))
     after = float(np.max(y[1:3])) if len(y) >= 3 else first
-    step = first - after
-    first_fell = (len(y) >= 3 and not _steady_start(y) and step > max(
-        JUMP_NOISE * _batch_noise(y[1:], len(y) - 2), 0.05 * abs(float(s[0])))
-        and (never_fell or (step > after - float(s[m]) and (
-            started < reach or unreadable or (shares and fall < 0.05 * s[0])))))
+    step = _first_step(y, s)
+    first_fell = step is not None and (never_fell or (
+        step > float(np.max(y[1:head])) - float(s[m])
+        and (started < reach or unreadable or (shares and fall < 0.05 * s[0]))))
     # (beside a fall in the first step, of the level after it: "of its start" read as the
     # first loss, which it was not, a review)
     start_is = "its level after the first step" if first_fell else "its start"
@@ -1161,6 +1194,9 @@ def curve_warnings(
     # The noise of a fall after a first step's is read after it: the step is no batch noise
     # (a review: 8 points falling 2.5, 0.93, 0.48, ... read "by only 3.3 times its noise").
     yq, sq, mq = (y[1:], s[1:], m - 1) if first_fell and m >= 2 else (y, s, m)
+    # (nor is a fall after it point after point: a few second differences read the descent's
+    # curvature as noise, a review)
+    clean_after = first_fell and m >= 2 and bool(np.all(np.diff(y[1:m + 1]) < 0))
     if first_fell:
         # (beside the warnings of the curve after it, which are true of it: a review found
         # "still falling at end_lr: raise end_lr" dropped with max_lr at end_lr)
@@ -1237,7 +1273,7 @@ def curve_warnings(
                        if mode == "linear" else
                        "the loss never decreased: lower start_lr or check the data and loss")
     elif shares and fall < 0.05 * s[0]:
-        noisy = fall < MIN_SIGNAL_TO_NOISE * _batch_noise(yq, mq)
+        noisy = not clean_after and fall < MIN_SIGNAL_TO_NOISE * _batch_noise(yq, mq)
         out.append(
             f"the loss fell only {100 * fall / s[0]:.1f}% {until}: the suggestion is "
             "uncertain; raise num_iter so the model trains longer during the test"
@@ -1246,7 +1282,7 @@ def curve_warnings(
         )
     # A deep fall (_deep_fall) is no noise, whatever the noise of the flat start above it: an
     # MSE's batches spread in proportion to their level, so that noise is most of the curve's.
-    elif (fall < MIN_SIGNAL_TO_NOISE * (fall_noise := _fall_noise(yq, mq))
+    elif (not clean_after and fall < MIN_SIGNAL_TO_NOISE * (fall_noise := _fall_noise(yq, mq))
           and not _deep_fall(yq, sq, mq, fall_noise)):
         out.append(
             f"the loss fell by only {fall / fall_noise:.1f} times its batch-to-batch noise "
@@ -1275,7 +1311,6 @@ def curve_warnings(
     # The sweep's first steps, up to the valley's minimum: a blow-up after it is none of the
     # start's (a bug bash: a 1000-point linear sweep's, at point 65 of its first 100 and past
     # its minimum at 41, read "jumped ... before falling", start_lr too high)
-    head = max(3, min(len(y) // 10, m))
     peak = float(np.max(y[:head]))
     jump, jump_noise = peak - float(y[0]), noise_all
     plateau = y[head:started]  # (the flat start after the first steps, before the fall)
@@ -1315,7 +1350,7 @@ def curve_warnings(
             "starts flat"
         )
     if completed and at_end and not rose_last:
-        if never_fell and (turned or (flat and not first_fell)):
+        if never_fell and (turned or flat):
             pass  # ("never decreased" above says what to do)
         elif never_fell:
             out.append(
