@@ -2,6 +2,7 @@
 
     python benchmarks/suggestion_quality.py            # full: 4 tasks, ~33-37 min on 2 cores
     python benchmarks/suggestion_quality.py --quick    # CI-sized smoke run
+    python benchmarks/suggestion_quality.py --rescore  # the stored run, read by today's rules
 
 For every task (a model, a dataset, an optimizer, a fixed epoch budget):
 
@@ -29,16 +30,25 @@ For every task (a model, a dataset, an optimizer, a fixed epoch budget):
 
 Results go to ``benchmarks/results/suggestion_quality.md`` (tables) and ``.json`` (everything:
 curves, grid accuracies, picks), with versions, seeds and the command.
+
+``--rescore`` reads the stored JSON's curves again with today's rules, in a few seconds: every
+pick and interp regret anew, the grid and the trained accuracies the stored run's. It refuses
+where a rule's median pick over the 5 curves moved, whose accuracy needs training: then run the
+whole benchmark. The training is not bit-reproducible across CPUs (float rounding of other
+kernels), so a whole run on another machine moves every number within its seed noise, the
+anchors' too; a change to the rules alone is measured on the same curves.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import json
 import math
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -329,7 +339,7 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s: float,
-           workers: int = 2) -> str:
+           workers: int = 2, run: str | None = None) -> str:
     names = list(rules_for("fixed"))
     out = ["# LR-suggestion quality against grid-searched truth", ""]
     out.append(
@@ -394,7 +404,7 @@ def render(results: list[dict[str, Any]], s: Settings, argv: list[str], total_s:
     out.insert(4, summary_table(means, names, s.pick_seeds))
     out.append("## Provenance")
     out.append("")
-    out += [f"- {line}" for line in provenance(argv, s, total_s, workers)]
+    out += [f"- {line}" for line in provenance(argv, s, total_s, workers, run)]
     return "\n".join(out) + "\n"
 
 
@@ -423,14 +433,71 @@ def summary_table(means: dict[str, dict[str, list[float]]], names: list[str],
     return "\n".join(lines) + "\n"
 
 
-def provenance(argv: list[str], s: Settings, total_s: float, workers: int = 2) -> list[str]:
+def rescore(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored run's results with every rule's picks read again on its curves, and their
+    interp regrets on its grid (see the module's docstring); a ``ValueError`` naming the rule
+    whose median pick moved, where its accuracy would need training."""
+    results = copy.deepcopy(stored["results"])
+    for r in results:
+        task = Task(**{**r["task"], "grid": tuple(r["task"]["grid"])})
+        chance = 100.0 / task_data(task).num_classes
+        for use in USES:
+            mean_acc = [float(np.mean(a)) for a in r["grid_accuracy"][use]]
+            for name, rule in rules_for(use).items():
+                row = r["rows"][use][name]
+                ps = [rule(c["lrs"], c["losses"]) for c in r["curves"]]
+                found = [p for p in ps if p is not None and p > 0]
+                med = float(10 ** np.median(np.log10(found))) if found else None
+                if med != row["median_pick"]:
+                    raise ValueError(
+                        f"{task.name}, {use}, {name}: the median pick moved from "
+                        f"{row['median_pick']} to {med}, whose accuracy needs training: run "
+                        "the whole benchmark")
+                held = [rule(c["lrs"], c["losses"]) for c in r["holdout_curves"]]
+                row.update(
+                    picks=ps, holdout_picks=held, no_pick=sum(p is None for p in ps),
+                    interp_regret=interp_regret(r["grid"], mean_acc, ps, chance),
+                    holdout_interp_regret=interp_regret(r["grid"], mean_acc, held, chance),
+                    spread_decades=(math.log10(max(found) / min(found))
+                                    if len(found) >= 2 else None))
+    return results
+
+
+def this_run(total_s: float) -> str:
+    """When, at which commit, and how long a whole run took: kept in the JSON, so that a
+    ``--rescore`` says which run's training it reads."""
+    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, git {_common.git_commit()}, "
+            f"total {total_s:.0f} s")
+
+
+def stored_run(stored: dict[str, Any], md: Path) -> str:
+    """The stored run's :func:`this_run`, or, from a JSON written before it was kept, the
+    date, commit and time its markdown's provenance gives."""
+    if isinstance(stored.get("run"), str):
+        return str(stored["run"])
+    text = md.read_text() if md.exists() else ""
+    date = re.search(r"^- date: (.+?) UTC; total (\d+) s", text, re.M)
+    git = re.search(r"^- superconverge \S+ \(git (\S+)", text, re.M)
+    if date is None or git is None:
+        return "unknown"
+    return f"{date.group(1)} UTC, git {git.group(1)}, total {date.group(2)} s"
+
+
+def provenance(argv: list[str], s: Settings, total_s: float, workers: int = 2,
+               run: str | None = None) -> list[str]:
+    """The lines of the report's provenance; ``run``: the stored run a ``--rescore`` read."""
+    rescored = run is not None
     return [
         f"command: `{_common.command_line('suggestion_quality.py', argv)}`",
-        f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; total {total_s:.0f} s",
+        f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; total {total_s:.0f} s"
+        + (f"; the picks and interp regrets read again by this commit's rules on the curves "
+           f"of the stored run ({run}), its grid and trained accuracies as they were (the "
+           "per-task seconds are its own)" if rescored else ""),
         f"superconverge {sc.__version__} (git {_common.git_commit()}), torch {torch.__version__}, "
         f"numpy {np.__version__}, Python {platform.python_version()}",
         f"CPU: {_common.cpu_name()}, {os.cpu_count()} cores, "
-        f"{workers} worker process{'es' if workers != 1 else ''} with 1 torch thread each",
+        + ("the stored run's training" if rescored else
+           f"{workers} worker process{'es' if workers != 1 else ''} with 1 torch thread each"),
         f"settings: {json.dumps(asdict(s))}; training seeds 1000+i, loader seeds i (grid: "
         f"i < {s.seeds}; picks and the best grid LR: i = {s.pick_seed_base}.."
         f"{s.pick_seed_base + s.pick_seeds - 1}); range-test model seeds 2000+r, loader seeds "
@@ -462,10 +529,33 @@ def main(argv: list[str] | None = None) -> int:
                    "suggestion_quality.md; with --quick: printed, not written)")
     p.add_argument("--workers", type=int, default=2,
                    help="training runs in parallel processes (default 2, one a core here)")
+    p.add_argument("--rescore", action="store_true",
+                   help="read the stored results' curves again with today's rules (no "
+                   "training; refused where a median pick moved)")
     args = p.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     if args.workers < 1:
         p.error(f"--workers must be >= 1, got {args.workers}")
+    if args.rescore:
+        if args.quick or args.tasks is not None:
+            p.error("--rescore reads the whole stored run: no --quick or --tasks")
+        began = time.perf_counter()
+        stored_path = RESULTS / "suggestion_quality.json"
+        stored = json.loads(stored_path.read_text())
+        try:
+            results = rescore(stored)
+        except ValueError as e:
+            p.exit(1, f"suggestion_quality.py: {e}\n")
+        s = Settings(**stored["settings"])
+        run = stored_run(stored, RESULTS / "suggestion_quality.md")
+        text = render(results, s, argv, time.perf_counter() - began, run=run)
+        out = args.out or RESULTS / "suggestion_quality.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _common.write_text(out, text)
+        _common.write_text(out.with_suffix(".json"), json.dumps(
+            {"settings": asdict(s), "run": run, "results": results}, indent=1))
+        print(text)
+        return 0
     s = Settings()
     tasks = chosen_tasks(p, args.tasks, args.quick)
     if args.quick:
@@ -483,8 +573,8 @@ def main(argv: list[str] | None = None) -> int:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         _common.write_text(out, text)
-        _common.write_text(out.with_suffix(".json"),
-                           json.dumps({"settings": asdict(s), "results": results}, indent=1))
+        _common.write_text(out.with_suffix(".json"), json.dumps(
+            {"settings": asdict(s), "run": this_run(total), "results": results}, indent=1))
     print(text)
     return 0
 
