@@ -477,7 +477,7 @@ def stored_run(stored: dict[str, Any], md: Path) -> str:
         return str(stored["run"])
     text = md.read_text() if md.exists() else ""
     date = re.search(r"^- date: (.+?) UTC; total (\d+) s", text, re.M)
-    git = re.search(r"^- superconverge \S+ \(git (\S+)", text, re.M)
+    git = re.search(r"^- superconverge \S+ \(git ([^)\s]+)", text, re.M)
     if date is None or git is None:
         return "unknown"
     return f"{date.group(1)} UTC, git {git.group(1)}, total {date.group(2)} s"
