@@ -381,6 +381,26 @@ def test_the_committed_picks_are_what_the_rules_pick_on_the_stored_curves() -> N
     assert checked == 2 * 5 * 100  # 100 curves, 5 rules, 2 uses
 
 
+def test_the_committed_suggestion_quality_is_its_stored_run_read_again(tmp_path) -> None:
+    """The committed tables are what ``--rescore`` reads from the committed JSON: a rule
+    changed with its picks re-read on the stored curves leaves nothing stale (the picks, the
+    interp and held-out regrets, the means); and a median pick that moved is refused by name,
+    its accuracy needing training."""
+    out = tmp_path / "sq.md"
+    subprocess.run([sys.executable, str(BENCHMARKS / "suggestion_quality.py"), "--rescore",
+                    "--out", str(out)], check=True, capture_output=True, text=True, timeout=300)
+    committed = (BENCHMARKS / "results" / "suggestion_quality.md").read_text()
+    again = out.read_text()
+    assert again.split("## Provenance")[0] == committed.split("## Provenance")[0]
+    assert "--rescore" in again and "of the stored run (" in again
+    suggestion_quality = benchmark_module("suggestion_quality")
+    stored = stored_suggestion_quality()
+    stored["results"][1]["rows"]["fixed"]["fastai valley"]["median_pick"] *= 1.5
+    with pytest.raises(ValueError, match="digits-cnn-sgd, fixed, fastai valley: the median pick "
+                       "moved from .* whose accuracy needs training"):
+        suggestion_quality.rescore(stored)
+
+
 def test_the_fastai_anchors_read_a_curve_cut_at_nan_as_fastai_does() -> None:
     """A bug bash: the anchors cut a curve at its first NaN and then dropped its last 5
     points, where fastai, whose 4x stop a NaN never trips, records NaN on to num_it and drops
@@ -553,6 +573,7 @@ def refusal(script: str, argv: list[str], capsys: pytest.CaptureFixture[str],
     ("suggestion_quality.py", ["--quick", "--tasks", "foo,digits-mlp-sgd"],
      "unknown tasks ['foo']; known: ['digits-mlp-sgd', "),
     ("clr_bounds.py", ["--quick", "--seeds", "0"], "argument --seeds: must be >= 1, got 0"),
+    ("suggestion_quality.py", ["--rescore", "--quick"], "--rescore reads the whole stored run"),
 ])
 def test_bad_arguments_are_refused_before_any_work(script, args, message, tmp_path, capsys,
                                                     monkeypatch) -> None:
