@@ -433,7 +433,7 @@ def test_the_fastai_anchors_read_a_curve_cut_at_nan_as_fastai_does() -> None:
 
 def test_our_valley_and_steepest_pick_below_the_peers_rules_as_the_docs_say() -> None:
     """docs/suggestions.md: on the 100 stored curves, fastai's own valley picks a median
-    3.1-5.3x higher LR than our valley on each task, and torch-lr-finder's steepest slope
+    2.6-5.3x higher LR than our valley on each task, and torch-lr-finder's steepest slope
     2.3-6.4x higher than our steepest; higher on every curve."""
     from superconverge.finder import suggest
 
@@ -450,7 +450,7 @@ def test_our_valley_and_steepest_pick_below_the_peers_rules_as_the_docs_say() ->
         assert min(ratios["valley"] + ratios["steepest"]) > 1.0, result["task"]["name"]
         medians[result["task"]["name"]] = {k: float(np.median(v)) for k, v in ratios.items()}
     assert len(medians) == 4
-    assert all(3.0 <= m["valley"] <= 5.4 for m in medians.values()), medians
+    assert all(2.5 <= m["valley"] <= 5.4 for m in medians.values()), medians
     assert all(2.2 <= m["steepest"] <= 6.5 for m in medians.values()), medians
 
 
