@@ -396,8 +396,8 @@ def test_the_committed_suggestion_quality_is_its_stored_run_read_again(tmp_path)
     suggestion_quality = benchmark_module("suggestion_quality")
     stored = stored_suggestion_quality()
     stored["results"][1]["rows"]["fixed"]["fastai valley"]["median_pick"] *= 1.5
-    with pytest.raises(ValueError, match="digits-cnn-sgd, fixed, fastai valley: the median pick "
-                       "moved from .* whose accuracy needs training"):
+    with pytest.raises(ValueError, match=r"digits-cnn-sgd, fixed, fastai valley: the median pick "
+                       r"moved from .* whose accuracy needs training"):
         suggestion_quality.rescore(stored)
 
 

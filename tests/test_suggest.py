@@ -450,7 +450,11 @@ def test_a_first_step_fall_is_the_reason_for_no_pick_and_hides_no_jump() -> None
         assert suggest(lrs, y, method).reason == SUGGEST.FELL_FIRST_STEP, method
     assert [b.reason for b in suggest_bounds(lrs, y)] == [SUGGEST.FELL_FIRST_STEP] * 2
     linear = SUGGEST.for_mode(suggest(np.linspace(0.03, 1, 30), y), "linear")
-    assert "sweep exponentially (mode='exp')" in linear.reason and "fell only" in linear.reason
+    assert linear.reason == SUGGEST.FELL_FIRST_STEP  # (the first step is at start_lr: a review)
+    # a last point up after it is told too (a fourth review: hidden by the first step's)
+    said = curve_warnings(lrs, [3.0, *np.linspace(1.0, 1.006, 28), 5.0], "completed")
+    assert said[-1].startswith("the loss then stayed near that level up to lr=5.3, and its last "
+                               "point rose to 5 at lr=10: raise num_iter"), said
     said = curve_warnings(lrs, y, "completed")
     assert sum("raise end_lr" in w for w in said) == 1, said
     n = 60
@@ -462,8 +466,9 @@ def test_a_first_step_fall_is_the_reason_for_no_pick_and_hides_no_jump() -> None
     assert not any("first step," in w for w in said), said
     rng = np.random.default_rng(1)
     gru = np.r_[0.693 + 0.004 * rng.standard_normal(84), np.linspace(0.7, 2.0, 16)]
-    gru[0] = 0.80
-    assert not any("first step," in w for w in curve_warnings(LRS, gru, "completed"))
+    for first in (0.80, 0.85, 0.95):  # (15% to 37% above it: reviews)
+        gru[0] = first
+        assert not any("first step," in w for w in curve_warnings(LRS, gru, "completed")), first
 
 
 def test_a_steady_fall_from_the_first_loss_is_read_from_it() -> None:
@@ -500,9 +505,10 @@ def test_a_fall_in_the_first_step_alone_is_told(mode: str) -> None:
                                                     "from 0.7 to 0.")]
         # (to the higher of the next two losses)
         assert float(first.split(" to ")[1].split(",")[0]) == pytest.approx(max(y[1:3]), abs=5e-4)
+        # (the first step runs at start_lr in either mode: lowering it is a linear sweep's
+        # advice too, a review)
         assert after in first and "start_lr is already too high" in first and first.endswith(
-            "until the curve starts flat"), said
-        assert ("lower start_lr" in first) == (mode == "exp"), said
+            "lower start_lr until the curve starts flat"), said
         assert not any("never decreased" in w for w in said), said
         # (a NaN after it is told too: a review)
         assert (stop == "nan") == any("turned NaN" in w for w in said), said
