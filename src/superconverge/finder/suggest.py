@@ -1166,10 +1166,9 @@ def curve_warnings(
     # A loss that fell in its first step, more than after it: the smoothing reads the start
     # from the first losses' median where they do not fall steadily (smooth_centered: one bad
     # first batch is no fall), and a fall in one step read "never decreased" (an audit: a loss
-    # from 0.70 to 0.17 at once, then a rise). Told where the first step, from the first loss
-    # to the higher of the next two, is more than 5 times the noise of the losses after it
-    # and 5% of the start, and the loss never fell after it, or fell less, at once or too
-    # little to read: start_lr already trains the model (or that batch was a bad one). Read
+    # from 0.70 to 0.17 at once, then a rise). Told where the first step stands out
+    # (_first_step), and the loss never fell after it, or fell less, at once or too little
+    # to read: start_lr already trains the model (or that batch was a bad one). Read
     # on the raw losses (a review: on a long steep descent, which the smoothing starts below
     # its first loss, one step of 0.19 of a fall of 2 read "more than it fell after"). Not
     # before a flat stretch and a fall, which no start too high gives: the smoothing drops
