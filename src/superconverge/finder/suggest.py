@@ -859,7 +859,7 @@ the smoothing spans about a point there, so a point more or less (a sweep stoppe
 earlier) moves the picks by whole steps. (``benchmarks/sweep_resolution.py``: 300 ``find_lr``
 sweeps over 8 decades, digits, synthetic and mnist1d, 20 seeds each at 30, 50, 70, 100 and 200
 steps. Stopped one step earlier, 57% of the 30-step sweeps, 0.28 decades a step, moved the
-suggestion or ``max_lr`` by more than 0.15 decades, up to 6.9; 10% of the 50-step ones, 0.16
+suggestion or ``max_lr`` by more than 0.15 decades, up to 6.6; 10% of the 50-step ones, 0.16
 apart; none at 70 and 200 steps, and 1 of 60 at 100, by 0.24.)"""
 
 
