@@ -9883,6 +9883,34 @@ def test_a_sweep_inside_the_callers_autocast_is_refused() -> None:
         lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, num_iter=10, progress=False)
 
 
+def test_a_bf16_sweep_inside_a_callers_autocast_that_is_off_sees_each_steps_weights() -> None:
+    """A bug bash: an autocast block counts while it is off, or of another device type (the
+    usual `torch.autocast("cpu", enabled=use_amp)` with use_amp False), and torch keeps each
+    weight's low-precision copy until the outermost block exits: a sweep with amp_dtype=bf16,
+    or a step_fn under its own autocast, read its first step's weights at every step (a flat
+    curve, a pick 136x low, "raise end_lr" the only word). Each step's copies are dropped."""
+    model, opt, data = _regression()
+    kw: dict[str, Any] = {"num_iter": 20, "progress": False}
+    plain = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, amp_dtype=torch.bfloat16, **kw)
+
+    def own(m: nn.Module, batch: Any) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return F.mse_loss(m(batch[0]), batch[1])
+
+    assert lr_range_test(model, opt, None, data, 1e-4, 1.0, step_fn=own,
+                         **kw).losses == plain.losses
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (a CPU build's "CUDA is not available")
+        for outer in (torch.autocast("cpu", enabled=False),
+                      torch.autocast("cuda", dtype=torch.float16)):
+            with outer:
+                inside = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0,
+                                       amp_dtype=torch.bfloat16, **kw)
+                stepped = lr_range_test(model, opt, None, data, 1e-4, 1.0, step_fn=own, **kw)
+            assert inside.losses == plain.losses and stepped.losses == plain.losses
+    assert len(set(plain.losses)) > 10  # (it moves: a flat curve's losses repeat in bf16)
+
+
 def test_anomaly_mode_ends_the_curve_at_its_nan_as_without_it(caplog) -> None:
     """A bug bash: under torch.autograd.set_detect_anomaly(True) the NaN that ends a sweep
     (diverge_factor=None) raised anomaly mode's RuntimeError from its backward pass, where the

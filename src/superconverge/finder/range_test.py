@@ -1068,6 +1068,12 @@ class _Run:
             self.clip = _fsdp1_clip(model) or functools.partial(
                 torch.nn.utils.clip_grad_norm_, clipped)
         self.lag = _lagged_read_back(device)
+        # Whether the caller's code has an autocast block open around the sweep, of any device
+        # type, on or off: torch keeps each weight's low-precision copy until the outermost
+        # block exits, so each forward's copies are dropped after it here (a bug bash: inside
+        # `torch.autocast("cpu", enabled=use_amp)` with use_amp False, a bf16 sweep read its
+        # first step's weights at every step: a flat curve, a pick 136x low, "raise end_lr")
+        self.clear_casts = _autocast_nesting() > 0
         # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
         # one a step_fn, a compiled loss_fn or a compiled model (whose output a pass-through
         # loss_fn may return as it is) returns. An eager model and loss_fn make a new tensor
@@ -1807,9 +1813,13 @@ class _Run:
 
     def _loss(self, batch: Any) -> torch.Tensor:
         if self.autocast is None:  # no context to enter and leave, every step
-            return self._forward(batch)
-        with self.autocast:
-            return self._forward(batch)
+            loss = self._forward(batch)
+        else:
+            with self.autocast:
+                loss = self._forward(batch)
+        if self.clear_casts:  # (the graph holds the copies its backward needs)
+            torch.clear_autocast_cache()
+        return loss
 
     def _forward(self, batch: Any) -> torch.Tensor:
         if self.step_fn is not None:
@@ -2720,6 +2730,15 @@ def check_caller_modes(who: str, kinds: Iterable[str],
         raise RuntimeError(f"{who} was called inside {said[0]}; call it outside the block"
                            + (f", with {advice} for the sweep's own autocast, a step at a time"
                               if advice else ""))
+
+
+def _autocast_nesting() -> int:
+    """How many ``torch.autocast`` blocks are open in this thread, on or off, of any device
+    type: each counts, and torch drops the low-precision weight copies its blocks cache only as
+    the last one exits."""
+    depth = int(torch.autocast_increment_nesting()) - 1
+    torch.autocast_decrement_nesting()
+    return depth
 
 
 def _caller_autocast(kinds: Iterable[str]) -> tuple[str, str] | None:
