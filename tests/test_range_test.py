@@ -9888,7 +9888,9 @@ def test_a_bf16_sweep_inside_a_callers_autocast_that_is_off_sees_each_steps_weig
     usual `torch.autocast("cpu", enabled=use_amp)` with use_amp False), and torch keeps each
     weight's low-precision copy until the outermost block exits: a sweep with amp_dtype=bf16,
     or a step_fn under its own autocast, read its first step's weights at every step (a flat
-    curve, a pick 136x low, "raise end_lr" the only word). Each step's copies are dropped."""
+    curve, a pick 136x low, "raise end_lr" the only word). The copies are dropped around each
+    forward (a review: a model that enters autocast itself, on the loop without amp_dtype or
+    step_fn, and copies the caller's block held from before the sweep, at its first step)."""
     model, opt, data = _regression()
     kw: dict[str, Any] = {"num_iter": 20, "progress": False}
     plain = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0, amp_dtype=torch.bfloat16, **kw)
@@ -9897,17 +9899,38 @@ def test_a_bf16_sweep_inside_a_callers_autocast_that_is_off_sees_each_steps_weig
         with torch.autocast("cpu", dtype=torch.bfloat16):
             return F.mse_loss(m(batch[0]), batch[1])
 
+    class Casting(nn.Module):  # (a model whose forward enters autocast)
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.inner(x)
+
+    casting = Casting(model)
     assert lr_range_test(model, opt, None, data, 1e-4, 1.0, step_fn=own,
                          **kw).losses == plain.losses
+    assert lr_range_test(casting, opt, F.mse_loss, data, 1e-4, 1.0, **kw).losses == plain.losses
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (a CPU build's "CUDA is not available")
+        warnings.filterwarnings("ignore", message=".*CUDA is not available")  # (a CPU build's)
         for outer in (torch.autocast("cpu", enabled=False),
                       torch.autocast("cuda", dtype=torch.float16)):
             with outer:
+                # (the caller's copies of other weights, cast in its block before the sweep)
+                kept = copy.deepcopy(model.state_dict())
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p.mul_(0.5)
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        model(data[0][0])
+                    model.load_state_dict(kept)
                 inside = lr_range_test(model, opt, F.mse_loss, data, 1e-4, 1.0,
                                        amp_dtype=torch.bfloat16, **kw)
                 stepped = lr_range_test(model, opt, None, data, 1e-4, 1.0, step_fn=own, **kw)
+                cast = lr_range_test(casting, opt, F.mse_loss, data, 1e-4, 1.0, **kw)
             assert inside.losses == plain.losses and stepped.losses == plain.losses
+            assert cast.losses == plain.losses
     assert len(set(plain.losses)) > 10  # (it moves: a flat curve's losses repeat in bf16)
 
 

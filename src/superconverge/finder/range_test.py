@@ -1070,9 +1070,11 @@ class _Run:
         self.lag = _lagged_read_back(device)
         # Whether the caller's code has an autocast block open around the sweep, of any device
         # type, on or off: torch keeps each weight's low-precision copy until the outermost
-        # block exits, so each forward's copies are dropped after it here (a bug bash: inside
+        # block exits, so the copies are dropped around each forward here (a bug bash: inside
         # `torch.autocast("cpu", enabled=use_amp)` with use_amp False, a bf16 sweep read its
-        # first step's weights at every step: a flat curve, a pick 136x low, "raise end_lr")
+        # first step's weights at every step: a flat curve, a pick 136x low, "raise end_lr"; a
+        # review: a model that enters autocast itself too, and the copies of weights the
+        # caller's block had cast before the sweep, at its first step)
         self.clear_casts = _autocast_nesting() > 0
         # Whether a step's loss may be memory that a CUDA graph overwrites at its next replay:
         # one a step_fn, a compiled loss_fn or a compiled model (whose output a pass-through
@@ -1115,7 +1117,8 @@ class _Run:
         self.told_missing_grads = False
         # The steps __call__ writes out in its loop (see there).
         self.plain = (step_fn is None and self.scaler is None and amp_dtype is None
-                      and max_grad_norm is None and accumulation_steps == 1 and self.ddp is None
+                      and not self.clear_casts and max_grad_norm is None
+                      and accumulation_steps == 1 and self.ddp is None
                       and val_data is None and not create_graph)
         # The ranks whose losses are averaged: those that train the model together (one built
         # on a subgroup trains apart from the other groups), else the default group.
@@ -1812,14 +1815,25 @@ class _Run:
         return loss.detach().clone() if self.copy_loss else loss.detach()
 
     def _loss(self, batch: Any) -> torch.Tensor:
+        if self.clear_casts:
+            return self._loss_in_block(batch)
         if self.autocast is None:  # no context to enter and leave, every step
-            loss = self._forward(batch)
-        else:
+            return self._forward(batch)
+        with self.autocast:
+            return self._forward(batch)
+
+    def _loss_in_block(self, batch: Any) -> torch.Tensor:
+        """The loss inside the caller's autocast block: no low-precision copy of a weight
+        from before this forward (the caller's, or the step before's), and none left after it,
+        an error's too (the graph holds the copies its backward needs)."""
+        torch.clear_autocast_cache()
+        try:
+            if self.autocast is None:
+                return self._forward(batch)
             with self.autocast:
-                loss = self._forward(batch)
-        if self.clear_casts:  # (the graph holds the copies its backward needs)
+                return self._forward(batch)
+        finally:
             torch.clear_autocast_cache()
-        return loss
 
     def _forward(self, batch: Any) -> torch.Tensor:
         if self.step_fn is not None:
