@@ -205,6 +205,30 @@ def test_range_test_restores_everything_on_the_device(precision: str) -> None:
         assert scaler.state_dict() == scaler_before
 
 
+def test_a_bf16_sweep_inside_an_autocast_block_that_is_off_or_another_devices() -> None:
+    """torch keeps each weight's low-precision copy until the outermost autocast block exits,
+    one that is off or of another device type too: inside one, the sweep read its first step's
+    weights at every step (a flat curve; a bug bash on the CPU). On a GPU, a CPU block that is on
+    around a CUDA model is such a block as well; the curve is the one outside it."""
+    other = "cpu" if ON_CUDA else "cuda"
+    kw: dict[str, Any] = {"amp_dtype": torch.bfloat16, "progress": False}
+
+    def sweep() -> list[float]:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        return sc.lr_range_test(model, opt, F.cross_entropy, data(), 1e-4, 10.0, 40, **kw).losses
+
+    outside = sweep()
+    assert len(set(outside)) > 20  # (a flat curve's losses repeat, one a batch)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*CUDA is not available")  # (a CPU build's)
+        for block in (torch.autocast(DEVICE.type, enabled=False),
+                      torch.autocast(other, dtype=torch.bfloat16)):
+            with block:
+                inside = sweep()
+            torch.testing.assert_close(inside, outside, rtol=1e-3, atol=1e-4)
+
+
 @needs_cuda
 @pytest.mark.skipif(ON_CUDA and torch.cuda.device_count() < 2, reason="needs two CUDA devices")
 def test_a_model_on_another_device_than_the_current_one_reads_its_own_losses() -> None:
