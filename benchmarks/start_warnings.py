@@ -32,6 +32,7 @@ import superconverge as sc
 from superconverge.data import load_dataset, make_loader
 from superconverge.finder.suggest import START_WARNINGS
 from superconverge.models import build_model
+from superconverge.recipes import make_optimizer
 
 RESULTS = _common.RESULTS_DIR / "start_warnings.md"
 MODELS = (("digits", "mlp"), ("digits", "cnn"), ("synthetic", "mlp"), ("mnist1d", "cnn1d"))
@@ -48,10 +49,9 @@ def sweep(dataset: str, model_name: str, optimizer: str, start_lr: float,
     data = load_dataset(dataset)
     torch.manual_seed(seed)
     model = build_model(model_name, data.input_shape, data.num_classes)
-    opt: torch.optim.Optimizer = (
-        torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if optimizer == "SGD"
-        else torch.optim.Adam(model.parameters()) if optimizer == "Adam"
-        else torch.optim.AdamW(model.parameters(), weight_decay=0.01))
+    # (Adam's and AdamW's betas (0.9, 0.999), torch's defaults; the sweep sets the LR)
+    opt = make_optimizer(optimizer.lower(), model.parameters(), 0.1 if optimizer == "SGD" else 1e-3,
+                         weight_decay=0.01 if optimizer == "AdamW" else 0.0)
     loader = make_loader(data.x_train, data.y_train, 64, True, seed)
     return sc.lr_range_test(model, opt, nn.functional.cross_entropy, loader, start_lr=start_lr,
                             end_lr=10.0, num_iter=100, progress=False)

@@ -41,6 +41,7 @@ from torch import nn
 
 import _common  # first of ours: puts ../src on sys.path
 import superconverge as sc
+from superconverge.recipes import make_optimizer
 
 RESULTS = _common.RESULTS_DIR / "warning_rates.md"
 END_LR = 10.0
@@ -80,8 +81,8 @@ def sweep(loss: str, optimizer: str, batch: int, steps: int, start_lr: float,
     out = 2 if loss == "cross-entropy" else 1
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
                           nn.Linear(64, out))
-    opt = (torch.optim.Adam(model.parameters()) if optimizer == "Adam"
-           else torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+    opt = make_optimizer(optimizer.lower(), model.parameters(),
+                         1e-3 if optimizer == "Adam" else 0.1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch,
                                          shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
